@@ -1,0 +1,3 @@
+module github.com/treue/treue/services/feedback
+
+go 1.26.0

@@ -1,0 +1,3 @@
+module github.com/treue/treue/services/rewards
+
+go 1.26.0
