@@ -1,0 +1,318 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/treue/treue/pkg/telemetry"
+)
+
+// Handler applies new events inside tx. It sees only events this consumer has not
+// handled before (the inbox filters redeliveries and re-publishes). It returns an error
+// to roll the whole batch back; the consumer then retries each message alone, so one bad
+// message cannot hold back the others. Wrap an error with Permanent when no retry can
+// cure it.
+type Handler func(ctx context.Context, tx pgx.Tx, msgs []*Message) error
+
+// ConsumerConfig describes one durable consumer.
+type ConsumerConfig struct {
+	// Name is the durable consumer's name. It is permanent: renaming a consumer makes it
+	// consume its stream again from the start (the inbox keeps that harmless but slow).
+	Name   string
+	Stream StreamSpec
+	// Subjects filters the stream (outside the namespace); empty for all of it.
+	Subjects []string
+	Handler  Handler
+	// BatchSize is the most messages applied in one transaction; default 500.
+	BatchSize int
+	// MaxDeliver is how many deliveries a failing message gets before it goes to the
+	// dead letters; default 5.
+	MaxDeliver int
+	// Backoff is the delay before the n-th redelivery of a failed message; the last
+	// entry repeats. Default 1s, 5s, 30s.
+	Backoff []time.Duration
+	// AckWait is how long JetStream waits for an ack before redelivering; default 60s.
+	AckWait time.Duration
+	// AfterCommit runs after every commit (the service wakes its outbox relay).
+	AfterCommit func()
+	// BeforeAck injects faults in tests: when it returns an error the consumer behaves as
+	// a process that crashed after committing: it stops without acking. Nil in production.
+	BeforeAck func(msgs []*Message) error
+}
+
+// Consumer is a running durable pull consumer.
+type Consumer struct {
+	cfg    ConsumerConfig
+	pool   *pgxpool.Pool
+	js     jetstream.JetStream
+	ns     Namespace
+	log    *slog.Logger
+	tracer trace.Tracer
+}
+
+// NewConsumer returns a consumer; Run starts it.
+func NewConsumer(pool *pgxpool.Pool, js jetstream.JetStream, ns Namespace, log *slog.Logger, cfg ConsumerConfig) (*Consumer, error) {
+	if cfg.Name == "" || cfg.Stream.Name == "" || cfg.Handler == nil {
+		return nil, errors.New("bus: consumer needs a name, a stream and a handler")
+	}
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = 500
+	}
+	if cfg.MaxDeliver <= 0 {
+		cfg.MaxDeliver = 5
+	}
+	if len(cfg.Backoff) == 0 {
+		cfg.Backoff = []time.Duration{time.Second, 5 * time.Second, 30 * time.Second}
+	}
+	if cfg.AckWait <= 0 {
+		cfg.AckWait = 60 * time.Second
+	}
+	return &Consumer{cfg: cfg, pool: pool, js: js, ns: ns, log: log.With("consumer", cfg.Name), tracer: otel.Tracer("treue/bus")}, nil
+}
+
+// Name is the consumer's durable name (outside the namespace).
+func (c *Consumer) Name() string { return c.cfg.Name }
+
+// errCrash stops Run the way a crash would: without acking what was committed.
+var errCrash = errors.New("bus: simulated crash before ack")
+
+// Run consumes until ctx ends. On shutdown it drains: messages already fetched are
+// applied and acked before it returns.
+func (c *Consumer) Run(ctx context.Context) error {
+	filter := make([]string, len(c.cfg.Subjects))
+	for i, s := range c.cfg.Subjects {
+		filter[i] = c.ns.Subject(s)
+	}
+	cons, err := c.js.CreateOrUpdateConsumer(ctx, c.ns.Stream(c.cfg.Stream.Name), jetstream.ConsumerConfig{
+		Durable:        c.ns.Consumer(c.cfg.Name),
+		FilterSubjects: filter,
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		AckWait:        c.cfg.AckWait,
+		// Unlimited: the consumer itself moves a message to the dead letters after
+		// MaxDeliver attempts. JetStream's own limit would drop it silently.
+		MaxDeliver:    -1,
+		MaxAckPending: 4 * c.cfg.BatchSize,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		return fmt.Errorf("bus: consumer %s: %w", c.cfg.Name, err)
+	}
+	inbox := make(chan jetstream.Msg, 2*c.cfg.BatchSize)
+	cc, err := cons.Consume(func(m jetstream.Msg) { inbox <- m },
+		jetstream.PullMaxMessages(2*c.cfg.BatchSize),
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			if !errors.Is(err, jetstream.ErrNoHeartbeat) {
+				c.log.Debug("consume", "err", err)
+			}
+		}))
+	if err != nil {
+		return fmt.Errorf("bus: consume %s: %w", c.cfg.Name, err)
+	}
+	defer cc.Stop()
+
+	// Work on, during shutdown, with a context that is not cancelled: a batch is
+	// applied and acked completely or not at all.
+	work := context.WithoutCancel(ctx)
+	draining := false
+	for {
+		var first jetstream.Msg
+		if !draining {
+			select {
+			case first = <-inbox:
+			case <-ctx.Done():
+				cc.Drain()
+				draining = true
+				continue
+			}
+		} else {
+			select {
+			case first = <-inbox:
+			case <-cc.Closed():
+				select {
+				case first = <-inbox:
+				default:
+					return nil
+				}
+			case <-time.After(5 * time.Second):
+				return nil
+			}
+		}
+		batch := []jetstream.Msg{first}
+	fill:
+		for len(batch) < c.cfg.BatchSize {
+			select {
+			case m := <-inbox:
+				batch = append(batch, m)
+			default:
+				break fill
+			}
+		}
+		if err := c.process(work, batch); errors.Is(err, errCrash) {
+			return err
+		}
+	}
+}
+
+func (c *Consumer) process(ctx context.Context, raw []jetstream.Msg) error {
+	msgs := make([]*Message, len(raw))
+	for i, m := range raw {
+		msgs[i] = c.toMessage(m)
+	}
+	err := c.apply(ctx, msgs)
+	if err == nil {
+		return c.ack(raw, msgs)
+	}
+	if errors.Is(err, errCrash) {
+		return err
+	}
+	if len(raw) > 1 {
+		c.log.Warn("batch failed; retrying its messages one by one", "size", len(raw), "err", err)
+		for i := range raw {
+			if err := c.process(ctx, raw[i:i+1]); errors.Is(err, errCrash) {
+				return err
+			}
+		}
+		return nil
+	}
+	c.fail(ctx, raw[0], msgs[0], err)
+	return nil
+}
+
+func (c *Consumer) ack(raw []jetstream.Msg, msgs []*Message) error {
+	if c.cfg.BeforeAck != nil {
+		if err := c.cfg.BeforeAck(msgs); err != nil {
+			return errCrash
+		}
+	}
+	for _, m := range raw {
+		if err := m.Ack(); err != nil {
+			// The commit stands; a redelivery will be recognised by the inbox.
+			c.log.Warn("ack failed", "err", err)
+		}
+	}
+	return nil
+}
+
+// apply handles msgs in one transaction: inbox rows first, then the handler with the
+// messages that were new.
+func (c *Consumer) apply(ctx context.Context, msgs []*Message) error {
+	links := make([]trace.Link, 0, len(msgs))
+	for _, m := range msgs {
+		links = append(links, trace.LinkFromContext(m.Context()))
+	}
+	parent := ctx
+	if len(msgs) == 1 {
+		parent = msgs[0].Context()
+	}
+	ctx, span := c.tracer.Start(parent, "consume "+c.cfg.Name, trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithLinks(links...), trace.WithAttributes(attribute.Int("messaging.batch.message_count", len(msgs))))
+	defer span.End()
+
+	err := pgx.BeginFunc(ctx, c.pool, func(tx pgx.Tx) error {
+		ids := make([]string, len(msgs))
+		for i, m := range msgs {
+			ids[i] = m.ID
+		}
+		rows, err := tx.Query(ctx, `
+			INSERT INTO inbox (consumer, event_id) SELECT $1, unnest($2::text[])
+			ON CONFLICT DO NOTHING RETURNING event_id`, c.cfg.Name, ids)
+		if err != nil {
+			return err
+		}
+		fresh, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		if len(fresh) == 0 {
+			return nil
+		}
+		isNew := make(map[string]bool, len(fresh))
+		for _, id := range fresh {
+			isNew[id] = true
+		}
+		todo := make([]*Message, 0, len(fresh))
+		for _, m := range msgs {
+			if isNew[m.ID] {
+				todo = append(todo, m)
+				delete(isNew, m.ID) // the same event twice in one batch is applied once
+			}
+		}
+		return c.cfg.Handler(ctx, tx, todo)
+	})
+	if err != nil {
+		span.RecordError(err)
+		return err
+	}
+	if c.cfg.AfterCommit != nil {
+		c.cfg.AfterCommit()
+	}
+	return nil
+}
+
+// fail decides what happens to a message that failed alone: a retry after a back-off,
+// or the dead letters.
+func (c *Consumer) fail(ctx context.Context, raw jetstream.Msg, m *Message, cause error) {
+	if !IsPermanent(cause) && m.Deliveries < uint64(c.cfg.MaxDeliver) {
+		delay := c.cfg.Backoff[min(int(m.Deliveries)-1, len(c.cfg.Backoff)-1)]
+		c.log.Warn("message failed; will retry", "event_id", m.ID, "subject", m.Subject, "deliveries", m.Deliveries, "retry_in", delay, "err", cause)
+		_ = raw.NakWithDelay(delay)
+		return
+	}
+	if err := c.deadLetter(ctx, m, cause); err != nil {
+		c.log.Error("dead letter write failed; will retry the message", "event_id", m.ID, "err", err)
+		_ = raw.NakWithDelay(c.cfg.Backoff[len(c.cfg.Backoff)-1])
+		return
+	}
+	c.log.Error("message dead-lettered", "event_id", m.ID, "subject", m.Subject, "deliveries", m.Deliveries, "err", cause)
+	_ = raw.TermWithReason("dead-lettered: " + truncate(cause.Error(), 200))
+}
+
+func (c *Consumer) deadLetter(ctx context.Context, m *Message, cause error) error {
+	_, err := c.pool.Exec(ctx, `
+		INSERT INTO dead_letters (consumer, stream, stream_seq, subject, event_id, event_type, content_type, headers, payload, error, deliveries)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+		ON CONFLICT (consumer, stream, stream_seq) DO UPDATE SET error = EXCLUDED.error, deliveries = EXCLUDED.deliveries`,
+		c.cfg.Name, m.Stream, int64(m.StreamSeq), m.Subject, m.ID, m.Type, m.ContentType, m.Header, m.Data, cause.Error(), int(m.Deliveries))
+	return err
+}
+
+func (c *Consumer) toMessage(raw jetstream.Msg) *Message {
+	h := raw.Headers()
+	m := &Message{
+		Subject:     c.ns.Trim(raw.Subject()),
+		Data:        raw.Data(),
+		Header:      h,
+		ContentType: h.Get(HeaderContentType),
+		Type:        h.Get(HeaderEventType),
+		Deliveries:  1,
+	}
+	if md, err := raw.Metadata(); err == nil {
+		m.Deliveries = md.NumDelivered
+		m.Stream = md.Stream
+		m.StreamSeq = md.Sequence.Stream
+	}
+	m.ID = h.Get(HeaderMsgID)
+	if m.ID == "" {
+		m.ID = m.Stream + ":" + strconv.FormatUint(m.StreamSeq, 10)
+	}
+	m.ctx = telemetry.Extract(context.Background(), h)
+	return m
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

@@ -1,0 +1,104 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+)
+
+// Header names of every Treue event.
+const (
+	HeaderMsgID       = nats.MsgIdHdr // "Nats-Msg-Id": the event id
+	HeaderContentType = "Content-Type"
+	HeaderEventType   = "Treue-Event-Type"
+
+	ContentTypeProto = "application/protobuf"
+	ContentTypeJSON  = "application/json"
+)
+
+// Event is what a service publishes: an id, a subject and a protobuf message.
+type Event struct {
+	// ID is the event's id (UUIDv7 when empty).
+	ID string
+	// Subject is outside any namespace, e.g. "ledger.points.credited".
+	Subject string
+	Message proto.Message
+}
+
+// NewEvent returns an event with a fresh UUIDv7 id.
+func NewEvent(subject string, msg proto.Message) Event {
+	return Event{ID: uuid.Must(uuid.NewV7()).String(), Subject: subject, Message: msg}
+}
+
+// Message is a delivered event as a handler sees it.
+type Message struct {
+	// ID is the event id: the Nats-Msg-Id header, or "<stream>:<sequence>" when the
+	// publisher sent none.
+	ID string
+	// Subject is outside the namespace.
+	Subject     string
+	Type        string
+	ContentType string
+	Data        []byte
+	Header      nats.Header
+	// Deliveries counts deliveries of this message, 1 on the first.
+	Deliveries uint64
+	Stream     string
+	StreamSeq  uint64
+
+	ctx context.Context
+}
+
+// Context carries the trace of the event's publisher; pass it to what the handler
+// writes, so the outbox events it causes continue the trace.
+func (m *Message) Context() context.Context {
+	if m.ctx == nil {
+		return context.Background()
+	}
+	return m.ctx
+}
+
+// Decode unmarshals the payload into msg, as protobuf or, with Content-Type
+// application/json, as protojson. A payload that cannot be decoded is a Permanent error:
+// no retry makes it decodable.
+func (m *Message) Decode(msg proto.Message) error {
+	var err error
+	switch m.ContentType {
+	case "", ContentTypeProto, "application/x-protobuf":
+		err = proto.Unmarshal(m.Data, msg)
+	case ContentTypeJSON:
+		err = protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(m.Data, msg)
+	default:
+		err = fmt.Errorf("unsupported Content-Type %q", m.ContentType)
+	}
+	if err != nil {
+		return Permanent(fmt.Errorf("decode %s as %s: %w", m.Subject, msg.ProtoReflect().Descriptor().FullName(), err))
+	}
+	return nil
+}
+
+// PermanentError marks an error that no retry can cure (a malformed or invalid event):
+// the message goes to the dead letters at once.
+type PermanentError struct{ Err error }
+
+func (e *PermanentError) Error() string { return e.Err.Error() }
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// Permanent wraps err as a PermanentError.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &PermanentError{Err: err}
+}
+
+// IsPermanent reports whether err is, or wraps, a PermanentError.
+func IsPermanent(err error) bool {
+	var p *PermanentError
+	return errors.As(err, &p)
+}

@@ -1,0 +1,112 @@
+// Package bus is how Treue services exchange events over NATS JetStream without losing
+// or doubling any: streams, the transactional outbox and its relay, and batched,
+// inbox-deduplicated consumers with dead letters.
+package bus
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/treue/treue/pkg/pg"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Migrations are the bus's tables (outbox, inbox, dead_letters), to apply to every
+// service's schema before its own migrations.
+func Migrations() pg.Migration {
+	return pg.Migration{Name: "bus", FS: mustSub(migrations, "migrations")}
+}
+
+// Namespace prefixes every stream name and subject, so that several test runs (or
+// tenants) share one NATS server without seeing each other. Production uses "".
+type Namespace string
+
+// Subject returns subject inside the namespace.
+func (n Namespace) Subject(subject string) string { return string(n) + subject }
+
+// Stream returns the stream name inside the namespace.
+func (n Namespace) Stream(name string) string { return strings.ToUpper(string(n)) + name }
+
+// Consumer returns the durable consumer name inside the namespace.
+func (n Namespace) Consumer(name string) string { return string(n) + name }
+
+// Trim returns subject without the namespace prefix.
+func (n Namespace) Trim(subject string) string { return strings.TrimPrefix(subject, string(n)) }
+
+// StreamSpec names a stream and the subjects it captures.
+type StreamSpec struct {
+	Name     string
+	Subjects []string
+}
+
+// The streams of the system. Each is created by the service that owns it; POS and
+// TOUCHPOINT, whose subjects belong to the retailer's systems, by ledger and survey.
+var (
+	StreamPOS        = StreamSpec{Name: "POS", Subjects: []string{"pos.>"}}
+	StreamTouchpoint = StreamSpec{Name: "TOUCHPOINT", Subjects: []string{"touchpoint.>"}}
+	StreamLedger     = StreamSpec{Name: "LEDGER", Subjects: []string{"ledger.>"}}
+	StreamSurvey     = StreamSpec{Name: "SURVEY", Subjects: []string{"survey.>"}}
+	StreamFeedback   = StreamSpec{Name: "FEEDBACK", Subjects: []string{"feedback.>"}}
+	StreamRewards    = StreamSpec{Name: "REWARDS", Subjects: []string{"rewards.>"}}
+	StreamReporting  = StreamSpec{Name: "REPORTING", Subjects: []string{"reporting.>"}}
+)
+
+// StreamOptions are the operator's choices for every stream a service creates.
+type StreamOptions struct {
+	// Replicas: 1 on a single server; 3 in a production cluster.
+	Replicas int
+	// Duplicates is JetStream's de-duplication window for Nats-Msg-Id. It is an
+	// optimisation: the inbox and the ledger's business keys are the guarantee.
+	Duplicates time.Duration
+}
+
+// EnsureStreams creates the streams, or updates them to the given config, idempotently.
+func EnsureStreams(ctx context.Context, js jetstream.StreamManager, ns Namespace, opts StreamOptions, specs ...StreamSpec) error {
+	if opts.Replicas <= 0 {
+		opts.Replicas = 1
+	}
+	if opts.Duplicates <= 0 {
+		opts.Duplicates = 2 * time.Minute
+	}
+	for _, s := range specs {
+		subjects := make([]string, len(s.Subjects))
+		for i, subj := range s.Subjects {
+			subjects[i] = ns.Subject(subj)
+		}
+		_, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+			Name:       ns.Stream(s.Name),
+			Subjects:   subjects,
+			Storage:    jetstream.FileStorage,
+			Retention:  jetstream.LimitsPolicy,
+			Replicas:   opts.Replicas,
+			Duplicates: opts.Duplicates,
+		})
+		if err != nil {
+			return fmt.Errorf("bus: stream %s: %w", ns.Stream(s.Name), err)
+		}
+	}
+	return nil
+}
+
+// Connect connects to NATS with reconnects that never give up: a service rides out a
+// NATS restart instead of exiting.
+func Connect(url, name string) (*nats.Conn, jetstream.JetStream, error) {
+	nc, err := nats.Connect(url, nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(500*time.Millisecond))
+	if err != nil {
+		return nil, nil, fmt.Errorf("bus: connect %s: %w", url, err)
+	}
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096))
+	if err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	return nc, js, nil
+}

@@ -1,0 +1,182 @@
+// Package grpcx starts Treue's gRPC servers the same way everywhere: health, reflection,
+// OpenTelemetry, API-key authentication with per-method roles, protovalidate request
+// validation, panic recovery and graceful shutdown.
+package grpcx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"runtime/debug"
+	"time"
+
+	"buf.build/go/protovalidate"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+)
+
+// Server is a gRPC server with Treue's interceptors and its health service.
+type Server struct {
+	*grpc.Server
+	Health *health.Server
+	log    *slog.Logger
+}
+
+// NewServer returns a server that authenticates with keys. Register the services, then
+// call Serve.
+func NewServer(keys Keys, log *slog.Logger) (*Server, error) {
+	validator, err := protovalidate.New()
+	if err != nil {
+		return nil, err
+	}
+	a := &authorizer{keys: keys}
+	v := validating{validator}
+	r := recovering{log}
+	srv := grpc.NewServer(
+		grpc.StatsHandler(otelgrpc.NewServerHandler()),
+		grpc.ChainUnaryInterceptor(r.unary, a.unary, v.unary),
+		grpc.ChainStreamInterceptor(r.stream, a.stream),
+	)
+	hs := health.NewServer()
+	healthpb.RegisterHealthServer(srv, hs)
+	reflection.Register(srv)
+	return &Server{Server: srv, Health: hs, log: log}, nil
+}
+
+// Serve serves on lis until ctx ends, then stops accepting calls and lets those under way
+// finish, for at most grace.
+func (s *Server) Serve(ctx context.Context, lis net.Listener, grace time.Duration) error {
+	s.Health.Resume()
+	errc := make(chan error, 1)
+	go func() { errc <- s.Server.Serve(lis) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.Health.Shutdown()
+	done := make(chan struct{})
+	go func() { s.GracefulStop(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(grace):
+		s.Stop()
+	}
+	if err := <-errc; err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+		return err
+	}
+	return nil
+}
+
+type validating struct{ v protovalidate.Validator }
+
+func (v validating) unary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+	if m, ok := req.(proto.Message); ok {
+		if err := v.v.Validate(m); err != nil {
+			return nil, invalid(err)
+		}
+	}
+	return h(ctx, req)
+}
+
+// invalid turns a protovalidate error into InvalidArgument naming each field and reason,
+// in the message and as BadRequest details.
+func invalid(err error) error {
+	var ve *protovalidate.ValidationError
+	if !errors.As(err, &ve) {
+		return status.Errorf(codes.Internal, "validation: %v", err)
+	}
+	br := &errdetails.BadRequest{}
+	msg := "invalid request"
+	for i, v := range ve.Violations {
+		field := protovalidate.FieldPathString(v.Proto.GetField())
+		br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{
+			Field: field, Description: v.Proto.GetMessage(), Reason: v.Proto.GetRuleId(),
+		})
+		sep := ": "
+		if i > 0 {
+			sep = "; "
+		}
+		msg += sep + field + ": " + v.Proto.GetMessage()
+	}
+	st, derr := status.New(codes.InvalidArgument, msg).WithDetails(br)
+	if derr != nil {
+		return status.Error(codes.InvalidArgument, msg)
+	}
+	return st.Err()
+}
+
+type recovering struct{ log *slog.Logger }
+
+func (r recovering) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (resp any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.log.ErrorContext(ctx, "panic in handler", "method", info.FullMethod, "panic", p, "stack", string(debug.Stack()))
+			err = status.Error(codes.Internal, "internal error")
+		}
+	}()
+	resp, err = h(ctx, req)
+	if err != nil {
+		if _, ok := status.FromError(err); !ok {
+			// Domain errors are mapped by each service; anything left is ours, not the
+			// caller's: log the detail, return no internals.
+			r.log.ErrorContext(ctx, "call failed", "method", info.FullMethod, "err", err)
+			err = status.Error(codes.Internal, "internal error")
+		}
+	}
+	return resp, err
+}
+
+func (r recovering) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.log.Error("panic in stream handler", "method", info.FullMethod, "panic", p)
+			err = status.Error(codes.Internal, "internal error")
+		}
+	}()
+	return h(srv, ss)
+}
+
+// FailedPrecondition reports a rule of the domain (not enough points, coupon already
+// used) with a machine-readable reason in an ErrorInfo detail.
+func FailedPrecondition(reason, format string, args ...any) error {
+	st := status.New(codes.FailedPrecondition, fmt.Sprintf(format, args...))
+	if d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: "treue"}); err == nil {
+		st = d
+	}
+	return st.Err()
+}
+
+// Reason returns the ErrorInfo reason of a status error, or "".
+func Reason(err error) string {
+	st, ok := status.FromError(err)
+	if !ok {
+		return ""
+	}
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			return info.GetReason()
+		}
+	}
+	return ""
+}
+
+// InvalidField reports a field that passed the proto's rules but breaks a rule that needs
+// the database (an unknown page token, say).
+func InvalidField(field, reason string) error {
+	st := status.New(codes.InvalidArgument, "invalid request: "+field+": "+reason)
+	br := &errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: field, Description: reason}}}
+	if d, err := st.WithDetails(br); err == nil {
+		st = d
+	}
+	return st.Err()
+}

@@ -1,0 +1,262 @@
+// Package svc is the shape of every Treue process: configuration from the environment,
+// resources opened in order, consumers and the outbox relay and the servers run together,
+// and an ordered shutdown: stop intake, drain consumers, flush the relay, close NATS, close
+// the pool.
+package svc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+
+	"github.com/treue/treue/pkg/bus"
+	"github.com/treue/treue/pkg/config"
+	"github.com/treue/treue/pkg/grpcx"
+	"github.com/treue/treue/pkg/pg"
+	adminv1 "github.com/treue/treue/proto/gen/treue/admin/v1"
+)
+
+// Base is the configuration every service reads.
+type Base struct {
+	DatabaseURL string // DATABASE_URL
+	NATSURL     string // NATS_URL
+	// Namespace prefixes streams and subjects (TREUE_NAMESPACE); "" in production.
+	Namespace      string
+	GRPCAddr       string // <SERVICE>_GRPC_ADDR
+	HTTPAddr       string // <SERVICE>_HTTP_ADDR; "" for no HTTP server
+	APIKeys        string // API_KEYS: name:role[+role]:sha256hex,...
+	StreamReplicas int    // STREAM_REPLICAS
+	DBMaxConns     int    // <SERVICE>_DB_MAX_CONNS
+}
+
+// LoadBase reads Base from the environment; prefix is the service's upper-case name.
+func LoadBase(env *config.Env, prefix, grpcAddr, httpAddr string) Base {
+	return Base{
+		DatabaseURL:    env.String("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/treue?sslmode=disable"),
+		NATSURL:        env.String("NATS_URL", "nats://127.0.0.1:4222"),
+		Namespace:      env.String("TREUE_NAMESPACE", ""),
+		GRPCAddr:       env.String(prefix+"_GRPC_ADDR", grpcAddr),
+		HTTPAddr:       env.String(prefix+"_HTTP_ADDR", httpAddr),
+		APIKeys:        env.String("API_KEYS", ""),
+		StreamReplicas: env.Int("STREAM_REPLICAS", 1),
+		DBMaxConns:     env.Int(prefix+"_DB_MAX_CONNS", 8),
+	}
+}
+
+// LogValue masks what must not reach a log.
+func (b Base) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("database_url", maskURL(b.DatabaseURL)),
+		slog.String("nats_url", maskURL(b.NATSURL)),
+		slog.String("namespace", b.Namespace),
+		slog.String("grpc_addr", b.GRPCAddr),
+		slog.String("http_addr", b.HTTPAddr),
+		slog.Int("api_keys", len(splitNonEmpty(b.APIKeys))),
+		slog.Int("stream_replicas", b.StreamReplicas),
+	)
+}
+
+// Options are what a service brings to the runtime.
+type Options struct {
+	Name       string
+	Schema     string
+	Migrations fs.FS
+	// Streams this service owns and creates at start-up.
+	Streams []bus.StreamSpec
+}
+
+// Runtime holds a service's open resources.
+type Runtime struct {
+	Name  string
+	Pool  *pgxpool.Pool
+	NC    *nats.Conn
+	JS    jetstream.JetStream
+	NS    bus.Namespace
+	Relay *bus.Relay
+	GRPC  *grpcx.Server
+	Log   *slog.Logger
+
+	grpcLis   net.Listener
+	httpLis   net.Listener
+	http      http.Handler
+	consumers []*bus.Consumer
+	closers   []func()
+}
+
+// Open connects, migrates and creates the streams. Close releases what Open took when
+// Run is not called.
+func Open(ctx context.Context, base Base, opts Options, log *slog.Logger) (_ *Runtime, err error) {
+	r := &Runtime{Name: opts.Name, NS: bus.Namespace(base.Namespace), Log: log}
+	defer func() {
+		if err != nil {
+			r.Close()
+		}
+	}()
+	r.Pool, err = pg.Connect(ctx, base.DatabaseURL, opts.Schema, int32(base.DBMaxConns))
+	if err != nil {
+		return nil, err
+	}
+	r.closers = append(r.closers, r.Pool.Close)
+	sets := []pg.Migration{bus.Migrations()}
+	if opts.Migrations != nil {
+		sets = append(sets, pg.Migration{Name: opts.Schema, FS: opts.Migrations})
+	}
+	if err := pg.Migrate(ctx, r.Pool, opts.Schema, log, sets...); err != nil {
+		return nil, err
+	}
+	r.NC, r.JS, err = bus.Connect(base.NATSURL, "treue-"+opts.Name)
+	if err != nil {
+		return nil, err
+	}
+	r.closers = append(r.closers, r.NC.Close)
+	if err := bus.EnsureStreams(ctx, r.JS, r.NS, bus.StreamOptions{Replicas: base.StreamReplicas}, opts.Streams...); err != nil {
+		return nil, err
+	}
+	r.Relay = bus.NewRelay(r.Pool, r.JS, r.NS, log)
+	keys, err := grpcx.ParseKeys(base.APIKeys)
+	if err != nil {
+		return nil, err
+	}
+	if len(keys) == 0 {
+		log.Warn("API_KEYS is empty: every authenticated gRPC call will be refused")
+	}
+	r.GRPC, err = grpcx.NewServer(keys, log)
+	if err != nil {
+		return nil, err
+	}
+	r.grpcLis, err = net.Listen("tcp", base.GRPCAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen gRPC %s: %w", base.GRPCAddr, err)
+	}
+	r.closers = append(r.closers, func() { _ = r.grpcLis.Close() })
+	if base.HTTPAddr != "" {
+		r.httpLis, err = net.Listen("tcp", base.HTTPAddr)
+		if err != nil {
+			return nil, fmt.Errorf("listen HTTP %s: %w", base.HTTPAddr, err)
+		}
+		r.closers = append(r.closers, func() { _ = r.httpLis.Close() })
+	}
+	return r, nil
+}
+
+// GRPCAddr is the address the gRPC server listens on (useful with port 0).
+func (r *Runtime) GRPCAddr() string { return r.grpcLis.Addr().String() }
+
+// HTTPAddr is the address the HTTP server listens on, or "".
+func (r *Runtime) HTTPAddr() string {
+	if r.httpLis == nil {
+		return ""
+	}
+	return r.httpLis.Addr().String()
+}
+
+// HandleHTTP sets the handler of the HTTP server.
+func (r *Runtime) HandleHTTP(h http.Handler) { r.http = h }
+
+// Consume adds a durable consumer; its commits wake the outbox relay.
+func (r *Runtime) Consume(cfg bus.ConsumerConfig) error {
+	after := cfg.AfterCommit
+	cfg.AfterCommit = func() {
+		r.Relay.Notify()
+		if after != nil {
+			after()
+		}
+	}
+	c, err := bus.NewConsumer(r.Pool, r.JS, r.NS, r.Log, cfg)
+	if err != nil {
+		return err
+	}
+	r.consumers = append(r.consumers, c)
+	return nil
+}
+
+// Run serves until ctx ends or a part fails, then shuts down in order and releases
+// everything Open took.
+func (r *Runtime) Run(ctx context.Context) error {
+	defer r.Close()
+	adminv1.RegisterAdminServiceServer(r.GRPC, bus.NewAdminServer(r.Pool, r.consumers...))
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu       sync.Mutex
+		firstErr error
+	)
+	fail := func(part string, err error) {
+		if err == nil || errors.Is(err, context.Canceled) {
+			return
+		}
+		mu.Lock()
+		if firstErr == nil {
+			firstErr = fmt.Errorf("%s: %w", part, err)
+		}
+		mu.Unlock()
+		cancel()
+	}
+
+	// Intake: servers and consumers stop first, when ctx ends.
+	var intake sync.WaitGroup
+	intake.Add(1)
+	go func() {
+		defer intake.Done()
+		fail("grpc", r.GRPC.Serve(ctx, r.grpcLis, 10*time.Second))
+	}()
+	if r.httpLis != nil && r.http != nil {
+		srv := &http.Server{Handler: otelhttp.NewHandler(r.http, r.Name), ReadHeaderTimeout: 10 * time.Second}
+		intake.Add(2)
+		go func() {
+			defer intake.Done()
+			if err := srv.Serve(r.httpLis); !errors.Is(err, http.ErrServerClosed) {
+				fail("http", err)
+			}
+		}()
+		go func() {
+			defer intake.Done()
+			<-ctx.Done()
+			sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer scancel()
+			_ = srv.Shutdown(sctx)
+		}()
+	}
+	for _, c := range r.consumers {
+		intake.Add(1)
+		go func() {
+			defer intake.Done()
+			fail("consumer "+c.Name(), c.Run(ctx))
+		}()
+	}
+	// The relay outlives intake, so that what the last batches wrote is published.
+	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
+	relayDone := make(chan struct{})
+	go func() {
+		defer close(relayDone)
+		_ = r.Relay.Run(relayCtx)
+	}()
+	r.Log.Info("service started", "grpc", r.GRPCAddr(), "http", r.HTTPAddr(), "consumers", len(r.consumers))
+
+	<-ctx.Done()
+	intake.Wait()
+	stopRelay()
+	<-relayDone
+	r.Log.Info("service stopped")
+	return firstErr
+}
+
+// Close releases resources in the reverse order of Open. Run calls it.
+func (r *Runtime) Close() {
+	for i := len(r.closers) - 1; i >= 0; i-- {
+		r.closers[i]()
+	}
+	r.closers = nil
+}
