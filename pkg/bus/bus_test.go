@@ -1,0 +1,359 @@
+package bus_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/treue/treue/pkg/bus"
+	"github.com/treue/treue/pkg/pg"
+	"github.com/treue/treue/pkg/testkit"
+	adminv1 "github.com/treue/treue/proto/gen/treue/admin/v1"
+)
+
+func TestMain(m *testing.M) { testkit.Main(m) }
+
+var testStream = bus.StreamSpec{Name: "EVENTS", Subjects: []string{"events.>"}}
+
+// env is one test's schema, stream and connections.
+type env struct {
+	t    *testing.T
+	pool *pgxpool.Pool
+	js   jetstream.JetStream
+	ns   bus.Namespace
+	log  *slog.Logger
+}
+
+func newEnv(t *testing.T, dup time.Duration) *env {
+	t.Helper()
+	ctx := context.Background()
+	log := slog.New(slog.DiscardHandler)
+	pool, err := pg.Connect(ctx, testkit.Database(t), "svc", 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	if err := pg.Migrate(ctx, pool, "svc", log, bus.Migrations()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `CREATE TABLE applied (event_id text NOT NULL, value text NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	nc, js, err := bus.Connect(testkit.NATS(t), t.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	ns := bus.Namespace(testkit.Namespace(t))
+	if err := bus.EnsureStreams(ctx, js, ns, bus.StreamOptions{Duplicates: dup}, testStream); err != nil {
+		t.Fatal(err)
+	}
+	return &env{t: t, pool: pool, js: js, ns: ns, log: log}
+}
+
+// publish sends value as a protobuf StringValue with the event id as Nats-Msg-Id.
+func (e *env) publish(id, value string) {
+	e.t.Helper()
+	data, _ := proto.Marshal(wrapperspb.String(value))
+	msg := &nats.Msg{Subject: e.ns.Subject("events.test"), Data: data, Header: nats.Header{}}
+	msg.Header.Set(bus.HeaderContentType, bus.ContentTypeProto)
+	msg.Header.Set(bus.HeaderEventType, "google.protobuf.StringValue")
+	if _, err := e.js.PublishMsg(context.Background(), msg, jetstream.WithMsgID(id)); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// recorder applies StringValue events by inserting them into "applied"; a value
+// starting with "poison" is a permanent failure, "flaky" a transient one while
+// flaky is set.
+type recorder struct {
+	calls atomic.Int64
+	flaky atomic.Bool
+}
+
+func (r *recorder) handle(ctx context.Context, tx pgx.Tx, msgs []*bus.Message) error {
+	r.calls.Add(1)
+	for _, m := range msgs {
+		var v wrapperspb.StringValue
+		if err := m.Decode(&v); err != nil {
+			return err
+		}
+		switch {
+		case strings.HasPrefix(v.Value, "poison"):
+			return bus.Permanent(errors.New("poison value " + v.Value))
+		case strings.HasPrefix(v.Value, "flaky") && r.flaky.Load():
+			return errors.New("flaky dependency down")
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO applied VALUES ($1, $2)`, m.ID, v.Value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *env) consumer(cfg bus.ConsumerConfig) *bus.Consumer {
+	e.t.Helper()
+	cfg.Name = "test"
+	cfg.Stream = testStream
+	if cfg.Handler == nil {
+		e.t.Fatal("handler needed")
+	}
+	c, err := bus.NewConsumer(e.pool, e.js, e.ns, e.log, cfg)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return c
+}
+
+// run runs c until the test ends; the returned channel yields Run's error.
+func run(t *testing.T, c *bus.Consumer) (stop func() error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	stopped := false
+	stop = func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(15 * time.Second):
+			t.Fatal("consumer did not stop")
+			return nil
+		}
+	}
+	t.Cleanup(func() { _ = stop() })
+	return stop
+}
+
+func (e *env) count(query string, args ...any) int {
+	e.t.Helper()
+	var n int
+	if err := e.pool.QueryRow(context.Background(), query, args...).Scan(&n); err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestOutboxRelayPublishesCommittedEventsOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 0)
+	ctx := context.Background()
+	committed := bus.NewEvent("events.committed", wrapperspb.String("kept"))
+	err := pgx.BeginFunc(ctx, e.pool, func(tx pgx.Tx) error {
+		return bus.Enqueue(ctx, tx, committed)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A rolled-back transaction's events never leave.
+	_ = pgx.BeginFunc(ctx, e.pool, func(tx pgx.Tx) error {
+		if err := bus.Enqueue(ctx, tx, bus.NewEvent("events.rolledback", wrapperspb.String("lost"))); err != nil {
+			return err
+		}
+		return errors.New("roll back")
+	})
+	relay := bus.NewRelay(e.pool, e.js, e.ns, e.log)
+	if err := relay.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// A relay that crashed after publishing but before deleting publishes again: the
+	// copy is dropped by JetStream's de-duplication.
+	if _, err := e.pool.Exec(ctx, `INSERT INTO outbox (event_id, subject, event_type, payload) VALUES ($1, 'events.committed', 'google.protobuf.StringValue', '')`, committed.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := relay.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.count(`SELECT count(*) FROM outbox`); n != 0 {
+		t.Fatalf("outbox has %d rows after flush", n)
+	}
+	stream, err := e.js.Stream(ctx, e.ns.Stream(testStream.Name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, _ := stream.Info(ctx)
+	if info.State.Msgs != 1 {
+		t.Fatalf("stream has %d messages, want 1", info.State.Msgs)
+	}
+	got, err := stream.GetMsg(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Subject != e.ns.Subject("events.committed") || got.Header.Get(bus.HeaderMsgID) != committed.ID ||
+		got.Header.Get(bus.HeaderEventType) != "google.protobuf.StringValue" {
+		t.Fatalf("unexpected message %s %v", got.Subject, got.Header)
+	}
+}
+
+func TestConsumerAppliesARepublishedEventOnce(t *testing.T) {
+	t.Parallel()
+	// A tiny duplicate window lets the second publish reach the stream, as a re-publish
+	// after JetStream's window would: only the inbox stands between it and a double.
+	e := newEnv(t, 100*time.Millisecond)
+	rec := &recorder{}
+	stop := run(t, e.consumer(bus.ConsumerConfig{Handler: rec.handle}))
+	e.publish("evt-1", "a")
+	time.Sleep(300 * time.Millisecond)
+	e.publish("evt-1", "a")
+	e.publish("evt-2", "b")
+	eventually(t, "evt-2 applied", func() bool { return e.count(`SELECT count(*) FROM applied WHERE event_id = 'evt-2'`) == 1 })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.count(`SELECT count(*) FROM applied WHERE event_id = 'evt-1'`); n != 1 {
+		t.Fatalf("evt-1 applied %d times", n)
+	}
+}
+
+func TestRedeliveryAfterCrashBetweenCommitAndAckIsSkipped(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 0)
+	rec := &recorder{}
+	crashed := e.consumer(bus.ConsumerConfig{
+		Handler: rec.handle, AckWait: time.Second,
+		BeforeAck: func([]*bus.Message) error { return errors.New("power cut") },
+	})
+	e.publish("evt-1", "a")
+	stop := run(t, crashed)
+	eventually(t, "first commit", func() bool { return e.count(`SELECT count(*) FROM applied`) == 1 })
+	if err := stop(); err == nil {
+		t.Fatal("crashing consumer returned no error")
+	}
+	// The restarted process gets the unacked message again after AckWait.
+	restarted := e.consumer(bus.ConsumerConfig{Handler: rec.handle, AckWait: time.Second})
+	stop = run(t, restarted)
+	cons, err := e.js.Consumer(context.Background(), e.ns.Stream(testStream.Name), e.ns.Consumer("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "redelivery acked", func() bool {
+		info, err := cons.Info(context.Background())
+		return err == nil && info.NumAckPending == 0 && info.NumPending == 0 && info.Delivered.Consumer >= 2
+	})
+	_ = stop()
+	if n := e.count(`SELECT count(*) FROM applied`); n != 1 {
+		t.Fatalf("applied %d times, want once", n)
+	}
+}
+
+func TestPoisonMessageGoesToDeadLettersAndTheBatchGoesOn(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 0)
+	rec := &recorder{}
+	// Published before the consumer starts, so that they arrive as one batch.
+	e.publish("evt-1", "good 1")
+	e.publish("evt-2", "poison")
+	e.publish("evt-3", "good 2")
+	garbage := &nats.Msg{Subject: e.ns.Subject("events.test"), Data: []byte{0xff, 0xff, 0xff}, Header: nats.Header{}}
+	garbage.Header.Set(bus.HeaderMsgID, "evt-4")
+	if _, err := e.js.PublishMsg(context.Background(), garbage); err != nil {
+		t.Fatal(err)
+	}
+	e.publish("evt-5", "good 3")
+	run(t, e.consumer(bus.ConsumerConfig{Handler: rec.handle}))
+	eventually(t, "good events applied", func() bool { return e.count(`SELECT count(*) FROM applied`) == 3 })
+	eventually(t, "two dead letters", func() bool { return e.count(`SELECT count(*) FROM dead_letters`) == 2 })
+	var errText string
+	if err := e.pool.QueryRow(context.Background(), `SELECT error FROM dead_letters WHERE event_id = 'evt-2'`).Scan(&errText); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(errText, "poison value") {
+		t.Fatalf("dead letter error = %q", errText)
+	}
+	if err := e.pool.QueryRow(context.Background(), `SELECT error FROM dead_letters WHERE event_id = 'evt-4'`).Scan(&errText); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(errText, "decode") {
+		t.Fatalf("dead letter error = %q", errText)
+	}
+}
+
+func TestTransientFailureIsRetriedWithBackoffThenDeadLetteredAndReplayable(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 0)
+	rec := &recorder{}
+	rec.flaky.Store(true)
+	c := e.consumer(bus.ConsumerConfig{Handler: rec.handle, MaxDeliver: 3, Backoff: []time.Duration{50 * time.Millisecond}})
+	run(t, c)
+	e.publish("evt-1", "flaky")
+	e.publish("evt-2", "fine")
+	eventually(t, "dead letter after 3 deliveries", func() bool {
+		return e.count(`SELECT count(*) FROM dead_letters WHERE event_id = 'evt-1' AND deliveries = 3`) == 1
+	})
+	if n := e.count(`SELECT count(*) FROM applied WHERE event_id = 'evt-2'`); n != 1 {
+		t.Fatalf("the healthy event was applied %d times", n)
+	}
+
+	admin := bus.NewAdminServer(e.pool, c)
+	list, err := admin.ListDeadLetters(context.Background(), &adminv1.ListDeadLettersRequest{Consumer: "test"})
+	if err != nil || len(list.DeadLetters) != 1 {
+		t.Fatalf("list = %v, %v", list, err)
+	}
+	id := list.DeadLetters[0].Id
+	if _, err := admin.ReplayDeadLetter(context.Background(), &adminv1.ReplayDeadLetterRequest{Id: id}); err == nil {
+		t.Fatal("replay succeeded while the dependency is still down")
+	}
+	rec.flaky.Store(false)
+	got, err := admin.ReplayDeadLetter(context.Background(), &adminv1.ReplayDeadLetterRequest{Id: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.DeadLetter.ReplayedAt == nil {
+		t.Fatal("replayed dead letter has no replayed_at")
+	}
+	// Replaying twice applies once.
+	if _, err := admin.ReplayDeadLetter(context.Background(), &adminv1.ReplayDeadLetterRequest{Id: id}); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.count(`SELECT count(*) FROM applied WHERE event_id = 'evt-1'`); n != 1 {
+		t.Fatalf("replayed event applied %d times", n)
+	}
+	list, _ = admin.ListDeadLetters(context.Background(), &adminv1.ListDeadLettersRequest{})
+	if len(list.DeadLetters) != 0 {
+		t.Fatalf("replayed dead letter still listed as open: %v", list.DeadLetters)
+	}
+}
+
+func TestBatchesAreAppliedInFewTransactions(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 0)
+	rec := &recorder{}
+	const n = 1000
+	for i := range n {
+		e.publish("evt-"+strconv.Itoa(i), "v")
+	}
+	run(t, e.consumer(bus.ConsumerConfig{Handler: rec.handle, BatchSize: 500}))
+	eventually(t, "all applied", func() bool { return e.count(`SELECT count(*) FROM applied`) == n })
+	// Batching is what makes the throughput: far fewer handler calls than messages.
+	if calls := rec.calls.Load(); calls > n/10 {
+		t.Fatalf("%d handler calls for %d messages: not batching", calls, n)
+	}
+}
+
