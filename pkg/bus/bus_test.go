@@ -356,4 +356,3 @@ func TestBatchesAreAppliedInFewTransactions(t *testing.T) {
 		t.Fatalf("%d handler calls for %d messages: not batching", calls, n)
 	}
 }
-

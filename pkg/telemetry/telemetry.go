@@ -62,7 +62,9 @@ func (h traceHandler) WithAttrs(as []slog.Attr) slog.Handler {
 	return traceHandler{h.Handler.WithAttrs(as)}
 }
 
-func (h traceHandler) WithGroup(name string) slog.Handler { return traceHandler{h.Handler.WithGroup(name)} }
+func (h traceHandler) WithGroup(name string) slog.Handler {
+	return traceHandler{h.Handler.WithGroup(name)}
+}
 
 // HeaderCarrier carries trace context in NATS message headers. It keeps the standard
 // lower-case keys (traceparent, tracestate); propagation.HeaderCarrier would canonicalise
