@@ -1,0 +1,52 @@
+# Treue. `make run` starts the whole system with demo traffic; `make test` runs every
+# check and test. Both need only Go: Postgres and NATS are found or started by the
+# project's own code (pkg/devstack), and every tool is pinned by version.
+
+SHELL := /bin/bash
+MODULES := proto pkg scripts services/ledger services/survey services/feedback services/rewards services/reporting
+# Packages of every module in the workspace.
+PACKAGES := github.com/treue/treue/...
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: run test lint vet staticcheck fmt go-test bench proto compose-check tidy clean
+
+## run: the whole system on this machine with a POS simulator; Ctrl-C stops it.
+run:
+	go run ./scripts/cmd/treue-dev
+
+## test: formatting, vet, staticcheck and every test on real Postgres and NATS.
+test: lint go-test
+
+go-test:
+	go test -count=1 -timeout 20m $(PACKAGES)
+
+lint: fmt vet staticcheck
+
+fmt:
+	@out=$$(gofmt -l $(MODULES) | grep -v '\.pb\.go$$' || true); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	go vet $(PACKAGES)
+
+staticcheck:
+	go run $(STATICCHECK) $(PACKAGES)
+
+## bench: end-to-end throughput, Redeem/RedeemCoupon latency, memory, vs a bare pipe.
+## BENCH_ARGS="-purchases 100000 -members 10000" to change the load.
+bench:
+	go run ./scripts/cmd/treue-bench $(BENCH_ARGS)
+
+## proto: lint proto/ with buf and regenerate the committed Go code.
+proto:
+	bash scripts/proto.sh
+
+compose-check:
+	bash scripts/compose-check.sh
+
+## tidy: go mod tidy in every module.
+tidy:
+	@for m in $(MODULES); do (cd $$m && GOWORK=off go mod tidy) || exit 1; done
+
+clean:
+	rm -rf bin .run

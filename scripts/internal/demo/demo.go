@@ -1,0 +1,253 @@
+// Package demo feeds a running stack the traffic of a small retailer: members enrol,
+// buy, return, answer surveys, redeem points and use coupons at the till.
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/treue/treue/pkg/bus"
+	"github.com/treue/treue/scripts/internal/possim"
+	"github.com/treue/treue/scripts/internal/stack"
+	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
+	posv1 "github.com/treue/treue/proto/gen/treue/pos/v1"
+	rewardsv1 "github.com/treue/treue/proto/gen/treue/rewards/v1"
+	surveyv1 "github.com/treue/treue/proto/gen/treue/survey/v1"
+)
+
+var people = []struct{ name, email, locale string }{
+	{"Anna Schmidt", "anna@example.com", "de-DE"},
+	{"Ben Carter", "ben@example.com", "en-GB"},
+	{"Chloé Martin", "chloe@example.com", "en"},
+	{"Deniz Yılmaz", "deniz@example.com", "de"},
+	{"Eva Nowak", "eva@example.com", "en"},
+	{"Finn Berg", "finn@example.com", "de-AT"},
+}
+
+var stores = []string{"berlin-01", "hamburg-02", "web"}
+
+// Result is what the demo made, for the runner to print.
+type Result struct {
+	Members     []string
+	SurveyLinks []string
+	CouponCode  string
+}
+
+// Run enrols the demo members and plays one round of traffic, then returns what a user
+// will want to look at. Keep publishing with Trickle.
+func Run(ctx context.Context, s *stack.Stack, out io.Writer, log *slog.Logger) (*Result, error) {
+	nc, err := nats.Connect(s.NATSURL, nats.Name("treue-pos-simulator"))
+	if err != nil {
+		return nil, err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, err
+	}
+	till := possim.Till{JS: js, Namespace: bus.Namespace(s.Namespace)}
+	ledgerConn, err := s.Conn("ledger", "admin")
+	if err != nil {
+		return nil, err
+	}
+	ledger := ledgerv1.NewLedgerServiceClient(ledgerConn)
+	res := &Result{}
+	for i, p := range people {
+		m, err := ledger.Enroll(ctx, &ledgerv1.EnrollRequest{
+			IdempotencyKey: fmt.Sprintf("demo-enrol-%d-%s", i, p.email), DisplayName: p.name, Email: p.email,
+			Locale: p.locale, SurveyConsent: true, MarketingConsent: i%2 == 0,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("enrol %s: %w", p.name, err)
+		}
+		res.Members = append(res.Members, m.Member.MemberId)
+	}
+	fmt.Fprintf(out, "  enrolled %d members\n", len(res.Members))
+
+	r := rand.New(rand.NewPCG(1, 2))
+	var first *posv1.PurchaseRecorded
+	for i := range 30 {
+		member := res.Members[i%len(res.Members)]
+		p := possim.Purchase(r, stores[i%len(stores)], member)
+		till.JSON = i%3 == 0 // some tills speak protojson
+		if err := till.PublishPurchase(ctx, p); err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			first = p
+			// A till that retries publishes the same transaction again: credited once.
+			if err := till.PublishPurchase(ctx, p); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := till.PublishReturn(ctx, possim.Return(first)); err != nil {
+		return nil, err
+	}
+	// A card the programme does not know yet: kept as an unmatched purchase.
+	if err := till.PublishPurchase(ctx, possim.Purchase(r, "berlin-01", "0192f0c1-0000-7000-8000-000000000000")); err != nil {
+		return nil, err
+	}
+	fmt.Fprintln(out, "  published 31 purchases (one twice, a third as protojson, one for an unknown card) and a return")
+
+	surveyConn, err := s.Conn("survey", "admin")
+	if err != nil {
+		return nil, err
+	}
+	survey := surveyv1.NewSurveyServiceClient(surveyConn)
+	invitations, err := waitInvitations(ctx, survey, res.Members)
+	if err != nil {
+		return nil, err
+	}
+	// Answer all but the last two, so that a user has links left to open.
+	scores := []int32{10, 3, 9, 8}
+	for i, inv := range invitations {
+		res.SurveyLinks = append(res.SurveyLinks, inv.Url)
+		if i >= len(invitations)-2 {
+			continue
+		}
+		token := tokenOf(inv.Url)
+		if _, err := survey.SubmitResponse(ctx, &surveyv1.SubmitResponseRequest{
+			Token: token, Score: scores[i%len(scores)], Comment: comments[i%len(comments)],
+		}); err != nil {
+			return nil, fmt.Errorf("answer survey: %w", err)
+		}
+	}
+	fmt.Fprintf(out, "  %d survey invitations; answered %d (promoters, a passive and a detractor)\n", len(invitations), max(0, len(invitations)-2))
+
+	code, err := redeem(ctx, s, res.Members)
+	if err != nil {
+		return nil, err
+	}
+	res.CouponCode = code
+	return res, nil
+}
+
+var comments = []string{
+	"Lovely shop, friendly staff.",
+	"Waited 20 minutes at the till and the grinder was out of stock.",
+	"Great coffee, will be back.",
+	"",
+}
+
+func tokenOf(url string) string {
+	for i := len(url) - 1; i >= 0; i-- {
+		if url[i] == '/' {
+			return url[i+1:]
+		}
+	}
+	return url
+}
+
+func waitInvitations(ctx context.Context, survey surveyv1.SurveyServiceClient, members []string) ([]*surveyv1.Invitation, error) {
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var all []*surveyv1.Invitation
+		for _, m := range members {
+			resp, err := survey.ListInvitations(ctx, &surveyv1.ListInvitationsRequest{MemberId: m})
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, resp.Invitations...)
+		}
+		if len(all) == len(members) || time.Now().After(deadline) {
+			if len(all) == 0 {
+				return nil, errors.New("no survey invitation appeared within 20 s; see the survey log")
+			}
+			return all, nil
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// redeem creates a coupon reward and redeems it for the member with the most points,
+// then validates and uses the coupon at a till.
+func redeem(ctx context.Context, s *stack.Stack, members []string) (string, error) {
+	rc, err := s.Conn("rewards", "admin")
+	if err != nil {
+		return "", err
+	}
+	rewards := rewardsv1.NewRewardsServiceClient(rc)
+	reward, err := rewards.CreateReward(ctx, &rewardsv1.CreateRewardRequest{
+		Name: "5 € off your next purchase", Kind: rewardsv1.RewardKind_REWARD_KIND_COUPON,
+		PointsPrice: 50, ValueMinor: 500, Currency: "EUR", ValidDays: 90,
+	})
+	if err != nil {
+		return "", fmt.Errorf("create reward: %w", err)
+	}
+	lc, err := s.Conn("ledger", "admin")
+	if err != nil {
+		return "", err
+	}
+	ledger := ledgerv1.NewLedgerServiceClient(lc)
+	best, bestPoints := "", int64(0)
+	deadline := time.Now().Add(20 * time.Second)
+	for bestPoints < 50 && time.Now().Before(deadline) {
+		for _, m := range members {
+			b, err := ledger.GetBalance(ctx, &ledgerv1.GetBalanceRequest{MemberId: m})
+			if err != nil {
+				return "", err
+			}
+			if b.Available > bestPoints {
+				best, bestPoints = m, b.Available
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if bestPoints < 50 {
+		return "", errors.New("no member has 50 points after 20 s; see the ledger log")
+	}
+	red, err := rewards.Redeem(ctx, &rewardsv1.RedeemRequest{
+		IdempotencyKey: "demo-redeem-" + best, MemberId: best, RewardId: reward.Reward.RewardId,
+	})
+	if err != nil {
+		return "", fmt.Errorf("redeem: %w", err)
+	}
+	pc, err := s.Conn("rewards", "pos")
+	if err != nil {
+		return "", err
+	}
+	tillAPI := rewardsv1.NewRewardsServiceClient(pc)
+	v, err := tillAPI.ValidateCoupon(ctx, &rewardsv1.ValidateCouponRequest{Code: red.CouponCode, TerminalId: "berlin-01-till-3"})
+	if err != nil || !v.Valid {
+		return "", fmt.Errorf("validate coupon: %v %v", v, err)
+	}
+	return red.CouponCode, nil
+}
+
+// Trickle publishes a purchase every interval until ctx ends, so the dashboard moves.
+func Trickle(ctx context.Context, s *stack.Stack, members []string, interval time.Duration, log *slog.Logger) {
+	nc, err := nats.Connect(s.NATSURL, nats.Name("treue-pos-simulator"))
+	if err != nil {
+		log.Error("simulator: connect", "err", err)
+		return
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return
+	}
+	till := possim.Till{JS: js, Namespace: bus.Namespace(s.Namespace)}
+	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			p := possim.Purchase(r, stores[r.IntN(len(stores))], members[r.IntN(len(members))])
+			if err := till.PublishPurchase(ctx, p); err != nil && ctx.Err() == nil {
+				log.Warn("simulator: publish", "err", err)
+			}
+		}
+	}
+}
