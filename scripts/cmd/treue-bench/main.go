@@ -1,0 +1,404 @@
+// Command treue-bench is `make bench`: it starts the whole system as separate processes
+// on a fresh database and namespace, publishes purchases as fast as a POS fleet could,
+// and reports end-to-end purchases per second until every point is posted exactly once,
+// the latency of Redeem and RedeemCoupon under concurrent callers, each service's peak
+// resident memory, and the product's rate as a share of a bare JetStream-to-Postgres pipe.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	mrand "math/rand/v2"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/treue/treue/pkg/bus"
+	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
+	reportingv1 "github.com/treue/treue/proto/gen/treue/reporting/v1"
+	rewardsv1 "github.com/treue/treue/proto/gen/treue/rewards/v1"
+	"github.com/treue/treue/scripts/internal/possim"
+	"github.com/treue/treue/scripts/internal/stack"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "treue-bench:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	purchases, members, callers, calls, publishers int
+}
+
+func run(ctx context.Context) error {
+	var o options
+	flag.IntVar(&o.purchases, "purchases", 100_000, "purchases to publish")
+	flag.IntVar(&o.members, "members", 1_000, "members the purchases are spread over")
+	flag.IntVar(&o.callers, "callers", 50, "concurrent Redeem / RedeemCoupon callers")
+	flag.IntVar(&o.calls, "calls", 2_000, "Redeem calls (and as many RedeemCoupon calls)")
+	flag.IntVar(&o.publishers, "publishers", 4, "concurrent POS publishers")
+	flag.Parse()
+
+	root, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	suffix := randomHex(4)
+	fmt.Printf("treue-bench: %d purchases for %d members, %d callers\n", o.purchases, o.members, o.callers)
+	s, err := stack.Up(ctx, stack.Options{
+		Root: root, DataDir: filepath.Join(root, ".run", "bench"), Database: "treue_bench_" + suffix,
+		Namespace: "bench" + suffix + "_", Log: log,
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		s.Down()
+		_ = stack.DropDatabase(context.WithoutCancel(ctx), s.DatabaseURL)
+	}()
+	nc, err := nats.Connect(s.NATSURL, nats.Name("treue-bench"))
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096))
+	if err != nil {
+		return err
+	}
+	pool, err := pgxpool.New(ctx, s.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+
+	members, err := enrol(ctx, s, o.members)
+	if err != nil {
+		return err
+	}
+	msgs, ids, expected := makePurchases(o.purchases, members)
+	ns := bus.Namespace(s.Namespace)
+
+	// The bare pipe first, on the same NATS and Postgres, with the same messages.
+	bare, err := barePipe(ctx, js, s.DatabaseURL, ns, msgs, ids, func() error {
+		return publishFleet(ctx, s.NATSURL, o.publishers, ns.Subject("bare.purchase."), msgs, ids)
+	})
+	if err != nil {
+		return fmt.Errorf("bare pipe: %w", err)
+	}
+	fmt.Printf("  bare pipe (JetStream -> batched idempotent inserts): %8.0f events/s\n", bare)
+
+	start := time.Now()
+	if err := publishFleet(ctx, s.NATSURL, o.publishers, ns.Subject("pos.purchase.recorded."), msgs, ids); err != nil {
+		return err
+	}
+	published := time.Since(start)
+	if err := waitPosted(ctx, pool, expected); err != nil {
+		return err
+	}
+	e2e := time.Since(start)
+	rate := float64(o.purchases) / e2e.Seconds()
+	fmt.Printf("  published %d purchases in %v (%.0f/s)\n", o.purchases, published.Round(time.Millisecond), float64(o.purchases)/published.Seconds())
+	fmt.Printf("  end to end, every point posted exactly once:        %8.0f purchases/s (%v; %.0f%% of the bare pipe)\n",
+		rate, e2e.Round(time.Millisecond), 100*rate/bare)
+	if err := waitReported(ctx, s, expected); err != nil {
+		return err
+	}
+	fmt.Printf("  reporting caught up (points issued = %d) after %v\n", expected, time.Since(start).Round(time.Millisecond))
+
+	redeem, coupons, err := redeemLatency(ctx, s, members, o)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("  Redeem        at %d callers: p50 %v  p99 %v  (%d calls)\n", o.callers, redeem.p(50), redeem.p(99), len(redeem))
+	fmt.Printf("  RedeemCoupon  at %d callers: p50 %v  p99 %v  (%d calls)\n", o.callers, coupons.p(50), coupons.p(99), len(coupons))
+
+	rss := s.PeakRSS()
+	names := make([]string, 0, len(rss))
+	for n := range rss {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	fmt.Println("  peak resident memory:")
+	for _, n := range names {
+		fmt.Printf("    %-10s %6.1f MiB\n", n, float64(rss[n])/(1<<20))
+	}
+	return nil
+}
+
+func enrol(ctx context.Context, s *stack.Stack, n int) ([]string, error) {
+	conn, err := s.Conn("ledger", "admin")
+	if err != nil {
+		return nil, err
+	}
+	ledger := ledgerv1.NewLedgerServiceClient(conn)
+	members := make([]string, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				resp, err := ledger.Enroll(ctx, &ledgerv1.EnrollRequest{
+					IdempotencyKey: fmt.Sprintf("bench-member-%08d", i), DisplayName: fmt.Sprintf("Member %d", i),
+					Email: fmt.Sprintf("m%d@bench.example", i), SurveyConsent: true,
+				})
+				if err != nil {
+					errs <- err
+					return
+				}
+				members[i] = resp.Member.MemberId
+			}
+		}()
+	}
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return nil, fmt.Errorf("enrol: %w", err)
+	default:
+	}
+	return members, nil
+}
+
+// makePurchases marshals the purchases up front, so that publishing measures the bus and
+// not protobuf; it returns the points they must credit at the default rate (1 point per
+// currency unit).
+func makePurchases(n int, members []string) ([][]byte, []string, int64) {
+	r := mrand.New(mrand.NewPCG(42, 42))
+	stores := []string{"berlin-01", "hamburg-02", "munich-03", "web"}
+	msgs := make([][]byte, n)
+	ids := make([]string, n)
+	var points int64
+	for i := range n {
+		p := possim.Purchase(r, stores[i%len(stores)], members[r.IntN(len(members))])
+		p.TransactionId = fmt.Sprintf("B%09d", i)
+		b, _ := proto.Marshal(p)
+		msgs[i], ids[i] = b, p.EventId
+		points += p.TotalMinor / 100
+	}
+	return msgs, ids, points
+}
+
+func publishAll(ctx context.Context, js jetstream.JetStream, subject string, msgs [][]byte, ids []string) error {
+	futures := make([]jetstream.PubAckFuture, 0, 4096)
+	flush := func() error {
+		for _, f := range futures {
+			select {
+			case <-f.Ok():
+			case err := <-f.Err():
+				return err
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		futures = futures[:0]
+		return nil
+	}
+	for i, data := range msgs {
+		m := &nats.Msg{Subject: subject + "s" + fmt.Sprint(i%4), Data: data, Header: nats.Header{}}
+		m.Header.Set(bus.HeaderContentType, bus.ContentTypeProto)
+		m.Header.Set(bus.HeaderEventType, "treue.pos.v1.PurchaseRecorded")
+		f, err := js.PublishMsgAsync(m, jetstream.WithMsgID(ids[i]))
+		if err != nil {
+			return err
+		}
+		futures = append(futures, f)
+		if len(futures) == cap(futures) {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
+}
+
+// publishFleet publishes from several connections at once, as many tills would.
+func publishFleet(ctx context.Context, natsURL string, publishers int, subject string, msgs [][]byte, ids []string) error {
+	var wg sync.WaitGroup
+	errs := make(chan error, publishers)
+	per := (len(msgs) + publishers - 1) / publishers
+	for w := range publishers {
+		lo, hi := w*per, min((w+1)*per, len(msgs))
+		if lo >= hi {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			nc, err := nats.Connect(natsURL, nats.Name(fmt.Sprintf("bench-pos-%d", w)))
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer nc.Close()
+			js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096))
+			if err != nil {
+				errs <- err
+				return
+			}
+			if err := publishAll(ctx, js, subject, msgs[lo:hi], ids[lo:hi]); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+// waitPosted waits until the ledger has credited exactly the expected points: the
+// programme's issued account is the negative of every point credited.
+func waitPosted(ctx context.Context, pool *pgxpool.Pool, expected int64) error {
+	deadline := time.Now().Add(10 * time.Minute)
+	var last int64
+	for time.Now().Before(deadline) {
+		if err := pool.QueryRow(ctx, postedPointsQuery).Scan(&last); err != nil {
+			return fmt.Errorf("read posted points: %w", err)
+		}
+		if last == expected {
+			return nil
+		}
+		if last > expected {
+			return fmt.Errorf("ledger posted %d points, more than the %d expected: a purchase was credited twice", last, expected)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("ledger posted %d of %d points within 10 minutes", last, expected)
+}
+
+func waitReported(ctx context.Context, s *stack.Stack, expected int64) error {
+	conn, err := s.Conn("reporting", "auditor")
+	if err != nil {
+		return err
+	}
+	rep := reportingv1.NewReportingServiceClient(conn)
+	deadline := time.Now().Add(5 * time.Minute)
+	for time.Now().Before(deadline) {
+		resp, err := rep.GetPointsSummary(ctx, &reportingv1.GetPointsSummaryRequest{})
+		if err != nil {
+			return err
+		}
+		if resp.Issued == expected {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return errors.New("reporting did not catch up within 5 minutes")
+}
+
+type latencies []time.Duration
+
+func (l latencies) p(q int) time.Duration {
+	if len(l) == 0 {
+		return 0
+	}
+	s := append(latencies(nil), l...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[min(len(s)-1, len(s)*q/100)].Round(10 * time.Microsecond)
+}
+
+// redeemLatency redeems a 1-point coupon reward o.calls times from o.callers goroutines,
+// then uses every coupon at a till, and returns both calls' latencies.
+func redeemLatency(ctx context.Context, s *stack.Stack, members []string, o options) (latencies, latencies, error) {
+	admin, err := s.Conn("rewards", "admin")
+	if err != nil {
+		return nil, nil, err
+	}
+	rewards := rewardsv1.NewRewardsServiceClient(admin)
+	reward, err := rewards.CreateReward(ctx, &rewardsv1.CreateRewardRequest{
+		Name: "Bench coupon", Kind: rewardsv1.RewardKind_REWARD_KIND_COUPON, PointsPrice: 1, ValueMinor: 100, Currency: "EUR",
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	codes := make([]string, o.calls)
+	redeem, err := concurrently(o.callers, o.calls, func(i int) error {
+		resp, err := rewards.Redeem(ctx, &rewardsv1.RedeemRequest{
+			IdempotencyKey: fmt.Sprintf("bench-redeem-%08d", i), MemberId: members[i%len(members)], RewardId: reward.Reward.RewardId,
+		})
+		if err != nil {
+			return fmt.Errorf("redeem: %w", err)
+		}
+		codes[i] = resp.CouponCode
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	pos, err := s.Conn("rewards", "pos")
+	if err != nil {
+		return nil, nil, err
+	}
+	till := rewardsv1.NewRewardsServiceClient(pos)
+	coupons, err := concurrently(o.callers, o.calls, func(i int) error {
+		_, err := till.RedeemCoupon(ctx, &rewardsv1.RedeemCouponRequest{
+			Code: codes[i], TerminalId: fmt.Sprintf("till-%d", i), StoreId: "berlin-01",
+		})
+		if err != nil {
+			return fmt.Errorf("redeem coupon: %w", err)
+		}
+		return nil
+	})
+	return redeem, coupons, err
+}
+
+func concurrently(workers, n int, call func(i int) error) (latencies, error) {
+	lat := make(latencies, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var firstErr atomic.Value
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n || firstErr.Load() != nil {
+					return
+				}
+				t := time.Now()
+				if err := call(i); err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				lat[i] = time.Since(t)
+			}
+		}()
+	}
+	wg.Wait()
+	if err, ok := firstErr.Load().(error); ok {
+		return nil, err
+	}
+	return lat, nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
