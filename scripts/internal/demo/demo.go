@@ -15,12 +15,12 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/treue/treue/pkg/bus"
-	"github.com/treue/treue/scripts/internal/possim"
-	"github.com/treue/treue/scripts/internal/stack"
 	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
 	posv1 "github.com/treue/treue/proto/gen/treue/pos/v1"
 	rewardsv1 "github.com/treue/treue/proto/gen/treue/rewards/v1"
 	surveyv1 "github.com/treue/treue/proto/gen/treue/survey/v1"
+	"github.com/treue/treue/scripts/internal/possim"
+	"github.com/treue/treue/scripts/internal/stack"
 )
 
 var people = []struct{ name, email, locale string }{
