@@ -1,0 +1,21 @@
+package app
+
+import (
+	"context"
+	"time"
+)
+
+// GetCase reads one case.
+type GetCase struct {
+	cases CaseRepository
+	clock func() time.Time
+}
+
+// Handle returns the case, or domain.ErrCaseNotFound.
+func (h GetCase) Handle(ctx context.Context, id string) (CaseView, error) {
+	c, err := h.cases.Case(ctx, id)
+	if err != nil {
+		return CaseView{}, err
+	}
+	return CaseView{Case: c, Overdue: c.Overdue(h.clock())}, nil
+}

@@ -1,0 +1,82 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/treue/treue/services/feedback/internal/domain"
+)
+
+// DefaultPageSize is the page size of a list request that asks for none.
+const DefaultPageSize = 50
+
+// Cursor is where a page of cases, newest first, ends.
+type Cursor struct {
+	OpenedAt time.Time
+	CaseID   string
+}
+
+// CaseFilter selects cases, newest first.
+type CaseFilter struct {
+	Team   string        // "" for every team
+	Status domain.Status // "" for every status
+	// OverdueAt, when set, keeps only the cases open and past due at that time.
+	OverdueAt time.Time
+	// After continues a listing after this case; nil for the first page.
+	After *Cursor
+	Limit int
+}
+
+// ListCasesQuery is a page request.
+type ListCasesQuery struct {
+	Team        string
+	Status      domain.Status
+	OnlyOverdue bool
+	PageSize    int
+	After       *Cursor
+}
+
+// CaseView is a case as callers see it: with whether it is overdue now.
+type CaseView struct {
+	domain.Case
+	Overdue bool
+}
+
+// CasePage is one page of cases and where the next one starts (nil at the end).
+type CasePage struct {
+	Cases []CaseView
+	Next  *Cursor
+}
+
+// ListCases pages through cases, newest first.
+type ListCases struct {
+	cases CaseRepository
+	clock func() time.Time
+}
+
+func (h ListCases) Handle(ctx context.Context, q ListCasesQuery) (CasePage, error) {
+	size := q.PageSize
+	if size <= 0 {
+		size = DefaultPageSize
+	}
+	now := h.clock()
+	f := CaseFilter{Team: q.Team, Status: q.Status, After: q.After, Limit: size + 1}
+	if q.OnlyOverdue {
+		f.OverdueAt = now
+	}
+	list, err := h.cases.List(ctx, f)
+	if err != nil {
+		return CasePage{}, err
+	}
+	var page CasePage
+	if len(list) > size {
+		list = list[:size]
+		last := list[size-1]
+		page.Next = &Cursor{OpenedAt: last.OpenedAt, CaseID: last.ID}
+	}
+	page.Cases = make([]CaseView, len(list))
+	for i, c := range list {
+		page.Cases[i] = CaseView{Case: c, Overdue: c.Overdue(now)}
+	}
+	return page, nil
+}

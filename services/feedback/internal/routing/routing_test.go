@@ -1,0 +1,164 @@
+package routing_test
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/treue/treue/services/feedback/internal/domain"
+	"github.com/treue/treue/services/feedback/internal/routing"
+)
+
+// seeded mirrors the rules the migration seeds.
+var seeded = []domain.Rule{
+	{ID: 2, Name: "promoter-referral", Priority: 200, Condition: `response.nps_class == "PROMOTER"`, Kind: domain.KindReferralRequest, Team: "marketing", DueIn: 168 * time.Hour, Active: true, Version: 1},
+	{ID: 1, Name: "detractor-callback", Priority: 100, Condition: `response.nps_class == "DETRACTOR"`, Kind: domain.KindCallback, Team: "customer-service", DueIn: 48 * time.Hour, Active: true, Version: 1},
+}
+
+func newEngine(t *testing.T) (*routing.Engine, *bytes.Buffer) {
+	t.Helper()
+	var logs bytes.Buffer
+	e, err := routing.NewEngine(slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, &logs
+}
+
+func response(score int) domain.Response {
+	r := domain.Response{ResponseID: "r", Score: score, Touchpoint: "PURCHASE", StoreID: "s-17", Comment: "the queue was long", SubmittedAt: time.Now()}
+	if err := r.Normalize(); err != nil {
+		panic(err)
+	}
+	return r
+}
+
+func TestSeededRules(t *testing.T) {
+	e, _ := newEngine(t)
+	set := e.Compile(seeded)
+	tests := []struct {
+		score    int
+		wantRule string
+	}{
+		{0, "detractor-callback"}, {3, "detractor-callback"}, {6, "detractor-callback"},
+		{7, ""}, {8, ""},
+		{9, "promoter-referral"}, {10, "promoter-referral"},
+	}
+	for _, tt := range tests {
+		rule, ok := set.Match(response(tt.score))
+		if tt.wantRule == "" {
+			if ok {
+				t.Errorf("score %d matched %s, want no rule", tt.score, rule.Name)
+			}
+			continue
+		}
+		if !ok || rule.Name != tt.wantRule {
+			t.Errorf("score %d matched %q (%v), want %s", tt.score, rule.Name, ok, tt.wantRule)
+		}
+	}
+}
+
+func TestConditions(t *testing.T) {
+	tests := []struct {
+		condition string
+		want      bool
+	}{
+		{`response.score <= 6`, true},
+		{`score <= 6`, true},
+		{`response.score > 6`, false},
+		{`response.touchpoint == "PURCHASE" && response.store_id.startsWith("s-")`, true},
+		{`response.comment.contains("queue")`, true},
+		{`response.survey_id == ""`, true},
+		{`response.nps_class in ["PASSIVE", "PROMOTER"]`, false},
+	}
+	e, _ := newEngine(t)
+	for i, tt := range tests {
+		set := e.Compile([]domain.Rule{{ID: int64(i + 1), Name: "r", Condition: tt.condition, Active: true, Version: 1}})
+		if len(set.Rules()) != 1 {
+			t.Fatalf("%s: did not compile", tt.condition)
+		}
+		if _, got := set.Match(response(3)); got != tt.want {
+			t.Errorf("%s = %v, want %v", tt.condition, got, tt.want)
+		}
+	}
+}
+
+func TestPriorityFirstMatchWins(t *testing.T) {
+	e, _ := newEngine(t)
+	rules := append([]domain.Rule{{ID: 9, Name: "vip-store", Priority: 50, Condition: `response.store_id == "s-17"`,
+		Kind: domain.KindCallback, Team: "store-management", Active: true, Version: 1}}, seeded...)
+	rule, ok := e.Compile(rules).Match(response(2))
+	if !ok || rule.Name != "vip-store" {
+		t.Errorf("matched %q, want vip-store", rule.Name)
+	}
+}
+
+func TestInactiveRuleIsSkipped(t *testing.T) {
+	e, _ := newEngine(t)
+	rules := []domain.Rule{{ID: 1, Name: "off", Condition: `true`, Active: false, Version: 1}}
+	if _, ok := e.Compile(rules).Match(response(3)); ok {
+		t.Error("an inactive rule matched")
+	}
+}
+
+func TestNonCompilingRuleIsRejected(t *testing.T) {
+	tests := []struct {
+		name, condition, wantErr string
+	}{
+		{"syntax error", `response.score <=`, "Syntax error"},
+		{"unknown field", `response.points > 3`, "undeclared reference"},
+		{"type mismatch", `response.score == "high"`, "no matching overload"},
+		{"not a boolean", `response.score + 1`, "want bool"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, logs := newEngine(t)
+			if err := e.Check(tt.condition); err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("Check = %v, want an error containing %q", err, tt.wantErr)
+			}
+			broken := domain.Rule{ID: 5, Name: "broken", Priority: 1, Condition: tt.condition, Kind: domain.KindCallback, Team: "x", Active: true, Version: 1}
+			set := e.Compile(append([]domain.Rule{broken}, seeded...))
+			if len(set.Rules()) != len(seeded) {
+				t.Fatalf("usable rules = %d, want %d (the broken one skipped)", len(set.Rules()), len(seeded))
+			}
+			if rule, ok := set.Match(response(3)); !ok || rule.Name != "detractor-callback" {
+				t.Errorf("matched %q, want the next rule, detractor-callback", rule.Name)
+			}
+			if !strings.Contains(logs.String(), "routing rule rejected") || !strings.Contains(logs.String(), "rule=broken") {
+				t.Errorf("rejection not logged: %s", logs.String())
+			}
+			// Compiled once per version: the rejection is not logged again.
+			logs.Reset()
+			e.Compile([]domain.Rule{broken})
+			if logs.Len() != 0 {
+				t.Errorf("rejected again for the same version: %s", logs.String())
+			}
+		})
+	}
+}
+
+func TestNewVersionIsRecompiled(t *testing.T) {
+	e, _ := newEngine(t)
+	rule := domain.Rule{ID: 1, Name: "r", Condition: `response.score < 5`, Active: true, Version: 1}
+	if _, ok := e.Compile([]domain.Rule{rule}).Match(response(6)); ok {
+		t.Fatal("version 1 matched score 6")
+	}
+	rule.Condition, rule.Version = `response.score < 7`, 2
+	if _, ok := e.Compile([]domain.Rule{rule}).Match(response(6)); !ok {
+		t.Error("version 2 was not recompiled")
+	}
+}
+
+func TestEvaluationErrorDoesNotMatch(t *testing.T) {
+	e, logs := newEngine(t)
+	rules := []domain.Rule{{ID: 9, Name: "divides", Priority: 1, Condition: `10 / (response.score - 3) > 1`, Active: true, Version: 1}, seeded[1]}
+	rule, ok := e.Compile(rules).Match(response(3))
+	if !ok || rule.Name != "detractor-callback" {
+		t.Errorf("matched %q, want detractor-callback after the failing rule", rule.Name)
+	}
+	if !strings.Contains(logs.String(), "failed to evaluate") {
+		t.Errorf("evaluation failure not logged: %s", logs.String())
+	}
+}

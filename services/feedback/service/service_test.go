@@ -1,0 +1,921 @@
+package service_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/treue/treue/pkg/bus"
+	"github.com/treue/treue/pkg/grpcx"
+	"github.com/treue/treue/pkg/pg"
+	"github.com/treue/treue/pkg/svc"
+	"github.com/treue/treue/pkg/testkit"
+	commonv1 "github.com/treue/treue/proto/gen/treue/common/v1"
+	feedbackv1 "github.com/treue/treue/proto/gen/treue/feedback/v1"
+	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
+	surveyv1 "github.com/treue/treue/proto/gen/treue/survey/v1"
+
+	"github.com/treue/treue/services/feedback/service"
+)
+
+func TestMain(m *testing.M) { testkit.Main(m) }
+
+// API keys of the test callers; the key's name is what ResolveCase records.
+var callers = []struct{ name, role, key string }{
+	{"alice", "service_agent", "key-alice"},
+	{"bob", "service_agent", "key-bob"},
+	{"root", "admin", "key-admin"},
+	{"mia", "marketing", "key-marketing"},
+	{"audrey", "auditor", "key-auditor"},
+	{"till-1", "pos", "key-pos"},
+}
+
+const (
+	keyAlice   = "key-alice"
+	keyBob     = "key-bob"
+	keyAdmin   = "key-admin"
+	keyAuditor = "key-auditor"
+	keyPOS     = "key-pos"
+)
+
+// env is one running feedback service with its own database and namespace.
+type env struct {
+	t      *testing.T
+	ns     string
+	js     jetstream.JetStream
+	db     *pgxpool.Pool
+	client feedbackv1.FeedbackServiceClient
+}
+
+func start(t *testing.T) *env {
+	t.Helper()
+	ctx := context.Background()
+	dsn, natsURL, ns := testkit.Database(t), testkit.NATS(t), testkit.Namespace(t)
+	var keys []string
+	for _, c := range callers {
+		keys = append(keys, c.name+":"+c.role+":"+grpcx.HashKey(c.key))
+	}
+	cfg := service.Config{
+		Base: svc.Base{
+			DatabaseURL: dsn, NATSURL: natsURL, Namespace: ns,
+			GRPCAddr: "127.0.0.1:0", APIKeys: strings.Join(keys, ","), StreamReplicas: 1, DBMaxConns: 8,
+		},
+		ConsumerBatchSize:  500,
+		ConsumerMaxDeliver: 5,
+	}
+	level := slog.LevelWarn
+	if testing.Verbose() {
+		level = slog.LevelInfo
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})).With("test", t.Name())
+	s, err := service.New(ctx, cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- s.Run(runCtx) }()
+	t.Cleanup(func() {
+		stop()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Error("service did not stop within 20s")
+		}
+	})
+
+	conn, err := grpc.NewClient(s.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	db, err := pg.Connect(ctx, dsn, service.Schema, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	nc, err := nats.Connect(natsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{t: t, ns: ns, js: js, db: db, client: feedbackv1.NewFeedbackServiceClient(conn)}
+}
+
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %v: %s", timeout, what)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+func as(key string) context.Context {
+	return grpcx.WithAPIKey(context.Background(), key)
+}
+
+// publishRaw publishes payload as an event with the headers every Treue event carries.
+func (e *env) publishRaw(subject, eventType string, payload []byte) {
+	e.t.Helper()
+	msg := &nats.Msg{Subject: e.ns + subject, Data: payload, Header: nats.Header{}}
+	msg.Header.Set(bus.HeaderContentType, bus.ContentTypeProto)
+	msg.Header.Set(bus.HeaderEventType, eventType)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := e.js.PublishMsg(ctx, msg, jetstream.WithMsgID(uuid.NewString())); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *env) publish(subject string, m proto.Message) {
+	e.t.Helper()
+	b, err := proto.Marshal(m)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.publishRaw(subject, string(m.ProtoReflect().Descriptor().FullName()), b)
+}
+
+type responseOpt func(*surveyv1.ResponseSubmitted)
+
+func withMember(id string) responseOpt {
+	return func(r *surveyv1.ResponseSubmitted) { r.MemberId = id }
+}
+
+func submittedAgo(d time.Duration) responseOpt {
+	return func(r *surveyv1.ResponseSubmitted) {
+		r.SubmittedAt = timestamppb.New(time.Now().Add(-d).Truncate(time.Microsecond))
+	}
+}
+
+var npsClasses = map[int32]commonv1.NpsClass{
+	0: commonv1.NpsClass_NPS_CLASS_DETRACTOR, 1: commonv1.NpsClass_NPS_CLASS_DETRACTOR, 2: commonv1.NpsClass_NPS_CLASS_DETRACTOR,
+	3: commonv1.NpsClass_NPS_CLASS_DETRACTOR, 4: commonv1.NpsClass_NPS_CLASS_DETRACTOR, 5: commonv1.NpsClass_NPS_CLASS_DETRACTOR,
+	6: commonv1.NpsClass_NPS_CLASS_DETRACTOR, 7: commonv1.NpsClass_NPS_CLASS_PASSIVE, 8: commonv1.NpsClass_NPS_CLASS_PASSIVE,
+	9: commonv1.NpsClass_NPS_CLASS_PROMOTER, 10: commonv1.NpsClass_NPS_CLASS_PROMOTER,
+}
+
+func newResponse(score int32, opts ...responseOpt) *surveyv1.ResponseSubmitted {
+	r := &surveyv1.ResponseSubmitted{
+		ResponseId:   uuid.Must(uuid.NewV7()).String(),
+		InvitationId: uuid.NewString(),
+		SurveyId:     "nps-after-purchase",
+		MemberId:     uuid.NewString(),
+		Touchpoint:   commonv1.Touchpoint_TOUCHPOINT_PURCHASE,
+		StoreId:      "store-17",
+		Score:        score,
+		Comment:      fmt.Sprintf("scored %d", score),
+		NpsClass:     npsClasses[score],
+		SubmittedAt:  timestamppb.New(time.Now().Truncate(time.Microsecond)),
+	}
+	for _, o := range opts {
+		o(r)
+	}
+	return r
+}
+
+func (e *env) submit(score int32, opts ...responseOpt) *surveyv1.ResponseSubmitted {
+	e.t.Helper()
+	r := newResponse(score, opts...)
+	e.publish("survey.response.submitted", r)
+	return r
+}
+
+// allCases lists every case, page by page, as an admin.
+func (e *env) allCases(req *feedbackv1.ListCasesRequest) []*feedbackv1.Case {
+	e.t.Helper()
+	req = proto.Clone(req).(*feedbackv1.ListCasesRequest)
+	var out []*feedbackv1.Case
+	for {
+		resp, err := e.client.ListCases(as(keyAdmin), req)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		out = append(out, resp.GetCases()...)
+		if resp.GetNextPageToken() == "" {
+			return out
+		}
+		req.PageToken = resp.GetNextPageToken()
+	}
+}
+
+// caseOf returns the case of response id, or nil.
+func (e *env) caseOf(responseID string) *feedbackv1.Case {
+	e.t.Helper()
+	for _, c := range e.allCases(&feedbackv1.ListCasesRequest{PageSize: 500}) {
+		if c.GetResponseId() == responseID {
+			return c
+		}
+	}
+	return nil
+}
+
+func (e *env) waitCase(responseID string) *feedbackv1.Case {
+	e.t.Helper()
+	var c *feedbackv1.Case
+	eventually(e.t, 10*time.Second, "case of response "+responseID, func() bool {
+		c = e.caseOf(responseID)
+		return c != nil
+	})
+	return c
+}
+
+// events reads every event on subject that the FEEDBACK stream holds now.
+func events[M proto.Message](e *env, subject string, newMsg func() M) []M {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	cons, err := e.js.OrderedConsumer(ctx, strings.ToUpper(e.ns)+"FEEDBACK", jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{e.ns + subject},
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var out []M
+	for {
+		batch, err := cons.FetchNoWait(500)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		n := 0
+		for m := range batch.Messages() {
+			n++
+			ev := newMsg()
+			if err := proto.Unmarshal(m.Data(), ev); err != nil {
+				e.t.Fatal(err)
+			}
+			if got := m.Headers().Get(bus.HeaderEventType); got != string(ev.ProtoReflect().Descriptor().FullName()) {
+				e.t.Errorf("event type header = %q", got)
+			}
+			out = append(out, ev)
+		}
+		if n == 0 {
+			return out
+		}
+	}
+}
+
+func (e *env) opened() []*feedbackv1.CaseOpened {
+	return events(e, "feedback.case.opened", func() *feedbackv1.CaseOpened { return &feedbackv1.CaseOpened{} })
+}
+
+func (e *env) resolved() []*feedbackv1.CaseResolved {
+	return events(e, "feedback.case.resolved", func() *feedbackv1.CaseResolved { return &feedbackv1.CaseResolved{} })
+}
+
+func wantCode(t *testing.T, err error, code codes.Code) {
+	t.Helper()
+	if status.Code(err) != code {
+		t.Fatalf("err = %v, want %v", err, code)
+	}
+}
+
+// badField returns the fields an InvalidArgument status names.
+func badFields(err error) []string {
+	var fields []string
+	st, _ := status.FromError(err)
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			for _, v := range br.GetFieldViolations() {
+				fields = append(fields, v.GetField())
+			}
+		}
+	}
+	return fields
+}
+
+func TestRoutingOpensOneCasePerResponse(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+
+	detractor := e.submit(3)
+	promoter := e.submit(10)
+	passive := e.submit(7)
+	twice := e.submit(2)
+	// The same response again, as a producer retrying after the duplicate window would
+	// send it: a new event id, the same response.
+	e.publish("survey.response.submitted", twice)
+	// Responses of one subject are handled in order: once the last has its case, every
+	// earlier one has been handled.
+	last := e.submit(0)
+	e.waitCase(last.GetResponseId())
+
+	c := e.caseOf(detractor.GetResponseId())
+	if c == nil {
+		t.Fatal("no case for the detractor")
+	}
+	if c.GetKind() != feedbackv1.CaseKind_CASE_KIND_CALLBACK || c.GetTeam() != "customer-service" ||
+		c.GetStatus() != feedbackv1.CaseStatus_CASE_STATUS_OPEN {
+		t.Errorf("detractor case = %v", c)
+	}
+	if want := detractor.GetSubmittedAt().AsTime().Add(48 * time.Hour); !c.GetDueAt().AsTime().Equal(want) {
+		t.Errorf("due at %v, want %v (48h after submission)", c.GetDueAt().AsTime(), want)
+	}
+	if c.GetScore() != 3 || c.GetComment() != "scored 3" || c.GetMemberId() != detractor.GetMemberId() ||
+		c.GetStoreId() != "store-17" || c.GetTouchpoint() != commonv1.Touchpoint_TOUCHPOINT_PURCHASE ||
+		c.GetNpsClass() != commonv1.NpsClass_NPS_CLASS_DETRACTOR || c.GetOverdue() {
+		t.Errorf("detractor case = %v", c)
+	}
+	if d := time.Since(c.GetOpenedAt().AsTime()); d < 0 || d > time.Minute {
+		t.Errorf("opened at %v", c.GetOpenedAt().AsTime())
+	}
+
+	p := e.caseOf(promoter.GetResponseId())
+	if p == nil {
+		t.Fatal("no case for the promoter")
+	}
+	if p.GetKind() != feedbackv1.CaseKind_CASE_KIND_REFERRAL_REQUEST || p.GetTeam() != "marketing" ||
+		!p.GetDueAt().AsTime().Equal(promoter.GetSubmittedAt().AsTime().Add(7*24*time.Hour)) {
+		t.Errorf("promoter case = %v", p)
+	}
+	if e.caseOf(passive.GetResponseId()) != nil {
+		t.Error("a passive response opened a case")
+	}
+
+	var n int
+	for _, c := range e.allCases(&feedbackv1.ListCasesRequest{}) {
+		if c.GetResponseId() == twice.GetResponseId() {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("response delivered twice has %d cases, want 1", n)
+	}
+
+	// feedback.case.opened: once per case, with what reporting needs.
+	var byResponse map[string][]*feedbackv1.CaseOpened
+	eventually(t, 10*time.Second, "feedback.case.opened for every case", func() bool {
+		byResponse = map[string][]*feedbackv1.CaseOpened{}
+		for _, ev := range e.opened() {
+			byResponse[ev.GetResponseId()] = append(byResponse[ev.GetResponseId()], ev)
+		}
+		return len(byResponse) == 4
+	})
+	if got := byResponse[detractor.GetResponseId()]; len(got) != 1 || got[0].GetCaseId() != c.GetCaseId() ||
+		got[0].GetKind() != feedbackv1.CaseKind_CASE_KIND_CALLBACK || got[0].GetTeam() != "customer-service" ||
+		got[0].GetScore() != 3 || got[0].GetMemberId() != detractor.GetMemberId() ||
+		!got[0].GetDueAt().AsTime().Equal(c.GetDueAt().AsTime()) || !got[0].GetOpenedAt().AsTime().Equal(c.GetOpenedAt().AsTime()) {
+		t.Errorf("CaseOpened of the detractor = %v", got)
+	}
+	if got := byResponse[twice.GetResponseId()]; len(got) != 1 {
+		t.Errorf("response delivered twice: %d CaseOpened events, want 1", len(got))
+	}
+	if _, ok := byResponse[passive.GetResponseId()]; ok {
+		t.Error("CaseOpened for a passive response")
+	}
+}
+
+func TestRulesAreData(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	ctx := context.Background()
+	// A rule that does not compile is skipped; a valid rule added at run time is used from
+	// the next batch on, ahead of the seeded ones by its priority.
+	_, err := e.db.Exec(ctx, `INSERT INTO routing_rules (name, priority, condition, case_kind, team, due_in) VALUES
+		('broken', 1, 'response.score <=', 'CALLBACK', 'nobody', interval '1 hour'),
+		('web-detractor', 10, 'response.touchpoint == "WEB_VISIT" && response.score <= 6', 'CALLBACK', 'web-team', interval '4 hours')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	web := e.submit(4, func(r *surveyv1.ResponseSubmitted) { r.Touchpoint = commonv1.Touchpoint_TOUCHPOINT_WEB_VISIT })
+	store := e.submit(4)
+	c := e.waitCase(store.GetResponseId())
+	if c.GetTeam() != "customer-service" {
+		t.Errorf("store detractor went to %q", c.GetTeam())
+	}
+	w := e.caseOf(web.GetResponseId())
+	if w == nil || w.GetTeam() != "web-team" || !w.GetDueAt().AsTime().Equal(web.GetSubmittedAt().AsTime().Add(4*time.Hour)) {
+		t.Errorf("web detractor case = %v", w)
+	}
+	// Editing a rule bumps its version, so the cached compilation is replaced.
+	if _, err := e.db.Exec(ctx, `UPDATE routing_rules SET condition = 'false' WHERE name = 'web-detractor'`); err != nil {
+		t.Fatal(err)
+	}
+	var version int
+	if err := e.db.QueryRow(ctx, `SELECT version FROM routing_rules WHERE name = 'web-detractor'`).Scan(&version); err != nil || version != 2 {
+		t.Fatalf("version after edit = %d, %v; want 2", version, err)
+	}
+	web2 := e.submit(4, func(r *surveyv1.ResponseSubmitted) { r.Touchpoint = commonv1.Touchpoint_TOUCHPOINT_WEB_VISIT })
+	if c := e.waitCase(web2.GetResponseId()); c.GetTeam() != "customer-service" {
+		t.Errorf("after the edit a web detractor went to %q", c.GetTeam())
+	}
+}
+
+func TestListCases(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	overdue := e.submit(1, submittedAgo(72*time.Hour))
+	var detractors, promoters []*surveyv1.ResponseSubmitted
+	for range 4 {
+		detractors = append(detractors, e.submit(5))
+		promoters = append(promoters, e.submit(9))
+	}
+	toResolve := e.submit(6)
+	c := e.waitCase(toResolve.GetResponseId())
+	if _, err := e.client.ResolveCase(as(keyAlice), &feedbackv1.ResolveCaseRequest{
+		CaseId: c.GetCaseId(), Outcome: feedbackv1.CaseOutcome_CASE_OUTCOME_CONTACTED_RESOLVED,
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	ids := func(cases []*feedbackv1.Case) []string {
+		var out []string
+		for _, c := range cases {
+			out = append(out, c.GetResponseId())
+		}
+		slices.Sort(out)
+		return out
+	}
+	responseIDs := func(rs ...*surveyv1.ResponseSubmitted) []string {
+		var out []string
+		for _, r := range rs {
+			out = append(out, r.GetResponseId())
+		}
+		slices.Sort(out)
+		return out
+	}
+
+	t.Run("team", func(t *testing.T) {
+		got := e.allCases(&feedbackv1.ListCasesRequest{Team: "marketing"})
+		if !slices.Equal(ids(got), responseIDs(promoters...)) {
+			t.Errorf("marketing cases = %v, want %v", ids(got), responseIDs(promoters...))
+		}
+		got = e.allCases(&feedbackv1.ListCasesRequest{Team: "customer-service"})
+		if want := responseIDs(append(detractors, overdue, toResolve)...); !slices.Equal(ids(got), want) {
+			t.Errorf("customer-service cases = %v, want %v", ids(got), want)
+		}
+		if got := e.allCases(&feedbackv1.ListCasesRequest{Team: "nobody"}); len(got) != 0 {
+			t.Errorf("unknown team has %d cases", len(got))
+		}
+	})
+	t.Run("status", func(t *testing.T) {
+		got := e.allCases(&feedbackv1.ListCasesRequest{Status: feedbackv1.CaseStatus_CASE_STATUS_RESOLVED})
+		if len(got) != 1 || got[0].GetResponseId() != toResolve.GetResponseId() || got[0].GetResolvedBy() != "alice" {
+			t.Errorf("resolved cases = %v", got)
+		}
+		got = e.allCases(&feedbackv1.ListCasesRequest{Status: feedbackv1.CaseStatus_CASE_STATUS_OPEN})
+		if len(got) != 9 {
+			t.Errorf("%d open cases, want 9", len(got))
+		}
+		for _, c := range got {
+			if c.GetStatus() != feedbackv1.CaseStatus_CASE_STATUS_OPEN {
+				t.Errorf("open filter returned %v", c)
+			}
+		}
+	})
+	t.Run("overdue", func(t *testing.T) {
+		got := e.allCases(&feedbackv1.ListCasesRequest{Overdue: true})
+		if len(got) != 1 || got[0].GetResponseId() != overdue.GetResponseId() || !got[0].GetOverdue() {
+			t.Fatalf("overdue cases = %v", got)
+		}
+		if want := overdue.GetSubmittedAt().AsTime().Add(48 * time.Hour); !got[0].GetDueAt().AsTime().Equal(want) {
+			t.Errorf("overdue case due %v, want %v", got[0].GetDueAt().AsTime(), want)
+		}
+		if got := e.allCases(&feedbackv1.ListCasesRequest{Overdue: true, Team: "marketing"}); len(got) != 0 {
+			t.Errorf("marketing has %d overdue cases", len(got))
+		}
+		for _, c := range e.allCases(&feedbackv1.ListCasesRequest{}) {
+			if c.GetOverdue() != (c.GetResponseId() == overdue.GetResponseId()) {
+				t.Errorf("case %s overdue = %v", c.GetResponseId(), c.GetOverdue())
+			}
+		}
+	})
+	t.Run("paging newest first", func(t *testing.T) {
+		var (
+			all   []*feedbackv1.Case
+			token string
+			pages int
+		)
+		for {
+			resp, err := e.client.ListCases(as(keyAuditor), &feedbackv1.ListCasesRequest{PageSize: 3, PageToken: token})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pages++
+			if len(resp.GetCases()) > 3 {
+				t.Fatalf("page of %d cases, asked for 3", len(resp.GetCases()))
+			}
+			all = append(all, resp.GetCases()...)
+			if token = resp.GetNextPageToken(); token == "" {
+				break
+			}
+		}
+		if len(all) != 10 || pages != 4 {
+			t.Fatalf("%d cases in %d pages, want 10 in 4", len(all), pages)
+		}
+		seen := map[string]bool{}
+		for i, c := range all {
+			if seen[c.GetCaseId()] {
+				t.Errorf("case %s listed twice", c.GetCaseId())
+			}
+			seen[c.GetCaseId()] = true
+			if i > 0 {
+				prev, cur := all[i-1], c
+				if cur.GetOpenedAt().AsTime().After(prev.GetOpenedAt().AsTime()) ||
+					(cur.GetOpenedAt().AsTime().Equal(prev.GetOpenedAt().AsTime()) && cur.GetCaseId() > prev.GetCaseId()) {
+					t.Errorf("case %d is newer than case %d", i, i-1)
+				}
+			}
+		}
+		// The last case opened is the first listed.
+		if all[0].GetResponseId() != toResolve.GetResponseId() {
+			t.Errorf("first listed = response %s, want the last submitted %s", all[0].GetResponseId(), toResolve.GetResponseId())
+		}
+	})
+	t.Run("bad page token", func(t *testing.T) {
+		_, err := e.client.ListCases(as(keyAdmin), &feedbackv1.ListCasesRequest{PageToken: "not-a-token"})
+		wantCode(t, err, codes.InvalidArgument)
+		if f := badFields(err); !slices.Equal(f, []string{"page_token"}) {
+			t.Errorf("fields = %v, want page_token", f)
+		}
+	})
+}
+
+func TestGetCase(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	r := e.submit(2)
+	listed := e.waitCase(r.GetResponseId())
+	got, err := e.client.GetCase(as(keyAuditor), &feedbackv1.GetCaseRequest{CaseId: listed.GetCaseId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !proto.Equal(got.GetCase(), listed) {
+		t.Errorf("GetCase = %v, want %v", got.GetCase(), listed)
+	}
+	_, err = e.client.GetCase(as(keyAdmin), &feedbackv1.GetCaseRequest{CaseId: uuid.NewString()})
+	wantCode(t, err, codes.NotFound)
+}
+
+func TestResolveCase(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	callback := e.submit(4, submittedAgo(time.Hour))
+	referral := e.submit(10)
+	contested := e.submit(1)
+	cb := e.waitCase(callback.GetResponseId())
+	e.waitCase(contested.GetResponseId())
+	ref := e.caseOf(referral.GetResponseId())
+
+	t.Run("outcome must fit the kind", func(t *testing.T) {
+		_, err := e.client.ResolveCase(as(keyAlice), &feedbackv1.ResolveCaseRequest{
+			CaseId: cb.GetCaseId(), Outcome: feedbackv1.CaseOutcome_CASE_OUTCOME_REFERRAL_GIVEN,
+		})
+		wantCode(t, err, codes.InvalidArgument)
+		if f := badFields(err); !slices.Equal(f, []string{"outcome"}) {
+			t.Errorf("fields = %v, want outcome", f)
+		}
+		_, err = e.client.ResolveCase(as(keyAlice), &feedbackv1.ResolveCaseRequest{
+			CaseId: ref.GetCaseId(), Outcome: feedbackv1.CaseOutcome_CASE_OUTCOME_UNREACHABLE,
+		})
+		wantCode(t, err, codes.InvalidArgument)
+	})
+
+	t.Run("resolve records the outcome and announces it", func(t *testing.T) {
+		resp, err := e.client.ResolveCase(as(keyAlice), &feedbackv1.ResolveCaseRequest{
+			CaseId: cb.GetCaseId(), Outcome: feedbackv1.CaseOutcome_CASE_OUTCOME_CONTACTED_RESOLVED, Note: "refund issued",
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := resp.GetCase()
+		if got.GetStatus() != feedbackv1.CaseStatus_CASE_STATUS_RESOLVED || got.GetOutcome() != feedbackv1.CaseOutcome_CASE_OUTCOME_CONTACTED_RESOLVED ||
+			got.GetResolvedBy() != "alice" || got.GetResolutionNote() != "refund issued" || got.GetResolvedAt() == nil || got.GetOverdue() {
+			t.Errorf("resolved case = %v", got)
+		}
+		stored, err := e.client.GetCase(as(keyAdmin), &feedbackv1.GetCaseRequest{CaseId: cb.GetCaseId()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !proto.Equal(stored.GetCase(), got) {
+			t.Errorf("stored %v, returned %v", stored.GetCase(), got)
+		}
+
+		var evs []*feedbackv1.CaseResolved
+		eventually(t, 10*time.Second, "feedback.case.resolved", func() bool {
+			evs = e.resolved()
+			return len(evs) > 0
+		})
+		ev := evs[0]
+		if ev.GetCaseId() != cb.GetCaseId() || ev.GetKind() != feedbackv1.CaseKind_CASE_KIND_CALLBACK || ev.GetTeam() != "customer-service" ||
+			ev.GetOutcome() != feedbackv1.CaseOutcome_CASE_OUTCOME_CONTACTED_RESOLVED || ev.GetResolvedBy() != "alice" ||
+			!ev.GetOpenedAt().AsTime().Equal(cb.GetOpenedAt().AsTime()) || !ev.GetDueAt().AsTime().Equal(cb.GetDueAt().AsTime()) ||
+			!ev.GetResolvedAt().AsTime().Equal(got.GetResolvedAt().AsTime()) {
+			t.Errorf("CaseResolved = %v", ev)
+		}
+
+		_, err = e.client.ResolveCase(as(keyBob), &feedbackv1.ResolveCaseRequest{
+			CaseId: cb.GetCaseId(), Outcome: feedbackv1.CaseOutcome_CASE_OUTCOME_UNREACHABLE,
+		})
+		wantCode(t, err, codes.FailedPrecondition)
+		if r := grpcx.Reason(err); r != "ALREADY_RESOLVED" {
+			t.Errorf("reason = %q, want ALREADY_RESOLVED", r)
+		}
+	})
+
+	t.Run("referral by marketing", func(t *testing.T) {
+		resp, err := e.client.ResolveCase(as("key-marketing"), &feedbackv1.ResolveCaseRequest{
+			CaseId: ref.GetCaseId(), Outcome: feedbackv1.CaseOutcome_CASE_OUTCOME_REFERRAL_GIVEN,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.GetCase().GetResolvedBy() != "mia" {
+			t.Errorf("resolved by %q, want mia", resp.GetCase().GetResolvedBy())
+		}
+	})
+
+	t.Run("concurrent resolves: exactly one wins", func(t *testing.T) {
+		c := e.caseOf(contested.GetResponseId())
+		const agents = 8
+		var (
+			wg   sync.WaitGroup
+			errs = make([]error, agents)
+			gate = make(chan struct{})
+		)
+		for i := range agents {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				key := keyAlice
+				if i%2 == 1 {
+					key = keyBob
+				}
+				<-gate
+				_, errs[i] = e.client.ResolveCase(as(key), &feedbackv1.ResolveCaseRequest{
+					CaseId: c.GetCaseId(), Outcome: feedbackv1.CaseOutcome_CASE_OUTCOME_UNREACHABLE, Note: fmt.Sprint("agent ", i),
+				})
+			}()
+		}
+		close(gate)
+		wg.Wait()
+		won := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				won++
+			case grpcx.Reason(err) != "ALREADY_RESOLVED":
+				t.Errorf("a losing resolve got %v, want ALREADY_RESOLVED", err)
+			}
+		}
+		if won != 1 {
+			t.Errorf("%d resolves won, want exactly 1", won)
+		}
+		eventually(t, 10*time.Second, "every CaseResolved published", func() bool { return len(e.resolved()) >= 3 })
+		n := 0
+		for _, ev := range e.resolved() {
+			if ev.GetCaseId() == c.GetCaseId() {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%d CaseResolved events for the contested case, want 1", n)
+		}
+	})
+
+	t.Run("unknown case", func(t *testing.T) {
+		_, err := e.client.ResolveCase(as(keyAlice), &feedbackv1.ResolveCaseRequest{
+			CaseId: uuid.NewString(), Outcome: feedbackv1.CaseOutcome_CASE_OUTCOME_NO_ACTION_NEEDED,
+		})
+		wantCode(t, err, codes.NotFound)
+	})
+}
+
+// TestAuthAndValidation: every method refuses a malformed request naming the field, a
+// caller without a key, and a caller without a role the method allows.
+func TestAuthAndValidation(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	id := uuid.NewString()
+	type call func(ctx context.Context) error
+	methods := []struct {
+		name      string
+		valid     call
+		malformed call
+		field     string
+		denied    []string // keys whose roles the method does not allow
+	}{
+		{
+			name: "ListCases",
+			valid: func(ctx context.Context) error {
+				_, err := e.client.ListCases(ctx, &feedbackv1.ListCasesRequest{})
+				return err
+			},
+			malformed: func(ctx context.Context) error {
+				_, err := e.client.ListCases(ctx, &feedbackv1.ListCasesRequest{PageSize: 501})
+				return err
+			},
+			field:  "page_size",
+			denied: []string{keyPOS},
+		},
+		{
+			name: "GetCase",
+			valid: func(ctx context.Context) error {
+				_, err := e.client.GetCase(ctx, &feedbackv1.GetCaseRequest{CaseId: id})
+				return err
+			},
+			malformed: func(ctx context.Context) error {
+				_, err := e.client.GetCase(ctx, &feedbackv1.GetCaseRequest{CaseId: "case-1"})
+				return err
+			},
+			field:  "case_id",
+			denied: []string{keyPOS},
+		},
+		{
+			name: "ResolveCase",
+			valid: func(ctx context.Context) error {
+				_, err := e.client.ResolveCase(ctx, &feedbackv1.ResolveCaseRequest{CaseId: id, Outcome: feedbackv1.CaseOutcome_CASE_OUTCOME_NO_ACTION_NEEDED})
+				return err
+			},
+			malformed: func(ctx context.Context) error {
+				_, err := e.client.ResolveCase(ctx, &feedbackv1.ResolveCaseRequest{CaseId: id})
+				return err
+			},
+			field:  "outcome",
+			denied: []string{keyPOS, keyAuditor},
+		},
+	}
+	for _, m := range methods {
+		t.Run(m.name, func(t *testing.T) {
+			err := m.malformed(as(keyAdmin))
+			wantCode(t, err, codes.InvalidArgument)
+			if f := badFields(err); !slices.Contains(f, m.field) || !strings.Contains(status.Convert(err).Message(), m.field) {
+				t.Errorf("fields = %v, message %q; want %s named", f, status.Convert(err).Message(), m.field)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			wantCode(t, m.valid(ctx), codes.Unauthenticated)
+			wantCode(t, m.valid(as("key-unknown")), codes.Unauthenticated)
+			for _, key := range m.denied {
+				wantCode(t, m.valid(as(key)), codes.PermissionDenied)
+			}
+			// Allowed roles get past authorisation (to NotFound, for the unknown id).
+			if err := m.valid(as(keyAdmin)); err != nil && status.Code(err) != codes.NotFound {
+				t.Errorf("admin: %v", err)
+			}
+		})
+	}
+}
+
+func TestMalformedEventsGoToDeadLetters(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	ctx := context.Background()
+
+	e.publishRaw("survey.response.submitted", "treue.survey.v1.ResponseSubmitted", []byte{0xff, 0xff, 0xff, 0xff})
+	invalid := newResponse(3)
+	invalid.Score = 42
+	e.publish("survey.response.submitted", invalid)
+	notUUID := newResponse(3)
+	notUUID.ResponseId = "resp-1"
+	e.publish("survey.response.submitted", notUUID)
+	e.publishRaw("ledger.member.erased", "treue.ledger.v1.MemberErased", []byte{0x0a, 0x05})
+	e.publish("ledger.member.erased", &ledgerv1.MemberErased{ErasedAt: timestamppb.Now()})
+	good := e.submit(3)
+
+	e.waitCase(good.GetResponseId())
+	type letter struct{ consumer, subject, err string }
+	var letters []letter
+	eventually(t, 10*time.Second, "five dead letters", func() bool {
+		rows, err := e.db.Query(ctx, `SELECT consumer, subject, error FROM dead_letters ORDER BY stream, stream_seq`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		letters = letters[:0]
+		for rows.Next() {
+			var l letter
+			if err := rows.Scan(&l.consumer, &l.subject, &l.err); err != nil {
+				t.Fatal(err)
+			}
+			letters = append(letters, l)
+		}
+		return rows.Err() == nil && len(letters) == 5
+	})
+	want := []struct{ consumer, errPart string }{
+		{"feedback-members", "decode ledger.member.erased"},
+		{"feedback-members", "member_id is empty"},
+		{"feedback-survey", "decode survey.response.submitted"},
+		{"feedback-survey", "score 42 is outside 0-10"},
+		{"feedback-survey", `response_id "resp-1" is not a UUID`},
+	}
+	for i, w := range want {
+		if letters[i].consumer != w.consumer || !strings.Contains(letters[i].err, w.errPart) {
+			t.Errorf("dead letter %d = %+v, want %s with %q", i, letters[i], w.consumer, w.errPart)
+		}
+	}
+
+	// The consumers go on: the next erasure is applied.
+	e.publish("ledger.member.erased", &ledgerv1.MemberErased{MemberId: good.GetMemberId(), ErasedAt: timestamppb.Now()})
+	eventually(t, 10*time.Second, "erasure after a dead letter", func() bool {
+		return e.caseOf(good.GetResponseId()).GetMemberId() == ""
+	})
+}
+
+func TestErasureAnonymisesCases(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	member, other := uuid.NewString(), uuid.NewString()
+	first := e.submit(2, withMember(member))
+	second := e.submit(10, withMember(member))
+	kept := e.submit(1, withMember(other))
+	c1 := e.waitCase(first.GetResponseId())
+	e.waitCase(kept.GetResponseId())
+	if _, err := e.client.ResolveCase(as(keyAlice), &feedbackv1.ResolveCaseRequest{
+		CaseId: c1.GetCaseId(), Outcome: feedbackv1.CaseOutcome_CASE_OUTCOME_CONTACTED_UNRESOLVED, Note: "customer wants a refund",
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	e.publish("ledger.member.erased", &ledgerv1.MemberErased{MemberId: member, ErasedAt: timestamppb.Now()})
+	eventually(t, 10*time.Second, "cases anonymised", func() bool {
+		return e.caseOf(first.GetResponseId()).GetMemberId() == "" && e.caseOf(second.GetResponseId()).GetMemberId() == ""
+	})
+	a1, a2 := e.caseOf(first.GetResponseId()), e.caseOf(second.GetResponseId())
+	for _, c := range []*feedbackv1.Case{a1, a2} {
+		if c.GetComment() != "" || c.GetResolutionNote() != "" {
+			t.Errorf("anonymised case keeps text: %v", c)
+		}
+	}
+	if a1.GetScore() != 2 || a1.GetKind() != feedbackv1.CaseKind_CASE_KIND_CALLBACK || a1.GetStatus() != feedbackv1.CaseStatus_CASE_STATUS_RESOLVED ||
+		!a1.GetOpenedAt().AsTime().Equal(c1.GetOpenedAt().AsTime()) || !a1.GetDueAt().AsTime().Equal(c1.GetDueAt().AsTime()) ||
+		a1.GetResolvedAt() == nil || a1.GetOutcome() != feedbackv1.CaseOutcome_CASE_OUTCOME_CONTACTED_UNRESOLVED {
+		t.Errorf("anonymisation lost figures: %v", a1)
+	}
+	if k := e.caseOf(kept.GetResponseId()); k.GetMemberId() != other || k.GetComment() != "scored 1" {
+		t.Errorf("another member's case changed: %v", k)
+	}
+
+	// A response of the erased member that arrives after the erasure opens its case
+	// without personal data.
+	late := e.submit(0, withMember(member))
+	l := e.waitCase(late.GetResponseId())
+	if l.GetMemberId() != "" || l.GetComment() != "" || l.GetScore() != 0 {
+		t.Errorf("late case of an erased member = %v", l)
+	}
+	eventually(t, 10*time.Second, "CaseOpened of the late case", func() bool {
+		for _, ev := range e.opened() {
+			if ev.GetResponseId() == late.GetResponseId() {
+				if ev.GetMemberId() != "" {
+					t.Errorf("CaseOpened names the erased member")
+				}
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// The service stops cleanly and starts again on the same database and streams, keeping
+// what it stored.
+func TestRestart(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("restart")
+	}
+	dsn, natsURL, ns := testkit.Database(t), testkit.NATS(t), testkit.Namespace(t)
+	cfg := service.Config{Base: svc.Base{DatabaseURL: dsn, NATSURL: natsURL, Namespace: ns, GRPCAddr: "127.0.0.1:0", DBMaxConns: 4,
+		APIKeys: "admin:admin:" + grpcx.HashKey(keyAdmin)}}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	for range 2 {
+		s, err := service.New(context.Background(), cfg, log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, stop := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- s.Run(ctx) }()
+		stop()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Fatal(err)
+		}
+	}
+}
