@@ -5,14 +5,24 @@ go 1.26.0
 replace (
 	github.com/treue/treue/pkg => ../pkg
 	github.com/treue/treue/proto => ../proto
+	github.com/treue/treue/services/feedback => ../services/feedback
+	github.com/treue/treue/services/ledger => ../services/ledger
+	github.com/treue/treue/services/reporting => ../services/reporting
+	github.com/treue/treue/services/rewards => ../services/rewards
+	github.com/treue/treue/services/survey => ../services/survey
 )
 
 require (
 	github.com/google/uuid v1.6.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/nats-io/nats.go v1.55.0
-	github.com/treue/treue/pkg v0.0.0-00010101000000-000000000000
-	github.com/treue/treue/proto v0.0.0-00010101000000-000000000000
+	github.com/treue/treue/pkg v0.0.0
+	github.com/treue/treue/proto v0.0.0
+	github.com/treue/treue/services/feedback v0.0.0-00010101000000-000000000000
+	github.com/treue/treue/services/ledger v0.0.0
+	github.com/treue/treue/services/reporting v0.0.0-00010101000000-000000000000
+	github.com/treue/treue/services/rewards v0.0.0-00010101000000-000000000000
+	github.com/treue/treue/services/survey v0.0.0-00010101000000-000000000000
 	google.golang.org/grpc v1.85.0
 	google.golang.org/protobuf v1.36.12
 )
@@ -27,6 +37,7 @@ require (
 	github.com/cenkalti/backoff/v5 v5.0.3 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/exaring/otelpgx v0.13.0 // indirect
+	github.com/felixge/httpsnoop v1.1.0 // indirect
 	github.com/go-logr/logr v1.4.4 // indirect
 	github.com/go-logr/stdr v1.2.2 // indirect
 	github.com/google/go-tpm v0.9.8 // indirect
@@ -45,6 +56,7 @@ require (
 	github.com/sethvargo/go-retry v0.5.0 // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
 	go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc v0.72.0 // indirect
+	go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp v0.72.0 // indirect
 	go.opentelemetry.io/otel v1.47.0 // indirect
 	go.opentelemetry.io/otel/exporters/otlp/otlptrace v1.47.0 // indirect
 	go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc v1.47.0 // indirect

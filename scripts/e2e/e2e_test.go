@@ -1,0 +1,433 @@
+// Package e2e runs the whole loop of the product with all five services on real NATS
+// JetStream and Postgres, talking gRPC and HTTP over loopback.
+package e2e
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/treue/treue/pkg/bus"
+	"github.com/treue/treue/pkg/grpcx"
+	"github.com/treue/treue/pkg/svc"
+	"github.com/treue/treue/pkg/testkit"
+	commonv1 "github.com/treue/treue/proto/gen/treue/common/v1"
+	feedbackv1 "github.com/treue/treue/proto/gen/treue/feedback/v1"
+	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
+	posv1 "github.com/treue/treue/proto/gen/treue/pos/v1"
+	reportingv1 "github.com/treue/treue/proto/gen/treue/reporting/v1"
+	rewardsv1 "github.com/treue/treue/proto/gen/treue/rewards/v1"
+	surveyv1 "github.com/treue/treue/proto/gen/treue/survey/v1"
+	"github.com/treue/treue/scripts/internal/possim"
+	feedback "github.com/treue/treue/services/feedback/service"
+	ledger "github.com/treue/treue/services/ledger/service"
+	reporting "github.com/treue/treue/services/reporting/service"
+	rewards "github.com/treue/treue/services/rewards/service"
+	survey "github.com/treue/treue/services/survey/service"
+)
+
+func TestMain(m *testing.M) { testkit.Main(m) }
+
+// keys by role; every service gets the same API_KEYS.
+var keys = map[string]string{
+	"admin": "e2e-admin-key", "pos": "e2e-pos-key", "service": "e2e-service-key",
+	"service_agent": "e2e-agent-key", "marketing": "e2e-marketing-key", "auditor": "e2e-auditor-key",
+}
+
+type system struct {
+	t                                       *testing.T
+	dsn                                     string
+	ns                                      bus.Namespace
+	js                                      jetstream.JetStream
+	ledger, survey, feedback, rewards, rept string // gRPC addresses
+	surveyHTTP, dashboard                   string
+}
+
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func start(t *testing.T) *system {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	sys := &system{t: t, dsn: testkit.Database(t), ns: bus.Namespace(testkit.Namespace(t))}
+	var spec []string
+	for role, key := range keys {
+		spec = append(spec, "e2e-"+role+":"+role+":"+grpcx.HashKey(key))
+	}
+	base := func(grpcAddr, httpAddr string) svc.Base {
+		return svc.Base{
+			DatabaseURL: sys.dsn, NATSURL: testkit.NATS(t), Namespace: string(sys.ns),
+			GRPCAddr: grpcAddr, HTTPAddr: httpAddr, APIKeys: strings.Join(spec, ","), StreamReplicas: 1, DBMaxConns: 4,
+		}
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	done := make(chan error, 5)
+	runners := 0
+	run := func(r interface{ Run(context.Context) error }) {
+		runners++
+		go func() { done <- r.Run(ctx) }()
+	}
+	t.Cleanup(func() {
+		cancel()
+		for range runners {
+			if err := <-done; err != nil {
+				t.Errorf("service stopped with: %v", err)
+			}
+		}
+	})
+
+	lc, err := ledger.LoadConfig()
+	must(t, err)
+	lc.Base = base("127.0.0.1:0", "")
+	l, err := ledger.New(ctx, lc, log.With("service", "ledger"))
+	must(t, err)
+	run(l)
+	sys.ledger = l.GRPCAddr()
+
+	sc, err := survey.LoadConfig()
+	must(t, err)
+	surveyHTTP := freeAddr(t)
+	sc.Base = base("127.0.0.1:0", surveyHTTP)
+	sc.PublicURL = "http://" + surveyHTTP
+	sc.TokenSecret = strings.Repeat("s", 32)
+	s, err := survey.New(ctx, sc, log.With("service", "survey"))
+	must(t, err)
+	run(s)
+	sys.survey, sys.surveyHTTP = s.GRPCAddr(), s.HTTPAddr()
+
+	fc, err := feedback.LoadConfig()
+	must(t, err)
+	fc.Base = base("127.0.0.1:0", "")
+	f, err := feedback.New(ctx, fc, log.With("service", "feedback"))
+	must(t, err)
+	run(f)
+	sys.feedback = f.GRPCAddr()
+
+	rc, err := rewards.LoadConfig()
+	must(t, err)
+	rc.Base = base("127.0.0.1:0", "")
+	rc.LedgerAddr, rc.ServiceAPIKey = sys.ledger, keys["service"]
+	r, err := rewards.New(ctx, rc, log.With("service", "rewards"))
+	must(t, err)
+	run(r)
+	sys.rewards = r.GRPCAddr()
+
+	pc, err := reporting.LoadConfig()
+	must(t, err)
+	pc.Base = base("127.0.0.1:0", "127.0.0.1:0")
+	p, err := reporting.New(ctx, pc, log.With("service", "reporting"))
+	must(t, err)
+	run(p)
+	sys.rept, sys.dashboard = p.GRPCAddr(), p.HTTPAddr()
+
+	nc, err := nats.Connect(testkit.NATS(t))
+	must(t, err)
+	t.Cleanup(nc.Close)
+	sys.js, err = jetstream.New(nc)
+	must(t, err)
+	return sys
+}
+
+func (s *system) conn(addr, role string) *grpc.ClientConn {
+	c, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithPerRPCCredentials(grpcx.APIKeyCredentials(keys[role])))
+	must(s.t, err)
+	s.t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+func (s *system) till(json bool) possim.Till {
+	return possim.Till{JS: s.js, Namespace: s.ns, JSON: json}
+}
+
+func TestWholeLoop(t *testing.T) {
+	sys := start(t)
+	ctx := context.Background()
+	ledgerAPI := ledgerv1.NewLedgerServiceClient(sys.conn(sys.ledger, "admin"))
+	surveyAPI := surveyv1.NewSurveyServiceClient(sys.conn(sys.survey, "service"))
+	feedbackAPI := feedbackv1.NewFeedbackServiceClient(sys.conn(sys.feedback, "service_agent"))
+	rewardsAdmin := rewardsv1.NewRewardsServiceClient(sys.conn(sys.rewards, "admin"))
+	tillAPI := rewardsv1.NewRewardsServiceClient(sys.conn(sys.rewards, "pos"))
+	reportAPI := reportingv1.NewReportingServiceClient(sys.conn(sys.rept, "auditor"))
+
+	// Two members enrol.
+	anna := enrol(t, ledgerAPI, "anna", "en")
+	ben := enrol(t, ledgerAPI, "ben", "de")
+
+	// 1. Anna buys for 67.88 EUR: 67 points, even though her till publishes it three times
+	// (twice with the same event id, once more with a new one).
+	purchase := &posv1.PurchaseRecorded{
+		EventId: "0192f0c1-1111-7000-8000-000000000001", StoreId: "berlin-01", TransactionId: "T-1001",
+		MemberId: anna, OccurredAt: timestamppb.Now(), Currency: "EUR", TotalMinor: 6788,
+		Lines: []*posv1.Line{
+			{Sku: "COF-250", Description: "Coffee", Quantity: 2, AmountMinor: 1798},
+			{Sku: "GRN-1K", Description: "Grinder", Quantity: 1, AmountMinor: 4990},
+		},
+	}
+	must(t, sys.till(false).PublishPurchase(ctx, purchase))
+	must(t, sys.till(false).PublishPurchase(ctx, purchase))
+	again := proto.Clone(purchase).(*posv1.PurchaseRecorded)
+	again.EventId = "0192f0c1-1111-7000-8000-000000000002"
+	must(t, sys.till(false).PublishPurchase(ctx, again))
+	// Ben's till speaks protojson.
+	must(t, sys.till(true).PublishPurchase(ctx, &posv1.PurchaseRecorded{
+		EventId: "0192f0c1-1111-7000-8000-000000000003", StoreId: "hamburg-02", TransactionId: "T-2001",
+		MemberId: ben, OccurredAt: timestamppb.Now(), Currency: "EUR", TotalMinor: 1000,
+		Channel: commonv1.Channel_CHANNEL_STORE,
+	}))
+	// A card the programme does not know: kept, not dropped.
+	must(t, sys.till(false).PublishPurchase(ctx, &posv1.PurchaseRecorded{
+		EventId: "0192f0c1-1111-7000-8000-000000000004", StoreId: "berlin-01", TransactionId: "T-1002",
+		MemberId: "0192f0c1-9999-7000-8000-000000000000", OccurredAt: timestamppb.Now(), Currency: "EUR", TotalMinor: 500,
+	}))
+	eventually(t, "anna credited 67", func() bool { return balance(t, ledgerAPI, anna).Available == 67 })
+	eventually(t, "ben credited 10", func() bool { return balance(t, ledgerAPI, ben).Available == 10 })
+	pool := sys.pool()
+	eventually(t, "unmatched purchase kept", func() bool {
+		return count(t, pool, `SELECT count(*) FROM ledger.unmatched_purchases WHERE transaction_id = 'T-1002'`) == 1
+	})
+
+	// Anna returns the grinder: its 49 points go back.
+	must(t, sys.till(false).PublishReturn(ctx, &posv1.ReturnRecorded{
+		EventId: "0192f0c1-1111-7000-8000-000000000005", StoreId: "berlin-01", ReturnId: "R-1", OriginalTransactionId: "T-1001",
+		MemberId: anna, OccurredAt: timestamppb.Now(), Currency: "EUR", TotalMinor: 4990,
+		Lines: []*posv1.Line{{Sku: "GRN-1K", Quantity: 1, AmountMinor: 4990}},
+	}))
+	eventually(t, "return takes back 49", func() bool { return balance(t, ledgerAPI, anna).Available == 18 })
+
+	// 3. Both purchases brought an NPS invitation with a signed link.
+	annaInv := invitation(t, surveyAPI, anna)
+	benInv := invitation(t, surveyAPI, ben)
+
+	// Anna answers on the web page: a detractor.
+	page := httpGet(t, annaInv.Url)
+	if !strings.Contains(page, "recommend") || !strings.Contains(page, "<form") {
+		t.Fatalf("survey page has no question or form:\n%s", page)
+	}
+	form := url.Values{"score": {"3"}, "comment": {"Waited <20> minutes at the till"}}
+	resp, err := http.PostForm(annaInv.Url, form)
+	must(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST survey: %d\n%s", resp.StatusCode, body)
+	}
+	// Ben answers over gRPC: a promoter. A second answer is refused.
+	benToken := benInv.Url[strings.LastIndex(benInv.Url, "/")+1:]
+	answer, err := surveyAPI.SubmitResponse(ctx, &surveyv1.SubmitResponseRequest{Token: benToken, Score: 10, Comment: "Great"})
+	must(t, err)
+	if answer.Response.NpsClass != commonv1.NpsClass_NPS_CLASS_PROMOTER {
+		t.Fatalf("score 10 classed %v", answer.Response.NpsClass)
+	}
+	_, err = surveyAPI.SubmitResponse(ctx, &surveyv1.SubmitResponseRequest{Token: benToken, Score: 2})
+	if status.Code(err) != codes.FailedPrecondition {
+		t.Fatalf("second answer: %v, want FailedPrecondition", err)
+	}
+
+	// 4. Answering earns 50 bonus points, once per response.
+	eventually(t, "anna's survey bonus", func() bool { return balance(t, ledgerAPI, anna).Available == 68 })
+	eventually(t, "ben's survey bonus", func() bool { return balance(t, ledgerAPI, ben).Available == 60 })
+
+	// 5. The detractor gets a call-back case for customer service due in 48 hours; the
+	// promoter a referral request for marketing.
+	var callback *feedbackv1.Case
+	eventually(t, "call-back case", func() bool {
+		cases, err := feedbackAPI.ListCases(ctx, &feedbackv1.ListCasesRequest{Team: "customer-service", Status: feedbackv1.CaseStatus_CASE_STATUS_OPEN})
+		must(t, err)
+		if len(cases.Cases) == 1 {
+			callback = cases.Cases[0]
+		}
+		return callback != nil
+	})
+	if callback.Kind != feedbackv1.CaseKind_CASE_KIND_CALLBACK || callback.MemberId != anna {
+		t.Fatalf("call-back case = %v", callback)
+	}
+	// Due 48 hours after the customer answered (the case opens a moment later).
+	if due := callback.DueAt.AsTime().Sub(callback.OpenedAt.AsTime()); due > 48*time.Hour || due < 48*time.Hour-time.Minute {
+		t.Fatalf("call-back due after %v, want 48h", due)
+	}
+	eventually(t, "referral request", func() bool {
+		cases, err := feedbackAPI.ListCases(ctx, &feedbackv1.ListCasesRequest{Team: "marketing"})
+		must(t, err)
+		return len(cases.Cases) == 1 && cases.Cases[0].Kind == feedbackv1.CaseKind_CASE_KIND_REFERRAL_REQUEST && cases.Cases[0].MemberId == ben
+	})
+	resolved, err := feedbackAPI.ResolveCase(ctx, &feedbackv1.ResolveCaseRequest{
+		CaseId: callback.CaseId, Outcome: feedbackv1.CaseOutcome_CASE_OUTCOME_CONTACTED_RESOLVED, Note: "Called back, apologised",
+	})
+	must(t, err)
+	if resolved.Case.Status != feedbackv1.CaseStatus_CASE_STATUS_RESOLVED {
+		t.Fatalf("resolved case status %v", resolved.Case.Status)
+	}
+
+	// 6. Anna redeems 50 points for a coupon; the hold is captured; the till uses the
+	// coupon once.
+	reward, err := rewardsAdmin.CreateReward(ctx, &rewardsv1.CreateRewardRequest{
+		Name: "5 EUR off", Kind: rewardsv1.RewardKind_REWARD_KIND_COUPON, PointsPrice: 50, ValueMinor: 500, Currency: "EUR", ValidDays: 30,
+	})
+	must(t, err)
+	redeemed, err := rewardsAdmin.Redeem(ctx, &rewardsv1.RedeemRequest{IdempotencyKey: "e2e-redeem-anna-1", MemberId: anna, RewardId: reward.Reward.RewardId})
+	must(t, err)
+	if redeemed.CouponCode == "" {
+		t.Fatal("no coupon code")
+	}
+	eventually(t, "hold captured", func() bool {
+		b := balance(t, ledgerAPI, anna)
+		return b.Available == 18 && b.Held == 0
+	})
+	valid, err := tillAPI.ValidateCoupon(ctx, &rewardsv1.ValidateCouponRequest{Code: redeemed.CouponCode, TerminalId: "berlin-01-till-1"})
+	must(t, err)
+	if !valid.Valid || valid.ValueMinor != 500 {
+		t.Fatalf("ValidateCoupon = %v", valid)
+	}
+	_, err = tillAPI.RedeemCoupon(ctx, &rewardsv1.RedeemCouponRequest{Code: redeemed.CouponCode, TerminalId: "berlin-01-till-1", StoreId: "berlin-01"})
+	must(t, err)
+	_, err = tillAPI.RedeemCoupon(ctx, &rewardsv1.RedeemCouponRequest{Code: redeemed.CouponCode, TerminalId: "berlin-01-till-1", StoreId: "berlin-01"})
+	if status.Code(err) != codes.FailedPrecondition {
+		t.Fatalf("second RedeemCoupon: %v, want FailedPrecondition", err)
+	}
+
+	// 7. Reporting: NPS (one promoter, one detractor: 0) by touchpoint, store and day, and
+	// the points: 67 + 10 + 50 + 50 issued, 49 returned, 50 redeemed.
+	eventually(t, "NPS reported", func() bool {
+		nps, err := reportAPI.GetNps(ctx, &reportingv1.GetNpsRequest{})
+		must(t, err)
+		o := nps.Overall
+		return o.Responses == 2 && o.Promoters == 1 && o.Detractors == 1 && o.Score == 0 &&
+			len(nps.ByStore) == 2 && len(nps.ByTouchpoint) == 1 && nps.ByTouchpoint[0].Key == "PURCHASE" && len(nps.ByDay) == 1
+	})
+	eventually(t, "points reported", func() bool {
+		p, err := reportAPI.GetPointsSummary(ctx, &reportingv1.GetPointsSummaryRequest{})
+		must(t, err)
+		return p.Issued == 177 && p.Returned == 49 && p.Redeemed == 50 && p.Outstanding == 78
+	})
+	dash := httpGet(t, "http://"+sys.dashboard+"/")
+	if !strings.Contains(dash, "NPS") {
+		t.Fatalf("dashboard has no NPS:\n%.2000s", dash)
+	}
+
+	// The ledger's invariants hold after all of it.
+	checkLedgerInvariants(t, pool)
+}
+
+func (s *system) pool() *pgxpool.Pool {
+	p, err := pgxpool.New(context.Background(), s.dsn)
+	must(s.t, err)
+	s.t.Cleanup(p.Close)
+	return p
+}
+
+func checkLedgerInvariants(t *testing.T, pool *pgxpool.Pool) {
+	t.Helper()
+	if n := count(t, pool, `SELECT coalesce(sum(balance), 0) FROM ledger.account_balances`); n != 0 {
+		t.Errorf("sum of all balances = %d, want 0", n)
+	}
+	if n := count(t, pool, `SELECT count(*) FROM ledger.accounts WHERE balance < 0`); n != 0 {
+		t.Errorf("%d member accounts below zero", n)
+	}
+	if n := count(t, pool, `SELECT count(*) FROM ledger.accounts a LEFT JOIN ledger.account_balances b ON b.account = a.name
+		WHERE a.balance IS NOT NULL AND a.balance <> coalesce(b.balance, 0)`); n != 0 {
+		t.Errorf("%d stored balances differ from their postings", n)
+	}
+}
+
+func enrol(t *testing.T, api ledgerv1.LedgerServiceClient, name, locale string) string {
+	t.Helper()
+	resp, err := api.Enroll(context.Background(), &ledgerv1.EnrollRequest{
+		IdempotencyKey: "e2e-enrol-" + name, DisplayName: name, Email: name + "@example.com", Locale: locale, SurveyConsent: true,
+	})
+	must(t, err)
+	return resp.Member.MemberId
+}
+
+func balance(t *testing.T, api ledgerv1.LedgerServiceClient, member string) *ledgerv1.GetBalanceResponse {
+	t.Helper()
+	b, err := api.GetBalance(context.Background(), &ledgerv1.GetBalanceRequest{MemberId: member})
+	must(t, err)
+	return b
+}
+
+func invitation(t *testing.T, api surveyv1.SurveyServiceClient, member string) *surveyv1.Invitation {
+	t.Helper()
+	var inv *surveyv1.Invitation
+	eventually(t, "invitation for "+member, func() bool {
+		resp, err := api.ListInvitations(context.Background(), &surveyv1.ListInvitationsRequest{MemberId: member})
+		must(t, err)
+		if len(resp.Invitations) > 1 {
+			t.Fatalf("%d invitations for one member within the contact interval", len(resp.Invitations))
+		}
+		if len(resp.Invitations) == 1 {
+			inv = resp.Invitations[0]
+		}
+		return inv != nil
+	})
+	return inv
+}
+
+func httpGet(t *testing.T, u string) string {
+	t.Helper()
+	resp, err := http.Get(u)
+	must(t, err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d\n%s", u, resp.StatusCode, b)
+	}
+	return string(b)
+}
+
+func count(t *testing.T, pool *pgxpool.Pool, q string) int64 {
+	t.Helper()
+	var n int64
+	must(t, pool.QueryRow(context.Background(), q).Scan(&n))
+	return n
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
