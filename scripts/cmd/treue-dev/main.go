@@ -91,9 +91,13 @@ func printSummary(s *stack.Stack, res *demo.Result, envFile string) {
 		fmt.Printf("    %-10s %s\n", name, s.Procs[name].GRPCAddr)
 	}
 	fmt.Println()
-	fmt.Println("  Survey links (open one on your phone or browser):")
-	for _, l := range res.SurveyLinks {
-		fmt.Println("    " + l)
+	if len(res.SurveyLinks) > 0 {
+		fmt.Println("  Survey links not yet answered (open one on your phone or browser):")
+		for _, l := range res.SurveyLinks {
+			fmt.Println("    " + l)
+		}
+	} else {
+		fmt.Println("  Every demo survey is answered (one invitation per member per 30 days); `make clean` starts afresh.")
 	}
 	fmt.Println()
 	fmt.Printf("  A coupon, shown once, not yet used:  %s\n", res.CouponCode)

@@ -1,0 +1,284 @@
+// Package adapters connects reporting to the outside: the Postgres read models, the
+// event handlers, the gRPC port and the HTTP dashboard.
+package adapters
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/treue/treue/services/reporting/internal/app"
+	"github.com/treue/treue/services/reporting/internal/domain"
+)
+
+// Repository reads the read models from the pool and writes them inside the
+// transactions the consumers hand it.
+type Repository struct {
+	pool   *pgxpool.Pool
+	shards int
+}
+
+// NewRepository returns a repository whose points counters are spread over shards rows
+// per (day, counter).
+func NewRepository(pool *pgxpool.Pool, shards int) *Repository {
+	return &Repository{pool: pool, shards: max(shards, 1)}
+}
+
+// Writer writes read models in tx. It picks one points-counter shard for the whole
+// batch: concurrent batches most likely touch different rows.
+func (r *Repository) Writer(tx pgx.Tx) *TxWriter {
+	return &TxWriter{tx: tx, shard: rand.IntN(r.shards)}
+}
+
+// TxWriter implements the app's writers over one transaction. Each method is one
+// set-based statement, whatever the batch size.
+type TxWriter struct {
+	tx    pgx.Tx
+	shard int
+}
+
+var (
+	_ app.NpsWriter    = (*TxWriter)(nil)
+	_ app.PointsWriter = (*TxWriter)(nil)
+	_ app.CaseWriter   = (*TxWriter)(nil)
+	_ app.CouponWriter = (*TxWriter)(nil)
+	_ app.Reader       = (*Repository)(nil)
+)
+
+func (w *TxWriter) AddNps(ctx context.Context, cells []domain.NpsCell) error {
+	days := make([]time.Time, len(cells))
+	touchpoints := make([]string, len(cells))
+	stores := make([]string, len(cells))
+	promoters := make([]int64, len(cells))
+	passives := make([]int64, len(cells))
+	detractors := make([]int64, len(cells))
+	for i, c := range cells {
+		days[i], touchpoints[i], stores[i] = c.Day, c.Touchpoint, c.StoreID
+		promoters[i], passives[i], detractors[i] = c.Promoters, c.Passives, c.Detractors
+	}
+	_, err := w.tx.Exec(ctx, `
+		INSERT INTO nps_daily AS t (day, touchpoint, store_id, promoters, passives, detractors)
+		SELECT * FROM unnest($1::date[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])
+		ON CONFLICT (day, touchpoint, store_id) DO UPDATE SET
+			promoters  = t.promoters + EXCLUDED.promoters,
+			passives   = t.passives + EXCLUDED.passives,
+			detractors = t.detractors + EXCLUDED.detractors`,
+		days, touchpoints, stores, promoters, passives, detractors)
+	if err != nil {
+		return fmt.Errorf("add nps: %w", err)
+	}
+	return nil
+}
+
+func (w *TxWriter) AddPoints(ctx context.Context, cells []domain.PointsCell) error {
+	days := make([]time.Time, len(cells))
+	counters := make([]string, len(cells))
+	points := make([]int64, len(cells))
+	movements := make([]int64, len(cells))
+	for i, c := range cells {
+		days[i], counters[i], points[i], movements[i] = c.Day, string(c.Counter), c.Points, c.Movements
+	}
+	_, err := w.tx.Exec(ctx, `
+		INSERT INTO points_daily AS t (day, counter, shard, points, movements)
+		SELECT u.day, u.counter, $5, u.points, u.movements
+		FROM unnest($1::date[], $2::text[], $3::bigint[], $4::bigint[]) AS u(day, counter, points, movements)
+		ON CONFLICT (day, counter, shard) DO UPDATE SET
+			points     = t.points + EXCLUDED.points,
+			movements  = t.movements + EXCLUDED.movements,
+			updated_at = now()`,
+		days, counters, points, movements, w.shard)
+	if err != nil {
+		return fmt.Errorf("add points: %w", err)
+	}
+	return nil
+}
+
+func (w *TxWriter) UpsertCases(ctx context.Context, changes []domain.CaseChange) error {
+	n := len(changes)
+	ids, kinds, teams, touchpoints, stores, outcomes := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	opened, due, resolved := make([]*time.Time, n), make([]*time.Time, n), make([]*time.Time, n)
+	for i, c := range changes {
+		ids[i], kinds[i], teams[i], touchpoints[i], stores[i], outcomes[i] = c.ID, c.Kind, c.Team, c.Touchpoint, c.StoreID, c.Outcome
+		opened[i], due[i], resolved[i] = nullTime(c.OpenedAt), nullTime(c.DueAt), nullTime(c.ResolvedAt)
+	}
+	// What an event does not know ('' or NULL) keeps what an earlier one said.
+	_, err := w.tx.Exec(ctx, `
+		INSERT INTO cases AS t (case_id, kind, team, touchpoint, store_id, outcome, opened_at, due_at, resolved_at)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+			$7::timestamptz[], $8::timestamptz[], $9::timestamptz[])
+		ON CONFLICT (case_id) DO UPDATE SET
+			kind        = COALESCE(NULLIF(EXCLUDED.kind, ''), t.kind),
+			team        = COALESCE(NULLIF(EXCLUDED.team, ''), t.team),
+			touchpoint  = COALESCE(NULLIF(EXCLUDED.touchpoint, ''), t.touchpoint),
+			store_id    = COALESCE(NULLIF(EXCLUDED.store_id, ''), t.store_id),
+			outcome     = COALESCE(NULLIF(EXCLUDED.outcome, ''), t.outcome),
+			opened_at   = COALESCE(EXCLUDED.opened_at, t.opened_at),
+			due_at      = COALESCE(EXCLUDED.due_at, t.due_at),
+			resolved_at = COALESCE(EXCLUDED.resolved_at, t.resolved_at)`,
+		ids, kinds, teams, touchpoints, stores, outcomes, opened, due, resolved)
+	if err != nil {
+		return fmt.Errorf("upsert cases: %w", err)
+	}
+	return nil
+}
+
+func (w *TxWriter) AddCoupons(ctx context.Context, cells []domain.CouponCell) error {
+	days := make([]time.Time, len(cells))
+	issued := make([]int64, len(cells))
+	redeemed := make([]int64, len(cells))
+	for i, c := range cells {
+		days[i], issued[i], redeemed[i] = c.Day, c.Issued, c.Redeemed
+	}
+	_, err := w.tx.Exec(ctx, `
+		INSERT INTO coupons_daily AS t (day, issued, redeemed)
+		SELECT * FROM unnest($1::date[], $2::bigint[], $3::bigint[])
+		ON CONFLICT (day) DO UPDATE SET
+			issued   = t.issued + EXCLUDED.issued,
+			redeemed = t.redeemed + EXCLUDED.redeemed`,
+		days, issued, redeemed)
+	if err != nil {
+		return fmt.Errorf("add coupons: %w", err)
+	}
+	return nil
+}
+
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// Group dimensions of the NPS query.
+const (
+	npsOverall = iota
+	npsByTouchpoint
+	npsByStore
+	npsByDay
+)
+
+// NpsTotals sums the roll-up over p in one query, one grouping set per dimension.
+func (r *Repository) NpsTotals(ctx context.Context, p domain.Period) (app.NpsTotals, error) {
+	rows, err := r.pool.Query(ctx, `
+		SELECT CASE WHEN GROUPING(touchpoint) = 0 THEN $3::int
+		            WHEN GROUPING(store_id) = 0 THEN $4::int
+		            WHEN GROUPING(day) = 0 THEN $5::int
+		            ELSE $6::int END,
+		       COALESCE(touchpoint, store_id, to_char(day, 'YYYY-MM-DD'), ''),
+		       COALESCE(sum(promoters), 0)::bigint,
+		       COALESCE(sum(passives), 0)::bigint,
+		       COALESCE(sum(detractors), 0)::bigint
+		FROM nps_daily
+		WHERE day BETWEEN $1 AND $2
+		GROUP BY GROUPING SETS ((), (touchpoint), (store_id), (day))`,
+		p.From, p.To, npsByTouchpoint, npsByStore, npsByDay, npsOverall)
+	if err != nil {
+		return app.NpsTotals{}, fmt.Errorf("nps totals: %w", err)
+	}
+	var (
+		t         app.NpsTotals
+		dimension int
+		g         domain.NpsGroup
+	)
+	_, err = pgx.ForEachRow(rows, []any{&dimension, &g.Key, &g.Promoters, &g.Passives, &g.Detractors}, func() error {
+		switch dimension {
+		case npsOverall:
+			t.Overall = g.NpsCounts
+		case npsByTouchpoint:
+			t.ByTouchpoint = append(t.ByTouchpoint, g)
+		case npsByStore:
+			t.ByStore = append(t.ByStore, g)
+		case npsByDay:
+			t.ByDay = append(t.ByDay, g)
+		}
+		return nil
+	})
+	if err != nil {
+		return app.NpsTotals{}, fmt.Errorf("nps totals: %w", err)
+	}
+	return t, nil
+}
+
+// PointsTotals sums every counter's rows (days and shards).
+func (r *Repository) PointsTotals(ctx context.Context) (domain.PointsTotals, error) {
+	rows, err := r.pool.Query(ctx, `SELECT counter, sum(points)::bigint FROM points_daily GROUP BY counter`)
+	if err != nil {
+		return domain.PointsTotals{}, fmt.Errorf("points totals: %w", err)
+	}
+	var (
+		t       domain.PointsTotals
+		counter string
+		points  int64
+	)
+	_, err = pgx.ForEachRow(rows, []any{&counter, &points}, func() error {
+		switch domain.PointsCounter(counter) {
+		case domain.CounterCredited:
+			t.Credited = points
+		case domain.CounterReturned:
+			t.Returned = points
+		case domain.CounterRedeemed:
+			t.Redeemed = points
+		case domain.CounterExpired:
+			t.Expired = points
+		case domain.CounterAdjustedOut:
+			t.AdjustedOut = points
+		default:
+			return fmt.Errorf("unknown points counter %q", counter)
+		}
+		return nil
+	})
+	if err != nil {
+		return domain.PointsTotals{}, fmt.Errorf("points totals: %w", err)
+	}
+	return t, nil
+}
+
+// CaseStats counts cases and takes the median follow-up time of the resolved ones.
+func (r *Repository) CaseStats(ctx context.Context, now time.Time) (domain.CaseStats, error) {
+	var (
+		s             domain.CaseStats
+		medianSeconds float64
+	)
+	err := r.pool.QueryRow(ctx, `
+		SELECT count(*) FILTER (WHERE resolved_at IS NULL),
+		       count(*) FILTER (WHERE resolved_at IS NOT NULL),
+		       count(*) FILTER (WHERE resolved_at IS NULL AND due_at < $1),
+		       COALESCE(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM resolved_at - opened_at))
+		                FILTER (WHERE resolved_at IS NOT NULL AND opened_at IS NOT NULL), 0)
+		FROM cases`, now).Scan(&s.Open, &s.Resolved, &s.Overdue, &medianSeconds)
+	if err != nil {
+		return domain.CaseStats{}, fmt.Errorf("case stats: %w", err)
+	}
+	s.MedianFollowUp = time.Duration(medianSeconds * float64(time.Second))
+	return s, nil
+}
+
+// CouponStats reads the all-time totals and the days of p in one round trip.
+func (r *Repository) CouponStats(ctx context.Context, p domain.Period) (domain.CouponStats, error) {
+	var s domain.CouponStats
+	b := &pgx.Batch{}
+	b.Queue(`SELECT COALESCE(sum(issued), 0)::bigint, COALESCE(sum(redeemed), 0)::bigint FROM coupons_daily`).
+		QueryRow(func(row pgx.Row) error { return row.Scan(&s.Issued, &s.Redeemed) })
+	b.Queue(`SELECT day, issued, redeemed FROM coupons_daily WHERE day BETWEEN $1 AND $2 ORDER BY day`, p.From, p.To).
+		Query(func(rows pgx.Rows) error {
+			var err error
+			s.ByDay, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.CouponCell, error) {
+				var c domain.CouponCell
+				err := row.Scan(&c.Day, &c.Issued, &c.Redeemed)
+				c.Day = c.Day.UTC()
+				return c, err
+			})
+			return err
+		})
+	if err := r.pool.SendBatch(ctx, b).Close(); err != nil {
+		return domain.CouponStats{}, fmt.Errorf("coupon stats: %w", err)
+	}
+	return s, nil
+}
+
+// Ping tells whether the database answers.
+func (r *Repository) Ping(ctx context.Context) error { return r.pool.Ping(ctx) }

@@ -1,0 +1,360 @@
+package adapters
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/treue/treue/services/reporting/internal/app"
+	"github.com/treue/treue/services/reporting/internal/domain"
+)
+
+//go:embed dashboard.html
+var dashboardHTML string
+
+var dashboardTemplate = template.Must(template.New("dashboard").Parse(dashboardHTML))
+
+// Dashboard serves the HTML dashboard, its figures as JSON, and a health check. It reads
+// through the same use cases as the gRPC API.
+type Dashboard struct {
+	get     app.GetDashboard
+	ping    func(context.Context) error
+	refresh time.Duration
+	now     func() time.Time
+	log     *slog.Logger
+}
+
+// NewDashboard returns the dashboard's handler. ping checks the database for /healthz;
+// the page reloads itself every refresh.
+func NewDashboard(get app.GetDashboard, ping func(context.Context) error, refresh time.Duration, now func() time.Time, log *slog.Logger) http.Handler {
+	d := &Dashboard{get: get, ping: ping, refresh: refresh, now: now, log: log}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", d.page)
+	mux.HandleFunc("GET /api/summary.json", d.summary)
+	mux.HandleFunc("GET /healthz", d.health)
+	return mux
+}
+
+func (d *Dashboard) page(w http.ResponseWriter, r *http.Request) {
+	data, ok := d.load(w, r)
+	if !ok {
+		return
+	}
+	// Render to a buffer first: a template error must not leave half a page behind a 200.
+	var buf bytes.Buffer
+	if err := dashboardTemplate.Execute(&buf, toDashboardView(data, d.refresh, d.now())); err != nil {
+		d.log.ErrorContext(r.Context(), "dashboard: render", "err", err)
+		http.Error(w, "the dashboard could not be rendered", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(buf.Bytes())
+}
+
+func (d *Dashboard) summary(w http.ResponseWriter, r *http.Request) {
+	data, ok := d.load(w, r)
+	if !ok {
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(toSummaryJSON(data, d.now()))
+}
+
+func (d *Dashboard) health(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := d.ping(ctx); err != nil {
+		d.log.WarnContext(ctx, "health: database unreachable", "err", err)
+		http.Error(w, "database unreachable", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+func (d *Dashboard) load(w http.ResponseWriter, r *http.Request) (app.Dashboard, bool) {
+	data, err := d.get.Handle(r.Context())
+	if err != nil {
+		d.log.ErrorContext(r.Context(), "dashboard: read figures", "err", err)
+		http.Error(w, "the figures could not be read", http.StatusInternalServerError)
+		return app.Dashboard{}, false
+	}
+	return data, true
+}
+
+// JSON of /api/summary.json. NPS and points figures carry the same numbers (and names)
+// as GetNps and GetPointsSummary.
+
+type summaryJSON struct {
+	GeneratedAt time.Time   `json:"generated_at"`
+	Nps         npsJSON     `json:"nps"`
+	Points      pointsJSON  `json:"points"`
+	Cases       casesJSON   `json:"cases"`
+	Coupons     couponsJSON `json:"coupons"`
+}
+
+type npsJSON struct {
+	From         string       `json:"from"`
+	To           string       `json:"to"`
+	Overall      figureJSON   `json:"overall"`
+	ByTouchpoint []figureJSON `json:"by_touchpoint"`
+	ByStore      []figureJSON `json:"by_store"`
+	ByDay        []figureJSON `json:"by_day"`
+}
+
+type figureJSON struct {
+	Key        string  `json:"key"`
+	Promoters  int64   `json:"promoters"`
+	Passives   int64   `json:"passives"`
+	Detractors int64   `json:"detractors"`
+	Responses  int64   `json:"responses"`
+	Score      float64 `json:"score"`
+}
+
+type pointsJSON struct {
+	Issued      int64     `json:"issued"`
+	Returned    int64     `json:"returned"`
+	Redeemed    int64     `json:"redeemed"`
+	Expired     int64     `json:"expired"`
+	Outstanding int64     `json:"outstanding"`
+	AdjustedOut int64     `json:"adjusted_out"`
+	AsOf        time.Time `json:"as_of"`
+}
+
+type casesJSON struct {
+	Open     int64 `json:"open"`
+	Resolved int64 `json:"resolved"`
+	Overdue  int64 `json:"overdue"`
+	// MedianFollowUpSeconds is null until a case is resolved.
+	MedianFollowUpSeconds *float64 `json:"median_follow_up_seconds"`
+}
+
+type couponsJSON struct {
+	Issued   int64           `json:"issued"`
+	Redeemed int64           `json:"redeemed"`
+	ByDay    []couponDayJSON `json:"by_day"`
+}
+
+type couponDayJSON struct {
+	Day      string `json:"day"`
+	Issued   int64  `json:"issued"`
+	Redeemed int64  `json:"redeemed"`
+}
+
+func toSummaryJSON(d app.Dashboard, now time.Time) summaryJSON {
+	s := summaryJSON{
+		GeneratedAt: now.UTC(),
+		Nps: npsJSON{
+			From:         d.Nps.Period.From.Format(domain.DayLayout),
+			To:           d.Nps.Period.To.Format(domain.DayLayout),
+			Overall:      toFigureJSON(domain.NpsGroup{NpsCounts: d.Nps.Overall}),
+			ByTouchpoint: toFiguresJSON(d.Nps.ByTouchpoint),
+			ByStore:      toFiguresJSON(d.Nps.ByStore),
+			ByDay:        toFiguresJSON(d.Nps.ByDay),
+		},
+		Points: pointsJSON{
+			Issued: d.Points.Issued, Returned: d.Points.Returned, Redeemed: d.Points.Redeemed,
+			Expired: d.Points.Expired, Outstanding: d.Points.Outstanding(), AdjustedOut: d.Points.AdjustedOut,
+			AsOf: d.Points.AsOf.UTC(),
+		},
+		Cases:   casesJSON{Open: d.Cases.Open, Resolved: d.Cases.Resolved, Overdue: d.Cases.Overdue},
+		Coupons: couponsJSON{Issued: d.Coupons.Issued, Redeemed: d.Coupons.Redeemed, ByDay: []couponDayJSON{}},
+	}
+	if d.Cases.Resolved > 0 {
+		secs := d.Cases.MedianFollowUp.Seconds()
+		s.Cases.MedianFollowUpSeconds = &secs
+	}
+	for _, c := range d.Coupons.ByDay {
+		s.Coupons.ByDay = append(s.Coupons.ByDay, couponDayJSON{Day: c.Day.Format(domain.DayLayout), Issued: c.Issued, Redeemed: c.Redeemed})
+	}
+	return s
+}
+
+func toFiguresJSON(groups []domain.NpsGroup) []figureJSON {
+	out := make([]figureJSON, len(groups))
+	for i, g := range groups {
+		out[i] = toFigureJSON(g)
+	}
+	return out
+}
+
+func toFigureJSON(g domain.NpsGroup) figureJSON {
+	return figureJSON{Key: g.Key, Promoters: g.Promoters, Passives: g.Passives, Detractors: g.Detractors, Responses: g.Responses(), Score: g.Score()}
+}
+
+// The HTML page's view: numbers formatted and the chart laid out in Go, so the template
+// only places them.
+
+type dashboardView struct {
+	RefreshSeconds int
+	Generated      string
+	From, To       string
+	Overall        figureView
+	ByTouchpoint   []figureView
+	ByStore        []figureView
+	Days           []figureView
+	Chart          chartView
+	Points         pointsView
+	Cases          casesView
+	Coupons        couponsJSON
+}
+
+type figureView struct {
+	Key                                        string
+	Promoters, Passives, Detractors, Responses int64
+	Score                                      string
+	Tone                                       string
+}
+
+type pointsView struct {
+	Issued, Returned, Redeemed, Expired, AdjustedOut, Outstanding int64
+	AsOf                                                          string
+}
+
+type casesView struct {
+	Open, Resolved, Overdue int64
+	MedianFollowUp          string
+}
+
+type chartView struct {
+	Width, Height, Baseline, LabelY int
+	MaxResponses                    int64
+	Bars                            []barView
+}
+
+type barView struct {
+	X, Width int
+	Title    string
+	Label    string
+	Segments []segmentView
+}
+
+type segmentView struct {
+	X, Y, Width, Height int
+	Class               string
+}
+
+const (
+	chartSlot   = 22
+	chartBar    = 16
+	chartHeight = 140
+	chartTop    = 10
+)
+
+func toDashboardView(d app.Dashboard, refresh time.Duration, now time.Time) dashboardView {
+	v := dashboardView{
+		RefreshSeconds: max(int(refresh.Seconds()), 1),
+		Generated:      now.UTC().Format("2006-01-02 15:04:05 UTC"),
+		From:           d.Nps.Period.From.Format(domain.DayLayout),
+		To:             d.Nps.Period.To.Format(domain.DayLayout),
+		Overall:        toFigureView(domain.NpsGroup{Key: "overall", NpsCounts: d.Nps.Overall}),
+		ByTouchpoint:   toFigureViews(d.Nps.ByTouchpoint),
+		ByStore:        toFigureViews(d.Nps.ByStore),
+		Chart:          toChartView(d.Nps.DailySeries()),
+		Points: pointsView{
+			Issued: d.Points.Issued, Returned: d.Points.Returned, Redeemed: d.Points.Redeemed, Expired: d.Points.Expired,
+			AdjustedOut: d.Points.AdjustedOut, Outstanding: d.Points.Outstanding(), AsOf: d.Points.AsOf.UTC().Format("2006-01-02 15:04:05 UTC"),
+		},
+		Cases:   casesView{Open: d.Cases.Open, Resolved: d.Cases.Resolved, Overdue: d.Cases.Overdue, MedianFollowUp: "—"},
+		Coupons: couponsJSON{Issued: d.Coupons.Issued, Redeemed: d.Coupons.Redeemed},
+	}
+	if d.Cases.Resolved > 0 {
+		v.Cases.MedianFollowUp = humanDuration(d.Cases.MedianFollowUp)
+	}
+	// Newest day first: the table is read from the top.
+	for i := len(d.Nps.ByDay) - 1; i >= 0; i-- {
+		v.Days = append(v.Days, toFigureView(d.Nps.ByDay[i]))
+	}
+	return v
+}
+
+func toFigureViews(groups []domain.NpsGroup) []figureView {
+	out := make([]figureView, len(groups))
+	for i, g := range groups {
+		out[i] = toFigureView(g)
+	}
+	return out
+}
+
+func toFigureView(g domain.NpsGroup) figureView {
+	score := g.Score()
+	tone := "bad"
+	switch {
+	case g.Responses() == 0:
+		tone = "none"
+	case score >= 30:
+		tone = "good"
+	case score >= 0:
+		tone = "fair"
+	}
+	return figureView{
+		Key: g.Key, Promoters: g.Promoters, Passives: g.Passives, Detractors: g.Detractors, Responses: g.Responses(),
+		Score: strconv.FormatFloat(score, 'f', 1, 64), Tone: tone,
+	}
+}
+
+// toChartView stacks each day's detractors, passives and promoters into one bar,
+// scaled to the busiest day.
+func toChartView(days []domain.NpsGroup) chartView {
+	c := chartView{Width: max(len(days), 1) * chartSlot, Height: chartTop + chartHeight + 18, Baseline: chartTop + chartHeight, LabelY: chartTop + chartHeight + 13}
+	for _, d := range days {
+		c.MaxResponses = max(c.MaxResponses, d.Responses())
+	}
+	scale := func(n int64) int {
+		if c.MaxResponses == 0 {
+			return 0
+		}
+		return int(n * chartHeight / c.MaxResponses)
+	}
+	for i, d := range days {
+		b := barView{
+			X: i*chartSlot + (chartSlot-chartBar)/2, Width: chartBar,
+			Title: fmt.Sprintf("%s: %d responses (%d promoters, %d passives, %d detractors), NPS %.1f",
+				d.Key, d.Responses(), d.Promoters, d.Passives, d.Detractors, d.Score()),
+		}
+		// Label the first day and every seventh, so the axis stays readable.
+		if i%7 == 0 {
+			b.Label = d.Key[5:]
+		}
+		y := c.Baseline
+		for _, s := range []struct {
+			n     int64
+			class string
+		}{{d.Detractors, "det"}, {d.Passives, "pas"}, {d.Promoters, "pro"}} {
+			h := scale(s.n)
+			if h == 0 {
+				continue
+			}
+			y -= h
+			b.Segments = append(b.Segments, segmentView{X: b.X, Y: y, Width: b.Width, Height: h, Class: s.class})
+		}
+		c.Bars = append(c.Bars, b)
+	}
+	return c
+}
+
+// humanDuration shows a follow-up time the way people say it: "2d 4h", "3h 12m", "45s".
+func humanDuration(d time.Duration) string {
+	d = d.Round(time.Second)
+	days, hours, mins, secs := d/(24*time.Hour), d%(24*time.Hour)/time.Hour, d%time.Hour/time.Minute, d%time.Minute/time.Second
+	switch {
+	case days > 0:
+		return fmt.Sprintf("%dd %dh", days, hours)
+	case hours > 0:
+		return fmt.Sprintf("%dh %dm", hours, mins)
+	case mins > 0:
+		return fmt.Sprintf("%dm %ds", mins, secs)
+	}
+	return fmt.Sprintf("%ds", secs)
+}

@@ -1,0 +1,50 @@
+package app
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/treue/treue/services/reporting/internal/domain"
+)
+
+// Dashboard is every figure the dashboard shows.
+type Dashboard struct {
+	Nps     domain.NpsReport
+	Points  domain.PointsSummary
+	Cases   domain.CaseStats
+	Coupons domain.CouponStats
+}
+
+// GetDashboard gathers the dashboard's figures through the same queries the gRPC API
+// uses, so both always agree.
+type GetDashboard struct {
+	nps     GetNps
+	points  GetPointsSummary
+	cases   GetCaseStats
+	coupons GetCouponStats
+}
+
+func NewGetDashboard(nps GetNps, points GetPointsSummary, cases GetCaseStats, coupons GetCouponStats) GetDashboard {
+	return GetDashboard{nps: nps, points: points, cases: cases, coupons: coupons}
+}
+
+// Handle reports NPS over the default period of GetNps.
+func (q GetDashboard) Handle(ctx context.Context) (Dashboard, error) {
+	var (
+		d   Dashboard
+		err error
+	)
+	if d.Nps, err = q.nps.Handle(ctx, nil, nil); err != nil {
+		return Dashboard{}, fmt.Errorf("nps: %w", err)
+	}
+	if d.Points, err = q.points.Handle(ctx); err != nil {
+		return Dashboard{}, fmt.Errorf("points: %w", err)
+	}
+	if d.Cases, err = q.cases.Handle(ctx); err != nil {
+		return Dashboard{}, fmt.Errorf("cases: %w", err)
+	}
+	if d.Coupons, err = q.coupons.Handle(ctx); err != nil {
+		return Dashboard{}, fmt.Errorf("coupons: %w", err)
+	}
+	return d, nil
+}

@@ -1,0 +1,113 @@
+package service_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	reportingv1 "github.com/treue/treue/proto/gen/treue/reporting/v1"
+)
+
+// call runs one ReportingService method with a caller's key ("" for none).
+type call func(ctx context.Context, c reportingv1.ReportingServiceClient) error
+
+var (
+	getNps = func(ctx context.Context, c reportingv1.ReportingServiceClient) error {
+		_, err := c.GetNps(ctx, &reportingv1.GetNpsRequest{})
+		return err
+	}
+	getPointsSummary = func(ctx context.Context, c reportingv1.ReportingServiceClient) error {
+		_, err := c.GetPointsSummary(ctx, &reportingv1.GetPointsSummaryRequest{})
+		return err
+	}
+)
+
+func TestReportingServiceAuthorisation(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	tests := []struct {
+		name   string
+		method call
+		key    string
+		want   codes.Code
+	}{
+		{"GetNps without a key", getNps, "", codes.Unauthenticated},
+		{"GetNps with an unknown key", getNps, "not-a-key", codes.Unauthenticated},
+		{"GetNps as pos", getNps, keyPOS, codes.PermissionDenied},
+		{"GetNps as service agent", getNps, keyAgent, codes.OK},
+		{"GetNps as marketing", getNps, keyMarketing, codes.OK},
+		{"GetNps as admin", getNps, keyAdmin, codes.OK},
+		{"GetPointsSummary without a key", getPointsSummary, "", codes.Unauthenticated},
+		{"GetPointsSummary with an unknown key", getPointsSummary, "not-a-key", codes.Unauthenticated},
+		{"GetPointsSummary as pos", getPointsSummary, keyPOS, codes.PermissionDenied},
+		{"GetPointsSummary as service agent", getPointsSummary, keyAgent, codes.PermissionDenied},
+		{"GetPointsSummary as marketing", getPointsSummary, keyMarketing, codes.OK},
+		{"GetPointsSummary as admin", getPointsSummary, keyAdmin, codes.OK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			client := reportingv1.NewReportingServiceClient(dial(t, h.grpcAddr, tt.key))
+			if got := status.Code(tt.method(ctxT(t), client)); got != tt.want {
+				t.Errorf("code = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestGetNpsRejectsMalformedRequests(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	day := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name      string
+		req       *reportingv1.GetNpsRequest
+		wantField string
+		wantText  string
+	}{
+		{
+			name:      "from after to",
+			req:       &reportingv1.GetNpsRequest{From: timestamppb.New(day), To: timestamppb.New(day.Add(-24 * time.Hour))},
+			wantField: "from_before_to", // a rule over both fields: the rule id names it
+			wantText:  "from must not be after to",
+		},
+		{
+			name:      "from not a time",
+			req:       &reportingv1.GetNpsRequest{From: &timestamppb.Timestamp{Seconds: 1 << 62}},
+			wantField: "from",
+			wantText:  "from",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := h.reporting.GetNps(ctxT(t), tt.req)
+			st := status.Convert(err)
+			if st.Code() != codes.InvalidArgument {
+				t.Fatalf("code = %v (%v), want InvalidArgument", st.Code(), err)
+			}
+			if !strings.Contains(st.Message(), tt.wantText) {
+				t.Errorf("message %q does not say %q", st.Message(), tt.wantText)
+			}
+			var named bool
+			for _, d := range st.Details() {
+				if br, ok := d.(*errdetails.BadRequest); ok {
+					for _, v := range br.GetFieldViolations() {
+						named = named || v.GetField() == tt.wantField || v.GetReason() == tt.wantField
+					}
+				}
+			}
+			if !named {
+				t.Errorf("details %v do not name %q", st.Details(), tt.wantField)
+			}
+		})
+	}
+	// Same day is a valid one-day period.
+	if _, err := h.reporting.GetNps(ctxT(t), &reportingv1.GetNpsRequest{From: timestamppb.New(day), To: timestamppb.New(day)}); err != nil {
+		t.Errorf("from == to: %v", err)
+	}
+}

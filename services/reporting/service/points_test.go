@@ -1,0 +1,78 @@
+package service_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
+	reportingv1 "github.com/treue/treue/proto/gen/treue/reporting/v1"
+	"github.com/treue/treue/services/reporting/service"
+)
+
+const (
+	subjectCredited = "ledger.points.credited"
+	subjectDebited  = "ledger.points.debited"
+	subjectCaptured = "ledger.hold.captured"
+)
+
+func credited(points int64, reason ledgerv1.PointsReason, at time.Time) *ledgerv1.PointsCredited {
+	return &ledgerv1.PointsCredited{TransactionId: "tx", MemberId: "m1", Points: points, Reason: reason, StoreId: "s1", OccurredAt: timestamppb.New(at)}
+}
+
+func debited(points, shortfall int64, reason ledgerv1.PointsReason, at time.Time) *ledgerv1.PointsDebited {
+	return &ledgerv1.PointsDebited{TransactionId: "tx", MemberId: "m1", Points: points, Shortfall: shortfall, Reason: reason, OccurredAt: timestamppb.New(at)}
+}
+
+func TestGetPointsSummaryFromLedgerEvents(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	now := time.Now()
+	yesterday := now.AddDate(0, 0, -1)
+
+	h.publish(t, subjectCredited, credited(100, ledgerv1.PointsReason_POINTS_REASON_PURCHASE, yesterday))
+	h.publish(t, subjectCredited, credited(50, ledgerv1.PointsReason_POINTS_REASON_SURVEY_BONUS, now))
+	h.publish(t, subjectCredited, credited(25, ledgerv1.PointsReason_POINTS_REASON_ADJUSTMENT, now))
+	// A return of 40 points of which the member had spent 10: 30 came back.
+	h.publish(t, subjectDebited, debited(40, 10, ledgerv1.PointsReason_POINTS_REASON_RETURN, now))
+	h.publish(t, subjectDebited, debited(20, 0, ledgerv1.PointsReason_POINTS_REASON_EXPIRY, now))
+	// An adjustment taking back 5 points corrects an earlier credit: 5 fewer issued.
+	h.publish(t, subjectDebited, debited(5, 0, ledgerv1.PointsReason_POINTS_REASON_ADJUSTMENT, now))
+	h.publish(t, subjectCaptured, &ledgerv1.HoldCaptured{HoldId: "h1", MemberId: "m1", Points: 60, CapturedAt: timestamppb.New(now)})
+	// Broken events: they go to the dead letters and the consumer goes on past them.
+	h.publishRaw(t, subjectCredited, "broken-payload", "treue.ledger.v1.PointsCredited", []byte{0x0a, 0xff})
+	h.publish(t, subjectDebited, debited(10, 11, ledgerv1.PointsReason_POINTS_REASON_RETURN, now))
+	h.publish(t, subjectCredited, credited(1000, ledgerv1.PointsReason_POINTS_REASON_PURCHASE, now))
+
+	want := &reportingv1.GetPointsSummaryResponse{Issued: 1170, Returned: 30, Redeemed: 60, Expired: 20}
+	var got *reportingv1.GetPointsSummaryResponse
+	eventually(t, 15*time.Second, "the ledger events counted", func() bool {
+		var err error
+		got, err = h.reporting.GetPointsSummary(ctxT(t), &reportingv1.GetPointsSummaryRequest{})
+		if err != nil {
+			t.Fatalf("GetPointsSummary: %v", err)
+		}
+		return got.GetIssued() == want.GetIssued() && got.GetReturned() == want.GetReturned() &&
+			got.GetRedeemed() == want.GetRedeemed() && got.GetExpired() == want.GetExpired()
+	})
+	if want := int64(1170 - 30 - 60 - 20); got.GetOutstanding() != want {
+		t.Errorf("outstanding = %d, want issued - returned - redeemed - expired = %d", got.GetOutstanding(), want)
+	}
+	if asOf := got.GetAsOf().AsTime(); asOf.Before(now.Add(-time.Second)) || asOf.After(time.Now().Add(time.Second)) {
+		t.Errorf("as_of = %v, want about now", asOf)
+	}
+
+	dead := h.waitForDeadLetters(t, service.ConsumerLedger, 2)
+	errs := map[string]string{}
+	for _, d := range dead {
+		errs[d.GetSubject()] = d.GetError()
+	}
+	if e := errs[subjectCredited]; !strings.Contains(e, "decode") {
+		t.Errorf("dead letter of the broken payload: error %q, want a decode error", e)
+	}
+	if e := errs[subjectDebited]; !strings.Contains(e, "shortfall") {
+		t.Errorf("dead letter of the impossible debit: error %q, want it to name the shortfall", e)
+	}
+}

@@ -1,0 +1,137 @@
+// Package service wires the reporting service: read models fed by the LEDGER, SURVEY,
+// FEEDBACK and REWARDS streams, the ReportingService gRPC API and the HTTP dashboard.
+package service
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/treue/treue/pkg/bus"
+	"github.com/treue/treue/pkg/config"
+	"github.com/treue/treue/pkg/svc"
+	reportingv1 "github.com/treue/treue/proto/gen/treue/reporting/v1"
+	"github.com/treue/treue/services/reporting/internal/adapters"
+	"github.com/treue/treue/services/reporting/internal/app"
+	"github.com/treue/treue/services/reporting/migrations"
+)
+
+// Name is the service's name (logs, NATS connection name, Postgres schema).
+const Name = "reporting"
+
+// Durable consumer names; permanent (renaming one re-consumes its stream).
+const (
+	ConsumerSurvey   = "reporting-survey"
+	ConsumerLedger   = "reporting-ledger"
+	ConsumerFeedback = "reporting-feedback"
+	ConsumerRewards  = "reporting-rewards"
+)
+
+// Config is the reporting service's configuration.
+type Config struct {
+	Base svc.Base
+	// PointsShards is how many rows each day's points counter is spread over
+	// (REPORTING_POINTS_SHARDS, default 8). More shards let more replicas write without
+	// waiting on each other; readers sum them all, so changing it is safe.
+	PointsShards int
+	// DashboardRefresh is how often the dashboard page reloads itself
+	// (REPORTING_DASHBOARD_REFRESH, default 5s).
+	DashboardRefresh time.Duration
+	// LogLevel is debug, info, warn or error (LOG_LEVEL, default info).
+	LogLevel string
+}
+
+// LoadConfig reads the configuration from the environment.
+func LoadConfig() (Config, error) {
+	env := &config.Env{}
+	cfg := Config{
+		Base:             svc.LoadBase(env, "REPORTING", "127.0.0.1:7005", "127.0.0.1:8085"),
+		PointsShards:     env.Int("REPORTING_POINTS_SHARDS", 8),
+		DashboardRefresh: env.Duration("REPORTING_DASHBOARD_REFRESH", 5*time.Second),
+		LogLevel:         env.String("LOG_LEVEL", "info"),
+	}
+	if err := env.Err(); err != nil {
+		return Config{}, err
+	}
+	if cfg.PointsShards < 1 || cfg.PointsShards > 1024 {
+		return Config{}, fmt.Errorf("configuration: REPORTING_POINTS_SHARDS=%d is outside 1-1024", cfg.PointsShards)
+	}
+	if cfg.DashboardRefresh < time.Second {
+		return Config{}, fmt.Errorf("configuration: REPORTING_DASHBOARD_REFRESH=%s is below 1s", cfg.DashboardRefresh)
+	}
+	return cfg, nil
+}
+
+// LogValue masks secrets (through Base's LogValue).
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.Any("base", c.Base),
+		slog.Int("points_shards", c.PointsShards),
+		slog.Duration("dashboard_refresh", c.DashboardRefresh),
+		slog.String("log_level", c.LogLevel),
+	)
+}
+
+// Service is a wired, not yet running, reporting service.
+type Service struct {
+	rt *svc.Runtime
+}
+
+// New opens the service's resources (database, migrations, streams, listeners) and wires
+// its consumers, gRPC API and dashboard. Run starts it.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
+	rt, err := svc.Open(ctx, cfg.Base, svc.Options{
+		Name:       Name,
+		Schema:     Name,
+		Migrations: migrations.FS,
+		// REPORTING is ours; the others are ensured so that our consumers can start
+		// before (or without) the services that own them.
+		Streams: []bus.StreamSpec{bus.StreamReporting, bus.StreamLedger, bus.StreamSurvey, bus.StreamFeedback, bus.StreamRewards},
+	}, log)
+	if err != nil {
+		return nil, err
+	}
+	s, err := wire(rt, cfg, log)
+	if err != nil {
+		rt.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func wire(rt *svc.Runtime, cfg Config, log *slog.Logger) (*Service, error) {
+	now := time.Now
+	repo := adapters.NewRepository(rt.Pool, cfg.PointsShards)
+	application, err := app.New(repo, now)
+	if err != nil {
+		return nil, err
+	}
+	handlers, err := adapters.NewEventHandlers(application.Commands, repo, now)
+	if err != nil {
+		return nil, err
+	}
+	consumers := []bus.ConsumerConfig{
+		{Name: ConsumerSurvey, Stream: bus.StreamSurvey, Subjects: []string{adapters.SubjectResponseSubmitted}, Handler: handlers.Survey},
+		{Name: ConsumerLedger, Stream: bus.StreamLedger, Subjects: []string{adapters.SubjectPointsCredited, adapters.SubjectPointsDebited, adapters.SubjectHoldCaptured}, Handler: handlers.Ledger},
+		{Name: ConsumerFeedback, Stream: bus.StreamFeedback, Subjects: []string{adapters.SubjectCaseOpened, adapters.SubjectCaseResolved}, Handler: handlers.Feedback},
+		{Name: ConsumerRewards, Stream: bus.StreamRewards, Subjects: []string{adapters.SubjectCouponIssued, adapters.SubjectCouponRedeemed}, Handler: handlers.Rewards},
+	}
+	for _, c := range consumers {
+		if err := rt.Consume(c); err != nil {
+			return nil, fmt.Errorf("consumer %s: %w", c.Name, err)
+		}
+	}
+	reportingv1.RegisterReportingServiceServer(rt.GRPC, adapters.NewGRPCServer(application))
+	rt.HandleHTTP(adapters.NewDashboard(application.Queries.GetDashboard, repo.Ping, cfg.DashboardRefresh, now, log))
+	return &Service{rt: rt}, nil
+}
+
+// Run serves until ctx ends, then shuts down in order.
+func (s *Service) Run(ctx context.Context) error { return s.rt.Run(ctx) }
+
+// GRPCAddr is the address the gRPC server listens on.
+func (s *Service) GRPCAddr() string { return s.rt.GRPCAddr() }
+
+// HTTPAddr is the address the dashboard listens on, or "" without one.
+func (s *Service) HTTPAddr() string { return s.rt.HTTPAddr() }
