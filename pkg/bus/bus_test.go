@@ -356,3 +356,25 @@ func TestBatchesAreAppliedInFewTransactions(t *testing.T) {
 		t.Fatalf("%d handler calls for %d messages: not batching", calls, n)
 	}
 }
+
+func TestPruneInboxKeepsRecentRows(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 0)
+	ctx := context.Background()
+	if _, err := e.pool.Exec(ctx, `
+		INSERT INTO inbox (consumer, event_id, processed_at)
+		SELECT 'c', 'old-' || i, now() - interval '40 days' FROM generate_series(1, 25000) i
+		UNION ALL SELECT 'c', 'new-' || i, now() - interval '1 day' FROM generate_series(1, 10) i`); err != nil {
+		t.Fatal(err)
+	}
+	n, err := bus.PruneInbox(ctx, e.pool, 30*24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 25000 {
+		t.Fatalf("pruned %d rows, want 25000", n)
+	}
+	if left := e.count(`SELECT count(*) FROM inbox`); left != 10 {
+		t.Fatalf("%d rows left, want the 10 recent ones", left)
+	}
+}

@@ -38,6 +38,8 @@ type Base struct {
 	APIKeys        string // API_KEYS: name:role[+role]:sha256hex,...
 	StreamReplicas int    // STREAM_REPLICAS
 	DBMaxConns     int    // <SERVICE>_DB_MAX_CONNS
+	// InboxRetention is how long inbox rows are kept (INBOX_RETENTION); 0 keeps them.
+	InboxRetention time.Duration
 }
 
 // LoadBase reads Base from the environment; prefix is the service's upper-case name.
@@ -51,6 +53,7 @@ func LoadBase(env *config.Env, prefix, grpcAddr, httpAddr string) Base {
 		APIKeys:        env.String("API_KEYS", ""),
 		StreamReplicas: env.Int("STREAM_REPLICAS", 1),
 		DBMaxConns:     env.Int(prefix+"_DB_MAX_CONNS", 8),
+		InboxRetention: env.Duration("INBOX_RETENTION", 30*24*time.Hour),
 	}
 }
 
@@ -64,6 +67,7 @@ func (b Base) LogValue() slog.Value {
 		slog.String("http_addr", b.HTTPAddr),
 		slog.Int("api_keys", len(splitNonEmpty(b.APIKeys))),
 		slog.Int("stream_replicas", b.StreamReplicas),
+		slog.Duration("inbox_retention", b.InboxRetention),
 	)
 }
 
@@ -92,12 +96,14 @@ type Runtime struct {
 	http      http.Handler
 	consumers []*bus.Consumer
 	closers   []func()
+
+	inboxRetention time.Duration
 }
 
 // Open connects, migrates and creates the streams. Close releases what Open took when
 // Run is not called.
 func Open(ctx context.Context, base Base, opts Options, log *slog.Logger) (_ *Runtime, err error) {
-	r := &Runtime{Name: opts.Name, NS: bus.Namespace(base.Namespace), Log: log}
+	r := &Runtime{Name: opts.Name, NS: bus.Namespace(base.Namespace), Log: log, inboxRetention: base.InboxRetention}
 	defer func() {
 		if err != nil {
 			r.Close()
@@ -243,6 +249,13 @@ func (r *Runtime) Run(ctx context.Context) error {
 		defer close(relayDone)
 		_ = r.Relay.Run(relayCtx)
 	}()
+	if r.inboxRetention > 0 {
+		intake.Add(1)
+		go func() {
+			defer intake.Done()
+			r.pruneInbox(ctx)
+		}()
+	}
 	r.Log.Info("service started", "grpc", r.GRPCAddr(), "http", r.HTTPAddr(), "consumers", len(r.consumers))
 
 	<-ctx.Done()
@@ -251,6 +264,25 @@ func (r *Runtime) Run(ctx context.Context) error {
 	<-relayDone
 	r.Log.Info("service stopped")
 	return firstErr
+}
+
+// pruneInbox deletes old inbox rows hourly (and once shortly after start).
+func (r *Runtime) pruneInbox(ctx context.Context) {
+	wait := time.Minute
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = time.Hour
+		n, err := bus.PruneInbox(ctx, r.Pool, r.inboxRetention)
+		if err != nil && ctx.Err() == nil {
+			r.Log.Warn("inbox pruning failed", "err", err)
+		} else if n > 0 {
+			r.Log.Info("inbox pruned", "rows", n, "retention", r.inboxRetention)
+		}
+	}
 }
 
 // Close releases resources in the reverse order of Open. Run calls it.
