@@ -1,0 +1,277 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/treue/treue/services/rewards/internal/domain"
+)
+
+// RedemptionStore keeps redemptions and, once they complete, their coupons. Every
+// method that changes a redemption records its event in the same transaction.
+type RedemptionStore interface {
+	// StartRedemption records r as requested, with the reward's terms copied, unless a
+	// redemption with r's idempotency key exists: then it returns that one and false.
+	// domain.ErrRewardNotFound or ErrRewardInactive when there is none and the reward
+	// cannot be redeemed.
+	StartRedemption(ctx context.Context, r NewRedemption) (domain.Redemption, bool, error)
+	// CompleteRedemption, in one transaction: stores the coupon (the hash of its code,
+	// never the code), marks the requested redemption completed with its hold and
+	// records rewards.redemption.completed and rewards.coupon.issued. ErrNotRequested
+	// when the redemption is no longer requested; ErrCodeTaken when the code's hash is
+	// already stored.
+	CompleteRedemption(ctx context.Context, c Completion) (domain.Redemption, error)
+	// CancelRedemption marks a requested redemption cancelled and records
+	// rewards.redemption.cancelled, in one transaction. ErrNotRequested when it is no
+	// longer requested.
+	CancelRedemption(ctx context.Context, redemptionID, holdID, reason string) (domain.Redemption, error)
+	// Redemption returns a redemption by id.
+	Redemption(ctx context.Context, id string) (domain.Redemption, error)
+}
+
+// NewRedemption is a redemption about to be requested.
+type NewRedemption struct {
+	ID             string
+	IdempotencyKey string
+	RequestHash    []byte
+	MemberID       string
+	RewardID       string
+}
+
+// Completion is what completes a redemption: its hold and its coupon.
+type Completion struct {
+	RedemptionID string
+	HoldID       string
+	CouponID     string
+	CodeHash     []byte
+}
+
+// Ledger is what a redemption asks of the ledger service.
+type Ledger interface {
+	// PlaceHold moves points from the member to a hold, idempotently by key. Errors:
+	// domain.ErrInsufficientPoints, domain.ErrMemberNotFound, ErrLedgerRejected (no
+	// hold was placed) and ErrLedgerUnavailable (unknown whether one was).
+	PlaceHold(ctx context.Context, req HoldRequest) (Hold, error)
+	// VoidHold gives held points back; voiding a voided hold is not an error.
+	VoidHold(ctx context.Context, holdID, reason string) error
+}
+
+// HoldRequest asks the ledger for a hold.
+type HoldRequest struct {
+	IdempotencyKey string
+	MemberID       string
+	Points         int64
+	Reference      string
+	TTL            time.Duration
+}
+
+// HoldStatus is where a hold stands in the ledger.
+type HoldStatus string
+
+const (
+	HoldPlaced   HoldStatus = "placed"
+	HoldCaptured HoldStatus = "captured"
+	HoldVoided   HoldStatus = "voided"
+	HoldExpired  HoldStatus = "expired"
+)
+
+// Hold is a ledger hold as a redemption sees it.
+type Hold struct {
+	ID     string
+	Status HoldStatus
+}
+
+// Redeem spends a member's points on a reward.
+type Redeem struct {
+	IdempotencyKey string
+	MemberID       string
+	RewardID       string
+}
+
+// Redeemed is the outcome of Redeem.
+type Redeemed struct {
+	Redemption domain.Redemption
+	// Code is the coupon's code, set only in the call that issued it: it is shown once.
+	Code domain.CouponCode
+}
+
+// maxCodeDraws bounds the draws of a coupon code; with 80 random bits a second draw is
+// already never needed.
+const maxCodeDraws = 3
+
+// RedeemHandler runs a redemption: (a) record it as requested and commit, (b) hold the
+// points in the ledger, (c) issue the coupon and complete it in one transaction whose
+// redemption.completed event makes the ledger capture the hold. A failure after the
+// hold was asked for and before (c) committed cancels it (d): the redemption.cancelled
+// event makes the ledger void the hold. Each step is idempotent or conditional on the
+// redemption still being requested, so a retry with the same key, or a second call
+// racing the first, resumes at (b) and ends in one outcome.
+type RedeemHandler struct {
+	store    RedemptionStore
+	ledger   Ledger
+	settings Settings
+	log      *slog.Logger
+	now      func() time.Time
+}
+
+func (h RedeemHandler) Handle(ctx context.Context, cmd Redeem) (Redeemed, error) {
+	hash := domain.RedeemRequestHash(cmd.MemberID, cmd.RewardID)
+	r, created, err := h.store.StartRedemption(ctx, NewRedemption{
+		ID:             uuid.Must(uuid.NewV7()).String(),
+		IdempotencyKey: cmd.IdempotencyKey,
+		RequestHash:    hash,
+		MemberID:       cmd.MemberID,
+		RewardID:       cmd.RewardID,
+	})
+	if err != nil {
+		return Redeemed{}, err
+	}
+	if !created {
+		if !bytes.Equal(r.RequestHash, hash) {
+			return Redeemed{}, fmt.Errorf("%w: key %q belongs to redemption %s", domain.ErrIdempotencyKeyReused, cmd.IdempotencyKey, r.ID)
+		}
+		if r.Status != domain.RedemptionRequested {
+			return settled(r)
+		}
+		// A retry of a call that stopped half way (or one racing it): go on at (b).
+	}
+	// From here a hold may exist: finish even if the caller hangs up, within a bound.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.settings.FinishTimeout)
+	defer cancel()
+	return h.finish(ctx, r)
+}
+
+func (h RedeemHandler) finish(ctx context.Context, r domain.Redemption) (Redeemed, error) {
+	hold, err := h.ledger.PlaceHold(ctx, HoldRequest{
+		IdempotencyKey: domain.HoldReference(r.ID),
+		MemberID:       r.MemberID,
+		Points:         r.Points,
+		Reference:      domain.HoldReference(r.ID),
+		TTL:            h.settings.HoldTTL,
+	})
+	switch {
+	case err == nil:
+	case errors.Is(err, domain.ErrInsufficientPoints):
+		return h.reject(ctx, r, domain.CancelInsufficientPoints, err)
+	case errors.Is(err, domain.ErrMemberNotFound):
+		return h.reject(ctx, r, domain.CancelMemberNotFound, err)
+	case errors.Is(err, ErrLedgerRejected):
+		return h.reject(ctx, r, domain.CancelLedgerRejected, err)
+	default:
+		// Whether the hold exists is unknown: the redemption stays requested, so that a
+		// retry with the same key finds the hold (PlaceHold is idempotent); without a
+		// retry the hold expires by itself.
+		return Redeemed{}, err
+	}
+	if hold.Status == HoldVoided || hold.Status == HoldExpired {
+		// A retry long after the first call stopped: the points went back to the member,
+		// the redemption cannot complete on this hold.
+		return h.compensate(ctx, r, hold.ID, domain.CancelHoldNotPlaced,
+			fmt.Errorf("%w: hold %s is %s; retry with a new idempotency key", domain.ErrRedemptionCancelled, hold.ID, hold.Status), "", "")
+	}
+	for range maxCodeDraws {
+		code, err := domain.NewCouponCode(rand.Reader)
+		if err != nil {
+			return h.compensate(ctx, r, hold.ID, domain.CancelIssueFailed, err, "", "")
+		}
+		couponID := uuid.Must(uuid.NewV7()).String()
+		done, err := h.store.CompleteRedemption(ctx, Completion{
+			RedemptionID: r.ID, HoldID: hold.ID, CouponID: couponID, CodeHash: code.Hash(),
+		})
+		switch {
+		case err == nil:
+			return Redeemed{Redemption: done, Code: code}, nil
+		case errors.Is(err, ErrCodeTaken):
+			h.log.WarnContext(ctx, "coupon code drawn twice; drawing again", "redemption_id", r.ID)
+			continue
+		case errors.Is(err, ErrNotRequested):
+			// A call racing this one settled the redemption first.
+			return h.current(ctx, r.ID, "", "")
+		default:
+			return h.compensate(ctx, r, hold.ID, domain.CancelIssueFailed, err, couponID, code)
+		}
+	}
+	return h.compensate(ctx, r, hold.ID, domain.CancelIssueFailed, fmt.Errorf("no unused coupon code in %d draws", maxCodeDraws), "", "")
+}
+
+// reject cancels a redemption the ledger refused to hold points for, and returns cause.
+func (h RedeemHandler) reject(ctx context.Context, r domain.Redemption, reason string, cause error) (Redeemed, error) {
+	_, err := h.store.CancelRedemption(ctx, r.ID, "", reason)
+	switch {
+	case errors.Is(err, ErrNotRequested):
+		return h.current(ctx, r.ID, "", "")
+	case err != nil:
+		// No hold exists, so nothing is at stake: the redemption stays requested and a
+		// retry asks the ledger again.
+		h.log.WarnContext(ctx, "could not record a rejected redemption as cancelled", "redemption_id", r.ID, "reason", reason, "err", err)
+	}
+	return Redeemed{}, cause
+}
+
+// compensate is step (d): cancel a redemption whose hold was placed but whose coupon
+// could not be issued, and void the hold. couponID and code are those of the completion
+// that failed, if one was tried: its commit may have succeeded after all.
+func (h RedeemHandler) compensate(ctx context.Context, r domain.Redemption, holdID, reason string, cause error, couponID string, code domain.CouponCode) (Redeemed, error) {
+	if !errors.Is(cause, domain.ErrRedemptionCancelled) {
+		h.log.ErrorContext(ctx, "redemption failed after its hold was placed; cancelling it", "redemption_id", r.ID, "hold_id", holdID, "err", cause)
+	}
+	_, err := h.store.CancelRedemption(ctx, r.ID, holdID, reason)
+	switch {
+	case errors.Is(err, ErrNotRequested):
+		// The completion committed although its commit reported an error, or a racing
+		// call settled the redemption.
+		return h.current(ctx, r.ID, couponID, code)
+	case err != nil:
+		// Neither outcome could be written. Voiding now could undo a completion whose
+		// commit only looked failed, so the hold is left to a retry with the same key
+		// (which completes or cancels it) or to its TTL in the ledger.
+		h.log.ErrorContext(ctx, "could not cancel the redemption; its hold expires unless a retry settles it",
+			"redemption_id", r.ID, "hold_id", holdID, "err", err)
+		return Redeemed{}, fmt.Errorf("redemption %s: %w", r.ID, cause)
+	}
+	// The ledger voids the hold when it reads redemption.cancelled, even if this process
+	// dies now; voiding it here too gives the points back at once. Both are idempotent.
+	if err := h.ledger.VoidHold(ctx, holdID, "redemption "+r.ID+" cancelled: "+reason); err != nil {
+		h.log.WarnContext(ctx, "best-effort void failed; the ledger voids the hold from the cancellation event",
+			"redemption_id", r.ID, "hold_id", holdID, "err", err)
+	}
+	return Redeemed{}, fmt.Errorf("redemption %s: %w", r.ID, cause)
+}
+
+// current reads a redemption that another step settled and answers with its outcome.
+func (h RedeemHandler) current(ctx context.Context, id, couponID string, code domain.CouponCode) (Redeemed, error) {
+	r, err := h.store.Redemption(ctx, id)
+	if err != nil {
+		return Redeemed{}, err
+	}
+	if r.Status == domain.RedemptionCompleted && couponID != "" && r.CouponID == couponID {
+		return Redeemed{Redemption: r, Code: code}, nil
+	}
+	return settled(r)
+}
+
+// settled answers for a redemption that is completed or cancelled as the call that
+// settled it did, less the code: it was shown once.
+func settled(r domain.Redemption) (Redeemed, error) {
+	switch r.Status {
+	case domain.RedemptionCompleted:
+		return Redeemed{Redemption: r}, nil
+	case domain.RedemptionCancelled:
+		if r.CancelReason == domain.CancelInsufficientPoints {
+			return Redeemed{}, fmt.Errorf("%w for redemption %s", domain.ErrInsufficientPoints, r.ID)
+		}
+		if r.CancelReason == domain.CancelMemberNotFound {
+			return Redeemed{}, fmt.Errorf("%w: %s", domain.ErrMemberNotFound, r.MemberID)
+		}
+		return Redeemed{}, fmt.Errorf("%w: redemption %s (%s); retry with a new idempotency key",
+			domain.ErrRedemptionCancelled, r.ID, r.CancelReason)
+	}
+	return Redeemed{}, fmt.Errorf("redemption %s is still %s", r.ID, r.Status)
+}

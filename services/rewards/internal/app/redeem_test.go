@@ -1,0 +1,310 @@
+package app_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/treue/treue/services/rewards/internal/app"
+	"github.com/treue/treue/services/rewards/internal/domain"
+)
+
+// memStore keeps redemptions in memory; its hooks inject the failures under test.
+type memStore struct {
+	app.Store // the catalog and coupon methods are not used here
+	mu        sync.Mutex
+	byKey     map[string]*domain.Redemption
+	// completeErr, when set, is returned by CompleteRedemption; committed says whether
+	// the completion took effect anyway (an error on commit is ambiguous).
+	completeErr error
+	committed   bool
+	codeTaken   int // how many completions report ErrCodeTaken first
+	cancelErr   error
+	cancels     []string
+}
+
+func newMemStore() *memStore { return &memStore{byKey: map[string]*domain.Redemption{}} }
+
+func (s *memStore) StartRedemption(_ context.Context, n app.NewRedemption) (domain.Redemption, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r, ok := s.byKey[n.IdempotencyKey]; ok {
+		return *r, false, nil
+	}
+	r := &domain.Redemption{
+		ID: n.ID, IdempotencyKey: n.IdempotencyKey, RequestHash: n.RequestHash, MemberID: n.MemberID,
+		RewardID: n.RewardID, Points: 100, ValueMinor: 500, Currency: "EUR", ValidDays: 90,
+		Status: domain.RedemptionRequested, CreatedAt: time.Now(),
+	}
+	s.byKey[n.IdempotencyKey] = r
+	return *r, true, nil
+}
+
+func (s *memStore) find(id string) *domain.Redemption {
+	for _, r := range s.byKey {
+		if r.ID == id {
+			return r
+		}
+	}
+	return nil
+}
+
+func (s *memStore) CompleteRedemption(_ context.Context, c app.Completion) (domain.Redemption, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.codeTaken > 0 {
+		s.codeTaken--
+		return domain.Redemption{}, app.ErrCodeTaken
+	}
+	r := s.find(c.RedemptionID)
+	if r.Status != domain.RedemptionRequested {
+		return domain.Redemption{}, app.ErrNotRequested
+	}
+	if s.completeErr != nil && !s.committed {
+		return domain.Redemption{}, s.completeErr
+	}
+	r.Status, r.HoldID, r.CouponID = domain.RedemptionCompleted, c.HoldID, c.CouponID
+	r.CouponExpiresAt = time.Now().Add(90 * 24 * time.Hour)
+	return *r, s.completeErr
+}
+
+func (s *memStore) CancelRedemption(_ context.Context, id, holdID, reason string) (domain.Redemption, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cancelErr != nil {
+		return domain.Redemption{}, s.cancelErr
+	}
+	r := s.find(id)
+	if r.Status != domain.RedemptionRequested {
+		return domain.Redemption{}, app.ErrNotRequested
+	}
+	r.Status, r.CancelReason = domain.RedemptionCancelled, reason
+	if holdID != "" {
+		r.HoldID = holdID
+	}
+	s.cancels = append(s.cancels, reason)
+	return *r, nil
+}
+
+func (s *memStore) Redemption(_ context.Context, id string) (domain.Redemption, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return *s.find(id), nil
+}
+
+// fakeLedger answers PlaceHold with hold or err and records voids.
+type fakeLedger struct {
+	mu      sync.Mutex
+	hold    app.Hold
+	err     error
+	ctxErr  error // the context's error when PlaceHold ran
+	placed  []app.HoldRequest
+	voided  []string
+	voidErr error
+}
+
+func (l *fakeLedger) PlaceHold(ctx context.Context, req app.HoldRequest) (app.Hold, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.ctxErr = ctx.Err()
+	l.placed = append(l.placed, req)
+	return l.hold, l.err
+}
+
+func (l *fakeLedger) VoidHold(_ context.Context, holdID, _ string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.voided = append(l.voided, holdID)
+	return l.voidErr
+}
+
+type allowAll struct{}
+
+func (allowAll) Allow(string) bool { return true }
+
+func newRedeem(t *testing.T, store *memStore, ledger *fakeLedger) app.RedeemHandler {
+	t.Helper()
+	a, err := app.New(store, ledger, allowAll{}, app.Settings{HoldTTL: time.Hour, FinishTimeout: 5 * time.Second},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a.Redeem
+}
+
+var cmd = app.Redeem{
+	IdempotencyKey: "key-12345",
+	MemberID:       "0190a000-0000-7000-8000-000000000001",
+	RewardID:       "0190a000-0000-7000-8000-000000000002",
+}
+
+func placed() app.Hold { return app.Hold{ID: "hold-1", Status: app.HoldPlaced} }
+
+func TestRedeemCompletes(t *testing.T) {
+	t.Parallel()
+	store, ledger := newMemStore(), &fakeLedger{hold: placed()}
+	store.codeTaken = 1 // the first code drawn is taken: a second is drawn
+	out, err := newRedeem(t, store, ledger).Handle(context.Background(), cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Code == "" || out.Redemption.Status != domain.RedemptionCompleted || out.Redemption.HoldID != "hold-1" {
+		t.Fatalf("got %+v", out)
+	}
+	req := ledger.placed[0]
+	if want := "redemption:" + out.Redemption.ID; req.IdempotencyKey != want || req.Reference != want || req.Points != 100 || req.TTL != time.Hour {
+		t.Fatalf("hold request %+v", req)
+	}
+}
+
+func TestRedeemReturnsTheCodeWhenACommitThatFailedTookEffect(t *testing.T) {
+	t.Parallel()
+	store, ledger := newMemStore(), &fakeLedger{hold: placed()}
+	store.completeErr, store.committed = errors.New("connection reset during commit"), true
+	out, err := newRedeem(t, store, ledger).Handle(context.Background(), cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Code == "" || out.Redemption.Status != domain.RedemptionCompleted {
+		t.Fatalf("got %+v, want the completed redemption with its code", out)
+	}
+	if len(ledger.voided) != 0 {
+		t.Fatal("the hold of a completed redemption was voided")
+	}
+}
+
+func TestRedeemCancelsAndVoidsWhenTheCouponCannotBeIssued(t *testing.T) {
+	t.Parallel()
+	store, ledger := newMemStore(), &fakeLedger{hold: placed(), voidErr: errors.New("ledger down")}
+	store.completeErr = errors.New("disk full")
+	_, err := newRedeem(t, store, ledger).Handle(context.Background(), cmd)
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	r := store.byKey[cmd.IdempotencyKey]
+	if r.Status != domain.RedemptionCancelled || r.CancelReason != domain.CancelIssueFailed || r.HoldID != "hold-1" {
+		t.Fatalf("redemption %+v, want cancelled with its hold", r)
+	}
+	if len(ledger.voided) != 1 || ledger.voided[0] != "hold-1" {
+		t.Fatalf("voided %v, want the hold voided once (best effort)", ledger.voided)
+	}
+}
+
+func TestRedeemLeavesTheHoldAloneWhenNothingCanBeWritten(t *testing.T) {
+	t.Parallel()
+	store, ledger := newMemStore(), &fakeLedger{hold: placed()}
+	store.completeErr, store.cancelErr = errors.New("database down"), errors.New("database down")
+	_, err := newRedeem(t, store, ledger).Handle(context.Background(), cmd)
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	if len(ledger.voided) != 0 {
+		t.Fatal("voided a hold whose redemption may have completed")
+	}
+	if store.byKey[cmd.IdempotencyKey].Status != domain.RedemptionRequested {
+		t.Fatal("redemption should stay requested for a retry")
+	}
+	// The retry, once the database is back, resumes with the same ledger key.
+	store.completeErr, store.cancelErr = nil, nil
+	out, err := newRedeem(t, store, ledger).Handle(context.Background(), cmd)
+	if err != nil || out.Code == "" {
+		t.Fatalf("retry: %+v, %v", out, err)
+	}
+	if ledger.placed[0].IdempotencyKey != ledger.placed[1].IdempotencyKey {
+		t.Fatal("the retry asked for another hold")
+	}
+}
+
+func TestRedeemLeavesTheRedemptionRequestedWhenTheLedgerIsUnavailable(t *testing.T) {
+	t.Parallel()
+	store, ledger := newMemStore(), &fakeLedger{err: app.ErrLedgerUnavailable}
+	_, err := newRedeem(t, store, ledger).Handle(context.Background(), cmd)
+	if !errors.Is(err, app.ErrLedgerUnavailable) {
+		t.Fatalf("err = %v", err)
+	}
+	if store.byKey[cmd.IdempotencyKey].Status != domain.RedemptionRequested || len(store.cancels) != 0 {
+		t.Fatal("redemption should stay requested")
+	}
+}
+
+func TestRedeemRejections(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		err    error
+		want   error
+		reason string
+	}{
+		{"insufficient points", domain.ErrInsufficientPoints, domain.ErrInsufficientPoints, domain.CancelInsufficientPoints},
+		{"unknown member", domain.ErrMemberNotFound, domain.ErrMemberNotFound, domain.CancelMemberNotFound},
+		{"refused", app.ErrLedgerRejected, app.ErrLedgerRejected, domain.CancelLedgerRejected},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			store, ledger := newMemStore(), &fakeLedger{err: tt.err}
+			h := newRedeem(t, store, ledger)
+			if _, err := h.Handle(context.Background(), cmd); !errors.Is(err, tt.want) {
+				t.Fatalf("err = %v, want %v", err, tt.want)
+			}
+			if r := store.byKey[cmd.IdempotencyKey]; r.Status != domain.RedemptionCancelled || r.CancelReason != tt.reason {
+				t.Fatalf("redemption %+v", r)
+			}
+			// A retry gets the same answer without asking the ledger again.
+			if _, err := h.Handle(context.Background(), cmd); tt.want != app.ErrLedgerRejected && !errors.Is(err, tt.want) {
+				t.Fatalf("retry: err = %v, want %v", err, tt.want)
+			}
+			if len(ledger.placed) != 1 {
+				t.Fatalf("the ledger was asked %d times", len(ledger.placed))
+			}
+		})
+	}
+}
+
+func TestRedeemResumedOnAnExpiredHoldIsCancelled(t *testing.T) {
+	t.Parallel()
+	store, ledger := newMemStore(), &fakeLedger{hold: app.Hold{ID: "hold-1", Status: app.HoldExpired}}
+	_, err := newRedeem(t, store, ledger).Handle(context.Background(), cmd)
+	if !errors.Is(err, domain.ErrRedemptionCancelled) {
+		t.Fatalf("err = %v", err)
+	}
+	if r := store.byKey[cmd.IdempotencyKey]; r.Status != domain.RedemptionCancelled || r.HoldID != "hold-1" {
+		t.Fatalf("redemption %+v", r)
+	}
+}
+
+func TestRedeemReusedKey(t *testing.T) {
+	t.Parallel()
+	store, ledger := newMemStore(), &fakeLedger{hold: placed()}
+	h := newRedeem(t, store, ledger)
+	if _, err := h.Handle(context.Background(), cmd); err != nil {
+		t.Fatal(err)
+	}
+	other := cmd
+	other.RewardID = "0190a000-0000-7000-8000-000000000003"
+	if _, err := h.Handle(context.Background(), other); !errors.Is(err, domain.ErrIdempotencyKeyReused) {
+		t.Fatalf("err = %v", err)
+	}
+	again, err := h.Handle(context.Background(), cmd)
+	if err != nil || again.Code != "" || again.Redemption.Status != domain.RedemptionCompleted {
+		t.Fatalf("retry: %+v, %v; want the redemption without its code", again, err)
+	}
+}
+
+func TestRedeemFinishesWhenTheCallerHangsUp(t *testing.T) {
+	t.Parallel()
+	store, ledger := newMemStore(), &fakeLedger{hold: placed()}
+	ctx, cancel := context.WithCancel(context.Background())
+	h := newRedeem(t, store, ledger)
+	// Cancel as soon as the redemption is recorded: the store does not look at ctx.
+	cancel()
+	if _, err := h.Handle(ctx, cmd); err != nil {
+		t.Fatal(err)
+	}
+	if ledger.ctxErr != nil {
+		t.Fatalf("the ledger call saw %v", ledger.ctxErr)
+	}
+}

@@ -1,0 +1,62 @@
+package domain
+
+import (
+	"crypto/sha256"
+	"strings"
+	"time"
+)
+
+// RedemptionStatus is where a redemption stands.
+type RedemptionStatus string
+
+const (
+	// RedemptionRequested: recorded; the hold may or may not be placed yet.
+	RedemptionRequested RedemptionStatus = "requested"
+	// RedemptionCompleted: the coupon is issued; the ledger captures the hold.
+	RedemptionCompleted RedemptionStatus = "completed"
+	// RedemptionCancelled: no coupon; the ledger voids the hold, if there is one.
+	RedemptionCancelled RedemptionStatus = "cancelled"
+)
+
+// Why a redemption was cancelled.
+const (
+	CancelInsufficientPoints = "insufficient_points"
+	CancelMemberNotFound     = "member_not_found"
+	CancelLedgerRejected     = "ledger_rejected"
+	CancelHoldNotPlaced      = "hold_not_placed"
+	CancelIssueFailed        = "issue_failed"
+)
+
+// Redemption is points spent on a reward. It copies the reward's terms when it is
+// requested, so that a retry resumes at the price the member was shown.
+type Redemption struct {
+	ID             string
+	IdempotencyKey string
+	RequestHash    []byte
+	MemberID       string
+	RewardID       string
+	Points         int64
+	ValueMinor     int64
+	Currency       string
+	ValidDays      int
+	Status         RedemptionStatus
+	HoldID         string
+	CouponID       string
+	CancelReason   string
+	CreatedAt      time.Time
+	// CouponExpiresAt is set once the redemption is completed.
+	CouponExpiresAt time.Time
+}
+
+// RedeemRequestHash fingerprints what a Redeem call asks for, to tell a retry (same key,
+// same request) from a reused key. The ids are UUIDs, compared case-insensitively as
+// Postgres does.
+func RedeemRequestHash(memberID, rewardID string) []byte {
+	// A separator that cannot occur in either id keeps ("ab","c") and ("a","bc") apart.
+	sum := sha256.Sum256([]byte("redeem\x00" + strings.ToLower(memberID) + "\x00" + strings.ToLower(rewardID)))
+	return sum[:]
+}
+
+// HoldReference is how the ledger's hold names the redemption it is for; also the
+// idempotency key of PlaceHold, so that a resumed redemption finds its hold again.
+func HoldReference(redemptionID string) string { return "redemption:" + redemptionID }
