@@ -419,6 +419,9 @@ func (c *checker) checkEnvExample(ctx context.Context, composeFile, file string)
 		}
 		roles[strings.ToLower(parts[2])] = strings.Split(parts[1], "+")
 	}
+	if n := len(env["SURVEY_TOKEN_SECRET"]); n < 32 {
+		c.fail("%s: SURVEY_TOKEN_SECRET has %d bytes; survey wants at least 32", file, n)
+	}
 	sum := sha256.Sum256([]byte(env["SERVICE_API_KEY"]))
 	if !slices.Contains(roles[hex.EncodeToString(sum[:])], "service") {
 		c.fail("%s: the SHA-256 of SERVICE_API_KEY is not in API_KEYS with the role service", file)
