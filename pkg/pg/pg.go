@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"hash/crc64"
 	"io/fs"
 	"log/slog"
 	"regexp"
@@ -84,7 +85,11 @@ func migrateSet(ctx context.Context, db *sql.DB, schema string, set Migration, l
 	if err != nil {
 		return err
 	}
-	locker, err := lock.NewPostgresSessionLocker()
+	// A lock per schema and set: services sharing a database migrate in parallel,
+	// replicas of one service one at a time.
+	locker, err := lock.NewPostgresSessionLocker(
+		lock.WithLockID(int64(crc64.Checksum([]byte("treue:"+schema+":"+set.Name), crc64.MakeTable(crc64.ECMA))>>1)),
+		lock.WithLockTimeout(1, 300))
 	if err != nil {
 		return err
 	}
