@@ -219,7 +219,11 @@ func (r *Runtime) Run(ctx context.Context) error {
 		fail("grpc", r.GRPC.Serve(ctx, r.grpcLis, 10*time.Second))
 	}()
 	if r.httpLis != nil && r.http != nil {
-		srv := &http.Server{Handler: otelhttp.NewHandler(r.http, r.Name), ReadHeaderTimeout: 10 * time.Second}
+		srv := &http.Server{
+			Handler:           otelhttp.NewHandler(r.http, r.Name),
+			ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+			WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
+		}
 		intake.Add(2)
 		go func() {
 			defer intake.Done()

@@ -1,0 +1,128 @@
+// Package postgres is the survey's repository on Postgres: the survey schema's tables and
+// the outbox, behind app.Store and app.Tx.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/treue/treue/pkg/pg"
+	"github.com/treue/treue/services/survey/internal/app"
+	"github.com/treue/treue/services/survey/internal/domain"
+)
+
+// Store implements app.Store on a pool whose search_path is the survey schema.
+type Store struct {
+	pool        *pgxpool.Pool
+	afterCommit func()
+	surveys     sync.Map // id -> domain.Survey; definitions never change once stored
+}
+
+// NewStore returns a store; afterCommit (may be nil) runs after each commit of InTx, to
+// wake the outbox relay.
+func NewStore(pool *pgxpool.Pool, afterCommit func()) *Store {
+	return &Store{pool: pool, afterCommit: afterCommit}
+}
+
+// InTx implements app.Store.
+func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, tx app.Tx) error) error {
+	err := pg.InTx(ctx, s.pool, func(tx pgx.Tx) error { return fn(ctx, NewTx(tx)) })
+	if err == nil && s.afterCommit != nil {
+		s.afterCommit()
+	}
+	return err
+}
+
+const invitationColumns = `i.id::text, i.survey_id::text, coalesce(i.member_id, ''), coalesce(i.locale, ''),
+	i.touchpoint, i.store_id, i.trigger_event_id, i.trigger_key, i.expires_at, i.created_at`
+
+func scanInvitation(row pgx.Row, extra ...any) (domain.Invitation, error) {
+	var inv domain.Invitation
+	var tp string
+	dest := append([]any{&inv.ID, &inv.SurveyID, &inv.MemberID, &inv.Locale, &tp, &inv.StoreID,
+		&inv.TriggerEventID, &inv.TriggerKey, &inv.ExpiresAt, &inv.CreatedAt}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return domain.Invitation{}, domain.ErrInvitationNotFound
+		}
+		return domain.Invitation{}, err
+	}
+	inv.Touchpoint = domain.Touchpoint(tp)
+	inv.ExpiresAt = inv.ExpiresAt.UTC()
+	inv.CreatedAt = inv.CreatedAt.UTC()
+	return inv, nil
+}
+
+// Invitation implements app.Store.
+func (s *Store) Invitation(ctx context.Context, id string) (domain.Invitation, bool, error) {
+	var answered bool
+	inv, err := scanInvitation(s.pool.QueryRow(ctx, `SELECT `+invitationColumns+`,
+		EXISTS (SELECT 1 FROM responses r WHERE r.invitation_id = i.id)
+		FROM invitations i WHERE i.id = $1`, id), &answered)
+	return inv, answered, err
+}
+
+// Survey implements app.Store.
+func (s *Store) Survey(ctx context.Context, id string) (domain.Survey, error) {
+	if v, ok := s.surveys.Load(id); ok {
+		return v.(domain.Survey), nil
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT s.name, s.version, s.default_locale, t.locale, t.question, t.low_label, t.high_label
+		FROM surveys s JOIN survey_texts t ON t.survey_id = s.id WHERE s.id = $1`, id)
+	if err != nil {
+		return domain.Survey{}, err
+	}
+	defer rows.Close()
+	sv := domain.Survey{ID: id, Texts: map[string]domain.SurveyText{}}
+	for rows.Next() {
+		var locale string
+		var t domain.SurveyText
+		if err := rows.Scan(&sv.Name, &sv.Version, &sv.DefaultLocale, &locale, &t.Question, &t.LowLabel, &t.HighLabel); err != nil {
+			return domain.Survey{}, err
+		}
+		sv.Texts[locale] = t
+	}
+	if err := rows.Err(); err != nil {
+		return domain.Survey{}, err
+	}
+	if len(sv.Texts) == 0 {
+		return domain.Survey{}, fmt.Errorf("survey %s has no definition", id)
+	}
+	s.surveys.Store(id, sv)
+	return sv, nil
+}
+
+// ListInvitations implements app.Store.
+func (s *Store) ListInvitations(ctx context.Context, memberID string, after *app.Cursor, limit int) ([]app.InvitationView, error) {
+	var afterAt *time.Time
+	afterID := "00000000-0000-0000-0000-000000000000"
+	if after != nil {
+		afterAt, afterID = &after.CreatedAt, after.ID
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+invitationColumns+`,
+		EXISTS (SELECT 1 FROM responses r WHERE r.invitation_id = i.id)
+		FROM invitations i
+		WHERE i.member_id = $1 AND ($2::timestamptz IS NULL OR (i.created_at, i.id) < ($2, $3::uuid))
+		ORDER BY i.created_at DESC, i.id DESC
+		LIMIT $4`, memberID, afterAt, afterID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var list []app.InvitationView
+	for rows.Next() {
+		var v app.InvitationView
+		if v.Invitation, err = scanInvitation(rows, &v.Answered); err != nil {
+			return nil, err
+		}
+		list = append(list, v)
+	}
+	return list, rows.Err()
+}

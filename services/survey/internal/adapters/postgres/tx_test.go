@@ -1,0 +1,186 @@
+package postgres_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/treue/treue/pkg/bus"
+	"github.com/treue/treue/pkg/pg"
+	"github.com/treue/treue/pkg/testkit"
+	"github.com/treue/treue/services/survey/internal/adapters/postgres"
+	"github.com/treue/treue/services/survey/internal/app"
+	"github.com/treue/treue/services/survey/internal/domain"
+	"github.com/treue/treue/services/survey/migrations"
+)
+
+func TestMain(m *testing.M) { testkit.Main(m) }
+
+func migrated(t *testing.T) *pgxpool.Pool {
+	t.Helper()
+	ctx := context.Background()
+	pool, err := pg.Connect(ctx, testkit.Database(t), "survey", 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if err := pg.Migrate(ctx, pool, "survey", log, bus.Migrations(), pg.Migration{Name: "survey", FS: migrations.FS}); err != nil {
+		t.Fatal(err)
+	}
+	return pool
+}
+
+func begin(t *testing.T, pool *pgxpool.Pool) pgx.Tx {
+	t.Helper()
+	tx, err := pool.Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tx.Rollback(context.Background()) })
+	return tx
+}
+
+// Two transactions claiming the same member at once: the second waits for the first
+// and, once it commits, finds the member already contacted.
+func TestClaimContactsIsExclusiveAcrossTransactions(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := migrated(t)
+	if _, err := pool.Exec(ctx, `INSERT INTO members (member_id, locale, survey_consent) VALUES ('m1', 'de', true)`); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	notAfter := now.Add(-30 * 24 * time.Hour)
+
+	tx1 := begin(t, pool)
+	got1, err := postgres.NewTx(tx1).ClaimContacts(ctx, triggers("m1"), now, notAfter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got1) != 1 || got1[0].Status != app.ContactClaimed || got1[0].Locale != "de" {
+		t.Fatalf("first claim = %+v, want claimed", got1)
+	}
+
+	tx2 := begin(t, pool)
+	second := make(chan []app.ContactState, 1)
+	go func() {
+		got, err := postgres.NewTx(tx2).ClaimContacts(ctx, triggers("m1"), now, notAfter)
+		if err != nil {
+			t.Error(err)
+		}
+		second <- got
+	}()
+	select {
+	case got := <-second:
+		t.Fatalf("second claim returned %+v before the first committed", got)
+	case <-time.After(200 * time.Millisecond):
+	}
+	if err := tx1.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-second; len(got) != 0 {
+		t.Errorf("second claim = %+v, want nothing (member already contacted)", got)
+	}
+}
+
+func TestClaimContactsReportsUnknownAndErasedMembers(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := migrated(t)
+	if _, err := pool.Exec(ctx, `
+		INSERT INTO members (member_id, survey_consent, last_invited_at) VALUES
+			('consents', true, NULL), ('no-consent', false, NULL), ('recent', true, now() - interval '1 day'),
+			('long-ago', true, now() - interval '40 days'), ('invited', true, NULL);
+		INSERT INTO invitations (id, survey_id, member_id, touchpoint, store_id, trigger_event_id, trigger_key, expires_at, created_at)
+		VALUES (gen_random_uuid(), '0192f0c8-5a1e-7000-8000-000000000001', 'invited', 'PURCHASE', 'S1',
+		        'ev-invited', 'pos:S1:T-invited', now(), now());
+		INSERT INTO erased_members (member_id, erased_at) VALUES ('erased', now())`); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	tx := begin(t, pool)
+	got, err := postgres.NewTx(tx).ClaimContacts(ctx,
+		triggers("consents", "no-consent", "recent", "long-ago", "erased", "unknown", "invited"), now, now.Add(-30*24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := map[string]app.ContactStatus{}
+	for _, s := range got {
+		status[s.MemberID] = s.Status
+	}
+	// no-consent and recent may not be asked; invited's trigger already has its
+	// invitation: none of them is reported.
+	want := map[string]app.ContactStatus{
+		"consents": app.ContactClaimed, "long-ago": app.ContactClaimed,
+		"erased": app.ContactErased, "unknown": app.ContactUnknown,
+	}
+	if len(status) != len(want) {
+		t.Errorf("got %v, want %v", status, want)
+	}
+	for id, s := range want {
+		if status[id] != s {
+			t.Errorf("%s: %v, want %v", id, status[id], s)
+		}
+	}
+}
+
+// A trigger parked while the member's enrolment is under way is seen by that enrolment:
+// both lock the member first, so one transaction runs after the other.
+func TestLockMembersSerialisesParkingAndEnrolment(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := migrated(t)
+	now := time.Now()
+
+	parking := begin(t, pool)
+	pw := postgres.NewTx(parking)
+	if err := pw.LockMembers(ctx, []string{"m1", "m2"}); err != nil {
+		t.Fatal(err)
+	}
+	trigger := domain.PurchaseTrigger("ev-1", "S1", "T1", "m1", now)
+	if err := pw.ParkTriggers(ctx, []domain.Trigger{trigger}, now); err != nil {
+		t.Fatal(err)
+	}
+
+	enrolment := begin(t, pool)
+	taken := make(chan []domain.Trigger, 1)
+	go func() {
+		ew := postgres.NewTx(enrolment)
+		// Locks in another order: the keys are sorted, so no deadlock.
+		if err := ew.LockMembers(ctx, []string{"m2", "m1"}); err != nil {
+			t.Error(err)
+		}
+		got, err := ew.TakeParkedTriggers(ctx, []string{"m1"}, now.Add(-time.Hour))
+		if err != nil {
+			t.Error(err)
+		}
+		taken <- got
+	}()
+	select {
+	case <-taken:
+		t.Fatal("the enrolment did not wait for the parking transaction")
+	case <-time.After(200 * time.Millisecond):
+	}
+	if err := parking.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := <-taken
+	if len(got) != 1 || got[0].EventID != "ev-1" || got[0].Key != trigger.Key || got[0].Touchpoint != domain.TouchpointPurchase {
+		t.Errorf("enrolment took %+v, want the parked trigger", got)
+	}
+}
+
+// triggers returns one purchase trigger per member, keyed by the member's id.
+func triggers(members ...string) []domain.Trigger {
+	out := make([]domain.Trigger, len(members))
+	for i, m := range members {
+		out[i] = domain.PurchaseTrigger("ev-"+m, "S1", "T-"+m, m, time.Now())
+	}
+	return out
+}

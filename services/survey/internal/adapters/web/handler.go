@@ -1,0 +1,186 @@
+// Package web serves the survey page a member opens from their link: GET shows the
+// question, POST records the answer through the same use case as the gRPC API.
+package web
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/treue/treue/services/survey/internal/app"
+	"github.com/treue/treue/services/survey/internal/domain"
+)
+
+const (
+	// maxFormBytes caps a posted form: a 4000-character comment, percent-encoded, fits.
+	maxFormBytes = 64 << 10
+	// maxTokenLen matches the API's limit on tokens.
+	maxTokenLen = 512
+)
+
+// Handler serves the survey pages and the health check.
+type Handler struct {
+	app *app.Application
+	log *slog.Logger
+	mux *http.ServeMux
+}
+
+// New returns the HTTP handler of the survey service.
+func New(application *app.Application, log *slog.Logger) *Handler {
+	h := &Handler{app: application, log: log, mux: http.NewServeMux()}
+	h.mux.HandleFunc("GET /s/{token}", h.show)
+	h.mux.HandleFunc("POST /s/{token}", h.submit)
+	h.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	return h
+}
+
+// ServeHTTP adds the security headers to every answer.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("Content-Security-Policy", contentSecurityPolicy)
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("X-Frame-Options", "DENY")
+	// The token in the URL is the member's key to the survey: never leak it to another
+	// site or keep the page in a shared cache.
+	hd.Set("Referrer-Policy", "no-referrer")
+	hd.Set("Cache-Control", "no-store")
+	h.mux.ServeHTTP(w, r)
+}
+
+func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
+	page, ok := h.open(w, r)
+	if !ok {
+		return
+	}
+	if page.Answered {
+		h.thanks(w, r, http.StatusOK, page.Lang, "", true)
+		return
+	}
+	h.form(w, r, http.StatusOK, page, -1, "", "")
+}
+
+func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			h.problem(w, r, http.StatusRequestEntityTooLarge, acceptLanguage(r.Header.Get("Accept-Language")), func(t uiText) string { return t.TooLarge })
+			return
+		}
+		h.problem(w, r, http.StatusBadRequest, acceptLanguage(r.Header.Get("Accept-Language")), func(t uiText) string { return t.Invalid })
+		return
+	}
+	page, ok := h.open(w, r)
+	if !ok {
+		return
+	}
+	if page.Answered {
+		h.thanks(w, r, http.StatusConflict, page.Lang, "", true)
+		return
+	}
+	comment := r.PostForm.Get("comment")
+	score, err := strconv.Atoi(r.PostForm.Get("score"))
+	if err != nil || score < domain.MinScore || score > domain.MaxScore {
+		_, t := textFor(page.Lang)
+		h.form(w, r, http.StatusBadRequest, page, -1, comment, t.ChooseScore)
+		return
+	}
+	resp, err := h.app.SubmitResponse.Handle(r.Context(), app.SubmitResponseCommand{
+		Token: r.PathValue("token"), Score: score, Comment: comment,
+	})
+	_, t := textFor(page.Lang)
+	switch {
+	case err == nil:
+		h.thanks(w, r, http.StatusOK, page.Lang, resp.Comment, false)
+	case errors.Is(err, domain.ErrAlreadyAnswered):
+		h.thanks(w, r, http.StatusConflict, page.Lang, "", true)
+	case errors.Is(err, domain.ErrCommentTooLong):
+		h.form(w, r, http.StatusBadRequest, page, score, comment, t.CommentTooLong)
+	case errors.Is(err, domain.ErrScoreOutOfRange):
+		h.form(w, r, http.StatusBadRequest, page, -1, comment, t.ChooseScore)
+	default:
+		h.failed(w, r, page.Lang, err)
+	}
+}
+
+// open reads the page of the request's token, or answers with the right problem page.
+func (h *Handler) open(w http.ResponseWriter, r *http.Request) (app.SurveyPage, bool) {
+	lang := acceptLanguage(r.Header.Get("Accept-Language"))
+	token := r.PathValue("token")
+	if len(token) > maxTokenLen {
+		h.problem(w, r, http.StatusBadRequest, lang, func(t uiText) string { return t.Invalid })
+		return app.SurveyPage{}, false
+	}
+	page, err := h.app.OpenSurvey.Handle(r.Context(), token)
+	if page.Lang != "" {
+		lang = page.Lang
+	}
+	switch {
+	case err == nil:
+		return page, true
+	case errors.Is(err, domain.ErrTokenInvalid):
+		h.problem(w, r, http.StatusBadRequest, lang, func(t uiText) string { return t.Invalid })
+	case errors.Is(err, domain.ErrLinkExpired):
+		h.problem(w, r, http.StatusGone, lang, func(t uiText) string { return t.Expired })
+	case errors.Is(err, domain.ErrInvitationNotFound):
+		h.problem(w, r, http.StatusGone, lang, func(t uiText) string { return t.Gone })
+	default:
+		h.failed(w, r, lang, err)
+	}
+	return app.SurveyPage{}, false
+}
+
+func (h *Handler) form(w http.ResponseWriter, r *http.Request, code int, page app.SurveyPage, selected int, comment, problem string) {
+	lang, t := textFor(page.Lang)
+	scores := make([]int, 0, domain.MaxScore-domain.MinScore+1)
+	for s := domain.MinScore; s <= domain.MaxScore; s++ {
+		scores = append(scores, s)
+	}
+	h.render(w, r, code, formTemplate, view{
+		Lang: lang, Title: t.Title, T: t,
+		Question: page.Text.Question, LowLabel: page.Text.LowLabel, HighLabel: page.Text.HighLabel,
+		Scores: scores, Selected: selected, Error: problem, Comment: comment,
+	})
+}
+
+func (h *Handler) thanks(w http.ResponseWriter, r *http.Request, code int, lang, comment string, already bool) {
+	lang, t := textFor(lang)
+	msg := t.Thanks
+	if already {
+		msg = t.AlreadyAnswered
+	}
+	h.render(w, r, code, thanksTemplate, view{Lang: lang, Title: t.ThanksTitle, T: t, Message: msg, Comment: comment})
+}
+
+func (h *Handler) problem(w http.ResponseWriter, r *http.Request, code int, lang string, msg func(uiText) string) {
+	lang, t := textFor(lang)
+	h.render(w, r, code, problemTemplate, view{Lang: lang, Title: t.ProblemTitle, T: t, Message: msg(t)})
+}
+
+func (h *Handler) failed(w http.ResponseWriter, r *http.Request, lang string, err error) {
+	if !errors.Is(err, context.Canceled) {
+		h.log.ErrorContext(r.Context(), "survey page failed", "method", r.Method, "err", err)
+	}
+	h.problem(w, r, http.StatusInternalServerError, lang, func(t uiText) string { return t.Failed })
+}
+
+// render executes into a buffer first, so that a template error becomes a clean 500
+// instead of half a page.
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, code int, tmpl *template.Template, v view) {
+	var buf bytes.Buffer
+	if err := tmpl.ExecuteTemplate(&buf, "layout", v); err != nil {
+		h.log.ErrorContext(r.Context(), "render survey page", "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(code)
+	_, _ = w.Write(buf.Bytes())
+}

@@ -1,0 +1,93 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/treue/treue/services/survey/internal/domain"
+)
+
+// pruneEvery spaces out the lazy clean-up of old parked triggers.
+const pruneEvery = time.Minute
+
+// HandleMembers keeps the local copy of members (locale and survey consent) and erases
+// their personal data when the ledger says so.
+type HandleMembers struct {
+	triggers   *HandleTriggers
+	pendingTTL time.Duration
+	now        func() time.Time
+	lastPrune  atomic.Int64 // unix nanoseconds
+}
+
+// EnrolledMember is a member enrolment as it arrived, with its event's trace.
+type EnrolledMember struct {
+	domain.Member
+	Trace context.Context
+}
+
+// Enrolled stores the members and evaluates the triggers parked while they were unknown.
+func (h *HandleMembers) Enrolled(ctx context.Context, tx Tx, in []EnrolledMember) error {
+	if len(in) == 0 {
+		return nil
+	}
+	now := h.now().UTC()
+	// The last enrolment of a member in the batch wins.
+	latest := make(map[string]EnrolledMember, len(in))
+	for _, m := range in {
+		latest[m.ID] = m
+	}
+	ids := make([]string, 0, len(latest))
+	members := make([]domain.Member, 0, len(latest))
+	for id, m := range latest {
+		ids = append(ids, id)
+		members = append(members, m.Member)
+	}
+	slices.Sort(ids)
+
+	if err := tx.LockMembers(ctx, ids); err != nil {
+		return fmt.Errorf("lock members: %w", err)
+	}
+	stored, err := tx.UpsertMembers(ctx, members)
+	if err != nil {
+		return fmt.Errorf("upsert members: %w", err)
+	}
+	if len(stored) > 0 {
+		parked, err := tx.TakeParkedTriggers(ctx, stored, now.Add(-h.pendingTTL))
+		if err != nil {
+			return fmt.Errorf("take parked triggers: %w", err)
+		}
+		incoming := make([]Incoming, len(parked))
+		for i, t := range parked {
+			incoming[i] = Incoming{Trigger: t, Trace: latest[t.MemberID].Trace}
+		}
+		if err := h.triggers.Handle(ctx, tx, incoming); err != nil {
+			return err
+		}
+	}
+	if last := h.lastPrune.Load(); now.UnixNano()-last >= int64(pruneEvery) && h.lastPrune.CompareAndSwap(last, now.UnixNano()) {
+		if err := tx.PruneParkedTriggers(ctx, now.Add(-h.pendingTTL)); err != nil {
+			return fmt.Errorf("prune parked triggers: %w", err)
+		}
+	}
+	return nil
+}
+
+// Erased deletes or anonymises the personal data of the members.
+func (h *HandleMembers) Erased(ctx context.Context, tx Tx, memberIDs []string) error {
+	if len(memberIDs) == 0 {
+		return nil
+	}
+	ids := slices.Clone(memberIDs)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	if err := tx.LockMembers(ctx, ids); err != nil {
+		return fmt.Errorf("lock members: %w", err)
+	}
+	if err := tx.EraseMembers(ctx, ids, h.now().UTC()); err != nil {
+		return fmt.Errorf("erase members: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,150 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/treue/treue/services/survey/internal/domain"
+)
+
+// Incoming is a trigger as it arrived, with the trace of the event that reported it, so
+// that the invitation it causes continues that trace.
+type Incoming struct {
+	domain.Trigger
+	Trace context.Context
+}
+
+// HandleTriggers turns purchases and other contacts into invitations, within the contact
+// policy. Most triggers earn nothing (the member was asked recently or did not consent);
+// that path costs one statement for the whole batch.
+type HandleTriggers struct {
+	cfg   Config
+	links *Links
+	now   func() time.Time
+}
+
+// Handle evaluates a batch of triggers inside tx.
+func (h *HandleTriggers) Handle(ctx context.Context, tx Tx, in []Incoming) error {
+	if len(in) == 0 {
+		return nil
+	}
+	now := h.now().UTC()
+	notAfter := h.cfg.Contact.NotAfter(now)
+
+	byEvent := make(map[string]Incoming, len(in))
+	all := make([]domain.Trigger, len(in))
+	for i, t := range in {
+		byEvent[t.EventID] = t
+		all[i] = t.Trigger
+	}
+	chosen := domain.LatestPerMember(all)
+	states, err := tx.ClaimContacts(ctx, chosen, now, notAfter)
+	if err != nil {
+		return fmt.Errorf("claim contacts: %w", err)
+	}
+	claimed := map[string]string{} // member -> locale
+	var unknown []string
+	for _, s := range states {
+		switch s.Status {
+		case ContactClaimed:
+			claimed[s.MemberID] = s.Locale
+		case ContactUnknown:
+			unknown = append(unknown, s.MemberID)
+		}
+	}
+	if len(unknown) > 0 {
+		if err := h.park(ctx, tx, unknown, chosen, all, now, notAfter, claimed); err != nil {
+			return err
+		}
+	}
+
+	invs := make([]domain.Invitation, 0, len(claimed))
+	for _, t := range chosen {
+		locale, ok := claimed[t.MemberID]
+		if !ok {
+			continue
+		}
+		id, err := uuid.NewV7()
+		if err != nil {
+			return err
+		}
+		invs = append(invs, domain.NewInvitation(id.String(), h.cfg.SurveyID, t, locale, now, h.cfg.LinkTTL))
+	}
+	if len(invs) == 0 {
+		return nil
+	}
+	created, err := tx.CreateInvitations(ctx, invs)
+	if err != nil {
+		return fmt.Errorf("create invitations: %w", err)
+	}
+	isNew := make(map[string]bool, len(created))
+	for _, id := range created {
+		isNew[id] = true
+	}
+	for _, inv := range invs {
+		if !isNew[inv.ID] {
+			continue // its trigger already has an invitation
+		}
+		url, err := h.links.URL(inv)
+		if err != nil {
+			return err
+		}
+		trace := byEvent[inv.TriggerEventID].Trace
+		if trace == nil {
+			trace = ctx
+		}
+		if err := tx.EmitInvitationCreated(trace, inv, url); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// park keeps the triggers of members not known yet. It first locks those members and
+// looks again: their enrolment may have committed since the first look, and parking
+// after that enrolment took its parked triggers would strand these.
+func (h *HandleTriggers) park(ctx context.Context, tx Tx, unknown []string, chosen, all []domain.Trigger,
+	now, notAfter time.Time, claimed map[string]string) error {
+	if err := tx.LockMembers(ctx, unknown); err != nil {
+		return fmt.Errorf("lock members: %w", err)
+	}
+	isUnknown := make(map[string]bool, len(unknown))
+	for _, id := range unknown {
+		isUnknown[id] = true
+	}
+	var again []domain.Trigger
+	for _, t := range chosen {
+		if isUnknown[t.MemberID] {
+			again = append(again, t)
+		}
+	}
+	states, err := tx.ClaimContacts(ctx, again, now, notAfter)
+	if err != nil {
+		return fmt.Errorf("claim contacts: %w", err)
+	}
+	stillUnknown := map[string]bool{}
+	for _, s := range states {
+		switch s.Status {
+		case ContactClaimed:
+			claimed[s.MemberID] = s.Locale
+		case ContactUnknown:
+			stillUnknown[s.MemberID] = true
+		}
+	}
+	var parked []domain.Trigger
+	for _, t := range all {
+		if stillUnknown[t.MemberID] {
+			parked = append(parked, t)
+		}
+	}
+	if len(parked) == 0 {
+		return nil
+	}
+	if err := tx.ParkTriggers(ctx, parked, now); err != nil {
+		return fmt.Errorf("park triggers: %w", err)
+	}
+	return nil
+}

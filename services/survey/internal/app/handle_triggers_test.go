@@ -1,0 +1,167 @@
+package app_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/treue/treue/services/survey/internal/app"
+	"github.com/treue/treue/services/survey/internal/domain"
+)
+
+// fakeTx answers ClaimContacts from a script, one answer per call, and records the rest.
+type fakeTx struct {
+	app.Tx
+	claims  [][]app.ContactState
+	calls   [][]string // members asked, per ClaimContacts call
+	locked  []string
+	parked  []domain.Trigger
+	created []domain.Invitation
+	emitted []string // urls
+}
+
+func (f *fakeTx) ClaimContacts(_ context.Context, ts []domain.Trigger, _, _ time.Time) ([]app.ContactState, error) {
+	var ids []string
+	for _, t := range ts {
+		ids = append(ids, t.MemberID)
+	}
+	f.calls = append(f.calls, ids)
+	out := f.claims[0]
+	f.claims = f.claims[1:]
+	return out, nil
+}
+
+func (f *fakeTx) LockMembers(_ context.Context, ids []string) error {
+	f.locked = append(f.locked, ids...)
+	return nil
+}
+
+func (f *fakeTx) ParkTriggers(_ context.Context, ts []domain.Trigger, _ time.Time) error {
+	f.parked = append(f.parked, ts...)
+	return nil
+}
+
+func (f *fakeTx) CreateInvitations(_ context.Context, invs []domain.Invitation) ([]string, error) {
+	f.created = append(f.created, invs...)
+	ids := make([]string, len(invs))
+	for i, inv := range invs {
+		ids[i] = inv.ID
+	}
+	return ids, nil
+}
+
+func (f *fakeTx) EmitInvitationCreated(_ context.Context, _ domain.Invitation, url string) error {
+	f.emitted = append(f.emitted, url)
+	return nil
+}
+
+func newApp(t *testing.T) *app.Application {
+	t.Helper()
+	signer, err := domain.NewLinkSigner([]byte(strings.Repeat("s", 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(app.Config{
+		SurveyID: domain.DefaultNPSSurveyID, LinkTTL: time.Hour,
+		Contact: domain.ContactPolicy{Interval: time.Hour}, PendingTTL: time.Hour,
+	}, nopStore{}, app.NewLinks(signer, "https://s.example/"), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+type nopStore struct{ app.Store }
+
+func incoming(events ...[2]string) []app.Incoming {
+	var in []app.Incoming
+	for i, e := range events {
+		in = append(in, app.Incoming{Trigger: domain.PurchaseTrigger(e[0], "S1", e[0], e[1], time.Unix(int64(i), 0))})
+	}
+	return in
+}
+
+func TestHandleTriggers(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		claims     [][]app.ContactState
+		wantCalls  int
+		wantLocked []string
+		wantParked []string // event ids
+		wantInvite []string // event ids
+	}{
+		{
+			name:      "nobody may be asked: one statement",
+			claims:    [][]app.ContactState{nil},
+			wantCalls: 1,
+		},
+		{
+			name:       "claimed member is invited for their latest trigger",
+			claims:     [][]app.ContactState{{{MemberID: "a", Status: app.ContactClaimed, Locale: "de"}}},
+			wantCalls:  1,
+			wantInvite: []string{"e2"},
+		},
+		{
+			name:       "unknown member: every trigger parked after a second look under lock",
+			claims:     [][]app.ContactState{{{MemberID: "b", Status: app.ContactUnknown}}, {{MemberID: "b", Status: app.ContactUnknown}}},
+			wantCalls:  2,
+			wantLocked: []string{"b"},
+			wantParked: []string{"e3", "e4"},
+		},
+		{
+			name:       "enrolled meanwhile: invited instead of parked",
+			claims:     [][]app.ContactState{{{MemberID: "b", Status: app.ContactUnknown}}, {{MemberID: "b", Status: app.ContactClaimed}}},
+			wantCalls:  2,
+			wantLocked: []string{"b"},
+			wantInvite: []string{"e4"},
+		},
+		{
+			name:      "erased member: nothing",
+			claims:    [][]app.ContactState{{{MemberID: "b", Status: app.ContactErased}}},
+			wantCalls: 1,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			a := newApp(t)
+			tx := &fakeTx{claims: tt.claims}
+			in := incoming([2]string{"e1", "a"}, [2]string{"e2", "a"}, [2]string{"e3", "b"}, [2]string{"e4", "b"})
+			if err := a.Triggers.Handle(context.Background(), tx, in); err != nil {
+				t.Fatal(err)
+			}
+			if len(tx.calls) != tt.wantCalls {
+				t.Errorf("%d ClaimContacts calls, want %d", len(tx.calls), tt.wantCalls)
+			}
+			if len(tx.calls) > 0 && strings.Join(tx.calls[0], ",") != "a,b" {
+				t.Errorf("first claim asked for %v, want each member once", tx.calls[0])
+			}
+			if strings.Join(tx.locked, ",") != strings.Join(tt.wantLocked, ",") {
+				t.Errorf("locked %v, want %v", tx.locked, tt.wantLocked)
+			}
+			var parked, invited []string
+			for _, p := range tx.parked {
+				parked = append(parked, p.EventID)
+			}
+			for _, inv := range tx.created {
+				invited = append(invited, inv.TriggerEventID)
+			}
+			if strings.Join(parked, ",") != strings.Join(tt.wantParked, ",") {
+				t.Errorf("parked %v, want %v", parked, tt.wantParked)
+			}
+			if strings.Join(invited, ",") != strings.Join(tt.wantInvite, ",") {
+				t.Errorf("invited %v, want %v", invited, tt.wantInvite)
+			}
+			if len(tx.emitted) != len(tt.wantInvite) {
+				t.Fatalf("%d events, want %d", len(tx.emitted), len(tt.wantInvite))
+			}
+			for _, url := range tx.emitted {
+				if !strings.HasPrefix(url, "https://s.example/s/") {
+					t.Errorf("url %q", url)
+				}
+			}
+		})
+	}
+}

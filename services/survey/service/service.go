@@ -1,0 +1,197 @@
+// Package service wires the survey service: it asks members how satisfied they are after
+// a purchase or another contact (NPS), through signed links to a small web page, and
+// publishes their answers.
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"time"
+
+	"github.com/treue/treue/pkg/bus"
+	"github.com/treue/treue/pkg/config"
+	"github.com/treue/treue/pkg/svc"
+	surveyv1 "github.com/treue/treue/proto/gen/treue/survey/v1"
+	"github.com/treue/treue/services/survey/internal/adapters/events"
+	"github.com/treue/treue/services/survey/internal/adapters/grpcport"
+	"github.com/treue/treue/services/survey/internal/adapters/postgres"
+	"github.com/treue/treue/services/survey/internal/adapters/web"
+	"github.com/treue/treue/services/survey/internal/app"
+	"github.com/treue/treue/services/survey/internal/domain"
+	"github.com/treue/treue/services/survey/migrations"
+)
+
+// Name is the service's name; Schema its Postgres schema.
+const (
+	Name   = "survey"
+	Schema = "survey"
+)
+
+// Defaults of the settings.
+const (
+	DefaultGRPCAddr        = "127.0.0.1:7002"
+	DefaultHTTPAddr        = "127.0.0.1:8082"
+	DefaultPublicURL       = "http://127.0.0.1:8082"
+	DefaultContactInterval = 30 * 24 * time.Hour
+	DefaultLinkTTL         = 7 * 24 * time.Hour
+	DefaultPendingTTL      = 30 * 24 * time.Hour
+)
+
+// Durable consumer names (permanent: renaming one re-consumes its stream).
+const (
+	ConsumerMembers    = "survey-members"
+	ConsumerPOS        = "survey-pos"
+	ConsumerTouchpoint = "survey-touchpoint"
+)
+
+// Config is the survey service's configuration.
+type Config struct {
+	Base svc.Base
+	// PublicURL is where members reach the survey pages; links are PublicURL/s/<token>
+	// (SURVEY_PUBLIC_URL).
+	PublicURL string
+	// TokenSecret signs survey links, at least 32 bytes (SURVEY_TOKEN_SECRET). Empty: a
+	// random secret is made at start-up, and links stop working when the process ends —
+	// fine for a demo, never for production or more than one replica.
+	TokenSecret string
+	// ContactInterval: at most one invitation per member per interval
+	// (SURVEY_CONTACT_INTERVAL).
+	ContactInterval time.Duration
+	// LinkTTL is how long a survey link can be answered (SURVEY_LINK_TTL).
+	LinkTTL time.Duration
+	// PendingTTL is how long a trigger for a member not known yet waits for the member's
+	// enrolment (SURVEY_PENDING_TTL).
+	PendingTTL time.Duration
+}
+
+// LoadConfig reads the configuration from the environment.
+func LoadConfig() (Config, error) {
+	env := &config.Env{}
+	cfg := Config{
+		Base:            svc.LoadBase(env, "SURVEY", DefaultGRPCAddr, DefaultHTTPAddr),
+		PublicURL:       env.String("SURVEY_PUBLIC_URL", DefaultPublicURL),
+		TokenSecret:     env.String("SURVEY_TOKEN_SECRET", ""),
+		ContactInterval: env.Duration("SURVEY_CONTACT_INTERVAL", DefaultContactInterval),
+		LinkTTL:         env.Duration("SURVEY_LINK_TTL", DefaultLinkTTL),
+		PendingTTL:      env.Duration("SURVEY_PENDING_TTL", DefaultPendingTTL),
+	}
+	if err := env.Err(); err != nil {
+		return Config{}, err
+	}
+	return cfg, cfg.validate()
+}
+
+func (c Config) validate() error {
+	var errs []error
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("SURVEY_PUBLIC_URL=%q is not an http(s) URL", c.PublicURL))
+	}
+	if c.TokenSecret != "" && len(c.TokenSecret) < domain.MinSecretLen {
+		errs = append(errs, fmt.Errorf("SURVEY_TOKEN_SECRET must be at least %d bytes", domain.MinSecretLen))
+	}
+	if c.ContactInterval < 0 {
+		errs = append(errs, errors.New("SURVEY_CONTACT_INTERVAL must not be negative"))
+	}
+	if c.LinkTTL <= 0 {
+		errs = append(errs, errors.New("SURVEY_LINK_TTL must be positive"))
+	}
+	if c.PendingTTL <= 0 {
+		errs = append(errs, errors.New("SURVEY_PENDING_TTL must be positive"))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("configuration: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// LogValue masks the token secret.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.Any("base", c.Base),
+		slog.String("public_url", c.PublicURL),
+		slog.String("token_secret", config.Mask(c.TokenSecret)),
+		slog.Duration("contact_interval", c.ContactInterval),
+		slog.Duration("link_ttl", c.LinkTTL),
+		slog.Duration("pending_ttl", c.PendingTTL),
+	)
+}
+
+// Service is a survey service ready to run.
+type Service struct {
+	rt *svc.Runtime
+}
+
+// New opens the service's resources (database, migrations, streams, listeners) and wires
+// its consumers, gRPC API and web pages. Run starts them.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	secret := []byte(cfg.TokenSecret)
+	if len(secret) == 0 {
+		secret = make([]byte, 32)
+		_, _ = rand.Read(secret) // never fails since Go 1.24
+		log.Warn("SURVEY_TOKEN_SECRET is not set: survey links are signed with a random secret and stop working when this process ends")
+	}
+	signer, err := domain.NewLinkSigner(secret)
+	if err != nil {
+		return nil, err
+	}
+
+	rt, err := svc.Open(ctx, cfg.Base, svc.Options{
+		Name:       Name,
+		Schema:     Schema,
+		Migrations: migrations.FS,
+		// SURVEY and TOUCHPOINT are ours; POS and LEDGER are ensured so that our
+		// consumers can start before their owners.
+		Streams: []bus.StreamSpec{bus.StreamSurvey, bus.StreamTouchpoint, bus.StreamPOS, bus.StreamLedger},
+	}, log)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			rt.Close()
+		}
+	}()
+
+	store := postgres.NewStore(rt.Pool, rt.Relay.Notify)
+	application, err := app.New(app.Config{
+		SurveyID:   domain.DefaultNPSSurveyID,
+		LinkTTL:    cfg.LinkTTL,
+		Contact:    domain.ContactPolicy{Interval: cfg.ContactInterval},
+		PendingTTL: cfg.PendingTTL,
+	}, store, app.NewLinks(signer, cfg.PublicURL), time.Now)
+	if err != nil {
+		return nil, err
+	}
+	handlers, err := events.New(application)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range []bus.ConsumerConfig{
+		{Name: ConsumerMembers, Stream: bus.StreamLedger, Subjects: []string{events.SubjectMemberEnrolled, events.SubjectMemberErased}, Handler: handlers.Members},
+		{Name: ConsumerPOS, Stream: bus.StreamPOS, Subjects: []string{events.SubjectPurchases}, Handler: handlers.Purchases},
+		{Name: ConsumerTouchpoint, Stream: bus.StreamTouchpoint, Subjects: []string{events.SubjectContacts}, Handler: handlers.Contacts},
+	} {
+		if err := rt.Consume(c); err != nil {
+			return nil, err
+		}
+	}
+	surveyv1.RegisterSurveyServiceServer(rt.GRPC, grpcport.New(application))
+	rt.HandleHTTP(web.New(application, log))
+	return &Service{rt: rt}, nil
+}
+
+// Run serves until ctx ends, then shuts down in order.
+func (s *Service) Run(ctx context.Context) error { return s.rt.Run(ctx) }
+
+// GRPCAddr is the address the gRPC server listens on.
+func (s *Service) GRPCAddr() string { return s.rt.GRPCAddr() }
+
+// HTTPAddr is the address the survey pages are served on.
+func (s *Service) HTTPAddr() string { return s.rt.HTTPAddr() }
