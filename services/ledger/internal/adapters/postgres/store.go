@@ -1,0 +1,140 @@
+// Package postgres keeps the ledger in Postgres: members, accounts, the journal, POS
+// purchases and returns, holds, and the outbox events of each change.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/treue/treue/services/ledger/internal/app"
+	"github.com/treue/treue/services/ledger/internal/domain"
+)
+
+// Store is the ledger's app.Store on a pool whose search_path is the ledger schema.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+// NewStore returns the store on pool.
+func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+
+var _ app.Store = (*Store)(nil)
+
+// InTx runs fn in a transaction of its own.
+func (s *Store) InTx(ctx context.Context, fn func(app.Tx) error) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return fn(Bind(tx)) })
+}
+
+// Bind returns the ledger's operations inside tx, a transaction someone else owns (an
+// event consumer's batch).
+func Bind(tx pgx.Tx) app.Tx { return &ledgerTx{tx: tx, locked: map[string]bool{}} }
+
+const memberColumns = `id::text, display_name, email, locale, survey_consent, marketing_consent, tier, enrolled_at`
+
+func scanMember(row pgx.Row) (domain.Member, error) {
+	var m domain.Member
+	err := row.Scan(&m.ID, &m.DisplayName, &m.Email, &m.Locale, &m.SurveyConsent, &m.MarketingConsent, &m.Tier, &m.EnrolledAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return m, domain.ErrMemberNotFound
+	}
+	m.EnrolledAt = m.EnrolledAt.UTC()
+	return m, err
+}
+
+// Member returns the member with id (a canonical UUID).
+func (s *Store) Member(ctx context.Context, id string) (domain.Member, error) {
+	return scanMember(s.pool.QueryRow(ctx, `SELECT `+memberColumns+` FROM members WHERE id = $1`, id))
+}
+
+// Balance reads the stored balances of the member's accounts.
+func (s *Store) Balance(ctx context.Context, memberID string) (domain.Balance, error) {
+	rows, err := s.pool.Query(ctx, `SELECT name, balance FROM accounts WHERE name = ANY($1)`, domain.MemberAccounts(memberID))
+	if err != nil {
+		return domain.Balance{}, err
+	}
+	b := domain.Balance{MemberID: memberID}
+	found := false
+	var (
+		name    string
+		balance int64
+	)
+	_, err = pgx.ForEachRow(rows, []any{&name, &balance}, func() error {
+		switch name {
+		case domain.AvailableAccount(memberID):
+			b.Available, found = balance, true
+		case domain.HoldAccount(memberID):
+			b.Held = balance
+		case domain.PendingAccount(memberID):
+			b.Pending = balance
+		}
+		return nil
+	})
+	if err != nil {
+		return domain.Balance{}, err
+	}
+	if !found {
+		return domain.Balance{}, domain.ErrMemberNotFound
+	}
+	return b, nil
+}
+
+// Transactions reads a page of the member's history with its postings, in two queries.
+func (s *Store) Transactions(ctx context.Context, memberID string, after *app.Cursor, limit int) ([]domain.Transaction, error) {
+	const cols = `SELECT id::text, idempotency_key, kind, reason, reference, created_at FROM transactions `
+	var (
+		rows pgx.Rows
+		err  error
+	)
+	if after == nil {
+		rows, err = s.pool.Query(ctx, cols+`WHERE member_id = $1 ORDER BY id DESC LIMIT $2`, memberID, limit)
+	} else {
+		rows, err = s.pool.Query(ctx, cols+`WHERE member_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3`, memberID, after.ID, limit)
+	}
+	if err != nil {
+		return nil, err
+	}
+	txs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.Transaction, error) {
+		t := domain.Transaction{MemberID: memberID}
+		err := row.Scan(&t.ID, &t.IdempotencyKey, &t.Kind, &t.Reason, &t.Reference, &t.CreatedAt)
+		t.CreatedAt = t.CreatedAt.UTC()
+		return t, err
+	})
+	if err != nil || len(txs) == 0 {
+		return txs, err
+	}
+	ids := make([]string, len(txs))
+	index := make(map[string]int, len(txs))
+	for i, t := range txs {
+		ids[i], index[t.ID] = t.ID, i
+	}
+	rows, err = s.pool.Query(ctx, `SELECT transaction_id::text, source, destination, amount FROM postings
+		WHERE transaction_id = ANY($1::uuid[]) ORDER BY transaction_id, seq`, ids)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		id string
+		p  domain.Posting
+	)
+	_, err = pgx.ForEachRow(rows, []any{&id, &p.Source, &p.Destination, &p.Amount}, func() error {
+		i, ok := index[id]
+		if !ok {
+			return fmt.Errorf("posting of unexpected transaction %s", id)
+		}
+		txs[i].Postings = append(txs[i].Postings, p)
+		return nil
+	})
+	return txs, err
+}
+
+// utc normalises times read back, so that they compare equal to what was written.
+func utc(t *time.Time) {
+	if t != nil && !t.IsZero() {
+		*t = t.UTC()
+	}
+}

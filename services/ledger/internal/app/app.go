@@ -1,0 +1,55 @@
+// Package app holds the ledger's use cases. Each runs in one database transaction and
+// writes the events it causes to the outbox in that same transaction.
+package app
+
+import (
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/treue/treue/services/ledger/internal/domain"
+)
+
+// Config is the programme's rules.
+type Config struct {
+	// PointsPerUnit is what a currency unit (100 minor units) of a purchase earns.
+	PointsPerUnit domain.Rate
+	// SurveyBonusPoints is credited once per survey response; 0 turns the bonus off.
+	SurveyBonusPoints int64
+	// HoldTTL is how long a hold lives uncaptured when the request names no TTL.
+	HoldTTL time.Duration
+	// ReturnWaitDeliveries is how many deliveries a return waits for its purchase before
+	// it is booked from its own amount.
+	ReturnWaitDeliveries int
+}
+
+// Application is the ledger's use cases.
+type Application struct {
+	store Store
+	cfg   Config
+	newID func() string
+	now   func() time.Time
+	log   *slog.Logger
+}
+
+// New returns the use cases over store. newID returns a fresh UUIDv7; now the time.
+func New(store Store, cfg Config, newID func() string, now func() time.Time, log *slog.Logger) (*Application, error) {
+	switch {
+	case store == nil || newID == nil || now == nil || log == nil:
+		return nil, errors.New("app: store, newID, now and log are required")
+	case cfg.PointsPerUnit.IsZero():
+		return nil, errors.New("app: PointsPerUnit is required")
+	case cfg.HoldTTL <= 0:
+		return nil, errors.New("app: HoldTTL must be positive")
+	case cfg.SurveyBonusPoints < 0:
+		return nil, errors.New("app: SurveyBonusPoints must not be negative")
+	}
+	if cfg.ReturnWaitDeliveries <= 0 {
+		cfg.ReturnWaitDeliveries = 3
+	}
+	return &Application{store: store, cfg: cfg, newID: newID, now: now, log: log}, nil
+}
+
+// now is truncated to microseconds, Postgres's precision, so that what a use case
+// returns equals what a later read returns.
+func (a *Application) clock() time.Time { return a.now().UTC().Truncate(time.Microsecond) }

@@ -1,0 +1,33 @@
+package app
+
+import (
+	"context"
+
+	"github.com/treue/treue/services/ledger/internal/domain"
+)
+
+// Enroll creates a member with their accounts. A retry with the same idempotency key and
+// the same request returns the member created the first time; the same key with a
+// different request is domain.ErrIdempotencyKeyReused.
+func (a *Application) Enroll(ctx context.Context, key string, e domain.Enrolment) (domain.Member, error) {
+	hash := e.Hash()
+	m := domain.NewMember(a.newID(), e, a.clock())
+	err := a.store.InTx(ctx, func(tx Tx) error {
+		inserted, existing, existingHash, err := tx.InsertMember(ctx, m, key, hash)
+		if err != nil {
+			return err
+		}
+		if !inserted {
+			if existingHash != hash {
+				return domain.ErrIdempotencyKeyReused
+			}
+			m = existing
+			return nil
+		}
+		return tx.Emit(ctx, domain.MemberEnrolled{Member: m})
+	})
+	if err != nil {
+		return domain.Member{}, err
+	}
+	return m, nil
+}

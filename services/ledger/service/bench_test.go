@@ -1,0 +1,132 @@
+package service_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/treue/treue/pkg/bus"
+	posv1 "github.com/treue/treue/proto/gen/treue/pos/v1"
+	"github.com/treue/treue/services/ledger/internal/cpustat"
+	"github.com/treue/treue/services/ledger/service"
+)
+
+// BenchmarkEndToEndPurchases publishes b.N purchases of enrolled members to JetStream
+// and measures until the ledger has credited them all: consumer, Postgres, outbox. The
+// NATS server, the publisher and the ledger share this process; Postgres's CPU is that
+// of the backends serving the test database. Run it with a fixed count, e.g.
+// -benchtime 60000x (make bench).
+func BenchmarkEndToEndPurchases(b *testing.B) {
+	e := newEnv(b)
+	e.start(func(c *service.Config) { c.Base.DBMaxConns = 8 })
+	ctx := context.Background()
+	members := seedMembers(b, e, 2000)
+
+	msgs := make([]*nats.Msg, b.N)
+	now := timestamppb.Now()
+	for i := range msgs {
+		ev := &posv1.PurchaseRecorded{
+			EventId: uuid.NewString(), StoreId: fmt.Sprintf("S%d", i%20), TransactionId: fmt.Sprintf("T%09d", i),
+			MemberId: members[i%len(members)], OccurredAt: now, Currency: "EUR", TotalMinor: int64(1000 + i%9000),
+			Lines: []*posv1.Line{
+				{Sku: "SKU-1", Description: "Coffee", Quantity: 2, AmountMinor: 500},
+				{Sku: "SKU-2", Description: "Cake", Quantity: 1, AmountMinor: int64(500 + i%9000)},
+			},
+		}
+		data, err := proto.Marshal(ev)
+		if err != nil {
+			b.Fatal(err)
+		}
+		m := &nats.Msg{Subject: e.ns + "pos.purchase.recorded." + ev.GetStoreId(), Data: data, Header: nats.Header{}}
+		m.Header.Set(bus.HeaderMsgID, ev.GetEventId())
+		m.Header.Set(bus.HeaderContentType, bus.ContentTypeProto)
+		m.Header.Set(bus.HeaderEventType, "treue.pos.v1.PurchaseRecorded")
+		msgs[i] = m
+	}
+	nc, err := nats.Connect(e.natsURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096))
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	pgBefore, pgOK := cpustat.Backends(ctx, e.db)
+	goBefore := cpustat.Process()
+	b.ResetTimer()
+	for _, m := range msgs {
+		if _, err := js.PublishMsgAsync(m, jetstream.WithStallWait(30*time.Second)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	select {
+	case <-js.PublishAsyncComplete():
+	case <-time.After(5 * time.Minute):
+		b.Fatal("publish acks did not arrive")
+	}
+	published := b.Elapsed()
+	// Poll the consumer's state in JetStream, not Postgres: counting rows would load the
+	// database being measured. Everything is acked only after its commit.
+	cons, err := js.Consumer(ctx, strings.ToUpper(e.ns)+"POS", e.ns+service.ConsumerPOS)
+	if err != nil {
+		b.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Minute)
+	for {
+		info, err := cons.Info(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if info.NumPending == 0 && info.NumAckPending == 0 && info.AckFloor.Stream >= uint64(b.N) {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatal("purchases were not all credited in time")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	b.StopTimer()
+	elapsed := b.Elapsed()
+	goCPU := cpustat.Process() - goBefore
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "purchases/s")
+	b.ReportMetric(float64(b.N)/published.Seconds(), "published/s")
+	b.ReportMetric(float64(goCPU.Microseconds())/float64(b.N), "go-cpu-µs/purchase")
+	if pgAfter, ok := cpustat.Backends(ctx, e.db); ok && pgOK {
+		b.ReportMetric(float64(cpustat.Since(pgBefore, pgAfter).Microseconds())/float64(b.N), "pg-cpu-µs/purchase")
+	}
+	if got := e.count(`SELECT count(*) FROM transactions WHERE kind = 'credit'`); got != int64(b.N) {
+		b.Fatalf("credited %d purchases, want %d", got, b.N)
+	}
+}
+
+// seedMembers enrols n members straight in SQL: enrolling through gRPC would take
+// longer than the benchmark.
+func seedMembers(tb testing.TB, e *env, n int) []string {
+	tb.Helper()
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = uuid.Must(uuid.NewV7()).String()
+	}
+	_, err := e.db.Exec(context.Background(), `
+		WITH m AS (
+			INSERT INTO members (id, display_name, email, locale, survey_consent, marketing_consent, tier, enrolled_at, idempotency_key, request_hash)
+			SELECT id, 'Member', 'm@example.com', 'en', true, true, 'standard', now(), 'seed-' || id, ''
+			FROM unnest($1::uuid[]) AS id
+			RETURNING id)
+		INSERT INTO accounts (name, member_id, balance)
+		SELECT 'member:' || m.id || s.suffix, m.id, 0 FROM m, unnest(ARRAY['', ':hold', ':pending']) AS s(suffix)`, ids)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return ids
+}

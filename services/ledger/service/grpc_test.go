@@ -1,0 +1,424 @@
+package service_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/treue/treue/pkg/grpcx"
+	adminv1 "github.com/treue/treue/proto/gen/treue/admin/v1"
+	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
+	"github.com/treue/treue/services/ledger/internal/adapters/grpcport"
+	"github.com/treue/treue/services/ledger/service"
+)
+
+func wantCode(t *testing.T, err error, code codes.Code, what string) {
+	t.Helper()
+	if status.Code(err) != code {
+		t.Errorf("%s: got %v, want %s", what, err, code)
+	}
+}
+
+func wantReason(t *testing.T, err error, reason, what string) {
+	t.Helper()
+	if status.Code(err) != codes.FailedPrecondition || grpcx.Reason(err) != reason {
+		t.Errorf("%s: got %v (reason %q), want FailedPrecondition %s", what, err, grpcx.Reason(err), reason)
+	}
+}
+
+// TestGRPCAccess checks, for every method, that a malformed request is InvalidArgument
+// naming the field, that a call without a key is Unauthenticated, and that a key without
+// one of the method's roles is PermissionDenied.
+func TestGRPCAccess(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.start()
+	m := e.enroll("Hana")
+	call := map[string]func(ctx context.Context, c ledgerv1.LedgerServiceClient, valid bool) error{
+		"Enroll": func(ctx context.Context, c ledgerv1.LedgerServiceClient, valid bool) error {
+			req := &ledgerv1.EnrollRequest{IdempotencyKey: "enroll-access-1", DisplayName: "X", Email: "x@example.com"}
+			if !valid {
+				req.Email = "not an email"
+			}
+			_, err := c.Enroll(ctx, req)
+			return err
+		},
+		"GetMember": func(ctx context.Context, c ledgerv1.LedgerServiceClient, valid bool) error {
+			req := &ledgerv1.GetMemberRequest{MemberId: m}
+			if !valid {
+				req.MemberId = "42"
+			}
+			_, err := c.GetMember(ctx, req)
+			return err
+		},
+		"GetBalance": func(ctx context.Context, c ledgerv1.LedgerServiceClient, valid bool) error {
+			req := &ledgerv1.GetBalanceRequest{MemberId: m}
+			if !valid {
+				req.MemberId = "42"
+			}
+			_, err := c.GetBalance(ctx, req)
+			return err
+		},
+		"ListTransactions": func(ctx context.Context, c ledgerv1.LedgerServiceClient, valid bool) error {
+			req := &ledgerv1.ListTransactionsRequest{MemberId: m}
+			if !valid {
+				req.PageSize = 501
+			}
+			_, err := c.ListTransactions(ctx, req)
+			return err
+		},
+		"PlaceHold": func(ctx context.Context, c ledgerv1.LedgerServiceClient, valid bool) error {
+			req := &ledgerv1.PlaceHoldRequest{IdempotencyKey: "hold-access-1", MemberId: m, Points: 1}
+			if !valid {
+				req.Points = 0
+			}
+			_, err := c.PlaceHold(ctx, req)
+			return err
+		},
+		"CaptureHold": func(ctx context.Context, c ledgerv1.LedgerServiceClient, valid bool) error {
+			req := &ledgerv1.CaptureHoldRequest{HoldId: uuid.NewString()}
+			if !valid {
+				req.HoldId = "h1"
+			}
+			_, err := c.CaptureHold(ctx, req)
+			return err
+		},
+		"VoidHold": func(ctx context.Context, c ledgerv1.LedgerServiceClient, valid bool) error {
+			req := &ledgerv1.VoidHoldRequest{HoldId: uuid.NewString()}
+			if !valid {
+				req.HoldId = "h1"
+			}
+			_, err := c.VoidHold(ctx, req)
+			return err
+		},
+	}
+	tests := []struct {
+		method       string
+		invalidField string
+		deniedRole   string // "" when every role may call it
+	}{
+		{"Enroll", "email", "auditor"},
+		{"GetMember", "member_id", ""},
+		{"GetBalance", "member_id", "marketing"},
+		{"ListTransactions", "page_size", "pos"},
+		{"PlaceHold", "points", "pos"},
+		{"CaptureHold", "hold_id", "pos"},
+		{"VoidHold", "hold_id", "marketing"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method, func(t *testing.T) {
+			ctx := ctxT(t)
+			err := call[tt.method](ctx, e.ledger("admin"), false)
+			wantCode(t, err, codes.InvalidArgument, "malformed request")
+			if !strings.Contains(status.Convert(err).Message(), tt.invalidField) {
+				t.Errorf("InvalidArgument %q does not name the field %s", status.Convert(err).Message(), tt.invalidField)
+			}
+			wantCode(t, call[tt.method](ctx, e.ledger(""), true), codes.Unauthenticated, "no API key")
+			if tt.deniedRole != "" {
+				wantCode(t, call[tt.method](ctx, e.ledger(tt.deniedRole), true), codes.PermissionDenied, "key of role "+tt.deniedRole)
+			}
+		})
+	}
+}
+
+func TestEnrollAndGetMember(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.start()
+	ctx := ctxT(t)
+	c := e.ledger("pos")
+	req := &ledgerv1.EnrollRequest{IdempotencyKey: "enroll-ida-0001", DisplayName: "Ida", Email: "Ida@Example.com", Locale: "de-DE", SurveyConsent: true}
+	first, err := c.Enroll(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := first.GetMember()
+	if _, err := uuid.Parse(got.GetMemberId()); err != nil || got.GetEmail() != "ida@example.com" || got.GetLocale() != "de-DE" ||
+		!got.GetSurveyConsent() || got.GetMarketingConsent() || got.GetTier() == "" || got.GetEnrolledAt() == nil {
+		t.Errorf("enrolled %v", got)
+	}
+	if id := uuid.MustParse(got.GetMemberId()); id.Version() != 7 {
+		t.Errorf("member id %s is UUID version %d, want 7", id, id.Version())
+	}
+	// Retried: the same member.
+	again, err := c.Enroll(ctx, req)
+	if err != nil || !proto.Equal(again.GetMember(), got) {
+		t.Errorf("retry returned %v, %v; want %v", again.GetMember(), err, got)
+	}
+	// Same key, different request.
+	other := proto.Clone(req).(*ledgerv1.EnrollRequest)
+	other.DisplayName = "Someone else"
+	_, err = c.Enroll(ctx, other)
+	wantReason(t, err, grpcport.ReasonIdempotencyKeyReused, "same key, different request")
+	if n := e.count(`SELECT count(*) FROM members`); n != 1 {
+		t.Errorf("%d members, want 1", n)
+	}
+
+	read, err := e.ledger("auditor").GetMember(ctx, &ledgerv1.GetMemberRequest{MemberId: got.GetMemberId()})
+	if err != nil || !proto.Equal(read.GetMember(), got) {
+		t.Errorf("GetMember = %v, %v; want %v", read.GetMember(), err, got)
+	}
+	upper, err := e.ledger("auditor").GetMember(ctx, &ledgerv1.GetMemberRequest{MemberId: strings.ToUpper(got.GetMemberId())})
+	if err != nil || upper.GetMember().GetMemberId() != got.GetMemberId() {
+		t.Errorf("GetMember by the upper-case id = %v, %v", upper, err)
+	}
+	_, err = e.ledger("auditor").GetMember(ctx, &ledgerv1.GetMemberRequest{MemberId: uuid.NewString()})
+	wantCode(t, err, codes.NotFound, "unknown member")
+
+	eventually(t, 10*time.Second, "member.enrolled", func() bool {
+		evs := e.ledgerEvents("ledger.member.enrolled", func() proto.Message { return &ledgerv1.MemberEnrolled{} })
+		return len(evs) == 1 && evs[0].(*ledgerv1.MemberEnrolled).GetMemberId() == got.GetMemberId()
+	})
+}
+
+func TestBalanceAndHistory(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.start()
+	ctx := ctxT(t)
+	m := e.enroll("Jan")
+	for i, total := range []int64{1000, 2000, 3000, 4000, 5000} {
+		e.publishPurchase(purchase("S1", "T"+string(rune('1'+i)), m, total))
+	}
+	e.waitAvailable(m, 150)
+	hold, err := e.ledger("service").PlaceHold(ctx, &ledgerv1.PlaceHoldRequest{IdempotencyKey: "hold-jan-001", MemberId: m, Points: 40, Reference: "reward-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := e.balance(m)
+	if b.GetAvailable() != 110 || b.GetHeld() != 40 || b.GetPending() != 0 || b.GetMemberId() != m {
+		t.Errorf("balance %v, want 110 available, 40 held", b)
+	}
+	_, err = e.ledger("pos").GetBalance(ctx, &ledgerv1.GetBalanceRequest{MemberId: uuid.NewString()})
+	wantCode(t, err, codes.NotFound, "balance of an unknown member")
+
+	// Six transactions, newest first, in pages of four.
+	c := e.ledger("service_agent")
+	page1, err := c.ListTransactions(ctx, &ledgerv1.ListTransactionsRequest{MemberId: m, PageSize: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page1.GetTransactions()) != 4 || page1.GetNextPageToken() == "" {
+		t.Fatalf("page 1: %d transactions, token %q", len(page1.GetTransactions()), page1.GetNextPageToken())
+	}
+	newest := page1.GetTransactions()[0]
+	if newest.GetKind() != "hold" || newest.GetPoints() != -40 || newest.GetReference() != "reward-1" ||
+		len(newest.GetPostings()) != 1 || newest.GetPostings()[0].GetDestination() != "member:"+m+":hold" {
+		t.Errorf("newest transaction %v, want the hold", newest)
+	}
+	credit := page1.GetTransactions()[1]
+	if credit.GetKind() != "credit" || credit.GetPoints() != 50 || credit.GetReason() != ledgerv1.PointsReason_POINTS_REASON_PURCHASE ||
+		credit.GetPostings()[0].GetSource() != "program:issued" || credit.GetCreatedAt() == nil {
+		t.Errorf("second newest %v, want the last purchase's credit", credit)
+	}
+	page2, err := c.ListTransactions(ctx, &ledgerv1.ListTransactionsRequest{MemberId: m, PageSize: 4, PageToken: page1.GetNextPageToken()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page2.GetTransactions()) != 2 || page2.GetNextPageToken() != "" {
+		t.Errorf("page 2: %d transactions, token %q; want the last 2", len(page2.GetTransactions()), page2.GetNextPageToken())
+	}
+	seen := map[string]bool{}
+	var sum int64
+	for _, tx := range append(page1.GetTransactions(), page2.GetTransactions()...) {
+		if seen[tx.GetTransactionId()] {
+			t.Errorf("transaction %s on two pages", tx.GetTransactionId())
+		}
+		seen[tx.GetTransactionId()] = true
+		sum += tx.GetPoints()
+	}
+	if sum != 110 {
+		t.Errorf("the history's changes add up to %d, want the available balance 110", sum)
+	}
+	_, err = c.ListTransactions(ctx, &ledgerv1.ListTransactionsRequest{MemberId: m, PageToken: "bogus"})
+	wantCode(t, err, codes.InvalidArgument, "bad page token")
+	if !strings.Contains(status.Convert(err).Message(), "page_token") {
+		t.Errorf("bad page token: %v does not name page_token", err)
+	}
+	_, err = c.ListTransactions(ctx, &ledgerv1.ListTransactionsRequest{MemberId: uuid.NewString()})
+	wantCode(t, err, codes.NotFound, "history of an unknown member")
+	_ = hold
+}
+
+func TestHolds(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.start()
+	ctx := ctxT(t)
+	c := e.ledger("service")
+	m := e.enroll("Kai")
+	e.publishPurchase(purchase("S1", "T1", m, 10000))
+	e.waitAvailable(m, 100)
+
+	place := &ledgerv1.PlaceHoldRequest{IdempotencyKey: "hold-kai-0001", MemberId: m, Points: 30, Reference: "order-1"}
+	placed, err := c.PlaceHold(ctx, place)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := placed.GetHold()
+	if h.GetStatus() != ledgerv1.HoldStatus_HOLD_STATUS_PLACED || h.GetPoints() != 30 || h.GetMemberId() != m ||
+		time.Until(h.GetExpiresAt().AsTime()) < 14*time.Minute {
+		t.Errorf("placed %v, want placed with the default 15m TTL", h)
+	}
+	// Retried with the same key: the same hold, no second reservation.
+	again, err := c.PlaceHold(ctx, place)
+	if err != nil || again.GetHold().GetHoldId() != h.GetHoldId() {
+		t.Errorf("retry = %v, %v; want hold %s", again, err, h.GetHoldId())
+	}
+	other := proto.Clone(place).(*ledgerv1.PlaceHoldRequest)
+	other.Points = 31
+	_, err = c.PlaceHold(ctx, other)
+	wantReason(t, err, grpcport.ReasonIdempotencyKeyReused, "same key, other points")
+	if b := e.balance(m); b.GetAvailable() != 70 || b.GetHeld() != 30 {
+		t.Errorf("balance %v, want 70 available, 30 held", b)
+	}
+	_, err = c.PlaceHold(ctx, &ledgerv1.PlaceHoldRequest{IdempotencyKey: "hold-kai-0002", MemberId: m, Points: 71})
+	wantReason(t, err, grpcport.ReasonInsufficientPoints, "more than available")
+	_, err = c.PlaceHold(ctx, &ledgerv1.PlaceHoldRequest{IdempotencyKey: "hold-kai-0003", MemberId: uuid.NewString(), Points: 1})
+	wantCode(t, err, codes.NotFound, "hold for an unknown member")
+
+	// Capture, twice.
+	captured, err := c.CaptureHold(ctx, &ledgerv1.CaptureHoldRequest{HoldId: h.GetHoldId()})
+	if err != nil || captured.GetHold().GetStatus() != ledgerv1.HoldStatus_HOLD_STATUS_CAPTURED {
+		t.Fatalf("capture = %v, %v", captured, err)
+	}
+	capturedAgain, err := c.CaptureHold(ctx, &ledgerv1.CaptureHoldRequest{HoldId: h.GetHoldId()})
+	if err != nil || !proto.Equal(capturedAgain.GetHold(), captured.GetHold()) {
+		t.Errorf("capturing again = %v, %v; want the captured hold", capturedAgain, err)
+	}
+	_, err = c.VoidHold(ctx, &ledgerv1.VoidHoldRequest{HoldId: h.GetHoldId()})
+	wantReason(t, err, grpcport.ReasonHoldNotOpen, "void a captured hold")
+	if b := e.balance(m); b.GetAvailable() != 70 || b.GetHeld() != 0 {
+		t.Errorf("balance after capture %v, want 70 available, 0 held", b)
+	}
+
+	// Void, twice; then capture is refused.
+	second, err := c.PlaceHold(ctx, &ledgerv1.PlaceHoldRequest{IdempotencyKey: "hold-kai-0004", MemberId: m, Points: 20, Ttl: durationpb.New(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := second.GetHold().GetHoldId()
+	voided, err := c.VoidHold(ctx, &ledgerv1.VoidHoldRequest{HoldId: id, Reason: "customer changed their mind"})
+	if err != nil || voided.GetHold().GetStatus() != ledgerv1.HoldStatus_HOLD_STATUS_VOIDED {
+		t.Fatalf("void = %v, %v", voided, err)
+	}
+	if _, err := c.VoidHold(ctx, &ledgerv1.VoidHoldRequest{HoldId: id}); err != nil {
+		t.Errorf("voiding again: %v", err)
+	}
+	_, err = c.CaptureHold(ctx, &ledgerv1.CaptureHoldRequest{HoldId: id})
+	wantReason(t, err, grpcport.ReasonHoldNotOpen, "capture a voided hold")
+	_, err = c.CaptureHold(ctx, &ledgerv1.CaptureHoldRequest{HoldId: uuid.NewString()})
+	wantCode(t, err, codes.NotFound, "capture an unknown hold")
+	_, err = c.VoidHold(ctx, &ledgerv1.VoidHoldRequest{HoldId: uuid.NewString()})
+	wantCode(t, err, codes.NotFound, "void an unknown hold")
+	if b := e.balance(m); b.GetAvailable() != 70 || b.GetHeld() != 0 {
+		t.Errorf("balance after void %v, want 70 available", b)
+	}
+
+	eventually(t, 10*time.Second, "hold events", func() bool {
+		placedN := len(e.ledgerEvents("ledger.hold.placed", func() proto.Message { return &ledgerv1.HoldPlaced{} }))
+		capturedN := len(e.ledgerEvents("ledger.hold.captured", func() proto.Message { return &ledgerv1.HoldCaptured{} }))
+		voidedEvs := e.ledgerEvents("ledger.hold.voided", func() proto.Message { return &ledgerv1.HoldVoided{} })
+		return placedN == 2 && capturedN == 1 && len(voidedEvs) == 1 &&
+			voidedEvs[0].(*ledgerv1.HoldVoided).GetReason() == "customer changed their mind"
+	})
+}
+
+// TestConcurrentHoldsCannotOverdraw places 20 holds of 10 points at once on a balance of
+// 75: exactly 7 succeed.
+func TestConcurrentHoldsCannotOverdraw(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.start(func(c *service.Config) { c.Base.DBMaxConns = 8 })
+	m := e.enroll("Lea")
+	e.publishPurchase(purchase("S1", "T1", m, 7500))
+	e.waitAvailable(m, 75)
+
+	c := e.ledger("service")
+	var (
+		wg                    sync.WaitGroup
+		mu                    sync.Mutex
+		ok, insufficient, bad int
+	)
+	start := make(chan struct{})
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, err := c.PlaceHold(context.Background(), &ledgerv1.PlaceHoldRequest{
+				IdempotencyKey: "hold-lea-" + uuid.NewString(), MemberId: m, Points: 10, Reference: string(rune('a' + i)),
+			})
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				ok++
+			case grpcx.Reason(err) == grpcport.ReasonInsufficientPoints:
+				insufficient++
+			default:
+				bad++
+				t.Errorf("hold: %v", err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if ok != 7 || insufficient != 13 {
+		t.Errorf("%d holds placed, %d refused, %d failed; want 7 and 13", ok, insufficient, bad)
+	}
+	if b := e.balance(m); b.GetAvailable() != 5 || b.GetHeld() != 70 {
+		t.Errorf("balance %v, want 5 available, 70 held", b)
+	}
+}
+
+func TestHoldsExpire(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.start()
+	ctx := ctxT(t)
+	m := e.enroll("Mia")
+	e.publishPurchase(purchase("S1", "T1", m, 5000))
+	e.waitAvailable(m, 50)
+	placed, err := e.ledger("service").PlaceHold(ctx, &ledgerv1.PlaceHoldRequest{
+		IdempotencyKey: "hold-mia-0001", MemberId: m, Points: 20, Ttl: durationpb.New(300 * time.Millisecond),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.balance(m).GetHeld() != 20 {
+		t.Fatal("hold not placed")
+	}
+	e.waitAvailable(m, 50)
+	if b := e.balance(m); b.GetHeld() != 0 {
+		t.Errorf("balance %v after expiry, want nothing held", b)
+	}
+	_, err = e.ledger("service").CaptureHold(ctx, &ledgerv1.CaptureHoldRequest{HoldId: placed.GetHold().GetHoldId()})
+	wantReason(t, err, grpcport.ReasonHoldNotOpen, "capture an expired hold")
+	voided, err := e.ledger("service").VoidHold(ctx, &ledgerv1.VoidHoldRequest{HoldId: placed.GetHold().GetHoldId()})
+	if err != nil || voided.GetHold().GetStatus() != ledgerv1.HoldStatus_HOLD_STATUS_EXPIRED {
+		t.Errorf("void an expired hold = %v, %v; want it returned, expired", voided, err)
+	}
+	eventually(t, 10*time.Second, "hold.voided (expired)", func() bool {
+		evs := e.ledgerEvents("ledger.hold.voided", func() proto.Message { return &ledgerv1.HoldVoided{} })
+		return len(evs) == 1 && evs[0].(*ledgerv1.HoldVoided).GetReason() == "expired"
+	})
+}
+
+func TestAdminServiceIsServed(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.start()
+	_, err := adminv1.NewAdminServiceClient(e.conn("")).ListDeadLetters(ctxT(t), &adminv1.ListDeadLettersRequest{})
+	wantCode(t, err, codes.Unauthenticated, "admin API without a key")
+	_, err = adminv1.NewAdminServiceClient(e.conn("pos")).ListDeadLetters(ctxT(t), &adminv1.ListDeadLettersRequest{})
+	wantCode(t, err, codes.PermissionDenied, "admin API as pos")
+}

@@ -1,0 +1,229 @@
+package service_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
+	rewardsv1 "github.com/treue/treue/proto/gen/treue/rewards/v1"
+	"github.com/treue/treue/services/ledger/service"
+)
+
+// TestLedgerInvariantsAfterAMixedRun drives purchases (some published twice), returns
+// (some before their purchase, some over the cap), holds captured, voided and expired,
+// redemptions and survey bonuses through the ledger at once, then checks the ledger's
+// invariants on what it stored.
+func TestLedgerInvariantsAfterAMixedRun(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.start(func(c *service.Config) { c.Base.DBMaxConns = 8 })
+	ctx := ctxT(t)
+	rng := rand.New(rand.NewPCG(7, 11))
+
+	members := make([]string, 6)
+	for i := range members {
+		members[i] = e.enroll(fmt.Sprintf("Member%d", i))
+	}
+	pick := func() string {
+		switch rng.IntN(10) {
+		case 0:
+			return "" // anonymous
+		case 1:
+			return uuid.NewString() // not enrolled
+		}
+		return members[rng.IntN(len(members))]
+	}
+	pending := map[string]string{} // event id -> consumer
+	type sale struct {
+		tx, member string
+		total      int64
+	}
+	var sales []sale
+	for i := range 150 {
+		s := sale{tx: fmt.Sprintf("T%03d", i), member: pick(), total: int64(rng.IntN(20000))}
+		sales = append(sales, s)
+	}
+	// Returns, some of them published before their purchase.
+	var returns []*ledgerReturn
+	for i := range 50 {
+		s := sales[rng.IntN(len(sales))]
+		returns = append(returns, &ledgerReturn{id: fmt.Sprintf("R%03d", i), sale: s.tx, member: s.member, total: int64(rng.IntN(15000))})
+	}
+	for _, r := range returns[:10] {
+		ev := posReturn("S1", r.id, r.sale, r.member, r.total)
+		e.publishReturn(ev)
+		pending[ev.GetEventId()] = service.ConsumerPOS
+	}
+	for i, s := range sales {
+		p := purchase("S1", s.tx, s.member, s.total)
+		e.publishPurchase(p)
+		pending[p.GetEventId()] = service.ConsumerPOS
+		if i%7 == 0 { // the POS publishes it again, with a new event id
+			again := purchase("S1", s.tx, s.member, s.total)
+			e.publishPurchase(again)
+			pending[again.GetEventId()] = service.ConsumerPOS
+		}
+	}
+	// Survey bonuses, one response published twice.
+	for i := range 12 {
+		r := response(fmt.Sprintf("resp-%d", i%10), members[i%len(members)])
+		id := uuid.NewString()
+		e.publish("survey.response.submitted", id, r)
+		pending[id] = service.ConsumerSurvey
+	}
+	// Holds while purchases and returns are still flowing: some captured over gRPC,
+	// some through redemptions, some voided, some left to expire.
+	time.Sleep(300 * time.Millisecond)
+	c := e.ledger("service")
+	for i, m := range members {
+		for j := range 4 {
+			ttl := time.Hour
+			if j == 3 {
+				ttl = 200 * time.Millisecond
+			}
+			h, err := c.PlaceHold(ctx, &ledgerv1.PlaceHoldRequest{
+				IdempotencyKey: fmt.Sprintf("hold-%d-%d", i, j), MemberId: m, Points: int64(1 + rng.IntN(15)), Ttl: durationpb.New(ttl),
+			})
+			if err != nil {
+				continue // INSUFFICIENT_POINTS is part of the run
+			}
+			id := h.GetHold().GetHoldId()
+			switch j {
+			case 0:
+				if _, err := c.CaptureHold(ctx, &ledgerv1.CaptureHoldRequest{HoldId: id}); err != nil {
+					t.Fatal(err)
+				}
+			case 1:
+				ev := uuid.NewString()
+				e.publish("rewards.redemption.completed", ev, &rewardsv1.RedemptionCompleted{RedemptionId: uuid.NewString(), HoldId: id})
+				pending[ev] = service.ConsumerRewards
+			case 2:
+				ev := uuid.NewString()
+				e.publish("rewards.redemption.cancelled", ev, &rewardsv1.RedemptionCancelled{RedemptionId: uuid.NewString(), HoldId: id})
+				pending[ev] = service.ConsumerRewards
+			}
+		}
+	}
+	// A member who spends most of a purchase's points, then returns it: a shortfall.
+	spender := e.enroll("Spender")
+	big := purchase("S1", "T-big", spender, 10000)
+	e.publishPurchase(big)
+	pending[big.GetEventId()] = service.ConsumerPOS
+	e.waitAvailable(spender, 100)
+	spent, err := c.PlaceHold(ctx, &ledgerv1.PlaceHoldRequest{IdempotencyKey: "hold-spender", MemberId: spender, Points: 90})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CaptureHold(ctx, &ledgerv1.CaptureHoldRequest{HoldId: spent.GetHold().GetHoldId()}); err != nil {
+		t.Fatal(err)
+	}
+	returns = append(returns, &ledgerReturn{id: "R-big", sale: "T-big", member: spender, total: 10000})
+	for _, r := range returns[10:] {
+		ev := posReturn("S1", r.id, r.sale, r.member, r.total)
+		e.publishReturn(ev)
+		pending[ev.GetEventId()] = service.ConsumerPOS
+	}
+
+	eventually(t, 30*time.Second, "every event handled", func() bool {
+		for id, consumer := range pending {
+			if e.count(`SELECT count(*) FROM inbox WHERE consumer = $1 AND event_id = $2`, consumer, id) == 0 {
+				return false
+			}
+			delete(pending, id)
+		}
+		return true
+	})
+	eventually(t, 10*time.Second, "the short holds to expire", func() bool {
+		return e.count(`SELECT count(*) FROM holds WHERE status = 'placed' AND expires_at < now() + interval '10 minutes'`) == 0
+	})
+	if n := e.count(`SELECT count(*) FROM dead_letters`); n != 0 {
+		t.Errorf("%d dead letters, want none", n)
+	}
+	checkInvariants(t, e)
+
+	// And the run did exercise what it claims to.
+	for what, query := range map[string]string{
+		"credits":             `SELECT count(*) FROM transactions WHERE kind = 'credit' AND reason = 'purchase'`,
+		"survey bonuses":      `SELECT count(*) FROM transactions WHERE reason = 'survey_bonus'`,
+		"return debits":       `SELECT count(*) FROM transactions WHERE kind = 'debit'`,
+		"capped returns":      `SELECT count(*) FROM returns r JOIN purchases p ON p.store_id = r.store_id AND p.transaction_id = r.original_transaction_id WHERE r.points < r.total_minor / 100`,
+		"shortfalls":          `SELECT count(*) FROM returns WHERE shortfall > 0`,
+		"captures":            `SELECT count(*) FROM holds WHERE status = 'captured'`,
+		"voids":               `SELECT count(*) FROM holds WHERE status = 'voided'`,
+		"expiries":            `SELECT count(*) FROM holds WHERE status = 'expired'`,
+		"unmatched purchases": `SELECT count(*) FROM unmatched_purchases`,
+	} {
+		if e.count(query) == 0 {
+			t.Errorf("the run made no %s", what)
+		}
+	}
+	if n := e.count(`SELECT count(*) FROM transactions WHERE reason = 'survey_bonus'`); n != 10 {
+		t.Errorf("%d survey bonuses, want 10 (one per response)", n)
+	}
+	if got, want := e.count(`SELECT count(*) FROM transactions WHERE reason = 'purchase'`),
+		e.count(`SELECT count(*) FROM purchases WHERE points > 0`); got != want {
+		t.Errorf("%d purchase credits for %d purchases that earned points", got, want)
+	}
+}
+
+type ledgerReturn struct {
+	id, sale, member string
+	total            int64
+}
+
+// checkInvariants checks the ledger's invariants on the database.
+func checkInvariants(t *testing.T, e *env) {
+	t.Helper()
+	ctx := context.Background()
+	for what, query := range map[string]string{
+		"the balances of all accounts, from their postings, add up to zero": `
+			SELECT count(*) FROM (SELECT sum(balance) AS s FROM account_balances) x WHERE s <> 0`,
+		"no member account below zero (stored)": `
+			SELECT count(*) FROM accounts WHERE member_id IS NOT NULL AND balance < 0`,
+		"no member account below zero (from postings)": `
+			SELECT count(*) FROM account_balances WHERE account LIKE 'member:%' AND balance < 0`,
+		"every stored member balance equals the sum of its postings": `
+			SELECT count(*) FROM accounts a LEFT JOIN account_balances b ON b.account = a.name
+			WHERE a.member_id IS NOT NULL AND a.balance <> COALESCE(b.balance, 0)`,
+		"one transaction per idempotency key": `
+			SELECT count(*) FROM (SELECT idempotency_key FROM transactions GROUP BY 1 HAVING count(*) > 1) x`,
+		"every transaction has postings": `
+			SELECT count(*) FROM transactions t WHERE NOT EXISTS (SELECT FROM postings p WHERE p.transaction_id = t.id)`,
+		"every posting belongs to a transaction": `
+			SELECT count(*) FROM postings p WHERE NOT EXISTS (SELECT FROM transactions t WHERE t.id = p.transaction_id)`,
+		"every posting names accounts that exist": `
+			SELECT count(*) FROM postings p WHERE NOT EXISTS (SELECT FROM accounts a WHERE a.name = p.source)
+			OR NOT EXISTS (SELECT FROM accounts a WHERE a.name = p.destination)`,
+		"programme accounts keep no stored balance": `
+			SELECT count(*) FROM accounts WHERE name LIKE 'program:%' AND balance IS NOT NULL`,
+		"what points purchases credited equals what their credit transactions moved": `
+			SELECT count(*) FROM purchases pu JOIN postings po ON po.transaction_id = pu.ledger_tx_id WHERE po.amount <> pu.points`,
+		"a return never takes back more than its purchase credited": `
+			SELECT count(*) FROM purchases WHERE points_returned > points
+			AND NOT EXISTS (SELECT FROM returns r WHERE r.orphan AND r.store_id = purchases.store_id AND r.original_transaction_id = purchases.transaction_id)`,
+		"held points equal the open holds": `
+			SELECT count(*) FROM accounts a WHERE a.name LIKE '%:hold' AND a.balance <>
+			(SELECT COALESCE(sum(points), 0) FROM holds h WHERE h.status = 'placed' AND 'member:' || h.member_id || ':hold' = a.name)`,
+	} {
+		var bad int64
+		if err := e.db.QueryRow(ctx, query).Scan(&bad); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if bad != 0 {
+			t.Errorf("invariant broken (%d rows): %s", bad, what)
+		}
+	}
+	var issued int64
+	if err := e.db.QueryRow(ctx, `SELECT balance FROM program_balances WHERE account = 'program:issued'`).Scan(&issued); err != nil {
+		t.Fatal(err)
+	}
+	if issued >= 0 {
+		t.Errorf("program:issued is %d: it is where points come from, so it is negative once any are credited", issued)
+	}
+}

@@ -1,0 +1,107 @@
+package service_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"google.golang.org/protobuf/proto"
+
+	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
+	"github.com/treue/treue/services/ledger/internal/domain"
+	"github.com/treue/treue/services/ledger/service"
+)
+
+func TestPurchaseCreditedOncePerTransaction(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.start()
+	m := e.enroll("Alice")
+
+	// The same event twice (same event id): JetStream or the inbox drops the copy.
+	p1 := purchase("S1", "T1", m, 12345)
+	e.publishPurchase(p1)
+	e.publishPurchase(p1)
+	// The same sale published again under a new event id: the purchases table's key
+	// (store, transaction) decides.
+	dup := purchase("S1", "T1", m, 12345)
+	e.publishPurchase(dup)
+	// The same transaction id in another store is another sale.
+	other := purchase("S2", "T1", m, 1000)
+	e.publishPurchase(other)
+
+	e.waitHandled(service.ConsumerPOS, dup.GetEventId())
+	e.waitHandled(service.ConsumerPOS, other.GetEventId())
+	e.waitAvailable(m, 123+10)
+	if n := e.count(`SELECT count(*) FROM transactions WHERE kind = 'credit'`); n != 2 {
+		t.Errorf("%d credit transactions, want 2", n)
+	}
+	if n := e.count(`SELECT count(*) FROM purchases`); n != 2 {
+		t.Errorf("%d purchases recorded, want 2", n)
+	}
+	if n := e.count(`SELECT count(*) FROM inbox WHERE consumer = $1`, service.ConsumerPOS); n != 3 {
+		t.Errorf("%d events handled, want 3 (the re-published event id is dropped)", n)
+	}
+	var lines string
+	if err := e.db.QueryRow(ctxT(t), `SELECT lines::text FROM purchases WHERE store_id = 'S1' AND transaction_id = 'T1'`).Scan(&lines); err != nil || lines == "[]" {
+		t.Errorf("purchase lines %q, %v: want them kept for returns", lines, err)
+	}
+
+	eventually(t, 10*time.Second, "two points.credited events", func() bool {
+		return len(e.ledgerEvents("ledger.points.credited", func() proto.Message { return &ledgerv1.PointsCredited{} })) == 2
+	})
+	for _, msg := range e.ledgerEvents("ledger.points.credited", func() proto.Message { return &ledgerv1.PointsCredited{} }) {
+		ev := msg.(*ledgerv1.PointsCredited)
+		if ev.GetMemberId() != m || ev.GetReason() != ledgerv1.PointsReason_POINTS_REASON_PURCHASE || ev.GetTransactionId() == "" {
+			t.Errorf("points.credited %v", ev)
+		}
+		if ev.GetReference() == "S1/T1" && (ev.GetPoints() != 123 || ev.GetStoreId() != "S1") {
+			t.Errorf("points.credited for S1/T1: %v", ev)
+		}
+	}
+}
+
+func TestAnonymousAndUnmatchedPurchases(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.start()
+	anonymous := purchase("S1", "A1", "", 5000)
+	unknownUUID := purchase("S1", "U1", uuid.NewString(), 7000)
+	notAUUID := purchase("S1", "U2", "loyalty-card-0042", 900)
+	e.publishPurchase(anonymous)
+	e.publishPurchase(unknownUUID)
+	e.publishPurchase(notAUUID)
+	e.publishPurchase(purchase("S1", "U1", unknownUUID.GetMemberId(), 7000)) // again, new event id
+	e.waitHandled(service.ConsumerPOS, notAUUID.GetEventId())
+
+	eventually(t, 10*time.Second, "all purchases recorded", func() bool { return e.count(`SELECT count(*) FROM purchases`) == 3 })
+	if n := e.count(`SELECT count(*) FROM transactions`); n != 0 {
+		t.Errorf("%d transactions: anonymous and unmatched purchases credit nothing", n)
+	}
+	if n := e.count(`SELECT count(*) FROM unmatched_purchases`); n != 2 {
+		t.Errorf("%d unmatched purchases kept, want 2", n)
+	}
+	if n := e.count(`SELECT count(*) FROM dead_letters`); n != 0 {
+		t.Errorf("%d dead letters: an unmatched purchase is never dead-lettered", n)
+	}
+	var refs []string
+	eventually(t, 10*time.Second, "two purchase.unmatched events", func() bool {
+		refs = refs[:0]
+		for _, msg := range e.ledgerEvents("ledger.purchase.unmatched", func() proto.Message { return &ledgerv1.UnmatchedPurchaseRecorded{} }) {
+			refs = append(refs, msg.(*ledgerv1.UnmatchedPurchaseRecorded).GetMemberRef())
+		}
+		return len(refs) == 2
+	})
+	if !(refs[0] == unknownUUID.GetMemberId() && refs[1] == "loyalty-card-0042" || refs[1] == unknownUUID.GetMemberId() && refs[0] == "loyalty-card-0042") {
+		t.Errorf("unmatched member refs %v", refs)
+	}
+}
+
+func TestDecimalPointsRate(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.start(func(c *service.Config) { c.PointsPerUnit = domain.MustRate(3, 2) })
+	m := e.enroll("Bea")
+	e.publishPurchase(purchase("S1", "T1", m, 1999)) // 19.99 * 1.5 = 29.985
+	e.waitAvailable(m, 29)
+}
