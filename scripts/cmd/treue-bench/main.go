@@ -112,7 +112,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	published := time.Since(start)
-	if err := waitPosted(ctx, pool, expected); err != nil {
+	if err := waitPosted(ctx, js, ns, pool, expected); err != nil {
 		return err
 	}
 	e2e := time.Since(start)
@@ -271,24 +271,46 @@ func publishFleet(ctx context.Context, natsURL string, publishers int, subject s
 	return <-errs
 }
 
-// waitPosted waits until the ledger has credited exactly the expected points: the
-// programme's issued account is the negative of every point credited.
-func waitPosted(ctx context.Context, pool *pgxpool.Pool, expected int64) error {
-	deadline := time.Now().Add(10 * time.Minute)
-	var last int64
-	for time.Now().Before(deadline) {
-		if err := pool.QueryRow(ctx, postedPointsQuery).Scan(&last); err != nil {
-			return fmt.Errorf("read posted points: %w", err)
-		}
-		if last == expected {
-			return nil
-		}
-		if last > expected {
-			return fmt.Errorf("ledger posted %d points, more than the %d expected: a purchase was credited twice", last, expected)
-		}
-		time.Sleep(20 * time.Millisecond)
+// waitPosted waits until the ledger's POS consumer has acked every purchase (it acks
+// after the commit), then checks that the ledger credited exactly the expected points.
+// Progress is read from JetStream, not Postgres, so that watching costs the database
+// nothing.
+func waitPosted(ctx context.Context, js jetstream.JetStream, ns bus.Namespace, pool *pgxpool.Pool, expected int64) error {
+	stream, err := js.Stream(ctx, ns.Stream(bus.StreamPOS.Name))
+	if err != nil {
+		return err
 	}
-	return fmt.Errorf("ledger posted %d of %d points within 10 minutes", last, expected)
+	info, err := stream.Info(ctx)
+	if err != nil {
+		return err
+	}
+	last := info.State.LastSeq
+	cons, err := js.Consumer(ctx, ns.Stream(bus.StreamPOS.Name), ns.Consumer("ledger-pos"))
+	if err != nil {
+		return err
+	}
+	deadline := time.Now().Add(10 * time.Minute)
+	for {
+		ci, err := cons.Info(ctx)
+		if err != nil {
+			return err
+		}
+		if ci.AckFloor.Stream >= last && ci.NumAckPending == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("ledger acked %d of %d purchases within 10 minutes", ci.AckFloor.Stream, last)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var posted int64
+	if err := pool.QueryRow(ctx, postedPointsQuery).Scan(&posted); err != nil {
+		return fmt.Errorf("read posted points: %w", err)
+	}
+	if posted != expected {
+		return fmt.Errorf("ledger posted %d points, want exactly %d", posted, expected)
+	}
+	return nil
 }
 
 func waitReported(ctx context.Context, s *stack.Stack, expected int64) error {
