@@ -1,12 +1,15 @@
 package bus
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
@@ -22,41 +25,40 @@ func Enqueue(ctx context.Context, tx pgx.Tx, events ...Event) error {
 	if len(events) == 0 {
 		return nil
 	}
-	ids := make([]string, len(events))
-	subjects := make([]string, len(events))
-	types := make([]string, len(events))
-	payloads := make([][]byte, len(events))
-	headers := make([][]byte, len(events))
 	trace := map[string][]string{}
 	telemetry.Inject(ctx, trace)
 	traceJSON, err := json.Marshal(trace)
 	if err != nil {
 		return err
 	}
+	rows := make([][]any, len(events))
 	for i, e := range events {
 		if e.ID == "" {
 			e = NewEvent(e.Subject, e.Message)
+		}
+		id, err := uuid.Parse(e.ID)
+		if err != nil {
+			return fmt.Errorf("bus: event id %q: %w", e.ID, err)
 		}
 		b, err := proto.Marshal(e.Message)
 		if err != nil {
 			return fmt.Errorf("bus: marshal %s: %w", e.Subject, err)
 		}
-		ids[i], subjects[i], payloads[i], headers[i] = e.ID, e.Subject, b, traceJSON
-		types[i] = string(e.Message.ProtoReflect().Descriptor().FullName())
+		// [16]byte is encoded as a binary uuid; a uuid.UUID would go as text.
+		rows[i] = []any{[16]byte(id), e.Subject, string(e.Message.ProtoReflect().Descriptor().FullName()), b, string(traceJSON)}
 	}
-	_, err = tx.Exec(ctx, `
-		INSERT INTO outbox (event_id, subject, event_type, payload, headers)
-		SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::jsonb[])`,
-		ids, subjects, types, payloads, headers)
-	if err != nil {
+	// COPY: a batch handler enqueues hundreds of events, and COPY writes them with the
+	// least work for the server.
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"outbox"},
+		[]string{"event_id", "subject", "event_type", "payload", "headers"}, pgx.CopyFromRows(rows)); err != nil {
 		return fmt.Errorf("bus: outbox insert: %w", err)
 	}
 	return nil
 }
 
-// Relay publishes outbox rows to JetStream. It locks a batch of rows (FOR UPDATE SKIP
-// LOCKED, so replicas share the work), publishes them asynchronously with Nats-Msg-Id,
-// waits for every ack, then deletes the rows and commits. A crash before the commit
+// Relay publishes outbox rows to JetStream. In one transaction it deletes a batch of rows
+// (the oldest, skipping rows another replica has locked, so replicas share the work),
+// publishes them asynchronously with Nats-Msg-Id, waits for every ack, then commits. A crash before the commit
 // leaves the rows to be published again; JetStream's de-duplication and the consumers'
 // inbox drop the copies.
 type Relay struct {
@@ -142,9 +144,13 @@ func (r *Relay) publishBatch(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
+	// One statement deletes and returns the batch: locking the rows first and deleting
+	// them after the publish would write every row twice. Until the commit the deletion
+	// is invisible, and a failed publish rolls it back.
 	rows, err := tx.Query(ctx, `
-		SELECT id, event_id::text, subject, event_type, payload, headers
-		FROM outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, r.batch)
+		DELETE FROM outbox WHERE id IN (
+			SELECT id FROM outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+		RETURNING id, event_id::text, subject, event_type, payload, headers`, r.batch)
 	if err != nil {
 		return 0, err
 	}
@@ -156,8 +162,9 @@ func (r *Relay) publishBatch(ctx context.Context) (int, error) {
 	if err != nil || len(batch) == 0 {
 		return 0, err
 	}
+	// DELETE ... RETURNING gives no order; publish in the order of the writes.
+	slices.SortFunc(batch, func(a, b outboxRow) int { return cmp.Compare(a.id, b.id) })
 	futures := make([]jetstream.PubAckFuture, len(batch))
-	ids := make([]int64, len(batch))
 	for i, o := range batch {
 		msg := &nats.Msg{Subject: r.ns.Subject(o.subject), Data: o.payload, Header: nats.Header{}}
 		for k, v := range o.headers {
@@ -169,7 +176,7 @@ func (r *Relay) publishBatch(ctx context.Context) (int, error) {
 		if err != nil {
 			return 0, fmt.Errorf("publish %s: %w", o.subject, err)
 		}
-		futures[i], ids[i] = f, o.id
+		futures[i] = f
 	}
 	for i, f := range futures {
 		select {
@@ -179,9 +186,6 @@ func (r *Relay) publishBatch(ctx context.Context) (int, error) {
 		case <-ctx.Done():
 			return 0, fmt.Errorf("publish %s: no ack: %w", batch[i].subject, ctx.Err())
 		}
-	}
-	if _, err := tx.Exec(ctx, `DELETE FROM outbox WHERE id = ANY($1)`, ids); err != nil {
-		return 0, err
 	}
 	return len(batch), tx.Commit(ctx)
 }
