@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -44,6 +45,11 @@ type ConsumerConfig struct {
 	Backoff []time.Duration
 	// AckWait is how long JetStream waits for an ack before redelivering; default 60s.
 	AckWait time.Duration
+	// Concurrency is how many batches are applied at once; default 1. More overlaps one
+	// batch's Go work and commit with another's statements, for handlers that stay
+	// correct when two batches run together (they lock rows in one order and key their
+	// writes on unique business ids) and need no order between batches.
+	Concurrency int
 	// AfterCommit runs after every commit (the service wakes its outbox relay).
 	AfterCommit func()
 	// BeforeAck injects faults in tests: when it returns an error the consumer behaves as
@@ -78,6 +84,9 @@ func NewConsumer(pool *pgxpool.Pool, js jetstream.JetStream, ns Namespace, log *
 	if cfg.AckWait <= 0 {
 		cfg.AckWait = 60 * time.Second
 	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 1
+	}
 	return &Consumer{cfg: cfg, pool: pool, js: js, ns: ns, log: log.With("consumer", cfg.Name), tracer: otel.Tracer("treue/bus")}, nil
 }
 
@@ -102,15 +111,15 @@ func (c *Consumer) Run(ctx context.Context) error {
 		// Unlimited: the consumer itself moves a message to the dead letters after
 		// MaxDeliver attempts. JetStream's own limit would drop it silently.
 		MaxDeliver:    -1,
-		MaxAckPending: 4 * c.cfg.BatchSize,
+		MaxAckPending: 4 * c.cfg.BatchSize * c.cfg.Concurrency,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 	})
 	if err != nil {
 		return fmt.Errorf("bus: consumer %s: %w", c.cfg.Name, err)
 	}
-	inbox := make(chan jetstream.Msg, 2*c.cfg.BatchSize)
+	inbox := make(chan jetstream.Msg, 2*c.cfg.BatchSize*c.cfg.Concurrency)
 	cc, err := cons.Consume(func(m jetstream.Msg) { inbox <- m },
-		jetstream.PullMaxMessages(2*c.cfg.BatchSize),
+		jetstream.PullMaxMessages(2*c.cfg.BatchSize*c.cfg.Concurrency),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 			if !errors.Is(err, jetstream.ErrNoHeartbeat) {
 				c.log.Debug("consume", "err", err)
@@ -121,47 +130,73 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}
 	defer cc.Stop()
 
+	// On shutdown: stop pulling, then apply and ack what was already fetched.
+	stopped := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+			cc.Drain()
+		case <-stopped:
+		}
+	}()
+	defer close(stopped)
+
 	// Work on, during shutdown, with a context that is not cancelled: a batch is
 	// applied and acked completely or not at all.
 	work := context.WithoutCancel(ctx)
-	draining := false
-	for {
-		var first jetstream.Msg
-		if !draining {
-			select {
-			case first = <-inbox:
-			case <-ctx.Done():
-				cc.Drain()
-				draining = true
-				continue
-			}
-		} else {
-			select {
-			case first = <-inbox:
-			case <-cc.Closed():
-				select {
-				case first = <-inbox:
-				default:
-					return nil
+	errc := make(chan error, c.cfg.Concurrency)
+	crashed := make(chan struct{})
+	var once sync.Once
+	for range c.cfg.Concurrency {
+		go func() {
+			for {
+				batch, ok := c.collect(inbox, cc.Closed(), crashed)
+				if !ok {
+					errc <- nil
+					return
 				}
-			case <-time.After(5 * time.Second):
-				return nil
+				if err := c.process(work, batch); errors.Is(err, errCrash) {
+					once.Do(func() { close(crashed) })
+					errc <- err
+					return
+				}
 			}
-		}
-		batch := []jetstream.Msg{first}
-	fill:
-		for len(batch) < c.cfg.BatchSize {
-			select {
-			case m := <-inbox:
-				batch = append(batch, m)
-			default:
-				break fill
-			}
-		}
-		if err := c.process(work, batch); errors.Is(err, errCrash) {
-			return err
+		}()
+	}
+	var runErr error
+	for range c.cfg.Concurrency {
+		if err := <-errc; err != nil {
+			runErr = err
 		}
 	}
+	return runErr
+}
+
+// collect waits for a message, then takes whatever else is already fetched, up to a
+// batch. It reports false once the consumer is drained and closed, or crashed.
+func (c *Consumer) collect(inbox <-chan jetstream.Msg, closed <-chan struct{}, crashed <-chan struct{}) ([]jetstream.Msg, bool) {
+	var first jetstream.Msg
+	select {
+	case first = <-inbox:
+	case <-crashed:
+		return nil, false
+	case <-closed:
+		select {
+		case first = <-inbox:
+		default:
+			return nil, false
+		}
+	}
+	batch := []jetstream.Msg{first}
+	for len(batch) < c.cfg.BatchSize {
+		select {
+		case m := <-inbox:
+			batch = append(batch, m)
+		default:
+			return batch, true
+		}
+	}
+	return batch, true
 }
 
 func (c *Consumer) process(ctx context.Context, raw []jetstream.Msg) error {
@@ -219,6 +254,7 @@ func (c *Consumer) apply(ctx context.Context, msgs []*Message) error {
 		trace.WithLinks(links...), trace.WithAttributes(attribute.Int("messaging.batch.message_count", len(msgs))))
 	defer span.End()
 
+	started := time.Now()
 	err := pgx.BeginFunc(ctx, c.pool, func(tx pgx.Tx) error {
 		ids := make([]string, len(msgs))
 		for i, m := range msgs {
@@ -254,6 +290,7 @@ func (c *Consumer) apply(ctx context.Context, msgs []*Message) error {
 		span.RecordError(err)
 		return err
 	}
+	c.log.Debug("batch applied", "size", len(msgs), "took", time.Since(started))
 	if c.cfg.AfterCommit != nil {
 		c.cfg.AfterCommit()
 	}

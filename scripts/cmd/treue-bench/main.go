@@ -56,6 +56,7 @@ func run(ctx context.Context) error {
 	flag.IntVar(&o.callers, "callers", 50, "concurrent Redeem / RedeemCoupon callers")
 	flag.IntVar(&o.calls, "calls", 2_000, "Redeem calls (and as many RedeemCoupon calls)")
 	flag.IntVar(&o.publishers, "publishers", 4, "concurrent POS publishers")
+	logLevel := flag.String("service-log-level", "warn", "LOG_LEVEL of the services (debug logs every batch)")
 	flag.Parse()
 
 	root, err := os.Getwd()
@@ -67,7 +68,7 @@ func run(ctx context.Context) error {
 	fmt.Printf("treue-bench: %d purchases for %d members, %d callers\n", o.purchases, o.members, o.callers)
 	s, err := stack.Up(ctx, stack.Options{
 		Root: root, DataDir: filepath.Join(root, ".run", "bench"), Database: "treue_bench_" + suffix,
-		Namespace: "bench" + suffix + "_", Log: log,
+		Namespace: "bench" + suffix + "_", Log: log, Env: []string{"LOG_LEVEL=" + *logLevel},
 	})
 	if err != nil {
 		return err
