@@ -113,7 +113,7 @@ func TestDashboard(t *testing.T) {
 		if err := json.Unmarshal([]byte(body), &s); err != nil {
 			t.Fatalf("summary.json does not parse: %v\n%s", err, body)
 		}
-		return s.Nps.Overall.Responses == 10 && s.Points.Redeemed == 200 && s.Cases.Open+s.Cases.Resolved == 4 &&
+		return s.Nps.Overall.Responses == 10 && s.Points.Issued == 700 && s.Points.Returned == 60 && s.Points.Redeemed == 200 && s.Cases.Open+s.Cases.Resolved == 4 &&
 			s.Cases.Resolved == 2 && s.Coupons.Issued+s.Coupons.Redeemed == 3
 	})
 

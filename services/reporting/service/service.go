@@ -113,8 +113,7 @@ func wire(rt *svc.Runtime, cfg Config, log *slog.Logger) (*Service, error) {
 	}
 	consumers := []bus.ConsumerConfig{
 		{Name: ConsumerSurvey, Stream: bus.StreamSurvey, Subjects: []string{adapters.SubjectResponseSubmitted}, Handler: handlers.Survey},
-		// Two batches at once: counters are increments on sorted rows.
-		{Name: ConsumerLedger, Stream: bus.StreamLedger, Subjects: []string{adapters.SubjectPointsCredited, adapters.SubjectPointsDebited, adapters.SubjectHoldCaptured}, Handler: handlers.Ledger, Concurrency: 2},
+		{Name: ConsumerLedger, Stream: bus.StreamLedger, Subjects: []string{adapters.SubjectPointsCredited, adapters.SubjectPointsDebited, adapters.SubjectHoldCaptured}, Handler: handlers.Ledger},
 		{Name: ConsumerFeedback, Stream: bus.StreamFeedback, Subjects: []string{adapters.SubjectCaseOpened, adapters.SubjectCaseResolved}, Handler: handlers.Feedback},
 		{Name: ConsumerRewards, Stream: bus.StreamRewards, Subjects: []string{adapters.SubjectCouponIssued, adapters.SubjectCouponRedeemed}, Handler: handlers.Rewards},
 	}

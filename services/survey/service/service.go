@@ -175,8 +175,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	}
 	for _, c := range []bus.ConsumerConfig{
 		{Name: ConsumerMembers, Stream: bus.StreamLedger, Subjects: []string{events.SubjectMemberEnrolled, events.SubjectMemberErased}, Handler: handlers.Members},
-		// Two batches at once: invitations are claimed by a conditional update per member.
-		{Name: ConsumerPOS, Stream: bus.StreamPOS, Subjects: []string{events.SubjectPurchases}, Handler: handlers.Purchases, Concurrency: 2},
+		{Name: ConsumerPOS, Stream: bus.StreamPOS, Subjects: []string{events.SubjectPurchases}, Handler: handlers.Purchases},
 		{Name: ConsumerTouchpoint, Stream: bus.StreamTouchpoint, Subjects: []string{events.SubjectContacts}, Handler: handlers.Contacts},
 	} {
 		if err := rt.Consume(c); err != nil {
