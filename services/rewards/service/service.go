@@ -25,6 +25,9 @@ import (
 // maxHoldTTL is the longest hold the ledger accepts.
 const maxHoldTTL = 7 * 24 * time.Hour
 
+// Name is the service's name and its Postgres schema.
+const Name = "rewards"
+
 // Config is the rewards service's configuration.
 type Config struct {
 	Base svc.Base
@@ -112,8 +115,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 		log.Warn("SERVICE_API_KEY is empty: the ledger will refuse every redemption's hold")
 	}
 	rt, err := svc.Open(ctx, cfg.Base, svc.Options{
-		Name:       "rewards",
-		Schema:     "rewards",
+		Name:       Name,
+		Schema:     Name,
 		Migrations: migrations.FS,
 		Streams:    []bus.StreamSpec{bus.StreamRewards, bus.StreamLedger},
 	}, log)
