@@ -378,37 +378,3 @@ func TestPruneInboxKeepsRecentRows(t *testing.T) {
 		t.Fatalf("%d rows left, want the 10 recent ones", left)
 	}
 }
-
-func TestConcurrentBatchesApplyEveryEventOnce(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, 100*time.Millisecond)
-	rec := &recorder{}
-	const n = 1500
-	for i := range n {
-		e.publish("evt-"+strconv.Itoa(i), "v")
-	}
-	time.Sleep(200 * time.Millisecond)
-	// Re-published copies past the duplicate window, racing their originals across
-	// batches that run at the same time.
-	for i := range 200 {
-		e.publish("evt-"+strconv.Itoa(i), "v")
-	}
-	stop := run(t, e.consumer(bus.ConsumerConfig{Handler: rec.handle, BatchSize: 100, Concurrency: 3}))
-	eventually(t, "all acked", func() bool {
-		cons, err := e.js.Consumer(context.Background(), e.ns.Stream(testStream.Name), e.ns.Consumer("test"))
-		if err != nil {
-			return false
-		}
-		info, err := cons.Info(context.Background())
-		return err == nil && info.NumPending == 0 && info.NumAckPending == 0 && info.AckFloor.Stream == n+200
-	})
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
-	if got := e.count(`SELECT count(*) FROM applied`); got != n {
-		t.Fatalf("applied %d, want %d", got, n)
-	}
-	if dup := e.count(`SELECT count(*) FROM (SELECT event_id FROM applied GROUP BY event_id HAVING count(*) > 1) d`); dup != 0 {
-		t.Fatalf("%d events applied twice", dup)
-	}
-}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -45,11 +44,6 @@ type ConsumerConfig struct {
 	Backoff []time.Duration
 	// AckWait is how long JetStream waits for an ack before redelivering; default 60s.
 	AckWait time.Duration
-	// Concurrency is how many batches are applied at once; default 1. More overlaps one
-	// batch's Go work and commit with another's statements, for handlers that stay
-	// correct when two batches run together (they lock rows in one order and key their
-	// writes on unique business ids) and need no order between batches.
-	Concurrency int
 	// AfterCommit runs after every commit (the service wakes its outbox relay).
 	AfterCommit func()
 	// BeforeAck injects faults in tests: when it returns an error the consumer behaves as
@@ -84,9 +78,6 @@ func NewConsumer(pool *pgxpool.Pool, js jetstream.JetStream, ns Namespace, log *
 	if cfg.AckWait <= 0 {
 		cfg.AckWait = 60 * time.Second
 	}
-	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = 1
-	}
 	return &Consumer{cfg: cfg, pool: pool, js: js, ns: ns, log: log.With("consumer", cfg.Name), tracer: otel.Tracer("treue/bus")}, nil
 }
 
@@ -111,15 +102,15 @@ func (c *Consumer) Run(ctx context.Context) error {
 		// Unlimited: the consumer itself moves a message to the dead letters after
 		// MaxDeliver attempts. JetStream's own limit would drop it silently.
 		MaxDeliver:    -1,
-		MaxAckPending: 4 * c.cfg.BatchSize * c.cfg.Concurrency,
+		MaxAckPending: 4 * c.cfg.BatchSize,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 	})
 	if err != nil {
 		return fmt.Errorf("bus: consumer %s: %w", c.cfg.Name, err)
 	}
-	inbox := make(chan jetstream.Msg, 2*c.cfg.BatchSize*c.cfg.Concurrency)
+	inbox := make(chan jetstream.Msg, 2*c.cfg.BatchSize)
 	cc, err := cons.Consume(func(m jetstream.Msg) { inbox <- m },
-		jetstream.PullMaxMessages(2*c.cfg.BatchSize*c.cfg.Concurrency),
+		jetstream.PullMaxMessages(2*c.cfg.BatchSize),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 			if !errors.Is(err, jetstream.ErrNoHeartbeat) {
 				c.log.Debug("consume", "err", err)
@@ -144,42 +135,29 @@ func (c *Consumer) Run(ctx context.Context) error {
 	// Work on, during shutdown, with a context that is not cancelled: a batch is
 	// applied and acked completely or not at all.
 	work := context.WithoutCancel(ctx)
-	errc := make(chan error, c.cfg.Concurrency)
-	crashed := make(chan struct{})
-	var once sync.Once
-	for range c.cfg.Concurrency {
-		go func() {
-			for {
-				batch, ok := c.collect(inbox, cc.Closed(), crashed)
-				if !ok {
-					errc <- nil
-					return
-				}
-				if err := c.process(work, batch); errors.Is(err, errCrash) {
-					once.Do(func() { close(crashed) })
-					errc <- err
-					return
-				}
+	for {
+		batch, ok := c.collect(inbox, cc.Closed())
+		if !ok {
+			if ctx.Err() == nil {
+				// Closed without a shutdown (the consumer was deleted on the server, say):
+				// fail, so that the process exits and is restarted, rather than run on
+				// without consuming.
+				return fmt.Errorf("bus: consumer %s stopped receiving", c.cfg.Name)
 			}
-		}()
-	}
-	var runErr error
-	for range c.cfg.Concurrency {
-		if err := <-errc; err != nil {
-			runErr = err
+			return nil
+		}
+		if err := c.process(work, batch); errors.Is(err, errCrash) {
+			return err
 		}
 	}
-	return runErr
 }
 
 // collect waits for a message, then takes whatever else is already fetched, up to a
-// batch. It reports false once the consumer is drained and closed, or crashed.
-func (c *Consumer) collect(inbox <-chan jetstream.Msg, closed <-chan struct{}, crashed <-chan struct{}) ([]jetstream.Msg, bool) {
+// batch. It reports false once the consumer is drained and closed.
+func (c *Consumer) collect(inbox <-chan jetstream.Msg, closed <-chan struct{}) ([]jetstream.Msg, bool) {
 	var first jetstream.Msg
 	select {
 	case first = <-inbox:
-	case <-crashed:
-		return nil, false
 	case <-closed:
 		select {
 		case first = <-inbox:
