@@ -378,3 +378,25 @@ func TestPruneInboxKeepsRecentRows(t *testing.T) {
 		t.Fatalf("%d rows left, want the 10 recent ones", left)
 	}
 }
+
+func TestConsumerDeletedOnTheServerStopsRunWithAnError(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 0)
+	rec := &recorder{}
+	c := e.consumer(bus.ConsumerConfig{Handler: rec.handle})
+	done := make(chan error, 1)
+	go func() { done <- c.Run(context.Background()) }()
+	e.publish("evt-1", "a")
+	eventually(t, "evt-1 applied", func() bool { return e.count(`SELECT count(*) FROM applied`) == 1 })
+	if err := e.js.DeleteConsumer(context.Background(), e.ns.Stream(testStream.Name), e.ns.Consumer("test")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("Run returned nil after its consumer was deleted")
+		}
+	case <-time.After(45 * time.Second):
+		t.Fatal("Run kept going after its consumer was deleted")
+	}
+}
