@@ -95,6 +95,7 @@ type Runtime struct {
 	httpLis   net.Listener
 	http      http.Handler
 	consumers []*bus.Consumer
+	workers   []func(context.Context)
 	closers   []func()
 
 	inboxRetention time.Duration
@@ -187,6 +188,13 @@ func (r *Runtime) Consume(cfg bus.ConsumerConfig) error {
 	return nil
 }
 
+// Background adds a worker (an expirer, a scheduler) that runs with the consumers: it
+// gets a context that ends at shutdown and must return then; the relay's last pass and
+// the pool's closing wait for it, so what it commits is published.
+func (r *Runtime) Background(worker func(ctx context.Context)) {
+	r.workers = append(r.workers, worker)
+}
+
 // Run serves until ctx ends or a part fails, then shuts down in order and releases
 // everything Open took.
 func (r *Runtime) Run(ctx context.Context) error {
@@ -254,10 +262,13 @@ func (r *Runtime) Run(ctx context.Context) error {
 		_ = r.Relay.Run(relayCtx)
 	}()
 	if r.inboxRetention > 0 {
+		r.workers = append(r.workers, r.pruneInbox)
+	}
+	for _, w := range r.workers {
 		intake.Add(1)
 		go func() {
 			defer intake.Done()
-			r.pruneInbox(ctx)
+			w(ctx)
 		}()
 	}
 	r.Log.Info("service started", "grpc", r.GRPCAddr(), "http", r.HTTPAddr(), "consumers", len(r.consumers))

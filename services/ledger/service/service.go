@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -185,7 +184,9 @@ func wire(rt *svc.Runtime, cfg Config, log *slog.Logger) (*Service, error) {
 		}
 	}
 	ledgerv1.RegisterLedgerServiceServer(rt.GRPC, grpcport.New(application))
-	return &Service{rt: rt, app: application, cfg: cfg, log: log}, nil
+	s := &Service{rt: rt, app: application, cfg: cfg, log: log}
+	rt.Background(s.expireHolds)
+	return s, nil
 }
 
 func (h ConsumerHooks) apply(c bus.ConsumerConfig) bus.ConsumerConfig {
@@ -214,20 +215,7 @@ func (s *Service) GRPCAddr() string { return s.rt.GRPCAddr() }
 func (s *Service) HTTPAddr() string { return s.rt.HTTPAddr() }
 
 // Run serves until ctx ends or a part fails, then shuts down in order.
-func (s *Service) Run(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		s.expireHolds(ctx)
-	}()
-	err := s.rt.Run(ctx)
-	cancel()
-	wg.Wait()
-	return err
-}
+func (s *Service) Run(ctx context.Context) error { return s.rt.Run(ctx) }
 
 // expireHolds voids holds past their expiry every HoldExpiryInterval until ctx ends.
 func (s *Service) expireHolds(ctx context.Context) {
