@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/treue/treue/pkg/pg"
 	"github.com/treue/treue/pkg/telemetry"
 )
 
@@ -47,10 +48,8 @@ func Enqueue(ctx context.Context, tx pgx.Tx, events ...Event) error {
 		// [16]byte is encoded as a binary uuid; a uuid.UUID would go as text.
 		rows[i] = []any{[16]byte(id), e.Subject, string(e.Message.ProtoReflect().Descriptor().FullName()), b, string(traceJSON)}
 	}
-	// COPY: a batch handler enqueues hundreds of events, and COPY writes them with the
-	// least work for the server.
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"outbox"},
-		[]string{"event_id", "subject", "event_type", "payload", "headers"}, pgx.CopyFromRows(rows)); err != nil {
+	// A batch handler enqueues hundreds of events (COPY); a gRPC call one or two.
+	if err := pg.InsertRows(ctx, tx, "outbox", []string{"event_id", "subject", "event_type", "payload", "headers"}, rows); err != nil {
 		return fmt.Errorf("bus: outbox insert: %w", err)
 	}
 	return nil

@@ -17,12 +17,7 @@ import (
 // barePipe measures the floor the product is compared with: the same purchases through
 // JetStream into batched Postgres inserts keyed for idempotency, with no product logic
 // (no inbox, no ledger, no outbox). Returns events per second.
-func barePipe(ctx context.Context, js jetstream.JetStream, dsn string, ns bus.Namespace, msgs [][]byte, ids []string, publish func() error) (float64, error) {
-	pool, err := pgxpool.New(ctx, dsn)
-	if err != nil {
-		return 0, err
-	}
-	defer pool.Close()
+func barePipe(ctx context.Context, js jetstream.JetStream, pool *pgxpool.Pool, ns bus.Namespace, msgs [][]byte, publish func() error) (float64, error) {
 	if _, err := pool.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS barepipe;
 		DROP TABLE IF EXISTS barepipe.points;
 		CREATE TABLE barepipe.points (idempotency_key text PRIMARY KEY, member text NOT NULL, points bigint NOT NULL)`); err != nil {

@@ -29,6 +29,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/treue/treue/pkg/bus"
+	"github.com/treue/treue/pkg/cpustat"
 	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
 	reportingv1 "github.com/treue/treue/proto/gen/treue/reporting/v1"
 	rewardsv1 "github.com/treue/treue/proto/gen/treue/rewards/v1"
@@ -100,14 +101,17 @@ func run(ctx context.Context) error {
 	ns := bus.Namespace(s.Namespace)
 
 	// The bare pipe first, on the same NATS and Postgres, with the same messages.
-	bare, err := barePipe(ctx, js, s.DatabaseURL, ns, msgs, ids, func() error {
+	bareBefore := cpuSnapshot(ctx, s, pool)
+	bare, err := barePipe(ctx, js, pool, ns, msgs, func() error {
 		return publishFleet(ctx, s.NATSURL, o.publishers, ns.Subject("bare.purchase."), msgs, ids)
 	})
 	if err != nil {
 		return fmt.Errorf("bare pipe: %w", err)
 	}
 	fmt.Printf("  bare pipe (JetStream -> batched idempotent inserts): %8.0f events/s\n", bare)
+	cpuSnapshot(ctx, s, pool).print(bareBefore, o.purchases, "the bare pipe")
 
+	cpuBefore := cpuSnapshot(ctx, s, pool)
 	start := time.Now()
 	if err := publishFleet(ctx, s.NATSURL, o.publishers, ns.Subject("pos.purchase.recorded."), msgs, ids); err != nil {
 		return err
@@ -125,6 +129,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	fmt.Printf("  reporting caught up (points issued = %d) after %v\n", expected, time.Since(start).Round(time.Millisecond))
+	cpuSnapshot(ctx, s, pool).print(cpuBefore, o.purchases, "the system, until reporting caught up")
 
 	redeem, coupons, err := redeemLatency(ctx, s, members, o)
 	if err != nil {
@@ -144,6 +149,47 @@ func run(ctx context.Context) error {
 		fmt.Printf("    %-10s %6.1f MiB\n", n, float64(rss[n])/(1<<20))
 	}
 	return nil
+}
+
+// cpuUse is the CPU time used so far by each service, this process (the embedded NATS
+// server, when there is one, and the publishers) and the Postgres backends of the
+// benchmark's database. Two cores give 2 s of CPU per second: what each part costs per
+// purchase tells where the end-to-end rate goes.
+type cpuUse struct {
+	procs    map[string]time.Duration
+	backends map[int]time.Duration
+}
+
+func cpuSnapshot(ctx context.Context, s *stack.Stack, pool *pgxpool.Pool) cpuUse {
+	c := cpuUse{procs: s.CPU()}
+	c.procs["bench (NATS, publishers)"] = cpustat.Process()
+	c.backends, _ = cpustat.Backends(ctx, pool)
+	return c
+}
+
+func (c cpuUse) print(before cpuUse, purchases int, what string) {
+	names := make([]string, 0, len(c.procs))
+	for n := range c.procs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	per := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(purchases) }
+	var total time.Duration
+	fmt.Printf("  CPU per purchase, %s:\n", what)
+	for _, n := range names {
+		d := c.procs[n] - before.procs[n]
+		total += d
+		if per(d) < 1 {
+			continue
+		}
+		fmt.Printf("    %-26s %7.1f µs\n", n, per(d))
+	}
+	if c.backends != nil && before.backends != nil {
+		d := cpustat.Since(before.backends, c.backends)
+		total += d
+		fmt.Printf("    %-26s %7.1f µs\n", "postgres backends", per(d))
+	}
+	fmt.Printf("    %-26s %7.1f µs\n", "total", per(total))
 }
 
 func enrol(ctx context.Context, s *stack.Stack, n int) ([]string, error) {

@@ -27,6 +27,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/treue/treue/pkg/cpustat"
 	"github.com/treue/treue/pkg/devstack"
 	"github.com/treue/treue/pkg/grpcx"
 )
@@ -271,6 +272,17 @@ func (s *Stack) PeakRSS() map[string]int64 {
 				kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 				out[name] = kb * 1024
 			}
+		}
+	}
+	return out
+}
+
+// CPU returns the CPU time each service process has used so far.
+func (s *Stack) CPU() map[string]time.Duration {
+	out := map[string]time.Duration{}
+	for name, p := range s.Procs {
+		if d, err := cpustat.Pid(p.cmd.Process.Pid); err == nil {
+			out[name] = d
 		}
 	}
 	return out

@@ -14,8 +14,8 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/treue/treue/pkg/bus"
+	"github.com/treue/treue/pkg/cpustat"
 	posv1 "github.com/treue/treue/proto/gen/treue/pos/v1"
-	"github.com/treue/treue/services/ledger/internal/cpustat"
 	"github.com/treue/treue/services/ledger/service"
 )
 

@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -105,6 +106,30 @@ func TestRedemptionsCaptureAndVoidHolds(t *testing.T) {
 	eventually(t, 10*time.Second, "the dead letter", func() bool {
 		return e.count(`SELECT count(*) FROM dead_letters WHERE event_id = $1`, bad) == 1
 	})
+
+	// A burst of completions, captured as one set where they share a batch, with a bad
+	// one among them: it alone goes to the dead letters.
+	var holds []string
+	for i := range 10 {
+		holds = append(holds, hold(fmt.Sprintf("hold-otto-1%02d", i), 5))
+	}
+	bad2 := uuid.NewString()
+	for i, id := range holds {
+		if i == 5 {
+			e.publish("rewards.redemption.completed", bad2, &rewardsv1.RedemptionCompleted{RedemptionId: uuid.NewString(), HoldId: cancelled})
+		}
+		e.publish("rewards.redemption.completed", uuid.NewString(), &rewardsv1.RedemptionCompleted{RedemptionId: uuid.NewString(), HoldId: id})
+	}
+	eventually(t, 10*time.Second, "the burst captured", func() bool {
+		b := e.balance(m)
+		return b.GetAvailable() == 20 && b.GetHeld() == 0 && e.count(`SELECT count(*) FROM dead_letters WHERE event_id = $1`, bad2) == 1
+	})
+	if n := e.count(`SELECT count(*) FROM transactions WHERE kind = 'capture'`); n != 11 {
+		t.Errorf("%d captures, want 11", n)
+	}
+	if n := e.count(`SELECT count(*) FROM holds WHERE id = ANY($1::uuid[]) AND status = 'captured'`, holds); n != 10 {
+		t.Errorf("%d of the burst's holds captured, want 10", n)
+	}
 }
 
 // TestMalformedEventsAreDeadLettered: garbage on a purchase subject lands in the dead

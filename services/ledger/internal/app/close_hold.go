@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"time"
 
 	"github.com/treue/treue/services/ledger/internal/domain"
 )
@@ -27,35 +28,66 @@ func (a *Application) VoidHold(ctx context.Context, id, reason string) (h domain
 }
 
 func (a *Application) captureHold(ctx context.Context, tx Tx, id string) (domain.Hold, error) {
-	id, ok := domain.CanonicalUUID(id)
-	if !ok {
-		return domain.Hold{}, domain.ErrHoldNotFound
-	}
-	h, err := tx.LockHold(ctx, id)
+	hs, err := a.closeOpenHolds(ctx, tx, []string{id}, func(h *domain.Hold, now time.Time) (bool, error) {
+		return h.Capture(now)
+	})
 	if err != nil {
 		return domain.Hold{}, err
 	}
-	changed, err := h.Capture(a.clock())
-	if err != nil || !changed {
-		return h, err
-	}
-	return h, a.closeHolds(ctx, tx, []domain.Hold{h})
+	return hs[0].hold, hs[0].err
 }
 
 func (a *Application) voidHold(ctx context.Context, tx Tx, id, reason string) (domain.Hold, error) {
-	id, ok := domain.CanonicalUUID(id)
-	if !ok {
-		return domain.Hold{}, domain.ErrHoldNotFound
-	}
-	h, err := tx.LockHold(ctx, id)
+	hs, err := a.closeOpenHolds(ctx, tx, []string{id}, func(h *domain.Hold, now time.Time) (bool, error) {
+		return h.Void(now, reason)
+	})
 	if err != nil {
 		return domain.Hold{}, err
 	}
-	changed, err := h.Void(a.clock(), reason)
-	if err != nil || !changed {
-		return h, err
+	return hs[0].hold, hs[0].err
+}
+
+// closedHold is what closing one hold did: the hold as it is now, or why it could not
+// be closed (domain.ErrHoldNotFound, or close's error).
+type closedHold struct {
+	hold domain.Hold
+	err  error
+}
+
+// closeOpenHolds locks the holds with ids (in one statement, whatever their number),
+// closes each with close and books those that changed. The result has one entry per
+// id, in the order of ids; an id given twice is closed once.
+func (a *Application) closeOpenHolds(ctx context.Context, tx Tx, ids []string,
+	close func(h *domain.Hold, now time.Time) (changed bool, err error)) ([]closedHold, error) {
+	canonical := make([]string, len(ids))
+	valid := make([]string, 0, len(ids))
+	for i, id := range ids {
+		if c, ok := domain.CanonicalUUID(id); ok {
+			canonical[i] = c
+			valid = append(valid, c)
+		}
 	}
-	return h, a.closeHolds(ctx, tx, []domain.Hold{h})
+	holds, err := tx.LockHolds(ctx, valid)
+	if err != nil {
+		return nil, err
+	}
+	now := a.clock()
+	out := make([]closedHold, len(ids))
+	var changed []domain.Hold
+	for i, id := range canonical {
+		h, ok := holds[id]
+		if !ok {
+			out[i].err = domain.ErrHoldNotFound
+			continue
+		}
+		ch, err := close(&h, now)
+		out[i] = closedHold{hold: h, err: err}
+		if err == nil && ch {
+			holds[id] = h
+			changed = append(changed, h)
+		}
+	}
+	return out, a.closeHolds(ctx, tx, changed)
 }
 
 // closeHolds books the transactions of holds just captured, voided or expired, stores
@@ -70,6 +102,9 @@ func (a *Application) closeHolds(ctx context.Context, tx Tx, hs []domain.Hold) e
 		} else {
 			events[i] = domain.HoldVoided{Hold: h}
 		}
+	}
+	if len(hs) == 0 {
+		return nil
 	}
 	// A hold is closed once: its row is locked and its status was open, so the keys
 	// of these transactions are new.

@@ -65,8 +65,9 @@ type Tx interface {
 	// InsertHold places h unless a hold was placed with key before; then it returns that
 	// hold instead.
 	InsertHold(ctx context.Context, h domain.Hold, key string) (inserted bool, existing domain.Hold, err error)
-	// LockHold returns domain.ErrHoldNotFound for an unknown id.
-	LockHold(ctx context.Context, id string) (domain.Hold, error)
+	// LockHolds locks the holds with these ids, in id order, and returns them by id; an
+	// unknown id is missing from the map.
+	LockHolds(ctx context.Context, ids []string) (map[string]domain.Hold, error)
 	// LockExpiredHolds returns up to limit placed holds past their expiry at now, skipping
 	// those another transaction has locked.
 	LockExpiredHolds(ctx context.Context, now time.Time, limit int) ([]domain.Hold, error)

@@ -14,13 +14,13 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/treue/treue/pkg/bus"
+	"github.com/treue/treue/pkg/cpustat"
 	"github.com/treue/treue/pkg/pg"
 	"github.com/treue/treue/pkg/testkit"
 	posv1 "github.com/treue/treue/proto/gen/treue/pos/v1"
 	"github.com/treue/treue/services/ledger/internal/adapters/events"
 	"github.com/treue/treue/services/ledger/internal/adapters/postgres"
 	"github.com/treue/treue/services/ledger/internal/app"
-	"github.com/treue/treue/services/ledger/internal/cpustat"
 	"github.com/treue/treue/services/ledger/internal/domain"
 	"github.com/treue/treue/services/ledger/migrations"
 )

@@ -151,36 +151,58 @@ func (h *Handlers) Survey(ctx context.Context, tx pgx.Tx, msgs []*bus.Message) e
 	return h.app.CreditSurveyBonuses(ctx, postgres.Bind(tx), responses)
 }
 
-// Rewards captures and voids the holds of redemptions (consumer ledger-rewards), in the
-// order the redemptions happened.
+// Rewards captures and voids the holds of redemptions (consumer ledger-rewards). Each
+// run of completions (or cancellations) in the batch is applied as one set, and the runs
+// in the order the redemptions happened.
 func (h *Handlers) Rewards(ctx context.Context, tx pgx.Tx, msgs []*bus.Message) error {
 	ltx := postgres.Bind(tx)
+	var (
+		run     []app.Redemption
+		subject string
+	)
+	flush := func() error {
+		if len(run) == 0 {
+			return nil
+		}
+		var err error
+		if subject == SubjectRedemptionCompleted {
+			err = h.app.CompleteRedemptions(ctx, ltx, run)
+		} else {
+			err = h.app.CancelRedemptions(ctx, ltx, run)
+		}
+		run = run[:0]
+		if errors.Is(err, app.ErrRedemptionHold) {
+			// Alone (the consumer retries a failed batch message by message), this is
+			// the one event at fault.
+			return bus.Permanent(err)
+		}
+		return err
+	}
 	for _, m := range msgs {
+		var r app.Redemption
 		switch m.Subject {
 		case SubjectRedemptionCompleted:
 			var ev rewardsv1.RedemptionCompleted
 			if err := h.decode(m, &ev); err != nil {
 				return err
 			}
-			err := h.app.CompleteRedemptions(ctx, ltx, []app.Redemption{{RedemptionID: ev.GetRedemptionId(), HoldID: ev.GetHoldId()}})
-			if errors.Is(err, app.ErrRedemptionHold) {
-				return bus.Permanent(fmt.Errorf("event %s: %w", m.ID, err))
-			}
-			if err != nil {
-				return err
-			}
+			r = app.Redemption{RedemptionID: ev.GetRedemptionId(), HoldID: ev.GetHoldId()}
 		case SubjectRedemptionCancelled:
 			var ev rewardsv1.RedemptionCancelled
 			if err := h.decode(m, &ev); err != nil {
 				return err
 			}
-			err := h.app.CancelRedemptions(ctx, ltx, []app.Redemption{{RedemptionID: ev.GetRedemptionId(), HoldID: ev.GetHoldId(), Reason: ev.GetReason()}})
-			if err != nil {
-				return err
-			}
+			r = app.Redemption{RedemptionID: ev.GetRedemptionId(), HoldID: ev.GetHoldId(), Reason: ev.GetReason()}
 		default:
 			return bus.Permanent(fmt.Errorf("event %s: no handler for subject %s", m.ID, m.Subject))
 		}
+		if m.Subject != subject {
+			if err := flush(); err != nil {
+				return err
+			}
+			subject = m.Subject
+		}
+		run = append(run, r)
 	}
-	return nil
+	return flush()
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/treue/treue/pkg/bus"
+	"github.com/treue/treue/pkg/pg"
 	"github.com/treue/treue/services/ledger/internal/domain"
 )
 
@@ -84,9 +85,9 @@ func (t *ledgerTx) Apply(ctx context.Context, txs []domain.Transaction) error {
 	if len(txs) == 0 {
 		return nil
 	}
-	// COPY: the journal is append-only and these keys are new, so the fastest way in
-	// (multi-row heap inserts, one WAL record per page) needs no conflict handling. A
-	// key used before is a unique violation, and the whole database transaction fails.
+	// Plain inserts (COPY for a batch): the journal is append-only and these keys are
+	// new, so no conflict handling is needed. A key used before is a unique violation,
+	// and the whole database transaction fails.
 	rows := make([][]any, len(txs))
 	for i, x := range txs {
 		id, err := binaryUUID(x.ID)
@@ -99,9 +100,8 @@ func (t *ledgerTx) Apply(ctx context.Context, txs []domain.Transaction) error {
 		}
 		rows[i] = []any{id, x.IdempotencyKey, string(x.Kind), string(x.Reason), x.Reference, member, x.CreatedAt}
 	}
-	if _, err := t.tx.CopyFrom(ctx, pgx.Identifier{"transactions"},
-		[]string{"id", "idempotency_key", "kind", "reason", "reference", "member_id", "created_at"},
-		pgx.CopyFromRows(rows)); err != nil {
+	if err := pg.InsertRows(ctx, t.tx, "transactions",
+		[]string{"id", "idempotency_key", "kind", "reason", "reference", "member_id", "created_at"}, rows); err != nil {
 		return err
 	}
 	return t.post(ctx, txs)
@@ -168,8 +168,8 @@ func (t *ledgerTx) post(ctx context.Context, txs []domain.Transaction) error {
 			rows = append(rows, []any{id, int16(i), p.Source, p.Destination, p.Amount})
 		}
 	}
-	if _, err := t.tx.CopyFrom(ctx, pgx.Identifier{"postings"},
-		[]string{"transaction_id", "seq", "source", "destination", "amount"}, pgx.CopyFromRows(rows)); err != nil {
+	if err := pg.InsertRows(ctx, t.tx, "postings",
+		[]string{"transaction_id", "seq", "source", "destination", "amount"}, rows); err != nil {
 		return err
 	}
 	return t.moveBalances(ctx, domain.BalanceChanges(txs))
@@ -249,10 +249,10 @@ func (t *ledgerTx) InsertPurchases(ctx context.Context, ps []domain.Purchase) (m
 		stores[i], txids[i] = p.Key.StoreID, p.Key.TransactionID
 	}
 	// One probe finds the purchases recorded before and the points that returns booked
-	// before their purchase took back. Then the new ones go in with COPY, which is much
-	// cheaper than INSERT ... ON CONFLICT (no speculative insertion, multi-row heap
-	// writes). Should a concurrent transaction record one of them in between, COPY hits
-	// the primary key, this transaction fails and its retry finds the purchase recorded.
+	// before their purchase took back. Then the new ones go in with plain inserts (COPY
+	// for a batch), much cheaper than INSERT ... ON CONFLICT (no speculative insertion).
+	// Should a concurrent transaction record one of them in between, the insert hits the
+	// primary key, this transaction fails and its retry finds the purchase recorded.
 	rows, err := t.tx.Query(ctx, `
 		SELECT u.store, u.txid,
 			EXISTS (SELECT FROM purchases p WHERE p.store_id = u.store AND p.transaction_id = u.txid),
@@ -279,7 +279,7 @@ func (t *ledgerTx) InsertPurchases(ctx context.Context, ps []domain.Purchase) (m
 	}); err != nil {
 		return nil, err
 	}
-	copyRows := make([][]any, 0, len(ps))
+	newRows := make([][]any, 0, len(ps))
 	for _, p := range ps {
 		if known[p.Key] {
 			continue
@@ -296,21 +296,19 @@ func (t *ledgerTx) InsertPurchases(ctx context.Context, ps []domain.Purchase) (m
 		if err != nil {
 			return nil, err
 		}
-		copyRows = append(copyRows, []any{p.Key.StoreID, p.Key.TransactionID, p.EventID, p.MemberRef, member,
+		newRows = append(newRows, []any{p.Key.StoreID, p.Key.TransactionID, p.EventID, p.MemberRef, member,
 			p.OccurredAt, p.Currency, p.TotalMinor, p.Points, returned[p.Key], lines, ledgerTx})
 		fresh[p.Key] = returned[p.Key]
 	}
-	if len(copyRows) == 0 {
+	if len(newRows) == 0 {
 		return fresh, nil
 	}
-	_, err = t.tx.CopyFrom(ctx, pgx.Identifier{"purchases"},
+	return fresh, pg.InsertRows(ctx, t.tx, "purchases",
 		[]string{"store_id", "transaction_id", "event_id", "member_ref", "member_id", "occurred_at", "currency",
-			"total_minor", "points", "points_returned", "lines", "ledger_tx_id"},
-		pgx.CopyFromRows(copyRows))
-	return fresh, err
+			"total_minor", "points", "points_returned", "lines", "ledger_tx_id"}, newRows)
 }
 
-// binaryUUID parses s for binary COPY. A plain [16]byte, not uuid.UUID: pgx would
+// binaryUUID parses s for binary encoding. A plain [16]byte, not uuid.UUID: pgx would
 // encode the latter through its driver.Valuer, as text, several times slower.
 func binaryUUID(s string) ([16]byte, error) {
 	id, err := uuid.Parse(s)
@@ -482,8 +480,22 @@ func (t *ledgerTx) InsertHold(ctx context.Context, h domain.Hold, key string) (b
 	return false, existing, err
 }
 
-func (t *ledgerTx) LockHold(ctx context.Context, id string) (domain.Hold, error) {
-	return scanHold(t.tx.QueryRow(ctx, `SELECT `+holdColumns+` FROM holds WHERE id = $1 FOR UPDATE`, id))
+func (t *ledgerTx) LockHolds(ctx context.Context, ids []string) (map[string]domain.Hold, error) {
+	out := make(map[string]domain.Hold, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	// In id order, the one order every locker of several holds uses.
+	rows, err := t.tx.Query(ctx, `SELECT `+holdColumns+` FROM holds WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, ids)
+	if err != nil {
+		return nil, err
+	}
+	_, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (struct{}, error) {
+		h, err := scanHold(row)
+		out[h.ID] = h
+		return struct{}{}, err
+	})
+	return out, err
 }
 
 func (t *ledgerTx) LockExpiredHolds(ctx context.Context, now time.Time, limit int) ([]domain.Hold, error) {

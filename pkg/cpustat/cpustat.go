@@ -43,7 +43,7 @@ func Backends(ctx context.Context, pool *pgxpool.Pool) (map[int]time.Duration, b
 		if rows.Scan(&pid) != nil {
 			return nil, false
 		}
-		d, err := procCPU(pid)
+		d, err := Pid(pid)
 		if err != nil {
 			return nil, false
 		}
@@ -62,7 +62,8 @@ func Since(before, now map[int]time.Duration) time.Duration {
 	return d
 }
 
-func procCPU(pid int) (time.Duration, error) {
+// Pid returns the CPU time (user + system) process pid has used.
+func Pid(pid int) (time.Duration, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0, err
