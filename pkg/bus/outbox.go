@@ -23,14 +23,32 @@ import (
 // Enqueue writes events to the outbox in tx, in one statement. They are published after
 // tx commits, by the Relay; if tx rolls back, they never existed.
 func Enqueue(ctx context.Context, tx pgx.Tx, events ...Event) error {
+	rows, err := OutboxRows(ctx, events...)
+	if err != nil {
+		return err
+	}
+	// A batch handler enqueues hundreds of events (COPY); a gRPC call one or two.
+	if err := pg.InsertRows(ctx, tx, "outbox", OutboxColumns, rows); err != nil {
+		return fmt.Errorf("bus: outbox insert: %w", err)
+	}
+	return nil
+}
+
+// OutboxColumns are the outbox's columns that OutboxRows gives values for.
+var OutboxColumns = []string{"event_id", "subject", "event_type", "payload", "headers"}
+
+// OutboxRows returns the outbox rows of events, with the trace of ctx, for a statement
+// that writes them together with the change they describe (Enqueue, or one that inserts
+// them only if its update matched).
+func OutboxRows(ctx context.Context, events ...Event) ([][]any, error) {
 	if len(events) == 0 {
-		return nil
+		return nil, nil
 	}
 	trace := map[string][]string{}
 	telemetry.Inject(ctx, trace)
 	traceJSON, err := json.Marshal(trace)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	rows := make([][]any, len(events))
 	for i, e := range events {
@@ -39,20 +57,16 @@ func Enqueue(ctx context.Context, tx pgx.Tx, events ...Event) error {
 		}
 		id, err := uuid.Parse(e.ID)
 		if err != nil {
-			return fmt.Errorf("bus: event id %q: %w", e.ID, err)
+			return nil, fmt.Errorf("bus: event id %q: %w", e.ID, err)
 		}
 		b, err := proto.Marshal(e.Message)
 		if err != nil {
-			return fmt.Errorf("bus: marshal %s: %w", e.Subject, err)
+			return nil, fmt.Errorf("bus: marshal %s: %w", e.Subject, err)
 		}
 		// [16]byte is encoded as a binary uuid; a uuid.UUID would go as text.
 		rows[i] = []any{[16]byte(id), e.Subject, string(e.Message.ProtoReflect().Descriptor().FullName()), b, string(traceJSON)}
 	}
-	// A batch handler enqueues hundreds of events (COPY); a gRPC call one or two.
-	if err := pg.InsertRows(ctx, tx, "outbox", []string{"event_id", "subject", "event_type", "payload", "headers"}, rows); err != nil {
-		return fmt.Errorf("bus: outbox insert: %w", err)
-	}
-	return nil
+	return rows, nil
 }
 
 // Relay publishes outbox rows to JetStream. In one transaction it deletes a batch of rows

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -77,5 +78,86 @@ func TestInsertRowsStoresFewRowsAndBatchesAlike(t *testing.T) {
 	}
 	if err := pg.InsertRows(ctx, nil, "items", columns, nil); err != nil {
 		t.Fatalf("no rows: %v", err)
+	}
+}
+
+// A pipeline sends its statements in order and fails on the first statement or check
+// that fails.
+func TestPipelineRunsQueuedStatementsInOrderAndChecksThem(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool, err := pg.Connect(ctx, testkit.Database(t), "svc", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	if _, err := pool.Exec(ctx, `CREATE SCHEMA svc; CREATE TABLE svc.counters (name text PRIMARY KEY, n int NOT NULL CHECK (n >= 0))`); err != nil {
+		t.Fatal(err)
+	}
+	rowsAffected := func(want int64) func(pgconn.CommandTag) error {
+		return func(tag pgconn.CommandTag) error {
+			if tag.RowsAffected() != want {
+				return fmt.Errorf("%d rows affected, want %d", tag.RowsAffected(), want)
+			}
+			return nil
+		}
+	}
+	run := func(fill func(tx pgx.Tx, p *pg.Pipeline) error) error {
+		return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			var p pg.Pipeline
+			if err := fill(tx, &p); err != nil {
+				return err
+			}
+			return p.Send(ctx, tx)
+		})
+	}
+	// Inserts (a few queued, a batch copied at once), then updates that need them.
+	batch := make([][]any, pg.CopyThreshold)
+	for i := range batch {
+		batch[i] = []any{fmt.Sprintf("b%02d", i), 1}
+	}
+	if err := run(func(tx pgx.Tx, p *pg.Pipeline) error {
+		if err := p.Insert(ctx, tx, "counters", []string{"name", "n"}, [][]any{{"a", 1}, {"b", 2}}); err != nil {
+			return err
+		}
+		if err := p.Insert(ctx, tx, "counters", []string{"name", "n"}, batch); err != nil {
+			return err
+		}
+		p.Queue(rowsAffected(2), `UPDATE counters SET n = n * 10 WHERE name IN ('a', 'b')`)
+		p.Queue(rowsAffected(pg.CopyThreshold), `UPDATE counters SET n = n + 1 WHERE name LIKE 'b_%'`)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var a, b, sum int
+	if err := pool.QueryRow(ctx, `SELECT (SELECT n FROM counters WHERE name = 'a'), (SELECT n FROM counters WHERE name = 'b'),
+		(SELECT sum(n) FROM counters WHERE name LIKE 'b_%')`).Scan(&a, &b, &sum); err != nil {
+		t.Fatal(err)
+	}
+	if a != 10 || b != 20 || sum != 2*pg.CopyThreshold {
+		t.Fatalf("a = %d, b = %d, batch sum = %d; want 10, 20, %d", a, b, sum, 2*pg.CopyThreshold)
+	}
+
+	// A check that fails, and a statement that fails: the transaction rolls back.
+	err = run(func(tx pgx.Tx, p *pg.Pipeline) error {
+		p.Queue(nil, `UPDATE counters SET n = 0`)
+		p.Queue(rowsAffected(1), `UPDATE counters SET n = 5 WHERE name = 'nobody'`)
+		return nil
+	})
+	if err == nil || !strings.Contains(err.Error(), "0 rows affected, want 1") {
+		t.Fatalf("failed check: got %v", err)
+	}
+	err = run(func(tx pgx.Tx, p *pg.Pipeline) error {
+		p.Queue(nil, `UPDATE counters SET n = 0`)
+		p.Queue(nil, `UPDATE counters SET n = -1 WHERE name = 'a'`)
+		p.Queue(nil, `UPDATE counters SET n = 7`)
+		return nil
+	})
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "23514" {
+		t.Fatalf("failed statement: got %v, want a check violation", err)
+	}
+	if err := pool.QueryRow(ctx, `SELECT n FROM counters WHERE name = 'a'`).Scan(&a); err != nil || a != 10 {
+		t.Fatalf("after the failed transactions a = %d (%v), want 10", a, err)
 	}
 }

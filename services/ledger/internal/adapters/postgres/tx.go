@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/treue/treue/pkg/bus"
 	"github.com/treue/treue/pkg/pg"
@@ -100,11 +101,16 @@ func (t *ledgerTx) Apply(ctx context.Context, txs []domain.Transaction) error {
 		}
 		rows[i] = []any{id, x.IdempotencyKey, string(x.Kind), string(x.Reason), x.Reference, member, x.CreatedAt}
 	}
-	if err := pg.InsertRows(ctx, t.tx, "transactions",
+	// The journal, postings and balances go in one round trip (COPY first for a batch).
+	var p pg.Pipeline
+	if err := p.Insert(ctx, t.tx, "transactions",
 		[]string{"id", "idempotency_key", "kind", "reason", "reference", "member_id", "created_at"}, rows); err != nil {
 		return err
 	}
-	return t.post(ctx, txs)
+	if err := t.post(ctx, &p, txs); err != nil {
+		return err
+	}
+	return p.Send(ctx, t.tx)
 }
 
 func (t *ledgerTx) ApplyOnce(ctx context.Context, txs []domain.Transaction) ([]domain.Transaction, error) {
@@ -147,11 +153,16 @@ func (t *ledgerTx) ApplyOnce(ctx context.Context, txs []domain.Transaction) ([]d
 	if len(applied) == 0 {
 		return nil, nil
 	}
-	return applied, t.post(ctx, applied)
+	var p pg.Pipeline
+	if err := t.post(ctx, &p, applied); err != nil {
+		return nil, err
+	}
+	return applied, p.Send(ctx, t.tx)
 }
 
-// post writes the postings of transactions just written and moves the member balances.
-func (t *ledgerTx) post(ctx context.Context, txs []domain.Transaction) error {
+// post writes (or queues in p) the postings of transactions just written and queues the
+// moves of the member balances.
+func (t *ledgerTx) post(ctx context.Context, p *pg.Pipeline, txs []domain.Transaction) error {
 	var rows [][]any
 	for _, x := range txs {
 		if len(x.Postings) == 0 {
@@ -168,18 +179,19 @@ func (t *ledgerTx) post(ctx context.Context, txs []domain.Transaction) error {
 			rows = append(rows, []any{id, int16(i), p.Source, p.Destination, p.Amount})
 		}
 	}
-	if err := pg.InsertRows(ctx, t.tx, "postings",
+	if err := p.Insert(ctx, t.tx, "postings",
 		[]string{"transaction_id", "seq", "source", "destination", "amount"}, rows); err != nil {
 		return err
 	}
-	return t.moveBalances(ctx, domain.BalanceChanges(txs))
+	t.moveBalances(p, domain.BalanceChanges(txs))
+	return nil
 }
 
-// moveBalances adds changes to the stored balances of member accounts. Accounts not yet
-// locked by this transaction are locked first, in name order.
-func (t *ledgerTx) moveBalances(ctx context.Context, changes map[string]int64) error {
+// moveBalances queues in p the changes to the stored balances of member accounts.
+// Accounts not yet locked by this transaction are locked first, in name order.
+func (t *ledgerTx) moveBalances(p *pg.Pipeline, changes map[string]int64) {
 	if len(changes) == 0 {
-		return nil
+		return
 	}
 	names := make([]string, 0, len(changes))
 	for name := range changes {
@@ -193,9 +205,7 @@ func (t *ledgerTx) moveBalances(ctx context.Context, changes map[string]int64) e
 		}
 	}
 	if len(unlocked) > 0 {
-		if _, err := t.tx.Exec(ctx, `SELECT FROM accounts WHERE name = ANY($1) ORDER BY name FOR UPDATE`, unlocked); err != nil {
-			return err
-		}
+		p.Queue(nil, `SELECT FROM accounts WHERE name = ANY($1) ORDER BY name FOR UPDATE`, unlocked)
 		for _, name := range unlocked {
 			t.locked[name] = true
 		}
@@ -204,17 +214,15 @@ func (t *ledgerTx) moveBalances(ctx context.Context, changes map[string]int64) e
 	for i, name := range names {
 		deltas[i] = changes[name]
 	}
-	tag, err := t.tx.Exec(ctx, `
+	p.Queue(func(tag pgconn.CommandTag) error {
+		if int(tag.RowsAffected()) != len(names) {
+			return fmt.Errorf("postings name %d member accounts but %d exist", len(names), tag.RowsAffected())
+		}
+		return nil
+	}, `
 		UPDATE accounts a SET balance = a.balance + d.delta
 		FROM unnest($1::text[], $2::int8[]) AS d(name, delta)
 		WHERE a.name = d.name AND a.member_id IS NOT NULL`, names, deltas)
-	if err != nil {
-		return err
-	}
-	if int(tag.RowsAffected()) != len(names) {
-		return fmt.Errorf("postings name %d member accounts but %d exist", len(names), tag.RowsAffected())
-	}
-	return nil
 }
 
 func (t *ledgerTx) Emit(ctx context.Context, events ...domain.Event) error {

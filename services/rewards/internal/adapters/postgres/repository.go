@@ -254,38 +254,45 @@ func (r *Repository) CouponByCodeHash(ctx context.Context, codeHash []byte) (dom
 	return c, err
 }
 
-// errNotUsable: the conditional update found no usable coupon; why is looked up after.
-var errNotUsable = errors.New("coupon not usable")
-
-// UseCoupon is single-use by a conditional update: of concurrent attempts on one code,
-// the first to lock the row sets redeemed_at, the others re-check the condition on the
-// updated row and match nothing.
+// UseCoupon is single use by one conditional statement: it marks the coupon redeemed
+// only while it is unused and unexpired, and writes the coupon.redeemed event only if it
+// did. Of concurrent attempts on one code, the first to lock the row updates it; the
+// others re-check the condition on the updated row and match nothing. The coupon is
+// read first, to build the event: two round trips, where a transaction takes four.
 func (r *Repository) UseCoupon(ctx context.Context, codeHash []byte, storeID, terminalID string) (domain.Coupon, error) {
-	var used domain.Coupon
-	err := r.inTx(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `
-			UPDATE coupons c SET redeemed_at = now(), redeemed_store_id = $2, redeemed_terminal_id = $3
-			FROM rewards w
-			WHERE c.code_hash = $1 AND c.redeemed_at IS NULL AND c.expires_at > now() AND w.reward_id = c.reward_id
-			RETURNING `+couponColumns, codeHash, storeID, terminalID)
-		if err != nil {
-			return err
-		}
-		used, err = pgx.CollectExactlyOneRow(rows, scanCoupon)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return errNotUsable
-		}
-		if err != nil {
-			return err
-		}
-		return bus.Enqueue(ctx, tx, couponRedeemedEvent(used))
-	})
-	if !errors.Is(err, errNotUsable) {
-		return used, err
+	c, err := r.CouponByCodeHash(ctx, codeHash)
+	if err != nil {
+		return domain.Coupon{}, err
 	}
+	// One clock judges expiry here and below, the service's.
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	if c.RedeemedAt.IsZero() {
+		c.RedeemedAt, c.StoreID, c.TerminalID = now, storeID, terminalID
+		rows, err := bus.OutboxRows(ctx, couponRedeemedEvent(c))
+		if err != nil {
+			return domain.Coupon{}, err
+		}
+		ev := rows[0]
+		tag, err := r.pool.Exec(ctx, `
+			WITH used AS (
+				UPDATE coupons SET redeemed_at = $2, redeemed_store_id = $3, redeemed_terminal_id = $4
+				WHERE coupon_id = $1 AND redeemed_at IS NULL AND expires_at > $2
+				RETURNING coupon_id)
+			INSERT INTO outbox (event_id, subject, event_type, payload, headers)
+			SELECT $5, $6, $7, $8, $9 FROM used`,
+			c.ID, c.RedeemedAt, storeID, terminalID, ev[0], ev[1], ev[2], ev[3], ev[4])
+		if err != nil {
+			return domain.Coupon{}, err
+		}
+		if tag.RowsAffected() == 1 {
+			r.afterEvents()
+			return c, nil
+		}
+	}
+	// Not usable: say why, as of now.
 	var redeemed, expired bool
 	err = r.pool.QueryRow(ctx, `
-		SELECT redeemed_at IS NOT NULL, expires_at <= now() FROM coupons WHERE code_hash = $1`, codeHash).
+		SELECT redeemed_at IS NOT NULL, expires_at <= $2 FROM coupons WHERE code_hash = $1`, codeHash, now).
 		Scan(&redeemed, &expired)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
@@ -297,7 +304,7 @@ func (r *Repository) UseCoupon(ctx context.Context, codeHash []byte, storeID, te
 	case expired:
 		return domain.Coupon{}, domain.ErrCouponExpired
 	}
-	// Used or expired between the update and this look-up's snapshot cannot both be
-	// false; a coupon deleted meanwhile is as good as unknown.
+	// Used or expired by the update's time, and neither now, cannot be; a coupon deleted
+	// meanwhile is as good as unknown.
 	return domain.Coupon{}, domain.ErrCouponNotFound
 }
