@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/treue/treue/pkg/pg"
 	"github.com/treue/treue/pkg/testkit"
@@ -18,20 +19,28 @@ import (
 
 func TestMain(m *testing.M) { testkit.Main(m) }
 
-// InsertRows takes the INSERT path for a few rows and COPY for a batch; both must store
-// the same values (binary UUIDs, NULLs, json, times) and fail on a key used before.
-func TestInsertRowsStoresFewRowsAndBatchesAlike(t *testing.T) {
-	t.Parallel()
+// poolWith returns a pool on schema svc of a fresh database, with ddl run in it.
+func poolWith(t *testing.T, ddl string) *pgxpool.Pool {
+	t.Helper()
 	ctx := context.Background()
 	pool, err := pg.Connect(ctx, testkit.Database(t), "svc", 2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	if _, err := pool.Exec(ctx, `CREATE SCHEMA svc; CREATE TABLE svc.items (
-		id uuid PRIMARY KEY, name text NOT NULL, parent uuid, doc json NOT NULL, at timestamptz NOT NULL, n int2 NOT NULL)`); err != nil {
+	if _, err := pool.Exec(ctx, "CREATE SCHEMA svc; "+ddl); err != nil {
 		t.Fatal(err)
 	}
+	return pool
+}
+
+// InsertRows takes the INSERT path for a few rows and COPY for a batch; both must store
+// the same values (binary UUIDs, NULLs, json, times) and fail on a key used before.
+func TestInsertRowsStoresFewRowsAndBatchesAlike(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := poolWith(t, `CREATE TABLE svc.items (
+		id uuid PRIMARY KEY, name text NOT NULL, parent uuid, doc json NOT NULL, at timestamptz NOT NULL, n int2 NOT NULL)`)
 	at := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	columns := []string{"id", "name", "parent", "doc", "at", "n"}
 	makeRows := func(n int) ([][]any, []uuid.UUID) {
@@ -86,14 +95,7 @@ func TestInsertRowsStoresFewRowsAndBatchesAlike(t *testing.T) {
 func TestPipelineRunsQueuedStatementsInOrderAndChecksThem(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	pool, err := pg.Connect(ctx, testkit.Database(t), "svc", 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	if _, err := pool.Exec(ctx, `CREATE SCHEMA svc; CREATE TABLE svc.counters (name text PRIMARY KEY, n int NOT NULL CHECK (n >= 0))`); err != nil {
-		t.Fatal(err)
-	}
+	pool := poolWith(t, `CREATE TABLE svc.counters (name text PRIMARY KEY, n int NOT NULL CHECK (n >= 0))`)
 	rowsAffected := func(want int64) func(pgconn.CommandTag) error {
 		return func(tag pgconn.CommandTag) error {
 			if tag.RowsAffected() != want {
@@ -139,7 +141,7 @@ func TestPipelineRunsQueuedStatementsInOrderAndChecksThem(t *testing.T) {
 	}
 
 	// A check that fails, and a statement that fails: the transaction rolls back.
-	err = run(func(tx pgx.Tx, p *pg.Pipeline) error {
+	err := run(func(tx pgx.Tx, p *pg.Pipeline) error {
 		p.Queue(nil, `UPDATE counters SET n = 0`)
 		p.Queue(rowsAffected(1), `UPDATE counters SET n = 5 WHERE name = 'nobody'`)
 		return nil
