@@ -9,42 +9,29 @@ import (
 
 // CaptureHold redeems held points (hold → program:redeemed). Capturing a captured hold
 // returns it unchanged; a voided or expired one is domain.ErrHoldNotOpen.
-func (a *Application) CaptureHold(ctx context.Context, id string) (h domain.Hold, err error) {
-	err = a.store.InTx(ctx, func(tx Tx) error {
-		h, err = a.captureHold(ctx, tx, id)
-		return err
-	})
-	return h, err
+func (a *Application) CaptureHold(ctx context.Context, id string) (domain.Hold, error) {
+	return a.closeHold(ctx, id, capture)
 }
 
 // VoidHold gives held points back to the member. Voiding a voided or expired hold returns
 // it unchanged; a captured one is domain.ErrHoldNotOpen.
-func (a *Application) VoidHold(ctx context.Context, id, reason string) (h domain.Hold, err error) {
+func (a *Application) VoidHold(ctx context.Context, id, reason string) (domain.Hold, error) {
+	return a.closeHold(ctx, id, func(h *domain.Hold, now time.Time) (bool, error) { return h.Void(now, reason) })
+}
+
+func capture(h *domain.Hold, now time.Time) (bool, error) { return h.Capture(now) }
+
+// closeHold closes one hold in its own transaction.
+func (a *Application) closeHold(ctx context.Context, id string, close func(*domain.Hold, time.Time) (bool, error)) (h domain.Hold, err error) {
 	err = a.store.InTx(ctx, func(tx Tx) error {
-		h, err = a.voidHold(ctx, tx, id, reason)
-		return err
+		hs, err := a.closeOpenHolds(ctx, tx, []string{id}, close)
+		if err != nil {
+			return err
+		}
+		h = hs[0].hold
+		return hs[0].err
 	})
 	return h, err
-}
-
-func (a *Application) captureHold(ctx context.Context, tx Tx, id string) (domain.Hold, error) {
-	hs, err := a.closeOpenHolds(ctx, tx, []string{id}, func(h *domain.Hold, now time.Time) (bool, error) {
-		return h.Capture(now)
-	})
-	if err != nil {
-		return domain.Hold{}, err
-	}
-	return hs[0].hold, hs[0].err
-}
-
-func (a *Application) voidHold(ctx context.Context, tx Tx, id, reason string) (domain.Hold, error) {
-	hs, err := a.closeOpenHolds(ctx, tx, []string{id}, func(h *domain.Hold, now time.Time) (bool, error) {
-		return h.Void(now, reason)
-	})
-	if err != nil {
-		return domain.Hold{}, err
-	}
-	return hs[0].hold, hs[0].err
 }
 
 // closedHold is what closing one hold did: the hold as it is now, or why it could not

@@ -24,9 +24,7 @@ type Redemption struct {
 // few statements whatever their number. A hold that is unknown, voided or expired is
 // ErrRedemptionHold.
 func (a *Application) CompleteRedemptions(ctx context.Context, tx Tx, rs []Redemption) error {
-	closed, err := a.closeOpenHolds(ctx, tx, holdIDs(rs), func(h *domain.Hold, now time.Time) (bool, error) {
-		return h.Capture(now)
-	})
+	closed, err := a.closeOpenHolds(ctx, tx, holdIDs(rs), capture)
 	if err != nil {
 		return err
 	}
