@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -20,10 +21,14 @@ import (
 	"github.com/treue/treue/pkg/bus"
 	"github.com/treue/treue/pkg/pg"
 	"github.com/treue/treue/pkg/testkit"
-	adminv1 "github.com/treue/treue/proto/gen/treue/admin/v1"
 )
 
-func TestMain(m *testing.M) { testkit.Main(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) != "" {
+		runChild()
+	}
+	testkit.Main(m)
+}
 
 var testStream = bus.StreamSpec{Name: "EVENTS", Subjects: []string{"events.>"}}
 
@@ -311,33 +316,37 @@ func TestTransientFailureIsRetriedWithBackoffThenDeadLetteredAndReplayable(t *te
 		t.Fatalf("the healthy event was applied %d times", n)
 	}
 
-	admin := bus.NewAdminServer(e.pool, c)
-	list, err := admin.ListDeadLetters(context.Background(), &adminv1.ListDeadLettersRequest{Consumer: "test"})
-	if err != nil || len(list.DeadLetters) != 1 {
+	ctx := context.Background()
+	list, err := bus.ListDeadLetters(ctx, e.pool, bus.DeadLetterFilter{Consumer: "test", Limit: 10})
+	if err != nil || len(list) != 1 {
 		t.Fatalf("list = %v, %v", list, err)
 	}
-	id := list.DeadLetters[0].Id
-	if _, err := admin.ReplayDeadLetter(context.Background(), &adminv1.ReplayDeadLetterRequest{Id: id}); err == nil {
-		t.Fatal("replay succeeded while the dependency is still down")
+	if _, err := c.Replay(ctx, list[0]); !errors.Is(err, bus.ErrReplayFailed) {
+		t.Fatalf("replay while the dependency is still down = %v, want ErrReplayFailed", err)
 	}
 	rec.flaky.Store(false)
-	got, err := admin.ReplayDeadLetter(context.Background(), &adminv1.ReplayDeadLetterRequest{Id: id})
+	d, err := bus.GetDeadLetter(ctx, e.pool, list[0].ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.DeadLetter.ReplayedAt == nil {
+	got, err := c.Replay(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ReplayedAt == nil {
 		t.Fatal("replayed dead letter has no replayed_at")
 	}
 	// Replaying twice applies once.
-	if _, err := admin.ReplayDeadLetter(context.Background(), &adminv1.ReplayDeadLetterRequest{Id: id}); err != nil {
+	d, _ = bus.GetDeadLetter(ctx, e.pool, list[0].ID)
+	if _, err := c.Replay(ctx, d); err != nil {
 		t.Fatal(err)
 	}
 	if n := e.count(`SELECT count(*) FROM applied WHERE event_id = 'evt-1'`); n != 1 {
 		t.Fatalf("replayed event applied %d times", n)
 	}
-	list, _ = admin.ListDeadLetters(context.Background(), &adminv1.ListDeadLettersRequest{})
-	if len(list.DeadLetters) != 0 {
-		t.Fatalf("replayed dead letter still listed as open: %v", list.DeadLetters)
+	list, _ = bus.ListDeadLetters(ctx, e.pool, bus.DeadLetterFilter{Limit: 10})
+	if len(list) != 0 {
+		t.Fatalf("replayed dead letter still listed as open: %v", list)
 	}
 }
 

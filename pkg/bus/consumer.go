@@ -6,15 +6,18 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/treue/treue/pkg/pg"
 	"github.com/treue/treue/pkg/telemetry"
 )
 
@@ -29,7 +32,18 @@ type Handler func(ctx context.Context, tx pgx.Tx, msgs []*Message) error
 type ConsumerConfig struct {
 	// Name is the durable consumer's name. It is permanent: renaming a consumer makes it
 	// consume its stream again from the start (the inbox keeps that harmless but slow).
-	Name   string
+	Name string
+	// Routes are the consumer's typed subscriptions (bus.On), all on one stream. The
+	// consumer decodes and validates every event before its handler sees it; an event
+	// that breaks the contract goes to the dead letters at once, in the transaction of
+	// its batch.
+	Routes []Route
+	// WholeStream consumes every subject of the routes' stream, unfiltered: the server
+	// does noticeably less per message than with several filters. An event no route
+	// takes is dead-lettered.
+	WholeStream bool
+
+	// Stream, Subjects and Handler are the untyped form, for the bus's own tests.
 	Stream StreamSpec
 	// Subjects filters the stream (outside the namespace); empty for all of it.
 	Subjects []string
@@ -42,7 +56,10 @@ type ConsumerConfig struct {
 	// Backoff is the delay before the n-th redelivery of a failed message; the last
 	// entry repeats. Default 1s, 5s, 30s.
 	Backoff []time.Duration
-	// AckWait is how long JetStream waits for an ack before redelivering; default 60s.
+	// AckWait is how long JetStream waits for an ack before redelivering; default 3s.
+	// The consumer keeps the messages it holds alive with InProgress while it works on
+	// them, so a long batch is not redelivered, while the messages a crashed process
+	// held come back within AckWait instead of blocking its replacement.
 	AckWait time.Duration
 	// AfterCommit runs after every commit (the service wakes its outbox relay).
 	AfterCommit func()
@@ -54,6 +71,7 @@ type ConsumerConfig struct {
 // Consumer is a running durable pull consumer.
 type Consumer struct {
 	cfg    ConsumerConfig
+	routes *routes
 	pool   *pgxpool.Pool
 	js     jetstream.JetStream
 	ns     Namespace
@@ -63,7 +81,20 @@ type Consumer struct {
 
 // NewConsumer returns a consumer; Run starts it.
 func NewConsumer(pool *pgxpool.Pool, js jetstream.JetStream, ns Namespace, log *slog.Logger, cfg ConsumerConfig) (*Consumer, error) {
-	if cfg.Name == "" || cfg.Stream.Name == "" || cfg.Handler == nil {
+	var rt *routes
+	if len(cfg.Routes) > 0 {
+		if cfg.Handler != nil || cfg.Stream.Name != "" || len(cfg.Subjects) > 0 {
+			return nil, errors.New("bus: a consumer takes routes or an untyped handler, not both")
+		}
+		var err error
+		if rt, cfg.Stream, err = newRoutes(cfg.Routes); err != nil {
+			return nil, fmt.Errorf("bus: consumer %s: %w", cfg.Name, err)
+		}
+		if !cfg.WholeStream {
+			cfg.Subjects = rt.filters()
+		}
+	}
+	if cfg.Name == "" || cfg.Stream.Name == "" || (cfg.Handler == nil && rt == nil) {
 		return nil, errors.New("bus: consumer needs a name, a stream and a handler")
 	}
 	if cfg.BatchSize <= 0 {
@@ -76,13 +107,16 @@ func NewConsumer(pool *pgxpool.Pool, js jetstream.JetStream, ns Namespace, log *
 		cfg.Backoff = []time.Duration{time.Second, 5 * time.Second, 30 * time.Second}
 	}
 	if cfg.AckWait <= 0 {
-		cfg.AckWait = 60 * time.Second
+		cfg.AckWait = 3 * time.Second
 	}
-	return &Consumer{cfg: cfg, pool: pool, js: js, ns: ns, log: log.With("consumer", cfg.Name), tracer: otel.Tracer("treue/bus")}, nil
+	return &Consumer{cfg: cfg, routes: rt, pool: pool, js: js, ns: ns, log: log.With("consumer", cfg.Name), tracer: otel.Tracer("treue/bus")}, nil
 }
 
 // Name is the consumer's durable name (outside the namespace).
 func (c *Consumer) Name() string { return c.cfg.Name }
+
+// Stream is the stream the consumer reads.
+func (c *Consumer) Stream() StreamSpec { return c.cfg.Stream }
 
 // errCrash stops Run the way a crash would: without acking what was committed.
 var errCrash = errors.New("bus: simulated crash before ack")
@@ -109,7 +143,11 @@ func (c *Consumer) Run(ctx context.Context) error {
 		return fmt.Errorf("bus: consumer %s: %w", c.cfg.Name, err)
 	}
 	inbox := make(chan jetstream.Msg, 2*c.cfg.BatchSize)
-	cc, err := cons.Consume(func(m jetstream.Msg) { inbox <- m },
+	held := newHeld()
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		held.add(m)
+		inbox <- m
+	},
 		jetstream.PullMaxMessages(2*c.cfg.BatchSize),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 			if !errors.Is(err, jetstream.ErrNoHeartbeat) {
@@ -123,6 +161,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 
 	// On shutdown: stop pulling, then apply and ack what was already fetched.
 	stopped := make(chan struct{})
+	go held.keepAlive(c.cfg.AckWait/3, stopped)
 	go func() {
 		select {
 		case <-ctx.Done():
@@ -146,7 +185,9 @@ func (c *Consumer) Run(ctx context.Context) error {
 			}
 			return nil
 		}
-		if err := c.process(work, batch); errors.Is(err, errCrash) {
+		err := c.process(work, batch)
+		held.done(batch)
+		if errors.Is(err, errCrash) {
 			return err
 		}
 	}
@@ -178,13 +219,22 @@ func (c *Consumer) collect(inbox <-chan jetstream.Msg, closed <-chan struct{}) (
 }
 
 func (c *Consumer) process(ctx context.Context, raw []jetstream.Msg) error {
-	msgs := make([]*Message, len(raw))
-	for i, m := range raw {
-		msgs[i] = c.toMessage(m)
+	msgs := make([]*Message, 0, len(raw))
+	var good []jetstream.Msg
+	var poison []*Message
+	var poisonRaw []jetstream.Msg
+	for _, r := range raw {
+		m := c.toMessage(r)
+		if err := c.resolve(m); err != nil {
+			m.poison = err
+			poison, poisonRaw = append(poison, m), append(poisonRaw, r)
+			continue
+		}
+		msgs, good = append(msgs, m), append(good, r)
 	}
-	err := c.apply(ctx, msgs)
+	err := c.apply(ctx, msgs, poison)
 	if err == nil {
-		return c.ack(raw, msgs)
+		return c.ack(good, msgs, poisonRaw, poison)
 	}
 	if errors.Is(err, errCrash) {
 		return err
@@ -198,13 +248,27 @@ func (c *Consumer) process(ctx context.Context, raw []jetstream.Msg) error {
 		}
 		return nil
 	}
-	c.fail(ctx, raw[0], msgs[0], err)
+	if len(msgs) == 1 {
+		c.fail(ctx, raw[0], msgs[0], err)
+		return nil
+	}
+	// Only its dead letter's write can fail a lone poison message: try again later.
+	c.log.Error("dead letter write failed; will retry the message", "event_id", poison[0].ID, "err", err)
+	_ = raw[0].NakWithDelay(c.cfg.Backoff[len(c.cfg.Backoff)-1])
 	return nil
 }
 
-func (c *Consumer) ack(raw []jetstream.Msg, msgs []*Message) error {
+// resolve decodes a message of a typed consumer; an untyped one's handler decodes.
+func (c *Consumer) resolve(m *Message) error {
+	if c.routes == nil {
+		return nil
+	}
+	return c.routes.resolve(m)
+}
+
+func (c *Consumer) ack(raw []jetstream.Msg, msgs []*Message, poisonRaw []jetstream.Msg, poison []*Message) error {
 	if c.cfg.BeforeAck != nil {
-		if err := c.cfg.BeforeAck(msgs); err != nil {
+		if err := c.cfg.BeforeAck(append(msgs[:len(msgs):len(msgs)], poison...)); err != nil {
 			return errCrash
 		}
 	}
@@ -214,12 +278,17 @@ func (c *Consumer) ack(raw []jetstream.Msg, msgs []*Message) error {
 			c.log.Warn("ack failed", "err", err)
 		}
 	}
+	for i, m := range poisonRaw {
+		p := poison[i]
+		c.log.Error("event breaks the contract; dead-lettered", "event_id", p.ID, "subject", p.Subject, "type", p.Type, "err", p.poison)
+		_ = m.TermWithReason("dead-lettered: " + truncate(p.poison.Error(), 200))
+	}
 	return nil
 }
 
-// apply handles msgs in one transaction: inbox rows first, then the handler with the
-// messages that were new.
-func (c *Consumer) apply(ctx context.Context, msgs []*Message) error {
+// apply handles msgs in one transaction: the dead letters of the poison messages, inbox
+// rows, then the handler with the messages that were new.
+func (c *Consumer) apply(ctx context.Context, msgs, poison []*Message) error {
 	links := make([]trace.Link, 0, len(msgs))
 	for _, m := range msgs {
 		links = append(links, trace.LinkFromContext(m.Context()))
@@ -234,6 +303,14 @@ func (c *Consumer) apply(ctx context.Context, msgs []*Message) error {
 
 	started := time.Now()
 	err := pgx.BeginFunc(ctx, c.pool, func(tx pgx.Tx) error {
+		for _, m := range poison {
+			if err := c.deadLetter(ctx, tx, m, m.poison); err != nil {
+				return err
+			}
+		}
+		if len(msgs) == 0 {
+			return nil
+		}
 		ids := make([]string, len(msgs))
 		for i, m := range msgs {
 			ids[i] = m.ID
@@ -262,6 +339,9 @@ func (c *Consumer) apply(ctx context.Context, msgs []*Message) error {
 				delete(isNew, m.ID) // the same event twice in one batch is applied once
 			}
 		}
+		if c.routes != nil {
+			return dispatch(pg.WithTx(ctx, tx), todo)
+		}
 		return c.cfg.Handler(ctx, tx, todo)
 	})
 	if err != nil {
@@ -284,7 +364,7 @@ func (c *Consumer) fail(ctx context.Context, raw jetstream.Msg, m *Message, caus
 		_ = raw.NakWithDelay(delay)
 		return
 	}
-	if err := c.deadLetter(ctx, m, cause); err != nil {
+	if err := c.deadLetter(ctx, c.pool, m, cause); err != nil {
 		c.log.Error("dead letter write failed; will retry the message", "event_id", m.ID, "err", err)
 		_ = raw.NakWithDelay(c.cfg.Backoff[len(c.cfg.Backoff)-1])
 		return
@@ -293,8 +373,13 @@ func (c *Consumer) fail(ctx context.Context, raw jetstream.Msg, m *Message, caus
 	_ = raw.TermWithReason("dead-lettered: " + truncate(cause.Error(), 200))
 }
 
-func (c *Consumer) deadLetter(ctx context.Context, m *Message, cause error) error {
-	_, err := c.pool.Exec(ctx, `
+// execer is a pool or a transaction.
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+func (c *Consumer) deadLetter(ctx context.Context, db execer, m *Message, cause error) error {
+	_, err := db.Exec(ctx, `
 		INSERT INTO dead_letters (consumer, stream, stream_seq, subject, event_id, event_type, content_type, headers, payload, error, deliveries)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 		ON CONFLICT (consumer, stream, stream_seq) DO UPDATE SET error = EXCLUDED.error, deliveries = EXCLUDED.deliveries`,
@@ -330,4 +415,53 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n]
+}
+
+// held tracks the messages this process holds (fetched, not yet acked), so that it can
+// keep them alive with InProgress while a batch takes longer than a third of AckWait.
+type held struct {
+	mu   sync.Mutex
+	msgs map[jetstream.Msg]time.Time
+}
+
+func newHeld() *held { return &held{msgs: map[jetstream.Msg]time.Time{}} }
+
+func (h *held) add(m jetstream.Msg) {
+	h.mu.Lock()
+	h.msgs[m] = time.Now()
+	h.mu.Unlock()
+}
+
+func (h *held) done(ms []jetstream.Msg) {
+	h.mu.Lock()
+	for _, m := range ms {
+		delete(h.msgs, m)
+	}
+	h.mu.Unlock()
+}
+
+// keepAlive tells JetStream every period that the messages held longer than period are
+// still being worked on, until stop closes.
+func (h *held) keepAlive(period time.Duration, stop <-chan struct{}) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case now := <-t.C:
+			h.mu.Lock()
+			var due []jetstream.Msg
+			for m, since := range h.msgs {
+				if now.Sub(since) >= period {
+					due = append(due, m)
+					h.msgs[m] = now
+				}
+			}
+			h.mu.Unlock()
+			for _, m := range due {
+				_ = m.InProgress()
+			}
+		}
+	}
 }

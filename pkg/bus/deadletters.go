@@ -4,36 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/timestamppb"
-
-	adminv1 "github.com/treue/treue/proto/gen/treue/admin/v1"
 )
 
-// AdminServer serves treue.admin.v1.AdminService for one service: its dead letters and
-// their replay through the consumer that gave up on them.
-type AdminServer struct {
-	adminv1.UnimplementedAdminServiceServer
-	pool      *pgxpool.Pool
-	consumers map[string]*Consumer
-}
-
-// NewAdminServer returns the admin API over pool's dead letters.
-func NewAdminServer(pool *pgxpool.Pool, consumers ...*Consumer) *AdminServer {
-	s := &AdminServer{pool: pool, consumers: map[string]*Consumer{}}
-	for _, c := range consumers {
-		s.consumers[c.Name()] = c
-	}
-	return s
-}
-
-type deadLetter struct {
+// DeadLetter is a message a consumer gave up on, with the error that made it give up.
+type DeadLetter struct {
 	ID          int64
 	Consumer    string
 	Stream      string
@@ -50,87 +28,83 @@ type deadLetter struct {
 	ReplayedAt  *time.Time
 }
 
-const deadLetterColumns = `id, consumer, stream, stream_seq, subject, event_id, event_type, content_type, headers, payload, error, deliveries, created_at, replayed_at`
+// ErrDeadLetterNotFound: no dead letter has the id.
+var ErrDeadLetterNotFound = errors.New("dead letter not found")
 
-func (s *AdminServer) ListDeadLetters(ctx context.Context, req *adminv1.ListDeadLettersRequest) (*adminv1.ListDeadLettersResponse, error) {
-	size := int(req.GetPageSize())
-	if size == 0 {
-		size = 50
-	}
-	before := int64(1<<63 - 1)
-	if req.GetPageToken() != "" {
-		n, err := strconv.ParseInt(req.GetPageToken(), 10, 64)
-		if err != nil || n <= 0 {
-			return nil, status.Error(codes.InvalidArgument, "page_token: not a token this API returned")
-		}
-		before = n
-	}
-	rows, err := s.pool.Query(ctx, `SELECT `+deadLetterColumns+` FROM dead_letters
-		WHERE id < $1 AND ($2 = '' OR consumer = $2) AND ($3 OR replayed_at IS NULL)
-		ORDER BY id DESC LIMIT $4`, before, req.GetConsumer(), req.GetIncludeReplayed(), size+1)
-	if err != nil {
-		return nil, err
-	}
-	list, err := pgx.CollectRows(rows, pgx.RowToStructByPos[deadLetter])
-	if err != nil {
-		return nil, err
-	}
-	resp := &adminv1.ListDeadLettersResponse{}
-	if len(list) > size {
-		list = list[:size]
-		resp.NextPageToken = strconv.FormatInt(list[size-1].ID, 10)
-	}
-	for _, d := range list {
-		resp.DeadLetters = append(resp.DeadLetters, toProtoDeadLetter(d))
-	}
-	return resp, nil
+// DeadLetterFilter selects dead letters, newest first.
+type DeadLetterFilter struct {
+	// Consumer: only this consumer's; "" for all.
+	Consumer string
+	// IncludeReplayed: also those replayed since.
+	IncludeReplayed bool
+	// Before: only ids below it; 0 for no bound.
+	Before int64
+	Limit  int
 }
 
-func (s *AdminServer) ReplayDeadLetter(ctx context.Context, req *adminv1.ReplayDeadLetterRequest) (*adminv1.ReplayDeadLetterResponse, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+deadLetterColumns+` FROM dead_letters WHERE id = $1`, req.GetId())
+const deadLetterColumns = `id, consumer, stream, stream_seq, subject, event_id, event_type, content_type, headers, payload, error, deliveries, created_at, replayed_at`
+
+// ListDeadLetters returns the dead letters in pool's schema that f selects.
+func ListDeadLetters(ctx context.Context, pool *pgxpool.Pool, f DeadLetterFilter) ([]DeadLetter, error) {
+	before := f.Before
+	if before <= 0 {
+		before = 1<<63 - 1
+	}
+	rows, err := pool.Query(ctx, `SELECT `+deadLetterColumns+` FROM dead_letters
+		WHERE id < $1 AND ($2 = '' OR consumer = $2) AND ($3 OR replayed_at IS NULL)
+		ORDER BY id DESC LIMIT $4`, before, f.Consumer, f.IncludeReplayed, f.Limit)
 	if err != nil {
 		return nil, err
 	}
-	d, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[deadLetter])
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[DeadLetter])
+}
+
+// GetDeadLetter returns one dead letter or ErrDeadLetterNotFound.
+func GetDeadLetter(ctx context.Context, pool *pgxpool.Pool, id int64) (DeadLetter, error) {
+	rows, err := pool.Query(ctx, `SELECT `+deadLetterColumns+` FROM dead_letters WHERE id = $1`, id)
+	if err != nil {
+		return DeadLetter{}, err
+	}
+	d, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[DeadLetter])
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, status.Errorf(codes.NotFound, "dead letter %d not found", req.GetId())
+		return DeadLetter{}, ErrDeadLetterNotFound
 	}
-	if err != nil {
-		return nil, err
-	}
+	return d, err
+}
+
+// ErrReplayFailed wraps the error of a replay that failed again.
+var ErrReplayFailed = errors.New("replay failed again")
+
+// Replay applies a dead letter of this consumer again, through the same decoding,
+// validation and handler as a delivery, and marks it replayed. A dead letter replayed
+// before is returned unchanged. When it fails again, its error is updated and the
+// result wraps ErrReplayFailed.
+func (c *Consumer) Replay(ctx context.Context, d DeadLetter) (DeadLetter, error) {
 	if d.ReplayedAt != nil {
-		return &adminv1.ReplayDeadLetterResponse{DeadLetter: toProtoDeadLetter(d)}, nil
+		return d, nil
 	}
-	c, ok := s.consumers[d.Consumer]
-	if !ok {
-		return nil, status.Errorf(codes.FailedPrecondition, "consumer %q does not run in this service", d.Consumer)
+	if d.Consumer != c.cfg.Name {
+		return d, fmt.Errorf("bus: dead letter %d belongs to consumer %s, not %s", d.ID, d.Consumer, c.cfg.Name)
 	}
 	m := &Message{
 		ID: d.EventID, Subject: d.Subject, Type: d.EventType, ContentType: d.ContentType,
 		Data: d.Payload, Header: d.Headers, Deliveries: 1, Stream: d.Stream, StreamSeq: uint64(d.StreamSeq),
 	}
-	if err := c.apply(ctx, []*Message{m}); err != nil {
-		if _, uerr := s.pool.Exec(ctx, `UPDATE dead_letters SET error = $2 WHERE id = $1`, d.ID, err.Error()); uerr != nil {
-			return nil, uerr
+	err := c.resolve(m)
+	if err == nil {
+		err = c.apply(ctx, []*Message{m}, nil)
+	}
+	if err != nil {
+		if _, uerr := c.pool.Exec(ctx, `UPDATE dead_letters SET error = $2 WHERE id = $1`, d.ID, err.Error()); uerr != nil {
+			return d, uerr
 		}
-		return nil, status.Errorf(codes.FailedPrecondition, "replay of dead letter %d failed again: %v", d.ID, err)
+		d.Error = err.Error()
+		return d, fmt.Errorf("%w: dead letter %d: %v", ErrReplayFailed, d.ID, err)
 	}
 	now := time.Now()
-	if _, err := s.pool.Exec(ctx, `UPDATE dead_letters SET replayed_at = $2 WHERE id = $1`, d.ID, now); err != nil {
-		return nil, fmt.Errorf("mark replayed: %w", err)
+	if _, err := c.pool.Exec(ctx, `UPDATE dead_letters SET replayed_at = $2 WHERE id = $1`, d.ID, now); err != nil {
+		return d, fmt.Errorf("mark replayed: %w", err)
 	}
 	d.ReplayedAt = &now
-	return &adminv1.ReplayDeadLetterResponse{DeadLetter: toProtoDeadLetter(d)}, nil
-}
-
-func toProtoDeadLetter(d deadLetter) *adminv1.DeadLetter {
-	out := &adminv1.DeadLetter{
-		Id: d.ID, Consumer: d.Consumer, Subject: d.Subject, EventId: d.EventID, EventType: d.EventType,
-		ContentType: d.ContentType, Payload: d.Payload, Error: d.Error, Deliveries: d.Deliveries,
-		CreatedAt: timestamppb.New(d.CreatedAt),
-	}
-	if d.ReplayedAt != nil {
-		out.ReplayedAt = timestamppb.New(*d.ReplayedAt)
-	}
-	return out
+	return d, nil
 }

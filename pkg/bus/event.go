@@ -52,6 +52,11 @@ type Message struct {
 	StreamSeq  uint64
 
 	ctx context.Context
+	// route and body: the typed subscription that takes the message and the decoded
+	// event; poison: why the message breaks the contract.
+	route  *Route
+	body   proto.Message
+	poison error
 }
 
 // Context carries the trace of the event's publisher; pass it to what the handler

@@ -15,10 +15,89 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/treue/treue/pkg/pg"
 	"github.com/treue/treue/pkg/telemetry"
 )
+
+// Outbox is a service's one door for the events it emits: it writes them to the outbox
+// table in the caller's transaction, and the Relay publishes them after the commit. It
+// knows the event types the service declares it produces, takes each one's subject from
+// the contract, and refuses any other type.
+type Outbox struct {
+	produces map[protoreflect.FullName]EventSpec
+}
+
+// NewOutbox returns the outbox of a service that produces these event types.
+func NewOutbox(produces ...proto.Message) (*Outbox, error) {
+	o := &Outbox{produces: map[protoreflect.FullName]EventSpec{}}
+	for _, m := range produces {
+		s, err := Spec(m)
+		if err != nil {
+			return nil, err
+		}
+		if s.Keyed && s.Key == nil {
+			return nil, fmt.Errorf("bus: %s cannot be produced: its subject's last token comes from no field", s.Type)
+		}
+		o.produces[s.Type] = s
+	}
+	return o, nil
+}
+
+// Produces returns the contracts of the event types the outbox takes.
+func (o *Outbox) Produces() []EventSpec {
+	out := make([]EventSpec, 0, len(o.produces))
+	for _, s := range o.produces {
+		out = append(out, s)
+	}
+	slices.SortFunc(out, func(a, b EventSpec) int { return cmp.Compare(a.Type, b.Type) })
+	return out
+}
+
+// Streams returns the streams the produced events go to.
+func (o *Outbox) Streams() []StreamSpec {
+	var out []StreamSpec
+	for _, s := range o.Produces() {
+		if !slices.ContainsFunc(out, func(x StreamSpec) bool { return x.Name == s.Stream.Name }) {
+			out = append(out, s.Stream)
+		}
+	}
+	return out
+}
+
+// Enqueue writes events, each with a fresh UUIDv7 id, to the outbox in tx in one
+// statement. If tx rolls back, they never existed.
+func (o *Outbox) Enqueue(ctx context.Context, tx pgx.Tx, events ...proto.Message) error {
+	rows, err := o.Rows(ctx, events...)
+	if err != nil || len(rows) == 0 {
+		return err
+	}
+	// A batch handler enqueues hundreds of events (COPY); a gRPC call one or two.
+	if err := pg.InsertRows(ctx, tx, "outbox", OutboxColumns, rows); err != nil {
+		return fmt.Errorf("bus: outbox insert: %w", err)
+	}
+	return nil
+}
+
+// Rows returns the outbox rows of events (columns OutboxColumns), for a statement that
+// writes them together with the change they describe, such as one that inserts them
+// only if its update matched.
+func (o *Outbox) Rows(ctx context.Context, events ...proto.Message) ([][]any, error) {
+	evs := make([]Event, len(events))
+	for i, m := range events {
+		s, ok := o.produces[m.ProtoReflect().Descriptor().FullName()]
+		if !ok {
+			return nil, fmt.Errorf("bus: %s is not an event this service declares it produces", m.ProtoReflect().Descriptor().FullName())
+		}
+		subject, err := s.SubjectOf(m)
+		if err != nil {
+			return nil, err
+		}
+		evs[i] = NewEvent(subject, m)
+	}
+	return OutboxRows(ctx, evs...)
+}
 
 // Enqueue writes events to the outbox in tx, in one statement. They are published after
 // tx commits, by the Relay; if tx rolls back, they never existed.

@@ -143,3 +143,15 @@ func TestParseKeysRejectsBadEntries(t *testing.T) {
 		}
 	}
 }
+
+// A NUL byte passes proto but not Postgres: it is refused at the edge, naming the field,
+// instead of failing later as an Internal error.
+func TestNULInAStringIsInvalidArgument(t *testing.T) {
+	t.Parallel()
+	c := serve(t)
+	ctx := grpcx.WithAPIKey(context.Background(), "admin-key")
+	_, err := c.ListDeadLetters(ctx, &adminv1.ListDeadLettersRequest{Consumer: "ledger\x00pos"})
+	if status.Code(err) != codes.InvalidArgument || !strings.Contains(status.Convert(err).Message(), "consumer: must not contain a NUL byte") {
+		t.Fatalf("err = %v, want InvalidArgument naming consumer", err)
+	}
+}

@@ -12,7 +12,6 @@ import (
 	"runtime/debug"
 	"time"
 
-	"buf.build/go/protovalidate"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
@@ -22,6 +21,8 @@ import (
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/treue/treue/pkg/validate"
 )
 
 // Server is a gRPC server with Treue's interceptors and its health service.
@@ -34,7 +35,7 @@ type Server struct {
 // NewServer returns a server that authenticates with keys. Register the services, then
 // call Serve.
 func NewServer(keys Keys, log *slog.Logger) (*Server, error) {
-	validator, err := protovalidate.New()
+	validator, err := validate.New()
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +78,9 @@ func (s *Server) Serve(ctx context.Context, lis net.Listener, grace time.Duratio
 	return nil
 }
 
-type validating struct{ v protovalidate.Validator }
+// validating checks every request at the edge, in one place: its protovalidate rules
+// and no NUL byte in any string (Postgres would refuse it later, as an Internal error).
+type validating struct{ v *validate.Validator }
 
 func (v validating) unary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 	if m, ok := req.(proto.Message); ok {
@@ -88,25 +91,24 @@ func (v validating) unary(ctx context.Context, req any, _ *grpc.UnaryServerInfo,
 	return h(ctx, req)
 }
 
-// invalid turns a protovalidate error into InvalidArgument naming each field and reason,
+// invalid turns a validation error into InvalidArgument naming each field and reason,
 // in the message and as BadRequest details.
 func invalid(err error) error {
-	var ve *protovalidate.ValidationError
+	var ve *validate.Error
 	if !errors.As(err, &ve) {
 		return status.Errorf(codes.Internal, "validation: %v", err)
 	}
 	br := &errdetails.BadRequest{}
 	msg := "invalid request"
 	for i, v := range ve.Violations {
-		field := protovalidate.FieldPathString(v.Proto.GetField())
 		br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{
-			Field: field, Description: v.Proto.GetMessage(), Reason: v.Proto.GetRuleId(),
+			Field: v.Field, Description: v.Reason, Reason: v.Rule,
 		})
 		sep := ": "
 		if i > 0 {
 			sep = "; "
 		}
-		msg += sep + field + ": " + v.Proto.GetMessage()
+		msg += sep + v.Field + ": " + v.Reason
 	}
 	st, derr := status.New(codes.InvalidArgument, msg).WithDetails(br)
 	if derr != nil {

@@ -19,7 +19,9 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"google.golang.org/protobuf/proto"
 
+	"github.com/treue/treue/pkg/admin"
 	"github.com/treue/treue/pkg/bus"
 	"github.com/treue/treue/pkg/config"
 	"github.com/treue/treue/pkg/grpcx"
@@ -76,7 +78,11 @@ type Options struct {
 	Name       string
 	Schema     string
 	Migrations fs.FS
-	// Streams this service owns and creates at start-up.
+	// Produces are the event types the service emits (one message of each): its Outbox
+	// takes these and no other, and their streams are created at start-up. The streams
+	// a service consumes are created when its consumers start.
+	Produces []proto.Message
+	// Streams are created at start-up as well (deprecated: declare Produces).
 	Streams []bus.StreamSpec
 }
 
@@ -88,8 +94,12 @@ type Runtime struct {
 	JS    jetstream.JetStream
 	NS    bus.Namespace
 	Relay *bus.Relay
-	GRPC  *grpcx.Server
-	Log   *slog.Logger
+	// Outbox is the service's door for the events it emits.
+	Outbox *bus.Outbox
+	// DB runs use cases in transactions; every commit wakes the relay.
+	DB   *pg.DB
+	GRPC *grpcx.Server
+	Log  *slog.Logger
 
 	grpcLis   net.Listener
 	httpLis   net.Listener
@@ -99,6 +109,7 @@ type Runtime struct {
 	closers   []func()
 
 	inboxRetention time.Duration
+	streamOpts     bus.StreamOptions
 }
 
 // Open connects, migrates and creates the streams. Close releases what Open took when
@@ -127,10 +138,16 @@ func Open(ctx context.Context, base Base, opts Options, log *slog.Logger) (_ *Ru
 		return nil, err
 	}
 	r.closers = append(r.closers, r.NC.Close)
-	if err := bus.EnsureStreams(ctx, r.JS, r.NS, bus.StreamOptions{Replicas: base.StreamReplicas}, opts.Streams...); err != nil {
+	r.Outbox, err = bus.NewOutbox(opts.Produces...)
+	if err != nil {
+		return nil, err
+	}
+	r.streamOpts = bus.StreamOptions{Replicas: base.StreamReplicas}
+	if err := bus.EnsureStreams(ctx, r.JS, r.NS, r.streamOpts, append(r.Outbox.Streams(), opts.Streams...)...); err != nil {
 		return nil, err
 	}
 	r.Relay = bus.NewRelay(r.Pool, r.JS, r.NS, log)
+	r.DB = pg.NewDB(r.Pool, r.Relay.Notify)
 	keys, err := grpcx.ParseKeys(base.APIKeys)
 	if err != nil {
 		return nil, err
@@ -199,7 +216,15 @@ func (r *Runtime) Background(worker func(ctx context.Context)) {
 // everything Open took.
 func (r *Runtime) Run(ctx context.Context) error {
 	defer r.Close()
-	adminv1.RegisterAdminServiceServer(r.GRPC, bus.NewAdminServer(r.Pool, r.consumers...))
+	adminv1.RegisterAdminServiceServer(r.GRPC, admin.NewServer(r.Pool, r.consumers...))
+
+	// The streams consumed here: a consumer cannot start on a stream that its producer
+	// has not created yet.
+	for _, c := range r.consumers {
+		if err := bus.EnsureStreams(ctx, r.JS, r.NS, r.streamOpts, c.Stream()); err != nil {
+			return err
+		}
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

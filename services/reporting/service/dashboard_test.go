@@ -82,12 +82,12 @@ func TestDashboard(t *testing.T) {
 	}
 	h.publish(t, subjectCredited, credited(700, ledgerv1.PointsReason_POINTS_REASON_PURCHASE, now))
 	h.publish(t, subjectDebited, debited(100, 40, ledgerv1.PointsReason_POINTS_REASON_RETURN, now))
-	h.publish(t, subjectCaptured, &ledgerv1.HoldCaptured{HoldId: "h1", Points: 200, CapturedAt: timestamppb.New(now)})
+	h.publish(t, subjectCaptured, &ledgerv1.HoldCaptured{HoldId: "h1", MemberId: "m1", Points: 200, CapturedAt: timestamppb.New(now)})
 
 	// c1 resolved after 1h, c3 after 3h (median 2h); c2 still open and overdue; c4
 	// open and not yet due. c3's resolution arrives before its opening.
 	opened := func(id string, at, due time.Time) *feedbackv1.CaseOpened {
-		return &feedbackv1.CaseOpened{CaseId: id, Kind: feedbackv1.CaseKind_CASE_KIND_CALLBACK, Team: "care", OpenedAt: timestamppb.New(at), DueAt: timestamppb.New(due)}
+		return &feedbackv1.CaseOpened{CaseId: id, MemberId: "m1", Kind: feedbackv1.CaseKind_CASE_KIND_CALLBACK, Team: "care", OpenedAt: timestamppb.New(at), DueAt: timestamppb.New(due)}
 	}
 	resolved := func(id string, openedAt, at time.Time) *feedbackv1.CaseResolved {
 		return &feedbackv1.CaseResolved{CaseId: id, Outcome: feedbackv1.CaseOutcome_CASE_OUTCOME_CONTACTED_RESOLVED, OpenedAt: timestamppb.New(openedAt), ResolvedAt: timestamppb.New(at)}
@@ -99,9 +99,9 @@ func TestDashboard(t *testing.T) {
 	h.publish(t, "feedback.case.opened", opened("c3", now.Add(-10*time.Hour), now.Add(-8*time.Hour)))
 	h.publish(t, "feedback.case.opened", opened("c4", now.Add(-time.Hour), now.Add(24*time.Hour)))
 
-	h.publish(t, "rewards.coupon.issued", &rewardsv1.CouponIssued{CouponId: "k1", RewardId: "r1"})
-	h.publish(t, "rewards.coupon.issued", &rewardsv1.CouponIssued{CouponId: "k2", RewardId: "r1"})
-	h.publish(t, "rewards.coupon.redeemed", &rewardsv1.CouponRedeemed{CouponId: "k1", RedeemedAt: timestamppb.New(now)})
+	h.publish(t, "rewards.coupon.issued", &rewardsv1.CouponIssued{CouponId: "k1", RedemptionId: "d1", MemberId: "m1", RewardId: "r1", Currency: "EUR"})
+	h.publish(t, "rewards.coupon.issued", &rewardsv1.CouponIssued{CouponId: "k2", RedemptionId: "d2", MemberId: "m1", RewardId: "r1", Currency: "EUR"})
+	h.publish(t, "rewards.coupon.redeemed", &rewardsv1.CouponRedeemed{CouponId: "k1", MemberId: "m1", RewardId: "r1", Currency: "EUR", RedeemedAt: timestamppb.New(now)})
 
 	var s summary
 	eventually(t, 15*time.Second, "every event on the dashboard", func() bool {

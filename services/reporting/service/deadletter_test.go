@@ -49,7 +49,7 @@ func TestMalformedEventsAreDeadLettered(t *testing.T) {
 		n        int
 		want     []string
 	}{
-		{service.ConsumerSurvey, 3, []string{"decode", "outside 0-10", "submitted_at"}},
+		{service.ConsumerSurvey, 3, []string{"decode", "score", "submitted_at"}},
 		{service.ConsumerFeedback, 1, []string{"case_id"}},
 		{service.ConsumerRewards, 1, []string{"redeemed_at"}},
 	}

@@ -17,7 +17,7 @@ const subjectResponse = "survey.response.submitted"
 
 func response(tp commonv1.Touchpoint, store string, score int32, at time.Time) *surveyv1.ResponseSubmitted {
 	return &surveyv1.ResponseSubmitted{
-		ResponseId: "r-" + at.Format(time.RFC3339Nano), SurveyId: "nps", MemberId: "m1",
+		ResponseId: "r-" + at.Format(time.RFC3339Nano), InvitationId: "i-" + at.Format(time.RFC3339Nano), SurveyId: "nps", MemberId: "m1",
 		Touchpoint: tp, StoreId: store, Score: score, SubmittedAt: timestamppb.New(at),
 	}
 }

@@ -7,7 +7,9 @@
 package feedbackv1
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	v1 "github.com/treue/treue/proto/gen/treue/common/v1"
+	_ "github.com/treue/treue/proto/gen/treue/event/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -414,35 +416,41 @@ var File_treue_feedback_v1_events_proto protoreflect.FileDescriptor
 
 const file_treue_feedback_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1etreue/feedback/v1/events.proto\x12\x11treue.feedback.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctreue/common/v1/common.proto\"\xba\x03\n" +
+	"\x1etreue/feedback/v1/events.proto\x12\x11treue.feedback.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1atreue/event/v1/event.proto\"\xbd\x04\n" +
 	"\n" +
-	"CaseOpened\x12\x17\n" +
-	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12/\n" +
-	"\x04kind\x18\x02 \x01(\x0e2\x1b.treue.feedback.v1.CaseKindR\x04kind\x12\x12\n" +
-	"\x04team\x18\x03 \x01(\tR\x04team\x12\x1b\n" +
-	"\tmember_id\x18\x04 \x01(\tR\bmemberId\x12\x1f\n" +
-	"\vresponse_id\x18\x05 \x01(\tR\n" +
-	"responseId\x12\x14\n" +
-	"\x05score\x18\x06 \x01(\x05R\x05score\x126\n" +
-	"\tnps_class\x18\a \x01(\x0e2\x19.treue.common.v1.NpsClassR\bnpsClass\x12;\n" +
+	"CaseOpened\x12#\n" +
+	"\acase_id\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x06caseId\x129\n" +
+	"\x04kind\x18\x02 \x01(\x0e2\x1b.treue.feedback.v1.CaseKindB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04kind\x12\x1c\n" +
+	"\x04team\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x04team\x12'\n" +
+	"\tmember_id\x18\x04 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bmemberId\x12)\n" +
+	"\vresponse_id\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\n" +
+	"responseId\x12\x1f\n" +
+	"\x05score\x18\x06 \x01(\x05B\t\xbaH\x06\x1a\x04\x18\n" +
+	"(\x00R\x05score\x12@\n" +
+	"\tnps_class\x18\a \x01(\x0e2\x19.treue.common.v1.NpsClassB\b\xbaH\x05\x82\x01\x02\x10\x01R\bnpsClass\x12E\n" +
 	"\n" +
-	"touchpoint\x18\b \x01(\x0e2\x1b.treue.common.v1.TouchpointR\n" +
-	"touchpoint\x12\x19\n" +
-	"\bstore_id\x18\t \x01(\tR\astoreId\x127\n" +
+	"touchpoint\x18\b \x01(\x0e2\x1b.treue.common.v1.TouchpointB\b\xbaH\x05\x82\x01\x02\x10\x01R\n" +
+	"touchpoint\x12#\n" +
+	"\bstore_id\x18\t \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\astoreId\x12?\n" +
 	"\topened_at\x18\n" +
-	" \x01(\v2\x1a.google.protobuf.TimestampR\bopenedAt\x121\n" +
-	"\x06due_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAt\"\xf0\x02\n" +
-	"\fCaseResolved\x12\x17\n" +
-	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12/\n" +
-	"\x04kind\x18\x02 \x01(\x0e2\x1b.treue.feedback.v1.CaseKindR\x04kind\x12\x12\n" +
-	"\x04team\x18\x03 \x01(\tR\x04team\x128\n" +
-	"\aoutcome\x18\x04 \x01(\x0e2\x1e.treue.feedback.v1.CaseOutcomeR\aoutcome\x12\x1f\n" +
-	"\vresolved_by\x18\x05 \x01(\tR\n" +
-	"resolvedBy\x127\n" +
-	"\topened_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\bopenedAt\x121\n" +
-	"\x06due_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAt\x12;\n" +
-	"\vresolved_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"resolvedAt*]\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\bopenedAt\x121\n" +
+	"\x06due_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAt:\x1a\xf2\xf9\x18\x16\n" +
+	"\x14feedback.case.opened\"\xd2\x03\n" +
+	"\fCaseResolved\x12#\n" +
+	"\acase_id\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x06caseId\x129\n" +
+	"\x04kind\x18\x02 \x01(\x0e2\x1b.treue.feedback.v1.CaseKindB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04kind\x12\x1c\n" +
+	"\x04team\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x04team\x12B\n" +
+	"\aoutcome\x18\x04 \x01(\x0e2\x1e.treue.feedback.v1.CaseOutcomeB\b\xbaH\x05\x82\x01\x02\x10\x01R\aoutcome\x12)\n" +
+	"\vresolved_by\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\n" +
+	"resolvedBy\x12?\n" +
+	"\topened_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\bopenedAt\x121\n" +
+	"\x06due_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAt\x12C\n" +
+	"\vresolved_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
+	"resolvedAt:\x1c\xf2\xf9\x18\x18\n" +
+	"\x16feedback.case.resolved*]\n" +
 	"\bCaseKind\x12\x19\n" +
 	"\x15CASE_KIND_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12CASE_KIND_CALLBACK\x10\x01\x12\x1e\n" +
@@ -459,7 +467,9 @@ const file_treue_feedback_v1_events_proto_rawDesc = "" +
 	"\x18CASE_OUTCOME_UNREACHABLE\x10\x03\x12\x1f\n" +
 	"\x1bCASE_OUTCOME_REFERRAL_GIVEN\x10\x04\x12\"\n" +
 	"\x1eCASE_OUTCOME_REFERRAL_DECLINED\x10\x05\x12!\n" +
-	"\x1dCASE_OUTCOME_NO_ACTION_NEEDED\x10\x06B\xc9\x01\n" +
+	"\x1dCASE_OUTCOME_NO_ACTION_NEEDED\x10\x06B\xe3\x01\xea\xf9\x18\x16\n" +
+	"\bFEEDBACK\x12\n" +
+	"feedback.>\n" +
 	"\x15com.treue.feedback.v1B\vEventsProtoP\x01Z=github.com/treue/treue/proto/gen/treue/feedback/v1;feedbackv1\xa2\x02\x03TFX\xaa\x02\x11Treue.Feedback.V1\xca\x02\x11Treue\\Feedback\\V1\xe2\x02\x1dTreue\\Feedback\\V1\\GPBMetadata\xea\x02\x13Treue::Feedback::V1b\x06proto3"
 
 var (

@@ -7,6 +7,8 @@
 package ledgerv1
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
+	_ "github.com/treue/treue/proto/gen/treue/event/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -762,79 +764,102 @@ var File_treue_ledger_v1_events_proto protoreflect.FileDescriptor
 
 const file_treue_ledger_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1ctreue/ledger/v1/events.proto\x12\x0ftreue.ledger.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa3\x02\n" +
-	"\x0eMemberEnrolled\x12\x1b\n" +
-	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12!\n" +
-	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12\x14\n" +
-	"\x05email\x18\x03 \x01(\tR\x05email\x12\x16\n" +
-	"\x06locale\x18\x04 \x01(\tR\x06locale\x12%\n" +
+	"\x1ctreue/ledger/v1/events.proto\x12\x0ftreue.ledger.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1atreue/event/v1/event.proto\"\xfd\x02\n" +
+	"\x0eMemberEnrolled\x12'\n" +
+	"\tmember_id\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bmemberId\x12+\n" +
+	"\fdisplay_name\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xc0\x02R\vdisplayName\x12\x1e\n" +
+	"\x05email\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xc0\x02R\x05email\x12 \n" +
+	"\x06locale\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x06locale\x12%\n" +
 	"\x0esurvey_consent\x18\x05 \x01(\bR\rsurveyConsent\x12+\n" +
-	"\x11marketing_consent\x18\x06 \x01(\bR\x10marketingConsent\x12\x12\n" +
-	"\x04tier\x18\a \x01(\tR\x04tier\x12;\n" +
-	"\venrolled_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"enrolledAt\"d\n" +
-	"\fMemberErased\x12\x1b\n" +
-	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x127\n" +
-	"\terased_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\berasedAt\"\x99\x02\n" +
-	"\x0ePointsCredited\x12%\n" +
-	"\x0etransaction_id\x18\x01 \x01(\tR\rtransactionId\x12\x1b\n" +
-	"\tmember_id\x18\x02 \x01(\tR\bmemberId\x12\x16\n" +
-	"\x06points\x18\x03 \x01(\x03R\x06points\x125\n" +
-	"\x06reason\x18\x04 \x01(\x0e2\x1d.treue.ledger.v1.PointsReasonR\x06reason\x12\x1c\n" +
-	"\treference\x18\x05 \x01(\tR\treference\x12\x19\n" +
-	"\bstore_id\x18\x06 \x01(\tR\astoreId\x12;\n" +
-	"\voccurred_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"occurredAt\"\xb6\x02\n" +
-	"\rPointsDebited\x12%\n" +
-	"\x0etransaction_id\x18\x01 \x01(\tR\rtransactionId\x12\x1b\n" +
-	"\tmember_id\x18\x02 \x01(\tR\bmemberId\x12\x16\n" +
-	"\x06points\x18\x03 \x01(\x03R\x06points\x125\n" +
-	"\x06reason\x18\x04 \x01(\x0e2\x1d.treue.ledger.v1.PointsReasonR\x06reason\x12\x1c\n" +
-	"\treference\x18\x05 \x01(\tR\treference\x12\x19\n" +
-	"\bstore_id\x18\x06 \x01(\tR\astoreId\x12;\n" +
-	"\voccurred_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"occurredAt\x12\x1c\n" +
-	"\tshortfall\x18\b \x01(\x03R\tshortfall\"\xb3\x01\n" +
+	"\x11marketing_consent\x18\x06 \x01(\bR\x10marketingConsent\x12\x1c\n" +
+	"\x04tier\x18\a \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x04tier\x12C\n" +
+	"\venrolled_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
+	"enrolledAt:\x1c\xf2\xf9\x18\x18\n" +
+	"\x16ledger.member.enrolled\"\x94\x01\n" +
+	"\fMemberErased\x12'\n" +
+	"\tmember_id\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bmemberId\x12?\n" +
+	"\terased_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\berasedAt:\x1a\xf2\xf9\x18\x16\n" +
+	"\x14ledger.member.erased\"\xfe\x02\n" +
+	"\x0ePointsCredited\x121\n" +
+	"\x0etransaction_id\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\rtransactionId\x12'\n" +
+	"\tmember_id\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bmemberId\x12\x1f\n" +
+	"\x06points\x18\x03 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\x06points\x12?\n" +
+	"\x06reason\x18\x04 \x01(\x0e2\x1d.treue.ledger.v1.PointsReasonB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06reason\x12&\n" +
+	"\treference\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\treference\x12#\n" +
+	"\bstore_id\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\astoreId\x12C\n" +
+	"\voccurred_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
+	"occurredAt:\x1c\xf2\xf9\x18\x18\n" +
+	"\x16ledger.points.credited\"\xa3\x03\n" +
+	"\rPointsDebited\x121\n" +
+	"\x0etransaction_id\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\rtransactionId\x12'\n" +
+	"\tmember_id\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bmemberId\x12\x1f\n" +
+	"\x06points\x18\x03 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\x06points\x12?\n" +
+	"\x06reason\x18\x04 \x01(\x0e2\x1d.treue.ledger.v1.PointsReasonB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06reason\x12&\n" +
+	"\treference\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\treference\x12#\n" +
+	"\bstore_id\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\astoreId\x12C\n" +
+	"\voccurred_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
+	"occurredAt\x12%\n" +
+	"\tshortfall\x18\b \x01(\x03B\a\xbaH\x04\"\x02(\x00R\tshortfall:\x1b\xf2\xf9\x18\x17\n" +
+	"\x15ledger.points.debited\"\xf8\x01\n" +
 	"\n" +
-	"HoldPlaced\x12\x17\n" +
-	"\ahold_id\x18\x01 \x01(\tR\x06holdId\x12\x1b\n" +
-	"\tmember_id\x18\x02 \x01(\tR\bmemberId\x12\x16\n" +
-	"\x06points\x18\x03 \x01(\x03R\x06points\x12\x1c\n" +
-	"\treference\x18\x04 \x01(\tR\treference\x129\n" +
+	"HoldPlaced\x12#\n" +
+	"\ahold_id\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x06holdId\x12'\n" +
+	"\tmember_id\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bmemberId\x12\x1f\n" +
+	"\x06points\x18\x03 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\x06points\x12&\n" +
+	"\treference\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\treference\x129\n" +
 	"\n" +
-	"expires_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\xb7\x01\n" +
-	"\fHoldCaptured\x12\x17\n" +
-	"\ahold_id\x18\x01 \x01(\tR\x06holdId\x12\x1b\n" +
-	"\tmember_id\x18\x02 \x01(\tR\bmemberId\x12\x16\n" +
-	"\x06points\x18\x03 \x01(\x03R\x06points\x12\x1c\n" +
-	"\treference\x18\x04 \x01(\tR\treference\x12;\n" +
-	"\vcaptured_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"capturedAt\"\xc9\x01\n" +
+	"expires_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt:\x18\xf2\xf9\x18\x14\n" +
+	"\x12ledger.hold.placed\"\x86\x02\n" +
+	"\fHoldCaptured\x12#\n" +
+	"\ahold_id\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x06holdId\x12'\n" +
+	"\tmember_id\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bmemberId\x12\x1f\n" +
+	"\x06points\x18\x03 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\x06points\x12&\n" +
+	"\treference\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\treference\x12C\n" +
+	"\vcaptured_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
+	"capturedAt:\x1a\xf2\xf9\x18\x16\n" +
+	"\x14ledger.hold.captured\"\xa0\x02\n" +
 	"\n" +
-	"HoldVoided\x12\x17\n" +
-	"\ahold_id\x18\x01 \x01(\tR\x06holdId\x12\x1b\n" +
-	"\tmember_id\x18\x02 \x01(\tR\bmemberId\x12\x16\n" +
-	"\x06points\x18\x03 \x01(\x03R\x06points\x12\x1c\n" +
-	"\treference\x18\x04 \x01(\tR\treference\x12\x16\n" +
-	"\x06reason\x18\x05 \x01(\tR\x06reason\x127\n" +
-	"\tvoided_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\bvoidedAt\"\xf6\x01\n" +
-	"\x19UnmatchedPurchaseRecorded\x12\x19\n" +
-	"\bstore_id\x18\x01 \x01(\tR\astoreId\x12%\n" +
-	"\x0etransaction_id\x18\x02 \x01(\tR\rtransactionId\x12\x1d\n" +
+	"HoldVoided\x12#\n" +
+	"\ahold_id\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x06holdId\x12'\n" +
+	"\tmember_id\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bmemberId\x12\x1f\n" +
+	"\x06points\x18\x03 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\x06points\x12&\n" +
+	"\treference\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\treference\x12 \n" +
+	"\x06reason\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x06reason\x12?\n" +
+	"\tvoided_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\bvoidedAt:\x18\xf2\xf9\x18\x14\n" +
+	"\x12ledger.hold.voided\"\xdb\x02\n" +
+	"\x19UnmatchedPurchaseRecorded\x12#\n" +
+	"\bstore_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\astoreId\x121\n" +
+	"\x0etransaction_id\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\rtransactionId\x12'\n" +
 	"\n" +
-	"member_ref\x18\x03 \x01(\tR\tmemberRef\x12\x1f\n" +
-	"\vtotal_minor\x18\x04 \x01(\x03R\n" +
-	"totalMinor\x12\x1a\n" +
-	"\bcurrency\x18\x05 \x01(\tR\bcurrency\x12;\n" +
-	"\voccurred_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"occurredAt*\xbb\x01\n" +
+	"member_ref\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\tmemberRef\x12(\n" +
+	"\vtotal_minor\x18\x04 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\n" +
+	"totalMinor\x12-\n" +
+	"\bcurrency\x18\x05 \x01(\tB\x11\xbaH\x0er\f2\n" +
+	"^[A-Z]{3}$R\bcurrency\x12C\n" +
+	"\voccurred_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
+	"occurredAt:\x1f\xf2\xf9\x18\x1b\n" +
+	"\x19ledger.purchase.unmatched*\xbb\x01\n" +
 	"\fPointsReason\x12\x1d\n" +
 	"\x19POINTS_REASON_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16POINTS_REASON_PURCHASE\x10\x01\x12\x18\n" +
 	"\x14POINTS_REASON_RETURN\x10\x02\x12\x1e\n" +
 	"\x1aPOINTS_REASON_SURVEY_BONUS\x10\x03\x12\x1c\n" +
 	"\x18POINTS_REASON_ADJUSTMENT\x10\x04\x12\x18\n" +
-	"\x14POINTS_REASON_EXPIRY\x10\x05B\xbb\x01\n" +
+	"\x14POINTS_REASON_EXPIRY\x10\x05B\xd1\x01\xea\xf9\x18\x12\n" +
+	"\x06LEDGER\x12\bledger.>\n" +
 	"\x13com.treue.ledger.v1B\vEventsProtoP\x01Z9github.com/treue/treue/proto/gen/treue/ledger/v1;ledgerv1\xa2\x02\x03TLX\xaa\x02\x0fTreue.Ledger.V1\xca\x02\x0fTreue\\Ledger\\V1\xe2\x02\x1bTreue\\Ledger\\V1\\GPBMetadata\xea\x02\x11Treue::Ledger::V1b\x06proto3"
 
 var (

@@ -9,6 +9,7 @@ package posv1
 import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	v1 "github.com/treue/treue/proto/gen/treue/common/v1"
+	_ "github.com/treue/treue/proto/gen/treue/event/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -323,12 +324,12 @@ var File_treue_pos_v1_events_proto protoreflect.FileDescriptor
 
 const file_treue_pos_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x19treue/pos/v1/events.proto\x12\ftreue.pos.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctreue/common/v1/common.proto\"\xa0\x01\n" +
+	"\x19treue/pos/v1/events.proto\x12\ftreue.pos.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1atreue/event/v1/event.proto\"\xa0\x01\n" +
 	"\x04Line\x12\x1b\n" +
 	"\x03sku\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x03sku\x12*\n" +
 	"\vdescription\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\vdescription\x12#\n" +
 	"\bquantity\x18\x03 \x01(\x05B\a\xbaH\x04\x1a\x02 \x00R\bquantity\x12*\n" +
-	"\famount_minor\x18\x04 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\vamountMinor\"\xcf\x03\n" +
+	"\famount_minor\x18\x04 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\vamountMinor\"\xf8\x03\n" +
 	"\x10PurchaseRecorded\x12#\n" +
 	"\bevent_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\aeventId\x126\n" +
 	"\bstore_id\x18\x02 \x01(\tB\x1b\xbaH\x18r\x16\x10\x01\x18@2\x10^[A-Za-z0-9_-]+$R\astoreId\x121\n" +
@@ -342,7 +343,8 @@ const file_treue_pos_v1_events_proto_rawDesc = "" +
 	"\vtotal_minor\x18\a \x01(\x03B\a\xbaH\x04\"\x02(\x00R\n" +
 	"totalMinor\x123\n" +
 	"\x05lines\x18\b \x03(\v2\x12.treue.pos.v1.LineB\t\xbaH\x06\x92\x01\x03\x10\xe8\aR\x05lines\x122\n" +
-	"\achannel\x18\t \x01(\x0e2\x18.treue.common.v1.ChannelR\achannel\"\xd3\x03\n" +
+	"\achannel\x18\t \x01(\x0e2\x18.treue.common.v1.ChannelR\achannel:'\xf2\xf9\x18#\n" +
+	"\x15pos.purchase.recorded\x12\bstore_id \x01\"\xfa\x03\n" +
 	"\x0eReturnRecorded\x12#\n" +
 	"\bevent_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\aeventId\x126\n" +
 	"\bstore_id\x18\x02 \x01(\tB\x1b\xbaH\x18r\x16\x10\x01\x18@2\x10^[A-Za-z0-9_-]+$R\astoreId\x12'\n" +
@@ -357,7 +359,9 @@ const file_treue_pos_v1_events_proto_rawDesc = "" +
 	"^[A-Z]{3}$R\bcurrency\x12(\n" +
 	"\vtotal_minor\x18\b \x01(\x03B\a\xbaH\x04\"\x02(\x00R\n" +
 	"totalMinor\x123\n" +
-	"\x05lines\x18\t \x03(\v2\x12.treue.pos.v1.LineB\t\xbaH\x06\x92\x01\x03\x10\xe8\aR\x05linesB\xa6\x01\n" +
+	"\x05lines\x18\t \x03(\v2\x12.treue.pos.v1.LineB\t\xbaH\x06\x92\x01\x03\x10\xe8\aR\x05lines:%\xf2\xf9\x18!\n" +
+	"\x13pos.return.recorded\x12\bstore_id \x01B\xb6\x01\xea\xf9\x18\f\n" +
+	"\x03POS\x12\x05pos.>\n" +
 	"\x10com.treue.pos.v1B\vEventsProtoP\x01Z3github.com/treue/treue/proto/gen/treue/pos/v1;posv1\xa2\x02\x03TPX\xaa\x02\fTreue.Pos.V1\xca\x02\fTreue\\Pos\\V1\xe2\x02\x18Treue\\Pos\\V1\\GPBMetadata\xea\x02\x0eTreue::Pos::V1b\x06proto3"
 
 var (

@@ -7,6 +7,8 @@
 package rewardsv1
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
+	_ "github.com/treue/treue/proto/gen/treue/event/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -398,44 +400,65 @@ var File_treue_rewards_v1_events_proto protoreflect.FileDescriptor
 
 const file_treue_rewards_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1dtreue/rewards/v1/events.proto\x12\x10treue.rewards.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe4\x01\n" +
-	"\x13RedemptionCompleted\x12#\n" +
-	"\rredemption_id\x18\x01 \x01(\tR\fredemptionId\x12\x1b\n" +
-	"\tmember_id\x18\x02 \x01(\tR\bmemberId\x12\x1b\n" +
-	"\treward_id\x18\x03 \x01(\tR\brewardId\x12\x17\n" +
-	"\ahold_id\x18\x04 \x01(\tR\x06holdId\x12\x16\n" +
-	"\x06points\x18\x05 \x01(\x03R\x06points\x12=\n" +
-	"\fcompleted_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\vcompletedAt\"\xfc\x01\n" +
-	"\x13RedemptionCancelled\x12#\n" +
-	"\rredemption_id\x18\x01 \x01(\tR\fredemptionId\x12\x1b\n" +
-	"\tmember_id\x18\x02 \x01(\tR\bmemberId\x12\x1b\n" +
-	"\treward_id\x18\x03 \x01(\tR\brewardId\x12\x17\n" +
-	"\ahold_id\x18\x04 \x01(\tR\x06holdId\x12\x16\n" +
-	"\x06points\x18\x05 \x01(\x03R\x06points\x12\x16\n" +
-	"\x06reason\x18\x06 \x01(\tR\x06reason\x12=\n" +
-	"\fcancelled_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\vcancelledAt\"\x82\x02\n" +
-	"\fCouponIssued\x12\x1b\n" +
-	"\tcoupon_id\x18\x01 \x01(\tR\bcouponId\x12#\n" +
-	"\rredemption_id\x18\x02 \x01(\tR\fredemptionId\x12\x1b\n" +
-	"\tmember_id\x18\x03 \x01(\tR\bmemberId\x12\x1b\n" +
-	"\treward_id\x18\x04 \x01(\tR\brewardId\x12\x1f\n" +
-	"\vvalue_minor\x18\x05 \x01(\x03R\n" +
-	"valueMinor\x12\x1a\n" +
-	"\bcurrency\x18\x06 \x01(\tR\bcurrency\x129\n" +
+	"\x1dtreue/rewards/v1/events.proto\x12\x10treue.rewards.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1atreue/event/v1/event.proto\"\xc9\x02\n" +
+	"\x13RedemptionCompleted\x12/\n" +
+	"\rredemption_id\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\fredemptionId\x12'\n" +
+	"\tmember_id\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bmemberId\x12'\n" +
+	"\treward_id\x18\x03 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\brewardId\x12#\n" +
+	"\ahold_id\x18\x04 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x06holdId\x12\x1f\n" +
+	"\x06points\x18\x05 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\x06points\x12E\n" +
+	"\fcompleted_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\vcompletedAt:\"\xf2\xf9\x18\x1e\n" +
+	"\x1crewards.redemption.completed\"\xe9\x02\n" +
+	"\x13RedemptionCancelled\x12/\n" +
+	"\rredemption_id\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\fredemptionId\x12'\n" +
+	"\tmember_id\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bmemberId\x12'\n" +
+	"\treward_id\x18\x03 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\brewardId\x12!\n" +
+	"\ahold_id\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x06holdId\x12\x1f\n" +
+	"\x06points\x18\x05 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\x06points\x12 \n" +
+	"\x06reason\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x06reason\x12E\n" +
+	"\fcancelled_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\vcancelledAt:\"\xf2\xf9\x18\x1e\n" +
+	"\x1crewards.redemption.cancelled\"\xeb\x02\n" +
+	"\fCouponIssued\x12'\n" +
+	"\tcoupon_id\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bcouponId\x12/\n" +
+	"\rredemption_id\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\fredemptionId\x12'\n" +
+	"\tmember_id\x18\x03 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bmemberId\x12'\n" +
+	"\treward_id\x18\x04 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\brewardId\x12(\n" +
+	"\vvalue_minor\x18\x05 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\n" +
+	"valueMinor\x12-\n" +
+	"\bcurrency\x18\x06 \x01(\tB\x11\xbaH\x0er\f2\n" +
+	"^[A-Z]{3}$R\bcurrency\x129\n" +
 	"\n" +
-	"expires_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\x9d\x02\n" +
-	"\x0eCouponRedeemed\x12\x1b\n" +
-	"\tcoupon_id\x18\x01 \x01(\tR\bcouponId\x12\x1b\n" +
-	"\tmember_id\x18\x02 \x01(\tR\bmemberId\x12\x1b\n" +
-	"\treward_id\x18\x03 \x01(\tR\brewardId\x12\x19\n" +
-	"\bstore_id\x18\x04 \x01(\tR\astoreId\x12\x1f\n" +
-	"\vterminal_id\x18\x05 \x01(\tR\n" +
-	"terminalId\x12\x1f\n" +
-	"\vvalue_minor\x18\x06 \x01(\x03R\n" +
-	"valueMinor\x12\x1a\n" +
-	"\bcurrency\x18\a \x01(\tR\bcurrency\x12;\n" +
-	"\vredeemed_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"redeemedAtB\xc2\x01\n" +
+	"expires_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt:\x1b\xf2\xf9\x18\x17\n" +
+	"\x15rewards.coupon.issued\"\x98\x03\n" +
+	"\x0eCouponRedeemed\x12'\n" +
+	"\tcoupon_id\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bcouponId\x12'\n" +
+	"\tmember_id\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bmemberId\x12'\n" +
+	"\treward_id\x18\x03 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\brewardId\x12#\n" +
+	"\bstore_id\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\astoreId\x12)\n" +
+	"\vterminal_id\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\n" +
+	"terminalId\x12(\n" +
+	"\vvalue_minor\x18\x06 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\n" +
+	"valueMinor\x12-\n" +
+	"\bcurrency\x18\a \x01(\tB\x11\xbaH\x0er\f2\n" +
+	"^[A-Z]{3}$R\bcurrency\x12C\n" +
+	"\vredeemed_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
+	"redeemedAt:\x1d\xf2\xf9\x18\x19\n" +
+	"\x17rewards.coupon.redeemedB\xda\x01\xea\xf9\x18\x14\n" +
+	"\aREWARDS\x12\trewards.>\n" +
 	"\x14com.treue.rewards.v1B\vEventsProtoP\x01Z;github.com/treue/treue/proto/gen/treue/rewards/v1;rewardsv1\xa2\x02\x03TRX\xaa\x02\x10Treue.Rewards.V1\xca\x02\x10Treue\\Rewards\\V1\xe2\x02\x1cTreue\\Rewards\\V1\\GPBMetadata\xea\x02\x12Treue::Rewards::V1b\x06proto3"
 
 var (

@@ -7,7 +7,9 @@
 package surveyv1
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	v1 "github.com/treue/treue/proto/gen/treue/common/v1"
+	_ "github.com/treue/treue/proto/gen/treue/event/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -256,36 +258,48 @@ var File_treue_survey_v1_events_proto protoreflect.FileDescriptor
 
 const file_treue_survey_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1ctreue/survey/v1/events.proto\x12\x0ftreue.survey.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctreue/common/v1/common.proto\"\xfc\x02\n" +
-	"\x11InvitationCreated\x12#\n" +
-	"\rinvitation_id\x18\x01 \x01(\tR\finvitationId\x12\x1b\n" +
-	"\tsurvey_id\x18\x02 \x01(\tR\bsurveyId\x12\x1b\n" +
-	"\tmember_id\x18\x03 \x01(\tR\bmemberId\x12;\n" +
+	"\x1ctreue/survey/v1/events.proto\x12\x0ftreue.survey.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1atreue/event/v1/event.proto\"\xf3\x03\n" +
+	"\x11InvitationCreated\x12/\n" +
+	"\rinvitation_id\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\finvitationId\x12'\n" +
+	"\tsurvey_id\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bsurveyId\x12'\n" +
+	"\tmember_id\x18\x03 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bmemberId\x12E\n" +
 	"\n" +
-	"touchpoint\x18\x04 \x01(\x0e2\x1b.treue.common.v1.TouchpointR\n" +
-	"touchpoint\x12\x19\n" +
-	"\bstore_id\x18\x05 \x01(\tR\astoreId\x12(\n" +
-	"\x10trigger_event_id\x18\x06 \x01(\tR\x0etriggerEventId\x12\x10\n" +
-	"\x03url\x18\a \x01(\tR\x03url\x129\n" +
+	"touchpoint\x18\x04 \x01(\x0e2\x1b.treue.common.v1.TouchpointB\b\xbaH\x05\x82\x01\x02\x10\x01R\n" +
+	"touchpoint\x12#\n" +
+	"\bstore_id\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\astoreId\x122\n" +
+	"\x10trigger_event_id\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x0etriggerEventId\x12\x1c\n" +
+	"\x03url\x18\a \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x10R\x03url\x129\n" +
 	"\n" +
-	"expires_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x129\n" +
+	"expires_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x12A\n" +
 	"\n" +
-	"created_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\x92\x03\n" +
-	"\x11ResponseSubmitted\x12\x1f\n" +
-	"\vresponse_id\x18\x01 \x01(\tR\n" +
-	"responseId\x12#\n" +
-	"\rinvitation_id\x18\x02 \x01(\tR\finvitationId\x12\x1b\n" +
-	"\tsurvey_id\x18\x03 \x01(\tR\bsurveyId\x12\x1b\n" +
-	"\tmember_id\x18\x04 \x01(\tR\bmemberId\x12;\n" +
+	"created_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\tcreatedAt:\x1f\xf2\xf9\x18\x1b\n" +
+	"\x19survey.invitation.created\"\x9e\x04\n" +
+	"\x11ResponseSubmitted\x12+\n" +
+	"\vresponse_id\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\n" +
+	"responseId\x12/\n" +
+	"\rinvitation_id\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\finvitationId\x12'\n" +
+	"\tsurvey_id\x18\x03 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bsurveyId\x12'\n" +
+	"\tmember_id\x18\x04 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bmemberId\x12E\n" +
 	"\n" +
-	"touchpoint\x18\x05 \x01(\x0e2\x1b.treue.common.v1.TouchpointR\n" +
-	"touchpoint\x12\x19\n" +
-	"\bstore_id\x18\x06 \x01(\tR\astoreId\x12\x14\n" +
-	"\x05score\x18\a \x01(\x05R\x05score\x12\x18\n" +
-	"\acomment\x18\b \x01(\tR\acomment\x126\n" +
-	"\tnps_class\x18\t \x01(\x0e2\x19.treue.common.v1.NpsClassR\bnpsClass\x12=\n" +
+	"touchpoint\x18\x05 \x01(\x0e2\x1b.treue.common.v1.TouchpointB\b\xbaH\x05\x82\x01\x02\x10\x01R\n" +
+	"touchpoint\x12#\n" +
+	"\bstore_id\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\astoreId\x12\x1f\n" +
+	"\x05score\x18\a \x01(\x05B\t\xbaH\x06\x1a\x04\x18\n" +
+	"(\x00R\x05score\x12\"\n" +
+	"\acomment\x18\b \x01(\tB\b\xbaH\x05r\x03\x18\xa0\x1fR\acomment\x12@\n" +
+	"\tnps_class\x18\t \x01(\x0e2\x19.treue.common.v1.NpsClassB\b\xbaH\x05\x82\x01\x02\x10\x01R\bnpsClass\x12E\n" +
 	"\fsubmitted_at\x18\n" +
-	" \x01(\v2\x1a.google.protobuf.TimestampR\vsubmittedAtB\xbb\x01\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\vsubmittedAt:\x1f\xf2\xf9\x18\x1b\n" +
+	"\x19survey.response.submittedB\xd1\x01\xea\xf9\x18\x12\n" +
+	"\x06SURVEY\x12\bsurvey.>\n" +
 	"\x13com.treue.survey.v1B\vEventsProtoP\x01Z9github.com/treue/treue/proto/gen/treue/survey/v1;surveyv1\xa2\x02\x03TSX\xaa\x02\x0fTreue.Survey.V1\xca\x02\x0fTreue\\Survey\\V1\xe2\x02\x1bTreue\\Survey\\V1\\GPBMetadata\xea\x02\x11Treue::Survey::V1b\x06proto3"
 
 var (

@@ -9,6 +9,7 @@ package touchpointv1
 import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	v1 "github.com/treue/treue/proto/gen/treue/common/v1"
+	_ "github.com/treue/treue/proto/gen/treue/event/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -114,7 +115,7 @@ var File_treue_touchpoint_v1_events_proto protoreflect.FileDescriptor
 
 const file_treue_touchpoint_v1_events_proto_rawDesc = "" +
 	"\n" +
-	" treue/touchpoint/v1/events.proto\x12\x13treue.touchpoint.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctreue/common/v1/common.proto\"\xba\x02\n" +
+	" treue/touchpoint/v1/events.proto\x12\x13treue.touchpoint.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1atreue/event/v1/event.proto\"\xe1\x02\n" +
 	"\x0fContactRecorded\x12#\n" +
 	"\bevent_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\aeventId\x12&\n" +
 	"\tmember_id\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\bmemberId\x12I\n" +
@@ -124,7 +125,10 @@ const file_treue_touchpoint_v1_events_proto_rawDesc = "" +
 	"\bstore_id\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18@R\astoreId\x12&\n" +
 	"\treference\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\treference\x12C\n" +
 	"\voccurred_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
-	"occurredAtB\xd7\x01\n" +
+	"occurredAt:%\xf2\xf9\x18!\n" +
+	"\x1btouchpoint.contact.recorded\x18\x01 \x01B\xf5\x01\xea\xf9\x18\x1a\n" +
+	"\n" +
+	"TOUCHPOINT\x12\ftouchpoint.>\n" +
 	"\x17com.treue.touchpoint.v1B\vEventsProtoP\x01ZAgithub.com/treue/treue/proto/gen/treue/touchpoint/v1;touchpointv1\xa2\x02\x03TTX\xaa\x02\x13Treue.Touchpoint.V1\xca\x02\x13Treue\\Touchpoint\\V1\xe2\x02\x1fTreue\\Touchpoint\\V1\\GPBMetadata\xea\x02\x15Treue::Touchpoint::V1b\x06proto3"
 
 var (

@@ -1,0 +1,64 @@
+package validate
+
+import (
+	"errors"
+	"testing"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	posv1 "github.com/treue/treue/proto/gen/treue/pos/v1"
+)
+
+func TestValidate(t *testing.T) {
+	v, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := func() *posv1.PurchaseRecorded {
+		return &posv1.PurchaseRecorded{
+			EventId: "0192f1f4-6d3a-7c4e-9a53-3c1d2f7e9b10", StoreId: "S1", TransactionId: "T1",
+			OccurredAt: timestamppb.Now(), Currency: "EUR", TotalMinor: 100,
+			Lines: []*posv1.Line{{Sku: "A", Quantity: 1, AmountMinor: 100}},
+		}
+	}
+	tests := []struct {
+		name   string
+		change func(*posv1.PurchaseRecorded)
+		fields []string
+	}{
+		{"valid", func(*posv1.PurchaseRecorded) {}, nil},
+		{"rule from the proto", func(p *posv1.PurchaseRecorded) { p.Currency = "eur" }, []string{"currency"}},
+		{"NUL in a field", func(p *posv1.PurchaseRecorded) { p.TransactionId = "T\x001" }, []string{"transaction_id"}},
+		{"NUL in a nested list", func(p *posv1.PurchaseRecorded) { p.Lines[0].Description = "a\x00" }, []string{"lines[0].description"}},
+		{"both", func(p *posv1.PurchaseRecorded) { p.Currency = "x"; p.MemberId = "\x00" }, []string{"currency", "member_id"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := good()
+			tt.change(p)
+			err := v.Validate(p)
+			if tt.fields == nil {
+				if err != nil {
+					t.Fatalf("Validate = %v, want nil", err)
+				}
+				return
+			}
+			var ve *Error
+			if !errors.As(err, &ve) {
+				t.Fatalf("Validate = %v, want *Error", err)
+			}
+			var got []string
+			for _, x := range ve.Violations {
+				got = append(got, x.Field)
+			}
+			if len(got) != len(tt.fields) {
+				t.Fatalf("fields = %v, want %v", got, tt.fields)
+			}
+			for i := range got {
+				if got[i] != tt.fields[i] {
+					t.Fatalf("fields = %v, want %v", got, tt.fields)
+				}
+			}
+		})
+	}
+}
