@@ -21,7 +21,7 @@ import (
 )
 
 // Roles a caller may hold.
-var Roles = []string{"admin", "marketing", "service_agent", "pos", "auditor", "service"}
+var Roles = []string{"admin", "marketing", "service_agent", "pos", "auditor", "service", "privacy"}
 
 // Caller is the authenticated client of a call.
 type Caller struct {

@@ -34,7 +34,8 @@ var file_treue_auth_v1_auth_proto_extTypes = []protoimpl.ExtensionInfo{
 
 // Extension fields to descriptorpb.MethodOptions.
 var (
-	// roles that may call this method: admin, marketing, service_agent, pos, auditor, service.
+	// roles that may call this method: admin, marketing, service_agent, pos, auditor, service,
+	// privacy (erasure and export of a member's data).
 	//
 	// repeated string roles = 51001;
 	E_Roles = &file_treue_auth_v1_auth_proto_extTypes[0]

@@ -90,8 +90,10 @@ type Member struct {
 	MarketingConsent bool                   `protobuf:"varint,6,opt,name=marketing_consent,json=marketingConsent,proto3" json:"marketing_consent,omitempty"`
 	Tier             string                 `protobuf:"bytes,7,opt,name=tier,proto3" json:"tier,omitempty"`
 	EnrolledAt       *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=enrolled_at,json=enrolledAt,proto3" json:"enrolled_at,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// set once the member was erased; name and email are then empty.
+	ErasedAt      *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=erased_at,json=erasedAt,proto3" json:"erased_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Member) Reset() {
@@ -176,6 +178,13 @@ func (x *Member) GetTier() string {
 func (x *Member) GetEnrolledAt() *timestamppb.Timestamp {
 	if x != nil {
 		return x.EnrolledAt
+	}
+	return nil
+}
+
+func (x *Member) GetErasedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ErasedAt
 	}
 	return nil
 }
@@ -398,6 +407,120 @@ func (x *GetMemberResponse) GetMember() *Member {
 	return nil
 }
 
+type EraseMemberRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	MemberId string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	// why, for the record: the data subject's request, its ticket, the legal basis.
+	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EraseMemberRequest) Reset() {
+	*x = EraseMemberRequest{}
+	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EraseMemberRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EraseMemberRequest) ProtoMessage() {}
+
+func (x *EraseMemberRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EraseMemberRequest.ProtoReflect.Descriptor instead.
+func (*EraseMemberRequest) Descriptor() ([]byte, []int) {
+	return file_treue_ledger_v1_ledger_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *EraseMemberRequest) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *EraseMemberRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type EraseMemberResponse struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	MemberId string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	ErasedAt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=erased_at,json=erasedAt,proto3" json:"erased_at,omitempty"`
+	// the reason recorded by the first erasure.
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EraseMemberResponse) Reset() {
+	*x = EraseMemberResponse{}
+	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EraseMemberResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EraseMemberResponse) ProtoMessage() {}
+
+func (x *EraseMemberResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EraseMemberResponse.ProtoReflect.Descriptor instead.
+func (*EraseMemberResponse) Descriptor() ([]byte, []int) {
+	return file_treue_ledger_v1_ledger_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *EraseMemberResponse) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *EraseMemberResponse) GetErasedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ErasedAt
+	}
+	return nil
+}
+
+func (x *EraseMemberResponse) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 type GetBalanceRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	MemberId      string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
@@ -407,7 +530,7 @@ type GetBalanceRequest struct {
 
 func (x *GetBalanceRequest) Reset() {
 	*x = GetBalanceRequest{}
-	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[5]
+	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -419,7 +542,7 @@ func (x *GetBalanceRequest) String() string {
 func (*GetBalanceRequest) ProtoMessage() {}
 
 func (x *GetBalanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[5]
+	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -432,7 +555,7 @@ func (x *GetBalanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBalanceRequest.ProtoReflect.Descriptor instead.
 func (*GetBalanceRequest) Descriptor() ([]byte, []int) {
-	return file_treue_ledger_v1_ledger_proto_rawDescGZIP(), []int{5}
+	return file_treue_ledger_v1_ledger_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetBalanceRequest) GetMemberId() string {
@@ -457,7 +580,7 @@ type GetBalanceResponse struct {
 
 func (x *GetBalanceResponse) Reset() {
 	*x = GetBalanceResponse{}
-	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[6]
+	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -469,7 +592,7 @@ func (x *GetBalanceResponse) String() string {
 func (*GetBalanceResponse) ProtoMessage() {}
 
 func (x *GetBalanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[6]
+	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -482,7 +605,7 @@ func (x *GetBalanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBalanceResponse.ProtoReflect.Descriptor instead.
 func (*GetBalanceResponse) Descriptor() ([]byte, []int) {
-	return file_treue_ledger_v1_ledger_proto_rawDescGZIP(), []int{6}
+	return file_treue_ledger_v1_ledger_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetBalanceResponse) GetMemberId() string {
@@ -525,7 +648,7 @@ type Posting struct {
 
 func (x *Posting) Reset() {
 	*x = Posting{}
-	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[7]
+	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -537,7 +660,7 @@ func (x *Posting) String() string {
 func (*Posting) ProtoMessage() {}
 
 func (x *Posting) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[7]
+	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -550,7 +673,7 @@ func (x *Posting) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Posting.ProtoReflect.Descriptor instead.
 func (*Posting) Descriptor() ([]byte, []int) {
-	return file_treue_ledger_v1_ledger_proto_rawDescGZIP(), []int{7}
+	return file_treue_ledger_v1_ledger_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Posting) GetSource() string {
@@ -590,7 +713,7 @@ type Transaction struct {
 
 func (x *Transaction) Reset() {
 	*x = Transaction{}
-	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[8]
+	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -602,7 +725,7 @@ func (x *Transaction) String() string {
 func (*Transaction) ProtoMessage() {}
 
 func (x *Transaction) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[8]
+	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -615,7 +738,7 @@ func (x *Transaction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Transaction.ProtoReflect.Descriptor instead.
 func (*Transaction) Descriptor() ([]byte, []int) {
-	return file_treue_ledger_v1_ledger_proto_rawDescGZIP(), []int{8}
+	return file_treue_ledger_v1_ledger_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Transaction) GetTransactionId() string {
@@ -679,7 +802,7 @@ type ListTransactionsRequest struct {
 
 func (x *ListTransactionsRequest) Reset() {
 	*x = ListTransactionsRequest{}
-	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[9]
+	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -691,7 +814,7 @@ func (x *ListTransactionsRequest) String() string {
 func (*ListTransactionsRequest) ProtoMessage() {}
 
 func (x *ListTransactionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[9]
+	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -704,7 +827,7 @@ func (x *ListTransactionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTransactionsRequest.ProtoReflect.Descriptor instead.
 func (*ListTransactionsRequest) Descriptor() ([]byte, []int) {
-	return file_treue_ledger_v1_ledger_proto_rawDescGZIP(), []int{9}
+	return file_treue_ledger_v1_ledger_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListTransactionsRequest) GetMemberId() string {
@@ -738,7 +861,7 @@ type ListTransactionsResponse struct {
 
 func (x *ListTransactionsResponse) Reset() {
 	*x = ListTransactionsResponse{}
-	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[10]
+	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -750,7 +873,7 @@ func (x *ListTransactionsResponse) String() string {
 func (*ListTransactionsResponse) ProtoMessage() {}
 
 func (x *ListTransactionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[10]
+	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -763,7 +886,7 @@ func (x *ListTransactionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTransactionsResponse.ProtoReflect.Descriptor instead.
 func (*ListTransactionsResponse) Descriptor() ([]byte, []int) {
-	return file_treue_ledger_v1_ledger_proto_rawDescGZIP(), []int{10}
+	return file_treue_ledger_v1_ledger_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListTransactionsResponse) GetTransactions() []*Transaction {
@@ -795,7 +918,7 @@ type Hold struct {
 
 func (x *Hold) Reset() {
 	*x = Hold{}
-	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[11]
+	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -807,7 +930,7 @@ func (x *Hold) String() string {
 func (*Hold) ProtoMessage() {}
 
 func (x *Hold) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[11]
+	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -820,7 +943,7 @@ func (x *Hold) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Hold.ProtoReflect.Descriptor instead.
 func (*Hold) Descriptor() ([]byte, []int) {
-	return file_treue_ledger_v1_ledger_proto_rawDescGZIP(), []int{11}
+	return file_treue_ledger_v1_ledger_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Hold) GetHoldId() string {
@@ -879,7 +1002,7 @@ type PlaceHoldRequest struct {
 
 func (x *PlaceHoldRequest) Reset() {
 	*x = PlaceHoldRequest{}
-	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[12]
+	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -891,7 +1014,7 @@ func (x *PlaceHoldRequest) String() string {
 func (*PlaceHoldRequest) ProtoMessage() {}
 
 func (x *PlaceHoldRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[12]
+	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -904,7 +1027,7 @@ func (x *PlaceHoldRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlaceHoldRequest.ProtoReflect.Descriptor instead.
 func (*PlaceHoldRequest) Descriptor() ([]byte, []int) {
-	return file_treue_ledger_v1_ledger_proto_rawDescGZIP(), []int{12}
+	return file_treue_ledger_v1_ledger_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *PlaceHoldRequest) GetIdempotencyKey() string {
@@ -951,7 +1074,7 @@ type PlaceHoldResponse struct {
 
 func (x *PlaceHoldResponse) Reset() {
 	*x = PlaceHoldResponse{}
-	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[13]
+	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -963,7 +1086,7 @@ func (x *PlaceHoldResponse) String() string {
 func (*PlaceHoldResponse) ProtoMessage() {}
 
 func (x *PlaceHoldResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[13]
+	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -976,7 +1099,7 @@ func (x *PlaceHoldResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PlaceHoldResponse.ProtoReflect.Descriptor instead.
 func (*PlaceHoldResponse) Descriptor() ([]byte, []int) {
-	return file_treue_ledger_v1_ledger_proto_rawDescGZIP(), []int{13}
+	return file_treue_ledger_v1_ledger_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *PlaceHoldResponse) GetHold() *Hold {
@@ -995,7 +1118,7 @@ type CaptureHoldRequest struct {
 
 func (x *CaptureHoldRequest) Reset() {
 	*x = CaptureHoldRequest{}
-	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[14]
+	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1007,7 +1130,7 @@ func (x *CaptureHoldRequest) String() string {
 func (*CaptureHoldRequest) ProtoMessage() {}
 
 func (x *CaptureHoldRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[14]
+	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1020,7 +1143,7 @@ func (x *CaptureHoldRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaptureHoldRequest.ProtoReflect.Descriptor instead.
 func (*CaptureHoldRequest) Descriptor() ([]byte, []int) {
-	return file_treue_ledger_v1_ledger_proto_rawDescGZIP(), []int{14}
+	return file_treue_ledger_v1_ledger_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CaptureHoldRequest) GetHoldId() string {
@@ -1039,7 +1162,7 @@ type CaptureHoldResponse struct {
 
 func (x *CaptureHoldResponse) Reset() {
 	*x = CaptureHoldResponse{}
-	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[15]
+	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1051,7 +1174,7 @@ func (x *CaptureHoldResponse) String() string {
 func (*CaptureHoldResponse) ProtoMessage() {}
 
 func (x *CaptureHoldResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[15]
+	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1064,7 +1187,7 @@ func (x *CaptureHoldResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaptureHoldResponse.ProtoReflect.Descriptor instead.
 func (*CaptureHoldResponse) Descriptor() ([]byte, []int) {
-	return file_treue_ledger_v1_ledger_proto_rawDescGZIP(), []int{15}
+	return file_treue_ledger_v1_ledger_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CaptureHoldResponse) GetHold() *Hold {
@@ -1084,7 +1207,7 @@ type VoidHoldRequest struct {
 
 func (x *VoidHoldRequest) Reset() {
 	*x = VoidHoldRequest{}
-	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[16]
+	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1096,7 +1219,7 @@ func (x *VoidHoldRequest) String() string {
 func (*VoidHoldRequest) ProtoMessage() {}
 
 func (x *VoidHoldRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[16]
+	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1109,7 +1232,7 @@ func (x *VoidHoldRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VoidHoldRequest.ProtoReflect.Descriptor instead.
 func (*VoidHoldRequest) Descriptor() ([]byte, []int) {
-	return file_treue_ledger_v1_ledger_proto_rawDescGZIP(), []int{16}
+	return file_treue_ledger_v1_ledger_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *VoidHoldRequest) GetHoldId() string {
@@ -1135,7 +1258,7 @@ type VoidHoldResponse struct {
 
 func (x *VoidHoldResponse) Reset() {
 	*x = VoidHoldResponse{}
-	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[17]
+	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1147,7 +1270,7 @@ func (x *VoidHoldResponse) String() string {
 func (*VoidHoldResponse) ProtoMessage() {}
 
 func (x *VoidHoldResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[17]
+	mi := &file_treue_ledger_v1_ledger_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1160,7 +1283,7 @@ func (x *VoidHoldResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VoidHoldResponse.ProtoReflect.Descriptor instead.
 func (*VoidHoldResponse) Descriptor() ([]byte, []int) {
-	return file_treue_ledger_v1_ledger_proto_rawDescGZIP(), []int{17}
+	return file_treue_ledger_v1_ledger_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *VoidHoldResponse) GetHold() *Hold {
@@ -1174,7 +1297,7 @@ var File_treue_ledger_v1_ledger_proto protoreflect.FileDescriptor
 
 const file_treue_ledger_v1_ledger_proto_rawDesc = "" +
 	"\n" +
-	"\x1ctreue/ledger/v1/ledger.proto\x12\x0ftreue.ledger.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18treue/auth/v1/auth.proto\x1a\x1ctreue/ledger/v1/events.proto\"\x9b\x02\n" +
+	"\x1ctreue/ledger/v1/ledger.proto\x12\x0ftreue.ledger.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18treue/auth/v1/auth.proto\x1a\x1ctreue/ledger/v1/events.proto\"\xd4\x02\n" +
 	"\x06Member\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12\x14\n" +
@@ -1184,7 +1307,8 @@ const file_treue_ledger_v1_ledger_proto_rawDesc = "" +
 	"\x11marketing_consent\x18\x06 \x01(\bR\x10marketingConsent\x12\x12\n" +
 	"\x04tier\x18\a \x01(\tR\x04tier\x12;\n" +
 	"\venrolled_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"enrolledAt\"\xaf\x02\n" +
+	"enrolledAt\x127\n" +
+	"\terased_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\berasedAt\"\xaf\x02\n" +
 	"\rEnrollRequest\x123\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\b\x18\x80\x01R\x0eidempotencyKey\x12-\n" +
@@ -1199,7 +1323,15 @@ const file_treue_ledger_v1_ledger_proto_rawDesc = "" +
 	"\x10GetMemberRequest\x12%\n" +
 	"\tmember_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bmemberId\"D\n" +
 	"\x11GetMemberResponse\x12/\n" +
-	"\x06member\x18\x01 \x01(\v2\x17.treue.ledger.v1.MemberR\x06member\":\n" +
+	"\x06member\x18\x01 \x01(\v2\x17.treue.ledger.v1.MemberR\x06member\"_\n" +
+	"\x12EraseMemberRequest\x12%\n" +
+	"\tmember_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bmemberId\x12\"\n" +
+	"\x06reason\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x03\x18\xf4\x03R\x06reason\"\x83\x01\n" +
+	"\x13EraseMemberResponse\x12\x1b\n" +
+	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x127\n" +
+	"\terased_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\berasedAt\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\":\n" +
 	"\x11GetBalanceRequest\x12%\n" +
 	"\tmember_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bmemberId\"}\n" +
 	"\x12GetBalanceResponse\x12\x1b\n" +
@@ -1261,13 +1393,14 @@ const file_treue_ledger_v1_ledger_proto_rawDesc = "" +
 	"\x12HOLD_STATUS_PLACED\x10\x01\x12\x18\n" +
 	"\x14HOLD_STATUS_CAPTURED\x10\x02\x12\x16\n" +
 	"\x12HOLD_STATUS_VOIDED\x10\x03\x12\x17\n" +
-	"\x13HOLD_STATUS_EXPIRED\x10\x042\x8d\a\n" +
+	"\x13HOLD_STATUS_EXPIRED\x10\x042\xfd\a\n" +
 	"\rLedgerService\x12s\n" +
 	"\x06Enroll\x12\x1e.treue.ledger.v1.EnrollRequest\x1a\x1f.treue.ledger.v1.EnrollResponse\"(\xca\xf3\x18\x05admin\xca\xf3\x18\tmarketing\xca\xf3\x18\x03pos\xca\xf3\x18\aservice\x12\x98\x01\n" +
 	"\tGetMember\x12!.treue.ledger.v1.GetMemberRequest\x1a\".treue.ledger.v1.GetMemberResponse\"D\xca\xf3\x18\x05admin\xca\xf3\x18\tmarketing\xca\xf3\x18\rservice_agent\xca\xf3\x18\x03pos\xca\xf3\x18\aauditor\xca\xf3\x18\aservice\x12\x8e\x01\n" +
 	"\n" +
 	"GetBalance\x12\".treue.ledger.v1.GetBalanceRequest\x1a#.treue.ledger.v1.GetBalanceResponse\"7\xca\xf3\x18\x05admin\xca\xf3\x18\rservice_agent\xca\xf3\x18\x03pos\xca\xf3\x18\aauditor\xca\xf3\x18\aservice\x12\x99\x01\n" +
-	"\x10ListTransactions\x12(.treue.ledger.v1.ListTransactionsRequest\x1a).treue.ledger.v1.ListTransactionsResponse\"0\xca\xf3\x18\x05admin\xca\xf3\x18\rservice_agent\xca\xf3\x18\aauditor\xca\xf3\x18\aservice\x12h\n" +
+	"\x10ListTransactions\x12(.treue.ledger.v1.ListTransactionsRequest\x1a).treue.ledger.v1.ListTransactionsResponse\"0\xca\xf3\x18\x05admin\xca\xf3\x18\rservice_agent\xca\xf3\x18\aauditor\xca\xf3\x18\aservice\x12n\n" +
+	"\vEraseMember\x12#.treue.ledger.v1.EraseMemberRequest\x1a$.treue.ledger.v1.EraseMemberResponse\"\x14\xca\xf3\x18\x05admin\xca\xf3\x18\aprivacy\x12h\n" +
 	"\tPlaceHold\x12!.treue.ledger.v1.PlaceHoldRequest\x1a\".treue.ledger.v1.PlaceHoldResponse\"\x14\xca\xf3\x18\x05admin\xca\xf3\x18\aservice\x12n\n" +
 	"\vCaptureHold\x12#.treue.ledger.v1.CaptureHoldRequest\x1a$.treue.ledger.v1.CaptureHoldResponse\"\x14\xca\xf3\x18\x05admin\xca\xf3\x18\aservice\x12e\n" +
 	"\bVoidHold\x12 .treue.ledger.v1.VoidHoldRequest\x1a!.treue.ledger.v1.VoidHoldResponse\"\x14\xca\xf3\x18\x05admin\xca\xf3\x18\aserviceB\xbb\x01\n" +
@@ -1286,7 +1419,7 @@ func file_treue_ledger_v1_ledger_proto_rawDescGZIP() []byte {
 }
 
 var file_treue_ledger_v1_ledger_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_treue_ledger_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_treue_ledger_v1_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_treue_ledger_v1_ledger_proto_goTypes = []any{
 	(HoldStatus)(0),                  // 0: treue.ledger.v1.HoldStatus
 	(*Member)(nil),                   // 1: treue.ledger.v1.Member
@@ -1294,56 +1427,62 @@ var file_treue_ledger_v1_ledger_proto_goTypes = []any{
 	(*EnrollResponse)(nil),           // 3: treue.ledger.v1.EnrollResponse
 	(*GetMemberRequest)(nil),         // 4: treue.ledger.v1.GetMemberRequest
 	(*GetMemberResponse)(nil),        // 5: treue.ledger.v1.GetMemberResponse
-	(*GetBalanceRequest)(nil),        // 6: treue.ledger.v1.GetBalanceRequest
-	(*GetBalanceResponse)(nil),       // 7: treue.ledger.v1.GetBalanceResponse
-	(*Posting)(nil),                  // 8: treue.ledger.v1.Posting
-	(*Transaction)(nil),              // 9: treue.ledger.v1.Transaction
-	(*ListTransactionsRequest)(nil),  // 10: treue.ledger.v1.ListTransactionsRequest
-	(*ListTransactionsResponse)(nil), // 11: treue.ledger.v1.ListTransactionsResponse
-	(*Hold)(nil),                     // 12: treue.ledger.v1.Hold
-	(*PlaceHoldRequest)(nil),         // 13: treue.ledger.v1.PlaceHoldRequest
-	(*PlaceHoldResponse)(nil),        // 14: treue.ledger.v1.PlaceHoldResponse
-	(*CaptureHoldRequest)(nil),       // 15: treue.ledger.v1.CaptureHoldRequest
-	(*CaptureHoldResponse)(nil),      // 16: treue.ledger.v1.CaptureHoldResponse
-	(*VoidHoldRequest)(nil),          // 17: treue.ledger.v1.VoidHoldRequest
-	(*VoidHoldResponse)(nil),         // 18: treue.ledger.v1.VoidHoldResponse
-	(*timestamppb.Timestamp)(nil),    // 19: google.protobuf.Timestamp
-	(PointsReason)(0),                // 20: treue.ledger.v1.PointsReason
-	(*durationpb.Duration)(nil),      // 21: google.protobuf.Duration
+	(*EraseMemberRequest)(nil),       // 6: treue.ledger.v1.EraseMemberRequest
+	(*EraseMemberResponse)(nil),      // 7: treue.ledger.v1.EraseMemberResponse
+	(*GetBalanceRequest)(nil),        // 8: treue.ledger.v1.GetBalanceRequest
+	(*GetBalanceResponse)(nil),       // 9: treue.ledger.v1.GetBalanceResponse
+	(*Posting)(nil),                  // 10: treue.ledger.v1.Posting
+	(*Transaction)(nil),              // 11: treue.ledger.v1.Transaction
+	(*ListTransactionsRequest)(nil),  // 12: treue.ledger.v1.ListTransactionsRequest
+	(*ListTransactionsResponse)(nil), // 13: treue.ledger.v1.ListTransactionsResponse
+	(*Hold)(nil),                     // 14: treue.ledger.v1.Hold
+	(*PlaceHoldRequest)(nil),         // 15: treue.ledger.v1.PlaceHoldRequest
+	(*PlaceHoldResponse)(nil),        // 16: treue.ledger.v1.PlaceHoldResponse
+	(*CaptureHoldRequest)(nil),       // 17: treue.ledger.v1.CaptureHoldRequest
+	(*CaptureHoldResponse)(nil),      // 18: treue.ledger.v1.CaptureHoldResponse
+	(*VoidHoldRequest)(nil),          // 19: treue.ledger.v1.VoidHoldRequest
+	(*VoidHoldResponse)(nil),         // 20: treue.ledger.v1.VoidHoldResponse
+	(*timestamppb.Timestamp)(nil),    // 21: google.protobuf.Timestamp
+	(PointsReason)(0),                // 22: treue.ledger.v1.PointsReason
+	(*durationpb.Duration)(nil),      // 23: google.protobuf.Duration
 }
 var file_treue_ledger_v1_ledger_proto_depIdxs = []int32{
-	19, // 0: treue.ledger.v1.Member.enrolled_at:type_name -> google.protobuf.Timestamp
-	1,  // 1: treue.ledger.v1.EnrollResponse.member:type_name -> treue.ledger.v1.Member
-	1,  // 2: treue.ledger.v1.GetMemberResponse.member:type_name -> treue.ledger.v1.Member
-	20, // 3: treue.ledger.v1.Transaction.reason:type_name -> treue.ledger.v1.PointsReason
-	8,  // 4: treue.ledger.v1.Transaction.postings:type_name -> treue.ledger.v1.Posting
-	19, // 5: treue.ledger.v1.Transaction.created_at:type_name -> google.protobuf.Timestamp
-	9,  // 6: treue.ledger.v1.ListTransactionsResponse.transactions:type_name -> treue.ledger.v1.Transaction
-	0,  // 7: treue.ledger.v1.Hold.status:type_name -> treue.ledger.v1.HoldStatus
-	19, // 8: treue.ledger.v1.Hold.expires_at:type_name -> google.protobuf.Timestamp
-	21, // 9: treue.ledger.v1.PlaceHoldRequest.ttl:type_name -> google.protobuf.Duration
-	12, // 10: treue.ledger.v1.PlaceHoldResponse.hold:type_name -> treue.ledger.v1.Hold
-	12, // 11: treue.ledger.v1.CaptureHoldResponse.hold:type_name -> treue.ledger.v1.Hold
-	12, // 12: treue.ledger.v1.VoidHoldResponse.hold:type_name -> treue.ledger.v1.Hold
-	2,  // 13: treue.ledger.v1.LedgerService.Enroll:input_type -> treue.ledger.v1.EnrollRequest
-	4,  // 14: treue.ledger.v1.LedgerService.GetMember:input_type -> treue.ledger.v1.GetMemberRequest
-	6,  // 15: treue.ledger.v1.LedgerService.GetBalance:input_type -> treue.ledger.v1.GetBalanceRequest
-	10, // 16: treue.ledger.v1.LedgerService.ListTransactions:input_type -> treue.ledger.v1.ListTransactionsRequest
-	13, // 17: treue.ledger.v1.LedgerService.PlaceHold:input_type -> treue.ledger.v1.PlaceHoldRequest
-	15, // 18: treue.ledger.v1.LedgerService.CaptureHold:input_type -> treue.ledger.v1.CaptureHoldRequest
-	17, // 19: treue.ledger.v1.LedgerService.VoidHold:input_type -> treue.ledger.v1.VoidHoldRequest
-	3,  // 20: treue.ledger.v1.LedgerService.Enroll:output_type -> treue.ledger.v1.EnrollResponse
-	5,  // 21: treue.ledger.v1.LedgerService.GetMember:output_type -> treue.ledger.v1.GetMemberResponse
-	7,  // 22: treue.ledger.v1.LedgerService.GetBalance:output_type -> treue.ledger.v1.GetBalanceResponse
-	11, // 23: treue.ledger.v1.LedgerService.ListTransactions:output_type -> treue.ledger.v1.ListTransactionsResponse
-	14, // 24: treue.ledger.v1.LedgerService.PlaceHold:output_type -> treue.ledger.v1.PlaceHoldResponse
-	16, // 25: treue.ledger.v1.LedgerService.CaptureHold:output_type -> treue.ledger.v1.CaptureHoldResponse
-	18, // 26: treue.ledger.v1.LedgerService.VoidHold:output_type -> treue.ledger.v1.VoidHoldResponse
-	20, // [20:27] is the sub-list for method output_type
-	13, // [13:20] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	21, // 0: treue.ledger.v1.Member.enrolled_at:type_name -> google.protobuf.Timestamp
+	21, // 1: treue.ledger.v1.Member.erased_at:type_name -> google.protobuf.Timestamp
+	1,  // 2: treue.ledger.v1.EnrollResponse.member:type_name -> treue.ledger.v1.Member
+	1,  // 3: treue.ledger.v1.GetMemberResponse.member:type_name -> treue.ledger.v1.Member
+	21, // 4: treue.ledger.v1.EraseMemberResponse.erased_at:type_name -> google.protobuf.Timestamp
+	22, // 5: treue.ledger.v1.Transaction.reason:type_name -> treue.ledger.v1.PointsReason
+	10, // 6: treue.ledger.v1.Transaction.postings:type_name -> treue.ledger.v1.Posting
+	21, // 7: treue.ledger.v1.Transaction.created_at:type_name -> google.protobuf.Timestamp
+	11, // 8: treue.ledger.v1.ListTransactionsResponse.transactions:type_name -> treue.ledger.v1.Transaction
+	0,  // 9: treue.ledger.v1.Hold.status:type_name -> treue.ledger.v1.HoldStatus
+	21, // 10: treue.ledger.v1.Hold.expires_at:type_name -> google.protobuf.Timestamp
+	23, // 11: treue.ledger.v1.PlaceHoldRequest.ttl:type_name -> google.protobuf.Duration
+	14, // 12: treue.ledger.v1.PlaceHoldResponse.hold:type_name -> treue.ledger.v1.Hold
+	14, // 13: treue.ledger.v1.CaptureHoldResponse.hold:type_name -> treue.ledger.v1.Hold
+	14, // 14: treue.ledger.v1.VoidHoldResponse.hold:type_name -> treue.ledger.v1.Hold
+	2,  // 15: treue.ledger.v1.LedgerService.Enroll:input_type -> treue.ledger.v1.EnrollRequest
+	4,  // 16: treue.ledger.v1.LedgerService.GetMember:input_type -> treue.ledger.v1.GetMemberRequest
+	8,  // 17: treue.ledger.v1.LedgerService.GetBalance:input_type -> treue.ledger.v1.GetBalanceRequest
+	12, // 18: treue.ledger.v1.LedgerService.ListTransactions:input_type -> treue.ledger.v1.ListTransactionsRequest
+	6,  // 19: treue.ledger.v1.LedgerService.EraseMember:input_type -> treue.ledger.v1.EraseMemberRequest
+	15, // 20: treue.ledger.v1.LedgerService.PlaceHold:input_type -> treue.ledger.v1.PlaceHoldRequest
+	17, // 21: treue.ledger.v1.LedgerService.CaptureHold:input_type -> treue.ledger.v1.CaptureHoldRequest
+	19, // 22: treue.ledger.v1.LedgerService.VoidHold:input_type -> treue.ledger.v1.VoidHoldRequest
+	3,  // 23: treue.ledger.v1.LedgerService.Enroll:output_type -> treue.ledger.v1.EnrollResponse
+	5,  // 24: treue.ledger.v1.LedgerService.GetMember:output_type -> treue.ledger.v1.GetMemberResponse
+	9,  // 25: treue.ledger.v1.LedgerService.GetBalance:output_type -> treue.ledger.v1.GetBalanceResponse
+	13, // 26: treue.ledger.v1.LedgerService.ListTransactions:output_type -> treue.ledger.v1.ListTransactionsResponse
+	7,  // 27: treue.ledger.v1.LedgerService.EraseMember:output_type -> treue.ledger.v1.EraseMemberResponse
+	16, // 28: treue.ledger.v1.LedgerService.PlaceHold:output_type -> treue.ledger.v1.PlaceHoldResponse
+	18, // 29: treue.ledger.v1.LedgerService.CaptureHold:output_type -> treue.ledger.v1.CaptureHoldResponse
+	20, // 30: treue.ledger.v1.LedgerService.VoidHold:output_type -> treue.ledger.v1.VoidHoldResponse
+	23, // [23:31] is the sub-list for method output_type
+	15, // [15:23] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_treue_ledger_v1_ledger_proto_init() }
@@ -1358,7 +1497,7 @@ func file_treue_ledger_v1_ledger_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_treue_ledger_v1_ledger_proto_rawDesc), len(file_treue_ledger_v1_ledger_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   18,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -23,6 +23,7 @@ const (
 	LedgerService_GetMember_FullMethodName        = "/treue.ledger.v1.LedgerService/GetMember"
 	LedgerService_GetBalance_FullMethodName       = "/treue.ledger.v1.LedgerService/GetBalance"
 	LedgerService_ListTransactions_FullMethodName = "/treue.ledger.v1.LedgerService/ListTransactions"
+	LedgerService_EraseMember_FullMethodName      = "/treue.ledger.v1.LedgerService/EraseMember"
 	LedgerService_PlaceHold_FullMethodName        = "/treue.ledger.v1.LedgerService/PlaceHold"
 	LedgerService_CaptureHold_FullMethodName      = "/treue.ledger.v1.LedgerService/CaptureHold"
 	LedgerService_VoidHold_FullMethodName         = "/treue.ledger.v1.LedgerService/VoidHold"
@@ -43,6 +44,11 @@ type LedgerServiceClient interface {
 	ListTransactions(ctx context.Context, in *ListTransactionsRequest, opts ...grpc.CallOption) (*ListTransactionsResponse, error)
 	// PlaceHold moves points from the member's available balance to a hold. FailedPrecondition
 	// (reason INSUFFICIENT_POINTS) when the member has too few.
+	// EraseMember removes the member's personal data (name, email) and announces it on
+	// ledger.member.erased, so every service erases or anonymises its copy. The postings
+	// stay, under the pseudonymous member id, so balances and programme totals do not
+	// change. Erasing an erased member again returns the first erasure.
+	EraseMember(ctx context.Context, in *EraseMemberRequest, opts ...grpc.CallOption) (*EraseMemberResponse, error)
 	PlaceHold(ctx context.Context, in *PlaceHoldRequest, opts ...grpc.CallOption) (*PlaceHoldResponse, error)
 	// CaptureHold redeems held points. Capturing a captured hold returns it again.
 	CaptureHold(ctx context.Context, in *CaptureHoldRequest, opts ...grpc.CallOption) (*CaptureHoldResponse, error)
@@ -98,6 +104,16 @@ func (c *ledgerServiceClient) ListTransactions(ctx context.Context, in *ListTran
 	return out, nil
 }
 
+func (c *ledgerServiceClient) EraseMember(ctx context.Context, in *EraseMemberRequest, opts ...grpc.CallOption) (*EraseMemberResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EraseMemberResponse)
+	err := c.cc.Invoke(ctx, LedgerService_EraseMember_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *ledgerServiceClient) PlaceHold(ctx context.Context, in *PlaceHoldRequest, opts ...grpc.CallOption) (*PlaceHoldResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(PlaceHoldResponse)
@@ -143,6 +159,11 @@ type LedgerServiceServer interface {
 	ListTransactions(context.Context, *ListTransactionsRequest) (*ListTransactionsResponse, error)
 	// PlaceHold moves points from the member's available balance to a hold. FailedPrecondition
 	// (reason INSUFFICIENT_POINTS) when the member has too few.
+	// EraseMember removes the member's personal data (name, email) and announces it on
+	// ledger.member.erased, so every service erases or anonymises its copy. The postings
+	// stay, under the pseudonymous member id, so balances and programme totals do not
+	// change. Erasing an erased member again returns the first erasure.
+	EraseMember(context.Context, *EraseMemberRequest) (*EraseMemberResponse, error)
 	PlaceHold(context.Context, *PlaceHoldRequest) (*PlaceHoldResponse, error)
 	// CaptureHold redeems held points. Capturing a captured hold returns it again.
 	CaptureHold(context.Context, *CaptureHoldRequest) (*CaptureHoldResponse, error)
@@ -169,6 +190,9 @@ func (UnimplementedLedgerServiceServer) GetBalance(context.Context, *GetBalanceR
 }
 func (UnimplementedLedgerServiceServer) ListTransactions(context.Context, *ListTransactionsRequest) (*ListTransactionsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListTransactions not implemented")
+}
+func (UnimplementedLedgerServiceServer) EraseMember(context.Context, *EraseMemberRequest) (*EraseMemberResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method EraseMember not implemented")
 }
 func (UnimplementedLedgerServiceServer) PlaceHold(context.Context, *PlaceHoldRequest) (*PlaceHoldResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method PlaceHold not implemented")
@@ -272,6 +296,24 @@ func _LedgerService_ListTransactions_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _LedgerService_EraseMember_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EraseMemberRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LedgerServiceServer).EraseMember(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LedgerService_EraseMember_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LedgerServiceServer).EraseMember(ctx, req.(*EraseMemberRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _LedgerService_PlaceHold_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(PlaceHoldRequest)
 	if err := dec(in); err != nil {
@@ -348,6 +390,10 @@ var LedgerService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListTransactions",
 			Handler:    _LedgerService_ListTransactions_Handler,
+		},
+		{
+			MethodName: "EraseMember",
+			Handler:    _LedgerService_EraseMember_Handler,
 		},
 		{
 			MethodName: "PlaceHold",

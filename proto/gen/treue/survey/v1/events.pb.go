@@ -142,9 +142,10 @@ type ResponseSubmitted struct {
 	ResponseId   string                 `protobuf:"bytes,1,opt,name=response_id,json=responseId,proto3" json:"response_id,omitempty"`
 	InvitationId string                 `protobuf:"bytes,2,opt,name=invitation_id,json=invitationId,proto3" json:"invitation_id,omitempty"`
 	SurveyId     string                 `protobuf:"bytes,3,opt,name=survey_id,json=surveyId,proto3" json:"survey_id,omitempty"`
-	MemberId     string                 `protobuf:"bytes,4,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
-	Touchpoint   v1.Touchpoint          `protobuf:"varint,5,opt,name=touchpoint,proto3,enum=treue.common.v1.Touchpoint" json:"touchpoint,omitempty"`
-	StoreId      string                 `protobuf:"bytes,6,opt,name=store_id,json=storeId,proto3" json:"store_id,omitempty"`
+	// empty for an anonymous response.
+	MemberId   string        `protobuf:"bytes,4,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	Touchpoint v1.Touchpoint `protobuf:"varint,5,opt,name=touchpoint,proto3,enum=treue.common.v1.Touchpoint" json:"touchpoint,omitempty"`
+	StoreId    string        `protobuf:"bytes,6,opt,name=store_id,json=storeId,proto3" json:"store_id,omitempty"`
 	// 0-10 for an NPS question.
 	Score         int32                  `protobuf:"varint,7,opt,name=score,proto3" json:"score,omitempty"`
 	Comment       string                 `protobuf:"bytes,8,opt,name=comment,proto3" json:"comment,omitempty"`
@@ -277,7 +278,7 @@ const file_treue_survey_v1_events_proto_rawDesc = "" +
 	"expires_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x12A\n" +
 	"\n" +
 	"created_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\tcreatedAt:\x1f\xf2\xf9\x18\x1b\n" +
-	"\x19survey.invitation.created\"\x9e\x04\n" +
+	"\x19survey.invitation.created\"\x9c\x04\n" +
 	"\x11ResponseSubmitted\x12+\n" +
 	"\vresponse_id\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\n" +
@@ -285,9 +286,8 @@ const file_treue_survey_v1_events_proto_rawDesc = "" +
 	"\rinvitation_id\x18\x02 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\finvitationId\x12'\n" +
 	"\tsurvey_id\x18\x03 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bsurveyId\x12'\n" +
-	"\tmember_id\x18\x04 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bmemberId\x12E\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bsurveyId\x12%\n" +
+	"\tmember_id\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\bmemberId\x12E\n" +
 	"\n" +
 	"touchpoint\x18\x05 \x01(\x0e2\x1b.treue.common.v1.TouchpointB\b\xbaH\x05\x82\x01\x02\x10\x01R\n" +
 	"touchpoint\x12#\n" +
