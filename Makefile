@@ -7,8 +7,10 @@ MODULES := proto pkg scripts services/ledger services/survey services/feedback s
 # Packages of every module in the workspace.
 PACKAGES := github.com/treue/treue/...
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# The architecture rules' linter (rules in .depguard.yml); scripts/archlint reads this pin.
+DEPGUARD := github.com/OpenPeeDeeP/depguard/v2/cmd/depguard@v2.3.0
 
-.PHONY: run test lint vet staticcheck fmt go-test bench proto compose-check tidy clean
+.PHONY: run test lint vet staticcheck arch fmt go-test bench proto compose-check tidy clean
 
 ## run: the whole system on this machine with a POS simulator; Ctrl-C stops it.
 run:
@@ -20,7 +22,7 @@ test: lint go-test
 go-test:
 	go test -count=1 -timeout 20m $(PACKAGES)
 
-lint: fmt vet staticcheck
+lint: fmt vet staticcheck arch
 
 fmt:
 	@out=$$(gofmt -l $(MODULES) | grep -v '\.pb\.go$$' || true); \
@@ -31,6 +33,13 @@ vet:
 
 staticcheck:
 	go run $(STATICCHECK) $(PACKAGES)
+
+## arch: the layering rules (.depguard.yml: pure domain, application free of adapters,
+## drivers and generated code, services apart, pkg/ serving all) and no service's go.mod
+## naming another service.
+arch:
+	go run $(DEPGUARD) $(PACKAGES)
+	go test -count=1 -run '^TestServiceModulesStandAlone$$|^TestEveryServiceHasRules$$' github.com/treue/treue/scripts/archlint
 
 ## bench: end-to-end throughput, Redeem/RedeemCoupon latency, memory, vs a bare pipe.
 ## BENCH_ARGS="-purchases 100000 -members 10000" to change the load.
