@@ -10,17 +10,30 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # The architecture rules' linter (rules in .depguard.yml); scripts/archlint reads this pin.
 DEPGUARD := github.com/OpenPeeDeeP/depguard/v2/cmd/depguard@v2.3.0
 
-.PHONY: run test lint vet staticcheck arch fmt go-test bench proto compose-check tidy clean
+.PHONY: run test lint vet staticcheck arch fmt go-test fuzz bench proto compose-check tidy clean
 
 ## run: the whole system on this machine with a POS simulator; Ctrl-C stops it.
 run:
 	go run ./scripts/cmd/treue-dev
 
-## test: formatting, vet, staticcheck and every test on real Postgres and NATS.
-test: lint go-test
+## test: formatting, vet, staticcheck, the layering rules, every test on real Postgres
+## and NATS, and every fuzz target briefly.
+test: lint go-test fuzz
 
 go-test:
 	go test -count=1 -timeout 20m $(PACKAGES)
+
+## fuzz: every fuzz target (func FuzzX in a _test.go file) for FUZZTIME each; found by
+## name, so a new target runs without being listed here.
+FUZZTIME ?= 5s
+fuzz:
+	@grep -rlE --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*\(' $(MODULES) | grep -v '/testdata/' | sort | \
+	while read -r file; do \
+		for target in $$(sed -nE 's/^func (Fuzz[A-Za-z0-9_]*)\(.*/\1/p' "$$file"); do \
+			echo "fuzz $$target ($$(dirname "$$file"), $(FUZZTIME))"; \
+			go test -run='^$$' -fuzz="^$$target$$" -fuzztime=$(FUZZTIME) "./$$(dirname "$$file")" || exit 1; \
+		done; \
+	done
 
 lint: fmt vet staticcheck arch
 
