@@ -7,20 +7,35 @@ MODULES := proto pkg scripts services/ledger services/survey services/feedback s
 # Packages of every module in the workspace.
 PACKAGES := github.com/treue/treue/...
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# The architecture rules' linter (rules in .depguard.yml); scripts/archlint reads this pin.
+DEPGUARD := github.com/OpenPeeDeeP/depguard/v2/cmd/depguard@v2.3.0
 
-.PHONY: run test lint vet staticcheck fmt go-test bench proto compose-check tidy clean
+.PHONY: run test lint vet staticcheck arch fmt go-test fuzz bench proto compose-check tidy clean
 
 ## run: the whole system on this machine with a POS simulator; Ctrl-C stops it.
 run:
 	go run ./scripts/cmd/treue-dev
 
-## test: formatting, vet, staticcheck and every test on real Postgres and NATS.
-test: lint go-test
+## test: formatting, vet, staticcheck, the layering rules, every test on real Postgres
+## and NATS, and every fuzz target briefly.
+test: lint go-test fuzz
 
 go-test:
 	go test -count=1 -timeout 20m $(PACKAGES)
 
-lint: fmt vet staticcheck
+## fuzz: every fuzz target (func FuzzX in a _test.go file) for FUZZTIME each; found by
+## name, so a new target runs without being listed here.
+FUZZTIME ?= 5s
+fuzz:
+	@grep -rlE --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*\(' $(MODULES) | grep -v '/testdata/' | sort | \
+	while read -r file; do \
+		for target in $$(sed -nE 's/^func (Fuzz[A-Za-z0-9_]*)\(.*/\1/p' "$$file"); do \
+			echo "fuzz $$target ($$(dirname "$$file"), $(FUZZTIME))"; \
+			go test -run='^$$' -fuzz="^$$target$$" -fuzztime=$(FUZZTIME) "./$$(dirname "$$file")" || exit 1; \
+		done; \
+	done
+
+lint: fmt vet staticcheck arch
 
 fmt:
 	@out=$$(gofmt -l $(MODULES) | grep -v '\.pb\.go$$' || true); \
@@ -31,6 +46,13 @@ vet:
 
 staticcheck:
 	go run $(STATICCHECK) $(PACKAGES)
+
+## arch: the layering rules (.depguard.yml: pure domain, application free of adapters,
+## drivers and generated code, services apart, pkg/ serving all) and no service's go.mod
+## naming another service.
+arch:
+	go run $(DEPGUARD) $(PACKAGES)
+	go test -count=1 -run '^TestServiceModulesStandAlone$$|^TestEveryServiceHasRules$$' github.com/treue/treue/scripts/archlint
 
 ## bench: end-to-end throughput, Redeem/RedeemCoupon latency, memory, vs a bare pipe.
 ## BENCH_ARGS="-purchases 100000 -members 10000" to change the load.

@@ -17,7 +17,9 @@ const MinSecretLen = 32
 // linkPayloadLen is an invitation id (16 bytes) plus the expiry in Unix seconds (8 bytes).
 const linkPayloadLen = 16 + 8
 
-var b64 = base64.RawURLEncoding
+// b64 decodes strictly: a lenient decoder ignores the unused low bits of the last
+// character, so one signature would verify in four spellings.
+var b64 = base64.RawURLEncoding.Strict()
 
 // LinkSigner signs and verifies the tokens of survey links:
 // base64url(invitation id ‖ expiry) "." base64url(HMAC-SHA256(secret, first part)).
@@ -58,12 +60,12 @@ func (s *LinkSigner) Verify(token string, now time.Time) (LinkClaims, error) {
 	if !ok {
 		return LinkClaims{}, ErrTokenInvalid
 	}
-	gotMAC, err := b64.DecodeString(sig)
-	if err != nil || !hmac.Equal(gotMAC, s.mac(head)) {
+	gotMAC, ok := decode(sig)
+	if !ok || !hmac.Equal(gotMAC, s.mac(head)) {
 		return LinkClaims{}, ErrTokenInvalid
 	}
-	payload, err := b64.DecodeString(head)
-	if err != nil || len(payload) != linkPayloadLen {
+	payload, ok := decode(head)
+	if !ok || len(payload) != linkPayloadLen {
 		return LinkClaims{}, ErrTokenInvalid
 	}
 	var c LinkClaims
@@ -73,6 +75,16 @@ func (s *LinkSigner) Verify(token string, now time.Time) (LinkClaims, error) {
 		return c, ErrLinkExpired
 	}
 	return c, nil
+}
+
+// decode reads one part of a token in its only spelling: even in strict mode the decoder
+// skips line breaks, so a part with one is refused here.
+func decode(part string) ([]byte, bool) {
+	if strings.ContainsAny(part, "\r\n") {
+		return nil, false
+	}
+	b, err := b64.DecodeString(part)
+	return b, err == nil
 }
 
 func (s *LinkSigner) mac(head string) []byte {

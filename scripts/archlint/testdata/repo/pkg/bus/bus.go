@@ -1,0 +1,7 @@
+package bus
+
+import (
+	_ "github.com/nats-io/nats.go"
+
+	_ "github.com/treue/treue/services/ledger/service" // want pkg-no-services
+)

@@ -1,0 +1,3 @@
+package pg
+
+import _ "github.com/jackc/pgx/v5"

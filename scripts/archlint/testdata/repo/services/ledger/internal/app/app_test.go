@@ -1,0 +1,7 @@
+package app_test
+
+import (
+	_ "testing"
+
+	_ "github.com/treue/treue/services/ledger/internal/app"
+)

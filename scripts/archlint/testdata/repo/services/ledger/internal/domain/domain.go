@@ -1,0 +1,6 @@
+package domain
+
+import (
+	_ "errors"
+	_ "time"
+)

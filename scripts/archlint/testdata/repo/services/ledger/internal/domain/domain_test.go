@@ -1,0 +1,7 @@
+package domain_test
+
+import (
+	_ "testing"
+
+	_ "github.com/treue/treue/services/ledger/internal/domain"
+)

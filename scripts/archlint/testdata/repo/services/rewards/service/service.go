@@ -1,0 +1,3 @@
+package service
+
+import _ "github.com/treue/treue/services/survey/service" // want rewards-isolated
