@@ -7,6 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -36,13 +39,37 @@ const (
 	ConsumerRewards = "ledger-rewards"
 )
 
+// defaultMaxPurchaseMinor is 100,000.00 in a currency with cents: far above a shop's
+// receipt, far below an amount that could hurt the programme.
+const defaultMaxPurchaseMinor = 10_000_000
+
 // Config is the ledger's configuration.
 type Config struct {
 	Base svc.Base
-	// PointsPerUnit is what one currency unit (100 minor units) of a purchase earns, an
-	// exact decimal such as 1 or 1.5 (LEDGER_POINTS_PER_UNIT, default 1). Points are
-	// floor(total_minor * rate / 100).
+	// Currency is the programme's currency, ISO 4217 (LEDGER_CURRENCY, default EUR).
+	Currency string
+	// PointsPerUnit is what one unit of Currency earns, an exact decimal such as 1 or 1.5
+	// (LEDGER_POINTS_PER_UNIT, default 1). Points are floor(total_minor * rate / 10^d),
+	// d being the currency's minor digits (2 for EUR, 0 for JPY).
 	PointsPerUnit domain.Rate
+	// OtherRates are the further currencies accepted and what one unit of each earns:
+	// LEDGER_POINTS_PER_UNIT written as a table, "EUR=1,CHF=1.2,JPY=0.0065" (Currency's
+	// rate is PointsPerUnit). A purchase in any other currency is refused.
+	OtherRates map[string]domain.Rate
+	// MaxPurchaseMinor is the largest purchase or return accepted, in minor units of its
+	// currency (LEDGER_MAX_PURCHASE_MINOR, default 10,000,000: 100,000.00 EUR). A larger
+	// one goes to the dead letters and earns nothing. MaxPurchaseMinorBy overrides it per
+	// currency: the variable written as a table, "10000000,JPY=1500000000" (a bare number
+	// is every other currency's ceiling).
+	MaxPurchaseMinor   int64
+	MaxPurchaseMinorBy map[string]int64
+	// MaxClockSkew is how far ahead of the ledger's clock a purchase or return may be
+	// dated; a later one is refused (LEDGER_MAX_CLOCK_SKEW, default 5m).
+	MaxClockSkew time.Duration
+	// LineToleranceMinor is how far, in minor units, the sum of a receipt's lines may be
+	// from its total before the receipt is refused (LEDGER_LINE_TOLERANCE_MINOR, default
+	// 0: they must match, as the POS contract says).
+	LineToleranceMinor int64
 	// SurveyBonusPoints is credited once per survey response (LEDGER_SURVEY_BONUS_POINTS,
 	// default 50; 0 turns it off).
 	SurveyBonusPoints int64
@@ -77,16 +104,29 @@ func LoadConfig() (Config, error) {
 	env := &config.Env{}
 	cfg := Config{
 		Base:                 svc.LoadBase(env, "LEDGER", "127.0.0.1:7001", ""),
+		Currency:             strings.ToUpper(strings.TrimSpace(env.String("LEDGER_CURRENCY", "EUR"))),
+		MaxClockSkew:         env.Duration("LEDGER_MAX_CLOCK_SKEW", 5*time.Minute),
+		LineToleranceMinor:   env.Int64("LEDGER_LINE_TOLERANCE_MINOR", 0),
 		SurveyBonusPoints:    env.Int64("LEDGER_SURVEY_BONUS_POINTS", 50),
 		HoldTTL:              env.Duration("LEDGER_HOLD_TTL", 15*time.Minute),
 		HoldExpiryInterval:   env.Duration("LEDGER_HOLD_EXPIRY_INTERVAL", 5*time.Second),
 		ReturnWaitDeliveries: env.Int("LEDGER_RETURN_WAIT_DELIVERIES", 3),
 	}
-	rate, err := domain.ParseRate(env.String("LEDGER_POINTS_PER_UNIT", "1"))
+	err := cfg.loadRates(env.String("LEDGER_POINTS_PER_UNIT", "1"))
 	if err != nil {
 		err = fmt.Errorf("LEDGER_POINTS_PER_UNIT: %w", err)
 	}
-	cfg.PointsPerUnit = rate
+	if e := cfg.loadCeilings(env.String("LEDGER_MAX_PURCHASE_MINOR", strconv.Itoa(defaultMaxPurchaseMinor))); e != nil {
+		err = errors.Join(err, fmt.Errorf("LEDGER_MAX_PURCHASE_MINOR: %w", e))
+	}
+	if cfg.MaxClockSkew < 0 || cfg.LineToleranceMinor < 0 {
+		err = errors.Join(err, errors.New("LEDGER_MAX_CLOCK_SKEW and LEDGER_LINE_TOLERANCE_MINOR must not be negative"))
+	}
+	if err == nil {
+		if _, e := cfg.posRules(); e != nil {
+			err = fmt.Errorf("LEDGER_CURRENCY, LEDGER_POINTS_PER_UNIT: %w", e)
+		}
+	}
 	if cfg.SurveyBonusPoints < 0 {
 		err = errors.Join(err, errors.New("LEDGER_SURVEY_BONUS_POINTS must not be negative"))
 	}
@@ -96,11 +136,127 @@ func LoadConfig() (Config, error) {
 	return cfg, nil
 }
 
+// loadRates reads LEDGER_POINTS_PER_UNIT: a bare rate is the programme currency's, and
+// CUR=rate entries add other currencies ("EUR=1,CHF=1.2" names the programme's too).
+func (c *Config) loadRates(s string) error {
+	bare, table, err := currencyTable(s)
+	if err != nil {
+		return err
+	}
+	if bare != "" {
+		table[c.Currency] = append(table[c.Currency], bare)
+	}
+	c.OtherRates = map[string]domain.Rate{}
+	for cur, values := range table {
+		if len(values) > 1 {
+			return fmt.Errorf("%s has %d rates", cur, len(values))
+		}
+		rate, err := domain.ParseRate(values[0])
+		if err != nil {
+			return fmt.Errorf("%s: %w", cur, err)
+		}
+		if cur == c.Currency {
+			c.PointsPerUnit = rate
+		} else {
+			c.OtherRates[cur] = rate
+		}
+	}
+	if c.PointsPerUnit.IsZero() {
+		return fmt.Errorf("no rate for the programme's currency %s (LEDGER_CURRENCY)", c.Currency)
+	}
+	return nil
+}
+
+// loadCeilings reads LEDGER_MAX_PURCHASE_MINOR: a bare number is every currency's
+// ceiling, CUR=n entries override it for one currency.
+func (c *Config) loadCeilings(s string) error {
+	bare, table, err := currencyTable(s)
+	if err != nil {
+		return err
+	}
+	parse := func(v string) (int64, error) {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return 0, fmt.Errorf("%q is not a whole number above zero", v)
+		}
+		return n, nil
+	}
+	c.MaxPurchaseMinor = defaultMaxPurchaseMinor
+	if bare != "" {
+		if c.MaxPurchaseMinor, err = parse(bare); err != nil {
+			return err
+		}
+	}
+	c.MaxPurchaseMinorBy = map[string]int64{}
+	for cur, values := range table {
+		if len(values) > 1 {
+			return fmt.Errorf("%s has %d ceilings", cur, len(values))
+		}
+		if cur != c.Currency && c.OtherRates[cur].IsZero() {
+			return fmt.Errorf("a ceiling for %s, which the programme does not accept (LEDGER_POINTS_PER_UNIT)", cur)
+		}
+		if c.MaxPurchaseMinorBy[cur], err = parse(values[0]); err != nil {
+			return fmt.Errorf("%s: %w", cur, err)
+		}
+	}
+	return nil
+}
+
+// currencyTable splits "v" or "v,EUR=a,CHF=b" into the bare value and the values of
+// each currency (upper-cased; a currency given twice keeps both, for the caller to
+// refuse).
+func currencyTable(s string) (bare string, table map[string][]string, err error) {
+	table = map[string][]string{}
+	for entry := range strings.SplitSeq(s, ",") {
+		entry = strings.TrimSpace(entry)
+		cur, value, isPair := strings.Cut(entry, "=")
+		switch {
+		case entry == "":
+			return "", nil, fmt.Errorf("%q has an empty entry", s)
+		case !isPair && bare != "":
+			return "", nil, fmt.Errorf("%q has two values without a currency", s)
+		case !isPair:
+			bare = entry
+		default:
+			cur = strings.ToUpper(strings.TrimSpace(cur))
+			table[cur] = append(table[cur], strings.TrimSpace(value))
+		}
+	}
+	return bare, table, nil
+}
+
+// posRules builds the domain's rules from the configuration; it fails on a currency the
+// ledger does not know.
+func (c Config) posRules() (domain.POSRules, error) {
+	tenders := []domain.Tender{{Currency: c.Currency, PointsPerUnit: c.PointsPerUnit, MaxMinor: c.maxPurchase(c.Currency)}}
+	for cur, rate := range c.OtherRates {
+		tenders = append(tenders, domain.Tender{Currency: cur, PointsPerUnit: rate, MaxMinor: c.maxPurchase(cur)})
+	}
+	return domain.NewPOSRules(tenders, c.MaxClockSkew, c.LineToleranceMinor)
+}
+
+func (c Config) maxPurchase(currency string) int64 {
+	if n, ok := c.MaxPurchaseMinorBy[currency]; ok {
+		return n
+	}
+	return c.MaxPurchaseMinor
+}
+
 // LogValue logs the configuration with its secrets masked.
 func (c Config) LogValue() slog.Value {
+	rates := []string{c.Currency + "=" + c.PointsPerUnit.String()}
+	for cur, r := range c.OtherRates {
+		rates = append(rates, cur+"="+r.String())
+	}
+	slices.Sort(rates[1:])
 	return slog.GroupValue(
 		slog.Any("base", c.Base),
-		slog.String("points_per_unit", c.PointsPerUnit.String()),
+		slog.String("currency", c.Currency),
+		slog.String("points_per_unit", strings.Join(rates, ",")),
+		slog.Int64("max_purchase_minor", c.MaxPurchaseMinor),
+		slog.Any("max_purchase_minor_by", c.MaxPurchaseMinorBy),
+		slog.Duration("max_clock_skew", c.MaxClockSkew),
+		slog.Int64("line_tolerance_minor", c.LineToleranceMinor),
 		slog.Int64("survey_bonus_points", c.SurveyBonusPoints),
 		slog.Duration("hold_ttl", c.HoldTTL),
 		slog.Duration("hold_expiry_interval", c.HoldExpiryInterval),
@@ -109,8 +265,17 @@ func (c Config) LogValue() slog.Value {
 }
 
 func (c *Config) withDefaults() {
+	if c.Currency == "" {
+		c.Currency = "EUR"
+	}
 	if c.PointsPerUnit.IsZero() {
 		c.PointsPerUnit = domain.MustRate(1, 1)
+	}
+	if c.MaxPurchaseMinor <= 0 {
+		c.MaxPurchaseMinor = defaultMaxPurchaseMinor
+	}
+	if c.MaxClockSkew <= 0 {
+		c.MaxClockSkew = 5 * time.Minute
 	}
 	if c.HoldTTL <= 0 {
 		c.HoldTTL = 15 * time.Minute
@@ -134,6 +299,11 @@ type Service struct {
 // New opens the runtime (connects, migrates, creates streams) and wires the ledger.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	cfg.withDefaults()
+	// The POS rules first: a currency the ledger does not know fails before any connection.
+	rules, err := cfg.posRules()
+	if err != nil {
+		return nil, fmt.Errorf("ledger: %w", err)
+	}
 	rt, err := svc.Open(ctx, cfg.Base, svc.Options{
 		Name:       Name,
 		Schema:     Schema,
@@ -145,7 +315,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := wire(rt, cfg, log)
+	s, err := wire(rt, cfg, rules, log)
 	if err != nil {
 		rt.Close()
 		return nil, err
@@ -153,9 +323,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	return s, nil
 }
 
-func wire(rt *svc.Runtime, cfg Config, log *slog.Logger) (*Service, error) {
+func wire(rt *svc.Runtime, cfg Config, rules domain.POSRules, log *slog.Logger) (*Service, error) {
 	application, err := app.New(postgres.NewStore(rt.Pool), app.Config{
-		PointsPerUnit:        cfg.PointsPerUnit,
+		POS:                  rules,
 		SurveyBonusPoints:    cfg.SurveyBonusPoints,
 		HoldTTL:              cfg.HoldTTL,
 		ReturnWaitDeliveries: cfg.ReturnWaitDeliveries,

@@ -40,6 +40,7 @@ const (
 
 // harness is one running reporting service with its clients.
 type harness struct {
+	dsn      string
 	ns       string
 	js       jetstream.JetStream
 	grpcAddr string
@@ -109,6 +110,7 @@ func start(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	return &harness{
+		dsn:       dsn,
 		ns:        ns,
 		js:        js,
 		grpcAddr:  s.GRPCAddr(),

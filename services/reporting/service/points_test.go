@@ -1,12 +1,18 @@
 package service_test
 
 import (
+	"encoding/json"
+	"math"
+	"math/big"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/treue/treue/pkg/pg"
+	adminv1 "github.com/treue/treue/proto/gen/treue/admin/v1"
 	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
 	reportingv1 "github.com/treue/treue/proto/gen/treue/reporting/v1"
 	"github.com/treue/treue/services/reporting/service"
@@ -74,5 +80,79 @@ func TestGetPointsSummaryFromLedgerEvents(t *testing.T) {
 	}
 	if e := errs[subjectDebited]; !strings.Contains(e, "shortfall") {
 		t.Errorf("dead letter of the impossible debit: error %q, want it to name the shortfall", e)
+	}
+}
+
+// TestAbsurdPointsCannotBreakTheSummary replays what once broke reporting for good. First
+// the state it was left in: counter rows that each fit an int64 but whose sum does not
+// (every read of the totals failed, even after a restart). Then the events that led there:
+// a hundred credits of int64-max/100 points (what a purchase of int64-max minor units
+// earned) and a few of int64 max. The counters keep the exact sum; GetPointsSummary and
+// the dashboard keep answering, their figures clamped to what an int64 carries.
+func TestAbsurdPointsCannotBreakTheSummary(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	db, err := pg.Connect(ctxT(t), h.dsn, service.Name, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	now := time.Now()
+	if _, err := db.Exec(ctxT(t), `
+		INSERT INTO points_daily (day, counter, shard, points, movements)
+		SELECT $1::date, 'credited', s, $2, 1 FROM generate_series(0, 3) AS s`, now.AddDate(0, 0, -2), int64(math.MaxInt64)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := h.reporting.GetPointsSummary(ctxT(t), &reportingv1.GetPointsSummaryRequest{})
+	if err != nil || got.GetIssued() != math.MaxInt64 {
+		t.Fatalf("GetPointsSummary over counters beyond int64 = %v, %v; want issued clamped to int64 max", got, err)
+	}
+
+	const tenth = math.MaxInt64 / 100
+	purchase := ledgerv1.PointsReason_POINTS_REASON_PURCHASE
+	for range 101 {
+		h.publish(t, subjectCredited, credited(tenth, purchase, now))
+	}
+	for range 3 {
+		h.publish(t, subjectCredited, credited(math.MaxInt64, purchase, now))
+	}
+	h.publish(t, subjectDebited, debited(math.MaxInt64, 0, ledgerv1.PointsReason_POINTS_REASON_RETURN, now))
+	h.publish(t, subjectCaptured, &ledgerv1.HoldCaptured{HoldId: "h1", MemberId: "m1", Points: math.MaxInt64, CapturedAt: timestamppb.New(now)})
+	h.publish(t, subjectCredited, credited(1, purchase, now))
+
+	// The seeded rows, then the events.
+	want := new(big.Int).Mul(big.NewInt(math.MaxInt64), big.NewInt(4+3))
+	want.Add(want, new(big.Int).Mul(big.NewInt(tenth), big.NewInt(101)))
+	want.Add(want, big.NewInt(1))
+	var exact string
+	// The summary must answer at every moment, not only once all is counted.
+	eventually(t, 15*time.Second, "every credit counted", func() bool {
+		if got, err = h.reporting.GetPointsSummary(ctxT(t), &reportingv1.GetPointsSummaryRequest{}); err != nil {
+			t.Fatalf("GetPointsSummary: %v", err)
+		}
+		err := db.QueryRow(ctxT(t), `SELECT sum(points)::text FROM points_daily WHERE counter = 'credited'`).Scan(&exact)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return exact == want.String()
+	})
+	if got, err = h.reporting.GetPointsSummary(ctxT(t), &reportingv1.GetPointsSummaryRequest{}); err != nil {
+		t.Fatalf("GetPointsSummary: %v", err)
+	}
+	if got.GetIssued() != math.MaxInt64 || got.GetReturned() != math.MaxInt64 || got.GetRedeemed() != math.MaxInt64 ||
+		got.GetOutstanding() != -math.MaxInt64 {
+		t.Errorf("summary %v: want issued, returned and redeemed clamped to int64 max and outstanding to their difference", got)
+	}
+	code, body, _ := httpGet(t, h.httpURL+"/api/summary.json")
+	var s summary
+	if code != http.StatusOK || json.Unmarshal([]byte(body), &s) != nil || s.Points.Issued != math.MaxInt64 {
+		t.Errorf("GET /api/summary.json: %d %s", code, body)
+	}
+	if code, _, _ := httpGet(t, h.httpURL+"/"); code != http.StatusOK {
+		t.Errorf("GET /: %d", code)
+	}
+	dead, err := h.admin.ListDeadLetters(ctxT(t), &adminv1.ListDeadLettersRequest{Consumer: service.ConsumerLedger})
+	if err != nil || len(dead.GetDeadLetters()) != 0 {
+		t.Errorf("dead letters %v, %v: none of these events is invalid", dead, err)
 	}
 }

@@ -12,8 +12,9 @@ import (
 
 // Config is the programme's rules.
 type Config struct {
-	// PointsPerUnit is what a currency unit (100 minor units) of a purchase earns.
-	PointsPerUnit domain.Rate
+	// POS is what a purchase earns per currency, and which purchases and returns are
+	// refused.
+	POS domain.POSRules
 	// SurveyBonusPoints is credited once per survey response; 0 turns the bonus off.
 	SurveyBonusPoints int64
 	// HoldTTL is how long a hold lives uncaptured when the request names no TTL.
@@ -37,8 +38,8 @@ func New(store Store, cfg Config, newID func() string, now func() time.Time, log
 	switch {
 	case store == nil || newID == nil || now == nil || log == nil:
 		return nil, errors.New("app: store, newID, now and log are required")
-	case cfg.PointsPerUnit.IsZero():
-		return nil, errors.New("app: PointsPerUnit is required")
+	case cfg.POS.IsZero():
+		return nil, errors.New("app: POS rules are required")
 	case cfg.HoldTTL <= 0:
 		return nil, errors.New("app: HoldTTL must be positive")
 	case cfg.SurveyBonusPoints < 0:

@@ -20,8 +20,23 @@ var ErrPurchaseNotYetKnown = errors.New("the return's purchase is not known yet"
 // ids. The work is set-based: a handful of statements per batch, whatever its size.
 //
 // Purchases are booked before returns, so a return finds its purchase in the same batch.
+//
+// A purchase or return that breaks the programme's POS rules fails the batch with an
+// error that is domain.ErrRefused, naming it and the rule: nothing of the batch is
+// booked, and the caller must not retry it as it stands.
 func (a *Application) RecordPOS(ctx context.Context, tx Tx, purchases []domain.Purchase, returns []domain.Return) error {
 	now := a.clock()
+	// Refusals first, before any statement: they are the cheap, common failure.
+	for _, p := range purchases {
+		if err := a.cfg.POS.CheckPurchase(p, now); err != nil {
+			return fmt.Errorf("purchase %s refused: %w", p.Key.Reference(), err)
+		}
+	}
+	for _, r := range returns {
+		if err := a.cfg.POS.CheckReturn(r, now); err != nil {
+			return fmt.Errorf("return %s refused: %w", r.Key.Reference(), err)
+		}
+	}
 	purchases = uniquePurchases(purchases)
 	returns = uniqueReturns(returns)
 
@@ -71,7 +86,11 @@ func (a *Application) RecordPOS(ctx context.Context, tx Tx, purchases []domain.P
 			if id := canonicalMember[p.Key]; id != "" {
 				if _, known := balances[id]; known {
 					p.MemberID = id
-					p.Points = a.cfg.PointsPerUnit.Points(p.TotalMinor)
+					points, err := a.cfg.POS.Points(p.Currency, p.TotalMinor)
+					if err != nil {
+						return fmt.Errorf("purchase %s refused: %w", p.Key.Reference(), err)
+					}
+					p.Points = points
 				}
 			}
 			if p.Points > 0 {
@@ -91,7 +110,9 @@ func (a *Application) RecordPOS(ctx context.Context, tx Tx, purchases []domain.P
 			originals[p.Key] = p
 			switch {
 			case p.Points > 0:
-				balances[p.MemberID] += p.Points
+				if balances[p.MemberID], err = domain.AddPoints(balances[p.MemberID], p.Points); err != nil {
+					return fmt.Errorf("purchase %s refused: %w", p.Key.Reference(), err)
+				}
 				t := domain.Transfer(p.LedgerTxID, p.CreditKey(), domain.KindCredit, domain.ReasonPurchase,
 					p.Key.Reference(), p.MemberID, now, domain.AccountIssued, domain.AvailableAccount(p.MemberID), p.Points)
 				txs = append(txs, t)
@@ -122,8 +143,15 @@ func (a *Application) RecordPOS(ctx context.Context, tx Tx, purchases []domain.P
 			o, ok := originals[r.Original()]
 			switch {
 			case ok:
+				if err := domain.CheckReturnOf(r, o); err != nil {
+					return fmt.Errorf("return %s refused: %w", r.Key.Reference(), err)
+				}
+				refund, err := a.cfg.POS.Points(r.Currency, r.TotalMinor)
+				if err != nil {
+					return fmt.Errorf("return %s refused: %w", r.Key.Reference(), err)
+				}
 				r.MemberID = o.MemberID
-				r.Points = domain.ReturnPoints(a.cfg.PointsPerUnit, r.TotalMinor, o.Points, o.PointsReturned)
+				r.Points = domain.ReturnPoints(refund, o.Points, o.PointsReturned)
 				o.PointsReturned += r.Points
 				originals[o.Key] = o
 				returned[o.Key] = o.PointsReturned
@@ -133,8 +161,12 @@ func (a *Application) RecordPOS(ctx context.Context, tx Tx, purchases []domain.P
 				r.Orphan = true
 				if id, ok := domain.CanonicalUUID(r.MemberRef); ok {
 					if _, known := balances[id]; known {
+						points, err := a.cfg.POS.Points(r.Currency, r.TotalMinor)
+						if err != nil {
+							return fmt.Errorf("return %s refused: %w", r.Key.Reference(), err)
+						}
 						r.MemberID = id
-						r.Points = a.cfg.PointsPerUnit.Points(r.TotalMinor)
+						r.Points = points
 					}
 				}
 				a.log.WarnContext(ctx, "return booked without its purchase", "return", r.Key.Reference(),

@@ -88,7 +88,7 @@ func TestReturnPoints(t *testing.T) {
 		{"refund below a unit", 50, 100, 0, 0},
 	}
 	for _, tt := range tests {
-		if got := domain.ReturnPoints(one, tt.refund, tt.credited, tt.returned); got != tt.want {
+		if got := domain.ReturnPoints(one.Points(tt.refund), tt.credited, tt.returned); got != tt.want {
 			t.Errorf("%s: ReturnPoints = %d, want %d", tt.name, got, tt.want)
 		}
 	}

@@ -1,13 +1,14 @@
 package domain
 
-// ReturnPoints is what a return takes back: the rate applied to the refunded amount,
-// capped at what the purchase credited less what earlier returns of it already took.
-func ReturnPoints(rate Rate, refundMinor, credited, alreadyReturned int64) int64 {
+// ReturnPoints is what a return takes back: the points its refunded amount earns
+// (POSRules.Points), capped at what the purchase credited less what earlier returns of it
+// already took.
+func ReturnPoints(refundPoints, credited, alreadyReturned int64) int64 {
 	left := credited - alreadyReturned
-	if left <= 0 {
+	if left <= 0 || refundPoints <= 0 {
 		return 0
 	}
-	return min(rate.Points(refundMinor), left)
+	return min(refundPoints, left)
 }
 
 // SplitDebit divides the points a debit calls for into what the member still has and the

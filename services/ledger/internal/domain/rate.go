@@ -83,20 +83,41 @@ func (r Rate) String() string {
 	return strconv.FormatInt(r.num, 10) + "/" + strconv.FormatInt(r.den, 10)
 }
 
-// Points is floor(minor / 100 * rate): what an amount of minor units earns. Amounts
-// below zero earn nothing; a product beyond int64 is capped at math.MaxInt64.
+// ErrPointsOverflow: an amount's points do not fit in an int64.
+var ErrPointsOverflow = errors.New("points overflow int64")
+
+// Points is PointsIn for a currency with two minor digits, capped at math.MaxInt64 where
+// PointsIn fails. Bookings use PointsIn, which refuses instead of capping.
 func (r Rate) Points(minor int64) int64 {
+	p, err := r.PointsIn(minor, 2)
+	if err != nil {
+		return math.MaxInt64
+	}
+	return p
+}
+
+// PointsIn is floor(minor / 10^digits * rate): what an amount of minor units of a currency
+// with that many minor digits earns. Amounts below zero earn nothing. The product is
+// computed in 128 bits and floored once; a result beyond int64 is ErrPointsOverflow, never
+// a wrapped or capped number.
+func (r Rate) PointsIn(minor int64, digits int) (int64, error) {
+	if digits < 0 || digits > 4 {
+		return 0, fmt.Errorf("rate: %d minor digits, want 0-4", digits)
+	}
 	if minor <= 0 || r.num == 0 || r.den == 0 {
-		return 0
+		return 0, nil
+	}
+	d := uint64(r.den) // at most 10^6, so d * 10^4 fits easily
+	for range digits {
+		d *= 10
 	}
 	hi, lo := bits.Mul64(uint64(minor), uint64(r.num))
-	d := uint64(100 * r.den)
 	if hi >= d {
-		return math.MaxInt64
+		return 0, ErrPointsOverflow
 	}
 	q, _ := bits.Div64(hi, lo, d)
 	if q > math.MaxInt64 {
-		return math.MaxInt64
+		return 0, ErrPointsOverflow
 	}
-	return int64(q)
+	return int64(q), nil
 }

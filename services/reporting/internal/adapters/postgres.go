@@ -5,6 +5,7 @@ package adapters
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"time"
 
@@ -82,10 +83,13 @@ func (w *TxWriter) AddPoints(ctx context.Context, cells []domain.PointsCell) err
 	for i, c := range cells {
 		days[i], counters[i], points[i], movements[i] = c.Day, string(c.Counter), c.Points, c.Movements
 	}
+	// Cells of one key come twice when their sum passes int64 (domain.TallyPoints): they
+	// are added up here, in numeric, as the column is.
 	_, err := w.tx.Exec(ctx, `
 		INSERT INTO points_daily AS t (day, counter, shard, points, movements)
-		SELECT u.day, u.counter, $5, u.points, u.movements
+		SELECT u.day, u.counter, $5, sum(u.points), sum(u.movements)
 		FROM unnest($1::date[], $2::text[], $3::bigint[], $4::bigint[]) AS u(day, counter, points, movements)
+		GROUP BY u.day, u.counter
 		ON CONFLICT (day, counter, shard) DO UPDATE SET
 			points     = t.points + EXCLUDED.points,
 			movements  = t.movements + EXCLUDED.movements,
@@ -203,9 +207,12 @@ func (r *Repository) NpsTotals(ctx context.Context, p domain.Period) (app.NpsTot
 	return t, nil
 }
 
-// PointsTotals sums every counter's rows (days and shards).
+// PointsTotals sums every counter's rows (days and shards). The sums are numeric and
+// exact; one beyond int64 is clamped to its largest value rather than failing the read
+// (domain.PointsTotals).
 func (r *Repository) PointsTotals(ctx context.Context) (domain.PointsTotals, error) {
-	rows, err := r.pool.Query(ctx, `SELECT counter, sum(points)::bigint FROM points_daily GROUP BY counter`)
+	rows, err := r.pool.Query(ctx, `
+		SELECT counter, LEAST(sum(points), $1)::bigint FROM points_daily GROUP BY counter`, int64(math.MaxInt64))
 	if err != nil {
 		return domain.PointsTotals{}, fmt.Errorf("points totals: %w", err)
 	}

@@ -3,6 +3,7 @@ package domain
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 )
@@ -87,7 +88,8 @@ func Capture(at time.Time, points int64) (PointsMovement, error) {
 	return PointsMovement{Day: DayOf(at), Counter: CounterRedeemed, Points: points}, nil
 }
 
-// PointsCell is the sum of a batch's movements of one day and counter.
+// PointsCell is the sum of a batch's movements of one day and counter. A sum beyond
+// int64 comes as several cells of the same day and counter, which the store adds up.
 type PointsCell struct {
 	Day       time.Time
 	Counter   PointsCounter
@@ -96,7 +98,8 @@ type PointsCell struct {
 }
 
 // TallyPoints folds a batch of movements into one increment per (day, counter), in key
-// order.
+// order. It never wraps: a movement that would carry its cell past int64 opens another
+// cell of the same key.
 func TallyPoints(moves []PointsMovement) []PointsCell {
 	type key struct {
 		day     time.Time
@@ -107,7 +110,7 @@ func TallyPoints(moves []PointsMovement) []PointsCell {
 	for _, m := range moves {
 		k := key{m.Day, m.Counter}
 		i, ok := idx[k]
-		if !ok {
+		if !ok || cells[i].Points > math.MaxInt64-m.Points {
 			i = len(cells)
 			idx[k] = i
 			cells = append(cells, PointsCell{Day: m.Day, Counter: m.Counter})
@@ -115,13 +118,14 @@ func TallyPoints(moves []PointsMovement) []PointsCell {
 		cells[i].Points += m.Points
 		cells[i].Movements++
 	}
-	slices.SortFunc(cells, func(a, b PointsCell) int {
+	slices.SortStableFunc(cells, func(a, b PointsCell) int {
 		return cmp.Or(a.Day.Compare(b.Day), cmp.Compare(a.Counter, b.Counter))
 	})
 	return cells
 }
 
-// PointsTotals are the counters summed over all time.
+// PointsTotals are the counters summed over all time. The store keeps them exact; a
+// counter beyond int64 reads as math.MaxInt64, the most the API can carry.
 type PointsTotals struct {
 	Credited    int64
 	Returned    int64
@@ -142,10 +146,12 @@ type PointsSummary struct {
 	AsOf        time.Time
 }
 
-// Summary turns the counters into the programme's position at asOf.
+// Summary turns the counters into the programme's position at asOf. Its arithmetic
+// saturates at the ends of int64 instead of wrapping: an absurd counter must not turn
+// the liability negative or fail the report.
 func (t PointsTotals) Summary(asOf time.Time) PointsSummary {
 	return PointsSummary{
-		Issued:      t.Credited - t.AdjustedOut,
+		Issued:      subSaturating(t.Credited, t.AdjustedOut),
 		Returned:    t.Returned,
 		Redeemed:    t.Redeemed,
 		Expired:     t.Expired,
@@ -156,5 +162,17 @@ func (t PointsTotals) Summary(asOf time.Time) PointsSummary {
 
 // Outstanding is the programme's liability: points members still hold or have on hold.
 func (s PointsSummary) Outstanding() int64 {
-	return s.Issued - s.Returned - s.Redeemed - s.Expired
+	return subSaturating(subSaturating(subSaturating(s.Issued, s.Returned), s.Redeemed), s.Expired)
+}
+
+// subSaturating is a - b, clamped to int64's range.
+func subSaturating(a, b int64) int64 {
+	d := a - b
+	switch {
+	case b > 0 && d > a:
+		return math.MinInt64
+	case b < 0 && d < a:
+		return math.MaxInt64
+	}
+	return d
 }

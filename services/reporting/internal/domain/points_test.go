@@ -2,6 +2,8 @@ package domain
 
 import (
 	"errors"
+	"math"
+	"math/big"
 	"reflect"
 	"testing"
 	"time"
@@ -83,5 +85,56 @@ func TestPointsSummary(t *testing.T) {
 	}
 	if got := s.Outstanding(); got != 950-70-200-30 {
 		t.Errorf("Outstanding = %d, want %d", got, 950-70-200-30)
+	}
+}
+
+// TestTallyPointsNeverWraps: three movements of int64 max on one day add up to more than
+// an int64; the cells carry the exact sum between them, none of them negative.
+func TestTallyPointsNeverWraps(t *testing.T) {
+	d := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	moves := []PointsMovement{
+		{Day: d, Counter: CounterCredited, Points: math.MaxInt64},
+		{Day: d, Counter: CounterCredited, Points: 5},
+		{Day: d, Counter: CounterCredited, Points: math.MaxInt64},
+		{Day: d, Counter: CounterRedeemed, Points: 7},
+		{Day: d, Counter: CounterCredited, Points: math.MaxInt64},
+	}
+	want := new(big.Int).Mul(big.NewInt(math.MaxInt64), big.NewInt(3))
+	want.Add(want, big.NewInt(5))
+	sum, movements := new(big.Int), int64(0)
+	for _, c := range TallyPoints(moves) {
+		if c.Points < 0 {
+			t.Fatalf("a cell wrapped: %+v", c)
+		}
+		if c.Counter == CounterCredited {
+			sum.Add(sum, big.NewInt(c.Points))
+			movements += c.Movements
+		} else if c.Points != 7 || c.Movements != 1 {
+			t.Errorf("redeemed cell %+v, want 7 points in 1 movement", c)
+		}
+	}
+	if sum.Cmp(want) != 0 || movements != 4 {
+		t.Errorf("credited cells add up to %s points in %d movements, want %s in 4", sum, movements, want)
+	}
+}
+
+// TestPointsSummarySaturates: counters at the end of int64 give a summary at the ends of
+// int64, never a wrapped number of the wrong sign.
+func TestPointsSummarySaturates(t *testing.T) {
+	s := PointsTotals{Credited: math.MaxInt64, Returned: math.MaxInt64, Redeemed: math.MaxInt64, Expired: math.MaxInt64}.Summary(time.Now())
+	if s.Issued != math.MaxInt64 {
+		t.Errorf("issued %d, want %d", s.Issued, int64(math.MaxInt64))
+	}
+	if got := s.Outstanding(); got != math.MinInt64 { // max - max - max - max, clamped
+		t.Errorf("outstanding %d, want %d", got, int64(math.MinInt64))
+	}
+	if got := (PointsSummary{Issued: math.MinInt64 + 1, Returned: 10}).Outstanding(); got != math.MinInt64 {
+		t.Errorf("outstanding below int64 = %d, want %d", got, int64(math.MinInt64))
+	}
+	if got := (PointsSummary{Issued: math.MaxInt64, Returned: -10}).Outstanding(); got != math.MaxInt64 {
+		t.Errorf("outstanding above int64 = %d, want %d", got, int64(math.MaxInt64))
+	}
+	if got := (PointsTotals{Credited: 100, AdjustedOut: math.MaxInt64}).Summary(time.Now()).Issued; got != 100-math.MaxInt64 {
+		t.Errorf("issued %d, want %d", got, 100-int64(math.MaxInt64))
 	}
 }

@@ -67,8 +67,13 @@ func seedMembers(tb testing.TB, pool *pgxpool.Pool, n int) []string {
 func newHandlers(tb testing.TB, pool *pgxpool.Pool) *events.Handlers {
 	tb.Helper()
 	log := slog.New(slog.DiscardHandler)
+	rules, err := domain.NewPOSRules([]domain.Tender{{Currency: "EUR", PointsPerUnit: domain.MustRate(1, 1), MaxMinor: 10_000_000}},
+		5*time.Minute, 0)
+	if err != nil {
+		tb.Fatal(err)
+	}
 	a, err := app.New(postgres.NewStore(pool), app.Config{
-		PointsPerUnit: domain.MustRate(1, 1), SurveyBonusPoints: 50, HoldTTL: time.Minute,
+		POS: rules, SurveyBonusPoints: 50, HoldTTL: time.Minute,
 	}, func() string { return uuid.Must(uuid.NewV7()).String() }, time.Now, log)
 	if err != nil {
 		tb.Fatal(err)

@@ -79,10 +79,16 @@ func (h *Handlers) POS(ctx context.Context, tx pgx.Tx, msgs []*bus.Message) erro
 			if err := h.decode(m, &ev); err != nil {
 				return err
 			}
+			if err := checkSubjectStore(m, purchasePrefix, ev.GetStoreId()); err != nil {
+				return err
+			}
 			purchases = append(purchases, toPurchase(&ev))
 		case strings.HasPrefix(m.Subject, returnPrefix):
 			var ev posv1.ReturnRecorded
 			if err := h.decode(m, &ev); err != nil {
+				return err
+			}
+			if err := checkSubjectStore(m, returnPrefix, ev.GetStoreId()); err != nil {
 				return err
 			}
 			r := toReturn(&ev)
@@ -93,7 +99,23 @@ func (h *Handlers) POS(ctx context.Context, tx pgx.Tx, msgs []*bus.Message) erro
 			h.log.DebugContext(ctx, "POS event ignored", "event_id", m.ID, "subject", m.Subject)
 		}
 	}
-	return h.app.RecordPOS(ctx, postgres.Bind(tx), purchases, returns)
+	err := h.app.RecordPOS(ctx, postgres.Bind(tx), purchases, returns)
+	if errors.Is(err, domain.ErrRefused) {
+		// Alone (the consumer retries a failed batch message by message), this is the one
+		// event at fault, and it will be refused every time.
+		return bus.Permanent(err)
+	}
+	return err
+}
+
+// checkSubjectStore refuses an event whose subject names another store than its body: a
+// till publishing under another store's subject is misconfigured, and whoever reads the
+// subject (stream filters, per-store consumers) would file the sale under the wrong store.
+func checkSubjectStore(m *bus.Message, prefix, storeID string) error {
+	if token := strings.TrimPrefix(m.Subject, prefix); token != storeID {
+		return bus.Permanent(fmt.Errorf("event %s on %s: the subject names store %q but store_id is %q", m.ID, m.Subject, token, storeID))
+	}
+	return nil
 }
 
 func toPurchase(ev *posv1.PurchaseRecorded) domain.Purchase {

@@ -143,3 +143,42 @@ func TestPOSBatchMixed(t *testing.T) {
 		t.Errorf("invalid purchase: %v, want a permanent error naming store_id", err)
 	}
 }
+
+// TestPOSRefusalsArePermanent: a purchase the programme's rules refuse, or one published
+// under another store's subject, fails its batch with a permanent error (the consumer
+// dead-letters it at once) and books nothing.
+func TestPOSRefusalsArePermanent(t *testing.T) {
+	pool := migrated(t)
+	m := seedMembers(t, pool, 1)[0]
+	h := newHandlers(t, pool)
+	buy := func(tx string, change func(*posv1.PurchaseRecorded)) *posv1.PurchaseRecorded {
+		p := &posv1.PurchaseRecorded{EventId: uuid.NewString(), StoreId: "S1", TransactionId: tx, MemberId: m,
+			OccurredAt: timestamppb.Now(), Currency: "EUR", TotalMinor: 1000}
+		change(p)
+		return p
+	}
+	tests := []struct {
+		name    string
+		subject string
+		ev      *posv1.PurchaseRecorded
+		wantIn  string
+	}{
+		{"another store's subject", "pos.purchase.recorded.S2", buy("T1", func(*posv1.PurchaseRecorded) {}), `subject names store "S2" but store_id is "S1"`},
+		{"a subject with more tokens", "pos.purchase.recorded.S1.x", buy("T2", func(*posv1.PurchaseRecorded) {}), `subject names store "S1.x"`},
+		{"a currency that is none", "pos.purchase.recorded.S1", buy("T3", func(p *posv1.PurchaseRecorded) { p.Currency = "ZZZ" }), "purchase S1/T3 refused: currency"},
+		{"above the ceiling", "pos.purchase.recorded.S1", buy("T4", func(p *posv1.PurchaseRecorded) { p.TotalMinor = 10_000_001 }), "purchase S1/T4 refused: total_minor"},
+	}
+	for _, tt := range tests {
+		err := handle(t, pool, h, []*bus.Message{message(t, tt.subject, tt.ev)})
+		if !bus.IsPermanent(err) || !strings.Contains(err.Error(), tt.wantIn) {
+			t.Errorf("%s: %v, want a permanent error with %q", tt.name, err, tt.wantIn)
+		}
+	}
+	if err := handle(t, pool, h, []*bus.Message{message(t, "pos.purchase.recorded.S1", buy("T5", func(*posv1.PurchaseRecorded) {}))}); err != nil {
+		t.Fatalf("healthy purchase: %v", err)
+	}
+	var purchases int64
+	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM purchases`).Scan(&purchases); err != nil || purchases != 1 {
+		t.Errorf("%d purchases, %v; want only the healthy one", purchases, err)
+	}
+}
