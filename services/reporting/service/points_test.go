@@ -7,6 +7,7 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/treue/treue/pkg/testkit"
 	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
 	reportingv1 "github.com/treue/treue/proto/gen/treue/reporting/v1"
 	"github.com/treue/treue/services/reporting/service"
@@ -32,25 +33,25 @@ func TestGetPointsSummaryFromLedgerEvents(t *testing.T) {
 	now := time.Now()
 	yesterday := now.AddDate(0, 0, -1)
 
-	h.publish(t, subjectCredited, credited(100, ledgerv1.PointsReason_POINTS_REASON_PURCHASE, yesterday))
-	h.publish(t, subjectCredited, credited(50, ledgerv1.PointsReason_POINTS_REASON_SURVEY_BONUS, now))
-	h.publish(t, subjectCredited, credited(25, ledgerv1.PointsReason_POINTS_REASON_ADJUSTMENT, now))
+	h.publish(subjectCredited, credited(100, ledgerv1.PointsReason_POINTS_REASON_PURCHASE, yesterday))
+	h.publish(subjectCredited, credited(50, ledgerv1.PointsReason_POINTS_REASON_SURVEY_BONUS, now))
+	h.publish(subjectCredited, credited(25, ledgerv1.PointsReason_POINTS_REASON_ADJUSTMENT, now))
 	// A return of 40 points of which the member had spent 10: 30 came back.
-	h.publish(t, subjectDebited, debited(40, 10, ledgerv1.PointsReason_POINTS_REASON_RETURN, now))
-	h.publish(t, subjectDebited, debited(20, 0, ledgerv1.PointsReason_POINTS_REASON_EXPIRY, now))
+	h.publish(subjectDebited, debited(40, 10, ledgerv1.PointsReason_POINTS_REASON_RETURN, now))
+	h.publish(subjectDebited, debited(20, 0, ledgerv1.PointsReason_POINTS_REASON_EXPIRY, now))
 	// An adjustment taking back 5 points corrects an earlier credit: 5 fewer issued.
-	h.publish(t, subjectDebited, debited(5, 0, ledgerv1.PointsReason_POINTS_REASON_ADJUSTMENT, now))
-	h.publish(t, subjectCaptured, &ledgerv1.HoldCaptured{HoldId: "h1", MemberId: "m1", Points: 60, CapturedAt: timestamppb.New(now)})
+	h.publish(subjectDebited, debited(5, 0, ledgerv1.PointsReason_POINTS_REASON_ADJUSTMENT, now))
+	h.publish(subjectCaptured, &ledgerv1.HoldCaptured{HoldId: "h1", MemberId: "m1", Points: 60, CapturedAt: timestamppb.New(now)})
 	// Broken events: they go to the dead letters and the consumer goes on past them.
-	h.publishRaw(t, subjectCredited, "broken-payload", "treue.ledger.v1.PointsCredited", []byte{0x0a, 0xff})
-	h.publish(t, subjectDebited, debited(10, 11, ledgerv1.PointsReason_POINTS_REASON_RETURN, now))
-	h.publish(t, subjectCredited, credited(1000, ledgerv1.PointsReason_POINTS_REASON_PURCHASE, now))
+	h.publishRaw(subjectCredited, "broken-payload", "treue.ledger.v1.PointsCredited", []byte{0x0a, 0xff})
+	h.publish(subjectDebited, debited(10, 11, ledgerv1.PointsReason_POINTS_REASON_RETURN, now))
+	h.publish(subjectCredited, credited(1000, ledgerv1.PointsReason_POINTS_REASON_PURCHASE, now))
 
 	want := &reportingv1.GetPointsSummaryResponse{Issued: 1170, Returned: 30, Redeemed: 60, Expired: 20}
 	var got *reportingv1.GetPointsSummaryResponse
-	eventually(t, 15*time.Second, "the ledger events counted", func() bool {
+	testkit.Eventually(t, 15*time.Second, "the ledger events counted", func() bool {
 		var err error
-		got, err = h.reporting.GetPointsSummary(ctxT(t), &reportingv1.GetPointsSummaryRequest{})
+		got, err = h.reporting.GetPointsSummary(testkit.Ctx(t), &reportingv1.GetPointsSummaryRequest{})
 		if err != nil {
 			t.Fatalf("GetPointsSummary: %v", err)
 		}
@@ -64,7 +65,7 @@ func TestGetPointsSummaryFromLedgerEvents(t *testing.T) {
 		t.Errorf("as_of = %v, want about now", asOf)
 	}
 
-	dead := h.waitForDeadLetters(t, service.ConsumerLedger, 2)
+	dead := h.WaitDeadLetters(h.grpcAddr, service.ConsumerLedger, 2)
 	errs := map[string]string{}
 	for _, d := range dead {
 		errs[d.GetSubject()] = d.GetError()
