@@ -69,15 +69,17 @@ func newEnv(t *testing.T, dup time.Duration) *env {
 }
 
 // publish sends value as a protobuf StringValue with the event id as Nats-Msg-Id.
-func (e *env) publish(id, value string) {
+func (e *env) publish(id, value string) *jetstream.PubAck {
 	e.t.Helper()
 	data, _ := proto.Marshal(wrapperspb.String(value))
 	msg := &nats.Msg{Subject: e.ns.Subject("events.test"), Data: data, Header: nats.Header{}}
 	msg.Header.Set(bus.HeaderContentType, bus.ContentTypeProto)
 	msg.Header.Set(bus.HeaderEventType, "google.protobuf.StringValue")
-	if _, err := e.js.PublishMsg(context.Background(), msg, jetstream.WithMsgID(id)); err != nil {
+	ack, err := e.js.PublishMsg(context.Background(), msg, jetstream.WithMsgID(id))
+	if err != nil {
 		e.t.Fatal(err)
 	}
+	return ack
 }
 
 // recorder applies StringValue events by inserting them into "applied"; a value
@@ -219,16 +221,33 @@ func TestOutboxRelayPublishesCommittedEventsOnce(t *testing.T) {
 
 func TestConsumerAppliesARepublishedEventOnce(t *testing.T) {
 	t.Parallel()
-	// A tiny duplicate window lets the second publish reach the stream, as a re-publish
-	// after JetStream's window would: only the inbox stands between it and a double.
+	// JetStream's shortest duplicate window, so that a re-publish gets stored, as one
+	// after the window would: only the inbox stands between it and a double.
 	e := newEnv(t, 100*time.Millisecond)
 	rec := &recorder{}
 	stop := run(t, e.consumer(bus.ConsumerConfig{Handler: rec.handle}))
-	e.publish("evt-1", "a")
-	time.Sleep(300 * time.Millisecond)
-	e.publish("evt-1", "a")
+	first := e.publish("evt-1", "a")
+	// Within the window JetStream drops the copy (Duplicate); once it has passed, the
+	// copy is stored at a sequence of its own.
+	var again *jetstream.PubAck
+	eventually(t, "JetStream to store the re-published evt-1", func() bool {
+		again = e.publish("evt-1", "a")
+		return !again.Duplicate
+	})
+	if again.Sequence <= first.Sequence {
+		t.Fatalf("the copy is at sequence %d, the first at %d", again.Sequence, first.Sequence)
+	}
 	e.publish("evt-2", "b")
 	eventually(t, "evt-2 applied", func() bool { return e.count(`SELECT count(*) FROM applied WHERE event_id = 'evt-2'`) == 1 })
+	// The consumer got the copy and acked it: the test proves the inbox, not a lucky drop.
+	cons, err := e.js.Consumer(context.Background(), e.ns.Stream(testStream.Name), e.ns.Consumer("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the copy acked", func() bool {
+		info, err := cons.Info(context.Background())
+		return err == nil && info.AckFloor.Stream >= again.Sequence
+	})
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}

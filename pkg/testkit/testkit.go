@@ -1,5 +1,8 @@
 // Package testkit gives tests real, isolated Postgres databases and NATS
-// JetStream namespaces, safe for t.Parallel.
+// JetStream namespaces, safe for t.Parallel, and what every service's tests do with
+// them: start the service (Env, Start), call it as a role (Conn, As), publish events
+// as producers do (Publish), wait until a consumer handled them (WaitHandled), read
+// what it published (Events) and its dead letters (DeadLetters).
 //
 // The servers come from devstack and are resolved once per test binary. If
 // that means starting a throwaway Postgres cluster or an embedded NATS

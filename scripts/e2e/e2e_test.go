@@ -5,7 +5,6 @@ package e2e
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -13,19 +12,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/treue/treue/pkg/bus"
-	"github.com/treue/treue/pkg/grpcx"
-	"github.com/treue/treue/pkg/svc"
 	"github.com/treue/treue/pkg/testkit"
 	commonv1 "github.com/treue/treue/proto/gen/treue/common/v1"
 	feedbackv1 "github.com/treue/treue/proto/gen/treue/feedback/v1"
@@ -44,18 +35,11 @@ import (
 
 func TestMain(m *testing.M) { testkit.Main(m) }
 
-// keys by role; every service gets the same API_KEYS.
-var keys = map[string]string{
-	"admin": "e2e-admin-key", "pos": "e2e-pos-key", "service": "e2e-service-key",
-	"service_agent": "e2e-agent-key", "marketing": "e2e-marketing-key", "auditor": "e2e-auditor-key",
-}
-
+// system is the five services running in one world.
 type system struct {
-	t                                       *testing.T
-	dsn                                     string
-	ns                                      bus.Namespace
-	js                                      jetstream.JetStream
-	ledger, survey, feedback, rewards, rept string // gRPC addresses
+	*testkit.Env
+	db                                      *testkit.DB // every schema, by qualified names
+	ledger, survey, feedback, rewards, rept string      // gRPC addresses
 	surveyHTTP, dashboard                   string
 }
 
@@ -68,112 +52,62 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
+// start runs the five services in one world, each configured as in production apart
+// from the world's addresses and keys.
 func start(t *testing.T) *system {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	sys := &system{t: t, dsn: testkit.Database(t), ns: bus.Namespace(testkit.Namespace(t))}
-	var spec []string
-	for role, key := range keys {
-		spec = append(spec, "e2e-"+role+":"+role+":"+grpcx.HashKey(key))
-	}
-	base := func(grpcAddr, httpAddr string) svc.Base {
-		return svc.Base{
-			DatabaseURL: sys.dsn, NATSURL: testkit.NATS(t), Namespace: string(sys.ns),
-			GRPCAddr: grpcAddr, HTTPAddr: httpAddr, APIKeys: strings.Join(spec, ","), StreamReplicas: 1, DBMaxConns: 4,
-		}
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	}
-	done := make(chan error, 5)
-	runners := 0
-	run := func(r interface{ Run(context.Context) error }) {
-		runners++
-		go func() { done <- r.Run(ctx) }()
-	}
-	t.Cleanup(func() {
-		cancel()
-		for range runners {
-			if err := <-done; err != nil {
-				t.Errorf("service stopped with: %v", err)
-			}
-		}
-	})
+	sys := &system{Env: testkit.NewEnv(t)}
 
 	lc, err := ledger.LoadConfig()
 	must(t, err)
-	lc.Base = base("127.0.0.1:0", "")
-	l, err := ledger.New(ctx, lc, log.With("service", "ledger"))
-	must(t, err)
-	run(l)
-	sys.ledger = l.GRPCAddr()
+	lc.Base = sys.Base()
+	sys.ledger = testkit.Start(t, ledger.New, lc).Service.GRPCAddr()
 
 	sc, err := survey.LoadConfig()
 	must(t, err)
 	surveyHTTP := freeAddr(t)
-	sc.Base = base("127.0.0.1:0", surveyHTTP)
+	sc.Base = sys.Base()
+	sc.Base.HTTPAddr = surveyHTTP
 	sc.PublicURL = "http://" + surveyHTTP
 	sc.TokenSecret = strings.Repeat("s", 32)
-	s, err := survey.New(ctx, sc, log.With("service", "survey"))
-	must(t, err)
-	run(s)
+	s := testkit.Start(t, survey.New, sc).Service
 	sys.survey, sys.surveyHTTP = s.GRPCAddr(), s.HTTPAddr()
 
 	fc, err := feedback.LoadConfig()
 	must(t, err)
-	fc.Base = base("127.0.0.1:0", "")
-	f, err := feedback.New(ctx, fc, log.With("service", "feedback"))
-	must(t, err)
-	run(f)
-	sys.feedback = f.GRPCAddr()
+	fc.Base = sys.Base()
+	sys.feedback = testkit.Start(t, feedback.New, fc).Service.GRPCAddr()
 
 	rc, err := rewards.LoadConfig()
 	must(t, err)
-	rc.Base = base("127.0.0.1:0", "")
-	rc.LedgerAddr, rc.ServiceAPIKey = sys.ledger, keys["service"]
-	r, err := rewards.New(ctx, rc, log.With("service", "rewards"))
-	must(t, err)
-	run(r)
-	sys.rewards = r.GRPCAddr()
+	rc.Base = sys.Base()
+	rc.LedgerAddr, rc.ServiceAPIKey = sys.ledger, sys.Key("service")
+	sys.rewards = testkit.Start(t, rewards.New, rc).Service.GRPCAddr()
 
 	pc, err := reporting.LoadConfig()
 	must(t, err)
-	pc.Base = base("127.0.0.1:0", "127.0.0.1:0")
-	p, err := reporting.New(ctx, pc, log.With("service", "reporting"))
-	must(t, err)
-	run(p)
+	pc.Base = sys.Base()
+	pc.Base.HTTPAddr = "127.0.0.1:0"
+	p := testkit.Start(t, reporting.New, pc).Service
 	sys.rept, sys.dashboard = p.GRPCAddr(), p.HTTPAddr()
 
-	nc, err := nats.Connect(testkit.NATS(t))
-	must(t, err)
-	t.Cleanup(nc.Close)
-	sys.js, err = jetstream.New(nc)
-	must(t, err)
+	sys.db = sys.DB("public")
 	return sys
 }
 
-func (s *system) conn(addr, role string) *grpc.ClientConn {
-	c, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithPerRPCCredentials(grpcx.APIKeyCredentials(keys[role])))
-	must(s.t, err)
-	s.t.Cleanup(func() { _ = c.Close() })
-	return c
-}
-
 func (s *system) till(json bool) possim.Till {
-	return possim.Till{JS: s.js, Namespace: s.ns, JSON: json}
+	return possim.Till{JS: s.JS(), Namespace: s.NS(), JSON: json}
 }
 
 func TestWholeLoop(t *testing.T) {
 	sys := start(t)
 	ctx := context.Background()
-	ledgerAPI := ledgerv1.NewLedgerServiceClient(sys.conn(sys.ledger, "admin"))
-	surveyAPI := surveyv1.NewSurveyServiceClient(sys.conn(sys.survey, "service"))
-	feedbackAPI := feedbackv1.NewFeedbackServiceClient(sys.conn(sys.feedback, "service_agent"))
-	rewardsAdmin := rewardsv1.NewRewardsServiceClient(sys.conn(sys.rewards, "admin"))
-	tillAPI := rewardsv1.NewRewardsServiceClient(sys.conn(sys.rewards, "pos"))
-	reportAPI := reportingv1.NewReportingServiceClient(sys.conn(sys.rept, "auditor"))
+	ledgerAPI := ledgerv1.NewLedgerServiceClient(sys.Conn(sys.ledger, "admin"))
+	surveyAPI := surveyv1.NewSurveyServiceClient(sys.Conn(sys.survey, "service"))
+	feedbackAPI := feedbackv1.NewFeedbackServiceClient(sys.Conn(sys.feedback, "service_agent"))
+	rewardsAdmin := rewardsv1.NewRewardsServiceClient(sys.Conn(sys.rewards, "admin"))
+	tillAPI := rewardsv1.NewRewardsServiceClient(sys.Conn(sys.rewards, "pos"))
+	reportAPI := reportingv1.NewReportingServiceClient(sys.Conn(sys.rept, "auditor"))
 
 	// Two members enrol.
 	anna := enrol(t, ledgerAPI, "anna", "en")
@@ -205,11 +139,11 @@ func TestWholeLoop(t *testing.T) {
 		EventId: "0192f0c1-1111-7000-8000-000000000004", StoreId: "berlin-01", TransactionId: "T-1002",
 		MemberId: "0192f0c1-9999-7000-8000-000000000000", OccurredAt: timestamppb.Now(), Currency: "EUR", TotalMinor: 500,
 	}))
-	eventually(t, "anna credited 67", func() bool { return balance(t, ledgerAPI, anna).Available == 67 })
-	eventually(t, "ben credited 10", func() bool { return balance(t, ledgerAPI, ben).Available == 10 })
-	pool := sys.pool()
-	eventually(t, "unmatched purchase kept", func() bool {
-		return count(t, pool, `SELECT count(*) FROM ledger.unmatched_purchases WHERE transaction_id = 'T-1002'`) == 1
+	testkit.Eventually(t, 20*time.Second, "anna credited 67", func() bool { return balance(t, ledgerAPI, anna).Available == 67 })
+	testkit.Eventually(t, 20*time.Second, "ben credited 10", func() bool { return balance(t, ledgerAPI, ben).Available == 10 })
+	pool := sys.db
+	testkit.Eventually(t, 20*time.Second, "unmatched purchase kept", func() bool {
+		return pool.Count(`SELECT count(*) FROM ledger.unmatched_purchases WHERE transaction_id = 'T-1002'`) == 1
 	})
 
 	// Anna returns the grinder: its 49 points go back.
@@ -218,7 +152,7 @@ func TestWholeLoop(t *testing.T) {
 		MemberId: anna, OccurredAt: timestamppb.Now(), Currency: "EUR", TotalMinor: 4990,
 		Lines: []*posv1.Line{{Sku: "GRN-1K", Quantity: 1, AmountMinor: 4990}},
 	}))
-	eventually(t, "return takes back 49", func() bool { return balance(t, ledgerAPI, anna).Available == 18 })
+	testkit.Eventually(t, 20*time.Second, "return takes back 49", func() bool { return balance(t, ledgerAPI, anna).Available == 18 })
 
 	// 3. Both purchases brought an NPS invitation with a signed link.
 	annaInv := invitation(t, surveyAPI, anna)
@@ -250,13 +184,13 @@ func TestWholeLoop(t *testing.T) {
 	}
 
 	// 4. Answering earns 50 bonus points, once per response.
-	eventually(t, "anna's survey bonus", func() bool { return balance(t, ledgerAPI, anna).Available == 68 })
-	eventually(t, "ben's survey bonus", func() bool { return balance(t, ledgerAPI, ben).Available == 60 })
+	testkit.Eventually(t, 20*time.Second, "anna's survey bonus", func() bool { return balance(t, ledgerAPI, anna).Available == 68 })
+	testkit.Eventually(t, 20*time.Second, "ben's survey bonus", func() bool { return balance(t, ledgerAPI, ben).Available == 60 })
 
 	// 5. The detractor gets a call-back case for customer service due in 48 hours; the
 	// promoter a referral request for marketing.
 	var callback *feedbackv1.Case
-	eventually(t, "call-back case", func() bool {
+	testkit.Eventually(t, 20*time.Second, "call-back case", func() bool {
 		cases, err := feedbackAPI.ListCases(ctx, &feedbackv1.ListCasesRequest{Team: "customer-service", Status: feedbackv1.CaseStatus_CASE_STATUS_OPEN})
 		must(t, err)
 		if len(cases.Cases) == 1 {
@@ -271,7 +205,7 @@ func TestWholeLoop(t *testing.T) {
 	if due := callback.DueAt.AsTime().Sub(callback.OpenedAt.AsTime()); due > 48*time.Hour || due < 48*time.Hour-time.Minute {
 		t.Fatalf("call-back due after %v, want 48h", due)
 	}
-	eventually(t, "referral request", func() bool {
+	testkit.Eventually(t, 20*time.Second, "referral request", func() bool {
 		cases, err := feedbackAPI.ListCases(ctx, &feedbackv1.ListCasesRequest{Team: "marketing"})
 		must(t, err)
 		return len(cases.Cases) == 1 && cases.Cases[0].Kind == feedbackv1.CaseKind_CASE_KIND_REFERRAL_REQUEST && cases.Cases[0].MemberId == ben
@@ -295,7 +229,7 @@ func TestWholeLoop(t *testing.T) {
 	if redeemed.CouponCode == "" {
 		t.Fatal("no coupon code")
 	}
-	eventually(t, "hold captured", func() bool {
+	testkit.Eventually(t, 20*time.Second, "hold captured", func() bool {
 		b := balance(t, ledgerAPI, anna)
 		return b.Available == 18 && b.Held == 0
 	})
@@ -313,14 +247,14 @@ func TestWholeLoop(t *testing.T) {
 
 	// 7. Reporting: NPS (one promoter, one detractor: 0) by touchpoint, store and day, and
 	// the points: 67 + 10 + 50 + 50 issued, 49 returned, 50 redeemed.
-	eventually(t, "NPS reported", func() bool {
+	testkit.Eventually(t, 20*time.Second, "NPS reported", func() bool {
 		nps, err := reportAPI.GetNps(ctx, &reportingv1.GetNpsRequest{})
 		must(t, err)
 		o := nps.Overall
 		return o.Responses == 2 && o.Promoters == 1 && o.Detractors == 1 && o.Score == 0 &&
 			len(nps.ByStore) == 2 && len(nps.ByTouchpoint) == 1 && nps.ByTouchpoint[0].Key == "PURCHASE" && len(nps.ByDay) == 1
 	})
-	eventually(t, "points reported", func() bool {
+	testkit.Eventually(t, 20*time.Second, "points reported", func() bool {
 		p, err := reportAPI.GetPointsSummary(ctx, &reportingv1.GetPointsSummaryRequest{})
 		must(t, err)
 		return p.Issued == 177 && p.Returned == 49 && p.Redeemed == 50 && p.Outstanding == 78
@@ -334,22 +268,15 @@ func TestWholeLoop(t *testing.T) {
 	checkLedgerInvariants(t, pool)
 }
 
-func (s *system) pool() *pgxpool.Pool {
-	p, err := pgxpool.New(context.Background(), s.dsn)
-	must(s.t, err)
-	s.t.Cleanup(p.Close)
-	return p
-}
-
-func checkLedgerInvariants(t *testing.T, pool *pgxpool.Pool) {
+func checkLedgerInvariants(t *testing.T, pool *testkit.DB) {
 	t.Helper()
-	if n := count(t, pool, `SELECT coalesce(sum(balance), 0) FROM ledger.account_balances`); n != 0 {
+	if n := pool.Count(`SELECT coalesce(sum(balance), 0) FROM ledger.account_balances`); n != 0 {
 		t.Errorf("sum of all balances = %d, want 0", n)
 	}
-	if n := count(t, pool, `SELECT count(*) FROM ledger.accounts WHERE balance < 0`); n != 0 {
+	if n := pool.Count(`SELECT count(*) FROM ledger.accounts WHERE balance < 0`); n != 0 {
 		t.Errorf("%d member accounts below zero", n)
 	}
-	if n := count(t, pool, `SELECT count(*) FROM ledger.accounts a LEFT JOIN ledger.account_balances b ON b.account = a.name
+	if n := pool.Count(`SELECT count(*) FROM ledger.accounts a LEFT JOIN ledger.account_balances b ON b.account = a.name
 		WHERE a.balance IS NOT NULL AND a.balance <> coalesce(b.balance, 0)`); n != 0 {
 		t.Errorf("%d stored balances differ from their postings", n)
 	}
@@ -374,7 +301,7 @@ func balance(t *testing.T, api ledgerv1.LedgerServiceClient, member string) *led
 func invitation(t *testing.T, api surveyv1.SurveyServiceClient, member string) *surveyv1.Invitation {
 	t.Helper()
 	var inv *surveyv1.Invitation
-	eventually(t, "invitation for "+member, func() bool {
+	testkit.Eventually(t, 20*time.Second, "invitation for "+member, func() bool {
 		resp, err := api.ListInvitations(context.Background(), &surveyv1.ListInvitationsRequest{MemberId: member})
 		must(t, err)
 		if len(resp.Invitations) > 1 {
@@ -400,34 +327,9 @@ func httpGet(t *testing.T, u string) string {
 	return string(b)
 }
 
-func count(t *testing.T, pool *pgxpool.Pool, q string) int64 {
-	t.Helper()
-	var n int64
-	must(t, pool.QueryRow(context.Background(), q).Scan(&n))
-	return n
-}
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-}
-
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
 	}
-}
-
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
 }

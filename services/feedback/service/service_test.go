@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -13,21 +11,14 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/treue/treue/pkg/bus"
 	"github.com/treue/treue/pkg/grpcx"
-	"github.com/treue/treue/pkg/pg"
-	"github.com/treue/treue/pkg/svc"
 	"github.com/treue/treue/pkg/testkit"
 	commonv1 "github.com/treue/treue/proto/gen/treue/common/v1"
 	feedbackv1 "github.com/treue/treue/proto/gen/treue/feedback/v1"
@@ -40,15 +31,6 @@ import (
 func TestMain(m *testing.M) { testkit.Main(m) }
 
 // API keys of the test callers; the key's name is what ResolveCase records.
-var callers = []struct{ name, role, key string }{
-	{"alice", "service_agent", "key-alice"},
-	{"bob", "service_agent", "key-bob"},
-	{"root", "admin", "key-admin"},
-	{"mia", "marketing", "key-marketing"},
-	{"audrey", "auditor", "key-auditor"},
-	{"till-1", "pos", "key-pos"},
-}
-
 const (
 	keyAlice   = "key-alice"
 	keyBob     = "key-bob"
@@ -57,112 +39,34 @@ const (
 	keyPOS     = "key-pos"
 )
 
-// env is one running feedback service with its own database and namespace.
+var callers = []testkit.Caller{
+	{Name: "alice", Role: "service_agent", Key: keyAlice},
+	{Name: "bob", Role: "service_agent", Key: keyBob},
+	{Name: "root", Role: "admin", Key: keyAdmin},
+	{Name: "mia", Role: "marketing", Key: "key-marketing"},
+	{Name: "audrey", Role: "auditor", Key: keyAuditor},
+	{Name: "till-1", Role: "pos", Key: keyPOS},
+}
+
+// env is one running feedback service in its own world.
 type env struct {
+	*testkit.Env
 	t      *testing.T
-	ns     string
-	js     jetstream.JetStream
-	db     *pgxpool.Pool
+	db     *testkit.DB
 	client feedbackv1.FeedbackServiceClient
 }
 
 func start(t *testing.T) *env {
 	t.Helper()
-	ctx := context.Background()
-	dsn, natsURL, ns := testkit.Database(t), testkit.NATS(t), testkit.Namespace(t)
-	var keys []string
-	for _, c := range callers {
-		keys = append(keys, c.name+":"+c.role+":"+grpcx.HashKey(c.key))
-	}
-	cfg := service.Config{
-		Base: svc.Base{
-			DatabaseURL: dsn, NATSURL: natsURL, Namespace: ns,
-			GRPCAddr: "127.0.0.1:0", APIKeys: strings.Join(keys, ","), StreamReplicas: 1, DBMaxConns: 8,
-		},
-		ConsumerBatchSize:  500,
-		ConsumerMaxDeliver: 5,
-	}
-	level := slog.LevelWarn
-	if testing.Verbose() {
-		level = slog.LevelInfo
-	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})).With("test", t.Name())
-	s, err := service.New(ctx, cfg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- s.Run(runCtx) }()
-	t.Cleanup(func() {
-		stop()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Run: %v", err)
-			}
-		case <-time.After(20 * time.Second):
-			t.Error("service did not stop within 20s")
-		}
-	})
-
-	conn, err := grpc.NewClient(s.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	db, err := pg.Connect(ctx, dsn, service.Schema, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db.Close)
-	nc, err := nats.Connect(natsURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &env{t: t, ns: ns, js: js, db: db, client: feedbackv1.NewFeedbackServiceClient(conn)}
-}
-
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %v: %s", timeout, what)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
+	e := testkit.NewEnv(t, callers...)
+	cfg := service.Config{Base: e.Base(), ConsumerBatchSize: 500, ConsumerMaxDeliver: 5}
+	cfg.Base.DBMaxConns = 8
+	s := testkit.Start(t, service.New, cfg).Service
+	return &env{Env: e, t: t, db: e.DB(service.Schema), client: feedbackv1.NewFeedbackServiceClient(e.Conn(s.GRPCAddr(), ""))}
 }
 
 func as(key string) context.Context {
 	return grpcx.WithAPIKey(context.Background(), key)
-}
-
-// publishRaw publishes payload as an event with the headers every Treue event carries.
-func (e *env) publishRaw(subject, eventType string, payload []byte) {
-	e.t.Helper()
-	msg := &nats.Msg{Subject: e.ns + subject, Data: payload, Header: nats.Header{}}
-	msg.Header.Set(bus.HeaderContentType, bus.ContentTypeProto)
-	msg.Header.Set(bus.HeaderEventType, eventType)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := e.js.PublishMsg(ctx, msg, jetstream.WithMsgID(uuid.NewString())); err != nil {
-		e.t.Fatal(err)
-	}
-}
-
-func (e *env) publish(subject string, m proto.Message) {
-	e.t.Helper()
-	b, err := proto.Marshal(m)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.publishRaw(subject, string(m.ProtoReflect().Descriptor().FullName()), b)
 }
 
 type responseOpt func(*surveyv1.ResponseSubmitted)
@@ -206,7 +110,7 @@ func newResponse(score int32, opts ...responseOpt) *surveyv1.ResponseSubmitted {
 func (e *env) submit(score int32, opts ...responseOpt) *surveyv1.ResponseSubmitted {
 	e.t.Helper()
 	r := newResponse(score, opts...)
-	e.publish("survey.response.submitted", r)
+	e.Publish("survey.response.submitted", "", r)
 	return r
 }
 
@@ -242,61 +146,19 @@ func (e *env) caseOf(responseID string) *feedbackv1.Case {
 func (e *env) waitCase(responseID string) *feedbackv1.Case {
 	e.t.Helper()
 	var c *feedbackv1.Case
-	eventually(e.t, 10*time.Second, "case of response "+responseID, func() bool {
+	testkit.Eventually(e.t, 10*time.Second, "case of response "+responseID, func() bool {
 		c = e.caseOf(responseID)
 		return c != nil
 	})
 	return c
 }
 
-// events reads every event on subject that the FEEDBACK stream holds now.
-func events[M proto.Message](e *env, subject string, newMsg func() M) []M {
-	e.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	cons, err := e.js.OrderedConsumer(ctx, strings.ToUpper(e.ns)+"FEEDBACK", jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{e.ns + subject},
-	})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	var out []M
-	for {
-		batch, err := cons.FetchNoWait(500)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		n := 0
-		for m := range batch.Messages() {
-			n++
-			ev := newMsg()
-			if err := proto.Unmarshal(m.Data(), ev); err != nil {
-				e.t.Fatal(err)
-			}
-			if got := m.Headers().Get(bus.HeaderEventType); got != string(ev.ProtoReflect().Descriptor().FullName()) {
-				e.t.Errorf("event type header = %q", got)
-			}
-			out = append(out, ev)
-		}
-		if n == 0 {
-			return out
-		}
-	}
-}
-
 func (e *env) opened() []*feedbackv1.CaseOpened {
-	return events(e, "feedback.case.opened", func() *feedbackv1.CaseOpened { return &feedbackv1.CaseOpened{} })
+	return testkit.Events[*feedbackv1.CaseOpened](e.Env, "feedback.case.opened")
 }
 
 func (e *env) resolved() []*feedbackv1.CaseResolved {
-	return events(e, "feedback.case.resolved", func() *feedbackv1.CaseResolved { return &feedbackv1.CaseResolved{} })
-}
-
-func wantCode(t *testing.T, err error, code codes.Code) {
-	t.Helper()
-	if status.Code(err) != code {
-		t.Fatalf("err = %v, want %v", err, code)
-	}
+	return testkit.Events[*feedbackv1.CaseResolved](e.Env, "feedback.case.resolved")
 }
 
 // badField returns the fields an InvalidArgument status names.
@@ -323,7 +185,7 @@ func TestRoutingOpensOneCasePerResponse(t *testing.T) {
 	twice := e.submit(2)
 	// The same response again, as a producer retrying after the duplicate window would
 	// send it: a new event id, the same response.
-	e.publish("survey.response.submitted", twice)
+	e.Publish("survey.response.submitted", "", twice)
 	// Responses of one subject are handled in order: once the last has its case, every
 	// earlier one has been handled.
 	last := e.submit(0)
@@ -373,7 +235,7 @@ func TestRoutingOpensOneCasePerResponse(t *testing.T) {
 
 	// feedback.case.opened: once per case, with what reporting needs.
 	var byResponse map[string][]*feedbackv1.CaseOpened
-	eventually(t, 10*time.Second, "feedback.case.opened for every case", func() bool {
+	testkit.Eventually(t, 10*time.Second, "feedback.case.opened for every case", func() bool {
 		byResponse = map[string][]*feedbackv1.CaseOpened{}
 		for _, ev := range e.opened() {
 			byResponse[ev.GetResponseId()] = append(byResponse[ev.GetResponseId()], ev)
@@ -553,7 +415,7 @@ func TestListCases(t *testing.T) {
 	})
 	t.Run("bad page token", func(t *testing.T) {
 		_, err := e.client.ListCases(as(keyAdmin), &feedbackv1.ListCasesRequest{PageToken: "not-a-token"})
-		wantCode(t, err, codes.InvalidArgument)
+		testkit.WantCode(t, err, codes.InvalidArgument)
 		if f := badFields(err); !slices.Equal(f, []string{"page_token"}) {
 			t.Errorf("fields = %v, want page_token", f)
 		}
@@ -573,7 +435,7 @@ func TestGetCase(t *testing.T) {
 		t.Errorf("GetCase = %v, want %v", got.GetCase(), listed)
 	}
 	_, err = e.client.GetCase(as(keyAdmin), &feedbackv1.GetCaseRequest{CaseId: uuid.NewString()})
-	wantCode(t, err, codes.NotFound)
+	testkit.WantCode(t, err, codes.NotFound)
 }
 
 func TestResolveCase(t *testing.T) {
@@ -590,14 +452,14 @@ func TestResolveCase(t *testing.T) {
 		_, err := e.client.ResolveCase(as(keyAlice), &feedbackv1.ResolveCaseRequest{
 			CaseId: cb.GetCaseId(), Outcome: feedbackv1.CaseOutcome_CASE_OUTCOME_REFERRAL_GIVEN,
 		})
-		wantCode(t, err, codes.InvalidArgument)
+		testkit.WantCode(t, err, codes.InvalidArgument)
 		if f := badFields(err); !slices.Equal(f, []string{"outcome"}) {
 			t.Errorf("fields = %v, want outcome", f)
 		}
 		_, err = e.client.ResolveCase(as(keyAlice), &feedbackv1.ResolveCaseRequest{
 			CaseId: ref.GetCaseId(), Outcome: feedbackv1.CaseOutcome_CASE_OUTCOME_UNREACHABLE,
 		})
-		wantCode(t, err, codes.InvalidArgument)
+		testkit.WantCode(t, err, codes.InvalidArgument)
 	})
 
 	t.Run("resolve records the outcome and announces it", func(t *testing.T) {
@@ -621,7 +483,7 @@ func TestResolveCase(t *testing.T) {
 		}
 
 		var evs []*feedbackv1.CaseResolved
-		eventually(t, 10*time.Second, "feedback.case.resolved", func() bool {
+		testkit.Eventually(t, 10*time.Second, "feedback.case.resolved", func() bool {
 			evs = e.resolved()
 			return len(evs) > 0
 		})
@@ -636,7 +498,7 @@ func TestResolveCase(t *testing.T) {
 		_, err = e.client.ResolveCase(as(keyBob), &feedbackv1.ResolveCaseRequest{
 			CaseId: cb.GetCaseId(), Outcome: feedbackv1.CaseOutcome_CASE_OUTCOME_UNREACHABLE,
 		})
-		wantCode(t, err, codes.FailedPrecondition)
+		testkit.WantCode(t, err, codes.FailedPrecondition)
 		if r := grpcx.Reason(err); r != "ALREADY_RESOLVED" {
 			t.Errorf("reason = %q, want ALREADY_RESOLVED", r)
 		}
@@ -690,7 +552,7 @@ func TestResolveCase(t *testing.T) {
 		if won != 1 {
 			t.Errorf("%d resolves won, want exactly 1", won)
 		}
-		eventually(t, 10*time.Second, "every CaseResolved published", func() bool { return len(e.resolved()) >= 3 })
+		testkit.Eventually(t, 10*time.Second, "every CaseResolved published", func() bool { return len(e.resolved()) >= 3 })
 		n := 0
 		for _, ev := range e.resolved() {
 			if ev.GetCaseId() == c.GetCaseId() {
@@ -706,7 +568,7 @@ func TestResolveCase(t *testing.T) {
 		_, err := e.client.ResolveCase(as(keyAlice), &feedbackv1.ResolveCaseRequest{
 			CaseId: uuid.NewString(), Outcome: feedbackv1.CaseOutcome_CASE_OUTCOME_NO_ACTION_NEEDED,
 		})
-		wantCode(t, err, codes.NotFound)
+		testkit.WantCode(t, err, codes.NotFound)
 	})
 }
 
@@ -767,16 +629,16 @@ func TestAuthAndValidation(t *testing.T) {
 	for _, m := range methods {
 		t.Run(m.name, func(t *testing.T) {
 			err := m.malformed(as(keyAdmin))
-			wantCode(t, err, codes.InvalidArgument)
+			testkit.WantCode(t, err, codes.InvalidArgument)
 			if f := badFields(err); !slices.Contains(f, m.field) || !strings.Contains(status.Convert(err).Message(), m.field) {
 				t.Errorf("fields = %v, message %q; want %s named", f, status.Convert(err).Message(), m.field)
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			wantCode(t, m.valid(ctx), codes.Unauthenticated)
-			wantCode(t, m.valid(as("key-unknown")), codes.Unauthenticated)
+			testkit.WantCode(t, m.valid(ctx), codes.Unauthenticated)
+			testkit.WantCode(t, m.valid(as("key-unknown")), codes.Unauthenticated)
 			for _, key := range m.denied {
-				wantCode(t, m.valid(as(key)), codes.PermissionDenied)
+				testkit.WantCode(t, m.valid(as(key)), codes.PermissionDenied)
 			}
 			// Allowed roles get past authorisation (to NotFound, for the unknown id).
 			if err := m.valid(as(keyAdmin)); err != nil && status.Code(err) != codes.NotFound {
@@ -791,21 +653,23 @@ func TestMalformedEventsGoToDeadLetters(t *testing.T) {
 	e := start(t)
 	ctx := context.Background()
 
-	e.publishRaw("survey.response.submitted", "treue.survey.v1.ResponseSubmitted", []byte{0xff, 0xff, 0xff, 0xff})
+	e.PublishRaw(testkit.Raw{Subject: "survey.response.submitted", ContentType: bus.ContentTypeProto,
+		Type: "treue.survey.v1.ResponseSubmitted", Data: []byte{0xff, 0xff, 0xff, 0xff}})
 	invalid := newResponse(3)
 	invalid.Score = 42
-	e.publish("survey.response.submitted", invalid)
+	e.Publish("survey.response.submitted", "", invalid)
 	notUUID := newResponse(3)
 	notUUID.ResponseId = "resp-1"
-	e.publish("survey.response.submitted", notUUID)
-	e.publishRaw("ledger.member.erased", "treue.ledger.v1.MemberErased", []byte{0x0a, 0x05})
-	e.publish("ledger.member.erased", &ledgerv1.MemberErased{ErasedAt: timestamppb.Now()})
+	e.Publish("survey.response.submitted", "", notUUID)
+	e.PublishRaw(testkit.Raw{Subject: "ledger.member.erased", ContentType: bus.ContentTypeProto,
+		Type: "treue.ledger.v1.MemberErased", Data: []byte{0x0a, 0x05}})
+	e.Publish("ledger.member.erased", "", &ledgerv1.MemberErased{ErasedAt: timestamppb.Now()})
 	good := e.submit(3)
 
 	e.waitCase(good.GetResponseId())
 	type letter struct{ consumer, subject, err string }
 	var letters []letter
-	eventually(t, 10*time.Second, "five dead letters", func() bool {
+	testkit.Eventually(t, 10*time.Second, "five dead letters", func() bool {
 		rows, err := e.db.Query(ctx, `SELECT consumer, subject, error FROM dead_letters ORDER BY stream, stream_seq`)
 		if err != nil {
 			t.Fatal(err)
@@ -834,8 +698,8 @@ func TestMalformedEventsGoToDeadLetters(t *testing.T) {
 	}
 
 	// The consumers go on: the next erasure is applied.
-	e.publish("ledger.member.erased", &ledgerv1.MemberErased{MemberId: good.GetMemberId(), ErasedAt: timestamppb.Now()})
-	eventually(t, 10*time.Second, "erasure after a dead letter", func() bool {
+	e.Publish("ledger.member.erased", "", &ledgerv1.MemberErased{MemberId: good.GetMemberId(), ErasedAt: timestamppb.Now()})
+	testkit.Eventually(t, 10*time.Second, "erasure after a dead letter", func() bool {
 		return e.caseOf(good.GetResponseId()).GetMemberId() == ""
 	})
 }
@@ -855,8 +719,8 @@ func TestErasureAnonymisesCases(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	e.publish("ledger.member.erased", &ledgerv1.MemberErased{MemberId: member, ErasedAt: timestamppb.Now()})
-	eventually(t, 10*time.Second, "cases anonymised", func() bool {
+	e.Publish("ledger.member.erased", "", &ledgerv1.MemberErased{MemberId: member, ErasedAt: timestamppb.Now()})
+	testkit.Eventually(t, 10*time.Second, "cases anonymised", func() bool {
 		return e.caseOf(first.GetResponseId()).GetMemberId() == "" && e.caseOf(second.GetResponseId()).GetMemberId() == ""
 	})
 	a1, a2 := e.caseOf(first.GetResponseId()), e.caseOf(second.GetResponseId())
@@ -881,7 +745,7 @@ func TestErasureAnonymisesCases(t *testing.T) {
 	if l.GetMemberId() != "" || l.GetComment() != "" || l.GetScore() != 0 {
 		t.Errorf("late case of an erased member = %v", l)
 	}
-	eventually(t, 10*time.Second, "CaseOpened of the late case", func() bool {
+	testkit.Eventually(t, 10*time.Second, "CaseOpened of the late case", func() bool {
 		for _, ev := range e.opened() {
 			if ev.GetResponseId() == late.GetResponseId() {
 				if ev.GetMemberId() != "" {
@@ -901,20 +765,10 @@ func TestRestart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("restart")
 	}
-	dsn, natsURL, ns := testkit.Database(t), testkit.NATS(t), testkit.Namespace(t)
-	cfg := service.Config{Base: svc.Base{DatabaseURL: dsn, NATSURL: natsURL, Namespace: ns, GRPCAddr: "127.0.0.1:0", DBMaxConns: 4,
-		APIKeys: "admin:admin:" + grpcx.HashKey(keyAdmin)}}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	e := testkit.NewEnv(t)
 	for range 2 {
-		s, err := service.New(context.Background(), cfg, log)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, stop := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- s.Run(ctx) }()
-		stop()
-		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+		s := testkit.Start(t, service.New, service.Config{Base: e.Base()})
+		if err := s.Stop(); err != nil && !errors.Is(err, context.Canceled) {
 			t.Fatal(err)
 		}
 	}

@@ -3,17 +3,14 @@ package service_test
 import (
 	"context"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/treue/treue/pkg/bus"
 	"github.com/treue/treue/pkg/cpustat"
 	posv1 "github.com/treue/treue/proto/gen/treue/pos/v1"
 	"github.com/treue/treue/services/ledger/service"
@@ -41,17 +38,9 @@ func BenchmarkEndToEndPurchases(b *testing.B) {
 				{Sku: "SKU-2", Description: "Cake", Quantity: 1, AmountMinor: int64(500 + i%9000)},
 			},
 		}
-		data, err := proto.Marshal(ev)
-		if err != nil {
-			b.Fatal(err)
-		}
-		m := &nats.Msg{Subject: e.ns + "pos.purchase.recorded." + ev.GetStoreId(), Data: data, Header: nats.Header{}}
-		m.Header.Set(bus.HeaderMsgID, ev.GetEventId())
-		m.Header.Set(bus.HeaderContentType, bus.ContentTypeProto)
-		m.Header.Set(bus.HeaderEventType, "treue.pos.v1.PurchaseRecorded")
-		msgs[i] = m
+		msgs[i] = e.EventMsg("pos.purchase.recorded."+ev.GetStoreId(), ev.GetEventId(), ev)
 	}
-	nc, err := nats.Connect(e.natsURL)
+	nc, err := nats.Connect(e.NATSURL())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -61,7 +50,7 @@ func BenchmarkEndToEndPurchases(b *testing.B) {
 		b.Fatal(err)
 	}
 
-	pgBefore, pgOK := cpustat.Backends(ctx, e.db)
+	pgBefore, pgOK := cpustat.Backends(ctx, e.db.Pool)
 	goBefore := cpustat.Process()
 	b.ResetTimer()
 	for _, m := range msgs {
@@ -77,34 +66,17 @@ func BenchmarkEndToEndPurchases(b *testing.B) {
 	published := b.Elapsed()
 	// Poll the consumer's state in JetStream, not Postgres: counting rows would load the
 	// database being measured. Everything is acked only after its commit.
-	cons, err := js.Consumer(ctx, strings.ToUpper(e.ns)+"POS", e.ns+service.ConsumerPOS)
-	if err != nil {
-		b.Fatal(err)
-	}
-	deadline := time.Now().Add(10 * time.Minute)
-	for {
-		info, err := cons.Info(ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if info.NumPending == 0 && info.NumAckPending == 0 && info.AckFloor.Stream >= uint64(b.N) {
-			break
-		}
-		if time.Now().After(deadline) {
-			b.Fatal("purchases were not all credited in time")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	e.WaitAcked(service.ConsumerPOS, e.NS().Stream("POS"), uint64(b.N), 10*time.Minute)
 	b.StopTimer()
 	elapsed := b.Elapsed()
 	goCPU := cpustat.Process() - goBefore
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "purchases/s")
 	b.ReportMetric(float64(b.N)/published.Seconds(), "published/s")
 	b.ReportMetric(float64(goCPU.Microseconds())/float64(b.N), "go-cpu-µs/purchase")
-	if pgAfter, ok := cpustat.Backends(ctx, e.db); ok && pgOK {
+	if pgAfter, ok := cpustat.Backends(ctx, e.db.Pool); ok && pgOK {
 		b.ReportMetric(float64(cpustat.Since(pgBefore, pgAfter).Microseconds())/float64(b.N), "pg-cpu-µs/purchase")
 	}
-	if got := e.count(`SELECT count(*) FROM transactions WHERE kind = 'credit'`); got != int64(b.N) {
+	if got := e.db.Count(`SELECT count(*) FROM transactions WHERE kind = 'credit'`); got != int64(b.N) {
 		b.Fatalf("credited %d purchases, want %d", got, b.N)
 	}
 }

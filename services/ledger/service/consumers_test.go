@@ -7,9 +7,10 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/treue/treue/pkg/bus"
+	"github.com/treue/treue/pkg/testkit"
 	adminv1 "github.com/treue/treue/proto/gen/treue/admin/v1"
 	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
 	rewardsv1 "github.com/treue/treue/proto/gen/treue/rewards/v1"
@@ -30,26 +31,23 @@ func TestSurveyBonusOncePerResponse(t *testing.T) {
 	e.start()
 	m := e.enroll("Nora")
 	r := response(uuid.NewString(), m)
-	e.publish("survey.response.submitted", uuid.NewString(), r)
-	e.publish("survey.response.submitted", uuid.NewString(), r) // the same response, another event id
-	unknown := uuid.NewString()
-	e.publish("survey.response.submitted", unknown, response(uuid.NewString(), uuid.NewString()))
-	anonymous := uuid.NewString()
-	e.publish("survey.response.submitted", anonymous, response(uuid.NewString(), ""))
-	e.waitHandled(service.ConsumerSurvey, unknown)
-	e.waitHandled(service.ConsumerSurvey, anonymous)
+	e.Publish("survey.response.submitted", uuid.NewString(), r)
+	e.Publish("survey.response.submitted", uuid.NewString(), r) // the same response, another event id
+	unknown := e.Publish("survey.response.submitted", uuid.NewString(), response(uuid.NewString(), uuid.NewString()))
+	anonymous := e.Publish("survey.response.submitted", uuid.NewString(), response(uuid.NewString(), ""))
+	e.WaitHandled(service.ConsumerSurvey, unknown, anonymous)
 	e.waitAvailable(m, 50)
 
-	if n := e.count(`SELECT count(*) FROM transactions WHERE reason = 'survey_bonus'`); n != 1 {
+	if n := e.db.Count(`SELECT count(*) FROM transactions WHERE reason = 'survey_bonus'`); n != 1 {
 		t.Errorf("%d survey bonuses, want 1", n)
 	}
-	if n := e.count(`SELECT count(*) FROM dead_letters`); n != 0 {
+	if n := e.db.Count(`SELECT count(*) FROM dead_letters`); n != 0 {
 		t.Errorf("%d dead letters: a response of an unknown member is no error", n)
 	}
-	eventually(t, 10*time.Second, "points.credited (survey bonus)", func() bool {
-		evs := e.ledgerEvents("ledger.points.credited", func() proto.Message { return &ledgerv1.PointsCredited{} })
-		return len(evs) == 1 && evs[0].(*ledgerv1.PointsCredited).GetReason() == ledgerv1.PointsReason_POINTS_REASON_SURVEY_BONUS &&
-			evs[0].(*ledgerv1.PointsCredited).GetReference() == r.GetResponseId() && evs[0].(*ledgerv1.PointsCredited).GetPoints() == 50
+	testkit.Eventually(t, 10*time.Second, "points.credited (survey bonus)", func() bool {
+		evs := testkit.Events[*ledgerv1.PointsCredited](e.Env, "ledger.points.credited")
+		return len(evs) == 1 && evs[0].GetReason() == ledgerv1.PointsReason_POINTS_REASON_SURVEY_BONUS &&
+			evs[0].GetReference() == r.GetResponseId() && evs[0].GetPoints() == 50
 	})
 }
 
@@ -57,7 +55,7 @@ func TestRedemptionsCaptureAndVoidHolds(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.start()
-	ctx := ctxT(t)
+	ctx := testkit.Ctx(t)
 	m := e.enroll("Otto")
 	e.publishPurchase(purchase("S1", "T1", m, 10000))
 	e.waitAvailable(m, 100)
@@ -71,26 +69,25 @@ func TestRedemptionsCaptureAndVoidHolds(t *testing.T) {
 	completed, cancelled := hold("hold-otto-001", 30), hold("hold-otto-002", 20)
 
 	done := &rewardsv1.RedemptionCompleted{RedemptionId: uuid.NewString(), MemberId: m, HoldId: completed, Points: 30, CompletedAt: timestamppb.Now()}
-	e.publish("rewards.redemption.completed", uuid.NewString(), done)
-	e.publish("rewards.redemption.completed", uuid.NewString(), done) // idempotent
+	e.Publish("rewards.redemption.completed", uuid.NewString(), done)
+	e.Publish("rewards.redemption.completed", uuid.NewString(), done) // idempotent
 	stop := &rewardsv1.RedemptionCancelled{RedemptionId: uuid.NewString(), MemberId: m, HoldId: cancelled, Points: 20, Reason: "out of stock"}
-	e.publish("rewards.redemption.cancelled", uuid.NewString(), stop)
-	e.publish("rewards.redemption.cancelled", uuid.NewString(), stop)
-	noHold := uuid.NewString()
-	e.publish("rewards.redemption.cancelled", noHold, &rewardsv1.RedemptionCancelled{RedemptionId: uuid.NewString(), HoldId: uuid.NewString()})
-	e.waitHandled(service.ConsumerRewards, noHold)
+	e.Publish("rewards.redemption.cancelled", uuid.NewString(), stop)
+	e.Publish("rewards.redemption.cancelled", uuid.NewString(), stop)
+	noHold := e.Publish("rewards.redemption.cancelled", uuid.NewString(), &rewardsv1.RedemptionCancelled{RedemptionId: uuid.NewString(), HoldId: uuid.NewString()})
+	e.WaitHandled(service.ConsumerRewards, noHold)
 
-	eventually(t, 10*time.Second, "holds captured and voided", func() bool {
+	testkit.Eventually(t, 10*time.Second, "holds captured and voided", func() bool {
 		b := e.balance(m)
 		return b.GetAvailable() == 70 && b.GetHeld() == 0
 	})
 	var captures, voids int64
-	captures = e.count(`SELECT count(*) FROM transactions WHERE kind = 'capture'`)
-	voids = e.count(`SELECT count(*) FROM transactions WHERE kind = 'void'`)
+	captures = e.db.Count(`SELECT count(*) FROM transactions WHERE kind = 'capture'`)
+	voids = e.db.Count(`SELECT count(*) FROM transactions WHERE kind = 'void'`)
 	if captures != 1 || voids != 1 {
 		t.Errorf("%d captures and %d voids, want 1 and 1", captures, voids)
 	}
-	if n := e.count(`SELECT count(*) FROM dead_letters`); n != 0 {
+	if n := e.db.Count(`SELECT count(*) FROM dead_letters`); n != 0 {
 		t.Errorf("%d dead letters, want none", n)
 	}
 	var status, reason string
@@ -102,9 +99,9 @@ func TestRedemptionsCaptureAndVoidHolds(t *testing.T) {
 	// A completed redemption whose hold was voided cannot be captured: it goes to the dead
 	// letters for someone to look at.
 	bad := uuid.NewString()
-	e.publish("rewards.redemption.completed", bad, &rewardsv1.RedemptionCompleted{RedemptionId: uuid.NewString(), HoldId: cancelled})
-	eventually(t, 10*time.Second, "the dead letter", func() bool {
-		return e.count(`SELECT count(*) FROM dead_letters WHERE event_id = $1`, bad) == 1
+	e.Publish("rewards.redemption.completed", bad, &rewardsv1.RedemptionCompleted{RedemptionId: uuid.NewString(), HoldId: cancelled})
+	testkit.Eventually(t, 10*time.Second, "the dead letter", func() bool {
+		return e.db.Count(`SELECT count(*) FROM dead_letters WHERE event_id = $1`, bad) == 1
 	})
 
 	// A burst of completions, captured as one set where they share a batch, with a bad
@@ -116,18 +113,18 @@ func TestRedemptionsCaptureAndVoidHolds(t *testing.T) {
 	bad2 := uuid.NewString()
 	for i, id := range holds {
 		if i == 5 {
-			e.publish("rewards.redemption.completed", bad2, &rewardsv1.RedemptionCompleted{RedemptionId: uuid.NewString(), HoldId: cancelled})
+			e.Publish("rewards.redemption.completed", bad2, &rewardsv1.RedemptionCompleted{RedemptionId: uuid.NewString(), HoldId: cancelled})
 		}
-		e.publish("rewards.redemption.completed", uuid.NewString(), &rewardsv1.RedemptionCompleted{RedemptionId: uuid.NewString(), HoldId: id})
+		e.Publish("rewards.redemption.completed", uuid.NewString(), &rewardsv1.RedemptionCompleted{RedemptionId: uuid.NewString(), HoldId: id})
 	}
-	eventually(t, 10*time.Second, "the burst captured", func() bool {
+	testkit.Eventually(t, 10*time.Second, "the burst captured", func() bool {
 		b := e.balance(m)
-		return b.GetAvailable() == 20 && b.GetHeld() == 0 && e.count(`SELECT count(*) FROM dead_letters WHERE event_id = $1`, bad2) == 1
+		return b.GetAvailable() == 20 && b.GetHeld() == 0 && e.db.Count(`SELECT count(*) FROM dead_letters WHERE event_id = $1`, bad2) == 1
 	})
-	if n := e.count(`SELECT count(*) FROM transactions WHERE kind = 'capture'`); n != 11 {
+	if n := e.db.Count(`SELECT count(*) FROM transactions WHERE kind = 'capture'`); n != 11 {
 		t.Errorf("%d captures, want 11", n)
 	}
-	if n := e.count(`SELECT count(*) FROM holds WHERE id = ANY($1::uuid[]) AND status = 'captured'`, holds); n != 10 {
+	if n := e.db.Count(`SELECT count(*) FROM holds WHERE id = ANY($1::uuid[]) AND status = 'captured'`, holds); n != 10 {
 		t.Errorf("%d of the burst's holds captured, want 10", n)
 	}
 }
@@ -138,26 +135,20 @@ func TestMalformedEventsAreDeadLettered(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.start()
-	ctx := ctxT(t)
+	ctx := testkit.Ctx(t)
 	m := e.enroll("Paul")
 	garbage := uuid.NewString()
-	e.publishRaw("pos.purchase.recorded.S1", garbage, "treue.pos.v1.PurchaseRecorded", []byte("\xff\xff not a protobuf"))
+	e.PublishRaw(testkit.Raw{Subject: "pos.purchase.recorded.S1", ID: garbage, ContentType: bus.ContentTypeProto,
+		Type: "treue.pos.v1.PurchaseRecorded", Data: []byte("\xff\xff not a protobuf")})
 	invalid := purchase("S1", "T-invalid", m, 1000)
 	invalid.Currency = "euro" // breaks the contract's pattern
 	e.publishPurchase(invalid)
 	good := purchase("S1", "T-good", m, 2500)
-	e.publishPurchase(good)
-	e.waitHandled(service.ConsumerPOS, good.GetEventId())
+	e.WaitHandled(service.ConsumerPOS, e.publishPurchase(good))
 	e.waitAvailable(m, 25)
 
-	var list *adminv1.ListDeadLettersResponse
-	eventually(t, 10*time.Second, "two dead letters", func() bool {
-		var err error
-		list, err = e.admin().ListDeadLetters(ctx, &adminv1.ListDeadLettersRequest{Consumer: service.ConsumerPOS})
-		return err == nil && len(list.GetDeadLetters()) == 2
-	})
 	byEvent := map[string]*adminv1.DeadLetter{}
-	for _, d := range list.GetDeadLetters() {
+	for _, d := range e.WaitDeadLetters(e.cur.Service.GRPCAddr(), service.ConsumerPOS, 2) {
 		byEvent[d.GetEventId()] = d
 	}
 	if d := byEvent[garbage]; d == nil || !strings.Contains(d.GetError(), "decode") || d.GetSubject() != "pos.purchase.recorded.S1" {
@@ -166,7 +157,7 @@ func TestMalformedEventsAreDeadLettered(t *testing.T) {
 	if d := byEvent[invalid.GetEventId()]; d == nil || !strings.Contains(d.GetError(), "currency") {
 		t.Errorf("dead letter of the invalid purchase: %v", d)
 	}
-	if n := e.count(`SELECT count(*) FROM purchases WHERE transaction_id = 'T-invalid'`); n != 0 {
+	if n := e.db.Count(`SELECT count(*) FROM purchases WHERE transaction_id = 'T-invalid'`); n != 0 {
 		t.Error("the invalid purchase was recorded")
 	}
 	// Replaying garbage fails again, and says so.
@@ -185,15 +176,15 @@ func TestReplayDeadLetterAfterTheCauseIsFixed(t *testing.T) {
 		c.ConsumerHooks.MaxDeliver = 2
 		c.ConsumerHooks.Backoff = []time.Duration{50 * time.Millisecond}
 	})
-	ctx := ctxT(t)
+	ctx := testkit.Ctx(t)
 	m := e.enroll("Quinn")
 	if _, err := e.db.Exec(ctx, `ALTER TABLE purchases ADD CONSTRAINT no_store_blocked CHECK (store_id <> 'BLOCKED')`); err != nil {
 		t.Fatal(err)
 	}
 	blocked := purchase("BLOCKED", "T1", m, 3000)
 	e.publishPurchase(blocked)
-	eventually(t, 10*time.Second, "the dead letter", func() bool {
-		return e.count(`SELECT count(*) FROM dead_letters WHERE event_id = $1`, blocked.GetEventId()) == 1
+	testkit.Eventually(t, 10*time.Second, "the dead letter", func() bool {
+		return e.db.Count(`SELECT count(*) FROM dead_letters WHERE event_id = $1`, blocked.GetEventId()) == 1
 	})
 	list, err := e.admin().ListDeadLetters(ctx, &adminv1.ListDeadLettersRequest{})
 	if err != nil || len(list.GetDeadLetters()) != 1 {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/treue/treue/pkg/bus"
+	"github.com/treue/treue/pkg/testkit"
 	"github.com/treue/treue/services/ledger/service"
 )
 
@@ -20,7 +21,7 @@ func TestRedeliveryAfterCrashBetweenCommitAndAck(t *testing.T) {
 	e.start()
 	m := e.enroll("Carla")
 	first := e.cur
-	if err := first.stop(); err != nil {
+	if err := first.Stop(); err != nil {
 		t.Fatalf("stopping: %v", err)
 	}
 
@@ -36,16 +37,15 @@ func TestRedeliveryAfterCrashBetweenCommitAndAck(t *testing.T) {
 	})
 	e.publishPurchase(p)
 	select {
-	case err := <-crashed.done:
-		if err == nil || !strings.Contains(err.Error(), "simulated crash") {
+	case <-crashed.Done():
+		if err := crashed.Stop(); err == nil || !strings.Contains(err.Error(), "simulated crash") {
 			t.Fatalf("ledger stopped with %v, want the simulated crash", err)
 		}
-		crashed.done <- err // let cleanup read it again
 	case <-time.After(20 * time.Second):
 		t.Fatal("the ledger did not crash")
 	}
 	// The crashed instance committed the credit...
-	if n := e.count(`SELECT count(*) FROM transactions WHERE idempotency_key = 'purchase:S1/T-crash'`); n != 1 {
+	if n := e.db.Count(`SELECT count(*) FROM transactions WHERE idempotency_key = 'purchase:S1/T-crash'`); n != 1 {
 		t.Fatalf("%d credits committed before the crash, want 1", n)
 	}
 
@@ -66,7 +66,7 @@ func TestRedeliveryAfterCrashBetweenCommitAndAck(t *testing.T) {
 			return nil
 		}
 	})
-	eventually(t, 15*time.Second, "the purchase to be redelivered and acked", func() bool {
+	testkit.Eventually(t, 15*time.Second, "the purchase to be redelivered and acked", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return redelivery >= 2
@@ -74,7 +74,7 @@ func TestRedeliveryAfterCrashBetweenCommitAndAck(t *testing.T) {
 	if got := e.balance(m).GetAvailable(); got != 42 {
 		t.Errorf("available %d after the redelivery, want 42 (credited once)", got)
 	}
-	if n := e.count(`SELECT count(*) FROM transactions WHERE idempotency_key = 'purchase:S1/T-crash'`); n != 1 {
+	if n := e.db.Count(`SELECT count(*) FROM transactions WHERE idempotency_key = 'purchase:S1/T-crash'`); n != 1 {
 		t.Errorf("%d credits, want 1", n)
 	}
 }

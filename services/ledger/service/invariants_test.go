@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/treue/treue/pkg/testkit"
 	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
 	rewardsv1 "github.com/treue/treue/proto/gen/treue/rewards/v1"
 	"github.com/treue/treue/services/ledger/service"
@@ -23,7 +24,7 @@ func TestLedgerInvariantsAfterAMixedRun(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.start(func(c *service.Config) { c.Base.DBMaxConns = 8 })
-	ctx := ctxT(t)
+	ctx := testkit.Ctx(t)
 	rng := rand.New(rand.NewPCG(7, 11))
 
 	members := make([]string, 6)
@@ -74,7 +75,7 @@ func TestLedgerInvariantsAfterAMixedRun(t *testing.T) {
 	for i := range 12 {
 		r := response(fmt.Sprintf("resp-%d", i%10), members[i%len(members)])
 		id := uuid.NewString()
-		e.publish("survey.response.submitted", id, r)
+		e.Publish("survey.response.submitted", id, r)
 		pending[id] = service.ConsumerSurvey
 	}
 	// Holds while purchases and returns are still flowing: some captured over gRPC,
@@ -101,11 +102,11 @@ func TestLedgerInvariantsAfterAMixedRun(t *testing.T) {
 				}
 			case 1:
 				ev := uuid.NewString()
-				e.publish("rewards.redemption.completed", ev, &rewardsv1.RedemptionCompleted{RedemptionId: uuid.NewString(), HoldId: id})
+				e.Publish("rewards.redemption.completed", ev, &rewardsv1.RedemptionCompleted{RedemptionId: uuid.NewString(), HoldId: id})
 				pending[ev] = service.ConsumerRewards
 			case 2:
 				ev := uuid.NewString()
-				e.publish("rewards.redemption.cancelled", ev, &rewardsv1.RedemptionCancelled{RedemptionId: uuid.NewString(), HoldId: id})
+				e.Publish("rewards.redemption.cancelled", ev, &rewardsv1.RedemptionCancelled{RedemptionId: uuid.NewString(), HoldId: id})
 				pending[ev] = service.ConsumerRewards
 			}
 		}
@@ -130,19 +131,19 @@ func TestLedgerInvariantsAfterAMixedRun(t *testing.T) {
 		pending[ev.GetEventId()] = service.ConsumerPOS
 	}
 
-	eventually(t, 30*time.Second, "every event handled", func() bool {
+	testkit.Eventually(t, 30*time.Second, "every event handled", func() bool {
 		for id, consumer := range pending {
-			if e.count(`SELECT count(*) FROM inbox WHERE consumer = $1 AND event_id = $2`, consumer, id) == 0 {
+			if e.db.Count(`SELECT count(*) FROM inbox WHERE consumer = $1 AND event_id = $2`, consumer, id) == 0 {
 				return false
 			}
 			delete(pending, id)
 		}
 		return true
 	})
-	eventually(t, 10*time.Second, "the short holds to expire", func() bool {
-		return e.count(`SELECT count(*) FROM holds WHERE status = 'placed' AND expires_at < now() + interval '10 minutes'`) == 0
+	testkit.Eventually(t, 10*time.Second, "the short holds to expire", func() bool {
+		return e.db.Count(`SELECT count(*) FROM holds WHERE status = 'placed' AND expires_at < now() + interval '10 minutes'`) == 0
 	})
-	if n := e.count(`SELECT count(*) FROM dead_letters`); n != 0 {
+	if n := e.db.Count(`SELECT count(*) FROM dead_letters`); n != 0 {
 		t.Errorf("%d dead letters, want none", n)
 	}
 	checkInvariants(t, e)
@@ -159,15 +160,15 @@ func TestLedgerInvariantsAfterAMixedRun(t *testing.T) {
 		"expiries":            `SELECT count(*) FROM holds WHERE status = 'expired'`,
 		"unmatched purchases": `SELECT count(*) FROM unmatched_purchases`,
 	} {
-		if e.count(query) == 0 {
+		if e.db.Count(query) == 0 {
 			t.Errorf("the run made no %s", what)
 		}
 	}
-	if n := e.count(`SELECT count(*) FROM transactions WHERE reason = 'survey_bonus'`); n != 10 {
+	if n := e.db.Count(`SELECT count(*) FROM transactions WHERE reason = 'survey_bonus'`); n != 10 {
 		t.Errorf("%d survey bonuses, want 10 (one per response)", n)
 	}
-	if got, want := e.count(`SELECT count(*) FROM transactions WHERE reason = 'purchase'`),
-		e.count(`SELECT count(*) FROM purchases WHERE points > 0`); got != want {
+	if got, want := e.db.Count(`SELECT count(*) FROM transactions WHERE reason = 'purchase'`),
+		e.db.Count(`SELECT count(*) FROM purchases WHERE points > 0`); got != want {
 		t.Errorf("%d purchase credits for %d purchases that earned points", got, want)
 	}
 }

@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"google.golang.org/protobuf/proto"
 
+	"github.com/treue/treue/pkg/testkit"
 	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
 	"github.com/treue/treue/services/ledger/internal/domain"
 	"github.com/treue/treue/services/ledger/service"
@@ -24,34 +24,30 @@ func TestPurchaseCreditedOncePerTransaction(t *testing.T) {
 	e.publishPurchase(p1)
 	// The same sale published again under a new event id: the purchases table's key
 	// (store, transaction) decides.
-	dup := purchase("S1", "T1", m, 12345)
-	e.publishPurchase(dup)
+	dup := e.publishPurchase(purchase("S1", "T1", m, 12345))
 	// The same transaction id in another store is another sale.
-	other := purchase("S2", "T1", m, 1000)
-	e.publishPurchase(other)
+	other := e.publishPurchase(purchase("S2", "T1", m, 1000))
 
-	e.waitHandled(service.ConsumerPOS, dup.GetEventId())
-	e.waitHandled(service.ConsumerPOS, other.GetEventId())
+	e.WaitHandled(service.ConsumerPOS, dup, other)
 	e.waitAvailable(m, 123+10)
-	if n := e.count(`SELECT count(*) FROM transactions WHERE kind = 'credit'`); n != 2 {
+	if n := e.db.Count(`SELECT count(*) FROM transactions WHERE kind = 'credit'`); n != 2 {
 		t.Errorf("%d credit transactions, want 2", n)
 	}
-	if n := e.count(`SELECT count(*) FROM purchases`); n != 2 {
+	if n := e.db.Count(`SELECT count(*) FROM purchases`); n != 2 {
 		t.Errorf("%d purchases recorded, want 2", n)
 	}
-	if n := e.count(`SELECT count(*) FROM inbox WHERE consumer = $1`, service.ConsumerPOS); n != 3 {
+	if n := e.db.Count(`SELECT count(*) FROM inbox WHERE consumer = $1`, service.ConsumerPOS); n != 3 {
 		t.Errorf("%d events handled, want 3 (the re-published event id is dropped)", n)
 	}
 	var lines string
-	if err := e.db.QueryRow(ctxT(t), `SELECT lines::text FROM purchases WHERE store_id = 'S1' AND transaction_id = 'T1'`).Scan(&lines); err != nil || lines == "[]" {
+	if err := e.db.QueryRow(testkit.Ctx(t), `SELECT lines::text FROM purchases WHERE store_id = 'S1' AND transaction_id = 'T1'`).Scan(&lines); err != nil || lines == "[]" {
 		t.Errorf("purchase lines %q, %v: want them kept for returns", lines, err)
 	}
 
-	eventually(t, 10*time.Second, "two points.credited events", func() bool {
-		return len(e.ledgerEvents("ledger.points.credited", func() proto.Message { return &ledgerv1.PointsCredited{} })) == 2
+	testkit.Eventually(t, 10*time.Second, "two points.credited events", func() bool {
+		return len(testkit.Events[*ledgerv1.PointsCredited](e.Env, "ledger.points.credited")) == 2
 	})
-	for _, msg := range e.ledgerEvents("ledger.points.credited", func() proto.Message { return &ledgerv1.PointsCredited{} }) {
-		ev := msg.(*ledgerv1.PointsCredited)
+	for _, ev := range testkit.Events[*ledgerv1.PointsCredited](e.Env, "ledger.points.credited") {
 		if ev.GetMemberId() != m || ev.GetReason() != ledgerv1.PointsReason_POINTS_REASON_PURCHASE || ev.GetTransactionId() == "" {
 			t.Errorf("points.credited %v", ev)
 		}
@@ -70,25 +66,25 @@ func TestAnonymousAndUnmatchedPurchases(t *testing.T) {
 	notAUUID := purchase("S1", "U2", "loyalty-card-0042", 900)
 	e.publishPurchase(anonymous)
 	e.publishPurchase(unknownUUID)
-	e.publishPurchase(notAUUID)
+	handled := e.publishPurchase(notAUUID)
 	e.publishPurchase(purchase("S1", "U1", unknownUUID.GetMemberId(), 7000)) // again, new event id
-	e.waitHandled(service.ConsumerPOS, notAUUID.GetEventId())
+	e.WaitHandled(service.ConsumerPOS, handled)
 
-	eventually(t, 10*time.Second, "all purchases recorded", func() bool { return e.count(`SELECT count(*) FROM purchases`) == 3 })
-	if n := e.count(`SELECT count(*) FROM transactions`); n != 0 {
+	testkit.Eventually(t, 10*time.Second, "all purchases recorded", func() bool { return e.db.Count(`SELECT count(*) FROM purchases`) == 3 })
+	if n := e.db.Count(`SELECT count(*) FROM transactions`); n != 0 {
 		t.Errorf("%d transactions: anonymous and unmatched purchases credit nothing", n)
 	}
-	if n := e.count(`SELECT count(*) FROM unmatched_purchases`); n != 2 {
+	if n := e.db.Count(`SELECT count(*) FROM unmatched_purchases`); n != 2 {
 		t.Errorf("%d unmatched purchases kept, want 2", n)
 	}
-	if n := e.count(`SELECT count(*) FROM dead_letters`); n != 0 {
+	if n := e.db.Count(`SELECT count(*) FROM dead_letters`); n != 0 {
 		t.Errorf("%d dead letters: an unmatched purchase is never dead-lettered", n)
 	}
 	var refs []string
-	eventually(t, 10*time.Second, "two purchase.unmatched events", func() bool {
+	testkit.Eventually(t, 10*time.Second, "two purchase.unmatched events", func() bool {
 		refs = refs[:0]
-		for _, msg := range e.ledgerEvents("ledger.purchase.unmatched", func() proto.Message { return &ledgerv1.UnmatchedPurchaseRecorded{} }) {
-			refs = append(refs, msg.(*ledgerv1.UnmatchedPurchaseRecorded).GetMemberRef())
+		for _, ev := range testkit.Events[*ledgerv1.UnmatchedPurchaseRecorded](e.Env, "ledger.purchase.unmatched") {
+			refs = append(refs, ev.GetMemberRef())
 		}
 		return len(refs) == 2
 	})

@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/treue/treue/pkg/testkit"
 	adminv1 "github.com/treue/treue/proto/gen/treue/admin/v1"
 	posv1 "github.com/treue/treue/proto/gen/treue/pos/v1"
 	"github.com/treue/treue/services/ledger/internal/domain"
@@ -62,13 +63,12 @@ func TestHostilePOSInputIsRefused(t *testing.T) {
 		if subject == "" {
 			subject = "pos.purchase.recorded." + h.event.GetStoreId()
 		}
-		e.publish(subject, h.event.GetEventId(), h.event)
+		e.Publish(subject, h.event.GetEventId(), h.event)
 	}
 	sale := purchase("S1", "T-ok", m, 10_000)                     // 100 points
 	francs := inCurrency(purchase("S1", "T-chf", m, 1000), "CHF") // 10 francs at 1.2: 12 points
 	e.publishPurchase(sale)
-	e.publishPurchase(francs)
-	e.waitHandled(service.ConsumerPOS, francs.GetEventId())
+	e.WaitHandled(service.ConsumerPOS, e.publishPurchase(francs))
 
 	returnOf := func(id string, total int64, change func(*posv1.ReturnRecorded)) *posv1.ReturnRecorded {
 		r := posReturn("S1", id, "T-ok", m, total)
@@ -92,19 +92,18 @@ func TestHostilePOSInputIsRefused(t *testing.T) {
 		e.publishReturn(h.event)
 	}
 	good := posReturn("S1", "R-ok", "T-ok", m, 2500) // 25 points back
-	e.publishReturn(good)
-	e.waitHandled(service.ConsumerPOS, good.GetEventId())
+	e.WaitHandled(service.ConsumerPOS, e.publishReturn(good))
 
 	// The consumer takes the stream in order, and dead-letters a refusal before it goes on:
 	// once the last healthy return is handled, every hostile event has met its fate.
-	if n, want := e.count(`SELECT count(*) FROM dead_letters WHERE consumer = $1`, service.ConsumerPOS), len(hostile)+len(hostileReturns); n != int64(want) {
+	if n, want := e.db.Count(`SELECT count(*) FROM dead_letters WHERE consumer = $1`, service.ConsumerPOS), len(hostile)+len(hostileReturns); n != int64(want) {
 		t.Errorf("%d dead letters, want %d", n, want)
 	}
 	check := func(name, eventID, wantIn string) {
 		t.Helper()
 		var reason string
 		var deliveries int
-		err := e.db.QueryRow(ctxT(t), `SELECT error, deliveries FROM dead_letters WHERE event_id = $1`, eventID).Scan(&reason, &deliveries)
+		err := e.db.QueryRow(testkit.Ctx(t), `SELECT error, deliveries FROM dead_letters WHERE event_id = $1`, eventID).Scan(&reason, &deliveries)
 		if err != nil {
 			t.Errorf("%s: no dead letter: %v", name, err)
 			return
@@ -118,18 +117,18 @@ func TestHostilePOSInputIsRefused(t *testing.T) {
 	}
 	for _, h := range hostile {
 		check(h.name, h.event.GetEventId(), h.wantIn)
-		if n := e.count(`SELECT count(*) FROM purchases WHERE transaction_id = $1`, h.event.GetTransactionId()); n != 0 {
+		if n := e.db.Count(`SELECT count(*) FROM purchases WHERE transaction_id = $1`, h.event.GetTransactionId()); n != 0 {
 			t.Errorf("%s: the purchase was recorded", h.name)
 		}
 	}
 	for _, h := range hostileReturns {
 		check(h.name, h.event.GetEventId(), h.wantIn)
-		if n := e.count(`SELECT count(*) FROM returns WHERE return_id = $1`, h.event.GetReturnId()); n != 0 {
+		if n := e.db.Count(`SELECT count(*) FROM returns WHERE return_id = $1`, h.event.GetReturnId()); n != 0 {
 			t.Errorf("%s: the return was recorded", h.name)
 		}
 	}
 	e.waitAvailable(m, 100+12-25)
-	if n := e.count(`SELECT count(*) FROM transactions`); n != 3 {
+	if n := e.db.Count(`SELECT count(*) FROM transactions`); n != 3 {
 		t.Errorf("%d ledger transactions, want 3: two credits and a return", n)
 	}
 }
@@ -144,21 +143,21 @@ func TestRefusedPurchaseReplaysOnceTheRuleChanges(t *testing.T) {
 	m := e.enroll("Rita")
 	big := purchase("S1", "T-big", m, 80_000)
 	e.publishPurchase(big)
-	eventually(t, 10*time.Second, "the dead letter", func() bool {
-		return e.count(`SELECT count(*) FROM dead_letters WHERE event_id = $1`, big.GetEventId()) == 1
+	testkit.Eventually(t, 10*time.Second, "the dead letter", func() bool {
+		return e.db.Count(`SELECT count(*) FROM dead_letters WHERE event_id = $1`, big.GetEventId()) == 1
 	})
 	if got := e.balance(m).GetAvailable(); got != 0 {
 		t.Fatalf("available %d after the refusal, want 0", got)
 	}
-	if err := in.stop(); err != nil {
+	if err := in.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	e.start(func(c *service.Config) { c.MaxPurchaseMinor = 100_000 })
 	var id int64
-	if err := e.db.QueryRow(ctxT(t), `SELECT id FROM dead_letters WHERE event_id = $1`, big.GetEventId()).Scan(&id); err != nil {
+	if err := e.db.QueryRow(testkit.Ctx(t), `SELECT id FROM dead_letters WHERE event_id = $1`, big.GetEventId()).Scan(&id); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.admin().ReplayDeadLetter(ctxT(t), &adminv1.ReplayDeadLetterRequest{Id: id}); err != nil {
+	if _, err := e.admin().ReplayDeadLetter(testkit.Ctx(t), &adminv1.ReplayDeadLetterRequest{Id: id}); err != nil {
 		t.Fatalf("replay: %v", err)
 	}
 	if got := e.balance(m).GetAvailable(); got != 800 {

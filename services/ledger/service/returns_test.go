@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"google.golang.org/protobuf/proto"
 
+	"github.com/treue/treue/pkg/testkit"
 	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
 	"github.com/treue/treue/services/ledger/service"
 )
@@ -20,7 +20,7 @@ type returnRow struct {
 func (e *env) returnRow(store, returnID string) returnRow {
 	e.t.Helper()
 	var r returnRow
-	err := e.db.QueryRow(ctxT(e.t), `SELECT points, debited, shortfall, orphan FROM returns WHERE store_id = $1 AND return_id = $2`,
+	err := e.db.QueryRow(testkit.Ctx(e.t), `SELECT points, debited, shortfall, orphan FROM returns WHERE store_id = $1 AND return_id = $2`,
 		store, returnID).Scan(&r.points, &r.debited, &r.shortfall, &r.orphan)
 	if err != nil {
 		e.t.Fatalf("return %s/%s: %v", store, returnID, err)
@@ -48,8 +48,7 @@ func TestReturnsAreCappedAndOncePerReturn(t *testing.T) {
 	e.waitAvailable(m, 50)
 	// T1 is fully returned: nothing more to take back from it.
 	r3 := posReturn("S1", "R3", "T1", m, 1000)
-	e.publishReturn(r3)
-	e.waitHandled(service.ConsumerPOS, r3.GetEventId())
+	e.WaitHandled(service.ConsumerPOS, e.publishReturn(r3))
 
 	if got := e.balance(m).GetAvailable(); got != 50 {
 		t.Errorf("available %d, want 50 (T2's points)", got)
@@ -60,10 +59,10 @@ func TestReturnsAreCappedAndOncePerReturn(t *testing.T) {
 	if got := e.returnRow("S1", "R3"); got.points != 0 {
 		t.Errorf("R3 booked %+v, want nothing left to take", got)
 	}
-	if n := e.count(`SELECT count(*) FROM transactions WHERE kind = 'debit'`); n != 2 {
+	if n := e.db.Count(`SELECT count(*) FROM transactions WHERE kind = 'debit'`); n != 2 {
 		t.Errorf("%d debits, want 2", n)
 	}
-	if n := e.count(`SELECT points_returned FROM purchases WHERE store_id = 'S1' AND transaction_id = 'T1'`); n != 100 {
+	if n := e.db.Count(`SELECT points_returned FROM purchases WHERE store_id = 'S1' AND transaction_id = 'T1'`); n != 100 {
 		t.Errorf("T1 points_returned %d, want 100", n)
 	}
 }
@@ -76,7 +75,7 @@ func TestReturnNeverTakesAMemberBelowZero(t *testing.T) {
 	e.publishPurchase(purchase("S1", "T1", m, 10000))
 	e.waitAvailable(m, 100)
 	// The member spends 80 of the 100 points (a hold that is captured).
-	ctx := ctxT(t)
+	ctx := testkit.Ctx(t)
 	h, err := e.ledger("service").PlaceHold(ctx, &ledgerv1.PlaceHoldRequest{IdempotencyKey: "hold-emil-1", MemberId: m, Points: 80})
 	if err != nil {
 		t.Fatal(err)
@@ -86,8 +85,7 @@ func TestReturnNeverTakesAMemberBelowZero(t *testing.T) {
 	}
 	// Then returns everything: 100 points are called for, 20 are left.
 	r := posReturn("S1", "R1", "T1", m, 10000)
-	e.publishReturn(r)
-	e.waitHandled(service.ConsumerPOS, r.GetEventId())
+	e.WaitHandled(service.ConsumerPOS, e.publishReturn(r))
 
 	if b := e.balance(m); b.GetAvailable() != 0 || b.GetHeld() != 0 {
 		t.Errorf("balance %v, want 0 available, 0 held", b)
@@ -96,10 +94,10 @@ func TestReturnNeverTakesAMemberBelowZero(t *testing.T) {
 		t.Errorf("return booked %+v, want 20 debited and 80 short", got)
 	}
 	var debited *ledgerv1.PointsDebited
-	eventually(t, 10*time.Second, "points.debited", func() bool {
-		evs := e.ledgerEvents("ledger.points.debited", func() proto.Message { return &ledgerv1.PointsDebited{} })
+	testkit.Eventually(t, 10*time.Second, "points.debited", func() bool {
+		evs := testkit.Events[*ledgerv1.PointsDebited](e.Env, "ledger.points.debited")
 		if len(evs) == 1 {
-			debited = evs[0].(*ledgerv1.PointsDebited)
+			debited = evs[0]
 		}
 		return debited != nil
 	})
@@ -116,22 +114,21 @@ func TestReturnBeforeItsPurchase(t *testing.T) {
 	e := newEnv(t)
 	e.start(func(c *service.Config) { c.ConsumerHooks.Backoff = []time.Duration{time.Second} })
 	m := e.enroll("Fritz")
-	r := posReturn("S1", "R1", "T1", m, 4000)
-	e.publishReturn(r)
+	r := e.publishReturn(posReturn("S1", "R1", "T1", m, 4000))
 	// Wait until the ledger has tried the return once and put it back.
-	cons, err := e.js.Consumer(ctxT(t), e.streamName("POS"), e.ns+service.ConsumerPOS)
+	cons, err := e.JS().Consumer(testkit.Ctx(t), e.NS().Stream("POS"), e.NS().Consumer(service.ConsumerPOS))
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "the return to be put back", func() bool {
+	testkit.Eventually(t, 10*time.Second, "the return to be put back", func() bool {
 		info, err := cons.Info(context.Background())
 		return err == nil && info.NumRedelivered+info.NumAckPending > 0 && info.Delivered.Consumer >= 1
 	})
-	if n := e.count(`SELECT count(*) FROM returns`); n != 0 {
+	if n := e.db.Count(`SELECT count(*) FROM returns`); n != 0 {
 		t.Fatalf("the return was booked before its purchase came")
 	}
 	e.publishPurchase(purchase("S1", "T1", m, 10000))
-	e.waitHandled(service.ConsumerPOS, r.GetEventId())
+	e.WaitHandled(service.ConsumerPOS, r)
 	e.waitAvailable(m, 60)
 	if got := e.returnRow("S1", "R1"); got != (returnRow{points: 40, debited: 40}) {
 		t.Errorf("return booked %+v, want 40 taken back from its purchase", got)
@@ -149,8 +146,7 @@ func TestReturnWhosePurchaseNeverCame(t *testing.T) {
 	e.waitAvailable(m, 100)
 
 	r := posReturn("S1", "R1", "T-missing", m, 3000)
-	e.publishReturn(r)
-	e.waitHandled(service.ConsumerPOS, r.GetEventId())
+	e.WaitHandled(service.ConsumerPOS, e.publishReturn(r))
 	if got := e.returnRow("S1", "R1"); got != (returnRow{points: 30, debited: 30, orphan: true}) {
 		t.Errorf("return booked %+v, want 30 from its own amount", got)
 	}
@@ -160,8 +156,7 @@ func TestReturnWhosePurchaseNeverCame(t *testing.T) {
 	e.publishPurchase(purchase("S1", "T-missing", m, 5000))
 	e.waitAvailable(m, 120)
 	r2 := posReturn("S1", "R2", "T-missing", m, 5000)
-	e.publishReturn(r2)
-	e.waitHandled(service.ConsumerPOS, r2.GetEventId())
+	e.WaitHandled(service.ConsumerPOS, e.publishReturn(r2))
 	if got := e.returnRow("S1", "R2"); got.points != 20 {
 		t.Errorf("second return booked %+v, want capped at the 20 points left", got)
 	}
@@ -169,8 +164,7 @@ func TestReturnWhosePurchaseNeverCame(t *testing.T) {
 
 	// A return naming nobody the ledger knows books nothing, and is not dead-lettered.
 	r3 := posReturn("S1", "R3", "T-nobody", uuid.NewString(), 3000)
-	e.publishReturn(r3)
-	e.waitHandled(service.ConsumerPOS, r3.GetEventId())
+	e.WaitHandled(service.ConsumerPOS, e.publishReturn(r3))
 	if got := e.returnRow("S1", "R3"); got != (returnRow{orphan: true}) {
 		t.Errorf("return of an unknown member booked %+v", got)
 	}

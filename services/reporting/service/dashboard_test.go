@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/treue/treue/pkg/testkit"
 	commonv1 "github.com/treue/treue/proto/gen/treue/common/v1"
 	feedbackv1 "github.com/treue/treue/proto/gen/treue/feedback/v1"
 	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
@@ -78,11 +79,11 @@ func TestDashboard(t *testing.T) {
 		{purchase, "store-hamburg", 9}, {purchase, "store-hamburg", 2},
 		{web, "", 7}, {web, "", 8}, {web, "", 1}, {web, "", 10}, {web, "", 9},
 	} {
-		h.publish(t, subjectResponse, response(r.tp, r.store, r.score, now.Add(-time.Hour)))
+		h.publish(subjectResponse, response(r.tp, r.store, r.score, now.Add(-time.Hour)))
 	}
-	h.publish(t, subjectCredited, credited(700, ledgerv1.PointsReason_POINTS_REASON_PURCHASE, now))
-	h.publish(t, subjectDebited, debited(100, 40, ledgerv1.PointsReason_POINTS_REASON_RETURN, now))
-	h.publish(t, subjectCaptured, &ledgerv1.HoldCaptured{HoldId: "h1", MemberId: "m1", Points: 200, CapturedAt: timestamppb.New(now)})
+	h.publish(subjectCredited, credited(700, ledgerv1.PointsReason_POINTS_REASON_PURCHASE, now))
+	h.publish(subjectDebited, debited(100, 40, ledgerv1.PointsReason_POINTS_REASON_RETURN, now))
+	h.publish(subjectCaptured, &ledgerv1.HoldCaptured{HoldId: "h1", MemberId: "m1", Points: 200, CapturedAt: timestamppb.New(now)})
 
 	// c1 resolved after 1h, c3 after 3h (median 2h); c2 still open and overdue; c4
 	// open and not yet due. c3's resolution arrives before its opening.
@@ -92,19 +93,19 @@ func TestDashboard(t *testing.T) {
 	resolved := func(id string, openedAt, at time.Time) *feedbackv1.CaseResolved {
 		return &feedbackv1.CaseResolved{CaseId: id, Outcome: feedbackv1.CaseOutcome_CASE_OUTCOME_CONTACTED_RESOLVED, OpenedAt: timestamppb.New(openedAt), ResolvedAt: timestamppb.New(at)}
 	}
-	h.publish(t, "feedback.case.opened", opened("c1", now.Add(-5*time.Hour), now.Add(time.Hour)))
-	h.publish(t, "feedback.case.opened", opened("c2", now.Add(-3*time.Hour), now.Add(-time.Hour)))
-	h.publish(t, "feedback.case.resolved", resolved("c1", now.Add(-5*time.Hour), now.Add(-4*time.Hour)))
-	h.publish(t, "feedback.case.resolved", resolved("c3", now.Add(-10*time.Hour), now.Add(-7*time.Hour)))
-	h.publish(t, "feedback.case.opened", opened("c3", now.Add(-10*time.Hour), now.Add(-8*time.Hour)))
-	h.publish(t, "feedback.case.opened", opened("c4", now.Add(-time.Hour), now.Add(24*time.Hour)))
+	h.publish("feedback.case.opened", opened("c1", now.Add(-5*time.Hour), now.Add(time.Hour)))
+	h.publish("feedback.case.opened", opened("c2", now.Add(-3*time.Hour), now.Add(-time.Hour)))
+	h.publish("feedback.case.resolved", resolved("c1", now.Add(-5*time.Hour), now.Add(-4*time.Hour)))
+	h.publish("feedback.case.resolved", resolved("c3", now.Add(-10*time.Hour), now.Add(-7*time.Hour)))
+	h.publish("feedback.case.opened", opened("c3", now.Add(-10*time.Hour), now.Add(-8*time.Hour)))
+	h.publish("feedback.case.opened", opened("c4", now.Add(-time.Hour), now.Add(24*time.Hour)))
 
-	h.publish(t, "rewards.coupon.issued", &rewardsv1.CouponIssued{CouponId: "k1", RedemptionId: "d1", MemberId: "m1", RewardId: "r1", Currency: "EUR"})
-	h.publish(t, "rewards.coupon.issued", &rewardsv1.CouponIssued{CouponId: "k2", RedemptionId: "d2", MemberId: "m1", RewardId: "r1", Currency: "EUR"})
-	h.publish(t, "rewards.coupon.redeemed", &rewardsv1.CouponRedeemed{CouponId: "k1", MemberId: "m1", RewardId: "r1", Currency: "EUR", RedeemedAt: timestamppb.New(now)})
+	h.publish("rewards.coupon.issued", &rewardsv1.CouponIssued{CouponId: "k1", RedemptionId: "d1", MemberId: "m1", RewardId: "r1", Currency: "EUR"})
+	h.publish("rewards.coupon.issued", &rewardsv1.CouponIssued{CouponId: "k2", RedemptionId: "d2", MemberId: "m1", RewardId: "r1", Currency: "EUR"})
+	h.publish("rewards.coupon.redeemed", &rewardsv1.CouponRedeemed{CouponId: "k1", MemberId: "m1", RewardId: "r1", Currency: "EUR", RedeemedAt: timestamppb.New(now)})
 
 	var s summary
-	eventually(t, 15*time.Second, "every event on the dashboard", func() bool {
+	testkit.Eventually(t, 15*time.Second, "every event on the dashboard", func() bool {
 		code, body, _ := httpGet(t, h.httpURL+"/api/summary.json")
 		if code != http.StatusOK {
 			t.Fatalf("GET /api/summary.json: %d %s", code, body)
@@ -118,7 +119,7 @@ func TestDashboard(t *testing.T) {
 	})
 
 	t.Run("summary.json matches GetNps and GetPointsSummary", func(t *testing.T) {
-		nps, err := h.reporting.GetNps(ctxT(t), &reportingv1.GetNpsRequest{})
+		nps, err := h.reporting.GetNps(testkit.Ctx(t), &reportingv1.GetNpsRequest{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -137,7 +138,7 @@ func TestDashboard(t *testing.T) {
 		if got := s.Nps.Overall; got.Promoters != 6 || got.Passives != 2 || got.Detractors != 2 || got.Score != 40 {
 			t.Errorf("overall = %+v, want 6 promoters, 2 passives, 2 detractors, score 40", got)
 		}
-		pts, err := h.reporting.GetPointsSummary(ctxT(t), &reportingv1.GetPointsSummaryRequest{})
+		pts, err := h.reporting.GetPointsSummary(testkit.Ctx(t), &reportingv1.GetPointsSummaryRequest{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,16 +1,13 @@
 package service_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/treue/treue/pkg/bus"
+	"github.com/treue/treue/pkg/testkit"
 	commonv1 "github.com/treue/treue/proto/gen/treue/common/v1"
 	feedbackv1 "github.com/treue/treue/proto/gen/treue/feedback/v1"
 	reportingv1 "github.com/treue/treue/proto/gen/treue/reporting/v1"
@@ -25,18 +22,18 @@ func TestMalformedEventsAreDeadLettered(t *testing.T) {
 	now := time.Now()
 	purchase := commonv1.Touchpoint_TOUCHPOINT_PURCHASE
 
-	h.publishRaw(t, subjectResponse, "garbage-1", "treue.survey.v1.ResponseSubmitted", []byte{0x0a, 0xff})
-	h.publish(t, subjectResponse, response(purchase, "s1", 11, now))                             // no class, score out of range
-	h.publish(t, subjectResponse, &surveyv1.ResponseSubmitted{Score: 9})                         // no submitted_at
-	h.publish(t, "feedback.case.opened", &feedbackv1.CaseOpened{OpenedAt: timestamppb.New(now)}) // no case id
-	h.publish(t, "rewards.coupon.redeemed", &rewardsv1.CouponRedeemed{CouponId: "k1"})           // no redeemed_at
+	h.publishRaw(subjectResponse, "garbage-1", "treue.survey.v1.ResponseSubmitted", []byte{0x0a, 0xff})
+	h.publish(subjectResponse, response(purchase, "s1", 11, now))                             // no class, score out of range
+	h.publish(subjectResponse, &surveyv1.ResponseSubmitted{Score: 9})                         // no submitted_at
+	h.publish("feedback.case.opened", &feedbackv1.CaseOpened{OpenedAt: timestamppb.New(now)}) // no case id
+	h.publish("rewards.coupon.redeemed", &rewardsv1.CouponRedeemed{CouponId: "k1"})           // no redeemed_at
 
 	// Good events behind the bad ones still count, protojson ones too.
-	h.publish(t, subjectResponse, response(purchase, "s1", 10, now))
-	h.publishJSON(t, subjectResponse, "json-1", response(purchase, "s1", 0, now.Add(time.Second)))
+	h.publish(subjectResponse, response(purchase, "s1", 10, now))
+	h.PublishJSON(subjectResponse, "json-1", response(purchase, "s1", 0, now.Add(time.Second)))
 
-	eventually(t, 15*time.Second, "the good responses counted", func() bool {
-		resp, err := h.reporting.GetNps(ctxT(t), &reportingv1.GetNpsRequest{})
+	testkit.Eventually(t, 15*time.Second, "the good responses counted", func() bool {
+		resp, err := h.reporting.GetNps(testkit.Ctx(t), &reportingv1.GetNpsRequest{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -54,7 +51,7 @@ func TestMalformedEventsAreDeadLettered(t *testing.T) {
 		{service.ConsumerRewards, 1, []string{"redeemed_at"}},
 	}
 	for _, tt := range tests {
-		dead := h.waitForDeadLetters(t, tt.consumer, tt.n)
+		dead := h.WaitDeadLetters(h.grpcAddr, tt.consumer, tt.n)
 		var all []string
 		for _, d := range dead {
 			all = append(all, d.GetError())
@@ -72,23 +69,5 @@ func TestMalformedEventsAreDeadLettered(t *testing.T) {
 				t.Errorf("%s dead letters do not mention %q:\n%s", tt.consumer, w, joined)
 			}
 		}
-	}
-}
-
-func (h *harness) publishJSON(t *testing.T, subject, id string, msg *surveyv1.ResponseSubmitted) {
-	t.Helper()
-	data, err := protojson.Marshal(msg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := nats.NewMsg(h.ns + subject)
-	m.Data = data
-	m.Header.Set(bus.HeaderMsgID, id)
-	m.Header.Set(bus.HeaderContentType, bus.ContentTypeJSON)
-	m.Header.Set(bus.HeaderEventType, string(msg.ProtoReflect().Descriptor().FullName()))
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := h.js.PublishMsg(ctx, m); err != nil {
-		t.Fatal(err)
 	}
 }

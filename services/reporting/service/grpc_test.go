@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/treue/treue/pkg/testkit"
 	reportingv1 "github.com/treue/treue/proto/gen/treue/reporting/v1"
 )
 
@@ -39,21 +40,21 @@ func TestReportingServiceAuthorisation(t *testing.T) {
 	}{
 		{"GetNps without a key", getNps, "", codes.Unauthenticated},
 		{"GetNps with an unknown key", getNps, "not-a-key", codes.Unauthenticated},
-		{"GetNps as pos", getNps, keyPOS, codes.PermissionDenied},
-		{"GetNps as service agent", getNps, keyAgent, codes.OK},
-		{"GetNps as marketing", getNps, keyMarketing, codes.OK},
-		{"GetNps as admin", getNps, keyAdmin, codes.OK},
+		{"GetNps as pos", getNps, h.Key("pos"), codes.PermissionDenied},
+		{"GetNps as service agent", getNps, h.Key("service_agent"), codes.OK},
+		{"GetNps as marketing", getNps, h.Key("marketing"), codes.OK},
+		{"GetNps as admin", getNps, h.Key("admin"), codes.OK},
 		{"GetPointsSummary without a key", getPointsSummary, "", codes.Unauthenticated},
 		{"GetPointsSummary with an unknown key", getPointsSummary, "not-a-key", codes.Unauthenticated},
-		{"GetPointsSummary as pos", getPointsSummary, keyPOS, codes.PermissionDenied},
-		{"GetPointsSummary as service agent", getPointsSummary, keyAgent, codes.PermissionDenied},
-		{"GetPointsSummary as marketing", getPointsSummary, keyMarketing, codes.OK},
-		{"GetPointsSummary as admin", getPointsSummary, keyAdmin, codes.OK},
+		{"GetPointsSummary as pos", getPointsSummary, h.Key("pos"), codes.PermissionDenied},
+		{"GetPointsSummary as service agent", getPointsSummary, h.Key("service_agent"), codes.PermissionDenied},
+		{"GetPointsSummary as marketing", getPointsSummary, h.Key("marketing"), codes.OK},
+		{"GetPointsSummary as admin", getPointsSummary, h.Key("admin"), codes.OK},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			client := reportingv1.NewReportingServiceClient(dial(t, h.grpcAddr, tt.key))
-			if got := status.Code(tt.method(ctxT(t), client)); got != tt.want {
+			client := reportingv1.NewReportingServiceClient(testkit.Dial(t, h.grpcAddr, tt.key))
+			if got := status.Code(tt.method(testkit.Ctx(t), client)); got != tt.want {
 				t.Errorf("code = %v, want %v", got, tt.want)
 			}
 		})
@@ -85,7 +86,7 @@ func TestGetNpsRejectsMalformedRequests(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := h.reporting.GetNps(ctxT(t), tt.req)
+			_, err := h.reporting.GetNps(testkit.Ctx(t), tt.req)
 			st := status.Convert(err)
 			if st.Code() != codes.InvalidArgument {
 				t.Fatalf("code = %v (%v), want InvalidArgument", st.Code(), err)
@@ -107,7 +108,7 @@ func TestGetNpsRejectsMalformedRequests(t *testing.T) {
 		})
 	}
 	// Same day is a valid one-day period.
-	if _, err := h.reporting.GetNps(ctxT(t), &reportingv1.GetNpsRequest{From: timestamppb.New(day), To: timestamppb.New(day)}); err != nil {
+	if _, err := h.reporting.GetNps(testkit.Ctx(t), &reportingv1.GetNpsRequest{From: timestamppb.New(day), To: timestamppb.New(day)}); err != nil {
 		t.Errorf("from == to: %v", err)
 	}
 }

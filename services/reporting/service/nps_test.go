@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/testing/protocmp"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/treue/treue/pkg/testkit"
 	commonv1 "github.com/treue/treue/proto/gen/treue/common/v1"
 	reportingv1 "github.com/treue/treue/proto/gen/treue/reporting/v1"
 	surveyv1 "github.com/treue/treue/proto/gen/treue/survey/v1"
@@ -60,18 +61,18 @@ func TestGetNpsCountsSurveyResponses(t *testing.T) {
 	events[9].NpsClass = commonv1.NpsClass_NPS_CLASS_PROMOTER
 	var lastID string
 	for _, e := range events {
-		lastID = h.publish(t, subjectResponse, e)
+		lastID = h.publish(subjectResponse, e)
 	}
 	// The same event again, past JetStream's duplicate window: only the inbox stands
 	// between it and a second count.
 	h.shrinkDuplicateWindow(t, "SURVEY")
-	eventually(t, 10*time.Second, "JetStream to accept the re-published event", func() bool {
-		return !h.publishWithID(t, subjectResponse, lastID, events[len(events)-1]).Duplicate
+	testkit.Eventually(t, 10*time.Second, "JetStream to accept the re-published event", func() bool {
+		return !h.Publish(subjectResponse, lastID, events[len(events)-1]).Duplicate
 	})
 	// A marker behind the re-publish: once it is counted, so is (or is not) the copy.
-	h.publish(t, subjectResponse, response(purchase, "s1", 10, old.Add(time.Minute)))
-	eventually(t, 15*time.Second, "the marker counted", func() bool {
-		resp, err := h.reporting.GetNps(ctxT(t), &reportingv1.GetNpsRequest{From: timestamppb.New(old), To: timestamppb.New(old)})
+	h.publish(subjectResponse, response(purchase, "s1", 10, old.Add(time.Minute)))
+	testkit.Eventually(t, 15*time.Second, "the marker counted", func() bool {
+		resp, err := h.reporting.GetNps(testkit.Ctx(t), &reportingv1.GetNpsRequest{From: timestamppb.New(old), To: timestamppb.New(old)})
 		if err != nil {
 			t.Fatalf("GetNps: %v", err)
 		}
@@ -79,7 +80,7 @@ func TestGetNpsCountsSurveyResponses(t *testing.T) {
 	})
 
 	t.Run("default period: the last 30 days", func(t *testing.T) {
-		got, err := h.reporting.GetNps(ctxT(t), &reportingv1.GetNpsRequest{})
+		got, err := h.reporting.GetNps(testkit.Ctx(t), &reportingv1.GetNpsRequest{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -110,7 +111,7 @@ func TestGetNpsCountsSurveyResponses(t *testing.T) {
 	})
 
 	t.Run("one day", func(t *testing.T) {
-		got, err := h.reporting.GetNps(ctxT(t), &reportingv1.GetNpsRequest{From: timestamppb.New(d2), To: timestamppb.New(d2)})
+		got, err := h.reporting.GetNps(testkit.Ctx(t), &reportingv1.GetNpsRequest{From: timestamppb.New(d2), To: timestamppb.New(d2)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -123,7 +124,7 @@ func TestGetNpsCountsSurveyResponses(t *testing.T) {
 	})
 
 	t.Run("a period reaching back includes old answers", func(t *testing.T) {
-		got, err := h.reporting.GetNps(ctxT(t), &reportingv1.GetNpsRequest{
+		got, err := h.reporting.GetNps(testkit.Ctx(t), &reportingv1.GetNpsRequest{
 			From: timestamppb.New(old), To: timestamppb.New(old.Add(time.Hour)),
 		})
 		if err != nil {
@@ -136,7 +137,7 @@ func TestGetNpsCountsSurveyResponses(t *testing.T) {
 
 	t.Run("an empty period scores 0", func(t *testing.T) {
 		from := today.AddDate(0, 0, -20)
-		got, err := h.reporting.GetNps(ctxT(t), &reportingv1.GetNpsRequest{From: timestamppb.New(from), To: timestamppb.New(from)})
+		got, err := h.reporting.GetNps(testkit.Ctx(t), &reportingv1.GetNpsRequest{From: timestamppb.New(from), To: timestamppb.New(from)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -150,14 +151,14 @@ func TestGetNpsCountsSurveyResponses(t *testing.T) {
 // allows, so a test can re-publish an event id the way a producer would after the window.
 func (h *harness) shrinkDuplicateWindow(t *testing.T, stream string) {
 	t.Helper()
-	ctx := ctxT(t)
-	s, err := h.js.Stream(ctx, h.streamName(stream))
+	ctx := testkit.Ctx(t)
+	s, err := h.JS().Stream(ctx, h.NS().Stream(stream))
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := s.CachedInfo().Config
 	cfg.Duplicates = 100 * time.Millisecond
-	if _, err := h.js.UpdateStream(ctx, cfg); err != nil {
+	if _, err := h.JS().UpdateStream(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -12,7 +12,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/treue/treue/pkg/pg"
-	adminv1 "github.com/treue/treue/proto/gen/treue/admin/v1"
+	"github.com/treue/treue/pkg/testkit"
 	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
 	reportingv1 "github.com/treue/treue/proto/gen/treue/reporting/v1"
 	"github.com/treue/treue/services/reporting/service"
@@ -38,25 +38,25 @@ func TestGetPointsSummaryFromLedgerEvents(t *testing.T) {
 	now := time.Now()
 	yesterday := now.AddDate(0, 0, -1)
 
-	h.publish(t, subjectCredited, credited(100, ledgerv1.PointsReason_POINTS_REASON_PURCHASE, yesterday))
-	h.publish(t, subjectCredited, credited(50, ledgerv1.PointsReason_POINTS_REASON_SURVEY_BONUS, now))
-	h.publish(t, subjectCredited, credited(25, ledgerv1.PointsReason_POINTS_REASON_ADJUSTMENT, now))
+	h.publish(subjectCredited, credited(100, ledgerv1.PointsReason_POINTS_REASON_PURCHASE, yesterday))
+	h.publish(subjectCredited, credited(50, ledgerv1.PointsReason_POINTS_REASON_SURVEY_BONUS, now))
+	h.publish(subjectCredited, credited(25, ledgerv1.PointsReason_POINTS_REASON_ADJUSTMENT, now))
 	// A return of 40 points of which the member had spent 10: 30 came back.
-	h.publish(t, subjectDebited, debited(40, 10, ledgerv1.PointsReason_POINTS_REASON_RETURN, now))
-	h.publish(t, subjectDebited, debited(20, 0, ledgerv1.PointsReason_POINTS_REASON_EXPIRY, now))
+	h.publish(subjectDebited, debited(40, 10, ledgerv1.PointsReason_POINTS_REASON_RETURN, now))
+	h.publish(subjectDebited, debited(20, 0, ledgerv1.PointsReason_POINTS_REASON_EXPIRY, now))
 	// An adjustment taking back 5 points corrects an earlier credit: 5 fewer issued.
-	h.publish(t, subjectDebited, debited(5, 0, ledgerv1.PointsReason_POINTS_REASON_ADJUSTMENT, now))
-	h.publish(t, subjectCaptured, &ledgerv1.HoldCaptured{HoldId: "h1", MemberId: "m1", Points: 60, CapturedAt: timestamppb.New(now)})
+	h.publish(subjectDebited, debited(5, 0, ledgerv1.PointsReason_POINTS_REASON_ADJUSTMENT, now))
+	h.publish(subjectCaptured, &ledgerv1.HoldCaptured{HoldId: "h1", MemberId: "m1", Points: 60, CapturedAt: timestamppb.New(now)})
 	// Broken events: they go to the dead letters and the consumer goes on past them.
-	h.publishRaw(t, subjectCredited, "broken-payload", "treue.ledger.v1.PointsCredited", []byte{0x0a, 0xff})
-	h.publish(t, subjectDebited, debited(10, 11, ledgerv1.PointsReason_POINTS_REASON_RETURN, now))
-	h.publish(t, subjectCredited, credited(1000, ledgerv1.PointsReason_POINTS_REASON_PURCHASE, now))
+	h.publishRaw(subjectCredited, "broken-payload", "treue.ledger.v1.PointsCredited", []byte{0x0a, 0xff})
+	h.publish(subjectDebited, debited(10, 11, ledgerv1.PointsReason_POINTS_REASON_RETURN, now))
+	h.publish(subjectCredited, credited(1000, ledgerv1.PointsReason_POINTS_REASON_PURCHASE, now))
 
 	want := &reportingv1.GetPointsSummaryResponse{Issued: 1170, Returned: 30, Redeemed: 60, Expired: 20}
 	var got *reportingv1.GetPointsSummaryResponse
-	eventually(t, 15*time.Second, "the ledger events counted", func() bool {
+	testkit.Eventually(t, 15*time.Second, "the ledger events counted", func() bool {
 		var err error
-		got, err = h.reporting.GetPointsSummary(ctxT(t), &reportingv1.GetPointsSummaryRequest{})
+		got, err = h.reporting.GetPointsSummary(testkit.Ctx(t), &reportingv1.GetPointsSummaryRequest{})
 		if err != nil {
 			t.Fatalf("GetPointsSummary: %v", err)
 		}
@@ -70,7 +70,7 @@ func TestGetPointsSummaryFromLedgerEvents(t *testing.T) {
 		t.Errorf("as_of = %v, want about now", asOf)
 	}
 
-	dead := h.waitForDeadLetters(t, service.ConsumerLedger, 2)
+	dead := h.WaitDeadLetters(h.grpcAddr, service.ConsumerLedger, 2)
 	errs := map[string]string{}
 	for _, d := range dead {
 		errs[d.GetSubject()] = d.GetError()
@@ -92,18 +92,18 @@ func TestGetPointsSummaryFromLedgerEvents(t *testing.T) {
 func TestAbsurdPointsCannotBreakTheSummary(t *testing.T) {
 	t.Parallel()
 	h := start(t)
-	db, err := pg.Connect(ctxT(t), h.dsn, service.Name, 2)
+	db, err := pg.Connect(testkit.Ctx(t), h.DatabaseURL(), service.Name, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(db.Close)
 	now := time.Now()
-	if _, err := db.Exec(ctxT(t), `
+	if _, err := db.Exec(testkit.Ctx(t), `
 		INSERT INTO points_daily (day, counter, shard, points, movements)
 		SELECT $1::date, 'credited', s, $2, 1 FROM generate_series(0, 3) AS s`, now.AddDate(0, 0, -2), int64(math.MaxInt64)); err != nil {
 		t.Fatal(err)
 	}
-	got, err := h.reporting.GetPointsSummary(ctxT(t), &reportingv1.GetPointsSummaryRequest{})
+	got, err := h.reporting.GetPointsSummary(testkit.Ctx(t), &reportingv1.GetPointsSummaryRequest{})
 	if err != nil || got.GetIssued() != math.MaxInt64 {
 		t.Fatalf("GetPointsSummary over counters beyond int64 = %v, %v; want issued clamped to int64 max", got, err)
 	}
@@ -111,14 +111,14 @@ func TestAbsurdPointsCannotBreakTheSummary(t *testing.T) {
 	const tenth = math.MaxInt64 / 100
 	purchase := ledgerv1.PointsReason_POINTS_REASON_PURCHASE
 	for range 101 {
-		h.publish(t, subjectCredited, credited(tenth, purchase, now))
+		h.publish(subjectCredited, credited(tenth, purchase, now))
 	}
 	for range 3 {
-		h.publish(t, subjectCredited, credited(math.MaxInt64, purchase, now))
+		h.publish(subjectCredited, credited(math.MaxInt64, purchase, now))
 	}
-	h.publish(t, subjectDebited, debited(math.MaxInt64, 0, ledgerv1.PointsReason_POINTS_REASON_RETURN, now))
-	h.publish(t, subjectCaptured, &ledgerv1.HoldCaptured{HoldId: "h1", MemberId: "m1", Points: math.MaxInt64, CapturedAt: timestamppb.New(now)})
-	h.publish(t, subjectCredited, credited(1, purchase, now))
+	h.publish(subjectDebited, debited(math.MaxInt64, 0, ledgerv1.PointsReason_POINTS_REASON_RETURN, now))
+	h.publish(subjectCaptured, &ledgerv1.HoldCaptured{HoldId: "h1", MemberId: "m1", Points: math.MaxInt64, CapturedAt: timestamppb.New(now)})
+	h.publish(subjectCredited, credited(1, purchase, now))
 
 	// The seeded rows, then the events.
 	want := new(big.Int).Mul(big.NewInt(math.MaxInt64), big.NewInt(4+3))
@@ -126,17 +126,17 @@ func TestAbsurdPointsCannotBreakTheSummary(t *testing.T) {
 	want.Add(want, big.NewInt(1))
 	var exact string
 	// The summary must answer at every moment, not only once all is counted.
-	eventually(t, 15*time.Second, "every credit counted", func() bool {
-		if got, err = h.reporting.GetPointsSummary(ctxT(t), &reportingv1.GetPointsSummaryRequest{}); err != nil {
+	testkit.Eventually(t, 15*time.Second, "every credit counted", func() bool {
+		if got, err = h.reporting.GetPointsSummary(testkit.Ctx(t), &reportingv1.GetPointsSummaryRequest{}); err != nil {
 			t.Fatalf("GetPointsSummary: %v", err)
 		}
-		err := db.QueryRow(ctxT(t), `SELECT sum(points)::text FROM points_daily WHERE counter = 'credited'`).Scan(&exact)
+		err := db.QueryRow(testkit.Ctx(t), `SELECT sum(points)::text FROM points_daily WHERE counter = 'credited'`).Scan(&exact)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return exact == want.String()
 	})
-	if got, err = h.reporting.GetPointsSummary(ctxT(t), &reportingv1.GetPointsSummaryRequest{}); err != nil {
+	if got, err = h.reporting.GetPointsSummary(testkit.Ctx(t), &reportingv1.GetPointsSummaryRequest{}); err != nil {
 		t.Fatalf("GetPointsSummary: %v", err)
 	}
 	if got.GetIssued() != math.MaxInt64 || got.GetReturned() != math.MaxInt64 || got.GetRedeemed() != math.MaxInt64 ||
@@ -151,8 +151,7 @@ func TestAbsurdPointsCannotBreakTheSummary(t *testing.T) {
 	if code, _, _ := httpGet(t, h.httpURL+"/"); code != http.StatusOK {
 		t.Errorf("GET /: %d", code)
 	}
-	dead, err := h.admin.ListDeadLetters(ctxT(t), &adminv1.ListDeadLettersRequest{Consumer: service.ConsumerLedger})
-	if err != nil || len(dead.GetDeadLetters()) != 0 {
-		t.Errorf("dead letters %v, %v: none of these events is invalid", dead, err)
+	if dead := h.DeadLetters(h.grpcAddr, service.ConsumerLedger); len(dead) != 0 {
+		t.Errorf("dead letters %v: none of these events is invalid", dead)
 	}
 }

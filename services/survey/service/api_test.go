@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/treue/treue/pkg/testkit"
 	surveyv1 "github.com/treue/treue/proto/gen/treue/survey/v1"
 	"github.com/treue/treue/services/survey/service"
 )
@@ -20,10 +21,10 @@ func TestMethodsAuthenticateAuthoriseAndValidate(t *testing.T) {
 	validToken := strings.Repeat("a", 40)
 	type call func(c surveyv1.SurveyServiceClient) error
 	submit := func(r *surveyv1.SubmitResponseRequest) call {
-		return func(c surveyv1.SurveyServiceClient) error { _, err := c.SubmitResponse(ctx(t), r); return err }
+		return func(c surveyv1.SurveyServiceClient) error { _, err := c.SubmitResponse(testkit.Ctx(t), r); return err }
 	}
 	list := func(r *surveyv1.ListInvitationsRequest) call {
-		return func(c surveyv1.SurveyServiceClient) error { _, err := c.ListInvitations(ctx(t), r); return err }
+		return func(c surveyv1.SurveyServiceClient) error { _, err := c.ListInvitations(testkit.Ctx(t), r); return err }
 	}
 	methods := []struct {
 		name      string
@@ -81,7 +82,7 @@ func TestListInvitationsPages(t *testing.T) {
 	var ids []string
 	token := ""
 	for page := 0; ; page++ {
-		resp, err := e.marketing.ListInvitations(ctx(t), &surveyv1.ListInvitationsRequest{MemberId: member, PageSize: 2, PageToken: token})
+		resp, err := e.marketing.ListInvitations(testkit.Ctx(t), &surveyv1.ListInvitationsRequest{MemberId: member, PageSize: 2, PageToken: token})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,7 +1,6 @@
 package service_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/treue/treue/pkg/bus"
+	"github.com/treue/treue/pkg/testkit"
 	commonv1 "github.com/treue/treue/proto/gen/treue/common/v1"
 	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
 	touchpointv1 "github.com/treue/treue/proto/gen/treue/touchpoint/v1"
@@ -48,15 +48,19 @@ func TestMalformedEventsAreDeadLettered(t *testing.T) {
 	for _, tt := range tests {
 		id := uuid.NewString()
 		ids[tt.name] = id
-		e.publish(tt.subject, id, tt.contentType, tt.eventType, tt.data)
+		e.PublishRaw(testkit.Raw{Subject: tt.subject, ID: id, ContentType: tt.contentType, Type: tt.eventType, Data: tt.data})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var consumer, errText string
-			eventually(t, 10*time.Second, "dead letter of "+tt.name, func() bool {
-				err := e.db.QueryRow(context.Background(),
-					`SELECT consumer, error FROM dead_letters WHERE event_id = $1`, ids[tt.name]).Scan(&consumer, &errText)
-				return err == nil
+			testkit.Eventually(t, 10*time.Second, "dead letter of "+tt.name, func() bool {
+				for _, d := range e.For(t).DeadLetters(e.api, "") {
+					if d.GetEventId() == ids[tt.name] {
+						consumer, errText = d.GetConsumer(), d.GetError()
+						return true
+					}
+				}
+				return false
 			})
 			if consumer != tt.consumer || !strings.Contains(errText, tt.wantErr) {
 				t.Errorf("dead letter by %s with %q, want %s with %q", consumer, errText, tt.consumer, tt.wantErr)

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/treue/treue/pkg/testkit"
 	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
 	surveyv1 "github.com/treue/treue/proto/gen/treue/survey/v1"
 	"github.com/treue/treue/services/survey/service"
@@ -23,21 +24,19 @@ func TestErasureRemovesPersonalData(t *testing.T) {
 	// The member answered one invitation with a comment and has another open.
 	answered := e.invite("de")
 	member := answered.GetMemberId()
-	if _, err := e.service.SubmitResponse(ctx(t), &surveyv1.SubmitResponseRequest{
+	if _, err := e.service.SubmitResponse(testkit.Ctx(t), &surveyv1.SubmitResponseRequest{
 		Token: tokenOf(t, answered.GetUrl()), Score: 2, Comment: "Frau Müller an Kasse 3 war unfreundlich",
 	}); err != nil {
 		t.Fatal(err)
 	}
 	e.buy(purchase("S2", member))
-	eventually(t, 10*time.Second, "second invitation", func() bool { return e.invitationEvents(member) == 2 })
+	testkit.Eventually(t, 10*time.Second, "second invitation", func() bool { return e.invitationEvents(member) == 2 })
 	var open *surveyv1.InvitationCreated
-	e.mu.Lock()
-	for _, ev := range e.invitations {
+	for _, ev := range testkit.Events[*surveyv1.InvitationCreated](e.Env, "survey.invitation.created") {
 		if ev.GetMemberId() == member && ev.GetInvitationId() != answered.GetInvitationId() {
 			open = ev
 		}
 	}
-	e.mu.Unlock()
 
 	// Another member, untouched by the erasure.
 	e.enroll(bystander, "en", true)
@@ -46,8 +45,8 @@ func TestErasureRemovesPersonalData(t *testing.T) {
 	// A member known only by a parked purchase.
 	e.buy(purchase("S1", parkedOnly))
 
-	invitationsBefore := e.count(`SELECT count(*) FROM invitations`)
-	responsesBefore := e.count(`SELECT count(*) FROM responses`)
+	invitationsBefore := e.db.Count(`SELECT count(*) FROM invitations`)
+	responsesBefore := e.db.Count(`SELECT count(*) FROM responses`)
 
 	e.erase(member)
 	e.erase(parkedOnly)
@@ -56,7 +55,7 @@ func TestErasureRemovesPersonalData(t *testing.T) {
 		what string
 		sql  string
 		arg  string
-		want int
+		want int64
 	}{
 		{"member row", `SELECT count(*) FROM members WHERE member_id = $1`, member, 0},
 		{"invitations linked to the member", `SELECT count(*) FROM invitations WHERE member_id = $1`, member, 0},
@@ -70,14 +69,14 @@ func TestErasureRemovesPersonalData(t *testing.T) {
 		{"bystander untouched", `SELECT count(*) FROM invitations WHERE member_id = $1`, bystander, 1},
 	}
 	for _, c := range checks {
-		if n := e.count(c.sql, c.arg); n != c.want {
+		if n := e.db.Count(c.sql, c.arg); n != c.want {
 			t.Errorf("%s: %d, want %d", c.what, n, c.want)
 		}
 	}
-	if n := e.count(`SELECT count(*) FROM invitations`); n != invitationsBefore {
+	if n := e.db.Count(`SELECT count(*) FROM invitations`); n != invitationsBefore {
 		t.Errorf("invitations: %d, want the %d there were", n, invitationsBefore)
 	}
-	if n := e.count(`SELECT count(*) FROM responses`); n != responsesBefore {
+	if n := e.db.Count(`SELECT count(*) FROM responses`); n != responsesBefore {
 		t.Errorf("responses: %d, want the %d there were", n, responsesBefore)
 	}
 	var text string
@@ -89,29 +88,28 @@ func TestErasureRemovesPersonalData(t *testing.T) {
 		t.Errorf("invitations still hold %q", text)
 	}
 
-	list, err := e.admin.ListInvitations(ctx(t), listRequest(member))
+	list, err := e.admin.ListInvitations(testkit.Ctx(t), listRequest(member))
 	if err != nil || len(list.GetInvitations()) != 0 {
 		t.Errorf("ListInvitations after erasure = %v, %v; want none", list.GetInvitations(), err)
 	}
 	// The open link no longer works.
-	_, err = e.service.SubmitResponse(ctx(t), &surveyv1.SubmitResponseRequest{Token: tokenOf(t, open.GetUrl()), Score: 9})
+	_, err = e.service.SubmitResponse(testkit.Ctx(t), &surveyv1.SubmitResponseRequest{Token: tokenOf(t, open.GetUrl()), Score: 9})
 	wantPrecondition(t, err, "LINK_EXPIRED")
 	if p := e.get(pathOf(t, open.GetUrl())); p.code != http.StatusGone || strings.Contains(p.body, "Wie wahrscheinlich") {
 		t.Errorf("open link after erasure: %d\n%s", p.code, p.body)
 	}
 
 	// Late events do not bring the member back.
-	late := uuid.NewString()
-	e.publishProto("ledger.member.enrolled", late, &ledgerv1.MemberEnrolled{MemberId: member, Locale: "de", SurveyConsent: true, EnrolledAt: timestamppb.Now()})
-	e.waitHandled(service.ConsumerMembers, late)
+	late := e.Publish("ledger.member.enrolled", uuid.NewString(), &ledgerv1.MemberEnrolled{MemberId: member, Locale: "de", SurveyConsent: true, EnrolledAt: timestamppb.Now()})
+	e.WaitHandled(service.ConsumerMembers, late)
 	e.buy(purchase("S3", member))
-	if n := e.count(`SELECT count(*) FROM members WHERE member_id = $1`, member); n != 0 {
+	if n := e.db.Count(`SELECT count(*) FROM members WHERE member_id = $1`, member); n != 0 {
 		t.Error("a late enrolment brought the erased member back")
 	}
-	if n := e.count(`SELECT count(*) FROM pending_triggers WHERE member_id = $1`, member); n != 0 {
+	if n := e.db.Count(`SELECT count(*) FROM pending_triggers WHERE member_id = $1`, member); n != 0 {
 		t.Error("a purchase of an erased member was parked")
 	}
-	if n := e.count(`SELECT count(*) FROM invitations`); n != invitationsBefore {
+	if n := e.db.Count(`SELECT count(*) FROM invitations`); n != invitationsBefore {
 		t.Errorf("invitations: %d, want %d", n, invitationsBefore)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/treue/treue/pkg/grpcx"
+	"github.com/treue/treue/pkg/testkit"
 	commonv1 "github.com/treue/treue/proto/gen/treue/common/v1"
 	surveyv1 "github.com/treue/treue/proto/gen/treue/survey/v1"
 	"github.com/treue/treue/services/survey/internal/domain"
@@ -46,7 +47,7 @@ func TestSubmitResponse(t *testing.T) {
 	for i, tt := range tests {
 		inv := invs[i]
 		comment := "score " + string(rune('0'+i))
-		got, err := e.service.SubmitResponse(ctx(t), &surveyv1.SubmitResponseRequest{
+		got, err := e.service.SubmitResponse(testkit.Ctx(t), &surveyv1.SubmitResponseRequest{
 			Token: tokenOf(t, inv.GetUrl()), Score: tt.score, Comment: comment,
 		})
 		if err != nil {
@@ -66,13 +67,13 @@ func TestSubmitResponse(t *testing.T) {
 	}
 
 	// One response per invitation.
-	_, err := e.admin.SubmitResponse(ctx(t), &surveyv1.SubmitResponseRequest{Token: tokenOf(t, invs[0].GetUrl()), Score: 10})
+	_, err := e.admin.SubmitResponse(testkit.Ctx(t), &surveyv1.SubmitResponseRequest{Token: tokenOf(t, invs[0].GetUrl()), Score: 10})
 	wantPrecondition(t, err, "ALREADY_ANSWERED")
-	if n := e.count(`SELECT count(*) FROM responses WHERE invitation_id = $1`, invs[0].GetInvitationId()); n != 1 {
+	if n := e.db.Count(`SELECT count(*) FROM responses WHERE invitation_id = $1`, invs[0].GetInvitationId()); n != 1 {
 		t.Errorf("%d responses to the invitation, want 1", n)
 	}
 
-	list, err := e.admin.ListInvitations(ctx(t), &surveyv1.ListInvitationsRequest{MemberId: invs[0].GetMemberId()})
+	list, err := e.admin.ListInvitations(testkit.Ctx(t), &surveyv1.ListInvitationsRequest{MemberId: invs[0].GetMemberId()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +101,7 @@ func TestSubmitResponseRejectsBadLinks(t *testing.T) {
 		"payload changed":   otherHead + "." + sig,
 		"signed elsewhere":  mustSigner(t, strings.Repeat("z", 32)).Sign(id, time.Now().Add(time.Hour)),
 	} {
-		_, err := e.service.SubmitResponse(ctx(t), &surveyv1.SubmitResponseRequest{Token: bad, Score: 5})
+		_, err := e.service.SubmitResponse(testkit.Ctx(t), &surveyv1.SubmitResponseRequest{Token: bad, Score: 5})
 		wantInvalidField(t, err, "token")
 		if t.Failed() {
 			t.Logf("case %q", name)
@@ -108,20 +109,20 @@ func TestSubmitResponseRejectsBadLinks(t *testing.T) {
 	}
 
 	expired := signer.Sign(id, time.Now().Add(-time.Minute))
-	_, err = e.service.SubmitResponse(ctx(t), &surveyv1.SubmitResponseRequest{Token: expired, Score: 5})
+	_, err = e.service.SubmitResponse(testkit.Ctx(t), &surveyv1.SubmitResponseRequest{Token: expired, Score: 5})
 	wantPrecondition(t, err, "LINK_EXPIRED")
 
 	// A genuine link to an invitation that does not exist.
-	_, err = e.service.SubmitResponse(ctx(t), &surveyv1.SubmitResponseRequest{Token: signer.Sign(uuid.New(), time.Now().Add(time.Hour)), Score: 5})
+	_, err = e.service.SubmitResponse(testkit.Ctx(t), &surveyv1.SubmitResponseRequest{Token: signer.Sign(uuid.New(), time.Now().Add(time.Hour)), Score: 5})
 	if status.Code(err) != codes.NotFound {
 		t.Errorf("unknown invitation: %v, want NotFound", err)
 	}
 
-	if n := e.count(`SELECT count(*) FROM responses`); n != 0 {
+	if n := e.db.Count(`SELECT count(*) FROM responses`); n != 0 {
 		t.Errorf("%d responses stored, want 0", n)
 	}
 	// The genuine token still works.
-	if _, err := e.service.SubmitResponse(ctx(t), &surveyv1.SubmitResponseRequest{Token: token, Score: 5}); err != nil {
+	if _, err := e.service.SubmitResponse(testkit.Ctx(t), &surveyv1.SubmitResponseRequest{Token: token, Score: 5}); err != nil {
 		t.Errorf("genuine token: %v", err)
 	}
 }

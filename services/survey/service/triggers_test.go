@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/treue/treue/pkg/testkit"
 	commonv1 "github.com/treue/treue/proto/gen/treue/common/v1"
 	posv1 "github.com/treue/treue/proto/gen/treue/pos/v1"
 	surveyv1 "github.com/treue/treue/proto/gen/treue/survey/v1"
@@ -37,7 +38,7 @@ func TestPurchaseInvitesAtMostOncePerContactInterval(t *testing.T) {
 		t.Errorf("link expires in %v, want about %v", ttl, service.DefaultLinkTTL)
 	}
 
-	list, err := e.marketing.ListInvitations(ctx(t), &surveyv1.ListInvitationsRequest{MemberId: member})
+	list, err := e.marketing.ListInvitations(testkit.Ctx(t), &surveyv1.ListInvitationsRequest{MemberId: member})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,10 +63,10 @@ func TestPurchaseInvitesAtMostOncePerContactInterval(t *testing.T) {
 	if n := e.invitationsOf(noConsent); n != 0 {
 		t.Errorf("member without consent has %d invitations, want 0", n)
 	}
-	if n := e.count(`SELECT count(*) FROM invitations`); n != 1 {
+	if n := e.db.Count(`SELECT count(*) FROM invitations`); n != 1 {
 		t.Errorf("%d invitations in all, want 1", n)
 	}
-	if n := e.count(`SELECT count(*) FROM pending_triggers`); n != 0 {
+	if n := e.db.Count(`SELECT count(*) FROM pending_triggers`); n != 0 {
 		t.Errorf("%d parked triggers, want 0", n)
 	}
 }
@@ -79,15 +80,14 @@ func TestBurstOfPurchasesEarnsOneInvitation(t *testing.T) {
 	for _, m := range members {
 		e.enroll(m, "en", true)
 	}
-	var last string
+	var last testkit.Sent
 	for i := range 60 {
 		p := purchase("S1", members[i%2])
-		e.publishProto("pos.purchase.recorded.S1", p.GetEventId(), p)
-		last = p.GetEventId()
+		last = e.Publish("pos.purchase.recorded.S1", p.GetEventId(), p)
 	}
-	e.waitHandled(service.ConsumerPOS, last)
-	eventually(t, 10*time.Second, "all purchases handled", func() bool {
-		return e.count(`SELECT count(*) FROM inbox WHERE consumer = $1`, service.ConsumerPOS) == 60
+	e.WaitHandled(service.ConsumerPOS, last)
+	testkit.Eventually(t, 10*time.Second, "all purchases handled", func() bool {
+		return e.db.Count(`SELECT count(*) FROM inbox WHERE consumer = $1`, service.ConsumerPOS) == 60
 	})
 	for _, m := range members {
 		e.invitationFor(m)
@@ -105,7 +105,7 @@ func TestPurchaseBeforeEnrolmentIsParked(t *testing.T) {
 	p := purchase("S7", member)
 	e.buy(p)
 	e.buy(purchase("S7", noConsent))
-	if n := e.count(`SELECT count(*) FROM pending_triggers WHERE member_id = $1`, member); n != 1 {
+	if n := e.db.Count(`SELECT count(*) FROM pending_triggers WHERE member_id = $1`, member); n != 1 {
 		t.Fatalf("%d parked triggers for the member, want 1", n)
 	}
 	if n := e.invitationsOf(member); n != 0 {
@@ -117,13 +117,13 @@ func TestPurchaseBeforeEnrolmentIsParked(t *testing.T) {
 	if inv.GetTriggerEventId() != p.GetEventId() || inv.GetStoreId() != "S7" {
 		t.Errorf("invitation = %v, want one for the parked purchase", inv)
 	}
-	if n := e.count(`SELECT count(*) FROM pending_triggers WHERE member_id = $1`, member); n != 0 {
+	if n := e.db.Count(`SELECT count(*) FROM pending_triggers WHERE member_id = $1`, member); n != 0 {
 		t.Errorf("%d parked triggers left, want 0", n)
 	}
 
 	// A parked trigger of a member without consent is dropped at enrolment.
 	e.enroll(noConsent, "en", false)
-	if n := e.count(`SELECT count(*) FROM pending_triggers`); n != 0 {
+	if n := e.db.Count(`SELECT count(*) FROM pending_triggers`); n != 0 {
 		t.Errorf("%d parked triggers left, want 0", n)
 	}
 	if n := e.invitationsOf(noConsent); n != 0 {
@@ -146,11 +146,10 @@ func TestSamePurchaseTwiceMakesOneInvitation(t *testing.T) {
 	e.invitationFor(member)
 
 	// Same message id: JetStream's de-duplication drops it.
-	e.publishProto("pos.purchase.recorded.S1", p.GetEventId(), p)
+	e.Publish("pos.purchase.recorded.S1", p.GetEventId(), p)
 	// Same payload under another message id: a second event for the inbox, same trigger.
-	again := uuid.NewString()
-	e.publishProto("pos.purchase.recorded.S1", again, p)
-	e.waitHandled(service.ConsumerPOS, again)
+	again := e.Publish("pos.purchase.recorded.S1", uuid.NewString(), p)
+	e.WaitHandled(service.ConsumerPOS, again)
 	// The same transaction under a new event id.
 	resent := proto.Clone(p).(*posv1.PurchaseRecorded)
 	resent.EventId = uuid.NewString()
@@ -165,7 +164,7 @@ func TestSamePurchaseTwiceMakesOneInvitation(t *testing.T) {
 	if n := e.invitationsOf(member); n != 2 {
 		t.Errorf("%d invitations after a new purchase, want 2", n)
 	}
-	eventually(t, 10*time.Second, "two invitation events", func() bool { return e.invitationEvents(member) == 2 })
+	testkit.Eventually(t, 10*time.Second, "two invitation events", func() bool { return e.invitationEvents(member) == 2 })
 }
 
 func TestServiceCallInvites(t *testing.T) {

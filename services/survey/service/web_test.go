@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/treue/treue/pkg/testkit"
 	"github.com/treue/treue/services/survey/internal/domain"
 )
 
@@ -126,7 +127,7 @@ func TestSurveyPage(t *testing.T) {
 	if ev := e.responseFor(de.GetInvitationId()); ev.GetScore() != 3 || ev.GetComment() != xss {
 		t.Errorf("event %v", ev)
 	}
-	list, err := e.admin.ListInvitations(ctx(t), listRequest(de.GetMemberId()))
+	list, err := e.admin.ListInvitations(testkit.Ctx(t), listRequest(de.GetMemberId()))
 	if err != nil || len(list.GetInvitations()) != 1 || !list.GetInvitations()[0].GetAnswered() {
 		t.Errorf("ListInvitations = %v, %v; want the invitation answered", list, err)
 	}
@@ -138,7 +139,7 @@ func TestSurveyPage(t *testing.T) {
 	if p = e.post(path, url.Values{"score": {"10"}}); p.code != http.StatusConflict || !strings.Contains(p.body, "bereits beantwortet") {
 		t.Errorf("second POST: %d\n%s", p.code, p.body)
 	}
-	if n := e.count(`SELECT count(*) FROM responses WHERE invitation_id = $1 AND score = 3`, de.GetInvitationId()); n != 1 {
+	if n := e.db.Count(`SELECT count(*) FROM responses WHERE invitation_id = $1 AND score = 3`, de.GetInvitationId()); n != 1 {
 		t.Errorf("the first answer must stay")
 	}
 
@@ -200,7 +201,7 @@ func TestSurveyPageProblems(t *testing.T) {
 			}
 		})
 	}
-	if n := e.count(`SELECT count(*) FROM responses`); n != 0 {
+	if n := e.db.Count(`SELECT count(*) FROM responses`); n != 0 {
 		t.Errorf("%d responses stored, want 0", n)
 	}
 }

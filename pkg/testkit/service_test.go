@@ -1,0 +1,127 @@
+package testkit_test
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/treue/treue/pkg/bus"
+	"github.com/treue/treue/pkg/svc"
+	"github.com/treue/treue/pkg/testkit"
+	adminv1 "github.com/treue/treue/proto/gen/treue/admin/v1"
+)
+
+// echo is the smallest service of the usual shape: it consumes StringValues on echo.in
+// and publishes each again on echo.out through its outbox, taking its time.
+type echo struct{ *svc.Runtime }
+
+var echoStream = bus.StreamSpec{Name: "ECHO", Subjects: []string{"echo.>"}}
+
+func newEcho(ctx context.Context, base svc.Base, log *slog.Logger) (*echo, error) {
+	rt, err := svc.Open(ctx, base, svc.Options{Name: "echo", Schema: "echo", Streams: []bus.StreamSpec{echoStream}}, log)
+	if err != nil {
+		return nil, err
+	}
+	err = rt.Consume(bus.ConsumerConfig{
+		Name: "echo", Stream: echoStream, Subjects: []string{"echo.in"},
+		Handler: func(ctx context.Context, tx pgx.Tx, msgs []*bus.Message) error {
+			time.Sleep(200 * time.Millisecond) // slow enough that a test must wait for it
+			for _, m := range msgs {
+				var v wrapperspb.StringValue
+				if err := m.Decode(&v); err != nil {
+					return err
+				}
+				if err := bus.Enqueue(ctx, tx, bus.NewEvent("echo.out", &v)); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		rt.Close()
+		return nil, err
+	}
+	return &echo{rt}, nil
+}
+
+func TestServiceKit(t *testing.T) {
+	t.Parallel()
+	e := testkit.NewEnv(t)
+	s := testkit.Start(t, newEcho, e.Base())
+	addr := s.Service.GRPCAddr()
+
+	sent := []testkit.Sent{
+		e.Publish("echo.in", "", wrapperspb.String("protobuf")),
+		e.PublishJSON("echo.in", "", wrapperspb.String("protojson")),
+	}
+	poison := e.PublishRaw(testkit.Raw{Subject: "echo.in", ContentType: bus.ContentTypeProto, Data: []byte{0xff}})
+	if again := e.Publish("echo.in", sent[0].ID, wrapperspb.String("protobuf")); !again.Duplicate || again.Sequence != sent[0].Sequence {
+		t.Errorf("the same id again = %+v, want JetStream to drop it as a duplicate of %d", again.PubAck, sent[0].Sequence)
+	}
+
+	// Handled means committed: the inbox has the events the moment the wait returns.
+	e.WaitHandled("echo", append(sent, poison)...)
+	if n := e.DB("echo").Count(`SELECT count(*) FROM inbox`); n != 2 {
+		t.Errorf("%d events in the inbox after the wait, want 2", n)
+	}
+	letters := e.WaitDeadLetters(addr, "echo", 1)
+	if letters[0].GetEventId() != poison.ID || !strings.Contains(letters[0].GetError(), "decode") {
+		t.Errorf("dead letter %v, want the poison's with a decode error", letters[0])
+	}
+
+	if v := testkit.WaitEvent(e, "echo.out", func(v *wrapperspb.StringValue) bool { return v.GetValue() == "protojson" }); v.GetValue() != "protojson" {
+		t.Errorf("WaitEvent returned %v", v)
+	}
+	var out []string
+	testkit.Eventually(t, 10*time.Second, "both echoed", func() bool {
+		out = out[:0]
+		for _, v := range testkit.Events[*wrapperspb.StringValue](e, "echo.out") {
+			out = append(out, v.GetValue())
+		}
+		return len(out) == 2
+	})
+	if slices.Sort(out); !slices.Equal(out, []string{"protobuf", "protojson"}) {
+		t.Errorf("echoed %v", out)
+	}
+
+	// Every caller has its role's key; a role the admin API does not allow is refused.
+	list := func(role string) error {
+		_, err := adminv1.NewAdminServiceClient(e.Conn(addr, role)).ListDeadLetters(testkit.Ctx(t), &adminv1.ListDeadLettersRequest{})
+		return err
+	}
+	testkit.WantCode(t, list(""), codes.Unauthenticated)
+	testkit.WantCode(t, list("pos"), codes.PermissionDenied)
+	testkit.WantCode(t, list("auditor"), codes.OK)
+
+	if err := s.Stop(); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	select {
+	case <-s.Done():
+	default:
+		t.Error("Done is open after Stop")
+	}
+}
+
+// A subtest fails through its own view of the world.
+func TestEnvFor(t *testing.T) {
+	t.Parallel()
+	e := testkit.NewEnv(t)
+	t.Run("sub", func(t *testing.T) {
+		sub := e.For(t)
+		if sub.NS() != e.NS() || sub.DatabaseURL() != e.DatabaseURL() {
+			t.Fatal("the view is of another world")
+		}
+		if got := sub.Key("admin"); got != "test-key-admin" {
+			t.Errorf("admin key %q", got)
+		}
+	})
+}
