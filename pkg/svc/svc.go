@@ -42,6 +42,8 @@ type Base struct {
 	DBMaxConns     int    // <SERVICE>_DB_MAX_CONNS
 	// InboxRetention is how long inbox rows are kept (INBOX_RETENTION); 0 keeps them.
 	InboxRetention time.Duration
+	// Hooks tune every consumer of the service in tests; zero in production.
+	Hooks ConsumerHooks
 }
 
 // LoadBase reads Base from the environment; prefix is the service's upper-case name.
@@ -110,12 +112,13 @@ type Runtime struct {
 
 	inboxRetention time.Duration
 	streamOpts     bus.StreamOptions
+	hooks          ConsumerHooks
 }
 
 // Open connects, migrates and creates the streams. Close releases what Open took when
 // Run is not called.
 func Open(ctx context.Context, base Base, opts Options, log *slog.Logger) (_ *Runtime, err error) {
-	r := &Runtime{Name: opts.Name, NS: bus.Namespace(base.Namespace), Log: log, inboxRetention: base.InboxRetention}
+	r := &Runtime{Name: opts.Name, NS: bus.Namespace(base.Namespace), Log: log, inboxRetention: base.InboxRetention, hooks: base.Hooks}
 	defer func() {
 		if err != nil {
 			r.Close()
@@ -188,8 +191,17 @@ func (r *Runtime) HTTPAddr() string {
 // HandleHTTP sets the handler of the HTTP server.
 func (r *Runtime) HandleHTTP(h http.Handler) { r.http = h }
 
-// Consume adds a durable consumer; its commits wake the outbox relay.
-func (r *Runtime) Consume(cfg bus.ConsumerConfig) error {
+// Consume adds durable consumers; their commits wake the outbox relay.
+func (r *Runtime) Consume(cfgs ...bus.ConsumerConfig) error {
+	for _, cfg := range cfgs {
+		if err := r.consume(r.hooks.Apply(cfg)); err != nil {
+			return fmt.Errorf("consumer %s: %w", cfg.Name, err)
+		}
+	}
+	return nil
+}
+
+func (r *Runtime) consume(cfg bus.ConsumerConfig) error {
 	after := cfg.AfterCommit
 	cfg.AfterCommit = func() {
 		r.Relay.Notify()
@@ -331,4 +343,34 @@ func (r *Runtime) Close() {
 		r.closers[i]()
 	}
 	r.closers = nil
+}
+
+// ConsumerHooks override consumer settings in tests: shorter waits, injected crashes.
+// The zero value (production) keeps the bus's defaults. Not read from the environment.
+type ConsumerHooks struct {
+	// AckWait, Backoff and MaxDeliver replace the bus's defaults when set.
+	AckWait    time.Duration
+	Backoff    []time.Duration
+	MaxDeliver int
+	// BeforeAck, when it returns an error, makes the named consumer stop after its
+	// commit without acking, as a crashed process would (bus.ConsumerConfig.BeforeAck).
+	BeforeAck func(consumer string, msgs []*bus.Message) error
+}
+
+// Apply returns c with the hooks' overrides.
+func (h ConsumerHooks) Apply(c bus.ConsumerConfig) bus.ConsumerConfig {
+	if h.AckWait > 0 {
+		c.AckWait = h.AckWait
+	}
+	if len(h.Backoff) > 0 {
+		c.Backoff = h.Backoff
+	}
+	if h.MaxDeliver > 0 {
+		c.MaxDeliver = h.MaxDeliver
+	}
+	if h.BeforeAck != nil {
+		name, hook := c.Name, h.BeforeAck
+		c.BeforeAck = func(msgs []*bus.Message) error { return hook(name, msgs) }
+	}
+	return c
 }
