@@ -1,12 +1,16 @@
 package service_test
 
 import (
+	"bufio"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -48,9 +52,19 @@ type env struct {
 	ns         string
 	db         *pgxpool.Pool // the test's database, for looking at the rewards schema
 	ledgerAddr string
+	codeKey    string // REWARDS_CODE_KEY of every rewards instance of the test
+	// rewardsOpts adjust the configuration of every rewards instance of the test.
+	rewardsOpts []func(*service.Config)
 }
 
 var roles = []string{"admin", "marketing", "service_agent", "pos", "auditor", "service"}
+
+// randomKey is a REWARDS_CODE_KEY: 32 random bytes in hex.
+func randomKey() string {
+	k := make([]byte, 32)
+	_, _ = rand.Read(k)
+	return hex.EncodeToString(k)
+}
 
 func testLogger() *slog.Logger {
 	if testing.Verbose() {
@@ -59,11 +73,13 @@ func testLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-func start(t *testing.T) *env {
+// start starts a ledger and a rewards service; opts adjust the configuration of every
+// rewards instance of the test.
+func start(t *testing.T, opts ...func(*service.Config)) *env {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	e := &env{keys: map[string]string{}, ns: testkit.Namespace(t)}
+	e := &env{keys: map[string]string{}, ns: testkit.Namespace(t), codeKey: randomKey(), rewardsOpts: opts}
 	var specs []string
 	for _, r := range roles {
 		key := "test-" + r + "-" + uuid.NewString()
@@ -112,19 +128,29 @@ func start(t *testing.T) *env {
 }
 
 // startRewards starts a rewards service on e's database and namespace that calls the
-// ledger at ledgerAddr.
-func startRewards(t *testing.T, e *env, ledgerAddr string) *service.Service {
+// ledger at ledgerAddr. opts apply after the test's own.
+func startRewards(t *testing.T, e *env, ledgerAddr string, opts ...func(*service.Config)) *service.Service {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s, err := service.New(ctx, service.Config{
+	cfg := service.Config{
 		Base:                    e.base,
 		LedgerAddr:              ledgerAddr,
 		ServiceAPIKey:           e.keys["service"],
 		LedgerTimeout:           3 * time.Second,
 		HoldTTL:                 24 * time.Hour,
 		CouponAttemptsPerMinute: 30,
-	}, testLogger().With("service", "rewards"))
+		CodeKey:                 e.codeKey,
+		CodeRetryWindow:         24 * time.Hour,
+		// Far off, so that no settler races the subtests' own redemptions; the tests of
+		// the settler shorten it.
+		SettleAfter:   time.Hour,
+		SweepInterval: 100 * time.Millisecond,
+	}
+	for _, o := range append(e.rewardsOpts, opts...) {
+		o(&cfg)
+	}
+	s, err := service.New(ctx, cfg, testLogger().With("service", "rewards"))
 	if err != nil {
 		t.Fatalf("rewards: %v", err)
 	}
@@ -435,8 +461,9 @@ func TestRewards(t *testing.T) {
 			again.GetRedemption().GetStatus() != rewardsv1.RedemptionStatus_REDEMPTION_STATUS_COMPLETED {
 			t.Fatalf("retry returned %v, want %v", again.GetRedemption(), first.GetRedemption())
 		}
-		if again.GetCouponCode() != "" {
-			t.Fatal("the retry shows the code again")
+		if again.GetCouponCode() != first.GetCouponCode() ||
+			again.GetCouponCodeStatus() != rewardsv1.CouponCodeStatus_COUPON_CODE_STATUS_SHOWN {
+			t.Fatalf("the retry shows code %q (%s), want the first call's", again.GetCouponCode(), again.GetCouponCodeStatus())
 		}
 		if !again.GetCouponExpiresAt().AsTime().Equal(first.GetCouponExpiresAt().AsTime()) {
 			t.Fatal("the retry reports another expiry")
@@ -466,7 +493,7 @@ func TestRewards(t *testing.T) {
 		var (
 			wg    sync.WaitGroup
 			mu    sync.Mutex
-			codes []string
+			codes = map[string]int{}
 			ids   = map[string]bool{}
 		)
 		for range callers {
@@ -479,14 +506,13 @@ func TestRewards(t *testing.T) {
 				mu.Lock()
 				defer mu.Unlock()
 				ids[resp.GetRedemption().GetRedemptionId()] = true
-				if resp.GetCouponCode() != "" {
-					codes = append(codes, resp.GetCouponCode())
-				}
+				codes[resp.GetCouponCode()]++
 			})
 		}
 		wg.Wait()
-		if len(ids) != 1 || len(codes) != 1 {
-			t.Fatalf("%d redemptions and %d codes, want one of each", len(ids), len(codes))
+		// One coupon, whose code every caller sees: they are all the same caller retrying.
+		if len(ids) != 1 || len(codes) != 1 || codes[""] != 0 {
+			t.Fatalf("%d redemptions and codes %v, want one redemption and one code for all", len(ids), codes)
 		}
 		eventually(t, 10*time.Second, "one hold captured", func() bool {
 			b := e.balance(t, memberID)
@@ -604,6 +630,91 @@ func TestRewards(t *testing.T) {
 			b := e.balance(t, memberID)
 			return b.GetAvailable() == 0 && b.GetHeld() == 0
 		})
+	})
+
+	t.Run("a lost response: the retry shows the same code, sealed meanwhile", func(t *testing.T) {
+		t.Parallel()
+		memberID, available := e.member(t, 10000)
+		reward := e.reward(t, available)
+		key := "lost-" + uuid.NewString()
+		lost, err := e.redeem(t, key, memberID, reward.GetRewardId())
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The caller never saw that answer; all it has is its key.
+		code := lost.GetCouponCode()
+		redemptionID := lost.GetRedemption().GetRedemptionId()
+		retry, err := e.redeem(t, key, memberID, reward.GetRewardId())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if retry.GetCouponCode() != code || retry.GetCouponCodeStatus() != rewardsv1.CouponCodeStatus_COUPON_CODE_STATUS_SHOWN ||
+			retry.GetRedemption().GetCouponId() != lost.GetRedemption().GetCouponId() {
+			t.Fatalf("retry: code %q (%s), coupon %s; want %q of coupon %s", retry.GetCouponCode(), retry.GetCouponCodeStatus(),
+				retry.GetRedemption().GetCouponId(), code, lost.GetRedemption().GetCouponId())
+		}
+		// The database holds the code sealed, for the window, and nowhere in clear.
+		e.assertNoCodeInClear(t, redemptionID, code)
+		var hoursLeft float64
+		if err := e.db.QueryRow(e.as(t, ""), `
+			SELECT extract(epoch FROM sealed_code_until - now()) / 3600 FROM rewards.redemptions
+			WHERE redemption_id = $1 AND length(sealed_code) > 0`, redemptionID).Scan(&hoursLeft); err != nil {
+			t.Fatalf("sealed code: %v", err)
+		}
+		if hoursLeft < 23 || hoursLeft > 24 {
+			t.Fatalf("the code is kept for another %.2f h, want about 24", hoursLeft)
+		}
+		// The retried code is the coupon, and it works once at the till.
+		terminal := "till-" + uuid.NewString()[:8]
+		used, err := e.rewards.RedeemCoupon(e.as(t, "pos"), &rewardsv1.RedeemCouponRequest{Code: retry.GetCouponCode(), TerminalId: terminal, StoreId: "store-2"})
+		if err != nil || used.GetCouponId() != lost.GetRedemption().GetCouponId() {
+			t.Fatalf("redeem the retried code: %v, %v", used, err)
+		}
+		_, err = e.rewards.RedeemCoupon(e.as(t, "pos"), &rewardsv1.RedeemCouponRequest{Code: code, TerminalId: terminal, StoreId: "store-2"})
+		wantReason(t, err, "COUPON_ALREADY_REDEEMED")
+		// Only the same request gets it: the key with another reward is refused.
+		other := e.reward(t, 1)
+		_, err = e.redeem(t, key, memberID, other.GetRewardId())
+		wantReason(t, err, "IDEMPOTENCY_KEY_REUSED")
+	})
+
+	t.Run("after the retry window the code is no longer shown", func(t *testing.T) {
+		t.Parallel()
+		const window = 2 * time.Second
+		short := startRewards(t, e, e.ledgerAddr, func(c *service.Config) { c.CodeRetryWindow = window })
+		client := rewardsv1.NewRewardsServiceClient(dial(t, short.GRPCAddr()))
+		memberID, available := e.member(t, 10000)
+		reward := e.reward(t, available)
+		req := &rewardsv1.RedeemRequest{IdempotencyKey: "window-" + uuid.NewString(), MemberId: memberID, RewardId: reward.GetRewardId()}
+		first, err := client.Redeem(e.as(t, "service"), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		redemptionID := first.GetRedemption().GetRedemptionId()
+		// The wiper clears the sealed code once the window has passed.
+		eventually(t, window+10*time.Second, "sealed code wiped", func() bool {
+			var wiped bool
+			if err := e.db.QueryRow(e.as(t, ""), `SELECT sealed_code IS NULL AND sealed_code_until IS NULL FROM rewards.redemptions WHERE redemption_id = $1`,
+				redemptionID).Scan(&wiped); err != nil {
+				t.Fatal(err)
+			}
+			return wiped
+		})
+		late, err := client.Redeem(e.as(t, "service"), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if late.GetCouponCode() != "" || late.GetCouponCodeStatus() != rewardsv1.CouponCodeStatus_COUPON_CODE_STATUS_NO_LONGER_SHOWN ||
+			late.GetRedemption().GetStatus() != rewardsv1.RedemptionStatus_REDEMPTION_STATUS_COMPLETED ||
+			late.GetRedemption().GetCouponId() != first.GetRedemption().GetCouponId() || late.GetCouponExpiresAt() == nil {
+			t.Fatalf("retry after the window: %v", late)
+		}
+		e.assertNoCodeInClear(t, redemptionID, first.GetCouponCode())
+		// The coupon itself is still good.
+		v, err := e.rewards.ValidateCoupon(e.as(t, "pos"), &rewardsv1.ValidateCouponRequest{Code: first.GetCouponCode(), TerminalId: "till-window"})
+		if err != nil || !v.GetValid() {
+			t.Fatalf("validate: %v, %v", v, err)
+		}
 	})
 
 	t.Run("coupon at the till", func(t *testing.T) {
@@ -782,6 +893,28 @@ func TestRewards(t *testing.T) {
 	})
 }
 
+// assertNoCodeInClear fails if the rows of a redemption and its coupon hold the code, in
+// any spelling, or if the outbox does.
+func (e *env) assertNoCodeInClear(t *testing.T, redemptionID, code string) {
+	t.Helper()
+	if code == "" {
+		t.Fatal("no code to look for")
+	}
+	var rows string
+	if err := e.db.QueryRow(e.as(t, ""), `
+		SELECT r::text || coalesce((SELECT string_agg(c::text, '') FROM rewards.coupons c WHERE c.redemption_id = r.redemption_id), '')
+			|| encode(coalesce(r.sealed_code, ''), 'escape')
+			|| coalesce((SELECT string_agg(encode(o.payload, 'escape'), '') FROM rewards.outbox o), '')
+		FROM rewards.redemptions r WHERE r.redemption_id = $1`, redemptionID).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	for _, spelling := range []string{normalised(code), code, strings.ToLower(normalised(code))} {
+		if strings.Contains(strings.ToUpper(rows), strings.ToUpper(spelling)) {
+			t.Fatalf("the database holds the code %s in clear", code)
+		}
+	}
+}
+
 // namesField reports whether a status names field in its message and its BadRequest.
 func namesField(err error, field string) bool {
 	st := status.Convert(err)
@@ -798,4 +931,293 @@ func namesField(err error, field string) bool {
 		}
 	}
 	return false
+}
+
+// TestAbandonedRedemptionsAreSettled kills a rewards process in the middle of a Redeem,
+// after the ledger placed the hold and before the coupon was issued, and checks that the
+// settlers of two surviving instances complete the redemption exactly once: one coupon,
+// one capture of the one hold, one completion event. The caller's retry then gets the
+// coupon's code.
+func TestAbandonedRedemptionsAreSettled(t *testing.T) {
+	t.Parallel()
+	e := start(t, func(c *service.Config) {
+		c.SettleAfter = 1500 * time.Millisecond
+		c.SweepInterval = 50 * time.Millisecond
+	})
+	// A second instance: two settlers compete for every abandoned redemption.
+	startRewards(t, e, e.ledgerAddr)
+
+	t.Run("killed after the hold: completed once", func(t *testing.T) {
+		t.Parallel()
+		ctx := e.as(t, "")
+		memberID, available := e.member(t, 10000)
+		price := available / 2
+		reward := e.reward(t, price)
+		child := startRewardsProcess(t, e)
+		client := rewardsv1.NewRewardsServiceClient(dial(t, child.addr))
+
+		// Holding the coupons table makes the child's completion wait after the hold.
+		tx, err := e.db.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = tx.Rollback(ctx) }()
+		if _, err := tx.Exec(ctx, `LOCK TABLE rewards.coupons IN SHARE MODE`); err != nil {
+			t.Fatal(err)
+		}
+		key := "crash-" + uuid.NewString()
+		done := make(chan error, 1)
+		go func() {
+			_, err := client.Redeem(e.as(t, "service"), &rewardsv1.RedeemRequest{
+				IdempotencyKey: key, MemberId: memberID, RewardId: reward.GetRewardId(),
+			})
+			done <- err
+		}()
+		var redemptionID string
+		eventually(t, 10*time.Second, "the child's hold placed", func() bool {
+			return e.db.QueryRow(ctx, `
+				SELECT r.redemption_id::text FROM rewards.redemptions r
+				JOIN ledger.holds h ON h.reference = 'redemption:' || r.redemption_id
+				WHERE r.idempotency_key = $1 AND h.status = 'placed'`, key).Scan(&redemptionID) == nil
+		})
+		child.kill(t)
+		if err := <-done; err == nil {
+			t.Fatal("the Redeem of the killed process answered")
+		}
+		if err := tx.Rollback(ctx); err != nil {
+			t.Fatal(err)
+		}
+		// The crash left the redemption requested and the points held.
+		if st := e.redemptionStatus(t, redemptionID); st != "requested" {
+			t.Fatalf("after the kill the redemption is %s, want requested", st)
+		}
+		if b := e.balance(t, memberID); b.GetHeld() != price {
+			t.Fatalf("after the kill %d points are held, want %d", b.GetHeld(), price)
+		}
+
+		eventually(t, 20*time.Second, "the redemption settled", func() bool { return e.redemptionStatus(t, redemptionID) != "requested" })
+		if st := e.redemptionStatus(t, redemptionID); st != "completed" {
+			t.Fatalf("the settler left the redemption %s, want completed", st)
+		}
+		eventually(t, 10*time.Second, "hold captured", func() bool {
+			b := e.balance(t, memberID)
+			return b.GetAvailable() == available-price && b.GetHeld() == 0
+		})
+		// Exactly once: one hold, captured; in the journal one hold and one capture;
+		// one coupon; one completion event.
+		var holds []string
+		if err := e.db.QueryRow(ctx, `SELECT array_agg(status) FROM ledger.holds WHERE reference = $1`,
+			"redemption:"+redemptionID).Scan(&holds); err != nil {
+			t.Fatal(err)
+		}
+		var journal []string
+		if err := e.db.QueryRow(ctx, `SELECT array_agg(kind ORDER BY id) FROM ledger.transactions WHERE reference = $1`,
+			"redemption:"+redemptionID).Scan(&journal); err != nil {
+			t.Fatal(err)
+		}
+		var coupons int
+		if err := e.db.QueryRow(ctx, `SELECT count(*) FROM rewards.coupons WHERE redemption_id = $1`, redemptionID).Scan(&coupons); err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(holds) != "[captured]" || fmt.Sprint(journal) != "[hold capture]" || coupons != 1 {
+			t.Fatalf("holds %v, journal %v, %d coupons; want one hold captured once and one coupon", holds, journal, coupons)
+		}
+		if n := e.countEvents(t, "rewards.redemption.completed", &rewardsv1.RedemptionCompleted{}, func(m proto.Message) bool {
+			return m.(*rewardsv1.RedemptionCompleted).GetRedemptionId() == redemptionID
+		}); n != 1 {
+			t.Fatalf("%d redemption.completed events, want 1", n)
+		}
+
+		// The caller's retry gets the code the settler issued; it works once at the till.
+		resp, err := e.redeem(t, key, memberID, reward.GetRewardId())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.GetRedemption().GetRedemptionId() != redemptionID || resp.GetCouponCode() == "" ||
+			resp.GetCouponCodeStatus() != rewardsv1.CouponCodeStatus_COUPON_CODE_STATUS_SHOWN {
+			t.Fatalf("retry after the settler: %v", resp)
+		}
+		e.assertNoCodeInClear(t, redemptionID, resp.GetCouponCode())
+		used := &rewardsv1.RedeemCouponRequest{Code: resp.GetCouponCode(), TerminalId: "till-crash", StoreId: "store-3"}
+		if _, err := e.rewards.RedeemCoupon(e.as(t, "pos"), used); err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.rewards.RedeemCoupon(e.as(t, "pos"), used)
+		wantReason(t, err, "COUPON_ALREADY_REDEEMED")
+	})
+
+	t.Run("stopped before the hold, without the points: cancelled", func(t *testing.T) {
+		t.Parallel()
+		// An instance whose ledger is unreachable leaves the redemption requested, as a
+		// process dying before the hold would; it settles nothing itself.
+		broken := startRewards(t, e, "127.0.0.1:1", func(c *service.Config) { c.SettleAfter = time.Hour })
+		client := rewardsv1.NewRewardsServiceClient(dial(t, broken.GRPCAddr()))
+		memberID, available := e.member(t, 10000)
+		reward := e.reward(t, available+1)
+		key := "poor-abandoned-" + uuid.NewString()
+		resp, err := client.Redeem(e.as(t, "service"), &rewardsv1.RedeemRequest{IdempotencyKey: key, MemberId: memberID, RewardId: reward.GetRewardId()})
+		wantCode(t, err, codes.Unavailable)
+		_ = resp
+		var redemptionID string
+		if err := e.db.QueryRow(e.as(t, ""), `SELECT redemption_id::text FROM rewards.redemptions WHERE idempotency_key = $1`, key).
+			Scan(&redemptionID); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 20*time.Second, "the redemption settled", func() bool { return e.redemptionStatus(t, redemptionID) != "requested" })
+		var st, reason string
+		if err := e.db.QueryRow(e.as(t, ""), `SELECT status, cancel_reason FROM rewards.redemptions WHERE redemption_id = $1`, redemptionID).
+			Scan(&st, &reason); err != nil {
+			t.Fatal(err)
+		}
+		if st != "cancelled" || reason != "insufficient_points" {
+			t.Fatalf("redemption %s (%s), want cancelled for insufficient points", st, reason)
+		}
+		if b := e.balance(t, memberID); b.GetAvailable() != available || b.GetHeld() != 0 {
+			t.Fatalf("balance %v, want %d available and nothing held", b, available)
+		}
+		_, err = e.redeem(t, key, memberID, reward.GetRewardId())
+		wantReason(t, err, "INSUFFICIENT_POINTS")
+	})
+}
+
+func (e *env) redemptionStatus(t *testing.T, id string) string {
+	t.Helper()
+	var st string
+	if err := e.db.QueryRow(e.as(t, ""), `SELECT status FROM rewards.redemptions WHERE redemption_id = $1`, id).Scan(&st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// countEvents counts the events on subject that match accepts, once at least one is there
+// and a moment later no more arrive.
+func (e *env) countEvents(t *testing.T, subject string, msg proto.Message, match func(proto.Message) bool) int {
+	t.Helper()
+	count := func() int {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		cons, err := e.js.OrderedConsumer(ctx, strings.ToUpper(e.ns)+"REWARDS", jetstream.OrderedConsumerConfig{
+			FilterSubjects: []string{e.ns + subject},
+		})
+		if err != nil {
+			t.Fatalf("consumer: %v", err)
+		}
+		batch, err := cons.FetchNoWait(1000)
+		if err != nil {
+			t.Fatalf("fetch: %v", err)
+		}
+		n := 0
+		for m := range batch.Messages() {
+			if err := proto.Unmarshal(m.Data(), msg); err != nil {
+				t.Fatalf("decode %s: %v", subject, err)
+			}
+			if match(msg) {
+				n++
+			}
+		}
+		return n
+	}
+	var n int
+	eventually(t, 10*time.Second, "event on "+subject, func() bool { n = count(); return n > 0 })
+	time.Sleep(300 * time.Millisecond) // a second event would have been published with the first
+	return count()
+}
+
+// rewardsProcess is a rewards service in a process of its own: this test binary run
+// as TestRewardsProcess.
+type rewardsProcess struct {
+	cmd    *exec.Cmd
+	addr   string
+	waited chan struct{}
+}
+
+const rewardsProcessEnv = "TREUE_TEST_REWARDS_PROCESS"
+
+func startRewardsProcess(t *testing.T, e *env) *rewardsProcess {
+	t.Helper()
+	// The timeout ends the process should this test binary die without killing it.
+	cmd := exec.Command(os.Args[0], "-test.run=^TestRewardsProcess$", "-test.timeout=5m")
+	cmd.Env = append(os.Environ(),
+		rewardsProcessEnv+"=1",
+		"DATABASE_URL="+e.base.DatabaseURL,
+		"NATS_URL="+e.base.NATSURL,
+		"TREUE_NAMESPACE="+e.ns,
+		"API_KEYS="+e.base.APIKeys,
+		"STREAM_REPLICAS=1",
+		"REWARDS_GRPC_ADDR=127.0.0.1:0",
+		"REWARDS_HTTP_ADDR=",
+		"REWARDS_DB_MAX_CONNS=4",
+		"REWARDS_LEDGER_ADDR="+e.ledgerAddr,
+		"SERVICE_API_KEY="+e.keys["service"],
+		"REWARDS_CODE_KEY="+e.codeKey,
+		// It is to be killed, not to settle.
+		"REWARDS_SETTLE_AFTER=1h",
+	)
+	var stderr strings.Builder
+	if testing.Verbose() {
+		cmd.Stderr = os.Stderr
+	} else {
+		cmd.Stderr = &stderr
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &rewardsProcess{cmd: cmd, waited: make(chan struct{})}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if a, ok := strings.CutPrefix(sc.Text(), "rewards-grpc "); ok {
+				addr <- a
+			}
+		}
+		_ = cmd.Wait()
+		close(p.waited)
+	}()
+	t.Cleanup(func() { p.kill(t) })
+	select {
+	case p.addr = <-addr:
+	case <-p.waited:
+		t.Fatalf("the rewards process ended during start-up:\n%s", stderr.String())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the rewards process did not start within 30s:\n%s", stderr.String())
+	}
+	return p
+}
+
+// kill ends the process with SIGKILL, as a crash would: no shutdown of any kind.
+func (p *rewardsProcess) kill(t *testing.T) {
+	t.Helper()
+	_ = p.cmd.Process.Kill()
+	select {
+	case <-p.waited:
+	case <-time.After(10 * time.Second):
+		t.Error("the killed rewards process did not end")
+	}
+}
+
+// TestRewardsProcess is not a test: it is the rewards process that
+// TestAbandonedRedemptionsAreSettled starts, configured from the environment, and kills.
+func TestRewardsProcess(t *testing.T) {
+	if os.Getenv(rewardsProcessEnv) == "" {
+		t.Skip("run as a process by TestAbandonedRedemptionsAreSettled")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cfg, err := service.LoadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := service.New(ctx, cfg, testLogger().With("service", "rewards", "process", os.Getpid()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Println("rewards-grpc", s.GRPCAddr())
+	if err := s.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 }
