@@ -229,8 +229,10 @@ func TestRewardsWithTheLedger(t *testing.T) {
 			again.GetRedemption().GetStatus() != rewardsv1.RedemptionStatus_REDEMPTION_STATUS_COMPLETED {
 			t.Fatalf("retry returned %v, want %v", again.GetRedemption(), first.GetRedemption())
 		}
-		if again.GetCouponCode() != "" {
-			t.Fatal("the retry shows the code again")
+		// A lost response loses nothing: the retry shows the same code.
+		if again.GetCouponCode() != first.GetCouponCode() ||
+			again.GetCouponCodeStatus() != rewardsv1.CouponCodeStatus_COUPON_CODE_STATUS_SHOWN {
+			t.Fatalf("the retry shows code %q (%s), want the first call's", again.GetCouponCode(), again.GetCouponCodeStatus())
 		}
 		if !again.GetCouponExpiresAt().AsTime().Equal(first.GetCouponExpiresAt().AsTime()) {
 			t.Fatal("the retry reports another expiry")
@@ -260,7 +262,7 @@ func TestRewardsWithTheLedger(t *testing.T) {
 		var (
 			wg    sync.WaitGroup
 			mu    sync.Mutex
-			codes []string
+			codes = map[string]int{}
 			ids   = map[string]bool{}
 		)
 		for range callers {
@@ -273,14 +275,12 @@ func TestRewardsWithTheLedger(t *testing.T) {
 				mu.Lock()
 				defer mu.Unlock()
 				ids[resp.GetRedemption().GetRedemptionId()] = true
-				if resp.GetCouponCode() != "" {
-					codes = append(codes, resp.GetCouponCode())
-				}
+				codes[resp.GetCouponCode()]++
 			})
 		}
 		wg.Wait()
-		if len(ids) != 1 || len(codes) != 1 {
-			t.Fatalf("%d redemptions and %d codes, want one of each", len(ids), len(codes))
+		if len(ids) != 1 || len(codes) != 1 || codes[""] != 0 {
+			t.Fatalf("%d redemptions and codes %v, want one redemption and one code for all", len(ids), codes)
 		}
 		testkit.Eventually(t, 10*time.Second, "one hold captured", func() bool {
 			b := e.balance(t, memberID)

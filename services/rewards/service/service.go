@@ -1,5 +1,7 @@
 // Package service wires the rewards service: the catalog, redemptions of points for
-// coupons (holding the points in the ledger over gRPC) and the tills' coupon checks.
+// coupons (holding the points in the ledger over gRPC), the tills' coupon checks, and
+// the background work: settling redemptions a crashed call left requested and wiping
+// sealed coupon codes past their retry window.
 // The dev runner and the end-to-end tests start it through this package.
 package service
 
@@ -14,6 +16,7 @@ import (
 	"github.com/treue/treue/pkg/config"
 	"github.com/treue/treue/pkg/svc"
 	rewardsv1 "github.com/treue/treue/proto/gen/treue/rewards/v1"
+	"github.com/treue/treue/services/rewards/internal/adapters/codeseal"
 	"github.com/treue/treue/services/rewards/internal/adapters/grpcport"
 	"github.com/treue/treue/services/rewards/internal/adapters/ledgerclient"
 	"github.com/treue/treue/services/rewards/internal/adapters/postgres"
@@ -24,6 +27,13 @@ import (
 
 // maxHoldTTL is the longest hold the ledger accepts.
 const maxHoldTTL = 7 * 24 * time.Hour
+
+// maxCodeRetryWindow bounds how long a coupon code is kept, even sealed: the window is
+// for a retry after a lost response, not a second way to read codes.
+const maxCodeRetryWindow = 7 * 24 * time.Hour
+
+// sweepBatch is how many redemptions a background pass handles per statement.
+const sweepBatch = 100
 
 // Name is the service's name and its Postgres schema.
 const Name = "rewards"
@@ -41,13 +51,27 @@ type Config struct {
 	// HoldTTL is how long the ledger keeps a redemption's hold uncaptured
 	// (REWARDS_HOLD_TTL). The capture arrives as an event, normally within
 	// milliseconds; the TTL must outlast any outage of NATS or the ledger, or a coupon
-	// would be issued for points that went back to the member. It only matters for a
-	// redemption that crashed half way and is never retried: its points stay held
-	// that long.
+	// would be issued for points that went back to the member.
 	HoldTTL time.Duration
 	// CouponAttemptsPerMinute is each terminal's budget of ValidateCoupon and
 	// RedeemCoupon calls (REWARDS_COUPON_ATTEMPTS_PER_MINUTE).
 	CouponAttemptsPerMinute int
+	// CodeKey seals coupon codes for the retry window (REWARDS_CODE_KEY): 32 bytes as 64
+	// hex digits or base64, the same for every replica. A secret: never logged. Empty:
+	// a random key per process, with a warning (a retry reaching another process, or
+	// this one after a restart, then gets the redemption without its code).
+	CodeKey string
+	// CodeRetryWindow is how long a retry with the same idempotency key gets the code
+	// again (REWARDS_CODE_RETRY_WINDOW); then the sealed code is wiped.
+	CodeRetryWindow time.Duration
+	// SettleAfter is how long a redemption may stay requested before it is taken for
+	// abandoned by a crashed call and settled (REWARDS_SETTLE_AFTER). Longer than a
+	// Redeem call can take (4 × REWARDS_LEDGER_TIMEOUT + 10 s), so the settler rarely
+	// races a live call (which would still end in one outcome).
+	SettleAfter time.Duration
+	// SweepInterval is how often abandoned redemptions are looked for and expired
+	// sealed codes wiped (REWARDS_SWEEP_INTERVAL).
+	SweepInterval time.Duration
 }
 
 // LoadConfig reads the configuration from the environment.
@@ -60,11 +84,29 @@ func LoadConfig() (Config, error) {
 		LedgerTimeout:           env.Duration("REWARDS_LEDGER_TIMEOUT", 5*time.Second),
 		HoldTTL:                 env.Duration("REWARDS_HOLD_TTL", 24*time.Hour),
 		CouponAttemptsPerMinute: env.Int("REWARDS_COUPON_ATTEMPTS_PER_MINUTE", 30),
+		CodeKey:                 env.String("REWARDS_CODE_KEY", ""),
+		CodeRetryWindow:         env.Duration("REWARDS_CODE_RETRY_WINDOW", 24*time.Hour),
+		SettleAfter:             env.Duration("REWARDS_SETTLE_AFTER", 2*time.Minute),
+		SweepInterval:           env.Duration("REWARDS_SWEEP_INTERVAL", 15*time.Second),
 	}
 	if err := env.Err(); err != nil {
 		return Config{}, err
 	}
 	return cfg, cfg.validate()
+}
+
+// withDefaults fills the settings a caller that builds Config by hand (a test, an
+// embedding) left zero with LoadConfig's defaults.
+func (c *Config) withDefaults() {
+	if c.CodeRetryWindow == 0 {
+		c.CodeRetryWindow = 24 * time.Hour
+	}
+	if c.SettleAfter == 0 {
+		c.SettleAfter = 2 * time.Minute
+	}
+	if c.SweepInterval == 0 {
+		c.SweepInterval = 15 * time.Second
+	}
 }
 
 func (c Config) validate() error {
@@ -81,6 +123,20 @@ func (c Config) validate() error {
 	if c.CouponAttemptsPerMinute <= 0 {
 		errs = append(errs, errors.New("REWARDS_COUPON_ATTEMPTS_PER_MINUTE must be positive"))
 	}
+	if c.CodeKey != "" {
+		if _, err := codeseal.ParseKey(c.CodeKey); err != nil {
+			errs = append(errs, fmt.Errorf("REWARDS_CODE_KEY: %w", err))
+		}
+	}
+	if c.CodeRetryWindow <= 0 || c.CodeRetryWindow > maxCodeRetryWindow {
+		errs = append(errs, fmt.Errorf("REWARDS_CODE_RETRY_WINDOW must be positive and at most %s", maxCodeRetryWindow))
+	}
+	if c.SettleAfter <= 0 {
+		errs = append(errs, errors.New("REWARDS_SETTLE_AFTER must be positive"))
+	}
+	if c.SweepInterval <= 0 {
+		errs = append(errs, errors.New("REWARDS_SWEEP_INTERVAL must be positive"))
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("configuration: %w", errors.Join(errs...))
 	}
@@ -96,6 +152,10 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("ledger_timeout", c.LedgerTimeout),
 		slog.Duration("hold_ttl", c.HoldTTL),
 		slog.Int("coupon_attempts_per_minute", c.CouponAttemptsPerMinute),
+		slog.String("code_key", config.Mask(c.CodeKey)),
+		slog.Duration("code_retry_window", c.CodeRetryWindow),
+		slog.Duration("settle_after", c.SettleAfter),
+		slog.Duration("sweep_interval", c.SweepInterval),
 	)
 }
 
@@ -103,16 +163,31 @@ func (c Config) LogValue() slog.Value {
 type Service struct {
 	rt     *svc.Runtime
 	ledger *ledgerclient.Client
+	app    app.Application
+	cfg    Config
+	log    *slog.Logger
 }
 
 // New opens the database (migrating it), NATS (creating REWARDS, and LEDGER, whose
 // events the rewards service is to consume) and the gRPC server.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err error) {
+	cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
 	if cfg.ServiceAPIKey == "" {
 		log.Warn("SERVICE_API_KEY is empty: the ledger will refuse every redemption's hold")
+	}
+	key := codeseal.NewKey()
+	if cfg.CodeKey == "" {
+		log.Warn("REWARDS_CODE_KEY is not set: coupon codes are sealed under a random key, so a retry of a lost Redeem " +
+			"answer gets the code only from this process until it ends; set it in production, the same for every replica")
+	} else if key, err = codeseal.ParseKey(cfg.CodeKey); err != nil {
+		return nil, fmt.Errorf("REWARDS_CODE_KEY: %w", err)
+	}
+	sealer, err := codeseal.New(key)
+	if err != nil {
+		return nil, err
 	}
 	rt, err := svc.Open(ctx, cfg.Base, svc.Options{
 		Name:       Name,
@@ -137,7 +212,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 		ledger,
 		// In memory: enough for one replica (see package ratelimit).
 		ratelimit.New(cfg.CouponAttemptsPerMinute),
-		app.Settings{HoldTTL: cfg.HoldTTL, FinishTimeout: 4*cfg.LedgerTimeout + 10*time.Second},
+		sealer,
+		app.Settings{
+			HoldTTL:         cfg.HoldTTL,
+			FinishTimeout:   4*cfg.LedgerTimeout + 10*time.Second,
+			CodeRetryWindow: cfg.CodeRetryWindow,
+			SettleAfter:     cfg.SettleAfter,
+		},
 		log,
 	)
 	if err != nil {
@@ -145,7 +226,56 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 		return nil, err
 	}
 	rewardsv1.RegisterRewardsServiceServer(rt.GRPC, grpcport.New(application))
-	return &Service{rt: rt, ledger: ledger}, nil
+	s := &Service{rt: rt, ledger: ledger, app: application, cfg: cfg, log: log}
+	rt.Background(s.settleAbandoned)
+	rt.Background(s.forgetCodes)
+	return s, nil
+}
+
+// settleAbandoned settles redemptions a crashed call left requested, every SweepInterval
+// until ctx ends.
+func (s *Service) settleAbandoned(ctx context.Context) {
+	s.sweep(ctx, "settling abandoned redemptions", func() (int, error) {
+		out, err := s.app.SettleAbandoned.Handle(ctx, sweepBatch)
+		return out.Claimed, err
+	})
+}
+
+// forgetCodes wipes sealed codes past their retry window, every SweepInterval until ctx
+// ends.
+func (s *Service) forgetCodes(ctx context.Context) {
+	s.sweep(ctx, "wiping sealed coupon codes", func() (int, error) {
+		n, err := s.app.ForgetCodes.Handle(ctx, sweepBatch)
+		if n > 0 {
+			s.log.Info("sealed coupon codes wiped after their retry window", "count", n)
+		}
+		return n, err
+	})
+}
+
+// sweep runs pass every SweepInterval, and again at once while it fills a batch.
+func (s *Service) sweep(ctx context.Context, what string, pass func() (int, error)) {
+	t := time.NewTicker(s.cfg.SweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for ctx.Err() == nil {
+			n, err := pass()
+			if err != nil {
+				if ctx.Err() == nil {
+					s.log.Warn(what+" failed; will retry", "err", err)
+				}
+				break
+			}
+			if n < sweepBatch {
+				break
+			}
+		}
+	}
 }
 
 // Run serves until ctx ends, then shuts down in order: the gRPC server lets calls under

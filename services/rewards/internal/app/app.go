@@ -27,17 +27,20 @@ var (
 
 // Application gathers the use cases.
 type Application struct {
-	ListRewards    ListRewardsHandler
-	CreateReward   CreateRewardHandler
-	Redeem         RedeemHandler
-	ValidateCoupon ValidateCouponHandler
-	RedeemCoupon   RedeemCouponHandler
+	ListRewards     ListRewardsHandler
+	CreateReward    CreateRewardHandler
+	Redeem          RedeemHandler
+	SettleAbandoned SettleAbandonedHandler
+	ForgetCodes     ForgetCodesHandler
+	ValidateCoupon  ValidateCouponHandler
+	RedeemCoupon    RedeemCouponHandler
 }
 
 // Store is everything the use cases need from persistence; one adapter implements it.
 type Store interface {
 	Catalog
 	RedemptionStore
+	AbandonedStore
 	CouponStore
 }
 
@@ -48,21 +51,30 @@ type Settings struct {
 	// FinishTimeout bounds a redemption's steps after its hold was asked for; they run
 	// even if the caller hangs up, so that no hold is left half done.
 	FinishTimeout time.Duration
+	// CodeRetryWindow is how long a completed redemption keeps its code sealed, so that
+	// a retry with the same idempotency key can show it again.
+	CodeRetryWindow time.Duration
+	// SettleAfter is how long a redemption may stay requested before the settler takes
+	// it for abandoned (its call crashed) and settles it.
+	SettleAfter time.Duration
 }
 
 // New wires the use cases.
-func New(store Store, ledger Ledger, limiter AttemptLimiter, settings Settings, log *slog.Logger) (Application, error) {
-	if store == nil || ledger == nil || limiter == nil || log == nil {
-		return Application{}, errors.New("app: store, ledger, limiter and logger are required")
+func New(store Store, ledger Ledger, limiter AttemptLimiter, sealer CodeSealer, settings Settings, log *slog.Logger) (Application, error) {
+	if store == nil || ledger == nil || limiter == nil || sealer == nil || log == nil {
+		return Application{}, errors.New("app: store, ledger, limiter, sealer and logger are required")
 	}
-	if settings.HoldTTL <= 0 || settings.FinishTimeout <= 0 {
-		return Application{}, errors.New("app: hold TTL and finish timeout must be positive")
+	if settings.HoldTTL <= 0 || settings.FinishTimeout <= 0 || settings.CodeRetryWindow <= 0 || settings.SettleAfter <= 0 {
+		return Application{}, errors.New("app: hold TTL, finish timeout, code retry window and settle delay must be positive")
 	}
+	redeem := RedeemHandler{store: store, ledger: ledger, sealer: sealer, settings: settings, log: log}
 	return Application{
-		ListRewards:    ListRewardsHandler{catalog: store},
-		CreateReward:   CreateRewardHandler{catalog: store},
-		Redeem:         RedeemHandler{store: store, ledger: ledger, settings: settings, log: log, now: time.Now},
-		ValidateCoupon: ValidateCouponHandler{coupons: store, limiter: limiter, now: time.Now},
-		RedeemCoupon:   RedeemCouponHandler{coupons: store, limiter: limiter},
+		ListRewards:     ListRewardsHandler{catalog: store},
+		CreateReward:    CreateRewardHandler{catalog: store},
+		Redeem:          redeem,
+		SettleAbandoned: SettleAbandonedHandler{redeem: redeem, store: store, settings: settings, log: log},
+		ForgetCodes:     ForgetCodesHandler{store: store},
+		ValidateCoupon:  ValidateCouponHandler{coupons: store, limiter: limiter, now: time.Now},
+		RedeemCoupon:    RedeemCouponHandler{coupons: store, limiter: limiter},
 	}, nil
 }

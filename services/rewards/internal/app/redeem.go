@@ -15,7 +15,9 @@ import (
 )
 
 // RedemptionStore keeps redemptions and, once they complete, their coupons. Every
-// method that changes a redemption records its event in the same transaction.
+// method that changes a redemption records its event in the same transaction. Every
+// method that returns a redemption includes its sealed code while the retry window is
+// open, and none after.
 type RedemptionStore interface {
 	// StartRedemption records r as requested, with the reward's terms copied, unless a
 	// redemption with r's idempotency key exists: then it returns that one and false.
@@ -23,10 +25,10 @@ type RedemptionStore interface {
 	// cannot be redeemed.
 	StartRedemption(ctx context.Context, r NewRedemption) (domain.Redemption, bool, error)
 	// CompleteRedemption, in one transaction: stores the coupon (the hash of its code,
-	// never the code), marks the requested redemption completed with its hold and
-	// records rewards.redemption.completed and rewards.coupon.issued. ErrNotRequested
-	// when the redemption is no longer requested; ErrCodeTaken when the code's hash is
-	// already stored.
+	// never the code), marks the requested redemption completed with its hold and its
+	// sealed code (kept for c.ShowFor) and records rewards.redemption.completed and
+	// rewards.coupon.issued. ErrNotRequested when the redemption is no longer requested;
+	// ErrCodeTaken when the code's hash is already stored.
 	CompleteRedemption(ctx context.Context, c Completion) (domain.Redemption, error)
 	// CancelRedemption marks a requested redemption cancelled and records
 	// rewards.redemption.cancelled, in one transaction. ErrNotRequested when it is no
@@ -51,6 +53,18 @@ type Completion struct {
 	HoldID       string
 	CouponID     string
 	CodeHash     []byte
+	// SealedCode is the code as CodeSealer sealed it, kept for ShowFor.
+	SealedCode []byte
+	ShowFor    time.Duration
+}
+
+// CodeSealer keeps a coupon code unreadable at rest while a retry may still ask for it.
+type CodeSealer interface {
+	// Seal encrypts code, bound to redemptionID.
+	Seal(redemptionID string, code domain.CouponCode) ([]byte, error)
+	// Open decrypts what Seal returned for the same redemptionID; an error when it
+	// cannot (another key, another redemption, damage).
+	Open(redemptionID string, sealed []byte) (domain.CouponCode, error)
 }
 
 // Ledger is what a redemption asks of the ledger service.
@@ -98,7 +112,9 @@ type Redeem struct {
 // Redeemed is the outcome of Redeem.
 type Redeemed struct {
 	Redemption domain.Redemption
-	// Code is the coupon's code, set only in the call that issued it: it is shown once.
+	// Code is the coupon's code: set in the call that issued it and, within the retry
+	// window, in the answer to a retry. Empty on a completed redemption when the window
+	// has passed: the code cannot be shown again.
 	Code domain.CouponCode
 }
 
@@ -111,14 +127,18 @@ const maxCodeDraws = 3
 // redemption.completed event makes the ledger capture the hold. A failure after the
 // hold was asked for and before (c) committed cancels it (d): the redemption.cancelled
 // event makes the ledger void the hold. Each step is idempotent or conditional on the
-// redemption still being requested, so a retry with the same key, or a second call
-// racing the first, resumes at (b) and ends in one outcome.
+// redemption still being requested, so a retry with the same key, a second call racing
+// the first, or the settler of abandoned redemptions resumes at (b) and ends in one
+// outcome.
+//
+// (c) keeps the code sealed (encrypted under the service's key, never in clear) for the
+// retry window, so that a retry of a call whose response was lost gets the same code.
 type RedeemHandler struct {
 	store    RedemptionStore
 	ledger   Ledger
+	sealer   CodeSealer
 	settings Settings
 	log      *slog.Logger
-	now      func() time.Time
 }
 
 func (h RedeemHandler) Handle(ctx context.Context, cmd Redeem) (Redeemed, error) {
@@ -138,7 +158,7 @@ func (h RedeemHandler) Handle(ctx context.Context, cmd Redeem) (Redeemed, error)
 			return Redeemed{}, fmt.Errorf("%w: key %q belongs to redemption %s", domain.ErrIdempotencyKeyReused, cmd.IdempotencyKey, r.ID)
 		}
 		if r.Status != domain.RedemptionRequested {
-			return settled(r)
+			return h.settled(ctx, r)
 		}
 		// A retry of a call that stopped half way (or one racing it): go on at (b).
 	}
@@ -167,7 +187,7 @@ func (h RedeemHandler) finish(ctx context.Context, r domain.Redemption) (Redeeme
 	default:
 		// Whether the hold exists is unknown: the redemption stays requested, so that a
 		// retry with the same key finds the hold (PlaceHold is idempotent); without a
-		// retry the hold expires by itself.
+		// retry the settler of abandoned redemptions does.
 		return Redeemed{}, err
 	}
 	if hold.Status == HoldVoided || hold.Status == HoldExpired {
@@ -181,9 +201,14 @@ func (h RedeemHandler) finish(ctx context.Context, r domain.Redemption) (Redeeme
 		if err != nil {
 			return h.compensate(ctx, r, hold.ID, domain.CancelIssueFailed, err, "", "")
 		}
+		sealed, err := h.sealer.Seal(r.ID, code)
+		if err != nil {
+			return h.compensate(ctx, r, hold.ID, domain.CancelIssueFailed, err, "", "")
+		}
 		couponID := uuid.Must(uuid.NewV7()).String()
 		done, err := h.store.CompleteRedemption(ctx, Completion{
 			RedemptionID: r.ID, HoldID: hold.ID, CouponID: couponID, CodeHash: code.Hash(),
+			SealedCode: sealed, ShowFor: h.settings.CodeRetryWindow,
 		})
 		switch {
 		case err == nil:
@@ -192,7 +217,8 @@ func (h RedeemHandler) finish(ctx context.Context, r domain.Redemption) (Redeeme
 			h.log.WarnContext(ctx, "coupon code drawn twice; drawing again", "redemption_id", r.ID)
 			continue
 		case errors.Is(err, ErrNotRequested):
-			// A call racing this one settled the redemption first.
+			// A call racing this one settled the redemption first; if it completed it,
+			// its code is the one to show.
 			return h.current(ctx, r.ID, "", "")
 		default:
 			return h.compensate(ctx, r, hold.ID, domain.CancelIssueFailed, err, couponID, code)
@@ -230,9 +256,9 @@ func (h RedeemHandler) compensate(ctx context.Context, r domain.Redemption, hold
 		return h.current(ctx, r.ID, couponID, code)
 	case err != nil:
 		// Neither outcome could be written. Voiding now could undo a completion whose
-		// commit only looked failed, so the hold is left to a retry with the same key
-		// (which completes or cancels it) or to its TTL in the ledger.
-		h.log.ErrorContext(ctx, "could not cancel the redemption; its hold expires unless a retry settles it",
+		// commit only looked failed, so the hold is left to a retry with the same key or
+		// to the settler of abandoned redemptions (either completes or cancels it).
+		h.log.ErrorContext(ctx, "could not cancel the redemption; a retry or the settler of abandoned redemptions will",
 			"redemption_id", r.ID, "hold_id", holdID, "err", err)
 		return Redeemed{}, fmt.Errorf("redemption %s: %w", r.ID, cause)
 	}
@@ -254,15 +280,15 @@ func (h RedeemHandler) current(ctx context.Context, id, couponID string, code do
 	if r.Status == domain.RedemptionCompleted && couponID != "" && r.CouponID == couponID {
 		return Redeemed{Redemption: r, Code: code}, nil
 	}
-	return settled(r)
+	return h.settled(ctx, r)
 }
 
 // settled answers for a redemption that is completed or cancelled as the call that
-// settled it did, less the code: it was shown once.
-func settled(r domain.Redemption) (Redeemed, error) {
+// settled it did; the code only while the retry window is open.
+func (h RedeemHandler) settled(ctx context.Context, r domain.Redemption) (Redeemed, error) {
 	switch r.Status {
 	case domain.RedemptionCompleted:
-		return Redeemed{Redemption: r}, nil
+		return Redeemed{Redemption: r, Code: h.unseal(ctx, r)}, nil
 	case domain.RedemptionCancelled:
 		if r.CancelReason == domain.CancelInsufficientPoints {
 			return Redeemed{}, fmt.Errorf("%w for redemption %s", domain.ErrInsufficientPoints, r.ID)
@@ -274,4 +300,20 @@ func settled(r domain.Redemption) (Redeemed, error) {
 			domain.ErrRedemptionCancelled, r.ID, r.CancelReason)
 	}
 	return Redeemed{}, fmt.Errorf("redemption %s is still %s", r.ID, r.Status)
+}
+
+// unseal returns a completed redemption's code while it is kept, else "".
+func (h RedeemHandler) unseal(ctx context.Context, r domain.Redemption) domain.CouponCode {
+	if len(r.SealedCode) == 0 {
+		return ""
+	}
+	code, err := h.sealer.Open(r.ID, r.SealedCode)
+	if err != nil {
+		// The key changed (or, without REWARDS_CODE_KEY, another process sealed it): the
+		// answer is the one after the window, not an error, as the coupon is issued.
+		h.log.WarnContext(ctx, "a retry's coupon code cannot be unsealed; answering without it",
+			"redemption_id", r.ID, "err", err)
+		return ""
+	}
+	return code
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -25,6 +26,8 @@ type memStore struct {
 	codeTaken   int // how many completions report ErrCodeTaken first
 	cancelErr   error
 	cancels     []string
+	// windowPassed hides sealed codes, as the store does once the retry window passed.
+	windowPassed bool
 }
 
 func newMemStore() *memStore { return &memStore{byKey: map[string]*domain.Redemption{}} }
@@ -33,7 +36,7 @@ func (s *memStore) StartRedemption(_ context.Context, n app.NewRedemption) (doma
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if r, ok := s.byKey[n.IdempotencyKey]; ok {
-		return *r, false, nil
+		return s.read(r), false, nil
 	}
 	r := &domain.Redemption{
 		ID: n.ID, IdempotencyKey: n.IdempotencyKey, RequestHash: n.RequestHash, MemberID: n.MemberID,
@@ -56,6 +59,9 @@ func (s *memStore) find(id string) *domain.Redemption {
 func (s *memStore) CompleteRedemption(_ context.Context, c app.Completion) (domain.Redemption, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if c.SealedCode == nil || c.ShowFor <= 0 {
+		return domain.Redemption{}, errors.New("completion without a sealed code")
+	}
 	if s.codeTaken > 0 {
 		s.codeTaken--
 		return domain.Redemption{}, app.ErrCodeTaken
@@ -67,9 +73,18 @@ func (s *memStore) CompleteRedemption(_ context.Context, c app.Completion) (doma
 	if s.completeErr != nil && !s.committed {
 		return domain.Redemption{}, s.completeErr
 	}
-	r.Status, r.HoldID, r.CouponID = domain.RedemptionCompleted, c.HoldID, c.CouponID
+	r.Status, r.HoldID, r.CouponID, r.SealedCode = domain.RedemptionCompleted, c.HoldID, c.CouponID, c.SealedCode
 	r.CouponExpiresAt = time.Now().Add(90 * 24 * time.Hour)
-	return *r, s.completeErr
+	return s.read(r), s.completeErr
+}
+
+// read returns a copy of r as the store's reads do.
+func (s *memStore) read(r *domain.Redemption) domain.Redemption {
+	out := *r
+	if s.windowPassed {
+		out.SealedCode = nil
+	}
+	return out
 }
 
 func (s *memStore) CancelRedemption(_ context.Context, id, holdID, reason string) (domain.Redemption, error) {
@@ -93,7 +108,37 @@ func (s *memStore) CancelRedemption(_ context.Context, id, holdID, reason string
 func (s *memStore) Redemption(_ context.Context, id string) (domain.Redemption, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return *s.find(id), nil
+	return s.read(s.find(id)), nil
+}
+
+// ClaimAbandoned returns every requested redemption: the claim's timing and exclusion are
+// the Postgres store's, tested over gRPC.
+func (s *memStore) ClaimAbandoned(context.Context, time.Duration, time.Duration, int) ([]domain.Redemption, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []domain.Redemption
+	for _, r := range s.byKey {
+		if r.Status == domain.RedemptionRequested {
+			out = append(out, s.read(r))
+		}
+	}
+	return out, nil
+}
+
+// fakeSealer "seals" in a form that binds the redemption and is easy to read in a test;
+// the real cipher is tested in package codeseal.
+type fakeSealer struct{}
+
+func (fakeSealer) Seal(id string, code domain.CouponCode) ([]byte, error) {
+	return []byte(id + "|" + string(code)), nil
+}
+
+func (fakeSealer) Open(id string, sealed []byte) (domain.CouponCode, error) {
+	gotID, code, ok := strings.Cut(string(sealed), "|")
+	if !ok || gotID != id {
+		return "", errors.New("sealed for another redemption")
+	}
+	return domain.CouponCode(code), nil
 }
 
 // fakeLedger answers PlaceHold with hold or err and records voids.
@@ -128,12 +173,18 @@ func (allowAll) Allow(string) bool { return true }
 
 func newRedeem(t *testing.T, store *memStore, ledger *fakeLedger) app.RedeemHandler {
 	t.Helper()
-	a, err := app.New(store, ledger, allowAll{}, app.Settings{HoldTTL: time.Hour, FinishTimeout: 5 * time.Second},
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return newApp(t, store, ledger).Redeem
+}
+
+func newApp(t *testing.T, store *memStore, ledger *fakeLedger) app.Application {
+	t.Helper()
+	a, err := app.New(store, ledger, allowAll{}, fakeSealer{}, app.Settings{
+		HoldTTL: time.Hour, FinishTimeout: 5 * time.Second, CodeRetryWindow: time.Hour, SettleAfter: time.Minute,
+	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return a.Redeem
+	return a
 }
 
 var cmd = app.Redeem{
@@ -289,8 +340,78 @@ func TestRedeemReusedKey(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 	again, err := h.Handle(context.Background(), cmd)
+	if err != nil || again.Redemption.Status != domain.RedemptionCompleted {
+		t.Fatalf("retry: %+v, %v; want the completed redemption", again, err)
+	}
+}
+
+func TestRedeemRetryShowsTheSameCodeWithinTheWindow(t *testing.T) {
+	t.Parallel()
+	store, ledger := newMemStore(), &fakeLedger{hold: placed()}
+	h := newRedeem(t, store, ledger)
+	first, err := h.Handle(context.Background(), cmd)
+	if err != nil || first.Code == "" {
+		t.Fatalf("first: %+v, %v", first, err)
+	}
+	again, err := h.Handle(context.Background(), cmd)
+	if err != nil || again.Code != first.Code || again.Redemption.CouponID != first.Redemption.CouponID {
+		t.Fatalf("retry: %+v, %v; want the first call's code %s", again, err, first.Code)
+	}
+	store.windowPassed = true
+	late, err := h.Handle(context.Background(), cmd)
+	if err != nil || late.Code != "" || late.Redemption.Status != domain.RedemptionCompleted {
+		t.Fatalf("retry after the window: %+v, %v; want the completed redemption without its code", late, err)
+	}
+	if len(ledger.placed) != 1 {
+		t.Fatalf("the ledger was asked %d times", len(ledger.placed))
+	}
+}
+
+func TestRedeemRetryWithACodeThatDoesNotOpenAnswersWithoutIt(t *testing.T) {
+	t.Parallel()
+	store, ledger := newMemStore(), &fakeLedger{hold: placed()}
+	h := newRedeem(t, store, ledger)
+	if _, err := h.Handle(context.Background(), cmd); err != nil {
+		t.Fatal(err)
+	}
+	store.byKey[cmd.IdempotencyKey].SealedCode = []byte("another-redemption|ABCD0123EFGH4567")
+	again, err := h.Handle(context.Background(), cmd)
 	if err != nil || again.Code != "" || again.Redemption.Status != domain.RedemptionCompleted {
-		t.Fatalf("retry: %+v, %v; want the redemption without its code", again, err)
+		t.Fatalf("retry: %+v, %v; want the completed redemption without a code", again, err)
+	}
+}
+
+func TestRedeemRacingCallsShowTheWinnersCode(t *testing.T) {
+	t.Parallel()
+	store, ledger := newMemStore(), &fakeLedger{hold: placed()}
+	h := newRedeem(t, store, ledger)
+	// The redemption is requested (a first call stopped after (a)); two retries race.
+	if _, _, err := store.StartRedemption(context.Background(), app.NewRedemption{
+		ID: "r-1", IdempotencyKey: cmd.IdempotencyKey, RequestHash: domain.RedeemRequestHash(cmd.MemberID, cmd.RewardID),
+		MemberID: cmd.MemberID, RewardID: cmd.RewardID,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		wg  sync.WaitGroup
+		mu  sync.Mutex
+		got = map[domain.CouponCode]int{}
+	)
+	for range 8 {
+		wg.Go(func() {
+			out, err := h.Handle(context.Background(), cmd)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			got[out.Code]++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if len(got) != 1 || got[""] != 0 {
+		t.Fatalf("codes shown: %v; want one code, shown to every caller", got)
 	}
 }
 

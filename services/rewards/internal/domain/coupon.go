@@ -56,24 +56,31 @@ func NewCouponCode(random io.Reader) (CouponCode, error) {
 // ParseCouponCode normalises what a member or a till typed: upper case, dashes and
 // spaces removed, and Crockford's look-alikes read as digits (O as 0, I and L as 1).
 // Anything else that is not in the alphabet, or the wrong length, is ErrMalformedCode.
+// Case is folded byte by byte in ASCII only: Unicode upper-casing would read ſ as S and
+// ı as I, accepting input no code was ever printed in.
 func ParseCouponCode(input string) (CouponCode, error) {
 	var b strings.Builder
 	b.Grow(CodeLength)
-	for _, r := range strings.ToUpper(input) {
+	for i := range len(input) {
+		c := input[i]
+		if 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		}
 		switch {
-		case r == '-' || r == ' ' || r == '\t':
+		case c == '-' || c == ' ' || c == '\t':
 			continue
-		case r == 'O':
-			r = '0'
-		case r == 'I' || r == 'L':
-			r = '1'
-		case r > 0x7f || !strings.ContainsRune(CodeAlphabet, r):
+		case c == 'O':
+			c = '0'
+		case c == 'I' || c == 'L':
+			c = '1'
+		case strings.IndexByte(CodeAlphabet, c) < 0:
+			// Also every byte of a non-ASCII character: the alphabet is ASCII.
 			return "", ErrMalformedCode
 		}
 		if b.Len() == CodeLength {
 			return "", ErrMalformedCode
 		}
-		b.WriteRune(r)
+		b.WriteByte(c)
 	}
 	if b.Len() != CodeLength {
 		return "", ErrMalformedCode

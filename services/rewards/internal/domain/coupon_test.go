@@ -133,6 +133,9 @@ func TestParseCouponCode(t *testing.T) {
 		{"too short", "ABCD-0123-EFGH-456", "", true},
 		{"too long", "ABCD-0123-EFGH-45678", "", true},
 		{"non-ASCII", "ÄBCD-0123-EFGH-4567", "", true},
+		{"non-ASCII that upper-cases to ASCII", "ſBCD-0123-EFGH-4567", "", true},
+		{"dotless i", "ıBCD-0123-EFGH-4567", "", true},
+		{"Kelvin sign", "\u212aBCD-0123-EFGH-4567", "", true},
 		{"empty", "", "", true},
 		{"only separators", "----------------", "", true},
 	}

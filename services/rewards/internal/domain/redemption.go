@@ -46,6 +46,9 @@ type Redemption struct {
 	CreatedAt      time.Time
 	// CouponExpiresAt is set once the redemption is completed.
 	CouponExpiresAt time.Time
+	// SealedCode is the coupon's code encrypted under the service's key, kept for a
+	// retry of a call whose answer was lost; nil once the retry window has passed.
+	SealedCode []byte
 }
 
 // RedeemRequestHash fingerprints what a Redeem call asks for, to tell a retry (same key,

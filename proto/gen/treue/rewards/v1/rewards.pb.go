@@ -123,6 +123,60 @@ func (RedemptionStatus) EnumDescriptor() ([]byte, []int) {
 	return file_treue_rewards_v1_rewards_proto_rawDescGZIP(), []int{1}
 }
 
+type CouponCodeStatus int32
+
+const (
+	// no coupon: the redemption is not completed.
+	CouponCodeStatus_COUPON_CODE_STATUS_UNSPECIFIED CouponCodeStatus = 0
+	// coupon_code holds the code: the call that issued it, or a retry within the window.
+	CouponCodeStatus_COUPON_CODE_STATUS_SHOWN CouponCodeStatus = 1
+	// the coupon was issued, but its code is no longer kept: a retry after the retry window
+	// (or after the service's code key changed). The code cannot be shown again; the coupon
+	// itself stays valid until coupon_expires_at.
+	CouponCodeStatus_COUPON_CODE_STATUS_NO_LONGER_SHOWN CouponCodeStatus = 2
+)
+
+// Enum value maps for CouponCodeStatus.
+var (
+	CouponCodeStatus_name = map[int32]string{
+		0: "COUPON_CODE_STATUS_UNSPECIFIED",
+		1: "COUPON_CODE_STATUS_SHOWN",
+		2: "COUPON_CODE_STATUS_NO_LONGER_SHOWN",
+	}
+	CouponCodeStatus_value = map[string]int32{
+		"COUPON_CODE_STATUS_UNSPECIFIED":     0,
+		"COUPON_CODE_STATUS_SHOWN":           1,
+		"COUPON_CODE_STATUS_NO_LONGER_SHOWN": 2,
+	}
+)
+
+func (x CouponCodeStatus) Enum() *CouponCodeStatus {
+	p := new(CouponCodeStatus)
+	*p = x
+	return p
+}
+
+func (x CouponCodeStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CouponCodeStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_treue_rewards_v1_rewards_proto_enumTypes[2].Descriptor()
+}
+
+func (CouponCodeStatus) Type() protoreflect.EnumType {
+	return &file_treue_rewards_v1_rewards_proto_enumTypes[2]
+}
+
+func (x CouponCodeStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CouponCodeStatus.Descriptor instead.
+func (CouponCodeStatus) EnumDescriptor() ([]byte, []int) {
+	return file_treue_rewards_v1_rewards_proto_rawDescGZIP(), []int{2}
+}
+
 type Reward struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	RewardId    string                 `protobuf:"bytes,1,opt,name=reward_id,json=rewardId,proto3" json:"reward_id,omitempty"`
@@ -603,12 +657,13 @@ func (x *RedeemRequest) GetRewardId() string {
 type RedeemResponse struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	Redemption *Redemption            `protobuf:"bytes,1,opt,name=redemption,proto3" json:"redemption,omitempty"`
-	// the coupon code; shown once. A retry with the same idempotency key returns the
-	// redemption without the code.
+	// the coupon code, XXXX-XXXX-XXXX-XXXX, when coupon_code_status is SHOWN.
 	CouponCode      string                 `protobuf:"bytes,2,opt,name=coupon_code,json=couponCode,proto3" json:"coupon_code,omitempty"`
 	CouponExpiresAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=coupon_expires_at,json=couponExpiresAt,proto3" json:"coupon_expires_at,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// whether coupon_code is set, and if not, why.
+	CouponCodeStatus CouponCodeStatus `protobuf:"varint,4,opt,name=coupon_code_status,json=couponCodeStatus,proto3,enum=treue.rewards.v1.CouponCodeStatus" json:"coupon_code_status,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *RedeemResponse) Reset() {
@@ -660,6 +715,13 @@ func (x *RedeemResponse) GetCouponExpiresAt() *timestamppb.Timestamp {
 		return x.CouponExpiresAt
 	}
 	return nil
+}
+
+func (x *RedeemResponse) GetCouponCodeStatus() CouponCodeStatus {
+	if x != nil {
+		return x.CouponCodeStatus
+	}
+	return CouponCodeStatus_COUPON_CODE_STATUS_UNSPECIFIED
 }
 
 type ValidateCouponRequest struct {
@@ -977,14 +1039,15 @@ const file_treue_rewards_v1_rewards_proto_rawDesc = "" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\b\x18\x80\x01R\x0eidempotencyKey\x12%\n" +
 	"\tmember_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bmemberId\x12%\n" +
-	"\treward_id\x18\x03 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\brewardId\"\xb7\x01\n" +
+	"\treward_id\x18\x03 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\brewardId\"\x89\x02\n" +
 	"\x0eRedeemResponse\x12<\n" +
 	"\n" +
 	"redemption\x18\x01 \x01(\v2\x1c.treue.rewards.v1.RedemptionR\n" +
 	"redemption\x12\x1f\n" +
 	"\vcoupon_code\x18\x02 \x01(\tR\n" +
 	"couponCode\x12F\n" +
-	"\x11coupon_expires_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x0fcouponExpiresAt\"b\n" +
+	"\x11coupon_expires_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x0fcouponExpiresAt\x12P\n" +
+	"\x12coupon_code_status\x18\x04 \x01(\x0e2\".treue.rewards.v1.CouponCodeStatusR\x10couponCodeStatus\"b\n" +
 	"\x15ValidateCouponRequest\x12\x1d\n" +
 	"\x04code\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\b\x18@R\x04code\x12*\n" +
 	"\vterminal_id\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\n" +
@@ -1019,7 +1082,11 @@ const file_treue_rewards_v1_rewards_proto_rawDesc = "" +
 	"\x1dREDEMPTION_STATUS_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bREDEMPTION_STATUS_REQUESTED\x10\x01\x12\x1f\n" +
 	"\x1bREDEMPTION_STATUS_COMPLETED\x10\x02\x12\x1f\n" +
-	"\x1bREDEMPTION_STATUS_CANCELLED\x10\x032\xf1\x04\n" +
+	"\x1bREDEMPTION_STATUS_CANCELLED\x10\x03*|\n" +
+	"\x10CouponCodeStatus\x12\"\n" +
+	"\x1eCOUPON_CODE_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n" +
+	"\x18COUPON_CODE_STATUS_SHOWN\x10\x01\x12&\n" +
+	"\"COUPON_CODE_STATUS_NO_LONGER_SHOWN\x10\x022\xf1\x04\n" +
 	"\x0eRewardsService\x12\x95\x01\n" +
 	"\vListRewards\x12$.treue.rewards.v1.ListRewardsRequest\x1a%.treue.rewards.v1.ListRewardsResponse\"9\xca\xf3\x18\x05admin\xca\xf3\x18\tmarketing\xca\xf3\x18\rservice_agent\xca\xf3\x18\x03pos\xca\xf3\x18\aservice\x12u\n" +
 	"\fCreateReward\x12%.treue.rewards.v1.CreateRewardRequest\x1a&.treue.rewards.v1.CreateRewardResponse\"\x16\xca\xf3\x18\x05admin\xca\xf3\x18\tmarketing\x12h\n" +
@@ -1040,51 +1107,53 @@ func file_treue_rewards_v1_rewards_proto_rawDescGZIP() []byte {
 	return file_treue_rewards_v1_rewards_proto_rawDescData
 }
 
-var file_treue_rewards_v1_rewards_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_treue_rewards_v1_rewards_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
 var file_treue_rewards_v1_rewards_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_treue_rewards_v1_rewards_proto_goTypes = []any{
 	(RewardKind)(0),                // 0: treue.rewards.v1.RewardKind
 	(RedemptionStatus)(0),          // 1: treue.rewards.v1.RedemptionStatus
-	(*Reward)(nil),                 // 2: treue.rewards.v1.Reward
-	(*ListRewardsRequest)(nil),     // 3: treue.rewards.v1.ListRewardsRequest
-	(*ListRewardsResponse)(nil),    // 4: treue.rewards.v1.ListRewardsResponse
-	(*CreateRewardRequest)(nil),    // 5: treue.rewards.v1.CreateRewardRequest
-	(*CreateRewardResponse)(nil),   // 6: treue.rewards.v1.CreateRewardResponse
-	(*Redemption)(nil),             // 7: treue.rewards.v1.Redemption
-	(*RedeemRequest)(nil),          // 8: treue.rewards.v1.RedeemRequest
-	(*RedeemResponse)(nil),         // 9: treue.rewards.v1.RedeemResponse
-	(*ValidateCouponRequest)(nil),  // 10: treue.rewards.v1.ValidateCouponRequest
-	(*ValidateCouponResponse)(nil), // 11: treue.rewards.v1.ValidateCouponResponse
-	(*RedeemCouponRequest)(nil),    // 12: treue.rewards.v1.RedeemCouponRequest
-	(*RedeemCouponResponse)(nil),   // 13: treue.rewards.v1.RedeemCouponResponse
-	(*timestamppb.Timestamp)(nil),  // 14: google.protobuf.Timestamp
+	(CouponCodeStatus)(0),          // 2: treue.rewards.v1.CouponCodeStatus
+	(*Reward)(nil),                 // 3: treue.rewards.v1.Reward
+	(*ListRewardsRequest)(nil),     // 4: treue.rewards.v1.ListRewardsRequest
+	(*ListRewardsResponse)(nil),    // 5: treue.rewards.v1.ListRewardsResponse
+	(*CreateRewardRequest)(nil),    // 6: treue.rewards.v1.CreateRewardRequest
+	(*CreateRewardResponse)(nil),   // 7: treue.rewards.v1.CreateRewardResponse
+	(*Redemption)(nil),             // 8: treue.rewards.v1.Redemption
+	(*RedeemRequest)(nil),          // 9: treue.rewards.v1.RedeemRequest
+	(*RedeemResponse)(nil),         // 10: treue.rewards.v1.RedeemResponse
+	(*ValidateCouponRequest)(nil),  // 11: treue.rewards.v1.ValidateCouponRequest
+	(*ValidateCouponResponse)(nil), // 12: treue.rewards.v1.ValidateCouponResponse
+	(*RedeemCouponRequest)(nil),    // 13: treue.rewards.v1.RedeemCouponRequest
+	(*RedeemCouponResponse)(nil),   // 14: treue.rewards.v1.RedeemCouponResponse
+	(*timestamppb.Timestamp)(nil),  // 15: google.protobuf.Timestamp
 }
 var file_treue_rewards_v1_rewards_proto_depIdxs = []int32{
 	0,  // 0: treue.rewards.v1.Reward.kind:type_name -> treue.rewards.v1.RewardKind
-	2,  // 1: treue.rewards.v1.ListRewardsResponse.rewards:type_name -> treue.rewards.v1.Reward
+	3,  // 1: treue.rewards.v1.ListRewardsResponse.rewards:type_name -> treue.rewards.v1.Reward
 	0,  // 2: treue.rewards.v1.CreateRewardRequest.kind:type_name -> treue.rewards.v1.RewardKind
-	2,  // 3: treue.rewards.v1.CreateRewardResponse.reward:type_name -> treue.rewards.v1.Reward
+	3,  // 3: treue.rewards.v1.CreateRewardResponse.reward:type_name -> treue.rewards.v1.Reward
 	1,  // 4: treue.rewards.v1.Redemption.status:type_name -> treue.rewards.v1.RedemptionStatus
-	14, // 5: treue.rewards.v1.Redemption.created_at:type_name -> google.protobuf.Timestamp
-	7,  // 6: treue.rewards.v1.RedeemResponse.redemption:type_name -> treue.rewards.v1.Redemption
-	14, // 7: treue.rewards.v1.RedeemResponse.coupon_expires_at:type_name -> google.protobuf.Timestamp
-	14, // 8: treue.rewards.v1.ValidateCouponResponse.expires_at:type_name -> google.protobuf.Timestamp
-	14, // 9: treue.rewards.v1.RedeemCouponResponse.redeemed_at:type_name -> google.protobuf.Timestamp
-	3,  // 10: treue.rewards.v1.RewardsService.ListRewards:input_type -> treue.rewards.v1.ListRewardsRequest
-	5,  // 11: treue.rewards.v1.RewardsService.CreateReward:input_type -> treue.rewards.v1.CreateRewardRequest
-	8,  // 12: treue.rewards.v1.RewardsService.Redeem:input_type -> treue.rewards.v1.RedeemRequest
-	10, // 13: treue.rewards.v1.RewardsService.ValidateCoupon:input_type -> treue.rewards.v1.ValidateCouponRequest
-	12, // 14: treue.rewards.v1.RewardsService.RedeemCoupon:input_type -> treue.rewards.v1.RedeemCouponRequest
-	4,  // 15: treue.rewards.v1.RewardsService.ListRewards:output_type -> treue.rewards.v1.ListRewardsResponse
-	6,  // 16: treue.rewards.v1.RewardsService.CreateReward:output_type -> treue.rewards.v1.CreateRewardResponse
-	9,  // 17: treue.rewards.v1.RewardsService.Redeem:output_type -> treue.rewards.v1.RedeemResponse
-	11, // 18: treue.rewards.v1.RewardsService.ValidateCoupon:output_type -> treue.rewards.v1.ValidateCouponResponse
-	13, // 19: treue.rewards.v1.RewardsService.RedeemCoupon:output_type -> treue.rewards.v1.RedeemCouponResponse
-	15, // [15:20] is the sub-list for method output_type
-	10, // [10:15] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	15, // 5: treue.rewards.v1.Redemption.created_at:type_name -> google.protobuf.Timestamp
+	8,  // 6: treue.rewards.v1.RedeemResponse.redemption:type_name -> treue.rewards.v1.Redemption
+	15, // 7: treue.rewards.v1.RedeemResponse.coupon_expires_at:type_name -> google.protobuf.Timestamp
+	2,  // 8: treue.rewards.v1.RedeemResponse.coupon_code_status:type_name -> treue.rewards.v1.CouponCodeStatus
+	15, // 9: treue.rewards.v1.ValidateCouponResponse.expires_at:type_name -> google.protobuf.Timestamp
+	15, // 10: treue.rewards.v1.RedeemCouponResponse.redeemed_at:type_name -> google.protobuf.Timestamp
+	4,  // 11: treue.rewards.v1.RewardsService.ListRewards:input_type -> treue.rewards.v1.ListRewardsRequest
+	6,  // 12: treue.rewards.v1.RewardsService.CreateReward:input_type -> treue.rewards.v1.CreateRewardRequest
+	9,  // 13: treue.rewards.v1.RewardsService.Redeem:input_type -> treue.rewards.v1.RedeemRequest
+	11, // 14: treue.rewards.v1.RewardsService.ValidateCoupon:input_type -> treue.rewards.v1.ValidateCouponRequest
+	13, // 15: treue.rewards.v1.RewardsService.RedeemCoupon:input_type -> treue.rewards.v1.RedeemCouponRequest
+	5,  // 16: treue.rewards.v1.RewardsService.ListRewards:output_type -> treue.rewards.v1.ListRewardsResponse
+	7,  // 17: treue.rewards.v1.RewardsService.CreateReward:output_type -> treue.rewards.v1.CreateRewardResponse
+	10, // 18: treue.rewards.v1.RewardsService.Redeem:output_type -> treue.rewards.v1.RedeemResponse
+	12, // 19: treue.rewards.v1.RewardsService.ValidateCoupon:output_type -> treue.rewards.v1.ValidateCouponResponse
+	14, // 20: treue.rewards.v1.RewardsService.RedeemCoupon:output_type -> treue.rewards.v1.RedeemCouponResponse
+	16, // [16:21] is the sub-list for method output_type
+	11, // [11:16] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_treue_rewards_v1_rewards_proto_init() }
@@ -1097,7 +1166,7 @@ func file_treue_rewards_v1_rewards_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_treue_rewards_v1_rewards_proto_rawDesc), len(file_treue_rewards_v1_rewards_proto_rawDesc)),
-			NumEnums:      2,
+			NumEnums:      3,
 			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,

@@ -37,7 +37,10 @@ type RewardsServiceClient interface {
 	CreateReward(ctx context.Context, in *CreateRewardRequest, opts ...grpc.CallOption) (*CreateRewardResponse, error)
 	// Redeem spends a member's points on a reward: it holds the points in the ledger, issues
 	// the coupon and completes (the ledger captures the hold); any failure voids the hold.
-	// The coupon code is in the response of the call that created it, and nowhere else.
+	// The coupon code is in the response of the call that created it and, for a retry
+	// window (24 h by default), in the answer to a retry with the same idempotency key and
+	// the same request: a lost response does not lose the coupon. After the window a retry
+	// answers with the redemption, no code and coupon_code_status NO_LONGER_SHOWN.
 	// FailedPrecondition (reason INSUFFICIENT_POINTS, REWARD_INACTIVE) for rules of the
 	// programme.
 	Redeem(ctx context.Context, in *RedeemRequest, opts ...grpc.CallOption) (*RedeemResponse, error)
@@ -117,7 +120,10 @@ type RewardsServiceServer interface {
 	CreateReward(context.Context, *CreateRewardRequest) (*CreateRewardResponse, error)
 	// Redeem spends a member's points on a reward: it holds the points in the ledger, issues
 	// the coupon and completes (the ledger captures the hold); any failure voids the hold.
-	// The coupon code is in the response of the call that created it, and nowhere else.
+	// The coupon code is in the response of the call that created it and, for a retry
+	// window (24 h by default), in the answer to a retry with the same idempotency key and
+	// the same request: a lost response does not lose the coupon. After the window a retry
+	// answers with the redemption, no code and coupon_code_status NO_LONGER_SHOWN.
 	// FailedPrecondition (reason INSUFFICIENT_POINTS, REWARD_INACTIVE) for rules of the
 	// programme.
 	Redeem(context.Context, *RedeemRequest) (*RedeemResponse, error)

@@ -84,8 +84,12 @@ func (s *Server) Redeem(ctx context.Context, req *rewardsv1.RedeemRequest) (*rew
 		return nil, toStatus(err)
 	}
 	resp := &rewardsv1.RedeemResponse{Redemption: toProtoRedemption(out.Redemption)}
-	if out.Code != "" {
+	switch {
+	case out.Code != "":
 		resp.CouponCode = out.Code.Display()
+		resp.CouponCodeStatus = rewardsv1.CouponCodeStatus_COUPON_CODE_STATUS_SHOWN
+	case out.Redemption.Status == domain.RedemptionCompleted:
+		resp.CouponCodeStatus = rewardsv1.CouponCodeStatus_COUPON_CODE_STATUS_NO_LONGER_SHOWN
 	}
 	if !out.Redemption.CouponExpiresAt.IsZero() {
 		resp.CouponExpiresAt = timestamppb.New(out.Redemption.CouponExpiresAt)

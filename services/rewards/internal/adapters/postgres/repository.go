@@ -74,11 +74,12 @@ func (r *Repository) ListRewards(ctx context.Context, includeInactive bool) ([]d
 }
 
 // redemptionColumns are read from a relation named r; the coupon's expiry and the time
-// of the last change follow them in every query.
+// of the last change follow them in every query. The sealed code is read only while its
+// window is open: the row may keep it a little longer, until the wiper passes.
 const redemptionColumns = `r.redemption_id::text, r.idempotency_key, r.request_hash, r.member_id::text,
 	r.reward_id::text, r.points, r.value_minor, r.currency, r.valid_days, r.status,
 	coalesce(r.hold_id::text, ''), coalesce(r.coupon_id::text, ''), coalesce(r.cancel_reason, ''),
-	r.created_at`
+	r.created_at, CASE WHEN r.sealed_code_until > now() THEN r.sealed_code END`
 
 type redemptionRow struct {
 	domain.Redemption
@@ -92,7 +93,7 @@ func scanRedemption(row pgx.CollectableRow) (redemptionRow, error) {
 	)
 	err := row.Scan(&x.ID, &x.IdempotencyKey, &x.RequestHash, &x.MemberID, &x.RewardID, &x.Points,
 		&x.ValueMinor, &x.Currency, &x.ValidDays, &x.Status, &x.HoldID, &x.CouponID, &x.CancelReason,
-		&x.CreatedAt, &expiresAt, &x.UpdatedAt)
+		&x.CreatedAt, &x.SealedCode, &expiresAt, &x.UpdatedAt)
 	if expiresAt != nil {
 		x.CouponExpiresAt = *expiresAt
 	}
@@ -164,9 +165,9 @@ func (r *Repository) Redemption(ctx context.Context, id string) (domain.Redempti
 	return x.Redemption, err
 }
 
-// CompleteRedemption issues the coupon and completes the redemption in one statement
-// (the coupon is inserted only while the redemption is requested), then writes both
-// events: four round trips with BEGIN and COMMIT.
+// CompleteRedemption issues the coupon and completes the redemption, with its sealed
+// code, in one statement (the coupon is inserted only while the redemption is
+// requested), then writes both events: four round trips with BEGIN and COMMIT.
 func (r *Repository) CompleteRedemption(ctx context.Context, c app.Completion) (domain.Redemption, error) {
 	var done redemptionRow
 	err := r.inTx(ctx, func(tx pgx.Tx) error {
@@ -179,12 +180,13 @@ func (r *Repository) CompleteRedemption(ctx context.Context, c app.Completion) (
 				FROM redemptions q WHERE q.redemption_id = $1 AND q.status = 'requested'
 				RETURNING coupon_id, expires_at
 			), r AS (
-				UPDATE redemptions SET status = 'completed', hold_id = $4, coupon_id = $2, updated_at = now()
+				UPDATE redemptions SET status = 'completed', hold_id = $4, coupon_id = $2, updated_at = now(),
+					sealed_code = $5, sealed_code_until = CASE WHEN $5::bytea IS NOT NULL THEN now() + $6 * interval '1 microsecond' END
 				WHERE redemption_id = $1 AND status = 'requested'
 				RETURNING *
 			)
 			SELECT `+redemptionColumns+`, c.expires_at, r.updated_at FROM r JOIN c ON c.coupon_id = r.coupon_id`,
-			c.RedemptionID, c.CouponID, c.CodeHash, c.HoldID))
+			c.RedemptionID, c.CouponID, c.CodeHash, c.HoldID, c.SealedCode, c.ShowFor.Microseconds()))
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
 			// The redemption was settled meanwhile; the coupon the statement may have
@@ -221,6 +223,52 @@ func (r *Repository) CancelRedemption(ctx context.Context, redemptionID, holdID,
 		return bus.Enqueue(ctx, tx, redemptionCancelledEvent(cancelled))
 	})
 	return cancelled.Redemption, err
+}
+
+// ClaimAbandoned claims in one statement: SKIP LOCKED keeps concurrent claims from
+// waiting on each other's rows, and the lease in settle_claimed_until from claiming
+// them again while a settler works on them.
+func (r *Repository) ClaimAbandoned(ctx context.Context, olderThan, lease time.Duration, limit int) ([]domain.Redemption, error) {
+	rows, err := r.pool.Query(ctx, `
+		WITH due AS (
+			SELECT redemption_id FROM redemptions
+			WHERE status = 'requested' AND created_at < now() - $1 * interval '1 microsecond'
+				AND (settle_claimed_until IS NULL OR settle_claimed_until < now())
+			ORDER BY created_at
+			LIMIT $3
+			FOR UPDATE SKIP LOCKED
+		)
+		UPDATE redemptions r SET settle_claimed_until = now() + $2 * interval '1 microsecond'
+		FROM due WHERE r.redemption_id = due.redemption_id
+		RETURNING `+redemptionColumns+`, NULL::timestamptz, r.updated_at`,
+		olderThan.Microseconds(), lease.Microseconds(), limit)
+	if err != nil {
+		return nil, err
+	}
+	xs, err := pgx.CollectRows(rows, scanRedemption)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]domain.Redemption, len(xs))
+	for i, x := range xs {
+		out[i] = x.Redemption
+	}
+	return out, nil
+}
+
+func (r *Repository) ForgetSealedCodes(ctx context.Context, limit int) (int, error) {
+	tag, err := r.pool.Exec(ctx, `
+		UPDATE redemptions SET sealed_code = NULL, sealed_code_until = NULL
+		WHERE redemption_id IN (
+			SELECT redemption_id FROM redemptions
+			WHERE sealed_code IS NOT NULL AND sealed_code_until <= now()
+			ORDER BY sealed_code_until
+			LIMIT $1
+			FOR UPDATE SKIP LOCKED)`, limit)
+	if err != nil {
+		return 0, err
+	}
+	return int(tag.RowsAffected()), nil
 }
 
 const couponColumns = `c.coupon_id::text, c.redemption_id::text, c.member_id::text, c.reward_id::text, w.name,
