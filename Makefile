@@ -10,7 +10,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # The architecture rules' linter (rules in .depguard.yml); scripts/archlint reads this pin.
 DEPGUARD := github.com/OpenPeeDeeP/depguard/v2/cmd/depguard@v2.3.0
 
-.PHONY: run test lint vet staticcheck arch fmt go-test fuzz bench proto compose-check tidy clean
+.PHONY: run test lint vet staticcheck arch proto-check fmt go-test fuzz bench proto compose-check tidy clean
 
 ## run: the whole system on this machine with a POS simulator; Ctrl-C stops it.
 run:
@@ -35,7 +35,7 @@ fuzz:
 		done; \
 	done
 
-lint: fmt vet staticcheck arch
+lint: fmt vet staticcheck arch proto-check
 
 fmt:
 	@out=$$(gofmt -l $(MODULES) | grep -v '\.pb\.go$$' || true); \
@@ -53,6 +53,11 @@ staticcheck:
 arch:
 	go run $(DEPGUARD) $(PACKAGES)
 	go test -count=1 -run '^TestServiceModulesStandAlone$$|^TestEveryServiceHasRules$$' github.com/treue/treue/scripts/archlint
+
+## proto-check: buf lint, and buf breaking against the previous commit (PROTO_BASE to
+## compare with another), so a change that breaks the contract fails.
+proto-check:
+	bash scripts/proto-check.sh
 
 ## bench: end-to-end throughput, Redeem/RedeemCoupon latency, memory, vs a bare pipe.
 ## BENCH_ARGS="-purchases 100000 -members 10000" to change the load.

@@ -25,6 +25,8 @@ type EventSpec struct {
 	// External: published by the retailer's systems, not by a Treue service.
 	External bool
 	Stream   StreamSpec
+	// Desc is the message's descriptor.
+	Desc protoreflect.MessageDescriptor
 }
 
 // Spec returns the contract of msg's type.
@@ -58,6 +60,7 @@ func SpecOf(md protoreflect.MessageDescriptor) (EventSpec, error) {
 		Keyed:    ev.GetKeyed() || ev.GetKeyField() != "",
 		External: ev.GetExternal(),
 		Stream:   StreamSpec{Name: st.GetName(), Subjects: st.GetSubjects()},
+		Desc:     md,
 	}
 	if k := ev.GetKeyField(); k != "" {
 		s.Key = md.Fields().ByName(protoreflect.Name(k))
