@@ -8,16 +8,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/treue/treue/pkg/bus"
 	"github.com/treue/treue/pkg/cpustat"
 	"github.com/treue/treue/pkg/pg"
 	"github.com/treue/treue/pkg/testkit"
+	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
 )
 
 // BenchmarkConsumer measures what the bus costs per message on the way in, apart from
@@ -44,12 +43,12 @@ func BenchmarkConsumer(b *testing.B) {
 	if err := bus.EnsureStreams(ctx, js, ns, bus.StreamOptions{}, testStream); err != nil {
 		b.Fatal(err)
 	}
-	data, _ := proto.Marshal(wrapperspb.String("a value of a typical size for a small event"))
+	data, _ := proto.Marshal(testEvent("a transaction id of a typical size"))
 	futures := make([]jetstream.PubAckFuture, 0, b.N)
 	for i := range b.N {
-		m := &nats.Msg{Subject: ns.Subject("events.test"), Data: data, Header: nats.Header{}}
+		m := &nats.Msg{Subject: ns.Subject(testSpec.Subject), Data: data, Header: nats.Header{}}
 		m.Header.Set(bus.HeaderContentType, bus.ContentTypeProto)
-		m.Header.Set(bus.HeaderEventType, "google.protobuf.StringValue")
+		m.Header.Set(bus.HeaderEventType, string(testSpec.Type))
 		m.Header.Set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
 		f, err := js.PublishMsgAsync(m, jetstream.WithMsgID(fmt.Sprintf("bench-%09d", i)))
 		if err != nil {
@@ -68,19 +67,13 @@ func BenchmarkConsumer(b *testing.B) {
 	var handled atomic.Int64
 	done := make(chan struct{})
 	c, err := bus.NewConsumer(pool, js, ns, log, bus.ConsumerConfig{
-		Name: "bench", Stream: testStream,
-		Handler: func(ctx context.Context, tx pgx.Tx, msgs []*bus.Message) error {
-			for _, m := range msgs {
-				var v wrapperspb.StringValue
-				if err := m.Decode(&v); err != nil {
-					return err
-				}
-			}
-			if handled.Add(int64(len(msgs))) == int64(b.N) {
+		Name: "bench",
+		Routes: []bus.Route{bus.On(func(ctx context.Context, ds []bus.Delivery[*ledgerv1.PointsCredited]) error {
+			if handled.Add(int64(len(ds))) == int64(b.N) {
 				close(done)
 			}
 			return nil
-		},
+		})},
 	})
 	if err != nil {
 		b.Fatal(err)

@@ -16,11 +16,12 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/wrapperspb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/treue/treue/pkg/bus"
 	"github.com/treue/treue/pkg/pg"
 	"github.com/treue/treue/pkg/testkit"
+	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
 )
 
 func TestMain(m *testing.M) {
@@ -30,7 +31,17 @@ func TestMain(m *testing.M) {
 	testkit.Main(m)
 }
 
-var testStream = bus.StreamSpec{Name: "EVENTS", Subjects: []string{"events.>"}}
+// The bus's tests carry ledger.points.credited events, one of the contract's: the value
+// of an event is its transaction id.
+var (
+	testSpec   = bus.MustSpec(&ledgerv1.PointsCredited{})
+	testStream = testSpec.Stream
+)
+
+func testEvent(value string) *ledgerv1.PointsCredited {
+	return &ledgerv1.PointsCredited{TransactionId: value, MemberId: "m1", Points: 1,
+		Reason: ledgerv1.PointsReason_POINTS_REASON_PURCHASE, OccurredAt: timestamppb.Now()}
+}
 
 // env is one test's schema, stream and connections.
 type env struct {
@@ -68,13 +79,13 @@ func newEnv(t *testing.T, dup time.Duration) *env {
 	return &env{t: t, pool: pool, js: js, ns: ns, log: log}
 }
 
-// publish sends value as a protobuf StringValue with the event id as Nats-Msg-Id.
+// publish sends value as a test event with the event id as Nats-Msg-Id.
 func (e *env) publish(id, value string) *jetstream.PubAck {
 	e.t.Helper()
-	data, _ := proto.Marshal(wrapperspb.String(value))
-	msg := &nats.Msg{Subject: e.ns.Subject("events.test"), Data: data, Header: nats.Header{}}
+	data, _ := proto.Marshal(testEvent(value))
+	msg := &nats.Msg{Subject: e.ns.Subject(testSpec.Subject), Data: data, Header: nats.Header{}}
 	msg.Header.Set(bus.HeaderContentType, bus.ContentTypeProto)
-	msg.Header.Set(bus.HeaderEventType, "google.protobuf.StringValue")
+	msg.Header.Set(bus.HeaderEventType, string(testSpec.Type))
 	ack, err := e.js.PublishMsg(context.Background(), msg, jetstream.WithMsgID(id))
 	if err != nil {
 		e.t.Fatal(err)
@@ -90,20 +101,18 @@ type recorder struct {
 	flaky atomic.Bool
 }
 
-func (r *recorder) handle(ctx context.Context, tx pgx.Tx, msgs []*bus.Message) error {
+func (r *recorder) handle(ctx context.Context, ds []bus.Delivery[*ledgerv1.PointsCredited]) error {
 	r.calls.Add(1)
-	for _, m := range msgs {
-		var v wrapperspb.StringValue
-		if err := m.Decode(&v); err != nil {
-			return err
-		}
+	tx, _ := pg.TxFrom(ctx)
+	for _, d := range ds {
+		v := d.Event.GetTransactionId()
 		switch {
-		case strings.HasPrefix(v.Value, "poison"):
-			return bus.Permanent(errors.New("poison value " + v.Value))
-		case strings.HasPrefix(v.Value, "flaky") && r.flaky.Load():
+		case strings.HasPrefix(v, "poison"):
+			return bus.Permanent(errors.New("poison value " + v))
+		case strings.HasPrefix(v, "flaky") && r.flaky.Load():
 			return errors.New("flaky dependency down")
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO applied VALUES ($1, $2)`, m.ID, v.Value); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO applied VALUES ($1, $2)`, d.ID, v); err != nil {
 			return err
 		}
 	}
@@ -113,9 +122,8 @@ func (r *recorder) handle(ctx context.Context, tx pgx.Tx, msgs []*bus.Message) e
 func (e *env) consumer(cfg bus.ConsumerConfig) *bus.Consumer {
 	e.t.Helper()
 	cfg.Name = "test"
-	cfg.Stream = testStream
-	if cfg.Handler == nil {
-		e.t.Fatal("handler needed")
+	if len(cfg.Routes) == 0 {
+		e.t.Fatal("routes needed")
 	}
 	c, err := bus.NewConsumer(e.pool, e.js, e.ns, e.log, cfg)
 	if err != nil {
@@ -172,16 +180,23 @@ func TestOutboxRelayPublishesCommittedEventsOnce(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 0)
 	ctx := context.Background()
-	committed := bus.NewEvent("events.committed", wrapperspb.String("kept"))
-	err := pgx.BeginFunc(ctx, e.pool, func(tx pgx.Tx) error {
-		return bus.Enqueue(ctx, tx, committed)
+	outbox, err := bus.NewOutbox(&ledgerv1.PointsCredited{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = pgx.BeginFunc(ctx, e.pool, func(tx pgx.Tx) error {
+		return outbox.Enqueue(ctx, tx, testEvent("kept"))
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	var committedID string
+	if err := e.pool.QueryRow(ctx, `SELECT event_id::text FROM outbox`).Scan(&committedID); err != nil {
+		t.Fatal(err)
+	}
 	// A rolled-back transaction's events never leave.
 	_ = pgx.BeginFunc(ctx, e.pool, func(tx pgx.Tx) error {
-		if err := bus.Enqueue(ctx, tx, bus.NewEvent("events.rolledback", wrapperspb.String("lost"))); err != nil {
+		if err := outbox.Enqueue(ctx, tx, testEvent("lost")); err != nil {
 			return err
 		}
 		return errors.New("roll back")
@@ -192,7 +207,7 @@ func TestOutboxRelayPublishesCommittedEventsOnce(t *testing.T) {
 	}
 	// A relay that crashed after publishing but before deleting publishes again: the
 	// copy is dropped by JetStream's de-duplication.
-	if _, err := e.pool.Exec(ctx, `INSERT INTO outbox (event_id, subject, event_type, payload) VALUES ($1, 'events.committed', 'google.protobuf.StringValue', '')`, committed.ID); err != nil {
+	if _, err := e.pool.Exec(ctx, `INSERT INTO outbox (event_id, subject, event_type, payload) VALUES ($1, $2, $3, '')`, committedID, testSpec.Subject, string(testSpec.Type)); err != nil {
 		t.Fatal(err)
 	}
 	if err := relay.Flush(ctx); err != nil {
@@ -213,8 +228,8 @@ func TestOutboxRelayPublishesCommittedEventsOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Subject != e.ns.Subject("events.committed") || got.Header.Get(bus.HeaderMsgID) != committed.ID ||
-		got.Header.Get(bus.HeaderEventType) != "google.protobuf.StringValue" {
+	if got.Subject != e.ns.Subject(testSpec.Subject) || got.Header.Get(bus.HeaderMsgID) != committedID ||
+		got.Header.Get(bus.HeaderEventType) != string(testSpec.Type) {
 		t.Fatalf("unexpected message %s %v", got.Subject, got.Header)
 	}
 }
@@ -225,7 +240,7 @@ func TestConsumerAppliesARepublishedEventOnce(t *testing.T) {
 	// after the window would: only the inbox stands between it and a double.
 	e := newEnv(t, 100*time.Millisecond)
 	rec := &recorder{}
-	stop := run(t, e.consumer(bus.ConsumerConfig{Handler: rec.handle}))
+	stop := run(t, e.consumer(bus.ConsumerConfig{Routes: []bus.Route{bus.On(rec.handle)}}))
 	first := e.publish("evt-1", "a")
 	// Within the window JetStream drops the copy (Duplicate); once it has passed, the
 	// copy is stored at a sequence of its own.
@@ -261,7 +276,7 @@ func TestRedeliveryAfterCrashBetweenCommitAndAckIsSkipped(t *testing.T) {
 	e := newEnv(t, 0)
 	rec := &recorder{}
 	crashed := e.consumer(bus.ConsumerConfig{
-		Handler: rec.handle, AckWait: time.Second,
+		Routes: []bus.Route{bus.On(rec.handle)}, AckWait: time.Second,
 		BeforeAck: func([]*bus.Message) error { return errors.New("power cut") },
 	})
 	e.publish("evt-1", "a")
@@ -271,7 +286,7 @@ func TestRedeliveryAfterCrashBetweenCommitAndAckIsSkipped(t *testing.T) {
 		t.Fatal("crashing consumer returned no error")
 	}
 	// The restarted process gets the unacked message again after AckWait.
-	restarted := e.consumer(bus.ConsumerConfig{Handler: rec.handle, AckWait: time.Second})
+	restarted := e.consumer(bus.ConsumerConfig{Routes: []bus.Route{bus.On(rec.handle)}, AckWait: time.Second})
 	stop = run(t, restarted)
 	cons, err := e.js.Consumer(context.Background(), e.ns.Stream(testStream.Name), e.ns.Consumer("test"))
 	if err != nil {
@@ -295,13 +310,13 @@ func TestPoisonMessageGoesToDeadLettersAndTheBatchGoesOn(t *testing.T) {
 	e.publish("evt-1", "good 1")
 	e.publish("evt-2", "poison")
 	e.publish("evt-3", "good 2")
-	garbage := &nats.Msg{Subject: e.ns.Subject("events.test"), Data: []byte{0xff, 0xff, 0xff}, Header: nats.Header{}}
+	garbage := &nats.Msg{Subject: e.ns.Subject(testSpec.Subject), Data: []byte{0xff, 0xff, 0xff}, Header: nats.Header{}}
 	garbage.Header.Set(bus.HeaderMsgID, "evt-4")
 	if _, err := e.js.PublishMsg(context.Background(), garbage); err != nil {
 		t.Fatal(err)
 	}
 	e.publish("evt-5", "good 3")
-	run(t, e.consumer(bus.ConsumerConfig{Handler: rec.handle}))
+	run(t, e.consumer(bus.ConsumerConfig{Routes: []bus.Route{bus.On(rec.handle)}}))
 	eventually(t, "good events applied", func() bool { return e.count(`SELECT count(*) FROM applied`) == 3 })
 	eventually(t, "two dead letters", func() bool { return e.count(`SELECT count(*) FROM dead_letters`) == 2 })
 	var errText string
@@ -324,7 +339,7 @@ func TestTransientFailureIsRetriedWithBackoffThenDeadLetteredAndReplayable(t *te
 	e := newEnv(t, 0)
 	rec := &recorder{}
 	rec.flaky.Store(true)
-	c := e.consumer(bus.ConsumerConfig{Handler: rec.handle, MaxDeliver: 3, Backoff: []time.Duration{50 * time.Millisecond}})
+	c := e.consumer(bus.ConsumerConfig{Routes: []bus.Route{bus.On(rec.handle)}, MaxDeliver: 3, Backoff: []time.Duration{50 * time.Millisecond}})
 	run(t, c)
 	e.publish("evt-1", "flaky")
 	e.publish("evt-2", "fine")
@@ -377,7 +392,7 @@ func TestBatchesAreAppliedInFewTransactions(t *testing.T) {
 	for i := range n {
 		e.publish("evt-"+strconv.Itoa(i), "v")
 	}
-	run(t, e.consumer(bus.ConsumerConfig{Handler: rec.handle, BatchSize: 500}))
+	run(t, e.consumer(bus.ConsumerConfig{Routes: []bus.Route{bus.On(rec.handle)}, BatchSize: 500}))
 	eventually(t, "all applied", func() bool { return e.count(`SELECT count(*) FROM applied`) == n })
 	// Batching is what makes the throughput: far fewer handler calls than messages.
 	if calls := rec.calls.Load(); calls > n/10 {
@@ -411,7 +426,7 @@ func TestConsumerDeletedOnTheServerStopsRunWithAnError(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 0)
 	rec := &recorder{}
-	c := e.consumer(bus.ConsumerConfig{Handler: rec.handle})
+	c := e.consumer(bus.ConsumerConfig{Routes: []bus.Route{bus.On(rec.handle)}})
 	done := make(chan error, 1)
 	go func() { done <- c.Run(context.Background()) }()
 	e.publish("evt-1", "a")
