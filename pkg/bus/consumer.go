@@ -339,10 +339,13 @@ func (c *Consumer) apply(ctx context.Context, msgs, poison []*Message) error {
 				delete(isNew, m.ID) // the same event twice in one batch is applied once
 			}
 		}
-		if c.routes != nil {
-			return dispatch(pg.WithTx(ctx, tx), todo)
+		if c.routes == nil {
+			return c.cfg.Handler(ctx, tx, todo)
 		}
-		return c.cfg.Handler(ctx, tx, todo)
+		if err := dispatch(pg.WithTx(ctx, tx), todo); err != nil {
+			return err
+		}
+		return c.deadLetterRefused(ctx, tx, todo)
 	})
 	if err != nil {
 		span.RecordError(err)
@@ -371,6 +374,27 @@ func (c *Consumer) fail(ctx context.Context, raw jetstream.Msg, m *Message, caus
 	}
 	c.log.Error("message dead-lettered", "event_id", m.ID, "subject", m.Subject, "deliveries", m.Deliveries, "err", cause)
 	_ = raw.TermWithReason("dead-lettered: " + truncate(cause.Error(), 200))
+}
+
+// deadLetterRefused writes the dead letters of the messages the handler refused, in the
+// batch's transaction, and takes their inbox rows back so that a replay applies them.
+func (c *Consumer) deadLetterRefused(ctx context.Context, tx pgx.Tx, msgs []*Message) error {
+	var ids []string
+	for _, m := range msgs {
+		if m.refused == nil {
+			continue
+		}
+		if err := c.deadLetter(ctx, tx, m, m.refused); err != nil {
+			return err
+		}
+		c.log.Error("event refused; dead-lettered", "event_id", m.ID, "subject", m.Subject, "err", m.refused)
+		ids = append(ids, m.ID)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `DELETE FROM inbox WHERE consumer = $1 AND event_id = ANY($2)`, c.cfg.Name, ids)
+	return err
 }
 
 // execer is a pool or a transaction.

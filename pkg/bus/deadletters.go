@@ -94,6 +94,9 @@ func (c *Consumer) Replay(ctx context.Context, d DeadLetter) (DeadLetter, error)
 	if err == nil {
 		err = c.apply(ctx, []*Message{m}, nil)
 	}
+	if err == nil && m.refused != nil {
+		err = m.refused
+	}
 	if err != nil {
 		if _, uerr := c.pool.Exec(ctx, `UPDATE dead_letters SET error = $2 WHERE id = $1`, d.ID, err.Error()); uerr != nil {
 			return d, uerr

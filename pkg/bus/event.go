@@ -54,9 +54,22 @@ type Message struct {
 	ctx context.Context
 	// route and body: the typed subscription that takes the message and the decoded
 	// event; poison: why the message breaks the contract.
-	route  *Route
-	body   proto.Message
-	poison error
+	route   *Route
+	body    proto.Message
+	poison  error
+	refused error
+}
+
+// Refuse marks the message as one no retry can cure (a purchase in a currency the
+// programme does not take, say): the handler leaves it out of its work and returns nil
+// for the rest of the batch, and the consumer writes the message's dead letter in the
+// batch's transaction. A handler that cannot tell which message is at fault returns an
+// error instead, and the batch is retried message by message.
+func (m *Message) Refuse(err error) {
+	if err == nil {
+		err = errors.New("refused")
+	}
+	m.refused = err
 }
 
 // Context carries the trace of the event's publisher; pass it to what the handler

@@ -2,12 +2,14 @@ package bus_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -265,5 +267,64 @@ func TestKilledConsumerIsReplacedQuickly(t *testing.T) {
 	t.Logf("replacement resumed %v after the kill", gap.Round(10*time.Millisecond))
 	if n := e.count(`SELECT count(*) FROM applied`); n != total {
 		t.Fatalf("applied %d rows for %d events", n, total)
+	}
+}
+
+// A handler that refuses one event of a batch dead-letters it in the batch's
+// transaction, at its first delivery, while the rest of the batch commits; the refused
+// event can be replayed once the handler takes it.
+func TestRefusedEventIsDeadLetteredWithItsBatch(t *testing.T) {
+	t.Parallel()
+	e := typedEnv(t)
+	var calls atomic.Int64
+	var strict atomic.Bool
+	strict.Store(true)
+	handle := func(ctx context.Context, ds []bus.Delivery[*ledgerv1.PointsCredited]) error {
+		calls.Add(1)
+		var keep []bus.Delivery[*ledgerv1.PointsCredited]
+		for _, d := range ds {
+			if strict.Load() && strings.HasPrefix(d.Event.GetTransactionId(), "refuse") {
+				d.Refuse(errors.New("not in this programme"))
+				continue
+			}
+			keep = append(keep, d)
+		}
+		return credits(ctx, keep)
+	}
+	for i := range 20 {
+		id := "ok-" + strconv.Itoa(i)
+		if i == 7 {
+			id = "refuse-7"
+		}
+		e.publishRaw("ledger.points.credited", "treue.ledger.v1.PointsCredited", bus.ContentTypeProto, mustMarshal(credit(id)))
+	}
+	c, err := bus.NewConsumer(e.pool, e.js, e.ns, e.log, bus.ConsumerConfig{Name: "refusing", Routes: []bus.Route{bus.On(handle)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, c)
+	eventually(t, "19 applied and 1 dead letter", func() bool {
+		return e.count(`SELECT count(*) FROM applied`) == 19 && e.count(`SELECT count(*) FROM dead_letters`) == 1
+	})
+	if n := e.count(`SELECT count(*) FROM dead_letters WHERE deliveries = 1 AND error = 'not in this programme'`); n != 1 {
+		t.Fatal("the refusal was not dead-lettered at its first delivery with its reason")
+	}
+	if n := calls.Load(); n > 2 {
+		t.Fatalf("%d handler calls for one batch: the refusal made the batch retry", n)
+	}
+	ctx := context.Background()
+	list, err := bus.ListDeadLetters(ctx, e.pool, bus.DeadLetterFilter{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Replay(ctx, list[0]); !errors.Is(err, bus.ErrReplayFailed) {
+		t.Fatalf("replay refused again = %v, want ErrReplayFailed", err)
+	}
+	strict.Store(false)
+	if _, err := c.Replay(ctx, list[0]); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.count(`SELECT count(*) FROM applied WHERE value = 'refuse-7'`); n != 1 {
+		t.Fatalf("the replayed event applied %d times", n)
 	}
 }
