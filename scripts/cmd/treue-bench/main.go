@@ -31,6 +31,7 @@ import (
 	"github.com/treue/treue/pkg/bus"
 	"github.com/treue/treue/pkg/cpustat"
 	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
+	posv1 "github.com/treue/treue/proto/gen/treue/pos/v1"
 	reportingv1 "github.com/treue/treue/proto/gen/treue/reporting/v1"
 	rewardsv1 "github.com/treue/treue/proto/gen/treue/rewards/v1"
 	"github.com/treue/treue/scripts/internal/possim"
@@ -47,7 +48,7 @@ func main() {
 }
 
 type options struct {
-	purchases, members, callers, calls, publishers int
+	purchases, members, callers, calls, publishers, poison int
 }
 
 func run(ctx context.Context) error {
@@ -57,6 +58,7 @@ func run(ctx context.Context) error {
 	flag.IntVar(&o.callers, "callers", 50, "concurrent Redeem / RedeemCoupon callers")
 	flag.IntVar(&o.calls, "calls", 2_000, "Redeem calls (and as many RedeemCoupon calls)")
 	flag.IntVar(&o.publishers, "publishers", 4, "concurrent POS publishers")
+	flag.IntVar(&o.poison, "poison", 1_000, "poison events interleaved with healthy purchases in the lag run (0 skips it)")
 	logLevel := flag.String("service-log-level", "warn", "LOG_LEVEL of the services (debug logs every batch)")
 	flag.Parse()
 
@@ -97,13 +99,13 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	msgs, ids, expected := makePurchases(o.purchases, members)
+	msgs, ids, subjects, expected := makePurchases(o.purchases, members)
 	ns := bus.Namespace(s.Namespace)
 
 	// The bare pipe first, on the same NATS and Postgres, with the same messages.
 	bareBefore := cpuSnapshot(ctx, s, pool)
 	bare, err := barePipe(ctx, js, pool, ns, msgs, func() error {
-		return publishFleet(ctx, s.NATSURL, o.publishers, ns.Subject("bare.purchase."), msgs, ids)
+		return publishFleet(ctx, s.NATSURL, o.publishers, ns.Subject("bare."), subjects, msgs, ids)
 	})
 	if err != nil {
 		return fmt.Errorf("bare pipe: %w", err)
@@ -113,7 +115,7 @@ func run(ctx context.Context) error {
 
 	cpuBefore := cpuSnapshot(ctx, s, pool)
 	start := time.Now()
-	if err := publishFleet(ctx, s.NATSURL, o.publishers, ns.Subject("pos.purchase.recorded."), msgs, ids); err != nil {
+	if err := publishFleet(ctx, s.NATSURL, o.publishers, ns.Subject(""), subjects, msgs, ids); err != nil {
 		return err
 	}
 	published := time.Since(start)
@@ -130,6 +132,15 @@ func run(ctx context.Context) error {
 	}
 	fmt.Printf("  reporting caught up (points issued = %d) after %v\n", expected, time.Since(start).Round(time.Millisecond))
 	cpuSnapshot(ctx, s, pool).print(cpuBefore, o.purchases, "the system, until reporting caught up")
+
+	if o.poison > 0 {
+		lags, err := poisonLag(ctx, js, ns, members, 2*o.poison, o.poison, 500)
+		if err != nil {
+			return fmt.Errorf("poison run: %w", err)
+		}
+		fmt.Printf("  lag of %d healthy purchases among %d poison events at 500/s: p50 %v  p99 %v\n",
+			len(lags), o.poison, lags.p(50), lags.p(99))
+	}
 
 	redeem, coupons, err := redeemLatency(ctx, s, members, o)
 	if err != nil {
@@ -235,23 +246,28 @@ func enrol(ctx context.Context, s *stack.Stack, n int) ([]string, error) {
 // makePurchases marshals the purchases up front, so that publishing measures the bus and
 // not protobuf; it returns the points they must credit at the default rate (1 point per
 // currency unit).
-func makePurchases(n int, members []string) ([][]byte, []string, int64) {
+// makePurchases returns n purchases of the members: their encodings, event ids and
+// subjects (each till publishes on its store's subject), and the points they earn.
+func makePurchases(n int, members []string) ([][]byte, []string, []string, int64) {
 	r := mrand.New(mrand.NewPCG(42, 42))
 	stores := []string{"berlin-01", "hamburg-02", "munich-03", "web"}
 	msgs := make([][]byte, n)
 	ids := make([]string, n)
+	subjects := make([]string, n)
 	var points int64
 	for i := range n {
 		p := possim.Purchase(r, stores[i%len(stores)], members[r.IntN(len(members))])
 		p.TransactionId = fmt.Sprintf("B%09d", i)
 		b, _ := proto.Marshal(p)
 		msgs[i], ids[i] = b, p.EventId
+		subjects[i], _ = possim.Subject(p)
 		points += p.TotalMinor / 100
 	}
-	return msgs, ids, points
+	return msgs, ids, subjects, points
 }
 
-func publishAll(ctx context.Context, js jetstream.JetStream, subject string, msgs [][]byte, ids []string) error {
+// publishAll publishes msgs on prefix+subjects[i].
+func publishAll(ctx context.Context, js jetstream.JetStream, prefix string, subjects []string, msgs [][]byte, ids []string) error {
 	futures := make([]jetstream.PubAckFuture, 0, 4096)
 	flush := func() error {
 		for _, f := range futures {
@@ -267,7 +283,7 @@ func publishAll(ctx context.Context, js jetstream.JetStream, subject string, msg
 		return nil
 	}
 	for i, data := range msgs {
-		m := &nats.Msg{Subject: subject + "s" + fmt.Sprint(i%4), Data: data, Header: nats.Header{}}
+		m := &nats.Msg{Subject: prefix + subjects[i], Data: data, Header: nats.Header{}}
 		m.Header.Set(bus.HeaderContentType, bus.ContentTypeProto)
 		m.Header.Set(bus.HeaderEventType, "treue.pos.v1.PurchaseRecorded")
 		f, err := js.PublishMsgAsync(m, jetstream.WithMsgID(ids[i]))
@@ -285,7 +301,7 @@ func publishAll(ctx context.Context, js jetstream.JetStream, subject string, msg
 }
 
 // publishFleet publishes from several connections at once, as many tills would.
-func publishFleet(ctx context.Context, natsURL string, publishers int, subject string, msgs [][]byte, ids []string) error {
+func publishFleet(ctx context.Context, natsURL string, publishers int, prefix string, subjects []string, msgs [][]byte, ids []string) error {
 	var wg sync.WaitGroup
 	errs := make(chan error, publishers)
 	per := (len(msgs) + publishers - 1) / publishers
@@ -308,7 +324,7 @@ func publishFleet(ctx context.Context, natsURL string, publishers int, subject s
 				errs <- err
 				return
 			}
-			if err := publishAll(ctx, js, subject, msgs[lo:hi], ids[lo:hi]); err != nil {
+			if err := publishAll(ctx, js, prefix, subjects[lo:hi], msgs[lo:hi], ids[lo:hi]); err != nil {
 				errs <- err
 			}
 		}()
@@ -323,7 +339,7 @@ func publishFleet(ctx context.Context, natsURL string, publishers int, subject s
 // Progress is read from JetStream, not Postgres, so that watching costs the database
 // nothing.
 func waitPosted(ctx context.Context, js jetstream.JetStream, ns bus.Namespace, pool *pgxpool.Pool, expected int64) error {
-	stream, err := js.Stream(ctx, ns.Stream(bus.StreamPOS.Name))
+	stream, err := js.Stream(ctx, ns.Stream(bus.MustSpec(&posv1.PurchaseRecorded{}).Stream.Name))
 	if err != nil {
 		return err
 	}
@@ -332,7 +348,7 @@ func waitPosted(ctx context.Context, js jetstream.JetStream, ns bus.Namespace, p
 		return err
 	}
 	last := info.State.LastSeq
-	cons, err := js.Consumer(ctx, ns.Stream(bus.StreamPOS.Name), ns.Consumer("ledger-pos"))
+	cons, err := js.Consumer(ctx, ns.Stream(bus.MustSpec(&posv1.PurchaseRecorded{}).Stream.Name), ns.Consumer("ledger-pos"))
 	if err != nil {
 		return err
 	}

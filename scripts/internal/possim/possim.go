@@ -77,14 +77,27 @@ func Return(p *posv1.PurchaseRecorded) *posv1.ReturnRecorded {
 	}
 }
 
-// PublishPurchase sends p on pos.purchase.recorded.<store>.
+// PublishPurchase sends p on its contract subject, pos.purchase.recorded.<store>.
 func (t Till) PublishPurchase(ctx context.Context, p *posv1.PurchaseRecorded) error {
-	return t.publish(ctx, "pos.purchase.recorded."+p.StoreId, p.EventId, p)
+	return t.publishEvent(ctx, p.EventId, p)
 }
 
-// PublishReturn sends r on pos.return.recorded.<store>.
+// PublishReturn sends r on its contract subject, pos.return.recorded.<store>.
 func (t Till) PublishReturn(ctx context.Context, r *posv1.ReturnRecorded) error {
-	return t.publish(ctx, "pos.return.recorded."+r.StoreId, r.EventId, r)
+	return t.publishEvent(ctx, r.EventId, r)
+}
+
+// Subject is the subject the contract gives m.
+func Subject(m proto.Message) (string, error) {
+	return bus.MustSpec(m).SubjectOf(m)
+}
+
+func (t Till) publishEvent(ctx context.Context, eventID string, m proto.Message) error {
+	subject, err := Subject(m)
+	if err != nil {
+		return err
+	}
+	return t.publish(ctx, subject, eventID, m)
 }
 
 // Msg builds the NATS message for an event, as a POS must.
