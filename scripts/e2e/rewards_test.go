@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"sync"
@@ -31,11 +33,14 @@ type rewardsEnv struct {
 	ledger     ledgerv1.LedgerServiceClient
 	db         *testkit.DB // the rewards schema
 	ledgerAddr string
+	codeKey    string // REWARDS_CODE_KEY of every rewards instance of the world
 }
 
-func startLedgerAndRewards(t *testing.T) *rewardsEnv {
+// startLedgerAndRewards starts a ledger and a rewards service; opts adjust the rewards
+// service's configuration.
+func startLedgerAndRewards(t *testing.T, opts ...func(*rewards.Config)) *rewardsEnv {
 	t.Helper()
-	e := &rewardsEnv{Env: testkit.NewEnv(t)}
+	e := &rewardsEnv{Env: testkit.NewEnv(t), codeKey: randomCodeKey()}
 	lcfg, err := ledger.LoadConfig()
 	if err != nil {
 		t.Fatal(err)
@@ -44,16 +49,23 @@ func startLedgerAndRewards(t *testing.T) *rewardsEnv {
 	lcfg.Base.DBMaxConns = 8
 	l := testkit.Start(t, ledger.New, lcfg).Service
 	e.ledgerAddr = l.GRPCAddr()
-	r := startRewards(t, e, e.ledgerAddr)
+	r := startRewards(t, e, e.ledgerAddr, opts...).Service
 	e.rewards = rewardsv1.NewRewardsServiceClient(e.Conn(r.GRPCAddr(), ""))
 	e.ledger = ledgerv1.NewLedgerServiceClient(e.Conn(l.GRPCAddr(), ""))
 	e.db = e.DB(rewards.Name)
 	return e
 }
 
+// randomCodeKey is a REWARDS_CODE_KEY: 32 random bytes in hex.
+func randomCodeKey() string {
+	k := make([]byte, 32)
+	_, _ = rand.Read(k)
+	return hex.EncodeToString(k)
+}
+
 // startRewards starts a rewards service in e's world that calls the ledger at
-// ledgerAddr.
-func startRewards(t *testing.T, e *rewardsEnv, ledgerAddr string) *rewards.Service {
+// ledgerAddr; opts adjust its configuration.
+func startRewards(t *testing.T, e *rewardsEnv, ledgerAddr string, opts ...func(*rewards.Config)) *testkit.Running[*rewards.Service] {
 	t.Helper()
 	cfg := rewards.Config{
 		Base:                    e.Base(),
@@ -62,9 +74,19 @@ func startRewards(t *testing.T, e *rewardsEnv, ledgerAddr string) *rewards.Servi
 		LedgerTimeout:           3 * time.Second,
 		HoldTTL:                 24 * time.Hour,
 		CouponAttemptsPerMinute: 30,
+		// One key for every instance, as for replicas: a retry reaching another
+		// instance still gets the code.
+		CodeKey:         e.codeKey,
+		CodeRetryWindow: 24 * time.Hour,
+		// Far off, so that no settler races the subtests' own redemptions; the tests of
+		// the settler shorten it.
+		SettleAfter: time.Hour,
 	}
 	cfg.Base.DBMaxConns = 8
-	return testkit.Start(t, rewards.New, cfg).Service
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return testkit.Start(t, rewards.New, cfg)
 }
 
 // as returns a context for a call with role's key ("" for none).
@@ -279,6 +301,7 @@ func TestRewardsWithTheLedger(t *testing.T) {
 			})
 		}
 		wg.Wait()
+		// One coupon, whose code every caller sees: they are all the same caller retrying.
 		if len(ids) != 1 || len(codes) != 1 || codes[""] != 0 {
 			t.Fatalf("%d redemptions and codes %v, want one redemption and one code for all", len(ids), codes)
 		}
@@ -371,7 +394,7 @@ func TestRewardsWithTheLedger(t *testing.T) {
 		t.Parallel()
 		// A second rewards instance whose ledger is unreachable leaves the redemption
 		// requested, as a process dying mid-way would.
-		broken := startRewards(t, e, "127.0.0.1:1")
+		broken := startRewards(t, e, "127.0.0.1:1").Service
 		client := rewardsv1.NewRewardsServiceClient(e.For(t).Conn(broken.GRPCAddr(), ""))
 		memberID, available := e.member(t, 10000)
 		reward := e.reward(t, available)
@@ -397,6 +420,94 @@ func TestRewardsWithTheLedger(t *testing.T) {
 			b := e.balance(t, memberID)
 			return b.GetAvailable() == 0 && b.GetHeld() == 0
 		})
+	})
+
+	t.Run("a lost response: the retry shows the same code, sealed meanwhile", func(t *testing.T) {
+		t.Parallel()
+		memberID, available := e.member(t, 10000)
+		reward := e.reward(t, available)
+		key := "lost-" + uuid.NewString()
+		lost, err := e.redeem(t, key, memberID, reward.GetRewardId())
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The caller never saw that answer; all it has is its key.
+		code := lost.GetCouponCode()
+		redemptionID := lost.GetRedemption().GetRedemptionId()
+		retry, err := e.redeem(t, key, memberID, reward.GetRewardId())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if retry.GetCouponCode() != code || retry.GetCouponCodeStatus() != rewardsv1.CouponCodeStatus_COUPON_CODE_STATUS_SHOWN ||
+			retry.GetRedemption().GetCouponId() != lost.GetRedemption().GetCouponId() {
+			t.Fatalf("retry: code %q (%s), coupon %s; want %q of coupon %s", retry.GetCouponCode(), retry.GetCouponCodeStatus(),
+				retry.GetRedemption().GetCouponId(), code, lost.GetRedemption().GetCouponId())
+		}
+		// The database holds the code sealed, for the window, and nowhere in clear.
+		e.assertNoCodeInClear(t, redemptionID, code)
+		var hoursLeft float64
+		if err := e.db.QueryRow(e.as(t, ""), `
+			SELECT extract(epoch FROM sealed_code_until - now()) / 3600 FROM rewards.redemptions
+			WHERE redemption_id = $1 AND length(sealed_code) > 0`, redemptionID).Scan(&hoursLeft); err != nil {
+			t.Fatalf("sealed code: %v", err)
+		}
+		if hoursLeft < 23 || hoursLeft > 24 {
+			t.Fatalf("the code is kept for another %.2f h, want about 24", hoursLeft)
+		}
+		// The retried code is the coupon, and it works once at the till.
+		terminal := "till-" + uuid.NewString()[:8]
+		used, err := e.rewards.RedeemCoupon(e.as(t, "pos"), &rewardsv1.RedeemCouponRequest{Code: retry.GetCouponCode(), TerminalId: terminal, StoreId: "store-2"})
+		if err != nil || used.GetCouponId() != lost.GetRedemption().GetCouponId() {
+			t.Fatalf("redeem the retried code: %v, %v", used, err)
+		}
+		_, err = e.rewards.RedeemCoupon(e.as(t, "pos"), &rewardsv1.RedeemCouponRequest{Code: code, TerminalId: terminal, StoreId: "store-2"})
+		testkit.WantReason(t, err, "COUPON_ALREADY_REDEEMED")
+		// Only the same request gets it: the key with another reward is refused.
+		other := e.reward(t, 1)
+		_, err = e.redeem(t, key, memberID, other.GetRewardId())
+		testkit.WantReason(t, err, "IDEMPOTENCY_KEY_REUSED")
+	})
+
+	t.Run("after the retry window the code is no longer shown", func(t *testing.T) {
+		t.Parallel()
+		const window = 2 * time.Second
+		short := startRewards(t, e, e.ledgerAddr, func(c *rewards.Config) {
+			c.CodeRetryWindow = window
+			c.SweepInterval = 100 * time.Millisecond
+		}).Service
+		client := rewardsv1.NewRewardsServiceClient(e.For(t).Conn(short.GRPCAddr(), ""))
+		memberID, available := e.member(t, 10000)
+		reward := e.reward(t, available)
+		req := &rewardsv1.RedeemRequest{IdempotencyKey: "window-" + uuid.NewString(), MemberId: memberID, RewardId: reward.GetRewardId()}
+		first, err := client.Redeem(e.as(t, "service"), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		redemptionID := first.GetRedemption().GetRedemptionId()
+		// The wiper clears the sealed code once the window has passed.
+		testkit.Eventually(t, window+30*time.Second, "sealed code wiped", func() bool {
+			var wiped bool
+			if err := e.db.QueryRow(e.as(t, ""), `SELECT sealed_code IS NULL AND sealed_code_until IS NULL FROM rewards.redemptions WHERE redemption_id = $1`,
+				redemptionID).Scan(&wiped); err != nil {
+				t.Fatal(err)
+			}
+			return wiped
+		})
+		late, err := client.Redeem(e.as(t, "service"), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if late.GetCouponCode() != "" || late.GetCouponCodeStatus() != rewardsv1.CouponCodeStatus_COUPON_CODE_STATUS_NO_LONGER_SHOWN ||
+			late.GetRedemption().GetStatus() != rewardsv1.RedemptionStatus_REDEMPTION_STATUS_COMPLETED ||
+			late.GetRedemption().GetCouponId() != first.GetRedemption().GetCouponId() || late.GetCouponExpiresAt() == nil {
+			t.Fatalf("retry after the window: %v", late)
+		}
+		e.assertNoCodeInClear(t, redemptionID, first.GetCouponCode())
+		// The coupon itself is still good.
+		v, err := e.rewards.ValidateCoupon(e.as(t, "pos"), &rewardsv1.ValidateCouponRequest{Code: first.GetCouponCode(), TerminalId: "till-window"})
+		if err != nil || !v.GetValid() {
+			t.Fatalf("validate: %v, %v", v, err)
+		}
 	})
 
 	t.Run("coupon at the till", func(t *testing.T) {
@@ -492,5 +603,26 @@ func TestRewardsWithTheLedger(t *testing.T) {
 			t.Fatalf("%d won and %d lost, want 1 and %d", won, lost, callers-1)
 		}
 	})
+}
 
+// assertNoCodeInClear fails if the rows of a redemption and its coupon hold the code, in
+// any spelling, or if the outbox does.
+func (e *rewardsEnv) assertNoCodeInClear(t *testing.T, redemptionID, code string) {
+	t.Helper()
+	if code == "" {
+		t.Fatal("no code to look for")
+	}
+	var rows string
+	if err := e.db.QueryRow(e.as(t, ""), `
+		SELECT r::text || coalesce((SELECT string_agg(c::text, '') FROM rewards.coupons c WHERE c.redemption_id = r.redemption_id), '')
+			|| encode(coalesce(r.sealed_code, ''), 'escape')
+			|| coalesce((SELECT string_agg(encode(o.payload, 'escape'), '') FROM rewards.outbox o), '')
+		FROM rewards.redemptions r WHERE r.redemption_id = $1`, redemptionID).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	for _, spelling := range []string{normalised(code), code, strings.ToLower(normalised(code))} {
+		if strings.Contains(strings.ToUpper(rows), strings.ToUpper(spelling)) {
+			t.Fatalf("the database holds the code %s in clear", code)
+		}
+	}
 }
