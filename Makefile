@@ -11,8 +11,10 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 .PHONY: run test lint vet staticcheck fmt go-test bench proto compose-check tidy clean
 
 ## run: the whole system on this machine with a POS simulator; Ctrl-C stops it.
+## Built, then started, rather than `go run`: `go run` reports an interrupt as a failure.
 run:
-	go run ./scripts/cmd/treue-dev
+	go build -o bin/treue-dev ./scripts/cmd/treue-dev
+	bin/treue-dev
 
 ## test: formatting, vet, staticcheck and every test on real Postgres and NATS.
 test: lint go-test
@@ -48,5 +50,8 @@ compose-check:
 tidy:
 	@for m in $(MODULES); do (cd $$m && GOWORK=off go mod tidy) || exit 1; done
 
+## clean: drop the dev database `treue` (every service's schema and data), remove .run
+## (NATS store, logs, API keys, survey link secret) and bin; the next `make run` starts afresh.
 clean:
-	rm -rf bin .run
+	go run ./scripts/cmd/treue-dev -clean
+	rm -rf bin
