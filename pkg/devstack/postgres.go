@@ -279,8 +279,16 @@ func installPostgres(ctx context.Context, log *slog.Logger) error {
 		_, ferr := findPostgresBin()
 		return ferr
 	}
-	for _, args := range [][]string{{"update"}, {"install", "-y", "postgresql"}} {
-		log.Info("installing Postgres", "cmd", "apt-get "+strings.Join(args, " "))
+	return aptGetInstall(ctx, log, "postgresql")
+}
+
+// aptGetInstall installs Debian packages. It waits for the package database's lock,
+// because test binaries of several packages may install at the same time.
+func aptGetInstall(ctx context.Context, log *slog.Logger, packages ...string) error {
+	lock := []string{"-o", "DPkg::Lock::Timeout=600"}
+	for _, args := range [][]string{{"update"}, append([]string{"install", "-y"}, packages...)} {
+		args = append(append([]string{}, lock...), args...)
+		log.Info("installing "+strings.Join(packages, " "), "cmd", "apt-get "+strings.Join(args, " "))
 		fmt.Fprintf(os.Stderr, "devstack: running apt-get %s\n", strings.Join(args, " "))
 		cmd := exec.CommandContext(ctx, "apt-get", args...)
 		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
