@@ -139,7 +139,7 @@ func printSummary(s *stack.Stack, res *demo.Result, envFile string) {
 	fmt.Printf("  A coupon, shown once, not yet used:  %s\n", res.CouponCode)
 	fmt.Printf("  Demo member ids:                     %s\n", strings.Join(res.Members[:3], ", ")+", ...")
 	fmt.Println()
-	fmt.Printf("  API keys of this run, one per role:  source %s\n", envFile)
+	fmt.Printf("  API keys and addresses of this run:  source %s\n", envFile)
 	fmt.Printf("  Service logs:                        %s\n", s.LogDir)
 }
 
