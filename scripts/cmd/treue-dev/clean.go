@@ -82,7 +82,7 @@ func dropDevDatabase(ctx context.Context, dsn, database string) (bool, error) {
 	u.Path = "/postgres"
 	conn, err := pgx.Connect(ctx, u.String())
 	if err != nil {
-		return false, fmt.Errorf("Postgres on %s: %w; nothing removed", serverName(dsn), err)
+		return false, fmt.Errorf("connecting to Postgres on %s: %w; nothing removed", serverName(dsn), err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	var exists bool
