@@ -40,7 +40,10 @@ func TestDevEnvChangesNoConfiguration(t *testing.T) {
 	}
 
 	// What a shell has after `source dev.env`, beyond what it had before.
-	out, err := exec.Command("bash", "-c", `env -0 | sort -z > "$1.before"; source "$1"; env -0 | sort -z | comm -z -13 "$1.before" -`, "bash", path).Output()
+	// A bare environment: this test may run in a shell that sourced a dev.env itself.
+	cmd := exec.Command("bash", "-c", `env -0 | sort -z > "$1.before"; source "$1"; env -0 | sort -z | comm -z -13 "$1.before" -`, "bash", path)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("sourcing dev.env: %v", err)
 	}
