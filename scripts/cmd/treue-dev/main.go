@@ -1,7 +1,8 @@
 // Command treue-dev is `make run`: the whole system on one machine with demo traffic.
 // It uses NATS at NATS_URL or starts an embedded JetStream server, Postgres at
 // DATABASE_URL (or 127.0.0.1:5432) or a throwaway cluster, starts the five services,
-// plays the demo, prints where to look, and stops everything on Ctrl-C.
+// plays the demo, prints where to look, and stops everything on Ctrl-C. With -clean
+// (`make clean`) it drops the dev database and removes the data folder instead.
 package main
 
 import (
