@@ -13,8 +13,10 @@ DEPGUARD := github.com/OpenPeeDeeP/depguard/v2/cmd/depguard@v2.3.0
 .PHONY: run test lint vet staticcheck arch proto-check fmt go-test fuzz bench proto compose-check tidy clean
 
 ## run: the whole system on this machine with a POS simulator; Ctrl-C stops it.
+## Built, then started, rather than `go run`: `go run` reports an interrupt as a failure.
 run:
-	go run ./scripts/cmd/treue-dev
+	go build -o bin/treue-dev ./scripts/cmd/treue-dev
+	bin/treue-dev
 
 ## test: formatting, vet, staticcheck, the layering rules, every test on real Postgres
 ## and NATS, and every fuzz target briefly.
@@ -75,5 +77,8 @@ compose-check:
 tidy:
 	@for m in $(MODULES); do (cd $$m && GOWORK=off go mod tidy) || exit 1; done
 
+## clean: drop the dev database `treue` (every service's schema and data), remove .run
+## (NATS store, logs, API keys, survey link secret) and bin; the next `make run` starts afresh.
 clean:
-	rm -rf bin .run
+	go run ./scripts/cmd/treue-dev -clean
+	rm -rf bin

@@ -40,7 +40,7 @@ func NATSWithOptions(ctx context.Context, storeDir string, log *slog.Logger, opt
 	log = orDiscard(log)
 	if url := os.Getenv("NATS_URL"); url != "" {
 		if err := checkJetStream(ctx, url); err != nil {
-			return "", nil, fmt.Errorf("NATS_URL is set but unusable: %w", err)
+			return "", nil, fmt.Errorf("NATS_URL is set but unusable (unset it to use an embedded server): %w", err)
 		}
 		log.Debug("using NATS from NATS_URL", "url", url)
 		return url, func() {}, nil

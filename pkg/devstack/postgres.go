@@ -45,24 +45,38 @@ const localPostgresDSN = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=di
 // otherwise. It is safe to call more than once.
 func Postgres(ctx context.Context, dataDir string, log *slog.Logger) (dsn string, stop func(), err error) {
 	log = orDiscard(log)
-	noop := func() {}
+	dsn, err = PostgresServer(ctx, log)
+	if err == nil {
+		return dsn, func() {}, nil
+	}
+	if !errors.Is(err, ErrNoPostgresServer) {
+		return "", nil, err
+	}
+	return startCluster(ctx, dataDir, log)
+}
 
+// ErrNoPostgresServer says that DATABASE_URL is unset and nothing answers on
+// 127.0.0.1:5432.
+var ErrNoPostgresServer = errors.New("no Postgres server: DATABASE_URL is unset and nothing answers on 127.0.0.1:5432")
+
+// PostgresServer returns the DSN of the server Postgres would use, without starting a
+// cluster: $DATABASE_URL, or the one on 127.0.0.1:5432. It returns ErrNoPostgresServer
+// when there is neither, so that a clean-up can tell "nothing to drop" from a failure.
+func PostgresServer(ctx context.Context, log *slog.Logger) (string, error) {
+	log = orDiscard(log)
 	if url := os.Getenv("DATABASE_URL"); url != "" {
 		if err := pingPostgres(ctx, url, 10*time.Second); err != nil {
-			return "", nil, fmt.Errorf("DATABASE_URL is set but Postgres is unreachable: %w", err)
+			return "", fmt.Errorf("DATABASE_URL is set but Postgres is unreachable: %w", err)
 		}
 		log.Debug("using Postgres from DATABASE_URL")
-		return url, noop, nil
+		return url, nil
 	}
-
-	err = pingPostgres(ctx, localPostgresDSN, 3*time.Second)
-	if err == nil {
-		log.Debug("using Postgres on 127.0.0.1:5432")
-		return localPostgresDSN, noop, nil
+	if err := pingPostgres(ctx, localPostgresDSN, 3*time.Second); err != nil {
+		log.Debug("no usable Postgres on 127.0.0.1:5432", "err", err)
+		return "", ErrNoPostgresServer
 	}
-	log.Debug("no usable Postgres on 127.0.0.1:5432", "err", err)
-
-	return startCluster(ctx, dataDir, log)
+	log.Debug("using Postgres on 127.0.0.1:5432")
+	return localPostgresDSN, nil
 }
 
 // pingPostgres connects once and pings, so callers get a clear error instead
@@ -265,8 +279,16 @@ func installPostgres(ctx context.Context, log *slog.Logger) error {
 		_, ferr := findPostgresBin()
 		return ferr
 	}
-	for _, args := range [][]string{{"update"}, {"install", "-y", "postgresql"}} {
-		log.Info("installing Postgres", "cmd", "apt-get "+strings.Join(args, " "))
+	return aptGetInstall(ctx, log, "postgresql")
+}
+
+// aptGetInstall installs Debian packages. It waits for the package database's lock,
+// because test binaries of several packages may install at the same time.
+func aptGetInstall(ctx context.Context, log *slog.Logger, packages ...string) error {
+	lock := []string{"-o", "DPkg::Lock::Timeout=600"}
+	for _, args := range [][]string{{"update"}, append([]string{"install", "-y"}, packages...)} {
+		args = append(append([]string{}, lock...), args...)
+		log.Info("installing "+strings.Join(packages, " "), "cmd", "apt-get "+strings.Join(args, " "))
 		fmt.Fprintf(os.Stderr, "devstack: running apt-get %s\n", strings.Join(args, " "))
 		cmd := exec.CommandContext(ctx, "apt-get", args...)
 		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")

@@ -103,7 +103,8 @@ func serverDSN(t testing.TB) string {
 	if err != nil {
 		t.Fatalf("testkit: no Postgres available: %v\n"+
 			"Point tests at a server with DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable, "+
-			"or run `make deps` to start the local dependencies.", err)
+			"or install the Postgres server binaries (Debian: `apt-get install -y postgresql`) so the tests start a throwaway cluster; "+
+			"as root the tests install them themselves.", err)
 	}
 	return dsn
 }
@@ -186,7 +187,7 @@ func NATS(t testing.TB) string {
 	})
 	if err != nil {
 		t.Fatalf("testkit: no NATS available: %v\n"+
-			"Unset NATS_URL to use an embedded server, or point it at a server with JetStream enabled (e.g. `make deps`).", err)
+			"Unset NATS_URL to use a server embedded in the tests, or point it at a server with JetStream enabled (`nats-server -js`).", err)
 	}
 	return u
 }

@@ -1,7 +1,8 @@
 // Command treue-dev is `make run`: the whole system on one machine with demo traffic.
 // It uses NATS at NATS_URL or starts an embedded JetStream server, Postgres at
 // DATABASE_URL (or 127.0.0.1:5432) or a throwaway cluster, starts the five services,
-// plays the demo, prints where to look, and stops everything on Ctrl-C.
+// plays the demo, prints where to look, and stops everything on Ctrl-C. With -clean
+// (`make clean`) it drops the dev database and removes the data folder instead.
 package main
 
 import (
@@ -10,10 +11,12 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -23,32 +26,66 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "treue-dev:", err)
-		os.Exit(1)
-	}
-}
-
-func run(ctx context.Context) error {
-	dataDir := flag.String("data", ".run", "where a throwaway Postgres, the NATS store and the logs live")
+	dataDir := flag.String("data", ".run", "where a throwaway Postgres, the NATS store, the logs and the dev secrets live")
 	natsPort := flag.Int("nats-port", 4333, "port of the embedded NATS server when NATS_URL is unset")
 	once := flag.Bool("once", false, "play the demo, print the summary and stop (for scripts and CI)")
+	clean := flag.Bool("clean", false, "drop the dev database and remove the data folder (`make clean`)")
 	flag.Parse()
 
-	root, err := repoRoot()
-	if err != nil {
-		return err
+	// Before anything else: a Ctrl-C from here on must reach this process alone.
+	giveBack := takeTerminal()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := func() error {
+		root, err := repoRoot()
+		if err != nil {
+			return err
+		}
+		dir, err := filepath.Abs(filepath.Join(root, *dataDir))
+		if err != nil {
+			return err
+		}
+		if *clean {
+			return cleanUp(ctx, dir, devDatabase, os.Stdout)
+		}
+		return run(ctx, root, dir, *natsPort, *once)
+	}()
+	interrupted := ctx.Err() != nil // before stop, which cancels ctx too
+	stop()
+	status := 0
+	switch {
+	case err != nil && interrupted:
+		// Ctrl-C during start-up is a stop the user asked for, not a failure.
+		fmt.Println("Treue: interrupted.")
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "treue-dev:", err)
+		status = 1
 	}
-	dir, err := filepath.Abs(filepath.Join(root, *dataDir))
-	if err != nil {
-		return err
-	}
+	giveBack()
+	os.Exit(status)
+}
+
+// devDatabase is the database `make run` keeps the five schemas in, and `make clean` drops.
+const devDatabase = "treue"
+
+func run(ctx context.Context, root, dir string, natsPort int, once bool) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	release, err := markRunning(dir)
+	if err != nil {
+		return err
+	}
+	defer release()
+	if u := os.Getenv("NATS_URL"); ownStaleNATSURL(u, natsPort) {
+		// Left in the shell by a dev.env that exported it: this runner's own embedded
+		// server of an earlier run, which stopped with it. Start it again.
+		log.Warn("NATS_URL names the embedded server of an earlier run; starting it again (`unset NATS_URL` to silence this)", "url", u)
+		os.Unsetenv("NATS_URL")
+	}
 	fmt.Println("Treue: starting Postgres, NATS JetStream and the five services ...")
 	s, err := stack.Up(ctx, stack.Options{
-		Root: root, DataDir: dir, Database: "treue", NATSPort: *natsPort, FixedPorts: true, Log: log,
+		Root: root, DataDir: dir, Database: devDatabase, NATSPort: natsPort, FixedPorts: true, Log: log,
 	})
 	if err != nil {
 		return err
@@ -65,11 +102,11 @@ func run(ctx context.Context) error {
 		return fmt.Errorf("demo: %w (service logs: %s)", err, s.LogDir)
 	}
 	envFile := filepath.Join(dir, "dev.env")
-	if err := writeEnv(envFile, s); err != nil {
+	if err := os.WriteFile(envFile, []byte(devEnv(s)), 0o600); err != nil {
 		return err
 	}
 	printSummary(s, res, envFile)
-	if *once {
+	if once {
 		return nil
 	}
 	go demo.Trickle(ctx, s, res.Members, 2*time.Second, log)
@@ -103,12 +140,15 @@ func printSummary(s *stack.Stack, res *demo.Result, envFile string) {
 	fmt.Printf("  A coupon, shown once, not yet used:  %s\n", res.CouponCode)
 	fmt.Printf("  Demo member ids:                     %s\n", strings.Join(res.Members[:3], ", ")+", ...")
 	fmt.Println()
-	fmt.Printf("  API keys of this run, one per role:  source %s\n", envFile)
+	fmt.Printf("  API keys and addresses of this run:  source %s\n", envFile)
 	fmt.Printf("  Service logs:                        %s\n", s.LogDir)
 }
 
-// writeEnv writes the keys and addresses of this run as shell exports.
-func writeEnv(path string, s *stack.Stack) error {
+// devEnv is dev.env: the keys and addresses of this run as shell exports. Every name
+// starts with TREUE_ and none is one the services, the runner or the tests read as
+// configuration, so sourcing the file never changes what the next `make run` or
+// `make test` connects to.
+func devEnv(s *stack.Stack) string {
 	var b strings.Builder
 	b.WriteString("# Treue dev run: API keys (one per role) and addresses. Regenerated by every `make run`.\n")
 	roles := make([]string, 0, len(s.Keys))
@@ -122,8 +162,25 @@ func writeEnv(path string, s *stack.Stack) error {
 	for _, name := range stack.Services {
 		fmt.Fprintf(&b, "export TREUE_%s_ADDR=%s\n", strings.ToUpper(name), s.Procs[name].GRPCAddr)
 	}
-	fmt.Fprintf(&b, "export NATS_URL=%s\n", s.NATSURL)
-	return os.WriteFile(path, []byte(b.String()), 0o600)
+	fmt.Fprintf(&b, "export TREUE_SURVEY_URL=http://%s\n", s.Procs["survey"].HTTPAddr)
+	fmt.Fprintf(&b, "export TREUE_DASHBOARD_URL=http://%s/\n", s.Procs["reporting"].HTTPAddr)
+	fmt.Fprintf(&b, "export TREUE_NATS_URL=%s\n", s.NATSURL)
+	fmt.Fprintf(&b, "export TREUE_DATABASE_URL=%s\n", s.DatabaseURL)
+	return b.String()
+}
+
+// ownStaleNATSURL reports whether natsURL is the address of this runner's embedded
+// server while nothing listens there.
+func ownStaleNATSURL(natsURL string, port int) bool {
+	if natsURL != "nats://127.0.0.1:"+strconv.Itoa(port) {
+		return false
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
 }
 
 // repoRoot finds the directory holding go.work, from the working directory upwards.

@@ -134,6 +134,10 @@ func Up(ctx context.Context, o Options) (_ *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
+	tokenSecret, err := keptSecret(filepath.Join(o.DataDir, "survey-token-secret"))
+	if err != nil {
+		return nil, err
+	}
 	common := append([]string{
 		"DATABASE_URL=" + s.DatabaseURL,
 		"NATS_URL=" + s.NATSURL,
@@ -142,7 +146,7 @@ func Up(ctx context.Context, o Options) (_ *Stack, err error) {
 		"SERVICE_API_KEY=" + s.Keys["service"],
 		"REWARDS_LEDGER_ADDR=" + ports["ledger"][0],
 		"SURVEY_PUBLIC_URL=http://" + ports["survey"][1],
-		"SURVEY_TOKEN_SECRET=" + randomHex(32),
+		"SURVEY_TOKEN_SECRET=" + tokenSecret,
 		"LOG_LEVEL=info",
 	}, o.Env...)
 	for _, name := range Services {
@@ -351,6 +355,25 @@ func DropDatabase(ctx context.Context, dsn string) error {
 	defer conn.Close(ctx)
 	_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
 	return err
+}
+
+// keptSecret returns the secret stored at path, making and storing one the first time:
+// survey links signed by one run must still open after a restart.
+func keptSecret(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if secret := strings.TrimSpace(string(b)); len(secret) >= 64 {
+			return secret, nil
+		}
+		// Too short to be one we wrote: replace it rather than sign with it.
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	secret := randomHex(32)
+	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	return secret, nil
 }
 
 func randomHex(n int) string {

@@ -7,7 +7,6 @@
 package reportingv1
 
 import (
-	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	_ "github.com/treue/treue/proto/gen/treue/auth/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -24,9 +23,12 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// GetNpsRequest: the days from..to (UTC, both included). `from` after `to` is refused
+// with InvalidArgument naming `from`; the service checks it rather than a message-level
+// rule here, whose violation would name no field.
 type GetNpsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// first day included (UTC); default 30 days ago.
+	// first day included (UTC); default 30 days before `to`.
 	From *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
 	// last day included (UTC); default today.
 	To            *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
@@ -362,11 +364,10 @@ var File_treue_reporting_v1_reporting_proto protoreflect.FileDescriptor
 
 const file_treue_reporting_v1_reporting_proto_rawDesc = "" +
 	"\n" +
-	"\"treue/reporting/v1/reporting.proto\x12\x12treue.reporting.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18treue/auth/v1/auth.proto\"\xd7\x01\n" +
+	"\"treue/reporting/v1/reporting.proto\x12\x12treue.reporting.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18treue/auth/v1/auth.proto\"k\n" +
 	"\rGetNpsRequest\x12.\n" +
 	"\x04from\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04from\x12*\n" +
-	"\x02to\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02to:j\xbaHg\x1ae\n" +
-	"\x0efrom_before_to\x12\x19from must not be after to\x1a8!has(this.from) || !has(this.to) || this.from <= this.to\"\xab\x01\n" +
+	"\x02to\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02to\"\xab\x01\n" +
 	"\tNpsFigure\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x1c\n" +
 	"\tpromoters\x18\x02 \x01(\x03R\tpromoters\x12\x1a\n" +

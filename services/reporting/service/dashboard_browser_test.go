@@ -1,0 +1,159 @@
+package service_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/treue/treue/pkg/testkit"
+	commonv1 "github.com/treue/treue/proto/gen/treue/common/v1"
+)
+
+// layout is what the page measures of itself in the browser.
+type layout struct {
+	ScrollWidth int `json:"scrollWidth"`
+	ClientWidth int `json:"clientWidth"`
+	Cards       []struct {
+		ID          string  `json:"id"`
+		Right       float64 `json:"right"`
+		ScrollWidth int     `json:"scrollWidth"`
+		ClientWidth int     `json:"clientWidth"`
+	} `json:"cards"`
+	Tables []struct {
+		Card      string  `json:"card"`
+		Left      float64 `json:"left"`
+		Right     float64 `json:"right"`
+		CardLeft  float64 `json:"cardLeft"`
+		CardRight float64 `json:"cardRight"`
+	} `json:"tables"`
+}
+
+// measure reports the page's overflow: the document's widths, each card's, and where each
+// table lies against the content box of the card that holds it.
+const measure = `(() => {
+  const de = document.documentElement;
+  const out = {scrollWidth: de.scrollWidth, clientWidth: de.clientWidth, cards: [], tables: []};
+  for (const s of document.querySelectorAll('main > section')) {
+    out.cards.push({id: s.id, right: s.getBoundingClientRect().right, scrollWidth: s.scrollWidth, clientWidth: s.clientWidth});
+  }
+  for (const t of document.querySelectorAll('table')) {
+    const card = t.closest('section'), cs = getComputedStyle(card), c = card.getBoundingClientRect(), r = t.getBoundingClientRect();
+    out.tables.push({card: card.id, left: r.left, right: r.right,
+      cardLeft: c.left + parseFloat(cs.borderLeftWidth) + parseFloat(cs.paddingLeft),
+      cardRight: c.right - parseFloat(cs.borderRightWidth) - parseFloat(cs.paddingRight)});
+  }
+  return JSON.stringify(out);
+})()`
+
+// TestDashboardFitsTheScreen loads the dashboard in a real headless Chromium on a laptop
+// screen and on a phone, with long store ids and every touchpoint in the tables: the page
+// never scrolls sideways and every table stays inside its card.
+func TestDashboardFitsTheScreen(t *testing.T) {
+	t.Parallel()
+	chromium := testkit.Chromium(t)
+	h := start(t)
+
+	now := time.Now()
+	stores := []string{
+		"berlin-friedrichstrasse-flagship-0001",
+		"hamburg-jungfernstieg-outlet-and-click-and-collect-point-000042", // 64, the longest a store id may be
+		"web",
+	}
+	touchpoints := []commonv1.Touchpoint{
+		commonv1.Touchpoint_TOUCHPOINT_PURCHASE, commonv1.Touchpoint_TOUCHPOINT_SERVICE_CALL,
+		commonv1.Touchpoint_TOUCHPOINT_SALES_CALL, commonv1.Touchpoint_TOUCHPOINT_WEB_VISIT,
+	}
+	n := 0
+	for day := range 10 {
+		for i, tp := range touchpoints {
+			store := stores[(day+i)%len(stores)]
+			h.publish(subjectResponse, response(tp, store, int32((day*3+i*4)%11), now.Add(-time.Duration(day*24+i)*time.Hour)))
+			n++
+		}
+	}
+	testkit.Eventually(t, 15*time.Second, "every response on the dashboard", func() bool {
+		_, body, _ := httpGet(t, h.httpURL+"/api/summary.json")
+		var s summary
+		return json.Unmarshal([]byte(body), &s) == nil && s.Nps.Overall.Responses == int64(n)
+	})
+	if code, body, _ := httpGet(t, h.httpURL+"/"); code != http.StatusOK || strings.Count(body, "<table>") != 3 {
+		t.Fatalf("GET /: %d with %d tables, want 200 with 3", code, strings.Count(body, "<table>"))
+	}
+
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromium),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("headless", true),
+		chromedp.NoSandbox, // as root, Chromium's sandbox refuses to start
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+	)
+	defer cancelAlloc()
+
+	for _, screen := range []struct {
+		name          string
+		width, height int64
+		mobile        bool
+	}{
+		{"laptop 1280 px", 1280, 800, false},
+		{"phone 390 px", 390, 844, true},
+		{"small phone 320 px", 320, 640, true},
+	} {
+		t.Run(screen.name, func(t *testing.T) {
+			ctx, cancel := chromedp.NewContext(allocCtx)
+			defer cancel()
+			ctx, cancelT := context.WithTimeout(ctx, time.Minute)
+			defer cancelT()
+			viewport := []chromedp.EmulateViewportOption{}
+			if screen.mobile {
+				// A phone honours the page's viewport meta tag, as a real one does.
+				viewport = append(viewport, chromedp.EmulateScale(3), chromedp.EmulateMobile)
+			}
+			if err := chromedp.Do(ctx,
+				chromedp.EmulateViewport(screen.width, screen.height, viewport...),
+				chromedp.Navigate(h.httpURL+"/"),
+				chromedp.WaitVisible(chromedp.CSS("#nps-days table")),
+			); err != nil {
+				t.Fatalf("loading the dashboard in Chromium: %v", err)
+			}
+			raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](measure))
+			if err != nil {
+				t.Fatalf("measuring the dashboard: %v", err)
+			}
+			var l layout
+			if err := json.Unmarshal([]byte(raw), &l); err != nil {
+				t.Fatalf("measurements %s: %v", raw, err)
+			}
+			if l.ScrollWidth > l.ClientWidth {
+				t.Errorf("the page scrolls sideways: %d px of content on a %d px screen", l.ScrollWidth, l.ClientWidth)
+			}
+			for _, c := range l.Cards {
+				if c.ScrollWidth > c.ClientWidth || c.Right > float64(l.ClientWidth) {
+					t.Errorf("card %s overflows: %d px of content in %d px, right edge at %.0f px", c.ID, c.ScrollWidth, c.ClientWidth, c.Right)
+				}
+			}
+			if len(l.Tables) != 3 {
+				t.Fatalf("%d tables measured, want 3: %s", len(l.Tables), raw)
+			}
+			for _, tb := range l.Tables {
+				// Half a pixel for sub-pixel layout.
+				if tb.Left < tb.CardLeft-0.5 || tb.Right > tb.CardRight+0.5 {
+					t.Errorf("the table in %s spans %.1f–%.1f px, outside its card's %.1f–%.1f px",
+						tb.Card, tb.Left, tb.Right, tb.CardLeft, tb.CardRight)
+				}
+			}
+			if t.Failed() {
+				t.Logf("measurements: %s", raw)
+			}
+		})
+	}
+}
