@@ -126,7 +126,7 @@ func (t *routes) resolve(m *Message) error {
 	if err := r.spec.check(m.Subject, body); err != nil {
 		return err
 	}
-	if err := t.validator.Validate(body); err != nil {
+	if err := t.validator.ValidateEncoded(body, m.Data, m.ContentType == ContentTypeJSON); err != nil {
 		return fmt.Errorf("%s: %w", r.spec.Type, err)
 	}
 	m.route, m.body = r, body

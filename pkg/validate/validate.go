@@ -4,6 +4,7 @@
 package validate
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
@@ -50,6 +51,22 @@ func New() (*Validator, error) {
 // Validate returns nil, or an *Error naming every field that breaks a rule. Any other
 // error means the rules themselves could not be evaluated.
 func (v *Validator) Validate(msg proto.Message) error {
+	return v.validate(msg, true)
+}
+
+// ValidateEncoded is Validate for a message just decoded from data: when data cannot
+// hold a NUL byte in any string (binary protobuf without a 0x00 byte, JSON without a
+// \u0000 escape), the walk over every string is skipped. A consumer validates every
+// event, so this is on its hot path.
+func (v *Validator) ValidateEncoded(msg proto.Message, data []byte, json bool) error {
+	mayHoldNUL := bytes.IndexByte(data, 0) >= 0
+	if json {
+		mayHoldNUL = mayHoldNUL || bytes.Contains(data, []byte(`\u0000`))
+	}
+	return v.validate(msg, mayHoldNUL)
+}
+
+func (v *Validator) validate(msg proto.Message, nul bool) error {
 	var out []Violation
 	if err := v.pv.Validate(msg); err != nil {
 		var ve *protovalidate.ValidationError
@@ -64,7 +81,9 @@ func (v *Validator) Validate(msg proto.Message) error {
 			})
 		}
 	}
-	out = append(out, nulStrings(msg.ProtoReflect(), "", nil)...)
+	if nul {
+		out = append(out, nulStrings(msg.ProtoReflect(), "", nil)...)
+	}
 	if len(out) > 0 {
 		return &Error{Violations: out}
 	}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"testing"
 
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	posv1 "github.com/treue/treue/proto/gen/treue/pos/v1"
@@ -60,5 +62,28 @@ func TestValidate(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The shortcut for encoded messages finds every NUL the full walk finds.
+func TestValidateEncodedFindsNULInBothEncodings(t *testing.T) {
+	v, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &posv1.PurchaseRecorded{EventId: "0192f1f4-6d3a-7c4e-9a53-3c1d2f7e9b10", StoreId: "S1", TransactionId: "T\x001",
+		OccurredAt: timestamppb.Now(), Currency: "EUR", TotalMinor: 100}
+	bin, _ := proto.Marshal(p)
+	js, _ := protojson.Marshal(p)
+	if err := v.ValidateEncoded(p, bin, false); err == nil {
+		t.Error("binary: NUL not found")
+	}
+	if err := v.ValidateEncoded(p, js, true); err == nil {
+		t.Errorf("JSON %s: NUL not found", js)
+	}
+	p.TransactionId = "T1"
+	bin, _ = proto.Marshal(p)
+	if err := v.ValidateEncoded(p, bin, false); err != nil {
+		t.Errorf("valid binary: %v", err)
 	}
 }
