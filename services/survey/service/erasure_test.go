@@ -32,7 +32,7 @@ func TestErasureRemovesPersonalData(t *testing.T) {
 	e.buy(purchase("S2", member))
 	testkit.Eventually(t, 10*time.Second, "second invitation", func() bool { return e.invitationEvents(member) == 2 })
 	var open *surveyv1.InvitationCreated
-	for _, ev := range testkit.Events[*surveyv1.InvitationCreated](e.Env, "survey.invitation.created") {
+	for _, ev := range testkit.Events[*surveyv1.InvitationCreated](e.Env, subject[*surveyv1.InvitationCreated]()) {
 		if ev.GetMemberId() == member && ev.GetInvitationId() != answered.GetInvitationId() {
 			open = ev
 		}
@@ -100,7 +100,7 @@ func TestErasureRemovesPersonalData(t *testing.T) {
 	}
 
 	// Late events do not bring the member back.
-	late := e.Publish("ledger.member.enrolled", uuid.NewString(), &ledgerv1.MemberEnrolled{MemberId: member, Locale: "de", SurveyConsent: true, EnrolledAt: timestamppb.Now()})
+	late := e.publish(uuid.NewString(), &ledgerv1.MemberEnrolled{MemberId: member, Locale: "de", SurveyConsent: true, EnrolledAt: timestamppb.Now()})
 	e.WaitHandled(service.ConsumerMembers, late)
 	e.buy(purchase("S3", member))
 	if n := e.db.Count(`SELECT count(*) FROM members WHERE member_id = $1`, member); n != 0 {

@@ -54,7 +54,7 @@ func (h *SubmitResponse) Handle(ctx context.Context, cmd SubmitResponseCommand) 
 		if err := tx.AddResponse(ctx, resp); err != nil {
 			return err
 		}
-		return tx.EmitResponseSubmitted(ctx, resp)
+		return tx.Emit(ctx, domain.ResponseSubmitted{Response: resp})
 	})
 	if err != nil {
 		return domain.Response{}, err

@@ -7,15 +7,9 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/treue/treue/pkg/bus"
-	"github.com/treue/treue/services/survey/internal/adapters/pbconv"
 	"github.com/treue/treue/services/survey/internal/app"
+	"github.com/treue/treue/services/survey/internal/convert"
 	"github.com/treue/treue/services/survey/internal/domain"
-)
-
-// Subjects of the events the survey emits.
-const (
-	SubjectInvitationCreated = "survey.invitation.created"
-	SubjectResponseSubmitted = "survey.response.submitted"
 )
 
 // memberLockClass is the first key of the advisory locks on members ("surv"): it keeps
@@ -24,11 +18,12 @@ const memberLockClass = 0x73757276
 
 // Tx implements app.Tx on one transaction (the consumer's, or the store's own).
 type Tx struct {
-	tx pgx.Tx
+	tx     pgx.Tx
+	outbox *bus.Outbox
 }
 
-// NewTx wraps tx.
-func NewTx(tx pgx.Tx) *Tx { return &Tx{tx: tx} }
+// NewTx wraps tx; Emit writes to outbox.
+func NewTx(tx pgx.Tx, outbox *bus.Outbox) *Tx { return &Tx{tx: tx, outbox: outbox} }
 
 // ClaimContacts implements app.Tx. The UPDATE takes a row lock only on members it
 // claims, and a concurrent claimer re-checks last_invited_at once that lock is released,
@@ -218,12 +213,11 @@ func (t *Tx) AddResponse(ctx context.Context, r domain.Response) error {
 	return nil
 }
 
-// EmitInvitationCreated implements app.Tx.
-func (t *Tx) EmitInvitationCreated(ctx context.Context, inv domain.Invitation, url string) error {
-	return bus.Enqueue(ctx, t.tx, bus.NewEvent(SubjectInvitationCreated, pbconv.ToInvitationCreated(inv, url)))
-}
-
-// EmitResponseSubmitted implements app.Tx.
-func (t *Tx) EmitResponseSubmitted(ctx context.Context, r domain.Response) error {
-	return bus.Enqueue(ctx, t.tx, bus.NewEvent(SubjectResponseSubmitted, pbconv.ToResponseSubmitted(r)))
+// Emit implements app.Tx.
+func (t *Tx) Emit(ctx context.Context, events ...domain.Event) error {
+	msgs, err := convert.Events(events...)
+	if err != nil {
+		return err
+	}
+	return t.outbox.Enqueue(ctx, t.tx, msgs...)
 }

@@ -59,7 +59,7 @@ func TestClaimContactsIsExclusiveAcrossTransactions(t *testing.T) {
 	notAfter := now.Add(-30 * 24 * time.Hour)
 
 	tx1 := begin(t, pool)
-	got1, err := postgres.NewTx(tx1).ClaimContacts(ctx, triggers("m1"), now, notAfter)
+	got1, err := postgres.NewTx(tx1, nil).ClaimContacts(ctx, triggers("m1"), now, notAfter)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestClaimContactsIsExclusiveAcrossTransactions(t *testing.T) {
 	tx2 := begin(t, pool)
 	second := make(chan []app.ContactState, 1)
 	go func() {
-		got, err := postgres.NewTx(tx2).ClaimContacts(ctx, triggers("m1"), now, notAfter)
+		got, err := postgres.NewTx(tx2, nil).ClaimContacts(ctx, triggers("m1"), now, notAfter)
 		if err != nil {
 			t.Error(err)
 		}
@@ -105,7 +105,7 @@ func TestClaimContactsReportsUnknownAndErasedMembers(t *testing.T) {
 	}
 	now := time.Now()
 	tx := begin(t, pool)
-	got, err := postgres.NewTx(tx).ClaimContacts(ctx,
+	got, err := postgres.NewTx(tx, nil).ClaimContacts(ctx,
 		triggers("consents", "no-consent", "recent", "long-ago", "erased", "unknown", "invited"), now, now.Add(-30*24*time.Hour))
 	if err != nil {
 		t.Fatal(err)
@@ -139,7 +139,7 @@ func TestLockMembersSerialisesParkingAndEnrolment(t *testing.T) {
 	now := time.Now()
 
 	parking := begin(t, pool)
-	pw := postgres.NewTx(parking)
+	pw := postgres.NewTx(parking, nil)
 	if err := pw.LockMembers(ctx, []string{"m1", "m2"}); err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +151,7 @@ func TestLockMembersSerialisesParkingAndEnrolment(t *testing.T) {
 	enrolment := begin(t, pool)
 	taken := make(chan []domain.Trigger, 1)
 	go func() {
-		ew := postgres.NewTx(enrolment)
+		ew := postgres.NewTx(enrolment, nil)
 		// Locks in another order: the keys are sorted, so no deadlock.
 		if err := ew.LockMembers(ctx, []string{"m2", "m1"}); err != nil {
 			t.Error(err)

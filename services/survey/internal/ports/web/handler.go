@@ -92,7 +92,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 		h.form(w, r, http.StatusBadRequest, page, -1, comment, t.ChooseScore)
 		return
 	}
-	resp, err := h.app.SubmitResponse.Handle(r.Context(), app.SubmitResponseCommand{
+	resp, err := h.app.Commands.SubmitResponse.Handle(r.Context(), app.SubmitResponseCommand{
 		Token: r.PathValue("token"), Score: score, Comment: comment,
 	})
 	_, t := textFor(page.Lang)
@@ -118,7 +118,7 @@ func (h *Handler) open(w http.ResponseWriter, r *http.Request) (app.SurveyPage, 
 		h.problem(w, r, http.StatusBadRequest, lang, func(t uiText) string { return t.Invalid })
 		return app.SurveyPage{}, false
 	}
-	page, err := h.app.OpenSurvey.Handle(r.Context(), token)
+	page, err := h.app.Queries.OpenSurvey.Handle(r.Context(), token)
 	if page.Lang != "" {
 		lang = page.Lang
 	}

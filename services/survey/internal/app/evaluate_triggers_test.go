@@ -51,28 +51,41 @@ func (f *fakeTx) CreateInvitations(_ context.Context, invs []domain.Invitation) 
 	return ids, nil
 }
 
-func (f *fakeTx) EmitInvitationCreated(_ context.Context, _ domain.Invitation, url string) error {
-	f.emitted = append(f.emitted, url)
+func (f *fakeTx) Emit(_ context.Context, events ...domain.Event) error {
+	for _, e := range events {
+		f.emitted = append(f.emitted, e.(domain.InvitationCreated).URL)
+	}
 	return nil
 }
 
-func newApp(t *testing.T) *app.Application {
+// fakeStore runs every transaction in its one fakeTx.
+type fakeStore struct {
+	app.Store
+	tx *fakeTx
+}
+
+func (s fakeStore) InTx(ctx context.Context, fn func(ctx context.Context, tx app.Tx) error) error {
+	return fn(ctx, s.tx)
+}
+
+func newApp(t *testing.T, tx *fakeTx) *app.Application {
 	t.Helper()
 	signer, err := domain.NewLinkSigner([]byte(strings.Repeat("s", 32)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.New(app.Config{
-		SurveyID: domain.DefaultNPSSurveyID, LinkTTL: time.Hour,
-		Contact: domain.ContactPolicy{Interval: time.Hour}, PendingTTL: time.Hour,
-	}, nopStore{}, app.NewLinks(signer, "https://s.example/"), time.Now)
+	a, err := app.New(app.Deps{
+		Config: app.Config{
+			SurveyID: domain.DefaultNPSSurveyID, LinkTTL: time.Hour,
+			Contact: domain.ContactPolicy{Interval: time.Hour}, PendingTTL: time.Hour,
+		},
+		Store: fakeStore{tx: tx}, Links: app.NewLinks(signer, "https://s.example/"), Now: time.Now,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return a
 }
-
-type nopStore struct{ app.Store }
 
 func incoming(events ...[2]string) []app.Incoming {
 	var in []app.Incoming
@@ -82,7 +95,7 @@ func incoming(events ...[2]string) []app.Incoming {
 	return in
 }
 
-func TestHandleTriggers(t *testing.T) {
+func TestEvaluateTriggers(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name       string
@@ -126,10 +139,10 @@ func TestHandleTriggers(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			a := newApp(t)
 			tx := &fakeTx{claims: tt.claims}
+			a := newApp(t, tx)
 			in := incoming([2]string{"e1", "a"}, [2]string{"e2", "a"}, [2]string{"e3", "b"}, [2]string{"e4", "b"})
-			if err := a.Triggers.Handle(context.Background(), tx, in); err != nil {
+			if err := a.Commands.EvaluateTriggers.Handle(context.Background(), in); err != nil {
 				t.Fatal(err)
 			}
 			if len(tx.calls) != tt.wantCalls {
