@@ -49,10 +49,14 @@ type Tx interface {
 	// UpsertMembers stores the members, except erased ones, and returns the ids stored.
 	UpsertMembers(ctx context.Context, ms []domain.Member) ([]string, error)
 	// EraseMembers deletes or anonymises the members' personal data and remembers that
-	// they are erased, keeping invitations and responses as anonymous counts.
+	// they are erased, keeping invitations and responses as anonymous counts. It waits
+	// for transactions that hold one of the members' invitations (LockInvitation), so
+	// that a response being recorded meanwhile is erased too.
 	EraseMembers(ctx context.Context, memberIDs []string, at time.Time) error
-	// Invitation returns an invitation or domain.ErrInvitationNotFound.
-	Invitation(ctx context.Context, id string) (domain.Invitation, error)
+	// LockInvitation returns an invitation, locked against erasure until the transaction
+	// ends, or domain.ErrInvitationNotFound. Once an erasure of its member has committed,
+	// it returns the invitation anonymised and closed.
+	LockInvitation(ctx context.Context, id string) (domain.Invitation, error)
 	// AddResponse stores a response, or returns domain.ErrAlreadyAnswered when the
 	// invitation has one.
 	AddResponse(ctx context.Context, r domain.Response) error

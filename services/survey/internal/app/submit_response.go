@@ -39,7 +39,9 @@ func (h *SubmitResponse) Handle(ctx context.Context, cmd SubmitResponseCommand) 
 	}
 	var resp domain.Response
 	err = h.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
-		inv, err := tx.Invitation(ctx, invitationID)
+		// Locked: an erasure of the member waits for this response, and so erases its
+		// comment too; one that committed first has closed the invitation.
+		inv, err := tx.LockInvitation(ctx, invitationID)
 		if err != nil {
 			return err
 		}

@@ -179,8 +179,13 @@ func (t *Tx) UpsertMembers(ctx context.Context, ms []domain.Member) ([]string, e
 // numbers must still add up); what could identify or describe the member goes: the local
 // member row, parked triggers, comments, and the invitations' member link and locale.
 // Open links are closed.
+//
+// The invitations are locked first: that waits for a response being recorded to one of
+// them (LockInvitation) to commit, and the statements after the lock see it, so its
+// comment is cleared too.
 func (t *Tx) EraseMembers(ctx context.Context, memberIDs []string, at time.Time) error {
 	b := &pgx.Batch{}
+	b.Queue(`SELECT count(*) FROM (SELECT 1 FROM invitations WHERE member_id = ANY($1) FOR NO KEY UPDATE) locked`, memberIDs)
 	b.Queue(`DELETE FROM members WHERE member_id = ANY($1)`, memberIDs)
 	b.Queue(`INSERT INTO erased_members (member_id, erased_at) SELECT unnest($1::text[]), $2 ON CONFLICT DO NOTHING`, memberIDs, at)
 	b.Queue(`DELETE FROM pending_triggers WHERE member_id = ANY($1)`, memberIDs)
@@ -191,9 +196,10 @@ func (t *Tx) EraseMembers(ctx context.Context, memberIDs []string, at time.Time)
 	return t.tx.SendBatch(ctx, b).Close()
 }
 
-// Invitation implements app.Tx.
-func (t *Tx) Invitation(ctx context.Context, id string) (domain.Invitation, error) {
-	return scanInvitation(t.tx.QueryRow(ctx, `SELECT `+invitationColumns+` FROM invitations i WHERE i.id = $1`, id))
+// LockInvitation implements app.Tx. FOR SHARE conflicts with the lock EraseMembers
+// takes, and not with another answer's (AddResponse settles those).
+func (t *Tx) LockInvitation(ctx context.Context, id string) (domain.Invitation, error) {
+	return scanInvitation(t.tx.QueryRow(ctx, `SELECT `+invitationColumns+` FROM invitations i WHERE i.id = $1 FOR SHARE`, id))
 }
 
 // AddResponse implements app.Tx. ON CONFLICT keeps the transaction usable and makes a

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -173,6 +174,106 @@ func TestLockMembersSerialisesParkingAndEnrolment(t *testing.T) {
 	got := <-taken
 	if len(got) != 1 || got[0].EventID != "ev-1" || got[0].Key != trigger.Key || got[0].Touchpoint != domain.TouchpointPurchase {
 		t.Errorf("enrolment took %+v, want the parked trigger", got)
+	}
+}
+
+// openInvitation stores an open invitation of member and returns it.
+func openInvitation(t *testing.T, pool *pgxpool.Pool, member string) domain.Invitation {
+	t.Helper()
+	now := time.Now()
+	inv := domain.NewInvitation(uuid.NewString(), domain.DefaultNPSSurveyID,
+		domain.PurchaseTrigger("ev-"+member, "S1", "T-"+member, member, now), "de", now, time.Hour)
+	tx := begin(t, pool)
+	if _, err := postgres.NewTx(tx, nil).CreateInvitations(context.Background(), []domain.Invitation{inv}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return inv
+}
+
+// A response being recorded while its member is erased: the erasure waits for it and
+// then clears its comment, so no comment outlives the erasure.
+func TestEraseMembersWaitsForAResponseBeingRecorded(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := migrated(t)
+	inv := openInvitation(t, pool, "m1")
+
+	answering := begin(t, pool)
+	aw := postgres.NewTx(answering, nil)
+	locked, err := aw.LockInvitation(ctx, inv.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := domain.NewResponse(uuid.NewString(), locked, 2, "Frau Müller an Kasse 3", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := aw.AddResponse(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+
+	erasing := begin(t, pool)
+	erased := make(chan error, 1)
+	go func() { erased <- postgres.NewTx(erasing, nil).EraseMembers(ctx, []string{"m1"}, time.Now()) }()
+	select {
+	case err := <-erased:
+		t.Fatalf("the erasure did not wait for the response being recorded (%v)", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	if err := answering.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-erased; err != nil {
+		t.Fatal(err)
+	}
+	if err := erasing.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var score int
+	var comment string
+	if err := pool.QueryRow(ctx, `SELECT score, comment FROM responses WHERE invitation_id = $1`, inv.ID).Scan(&score, &comment); err != nil {
+		t.Fatal(err)
+	}
+	if score != 2 || comment != "" {
+		t.Errorf("response after erasure: score %d, comment %q; want the score kept and no comment", score, comment)
+	}
+}
+
+// An answer that starts while its member's erasure is under way waits for it and then
+// finds the invitation anonymised and closed.
+func TestLockInvitationWaitsForAnErasure(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := migrated(t)
+	inv := openInvitation(t, pool, "m1")
+
+	erasing := begin(t, pool)
+	at := time.Now()
+	if err := postgres.NewTx(erasing, nil).EraseMembers(ctx, []string{"m1"}, at); err != nil {
+		t.Fatal(err)
+	}
+	answering := begin(t, pool)
+	got := make(chan domain.Invitation, 1)
+	go func() {
+		locked, err := postgres.NewTx(answering, nil).LockInvitation(ctx, inv.ID)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- locked
+	}()
+	select {
+	case <-got:
+		t.Fatal("the answer did not wait for the erasure")
+	case <-time.After(200 * time.Millisecond):
+	}
+	if err := erasing.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if locked := <-got; locked.MemberID != "" || locked.Locale != "" || locked.Open(at) {
+		t.Errorf("invitation after erasure = %+v, want it anonymised and closed", locked)
 	}
 }
 
