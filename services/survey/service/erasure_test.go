@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -44,6 +45,10 @@ func TestErasureRemovesPersonalData(t *testing.T) {
 	e.invitationFor(bystander)
 	// A member known only by a parked purchase.
 	e.buy(purchase("S1", parkedOnly))
+
+	if got := e.holders("Frau Müller"); !slices.Equal(got, []string{"responses.comment"}) {
+		t.Fatalf("before the erasure the comment is in %v, want responses.comment", got)
+	}
 
 	invitationsBefore := e.db.Count(`SELECT count(*) FROM invitations`)
 	responsesBefore := e.db.Count(`SELECT count(*) FROM responses`)
@@ -112,4 +117,12 @@ func TestErasureRemovesPersonalData(t *testing.T) {
 	if n := e.db.Count(`SELECT count(*) FROM invitations`); n != invitationsBefore {
 		t.Errorf("invitations: %d, want %d", n, invitationsBefore)
 	}
+
+	// Nothing personal is left in any table: the comment, and the name and email the
+	// enrolment carried, nowhere (events the outbox still holds included); the member id
+	// only as the record of the erasure.
+	testkit.Eventually(t, 10*time.Second, "no personal data in any table", func() bool {
+		return len(e.holders("Frau Müller")) == 0 && len(e.holders("Erika Mustermann")) == 0 &&
+			len(e.holders("erika@example.test")) == 0 && slices.Equal(e.holders(member), []string{"erased_members.member_id"})
+	})
 }

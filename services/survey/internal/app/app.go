@@ -28,6 +28,7 @@ type Commands struct {
 type Queries struct {
 	OpenSurvey      *OpenSurvey
 	ListInvitations *ListInvitations
+	ExportMember    *ExportMember
 }
 
 // Config are the application's settings.
@@ -71,6 +72,7 @@ func New(d Deps) (*Application, error) {
 		Queries: Queries{
 			OpenSurvey:      &OpenSurvey{store: d.Store, links: d.Links, now: d.Now},
 			ListInvitations: &ListInvitations{store: d.Store, links: d.Links},
+			ExportMember:    &ExportMember{store: d.Store},
 		},
 	}, nil
 }

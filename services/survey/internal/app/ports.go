@@ -20,6 +20,9 @@ type Store interface {
 	// ListInvitations returns up to limit invitations of a member, newest first, after
 	// the cursor when there is one.
 	ListInvitations(ctx context.Context, memberID string, after *Cursor, limit int) ([]InvitationView, error)
+	// MemberData returns everything stored about a member, read in one snapshot; for a
+	// member it knows nothing of, an empty MemberData.
+	MemberData(ctx context.Context, memberID string) (domain.MemberData, error)
 }
 
 // Tx is one database transaction: the state the survey keeps and the events it emits,

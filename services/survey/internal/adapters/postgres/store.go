@@ -123,3 +123,84 @@ func (s *Store) ListInvitations(ctx context.Context, memberID string, after *app
 	}
 	return list, rows.Err()
 }
+
+// MemberData implements app.Store, in one read-only snapshot so that an erasure
+// committing meanwhile is seen whole or not at all.
+func (s *Store) MemberData(ctx context.Context, memberID string) (domain.MemberData, error) {
+	d := domain.MemberData{MemberID: memberID}
+	err := pgx.BeginTxFunc(ctx, s.db.Pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		var m domain.MemberCopy
+		var lastInvited *time.Time
+		err := tx.QueryRow(ctx, `SELECT locale, survey_consent, last_invited_at, updated_at FROM members WHERE member_id = $1`,
+			memberID).Scan(&m.Locale, &m.SurveyConsent, &lastInvited, &m.UpdatedAt)
+		switch {
+		case err == nil:
+			m.ID, m.UpdatedAt = memberID, m.UpdatedAt.UTC()
+			if lastInvited != nil {
+				m.LastInvitedAt = lastInvited.UTC()
+			}
+			d.Member = &m
+		case !errors.Is(err, pgx.ErrNoRows):
+			return err
+		}
+		err = tx.QueryRow(ctx, `SELECT erased_at FROM erased_members WHERE member_id = $1`, memberID).Scan(&d.ErasedAt)
+		switch {
+		case err == nil:
+			d.ErasedAt = d.ErasedAt.UTC()
+		case !errors.Is(err, pgx.ErrNoRows):
+			return err
+		}
+
+		rows, err := tx.Query(ctx, `SELECT `+invitationColumns+`,
+			EXISTS (SELECT 1 FROM responses r WHERE r.invitation_id = i.id)
+			FROM invitations i WHERE i.member_id = $1 ORDER BY i.created_at DESC, i.id DESC`, memberID)
+		if err != nil {
+			return err
+		}
+		if d.Invitations, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.ExportedInvitation, error) {
+			var v domain.ExportedInvitation
+			inv, err := scanInvitation(row, &v.Answered)
+			v.Invitation = inv
+			return v, err
+		}); err != nil {
+			return err
+		}
+
+		rows, err = tx.Query(ctx, `
+			SELECT r.id::text, r.invitation_id::text, r.survey_id::text, r.score, r.nps_class, r.comment, r.submitted_at,
+			       i.touchpoint, i.store_id
+			FROM responses r JOIN invitations i ON i.id = r.invitation_id
+			WHERE i.member_id = $1 ORDER BY r.submitted_at DESC, r.id DESC`, memberID)
+		if err != nil {
+			return err
+		}
+		if d.Responses, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.Response, error) {
+			r := domain.Response{MemberID: memberID}
+			var class, tp string
+			err := row.Scan(&r.ID, &r.InvitationID, &r.SurveyID, &r.Score, &class, &r.Comment, &r.SubmittedAt, &tp, &r.StoreID)
+			r.Class, r.Touchpoint, r.SubmittedAt = domain.NPSClass(class), domain.Touchpoint(tp), r.SubmittedAt.UTC()
+			return r, err
+		}); err != nil {
+			return err
+		}
+
+		rows, err = tx.Query(ctx, `
+			SELECT trigger_event_id, trigger_key, member_id, touchpoint, store_id, occurred_at
+			FROM pending_triggers WHERE member_id = $1 ORDER BY occurred_at DESC, trigger_event_id DESC`, memberID)
+		if err != nil {
+			return err
+		}
+		d.ParkedTriggers, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.Trigger, error) {
+			var t domain.Trigger
+			var tp string
+			err := row.Scan(&t.EventID, &t.Key, &t.MemberID, &tp, &t.StoreID, &t.OccurredAt)
+			t.Touchpoint, t.OccurredAt = domain.Touchpoint(tp), t.OccurredAt.UTC()
+			return t, err
+		})
+		return err
+	})
+	if err != nil {
+		return domain.MemberData{}, err
+	}
+	return d, nil
+}

@@ -1,4 +1,5 @@
-// Package grpcapi serves the survey's gRPC API (treue.survey.v1.SurveyService): it translates requests into use-case calls
+// Package grpcapi serves the survey's gRPC API (treue.survey.v1.SurveyService) and its
+// part of treue.privacy.v1.PrivacyService: it translates requests into use-case calls
 // and domain errors into statuses, nothing more. The server's interceptors have already
 // authorised the caller and validated the request.
 package grpcapi
