@@ -58,17 +58,19 @@ func (f *fakeTx) Emit(_ context.Context, events ...domain.Event) error {
 	return nil
 }
 
-// fakeStore runs every transaction in its one fakeTx.
+// fakeStore runs every transaction in its one fakeTx, and counts them.
 type fakeStore struct {
 	app.Store
-	tx *fakeTx
+	tx  *fakeTx
+	txs int
 }
 
-func (s fakeStore) InTx(ctx context.Context, fn func(ctx context.Context, tx app.Tx) error) error {
+func (s *fakeStore) InTx(ctx context.Context, fn func(ctx context.Context, tx app.Tx) error) error {
+	s.txs++
 	return fn(ctx, s.tx)
 }
 
-func newApp(t *testing.T, tx *fakeTx) *app.Application {
+func newApp(t *testing.T, store *fakeStore) *app.Application {
 	t.Helper()
 	signer, err := domain.NewLinkSigner([]byte(strings.Repeat("s", 32)))
 	if err != nil {
@@ -79,7 +81,7 @@ func newApp(t *testing.T, tx *fakeTx) *app.Application {
 			SurveyID: domain.DefaultNPSSurveyID, LinkTTL: time.Hour,
 			Contact: domain.ContactPolicy{Interval: time.Hour}, PendingTTL: time.Hour,
 		},
-		Store: fakeStore{tx: tx}, Links: app.NewLinks(signer, "https://s.example/"), Now: time.Now,
+		Store: store, Links: app.NewLinks(signer, "https://s.example/"), Now: time.Now,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -140,7 +142,7 @@ func TestEvaluateTriggers(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			tx := &fakeTx{claims: tt.claims}
-			a := newApp(t, tx)
+			a := newApp(t, &fakeStore{tx: tx})
 			in := incoming([2]string{"e1", "a"}, [2]string{"e2", "a"}, [2]string{"e3", "b"}, [2]string{"e4", "b"})
 			if err := a.Commands.EvaluateTriggers.Handle(context.Background(), in); err != nil {
 				t.Fatal(err)
@@ -176,5 +178,26 @@ func TestEvaluateTriggers(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Anonymous purchases earn nothing: a batch of them costs no transaction, and in a mixed
+// batch only the members are looked up.
+func TestEvaluateTriggersIgnoresAnonymousTriggers(t *testing.T) {
+	t.Parallel()
+	store := &fakeStore{tx: &fakeTx{}}
+	a := newApp(t, store)
+	if err := a.Commands.EvaluateTriggers.Handle(context.Background(), incoming([2]string{"e1", ""}, [2]string{"e2", ""})); err != nil {
+		t.Fatal(err)
+	}
+	if store.txs != 0 {
+		t.Errorf("%d transactions for anonymous triggers, want 0", store.txs)
+	}
+	store.tx.claims = [][]app.ContactState{nil}
+	if err := a.Commands.EvaluateTriggers.Handle(context.Background(), incoming([2]string{"e3", ""}, [2]string{"e4", "a"})); err != nil {
+		t.Fatal(err)
+	}
+	if len(store.tx.calls) != 1 || strings.Join(store.tx.calls[0], ",") != "a" {
+		t.Errorf("ClaimContacts asked for %v, want [[a]]", store.tx.calls)
 	}
 }
