@@ -7,10 +7,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/treue/treue/pkg/bus"
 	"github.com/treue/treue/pkg/testkit"
 	commonv1 "github.com/treue/treue/proto/gen/treue/common/v1"
 	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
@@ -132,33 +130,6 @@ func (e *env) contact(c *touchpointv1.ContactRecorded) {
 func (e *env) invitationsOf(member string) int64 {
 	e.t.Helper()
 	return e.db.Count(`SELECT count(*) FROM invitations WHERE member_id = $1`, member)
-}
-
-// subjectOf is the subject a producer publishes msg on, from the contract; a touchpoint
-// contact's last token is its kind, taken from its touchpoint.
-func subjectOf(t testing.TB, msg proto.Message) string {
-	t.Helper()
-	spec := bus.MustSpec(msg)
-	if c, ok := msg.(*touchpointv1.ContactRecorded); ok {
-		return spec.Subject + "." + strings.ToLower(strings.TrimPrefix(c.GetTouchpoint().String(), "TOUCHPOINT_"))
-	}
-	s, err := spec.SubjectOf(msg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-// subject is the subject of the events of type M.
-func subject[M proto.Message]() string {
-	var m M
-	return bus.MustSpec(m).Subject
-}
-
-// publish sends msg on its subject as its producer does.
-func (e *env) publish(id string, msg proto.Message) testkit.Sent {
-	e.t.Helper()
-	return e.Publish(subjectOf(e.t, msg), id, msg)
 }
 
 // tokenOf returns the token of an invitation's link.

@@ -3,6 +3,7 @@ package convert_test
 import (
 	"testing"
 
+	"github.com/treue/treue/pkg/enum"
 	commonv1 "github.com/treue/treue/proto/gen/treue/common/v1"
 	"github.com/treue/treue/services/survey/internal/convert"
 )
@@ -11,22 +12,20 @@ import (
 // contract fails here until it is paired.
 func TestEnumerationsArePairedWholly(t *testing.T) {
 	t.Parallel()
-	for v := range commonv1.Touchpoint_name {
-		p := commonv1.Touchpoint(v)
-		if p == commonv1.Touchpoint_TOUCHPOINT_UNSPECIFIED {
+	pairedWholly(t, convert.Touchpoints, commonv1.Touchpoint_name)
+	pairedWholly(t, convert.NPSClasses, commonv1.NpsClass_name)
+}
+
+// pairedWholly checks that every value of names but the zero one maps to a domain value
+// and back.
+func pairedWholly[D comparable, P ~int32](t *testing.T, m enum.Map[D, P], names map[int32]string) {
+	t.Helper()
+	for v, name := range names {
+		if v == 0 {
 			continue
 		}
-		if d, ok := convert.Touchpoints.Domain(p); !ok || convert.Touchpoints.Proto(d) != p {
-			t.Errorf("touchpoint %v: domain %q, %v", p, d, ok)
-		}
-	}
-	for v := range commonv1.NpsClass_name {
-		p := commonv1.NpsClass(v)
-		if p == commonv1.NpsClass_NPS_CLASS_UNSPECIFIED {
-			continue
-		}
-		if d, ok := convert.NPSClasses.Domain(p); !ok || convert.NPSClasses.Proto(d) != p {
-			t.Errorf("NPS class %v: domain %q, %v", p, d, ok)
+		if d, ok := m.Domain(P(v)); !ok || m.Proto(d) != P(v) {
+			t.Errorf("%s: domain %v, %v; want a value that maps back", name, d, ok)
 		}
 	}
 }

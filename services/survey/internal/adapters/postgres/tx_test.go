@@ -47,6 +47,31 @@ func begin(t *testing.T, pool *pgxpool.Pool) pgx.Tx {
 	return tx
 }
 
+func commit(t *testing.T, tx pgx.Tx) {
+	t.Helper()
+	if err := tx.Commit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// meanwhile runs fn in another goroutine; its result arrives on the channel.
+func meanwhile[T any](fn func() T) <-chan T {
+	ch := make(chan T, 1)
+	go func() { ch <- fn() }()
+	return ch
+}
+
+// wantWaiting fails the test if ch delivers within a moment: the work behind it must be
+// waiting for a lock that the test's other transaction holds until it commits.
+func wantWaiting[T any](t *testing.T, ch <-chan T, what string) {
+	t.Helper()
+	select {
+	case got := <-ch:
+		t.Fatalf("%s did not wait for the other transaction to commit (it returned %+v)", what, got)
+	case <-time.After(200 * time.Millisecond):
+	}
+}
+
 // Two transactions claiming the same member at once: the second waits for the first
 // and, once it commits, finds the member already contacted.
 func TestClaimContactsIsExclusiveAcrossTransactions(t *testing.T) {
@@ -69,22 +94,15 @@ func TestClaimContactsIsExclusiveAcrossTransactions(t *testing.T) {
 	}
 
 	tx2 := begin(t, pool)
-	second := make(chan []app.ContactState, 1)
-	go func() {
+	second := meanwhile(func() []app.ContactState {
 		got, err := postgres.NewTx(tx2, nil).ClaimContacts(ctx, triggers("m1"), now, notAfter)
 		if err != nil {
 			t.Error(err)
 		}
-		second <- got
-	}()
-	select {
-	case got := <-second:
-		t.Fatalf("second claim returned %+v before the first committed", got)
-	case <-time.After(200 * time.Millisecond):
-	}
-	if err := tx1.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
+		return got
+	})
+	wantWaiting(t, second, "the second claim")
+	commit(t, tx1)
 	if got := <-second; len(got) != 0 {
 		t.Errorf("second claim = %+v, want nothing (member already contacted)", got)
 	}
@@ -150,8 +168,7 @@ func TestLockMembersSerialisesParkingAndEnrolment(t *testing.T) {
 	}
 
 	enrolment := begin(t, pool)
-	taken := make(chan []domain.Trigger, 1)
-	go func() {
+	taken := meanwhile(func() []domain.Trigger {
 		ew := postgres.NewTx(enrolment, nil)
 		// Locks in another order: the keys are sorted, so no deadlock.
 		if err := ew.LockMembers(ctx, []string{"m2", "m1"}); err != nil {
@@ -161,16 +178,10 @@ func TestLockMembersSerialisesParkingAndEnrolment(t *testing.T) {
 		if err != nil {
 			t.Error(err)
 		}
-		taken <- got
-	}()
-	select {
-	case <-taken:
-		t.Fatal("the enrolment did not wait for the parking transaction")
-	case <-time.After(200 * time.Millisecond):
-	}
-	if err := parking.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
+		return got
+	})
+	wantWaiting(t, taken, "the enrolment")
+	commit(t, parking)
 	got := <-taken
 	if len(got) != 1 || got[0].EventID != "ev-1" || got[0].Key != trigger.Key || got[0].Touchpoint != domain.TouchpointPurchase {
 		t.Errorf("enrolment took %+v, want the parked trigger", got)
@@ -187,9 +198,7 @@ func openInvitation(t *testing.T, pool *pgxpool.Pool, member string) domain.Invi
 	if _, err := postgres.NewTx(tx, nil).CreateInvitations(context.Background(), []domain.Invitation{inv}); err != nil {
 		t.Fatal(err)
 	}
-	if err := tx.Commit(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	commit(t, tx)
 	return inv
 }
 
@@ -216,22 +225,13 @@ func TestEraseMembersWaitsForAResponseBeingRecorded(t *testing.T) {
 	}
 
 	erasing := begin(t, pool)
-	erased := make(chan error, 1)
-	go func() { erased <- postgres.NewTx(erasing, nil).EraseMembers(ctx, []string{"m1"}, time.Now()) }()
-	select {
-	case err := <-erased:
-		t.Fatalf("the erasure did not wait for the response being recorded (%v)", err)
-	case <-time.After(200 * time.Millisecond):
-	}
-	if err := answering.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
+	erased := meanwhile(func() error { return postgres.NewTx(erasing, nil).EraseMembers(ctx, []string{"m1"}, time.Now()) })
+	wantWaiting(t, erased, "the erasure")
+	commit(t, answering)
 	if err := <-erased; err != nil {
 		t.Fatal(err)
 	}
-	if err := erasing.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
+	commit(t, erasing)
 	var score int
 	var comment string
 	if err := pool.QueryRow(ctx, `SELECT score, comment FROM responses WHERE invitation_id = $1`, inv.ID).Scan(&score, &comment); err != nil {
@@ -256,22 +256,15 @@ func TestLockInvitationWaitsForAnErasure(t *testing.T) {
 		t.Fatal(err)
 	}
 	answering := begin(t, pool)
-	got := make(chan domain.Invitation, 1)
-	go func() {
+	got := meanwhile(func() domain.Invitation {
 		locked, err := postgres.NewTx(answering, nil).LockInvitation(ctx, inv.ID)
 		if err != nil {
 			t.Error(err)
 		}
-		got <- locked
-	}()
-	select {
-	case <-got:
-		t.Fatal("the answer did not wait for the erasure")
-	case <-time.After(200 * time.Millisecond):
-	}
-	if err := erasing.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
+		return locked
+	})
+	wantWaiting(t, got, "the answer")
+	commit(t, erasing)
 	if locked := <-got; locked.MemberID != "" || locked.Locale != "" || locked.Open(at) {
 		t.Errorf("invitation after erasure = %+v, want it anonymised and closed", locked)
 	}

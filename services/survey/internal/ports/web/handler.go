@@ -55,15 +55,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
-	page, ok := h.open(w, r)
-	if !ok {
-		return
+	if page, ok := h.openUnanswered(w, r, http.StatusOK); ok {
+		h.form(w, r, http.StatusOK, page, -1, "", "")
 	}
-	if page.Answered {
-		h.thanks(w, r, http.StatusOK, page.Lang, "", true)
-		return
-	}
-	h.form(w, r, http.StatusOK, page, -1, "", "")
 }
 
 func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
@@ -77,12 +71,8 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 		h.problem(w, r, http.StatusBadRequest, acceptLanguage(r.Header.Get("Accept-Language")), func(t uiText) string { return t.Invalid })
 		return
 	}
-	page, ok := h.open(w, r)
+	page, ok := h.openUnanswered(w, r, http.StatusConflict)
 	if !ok {
-		return
-	}
-	if page.Answered {
-		h.thanks(w, r, http.StatusConflict, page.Lang, "", true)
 		return
 	}
 	comment := r.PostForm.Get("comment")
@@ -108,6 +98,18 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 	default:
 		h.failed(w, r, page.Lang, err)
 	}
+}
+
+// openUnanswered reads the page of the request's token; ok is false when it has
+// answered instead: with the right problem page, or, for an invitation already answered,
+// by thanking the member again with answeredCode.
+func (h *Handler) openUnanswered(w http.ResponseWriter, r *http.Request, answeredCode int) (_ app.SurveyPage, ok bool) {
+	page, ok := h.open(w, r)
+	if ok && page.Answered {
+		h.thanks(w, r, answeredCode, page.Lang, "", true)
+		return app.SurveyPage{}, false
+	}
+	return page, ok
 }
 
 // open reads the page of the request's token, or answers with the right problem page.
