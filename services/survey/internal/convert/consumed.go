@@ -10,7 +10,8 @@ import (
 )
 
 // PurchaseTrigger is the trigger of a purchase (anonymous ones too: the application
-// decides what they earn).
+// decides what they earn). It never fails; it returns an error to share ContactTrigger's
+// shape.
 func PurchaseTrigger(e *posv1.PurchaseRecorded) (domain.Trigger, error) {
 	return domain.PurchaseTrigger(e.GetEventId(), e.GetStoreId(), e.GetTransactionId(), e.GetMemberId(), e.GetOccurredAt().AsTime()), nil
 }
