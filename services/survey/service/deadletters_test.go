@@ -13,6 +13,7 @@ import (
 	"github.com/treue/treue/pkg/testkit"
 	commonv1 "github.com/treue/treue/proto/gen/treue/common/v1"
 	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
+	posv1 "github.com/treue/treue/proto/gen/treue/pos/v1"
 	touchpointv1 "github.com/treue/treue/proto/gen/treue/touchpoint/v1"
 	"github.com/treue/treue/services/survey/service"
 )
@@ -26,23 +27,26 @@ func TestMalformedEventsAreDeadLettered(t *testing.T) {
 
 	invalidPurchase := purchase("S1", member)
 	invalidPurchase.EventId = "not-a-uuid"
+	contact := &touchpointv1.ContactRecorded{EventId: uuid.NewString(), MemberId: member,
+		Touchpoint: commonv1.Touchpoint_TOUCHPOINT_PURCHASE, OccurredAt: timestamppb.Now()}
+	purchaseSubject, purchaseType := subjectOf(t, invalidPurchase), string(bus.MustSpec(invalidPurchase).Type)
+	enrolment := &ledgerv1.MemberEnrolled{Locale: "en", SurveyConsent: true}
 	tests := []struct {
 		name, consumer, subject, contentType, eventType string
 		data                                            []byte
 		wantErr                                         string
 	}{
-		{"purchase not protobuf", service.ConsumerPOS, "pos.purchase.recorded.S1", bus.ContentTypeProto, "treue.pos.v1.PurchaseRecorded",
+		{"purchase not protobuf", service.ConsumerPOS, purchaseSubject, bus.ContentTypeProto, purchaseType,
 			[]byte("\xff\xff\xff not protobuf"), "decode"},
-		{"purchase bad json", service.ConsumerPOS, "pos.purchase.recorded.S1", bus.ContentTypeJSON, "", []byte(`{"eventId": 42`), "decode"},
-		{"purchase invalid", service.ConsumerPOS, "pos.purchase.recorded.S1", bus.ContentTypeProto, "", marshal(t, invalidPurchase), "event_id"},
-		{"purchase of another type", service.ConsumerPOS, "pos.purchase.recorded.S1", bus.ContentTypeProto, "treue.pos.v1.ReturnRecorded",
+		{"purchase bad json", service.ConsumerPOS, purchaseSubject, bus.ContentTypeJSON, "", []byte(`{"eventId": 42`), "decode"},
+		{"purchase invalid", service.ConsumerPOS, purchaseSubject, bus.ContentTypeProto, "", marshal(t, invalidPurchase), "event_id"},
+		{"purchase of another type", service.ConsumerPOS, purchaseSubject, bus.ContentTypeProto, string(bus.MustSpec(&posv1.ReturnRecorded{}).Type),
 			marshal(t, purchase("S1", member)), "type"},
-		{"contact about a purchase", service.ConsumerTouchpoint, "touchpoint.contact.recorded.x", bus.ContentTypeProto, "",
-			marshal(t, &touchpointv1.ContactRecorded{EventId: uuid.NewString(), MemberId: member,
-				Touchpoint: commonv1.Touchpoint_TOUCHPOINT_PURCHASE, OccurredAt: timestamppb.Now()}), "touchpoint"},
-		{"enrolment without member", service.ConsumerMembers, "ledger.member.enrolled", bus.ContentTypeProto, "",
-			marshal(t, &ledgerv1.MemberEnrolled{Locale: "en", SurveyConsent: true}), "member_id"},
-		{"erasure not protobuf", service.ConsumerMembers, "ledger.member.erased", bus.ContentTypeProto, "", []byte("\xff\xff"), "decode"},
+		{"contact about a purchase", service.ConsumerTouchpoint, subjectOf(t, contact), bus.ContentTypeProto, "",
+			marshal(t, contact), "touchpoint"},
+		{"enrolment without member", service.ConsumerMembers, subjectOf(t, enrolment), bus.ContentTypeProto, "",
+			marshal(t, enrolment), "member_id"},
+		{"erasure not protobuf", service.ConsumerMembers, subject[*ledgerv1.MemberErased](), bus.ContentTypeProto, "", []byte("\xff\xff"), "decode"},
 	}
 	ids := map[string]string{}
 	for _, tt := range tests {

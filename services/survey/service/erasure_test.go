@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -32,7 +33,7 @@ func TestErasureRemovesPersonalData(t *testing.T) {
 	e.buy(purchase("S2", member))
 	testkit.Eventually(t, 10*time.Second, "second invitation", func() bool { return e.invitationEvents(member) == 2 })
 	var open *surveyv1.InvitationCreated
-	for _, ev := range testkit.Events[*surveyv1.InvitationCreated](e.Env, "survey.invitation.created") {
+	for _, ev := range testkit.Events[*surveyv1.InvitationCreated](e.Env, subject[*surveyv1.InvitationCreated]()) {
 		if ev.GetMemberId() == member && ev.GetInvitationId() != answered.GetInvitationId() {
 			open = ev
 		}
@@ -44,6 +45,10 @@ func TestErasureRemovesPersonalData(t *testing.T) {
 	e.invitationFor(bystander)
 	// A member known only by a parked purchase.
 	e.buy(purchase("S1", parkedOnly))
+
+	if got := e.holders("Frau Müller"); !slices.Equal(got, []string{"responses.comment"}) {
+		t.Fatalf("before the erasure the comment is in %v, want responses.comment", got)
+	}
 
 	invitationsBefore := e.db.Count(`SELECT count(*) FROM invitations`)
 	responsesBefore := e.db.Count(`SELECT count(*) FROM responses`)
@@ -100,7 +105,7 @@ func TestErasureRemovesPersonalData(t *testing.T) {
 	}
 
 	// Late events do not bring the member back.
-	late := e.Publish("ledger.member.enrolled", uuid.NewString(), &ledgerv1.MemberEnrolled{MemberId: member, Locale: "de", SurveyConsent: true, EnrolledAt: timestamppb.Now()})
+	late := e.publish(uuid.NewString(), &ledgerv1.MemberEnrolled{MemberId: member, Locale: "de", SurveyConsent: true, EnrolledAt: timestamppb.Now()})
 	e.WaitHandled(service.ConsumerMembers, late)
 	e.buy(purchase("S3", member))
 	if n := e.db.Count(`SELECT count(*) FROM members WHERE member_id = $1`, member); n != 0 {
@@ -112,4 +117,12 @@ func TestErasureRemovesPersonalData(t *testing.T) {
 	if n := e.db.Count(`SELECT count(*) FROM invitations`); n != invitationsBefore {
 		t.Errorf("invitations: %d, want %d", n, invitationsBefore)
 	}
+
+	// Nothing personal is left in any table: the comment, and the name and email the
+	// enrolment carried, nowhere (events the outbox still holds included); the member id
+	// only as the record of the erasure.
+	testkit.Eventually(t, 10*time.Second, "no personal data in any table", func() bool {
+		return len(e.holders("Frau Müller")) == 0 && len(e.holders("Erika Mustermann")) == 0 &&
+			len(e.holders("erika@example.test")) == 0 && slices.Equal(e.holders(member), []string{"erased_members.member_id"})
+	})
 }

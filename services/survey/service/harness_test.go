@@ -69,7 +69,7 @@ func start(t *testing.T, change ...func(*service.Config)) *env {
 // invitationFor waits for the invitation.created event of a member.
 func (e *env) invitationFor(member string) *surveyv1.InvitationCreated {
 	e.t.Helper()
-	return testkit.WaitEvent(e.Env, "survey.invitation.created", func(ev *surveyv1.InvitationCreated) bool {
+	return testkit.WaitEvent(e.Env, subject[*surveyv1.InvitationCreated](), func(ev *surveyv1.InvitationCreated) bool {
 		return ev.GetMemberId() == member
 	})
 }
@@ -77,14 +77,14 @@ func (e *env) invitationFor(member string) *surveyv1.InvitationCreated {
 // responseFor waits for the response.submitted event of an invitation.
 func (e *env) responseFor(invitationID string) *surveyv1.ResponseSubmitted {
 	e.t.Helper()
-	return testkit.WaitEvent(e.Env, "survey.response.submitted", func(ev *surveyv1.ResponseSubmitted) bool {
+	return testkit.WaitEvent(e.Env, subject[*surveyv1.ResponseSubmitted](), func(ev *surveyv1.ResponseSubmitted) bool {
 		return ev.GetInvitationId() == invitationID
 	})
 }
 
 func (e *env) invitationEvents(member string) int {
 	n := 0
-	for _, ev := range testkit.Events[*surveyv1.InvitationCreated](e.Env, "survey.invitation.created") {
+	for _, ev := range testkit.Events[*surveyv1.InvitationCreated](e.Env, subject[*surveyv1.InvitationCreated]()) {
 		if ev.GetMemberId() == member {
 			n++
 		}
@@ -95,7 +95,7 @@ func (e *env) invitationEvents(member string) int {
 // enroll publishes a member's enrolment and waits until the survey has applied it.
 func (e *env) enroll(member, locale string, consent bool) {
 	e.t.Helper()
-	e.WaitHandled(service.ConsumerMembers, e.Publish("ledger.member.enrolled", uuid.NewString(), &ledgerv1.MemberEnrolled{
+	e.WaitHandled(service.ConsumerMembers, e.publish(uuid.NewString(), &ledgerv1.MemberEnrolled{
 		MemberId: member, DisplayName: "Erika Mustermann", Email: "erika@example.test",
 		Locale: locale, SurveyConsent: consent, EnrolledAt: timestamppb.Now(),
 	}))
@@ -104,7 +104,7 @@ func (e *env) enroll(member, locale string, consent bool) {
 func (e *env) erase(member string) {
 	e.t.Helper()
 	e.WaitHandled(service.ConsumerMembers,
-		e.Publish("ledger.member.erased", uuid.NewString(), &ledgerv1.MemberErased{MemberId: member, ErasedAt: timestamppb.Now()}))
+		e.publish(uuid.NewString(), &ledgerv1.MemberErased{MemberId: member, ErasedAt: timestamppb.Now()}))
 }
 
 func purchase(store, member string) *posv1.PurchaseRecorded {
@@ -119,12 +119,12 @@ func purchase(store, member string) *posv1.PurchaseRecorded {
 // buy publishes a purchase (its event id as Nats-Msg-Id) and waits until it is handled.
 func (e *env) buy(p *posv1.PurchaseRecorded) {
 	e.t.Helper()
-	e.WaitHandled(service.ConsumerPOS, e.Publish("pos.purchase.recorded."+p.GetStoreId(), p.GetEventId(), p))
+	e.WaitHandled(service.ConsumerPOS, e.publish(p.GetEventId(), p))
 }
 
 func (e *env) contact(c *touchpointv1.ContactRecorded) {
 	e.t.Helper()
-	e.WaitHandled(service.ConsumerTouchpoint, e.Publish("touchpoint.contact.recorded.service_call", c.GetEventId(), c))
+	e.WaitHandled(service.ConsumerTouchpoint, e.publish(c.GetEventId(), c))
 }
 
 func (e *env) invitationsOf(member string) int64 {

@@ -12,16 +12,17 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/treue/treue/pkg/bus"
 	"github.com/treue/treue/pkg/config"
 	"github.com/treue/treue/pkg/svc"
+	privacyv1 "github.com/treue/treue/proto/gen/treue/privacy/v1"
 	surveyv1 "github.com/treue/treue/proto/gen/treue/survey/v1"
-	"github.com/treue/treue/services/survey/internal/adapters/events"
-	"github.com/treue/treue/services/survey/internal/adapters/grpcport"
 	"github.com/treue/treue/services/survey/internal/adapters/postgres"
-	"github.com/treue/treue/services/survey/internal/adapters/web"
 	"github.com/treue/treue/services/survey/internal/app"
+	"github.com/treue/treue/services/survey/internal/convert"
 	"github.com/treue/treue/services/survey/internal/domain"
+	"github.com/treue/treue/services/survey/internal/ports/events"
+	"github.com/treue/treue/services/survey/internal/ports/grpcapi"
+	"github.com/treue/treue/services/survey/internal/ports/web"
 	"github.com/treue/treue/services/survey/migrations"
 )
 
@@ -43,9 +44,9 @@ const (
 
 // Durable consumer names (permanent: renaming one re-consumes its stream).
 const (
-	ConsumerMembers    = "survey-members"
-	ConsumerPOS        = "survey-pos"
-	ConsumerTouchpoint = "survey-touchpoint"
+	ConsumerMembers    = events.ConsumerMembers
+	ConsumerPOS        = events.ConsumerPOS
+	ConsumerTouchpoint = events.ConsumerTouchpoint
 )
 
 // Config is the survey service's configuration.
@@ -146,9 +147,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 		Name:       Name,
 		Schema:     Schema,
 		Migrations: migrations.FS,
-		// SURVEY and TOUCHPOINT are ours; POS and LEDGER are ensured so that our
-		// consumers can start before their owners.
-		Streams: []bus.StreamSpec{bus.StreamSurvey, bus.StreamTouchpoint, bus.StreamPOS, bus.StreamLedger},
+		Produces:   convert.Produces,
 	}, log)
 	if err != nil {
 		return nil, err
@@ -159,30 +158,25 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 		}
 	}()
 
-	store := postgres.NewStore(rt.Pool, rt.Relay.Notify)
-	application, err := app.New(app.Config{
-		SurveyID:   domain.DefaultNPSSurveyID,
-		LinkTTL:    cfg.LinkTTL,
-		Contact:    domain.ContactPolicy{Interval: cfg.ContactInterval},
-		PendingTTL: cfg.PendingTTL,
-	}, store, app.NewLinks(signer, cfg.PublicURL), time.Now)
+	application, err := app.New(app.Deps{
+		Config: app.Config{
+			SurveyID:   domain.DefaultNPSSurveyID,
+			LinkTTL:    cfg.LinkTTL,
+			Contact:    domain.ContactPolicy{Interval: cfg.ContactInterval},
+			PendingTTL: cfg.PendingTTL,
+		},
+		Store: postgres.NewStore(rt.DB, rt.Outbox),
+		Links: app.NewLinks(signer, cfg.PublicURL),
+		Now:   time.Now,
+	})
 	if err != nil {
 		return nil, err
 	}
-	handlers, err := events.New(application)
-	if err != nil {
+	if err := rt.Consume(events.Consumers(application)...); err != nil {
 		return nil, err
 	}
-	for _, c := range []bus.ConsumerConfig{
-		{Name: ConsumerMembers, Stream: bus.StreamLedger, Subjects: []string{events.SubjectMemberEnrolled, events.SubjectMemberErased}, Handler: handlers.Members},
-		{Name: ConsumerPOS, Stream: bus.StreamPOS, Subjects: []string{events.SubjectPurchases}, Handler: handlers.Purchases},
-		{Name: ConsumerTouchpoint, Stream: bus.StreamTouchpoint, Subjects: []string{events.SubjectContacts}, Handler: handlers.Contacts},
-	} {
-		if err := rt.Consume(c); err != nil {
-			return nil, err
-		}
-	}
-	surveyv1.RegisterSurveyServiceServer(rt.GRPC, grpcport.New(application))
+	surveyv1.RegisterSurveyServiceServer(rt.GRPC, grpcapi.NewSurvey(application))
+	privacyv1.RegisterPrivacyServiceServer(rt.GRPC, grpcapi.NewPrivacy(application, Name))
 	rt.HandleHTTP(web.New(application, log))
 	return &Service{rt: rt}, nil
 }

@@ -83,7 +83,7 @@ func TestBurstOfPurchasesEarnsOneInvitation(t *testing.T) {
 	var last testkit.Sent
 	for i := range 60 {
 		p := purchase("S1", members[i%2])
-		last = e.Publish("pos.purchase.recorded.S1", p.GetEventId(), p)
+		last = e.publish(p.GetEventId(), p)
 	}
 	e.WaitHandled(service.ConsumerPOS, last)
 	testkit.Eventually(t, 10*time.Second, "all purchases handled", func() bool {
@@ -146,9 +146,9 @@ func TestSamePurchaseTwiceMakesOneInvitation(t *testing.T) {
 	e.invitationFor(member)
 
 	// Same message id: JetStream's de-duplication drops it.
-	e.Publish("pos.purchase.recorded.S1", p.GetEventId(), p)
+	e.publish(p.GetEventId(), p)
 	// Same payload under another message id: a second event for the inbox, same trigger.
-	again := e.Publish("pos.purchase.recorded.S1", uuid.NewString(), p)
+	again := e.publish(uuid.NewString(), p)
 	e.WaitHandled(service.ConsumerPOS, again)
 	// The same transaction under a new event id.
 	resent := proto.Clone(p).(*posv1.PurchaseRecorded)

@@ -39,7 +39,9 @@ func (h *SubmitResponse) Handle(ctx context.Context, cmd SubmitResponseCommand) 
 	}
 	var resp domain.Response
 	err = h.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
-		inv, err := tx.Invitation(ctx, invitationID)
+		// Locked: an erasure of the member waits for this response, and so erases its
+		// comment too; one that committed first has closed the invitation.
+		inv, err := tx.LockInvitation(ctx, invitationID)
 		if err != nil {
 			return err
 		}
@@ -54,7 +56,7 @@ func (h *SubmitResponse) Handle(ctx context.Context, cmd SubmitResponseCommand) 
 		if err := tx.AddResponse(ctx, resp); err != nil {
 			return err
 		}
-		return tx.EmitResponseSubmitted(ctx, resp)
+		return tx.Emit(ctx, domain.ResponseSubmitted{Response: resp})
 	})
 	if err != nil {
 		return domain.Response{}, err

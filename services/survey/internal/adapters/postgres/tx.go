@@ -7,15 +7,9 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/treue/treue/pkg/bus"
-	"github.com/treue/treue/services/survey/internal/adapters/pbconv"
 	"github.com/treue/treue/services/survey/internal/app"
+	"github.com/treue/treue/services/survey/internal/convert"
 	"github.com/treue/treue/services/survey/internal/domain"
-)
-
-// Subjects of the events the survey emits.
-const (
-	SubjectInvitationCreated = "survey.invitation.created"
-	SubjectResponseSubmitted = "survey.response.submitted"
 )
 
 // memberLockClass is the first key of the advisory locks on members ("surv"): it keeps
@@ -24,11 +18,12 @@ const memberLockClass = 0x73757276
 
 // Tx implements app.Tx on one transaction (the consumer's, or the store's own).
 type Tx struct {
-	tx pgx.Tx
+	tx     pgx.Tx
+	outbox *bus.Outbox
 }
 
-// NewTx wraps tx.
-func NewTx(tx pgx.Tx) *Tx { return &Tx{tx: tx} }
+// NewTx wraps tx; Emit writes to outbox.
+func NewTx(tx pgx.Tx, outbox *bus.Outbox) *Tx { return &Tx{tx: tx, outbox: outbox} }
 
 // ClaimContacts implements app.Tx. The UPDATE takes a row lock only on members it
 // claims, and a concurrent claimer re-checks last_invited_at once that lock is released,
@@ -184,8 +179,13 @@ func (t *Tx) UpsertMembers(ctx context.Context, ms []domain.Member) ([]string, e
 // numbers must still add up); what could identify or describe the member goes: the local
 // member row, parked triggers, comments, and the invitations' member link and locale.
 // Open links are closed.
+//
+// The invitations are locked first: that waits for a response being recorded to one of
+// them (LockInvitation) to commit, and the statements after the lock see it, so its
+// comment is cleared too.
 func (t *Tx) EraseMembers(ctx context.Context, memberIDs []string, at time.Time) error {
 	b := &pgx.Batch{}
+	b.Queue(`SELECT count(*) FROM (SELECT 1 FROM invitations WHERE member_id = ANY($1) FOR NO KEY UPDATE) locked`, memberIDs)
 	b.Queue(`DELETE FROM members WHERE member_id = ANY($1)`, memberIDs)
 	b.Queue(`INSERT INTO erased_members (member_id, erased_at) SELECT unnest($1::text[]), $2 ON CONFLICT DO NOTHING`, memberIDs, at)
 	b.Queue(`DELETE FROM pending_triggers WHERE member_id = ANY($1)`, memberIDs)
@@ -196,9 +196,10 @@ func (t *Tx) EraseMembers(ctx context.Context, memberIDs []string, at time.Time)
 	return t.tx.SendBatch(ctx, b).Close()
 }
 
-// Invitation implements app.Tx.
-func (t *Tx) Invitation(ctx context.Context, id string) (domain.Invitation, error) {
-	return scanInvitation(t.tx.QueryRow(ctx, `SELECT `+invitationColumns+` FROM invitations i WHERE i.id = $1`, id))
+// LockInvitation implements app.Tx. FOR SHARE conflicts with the lock EraseMembers
+// takes, and not with another answer's (AddResponse settles those).
+func (t *Tx) LockInvitation(ctx context.Context, id string) (domain.Invitation, error) {
+	return scanInvitation(t.tx.QueryRow(ctx, `SELECT `+invitationColumns+` FROM invitations i WHERE i.id = $1 FOR SHARE`, id))
 }
 
 // AddResponse implements app.Tx. ON CONFLICT keeps the transaction usable and makes a
@@ -218,12 +219,11 @@ func (t *Tx) AddResponse(ctx context.Context, r domain.Response) error {
 	return nil
 }
 
-// EmitInvitationCreated implements app.Tx.
-func (t *Tx) EmitInvitationCreated(ctx context.Context, inv domain.Invitation, url string) error {
-	return bus.Enqueue(ctx, t.tx, bus.NewEvent(SubjectInvitationCreated, pbconv.ToInvitationCreated(inv, url)))
-}
-
-// EmitResponseSubmitted implements app.Tx.
-func (t *Tx) EmitResponseSubmitted(ctx context.Context, r domain.Response) error {
-	return bus.Enqueue(ctx, t.tx, bus.NewEvent(SubjectResponseSubmitted, pbconv.ToResponseSubmitted(r)))
+// Emit implements app.Tx.
+func (t *Tx) Emit(ctx context.Context, events ...domain.Event) error {
+	msgs, err := convert.Events(events...)
+	if err != nil {
+		return err
+	}
+	return t.outbox.Enqueue(ctx, t.tx, msgs...)
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -46,6 +47,31 @@ func begin(t *testing.T, pool *pgxpool.Pool) pgx.Tx {
 	return tx
 }
 
+func commit(t *testing.T, tx pgx.Tx) {
+	t.Helper()
+	if err := tx.Commit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// meanwhile runs fn in another goroutine; its result arrives on the channel.
+func meanwhile[T any](fn func() T) <-chan T {
+	ch := make(chan T, 1)
+	go func() { ch <- fn() }()
+	return ch
+}
+
+// wantWaiting fails the test if ch delivers within a moment: the work behind it must be
+// waiting for a lock that the test's other transaction holds until it commits.
+func wantWaiting[T any](t *testing.T, ch <-chan T, what string) {
+	t.Helper()
+	select {
+	case got := <-ch:
+		t.Fatalf("%s did not wait for the other transaction to commit (it returned %+v)", what, got)
+	case <-time.After(200 * time.Millisecond):
+	}
+}
+
 // Two transactions claiming the same member at once: the second waits for the first
 // and, once it commits, finds the member already contacted.
 func TestClaimContactsIsExclusiveAcrossTransactions(t *testing.T) {
@@ -59,7 +85,7 @@ func TestClaimContactsIsExclusiveAcrossTransactions(t *testing.T) {
 	notAfter := now.Add(-30 * 24 * time.Hour)
 
 	tx1 := begin(t, pool)
-	got1, err := postgres.NewTx(tx1).ClaimContacts(ctx, triggers("m1"), now, notAfter)
+	got1, err := postgres.NewTx(tx1, nil).ClaimContacts(ctx, triggers("m1"), now, notAfter)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,22 +94,15 @@ func TestClaimContactsIsExclusiveAcrossTransactions(t *testing.T) {
 	}
 
 	tx2 := begin(t, pool)
-	second := make(chan []app.ContactState, 1)
-	go func() {
-		got, err := postgres.NewTx(tx2).ClaimContacts(ctx, triggers("m1"), now, notAfter)
+	second := meanwhile(func() []app.ContactState {
+		got, err := postgres.NewTx(tx2, nil).ClaimContacts(ctx, triggers("m1"), now, notAfter)
 		if err != nil {
 			t.Error(err)
 		}
-		second <- got
-	}()
-	select {
-	case got := <-second:
-		t.Fatalf("second claim returned %+v before the first committed", got)
-	case <-time.After(200 * time.Millisecond):
-	}
-	if err := tx1.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
+		return got
+	})
+	wantWaiting(t, second, "the second claim")
+	commit(t, tx1)
 	if got := <-second; len(got) != 0 {
 		t.Errorf("second claim = %+v, want nothing (member already contacted)", got)
 	}
@@ -105,7 +124,7 @@ func TestClaimContactsReportsUnknownAndErasedMembers(t *testing.T) {
 	}
 	now := time.Now()
 	tx := begin(t, pool)
-	got, err := postgres.NewTx(tx).ClaimContacts(ctx,
+	got, err := postgres.NewTx(tx, nil).ClaimContacts(ctx,
 		triggers("consents", "no-consent", "recent", "long-ago", "erased", "unknown", "invited"), now, now.Add(-30*24*time.Hour))
 	if err != nil {
 		t.Fatal(err)
@@ -139,7 +158,7 @@ func TestLockMembersSerialisesParkingAndEnrolment(t *testing.T) {
 	now := time.Now()
 
 	parking := begin(t, pool)
-	pw := postgres.NewTx(parking)
+	pw := postgres.NewTx(parking, nil)
 	if err := pw.LockMembers(ctx, []string{"m1", "m2"}); err != nil {
 		t.Fatal(err)
 	}
@@ -149,9 +168,8 @@ func TestLockMembersSerialisesParkingAndEnrolment(t *testing.T) {
 	}
 
 	enrolment := begin(t, pool)
-	taken := make(chan []domain.Trigger, 1)
-	go func() {
-		ew := postgres.NewTx(enrolment)
+	taken := meanwhile(func() []domain.Trigger {
+		ew := postgres.NewTx(enrolment, nil)
 		// Locks in another order: the keys are sorted, so no deadlock.
 		if err := ew.LockMembers(ctx, []string{"m2", "m1"}); err != nil {
 			t.Error(err)
@@ -160,19 +178,95 @@ func TestLockMembersSerialisesParkingAndEnrolment(t *testing.T) {
 		if err != nil {
 			t.Error(err)
 		}
-		taken <- got
-	}()
-	select {
-	case <-taken:
-		t.Fatal("the enrolment did not wait for the parking transaction")
-	case <-time.After(200 * time.Millisecond):
-	}
-	if err := parking.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
+		return got
+	})
+	wantWaiting(t, taken, "the enrolment")
+	commit(t, parking)
 	got := <-taken
 	if len(got) != 1 || got[0].EventID != "ev-1" || got[0].Key != trigger.Key || got[0].Touchpoint != domain.TouchpointPurchase {
 		t.Errorf("enrolment took %+v, want the parked trigger", got)
+	}
+}
+
+// openInvitation stores an open invitation of member and returns it.
+func openInvitation(t *testing.T, pool *pgxpool.Pool, member string) domain.Invitation {
+	t.Helper()
+	now := time.Now()
+	inv := domain.NewInvitation(uuid.NewString(), domain.DefaultNPSSurveyID,
+		domain.PurchaseTrigger("ev-"+member, "S1", "T-"+member, member, now), "de", now, time.Hour)
+	tx := begin(t, pool)
+	if _, err := postgres.NewTx(tx, nil).CreateInvitations(context.Background(), []domain.Invitation{inv}); err != nil {
+		t.Fatal(err)
+	}
+	commit(t, tx)
+	return inv
+}
+
+// A response being recorded while its member is erased: the erasure waits for it and
+// then clears its comment, so no comment outlives the erasure.
+func TestEraseMembersWaitsForAResponseBeingRecorded(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := migrated(t)
+	inv := openInvitation(t, pool, "m1")
+
+	answering := begin(t, pool)
+	aw := postgres.NewTx(answering, nil)
+	locked, err := aw.LockInvitation(ctx, inv.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := domain.NewResponse(uuid.NewString(), locked, 2, "Frau Müller an Kasse 3", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := aw.AddResponse(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+
+	erasing := begin(t, pool)
+	erased := meanwhile(func() error { return postgres.NewTx(erasing, nil).EraseMembers(ctx, []string{"m1"}, time.Now()) })
+	wantWaiting(t, erased, "the erasure")
+	commit(t, answering)
+	if err := <-erased; err != nil {
+		t.Fatal(err)
+	}
+	commit(t, erasing)
+	var score int
+	var comment string
+	if err := pool.QueryRow(ctx, `SELECT score, comment FROM responses WHERE invitation_id = $1`, inv.ID).Scan(&score, &comment); err != nil {
+		t.Fatal(err)
+	}
+	if score != 2 || comment != "" {
+		t.Errorf("response after erasure: score %d, comment %q; want the score kept and no comment", score, comment)
+	}
+}
+
+// An answer that starts while its member's erasure is under way waits for it and then
+// finds the invitation anonymised and closed.
+func TestLockInvitationWaitsForAnErasure(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := migrated(t)
+	inv := openInvitation(t, pool, "m1")
+
+	erasing := begin(t, pool)
+	at := time.Now()
+	if err := postgres.NewTx(erasing, nil).EraseMembers(ctx, []string{"m1"}, at); err != nil {
+		t.Fatal(err)
+	}
+	answering := begin(t, pool)
+	got := meanwhile(func() domain.Invitation {
+		locked, err := postgres.NewTx(answering, nil).LockInvitation(ctx, inv.ID)
+		if err != nil {
+			t.Error(err)
+		}
+		return locked
+	})
+	wantWaiting(t, got, "the answer")
+	commit(t, erasing)
+	if locked := <-got; locked.MemberID != "" || locked.Locale != "" || locked.Open(at) {
+		t.Errorf("invitation after erasure = %+v, want it anonymised and closed", locked)
 	}
 }
 

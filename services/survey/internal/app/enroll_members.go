@@ -13,10 +13,11 @@ import (
 // pruneEvery spaces out the lazy clean-up of old parked triggers.
 const pruneEvery = time.Minute
 
-// HandleMembers keeps the local copy of members (locale and survey consent) and erases
-// their personal data when the ledger says so.
-type HandleMembers struct {
-	triggers   *HandleTriggers
+// EnrollMembers keeps the local copy of members (locale and survey consent) and
+// evaluates the triggers parked while they were unknown.
+type EnrollMembers struct {
+	store      Store
+	triggers   *EvaluateTriggers
 	pendingTTL time.Duration
 	now        func() time.Time
 	lastPrune  atomic.Int64 // unix nanoseconds
@@ -28,11 +29,16 @@ type EnrolledMember struct {
 	Trace context.Context
 }
 
-// Enrolled stores the members and evaluates the triggers parked while they were unknown.
-func (h *HandleMembers) Enrolled(ctx context.Context, tx Tx, in []EnrolledMember) error {
+// Handle stores the members, except erased ones (an erasure wins over an enrolment,
+// whatever their order), and evaluates their parked triggers, in one transaction.
+func (h *EnrollMembers) Handle(ctx context.Context, in []EnrolledMember) error {
 	if len(in) == 0 {
 		return nil
 	}
+	return h.store.InTx(ctx, func(ctx context.Context, tx Tx) error { return h.enroll(ctx, tx, in) })
+}
+
+func (h *EnrollMembers) enroll(ctx context.Context, tx Tx, in []EnrolledMember) error {
 	now := h.now().UTC()
 	// The last enrolment of a member in the batch wins.
 	latest := make(map[string]EnrolledMember, len(in))
@@ -63,7 +69,7 @@ func (h *HandleMembers) Enrolled(ctx context.Context, tx Tx, in []EnrolledMember
 		for i, t := range parked {
 			incoming[i] = Incoming{Trigger: t, Trace: latest[t.MemberID].Trace}
 		}
-		if err := h.triggers.Handle(ctx, tx, incoming); err != nil {
+		if err := h.triggers.evaluate(ctx, tx, incoming); err != nil {
 			return err
 		}
 	}
@@ -71,23 +77,6 @@ func (h *HandleMembers) Enrolled(ctx context.Context, tx Tx, in []EnrolledMember
 		if err := tx.PruneParkedTriggers(ctx, now.Add(-h.pendingTTL)); err != nil {
 			return fmt.Errorf("prune parked triggers: %w", err)
 		}
-	}
-	return nil
-}
-
-// Erased deletes or anonymises the personal data of the members.
-func (h *HandleMembers) Erased(ctx context.Context, tx Tx, memberIDs []string) error {
-	if len(memberIDs) == 0 {
-		return nil
-	}
-	ids := slices.Clone(memberIDs)
-	slices.Sort(ids)
-	ids = slices.Compact(ids)
-	if err := tx.LockMembers(ctx, ids); err != nil {
-		return fmt.Errorf("lock members: %w", err)
-	}
-	if err := tx.EraseMembers(ctx, ids, h.now().UTC()); err != nil {
-		return fmt.Errorf("erase members: %w", err)
 	}
 	return nil
 }

@@ -51,28 +51,43 @@ func (f *fakeTx) CreateInvitations(_ context.Context, invs []domain.Invitation) 
 	return ids, nil
 }
 
-func (f *fakeTx) EmitInvitationCreated(_ context.Context, _ domain.Invitation, url string) error {
-	f.emitted = append(f.emitted, url)
+func (f *fakeTx) Emit(_ context.Context, events ...domain.Event) error {
+	for _, e := range events {
+		f.emitted = append(f.emitted, e.(domain.InvitationCreated).URL)
+	}
 	return nil
 }
 
-func newApp(t *testing.T) *app.Application {
+// fakeStore runs every transaction in its one fakeTx, and counts them.
+type fakeStore struct {
+	app.Store
+	tx  *fakeTx
+	txs int
+}
+
+func (s *fakeStore) InTx(ctx context.Context, fn func(ctx context.Context, tx app.Tx) error) error {
+	s.txs++
+	return fn(ctx, s.tx)
+}
+
+func newApp(t *testing.T, store *fakeStore) *app.Application {
 	t.Helper()
 	signer, err := domain.NewLinkSigner([]byte(strings.Repeat("s", 32)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.New(app.Config{
-		SurveyID: domain.DefaultNPSSurveyID, LinkTTL: time.Hour,
-		Contact: domain.ContactPolicy{Interval: time.Hour}, PendingTTL: time.Hour,
-	}, nopStore{}, app.NewLinks(signer, "https://s.example/"), time.Now)
+	a, err := app.New(app.Deps{
+		Config: app.Config{
+			SurveyID: domain.DefaultNPSSurveyID, LinkTTL: time.Hour,
+			Contact: domain.ContactPolicy{Interval: time.Hour}, PendingTTL: time.Hour,
+		},
+		Store: store, Links: app.NewLinks(signer, "https://s.example/"), Now: time.Now,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return a
 }
-
-type nopStore struct{ app.Store }
 
 func incoming(events ...[2]string) []app.Incoming {
 	var in []app.Incoming
@@ -82,7 +97,7 @@ func incoming(events ...[2]string) []app.Incoming {
 	return in
 }
 
-func TestHandleTriggers(t *testing.T) {
+func TestEvaluateTriggers(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name       string
@@ -126,10 +141,10 @@ func TestHandleTriggers(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			a := newApp(t)
 			tx := &fakeTx{claims: tt.claims}
+			a := newApp(t, &fakeStore{tx: tx})
 			in := incoming([2]string{"e1", "a"}, [2]string{"e2", "a"}, [2]string{"e3", "b"}, [2]string{"e4", "b"})
-			if err := a.Triggers.Handle(context.Background(), tx, in); err != nil {
+			if err := a.Commands.EvaluateTriggers.Handle(context.Background(), in); err != nil {
 				t.Fatal(err)
 			}
 			if len(tx.calls) != tt.wantCalls {
@@ -163,5 +178,26 @@ func TestHandleTriggers(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Anonymous purchases earn nothing: a batch of them costs no transaction, and in a mixed
+// batch only the members are looked up.
+func TestEvaluateTriggersIgnoresAnonymousTriggers(t *testing.T) {
+	t.Parallel()
+	store := &fakeStore{tx: &fakeTx{}}
+	a := newApp(t, store)
+	if err := a.Commands.EvaluateTriggers.Handle(context.Background(), incoming([2]string{"e1", ""}, [2]string{"e2", ""})); err != nil {
+		t.Fatal(err)
+	}
+	if store.txs != 0 {
+		t.Errorf("%d transactions for anonymous triggers, want 0", store.txs)
+	}
+	store.tx.claims = [][]app.ContactState{nil}
+	if err := a.Commands.EvaluateTriggers.Handle(context.Background(), incoming([2]string{"e3", ""}, [2]string{"e4", "a"})); err != nil {
+		t.Fatal(err)
+	}
+	if len(store.tx.calls) != 1 || strings.Join(store.tx.calls[0], ",") != "a" {
+		t.Errorf("ClaimContacts asked for %v, want [[a]]", store.tx.calls)
 	}
 }

@@ -17,17 +17,34 @@ type Incoming struct {
 	Trace context.Context
 }
 
-// HandleTriggers turns purchases and other contacts into invitations, within the contact
-// policy. Most triggers earn nothing (the member was asked recently or did not consent);
-// that path costs one statement for the whole batch.
-type HandleTriggers struct {
+// EvaluateTriggers turns purchases and other contacts into invitations, within the
+// contact policy. Most triggers earn nothing (the member was asked recently or did not
+// consent); that path costs one statement for the whole batch.
+type EvaluateTriggers struct {
+	store Store
 	cfg   Config
 	links *Links
 	now   func() time.Time
 }
 
-// Handle evaluates a batch of triggers inside tx.
-func (h *HandleTriggers) Handle(ctx context.Context, tx Tx, in []Incoming) error {
+// Handle evaluates a batch of triggers in one transaction (an event consumer's batch
+// transaction, when it runs in one). Triggers without a member (anonymous purchases)
+// earn nothing.
+func (h *EvaluateTriggers) Handle(ctx context.Context, in []Incoming) error {
+	known := make([]Incoming, 0, len(in))
+	for _, t := range in {
+		if t.MemberID != "" {
+			known = append(known, t)
+		}
+	}
+	if len(known) == 0 {
+		return nil
+	}
+	return h.store.InTx(ctx, func(ctx context.Context, tx Tx) error { return h.evaluate(ctx, tx, known) })
+}
+
+// evaluate evaluates triggers of members inside tx.
+func (h *EvaluateTriggers) evaluate(ctx context.Context, tx Tx, in []Incoming) error {
 	if len(in) == 0 {
 		return nil
 	}
@@ -96,7 +113,8 @@ func (h *HandleTriggers) Handle(ctx context.Context, tx Tx, in []Incoming) error
 		if trace == nil {
 			trace = ctx
 		}
-		if err := tx.EmitInvitationCreated(trace, inv, url); err != nil {
+		// One Emit per invitation: each continues the trace of its own trigger.
+		if err := tx.Emit(trace, domain.InvitationCreated{Invitation: inv, URL: url}); err != nil {
 			return err
 		}
 	}
@@ -106,7 +124,7 @@ func (h *HandleTriggers) Handle(ctx context.Context, tx Tx, in []Incoming) error
 // park keeps the triggers of members not known yet. It first locks those members and
 // looks again: their enrolment may have committed since the first look, and parking
 // after that enrolment took its parked triggers would strand these.
-func (h *HandleTriggers) park(ctx context.Context, tx Tx, unknown []string, chosen, all []domain.Trigger,
+func (h *EvaluateTriggers) park(ctx context.Context, tx Tx, unknown []string, chosen, all []domain.Trigger,
 	now, notAfter time.Time, claimed map[string]string) error {
 	if err := tx.LockMembers(ctx, unknown); err != nil {
 		return fmt.Errorf("lock members: %w", err)

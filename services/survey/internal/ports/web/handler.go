@@ -55,15 +55,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
-	page, ok := h.open(w, r)
-	if !ok {
-		return
+	if page, ok := h.openUnanswered(w, r, http.StatusOK); ok {
+		h.form(w, r, http.StatusOK, page, -1, "", "")
 	}
-	if page.Answered {
-		h.thanks(w, r, http.StatusOK, page.Lang, "", true)
-		return
-	}
-	h.form(w, r, http.StatusOK, page, -1, "", "")
 }
 
 func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
@@ -77,12 +71,8 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 		h.problem(w, r, http.StatusBadRequest, acceptLanguage(r.Header.Get("Accept-Language")), func(t uiText) string { return t.Invalid })
 		return
 	}
-	page, ok := h.open(w, r)
+	page, ok := h.openUnanswered(w, r, http.StatusConflict)
 	if !ok {
-		return
-	}
-	if page.Answered {
-		h.thanks(w, r, http.StatusConflict, page.Lang, "", true)
 		return
 	}
 	comment := r.PostForm.Get("comment")
@@ -92,7 +82,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 		h.form(w, r, http.StatusBadRequest, page, -1, comment, t.ChooseScore)
 		return
 	}
-	resp, err := h.app.SubmitResponse.Handle(r.Context(), app.SubmitResponseCommand{
+	resp, err := h.app.Commands.SubmitResponse.Handle(r.Context(), app.SubmitResponseCommand{
 		Token: r.PathValue("token"), Score: score, Comment: comment,
 	})
 	_, t := textFor(page.Lang)
@@ -110,6 +100,18 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// openUnanswered reads the page of the request's token; ok is false when it has
+// answered instead: with the right problem page, or, for an invitation already answered,
+// by thanking the member again with answeredCode.
+func (h *Handler) openUnanswered(w http.ResponseWriter, r *http.Request, answeredCode int) (_ app.SurveyPage, ok bool) {
+	page, ok := h.open(w, r)
+	if ok && page.Answered {
+		h.thanks(w, r, answeredCode, page.Lang, "", true)
+		return app.SurveyPage{}, false
+	}
+	return page, ok
+}
+
 // open reads the page of the request's token, or answers with the right problem page.
 func (h *Handler) open(w http.ResponseWriter, r *http.Request) (app.SurveyPage, bool) {
 	lang := acceptLanguage(r.Header.Get("Accept-Language"))
@@ -118,7 +120,7 @@ func (h *Handler) open(w http.ResponseWriter, r *http.Request) (app.SurveyPage, 
 		h.problem(w, r, http.StatusBadRequest, lang, func(t uiText) string { return t.Invalid })
 		return app.SurveyPage{}, false
 	}
-	page, err := h.app.OpenSurvey.Handle(r.Context(), token)
+	page, err := h.app.Queries.OpenSurvey.Handle(r.Context(), token)
 	if page.Lang != "" {
 		lang = page.Lang
 	}

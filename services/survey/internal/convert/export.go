@@ -1,0 +1,102 @@
+package convert
+
+import (
+	"encoding/json"
+	"time"
+
+	"google.golang.org/protobuf/types/known/structpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	privacyv1 "github.com/treue/treue/proto/gen/treue/privacy/v1"
+	"github.com/treue/treue/services/survey/internal/domain"
+)
+
+// The export's JSON shape: one key per kind of data, left out when there is none, so
+// that a member the survey does not know has an empty export.
+type (
+	exportData struct {
+		Member         *exportMember      `json:"member,omitempty"`
+		Erasure        *exportErasure     `json:"erasure,omitempty"`
+		Invitations    []exportInvitation `json:"invitations,omitempty"`
+		Responses      []exportResponse   `json:"responses,omitempty"`
+		ParkedTriggers []exportTrigger    `json:"parked_triggers,omitempty"`
+	}
+	exportMember struct {
+		Locale        string     `json:"locale"`
+		SurveyConsent bool       `json:"survey_consent"`
+		LastInvitedAt *time.Time `json:"last_invited_at,omitempty"`
+		UpdatedAt     time.Time  `json:"updated_at"`
+	}
+	exportErasure struct {
+		ErasedAt time.Time `json:"erased_at"`
+	}
+	exportInvitation struct {
+		InvitationID string    `json:"invitation_id"`
+		SurveyID     string    `json:"survey_id"`
+		Locale       string    `json:"locale"`
+		Touchpoint   string    `json:"touchpoint"`
+		StoreID      string    `json:"store_id"`
+		CreatedAt    time.Time `json:"created_at"`
+		ExpiresAt    time.Time `json:"expires_at"`
+		Answered     bool      `json:"answered"`
+	}
+	exportResponse struct {
+		ResponseID   string    `json:"response_id"`
+		InvitationID string    `json:"invitation_id"`
+		SurveyID     string    `json:"survey_id"`
+		Score        int       `json:"score"`
+		NPSClass     string    `json:"nps_class"`
+		Comment      string    `json:"comment"`
+		SubmittedAt  time.Time `json:"submitted_at"`
+	}
+	exportTrigger struct {
+		Touchpoint string    `json:"touchpoint"`
+		StoreID    string    `json:"store_id"`
+		OccurredAt time.Time `json:"occurred_at"`
+	}
+)
+
+// ToExportMemberResponse is the member's data export, answered by service.
+func ToExportMemberResponse(service string, d domain.MemberData, at time.Time) (*privacyv1.ExportMemberResponse, error) {
+	var x exportData
+	if m := d.Member; m != nil {
+		x.Member = &exportMember{Locale: m.Locale, SurveyConsent: m.SurveyConsent, UpdatedAt: m.UpdatedAt}
+		if !m.LastInvitedAt.IsZero() {
+			x.Member.LastInvitedAt = &m.LastInvitedAt
+		}
+	}
+	if !d.ErasedAt.IsZero() {
+		x.Erasure = &exportErasure{ErasedAt: d.ErasedAt}
+	}
+	for _, inv := range d.Invitations {
+		x.Invitations = append(x.Invitations, exportInvitation{
+			InvitationID: inv.ID, SurveyID: inv.SurveyID, Locale: inv.Locale, Touchpoint: string(inv.Touchpoint),
+			StoreID: inv.StoreID, CreatedAt: inv.CreatedAt, ExpiresAt: inv.ExpiresAt, Answered: inv.Answered,
+		})
+	}
+	for _, r := range d.Responses {
+		x.Responses = append(x.Responses, exportResponse{
+			ResponseID: r.ID, InvitationID: r.InvitationID, SurveyID: r.SurveyID, Score: r.Score,
+			NPSClass: string(r.Class), Comment: r.Comment, SubmittedAt: r.SubmittedAt,
+		})
+	}
+	for _, t := range d.ParkedTriggers {
+		x.ParkedTriggers = append(x.ParkedTriggers, exportTrigger{Touchpoint: string(t.Touchpoint), StoreID: t.StoreID, OccurredAt: t.OccurredAt})
+	}
+	// Through JSON: the tags above are the export's one description of its shape.
+	b, err := json.Marshal(x)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	data, err := structpb.NewStruct(m)
+	if err != nil {
+		return nil, err
+	}
+	return &privacyv1.ExportMemberResponse{
+		Service: service, MemberId: d.MemberID, Data: data, ExportedAt: timestamppb.New(at),
+	}, nil
+}

@@ -1,0 +1,78 @@
+// Package grpcapi serves the survey's gRPC API (treue.survey.v1.SurveyService) and its
+// part of treue.privacy.v1.PrivacyService: it translates requests into use-case calls
+// and domain errors into statuses, nothing more. The server's interceptors have already
+// authorised the caller and validated the request.
+package grpcapi
+
+import (
+	"context"
+	"errors"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/treue/treue/pkg/grpcx"
+	surveyv1 "github.com/treue/treue/proto/gen/treue/survey/v1"
+	"github.com/treue/treue/services/survey/internal/app"
+	"github.com/treue/treue/services/survey/internal/convert"
+	"github.com/treue/treue/services/survey/internal/domain"
+)
+
+// Survey implements surveyv1.SurveyServiceServer.
+type Survey struct {
+	surveyv1.UnimplementedSurveyServiceServer
+	app *app.Application
+}
+
+// NewSurvey returns the server.
+func NewSurvey(application *app.Application) *Survey { return &Survey{app: application} }
+
+// SubmitResponse implements surveyv1.SurveyServiceServer.
+func (s *Survey) SubmitResponse(ctx context.Context, req *surveyv1.SubmitResponseRequest) (*surveyv1.SubmitResponseResponse, error) {
+	resp, err := s.app.Commands.SubmitResponse.Handle(ctx, app.SubmitResponseCommand{
+		Token: req.GetToken(), Score: int(req.GetScore()), Comment: req.GetComment(),
+	})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &surveyv1.SubmitResponseResponse{Response: convert.ToProtoResponse(resp)}, nil
+}
+
+// ListInvitations implements surveyv1.SurveyServiceServer.
+func (s *Survey) ListInvitations(ctx context.Context, req *surveyv1.ListInvitationsRequest) (*surveyv1.ListInvitationsResponse, error) {
+	after, err := convert.DecodePageToken(req.GetPageToken())
+	if err != nil {
+		return nil, grpcx.InvalidField("page_token", "not a token this API returned")
+	}
+	list, next, err := s.app.Queries.ListInvitations.Handle(ctx, app.ListInvitationsQuery{
+		MemberID: req.GetMemberId(), PageSize: int(req.GetPageSize()), After: after,
+	})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return convert.ToListInvitationsResponse(list, next), nil
+}
+
+// toStatus maps the domain's errors; anything else is left to the server's interceptor,
+// which logs it and answers Internal.
+func toStatus(err error) error {
+	switch {
+	case errors.Is(err, domain.ErrTokenInvalid):
+		return grpcx.InvalidField("token", "not a valid survey link token")
+	case errors.Is(err, domain.ErrScoreOutOfRange):
+		return grpcx.InvalidField("score", "must be 0-10")
+	case errors.Is(err, domain.ErrCommentTooLong):
+		return grpcx.InvalidField("comment", "too long")
+	case errors.Is(err, domain.ErrLinkExpired):
+		return grpcx.FailedPrecondition("LINK_EXPIRED", "the survey link has expired")
+	case errors.Is(err, domain.ErrAlreadyAnswered):
+		return grpcx.FailedPrecondition("ALREADY_ANSWERED", "the invitation has already been answered")
+	case errors.Is(err, domain.ErrInvitationNotFound):
+		return status.Error(codes.NotFound, "invitation not found")
+	case errors.Is(err, context.Canceled):
+		return status.Error(codes.Canceled, err.Error())
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.Error(codes.DeadlineExceeded, err.Error())
+	}
+	return err
+}
