@@ -12,16 +12,16 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/treue/treue/pkg/bus"
 	"github.com/treue/treue/pkg/config"
 	"github.com/treue/treue/pkg/svc"
 	rewardsv1 "github.com/treue/treue/proto/gen/treue/rewards/v1"
 	"github.com/treue/treue/services/rewards/internal/adapters/codeseal"
-	"github.com/treue/treue/services/rewards/internal/adapters/grpcport"
 	"github.com/treue/treue/services/rewards/internal/adapters/ledgerclient"
 	"github.com/treue/treue/services/rewards/internal/adapters/postgres"
 	"github.com/treue/treue/services/rewards/internal/adapters/ratelimit"
 	"github.com/treue/treue/services/rewards/internal/app"
+	"github.com/treue/treue/services/rewards/internal/convert"
+	"github.com/treue/treue/services/rewards/internal/ports/grpcapi"
 	"github.com/treue/treue/services/rewards/migrations"
 )
 
@@ -163,13 +163,14 @@ func (c Config) LogValue() slog.Value {
 type Service struct {
 	rt     *svc.Runtime
 	ledger *ledgerclient.Client
-	app    app.Application
+	app    *app.Application
 	cfg    Config
 	log    *slog.Logger
 }
 
-// New opens the database (migrating it), NATS (creating REWARDS, and LEDGER, whose
-// events the rewards service is to consume) and the gRPC server.
+// New opens the database (migrating it), NATS (creating REWARDS, the stream of the events
+// the service emits) and the gRPC server, and wires the use cases to them. The service
+// consumes no events.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err error) {
 	cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
@@ -193,7 +194,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 		Name:       Name,
 		Schema:     Name,
 		Migrations: migrations.FS,
-		Streams:    []bus.StreamSpec{bus.StreamRewards, bus.StreamLedger},
+		Produces:   convert.Produces,
 	}, log)
 	if err != nil {
 		return nil, err
@@ -207,25 +208,27 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	if err != nil {
 		return nil, err
 	}
-	application, err := app.New(
-		postgres.New(rt.Pool, rt.Relay.Notify),
-		ledger,
+	defer func() {
+		if err != nil {
+			_ = ledger.Close()
+		}
+	}()
+	application, err := app.New(app.Deps{
+		Store:  postgres.New(rt.DB, rt.Outbox, rt.Relay.Notify),
+		Ledger: ledger,
 		// In memory: enough for one replica (see package ratelimit).
-		ratelimit.New(cfg.CouponAttemptsPerMinute),
-		sealer,
-		app.Settings{
-			HoldTTL:         cfg.HoldTTL,
-			FinishTimeout:   4*cfg.LedgerTimeout + 10*time.Second,
-			CodeRetryWindow: cfg.CodeRetryWindow,
-			SettleAfter:     cfg.SettleAfter,
-		},
-		log,
-	)
+		Limiter:         ratelimit.New(cfg.CouponAttemptsPerMinute),
+		Sealer:          sealer,
+		Log:             log,
+		HoldTTL:         cfg.HoldTTL,
+		FinishTimeout:   4*cfg.LedgerTimeout + 10*time.Second,
+		CodeRetryWindow: cfg.CodeRetryWindow,
+		SettleAfter:     cfg.SettleAfter,
+	})
 	if err != nil {
-		_ = ledger.Close()
 		return nil, err
 	}
-	rewardsv1.RegisterRewardsServiceServer(rt.GRPC, grpcport.New(application))
+	rewardsv1.RegisterRewardsServiceServer(rt.GRPC, grpcapi.New(application))
 	s := &Service{rt: rt, ledger: ledger, app: application, cfg: cfg, log: log}
 	rt.Background(s.settleAbandoned)
 	rt.Background(s.forgetCodes)
@@ -236,7 +239,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 // until ctx ends.
 func (s *Service) settleAbandoned(ctx context.Context) {
 	s.sweep(ctx, "settling abandoned redemptions", func() (int, error) {
-		out, err := s.app.SettleAbandoned.Handle(ctx, sweepBatch)
+		out, err := s.app.Commands.SettleAbandoned.Handle(ctx, sweepBatch)
 		return out.Claimed, err
 	})
 }
@@ -245,7 +248,7 @@ func (s *Service) settleAbandoned(ctx context.Context) {
 // ends.
 func (s *Service) forgetCodes(ctx context.Context) {
 	s.sweep(ctx, "wiping sealed coupon codes", func() (int, error) {
-		n, err := s.app.ForgetCodes.Handle(ctx, sweepBatch)
+		n, err := s.app.Commands.ForgetCodes.Handle(ctx, sweepBatch)
 		if n > 0 {
 			s.log.Info("sealed coupon codes wiped after their retry window", "count", n)
 		}
