@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/treue/treue/pkg/bus"
+	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
 	rewardsv1 "github.com/treue/treue/proto/gen/treue/rewards/v1"
 	"github.com/treue/treue/services/rewards/service"
 )
@@ -35,7 +36,7 @@ func TestContract(t *testing.T) {
 	if got := types(c.Produces); !slices.Equal(got, wantProduces) {
 		t.Fatalf("produces %v, want %v", got, wantProduces)
 	}
-	if len(c.Consumes) != 0 {
-		t.Fatalf("consumes %v, want nothing", types(c.Consumes))
+	if got, want := types(c.Consumes), []string{name(&ledgerv1.MemberErased{})}; !slices.Equal(got, want) {
+		t.Fatalf("consumes %v, want %v", got, want)
 	}
 }

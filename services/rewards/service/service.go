@@ -1,7 +1,8 @@
 // Package service wires the rewards service: the catalog, redemptions of points for
-// coupons (holding the points in the ledger over gRPC), the tills' coupon checks, and
-// the background work: settling redemptions a crashed call left requested and wiping
-// sealed coupon codes past their retry window.
+// coupons (holding the points in the ledger over gRPC), the tills' coupon checks, a
+// member's data export and erasure (ledger.member.erased), and the background work:
+// settling redemptions a crashed call left requested and wiping sealed coupon codes
+// past their retry window.
 // The dev runner and the end-to-end tests start it through this package.
 package service
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/treue/treue/pkg/config"
 	"github.com/treue/treue/pkg/svc"
+	privacyv1 "github.com/treue/treue/proto/gen/treue/privacy/v1"
 	rewardsv1 "github.com/treue/treue/proto/gen/treue/rewards/v1"
 	"github.com/treue/treue/services/rewards/internal/adapters/codeseal"
 	"github.com/treue/treue/services/rewards/internal/adapters/ledgerclient"
@@ -21,6 +23,7 @@ import (
 	"github.com/treue/treue/services/rewards/internal/adapters/ratelimit"
 	"github.com/treue/treue/services/rewards/internal/app"
 	"github.com/treue/treue/services/rewards/internal/convert"
+	"github.com/treue/treue/services/rewards/internal/ports/events"
 	"github.com/treue/treue/services/rewards/internal/ports/grpcapi"
 	"github.com/treue/treue/services/rewards/migrations"
 )
@@ -169,8 +172,9 @@ type Service struct {
 }
 
 // New opens the database (migrating it), NATS (creating REWARDS, the stream of the events
-// the service emits) and the gRPC server, and wires the use cases to them. The service
-// consumes no events.
+// the service emits) and the gRPC server, and wires the use cases to them. Its one
+// consumer takes the ledger's member erasures from LEDGER, a stream the runtime creates
+// when the consumer starts if the ledger has not yet.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err error) {
 	cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
@@ -228,7 +232,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	if err != nil {
 		return nil, err
 	}
+	if err := rt.Consume(events.Consumers(application)...); err != nil {
+		return nil, err
+	}
 	rewardsv1.RegisterRewardsServiceServer(rt.GRPC, grpcapi.New(application))
+	privacyv1.RegisterPrivacyServiceServer(rt.GRPC, grpcapi.NewPrivacy(Name, application))
 	s := &Service{rt: rt, ledger: ledger, app: application, cfg: cfg, log: log}
 	rt.Background(s.settleAbandoned)
 	rt.Background(s.forgetCodes)

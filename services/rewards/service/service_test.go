@@ -33,6 +33,7 @@ func TestMain(m *testing.M) { testkit.Main(m) }
 // ledger in scripts/e2e; here the service's own store records them (see completed).
 type env struct {
 	*testkit.Env
+	addr    string
 	rewards rewardsv1.RewardsServiceClient
 	db      *testkit.DB // the rewards schema
 	store   *postgres.Store
@@ -57,7 +58,7 @@ func start(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	return &env{
-		Env: e, rewards: rewardsv1.NewRewardsServiceClient(e.Conn(s.GRPCAddr(), "")),
+		Env: e, addr: s.GRPCAddr(), rewards: rewardsv1.NewRewardsServiceClient(e.Conn(s.GRPCAddr(), "")),
 		db: db, store: postgres.New(pg.NewDB(db.Pool, nil), outbox, nil),
 	}
 }
@@ -91,6 +92,16 @@ func (e *env) completed(t *testing.T, memberID string) (domain.Redemption, domai
 		t.Fatal(err)
 	}
 	return r, code
+}
+
+// publish sends ev on its subject as its producer does.
+func (e *env) publish(t *testing.T, id string, ev proto.Message) testkit.Sent {
+	t.Helper()
+	subject, err := bus.MustSpec(ev).SubjectOf(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e.For(t).Publish(subject, id, ev)
 }
 
 // as returns a context for a call with role's key ("" for none).

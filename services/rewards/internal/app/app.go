@@ -39,6 +39,7 @@ type Commands struct {
 	SettleAbandoned SettleAbandonedHandler
 	ForgetCodes     ForgetCodesHandler
 	RedeemCoupon    RedeemCouponHandler
+	EraseMembers    EraseMembersHandler
 }
 
 // Queries read state.
@@ -47,6 +48,7 @@ type Queries struct {
 	// ValidateCoupon reads a coupon; it spends the terminal's attempt budget, which is
 	// kept in memory, not in the store.
 	ValidateCoupon ValidateCouponHandler
+	ExportMember   ExportMemberHandler
 }
 
 // Deps are what the use cases need: the ports' implementations and the operator's
@@ -94,10 +96,12 @@ func New(d Deps) (*Application, error) {
 			SettleAbandoned: SettleAbandonedHandler{redeem: redeem, settleAfter: d.SettleAfter, log: d.Log},
 			ForgetCodes:     ForgetCodesHandler{store: d.Store},
 			RedeemCoupon:    RedeemCouponHandler{store: d.Store, limiter: d.Limiter, now: d.Now},
+			EraseMembers:    EraseMembersHandler{store: d.Store},
 		},
 		Queries: Queries{
 			ListRewards:    ListRewardsHandler{store: d.Store},
 			ValidateCoupon: ValidateCouponHandler{store: d.Store, limiter: d.Limiter, now: d.Now},
+			ExportMember:   ExportMemberHandler{store: d.Store, now: d.Now},
 		},
 	}, nil
 }

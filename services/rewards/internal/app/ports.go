@@ -34,6 +34,9 @@ type Store interface {
 	// CouponByCodeHash returns the coupon with the reward's name, or
 	// domain.ErrCouponNotFound.
 	CouponByCodeHash(ctx context.Context, codeHash []byte) (domain.Coupon, error)
+	// MemberRecords returns what is stored about the member with the canonical id
+	// memberID (records.At is left to the caller); none is not an error.
+	MemberRecords(ctx context.Context, memberID string) (domain.MemberRecords, error)
 }
 
 // Tx changes state inside a transaction; what it writes commits or rolls back with the
@@ -42,7 +45,7 @@ type Tx interface {
 	CreateReward(ctx context.Context, r domain.Reward) (domain.Reward, error)
 	// CompleteRedemption stores the coupon (the hash of its code, never the code) and
 	// marks the requested redemption completed with its hold and its sealed code, kept
-	// for c.ShowFor. ErrNotRequested when the redemption is
+	// for c.ShowFor unless the member was erased. ErrNotRequested when the redemption is
 	// no longer requested; ErrCodeTaken when the code's hash is already stored.
 	CompleteRedemption(ctx context.Context, c Completion) (domain.Redemption, error)
 	// CancelRedemption marks a requested redemption cancelled, with its hold if holdID
@@ -56,6 +59,9 @@ type Tx interface {
 	// ForgetSealedCodes wipes up to limit sealed codes whose retry window has passed and
 	// returns how many it wiped.
 	ForgetSealedCodes(ctx context.Context, limit int) (int, error)
+	// EraseMembers records the erasures (the first of a member's counts) and wipes the
+	// members' sealed codes. The member ids are canonical UUIDs.
+	EraseMembers(ctx context.Context, erasures []domain.MemberErasure) error
 	// Emit writes events to the outbox, to be published once the transaction commits.
 	Emit(ctx context.Context, events ...domain.Event) error
 }

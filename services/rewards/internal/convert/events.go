@@ -6,6 +6,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
 	rewardsv1 "github.com/treue/treue/proto/gen/treue/rewards/v1"
 	"github.com/treue/treue/services/rewards/internal/domain"
 )
@@ -77,4 +78,9 @@ func Events(events []domain.Event) ([]proto.Message, error) {
 		out[i] = m
 	}
 	return out, nil
+}
+
+// MemberErasure is the domain's view of the ledger's MemberErased.
+func MemberErasure(ev *ledgerv1.MemberErased) domain.MemberErasure {
+	return domain.MemberErasure{MemberID: ev.GetMemberId(), ErasedAt: ev.GetErasedAt().AsTime()}
 }

@@ -181,7 +181,8 @@ func (s *Store) Redemption(ctx context.Context, id string) (domain.Redemption, e
 
 // CompleteRedemption issues the coupon and completes the redemption, with its sealed
 // code, in one statement (the coupon is inserted only while the redemption is
-// requested).
+// requested). The code is not kept for a member erased meanwhile: a redemption that a
+// crashed call left behind may be settled after its member's erasure.
 func (t *Tx) CompleteRedemption(ctx context.Context, c app.Completion) (domain.Redemption, error) {
 	done, err := oneRedemption(t.tx.Query(ctx, `
 		WITH c AS (
@@ -190,9 +191,13 @@ func (t *Tx) CompleteRedemption(ctx context.Context, c app.Completion) (domain.R
 				now() + make_interval(days => q.valid_days)
 			FROM redemptions q WHERE q.redemption_id = $1 AND q.status = 'requested'
 			RETURNING coupon_id, expires_at
+		), kept AS (
+			SELECT $5::bytea AS code WHERE NOT EXISTS (
+				SELECT FROM erased_members e JOIN redemptions q USING (member_id) WHERE q.redemption_id = $1)
 		), r AS (
 			UPDATE redemptions SET status = 'completed', hold_id = $4, coupon_id = $2, updated_at = now(),
-				sealed_code = $5, sealed_code_until = CASE WHEN $5::bytea IS NOT NULL THEN now() + $6 * interval '1 microsecond' END
+				sealed_code = (SELECT code FROM kept),
+				sealed_code_until = CASE WHEN (SELECT code FROM kept) IS NOT NULL THEN now() + $6 * interval '1 microsecond' END
 			WHERE redemption_id = $1 AND status = 'requested'
 			RETURNING *
 		)
@@ -318,4 +323,58 @@ func (s *Store) UseCoupon(ctx context.Context, c domain.Coupon, ev domain.Event)
 	}
 	s.committed()
 	return true, nil
+}
+
+// EraseMembers records the erasures and wipes the members' sealed codes, in two
+// statements for the whole batch.
+func (t *Tx) EraseMembers(ctx context.Context, erasures []domain.MemberErasure) error {
+	ids := make([]string, len(erasures))
+	at := make([]time.Time, len(erasures))
+	for i, e := range erasures {
+		ids[i], at[i] = e.MemberID, e.ErasedAt
+	}
+	// The first erasure of a member is the one that counts; a later one (the ledger
+	// erasing again) changes nothing.
+	if _, err := t.tx.Exec(ctx, `
+		INSERT INTO erased_members (member_id, erased_at)
+		SELECT * FROM unnest($1::uuid[], $2::timestamptz[])
+		ON CONFLICT (member_id) DO NOTHING`, ids, at); err != nil {
+		return err
+	}
+	_, err := t.tx.Exec(ctx, `
+		UPDATE redemptions SET sealed_code = NULL, sealed_code_until = NULL
+		WHERE member_id = ANY($1::uuid[]) AND sealed_code IS NOT NULL`, ids)
+	return err
+}
+
+// MemberRecords reads the member's redemptions and coupons, oldest first, and their
+// erasure, in one round trip.
+func (s *Store) MemberRecords(ctx context.Context, memberID string) (domain.MemberRecords, error) {
+	out := domain.MemberRecords{MemberID: memberID}
+	b := &pgx.Batch{}
+	b.Queue(redemptionSelect+` WHERE r.member_id = $1 ORDER BY r.created_at, r.redemption_id`, memberID).
+		Query(func(rows pgx.Rows) error {
+			var err error
+			out.Redemptions, err = pgx.CollectRows(rows, scanRedemption)
+			return err
+		})
+	b.Queue(`SELECT `+couponColumns+` FROM coupons c JOIN rewards w ON w.reward_id = c.reward_id
+		WHERE c.member_id = $1 ORDER BY c.issued_at, c.coupon_id`, memberID).
+		Query(func(rows pgx.Rows) error {
+			var err error
+			out.Coupons, err = pgx.CollectRows(rows, scanCoupon)
+			return err
+		})
+	b.Queue(`SELECT erased_at FROM erased_members WHERE member_id = $1`, memberID).
+		Query(func(rows pgx.Rows) error {
+			at, err := pgx.CollectRows(rows, pgx.RowTo[time.Time])
+			if len(at) == 1 {
+				out.ErasedAt = at[0]
+			}
+			return err
+		})
+	if err := s.db.Pool.SendBatch(ctx, b).Close(); err != nil {
+		return domain.MemberRecords{}, err
+	}
+	return out, nil
 }
