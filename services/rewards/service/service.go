@@ -1,7 +1,8 @@
 // Package service wires the rewards service: the catalog, redemptions of points for
-// coupons (holding the points in the ledger over gRPC), the tills' coupon checks, and
-// the background work: settling redemptions a crashed call left requested and wiping
-// sealed coupon codes past their retry window.
+// coupons (holding the points in the ledger over gRPC), the tills' coupon checks, a
+// member's data export and erasure (ledger.member.erased), and the background work:
+// settling redemptions a crashed call left requested and wiping sealed coupon codes
+// past their retry window.
 // The dev runner and the end-to-end tests start it through this package.
 package service
 
@@ -12,16 +13,18 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/treue/treue/pkg/bus"
 	"github.com/treue/treue/pkg/config"
 	"github.com/treue/treue/pkg/svc"
+	privacyv1 "github.com/treue/treue/proto/gen/treue/privacy/v1"
 	rewardsv1 "github.com/treue/treue/proto/gen/treue/rewards/v1"
 	"github.com/treue/treue/services/rewards/internal/adapters/codeseal"
-	"github.com/treue/treue/services/rewards/internal/adapters/grpcport"
 	"github.com/treue/treue/services/rewards/internal/adapters/ledgerclient"
 	"github.com/treue/treue/services/rewards/internal/adapters/postgres"
 	"github.com/treue/treue/services/rewards/internal/adapters/ratelimit"
 	"github.com/treue/treue/services/rewards/internal/app"
+	"github.com/treue/treue/services/rewards/internal/convert"
+	"github.com/treue/treue/services/rewards/internal/ports/events"
+	"github.com/treue/treue/services/rewards/internal/ports/grpcapi"
 	"github.com/treue/treue/services/rewards/migrations"
 )
 
@@ -163,13 +166,15 @@ func (c Config) LogValue() slog.Value {
 type Service struct {
 	rt     *svc.Runtime
 	ledger *ledgerclient.Client
-	app    app.Application
+	app    *app.Application
 	cfg    Config
 	log    *slog.Logger
 }
 
-// New opens the database (migrating it), NATS (creating REWARDS, and LEDGER, whose
-// events the rewards service is to consume) and the gRPC server.
+// New opens the database (migrating it), NATS (creating REWARDS, the stream of the events
+// the service emits) and the gRPC server, and wires the use cases to them. Its one
+// consumer takes the ledger's member erasures from LEDGER, a stream the runtime creates
+// when the consumer starts if the ledger has not yet.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err error) {
 	cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
@@ -193,7 +198,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 		Name:       Name,
 		Schema:     Name,
 		Migrations: migrations.FS,
-		Streams:    []bus.StreamSpec{bus.StreamRewards, bus.StreamLedger},
+		Produces:   convert.Produces,
 	}, log)
 	if err != nil {
 		return nil, err
@@ -207,25 +212,31 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	if err != nil {
 		return nil, err
 	}
-	application, err := app.New(
-		postgres.New(rt.Pool, rt.Relay.Notify),
-		ledger,
+	defer func() {
+		if err != nil {
+			_ = ledger.Close()
+		}
+	}()
+	application, err := app.New(app.Deps{
+		Store:  postgres.New(rt.DB, rt.Outbox, rt.Relay.Notify),
+		Ledger: ledger,
 		// In memory: enough for one replica (see package ratelimit).
-		ratelimit.New(cfg.CouponAttemptsPerMinute),
-		sealer,
-		app.Settings{
-			HoldTTL:         cfg.HoldTTL,
-			FinishTimeout:   4*cfg.LedgerTimeout + 10*time.Second,
-			CodeRetryWindow: cfg.CodeRetryWindow,
-			SettleAfter:     cfg.SettleAfter,
-		},
-		log,
-	)
+		Limiter:         ratelimit.New(cfg.CouponAttemptsPerMinute),
+		Sealer:          sealer,
+		Log:             log,
+		HoldTTL:         cfg.HoldTTL,
+		FinishTimeout:   4*cfg.LedgerTimeout + 10*time.Second,
+		CodeRetryWindow: cfg.CodeRetryWindow,
+		SettleAfter:     cfg.SettleAfter,
+	})
 	if err != nil {
-		_ = ledger.Close()
 		return nil, err
 	}
-	rewardsv1.RegisterRewardsServiceServer(rt.GRPC, grpcport.New(application))
+	if err := rt.Consume(events.Consumers(application)...); err != nil {
+		return nil, err
+	}
+	rewardsv1.RegisterRewardsServiceServer(rt.GRPC, grpcapi.New(application))
+	privacyv1.RegisterPrivacyServiceServer(rt.GRPC, grpcapi.NewPrivacy(Name, application))
 	s := &Service{rt: rt, ledger: ledger, app: application, cfg: cfg, log: log}
 	rt.Background(s.settleAbandoned)
 	rt.Background(s.forgetCodes)
@@ -236,7 +247,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 // until ctx ends.
 func (s *Service) settleAbandoned(ctx context.Context) {
 	s.sweep(ctx, "settling abandoned redemptions", func() (int, error) {
-		out, err := s.app.SettleAbandoned.Handle(ctx, sweepBatch)
+		out, err := s.app.Commands.SettleAbandoned.Handle(ctx, sweepBatch)
 		return out.Claimed, err
 	})
 }
@@ -245,7 +256,7 @@ func (s *Service) settleAbandoned(ctx context.Context) {
 // ends.
 func (s *Service) forgetCodes(ctx context.Context) {
 	s.sweep(ctx, "wiping sealed coupon codes", func() (int, error) {
-		n, err := s.app.ForgetCodes.Handle(ctx, sweepBatch)
+		n, err := s.app.Commands.ForgetCodes.Handle(ctx, sweepBatch)
 		if n > 0 {
 			s.log.Info("sealed coupon codes wiped after their retry window", "count", n)
 		}

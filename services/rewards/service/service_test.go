@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"strings"
 	"testing"
@@ -13,9 +14,15 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/treue/treue/pkg/bus"
 	"github.com/treue/treue/pkg/grpcx"
+	"github.com/treue/treue/pkg/pg"
 	"github.com/treue/treue/pkg/testkit"
 	rewardsv1 "github.com/treue/treue/proto/gen/treue/rewards/v1"
+	"github.com/treue/treue/services/rewards/internal/adapters/postgres"
+	"github.com/treue/treue/services/rewards/internal/app"
+	"github.com/treue/treue/services/rewards/internal/convert"
+	"github.com/treue/treue/services/rewards/internal/domain"
 	"github.com/treue/treue/services/rewards/service"
 )
 
@@ -23,11 +30,13 @@ func TestMain(m *testing.M) { testkit.Main(m) }
 
 // env is a rewards service on its own, its ledger unreachable: the catalogue, the till's
 // limits and the API's checks need none. Redemptions, which do, are tested with a real
-// ledger in scripts/e2e.
+// ledger in scripts/e2e; here the service's own store records them (see completed).
 type env struct {
 	*testkit.Env
+	addr    string
 	rewards rewardsv1.RewardsServiceClient
 	db      *testkit.DB // the rewards schema
+	store   *postgres.Store
 }
 
 func start(t *testing.T) *env {
@@ -43,7 +52,56 @@ func start(t *testing.T) *env {
 	}
 	cfg.Base.DBMaxConns = 8
 	s := testkit.Start(t, service.New, cfg).Service
-	return &env{Env: e, rewards: rewardsv1.NewRewardsServiceClient(e.Conn(s.GRPCAddr(), "")), db: e.DB(service.Name)}
+	db := e.DB(service.Name)
+	outbox, err := bus.NewOutbox(convert.Produces...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{
+		Env: e, addr: s.GRPCAddr(), rewards: rewardsv1.NewRewardsServiceClient(e.Conn(s.GRPCAddr(), "")),
+		db: db, store: postgres.New(pg.NewDB(db.Pool, nil), outbox, nil),
+	}
+}
+
+// completed records a completed redemption of a new reward for member, with its coupon
+// and a sealed code, through the service's store as a Redeem does once the ledger has
+// held the points, and returns it with the coupon's code.
+func (e *env) completed(t *testing.T, memberID string) (domain.Redemption, domain.CouponCode) {
+	t.Helper()
+	ctx := e.as(t, "")
+	reward := e.reward(t, 100)
+	r, _, err := e.store.StartRedemption(ctx, app.NewRedemption{
+		ID: uuid.Must(uuid.NewV7()).String(), IdempotencyKey: "fixture-" + uuid.NewString(),
+		RequestHash: domain.RedeemRequestHash(memberID, reward.GetRewardId()), MemberID: memberID, RewardID: reward.GetRewardId(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := domain.NewCouponCode(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = e.store.InTx(ctx, func(ctx context.Context, tx app.Tx) error {
+		r, err = tx.CompleteRedemption(ctx, app.Completion{
+			RedemptionID: r.ID, HoldID: uuid.NewString(), CouponID: uuid.Must(uuid.NewV7()).String(),
+			CodeHash: code.Hash(), SealedCode: []byte("SEALED " + r.ID), ShowFor: time.Hour,
+		})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, code
+}
+
+// publish sends ev on its subject as its producer does.
+func (e *env) publish(t *testing.T, id string, ev proto.Message) testkit.Sent {
+	t.Helper()
+	subject, err := bus.MustSpec(ev).SubjectOf(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e.For(t).Publish(subject, id, ev)
 }
 
 // as returns a context for a call with role's key ("" for none).

@@ -1,5 +1,6 @@
-// Package app holds the rewards service's use cases. Each depends only on the small
-// interfaces it declares; the adapters implement them.
+// Package app holds the rewards service's use cases, one per file, each a struct with a
+// Handle method. They depend on the domain and on the ports they declare (ports.go);
+// the adapters implement those, the inbound ports (gRPC, events) call the use cases.
 package app
 
 import (
@@ -25,27 +26,39 @@ var (
 	ErrCodeTaken = errors.New("coupon code already taken")
 )
 
-// Application gathers the use cases.
+// Application gathers the use cases: commands change state, queries read it.
 type Application struct {
-	ListRewards     ListRewardsHandler
+	Commands Commands
+	Queries  Queries
+}
+
+// Commands change state.
+type Commands struct {
 	CreateReward    CreateRewardHandler
 	Redeem          RedeemHandler
 	SettleAbandoned SettleAbandonedHandler
 	ForgetCodes     ForgetCodesHandler
-	ValidateCoupon  ValidateCouponHandler
 	RedeemCoupon    RedeemCouponHandler
+	EraseMembers    EraseMembersHandler
 }
 
-// Store is everything the use cases need from persistence; one adapter implements it.
-type Store interface {
-	Catalog
-	RedemptionStore
-	AbandonedStore
-	CouponStore
+// Queries read state.
+type Queries struct {
+	ListRewards ListRewardsHandler
+	// ValidateCoupon reads a coupon; it spends the terminal's attempt budget, which is
+	// kept in memory, not in the store.
+	ValidateCoupon ValidateCouponHandler
+	ExportMember   ExportMemberHandler
 }
 
-// Settings are the operator's choices the use cases need.
-type Settings struct {
+// Deps are what the use cases need: the ports' implementations and the operator's
+// settings.
+type Deps struct {
+	Store   Store
+	Ledger  Ledger
+	Limiter AttemptLimiter
+	Sealer  CodeSealer
+	Log     *slog.Logger
 	// HoldTTL is how long the ledger keeps a hold it has not been told to capture.
 	HoldTTL time.Duration
 	// FinishTimeout bounds a redemption's steps after its hold was asked for; they run
@@ -57,24 +70,38 @@ type Settings struct {
 	// SettleAfter is how long a redemption may stay requested before the settler takes
 	// it for abandoned (its call crashed) and settles it.
 	SettleAfter time.Duration
+	// Now is the clock of the coupons' expiry; nil for time.Now.
+	Now func() time.Time
 }
 
-// New wires the use cases.
-func New(store Store, ledger Ledger, limiter AttemptLimiter, sealer CodeSealer, settings Settings, log *slog.Logger) (Application, error) {
-	if store == nil || ledger == nil || limiter == nil || sealer == nil || log == nil {
-		return Application{}, errors.New("app: store, ledger, limiter, sealer and logger are required")
+// New builds the use cases; it refuses a missing dependency or setting.
+func New(d Deps) (*Application, error) {
+	if d.Store == nil || d.Ledger == nil || d.Limiter == nil || d.Sealer == nil || d.Log == nil {
+		return nil, errors.New("app: store, ledger, limiter, sealer and logger are required")
 	}
-	if settings.HoldTTL <= 0 || settings.FinishTimeout <= 0 || settings.CodeRetryWindow <= 0 || settings.SettleAfter <= 0 {
-		return Application{}, errors.New("app: hold TTL, finish timeout, code retry window and settle delay must be positive")
+	if d.HoldTTL <= 0 || d.FinishTimeout <= 0 || d.CodeRetryWindow <= 0 || d.SettleAfter <= 0 {
+		return nil, errors.New("app: hold TTL, finish timeout, code retry window and settle delay must be positive")
 	}
-	redeem := RedeemHandler{store: store, ledger: ledger, sealer: sealer, settings: settings, log: log}
-	return Application{
-		ListRewards:     ListRewardsHandler{catalog: store},
-		CreateReward:    CreateRewardHandler{catalog: store},
-		Redeem:          redeem,
-		SettleAbandoned: SettleAbandonedHandler{redeem: redeem, store: store, settings: settings, log: log},
-		ForgetCodes:     ForgetCodesHandler{store: store},
-		ValidateCoupon:  ValidateCouponHandler{coupons: store, limiter: limiter, now: time.Now},
-		RedeemCoupon:    RedeemCouponHandler{coupons: store, limiter: limiter},
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	redeem := RedeemHandler{
+		store: d.Store, ledger: d.Ledger, sealer: d.Sealer, log: d.Log,
+		holdTTL: d.HoldTTL, finishTimeout: d.FinishTimeout, codeRetryWindow: d.CodeRetryWindow,
+	}
+	return &Application{
+		Commands: Commands{
+			CreateReward:    CreateRewardHandler{store: d.Store},
+			Redeem:          redeem,
+			SettleAbandoned: SettleAbandonedHandler{redeem: redeem, settleAfter: d.SettleAfter, log: d.Log},
+			ForgetCodes:     ForgetCodesHandler{store: d.Store},
+			RedeemCoupon:    RedeemCouponHandler{store: d.Store, limiter: d.Limiter, now: d.Now},
+			EraseMembers:    EraseMembersHandler{store: d.Store},
+		},
+		Queries: Queries{
+			ListRewards:    ListRewardsHandler{store: d.Store},
+			ValidateCoupon: ValidateCouponHandler{store: d.Store, limiter: d.Limiter, now: d.Now},
+			ExportMember:   ExportMemberHandler{store: d.Store, now: d.Now},
+		},
 	}, nil
 }

@@ -14,94 +14,6 @@ import (
 	"github.com/treue/treue/services/rewards/internal/domain"
 )
 
-// RedemptionStore keeps redemptions and, once they complete, their coupons. Every
-// method that changes a redemption records its event in the same transaction. Every
-// method that returns a redemption includes its sealed code while the retry window is
-// open, and none after.
-type RedemptionStore interface {
-	// StartRedemption records r as requested, with the reward's terms copied, unless a
-	// redemption with r's idempotency key exists: then it returns that one and false.
-	// domain.ErrRewardNotFound or ErrRewardInactive when there is none and the reward
-	// cannot be redeemed.
-	StartRedemption(ctx context.Context, r NewRedemption) (domain.Redemption, bool, error)
-	// CompleteRedemption, in one transaction: stores the coupon (the hash of its code,
-	// never the code), marks the requested redemption completed with its hold and its
-	// sealed code (kept for c.ShowFor) and records rewards.redemption.completed and
-	// rewards.coupon.issued. ErrNotRequested when the redemption is no longer requested;
-	// ErrCodeTaken when the code's hash is already stored.
-	CompleteRedemption(ctx context.Context, c Completion) (domain.Redemption, error)
-	// CancelRedemption marks a requested redemption cancelled and records
-	// rewards.redemption.cancelled, in one transaction. ErrNotRequested when it is no
-	// longer requested.
-	CancelRedemption(ctx context.Context, redemptionID, holdID, reason string) (domain.Redemption, error)
-	// Redemption returns a redemption by id.
-	Redemption(ctx context.Context, id string) (domain.Redemption, error)
-}
-
-// NewRedemption is a redemption about to be requested.
-type NewRedemption struct {
-	ID             string
-	IdempotencyKey string
-	RequestHash    []byte
-	MemberID       string
-	RewardID       string
-}
-
-// Completion is what completes a redemption: its hold and its coupon.
-type Completion struct {
-	RedemptionID string
-	HoldID       string
-	CouponID     string
-	CodeHash     []byte
-	// SealedCode is the code as CodeSealer sealed it, kept for ShowFor.
-	SealedCode []byte
-	ShowFor    time.Duration
-}
-
-// CodeSealer keeps a coupon code unreadable at rest while a retry may still ask for it.
-type CodeSealer interface {
-	// Seal encrypts code, bound to redemptionID.
-	Seal(redemptionID string, code domain.CouponCode) ([]byte, error)
-	// Open decrypts what Seal returned for the same redemptionID; an error when it
-	// cannot (another key, another redemption, damage).
-	Open(redemptionID string, sealed []byte) (domain.CouponCode, error)
-}
-
-// Ledger is what a redemption asks of the ledger service.
-type Ledger interface {
-	// PlaceHold moves points from the member to a hold, idempotently by key. Errors:
-	// domain.ErrInsufficientPoints, domain.ErrMemberNotFound, ErrLedgerRejected (no
-	// hold was placed) and ErrLedgerUnavailable (unknown whether one was).
-	PlaceHold(ctx context.Context, req HoldRequest) (Hold, error)
-	// VoidHold gives held points back; voiding a voided hold is not an error.
-	VoidHold(ctx context.Context, holdID, reason string) error
-}
-
-// HoldRequest asks the ledger for a hold.
-type HoldRequest struct {
-	IdempotencyKey string
-	MemberID       string
-	Points         int64
-	Reference      string
-	TTL            time.Duration
-}
-
-// HoldStatus is where a hold stands in the ledger.
-type HoldStatus string
-
-const (
-	HoldPlaced   HoldStatus = "placed"
-	HoldCaptured HoldStatus = "captured"
-	HoldVoided   HoldStatus = "voided"
-	HoldExpired  HoldStatus = "expired"
-)
-
-// Hold is a ledger hold as a redemption sees it.
-type Hold struct {
-	ID     string
-	Status HoldStatus
-}
-
 // Redeem spends a member's points on a reward.
 type Redeem struct {
 	IdempotencyKey string
@@ -124,7 +36,8 @@ const maxCodeDraws = 3
 
 // RedeemHandler runs a redemption: (a) record it as requested and commit, (b) hold the
 // points in the ledger, (c) issue the coupon and complete it in one transaction whose
-// redemption.completed event makes the ledger capture the hold. A failure after the
+// redemption.completed event makes the ledger capture the hold (it emits
+// coupon.issued with it). A failure after the
 // hold was asked for and before (c) committed cancels it (d): the redemption.cancelled
 // event makes the ledger void the hold. Each step is idempotent or conditional on the
 // redemption still being requested, so a retry with the same key, a second call racing
@@ -134,11 +47,13 @@ const maxCodeDraws = 3
 // (c) keeps the code sealed (encrypted under the service's key, never in clear) for the
 // retry window, so that a retry of a call whose response was lost gets the same code.
 type RedeemHandler struct {
-	store    RedemptionStore
-	ledger   Ledger
-	sealer   CodeSealer
-	settings Settings
-	log      *slog.Logger
+	store           Store
+	ledger          Ledger
+	sealer          CodeSealer
+	log             *slog.Logger
+	holdTTL         time.Duration
+	finishTimeout   time.Duration
+	codeRetryWindow time.Duration
 }
 
 func (h RedeemHandler) Handle(ctx context.Context, cmd Redeem) (Redeemed, error) {
@@ -157,13 +72,13 @@ func (h RedeemHandler) Handle(ctx context.Context, cmd Redeem) (Redeemed, error)
 		if !bytes.Equal(r.RequestHash, hash) {
 			return Redeemed{}, fmt.Errorf("%w: key %q belongs to redemption %s", domain.ErrIdempotencyKeyReused, cmd.IdempotencyKey, r.ID)
 		}
-		if r.Status != domain.RedemptionRequested {
+		if r.Status != domain.StatusRequested {
 			return h.settled(ctx, r)
 		}
 		// A retry of a call that stopped half way (or one racing it): go on at (b).
 	}
 	// From here a hold may exist: finish even if the caller hangs up, within a bound.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.settings.FinishTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.finishTimeout)
 	defer cancel()
 	return h.finish(ctx, r)
 }
@@ -174,7 +89,7 @@ func (h RedeemHandler) finish(ctx context.Context, r domain.Redemption) (Redeeme
 		MemberID:       r.MemberID,
 		Points:         r.Points,
 		Reference:      domain.HoldReference(r.ID),
-		TTL:            h.settings.HoldTTL,
+		TTL:            h.holdTTL,
 	})
 	switch {
 	case err == nil:
@@ -206,9 +121,9 @@ func (h RedeemHandler) finish(ctx context.Context, r domain.Redemption) (Redeeme
 			return h.compensate(ctx, r, hold.ID, domain.CancelIssueFailed, err, "", "")
 		}
 		couponID := uuid.Must(uuid.NewV7()).String()
-		done, err := h.store.CompleteRedemption(ctx, Completion{
+		done, err := h.complete(ctx, Completion{
 			RedemptionID: r.ID, HoldID: hold.ID, CouponID: couponID, CodeHash: code.Hash(),
-			SealedCode: sealed, ShowFor: h.settings.CodeRetryWindow,
+			SealedCode: sealed, ShowFor: h.codeRetryWindow,
 		})
 		switch {
 		case err == nil:
@@ -227,9 +142,31 @@ func (h RedeemHandler) finish(ctx context.Context, r domain.Redemption) (Redeeme
 	return h.compensate(ctx, r, hold.ID, domain.CancelIssueFailed, fmt.Errorf("no unused coupon code in %d draws", maxCodeDraws), "", "")
 }
 
+// complete is step (c): the completion and its events, in one transaction.
+func (h RedeemHandler) complete(ctx context.Context, c Completion) (domain.Redemption, error) {
+	return inTx(ctx, h.store, func(ctx context.Context, tx Tx) (domain.Redemption, error) {
+		done, err := tx.CompleteRedemption(ctx, c)
+		if err != nil {
+			return done, err
+		}
+		return done, tx.Emit(ctx, done.Completed(), done.CouponIssued())
+	})
+}
+
+// cancel marks a requested redemption cancelled, with its event, in one transaction.
+func (h RedeemHandler) cancel(ctx context.Context, redemptionID, holdID, reason string) (domain.Redemption, error) {
+	return inTx(ctx, h.store, func(ctx context.Context, tx Tx) (domain.Redemption, error) {
+		cancelled, err := tx.CancelRedemption(ctx, redemptionID, holdID, reason)
+		if err != nil {
+			return cancelled, err
+		}
+		return cancelled, tx.Emit(ctx, cancelled.Cancelled())
+	})
+}
+
 // reject cancels a redemption the ledger refused to hold points for, and returns cause.
 func (h RedeemHandler) reject(ctx context.Context, r domain.Redemption, reason string, cause error) (Redeemed, error) {
-	_, err := h.store.CancelRedemption(ctx, r.ID, "", reason)
+	_, err := h.cancel(ctx, r.ID, "", reason)
 	switch {
 	case errors.Is(err, ErrNotRequested):
 		return h.current(ctx, r.ID, "", "")
@@ -248,7 +185,7 @@ func (h RedeemHandler) compensate(ctx context.Context, r domain.Redemption, hold
 	if !errors.Is(cause, domain.ErrRedemptionCancelled) {
 		h.log.ErrorContext(ctx, "redemption failed after its hold was placed; cancelling it", "redemption_id", r.ID, "hold_id", holdID, "err", cause)
 	}
-	_, err := h.store.CancelRedemption(ctx, r.ID, holdID, reason)
+	_, err := h.cancel(ctx, r.ID, holdID, reason)
 	switch {
 	case errors.Is(err, ErrNotRequested):
 		// The completion committed although its commit reported an error, or a racing
@@ -277,7 +214,7 @@ func (h RedeemHandler) current(ctx context.Context, id, couponID string, code do
 	if err != nil {
 		return Redeemed{}, err
 	}
-	if r.Status == domain.RedemptionCompleted && couponID != "" && r.CouponID == couponID {
+	if r.Status == domain.StatusCompleted && couponID != "" && r.CouponID == couponID {
 		return Redeemed{Redemption: r, Code: code}, nil
 	}
 	return h.settled(ctx, r)
@@ -287,9 +224,9 @@ func (h RedeemHandler) current(ctx context.Context, id, couponID string, code do
 // settled it did; the code only while the retry window is open.
 func (h RedeemHandler) settled(ctx context.Context, r domain.Redemption) (Redeemed, error) {
 	switch r.Status {
-	case domain.RedemptionCompleted:
+	case domain.StatusCompleted:
 		return Redeemed{Redemption: r, Code: h.unseal(ctx, r)}, nil
-	case domain.RedemptionCancelled:
+	case domain.StatusCancelled:
 		if r.CancelReason == domain.CancelInsufficientPoints {
 			return Redeemed{}, fmt.Errorf("%w for redemption %s", domain.ErrInsufficientPoints, r.ID)
 		}

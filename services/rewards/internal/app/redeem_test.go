@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -19,15 +20,57 @@ type memStore struct {
 	app.Store // the catalog and coupon methods are not used here
 	mu        sync.Mutex
 	byKey     map[string]*domain.Redemption
-	// completeErr, when set, is returned by CompleteRedemption; committed says whether
-	// the completion took effect anyway (an error on commit is ambiguous).
+	// completeErr, when set, fails the completion; committed says whether it took
+	// effect anyway (an error on commit is ambiguous): then the transaction's commit
+	// reports the error.
 	completeErr error
 	committed   bool
+	commitErr   error
 	codeTaken   int // how many completions report ErrCodeTaken first
 	cancelErr   error
 	cancels     []string
 	// windowPassed hides sealed codes, as the store does once the retry window passed.
 	windowPassed bool
+	// emitted are the events of the transactions that committed.
+	emitted []domain.Event
+}
+
+// memTx is a transaction of a memStore: its changes apply at once, its events when
+// the function run in it returns nil.
+type memTx struct {
+	app.Tx // the catalog, sweeping and erasure methods are not used here
+	s      *memStore
+	events []domain.Event
+}
+
+func (s *memStore) InTx(ctx context.Context, fn func(ctx context.Context, tx app.Tx) error) error {
+	tx := &memTx{s: s}
+	if err := fn(ctx, tx); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.emitted = append(s.emitted, tx.events...)
+	err := s.commitErr
+	s.commitErr = nil
+	return err
+}
+
+func (t *memTx) Emit(_ context.Context, events ...domain.Event) error {
+	t.events = append(t.events, events...)
+	return nil
+}
+
+func (t *memTx) CompleteRedemption(ctx context.Context, c app.Completion) (domain.Redemption, error) {
+	return t.s.CompleteRedemption(ctx, c)
+}
+
+func (t *memTx) CancelRedemption(ctx context.Context, id, holdID, reason string) (domain.Redemption, error) {
+	return t.s.CancelRedemption(ctx, id, holdID, reason)
+}
+
+func (t *memTx) ClaimAbandoned(ctx context.Context, olderThan, lease time.Duration, limit int) ([]domain.Redemption, error) {
+	return t.s.ClaimAbandoned(ctx, olderThan, lease, limit)
 }
 
 func newMemStore() *memStore { return &memStore{byKey: map[string]*domain.Redemption{}} }
@@ -41,7 +84,7 @@ func (s *memStore) StartRedemption(_ context.Context, n app.NewRedemption) (doma
 	r := &domain.Redemption{
 		ID: n.ID, IdempotencyKey: n.IdempotencyKey, RequestHash: n.RequestHash, MemberID: n.MemberID,
 		RewardID: n.RewardID, Points: 100, ValueMinor: 500, Currency: "EUR", ValidDays: 90,
-		Status: domain.RedemptionRequested, CreatedAt: time.Now(),
+		Status: domain.StatusRequested, CreatedAt: time.Now(),
 	}
 	s.byKey[n.IdempotencyKey] = r
 	return *r, true, nil
@@ -67,15 +110,16 @@ func (s *memStore) CompleteRedemption(_ context.Context, c app.Completion) (doma
 		return domain.Redemption{}, app.ErrCodeTaken
 	}
 	r := s.find(c.RedemptionID)
-	if r.Status != domain.RedemptionRequested {
+	if r.Status != domain.StatusRequested {
 		return domain.Redemption{}, app.ErrNotRequested
 	}
 	if s.completeErr != nil && !s.committed {
 		return domain.Redemption{}, s.completeErr
 	}
-	r.Status, r.HoldID, r.CouponID, r.SealedCode = domain.RedemptionCompleted, c.HoldID, c.CouponID, c.SealedCode
-	r.CouponExpiresAt = time.Now().Add(90 * 24 * time.Hour)
-	return s.read(r), s.completeErr
+	r.Status, r.HoldID, r.CouponID, r.SealedCode = domain.StatusCompleted, c.HoldID, c.CouponID, c.SealedCode
+	r.CouponExpiresAt, r.UpdatedAt = time.Now().Add(90*24*time.Hour), time.Now()
+	s.commitErr = s.completeErr
+	return s.read(r), nil
 }
 
 // read returns a copy of r as the store's reads do.
@@ -94,10 +138,10 @@ func (s *memStore) CancelRedemption(_ context.Context, id, holdID, reason string
 		return domain.Redemption{}, s.cancelErr
 	}
 	r := s.find(id)
-	if r.Status != domain.RedemptionRequested {
+	if r.Status != domain.StatusRequested {
 		return domain.Redemption{}, app.ErrNotRequested
 	}
-	r.Status, r.CancelReason = domain.RedemptionCancelled, reason
+	r.Status, r.CancelReason, r.UpdatedAt = domain.StatusCancelled, reason, time.Now()
 	if holdID != "" {
 		r.HoldID = holdID
 	}
@@ -118,7 +162,7 @@ func (s *memStore) ClaimAbandoned(context.Context, time.Duration, time.Duration,
 	defer s.mu.Unlock()
 	var out []domain.Redemption
 	for _, r := range s.byKey {
-		if r.Status == domain.RedemptionRequested {
+		if r.Status == domain.StatusRequested {
 			out = append(out, s.read(r))
 		}
 	}
@@ -173,14 +217,16 @@ func (allowAll) Allow(string) bool { return true }
 
 func newRedeem(t *testing.T, store *memStore, ledger *fakeLedger) app.RedeemHandler {
 	t.Helper()
-	return newApp(t, store, ledger).Redeem
+	return newApp(t, store, ledger).Commands.Redeem
 }
 
-func newApp(t *testing.T, store *memStore, ledger *fakeLedger) app.Application {
+func newApp(t *testing.T, store *memStore, ledger *fakeLedger) *app.Application {
 	t.Helper()
-	a, err := app.New(store, ledger, allowAll{}, fakeSealer{}, app.Settings{
+	a, err := app.New(app.Deps{
+		Store: store, Ledger: ledger, Limiter: allowAll{}, Sealer: fakeSealer{},
+		Log:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 		HoldTTL: time.Hour, FinishTimeout: 5 * time.Second, CodeRetryWindow: time.Hour, SettleAfter: time.Minute,
-	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +249,7 @@ func TestRedeemCompletes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.Code == "" || out.Redemption.Status != domain.RedemptionCompleted || out.Redemption.HoldID != "hold-1" {
+	if out.Code == "" || out.Redemption.Status != domain.StatusCompleted || out.Redemption.HoldID != "hold-1" {
 		t.Fatalf("got %+v", out)
 	}
 	req := ledger.placed[0]
@@ -220,7 +266,7 @@ func TestRedeemReturnsTheCodeWhenACommitThatFailedTookEffect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.Code == "" || out.Redemption.Status != domain.RedemptionCompleted {
+	if out.Code == "" || out.Redemption.Status != domain.StatusCompleted {
 		t.Fatalf("got %+v, want the completed redemption with its code", out)
 	}
 	if len(ledger.voided) != 0 {
@@ -237,7 +283,7 @@ func TestRedeemCancelsAndVoidsWhenTheCouponCannotBeIssued(t *testing.T) {
 		t.Fatal("want an error")
 	}
 	r := store.byKey[cmd.IdempotencyKey]
-	if r.Status != domain.RedemptionCancelled || r.CancelReason != domain.CancelIssueFailed || r.HoldID != "hold-1" {
+	if r.Status != domain.StatusCancelled || r.CancelReason != domain.CancelIssueFailed || r.HoldID != "hold-1" {
 		t.Fatalf("redemption %+v, want cancelled with its hold", r)
 	}
 	if len(ledger.voided) != 1 || ledger.voided[0] != "hold-1" {
@@ -256,7 +302,7 @@ func TestRedeemLeavesTheHoldAloneWhenNothingCanBeWritten(t *testing.T) {
 	if len(ledger.voided) != 0 {
 		t.Fatal("voided a hold whose redemption may have completed")
 	}
-	if store.byKey[cmd.IdempotencyKey].Status != domain.RedemptionRequested {
+	if store.byKey[cmd.IdempotencyKey].Status != domain.StatusRequested {
 		t.Fatal("redemption should stay requested for a retry")
 	}
 	// The retry, once the database is back, resumes with the same ledger key.
@@ -277,7 +323,7 @@ func TestRedeemLeavesTheRedemptionRequestedWhenTheLedgerIsUnavailable(t *testing
 	if !errors.Is(err, app.ErrLedgerUnavailable) {
 		t.Fatalf("err = %v", err)
 	}
-	if store.byKey[cmd.IdempotencyKey].Status != domain.RedemptionRequested || len(store.cancels) != 0 {
+	if store.byKey[cmd.IdempotencyKey].Status != domain.StatusRequested || len(store.cancels) != 0 {
 		t.Fatal("redemption should stay requested")
 	}
 }
@@ -301,7 +347,7 @@ func TestRedeemRejections(t *testing.T) {
 			if _, err := h.Handle(context.Background(), cmd); !errors.Is(err, tt.want) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
 			}
-			if r := store.byKey[cmd.IdempotencyKey]; r.Status != domain.RedemptionCancelled || r.CancelReason != tt.reason {
+			if r := store.byKey[cmd.IdempotencyKey]; r.Status != domain.StatusCancelled || r.CancelReason != tt.reason {
 				t.Fatalf("redemption %+v", r)
 			}
 			// A retry gets the same answer without asking the ledger again.
@@ -322,7 +368,7 @@ func TestRedeemResumedOnAnExpiredHoldIsCancelled(t *testing.T) {
 	if !errors.Is(err, domain.ErrRedemptionCancelled) {
 		t.Fatalf("err = %v", err)
 	}
-	if r := store.byKey[cmd.IdempotencyKey]; r.Status != domain.RedemptionCancelled || r.HoldID != "hold-1" {
+	if r := store.byKey[cmd.IdempotencyKey]; r.Status != domain.StatusCancelled || r.HoldID != "hold-1" {
 		t.Fatalf("redemption %+v", r)
 	}
 }
@@ -340,7 +386,7 @@ func TestRedeemReusedKey(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 	again, err := h.Handle(context.Background(), cmd)
-	if err != nil || again.Redemption.Status != domain.RedemptionCompleted {
+	if err != nil || again.Redemption.Status != domain.StatusCompleted {
 		t.Fatalf("retry: %+v, %v; want the completed redemption", again, err)
 	}
 }
@@ -359,7 +405,7 @@ func TestRedeemRetryShowsTheSameCodeWithinTheWindow(t *testing.T) {
 	}
 	store.windowPassed = true
 	late, err := h.Handle(context.Background(), cmd)
-	if err != nil || late.Code != "" || late.Redemption.Status != domain.RedemptionCompleted {
+	if err != nil || late.Code != "" || late.Redemption.Status != domain.StatusCompleted {
 		t.Fatalf("retry after the window: %+v, %v; want the completed redemption without its code", late, err)
 	}
 	if len(ledger.placed) != 1 {
@@ -376,7 +422,7 @@ func TestRedeemRetryWithACodeThatDoesNotOpenAnswersWithoutIt(t *testing.T) {
 	}
 	store.byKey[cmd.IdempotencyKey].SealedCode = []byte("another-redemption|ABCD0123EFGH4567")
 	again, err := h.Handle(context.Background(), cmd)
-	if err != nil || again.Code != "" || again.Redemption.Status != domain.RedemptionCompleted {
+	if err != nil || again.Code != "" || again.Redemption.Status != domain.StatusCompleted {
 		t.Fatalf("retry: %+v, %v; want the completed redemption without a code", again, err)
 	}
 }
@@ -428,4 +474,52 @@ func TestRedeemFinishesWhenTheCallerHangsUp(t *testing.T) {
 	if ledger.ctxErr != nil {
 		t.Fatalf("the ledger call saw %v", ledger.ctxErr)
 	}
+}
+
+// The application decides what a redemption announces: its completion and the coupon's
+// issue together, or its cancellation; nothing for a change that did not commit.
+func TestRedeemEmitsItsEvents(t *testing.T) {
+	t.Parallel()
+	t.Run("completed", func(t *testing.T) {
+		store, ledger := newMemStore(), &fakeLedger{hold: placed()}
+		out, err := newRedeem(t, store, ledger).Handle(context.Background(), cmd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := out.Redemption
+		want := []domain.Event{
+			domain.RedemptionCompleted{RedemptionID: r.ID, MemberID: cmd.MemberID, RewardID: cmd.RewardID, HoldID: "hold-1",
+				Points: 100, CompletedAt: r.UpdatedAt},
+			domain.CouponIssued{CouponID: r.CouponID, RedemptionID: r.ID, MemberID: cmd.MemberID, RewardID: cmd.RewardID,
+				ValueMinor: 500, Currency: "EUR", ExpiresAt: r.CouponExpiresAt},
+		}
+		if !reflect.DeepEqual(store.emitted, want) {
+			t.Fatalf("emitted %+v, want %+v", store.emitted, want)
+		}
+	})
+	t.Run("rejected", func(t *testing.T) {
+		store, ledger := newMemStore(), &fakeLedger{err: domain.ErrInsufficientPoints}
+		if _, err := newRedeem(t, store, ledger).Handle(context.Background(), cmd); !errors.Is(err, domain.ErrInsufficientPoints) {
+			t.Fatalf("err = %v", err)
+		}
+		r := store.byKey[cmd.IdempotencyKey]
+		want := []domain.Event{domain.RedemptionCancelled{RedemptionID: r.ID, MemberID: cmd.MemberID, RewardID: cmd.RewardID,
+			Points: 100, Reason: domain.CancelInsufficientPoints, CancelledAt: r.UpdatedAt}}
+		if !reflect.DeepEqual(store.emitted, want) {
+			t.Fatalf("emitted %+v, want %+v", store.emitted, want)
+		}
+	})
+	t.Run("a completion that failed is cancelled", func(t *testing.T) {
+		store, ledger := newMemStore(), &fakeLedger{hold: placed()}
+		store.completeErr = errors.New("disk full")
+		if _, err := newRedeem(t, store, ledger).Handle(context.Background(), cmd); err == nil {
+			t.Fatal("want an error")
+		}
+		if len(store.emitted) != 1 {
+			t.Fatalf("emitted %+v, want the cancellation only", store.emitted)
+		}
+		if c, ok := store.emitted[0].(domain.RedemptionCancelled); !ok || c.HoldID != "hold-1" || c.Reason != domain.CancelIssueFailed {
+			t.Fatalf("emitted %+v, want the cancellation with its hold", store.emitted[0])
+		}
+	})
 }

@@ -30,13 +30,13 @@ func TestSettleAbandoned(t *testing.T) {
 		voided int
 	}{
 		{"a held redemption completes", &fakeLedger{hold: placed()},
-			app.Settled{Claimed: 1, Completed: 1}, domain.RedemptionCompleted, "", 0},
+			app.Settled{Claimed: 1, Completed: 1}, domain.StatusCompleted, "", 0},
 		{"without the points it is cancelled", &fakeLedger{err: domain.ErrInsufficientPoints},
-			app.Settled{Claimed: 1, Cancelled: 1}, domain.RedemptionCancelled, domain.CancelInsufficientPoints, 0},
+			app.Settled{Claimed: 1, Cancelled: 1}, domain.StatusCancelled, domain.CancelInsufficientPoints, 0},
 		{"on an expired hold it is cancelled and the hold voided", &fakeLedger{hold: app.Hold{ID: "hold-1", Status: app.HoldExpired}},
-			app.Settled{Claimed: 1, Cancelled: 1}, domain.RedemptionCancelled, domain.CancelHoldNotPlaced, 1},
+			app.Settled{Claimed: 1, Cancelled: 1}, domain.StatusCancelled, domain.CancelHoldNotPlaced, 1},
 		{"while the ledger is away it stays requested", &fakeLedger{err: app.ErrLedgerUnavailable},
-			app.Settled{Claimed: 1}, domain.RedemptionRequested, "", 0},
+			app.Settled{Claimed: 1}, domain.StatusRequested, "", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -44,7 +44,7 @@ func TestSettleAbandoned(t *testing.T) {
 			store := newMemStore()
 			abandoned(t, store)
 			a := newApp(t, store, tt.ledger)
-			got, err := a.SettleAbandoned.Handle(context.Background(), 10)
+			got, err := a.Commands.SettleAbandoned.Handle(context.Background(), 10)
 			if err != nil || got != tt.want {
 				t.Fatalf("Handle = %+v, %v; want %+v", got, err, tt.want)
 			}
@@ -56,16 +56,16 @@ func TestSettleAbandoned(t *testing.T) {
 				t.Fatalf("hold requests %+v, want one under the redemption's own key", tt.ledger.placed)
 			}
 			// The caller's retry gets what the settler decided, the code included.
-			out, err := a.Redeem.Handle(context.Background(), cmd)
-			if tt.status == domain.RedemptionCompleted && (err != nil || out.Code == "") {
+			out, err := a.Commands.Redeem.Handle(context.Background(), cmd)
+			if tt.status == domain.StatusCompleted && (err != nil || out.Code == "") {
 				t.Fatalf("retry after the settler: %+v, %v; want the code", out, err)
 			}
 			// A second pass finds nothing left to settle but what the ledger left open.
-			again, err := a.SettleAbandoned.Handle(context.Background(), 10)
+			again, err := a.Commands.SettleAbandoned.Handle(context.Background(), 10)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if tt.status != domain.RedemptionRequested && again.Claimed != 0 {
+			if tt.status != domain.StatusRequested && again.Claimed != 0 {
 				t.Fatalf("second pass claimed %d", again.Claimed)
 			}
 		})

@@ -130,13 +130,34 @@ type Coupon struct {
 	TerminalID   string
 }
 
+// CouponStatus is where a coupon stands at a given time.
+type CouponStatus string
+
+const (
+	CouponStatusUsable   CouponStatus = "usable"
+	CouponStatusRedeemed CouponStatus = "redeemed"
+	CouponStatusExpired  CouponStatus = "expired"
+)
+
+// StatusAt says where the coupon stands at now; a redeemed coupon stays redeemed after
+// its expiry.
+func (c Coupon) StatusAt(now time.Time) CouponStatus {
+	switch {
+	case !c.RedeemedAt.IsZero():
+		return CouponStatusRedeemed
+	case !now.Before(c.ExpiresAt):
+		return CouponStatusExpired
+	}
+	return CouponStatusUsable
+}
+
 // Usable says whether the coupon can be used at now: nil, ErrCouponAlreadyRedeemed or
 // ErrCouponExpired.
 func (c Coupon) Usable(now time.Time) error {
-	switch {
-	case !c.RedeemedAt.IsZero():
+	switch c.StatusAt(now) {
+	case CouponStatusRedeemed:
 		return ErrCouponAlreadyRedeemed
-	case !now.Before(c.ExpiresAt):
+	case CouponStatusExpired:
 		return ErrCouponExpired
 	}
 	return nil

@@ -10,12 +10,12 @@ import (
 type RedemptionStatus string
 
 const (
-	// RedemptionRequested: recorded; the hold may or may not be placed yet.
-	RedemptionRequested RedemptionStatus = "requested"
-	// RedemptionCompleted: the coupon is issued; the ledger captures the hold.
-	RedemptionCompleted RedemptionStatus = "completed"
-	// RedemptionCancelled: no coupon; the ledger voids the hold, if there is one.
-	RedemptionCancelled RedemptionStatus = "cancelled"
+	// StatusRequested: recorded; the hold may or may not be placed yet.
+	StatusRequested RedemptionStatus = "requested"
+	// StatusCompleted: the coupon is issued; the ledger captures the hold.
+	StatusCompleted RedemptionStatus = "completed"
+	// StatusCancelled: no coupon; the ledger voids the hold, if there is one.
+	StatusCancelled RedemptionStatus = "cancelled"
 )
 
 // Why a redemption was cancelled.
@@ -44,6 +44,9 @@ type Redemption struct {
 	CouponID       string
 	CancelReason   string
 	CreatedAt      time.Time
+	// UpdatedAt is when the status last changed: the time of its completion or
+	// cancellation once it has one.
+	UpdatedAt time.Time
 	// CouponExpiresAt is set once the redemption is completed.
 	CouponExpiresAt time.Time
 	// SealedCode is the coupon's code encrypted under the service's key, kept for a

@@ -11,11 +11,11 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/treue/treue/pkg/grpcx"
 	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
 	"github.com/treue/treue/services/rewards/internal/app"
+	"github.com/treue/treue/services/rewards/internal/convert"
 	"github.com/treue/treue/services/rewards/internal/domain"
 )
 
@@ -67,17 +67,11 @@ func (c *Client) Close() error { return c.conn.Close() }
 func (c *Client) PlaceHold(ctx context.Context, req app.HoldRequest) (app.Hold, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	resp, err := c.ledger.PlaceHold(ctx, &ledgerv1.PlaceHoldRequest{
-		IdempotencyKey: req.IdempotencyKey,
-		MemberId:       req.MemberID,
-		Points:         req.Points,
-		Reference:      req.Reference,
-		Ttl:            durationpb.New(req.TTL),
-	})
+	resp, err := c.ledger.PlaceHold(ctx, convert.PlaceHoldRequest(req))
 	if err != nil {
 		return app.Hold{}, classify("place hold", err)
 	}
-	return app.Hold{ID: resp.GetHold().GetHoldId(), Status: toHoldStatus(resp.GetHold().GetStatus())}, nil
+	return convert.Hold(resp.GetHold()), nil
 }
 
 func (c *Client) VoidHold(ctx context.Context, holdID, reason string) error {
@@ -109,16 +103,4 @@ func classify(op string, err error) error {
 		return fmt.Errorf("%w: %s: %s: %s", app.ErrLedgerRejected, op, st.Code(), st.Message())
 	}
 	return fmt.Errorf("%w: %s: %s: %s", app.ErrLedgerUnavailable, op, st.Code(), st.Message())
-}
-
-func toHoldStatus(s ledgerv1.HoldStatus) app.HoldStatus {
-	switch s {
-	case ledgerv1.HoldStatus_HOLD_STATUS_CAPTURED:
-		return app.HoldCaptured
-	case ledgerv1.HoldStatus_HOLD_STATUS_VOIDED:
-		return app.HoldVoided
-	case ledgerv1.HoldStatus_HOLD_STATUS_EXPIRED:
-		return app.HoldExpired
-	}
-	return app.HoldPlaced
 }

@@ -8,19 +8,6 @@ import (
 	"github.com/treue/treue/services/rewards/internal/domain"
 )
 
-// AbandonedStore finds the redemptions a crashed call left behind and forgets sealed
-// codes whose retry window has passed.
-type AbandonedStore interface {
-	// ClaimAbandoned returns up to limit redemptions requested for longer than
-	// olderThan, oldest first, and claims them for lease: until then no other claim
-	// returns them. Concurrent claims (other replicas) skip each other's rows instead of
-	// waiting for them, and get disjoint sets.
-	ClaimAbandoned(ctx context.Context, olderThan, lease time.Duration, limit int) ([]domain.Redemption, error)
-	// ForgetSealedCodes wipes up to limit sealed codes whose retry window has passed and
-	// returns how many it wiped.
-	ForgetSealedCodes(ctx context.Context, limit int) (int, error)
-}
-
 // SettleAbandonedHandler settles redemptions left requested by a call that stopped half
 // way (a crash, a restart, a caller that never retried), so that their points are not
 // held until the hold's TTL. It resumes each exactly as a retry with the same key would
@@ -36,10 +23,9 @@ type AbandonedStore interface {
 // the caller's own retry (or a settler whose lease ran out) ends in the same one
 // outcome; PlaceHold and the ledger's capture and void are idempotent.
 type SettleAbandonedHandler struct {
-	redeem   RedeemHandler
-	store    AbandonedStore
-	settings Settings
-	log      *slog.Logger
+	redeem      RedeemHandler
+	settleAfter time.Duration
+	log         *slog.Logger
 }
 
 // Settled counts what one pass did.
@@ -56,8 +42,10 @@ type Settled struct {
 func (h SettleAbandonedHandler) Handle(ctx context.Context, limit int) (Settled, error) {
 	// The lease outlasts a settling attempt (FinishTimeout bounds it), so that no two
 	// settlers work on one redemption; were they to, the outcome would still be one.
-	lease := h.settings.FinishTimeout + 5*time.Second
-	rs, err := h.store.ClaimAbandoned(ctx, h.settings.SettleAfter, lease, limit)
+	lease := h.redeem.finishTimeout + 5*time.Second
+	rs, err := inTx(ctx, h.redeem.store, func(ctx context.Context, tx Tx) ([]domain.Redemption, error) {
+		return tx.ClaimAbandoned(ctx, h.settleAfter, lease, limit)
+	})
 	if err != nil {
 		return Settled{}, err
 	}
@@ -66,7 +54,7 @@ func (h SettleAbandonedHandler) Handle(ctx context.Context, limit int) (Settled,
 		if ctx.Err() != nil {
 			break
 		}
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.settings.FinishTimeout)
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.redeem.finishTimeout)
 		_, ferr := h.redeem.finish(fctx, r)
 		now, err := h.redeem.store.Redemption(fctx, r.ID)
 		cancel()
@@ -75,11 +63,11 @@ func (h SettleAbandonedHandler) Handle(ctx context.Context, limit int) (Settled,
 			continue
 		}
 		switch now.Status {
-		case domain.RedemptionCompleted:
+		case domain.StatusCompleted:
 			out.Completed++
 			h.log.InfoContext(ctx, "abandoned redemption completed", "redemption_id", r.ID, "hold_id", now.HoldID,
 				"requested_at", r.CreatedAt)
-		case domain.RedemptionCancelled:
+		case domain.StatusCancelled:
 			out.Cancelled++
 			h.log.InfoContext(ctx, "abandoned redemption cancelled", "redemption_id", r.ID, "hold_id", now.HoldID,
 				"reason", now.CancelReason, "requested_at", r.CreatedAt)
@@ -89,14 +77,4 @@ func (h SettleAbandonedHandler) Handle(ctx context.Context, limit int) (Settled,
 		}
 	}
 	return out, nil
-}
-
-// ForgetCodesHandler wipes sealed codes whose retry window has passed.
-type ForgetCodesHandler struct {
-	store AbandonedStore
-}
-
-// Handle wipes up to limit of them and returns how many it wiped.
-func (h ForgetCodesHandler) Handle(ctx context.Context, limit int) (int, error) {
-	return h.store.ForgetSealedCodes(ctx, limit)
 }

@@ -8,20 +8,6 @@ import (
 	"github.com/treue/treue/services/rewards/internal/domain"
 )
 
-// Catalog stores rewards.
-type Catalog interface {
-	CreateReward(ctx context.Context, r domain.Reward) (domain.Reward, error)
-	// ListRewards returns the catalog, oldest first; inactive rewards only when asked.
-	ListRewards(ctx context.Context, includeInactive bool) ([]domain.Reward, error)
-}
-
-// ListRewardsHandler lists the catalog.
-type ListRewardsHandler struct{ catalog Catalog }
-
-func (h ListRewardsHandler) Handle(ctx context.Context, includeInactive bool) ([]domain.Reward, error) {
-	return h.catalog.ListRewards(ctx, includeInactive)
-}
-
 // CreateReward is a new catalog entry.
 type CreateReward struct {
 	Name        string
@@ -34,12 +20,14 @@ type CreateReward struct {
 }
 
 // CreateRewardHandler adds a reward to the catalog.
-type CreateRewardHandler struct{ catalog Catalog }
+type CreateRewardHandler struct{ store Store }
 
 func (h CreateRewardHandler) Handle(ctx context.Context, cmd CreateReward) (domain.Reward, error) {
 	r, err := domain.NewReward(uuid.Must(uuid.NewV7()).String(), cmd.Name, cmd.Kind, cmd.PointsPrice, cmd.ValueMinor, cmd.Currency, cmd.ValidDays)
 	if err != nil {
 		return domain.Reward{}, err
 	}
-	return h.catalog.CreateReward(ctx, r)
+	return inTx(ctx, h.store, func(ctx context.Context, tx Tx) (domain.Reward, error) {
+		return tx.CreateReward(ctx, r)
+	})
 }

@@ -1,0 +1,142 @@
+// Package grpcapi serves treue.rewards.v1.RewardsService and the rewards service's part
+// of treue.privacy.v1.PrivacyService: it translates requests into use-case calls (with
+// package convert) and their results and errors back into responses and statuses.
+// Requests arrive validated (protovalidate and no NUL bytes, in pkg/grpcx).
+package grpcapi
+
+import (
+	"context"
+	"errors"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/treue/treue/pkg/grpcx"
+	rewardsv1 "github.com/treue/treue/proto/gen/treue/rewards/v1"
+	"github.com/treue/treue/services/rewards/internal/app"
+	"github.com/treue/treue/services/rewards/internal/convert"
+	"github.com/treue/treue/services/rewards/internal/domain"
+)
+
+// Reasons of FailedPrecondition, in the status's ErrorInfo.
+const (
+	ReasonInsufficientPoints    = "INSUFFICIENT_POINTS"
+	ReasonRewardInactive        = "REWARD_INACTIVE"
+	ReasonIdempotencyKeyReused  = "IDEMPOTENCY_KEY_REUSED"
+	ReasonRedemptionCancelled   = "REDEMPTION_CANCELLED"
+	ReasonCouponAlreadyRedeemed = "COUPON_ALREADY_REDEEMED"
+	ReasonCouponExpired         = "COUPON_EXPIRED"
+)
+
+// Reasons a ValidateCoupon answer gives for a code that cannot be used.
+const (
+	InvalidNotFound        = "NOT_FOUND"
+	InvalidAlreadyRedeemed = "ALREADY_REDEEMED"
+	InvalidExpired         = "EXPIRED"
+)
+
+// Server implements rewardsv1.RewardsServiceServer.
+type Server struct {
+	rewardsv1.UnimplementedRewardsServiceServer
+	app *app.Application
+}
+
+// New returns the gRPC port of application.
+func New(application *app.Application) *Server { return &Server{app: application} }
+
+func (s *Server) ListRewards(ctx context.Context, req *rewardsv1.ListRewardsRequest) (*rewardsv1.ListRewardsResponse, error) {
+	rewards, err := s.app.Queries.ListRewards.Handle(ctx, req.GetIncludeInactive())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return convert.ListRewardsResponse(rewards), nil
+}
+
+func (s *Server) CreateReward(ctx context.Context, req *rewardsv1.CreateRewardRequest) (*rewardsv1.CreateRewardResponse, error) {
+	cmd, ok := convert.CreateReward(req)
+	if !ok {
+		return nil, grpcx.InvalidField("kind", "unsupported reward kind")
+	}
+	r, err := s.app.Commands.CreateReward.Handle(ctx, cmd)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &rewardsv1.CreateRewardResponse{Reward: convert.Reward(r)}, nil
+}
+
+func (s *Server) Redeem(ctx context.Context, req *rewardsv1.RedeemRequest) (*rewardsv1.RedeemResponse, error) {
+	out, err := s.app.Commands.Redeem.Handle(ctx, convert.Redeem(req))
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return convert.RedeemResponse(out), nil
+}
+
+// ValidateCoupon answers a till with valid or a reason, not with an error, for codes that
+// are unknown, used or expired: the till wants an answer to show.
+func (s *Server) ValidateCoupon(ctx context.Context, req *rewardsv1.ValidateCouponRequest) (*rewardsv1.ValidateCouponResponse, error) {
+	c, err := s.app.Queries.ValidateCoupon.Handle(ctx, req.GetCode(), req.GetTerminalId())
+	var reason string
+	switch {
+	case err == nil:
+	case errors.Is(err, domain.ErrCouponNotFound):
+		return &rewardsv1.ValidateCouponResponse{Reason: InvalidNotFound}, nil
+	case errors.Is(err, domain.ErrCouponAlreadyRedeemed):
+		reason = InvalidAlreadyRedeemed
+	case errors.Is(err, domain.ErrCouponExpired):
+		reason = InvalidExpired
+	default:
+		return nil, toStatus(err)
+	}
+	return convert.ValidateCouponResponse(c, reason), nil
+}
+
+func (s *Server) RedeemCoupon(ctx context.Context, req *rewardsv1.RedeemCouponRequest) (*rewardsv1.RedeemCouponResponse, error) {
+	c, err := s.app.Commands.RedeemCoupon.Handle(ctx, convert.RedeemCoupon(req))
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return convert.RedeemCouponResponse(c), nil
+}
+
+// preconditions are the refusals a client acts on by the reason in the status's
+// ErrorInfo.
+var preconditions = []struct {
+	err    error
+	reason string
+}{
+	{domain.ErrInsufficientPoints, ReasonInsufficientPoints},
+	{domain.ErrRewardInactive, ReasonRewardInactive},
+	{domain.ErrIdempotencyKeyReused, ReasonIdempotencyKeyReused},
+	{domain.ErrRedemptionCancelled, ReasonRedemptionCancelled},
+	{domain.ErrCouponAlreadyRedeemed, ReasonCouponAlreadyRedeemed},
+	{domain.ErrCouponExpired, ReasonCouponExpired},
+}
+
+// toStatus maps the domain's and the application's errors to statuses. Anything else
+// is returned as is: the server's interceptor logs it and answers Internal without
+// details.
+func toStatus(err error) error {
+	if errors.Is(err, domain.ErrRewardNotFound) || errors.Is(err, domain.ErrMemberNotFound) ||
+		errors.Is(err, domain.ErrCouponNotFound) {
+		return status.Error(codes.NotFound, err.Error())
+	}
+	for _, p := range preconditions {
+		if errors.Is(err, p.err) {
+			return grpcx.FailedPrecondition(p.reason, "%v", err)
+		}
+	}
+	switch {
+	case errors.Is(err, domain.ErrTooManyAttempts):
+		return status.Error(codes.ResourceExhausted, err.Error()+"; wait a minute")
+	case errors.Is(err, domain.ErrInvalidReward):
+		return status.Error(codes.InvalidArgument, err.Error())
+	case errors.Is(err, app.ErrLedgerUnavailable):
+		return status.Error(codes.Unavailable, "the points ledger did not answer; retry with the same idempotency key")
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.Error(codes.DeadlineExceeded, err.Error())
+	case errors.Is(err, context.Canceled):
+		return status.Error(codes.Canceled, err.Error())
+	}
+	return err
+}

@@ -1,0 +1,13 @@
+package service
+
+import (
+	"github.com/treue/treue/pkg/bus"
+	"github.com/treue/treue/services/rewards/internal/convert"
+	"github.com/treue/treue/services/rewards/internal/ports/events"
+)
+
+// Contract is what the rewards service produces and consumes, for the system's
+// contract test.
+func Contract() (bus.Contract, error) {
+	return bus.NewContract(Name, convert.Produces, events.Consumers(nil))
+}
