@@ -51,6 +51,6 @@ func New(store Store, cfg Config, newID func() string, now func() time.Time, log
 	return &Application{store: store, cfg: cfg, newID: newID, now: now, log: log}, nil
 }
 
-// now is truncated to microseconds, Postgres's precision, so that what a use case
-// returns equals what a later read returns.
+// clock returns the time now, in UTC and truncated to microseconds (Postgres keeps no
+// finer), so that what a use case returns equals what a later read of it returns.
 func (a *Application) clock() time.Time { return a.now().UTC().Truncate(time.Microsecond) }
