@@ -27,8 +27,8 @@ func TestRedeliveryAfterCrashBetweenCommitAndAck(t *testing.T) {
 
 	p := purchase("S1", "T-crash", m, 4200)
 	crashed := e.start(func(c *service.Config) {
-		c.ConsumerHooks.AckWait = time.Second
-		c.ConsumerHooks.BeforeAck = func(consumer string, msgs []*bus.Message) error {
+		c.Base.Hooks.AckWait = time.Second
+		c.Base.Hooks.BeforeAck = func(consumer string, msgs []*bus.Message) error {
 			if consumer == service.ConsumerPOS {
 				return errors.New("crash")
 			}
@@ -54,8 +54,8 @@ func TestRedeliveryAfterCrashBetweenCommitAndAck(t *testing.T) {
 		redelivery uint64
 	)
 	e.start(func(c *service.Config) {
-		c.ConsumerHooks.AckWait = time.Second
-		c.ConsumerHooks.BeforeAck = func(consumer string, msgs []*bus.Message) error {
+		c.Base.Hooks.AckWait = time.Second
+		c.Base.Hooks.BeforeAck = func(consumer string, msgs []*bus.Message) error {
 			mu.Lock()
 			defer mu.Unlock()
 			for _, msg := range msgs {

@@ -17,7 +17,7 @@ import (
 	"github.com/treue/treue/pkg/testkit"
 	adminv1 "github.com/treue/treue/proto/gen/treue/admin/v1"
 	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
-	"github.com/treue/treue/services/ledger/internal/adapters/grpcport"
+	"github.com/treue/treue/services/ledger/internal/ports/grpcapi"
 	"github.com/treue/treue/services/ledger/service"
 )
 
@@ -158,7 +158,7 @@ func TestEnrollAndGetMember(t *testing.T) {
 	other := proto.Clone(req).(*ledgerv1.EnrollRequest)
 	other.DisplayName = "Someone else"
 	_, err = c.Enroll(ctx, other)
-	wantReason(t, err, grpcport.ReasonIdempotencyKeyReused, "same key, different request")
+	wantReason(t, err, grpcapi.ReasonIdempotencyKeyReused, "same key, different request")
 	if n := e.db.Count(`SELECT count(*) FROM members`); n != 1 {
 		t.Errorf("%d members, want 1", n)
 	}
@@ -175,7 +175,7 @@ func TestEnrollAndGetMember(t *testing.T) {
 	wantCode(t, err, codes.NotFound, "unknown member")
 
 	testkit.Eventually(t, 10*time.Second, "member.enrolled", func() bool {
-		evs := testkit.Events[*ledgerv1.MemberEnrolled](e.Env, "ledger.member.enrolled")
+		evs := published[*ledgerv1.MemberEnrolled](e)
 		return len(evs) == 1 && evs[0].GetMemberId() == got.GetMemberId()
 	})
 }
@@ -277,12 +277,12 @@ func TestHolds(t *testing.T) {
 	other := proto.Clone(place).(*ledgerv1.PlaceHoldRequest)
 	other.Points = 31
 	_, err = c.PlaceHold(ctx, other)
-	wantReason(t, err, grpcport.ReasonIdempotencyKeyReused, "same key, other points")
+	wantReason(t, err, grpcapi.ReasonIdempotencyKeyReused, "same key, other points")
 	if b := e.balance(m); b.GetAvailable() != 70 || b.GetHeld() != 30 {
 		t.Errorf("balance %v, want 70 available, 30 held", b)
 	}
 	_, err = c.PlaceHold(ctx, &ledgerv1.PlaceHoldRequest{IdempotencyKey: "hold-kai-0002", MemberId: m, Points: 71})
-	wantReason(t, err, grpcport.ReasonInsufficientPoints, "more than available")
+	wantReason(t, err, grpcapi.ReasonInsufficientPoints, "more than available")
 	_, err = c.PlaceHold(ctx, &ledgerv1.PlaceHoldRequest{IdempotencyKey: "hold-kai-0003", MemberId: uuid.NewString(), Points: 1})
 	wantCode(t, err, codes.NotFound, "hold for an unknown member")
 
@@ -296,7 +296,7 @@ func TestHolds(t *testing.T) {
 		t.Errorf("capturing again = %v, %v; want the captured hold", capturedAgain, err)
 	}
 	_, err = c.VoidHold(ctx, &ledgerv1.VoidHoldRequest{HoldId: h.GetHoldId()})
-	wantReason(t, err, grpcport.ReasonHoldNotOpen, "void a captured hold")
+	wantReason(t, err, grpcapi.ReasonHoldNotOpen, "void a captured hold")
 	if b := e.balance(m); b.GetAvailable() != 70 || b.GetHeld() != 0 {
 		t.Errorf("balance after capture %v, want 70 available, 0 held", b)
 	}
@@ -315,7 +315,7 @@ func TestHolds(t *testing.T) {
 		t.Errorf("voiding again: %v", err)
 	}
 	_, err = c.CaptureHold(ctx, &ledgerv1.CaptureHoldRequest{HoldId: id})
-	wantReason(t, err, grpcport.ReasonHoldNotOpen, "capture a voided hold")
+	wantReason(t, err, grpcapi.ReasonHoldNotOpen, "capture a voided hold")
 	_, err = c.CaptureHold(ctx, &ledgerv1.CaptureHoldRequest{HoldId: uuid.NewString()})
 	wantCode(t, err, codes.NotFound, "capture an unknown hold")
 	_, err = c.VoidHold(ctx, &ledgerv1.VoidHoldRequest{HoldId: uuid.NewString()})
@@ -325,9 +325,9 @@ func TestHolds(t *testing.T) {
 	}
 
 	testkit.Eventually(t, 10*time.Second, "hold events", func() bool {
-		placedN := len(testkit.Events[*ledgerv1.HoldPlaced](e.Env, "ledger.hold.placed"))
-		capturedN := len(testkit.Events[*ledgerv1.HoldCaptured](e.Env, "ledger.hold.captured"))
-		voidedEvs := testkit.Events[*ledgerv1.HoldVoided](e.Env, "ledger.hold.voided")
+		placedN := len(published[*ledgerv1.HoldPlaced](e))
+		capturedN := len(published[*ledgerv1.HoldCaptured](e))
+		voidedEvs := published[*ledgerv1.HoldVoided](e)
 		return placedN == 2 && capturedN == 1 && len(voidedEvs) == 1 &&
 			voidedEvs[0].GetReason() == "customer changed their mind"
 	})
@@ -363,7 +363,7 @@ func TestConcurrentHoldsCannotOverdraw(t *testing.T) {
 			switch {
 			case err == nil:
 				ok++
-			case grpcx.Reason(err) == grpcport.ReasonInsufficientPoints:
+			case grpcx.Reason(err) == grpcapi.ReasonInsufficientPoints:
 				insufficient++
 			default:
 				bad++
@@ -411,13 +411,13 @@ func TestHoldsExpire(t *testing.T) {
 		t.Errorf("balance %v after expiry, want nothing held", b)
 	}
 	_, err = e.ledger("service").CaptureHold(ctx, &ledgerv1.CaptureHoldRequest{HoldId: placed.GetHold().GetHoldId()})
-	wantReason(t, err, grpcport.ReasonHoldNotOpen, "capture an expired hold")
+	wantReason(t, err, grpcapi.ReasonHoldNotOpen, "capture an expired hold")
 	voided, err := e.ledger("service").VoidHold(ctx, &ledgerv1.VoidHoldRequest{HoldId: placed.GetHold().GetHoldId()})
 	if err != nil || voided.GetHold().GetStatus() != ledgerv1.HoldStatus_HOLD_STATUS_EXPIRED {
 		t.Errorf("void an expired hold = %v, %v; want it returned, expired", voided, err)
 	}
 	testkit.Eventually(t, 10*time.Second, "hold.voided (expired)", func() bool {
-		evs := testkit.Events[*ledgerv1.HoldVoided](e.Env, "ledger.hold.voided")
+		evs := published[*ledgerv1.HoldVoided](e)
 		return len(evs) == 1 && evs[0].GetReason() == "expired"
 	})
 }

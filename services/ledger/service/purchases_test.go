@@ -45,9 +45,9 @@ func TestPurchaseCreditedOncePerTransaction(t *testing.T) {
 	}
 
 	testkit.Eventually(t, 10*time.Second, "two points.credited events", func() bool {
-		return len(testkit.Events[*ledgerv1.PointsCredited](e.Env, "ledger.points.credited")) == 2
+		return len(published[*ledgerv1.PointsCredited](e)) == 2
 	})
-	for _, ev := range testkit.Events[*ledgerv1.PointsCredited](e.Env, "ledger.points.credited") {
+	for _, ev := range published[*ledgerv1.PointsCredited](e) {
 		if ev.GetMemberId() != m || ev.GetReason() != ledgerv1.PointsReason_POINTS_REASON_PURCHASE || ev.GetTransactionId() == "" {
 			t.Errorf("points.credited %v", ev)
 		}
@@ -83,7 +83,7 @@ func TestAnonymousAndUnmatchedPurchases(t *testing.T) {
 	var refs []string
 	testkit.Eventually(t, 10*time.Second, "two purchase.unmatched events", func() bool {
 		refs = refs[:0]
-		for _, ev := range testkit.Events[*ledgerv1.UnmatchedPurchaseRecorded](e.Env, "ledger.purchase.unmatched") {
+		for _, ev := range published[*ledgerv1.UnmatchedPurchaseRecorded](e) {
 			refs = append(refs, ev.GetMemberRef())
 		}
 		return len(refs) == 2

@@ -9,6 +9,7 @@ import (
 
 	"github.com/treue/treue/pkg/testkit"
 	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
+	posv1 "github.com/treue/treue/proto/gen/treue/pos/v1"
 	"github.com/treue/treue/services/ledger/service"
 )
 
@@ -95,7 +96,7 @@ func TestReturnNeverTakesAMemberBelowZero(t *testing.T) {
 	}
 	var debited *ledgerv1.PointsDebited
 	testkit.Eventually(t, 10*time.Second, "points.debited", func() bool {
-		evs := testkit.Events[*ledgerv1.PointsDebited](e.Env, "ledger.points.debited")
+		evs := published[*ledgerv1.PointsDebited](e)
 		if len(evs) == 1 {
 			debited = evs[0]
 		}
@@ -112,11 +113,11 @@ func TestReturnNeverTakesAMemberBelowZero(t *testing.T) {
 func TestReturnBeforeItsPurchase(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.start(func(c *service.Config) { c.ConsumerHooks.Backoff = []time.Duration{time.Second} })
+	e.start(func(c *service.Config) { c.Base.Hooks.Backoff = []time.Duration{time.Second} })
 	m := e.enroll("Fritz")
 	r := e.publishReturn(posReturn("S1", "R1", "T1", m, 4000))
 	// Wait until the ledger has tried the return once and put it back.
-	cons, err := e.JS().Consumer(testkit.Ctx(t), e.NS().Stream("POS"), e.NS().Consumer(service.ConsumerPOS))
+	cons, err := e.JS().Consumer(testkit.Ctx(t), e.stream(&posv1.ReturnRecorded{}), e.NS().Consumer(service.ConsumerPOS))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,13 +6,16 @@ import (
 	"github.com/treue/treue/services/ledger/internal/domain"
 )
 
-// Enroll creates a member with their accounts. A retry with the same idempotency key and
-// the same request returns the member created the first time; the same key with a
-// different request is domain.ErrIdempotencyKeyReused.
-func (a *Application) Enroll(ctx context.Context, key string, e domain.Enrolment) (domain.Member, error) {
+// Enroll creates a member with their accounts and announces it.
+type Enroll struct{ *base }
+
+// Handle enrols. A retry with the same idempotency key and the same request returns the
+// member created the first time; the same key with a different request is
+// domain.ErrIdempotencyKeyReused.
+func (u *Enroll) Handle(ctx context.Context, key string, e domain.Enrolment) (domain.Member, error) {
 	hash := e.Hash()
-	m := domain.NewMember(a.newID(), e, a.clock())
-	err := a.store.InTx(ctx, func(tx Tx) error {
+	m := domain.NewMember(u.newID(), e, u.clock())
+	err := u.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
 		inserted, existing, existingHash, err := tx.InsertMember(ctx, m, key, hash)
 		if err != nil {
 			return err

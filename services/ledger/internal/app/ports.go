@@ -9,8 +9,9 @@ import (
 
 // Store is the ledger's persistence: reads, and writes inside one transaction.
 type Store interface {
-	// InTx runs fn in one database transaction, committed when fn returns nil.
-	InTx(ctx context.Context, fn func(Tx) error) error
+	// InTx runs fn in one database transaction, committed when fn returns nil. Called
+	// with a transaction already open in ctx (an event consumer's batch), it joins it.
+	InTx(ctx context.Context, fn func(ctx context.Context, tx Tx) error) error
 	// Member returns domain.ErrMemberNotFound for an unknown id.
 	Member(ctx context.Context, id string) (domain.Member, error)
 	// Balance returns domain.ErrMemberNotFound for an unknown id.
@@ -45,7 +46,7 @@ type Tx interface {
 	// ApplyOnce is Apply for transactions whose idempotency key alone guards them: those
 	// whose key was used before are skipped. It returns those it wrote.
 	ApplyOnce(ctx context.Context, txs []domain.Transaction) ([]domain.Transaction, error)
-	// Emit writes events to the outbox.
+	// Emit writes events to the outbox, to be published once the transaction commits.
 	Emit(ctx context.Context, events ...domain.Event) error
 
 	// InsertPurchases records purchases not recorded before, with the points returned
