@@ -40,7 +40,7 @@ func TestContract(t *testing.T) {
 		slices.Sort(out)
 		return out
 	}
-	produces := want(&ledgerv1.MemberEnrolled{}, &ledgerv1.PointsCredited{}, &ledgerv1.PointsDebited{},
+	produces := want(&ledgerv1.MemberEnrolled{}, &ledgerv1.MemberErased{}, &ledgerv1.PointsCredited{}, &ledgerv1.PointsDebited{},
 		&ledgerv1.HoldPlaced{}, &ledgerv1.HoldCaptured{}, &ledgerv1.HoldVoided{}, &ledgerv1.UnmatchedPurchaseRecorded{})
 	if g := got(c.Produces); !slices.Equal(g, produces) {
 		t.Errorf("produces %v, want %v", g, produces)

@@ -76,6 +76,14 @@ func TestGRPCAccess(t *testing.T) {
 			_, err := c.ListTransactions(ctx, req)
 			return err
 		},
+		"EraseMember": func(ctx context.Context, c ledgerv1.LedgerServiceClient, valid bool) error {
+			req := &ledgerv1.EraseMemberRequest{MemberId: m, Reason: "access test"}
+			if !valid {
+				req.Reason = ""
+			}
+			_, err := c.EraseMember(ctx, req)
+			return err
+		},
 		"PlaceHold": func(ctx context.Context, c ledgerv1.LedgerServiceClient, valid bool) error {
 			req := &ledgerv1.PlaceHoldRequest{IdempotencyKey: "hold-access-1", MemberId: m, Points: 1}
 			if !valid {
@@ -110,6 +118,7 @@ func TestGRPCAccess(t *testing.T) {
 		{"GetMember", "member_id", ""},
 		{"GetBalance", "member_id", "marketing"},
 		{"ListTransactions", "page_size", "pos"},
+		{"EraseMember", "reason", "service"},
 		{"PlaceHold", "points", "pos"},
 		{"CaptureHold", "hold_id", "pos"},
 		{"VoidHold", "hold_id", "marketing"},

@@ -46,6 +46,7 @@ type Application struct {
 // Commands change the ledger.
 type Commands struct {
 	Enroll              *Enroll
+	EraseMember         *EraseMember
 	PlaceHold           *PlaceHold
 	CaptureHold         *CaptureHold
 	VoidHold            *VoidHold
@@ -62,6 +63,7 @@ type Queries struct {
 	GetMember        *GetMember
 	GetBalance       *GetBalance
 	ListTransactions *ListTransactions
+	ExportMember     *ExportMember
 }
 
 // New builds the use cases; it refuses a missing dependency or an impossible rule.
@@ -84,6 +86,7 @@ func New(d Deps) (*Application, error) {
 	return &Application{
 		Commands: Commands{
 			Enroll:              &Enroll{b},
+			EraseMember:         &EraseMember{b},
 			PlaceHold:           &PlaceHold{b},
 			CaptureHold:         &CaptureHold{h},
 			VoidHold:            &VoidHold{h},
@@ -98,6 +101,7 @@ func New(d Deps) (*Application, error) {
 			GetMember:        &GetMember{b},
 			GetBalance:       &GetBalance{b},
 			ListTransactions: &ListTransactions{b},
+			ExportMember:     &ExportMember{b},
 		},
 	}, nil
 }

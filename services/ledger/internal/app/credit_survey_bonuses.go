@@ -11,7 +11,8 @@ import (
 type CreditSurveyBonuses struct{ *base }
 
 // Handle credits the bonus of each response once (idempotency key "survey:<response
-// id>"). An anonymous response earns nothing, nor does one of an unknown member.
+// id>"). An anonymous response earns nothing, nor does one of an unknown or erased
+// member.
 func (u *CreditSurveyBonuses) Handle(ctx context.Context, responses []domain.SurveyResponse) error {
 	if u.cfg.SurveyBonusPoints == 0 {
 		return nil

@@ -11,7 +11,9 @@ type Enroll struct{ *base }
 
 // Handle enrols. A retry with the same idempotency key and the same request returns the
 // member created the first time; the same key with a different request is
-// domain.ErrIdempotencyKeyReused.
+// domain.ErrIdempotencyKeyReused. Once that member is erased, the key returns the erased
+// member whatever the request: the ledger no longer knows what the first request said,
+// and a late retry must not enrol the person again.
 func (u *Enroll) Handle(ctx context.Context, key string, e domain.Enrolment) (domain.Member, error) {
 	hash := e.Hash()
 	m := domain.NewMember(u.newID(), e, u.clock())
@@ -21,7 +23,7 @@ func (u *Enroll) Handle(ctx context.Context, key string, e domain.Enrolment) (do
 			return err
 		}
 		if !inserted {
-			if existingHash != hash {
+			if existingHash != hash && !existing.Erased() {
 				return domain.ErrIdempotencyKeyReused
 			}
 			m = existing

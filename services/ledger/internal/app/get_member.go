@@ -9,7 +9,8 @@ import (
 // GetMember reads a member.
 type GetMember struct{ *base }
 
-// Handle returns the member; an unknown id is domain.ErrMemberNotFound.
+// Handle returns the member; an erased one with ErasedAt set and its personal data gone.
+// An unknown id is domain.ErrMemberNotFound.
 func (u *GetMember) Handle(ctx context.Context, id string) (domain.Member, error) {
 	return member(ctx, u.store, id)
 }

@@ -11,7 +11,7 @@ type PlaceHold struct{ *base }
 
 // Handle places the hold. The member's balance row is locked first, so concurrent holds
 // cannot together overdraw it. A retry with the same idempotency key returns the hold as
-// it is now. An unknown member is domain.ErrMemberNotFound.
+// it is now. An unknown or erased member is domain.ErrMemberNotFound.
 func (u *PlaceHold) Handle(ctx context.Context, req domain.HoldRequest) (domain.Hold, error) {
 	id, ok := domain.CanonicalUUID(req.MemberID)
 	if !ok {

@@ -13,8 +13,8 @@ import (
 type RecordPurchases struct{ *base }
 
 // Handle books a batch of purchases, set-based: a handful of statements whatever its
-// size. A purchase of a member the ledger knows earns points; one of an unknown member
-// (or a member reference that is no UUID) is kept unmatched and announced, never
+// size. A purchase of a member the ledger knows earns points; one of an unknown or erased
+// member (or a member reference that is no UUID) is kept unmatched and announced, never
 // credited; an anonymous one is recorded and earns nothing.
 //
 // A purchase that breaks the programme's POS rules fails the batch with an error that is

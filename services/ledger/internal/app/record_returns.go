@@ -14,7 +14,8 @@ type RecordReturns struct{ *base }
 // Handle books a batch of returns, set-based: a handful of statements whatever its size.
 // A return takes back the rate applied to its refund, capped at what its purchase
 // credited less earlier returns, from the purchase's member, never below zero (the rest
-// is the shortfall).
+// is the shortfall). A return of an erased member's purchase debits nothing: the ledger
+// books nothing more for a member who asked to leave.
 //
 // A return whose purchase is unknown fails with domain.ErrPurchaseNotYetKnown while it
 // has had fewer than Config.ReturnWaitDeliveries deliveries (the purchase may still
@@ -102,7 +103,8 @@ func (u *RecordReturns) Handle(ctx context.Context, returns []domain.Return) err
 				u.log.WarnContext(ctx, "return booked without its purchase", "return", r.Key.Reference(),
 					"purchase", r.Original().Reference(), "member_id", r.MemberID, "points", r.Points)
 			}
-			if r.MemberID != "" && r.Points > 0 {
+			// Only members the ledger still books for are locked: not an erased one.
+			if _, active := balances[r.MemberID]; active && r.Points > 0 {
 				r.Debited, r.Shortfall = domain.SplitDebit(r.Points, balances[r.MemberID])
 				balances[r.MemberID] -= r.Debited
 				if r.Debited > 0 {

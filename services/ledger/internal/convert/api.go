@@ -21,13 +21,18 @@ func HoldRequest(req *ledgerv1.PlaceHoldRequest) domain.HoldRequest {
 	}
 }
 
-// Member converts a member.
+// Member converts a member; an erased one carries its erased_at and no personal data.
 func Member(m domain.Member) *ledgerv1.Member {
 	return &ledgerv1.Member{
 		MemberId: m.ID, DisplayName: m.DisplayName, Email: m.Email, Locale: m.Locale,
 		SurveyConsent: m.SurveyConsent, MarketingConsent: m.MarketingConsent, Tier: m.Tier,
-		EnrolledAt: Timestamp(m.EnrolledAt),
+		EnrolledAt: Timestamp(m.EnrolledAt), ErasedAt: Timestamp(m.ErasedAt),
 	}
+}
+
+// Erasure is the answer to EraseMember: the first erasure's time and reason.
+func Erasure(m domain.Member) *ledgerv1.EraseMemberResponse {
+	return &ledgerv1.EraseMemberResponse{MemberId: m.ID, ErasedAt: Timestamp(m.ErasedAt), Reason: m.ErasureReason}
 }
 
 // Balance converts a balance.

@@ -1,6 +1,6 @@
 // Package convert is the one place where the contract's generated types meet the
 // ledger's domain: gRPC requests and responses, the events the ledger consumes and
-// emits, in both directions.
+// emits, and the member export, in both directions.
 package convert
 
 import (

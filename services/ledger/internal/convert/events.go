@@ -16,6 +16,7 @@ import (
 // any other.
 var Produces = []proto.Message{
 	&ledgerv1.MemberEnrolled{},
+	&ledgerv1.MemberErased{},
 	&ledgerv1.PointsCredited{},
 	&ledgerv1.PointsDebited{},
 	&ledgerv1.HoldPlaced{},
@@ -34,6 +35,8 @@ func Event(e domain.Event) (proto.Message, error) {
 			SurveyConsent: m.SurveyConsent, MarketingConsent: m.MarketingConsent, Tier: m.Tier,
 			EnrolledAt: Timestamp(m.EnrolledAt),
 		}, nil
+	case domain.MemberErased:
+		return &ledgerv1.MemberErased{MemberId: e.MemberID, ErasedAt: Timestamp(e.ErasedAt)}, nil
 	case domain.PointsCredited:
 		return &ledgerv1.PointsCredited{
 			TransactionId: e.TransactionID, MemberId: e.MemberID, Points: e.Points, Reason: Reason(e.Reason),

@@ -37,17 +37,25 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, tx app.Tx
 	})
 }
 
-const memberColumns = `id::text, display_name, email, locale, survey_consent, marketing_consent, tier, enrolled_at`
+const memberColumns = `id::text, display_name, email, locale, survey_consent, marketing_consent, tier, enrolled_at,
+	erased_at, erasure_reason`
 
 // scanMember reads memberColumns and then dest.
 func scanMember(row pgx.Row, dest ...any) (domain.Member, error) {
-	var m domain.Member
+	var (
+		m      domain.Member
+		erased *time.Time
+	)
 	err := row.Scan(append([]any{&m.ID, &m.DisplayName, &m.Email, &m.Locale, &m.SurveyConsent, &m.MarketingConsent,
-		&m.Tier, &m.EnrolledAt}, dest...)...)
+		&m.Tier, &m.EnrolledAt, &erased, &m.ErasureReason}, dest...)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return m, domain.ErrMemberNotFound
 	}
+	if erased != nil {
+		m.ErasedAt = *erased
+	}
 	utc(&m.EnrolledAt)
+	utc(&m.ErasedAt)
 	return m, err
 }
 

@@ -48,6 +48,22 @@ func (t *ledgerTx) InsertMember(ctx context.Context, m domain.Member, key, reque
 	return true, m, requestHash, err
 }
 
+func (t *ledgerTx) LockMember(ctx context.Context, id string) (domain.Member, error) {
+	return scanMember(t.tx.QueryRow(ctx, `SELECT `+memberColumns+` FROM members WHERE id = $1 FOR UPDATE`, id))
+}
+
+func (t *ledgerTx) SaveErasure(ctx context.Context, m domain.Member) error {
+	tag, err := t.tx.Exec(ctx, `
+		UPDATE members SET display_name = $2, email = $3, survey_consent = $4, marketing_consent = $5,
+			erased_at = $6, erasure_reason = $7, request_hash = ''
+		WHERE id = $1`,
+		m.ID, m.DisplayName, m.Email, m.SurveyConsent, m.MarketingConsent, m.ErasedAt, m.ErasureReason)
+	if err == nil && tag.RowsAffected() != 1 {
+		err = domain.ErrMemberNotFound
+	}
+	return err
+}
+
 func (t *ledgerTx) LockMembers(ctx context.Context, ids []string) (map[string]int64, error) {
 	names := make([]string, 0, len(ids))
 	for _, id := range ids {
@@ -60,9 +76,13 @@ func (t *ledgerTx) LockMembers(ctx context.Context, ids []string) (map[string]in
 		return out, nil
 	}
 	// LockRows runs above the Sort: rows are locked in name order, the one order every
-	// writer of balances uses, so two transactions cannot wait for each other.
-	rows, err := t.tx.Query(ctx, `SELECT name, member_id::text, balance FROM accounts
-		WHERE name = ANY($1) ORDER BY name FOR UPDATE`, names)
+	// writer of balances uses, so two transactions cannot wait for each other. Erased
+	// members are left out (the partial index of erased ids keeps that cheap); one erased
+	// while this runs is credited as if the batch had come just before.
+	rows, err := t.tx.Query(ctx, `SELECT a.name, a.member_id::text, a.balance FROM accounts a
+		WHERE a.name = ANY($1)
+			AND NOT EXISTS (SELECT FROM members m WHERE m.id = a.member_id AND m.erased_at IS NOT NULL)
+		ORDER BY a.name FOR UPDATE OF a`, names)
 	if err != nil {
 		return nil, err
 	}

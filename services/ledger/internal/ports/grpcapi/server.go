@@ -1,5 +1,6 @@
-// Package grpcapi serves treue.ledger.v1.LedgerService: it translates requests into use
-// cases and the ledger's errors into gRPC statuses. Requests arrive validated (pkg/grpcx runs
+// Package grpcapi serves treue.ledger.v1.LedgerService and the ledger's part of
+// treue.privacy.v1.PrivacyService: it translates requests into use cases and the
+// ledger's errors into gRPC statuses. Requests arrive validated (pkg/grpcx runs
 // protovalidate and refuses NUL bytes) and authorised.
 package grpcapi
 
@@ -41,6 +42,11 @@ func (s *Server) Enroll(ctx context.Context, req *ledgerv1.EnrollRequest) (*ledg
 func (s *Server) GetMember(ctx context.Context, req *ledgerv1.GetMemberRequest) (*ledgerv1.GetMemberResponse, error) {
 	m, err := s.app.Queries.GetMember.Handle(ctx, req.GetMemberId())
 	return reply(m, err, convert.GetMemberResponse)
+}
+
+func (s *Server) EraseMember(ctx context.Context, req *ledgerv1.EraseMemberRequest) (*ledgerv1.EraseMemberResponse, error) {
+	m, err := s.app.Commands.EraseMember.Handle(ctx, req.GetMemberId(), req.GetReason())
+	return reply(m, err, convert.Erasure)
 }
 
 func (s *Server) GetBalance(ctx context.Context, req *ledgerv1.GetBalanceRequest) (*ledgerv1.GetBalanceResponse, error) {
