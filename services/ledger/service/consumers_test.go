@@ -27,9 +27,7 @@ func response(responseID, memberID string) *surveyv1.ResponseSubmitted {
 }
 
 func TestSurveyBonusOncePerResponse(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
-	e.start()
+	e := started(t)
 	m := e.enroll("Nora")
 	r := response(uuid.NewString(), m)
 	e.send(uuid.NewString(), r)
@@ -53,13 +51,9 @@ func TestSurveyBonusOncePerResponse(t *testing.T) {
 }
 
 func TestRedemptionsCaptureAndVoidHolds(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
-	e.start()
+	e := started(t)
 	ctx := testkit.Ctx(t)
-	m := e.enroll("Otto")
-	e.publishPurchase(purchase("S1", "T1", m, 10000))
-	e.waitAvailable(m, 100)
+	m := e.memberWithPoints("Otto", 100)
 	hold := func(key string, points int64) string {
 		h, err := e.ledger("service").PlaceHold(ctx, &ledgerv1.PlaceHoldRequest{IdempotencyKey: key, MemberId: m, Points: points})
 		if err != nil {
@@ -133,9 +127,7 @@ func TestRedemptionsCaptureAndVoidHolds(t *testing.T) {
 // TestMalformedEventsAreDeadLettered: garbage on a purchase subject lands in the dead
 // letters with its error, and the consumer goes on with the next purchase.
 func TestMalformedEventsAreDeadLettered(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
-	e.start()
+	e := started(t)
 	ctx := testkit.Ctx(t)
 	m := e.enroll("Paul")
 	garbage := uuid.NewString()
@@ -172,9 +164,7 @@ func TestMalformedEventsAreDeadLettered(t *testing.T) {
 // up (here: a constraint an operator added by mistake), is dead-lettered, and once the
 // cause is removed the admin API replays it and the points are credited.
 func TestReplayDeadLetterAfterTheCauseIsFixed(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
-	e.start(func(c *service.Config) {
+	e := started(t, func(c *service.Config) {
 		c.Base.Hooks.MaxDeliver = 2
 		c.Base.Hooks.Backoff = []time.Duration{50 * time.Millisecond}
 	})

@@ -16,9 +16,7 @@ import (
 // "crashes" before acking it. JetStream redelivers it to the restarted ledger after
 // AckWait; the inbox recognises it, and the points stay credited once.
 func TestRedeliveryAfterCrashBetweenCommitAndAck(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
-	e.start()
+	e := started(t)
 	m := e.enroll("Carla")
 	first := e.cur
 	if err := first.Stop(); err != nil {

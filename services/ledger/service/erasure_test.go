@@ -47,9 +47,7 @@ func (e *env) privacy(role string) privacyv1.PrivacyServiceClient {
 // totals do not move), records its time and reason once, and announces it once. After
 // it the ledger books nothing more for the member.
 func TestEraseMember(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
-	e.start()
+	e := started(t)
 	ctx := testkit.Ctx(t)
 	enrol := &ledgerv1.EnrollRequest{IdempotencyKey: "enroll-greta-01", DisplayName: "Greta Garbo", Email: "greta@example.com",
 		Locale: "sv-SE", SurveyConsent: true, MarketingConsent: true}
@@ -184,9 +182,7 @@ func TestEraseMember(t *testing.T) {
 // returns; an unknown member's is empty; an erased member's shows the erasure and no
 // personal data.
 func TestExportMember(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
-	e.start()
+	e := started(t)
 	ctx := testkit.Ctx(t)
 	m := e.enroll("Hedy")
 	e.publishPurchase(purchase("S1", "T1", m, 10000))

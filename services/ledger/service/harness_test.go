@@ -44,6 +44,16 @@ func (e *env) config() service.Config {
 	return cfg
 }
 
+// started runs the test in parallel with the others, in a world of its own with a
+// ledger started in it.
+func started(t *testing.T, mutate ...func(*service.Config)) *env {
+	t.Helper()
+	t.Parallel()
+	e := newEnv(t)
+	e.start(mutate...)
+	return e
+}
+
 // start runs a ledger instance until the test ends (or it is stopped).
 func (e *env) start(mutate ...func(*service.Config)) *testkit.Running[*service.Service] {
 	e.t.Helper()
@@ -77,6 +87,16 @@ func (e *env) enroll(name string) string {
 		e.t.Fatalf("enroll %s: %v", name, err)
 	}
 	return resp.GetMember().GetMemberId()
+}
+
+// memberWithPoints enrols a member and credits them points with a purchase (S1/T1),
+// and returns the member's id.
+func (e *env) memberWithPoints(name string, points int64) string {
+	e.t.Helper()
+	m := e.enroll(name)
+	e.publishPurchase(purchase("S1", "T1", m, points*100))
+	e.waitAvailable(m, points)
+	return m
 }
 
 func (e *env) balance(memberID string) *ledgerv1.GetBalanceResponse {

@@ -21,9 +21,7 @@ import (
 // redemptions and survey bonuses through the ledger at once, then checks the ledger's
 // invariants on what it stored.
 func TestLedgerInvariantsAfterAMixedRun(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
-	e.start(func(c *service.Config) { c.Base.DBMaxConns = 8 })
+	e := started(t, func(c *service.Config) { c.Base.DBMaxConns = 8 })
 	ctx := testkit.Ctx(t)
 	rng := rand.New(rand.NewPCG(7, 11))
 

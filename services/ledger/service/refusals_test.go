@@ -21,9 +21,7 @@ import (
 // in the dead letters at its first delivery with its reason, and books nothing; the
 // healthy ones are credited.
 func TestHostilePOSInputIsRefused(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
-	e.start(func(c *service.Config) {
+	e := started(t, func(c *service.Config) {
 		c.OtherRates = map[string]domain.Rate{"CHF": domain.MustRate(6, 5)}
 		c.MaxPurchaseMinor = 1_000_000
 	})

@@ -2,8 +2,6 @@ package app
 
 import (
 	"context"
-	"fmt"
-	"slices"
 
 	"github.com/treue/treue/services/ledger/internal/domain"
 )
@@ -22,13 +20,14 @@ type RecordPurchases struct{ *base }
 // caller must not retry it as it stands.
 func (u *RecordPurchases) Handle(ctx context.Context, purchases []domain.Purchase) error {
 	now := u.clock()
-	// Refusals first, before any statement: they are the cheap, common failure.
-	for _, p := range purchases {
-		if err := u.cfg.POS.CheckPurchase(p, now); err != nil {
-			return fmt.Errorf("purchase %s refused: %w", p.Key.Reference(), err)
-		}
+	purchases, err := admit(purchases,
+		func(p domain.Purchase) error {
+			return refused("purchase", p.Key.Reference(), u.cfg.POS.CheckPurchase(p, now))
+		},
+		func(p domain.Purchase) domain.PurchaseKey { return p.Key })
+	if err != nil {
+		return err
 	}
-	purchases = uniquePurchases(purchases)
 	return u.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
 		// The member each purchase names, when it names one by a UUID.
 		canonicalMember := make(map[domain.PurchaseKey]string, len(purchases))
@@ -49,7 +48,7 @@ func (u *RecordPurchases) Handle(ctx context.Context, purchases []domain.Purchas
 				if _, known := balances[id]; known {
 					p.MemberID = id
 					if p.Points, err = u.cfg.POS.Points(p.Currency, p.TotalMinor); err != nil {
-						return fmt.Errorf("purchase %s refused: %w", p.Key.Reference(), err)
+						return refused("purchase", p.Key.Reference(), err)
 					}
 				}
 			}
@@ -73,7 +72,7 @@ func (u *RecordPurchases) Handle(ctx context.Context, purchases []domain.Purchas
 			switch {
 			case p.Points > 0:
 				if balances[p.MemberID], err = domain.AddPoints(balances[p.MemberID], p.Points); err != nil {
-					return fmt.Errorf("purchase %s refused: %w", p.Key.Reference(), err)
+					return refused("purchase", p.Key.Reference(), err)
 				}
 				t := domain.Transfer(p.LedgerTxID, p.CreditKey(), domain.KindCredit, domain.ReasonPurchase,
 					p.Key.Reference(), p.MemberID, now, domain.AccountIssued, domain.AvailableAccount(p.MemberID), p.Points)
@@ -101,15 +100,4 @@ func creditEvent(t domain.Transaction, points int64, storeID string) domain.Poin
 		TransactionID: t.ID, MemberID: t.MemberID, Points: points, Reason: t.Reason,
 		Reference: t.Reference, StoreID: storeID, OccurredAt: t.CreatedAt,
 	}
-}
-
-// uniquePurchases keeps the first of each (store, transaction): a POS that published a
-// sale twice under different event ids may have both in one batch.
-func uniquePurchases(ps []domain.Purchase) []domain.Purchase {
-	seen := make(map[domain.PurchaseKey]bool, len(ps))
-	return slices.DeleteFunc(ps, func(p domain.Purchase) bool {
-		dup := seen[p.Key]
-		seen[p.Key] = true
-		return dup
-	})
 }

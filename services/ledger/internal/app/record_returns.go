@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/treue/treue/services/ledger/internal/domain"
 )
@@ -26,12 +25,14 @@ type RecordReturns struct{ *base }
 // caller must not retry it as it stands.
 func (u *RecordReturns) Handle(ctx context.Context, returns []domain.Return) error {
 	now := u.clock()
-	for _, r := range returns {
-		if err := u.cfg.POS.CheckReturn(r, now); err != nil {
-			return fmt.Errorf("return %s refused: %w", r.Key.Reference(), err)
-		}
+	returns, err := admit(returns,
+		func(r domain.Return) error {
+			return refused("return", r.Key.Reference(), u.cfg.POS.CheckReturn(r, now))
+		},
+		func(r domain.Return) domain.ReturnKey { return r.Key })
+	if err != nil {
+		return err
 	}
-	returns = uniqueReturns(returns)
 	return u.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
 		keys := make([]domain.PurchaseKey, len(returns))
 		for i, r := range returns {
@@ -75,11 +76,11 @@ func (u *RecordReturns) Handle(ctx context.Context, returns []domain.Return) err
 			switch {
 			case ok:
 				if err := domain.CheckReturnOf(r, o); err != nil {
-					return fmt.Errorf("return %s refused: %w", r.Key.Reference(), err)
+					return refused("return", r.Key.Reference(), err)
 				}
 				refund, err := u.cfg.POS.Points(r.Currency, r.TotalMinor)
 				if err != nil {
-					return fmt.Errorf("return %s refused: %w", r.Key.Reference(), err)
+					return refused("return", r.Key.Reference(), err)
 				}
 				r.MemberID = o.MemberID
 				r.Points = domain.ReturnPoints(refund, o.Points, o.PointsReturned)
@@ -94,7 +95,7 @@ func (u *RecordReturns) Handle(ctx context.Context, returns []domain.Return) err
 					if _, known := balances[id]; known {
 						points, err := u.cfg.POS.Points(r.Currency, r.TotalMinor)
 						if err != nil {
-							return fmt.Errorf("return %s refused: %w", r.Key.Reference(), err)
+							return refused("return", r.Key.Reference(), err)
 						}
 						r.MemberID = id
 						r.Points = points
@@ -131,15 +132,5 @@ func (u *RecordReturns) Handle(ctx context.Context, returns []domain.Return) err
 			return err
 		}
 		return tx.Emit(ctx, events...)
-	})
-}
-
-// uniqueReturns keeps the first of each (store, return).
-func uniqueReturns(rs []domain.Return) []domain.Return {
-	seen := make(map[domain.ReturnKey]bool, len(rs))
-	return slices.DeleteFunc(rs, func(r domain.Return) bool {
-		dup := seen[r.Key]
-		seen[r.Key] = true
-		return dup
 	})
 }

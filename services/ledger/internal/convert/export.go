@@ -50,8 +50,8 @@ func Export(x domain.MemberExport) (*structpb.Struct, error) {
 	for i, r := range x.Returns {
 		doc.Returns[i] = exportReturn{
 			StoreID: r.Key.StoreID, ReturnID: r.Key.ReturnID, OriginalTransactionID: r.OriginalTransactionID,
-			MemberRef: r.MemberRef, OccurredAt: stamp(r.OccurredAt), Currency: r.Currency, TotalMinor: r.TotalMinor,
-			Lines: linesDoc(r.Lines), Points: r.Points, Debited: r.Debited, Shortfall: r.Shortfall, Orphan: r.Orphan,
+			exportSale: saleDoc(r.MemberRef, r.OccurredAt, r.Currency, r.TotalMinor, r.Lines),
+			Points:     r.Points, Debited: r.Debited, Shortfall: r.Shortfall, Orphan: r.Orphan,
 		}
 	}
 	// Through JSON: the struct tags name the fields, and structpb takes what
@@ -118,47 +118,49 @@ type exportHold struct {
 	VoidReason string `json:"void_reason,omitempty"`
 }
 
+// exportSale is what purchases and returns have in common (its fields are inlined).
+type exportSale struct {
+	MemberRef  string        `json:"member_ref"`
+	OccurredAt string        `json:"occurred_at"`
+	Currency   string        `json:"currency"`
+	TotalMinor int64         `json:"total_minor"`
+	Lines      []domain.Line `json:"lines"`
+}
+
 type exportPurchase struct {
-	StoreID        string        `json:"store_id"`
-	TransactionID  string        `json:"transaction_id"`
-	MemberRef      string        `json:"member_ref"`
-	OccurredAt     string        `json:"occurred_at"`
-	Currency       string        `json:"currency"`
-	TotalMinor     int64         `json:"total_minor"`
-	Lines          []domain.Line `json:"lines"`
-	Points         int64         `json:"points"`
-	PointsReturned int64         `json:"points_returned"`
+	StoreID       string `json:"store_id"`
+	TransactionID string `json:"transaction_id"`
+	exportSale
+	Points         int64 `json:"points"`
+	PointsReturned int64 `json:"points_returned"`
 }
 
 type exportReturn struct {
-	StoreID               string        `json:"store_id"`
-	ReturnID              string        `json:"return_id"`
-	OriginalTransactionID string        `json:"original_transaction_id"`
-	MemberRef             string        `json:"member_ref"`
-	OccurredAt            string        `json:"occurred_at"`
-	Currency              string        `json:"currency"`
-	TotalMinor            int64         `json:"total_minor"`
-	Lines                 []domain.Line `json:"lines"`
-	Points                int64         `json:"points"`
-	Debited               int64         `json:"debited"`
-	Shortfall             int64         `json:"shortfall"`
-	Orphan                bool          `json:"orphan"`
+	StoreID               string `json:"store_id"`
+	ReturnID              string `json:"return_id"`
+	OriginalTransactionID string `json:"original_transaction_id"`
+	exportSale
+	Points    int64 `json:"points"`
+	Debited   int64 `json:"debited"`
+	Shortfall int64 `json:"shortfall"`
+	Orphan    bool  `json:"orphan"`
 }
 
 func purchaseDoc(p domain.Purchase) exportPurchase {
 	return exportPurchase{
-		StoreID: p.Key.StoreID, TransactionID: p.Key.TransactionID, MemberRef: p.MemberRef,
-		OccurredAt: stamp(p.OccurredAt), Currency: p.Currency, TotalMinor: p.TotalMinor,
-		Lines: linesDoc(p.Lines), Points: p.Points, PointsReturned: p.PointsReturned,
+		StoreID: p.Key.StoreID, TransactionID: p.Key.TransactionID,
+		exportSale: saleDoc(p.MemberRef, p.OccurredAt, p.Currency, p.TotalMinor, p.Lines),
+		Points:     p.Points, PointsReturned: p.PointsReturned,
 	}
 }
 
-// linesDoc is never nil, so that a receipt without lines exports [] rather than null.
-func linesDoc(ls []domain.Line) []domain.Line {
-	if ls == nil {
-		return []domain.Line{}
+// saleDoc's lines are never nil, so that a receipt without lines exports [] rather than
+// null.
+func saleDoc(memberRef string, at time.Time, currency string, total int64, lines []domain.Line) exportSale {
+	if lines == nil {
+		lines = []domain.Line{}
 	}
-	return ls
+	return exportSale{MemberRef: memberRef, OccurredAt: stamp(at), Currency: currency, TotalMinor: total, Lines: lines}
 }
 
 // stamp is t in RFC 3339 with the precision the ledger keeps; "" for the zero time.

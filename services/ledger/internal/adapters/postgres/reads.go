@@ -42,7 +42,6 @@ func (s *Store) purchases(ctx context.Context, where string, arg any) ([]domain.
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.Purchase, error) {
 		var p domain.Purchase
 		err := row.Scan(append(purchaseFields(&p), &p.Lines)...)
-		utc(&p.OccurredAt)
 		return p, err
 	})
 }
@@ -59,8 +58,7 @@ func (s *Store) Returns(ctx context.Context, memberID string) ([]domain.Return, 
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.Return, error) {
 		var r domain.Return
 		err := row.Scan(&r.Key.StoreID, &r.Key.ReturnID, &r.OriginalTransactionID, &r.EventID, &r.MemberRef, &r.MemberID,
-			&r.OccurredAt, &r.Currency, &r.TotalMinor, &r.Lines, &r.Points, &r.Debited, &r.Shortfall, &r.Orphan, &r.LedgerTxID)
-		utc(&r.OccurredAt)
+			at(&r.OccurredAt), &r.Currency, &r.TotalMinor, &r.Lines, &r.Points, &r.Debited, &r.Shortfall, &r.Orphan, &r.LedgerTxID)
 		return r, err
 	})
 }

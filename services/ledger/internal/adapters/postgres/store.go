@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/treue/treue/pkg/bus"
 	"github.com/treue/treue/pkg/pg"
@@ -42,20 +43,12 @@ const memberColumns = `id::text, display_name, email, locale, survey_consent, ma
 
 // scanMember reads memberColumns and then dest.
 func scanMember(row pgx.Row, dest ...any) (domain.Member, error) {
-	var (
-		m      domain.Member
-		erased *time.Time
-	)
+	var m domain.Member
 	err := row.Scan(append([]any{&m.ID, &m.DisplayName, &m.Email, &m.Locale, &m.SurveyConsent, &m.MarketingConsent,
-		&m.Tier, &m.EnrolledAt, &erased, &m.ErasureReason}, dest...)...)
+		&m.Tier, at(&m.EnrolledAt), at(&m.ErasedAt), &m.ErasureReason}, dest...)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return m, domain.ErrMemberNotFound
 	}
-	if erased != nil {
-		m.ErasedAt = *erased
-	}
-	utc(&m.EnrolledAt)
-	utc(&m.ErasedAt)
 	return m, err
 }
 
@@ -113,8 +106,7 @@ func (s *Store) Transactions(ctx context.Context, memberID string, after *app.Cu
 	}
 	txs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.Transaction, error) {
 		t := domain.Transaction{MemberID: memberID}
-		err := row.Scan(&t.ID, &t.IdempotencyKey, &t.Kind, &t.Reason, &t.Reference, &t.CreatedAt)
-		t.CreatedAt = t.CreatedAt.UTC()
+		err := row.Scan(&t.ID, &t.IdempotencyKey, &t.Kind, &t.Reason, &t.Reference, at(&t.CreatedAt))
 		return t, err
 	})
 	if err != nil || len(txs) == 0 {
@@ -145,9 +137,20 @@ func (s *Store) Transactions(ctx context.Context, memberID string, after *app.Cu
 	return txs, err
 }
 
-// utc normalises times read back, so that they compare equal to what was written.
-func utc(t *time.Time) {
-	if t != nil && !t.IsZero() {
-		*t = t.UTC()
+// at scans a timestamptz into t, in UTC so that it compares equal to what was written;
+// NULL leaves the zero time.
+func at(t *time.Time) pgtype.TimestamptzScanner { return utcTime{t} }
+
+type utcTime struct{ t *time.Time }
+
+func (u utcTime) ScanTimestamptz(v pgtype.Timestamptz) error {
+	switch {
+	case !v.Valid:
+		*u.t = time.Time{}
+	case v.InfinityModifier != pgtype.Finite:
+		return fmt.Errorf("timestamp %v is infinite", v.InfinityModifier)
+	default:
+		*u.t = v.Time.UTC()
 	}
+	return nil
 }

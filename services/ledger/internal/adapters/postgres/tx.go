@@ -364,7 +364,6 @@ func (t *ledgerTx) LockPurchases(ctx context.Context, keys []domain.PurchaseKey)
 	}
 	var p domain.Purchase
 	_, err = pgx.ForEachRow(rows, purchaseFields(&p), func() error {
-		utc(&p.OccurredAt)
 		out[p.Key] = p
 		return nil
 	})
@@ -377,7 +376,7 @@ const purchaseColumns = `store_id, transaction_id, event_id, member_ref, COALESC
 // purchaseFields are the destinations of purchaseColumns.
 func purchaseFields(p *domain.Purchase) []any {
 	return []any{&p.Key.StoreID, &p.Key.TransactionID, &p.EventID, &p.MemberRef, &p.MemberID,
-		&p.OccurredAt, &p.Currency, &p.TotalMinor, &p.Points, &p.PointsReturned, &p.LedgerTxID}
+		at(&p.OccurredAt), &p.Currency, &p.TotalMinor, &p.Points, &p.PointsReturned, &p.LedgerTxID}
 }
 
 func (t *ledgerTx) SetPointsReturned(ctx context.Context, returned map[domain.PurchaseKey]int64) error {
@@ -476,20 +475,12 @@ const holdColumns = `id::text, member_id::text, points, reference, status, expir
 	closed_at, void_reason, request_hash`
 
 func scanHold(row pgx.Row) (domain.Hold, error) {
-	var (
-		h      domain.Hold
-		closed *time.Time
-	)
-	err := row.Scan(&h.ID, &h.MemberID, &h.Points, &h.Reference, &h.Status, &h.ExpiresAt, &h.CreatedAt, &closed, &h.VoidReason, &h.RequestHash)
+	var h domain.Hold
+	err := row.Scan(&h.ID, &h.MemberID, &h.Points, &h.Reference, &h.Status, at(&h.ExpiresAt), at(&h.CreatedAt), at(&h.ClosedAt),
+		&h.VoidReason, &h.RequestHash)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return h, domain.ErrHoldNotFound
 	}
-	if closed != nil {
-		h.ClosedAt = *closed
-	}
-	utc(&h.ExpiresAt)
-	utc(&h.CreatedAt)
-	utc(&h.ClosedAt)
 	return h, err
 }
 
