@@ -8,11 +8,3 @@ type Redemption struct {
 	// Reason is why it was cancelled; empty for a completion.
 	Reason string
 }
-
-// SurveyResponse is a submitted survey response, as far as the ledger cares: who earns
-// its bonus. MemberRef is "" for an anonymous response.
-type SurveyResponse struct {
-	ResponseID string
-	MemberRef  string
-	StoreID    string
-}
