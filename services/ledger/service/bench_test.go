@@ -38,7 +38,7 @@ func BenchmarkEndToEndPurchases(b *testing.B) {
 				{Sku: "SKU-2", Description: "Cake", Quantity: 1, AmountMinor: int64(500 + i%9000)},
 			},
 		}
-		msgs[i] = e.EventMsg("pos.purchase.recorded."+ev.GetStoreId(), ev.GetEventId(), ev)
+		msgs[i] = e.EventMsg(subject(ev), ev.GetEventId(), ev)
 	}
 	nc, err := nats.Connect(e.NATSURL())
 	if err != nil {
@@ -66,7 +66,7 @@ func BenchmarkEndToEndPurchases(b *testing.B) {
 	published := b.Elapsed()
 	// Poll the consumer's state in JetStream, not Postgres: counting rows would load the
 	// database being measured. Everything is acked only after its commit.
-	e.WaitAcked(service.ConsumerPOS, e.NS().Stream("POS"), uint64(b.N), 10*time.Minute)
+	e.WaitAcked(service.ConsumerPOS, e.stream(&posv1.PurchaseRecorded{}), uint64(b.N), 10*time.Minute)
 	b.StopTimer()
 	elapsed := b.Elapsed()
 	goCPU := cpustat.Process() - goBefore

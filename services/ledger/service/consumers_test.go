@@ -13,6 +13,7 @@ import (
 	"github.com/treue/treue/pkg/testkit"
 	adminv1 "github.com/treue/treue/proto/gen/treue/admin/v1"
 	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
+	posv1 "github.com/treue/treue/proto/gen/treue/pos/v1"
 	rewardsv1 "github.com/treue/treue/proto/gen/treue/rewards/v1"
 	surveyv1 "github.com/treue/treue/proto/gen/treue/survey/v1"
 	"github.com/treue/treue/services/ledger/service"
@@ -26,15 +27,13 @@ func response(responseID, memberID string) *surveyv1.ResponseSubmitted {
 }
 
 func TestSurveyBonusOncePerResponse(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
-	e.start()
+	e := started(t)
 	m := e.enroll("Nora")
 	r := response(uuid.NewString(), m)
-	e.Publish("survey.response.submitted", uuid.NewString(), r)
-	e.Publish("survey.response.submitted", uuid.NewString(), r) // the same response, another event id
-	unknown := e.Publish("survey.response.submitted", uuid.NewString(), response(uuid.NewString(), uuid.NewString()))
-	anonymous := e.Publish("survey.response.submitted", uuid.NewString(), response(uuid.NewString(), ""))
+	e.send(uuid.NewString(), r)
+	e.send(uuid.NewString(), r) // the same response, another event id
+	unknown := e.send(uuid.NewString(), response(uuid.NewString(), uuid.NewString()))
+	anonymous := e.send(uuid.NewString(), response(uuid.NewString(), ""))
 	e.WaitHandled(service.ConsumerSurvey, unknown, anonymous)
 	e.waitAvailable(m, 50)
 
@@ -45,20 +44,16 @@ func TestSurveyBonusOncePerResponse(t *testing.T) {
 		t.Errorf("%d dead letters: a response of an unknown member is no error", n)
 	}
 	testkit.Eventually(t, 10*time.Second, "points.credited (survey bonus)", func() bool {
-		evs := testkit.Events[*ledgerv1.PointsCredited](e.Env, "ledger.points.credited")
+		evs := published[*ledgerv1.PointsCredited](e)
 		return len(evs) == 1 && evs[0].GetReason() == ledgerv1.PointsReason_POINTS_REASON_SURVEY_BONUS &&
 			evs[0].GetReference() == r.GetResponseId() && evs[0].GetPoints() == 50
 	})
 }
 
 func TestRedemptionsCaptureAndVoidHolds(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
-	e.start()
+	e := started(t)
 	ctx := testkit.Ctx(t)
-	m := e.enroll("Otto")
-	e.publishPurchase(purchase("S1", "T1", m, 10000))
-	e.waitAvailable(m, 100)
+	m := e.memberWithPoints("Otto", 100)
 	hold := func(key string, points int64) string {
 		h, err := e.ledger("service").PlaceHold(ctx, &ledgerv1.PlaceHoldRequest{IdempotencyKey: key, MemberId: m, Points: points})
 		if err != nil {
@@ -69,12 +64,12 @@ func TestRedemptionsCaptureAndVoidHolds(t *testing.T) {
 	completed, cancelled := hold("hold-otto-001", 30), hold("hold-otto-002", 20)
 
 	done := &rewardsv1.RedemptionCompleted{RedemptionId: uuid.NewString(), MemberId: m, HoldId: completed, Points: 30, CompletedAt: timestamppb.Now()}
-	e.Publish("rewards.redemption.completed", uuid.NewString(), done)
-	e.Publish("rewards.redemption.completed", uuid.NewString(), done) // idempotent
+	e.send(uuid.NewString(), done)
+	e.send(uuid.NewString(), done) // idempotent
 	stop := &rewardsv1.RedemptionCancelled{RedemptionId: uuid.NewString(), MemberId: m, HoldId: cancelled, Points: 20, Reason: "out of stock"}
-	e.Publish("rewards.redemption.cancelled", uuid.NewString(), stop)
-	e.Publish("rewards.redemption.cancelled", uuid.NewString(), stop)
-	noHold := e.Publish("rewards.redemption.cancelled", uuid.NewString(), &rewardsv1.RedemptionCancelled{RedemptionId: uuid.NewString(), HoldId: uuid.NewString()})
+	e.send(uuid.NewString(), stop)
+	e.send(uuid.NewString(), stop)
+	noHold := e.send(uuid.NewString(), &rewardsv1.RedemptionCancelled{RedemptionId: uuid.NewString(), HoldId: uuid.NewString()})
 	e.WaitHandled(service.ConsumerRewards, noHold)
 
 	testkit.Eventually(t, 10*time.Second, "holds captured and voided", func() bool {
@@ -99,7 +94,7 @@ func TestRedemptionsCaptureAndVoidHolds(t *testing.T) {
 	// A completed redemption whose hold was voided cannot be captured: it goes to the dead
 	// letters for someone to look at.
 	bad := uuid.NewString()
-	e.Publish("rewards.redemption.completed", bad, &rewardsv1.RedemptionCompleted{RedemptionId: uuid.NewString(), HoldId: cancelled})
+	e.send(bad, &rewardsv1.RedemptionCompleted{RedemptionId: uuid.NewString(), HoldId: cancelled})
 	testkit.Eventually(t, 10*time.Second, "the dead letter", func() bool {
 		return e.db.Count(`SELECT count(*) FROM dead_letters WHERE event_id = $1`, bad) == 1
 	})
@@ -113,9 +108,9 @@ func TestRedemptionsCaptureAndVoidHolds(t *testing.T) {
 	bad2 := uuid.NewString()
 	for i, id := range holds {
 		if i == 5 {
-			e.Publish("rewards.redemption.completed", bad2, &rewardsv1.RedemptionCompleted{RedemptionId: uuid.NewString(), HoldId: cancelled})
+			e.send(bad2, &rewardsv1.RedemptionCompleted{RedemptionId: uuid.NewString(), HoldId: cancelled})
 		}
-		e.Publish("rewards.redemption.completed", uuid.NewString(), &rewardsv1.RedemptionCompleted{RedemptionId: uuid.NewString(), HoldId: id})
+		e.send(uuid.NewString(), &rewardsv1.RedemptionCompleted{RedemptionId: uuid.NewString(), HoldId: id})
 	}
 	testkit.Eventually(t, 10*time.Second, "the burst captured", func() bool {
 		b := e.balance(m)
@@ -132,14 +127,13 @@ func TestRedemptionsCaptureAndVoidHolds(t *testing.T) {
 // TestMalformedEventsAreDeadLettered: garbage on a purchase subject lands in the dead
 // letters with its error, and the consumer goes on with the next purchase.
 func TestMalformedEventsAreDeadLettered(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
-	e.start()
+	e := started(t)
 	ctx := testkit.Ctx(t)
 	m := e.enroll("Paul")
 	garbage := uuid.NewString()
-	e.PublishRaw(testkit.Raw{Subject: "pos.purchase.recorded.S1", ID: garbage, ContentType: bus.ContentTypeProto,
-		Type: "treue.pos.v1.PurchaseRecorded", Data: []byte("\xff\xff not a protobuf")})
+	onS1 := subject(purchase("S1", "T-garbage", m, 1000))
+	e.PublishRaw(testkit.Raw{Subject: onS1, ID: garbage, ContentType: bus.ContentTypeProto,
+		Type: string(bus.MustSpec(&posv1.PurchaseRecorded{}).Type), Data: []byte("\xff\xff not a protobuf")})
 	invalid := purchase("S1", "T-invalid", m, 1000)
 	invalid.Currency = "euro" // breaks the contract's pattern
 	e.publishPurchase(invalid)
@@ -151,7 +145,7 @@ func TestMalformedEventsAreDeadLettered(t *testing.T) {
 	for _, d := range e.WaitDeadLetters(e.cur.Service.GRPCAddr(), service.ConsumerPOS, 2) {
 		byEvent[d.GetEventId()] = d
 	}
-	if d := byEvent[garbage]; d == nil || !strings.Contains(d.GetError(), "decode") || d.GetSubject() != "pos.purchase.recorded.S1" {
+	if d := byEvent[garbage]; d == nil || !strings.Contains(d.GetError(), "decode") || d.GetSubject() != onS1 {
 		t.Errorf("dead letter of the garbage: %v", d)
 	}
 	if d := byEvent[invalid.GetEventId()]; d == nil || !strings.Contains(d.GetError(), "currency") {
@@ -170,11 +164,9 @@ func TestMalformedEventsAreDeadLettered(t *testing.T) {
 // up (here: a constraint an operator added by mistake), is dead-lettered, and once the
 // cause is removed the admin API replays it and the points are credited.
 func TestReplayDeadLetterAfterTheCauseIsFixed(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
-	e.start(func(c *service.Config) {
-		c.ConsumerHooks.MaxDeliver = 2
-		c.ConsumerHooks.Backoff = []time.Duration{50 * time.Millisecond}
+	e := started(t, func(c *service.Config) {
+		c.Base.Hooks.MaxDeliver = 2
+		c.Base.Hooks.Backoff = []time.Duration{50 * time.Millisecond}
 	})
 	ctx := testkit.Ctx(t)
 	m := e.enroll("Quinn")

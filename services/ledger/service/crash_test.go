@@ -16,9 +16,7 @@ import (
 // "crashes" before acking it. JetStream redelivers it to the restarted ledger after
 // AckWait; the inbox recognises it, and the points stay credited once.
 func TestRedeliveryAfterCrashBetweenCommitAndAck(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
-	e.start()
+	e := started(t)
 	m := e.enroll("Carla")
 	first := e.cur
 	if err := first.Stop(); err != nil {
@@ -27,8 +25,8 @@ func TestRedeliveryAfterCrashBetweenCommitAndAck(t *testing.T) {
 
 	p := purchase("S1", "T-crash", m, 4200)
 	crashed := e.start(func(c *service.Config) {
-		c.ConsumerHooks.AckWait = time.Second
-		c.ConsumerHooks.BeforeAck = func(consumer string, msgs []*bus.Message) error {
+		c.Base.Hooks.AckWait = time.Second
+		c.Base.Hooks.BeforeAck = func(consumer string, msgs []*bus.Message) error {
 			if consumer == service.ConsumerPOS {
 				return errors.New("crash")
 			}
@@ -54,8 +52,8 @@ func TestRedeliveryAfterCrashBetweenCommitAndAck(t *testing.T) {
 		redelivery uint64
 	)
 	e.start(func(c *service.Config) {
-		c.ConsumerHooks.AckWait = time.Second
-		c.ConsumerHooks.BeforeAck = func(consumer string, msgs []*bus.Message) error {
+		c.Base.Hooks.AckWait = time.Second
+		c.Base.Hooks.BeforeAck = func(consumer string, msgs []*bus.Message) error {
 			mu.Lock()
 			defer mu.Unlock()
 			for _, msg := range msgs {

@@ -7,8 +7,11 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/treue/treue/pkg/bus"
+	"github.com/treue/treue/pkg/svc"
 	"github.com/treue/treue/pkg/testkit"
 	adminv1 "github.com/treue/treue/proto/gen/treue/admin/v1"
 	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
@@ -32,12 +35,23 @@ func newEnv(t testing.TB) *env {
 }
 
 func (e *env) config() service.Config {
-	return service.Config{
+	cfg := service.Config{
 		Base:               e.Base(),
 		SurveyBonusPoints:  50,
 		HoldExpiryInterval: 100 * time.Millisecond,
-		ConsumerHooks:      service.ConsumerHooks{Backoff: []time.Duration{100 * time.Millisecond}},
 	}
+	cfg.Base.Hooks = svc.ConsumerHooks{Backoff: []time.Duration{100 * time.Millisecond}}
+	return cfg
+}
+
+// started runs the test in parallel with the others, in a world of its own with a
+// ledger started in it.
+func started(t *testing.T, mutate ...func(*service.Config)) *env {
+	t.Helper()
+	t.Parallel()
+	e := newEnv(t)
+	e.start(mutate...)
+	return e
 }
 
 // start runs a ledger instance until the test ends (or it is stopped).
@@ -75,6 +89,16 @@ func (e *env) enroll(name string) string {
 	return resp.GetMember().GetMemberId()
 }
 
+// memberWithPoints enrols a member and credits them points with a purchase (S1/T1),
+// and returns the member's id.
+func (e *env) memberWithPoints(name string, points int64) string {
+	e.t.Helper()
+	m := e.enroll(name)
+	e.publishPurchase(purchase("S1", "T1", m, points*100))
+	e.waitAvailable(m, points)
+	return m
+}
+
 func (e *env) balance(memberID string) *ledgerv1.GetBalanceResponse {
 	e.t.Helper()
 	b, err := e.ledger("admin").GetBalance(testkit.Ctx(e.t), &ledgerv1.GetBalanceRequest{MemberId: memberID})
@@ -99,14 +123,38 @@ func posReturn(store, returnID, originalTxID, memberID string, totalMinor int64)
 	}
 }
 
+// subject is the subject msg is published on, as the contract declares it.
+func subject(msg proto.Message) string {
+	s, err := bus.MustSpec(msg).SubjectOf(msg)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// stream is the full name of the stream of msg's events in the test's namespace.
+func (e *env) stream(msg proto.Message) string { return e.NS().Stream(bus.MustSpec(msg).Stream.Name) }
+
+// send publishes msg on its subject with the event id id ("" for a fresh one).
+func (e *env) send(id string, msg proto.Message) testkit.Sent {
+	e.t.Helper()
+	return e.Publish(subject(msg), id, msg)
+}
+
+// published reads every event of type M the ledger published.
+func published[M proto.Message](e *env) []M {
+	var zero M
+	return testkit.Events[M](e.Env, bus.MustSpec(zero).Subject)
+}
+
 func (e *env) publishPurchase(p *posv1.PurchaseRecorded) testkit.Sent {
 	e.t.Helper()
-	return e.Publish("pos.purchase.recorded."+p.GetStoreId(), p.GetEventId(), p)
+	return e.send(p.GetEventId(), p)
 }
 
 func (e *env) publishReturn(r *posv1.ReturnRecorded) testkit.Sent {
 	e.t.Helper()
-	return e.Publish("pos.return.recorded."+r.GetStoreId(), r.GetEventId(), r)
+	return e.send(r.GetEventId(), r)
 }
 
 // waitAvailable waits until the member's available balance is want.

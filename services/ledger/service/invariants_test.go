@@ -21,9 +21,7 @@ import (
 // redemptions and survey bonuses through the ledger at once, then checks the ledger's
 // invariants on what it stored.
 func TestLedgerInvariantsAfterAMixedRun(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
-	e.start(func(c *service.Config) { c.Base.DBMaxConns = 8 })
+	e := started(t, func(c *service.Config) { c.Base.DBMaxConns = 8 })
 	ctx := testkit.Ctx(t)
 	rng := rand.New(rand.NewPCG(7, 11))
 
@@ -75,7 +73,7 @@ func TestLedgerInvariantsAfterAMixedRun(t *testing.T) {
 	for i := range 12 {
 		r := response(fmt.Sprintf("resp-%d", i%10), members[i%len(members)])
 		id := uuid.NewString()
-		e.Publish("survey.response.submitted", id, r)
+		e.send(id, r)
 		pending[id] = service.ConsumerSurvey
 	}
 	// Holds while purchases and returns are still flowing: some captured over gRPC,
@@ -102,11 +100,11 @@ func TestLedgerInvariantsAfterAMixedRun(t *testing.T) {
 				}
 			case 1:
 				ev := uuid.NewString()
-				e.Publish("rewards.redemption.completed", ev, &rewardsv1.RedemptionCompleted{RedemptionId: uuid.NewString(), HoldId: id})
+				e.send(ev, &rewardsv1.RedemptionCompleted{RedemptionId: uuid.NewString(), HoldId: id})
 				pending[ev] = service.ConsumerRewards
 			case 2:
 				ev := uuid.NewString()
-				e.Publish("rewards.redemption.cancelled", ev, &rewardsv1.RedemptionCancelled{RedemptionId: uuid.NewString(), HoldId: id})
+				e.send(ev, &rewardsv1.RedemptionCancelled{RedemptionId: uuid.NewString(), HoldId: id})
 				pending[ev] = service.ConsumerRewards
 			}
 		}

@@ -13,9 +13,7 @@ import (
 )
 
 func TestPurchaseCreditedOncePerTransaction(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
-	e.start()
+	e := started(t)
 	m := e.enroll("Alice")
 
 	// The same event twice (same event id): JetStream or the inbox drops the copy.
@@ -45,9 +43,9 @@ func TestPurchaseCreditedOncePerTransaction(t *testing.T) {
 	}
 
 	testkit.Eventually(t, 10*time.Second, "two points.credited events", func() bool {
-		return len(testkit.Events[*ledgerv1.PointsCredited](e.Env, "ledger.points.credited")) == 2
+		return len(published[*ledgerv1.PointsCredited](e)) == 2
 	})
-	for _, ev := range testkit.Events[*ledgerv1.PointsCredited](e.Env, "ledger.points.credited") {
+	for _, ev := range published[*ledgerv1.PointsCredited](e) {
 		if ev.GetMemberId() != m || ev.GetReason() != ledgerv1.PointsReason_POINTS_REASON_PURCHASE || ev.GetTransactionId() == "" {
 			t.Errorf("points.credited %v", ev)
 		}
@@ -58,9 +56,7 @@ func TestPurchaseCreditedOncePerTransaction(t *testing.T) {
 }
 
 func TestAnonymousAndUnmatchedPurchases(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
-	e.start()
+	e := started(t)
 	anonymous := purchase("S1", "A1", "", 5000)
 	unknownUUID := purchase("S1", "U1", uuid.NewString(), 7000)
 	notAUUID := purchase("S1", "U2", "loyalty-card-0042", 900)
@@ -83,7 +79,7 @@ func TestAnonymousAndUnmatchedPurchases(t *testing.T) {
 	var refs []string
 	testkit.Eventually(t, 10*time.Second, "two purchase.unmatched events", func() bool {
 		refs = refs[:0]
-		for _, ev := range testkit.Events[*ledgerv1.UnmatchedPurchaseRecorded](e.Env, "ledger.purchase.unmatched") {
+		for _, ev := range published[*ledgerv1.UnmatchedPurchaseRecorded](e) {
 			refs = append(refs, ev.GetMemberRef())
 		}
 		return len(refs) == 2
@@ -94,9 +90,7 @@ func TestAnonymousAndUnmatchedPurchases(t *testing.T) {
 }
 
 func TestDecimalPointsRate(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
-	e.start(func(c *service.Config) { c.PointsPerUnit = domain.MustRate(3, 2) })
+	e := started(t, func(c *service.Config) { c.PointsPerUnit = domain.MustRate(3, 2) })
 	m := e.enroll("Bea")
 	e.publishPurchase(purchase("S1", "T1", m, 1999)) // 19.99 * 1.5 = 29.985
 	e.waitAvailable(m, 29)

@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/treue/treue/pkg/bus"
 	"github.com/treue/treue/pkg/testkit"
 	adminv1 "github.com/treue/treue/proto/gen/treue/admin/v1"
 	posv1 "github.com/treue/treue/proto/gen/treue/pos/v1"
@@ -20,9 +21,7 @@ import (
 // in the dead letters at its first delivery with its reason, and books nothing; the
 // healthy ones are credited.
 func TestHostilePOSInputIsRefused(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
-	e.start(func(c *service.Config) {
+	e := started(t, func(c *service.Config) {
 		c.OtherRates = map[string]domain.Rate{"CHF": domain.MustRate(6, 5)}
 		c.MaxPurchaseMinor = 1_000_000
 	})
@@ -44,6 +43,11 @@ func TestHostilePOSInputIsRefused(t *testing.T) {
 		return p
 	}
 	in2099 := time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC)
+	// The bus checks a subject's store token against the body's store_id for every POS
+	// event, before the ledger sees it.
+	onStore := func(store string) string { return bus.MustSpec(&posv1.PurchaseRecorded{}).Subject + "." + store }
+	spaced := purchase("S1", "H-spaced", m, 1000)
+	spaced.StoreId = "S 1"
 	hostile := []struct {
 		name    string
 		subject string // "" for the purchase's own store
@@ -56,14 +60,16 @@ func TestHostilePOSInputIsRefused(t *testing.T) {
 		{"yen in a programme of euros and francs", "", inCurrency(purchase("S1", "H-jpy", m, 1000), "JPY"), "currency: JPY is not accepted by this programme (it accepts CHF, EUR)"},
 		{"dated 2099", "", dated(purchase("S1", "H-2099", m, 1000), in2099), "occurred_at: 2099-01-01T00:00:00Z is in the future"},
 		{"lines of 1 under a total of 100,000", "", withLines(purchase("S1", "H-lines", m, 100_000), 1), "lines: they add up to 1 but total_minor is 100000"},
-		{"another store's subject", "pos.purchase.recorded.S2", purchase("S1", "H-subject", m, 1000), `the subject names store "S2" but store_id is "S1"`},
+		{"another store's subject", onStore("S2"), purchase("S1", "H-subject", m, 1000), `subject token "S2" differs from store_id "S1"`},
+		{"a subject with more tokens", onStore("S1.x"), purchase("S1", "H-tokens", m, 1000), "is not treue.pos.v1.PurchaseRecorded's subject"},
+		{"a store_id that is no subject token", onStore("S1"), spaced, `store_id "S 1"`},
 	}
 	for _, h := range hostile {
-		subject := h.subject
-		if subject == "" {
-			subject = "pos.purchase.recorded." + h.event.GetStoreId()
+		on := h.subject
+		if on == "" {
+			on = subject(h.event)
 		}
-		e.Publish(subject, h.event.GetEventId(), h.event)
+		e.Publish(on, h.event.GetEventId(), h.event)
 	}
 	sale := purchase("S1", "T-ok", m, 10_000)                     // 100 points
 	francs := inCurrency(purchase("S1", "T-chf", m, 1000), "CHF") // 10 francs at 1.2: 12 points

@@ -9,6 +9,7 @@ import (
 
 	"github.com/treue/treue/pkg/testkit"
 	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
+	posv1 "github.com/treue/treue/proto/gen/treue/pos/v1"
 	"github.com/treue/treue/services/ledger/service"
 )
 
@@ -29,9 +30,7 @@ func (e *env) returnRow(store, returnID string) returnRow {
 }
 
 func TestReturnsAreCappedAndOncePerReturn(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
-	e.start()
+	e := started(t)
 	m := e.enroll("Dora")
 	e.publishPurchase(purchase("S1", "T1", m, 10000)) // 100 points
 	e.publishPurchase(purchase("S1", "T2", m, 5000))  // 50 points
@@ -68,12 +67,8 @@ func TestReturnsAreCappedAndOncePerReturn(t *testing.T) {
 }
 
 func TestReturnNeverTakesAMemberBelowZero(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
-	e.start()
-	m := e.enroll("Emil")
-	e.publishPurchase(purchase("S1", "T1", m, 10000))
-	e.waitAvailable(m, 100)
+	e := started(t)
+	m := e.memberWithPoints("Emil", 100)
 	// The member spends 80 of the 100 points (a hold that is captured).
 	ctx := testkit.Ctx(t)
 	h, err := e.ledger("service").PlaceHold(ctx, &ledgerv1.PlaceHoldRequest{IdempotencyKey: "hold-emil-1", MemberId: m, Points: 80})
@@ -95,7 +90,7 @@ func TestReturnNeverTakesAMemberBelowZero(t *testing.T) {
 	}
 	var debited *ledgerv1.PointsDebited
 	testkit.Eventually(t, 10*time.Second, "points.debited", func() bool {
-		evs := testkit.Events[*ledgerv1.PointsDebited](e.Env, "ledger.points.debited")
+		evs := published[*ledgerv1.PointsDebited](e)
 		if len(evs) == 1 {
 			debited = evs[0]
 		}
@@ -110,13 +105,11 @@ func TestReturnNeverTakesAMemberBelowZero(t *testing.T) {
 // A return published before its purchase (events of different subjects are not
 // ordered) waits for it with back-off.
 func TestReturnBeforeItsPurchase(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
-	e.start(func(c *service.Config) { c.ConsumerHooks.Backoff = []time.Duration{time.Second} })
+	e := started(t, func(c *service.Config) { c.Base.Hooks.Backoff = []time.Duration{time.Second} })
 	m := e.enroll("Fritz")
 	r := e.publishReturn(posReturn("S1", "R1", "T1", m, 4000))
 	// Wait until the ledger has tried the return once and put it back.
-	cons, err := e.JS().Consumer(testkit.Ctx(t), e.NS().Stream("POS"), e.NS().Consumer(service.ConsumerPOS))
+	cons, err := e.JS().Consumer(testkit.Ctx(t), e.stream(&posv1.ReturnRecorded{}), e.NS().Consumer(service.ConsumerPOS))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,9 +131,7 @@ func TestReturnBeforeItsPurchase(t *testing.T) {
 // A return whose purchase never comes is booked from its own amount after three
 // deliveries; a purchase that comes after all keeps the cap.
 func TestReturnWhosePurchaseNeverCame(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
-	e.start()
+	e := started(t)
 	m := e.enroll("Gina")
 	e.publishPurchase(purchase("S1", "T-other", m, 10000))
 	e.waitAvailable(m, 100)

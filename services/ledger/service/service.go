@@ -14,15 +14,16 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/treue/treue/pkg/bus"
 	"github.com/treue/treue/pkg/config"
 	"github.com/treue/treue/pkg/svc"
 	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
-	"github.com/treue/treue/services/ledger/internal/adapters/events"
-	"github.com/treue/treue/services/ledger/internal/adapters/grpcport"
+	privacyv1 "github.com/treue/treue/proto/gen/treue/privacy/v1"
 	"github.com/treue/treue/services/ledger/internal/adapters/postgres"
 	"github.com/treue/treue/services/ledger/internal/app"
+	"github.com/treue/treue/services/ledger/internal/convert"
 	"github.com/treue/treue/services/ledger/internal/domain"
+	"github.com/treue/treue/services/ledger/internal/ports/events"
+	"github.com/treue/treue/services/ledger/internal/ports/grpcapi"
 	"github.com/treue/treue/services/ledger/migrations"
 )
 
@@ -34,9 +35,9 @@ const (
 
 // Durable consumer names. They are permanent: renaming one re-consumes its stream.
 const (
-	ConsumerPOS     = "ledger-pos"
-	ConsumerSurvey  = "ledger-survey"
-	ConsumerRewards = "ledger-rewards"
+	ConsumerPOS     = events.ConsumerPOS
+	ConsumerSurvey  = events.ConsumerSurvey
+	ConsumerRewards = events.ConsumerRewards
 )
 
 // defaultMaxPurchaseMinor is 100,000.00 in a currency with cents: far above a shop's
@@ -83,20 +84,6 @@ type Config struct {
 	// waits (with the consumer's back-off) before it is booked from its own amount
 	// (LEDGER_RETURN_WAIT_DELIVERIES, default 3).
 	ReturnWaitDeliveries int
-	// ConsumerHooks tune the consumers for tests; the zero value (production) keeps the
-	// bus's defaults. Not read from the environment.
-	ConsumerHooks ConsumerHooks
-}
-
-// ConsumerHooks override consumer settings in tests: shorter waits, injected crashes.
-type ConsumerHooks struct {
-	// AckWait, Backoff and MaxDeliver replace the bus's defaults when set.
-	AckWait    time.Duration
-	Backoff    []time.Duration
-	MaxDeliver int
-	// BeforeAck, when it returns an error, makes the named consumer stop after its
-	// commit without acking, as a crashed process would (bus.ConsumerConfig.BeforeAck).
-	BeforeAck func(consumer string, msgs []*bus.Message) error
 }
 
 // LoadConfig reads the configuration from the environment.
@@ -296,7 +283,9 @@ type Service struct {
 	log *slog.Logger
 }
 
-// New opens the runtime (connects, migrates, creates streams) and wires the ledger.
+// New opens the runtime (connects, migrates, creates the LEDGER stream) and wires the
+// ledger. The streams it consumes (POS, SURVEY, REWARDS) are created when its consumers
+// start.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	cfg.withDefaults()
 	// The POS rules first: a currency the ledger does not know fails before any connection.
@@ -308,9 +297,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		Name:       Name,
 		Schema:     Schema,
 		Migrations: migrations.FS,
-		// POS and LEDGER are the ledger's; SURVEY and REWARDS are consumed here, so they
-		// must exist before the consumers start.
-		Streams: []bus.StreamSpec{bus.StreamPOS, bus.StreamLedger, bus.StreamSurvey, bus.StreamRewards},
+		Produces:   convert.Produces,
 	}, log)
 	if err != nil {
 		return nil, err
@@ -324,56 +311,27 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 }
 
 func wire(rt *svc.Runtime, cfg Config, rules domain.POSRules, log *slog.Logger) (*Service, error) {
-	application, err := app.New(postgres.NewStore(rt.Pool), app.Config{
-		POS:                  rules,
-		SurveyBonusPoints:    cfg.SurveyBonusPoints,
-		HoldTTL:              cfg.HoldTTL,
-		ReturnWaitDeliveries: cfg.ReturnWaitDeliveries,
-	}, newID, time.Now, log)
+	application, err := app.New(app.Deps{
+		Store: postgres.NewStore(rt.DB, rt.Outbox),
+		Config: app.Config{
+			POS:                  rules,
+			SurveyBonusPoints:    cfg.SurveyBonusPoints,
+			HoldTTL:              cfg.HoldTTL,
+			ReturnWaitDeliveries: cfg.ReturnWaitDeliveries,
+		},
+		NewID: newID, Now: time.Now, Log: log,
+	})
 	if err != nil {
 		return nil, err
 	}
-	handlers, err := events.New(application, log)
-	if err != nil {
+	if err := rt.Consume(events.Consumers(application)...); err != nil {
 		return nil, err
 	}
-	consumers := []bus.ConsumerConfig{
-		// The whole POS stream, unfiltered: a consumer with several subject filters costs
-		// the server noticeably more per message, and the ledger wants nearly all of it.
-		// One batch at a time: a batch locks the balance rows of its members, so a second
-		// concurrent batch would mostly wait for them (measured: no gain).
-		{Name: ConsumerPOS, Stream: bus.StreamPOS, Handler: handlers.POS},
-		{Name: ConsumerSurvey, Stream: bus.StreamSurvey, Handler: handlers.Survey,
-			Subjects: []string{events.SubjectResponseSubmitted}},
-		{Name: ConsumerRewards, Stream: bus.StreamRewards, Handler: handlers.Rewards,
-			Subjects: []string{events.SubjectRedemptionCompleted, events.SubjectRedemptionCancelled}},
-	}
-	for _, c := range consumers {
-		if err := rt.Consume(cfg.ConsumerHooks.apply(c)); err != nil {
-			return nil, fmt.Errorf("consumer %s: %w", c.Name, err)
-		}
-	}
-	ledgerv1.RegisterLedgerServiceServer(rt.GRPC, grpcport.New(application))
+	ledgerv1.RegisterLedgerServiceServer(rt.GRPC, grpcapi.New(application))
+	privacyv1.RegisterPrivacyServiceServer(rt.GRPC, grpcapi.NewPrivacy(application, Name))
 	s := &Service{rt: rt, app: application, cfg: cfg, log: log}
 	rt.Background(s.expireHolds)
 	return s, nil
-}
-
-func (h ConsumerHooks) apply(c bus.ConsumerConfig) bus.ConsumerConfig {
-	if h.AckWait > 0 {
-		c.AckWait = h.AckWait
-	}
-	if len(h.Backoff) > 0 {
-		c.Backoff = h.Backoff
-	}
-	if h.MaxDeliver > 0 {
-		c.MaxDeliver = h.MaxDeliver
-	}
-	if h.BeforeAck != nil {
-		name, hook := c.Name, h.BeforeAck
-		c.BeforeAck = func(msgs []*bus.Message) error { return hook(name, msgs) }
-	}
-	return c
 }
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
@@ -399,7 +357,7 @@ func (s *Service) expireHolds(ctx context.Context) {
 		case <-t.C:
 		}
 		for {
-			n, err := s.app.ExpireHolds(ctx, batch)
+			n, err := s.app.Commands.ExpireHolds.Handle(ctx, batch)
 			if err != nil {
 				if ctx.Err() == nil {
 					s.log.Warn("hold expiry failed; will retry", "err", err)
@@ -408,7 +366,6 @@ func (s *Service) expireHolds(ctx context.Context) {
 			}
 			if n > 0 {
 				s.log.Info("holds expired", "count", n)
-				s.rt.Relay.Notify()
 			}
 			if n < batch {
 				break

@@ -1,5 +1,8 @@
-// Package app holds the ledger's use cases. Each runs in one database transaction and
-// writes the events it causes to the outbox in that same transaction.
+// Package app holds the ledger's use cases: Commands change the ledger, Queries read it.
+// A command runs in one database transaction (Store.InTx) and emits the events its change
+// causes in that same transaction (Tx.Emit). Called from a gRPC call it has a
+// transaction of its own; called from an event route it joins the consumer's batch
+// transaction, which also holds the batch's inbox rows.
 package app
 
 import (
@@ -20,12 +23,91 @@ type Config struct {
 	// HoldTTL is how long a hold lives uncaptured when the request names no TTL.
 	HoldTTL time.Duration
 	// ReturnWaitDeliveries is how many deliveries a return waits for its purchase before
-	// it is booked from its own amount.
+	// it is booked from its own amount (default 3).
 	ReturnWaitDeliveries int
+}
+
+// Deps are what the use cases need from outside.
+type Deps struct {
+	Store  Store
+	Config Config
+	// NewID returns a fresh UUIDv7; Now the time.
+	NewID func() string
+	Now   func() time.Time
+	Log   *slog.Logger
 }
 
 // Application is the ledger's use cases.
 type Application struct {
+	Commands Commands
+	Queries  Queries
+}
+
+// Commands change the ledger.
+type Commands struct {
+	Enroll              *Enroll
+	EraseMember         *EraseMember
+	PlaceHold           *PlaceHold
+	CaptureHold         *CaptureHold
+	VoidHold            *VoidHold
+	ExpireHolds         *ExpireHolds
+	RecordPurchases     *RecordPurchases
+	RecordReturns       *RecordReturns
+	CreditSurveyBonuses *CreditSurveyBonuses
+	CompleteRedemptions *CompleteRedemptions
+	CancelRedemptions   *CancelRedemptions
+}
+
+// Queries read the ledger.
+type Queries struct {
+	GetMember        *GetMember
+	GetBalance       *GetBalance
+	ListTransactions *ListTransactions
+	ExportMember     *ExportMember
+}
+
+// New builds the use cases; it refuses a missing dependency or an impossible rule.
+func New(d Deps) (*Application, error) {
+	switch {
+	case d.Store == nil || d.NewID == nil || d.Now == nil || d.Log == nil:
+		return nil, errors.New("app: Store, NewID, Now and Log are required")
+	case d.Config.POS.IsZero():
+		return nil, errors.New("app: POS rules are required")
+	case d.Config.HoldTTL <= 0:
+		return nil, errors.New("app: HoldTTL must be positive")
+	case d.Config.SurveyBonusPoints < 0:
+		return nil, errors.New("app: SurveyBonusPoints must not be negative")
+	}
+	if d.Config.ReturnWaitDeliveries <= 0 {
+		d.Config.ReturnWaitDeliveries = 3
+	}
+	b := &base{store: d.Store, cfg: d.Config, newID: d.NewID, now: d.Now, log: d.Log}
+	h := holds{b}
+	return &Application{
+		Commands: Commands{
+			Enroll:              &Enroll{b},
+			EraseMember:         &EraseMember{b},
+			PlaceHold:           &PlaceHold{b},
+			CaptureHold:         &CaptureHold{h},
+			VoidHold:            &VoidHold{h},
+			ExpireHolds:         &ExpireHolds{h},
+			RecordPurchases:     &RecordPurchases{b},
+			RecordReturns:       &RecordReturns{b},
+			CreditSurveyBonuses: &CreditSurveyBonuses{b},
+			CompleteRedemptions: &CompleteRedemptions{h},
+			CancelRedemptions:   &CancelRedemptions{h},
+		},
+		Queries: Queries{
+			GetMember:        &GetMember{b},
+			GetBalance:       &GetBalance{b},
+			ListTransactions: &ListTransactions{b},
+			ExportMember:     &ExportMember{b},
+		},
+	}, nil
+}
+
+// base is what every use case shares.
+type base struct {
 	store Store
 	cfg   Config
 	newID func() string
@@ -33,24 +115,6 @@ type Application struct {
 	log   *slog.Logger
 }
 
-// New returns the use cases over store. newID returns a fresh UUIDv7; now the time.
-func New(store Store, cfg Config, newID func() string, now func() time.Time, log *slog.Logger) (*Application, error) {
-	switch {
-	case store == nil || newID == nil || now == nil || log == nil:
-		return nil, errors.New("app: store, newID, now and log are required")
-	case cfg.POS.IsZero():
-		return nil, errors.New("app: POS rules are required")
-	case cfg.HoldTTL <= 0:
-		return nil, errors.New("app: HoldTTL must be positive")
-	case cfg.SurveyBonusPoints < 0:
-		return nil, errors.New("app: SurveyBonusPoints must not be negative")
-	}
-	if cfg.ReturnWaitDeliveries <= 0 {
-		cfg.ReturnWaitDeliveries = 3
-	}
-	return &Application{store: store, cfg: cfg, newID: newID, now: now, log: log}, nil
-}
-
-// now is truncated to microseconds, Postgres's precision, so that what a use case
-// returns equals what a later read returns.
-func (a *Application) clock() time.Time { return a.now().UTC().Truncate(time.Microsecond) }
+// clock returns the time now, in UTC and truncated to microseconds (Postgres keeps no
+// finer), so that what a use case returns equals what a later read of it returns.
+func (b *base) clock() time.Time { return b.now().UTC().Truncate(time.Microsecond) }

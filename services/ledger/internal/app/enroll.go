@@ -6,19 +6,24 @@ import (
 	"github.com/treue/treue/services/ledger/internal/domain"
 )
 
-// Enroll creates a member with their accounts. A retry with the same idempotency key and
-// the same request returns the member created the first time; the same key with a
-// different request is domain.ErrIdempotencyKeyReused.
-func (a *Application) Enroll(ctx context.Context, key string, e domain.Enrolment) (domain.Member, error) {
+// Enroll creates a member with their accounts and announces it.
+type Enroll struct{ *base }
+
+// Handle enrols. A retry with the same idempotency key and the same request returns the
+// member created the first time; the same key with a different request is
+// domain.ErrIdempotencyKeyReused. Once that member is erased, the key returns the erased
+// member whatever the request: the ledger no longer knows what the first request said,
+// and a late retry must not enrol the person again.
+func (u *Enroll) Handle(ctx context.Context, key string, e domain.Enrolment) (domain.Member, error) {
 	hash := e.Hash()
-	m := domain.NewMember(a.newID(), e, a.clock())
-	err := a.store.InTx(ctx, func(tx Tx) error {
+	m := domain.NewMember(u.newID(), e, u.clock())
+	err := u.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
 		inserted, existing, existingHash, err := tx.InsertMember(ctx, m, key, hash)
 		if err != nil {
 			return err
 		}
 		if !inserted {
-			if existingHash != hash {
+			if existingHash != hash && !existing.Erased() {
 				return domain.ErrIdempotencyKeyReused
 			}
 			m = existing

@@ -6,20 +6,23 @@ import (
 	"github.com/treue/treue/services/ledger/internal/domain"
 )
 
-// PlaceHold moves points from the member's available balance to a hold. The member's
-// balance row is locked first, so concurrent holds cannot together overdraw it. A retry
-// with the same idempotency key returns the hold as it is now.
-func (a *Application) PlaceHold(ctx context.Context, req domain.HoldRequest) (domain.Hold, error) {
+// PlaceHold moves points from the member's available balance to a hold.
+type PlaceHold struct{ *base }
+
+// Handle places the hold. The member's balance row is locked first, so concurrent holds
+// cannot together overdraw it. A retry with the same idempotency key returns the hold as
+// it is now. An unknown or erased member is domain.ErrMemberNotFound.
+func (u *PlaceHold) Handle(ctx context.Context, req domain.HoldRequest) (domain.Hold, error) {
 	id, ok := domain.CanonicalUUID(req.MemberID)
 	if !ok {
 		return domain.Hold{}, domain.ErrMemberNotFound
 	}
 	req.MemberID = id
 	if req.TTL <= 0 {
-		req.TTL = a.cfg.HoldTTL
+		req.TTL = u.cfg.HoldTTL
 	}
-	h := domain.NewHold(a.newID(), req, a.clock())
-	err := a.store.InTx(ctx, func(tx Tx) error {
+	h := domain.NewHold(u.newID(), req, u.clock())
+	err := u.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
 		balances, err := tx.LockMembers(ctx, []string{req.MemberID})
 		if err != nil {
 			return err
@@ -42,7 +45,7 @@ func (a *Application) PlaceHold(ctx context.Context, req domain.HoldRequest) (do
 		if available < h.Points {
 			return domain.ErrInsufficientPoints
 		}
-		if err := tx.Apply(ctx, []domain.Transaction{h.PlaceTx(a.newID())}); err != nil {
+		if err := tx.Apply(ctx, []domain.Transaction{h.PlaceTx(u.newID())}); err != nil {
 			return err
 		}
 		return tx.Emit(ctx, domain.HoldPlaced{Hold: h})

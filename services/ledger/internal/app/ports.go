@@ -9,9 +9,11 @@ import (
 
 // Store is the ledger's persistence: reads, and writes inside one transaction.
 type Store interface {
-	// InTx runs fn in one database transaction, committed when fn returns nil.
-	InTx(ctx context.Context, fn func(Tx) error) error
-	// Member returns domain.ErrMemberNotFound for an unknown id.
+	// InTx runs fn in one database transaction, committed when fn returns nil. Called
+	// with a transaction already open in ctx (an event consumer's batch), it joins it.
+	InTx(ctx context.Context, fn func(ctx context.Context, tx Tx) error) error
+	// Member returns domain.ErrMemberNotFound for an unknown id; an erased member is
+	// returned with ErasedAt set.
 	Member(ctx context.Context, id string) (domain.Member, error)
 	// Balance returns domain.ErrMemberNotFound for an unknown id.
 	Balance(ctx context.Context, memberID string) (domain.Balance, error)
@@ -19,6 +21,12 @@ type Store interface {
 	// (ids are UUIDv7: their order is creation order), strictly older than after when it
 	// is not nil.
 	Transactions(ctx context.Context, memberID string, after *Cursor, limit int) ([]domain.Transaction, error)
+	// Holds, Purchases and Returns return all of the member's, oldest first; Unmatched
+	// the purchases that named the member but were not credited to them.
+	Holds(ctx context.Context, memberID string) ([]domain.Hold, error)
+	Purchases(ctx context.Context, memberID string) ([]domain.Purchase, error)
+	Returns(ctx context.Context, memberID string) ([]domain.Return, error)
+	Unmatched(ctx context.Context, memberID string) ([]domain.Purchase, error)
 }
 
 // Cursor is a position in a member's history: the last transaction of a page.
@@ -30,11 +38,18 @@ type Cursor struct {
 // do their work in one round trip.
 type Tx interface {
 	// InsertMember enrols m and opens its accounts unless a member was already enrolled
-	// with key; then it returns that member and the hash of its request instead.
+	// with key; then it returns that member and the hash of its request instead ("" once
+	// the member is erased).
 	InsertMember(ctx context.Context, m domain.Member, key, requestHash string) (inserted bool, existing domain.Member, existingHash string, err error)
+	// LockMember locks the member's row; domain.ErrMemberNotFound for an unknown id.
+	LockMember(ctx context.Context, id string) (domain.Member, error)
+	// SaveErasure stores an erased member as m says and forgets the hash of its
+	// enrolment request (it was computed from the name and email).
+	SaveErasure(ctx context.Context, m domain.Member) error
 	// LockMembers locks the available accounts of the enrolled members among ids, in
 	// account order (so that concurrent writers cannot deadlock), and returns their
-	// balances by member id. Unknown ids are absent.
+	// balances by member id. Unknown and erased members are absent: the ledger books
+	// nothing more for a member who asked to leave.
 	LockMembers(ctx context.Context, ids []string) (map[string]int64, error)
 
 	// Apply writes transactions with their postings and moves the stored balances of the
@@ -45,7 +60,7 @@ type Tx interface {
 	// ApplyOnce is Apply for transactions whose idempotency key alone guards them: those
 	// whose key was used before are skipped. It returns those it wrote.
 	ApplyOnce(ctx context.Context, txs []domain.Transaction) ([]domain.Transaction, error)
-	// Emit writes events to the outbox.
+	// Emit writes events to the outbox, to be published once the transaction commits.
 	Emit(ctx context.Context, events ...domain.Event) error
 
 	// InsertPurchases records purchases not recorded before, with the points returned

@@ -217,3 +217,24 @@ func TestEnrolmentHash(t *testing.T) {
 		t.Error("RequestHash must separate its parts")
 	}
 }
+
+func TestMemberErase(t *testing.T) {
+	enrolled := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	m := domain.NewMember("0190a0b0-0000-7000-8000-000000000001", domain.Enrolment{
+		DisplayName: "Greta", Email: "greta@example.com", Locale: "sv-SE", SurveyConsent: true, MarketingConsent: true,
+	}, enrolled)
+	if m.Erased() {
+		t.Fatal("a new member is erased")
+	}
+	at := enrolled.Add(time.Hour)
+	if !m.Erase(at, "request #1") {
+		t.Fatal("Erase reported no change")
+	}
+	want := domain.Member{ID: m.ID, Locale: "sv-SE", Tier: domain.DefaultTier, EnrolledAt: enrolled, ErasedAt: at, ErasureReason: "request #1"}
+	if m != want || !m.Erased() {
+		t.Errorf("erased member %+v, want %+v", m, want)
+	}
+	if m.Erase(at.Add(time.Hour), "request #2") || m != want {
+		t.Errorf("erasing again changed the member to %+v", m)
+	}
+}

@@ -9,6 +9,13 @@ type Event interface{ isEvent() }
 // MemberEnrolled: a member joined.
 type MemberEnrolled struct{ Member Member }
 
+// MemberErased: a member's personal data was erased; every service erases or
+// anonymises its copy.
+type MemberErased struct {
+	MemberID string
+	ErasedAt time.Time
+}
+
 // PointsCredited: points moved from the programme to a member.
 type PointsCredited struct {
 	TransactionID string
@@ -45,6 +52,7 @@ type (
 type PurchaseUnmatched struct{ Purchase Purchase }
 
 func (MemberEnrolled) isEvent()    {}
+func (MemberErased) isEvent()      {}
 func (PointsCredited) isEvent()    {}
 func (PointsDebited) isEvent()     {}
 func (HoldPlaced) isEvent()        {}

@@ -24,6 +24,28 @@ type Member struct {
 	MarketingConsent bool
 	Tier             string
 	EnrolledAt       time.Time
+	// ErasedAt is when the member's personal data was erased (zero while it was not),
+	// ErasureReason why, as the erasure recorded it.
+	ErasedAt      time.Time
+	ErasureReason string
+}
+
+// Erased reports whether the member's personal data was erased.
+func (m Member) Erased() bool { return !m.ErasedAt.IsZero() }
+
+// Erase removes what identifies the person (name, email) and withdraws their consents:
+// nobody may be surveyed or marketed to after asking to leave. The id stays, a
+// pseudonym under which the postings keep balances and programme totals whole; locale
+// and tier stay too, as they identify no one. Erasing an erased member changes nothing
+// and reports false: the first erasure's time and reason stand.
+func (m *Member) Erase(at time.Time, reason string) (changed bool) {
+	if m.Erased() {
+		return false
+	}
+	m.DisplayName, m.Email = "", ""
+	m.SurveyConsent, m.MarketingConsent = false, false
+	m.ErasedAt, m.ErasureReason = at, reason
+	return true
 }
 
 // Enrolment is a request to enrol.

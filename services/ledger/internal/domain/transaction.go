@@ -27,9 +27,9 @@ const (
 
 // Posting moves Amount (> 0) points from Source to Destination.
 type Posting struct {
-	Source      string
-	Destination string
-	Amount      int64
+	Source      string `json:"source"`
+	Destination string `json:"destination"`
+	Amount      int64  `json:"amount"`
 }
 
 // Transaction is an append-only, balanced set of postings, applied once per

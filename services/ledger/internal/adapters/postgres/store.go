@@ -1,5 +1,6 @@
 // Package postgres keeps the ledger in Postgres: members, accounts, the journal, POS
-// purchases and returns, holds, and the outbox events of each change.
+// purchases and returns, holds, and the outbox events of each change. SQL only: the
+// use cases decide, this package stores.
 package postgres
 
 import (
@@ -9,51 +10,56 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/treue/treue/pkg/bus"
+	"github.com/treue/treue/pkg/pg"
 	"github.com/treue/treue/services/ledger/internal/app"
 	"github.com/treue/treue/services/ledger/internal/domain"
 )
 
-// Store is the ledger's app.Store on a pool whose search_path is the ledger schema.
+// Store is the ledger's app.Store on a database whose search_path is the ledger schema.
 type Store struct {
-	pool *pgxpool.Pool
+	db     *pg.DB
+	outbox *bus.Outbox
 }
 
-// NewStore returns the store on pool.
-func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+// NewStore returns the store on db (whose commits wake the outbox relay) that emits
+// through outbox.
+func NewStore(db *pg.DB, outbox *bus.Outbox) *Store { return &Store{db: db, outbox: outbox} }
 
 var _ app.Store = (*Store)(nil)
 
-// InTx runs fn in a transaction of its own.
-func (s *Store) InTx(ctx context.Context, fn func(app.Tx) error) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return fn(Bind(tx)) })
+// InTx runs fn in the transaction ctx carries (an event consumer's batch) or in one of
+// its own.
+func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, tx app.Tx) error) error {
+	return s.db.InTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		return fn(ctx, &ledgerTx{tx: tx, outbox: s.outbox, locked: map[string]bool{}})
+	})
 }
 
-// Bind returns the ledger's operations inside tx, a transaction someone else owns (an
-// event consumer's batch).
-func Bind(tx pgx.Tx) app.Tx { return &ledgerTx{tx: tx, locked: map[string]bool{}} }
+const memberColumns = `id::text, display_name, email, locale, survey_consent, marketing_consent, tier, enrolled_at,
+	erased_at, erasure_reason`
 
-const memberColumns = `id::text, display_name, email, locale, survey_consent, marketing_consent, tier, enrolled_at`
-
-func scanMember(row pgx.Row) (domain.Member, error) {
+// scanMember reads memberColumns and then dest.
+func scanMember(row pgx.Row, dest ...any) (domain.Member, error) {
 	var m domain.Member
-	err := row.Scan(&m.ID, &m.DisplayName, &m.Email, &m.Locale, &m.SurveyConsent, &m.MarketingConsent, &m.Tier, &m.EnrolledAt)
+	err := row.Scan(append([]any{&m.ID, &m.DisplayName, &m.Email, &m.Locale, &m.SurveyConsent, &m.MarketingConsent,
+		&m.Tier, at(&m.EnrolledAt), at(&m.ErasedAt), &m.ErasureReason}, dest...)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return m, domain.ErrMemberNotFound
 	}
-	m.EnrolledAt = m.EnrolledAt.UTC()
 	return m, err
 }
 
 // Member returns the member with id (a canonical UUID).
 func (s *Store) Member(ctx context.Context, id string) (domain.Member, error) {
-	return scanMember(s.pool.QueryRow(ctx, `SELECT `+memberColumns+` FROM members WHERE id = $1`, id))
+	return scanMember(s.db.Pool.QueryRow(ctx, `SELECT `+memberColumns+` FROM members WHERE id = $1`, id))
 }
 
 // Balance reads the stored balances of the member's accounts.
 func (s *Store) Balance(ctx context.Context, memberID string) (domain.Balance, error) {
-	rows, err := s.pool.Query(ctx, `SELECT name, balance FROM accounts WHERE name = ANY($1)`, domain.MemberAccounts(memberID))
+	rows, err := s.db.Pool.Query(ctx, `SELECT name, balance FROM accounts WHERE name = ANY($1)`, domain.MemberAccounts(memberID))
 	if err != nil {
 		return domain.Balance{}, err
 	}
@@ -91,17 +97,16 @@ func (s *Store) Transactions(ctx context.Context, memberID string, after *app.Cu
 		err  error
 	)
 	if after == nil {
-		rows, err = s.pool.Query(ctx, cols+`WHERE member_id = $1 ORDER BY id DESC LIMIT $2`, memberID, limit)
+		rows, err = s.db.Pool.Query(ctx, cols+`WHERE member_id = $1 ORDER BY id DESC LIMIT $2`, memberID, limit)
 	} else {
-		rows, err = s.pool.Query(ctx, cols+`WHERE member_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3`, memberID, after.ID, limit)
+		rows, err = s.db.Pool.Query(ctx, cols+`WHERE member_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3`, memberID, after.ID, limit)
 	}
 	if err != nil {
 		return nil, err
 	}
 	txs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.Transaction, error) {
 		t := domain.Transaction{MemberID: memberID}
-		err := row.Scan(&t.ID, &t.IdempotencyKey, &t.Kind, &t.Reason, &t.Reference, &t.CreatedAt)
-		t.CreatedAt = t.CreatedAt.UTC()
+		err := row.Scan(&t.ID, &t.IdempotencyKey, &t.Kind, &t.Reason, &t.Reference, at(&t.CreatedAt))
 		return t, err
 	})
 	if err != nil || len(txs) == 0 {
@@ -112,7 +117,7 @@ func (s *Store) Transactions(ctx context.Context, memberID string, after *app.Cu
 	for i, t := range txs {
 		ids[i], index[t.ID] = t.ID, i
 	}
-	rows, err = s.pool.Query(ctx, `SELECT transaction_id::text, source, destination, amount FROM postings
+	rows, err = s.db.Pool.Query(ctx, `SELECT transaction_id::text, source, destination, amount FROM postings
 		WHERE transaction_id = ANY($1::uuid[]) ORDER BY transaction_id, seq`, ids)
 	if err != nil {
 		return nil, err
@@ -132,9 +137,20 @@ func (s *Store) Transactions(ctx context.Context, memberID string, after *app.Cu
 	return txs, err
 }
 
-// utc normalises times read back, so that they compare equal to what was written.
-func utc(t *time.Time) {
-	if t != nil && !t.IsZero() {
-		*t = t.UTC()
+// at scans a timestamptz into t, in UTC so that it compares equal to what was written;
+// NULL leaves the zero time.
+func at(t *time.Time) pgtype.TimestamptzScanner { return utcTime{t} }
+
+type utcTime struct{ t *time.Time }
+
+func (u utcTime) ScanTimestamptz(v pgtype.Timestamptz) error {
+	switch {
+	case !v.Valid:
+		*u.t = time.Time{}
+	case v.InfinityModifier != pgtype.Finite:
+		return fmt.Errorf("timestamp %v is infinite", v.InfinityModifier)
+	default:
+		*u.t = v.Time.UTC()
 	}
+	return nil
 }

@@ -11,16 +11,19 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/treue/treue/pkg/bus"
 	"github.com/treue/treue/pkg/pg"
+	"github.com/treue/treue/services/ledger/internal/convert"
 	"github.com/treue/treue/services/ledger/internal/domain"
 )
 
 // ledgerTx implements app.Tx. Every method taking a slice is one statement, whatever the
 // slice's length.
 type ledgerTx struct {
-	tx pgx.Tx
+	tx     pgx.Tx
+	outbox *bus.Outbox
 	// locked lists the accounts this transaction has locked, in account order, so that
 	// Apply locks only the others (and in that order too).
 	locked map[string]bool
@@ -37,7 +40,7 @@ func (t *ledgerTx) InsertMember(ctx context.Context, m domain.Member, key, reque
 	}
 	if tag.RowsAffected() == 0 {
 		var hash string
-		existing, err := scanMemberAndHash(t.tx.QueryRow(ctx, `SELECT `+memberColumns+`, request_hash FROM members WHERE idempotency_key = $1`, key), &hash)
+		existing, err := scanMember(t.tx.QueryRow(ctx, `SELECT `+memberColumns+`, request_hash FROM members WHERE idempotency_key = $1`, key), &hash)
 		return false, existing, hash, err
 	}
 	_, err = t.tx.Exec(ctx, `INSERT INTO accounts (name, member_id, balance) SELECT unnest($1::text[]), $2, 0`,
@@ -45,11 +48,20 @@ func (t *ledgerTx) InsertMember(ctx context.Context, m domain.Member, key, reque
 	return true, m, requestHash, err
 }
 
-func scanMemberAndHash(row pgx.Row, hash *string) (domain.Member, error) {
-	var m domain.Member
-	err := row.Scan(&m.ID, &m.DisplayName, &m.Email, &m.Locale, &m.SurveyConsent, &m.MarketingConsent, &m.Tier, &m.EnrolledAt, hash)
-	utc(&m.EnrolledAt)
-	return m, err
+func (t *ledgerTx) LockMember(ctx context.Context, id string) (domain.Member, error) {
+	return scanMember(t.tx.QueryRow(ctx, `SELECT `+memberColumns+` FROM members WHERE id = $1 FOR UPDATE`, id))
+}
+
+func (t *ledgerTx) SaveErasure(ctx context.Context, m domain.Member) error {
+	tag, err := t.tx.Exec(ctx, `
+		UPDATE members SET display_name = $2, email = $3, survey_consent = $4, marketing_consent = $5,
+			erased_at = $6, erasure_reason = $7, request_hash = ''
+		WHERE id = $1`,
+		m.ID, m.DisplayName, m.Email, m.SurveyConsent, m.MarketingConsent, m.ErasedAt, m.ErasureReason)
+	if err == nil && tag.RowsAffected() != 1 {
+		err = domain.ErrMemberNotFound
+	}
+	return err
 }
 
 func (t *ledgerTx) LockMembers(ctx context.Context, ids []string) (map[string]int64, error) {
@@ -64,9 +76,13 @@ func (t *ledgerTx) LockMembers(ctx context.Context, ids []string) (map[string]in
 		return out, nil
 	}
 	// LockRows runs above the Sort: rows are locked in name order, the one order every
-	// writer of balances uses, so two transactions cannot wait for each other.
-	rows, err := t.tx.Query(ctx, `SELECT name, member_id::text, balance FROM accounts
-		WHERE name = ANY($1) ORDER BY name FOR UPDATE`, names)
+	// writer of balances uses, so two transactions cannot wait for each other. Erased
+	// members are left out (the partial index of erased ids keeps that cheap); one erased
+	// while this runs is credited as if the batch had come just before.
+	rows, err := t.tx.Query(ctx, `SELECT a.name, a.member_id::text, a.balance FROM accounts a
+		WHERE a.name = ANY($1)
+			AND NOT EXISTS (SELECT FROM members m WHERE m.id = a.member_id AND m.erased_at IS NOT NULL)
+		ORDER BY a.name FOR UPDATE OF a`, names)
 	if err != nil {
 		return nil, err
 	}
@@ -229,15 +245,15 @@ func (t *ledgerTx) Emit(ctx context.Context, events ...domain.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
-	out := make([]bus.Event, len(events))
+	msgs := make([]proto.Message, len(events))
 	for i, e := range events {
-		be, err := toBusEvent(e)
+		m, err := convert.Event(e)
 		if err != nil {
 			return err
 		}
-		out[i] = be
+		msgs[i] = m
 	}
-	return bus.Enqueue(ctx, t.tx, out...)
+	return t.outbox.Enqueue(ctx, t.tx, msgs...)
 }
 
 func linesJSON(lines []domain.Line) ([]byte, error) {
@@ -340,23 +356,27 @@ func (t *ledgerTx) LockPurchases(ctx context.Context, keys []domain.PurchaseKey)
 	for i, k := range keys {
 		stores[i], txids[i] = k.StoreID, k.TransactionID
 	}
-	rows, err := t.tx.Query(ctx, `
-		SELECT store_id, transaction_id, event_id, member_ref, COALESCE(member_id::text, ''), occurred_at, currency,
-			total_minor, points, points_returned, COALESCE(ledger_tx_id::text, '')
-		FROM purchases
+	rows, err := t.tx.Query(ctx, `SELECT `+purchaseColumns+` FROM purchases
 		WHERE (store_id, transaction_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
 		ORDER BY store_id, transaction_id FOR UPDATE`, stores, txids)
 	if err != nil {
 		return nil, err
 	}
 	var p domain.Purchase
-	_, err = pgx.ForEachRow(rows, []any{&p.Key.StoreID, &p.Key.TransactionID, &p.EventID, &p.MemberRef, &p.MemberID,
-		&p.OccurredAt, &p.Currency, &p.TotalMinor, &p.Points, &p.PointsReturned, &p.LedgerTxID}, func() error {
-		utc(&p.OccurredAt)
+	_, err = pgx.ForEachRow(rows, purchaseFields(&p), func() error {
 		out[p.Key] = p
 		return nil
 	})
 	return out, err
+}
+
+const purchaseColumns = `store_id, transaction_id, event_id, member_ref, COALESCE(member_id::text, ''), occurred_at,
+	currency, total_minor, points, points_returned, COALESCE(ledger_tx_id::text, '')`
+
+// purchaseFields are the destinations of purchaseColumns.
+func purchaseFields(p *domain.Purchase) []any {
+	return []any{&p.Key.StoreID, &p.Key.TransactionID, &p.EventID, &p.MemberRef, &p.MemberID,
+		at(&p.OccurredAt), &p.Currency, &p.TotalMinor, &p.Points, &p.PointsReturned, &p.LedgerTxID}
 }
 
 func (t *ledgerTx) SetPointsReturned(ctx context.Context, returned map[domain.PurchaseKey]int64) error {
@@ -455,20 +475,12 @@ const holdColumns = `id::text, member_id::text, points, reference, status, expir
 	closed_at, void_reason, request_hash`
 
 func scanHold(row pgx.Row) (domain.Hold, error) {
-	var (
-		h      domain.Hold
-		closed *time.Time
-	)
-	err := row.Scan(&h.ID, &h.MemberID, &h.Points, &h.Reference, &h.Status, &h.ExpiresAt, &h.CreatedAt, &closed, &h.VoidReason, &h.RequestHash)
+	var h domain.Hold
+	err := row.Scan(&h.ID, &h.MemberID, &h.Points, &h.Reference, &h.Status, at(&h.ExpiresAt), at(&h.CreatedAt), at(&h.ClosedAt),
+		&h.VoidReason, &h.RequestHash)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return h, domain.ErrHoldNotFound
 	}
-	if closed != nil {
-		h.ClosedAt = *closed
-	}
-	utc(&h.ExpiresAt)
-	utc(&h.CreatedAt)
-	utc(&h.ClosedAt)
 	return h, err
 }
 

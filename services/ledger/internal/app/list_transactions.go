@@ -8,32 +8,19 @@ import (
 	"github.com/treue/treue/services/ledger/internal/domain"
 )
 
-// GetMember returns domain.ErrMemberNotFound for an unknown id.
-func (a *Application) GetMember(ctx context.Context, id string) (domain.Member, error) {
-	id, ok := domain.CanonicalUUID(id)
-	if !ok {
-		return domain.Member{}, domain.ErrMemberNotFound
-	}
-	return a.store.Member(ctx, id)
-}
-
-// GetBalance returns what the member can spend, has in holds and has pending.
-func (a *Application) GetBalance(ctx context.Context, memberID string) (domain.Balance, error) {
-	memberID, ok := domain.CanonicalUUID(memberID)
-	if !ok {
-		return domain.Balance{}, domain.ErrMemberNotFound
-	}
-	return a.store.Balance(ctx, memberID)
-}
+// ListTransactions pages through a member's history, newest first.
+type ListTransactions struct{ *base }
 
 const (
 	defaultPageSize = 50
 	maxPageSize     = 500
 )
 
-// ListTransactions pages through a member's history, newest first. The token is opaque
-// to callers; "" starts at the newest and an empty next token means the end.
-func (a *Application) ListTransactions(ctx context.Context, memberID string, pageSize int, token string) (txs []domain.Transaction, next string, err error) {
+// Handle returns a page of at most pageSize (default 50, at most 500) transactions. The
+// token is opaque to callers; "" starts at the newest and an empty next token means the
+// end. An unknown member is domain.ErrMemberNotFound, a token this API did not return
+// domain.ErrInvalidPageToken.
+func (u *ListTransactions) Handle(ctx context.Context, memberID string, pageSize int, token string) (txs []domain.Transaction, next string, err error) {
 	if pageSize <= 0 {
 		pageSize = defaultPageSize
 	}
@@ -46,19 +33,17 @@ func (a *Application) ListTransactions(ctx context.Context, memberID string, pag
 		}
 		after = &c
 	}
-	m, err := a.GetMember(ctx, memberID)
+	m, err := member(ctx, u.store, memberID)
 	if err != nil {
 		return nil, "", err
 	}
-	memberID = m.ID
-	txs, err = a.store.Transactions(ctx, memberID, after, pageSize+1)
+	txs, err = u.store.Transactions(ctx, m.ID, after, pageSize+1)
 	if err != nil {
 		return nil, "", err
 	}
 	if len(txs) > pageSize {
 		txs = txs[:pageSize]
-		last := txs[pageSize-1]
-		next = encodeCursor(Cursor{ID: last.ID})
+		next = encodeCursor(Cursor{ID: txs[pageSize-1].ID})
 	}
 	return txs, next, nil
 }

@@ -1,4 +1,4 @@
-package events_test
+package events
 
 import (
 	"context"
@@ -18,9 +18,9 @@ import (
 	"github.com/treue/treue/pkg/pg"
 	"github.com/treue/treue/pkg/testkit"
 	posv1 "github.com/treue/treue/proto/gen/treue/pos/v1"
-	"github.com/treue/treue/services/ledger/internal/adapters/events"
 	"github.com/treue/treue/services/ledger/internal/adapters/postgres"
 	"github.com/treue/treue/services/ledger/internal/app"
+	"github.com/treue/treue/services/ledger/internal/convert"
 	"github.com/treue/treue/services/ledger/internal/domain"
 	"github.com/treue/treue/services/ledger/migrations"
 )
@@ -64,78 +64,80 @@ func seedMembers(tb testing.TB, pool *pgxpool.Pool, n int) []string {
 	return ids
 }
 
-func newHandlers(tb testing.TB, pool *pgxpool.Pool) *events.Handlers {
+// newRoutesOn returns the ledger's routes over pool, as the service wires them.
+func newRoutesOn(tb testing.TB, pool *pgxpool.Pool) routes {
 	tb.Helper()
-	log := slog.New(slog.DiscardHandler)
 	rules, err := domain.NewPOSRules([]domain.Tender{{Currency: "EUR", PointsPerUnit: domain.MustRate(1, 1), MaxMinor: 10_000_000}},
 		5*time.Minute, 0)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	a, err := app.New(postgres.NewStore(pool), app.Config{
-		POS: rules, SurveyBonusPoints: 50, HoldTTL: time.Minute,
-	}, func() string { return uuid.Must(uuid.NewV7()).String() }, time.Now, log)
+	outbox, err := bus.NewOutbox(convert.Produces...)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	h, err := events.New(a, log)
+	a, err := app.New(app.Deps{
+		Store:  postgres.NewStore(pg.NewDB(pool, nil), outbox),
+		Config: app.Config{POS: rules, SurveyBonusPoints: 50, HoldTTL: time.Minute},
+		NewID:  func() string { return uuid.Must(uuid.NewV7()).String() },
+		Now:    time.Now,
+		Log:    slog.New(slog.DiscardHandler),
+	})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return h
+	return newRoutes(a)
 }
 
-// purchaseMessages builds n purchase messages spread over members, as the consumer
-// hands them to the handler.
-func purchaseMessages(tb testing.TB, members []string, n int) []*bus.Message {
-	tb.Helper()
-	msgs := make([]*bus.Message, n)
+// delivery is ev as the consumer hands it to a route: decoded, first delivery.
+func delivery[T interface {
+	proto.Message
+	GetEventId() string
+}](ev T) bus.Delivery[T] {
+	return bus.Delivery[T]{Message: &bus.Message{ID: ev.GetEventId(), Deliveries: 1}, Event: ev}
+}
+
+// purchases builds n purchase deliveries spread over members.
+func purchases(members []string, n int) []bus.Delivery[*posv1.PurchaseRecorded] {
+	ds := make([]bus.Delivery[*posv1.PurchaseRecorded], n)
 	now := timestamppb.Now()
-	for i := range msgs {
-		ev := &posv1.PurchaseRecorded{
+	for i := range ds {
+		ds[i] = delivery(&posv1.PurchaseRecorded{
 			EventId: uuid.NewString(), StoreId: "S" + fmt.Sprint(i%20), TransactionId: fmt.Sprintf("T%09d", i),
 			MemberId: members[i%len(members)], OccurredAt: now, Currency: "EUR", TotalMinor: int64(1000 + i%9000),
 			Lines: []*posv1.Line{
 				{Sku: "SKU-1", Description: "Coffee", Quantity: 2, AmountMinor: 500},
 				{Sku: "SKU-2", Description: "Cake", Quantity: 1, AmountMinor: int64(500 + i%9000)},
 			},
-		}
-		data, err := proto.Marshal(ev)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		msgs[i] = &bus.Message{
-			ID: ev.GetEventId(), Subject: "pos.purchase.recorded." + ev.GetStoreId(), Type: "treue.pos.v1.PurchaseRecorded",
-			ContentType: bus.ContentTypeProto, Data: data, Deliveries: 1,
-		}
+		})
 	}
-	return msgs
+	return ds
 }
 
-// BenchmarkPOSHandler measures the purchase batch handler on real Postgres: batches of
-// 500 purchases per transaction, with the inbox rows the consumer writes, as in
-// production.
+// BenchmarkPOSHandler measures the purchase route on real Postgres: batches of 500
+// purchases per transaction, with the inbox rows the consumer writes, as in production.
 func BenchmarkPOSHandler(b *testing.B) {
 	pool := migrated(b)
 	members := seedMembers(b, pool, 2000)
-	h := newHandlers(b, pool)
-	msgs := purchaseMessages(b, members, b.N)
+	r := newRoutesOn(b, pool)
+	ds := purchases(members, b.N)
+	db := pg.NewDB(pool, nil)
 	ctx := context.Background()
 	const batch = 500
 	pgBefore, pgOK := cpustat.Backends(ctx, pool)
 	goBefore := cpustat.Process()
 	b.ResetTimer()
-	for start := 0; start < len(msgs); start += batch {
-		part := msgs[start:min(start+batch, len(msgs))]
-		err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+	for start := 0; start < len(ds); start += batch {
+		part := ds[start:min(start+batch, len(ds))]
+		err := db.InTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 			ids := make([]string, len(part))
-			for i, m := range part {
-				ids[i] = m.ID
+			for i, d := range part {
+				ids[i] = d.ID
 			}
-			if _, err := tx.Exec(ctx, `INSERT INTO inbox (consumer, event_id) SELECT 'ledger-pos', unnest($1::text[])`, ids); err != nil {
+			if _, err := tx.Exec(ctx, `INSERT INTO inbox (consumer, event_id) SELECT $1, unnest($2::text[])`, ConsumerPOS, ids); err != nil {
 				return err
 			}
-			return h.POS(ctx, tx, part)
+			return r.purchases(ctx, part)
 		})
 		if err != nil {
 			b.Fatal(err)

@@ -1,7 +1,8 @@
-// Package grpcport serves treue.ledger.v1.LedgerService: it translates requests into use
-// cases and the ledger's errors into gRPC statuses. Requests arrive validated (pkg/grpcx
-// runs protovalidate) and authorised.
-package grpcport
+// Package grpcapi serves treue.ledger.v1.LedgerService and the ledger's part of
+// treue.privacy.v1.PrivacyService: it translates requests into use cases and the
+// ledger's errors into gRPC statuses. Requests arrive validated (pkg/grpcx runs
+// protovalidate and refuses NUL bytes) and authorised.
+package grpcapi
 
 import (
 	"context"
@@ -12,8 +13,8 @@ import (
 
 	"github.com/treue/treue/pkg/grpcx"
 	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
-	"github.com/treue/treue/services/ledger/internal/adapters/protoconv"
 	"github.com/treue/treue/services/ledger/internal/app"
+	"github.com/treue/treue/services/ledger/internal/convert"
 	"github.com/treue/treue/services/ledger/internal/domain"
 )
 
@@ -30,80 +31,60 @@ type Server struct {
 	app *app.Application
 }
 
-// New returns the port of a.
+// New returns the server of a.
 func New(a *app.Application) *Server { return &Server{app: a} }
 
 func (s *Server) Enroll(ctx context.Context, req *ledgerv1.EnrollRequest) (*ledgerv1.EnrollResponse, error) {
-	m, err := s.app.Enroll(ctx, req.GetIdempotencyKey(), domain.Enrolment{
-		DisplayName: req.GetDisplayName(), Email: req.GetEmail(), Locale: req.GetLocale(),
-		SurveyConsent: req.GetSurveyConsent(), MarketingConsent: req.GetMarketingConsent(),
-	})
-	if err != nil {
-		return nil, toStatus(err)
-	}
-	return &ledgerv1.EnrollResponse{Member: protoconv.Member(m)}, nil
+	m, err := s.app.Commands.Enroll.Handle(ctx, req.GetIdempotencyKey(), convert.Enrolment(req))
+	return reply(m, err, convert.EnrollResponse)
 }
 
 func (s *Server) GetMember(ctx context.Context, req *ledgerv1.GetMemberRequest) (*ledgerv1.GetMemberResponse, error) {
-	m, err := s.app.GetMember(ctx, req.GetMemberId())
-	if err != nil {
-		return nil, toStatus(err)
-	}
-	return &ledgerv1.GetMemberResponse{Member: protoconv.Member(m)}, nil
+	m, err := s.app.Queries.GetMember.Handle(ctx, req.GetMemberId())
+	return reply(m, err, convert.GetMemberResponse)
+}
+
+func (s *Server) EraseMember(ctx context.Context, req *ledgerv1.EraseMemberRequest) (*ledgerv1.EraseMemberResponse, error) {
+	m, err := s.app.Commands.EraseMember.Handle(ctx, req.GetMemberId(), req.GetReason())
+	return reply(m, err, convert.Erasure)
 }
 
 func (s *Server) GetBalance(ctx context.Context, req *ledgerv1.GetBalanceRequest) (*ledgerv1.GetBalanceResponse, error) {
-	b, err := s.app.GetBalance(ctx, req.GetMemberId())
-	if err != nil {
-		return nil, toStatus(err)
-	}
-	return &ledgerv1.GetBalanceResponse{MemberId: b.MemberID, Available: b.Available, Held: b.Held, Pending: b.Pending}, nil
+	b, err := s.app.Queries.GetBalance.Handle(ctx, req.GetMemberId())
+	return reply(b, err, convert.Balance)
 }
 
 func (s *Server) ListTransactions(ctx context.Context, req *ledgerv1.ListTransactionsRequest) (*ledgerv1.ListTransactionsResponse, error) {
-	txs, next, err := s.app.ListTransactions(ctx, req.GetMemberId(), int(req.GetPageSize()), req.GetPageToken())
+	txs, next, err := s.app.Queries.ListTransactions.Handle(ctx, req.GetMemberId(), int(req.GetPageSize()), req.GetPageToken())
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	resp := &ledgerv1.ListTransactionsResponse{NextPageToken: next, Transactions: make([]*ledgerv1.Transaction, len(txs))}
-	for i, t := range txs {
-		out := &ledgerv1.Transaction{
-			TransactionId: t.ID, Kind: string(t.Kind), Reason: protoconv.Reason(t.Reason), Reference: t.Reference,
-			Points: t.AvailableChange(t.MemberID), CreatedAt: protoconv.Timestamp(t.CreatedAt),
-		}
-		for _, p := range t.Postings {
-			out.Postings = append(out.Postings, &ledgerv1.Posting{Source: p.Source, Destination: p.Destination, Amount: p.Amount})
-		}
-		resp.Transactions[i] = out
-	}
-	return resp, nil
+	return convert.Transactions(txs, next), nil
 }
 
 func (s *Server) PlaceHold(ctx context.Context, req *ledgerv1.PlaceHoldRequest) (*ledgerv1.PlaceHoldResponse, error) {
-	h, err := s.app.PlaceHold(ctx, domain.HoldRequest{
-		IdempotencyKey: req.GetIdempotencyKey(), MemberID: req.GetMemberId(), Points: req.GetPoints(),
-		Reference: req.GetReference(), TTL: req.GetTtl().AsDuration(),
-	})
-	if err != nil {
-		return nil, toStatus(err)
-	}
-	return &ledgerv1.PlaceHoldResponse{Hold: protoconv.Hold(h)}, nil
+	h, err := s.app.Commands.PlaceHold.Handle(ctx, convert.HoldRequest(req))
+	return reply(h, err, convert.PlaceHoldResponse)
 }
 
 func (s *Server) CaptureHold(ctx context.Context, req *ledgerv1.CaptureHoldRequest) (*ledgerv1.CaptureHoldResponse, error) {
-	h, err := s.app.CaptureHold(ctx, req.GetHoldId())
-	if err != nil {
-		return nil, toStatus(err)
-	}
-	return &ledgerv1.CaptureHoldResponse{Hold: protoconv.Hold(h)}, nil
+	h, err := s.app.Commands.CaptureHold.Handle(ctx, req.GetHoldId())
+	return reply(h, err, convert.CaptureHoldResponse)
 }
 
 func (s *Server) VoidHold(ctx context.Context, req *ledgerv1.VoidHoldRequest) (*ledgerv1.VoidHoldResponse, error) {
-	h, err := s.app.VoidHold(ctx, req.GetHoldId(), req.GetReason())
+	h, err := s.app.Commands.VoidHold.Handle(ctx, req.GetHoldId(), req.GetReason())
+	return reply(h, err, convert.VoidHoldResponse)
+}
+
+// reply answers with what a use case returned: its result through to, or its error as
+// a status.
+func reply[T, R any](v T, err error, to func(T) R) (R, error) {
 	if err != nil {
-		return nil, toStatus(err)
+		var zero R
+		return zero, toStatus(err)
 	}
-	return &ledgerv1.VoidHoldResponse{Hold: protoconv.Hold(h)}, nil
+	return to(v), nil
 }
 
 // toStatus maps the ledger's errors; anything else is left for pkg/grpcx to log and hide

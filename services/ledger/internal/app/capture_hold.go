@@ -1,0 +1,16 @@
+package app
+
+import (
+	"context"
+
+	"github.com/treue/treue/services/ledger/internal/domain"
+)
+
+// CaptureHold redeems held points (hold → program:redeemed).
+type CaptureHold struct{ holds }
+
+// Handle captures the hold. Capturing a captured hold returns it unchanged; a voided or
+// expired one is domain.ErrHoldNotOpen, an unknown one domain.ErrHoldNotFound.
+func (u *CaptureHold) Handle(ctx context.Context, id string) (domain.Hold, error) {
+	return u.closeOne(ctx, id, capture)
+}

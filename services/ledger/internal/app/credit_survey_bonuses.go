@@ -1,0 +1,58 @@
+package app
+
+import (
+	"context"
+	"slices"
+
+	"github.com/treue/treue/services/ledger/internal/domain"
+)
+
+// CreditSurveyBonuses credits the survey bonus once per response.
+type CreditSurveyBonuses struct{ *base }
+
+// Handle credits the bonus of each response once (idempotency key "survey:<response
+// id>"). An anonymous response earns nothing, nor does one of an unknown or erased
+// member.
+func (u *CreditSurveyBonuses) Handle(ctx context.Context, responses []domain.SurveyResponse) error {
+	if u.cfg.SurveyBonusPoints == 0 {
+		return nil
+	}
+	responses = slices.DeleteFunc(responses, func(r domain.SurveyResponse) bool { return r.MemberRef == "" })
+	if len(responses) == 0 {
+		return nil
+	}
+	return u.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
+		ids := make([]string, 0, len(responses))
+		for _, r := range responses {
+			if id, ok := domain.CanonicalUUID(r.MemberRef); ok {
+				ids = append(ids, id)
+			}
+		}
+		balances, err := tx.LockMembers(ctx, ids)
+		if err != nil {
+			return err
+		}
+		now := u.clock()
+		storeOf := make(map[string]string, len(responses))
+		txs := make([]domain.Transaction, 0, len(responses))
+		for _, r := range responses {
+			id, _ := domain.CanonicalUUID(r.MemberRef)
+			if _, known := balances[id]; !known {
+				u.log.InfoContext(ctx, "survey response of an unknown member earns no bonus", "response_id", r.ResponseID, "member_ref", r.MemberRef)
+				continue
+			}
+			txs = append(txs, domain.Transfer(u.newID(), "survey:"+r.ResponseID, domain.KindCredit, domain.ReasonSurveyBonus,
+				r.ResponseID, id, now, domain.AccountIssued, domain.AvailableAccount(id), u.cfg.SurveyBonusPoints))
+			storeOf[r.ResponseID] = r.StoreID
+		}
+		applied, err := tx.ApplyOnce(ctx, txs)
+		if err != nil {
+			return err
+		}
+		events := make([]domain.Event, len(applied))
+		for i, t := range applied {
+			events[i] = creditEvent(t, u.cfg.SurveyBonusPoints, storeOf[t.Reference])
+		}
+		return tx.Emit(ctx, events...)
+	})
+}

@@ -1,0 +1,105 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/treue/treue/services/ledger/internal/domain"
+)
+
+// holds closes holds: what CaptureHold, VoidHold, ExpireHolds and the redemption
+// commands share.
+type holds struct{ *base }
+
+// closeOne closes one hold in a transaction of its own.
+func (h holds) closeOne(ctx context.Context, id string, close func(*domain.Hold, time.Time) (bool, error)) (hold domain.Hold, err error) {
+	err = h.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
+		hs, err := h.closeOpen(ctx, tx, []string{id}, close)
+		if err != nil {
+			return err
+		}
+		hold = hs[0].hold
+		return hs[0].err
+	})
+	return hold, err
+}
+
+// closedHold is what closing one hold did: the hold as it is now, or why it could not
+// be closed (domain.ErrHoldNotFound, or close's error).
+type closedHold struct {
+	hold domain.Hold
+	err  error
+}
+
+// closeOpen locks the holds with ids (in one statement, whatever their number), closes
+// each with close and books those that changed. The result has one entry per id, in the
+// order of ids; an id given twice is closed once.
+func (h holds) closeOpen(ctx context.Context, tx Tx, ids []string,
+	close func(h *domain.Hold, now time.Time) (changed bool, err error)) ([]closedHold, error) {
+	canonical := make([]string, len(ids))
+	valid := make([]string, 0, len(ids))
+	for i, id := range ids {
+		if c, ok := domain.CanonicalUUID(id); ok {
+			canonical[i] = c
+			valid = append(valid, c)
+		}
+	}
+	locked, err := tx.LockHolds(ctx, valid)
+	if err != nil {
+		return nil, err
+	}
+	now := h.clock()
+	out := make([]closedHold, len(ids))
+	var changed []domain.Hold
+	for i, id := range canonical {
+		hold, ok := locked[id]
+		if !ok {
+			out[i].err = domain.ErrHoldNotFound
+			continue
+		}
+		ch, err := close(&hold, now)
+		out[i] = closedHold{hold: hold, err: err}
+		if err == nil && ch {
+			locked[id] = hold
+			changed = append(changed, hold)
+		}
+	}
+	return out, h.book(ctx, tx, changed)
+}
+
+// book writes the transactions of holds just captured, voided or expired, stores their
+// status and emits their events.
+func (h holds) book(ctx context.Context, tx Tx, hs []domain.Hold) error {
+	if len(hs) == 0 {
+		return nil
+	}
+	txs := make([]domain.Transaction, len(hs))
+	events := make([]domain.Event, len(hs))
+	for i, hold := range hs {
+		txs[i] = hold.CloseTx(h.newID())
+		if hold.Status == domain.StatusCaptured {
+			events[i] = domain.HoldCaptured{Hold: hold}
+		} else {
+			events[i] = domain.HoldVoided{Hold: hold}
+		}
+	}
+	// A hold is closed once: its row is locked and its status was open, so the keys
+	// of these transactions are new.
+	if err := tx.Apply(ctx, txs); err != nil {
+		return err
+	}
+	if err := tx.SaveHolds(ctx, hs); err != nil {
+		return err
+	}
+	return tx.Emit(ctx, events...)
+}
+
+func capture(h *domain.Hold, now time.Time) (bool, error) { return h.Capture(now) }
+
+func holdIDs(rs []domain.Redemption) []string {
+	ids := make([]string, len(rs))
+	for i, r := range rs {
+		ids[i] = r.HoldID
+	}
+	return ids
+}

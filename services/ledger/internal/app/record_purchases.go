@@ -1,0 +1,103 @@
+package app
+
+import (
+	"context"
+
+	"github.com/treue/treue/services/ledger/internal/domain"
+)
+
+// RecordPurchases books POS purchases: each once per (store, transaction), whatever its
+// event ids.
+type RecordPurchases struct{ *base }
+
+// Handle books a batch of purchases, set-based: a handful of statements whatever its
+// size. A purchase of a member the ledger knows earns points; one of an unknown or erased
+// member (or a member reference that is no UUID) is kept unmatched and announced, never
+// credited; an anonymous one is recorded and earns nothing.
+//
+// A purchase that breaks the programme's POS rules fails the batch with an error that is
+// domain.ErrRefused, naming it and the rule: nothing of the batch is booked, and the
+// caller must not retry it as it stands.
+func (u *RecordPurchases) Handle(ctx context.Context, purchases []domain.Purchase) error {
+	now := u.clock()
+	purchases, err := admit(purchases,
+		func(p domain.Purchase) error {
+			return refused("purchase", p.Key.Reference(), u.cfg.POS.CheckPurchase(p, now))
+		},
+		func(p domain.Purchase) domain.PurchaseKey { return p.Key })
+	if err != nil {
+		return err
+	}
+	return u.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
+		// The member each purchase names, when it names one by a UUID.
+		canonicalMember := make(map[domain.PurchaseKey]string, len(purchases))
+		ids := make([]string, 0, len(purchases))
+		for _, p := range purchases {
+			if id, ok := domain.CanonicalUUID(p.MemberRef); ok {
+				ids = append(ids, id)
+				canonicalMember[p.Key] = id
+			}
+		}
+		balances, err := tx.LockMembers(ctx, ids)
+		if err != nil {
+			return err
+		}
+		for i := range purchases {
+			p := &purchases[i]
+			if id := canonicalMember[p.Key]; id != "" {
+				if _, known := balances[id]; known {
+					p.MemberID = id
+					if p.Points, err = u.cfg.POS.Points(p.Currency, p.TotalMinor); err != nil {
+						return refused("purchase", p.Key.Reference(), err)
+					}
+				}
+			}
+			if p.Points > 0 {
+				p.LedgerTxID = u.newID()
+			}
+		}
+		fresh, err := tx.InsertPurchases(ctx, purchases)
+		if err != nil {
+			return err
+		}
+		var (
+			txs       []domain.Transaction
+			events    []domain.Event
+			unmatched []domain.Purchase
+		)
+		for _, p := range purchases {
+			if _, ok := fresh[p.Key]; !ok {
+				continue // booked before, under another event id
+			}
+			switch {
+			case p.Points > 0:
+				if balances[p.MemberID], err = domain.AddPoints(balances[p.MemberID], p.Points); err != nil {
+					return refused("purchase", p.Key.Reference(), err)
+				}
+				t := domain.Transfer(p.LedgerTxID, p.CreditKey(), domain.KindCredit, domain.ReasonPurchase,
+					p.Key.Reference(), p.MemberID, now, domain.AccountIssued, domain.AvailableAccount(p.MemberID), p.Points)
+				txs = append(txs, t)
+				events = append(events, creditEvent(t, p.Points, p.Key.StoreID))
+			case p.MemberID == "" && p.MemberRef != "":
+				unmatched = append(unmatched, p)
+				events = append(events, domain.PurchaseUnmatched{Purchase: p})
+			}
+		}
+		if len(unmatched) > 0 {
+			if err := tx.InsertUnmatched(ctx, unmatched); err != nil {
+				return err
+			}
+		}
+		if err := tx.Apply(ctx, txs); err != nil {
+			return err
+		}
+		return tx.Emit(ctx, events...)
+	})
+}
+
+func creditEvent(t domain.Transaction, points int64, storeID string) domain.PointsCredited {
+	return domain.PointsCredited{
+		TransactionID: t.ID, MemberID: t.MemberID, Points: points, Reason: t.Reason,
+		Reference: t.Reference, StoreID: storeID, OccurredAt: t.CreatedAt,
+	}
+}

@@ -1,0 +1,87 @@
+package convert
+
+import (
+	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
+	"github.com/treue/treue/services/ledger/internal/domain"
+)
+
+// Enrolment is the request's enrolment.
+func Enrolment(req *ledgerv1.EnrollRequest) domain.Enrolment {
+	return domain.Enrolment{
+		DisplayName: req.GetDisplayName(), Email: req.GetEmail(), Locale: req.GetLocale(),
+		SurveyConsent: req.GetSurveyConsent(), MarketingConsent: req.GetMarketingConsent(),
+	}
+}
+
+// HoldRequest is the request's hold.
+func HoldRequest(req *ledgerv1.PlaceHoldRequest) domain.HoldRequest {
+	return domain.HoldRequest{
+		IdempotencyKey: req.GetIdempotencyKey(), MemberID: req.GetMemberId(), Points: req.GetPoints(),
+		Reference: req.GetReference(), TTL: req.GetTtl().AsDuration(),
+	}
+}
+
+// Member converts a member; an erased one carries its erased_at and no personal data.
+func Member(m domain.Member) *ledgerv1.Member {
+	return &ledgerv1.Member{
+		MemberId: m.ID, DisplayName: m.DisplayName, Email: m.Email, Locale: m.Locale,
+		SurveyConsent: m.SurveyConsent, MarketingConsent: m.MarketingConsent, Tier: m.Tier,
+		EnrolledAt: Timestamp(m.EnrolledAt), ErasedAt: Timestamp(m.ErasedAt),
+	}
+}
+
+// Erasure is the answer to EraseMember: the first erasure's time and reason.
+func Erasure(m domain.Member) *ledgerv1.EraseMemberResponse {
+	return &ledgerv1.EraseMemberResponse{MemberId: m.ID, ErasedAt: Timestamp(m.ErasedAt), Reason: m.ErasureReason}
+}
+
+// Balance converts a balance.
+func Balance(b domain.Balance) *ledgerv1.GetBalanceResponse {
+	return &ledgerv1.GetBalanceResponse{MemberId: b.MemberID, Available: b.Available, Held: b.Held, Pending: b.Pending}
+}
+
+// Transactions converts a page of a member's history.
+func Transactions(txs []domain.Transaction, next string) *ledgerv1.ListTransactionsResponse {
+	resp := &ledgerv1.ListTransactionsResponse{NextPageToken: next, Transactions: make([]*ledgerv1.Transaction, len(txs))}
+	for i, t := range txs {
+		out := &ledgerv1.Transaction{
+			TransactionId: t.ID, Kind: string(t.Kind), Reason: Reason(t.Reason), Reference: t.Reference,
+			Points: t.AvailableChange(t.MemberID), CreatedAt: Timestamp(t.CreatedAt),
+		}
+		for _, p := range t.Postings {
+			out.Postings = append(out.Postings, &ledgerv1.Posting{Source: p.Source, Destination: p.Destination, Amount: p.Amount})
+		}
+		resp.Transactions[i] = out
+	}
+	return resp
+}
+
+// Hold converts a hold.
+func Hold(h domain.Hold) *ledgerv1.Hold {
+	return &ledgerv1.Hold{
+		HoldId: h.ID, MemberId: h.MemberID, Points: h.Points, Reference: h.Reference,
+		Status: holdStatuses.Proto(h.Status), ExpiresAt: Timestamp(h.ExpiresAt),
+	}
+}
+
+// The responses that carry one member or one hold.
+
+func EnrollResponse(m domain.Member) *ledgerv1.EnrollResponse {
+	return &ledgerv1.EnrollResponse{Member: Member(m)}
+}
+
+func GetMemberResponse(m domain.Member) *ledgerv1.GetMemberResponse {
+	return &ledgerv1.GetMemberResponse{Member: Member(m)}
+}
+
+func PlaceHoldResponse(h domain.Hold) *ledgerv1.PlaceHoldResponse {
+	return &ledgerv1.PlaceHoldResponse{Hold: Hold(h)}
+}
+
+func CaptureHoldResponse(h domain.Hold) *ledgerv1.CaptureHoldResponse {
+	return &ledgerv1.CaptureHoldResponse{Hold: Hold(h)}
+}
+
+func VoidHoldResponse(h domain.Hold) *ledgerv1.VoidHoldResponse {
+	return &ledgerv1.VoidHoldResponse{Hold: Hold(h)}
+}
