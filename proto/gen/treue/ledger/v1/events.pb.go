@@ -335,14 +335,16 @@ func (x *PointsCredited) GetOccurredAt() *timestamppb.Timestamp {
 // PointsDebited on ledger.points.debited: points moved from a member back to the programme
 // (a return, an expiry, an adjustment). Redemptions are holds, not debits.
 type PointsDebited struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	TransactionId string                 `protobuf:"bytes,1,opt,name=transaction_id,json=transactionId,proto3" json:"transaction_id,omitempty"`
-	MemberId      string                 `protobuf:"bytes,2,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
-	Points        int64                  `protobuf:"varint,3,opt,name=points,proto3" json:"points,omitempty"`
-	Reason        PointsReason           `protobuf:"varint,4,opt,name=reason,proto3,enum=treue.ledger.v1.PointsReason" json:"reason,omitempty"`
-	Reference     string                 `protobuf:"bytes,5,opt,name=reference,proto3" json:"reference,omitempty"`
-	StoreId       string                 `protobuf:"bytes,6,opt,name=store_id,json=storeId,proto3" json:"store_id,omitempty"`
-	OccurredAt    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// empty when nothing could be taken back (see shortfall).
+	TransactionId string `protobuf:"bytes,1,opt,name=transaction_id,json=transactionId,proto3" json:"transaction_id,omitempty"`
+	MemberId      string `protobuf:"bytes,2,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	// 0 when the member had nothing left to take back.
+	Points     int64                  `protobuf:"varint,3,opt,name=points,proto3" json:"points,omitempty"`
+	Reason     PointsReason           `protobuf:"varint,4,opt,name=reason,proto3,enum=treue.ledger.v1.PointsReason" json:"reason,omitempty"`
+	Reference  string                 `protobuf:"bytes,5,opt,name=reference,proto3" json:"reference,omitempty"`
+	StoreId    string                 `protobuf:"bytes,6,opt,name=store_id,json=storeId,proto3" json:"store_id,omitempty"`
+	OccurredAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
 	// points the reason called for that the member no longer had (already spent).
 	Shortfall     int64 `protobuf:"varint,8,opt,name=shortfall,proto3" json:"shortfall,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -793,13 +795,12 @@ const file_treue_ledger_v1_events_proto_rawDesc = "" +
 	"\bstore_id\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\astoreId\x12C\n" +
 	"\voccurred_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
 	"occurredAt:\x1c\xf2\xf9\x18\x18\n" +
-	"\x16ledger.points.credited\"\xa3\x03\n" +
-	"\rPointsDebited\x121\n" +
-	"\x0etransaction_id\x18\x01 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\rtransactionId\x12'\n" +
+	"\x16ledger.points.credited\"\xa1\x03\n" +
+	"\rPointsDebited\x12/\n" +
+	"\x0etransaction_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\rtransactionId\x12'\n" +
 	"\tmember_id\x18\x02 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bmemberId\x12\x1f\n" +
-	"\x06points\x18\x03 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\x06points\x12?\n" +
+	"\x06points\x18\x03 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\x06points\x12?\n" +
 	"\x06reason\x18\x04 \x01(\x0e2\x1d.treue.ledger.v1.PointsReasonB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06reason\x12&\n" +
 	"\treference\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\treference\x12#\n" +
 	"\bstore_id\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\astoreId\x12C\n" +

@@ -42,13 +42,13 @@ type LedgerServiceClient interface {
 	GetBalance(ctx context.Context, in *GetBalanceRequest, opts ...grpc.CallOption) (*GetBalanceResponse, error)
 	// ListTransactions pages through a member's history, newest first.
 	ListTransactions(ctx context.Context, in *ListTransactionsRequest, opts ...grpc.CallOption) (*ListTransactionsResponse, error)
-	// PlaceHold moves points from the member's available balance to a hold. FailedPrecondition
-	// (reason INSUFFICIENT_POINTS) when the member has too few.
 	// EraseMember removes the member's personal data (name, email) and announces it on
 	// ledger.member.erased, so every service erases or anonymises its copy. The postings
 	// stay, under the pseudonymous member id, so balances and programme totals do not
 	// change. Erasing an erased member again returns the first erasure.
 	EraseMember(ctx context.Context, in *EraseMemberRequest, opts ...grpc.CallOption) (*EraseMemberResponse, error)
+	// PlaceHold moves points from the member's available balance to a hold. FailedPrecondition
+	// (reason INSUFFICIENT_POINTS) when the member has too few.
 	PlaceHold(ctx context.Context, in *PlaceHoldRequest, opts ...grpc.CallOption) (*PlaceHoldResponse, error)
 	// CaptureHold redeems held points. Capturing a captured hold returns it again.
 	CaptureHold(ctx context.Context, in *CaptureHoldRequest, opts ...grpc.CallOption) (*CaptureHoldResponse, error)
@@ -157,13 +157,13 @@ type LedgerServiceServer interface {
 	GetBalance(context.Context, *GetBalanceRequest) (*GetBalanceResponse, error)
 	// ListTransactions pages through a member's history, newest first.
 	ListTransactions(context.Context, *ListTransactionsRequest) (*ListTransactionsResponse, error)
-	// PlaceHold moves points from the member's available balance to a hold. FailedPrecondition
-	// (reason INSUFFICIENT_POINTS) when the member has too few.
 	// EraseMember removes the member's personal data (name, email) and announces it on
 	// ledger.member.erased, so every service erases or anonymises its copy. The postings
 	// stay, under the pseudonymous member id, so balances and programme totals do not
 	// change. Erasing an erased member again returns the first erasure.
 	EraseMember(context.Context, *EraseMemberRequest) (*EraseMemberResponse, error)
+	// PlaceHold moves points from the member's available balance to a hold. FailedPrecondition
+	// (reason INSUFFICIENT_POINTS) when the member has too few.
 	PlaceHold(context.Context, *PlaceHoldRequest) (*PlaceHoldResponse, error)
 	// CaptureHold redeems held points. Capturing a captured hold returns it again.
 	CaptureHold(context.Context, *CaptureHoldRequest) (*CaptureHoldResponse, error)
