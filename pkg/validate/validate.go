@@ -97,21 +97,23 @@ const nulRule = "string.no_nul"
 // than failing a write later as if the database were at fault.
 func nulStrings(m protoreflect.Message, prefix string, out []Violation) []Violation {
 	m.Range(func(fd protoreflect.FieldDescriptor, val protoreflect.Value) bool {
-		path := prefix + string(fd.Name())
+		// The path is built only for a violation or a nested message: this runs on every
+		// field of every event a consumer takes.
+		path := func() string { return prefix + string(fd.Name()) }
 		switch {
 		case fd.IsMap():
 			val.Map().Range(func(k protoreflect.MapKey, mv protoreflect.Value) bool {
-				p := path + "[" + strconv.Quote(k.String()) + "]"
-				if strings.ContainsRune(k.String(), 0) {
-					out = append(out, Violation{Field: p, Reason: "key must not contain a NUL byte", Rule: nulRule})
+				key := func() string { return path() + "[" + strconv.Quote(k.String()) + "]" }
+				if strings.IndexByte(k.String(), 0) >= 0 {
+					out = append(out, Violation{Field: key(), Reason: "key must not contain a NUL byte", Rule: nulRule})
 				}
-				out = checkValue(fd.MapValue(), mv, p, out)
+				out = checkValue(fd.MapValue(), mv, key, out)
 				return true
 			})
 		case fd.IsList():
 			l := val.List()
 			for i := 0; i < l.Len(); i++ {
-				out = checkValue(fd, l.Get(i), path+"["+strconv.Itoa(i)+"]", out)
+				out = checkValue(fd, l.Get(i), func() string { return path() + "[" + strconv.Itoa(i) + "]" }, out)
 			}
 		default:
 			out = checkValue(fd, val, path, out)
@@ -121,14 +123,14 @@ func nulStrings(m protoreflect.Message, prefix string, out []Violation) []Violat
 	return out
 }
 
-func checkValue(fd protoreflect.FieldDescriptor, v protoreflect.Value, path string, out []Violation) []Violation {
+func checkValue(fd protoreflect.FieldDescriptor, v protoreflect.Value, path func() string, out []Violation) []Violation {
 	switch fd.Kind() {
 	case protoreflect.StringKind:
-		if strings.ContainsRune(v.String(), 0) {
-			out = append(out, Violation{Field: path, Reason: "must not contain a NUL byte", Rule: nulRule})
+		if strings.IndexByte(v.String(), 0) >= 0 {
+			out = append(out, Violation{Field: path(), Reason: "must not contain a NUL byte", Rule: nulRule})
 		}
 	case protoreflect.MessageKind, protoreflect.GroupKind:
-		out = nulStrings(v.Message(), path+".", out)
+		out = nulStrings(v.Message(), path()+".", out)
 	}
 	return out
 }

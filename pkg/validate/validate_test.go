@@ -87,3 +87,32 @@ func TestValidateEncodedFindsNULInBothEncodings(t *testing.T) {
 		t.Errorf("valid binary: %v", err)
 	}
 }
+
+// BenchmarkValidateEncoded is what a consumer pays per POS event to check it: the
+// contract's rules, and the NUL walk only when the bytes could hold one.
+func BenchmarkValidateEncoded(b *testing.B) {
+	v, err := New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := &posv1.PurchaseRecorded{EventId: "0192f1f4-6d3a-7c4e-9a53-3c1d2f7e9b10", StoreId: "berlin-01", TransactionId: "T-000001",
+		MemberId: "0192f1f4-6d3a-7c4e-9a53-3c1d2f7e9b11", OccurredAt: timestamppb.Now(), Currency: "EUR", TotalMinor: 4250,
+		Lines: []*posv1.Line{{Sku: "COF-250", Description: "Coffee", Quantity: 2, AmountMinor: 1798}, {Sku: "GRN-1K", Quantity: 1, AmountMinor: 2452}}}
+	data, _ := proto.Marshal(p)
+	for _, tc := range []struct {
+		name string
+		run  func() error
+	}{
+		{"encoded", func() error { return v.ValidateEncoded(p, data, false) }},
+		{"full walk", func() error { return v.Validate(p) }},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := tc.run(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
