@@ -27,7 +27,9 @@ type Store interface {
 type Tx interface {
 	// ActiveRules returns the routing rules that are active now.
 	ActiveRules(ctx context.Context) ([]domain.Rule, error)
-	// ErasedMembers returns which of the members were erased.
+	// ErasedMembers returns which of the members were erased. From this call until the
+	// transaction ends no erasure commits (EraseMembers waits for it), so a case stored
+	// in this transaction cannot slip past an erasure it did not see.
 	ErasedMembers(ctx context.Context, memberIDs []string) (map[string]bool, error)
 	// AddCases stores the cases whose response has none yet and returns those it
 	// stored, as stored (times at the database's precision).
@@ -39,7 +41,8 @@ type Tx interface {
 	// once, the second waits for the first and gets this).
 	SaveResolution(ctx context.Context, c domain.Case) (domain.Case, error)
 	// EraseMembers anonymises the members' cases (as domain.Case.Anonymise does) and
-	// remembers the members as erased. It returns how many cases it changed.
+	// remembers the members as erased; it waits for transactions that may be storing
+	// their cases (see ErasedMembers). It returns how many cases it changed.
 	EraseMembers(ctx context.Context, memberIDs []string, at time.Time) (int, error)
 	// Emit writes events to be published once the transaction commits.
 	Emit(ctx context.Context, events ...domain.Event) error

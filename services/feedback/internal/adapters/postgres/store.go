@@ -161,7 +161,18 @@ func (t Tx) ActiveRules(ctx context.Context) ([]domain.Rule, error) {
 	})
 }
 
+// Erasures and new cases exclude each other through the lock on cases: storing cases
+// takes ROW EXCLUSIVE (what an INSERT takes anyway; storers do not block each other),
+// an erasure SHARE ROW EXCLUSIVE, which conflicts with it. Each takes its lock in a
+// statement of its own, before it reads, so that the statements after the wait see what
+// the other committed: an erasure then sees every case stored before it, and a batch of
+// new cases sees every erasure before it. Without it, a case inserted while an erasure
+// runs (events of two subjects, on two consumers) would keep its member's data.
+
 func (t Tx) ErasedMembers(ctx context.Context, memberIDs []string) (map[string]bool, error) {
+	if _, err := t.tx.Exec(ctx, `LOCK TABLE cases IN ROW EXCLUSIVE MODE`); err != nil {
+		return nil, fmt.Errorf("lock cases: %w", err)
+	}
 	rows, err := t.tx.Query(ctx, `SELECT member_id FROM erased_members WHERE member_id = ANY($1::text[])`, memberIDs)
 	if err != nil {
 		return nil, fmt.Errorf("erased members: %w", err)
@@ -178,6 +189,9 @@ func (t Tx) ErasedMembers(ctx context.Context, memberIDs []string) (map[string]b
 }
 
 func (t Tx) EraseMembers(ctx context.Context, memberIDs []string, at time.Time) (int, error) {
+	if _, err := t.tx.Exec(ctx, `LOCK TABLE cases IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+		return 0, fmt.Errorf("lock cases: %w", err)
+	}
 	// Set-based, as domain.Case.Anonymise: the same fields, for every case at once.
 	tag, err := t.tx.Exec(ctx, `
 		WITH remembered AS (
