@@ -20,9 +20,11 @@ import (
 	"github.com/treue/treue/pkg/bus"
 	"github.com/treue/treue/pkg/grpcx"
 	"github.com/treue/treue/pkg/testkit"
+	"github.com/treue/treue/pkg/validate"
 	commonv1 "github.com/treue/treue/proto/gen/treue/common/v1"
 	feedbackv1 "github.com/treue/treue/proto/gen/treue/feedback/v1"
 	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
+	privacyv1 "github.com/treue/treue/proto/gen/treue/privacy/v1"
 	surveyv1 "github.com/treue/treue/proto/gen/treue/survey/v1"
 
 	"github.com/treue/treue/services/feedback/internal/ports/events"
@@ -38,23 +40,27 @@ const (
 	keyAdmin   = "key-admin"
 	keyAuditor = "key-auditor"
 	keyPOS     = "key-pos"
+	keyPrivacy = "key-privacy"
+	keyMarket  = "key-marketing"
 )
 
 var callers = []testkit.Caller{
 	{Name: "alice", Role: "service_agent", Key: keyAlice},
 	{Name: "bob", Role: "service_agent", Key: keyBob},
 	{Name: "root", Role: "admin", Key: keyAdmin},
-	{Name: "mia", Role: "marketing", Key: "key-marketing"},
+	{Name: "mia", Role: "marketing", Key: keyMarket},
 	{Name: "audrey", Role: "auditor", Key: keyAuditor},
 	{Name: "till-1", Role: "pos", Key: keyPOS},
+	{Name: "petra", Role: "privacy", Key: keyPrivacy},
 }
 
 // env is one running feedback service in its own world.
 type env struct {
 	*testkit.Env
-	t      *testing.T
-	db     *testkit.DB
-	client feedbackv1.FeedbackServiceClient
+	t       *testing.T
+	db      *testkit.DB
+	client  feedbackv1.FeedbackServiceClient
+	privacy privacyv1.PrivacyServiceClient
 }
 
 func start(t *testing.T) *env {
@@ -63,7 +69,9 @@ func start(t *testing.T) *env {
 	cfg := service.Config{Base: e.Base()}
 	cfg.Base.DBMaxConns = 8
 	s := testkit.Start(t, service.New, cfg).Service
-	return &env{Env: e, t: t, db: e.DB(service.Schema), client: feedbackv1.NewFeedbackServiceClient(e.Conn(s.GRPCAddr(), ""))}
+	conn := e.Conn(s.GRPCAddr(), "")
+	return &env{Env: e, t: t, db: e.DB(service.Schema),
+		client: feedbackv1.NewFeedbackServiceClient(conn), privacy: privacyv1.NewPrivacyServiceClient(conn)}
 }
 
 func as(key string) context.Context {
@@ -641,6 +649,19 @@ func TestAuthAndValidation(t *testing.T) {
 			field:  "outcome",
 			denied: []string{keyPOS, keyAuditor},
 		},
+		{
+			name: "ExportMember",
+			valid: func(ctx context.Context) error {
+				_, err := e.privacy.ExportMember(ctx, &privacyv1.ExportMemberRequest{MemberId: id})
+				return err
+			},
+			malformed: func(ctx context.Context) error {
+				_, err := e.privacy.ExportMember(ctx, &privacyv1.ExportMemberRequest{})
+				return err
+			},
+			field:  "member_id",
+			denied: []string{keyPOS, keyAuditor, keyAlice, keyMarket},
+		},
 	}
 	for _, m := range methods {
 		t.Run(m.name, func(t *testing.T) {
@@ -782,6 +803,23 @@ func TestErasureAnonymisesCases(t *testing.T) {
 		}
 		return false
 	})
+	// Every CaseOpened, the late one without a member too, keeps the contract, so that
+	// its consumers count it.
+	v, err := validate.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range e.opened() {
+		if err := v.Validate(ev); err != nil {
+			t.Errorf("CaseOpened %v breaks the contract: %v", ev, err)
+		}
+	}
+	// Nothing in the cases table names the member or quotes them: no column of any row.
+	for _, trace := range []string{member, "scored 2", "scored 10", "scored 0", "customer wants a refund"} {
+		if n := e.db.Count(`SELECT count(*) FROM cases c WHERE strpos(c::text, $1) > 0`, trace); n != 0 {
+			t.Errorf("%d cases still hold %q", n, trace)
+		}
+	}
 }
 
 // The service stops cleanly and starts again on the same database and streams, keeping
