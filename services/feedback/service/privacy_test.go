@@ -42,17 +42,8 @@ func exportedCases(t *testing.T, resp *privacyv1.ExportMemberResponse) map[strin
 func TestExportMember(t *testing.T) {
 	t.Parallel()
 	e := start(t)
-	member, other := uuid.NewString(), uuid.NewString()
-	detractor := e.submit(2, withMember(member))
-	promoter := e.submit(10, withMember(member))
-	e.submit(3, withMember(other))
-	c := e.waitCase(detractor.GetResponseId())
-	e.waitCase(promoter.GetResponseId())
-	if _, err := e.client.ResolveCase(as(keyAlice), &feedbackv1.ResolveCaseRequest{
-		CaseId: c.GetCaseId(), Outcome: feedbackv1.CaseOutcome_CASE_OUTCOME_CONTACTED_UNRESOLVED, Note: "customer wants a refund",
-	}); err != nil {
-		t.Fatal(err)
-	}
+	m := e.memberWithCases()
+	member, other, detractor, promoter, c := m.member, m.other, m.callback, m.referral, m.resolved
 	total := len(e.allCases(&feedbackv1.ListCasesRequest{}))
 
 	t.Run("roles", func(t *testing.T) {

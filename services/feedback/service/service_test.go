@@ -751,20 +751,38 @@ func TestMalformedEventsGoToDeadLetters(t *testing.T) {
 	})
 }
 
+// memberCases are a member's responses, one a call-back resolved with a note, the other
+// a referral request still open, and another member's response, each with its case.
+type memberCases struct {
+	member, other              string
+	callback, referral, others *surveyv1.ResponseSubmitted
+	resolved                   *feedbackv1.Case // the call-back's
+}
+
+func (e *env) memberWithCases() memberCases {
+	e.t.Helper()
+	m := memberCases{member: uuid.NewString(), other: uuid.NewString()}
+	m.callback, m.referral = e.submit(2, withMember(m.member)), e.submit(10, withMember(m.member))
+	m.others = e.submit(1, withMember(m.other))
+	for _, r := range []*surveyv1.ResponseSubmitted{m.callback, m.referral, m.others} {
+		e.waitCase(r.GetResponseId())
+	}
+	resp, err := e.client.ResolveCase(as(keyAlice), &feedbackv1.ResolveCaseRequest{
+		CaseId: e.caseOf(m.callback.GetResponseId()).GetCaseId(), Outcome: feedbackv1.CaseOutcome_CASE_OUTCOME_CONTACTED_UNRESOLVED,
+		Note: "customer wants a refund",
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	m.resolved = resp.GetCase()
+	return m
+}
+
 func TestErasureAnonymisesCases(t *testing.T) {
 	t.Parallel()
 	e := start(t)
-	member, other := uuid.NewString(), uuid.NewString()
-	first := e.submit(2, withMember(member))
-	second := e.submit(10, withMember(member))
-	kept := e.submit(1, withMember(other))
-	c1 := e.waitCase(first.GetResponseId())
-	e.waitCase(kept.GetResponseId())
-	if _, err := e.client.ResolveCase(as(keyAlice), &feedbackv1.ResolveCaseRequest{
-		CaseId: c1.GetCaseId(), Outcome: feedbackv1.CaseOutcome_CASE_OUTCOME_CONTACTED_UNRESOLVED, Note: "customer wants a refund",
-	}); err != nil {
-		t.Fatal(err)
-	}
+	m := e.memberWithCases()
+	member, other, first, second, kept, c1 := m.member, m.other, m.callback, m.referral, m.others, m.resolved
 
 	e.publish(&ledgerv1.MemberErased{MemberId: member, ErasedAt: timestamppb.Now()})
 	testkit.Eventually(t, 10*time.Second, "cases anonymised", func() bool {

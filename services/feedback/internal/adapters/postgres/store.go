@@ -71,12 +71,17 @@ func (s *Store) Case(ctx context.Context, id string) (domain.Case, error) {
 
 func getCase(ctx context.Context, q querier, id string) (domain.Case, error) {
 	rows, err := q.Query(ctx, `SELECT `+caseColumns+` FROM cases WHERE case_id = $1`, id)
+	return oneCase(rows, err, domain.ErrCaseNotFound)
+}
+
+// oneCase returns the one case of a query's rows, or none when there is no row.
+func oneCase(rows pgx.Rows, err, none error) (domain.Case, error) {
 	if err != nil {
 		return domain.Case{}, err
 	}
 	c, err := pgx.CollectExactlyOneRow(rows, scanCase)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return domain.Case{}, domain.ErrCaseNotFound
+		return domain.Case{}, none
 	}
 	return c, err
 }
@@ -260,13 +265,6 @@ func (t Tx) SaveResolution(ctx context.Context, c domain.Case) (domain.Case, err
 		WHERE case_id = $1 AND status = 'open'
 		RETURNING `+caseColumns,
 		c.ID, string(c.Outcome), c.ResolutionNote, c.ResolvedBy, c.ResolvedAt)
-	if err != nil {
-		return domain.Case{}, err
-	}
 	// What was stored (times at the database's precision) is what the event says.
-	stored, err := pgx.CollectExactlyOneRow(rows, scanCase)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return domain.Case{}, domain.ErrAlreadyResolved
-	}
-	return stored, err
+	return oneCase(rows, err, domain.ErrAlreadyResolved)
 }

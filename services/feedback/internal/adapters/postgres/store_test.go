@@ -76,102 +76,111 @@ func waitForLock(t *testing.T, pool *pgxpool.Pool, done chan error, what string)
 	t.Fatalf("%s neither waited nor finished", what)
 }
 
+// finish waits for each transaction, in order, and fails on its error.
+func finish(t *testing.T, done ...chan error) {
+	t.Helper()
+	for _, d := range done {
+		if err := <-d; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// work is a transaction in two halves, so that another can start between them.
+type work struct {
+	before, after func(ctx context.Context, tx app.Tx) error
+}
+
+// storing is the application's part of a batch that opens c: ask whether the member is
+// erased, anonymise the case if so, store it.
+func storing(c *domain.Case) work {
+	var gone map[string]bool
+	return work{
+		before: func(ctx context.Context, tx app.Tx) (err error) {
+			gone, err = tx.ErasedMembers(ctx, []string{c.MemberID})
+			return err
+		},
+		after: func(ctx context.Context, tx app.Tx) error {
+			if gone[c.MemberID] {
+				c.Anonymise(time.Now())
+			}
+			_, err := tx.AddCases(ctx, []domain.Case{*c})
+			return err
+		},
+	}
+}
+
+func erasing(member string) work {
+	return work{
+		before: func(ctx context.Context, tx app.Tx) error {
+			_, err := tx.EraseMembers(ctx, []string{member}, time.Now())
+			return err
+		},
+		after: func(context.Context, app.Tx) error { return nil },
+	}
+}
+
 // A member's erasure and a batch storing a case of theirs run at once, on two consumers:
 // whichever starts first, the case ends up without personal data.
 func TestErasureAndNewCasesExcludeEachOther(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	erase := func(store *postgres.Store, member string) error {
-		return store.InTx(ctx, func(ctx context.Context, tx app.Tx) error {
-			_, err := tx.EraseMembers(ctx, []string{member}, time.Now())
-			return err
+	tests := []struct {
+		name          string
+		first, second func(member string, c *domain.Case) work
+	}{
+		{"erasure while a case is being stored",
+			func(_ string, c *domain.Case) work { return storing(c) },
+			func(member string, _ *domain.Case) work { return erasing(member) }},
+		{"case stored while an erasure runs",
+			func(member string, _ *domain.Case) work { return erasing(member) },
+			func(_ string, c *domain.Case) work { return storing(c) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			store, pool := newStore(t)
+			member := uuid.NewString()
+			c := caseOf(member)
+			first, second := tt.first(member, &c), tt.second(member, &c)
+
+			paused, release := make(chan struct{}), make(chan struct{})
+			firstDone, secondDone := make(chan error, 1), make(chan error, 1)
+			go func() {
+				firstDone <- store.InTx(ctx, func(ctx context.Context, tx app.Tx) error {
+					err := first.before(ctx, tx)
+					close(paused)
+					if err != nil {
+						return err
+					}
+					<-release
+					return first.after(ctx, tx)
+				})
+			}()
+			<-paused
+			go func() {
+				secondDone <- store.InTx(ctx, func(ctx context.Context, tx app.Tx) error {
+					if err := second.before(ctx, tx); err != nil {
+						return err
+					}
+					return second.after(ctx, tx)
+				})
+			}()
+			waitForLock(t, pool, secondDone, "the second transaction")
+			close(release)
+			finish(t, firstDone, secondDone)
+
+			got, err := store.Case(ctx, c.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.MemberID != "" || got.Comment != "" || got.AnonymisedAt.IsZero() {
+				t.Errorf("case stored during an erasure keeps personal data: %+v", got)
+			}
+			d, err := store.MemberData(ctx, member)
+			if err != nil || len(d.Cases) != 0 || d.ErasedAt.IsZero() {
+				t.Errorf("member data after erasure = %+v, %v", d, err)
+			}
 		})
 	}
-	check := func(t *testing.T, store *postgres.Store, member string, c domain.Case) {
-		t.Helper()
-		got, err := store.Case(ctx, c.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got.MemberID != "" || got.Comment != "" || got.AnonymisedAt.IsZero() {
-			t.Errorf("case stored during an erasure keeps personal data: %+v", got)
-		}
-		d, err := store.MemberData(ctx, member)
-		if err != nil || len(d.Cases) != 0 || d.ErasedAt.IsZero() {
-			t.Errorf("member data after erasure = %+v, %v", d, err)
-		}
-	}
-
-	t.Run("erasure while a case is being stored", func(t *testing.T) {
-		t.Parallel()
-		store, pool := newStore(t)
-		member := uuid.NewString()
-		c := caseOf(member)
-		read, release, stored := make(chan struct{}), make(chan struct{}), make(chan error, 1)
-		go func() {
-			stored <- store.InTx(ctx, func(ctx context.Context, tx app.Tx) error {
-				erased, err := tx.ErasedMembers(ctx, []string{member})
-				close(read)
-				if err != nil || erased[member] {
-					return err
-				}
-				<-release
-				_, err = tx.AddCases(ctx, []domain.Case{c})
-				return err
-			})
-		}()
-		<-read
-		erased := make(chan error, 1)
-		go func() { erased <- erase(store, member) }()
-		waitForLock(t, pool, erased, "the erasure")
-		close(release)
-		if err := <-stored; err != nil {
-			t.Fatal(err)
-		}
-		if err := <-erased; err != nil {
-			t.Fatal(err)
-		}
-		check(t, store, member, c)
-	})
-
-	t.Run("case stored while an erasure runs", func(t *testing.T) {
-		t.Parallel()
-		store, pool := newStore(t)
-		member := uuid.NewString()
-		c := caseOf(member)
-		erasing, release, erased := make(chan struct{}), make(chan struct{}), make(chan error, 1)
-		go func() {
-			erased <- store.InTx(ctx, func(ctx context.Context, tx app.Tx) error {
-				_, err := tx.EraseMembers(ctx, []string{member}, time.Now())
-				close(erasing)
-				<-release
-				return err
-			})
-		}()
-		<-erasing
-		stored := make(chan error, 1)
-		go func() {
-			stored <- store.InTx(ctx, func(ctx context.Context, tx app.Tx) error {
-				gone, err := tx.ErasedMembers(ctx, []string{member})
-				if err != nil {
-					return err
-				}
-				// What the application does with an erased member's case.
-				if gone[member] {
-					c.Anonymise(time.Now())
-				}
-				_, err = tx.AddCases(ctx, []domain.Case{c})
-				return err
-			})
-		}()
-		waitForLock(t, pool, stored, "the batch storing a case")
-		close(release)
-		if err := <-erased; err != nil {
-			t.Fatal(err)
-		}
-		if err := <-stored; err != nil {
-			t.Fatal(err)
-		}
-		check(t, store, member, c)
-	})
 }
