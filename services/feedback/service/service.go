@@ -1,27 +1,27 @@
 // Package service wires the feedback (feedback-routing) service: it turns survey
 // responses into follow-up cases by data-driven routing rules, anonymises erased
-// members' cases, and serves treue.feedback.v1.FeedbackService.
+// members' cases, and serves treue.feedback.v1.FeedbackService and its part of
+// treue.privacy.v1.PrivacyService.
 package service
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/google/uuid"
 
-	"github.com/treue/treue/pkg/bus"
 	"github.com/treue/treue/pkg/config"
 	"github.com/treue/treue/pkg/svc"
 	feedbackv1 "github.com/treue/treue/proto/gen/treue/feedback/v1"
+	privacyv1 "github.com/treue/treue/proto/gen/treue/privacy/v1"
 
-	"github.com/treue/treue/services/feedback/internal/adapters/events"
-	"github.com/treue/treue/services/feedback/internal/adapters/grpcport"
 	"github.com/treue/treue/services/feedback/internal/adapters/postgres"
+	"github.com/treue/treue/services/feedback/internal/adapters/routing"
 	"github.com/treue/treue/services/feedback/internal/app"
-	"github.com/treue/treue/services/feedback/internal/domain"
-	"github.com/treue/treue/services/feedback/internal/routing"
+	"github.com/treue/treue/services/feedback/internal/convert"
+	"github.com/treue/treue/services/feedback/internal/ports/events"
+	"github.com/treue/treue/services/feedback/internal/ports/grpcapi"
 	"github.com/treue/treue/services/feedback/migrations"
 )
 
@@ -31,20 +31,15 @@ const (
 	Schema = "feedback"
 )
 
-// Durable consumer names: permanent (renaming one re-consumes its stream).
-const (
-	ConsumerSurvey  = "feedback-survey"
-	ConsumerMembers = "feedback-members"
-)
-
 // Config is the feedback service's configuration.
 type Config struct {
 	Base svc.Base
 	// ConsumerBatchSize is the most events applied in one transaction
-	// (FEEDBACK_CONSUMER_BATCH_SIZE, default 500).
+	// (FEEDBACK_CONSUMER_BATCH_SIZE, default 500); 0 keeps the bus's default.
 	ConsumerBatchSize int
 	// ConsumerMaxDeliver is how many deliveries a failing event gets before it goes to
-	// the dead letters (FEEDBACK_CONSUMER_MAX_DELIVER, default 5).
+	// the dead letters (FEEDBACK_CONSUMER_MAX_DELIVER, default 5); 0 keeps the bus's
+	// default. Tests override it, for every consumer, with Base.Hooks.
 	ConsumerMaxDeliver int
 }
 
@@ -80,55 +75,44 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		Name:       Name,
 		Schema:     Schema,
 		Migrations: migrations.FS,
-		// FEEDBACK is ours; SURVEY and LEDGER are consumed, so they must exist before the
-		// consumers start.
-		Streams: []bus.StreamSpec{bus.StreamFeedback, bus.StreamSurvey, bus.StreamLedger},
+		Produces:   convert.Produces,
 	}, log)
 	if err != nil {
 		return nil, err
 	}
-	s, err := wire(rt, cfg, log)
-	if err != nil {
+	if err := wire(rt, cfg, log); err != nil {
 		rt.Close()
 		return nil, err
 	}
-	return s, nil
-}
-
-func wire(rt *svc.Runtime, cfg Config, log *slog.Logger) (*Service, error) {
-	engine, err := routing.NewEngine(log)
-	if err != nil {
-		return nil, err
-	}
-	a, err := app.New(app.Deps{
-		Cases:  postgres.NewCases(rt.Pool, rt.Relay.Notify),
-		Router: ruleCompiler{engine},
-		Clock:  time.Now,
-		NewID:  func() string { return uuid.Must(uuid.NewV7()).String() },
-		Log:    log,
-	})
-	if err != nil {
-		return nil, err
-	}
-	h := events.NewHandlers(a)
-	consumers := []bus.ConsumerConfig{
-		{Name: ConsumerSurvey, Stream: bus.StreamSurvey, Subjects: []string{events.SubjectResponseSubmitted}, Handler: h.ResponsesSubmitted},
-		{Name: ConsumerMembers, Stream: bus.StreamLedger, Subjects: []string{events.SubjectMemberErased}, Handler: h.MembersErased},
-	}
-	for _, c := range consumers {
-		c.BatchSize, c.MaxDeliver = cfg.ConsumerBatchSize, cfg.ConsumerMaxDeliver
-		if err := rt.Consume(c); err != nil {
-			return nil, fmt.Errorf("consumer %s: %w", c.Name, err)
-		}
-	}
-	feedbackv1.RegisterFeedbackServiceServer(rt.GRPC, grpcport.NewServer(a))
 	return &Service{rt: rt}, nil
 }
 
-// ruleCompiler adapts the CEL engine to the use case's interface.
-type ruleCompiler struct{ e *routing.Engine }
-
-func (c ruleCompiler) Compile(rules []domain.Rule) app.RuleMatcher { return c.e.Compile(rules) }
+func wire(rt *svc.Runtime, cfg Config, log *slog.Logger) error {
+	engine, err := routing.NewEngine(log)
+	if err != nil {
+		return err
+	}
+	application, err := app.New(app.Deps{
+		Store: postgres.NewStore(rt.DB, rt.Outbox),
+		Rules: engine,
+		Clock: time.Now,
+		NewID: func() string { return uuid.Must(uuid.NewV7()).String() },
+		Log:   log,
+	})
+	if err != nil {
+		return err
+	}
+	consumers := events.Consumers(application)
+	for i := range consumers {
+		consumers[i].BatchSize, consumers[i].MaxDeliver = cfg.ConsumerBatchSize, cfg.ConsumerMaxDeliver
+	}
+	if err := rt.Consume(consumers...); err != nil {
+		return err
+	}
+	feedbackv1.RegisterFeedbackServiceServer(rt.GRPC, grpcapi.NewServer(application))
+	privacyv1.RegisterPrivacyServiceServer(rt.GRPC, grpcapi.NewPrivacyServer(Name, application))
+	return nil
+}
 
 // Run serves until ctx ends, then shuts down in order.
 func (s *Service) Run(ctx context.Context) error { return s.rt.Run(ctx) }

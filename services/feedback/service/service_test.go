@@ -20,11 +20,14 @@ import (
 	"github.com/treue/treue/pkg/bus"
 	"github.com/treue/treue/pkg/grpcx"
 	"github.com/treue/treue/pkg/testkit"
+	"github.com/treue/treue/pkg/validate"
 	commonv1 "github.com/treue/treue/proto/gen/treue/common/v1"
 	feedbackv1 "github.com/treue/treue/proto/gen/treue/feedback/v1"
 	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
+	privacyv1 "github.com/treue/treue/proto/gen/treue/privacy/v1"
 	surveyv1 "github.com/treue/treue/proto/gen/treue/survey/v1"
 
+	"github.com/treue/treue/services/feedback/internal/ports/events"
 	"github.com/treue/treue/services/feedback/service"
 )
 
@@ -37,32 +40,38 @@ const (
 	keyAdmin   = "key-admin"
 	keyAuditor = "key-auditor"
 	keyPOS     = "key-pos"
+	keyPrivacy = "key-privacy"
+	keyMarket  = "key-marketing"
 )
 
 var callers = []testkit.Caller{
 	{Name: "alice", Role: "service_agent", Key: keyAlice},
 	{Name: "bob", Role: "service_agent", Key: keyBob},
 	{Name: "root", Role: "admin", Key: keyAdmin},
-	{Name: "mia", Role: "marketing", Key: "key-marketing"},
+	{Name: "mia", Role: "marketing", Key: keyMarket},
 	{Name: "audrey", Role: "auditor", Key: keyAuditor},
 	{Name: "till-1", Role: "pos", Key: keyPOS},
+	{Name: "petra", Role: "privacy", Key: keyPrivacy},
 }
 
 // env is one running feedback service in its own world.
 type env struct {
 	*testkit.Env
-	t      *testing.T
-	db     *testkit.DB
-	client feedbackv1.FeedbackServiceClient
+	t       *testing.T
+	db      *testkit.DB
+	client  feedbackv1.FeedbackServiceClient
+	privacy privacyv1.PrivacyServiceClient
 }
 
 func start(t *testing.T) *env {
 	t.Helper()
 	e := testkit.NewEnv(t, callers...)
-	cfg := service.Config{Base: e.Base(), ConsumerBatchSize: 500, ConsumerMaxDeliver: 5}
+	cfg := service.Config{Base: e.Base()}
 	cfg.Base.DBMaxConns = 8
 	s := testkit.Start(t, service.New, cfg).Service
-	return &env{Env: e, t: t, db: e.DB(service.Schema), client: feedbackv1.NewFeedbackServiceClient(e.Conn(s.GRPCAddr(), ""))}
+	conn := e.Conn(s.GRPCAddr(), "")
+	return &env{Env: e, t: t, db: e.DB(service.Schema),
+		client: feedbackv1.NewFeedbackServiceClient(conn), privacy: privacyv1.NewPrivacyServiceClient(conn)}
 }
 
 func as(key string) context.Context {
@@ -107,10 +116,25 @@ func newResponse(score int32, opts ...responseOpt) *surveyv1.ResponseSubmitted {
 	return r
 }
 
+// subjectOf is the subject the contract gives msg.
+func subjectOf(msg proto.Message) string {
+	s, err := bus.MustSpec(msg).SubjectOf(msg)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// publish sends msg on its subject, as its producer does.
+func (e *env) publish(msg proto.Message) testkit.Sent {
+	e.t.Helper()
+	return e.Publish(subjectOf(msg), "", msg)
+}
+
 func (e *env) submit(score int32, opts ...responseOpt) *surveyv1.ResponseSubmitted {
 	e.t.Helper()
 	r := newResponse(score, opts...)
-	e.Publish("survey.response.submitted", "", r)
+	e.publish(r)
 	return r
 }
 
@@ -154,11 +178,11 @@ func (e *env) waitCase(responseID string) *feedbackv1.Case {
 }
 
 func (e *env) opened() []*feedbackv1.CaseOpened {
-	return testkit.Events[*feedbackv1.CaseOpened](e.Env, "feedback.case.opened")
+	return testkit.Events[*feedbackv1.CaseOpened](e.Env, subjectOf(&feedbackv1.CaseOpened{}))
 }
 
 func (e *env) resolved() []*feedbackv1.CaseResolved {
-	return testkit.Events[*feedbackv1.CaseResolved](e.Env, "feedback.case.resolved")
+	return testkit.Events[*feedbackv1.CaseResolved](e.Env, subjectOf(&feedbackv1.CaseResolved{}))
 }
 
 // badField returns the fields an InvalidArgument status names.
@@ -185,7 +209,7 @@ func TestRoutingOpensOneCasePerResponse(t *testing.T) {
 	twice := e.submit(2)
 	// The same response again, as a producer retrying after the duplicate window would
 	// send it: a new event id, the same response.
-	e.Publish("survey.response.submitted", "", twice)
+	e.publish(twice)
 	// Responses of one subject are handled in order: once the last has its case, every
 	// earlier one has been handled.
 	last := e.submit(0)
@@ -235,7 +259,7 @@ func TestRoutingOpensOneCasePerResponse(t *testing.T) {
 
 	// feedback.case.opened: once per case, with what reporting needs.
 	var byResponse map[string][]*feedbackv1.CaseOpened
-	testkit.Eventually(t, 10*time.Second, "feedback.case.opened for every case", func() bool {
+	testkit.Eventually(t, 10*time.Second, "CaseOpened for every case", func() bool {
 		byResponse = map[string][]*feedbackv1.CaseOpened{}
 		for _, ev := range e.opened() {
 			byResponse[ev.GetResponseId()] = append(byResponse[ev.GetResponseId()], ev)
@@ -483,7 +507,7 @@ func TestResolveCase(t *testing.T) {
 		}
 
 		var evs []*feedbackv1.CaseResolved
-		testkit.Eventually(t, 10*time.Second, "feedback.case.resolved", func() bool {
+		testkit.Eventually(t, 10*time.Second, "CaseResolved", func() bool {
 			evs = e.resolved()
 			return len(evs) > 0
 		})
@@ -625,6 +649,19 @@ func TestAuthAndValidation(t *testing.T) {
 			field:  "outcome",
 			denied: []string{keyPOS, keyAuditor},
 		},
+		{
+			name: "ExportMember",
+			valid: func(ctx context.Context) error {
+				_, err := e.privacy.ExportMember(ctx, &privacyv1.ExportMemberRequest{MemberId: id})
+				return err
+			},
+			malformed: func(ctx context.Context) error {
+				_, err := e.privacy.ExportMember(ctx, &privacyv1.ExportMemberRequest{})
+				return err
+			},
+			field:  "member_id",
+			denied: []string{keyPOS, keyAuditor, keyAlice, keyMarket},
+		},
 	}
 	for _, m := range methods {
 		t.Run(m.name, func(t *testing.T) {
@@ -653,20 +690,30 @@ func TestMalformedEventsGoToDeadLetters(t *testing.T) {
 	e := start(t)
 	ctx := context.Background()
 
-	e.PublishRaw(testkit.Raw{Subject: "survey.response.submitted", ContentType: bus.ContentTypeProto,
-		Type: "treue.survey.v1.ResponseSubmitted", Data: []byte{0xff, 0xff, 0xff, 0xff}})
+	responses := bus.MustSpec(&surveyv1.ResponseSubmitted{}).Subject
+	erasures := bus.MustSpec(&ledgerv1.MemberErased{}).Subject
+	e.PublishRaw(testkit.Raw{Subject: responses, ContentType: bus.ContentTypeProto,
+		Type: string(bus.MustSpec(&surveyv1.ResponseSubmitted{}).Type), Data: []byte{0xff, 0xff, 0xff, 0xff}})
 	invalid := newResponse(3)
 	invalid.Score = 42
-	e.Publish("survey.response.submitted", "", invalid)
+	e.publish(invalid)
+	// Valid by the contract, refused by the domain: a class that contradicts the score.
+	contradicts := newResponse(3)
+	contradicts.NpsClass = commonv1.NpsClass_NPS_CLASS_PROMOTER
+	e.publish(contradicts)
+	e.PublishRaw(testkit.Raw{Subject: erasures, ContentType: bus.ContentTypeProto,
+		Type: string(bus.MustSpec(&ledgerv1.MemberErased{}).Type), Data: []byte{0x0a, 0x05}})
+	e.publish(&ledgerv1.MemberErased{ErasedAt: timestamppb.Now()})
+	// A response id is whatever string the contract allows, not necessarily a UUID.
 	notUUID := newResponse(3)
 	notUUID.ResponseId = "resp-1"
-	e.Publish("survey.response.submitted", "", notUUID)
-	e.PublishRaw(testkit.Raw{Subject: "ledger.member.erased", ContentType: bus.ContentTypeProto,
-		Type: "treue.ledger.v1.MemberErased", Data: []byte{0x0a, 0x05}})
-	e.Publish("ledger.member.erased", "", &ledgerv1.MemberErased{ErasedAt: timestamppb.Now()})
+	e.publish(notUUID)
 	good := e.submit(3)
 
 	e.waitCase(good.GetResponseId())
+	if c := e.caseOf(notUUID.GetResponseId()); c == nil || c.GetScore() != 3 {
+		t.Errorf("case of response resp-1 = %v", c)
+	}
 	type letter struct{ consumer, subject, err string }
 	var letters []letter
 	testkit.Eventually(t, 10*time.Second, "five dead letters", func() bool {
@@ -685,11 +732,11 @@ func TestMalformedEventsGoToDeadLetters(t *testing.T) {
 		return rows.Err() == nil && len(letters) == 5
 	})
 	want := []struct{ consumer, errPart string }{
-		{"feedback-members", "decode ledger.member.erased"},
-		{"feedback-members", "member_id is empty"},
-		{"feedback-survey", "decode survey.response.submitted"},
-		{"feedback-survey", "score 42 is outside 0-10"},
-		{"feedback-survey", `response_id "resp-1" is not a UUID`},
+		{events.ConsumerMembers, "decode " + erasures},
+		{events.ConsumerMembers, "member_id: "},
+		{events.ConsumerSurvey, "decode " + responses},
+		{events.ConsumerSurvey, "score: "},
+		{events.ConsumerSurvey, "nps_class PROMOTER does not match score 3"},
 	}
 	for i, w := range want {
 		if letters[i].consumer != w.consumer || !strings.Contains(letters[i].err, w.errPart) {
@@ -698,28 +745,46 @@ func TestMalformedEventsGoToDeadLetters(t *testing.T) {
 	}
 
 	// The consumers go on: the next erasure is applied.
-	e.Publish("ledger.member.erased", "", &ledgerv1.MemberErased{MemberId: good.GetMemberId(), ErasedAt: timestamppb.Now()})
+	e.publish(&ledgerv1.MemberErased{MemberId: good.GetMemberId(), ErasedAt: timestamppb.Now()})
 	testkit.Eventually(t, 10*time.Second, "erasure after a dead letter", func() bool {
 		return e.caseOf(good.GetResponseId()).GetMemberId() == ""
 	})
 }
 
+// memberCases are a member's responses, one a call-back resolved with a note, the other
+// a referral request still open, and another member's response, each with its case.
+type memberCases struct {
+	member, other              string
+	callback, referral, others *surveyv1.ResponseSubmitted
+	resolved                   *feedbackv1.Case // the call-back's
+}
+
+func (e *env) memberWithCases() memberCases {
+	e.t.Helper()
+	m := memberCases{member: uuid.NewString(), other: uuid.NewString()}
+	m.callback, m.referral = e.submit(2, withMember(m.member)), e.submit(10, withMember(m.member))
+	m.others = e.submit(1, withMember(m.other))
+	for _, r := range []*surveyv1.ResponseSubmitted{m.callback, m.referral, m.others} {
+		e.waitCase(r.GetResponseId())
+	}
+	resp, err := e.client.ResolveCase(as(keyAlice), &feedbackv1.ResolveCaseRequest{
+		CaseId: e.caseOf(m.callback.GetResponseId()).GetCaseId(), Outcome: feedbackv1.CaseOutcome_CASE_OUTCOME_CONTACTED_UNRESOLVED,
+		Note: "customer wants a refund",
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	m.resolved = resp.GetCase()
+	return m
+}
+
 func TestErasureAnonymisesCases(t *testing.T) {
 	t.Parallel()
 	e := start(t)
-	member, other := uuid.NewString(), uuid.NewString()
-	first := e.submit(2, withMember(member))
-	second := e.submit(10, withMember(member))
-	kept := e.submit(1, withMember(other))
-	c1 := e.waitCase(first.GetResponseId())
-	e.waitCase(kept.GetResponseId())
-	if _, err := e.client.ResolveCase(as(keyAlice), &feedbackv1.ResolveCaseRequest{
-		CaseId: c1.GetCaseId(), Outcome: feedbackv1.CaseOutcome_CASE_OUTCOME_CONTACTED_UNRESOLVED, Note: "customer wants a refund",
-	}); err != nil {
-		t.Fatal(err)
-	}
+	m := e.memberWithCases()
+	member, other, first, second, kept, c1 := m.member, m.other, m.callback, m.referral, m.others, m.resolved
 
-	e.Publish("ledger.member.erased", "", &ledgerv1.MemberErased{MemberId: member, ErasedAt: timestamppb.Now()})
+	e.publish(&ledgerv1.MemberErased{MemberId: member, ErasedAt: timestamppb.Now()})
 	testkit.Eventually(t, 10*time.Second, "cases anonymised", func() bool {
 		return e.caseOf(first.GetResponseId()).GetMemberId() == "" && e.caseOf(second.GetResponseId()).GetMemberId() == ""
 	})
@@ -756,6 +821,23 @@ func TestErasureAnonymisesCases(t *testing.T) {
 		}
 		return false
 	})
+	// Every CaseOpened, the late one without a member too, keeps the contract, so that
+	// its consumers count it.
+	v, err := validate.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range e.opened() {
+		if err := v.Validate(ev); err != nil {
+			t.Errorf("CaseOpened %v breaks the contract: %v", ev, err)
+		}
+	}
+	// Nothing in the cases table names the member or quotes them: no column of any row.
+	for _, trace := range []string{member, "scored 2", "scored 10", "scored 0", "customer wants a refund"} {
+		if n := e.db.Count(`SELECT count(*) FROM cases c WHERE strpos(c::text, $1) > 0`, trace); n != 0 {
+			t.Errorf("%d cases still hold %q", n, trace)
+		}
+	}
 }
 
 // The service stops cleanly and starts again on the same database and streams, keeping

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"testing"
@@ -13,20 +14,97 @@ import (
 
 var now = time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)
 
+// fakeStore keeps what the use cases store in memory; a transaction's changes are kept
+// only if it commits.
 type fakeStore struct {
-	rules  []domain.Rule
-	opened []domain.Case
-	erased []string
+	rules   []domain.Rule
+	opened  []domain.Case
+	erased  map[string]bool
+	emitted []domain.Event
+	cases   map[string]domain.Case
+	list    []domain.Case
+	filter  app.CaseFilter
 }
 
-func (s *fakeStore) ActiveRules(context.Context) ([]domain.Rule, error) { return s.rules, nil }
-func (s *fakeStore) OpenCases(_ context.Context, cases []domain.Case) (int, error) {
-	s.opened = append(s.opened, cases...)
-	return len(cases), nil
+func (s *fakeStore) InTx(ctx context.Context, fn func(context.Context, app.Tx) error) error {
+	tx := &fakeTx{s: s}
+	if err := fn(ctx, tx); err != nil {
+		return err
+	}
+	s.opened = append(s.opened, tx.opened...)
+	s.emitted = append(s.emitted, tx.emitted...)
+	for _, c := range tx.saved {
+		s.cases[c.ID] = c
+	}
+	for _, id := range tx.erased {
+		s.erased[id] = true
+	}
+	return nil
 }
-func (s *fakeStore) EraseMembers(_ context.Context, ids []string, _ time.Time) (int, error) {
-	s.erased = append(s.erased, ids...)
+
+func (s *fakeStore) Case(_ context.Context, id string) (domain.Case, error) {
+	c, ok := s.cases[id]
+	if !ok {
+		return domain.Case{}, domain.ErrCaseNotFound
+	}
+	return c, nil
+}
+
+func (s *fakeStore) Cases(_ context.Context, f app.CaseFilter) ([]domain.Case, error) {
+	s.filter = f
+	return s.list[:min(f.Limit, len(s.list))], nil
+}
+
+func (s *fakeStore) MemberData(_ context.Context, id string) (domain.MemberData, error) {
+	d := domain.MemberData{MemberID: id}
+	for _, c := range s.cases {
+		if c.MemberID == id {
+			d.Cases = append(d.Cases, c)
+		}
+	}
+	if s.erased[id] {
+		d.ErasedAt = now
+	}
+	return d, nil
+}
+
+type fakeTx struct {
+	s       *fakeStore
+	opened  []domain.Case
+	saved   []domain.Case
+	erased  []string
+	emitted []domain.Event
+}
+
+func (t *fakeTx) ActiveRules(context.Context) ([]domain.Rule, error) { return t.s.rules, nil }
+func (t *fakeTx) ErasedMembers(_ context.Context, ids []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, id := range ids {
+		if t.s.erased[id] {
+			out[id] = true
+		}
+	}
+	return out, nil
+}
+func (t *fakeTx) AddCases(_ context.Context, cases []domain.Case) ([]domain.Case, error) {
+	t.opened = append(t.opened, cases...)
+	return cases, nil
+}
+func (t *fakeTx) Case(ctx context.Context, id string) (domain.Case, error) { return t.s.Case(ctx, id) }
+func (t *fakeTx) SaveResolution(_ context.Context, c domain.Case) (domain.Case, error) {
+	if t.s.cases[c.ID].Status != domain.StatusOpen {
+		return domain.Case{}, domain.ErrAlreadyResolved
+	}
+	t.saved = append(t.saved, c)
+	return c, nil
+}
+func (t *fakeTx) EraseMembers(_ context.Context, ids []string, _ time.Time) (int, error) {
+	t.erased = append(t.erased, ids...)
 	return len(ids), nil
+}
+func (t *fakeTx) Emit(_ context.Context, events ...domain.Event) error {
+	t.emitted = append(t.emitted, events...)
+	return nil
 }
 
 // byClass matches the rule whose condition names the response's NPS class.
@@ -42,31 +120,22 @@ func (c byClass) Match(r domain.Response) (domain.Rule, bool) {
 	return domain.Rule{}, false
 }
 
-type fakeCases struct {
-	list   []domain.Case
-	filter app.CaseFilter
+func newStore() *fakeStore {
+	return &fakeStore{erased: map[string]bool{}, cases: map[string]domain.Case{}, rules: []domain.Rule{
+		{ID: 1, Condition: "DETRACTOR", Kind: domain.KindCallback, Team: "customer-service", DueIn: 48 * time.Hour, Active: true, Version: 1},
+		{ID: 2, Condition: "PROMOTER", Kind: domain.KindReferralRequest, Team: "marketing", DueIn: 168 * time.Hour, Active: true, Version: 1},
+	}}
 }
 
-func (f *fakeCases) Case(context.Context, string) (domain.Case, error) {
-	return domain.Case{}, domain.ErrCaseNotFound
-}
-func (f *fakeCases) List(_ context.Context, filter app.CaseFilter) ([]domain.Case, error) {
-	f.filter = filter
-	return f.list[:min(filter.Limit, len(f.list))], nil
-}
-func (f *fakeCases) Resolve(context.Context, string, func(*domain.Case) error) (domain.Case, error) {
-	return domain.Case{}, domain.ErrCaseNotFound
-}
-
-func newApp(t *testing.T, cases app.CaseRepository) *app.Application {
+func newApp(t *testing.T, store app.Store) *app.Application {
 	t.Helper()
 	n := 0
 	a, err := app.New(app.Deps{
-		Cases:  cases,
-		Router: byClass{},
-		Clock:  func() time.Time { return now },
-		NewID:  func() string { n++; return string(rune('a' + n - 1)) },
-		Log:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Store: store,
+		Rules: byClass{},
+		Clock: func() time.Time { return now },
+		NewID: func() string { n++; return string(rune('a' + n - 1)) },
+		Log:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -81,11 +150,8 @@ func TestNewRefusesMissingDependencies(t *testing.T) {
 }
 
 func TestRouteResponses(t *testing.T) {
-	a := newApp(t, &fakeCases{})
-	store := &fakeStore{rules: []domain.Rule{
-		{ID: 1, Condition: "DETRACTOR", Kind: domain.KindCallback, Team: "customer-service", DueIn: 48 * time.Hour, Active: true, Version: 1},
-		{ID: 2, Condition: "PROMOTER", Kind: domain.KindReferralRequest, Team: "marketing", DueIn: 168 * time.Hour, Active: true, Version: 1},
-	}}
+	store := newStore()
+	a := newApp(t, store)
 	submitted := now.Add(-time.Hour)
 	responses := []domain.Response{
 		{ResponseID: "r1", Score: 3, NPSClass: domain.NPSDetractor, SubmittedAt: submitted},
@@ -93,7 +159,7 @@ func TestRouteResponses(t *testing.T) {
 		{ResponseID: "r3", Score: 10, NPSClass: domain.NPSPromoter, SubmittedAt: submitted},
 		{ResponseID: "r1", Score: 3, NPSClass: domain.NPSDetractor, SubmittedAt: submitted},
 	}
-	n, err := a.RouteResponses.Handle(context.Background(), store, responses)
+	n, err := a.Commands.RouteResponses.Handle(context.Background(), responses)
 	if err != nil || n != 2 || len(store.opened) != 2 {
 		t.Fatalf("opened %d (%v): %+v", n, err, store.opened)
 	}
@@ -104,6 +170,75 @@ func TestRouteResponses(t *testing.T) {
 	if ref.ResponseID != "r3" || ref.Team != "marketing" || !ref.DueAt.Equal(submitted.Add(168*time.Hour)) || cb.ID == ref.ID {
 		t.Errorf("referral = %+v", ref)
 	}
+	// The application, not the store, announces each case it opened.
+	if len(store.emitted) != 2 || store.emitted[0] != (domain.CaseOpened{Case: cb}) || store.emitted[1] != (domain.CaseOpened{Case: ref}) {
+		t.Errorf("emitted %+v", store.emitted)
+	}
+}
+
+func TestRouteResponsesOfAnErasedMember(t *testing.T) {
+	store := newStore()
+	store.erased["gone"] = true
+	a := newApp(t, store)
+	responses := []domain.Response{
+		{ResponseID: "r1", MemberID: "gone", Score: 2, Comment: "call me on 0171 555", SubmittedAt: now},
+		{ResponseID: "r2", MemberID: "here", Score: 2, Comment: "slow", SubmittedAt: now},
+	}
+	if _, err := a.Commands.RouteResponses.Handle(context.Background(), responses); err != nil {
+		t.Fatal(err)
+	}
+	gone, here := store.opened[0], store.opened[1]
+	if gone.MemberID != "" || gone.Comment != "" || !gone.AnonymisedAt.Equal(now) || gone.Score != 2 || gone.Kind != domain.KindCallback {
+		t.Errorf("case of an erased member = %+v", gone)
+	}
+	if here.MemberID != "here" || here.Comment != "slow" || !here.AnonymisedAt.IsZero() {
+		t.Errorf("case of another member = %+v", here)
+	}
+}
+
+func TestRouteResponsesRefusesAnInvalidResponse(t *testing.T) {
+	store := newStore()
+	a := newApp(t, store)
+	_, err := a.Commands.RouteResponses.Handle(context.Background(), []domain.Response{
+		{ResponseID: "r1", Score: 2, SubmittedAt: now},
+		{ResponseID: "r2", Score: 2, NPSClass: domain.NPSPromoter, SubmittedAt: now},
+	})
+	if !errors.Is(err, domain.ErrInvalidResponse) {
+		t.Errorf("err = %v, want ErrInvalidResponse", err)
+	}
+	if len(store.opened) != 0 || len(store.emitted) != 0 {
+		t.Errorf("a refused batch stored %+v, emitted %+v", store.opened, store.emitted)
+	}
+}
+
+func TestResolveCaseEmits(t *testing.T) {
+	store := newStore()
+	store.cases["c"] = domain.Case{ID: "c", Kind: domain.KindCallback, Status: domain.StatusOpen}
+	a := newApp(t, store)
+	v, err := a.Commands.ResolveCase.Handle(context.Background(), app.ResolveCaseCommand{CaseID: "c", Outcome: domain.OutcomeUnreachable, ResolvedBy: "alice"})
+	if err != nil || v.Status != domain.StatusResolved || v.ResolvedBy != "alice" || !v.ResolvedAt.Equal(now) {
+		t.Fatalf("resolved %+v, %v", v, err)
+	}
+	if len(store.emitted) != 1 || store.emitted[0] != (domain.CaseResolved{Case: v.Case}) {
+		t.Errorf("emitted %+v", store.emitted)
+	}
+	_, err = a.Commands.ResolveCase.Handle(context.Background(), app.ResolveCaseCommand{CaseID: "c", Outcome: domain.OutcomeUnreachable})
+	if !errors.Is(err, domain.ErrAlreadyResolved) || len(store.emitted) != 1 {
+		t.Errorf("second resolve: %v, %d events", err, len(store.emitted))
+	}
+}
+
+func TestExportMember(t *testing.T) {
+	store := newStore()
+	store.cases["c"] = domain.Case{ID: "c", MemberID: "m", Comment: "slow"}
+	a := newApp(t, store)
+	e, err := a.Queries.ExportMember.Handle(context.Background(), "m")
+	if err != nil || e.MemberID != "m" || len(e.Cases) != 1 || e.Cases[0].Comment != "slow" || !e.ExportedAt.Equal(now) || !e.ErasedAt.IsZero() {
+		t.Errorf("export = %+v, %v", e, err)
+	}
+	if e, err := a.Queries.ExportMember.Handle(context.Background(), "unknown"); err != nil || len(e.Cases) != 0 || !e.ErasedAt.IsZero() {
+		t.Errorf("export of an unknown member = %+v, %v", e, err)
+	}
 }
 
 func TestListCasesPages(t *testing.T) {
@@ -111,9 +246,10 @@ func TestListCasesPages(t *testing.T) {
 	for i := range 5 {
 		list = append(list, domain.Case{ID: string(rune('a' + i)), Status: domain.StatusOpen, OpenedAt: now.Add(-time.Duration(i) * time.Minute), DueAt: now.Add(-time.Second)})
 	}
-	repo := &fakeCases{list: list}
+	repo := newStore()
+	repo.list = list
 	a := newApp(t, repo)
-	page, err := a.ListCases.Handle(context.Background(), app.ListCasesQuery{PageSize: 3, OnlyOverdue: true})
+	page, err := a.Queries.ListCases.Handle(context.Background(), app.ListCasesQuery{PageSize: 3, OnlyOverdue: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,11 +262,11 @@ func TestListCasesPages(t *testing.T) {
 	if !page.Cases[0].Overdue {
 		t.Error("overdue not computed")
 	}
-	page, _ = a.ListCases.Handle(context.Background(), app.ListCasesQuery{PageSize: 5})
+	page, _ = a.Queries.ListCases.Handle(context.Background(), app.ListCasesQuery{PageSize: 5})
 	if len(page.Cases) != 5 || page.Next != nil {
 		t.Errorf("last page = %d cases, next %+v", len(page.Cases), page.Next)
 	}
-	if _, err := a.ListCases.Handle(context.Background(), app.ListCasesQuery{}); err != nil || repo.filter.Limit != app.DefaultPageSize+1 {
+	if _, err := a.Queries.ListCases.Handle(context.Background(), app.ListCasesQuery{}); err != nil || repo.filter.Limit != app.DefaultPageSize+1 {
 		t.Errorf("default limit = %d", repo.filter.Limit)
 	}
 }

@@ -5,15 +5,24 @@ import (
 	"time"
 )
 
-// EraseMembers anonymises the cases of erased members.
+// EraseMembers anonymises the cases of erased members, and remembers them so that a
+// response of theirs that arrives later opens its case without personal data.
 type EraseMembers struct {
+	store Store
 	clock func() time.Time
 }
 
-// Handle anonymises the members' cases and returns how many changed.
-func (h EraseMembers) Handle(ctx context.Context, store EventStore, memberIDs []string) (int, error) {
+// Handle erases the members and returns how many cases it anonymised. Erasing a member
+// again changes nothing.
+func (h EraseMembers) Handle(ctx context.Context, memberIDs []string) (int, error) {
 	if len(memberIDs) == 0 {
 		return 0, nil
 	}
-	return store.EraseMembers(ctx, memberIDs, h.clock())
+	var n int
+	err := h.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
+		var err error
+		n, err = tx.EraseMembers(ctx, memberIDs, h.clock())
+		return err
+	})
+	return n, err
 }

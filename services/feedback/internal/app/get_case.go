@@ -7,13 +7,13 @@ import (
 
 // GetCase reads one case.
 type GetCase struct {
-	cases CaseRepository
+	store Store
 	clock func() time.Time
 }
 
 // Handle returns the case, or domain.ErrCaseNotFound.
 func (h GetCase) Handle(ctx context.Context, id string) (CaseView, error) {
-	c, err := h.cases.Case(ctx, id)
+	c, err := h.store.Case(ctx, id)
 	if err != nil {
 		return CaseView{}, err
 	}

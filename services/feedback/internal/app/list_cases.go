@@ -10,23 +10,6 @@ import (
 // DefaultPageSize is the page size of a list request that asks for none.
 const DefaultPageSize = 50
 
-// Cursor is where a page of cases, newest first, ends.
-type Cursor struct {
-	OpenedAt time.Time
-	CaseID   string
-}
-
-// CaseFilter selects cases, newest first.
-type CaseFilter struct {
-	Team   string        // "" for every team
-	Status domain.Status // "" for every status
-	// OverdueAt, when set, keeps only the cases open and past due at that time.
-	OverdueAt time.Time
-	// After continues a listing after this case; nil for the first page.
-	After *Cursor
-	Limit int
-}
-
 // ListCasesQuery is a page request.
 type ListCasesQuery struct {
 	Team        string
@@ -50,7 +33,7 @@ type CasePage struct {
 
 // ListCases pages through cases, newest first.
 type ListCases struct {
-	cases CaseRepository
+	store Store
 	clock func() time.Time
 }
 
@@ -64,7 +47,7 @@ func (h ListCases) Handle(ctx context.Context, q ListCasesQuery) (CasePage, erro
 	if q.OnlyOverdue {
 		f.OverdueAt = now
 	}
-	list, err := h.cases.List(ctx, f)
+	list, err := h.store.Cases(ctx, f)
 	if err != nil {
 		return CasePage{}, err
 	}

@@ -18,18 +18,29 @@ type ResolveCaseCommand struct {
 // ResolveCase closes a case with an outcome; of two agents resolving it at once, one
 // wins and the other gets domain.ErrAlreadyResolved.
 type ResolveCase struct {
-	cases CaseRepository
+	store Store
 	clock func() time.Time
 }
 
 // Handle returns the resolved case, or domain.ErrCaseNotFound, domain.ErrOutcomeNotAllowed
 // or domain.ErrAlreadyResolved.
 func (h ResolveCase) Handle(ctx context.Context, cmd ResolveCaseCommand) (CaseView, error) {
-	c, err := h.cases.Resolve(ctx, cmd.CaseID, func(c *domain.Case) error {
-		return c.Resolve(cmd.Outcome, cmd.Note, cmd.ResolvedBy, h.clock())
+	var resolved domain.Case
+	err := h.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
+		c, err := tx.Case(ctx, cmd.CaseID)
+		if err != nil {
+			return err
+		}
+		if err := c.Resolve(cmd.Outcome, cmd.Note, cmd.ResolvedBy, h.clock()); err != nil {
+			return err
+		}
+		if resolved, err = tx.SaveResolution(ctx, c); err != nil {
+			return err
+		}
+		return tx.Emit(ctx, domain.CaseResolved{Case: resolved})
 	})
 	if err != nil {
 		return CaseView{}, err
 	}
-	return CaseView{Case: c, Overdue: false}, nil
+	return CaseView{Case: resolved, Overdue: false}, nil
 }

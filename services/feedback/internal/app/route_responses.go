@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -10,42 +11,82 @@ import (
 
 // RouteResponses opens the case each response's first matching rule calls for.
 type RouteResponses struct {
-	router RuleCompiler
-	clock  func() time.Time
-	newID  func() string
-	log    *slog.Logger
+	store Store
+	rules RuleCompiler
+	clock func() time.Time
+	newID func() string
+	log   *slog.Logger
 }
 
-// Handle routes responses (already normalised) and stores their cases through store.
-// It returns how many cases were opened; a response that already has its case (an event
-// delivered twice under two ids) opens none.
-func (h RouteResponses) Handle(ctx context.Context, store EventStore, responses []domain.Response) (int, error) {
-	rules, err := store.ActiveRules(ctx)
-	if err != nil {
-		return 0, err
-	}
-	matcher := h.router.Compile(rules)
-	now := h.clock()
-	cases := make([]domain.Case, 0, len(responses))
+// Handle routes a batch of responses and returns how many cases it opened; a response
+// that already has its case (an event delivered twice under two ids) opens none. A
+// response that breaks the survey contract fails the batch with an error wrapping
+// domain.ErrInvalidResponse. The response of a member already erased is routed, and its
+// case stored and announced, without personal data.
+func (h RouteResponses) Handle(ctx context.Context, responses []domain.Response) (int, error) {
+	batch := make([]domain.Response, 0, len(responses))
 	seen := make(map[string]bool, len(responses))
+	members := make([]string, 0, len(responses))
 	for _, r := range responses {
+		if err := r.Normalize(); err != nil {
+			return 0, fmt.Errorf("response %s: %w", r.ResponseID, err)
+		}
 		if seen[r.ResponseID] {
 			continue
 		}
 		seen[r.ResponseID] = true
-		rule, ok := matcher.Match(r)
-		if !ok {
-			continue
+		batch = append(batch, r)
+		if r.MemberID != "" {
+			members = append(members, r.MemberID)
 		}
-		cases = append(cases, domain.OpenCase(h.newID(), r, rule, now))
 	}
-	if len(cases) == 0 {
-		return 0, nil
-	}
-	n, err := store.OpenCases(ctx, cases)
+	opened := 0
+	err := h.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
+		rules, err := tx.ActiveRules(ctx)
+		if err != nil {
+			return err
+		}
+		erased := map[string]bool{}
+		if len(members) > 0 {
+			if erased, err = tx.ErasedMembers(ctx, members); err != nil {
+				return err
+			}
+		}
+		matcher := h.rules.Compile(rules)
+		now := h.clock()
+		cases := make([]domain.Case, 0, len(batch))
+		for _, r := range batch {
+			gone := erased[r.MemberID]
+			if gone {
+				r.Anonymise()
+			}
+			rule, ok := matcher.Match(r)
+			if !ok {
+				continue
+			}
+			c := domain.OpenCase(h.newID(), r, rule, now)
+			if gone {
+				c.Anonymise(now)
+			}
+			cases = append(cases, c)
+		}
+		if len(cases) == 0 {
+			return nil
+		}
+		stored, err := tx.AddCases(ctx, cases)
+		if err != nil {
+			return err
+		}
+		events := make([]domain.Event, len(stored))
+		for i, c := range stored {
+			events[i] = domain.CaseOpened{Case: c}
+		}
+		opened = len(stored)
+		return tx.Emit(ctx, events...)
+	})
 	if err != nil {
 		return 0, err
 	}
-	h.log.DebugContext(ctx, "responses routed", "responses", len(responses), "cases_opened", n)
-	return n, nil
+	h.log.DebugContext(ctx, "responses routed", "responses", len(responses), "cases_opened", opened)
+	return opened, nil
 }

@@ -50,6 +50,10 @@ type Case struct {
 	ResolutionNote string
 	ResolvedBy     string
 	ResolvedAt     time.Time
+
+	// AnonymisedAt is when the case lost its personal data (its member was erased);
+	// zero while it has it.
+	AnonymisedAt time.Time
 }
 
 // DueAt is when the follow-up of a response submitted at submitted is due: the customer

@@ -192,3 +192,28 @@ func TestComparePriority(t *testing.T) {
 		t.Errorf("order = %v, want [2 1 3]", got)
 	}
 }
+
+func TestAnonymise(t *testing.T) {
+	r := domain.Response{ResponseID: "r1", MemberID: "m1", SurveyID: "nps", Score: 3, Comment: "call me on 0171 555", NPSClass: domain.NPSDetractor,
+		Touchpoint: "PURCHASE", StoreID: "s1", SubmittedAt: t0}
+	c := domain.OpenCase("c1", r, domain.Rule{ID: 7, Version: 2, Kind: domain.KindCallback, Team: "customer-service", DueIn: 48 * time.Hour}, t0)
+	if err := c.Resolve(domain.OutcomeContactedResolved, "promised Ms Smith a refund", "alice", t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	kept := c
+	at := t0.Add(2 * time.Hour)
+	c.Anonymise(at)
+	if c.MemberID != "" || c.Comment != "" || c.ResolutionNote != "" || !c.AnonymisedAt.Equal(at) {
+		t.Errorf("anonymised case keeps personal data: %+v", c)
+	}
+	// What the case counts for stays.
+	kept.MemberID, kept.Comment, kept.ResolutionNote, kept.AnonymisedAt = "", "", "", at
+	if c != kept {
+		t.Errorf("anonymising changed more than personal data:\n got %+v\nwant %+v", c, kept)
+	}
+
+	r.Anonymise()
+	if r.MemberID != "" || r.Comment != "" || r.Score != 3 || r.StoreID != "s1" || r.ResponseID != "r1" {
+		t.Errorf("anonymised response = %+v", r)
+	}
+}

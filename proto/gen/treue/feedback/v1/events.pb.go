@@ -188,10 +188,12 @@ func (CaseOutcome) EnumDescriptor() ([]byte, []int) {
 
 // CaseOpened on feedback.case.opened.
 type CaseOpened struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
-	Kind          CaseKind               `protobuf:"varint,2,opt,name=kind,proto3,enum=treue.feedback.v1.CaseKind" json:"kind,omitempty"`
-	Team          string                 `protobuf:"bytes,3,opt,name=team,proto3" json:"team,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	CaseId string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	Kind   CaseKind               `protobuf:"varint,2,opt,name=kind,proto3,enum=treue.feedback.v1.CaseKind" json:"kind,omitempty"`
+	Team   string                 `protobuf:"bytes,3,opt,name=team,proto3" json:"team,omitempty"`
+	// empty for an anonymous response, and for a response whose member was erased before it
+	// arrived.
 	MemberId      string                 `protobuf:"bytes,4,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
 	ResponseId    string                 `protobuf:"bytes,5,opt,name=response_id,json=responseId,proto3" json:"response_id,omitempty"`
 	Score         int32                  `protobuf:"varint,6,opt,name=score,proto3" json:"score,omitempty"`
@@ -416,15 +418,14 @@ var File_treue_feedback_v1_events_proto protoreflect.FileDescriptor
 
 const file_treue_feedback_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1etreue/feedback/v1/events.proto\x12\x11treue.feedback.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1atreue/event/v1/event.proto\"\xbd\x04\n" +
+	"\x1etreue/feedback/v1/events.proto\x12\x11treue.feedback.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1atreue/event/v1/event.proto\"\xbb\x04\n" +
 	"\n" +
 	"CaseOpened\x12#\n" +
 	"\acase_id\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x06caseId\x129\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1b.treue.feedback.v1.CaseKindB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04kind\x12\x1c\n" +
-	"\x04team\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x04team\x12'\n" +
-	"\tmember_id\x18\x04 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bmemberId\x12)\n" +
+	"\x04team\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x04team\x12%\n" +
+	"\tmember_id\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\bmemberId\x12)\n" +
 	"\vresponse_id\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\n" +
 	"responseId\x12\x1f\n" +
 	"\x05score\x18\x06 \x01(\x05B\t\xbaH\x06\x1a\x04\x18\n" +

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/treue/treue/services/feedback/internal/adapters/routing"
 	"github.com/treue/treue/services/feedback/internal/domain"
-	"github.com/treue/treue/services/feedback/internal/routing"
 )
 
 // seeded mirrors the rules the migration seeds.
@@ -37,7 +37,7 @@ func response(score int) domain.Response {
 
 func TestSeededRules(t *testing.T) {
 	e, _ := newEngine(t)
-	set := e.Compile(seeded)
+	set := e.RuleSet(seeded)
 	tests := []struct {
 		score    int
 		wantRule string
@@ -75,7 +75,7 @@ func TestConditions(t *testing.T) {
 	}
 	e, _ := newEngine(t)
 	for i, tt := range tests {
-		set := e.Compile([]domain.Rule{{ID: int64(i + 1), Name: "r", Condition: tt.condition, Active: true, Version: 1}})
+		set := e.RuleSet([]domain.Rule{{ID: int64(i + 1), Name: "r", Condition: tt.condition, Active: true, Version: 1}})
 		if len(set.Rules()) != 1 {
 			t.Fatalf("%s: did not compile", tt.condition)
 		}
@@ -89,7 +89,7 @@ func TestPriorityFirstMatchWins(t *testing.T) {
 	e, _ := newEngine(t)
 	rules := append([]domain.Rule{{ID: 9, Name: "vip-store", Priority: 50, Condition: `response.store_id == "s-17"`,
 		Kind: domain.KindCallback, Team: "store-management", Active: true, Version: 1}}, seeded...)
-	rule, ok := e.Compile(rules).Match(response(2))
+	rule, ok := e.RuleSet(rules).Match(response(2))
 	if !ok || rule.Name != "vip-store" {
 		t.Errorf("matched %q, want vip-store", rule.Name)
 	}
@@ -98,7 +98,7 @@ func TestPriorityFirstMatchWins(t *testing.T) {
 func TestInactiveRuleIsSkipped(t *testing.T) {
 	e, _ := newEngine(t)
 	rules := []domain.Rule{{ID: 1, Name: "off", Condition: `true`, Active: false, Version: 1}}
-	if _, ok := e.Compile(rules).Match(response(3)); ok {
+	if _, ok := e.RuleSet(rules).Match(response(3)); ok {
 		t.Error("an inactive rule matched")
 	}
 }
@@ -119,7 +119,7 @@ func TestNonCompilingRuleIsRejected(t *testing.T) {
 				t.Errorf("Check = %v, want an error containing %q", err, tt.wantErr)
 			}
 			broken := domain.Rule{ID: 5, Name: "broken", Priority: 1, Condition: tt.condition, Kind: domain.KindCallback, Team: "x", Active: true, Version: 1}
-			set := e.Compile(append([]domain.Rule{broken}, seeded...))
+			set := e.RuleSet(append([]domain.Rule{broken}, seeded...))
 			if len(set.Rules()) != len(seeded) {
 				t.Fatalf("usable rules = %d, want %d (the broken one skipped)", len(set.Rules()), len(seeded))
 			}
@@ -131,7 +131,7 @@ func TestNonCompilingRuleIsRejected(t *testing.T) {
 			}
 			// Compiled once per version: the rejection is not logged again.
 			logs.Reset()
-			e.Compile([]domain.Rule{broken})
+			e.RuleSet([]domain.Rule{broken})
 			if logs.Len() != 0 {
 				t.Errorf("rejected again for the same version: %s", logs.String())
 			}
@@ -142,11 +142,11 @@ func TestNonCompilingRuleIsRejected(t *testing.T) {
 func TestNewVersionIsRecompiled(t *testing.T) {
 	e, _ := newEngine(t)
 	rule := domain.Rule{ID: 1, Name: "r", Condition: `response.score < 5`, Active: true, Version: 1}
-	if _, ok := e.Compile([]domain.Rule{rule}).Match(response(6)); ok {
+	if _, ok := e.RuleSet([]domain.Rule{rule}).Match(response(6)); ok {
 		t.Fatal("version 1 matched score 6")
 	}
 	rule.Condition, rule.Version = `response.score < 7`, 2
-	if _, ok := e.Compile([]domain.Rule{rule}).Match(response(6)); !ok {
+	if _, ok := e.RuleSet([]domain.Rule{rule}).Match(response(6)); !ok {
 		t.Error("version 2 was not recompiled")
 	}
 }
@@ -154,7 +154,7 @@ func TestNewVersionIsRecompiled(t *testing.T) {
 func TestEvaluationErrorDoesNotMatch(t *testing.T) {
 	e, logs := newEngine(t)
 	rules := []domain.Rule{{ID: 9, Name: "divides", Priority: 1, Condition: `10 / (response.score - 3) > 1`, Active: true, Version: 1}, seeded[1]}
-	rule, ok := e.Compile(rules).Match(response(3))
+	rule, ok := e.RuleSet(rules).Match(response(3))
 	if !ok || rule.Name != "detractor-callback" {
 		t.Errorf("matched %q, want detractor-callback after the failing rule", rule.Name)
 	}

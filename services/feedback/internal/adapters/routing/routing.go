@@ -1,5 +1,6 @@
 // Package routing evaluates routing rules: CEL conditions over a submitted response,
-// compiled once per rule version and cached.
+// compiled once per rule version and cached. Its Engine is the application's
+// RuleCompiler.
 package routing
 
 import (
@@ -10,6 +11,7 @@ import (
 
 	"cel.dev/cel-go/cel"
 
+	"github.com/treue/treue/services/feedback/internal/app"
 	"github.com/treue/treue/services/feedback/internal/domain"
 )
 
@@ -75,9 +77,14 @@ func (e *Engine) compile(condition string) (cel.Program, error) {
 	return e.env.Program(ast, cel.CostLimit(costLimit))
 }
 
-// Compile prepares rules for matching: inactive rules are left out, and a rule whose
+var _ app.RuleCompiler = (*Engine)(nil)
+
+// Compile is RuleSet as the application's port.
+func (e *Engine) Compile(rules []domain.Rule) app.RuleMatcher { return e.RuleSet(rules) }
+
+// RuleSet prepares rules for matching: inactive rules are left out, and a rule whose
 // condition does not compile is logged (once per version) and skipped.
-func (e *Engine) Compile(rules []domain.Rule) *RuleSet {
+func (e *Engine) RuleSet(rules []domain.Rule) *RuleSet {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	set := &RuleSet{log: e.log}

@@ -1,6 +1,7 @@
-package grpcport
+package convert
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +18,14 @@ func TestPageTokenRoundTrip(t *testing.T) {
 		if _, err := decodePageToken(bad); err == nil {
 			t.Errorf("token %q accepted", bad)
 		}
+	}
+	// One token, one spelling: the last character's unused bits must be zero.
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	token := encodePageToken(c)
+	last := strings.IndexByte(alphabet, token[len(token)-1])
+	other := token[:len(token)-1] + string(alphabet[last^1])
+	if _, err := decodePageToken(other); err == nil {
+		t.Errorf("token %q, another spelling of %q, accepted", other, token)
 	}
 	if got, err := decodePageToken(""); got != nil || err != nil {
 		t.Errorf("empty token = %v, %v; want the first page", got, err)

@@ -1,4 +1,4 @@
-package convert_test
+package convert
 
 import (
 	"testing"
@@ -7,7 +7,6 @@ import (
 	feedbackv1 "github.com/treue/treue/proto/gen/treue/feedback/v1"
 	survey "github.com/treue/treue/proto/gen/treue/survey/v1"
 
-	"github.com/treue/treue/services/feedback/internal/adapters/convert"
 	"github.com/treue/treue/services/feedback/internal/domain"
 )
 
@@ -15,35 +14,35 @@ import (
 func TestEnumsRoundTrip(t *testing.T) {
 	for n := range feedbackv1.CaseOutcome_name {
 		o := feedbackv1.CaseOutcome(n)
-		d := convert.OutcomeFromProto(o)
+		d := domainOf(outcomes, o)
 		if n != 0 && domain.CheckOutcome(domain.KindCallback, d) != nil && domain.CheckOutcome(domain.KindReferralRequest, d) != nil {
 			t.Errorf("outcome %v (%q) closes no kind of case", o, d)
 		}
-		if got := convert.OutcomeToProto(d); got != o {
+		if got := outcomes.Proto(d); got != o {
 			t.Errorf("outcome %v -> %q -> %v", o, d, got)
 		}
 	}
 	for _, k := range []domain.CaseKind{domain.KindCallback, domain.KindReferralRequest} {
-		if convert.KindToProto(k) == feedbackv1.CaseKind_CASE_KIND_UNSPECIFIED {
+		if kinds.Proto(k) == feedbackv1.CaseKind_CASE_KIND_UNSPECIFIED {
 			t.Errorf("kind %s has no proto value", k)
 		}
 	}
 	for _, c := range []domain.NPSClass{domain.NPSDetractor, domain.NPSPassive, domain.NPSPromoter} {
-		if convert.NPSClassToProto(c) == commonv1.NpsClass_NPS_CLASS_UNSPECIFIED {
+		if classes.Proto(c) == commonv1.NpsClass_NPS_CLASS_UNSPECIFIED {
 			t.Errorf("class %s has no proto value", c)
 		}
 	}
 	for n := range commonv1.Touchpoint_name {
 		tp := commonv1.Touchpoint(n)
-		r := convert.ResponseFromProto(&survey.ResponseSubmitted{Touchpoint: tp, NpsClass: commonv1.NpsClass_NPS_CLASS_PASSIVE})
-		if got := convert.TouchpointToProto(r.Touchpoint); got != tp {
+		r := Response(&survey.ResponseSubmitted{Touchpoint: tp, NpsClass: commonv1.NpsClass_NPS_CLASS_PASSIVE})
+		if got := touchpoints.Proto(r.Touchpoint); got != tp {
 			t.Errorf("touchpoint %v -> %q -> %v", tp, r.Touchpoint, got)
 		}
 		if r.NPSClass != domain.NPSPassive {
 			t.Errorf("nps class = %q", r.NPSClass)
 		}
 	}
-	if convert.StatusFromProto(convert.StatusToProto(domain.StatusResolved)) != domain.StatusResolved {
+	if domainOf(statuses, statuses.Proto(domain.StatusResolved)) != domain.StatusResolved {
 		t.Error("status does not round-trip")
 	}
 }

@@ -1,0 +1,76 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/treue/treue/services/feedback/internal/domain"
+)
+
+// Store keeps cases, routing rules and erasures, and runs the use cases that change them
+// in transactions.
+type Store interface {
+	// InTx runs fn in the transaction ctx carries (an event batch's, which also holds the
+	// batch's inbox rows), or else in a new one that commits when fn returns nil and
+	// rolls back otherwise.
+	InTx(ctx context.Context, fn func(ctx context.Context, tx Tx) error) error
+	// Case returns domain.ErrCaseNotFound when no case has id.
+	Case(ctx context.Context, id string) (domain.Case, error)
+	// Cases returns the cases f selects, newest first.
+	Cases(ctx context.Context, f CaseFilter) ([]domain.Case, error)
+	// MemberData returns what is held about the member: the cases still theirs and when
+	// they were erased. An unknown member has none of either.
+	MemberData(ctx context.Context, memberID string) (domain.MemberData, error)
+}
+
+// Tx is what a use case changes inside its transaction.
+type Tx interface {
+	// ActiveRules returns the routing rules that are active now.
+	ActiveRules(ctx context.Context) ([]domain.Rule, error)
+	// ErasedMembers returns which of the members were erased. From this call until the
+	// transaction ends no erasure commits (EraseMembers waits for it), so a case stored
+	// in this transaction cannot slip past an erasure it did not see.
+	ErasedMembers(ctx context.Context, memberIDs []string) (map[string]bool, error)
+	// AddCases stores the cases whose response has none yet and returns those it
+	// stored, as stored (times at the database's precision).
+	AddCases(ctx context.Context, cases []domain.Case) ([]domain.Case, error)
+	// Case returns domain.ErrCaseNotFound when no case has id.
+	Case(ctx context.Context, id string) (domain.Case, error)
+	// SaveResolution stores c's resolution if the case is still open and returns it as
+	// stored; domain.ErrAlreadyResolved if it is not open (any more: of two resolutions at
+	// once, the second waits for the first and gets this).
+	SaveResolution(ctx context.Context, c domain.Case) (domain.Case, error)
+	// EraseMembers anonymises the members' cases (as domain.Case.Anonymise does) and
+	// remembers the members as erased; it waits for transactions that may be storing
+	// their cases (see ErasedMembers). It returns how many cases it changed.
+	EraseMembers(ctx context.Context, memberIDs []string, at time.Time) (int, error)
+	// Emit writes events to be published once the transaction commits.
+	Emit(ctx context.Context, events ...domain.Event) error
+}
+
+// Cursor is where a page of cases, newest first, ends.
+type Cursor struct {
+	OpenedAt time.Time
+	CaseID   string
+}
+
+// CaseFilter selects cases, newest first.
+type CaseFilter struct {
+	Team   string        // "" for every team
+	Status domain.Status // "" for every status
+	// OverdueAt, when set, keeps only the cases open and past due at that time.
+	OverdueAt time.Time
+	// After continues a listing after this case; nil for the first page.
+	After *Cursor
+	Limit int
+}
+
+// RuleCompiler turns rules into something that matches responses.
+type RuleCompiler interface {
+	Compile(rules []domain.Rule) RuleMatcher
+}
+
+// RuleMatcher returns the first rule, by priority, that matches a response.
+type RuleMatcher interface {
+	Match(r domain.Response) (domain.Rule, bool)
+}

@@ -1,0 +1,164 @@
+// Package convert is the one place where the protobuf contract meets the domain:
+// requests, responses and events, both ways. Enumerations are paired once, in tables.
+package convert
+
+import (
+	"fmt"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/treue/treue/pkg/enum"
+	commonv1 "github.com/treue/treue/proto/gen/treue/common/v1"
+	feedbackv1 "github.com/treue/treue/proto/gen/treue/feedback/v1"
+	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
+	surveyv1 "github.com/treue/treue/proto/gen/treue/survey/v1"
+
+	"github.com/treue/treue/services/feedback/internal/app"
+	"github.com/treue/treue/services/feedback/internal/domain"
+)
+
+// Produces is one message of every event type the service emits.
+var Produces = []proto.Message{&feedbackv1.CaseOpened{}, &feedbackv1.CaseResolved{}}
+
+var (
+	kinds = enum.New(map[domain.CaseKind]feedbackv1.CaseKind{
+		domain.KindCallback:        feedbackv1.CaseKind_CASE_KIND_CALLBACK,
+		domain.KindReferralRequest: feedbackv1.CaseKind_CASE_KIND_REFERRAL_REQUEST,
+	})
+	statuses = enum.New(map[domain.Status]feedbackv1.CaseStatus{
+		domain.StatusOpen:     feedbackv1.CaseStatus_CASE_STATUS_OPEN,
+		domain.StatusResolved: feedbackv1.CaseStatus_CASE_STATUS_RESOLVED,
+	})
+	outcomes = enum.New(map[domain.Outcome]feedbackv1.CaseOutcome{
+		domain.OutcomeContactedResolved:   feedbackv1.CaseOutcome_CASE_OUTCOME_CONTACTED_RESOLVED,
+		domain.OutcomeContactedUnresolved: feedbackv1.CaseOutcome_CASE_OUTCOME_CONTACTED_UNRESOLVED,
+		domain.OutcomeUnreachable:         feedbackv1.CaseOutcome_CASE_OUTCOME_UNREACHABLE,
+		domain.OutcomeReferralGiven:       feedbackv1.CaseOutcome_CASE_OUTCOME_REFERRAL_GIVEN,
+		domain.OutcomeReferralDeclined:    feedbackv1.CaseOutcome_CASE_OUTCOME_REFERRAL_DECLINED,
+		domain.OutcomeNoActionNeeded:      feedbackv1.CaseOutcome_CASE_OUTCOME_NO_ACTION_NEEDED,
+	})
+	classes = enum.New(map[domain.NPSClass]commonv1.NpsClass{
+		domain.NPSDetractor: commonv1.NpsClass_NPS_CLASS_DETRACTOR,
+		domain.NPSPassive:   commonv1.NpsClass_NPS_CLASS_PASSIVE,
+		domain.NPSPromoter:  commonv1.NpsClass_NPS_CLASS_PROMOTER,
+	})
+	// Touchpoints keep the contract's names: routing rules are written with them
+	// (response.touchpoint == "WEB_VISIT").
+	touchpoints = enum.New(map[string]commonv1.Touchpoint{
+		"PURCHASE":     commonv1.Touchpoint_TOUCHPOINT_PURCHASE,
+		"SERVICE_CALL": commonv1.Touchpoint_TOUCHPOINT_SERVICE_CALL,
+		"SALES_CALL":   commonv1.Touchpoint_TOUCHPOINT_SALES_CALL,
+		"WEB_VISIT":    commonv1.Touchpoint_TOUCHPOINT_WEB_VISIT,
+	})
+)
+
+// domainOf is m.Domain without the ok: an unpaired value (UNSPECIFIED) is the zero value.
+func domainOf[D comparable, P ~int32](m enum.Map[D, P], p P) D {
+	d, _ := m.Domain(p)
+	return d
+}
+
+// Response returns the response of a ResponseSubmitted event (not yet normalised: see
+// domain.Response.Normalize).
+func Response(m *surveyv1.ResponseSubmitted) domain.Response {
+	return domain.Response{
+		ResponseID:  m.GetResponseId(),
+		SurveyID:    m.GetSurveyId(),
+		MemberID:    m.GetMemberId(),
+		Touchpoint:  domainOf(touchpoints, m.GetTouchpoint()),
+		StoreID:     m.GetStoreId(),
+		Score:       int(m.GetScore()),
+		Comment:     m.GetComment(),
+		NPSClass:    domainOf(classes, m.GetNpsClass()),
+		SubmittedAt: timeOrZero(m.GetSubmittedAt()),
+	}
+}
+
+func timeOrZero(ts *timestamppb.Timestamp) time.Time {
+	if ts == nil {
+		return time.Time{}
+	}
+	return ts.AsTime()
+}
+
+// ErasedMember returns the member a MemberErased event erases.
+func ErasedMember(m *ledgerv1.MemberErased) string { return m.GetMemberId() }
+
+// Case returns the API's view of a case.
+func Case(v app.CaseView) *feedbackv1.Case {
+	c := v.Case
+	return &feedbackv1.Case{
+		CaseId:         c.ID,
+		Kind:           kinds.Proto(c.Kind),
+		Team:           c.Team,
+		Status:         statuses.Proto(c.Status),
+		MemberId:       c.MemberID,
+		ResponseId:     c.ResponseID,
+		Score:          int32(c.Score),
+		Comment:        c.Comment,
+		NpsClass:       classes.Proto(c.NPSClass),
+		Touchpoint:     touchpoints.Proto(c.Touchpoint),
+		StoreId:        c.StoreID,
+		OpenedAt:       timestamppb.New(c.OpenedAt),
+		DueAt:          timestamppb.New(c.DueAt),
+		Overdue:        v.Overdue,
+		Outcome:        outcomes.Proto(c.Outcome),
+		ResolutionNote: c.ResolutionNote,
+		ResolvedBy:     c.ResolvedBy,
+		ResolvedAt:     timestampOrNil(c.ResolvedAt),
+	}
+}
+
+func timestampOrNil(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t)
+}
+
+// Events returns the messages of domain events.
+func Events(events ...domain.Event) ([]proto.Message, error) {
+	out := make([]proto.Message, len(events))
+	for i, e := range events {
+		switch e := e.(type) {
+		case domain.CaseOpened:
+			out[i] = caseOpened(e.Case)
+		case domain.CaseResolved:
+			out[i] = caseResolved(e.Case)
+		default:
+			return nil, fmt.Errorf("convert: no message for the event %T", e)
+		}
+	}
+	return out, nil
+}
+
+func caseOpened(c domain.Case) *feedbackv1.CaseOpened {
+	return &feedbackv1.CaseOpened{
+		CaseId:     c.ID,
+		Kind:       kinds.Proto(c.Kind),
+		Team:       c.Team,
+		MemberId:   c.MemberID,
+		ResponseId: c.ResponseID,
+		Score:      int32(c.Score),
+		NpsClass:   classes.Proto(c.NPSClass),
+		Touchpoint: touchpoints.Proto(c.Touchpoint),
+		StoreId:    c.StoreID,
+		OpenedAt:   timestamppb.New(c.OpenedAt),
+		DueAt:      timestamppb.New(c.DueAt),
+	}
+}
+
+func caseResolved(c domain.Case) *feedbackv1.CaseResolved {
+	return &feedbackv1.CaseResolved{
+		CaseId:     c.ID,
+		Kind:       kinds.Proto(c.Kind),
+		Team:       c.Team,
+		Outcome:    outcomes.Proto(c.Outcome),
+		ResolvedBy: c.ResolvedBy,
+		OpenedAt:   timestamppb.New(c.OpenedAt),
+		DueAt:      timestamppb.New(c.DueAt),
+		ResolvedAt: timestamppb.New(c.ResolvedAt),
+	}
+}

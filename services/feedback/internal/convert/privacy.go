@@ -1,0 +1,69 @@
+package convert
+
+import (
+	"time"
+
+	"google.golang.org/protobuf/types/known/structpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	privacyv1 "github.com/treue/treue/proto/gen/treue/privacy/v1"
+
+	"github.com/treue/treue/services/feedback/internal/app"
+	"github.com/treue/treue/services/feedback/internal/domain"
+)
+
+// ExportMemberResponse returns a member's export, answered by service. Data has a key
+// only for what is held: "cases" (the member's cases, with their comments, outcomes and
+// notes) and "erased_at"; nothing for a member the service does not know.
+func ExportMemberResponse(service string, e app.MemberExport) (*privacyv1.ExportMemberResponse, error) {
+	data := map[string]any{}
+	if len(e.Cases) > 0 {
+		cases := make([]any, len(e.Cases))
+		for i, c := range e.Cases {
+			cases[i] = exportedCase(c)
+		}
+		data["cases"] = cases
+	}
+	if !e.ErasedAt.IsZero() {
+		data["erased_at"] = exportedTime(e.ErasedAt)
+	}
+	s, err := structpb.NewStruct(data)
+	if err != nil {
+		return nil, err
+	}
+	return &privacyv1.ExportMemberResponse{
+		Service:    service,
+		MemberId:   e.MemberID,
+		Data:       s,
+		ExportedAt: timestamppb.New(e.ExportedAt),
+	}, nil
+}
+
+// exportedCase is a case as its member reads it. Who resolved it is left out: the agent's
+// name is the agent's data, not the member's.
+func exportedCase(c domain.Case) map[string]any {
+	m := map[string]any{
+		"case_id":      c.ID,
+		"response_id":  c.ResponseID,
+		"survey_id":    c.SurveyID,
+		"kind":         string(c.Kind),
+		"team":         c.Team,
+		"status":       string(c.Status),
+		"score":        c.Score,
+		"nps_class":    string(c.NPSClass),
+		"comment":      c.Comment,
+		"touchpoint":   c.Touchpoint,
+		"store_id":     c.StoreID,
+		"submitted_at": exportedTime(c.SubmittedAt),
+		"opened_at":    exportedTime(c.OpenedAt),
+		"due_at":       exportedTime(c.DueAt),
+	}
+	if c.Status == domain.StatusResolved {
+		m["outcome"] = string(c.Outcome)
+		m["resolution_note"] = c.ResolutionNote
+		m["resolved_at"] = exportedTime(c.ResolvedAt)
+	}
+	return m
+}
+
+func exportedTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }

@@ -1,0 +1,14 @@
+package domain
+
+// Event is a change that other services hear about. The application decides which
+// events a change emits; the outbox publishes them after the change commits.
+type Event interface{ isEvent() }
+
+// CaseOpened: a response opened Case (as stored).
+type CaseOpened struct{ Case Case }
+
+// CaseResolved: Case was resolved (as stored).
+type CaseResolved struct{ Case Case }
+
+func (CaseOpened) isEvent()   {}
+func (CaseResolved) isEvent() {}

@@ -1,0 +1,57 @@
+// Package events is the feedback service's consumers: typed subscriptions that turn a
+// batch of delivered events into one use-case call, inside the consumer's transaction.
+// The bus has already checked each event's type, subject and contract rules.
+package events
+
+import (
+	"context"
+	"errors"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/treue/treue/pkg/bus"
+	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
+	surveyv1 "github.com/treue/treue/proto/gen/treue/survey/v1"
+
+	"github.com/treue/treue/services/feedback/internal/app"
+	"github.com/treue/treue/services/feedback/internal/convert"
+	"github.com/treue/treue/services/feedback/internal/domain"
+)
+
+// Durable consumer names: permanent (renaming one re-consumes its stream).
+const (
+	ConsumerSurvey  = "feedback-survey"
+	ConsumerMembers = "feedback-members"
+)
+
+// Consumers returns the service's consumers calling a. The routes only capture a, so
+// a nil a gives the consumers' contract.
+func Consumers(a *app.Application) []bus.ConsumerConfig {
+	return []bus.ConsumerConfig{
+		{Name: ConsumerSurvey, Routes: []bus.Route{
+			bus.On(func(ctx context.Context, ds []bus.Delivery[*surveyv1.ResponseSubmitted]) error {
+				_, err := a.Commands.RouteResponses.Handle(ctx, each(ds, convert.Response))
+				// A response the domain refuses is refused again on every retry.
+				if errors.Is(err, domain.ErrInvalidResponse) {
+					return bus.Permanent(err)
+				}
+				return err
+			}),
+		}},
+		{Name: ConsumerMembers, Routes: []bus.Route{
+			bus.On(func(ctx context.Context, ds []bus.Delivery[*ledgerv1.MemberErased]) error {
+				_, err := a.Commands.EraseMembers.Handle(ctx, each(ds, convert.ErasedMember))
+				return err
+			}),
+		}},
+	}
+}
+
+// each converts the events of a batch.
+func each[T proto.Message, D any](ds []bus.Delivery[T], conv func(T) D) []D {
+	out := make([]D, len(ds))
+	for i, d := range ds {
+		out[i] = conv(d.Event)
+	}
+	return out
+}

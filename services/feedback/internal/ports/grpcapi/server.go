@@ -1,0 +1,80 @@
+// Package grpcapi serves treue.feedback.v1.FeedbackService and, for the feedback
+// service's part of a member's data, treue.privacy.v1.PrivacyService. It translates:
+// requests into use-case calls with convert, domain errors into statuses.
+package grpcapi
+
+import (
+	"context"
+	"errors"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/treue/treue/pkg/grpcx"
+	feedbackv1 "github.com/treue/treue/proto/gen/treue/feedback/v1"
+
+	"github.com/treue/treue/services/feedback/internal/app"
+	"github.com/treue/treue/services/feedback/internal/convert"
+	"github.com/treue/treue/services/feedback/internal/domain"
+)
+
+// ReasonAlreadyResolved is the FailedPrecondition reason of resolving a resolved case.
+const ReasonAlreadyResolved = "ALREADY_RESOLVED"
+
+// Server implements FeedbackService.
+type Server struct {
+	feedbackv1.UnimplementedFeedbackServiceServer
+	app *app.Application
+}
+
+// NewServer returns the gRPC port over a.
+func NewServer(a *app.Application) *Server { return &Server{app: a} }
+
+func (s *Server) ListCases(ctx context.Context, req *feedbackv1.ListCasesRequest) (*feedbackv1.ListCasesResponse, error) {
+	q, err := convert.ListCasesQuery(req)
+	if err != nil {
+		return nil, grpcx.InvalidField("page_token", err.Error())
+	}
+	page, err := s.app.Queries.ListCases.Handle(ctx, q)
+	return reply(page, err, convert.ListCasesResponse)
+}
+
+func (s *Server) GetCase(ctx context.Context, req *feedbackv1.GetCaseRequest) (*feedbackv1.GetCaseResponse, error) {
+	c, err := s.app.Queries.GetCase.Handle(ctx, req.GetCaseId())
+	return reply(c, err, convert.GetCaseResponse)
+}
+
+func (s *Server) ResolveCase(ctx context.Context, req *feedbackv1.ResolveCaseRequest) (*feedbackv1.ResolveCaseResponse, error) {
+	caller, ok := grpcx.CallerFrom(ctx)
+	if !ok {
+		return nil, status.Error(codes.Unauthenticated, "no authenticated caller")
+	}
+	c, err := s.app.Commands.ResolveCase.Handle(ctx, convert.ResolveCaseCommand(req, caller.Name))
+	return reply(c, err, convert.ResolveCaseResponse)
+}
+
+// reply converts a use case's result, or its error to a status.
+func reply[T, R any](v T, err error, conv func(T) R) (R, error) {
+	if err != nil {
+		var zero R
+		return zero, toStatus(err)
+	}
+	return conv(v), nil
+}
+
+// toStatus maps domain errors; anything else is returned as is and becomes Internal.
+func toStatus(err error) error {
+	switch {
+	case errors.Is(err, domain.ErrCaseNotFound):
+		return status.Error(codes.NotFound, "case not found")
+	case errors.Is(err, domain.ErrAlreadyResolved):
+		return grpcx.FailedPrecondition(ReasonAlreadyResolved, "the case is already resolved")
+	case errors.Is(err, domain.ErrOutcomeNotAllowed):
+		return grpcx.InvalidField("outcome", err.Error())
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.Error(codes.DeadlineExceeded, "deadline exceeded")
+	case errors.Is(err, context.Canceled):
+		return status.Error(codes.Canceled, "canceled")
+	}
+	return err
+}
