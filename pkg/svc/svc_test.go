@@ -7,11 +7,13 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"google.golang.org/protobuf/types/known/wrapperspb"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/treue/treue/pkg/bus"
 	"github.com/treue/treue/pkg/svc"
 	"github.com/treue/treue/pkg/testkit"
+	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
 )
 
 func TestMain(m *testing.M) { testkit.Main(m) }
@@ -21,23 +23,22 @@ func TestMain(m *testing.M) { testkit.Main(m) }
 func TestBackgroundWorkerCommitsAtShutdownArePublished(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	stream := bus.StreamSpec{Name: "JOBS", Subjects: []string{"jobs.>"}}
+	spec := bus.MustSpec(&ledgerv1.HoldVoided{})
 	ns := testkit.Namespace(t)
 	rt, err := svc.Open(ctx, svc.Base{
 		DatabaseURL: testkit.Database(t), NATSURL: testkit.NATS(t), Namespace: ns,
 		GRPCAddr: "127.0.0.1:0", DBMaxConns: 2,
-	}, svc.Options{Name: "jobs", Schema: "jobs", Streams: []bus.StreamSpec{stream}}, slog.New(slog.DiscardHandler))
+	}, svc.Options{Name: "jobs", Schema: "jobs", Produces: []proto.Message{&ledgerv1.HoldVoided{}}}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool := rt.Pool
-	event := bus.NewEvent("jobs.finished", wrapperspb.String("last words"))
+	event := &ledgerv1.HoldVoided{HoldId: "last words", MemberId: "m1", Points: 1, VoidedAt: timestamppb.Now()}
 	rt.Background(func(ctx context.Context) {
 		<-ctx.Done()
 		time.Sleep(200 * time.Millisecond) // finishing a slow piece of work
 		ctx = context.WithoutCancel(ctx)
-		err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-			return bus.Enqueue(ctx, tx, event)
+		err := rt.DB.InTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+			return rt.Outbox.Enqueue(ctx, tx, event)
 		})
 		if err != nil {
 			t.Errorf("worker's commit at shutdown: %v", err)
@@ -58,15 +59,16 @@ func TestBackgroundWorkerCommitsAtShutdownArePublished(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	s, err := js2.Stream(ctx, bus.Namespace(ns).Stream(stream.Name))
+	s, err := js2.Stream(ctx, bus.Namespace(ns).Stream(spec.Stream.Name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	msg, err := s.GetLastMsgForSubject(ctx, bus.Namespace(ns).Subject("jobs.finished"))
+	msg, err := s.GetLastMsgForSubject(ctx, bus.Namespace(ns).Subject(spec.Subject))
 	if err != nil {
 		t.Fatalf("the worker's event was not published before shutdown: %v", err)
 	}
-	if msg.Header.Get(bus.HeaderMsgID) != event.ID {
-		t.Fatalf("published %s, want %s", msg.Header.Get(bus.HeaderMsgID), event.ID)
+	var got ledgerv1.HoldVoided
+	if err := proto.Unmarshal(msg.Data, &got); err != nil || got.GetHoldId() != event.GetHoldId() {
+		t.Fatalf("published %v (%v), want %v", &got, err, event)
 	}
 }

@@ -10,40 +10,49 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/protobuf/types/known/wrapperspb"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/treue/treue/pkg/bus"
 	"github.com/treue/treue/pkg/svc"
 	"github.com/treue/treue/pkg/testkit"
 	adminv1 "github.com/treue/treue/proto/gen/treue/admin/v1"
+	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
 )
 
-// echo is the smallest service of the usual shape: it consumes StringValues on echo.in
-// and publishes each again on echo.out through its outbox, taking its time.
+// echo is the smallest service of the usual shape: it consumes points credited and
+// publishes, for each, a hold placed with the credit's transaction id through its
+// outbox, taking its time.
 type echo struct{ *svc.Runtime }
 
-var echoStream = bus.StreamSpec{Name: "ECHO", Subjects: []string{"echo.>"}}
+var (
+	in  = bus.MustSpec(&ledgerv1.PointsCredited{}).Subject
+	out = bus.MustSpec(&ledgerv1.HoldPlaced{}).Subject
+)
+
+func credit(id string) *ledgerv1.PointsCredited {
+	return &ledgerv1.PointsCredited{TransactionId: id, MemberId: "m1", Points: 1, OccurredAt: timestamppb.Now()}
+}
 
 func newEcho(ctx context.Context, base svc.Base, log *slog.Logger) (*echo, error) {
-	rt, err := svc.Open(ctx, base, svc.Options{Name: "echo", Schema: "echo", Streams: []bus.StreamSpec{echoStream}}, log)
+	rt, err := svc.Open(ctx, base, svc.Options{Name: "echo", Schema: "echo", Produces: []proto.Message{&ledgerv1.HoldPlaced{}}}, log)
 	if err != nil {
 		return nil, err
 	}
 	err = rt.Consume(bus.ConsumerConfig{
-		Name: "echo", Stream: echoStream, Subjects: []string{"echo.in"},
-		Handler: func(ctx context.Context, tx pgx.Tx, msgs []*bus.Message) error {
+		Name: "echo",
+		Routes: []bus.Route{bus.On(func(ctx context.Context, ds []bus.Delivery[*ledgerv1.PointsCredited]) error {
 			time.Sleep(200 * time.Millisecond) // slow enough that a test must wait for it
-			for _, m := range msgs {
-				var v wrapperspb.StringValue
-				if err := m.Decode(&v); err != nil {
-					return err
+			return rt.DB.InTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+				for _, d := range ds {
+					echoed := &ledgerv1.HoldPlaced{HoldId: d.Event.GetTransactionId(), MemberId: "m1", Points: 1}
+					if err := rt.Outbox.Enqueue(ctx, tx, echoed); err != nil {
+						return err
+					}
 				}
-				if err := bus.Enqueue(ctx, tx, bus.NewEvent("echo.out", &v)); err != nil {
-					return err
-				}
-			}
-			return nil
-		},
+				return nil
+			})
+		})},
 	})
 	if err != nil {
 		rt.Close()
@@ -59,11 +68,11 @@ func TestServiceKit(t *testing.T) {
 	addr := s.Service.GRPCAddr()
 
 	sent := []testkit.Sent{
-		e.Publish("echo.in", "", wrapperspb.String("protobuf")),
-		e.PublishJSON("echo.in", "", wrapperspb.String("protojson")),
+		e.Publish(in, "", credit("protobuf")),
+		e.PublishJSON(in, "", credit("protojson")),
 	}
-	poison := e.PublishRaw(testkit.Raw{Subject: "echo.in", ContentType: bus.ContentTypeProto, Data: []byte{0xff}})
-	if again := e.Publish("echo.in", sent[0].ID, wrapperspb.String("protobuf")); !again.Duplicate || again.Sequence != sent[0].Sequence {
+	poison := e.PublishRaw(testkit.Raw{Subject: in, ContentType: bus.ContentTypeProto, Data: []byte{0xff}})
+	if again := e.Publish(in, sent[0].ID, credit("protobuf")); !again.Duplicate || again.Sequence != sent[0].Sequence {
 		t.Errorf("the same id again = %+v, want JetStream to drop it as a duplicate of %d", again.PubAck, sent[0].Sequence)
 	}
 
@@ -77,19 +86,19 @@ func TestServiceKit(t *testing.T) {
 		t.Errorf("dead letter %v, want the poison's with a decode error", letters[0])
 	}
 
-	if v := testkit.WaitEvent(e, "echo.out", func(v *wrapperspb.StringValue) bool { return v.GetValue() == "protojson" }); v.GetValue() != "protojson" {
+	if v := testkit.WaitEvent(e, out, func(v *ledgerv1.HoldPlaced) bool { return v.GetHoldId() == "protojson" }); v.GetHoldId() != "protojson" {
 		t.Errorf("WaitEvent returned %v", v)
 	}
-	var out []string
+	var echoed []string
 	testkit.Eventually(t, 10*time.Second, "both echoed", func() bool {
-		out = out[:0]
-		for _, v := range testkit.Events[*wrapperspb.StringValue](e, "echo.out") {
-			out = append(out, v.GetValue())
+		echoed = echoed[:0]
+		for _, v := range testkit.Events[*ledgerv1.HoldPlaced](e, out) {
+			echoed = append(echoed, v.GetHoldId())
 		}
-		return len(out) == 2
+		return len(echoed) == 2
 	})
-	if slices.Sort(out); !slices.Equal(out, []string{"protobuf", "protojson"}) {
-		t.Errorf("echoed %v", out)
+	if slices.Sort(echoed); !slices.Equal(echoed, []string{"protobuf", "protojson"}) {
+		t.Errorf("echoed %v", echoed)
 	}
 
 	// Every caller has its role's key; a role the admin API does not allow is refused.
