@@ -13,6 +13,7 @@ import (
 	"github.com/treue/treue/pkg/svc"
 	reportingv1 "github.com/treue/treue/proto/gen/treue/reporting/v1"
 	"github.com/treue/treue/services/reporting/internal/adapters"
+	"github.com/treue/treue/services/reporting/internal/ports/web"
 	"github.com/treue/treue/services/reporting/internal/app"
 	"github.com/treue/treue/services/reporting/migrations"
 )
@@ -123,7 +124,7 @@ func wire(rt *svc.Runtime, cfg Config, log *slog.Logger) (*Service, error) {
 		}
 	}
 	reportingv1.RegisterReportingServiceServer(rt.GRPC, adapters.NewGRPCServer(application))
-	rt.HandleHTTP(adapters.NewDashboard(application.Queries.GetDashboard, repo.Ping, cfg.DashboardRefresh, now, log))
+	rt.HandleHTTP(web.NewDashboard(application.Queries.GetDashboard, repo.Ping, cfg.DashboardRefresh, now, log))
 	return &Service{rt: rt}, nil
 }
 
