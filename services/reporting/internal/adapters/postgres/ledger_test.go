@@ -1,4 +1,4 @@
-package adapters_test
+package postgres_test
 
 import (
 	"context"
@@ -8,25 +8,30 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/treue/treue/services/reporting/internal/adapters"
+	"github.com/treue/treue/pkg/pg"
+	"github.com/treue/treue/services/reporting/internal/adapters/postgres"
 	"github.com/treue/treue/services/reporting/internal/app"
 )
 
 // A batch of credits becomes one counter increment, not one write per event.
-func TestLedgerHandlerFoldsABatchIntoOneRow(t *testing.T) {
+func TestLedgerBatchFoldsIntoOneRow(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	pool := migratedPool(t, 2)
-	repo := adapters.NewRepository(pool, 4)
-	handlers, err := adapters.NewEventHandlers(app.Commands{}, repo, time.Now)
+	store := postgres.New(pg.NewDB(pool, nil), 4)
+	application, err := app.New(app.Deps{Store: store, Clock: time.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var seq atomic.Int64
 	var want int64
 	for range 3 {
-		msgs := creditedBatch(t, &seq)
-		if err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return handlers.Ledger(ctx, tx, msgs) }); err != nil {
+		moves := creditedBatch(t, &seq)
+		// As a consumer runs it: in the batch's transaction.
+		err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			return application.Commands.RecordPointMovements.Handle(pg.WithTx(ctx, tx), moves)
+		})
+		if err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -34,7 +39,7 @@ func TestLedgerHandlerFoldsABatchIntoOneRow(t *testing.T) {
 		want += 10 + n%90
 	}
 
-	totals, err := repo.PointsTotals(ctx)
+	totals, err := store.PointsTotals(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
