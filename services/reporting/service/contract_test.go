@@ -21,7 +21,7 @@ func TestContract(t *testing.T) {
 	slices.Sort(consumes)
 	want := []string{
 		"treue.feedback.v1.CaseOpened", "treue.feedback.v1.CaseResolved",
-		"treue.ledger.v1.HoldCaptured", "treue.ledger.v1.PointsCredited", "treue.ledger.v1.PointsDebited",
+		"treue.ledger.v1.HoldCaptured", "treue.ledger.v1.MemberErased", "treue.ledger.v1.PointsCredited", "treue.ledger.v1.PointsDebited",
 		"treue.rewards.v1.CouponIssued", "treue.rewards.v1.CouponRedeemed",
 		"treue.survey.v1.ResponseSubmitted",
 	}

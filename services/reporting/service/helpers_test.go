@@ -26,6 +26,7 @@ var (
 	subjectCredited       = subject(&ledgerv1.PointsCredited{})
 	subjectDebited        = subject(&ledgerv1.PointsDebited{})
 	subjectCaptured       = subject(&ledgerv1.HoldCaptured{})
+	subjectErased         = subject(&ledgerv1.MemberErased{})
 	subjectCaseOpened     = subject(&feedbackv1.CaseOpened{})
 	subjectCaseResolved   = subject(&feedbackv1.CaseResolved{})
 	subjectCouponIssued   = subject(&rewardsv1.CouponIssued{})

@@ -1,5 +1,6 @@
 // Package service wires the reporting service: read models fed by the LEDGER, SURVEY,
-// FEEDBACK and REWARDS streams, the ReportingService gRPC API and the HTTP dashboard.
+// FEEDBACK and REWARDS streams, the ReportingService and PrivacyService gRPC APIs and the
+// HTTP dashboard.
 package service
 
 import (
@@ -10,6 +11,7 @@ import (
 
 	"github.com/treue/treue/pkg/config"
 	"github.com/treue/treue/pkg/svc"
+	privacyv1 "github.com/treue/treue/proto/gen/treue/privacy/v1"
 	reportingv1 "github.com/treue/treue/proto/gen/treue/reporting/v1"
 	"github.com/treue/treue/services/reporting/internal/adapters/postgres"
 	"github.com/treue/treue/services/reporting/internal/app"
@@ -103,6 +105,7 @@ func wire(rt *svc.Runtime, cfg Config, log *slog.Logger) (*Service, error) {
 		return nil, err
 	}
 	reportingv1.RegisterReportingServiceServer(rt.GRPC, grpcapi.NewServer(application))
+	privacyv1.RegisterPrivacyServiceServer(rt.GRPC, grpcapi.NewPrivacyServer(Name, application))
 	rt.HandleHTTP(web.NewDashboard(application.Queries.GetDashboard, store.Ping, cfg.DashboardRefresh, time.Now, log))
 	return &Service{rt: rt}, nil
 }

@@ -21,6 +21,7 @@ type Commands struct {
 	RecordPointMovements Record[domain.PointsMovement, domain.PointsCell]
 	RecordCaseChanges    Record[domain.CaseChange, domain.CaseChange]
 	RecordCouponEvents   Record[domain.CouponEvent, domain.CouponCell]
+	EraseMembers         EraseMembers
 }
 
 // Queries read the figures.
@@ -30,6 +31,7 @@ type Queries struct {
 	GetCaseStats     GetCaseStats
 	GetCouponStats   GetCouponStats
 	GetDashboard     GetDashboard
+	ExportMember     ExportMember
 }
 
 // Deps are what the use cases need from outside.
@@ -50,6 +52,7 @@ func New(d Deps) (*Application, error) {
 		GetPointsSummary: GetPointsSummary{r: s, now: now},
 		GetCaseStats:     GetCaseStats{r: s, now: now},
 		GetCouponStats:   GetCouponStats{r: s, now: now},
+		ExportMember:     ExportMember{now: now},
 	}
 	q.GetDashboard = GetDashboard{nps: q.GetNps, points: q.GetPointsSummary, cases: q.GetCaseStats, coupons: q.GetCouponStats}
 	c := Commands{
@@ -64,6 +67,7 @@ func New(d Deps) (*Application, error) {
 				domain.DateUndated(events, now())
 				return domain.TallyCoupons(events)
 			}},
+		EraseMembers: EraseMembers{store: s},
 	}
 	return &Application{Commands: c, Queries: q}, nil
 }

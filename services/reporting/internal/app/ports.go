@@ -33,6 +33,9 @@ type Tx interface {
 	UpsertCases(ctx context.Context, changes []domain.CaseChange) error
 	// AddCoupons adds to the daily coupon counts.
 	AddCoupons(ctx context.Context, cells []domain.CouponCell) error
+	// EraseMembers removes what the read models hold about the members, or its link to
+	// them, leaving every figure as it was.
+	EraseMembers(ctx context.Context, memberIDs []string) error
 }
 
 // NpsTotals are the roll-up's sums over a period, overall and by group; groups come in

@@ -103,3 +103,6 @@ func CouponIssued(eventID string) domain.CouponEvent {
 func CouponRedeemed(e *rewardsv1.CouponRedeemed) (domain.CouponEvent, error) {
 	return domain.CouponRedeemed(timeOf(e.GetRedeemedAt()))
 }
+
+// MemberErased is the id of a member erased.
+func MemberErased(e *ledgerv1.MemberErased) string { return e.GetMemberId() }

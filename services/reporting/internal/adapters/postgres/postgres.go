@@ -146,6 +146,13 @@ func (w *Tx) AddCoupons(ctx context.Context, cells []domain.CouponCell) error {
 	return nil
 }
 
+// EraseMembers has nothing to remove: no read model names a member. nps_daily,
+// points_daily and coupons_daily count by day, touchpoint, store and counter; cases holds
+// a case's id, kind, team, store, outcome and times. TestNoReadModelNamesAMember fails
+// when a table gains a column; one that can name a member must then be erased (or its
+// link to the member dropped) here, and exported by app.ExportMember.
+func (w *Tx) EraseMembers(context.Context, []string) error { return nil }
+
 func nullTime(t time.Time) *time.Time {
 	if t.IsZero() {
 		return nil

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/treue/treue/pkg/bus"
+	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
 	rewardsv1 "github.com/treue/treue/proto/gen/treue/rewards/v1"
 	"github.com/treue/treue/services/reporting/internal/app"
 	"github.com/treue/treue/services/reporting/internal/convert"
@@ -23,6 +24,9 @@ const (
 	ConsumerLedger   = "reporting-ledger"
 	ConsumerFeedback = "reporting-feedback"
 	ConsumerRewards  = "reporting-rewards"
+	// ConsumerMembers takes the ledger's erasures, apart from the points traffic of
+	// reporting-ledger (whose filter stays as it was).
+	ConsumerMembers = "reporting-members"
 )
 
 // Consumers returns reporting's consumers. The routes only capture a: the contract builds
@@ -40,6 +44,9 @@ func Consumers(a *app.Application) []bus.ConsumerConfig {
 	coupons := func(ctx context.Context, es []domain.CouponEvent) error {
 		return a.Commands.RecordCouponEvents.Handle(ctx, es)
 	}
+	erasures := func(ctx context.Context, ids []string) error {
+		return a.Commands.EraseMembers.Handle(ctx, ids)
+	}
 	return []bus.ConsumerConfig{
 		{Name: ConsumerSurvey, Routes: []bus.Route{
 			on(body(convert.ResponseSubmitted), responses),
@@ -56,6 +63,9 @@ func Consumers(a *app.Application) []bus.ConsumerConfig {
 		{Name: ConsumerRewards, Routes: []bus.Route{
 			on(issued, coupons),
 			on(body(convert.CouponRedeemed), coupons),
+		}},
+		{Name: ConsumerMembers, Routes: []bus.Route{
+			on(erased, erasures),
 		}},
 	}
 }
@@ -85,4 +95,9 @@ func body[T proto.Message, F any](conv func(T) (F, error)) func(bus.Delivery[T])
 // issued dates a coupon issued by its event's id: the event carries no time.
 func issued(d bus.Delivery[*rewardsv1.CouponIssued]) (domain.CouponEvent, error) {
 	return convert.CouponIssued(d.ID), nil
+}
+
+// erased is the member an erasure names.
+func erased(d bus.Delivery[*ledgerv1.MemberErased]) (string, error) {
+	return convert.MemberErased(d.Event), nil
 }

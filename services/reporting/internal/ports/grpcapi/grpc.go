@@ -1,4 +1,4 @@
-// Package grpcapi is reporting's gRPC port: ReportingService. Requests
+// Package grpcapi is reporting's gRPC port: ReportingService and PrivacyService. Requests
 // arrive authenticated, authorised and validated (pkg/grpcx); the servers translate with
 // convert, call one use case, and translate back.
 package grpcapi
