@@ -51,16 +51,19 @@ func Consumers(a *app.Application) []bus.ConsumerConfig {
 		{Name: ConsumerSurvey, Routes: []bus.Route{
 			on(body(convert.ResponseSubmitted), responses),
 		}},
-		{Name: ConsumerLedger, Routes: []bus.Route{
+		// Counters only add up: a batch's credits, debits and captures are counted with
+		// one statement each, whatever their order (Unordered), not one per run.
+		{Name: ConsumerLedger, Unordered: true, Routes: []bus.Route{
 			on(body(convert.PointsCredited), points),
 			on(body(convert.PointsDebited), points),
 			on(body(convert.HoldCaptured), points),
 		}},
+		// In stream order: of two events that say one thing of a case, the later wins.
 		{Name: ConsumerFeedback, Routes: []bus.Route{
 			on(body(convert.CaseOpened), cases),
 			on(body(convert.CaseResolved), cases),
 		}},
-		{Name: ConsumerRewards, Routes: []bus.Route{
+		{Name: ConsumerRewards, Unordered: true, Routes: []bus.Route{
 			on(issued, coupons),
 			on(body(convert.CouponRedeemed), coupons),
 		}},
