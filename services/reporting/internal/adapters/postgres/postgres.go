@@ -31,8 +31,8 @@ func New(db *pg.DB, shards int) *Store {
 }
 
 // InTx runs fn in the transaction ctx carries (a consumer's batch) or in a new one. It
-// picks one points-counter shard for the whole transaction: concurrent batches most
-// likely touch different rows.
+// picks one points-counter shard for all that fn writes: concurrent batches most likely
+// touch different rows.
 func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, tx app.Tx) error) error {
 	return s.db.InTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		return fn(ctx, &Tx{tx: tx, shard: rand.IntN(s.shards)})
