@@ -42,6 +42,11 @@ type ConsumerConfig struct {
 	// does noticeably less per message than with several filters. An event no route
 	// takes is dead-lettered.
 	WholeStream bool
+	// Unordered declares that the routes' effects do not depend on the order of events
+	// of different types (counters that only add up): each route's handler then gets
+	// all of a batch's events of its type in one call, in stream order, instead of one
+	// call per run of consecutive events of one type.
+	Unordered bool
 
 	// Stream, Subjects and Handler are the untyped form, for the bus's own tests.
 	Stream StreamSpec
@@ -342,7 +347,7 @@ func (c *Consumer) apply(ctx context.Context, msgs, poison []*Message) error {
 		if c.routes == nil {
 			return c.cfg.Handler(ctx, tx, todo)
 		}
-		if err := dispatch(pg.WithTx(ctx, tx), todo); err != nil {
+		if err := dispatch(pg.WithTx(ctx, tx), todo, c.cfg.Unordered); err != nil {
 			return err
 		}
 		return c.deadLetterRefused(ctx, tx, todo)

@@ -1,9 +1,11 @@
 package bus
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"google.golang.org/protobuf/proto"
 
@@ -133,6 +135,23 @@ func (t *routes) resolve(m *Message) error {
 	return nil
 }
 
+// byRoute returns msgs grouped by route (the routes in the order they first appear),
+// each group in stream order.
+func byRoute(msgs []*Message) []*Message {
+	first := map[*Route]int{}
+	for _, m := range msgs {
+		if _, ok := first[m.route]; !ok {
+			first[m.route] = len(first)
+		}
+	}
+	if len(first) < 2 {
+		return msgs
+	}
+	out := slices.Clone(msgs)
+	slices.SortStableFunc(out, func(a, b *Message) int { return cmp.Compare(first[a.route], first[b.route]) })
+	return out
+}
+
 func lastDot(s string) int {
 	for i := len(s) - 1; i >= 0; i-- {
 		if s[i] == '.' {
@@ -144,7 +163,11 @@ func lastDot(s string) int {
 
 // dispatch hands msgs to their routes' handlers, in runs of consecutive messages of one
 // route, so that the stream's order holds across types (a purchase before its return).
-func dispatch(ctx context.Context, msgs []*Message) error {
+// Unordered, each route gets one run: its messages, in stream order.
+func dispatch(ctx context.Context, msgs []*Message, unordered bool) error {
+	if unordered {
+		msgs = byRoute(msgs)
+	}
 	for start := 0; start < len(msgs); {
 		end := start + 1
 		for end < len(msgs) && msgs[end].route == msgs[start].route {

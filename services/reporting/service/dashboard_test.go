@@ -93,16 +93,16 @@ func TestDashboard(t *testing.T) {
 	resolved := func(id string, openedAt, at time.Time) *feedbackv1.CaseResolved {
 		return &feedbackv1.CaseResolved{CaseId: id, Outcome: feedbackv1.CaseOutcome_CASE_OUTCOME_CONTACTED_RESOLVED, OpenedAt: timestamppb.New(openedAt), ResolvedAt: timestamppb.New(at)}
 	}
-	h.publish("feedback.case.opened", opened("c1", now.Add(-5*time.Hour), now.Add(time.Hour)))
-	h.publish("feedback.case.opened", opened("c2", now.Add(-3*time.Hour), now.Add(-time.Hour)))
-	h.publish("feedback.case.resolved", resolved("c1", now.Add(-5*time.Hour), now.Add(-4*time.Hour)))
-	h.publish("feedback.case.resolved", resolved("c3", now.Add(-10*time.Hour), now.Add(-7*time.Hour)))
-	h.publish("feedback.case.opened", opened("c3", now.Add(-10*time.Hour), now.Add(-8*time.Hour)))
-	h.publish("feedback.case.opened", opened("c4", now.Add(-time.Hour), now.Add(24*time.Hour)))
+	h.publish(subjectCaseOpened, opened("c1", now.Add(-5*time.Hour), now.Add(time.Hour)))
+	h.publish(subjectCaseOpened, opened("c2", now.Add(-3*time.Hour), now.Add(-time.Hour)))
+	h.publish(subjectCaseResolved, resolved("c1", now.Add(-5*time.Hour), now.Add(-4*time.Hour)))
+	h.publish(subjectCaseResolved, resolved("c3", now.Add(-10*time.Hour), now.Add(-7*time.Hour)))
+	h.publish(subjectCaseOpened, opened("c3", now.Add(-10*time.Hour), now.Add(-8*time.Hour)))
+	h.publish(subjectCaseOpened, opened("c4", now.Add(-time.Hour), now.Add(24*time.Hour)))
 
-	h.publish("rewards.coupon.issued", &rewardsv1.CouponIssued{CouponId: "k1", RedemptionId: "d1", MemberId: "m1", RewardId: "r1", Currency: "EUR"})
-	h.publish("rewards.coupon.issued", &rewardsv1.CouponIssued{CouponId: "k2", RedemptionId: "d2", MemberId: "m1", RewardId: "r1", Currency: "EUR"})
-	h.publish("rewards.coupon.redeemed", &rewardsv1.CouponRedeemed{CouponId: "k1", MemberId: "m1", RewardId: "r1", Currency: "EUR", RedeemedAt: timestamppb.New(now)})
+	h.publish(subjectCouponIssued, &rewardsv1.CouponIssued{CouponId: "k1", RedemptionId: "d1", MemberId: "m1", RewardId: "r1", Currency: "EUR"})
+	h.publish(subjectCouponIssued, &rewardsv1.CouponIssued{CouponId: "k2", RedemptionId: "d2", MemberId: "m1", RewardId: "r1", Currency: "EUR"})
+	h.publish(subjectCouponRedeemed, &rewardsv1.CouponRedeemed{CouponId: "k1", MemberId: "m1", RewardId: "r1", Currency: "EUR", RedeemedAt: timestamppb.New(now)})
 
 	var s summary
 	testkit.Eventually(t, 15*time.Second, "every event on the dashboard", func() bool {

@@ -10,11 +10,37 @@ import (
 
 	"github.com/treue/treue/pkg/bus"
 	"github.com/treue/treue/pkg/testkit"
+	feedbackv1 "github.com/treue/treue/proto/gen/treue/feedback/v1"
+	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
 	reportingv1 "github.com/treue/treue/proto/gen/treue/reporting/v1"
+	rewardsv1 "github.com/treue/treue/proto/gen/treue/rewards/v1"
+	surveyv1 "github.com/treue/treue/proto/gen/treue/survey/v1"
 	"github.com/treue/treue/services/reporting/service"
 )
 
 func TestMain(m *testing.M) { testkit.Main(m) }
+
+// The subjects of the events reporting reads, from the contract.
+var (
+	subjectResponse       = subject(&surveyv1.ResponseSubmitted{})
+	subjectCredited       = subject(&ledgerv1.PointsCredited{})
+	subjectDebited        = subject(&ledgerv1.PointsDebited{})
+	subjectCaptured       = subject(&ledgerv1.HoldCaptured{})
+	subjectErased         = subject(&ledgerv1.MemberErased{})
+	subjectCaseOpened     = subject(&feedbackv1.CaseOpened{})
+	subjectCaseResolved   = subject(&feedbackv1.CaseResolved{})
+	subjectCouponIssued   = subject(&rewardsv1.CouponIssued{})
+	subjectCouponRedeemed = subject(&rewardsv1.CouponRedeemed{})
+)
+
+// subject is the subject an event of msg's type is published on.
+func subject(msg proto.Message) string {
+	s, err := bus.MustSpec(msg).SubjectOf(msg)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
 
 // harness is one running reporting service in its own world.
 type harness struct {
@@ -45,9 +71,10 @@ func (h *harness) publish(subject string, msg proto.Message) string {
 	return h.Publish(subject, "", msg).ID
 }
 
-// publishRaw sends data as an event of eventType.
-func (h *harness) publishRaw(subject, id, eventType string, data []byte) {
-	h.PublishRaw(testkit.Raw{Subject: subject, ID: id, ContentType: bus.ContentTypeProto, Type: eventType, Data: data})
+// publishRaw sends data as an event of of's type, on its subject.
+func (h *harness) publishRaw(of proto.Message, id string, data []byte) {
+	spec := bus.MustSpec(of)
+	h.PublishRaw(testkit.Raw{Subject: spec.Subject, ID: id, ContentType: bus.ContentTypeProto, Type: string(spec.Type), Data: data})
 }
 
 func httpGet(t *testing.T, url string) (int, string, http.Header) {

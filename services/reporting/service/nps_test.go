@@ -8,13 +8,12 @@ import (
 	"google.golang.org/protobuf/testing/protocmp"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/treue/treue/pkg/bus"
 	"github.com/treue/treue/pkg/testkit"
 	commonv1 "github.com/treue/treue/proto/gen/treue/common/v1"
 	reportingv1 "github.com/treue/treue/proto/gen/treue/reporting/v1"
 	surveyv1 "github.com/treue/treue/proto/gen/treue/survey/v1"
 )
-
-const subjectResponse = "survey.response.submitted"
 
 func response(tp commonv1.Touchpoint, store string, score int32, at time.Time) *surveyv1.ResponseSubmitted {
 	return &surveyv1.ResponseSubmitted{
@@ -65,7 +64,7 @@ func TestGetNpsCountsSurveyResponses(t *testing.T) {
 	}
 	// The same event again, past JetStream's duplicate window: only the inbox stands
 	// between it and a second count.
-	h.shrinkDuplicateWindow(t, "SURVEY")
+	h.shrinkDuplicateWindow(t, bus.MustSpec(&surveyv1.ResponseSubmitted{}).Stream.Name)
 	testkit.Eventually(t, 10*time.Second, "JetStream to accept the re-published event", func() bool {
 		return !h.Publish(subjectResponse, lastID, events[len(events)-1]).Duplicate
 	})

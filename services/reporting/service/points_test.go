@@ -15,13 +15,8 @@ import (
 	"github.com/treue/treue/pkg/testkit"
 	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
 	reportingv1 "github.com/treue/treue/proto/gen/treue/reporting/v1"
+	"github.com/treue/treue/services/reporting/internal/ports/events"
 	"github.com/treue/treue/services/reporting/service"
-)
-
-const (
-	subjectCredited = "ledger.points.credited"
-	subjectDebited  = "ledger.points.debited"
-	subjectCaptured = "ledger.hold.captured"
 )
 
 func credited(points int64, reason ledgerv1.PointsReason, at time.Time) *ledgerv1.PointsCredited {
@@ -48,7 +43,7 @@ func TestGetPointsSummaryFromLedgerEvents(t *testing.T) {
 	h.publish(subjectDebited, debited(5, 0, ledgerv1.PointsReason_POINTS_REASON_ADJUSTMENT, now))
 	h.publish(subjectCaptured, &ledgerv1.HoldCaptured{HoldId: "h1", MemberId: "m1", Points: 60, CapturedAt: timestamppb.New(now)})
 	// Broken events: they go to the dead letters and the consumer goes on past them.
-	h.publishRaw(subjectCredited, "broken-payload", "treue.ledger.v1.PointsCredited", []byte{0x0a, 0xff})
+	h.publishRaw(&ledgerv1.PointsCredited{}, "broken-payload", []byte{0x0a, 0xff})
 	h.publish(subjectDebited, debited(10, 11, ledgerv1.PointsReason_POINTS_REASON_RETURN, now))
 	h.publish(subjectCredited, credited(1000, ledgerv1.PointsReason_POINTS_REASON_PURCHASE, now))
 
@@ -70,7 +65,7 @@ func TestGetPointsSummaryFromLedgerEvents(t *testing.T) {
 		t.Errorf("as_of = %v, want about now", asOf)
 	}
 
-	dead := h.WaitDeadLetters(h.grpcAddr, service.ConsumerLedger, 2)
+	dead := h.WaitDeadLetters(h.grpcAddr, events.ConsumerLedger, 2)
 	errs := map[string]string{}
 	for _, d := range dead {
 		errs[d.GetSubject()] = d.GetError()
@@ -151,7 +146,7 @@ func TestAbsurdPointsCannotBreakTheSummary(t *testing.T) {
 	if code, _, _ := httpGet(t, h.httpURL+"/"); code != http.StatusOK {
 		t.Errorf("GET /: %d", code)
 	}
-	if dead := h.DeadLetters(h.grpcAddr, service.ConsumerLedger); len(dead) != 0 {
+	if dead := h.DeadLetters(h.grpcAddr, events.ConsumerLedger); len(dead) != 0 {
 		t.Errorf("dead letters %v: none of these events is invalid", dead)
 	}
 }

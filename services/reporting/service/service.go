@@ -1,5 +1,6 @@
 // Package service wires the reporting service: read models fed by the LEDGER, SURVEY,
-// FEEDBACK and REWARDS streams, the ReportingService gRPC API and the HTTP dashboard.
+// FEEDBACK and REWARDS streams, the ReportingService and PrivacyService gRPC APIs and the
+// HTTP dashboard.
 package service
 
 import (
@@ -8,25 +9,21 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/treue/treue/pkg/bus"
 	"github.com/treue/treue/pkg/config"
 	"github.com/treue/treue/pkg/svc"
+	privacyv1 "github.com/treue/treue/proto/gen/treue/privacy/v1"
 	reportingv1 "github.com/treue/treue/proto/gen/treue/reporting/v1"
-	"github.com/treue/treue/services/reporting/internal/adapters"
+	"github.com/treue/treue/services/reporting/internal/adapters/postgres"
 	"github.com/treue/treue/services/reporting/internal/app"
+	"github.com/treue/treue/services/reporting/internal/convert"
+	"github.com/treue/treue/services/reporting/internal/ports/events"
+	"github.com/treue/treue/services/reporting/internal/ports/grpcapi"
+	"github.com/treue/treue/services/reporting/internal/ports/web"
 	"github.com/treue/treue/services/reporting/migrations"
 )
 
 // Name is the service's name (logs, NATS connection name, Postgres schema).
 const Name = "reporting"
-
-// Durable consumer names; permanent (renaming one re-consumes its stream).
-const (
-	ConsumerSurvey   = "reporting-survey"
-	ConsumerLedger   = "reporting-ledger"
-	ConsumerFeedback = "reporting-feedback"
-	ConsumerRewards  = "reporting-rewards"
-)
 
 // Config is the reporting service's configuration.
 type Config struct {
@@ -78,16 +75,14 @@ type Service struct {
 	rt *svc.Runtime
 }
 
-// New opens the service's resources (database, migrations, streams, listeners) and wires
-// its consumers, gRPC API and dashboard. Run starts it.
+// New opens the service's resources (database, migrations, listeners) and wires its
+// consumers, gRPC API and dashboard. Run starts it.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	rt, err := svc.Open(ctx, cfg.Base, svc.Options{
 		Name:       Name,
 		Schema:     Name,
 		Migrations: migrations.FS,
-		// REPORTING is ours; the others are ensured so that our consumers can start
-		// before (or without) the services that own them.
-		Streams: []bus.StreamSpec{bus.StreamReporting, bus.StreamLedger, bus.StreamSurvey, bus.StreamFeedback, bus.StreamRewards},
+		Produces:   convert.Produces,
 	}, log)
 	if err != nil {
 		return nil, err
@@ -101,29 +96,17 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 }
 
 func wire(rt *svc.Runtime, cfg Config, log *slog.Logger) (*Service, error) {
-	now := time.Now
-	repo := adapters.NewRepository(rt.Pool, cfg.PointsShards)
-	application, err := app.New(repo, now)
+	store := postgres.New(rt.DB, cfg.PointsShards)
+	application, err := app.New(app.Deps{Store: store, Clock: time.Now})
 	if err != nil {
 		return nil, err
 	}
-	handlers, err := adapters.NewEventHandlers(application.Commands, repo, now)
-	if err != nil {
+	if err := rt.Consume(events.Consumers(application)...); err != nil {
 		return nil, err
 	}
-	consumers := []bus.ConsumerConfig{
-		{Name: ConsumerSurvey, Stream: bus.StreamSurvey, Subjects: []string{adapters.SubjectResponseSubmitted}, Handler: handlers.Survey},
-		{Name: ConsumerLedger, Stream: bus.StreamLedger, Subjects: []string{adapters.SubjectPointsCredited, adapters.SubjectPointsDebited, adapters.SubjectHoldCaptured}, Handler: handlers.Ledger},
-		{Name: ConsumerFeedback, Stream: bus.StreamFeedback, Subjects: []string{adapters.SubjectCaseOpened, adapters.SubjectCaseResolved}, Handler: handlers.Feedback},
-		{Name: ConsumerRewards, Stream: bus.StreamRewards, Subjects: []string{adapters.SubjectCouponIssued, adapters.SubjectCouponRedeemed}, Handler: handlers.Rewards},
-	}
-	for _, c := range consumers {
-		if err := rt.Consume(c); err != nil {
-			return nil, fmt.Errorf("consumer %s: %w", c.Name, err)
-		}
-	}
-	reportingv1.RegisterReportingServiceServer(rt.GRPC, adapters.NewGRPCServer(application))
-	rt.HandleHTTP(adapters.NewDashboard(application.Queries.GetDashboard, repo.Ping, cfg.DashboardRefresh, now, log))
+	reportingv1.RegisterReportingServiceServer(rt.GRPC, grpcapi.NewServer(application))
+	privacyv1.RegisterPrivacyServiceServer(rt.GRPC, grpcapi.NewPrivacyServer(Name, application))
+	rt.HandleHTTP(web.NewDashboard(application.Queries.GetDashboard, store.Ping, cfg.DashboardRefresh, time.Now, log))
 	return &Service{rt: rt}, nil
 }
 

@@ -3,7 +3,6 @@
 package app
 
 import (
-	"context"
 	"errors"
 	"time"
 
@@ -18,10 +17,11 @@ type Application struct {
 
 // Commands change the read models; each applies one batch of events.
 type Commands struct {
-	RecordResponses      RecordResponses
-	RecordPointMovements RecordPointMovements
-	RecordCaseChanges    RecordCaseChanges
-	RecordCouponEvents   RecordCouponEvents
+	RecordResponses      Record[domain.Response, domain.NpsCell]
+	RecordPointMovements Record[domain.PointsMovement, domain.PointsCell]
+	RecordCaseChanges    Record[domain.CaseChange, domain.CaseChange]
+	RecordCouponEvents   Record[domain.CouponEvent, domain.CouponCell]
+	EraseMembers         EraseMembers
 }
 
 // Queries read the figures.
@@ -31,51 +31,43 @@ type Queries struct {
 	GetCaseStats     GetCaseStats
 	GetCouponStats   GetCouponStats
 	GetDashboard     GetDashboard
+	ExportMember     ExportMember
 }
 
-// Reader is everything the queries read.
-type Reader interface {
-	NpsReader
-	PointsReader
-	CaseReader
-	CouponReader
+// Deps are what the use cases need from outside.
+type Deps struct {
+	Store Store
+	// Clock is the time now (time.Now in production).
+	Clock func() time.Time
 }
 
-// New wires the use cases over r. now is the clock (time.Now in production).
-func New(r Reader, now func() time.Time) (Application, error) {
-	if r == nil || now == nil {
-		return Application{}, errors.New("app: New needs a reader and a clock")
+// New wires the use cases; it refuses a missing dependency.
+func New(d Deps) (*Application, error) {
+	if d.Store == nil || d.Clock == nil {
+		return nil, errors.New("app: New needs a store and a clock")
 	}
+	s, now := d.Store, d.Clock
 	q := Queries{
-		GetNps:           NewGetNps(r, now),
-		GetPointsSummary: NewGetPointsSummary(r, now),
-		GetCaseStats:     NewGetCaseStats(r, now),
-		GetCouponStats:   NewGetCouponStats(r, now),
+		GetNps:           NewGetNps(s, now),
+		GetPointsSummary: GetPointsSummary{r: s, now: now},
+		GetCaseStats:     GetCaseStats{r: s, now: now},
+		GetCouponStats:   GetCouponStats{r: s, now: now},
+		ExportMember:     ExportMember{now: now},
 	}
-	q.GetDashboard = NewGetDashboard(q.GetNps, q.GetPointsSummary, q.GetCaseStats, q.GetCouponStats)
-	return Application{Commands: Commands{}, Queries: q}, nil
-}
-
-// The writers below change read models inside the transaction that applies a batch of
-// events (the transaction also records the batch in the inbox), so each event counts
-// exactly once.
-
-// NpsWriter adds to the daily NPS roll-up.
-type NpsWriter interface {
-	AddNps(ctx context.Context, cells []domain.NpsCell) error
-}
-
-// PointsWriter adds to the points counters.
-type PointsWriter interface {
-	AddPoints(ctx context.Context, cells []domain.PointsCell) error
-}
-
-// CaseWriter records what is known of follow-up cases.
-type CaseWriter interface {
-	UpsertCases(ctx context.Context, changes []domain.CaseChange) error
-}
-
-// CouponWriter adds to the daily coupon counts.
-type CouponWriter interface {
-	AddCoupons(ctx context.Context, cells []domain.CouponCell) error
+	q.GetDashboard = GetDashboard{nps: q.GetNps, points: q.GetPointsSummary, cases: q.GetCaseStats, coupons: q.GetCouponStats}
+	c := Commands{
+		// One increment per (day, touchpoint, store), written in one statement.
+		RecordResponses: Record[domain.Response, domain.NpsCell]{store: s, fold: domain.TallyResponses, write: Tx.AddNps},
+		// One increment per (day, counter), however many events the batch holds.
+		RecordPointMovements: Record[domain.PointsMovement, domain.PointsCell]{store: s, fold: domain.TallyPoints, write: Tx.AddPoints},
+		// One row per case: a later event's known fields win.
+		RecordCaseChanges: Record[domain.CaseChange, domain.CaseChange]{store: s, fold: domain.MergeCaseChanges, write: Tx.UpsertCases},
+		RecordCouponEvents: Record[domain.CouponEvent, domain.CouponCell]{store: s, write: Tx.AddCoupons,
+			fold: func(events []domain.CouponEvent) []domain.CouponCell {
+				domain.DateUndated(events, now())
+				return domain.TallyCoupons(events)
+			}},
+		EraseMembers: EraseMembers{store: s},
+	}
+	return &Application{Commands: c, Queries: q}, nil
 }

@@ -7,19 +7,10 @@ import (
 	"github.com/treue/treue/services/reporting/internal/domain"
 )
 
-// CouponReader reads the coupon counts: all-time totals and the days of p.
-type CouponReader interface {
-	CouponStats(ctx context.Context, p domain.Period) (domain.CouponStats, error)
-}
-
 // GetCouponStats reports coupons issued and redeemed.
 type GetCouponStats struct {
 	r   CouponReader
 	now func() time.Time
-}
-
-func NewGetCouponStats(r CouponReader, now func() time.Time) GetCouponStats {
-	return GetCouponStats{r: r, now: now}
 }
 
 // Handle reports the totals and the days of the default period (see domain.NewPeriod).

@@ -24,10 +24,6 @@ type GetDashboard struct {
 	coupons GetCouponStats
 }
 
-func NewGetDashboard(nps GetNps, points GetPointsSummary, cases GetCaseStats, coupons GetCouponStats) GetDashboard {
-	return GetDashboard{nps: nps, points: points, cases: cases, coupons: coupons}
-}
-
 // Handle reports NPS over the default period of GetNps.
 func (q GetDashboard) Handle(ctx context.Context) (Dashboard, error) {
 	var (

@@ -7,21 +7,6 @@ import (
 	"github.com/treue/treue/services/reporting/internal/domain"
 )
 
-// NpsTotals are the roll-up's sums over a period, overall and by group; groups come in
-// any order.
-type NpsTotals struct {
-	Overall      domain.NpsCounts
-	ByTouchpoint []domain.NpsGroup
-	// ByStore includes the responses that named no store under the key "".
-	ByStore []domain.NpsGroup
-	ByDay   []domain.NpsGroup
-}
-
-// NpsReader sums the daily NPS roll-up.
-type NpsReader interface {
-	NpsTotals(ctx context.Context, p domain.Period) (NpsTotals, error)
-}
-
 // GetNps reports the NPS of a range of days.
 type GetNps struct {
 	r   NpsReader

@@ -66,7 +66,7 @@ func TestGetNps(t *testing.T) {
 }
 
 func TestNewRefusesMissingDependencies(t *testing.T) {
-	if _, err := app.New(nil, time.Now); err == nil {
-		t.Error("New without a reader succeeded")
+	if _, err := app.New(app.Deps{Clock: time.Now}); err == nil {
+		t.Error("New without a store succeeded")
 	}
 }

@@ -22,23 +22,18 @@ type CaseChange struct {
 }
 
 // CaseOpened checks the facts of an opened case.
-func CaseOpened(c CaseChange) (CaseChange, error) {
-	if c.ID == "" {
-		return CaseChange{}, fmt.Errorf("%w: case opened without case_id", ErrInvalidEvent)
-	}
-	if c.OpenedAt.IsZero() {
-		return CaseChange{}, fmt.Errorf("%w: case %s opened without opened_at", ErrInvalidEvent, c.ID)
-	}
-	return c, nil
-}
+func CaseOpened(c CaseChange) (CaseChange, error) { return checkCase(c, "opened", c.OpenedAt) }
 
 // CaseResolved checks the facts of a resolved case.
-func CaseResolved(c CaseChange) (CaseChange, error) {
+func CaseResolved(c CaseChange) (CaseChange, error) { return checkCase(c, "resolved", c.ResolvedAt) }
+
+// checkCase refuses a change that names no case or lacks the time of what happened.
+func checkCase(c CaseChange, happened string, at time.Time) (CaseChange, error) {
 	if c.ID == "" {
-		return CaseChange{}, fmt.Errorf("%w: case resolved without case_id", ErrInvalidEvent)
+		return CaseChange{}, fmt.Errorf("%w: case %s without case_id", ErrInvalidEvent, happened)
 	}
-	if c.ResolvedAt.IsZero() {
-		return CaseChange{}, fmt.Errorf("%w: case %s resolved without resolved_at", ErrInvalidEvent, c.ID)
+	if at.IsZero() {
+		return CaseChange{}, fmt.Errorf("%w: case %s %s without %s_at", ErrInvalidEvent, c.ID, happened, happened)
 	}
 	return c, nil
 }

@@ -57,3 +57,20 @@ func TestTallyCoupons(t *testing.T) {
 		t.Errorf("TallyCoupons = %+v, want %+v", got, want)
 	}
 }
+
+func TestCouponsWithoutADayCountToday(t *testing.T) {
+	d1 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	now := time.Date(2026, 1, 5, 17, 30, 0, 0, time.UTC)
+	events := []CouponEvent{{Day: d1}, {}, {Redeemed: true}}
+	DateUndated(events, now)
+	want := []CouponEvent{{Day: d1}, {Day: DayOf(now)}, {Day: DayOf(now), Redeemed: true}}
+	if !reflect.DeepEqual(events, want) {
+		t.Errorf("DateUndated = %+v, want %+v", events, want)
+	}
+	if _, err := CouponRedeemed(time.Time{}); !errors.Is(err, ErrInvalidEvent) {
+		t.Errorf("a redemption without a time: err = %v, want ErrInvalidEvent", err)
+	}
+	if e, err := CouponRedeemed(now); err != nil || e != (CouponEvent{Day: DayOf(now), Redeemed: true}) {
+		t.Errorf("CouponRedeemed = %+v, %v", e, err)
+	}
+}

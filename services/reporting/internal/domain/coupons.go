@@ -1,14 +1,34 @@
 package domain
 
 import (
+	"fmt"
 	"slices"
 	"time"
 )
 
-// CouponEvent is a coupon issued or redeemed on a day.
+// CouponEvent is a coupon issued or redeemed on a day. A zero Day is a coupon issued
+// by an event that carries no time (see DateUndated).
 type CouponEvent struct {
 	Day      time.Time
 	Redeemed bool
+}
+
+// CouponRedeemed is a coupon redeemed at at.
+func CouponRedeemed(at time.Time) (CouponEvent, error) {
+	if at.IsZero() {
+		return CouponEvent{}, fmt.Errorf("%w: coupon redeemed without redeemed_at", ErrInvalidEvent)
+	}
+	return CouponEvent{Day: DayOf(at), Redeemed: true}, nil
+}
+
+// DateUndated gives the events that carry no day the day of now: a coupon issued counts
+// on the day reporting learns of it when its event does not say when it happened.
+func DateUndated(events []CouponEvent, now time.Time) {
+	for i := range events {
+		if events[i].Day.IsZero() {
+			events[i].Day = DayOf(now)
+		}
+	}
 }
 
 // CouponCell counts a day's coupons.

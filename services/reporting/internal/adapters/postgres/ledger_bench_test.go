@@ -1,8 +1,7 @@
-package adapters_test
+package postgres_test
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"sync/atomic"
@@ -12,15 +11,17 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/treue/treue/pkg/bus"
 	"github.com/treue/treue/pkg/pg"
 	"github.com/treue/treue/pkg/testkit"
 	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
-	"github.com/treue/treue/services/reporting/internal/adapters"
+	"github.com/treue/treue/services/reporting/internal/adapters/postgres"
 	"github.com/treue/treue/services/reporting/internal/app"
+	"github.com/treue/treue/services/reporting/internal/convert"
+	"github.com/treue/treue/services/reporting/internal/domain"
+	"github.com/treue/treue/services/reporting/internal/ports/events"
 	"github.com/treue/treue/services/reporting/migrations"
 )
 
@@ -28,37 +29,37 @@ func TestMain(m *testing.M) { testkit.Main(m) }
 
 const benchBatch = 500
 
-// BenchmarkLedgerHandler measures the reporting-ledger batch handler on a real Postgres,
-// 500 ledger.points.credited events per transaction (the consumer's batch size):
+// BenchmarkLedgerBatch measures what the reporting-ledger consumer does with a batch of
+// 500 ledger.points.credited events (its batch size) once the bus has decoded and
+// validated them: convert, fold and write, on a real Postgres:
 //
-//   - handler: the handler alone in a transaction;
+//   - handler: the use case alone in a transaction;
 //   - with_inbox: the consumer's whole transaction, inbox insert included;
 //   - parallel_with_inbox: the same from 4 writers at once (replicas sharing the
 //     consumer), where the sharded counters keep them from queueing on one row.
-func BenchmarkLedgerHandler(b *testing.B) {
+func BenchmarkLedgerBatch(b *testing.B) {
 	ctx := context.Background()
 	pool := migratedPool(b, 8)
-	repo := adapters.NewRepository(pool, 8)
-	handlers, err := adapters.NewEventHandlers(app.Commands{}, repo, time.Now)
+	application, err := app.New(app.Deps{Store: postgres.New(pg.NewDB(pool, nil), 8), Clock: time.Now})
 	if err != nil {
 		b.Fatal(err)
 	}
 	var seq atomic.Int64
 
 	apply := func(b *testing.B, withInbox bool) {
-		msgs := creditedBatch(b, &seq)
+		moves := creditedBatch(b, &seq)
 		err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 			if withInbox {
-				ids := make([]string, len(msgs))
-				for i, m := range msgs {
-					ids[i] = m.ID
+				ids := make([]string, len(moves))
+				for i := range moves {
+					ids[i] = uuid.Must(uuid.NewV7()).String()
 				}
-				// The statement bus.Consumer runs before the handler.
-				if _, err := tx.Exec(ctx, `INSERT INTO inbox (consumer, event_id) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING`, "reporting-ledger", ids); err != nil {
+				// The statement bus.Consumer runs before the routes.
+				if _, err := tx.Exec(ctx, `INSERT INTO inbox (consumer, event_id) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING`, events.ConsumerLedger, ids); err != nil {
 					return err
 				}
 			}
-			return handlers.Ledger(ctx, tx, msgs)
+			return application.Commands.RecordPointMovements.Handle(pg.WithTx(ctx, tx), moves)
 		})
 		if err != nil {
 			b.Fatal(err)
@@ -95,27 +96,24 @@ func BenchmarkLedgerHandler(b *testing.B) {
 	})
 }
 
-// creditedBatch builds benchBatch distinct credits, encoded as the outbox relay
-// publishes them.
-func creditedBatch(tb testing.TB, seq *atomic.Int64) []*bus.Message {
+// creditedBatch builds benchBatch distinct credits, converted as the ledger route
+// converts them.
+func creditedBatch(tb testing.TB, seq *atomic.Int64) []domain.PointsMovement {
 	tb.Helper()
 	now := timestamppb.Now()
-	msgs := make([]*bus.Message, benchBatch)
-	for i := range msgs {
+	moves := make([]domain.PointsMovement, benchBatch)
+	for i := range moves {
 		n := seq.Add(1)
-		data, err := proto.Marshal(&ledgerv1.PointsCredited{
-			TransactionId: fmt.Sprint(n), MemberId: "m", Points: 10 + n%90,
+		var err error
+		moves[i], err = convert.PointsCredited(&ledgerv1.PointsCredited{
+			TransactionId: uuid.Must(uuid.NewV7()).String(), MemberId: "m", Points: 10 + n%90,
 			Reason: ledgerv1.PointsReason_POINTS_REASON_PURCHASE, StoreId: "s1", OccurredAt: now,
 		})
 		if err != nil {
 			tb.Fatal(err)
 		}
-		msgs[i] = &bus.Message{
-			ID: uuid.Must(uuid.NewV7()).String(), Subject: adapters.SubjectPointsCredited,
-			Type: "treue.ledger.v1.PointsCredited", ContentType: bus.ContentTypeProto, Data: data, Deliveries: 1,
-		}
 	}
-	return msgs
+	return moves
 }
 
 func migratedPool(tb testing.TB, conns int32) *pgxpool.Pool {

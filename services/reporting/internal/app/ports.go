@@ -1,0 +1,70 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/treue/treue/services/reporting/internal/domain"
+)
+
+// Store is reporting's database: the read models, written in transactions and read back.
+// Every method returns the database's error as it is; none has a domain error to report.
+type Store interface {
+	// InTx runs fn in a transaction: the one ctx carries (an event consumer's batch,
+	// which also holds the batch's inbox rows, so each event counts exactly once) or
+	// else a new one, committed when fn returns nil.
+	InTx(ctx context.Context, fn func(ctx context.Context, tx Tx) error) error
+	NpsReader
+	PointsReader
+	CaseReader
+	CouponReader
+}
+
+// Tx writes the read models inside one transaction. Each method is one set-based
+// statement, whatever the batch size. Reporting emits no events, so Tx has no Emit.
+type Tx interface {
+	// AddNps adds to the daily NPS roll-up.
+	AddNps(ctx context.Context, cells []domain.NpsCell) error
+	// AddPoints adds to the points counters; cells of one key may come more than once
+	// (domain.TallyPoints) and are added up.
+	AddPoints(ctx context.Context, cells []domain.PointsCell) error
+	// UpsertCases records what is known of follow-up cases: what a change does not know
+	// keeps what an earlier one said.
+	UpsertCases(ctx context.Context, changes []domain.CaseChange) error
+	// AddCoupons adds to the daily coupon counts.
+	AddCoupons(ctx context.Context, cells []domain.CouponCell) error
+	// EraseMembers removes what the read models hold about the members, or its link to
+	// them, leaving every figure as it was.
+	EraseMembers(ctx context.Context, memberIDs []string) error
+}
+
+// NpsTotals are the roll-up's sums over a period, overall and by group; groups come in
+// any order.
+type NpsTotals struct {
+	Overall      domain.NpsCounts
+	ByTouchpoint []domain.NpsGroup
+	// ByStore includes the responses that named no store under the key "".
+	ByStore []domain.NpsGroup
+	ByDay   []domain.NpsGroup
+}
+
+// NpsReader sums the daily NPS roll-up.
+type NpsReader interface {
+	NpsTotals(ctx context.Context, p domain.Period) (NpsTotals, error)
+}
+
+// PointsReader sums the points counters over all time.
+type PointsReader interface {
+	PointsTotals(ctx context.Context) (domain.PointsTotals, error)
+}
+
+// CaseReader computes the follow-up figures; a case is overdue when open past its due
+// time at now.
+type CaseReader interface {
+	CaseStats(ctx context.Context, now time.Time) (domain.CaseStats, error)
+}
+
+// CouponReader reads the coupon counts: all-time totals and the days of p.
+type CouponReader interface {
+	CouponStats(ctx context.Context, p domain.Period) (domain.CouponStats, error)
+}

@@ -1,0 +1,108 @@
+package convert
+
+import (
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/treue/treue/pkg/enum"
+	commonv1 "github.com/treue/treue/proto/gen/treue/common/v1"
+	feedbackv1 "github.com/treue/treue/proto/gen/treue/feedback/v1"
+	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
+	rewardsv1 "github.com/treue/treue/proto/gen/treue/rewards/v1"
+	surveyv1 "github.com/treue/treue/proto/gen/treue/survey/v1"
+	"github.com/treue/treue/services/reporting/internal/domain"
+)
+
+// The events arrive valid by their contract (the bus has checked their rules); what the
+// domain still refuses (a debit's shortfall above its points, say) comes back as an
+// error wrapping domain.ErrInvalidEvent.
+
+var npsClasses = enum.New(map[domain.NpsClass]commonv1.NpsClass{
+	domain.Detractor: commonv1.NpsClass_NPS_CLASS_DETRACTOR,
+	domain.Passive:   commonv1.NpsClass_NPS_CLASS_PASSIVE,
+	domain.Promoter:  commonv1.NpsClass_NPS_CLASS_PROMOTER,
+})
+
+// Returns, expiries and adjustments have counters of their own; any other reason counts
+// as an adjustment (domain.DebitOther).
+var debitReasons = enum.New(map[domain.DebitReason]ledgerv1.PointsReason{
+	domain.DebitReturn:     ledgerv1.PointsReason_POINTS_REASON_RETURN,
+	domain.DebitExpiry:     ledgerv1.PointsReason_POINTS_REASON_EXPIRY,
+	domain.DebitAdjustment: ledgerv1.PointsReason_POINTS_REASON_ADJUSTMENT,
+})
+
+// ResponseSubmitted is an NPS answer. Unspecified (or unknown to this build), its class
+// is left to the score.
+func ResponseSubmitted(e *surveyv1.ResponseSubmitted) (domain.Response, error) {
+	class, _ := npsClasses.Domain(e.GetNpsClass())
+	return domain.NewResponse(int(e.GetScore()), class, touchpointName(e.GetTouchpoint()), e.GetStoreId(), timeOf(e.GetSubmittedAt()))
+}
+
+// touchpointName is the API's name of a touchpoint: "PURCHASE", "WEB_VISIT", ...
+func touchpointName(t commonv1.Touchpoint) string {
+	return strings.TrimPrefix(t.String(), "TOUCHPOINT_")
+}
+
+// PointsCredited is points credited to a member.
+func PointsCredited(e *ledgerv1.PointsCredited) (domain.PointsMovement, error) {
+	return domain.Credit(timeOf(e.GetOccurredAt()), e.GetPoints())
+}
+
+// PointsDebited is points taken back from a member.
+func PointsDebited(e *ledgerv1.PointsDebited) (domain.PointsMovement, error) {
+	reason, _ := debitReasons.Domain(e.GetReason())
+	return domain.Debit(timeOf(e.GetOccurredAt()), reason, e.GetPoints(), e.GetShortfall())
+}
+
+// HoldCaptured is held points redeemed.
+func HoldCaptured(e *ledgerv1.HoldCaptured) (domain.PointsMovement, error) {
+	return domain.Capture(timeOf(e.GetCapturedAt()), e.GetPoints())
+}
+
+// CaseOpened is what an opened case tells; its member is not kept.
+func CaseOpened(e *feedbackv1.CaseOpened) (domain.CaseChange, error) {
+	return domain.CaseOpened(domain.CaseChange{
+		ID:         e.GetCaseId(),
+		Kind:       enumName(e.GetKind(), "CASE_KIND_"),
+		Team:       e.GetTeam(),
+		Touchpoint: enumName(e.GetTouchpoint(), "TOUCHPOINT_"),
+		StoreID:    e.GetStoreId(),
+		OpenedAt:   timeOf(e.GetOpenedAt()),
+		DueAt:      timeOf(e.GetDueAt()),
+	})
+}
+
+// CaseResolved is what a resolved case tells.
+func CaseResolved(e *feedbackv1.CaseResolved) (domain.CaseChange, error) {
+	return domain.CaseResolved(domain.CaseChange{
+		ID:         e.GetCaseId(),
+		Kind:       enumName(e.GetKind(), "CASE_KIND_"),
+		Team:       e.GetTeam(),
+		Outcome:    enumName(e.GetOutcome(), "CASE_OUTCOME_"),
+		OpenedAt:   timeOf(e.GetOpenedAt()),
+		DueAt:      timeOf(e.GetDueAt()),
+		ResolvedAt: timeOf(e.GetResolvedAt()),
+	})
+}
+
+// CouponIssued is a coupon issued by the event of id eventID. The event carries no time of its own: events
+// published through an outbox have UUIDv7 ids, whose first 48 bits are the creation time
+// in milliseconds. An event with any other id is undated (a zero Day), and counts on the
+// day reporting sees it (domain.DateUndated).
+func CouponIssued(eventID string) domain.CouponEvent {
+	if id, err := uuid.Parse(eventID); err == nil && id.Version() == 7 {
+		sec, nsec := id.Time().UnixTime()
+		return domain.CouponEvent{Day: domain.DayOf(time.Unix(sec, nsec))}
+	}
+	return domain.CouponEvent{}
+}
+
+// CouponRedeemed is a coupon redeemed.
+func CouponRedeemed(e *rewardsv1.CouponRedeemed) (domain.CouponEvent, error) {
+	return domain.CouponRedeemed(timeOf(e.GetRedeemedAt()))
+}
+
+// MemberErased is the id of a member erased.
+func MemberErased(e *ledgerv1.MemberErased) string { return e.GetMemberId() }

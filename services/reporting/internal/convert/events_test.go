@@ -1,0 +1,71 @@
+package convert
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	commonv1 "github.com/treue/treue/proto/gen/treue/common/v1"
+	feedbackv1 "github.com/treue/treue/proto/gen/treue/feedback/v1"
+	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
+	surveyv1 "github.com/treue/treue/proto/gen/treue/survey/v1"
+	"github.com/treue/treue/services/reporting/internal/domain"
+)
+
+// A coupon issued is dated by its event's UUIDv7 id; an event with another id is undated.
+func TestCouponIssuedIsDatedByItsEventID(t *testing.T) {
+	at := time.Date(2026, 3, 9, 23, 59, 0, 0, time.UTC)
+	if got := CouponIssued(uuidV7(at)); got != (domain.CouponEvent{Day: domain.DayOf(at)}) {
+		t.Errorf("CouponIssued(a UUIDv7 of %v) = %+v, want that day", at, got)
+	}
+	for _, other := range []string{"k1", uuid.NewString(), ""} {
+		if got := CouponIssued(other); got != (domain.CouponEvent{}) {
+			t.Errorf("CouponIssued(%q) = %+v, want undated", other, got)
+		}
+	}
+}
+
+// uuidV7 is a version 7 UUID of at: its milliseconds in the first 48 bits.
+func uuidV7(at time.Time) string {
+	var id uuid.UUID
+	ms := uint64(at.UnixMilli())
+	for i := range 6 {
+		id[i] = byte(ms >> (40 - 8*i))
+	}
+	id[6], id[8] = 0x70, 0x80 // version 7, RFC 4122 variant
+	return id.String()
+}
+
+func TestEnumsAndNames(t *testing.T) {
+	at := timestamppb.Now()
+	r, err := ResponseSubmitted(&surveyv1.ResponseSubmitted{Score: 4, NpsClass: commonv1.NpsClass_NPS_CLASS_PROMOTER, Touchpoint: commonv1.Touchpoint_TOUCHPOINT_WEB_VISIT, SubmittedAt: at})
+	if err != nil || r.Class != domain.Promoter || r.Touchpoint != "WEB_VISIT" {
+		t.Errorf("ResponseSubmitted = %+v, %v; want a promoter (the survey's class wins) at WEB_VISIT", r, err)
+	}
+	// Unspecified: the score decides.
+	if r, err := ResponseSubmitted(&surveyv1.ResponseSubmitted{Score: 4, SubmittedAt: at}); err != nil || r.Class != domain.Detractor {
+		t.Errorf("ResponseSubmitted without a class = %+v, %v; want a detractor", r, err)
+	}
+	for reason, want := range map[ledgerv1.PointsReason]domain.PointsCounter{
+		ledgerv1.PointsReason_POINTS_REASON_RETURN:       domain.CounterReturned,
+		ledgerv1.PointsReason_POINTS_REASON_EXPIRY:       domain.CounterExpired,
+		ledgerv1.PointsReason_POINTS_REASON_ADJUSTMENT:   domain.CounterAdjustedOut,
+		ledgerv1.PointsReason_POINTS_REASON_PURCHASE:     domain.CounterAdjustedOut,
+		ledgerv1.PointsReason_POINTS_REASON_SURVEY_BONUS: domain.CounterAdjustedOut,
+	} {
+		if m, err := PointsDebited(&ledgerv1.PointsDebited{Points: 3, Reason: reason, OccurredAt: at}); err != nil || m.Counter != want {
+			t.Errorf("debit for %v = %+v, %v; want counter %s", reason, m, err, want)
+		}
+	}
+	// An unspecified enum says nothing, so that it does not overwrite what another event said.
+	c, err := CaseResolved(&feedbackv1.CaseResolved{CaseId: "c1", ResolvedAt: at})
+	if err != nil || c.Kind != "" || c.Outcome != "" {
+		t.Errorf("CaseResolved = %+v, %v; want no kind and no outcome", c, err)
+	}
+	c, err = CaseOpened(&feedbackv1.CaseOpened{CaseId: "c1", Kind: feedbackv1.CaseKind_CASE_KIND_REFERRAL_REQUEST, Touchpoint: commonv1.Touchpoint_TOUCHPOINT_PURCHASE, OpenedAt: at})
+	if err != nil || c.Kind != "REFERRAL_REQUEST" || c.Touchpoint != "PURCHASE" {
+		t.Errorf("CaseOpened = %+v, %v", c, err)
+	}
+}

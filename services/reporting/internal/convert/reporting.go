@@ -1,0 +1,49 @@
+package convert
+
+import (
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	reportingv1 "github.com/treue/treue/proto/gen/treue/reporting/v1"
+	"github.com/treue/treue/services/reporting/internal/domain"
+)
+
+// NpsReport is the answer of GetNps.
+func NpsReport(r domain.NpsReport) *reportingv1.GetNpsResponse {
+	return &reportingv1.GetNpsResponse{
+		Overall:      npsFigure(domain.NpsGroup{NpsCounts: r.Overall}),
+		ByTouchpoint: npsFigures(r.ByTouchpoint),
+		ByStore:      npsFigures(r.ByStore),
+		ByDay:        npsFigures(r.ByDay),
+	}
+}
+
+func npsFigures(groups []domain.NpsGroup) []*reportingv1.NpsFigure {
+	out := make([]*reportingv1.NpsFigure, len(groups))
+	for i, g := range groups {
+		out[i] = npsFigure(g)
+	}
+	return out
+}
+
+func npsFigure(g domain.NpsGroup) *reportingv1.NpsFigure {
+	return &reportingv1.NpsFigure{
+		Key:        g.Key,
+		Promoters:  g.Promoters,
+		Passives:   g.Passives,
+		Detractors: g.Detractors,
+		Responses:  g.Responses(),
+		Score:      g.Score(),
+	}
+}
+
+// PointsSummary is the answer of GetPointsSummary.
+func PointsSummary(s domain.PointsSummary) *reportingv1.GetPointsSummaryResponse {
+	return &reportingv1.GetPointsSummaryResponse{
+		Issued:      s.Issued,
+		Returned:    s.Returned,
+		Redeemed:    s.Redeemed,
+		Expired:     s.Expired,
+		Outstanding: s.Outstanding(),
+		AsOf:        timestamppb.New(s.AsOf),
+	}
+}

@@ -1,0 +1,64 @@
+// Package grpcapi is reporting's gRPC port: ReportingService and PrivacyService. Requests
+// arrive authenticated, authorised and validated (pkg/grpcx); the servers translate with
+// convert, call one use case, and translate back.
+package grpcapi
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/treue/treue/pkg/grpcx"
+	reportingv1 "github.com/treue/treue/proto/gen/treue/reporting/v1"
+	"github.com/treue/treue/services/reporting/internal/app"
+	"github.com/treue/treue/services/reporting/internal/convert"
+	"github.com/treue/treue/services/reporting/internal/domain"
+)
+
+// Server serves treue.reporting.v1.ReportingService.
+type Server struct {
+	reportingv1.UnimplementedReportingServiceServer
+	app *app.Application
+}
+
+func NewServer(a *app.Application) *Server { return &Server{app: a} }
+
+func (s *Server) GetNps(ctx context.Context, req *reportingv1.GetNpsRequest) (*reportingv1.GetNpsResponse, error) {
+	from, err := optionalTime("from", req.GetFrom())
+	if err != nil {
+		return nil, err
+	}
+	to, err := optionalTime("to", req.GetTo())
+	if err != nil {
+		return nil, err
+	}
+	report, err := s.app.Queries.GetNps.Handle(ctx, from, to)
+	if errors.Is(err, domain.ErrPeriodReversed) {
+		return nil, grpcx.InvalidField("from", err.Error())
+	}
+	if err != nil {
+		return nil, err
+	}
+	return convert.NpsReport(report), nil
+}
+
+func (s *Server) GetPointsSummary(ctx context.Context, _ *reportingv1.GetPointsSummaryRequest) (*reportingv1.GetPointsSummaryResponse, error) {
+	sum, err := s.app.Queries.GetPointsSummary.Handle(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return convert.PointsSummary(sum), nil
+}
+
+func optionalTime(field string, ts *timestamppb.Timestamp) (*time.Time, error) {
+	if ts == nil {
+		return nil, nil
+	}
+	if err := ts.CheckValid(); err != nil {
+		return nil, grpcx.InvalidField(field, err.Error())
+	}
+	t := ts.AsTime()
+	return &t, nil
+}
