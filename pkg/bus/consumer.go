@@ -21,13 +21,6 @@ import (
 	"github.com/treue/treue/pkg/telemetry"
 )
 
-// Handler applies new events inside tx. It sees only events this consumer has not
-// handled before (the inbox filters redeliveries and re-publishes). It returns an error
-// to roll the whole batch back; the consumer then retries each message alone, so one bad
-// message cannot hold back the others. Wrap an error with Permanent when no retry can
-// cure it.
-type Handler func(ctx context.Context, tx pgx.Tx, msgs []*Message) error
-
 // ConsumerConfig describes one durable consumer.
 type ConsumerConfig struct {
 	// Name is the durable consumer's name. It is permanent: renaming a consumer makes it
@@ -47,12 +40,6 @@ type ConsumerConfig struct {
 	// all of a batch's events of its type in one call, in stream order, instead of one
 	// call per run of consecutive events of one type.
 	Unordered bool
-
-	// Stream, Subjects and Handler are the untyped form, for the bus's own tests.
-	Stream StreamSpec
-	// Subjects filters the stream (outside the namespace); empty for all of it.
-	Subjects []string
-	Handler  Handler
 	// BatchSize is the most messages applied in one transaction; default 500.
 	BatchSize int
 	// MaxDeliver is how many deliveries a failing message gets before it goes to the
@@ -75,32 +62,29 @@ type ConsumerConfig struct {
 
 // Consumer is a running durable pull consumer.
 type Consumer struct {
-	cfg    ConsumerConfig
-	routes *routes
-	pool   *pgxpool.Pool
-	js     jetstream.JetStream
-	ns     Namespace
-	log    *slog.Logger
-	tracer trace.Tracer
+	cfg      ConsumerConfig
+	routes   *routes
+	stream   StreamSpec
+	subjects []string // the filter, outside the namespace; none for the whole stream
+	pool     *pgxpool.Pool
+	js       jetstream.JetStream
+	ns       Namespace
+	log      *slog.Logger
+	tracer   trace.Tracer
 }
 
 // NewConsumer returns a consumer; Run starts it.
 func NewConsumer(pool *pgxpool.Pool, js jetstream.JetStream, ns Namespace, log *slog.Logger, cfg ConsumerConfig) (*Consumer, error) {
-	var rt *routes
-	if len(cfg.Routes) > 0 {
-		if cfg.Handler != nil || cfg.Stream.Name != "" || len(cfg.Subjects) > 0 {
-			return nil, errors.New("bus: a consumer takes routes or an untyped handler, not both")
-		}
-		var err error
-		if rt, cfg.Stream, err = newRoutes(cfg.Routes); err != nil {
-			return nil, fmt.Errorf("bus: consumer %s: %w", cfg.Name, err)
-		}
-		if !cfg.WholeStream {
-			cfg.Subjects = rt.filters()
-		}
+	if cfg.Name == "" || len(cfg.Routes) == 0 {
+		return nil, errors.New("bus: a consumer needs a name and routes (bus.On)")
 	}
-	if cfg.Name == "" || cfg.Stream.Name == "" || (cfg.Handler == nil && rt == nil) {
-		return nil, errors.New("bus: consumer needs a name, a stream and a handler")
+	rt, stream, err := newRoutes(cfg.Routes)
+	if err != nil {
+		return nil, fmt.Errorf("bus: consumer %s: %w", cfg.Name, err)
+	}
+	var subjects []string
+	if !cfg.WholeStream {
+		subjects = rt.filters()
 	}
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = 500
@@ -114,14 +98,14 @@ func NewConsumer(pool *pgxpool.Pool, js jetstream.JetStream, ns Namespace, log *
 	if cfg.AckWait <= 0 {
 		cfg.AckWait = 3 * time.Second
 	}
-	return &Consumer{cfg: cfg, routes: rt, pool: pool, js: js, ns: ns, log: log.With("consumer", cfg.Name), tracer: otel.Tracer("treue/bus")}, nil
+	return &Consumer{cfg: cfg, routes: rt, stream: stream, subjects: subjects, pool: pool, js: js, ns: ns, log: log.With("consumer", cfg.Name), tracer: otel.Tracer("treue/bus")}, nil
 }
 
 // Name is the consumer's durable name (outside the namespace).
 func (c *Consumer) Name() string { return c.cfg.Name }
 
 // Stream is the stream the consumer reads.
-func (c *Consumer) Stream() StreamSpec { return c.cfg.Stream }
+func (c *Consumer) Stream() StreamSpec { return c.stream }
 
 // errCrash stops Run the way a crash would: without acking what was committed.
 var errCrash = errors.New("bus: simulated crash before ack")
@@ -129,11 +113,11 @@ var errCrash = errors.New("bus: simulated crash before ack")
 // Run consumes until ctx ends. On shutdown it drains: messages already fetched are
 // applied and acked before it returns.
 func (c *Consumer) Run(ctx context.Context) error {
-	filter := make([]string, len(c.cfg.Subjects))
-	for i, s := range c.cfg.Subjects {
+	filter := make([]string, len(c.subjects))
+	for i, s := range c.subjects {
 		filter[i] = c.ns.Subject(s)
 	}
-	cons, err := c.js.CreateOrUpdateConsumer(ctx, c.ns.Stream(c.cfg.Stream.Name), jetstream.ConsumerConfig{
+	cons, err := c.js.CreateOrUpdateConsumer(ctx, c.ns.Stream(c.stream.Name), jetstream.ConsumerConfig{
 		Durable:        c.ns.Consumer(c.cfg.Name),
 		FilterSubjects: filter,
 		AckPolicy:      jetstream.AckExplicitPolicy,
@@ -263,13 +247,8 @@ func (c *Consumer) process(ctx context.Context, raw []jetstream.Msg) error {
 	return nil
 }
 
-// resolve decodes a message of a typed consumer; an untyped one's handler decodes.
-func (c *Consumer) resolve(m *Message) error {
-	if c.routes == nil {
-		return nil
-	}
-	return c.routes.resolve(m)
-}
+// resolve decodes a message into its route's event type.
+func (c *Consumer) resolve(m *Message) error { return c.routes.resolve(m) }
 
 func (c *Consumer) ack(raw []jetstream.Msg, msgs []*Message, poisonRaw []jetstream.Msg, poison []*Message) error {
 	if c.cfg.BeforeAck != nil {
@@ -343,9 +322,6 @@ func (c *Consumer) apply(ctx context.Context, msgs, poison []*Message) error {
 				todo = append(todo, m)
 				delete(isNew, m.ID) // the same event twice in one batch is applied once
 			}
-		}
-		if c.routes == nil {
-			return c.cfg.Handler(ctx, tx, todo)
 		}
 		if err := dispatch(pg.WithTx(ctx, tx), todo, c.cfg.Unordered); err != nil {
 			return err

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -20,20 +19,6 @@ const (
 	ContentTypeProto = "application/protobuf"
 	ContentTypeJSON  = "application/json"
 )
-
-// Event is what a service publishes: an id, a subject and a protobuf message.
-type Event struct {
-	// ID is the event's id (UUIDv7 when empty).
-	ID string
-	// Subject is outside any namespace, e.g. "ledger.points.credited".
-	Subject string
-	Message proto.Message
-}
-
-// NewEvent returns an event with a fresh UUIDv7 id.
-func NewEvent(subject string, msg proto.Message) Event {
-	return Event{ID: uuid.Must(uuid.NewV7()).String(), Subject: subject, Message: msg}
-}
 
 // Message is a delivered event as a handler sees it.
 type Message struct {
@@ -81,10 +66,10 @@ func (m *Message) Context() context.Context {
 	return m.ctx
 }
 
-// Decode unmarshals the payload into msg, as protobuf or, with Content-Type
+// decode unmarshals the payload into msg, as protobuf or, with Content-Type
 // application/json, as protojson. A payload that cannot be decoded is a Permanent error:
 // no retry makes it decodable.
-func (m *Message) Decode(msg proto.Message) error {
+func (m *Message) decode(msg proto.Message) error {
 	var err error
 	switch m.ContentType {
 	case "", ContentTypeProto, "application/x-protobuf":

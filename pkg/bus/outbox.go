@@ -80,46 +80,13 @@ func (o *Outbox) Enqueue(ctx context.Context, tx pgx.Tx, events ...proto.Message
 	return nil
 }
 
-// Rows returns the outbox rows of events (columns OutboxColumns), for a statement that
-// writes them together with the change they describe, such as one that inserts them
-// only if its update matched.
-func (o *Outbox) Rows(ctx context.Context, events ...proto.Message) ([][]any, error) {
-	evs := make([]Event, len(events))
-	for i, m := range events {
-		s, ok := o.produces[m.ProtoReflect().Descriptor().FullName()]
-		if !ok {
-			return nil, fmt.Errorf("bus: %s is not an event this service declares it produces", m.ProtoReflect().Descriptor().FullName())
-		}
-		subject, err := s.SubjectOf(m)
-		if err != nil {
-			return nil, err
-		}
-		evs[i] = NewEvent(subject, m)
-	}
-	return OutboxRows(ctx, evs...)
-}
-
-// Enqueue writes events to the outbox in tx, in one statement. They are published after
-// tx commits, by the Relay; if tx rolls back, they never existed.
-func Enqueue(ctx context.Context, tx pgx.Tx, events ...Event) error {
-	rows, err := OutboxRows(ctx, events...)
-	if err != nil {
-		return err
-	}
-	// A batch handler enqueues hundreds of events (COPY); a gRPC call one or two.
-	if err := pg.InsertRows(ctx, tx, "outbox", OutboxColumns, rows); err != nil {
-		return fmt.Errorf("bus: outbox insert: %w", err)
-	}
-	return nil
-}
-
-// OutboxColumns are the outbox's columns that OutboxRows gives values for.
+// OutboxColumns are the outbox's columns that Rows gives values for.
 var OutboxColumns = []string{"event_id", "subject", "event_type", "payload", "headers"}
 
-// OutboxRows returns the outbox rows of events, with the trace of ctx, for a statement
-// that writes them together with the change they describe (Enqueue, or one that inserts
-// them only if its update matched).
-func OutboxRows(ctx context.Context, events ...Event) ([][]any, error) {
+// Rows returns the outbox rows of events, each with a fresh UUIDv7 id and the trace of
+// ctx (columns OutboxColumns), for a statement that writes them together with the
+// change they describe, such as one that inserts them only if its update matched.
+func (o *Outbox) Rows(ctx context.Context, events ...proto.Message) ([][]any, error) {
 	if len(events) == 0 {
 		return nil, nil
 	}
@@ -130,20 +97,22 @@ func OutboxRows(ctx context.Context, events ...Event) ([][]any, error) {
 		return nil, err
 	}
 	rows := make([][]any, len(events))
-	for i, e := range events {
-		if e.ID == "" {
-			e = NewEvent(e.Subject, e.Message)
+	for i, m := range events {
+		typ := m.ProtoReflect().Descriptor().FullName()
+		s, ok := o.produces[typ]
+		if !ok {
+			return nil, fmt.Errorf("bus: %s is not an event this service declares it produces", typ)
 		}
-		id, err := uuid.Parse(e.ID)
+		subject, err := s.SubjectOf(m)
 		if err != nil {
-			return nil, fmt.Errorf("bus: event id %q: %w", e.ID, err)
+			return nil, err
 		}
-		b, err := proto.Marshal(e.Message)
+		b, err := proto.Marshal(m)
 		if err != nil {
-			return nil, fmt.Errorf("bus: marshal %s: %w", e.Subject, err)
+			return nil, fmt.Errorf("bus: marshal %s: %w", typ, err)
 		}
 		// [16]byte is encoded as a binary uuid; a uuid.UUID would go as text.
-		rows[i] = []any{[16]byte(id), e.Subject, string(e.Message.ProtoReflect().Descriptor().FullName()), b, string(traceJSON)}
+		rows[i] = []any{[16]byte(uuid.Must(uuid.NewV7())), subject, string(typ), b, string(traceJSON)}
 	}
 	return rows, nil
 }

@@ -122,7 +122,7 @@ func (t *routes) resolve(m *Message) error {
 		}
 	}
 	body := r.newMsg()
-	if err := m.Decode(body); err != nil {
+	if err := m.decode(body); err != nil {
 		return err
 	}
 	if err := r.spec.check(m.Subject, body); err != nil {

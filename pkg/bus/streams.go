@@ -41,23 +41,12 @@ func (n Namespace) Consumer(name string) string { return string(n) + name }
 // Trim returns subject without the namespace prefix.
 func (n Namespace) Trim(subject string) string { return strings.TrimPrefix(subject, string(n)) }
 
-// StreamSpec names a stream and the subjects it captures.
+// StreamSpec names a stream and the subjects it captures. The contract declares each
+// stream once, as an option of its events' proto file (EventSpec.Stream).
 type StreamSpec struct {
 	Name     string
 	Subjects []string
 }
-
-// The streams of the system. Each is created by the service that owns it; POS and
-// TOUCHPOINT, whose subjects belong to the retailer's systems, by ledger and survey.
-var (
-	StreamPOS        = StreamSpec{Name: "POS", Subjects: []string{"pos.>"}}
-	StreamTouchpoint = StreamSpec{Name: "TOUCHPOINT", Subjects: []string{"touchpoint.>"}}
-	StreamLedger     = StreamSpec{Name: "LEDGER", Subjects: []string{"ledger.>"}}
-	StreamSurvey     = StreamSpec{Name: "SURVEY", Subjects: []string{"survey.>"}}
-	StreamFeedback   = StreamSpec{Name: "FEEDBACK", Subjects: []string{"feedback.>"}}
-	StreamRewards    = StreamSpec{Name: "REWARDS", Subjects: []string{"rewards.>"}}
-	StreamReporting  = StreamSpec{Name: "REPORTING", Subjects: []string{"reporting.>"}}
-)
 
 // StreamOptions are the operator's choices for every stream a service creates.
 type StreamOptions struct {

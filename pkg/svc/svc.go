@@ -84,8 +84,6 @@ type Options struct {
 	// takes these and no other, and their streams are created at start-up. The streams
 	// a service consumes are created when its consumers start.
 	Produces []proto.Message
-	// Streams are created at start-up as well (deprecated: declare Produces).
-	Streams []bus.StreamSpec
 }
 
 // Runtime holds a service's open resources.
@@ -146,7 +144,7 @@ func Open(ctx context.Context, base Base, opts Options, log *slog.Logger) (_ *Ru
 		return nil, err
 	}
 	r.streamOpts = bus.StreamOptions{Replicas: base.StreamReplicas}
-	if err := bus.EnsureStreams(ctx, r.JS, r.NS, r.streamOpts, append(r.Outbox.Streams(), opts.Streams...)...); err != nil {
+	if err := bus.EnsureStreams(ctx, r.JS, r.NS, r.streamOpts, r.Outbox.Streams()...); err != nil {
 		return nil, err
 	}
 	r.Relay = bus.NewRelay(r.Pool, r.JS, r.NS, log)

@@ -418,7 +418,7 @@ var File_treue_feedback_v1_events_proto protoreflect.FileDescriptor
 
 const file_treue_feedback_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1etreue/feedback/v1/events.proto\x12\x11treue.feedback.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1atreue/event/v1/event.proto\"\xbb\x04\n" +
+	"\x1etreue/feedback/v1/events.proto\x12\x11treue.feedback.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1atreue/event/v1/event.proto\"\xc5\x04\n" +
 	"\n" +
 	"CaseOpened\x12#\n" +
 	"\acase_id\x18\x01 \x01(\tB\n" +
@@ -436,9 +436,9 @@ const file_treue_feedback_v1_events_proto_rawDesc = "" +
 	"touchpoint\x12#\n" +
 	"\bstore_id\x18\t \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\astoreId\x12?\n" +
 	"\topened_at\x18\n" +
-	" \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\bopenedAt\x121\n" +
-	"\x06due_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAt:\x1a\xf2\xf9\x18\x16\n" +
-	"\x14feedback.case.opened\"\xd2\x03\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\bopenedAt\x12;\n" +
+	"\x06due_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\b\xbaH\x05\xb2\x01\x02*\x00R\x05dueAt:\x1a\xf2\xf9\x18\x16\n" +
+	"\x14feedback.case.opened\"\xdc\x03\n" +
 	"\fCaseResolved\x12#\n" +
 	"\acase_id\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x06caseId\x129\n" +
@@ -447,8 +447,8 @@ const file_treue_feedback_v1_events_proto_rawDesc = "" +
 	"\aoutcome\x18\x04 \x01(\x0e2\x1e.treue.feedback.v1.CaseOutcomeB\b\xbaH\x05\x82\x01\x02\x10\x01R\aoutcome\x12)\n" +
 	"\vresolved_by\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\n" +
 	"resolvedBy\x12?\n" +
-	"\topened_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\bopenedAt\x121\n" +
-	"\x06due_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAt\x12C\n" +
+	"\topened_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\bopenedAt\x12;\n" +
+	"\x06due_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\b\xbaH\x05\xb2\x01\x02*\x00R\x05dueAt\x12C\n" +
 	"\vresolved_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
 	"resolvedAt:\x1c\xf2\xf9\x18\x18\n" +
 	"\x16feedback.case.resolved*]\n" +

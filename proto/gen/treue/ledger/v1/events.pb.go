@@ -807,7 +807,7 @@ const file_treue_ledger_v1_events_proto_rawDesc = "" +
 	"\voccurred_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
 	"occurredAt\x12%\n" +
 	"\tshortfall\x18\b \x01(\x03B\a\xbaH\x04\"\x02(\x00R\tshortfall:\x1b\xf2\xf9\x18\x17\n" +
-	"\x15ledger.points.debited\"\xf8\x01\n" +
+	"\x15ledger.points.debited\"\x82\x02\n" +
 	"\n" +
 	"HoldPlaced\x12#\n" +
 	"\ahold_id\x18\x01 \x01(\tB\n" +
@@ -815,9 +815,9 @@ const file_treue_ledger_v1_events_proto_rawDesc = "" +
 	"\tmember_id\x18\x02 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bmemberId\x12\x1f\n" +
 	"\x06points\x18\x03 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\x06points\x12&\n" +
-	"\treference\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\treference\x129\n" +
+	"\treference\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\treference\x12C\n" +
 	"\n" +
-	"expires_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt:\x18\xf2\xf9\x18\x14\n" +
+	"expires_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\b\xbaH\x05\xb2\x01\x02*\x00R\texpiresAt:\x18\xf2\xf9\x18\x14\n" +
 	"\x12ledger.hold.placed\"\x86\x02\n" +
 	"\fHoldCaptured\x12#\n" +
 	"\ahold_id\x18\x01 \x01(\tB\n" +

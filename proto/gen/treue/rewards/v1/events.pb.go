@@ -400,7 +400,7 @@ var File_treue_rewards_v1_events_proto protoreflect.FileDescriptor
 
 const file_treue_rewards_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1dtreue/rewards/v1/events.proto\x12\x10treue.rewards.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1atreue/event/v1/event.proto\"\xbd\x02\n" +
+	"\x1dtreue/rewards/v1/events.proto\x12\x10treue.rewards.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1atreue/event/v1/event.proto\"\xc7\x02\n" +
 	"\x13RedemptionCompleted\x12/\n" +
 	"\rredemption_id\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\fredemptionId\x12%\n" +
@@ -408,9 +408,9 @@ const file_treue_rewards_v1_events_proto_rawDesc = "" +
 	"\treward_id\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\brewardId\x12#\n" +
 	"\ahold_id\x18\x04 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x06holdId\x12\x1f\n" +
-	"\x06points\x18\x05 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\x06points\x12=\n" +
-	"\fcompleted_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\vcompletedAt:\"\xf2\xf9\x18\x1e\n" +
-	"\x1crewards.redemption.completed\"\xdd\x02\n" +
+	"\x06points\x18\x05 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\x06points\x12G\n" +
+	"\fcompleted_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\b\xbaH\x05\xb2\x01\x02*\x00R\vcompletedAt:\"\xf2\xf9\x18\x1e\n" +
+	"\x1crewards.redemption.completed\"\xe7\x02\n" +
 	"\x13RedemptionCancelled\x12/\n" +
 	"\rredemption_id\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\fredemptionId\x12%\n" +
@@ -418,9 +418,9 @@ const file_treue_rewards_v1_events_proto_rawDesc = "" +
 	"\treward_id\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\brewardId\x12!\n" +
 	"\ahold_id\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x06holdId\x12\x1f\n" +
 	"\x06points\x18\x05 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\x06points\x12 \n" +
-	"\x06reason\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x06reason\x12=\n" +
-	"\fcancelled_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\vcancelledAt:\"\xf2\xf9\x18\x1e\n" +
-	"\x1crewards.redemption.cancelled\"\xeb\x02\n" +
+	"\x06reason\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x06reason\x12G\n" +
+	"\fcancelled_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\b\xbaH\x05\xb2\x01\x02*\x00R\vcancelledAt:\"\xf2\xf9\x18\x1e\n" +
+	"\x1crewards.redemption.cancelled\"\xf5\x02\n" +
 	"\fCouponIssued\x12'\n" +
 	"\tcoupon_id\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bcouponId\x12/\n" +
@@ -433,9 +433,9 @@ const file_treue_rewards_v1_events_proto_rawDesc = "" +
 	"\vvalue_minor\x18\x05 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\n" +
 	"valueMinor\x12-\n" +
 	"\bcurrency\x18\x06 \x01(\tB\x11\xbaH\x0er\f2\n" +
-	"^[A-Z]{3}$R\bcurrency\x129\n" +
+	"^[A-Z]{3}$R\bcurrency\x12C\n" +
 	"\n" +
-	"expires_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt:\x1b\xf2\xf9\x18\x17\n" +
+	"expires_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\b\xbaH\x05\xb2\x01\x02*\x00R\texpiresAt:\x1b\xf2\xf9\x18\x17\n" +
 	"\x15rewards.coupon.issued\"\x98\x03\n" +
 	"\x0eCouponRedeemed\x12'\n" +
 	"\tcoupon_id\x18\x01 \x01(\tB\n" +

@@ -259,7 +259,7 @@ var File_treue_survey_v1_events_proto protoreflect.FileDescriptor
 
 const file_treue_survey_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1ctreue/survey/v1/events.proto\x12\x0ftreue.survey.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1atreue/event/v1/event.proto\"\xf3\x03\n" +
+	"\x1ctreue/survey/v1/events.proto\x12\x0ftreue.survey.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1atreue/event/v1/event.proto\"\xfd\x03\n" +
 	"\x11InvitationCreated\x12/\n" +
 	"\rinvitation_id\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\finvitationId\x12'\n" +
@@ -273,9 +273,9 @@ const file_treue_survey_v1_events_proto_rawDesc = "" +
 	"\bstore_id\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\astoreId\x122\n" +
 	"\x10trigger_event_id\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x0etriggerEventId\x12\x1c\n" +
 	"\x03url\x18\a \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\x80\x10R\x03url\x129\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x10R\x03url\x12C\n" +
 	"\n" +
-	"expires_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x12A\n" +
+	"expires_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\b\xbaH\x05\xb2\x01\x02*\x00R\texpiresAt\x12A\n" +
 	"\n" +
 	"created_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\tcreatedAt:\x1f\xf2\xf9\x18\x1b\n" +
 	"\x19survey.invitation.created\"\x9c\x04\n" +
