@@ -266,6 +266,15 @@ func TestWholeLoop(t *testing.T) {
 
 	// The ledger's invariants hold after all of it.
 	checkLedgerInvariants(t, pool)
+
+	// 8. Anna asks to be forgotten. She has points, an answer with a comment, a case with
+	// an agent's note and a coupon; every service erases its copy of her personal data,
+	// and her balance and the programme's figures stay as they were.
+	eraseAndCheck(t, sys, anna, map[string][]string{
+		"anna@example.com":                {"ledger"},
+		"Waited <20> minutes at the till": {"survey", "feedback"},
+		"Called back, apologised":         {"feedback"},
+	})
 }
 
 func checkLedgerInvariants(t *testing.T, pool *testkit.DB) {
