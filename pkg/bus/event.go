@@ -57,6 +57,9 @@ func (m *Message) Refuse(err error) {
 	m.refused = err
 }
 
+// Refused is the reason the handler gave Refuse, or nil.
+func (m *Message) Refused() error { return m.refused }
+
 // Context carries the trace of the event's publisher; pass it to what the handler
 // writes, so the outbox events it causes continue the trace.
 func (m *Message) Context() context.Context {

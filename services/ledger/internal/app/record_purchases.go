@@ -15,20 +15,20 @@ type RecordPurchases struct{ *base }
 // member (or a member reference that is no UUID) is kept unmatched and announced, never
 // credited; an anonymous one is recorded and earns nothing.
 //
-// A purchase that breaks the programme's POS rules fails the batch with an error that is
-// domain.ErrRefused, naming it and the rule: nothing of the batch is booked, and the
-// caller must not retry it as it stands.
-func (u *RecordPurchases) Handle(ctx context.Context, purchases []domain.Purchase) error {
+// A purchase that breaks the programme's POS rules is left out and returned among the
+// refusals (an error that is domain.ErrRefused, naming it and the rule); the rest of the
+// batch is booked.
+func (u *RecordPurchases) Handle(ctx context.Context, purchases []domain.Purchase) (Refusals, error) {
 	now := u.clock()
-	purchases, err := admit(purchases,
+	purchases, refusals := admit(purchases,
 		func(p domain.Purchase) error {
 			return refused("purchase", p.Key.Reference(), u.cfg.POS.CheckPurchase(p, now))
 		},
 		func(p domain.Purchase) domain.PurchaseKey { return p.Key })
-	if err != nil {
-		return err
+	if len(purchases) == 0 {
+		return refusals, nil
 	}
-	return u.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
+	return refusals, u.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
 		// The member each purchase names, when it names one by a UUID.
 		canonicalMember := make(map[domain.PurchaseKey]string, len(purchases))
 		ids := make([]string, 0, len(purchases))

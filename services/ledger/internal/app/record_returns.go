@@ -20,20 +20,20 @@ type RecordReturns struct{ *base }
 // has had fewer than Config.ReturnWaitDeliveries deliveries (the purchase may still
 // come); then it is booked from its own amount.
 //
-// A return that breaks the programme's POS rules fails the batch with an error that is
-// domain.ErrRefused, naming it and the rule: nothing of the batch is booked, and the
-// caller must not retry it as it stands.
-func (u *RecordReturns) Handle(ctx context.Context, returns []domain.Return) error {
+// A return that breaks the programme's POS rules is left out and returned among the
+// refusals (an error that is domain.ErrRefused, naming it and the rule); the rest of the
+// batch is booked.
+func (u *RecordReturns) Handle(ctx context.Context, returns []domain.Return) (Refusals, error) {
 	now := u.clock()
-	returns, err := admit(returns,
+	returns, refusals := admit(returns,
 		func(r domain.Return) error {
 			return refused("return", r.Key.Reference(), u.cfg.POS.CheckReturn(r, now))
 		},
 		func(r domain.Return) domain.ReturnKey { return r.Key })
-	if err != nil {
-		return err
+	if len(returns) == 0 {
+		return refusals, nil
 	}
-	return u.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
+	return refusals, u.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
 		keys := make([]domain.PurchaseKey, len(returns))
 		for i, r := range returns {
 			keys[i] = r.Original()

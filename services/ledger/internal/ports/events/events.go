@@ -60,9 +60,9 @@ func newRoutes(a *app.Application) routes {
 	}
 	c := a.Commands
 	return routes{
-		purchases: handler(event(convert.Purchase), c.RecordPurchases.Handle),
+		purchases: refusing(event(convert.Purchase), c.RecordPurchases.Handle),
 		// A return's deliveries count: it waits a few for its purchase.
-		returns: handler(func(d bus.Delivery[*posv1.ReturnRecorded]) domain.Return {
+		returns: refusing(func(d bus.Delivery[*posv1.ReturnRecorded]) domain.Return {
 			return convert.Return(d.Event, d.Deliveries)
 		}, c.RecordReturns.Handle),
 		responses: handler(event(convert.SurveyResponse), c.CreditSurveyBonuses.Handle),
@@ -79,6 +79,26 @@ func handler[T proto.Message, D any](conv func(bus.Delivery[T]) D, handle func(c
 			items[i] = conv(d)
 		}
 		return permanent(handle(ctx, items))
+	}
+}
+
+// refusing is handler for a command that books what the programme's rules admit and
+// returns the rest as refusals: each refused delivery is dead-lettered in the batch's
+// transaction while the others are booked, so poison never makes a batch retry.
+func refusing[T proto.Message, D any](conv func(bus.Delivery[T]) D, handle func(context.Context, []D) (app.Refusals, error)) func(context.Context, []bus.Delivery[T]) error {
+	return func(ctx context.Context, ds []bus.Delivery[T]) error {
+		items := make([]D, len(ds))
+		for i, d := range ds {
+			items[i] = conv(d)
+		}
+		refusals, err := handle(ctx, items)
+		if err != nil {
+			return permanent(err)
+		}
+		for i, reason := range refusals {
+			ds[i].Refuse(reason)
+		}
+		return nil
 	}
 }
 

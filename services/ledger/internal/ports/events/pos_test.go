@@ -143,11 +143,12 @@ func TestPOSBatchMixed(t *testing.T) {
 	}
 }
 
-// TestPOSRefusalsArePermanent: a purchase the programme's rules refuse fails its run
-// with a permanent error (the consumer dead-letters it at once) and books nothing.
+// TestPOSRefusalsAreLeftOut: a purchase the programme's rules refuse is marked refused
+// (the consumer dead-letters it in the batch's transaction) while the rest of its batch
+// is booked: a refusal never fails a batch, so poison never makes it retry.
 // (A subject that names another store than the body is refused by the bus before any
 // route: see the service's TestHostilePOSInputIsRefused.)
-func TestPOSRefusalsArePermanent(t *testing.T) {
+func TestPOSRefusalsAreLeftOut(t *testing.T) {
 	pool := migrated(t)
 	m := seedMembers(t, pool, 1)[0]
 	r := newRoutesOn(t, pool)
@@ -165,14 +166,20 @@ func TestPOSRefusalsArePermanent(t *testing.T) {
 		{"a currency that is none", buy("T3", func(p *posv1.PurchaseRecorded) { p.Currency = "ZZZ" }), "purchase S1/T3 refused: currency"},
 		{"above the ceiling", buy("T4", func(p *posv1.PurchaseRecorded) { p.TotalMinor = 10_000_001 }), "purchase S1/T4 refused: total_minor"},
 	}
+	batch := []bus.Delivery[*posv1.PurchaseRecorded]{buy("T5", func(*posv1.PurchaseRecorded) {})}
 	for _, tt := range tests {
-		err := inTx(pool, run(r.purchases, tt.d))
-		if !bus.IsPermanent(err) || !strings.Contains(err.Error(), tt.wantIn) {
-			t.Errorf("%s: %v, want a permanent error with %q", tt.name, err, tt.wantIn)
+		batch = append(batch, tt.d)
+	}
+	if err := inTx(pool, run(r.purchases, batch...)); err != nil {
+		t.Fatalf("a batch with refusals failed: %v", err)
+	}
+	for _, tt := range tests {
+		if err := tt.d.Refused(); !errors.Is(err, domain.ErrRefused) || !strings.Contains(err.Error(), tt.wantIn) {
+			t.Errorf("%s: refused with %v, want a refusal with %q", tt.name, err, tt.wantIn)
 		}
 	}
-	if err := inTx(pool, run(r.purchases, buy("T5", func(*posv1.PurchaseRecorded) {}))); err != nil {
-		t.Fatalf("healthy purchase: %v", err)
+	if err := batch[0].Refused(); err != nil {
+		t.Errorf("the healthy purchase was refused: %v", err)
 	}
 	var purchases int64
 	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM purchases`).Scan(&purchases); err != nil || purchases != 1 {
