@@ -137,7 +137,7 @@ func printSummary(s *stack.Stack, res *demo.Result, envFile string) {
 		fmt.Println("  Every demo survey is answered (one invitation per member per 30 days); `make clean` starts afresh.")
 	}
 	fmt.Println()
-	fmt.Printf("  A coupon, shown once, not yet used:  %s\n", res.CouponCode)
+	fmt.Printf("  A coupon, not yet used:              %s\n", res.CouponCode)
 	fmt.Printf("  Demo member ids:                     %s\n", strings.Join(res.Members[:3], ", ")+", ...")
 	fmt.Println()
 	fmt.Printf("  API keys and addresses of this run:  source %s\n", envFile)
