@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/treue/treue/pkg/config"
+	"github.com/treue/treue/pkg/privacy"
 	"github.com/treue/treue/pkg/svc"
 	feedbackv1 "github.com/treue/treue/proto/gen/treue/feedback/v1"
 	privacyv1 "github.com/treue/treue/proto/gen/treue/privacy/v1"
@@ -110,7 +111,7 @@ func wire(rt *svc.Runtime, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	feedbackv1.RegisterFeedbackServiceServer(rt.GRPC, grpcapi.NewServer(application))
-	privacyv1.RegisterPrivacyServiceServer(rt.GRPC, grpcapi.NewPrivacyServer(Name, application))
+	privacyv1.RegisterPrivacyServiceServer(rt.GRPC, privacy.NewServer(Name, application.Queries.ExportMember.Handle, convert.Export))
 	return nil
 }
 

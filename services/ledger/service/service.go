@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/treue/treue/pkg/config"
+	"github.com/treue/treue/pkg/privacy"
 	"github.com/treue/treue/pkg/svc"
 	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
 	privacyv1 "github.com/treue/treue/proto/gen/treue/privacy/v1"
@@ -328,7 +329,7 @@ func wire(rt *svc.Runtime, cfg Config, rules domain.POSRules, log *slog.Logger) 
 		return nil, err
 	}
 	ledgerv1.RegisterLedgerServiceServer(rt.GRPC, grpcapi.New(application))
-	privacyv1.RegisterPrivacyServiceServer(rt.GRPC, grpcapi.NewPrivacy(application, Name))
+	privacyv1.RegisterPrivacyServiceServer(rt.GRPC, privacy.NewServer(Name, application.Queries.ExportMember.Handle, convert.Export))
 	s := &Service{rt: rt, app: application, cfg: cfg, log: log}
 	rt.Background(s.expireHolds)
 	return s, nil

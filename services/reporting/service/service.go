@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/treue/treue/pkg/config"
+	"github.com/treue/treue/pkg/privacy"
 	"github.com/treue/treue/pkg/svc"
 	privacyv1 "github.com/treue/treue/proto/gen/treue/privacy/v1"
 	reportingv1 "github.com/treue/treue/proto/gen/treue/reporting/v1"
@@ -105,7 +106,7 @@ func wire(rt *svc.Runtime, cfg Config, log *slog.Logger) (*Service, error) {
 		return nil, err
 	}
 	reportingv1.RegisterReportingServiceServer(rt.GRPC, grpcapi.NewServer(application))
-	privacyv1.RegisterPrivacyServiceServer(rt.GRPC, grpcapi.NewPrivacyServer(Name, application))
+	privacyv1.RegisterPrivacyServiceServer(rt.GRPC, privacy.NewServer(Name, application.Queries.ExportMember.Handle, convert.Export))
 	rt.HandleHTTP(web.NewDashboard(application.Queries.GetDashboard, store.Ping, cfg.DashboardRefresh, time.Now, log))
 	return &Service{rt: rt}, nil
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/treue/treue/pkg/config"
+	"github.com/treue/treue/pkg/privacy"
 	"github.com/treue/treue/pkg/svc"
 	privacyv1 "github.com/treue/treue/proto/gen/treue/privacy/v1"
 	rewardsv1 "github.com/treue/treue/proto/gen/treue/rewards/v1"
@@ -236,7 +237,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 		return nil, err
 	}
 	rewardsv1.RegisterRewardsServiceServer(rt.GRPC, grpcapi.New(application))
-	privacyv1.RegisterPrivacyServiceServer(rt.GRPC, grpcapi.NewPrivacy(Name, application))
+	privacyv1.RegisterPrivacyServiceServer(rt.GRPC, privacy.NewServer(Name, application.Queries.ExportMember.Handle, convert.Export))
 	s := &Service{rt: rt, ledger: ledger, app: application, cfg: cfg, log: log}
 	rt.Background(s.settleAbandoned)
 	rt.Background(s.forgetCodes)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/treue/treue/pkg/config"
+	"github.com/treue/treue/pkg/privacy"
 	"github.com/treue/treue/pkg/svc"
 	privacyv1 "github.com/treue/treue/proto/gen/treue/privacy/v1"
 	surveyv1 "github.com/treue/treue/proto/gen/treue/survey/v1"
@@ -176,7 +177,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 		return nil, err
 	}
 	surveyv1.RegisterSurveyServiceServer(rt.GRPC, grpcapi.NewSurvey(application))
-	privacyv1.RegisterPrivacyServiceServer(rt.GRPC, grpcapi.NewPrivacy(application, Name))
+	privacyv1.RegisterPrivacyServiceServer(rt.GRPC, privacy.NewServer(Name, application.Queries.ExportMember.Handle, convert.Export))
 	rt.HandleHTTP(web.New(application, log))
 	return &Service{rt: rt}, nil
 }
