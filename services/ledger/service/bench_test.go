@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/treue/treue/pkg/cpustat"
+	"github.com/treue/treue/pkg/testkit"
 	posv1 "github.com/treue/treue/proto/gen/treue/pos/v1"
 	"github.com/treue/treue/services/ledger/internal/adapters/postgres/pgtest"
 	"github.com/treue/treue/services/ledger/service"
@@ -40,7 +41,7 @@ func BenchmarkEndToEndPurchases(b *testing.B) {
 				{Sku: "SKU-2", Description: "Cake", Quantity: 1, AmountMinor: int64(500 + i%9000)},
 			},
 		}
-		msgs[i] = e.EventMsg(subject(ev), ev.GetEventId(), ev)
+		msgs[i] = e.EventMsg(testkit.Subject(ev), ev.GetEventId(), ev)
 	}
 	nc, err := nats.Connect(e.NATSURL())
 	if err != nil {
