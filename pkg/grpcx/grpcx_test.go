@@ -2,6 +2,8 @@ package grpcx_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"strings"
@@ -28,7 +30,18 @@ func (admin) ListDeadLetters(ctx context.Context, _ *adminv1.ListDeadLettersRequ
 	return &adminv1.ListDeadLettersResponse{NextPageToken: caller.Name}, nil
 }
 
-func (admin) ReplayDeadLetter(context.Context, *adminv1.ReplayDeadLetterRequest) (*adminv1.ReplayDeadLetterResponse, error) {
+// replayErrors are what ReplayDeadLetter fails with, by id; any other id has nothing to
+// replay.
+var replayErrors = map[int64]error{
+	2: fmt.Errorf("reading the dead letter: %w", context.DeadlineExceeded),
+	3: fmt.Errorf("reading the dead letter: %w", context.Canceled),
+	4: errors.New("reading the dead letter: connection reset"),
+}
+
+func (admin) ReplayDeadLetter(_ context.Context, req *adminv1.ReplayDeadLetterRequest) (*adminv1.ReplayDeadLetterResponse, error) {
+	if err, ok := replayErrors[req.GetId()]; ok {
+		return nil, err
+	}
 	return nil, grpcx.FailedPrecondition("NOTHING_TO_REPLAY", "nothing to replay")
 }
 
@@ -128,6 +141,23 @@ func TestFailedPreconditionCarriesTheReason(t *testing.T) {
 	_, err := c.ReplayDeadLetter(grpcx.WithAPIKey(context.Background(), "admin-key"), &adminv1.ReplayDeadLetterRequest{Id: 1})
 	if status.Code(err) != codes.FailedPrecondition || grpcx.Reason(err) != "NOTHING_TO_REPLAY" {
 		t.Fatalf("err = %v reason %q", err, grpcx.Reason(err))
+	}
+}
+
+// An error that is no status: a call's deadline or cancellation, however wrapped, tells
+// the caller so; anything else is hidden as Internal.
+func TestErrorsThatAreNoStatus(t *testing.T) {
+	t.Parallel()
+	c := serve(t)
+	ctx := grpcx.WithAPIKey(context.Background(), "admin-key")
+	for id, want := range map[int64]codes.Code{2: codes.DeadlineExceeded, 3: codes.Canceled, 4: codes.Internal} {
+		_, err := c.ReplayDeadLetter(ctx, &adminv1.ReplayDeadLetterRequest{Id: id})
+		if status.Code(err) != want {
+			t.Errorf("%v: code %s, want %s", replayErrors[id], status.Code(err), want)
+		}
+		if want == codes.Internal && strings.Contains(status.Convert(err).Message(), "connection reset") {
+			t.Errorf("%v: the caller learns %q", replayErrors[id], status.Convert(err).Message())
+		}
 	}
 }
 

@@ -129,13 +129,21 @@ func (r recovering) unary(ctx context.Context, req any, info *grpc.UnaryServerIn
 	resp, err = h(ctx, req)
 	if err != nil {
 		if _, ok := status.FromError(err); !ok {
-			// Domain errors are mapped by each service; anything left is ours, not the
-			// caller's: log the detail, return no internals.
-			r.log.ErrorContext(ctx, "call failed", "method", info.FullMethod, "err", err)
-			err = status.Error(codes.Internal, "internal error")
+			err = r.status(ctx, info.FullMethod, err)
 		}
 	}
 	return resp, err
+}
+
+// status is what a caller learns of an error that is not a status yet. Domain errors are
+// mapped by each service; a call's own deadline or cancellation is the caller's, and says
+// so; anything else is ours, not the caller's: log the detail, return no internals.
+func (r recovering) status(ctx context.Context, method string, err error) error {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return status.FromContextError(err).Err()
+	}
+	r.log.ErrorContext(ctx, "call failed", "method", method, "err", err)
+	return status.Error(codes.Internal, "internal error")
 }
 
 func (r recovering) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) (err error) {

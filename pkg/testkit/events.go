@@ -69,6 +69,28 @@ func (e *Env) Publish(subject, id string, msg proto.Message) Sent {
 	return e.send(e.EventMsg(subject, id, msg))
 }
 
+// Subject is the subject the contract gives msg: its type's, with msg's key token when
+// the type has one. It panics on a message the contract cannot place, a mistake of the
+// test.
+func Subject(msg proto.Message) string {
+	s, err := bus.MustSpec(msg).SubjectOf(msg)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// PublishEvent sends msg on the subject the contract gives it (Subject), as its producer
+// does, with the event id id ("" for a fresh one).
+func (e *Env) PublishEvent(id string, msg proto.Message) Sent {
+	e.t.Helper()
+	subject, err := bus.MustSpec(msg).SubjectOf(msg)
+	if err != nil {
+		e.t.Fatalf("testkit: %v", err)
+	}
+	return e.Publish(subject, id, msg)
+}
+
 // PublishJSON sends msg on subject as protojson, as a till may.
 func (e *Env) PublishJSON(subject, id string, msg proto.Message) Sent {
 	e.t.Helper()

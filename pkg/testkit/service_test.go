@@ -23,7 +23,7 @@ import (
 // echo is the smallest service of the usual shape: it consumes points credited and
 // publishes, for each, a hold placed with the credit's transaction id through its
 // outbox, taking its time.
-type echo struct{ *svc.Runtime }
+type echo struct{ svc.Service }
 
 var (
 	in  = bus.MustSpec(&ledgerv1.PointsCredited{}).Subject
@@ -35,30 +35,28 @@ func credit(id string) *ledgerv1.PointsCredited {
 }
 
 func newEcho(ctx context.Context, base svc.Base, log *slog.Logger) (*echo, error) {
-	rt, err := svc.Open(ctx, base, svc.Options{Name: "echo", Schema: "echo", Produces: []proto.Message{&ledgerv1.HoldPlaced{}}}, log)
-	if err != nil {
-		return nil, err
-	}
-	err = rt.Consume(bus.ConsumerConfig{
-		Name: "echo",
-		Routes: []bus.Route{bus.On(func(ctx context.Context, ds []bus.Delivery[*ledgerv1.PointsCredited]) error {
-			time.Sleep(200 * time.Millisecond) // slow enough that a test must wait for it
-			return rt.DB.InTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
-				for _, d := range ds {
-					echoed := &ledgerv1.HoldPlaced{HoldId: d.Event.GetTransactionId(), MemberId: "m1", Points: 1}
-					if err := rt.Outbox.Enqueue(ctx, tx, echoed); err != nil {
-						return err
-					}
-				}
-				return nil
+	s, err := svc.Wire(ctx, base, svc.Options{Name: "echo", Schema: "echo", Produces: []proto.Message{&ledgerv1.HoldPlaced{}}}, log,
+		func(rt *svc.Runtime) error {
+			return rt.Consume(bus.ConsumerConfig{
+				Name: "echo",
+				Routes: []bus.Route{bus.On(func(ctx context.Context, ds []bus.Delivery[*ledgerv1.PointsCredited]) error {
+					time.Sleep(200 * time.Millisecond) // slow enough that a test must wait for it
+					return rt.DB.InTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+						for _, d := range ds {
+							echoed := &ledgerv1.HoldPlaced{HoldId: d.Event.GetTransactionId(), MemberId: "m1", Points: 1}
+							if err := rt.Outbox.Enqueue(ctx, tx, echoed); err != nil {
+								return err
+							}
+						}
+						return nil
+					})
+				})},
 			})
-		})},
-	})
+		})
 	if err != nil {
-		rt.Close()
 		return nil, err
 	}
-	return &echo{rt}, nil
+	return &echo{s}, nil
 }
 
 func TestServiceKit(t *testing.T) {

@@ -4,9 +4,7 @@ import (
 	"slices"
 	"testing"
 
-	"google.golang.org/protobuf/reflect/protoreflect"
-
-	"github.com/treue/treue/pkg/bus"
+	"github.com/treue/treue/pkg/testkit"
 
 	"github.com/treue/treue/services/feedback/service"
 )
@@ -16,18 +14,10 @@ func TestContract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	types := func(specs []bus.EventSpec) []protoreflect.FullName {
-		var out []protoreflect.FullName
-		for _, s := range specs {
-			out = append(out, s.Type)
-		}
-		slices.Sort(out)
-		return out
-	}
-	if got := types(c.Produces); !slices.Equal(got, []protoreflect.FullName{"treue.feedback.v1.CaseOpened", "treue.feedback.v1.CaseResolved"}) {
+	if got := testkit.EventTypes(c.Produces); !slices.Equal(got, []string{"treue.feedback.v1.CaseOpened", "treue.feedback.v1.CaseResolved"}) {
 		t.Errorf("produces %v", got)
 	}
-	if got := types(c.Consumes); !slices.Equal(got, []protoreflect.FullName{"treue.ledger.v1.MemberErased", "treue.survey.v1.ResponseSubmitted"}) {
+	if got := testkit.EventTypes(c.Consumes); !slices.Equal(got, []string{"treue.ledger.v1.MemberErased", "treue.survey.v1.ResponseSubmitted"}) {
 		t.Errorf("consumes %v", got)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/treue/treue/pkg/config"
+	"github.com/treue/treue/pkg/privacy"
 	"github.com/treue/treue/pkg/svc"
 	feedbackv1 "github.com/treue/treue/proto/gen/treue/feedback/v1"
 	privacyv1 "github.com/treue/treue/proto/gen/treue/privacy/v1"
@@ -64,27 +65,21 @@ func LoadConfig() (Config, error) {
 }
 
 // Service is a feedback service ready to Run.
-type Service struct {
-	rt *svc.Runtime
-}
+type Service struct{ svc.Service }
 
 // New opens the service's resources (database, migrations, streams, listeners) and wires
 // its consumers and gRPC API.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
-	rt, err := svc.Open(ctx, cfg.Base, svc.Options{
+	s, err := svc.Wire(ctx, cfg.Base, svc.Options{
 		Name:       Name,
 		Schema:     Schema,
 		Migrations: migrations.FS,
 		Produces:   convert.Produces,
-	}, log)
+	}, log, func(rt *svc.Runtime) error { return wire(rt, cfg, log) })
 	if err != nil {
 		return nil, err
 	}
-	if err := wire(rt, cfg, log); err != nil {
-		rt.Close()
-		return nil, err
-	}
-	return &Service{rt: rt}, nil
+	return &Service{s}, nil
 }
 
 func wire(rt *svc.Runtime, cfg Config, log *slog.Logger) error {
@@ -110,15 +105,6 @@ func wire(rt *svc.Runtime, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	feedbackv1.RegisterFeedbackServiceServer(rt.GRPC, grpcapi.NewServer(application))
-	privacyv1.RegisterPrivacyServiceServer(rt.GRPC, grpcapi.NewPrivacyServer(Name, application))
+	privacyv1.RegisterPrivacyServiceServer(rt.GRPC, privacy.NewServer(Name, application.Queries.ExportMember.Handle, convert.Export))
 	return nil
 }
-
-// Run serves until ctx ends, then shuts down in order.
-func (s *Service) Run(ctx context.Context) error { return s.rt.Run(ctx) }
-
-// GRPCAddr is the address the gRPC server listens on.
-func (s *Service) GRPCAddr() string { return s.rt.GRPCAddr() }
-
-// HTTPAddr is "": the feedback service serves no HTTP.
-func (s *Service) HTTPAddr() string { return s.rt.HTTPAddr() }

@@ -116,19 +116,10 @@ func newResponse(score int32, opts ...responseOpt) *surveyv1.ResponseSubmitted {
 	return r
 }
 
-// subjectOf is the subject the contract gives msg.
-func subjectOf(msg proto.Message) string {
-	s, err := bus.MustSpec(msg).SubjectOf(msg)
-	if err != nil {
-		panic(err)
-	}
-	return s
-}
-
 // publish sends msg on its subject, as its producer does.
 func (e *env) publish(msg proto.Message) testkit.Sent {
 	e.t.Helper()
-	return e.Publish(subjectOf(msg), "", msg)
+	return e.PublishEvent("", msg)
 }
 
 func (e *env) submit(score int32, opts ...responseOpt) *surveyv1.ResponseSubmitted {
@@ -178,11 +169,11 @@ func (e *env) waitCase(responseID string) *feedbackv1.Case {
 }
 
 func (e *env) opened() []*feedbackv1.CaseOpened {
-	return testkit.Events[*feedbackv1.CaseOpened](e.Env, subjectOf(&feedbackv1.CaseOpened{}))
+	return testkit.Events[*feedbackv1.CaseOpened](e.Env, testkit.Subject(&feedbackv1.CaseOpened{}))
 }
 
 func (e *env) resolved() []*feedbackv1.CaseResolved {
-	return testkit.Events[*feedbackv1.CaseResolved](e.Env, subjectOf(&feedbackv1.CaseResolved{}))
+	return testkit.Events[*feedbackv1.CaseResolved](e.Env, testkit.Subject(&feedbackv1.CaseResolved{}))
 }
 
 // badField returns the fields an InvalidArgument status names.

@@ -12,7 +12,9 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/treue/treue/pkg/cpustat"
+	"github.com/treue/treue/pkg/testkit"
 	posv1 "github.com/treue/treue/proto/gen/treue/pos/v1"
+	"github.com/treue/treue/services/ledger/internal/adapters/postgres/pgtest"
 	"github.com/treue/treue/services/ledger/service"
 )
 
@@ -25,7 +27,8 @@ func BenchmarkEndToEndPurchases(b *testing.B) {
 	e := newEnv(b)
 	e.start(func(c *service.Config) { c.Base.DBMaxConns = 8 })
 	ctx := context.Background()
-	members := seedMembers(b, e, 2000)
+	// Enrolling through gRPC would take longer than the benchmark.
+	members := pgtest.SeedMembers(b, e.db, 2000)
 
 	msgs := make([]*nats.Msg, b.N)
 	now := timestamppb.Now()
@@ -38,7 +41,7 @@ func BenchmarkEndToEndPurchases(b *testing.B) {
 				{Sku: "SKU-2", Description: "Cake", Quantity: 1, AmountMinor: int64(500 + i%9000)},
 			},
 		}
-		msgs[i] = e.EventMsg(subject(ev), ev.GetEventId(), ev)
+		msgs[i] = e.EventMsg(testkit.Subject(ev), ev.GetEventId(), ev)
 	}
 	nc, err := nats.Connect(e.NATSURL())
 	if err != nil {
@@ -79,26 +82,4 @@ func BenchmarkEndToEndPurchases(b *testing.B) {
 	if got := e.db.Count(`SELECT count(*) FROM transactions WHERE kind = 'credit'`); got != int64(b.N) {
 		b.Fatalf("credited %d purchases, want %d", got, b.N)
 	}
-}
-
-// seedMembers enrols n members straight in SQL: enrolling through gRPC would take
-// longer than the benchmark.
-func seedMembers(tb testing.TB, e *env, n int) []string {
-	tb.Helper()
-	ids := make([]string, n)
-	for i := range ids {
-		ids[i] = uuid.Must(uuid.NewV7()).String()
-	}
-	_, err := e.db.Exec(context.Background(), `
-		WITH m AS (
-			INSERT INTO members (id, display_name, email, locale, survey_consent, marketing_consent, tier, enrolled_at, idempotency_key, request_hash)
-			SELECT id, 'Member', 'm@example.com', 'en', true, true, 'standard', now(), 'seed-' || id, ''
-			FROM unnest($1::uuid[]) AS id
-			RETURNING id)
-		INSERT INTO accounts (name, member_id, balance)
-		SELECT 'member:' || m.id || s.suffix, m.id, 0 FROM m, unnest(ARRAY['', ':hold', ':pending']) AS s(suffix)`, ids)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return ids
 }

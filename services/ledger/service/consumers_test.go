@@ -131,7 +131,7 @@ func TestMalformedEventsAreDeadLettered(t *testing.T) {
 	ctx := testkit.Ctx(t)
 	m := e.enroll("Paul")
 	garbage := uuid.NewString()
-	onS1 := subject(purchase("S1", "T-garbage", m, 1000))
+	onS1 := testkit.Subject(purchase("S1", "T-garbage", m, 1000))
 	e.PublishRaw(testkit.Raw{Subject: onS1, ID: garbage, ContentType: bus.ContentTypeProto,
 		Type: string(bus.MustSpec(&posv1.PurchaseRecorded{}).Type), Data: []byte("\xff\xff not a protobuf")})
 	invalid := purchase("S1", "T-invalid", m, 1000)

@@ -4,9 +4,7 @@ import (
 	"slices"
 	"testing"
 
-	"google.golang.org/protobuf/proto"
-
-	"github.com/treue/treue/pkg/bus"
+	"github.com/treue/treue/pkg/testkit"
 	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
 	posv1 "github.com/treue/treue/proto/gen/treue/pos/v1"
 	rewardsv1 "github.com/treue/treue/proto/gen/treue/rewards/v1"
@@ -24,30 +22,14 @@ func TestContract(t *testing.T) {
 	if c.Service != service.Name {
 		t.Errorf("service %q, want %q", c.Service, service.Name)
 	}
-	want := func(msgs ...proto.Message) []string {
-		out := make([]string, len(msgs))
-		for i, m := range msgs {
-			out[i] = string(m.ProtoReflect().Descriptor().FullName())
-		}
-		slices.Sort(out)
-		return out
-	}
-	got := func(specs []bus.EventSpec) []string {
-		out := make([]string, len(specs))
-		for i, s := range specs {
-			out[i] = string(s.Type)
-		}
-		slices.Sort(out)
-		return out
-	}
-	produces := want(&ledgerv1.MemberEnrolled{}, &ledgerv1.MemberErased{}, &ledgerv1.PointsCredited{}, &ledgerv1.PointsDebited{},
+	produces := testkit.TypeNames(&ledgerv1.MemberEnrolled{}, &ledgerv1.MemberErased{}, &ledgerv1.PointsCredited{}, &ledgerv1.PointsDebited{},
 		&ledgerv1.HoldPlaced{}, &ledgerv1.HoldCaptured{}, &ledgerv1.HoldVoided{}, &ledgerv1.UnmatchedPurchaseRecorded{})
-	if g := got(c.Produces); !slices.Equal(g, produces) {
+	if g := testkit.EventTypes(c.Produces); !slices.Equal(g, produces) {
 		t.Errorf("produces %v, want %v", g, produces)
 	}
-	consumes := want(&posv1.PurchaseRecorded{}, &posv1.ReturnRecorded{}, &surveyv1.ResponseSubmitted{},
+	consumes := testkit.TypeNames(&posv1.PurchaseRecorded{}, &posv1.ReturnRecorded{}, &surveyv1.ResponseSubmitted{},
 		&rewardsv1.RedemptionCompleted{}, &rewardsv1.RedemptionCancelled{})
-	if g := got(c.Consumes); !slices.Equal(g, consumes) {
+	if g := testkit.EventTypes(c.Consumes); !slices.Equal(g, consumes) {
 		t.Errorf("consumes %v, want %v", g, consumes)
 	}
 }

@@ -123,22 +123,13 @@ func posReturn(store, returnID, originalTxID, memberID string, totalMinor int64)
 	}
 }
 
-// subject is the subject msg is published on, as the contract declares it.
-func subject(msg proto.Message) string {
-	s, err := bus.MustSpec(msg).SubjectOf(msg)
-	if err != nil {
-		panic(err)
-	}
-	return s
-}
-
 // stream is the full name of the stream of msg's events in the test's namespace.
 func (e *env) stream(msg proto.Message) string { return e.NS().Stream(bus.MustSpec(msg).Stream.Name) }
 
 // send publishes msg on its subject with the event id id ("" for a fresh one).
 func (e *env) send(id string, msg proto.Message) testkit.Sent {
 	e.t.Helper()
-	return e.Publish(subject(msg), id, msg)
+	return e.PublishEvent(id, msg)
 }
 
 // published reads every event of type M the ledger published.

@@ -67,7 +67,7 @@ func TestHostilePOSInputIsRefused(t *testing.T) {
 	for _, h := range hostile {
 		on := h.subject
 		if on == "" {
-			on = subject(h.event)
+			on = testkit.Subject(h.event)
 		}
 		e.Publish(on, h.event.GetEventId(), h.event)
 	}

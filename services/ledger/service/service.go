@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/treue/treue/pkg/config"
+	"github.com/treue/treue/pkg/privacy"
 	"github.com/treue/treue/pkg/svc"
 	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
 	privacyv1 "github.com/treue/treue/proto/gen/treue/privacy/v1"
@@ -276,12 +277,7 @@ func (c *Config) withDefaults() {
 }
 
 // Service is a wired ledger, ready to Run.
-type Service struct {
-	rt  *svc.Runtime
-	app *app.Application
-	cfg Config
-	log *slog.Logger
-}
+type Service struct{ svc.Service }
 
 // New opens the runtime (connects, migrates, creates the LEDGER stream) and wires the
 // ledger. The streams it consumes (POS, SURVEY, REWARDS) are created when its consumers
@@ -293,24 +289,19 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
 	}
-	rt, err := svc.Open(ctx, cfg.Base, svc.Options{
+	s, err := svc.Wire(ctx, cfg.Base, svc.Options{
 		Name:       Name,
 		Schema:     Schema,
 		Migrations: migrations.FS,
 		Produces:   convert.Produces,
-	}, log)
+	}, log, func(rt *svc.Runtime) error { return wire(rt, cfg, rules, log) })
 	if err != nil {
 		return nil, err
 	}
-	s, err := wire(rt, cfg, rules, log)
-	if err != nil {
-		rt.Close()
-		return nil, err
-	}
-	return s, nil
+	return &Service{s}, nil
 }
 
-func wire(rt *svc.Runtime, cfg Config, rules domain.POSRules, log *slog.Logger) (*Service, error) {
+func wire(rt *svc.Runtime, cfg Config, rules domain.POSRules, log *slog.Logger) error {
 	application, err := app.New(app.Deps{
 		Store: postgres.NewStore(rt.DB, rt.Outbox),
 		Config: app.Config{
@@ -322,54 +313,23 @@ func wire(rt *svc.Runtime, cfg Config, rules domain.POSRules, log *slog.Logger) 
 		NewID: newID, Now: time.Now, Log: log,
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := rt.Consume(events.Consumers(application)...); err != nil {
-		return nil, err
+		return err
 	}
 	ledgerv1.RegisterLedgerServiceServer(rt.GRPC, grpcapi.New(application))
-	privacyv1.RegisterPrivacyServiceServer(rt.GRPC, grpcapi.NewPrivacy(application, Name))
-	s := &Service{rt: rt, app: application, cfg: cfg, log: log}
-	rt.Background(s.expireHolds)
-	return s, nil
+	privacyv1.RegisterPrivacyServiceServer(rt.GRPC, privacy.NewServer(Name, application.Queries.ExportMember.Handle, convert.Export))
+	// Holds past their expiry are voided every HoldExpiryInterval.
+	rt.Sweep(svc.Sweep{What: "hold expiry", Interval: cfg.HoldExpiryInterval, Batch: 200,
+		Pass: func(ctx context.Context, batch int) (int, error) {
+			n, err := application.Commands.ExpireHolds.Handle(ctx, batch)
+			if err == nil && n > 0 {
+				log.Info("holds expired", "count", n)
+			}
+			return n, err
+		}})
+	return nil
 }
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
-
-// GRPCAddr is where the gRPC server listens.
-func (s *Service) GRPCAddr() string { return s.rt.GRPCAddr() }
-
-// HTTPAddr is "": the ledger serves no HTTP.
-func (s *Service) HTTPAddr() string { return s.rt.HTTPAddr() }
-
-// Run serves until ctx ends or a part fails, then shuts down in order.
-func (s *Service) Run(ctx context.Context) error { return s.rt.Run(ctx) }
-
-// expireHolds voids holds past their expiry every HoldExpiryInterval until ctx ends.
-func (s *Service) expireHolds(ctx context.Context) {
-	const batch = 200
-	t := time.NewTicker(s.cfg.HoldExpiryInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		for {
-			n, err := s.app.Commands.ExpireHolds.Handle(ctx, batch)
-			if err != nil {
-				if ctx.Err() == nil {
-					s.log.Warn("hold expiry failed; will retry", "err", err)
-				}
-				break
-			}
-			if n > 0 {
-				s.log.Info("holds expired", "count", n)
-			}
-			if n < batch {
-				break
-			}
-		}
-	}
-}

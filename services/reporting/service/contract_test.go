@@ -4,6 +4,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/treue/treue/pkg/testkit"
 	"github.com/treue/treue/services/reporting/service"
 )
 
@@ -14,11 +15,7 @@ func TestContract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var consumes []string
-	for _, s := range c.Consumes {
-		consumes = append(consumes, string(s.Type))
-	}
-	slices.Sort(consumes)
+	consumes := testkit.EventTypes(c.Consumes)
 	want := []string{
 		"treue.feedback.v1.CaseOpened", "treue.feedback.v1.CaseResolved",
 		"treue.ledger.v1.HoldCaptured", "treue.ledger.v1.MemberErased", "treue.ledger.v1.PointsCredited", "treue.ledger.v1.PointsDebited",

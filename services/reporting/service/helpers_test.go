@@ -22,25 +22,16 @@ func TestMain(m *testing.M) { testkit.Main(m) }
 
 // The subjects of the events reporting reads, from the contract.
 var (
-	subjectResponse       = subject(&surveyv1.ResponseSubmitted{})
-	subjectCredited       = subject(&ledgerv1.PointsCredited{})
-	subjectDebited        = subject(&ledgerv1.PointsDebited{})
-	subjectCaptured       = subject(&ledgerv1.HoldCaptured{})
-	subjectErased         = subject(&ledgerv1.MemberErased{})
-	subjectCaseOpened     = subject(&feedbackv1.CaseOpened{})
-	subjectCaseResolved   = subject(&feedbackv1.CaseResolved{})
-	subjectCouponIssued   = subject(&rewardsv1.CouponIssued{})
-	subjectCouponRedeemed = subject(&rewardsv1.CouponRedeemed{})
+	subjectResponse       = testkit.Subject(&surveyv1.ResponseSubmitted{})
+	subjectCredited       = testkit.Subject(&ledgerv1.PointsCredited{})
+	subjectDebited        = testkit.Subject(&ledgerv1.PointsDebited{})
+	subjectCaptured       = testkit.Subject(&ledgerv1.HoldCaptured{})
+	subjectErased         = testkit.Subject(&ledgerv1.MemberErased{})
+	subjectCaseOpened     = testkit.Subject(&feedbackv1.CaseOpened{})
+	subjectCaseResolved   = testkit.Subject(&feedbackv1.CaseResolved{})
+	subjectCouponIssued   = testkit.Subject(&rewardsv1.CouponIssued{})
+	subjectCouponRedeemed = testkit.Subject(&rewardsv1.CouponRedeemed{})
 )
-
-// subject is the subject an event of msg's type is published on.
-func subject(msg proto.Message) string {
-	s, err := bus.MustSpec(msg).SubjectOf(msg)
-	if err != nil {
-		panic(err)
-	}
-	return s
-}
 
 // harness is one running reporting service in its own world.
 type harness struct {

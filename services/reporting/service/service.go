@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/treue/treue/pkg/config"
+	"github.com/treue/treue/pkg/privacy"
 	"github.com/treue/treue/pkg/svc"
 	privacyv1 "github.com/treue/treue/proto/gen/treue/privacy/v1"
 	reportingv1 "github.com/treue/treue/proto/gen/treue/reporting/v1"
@@ -71,50 +72,34 @@ func (c Config) LogValue() slog.Value {
 }
 
 // Service is a wired, not yet running, reporting service.
-type Service struct {
-	rt *svc.Runtime
-}
+type Service struct{ svc.Service }
 
 // New opens the service's resources (database, migrations, listeners) and wires its
 // consumers, gRPC API and dashboard. Run starts it.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
-	rt, err := svc.Open(ctx, cfg.Base, svc.Options{
+	s, err := svc.Wire(ctx, cfg.Base, svc.Options{
 		Name:       Name,
 		Schema:     Name,
 		Migrations: migrations.FS,
 		Produces:   convert.Produces,
-	}, log)
+	}, log, func(rt *svc.Runtime) error { return wire(rt, cfg, log) })
 	if err != nil {
 		return nil, err
 	}
-	s, err := wire(rt, cfg, log)
-	if err != nil {
-		rt.Close()
-		return nil, err
-	}
-	return s, nil
+	return &Service{s}, nil
 }
 
-func wire(rt *svc.Runtime, cfg Config, log *slog.Logger) (*Service, error) {
+func wire(rt *svc.Runtime, cfg Config, log *slog.Logger) error {
 	store := postgres.New(rt.DB, cfg.PointsShards)
 	application, err := app.New(app.Deps{Store: store, Clock: time.Now})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := rt.Consume(events.Consumers(application)...); err != nil {
-		return nil, err
+		return err
 	}
 	reportingv1.RegisterReportingServiceServer(rt.GRPC, grpcapi.NewServer(application))
-	privacyv1.RegisterPrivacyServiceServer(rt.GRPC, grpcapi.NewPrivacyServer(Name, application))
+	privacyv1.RegisterPrivacyServiceServer(rt.GRPC, privacy.NewServer(Name, application.Queries.ExportMember.Handle, convert.Export))
 	rt.HandleHTTP(web.NewDashboard(application.Queries.GetDashboard, store.Ping, cfg.DashboardRefresh, time.Now, log))
-	return &Service{rt: rt}, nil
+	return nil
 }
-
-// Run serves until ctx ends, then shuts down in order.
-func (s *Service) Run(ctx context.Context) error { return s.rt.Run(ctx) }
-
-// GRPCAddr is the address the gRPC server listens on.
-func (s *Service) GRPCAddr() string { return s.rt.GRPCAddr() }
-
-// HTTPAddr is the address the dashboard listens on, or "" without one.
-func (s *Service) HTTPAddr() string { return s.rt.HTTPAddr() }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/treue/treue/pkg/config"
+	"github.com/treue/treue/pkg/privacy"
 	"github.com/treue/treue/pkg/svc"
 	privacyv1 "github.com/treue/treue/proto/gen/treue/privacy/v1"
 	rewardsv1 "github.com/treue/treue/proto/gen/treue/rewards/v1"
@@ -164,11 +165,8 @@ func (c Config) LogValue() slog.Value {
 
 // Service is a running rewards service.
 type Service struct {
-	rt     *svc.Runtime
+	svc.Service
 	ledger *ledgerclient.Client
-	app    *app.Application
-	cfg    Config
-	log    *slog.Logger
 }
 
 // New opens the database (migrating it), NATS (creating REWARDS, the stream of the events
@@ -194,29 +192,24 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	if err != nil {
 		return nil, err
 	}
-	rt, err := svc.Open(ctx, cfg.Base, svc.Options{
-		Name:       Name,
-		Schema:     Name,
-		Migrations: migrations.FS,
-		Produces:   convert.Produces,
-	}, log)
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
-		if err != nil {
-			rt.Close()
-		}
-	}()
 	ledger, err := ledgerclient.New(cfg.LedgerAddr, cfg.ServiceAPIKey, cfg.LedgerTimeout)
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		if err != nil {
-			_ = ledger.Close()
-		}
-	}()
+	s, err := svc.Wire(ctx, cfg.Base, svc.Options{
+		Name:       Name,
+		Schema:     Name,
+		Migrations: migrations.FS,
+		Produces:   convert.Produces,
+	}, log, func(rt *svc.Runtime) error { return wire(rt, cfg, ledger, sealer, log) })
+	if err != nil {
+		_ = ledger.Close()
+		return nil, err
+	}
+	return &Service{Service: s, ledger: ledger}, nil
+}
+
+func wire(rt *svc.Runtime, cfg Config, ledger *ledgerclient.Client, sealer *codeseal.Sealer, log *slog.Logger) error {
 	application, err := app.New(app.Deps{
 		Store:  postgres.New(rt.DB, rt.Outbox, rt.Relay.Notify),
 		Ledger: ledger,
@@ -230,78 +223,38 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 		SettleAfter:     cfg.SettleAfter,
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := rt.Consume(events.Consumers(application)...); err != nil {
-		return nil, err
+		return err
 	}
 	rewardsv1.RegisterRewardsServiceServer(rt.GRPC, grpcapi.New(application))
-	privacyv1.RegisterPrivacyServiceServer(rt.GRPC, grpcapi.NewPrivacy(Name, application))
-	s := &Service{rt: rt, ledger: ledger, app: application, cfg: cfg, log: log}
-	rt.Background(s.settleAbandoned)
-	rt.Background(s.forgetCodes)
-	return s, nil
-}
-
-// settleAbandoned settles redemptions a crashed call left requested, every SweepInterval
-// until ctx ends.
-func (s *Service) settleAbandoned(ctx context.Context) {
-	s.sweep(ctx, "settling abandoned redemptions", func() (int, error) {
-		out, err := s.app.Commands.SettleAbandoned.Handle(ctx, sweepBatch)
-		return out.Claimed, err
-	})
-}
-
-// forgetCodes wipes sealed codes past their retry window, every SweepInterval until ctx
-// ends.
-func (s *Service) forgetCodes(ctx context.Context) {
-	s.sweep(ctx, "wiping sealed coupon codes", func() (int, error) {
-		n, err := s.app.Commands.ForgetCodes.Handle(ctx, sweepBatch)
-		if n > 0 {
-			s.log.Info("sealed coupon codes wiped after their retry window", "count", n)
-		}
-		return n, err
-	})
-}
-
-// sweep runs pass every SweepInterval, and again at once while it fills a batch.
-func (s *Service) sweep(ctx context.Context, what string, pass func() (int, error)) {
-	t := time.NewTicker(s.cfg.SweepInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		for ctx.Err() == nil {
-			n, err := pass()
-			if err != nil {
-				if ctx.Err() == nil {
-					s.log.Warn(what+" failed; will retry", "err", err)
-				}
-				break
+	privacyv1.RegisterPrivacyServiceServer(rt.GRPC, privacy.NewServer(Name, application.Queries.ExportMember.Handle, convert.Export))
+	// Redemptions a crashed call left requested are settled, and sealed codes past their
+	// retry window wiped, every SweepInterval.
+	rt.Sweep(svc.Sweep{What: "settling abandoned redemptions", Interval: cfg.SweepInterval, Batch: sweepBatch,
+		Pass: func(ctx context.Context, batch int) (int, error) {
+			out, err := application.Commands.SettleAbandoned.Handle(ctx, batch)
+			return out.Claimed, err
+		}})
+	rt.Sweep(svc.Sweep{What: "wiping sealed coupon codes", Interval: cfg.SweepInterval, Batch: sweepBatch,
+		Pass: func(ctx context.Context, batch int) (int, error) {
+			n, err := application.Commands.ForgetCodes.Handle(ctx, batch)
+			if n > 0 {
+				log.Info("sealed coupon codes wiped after their retry window", "count", n)
 			}
-			if n < sweepBatch {
-				break
-			}
-		}
-	}
+			return n, err
+		}})
+	return nil
 }
 
 // Run serves until ctx ends, then shuts down in order: the gRPC server lets calls under
 // way finish (they may still call the ledger), the relay publishes what they wrote, and
 // the ledger connection closes last.
 func (s *Service) Run(ctx context.Context) error {
-	err := s.rt.Run(ctx)
+	err := s.Service.Run(ctx)
 	if cerr := s.ledger.Close(); cerr != nil && err == nil {
 		err = cerr
 	}
 	return err
 }
-
-// GRPCAddr is the address the gRPC server listens on.
-func (s *Service) GRPCAddr() string { return s.rt.GRPCAddr() }
-
-// HTTPAddr is "": the rewards service has no HTTP server.
-func (s *Service) HTTPAddr() string { return s.rt.HTTPAddr() }

@@ -97,11 +97,7 @@ func (e *env) completed(t *testing.T, memberID string) (domain.Redemption, domai
 // publish sends ev on its subject as its producer does.
 func (e *env) publish(t *testing.T, id string, ev proto.Message) testkit.Sent {
 	t.Helper()
-	subject, err := bus.MustSpec(ev).SubjectOf(ev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e.For(t).Publish(subject, id, ev)
+	return e.For(t).PublishEvent(id, ev)
 }
 
 // as returns a context for a call with role's key ("" for none).

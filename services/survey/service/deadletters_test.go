@@ -29,7 +29,7 @@ func TestMalformedEventsAreDeadLettered(t *testing.T) {
 	invalidPurchase.EventId = "not-a-uuid"
 	contact := &touchpointv1.ContactRecorded{EventId: uuid.NewString(), MemberId: member,
 		Touchpoint: commonv1.Touchpoint_TOUCHPOINT_PURCHASE, OccurredAt: timestamppb.Now()}
-	purchaseSubject, purchaseType := subjectOf(t, invalidPurchase), string(bus.MustSpec(invalidPurchase).Type)
+	purchaseSubject, purchaseType := subjectOf(invalidPurchase), string(bus.MustSpec(invalidPurchase).Type)
 	enrolment := &ledgerv1.MemberEnrolled{Locale: "en", SurveyConsent: true}
 	tests := []struct {
 		name, consumer, subject, contentType, eventType string
@@ -42,9 +42,9 @@ func TestMalformedEventsAreDeadLettered(t *testing.T) {
 		{"purchase invalid", service.ConsumerPOS, purchaseSubject, bus.ContentTypeProto, "", marshal(t, invalidPurchase), "event_id"},
 		{"purchase of another type", service.ConsumerPOS, purchaseSubject, bus.ContentTypeProto, string(bus.MustSpec(&posv1.ReturnRecorded{}).Type),
 			marshal(t, purchase("S1", member)), "type"},
-		{"contact about a purchase", service.ConsumerTouchpoint, subjectOf(t, contact), bus.ContentTypeProto, "",
+		{"contact about a purchase", service.ConsumerTouchpoint, subjectOf(contact), bus.ContentTypeProto, "",
 			marshal(t, contact), "touchpoint"},
-		{"enrolment without member", service.ConsumerMembers, subjectOf(t, enrolment), bus.ContentTypeProto, "",
+		{"enrolment without member", service.ConsumerMembers, subjectOf(enrolment), bus.ContentTypeProto, "",
 			marshal(t, enrolment), "member_id"},
 		{"erasure not protobuf", service.ConsumerMembers, subject[*ledgerv1.MemberErased](), bus.ContentTypeProto, "", []byte("\xff\xff"), "decode"},
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/treue/treue/pkg/config"
+	"github.com/treue/treue/pkg/privacy"
 	"github.com/treue/treue/pkg/svc"
 	privacyv1 "github.com/treue/treue/proto/gen/treue/privacy/v1"
 	surveyv1 "github.com/treue/treue/proto/gen/treue/survey/v1"
@@ -122,13 +123,11 @@ func (c Config) LogValue() slog.Value {
 }
 
 // Service is a survey service ready to run.
-type Service struct {
-	rt *svc.Runtime
-}
+type Service struct{ svc.Service }
 
 // New opens the service's resources (database, migrations, streams, listeners) and wires
 // its consumers, gRPC API and web pages. Run starts them.
-func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err error) {
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -142,22 +141,19 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	if err != nil {
 		return nil, err
 	}
-
-	rt, err := svc.Open(ctx, cfg.Base, svc.Options{
+	s, err := svc.Wire(ctx, cfg.Base, svc.Options{
 		Name:       Name,
 		Schema:     Schema,
 		Migrations: migrations.FS,
 		Produces:   convert.Produces,
-	}, log)
+	}, log, func(rt *svc.Runtime) error { return wire(rt, cfg, signer, log) })
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		if err != nil {
-			rt.Close()
-		}
-	}()
+	return &Service{s}, nil
+}
 
+func wire(rt *svc.Runtime, cfg Config, signer *domain.LinkSigner, log *slog.Logger) error {
 	application, err := app.New(app.Deps{
 		Config: app.Config{
 			SurveyID:   domain.DefaultNPSSurveyID,
@@ -170,22 +166,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 		Now:   time.Now,
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := rt.Consume(events.Consumers(application)...); err != nil {
-		return nil, err
+		return err
 	}
 	surveyv1.RegisterSurveyServiceServer(rt.GRPC, grpcapi.NewSurvey(application))
-	privacyv1.RegisterPrivacyServiceServer(rt.GRPC, grpcapi.NewPrivacy(application, Name))
+	privacyv1.RegisterPrivacyServiceServer(rt.GRPC, privacy.NewServer(Name, application.Queries.ExportMember.Handle, convert.Export))
 	rt.HandleHTTP(web.New(application, log))
-	return &Service{rt: rt}, nil
+	return nil
 }
-
-// Run serves until ctx ends, then shuts down in order.
-func (s *Service) Run(ctx context.Context) error { return s.rt.Run(ctx) }
-
-// GRPCAddr is the address the gRPC server listens on.
-func (s *Service) GRPCAddr() string { return s.rt.GRPCAddr() }
-
-// HTTPAddr is the address the survey pages are served on.
-func (s *Service) HTTPAddr() string { return s.rt.HTTPAddr() }

@@ -51,7 +51,7 @@ func New(d Deps) (*Application, error) {
 		Queries: Queries{
 			ListCases:    ListCases{store: d.Store, clock: d.Clock},
 			GetCase:      GetCase{store: d.Store, clock: d.Clock},
-			ExportMember: ExportMember{store: d.Store, clock: d.Clock},
+			ExportMember: ExportMember{store: d.Store},
 		},
 	}, nil
 }

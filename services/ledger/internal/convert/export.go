@@ -1,16 +1,16 @@
 package convert
 
 import (
-	"encoding/json"
 	"time"
 
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/treue/treue/pkg/privacy"
 	"github.com/treue/treue/services/ledger/internal/domain"
 )
 
-// Export is the member's export as the JSON of ExportMemberResponse.data: an empty
-// object for a member the ledger does not know.
+// Export is the member's export as the JSON of ExportMemberResponse.data (the struct
+// tags below name its fields): an empty object for a member the ledger does not know.
 func Export(x domain.MemberExport) (*structpb.Struct, error) {
 	if x.Member == nil {
 		return &structpb.Struct{Fields: map[string]*structpb.Value{}}, nil
@@ -54,17 +54,7 @@ func Export(x domain.MemberExport) (*structpb.Struct, error) {
 			Points:     r.Points, Debited: r.Debited, Shortfall: r.Shortfall, Orphan: r.Orphan,
 		}
 	}
-	// Through JSON: the struct tags name the fields, and structpb takes what
-	// encoding/json gives back.
-	b, err := json.Marshal(doc)
-	if err != nil {
-		return nil, err
-	}
-	var fields map[string]any
-	if err := json.Unmarshal(b, &fields); err != nil {
-		return nil, err
-	}
-	return structpb.NewStruct(fields)
+	return privacy.Data(doc)
 }
 
 type exportDoc struct {

@@ -52,7 +52,7 @@ func New(d Deps) (*Application, error) {
 		GetPointsSummary: GetPointsSummary{r: s, now: now},
 		GetCaseStats:     GetCaseStats{r: s, now: now},
 		GetCouponStats:   GetCouponStats{r: s, now: now},
-		ExportMember:     ExportMember{now: now},
+		ExportMember:     ExportMember{},
 	}
 	q.GetDashboard = GetDashboard{nps: q.GetNps, points: q.GetPointsSummary, cases: q.GetCaseStats, coupons: q.GetCouponStats}
 	c := Commands{

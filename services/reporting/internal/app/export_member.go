@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"time"
 
 	"github.com/treue/treue/services/reporting/internal/domain"
 )
@@ -11,10 +10,8 @@ import (
 // member (see domain.NoMemberData; the store's tests hold its tables to that), so there
 // is nothing to read: the export is the note that says so, for a known member and an
 // unknown one alike.
-type ExportMember struct {
-	now func() time.Time
-}
+type ExportMember struct{}
 
 func (q ExportMember) Handle(_ context.Context, _ string) (domain.MemberData, error) {
-	return domain.MemberData{Note: domain.NoMemberData, AsOf: q.now()}, nil
+	return domain.MemberData{Note: domain.NoMemberData}, nil
 }

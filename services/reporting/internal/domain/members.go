@@ -1,7 +1,5 @@
 package domain
 
-import "time"
-
 // Reporting's read models count answers, points and coupons by day, touchpoint and store,
 // and follow cases by case id. None of them names a member: an event's member id is
 // dropped as the event is counted, and so are an answer's comment and the like. Erasing a
@@ -16,5 +14,4 @@ const NoMemberData = "reporting keeps figures by day, touchpoint, store and case
 // says so.
 type MemberData struct {
 	Note string
-	AsOf time.Time
 }

@@ -4,16 +4,15 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/types/known/structpb"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
-	privacyv1 "github.com/treue/treue/proto/gen/treue/privacy/v1"
 	"github.com/treue/treue/services/rewards/internal/domain"
 )
 
-// ExportMemberResponse is the rewards service's part of a member's data export: their
-// redemptions and coupons (never a code: the export says whether a sealed one is still
-// kept for a retry), and when they were erased, if they were.
-func ExportMemberResponse(service string, r domain.MemberRecords) (*privacyv1.ExportMemberResponse, error) {
+// Export is the rewards service's part of a member's data export, as the JSON of
+// ExportMemberResponse.data: their redemptions and coupons (never a code: the export says
+// whether a sealed one is still kept for a retry; a coupon's status is as of r.At), and
+// when they were erased, if they were.
+func Export(r domain.MemberRecords) (*structpb.Struct, error) {
 	redemptions := make([]any, len(r.Redemptions))
 	for i, x := range r.Redemptions {
 		redemptions[i] = map[string]any{
@@ -56,13 +55,7 @@ func ExportMemberResponse(service string, r domain.MemberRecords) (*privacyv1.Ex
 	if !r.ErasedAt.IsZero() {
 		data["erased_at"] = jsonTime(r.ErasedAt)
 	}
-	s, err := structpb.NewStruct(data)
-	if err != nil {
-		return nil, err
-	}
-	return &privacyv1.ExportMemberResponse{
-		Service: service, MemberId: r.MemberID, Data: s, ExportedAt: timestamppb.New(r.At),
-	}, nil
+	return structpb.NewStruct(data)
 }
 
 func jsonTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }

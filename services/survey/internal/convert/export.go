@@ -1,13 +1,11 @@
 package convert
 
 import (
-	"encoding/json"
 	"time"
 
 	"google.golang.org/protobuf/types/known/structpb"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
-	privacyv1 "github.com/treue/treue/proto/gen/treue/privacy/v1"
+	"github.com/treue/treue/pkg/privacy"
 	"github.com/treue/treue/services/survey/internal/domain"
 )
 
@@ -56,8 +54,8 @@ type (
 	}
 )
 
-// ToExportMemberResponse is the member's data export, answered by service.
-func ToExportMemberResponse(service string, d domain.MemberData, at time.Time) (*privacyv1.ExportMemberResponse, error) {
+// Export is the member's data as the JSON of ExportMemberResponse.data.
+func Export(d domain.MemberData) (*structpb.Struct, error) {
 	var x exportData
 	if m := d.Member; m != nil {
 		x.Member = &exportMember{Locale: m.Locale, SurveyConsent: m.SurveyConsent, UpdatedAt: m.UpdatedAt}
@@ -84,19 +82,5 @@ func ToExportMemberResponse(service string, d domain.MemberData, at time.Time) (
 		x.ParkedTriggers = append(x.ParkedTriggers, exportTrigger{Touchpoint: string(t.Touchpoint), StoreID: t.StoreID, OccurredAt: t.OccurredAt})
 	}
 	// Through JSON: the tags above are the export's one description of its shape.
-	b, err := json.Marshal(x)
-	if err != nil {
-		return nil, err
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, err
-	}
-	data, err := structpb.NewStruct(m)
-	if err != nil {
-		return nil, err
-	}
-	return &privacyv1.ExportMemberResponse{
-		Service: service, MemberId: d.MemberID, Data: data, ExportedAt: timestamppb.New(at),
-	}, nil
+	return privacy.Data(x)
 }

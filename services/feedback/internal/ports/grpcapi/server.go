@@ -62,7 +62,8 @@ func reply[T, R any](v T, err error, conv func(T) R) (R, error) {
 	return conv(v), nil
 }
 
-// toStatus maps domain errors; anything else is returned as is and becomes Internal.
+// toStatus maps domain errors; anything else is returned as is for pkg/grpcx (a context
+// error becomes its code, the rest Internal).
 func toStatus(err error) error {
 	switch {
 	case errors.Is(err, domain.ErrCaseNotFound):
@@ -71,10 +72,6 @@ func toStatus(err error) error {
 		return grpcx.FailedPrecondition(ReasonAlreadyResolved, "the case is already resolved")
 	case errors.Is(err, domain.ErrOutcomeNotAllowed):
 		return grpcx.InvalidField("outcome", err.Error())
-	case errors.Is(err, context.DeadlineExceeded):
-		return status.Error(codes.DeadlineExceeded, "deadline exceeded")
-	case errors.Is(err, context.Canceled):
-		return status.Error(codes.Canceled, "canceled")
 	}
 	return err
 }

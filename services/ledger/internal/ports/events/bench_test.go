@@ -19,6 +19,7 @@ import (
 	"github.com/treue/treue/pkg/testkit"
 	posv1 "github.com/treue/treue/proto/gen/treue/pos/v1"
 	"github.com/treue/treue/services/ledger/internal/adapters/postgres"
+	"github.com/treue/treue/services/ledger/internal/adapters/postgres/pgtest"
 	"github.com/treue/treue/services/ledger/internal/app"
 	"github.com/treue/treue/services/ledger/internal/convert"
 	"github.com/treue/treue/services/ledger/internal/domain"
@@ -41,27 +42,6 @@ func migrated(tb testing.TB) *pgxpool.Pool {
 		tb.Fatal(err)
 	}
 	return pool
-}
-
-// seedMembers enrols n members directly in SQL (fast) and returns their ids.
-func seedMembers(tb testing.TB, pool *pgxpool.Pool, n int) []string {
-	tb.Helper()
-	ids := make([]string, n)
-	for i := range ids {
-		ids[i] = uuid.Must(uuid.NewV7()).String()
-	}
-	_, err := pool.Exec(context.Background(), `
-		WITH m AS (
-			INSERT INTO members (id, display_name, email, locale, survey_consent, marketing_consent, tier, enrolled_at, idempotency_key, request_hash)
-			SELECT id, 'Member', 'm@example.com', 'en', true, true, 'standard', now(), 'seed-' || id, ''
-			FROM unnest($1::uuid[]) AS id
-			RETURNING id)
-		INSERT INTO accounts (name, member_id, balance)
-		SELECT 'member:' || m.id || s.suffix, m.id, 0 FROM m, unnest(ARRAY['', ':hold', ':pending']) AS s(suffix)`, ids)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return ids
 }
 
 // newRoutesOn returns the ledger's routes over pool, as the service wires them.
@@ -118,7 +98,7 @@ func purchases(members []string, n int) []bus.Delivery[*posv1.PurchaseRecorded] 
 // purchases per transaction, with the inbox rows the consumer writes, as in production.
 func BenchmarkPOSHandler(b *testing.B) {
 	pool := migrated(b)
-	members := seedMembers(b, pool, 2000)
+	members := pgtest.SeedMembers(b, pool, 2000)
 	r := newRoutesOn(b, pool)
 	ds := purchases(members, b.N)
 	db := pg.NewDB(pool, nil)

@@ -16,6 +16,7 @@ import (
 	"github.com/treue/treue/pkg/bus"
 	"github.com/treue/treue/pkg/pg"
 	posv1 "github.com/treue/treue/proto/gen/treue/pos/v1"
+	"github.com/treue/treue/services/ledger/internal/adapters/postgres/pgtest"
 	"github.com/treue/treue/services/ledger/internal/domain"
 )
 
@@ -74,7 +75,7 @@ func run[T proto.Message](route func(context.Context, []bus.Delivery[T]) error, 
 // purchases or 500 (a large one sends its rows with COPY, which takes one more).
 func TestPOSBatchIsSetBased(t *testing.T) {
 	base := migrated(t)
-	members := seedMembers(t, base, 50)
+	members := pgtest.SeedMembers(t, base, 50)
 	pool, counter := countingPool(t, base)
 	r := newRoutesOn(t, pool)
 	ds := purchases(members, 510)
@@ -105,7 +106,7 @@ func TestPOSBatchIsSetBased(t *testing.T) {
 // its purchase waits for it (a retry), booking nothing.
 func TestPOSBatchMixed(t *testing.T) {
 	pool := migrated(t)
-	m := seedMembers(t, pool, 1)[0]
+	m := pgtest.SeedMembers(t, pool, 1)[0]
 	r := newRoutesOn(t, pool)
 	now := timestamppb.Now()
 	buy := func(tx, member string, total int64) bus.Delivery[*posv1.PurchaseRecorded] {
@@ -150,7 +151,7 @@ func TestPOSBatchMixed(t *testing.T) {
 // route: see the service's TestHostilePOSInputIsRefused.)
 func TestPOSRefusalsAreLeftOut(t *testing.T) {
 	pool := migrated(t)
-	m := seedMembers(t, pool, 1)[0]
+	m := pgtest.SeedMembers(t, pool, 1)[0]
 	r := newRoutesOn(t, pool)
 	buy := func(tx string, change func(*posv1.PurchaseRecorded)) bus.Delivery[*posv1.PurchaseRecorded] {
 		p := &posv1.PurchaseRecorded{EventId: uuid.NewString(), StoreId: "S1", TransactionId: tx, MemberId: m,

@@ -87,8 +87,8 @@ func reply[T, R any](v T, err error, to func(T) R) (R, error) {
 	return to(v), nil
 }
 
-// toStatus maps the ledger's errors; anything else is left for pkg/grpcx to log and hide
-// as Internal.
+// toStatus maps the ledger's errors; anything else is left for pkg/grpcx (a context error
+// becomes its code, the rest is logged and hidden as Internal).
 func toStatus(err error) error {
 	switch {
 	case errors.Is(err, domain.ErrMemberNotFound):
@@ -103,8 +103,6 @@ func toStatus(err error) error {
 		return grpcx.FailedPrecondition(ReasonIdempotencyKeyReused, "the idempotency key was used before for a different request")
 	case errors.Is(err, domain.ErrInvalidPageToken):
 		return grpcx.InvalidField("page_token", err.Error())
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return status.FromContextError(err).Err()
 	}
 	return err
 }

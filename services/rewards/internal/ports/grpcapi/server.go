@@ -114,8 +114,8 @@ var preconditions = []struct {
 }
 
 // toStatus maps the domain's and the application's errors to statuses. Anything else
-// is returned as is: the server's interceptor logs it and answers Internal without
-// details.
+// is returned as is: the server's interceptor answers a context error with its code, and
+// logs the rest and answers Internal without details.
 func toStatus(err error) error {
 	if errors.Is(err, domain.ErrRewardNotFound) || errors.Is(err, domain.ErrMemberNotFound) ||
 		errors.Is(err, domain.ErrCouponNotFound) {
@@ -133,10 +133,6 @@ func toStatus(err error) error {
 		return status.Error(codes.InvalidArgument, err.Error())
 	case errors.Is(err, app.ErrLedgerUnavailable):
 		return status.Error(codes.Unavailable, "the points ledger did not answer; retry with the same idempotency key")
-	case errors.Is(err, context.DeadlineExceeded):
-		return status.Error(codes.DeadlineExceeded, err.Error())
-	case errors.Is(err, context.Canceled):
-		return status.Error(codes.Canceled, err.Error())
 	}
 	return err
 }

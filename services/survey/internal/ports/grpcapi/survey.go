@@ -54,7 +54,7 @@ func (s *Survey) ListInvitations(ctx context.Context, req *surveyv1.ListInvitati
 }
 
 // toStatus maps the domain's errors; anything else is left to the server's interceptor,
-// which logs it and answers Internal.
+// which answers a context error with its code, and logs the rest and answers Internal.
 func toStatus(err error) error {
 	switch {
 	case errors.Is(err, domain.ErrTokenInvalid):
@@ -69,10 +69,6 @@ func toStatus(err error) error {
 		return grpcx.FailedPrecondition("ALREADY_ANSWERED", "the invitation has already been answered")
 	case errors.Is(err, domain.ErrInvitationNotFound):
 		return status.Error(codes.NotFound, "invitation not found")
-	case errors.Is(err, context.Canceled):
-		return status.Error(codes.Canceled, err.Error())
-	case errors.Is(err, context.DeadlineExceeded):
-		return status.Error(codes.DeadlineExceeded, err.Error())
 	}
 	return err
 }

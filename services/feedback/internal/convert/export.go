@@ -4,18 +4,14 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/types/known/structpb"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
-	privacyv1 "github.com/treue/treue/proto/gen/treue/privacy/v1"
-
-	"github.com/treue/treue/services/feedback/internal/app"
 	"github.com/treue/treue/services/feedback/internal/domain"
 )
 
-// ExportMemberResponse returns a member's export, answered by service. Data has a key
+// Export is a member's export as the JSON of ExportMemberResponse.data. It has a key
 // only for what is held: "cases" (the member's cases, with their comments, outcomes and
 // notes) and "erased_at"; nothing for a member the service does not know.
-func ExportMemberResponse(service string, e app.MemberExport) (*privacyv1.ExportMemberResponse, error) {
+func Export(e domain.MemberData) (*structpb.Struct, error) {
 	data := map[string]any{}
 	if len(e.Cases) > 0 {
 		cases := make([]any, len(e.Cases))
@@ -27,16 +23,7 @@ func ExportMemberResponse(service string, e app.MemberExport) (*privacyv1.Export
 	if !e.ErasedAt.IsZero() {
 		data["erased_at"] = exportedTime(e.ErasedAt)
 	}
-	s, err := structpb.NewStruct(data)
-	if err != nil {
-		return nil, err
-	}
-	return &privacyv1.ExportMemberResponse{
-		Service:    service,
-		MemberId:   e.MemberID,
-		Data:       s,
-		ExportedAt: timestamppb.New(e.ExportedAt),
-	}, nil
+	return structpb.NewStruct(data)
 }
 
 // exportedCase is a case as its member reads it. Who resolved it is left out: the agent's
