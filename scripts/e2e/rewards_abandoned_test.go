@@ -127,7 +127,7 @@ func TestAbandonedRedemptionsAreSettled(t *testing.T) {
 			return e.db.Count(`SELECT count(*) FROM rewards.outbox`) == 0
 		})
 		completed := 0
-		for _, ev := range testkit.Events[*rewardsv1.RedemptionCompleted](e.For(t), "rewards.redemption.completed") {
+		for _, ev := range testkit.Events[*rewardsv1.RedemptionCompleted](e.For(t), testkit.Subject(&rewardsv1.RedemptionCompleted{})) {
 			if ev.GetRedemptionId() == redemptionID {
 				completed++
 			}

@@ -197,13 +197,13 @@ func TestRewardsWithTheLedger(t *testing.T) {
 			b := e.balance(t, memberID)
 			return b.GetAvailable() == available-price && b.GetHeld() == 0
 		})
-		completed := testkit.WaitEvent(e.For(t), "rewards.redemption.completed", func(ev *rewardsv1.RedemptionCompleted) bool {
+		completed := testkit.WaitEvent(e.For(t), testkit.Subject(&rewardsv1.RedemptionCompleted{}), func(ev *rewardsv1.RedemptionCompleted) bool {
 			return ev.GetRedemptionId() == red.GetRedemptionId()
 		})
 		if completed.GetHoldId() != red.GetHoldId() || completed.GetPoints() != price {
 			t.Fatalf("completed event %v", completed)
 		}
-		issued := testkit.WaitEvent(e.For(t), "rewards.coupon.issued", func(ev *rewardsv1.CouponIssued) bool {
+		issued := testkit.WaitEvent(e.For(t), testkit.Subject(&rewardsv1.CouponIssued{}), func(ev *rewardsv1.CouponIssued) bool {
 			return ev.GetCouponId() == red.GetCouponId()
 		})
 		if issued.GetRedemptionId() != red.GetRedemptionId() || issued.GetValueMinor() != 500 || issued.GetCurrency() != "EUR" {
@@ -384,7 +384,7 @@ func TestRewardsWithTheLedger(t *testing.T) {
 			b := e.balance(t, memberID)
 			return b.GetAvailable() == available && b.GetHeld() == 0
 		})
-		testkit.WaitEvent(e.For(t), "rewards.redemption.cancelled", func(ev *rewardsv1.RedemptionCancelled) bool { return ev.GetHoldId() == holdID })
+		testkit.WaitEvent(e.For(t), testkit.Subject(&rewardsv1.RedemptionCancelled{}), func(ev *rewardsv1.RedemptionCancelled) bool { return ev.GetHoldId() == holdID })
 		// A retry with the key is told the redemption was cancelled.
 		_, err = e.redeem(t, key, memberID, reward.GetRewardId())
 		testkit.WantReason(t, err, "REDEMPTION_CANCELLED")
@@ -538,7 +538,7 @@ func TestRewardsWithTheLedger(t *testing.T) {
 		_, err = e.rewards.RedeemCoupon(e.as(t, "pos"), &rewardsv1.RedeemCouponRequest{Code: code, TerminalId: terminal, StoreId: "store-7"})
 		testkit.WantReason(t, err, "COUPON_ALREADY_REDEEMED")
 
-		ev := testkit.WaitEvent(e.For(t), "rewards.coupon.redeemed", func(ev *rewardsv1.CouponRedeemed) bool { return ev.GetCouponId() == used.GetCouponId() })
+		ev := testkit.WaitEvent(e.For(t), testkit.Subject(&rewardsv1.CouponRedeemed{}), func(ev *rewardsv1.CouponRedeemed) bool { return ev.GetCouponId() == used.GetCouponId() })
 		if ev.GetStoreId() != "store-7" || ev.GetTerminalId() != terminal || ev.GetValueMinor() != 500 {
 			t.Fatalf("coupon.redeemed %v", ev)
 		}
