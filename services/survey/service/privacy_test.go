@@ -96,7 +96,7 @@ func TestExportMemberBeforeAndAfterErasure(t *testing.T) {
 			resps[0]["nps_class"] != "PROMOTER" || resps[0]["invitation_id"] != answered.GetInvitationId() {
 			t.Errorf("%s: responses = %v", role, resps)
 		}
-		if _, erased := data["erasure"]; erased {
+		if _, erased := data["erased_at"]; erased {
 			t.Errorf("%s: a member not erased exported as erased: %v", role, data)
 		}
 	}
@@ -108,13 +108,13 @@ func TestExportMemberBeforeAndAfterErasure(t *testing.T) {
 	e.erase(parkedOnly)
 
 	data := e.mustExport("privacy", member)
-	if erasure, _ := data["erasure"].(map[string]any); erasure["erased_at"] == nil || len(data) != 1 {
+	if data["erased_at"] == nil || len(data) != 1 {
 		t.Errorf("export after erasure = %v, want only the erasure", data)
 	}
 	if b, _ := json.Marshal(data); strings.Contains(string(b), "Schmidt") || strings.Contains(string(b), answered.GetInvitationId()) {
 		t.Errorf("export after erasure still shows the member's data: %s", b)
 	}
-	if data := e.mustExport("privacy", parkedOnly); len(data) != 1 || data["erasure"] == nil {
+	if data := e.mustExport("privacy", parkedOnly); len(data) != 1 || data["erased_at"] == nil {
 		t.Errorf("export of an erased member known by a parked trigger = %v", data)
 	}
 }

@@ -14,7 +14,7 @@ import (
 type (
 	exportData struct {
 		Member         *exportMember      `json:"member,omitempty"`
-		Erasure        *exportErasure     `json:"erasure,omitempty"`
+		ErasedAt       *time.Time         `json:"erased_at,omitempty"`
 		Invitations    []exportInvitation `json:"invitations,omitempty"`
 		Responses      []exportResponse   `json:"responses,omitempty"`
 		ParkedTriggers []exportTrigger    `json:"parked_triggers,omitempty"`
@@ -24,9 +24,6 @@ type (
 		SurveyConsent bool       `json:"survey_consent"`
 		LastInvitedAt *time.Time `json:"last_invited_at,omitempty"`
 		UpdatedAt     time.Time  `json:"updated_at"`
-	}
-	exportErasure struct {
-		ErasedAt time.Time `json:"erased_at"`
 	}
 	exportInvitation struct {
 		InvitationID string    `json:"invitation_id"`
@@ -64,7 +61,7 @@ func Export(d domain.MemberData) (*structpb.Struct, error) {
 		}
 	}
 	if !d.ErasedAt.IsZero() {
-		x.Erasure = &exportErasure{ErasedAt: d.ErasedAt}
+		x.ErasedAt = &d.ErasedAt
 	}
 	for _, inv := range d.Invitations {
 		x.Invitations = append(x.Invitations, exportInvitation{
