@@ -10,7 +10,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # The architecture rules' linter (rules in .depguard.yml); scripts/archlint reads this pin.
 DEPGUARD := github.com/OpenPeeDeeP/depguard/v2/cmd/depguard@v2.3.0
 
-.PHONY: run test lint vet staticcheck arch proto-check fmt go-test fuzz bench proto compose-check tidy clean
+.PHONY: run test lint vet staticcheck arch proto-check fmt go-test fuzz bench proto compose-check k8s-check tidy clean
 
 ## run: the whole system on this machine with a POS simulator; Ctrl-C stops it.
 ## Built, then started, rather than `go run`: `go run` reports an interrupt as a failure.
@@ -19,8 +19,8 @@ run:
 	bin/treue-dev
 
 ## test: formatting, vet, staticcheck, the layering rules, every test on real Postgres
-## and NATS, and every fuzz target briefly.
-test: lint go-test fuzz
+## and NATS, every fuzz target briefly, and the Kubernetes manifests.
+test: lint go-test fuzz k8s-check
 
 go-test:
 	go test -count=1 -timeout 20m $(PACKAGES)
@@ -72,6 +72,14 @@ proto:
 
 compose-check:
 	bash scripts/compose-check.sh
+
+## k8s-check: render deploy/k8s's overlays with Kustomize and validate every object,
+## strictly, against the Kubernetes and CloudNativePG schemas (from pinned Go modules)
+## and the deployment's rules. Its own module, outside go.work: Kustomize's and
+## kubeconform's dependencies stay out of the services' build list.
+k8s-check:
+	@out=$$(gofmt -l scripts/k8scheck); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	cd scripts/k8scheck && GOWORK=off go vet ./... && GOWORK=off go run $(STATICCHECK) ./... && GOWORK=off go test -count=1 ./...
 
 ## tidy: go mod tidy in every module.
 tidy:
