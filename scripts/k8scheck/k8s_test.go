@@ -183,6 +183,9 @@ func TestRulesRefuseUnsafeDeployment(t *testing.T) {
 		{"admin on loopback", func(c map[string]any) {
 			c["env"] = append(list(c, "env"), map[string]any{"name": "LEDGER_ADMIN_ADDR", "value": "127.0.0.1:9001"})
 		}, "loopback"},
+		{"GOMEMLIMIT at the limit", func(c map[string]any) {
+			c["env"] = append(list(c, "env"), map[string]any{"name": "GOMEMLIMIT", "value": "256MiB"})
+		}, "GOMEMLIMIT"},
 		{"missing secret", func(c map[string]any) {
 			c["envFrom"] = append(list(c, "envFrom"), map[string]any{"secretRef": map[string]any{"name": "nowhere"}})
 		}, "Secret nowhere"},

@@ -140,6 +140,17 @@ func Check(objs []Object, r Rules) []error {
 			}
 		}
 
+		// GOMEMLIMIT under the memory limit, with room for what is not Go heap: at or
+		// above it the kernel kills the process before the runtime collects harder.
+		limit, lerr := bytesOf(fmt.Sprint(get(c, "resources", "limits", "memory")), k8sUnits)
+		soft, serr := bytesOf(env["GOMEMLIMIT"], goUnits)
+		switch {
+		case serr != nil || lerr != nil:
+			fail(d, "GOMEMLIMIT %q or the memory limit cannot be read: %v %v", env["GOMEMLIMIT"], serr, lerr)
+		case soft > limit*95/100 || soft < limit/2:
+			fail(d, "GOMEMLIMIT %s should be about 90%% of the memory limit %v", env["GOMEMLIMIT"], get(c, "resources", "limits", "memory"))
+		}
+
 		// Security context: non-root, read-only root, no capabilities, RuntimeDefault.
 		if get(pod, "securityContext", "runAsNonRoot") != true && get(c, "securityContext", "runAsNonRoot") != true {
 			fail(d, "runAsNonRoot is not true")
@@ -319,6 +330,25 @@ func containerEnv(c any, byKind map[string][]Object) map[string]string {
 		}
 	}
 	return env
+}
+
+var (
+	k8sUnits = map[string]int64{"": 1, "k": 1e3, "M": 1e6, "G": 1e9, "Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40}
+	goUnits  = map[string]int64{"": 1, "B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40}
+)
+
+// bytesOf reads a whole number of bytes with one of units' suffixes.
+func bytesOf(s string, units map[string]int64) (int64, error) {
+	i := strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' })
+	if i < 0 {
+		i = len(s)
+	}
+	n, err := strconv.ParseInt(s[:i], 10, 64)
+	unit, ok := units[s[i:]]
+	if err != nil || !ok {
+		return 0, fmt.Errorf("%q is not a size", s)
+	}
+	return n * unit, nil
 }
 
 // selects reports whether a matchLabels selector picks pods with these labels.
