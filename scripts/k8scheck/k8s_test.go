@@ -2,6 +2,7 @@ package k8scheck
 
 import (
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -250,6 +251,30 @@ func TestNATSValues(t *testing.T) {
 	}
 	if include == "" {
 		t.Error("config.merge has no $include for the auth config")
+	}
+	// nats-server joins an include to the directory of the chart's nats.conf; the file
+	// must land in the secret's mount, in the server's container and the reloader's.
+	file := path.Join("/etc/nats-config", include)
+	for _, part := range []string{"container", "reloader"} {
+		mounted := false
+		for _, p := range list(values, part, "patch") {
+			dir := str(p, "value", "mountPath")
+			if str(p, "path") == "/volumeMounts/-" && str(p, "value", "name") == "auth" && dir != "" && path.Dir(file) == path.Clean(dir) {
+				mounted = true
+			}
+		}
+		if !mounted {
+			t.Errorf("%s: no volume mount named auth holds the included %s", part, file)
+		}
+	}
+	volume := false
+	for _, p := range list(values, "podTemplate", "patch") {
+		if str(p, "value", "name") == "auth" && str(p, "value", "secret", "secretName") != "" {
+			volume = true
+		}
+	}
+	if !volume {
+		t.Error("podTemplate: no volume auth from a secret")
 	}
 	// The prod services' streams fit the cluster: R3 on three servers.
 	if o, ok := findGenerated(objs["prod"], "treue-config"); !ok {
