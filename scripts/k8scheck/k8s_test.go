@@ -91,7 +91,7 @@ func TestOverlaysMatchSchemas(t *testing.T) {
 			for _, o := range objs[name] {
 				res := validate(v, o)
 				if res.Status != validator.Valid {
-					t.Errorf("%s: %v %v %+v", o, res.Status, res.Err, res.ValidationErrors)
+					t.Errorf("%s: %v", o, res.Err)
 				}
 			}
 		})
