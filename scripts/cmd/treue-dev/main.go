@@ -123,6 +123,9 @@ func printSummary(s *stack.Stack, res *demo.Result, envFile string) {
 	fmt.Println()
 	fmt.Printf("  Dashboard        http://%s/\n", s.Procs["reporting"].HTTPAddr)
 	fmt.Printf("  NATS             %s   (namespace %q)\n", s.NATSURL, s.Namespace)
+	if s.NATSSeeds != "" {
+		fmt.Printf("  NATS users       one nkey per service and store, seeds in %s\n", s.NATSSeeds)
+	}
 	fmt.Printf("  Postgres         %s\n", s.DatabaseURL)
 	fmt.Println()
 	fmt.Println("  gRPC (reflection on; grpcurl -plaintext):")
