@@ -26,6 +26,7 @@ import (
 	"github.com/treue/treue/pkg/config"
 	"github.com/treue/treue/pkg/grpcx"
 	"github.com/treue/treue/pkg/pg"
+	"github.com/treue/treue/pkg/telemetry"
 	adminv1 "github.com/treue/treue/proto/gen/treue/admin/v1"
 )
 
@@ -150,8 +151,12 @@ func Open(ctx context.Context, base Base, opts Options, log *slog.Logger) (_ *Ru
 		// Replies come to the service's own inboxes, the only ones its user may read.
 		nats.CustomInboxPrefix(bus.InboxPrefix(opts.Name)),
 		// A refusal by the server (a publish outside the user's permissions) arrives
-		// asynchronously; the server logs it too.
+		// asynchronously; the server logs it too. Counted: it means the service's NATS
+		// user does not match the contract it runs.
 		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			if errors.Is(err, nats.ErrPermissionViolation) {
+				telemetry.Refused(context.Background(), "nats_permission")
+			}
 			if sub != nil {
 				log.Error("nats error", "subject", sub.Subject, "err", err)
 			} else {
