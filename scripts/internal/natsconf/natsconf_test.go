@@ -3,6 +3,7 @@ package natsconf
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,6 +18,7 @@ import (
 	"github.com/treue/treue/pkg/bus"
 	"github.com/treue/treue/pkg/devstack"
 	"github.com/treue/treue/pkg/natsauth"
+	"github.com/treue/treue/pkg/testkit"
 )
 
 const example = "../../../deploy/nats/auth.conf"
@@ -223,5 +225,73 @@ func TestServicesPublishOnlyWhatTheyProduce(t *testing.T) {
 				svc.refused(t, c.Service, "$JS.API.STREAM.DELETE."+ns.Stream(s.Name))
 			}
 		})
+	}
+}
+
+// Rotating a store's credential: after the configuration is regenerated with -rotate
+// and the server reloads it, the old seed is turned away (and its connection closed),
+// the new one publishes, and every other user's seed still works.
+func TestRotatedStoreSeedStopsWorking(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	seeds, conf := filepath.Join(dir, "seeds"), filepath.Join(dir, "auth.conf")
+	if _, err := Write(conf, seeds, ExampleStores, ""); err != nil {
+		t.Fatal(err)
+	}
+	// The options of the file, with the server's own address and store: what a reload
+	// of the file gives too.
+	options := func(port int) *server.Options {
+		t.Helper()
+		opts, err := server.ProcessConfigFile(conf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.Host, opts.Port, opts.JetStream, opts.StoreDir, opts.NoSigs = "127.0.0.1", port, true, filepath.Join(dir, "js"), true
+		return opts
+	}
+	s, err := server.NewServer(options(server.RANDOM_PORT))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	t.Cleanup(s.Shutdown)
+	if !s.ReadyForConnections(10 * time.Second) {
+		t.Fatal("NATS not ready")
+	}
+	url := s.ClientURL()
+	ledger := connectAs(t, url, seeds, "ledger")
+	if err := bus.EnsureStreams(ctx, ledger.js, "", bus.StreamOptions{}, bus.StreamSpec{Name: "POS", Subjects: []string{"pos.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	oldSeed, err := os.ReadFile(natsauth.SeedFile(seeds, "store-berlin-01"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := connectAs(t, url, seeds, "store-berlin-01")
+
+	if _, err := Write(conf, seeds, ExampleStores, "", "store-berlin-01"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReloadOptions(options(s.Addr().(*net.TCPAddr).Port)); err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, 10*time.Second, "the old connection closed", func() bool { return old.IsClosed() })
+	auth, err := bus.Credentials{NkeySeed: string(oldSeed)}.Options()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nc, err := nats.Connect(url, append(auth, nats.NoReconnect())...); err == nil {
+		nc.Close()
+		t.Error("the rotated-out seed still connects")
+	}
+	renewed := connectAs(t, url, seeds, "store-berlin-01")
+	if _, err := renewed.js.Publish(ctx, "pos.purchase.recorded.berlin-01", []byte("{}")); err != nil {
+		t.Errorf("the new seed publishes: %v", err)
+	}
+	if _, err := connectAs(t, url, seeds, "store-hamburg-02").js.Publish(ctx, "pos.purchase.recorded.hamburg-02", []byte("{}")); err != nil {
+		t.Errorf("another store's seed, not rotated: %v", err)
+	}
+	if ledger.IsClosed() {
+		t.Error("the ledger's connection was closed by the reload")
 	}
 }
