@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 compose_file=docker-compose.yml
-required=(API_KEYS SERVICE_API_KEY SURVEY_TOKEN_SECRET)
+required=(API_KEYS SERVICE_API_KEY SURVEY_TOKEN_SECRET NATS_SEED_LEDGER NATS_SEED_SURVEY NATS_SEED_FEEDBACK NATS_SEED_REWARDS NATS_SEED_REPORTING)
 ran=0
 
 if docker compose version >/dev/null 2>&1; then

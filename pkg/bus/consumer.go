@@ -107,6 +107,17 @@ func (c *Consumer) Name() string { return c.cfg.Name }
 // Stream is the stream the consumer reads.
 func (c *Consumer) Stream() StreamSpec { return c.stream }
 
+// External reports whether the consumer reads the retailer's events (the POS and
+// touchpoint contracts), whose streams no Treue service produces.
+func (c *Consumer) External() bool {
+	for _, r := range c.cfg.Routes {
+		if r.spec.External {
+			return true
+		}
+	}
+	return false
+}
+
 // errCrash stops Run the way a crash would: without acking what was committed.
 var errCrash = errors.New("bus: simulated crash before ack")
 

@@ -6,6 +6,7 @@ package bus
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -59,25 +60,8 @@ type StreamOptions struct {
 
 // EnsureStreams creates the streams, or updates them to the given config, idempotently.
 func EnsureStreams(ctx context.Context, js jetstream.StreamManager, ns Namespace, opts StreamOptions, specs ...StreamSpec) error {
-	if opts.Replicas <= 0 {
-		opts.Replicas = 1
-	}
-	if opts.Duplicates <= 0 {
-		opts.Duplicates = 2 * time.Minute
-	}
 	for _, s := range specs {
-		subjects := make([]string, len(s.Subjects))
-		for i, subj := range s.Subjects {
-			subjects[i] = ns.Subject(subj)
-		}
-		_, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-			Name:       ns.Stream(s.Name),
-			Subjects:   subjects,
-			Storage:    jetstream.FileStorage,
-			Retention:  jetstream.LimitsPolicy,
-			Replicas:   opts.Replicas,
-			Duplicates: opts.Duplicates,
-		})
+		_, err := js.CreateOrUpdateStream(ctx, streamConfig(ns, opts, s))
 		if err != nil {
 			return fmt.Errorf("bus: stream %s: %w", ns.Stream(s.Name), err)
 		}
@@ -85,10 +69,58 @@ func EnsureStreams(ctx context.Context, js jetstream.StreamManager, ns Namespace
 	return nil
 }
 
+// EnsureStreamsExist creates the streams that are missing and leaves existing ones as
+// they are: a consumer of another service's stream needs it to exist, while keeping its
+// configuration is the producer's (whose NATS user alone may update it).
+func EnsureStreamsExist(ctx context.Context, js jetstream.StreamManager, ns Namespace, opts StreamOptions, specs ...StreamSpec) error {
+	for _, s := range specs {
+		_, err := js.Stream(ctx, ns.Stream(s.Name))
+		if errors.Is(err, jetstream.ErrStreamNotFound) {
+			err = ensureCreated(ctx, js, ns, opts, s)
+		}
+		if err != nil {
+			return fmt.Errorf("bus: stream %s: %w", ns.Stream(s.Name), err)
+		}
+	}
+	return nil
+}
+
+// ensureCreated creates the stream; one that exists already (its producer made it in
+// the meantime, perhaps with other settings) is fine.
+func ensureCreated(ctx context.Context, js jetstream.StreamManager, ns Namespace, opts StreamOptions, s StreamSpec) error {
+	_, err := js.CreateStream(ctx, streamConfig(ns, opts, s))
+	if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+		return nil
+	}
+	return err
+}
+
+func streamConfig(ns Namespace, opts StreamOptions, s StreamSpec) jetstream.StreamConfig {
+	if opts.Replicas <= 0 {
+		opts.Replicas = 1
+	}
+	if opts.Duplicates <= 0 {
+		opts.Duplicates = 2 * time.Minute
+	}
+	subjects := make([]string, len(s.Subjects))
+	for i, subj := range s.Subjects {
+		subjects[i] = ns.Subject(subj)
+	}
+	return jetstream.StreamConfig{
+		Name:       ns.Stream(s.Name),
+		Subjects:   subjects,
+		Storage:    jetstream.FileStorage,
+		Retention:  jetstream.LimitsPolicy,
+		Replicas:   opts.Replicas,
+		Duplicates: opts.Duplicates,
+	}
+}
+
 // Connect connects to NATS with reconnects that never give up: a service rides out a
-// NATS restart instead of exiting.
-func Connect(url, name string) (*nats.Conn, jetstream.JetStream, error) {
-	nc, err := nats.Connect(url, nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(500*time.Millisecond))
+// NATS restart instead of exiting. opts add credentials (Credentials.Options) and the
+// like.
+func Connect(url, name string, opts ...nats.Option) (*nats.Conn, jetstream.JetStream, error) {
+	nc, err := nats.Connect(url, append([]nats.Option{nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(500 * time.Millisecond)}, opts...)...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("bus: connect %s: %w", url, err)
 	}

@@ -22,6 +22,10 @@ type NATSOptions struct {
 	// port. If the port is taken, a random one is used instead (and logged),
 	// so a stale process never blocks startup.
 	Port int
+	// ConfigFile, when set, is a nats-server configuration (accounts and users, such as
+	// the generated auth.conf) for the embedded server; host, port and the JetStream
+	// store are still devstack's.
+	ConfigFile string
 }
 
 // NATS returns the URL of a NATS server with JetStream: $NATS_URL if set
@@ -45,7 +49,7 @@ func NATSWithOptions(ctx context.Context, storeDir string, log *slog.Logger, opt
 		log.Debug("using NATS from NATS_URL", "url", url)
 		return url, func() {}, nil
 	}
-	return startNATS(storeDir, opts.Port, log)
+	return EmbeddedNATS(storeDir, log, opts)
 }
 
 // checkJetStream connects to url and confirms JetStream answers, so a server
@@ -72,7 +76,11 @@ func checkJetStream(ctx context.Context, url string) error {
 	return nil
 }
 
-func startNATS(storeDir string, port int, log *slog.Logger) (string, func(), error) {
+// EmbeddedNATS starts a NATS server with JetStream in this process whatever NATS_URL
+// says: for a test that needs a server of its own, such as one with auth.
+func EmbeddedNATS(storeDir string, log *slog.Logger, opts NATSOptions) (url string, stop func(), err error) {
+	log = orDiscard(log)
+	port := opts.Port
 	if storeDir == "" {
 		return "", nil, errors.New("devstack: NATS storeDir is empty")
 	}
@@ -86,21 +94,24 @@ func startNATS(storeDir string, port int, log *slog.Logger) (string, func(), err
 	if err := os.MkdirAll(storeDir, 0o700); err != nil {
 		return "", nil, err
 	}
-	s, err := server.NewServer(&server.Options{
-		Host:      "127.0.0.1",
-		Port:      port,
-		JetStream: true,
-		StoreDir:  storeDir,
-		// The embedding process owns signal handling.
-		NoSigs: true,
-	})
+	sopts := &server.Options{}
+	if opts.ConfigFile != "" {
+		if sopts, err = server.ProcessConfigFile(opts.ConfigFile); err != nil {
+			return "", nil, fmt.Errorf("embedded NATS: %w", err)
+		}
+	}
+	sopts.Host, sopts.Port = "127.0.0.1", port
+	sopts.JetStream, sopts.StoreDir = true, storeDir
+	// The embedding process owns signal handling.
+	sopts.NoSigs = true
+	s, err := server.NewServer(sopts)
 	if err != nil {
 		return "", nil, fmt.Errorf("configuring embedded NATS: %w", err)
 	}
 	s.SetLogger(slogNATS{log}, false, false)
 	s.Start()
 
-	stop := sync.OnceFunc(func() {
+	stop = sync.OnceFunc(func() {
 		s.Shutdown()
 		s.WaitForShutdown()
 		log.Info("stopped embedded NATS")
@@ -113,8 +124,8 @@ func startNATS(storeDir string, port int, log *slog.Logger) (string, func(), err
 		stop()
 		return "", nil, fmt.Errorf("embedded NATS started without JetStream (store dir %s unusable?)", storeDir)
 	}
-	url := s.ClientURL()
-	log.Info("started embedded NATS", "url", url, "store", storeDir)
+	url = s.ClientURL()
+	log.Info("started embedded NATS", "url", url, "store", storeDir, "config", opts.ConfigFile)
 	return url, stop, nil
 }
 

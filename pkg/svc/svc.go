@@ -26,6 +26,7 @@ import (
 	"github.com/treue/treue/pkg/config"
 	"github.com/treue/treue/pkg/grpcx"
 	"github.com/treue/treue/pkg/pg"
+	"github.com/treue/treue/pkg/telemetry"
 	adminv1 "github.com/treue/treue/proto/gen/treue/admin/v1"
 )
 
@@ -33,6 +34,9 @@ import (
 type Base struct {
 	DatabaseURL string // DATABASE_URL
 	NATSURL     string // NATS_URL
+	// NATSCredentials: NATS_NKEY_SEED_FILE or NATS_NKEY_SEED, the service's own NATS
+	// user; none connects anonymously.
+	NATSCredentials bus.Credentials
 	// Namespace prefixes streams and subjects (TREUE_NAMESPACE); "" in production.
 	Namespace      string
 	GRPCAddr       string // <SERVICE>_GRPC_ADDR
@@ -49,8 +53,12 @@ type Base struct {
 // LoadBase reads Base from the environment; prefix is the service's upper-case name.
 func LoadBase(env *config.Env, prefix, grpcAddr, httpAddr string) Base {
 	return Base{
-		DatabaseURL:    env.String("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/treue?sslmode=disable"),
-		NATSURL:        env.String("NATS_URL", "nats://127.0.0.1:4222"),
+		DatabaseURL: env.String("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/treue?sslmode=disable"),
+		NATSURL:     env.String("NATS_URL", "nats://127.0.0.1:4222"),
+		NATSCredentials: bus.Credentials{
+			NkeySeed:     env.String("NATS_NKEY_SEED", ""),
+			NkeySeedFile: env.String("NATS_NKEY_SEED_FILE", ""),
+		},
 		Namespace:      env.String("TREUE_NAMESPACE", ""),
 		GRPCAddr:       env.String(prefix+"_GRPC_ADDR", grpcAddr),
 		HTTPAddr:       env.String(prefix+"_HTTP_ADDR", httpAddr),
@@ -66,6 +74,7 @@ func (b Base) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("database_url", maskURL(b.DatabaseURL)),
 		slog.String("nats_url", maskURL(b.NATSURL)),
+		slog.Bool("nats_anonymous", b.NATSCredentials.Anonymous()),
 		slog.String("namespace", b.Namespace),
 		slog.String("grpc_addr", b.GRPCAddr),
 		slog.String("http_addr", b.HTTPAddr),
@@ -134,7 +143,27 @@ func Open(ctx context.Context, base Base, opts Options, log *slog.Logger) (_ *Ru
 	if err := pg.Migrate(ctx, r.Pool, opts.Schema, log, sets...); err != nil {
 		return nil, err
 	}
-	r.NC, r.JS, err = bus.Connect(base.NATSURL, "treue-"+opts.Name)
+	natsOpts, err := base.NATSCredentials.Options()
+	if err != nil {
+		return nil, err
+	}
+	natsOpts = append(natsOpts,
+		// Replies come to the service's own inboxes, the only ones its user may read.
+		nats.CustomInboxPrefix(bus.InboxPrefix(opts.Name)),
+		// A refusal by the server (a publish outside the user's permissions) arrives
+		// asynchronously; the server logs it too. Counted: it means the service's NATS
+		// user does not match the contract it runs.
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			if errors.Is(err, nats.ErrPermissionViolation) {
+				telemetry.Refused(context.Background(), "nats_permission")
+			}
+			if sub != nil {
+				log.Error("nats error", "subject", sub.Subject, "err", err)
+			} else {
+				log.Error("nats error", "err", err)
+			}
+		}))
+	r.NC, r.JS, err = bus.Connect(base.NATSURL, "treue-"+opts.Name, natsOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -229,9 +258,15 @@ func (r *Runtime) Run(ctx context.Context) error {
 	adminv1.RegisterAdminServiceServer(r.GRPC, admin.NewServer(r.Pool, r.consumers...))
 
 	// The streams consumed here: a consumer cannot start on a stream that its producer
-	// has not created yet.
+	// has not created yet. Another service's stream is only created when missing (its
+	// configuration is its producer's); the retailer's streams (POS, touchpoints) have
+	// no producer in Treue, so their consumers keep them.
 	for _, c := range r.consumers {
-		if err := bus.EnsureStreams(ctx, r.JS, r.NS, r.streamOpts, c.Stream()); err != nil {
+		ensure := bus.EnsureStreamsExist
+		if c.External() {
+			ensure = bus.EnsureStreams
+		}
+		if err := ensure(ctx, r.JS, r.NS, r.streamOpts, c.Stream()); err != nil {
 			return err
 		}
 	}

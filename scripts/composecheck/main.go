@@ -48,7 +48,8 @@ var appServices = map[string][2]int{
 
 // requiredVars must stop `docker compose` when unset, rather than start a service without
 // keys or secrets.
-var requiredVars = []string{"API_KEYS", "SERVICE_API_KEY", "SURVEY_TOKEN_SECRET"}
+var requiredVars = []string{"API_KEYS", "SERVICE_API_KEY", "SURVEY_TOKEN_SECRET",
+	"NATS_SEED_LEDGER", "NATS_SEED_SURVEY", "NATS_SEED_FEEDBACK", "NATS_SEED_REWARDS", "NATS_SEED_REPORTING"}
 
 // The oldest NATS server the deployment accepts.
 var minNATS = [3]int{2, 12, 3}

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/treue/treue/scripts/internal/demo"
+	"github.com/treue/treue/scripts/internal/natsconf"
 	"github.com/treue/treue/scripts/internal/stack"
 )
 
@@ -86,6 +87,7 @@ func run(ctx context.Context, root, dir string, natsPort int, once bool) error {
 	fmt.Println("Treue: starting Postgres, NATS JetStream and the five services ...")
 	s, err := stack.Up(ctx, stack.Options{
 		Root: root, DataDir: dir, Database: devDatabase, NATSPort: natsPort, FixedPorts: true, Log: log,
+		Auth: true, Stores: natsconf.ExampleStores,
 	})
 	if err != nil {
 		return err
@@ -121,6 +123,9 @@ func printSummary(s *stack.Stack, res *demo.Result, envFile string) {
 	fmt.Println()
 	fmt.Printf("  Dashboard        http://%s/\n", s.Procs["reporting"].HTTPAddr)
 	fmt.Printf("  NATS             %s   (namespace %q)\n", s.NATSURL, s.Namespace)
+	if s.NATSSeeds != "" {
+		fmt.Printf("  NATS users       one nkey per service and store, seeds in %s\n", s.NATSSeeds)
+	}
 	fmt.Printf("  Postgres         %s\n", s.DatabaseURL)
 	fmt.Println()
 	fmt.Println("  gRPC (reflection on; grpcurl -plaintext):")
@@ -165,6 +170,11 @@ func devEnv(s *stack.Stack) string {
 	fmt.Fprintf(&b, "export TREUE_SURVEY_URL=http://%s\n", s.Procs["survey"].HTTPAddr)
 	fmt.Fprintf(&b, "export TREUE_DASHBOARD_URL=http://%s/\n", s.Procs["reporting"].HTTPAddr)
 	fmt.Fprintf(&b, "export TREUE_NATS_URL=%s\n", s.NATSURL)
+	if s.NATSSeeds != "" {
+		// A store's seed lets the nats CLI publish as that store:
+		//   nats --nkey "$TREUE_NATS_SEEDS/store-berlin-01.nk" --inbox-prefix _INBOX_store-berlin-01 ...
+		fmt.Fprintf(&b, "export TREUE_NATS_SEEDS=%s\n", s.NATSSeeds)
+	}
 	fmt.Fprintf(&b, "export TREUE_DATABASE_URL=%s\n", s.DatabaseURL)
 	return b.String()
 }

@@ -26,6 +26,7 @@ import (
 func TestDevEnvChangesNoConfiguration(t *testing.T) {
 	s := &stack.Stack{
 		NATSURL:     "nats://127.0.0.1:4333",
+		NATSSeeds:   "/srv/treue/.run/nats-seeds",
 		DatabaseURL: "postgres://postgres@127.0.0.1:5432/treue?sslmode=disable",
 		Keys:        map[string]string{"admin": "treue_admin_x", "pos": "treue_pos_y"},
 		Procs:       map[string]*stack.Proc{},
@@ -67,6 +68,7 @@ func TestDevEnvChangesNoConfiguration(t *testing.T) {
 		"TREUE_SURVEY_URL":    "http://127.0.0.1:8082",
 		"TREUE_DASHBOARD_URL": "http://127.0.0.1:8085/",
 		"TREUE_NATS_URL":      "nats://127.0.0.1:4333",
+		"TREUE_NATS_SEEDS":    "/srv/treue/.run/nats-seeds",
 		"TREUE_DATABASE_URL":  s.DatabaseURL,
 	} {
 		if got[k] != v {

@@ -15,10 +15,12 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/treue/treue/pkg/bus"
+	"github.com/treue/treue/pkg/natsauth"
 	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
 	posv1 "github.com/treue/treue/proto/gen/treue/pos/v1"
 	rewardsv1 "github.com/treue/treue/proto/gen/treue/rewards/v1"
 	surveyv1 "github.com/treue/treue/proto/gen/treue/survey/v1"
+	"github.com/treue/treue/scripts/internal/natsconf"
 	"github.com/treue/treue/scripts/internal/possim"
 	"github.com/treue/treue/scripts/internal/stack"
 )
@@ -32,7 +34,8 @@ var people = []struct{ name, email, locale string }{
 	{"Finn Berg", "finn@example.com", "de-AT"},
 }
 
-var stores = []string{"berlin-01", "hamburg-02", "web"}
+// stores are the demo's stores; the dev stack gives each its NATS credentials.
+var stores = natsconf.ExampleStores
 
 // Result is what the demo made, for the runner to print.
 type Result struct {
@@ -44,16 +47,11 @@ type Result struct {
 // Run enrols the demo members and plays one round of traffic, then returns what a user
 // will want to look at. Keep publishing with Trickle.
 func Run(ctx context.Context, s *stack.Stack, out io.Writer, log *slog.Logger) (*Result, error) {
-	nc, err := nats.Connect(s.NATSURL, nats.Name("treue-pos-simulator"))
+	fleet, err := openFleet(s)
 	if err != nil {
 		return nil, err
 	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return nil, err
-	}
-	till := possim.Till{JS: js, Namespace: bus.Namespace(s.Namespace)}
+	defer fleet.close()
 	ledgerConn, err := s.Conn("ledger", "admin")
 	if err != nil {
 		return nil, err
@@ -77,6 +75,7 @@ func Run(ctx context.Context, s *stack.Stack, out io.Writer, log *slog.Logger) (
 	for i := range 30 {
 		member := res.Members[i%len(res.Members)]
 		p := possim.Purchase(r, stores[i%len(stores)], member)
+		till := fleet.till(p.StoreId)
 		till.JSON = i%3 == 0 // some tills speak protojson
 		if err := till.PublishPurchase(ctx, p); err != nil {
 			return nil, err
@@ -89,11 +88,11 @@ func Run(ctx context.Context, s *stack.Stack, out io.Writer, log *slog.Logger) (
 			}
 		}
 	}
-	if err := till.PublishReturn(ctx, possim.Return(first)); err != nil {
+	if err := fleet.till(first.StoreId).PublishReturn(ctx, possim.Return(first)); err != nil {
 		return nil, err
 	}
 	// A card the programme does not know yet: kept as an unmatched purchase.
-	if err := till.PublishPurchase(ctx, possim.Purchase(r, "berlin-01", "0192f0c1-0000-7000-8000-000000000000")); err != nil {
+	if err := fleet.till("berlin-01").PublishPurchase(ctx, possim.Purchase(r, "berlin-01", "0192f0c1-0000-7000-8000-000000000000")); err != nil {
 		return nil, err
 	}
 	fmt.Fprintln(out, "  published 31 purchases (one twice, a third as protojson, one for an unknown card) and a return")
@@ -254,17 +253,12 @@ func demoReward(ctx context.Context, rewards rewardsv1.RewardsServiceClient) (st
 
 // Trickle publishes a purchase every interval until ctx ends, so the dashboard moves.
 func Trickle(ctx context.Context, s *stack.Stack, members []string, interval time.Duration, log *slog.Logger) {
-	nc, err := nats.Connect(s.NATSURL, nats.Name("treue-pos-simulator"))
+	fleet, err := openFleet(s)
 	if err != nil {
 		log.Error("simulator: connect", "err", err)
 		return
 	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return
-	}
-	till := possim.Till{JS: js, Namespace: bus.Namespace(s.Namespace)}
+	defer fleet.close()
 	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -274,9 +268,44 @@ func Trickle(ctx context.Context, s *stack.Stack, members []string, interval tim
 			return
 		case <-t.C:
 			p := possim.Purchase(r, stores[r.IntN(len(stores))], members[r.IntN(len(members))])
-			if err := till.PublishPurchase(ctx, p); err != nil && ctx.Err() == nil {
+			if err := fleet.till(p.StoreId).PublishPurchase(ctx, p); err != nil && ctx.Err() == nil {
 				log.Warn("simulator: publish", "err", err)
 			}
 		}
+	}
+}
+
+// fleet is a till per store, each connected with its store's NATS credentials, which
+// allow it to publish its own store's POS events only.
+type fleet struct {
+	tills map[string]possim.Till
+	conns []*nats.Conn
+}
+
+func openFleet(s *stack.Stack) (*fleet, error) {
+	f := &fleet{tills: map[string]possim.Till{}}
+	for _, store := range stores {
+		nc, err := s.NATS(natsauth.StoreUser(store), nats.Name("treue-pos-simulator-"+store))
+		if err != nil {
+			f.close()
+			return nil, fmt.Errorf("connect as store %s: %w", store, err)
+		}
+		f.conns = append(f.conns, nc)
+		js, err := jetstream.New(nc)
+		if err != nil {
+			f.close()
+			return nil, err
+		}
+		f.tills[store] = possim.Till{JS: js, Namespace: bus.Namespace(s.Namespace)}
+	}
+	return f, nil
+}
+
+// till returns the till of store, a copy to set JSON on.
+func (f *fleet) till(store string) possim.Till { return f.tills[store] }
+
+func (f *fleet) close() {
+	for _, nc := range f.conns {
+		nc.Close()
 	}
 }

@@ -23,13 +23,17 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/nats-io/nats.go"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/treue/treue/pkg/bus"
 	"github.com/treue/treue/pkg/cpustat"
 	"github.com/treue/treue/pkg/devstack"
 	"github.com/treue/treue/pkg/grpcx"
+	"github.com/treue/treue/pkg/natsauth"
+	"github.com/treue/treue/scripts/internal/natsconf"
 )
 
 // Services in start order: the ledger first, because rewards calls it.
@@ -52,7 +56,12 @@ type Options struct {
 	Namespace string
 	// Env is added to every service's environment.
 	Env []string
-	Log *slog.Logger
+	// Auth starts the embedded NATS server with the users the event contract gives
+	// (natsconf), each service and the POS simulator with its own credentials, and
+	// these stores. Without it, or with NATS_URL set, NATS is used anonymously.
+	Auth   bool
+	Stores []string
+	Log    *slog.Logger
 }
 
 // Proc is one running service.
@@ -70,6 +79,9 @@ type Stack struct {
 	DatabaseURL string
 	NATSURL     string
 	Namespace   string
+	// NATSSeeds is the folder of the NATS users' seeds (natsauth.SeedFile), "" when
+	// NATS is used anonymously.
+	NATSSeeds string
 	// Keys are the API keys of this run by role: admin, marketing, service_agent, pos,
 	// auditor, service.
 	Keys  map[string]string
@@ -105,7 +117,16 @@ func Up(ctx context.Context, o Options) (_ *Stack, err error) {
 	if s.DatabaseURL, err = ensureDatabase(ctx, pgDSN, o.Database); err != nil {
 		return nil, err
 	}
-	natsURL, stopNATS, err := devstack.NATSWithOptions(ctx, filepath.Join(o.DataDir, "nats"), o.Log, devstack.NATSOptions{Port: o.NATSPort})
+	natsOpts := devstack.NATSOptions{Port: o.NATSPort}
+	if o.Auth && os.Getenv("NATS_URL") == "" {
+		// Seeds outlive a restart, like the data: a till configured once keeps working.
+		s.NATSSeeds = filepath.Join(o.DataDir, "nats-seeds")
+		natsOpts.ConfigFile = filepath.Join(o.DataDir, "nats-auth.conf")
+		if _, err := natsconf.Write(natsOpts.ConfigFile, s.NATSSeeds, o.Stores, bus.Namespace(o.Namespace)); err != nil {
+			return nil, err
+		}
+	}
+	natsURL, stopNATS, err := devstack.NATSWithOptions(ctx, filepath.Join(o.DataDir, "nats"), o.Log, natsOpts)
 	if err != nil {
 		return nil, err
 	}
@@ -202,6 +223,9 @@ func (s *Stack) start(ctx context.Context, binary, name string, addrs [2]string,
 	up := strings.ToUpper(name)
 	env := append(os.Environ(), common...)
 	env = append(env, up+"_GRPC_ADDR="+addrs[0], up+"_HTTP_ADDR="+addrs[1])
+	if s.NATSSeeds != "" {
+		env = append(env, "NATS_NKEY_SEED=", "NATS_NKEY_SEED_FILE="+natsauth.SeedFile(s.NATSSeeds, name))
+	}
 	cmd := exec.Command(binary)
 	cmd.Env, cmd.Stdout, cmd.Stderr = env, f, f
 	// Its own process group: Ctrl-C reaches the runner, which stops the services in
@@ -242,6 +266,19 @@ func (s *Stack) waitHealthy(ctx context.Context, p *Proc) error {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// NATS connects to the stack's NATS as user (a service, "store-<id>", "touchpoint"),
+// or anonymously when the stack runs without auth.
+func (s *Stack) NATS(user string, opts ...nats.Option) (*nats.Conn, error) {
+	if s.NATSSeeds != "" {
+		auth, err := bus.Credentials{NkeySeedFile: natsauth.SeedFile(s.NATSSeeds, user)}.Options()
+		if err != nil {
+			return nil, err
+		}
+		opts = append(append(opts, auth...), nats.CustomInboxPrefix(bus.InboxPrefix(user)))
+	}
+	return nats.Connect(s.NATSURL, opts...)
 }
 
 // Conn returns a client connection to a service that sends the API key of role.
