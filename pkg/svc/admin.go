@@ -1,0 +1,275 @@
+package svc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/treue/treue/pkg/bus"
+	"github.com/treue/treue/pkg/grpcx"
+)
+
+// defaultAdminAddrs are the admin ports of `make run`, one per service.
+var defaultAdminAddrs = map[string]string{
+	"LEDGER": "127.0.0.1:9001", "SURVEY": "127.0.0.1:9002", "FEEDBACK": "127.0.0.1:9003",
+	"REWARDS": "127.0.0.1:9004", "REPORTING": "127.0.0.1:9005",
+}
+
+// wedgedAfter is how long one batch of a consumer or the relay may run before liveness
+// calls the process stuck. The relay gives up on a batch after 30s, and a consumer's
+// batch takes seconds, so only a hung loop gets there: a restart is what it needs.
+const wedgedAfter = 5 * time.Minute
+
+// failingAfter is how many batches in a row a loop may fail before readiness reports it.
+const failingAfter = 3
+
+type logLevelKey struct{}
+
+// WithLogLevel returns ctx carrying the level of the logger the service is given, so
+// that the runtime can change it at run time (/loglevel). Main does it.
+func WithLogLevel(ctx context.Context, level *slog.LevelVar) context.Context {
+	return context.WithValue(ctx, logLevelKey{}, level)
+}
+
+func logLevelFrom(ctx context.Context) *slog.LevelVar {
+	if lv, ok := ctx.Value(logLevelKey{}).(*slog.LevelVar); ok && lv != nil {
+		return lv
+	}
+	// A logger built elsewhere (tests): the level is shown and kept, but gates nothing.
+	return new(slog.LevelVar)
+}
+
+// AdminAddr is the address of the admin HTTP server (metrics, health, log level), or "".
+func (r *Runtime) AdminAddr() string {
+	if r.adminLis == nil {
+		return ""
+	}
+	return r.adminLis.Addr().String()
+}
+
+// LogLevel is the level the service logs at, changeable while it runs.
+func (r *Runtime) LogLevel() *slog.LevelVar { return r.level }
+
+// Check is one line of a readiness or liveness answer.
+type Check struct {
+	Name  string `json:"name"`
+	OK    bool   `json:"ok"`
+	Error string `json:"error,omitempty"`
+}
+
+// Report is the body of /readyz and /healthz.
+type Report struct {
+	Service string  `json:"service"`
+	OK      bool    `json:"ok"`
+	Checks  []Check `json:"checks"`
+}
+
+// Ready checks what the service needs to do its work: Postgres answers, NATS is
+// connected and JetStream answers, the relay and every consumer run and are not failing
+// batch after batch.
+func (r *Runtime) Ready(ctx context.Context) Report {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	var (
+		mu     sync.Mutex
+		checks []Check
+		wg     sync.WaitGroup
+	)
+	add := func(name string, err error) {
+		c := Check{Name: name, OK: err == nil}
+		if err != nil {
+			c.Error = err.Error()
+		}
+		mu.Lock()
+		checks = append(checks, c)
+		mu.Unlock()
+	}
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		add("postgres", r.Pool.Ping(ctx))
+	}()
+	go func() {
+		defer wg.Done()
+		if s := r.NC.Status(); s != nats.CONNECTED {
+			add("nats", fmt.Errorf("connection is %s", s))
+			add("jetstream", errors.New("NATS is not connected"))
+			return
+		}
+		add("nats", nil)
+		_, err := r.JS.AccountInfo(ctx)
+		add("jetstream", err)
+	}()
+	wg.Wait()
+	add("outbox_relay", loopReady(r.Relay.State()))
+	for _, c := range r.consumers {
+		add("consumer:"+c.Name(), loopReady(c.State()))
+	}
+	return r.report(checks)
+}
+
+func loopReady(s bus.LoopState) error {
+	switch {
+	case !s.Running:
+		return errors.New("not running")
+	case s.Failures >= failingAfter:
+		return fmt.Errorf("%d batches failed in a row, the last with: %s", s.Failures, s.LastError)
+	}
+	return nil
+}
+
+// Live reports whether the process is worth keeping: its loops are not stuck in one
+// batch. It does not look at Postgres or NATS, so that their blinking restarts nothing.
+func (r *Runtime) Live() Report {
+	checks := []Check{loopLive("outbox_relay", r.Relay.State())}
+	for _, c := range r.consumers {
+		checks = append(checks, loopLive("consumer:"+c.Name(), c.State()))
+	}
+	return r.report(checks)
+}
+
+func loopLive(name string, s bus.LoopState) Check {
+	if !s.BusySince.IsZero() && time.Since(s.BusySince) > wedgedAfter {
+		return Check{Name: name, Error: fmt.Sprintf("one batch has run for %s", time.Since(s.BusySince).Round(time.Second))}
+	}
+	return Check{Name: name, OK: true}
+}
+
+func (r *Runtime) report(checks []Check) Report {
+	rep := Report{Service: r.Name, OK: true, Checks: checks}
+	for _, c := range checks {
+		rep.OK = rep.OK && c.OK
+	}
+	return rep
+}
+
+// adminHandler serves /metrics, /healthz, /readyz and /loglevel. The port is internal:
+// only changing the log level asks for a key (role admin).
+func (r *Runtime) adminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", r.metrics)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeReport(w, r.Live())
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, req *http.Request) {
+		rep := r.Ready(req.Context())
+		r.setServing(rep.OK)
+		writeReport(w, rep)
+	})
+	mux.HandleFunc("GET /loglevel", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"level": r.level.Level().String()})
+	})
+	set := func(w http.ResponseWriter, req *http.Request) {
+		caller, code, err := grpcx.AuthorizeHTTP(r.keys, req, "admin")
+		if err != nil {
+			writeJSON(w, code, map[string]string{"error": err.Error()})
+			return
+		}
+		level, err := parseLevel(req)
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+			return
+		}
+		old := r.level.Level()
+		r.level.Set(level)
+		r.Log.Info("log level changed", "from", old.String(), "to", level.String(), "by", caller.Name)
+		writeJSON(w, http.StatusOK, map[string]string{"level": level.String()})
+	}
+	mux.HandleFunc("PUT /loglevel", set)
+	mux.HandleFunc("POST /loglevel", set)
+	return mux
+}
+
+// parseLevel reads a level from a body {"level":"debug"} or a bare "debug".
+func parseLevel(req *http.Request) (slog.Level, error) {
+	body, err := io.ReadAll(io.LimitReader(req.Body, 1024))
+	if err != nil {
+		return 0, err
+	}
+	text := strings.TrimSpace(string(body))
+	if strings.HasPrefix(text, "{") {
+		var v struct {
+			Level string `json:"level"`
+		}
+		if err := json.Unmarshal(body, &v); err != nil {
+			return 0, fmt.Errorf("level: body is not JSON {\"level\": ...}: %v", err)
+		}
+		text = v.Level
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(text)); err != nil || text == "" {
+		return 0, fmt.Errorf("level: %q is not one of debug, info, warn, error (an offset such as info+2 is allowed)", text)
+	}
+	return level, nil
+}
+
+func writeReport(w http.ResponseWriter, rep Report) {
+	code := http.StatusOK
+	if !rep.OK {
+		code = http.StatusServiceUnavailable
+	}
+	writeJSON(w, code, rep)
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// setServing keeps the gRPC health service in step with readiness.
+func (r *Runtime) setServing(ok bool) {
+	st := healthpb.HealthCheckResponse_SERVING
+	if !ok {
+		st = healthpb.HealthCheckResponse_NOT_SERVING
+	}
+	r.GRPC.Health.SetServingStatus("", st)
+}
+
+// watchReadiness checks readiness every period until ctx ends, for the gRPC health
+// service, and logs each change.
+func (r *Runtime) watchReadiness(ctx context.Context, period time.Duration) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	was := true
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		rep := r.Ready(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		r.setServing(rep.OK)
+		if rep.OK != was {
+			var failing []string
+			for _, c := range rep.Checks {
+				if !c.OK {
+					failing = append(failing, c.Name+": "+c.Error)
+				}
+			}
+			if rep.OK {
+				r.Log.Info("ready again")
+			} else {
+				r.Log.Warn("not ready", "failing", failing)
+			}
+			was = rep.OK
+		}
+	}
+}
+
+// readinessPeriod is how often the gRPC health service is brought in step with readiness.
+const readinessPeriod = 2 * time.Second
