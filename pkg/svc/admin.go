@@ -13,10 +13,13 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/treue/treue/pkg/bus"
 	"github.com/treue/treue/pkg/grpcx"
+	"github.com/treue/treue/pkg/telemetry"
 )
 
 // defaultAdminAddrs are the admin ports of `make run`, one per service.
@@ -163,6 +166,7 @@ func (r *Runtime) adminHandler() http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, req *http.Request) {
 		rep := r.Ready(req.Context())
+		r.lastReady.Store(&rep)
 		r.setServing(rep.OK)
 		writeReport(w, rep)
 	})
@@ -253,6 +257,7 @@ func (r *Runtime) watchReadiness(ctx context.Context, period time.Duration) {
 		if ctx.Err() != nil {
 			return
 		}
+		r.lastReady.Store(&rep)
 		r.setServing(rep.OK)
 		if rep.OK != was {
 			var failing []string
@@ -269,6 +274,35 @@ func (r *Runtime) watchReadiness(ctx context.Context, period time.Duration) {
 			was = rep.OK
 		}
 	}
+}
+
+var readyGauge = sync.OnceValue(func() metric.Int64ObservableGauge {
+	g, _ := telemetry.Meter().Int64ObservableGauge("treue.service.ready",
+		metric.WithDescription("Readiness by check (postgres, nats, jetstream, outbox_relay, consumer:<name>): 1 passing, 0 failing; as last checked for the gRPC health service."))
+	return g
+})
+
+// observeReadiness exports the last readiness checks; the returned func stops it.
+func (r *Runtime) observeReadiness() (func(), error) {
+	g := readyGauge()
+	reg, err := telemetry.Meter().RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		rep := r.lastReady.Load()
+		if rep == nil {
+			return nil
+		}
+		for _, c := range rep.Checks {
+			v := int64(0)
+			if c.OK {
+				v = 1
+			}
+			o.ObserveInt64(g, v, metric.WithAttributes(attribute.String("check", c.Name)))
+		}
+		return nil
+	}, g)
+	if err != nil {
+		return nil, err
+	}
+	return func() { _ = reg.Unregister() }, nil
 }
 
 // readinessPeriod is how often the gRPC health service is brought in step with readiness.

@@ -164,6 +164,10 @@ func TestReadinessFollowsNATSAndLivenessDoesNot(t *testing.T) {
 	if code, live := report(t, rt.AdminAddr(), "/healthz"); code != http.StatusOK || !live.OK {
 		t.Errorf("/healthz = %d %+v with NATS gone, want 200", code, live)
 	}
+	fams := scrape(t, rt.AdminAddr())
+	if nats, pg := gaugeBy(fams, "treue_service_ready", "check", "nats"), gaugeBy(fams, "treue_service_ready", "check", "postgres"); nats != 0 || pg != 1 {
+		t.Errorf("treue_service_ready nats=%v postgres=%v, want 0 and 1", nats, pg)
+	}
 }
 
 // A consumer whose batches fail again and again makes the service not ready; when it
@@ -297,13 +301,18 @@ func scrape(t *testing.T, addr string) map[string]*dto.MetricFamily {
 
 // gauge returns the value of the gauge name with the label consumer, or -1 when absent.
 func gauge(fams map[string]*dto.MetricFamily, name, consumer string) float64 {
+	return gaugeBy(fams, name, "consumer", consumer)
+}
+
+// gaugeBy returns the value of the gauge name with the label, or -1 when absent.
+func gaugeBy(fams map[string]*dto.MetricFamily, name, label, value string) float64 {
 	f := fams[name]
 	if f == nil {
 		return -1
 	}
 	for _, m := range f.GetMetric() {
 		for _, l := range m.GetLabel() {
-			if l.GetName() == "consumer" && l.GetValue() == consumer {
+			if l.GetName() == label && l.GetValue() == value {
 				return m.GetGauge().GetValue()
 			}
 		}

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -116,6 +117,7 @@ type Runtime struct {
 	keys      grpcx.Keys
 	level     *slog.LevelVar
 	schema    string
+	lastReady atomic.Pointer[Report]
 	http      http.Handler
 	consumers []*bus.Consumer
 	workers   []func(context.Context)
@@ -327,6 +329,11 @@ func (r *Runtime) Run(ctx context.Context) error {
 		return fmt.Errorf("store metrics: %w", err)
 	}
 	defer stopStore()
+	stopReady, err := r.observeReadiness()
+	if err != nil {
+		return fmt.Errorf("readiness metric: %w", err)
+	}
+	defer stopReady()
 	r.workers = append(r.workers, func(ctx context.Context) { r.watchReadiness(ctx, readinessPeriod) })
 	for _, c := range r.consumers {
 		intake.Add(1)
