@@ -8,26 +8,27 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/treue/treue/pkg/bus"
-	"github.com/treue/treue/pkg/devstack"
 	"github.com/treue/treue/pkg/svc"
 	"github.com/treue/treue/pkg/telemetry"
 	"github.com/treue/treue/pkg/testkit"
+	adminv1 "github.com/treue/treue/proto/gen/treue/admin/v1"
 	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
 )
 
@@ -123,14 +124,18 @@ func grpcHealth(t *testing.T, rt *svc.Runtime) healthpb.HealthCheckResponse_Serv
 // service, but it is alive: a restart would not bring NATS back.
 func TestReadinessFollowsNATSAndLivenessDoesNot(t *testing.T) {
 	t.Parallel()
-	if os.Getenv("NATS_URL") != "" {
-		t.Skip("NATS_URL names a shared server; this test stops a server of its own")
-	}
-	natsURL, stopNATS, err := devstack.NATS(context.Background(), t.TempDir(), nil)
+	// A server of this test's own, whatever NATS_URL says: the test stops it.
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true, StoreDir: t.TempDir(), NoSigs: true})
 	if err != nil {
 		t.Fatal(err)
 	}
+	ns.Start()
+	stopNATS := sync.OnceFunc(func() { ns.Shutdown(); ns.WaitForShutdown() })
 	t.Cleanup(stopNATS)
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("NATS did not start")
+	}
+	natsURL := ns.ClientURL()
 	base := svc.Base{DatabaseURL: testkit.Database(t), NATSURL: natsURL, Namespace: testkit.Namespace(t),
 		GRPCAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", DBMaxConns: 2}
 	rt := adminService(t, context.Background(), base, testkit.Logger(t), "natsgone",
@@ -281,6 +286,25 @@ func TestLogLevelChangesAtRunTime(t *testing.T) {
 	})
 	if code, body := get(t, "http://"+addr+"/loglevel"); !strings.Contains(string(body), `"DEBUG"`) {
 		t.Errorf("GET /loglevel = %d %s after the change", code, body)
+	}
+
+	// The same over gRPC: AdminService, role admin to change it.
+	api := adminv1.NewAdminServiceClient(env.Conn(rt.GRPCAddr(), "admin"))
+	if got, err := api.GetLogLevel(env.As("admin"), &adminv1.GetLogLevelRequest{}); err != nil || got.GetLevel() != "DEBUG" {
+		t.Fatalf("GetLogLevel = %v, %v; want DEBUG", got, err)
+	}
+	_, err := adminv1.NewAdminServiceClient(env.Conn(rt.GRPCAddr(), "auditor")).SetLogLevel(env.As("auditor"), &adminv1.SetLogLevelRequest{Level: "error"})
+	testkit.WantCode(t, err, codes.PermissionDenied)
+	_, err = api.SetLogLevel(env.As("admin"), &adminv1.SetLogLevelRequest{Level: "loud"})
+	testkit.WantCode(t, err, codes.InvalidArgument)
+	if !strings.Contains(err.Error(), "level") {
+		t.Errorf("the error %v does not name the field", err)
+	}
+	if set, err := api.SetLogLevel(env.As("admin"), &adminv1.SetLogLevelRequest{Level: "Warn"}); err != nil || set.GetLevel() != "WARN" {
+		t.Fatalf("SetLogLevel warn = %v, %v", set, err)
+	}
+	if level.Level() != slog.LevelWarn {
+		t.Errorf("the level is %s after SetLogLevel warn", level.Level())
 	}
 }
 

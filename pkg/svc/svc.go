@@ -16,10 +16,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/exaring/otelpgx"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/exaring/otelpgx"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/attribute"
 	"google.golang.org/protobuf/proto"
@@ -38,12 +38,12 @@ type Base struct {
 	DatabaseURL string // DATABASE_URL
 	NATSURL     string // NATS_URL
 	// Namespace prefixes streams and subjects (TREUE_NAMESPACE); "" in production.
-	Namespace      string
-	GRPCAddr       string // <SERVICE>_GRPC_ADDR
-	HTTPAddr       string // <SERVICE>_HTTP_ADDR; "" for no HTTP server
+	Namespace string
+	GRPCAddr  string // <SERVICE>_GRPC_ADDR
+	HTTPAddr  string // <SERVICE>_HTTP_ADDR; "" for no HTTP server
 	// AdminAddr serves /metrics, /healthz, /readyz and /loglevel (<SERVICE>_ADMIN_ADDR;
 	// "" for none). Bind it to an internal address: only /loglevel changes ask for a key.
-	AdminAddr string
+	AdminAddr      string
 	APIKeys        string // API_KEYS: name:role[+role]:sha256hex,...
 	StreamReplicas int    // STREAM_REPLICAS
 	DBMaxConns     int    // <SERVICE>_DB_MAX_CONNS
@@ -258,7 +258,7 @@ func (r *Runtime) Background(worker func(ctx context.Context)) {
 // everything Open took.
 func (r *Runtime) Run(ctx context.Context) error {
 	defer r.Close()
-	adminv1.RegisterAdminServiceServer(r.GRPC, admin.NewServer(r.Pool, r.consumers...))
+	adminv1.RegisterAdminServiceServer(r.GRPC, admin.NewServer(r.Pool, r.consumers...).WithLogLevel(r.level, r.Log))
 
 	// The streams consumed here: a consumer cannot start on a stream that its producer
 	// has not created yet.
