@@ -38,12 +38,10 @@ type Base struct {
 	DatabaseURL string // DATABASE_URL
 	NATSURL     string // NATS_URL
 	// Namespace prefixes streams and subjects (TREUE_NAMESPACE); "" in production.
-	Namespace string
-	GRPCAddr  string // <SERVICE>_GRPC_ADDR
-	HTTPAddr  string // <SERVICE>_HTTP_ADDR; "" for no HTTP server
-	// AdminAddr serves /metrics, /healthz, /readyz and /loglevel (<SERVICE>_ADMIN_ADDR;
-	// "" for none). Bind it to an internal address: only /loglevel changes ask for a key.
-	AdminAddr      string
+	Namespace      string
+	GRPCAddr       string // <SERVICE>_GRPC_ADDR
+	HTTPAddr       string // <SERVICE>_HTTP_ADDR; "" for no HTTP server
+	AdminAddr      string // <SERVICE>_ADMIN_ADDR: /metrics, /healthz, /readyz, /loglevel; "" for none
 	APIKeys        string // API_KEYS: name:role[+role]:sha256hex,...
 	StreamReplicas int    // STREAM_REPLICAS
 	DBMaxConns     int    // <SERVICE>_DB_MAX_CONNS
