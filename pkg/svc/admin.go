@@ -83,37 +83,38 @@ type Report struct {
 func (r *Runtime) Ready(ctx context.Context) Report {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	var (
-		mu     sync.Mutex
-		checks []Check
-		wg     sync.WaitGroup
-	)
-	add := func(name string, err error) {
-		c := Check{Name: name, OK: err == nil}
+	// Each check has its slot, so the answer lists them in the same order every time.
+	checks := make([]Check, 3, 4+len(r.consumers))
+	set := func(i int, name string, err error) {
+		checks[i] = Check{Name: name, OK: err == nil}
 		if err != nil {
-			c.Error = err.Error()
+			checks[i].Error = err.Error()
 		}
-		mu.Lock()
-		checks = append(checks, c)
-		mu.Unlock()
 	}
+	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		add("postgres", r.Pool.Ping(ctx))
+		set(0, "postgres", r.Pool.Ping(ctx))
 	}()
 	go func() {
 		defer wg.Done()
 		if s := r.NC.Status(); s != nats.CONNECTED {
-			add("nats", fmt.Errorf("connection is %s", s))
-			add("jetstream", errors.New("NATS is not connected"))
+			set(1, "nats", fmt.Errorf("connection is %s", s))
+			set(2, "jetstream", errors.New("NATS is not connected"))
 			return
 		}
-		add("nats", nil)
+		set(1, "nats", nil)
 		_, err := r.JS.AccountInfo(ctx)
-		add("jetstream", err)
+		set(2, "jetstream", err)
 	}()
 	wg.Wait()
+	add := func(name string, err error) {
+		checks = append(checks, Check{Name: name, OK: err == nil})
+		if err != nil {
+			checks[len(checks)-1].Error = err.Error()
+		}
+	}
 	add("outbox_relay", loopReady(r.Relay.State()))
 	for _, c := range r.consumers {
 		add("consumer:"+c.Name(), loopReady(c.State()))
