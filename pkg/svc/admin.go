@@ -135,14 +135,18 @@ func loopReady(s bus.LoopState) error {
 // Live reports whether the process is worth keeping: its loops are not stuck in one
 // batch. It does not look at Postgres or NATS, so that their blinking restarts nothing.
 func (r *Runtime) Live() Report {
-	checks := []Check{loopLive("outbox_relay", r.Relay.State())}
+	after := wedgedAfter
+	if r.hooks.WedgedAfter > 0 {
+		after = r.hooks.WedgedAfter
+	}
+	checks := []Check{loopLive("outbox_relay", r.Relay.State(), after)}
 	for _, c := range r.consumers {
-		checks = append(checks, loopLive("consumer:"+c.Name(), c.State()))
+		checks = append(checks, loopLive("consumer:"+c.Name(), c.State(), after))
 	}
 	return r.report(checks)
 }
 
-func loopLive(name string, s bus.LoopState) Check {
+func loopLive(name string, s bus.LoopState, wedgedAfter time.Duration) Check {
 	if !s.BusySince.IsZero() && time.Since(s.BusySince) > wedgedAfter {
 		return Check{Name: name, Error: fmt.Sprintf("one batch has run for %s", time.Since(s.BusySince).Round(time.Second))}
 	}
@@ -283,7 +287,9 @@ var readyGauge = sync.OnceValue(func() metric.Int64ObservableGauge {
 	return g
 })
 
-// observeReadiness exports the last readiness checks; the returned func stops it.
+// observeReadiness exports the last readiness checks, labelled with the schema as the
+// store gauges are, so that several services in one process (tests) stay apart; the
+// returned func stops it.
 func (r *Runtime) observeReadiness() (func(), error) {
 	g := readyGauge()
 	reg, err := telemetry.Meter().RegisterCallback(func(_ context.Context, o metric.Observer) error {
@@ -296,7 +302,7 @@ func (r *Runtime) observeReadiness() (func(), error) {
 			if c.OK {
 				v = 1
 			}
-			o.ObserveInt64(g, v, metric.WithAttributes(attribute.String("check", c.Name)))
+			o.ObserveInt64(g, v, metric.WithAttributes(attribute.String("check", c.Name), attribute.String("db.schema", r.schema)))
 		}
 		return nil
 	}, g)

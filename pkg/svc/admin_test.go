@@ -42,7 +42,8 @@ func credited(id string) *ledgerv1.PointsCredited {
 func adminService(t *testing.T, ctx context.Context, base svc.Base, log *slog.Logger, consumer string, handle func(context.Context, []bus.Delivery[*ledgerv1.PointsCredited]) error) *svc.Runtime {
 	t.Helper()
 	var rt *svc.Runtime
-	s, err := svc.Wire(ctx, base, svc.Options{Name: "adminsvc", Schema: "adminsvc"}, log, func(r *svc.Runtime) error {
+	// Named after the consumer, so that the metrics of parallel tests stay apart.
+	s, err := svc.Wire(ctx, base, svc.Options{Name: consumer, Schema: consumer}, log, func(r *svc.Runtime) error {
 		rt = r
 		return r.Consume(bus.ConsumerConfig{Name: consumer, Routes: []bus.Route{bus.On(handle)}, BatchSize: 5})
 	})
@@ -170,7 +171,10 @@ func TestReadinessFollowsNATSAndLivenessDoesNot(t *testing.T) {
 		t.Errorf("/healthz = %d %+v with NATS gone, want 200", code, live)
 	}
 	fams := scrape(t, rt.AdminAddr())
-	if nats, pg := gaugeBy(fams, "treue_service_ready", "check", "nats"), gaugeBy(fams, "treue_service_ready", "check", "postgres"); nats != 0 || pg != 1 {
+	ready := func(check string) float64 {
+		return gaugeWith(fams, "treue_service_ready", map[string]string{"check": check, "db_schema": "natsgone"})
+	}
+	if nats, pg := ready("nats"), ready("postgres"); nats != 0 || pg != 1 {
 		t.Errorf("treue_service_ready nats=%v postgres=%v, want 0 and 1", nats, pg)
 	}
 }
@@ -207,6 +211,41 @@ func TestReadinessReportsAConsumerInAFailureLoop(t *testing.T) {
 	broken.Store(false)
 	env.WaitHandled("looping", sent)
 	waitReady(t, rt.AdminAddr(), true)
+}
+
+// A consumer stuck in one batch fails liveness, naming it; once the batch ends the
+// process is alive again.
+func TestLivenessReportsALoopStuckInOneBatch(t *testing.T) {
+	t.Parallel()
+	env := testkit.NewEnv(t)
+	base := env.Base()
+	base.Hooks.WedgedAfter = 300 * time.Millisecond
+	release := make(chan struct{})
+	rt := adminService(t, context.Background(), base, testkit.Logger(t), "stuck",
+		func(context.Context, []bus.Delivery[*ledgerv1.PointsCredited]) error {
+			<-release
+			return nil
+		})
+	var once sync.Once
+	t.Cleanup(func() { once.Do(func() { close(release) }) }) // runs before the service stops
+	if code, live := report(t, rt.AdminAddr(), "/healthz"); code != http.StatusOK || !live.OK {
+		t.Fatalf("/healthz = %d %+v before any work", code, live)
+	}
+	sent := env.PublishEvent("", credited("stuck-1"))
+	var live svc.Report
+	testkit.Eventually(t, 10*time.Second, "/healthz to fail", func() bool {
+		var code int
+		code, live = report(t, rt.AdminAddr(), "/healthz")
+		return code == http.StatusServiceUnavailable
+	})
+	if !failing(live, "consumer:stuck") || failing(live, "outbox_relay") {
+		t.Errorf("liveness %+v does not blame the stuck consumer alone", live.Checks)
+	}
+	once.Do(func() { close(release) })
+	env.WaitHandled("stuck", sent)
+	if code, live := report(t, rt.AdminAddr(), "/healthz"); code != http.StatusOK || !live.OK {
+		t.Errorf("/healthz = %d %+v once the batch ended", code, live)
+	}
 }
 
 // syncBuffer is a log sink written by the service and read by the test.
@@ -325,20 +364,24 @@ func scrape(t *testing.T, addr string) map[string]*dto.MetricFamily {
 
 // gauge returns the value of the gauge name with the label consumer, or -1 when absent.
 func gauge(fams map[string]*dto.MetricFamily, name, consumer string) float64 {
-	return gaugeBy(fams, name, "consumer", consumer)
+	return gaugeWith(fams, name, map[string]string{"consumer": consumer})
 }
 
-// gaugeBy returns the value of the gauge name with the label, or -1 when absent.
-func gaugeBy(fams map[string]*dto.MetricFamily, name, label, value string) float64 {
+// gaugeWith returns the value of the gauge name with the labels, or -1 when absent.
+func gaugeWith(fams map[string]*dto.MetricFamily, name string, want map[string]string) float64 {
 	f := fams[name]
 	if f == nil {
 		return -1
 	}
 	for _, m := range f.GetMetric() {
+		n := 0
 		for _, l := range m.GetLabel() {
-			if l.GetName() == label && l.GetValue() == value {
-				return m.GetGauge().GetValue()
+			if v, ok := want[l.GetName()]; ok && v == l.GetValue() {
+				n++
 			}
+		}
+		if n == len(want) {
+			return m.GetGauge().GetValue()
 		}
 	}
 	return -1

@@ -401,6 +401,9 @@ type ConsumerHooks struct {
 	AckWait    time.Duration
 	Backoff    []time.Duration
 	MaxDeliver int
+	// WedgedAfter replaces how long one batch may run before /healthz calls the
+	// process stuck (5 minutes).
+	WedgedAfter time.Duration
 	// BeforeAck, when it returns an error, makes the named consumer stop after its
 	// commit without acking, as a crashed process would (bus.ConsumerConfig.BeforeAck).
 	BeforeAck func(consumer string, msgs []*bus.Message) error
