@@ -1,10 +1,11 @@
 // Package admin serves treue.admin.v1.AdminService, which every service offers: its dead
-// letters, and their replay through the consumer that gave up on them.
+// letters, and their replay through the consumer that gave up on them; its log level.
 package admin
 
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strconv"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -13,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/treue/treue/pkg/bus"
+	"github.com/treue/treue/pkg/grpcx"
 	adminv1 "github.com/treue/treue/proto/gen/treue/admin/v1"
 )
 
@@ -21,6 +23,40 @@ type Server struct {
 	adminv1.UnimplementedAdminServiceServer
 	pool      *pgxpool.Pool
 	consumers map[string]*bus.Consumer
+	level     *slog.LevelVar
+	log       *slog.Logger
+}
+
+// WithLogLevel lets the API read and change level, the level of the service's logger;
+// changes are logged to log.
+func (s *Server) WithLogLevel(level *slog.LevelVar, log *slog.Logger) *Server {
+	s.level, s.log = level, log
+	return s
+}
+
+func (s *Server) GetLogLevel(context.Context, *adminv1.GetLogLevelRequest) (*adminv1.GetLogLevelResponse, error) {
+	if s.level == nil {
+		return nil, status.Error(codes.Unimplemented, "this service's log level is fixed")
+	}
+	return &adminv1.GetLogLevelResponse{Level: s.level.Level().String()}, nil
+}
+
+func (s *Server) SetLogLevel(ctx context.Context, req *adminv1.SetLogLevelRequest) (*adminv1.SetLogLevelResponse, error) {
+	if s.level == nil {
+		return nil, status.Error(codes.Unimplemented, "this service's log level is fixed")
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(req.GetLevel())); err != nil {
+		return nil, grpcx.InvalidField("level", "not one of debug, info, warn, error (an offset such as info+2 is allowed)")
+	}
+	old := s.level.Level()
+	s.level.Set(level)
+	who := ""
+	if c, ok := grpcx.CallerFrom(ctx); ok {
+		who = c.Name
+	}
+	s.log.InfoContext(ctx, "log level changed", "from", old.String(), "to", level.String(), "by", who)
+	return &adminv1.SetLogLevelResponse{Level: level.String()}, nil
 }
 
 // NewServer returns the admin API over pool's dead letters.

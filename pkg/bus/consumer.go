@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/treue/treue/pkg/pg"
@@ -71,7 +72,11 @@ type Consumer struct {
 	ns       Namespace
 	log      *slog.Logger
 	tracer   trace.Tracer
+	state    loopState
 }
+
+// State is how the consumer is doing: running, busy with a batch, failing.
+func (c *Consumer) State() LoopState { return c.state.get() }
 
 // NewConsumer returns a consumer; Run starts it.
 func NewConsumer(pool *pgxpool.Pool, js jetstream.JetStream, ns Namespace, log *slog.Logger, cfg ConsumerConfig) (*Consumer, error) {
@@ -140,7 +145,16 @@ func (c *Consumer) Run(ctx context.Context) error {
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 	})
 	if err != nil {
+		c.state.result(err)
 		return fmt.Errorf("bus: consumer %s: %w", c.cfg.Name, err)
+	}
+	defer c.observeLag(cons)()
+	in := meters()
+	attrs := metric.WithAttributes(attribute.String("consumer", c.cfg.Name))
+	// Counters start at 0, so that rate() and an alert on increase see the first one.
+	in.redeliveries.Add(ctx, 0, attrs)
+	for _, reason := range []string{deadContract, deadRefused, deadFailed} {
+		in.deadLetters.Add(ctx, 0, metric.WithAttributes(attribute.String("consumer", c.cfg.Name), attribute.String("reason", reason)))
 	}
 	inbox := make(chan jetstream.Msg, 2*c.cfg.BatchSize)
 	held := newHeld()
@@ -155,9 +169,12 @@ func (c *Consumer) Run(ctx context.Context) error {
 			}
 		}))
 	if err != nil {
+		c.state.result(err)
 		return fmt.Errorf("bus: consume %s: %w", c.cfg.Name, err)
 	}
 	defer cc.Stop()
+	c.state.running(true)
+	defer c.state.running(false)
 
 	// On shutdown: stop pulling, then apply and ack what was already fetched.
 	stopped := make(chan struct{})
@@ -185,7 +202,19 @@ func (c *Consumer) Run(ctx context.Context) error {
 			}
 			return nil
 		}
+		in.batchSize.Record(work, int64(len(batch)), attrs)
+		var again int64
+		for _, m := range batch {
+			if md, err := m.Metadata(); err == nil && md.NumDelivered > 1 {
+				again++
+			}
+		}
+		if again > 0 {
+			in.redeliveries.Add(work, again, attrs)
+		}
+		c.state.busy(true)
 		err := c.process(work, batch)
+		c.state.busy(false)
 		held.done(batch)
 		if errors.Is(err, errCrash) {
 			return err
@@ -234,6 +263,14 @@ func (c *Consumer) process(ctx context.Context, raw []jetstream.Msg) error {
 	}
 	err := c.apply(ctx, msgs, poison)
 	if err == nil {
+		c.countDead(ctx, deadContract, len(poison))
+		refused := 0
+		for _, m := range msgs {
+			if m.refused != nil {
+				refused++
+			}
+		}
+		c.countDead(ctx, deadRefused, refused)
 		return c.ack(good, msgs, poisonRaw, poison)
 	}
 	if errors.Is(err, errCrash) {
@@ -283,7 +320,7 @@ func (c *Consumer) ack(raw []jetstream.Msg, msgs []*Message, poisonRaw []jetstre
 
 // apply handles msgs in one transaction: the dead letters of the poison messages, inbox
 // rows, then the handler with the messages that were new.
-func (c *Consumer) apply(ctx context.Context, msgs, poison []*Message) error {
+func (c *Consumer) apply(ctx context.Context, msgs, poison []*Message) (err error) {
 	links := make([]trace.Link, 0, len(msgs))
 	for _, m := range msgs {
 		links = append(links, trace.LinkFromContext(m.Context()))
@@ -297,7 +334,16 @@ func (c *Consumer) apply(ctx context.Context, msgs, poison []*Message) error {
 	defer span.End()
 
 	started := time.Now()
-	err := pgx.BeginFunc(ctx, c.pool, func(tx pgx.Tx) error {
+	defer func() {
+		outcome := "ok"
+		if err != nil {
+			outcome = "error"
+		}
+		meters().handlerDuration.Record(ctx, time.Since(started).Seconds(), metric.WithAttributes(
+			attribute.String("consumer", c.cfg.Name), attribute.String("outcome", outcome)))
+		c.state.result(err)
+	}()
+	err = pgx.BeginFunc(ctx, c.pool, func(tx pgx.Tx) error {
 		for _, m := range poison {
 			if err := c.deadLetter(ctx, tx, m, m.poison); err != nil {
 				return err
@@ -364,8 +410,25 @@ func (c *Consumer) fail(ctx context.Context, raw jetstream.Msg, m *Message, caus
 		_ = raw.NakWithDelay(c.cfg.Backoff[len(c.cfg.Backoff)-1])
 		return
 	}
+	c.countDead(ctx, deadFailed, 1)
+	// Given up on is handled: the consumer is not failing any more.
+	c.state.result(nil)
 	c.log.Error("message dead-lettered", "event_id", m.ID, "subject", m.Subject, "deliveries", m.Deliveries, "err", cause)
 	_ = raw.TermWithReason("dead-lettered: " + truncate(cause.Error(), 200))
+}
+
+// Why a message went to the dead letters (the reason label of the counter).
+const (
+	deadContract = "contract"
+	deadRefused  = "refused"
+	deadFailed   = "failed"
+)
+
+func (c *Consumer) countDead(ctx context.Context, reason string, n int) {
+	if n > 0 {
+		meters().deadLetters.Add(ctx, int64(n), metric.WithAttributes(
+			attribute.String("consumer", c.cfg.Name), attribute.String("reason", reason)))
+	}
 }
 
 // deadLetterRefused writes the dead letters of the messages the handler refused, in the

@@ -130,7 +130,11 @@ type Relay struct {
 	batch int
 	idle  time.Duration
 	wake  chan struct{}
+	state loopState
 }
+
+// State is how the relay is doing: running, busy with a batch, failing.
+func (r *Relay) State() LoopState { return r.state.get() }
 
 // NewRelay returns a relay for the outbox in pool's schema.
 func NewRelay(pool *pgxpool.Pool, js jetstream.Publisher, ns Namespace, log *slog.Logger) *Relay {
@@ -149,9 +153,15 @@ func (r *Relay) Notify() {
 // Run publishes until ctx ends, then returns nil. Before returning it makes one last
 // pass, so that what was committed before shutdown leaves.
 func (r *Relay) Run(ctx context.Context) error {
+	r.state.running(true)
+	defer r.state.running(false)
+	meters().relayPublished.Add(ctx, 0) // the series exists before the first event
 	backoff := 100 * time.Millisecond
 	for {
+		r.state.busy(true)
 		n, err := r.publishBatch(context.WithoutCancel(ctx))
+		r.state.busy(false)
+		r.state.result(err)
 		switch {
 		case err != nil:
 			r.log.Warn("outbox relay: publish failed; will retry", "err", err, "retry_in", backoff)
@@ -223,6 +233,7 @@ func (r *Relay) publishBatch(ctx context.Context) (int, error) {
 	if err != nil || len(batch) == 0 {
 		return 0, err
 	}
+	started := time.Now()
 	// DELETE ... RETURNING gives no order; publish in the order of the writes.
 	slices.SortFunc(batch, func(a, b outboxRow) int { return cmp.Compare(a.id, b.id) })
 	futures := make([]jetstream.PubAckFuture, len(batch))
@@ -248,7 +259,13 @@ func (r *Relay) publishBatch(ctx context.Context) (int, error) {
 			return 0, fmt.Errorf("publish %s: no ack: %w", batch[i].subject, ctx.Err())
 		}
 	}
-	return len(batch), tx.Commit(ctx)
+	if err := tx.Commit(ctx); err != nil {
+		return 0, err
+	}
+	in := meters()
+	in.relayDuration.Record(ctx, time.Since(started).Seconds())
+	in.relayPublished.Add(ctx, int64(len(batch)))
+	return len(batch), nil
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {

@@ -19,7 +19,7 @@ type Runner interface {
 }
 
 // Main is the main function of every service binary: it stops on SIGINT or SIGTERM, sets
-// up tracing and the JSON logger (LOG_LEVEL), loads the configuration, logs it with
+// up tracing, metrics and the JSON logger (LOG_LEVEL, changeable at run time), loads the configuration, logs it with
 // secrets masked, builds the service with start and runs it. It exits 1 on error.
 func Main[C any, S Runner](name string, load func() (C, error), start func(context.Context, C, *slog.Logger) (S, error)) {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -32,11 +32,16 @@ func Main[C any, S Runner](name string, load func() (C, error), start func(conte
 }
 
 func run[C any, S Runner](ctx context.Context, name string, load func() (C, error), start func(context.Context, C, *slog.Logger) (S, error)) error {
-	var level slog.Level
+	// A LevelVar, so that the admin port can change the level while the service runs.
+	level := new(slog.LevelVar)
 	if err := level.UnmarshalText([]byte((&config.Env{}).String("LOG_LEVEL", "info"))); err != nil {
 		return fmt.Errorf("LOG_LEVEL: %w", err)
 	}
-	log := telemetry.NewLogger(os.Stderr, name, level)
+	ctx = WithLogLevel(ctx, level)
+	log := telemetry.NewLeveledLogger(os.Stderr, name, level)
+	if _, err := telemetry.SetupMetrics(name); err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
 	shutdown, err := telemetry.Setup(ctx, name)
 	if err != nil {
 		return err

@@ -33,6 +33,10 @@ func (s Service) GRPCAddr() string { return s.rt.GRPCAddr() }
 // HTTPAddr is the address the HTTP server listens on, or "" for a service without one.
 func (s Service) HTTPAddr() string { return s.rt.HTTPAddr() }
 
+// AdminAddr is the address of the admin HTTP server (/metrics, /healthz, /readyz,
+// /loglevel), or "" when it is off.
+func (s Service) AdminAddr() string { return s.rt.AdminAddr() }
+
 // Sweep is background work done in batches, such as expiring holds: every Interval, and
 // again at once while a pass fills its batch.
 type Sweep struct {

@@ -13,12 +13,15 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/exaring/otelpgx"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/attribute"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/treue/treue/pkg/admin"
@@ -41,6 +44,7 @@ type Base struct {
 	Namespace      string
 	GRPCAddr       string // <SERVICE>_GRPC_ADDR
 	HTTPAddr       string // <SERVICE>_HTTP_ADDR; "" for no HTTP server
+	AdminAddr      string // <SERVICE>_ADMIN_ADDR: /metrics, /healthz, /readyz, /loglevel; "" for none
 	APIKeys        string // API_KEYS: name:role[+role]:sha256hex,...
 	StreamReplicas int    // STREAM_REPLICAS
 	DBMaxConns     int    // <SERVICE>_DB_MAX_CONNS
@@ -62,6 +66,7 @@ func LoadBase(env *config.Env, prefix, grpcAddr, httpAddr string) Base {
 		Namespace:      env.String("TREUE_NAMESPACE", ""),
 		GRPCAddr:       env.String(prefix+"_GRPC_ADDR", grpcAddr),
 		HTTPAddr:       env.String(prefix+"_HTTP_ADDR", httpAddr),
+		AdminAddr:      env.String(prefix+"_ADMIN_ADDR", defaultAdminAddrs[prefix]),
 		APIKeys:        env.String("API_KEYS", ""),
 		StreamReplicas: env.Int("STREAM_REPLICAS", 1),
 		DBMaxConns:     env.Int(prefix+"_DB_MAX_CONNS", 8),
@@ -78,6 +83,7 @@ func (b Base) LogValue() slog.Value {
 		slog.String("namespace", b.Namespace),
 		slog.String("grpc_addr", b.GRPCAddr),
 		slog.String("http_addr", b.HTTPAddr),
+		slog.String("admin_addr", b.AdminAddr),
 		slog.Int("api_keys", len(splitNonEmpty(b.APIKeys))),
 		slog.Int("stream_replicas", b.StreamReplicas),
 		slog.Duration("inbox_retention", b.InboxRetention),
@@ -112,6 +118,12 @@ type Runtime struct {
 
 	grpcLis   net.Listener
 	httpLis   net.Listener
+	adminLis  net.Listener
+	metrics   http.Handler
+	keys      grpcx.Keys
+	level     *slog.LevelVar
+	schema    string
+	lastReady atomic.Pointer[Report]
 	http      http.Handler
 	consumers []*bus.Consumer
 	workers   []func(context.Context)
@@ -125,7 +137,13 @@ type Runtime struct {
 // Open connects, migrates and creates the streams. Close releases what Open took when
 // Run is not called.
 func Open(ctx context.Context, base Base, opts Options, log *slog.Logger) (_ *Runtime, err error) {
-	r := &Runtime{Name: opts.Name, NS: bus.Namespace(base.Namespace), Log: log, inboxRetention: base.InboxRetention, hooks: base.Hooks}
+	r := &Runtime{Name: opts.Name, NS: bus.Namespace(base.Namespace), Log: log, inboxRetention: base.InboxRetention, hooks: base.Hooks,
+		level: logLevelFrom(ctx), schema: opts.Schema}
+	// The meter provider is global: it must be in place before the instruments of the
+	// gRPC server and the pool are made. Main installs it under the service's name.
+	if r.metrics, err = telemetry.MetricsHandler(); err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
 	defer func() {
 		if err != nil {
 			r.Close()
@@ -136,6 +154,9 @@ func Open(ctx context.Context, base Base, opts Options, log *slog.Logger) (_ *Ru
 		return nil, err
 	}
 	r.closers = append(r.closers, r.Pool.Close)
+	if err := otelpgx.RecordStats(r.Pool, otelpgx.WithStatsAttributes(attribute.String("db.schema", opts.Schema))); err != nil {
+		return nil, fmt.Errorf("pool metrics: %w", err)
+	}
 	sets := []pg.Migration{bus.Migrations()}
 	if opts.Migrations != nil {
 		sets = append(sets, pg.Migration{Name: opts.Schema, FS: opts.Migrations})
@@ -185,6 +206,7 @@ func Open(ctx context.Context, base Base, opts Options, log *slog.Logger) (_ *Ru
 	if len(keys) == 0 {
 		log.Warn("API_KEYS is empty: every authenticated gRPC call will be refused")
 	}
+	r.keys = keys
 	r.GRPC, err = grpcx.NewServer(keys, log)
 	if err != nil {
 		return nil, err
@@ -200,6 +222,13 @@ func Open(ctx context.Context, base Base, opts Options, log *slog.Logger) (_ *Ru
 			return nil, fmt.Errorf("listen HTTP %s: %w", base.HTTPAddr, err)
 		}
 		r.closers = append(r.closers, func() { _ = r.httpLis.Close() })
+	}
+	if base.AdminAddr != "" {
+		r.adminLis, err = net.Listen("tcp", base.AdminAddr)
+		if err != nil {
+			return nil, fmt.Errorf("listen admin %s: %w", base.AdminAddr, err)
+		}
+		r.closers = append(r.closers, func() { _ = r.adminLis.Close() })
 	}
 	return r, nil
 }
@@ -255,7 +284,7 @@ func (r *Runtime) Background(worker func(ctx context.Context)) {
 // everything Open took.
 func (r *Runtime) Run(ctx context.Context) error {
 	defer r.Close()
-	adminv1.RegisterAdminServiceServer(r.GRPC, admin.NewServer(r.Pool, r.consumers...))
+	adminv1.RegisterAdminServiceServer(r.GRPC, admin.NewServer(r.Pool, r.consumers...).WithLogLevel(r.level, r.Log))
 
 	// The streams consumed here: a consumer cannot start on a stream that its producer
 	// has not created yet. Another service's stream is only created when missing (its
@@ -296,17 +325,17 @@ func (r *Runtime) Run(ctx context.Context) error {
 		defer intake.Done()
 		fail("grpc", r.GRPC.Serve(ctx, r.grpcLis, 10*time.Second))
 	}()
-	if r.httpLis != nil && r.http != nil {
+	serveHTTP := func(part string, lis net.Listener, h http.Handler) {
 		srv := &http.Server{
-			Handler:           otelhttp.NewHandler(r.http, r.Name),
+			Handler:           h,
 			ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 			WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
 		}
 		intake.Add(2)
 		go func() {
 			defer intake.Done()
-			if err := srv.Serve(r.httpLis); !errors.Is(err, http.ErrServerClosed) {
-				fail("http", err)
+			if err := srv.Serve(lis); !errors.Is(err, http.ErrServerClosed) {
+				fail(part, err)
 			}
 		}()
 		go func() {
@@ -317,6 +346,27 @@ func (r *Runtime) Run(ctx context.Context) error {
 			_ = srv.Shutdown(sctx)
 		}()
 	}
+	if r.httpLis != nil && r.http != nil {
+		serveHTTP("http", r.httpLis, otelhttp.NewHandler(r.http, r.Name))
+	}
+	if r.adminLis != nil {
+		serveHTTP("admin", r.adminLis, r.adminHandler())
+	}
+	names := make([]string, len(r.consumers))
+	for i, c := range r.consumers {
+		names[i] = c.Name()
+	}
+	stopStore, err := bus.ObserveStore(r.Pool, names, attribute.String("db.schema", r.schema))
+	if err != nil {
+		return fmt.Errorf("store metrics: %w", err)
+	}
+	defer stopStore()
+	stopReady, err := r.observeReadiness()
+	if err != nil {
+		return fmt.Errorf("readiness metric: %w", err)
+	}
+	defer stopReady()
+	r.workers = append(r.workers, func(ctx context.Context) { r.watchReadiness(ctx, readinessPeriod) })
 	for _, c := range r.consumers {
 		intake.Add(1)
 		go func() {
@@ -341,7 +391,7 @@ func (r *Runtime) Run(ctx context.Context) error {
 			w(ctx)
 		}()
 	}
-	r.Log.Info("service started", "grpc", r.GRPCAddr(), "http", r.HTTPAddr(), "consumers", len(r.consumers))
+	r.Log.Info("service started", "grpc", r.GRPCAddr(), "http", r.HTTPAddr(), "admin", r.AdminAddr(), "consumers", len(r.consumers))
 
 	<-ctx.Done()
 	intake.Wait()
@@ -385,6 +435,9 @@ type ConsumerHooks struct {
 	AckWait    time.Duration
 	Backoff    []time.Duration
 	MaxDeliver int
+	// WedgedAfter replaces how long one batch may run before /healthz calls the
+	// process stuck (5 minutes).
+	WedgedAfter time.Duration
 	// BeforeAck, when it returns an error, makes the named consumer stop after its
 	// commit without acking, as a crashed process would (bus.ConsumerConfig.BeforeAck).
 	BeforeAck func(consumer string, msgs []*bus.Message) error

@@ -107,11 +107,11 @@ func (e *Env) NS() bus.Namespace { return e.w.ns }
 func (e *Env) JS() jetstream.JetStream { return e.w.js }
 
 // Base is the configuration every service shares, pointed at this world: loopback gRPC
-// on a free port, no HTTP server, the callers' keys, one replica and a small pool.
+// and admin on free ports, no HTTP server, the callers' keys, one replica and a small pool.
 func (e *Env) Base() svc.Base {
 	return svc.Base{
 		DatabaseURL: e.w.dsn, NATSURL: e.w.natsURL, Namespace: string(e.w.ns),
-		GRPCAddr: "127.0.0.1:0", APIKeys: APIKeys(e.w.callers), StreamReplicas: 1, DBMaxConns: 4,
+		GRPCAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", APIKeys: APIKeys(e.w.callers), StreamReplicas: 1, DBMaxConns: 4,
 	}
 }
 

@@ -37,13 +37,13 @@ import (
 	"golang.org/x/mod/modfile"
 )
 
-// appServices are the Treue services with their gRPC and HTTP ports (0: none).
-var appServices = map[string][2]int{
-	"ledger":    {7001, 0},
-	"survey":    {7002, 8082},
-	"feedback":  {7003, 0},
-	"rewards":   {7004, 0},
-	"reporting": {7005, 8085},
+// appServices are the Treue services with their gRPC, HTTP (0: none) and admin ports.
+var appServices = map[string][3]int{
+	"ledger":    {7001, 0, 9001},
+	"survey":    {7002, 8082, 9002},
+	"feedback":  {7003, 0, 9003},
+	"rewards":   {7004, 0, 9004},
+	"reporting": {7005, 8085, 9005},
 }
 
 // requiredVars must stop `docker compose` when unset, rather than start a service without
@@ -214,6 +214,9 @@ func (c *checker) checkProject(p *types.Project) {
 			want[upper+"_HTTP_ADDR"] = fmt.Sprintf("0.0.0.0:%d", ports[1])
 			published = append(published, ports[1])
 		}
+		// The admin port (metrics, health): for Prometheus and the operator, on loopback.
+		want[upper+"_ADMIN_ADDR"] = fmt.Sprintf("0.0.0.0:%d", ports[2])
+		published = append(published, ports[2])
 		for k, v := range want {
 			if env(k) != v {
 				c.fail("%s: %s=%q, want %q", name, k, env(k), v)
@@ -367,6 +370,7 @@ func (c *checker) checkDockerfile(ctx context.Context, p *types.Project) {
 		if h := appServices[name][1]; h != 0 {
 			want = append(want, fmt.Sprintf("%d/tcp", h))
 		}
+		want = append(want, fmt.Sprintf("%d/tcp", appServices[name][2]))
 		if !slices.Equal(exposed, want) {
 			c.fail("%s for %s: EXPOSE %v, want %v", path, name, exposed, want)
 		}

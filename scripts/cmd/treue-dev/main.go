@@ -133,6 +133,12 @@ func printSummary(s *stack.Stack, res *demo.Result, envFile string) {
 		fmt.Printf("    %-10s %s\n", name, s.Procs[name].GRPCAddr)
 	}
 	fmt.Println()
+	fmt.Println("  Metrics (Prometheus) and readiness:")
+	for _, name := range stack.Services {
+		a := s.Procs[name].AdminAddr
+		fmt.Printf("    %-10s http://%s/metrics   http://%s/readyz\n", name, a, a)
+	}
+	fmt.Println()
 	if len(res.SurveyLinks) > 0 {
 		fmt.Println("  Survey links not yet answered (open one on your phone or browser):")
 		for _, l := range res.SurveyLinks {
@@ -166,6 +172,9 @@ func devEnv(s *stack.Stack) string {
 	}
 	for _, name := range stack.Services {
 		fmt.Fprintf(&b, "export TREUE_%s_ADDR=%s\n", strings.ToUpper(name), s.Procs[name].GRPCAddr)
+	}
+	for _, name := range stack.Services {
+		fmt.Fprintf(&b, "export TREUE_%s_ADMIN_URL=http://%s\n", strings.ToUpper(name), s.Procs[name].AdminAddr)
 	}
 	fmt.Fprintf(&b, "export TREUE_SURVEY_URL=http://%s\n", s.Procs["survey"].HTTPAddr)
 	fmt.Fprintf(&b, "export TREUE_DASHBOARD_URL=http://%s/\n", s.Procs["reporting"].HTTPAddr)

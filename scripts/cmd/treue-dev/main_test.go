@@ -32,7 +32,7 @@ func TestDevEnvChangesNoConfiguration(t *testing.T) {
 		Procs:       map[string]*stack.Proc{},
 	}
 	for i, name := range stack.Services {
-		s.Procs[name] = &stack.Proc{Name: name, GRPCAddr: "127.0.0.1:700" + strconv.Itoa(i+1)}
+		s.Procs[name] = &stack.Proc{Name: name, GRPCAddr: "127.0.0.1:700" + strconv.Itoa(i+1), AdminAddr: "127.0.0.1:900" + strconv.Itoa(i+1)}
 	}
 	s.Procs["survey"].HTTPAddr, s.Procs["reporting"].HTTPAddr = "127.0.0.1:8082", "127.0.0.1:8085"
 	path := filepath.Join(t.TempDir(), "dev.env")
@@ -63,13 +63,14 @@ func TestDevEnvChangesNoConfiguration(t *testing.T) {
 	}
 	sort.Strings(names)
 	for k, v := range map[string]string{
-		"TREUE_ADMIN_KEY":     "treue_admin_x",
-		"TREUE_LEDGER_ADDR":   "127.0.0.1:7001",
-		"TREUE_SURVEY_URL":    "http://127.0.0.1:8082",
-		"TREUE_DASHBOARD_URL": "http://127.0.0.1:8085/",
-		"TREUE_NATS_URL":      "nats://127.0.0.1:4333",
-		"TREUE_NATS_SEEDS":    "/srv/treue/.run/nats-seeds",
-		"TREUE_DATABASE_URL":  s.DatabaseURL,
+		"TREUE_ADMIN_KEY":        "treue_admin_x",
+		"TREUE_LEDGER_ADDR":      "127.0.0.1:7001",
+		"TREUE_LEDGER_ADMIN_URL": "http://127.0.0.1:9001",
+		"TREUE_SURVEY_URL":       "http://127.0.0.1:8082",
+		"TREUE_DASHBOARD_URL":    "http://127.0.0.1:8085/",
+		"TREUE_NATS_URL":         "nats://127.0.0.1:4333",
+		"TREUE_NATS_SEEDS":       "/srv/treue/.run/nats-seeds",
+		"TREUE_DATABASE_URL":     s.DatabaseURL,
 	} {
 		if got[k] != v {
 			t.Errorf("%s = %q, want %q (exported: %s)", k, got[k], v, strings.Join(names, " "))

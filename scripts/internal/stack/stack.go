@@ -69,9 +69,11 @@ type Proc struct {
 	Name     string
 	GRPCAddr string
 	HTTPAddr string
-	cmd      *exec.Cmd
-	done     chan struct{}
-	logFile  *os.File
+	// AdminAddr serves /metrics, /healthz, /readyz and /loglevel.
+	AdminAddr string
+	cmd       *exec.Cmd
+	done      chan struct{}
+	logFile   *os.File
 }
 
 // Stack is the running system.
@@ -185,14 +187,14 @@ func Up(ctx context.Context, o Options) (_ *Stack, err error) {
 	return s, nil
 }
 
-// ports returns each service's gRPC and HTTP address.
-func (s *Stack) ports(fixed bool) (map[string][2]string, error) {
-	fixedPorts := map[string][2]int{
-		"ledger": {7001, 0}, "survey": {7002, 8082}, "feedback": {7003, 0}, "rewards": {7004, 0}, "reporting": {7005, 8085},
+// ports returns each service's gRPC, HTTP and admin address.
+func (s *Stack) ports(fixed bool) (map[string][3]string, error) {
+	fixedPorts := map[string][3]int{
+		"ledger": {7001, 0, 9001}, "survey": {7002, 8082, 9002}, "feedback": {7003, 0, 9003}, "rewards": {7004, 0, 9004}, "reporting": {7005, 8085, 9005},
 	}
-	out := map[string][2]string{}
+	out := map[string][3]string{}
 	for name, fp := range fixedPorts {
-		var addrs [2]string
+		var addrs [3]string
 		for i, port := range fp {
 			if i == 1 && port == 0 {
 				continue
@@ -214,7 +216,7 @@ func (s *Stack) ports(fixed bool) (map[string][2]string, error) {
 	return out, nil
 }
 
-func (s *Stack) start(ctx context.Context, binary, name string, addrs [2]string, common []string) (*Proc, error) {
+func (s *Stack) start(ctx context.Context, binary, name string, addrs [3]string, common []string) (*Proc, error) {
 	logPath := filepath.Join(s.LogDir, name+".log")
 	f, err := os.Create(logPath)
 	if err != nil {
@@ -222,7 +224,7 @@ func (s *Stack) start(ctx context.Context, binary, name string, addrs [2]string,
 	}
 	up := strings.ToUpper(name)
 	env := append(os.Environ(), common...)
-	env = append(env, up+"_GRPC_ADDR="+addrs[0], up+"_HTTP_ADDR="+addrs[1])
+	env = append(env, up+"_GRPC_ADDR="+addrs[0], up+"_HTTP_ADDR="+addrs[1], up+"_ADMIN_ADDR="+addrs[2])
 	if s.NATSSeeds != "" {
 		env = append(env, "NATS_NKEY_SEED=", "NATS_NKEY_SEED_FILE="+natsauth.SeedFile(s.NATSSeeds, name))
 	}
@@ -235,9 +237,9 @@ func (s *Stack) start(ctx context.Context, binary, name string, addrs [2]string,
 		f.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	p := &Proc{Name: name, GRPCAddr: addrs[0], HTTPAddr: addrs[1], cmd: cmd, done: make(chan struct{}), logFile: f}
+	p := &Proc{Name: name, GRPCAddr: addrs[0], HTTPAddr: addrs[1], AdminAddr: addrs[2], cmd: cmd, done: make(chan struct{}), logFile: f}
 	go func() { _ = cmd.Wait(); close(p.done) }()
-	s.log.Info("service started", "service", name, "pid", cmd.Process.Pid, "grpc", addrs[0], "log", logPath)
+	s.log.Info("service started", "service", name, "pid", cmd.Process.Pid, "grpc", addrs[0], "admin", addrs[2], "log", logPath)
 	return p, nil
 }
 

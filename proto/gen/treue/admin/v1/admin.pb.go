@@ -358,6 +358,177 @@ func (x *ReplayDeadLetterResponse) GetDeadLetter() *DeadLetter {
 	return nil
 }
 
+type GetLogLevelRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetLogLevelRequest) Reset() {
+	*x = GetLogLevelRequest{}
+	mi := &file_treue_admin_v1_admin_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetLogLevelRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetLogLevelRequest) ProtoMessage() {}
+
+func (x *GetLogLevelRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_admin_v1_admin_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetLogLevelRequest.ProtoReflect.Descriptor instead.
+func (*GetLogLevelRequest) Descriptor() ([]byte, []int) {
+	return file_treue_admin_v1_admin_proto_rawDescGZIP(), []int{5}
+}
+
+type GetLogLevelResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// DEBUG, INFO, WARN or ERROR, with an offset such as INFO+2 when one was set.
+	Level         string `protobuf:"bytes,1,opt,name=level,proto3" json:"level,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetLogLevelResponse) Reset() {
+	*x = GetLogLevelResponse{}
+	mi := &file_treue_admin_v1_admin_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetLogLevelResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetLogLevelResponse) ProtoMessage() {}
+
+func (x *GetLogLevelResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_admin_v1_admin_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetLogLevelResponse.ProtoReflect.Descriptor instead.
+func (*GetLogLevelResponse) Descriptor() ([]byte, []int) {
+	return file_treue_admin_v1_admin_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *GetLogLevelResponse) GetLevel() string {
+	if x != nil {
+		return x.Level
+	}
+	return ""
+}
+
+type SetLogLevelRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// debug, info, warn or error (any case), or one with an offset such as info+2.
+	Level         string `protobuf:"bytes,1,opt,name=level,proto3" json:"level,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetLogLevelRequest) Reset() {
+	*x = SetLogLevelRequest{}
+	mi := &file_treue_admin_v1_admin_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetLogLevelRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetLogLevelRequest) ProtoMessage() {}
+
+func (x *SetLogLevelRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_admin_v1_admin_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetLogLevelRequest.ProtoReflect.Descriptor instead.
+func (*SetLogLevelRequest) Descriptor() ([]byte, []int) {
+	return file_treue_admin_v1_admin_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *SetLogLevelRequest) GetLevel() string {
+	if x != nil {
+		return x.Level
+	}
+	return ""
+}
+
+type SetLogLevelResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// the level now in force.
+	Level         string `protobuf:"bytes,1,opt,name=level,proto3" json:"level,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetLogLevelResponse) Reset() {
+	*x = SetLogLevelResponse{}
+	mi := &file_treue_admin_v1_admin_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetLogLevelResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetLogLevelResponse) ProtoMessage() {}
+
+func (x *SetLogLevelResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_admin_v1_admin_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetLogLevelResponse.ProtoReflect.Descriptor instead.
+func (*SetLogLevelResponse) Descriptor() ([]byte, []int) {
+	return file_treue_admin_v1_admin_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *SetLogLevelResponse) GetLevel() string {
+	if x != nil {
+		return x.Level
+	}
+	return ""
+}
+
 var File_treue_admin_v1_admin_proto protoreflect.FileDescriptor
 
 const file_treue_admin_v1_admin_proto_rawDesc = "" +
@@ -396,10 +567,19 @@ const file_treue_admin_v1_admin_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\x02id\"W\n" +
 	"\x18ReplayDeadLetterResponse\x12;\n" +
 	"\vdead_letter\x18\x01 \x01(\v2\x1a.treue.admin.v1.DeadLetterR\n" +
-	"deadLetter2\xfa\x01\n" +
+	"deadLetter\"\x14\n" +
+	"\x12GetLogLevelRequest\"+\n" +
+	"\x13GetLogLevelResponse\x12\x14\n" +
+	"\x05level\x18\x01 \x01(\tR\x05level\"5\n" +
+	"\x12SetLogLevelRequest\x12\x1f\n" +
+	"\x05level\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18\x10R\x05level\"+\n" +
+	"\x13SetLogLevelResponse\x12\x14\n" +
+	"\x05level\x18\x01 \x01(\tR\x05level2\xcb\x03\n" +
 	"\fAdminService\x12x\n" +
 	"\x0fListDeadLetters\x12&.treue.admin.v1.ListDeadLettersRequest\x1a'.treue.admin.v1.ListDeadLettersResponse\"\x14\xca\xf3\x18\x05admin\xca\xf3\x18\aauditor\x12p\n" +
-	"\x10ReplayDeadLetter\x12'.treue.admin.v1.ReplayDeadLetterRequest\x1a(.treue.admin.v1.ReplayDeadLetterResponse\"\t\xca\xf3\x18\x05adminB\xb3\x01\n" +
+	"\x10ReplayDeadLetter\x12'.treue.admin.v1.ReplayDeadLetterRequest\x1a(.treue.admin.v1.ReplayDeadLetterResponse\"\t\xca\xf3\x18\x05admin\x12l\n" +
+	"\vGetLogLevel\x12\".treue.admin.v1.GetLogLevelRequest\x1a#.treue.admin.v1.GetLogLevelResponse\"\x14\xca\xf3\x18\x05admin\xca\xf3\x18\aauditor\x12a\n" +
+	"\vSetLogLevel\x12\".treue.admin.v1.SetLogLevelRequest\x1a#.treue.admin.v1.SetLogLevelResponse\"\t\xca\xf3\x18\x05adminB\xb3\x01\n" +
 	"\x12com.treue.admin.v1B\n" +
 	"AdminProtoP\x01Z7github.com/treue/treue/proto/gen/treue/admin/v1;adminv1\xa2\x02\x03TAX\xaa\x02\x0eTreue.Admin.V1\xca\x02\x0eTreue\\Admin\\V1\xe2\x02\x1aTreue\\Admin\\V1\\GPBMetadata\xea\x02\x10Treue::Admin::V1b\x06proto3"
 
@@ -415,26 +595,34 @@ func file_treue_admin_v1_admin_proto_rawDescGZIP() []byte {
 	return file_treue_admin_v1_admin_proto_rawDescData
 }
 
-var file_treue_admin_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_treue_admin_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_treue_admin_v1_admin_proto_goTypes = []any{
 	(*DeadLetter)(nil),               // 0: treue.admin.v1.DeadLetter
 	(*ListDeadLettersRequest)(nil),   // 1: treue.admin.v1.ListDeadLettersRequest
 	(*ListDeadLettersResponse)(nil),  // 2: treue.admin.v1.ListDeadLettersResponse
 	(*ReplayDeadLetterRequest)(nil),  // 3: treue.admin.v1.ReplayDeadLetterRequest
 	(*ReplayDeadLetterResponse)(nil), // 4: treue.admin.v1.ReplayDeadLetterResponse
-	(*timestamppb.Timestamp)(nil),    // 5: google.protobuf.Timestamp
+	(*GetLogLevelRequest)(nil),       // 5: treue.admin.v1.GetLogLevelRequest
+	(*GetLogLevelResponse)(nil),      // 6: treue.admin.v1.GetLogLevelResponse
+	(*SetLogLevelRequest)(nil),       // 7: treue.admin.v1.SetLogLevelRequest
+	(*SetLogLevelResponse)(nil),      // 8: treue.admin.v1.SetLogLevelResponse
+	(*timestamppb.Timestamp)(nil),    // 9: google.protobuf.Timestamp
 }
 var file_treue_admin_v1_admin_proto_depIdxs = []int32{
-	5, // 0: treue.admin.v1.DeadLetter.created_at:type_name -> google.protobuf.Timestamp
-	5, // 1: treue.admin.v1.DeadLetter.replayed_at:type_name -> google.protobuf.Timestamp
+	9, // 0: treue.admin.v1.DeadLetter.created_at:type_name -> google.protobuf.Timestamp
+	9, // 1: treue.admin.v1.DeadLetter.replayed_at:type_name -> google.protobuf.Timestamp
 	0, // 2: treue.admin.v1.ListDeadLettersResponse.dead_letters:type_name -> treue.admin.v1.DeadLetter
 	0, // 3: treue.admin.v1.ReplayDeadLetterResponse.dead_letter:type_name -> treue.admin.v1.DeadLetter
 	1, // 4: treue.admin.v1.AdminService.ListDeadLetters:input_type -> treue.admin.v1.ListDeadLettersRequest
 	3, // 5: treue.admin.v1.AdminService.ReplayDeadLetter:input_type -> treue.admin.v1.ReplayDeadLetterRequest
-	2, // 6: treue.admin.v1.AdminService.ListDeadLetters:output_type -> treue.admin.v1.ListDeadLettersResponse
-	4, // 7: treue.admin.v1.AdminService.ReplayDeadLetter:output_type -> treue.admin.v1.ReplayDeadLetterResponse
-	6, // [6:8] is the sub-list for method output_type
-	4, // [4:6] is the sub-list for method input_type
+	5, // 6: treue.admin.v1.AdminService.GetLogLevel:input_type -> treue.admin.v1.GetLogLevelRequest
+	7, // 7: treue.admin.v1.AdminService.SetLogLevel:input_type -> treue.admin.v1.SetLogLevelRequest
+	2, // 8: treue.admin.v1.AdminService.ListDeadLetters:output_type -> treue.admin.v1.ListDeadLettersResponse
+	4, // 9: treue.admin.v1.AdminService.ReplayDeadLetter:output_type -> treue.admin.v1.ReplayDeadLetterResponse
+	6, // 10: treue.admin.v1.AdminService.GetLogLevel:output_type -> treue.admin.v1.GetLogLevelResponse
+	8, // 11: treue.admin.v1.AdminService.SetLogLevel:output_type -> treue.admin.v1.SetLogLevelResponse
+	8, // [8:12] is the sub-list for method output_type
+	4, // [4:8] is the sub-list for method input_type
 	4, // [4:4] is the sub-list for extension type_name
 	4, // [4:4] is the sub-list for extension extendee
 	0, // [0:4] is the sub-list for field type_name
@@ -451,7 +639,7 @@ func file_treue_admin_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_treue_admin_v1_admin_proto_rawDesc), len(file_treue_admin_v1_admin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   5,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
