@@ -23,7 +23,9 @@ func TestRedemptionCounters(t *testing.T) {
 		"cancelled": m.Sum(t, "treue.rewards.redemptions.cancelled", insufficient),
 		"redeemed":  m.Sum(t, "treue.ledger.points.redeemed"),
 	}
-	delta := func(key, name string, attrs ...attribute.KeyValue) int64 { return m.Sum(t, name, attrs...) - before[key] }
+	delta := func(key, name string, attrs ...attribute.KeyValue) int64 {
+		return m.Sum(t, name, attrs...) - before[key]
+	}
 	e := startLedgerAndRewards(t)
 
 	memberID, available := e.member(t, 10000)
