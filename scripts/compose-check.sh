@@ -10,8 +10,8 @@
 #    parser on the NATS command and config, BuildKit's Dockerfile frontend and linter
 #    for every service's build arguments, Prometheus's own loader and rule parser on its
 #    configuration and alerts, the collector's pipelines, Grafana's provisioning and
-#    dashboards (PromQL parsed), and that every file the compose file mounts exists. It
-#    needs no Docker engine (its own tests: cd scripts/composecheck && GOWORK=off go test .).
+#    dashboards (PromQL parsed), and that every file the compose file mounts exists; then
+#    its own tests. It needs no Docker engine.
 #
 # Exits non-zero when a check finds a problem. A check whose tool is missing is skipped
 # with a note; COMPOSE_CHECK_STRICT=1 makes a skip an error too.
@@ -41,6 +41,8 @@ if command -v go >/dev/null 2>&1; then
 	echo "compose-check: scripts/composecheck (compose-go loader, NATS options, BuildKit Dockerfile frontend, Prometheus, collector, Grafana)"
 	# Not in go.work: its tooling dependencies stay out of the services' build list.
 	GOWORK=off go -C scripts/composecheck run . -root ../.. -f "$compose_file" -env-example .env.example
+	# Its own tests: each check reports what it guards against.
+	GOWORK=off go -C scripts/composecheck test -count=1 .
 	ran=$((ran + 1))
 else
 	echo "compose-check: skipped scripts/composecheck: go is not installed"
