@@ -343,6 +343,7 @@ func (c *Consumer) apply(ctx context.Context, msgs, poison []*Message) (err erro
 			attribute.String("consumer", c.cfg.Name), attribute.String("outcome", outcome)))
 		c.state.result(err)
 	}()
+	var txCtx context.Context
 	err = pgx.BeginFunc(ctx, c.pool, func(tx pgx.Tx) error {
 		for _, m := range poison {
 			if err := c.deadLetter(ctx, tx, m, m.poison); err != nil {
@@ -380,7 +381,8 @@ func (c *Consumer) apply(ctx context.Context, msgs, poison []*Message) (err erro
 				delete(isNew, m.ID) // the same event twice in one batch is applied once
 			}
 		}
-		if err := dispatch(pg.WithTx(ctx, tx), todo, c.cfg.Unordered); err != nil {
+		txCtx = pg.WithTx(ctx, tx)
+		if err := dispatch(txCtx, todo, c.cfg.Unordered); err != nil {
 			return err
 		}
 		return c.deadLetterRefused(ctx, tx, todo)
@@ -392,6 +394,10 @@ func (c *Consumer) apply(ctx context.Context, msgs, poison []*Message) (err erro
 	c.log.Debug("batch applied", "size", len(msgs), "took", time.Since(started))
 	if c.cfg.AfterCommit != nil {
 		c.cfg.AfterCommit()
+	}
+	if txCtx != nil {
+		// What the routes counted with pg.AfterCommit: only now does it stand.
+		pg.Committed(txCtx)
 	}
 	return nil
 }

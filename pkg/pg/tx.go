@@ -2,6 +2,7 @@ package pg
 
 import (
 	"context"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -25,15 +26,59 @@ func NewDB(pool *pgxpool.Pool, afterCommit func()) *DB {
 
 type txKey struct{}
 
-// WithTx returns ctx carrying tx, for the use cases that run inside it.
+// txState is a transaction and what waits for its commit.
+type txState struct {
+	tx pgx.Tx
+	mu sync.Mutex
+	// onCommit run once the transaction committed (AfterCommit), in order.
+	onCommit []func()
+}
+
+// WithTx returns ctx carrying tx, for the use cases that run inside it. Whoever begins
+// tx calls Committed with the returned context once tx committed.
 func WithTx(ctx context.Context, tx pgx.Tx) context.Context {
-	return context.WithValue(ctx, txKey{}, tx)
+	return context.WithValue(ctx, txKey{}, &txState{tx: tx})
 }
 
 // TxFrom returns the transaction ctx carries, if any.
 func TxFrom(ctx context.Context) (pgx.Tx, bool) {
-	tx, ok := ctx.Value(txKey{}).(pgx.Tx)
-	return tx, ok
+	s, ok := ctx.Value(txKey{}).(*txState)
+	if !ok {
+		return nil, false
+	}
+	return s.tx, true
+}
+
+// AfterCommit runs fn once the transaction ctx carries has committed, and never when it
+// rolls back: what a use case did is counted (a business metric) only when it stands, and
+// a batch retried after a rollback counts once. Without a transaction in ctx the caller's
+// work has already committed (a gRPC call's use case commits before it returns), so fn
+// runs at once.
+func AfterCommit(ctx context.Context, fn func()) {
+	s, ok := ctx.Value(txKey{}).(*txState)
+	if !ok {
+		fn()
+		return
+	}
+	s.mu.Lock()
+	s.onCommit = append(s.onCommit, fn)
+	s.mu.Unlock()
+}
+
+// Committed runs what AfterCommit registered on the transaction ctx carries (a context
+// WithTx returned); its beginner calls it once the transaction committed.
+func Committed(ctx context.Context) {
+	s, ok := ctx.Value(txKey{}).(*txState)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	fns := s.onCommit
+	s.onCommit = nil
+	s.mu.Unlock()
+	for _, fn := range fns {
+		fn()
+	}
 }
 
 // InTx runs fn in the transaction ctx carries, or else in a new one that is committed
@@ -42,11 +87,17 @@ func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context, tx pgx.Tx) 
 	if tx, ok := TxFrom(ctx); ok {
 		return fn(ctx, tx)
 	}
+	var txCtx context.Context
 	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
-		return fn(WithTx(ctx, tx), tx)
+		txCtx = WithTx(ctx, tx)
+		return fn(txCtx, tx)
 	})
-	if err == nil && db.afterCommit != nil {
+	if err != nil {
+		return err
+	}
+	if db.afterCommit != nil {
 		db.afterCommit()
 	}
-	return err
+	Committed(txCtx)
+	return nil
 }

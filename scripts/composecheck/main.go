@@ -2,8 +2,12 @@
 // docker-compose.yml with the Compose Specification's own loader (schema, interpolation,
 // required variables, consistency, the same code `docker compose config` runs), checks the
 // deployment's rules on the result, parses the NATS command line and config file with
-// nats-server's own option parser, and converts deploy/Dockerfile with BuildKit's Dockerfile
-// frontend for every service's build arguments (syntax, variables, stages, lint rules).
+// nats-server's own option parser, converts deploy/Dockerfile with BuildKit's Dockerfile
+// frontend for every service's build arguments (syntax, variables, stages, lint rules),
+// and checks the observability stack: every mounted file exists, Prometheus's
+// configuration and alert rules load with Prometheus's own loader and rule parser, the
+// collector's pipelines hang together, and Grafana's dashboards are valid PromQL on the
+// provisioned datasource.
 //
 // scripts/compose-check.sh runs it as GOWORK=off go -C scripts/composecheck run . -root ../..
 // (the module is not part of go.work so its tooling dependencies never reach the services'
@@ -48,7 +52,7 @@ var appServices = map[string][3]int{
 
 // requiredVars must stop `docker compose` when unset, rather than start a service without
 // keys or secrets.
-var requiredVars = []string{"API_KEYS", "SERVICE_API_KEY", "SURVEY_TOKEN_SECRET",
+var requiredVars = []string{"API_KEYS", "SERVICE_API_KEY", "SURVEY_TOKEN_SECRET", "GRAFANA_ADMIN_PASSWORD",
 	"NATS_SEED_LEDGER", "NATS_SEED_SURVEY", "NATS_SEED_FEEDBACK", "NATS_SEED_REWARDS", "NATS_SEED_REPORTING"}
 
 // The oldest NATS server the deployment accepts.
@@ -115,6 +119,7 @@ func (c *checker) run(composeFile, envExample string) {
 
 	c.checkProject(project)
 	c.checkNATS(project)
+	c.checkObservability(project)
 	c.checkDockerfile(ctx, project)
 	if envExample != "" {
 		c.checkEnvExample(ctx, composeFile, envExample)
@@ -297,7 +302,7 @@ func (c *checker) checkNATS(p *types.Project) {
 	}
 }
 
-var versionTag = regexp.MustCompile(`:(\d+)\.(\d+)\.(\d+)(-[a-z0-9.]+)?$`)
+var versionTag = regexp.MustCompile(`:v?(\d+)\.(\d+)\.(\d+)(-[a-z0-9.]+)?$`)
 
 func imageVersion(image string) ([3]int, bool) {
 	m := versionTag.FindStringSubmatch(image)

@@ -23,6 +23,7 @@ import (
 	"github.com/treue/treue/services/feedback/internal/convert"
 	"github.com/treue/treue/services/feedback/internal/ports/events"
 	"github.com/treue/treue/services/feedback/internal/ports/grpcapi"
+	"github.com/treue/treue/services/feedback/internal/ports/metrics"
 	"github.com/treue/treue/services/feedback/migrations"
 )
 
@@ -105,6 +106,16 @@ func wire(rt *svc.Runtime, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	feedbackv1.RegisterFeedbackServiceServer(rt.GRPC, grpcapi.NewServer(application))
+	// The cases overdue as a gauge, counted at each collection while the service runs.
+	rt.Background(func(ctx context.Context) {
+		reg, err := metrics.ObserveOverdue(application.Queries.CountOverdue.Handle)
+		if err != nil {
+			log.Error("overdue cases gauge", "err", err)
+			return
+		}
+		<-ctx.Done()
+		_ = reg.Unregister()
+	})
 	privacyv1.RegisterPrivacyServiceServer(rt.GRPC, privacy.NewServer(Name, application.Queries.ExportMember.Handle, convert.Export))
 	return nil
 }

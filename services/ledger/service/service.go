@@ -25,6 +25,7 @@ import (
 	"github.com/treue/treue/services/ledger/internal/domain"
 	"github.com/treue/treue/services/ledger/internal/ports/events"
 	"github.com/treue/treue/services/ledger/internal/ports/grpcapi"
+	"github.com/treue/treue/services/ledger/internal/ports/metrics"
 	"github.com/treue/treue/services/ledger/migrations"
 )
 
@@ -325,6 +326,7 @@ func wire(rt *svc.Runtime, cfg Config, rules domain.POSRules, log *slog.Logger) 
 		Pass: func(ctx context.Context, batch int) (int, error) {
 			n, err := application.Commands.ExpireHolds.Handle(ctx, batch)
 			if err == nil && n > 0 {
+				metrics.HoldsExpired(ctx, n)
 				log.Info("holds expired", "count", n)
 			}
 			return n, err

@@ -19,6 +19,7 @@ import (
 	"github.com/treue/treue/services/reporting/internal/convert"
 	"github.com/treue/treue/services/reporting/internal/ports/events"
 	"github.com/treue/treue/services/reporting/internal/ports/grpcapi"
+	"github.com/treue/treue/services/reporting/internal/ports/metrics"
 	"github.com/treue/treue/services/reporting/internal/ports/web"
 	"github.com/treue/treue/services/reporting/migrations"
 )
@@ -101,5 +102,18 @@ func wire(rt *svc.Runtime, cfg Config, log *slog.Logger) error {
 	reportingv1.RegisterReportingServiceServer(rt.GRPC, grpcapi.NewServer(application))
 	privacyv1.RegisterPrivacyServiceServer(rt.GRPC, privacy.NewServer(Name, application.Queries.ExportMember.Handle, convert.Export))
 	rt.HandleHTTP(web.NewDashboard(application.Queries.GetDashboard, store.Ping, cfg.DashboardRefresh, time.Now, log))
+	// The points liability as a gauge, read at each collection while the service runs.
+	rt.Background(func(ctx context.Context) {
+		reg, err := metrics.ObserveOutstanding(func(ctx context.Context) (int64, error) {
+			s, err := application.Queries.GetPointsSummary.Handle(ctx)
+			return s.Outstanding(), err
+		})
+		if err != nil {
+			log.Error("points liability gauge", "err", err)
+			return
+		}
+		<-ctx.Done()
+		_ = reg.Unregister()
+	})
 	return nil
 }

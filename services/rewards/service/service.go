@@ -26,6 +26,7 @@ import (
 	"github.com/treue/treue/services/rewards/internal/convert"
 	"github.com/treue/treue/services/rewards/internal/ports/events"
 	"github.com/treue/treue/services/rewards/internal/ports/grpcapi"
+	"github.com/treue/treue/services/rewards/internal/ports/metrics"
 	"github.com/treue/treue/services/rewards/migrations"
 )
 
@@ -235,6 +236,9 @@ func wire(rt *svc.Runtime, cfg Config, ledger *ledgerclient.Client, sealer *code
 	rt.Sweep(svc.Sweep{What: "settling abandoned redemptions", Interval: cfg.SweepInterval, Batch: sweepBatch,
 		Pass: func(ctx context.Context, batch int) (int, error) {
 			out, err := application.Commands.SettleAbandoned.Handle(ctx, batch)
+			for _, r := range out.Settled {
+				metrics.Redemption(ctx, r)
+			}
 			return out.Claimed, err
 		}})
 	rt.Sweep(svc.Sweep{What: "wiping sealed coupon codes", Interval: cfg.SweepInterval, Batch: sweepBatch,

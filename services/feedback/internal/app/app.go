@@ -26,6 +26,7 @@ type Queries struct {
 	ListCases    ListCases
 	GetCase      GetCase
 	ExportMember ExportMember
+	CountOverdue CountOverdue
 }
 
 // Deps are what the use cases need.
@@ -52,6 +53,7 @@ func New(d Deps) (*Application, error) {
 			ListCases:    ListCases{store: d.Store, clock: d.Clock},
 			GetCase:      GetCase{store: d.Store, clock: d.Clock},
 			ExportMember: ExportMember{store: d.Store},
+			CountOverdue: CountOverdue{store: d.Store, clock: d.Clock},
 		},
 	}, nil
 }

@@ -50,6 +50,16 @@ func (s *fakeStore) Case(_ context.Context, id string) (domain.Case, error) {
 	return c, nil
 }
 
+func (s *fakeStore) CountOverdue(_ context.Context, at time.Time) (int64, error) {
+	var n int64
+	for _, c := range s.cases {
+		if c.Overdue(at) {
+			n++
+		}
+	}
+	return n, nil
+}
+
 func (s *fakeStore) Cases(_ context.Context, f app.CaseFilter) ([]domain.Case, error) {
 	s.filter = f
 	return s.list[:min(f.Limit, len(s.list))], nil

@@ -21,6 +21,8 @@ type Store interface {
 	// MemberData returns what is held about the member: the cases still theirs and when
 	// they were erased. An unknown member has none of either.
 	MemberData(ctx context.Context, memberID string) (domain.MemberData, error)
+	// CountOverdue counts the cases open and past due at at.
+	CountOverdue(ctx context.Context, at time.Time) (int64, error)
 }
 
 // Tx is what a use case changes inside its transaction.

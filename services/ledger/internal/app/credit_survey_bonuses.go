@@ -11,17 +11,18 @@ import (
 type CreditSurveyBonuses struct{ *base }
 
 // Handle credits the bonus of each response once (idempotency key "survey:<response
-// id>"). An anonymous response earns nothing, nor does one of an unknown or erased
-// member.
-func (u *CreditSurveyBonuses) Handle(ctx context.Context, responses []domain.SurveyResponse) error {
+// id>") and returns the points it credited. An anonymous response earns nothing, nor
+// does one of an unknown or erased member.
+func (u *CreditSurveyBonuses) Handle(ctx context.Context, responses []domain.SurveyResponse) (int64, error) {
 	if u.cfg.SurveyBonusPoints == 0 {
-		return nil
+		return 0, nil
 	}
 	responses = slices.DeleteFunc(responses, func(r domain.SurveyResponse) bool { return r.MemberRef == "" })
 	if len(responses) == 0 {
-		return nil
+		return 0, nil
 	}
-	return u.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
+	var credited int64
+	err := u.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
 		ids := make([]string, 0, len(responses))
 		for _, r := range responses {
 			if id, ok := domain.CanonicalUUID(r.MemberRef); ok {
@@ -49,10 +50,15 @@ func (u *CreditSurveyBonuses) Handle(ctx context.Context, responses []domain.Sur
 		if err != nil {
 			return err
 		}
+		credited = int64(len(applied)) * u.cfg.SurveyBonusPoints
 		events := make([]domain.Event, len(applied))
 		for i, t := range applied {
 			events[i] = creditEvent(t, u.cfg.SurveyBonusPoints, storeOf[t.Reference])
 		}
 		return tx.Emit(ctx, events...)
 	})
+	if err != nil {
+		return 0, err
+	}
+	return credited, nil
 }

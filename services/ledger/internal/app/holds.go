@@ -11,24 +11,25 @@ import (
 // commands share.
 type holds struct{ *base }
 
-// closeOne closes one hold in a transaction of its own.
-func (h holds) closeOne(ctx context.Context, id string, close func(*domain.Hold, time.Time) (bool, error)) (hold domain.Hold, err error) {
+// closeOne closes one hold in a transaction of its own; changed says this call closed it.
+func (h holds) closeOne(ctx context.Context, id string, close func(*domain.Hold, time.Time) (bool, error)) (hold domain.Hold, changed bool, err error) {
 	err = h.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
 		hs, err := h.closeOpen(ctx, tx, []string{id}, close)
 		if err != nil {
 			return err
 		}
-		hold = hs[0].hold
+		hold, changed = hs[0].hold, hs[0].changed
 		return hs[0].err
 	})
-	return hold, err
+	return hold, changed, err
 }
 
 // closedHold is what closing one hold did: the hold as it is now, or why it could not
 // be closed (domain.ErrHoldNotFound, or close's error).
 type closedHold struct {
-	hold domain.Hold
-	err  error
+	hold    domain.Hold
+	changed bool // this call closed it
+	err     error
 }
 
 // closeOpen locks the holds with ids (in one statement, whatever their number), closes
@@ -58,7 +59,7 @@ func (h holds) closeOpen(ctx context.Context, tx Tx, ids []string,
 			continue
 		}
 		ch, err := close(&hold, now)
-		out[i] = closedHold{hold: hold, err: err}
+		out[i] = closedHold{hold: hold, err: err, changed: err == nil && ch}
 		if err == nil && ch {
 			locked[id] = hold
 			changed = append(changed, hold)
@@ -92,6 +93,17 @@ func (h holds) book(ctx context.Context, tx Tx, hs []domain.Hold) error {
 		return err
 	}
 	return tx.Emit(ctx, events...)
+}
+
+// capturedPoints are the points of the holds this call captured.
+func capturedPoints(closed []closedHold) int64 {
+	var n int64
+	for _, c := range closed {
+		if c.changed && c.hold.Status == domain.StatusCaptured {
+			n += c.hold.Points
+		}
+	}
+	return n
 }
 
 func capture(h *domain.Hold, now time.Time) (bool, error) { return h.Capture(now) }

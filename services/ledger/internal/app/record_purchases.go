@@ -18,17 +18,18 @@ type RecordPurchases struct{ *base }
 // A purchase that breaks the programme's POS rules is left out and returned among the
 // refusals (an error that is domain.ErrRefused, naming it and the rule); the rest of the
 // batch is booked.
-func (u *RecordPurchases) Handle(ctx context.Context, purchases []domain.Purchase) (Refusals, error) {
+func (u *RecordPurchases) Handle(ctx context.Context, purchases []domain.Purchase) (Booked, error) {
 	now := u.clock()
 	purchases, refusals := admit(purchases,
 		func(p domain.Purchase) error {
 			return refused("purchase", p.Key.Reference(), u.cfg.POS.CheckPurchase(p, now))
 		},
 		func(p domain.Purchase) domain.PurchaseKey { return p.Key })
+	booked := Booked{Refusals: refusals}
 	if len(purchases) == 0 {
-		return refusals, nil
+		return booked, nil
 	}
-	return refusals, u.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
+	err := u.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
 		// The member each purchase names, when it names one by a UUID.
 		canonicalMember := make(map[domain.PurchaseKey]string, len(purchases))
 		ids := make([]string, 0, len(purchases))
@@ -69,6 +70,8 @@ func (u *RecordPurchases) Handle(ctx context.Context, purchases []domain.Purchas
 			if _, ok := fresh[p.Key]; !ok {
 				continue // booked before, under another event id
 			}
+			booked.Sales++
+			booked.Points += p.Points
 			switch {
 			case p.Points > 0:
 				if balances[p.MemberID], err = domain.AddPoints(balances[p.MemberID], p.Points); err != nil {
@@ -93,6 +96,10 @@ func (u *RecordPurchases) Handle(ctx context.Context, purchases []domain.Purchas
 		}
 		return tx.Emit(ctx, events...)
 	})
+	if err != nil {
+		return Booked{Refusals: refusals}, err
+	}
+	return booked, nil
 }
 
 func creditEvent(t domain.Transaction, points int64, storeID string) domain.PointsCredited {

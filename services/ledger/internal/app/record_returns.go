@@ -23,7 +23,7 @@ type RecordReturns struct{ *base }
 // A return that breaks the programme's POS rules is left out and returned among the
 // refusals (an error that is domain.ErrRefused, naming it and the rule); the rest of the
 // batch is booked.
-func (u *RecordReturns) Handle(ctx context.Context, returns []domain.Return) (Refusals, error) {
+func (u *RecordReturns) Handle(ctx context.Context, returns []domain.Return) (Booked, error) {
 	now := u.clock()
 	returns, refusals := admit(returns,
 		func(r domain.Return) error {
@@ -31,9 +31,12 @@ func (u *RecordReturns) Handle(ctx context.Context, returns []domain.Return) (Re
 		},
 		func(r domain.Return) domain.ReturnKey { return r.Key })
 	if len(returns) == 0 {
-		return refusals, nil
+		return Booked{Refusals: refusals}, nil
 	}
-	return refusals, u.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
+	var debited int64
+	var booked []domain.Return
+	err := u.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
+		debited = 0
 		keys := make([]domain.PurchaseKey, len(returns))
 		for i, r := range returns {
 			keys[i] = r.Original()
@@ -67,7 +70,7 @@ func (u *RecordReturns) Handle(ctx context.Context, returns []domain.Return) (Re
 			events []domain.Event
 		)
 		returned := map[domain.PurchaseKey]int64{}
-		booked := make([]domain.Return, 0, len(returns))
+		booked = make([]domain.Return, 0, len(returns))
 		for _, r := range returns {
 			if !fresh[r.Key] {
 				continue
@@ -113,6 +116,7 @@ func (u *RecordReturns) Handle(ctx context.Context, returns []domain.Return) (Re
 					txs = append(txs, domain.Transfer(r.LedgerTxID, r.DebitKey(), domain.KindDebit, domain.ReasonReturn,
 						r.Key.Reference(), r.MemberID, now, domain.AvailableAccount(r.MemberID), domain.AccountIssued, r.Debited))
 				}
+				debited += r.Debited
 				events = append(events, domain.PointsDebited{
 					TransactionID: r.LedgerTxID, MemberID: r.MemberID, Points: r.Debited, Shortfall: r.Shortfall,
 					Reason: domain.ReasonReturn, Reference: r.Key.Reference(), StoreID: r.Key.StoreID, OccurredAt: now,
@@ -133,4 +137,8 @@ func (u *RecordReturns) Handle(ctx context.Context, returns []domain.Return) (Re
 		}
 		return tx.Emit(ctx, events...)
 	})
+	if err != nil {
+		return Booked{Refusals: refusals}, err
+	}
+	return Booked{Refusals: refusals, Sales: len(booked), Points: debited}, nil
 }

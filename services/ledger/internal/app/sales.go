@@ -29,6 +29,15 @@ func admit[S any, K comparable](sales []S, check func(S) error, key func(S) K) (
 	return kept, refusals
 }
 
+// Booked is what a batch of sales did, for the operators' counters: the sales booked for
+// the first time (not those booked before under another event id) and the points they
+// credited (purchases) or debited (returns), with the batch's refusals.
+type Booked struct {
+	Refusals Refusals
+	Sales    int
+	Points   int64
+}
+
 // Refusals are the sales of a batch that the programme's rules refuse, by their index in
 // the batch, with the rule each broke (an error that is domain.ErrRefused). They are
 // left out of the batch; the caller dead-letters each, and no retry books them.

@@ -28,7 +28,19 @@ type Redeemed struct {
 	// window, in the answer to a retry. Empty on a completed redemption when the window
 	// has passed: the code cannot be shown again.
 	Code domain.CouponCode
+	// Settled is what this call itself did, for the operators' counters: SettledCompleted
+	// (the coupon issued), SettledCancelled (for CancelReason), or "" when it settled
+	// nothing (a retry answered with an earlier outcome). Set also when an error is
+	// returned: a cancellation is answered with one.
+	Settled      string
+	CancelReason string
 }
+
+// What a call did to a redemption (Redeemed.Settled).
+const (
+	SettledCompleted = "completed"
+	SettledCancelled = "cancelled"
+)
 
 // maxCodeDraws bounds the draws of a coupon code; with 80 random bits a second draw is
 // already never needed.
@@ -127,7 +139,7 @@ func (h RedeemHandler) finish(ctx context.Context, r domain.Redemption) (Redeeme
 		})
 		switch {
 		case err == nil:
-			return Redeemed{Redemption: done, Code: code}, nil
+			return Redeemed{Redemption: done, Code: code, Settled: SettledCompleted}, nil
 		case errors.Is(err, ErrCodeTaken):
 			h.log.WarnContext(ctx, "coupon code drawn twice; drawing again", "redemption_id", r.ID)
 			continue
@@ -174,8 +186,9 @@ func (h RedeemHandler) reject(ctx context.Context, r domain.Redemption, reason s
 		// No hold exists, so nothing is at stake: the redemption stays requested and a
 		// retry asks the ledger again.
 		h.log.WarnContext(ctx, "could not record a rejected redemption as cancelled", "redemption_id", r.ID, "reason", reason, "err", err)
+		return Redeemed{}, cause
 	}
-	return Redeemed{}, cause
+	return Redeemed{Settled: SettledCancelled, CancelReason: reason}, cause
 }
 
 // compensate is step (d): cancel a redemption whose hold was placed but whose coupon
@@ -205,7 +218,7 @@ func (h RedeemHandler) compensate(ctx context.Context, r domain.Redemption, hold
 		h.log.WarnContext(ctx, "best-effort void failed; the ledger voids the hold from the cancellation event",
 			"redemption_id", r.ID, "hold_id", holdID, "err", err)
 	}
-	return Redeemed{}, fmt.Errorf("redemption %s: %w", r.ID, cause)
+	return Redeemed{Settled: SettledCancelled, CancelReason: reason}, fmt.Errorf("redemption %s: %w", r.ID, cause)
 }
 
 // current reads a redemption that another step settled and answers with its outcome.

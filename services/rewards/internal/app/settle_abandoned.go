@@ -35,6 +35,9 @@ type Settled struct {
 	// Completed and Cancelled are those now settled; the rest stay requested (the ledger
 	// did not answer) and are claimed again once their lease has run out.
 	Completed, Cancelled int
+	// Settled are what this pass itself did to each redemption (Redeemed.Settled and
+	// CancelReason), for the operators' counters.
+	Settled []Redeemed
 }
 
 // Handle settles up to limit abandoned redemptions. It stops between redemptions when
@@ -55,7 +58,10 @@ func (h SettleAbandonedHandler) Handle(ctx context.Context, limit int) (Settled,
 			break
 		}
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.redeem.finishTimeout)
-		_, ferr := h.redeem.finish(fctx, r)
+		done, ferr := h.redeem.finish(fctx, r)
+		if done.Settled != "" {
+			out.Settled = append(out.Settled, done)
+		}
 		now, err := h.redeem.store.Redemption(fctx, r.ID)
 		cancel()
 		if err != nil {

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"reflect"
 	"testing"
 
 	"github.com/treue/treue/services/rewards/internal/app"
@@ -45,8 +46,19 @@ func TestSettleAbandoned(t *testing.T) {
 			abandoned(t, store)
 			a := newApp(t, store, tt.ledger)
 			got, err := a.Commands.SettleAbandoned.Handle(context.Background(), 10)
-			if err != nil || got != tt.want {
+			settled := got.Settled
+			got.Settled = nil
+			if err != nil || !reflect.DeepEqual(got, tt.want) {
 				t.Fatalf("Handle = %+v, %v; want %+v", got, err, tt.want)
+			}
+			// What the pass did itself, for the counters: one outcome per settled redemption.
+			if len(settled) != got.Completed+got.Cancelled {
+				t.Fatalf("settled %+v, want %d outcomes", settled, got.Completed+got.Cancelled)
+			}
+			for _, o := range settled {
+				if (o.Settled == app.SettledCancelled) != (tt.status == domain.StatusCancelled) || o.CancelReason != tt.reason {
+					t.Fatalf("outcome %+v, want status %s, reason %q", o, tt.status, tt.reason)
+				}
 			}
 			r := store.byKey[cmd.IdempotencyKey]
 			if r.Status != tt.status || r.CancelReason != tt.reason || len(tt.ledger.voided) != tt.voided {

@@ -30,21 +30,31 @@ type EnrolledMember struct {
 }
 
 // Handle stores the members, except erased ones (an erasure wins over an enrolment,
-// whatever their order), and evaluates their parked triggers, in one transaction.
-func (h *EnrollMembers) Handle(ctx context.Context, in []EnrolledMember) error {
+// whatever their order), and evaluates their parked triggers, in one transaction; it
+// returns what the evaluation came to.
+func (h *EnrollMembers) Handle(ctx context.Context, in []EnrolledMember) (Evaluated, error) {
 	if len(in) == 0 {
-		return nil
+		return Evaluated{}, nil
 	}
-	return h.store.InTx(ctx, func(ctx context.Context, tx Tx) error { return h.enroll(ctx, tx, in) })
+	var out Evaluated
+	err := h.store.InTx(ctx, func(ctx context.Context, tx Tx) (err error) {
+		out, err = h.enroll(ctx, tx, in)
+		return err
+	})
+	if err != nil {
+		return Evaluated{}, err
+	}
+	return out, nil
 }
 
-func (h *EnrollMembers) enroll(ctx context.Context, tx Tx, in []EnrolledMember) error {
+func (h *EnrollMembers) enroll(ctx context.Context, tx Tx, in []EnrolledMember) (Evaluated, error) {
 	now := h.now().UTC()
 	// The last enrolment of a member in the batch wins.
 	latest := make(map[string]EnrolledMember, len(in))
 	for _, m := range in {
 		latest[m.ID] = m
 	}
+	var out Evaluated
 	ids := make([]string, 0, len(latest))
 	members := make([]domain.Member, 0, len(latest))
 	for id, m := range latest {
@@ -54,29 +64,29 @@ func (h *EnrollMembers) enroll(ctx context.Context, tx Tx, in []EnrolledMember) 
 	slices.Sort(ids)
 
 	if err := tx.LockMembers(ctx, ids); err != nil {
-		return fmt.Errorf("lock members: %w", err)
+		return Evaluated{}, fmt.Errorf("lock members: %w", err)
 	}
 	stored, err := tx.UpsertMembers(ctx, members)
 	if err != nil {
-		return fmt.Errorf("upsert members: %w", err)
+		return Evaluated{}, fmt.Errorf("upsert members: %w", err)
 	}
 	if len(stored) > 0 {
 		parked, err := tx.TakeParkedTriggers(ctx, stored, now.Add(-h.pendingTTL))
 		if err != nil {
-			return fmt.Errorf("take parked triggers: %w", err)
+			return Evaluated{}, fmt.Errorf("take parked triggers: %w", err)
 		}
 		incoming := make([]Incoming, len(parked))
 		for i, t := range parked {
 			incoming[i] = Incoming{Trigger: t, Trace: latest[t.MemberID].Trace}
 		}
-		if err := h.triggers.evaluate(ctx, tx, incoming); err != nil {
-			return err
+		if out, err = h.triggers.evaluate(ctx, tx, incoming); err != nil {
+			return Evaluated{}, err
 		}
 	}
 	if last := h.lastPrune.Load(); now.UnixNano()-last >= int64(pruneEvery) && h.lastPrune.CompareAndSwap(last, now.UnixNano()) {
 		if err := tx.PruneParkedTriggers(ctx, now.Add(-h.pendingTTL)); err != nil {
-			return fmt.Errorf("prune parked triggers: %w", err)
+			return Evaluated{}, fmt.Errorf("prune parked triggers: %w", err)
 		}
 	}
-	return nil
+	return out, nil
 }

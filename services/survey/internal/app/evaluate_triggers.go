@@ -27,10 +27,21 @@ type EvaluateTriggers struct {
 	now   func() time.Time
 }
 
+// Evaluated is what an evaluation of triggers came to, for the operators' counters.
+type Evaluated struct {
+	// Invited triggers earned an invitation.
+	Invited int
+	// Suppressed triggers earned none and never will: the contact policy (no consent,
+	// asked recently, another trigger of the member in the batch) or an erasure.
+	// Triggers parked for a member not known yet are neither: they are evaluated again
+	// when the member arrives.
+	Suppressed int
+}
+
 // Handle evaluates a batch of triggers in one transaction (an event consumer's batch
 // transaction, when it runs in one). Triggers without a member (anonymous purchases)
 // earn nothing.
-func (h *EvaluateTriggers) Handle(ctx context.Context, in []Incoming) error {
+func (h *EvaluateTriggers) Handle(ctx context.Context, in []Incoming) (Evaluated, error) {
 	known := make([]Incoming, 0, len(in))
 	for _, t := range in {
 		if t.MemberID != "" {
@@ -38,15 +49,23 @@ func (h *EvaluateTriggers) Handle(ctx context.Context, in []Incoming) error {
 		}
 	}
 	if len(known) == 0 {
-		return nil
+		return Evaluated{}, nil
 	}
-	return h.store.InTx(ctx, func(ctx context.Context, tx Tx) error { return h.evaluate(ctx, tx, known) })
+	var out Evaluated
+	err := h.store.InTx(ctx, func(ctx context.Context, tx Tx) (err error) {
+		out, err = h.evaluate(ctx, tx, known)
+		return err
+	})
+	if err != nil {
+		return Evaluated{}, err
+	}
+	return out, nil
 }
 
 // evaluate evaluates triggers of members inside tx.
-func (h *EvaluateTriggers) evaluate(ctx context.Context, tx Tx, in []Incoming) error {
+func (h *EvaluateTriggers) evaluate(ctx context.Context, tx Tx, in []Incoming) (Evaluated, error) {
 	if len(in) == 0 {
-		return nil
+		return Evaluated{}, nil
 	}
 	now := h.now().UTC()
 	notAfter := h.cfg.Contact.NotAfter(now)
@@ -60,7 +79,7 @@ func (h *EvaluateTriggers) evaluate(ctx context.Context, tx Tx, in []Incoming) e
 	chosen := domain.LatestPerMember(all)
 	states, err := tx.ClaimContacts(ctx, chosen, now, notAfter)
 	if err != nil {
-		return fmt.Errorf("claim contacts: %w", err)
+		return Evaluated{}, fmt.Errorf("claim contacts: %w", err)
 	}
 	claimed := map[string]string{} // member -> locale
 	var unknown []string
@@ -72,9 +91,10 @@ func (h *EvaluateTriggers) evaluate(ctx context.Context, tx Tx, in []Incoming) e
 			unknown = append(unknown, s.MemberID)
 		}
 	}
+	parked := 0
 	if len(unknown) > 0 {
-		if err := h.park(ctx, tx, unknown, chosen, all, now, notAfter, claimed); err != nil {
-			return err
+		if parked, err = h.park(ctx, tx, unknown, chosen, all, now, notAfter, claimed); err != nil {
+			return Evaluated{}, err
 		}
 	}
 
@@ -86,16 +106,19 @@ func (h *EvaluateTriggers) evaluate(ctx context.Context, tx Tx, in []Incoming) e
 		}
 		id, err := uuid.NewV7()
 		if err != nil {
-			return err
+			return Evaluated{}, err
 		}
 		invs = append(invs, domain.NewInvitation(id.String(), h.cfg.SurveyID, t, locale, now, h.cfg.LinkTTL))
 	}
+	// What is not invited now, nor parked, nor invited before (a trigger delivered
+	// again under another event id), is suppressed.
+	out := Evaluated{Suppressed: len(in) - parked}
 	if len(invs) == 0 {
-		return nil
+		return out, nil
 	}
 	created, err := tx.CreateInvitations(ctx, invs)
 	if err != nil {
-		return fmt.Errorf("create invitations: %w", err)
+		return Evaluated{}, fmt.Errorf("create invitations: %w", err)
 	}
 	isNew := make(map[string]bool, len(created))
 	for _, id := range created {
@@ -103,11 +126,14 @@ func (h *EvaluateTriggers) evaluate(ctx context.Context, tx Tx, in []Incoming) e
 	}
 	for _, inv := range invs {
 		if !isNew[inv.ID] {
-			continue // its trigger already has an invitation
+			out.Suppressed-- // its trigger already has an invitation
+			continue
 		}
+		out.Invited++
+		out.Suppressed--
 		url, err := h.links.URL(inv)
 		if err != nil {
-			return err
+			return Evaluated{}, err
 		}
 		trace := byEvent[inv.TriggerEventID].Trace
 		if trace == nil {
@@ -115,19 +141,19 @@ func (h *EvaluateTriggers) evaluate(ctx context.Context, tx Tx, in []Incoming) e
 		}
 		// One Emit per invitation: each continues the trace of its own trigger.
 		if err := tx.Emit(trace, domain.InvitationCreated{Invitation: inv, URL: url}); err != nil {
-			return err
+			return Evaluated{}, err
 		}
 	}
-	return nil
+	return out, nil
 }
 
-// park keeps the triggers of members not known yet. It first locks those members and
+// park keeps the triggers of members not known yet and returns how many it kept. It first locks those members and
 // looks again: their enrolment may have committed since the first look, and parking
 // after that enrolment took its parked triggers would strand these.
 func (h *EvaluateTriggers) park(ctx context.Context, tx Tx, unknown []string, chosen, all []domain.Trigger,
-	now, notAfter time.Time, claimed map[string]string) error {
+	now, notAfter time.Time, claimed map[string]string) (int, error) {
 	if err := tx.LockMembers(ctx, unknown); err != nil {
-		return fmt.Errorf("lock members: %w", err)
+		return 0, fmt.Errorf("lock members: %w", err)
 	}
 	isUnknown := make(map[string]bool, len(unknown))
 	for _, id := range unknown {
@@ -141,7 +167,7 @@ func (h *EvaluateTriggers) park(ctx context.Context, tx Tx, unknown []string, ch
 	}
 	states, err := tx.ClaimContacts(ctx, again, now, notAfter)
 	if err != nil {
-		return fmt.Errorf("claim contacts: %w", err)
+		return 0, fmt.Errorf("claim contacts: %w", err)
 	}
 	stillUnknown := map[string]bool{}
 	for _, s := range states {
@@ -159,10 +185,10 @@ func (h *EvaluateTriggers) park(ctx context.Context, tx Tx, unknown []string, ch
 		}
 	}
 	if len(parked) == 0 {
-		return nil
+		return 0, nil
 	}
 	if err := tx.ParkTriggers(ctx, parked, now); err != nil {
-		return fmt.Errorf("park triggers: %w", err)
+		return 0, fmt.Errorf("park triggers: %w", err)
 	}
-	return nil
+	return len(parked), nil
 }

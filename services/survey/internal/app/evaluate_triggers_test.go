@@ -144,7 +144,7 @@ func TestEvaluateTriggers(t *testing.T) {
 			tx := &fakeTx{claims: tt.claims}
 			a := newApp(t, &fakeStore{tx: tx})
 			in := incoming([2]string{"e1", "a"}, [2]string{"e2", "a"}, [2]string{"e3", "b"}, [2]string{"e4", "b"})
-			if err := a.Commands.EvaluateTriggers.Handle(context.Background(), in); err != nil {
+			if _, err := a.Commands.EvaluateTriggers.Handle(context.Background(), in); err != nil {
 				t.Fatal(err)
 			}
 			if len(tx.calls) != tt.wantCalls {
@@ -187,14 +187,14 @@ func TestEvaluateTriggersIgnoresAnonymousTriggers(t *testing.T) {
 	t.Parallel()
 	store := &fakeStore{tx: &fakeTx{}}
 	a := newApp(t, store)
-	if err := a.Commands.EvaluateTriggers.Handle(context.Background(), incoming([2]string{"e1", ""}, [2]string{"e2", ""})); err != nil {
+	if _, err := a.Commands.EvaluateTriggers.Handle(context.Background(), incoming([2]string{"e1", ""}, [2]string{"e2", ""})); err != nil {
 		t.Fatal(err)
 	}
 	if store.txs != 0 {
 		t.Errorf("%d transactions for anonymous triggers, want 0", store.txs)
 	}
 	store.tx.claims = [][]app.ContactState{nil}
-	if err := a.Commands.EvaluateTriggers.Handle(context.Background(), incoming([2]string{"e3", ""}, [2]string{"e4", "a"})); err != nil {
+	if _, err := a.Commands.EvaluateTriggers.Handle(context.Background(), incoming([2]string{"e3", ""}, [2]string{"e4", "a"})); err != nil {
 		t.Fatal(err)
 	}
 	if len(store.tx.calls) != 1 || strings.Join(store.tx.calls[0], ",") != "a" {

@@ -110,6 +110,13 @@ func (s *Store) Cases(ctx context.Context, f app.CaseFilter) ([]domain.Case, err
 	return pgx.CollectRows(rows, scanCase)
 }
 
+// CountOverdue counts on the partial index of open cases by due time.
+func (s *Store) CountOverdue(ctx context.Context, at time.Time) (int64, error) {
+	var n int64
+	err := s.db.Pool.QueryRow(ctx, `SELECT count(*) FROM cases WHERE status = 'open' AND due_at < $1`, at).Scan(&n)
+	return n, err
+}
+
 func (s *Store) MemberData(ctx context.Context, memberID string) (domain.MemberData, error) {
 	d := domain.MemberData{MemberID: memberID}
 	// One snapshot for both reads, so an erasure committing in between cannot show the

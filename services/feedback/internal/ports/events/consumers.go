@@ -16,6 +16,7 @@ import (
 	"github.com/treue/treue/services/feedback/internal/app"
 	"github.com/treue/treue/services/feedback/internal/convert"
 	"github.com/treue/treue/services/feedback/internal/domain"
+	"github.com/treue/treue/services/feedback/internal/ports/metrics"
 )
 
 // Durable consumer names: permanent (renaming one re-consumes its stream).
@@ -30,10 +31,13 @@ func Consumers(a *app.Application) []bus.ConsumerConfig {
 	return []bus.ConsumerConfig{
 		{Name: ConsumerSurvey, Routes: []bus.Route{
 			bus.On(func(ctx context.Context, ds []bus.Delivery[*surveyv1.ResponseSubmitted]) error {
-				_, err := a.Commands.RouteResponses.Handle(ctx, each(ds, convert.Response))
+				opened, err := a.Commands.RouteResponses.Handle(ctx, each(ds, convert.Response))
 				// A response the domain refuses is refused again on every retry.
 				if errors.Is(err, domain.ErrInvalidResponse) {
 					return bus.Permanent(err)
+				}
+				if err == nil {
+					metrics.CasesOpened(ctx, opened)
 				}
 				return err
 			}),

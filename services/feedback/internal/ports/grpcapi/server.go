@@ -16,6 +16,7 @@ import (
 	"github.com/treue/treue/services/feedback/internal/app"
 	"github.com/treue/treue/services/feedback/internal/convert"
 	"github.com/treue/treue/services/feedback/internal/domain"
+	"github.com/treue/treue/services/feedback/internal/ports/metrics"
 )
 
 // ReasonAlreadyResolved is the FailedPrecondition reason of resolving a resolved case.
@@ -50,6 +51,9 @@ func (s *Server) ResolveCase(ctx context.Context, req *feedbackv1.ResolveCaseReq
 		return nil, status.Error(codes.Unauthenticated, "no authenticated caller")
 	}
 	c, err := s.app.Commands.ResolveCase.Handle(ctx, convert.ResolveCaseCommand(req, caller.Name))
+	if err == nil {
+		metrics.CaseResolved(ctx, string(c.Outcome))
+	}
 	return reply(c, err, convert.ResolveCaseResponse)
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/treue/treue/services/ledger/internal/app"
 	"github.com/treue/treue/services/ledger/internal/convert"
 	"github.com/treue/treue/services/ledger/internal/domain"
+	"github.com/treue/treue/services/ledger/internal/ports/metrics"
 )
 
 // Durable consumer names. They are permanent: renaming one re-consumes its stream.
@@ -60,13 +61,13 @@ func newRoutes(a *app.Application) routes {
 	}
 	c := a.Commands
 	return routes{
-		purchases: refusing(event(convert.Purchase), c.RecordPurchases.Handle),
+		purchases: refusing(event(convert.Purchase), c.RecordPurchases.Handle, metrics.PurchasesBooked),
 		// A return's deliveries count: it waits a few for its purchase.
 		returns: refusing(func(d bus.Delivery[*posv1.ReturnRecorded]) domain.Return {
 			return convert.Return(d.Event, d.Deliveries)
-		}, c.RecordReturns.Handle),
-		responses: handler(event(convert.SurveyResponse), c.CreditSurveyBonuses.Handle),
-		completed: handler(event(convert.RedemptionCompleted), c.CompleteRedemptions.Handle),
+		}, c.RecordReturns.Handle, metrics.ReturnsBooked),
+		responses: handler(event(convert.SurveyResponse), counted(c.CreditSurveyBonuses.Handle, metrics.SurveyBonusCredited)),
+		completed: handler(event(convert.RedemptionCompleted), counted(c.CompleteRedemptions.Handle, metrics.PointsRedeemed)),
 		cancelled: handler(event(convert.RedemptionCancelled), c.CancelRedemptions.Handle),
 	}
 }
@@ -82,22 +83,36 @@ func handler[T proto.Message, D any](conv func(bus.Delivery[T]) D, handle func(c
 	}
 }
 
+// counted is handle with the points it booked counted once the batch commits.
+func counted[D any](handle func(context.Context, []D) (int64, error), count func(context.Context, int64)) func(context.Context, []D) error {
+	return func(ctx context.Context, items []D) error {
+		points, err := handle(ctx, items)
+		if err == nil {
+			count(ctx, points)
+		}
+		return err
+	}
+}
+
 // refusing is handler for a command that books what the programme's rules admit and
 // returns the rest as refusals: each refused delivery is dead-lettered in the batch's
 // transaction while the others are booked, so poison never makes a batch retry.
-func refusing[T proto.Message, D any](conv func(bus.Delivery[T]) D, handle func(context.Context, []D) (app.Refusals, error)) func(context.Context, []bus.Delivery[T]) error {
+// What was booked is counted once the batch commits.
+func refusing[T proto.Message, D any](conv func(bus.Delivery[T]) D, handle func(context.Context, []D) (app.Booked, error),
+	count func(ctx context.Context, sales int, points int64)) func(context.Context, []bus.Delivery[T]) error {
 	return func(ctx context.Context, ds []bus.Delivery[T]) error {
 		items := make([]D, len(ds))
 		for i, d := range ds {
 			items[i] = conv(d)
 		}
-		refusals, err := handle(ctx, items)
+		booked, err := handle(ctx, items)
 		if err != nil {
 			return permanent(err)
 		}
-		for i, reason := range refusals {
+		for i, reason := range booked.Refusals {
 			ds[i].Refuse(reason)
 		}
+		count(ctx, booked.Sales, booked.Points)
 		return nil
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/treue/treue/services/ledger/internal/app"
 	"github.com/treue/treue/services/ledger/internal/convert"
 	"github.com/treue/treue/services/ledger/internal/domain"
+	"github.com/treue/treue/services/ledger/internal/ports/metrics"
 )
 
 // Reasons of FailedPrecondition errors, in their ErrorInfo detail.
@@ -68,12 +69,15 @@ func (s *Server) PlaceHold(ctx context.Context, req *ledgerv1.PlaceHoldRequest) 
 }
 
 func (s *Server) CaptureHold(ctx context.Context, req *ledgerv1.CaptureHoldRequest) (*ledgerv1.CaptureHoldResponse, error) {
-	h, err := s.app.Commands.CaptureHold.Handle(ctx, req.GetHoldId())
+	h, captured, err := s.app.Commands.CaptureHold.Handle(ctx, req.GetHoldId())
+	if err == nil && captured {
+		metrics.PointsRedeemed(ctx, h.Points)
+	}
 	return reply(h, err, convert.CaptureHoldResponse)
 }
 
 func (s *Server) VoidHold(ctx context.Context, req *ledgerv1.VoidHoldRequest) (*ledgerv1.VoidHoldResponse, error) {
-	h, err := s.app.Commands.VoidHold.Handle(ctx, req.GetHoldId(), req.GetReason())
+	h, _, err := s.app.Commands.VoidHold.Handle(ctx, req.GetHoldId(), req.GetReason())
 	return reply(h, err, convert.VoidHoldResponse)
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/treue/treue/services/reporting/internal/app"
 	"github.com/treue/treue/services/reporting/internal/convert"
 	"github.com/treue/treue/services/reporting/internal/domain"
+	"github.com/treue/treue/services/reporting/internal/ports/metrics"
 )
 
 // Durable consumer names; permanent (renaming one re-consumes its stream).
@@ -32,17 +33,34 @@ const (
 // Consumers returns reporting's consumers. The routes only capture a: the contract builds
 // them with a nil application, which they touch only when events arrive.
 func Consumers(a *app.Application) []bus.ConsumerConfig {
+	// Each counts what it recorded once the batch commits.
 	responses := func(ctx context.Context, rs []domain.Response) error {
-		return a.Commands.RecordResponses.Handle(ctx, rs)
+		if err := a.Commands.RecordResponses.Handle(ctx, rs); err != nil {
+			return err
+		}
+		metrics.Responses(ctx, rs)
+		return nil
 	}
 	points := func(ctx context.Context, ms []domain.PointsMovement) error {
-		return a.Commands.RecordPointMovements.Handle(ctx, ms)
+		if err := a.Commands.RecordPointMovements.Handle(ctx, ms); err != nil {
+			return err
+		}
+		metrics.Recorded(ctx, metrics.KindPoints, len(ms))
+		return nil
 	}
 	cases := func(ctx context.Context, cs []domain.CaseChange) error {
-		return a.Commands.RecordCaseChanges.Handle(ctx, cs)
+		if err := a.Commands.RecordCaseChanges.Handle(ctx, cs); err != nil {
+			return err
+		}
+		metrics.Recorded(ctx, metrics.KindCase, len(cs))
+		return nil
 	}
 	coupons := func(ctx context.Context, es []domain.CouponEvent) error {
-		return a.Commands.RecordCouponEvents.Handle(ctx, es)
+		if err := a.Commands.RecordCouponEvents.Handle(ctx, es); err != nil {
+			return err
+		}
+		metrics.Recorded(ctx, metrics.KindCoupon, len(es))
+		return nil
 	}
 	erasures := func(ctx context.Context, ids []string) error {
 		return a.Commands.EraseMembers.Handle(ctx, ids)

@@ -16,6 +16,7 @@ import (
 	"github.com/treue/treue/services/rewards/internal/app"
 	"github.com/treue/treue/services/rewards/internal/convert"
 	"github.com/treue/treue/services/rewards/internal/domain"
+	"github.com/treue/treue/services/rewards/internal/ports/metrics"
 )
 
 // Reasons of FailedPrecondition, in the status's ErrorInfo.
@@ -66,6 +67,7 @@ func (s *Server) CreateReward(ctx context.Context, req *rewardsv1.CreateRewardRe
 
 func (s *Server) Redeem(ctx context.Context, req *rewardsv1.RedeemRequest) (*rewardsv1.RedeemResponse, error) {
 	out, err := s.app.Commands.Redeem.Handle(ctx, convert.Redeem(req))
+	metrics.Redemption(ctx, out)
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -94,9 +96,28 @@ func (s *Server) ValidateCoupon(ctx context.Context, req *rewardsv1.ValidateCoup
 func (s *Server) RedeemCoupon(ctx context.Context, req *rewardsv1.RedeemCouponRequest) (*rewardsv1.RedeemCouponResponse, error) {
 	c, err := s.app.Commands.RedeemCoupon.Handle(ctx, convert.RedeemCoupon(req))
 	if err != nil {
+		if reason := couponRefusal(err); reason != "" {
+			metrics.CouponRefused(ctx, reason)
+		}
 		return nil, toStatus(err)
 	}
+	metrics.CouponRedeemed(ctx)
 	return convert.RedeemCouponResponse(c), nil
+}
+
+// couponRefusal is the reason RedeemCoupon refused a use, or "" for a failure.
+func couponRefusal(err error) string {
+	switch {
+	case errors.Is(err, domain.ErrCouponNotFound):
+		return metrics.RefusedNotFound
+	case errors.Is(err, domain.ErrCouponAlreadyRedeemed):
+		return metrics.RefusedAlreadyRedeemed
+	case errors.Is(err, domain.ErrCouponExpired):
+		return metrics.RefusedExpired
+	case errors.Is(err, domain.ErrTooManyAttempts):
+		return metrics.RefusedTooManyAttempts
+	}
+	return ""
 }
 
 // preconditions are the refusals a client acts on by the reason in the status's

@@ -15,6 +15,7 @@ import (
 	"github.com/treue/treue/services/survey/internal/app"
 	"github.com/treue/treue/services/survey/internal/convert"
 	"github.com/treue/treue/services/survey/internal/domain"
+	"github.com/treue/treue/services/survey/internal/ports/metrics"
 )
 
 // Durable consumer names (permanent: renaming one re-consumes its stream).
@@ -34,7 +35,11 @@ func Consumers(a *app.Application) []bus.ConsumerConfig {
 				for i, d := range ds {
 					in[i] = app.EnrolledMember{Member: convert.Member(d.Event), Trace: d.Context()}
 				}
-				return a.Commands.EnrollMembers.Handle(ctx, in)
+				out, err := a.Commands.EnrollMembers.Handle(ctx, in)
+				if err == nil {
+					metrics.Evaluated(ctx, out)
+				}
+				return err
 			}),
 			bus.On(func(ctx context.Context, ds []bus.Delivery[*ledgerv1.MemberErased]) error {
 				ids := make([]string, len(ds))
@@ -63,6 +68,10 @@ func triggers[T proto.Message](a *app.Application, trigger func(T) (domain.Trigg
 			}
 			in[i] = app.Incoming{Trigger: t, Trace: d.Context()}
 		}
-		return a.Commands.EvaluateTriggers.Handle(ctx, in)
+		out, err := a.Commands.EvaluateTriggers.Handle(ctx, in)
+		if err == nil {
+			metrics.Evaluated(ctx, out) // once the batch commits
+		}
+		return err
 	})
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/treue/treue/services/survey/internal/app"
 	"github.com/treue/treue/services/survey/internal/convert"
 	"github.com/treue/treue/services/survey/internal/domain"
+	"github.com/treue/treue/services/survey/internal/ports/metrics"
 )
 
 // Survey implements surveyv1.SurveyServiceServer.
@@ -35,6 +36,7 @@ func (s *Survey) SubmitResponse(ctx context.Context, req *surveyv1.SubmitRespons
 	if err != nil {
 		return nil, toStatus(err)
 	}
+	metrics.ResponseReceived(ctx, resp)
 	return &surveyv1.SubmitResponseResponse{Response: convert.ToProtoResponse(resp)}, nil
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/treue/treue/services/survey/internal/app"
 	"github.com/treue/treue/services/survey/internal/domain"
+	"github.com/treue/treue/services/survey/internal/ports/metrics"
 )
 
 const (
@@ -88,6 +89,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 	_, t := textFor(page.Lang)
 	switch {
 	case err == nil:
+		metrics.ResponseReceived(r.Context(), resp)
 		h.thanks(w, r, http.StatusOK, page.Lang, resp.Comment, false)
 	case errors.Is(err, domain.ErrAlreadyAnswered):
 		h.thanks(w, r, http.StatusConflict, page.Lang, "", true)

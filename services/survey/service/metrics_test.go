@@ -1,0 +1,55 @@
+package service_test
+
+import (
+	"testing"
+
+	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/attribute"
+
+	"github.com/treue/treue/pkg/testkit"
+	surveyv1 "github.com/treue/treue/proto/gen/treue/survey/v1"
+)
+
+// TestBusinessCounters: the survey counts an invitation created once, a trigger that
+// earns none as suppressed (a parked one only once it is evaluated), and a response by
+// kind, class and touchpoint; a response refused (answered already) counts nothing. Not
+// parallel: the counters are process-wide.
+func TestBusinessCounters(t *testing.T) {
+	m := testkit.CaptureMetrics()
+	const created, suppressed, received = "treue.survey.invitations.created", "treue.survey.invitations.suppressed", "treue.survey.responses.received"
+	promoter := []attribute.KeyValue{attribute.String("kind", "nps"), attribute.String("class", "promoter"), attribute.String("touchpoint", "purchase")}
+	before := map[string]int64{
+		"created":    m.Sum(t, created),
+		"suppressed": m.Sum(t, suppressed),
+		"received":   m.Sum(t, received, promoter...),
+	}
+	delta := func(key, name string, attrs ...attribute.KeyValue) int64 {
+		return m.Sum(t, name, attrs...) - before[key]
+	}
+	e := start(t)
+
+	member, noConsent, late := uuid.NewString(), uuid.NewString(), uuid.NewString()
+	e.enroll(member, "en", true)
+	e.enroll(noConsent, "en", false)
+	first := purchase("S1", member)
+	e.buy(first)
+	e.buy(purchase("S2", member))    // asked already: suppressed
+	e.buy(purchase("S1", noConsent)) // no consent: suppressed
+	e.buy(purchase("S1", ""))        // anonymous: no trigger at all
+	e.buy(purchase("S1", late))      // unknown member: parked, neither
+	if c, s := delta("created", created), delta("suppressed", suppressed); c != 1 || s != 2 {
+		t.Errorf("created %d, suppressed %d; want 1 and 2", c, s)
+	}
+	e.enroll(late, "en", true) // its parked trigger earns an invitation now
+	if c := delta("created", created); c != 2 {
+		t.Errorf("created %d after the enrolment, want 2", c)
+	}
+
+	inv := e.invitationFor(member)
+	for range 2 { // the second is refused: answered already
+		_, _ = e.service.SubmitResponse(testkit.Ctx(t), &surveyv1.SubmitResponseRequest{Token: tokenOf(t, inv.GetUrl()), Score: 10})
+	}
+	if n := delta("received", received, promoter...); n != 1 {
+		t.Errorf("responses received %d, want 1", n)
+	}
+}
