@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"context"
+	"sync"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -20,7 +21,28 @@ type Counter struct{ c metric.Int64Counter }
 // Prometheus as name with underscores and _total).
 func NewCounter(name, description, unit string) Counter {
 	c, _ := Meter().Int64Counter(name, metric.WithDescription(description), metric.WithUnit(unit))
+	declared.Lock()
+	declared.counters = append(declared.counters, c)
+	declared.Unlock()
 	return Counter{c}
+}
+
+// declared are the business counters made so far. Each is exported at 0 as soon as the
+// meter provider is installed, so that a dashboard or an alert sees the series before
+// the first purchase, return or refusal, instead of "no data".
+var declared struct {
+	sync.Mutex
+	counters []metric.Int64Counter
+}
+
+// zeroCounters records 0 on every declared counter; SetupMetrics calls it once the
+// provider is installed (measurements before that are dropped).
+func zeroCounters() {
+	declared.Lock()
+	defer declared.Unlock()
+	for _, c := range declared.counters {
+		c.Add(context.Background(), 0)
+	}
 }
 
 // Add adds n (nothing when n <= 0) once the transaction ctx carries commits, or at once

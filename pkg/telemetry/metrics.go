@@ -51,6 +51,7 @@ func SetupMetrics(service string) (http.Handler, error) {
 		}
 		metrics.provider = sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp), sdkmetric.WithResource(res))
 		otel.SetMeterProvider(metrics.provider)
+		zeroCounters()
 		metrics.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	})
 	return metrics.handler, metrics.err
