@@ -14,6 +14,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
@@ -117,6 +121,9 @@ func (o *Outbox) Rows(ctx context.Context, events ...proto.Message) ([][]any, er
 	return rows, nil
 }
 
+// tracerName is the instrumentation scope of the bus's spans.
+const tracerName = "github.com/treue/treue/pkg/bus"
+
 // Relay publishes outbox rows to JetStream. In one transaction it deletes a batch of rows
 // (the oldest, skipping rows another replica has locked, so replicas share the work),
 // publishes them asynchronously with Nats-Msg-Id, waits for every ack, then commits. A crash before the commit
@@ -130,11 +137,22 @@ type Relay struct {
 	batch int
 	idle  time.Duration
 	wake  chan struct{}
+	// tracer makes the publish spans.
+	tracer trace.Tracer
 }
 
 // NewRelay returns a relay for the outbox in pool's schema.
 func NewRelay(pool *pgxpool.Pool, js jetstream.Publisher, ns Namespace, log *slog.Logger) *Relay {
-	return &Relay{pool: pool, js: js, ns: ns, log: log, batch: 1000, idle: 200 * time.Millisecond, wake: make(chan struct{}, 1)}
+	return &Relay{pool: pool, js: js, ns: ns, log: log, batch: 1000, idle: 200 * time.Millisecond, wake: make(chan struct{}, 1),
+		tracer: otel.Tracer(tracerName)}
+}
+
+// SetTracerProvider makes the publish spans with tp instead of the global provider (a
+// process running several services gives each its own). Call it before Run.
+func (r *Relay) SetTracerProvider(tp trace.TracerProvider) {
+	if tp != nil {
+		r.tracer = tp.Tracer(tracerName)
+	}
 }
 
 // Notify wakes the relay after a commit that wrote outbox rows, so they leave within
@@ -225,17 +243,31 @@ func (r *Relay) publishBatch(ctx context.Context) (int, error) {
 	}
 	// DELETE ... RETURNING gives no order; publish in the order of the writes.
 	slices.SortFunc(batch, func(a, b outboxRow) int { return cmp.Compare(a.id, b.id) })
+	spans := r.publishSpans(batch)
+	var failed error
+	defer func() {
+		for _, s := range spans {
+			if failed != nil {
+				s.span.RecordError(failed)
+				s.span.SetStatus(codes.Error, "publish failed")
+			}
+			s.span.End()
+		}
+	}()
 	futures := make([]jetstream.PubAckFuture, len(batch))
 	for i, o := range batch {
 		msg := &nats.Msg{Subject: r.ns.Subject(o.subject), Data: o.payload, Header: nats.Header{}}
 		for k, v := range o.headers {
 			msg.Header[k] = v
 		}
+		// The consumers continue the trace from the publish span.
+		telemetry.Inject(spans[traceparent(o.headers)].ctx, msg.Header)
 		msg.Header.Set(HeaderContentType, ContentTypeProto)
 		msg.Header.Set(HeaderEventType, o.eventType)
 		f, err := r.js.PublishMsgAsync(msg, jetstream.WithMsgID(o.eventID))
 		if err != nil {
-			return 0, fmt.Errorf("publish %s: %w", o.subject, err)
+			failed = fmt.Errorf("publish %s: %w", o.subject, err)
+			return 0, failed
 		}
 		futures[i] = f
 	}
@@ -243,12 +275,64 @@ func (r *Relay) publishBatch(ctx context.Context) (int, error) {
 		select {
 		case <-f.Ok():
 		case err := <-f.Err():
-			return 0, fmt.Errorf("publish %s: %w", batch[i].subject, err)
+			failed = fmt.Errorf("publish %s: %w", batch[i].subject, err)
+			return 0, failed
 		case <-ctx.Done():
-			return 0, fmt.Errorf("publish %s: no ack: %w", batch[i].subject, ctx.Err())
+			failed = fmt.Errorf("publish %s: no ack: %w", batch[i].subject, ctx.Err())
+			return 0, failed
 		}
 	}
-	return len(batch), tx.Commit(ctx)
+	if err := tx.Commit(ctx); err != nil {
+		failed = err
+		return 0, err
+	}
+	return len(batch), nil
+}
+
+type publishSpan struct {
+	ctx  context.Context
+	span trace.Span
+}
+
+// publishSpans starts one publish span for the rows of each transaction in the batch
+// (they carry the same trace context), as a child of the span that wrote them, so that a
+// trace goes on from the write to its consumers in one tree. Rows written outside any
+// trace get one root span. A consumer's batch that wrote hundreds of events gets one
+// span, not hundreds.
+func (r *Relay) publishSpans(batch []outboxRow) map[string]publishSpan {
+	counts := map[string]int{}
+	first := map[string]outboxRow{}
+	for _, o := range batch {
+		key := traceparent(o.headers)
+		if counts[key] == 0 {
+			first[key] = o
+		}
+		counts[key]++
+	}
+	spans := make(map[string]publishSpan, len(counts))
+	for key, n := range counts {
+		o := first[key]
+		parent := telemetry.Extract(context.Background(), o.headers)
+		opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(
+			attribute.String("messaging.system", "nats"),
+			attribute.Int("messaging.batch.message_count", n))}
+		if n == 1 {
+			opts = append(opts, trace.WithAttributes(
+				attribute.String("messaging.destination.name", o.subject),
+				attribute.String("messaging.message.id", o.eventID)))
+		}
+		ctx, span := r.tracer.Start(parent, "publish outbox", opts...)
+		spans[key] = publishSpan{ctx: ctx, span: span}
+	}
+	return spans
+}
+
+// traceparent is the W3C trace context an outbox row was written in, or "".
+func traceparent(h map[string][]string) string {
+	if v := h["traceparent"]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {

@@ -20,6 +20,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/treue/treue/pkg/validate"
@@ -32,9 +33,26 @@ type Server struct {
 	log    *slog.Logger
 }
 
+// Option tunes NewServer.
+type Option func(*serverOptions)
+
+type serverOptions struct{ tracerProvider trace.TracerProvider }
+
+// WithTracerProvider makes the calls' spans with tp instead of the global provider (a
+// process running several services gives each its own).
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(o *serverOptions) { o.tracerProvider = tp }
+}
+
 // NewServer returns a server that authenticates with keys. Register the services, then
-// call Serve.
-func NewServer(keys Keys, log *slog.Logger) (*Server, error) {
+// call Serve. Every call is a server span continuing the caller's trace (W3C
+// traceparent in the metadata).
+func NewServer(keys Keys, log *slog.Logger, opts ...Option) (*Server, error) {
+	var o serverOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+
 	validator, err := validate.New()
 	if err != nil {
 		return nil, err
@@ -43,7 +61,7 @@ func NewServer(keys Keys, log *slog.Logger) (*Server, error) {
 	v := validating{validator}
 	r := recovering{log}
 	srv := grpc.NewServer(
-		grpc.StatsHandler(otelgrpc.NewServerHandler()),
+		grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithTracerProvider(o.tracerProvider))),
 		grpc.ChainUnaryInterceptor(r.unary, a.unary, v.unary),
 		grpc.ChainStreamInterceptor(r.stream, a.stream),
 	)

@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/treue/treue/pkg/admin"
@@ -44,6 +45,10 @@ type Base struct {
 	InboxRetention time.Duration
 	// Hooks tune every consumer of the service in tests; zero in production.
 	Hooks ConsumerHooks
+	// Tracing makes the service's spans; nil (production) takes the global provider
+	// telemetry.Setup installs. A test running several services in one process gives
+	// each its own, so that each span names its service.
+	Tracing trace.TracerProvider
 }
 
 // LoadBase reads Base from the environment; prefix is the service's upper-case name.
@@ -111,18 +116,19 @@ type Runtime struct {
 	inboxRetention time.Duration
 	streamOpts     bus.StreamOptions
 	hooks          ConsumerHooks
+	tracing        trace.TracerProvider
 }
 
 // Open connects, migrates and creates the streams. Close releases what Open took when
 // Run is not called.
 func Open(ctx context.Context, base Base, opts Options, log *slog.Logger) (_ *Runtime, err error) {
-	r := &Runtime{Name: opts.Name, NS: bus.Namespace(base.Namespace), Log: log, inboxRetention: base.InboxRetention, hooks: base.Hooks}
+	r := &Runtime{Name: opts.Name, NS: bus.Namespace(base.Namespace), Log: log, inboxRetention: base.InboxRetention, hooks: base.Hooks, tracing: base.Tracing}
 	defer func() {
 		if err != nil {
 			r.Close()
 		}
 	}()
-	r.Pool, err = pg.Connect(ctx, base.DatabaseURL, opts.Schema, int32(base.DBMaxConns))
+	r.Pool, err = pg.Connect(ctx, base.DatabaseURL, opts.Schema, int32(base.DBMaxConns), pg.WithTracerProvider(base.Tracing))
 	if err != nil {
 		return nil, err
 	}
@@ -148,6 +154,7 @@ func Open(ctx context.Context, base Base, opts Options, log *slog.Logger) (_ *Ru
 		return nil, err
 	}
 	r.Relay = bus.NewRelay(r.Pool, r.JS, r.NS, log)
+	r.Relay.SetTracerProvider(base.Tracing)
 	r.DB = pg.NewDB(r.Pool, r.Relay.Notify)
 	keys, err := grpcx.ParseKeys(base.APIKeys)
 	if err != nil {
@@ -156,7 +163,7 @@ func Open(ctx context.Context, base Base, opts Options, log *slog.Logger) (_ *Ru
 	if len(keys) == 0 {
 		log.Warn("API_KEYS is empty: every authenticated gRPC call will be refused")
 	}
-	r.GRPC, err = grpcx.NewServer(keys, log)
+	r.GRPC, err = grpcx.NewServer(keys, log, grpcx.WithTracerProvider(base.Tracing))
 	if err != nil {
 		return nil, err
 	}
@@ -206,6 +213,9 @@ func (r *Runtime) consume(cfg bus.ConsumerConfig) error {
 		if after != nil {
 			after()
 		}
+	}
+	if cfg.TracerProvider == nil {
+		cfg.TracerProvider = r.tracing
 	}
 	c, err := bus.NewConsumer(r.Pool, r.JS, r.NS, r.Log, cfg)
 	if err != nil {
@@ -263,7 +273,7 @@ func (r *Runtime) Run(ctx context.Context) error {
 	}()
 	if r.httpLis != nil && r.http != nil {
 		srv := &http.Server{
-			Handler:           otelhttp.NewHandler(r.http, r.Name),
+			Handler:           otelhttp.NewHandler(r.http, r.Name, otelhttp.WithTracerProvider(r.tracing)),
 			ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 			WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
 		}
