@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/treue/treue/pkg/svc"
 	"github.com/treue/treue/pkg/testkit"
 	commonv1 "github.com/treue/treue/proto/gen/treue/common/v1"
 	feedbackv1 "github.com/treue/treue/proto/gen/treue/feedback/v1"
@@ -54,19 +55,30 @@ func freeAddr(t *testing.T) string {
 
 // start runs the five services in one world, each configured as in production apart
 // from the world's addresses and keys.
-func start(t *testing.T) *system {
+func start(t *testing.T) *system { return startWith(t, nil) }
+
+// startWith is start, with tune (when not nil) adjusting each service's base
+// configuration.
+func startWith(t *testing.T, tune func(service string, b *svc.Base)) *system {
 	t.Helper()
 	sys := &system{Env: testkit.NewEnv(t)}
+	base := func(service string) svc.Base {
+		b := sys.Base()
+		if tune != nil {
+			tune(service, &b)
+		}
+		return b
+	}
 
 	lc, err := ledger.LoadConfig()
 	must(t, err)
-	lc.Base = sys.Base()
+	lc.Base = base("ledger")
 	sys.ledger = testkit.Start(t, ledger.New, lc).Service.GRPCAddr()
 
 	sc, err := survey.LoadConfig()
 	must(t, err)
 	surveyHTTP := freeAddr(t)
-	sc.Base = sys.Base()
+	sc.Base = base("survey")
 	sc.Base.HTTPAddr = surveyHTTP
 	sc.PublicURL = "http://" + surveyHTTP
 	sc.TokenSecret = strings.Repeat("s", 32)
@@ -75,18 +87,18 @@ func start(t *testing.T) *system {
 
 	fc, err := feedback.LoadConfig()
 	must(t, err)
-	fc.Base = sys.Base()
+	fc.Base = base("feedback")
 	sys.feedback = testkit.Start(t, feedback.New, fc).Service.GRPCAddr()
 
 	rc, err := rewards.LoadConfig()
 	must(t, err)
-	rc.Base = sys.Base()
+	rc.Base = base("rewards")
 	rc.LedgerAddr, rc.ServiceAPIKey = sys.ledger, sys.Key("service")
 	sys.rewards = testkit.Start(t, rewards.New, rc).Service.GRPCAddr()
 
 	pc, err := reporting.LoadConfig()
 	must(t, err)
-	pc.Base = sys.Base()
+	pc.Base = base("reporting")
 	pc.Base.HTTPAddr = "127.0.0.1:0"
 	p := testkit.Start(t, reporting.New, pc).Service
 	sys.rept, sys.dashboard = p.GRPCAddr(), p.HTTPAddr()
