@@ -59,7 +59,10 @@ func Connect(ctx context.Context, dsn, schema string, maxConns int32, opts ...Op
 	}
 	cfg.ConnConfig.RuntimeParams["search_path"] = schema
 	// No span per pool acquire: one per statement is enough to see where a call waits.
-	cfg.ConnConfig.Tracer = otelpgx.NewTracer(otelpgx.WithTracerProvider(o.tracerProvider), otelpgx.WithDisableAcquireTracer())
+	// Named "query INSERT", "prepare INSERT": a statement's first run on a connection
+	// prepares it inside the query's span.
+	cfg.ConnConfig.Tracer = otelpgx.NewTracer(otelpgx.WithTracerProvider(o.tracerProvider),
+		otelpgx.WithDisableAcquireTracer(), otelpgx.WithQuerySpanNamePrefix())
 	if maxConns > 0 {
 		cfg.MaxConns = maxConns
 	}
