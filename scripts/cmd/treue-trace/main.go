@@ -62,7 +62,7 @@ func run(w io.Writer, file, traceID string, n int) error {
 		return err
 	}
 	defer f.Close()
-	spans, err := read(f, traceID)
+	spans, linkers, err := read(f, traceID)
 	if err != nil {
 		return fmt.Errorf("%s: %w", file, err)
 	}
@@ -73,13 +73,14 @@ func run(w io.Writer, file, traceID string, n int) error {
 	if len(spans) == 0 {
 		return fmt.Errorf("no span of trace %s in %s (spans are written a few seconds after they end)", traceID, file)
 	}
-	tree(w, spans)
+	tree(w, spans, linkers)
 	return nil
 }
 
-// read returns the spans of the trace, or of every trace when id is "".
-func read(r io.Reader, id string) ([]span, error) {
-	var out []span
+// read returns the spans of the trace, or of every trace when id is "", and the spans of
+// other traces that link to the trace's spans (a consumer's batch of events from several
+// traces continues in a trace of its own, linked to each).
+func read(r io.Reader, id string) (spans, linkers []span, err error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
 	for line := 1; sc.Scan(); line++ {
@@ -90,19 +91,21 @@ func read(r io.Reader, id string) ([]span, error) {
 		}
 		var s span
 		if err := json.Unmarshal(b, &s); err != nil {
-			return nil, fmt.Errorf("line %d: %w", line, err)
+			return nil, nil, fmt.Errorf("line %d: %w", line, err)
 		}
 		if id == "" || s.SpanContext.TraceID == id {
-			out = append(out, s)
+			spans = append(spans, s)
+		} else {
+			linkers = append(linkers, s)
 		}
 	}
-	return out, sc.Err()
+	return spans, linkers, sc.Err()
 }
 
 // tree prints one trace, each span under its parent, siblings by start time. A span
 // whose parent is not in the log (the parent is still running, or was made elsewhere)
-// is printed as a root.
-func tree(w io.Writer, spans []span) {
+// is printed as a root. Under a span, the spans of other traces that link to it.
+func tree(w io.Writer, spans, linkers []span) {
 	slices.SortFunc(spans, func(a, b span) int { return a.StartTime.Compare(b.StartTime) })
 	byID := map[string]bool{}
 	services := map[string]bool{}
@@ -135,6 +138,14 @@ func tree(w io.Writer, spans []span) {
 				}
 			}
 			fmt.Fprintln(w, line)
+			for _, l := range linkers {
+				for _, to := range l.Links {
+					if to.SpanContext.SpanID == s.SpanContext.SpanID {
+						fmt.Fprintf(w, "%20s%s-> continued in trace %s: %s %s\n", "", strings.Repeat("  ", depth+1),
+							l.SpanContext.TraceID, l.service(), l.Name)
+					}
+				}
+			}
 			walk(s.SpanContext.SpanID, depth+1)
 		}
 	}

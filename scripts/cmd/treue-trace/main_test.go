@@ -73,6 +73,15 @@ func TestTraceLogAndTree(t *testing.T) {
 		}
 	}
 
+	// The linked trace points to where it went on.
+	out.Reset()
+	if err := run(&out, file, other.SpanContext().TraceID().String(), 20); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "-> continued in trace "+id+": ledger consume ledger-pos\n") {
+		t.Fatalf("the linked trace does not say where it went on:\n%s", out.String())
+	}
+
 	out.Reset()
 	if err := run(&out, file, "", 1); err != nil {
 		t.Fatal(err)
