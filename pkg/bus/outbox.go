@@ -261,7 +261,9 @@ func (r *Relay) publishBatch(ctx context.Context) (int, error) {
 			msg.Header[k] = v
 		}
 		// The consumers continue the trace from the publish span.
-		telemetry.Inject(spans[traceparent(o.headers)].ctx, msg.Header)
+		for k, v := range spans[traceparent(o.headers)].headers {
+			msg.Header[k] = v
+		}
 		msg.Header.Set(HeaderContentType, ContentTypeProto)
 		msg.Header.Set(HeaderEventType, o.eventType)
 		f, err := r.js.PublishMsgAsync(msg, jetstream.WithMsgID(o.eventID))
@@ -290,8 +292,9 @@ func (r *Relay) publishBatch(ctx context.Context) (int, error) {
 }
 
 type publishSpan struct {
-	ctx  context.Context
 	span trace.Span
+	// headers carry the span's trace context, made once for all its messages.
+	headers map[string][]string
 }
 
 // publishSpans starts one publish span for the rows of each transaction in the batch
@@ -322,7 +325,9 @@ func (r *Relay) publishSpans(batch []outboxRow) map[string]publishSpan {
 				attribute.String("messaging.message.id", o.eventID)))
 		}
 		ctx, span := r.tracer.Start(parent, "publish outbox", opts...)
-		spans[key] = publishSpan{ctx: ctx, span: span}
+		h := map[string][]string{}
+		telemetry.Inject(ctx, h)
+		spans[key] = publishSpan{span: span, headers: h}
 	}
 	return spans
 }
