@@ -337,14 +337,17 @@ func (c *Consumer) apply(ctx context.Context, msgs, poison []*Message) error {
 	return nil
 }
 
+// maxLinks is the SDK's default limit of links on a span: more would be dropped.
+const maxLinks = 128
+
 // startBatch starts the span of a batch. When every message of the batch comes from one
 // publish (a batch of one event, or of events one transaction wrote), the span is a
 // child of that publish, so the trace stays one tree, and the messages' Context becomes
 // the batch's span, so that what the handler writes continues from it. A batch of
 // events from several publishes cannot have them all as parents: its span starts a
-// trace of its own and links to each publish (up to the SDK's link limit), and each
-// message's Context stays its publisher's, so the events the handler writes for a
-// message continue that message's trace. One span per batch, never one per message:
+// trace of its own and links to each publish (the first 128: the SDK keeps no more),
+// and each message's Context stays its publisher's, so the events the handler writes
+// for a message continue that message's trace. One span per batch, never one per message:
 // the ledger applies hundreds of purchases in a batch.
 func (c *Consumer) startBatch(ctx context.Context, msgs []*Message) (context.Context, trace.Span) {
 	opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(
@@ -370,13 +373,23 @@ func (c *Consumer) startBatch(ctx context.Context, msgs []*Message) (context.Con
 		}
 		return ctx, span
 	}
-	links := make([]trace.Link, 0, len(msgs))
-	seen := make(map[trace.SpanID]bool, len(msgs))
+	var links []trace.Link
+	var seen map[trace.SpanID]bool
 	for _, m := range msgs {
-		if sc := trace.SpanContextFromContext(m.Context()); sc.IsValid() && !seen[sc.SpanID()] {
-			seen[sc.SpanID()] = true
-			links = append(links, trace.Link{SpanContext: sc})
+		sc := trace.SpanContextFromContext(m.Context())
+		// Events of one publish are mostly next to each other: compare with the last
+		// link before looking the others up.
+		if !sc.IsValid() || len(links) > 0 && links[len(links)-1].SpanContext.SpanID() == sc.SpanID() || seen[sc.SpanID()] {
+			continue
 		}
+		if len(links) == maxLinks {
+			break
+		}
+		if seen == nil {
+			seen = map[trace.SpanID]bool{}
+		}
+		seen[sc.SpanID()] = true
+		links = append(links, trace.Link{SpanContext: sc})
 	}
 	opts = append(opts, trace.WithLinks(links...), trace.WithNewRoot())
 	return c.tracer.Start(ctx, "consume "+c.cfg.Name, opts...)

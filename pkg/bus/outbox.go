@@ -243,7 +243,7 @@ func (r *Relay) publishBatch(ctx context.Context) (int, error) {
 	}
 	// DELETE ... RETURNING gives no order; publish in the order of the writes.
 	slices.SortFunc(batch, func(a, b outboxRow) int { return cmp.Compare(a.id, b.id) })
-	spans := r.publishSpans(batch)
+	spans, spanOf := r.publishSpans(batch)
 	var failed error
 	defer func() {
 		for _, s := range spans {
@@ -261,7 +261,7 @@ func (r *Relay) publishBatch(ctx context.Context) (int, error) {
 			msg.Header[k] = v
 		}
 		// The consumers continue the trace from the publish span.
-		for k, v := range spans[traceparent(o.headers)].headers {
+		for k, v := range spans[spanOf[i]].headers {
 			msg.Header[k] = v
 		}
 		msg.Header.Set(HeaderContentType, ContentTypeProto)
@@ -301,20 +301,37 @@ type publishSpan struct {
 // (they carry the same trace context), as a child of the span that wrote them, so that a
 // trace goes on from the write to its consumers in one tree. Rows written outside any
 // trace get one root span. A consumer's batch that wrote hundreds of events gets one
-// span, not hundreds.
-func (r *Relay) publishSpans(batch []outboxRow) map[string]publishSpan {
-	counts := map[string]int{}
-	first := map[string]outboxRow{}
-	for _, o := range batch {
+// span, not hundreds. It returns the spans and, for each row, the index of its span.
+func (r *Relay) publishSpans(batch []outboxRow) ([]publishSpan, []int) {
+	var (
+		keys   []string
+		counts []int
+		firsts []int
+		byKey  map[string]int
+	)
+	of := make([]int, len(batch))
+	for i, o := range batch {
 		key := traceparent(o.headers)
-		if counts[key] == 0 {
-			first[key] = o
+		// A transaction's rows are mostly next to each other: compare with the last
+		// key before looking the others up.
+		g := len(keys) - 1
+		if g < 0 || keys[g] != key {
+			var ok bool
+			if g, ok = byKey[key]; !ok {
+				if byKey == nil {
+					byKey = map[string]int{}
+				}
+				g = len(keys)
+				byKey[key] = g
+				keys, counts, firsts = append(keys, key), append(counts, 0), append(firsts, i)
+			}
 		}
-		counts[key]++
+		counts[g]++
+		of[i] = g
 	}
-	spans := make(map[string]publishSpan, len(counts))
-	for key, n := range counts {
-		o := first[key]
+	spans := make([]publishSpan, len(keys))
+	for g, n := range counts {
+		o := batch[firsts[g]]
 		parent := telemetry.Extract(context.Background(), o.headers)
 		opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(
 			attribute.String("messaging.system", "nats"),
@@ -327,9 +344,9 @@ func (r *Relay) publishSpans(batch []outboxRow) map[string]publishSpan {
 		ctx, span := r.tracer.Start(parent, "publish outbox", opts...)
 		h := map[string][]string{}
 		telemetry.Inject(ctx, h)
-		spans[key] = publishSpan{span: span, headers: h}
+		spans[g] = publishSpan{span: span, headers: h}
 	}
-	return spans
+	return spans, of
 }
 
 // traceparent is the W3C trace context an outbox row was written in, or "".
