@@ -59,6 +59,9 @@ type ConsumerConfig struct {
 	// BeforeAck injects faults in tests: when it returns an error the consumer behaves as
 	// a process that crashed after committing: it stops without acking. Nil in production.
 	BeforeAck func(msgs []*Message) error
+	// TracerProvider makes the batches' spans; nil takes the global one. A process
+	// running several services (a test) gives each its own, so spans name their service.
+	TracerProvider trace.TracerProvider
 }
 
 // Consumer is a running durable pull consumer.
@@ -103,7 +106,11 @@ func NewConsumer(pool *pgxpool.Pool, js jetstream.JetStream, ns Namespace, log *
 	if cfg.AckWait <= 0 {
 		cfg.AckWait = 3 * time.Second
 	}
-	return &Consumer{cfg: cfg, routes: rt, stream: stream, subjects: subjects, pool: pool, js: js, ns: ns, log: log.With("consumer", cfg.Name), tracer: otel.Tracer("treue/bus")}, nil
+	tp := cfg.TracerProvider
+	if tp == nil {
+		tp = otel.GetTracerProvider()
+	}
+	return &Consumer{cfg: cfg, routes: rt, stream: stream, subjects: subjects, pool: pool, js: js, ns: ns, log: log.With("consumer", cfg.Name), tracer: tp.Tracer(tracerName)}, nil
 }
 
 // Name is the consumer's durable name (outside the namespace).
@@ -321,16 +328,7 @@ func (c *Consumer) ack(raw []jetstream.Msg, msgs []*Message, poisonRaw []jetstre
 // apply handles msgs in one transaction: the dead letters of the poison messages, inbox
 // rows, then the handler with the messages that were new.
 func (c *Consumer) apply(ctx context.Context, msgs, poison []*Message) (err error) {
-	links := make([]trace.Link, 0, len(msgs))
-	for _, m := range msgs {
-		links = append(links, trace.LinkFromContext(m.Context()))
-	}
-	parent := ctx
-	if len(msgs) == 1 {
-		parent = msgs[0].Context()
-	}
-	ctx, span := c.tracer.Start(parent, "consume "+c.cfg.Name, trace.WithSpanKind(trace.SpanKindConsumer),
-		trace.WithLinks(links...), trace.WithAttributes(attribute.Int("messaging.batch.message_count", len(msgs))))
+	ctx, span := c.startBatch(ctx, msgs)
 	defer span.End()
 
 	started := time.Now()
@@ -400,6 +398,64 @@ func (c *Consumer) apply(ctx context.Context, msgs, poison []*Message) (err erro
 		pg.Committed(txCtx)
 	}
 	return nil
+}
+
+// maxLinks is the SDK's default limit of links on a span: more would be dropped.
+const maxLinks = 128
+
+// startBatch starts the span of a batch. When every message of the batch comes from one
+// publish (a batch of one event, or of events one transaction wrote), the span is a
+// child of that publish, so the trace stays one tree, and the messages' Context becomes
+// the batch's span, so that what the handler writes continues from it. A batch of
+// events from several publishes cannot have them all as parents: its span starts a
+// trace of its own and links to each publish (the first 128: the SDK keeps no more),
+// and each message's Context stays its publisher's, so the events the handler writes
+// for a message continue that message's trace. One span per batch, never one per message:
+// the ledger applies hundreds of purchases in a batch.
+func (c *Consumer) startBatch(ctx context.Context, msgs []*Message) (context.Context, trace.Span) {
+	opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(
+		attribute.String("messaging.system", "nats"),
+		attribute.String("messaging.consumer.group.name", c.cfg.Name),
+		attribute.Int("messaging.batch.message_count", len(msgs)))}
+	var from trace.SpanContext
+	one := len(msgs) > 0
+	for _, m := range msgs {
+		sc := trace.SpanContextFromContext(m.Context())
+		if !from.IsValid() {
+			from = sc
+		}
+		if !sc.IsValid() || !sc.Equal(from) {
+			one = false
+			break
+		}
+	}
+	if one {
+		ctx, span := c.tracer.Start(msgs[0].Context(), "consume "+c.cfg.Name, opts...)
+		for _, m := range msgs {
+			m.ctx = trace.ContextWithSpan(m.Context(), span)
+		}
+		return ctx, span
+	}
+	var links []trace.Link
+	var seen map[trace.SpanID]bool
+	for _, m := range msgs {
+		sc := trace.SpanContextFromContext(m.Context())
+		// Events of one publish are mostly next to each other: compare with the last
+		// link before looking the others up.
+		if !sc.IsValid() || len(links) > 0 && links[len(links)-1].SpanContext.SpanID() == sc.SpanID() || seen[sc.SpanID()] {
+			continue
+		}
+		if len(links) == maxLinks {
+			break
+		}
+		if seen == nil {
+			seen = map[trace.SpanID]bool{}
+		}
+		seen[sc.SpanID()] = true
+		links = append(links, trace.Link{SpanContext: sc})
+	}
+	opts = append(opts, trace.WithLinks(links...), trace.WithNewRoot())
+	return c.tracer.Start(ctx, "consume "+c.cfg.Name, opts...)
 }
 
 // fail decides what happens to a message that failed alone: a retry after a back-off,

@@ -14,6 +14,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
@@ -117,6 +121,9 @@ func (o *Outbox) Rows(ctx context.Context, events ...proto.Message) ([][]any, er
 	return rows, nil
 }
 
+// tracerName is the instrumentation scope of the bus's spans.
+const tracerName = "github.com/treue/treue/pkg/bus"
+
 // Relay publishes outbox rows to JetStream. In one transaction it deletes a batch of rows
 // (the oldest, skipping rows another replica has locked, so replicas share the work),
 // publishes them asynchronously with Nats-Msg-Id, waits for every ack, then commits. A crash before the commit
@@ -131,6 +138,8 @@ type Relay struct {
 	idle  time.Duration
 	wake  chan struct{}
 	state loopState
+	// tracer makes the publish spans.
+	tracer trace.Tracer
 }
 
 // State is how the relay is doing: running, busy with a batch, failing.
@@ -138,7 +147,16 @@ func (r *Relay) State() LoopState { return r.state.get() }
 
 // NewRelay returns a relay for the outbox in pool's schema.
 func NewRelay(pool *pgxpool.Pool, js jetstream.Publisher, ns Namespace, log *slog.Logger) *Relay {
-	return &Relay{pool: pool, js: js, ns: ns, log: log, batch: 1000, idle: 200 * time.Millisecond, wake: make(chan struct{}, 1)}
+	return &Relay{pool: pool, js: js, ns: ns, log: log, batch: 1000, idle: 200 * time.Millisecond, wake: make(chan struct{}, 1),
+		tracer: otel.Tracer(tracerName)}
+}
+
+// SetTracerProvider makes the publish spans with tp instead of the global provider (a
+// process running several services gives each its own). Call it before Run.
+func (r *Relay) SetTracerProvider(tp trace.TracerProvider) {
+	if tp != nil {
+		r.tracer = tp.Tracer(tracerName)
+	}
 }
 
 // Notify wakes the relay after a commit that wrote outbox rows, so they leave within
@@ -236,17 +254,33 @@ func (r *Relay) publishBatch(ctx context.Context) (int, error) {
 	started := time.Now()
 	// DELETE ... RETURNING gives no order; publish in the order of the writes.
 	slices.SortFunc(batch, func(a, b outboxRow) int { return cmp.Compare(a.id, b.id) })
+	spans, spanOf := r.publishSpans(batch)
+	var failed error
+	defer func() {
+		for _, s := range spans {
+			if failed != nil {
+				s.span.RecordError(failed)
+				s.span.SetStatus(codes.Error, "publish failed")
+			}
+			s.span.End()
+		}
+	}()
 	futures := make([]jetstream.PubAckFuture, len(batch))
 	for i, o := range batch {
 		msg := &nats.Msg{Subject: r.ns.Subject(o.subject), Data: o.payload, Header: nats.Header{}}
 		for k, v := range o.headers {
 			msg.Header[k] = v
 		}
+		// The consumers continue the trace from the publish span.
+		for k, v := range spans[spanOf[i]].headers {
+			msg.Header[k] = v
+		}
 		msg.Header.Set(HeaderContentType, ContentTypeProto)
 		msg.Header.Set(HeaderEventType, o.eventType)
 		f, err := r.js.PublishMsgAsync(msg, jetstream.WithMsgID(o.eventID))
 		if err != nil {
-			return 0, fmt.Errorf("publish %s: %w", o.subject, err)
+			failed = fmt.Errorf("publish %s: %w", o.subject, err)
+			return 0, failed
 		}
 		futures[i] = f
 	}
@@ -254,18 +288,87 @@ func (r *Relay) publishBatch(ctx context.Context) (int, error) {
 		select {
 		case <-f.Ok():
 		case err := <-f.Err():
-			return 0, fmt.Errorf("publish %s: %w", batch[i].subject, err)
+			failed = fmt.Errorf("publish %s: %w", batch[i].subject, err)
+			return 0, failed
 		case <-ctx.Done():
-			return 0, fmt.Errorf("publish %s: no ack: %w", batch[i].subject, ctx.Err())
+			failed = fmt.Errorf("publish %s: no ack: %w", batch[i].subject, ctx.Err())
+			return 0, failed
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {
+		failed = err
 		return 0, err
 	}
 	in := meters()
 	in.relayDuration.Record(ctx, time.Since(started).Seconds())
 	in.relayPublished.Add(ctx, int64(len(batch)))
 	return len(batch), nil
+}
+
+type publishSpan struct {
+	span trace.Span
+	// headers carry the span's trace context, made once for all its messages.
+	headers map[string][]string
+}
+
+// publishSpans starts one publish span for the rows of each transaction in the batch
+// (they carry the same trace context), as a child of the span that wrote them, so that a
+// trace goes on from the write to its consumers in one tree. Rows written outside any
+// trace get one root span. A consumer's batch that wrote hundreds of events gets one
+// span, not hundreds. It returns the spans and, for each row, the index of its span.
+func (r *Relay) publishSpans(batch []outboxRow) ([]publishSpan, []int) {
+	var (
+		keys   []string
+		counts []int
+		firsts []int
+		byKey  map[string]int
+	)
+	of := make([]int, len(batch))
+	for i, o := range batch {
+		key := traceparent(o.headers)
+		// A transaction's rows are mostly next to each other: compare with the last
+		// key before looking the others up.
+		g := len(keys) - 1
+		if g < 0 || keys[g] != key {
+			var ok bool
+			if g, ok = byKey[key]; !ok {
+				if byKey == nil {
+					byKey = map[string]int{}
+				}
+				g = len(keys)
+				byKey[key] = g
+				keys, counts, firsts = append(keys, key), append(counts, 0), append(firsts, i)
+			}
+		}
+		counts[g]++
+		of[i] = g
+	}
+	spans := make([]publishSpan, len(keys))
+	for g, n := range counts {
+		o := batch[firsts[g]]
+		parent := telemetry.Extract(context.Background(), o.headers)
+		opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(
+			attribute.String("messaging.system", "nats"),
+			attribute.Int("messaging.batch.message_count", n))}
+		if n == 1 {
+			opts = append(opts, trace.WithAttributes(
+				attribute.String("messaging.destination.name", o.subject),
+				attribute.String("messaging.message.id", o.eventID)))
+		}
+		ctx, span := r.tracer.Start(parent, "publish outbox", opts...)
+		h := map[string][]string{}
+		telemetry.Inject(ctx, h)
+		spans[g] = publishSpan{span: span, headers: h}
+	}
+	return spans, of
+}
+
+// traceparent is the W3C trace context an outbox row was written in, or "".
+func traceparent(h map[string][]string) string {
+	if v := h["traceparent"]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -32,9 +33,26 @@ type Server struct {
 	log    *slog.Logger
 }
 
+// Option tunes NewServer.
+type Option func(*serverOptions)
+
+type serverOptions struct{ tracerProvider trace.TracerProvider }
+
+// WithTracerProvider makes the calls' spans with tp instead of the global provider (a
+// process running several services gives each its own).
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(o *serverOptions) { o.tracerProvider = tp }
+}
+
 // NewServer returns a server that authenticates with keys. Register the services, then
-// call Serve.
-func NewServer(keys Keys, log *slog.Logger) (*Server, error) {
+// call Serve. Every call is a server span continuing the caller's trace (W3C
+// traceparent in the metadata).
+func NewServer(keys Keys, log *slog.Logger, opts ...Option) (*Server, error) {
+	var o serverOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+
 	validator, err := validate.New()
 	if err != nil {
 		return nil, err
@@ -43,7 +61,7 @@ func NewServer(keys Keys, log *slog.Logger) (*Server, error) {
 	v := validating{validator}
 	r := recovering{log}
 	srv := grpc.NewServer(
-		grpc.StatsHandler(otelgrpc.NewServerHandler()),
+		grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithTracerProvider(o.tracerProvider))),
 		grpc.ChainUnaryInterceptor(r.unary, a.unary, v.unary),
 		grpc.ChainStreamInterceptor(r.stream, a.stream),
 	)

@@ -22,13 +22,34 @@ import (
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/database"
 	"github.com/pressly/goose/v3/lock"
+	"go.opentelemetry.io/otel/trace"
 )
 
 var schemaName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
 
+// Option tunes Connect.
+type Option func(*options)
+
+type options struct{ tracerProvider trace.TracerProvider }
+
+// WithTracerProvider makes the queries' spans with tp instead of the global provider (a
+// process running several services gives each its own).
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(o *options) { o.tracerProvider = tp }
+}
+
 // Connect opens a pool on dsn whose connections use schema as their search_path.
 // maxConns <= 0 keeps pgx's default (the larger of 4 and the number of CPUs).
-func Connect(ctx context.Context, dsn, schema string, maxConns int32) (*pgxpool.Pool, error) {
+//
+// Every statement run in a context with a recording span is a child span of it, named
+// after the SQL operation and table, with the statement as db.query.text (never its
+// arguments, which hold personal data). Statements outside any span (the relay's poll)
+// make no span, so idle polling makes no traces.
+func Connect(ctx context.Context, dsn, schema string, maxConns int32, opts ...Option) (*pgxpool.Pool, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if !schemaName.MatchString(schema) {
 		return nil, fmt.Errorf("pg: invalid schema name %q", schema)
 	}
@@ -37,7 +58,11 @@ func Connect(ctx context.Context, dsn, schema string, maxConns int32) (*pgxpool.
 		return nil, fmt.Errorf("pg: parse DATABASE_URL: %w", err)
 	}
 	cfg.ConnConfig.RuntimeParams["search_path"] = schema
-	cfg.ConnConfig.Tracer = otelpgx.NewTracer()
+	// No span per pool acquire: one per statement is enough to see where a call waits.
+	// Named "query INSERT", "prepare INSERT": a statement's first run on a connection
+	// prepares it inside the query's span.
+	cfg.ConnConfig.Tracer = otelpgx.NewTracer(otelpgx.WithTracerProvider(o.tracerProvider),
+		otelpgx.WithDisableAcquireTracer(), otelpgx.WithQuerySpanNamePrefix())
 	if maxConns > 0 {
 		cfg.MaxConns = maxConns
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/treue/treue/pkg/admin"
@@ -52,6 +53,10 @@ type Base struct {
 	InboxRetention time.Duration
 	// Hooks tune every consumer of the service in tests; zero in production.
 	Hooks ConsumerHooks
+	// Tracing makes the service's spans; nil (production) takes the global provider
+	// telemetry.Setup installs. A test running several services in one process gives
+	// each its own, so that each span names its service.
+	Tracing trace.TracerProvider
 }
 
 // LoadBase reads Base from the environment; prefix is the service's upper-case name.
@@ -132,13 +137,14 @@ type Runtime struct {
 	inboxRetention time.Duration
 	streamOpts     bus.StreamOptions
 	hooks          ConsumerHooks
+	tracing        trace.TracerProvider
 }
 
 // Open connects, migrates and creates the streams. Close releases what Open took when
 // Run is not called.
 func Open(ctx context.Context, base Base, opts Options, log *slog.Logger) (_ *Runtime, err error) {
 	r := &Runtime{Name: opts.Name, NS: bus.Namespace(base.Namespace), Log: log, inboxRetention: base.InboxRetention, hooks: base.Hooks,
-		level: logLevelFrom(ctx), schema: opts.Schema}
+		level: logLevelFrom(ctx), schema: opts.Schema, tracing: base.Tracing}
 	// The meter provider is global: it must be in place before the instruments of the
 	// gRPC server and the pool are made. Main installs it under the service's name.
 	if r.metrics, err = telemetry.MetricsHandler(); err != nil {
@@ -149,7 +155,7 @@ func Open(ctx context.Context, base Base, opts Options, log *slog.Logger) (_ *Ru
 			r.Close()
 		}
 	}()
-	r.Pool, err = pg.Connect(ctx, base.DatabaseURL, opts.Schema, int32(base.DBMaxConns))
+	r.Pool, err = pg.Connect(ctx, base.DatabaseURL, opts.Schema, int32(base.DBMaxConns), pg.WithTracerProvider(base.Tracing))
 	if err != nil {
 		return nil, err
 	}
@@ -198,6 +204,7 @@ func Open(ctx context.Context, base Base, opts Options, log *slog.Logger) (_ *Ru
 		return nil, err
 	}
 	r.Relay = bus.NewRelay(r.Pool, r.JS, r.NS, log)
+	r.Relay.SetTracerProvider(base.Tracing)
 	r.DB = pg.NewDB(r.Pool, r.Relay.Notify)
 	keys, err := grpcx.ParseKeys(base.APIKeys)
 	if err != nil {
@@ -207,7 +214,7 @@ func Open(ctx context.Context, base Base, opts Options, log *slog.Logger) (_ *Ru
 		log.Warn("API_KEYS is empty: every authenticated gRPC call will be refused")
 	}
 	r.keys = keys
-	r.GRPC, err = grpcx.NewServer(keys, log)
+	r.GRPC, err = grpcx.NewServer(keys, log, grpcx.WithTracerProvider(base.Tracing))
 	if err != nil {
 		return nil, err
 	}
@@ -264,6 +271,9 @@ func (r *Runtime) consume(cfg bus.ConsumerConfig) error {
 		if after != nil {
 			after()
 		}
+	}
+	if cfg.TracerProvider == nil {
+		cfg.TracerProvider = r.tracing
 	}
 	c, err := bus.NewConsumer(r.Pool, r.JS, r.NS, r.Log, cfg)
 	if err != nil {
@@ -347,7 +357,7 @@ func (r *Runtime) Run(ctx context.Context) error {
 		}()
 	}
 	if r.httpLis != nil && r.http != nil {
-		serveHTTP("http", r.httpLis, otelhttp.NewHandler(r.http, r.Name))
+		serveHTTP("http", r.httpLis, otelhttp.NewHandler(r.http, r.Name, otelhttp.WithTracerProvider(r.tracing)))
 	}
 	if r.adminLis != nil {
 		serveHTTP("admin", r.adminLis, r.adminHandler())

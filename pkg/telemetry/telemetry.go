@@ -19,13 +19,14 @@ import (
 )
 
 // Setup installs the global tracer provider and the W3C trace-context propagator. Spans
-// are exported over OTLP/gRPC when OTEL_EXPORTER_OTLP_ENDPOINT is set; otherwise they are
-// still created (so logs carry trace ids) but go nowhere. The returned func flushes and
-// stops the provider.
+// are exported over OTLP/gRPC when OTEL_EXPORTER_OTLP_ENDPOINT is set, and appended as
+// JSON lines to the file OTEL_TRACES_FILE names when that is set (`make run` has no
+// collector); otherwise they are still created (so logs carry trace ids) but go nowhere.
+// The returned func flushes and stops the provider.
 func Setup(ctx context.Context, service string) (shutdown func(context.Context) error, err error) {
 	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(
 		propagation.TraceContext{}, propagation.Baggage{}))
-	res, err := resource.Merge(resource.Default(), resource.NewSchemaless(semconv.ServiceName(service)))
+	res, err := Resource(service)
 	if err != nil {
 		return nil, err
 	}
@@ -37,9 +38,21 @@ func Setup(ctx context.Context, service string) (shutdown func(context.Context) 
 		}
 		opts = append(opts, sdktrace.WithBatcher(exp))
 	}
+	if path := os.Getenv(TracesFileEnv); path != "" {
+		exp, err := NewFileExporter(path)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, sdktrace.WithBatcher(exp))
+	}
 	tp := sdktrace.NewTracerProvider(opts...)
 	otel.SetTracerProvider(tp)
 	return tp.Shutdown, nil
+}
+
+// Resource describes the process as service to the trace backends (service.name).
+func Resource(service string) (*resource.Resource, error) {
+	return resource.Merge(resource.Default(), resource.NewSchemaless(semconv.ServiceName(service)))
 }
 
 // NewLogger returns a JSON logger whose records carry trace_id and span_id when the

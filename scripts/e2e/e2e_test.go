@@ -55,9 +55,17 @@ func freeAddr(t *testing.T) string {
 
 // start runs the five services in one world, each configured as in production apart
 // from the world's addresses and keys.
-func start(t *testing.T) *system {
+func start(t *testing.T) *system { return startWith(t, nil) }
+
+// startWith is start, with tune (when not nil) adjusting each service's base
+// configuration.
+func startWith(t *testing.T, tune func(service string, b *svc.Base)) *system {
 	t.Helper()
-	return startIn(t, &system{Env: testkit.NewEnv(t)})
+	var opts []func(service string, b *svc.Base)
+	if tune != nil {
+		opts = append(opts, tune)
+	}
+	return startIn(t, &system{Env: testkit.NewEnv(t)}, opts...)
 }
 
 // startIn runs the five services in sys's world; each option changes a service's base

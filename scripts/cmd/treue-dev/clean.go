@@ -21,8 +21,8 @@ import (
 
 // cleanUp is `make clean`: it drops the dev database (and with it the five schemas and
 // their data) from the server `make run` uses, stops a throwaway Postgres left running
-// in dir, and removes dir: the NATS store, the logs, the API keys and the survey link
-// secret. The next `make run` starts afresh.
+// in dir, and removes dir: the NATS store, the logs, the traces, the API keys and the
+// survey link secret. The next `make run` starts afresh.
 func cleanUp(ctx context.Context, dir, database string, out io.Writer) error {
 	if pid, ok := runnerAlive(dir); ok {
 		return fmt.Errorf("`make run` is still running here (pid %d): stop it with Ctrl-C first", pid)
@@ -58,7 +58,7 @@ func cleanUp(ctx context.Context, dir, database string, out io.Writer) error {
 		if err := os.RemoveAll(dir); err != nil {
 			return err
 		}
-		what := "NATS store, logs, API keys, survey link secret"
+		what := "NATS store, logs, traces, API keys, survey link secret"
 		if throwaway {
 			what += ", the throwaway Postgres with the dev database"
 		}

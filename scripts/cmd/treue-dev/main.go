@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/treue/treue/pkg/telemetry"
 	"github.com/treue/treue/scripts/internal/demo"
 	"github.com/treue/treue/scripts/internal/natsconf"
 	"github.com/treue/treue/scripts/internal/stack"
@@ -84,6 +85,11 @@ func run(ctx context.Context, root, dir string, natsPort int, once bool) error {
 		log.Warn("NATS_URL names the embedded server of an earlier run; starting it again (`unset NATS_URL` to silence this)", "url", u)
 		os.Unsetenv("NATS_URL")
 	}
+	traces, stopTracing, err := traceLog(ctx, dir)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
 	fmt.Println("Treue: starting Postgres, NATS JetStream and the five services ...")
 	s, err := stack.Up(ctx, stack.Options{
 		Root: root, DataDir: dir, Database: devDatabase, NATSPort: natsPort, FixedPorts: true, Log: log,
@@ -107,7 +113,7 @@ func run(ctx context.Context, root, dir string, natsPort int, once bool) error {
 	if err := os.WriteFile(envFile, []byte(devEnv(s)), 0o600); err != nil {
 		return err
 	}
-	printSummary(s, res, envFile)
+	printSummary(s, res, envFile, traces)
 	if once {
 		return nil
 	}
@@ -117,7 +123,32 @@ func run(ctx context.Context, root, dir string, natsPort int, once bool) error {
 	return nil
 }
 
-func printSummary(s *stack.Stack, res *demo.Result, envFile string) {
+// traceLog has every service, and the POS simulator, append its spans to a trace log in
+// dir (or at OTEL_TRACES_FILE, when set), a JSON span a line: without a collector that
+// is where a trace is seen. The simulator's tills start each trace. The log starts empty
+// on every run. It returns the log's path and a func that flushes the simulator's spans.
+func traceLog(ctx context.Context, dir string) (string, func(), error) {
+	path := os.Getenv(telemetry.TracesFileEnv)
+	if path == "" {
+		path = filepath.Join(dir, "traces.jsonl")
+		if err := os.WriteFile(path, nil, 0o644); err != nil {
+			return "", nil, err
+		}
+		// The services inherit the runner's environment.
+		os.Setenv(telemetry.TracesFileEnv, path)
+	}
+	shutdown, err := telemetry.Setup(ctx, "pos-simulator")
+	if err != nil {
+		return "", nil, err
+	}
+	return path, func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = shutdown(sctx)
+	}, nil
+}
+
+func printSummary(s *stack.Stack, res *demo.Result, envFile, traces string) {
 	fmt.Println()
 	fmt.Println("Treue is running.")
 	fmt.Println()
@@ -153,6 +184,9 @@ func printSummary(s *stack.Stack, res *demo.Result, envFile string) {
 	fmt.Println()
 	fmt.Printf("  API keys and addresses of this run:  source %s\n", envFile)
 	fmt.Printf("  Service logs:                        %s\n", s.LogDir)
+	fmt.Printf("  Traces, a JSON span a line:          %s\n", traces)
+	fmt.Printf("  Follow one (trace_id of a log line): go run ./scripts/cmd/treue-trace -file %s <trace_id>\n", traces)
+	fmt.Println("                                       (no trace_id: the latest traces; or grep <trace_id> in the file)")
 }
 
 // devEnv is dev.env: the keys and addresses of this run as shell exports. Every name

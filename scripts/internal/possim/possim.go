@@ -13,11 +13,15 @@ import (
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/treue/treue/pkg/bus"
+	"github.com/treue/treue/pkg/telemetry"
 	commonv1 "github.com/treue/treue/proto/gen/treue/common/v1"
 	posv1 "github.com/treue/treue/proto/gen/treue/pos/v1"
 )
@@ -116,11 +120,21 @@ func (t Till) Msg(subject, eventID string, m proto.Message) (*nats.Msg, error) {
 	return msg, err
 }
 
+// publish sends m in a span of its own, whose trace context it carries in the headers
+// (W3C traceparent), as a till that traces does: the services continue the trace. Where
+// no tracer provider is installed, the span is a no-op and no header is added.
 func (t Till) publish(ctx context.Context, subject, eventID string, m proto.Message) error {
+	ctx, span := otel.Tracer("github.com/treue/treue/scripts/internal/possim").Start(ctx, "till publish",
+		trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(
+			attribute.String("messaging.system", "nats"),
+			attribute.String("messaging.destination.name", subject),
+			attribute.String("messaging.message.id", eventID)))
+	defer span.End()
 	msg, err := t.Msg(subject, eventID, m)
 	if err != nil {
 		return err
 	}
+	telemetry.Inject(ctx, msg.Header)
 	if _, err := t.JS.PublishMsg(ctx, msg); err != nil {
 		return fmt.Errorf("publish %s: %w", subject, err)
 	}

@@ -193,7 +193,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 	if err != nil {
 		return nil, err
 	}
-	ledger, err := ledgerclient.New(cfg.LedgerAddr, cfg.ServiceAPIKey, cfg.LedgerTimeout)
+	ledger, err := ledgerclient.New(cfg.LedgerAddr, cfg.ServiceAPIKey, cfg.LedgerTimeout, cfg.Base.Tracing)
 	if err != nil {
 		return nil, err
 	}

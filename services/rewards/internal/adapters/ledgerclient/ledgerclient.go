@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -47,12 +48,14 @@ var _ app.Ledger = (*Client)(nil)
 
 // New prepares a connection to the ledger at addr (it connects on first use), sending
 // apiKey, a key with role service, with every call; each call gets timeout as deadline.
-func New(addr, apiKey string, timeout time.Duration) (*Client, error) {
+// Each call is a client span made with tp (nil: the global provider), whose trace
+// context the ledger's server span continues.
+func New(addr, apiKey string, timeout time.Duration, tp trace.TracerProvider) (*Client, error) {
 	conn, err := grpc.NewClient(addr,
 		// Plain TCP inside the cluster; production puts mTLS in front.
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithPerRPCCredentials(grpcx.APIKeyCredentials(apiKey)),
-		grpc.WithStatsHandler(otelgrpc.NewClientHandler()),
+		grpc.WithStatsHandler(otelgrpc.NewClientHandler(otelgrpc.WithTracerProvider(tp))),
 		grpc.WithDefaultServiceConfig(retryPolicy),
 	)
 	if err != nil {
