@@ -117,16 +117,20 @@ func (c *Consumer) Run(ctx context.Context) error {
 	for i, s := range c.subjects {
 		filter[i] = c.ns.Subject(s)
 	}
-	cons, err := c.js.CreateOrUpdateConsumer(ctx, c.ns.Stream(c.stream.Name), jetstream.ConsumerConfig{
-		Durable:        c.ns.Consumer(c.cfg.Name),
-		FilterSubjects: filter,
-		AckPolicy:      jetstream.AckExplicitPolicy,
-		AckWait:        c.cfg.AckWait,
-		// Unlimited: the consumer itself moves a message to the dead letters after
-		// MaxDeliver attempts. JetStream's own limit would drop it silently.
-		MaxDeliver:    -1,
-		MaxAckPending: 4 * c.cfg.BatchSize,
-		DeliverPolicy: jetstream.DeliverAllPolicy,
+	var cons jetstream.Consumer
+	err := retryTransient(ctx, func() (err error) {
+		cons, err = c.js.CreateOrUpdateConsumer(ctx, c.ns.Stream(c.stream.Name), jetstream.ConsumerConfig{
+			Durable:        c.ns.Consumer(c.cfg.Name),
+			FilterSubjects: filter,
+			AckPolicy:      jetstream.AckExplicitPolicy,
+			AckWait:        c.cfg.AckWait,
+			// Unlimited: the consumer itself moves a message to the dead letters after
+			// MaxDeliver attempts. JetStream's own limit would drop it silently.
+			MaxDeliver:    -1,
+			MaxAckPending: 4 * c.cfg.BatchSize,
+			DeliverPolicy: jetstream.DeliverAllPolicy,
+		})
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("bus: consumer %s: %w", c.cfg.Name, err)

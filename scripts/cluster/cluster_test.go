@@ -1,0 +1,474 @@
+//go:build linux
+
+// Package cluster proves scale-out on loopback: a three-node JetStream cluster with
+// replicated streams, two replicas of every service on one Postgres, purchases,
+// enrolments, redemptions and survey answers flowing, and one replica of every service
+// and one NATS node killed on the way.
+package cluster
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	mrand "math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/treue/treue/pkg/bus"
+	"github.com/treue/treue/pkg/devstack"
+	"github.com/treue/treue/pkg/testkit"
+	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
+	posv1 "github.com/treue/treue/proto/gen/treue/pos/v1"
+	rewardsv1 "github.com/treue/treue/proto/gen/treue/rewards/v1"
+	surveyv1 "github.com/treue/treue/proto/gen/treue/survey/v1"
+	"github.com/treue/treue/scripts/internal/possim"
+	"github.com/treue/treue/scripts/internal/stack"
+)
+
+func TestMain(m *testing.M) {
+	if role := os.Getenv(roleEnv); role != "" {
+		runRole(role)
+	}
+	testkit.Main(m)
+}
+
+const (
+	rewardPrice = 10 // points
+	surveyBonus = 50 // points per answer (LEDGER_SURVEY_BONUS_POINTS)
+	replicas    = 2
+)
+
+// world is the running system.
+type world struct {
+	dir      string
+	nodes    []devstack.ClusterNode
+	natsProc []*proc
+	natsURL  string
+	dsn      string
+	db       *pgxpool.Pool
+	// procs and addrs by service, replica.
+	procs map[string][]*proc
+	addrs map[string][]string
+	keys  map[string]string
+}
+
+func startWorld(t *testing.T, ctx context.Context) *world {
+	t.Helper()
+	w := &world{dir: t.TempDir(), procs: map[string][]*proc{}, addrs: map[string][]string{}, keys: map[string]string{}}
+
+	// Three NATS nodes, each its own process so that one can be killed for real.
+	const n = 3
+	client, cluster := make([]int, n), make([]int, n)
+	for i := range n {
+		client[i], cluster[i] = freePort(t), freePort(t)
+	}
+	urls := make([]string, n)
+	for i := range n {
+		node := devstack.ClusterNode{Name: "n" + strconv.Itoa(i+1), Cluster: "treue-test", ClientPort: client[i], ClusterPort: cluster[i],
+			StoreDir: filepath.Join(w.dir, "nats-"+strconv.Itoa(i+1))}
+		for j := range n {
+			if j != i {
+				node.Peers = append(node.Peers, cluster[j])
+			}
+		}
+		w.nodes = append(w.nodes, node)
+		w.natsProc = append(w.natsProc, startProc(t, w.dir, node.Name, "nats", node.Env(natsPrefix)))
+		urls[i] = node.URL()
+	}
+	// Every URL: nats.go picks one and fails over to the others.
+	w.natsURL = strings.Join(urls, ",")
+	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if err := devstack.WaitJetStream(wctx, w.natsURL); err != nil {
+		for _, p := range w.natsProc {
+			t.Log(p.name + ":\n" + p.tail(20))
+		}
+		t.Fatal(err)
+	}
+
+	w.dsn = testkit.Database(t)
+	var err error
+	if w.db, err = pgxpool.New(ctx, w.dsn); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.db.Close)
+
+	callers := testkit.RoleCallers()
+	for _, c := range callers {
+		w.keys[c.Role] = c.Key
+	}
+	for _, name := range stack.Services {
+		for range replicas {
+			w.addrs[name] = append(w.addrs[name], "127.0.0.1:"+strconv.Itoa(freePort(t)))
+		}
+	}
+	ledgerLB := newBalancer(t, w.addrs["ledger"]...)
+	codeKey := make([]byte, 32)
+	_, _ = rand.Read(codeKey)
+	common := []string{
+		"DATABASE_URL=" + w.dsn,
+		"NATS_URL=" + w.natsURL,
+		"TREUE_NAMESPACE=",
+		"STREAM_REPLICAS=3",
+		"API_KEYS=" + testkit.APIKeys(callers),
+		"SERVICE_API_KEY=" + w.keys["service"],
+		"LOG_LEVEL=info",
+		"LEDGER_SURVEY_BONUS_POINTS=" + strconv.Itoa(surveyBonus),
+		"LEDGER_HOLD_EXPIRY_INTERVAL=1s",
+		"REWARDS_LEDGER_ADDR=" + ledgerLB.addr(),
+		"REWARDS_LEDGER_TIMEOUT=3s",
+		"REWARDS_CODE_KEY=" + hex.EncodeToString(codeKey),
+		// A redemption its replica abandoned (killed mid-Redeem) is settled by the other
+		// after 2 s instead of 2 min.
+		"REWARDS_SETTLE_AFTER=2s",
+		"REWARDS_SWEEP_INTERVAL=250ms",
+		"SURVEY_TOKEN_SECRET=" + strings.Repeat("k", 40),
+		"SURVEY_PUBLIC_URL=http://127.0.0.1:1",
+	}
+	// Postgres may allow only 100 connections and other tests run beside this one.
+	pools := map[string]int{"ledger": 4, "rewards": 4, "survey": 3, "feedback": 3, "reporting": 3}
+	for _, name := range stack.Services {
+		up := strings.ToUpper(name)
+		for r := range replicas {
+			env := append(append([]string(nil), common...),
+				up+"_GRPC_ADDR="+w.addrs[name][r],
+				up+"_HTTP_ADDR=127.0.0.1:0",
+				up+"_ADMIN_ADDR=127.0.0.1:0",
+				up+"_DB_MAX_CONNS="+strconv.Itoa(pools[name]))
+			w.procs[name] = append(w.procs[name], startProc(t, w.dir, fmt.Sprintf("%s-%d", name, r+1), name, env))
+		}
+	}
+	sctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+	for _, name := range stack.Services {
+		for r, p := range w.procs[name] {
+			if err := waitServing(sctx, p, w.addrs[name][r]); err != nil {
+				for _, n := range w.natsProc {
+					t.Logf("%s log:\n%s", n.name, n.tail(40))
+				}
+				t.Fatal(err)
+			}
+		}
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, name := range stack.Services {
+				for _, p := range w.procs[name] {
+					t.Logf("%s log:\n%s", p.name, p.tail(15))
+				}
+			}
+		}
+	})
+	return w
+}
+
+// clients round-robins a service's replicas.
+type clients[C any] struct {
+	all  []C
+	next atomic.Uint64
+}
+
+func (c *clients[C]) pick() C { return c.all[int(c.next.Add(1))%len(c.all)] }
+
+func dialAll[C any](t *testing.T, w *world, service, role string, mk func(grpc.ClientConnInterface) C) *clients[C] {
+	c := &clients[C]{}
+	for _, addr := range w.addrs[service] {
+		c.all = append(c.all, mk(testkit.Dial(t, addr, w.keys[role])))
+	}
+	return c
+}
+
+// retry calls f until it succeeds, returns an error that is final, or 60 s pass. A
+// replica killed under a call answers Unavailable (or nothing): the next attempt goes to
+// the other one.
+func retry(ctx context.Context, final func(error) bool, f func(context.Context) error) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := f(cctx)
+		cancel()
+		if err == nil || final(err) || time.Now().After(deadline) || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func failedPrecondition(err error) bool { return status.Code(err) == codes.FailedPrecondition }
+func never(error) bool                  { return false }
+
+// load is what the test sent and what it must find.
+type load struct {
+	mu sync.Mutex
+	// members enrolled, in order.
+	members []string
+	// points by member from the published purchases.
+	points map[string]int64
+	// purchases acked by JetStream, with the time of the ack.
+	acked map[string]time.Time // by transaction id
+	// redemptions by idempotency key: true completed, false refused.
+	redeemed map[string]bool
+	redeemOf map[string]string // member by key
+	// answered invitations, by member.
+	answers map[string]int
+	// publishing stalls: the longest gap between two acks around the kills.
+	lastAck    time.Time
+	longestGap time.Duration
+}
+
+func TestScaleOutSurvivesKills(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	begun := time.Now()
+	w := startWorld(t, ctx)
+	t.Logf("three NATS nodes, %d replicas of 5 services: up in %v", replicas, time.Since(begun).Round(time.Millisecond))
+
+	ledgers := dialAll(t, w, "ledger", "admin", ledgerv1.NewLedgerServiceClient)
+	rewardsAdmin := dialAll(t, w, "rewards", "admin", rewardsv1.NewRewardsServiceClient)
+	rewardsSvc := dialAll(t, w, "rewards", "service", rewardsv1.NewRewardsServiceClient)
+	surveys := dialAll(t, w, "survey", "service", surveyv1.NewSurveyServiceClient)
+
+	l := &load{points: map[string]int64{}, acked: map[string]time.Time{}, redeemed: map[string]bool{},
+		redeemOf: map[string]string{}, answers: map[string]int{}}
+	var enrolled atomic.Int64
+	enrol := func(ctx context.Context) error {
+		i := enrolled.Add(1)
+		key := fmt.Sprintf("cluster-member-%05d", i)
+		var id string
+		err := retry(ctx, never, func(ctx context.Context) error {
+			resp, err := ledgers.pick().Enroll(ctx, &ledgerv1.EnrollRequest{IdempotencyKey: key, DisplayName: key,
+				Email: key + "@cluster.example", SurveyConsent: true})
+			if err == nil {
+				id = resp.GetMember().GetMemberId()
+			}
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("enrol %s: %w", key, err)
+		}
+		l.mu.Lock()
+		l.members = append(l.members, id)
+		l.mu.Unlock()
+		return nil
+	}
+	for range 60 {
+		if err := enrol(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var reward string
+	if err := retry(ctx, never, func(ctx context.Context) error {
+		resp, err := rewardsAdmin.pick().CreateReward(ctx, &rewardsv1.CreateRewardRequest{Name: "1 EUR off",
+			Kind: rewardsv1.RewardKind_REWARD_KIND_COUPON, PointsPrice: rewardPrice, ValueMinor: 100, Currency: "EUR", ValidDays: 30})
+		if err == nil {
+			reward = resp.GetReward().GetRewardId()
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The load runs until stop closes; each worker reports its first error.
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	worker := func(name string, f func(ctx context.Context, i int) error, pause time.Duration) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; loadCtx.Err() == nil; i++ {
+				if err := f(loadCtx, i); err != nil {
+					if loadCtx.Err() == nil {
+						errs <- fmt.Errorf("%s: %w", name, err)
+					}
+					return
+				}
+				if pause > 0 {
+					time.Sleep(pause)
+				}
+			}
+		}()
+	}
+	member := func(r *mrand.Rand) string {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return l.members[r.IntN(len(l.members))]
+	}
+
+	// POS tills: each publishes and waits for the ack, again with the same Nats-Msg-Id
+	// until one comes, as the POS contract asks.
+	const tills = 3
+	var txSeq atomic.Int64
+	for k := range tills {
+		nc, err := nats.Connect(w.natsURL, nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nc.Close)
+		js, err := jetstream.New(nc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		till := possim.Till{JS: js}
+		r := mrand.New(mrand.NewPCG(uint64(k), 7))
+		stores := []string{"berlin-01", "hamburg-02", "munich-03", "web"}
+		worker(fmt.Sprintf("till %d", k), func(ctx context.Context, _ int) error {
+			p := possim.Purchase(r, stores[r.IntN(len(stores))], member(r))
+			p.TransactionId = fmt.Sprintf("C%08d", txSeq.Add(1))
+			// The purchase is the customer's whether or not the load stops meanwhile.
+			err := retry(context.WithoutCancel(ctx), never, func(ctx context.Context) error {
+				return till.PublishPurchase(ctx, p)
+			})
+			if err != nil {
+				return err
+			}
+			now := time.Now()
+			l.mu.Lock()
+			l.points[p.MemberId] += p.TotalMinor / 100
+			l.acked[p.StoreId+"/"+p.TransactionId] = now
+			if !l.lastAck.IsZero() && now.Sub(l.lastAck) > l.longestGap {
+				l.longestGap = now.Sub(l.lastAck)
+			}
+			l.lastAck = now
+			l.mu.Unlock()
+			return nil
+		}, 0)
+	}
+	// New members keep enrolling.
+	worker("enrolment", func(ctx context.Context, _ int) error { return enrol(context.WithoutCancel(ctx)) }, 100*time.Millisecond)
+	// Redemptions through either rewards replica, retried with the same key.
+	for k := range 2 {
+		r := mrand.New(mrand.NewPCG(uint64(k), 11))
+		worker(fmt.Sprintf("redeemer %d", k), func(ctx context.Context, i int) error {
+			key := fmt.Sprintf("cluster-redeem-%d-%05d", k, i)
+			m := member(r)
+			err := retry(context.WithoutCancel(ctx), failedPrecondition, func(ctx context.Context) error {
+				_, err := rewardsSvc.pick().Redeem(ctx, &rewardsv1.RedeemRequest{IdempotencyKey: key, MemberId: m, RewardId: reward})
+				return err
+			})
+			if err != nil && !failedPrecondition(err) {
+				return fmt.Errorf("redeem %s: %w", key, err)
+			}
+			l.mu.Lock()
+			l.redeemed[key] = err == nil
+			l.redeemOf[key] = m
+			l.mu.Unlock()
+			return nil
+		}, 30*time.Millisecond)
+	}
+	// Members answer their invitations: every score, so both kinds of case open.
+	{
+		r := mrand.New(mrand.NewPCG(3, 13))
+		answered := map[string]bool{}
+		worker("respondent", func(ctx context.Context, i int) error {
+			m := member(r)
+			var invs []*surveyv1.Invitation
+			if err := retry(ctx, never, func(ctx context.Context) error {
+				resp, err := surveys.pick().ListInvitations(ctx, &surveyv1.ListInvitationsRequest{MemberId: m})
+				invs = resp.GetInvitations()
+				return err
+			}); err != nil {
+				return nil // the load stopped
+			}
+			for _, inv := range invs {
+				if answered[inv.GetInvitationId()] || inv.GetAnswered() {
+					continue
+				}
+				token := inv.GetUrl()[strings.LastIndex(inv.GetUrl(), "/")+1:]
+				first := true
+				err := retry(context.WithoutCancel(ctx), failedPrecondition, func(ctx context.Context) error {
+					_, err := surveys.pick().SubmitResponse(ctx, &surveyv1.SubmitResponseRequest{Token: token, Score: int32(i % 11), Comment: "cluster"})
+					if err != nil {
+						first = false
+					}
+					return err
+				})
+				// Already answered after a retry: the first attempt was recorded.
+				if err != nil && (first || !failedPrecondition(err)) {
+					return fmt.Errorf("answer %s: %w", inv.GetInvitationId(), err)
+				}
+				answered[inv.GetInvitationId()] = true
+				l.mu.Lock()
+				l.answers[m]++
+				l.mu.Unlock()
+			}
+			return nil
+		}, 20*time.Millisecond)
+	}
+
+	loadStart := time.Now()
+	const before, after = 6 * time.Second, 6 * time.Second
+	time.Sleep(before)
+
+	// The kills: the replica 1 of ledger, survey, feedback and reporting, the replica 2 of
+	// rewards (so that a surviving rewards replica loses the ledger replica it was
+	// talking to), and the NATS node leading the POS stream.
+	js := jsOn(t, w.natsURL)
+	posStream := bus.MustSpec(&posv1.PurchaseRecorded{}).Stream.Name
+	victim := streamLeader(t, ctx, js, posStream)
+	killedAt := time.Now()
+	for i, nd := range w.nodes {
+		if nd.Name == victim {
+			w.natsProc[i].kill()
+		}
+	}
+	for _, name := range stack.Services {
+		r := 0
+		if name == "rewards" {
+			r = 1
+		}
+		w.procs[name][r].kill()
+	}
+	l.mu.Lock()
+	ackedAtKill := len(l.acked)
+	l.mu.Unlock()
+	t.Logf("killed NATS node %s (leader of the POS stream) and one replica of every service, after %d purchases",
+		victim, ackedAtKill)
+
+	time.Sleep(after)
+	stopLoad()
+	wg.Wait()
+	loadTook := time.Since(loadStart)
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if t.Failed() {
+		return
+	}
+	for _, name := range stack.Services {
+		for _, p := range w.procs[name] {
+			if p.exited() && p.cmd.ProcessState != nil && p.cmd.ProcessState.String() != "signal: killed" {
+				t.Errorf("%s exited on its own (%s):\n%s", p.name, p.cmd.ProcessState, p.tail(20))
+			}
+		}
+	}
+
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	published := len(l.acked)
+	t.Logf("load for %v: %d purchases (%.0f/s), %d members, %d redemptions, %d answers; longest pause between publish acks %v",
+		loadTook.Round(time.Millisecond), published, float64(published)/loadTook.Seconds(), len(l.members), len(l.redeemed),
+		sumInts(l.answers), l.longestGap.Round(time.Millisecond))
+
+	// Drain: every purchase booked, every redemption settled, every hold closed.
+	drained := waitDrained(t, ctx, w, l)
+	t.Logf("drained %v after the load stopped; end to end %.0f purchases/s", drained.Round(time.Millisecond),
+		float64(published)/(loadTook+drained).Seconds())
+	check(t, ctx, w, l, killedAt)
+}
