@@ -247,6 +247,7 @@ func check(t *testing.T, ctx context.Context, w *world, l *load, killedAt time.T
 		t.Fatal(err)
 	}
 	var beforeKill, afterKill []time.Duration
+	var firstAfter time.Time
 	for rows.Next() {
 		var k string
 		var at time.Time
@@ -258,12 +259,16 @@ func check(t *testing.T, ctx context.Context, w *world, l *load, killedAt time.T
 			beforeKill = append(beforeKill, at.Sub(acked))
 		} else {
 			afterKill = append(afterKill, at.Sub(acked))
+			if firstAfter.IsZero() || at.Before(firstAfter) {
+				firstAfter = at
+			}
 		}
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("till ack to ledger commit: before the kills %s; after %s", percentiles(beforeKill), percentiles(afterKill))
+	t.Logf("the first purchase published after the kills was credited %v after them", firstAfter.Sub(killedAt).Round(time.Millisecond))
 }
 
 func sumPoints(m map[string]int64) int64 {
