@@ -40,6 +40,16 @@ type ConsumerConfig struct {
 	// all of a batch's events of its type in one call, in stream order, instead of one
 	// call per run of consecutive events of one type.
 	Unordered bool
+	// Exclusive lets one process at a time take the consumer's messages (JetStream's
+	// pinned client), so that they are applied in stream order however many replicas
+	// run; the others stand by and one of them is pinned once the active one has not
+	// asked for messages for PinnedTTL (it died). Without it, replicas share the
+	// messages batch by batch and the order between their batches is the order of their
+	// commits.
+	Exclusive bool
+	// PinnedTTL is how long an Exclusive consumer's active process may stay silent before
+	// a standby takes over; default 5s.
+	PinnedTTL time.Duration
 	// BatchSize is the most messages applied in one transaction; default 500.
 	BatchSize int
 	// MaxDeliver is how many deliveries a failing message gets before it goes to the
@@ -59,6 +69,9 @@ type ConsumerConfig struct {
 	// a process that crashed after committing: it stops without acking. Nil in production.
 	BeforeAck func(msgs []*Message) error
 }
+
+// pinnedGroup is the priority group of an Exclusive consumer.
+const pinnedGroup = "treue"
 
 // Consumer is a running durable pull consumer.
 type Consumer struct {
@@ -98,6 +111,9 @@ func NewConsumer(pool *pgxpool.Pool, js jetstream.JetStream, ns Namespace, log *
 	if cfg.AckWait <= 0 {
 		cfg.AckWait = 3 * time.Second
 	}
+	if cfg.PinnedTTL <= 0 {
+		cfg.PinnedTTL = 5 * time.Second
+	}
 	return &Consumer{cfg: cfg, routes: rt, stream: stream, subjects: subjects, pool: pool, js: js, ns: ns, log: log.With("consumer", cfg.Name), tracer: otel.Tracer("treue/bus")}, nil
 }
 
@@ -117,19 +133,29 @@ func (c *Consumer) Run(ctx context.Context) error {
 	for i, s := range c.subjects {
 		filter[i] = c.ns.Subject(s)
 	}
+	cfg := jetstream.ConsumerConfig{
+		Durable:        c.ns.Consumer(c.cfg.Name),
+		FilterSubjects: filter,
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		AckWait:        c.cfg.AckWait,
+		// Unlimited: the consumer itself moves a message to the dead letters after
+		// MaxDeliver attempts. JetStream's own limit would drop it silently.
+		MaxDeliver:    -1,
+		MaxAckPending: 4 * c.cfg.BatchSize,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	}
+	pull := []jetstream.PullConsumeOpt{jetstream.PullMaxMessages(2 * c.cfg.BatchSize)}
+	if c.cfg.Exclusive {
+		cfg.PriorityPolicy = jetstream.PriorityPolicyPinned
+		cfg.PriorityGroups = []string{pinnedGroup}
+		cfg.PinnedTTL = c.cfg.PinnedTTL
+		// The active process asks again well within the TTL even when idle, so that it
+		// stays pinned.
+		pull = append(pull, jetstream.PullPriorityGroup(pinnedGroup), jetstream.PullExpiry(max(time.Second, c.cfg.PinnedTTL/3)))
+	}
 	var cons jetstream.Consumer
 	err := retryTransient(ctx, func() (err error) {
-		cons, err = c.js.CreateOrUpdateConsumer(ctx, c.ns.Stream(c.stream.Name), jetstream.ConsumerConfig{
-			Durable:        c.ns.Consumer(c.cfg.Name),
-			FilterSubjects: filter,
-			AckPolicy:      jetstream.AckExplicitPolicy,
-			AckWait:        c.cfg.AckWait,
-			// Unlimited: the consumer itself moves a message to the dead letters after
-			// MaxDeliver attempts. JetStream's own limit would drop it silently.
-			MaxDeliver:    -1,
-			MaxAckPending: 4 * c.cfg.BatchSize,
-			DeliverPolicy: jetstream.DeliverAllPolicy,
-		})
+		cons, err = c.js.CreateOrUpdateConsumer(ctx, c.ns.Stream(c.stream.Name), cfg)
 		return err
 	})
 	if err != nil {
@@ -140,13 +166,12 @@ func (c *Consumer) Run(ctx context.Context) error {
 	cc, err := cons.Consume(func(m jetstream.Msg) {
 		held.add(m)
 		inbox <- m
-	},
-		jetstream.PullMaxMessages(2*c.cfg.BatchSize),
+	}, append(pull,
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 			if !errors.Is(err, jetstream.ErrNoHeartbeat) {
 				c.log.Debug("consume", "err", err)
 			}
-		}))
+		}))...)
 	if err != nil {
 		return fmt.Errorf("bus: consume %s: %w", c.cfg.Name, err)
 	}

@@ -74,6 +74,7 @@ func waitDrained(t *testing.T, ctx context.Context, w *world, l *load) time.Dura
 		ok   func() bool
 	}{
 		{"every purchase booked", func() bool { return w.count(ctx, `SELECT count(*) FROM ledger.purchases`) == int64(len(l.acked)) }},
+		{"every return booked", func() bool { return w.count(ctx, `SELECT count(*) FROM ledger.returns`) == int64(l.returns) }},
 		{"no redemption left requested", func() bool {
 			return w.count(ctx, `SELECT count(*) FROM rewards.redemptions WHERE status = 'requested'`) == 0
 		}},
@@ -157,6 +158,38 @@ func check(t *testing.T, ctx context.Context, w *world, l *load, killedAt time.T
 		t.Errorf("%d purchase credits in the journal for %d purchases", n, len(l.acked))
 	}
 
+	// Returns: each took back its points once, as far as the member still had them (the
+	// rest is its shortfall).
+	debited := map[string]int64{}
+	takenBack := map[string]int64{}
+	rows, err = w.db.Query(ctx, `SELECT member_id::text, sum(debited)::bigint, sum(points)::bigint, sum(debited + shortfall)::bigint
+		FROM ledger.returns GROUP BY member_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var m string
+		var d, points, total int64
+		if err := rows.Scan(&m, &d, &points, &total); err != nil {
+			t.Fatal(err)
+		}
+		debited[m], takenBack[m] = d, total
+		if points != total {
+			t.Errorf("member %s: returns call for %d points, debited plus shortfall %d", m, points, total)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for m, want := range l.returned {
+		if takenBack[m] != want {
+			t.Errorf("member %s: returns took back %d points, want %d", m, takenBack[m], want)
+		}
+	}
+	t.Logf("returns: %d, %d booked before their purchase was seen, %d points short",
+		l.returns, w.count(ctx, `SELECT count(*) FROM ledger.returns WHERE orphan`),
+		w.count(ctx, `SELECT coalesce(sum(shortfall), 0) FROM ledger.returns`))
+
 	// Redemptions: what each caller was told is what happened, and each hold closed the
 	// matching way.
 	type redemption struct{ status, hold string }
@@ -204,7 +237,7 @@ func check(t *testing.T, ctx context.Context, w *world, l *load, killedAt time.T
 
 	// Balances: what each member earned, answered for and spent; nothing held.
 	for _, m := range l.members {
-		want := l.points[m] + int64(surveyBonus*l.answers[m]) - captured[m]
+		want := l.points[m] + int64(surveyBonus*l.answers[m]) - captured[m] - debited[m]
 		var total, held int64
 		if err := w.db.QueryRow(ctx, `
 			SELECT coalesce(sum(balance), 0)::bigint, coalesce(sum(balance) FILTER (WHERE account LIKE '%:hold'), 0)::bigint
@@ -212,8 +245,8 @@ func check(t *testing.T, ctx context.Context, w *world, l *load, killedAt time.T
 			t.Fatal(err)
 		}
 		if total != want || held != 0 {
-			t.Errorf("member %s holds %d points (%d held), want %d: %d earned, %d answers, %d redeemed",
-				m, total, held, want, l.points[m], l.answers[m], captured[m])
+			t.Errorf("member %s holds %d points (%d held), want %d: %d earned, %d answers, %d redeemed, %d returned",
+				m, total, held, want, l.points[m], l.answers[m], captured[m], debited[m])
 		}
 	}
 	if n := w.count(ctx, `SELECT coalesce(sum(balance), 0) FROM ledger.account_balances`); n != 0 {

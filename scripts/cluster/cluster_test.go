@@ -27,6 +27,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/treue/treue/pkg/bus"
 	"github.com/treue/treue/pkg/devstack"
@@ -225,6 +226,9 @@ type load struct {
 	redeemOf map[string]string // member by key
 	// answered invitations, by member.
 	answers map[string]int
+	// returns acked, and the points they take back by member.
+	returns  int
+	returned map[string]int64
 	// publishing stalls: the longest gap between two acks around the kills.
 	lastAck    time.Time
 	longestGap time.Duration
@@ -246,7 +250,7 @@ func TestScaleOutSurvivesKills(t *testing.T) {
 	surveys := dialAll(t, w, "survey", "service", surveyv1.NewSurveyServiceClient)
 
 	l := &load{points: map[string]int64{}, acked: map[string]time.Time{}, redeemed: map[string]bool{},
-		redeemOf: map[string]string{}, answers: map[string]int{}}
+		redeemOf: map[string]string{}, answers: map[string]int{}, returned: map[string]int64{}}
 	var enrolled atomic.Int64
 	enrol := func(ctx context.Context) error {
 		i := enrolled.Add(1)
@@ -312,46 +316,65 @@ func TestScaleOutSurvivesKills(t *testing.T) {
 		return l.members[r.IntN(len(l.members))]
 	}
 
-	// POS tills: each publishes a window of purchases asynchronously and waits for their
+	// POS tills: each publishes a window of events asynchronously and waits for their
 	// acks, and publishes again, with the same Nats-Msg-Id, those without one, as the POS
-	// contract asks.
+	// contract asks. Every eighth purchase is returned (its first line) in the till's next
+	// window: the ledger replicas share the stream, so a return and its purchase may be
+	// taken by different replicas.
 	const tills, window = 2, 32
 	var txSeq atomic.Int64
+	type posEvent struct {
+		msg      *nats.Msg
+		purchase *posv1.PurchaseRecorded
+		ret      *posv1.ReturnRecorded
+		returnIt bool // in the next window
+	}
 	for k := range tills {
 		js := jsOn(t, w.natsURL)
 		till := possim.Till{JS: js}
 		r := mrand.New(mrand.NewPCG(uint64(k), 7))
 		stores := []string{"berlin-01", "hamburg-02", "munich-03", "web"}
+		var returns []*posv1.ReturnRecorded
 		worker(fmt.Sprintf("till %d", k), func(ctx context.Context, _ int) error {
-			var todo []*posv1.PurchaseRecorded
-			var msgs []*nats.Msg
-			for range window {
-				p := possim.Purchase(r, stores[r.IntN(len(stores))], member(r))
-				p.TransactionId = fmt.Sprintf("C%08d", txSeq.Add(1))
-				subject, err := possim.Subject(p)
+			var todo []posEvent
+			add := func(id string, m proto.Message, e posEvent) error {
+				subject, err := possim.Subject(m)
 				if err != nil {
 					return err
 				}
-				m, err := till.Msg(subject, p.EventId, p)
-				if err != nil {
+				if e.msg, err = till.Msg(subject, id, m); err != nil {
 					return err
 				}
-				todo, msgs = append(todo, p), append(msgs, m)
+				todo = append(todo, e)
+				return nil
 			}
-			// The purchases are the customers' whether or not the load stops meanwhile.
+			for _, ret := range returns {
+				if err := add(ret.EventId, ret, posEvent{ret: ret}); err != nil {
+					return err
+				}
+			}
+			returns = returns[:0]
+			for len(todo) < window {
+				p := possim.Purchase(r, stores[r.IntN(len(stores))], member(r))
+				seq := txSeq.Add(1)
+				p.TransactionId = fmt.Sprintf("C%08d", seq)
+				if err := add(p.EventId, p, posEvent{purchase: p, returnIt: seq%8 == 0}); err != nil {
+					return err
+				}
+			}
+			// The events are the customers' whether or not the load stops meanwhile.
 			deadline := time.Now().Add(time.Minute)
 			for len(todo) > 0 {
 				if time.Now().After(deadline) {
-					return fmt.Errorf("%d purchases without an ack for a minute", len(todo))
+					return fmt.Errorf("%d POS events without an ack for a minute", len(todo))
 				}
-				futures := make([]jetstream.PubAckFuture, len(msgs))
-				for i, m := range msgs {
-					futures[i], _ = js.PublishMsgAsync(m)
+				futures := make([]jetstream.PubAckFuture, len(todo))
+				for i, e := range todo {
+					futures[i], _ = js.PublishMsgAsync(e.msg)
 				}
 				// One deadline for the window: a future whose server died never resolves.
 				acks, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-				var againP []*posv1.PurchaseRecorded
-				var againM []*nats.Msg
+				var again []posEvent
 				for i, f := range futures {
 					ok := false
 					if f != nil {
@@ -363,14 +386,22 @@ func TestScaleOutSurvivesKills(t *testing.T) {
 						}
 					}
 					if !ok {
-						againP, againM = append(againP, todo[i]), append(againM, msgs[i])
+						again = append(again, todo[i])
 						continue
 					}
 					now := time.Now()
-					p := todo[i]
+					e := todo[i]
 					l.mu.Lock()
-					l.points[p.MemberId] += p.TotalMinor / 100
-					l.acked[p.StoreId+"/"+p.TransactionId] = now
+					if p := e.purchase; p != nil {
+						l.points[p.MemberId] += p.TotalMinor / 100
+						l.acked[p.StoreId+"/"+p.TransactionId] = now
+						if e.returnIt {
+							returns = append(returns, possim.Return(p))
+						}
+					} else {
+						l.returned[e.ret.MemberId] += e.ret.TotalMinor / 100
+						l.returns++
+					}
 					if !l.lastAck.IsZero() && now.Sub(l.lastAck) > l.longestGap {
 						l.longestGap = now.Sub(l.lastAck)
 					}
@@ -381,7 +412,7 @@ func TestScaleOutSurvivesKills(t *testing.T) {
 					l.mu.Unlock()
 				}
 				cancel()
-				todo, msgs = againP, againM
+				todo = again
 				if len(todo) > 0 {
 					time.Sleep(100 * time.Millisecond)
 				}
