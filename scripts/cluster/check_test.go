@@ -96,11 +96,11 @@ func waitDrained(t *testing.T, ctx context.Context, w *world, l *load) time.Dura
 			return true
 		}},
 	}
-	deadline := time.Now().Add(2 * time.Minute)
+	deadline := time.Now().Add(3 * time.Minute)
 	for _, c := range conds {
 		for !c.ok() {
 			if time.Now().After(deadline) {
-				t.Fatalf("not drained within 2 minutes: %s is not so", c.what)
+				t.Fatalf("not drained within 3 minutes: %s is not so", c.what)
 			}
 			time.Sleep(50 * time.Millisecond)
 		}

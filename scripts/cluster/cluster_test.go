@@ -232,7 +232,8 @@ type load struct {
 	// publishing stalls: the longest gap between two acks around the kills.
 	lastAck    time.Time
 	longestGap time.Duration
-	// killedAt is when the kills happened; resumedAt the first publish ack after them.
+	// killedAt is when the kills happened; resumedAt the first ack of an event a till
+	// made after them.
 	killedAt, resumedAt time.Time
 }
 
@@ -321,13 +322,16 @@ func TestScaleOutSurvivesKills(t *testing.T) {
 	// contract asks. Every eighth purchase is returned (its first line) in the till's next
 	// window: the ledger replicas share the stream, so a return and its purchase may be
 	// taken by different replicas.
-	const tills, window = 2, 32
+	// Paced (a window every 100 ms at most): the test proves what the kills do, not how
+	// fast one ledger replica books on a machine shared with the other tests.
+	const tills, window = 2, 16
 	var txSeq atomic.Int64
 	type posEvent struct {
 		msg      *nats.Msg
 		purchase *posv1.PurchaseRecorded
 		ret      *posv1.ReturnRecorded
 		returnIt bool // in the next window
+		made     time.Time
 	}
 	for k := range tills {
 		js := jsOn(t, w.natsURL)
@@ -342,6 +346,7 @@ func TestScaleOutSurvivesKills(t *testing.T) {
 				if err != nil {
 					return err
 				}
+				e.made = time.Now()
 				if e.msg, err = till.Msg(subject, id, m); err != nil {
 					return err
 				}
@@ -406,7 +411,7 @@ func TestScaleOutSurvivesKills(t *testing.T) {
 						l.longestGap = now.Sub(l.lastAck)
 					}
 					l.lastAck = now
-					if !l.killedAt.IsZero() && l.resumedAt.IsZero() {
+					if !l.killedAt.IsZero() && e.made.After(l.killedAt) && l.resumedAt.IsZero() {
 						l.resumedAt = now
 					}
 					l.mu.Unlock()
@@ -418,7 +423,7 @@ func TestScaleOutSurvivesKills(t *testing.T) {
 				}
 			}
 			return nil
-		}, 0)
+		}, 100*time.Millisecond)
 	}
 	// New members keep enrolling.
 	worker("enrolment", func(ctx context.Context, _ int) error { return enrol(context.WithoutCancel(ctx)) }, 100*time.Millisecond)
@@ -540,9 +545,9 @@ func TestScaleOutSurvivesKills(t *testing.T) {
 		loadTook.Round(time.Millisecond), published, float64(published)/loadTook.Seconds(), len(l.members), len(l.redeemed),
 		sumInts(l.answers))
 	if l.resumedAt.IsZero() {
-		t.Fatalf("no purchase was acked after the kills")
+		t.Fatalf("no event made after the kills was acked")
 	}
-	t.Logf("publishing resumed %v after the kills; longest pause between publish acks %v",
+	t.Logf("the first event made after the kills was acked %v after them; longest pause between publish acks %v",
 		l.resumedAt.Sub(killedAt).Round(time.Millisecond), l.longestGap.Round(time.Millisecond))
 
 	// Drain: every purchase booked, every redemption settled, every hold closed.
