@@ -468,6 +468,17 @@ func TestExclusiveConsumerHasOneActiveReplicaAndAStandby(t *testing.T) {
 	cfg := func(name string) bus.ConsumerConfig {
 		return bus.ConsumerConfig{Exclusive: true, PinnedTTL: 2 * time.Second, BatchSize: 5, Routes: []bus.Route{replica(name)}}
 	}
+	// The durable exists from before, shared: it becomes exclusive in place.
+	shared := cfg("old")
+	shared.Exclusive = false
+	stopShared := run(t, e.consumer(shared))
+	eventually(t, "the shared consumer created", func() bool {
+		_, err := e.js.Consumer(context.Background(), e.ns.Stream(testStream.Name), e.ns.Consumer("test"))
+		return err == nil
+	})
+	if err := stopShared(); err != nil {
+		t.Fatal(err)
+	}
 	stops := map[string]func() error{"a": run(t, e.consumer(cfg("a"))), "b": run(t, e.consumer(cfg("b")))}
 	for i := range 40 {
 		e.publish(fmt.Sprintf("first-%02d", i), fmt.Sprintf("%02d", i))
