@@ -3,6 +3,7 @@ package bus_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"strconv"
@@ -442,4 +443,70 @@ func TestConsumerDeletedOnTheServerStopsRunWithAnError(t *testing.T) {
 	case <-time.After(45 * time.Second):
 		t.Fatal("Run kept going after its consumer was deleted")
 	}
+}
+
+// An Exclusive consumer run by two replicas: one takes every message while it runs, in
+// stream order; when it stops, the other takes over.
+func TestExclusiveConsumerHasOneActiveReplicaAndAStandby(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 0)
+	if _, err := e.pool.Exec(context.Background(), `ALTER TABLE applied ADD COLUMN replica text, ADD COLUMN seq bigserial`); err != nil {
+		t.Fatal(err)
+	}
+	replica := func(name string) bus.Route {
+		return bus.On(func(ctx context.Context, ds []bus.Delivery[*ledgerv1.PointsCredited]) error {
+			tx, _ := pg.TxFrom(ctx)
+			for _, d := range ds {
+				if _, err := tx.Exec(ctx, `INSERT INTO applied (event_id, value, replica) VALUES ($1, $2, $3)`,
+					d.ID, d.Event.GetTransactionId(), name); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	cfg := func(name string) bus.ConsumerConfig {
+		return bus.ConsumerConfig{Exclusive: true, PinnedTTL: 2 * time.Second, BatchSize: 5, Routes: []bus.Route{replica(name)}}
+	}
+	// The durable exists from before, shared: it becomes exclusive in place.
+	shared := cfg("old")
+	shared.Exclusive = false
+	stopShared := run(t, e.consumer(shared))
+	eventually(t, "the shared consumer created", func() bool {
+		_, err := e.js.Consumer(context.Background(), e.ns.Stream(testStream.Name), e.ns.Consumer("test"))
+		return err == nil
+	})
+	if err := stopShared(); err != nil {
+		t.Fatal(err)
+	}
+	stops := map[string]func() error{"a": run(t, e.consumer(cfg("a"))), "b": run(t, e.consumer(cfg("b")))}
+	for i := range 40 {
+		e.publish(fmt.Sprintf("first-%02d", i), fmt.Sprintf("%02d", i))
+		if i%10 == 9 {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	eventually(t, "the first events applied", func() bool { return e.count(`SELECT count(*) FROM applied`) == 40 })
+	var active []string
+	if err := e.pool.QueryRow(context.Background(), `SELECT array_agg(DISTINCT replica) FROM applied`).Scan(&active); err != nil {
+		t.Fatal(err)
+	}
+	if len(active) != 1 {
+		t.Fatalf("replicas %v took the messages, want one", active)
+	}
+	// In stream order: the order of the inserts is the order of publishing.
+	if n := e.count(`SELECT count(*) FROM (SELECT value, lag(value) OVER (ORDER BY seq) AS prev FROM applied) o
+		WHERE o.prev IS NOT NULL AND o.prev > o.value`); n != 0 {
+		t.Fatalf("%d events applied before one published ahead of them", n)
+	}
+	standby := map[string]string{"a": "b", "b": "a"}[active[0]]
+	if err := stops[active[0]](); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		e.publish(fmt.Sprintf("then-%02d", i), fmt.Sprintf("then-%02d", i))
+	}
+	eventually(t, "the standby took over", func() bool {
+		return e.count(`SELECT count(*) FROM applied WHERE event_id LIKE 'then-%' AND replica = $1`, standby) == 10
+	})
 }

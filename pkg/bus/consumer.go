@@ -41,6 +41,16 @@ type ConsumerConfig struct {
 	// all of a batch's events of its type in one call, in stream order, instead of one
 	// call per run of consecutive events of one type.
 	Unordered bool
+	// Exclusive lets one process at a time take the consumer's messages (JetStream's
+	// pinned client), so that they are applied in stream order however many replicas
+	// run; the others stand by and one of them is pinned once the active one has not
+	// asked for messages for PinnedTTL (it died). Without it, replicas share the
+	// messages batch by batch and the order between their batches is the order of their
+	// commits.
+	Exclusive bool
+	// PinnedTTL is how long an Exclusive consumer's active process may stay silent before
+	// a standby takes over; default 5s.
+	PinnedTTL time.Duration
 	// BatchSize is the most messages applied in one transaction; default 500.
 	BatchSize int
 	// MaxDeliver is how many deliveries a failing message gets before it goes to the
@@ -63,6 +73,9 @@ type ConsumerConfig struct {
 	// running several services (a test) gives each its own, so spans name their service.
 	TracerProvider trace.TracerProvider
 }
+
+// pinnedGroup is the priority group of an Exclusive consumer.
+const pinnedGroup = "treue"
 
 // Consumer is a running durable pull consumer.
 type Consumer struct {
@@ -106,6 +119,9 @@ func NewConsumer(pool *pgxpool.Pool, js jetstream.JetStream, ns Namespace, log *
 	if cfg.AckWait <= 0 {
 		cfg.AckWait = 3 * time.Second
 	}
+	if cfg.PinnedTTL <= 0 {
+		cfg.PinnedTTL = 5 * time.Second
+	}
 	tp := cfg.TracerProvider
 	if tp == nil {
 		tp = otel.GetTracerProvider()
@@ -140,7 +156,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 	for i, s := range c.subjects {
 		filter[i] = c.ns.Subject(s)
 	}
-	cons, err := c.js.CreateOrUpdateConsumer(ctx, c.ns.Stream(c.stream.Name), jetstream.ConsumerConfig{
+	cfg := jetstream.ConsumerConfig{
 		Durable:        c.ns.Consumer(c.cfg.Name),
 		FilterSubjects: filter,
 		AckPolicy:      jetstream.AckExplicitPolicy,
@@ -150,6 +166,20 @@ func (c *Consumer) Run(ctx context.Context) error {
 		MaxDeliver:    -1,
 		MaxAckPending: 4 * c.cfg.BatchSize,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
+	}
+	pull := []jetstream.PullConsumeOpt{jetstream.PullMaxMessages(2 * c.cfg.BatchSize)}
+	if c.cfg.Exclusive {
+		cfg.PriorityPolicy = jetstream.PriorityPolicyPinned
+		cfg.PriorityGroups = []string{pinnedGroup}
+		cfg.PinnedTTL = c.cfg.PinnedTTL
+		// The active process asks again well within the TTL even when idle, so that it
+		// stays pinned.
+		pull = append(pull, jetstream.PullPriorityGroup(pinnedGroup), jetstream.PullExpiry(max(time.Second, c.cfg.PinnedTTL/3)))
+	}
+	var cons jetstream.Consumer
+	err := retryTransient(ctx, func() (err error) {
+		cons, err = c.js.CreateOrUpdateConsumer(ctx, c.ns.Stream(c.stream.Name), cfg)
+		return err
 	})
 	if err != nil {
 		c.state.result(err)
@@ -168,13 +198,12 @@ func (c *Consumer) Run(ctx context.Context) error {
 	cc, err := cons.Consume(func(m jetstream.Msg) {
 		held.add(m)
 		inbox <- m
-	},
-		jetstream.PullMaxMessages(2*c.cfg.BatchSize),
+	}, append(pull,
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 			if !errors.Is(err, jetstream.ErrNoHeartbeat) {
 				c.log.Debug("consume", "err", err)
 			}
-		}))
+		}))...)
 	if err != nil {
 		c.state.result(err)
 		return fmt.Errorf("bus: consume %s: %w", c.cfg.Name, err)

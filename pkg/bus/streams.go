@@ -61,7 +61,11 @@ type StreamOptions struct {
 // EnsureStreams creates the streams, or updates them to the given config, idempotently.
 func EnsureStreams(ctx context.Context, js jetstream.StreamManager, ns Namespace, opts StreamOptions, specs ...StreamSpec) error {
 	for _, s := range specs {
-		_, err := js.CreateOrUpdateStream(ctx, streamConfig(ns, opts, s))
+		cfg := streamConfig(ns, opts, s)
+		err := retryTransient(ctx, func() error {
+			_, err := js.CreateOrUpdateStream(ctx, cfg)
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("bus: stream %s: %w", ns.Stream(s.Name), err)
 		}
@@ -74,10 +78,13 @@ func EnsureStreams(ctx context.Context, js jetstream.StreamManager, ns Namespace
 // configuration is the producer's (whose NATS user alone may update it).
 func EnsureStreamsExist(ctx context.Context, js jetstream.StreamManager, ns Namespace, opts StreamOptions, specs ...StreamSpec) error {
 	for _, s := range specs {
-		_, err := js.Stream(ctx, ns.Stream(s.Name))
-		if errors.Is(err, jetstream.ErrStreamNotFound) {
-			err = ensureCreated(ctx, js, ns, opts, s)
-		}
+		err := retryTransient(ctx, func() error {
+			_, err := js.Stream(ctx, ns.Stream(s.Name))
+			if errors.Is(err, jetstream.ErrStreamNotFound) {
+				err = ensureCreated(ctx, js, ns, opts, s)
+			}
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("bus: stream %s: %w", ns.Stream(s.Name), err)
 		}
@@ -114,6 +121,38 @@ func streamConfig(ns Namespace, opts StreamOptions, s StreamSpec) jetstream.Stre
 		Replicas:   opts.Replicas,
 		Duplicates: opts.Duplicates,
 	}
+}
+
+// retryTransient calls f until it succeeds, fails in a way no repeat cures, ctx ends or
+// a minute passes. A cluster answers slowly or not at all while it elects a leader or
+// while a node is down: a replica starting then waits instead of exiting.
+func retryTransient(ctx context.Context, f func() error) error {
+	deadline := time.Now().Add(time.Minute)
+	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
+		err := f()
+		if err == nil || !transient(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+	}
+}
+
+// transient reports whether a JetStream request may succeed when repeated: no answer in
+// time, no responder, or the cluster saying it is temporarily unavailable.
+func transient(err error) bool {
+	if errors.Is(err, jetstream.ErrJetStreamNotEnabled) {
+		return false
+	}
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.Code >= 500
+	}
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse)
 }
 
 // Connect connects to NATS with reconnects that never give up: a service rides out a

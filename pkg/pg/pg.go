@@ -92,7 +92,15 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, schema string, log *slog.L
 	if !schemaName.MatchString(schema) {
 		return fmt.Errorf("pg: invalid schema name %q", schema)
 	}
-	if _, err := pool.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{schema}.Sanitize()); err != nil {
+	// IF NOT EXISTS does not hold between two sessions creating the schema at once (the
+	// second fails on a unique index): replicas starting together take turns.
+	if err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", schemaLockID(schema)); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{schema}.Sanitize())
+		return err
+	}); err != nil {
 		return fmt.Errorf("pg: create schema %s: %w", schema, err)
 	}
 	db := stdlib.OpenDBFromPool(pool)
@@ -103,6 +111,11 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, schema string, log *slog.L
 		}
 	}
 	return nil
+}
+
+// schemaLockID is the advisory lock taken while creating schema.
+func schemaLockID(schema string) int64 {
+	return int64(crc64.Checksum([]byte("treue:schema:"+schema), crc64.MakeTable(crc64.ECMA)) >> 1)
 }
 
 func migrateSet(ctx context.Context, db *sql.DB, schema string, set Migration, log *slog.Logger) error {

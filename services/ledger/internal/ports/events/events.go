@@ -37,8 +37,11 @@ func Consumers(a *app.Application) []bus.ConsumerConfig {
 		// hands purchases and returns over in runs, in stream order, so a return finds
 		// the purchase published before it. One batch at a time: a batch locks the
 		// balance rows of its members, so a second concurrent batch would mostly wait for
-		// them (measured: no gain).
-		{Name: ConsumerPOS, WholeStream: true, Routes: []bus.Route{bus.On(r.purchases), bus.On(r.returns)}},
+		// them (measured: no gain). For the same reasons one replica at a time takes the
+		// stream (Exclusive), the others standing by: replicas sharing it batch by batch
+		// would see a return before its purchase whenever the two fell in concurrent
+		// batches, and the return would wait out its back-off.
+		{Name: ConsumerPOS, WholeStream: true, Exclusive: true, Routes: []bus.Route{bus.On(r.purchases), bus.On(r.returns)}},
 		{Name: ConsumerSurvey, Routes: []bus.Route{bus.On(r.responses)}},
 		// Completions and cancellations in the order the redemptions happened.
 		{Name: ConsumerRewards, Routes: []bus.Route{bus.On(r.completed), bus.On(r.cancelled)}},
