@@ -202,8 +202,9 @@ func (s *Store) listenOnce(ctx context.Context, changed chan<- struct{}) error {
 		return err
 	}
 	// The connection carries a LISTEN: it must not go back to the pool for queries.
-	defer conn.Hijack().Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+channel); err != nil {
+	pc := conn.Hijack()
+	defer pc.Close(context.WithoutCancel(ctx))
+	if _, err := pc.Exec(ctx, "LISTEN "+channel); err != nil {
 		return err
 	}
 	// A change made while no one listened is caught by a reload now.
@@ -212,7 +213,7 @@ func (s *Store) listenOnce(ctx context.Context, changed chan<- struct{}) error {
 	default:
 	}
 	for {
-		if _, err := conn.Conn().WaitForNotification(ctx); err != nil {
+		if _, err := pc.WaitForNotification(ctx); err != nil {
 			return err
 		}
 		select {

@@ -162,7 +162,7 @@ func TestSecurity(t *testing.T) {
 	})
 
 	t.Run("another caller's idempotency key gets its own operation", func(t *testing.T) {
-		member, _ := e.member(t, 10000)
+		member, _ := e.member(t, 30000)
 		reward := e.reward(t, 100)
 		key := "shared-" + uuid.NewString()
 		first, err := e.rewards.Redeem(e.as(t, "service"), &rewardsv1.RedeemRequest{IdempotencyKey: key, MemberId: member, RewardId: reward.GetRewardId()})

@@ -32,7 +32,7 @@ func (l *Limiter) Attempt(ctx context.Context, scopes []domain.AttemptScope, now
 	now = now.UTC()
 	rows, err := l.db.Pool.Query(ctx, `
 		INSERT INTO coupon_attempts AS a (scope, subject, attempt_window, attempts, failure_window, failures)
-		SELECT k, s, $3, 1, $3, 0 FROM unnest($1::text[], $2::text[]) AS t(k, s)
+		SELECT k, s, $3::timestamptz, 1, $3::timestamptz, 0 FROM unnest($1::text[], $2::text[]) AS t(k, s)
 		ON CONFLICT (scope, subject) DO UPDATE SET
 			attempts = CASE WHEN a.attempt_window <= $3 - interval '1 minute' THEN 1 ELSE a.attempts + 1 END,
 			attempt_window = CASE WHEN a.attempt_window <= $3 - interval '1 minute' THEN $3 ELSE a.attempt_window END
@@ -74,14 +74,14 @@ func (t *Tx) CountCouponFailure(ctx context.Context, scopes []domain.AttemptScop
 	kinds, subjects := split(scopes)
 	now = now.UTC()
 	p := t.policy
-	const reset = `a.failure_window <= $3 - $4::float8 * interval '1 second'`
+	const reset = `a.failure_window <= $3::timestamptz - $4::float8 * interval '1 second'`
 	const failures = `CASE WHEN ` + reset + ` THEN 1 ELSE a.failures + 1 END`
-	const lockedUntil = `$3 + $6::float8 * interval '1 second'`
+	const lockedUntil = `$3::timestamptz + $6::float8 * interval '1 second'`
 	rows, err := t.tx.Query(ctx, `
 		UPDATE coupon_attempts AS a SET
 			failures = `+failures+`,
-			failure_window = CASE WHEN `+reset+` THEN $3 ELSE a.failure_window END,
-			locked_until = CASE WHEN `+failures+` >= $5 AND (a.locked_until IS NULL OR a.locked_until <= $3)
+			failure_window = CASE WHEN `+reset+` THEN $3::timestamptz ELSE a.failure_window END,
+			locked_until = CASE WHEN `+failures+` >= $5 AND (a.locked_until IS NULL OR a.locked_until <= $3::timestamptz)
 				THEN `+lockedUntil+` ELSE a.locked_until END
 		FROM unnest($1::text[], $2::text[]) AS t(k, s)
 		WHERE a.scope = t.k AND a.subject = t.s
