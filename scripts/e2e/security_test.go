@@ -23,9 +23,12 @@ import (
 	"github.com/treue/treue/pkg/testkit"
 	authv1 "github.com/treue/treue/proto/gen/treue/auth/v1"
 	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
+	posv1 "github.com/treue/treue/proto/gen/treue/pos/v1"
 	rewardsv1 "github.com/treue/treue/proto/gen/treue/rewards/v1"
+	surveyv1 "github.com/treue/treue/proto/gen/treue/survey/v1"
 	ledger "github.com/treue/treue/services/ledger/service"
 	rewards "github.com/treue/treue/services/rewards/service"
+	survey "github.com/treue/treue/services/survey/service"
 )
 
 // refusalReader is the one SDK reader of the process's global meter provider, so that
@@ -100,6 +103,13 @@ func TestSecurity(t *testing.T) {
 		c.CouponFailureWindow = 10 * time.Minute
 		c.CouponLockout = time.Minute
 	}
+	sc, err := survey.LoadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Base = e.Base()
+	sc.TokenSecret = strings.Repeat("s", 32)
+	surveyAddr := testkit.Start(t, survey.New, sc).Service.GRPCAddr()
 	replicaA := startRewards(t, e, e.ledgerAddr, guessing).Service
 	replicaB := startRewards(t, e, e.ledgerAddr, guessing).Service
 	e.rewards = rewardsv1.NewRewardsServiceClient(e.Conn(replicaA.GRPCAddr(), ""))
@@ -109,6 +119,11 @@ func TestSecurity(t *testing.T) {
 	// Keys are managed through any service: here the ledger's KeyService.
 	keys := authv1.NewKeyServiceClient(e.Conn(l.GRPCAddr(), "admin"))
 	as := func(t *testing.T, key string) context.Context { return grpcx.WithAPIKey(testkit.Ctx(t), key) }
+	// list is a call any till may make that spends no coupon budget.
+	list := func(ctx context.Context, c rewardsv1.RewardsServiceClient) error {
+		_, err := c.ListRewards(ctx, &rewardsv1.ListRewardsRequest{})
+		return err
+	}
 	validate := func(ctx context.Context, c rewardsv1.RewardsServiceClient, store, terminal string) error {
 		_, err := c.ValidateCoupon(ctx, &rewardsv1.ValidateCouponRequest{Code: "AAAA-BBBB-CCCC-DDDD", TerminalId: terminal, StoreId: store})
 		return err
@@ -145,6 +160,37 @@ func TestSecurity(t *testing.T) {
 		full, err := e.ledger.GetMember(e.as(t, "service_agent"), &ledgerv1.GetMemberRequest{MemberId: member})
 		if err != nil || full.GetMember().GetEmail() == "" {
 			t.Errorf("a service agent got %v, %v", full, err)
+		}
+	})
+
+	t.Run("only the mailer sees a member's survey link", func(t *testing.T) {
+		r, err := e.ledger.Enroll(e.as(t, "admin"), &ledgerv1.EnrollRequest{IdempotencyKey: "enrol-" + uuid.NewString(),
+			DisplayName: "Jo", Email: "jo-" + uuid.NewString()[:8] + "@example.com", SurveyConsent: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		member := r.GetMember().GetMemberId()
+		eventID := uuid.NewString()
+		e.For(t).Publish("pos.purchase.recorded.berlin-01", eventID, &posv1.PurchaseRecorded{
+			EventId: eventID, StoreId: "berlin-01", TransactionId: "tx-" + eventID, MemberId: member,
+			OccurredAt: timestamppb.Now(), Currency: "EUR", TotalMinor: 1200,
+		})
+		mailer := surveyv1.NewSurveyServiceClient(e.Conn(surveyAddr, "service"))
+		req := &surveyv1.ListInvitationsRequest{MemberId: member}
+		testkit.Eventually(t, 20*time.Second, "an invitation", func() bool {
+			list, err := mailer.ListInvitations(testkit.Ctx(t), req)
+			return err == nil && len(list.GetInvitations()) == 1 && strings.Contains(list.GetInvitations()[0].GetUrl(), "/s/")
+		})
+		for _, role := range []string{"marketing", "service_agent", "admin"} {
+			wantRefused(t, "owner_scope", func() {
+				list, err := surveyv1.NewSurveyServiceClient(e.Conn(surveyAddr, role)).ListInvitations(testkit.Ctx(t), req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(list.GetInvitations()) != 1 || list.GetInvitations()[0].GetUrl() != "" {
+					t.Errorf("%s listed %v, want the invitation without its link", role, list.GetInvitations())
+				}
+			})
 		}
 	})
 
@@ -205,25 +251,39 @@ func TestSecurity(t *testing.T) {
 		// made on the ledger, accepted by both rewards replicas within the poll bound
 		for _, c := range []rewardsv1.RewardsServiceClient{e.rewards, rewardsB} {
 			testkit.Eventually(t, 6*time.Second, "the new key accepted", func() bool {
-				return validate(as(t, secret), c, "munich-03", "m1") == nil
+				return list(as(t, secret), c) == nil
 			})
 		}
-		list, err := keys.ListKeys(testkit.Ctx(t), &authv1.ListKeysRequest{})
+		// a managed till key is bound to its stores as a bootstrap one is
+		testkit.WantCode(t, validate(as(t, secret), e.rewards, "berlin-01", "m1"), codes.PermissionDenied)
+		listed, err := keys.ListKeys(testkit.Ctx(t), &authv1.ListKeysRequest{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if strings.Contains(list.String(), secret) || strings.Contains(list.String(), grpcx.HashKey(secret)) {
+		if strings.Contains(listed.String(), secret) || strings.Contains(listed.String(), grpcx.HashKey(secret)) {
 			t.Fatal("ListKeys shows a secret or its hash")
 		}
+		// with a grace period both secrets work, on every replica
+		graced, err := keys.RotateKey(testkit.Ctx(t), &authv1.RotateKeyRequest{KeyId: id, Grace: durationpb.New(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		testkit.Eventually(t, 6*time.Second, "the graced secret accepted", func() bool {
+			return list(as(t, graced.GetSecret()), rewardsB) == nil
+		})
+		if err := list(as(t, secret), rewardsB); err != nil {
+			t.Fatalf("the old secret within its grace: %v", err)
+		}
+		secret = graced.GetSecret()
 		rotated, err := keys.RotateKey(testkit.Ctx(t), &authv1.RotateKeyRequest{KeyId: id, Grace: durationpb.New(0)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		testkit.Eventually(t, 6*time.Second, "the old secret refused after rotation", func() bool {
-			return status.Code(validate(as(t, secret), rewardsB, "munich-03", "m1")) == codes.Unauthenticated
+			return status.Code(list(as(t, secret), rewardsB)) == codes.Unauthenticated
 		})
 		secret = rotated.GetSecret()
-		if err := validate(as(t, secret), rewardsB, "munich-03", "m1"); err != nil {
+		if err := list(as(t, secret), rewardsB); err != nil {
 			t.Fatalf("the rotated secret: %v", err)
 		}
 		wantRefused(t, "revoked_key", func() {
@@ -232,14 +292,14 @@ func TestSecurity(t *testing.T) {
 			}
 			// revocation reaches the other service's replicas within the poll bound
 			testkit.Eventually(t, 6*time.Second, "the revoked key refused", func() bool {
-				return status.Code(validate(as(t, secret), rewardsB, "munich-03", "m1")) == codes.Unauthenticated
+				return status.Code(list(as(t, secret), rewardsB)) == codes.Unauthenticated
 			})
 		})
 		auth := e.DB("auth")
-		if n := auth.Count(`SELECT count(*) FROM api_key_audit WHERE key_id = $1`, id); n != 3 {
-			t.Errorf("%d audit rows, want create, rotate, revoke", n)
+		if n := auth.Count(`SELECT count(*) FROM api_key_audit WHERE key_id = $1`, id); n != 4 {
+			t.Errorf("%d audit rows, want create, rotate twice, revoke", n)
 		}
-		if n := auth.Count(`SELECT count(*) FROM api_key_audit WHERE actor = 'admin' AND key_id = $1`, id); n != 3 {
+		if n := auth.Count(`SELECT count(*) FROM api_key_audit WHERE actor = 'admin' AND key_id = $1`, id); n != 4 {
 			t.Errorf("%d audit rows name the admin", n)
 		}
 		if n := auth.Count(`SELECT count(*) FROM api_key_audit WHERE detail::text LIKE '%' || $1 || '%' OR detail::text LIKE '%' || $2 || '%'`,
