@@ -327,7 +327,7 @@ func TestRewardsWithTheLedger(t *testing.T) {
 			t.Fatalf("balance %v, want %d available and nothing held", b, available)
 		}
 		var st, reason string
-		if err := e.db.QueryRow(e.as(t, ""), `SELECT status, cancel_reason FROM rewards.redemptions WHERE idempotency_key = $1`, key).
+		if err := e.db.QueryRow(e.as(t, ""), `SELECT status, cancel_reason FROM rewards.redemptions WHERE idempotency_key = 'service/' || $1`, key).
 			Scan(&st, &reason); err != nil {
 			t.Fatal(err)
 		}
@@ -375,7 +375,7 @@ func TestRewardsWithTheLedger(t *testing.T) {
 			t.Fatal(err)
 		}
 		var st, holdID string
-		if err := e.db.QueryRow(ctx, `SELECT status, coalesce(hold_id::text, '') FROM rewards.redemptions WHERE idempotency_key = $1`, key).
+		if err := e.db.QueryRow(ctx, `SELECT status, coalesce(hold_id::text, '') FROM rewards.redemptions WHERE idempotency_key = 'service/' || $1`, key).
 			Scan(&st, &holdID); err != nil {
 			t.Fatal(err)
 		}
@@ -405,7 +405,7 @@ func TestRewardsWithTheLedger(t *testing.T) {
 		_, err := client.Redeem(e.as(t, "service"), req)
 		testkit.WantCode(t, err, codes.Unavailable)
 		var st string
-		if err := e.db.QueryRow(e.as(t, ""), `SELECT status FROM rewards.redemptions WHERE idempotency_key = $1`, key).Scan(&st); err != nil {
+		if err := e.db.QueryRow(e.as(t, ""), `SELECT status FROM rewards.redemptions WHERE idempotency_key = 'service/' || $1`, key).Scan(&st); err != nil {
 			t.Fatal(err)
 		}
 		if st != "requested" {
