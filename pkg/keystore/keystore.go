@@ -229,7 +229,7 @@ type Actor struct {
 	KeyID string // "" for a key of API_KEYS
 }
 
-// New key's parameters.
+// NewKey is what a new key is made of.
 type NewKey struct {
 	Name      string
 	Roles     []string

@@ -34,37 +34,39 @@ type Base struct {
 	DatabaseURL string // DATABASE_URL
 	NATSURL     string // NATS_URL
 	// Namespace prefixes streams and subjects (TREUE_NAMESPACE); "" in production.
-	Namespace string
-	GRPCAddr  string // <SERVICE>_GRPC_ADDR
-	HTTPAddr  string // <SERVICE>_HTTP_ADDR; "" for no HTTP server
-	APIKeys   string // API_KEYS: name:role[+role][@store|store]:sha256hex,...
-	// AuthDatabaseURL holds the schema auth, the managed API keys (AUTH_DATABASE_URL;
-	// "" for DatabaseURL).
-	AuthDatabaseURL string
-	// KeyPoll is how often the stored keys are reloaded besides on notification; 0 for
-	// keystore.PollInterval. Not read from the environment.
-	KeyPoll        time.Duration
-	StreamReplicas int // STREAM_REPLICAS
-	DBMaxConns     int // <SERVICE>_DB_MAX_CONNS
+	Namespace      string
+	GRPCAddr       string // <SERVICE>_GRPC_ADDR
+	HTTPAddr       string // <SERVICE>_HTTP_ADDR; "" for no HTTP server
+	APIKeys        string // API_KEYS: name:role[+role]:sha256hex,...
+	StreamReplicas int    // STREAM_REPLICAS
+	DBMaxConns     int    // <SERVICE>_DB_MAX_CONNS
 	// InboxRetention is how long inbox rows are kept (INBOX_RETENTION); 0 keeps them.
 	InboxRetention time.Duration
 	// Hooks tune every consumer of the service in tests; zero in production.
 	Hooks ConsumerHooks
+
+	// AuthDatabaseURL holds the schema auth: the managed API keys (AUTH_DATABASE_URL;
+	// "" for DatabaseURL). API_KEYS takes name:role[+role][@store|store]:sha256hex.
+	AuthDatabaseURL string
+	// KeyPoll is how often the stored keys are reloaded besides on notification; 0 for
+	// keystore.PollInterval. Not read from the environment.
+	KeyPoll time.Duration
 }
 
 // LoadBase reads Base from the environment; prefix is the service's upper-case name.
 func LoadBase(env *config.Env, prefix, grpcAddr, httpAddr string) Base {
 	return Base{
-		DatabaseURL:     env.String("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/treue?sslmode=disable"),
-		NATSURL:         env.String("NATS_URL", "nats://127.0.0.1:4222"),
-		Namespace:       env.String("TREUE_NAMESPACE", ""),
-		GRPCAddr:        env.String(prefix+"_GRPC_ADDR", grpcAddr),
-		HTTPAddr:        env.String(prefix+"_HTTP_ADDR", httpAddr),
-		APIKeys:         env.String("API_KEYS", ""),
+		DatabaseURL:    env.String("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/treue?sslmode=disable"),
+		NATSURL:        env.String("NATS_URL", "nats://127.0.0.1:4222"),
+		Namespace:      env.String("TREUE_NAMESPACE", ""),
+		GRPCAddr:       env.String(prefix+"_GRPC_ADDR", grpcAddr),
+		HTTPAddr:       env.String(prefix+"_HTTP_ADDR", httpAddr),
+		APIKeys:        env.String("API_KEYS", ""),
+		StreamReplicas: env.Int("STREAM_REPLICAS", 1),
+		DBMaxConns:     env.Int(prefix+"_DB_MAX_CONNS", 8),
+		InboxRetention: env.Duration("INBOX_RETENTION", 30*24*time.Hour),
+
 		AuthDatabaseURL: env.String("AUTH_DATABASE_URL", ""),
-		StreamReplicas:  env.Int("STREAM_REPLICAS", 1),
-		DBMaxConns:      env.Int(prefix+"_DB_MAX_CONNS", 8),
-		InboxRetention:  env.Duration("INBOX_RETENTION", 30*24*time.Hour),
 	}
 }
 
@@ -73,13 +75,13 @@ func (b Base) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("database_url", maskURL(b.DatabaseURL)),
 		slog.String("nats_url", maskURL(b.NATSURL)),
-		slog.String("auth_database_url", maskURL(b.AuthDatabaseURL)),
 		slog.String("namespace", b.Namespace),
 		slog.String("grpc_addr", b.GRPCAddr),
 		slog.String("http_addr", b.HTTPAddr),
 		slog.Int("api_keys", len(splitNonEmpty(b.APIKeys))),
 		slog.Int("stream_replicas", b.StreamReplicas),
 		slog.Duration("inbox_retention", b.InboxRetention),
+		slog.String("auth_database_url", maskURL(b.AuthDatabaseURL)),
 	)
 }
 
