@@ -71,10 +71,7 @@ func run(ctx context.Context) error {
 	fmt.Printf("treue-bench: %d purchases for %d members, %d callers\n", o.purchases, o.members, o.callers)
 	s, err := stack.Up(ctx, stack.Options{
 		Root: root, DataDir: filepath.Join(root, ".run", "bench"), Database: "treue_bench_" + suffix,
-		Namespace: "bench" + suffix + "_", Log: log, Env: []string{"LOG_LEVEL=" + *logLevel,
-			// The coupon calls stand for a whole chain's tills under one key and store:
-			// the shared budgets would be the chain's, not a store's.
-			"REWARDS_COUPON_KEY_ATTEMPTS_PER_MINUTE=100000000", "REWARDS_COUPON_STORE_ATTEMPTS_PER_MINUTE=100000000"},
+		Namespace: "bench" + suffix + "_", Log: log, Env: []string{"LOG_LEVEL=" + *logLevel},
 	})
 	if err != nil {
 		return err

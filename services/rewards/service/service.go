@@ -62,7 +62,10 @@ type Config struct {
 	CouponAttemptsPerMinute int
 	// CouponKeyAttemptsPerMinute and CouponStoreAttemptsPerMinute are the budgets of an
 	// API key and of a store, over all their terminals
-	// (REWARDS_COUPON_KEY_ATTEMPTS_PER_MINUTE, REWARDS_COUPON_STORE_ATTEMPTS_PER_MINUTE).
+	// (REWARDS_COUPON_KEY_ATTEMPTS_PER_MINUTE, REWARDS_COUPON_STORE_ATTEMPTS_PER_MINUTE);
+	// 0, the default, for none: every attempt would then write the key's and the
+	// store's row, and a store's tills queue behind its row lock. Their failures lock
+	// them either way.
 	CouponKeyAttemptsPerMinute   int
 	CouponStoreAttemptsPerMinute int
 	// CouponMaxFailures unknown codes within CouponFailureWindow lock the key, store or
@@ -99,8 +102,8 @@ func LoadConfig() (Config, error) {
 		LedgerTimeout:                env.Duration("REWARDS_LEDGER_TIMEOUT", 5*time.Second),
 		HoldTTL:                      env.Duration("REWARDS_HOLD_TTL", 24*time.Hour),
 		CouponAttemptsPerMinute:      env.Int("REWARDS_COUPON_ATTEMPTS_PER_MINUTE", 30),
-		CouponKeyAttemptsPerMinute:   env.Int("REWARDS_COUPON_KEY_ATTEMPTS_PER_MINUTE", 300),
-		CouponStoreAttemptsPerMinute: env.Int("REWARDS_COUPON_STORE_ATTEMPTS_PER_MINUTE", 300),
+		CouponKeyAttemptsPerMinute:   env.Int("REWARDS_COUPON_KEY_ATTEMPTS_PER_MINUTE", 0),
+		CouponStoreAttemptsPerMinute: env.Int("REWARDS_COUPON_STORE_ATTEMPTS_PER_MINUTE", 0),
 		CouponMaxFailures:            env.Int("REWARDS_COUPON_MAX_FAILURES", 20),
 		CouponFailureWindow:          env.Duration("REWARDS_COUPON_FAILURE_WINDOW", 10*time.Minute),
 		CouponLockout:                env.Duration("REWARDS_COUPON_LOCKOUT", 15*time.Minute),
@@ -127,12 +130,6 @@ func (c *Config) withDefaults() {
 	if c.SweepInterval == 0 {
 		c.SweepInterval = 15 * time.Second
 	}
-	if c.CouponKeyAttemptsPerMinute == 0 {
-		c.CouponKeyAttemptsPerMinute = 10 * c.CouponAttemptsPerMinute
-	}
-	if c.CouponStoreAttemptsPerMinute == 0 {
-		c.CouponStoreAttemptsPerMinute = 10 * c.CouponAttemptsPerMinute
-	}
 	if c.CouponMaxFailures == 0 {
 		c.CouponMaxFailures = 20
 	}
@@ -155,8 +152,11 @@ func (c Config) validate() error {
 	if c.HoldTTL <= 0 || c.HoldTTL > maxHoldTTL {
 		errs = append(errs, fmt.Errorf("REWARDS_HOLD_TTL must be positive and at most %s", maxHoldTTL))
 	}
-	if c.CouponAttemptsPerMinute <= 0 || c.CouponKeyAttemptsPerMinute <= 0 || c.CouponStoreAttemptsPerMinute <= 0 {
-		errs = append(errs, errors.New("REWARDS_COUPON_ATTEMPTS_PER_MINUTE, REWARDS_COUPON_KEY_ATTEMPTS_PER_MINUTE and REWARDS_COUPON_STORE_ATTEMPTS_PER_MINUTE must be positive"))
+	if c.CouponAttemptsPerMinute <= 0 {
+		errs = append(errs, errors.New("REWARDS_COUPON_ATTEMPTS_PER_MINUTE must be positive"))
+	}
+	if c.CouponKeyAttemptsPerMinute < 0 || c.CouponStoreAttemptsPerMinute < 0 {
+		errs = append(errs, errors.New("REWARDS_COUPON_KEY_ATTEMPTS_PER_MINUTE and REWARDS_COUPON_STORE_ATTEMPTS_PER_MINUTE must not be negative"))
 	}
 	if c.CouponMaxFailures <= 0 || c.CouponFailureWindow <= 0 || c.CouponLockout <= 0 {
 		errs = append(errs, errors.New("REWARDS_COUPON_MAX_FAILURES, REWARDS_COUPON_FAILURE_WINDOW and REWARDS_COUPON_LOCKOUT must be positive"))

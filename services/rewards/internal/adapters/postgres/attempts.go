@@ -25,18 +25,38 @@ func NewLimiter(db *pg.DB, policy domain.AttemptPolicy) *Limiter {
 	return &Limiter{db: db, policy: policy}
 }
 
-// Attempt spends one attempt of each scope in one statement: a fixed window of a
-// minute per scope, started afresh when the last one has passed.
+// Attempt spends one attempt of each scope that has a budget (policy.PerMinute), in one
+// statement: a fixed window of a minute per scope, started afresh when the last one has
+// passed. The scopes without a budget are only read, for their lock: a store's or a
+// key's row written by every attempt of all its tills would make them queue behind its
+// row lock; their failures, which guessing makes and honest tills hardly do, are what
+// locks them.
 func (l *Limiter) Attempt(ctx context.Context, scopes []domain.AttemptScope, now time.Time) error {
-	kinds, subjects := split(scopes)
+	var spend, read []domain.AttemptScope
+	for _, sc := range scopes {
+		if l.policy.PerMinute[sc.Kind] > 0 {
+			spend = append(spend, sc)
+		} else {
+			read = append(read, sc)
+		}
+	}
+	kinds, subjects := split(spend)
+	readKinds, readSubjects := split(read)
 	now = now.UTC()
 	rows, err := l.db.Pool.Query(ctx, `
-		INSERT INTO coupon_attempts AS a (scope, subject, attempt_window, attempts, failure_window, failures)
-		SELECT k, s, $3::timestamptz, 1, $3::timestamptz, 0 FROM unnest($1::text[], $2::text[]) AS t(k, s)
-		ON CONFLICT (scope, subject) DO UPDATE SET
-			attempts = CASE WHEN a.attempt_window <= $3 - interval '1 minute' THEN 1 ELSE a.attempts + 1 END,
-			attempt_window = CASE WHEN a.attempt_window <= $3 - interval '1 minute' THEN $3 ELSE a.attempt_window END
-		RETURNING scope, subject, attempts, attempt_window, locked_until`, kinds, subjects, now)
+		WITH spent AS (
+			INSERT INTO coupon_attempts AS a (scope, subject, attempt_window, attempts, failure_window, failures)
+			SELECT k, s, $3::timestamptz, 1, $3::timestamptz, 0 FROM unnest($1::text[], $2::text[]) AS t(k, s)
+			ON CONFLICT (scope, subject) DO UPDATE SET
+				attempts = CASE WHEN a.attempt_window <= $3::timestamptz - interval '1 minute' THEN 1 ELSE a.attempts + 1 END,
+				attempt_window = CASE WHEN a.attempt_window <= $3::timestamptz - interval '1 minute' THEN $3::timestamptz ELSE a.attempt_window END
+			RETURNING scope, subject, attempts, attempt_window, locked_until
+		)
+		SELECT * FROM spent
+		UNION ALL
+		SELECT a.scope, a.subject, 0, a.attempt_window, a.locked_until
+		FROM coupon_attempts a JOIN unnest($4::text[], $5::text[]) AS r(k, s) ON a.scope = r.k AND a.subject = r.s`,
+		kinds, subjects, now, readKinds, readSubjects)
 	if err != nil {
 		return err
 	}
@@ -68,8 +88,9 @@ func (l *Limiter) Attempt(ctx context.Context, scopes []domain.AttemptScope, now
 	return nil
 }
 
-// CountCouponFailure counts an unknown code against each scope (in its failure window)
-// and locks the scopes that reach the limit; it returns those it locked now.
+// CountCouponFailure counts an unknown code against each scope (in its failure window),
+// in one upsert, and locks the scopes that reach the limit; it returns those it locked
+// now.
 func (t *Tx) CountCouponFailure(ctx context.Context, scopes []domain.AttemptScope, now time.Time) ([]domain.Lock, error) {
 	kinds, subjects := split(scopes)
 	now = now.UTC()
@@ -78,13 +99,14 @@ func (t *Tx) CountCouponFailure(ctx context.Context, scopes []domain.AttemptScop
 	const failures = `CASE WHEN ` + reset + ` THEN 1 ELSE a.failures + 1 END`
 	const lockedUntil = `$3::timestamptz + $6::float8 * interval '1 second'`
 	rows, err := t.tx.Query(ctx, `
-		UPDATE coupon_attempts AS a SET
+		INSERT INTO coupon_attempts AS a (scope, subject, attempt_window, attempts, failure_window, failures, locked_until)
+		SELECT k, s, $3::timestamptz, 0, $3::timestamptz, 1, CASE WHEN 1 >= $5 THEN `+lockedUntil+` END
+		FROM unnest($1::text[], $2::text[]) AS t(k, s)
+		ON CONFLICT (scope, subject) DO UPDATE SET
 			failures = `+failures+`,
 			failure_window = CASE WHEN `+reset+` THEN $3::timestamptz ELSE a.failure_window END,
 			locked_until = CASE WHEN `+failures+` >= $5 AND (a.locked_until IS NULL OR a.locked_until <= $3::timestamptz)
 				THEN `+lockedUntil+` ELSE a.locked_until END
-		FROM unnest($1::text[], $2::text[]) AS t(k, s)
-		WHERE a.scope = t.k AND a.subject = t.s
 		RETURNING a.scope, a.subject, a.failures, a.locked_until, a.locked_until IS NOT DISTINCT FROM `+lockedUntil,
 		kinds, subjects, now, p.FailureWindow.Seconds(), p.MaxFailures, p.Lockout.Seconds())
 	if err != nil {
