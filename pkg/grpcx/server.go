@@ -30,7 +30,9 @@ import (
 type Server struct {
 	*grpc.Server
 	Health *health.Server
-	log    *slog.Logger
+	// Keys are the keys the server accepts; the key store refreshes their stored part.
+	Keys *KeyRing
+	log  *slog.Logger
 }
 
 // Option tunes NewServer.
@@ -57,7 +59,7 @@ func NewServer(keys Keys, log *slog.Logger, opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &authorizer{keys: keys}
+	a := &authorizer{keys: NewKeyRing(keys)}
 	v := validating{validator}
 	r := recovering{log}
 	srv := grpc.NewServer(
@@ -68,7 +70,7 @@ func NewServer(keys Keys, log *slog.Logger, opts ...Option) (*Server, error) {
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(srv, hs)
 	reflection.Register(srv)
-	return &Server{Server: srv, Health: hs, log: log}, nil
+	return &Server{Server: srv, Health: hs, Keys: a.keys, log: log}, nil
 }
 
 // Serve serves on lis until ctx ends, then stops accepting calls and lets those under way

@@ -57,6 +57,13 @@ type Base struct {
 	// telemetry.Setup installs. A test running several services in one process gives
 	// each its own, so that each span names its service.
 	Tracing trace.TracerProvider
+
+	// AuthDatabaseURL holds the schema auth: the managed API keys (AUTH_DATABASE_URL;
+	// "" for DatabaseURL). API_KEYS takes name:role[+role][@store|store]:sha256hex.
+	AuthDatabaseURL string
+	// KeyPoll is how often the stored keys are reloaded besides on notification; 0 for
+	// keystore.PollInterval. Not read from the environment.
+	KeyPoll time.Duration
 }
 
 // LoadBase reads Base from the environment; prefix is the service's upper-case name.
@@ -76,6 +83,8 @@ func LoadBase(env *config.Env, prefix, grpcAddr, httpAddr string) Base {
 		StreamReplicas: env.Int("STREAM_REPLICAS", 1),
 		DBMaxConns:     env.Int(prefix+"_DB_MAX_CONNS", 8),
 		InboxRetention: env.Duration("INBOX_RETENTION", 30*24*time.Hour),
+
+		AuthDatabaseURL: env.String("AUTH_DATABASE_URL", ""),
 	}
 }
 
@@ -92,6 +101,7 @@ func (b Base) LogValue() slog.Value {
 		slog.Int("api_keys", len(splitNonEmpty(b.APIKeys))),
 		slog.Int("stream_replicas", b.StreamReplicas),
 		slog.Duration("inbox_retention", b.InboxRetention),
+		slog.String("auth_database_url", maskURL(b.AuthDatabaseURL)),
 	)
 }
 
@@ -211,11 +221,14 @@ func Open(ctx context.Context, base Base, opts Options, log *slog.Logger) (_ *Ru
 		return nil, err
 	}
 	if len(keys) == 0 {
-		log.Warn("API_KEYS is empty: every authenticated gRPC call will be refused")
+		log.Warn("API_KEYS is empty: only keys of the key store (KeyService) are accepted")
 	}
 	r.keys = keys
 	r.GRPC, err = grpcx.NewServer(keys, log, grpcx.WithTracerProvider(base.Tracing))
 	if err != nil {
+		return nil, err
+	}
+	if err := r.openKeys(ctx, base); err != nil {
 		return nil, err
 	}
 	r.grpcLis, err = net.Listen("tcp", base.GRPCAddr)

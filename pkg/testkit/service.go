@@ -26,15 +26,22 @@ import (
 	"github.com/treue/treue/pkg/svc"
 )
 
-// Caller is the holder of an API key; services record Name as who acted.
-type Caller struct{ Name, Role, Key string }
+// Caller is the holder of an API key; services record Name as who acted. Stores are
+// the stores a pos key acts for ("*": every store).
+type Caller struct {
+	Name, Role, Key string
+	Stores          []string
+}
 
 // RoleCallers returns one caller for every role, named after it, with the key
-// "test-key-<role>".
+// "test-key-<role>"; the pos caller acts for every store.
 func RoleCallers() []Caller {
 	out := make([]Caller, len(grpcx.Roles))
 	for i, r := range grpcx.Roles {
 		out[i] = Caller{Name: r, Role: r, Key: "test-key-" + r}
+		if r == "pos" {
+			out[i].Stores = []string{"*"}
+		}
 	}
 	return out
 }
@@ -43,7 +50,11 @@ func RoleCallers() []Caller {
 func APIKeys(callers []Caller) string {
 	entries := make([]string, len(callers))
 	for i, c := range callers {
-		entries[i] = c.Name + ":" + c.Role + ":" + grpcx.HashKey(c.Key)
+		role := c.Role
+		if len(c.Stores) > 0 {
+			role += "@" + strings.Join(c.Stores, "|")
+		}
+		entries[i] = c.Name + ":" + role + ":" + grpcx.HashKey(c.Key)
 	}
 	return strings.Join(entries, ",")
 }

@@ -255,7 +255,7 @@ func TestWholeLoop(t *testing.T) {
 		b := balance(t, ledgerAPI, anna)
 		return b.Available == 18 && b.Held == 0
 	})
-	valid, err := tillAPI.ValidateCoupon(ctx, &rewardsv1.ValidateCouponRequest{Code: redeemed.CouponCode, TerminalId: "berlin-01-till-1"})
+	valid, err := tillAPI.ValidateCoupon(ctx, &rewardsv1.ValidateCouponRequest{Code: redeemed.CouponCode, TerminalId: "berlin-01-till-1", StoreId: "berlin-01"})
 	must(t, err)
 	if !valid.Valid || valid.ValueMinor != 500 {
 		t.Fatalf("ValidateCoupon = %v", valid)

@@ -71,7 +71,7 @@ func TestAbandonedRedemptionsAreSettled(t *testing.T) {
 			return e.db.QueryRow(ctx, `
 				SELECT r.redemption_id::text FROM rewards.redemptions r
 				JOIN ledger.holds h ON h.reference = 'redemption:' || r.redemption_id
-				WHERE r.idempotency_key = $1 AND h.status = 'placed'`, key).Scan(&redemptionID) == nil
+				WHERE r.idempotency_key = 'service/' || $1 AND h.status = 'placed'`, key).Scan(&redemptionID) == nil
 		})
 		child.kill(t)
 		if err := <-done; err == nil {
@@ -170,7 +170,7 @@ func TestAbandonedRedemptionsAreSettled(t *testing.T) {
 		_, err := client.Redeem(e.as(t, "service"), &rewardsv1.RedeemRequest{IdempotencyKey: key, MemberId: memberID, RewardId: reward.GetRewardId()})
 		testkit.WantCode(t, err, codes.Unavailable)
 		var redemptionID string
-		if err := e.db.QueryRow(e.as(t, ""), `SELECT redemption_id::text FROM rewards.redemptions WHERE idempotency_key = $1`, key).
+		if err := e.db.QueryRow(e.as(t, ""), `SELECT redemption_id::text FROM rewards.redemptions WHERE idempotency_key = 'service/' || $1`, key).
 			Scan(&redemptionID); err != nil {
 			t.Fatal(err)
 		}

@@ -74,6 +74,8 @@ func startRewards(t *testing.T, e *rewardsEnv, ledgerAddr string, opts ...func(*
 		LedgerTimeout:           3 * time.Second,
 		HoldTTL:                 24 * time.Hour,
 		CouponAttemptsPerMinute: 30,
+		// The subtests share the pos key and its store; TestSecurity tests the lockout.
+		CouponMaxFailures: 100000,
 		// One key for every instance, as for replicas: a retry reaching another
 		// instance still gets the code.
 		CodeKey:         e.codeKey,
@@ -325,7 +327,7 @@ func TestRewardsWithTheLedger(t *testing.T) {
 			t.Fatalf("balance %v, want %d available and nothing held", b, available)
 		}
 		var st, reason string
-		if err := e.db.QueryRow(e.as(t, ""), `SELECT status, cancel_reason FROM rewards.redemptions WHERE idempotency_key = $1`, key).
+		if err := e.db.QueryRow(e.as(t, ""), `SELECT status, cancel_reason FROM rewards.redemptions WHERE idempotency_key = 'service/' || $1`, key).
 			Scan(&st, &reason); err != nil {
 			t.Fatal(err)
 		}
@@ -373,7 +375,7 @@ func TestRewardsWithTheLedger(t *testing.T) {
 			t.Fatal(err)
 		}
 		var st, holdID string
-		if err := e.db.QueryRow(ctx, `SELECT status, coalesce(hold_id::text, '') FROM rewards.redemptions WHERE idempotency_key = $1`, key).
+		if err := e.db.QueryRow(ctx, `SELECT status, coalesce(hold_id::text, '') FROM rewards.redemptions WHERE idempotency_key = 'service/' || $1`, key).
 			Scan(&st, &holdID); err != nil {
 			t.Fatal(err)
 		}
@@ -403,7 +405,7 @@ func TestRewardsWithTheLedger(t *testing.T) {
 		_, err := client.Redeem(e.as(t, "service"), req)
 		testkit.WantCode(t, err, codes.Unavailable)
 		var st string
-		if err := e.db.QueryRow(e.as(t, ""), `SELECT status FROM rewards.redemptions WHERE idempotency_key = $1`, key).Scan(&st); err != nil {
+		if err := e.db.QueryRow(e.as(t, ""), `SELECT status FROM rewards.redemptions WHERE idempotency_key = 'service/' || $1`, key).Scan(&st); err != nil {
 			t.Fatal(err)
 		}
 		if st != "requested" {
@@ -504,7 +506,7 @@ func TestRewardsWithTheLedger(t *testing.T) {
 		}
 		e.assertNoCodeInClear(t, redemptionID, first.GetCouponCode())
 		// The coupon itself is still good.
-		v, err := e.rewards.ValidateCoupon(e.as(t, "pos"), &rewardsv1.ValidateCouponRequest{Code: first.GetCouponCode(), TerminalId: "till-window"})
+		v, err := e.rewards.ValidateCoupon(e.as(t, "pos"), &rewardsv1.ValidateCouponRequest{Code: first.GetCouponCode(), TerminalId: "till-window", StoreId: "berlin-01"})
 		if err != nil || !v.GetValid() {
 			t.Fatalf("validate: %v, %v", v, err)
 		}
@@ -515,7 +517,7 @@ func TestRewardsWithTheLedger(t *testing.T) {
 		code, redeemed := e.coupon(t)
 		terminal := "till-" + uuid.NewString()[:8]
 		for _, typed := range []string{code, strings.ToLower(strings.ReplaceAll(code, "-", " "))} {
-			v, err := e.rewards.ValidateCoupon(e.as(t, "pos"), &rewardsv1.ValidateCouponRequest{Code: typed, TerminalId: terminal})
+			v, err := e.rewards.ValidateCoupon(e.as(t, "pos"), &rewardsv1.ValidateCouponRequest{Code: typed, TerminalId: terminal, StoreId: "berlin-01"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -531,7 +533,7 @@ func TestRewardsWithTheLedger(t *testing.T) {
 		if used.GetCouponId() != redeemed.GetRedemption().GetCouponId() || used.GetValueMinor() != 500 || used.GetRedeemedAt() == nil {
 			t.Fatalf("redeem coupon: %v", used)
 		}
-		v, err := e.rewards.ValidateCoupon(e.as(t, "pos"), &rewardsv1.ValidateCouponRequest{Code: code, TerminalId: terminal})
+		v, err := e.rewards.ValidateCoupon(e.as(t, "pos"), &rewardsv1.ValidateCouponRequest{Code: code, TerminalId: terminal, StoreId: "berlin-01"})
 		if err != nil || v.GetValid() || v.GetReason() != "ALREADY_REDEEMED" {
 			t.Fatalf("validate a used code: %v, %v", v, err)
 		}
@@ -544,11 +546,11 @@ func TestRewardsWithTheLedger(t *testing.T) {
 		}
 
 		unknown := "ZZZZ-ZZZZ-ZZZZ-ZZZZ"
-		v, err = e.rewards.ValidateCoupon(e.as(t, "pos"), &rewardsv1.ValidateCouponRequest{Code: unknown, TerminalId: terminal})
+		v, err = e.rewards.ValidateCoupon(e.as(t, "pos"), &rewardsv1.ValidateCouponRequest{Code: unknown, TerminalId: terminal, StoreId: "berlin-01"})
 		if err != nil || v.GetValid() || v.GetReason() != "NOT_FOUND" {
 			t.Fatalf("validate an unknown code: %v, %v", v, err)
 		}
-		v, err = e.rewards.ValidateCoupon(e.as(t, "pos"), &rewardsv1.ValidateCouponRequest{Code: "not a code at all", TerminalId: terminal})
+		v, err = e.rewards.ValidateCoupon(e.as(t, "pos"), &rewardsv1.ValidateCouponRequest{Code: "not a code at all", TerminalId: terminal, StoreId: "berlin-01"})
 		if err != nil || v.GetReason() != "NOT_FOUND" {
 			t.Fatalf("validate garbage: %v, %v", v, err)
 		}
@@ -564,7 +566,7 @@ func TestRewardsWithTheLedger(t *testing.T) {
 			t.Fatal(err)
 		}
 		terminal := "till-" + uuid.NewString()[:8]
-		v, err := e.rewards.ValidateCoupon(e.as(t, "admin"), &rewardsv1.ValidateCouponRequest{Code: code, TerminalId: terminal})
+		v, err := e.rewards.ValidateCoupon(e.as(t, "admin"), &rewardsv1.ValidateCouponRequest{Code: code, TerminalId: terminal, StoreId: "berlin-01"})
 		if err != nil || v.GetValid() || v.GetReason() != "EXPIRED" {
 			t.Fatalf("validate an expired code: %v, %v", v, err)
 		}

@@ -97,7 +97,8 @@ func Run(ctx context.Context, s *stack.Stack, out io.Writer, log *slog.Logger) (
 	}
 	fmt.Fprintln(out, "  published 31 purchases (one twice, a third as protojson, one for an unknown card) and a return")
 
-	surveyConn, err := s.Conn("survey", "admin")
+	// The links are the mailer's to see (role service), not an admin's.
+	surveyConn, err := s.Conn("survey", "service")
 	if err != nil {
 		return nil, err
 	}
@@ -221,7 +222,7 @@ func redeem(ctx context.Context, s *stack.Stack, members []string) (string, erro
 		return "", err
 	}
 	tillAPI := rewardsv1.NewRewardsServiceClient(pc)
-	v, err := tillAPI.ValidateCoupon(ctx, &rewardsv1.ValidateCouponRequest{Code: red.CouponCode, TerminalId: "berlin-01-till-3"})
+	v, err := tillAPI.ValidateCoupon(ctx, &rewardsv1.ValidateCouponRequest{Code: red.CouponCode, TerminalId: "berlin-01-till-3", StoreId: "berlin-01"})
 	if err != nil || !v.Valid {
 		return "", fmt.Errorf("validate coupon: %v %v", v, err)
 	}

@@ -151,7 +151,12 @@ func Up(ctx context.Context, o Options) (_ *Stack, err error) {
 	for _, role := range grpcx.Roles {
 		key := "treue_" + role + "_" + randomHex(16)
 		s.Keys[role] = key
-		apiKeys = append(apiKeys, "dev-"+strings.ReplaceAll(role, "_", "-")+":"+role+":"+grpcx.HashKey(key))
+		spec := role
+		if role == "pos" {
+			// The demo tills' key acts for the demo stores only.
+			spec += "@" + strings.Join(DemoStores, "|")
+		}
+		apiKeys = append(apiKeys, "dev-"+strings.ReplaceAll(role, "_", "-")+":"+spec+":"+grpcx.HashKey(key))
 	}
 	ports, err := s.ports(o.FixedPorts)
 	if err != nil {
@@ -454,6 +459,9 @@ func tail(path string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// DemoStores are the stores of the demo traffic; the run's pos key acts for these.
+var DemoStores = []string{"berlin-01", "hamburg-02", "web"}
 
 // ErrNotRoot is returned when Root is not this repository.
 var ErrNotRoot = errors.New("stack: run from the repository root (where go.work is)")

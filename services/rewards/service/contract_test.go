@@ -16,7 +16,7 @@ func TestContract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantProduces := testkit.TypeNames(&rewardsv1.CouponIssued{}, &rewardsv1.CouponRedeemed{},
+	wantProduces := testkit.TypeNames(&rewardsv1.CouponGuessingSuspected{}, &rewardsv1.CouponIssued{}, &rewardsv1.CouponRedeemed{},
 		&rewardsv1.RedemptionCancelled{}, &rewardsv1.RedemptionCompleted{})
 	if got := testkit.EventTypes(c.Produces); !slices.Equal(got, wantProduces) {
 		t.Fatalf("produces %v, want %v", got, wantProduces)

@@ -165,7 +165,7 @@ func TestMemberErasure(t *testing.T) {
 		}
 	}
 	// The coupon was paid for with points: it stays good at the till.
-	valid, err := e.rewards.ValidateCoupon(e.as(t, "pos"), &rewardsv1.ValidateCouponRequest{Code: code.Display(), TerminalId: "till-1"})
+	valid, err := e.rewards.ValidateCoupon(e.as(t, "pos"), &rewardsv1.ValidateCouponRequest{Code: code.Display(), TerminalId: "till-1", StoreId: "s"})
 	if err != nil || !valid.GetValid() {
 		t.Fatalf("the erased member's coupon: %v, %v; want it still valid", valid, err)
 	}

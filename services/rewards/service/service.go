@@ -21,9 +21,9 @@ import (
 	"github.com/treue/treue/services/rewards/internal/adapters/codeseal"
 	"github.com/treue/treue/services/rewards/internal/adapters/ledgerclient"
 	"github.com/treue/treue/services/rewards/internal/adapters/postgres"
-	"github.com/treue/treue/services/rewards/internal/adapters/ratelimit"
 	"github.com/treue/treue/services/rewards/internal/app"
 	"github.com/treue/treue/services/rewards/internal/convert"
+	"github.com/treue/treue/services/rewards/internal/domain"
 	"github.com/treue/treue/services/rewards/internal/ports/events"
 	"github.com/treue/treue/services/rewards/internal/ports/grpcapi"
 	"github.com/treue/treue/services/rewards/internal/ports/metrics"
@@ -61,6 +61,20 @@ type Config struct {
 	// CouponAttemptsPerMinute is each terminal's budget of ValidateCoupon and
 	// RedeemCoupon calls (REWARDS_COUPON_ATTEMPTS_PER_MINUTE).
 	CouponAttemptsPerMinute int
+	// CouponKeyAttemptsPerMinute and CouponStoreAttemptsPerMinute are the budgets of an
+	// API key and of a store, over all their terminals
+	// (REWARDS_COUPON_KEY_ATTEMPTS_PER_MINUTE, REWARDS_COUPON_STORE_ATTEMPTS_PER_MINUTE);
+	// 0, the default, for none: every attempt would then write the key's and the
+	// store's row, and a store's tills queue behind its row lock. Their failures lock
+	// them either way.
+	CouponKeyAttemptsPerMinute   int
+	CouponStoreAttemptsPerMinute int
+	// CouponMaxFailures unknown codes within CouponFailureWindow lock the key, store or
+	// terminal that tried them for CouponLockout (REWARDS_COUPON_MAX_FAILURES,
+	// REWARDS_COUPON_FAILURE_WINDOW, REWARDS_COUPON_LOCKOUT).
+	CouponMaxFailures   int
+	CouponFailureWindow time.Duration
+	CouponLockout       time.Duration
 	// CodeKey seals coupon codes for the retry window (REWARDS_CODE_KEY): 32 bytes as 64
 	// hex digits or base64, the same for every replica. A secret: never logged. Empty:
 	// a random key per process, with a warning (a retry reaching another process, or
@@ -83,16 +97,21 @@ type Config struct {
 func LoadConfig() (Config, error) {
 	env := &config.Env{}
 	cfg := Config{
-		Base:                    svc.LoadBase(env, "REWARDS", "127.0.0.1:7004", ""),
-		LedgerAddr:              env.String("REWARDS_LEDGER_ADDR", "127.0.0.1:7001"),
-		ServiceAPIKey:           env.String("SERVICE_API_KEY", ""),
-		LedgerTimeout:           env.Duration("REWARDS_LEDGER_TIMEOUT", 5*time.Second),
-		HoldTTL:                 env.Duration("REWARDS_HOLD_TTL", 24*time.Hour),
-		CouponAttemptsPerMinute: env.Int("REWARDS_COUPON_ATTEMPTS_PER_MINUTE", 30),
-		CodeKey:                 env.String("REWARDS_CODE_KEY", ""),
-		CodeRetryWindow:         env.Duration("REWARDS_CODE_RETRY_WINDOW", 24*time.Hour),
-		SettleAfter:             env.Duration("REWARDS_SETTLE_AFTER", 2*time.Minute),
-		SweepInterval:           env.Duration("REWARDS_SWEEP_INTERVAL", 15*time.Second),
+		Base:                         svc.LoadBase(env, "REWARDS", "127.0.0.1:7004", ""),
+		LedgerAddr:                   env.String("REWARDS_LEDGER_ADDR", "127.0.0.1:7001"),
+		ServiceAPIKey:                env.String("SERVICE_API_KEY", ""),
+		LedgerTimeout:                env.Duration("REWARDS_LEDGER_TIMEOUT", 5*time.Second),
+		HoldTTL:                      env.Duration("REWARDS_HOLD_TTL", 24*time.Hour),
+		CouponAttemptsPerMinute:      env.Int("REWARDS_COUPON_ATTEMPTS_PER_MINUTE", 30),
+		CouponKeyAttemptsPerMinute:   env.Int("REWARDS_COUPON_KEY_ATTEMPTS_PER_MINUTE", 0),
+		CouponStoreAttemptsPerMinute: env.Int("REWARDS_COUPON_STORE_ATTEMPTS_PER_MINUTE", 0),
+		CouponMaxFailures:            env.Int("REWARDS_COUPON_MAX_FAILURES", 20),
+		CouponFailureWindow:          env.Duration("REWARDS_COUPON_FAILURE_WINDOW", 10*time.Minute),
+		CouponLockout:                env.Duration("REWARDS_COUPON_LOCKOUT", 15*time.Minute),
+		CodeKey:                      env.String("REWARDS_CODE_KEY", ""),
+		CodeRetryWindow:              env.Duration("REWARDS_CODE_RETRY_WINDOW", 24*time.Hour),
+		SettleAfter:                  env.Duration("REWARDS_SETTLE_AFTER", 2*time.Minute),
+		SweepInterval:                env.Duration("REWARDS_SWEEP_INTERVAL", 15*time.Second),
 	}
 	if err := env.Err(); err != nil {
 		return Config{}, err
@@ -112,6 +131,15 @@ func (c *Config) withDefaults() {
 	if c.SweepInterval == 0 {
 		c.SweepInterval = 15 * time.Second
 	}
+	if c.CouponMaxFailures == 0 {
+		c.CouponMaxFailures = 20
+	}
+	if c.CouponFailureWindow == 0 {
+		c.CouponFailureWindow = 10 * time.Minute
+	}
+	if c.CouponLockout == 0 {
+		c.CouponLockout = 15 * time.Minute
+	}
 }
 
 func (c Config) validate() error {
@@ -127,6 +155,12 @@ func (c Config) validate() error {
 	}
 	if c.CouponAttemptsPerMinute <= 0 {
 		errs = append(errs, errors.New("REWARDS_COUPON_ATTEMPTS_PER_MINUTE must be positive"))
+	}
+	if c.CouponKeyAttemptsPerMinute < 0 || c.CouponStoreAttemptsPerMinute < 0 {
+		errs = append(errs, errors.New("REWARDS_COUPON_KEY_ATTEMPTS_PER_MINUTE and REWARDS_COUPON_STORE_ATTEMPTS_PER_MINUTE must not be negative"))
+	}
+	if c.CouponMaxFailures <= 0 || c.CouponFailureWindow <= 0 || c.CouponLockout <= 0 {
+		errs = append(errs, errors.New("REWARDS_COUPON_MAX_FAILURES, REWARDS_COUPON_FAILURE_WINDOW and REWARDS_COUPON_LOCKOUT must be positive"))
 	}
 	if c.CodeKey != "" {
 		if _, err := codeseal.ParseKey(c.CodeKey); err != nil {
@@ -157,6 +191,11 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("ledger_timeout", c.LedgerTimeout),
 		slog.Duration("hold_ttl", c.HoldTTL),
 		slog.Int("coupon_attempts_per_minute", c.CouponAttemptsPerMinute),
+		slog.Int("coupon_key_attempts_per_minute", c.CouponKeyAttemptsPerMinute),
+		slog.Int("coupon_store_attempts_per_minute", c.CouponStoreAttemptsPerMinute),
+		slog.Int("coupon_max_failures", c.CouponMaxFailures),
+		slog.Duration("coupon_failure_window", c.CouponFailureWindow),
+		slog.Duration("coupon_lockout", c.CouponLockout),
 		slog.String("code_key", config.Mask(c.CodeKey)),
 		slog.Duration("code_retry_window", c.CodeRetryWindow),
 		slog.Duration("settle_after", c.SettleAfter),
@@ -211,11 +250,19 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Service, err err
 }
 
 func wire(rt *svc.Runtime, cfg Config, ledger *ledgerclient.Client, sealer *codeseal.Sealer, log *slog.Logger) error {
+	policy := domain.AttemptPolicy{
+		PerMinute: map[string]int{
+			domain.ScopeTerminal: cfg.CouponAttemptsPerMinute,
+			domain.ScopeKey:      cfg.CouponKeyAttemptsPerMinute,
+			domain.ScopeStore:    cfg.CouponStoreAttemptsPerMinute,
+		},
+		MaxFailures: cfg.CouponMaxFailures, FailureWindow: cfg.CouponFailureWindow, Lockout: cfg.CouponLockout,
+	}
 	application, err := app.New(app.Deps{
-		Store:  postgres.New(rt.DB, rt.Outbox, rt.Relay.Notify),
+		Store:  postgres.New(rt.DB, rt.Outbox, rt.Relay.Notify).WithAttemptPolicy(policy),
 		Ledger: ledger,
-		// In memory: enough for one replica (see package ratelimit).
-		Limiter:         ratelimit.New(cfg.CouponAttemptsPerMinute),
+		// In Postgres: every replica spends the same budgets.
+		Limiter:         postgres.NewLimiter(rt.DB, policy),
 		Sealer:          sealer,
 		Log:             log,
 		HoldTTL:         cfg.HoldTTL,

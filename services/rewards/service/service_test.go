@@ -49,6 +49,11 @@ func start(t *testing.T) *env {
 		LedgerTimeout:           3 * time.Second,
 		HoldTTL:                 24 * time.Hour,
 		CouponAttemptsPerMinute: 30,
+		// The subtests share the pos key and store: only the terminal's budget is tested
+		// here; the lockout in scripts/e2e.
+		CouponKeyAttemptsPerMinute:   100000,
+		CouponStoreAttemptsPerMinute: 100000,
+		CouponMaxFailures:            100000,
 	}
 	cfg.Base.DBMaxConns = 8
 	s := testkit.Start(t, service.New, cfg).Service
@@ -163,16 +168,16 @@ func TestRewards(t *testing.T) {
 		t.Parallel()
 		terminal := "guesser-" + uuid.NewString()[:8]
 		for i := range 30 {
-			req := &rewardsv1.ValidateCouponRequest{Code: fmt.Sprintf("AAAA-AAAA-AAAA-%04d", i), TerminalId: terminal}
+			req := &rewardsv1.ValidateCouponRequest{Code: fmt.Sprintf("AAAA-AAAA-AAAA-%04d", i), TerminalId: terminal, StoreId: "s"}
 			if _, err := e.rewards.ValidateCoupon(e.as(t, "pos"), req); err != nil {
 				t.Fatalf("attempt %d: %v", i+1, err)
 			}
 		}
-		_, err := e.rewards.ValidateCoupon(e.as(t, "pos"), &rewardsv1.ValidateCouponRequest{Code: "AAAA-AAAA-AAAA-AAAA", TerminalId: terminal})
+		_, err := e.rewards.ValidateCoupon(e.as(t, "pos"), &rewardsv1.ValidateCouponRequest{Code: "AAAA-AAAA-AAAA-AAAA", TerminalId: terminal, StoreId: "s"})
 		testkit.WantCode(t, err, codes.ResourceExhausted)
 		_, err = e.rewards.RedeemCoupon(e.as(t, "pos"), &rewardsv1.RedeemCouponRequest{Code: "AAAA-AAAA-AAAA-AAAA", TerminalId: terminal, StoreId: "s"})
 		testkit.WantCode(t, err, codes.ResourceExhausted)
-		_, err = e.rewards.ValidateCoupon(e.as(t, "pos"), &rewardsv1.ValidateCouponRequest{Code: "AAAA-AAAA-AAAA-AAAA", TerminalId: terminal + "-other"})
+		_, err = e.rewards.ValidateCoupon(e.as(t, "pos"), &rewardsv1.ValidateCouponRequest{Code: "AAAA-AAAA-AAAA-AAAA", TerminalId: terminal + "-other", StoreId: "s"})
 		if err != nil {
 			t.Fatalf("another terminal is limited too: %v", err)
 		}
@@ -182,7 +187,7 @@ func TestRewards(t *testing.T) {
 		t.Parallel()
 		validReward := &rewardsv1.CreateRewardRequest{Name: "x", Kind: rewardsv1.RewardKind_REWARD_KIND_COUPON, PointsPrice: 1, ValueMinor: 1, Currency: "EUR"}
 		validRedeem := &rewardsv1.RedeemRequest{IdempotencyKey: "auth-key-1", MemberId: uuid.NewString(), RewardId: uuid.NewString()}
-		validCode := &rewardsv1.ValidateCouponRequest{Code: "AAAA-AAAA-AAAA-AAAA", TerminalId: "auth-till"}
+		validCode := &rewardsv1.ValidateCouponRequest{Code: "AAAA-AAAA-AAAA-AAAA", TerminalId: "auth-till", StoreId: "s"}
 		validUse := &rewardsv1.RedeemCouponRequest{Code: "AAAA-AAAA-AAAA-AAAA", TerminalId: "auth-till", StoreId: "s"}
 		type call func(ctx context.Context, req proto.Message) error
 		methods := []struct {
@@ -213,11 +218,11 @@ func TestRewards(t *testing.T) {
 			{"Redeem key", func(ctx context.Context, m proto.Message) error {
 				_, err := e.rewards.Redeem(ctx, m.(*rewardsv1.RedeemRequest))
 				return err
-			}, validRedeem, &rewardsv1.RedeemRequest{IdempotencyKey: "short", MemberId: uuid.NewString(), RewardId: uuid.NewString()}, "idempotency_key", "pos", "auditor"},
+			}, validRedeem, &rewardsv1.RedeemRequest{IdempotencyKey: "short", MemberId: uuid.NewString(), RewardId: uuid.NewString()}, "idempotency_key", "admin", "pos"},
 			{"ValidateCoupon", func(ctx context.Context, m proto.Message) error {
 				_, err := e.rewards.ValidateCoupon(ctx, m.(*rewardsv1.ValidateCouponRequest))
 				return err
-			}, validCode, &rewardsv1.ValidateCouponRequest{Code: "AAAA", TerminalId: "auth-till"}, "code", "pos", "service"},
+			}, validCode, &rewardsv1.ValidateCouponRequest{Code: "AAAA", TerminalId: "auth-till", StoreId: "s"}, "code", "pos", "service"},
 			{"RedeemCoupon", func(ctx context.Context, m proto.Message) error {
 				_, err := e.rewards.RedeemCoupon(ctx, m.(*rewardsv1.RedeemCouponRequest))
 				return err

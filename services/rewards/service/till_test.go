@@ -30,7 +30,7 @@ func TestCouponUsedAtTheTillEmitsOneEvent(t *testing.T) {
 	}
 	_, err = e.rewards.RedeemCoupon(till, &rewardsv1.RedeemCouponRequest{Code: code.Display(), TerminalId: "till-2", StoreId: "berlin-02"})
 	testkit.WantReason(t, err, grpcapi.ReasonCouponAlreadyRedeemed)
-	valid, err := e.rewards.ValidateCoupon(till, &rewardsv1.ValidateCouponRequest{Code: code.Display(), TerminalId: "till-1"})
+	valid, err := e.rewards.ValidateCoupon(till, &rewardsv1.ValidateCouponRequest{Code: code.Display(), TerminalId: "till-1", StoreId: "s"})
 	if err != nil || valid.GetValid() || valid.GetReason() != grpcapi.InvalidAlreadyRedeemed {
 		t.Fatalf("validate a used coupon: %v, %v", valid, err)
 	}

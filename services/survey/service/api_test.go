@@ -82,7 +82,7 @@ func TestListInvitationsPages(t *testing.T) {
 	var ids []string
 	token := ""
 	for page := 0; ; page++ {
-		resp, err := e.marketing.ListInvitations(testkit.Ctx(t), &surveyv1.ListInvitationsRequest{MemberId: member, PageSize: 2, PageToken: token})
+		resp, err := e.service.ListInvitations(testkit.Ctx(t), &surveyv1.ListInvitationsRequest{MemberId: member, PageSize: 2, PageToken: token})
 		if err != nil {
 			t.Fatal(err)
 		}

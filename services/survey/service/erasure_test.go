@@ -93,7 +93,7 @@ func TestErasureRemovesPersonalData(t *testing.T) {
 		t.Errorf("invitations still hold %q", text)
 	}
 
-	list, err := e.admin.ListInvitations(testkit.Ctx(t), listRequest(member))
+	list, err := e.service.ListInvitations(testkit.Ctx(t), listRequest(member))
 	if err != nil || len(list.GetInvitations()) != 0 {
 		t.Errorf("ListInvitations after erasure = %v, %v; want none", list.GetInvitations(), err)
 	}

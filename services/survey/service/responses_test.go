@@ -73,7 +73,7 @@ func TestSubmitResponse(t *testing.T) {
 		t.Errorf("%d responses to the invitation, want 1", n)
 	}
 
-	list, err := e.admin.ListInvitations(testkit.Ctx(t), &surveyv1.ListInvitationsRequest{MemberId: invs[0].GetMemberId()})
+	list, err := e.service.ListInvitations(testkit.Ctx(t), &surveyv1.ListInvitationsRequest{MemberId: invs[0].GetMemberId()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,16 +38,24 @@ func TestPurchaseInvitesAtMostOncePerContactInterval(t *testing.T) {
 		t.Errorf("link expires in %v, want about %v", ttl, service.DefaultLinkTTL)
 	}
 
-	list, err := e.marketing.ListInvitations(testkit.Ctx(t), &surveyv1.ListInvitationsRequest{MemberId: member})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(list.GetInvitations()) != 1 {
-		t.Fatalf("listed %d invitations, want 1", len(list.GetInvitations()))
-	}
-	got := list.GetInvitations()[0]
-	if got.GetInvitationId() != inv.GetInvitationId() || got.GetUrl() != inv.GetUrl() || got.GetAnswered() {
-		t.Errorf("listed %v, want the created invitation, unanswered", got)
+	// The mailer (role service) sees the link; marketing, service agents and admins see
+	// the invitation without it: the link answers the survey as the member.
+	for _, c := range []struct {
+		role   string
+		client surveyv1.SurveyServiceClient
+		url    string
+	}{{"service", e.service, inv.GetUrl()}, {"marketing", e.marketing, ""}, {"admin", e.admin, ""}} {
+		list, err := c.client.ListInvitations(testkit.Ctx(t), &surveyv1.ListInvitationsRequest{MemberId: member})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list.GetInvitations()) != 1 {
+			t.Fatalf("%s listed %d invitations, want 1", c.role, len(list.GetInvitations()))
+		}
+		got := list.GetInvitations()[0]
+		if got.GetInvitationId() != inv.GetInvitationId() || got.GetUrl() != c.url || got.GetAnswered() {
+			t.Errorf("%s listed %v, want the created invitation, unanswered, with url %q", c.role, got, c.url)
+		}
 	}
 
 	// A second purchase within the interval earns nothing.

@@ -127,7 +127,7 @@ func TestSurveyPage(t *testing.T) {
 	if ev := e.responseFor(de.GetInvitationId()); ev.GetScore() != 3 || ev.GetComment() != xss {
 		t.Errorf("event %v", ev)
 	}
-	list, err := e.admin.ListInvitations(testkit.Ctx(t), listRequest(de.GetMemberId()))
+	list, err := e.service.ListInvitations(testkit.Ctx(t), listRequest(de.GetMemberId()))
 	if err != nil || len(list.GetInvitations()) != 1 || !list.GetInvitations()[0].GetAnswered() {
 		t.Errorf("ListInvitations = %v, %v; want the invitation answered", list, err)
 	}

@@ -13,10 +13,10 @@ func Enrolment(req *ledgerv1.EnrollRequest) domain.Enrolment {
 	}
 }
 
-// HoldRequest is the request's hold.
-func HoldRequest(req *ledgerv1.PlaceHoldRequest) domain.HoldRequest {
+// HoldRequest is the request's hold, under the caller's scoped idempotency key.
+func HoldRequest(req *ledgerv1.PlaceHoldRequest, scopedKey string) domain.HoldRequest {
 	return domain.HoldRequest{
-		IdempotencyKey: req.GetIdempotencyKey(), MemberID: req.GetMemberId(), Points: req.GetPoints(),
+		IdempotencyKey: scopedKey, MemberID: req.GetMemberId(), Points: req.GetPoints(),
 		Reference: req.GetReference(), TTL: req.GetTtl().AsDuration(),
 	}
 }
@@ -84,4 +84,17 @@ func CaptureHoldResponse(h domain.Hold) *ledgerv1.CaptureHoldResponse {
 
 func VoidHoldResponse(h domain.Hold) *ledgerv1.VoidHoldResponse {
 	return &ledgerv1.VoidHoldResponse{Hold: Hold(h)}
+}
+
+// TillMemberResponse is a member as a till sees it: that the member exists (and since
+// when, in which tier), not who they are. Name, email, locale and consents stay out.
+func TillMemberResponse(m domain.Member) *ledgerv1.GetMemberResponse {
+	return &ledgerv1.GetMemberResponse{Member: &ledgerv1.Member{
+		MemberId: m.ID, Tier: m.Tier, EnrolledAt: Timestamp(m.EnrolledAt), ErasedAt: Timestamp(m.ErasedAt),
+	}}
+}
+
+// TillBalance is a balance as a till sees it: the points the member can spend now.
+func TillBalance(b domain.Balance) *ledgerv1.GetBalanceResponse {
+	return &ledgerv1.GetBalanceResponse{MemberId: b.MemberID, Available: b.Available}
 }

@@ -62,6 +62,10 @@ type Tx interface {
 	// EraseMembers records the erasures (the first of a member's counts) and wipes the
 	// members' sealed codes. The member ids are canonical UUIDs.
 	EraseMembers(ctx context.Context, erasures []domain.MemberErasure) error
+	// CountCouponFailure counts an unknown code against every scope and locks those that
+	// reach the policy's failure limit; it returns the scopes it locked now (a scope
+	// already locked is not returned again).
+	CountCouponFailure(ctx context.Context, scopes []domain.AttemptScope, now time.Time) ([]domain.Lock, error)
 	// Emit writes events to the outbox, to be published once the transaction commits.
 	Emit(ctx context.Context, events ...domain.Event) error
 }
@@ -130,10 +134,13 @@ type Hold struct {
 	Status HoldStatus
 }
 
-// AttemptLimiter budgets coupon attempts per terminal.
+// AttemptLimiter budgets coupon attempts per API key, store and terminal, shared by
+// every replica.
 type AttemptLimiter interface {
-	// Allow spends one attempt of key's budget, or reports that none is left.
-	Allow(key string) bool
+	// Attempt spends one attempt of every scope's budget at now. It returns a
+	// *domain.LockedOut when a scope is locked, a *domain.RateLimited when a scope's
+	// budget for the minute is spent, and nil otherwise.
+	Attempt(ctx context.Context, scopes []domain.AttemptScope, now time.Time) error
 }
 
 // inTx runs fn in one transaction of store and returns its result.

@@ -12,6 +12,8 @@ type RedeemCoupon struct {
 	Code       string
 	TerminalID string
 	StoreID    string
+	// KeyName is the API key's name, whose budget the attempt spends too.
+	KeyName string
 }
 
 // RedeemCouponHandler uses a code, once ever.
@@ -30,16 +32,17 @@ type RedeemCouponHandler struct {
 // match nothing. Reading the coupon first, to build the event, makes two round trips
 // where a transaction would take four.
 func (h RedeemCouponHandler) Handle(ctx context.Context, cmd RedeemCoupon) (domain.Coupon, error) {
-	if !h.limiter.Allow(cmd.TerminalID) {
-		return domain.Coupon{}, domain.ErrTooManyAttempts
+	by := CouponAttempt{KeyName: cmd.KeyName, StoreID: cmd.StoreID, TerminalID: cmd.TerminalID}
+	if err := guard(ctx, h.limiter, by, h.now()); err != nil {
+		return domain.Coupon{}, err
 	}
 	code, err := domain.ParseCouponCode(cmd.Code)
 	if err != nil {
-		return domain.Coupon{}, domain.ErrCouponNotFound
+		return domain.Coupon{}, failed(ctx, h.store, by, h.now(), domain.ErrCouponNotFound)
 	}
 	c, err := h.store.CouponByCodeHash(ctx, code.Hash())
 	if err != nil {
-		return domain.Coupon{}, err
+		return domain.Coupon{}, failed(ctx, h.store, by, h.now(), err)
 	}
 	// One clock judges expiry, here and in the statement: the service's, to the
 	// database's precision.

@@ -213,7 +213,7 @@ func (l *fakeLedger) VoidHold(_ context.Context, holdID, _ string) error {
 
 type allowAll struct{}
 
-func (allowAll) Allow(string) bool { return true }
+func (allowAll) Attempt(context.Context, []domain.AttemptScope, time.Time) error { return nil }
 
 func newRedeem(t *testing.T, store *memStore, ledger *fakeLedger) app.RedeemHandler {
 	t.Helper()

@@ -16,18 +16,21 @@ type ValidateCouponHandler struct {
 
 // Handle returns the coupon and nil when it can be used; otherwise the coupon (when
 // known) and domain.ErrCouponNotFound, ErrCouponAlreadyRedeemed or ErrCouponExpired.
-// Every attempt, good or bad, spends the terminal's budget: guessing codes must be slow.
-func (h ValidateCouponHandler) Handle(ctx context.Context, code, terminalID string) (domain.Coupon, error) {
-	if !h.limiter.Allow(terminalID) {
-		return domain.Coupon{}, domain.ErrTooManyAttempts
+// Every attempt, good or bad, spends the budgets of the key, store and terminal (a
+// *domain.RateLimited or *domain.LockedOut when spent); an unknown code counts as a
+// failure towards a lockout.
+func (h ValidateCouponHandler) Handle(ctx context.Context, code string, by CouponAttempt) (domain.Coupon, error) {
+	now := h.now()
+	if err := guard(ctx, h.limiter, by, now); err != nil {
+		return domain.Coupon{}, err
 	}
 	c, err := domain.ParseCouponCode(code)
 	if err != nil {
-		return domain.Coupon{}, domain.ErrCouponNotFound
+		return domain.Coupon{}, failed(ctx, h.store, by, now, domain.ErrCouponNotFound)
 	}
 	coupon, err := h.store.CouponByCodeHash(ctx, c.Hash())
 	if err != nil {
-		return domain.Coupon{}, err
+		return domain.Coupon{}, failed(ctx, h.store, by, now, err)
 	}
-	return coupon, coupon.Usable(h.now())
+	return coupon, coupon.Usable(now)
 }

@@ -18,6 +18,7 @@ var Produces = []proto.Message{
 	&rewardsv1.RedemptionCancelled{},
 	&rewardsv1.CouponIssued{},
 	&rewardsv1.CouponRedeemed{},
+	&rewardsv1.CouponGuessingSuspected{},
 }
 
 // Event returns the message of a domain event.
@@ -62,6 +63,17 @@ func Event(e domain.Event) (proto.Message, error) {
 			ValueMinor: e.ValueMinor,
 			Currency:   e.Currency,
 			RedeemedAt: timestamppb.New(e.RedeemedAt),
+		}, nil
+	case domain.CouponGuessingSuspected:
+		return &rewardsv1.CouponGuessingSuspected{
+			Scope:       e.Scope.Kind,
+			Subject:     e.Scope.Subject,
+			Failures:    int64(e.Failures),
+			LockedUntil: timestamppb.New(e.LockedUntil),
+			DetectedAt:  timestamppb.New(e.DetectedAt),
+			KeyName:     e.KeyName,
+			StoreId:     e.StoreID,
+			TerminalId:  e.TerminalID,
 		}, nil
 	}
 	return nil, fmt.Errorf("convert: %T is not an event of the rewards service", e)

@@ -61,8 +61,10 @@ func CreateReward(req *rewardsv1.CreateRewardRequest) (app.CreateReward, bool) {
 }
 
 // Redeem is the command of a request.
-func Redeem(req *rewardsv1.RedeemRequest) app.Redeem {
-	return app.Redeem{IdempotencyKey: req.GetIdempotencyKey(), MemberID: req.GetMemberId(), RewardID: req.GetRewardId()}
+// scopedKey is the caller's idempotency key as stored: scoped to the caller, so that
+// another caller's key never finds this caller's redemption.
+func Redeem(req *rewardsv1.RedeemRequest, scopedKey string) app.Redeem {
+	return app.Redeem{IdempotencyKey: scopedKey, MemberID: req.GetMemberId(), RewardID: req.GetRewardId()}
 }
 
 // RedeemResponse says what a Redeem did, with the code when it may be shown.
@@ -108,8 +110,8 @@ func ValidateCouponResponse(c domain.Coupon, reason string) *rewardsv1.ValidateC
 }
 
 // RedeemCoupon is the command of a request.
-func RedeemCoupon(req *rewardsv1.RedeemCouponRequest) app.RedeemCoupon {
-	return app.RedeemCoupon{Code: req.GetCode(), TerminalID: req.GetTerminalId(), StoreID: req.GetStoreId()}
+func RedeemCoupon(req *rewardsv1.RedeemCouponRequest, keyName string) app.RedeemCoupon {
+	return app.RedeemCoupon{Code: req.GetCode(), TerminalID: req.GetTerminalId(), StoreID: req.GetStoreId(), KeyName: keyName}
 }
 
 // RedeemCouponResponse tells a till the coupon it used.

@@ -17,6 +17,6 @@ var (
 	ErrCouponNotFound        = errors.New("coupon not found")
 	ErrCouponAlreadyRedeemed = errors.New("coupon already redeemed")
 	ErrCouponExpired         = errors.New("coupon expired")
-	ErrTooManyAttempts       = errors.New("too many coupon attempts from this terminal")
+	ErrTooManyAttempts       = errors.New("too many coupon attempts")
 	ErrInvalidReward         = errors.New("invalid reward")
 )

@@ -396,6 +396,113 @@ func (x *CouponRedeemed) GetRedeemedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+// CouponGuessingSuspected on rewards.coupon.guessing_suspected: an API key, a store or a
+// terminal failed so many coupon attempts in a window that it is locked out for a while.
+// An alert for the operator; the codes tried are never in it.
+type CouponGuessingSuspected struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// what was locked: "key", "store" or "terminal".
+	Scope string `protobuf:"bytes,1,opt,name=scope,proto3" json:"scope,omitempty"`
+	// the API key's name, the store id or the terminal id.
+	Subject string `protobuf:"bytes,2,opt,name=subject,proto3" json:"subject,omitempty"`
+	// failed attempts counted in the window.
+	Failures    int64                  `protobuf:"varint,3,opt,name=failures,proto3" json:"failures,omitempty"`
+	LockedUntil *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=locked_until,json=lockedUntil,proto3" json:"locked_until,omitempty"`
+	DetectedAt  *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=detected_at,json=detectedAt,proto3" json:"detected_at,omitempty"`
+	// the key, store and terminal of the attempt that tripped the lock.
+	KeyName       string `protobuf:"bytes,6,opt,name=key_name,json=keyName,proto3" json:"key_name,omitempty"`
+	StoreId       string `protobuf:"bytes,7,opt,name=store_id,json=storeId,proto3" json:"store_id,omitempty"`
+	TerminalId    string `protobuf:"bytes,8,opt,name=terminal_id,json=terminalId,proto3" json:"terminal_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CouponGuessingSuspected) Reset() {
+	*x = CouponGuessingSuspected{}
+	mi := &file_treue_rewards_v1_events_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CouponGuessingSuspected) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CouponGuessingSuspected) ProtoMessage() {}
+
+func (x *CouponGuessingSuspected) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_rewards_v1_events_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CouponGuessingSuspected.ProtoReflect.Descriptor instead.
+func (*CouponGuessingSuspected) Descriptor() ([]byte, []int) {
+	return file_treue_rewards_v1_events_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *CouponGuessingSuspected) GetScope() string {
+	if x != nil {
+		return x.Scope
+	}
+	return ""
+}
+
+func (x *CouponGuessingSuspected) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *CouponGuessingSuspected) GetFailures() int64 {
+	if x != nil {
+		return x.Failures
+	}
+	return 0
+}
+
+func (x *CouponGuessingSuspected) GetLockedUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LockedUntil
+	}
+	return nil
+}
+
+func (x *CouponGuessingSuspected) GetDetectedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DetectedAt
+	}
+	return nil
+}
+
+func (x *CouponGuessingSuspected) GetKeyName() string {
+	if x != nil {
+		return x.KeyName
+	}
+	return ""
+}
+
+func (x *CouponGuessingSuspected) GetStoreId() string {
+	if x != nil {
+		return x.StoreId
+	}
+	return ""
+}
+
+func (x *CouponGuessingSuspected) GetTerminalId() string {
+	if x != nil {
+		return x.TerminalId
+	}
+	return ""
+}
+
 var File_treue_rewards_v1_events_proto protoreflect.FileDescriptor
 
 const file_treue_rewards_v1_events_proto_rawDesc = "" +
@@ -453,7 +560,20 @@ const file_treue_rewards_v1_events_proto_rawDesc = "" +
 	"^[A-Z]{3}$R\bcurrency\x12C\n" +
 	"\vredeemed_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
 	"redeemedAt:\x1d\xf2\xf9\x18\x19\n" +
-	"\x17rewards.coupon.redeemedB\xda\x01\xea\xf9\x18\x14\n" +
+	"\x17rewards.coupon.redeemed\"\xc5\x03\n" +
+	"\x17CouponGuessingSuspected\x121\n" +
+	"\x05scope\x18\x01 \x01(\tB\x1b\xbaH\x18r\x16R\x03keyR\x05storeR\bterminalR\x05scope\x12$\n" +
+	"\asubject\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\asubject\x12#\n" +
+	"\bfailures\x18\x03 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\bfailures\x12G\n" +
+	"\flocked_until\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\b\xbaH\x05\xb2\x01\x02*\x00R\vlockedUntil\x12E\n" +
+	"\vdetected_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\b\xbaH\x05\xb2\x01\x02*\x00R\n" +
+	"detectedAt\x12#\n" +
+	"\bkey_name\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\akeyName\x12#\n" +
+	"\bstore_id\x18\a \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\astoreId\x12)\n" +
+	"\vterminal_id\x18\b \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\n" +
+	"terminalId:'\xf2\xf9\x18#\n" +
+	"!rewards.coupon.guessing_suspectedB\xda\x01\xea\xf9\x18\x14\n" +
 	"\aREWARDS\x12\trewards.>\n" +
 	"\x14com.treue.rewards.v1B\vEventsProtoP\x01Z;github.com/treue/treue/proto/gen/treue/rewards/v1;rewardsv1\xa2\x02\x03TRX\xaa\x02\x10Treue.Rewards.V1\xca\x02\x10Treue\\Rewards\\V1\xe2\x02\x1cTreue\\Rewards\\V1\\GPBMetadata\xea\x02\x12Treue::Rewards::V1b\x06proto3"
 
@@ -469,24 +589,27 @@ func file_treue_rewards_v1_events_proto_rawDescGZIP() []byte {
 	return file_treue_rewards_v1_events_proto_rawDescData
 }
 
-var file_treue_rewards_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_treue_rewards_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_treue_rewards_v1_events_proto_goTypes = []any{
-	(*RedemptionCompleted)(nil),   // 0: treue.rewards.v1.RedemptionCompleted
-	(*RedemptionCancelled)(nil),   // 1: treue.rewards.v1.RedemptionCancelled
-	(*CouponIssued)(nil),          // 2: treue.rewards.v1.CouponIssued
-	(*CouponRedeemed)(nil),        // 3: treue.rewards.v1.CouponRedeemed
-	(*timestamppb.Timestamp)(nil), // 4: google.protobuf.Timestamp
+	(*RedemptionCompleted)(nil),     // 0: treue.rewards.v1.RedemptionCompleted
+	(*RedemptionCancelled)(nil),     // 1: treue.rewards.v1.RedemptionCancelled
+	(*CouponIssued)(nil),            // 2: treue.rewards.v1.CouponIssued
+	(*CouponRedeemed)(nil),          // 3: treue.rewards.v1.CouponRedeemed
+	(*CouponGuessingSuspected)(nil), // 4: treue.rewards.v1.CouponGuessingSuspected
+	(*timestamppb.Timestamp)(nil),   // 5: google.protobuf.Timestamp
 }
 var file_treue_rewards_v1_events_proto_depIdxs = []int32{
-	4, // 0: treue.rewards.v1.RedemptionCompleted.completed_at:type_name -> google.protobuf.Timestamp
-	4, // 1: treue.rewards.v1.RedemptionCancelled.cancelled_at:type_name -> google.protobuf.Timestamp
-	4, // 2: treue.rewards.v1.CouponIssued.expires_at:type_name -> google.protobuf.Timestamp
-	4, // 3: treue.rewards.v1.CouponRedeemed.redeemed_at:type_name -> google.protobuf.Timestamp
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	5, // 0: treue.rewards.v1.RedemptionCompleted.completed_at:type_name -> google.protobuf.Timestamp
+	5, // 1: treue.rewards.v1.RedemptionCancelled.cancelled_at:type_name -> google.protobuf.Timestamp
+	5, // 2: treue.rewards.v1.CouponIssued.expires_at:type_name -> google.protobuf.Timestamp
+	5, // 3: treue.rewards.v1.CouponRedeemed.redeemed_at:type_name -> google.protobuf.Timestamp
+	5, // 4: treue.rewards.v1.CouponGuessingSuspected.locked_until:type_name -> google.protobuf.Timestamp
+	5, // 5: treue.rewards.v1.CouponGuessingSuspected.detected_at:type_name -> google.protobuf.Timestamp
+	6, // [6:6] is the sub-list for method output_type
+	6, // [6:6] is the sub-list for method input_type
+	6, // [6:6] is the sub-list for extension type_name
+	6, // [6:6] is the sub-list for extension extendee
+	0, // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_treue_rewards_v1_events_proto_init() }
@@ -500,7 +623,7 @@ func file_treue_rewards_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_treue_rewards_v1_events_proto_rawDesc), len(file_treue_rewards_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   4,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

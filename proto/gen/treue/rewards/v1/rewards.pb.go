@@ -725,9 +725,11 @@ func (x *RedeemResponse) GetCouponCodeStatus() CouponCodeStatus {
 }
 
 type ValidateCouponRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Code          string                 `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
-	TerminalId    string                 `protobuf:"bytes,2,opt,name=terminal_id,json=terminalId,proto3" json:"terminal_id,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Code       string                 `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	TerminalId string                 `protobuf:"bytes,2,opt,name=terminal_id,json=terminalId,proto3" json:"terminal_id,omitempty"`
+	// the store of the till; required for a pos key (one of the key's stores).
+	StoreId       string `protobuf:"bytes,3,opt,name=store_id,json=storeId,proto3" json:"store_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -772,6 +774,13 @@ func (x *ValidateCouponRequest) GetCode() string {
 func (x *ValidateCouponRequest) GetTerminalId() string {
 	if x != nil {
 		return x.TerminalId
+	}
+	return ""
+}
+
+func (x *ValidateCouponRequest) GetStoreId() string {
+	if x != nil {
+		return x.StoreId
 	}
 	return ""
 }
@@ -1047,11 +1056,12 @@ const file_treue_rewards_v1_rewards_proto_rawDesc = "" +
 	"\vcoupon_code\x18\x02 \x01(\tR\n" +
 	"couponCode\x12F\n" +
 	"\x11coupon_expires_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x0fcouponExpiresAt\x12P\n" +
-	"\x12coupon_code_status\x18\x04 \x01(\x0e2\".treue.rewards.v1.CouponCodeStatusR\x10couponCodeStatus\"b\n" +
+	"\x12coupon_code_status\x18\x04 \x01(\x0e2\".treue.rewards.v1.CouponCodeStatusR\x10couponCodeStatus\"\x86\x01\n" +
 	"\x15ValidateCouponRequest\x12\x1d\n" +
 	"\x04code\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\b\x18@R\x04code\x12*\n" +
 	"\vterminal_id\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\n" +
-	"terminalId\"\xdf\x01\n" +
+	"terminalId\x12\"\n" +
+	"\bstore_id\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18@R\astoreId\"\xdf\x01\n" +
 	"\x16ValidateCouponResponse\x12\x14\n" +
 	"\x05valid\x18\x01 \x01(\bR\x05valid\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x1f\n" +
@@ -1086,11 +1096,11 @@ const file_treue_rewards_v1_rewards_proto_rawDesc = "" +
 	"\x10CouponCodeStatus\x12\"\n" +
 	"\x1eCOUPON_CODE_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18COUPON_CODE_STATUS_SHOWN\x10\x01\x12&\n" +
-	"\"COUPON_CODE_STATUS_NO_LONGER_SHOWN\x10\x022\xf1\x04\n" +
+	"\"COUPON_CODE_STATUS_NO_LONGER_SHOWN\x10\x022\xea\x04\n" +
 	"\x0eRewardsService\x12\x95\x01\n" +
 	"\vListRewards\x12$.treue.rewards.v1.ListRewardsRequest\x1a%.treue.rewards.v1.ListRewardsResponse\"9\xca\xf3\x18\x05admin\xca\xf3\x18\tmarketing\xca\xf3\x18\rservice_agent\xca\xf3\x18\x03pos\xca\xf3\x18\aservice\x12u\n" +
-	"\fCreateReward\x12%.treue.rewards.v1.CreateRewardRequest\x1a&.treue.rewards.v1.CreateRewardResponse\"\x16\xca\xf3\x18\x05admin\xca\xf3\x18\tmarketing\x12h\n" +
-	"\x06Redeem\x12\x1f.treue.rewards.v1.RedeemRequest\x1a .treue.rewards.v1.RedeemResponse\"\x1b\xca\xf3\x18\x05admin\xca\xf3\x18\aservice\xca\xf3\x18\x03pos\x12u\n" +
+	"\fCreateReward\x12%.treue.rewards.v1.CreateRewardRequest\x1a&.treue.rewards.v1.CreateRewardResponse\"\x16\xca\xf3\x18\x05admin\xca\xf3\x18\tmarketing\x12a\n" +
+	"\x06Redeem\x12\x1f.treue.rewards.v1.RedeemRequest\x1a .treue.rewards.v1.RedeemResponse\"\x14\xca\xf3\x18\x05admin\xca\xf3\x18\aservice\x12u\n" +
 	"\x0eValidateCoupon\x12'.treue.rewards.v1.ValidateCouponRequest\x1a(.treue.rewards.v1.ValidateCouponResponse\"\x10\xca\xf3\x18\x03pos\xca\xf3\x18\x05admin\x12o\n" +
 	"\fRedeemCoupon\x12%.treue.rewards.v1.RedeemCouponRequest\x1a&.treue.rewards.v1.RedeemCouponResponse\"\x10\xca\xf3\x18\x03pos\xca\xf3\x18\x05adminB\xc3\x01\n" +
 	"\x14com.treue.rewards.v1B\fRewardsProtoP\x01Z;github.com/treue/treue/proto/gen/treue/rewards/v1;rewardsv1\xa2\x02\x03TRX\xaa\x02\x10Treue.Rewards.V1\xca\x02\x10Treue\\Rewards\\V1\xe2\x02\x1cTreue\\Rewards\\V1\\GPBMetadata\xea\x02\x12Treue::Rewards::V1b\x06proto3"

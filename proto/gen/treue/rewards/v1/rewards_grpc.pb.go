@@ -43,10 +43,13 @@ type RewardsServiceClient interface {
 	// answers with the redemption, no code and coupon_code_status NO_LONGER_SHOWN.
 	// FailedPrecondition (reason INSUFFICIENT_POINTS, REWARD_INACTIVE) for rules of the
 	// programme.
+	// Not for pos keys: a till cannot prove the member is present, so spending a member's
+	// points is the member's own act, through the shop or app backend (role service).
 	Redeem(ctx context.Context, in *RedeemRequest, opts ...grpc.CallOption) (*RedeemResponse, error)
-	// ValidateCoupon tells a till whether a code can be used, without using it.
+	// ValidateCoupon tells a till whether a code can be used, without using it. A pos key
+	// must name one of its stores in store_id.
 	ValidateCoupon(ctx context.Context, in *ValidateCouponRequest, opts ...grpc.CallOption) (*ValidateCouponResponse, error)
-	// RedeemCoupon uses a code, once ever. A second use gets FailedPrecondition (reason
+	// RedeemCoupon uses a code, once ever, at one of the pos key's stores. A second use gets FailedPrecondition (reason
 	// COUPON_ALREADY_REDEEMED).
 	RedeemCoupon(ctx context.Context, in *RedeemCouponRequest, opts ...grpc.CallOption) (*RedeemCouponResponse, error)
 }
@@ -126,10 +129,13 @@ type RewardsServiceServer interface {
 	// answers with the redemption, no code and coupon_code_status NO_LONGER_SHOWN.
 	// FailedPrecondition (reason INSUFFICIENT_POINTS, REWARD_INACTIVE) for rules of the
 	// programme.
+	// Not for pos keys: a till cannot prove the member is present, so spending a member's
+	// points is the member's own act, through the shop or app backend (role service).
 	Redeem(context.Context, *RedeemRequest) (*RedeemResponse, error)
-	// ValidateCoupon tells a till whether a code can be used, without using it.
+	// ValidateCoupon tells a till whether a code can be used, without using it. A pos key
+	// must name one of its stores in store_id.
 	ValidateCoupon(context.Context, *ValidateCouponRequest) (*ValidateCouponResponse, error)
-	// RedeemCoupon uses a code, once ever. A second use gets FailedPrecondition (reason
+	// RedeemCoupon uses a code, once ever, at one of the pos key's stores. A second use gets FailedPrecondition (reason
 	// COUPON_ALREADY_REDEEMED).
 	RedeemCoupon(context.Context, *RedeemCouponRequest) (*RedeemCouponResponse, error)
 	mustEmbedUnimplementedRewardsServiceServer()

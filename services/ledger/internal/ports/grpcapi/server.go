@@ -32,16 +32,26 @@ type Server struct {
 	app *app.Application
 }
 
+// till reports whether the caller is a till (a pos key and nothing more): it learns of a
+// member only what the till needs, never their name, email or consents.
+func till(ctx context.Context) bool {
+	c, _ := grpcx.CallerFrom(ctx)
+	return c.StoreBound()
+}
+
 // New returns the server of a.
 func New(a *app.Application) *Server { return &Server{app: a} }
 
 func (s *Server) Enroll(ctx context.Context, req *ledgerv1.EnrollRequest) (*ledgerv1.EnrollResponse, error) {
-	m, err := s.app.Commands.Enroll.Handle(ctx, req.GetIdempotencyKey(), convert.Enrolment(req))
+	m, err := s.app.Commands.Enroll.Handle(ctx, grpcx.IdempotencyScope(ctx, req.GetIdempotencyKey()), convert.Enrolment(req))
 	return reply(m, err, convert.EnrollResponse)
 }
 
 func (s *Server) GetMember(ctx context.Context, req *ledgerv1.GetMemberRequest) (*ledgerv1.GetMemberResponse, error) {
 	m, err := s.app.Queries.GetMember.Handle(ctx, req.GetMemberId())
+	if till(ctx) {
+		return reply(m, err, convert.TillMemberResponse)
+	}
 	return reply(m, err, convert.GetMemberResponse)
 }
 
@@ -52,6 +62,9 @@ func (s *Server) EraseMember(ctx context.Context, req *ledgerv1.EraseMemberReque
 
 func (s *Server) GetBalance(ctx context.Context, req *ledgerv1.GetBalanceRequest) (*ledgerv1.GetBalanceResponse, error) {
 	b, err := s.app.Queries.GetBalance.Handle(ctx, req.GetMemberId())
+	if till(ctx) {
+		return reply(b, err, convert.TillBalance)
+	}
 	return reply(b, err, convert.Balance)
 }
 
@@ -64,7 +77,7 @@ func (s *Server) ListTransactions(ctx context.Context, req *ledgerv1.ListTransac
 }
 
 func (s *Server) PlaceHold(ctx context.Context, req *ledgerv1.PlaceHoldRequest) (*ledgerv1.PlaceHoldResponse, error) {
-	h, err := s.app.Commands.PlaceHold.Handle(ctx, convert.HoldRequest(req))
+	h, err := s.app.Commands.PlaceHold.Handle(ctx, convert.HoldRequest(req, grpcx.IdempotencyScope(ctx, req.GetIdempotencyKey())))
 	return reply(h, err, convert.PlaceHoldResponse)
 }
 

@@ -26,9 +26,18 @@ type Store struct {
 	// its own, outside InTx (whose commits db reports itself), so that their events
 	// leave within milliseconds instead of at the relay's next poll.
 	committed func()
+	// policy is the coupon attempts' failure limit and lockout (CountCouponFailure).
+	policy domain.AttemptPolicy
 }
 
 var _ app.Store = (*Store)(nil)
+
+// WithAttemptPolicy returns the store counting coupon failures under p.
+func (s *Store) WithAttemptPolicy(p domain.AttemptPolicy) *Store {
+	c := *s
+	c.policy = p
+	return &c
+}
 
 // New returns the store over db (which wakes the relay after its commits) writing
 // events to outbox; committed (may be nil) is called after UseCoupon's own commit.
@@ -42,7 +51,7 @@ func New(db *pg.DB, outbox *bus.Outbox, committed func()) *Store {
 // InTx runs fn in the transaction ctx carries (a consumer's batch) or in a new one.
 func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, tx app.Tx) error) error {
 	return s.db.InTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		return fn(ctx, &Tx{tx: tx, outbox: s.outbox})
+		return fn(ctx, &Tx{tx: tx, outbox: s.outbox, policy: s.policy})
 	})
 }
 
@@ -50,6 +59,7 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, tx app.Tx
 type Tx struct {
 	tx     pgx.Tx
 	outbox *bus.Outbox
+	policy domain.AttemptPolicy
 }
 
 var _ app.Tx = (*Tx)(nil)

@@ -7,11 +7,16 @@ package grpcapi
 import (
 	"context"
 	"errors"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/treue/treue/pkg/grpcx"
+	"github.com/treue/treue/pkg/telemetry"
 	rewardsv1 "github.com/treue/treue/proto/gen/treue/rewards/v1"
 	"github.com/treue/treue/services/rewards/internal/app"
 	"github.com/treue/treue/services/rewards/internal/convert"
@@ -27,6 +32,13 @@ const (
 	ReasonRedemptionCancelled   = "REDEMPTION_CANCELLED"
 	ReasonCouponAlreadyRedeemed = "COUPON_ALREADY_REDEEMED"
 	ReasonCouponExpired         = "COUPON_EXPIRED"
+)
+
+// Reasons of ResourceExhausted, in the status's ErrorInfo (with the scope and subject
+// in its metadata, and a RetryInfo saying when to try again).
+const (
+	ReasonCouponLockout     = "COUPON_LOCKOUT"
+	ReasonCouponRateLimited = "COUPON_RATE_LIMITED"
 )
 
 // Reasons a ValidateCoupon answer gives for a code that cannot be used.
@@ -66,7 +78,7 @@ func (s *Server) CreateReward(ctx context.Context, req *rewardsv1.CreateRewardRe
 }
 
 func (s *Server) Redeem(ctx context.Context, req *rewardsv1.RedeemRequest) (*rewardsv1.RedeemResponse, error) {
-	out, err := s.app.Commands.Redeem.Handle(ctx, convert.Redeem(req))
+	out, err := s.app.Commands.Redeem.Handle(ctx, convert.Redeem(req, grpcx.IdempotencyScope(ctx, req.GetIdempotencyKey())))
 	metrics.Redemption(ctx, out)
 	if err != nil {
 		return nil, toStatus(err)
@@ -77,7 +89,12 @@ func (s *Server) Redeem(ctx context.Context, req *rewardsv1.RedeemRequest) (*rew
 // ValidateCoupon answers a till with valid or a reason, not with an error, for codes that
 // are unknown, used or expired: the till wants an answer to show.
 func (s *Server) ValidateCoupon(ctx context.Context, req *rewardsv1.ValidateCouponRequest) (*rewardsv1.ValidateCouponResponse, error) {
-	c, err := s.app.Queries.ValidateCoupon.Handle(ctx, req.GetCode(), req.GetTerminalId())
+	caller, err := storeScope(ctx, req.GetStoreId())
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.app.Queries.ValidateCoupon.Handle(ctx, req.GetCode(), app.CouponAttempt{
+		KeyName: caller.Name, StoreID: req.GetStoreId(), TerminalID: req.GetTerminalId()})
 	var reason string
 	switch {
 	case err == nil:
@@ -88,18 +105,22 @@ func (s *Server) ValidateCoupon(ctx context.Context, req *rewardsv1.ValidateCoup
 	case errors.Is(err, domain.ErrCouponExpired):
 		reason = InvalidExpired
 	default:
-		return nil, toStatus(err)
+		return nil, couponStatus(ctx, err)
 	}
 	return convert.ValidateCouponResponse(c, reason), nil
 }
 
 func (s *Server) RedeemCoupon(ctx context.Context, req *rewardsv1.RedeemCouponRequest) (*rewardsv1.RedeemCouponResponse, error) {
-	c, err := s.app.Commands.RedeemCoupon.Handle(ctx, convert.RedeemCoupon(req))
+	caller, err := storeScope(ctx, req.GetStoreId())
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.app.Commands.RedeemCoupon.Handle(ctx, convert.RedeemCoupon(req, caller.Name))
 	if err != nil {
 		if reason := couponRefusal(err); reason != "" {
 			metrics.CouponRefused(ctx, reason)
 		}
-		return nil, toStatus(err)
+		return nil, couponStatus(ctx, err)
 	}
 	metrics.CouponRedeemed(ctx)
 	return convert.RedeemCouponResponse(c), nil
@@ -120,6 +141,24 @@ func couponRefusal(err error) string {
 	return ""
 }
 
+// storeScope refuses a till's key acting for a store that is not its own: a key of
+// berlin-01 cannot use or probe coupons at hamburg-02. Keys of other roles (admin) are
+// not bound to stores.
+func storeScope(ctx context.Context, store string) (grpcx.Caller, error) {
+	caller, _ := grpcx.CallerFrom(ctx)
+	if !caller.StoreBound() {
+		return caller, nil
+	}
+	if store == "" {
+		return caller, grpcx.InvalidField("store_id", "required for a pos key: the store of the till")
+	}
+	if !caller.MayActFor(store) {
+		telemetry.Refused(ctx, "store_scope")
+		return caller, status.Errorf(codes.PermissionDenied, "store_id: key %s may not act for store %q", caller.Name, store)
+	}
+	return caller, nil
+}
+
 // preconditions are the refusals a client acts on by the reason in the status's
 // ErrorInfo.
 var preconditions = []struct {
@@ -132,6 +171,32 @@ var preconditions = []struct {
 	{domain.ErrRedemptionCancelled, ReasonRedemptionCancelled},
 	{domain.ErrCouponAlreadyRedeemed, ReasonCouponAlreadyRedeemed},
 	{domain.ErrCouponExpired, ReasonCouponExpired},
+}
+
+// couponStatus is toStatus for a till's coupon call; a lockout is counted as a security
+// refusal, so an operator sees guessing in the refusals' metric as well as in the alert.
+func couponStatus(ctx context.Context, err error) error {
+	if errors.Is(err, domain.ErrCouponLockedOut) {
+		telemetry.Refused(ctx, "coupon_lockout")
+	}
+	return toStatus(err)
+}
+
+// exhausted is ResourceExhausted with a RetryInfo (until when) and an ErrorInfo (why,
+// and which budget).
+func exhausted(reason string, scope domain.AttemptScope, until time.Time, msg string) error {
+	st := status.New(codes.ResourceExhausted, msg)
+	wait := time.Until(until)
+	if wait < time.Second {
+		wait = time.Second
+	}
+	if d, err := st.WithDetails(
+		&errdetails.ErrorInfo{Reason: reason, Domain: "treue", Metadata: map[string]string{"scope": scope.Kind, "subject": scope.Subject}},
+		&errdetails.RetryInfo{RetryDelay: durationpb.New(wait.Round(time.Second))},
+	); err == nil {
+		st = d
+	}
+	return st.Err()
 }
 
 // toStatus maps the domain's and the application's errors to statuses. Anything else
@@ -147,7 +212,13 @@ func toStatus(err error) error {
 			return grpcx.FailedPrecondition(p.reason, "%v", err)
 		}
 	}
+	var locked *domain.LockedOut
+	var limited *domain.RateLimited
 	switch {
+	case errors.As(err, &locked):
+		return exhausted(ReasonCouponLockout, locked.Scope, locked.Until, err.Error())
+	case errors.As(err, &limited):
+		return exhausted(ReasonCouponRateLimited, limited.Scope, limited.Until, err.Error()+"; wait a minute")
 	case errors.Is(err, domain.ErrTooManyAttempts):
 		return status.Error(codes.ResourceExhausted, err.Error()+"; wait a minute")
 	case errors.Is(err, domain.ErrInvalidReward):

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/treue/treue/pkg/grpcx"
+	"github.com/treue/treue/pkg/telemetry"
 	surveyv1 "github.com/treue/treue/proto/gen/treue/survey/v1"
 	"github.com/treue/treue/services/survey/internal/app"
 	"github.com/treue/treue/services/survey/internal/convert"
@@ -52,7 +53,20 @@ func (s *Survey) ListInvitations(ctx context.Context, req *surveyv1.ListInvitati
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return convert.ToListInvitationsResponse(list, next), nil
+	resp := convert.ToListInvitationsResponse(list, next)
+	// A link answers the survey as the member: only the mailer (role service) that sends
+	// it may read it. Others see the invitation without it.
+	if c, _ := grpcx.CallerFrom(ctx); !c.HasRole("service") {
+		withheld := false
+		for _, inv := range resp.GetInvitations() {
+			withheld = withheld || inv.GetUrl() != ""
+			inv.Url = ""
+		}
+		if withheld {
+			telemetry.Refused(ctx, "owner_scope")
+		}
+	}
+	return resp, nil
 }
 
 // toStatus maps the domain's errors; anything else is left to the server's interceptor,
