@@ -121,6 +121,7 @@ func TestDashboardFitsTheScreen(t *testing.T) {
 			if err := chromedp.Do(ctx,
 				chromedp.EmulateViewport(screen.width, screen.height, viewport...),
 				chromedp.Navigate(h.httpURL+"/"),
+				signInForm(demoUser, demoPassword),
 				chromedp.WaitVisible(chromedp.CSS("#nps-days table")),
 			); err != nil {
 				t.Fatalf("loading the dashboard in Chromium: %v", err)

@@ -55,9 +55,18 @@ const (
 
 func start(t *testing.T) *harness {
 	t.Helper()
+	return startWith(t, nil)
+}
+
+// startWith starts the service with the configuration changed by tune.
+func startWith(t *testing.T, tune func(*service.Config)) *harness {
+	t.Helper()
 	e := testkit.NewEnv(t)
 	cfg := service.Config{Base: e.Base(), PointsShards: 4, DashboardRefresh: 5 * time.Second}
 	cfg.Base.HTTPAddr = "127.0.0.1:0"
+	if tune != nil {
+		tune(&cfg)
+	}
 	s := testkit.Start(t, service.New, cfg).Service
 	h := &harness{
 		Env:       e,
