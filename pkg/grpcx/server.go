@@ -32,21 +32,26 @@ type Server struct {
 	log    *slog.Logger
 }
 
-// NewServer returns a server that authenticates with keys. Register the services, then
-// call Serve.
-func NewServer(keys Keys, log *slog.Logger) (*Server, error) {
+// NewServer returns a server that authenticates with keys, within limits (WithLimits;
+// DefaultLimits without). Register the services, then call Serve.
+func NewServer(keys Keys, log *slog.Logger, opts ...Option) (*Server, error) {
 	validator, err := validate.New()
 	if err != nil {
 		return nil, err
 	}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	l := o.limits.withDefaults()
 	a := &authorizer{keys: keys}
 	v := validating{validator}
 	r := recovering{log}
-	srv := grpc.NewServer(
+	srv := grpc.NewServer(append(l.serverOptions(),
 		grpc.StatsHandler(otelgrpc.NewServerHandler()),
-		grpc.ChainUnaryInterceptor(r.unary, a.unary, v.unary),
-		grpc.ChainStreamInterceptor(r.stream, a.stream),
-	)
+		grpc.ChainUnaryInterceptor(l.unary, r.unary, a.unary, v.unary),
+		grpc.ChainStreamInterceptor(l.stream, r.stream, a.stream),
+	)...)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(srv, hs)
 	reflection.Register(srv)

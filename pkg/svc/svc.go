@@ -18,7 +18,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/treue/treue/pkg/admin"
@@ -44,6 +43,9 @@ type Base struct {
 	InboxRetention time.Duration
 	// Hooks tune every consumer of the service in tests; zero in production.
 	Hooks ConsumerHooks
+	// GRPCLimits bound what a client may ask of the gRPC server (GRPC_MAX_*; zero
+	// fields take grpcx.DefaultLimits).
+	GRPCLimits grpcx.Limits
 }
 
 // LoadBase reads Base from the environment; prefix is the service's upper-case name.
@@ -58,6 +60,7 @@ func LoadBase(env *config.Env, prefix, grpcAddr, httpAddr string) Base {
 		StreamReplicas: env.Int("STREAM_REPLICAS", 1),
 		DBMaxConns:     env.Int(prefix+"_DB_MAX_CONNS", 8),
 		InboxRetention: env.Duration("INBOX_RETENTION", 30*24*time.Hour),
+		GRPCLimits:     grpcx.LoadLimits(env),
 	}
 }
 
@@ -156,7 +159,7 @@ func Open(ctx context.Context, base Base, opts Options, log *slog.Logger) (_ *Ru
 	if len(keys) == 0 {
 		log.Warn("API_KEYS is empty: every authenticated gRPC call will be refused")
 	}
-	r.GRPC, err = grpcx.NewServer(keys, log)
+	r.GRPC, err = grpcx.NewServer(keys, log, grpcx.WithLimits(base.GRPCLimits))
 	if err != nil {
 		return nil, err
 	}
@@ -262,11 +265,7 @@ func (r *Runtime) Run(ctx context.Context) error {
 		fail("grpc", r.GRPC.Serve(ctx, r.grpcLis, 10*time.Second))
 	}()
 	if r.httpLis != nil && r.http != nil {
-		srv := &http.Server{
-			Handler:           otelhttp.NewHandler(r.http, r.Name),
-			ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-			WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
-		}
+		srv := NewHTTPServer(r.http, r.Name, r.Log)
 		intake.Add(2)
 		go func() {
 			defer intake.Done()
