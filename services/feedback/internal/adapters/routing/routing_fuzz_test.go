@@ -56,7 +56,7 @@ func FuzzRuleCondition(f *testing.F) {
 		if !utf8.ValidString(comment) {
 			comment = strings.ToValidUTF8(comment, "?")
 		}
-		resp := domain.Response{ResponseID: "r", Score: ((score%11)+11)%11, Touchpoint: "PURCHASE", StoreID: "s", Comment: comment, SubmittedAt: time.Now()}
+		resp := domain.Response{ResponseID: "r", Score: ((score % 11) + 11) % 11, Touchpoint: "PURCHASE", StoreID: "s", Comment: comment, SubmittedAt: time.Now()}
 		if err := resp.Normalize(); err != nil {
 			return // the bus refuses such a response before routing sees it
 		}
