@@ -24,9 +24,10 @@ type Limits struct {
 	// MaxSendMsgSize is the largest response message (GRPC_MAX_SEND_BYTES, default 16
 	// MiB: a page of dead letters or a member's export).
 	MaxSendMsgSize int
-	// MaxDeadline caps every call's deadline (GRPC_MAX_DEADLINE, default 30s): a call
+	// MaxDeadline caps every call's deadline (GRPC_MAX_DEADLINE, default 1m): a call
 	// without a deadline, or with a longer one, gets this one, so no call holds a
-	// connection, a database transaction or a lock for longer.
+	// connection, a database transaction or a lock for longer. A minute, not less:
+	// rewards' Redeem may take up to 30 s of ledger calls by design.
 	MaxDeadline time.Duration
 	// MaxConcurrentStreams is how many calls one connection may have open at once
 	// (GRPC_MAX_CONCURRENT_STREAMS, default 256).
@@ -40,7 +41,7 @@ type Limits struct {
 var DefaultLimits = Limits{
 	MaxRecvMsgSize:       1 << 20,
 	MaxSendMsgSize:       16 << 20,
-	MaxDeadline:          30 * time.Second,
+	MaxDeadline:          time.Minute,
 	MaxConcurrentStreams: 256,
 	ConnectionTimeout:    10 * time.Second,
 }
