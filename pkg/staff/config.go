@@ -11,7 +11,8 @@ import (
 
 // Config is how staff sign-in behaves; LoadConfig reads it from the environment.
 type Config struct {
-	// DatabaseURL holds the auth schema (AUTH_DATABASE_URL, default DATABASE_URL).
+	// DatabaseURL holds the auth schema (AUTH_DATABASE_URL; the service's DATABASE_URL
+	// when empty).
 	DatabaseURL string
 	// SecureCookies sets the Secure flag on the session cookie even when the request came
 	// in over plain HTTP, as it does behind a proxy that ends TLS (STAFF_SECURE_COOKIES).
@@ -34,11 +35,12 @@ type Config struct {
 	Now func() time.Time
 }
 
-// LoadConfig reads the configuration from env; databaseURL is the service's DATABASE_URL,
-// the default of AUTH_DATABASE_URL.
-func LoadConfig(env *config.Env, databaseURL string) Config {
+// LoadConfig reads the configuration from env. DatabaseURL is AUTH_DATABASE_URL, or ""
+// when unset: the service then uses its own DATABASE_URL (filled in where the service
+// is wired, so a test that replaces the service's database moves this one too).
+func LoadConfig(env *config.Env) Config {
 	return Config{
-		DatabaseURL:      env.String("AUTH_DATABASE_URL", databaseURL),
+		DatabaseURL:      env.String("AUTH_DATABASE_URL", ""),
 		SecureCookies:    env.Bool("STAFF_SECURE_COOKIES", false),
 		SessionTTL:       env.Duration("STAFF_SESSION_TTL", 12*time.Hour),
 		IdleTimeout:      env.Duration("STAFF_SESSION_IDLE", 30*time.Minute),

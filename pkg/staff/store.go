@@ -82,6 +82,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if cfg.DatabaseURL == "" {
+		return nil, errors.New("staff store: no database URL (AUTH_DATABASE_URL or the service's DATABASE_URL)")
+	}
 	pool, err := pg.Connect(ctx, cfg.DatabaseURL, Schema, 4)
 	if err != nil {
 		return nil, fmt.Errorf("staff store: %w", err)

@@ -66,7 +66,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, out io.Writer) err
 		return err
 	}
 	env := &config.Env{}
-	cfg := staff.LoadConfig(env, env.String("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/treue?sslmode=disable"))
+	cfg := staff.LoadConfig(env)
+	if cfg.DatabaseURL == "" {
+		cfg.DatabaseURL = env.String("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/treue?sslmode=disable")
+	}
 	if err := env.Err(); err != nil {
 		return err
 	}

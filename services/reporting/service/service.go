@@ -53,7 +53,7 @@ func LoadConfig() (Config, error) {
 		DashboardRefresh: env.Duration("REPORTING_DASHBOARD_REFRESH", 5*time.Second),
 		LogLevel:         env.String("LOG_LEVEL", "info"),
 	}
-	cfg.Staff = staff.LoadConfig(env, cfg.Base.DatabaseURL)
+	cfg.Staff = staff.LoadConfig(env)
 	if err := env.Err(); err != nil {
 		return Config{}, err
 	}
