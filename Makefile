@@ -10,7 +10,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # The architecture rules' linter (rules in .depguard.yml); scripts/archlint reads this pin.
 DEPGUARD := github.com/OpenPeeDeeP/depguard/v2/cmd/depguard@v2.3.0
 
-.PHONY: run test lint vet staticcheck arch proto-check fmt go-test fuzz bench proto compose-check k8s-check tidy clean
+.PHONY: run test lint vet staticcheck arch proto-check fmt go-test fuzz fuzz-long vulncheck bench proto compose-check k8s-check tidy clean
 
 ## run: the whole system on this machine with a POS simulator; Ctrl-C stops it.
 ## Built, then started, rather than `go run`: `go run` reports an interrupt as a failure.
@@ -19,8 +19,8 @@ run:
 	bin/treue-dev
 
 ## test: formatting, vet, staticcheck, the layering rules, every test on real Postgres
-## and NATS, every fuzz target briefly, and the Kubernetes manifests.
-test: lint go-test fuzz k8s-check
+## and NATS, every fuzz target briefly, the Kubernetes manifests, and govulncheck.
+test: lint go-test fuzz k8s-check vulncheck
 
 go-test:
 	go test -count=1 -timeout 20m $(PACKAGES)
@@ -36,6 +36,15 @@ fuzz:
 			go test -run='^$$' -fuzz="^$$target$$" -fuzztime=$(FUZZTIME) "./$$(dirname "$$file")" || exit 1; \
 		done; \
 	done
+
+## fuzz-long: every fuzz target for 5 minutes (FUZZTIME to choose).
+fuzz-long:
+	$(MAKE) fuzz FUZZTIME=$(or $(filter-out 5s,$(FUZZTIME)),5m)
+
+## vulncheck: govulncheck (pinned) over every module, with vuln.go.dev or, where only the
+## module proxy answers, a database built from the pinned golang.org/x/vulndb module.
+vulncheck:
+	bash scripts/vulncheck.sh
 
 lint: fmt vet staticcheck arch proto-check
 

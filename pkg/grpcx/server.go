@@ -36,37 +36,33 @@ type Server struct {
 }
 
 // Option tunes NewServer.
-type Option func(*serverOptions)
-
-type serverOptions struct{ tracerProvider trace.TracerProvider }
-
 // WithTracerProvider makes the calls' spans with tp instead of the global provider (a
 // process running several services gives each its own).
 func WithTracerProvider(tp trace.TracerProvider) Option {
-	return func(o *serverOptions) { o.tracerProvider = tp }
+	return func(o *options) { o.tracerProvider = tp }
 }
 
-// NewServer returns a server that authenticates with keys. Register the services, then
-// call Serve. Every call is a server span continuing the caller's trace (W3C
-// traceparent in the metadata).
+// NewServer returns a server that authenticates with keys, within limits (WithLimits;
+// DefaultLimits without). Register the services, then call Serve. Every call is a server
+// span continuing the caller's trace (W3C traceparent in the metadata).
 func NewServer(keys Keys, log *slog.Logger, opts ...Option) (*Server, error) {
-	var o serverOptions
-	for _, opt := range opts {
-		opt(&o)
-	}
-
 	validator, err := validate.New()
 	if err != nil {
 		return nil, err
 	}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	l := o.limits.withDefaults()
 	a := &authorizer{keys: NewKeyRing(keys)}
 	v := validating{validator}
 	r := recovering{log}
-	srv := grpc.NewServer(
+	srv := grpc.NewServer(append(l.serverOptions(),
 		grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithTracerProvider(o.tracerProvider))),
-		grpc.ChainUnaryInterceptor(r.unary, a.unary, v.unary),
-		grpc.ChainStreamInterceptor(r.stream, a.stream),
-	)
+		grpc.ChainUnaryInterceptor(l.unary, r.unary, a.unary, v.unary),
+		grpc.ChainStreamInterceptor(l.stream, r.stream, a.stream),
+	)...)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(srv, hs)
 	reflection.Register(srv)

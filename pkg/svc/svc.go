@@ -64,6 +64,9 @@ type Base struct {
 	// KeyPoll is how often the stored keys are reloaded besides on notification; 0 for
 	// keystore.PollInterval. Not read from the environment.
 	KeyPoll time.Duration
+	// GRPCLimits bound what a client may ask of the gRPC server (GRPC_MAX_*; zero
+	// fields take grpcx.DefaultLimits).
+	GRPCLimits grpcx.Limits
 }
 
 // LoadBase reads Base from the environment; prefix is the service's upper-case name.
@@ -83,6 +86,7 @@ func LoadBase(env *config.Env, prefix, grpcAddr, httpAddr string) Base {
 		StreamReplicas: env.Int("STREAM_REPLICAS", 1),
 		DBMaxConns:     env.Int(prefix+"_DB_MAX_CONNS", 8),
 		InboxRetention: env.Duration("INBOX_RETENTION", 30*24*time.Hour),
+		GRPCLimits:     grpcx.LoadLimits(env),
 
 		AuthDatabaseURL: env.String("AUTH_DATABASE_URL", ""),
 	}
@@ -224,7 +228,7 @@ func Open(ctx context.Context, base Base, opts Options, log *slog.Logger) (_ *Ru
 		log.Warn("API_KEYS is empty: only keys of the key store (KeyService) are accepted")
 	}
 	r.keys = keys
-	r.GRPC, err = grpcx.NewServer(keys, log, grpcx.WithTracerProvider(base.Tracing))
+	r.GRPC, err = grpcx.NewServer(keys, log, grpcx.WithTracerProvider(base.Tracing), grpcx.WithLimits(base.GRPCLimits))
 	if err != nil {
 		return nil, err
 	}
@@ -349,11 +353,7 @@ func (r *Runtime) Run(ctx context.Context) error {
 		fail("grpc", r.GRPC.Serve(ctx, r.grpcLis, 10*time.Second))
 	}()
 	serveHTTP := func(part string, lis net.Listener, h http.Handler) {
-		srv := &http.Server{
-			Handler:           h,
-			ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-			WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
-		}
+		srv := NewHTTPServer(h, r.Log)
 		intake.Add(2)
 		go func() {
 			defer intake.Done()

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"strings"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/treue/treue/pkg/staff"
 	"github.com/treue/treue/pkg/svc"
 	"github.com/treue/treue/pkg/testkit"
 	commonv1 "github.com/treue/treue/proto/gen/treue/common/v1"
@@ -281,7 +283,7 @@ func TestWholeLoop(t *testing.T) {
 		must(t, err)
 		return p.Issued == 177 && p.Returned == 49 && p.Redeemed == 50 && p.Outstanding == 78
 	})
-	dash := httpGet(t, "http://"+sys.dashboard+"/")
+	dash := staffGet(t, sys.DatabaseURL(), "http://"+sys.dashboard, "/")
 	if !strings.Contains(dash, "NPS") {
 		t.Fatalf("dashboard has no NPS:\n%.2000s", dash)
 	}
@@ -344,6 +346,29 @@ func invitation(t *testing.T, api surveyv1.SurveyServiceClient, member string) *
 		return inv != nil
 	})
 	return inv
+}
+
+// staffGet creates a staff account, signs in on the web port at base and GETs path with
+// the session.
+func staffGet(t *testing.T, dsn, base, path string) string {
+	t.Helper()
+	store, err := staff.Open(testkit.Ctx(t), staff.Config{DatabaseURL: dsn}, testkit.Logger(t))
+	must(t, err)
+	defer store.Close()
+	const user, password = "e2e-auditor", "a long enough e2e password"
+	_, err = store.Create(testkit.Ctx(t), user, []string{"auditor"}, password)
+	must(t, err)
+	jar, err := cookiejar.New(nil)
+	must(t, err)
+	client := &http.Client{Jar: jar}
+	resp, err := client.PostForm(base+staff.LoginPath, url.Values{"username": {user}, "password": {password}, "next": {path}})
+	must(t, err)
+	b, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != path {
+		t.Fatalf("signing in at %s: %d at %s\n%s", base, resp.StatusCode, resp.Request.URL, b)
+	}
+	return string(b)
 }
 
 func httpGet(t *testing.T, u string) string {

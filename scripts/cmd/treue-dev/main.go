@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/treue/treue/pkg/staff"
 	"github.com/treue/treue/pkg/telemetry"
 	"github.com/treue/treue/scripts/internal/demo"
 	"github.com/treue/treue/scripts/internal/natsconf"
@@ -113,7 +114,11 @@ func run(ctx context.Context, root, dir string, natsPort int, once bool) error {
 	if err := os.WriteFile(envFile, []byte(devEnv(s)), 0o600); err != nil {
 		return err
 	}
-	printSummary(s, res, envFile, traces)
+	staffPassword, err := demoStaff(ctx, s.DatabaseURL, log)
+	if err != nil {
+		return err
+	}
+	printSummary(s, res, envFile, traces, staffPassword)
 	if once {
 		return nil
 	}
@@ -148,11 +153,12 @@ func traceLog(ctx context.Context, dir string) (string, func(), error) {
 	}, nil
 }
 
-func printSummary(s *stack.Stack, res *demo.Result, envFile, traces string) {
+func printSummary(s *stack.Stack, res *demo.Result, envFile, traces, staffPassword string) {
 	fmt.Println()
 	fmt.Println("Treue is running.")
 	fmt.Println()
 	fmt.Printf("  Dashboard        http://%s/\n", s.Procs["reporting"].HTTPAddr)
+	fmt.Printf("    sign in as     %s   password %s   (new every run)\n", demoStaffUser, staffPassword)
 	fmt.Printf("  NATS             %s   (namespace %q)\n", s.NATSURL, s.Namespace)
 	if s.NATSSeeds != "" {
 		fmt.Printf("  NATS users       one nkey per service and store, seeds in %s\n", s.NATSSeeds)
@@ -187,6 +193,29 @@ func printSummary(s *stack.Stack, res *demo.Result, envFile, traces string) {
 	fmt.Printf("  Traces, a JSON span a line:          %s\n", traces)
 	fmt.Printf("  Follow one (trace_id of a log line): go run ./scripts/cmd/treue-trace -file %s <trace_id>\n", traces)
 	fmt.Println("                                       (no trace_id: the latest traces; or grep <trace_id> in the file)")
+}
+
+// demoStaffUser is the staff account `make run` signs the dashboard in with.
+const demoStaffUser = "demo@treue.example"
+
+// demoStaff creates the demo staff account (admin) or, when an earlier run made it, gives
+// it a new password, and returns the password: generated, so no known password guards
+// even a dev database.
+func demoStaff(ctx context.Context, dsn string, log *slog.Logger) (string, error) {
+	store, err := staff.Open(ctx, staff.Config{DatabaseURL: dsn}, log)
+	if err != nil {
+		return "", err
+	}
+	defer store.Close()
+	pw := staff.GeneratePassword()
+	_, err = store.Create(ctx, demoStaffUser, []string{"admin"}, pw)
+	if errors.Is(err, staff.ErrExists) {
+		err = store.SetPassword(ctx, demoStaffUser, pw)
+	}
+	if err != nil {
+		return "", fmt.Errorf("demo staff account: %w", err)
+	}
+	return pw, nil
 }
 
 // devEnv is dev.env: the keys and addresses of this run as shell exports. Every name

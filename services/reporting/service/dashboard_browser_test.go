@@ -77,11 +77,11 @@ func TestDashboardFitsTheScreen(t *testing.T) {
 		}
 	}
 	testkit.Eventually(t, 15*time.Second, "every response on the dashboard", func() bool {
-		_, body, _ := httpGet(t, h.httpURL+"/api/summary.json")
+		_, body, _ := h.get(t, h.httpURL+"/api/summary.json")
 		var s summary
 		return json.Unmarshal([]byte(body), &s) == nil && s.Nps.Overall.Responses == int64(n)
 	})
-	if code, body, _ := httpGet(t, h.httpURL+"/"); code != http.StatusOK || strings.Count(body, "<table>") != 3 {
+	if code, body, _ := h.get(t, h.httpURL+"/"); code != http.StatusOK || strings.Count(body, "<table>") != 3 {
 		t.Fatalf("GET /: %d with %d tables, want 200 with 3", code, strings.Count(body, "<table>"))
 	}
 
@@ -121,6 +121,7 @@ func TestDashboardFitsTheScreen(t *testing.T) {
 			if err := chromedp.Do(ctx,
 				chromedp.EmulateViewport(screen.width, screen.height, viewport...),
 				chromedp.Navigate(h.httpURL+"/"),
+				signInForm(demoUser, demoPassword),
 				chromedp.WaitVisible(chromedp.CSS("#nps-days table")),
 			); err != nil {
 				t.Fatalf("loading the dashboard in Chromium: %v", err)

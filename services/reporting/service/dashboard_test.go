@@ -106,7 +106,7 @@ func TestDashboard(t *testing.T) {
 
 	var s summary
 	testkit.Eventually(t, 15*time.Second, "every event on the dashboard", func() bool {
-		code, body, _ := httpGet(t, h.httpURL+"/api/summary.json")
+		code, body, _ := h.get(t, h.httpURL+"/api/summary.json")
 		if code != http.StatusOK {
 			t.Fatalf("GET /api/summary.json: %d %s", code, body)
 		}
@@ -161,7 +161,7 @@ func TestDashboard(t *testing.T) {
 	})
 
 	t.Run("the page shows the numbers", func(t *testing.T) {
-		code, body, hdr := httpGet(t, h.httpURL+"/")
+		code, body, hdr := h.get(t, h.httpURL+"/")
 		if code != http.StatusOK || !strings.HasPrefix(hdr.Get("Content-Type"), "text/html") {
 			t.Fatalf("GET /: %d %s", code, hdr.Get("Content-Type"))
 		}

@@ -114,7 +114,7 @@ func TestEventsOfTheWrongTypeAreRefused(t *testing.T) {
 	}
 	var s summary
 	testkit.Eventually(t, 15*time.Second, "the right events counted", func() bool {
-		code, body, _ := httpGet(t, h.httpURL+"/api/summary.json")
+		code, body, _ := h.get(t, h.httpURL+"/api/summary.json")
 		if code != http.StatusOK || json.Unmarshal([]byte(body), &s) != nil {
 			t.Fatalf("GET /api/summary.json: %d %s", code, body)
 		}

@@ -138,12 +138,12 @@ func TestAbsurdPointsCannotBreakTheSummary(t *testing.T) {
 		got.GetOutstanding() != -math.MaxInt64 {
 		t.Errorf("summary %v: want issued, returned and redeemed clamped to int64 max and outstanding to their difference", got)
 	}
-	code, body, _ := httpGet(t, h.httpURL+"/api/summary.json")
+	code, body, _ := h.get(t, h.httpURL+"/api/summary.json")
 	var s summary
 	if code != http.StatusOK || json.Unmarshal([]byte(body), &s) != nil || s.Points.Issued != math.MaxInt64 {
 		t.Errorf("GET /api/summary.json: %d %s", code, body)
 	}
-	if code, _, _ := httpGet(t, h.httpURL+"/"); code != http.StatusOK {
+	if code, _, _ := h.get(t, h.httpURL+"/"); code != http.StatusOK {
 		t.Errorf("GET /: %d", code)
 	}
 	if dead := h.DeadLetters(h.grpcAddr, events.ConsumerLedger); len(dead) != 0 {

@@ -162,7 +162,7 @@ func (h *harness) figures(t *testing.T) figures {
 	if f.Points, err = h.reporting.GetPointsSummary(testkit.Ctx(t), &reportingv1.GetPointsSummaryRequest{}); err != nil {
 		t.Fatal(err)
 	}
-	code, body, _ := httpGet(t, h.httpURL+"/api/summary.json")
+	code, body, _ := h.get(t, h.httpURL+"/api/summary.json")
 	if code != http.StatusOK {
 		t.Fatalf("GET /api/summary.json: %d %s", code, body)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/treue/treue/pkg/config"
 	"github.com/treue/treue/pkg/privacy"
+	"github.com/treue/treue/pkg/staff"
 	"github.com/treue/treue/pkg/svc"
 	privacyv1 "github.com/treue/treue/proto/gen/treue/privacy/v1"
 	reportingv1 "github.com/treue/treue/proto/gen/treue/reporting/v1"
@@ -39,6 +40,9 @@ type Config struct {
 	DashboardRefresh time.Duration
 	// LogLevel is debug, info, warn or error (LOG_LEVEL, default info).
 	LogLevel string
+	// Staff is the sign-in that guards the dashboard (AUTH_DATABASE_URL, STAFF_*); a
+	// zero value takes the defaults and the service's database.
+	Staff staff.Config
 }
 
 // LoadConfig reads the configuration from the environment.
@@ -50,11 +54,15 @@ func LoadConfig() (Config, error) {
 		DashboardRefresh: env.Duration("REPORTING_DASHBOARD_REFRESH", 5*time.Second),
 		LogLevel:         env.String("LOG_LEVEL", "info"),
 	}
+	cfg.Staff = staff.LoadConfig(env)
 	if err := env.Err(); err != nil {
 		return Config{}, err
 	}
 	if cfg.PointsShards < 1 || cfg.PointsShards > 1024 {
 		return Config{}, fmt.Errorf("configuration: REPORTING_POINTS_SHARDS=%d is outside 1-1024", cfg.PointsShards)
+	}
+	if err := cfg.Staff.WithDefaults().Validate(); err != nil {
+		return Config{}, err
 	}
 	if cfg.DashboardRefresh < time.Second {
 		return Config{}, fmt.Errorf("configuration: REPORTING_DASHBOARD_REFRESH=%s is below 1s", cfg.DashboardRefresh)
@@ -69,6 +77,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("points_shards", c.PointsShards),
 		slog.Duration("dashboard_refresh", c.DashboardRefresh),
 		slog.String("log_level", c.LogLevel),
+		slog.Any("staff", c.Staff),
 	)
 }
 
@@ -83,14 +92,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		Schema:     Name,
 		Migrations: migrations.FS,
 		Produces:   convert.Produces,
-	}, log, func(rt *svc.Runtime) error { return wire(rt, cfg, log) })
+	}, log, func(rt *svc.Runtime) error { return wire(ctx, rt, cfg, log) })
 	if err != nil {
 		return nil, err
 	}
 	return &Service{s}, nil
 }
 
-func wire(rt *svc.Runtime, cfg Config, log *slog.Logger) error {
+func wire(ctx context.Context, rt *svc.Runtime, cfg Config, log *slog.Logger) error {
 	store := postgres.New(rt.DB, cfg.PointsShards)
 	application, err := app.New(app.Deps{Store: store, Clock: time.Now})
 	if err != nil {
@@ -101,7 +110,17 @@ func wire(rt *svc.Runtime, cfg Config, log *slog.Logger) error {
 	}
 	reportingv1.RegisterReportingServiceServer(rt.GRPC, grpcapi.NewServer(application))
 	privacyv1.RegisterPrivacyServiceServer(rt.GRPC, privacy.NewServer(Name, application.Queries.ExportMember.Handle, convert.Export))
-	rt.HandleHTTP(web.NewDashboard(application.Queries.GetDashboard, store.Ping, cfg.DashboardRefresh, time.Now, log))
+	staffCfg := cfg.Staff
+	if staffCfg.DatabaseURL == "" {
+		staffCfg.DatabaseURL = cfg.Base.DatabaseURL
+	}
+	staffStore, err := staff.Open(ctx, staffCfg, log)
+	if err != nil {
+		return err
+	}
+	rt.OnClose(staffStore.Close)
+	rt.Background(staffStore.Pruner(10*time.Minute, log))
+	rt.HandleHTTP(web.NewDashboard(application.Queries.GetDashboard, store.Ping, staff.NewWeb(staffStore, log), cfg.DashboardRefresh, time.Now, log))
 	// The points liability as a gauge, read at each collection while the service runs.
 	rt.Background(func(ctx context.Context) {
 		reg, err := metrics.ObserveOutstanding(func(ctx context.Context) (int64, error) {

@@ -28,7 +28,7 @@ const (
 // env is one running survey service in its own world, and clients for it.
 type env struct {
 	*testkit.Env
-	t   *testing.T
+	t   testing.TB
 	db  *testkit.DB
 	api string // gRPC address
 
@@ -38,7 +38,7 @@ type env struct {
 }
 
 // start runs a survey service for the test; change adjusts its configuration.
-func start(t *testing.T, change ...func(*service.Config)) *env {
+func start(t testing.TB, change ...func(*service.Config)) *env {
 	t.Helper()
 	e := &env{Env: testkit.NewEnv(t), t: t, http: &http.Client{Timeout: 10 * time.Second}}
 	cfg := service.Config{
@@ -133,7 +133,7 @@ func (e *env) invitationsOf(member string) int64 {
 }
 
 // tokenOf returns the token of an invitation's link.
-func tokenOf(t *testing.T, url string) string {
+func tokenOf(t testing.TB, url string) string {
 	t.Helper()
 	_, token, ok := strings.Cut(url, "/s/")
 	if !ok || token == "" {

@@ -57,7 +57,7 @@ func (e *env) do(req *http.Request) page {
 	return page{code: resp.StatusCode, header: resp.Header, body: string(b)}
 }
 
-func pathOf(t *testing.T, link string) string {
+func pathOf(t testing.TB, link string) string {
 	t.Helper()
 	return "/s/" + tokenOf(t, link)
 }

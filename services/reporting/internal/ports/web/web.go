@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/treue/treue/pkg/staff"
 	"github.com/treue/treue/services/reporting/internal/app"
 	"github.com/treue/treue/services/reporting/internal/domain"
 )
@@ -31,15 +32,23 @@ type Dashboard struct {
 	log     *slog.Logger
 }
 
-// NewDashboard returns the dashboard's handler. ping checks the database for /healthz;
-// the page reloads itself every refresh.
-func NewDashboard(get app.GetDashboard, ping func(context.Context) error, refresh time.Duration, now func() time.Time, log *slog.Logger) http.Handler {
+// Roles is who may see the dashboard: the figures are the business's, not a case
+// worker's.
+var Roles = []string{"admin", "marketing", "auditor"}
+
+// NewDashboard returns the dashboard's handler. The page and its JSON need a signed-in
+// staff member with one of Roles (auth: the login page and logout are served here too);
+// /healthz stays open for probes. ping checks the database for /healthz; the page
+// reloads itself every refresh.
+func NewDashboard(get app.GetDashboard, ping func(context.Context) error, auth *staff.Web, refresh time.Duration, now func() time.Time, log *slog.Logger) http.Handler {
 	d := &Dashboard{get: get, ping: ping, refresh: refresh, now: now, log: log}
+	signedIn := auth.RequireStaff(Roles...)
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", d.page)
-	mux.HandleFunc("GET /api/summary.json", d.summary)
+	mux.Handle("GET /{$}", signedIn(http.HandlerFunc(d.page)))
+	mux.Handle("GET /api/summary.json", signedIn(http.HandlerFunc(d.summary)))
 	mux.HandleFunc("GET /healthz", d.health)
-	return mux
+	auth.Routes(mux)
+	return auth.Protect(mux)
 }
 
 func (d *Dashboard) page(w http.ResponseWriter, r *http.Request) {
@@ -49,7 +58,11 @@ func (d *Dashboard) page(w http.ResponseWriter, r *http.Request) {
 	}
 	// Render to a buffer first: a template error must not leave half a page behind a 200.
 	var buf bytes.Buffer
-	if err := dashboardTemplate.Execute(&buf, toDashboardView(data, d.refresh, d.now())); err != nil {
+	view := toDashboardView(data, d.refresh, d.now())
+	if acct, ok := staff.AccountFrom(r.Context()); ok {
+		view.Staff = acct.Username
+	}
+	if err := dashboardTemplate.Execute(&buf, view); err != nil {
 		d.log.ErrorContext(r.Context(), "dashboard: render", "err", err)
 		http.Error(w, "the dashboard could not be rendered", http.StatusInternalServerError)
 		return
@@ -197,6 +210,8 @@ func toFigureJSON(g domain.NpsGroup) figureJSON {
 // only places them.
 
 type dashboardView struct {
+	// Staff is who is signed in, shown with the sign-out button.
+	Staff          string
 	RefreshSeconds int
 	Generated      string
 	From, To       string

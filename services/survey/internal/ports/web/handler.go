@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/treue/treue/pkg/telemetry"
 	"github.com/treue/treue/services/survey/internal/app"
 	"github.com/treue/treue/services/survey/internal/domain"
 	"github.com/treue/treue/services/survey/internal/ports/metrics"
@@ -66,6 +67,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
+			telemetry.Refused(r.Context(), "body_too_large")
 			h.problem(w, r, http.StatusRequestEntityTooLarge, acceptLanguage(r.Header.Get("Accept-Language")), func(t uiText) string { return t.TooLarge })
 			return
 		}
