@@ -251,12 +251,16 @@ func (r *Runtime) setServing(ok bool) {
 func (r *Runtime) watchReadiness(ctx context.Context, period time.Duration) {
 	t := time.NewTicker(period)
 	defer t.Stop()
-	was := true
+	// A first check at once, so that treue_service_ready has a value from the start; it
+	// logs nothing: consumers still starting are not news.
+	first, was := true, true
 	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+		if !first {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
 		}
 		rep := r.Ready(ctx)
 		if ctx.Err() != nil {
@@ -264,6 +268,10 @@ func (r *Runtime) watchReadiness(ctx context.Context, period time.Duration) {
 		}
 		r.lastReady.Store(&rep)
 		r.setServing(rep.OK)
+		if first {
+			first, was = false, rep.OK
+			continue
+		}
 		if rep.OK != was {
 			var failing []string
 			for _, c := range rep.Checks {

@@ -13,8 +13,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nkeys"
-	"go.opentelemetry.io/otel"
-	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -30,8 +28,7 @@ import (
 // match the contract) connects with its seed, has the publish refused by the server,
 // logs the refusal and counts it as a security refusal.
 func TestRefusedPublishIsLoggedAndCounted(t *testing.T) {
-	reader := sdkmetric.NewManualReader()
-	otel.SetMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)))
+	reader := testkit.CaptureMetrics().Reader()
 
 	user, _ := nkeys.CreateUser()
 	seed, _ := user.Seed()

@@ -32,7 +32,10 @@ var metrics struct {
 // service.name), so a dashboard can tell services apart whatever the scrape job is
 // called. Only the first call installs; later calls return the same handler, whatever
 // their service.
-func SetupMetrics(service string) (http.Handler, error) {
+//
+// readers are more readers of the same provider: the test kit adds one to read the
+// instruments directly.
+func SetupMetrics(service string, readers ...sdkmetric.Reader) (http.Handler, error) {
 	metrics.once.Do(func() {
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -49,7 +52,11 @@ func SetupMetrics(service string) (http.Handler, error) {
 			metrics.err = err
 			return
 		}
-		metrics.provider = sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp), sdkmetric.WithResource(res))
+		opts := []sdkmetric.Option{sdkmetric.WithReader(exp), sdkmetric.WithResource(res)}
+		for _, r := range readers {
+			opts = append(opts, sdkmetric.WithReader(r))
+		}
+		metrics.provider = sdkmetric.NewMeterProvider(opts...)
 		otel.SetMeterProvider(metrics.provider)
 		zeroCounters()
 		metrics.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})

@@ -2,13 +2,15 @@ package testkit
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/treue/treue/pkg/telemetry"
 )
 
 // Metrics reads what the process's OpenTelemetry instruments recorded, through a manual
@@ -18,9 +20,16 @@ type Metrics struct{ reader *sdkmetric.ManualReader }
 
 var metrics = sync.OnceValue(func() *Metrics {
 	r := sdkmetric.NewManualReader()
-	otel.SetMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(r)))
+	// The process's one provider, which also serves the services' /metrics: Main installs
+	// it before any test runs, so no service installs one without this reader.
+	if _, err := telemetry.SetupMetrics("treue", r); err != nil {
+		panic(fmt.Sprintf("testkit: metrics: %v", err))
+	}
 	return &Metrics{reader: r}
 })
+
+// Reader is the manual reader of the process's meter provider.
+func (m *Metrics) Reader() *sdkmetric.ManualReader { return m.reader }
 
 // CaptureMetrics installs the reader (the first time) and returns it. Instruments are
 // process-wide: a test that compares counts must not run in parallel with others that

@@ -59,6 +59,7 @@ var servers struct {
 // temp dirs. Call it from TestMain; when it returns, the testing package
 // exits with m.Run's status.
 func Main(m *testing.M) {
+	CaptureMetrics()
 	m.Run()
 	for _, s := range []*service{&servers.postgres, &servers.nats} {
 		// Waits for a resolve still in flight, makes later ones fail, and

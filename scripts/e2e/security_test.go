@@ -4,12 +4,10 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -33,11 +31,7 @@ import (
 
 // refusalReader is the one SDK reader of the process's global meter provider, so that
 // the tests read treue.security.refusals as a Prometheus scrape would.
-var refusalReader = sync.OnceValue(func() *sdkmetric.ManualReader {
-	r := sdkmetric.NewManualReader()
-	otel.SetMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(r)))
-	return r
-})
+func refusalReader() *sdkmetric.ManualReader { return testkit.CaptureMetrics().Reader() }
 
 // refusals returns treue.security.refusals by kind.
 func refusals(t *testing.T) map[string]int64 {
