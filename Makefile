@@ -3,6 +3,10 @@
 # project's own code (pkg/devstack), and every tool is pinned by version.
 
 SHELL := /bin/bash
+# go.work names the Go release to build with (toolchain go1.26.11: the standard library's
+# security fixes that govulncheck asks for); auto lets an older local go fetch it through
+# the module proxy. A GOTOOLCHAIN set in the environment wins.
+export GOTOOLCHAIN ?= auto
 MODULES := proto pkg scripts services/ledger services/survey services/feedback services/rewards services/reporting
 # Packages of every module in the workspace.
 PACKAGES := github.com/treue/treue/...
