@@ -6,7 +6,6 @@ import (
 	"runtime/debug"
 	"time"
 
-
 	"github.com/treue/treue/pkg/telemetry"
 )
 
