@@ -210,7 +210,9 @@ func (s *Store) SignIn(ctx context.Context, username, password, client string) (
 	now := s.cfg.Now()
 	u, nameErr := NormalizeUsername(username)
 	if nameErr != nil {
-		u = username // counted under what was typed, so a flood of bad names still locks
+		// Counted under what was typed, so a flood of bad names still locks; as text
+		// Postgres takes (valid UTF-8, no NUL): no account has such a name anyway.
+		u = strings.ReplaceAll(strings.ToValidUTF8(username, "\uFFFD"), "\x00", "\uFFFD")
 	}
 	ip := clientKey(client)
 	var locked bool
