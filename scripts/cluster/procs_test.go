@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	mrand "math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -159,14 +161,23 @@ func waitServing(ctx context.Context, p *proc, addr string) error {
 	}
 }
 
+// freePort returns a port free now for a child process to listen on. It is taken below
+// Linux's ephemeral range (32768 and up): a port the kernel picked for "port 0" is
+// handed out again at once to the next outgoing connection or listener of any test
+// running beside this one, and the child, binding a moment later, finds it taken.
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 100 {
+		port := 20000 + mrand.IntN(12000)
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		return port
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatal("no free port below the ephemeral range")
+	return 0
 }
 
 // balancer is what a Kubernetes Service is to the ledger's replicas: one address for

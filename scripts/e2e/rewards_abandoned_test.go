@@ -236,6 +236,7 @@ func startRewardsProcess(t *testing.T, e *rewardsEnv) *rewardsProcess {
 		"STREAM_REPLICAS=1",
 		"REWARDS_GRPC_ADDR=127.0.0.1:0",
 		"REWARDS_HTTP_ADDR=",
+		"REWARDS_ADMIN_ADDR=127.0.0.1:0",
 		"REWARDS_DB_MAX_CONNS=4",
 		"REWARDS_LEDGER_ADDR="+e.ledgerAddr,
 		"REWARDS_LEDGER_TIMEOUT=3s",
