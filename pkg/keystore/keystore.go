@@ -47,21 +47,16 @@ func Migrations() pg.Migration {
 }
 
 // Open connects to the auth schema (dsn: AUTH_DATABASE_URL, or DATABASE_URL) and
-// migrates the key store's set. Services sharing the database start at once, so a lost
-// race to create the schema is tried again.
+// migrates the key store's set. The pool is the service's one pool of the auth schema:
+// one connection listens for key changes, the others serve the key store and, where a
+// service has web pages, the staff sign-in.
 func Open(ctx context.Context, dsn string, log *slog.Logger) (*pgxpool.Pool, error) {
-	pool, err := pg.Connect(ctx, dsn, Schema, 3)
+	pool, err := pg.Connect(ctx, dsn, Schema, 4)
 	if err != nil {
 		return nil, err
 	}
-	for attempt := 0; ; attempt++ {
-		err = pg.Migrate(ctx, pool, Schema, log, Migrations())
-		if err == nil || attempt == 4 || !pg.IsUniqueViolation(err, "") {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if err != nil {
+	// pg.Migrate serialises replicas and services that create the schema together.
+	if err := pg.Migrate(ctx, pool, Schema, log, Migrations()); err != nil {
 		pool.Close()
 		return nil, err
 	}

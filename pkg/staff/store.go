@@ -72,16 +72,11 @@ func (a Account) Has(roles ...string) bool {
 type Store struct {
 	pool *pgxpool.Pool
 	cfg  Config
-	own  bool
 }
 
-// Open connects to cfg.DatabaseURL, migrates the set "staff" in the auth schema and
-// returns the store; Close releases the pool.
+// Open connects to cfg.DatabaseURL and returns the store on a pool of its own (the
+// command-line tools); Close releases the pool.
 func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
-	cfg = cfg.WithDefaults()
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
 	if cfg.DatabaseURL == "" {
 		return nil, errors.New("staff store: no database URL (AUTH_DATABASE_URL or the service's DATABASE_URL)")
 	}
@@ -89,19 +84,30 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("staff store: %w", err)
 	}
-	if err := pg.Migrate(ctx, pool, Schema, log, pg.Migration{Name: "staff", FS: migrations.FS}); err != nil {
+	s, err := New(ctx, pool, cfg, log)
+	if err != nil {
 		pool.Close()
 		return nil, err
 	}
-	return &Store{pool: pool, cfg: cfg, own: true}, nil
+	return s, nil
 }
 
-// Close releases the pool Open took.
-func (s *Store) Close() {
-	if s.own {
-		s.pool.Close()
+// New migrates the set "staff" in the auth schema on pool and returns the store; a
+// service passes the pool its runtime keeps for the auth schema (svc.Runtime.AuthPool).
+// cfg.DatabaseURL is not read.
+func New(ctx context.Context, pool *pgxpool.Pool, cfg Config, log *slog.Logger) (*Store, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
+	if err := pg.Migrate(ctx, pool, Schema, log, pg.Migration{Name: "staff", FS: migrations.FS}); err != nil {
+		return nil, err
+	}
+	return &Store{pool: pool, cfg: cfg}, nil
 }
+
+// Close releases the store's pool; only for a store made by Open.
+func (s *Store) Close() { s.pool.Close() }
 
 // Config is the store's configuration with defaults filled in.
 func (s *Store) Config() Config { return s.cfg }

@@ -22,6 +22,7 @@ func (r *Runtime) openKeys(ctx context.Context, base Base) error {
 		return err
 	}
 	r.closers = append(r.closers, pool.Close)
+	r.AuthPool = pool
 	store := keystore.New(pool, r.GRPC.Keys, r.Log)
 	if base.KeyPoll > 0 {
 		store.Poll = base.KeyPoll

@@ -134,6 +134,9 @@ type Runtime struct {
 	DB   *pg.DB
 	GRPC *grpcx.Server
 	Log  *slog.Logger
+	// AuthPool reaches the auth schema (AUTH_DATABASE_URL): the API keys, and the staff
+	// sign-in of a service with web pages.
+	AuthPool *pgxpool.Pool
 
 	grpcLis   net.Listener
 	httpLis   net.Listener

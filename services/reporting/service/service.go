@@ -110,15 +110,11 @@ func wire(ctx context.Context, rt *svc.Runtime, cfg Config, log *slog.Logger) er
 	}
 	reportingv1.RegisterReportingServiceServer(rt.GRPC, grpcapi.NewServer(application))
 	privacyv1.RegisterPrivacyServiceServer(rt.GRPC, privacy.NewServer(Name, application.Queries.ExportMember.Handle, convert.Export))
-	staffCfg := cfg.Staff
-	if staffCfg.DatabaseURL == "" {
-		staffCfg.DatabaseURL = cfg.Base.DatabaseURL
-	}
-	staffStore, err := staff.Open(ctx, staffCfg, log)
+	// The sign-in shares the runtime's pool of the auth schema, where the API keys are.
+	staffStore, err := staff.New(ctx, rt.AuthPool, cfg.Staff, log)
 	if err != nil {
 		return err
 	}
-	rt.OnClose(staffStore.Close)
 	rt.Background(staffStore.Pruner(10*time.Minute, log))
 	rt.HandleHTTP(web.NewDashboard(application.Queries.GetDashboard, store.Ping, staff.NewWeb(staffStore, log), cfg.DashboardRefresh, time.Now, log))
 	// The points liability as a gauge, read at each collection while the service runs.
