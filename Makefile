@@ -33,13 +33,7 @@ go-test:
 ## name, so a new target runs without being listed here.
 FUZZTIME ?= 5s
 fuzz:
-	@grep -rlE --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*\(' $(MODULES) | grep -v '/testdata/' | sort | \
-	while read -r file; do \
-		for target in $$(sed -nE 's/^func (Fuzz[A-Za-z0-9_]*)\(.*/\1/p' "$$file"); do \
-			echo "fuzz $$target ($$(dirname "$$file"), $(FUZZTIME))"; \
-			go test -run='^$$' -fuzz="^$$target$$" -fuzztime=$(FUZZTIME) "./$$(dirname "$$file")" || exit 1; \
-		done; \
-	done
+	FUZZTIME=$(FUZZTIME) bash scripts/fuzz.sh $(MODULES)
 
 ## fuzz-long: every fuzz target for 5 minutes (FUZZTIME to choose).
 fuzz-long:
