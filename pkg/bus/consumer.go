@@ -182,6 +182,10 @@ func (c *Consumer) Run(ctx context.Context) error {
 		return err
 	})
 	if err != nil {
+		if ctx.Err() != nil {
+			// Shut down before the consumer was ready: nothing was fetched, nothing to drain.
+			return nil
+		}
 		c.state.result(err)
 		return fmt.Errorf("bus: consumer %s: %w", c.cfg.Name, err)
 	}

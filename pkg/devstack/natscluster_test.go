@@ -93,8 +93,19 @@ func TestClusterNodesReplicateAndOutliveOneNode(t *testing.T) {
 	follower := info.Cluster.Replicas[0].Name
 	servers[follower].Shutdown()
 	servers[follower].WaitForShutdown()
-	if _, err := js.Publish(ctx, "r3.a", []byte("2")); err != nil {
-		t.Fatalf("publish with %s down: %v", follower, err)
+	// A publish the client wrote to the node as it went down is lost with the node's
+	// socket, and its reply never comes: publish again, deduplicated by message ID, as
+	// the outbox relay does.
+	for attempt := 1; ; attempt++ {
+		actx, acancel := context.WithTimeout(ctx, 2*time.Second)
+		_, err := js.Publish(actx, "r3.a", []byte("2"), jetstream.WithMsgID("2"))
+		acancel()
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("publish with %s down, %d attempts: %v", follower, attempt, err)
+		}
 	}
 	if info, err = stream.Info(ctx); err != nil || info.State.Msgs != 2 {
 		t.Fatalf("stream holds %v messages (%v), want 2", info.State.Msgs, err)
