@@ -6,6 +6,7 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"time"
@@ -118,3 +119,13 @@ type base struct {
 // clock returns the time now, in UTC and truncated to microseconds (Postgres keeps no
 // finer), so that what a use case returns equals what a later read of it returns.
 func (b *base) clock() time.Time { return b.now().UTC().Truncate(time.Microsecond) }
+
+// audit appends an administrative change to the audit log inside tx: who, when, what,
+// and the object before and after (nil where it did not exist).
+func (b *base) audit(ctx context.Context, tx Tx, actor domain.Actor, action, kind, id string, before, after any, note string) error {
+	e, err := domain.Audit(b.newID(), b.clock(), actor, action, kind, id, before, after, note)
+	if err != nil {
+		return err
+	}
+	return tx.Audit(ctx, e)
+}

@@ -62,6 +62,9 @@ type Tx interface {
 	ApplyOnce(ctx context.Context, txs []domain.Transaction) ([]domain.Transaction, error)
 	// Emit writes events to the outbox, to be published once the transaction commits.
 	Emit(ctx context.Context, events ...domain.Event) error
+	// Audit appends administrative changes to the audit log, in the same transaction as
+	// the change itself.
+	Audit(ctx context.Context, entries ...domain.AuditEntry) error
 
 	// InsertPurchases records purchases not recorded before, with the points returned
 	// by returns booked before them, and returns those by key.

@@ -39,6 +39,12 @@ func till(ctx context.Context) bool {
 	return c.StoreBound()
 }
 
+// actor is the caller as the audit log records it.
+func actor(ctx context.Context) domain.Actor {
+	c, _ := grpcx.CallerFrom(ctx)
+	return domain.Actor{Name: c.Name, KeyID: c.KeyID, Roles: c.Roles}
+}
+
 // New returns the server of a.
 func New(a *app.Application) *Server { return &Server{app: a} }
 
