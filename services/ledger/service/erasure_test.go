@@ -219,7 +219,11 @@ func TestEraseMember(t *testing.T) {
 func TestExportMember(t *testing.T) {
 	e := started(t)
 	ctx := testkit.Ctx(t)
-	m := e.enroll("Hedy")
+	m := e.enrollWith("Hedy", card("HEDY-0001")).GetMember().GetMemberId()
+	if _, err := e.members("service").RecordConsent(ctx, &ledgerv1.RecordConsentRequest{MemberId: m, Purpose: ledgerv1.ConsentPurpose_CONSENT_PURPOSE_SURVEY,
+		Wording: "Ask me.", WordingVersion: "v1", Channel: ledgerv1.ContactChannel_CONTACT_CHANNEL_APP, Evidence: "form 7"}); err != nil {
+		t.Fatal(err)
+	}
 	e.publishPurchase(purchase("S1", "T1", m, 10000))
 	e.WaitHandled(service.ConsumerPOS, e.publishReturn(posReturn("S1", "R1", "T1", m, 2000)))
 	e.WaitHandled(service.ConsumerSurvey, e.send(uuid.NewString(), response("resp-0001", m)))
@@ -283,6 +287,12 @@ func TestExportMember(t *testing.T) {
 	if returns := data["returns"].([]any); len(returns) != 1 || returns[0].(map[string]any)["debited"] != float64(20) {
 		t.Errorf("exported returns %v", returns)
 	}
+	if ids := data["identifiers"].([]any); len(ids) != 1 || ids[0].(map[string]any)["value"] != "HEDY0001" {
+		t.Errorf("exported identifiers %v", ids)
+	}
+	if cs := data["consents"].([]any); len(cs) != 1 || cs[0].(map[string]any)["evidence"] != "form 7" || cs[0].(map[string]any)["purpose"] != "survey" {
+		t.Errorf("exported consents %v", cs)
+	}
 	if admin := export("admin", m); !proto.Equal(mustStruct(t, admin), mustStruct(t, data)) {
 		t.Errorf("the export as admin differs from the one as privacy")
 	}
@@ -298,6 +308,9 @@ func TestExportMember(t *testing.T) {
 	member = data["member"].(map[string]any)
 	if member["display_name"] != "" || member["email"] != "" || member["erased_at"] == nil || member["erasure_reason"] != "right to erasure" {
 		t.Errorf("exported erased member %v", member)
+	}
+	if len(data["identifiers"].([]any)) != 0 || data["consents"].([]any)[0].(map[string]any)["evidence"] != nil {
+		t.Errorf("the erased member's export keeps identifiers or consent evidence: %v", data)
 	}
 	if len(data["transactions"].([]any)) != 4 || len(data["purchases"].([]any)) != 1 || len(data["holds"].([]any)) != 1 {
 		t.Errorf("the erased member's records changed: %v", data)

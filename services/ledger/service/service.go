@@ -120,6 +120,9 @@ func LoadConfig() (Config, error) {
 			err = fmt.Errorf("LEDGER_CURRENCY, LEDGER_POINTS_PER_UNIT: %w", e)
 		}
 	}
+	if cfg.ClaimWindow < 0 {
+		err = errors.Join(err, errors.New("LEDGER_CLAIM_WINDOW must not be negative"))
+	}
 	if cfg.SurveyBonusPoints < 0 {
 		err = errors.Join(err, errors.New("LEDGER_SURVEY_BONUS_POINTS must not be negative"))
 	}

@@ -244,3 +244,14 @@ func auditedProfile(p domain.Profile) any {
 		Attributes map[string]string `json:"attributes"`
 	}{domain.RequestHash(p.Member.ID, p.Member.DisplayName)[:16], p.Member.Locale, p.Tags, p.Attributes}
 }
+
+// exportMemberData adds what the members' area keeps to a member's export: identifiers,
+// tags, attributes and the consent history with its evidence.
+func exportMemberData(ctx context.Context, store Store, x *domain.MemberExport) error {
+	var err error
+	if x.Profile, err = store.Profile(ctx, x.Member.ID); err != nil {
+		return err
+	}
+	x.Consents, err = store.Consents(ctx, x.Member.ID)
+	return err
+}
