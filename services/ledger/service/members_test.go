@@ -519,3 +519,62 @@ func TestUpdateMember(t *testing.T) {
 		t.Errorf("the audit log holds the member's name")
 	}
 }
+
+// TestConcurrentClaimsCreditOnce: members racing to claim one receipt, and enrolments
+// racing for one card: one wins, the others are refused, the receipt is credited once.
+func TestConcurrentClaimsCreditOnce(t *testing.T) {
+	e := started(t)
+	ctx := testkit.Ctx(t)
+	e.WaitHandled(service.ConsumerPOS, e.publishPurchase(purchase("S1", "T1", "card:RACE-0001", 5000)))
+	const n = 6
+	members := make([]string, n)
+	for i := range members {
+		members[i] = e.enroll(fmt.Sprintf("Racer%d", i))
+	}
+	errs := make(chan error, n)
+	for i, m := range members {
+		go func() {
+			_, err := e.members("service").ClaimPurchase(ctx, &ledgerv1.ClaimPurchaseRequest{
+				IdempotencyKey: fmt.Sprintf("race-claim-%d", i), MemberId: m, StoreId: "S1", TransactionId: "T1", TotalMinor: 5000})
+			errs <- err
+		}()
+	}
+	won := 0
+	for range n {
+		switch err := <-errs; status.Code(err) {
+		case codes.OK:
+			won++
+		case codes.AlreadyExists:
+		default:
+			t.Errorf("a racing claim: %v", err)
+		}
+	}
+	if won != 1 {
+		t.Errorf("%d claims won, want 1", won)
+	}
+	if got := e.db.Count(`SELECT count(*) FROM transactions WHERE reference = 'S1/T1'`); got != 1 {
+		t.Errorf("%d credits of the receipt, want 1", got)
+	}
+
+	for i := range n {
+		go func() {
+			_, err := e.ledger("admin").Enroll(ctx, &ledgerv1.EnrollRequest{IdempotencyKey: fmt.Sprintf("race-enrol-%d", i),
+				DisplayName: "Card Racer", Email: "racer@example.com", Identifiers: []*ledgerv1.Identifier{card("RACE-0002")}})
+			errs <- err
+		}()
+	}
+	won = 0
+	for range n {
+		switch err := <-errs; status.Code(err) {
+		case codes.OK:
+			won++
+		case codes.AlreadyExists:
+		default:
+			t.Errorf("a racing enrolment: %v", err)
+		}
+	}
+	if won != 1 || e.db.Count(`SELECT count(*) FROM member_identifiers WHERE value = 'RACE0002'`) != 1 {
+		t.Errorf("%d enrolments with one card won, want 1", won)
+	}
+	checkInvariants(t, e)
+}
