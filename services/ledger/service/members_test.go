@@ -213,6 +213,12 @@ func TestPurchaseByIdentifierCreditsMember(t *testing.T) {
 	if n := e.db.Count(`SELECT count(*) FROM purchases WHERE member_id = $1`, m); n != 4 {
 		t.Errorf("%d purchases credited to the member, want 4", n)
 	}
+	// A return whose purchase never came debits the member its card names.
+	e.WaitHandled(service.ConsumerPOS, e.publishReturn(posReturn("S1", "R2", "T-missing", "card:4000 1234", 1500)))
+	if got := e.returnRow("S1", "R2"); got != (returnRow{points: 15, debited: 15, orphan: true}) {
+		t.Errorf("orphan return by card booked %+v, want 15 debited", got)
+	}
+	e.waitAvailable(m, 65)
 
 	e.WaitHandled(service.ConsumerPOS, e.publishPurchase(purchase("S1", "T5", "card:9999-0000", 5000)))
 	if n := e.db.Count(`SELECT count(*) FROM unmatched_purchases WHERE transaction_id = 'T5'
