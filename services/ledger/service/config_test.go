@@ -103,3 +103,19 @@ func TestLoadConfigCeilingOfOneCurrencyKeepsTheDefault(t *testing.T) {
 		t.Errorf("ceilings %d and %v, want the default for EUR and JPY's own", cfg.MaxPurchaseMinor, cfg.MaxPurchaseMinorBy)
 	}
 }
+
+func TestLoadConfigClaimWindow(t *testing.T) {
+	t.Setenv("LEDGER_CLAIM_WINDOW", "")
+	cfg, err := service.LoadConfig()
+	if err != nil || cfg.ClaimWindow != 90*24*time.Hour {
+		t.Errorf("default claim window %v, %v; want 90 days", cfg.ClaimWindow, err)
+	}
+	t.Setenv("LEDGER_CLAIM_WINDOW", "720h")
+	if cfg, err = service.LoadConfig(); err != nil || cfg.ClaimWindow != 30*24*time.Hour {
+		t.Errorf("claim window %v, %v; want 30 days", cfg.ClaimWindow, err)
+	}
+	t.Setenv("LEDGER_CLAIM_WINDOW", "-1h")
+	if _, err = service.LoadConfig(); err == nil || !strings.Contains(err.Error(), "LEDGER_CLAIM_WINDOW") {
+		t.Errorf("a negative claim window: %v", err)
+	}
+}

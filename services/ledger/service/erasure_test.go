@@ -50,14 +50,23 @@ func TestEraseMember(t *testing.T) {
 	e := started(t)
 	ctx := testkit.Ctx(t)
 	enrol := &ledgerv1.EnrollRequest{IdempotencyKey: "enroll-greta-01", DisplayName: "Greta Garbo", Email: "greta@example.com",
-		Locale: "sv-SE", SurveyConsent: true, MarketingConsent: true}
+		Locale: "sv-SE", SurveyConsent: true, MarketingConsent: true,
+		Identifiers: []*ledgerv1.Identifier{card("GRETA-0001"), email("greta@example.com"), phone("+46 70 123 45 67")},
+		ConsentEvidence: &ledgerv1.ConsentEvidence{Wording: "Ask me and send me offers.", WordingVersion: "v1",
+			Channel: ledgerv1.ContactChannel_CONTACT_CHANNEL_WEB, Evidence: "ip 192.0.2.7, greta's browser"}}
 	enrolled, err := e.ledger("admin").Enroll(ctx, enrol)
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := enrolled.GetMember().GetMemberId()
 	e.publishPurchase(purchase("S1", "T1", m, 10000))
-	e.waitAvailable(m, 100)
+	// Named by email: the reference the POS sent names the person.
+	e.publishPurchase(purchase("S1", "T0", "email:greta@example.com", 1000))
+	e.waitAvailable(m, 110)
+	if _, err := e.members("admin").UpdateMember(ctx, &ledgerv1.UpdateMemberRequest{MemberId: m, UpdateMask: []string{"tags", "attributes"},
+		Tags: []string{"film"}, Attributes: map[string]string{"birthday": "09-18"}}); err != nil {
+		t.Fatal(err)
+	}
 	hold, err := e.ledger("service").PlaceHold(ctx, &ledgerv1.PlaceHoldRequest{IdempotencyKey: "hold-greta-1", MemberId: m, Points: 30})
 	if err != nil {
 		t.Fatal(err)
@@ -106,6 +115,27 @@ func TestEraseMember(t *testing.T) {
 	if n := e.db.Count(`SELECT count(*) FROM members WHERE display_name LIKE '%Greta%' OR email LIKE '%greta%'`); n != 0 {
 		t.Errorf("%d rows still name Greta", n)
 	}
+	// Her identifiers are gone, her consents' evidence too (the facts stay), and so are
+	// her tags and attributes and the references the POS named her by.
+	if n := e.db.Count(`SELECT count(*) FROM member_identifiers WHERE member_id = $1`, m); n != 0 {
+		t.Errorf("%d identifiers left after the erasure", n)
+	}
+	if n := e.db.Count(`SELECT count(*) FROM consent_records WHERE member_id = $1 AND evidence = '' AND wording_version = 'v1'`, m); n != 2 {
+		t.Errorf("%d consent records kept without their evidence, want 2", n)
+	}
+	if n := e.db.Count(`SELECT count(*) FROM members WHERE id = $1 AND tags = '{}' AND attributes = '{}'`, m); n != 1 {
+		t.Error("the erased member keeps tags or attributes")
+	}
+	if n := e.db.Count(`SELECT count(*) FROM purchases WHERE member_ref LIKE '%greta%'`); n != 0 {
+		t.Errorf("%d purchases still name Greta", n)
+	}
+	_, err = e.members("pos").LookupMember(ctx, &ledgerv1.LookupMemberRequest{Identifier: card("GRETA-0001")})
+	testkit.WantCode(t, err, codes.NotFound)
+	_, err = e.members("admin").AddIdentifier(ctx, &ledgerv1.AddIdentifierRequest{MemberId: m, Identifier: card("GRETA-0002")})
+	testkit.WantCode(t, err, codes.NotFound)
+	_, err = e.members("service").RecordConsent(ctx, &ledgerv1.RecordConsentRequest{MemberId: m, Purpose: ledgerv1.ConsentPurpose_CONSENT_PURPOSE_SURVEY,
+		Wording: "w", WordingVersion: "v1", Channel: ledgerv1.ContactChannel_CONTACT_CHANNEL_WEB})
+	testkit.WantCode(t, err, codes.NotFound)
 	if after := e.balance(m); !proto.Equal(after, before) {
 		t.Errorf("balance %v after the erasure, want %v", after, before)
 	}
@@ -152,8 +182,13 @@ func TestEraseMember(t *testing.T) {
 	if after := e.balance(m); after.GetAvailable() != before.GetAvailable() || after.GetHeld() != 0 {
 		t.Errorf("balance %v after the capture, want %d available and nothing held", after, before.GetAvailable())
 	}
-	if n := e.db.Count(`SELECT count(*) FROM transactions WHERE member_id = $1 AND kind IN ('credit', 'debit')`, m); n != 1 {
-		t.Errorf("%d credits and debits for the member, want only the purchase before the erasure", n)
+	if n := e.db.Count(`SELECT count(*) FROM transactions WHERE member_id = $1 AND kind IN ('credit', 'debit')`, m); n != 2 {
+		t.Errorf("%d credits and debits for the member, want only the two purchases before the erasure", n)
+	}
+	// Her card names no one now: a purchase with it is kept unmatched.
+	e.WaitHandled(service.ConsumerPOS, e.publishPurchase(purchase("S1", "T3", "card:GRETA-0001", 5000)))
+	if n := e.db.Count(`SELECT count(*) FROM unmatched_purchases WHERE transaction_id = 'T3'`); n != 1 {
+		t.Errorf("the purchase with the erased member's card: %d unmatched, want 1", n)
 	}
 	checkInvariants(t, e)
 
@@ -184,7 +219,11 @@ func TestEraseMember(t *testing.T) {
 func TestExportMember(t *testing.T) {
 	e := started(t)
 	ctx := testkit.Ctx(t)
-	m := e.enroll("Hedy")
+	m := e.enrollWith("Hedy", card("HEDY-0001")).GetMember().GetMemberId()
+	if _, err := e.members("service").RecordConsent(ctx, &ledgerv1.RecordConsentRequest{MemberId: m, Purpose: ledgerv1.ConsentPurpose_CONSENT_PURPOSE_SURVEY,
+		Wording: "Ask me.", WordingVersion: "v1", Channel: ledgerv1.ContactChannel_CONTACT_CHANNEL_APP, Evidence: "form 7"}); err != nil {
+		t.Fatal(err)
+	}
 	e.publishPurchase(purchase("S1", "T1", m, 10000))
 	e.WaitHandled(service.ConsumerPOS, e.publishReturn(posReturn("S1", "R1", "T1", m, 2000)))
 	e.WaitHandled(service.ConsumerSurvey, e.send(uuid.NewString(), response("resp-0001", m)))
@@ -248,6 +287,12 @@ func TestExportMember(t *testing.T) {
 	if returns := data["returns"].([]any); len(returns) != 1 || returns[0].(map[string]any)["debited"] != float64(20) {
 		t.Errorf("exported returns %v", returns)
 	}
+	if ids := data["identifiers"].([]any); len(ids) != 1 || ids[0].(map[string]any)["value"] != "HEDY0001" {
+		t.Errorf("exported identifiers %v", ids)
+	}
+	if cs := data["consents"].([]any); len(cs) != 1 || cs[0].(map[string]any)["evidence"] != "form 7" || cs[0].(map[string]any)["purpose"] != "survey" {
+		t.Errorf("exported consents %v", cs)
+	}
 	if admin := export("admin", m); !proto.Equal(mustStruct(t, admin), mustStruct(t, data)) {
 		t.Errorf("the export as admin differs from the one as privacy")
 	}
@@ -263,6 +308,9 @@ func TestExportMember(t *testing.T) {
 	member = data["member"].(map[string]any)
 	if member["display_name"] != "" || member["email"] != "" || member["erased_at"] == nil || member["erasure_reason"] != "right to erasure" {
 		t.Errorf("exported erased member %v", member)
+	}
+	if len(data["identifiers"].([]any)) != 0 || data["consents"].([]any)[0].(map[string]any)["evidence"] != nil {
+		t.Errorf("the erased member's export keeps identifiers or consent evidence: %v", data)
 	}
 	if len(data["transactions"].([]any)) != 4 || len(data["purchases"].([]any)) != 1 || len(data["holds"].([]any)) != 1 {
 		t.Errorf("the erased member's records changed: %v", data)

@@ -86,6 +86,9 @@ type Config struct {
 	// waits (with the consumer's back-off) before it is booked from its own amount
 	// (LEDGER_RETURN_WAIT_DELIVERIES, default 3).
 	ReturnWaitDeliveries int
+	// ClaimWindow is how long after a purchase a member may claim it with ClaimPurchase
+	// (LEDGER_CLAIM_WINDOW, default 2160h: 90 days).
+	ClaimWindow time.Duration
 }
 
 // LoadConfig reads the configuration from the environment.
@@ -100,6 +103,7 @@ func LoadConfig() (Config, error) {
 		HoldTTL:              env.Duration("LEDGER_HOLD_TTL", 15*time.Minute),
 		HoldExpiryInterval:   env.Duration("LEDGER_HOLD_EXPIRY_INTERVAL", 5*time.Second),
 		ReturnWaitDeliveries: env.Int("LEDGER_RETURN_WAIT_DELIVERIES", 3),
+		ClaimWindow:          env.Duration("LEDGER_CLAIM_WINDOW", app.DefaultClaimWindow),
 	}
 	err := cfg.loadRates(env.String("LEDGER_POINTS_PER_UNIT", "1"))
 	if err != nil {
@@ -115,6 +119,9 @@ func LoadConfig() (Config, error) {
 		if _, e := cfg.posRules(); e != nil {
 			err = fmt.Errorf("LEDGER_CURRENCY, LEDGER_POINTS_PER_UNIT: %w", e)
 		}
+	}
+	if cfg.ClaimWindow < 0 {
+		err = errors.Join(err, errors.New("LEDGER_CLAIM_WINDOW must not be negative"))
 	}
 	if cfg.SurveyBonusPoints < 0 {
 		err = errors.Join(err, errors.New("LEDGER_SURVEY_BONUS_POINTS must not be negative"))
@@ -250,6 +257,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("hold_ttl", c.HoldTTL),
 		slog.Duration("hold_expiry_interval", c.HoldExpiryInterval),
 		slog.Int("return_wait_deliveries", c.ReturnWaitDeliveries),
+		slog.Duration("claim_window", c.ClaimWindow),
 	)
 }
 
@@ -310,6 +318,7 @@ func wire(rt *svc.Runtime, cfg Config, rules domain.POSRules, log *slog.Logger) 
 			SurveyBonusPoints:    cfg.SurveyBonusPoints,
 			HoldTTL:              cfg.HoldTTL,
 			ReturnWaitDeliveries: cfg.ReturnWaitDeliveries,
+			ClaimWindow:          cfg.ClaimWindow,
 		},
 		NewID: newID, Now: time.Now, Log: log,
 	})
@@ -320,6 +329,7 @@ func wire(rt *svc.Runtime, cfg Config, rules domain.POSRules, log *slog.Logger) 
 		return err
 	}
 	ledgerv1.RegisterLedgerServiceServer(rt.GRPC, grpcapi.New(application))
+	ledgerv1.RegisterMemberServiceServer(rt.GRPC, grpcapi.NewMembers(application))
 	privacyv1.RegisterPrivacyServiceServer(rt.GRPC, privacy.NewServer(Name, application.Queries.ExportMember.Handle, convert.Export))
 	// Holds past their expiry are voided every HoldExpiryInterval.
 	rt.Sweep(svc.Sweep{What: "hold expiry", Interval: cfg.HoldExpiryInterval, Batch: 200,

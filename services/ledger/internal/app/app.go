@@ -26,6 +26,8 @@ type Config struct {
 	// ReturnWaitDeliveries is how many deliveries a return waits for its purchase before
 	// it is booked from its own amount (default 3).
 	ReturnWaitDeliveries int
+	// ClaimWindow is how long after a purchase a member may claim it (default 90 days).
+	ClaimWindow time.Duration
 }
 
 // Deps are what the use cases need from outside.
@@ -57,6 +59,11 @@ type Commands struct {
 	CreditSurveyBonuses *CreditSurveyBonuses
 	CompleteRedemptions *CompleteRedemptions
 	CancelRedemptions   *CancelRedemptions
+	AddIdentifier       *AddIdentifier
+	RemoveIdentifier    *RemoveIdentifier
+	UpdateMember        *UpdateMember
+	ClaimPurchase       *ClaimPurchase
+	ChangeConsent       *ChangeConsent
 }
 
 // Queries read the ledger.
@@ -65,6 +72,10 @@ type Queries struct {
 	GetBalance       *GetBalance
 	ListTransactions *ListTransactions
 	ExportMember     *ExportMember
+	LookupMember     *LookupMember
+	SearchMembers    *SearchMembers
+	GetMemberProfile *GetMemberProfile
+	ListConsents     *ListConsents
 }
 
 // New builds the use cases; it refuses a missing dependency or an impossible rule.
@@ -82,6 +93,9 @@ func New(d Deps) (*Application, error) {
 	if d.Config.ReturnWaitDeliveries <= 0 {
 		d.Config.ReturnWaitDeliveries = 3
 	}
+	if d.Config.ClaimWindow <= 0 {
+		d.Config.ClaimWindow = DefaultClaimWindow
+	}
 	b := &base{store: d.Store, cfg: d.Config, newID: d.NewID, now: d.Now, log: d.Log}
 	h := holds{b}
 	return &Application{
@@ -97,12 +111,21 @@ func New(d Deps) (*Application, error) {
 			CreditSurveyBonuses: &CreditSurveyBonuses{b},
 			CompleteRedemptions: &CompleteRedemptions{h},
 			CancelRedemptions:   &CancelRedemptions{h},
+			AddIdentifier:       &AddIdentifier{b},
+			RemoveIdentifier:    &RemoveIdentifier{b},
+			UpdateMember:        &UpdateMember{b},
+			ClaimPurchase:       &ClaimPurchase{b},
+			ChangeConsent:       &ChangeConsent{b},
 		},
 		Queries: Queries{
 			GetMember:        &GetMember{b},
 			GetBalance:       &GetBalance{b},
 			ListTransactions: &ListTransactions{b},
 			ExportMember:     &ExportMember{b},
+			LookupMember:     &LookupMember{b},
+			SearchMembers:    &SearchMembers{b},
+			GetMemberProfile: &GetMemberProfile{b},
+			ListConsents:     &ListConsents{b},
 		},
 	}, nil
 }

@@ -14,10 +14,20 @@ type Enroll struct{ *base }
 // domain.ErrIdempotencyKeyReused. Once that member is erased, the key returns the erased
 // member whatever the request: the ledger no longer knows what the first request said,
 // and a late retry must not enrol the person again.
-func (u *Enroll) Handle(ctx context.Context, key string, e domain.Enrolment) (domain.Member, error) {
+//
+// The enrolment's identifiers (as written; normalised here) become the member's: one
+// another member holds fails the enrolment with a *domain.IdentifierTakenError. The
+// consents it gives are recorded with their evidence.
+func (u *Enroll) Handle(ctx context.Context, actor domain.Actor, key string, e domain.Enrolment) (domain.Enrolled, error) {
+	ids, err := domain.ParseIdentifiers("identifiers", e.Identifiers)
+	if err != nil {
+		return domain.Enrolled{}, err
+	}
+	e.Identifiers = ids
 	hash := e.Hash()
 	m := domain.NewMember(u.newID(), e, u.clock())
-	err := u.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
+	var out domain.Enrolled
+	err = u.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
 		inserted, existing, existingHash, err := tx.InsertMember(ctx, m, key, hash)
 		if err != nil {
 			return err
@@ -26,13 +36,34 @@ func (u *Enroll) Handle(ctx context.Context, key string, e domain.Enrolment) (do
 			if existingHash != hash && !existing.Erased() {
 				return domain.ErrIdempotencyKeyReused
 			}
-			m = existing
-			return nil
+			out.Member = existing
+			if !existing.Erased() {
+				out.Claimable, err = u.claimable(ctx, tx, ids)
+			}
+			return err
+		}
+		out.Member = m
+		if err := u.enrolMemberData(ctx, tx, actor, m, e); err != nil {
+			return err
+		}
+		if out.Claimable, err = u.claimable(ctx, tx, ids); err != nil {
+			return err
 		}
 		return tx.Emit(ctx, domain.MemberEnrolled{Member: m})
 	})
 	if err != nil {
-		return domain.Member{}, err
+		return domain.Enrolled{}, err
 	}
-	return m, nil
+	return out, nil
+}
+
+// enrolMemberData stores what the members' area keeps of a new member: identifiers and
+// the evidence of the consents given.
+func (u *Enroll) enrolMemberData(ctx context.Context, tx Tx, actor domain.Actor, m domain.Member, e domain.Enrolment) error {
+	if len(e.Identifiers) > 0 {
+		if err := tx.InsertIdentifiers(ctx, m.ID, e.Identifiers, m.EnrolledAt); err != nil {
+			return err
+		}
+	}
+	return tx.InsertConsents(ctx, domain.EnrolmentConsents(m, e.ConsentEvidence, actor, u.newID))
 }

@@ -33,6 +33,9 @@ func (u *EraseMember) Handle(ctx context.Context, memberID, reason string) (doma
 		if err := tx.SaveErasure(ctx, m); err != nil {
 			return err
 		}
+		if err := tx.EraseMemberData(ctx, m.ID); err != nil {
+			return err
+		}
 		return tx.Emit(ctx, domain.MemberErased{MemberID: m.ID, ErasedAt: m.ErasedAt})
 	})
 	if err != nil {

@@ -54,5 +54,8 @@ func (u *ExportMember) Handle(ctx context.Context, memberID string) (domain.Memb
 	if x.Unmatched, err = u.store.Unmatched(ctx, m.ID); err != nil {
 		return domain.MemberExport{}, err
 	}
+	if err := exportMemberData(ctx, u.store, &x); err != nil {
+		return domain.MemberExport{}, err
+	}
 	return x, nil
 }

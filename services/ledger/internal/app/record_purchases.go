@@ -30,22 +30,18 @@ func (u *RecordPurchases) Handle(ctx context.Context, purchases []domain.Purchas
 		return booked, nil
 	}
 	err := u.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
-		// The member each purchase names, when it names one by a UUID.
-		canonicalMember := make(map[domain.PurchaseKey]string, len(purchases))
-		ids := make([]string, 0, len(purchases))
-		for _, p := range purchases {
-			if id, ok := domain.CanonicalUUID(p.MemberRef); ok {
-				ids = append(ids, id)
-				canonicalMember[p.Key] = id
-			}
+		// (1) The member each purchase names, by member id or by card, email or phone.
+		named, err := namedMembers(ctx, tx, purchaseRefs(purchases))
+		if err != nil {
+			return err
 		}
-		balances, err := tx.LockMembers(ctx, ids)
+		balances, err := tx.LockMembers(ctx, memberIDs(named))
 		if err != nil {
 			return err
 		}
 		for i := range purchases {
 			p := &purchases[i]
-			if id := canonicalMember[p.Key]; id != "" {
+			if id := named[p.MemberRef]; id != "" {
 				if _, known := balances[id]; known {
 					p.MemberID = id
 					if p.Points, err = u.cfg.POS.Points(p.Currency, p.TotalMinor); err != nil {
@@ -107,4 +103,12 @@ func creditEvent(t domain.Transaction, points int64, storeID string) domain.Poin
 		TransactionID: t.ID, MemberID: t.MemberID, Points: points, Reason: t.Reason,
 		Reference: t.Reference, StoreID: storeID, OccurredAt: t.CreatedAt,
 	}
+}
+
+func purchaseRefs(ps []domain.Purchase) []string {
+	refs := make([]string, len(ps))
+	for i, p := range ps {
+		refs[i] = p.MemberRef
+	}
+	return refs
 }

@@ -46,14 +46,18 @@ func (u *RecordReturns) Handle(ctx context.Context, returns []domain.Return) (Bo
 			return err
 		}
 		// Returns take points back from the purchase's member, or else from the member
-		// the return names.
+		// the return names (by member id or by card, email or phone).
+		named, err := namedMembers(ctx, tx, orphanRefs(returns, originals))
+		if err != nil {
+			return err
+		}
 		ids := make([]string, 0, len(returns))
 		for _, r := range returns {
 			if o, ok := originals[r.Original()]; ok {
 				if o.MemberID != "" {
 					ids = append(ids, o.MemberID)
 				}
-			} else if id, ok := domain.CanonicalUUID(r.MemberRef); ok {
+			} else if id := named[r.MemberRef]; id != "" {
 				ids = append(ids, id)
 			}
 		}
@@ -94,7 +98,7 @@ func (u *RecordReturns) Handle(ctx context.Context, returns []domain.Return) (Bo
 				return fmt.Errorf("return %s of purchase %s: %w", r.Key.Reference(), r.Original().Reference(), domain.ErrPurchaseNotYetKnown)
 			default:
 				r.Orphan = true
-				if id, ok := domain.CanonicalUUID(r.MemberRef); ok {
+				if id := named[r.MemberRef]; id != "" {
 					if _, known := balances[id]; known {
 						points, err := u.cfg.POS.Points(r.Currency, r.TotalMinor)
 						if err != nil {
@@ -141,4 +145,15 @@ func (u *RecordReturns) Handle(ctx context.Context, returns []domain.Return) (Bo
 		return Booked{Refusals: refusals}, err
 	}
 	return Booked{Refusals: refusals, Sales: len(booked), Points: debited}, nil
+}
+
+// orphanRefs are the member references of the returns whose purchase is unknown.
+func orphanRefs(rs []domain.Return, originals map[domain.PurchaseKey]domain.Purchase) []string {
+	var refs []string
+	for _, r := range rs {
+		if _, ok := originals[r.Original()]; !ok && r.MemberRef != "" {
+			refs = append(refs, r.MemberRef)
+		}
+	}
+	return refs
 }

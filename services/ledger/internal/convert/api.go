@@ -10,6 +10,7 @@ func Enrolment(req *ledgerv1.EnrollRequest) domain.Enrolment {
 	return domain.Enrolment{
 		DisplayName: req.GetDisplayName(), Email: req.GetEmail(), Locale: req.GetLocale(),
 		SurveyConsent: req.GetSurveyConsent(), MarketingConsent: req.GetMarketingConsent(),
+		Identifiers: identifiersIn(req.GetIdentifiers()), ConsentEvidence: consentEvidence(req.GetConsentEvidence()),
 	}
 }
 
@@ -66,8 +67,8 @@ func Hold(h domain.Hold) *ledgerv1.Hold {
 
 // The responses that carry one member or one hold.
 
-func EnrollResponse(m domain.Member) *ledgerv1.EnrollResponse {
-	return &ledgerv1.EnrollResponse{Member: Member(m)}
+func EnrollResponse(e domain.Enrolled) *ledgerv1.EnrollResponse {
+	return &ledgerv1.EnrollResponse{Member: Member(e.Member), ClaimableReceipts: ClaimableReceipts(e.Claimable)}
 }
 
 func GetMemberResponse(m domain.Member) *ledgerv1.GetMemberResponse {

@@ -47,6 +47,7 @@ func Export(x domain.MemberExport) (*structpb.Struct, error) {
 	for i, p := range x.Unmatched {
 		doc.Unmatched[i] = purchaseDoc(p)
 	}
+	doc.exportMemberData = memberDataDoc(x)
 	for i, r := range x.Returns {
 		doc.Returns[i] = exportReturn{
 			StoreID: r.Key.StoreID, ReturnID: r.Key.ReturnID, OriginalTransactionID: r.OriginalTransactionID,
@@ -65,6 +66,7 @@ type exportDoc struct {
 	Purchases    []exportPurchase    `json:"purchases"`
 	Returns      []exportReturn      `json:"returns"`
 	Unmatched    []exportPurchase    `json:"unmatched_purchases"`
+	exportMemberData
 }
 
 type exportMember struct {

@@ -12,4 +12,8 @@ type MemberExport struct {
 	// Unmatched are purchases that named the member after the erasure: kept, never
 	// credited.
 	Unmatched []Purchase
+	// Profile is the member's identifiers, tags and attributes; Consents their consent
+	// history, newest first.
+	Profile  Profile
+	Consents []ConsentRecord
 }

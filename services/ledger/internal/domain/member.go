@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -55,6 +56,10 @@ type Enrolment struct {
 	Locale           string
 	SurveyConsent    bool
 	MarketingConsent bool
+	// Identifiers the member may be named by, normalised (ParseIdentifiers), and the
+	// evidence of the consents given.
+	Identifiers     []Identifier
+	ConsentEvidence ConsentEvidence
 }
 
 // Normalize fills defaults and canonicalises what has more than one spelling, so that two
@@ -72,7 +77,18 @@ func (e Enrolment) Normalize() Enrolment {
 // same hash.
 func (e Enrolment) Hash() string {
 	n := e.Normalize()
-	return RequestHash("enroll", n.DisplayName, n.Email, n.Locale, boolString(n.SurveyConsent), boolString(n.MarketingConsent))
+	parts := []string{"enroll", n.DisplayName, n.Email, n.Locale, boolString(n.SurveyConsent), boolString(n.MarketingConsent)}
+	// An enrolment without identifiers or evidence hashes as before they existed, so
+	// that a retry across the upgrade still finds its member.
+	if len(n.Identifiers) > 0 || n.ConsentEvidence != (ConsentEvidence{}) {
+		ev := n.ConsentEvidence
+		parts = append(parts, "identifiers", strconv.Itoa(len(n.Identifiers)))
+		for _, id := range n.Identifiers {
+			parts = append(parts, id.String())
+		}
+		parts = append(parts, "evidence", ev.Wording, ev.WordingVersion, string(ev.Channel), ev.Evidence)
+	}
+	return RequestHash(parts...)
 }
 
 // NewMember returns the member an enrolment creates.

@@ -49,10 +49,12 @@ func (h *EnrollMembers) Handle(ctx context.Context, in []EnrolledMember) (Evalua
 
 func (h *EnrollMembers) enroll(ctx context.Context, tx Tx, in []EnrolledMember) (Evaluated, error) {
 	now := h.now().UTC()
-	// The last enrolment of a member in the batch wins.
+	// The latest copy of a member in the batch wins (then the last of equals).
 	latest := make(map[string]EnrolledMember, len(in))
 	for _, m := range in {
-		latest[m.ID] = m
+		if l, ok := latest[m.ID]; !ok || !m.AsOf.Before(l.AsOf) {
+			latest[m.ID] = m
+		}
 	}
 	var out Evaluated
 	ids := make([]string, 0, len(latest))

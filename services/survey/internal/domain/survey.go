@@ -62,6 +62,10 @@ type Member struct {
 	ID            string
 	Locale        string
 	SurveyConsent bool
+	// AsOf is when the ledger's member was as this copy says (their enrolment, or a
+	// change of consent): of two copies, the later one wins, whatever order they arrive
+	// in.
+	AsOf time.Time
 }
 
 // Invitation asks one member to answer one survey through a signed link.

@@ -762,6 +762,85 @@ func (x *UnmatchedPurchaseRecorded) GetOccurredAt() *timestamppb.Timestamp {
 	return nil
 }
 
+// MemberConsentChanged on ledger.member.consent_changed: a member gave or withdrew a
+// consent. It carries the member's consents after the change and the locale, so that a
+// copy of the member can be kept from this event alone; the latest changed_at wins.
+type MemberConsentChanged struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	MemberId         string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	Locale           string                 `protobuf:"bytes,2,opt,name=locale,proto3" json:"locale,omitempty"`
+	SurveyConsent    bool                   `protobuf:"varint,3,opt,name=survey_consent,json=surveyConsent,proto3" json:"survey_consent,omitempty"`
+	MarketingConsent bool                   `protobuf:"varint,4,opt,name=marketing_consent,json=marketingConsent,proto3" json:"marketing_consent,omitempty"`
+	ChangedAt        *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=changed_at,json=changedAt,proto3" json:"changed_at,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *MemberConsentChanged) Reset() {
+	*x = MemberConsentChanged{}
+	mi := &file_treue_ledger_v1_events_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MemberConsentChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MemberConsentChanged) ProtoMessage() {}
+
+func (x *MemberConsentChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_ledger_v1_events_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MemberConsentChanged.ProtoReflect.Descriptor instead.
+func (*MemberConsentChanged) Descriptor() ([]byte, []int) {
+	return file_treue_ledger_v1_events_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *MemberConsentChanged) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *MemberConsentChanged) GetLocale() string {
+	if x != nil {
+		return x.Locale
+	}
+	return ""
+}
+
+func (x *MemberConsentChanged) GetSurveyConsent() bool {
+	if x != nil {
+		return x.SurveyConsent
+	}
+	return false
+}
+
+func (x *MemberConsentChanged) GetMarketingConsent() bool {
+	if x != nil {
+		return x.MarketingConsent
+	}
+	return false
+}
+
+func (x *MemberConsentChanged) GetChangedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ChangedAt
+	}
+	return nil
+}
+
 var File_treue_ledger_v1_events_proto protoreflect.FileDescriptor
 
 const file_treue_ledger_v1_events_proto_rawDesc = "" +
@@ -852,7 +931,16 @@ const file_treue_ledger_v1_events_proto_rawDesc = "" +
 	"^[A-Z]{3}$R\bcurrency\x12C\n" +
 	"\voccurred_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
 	"occurredAt:\x1f\xf2\xf9\x18\x1b\n" +
-	"\x19ledger.purchase.unmatched*\xbb\x01\n" +
+	"\x19ledger.purchase.unmatched\"\x9d\x02\n" +
+	"\x14MemberConsentChanged\x12'\n" +
+	"\tmember_id\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bmemberId\x12 \n" +
+	"\x06locale\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x06locale\x12%\n" +
+	"\x0esurvey_consent\x18\x03 \x01(\bR\rsurveyConsent\x12+\n" +
+	"\x11marketing_consent\x18\x04 \x01(\bR\x10marketingConsent\x12A\n" +
+	"\n" +
+	"changed_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\tchangedAt:#\xf2\xf9\x18\x1f\n" +
+	"\x1dledger.member.consent_changed*\xbb\x01\n" +
 	"\fPointsReason\x12\x1d\n" +
 	"\x19POINTS_REASON_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16POINTS_REASON_PURCHASE\x10\x01\x12\x18\n" +
@@ -876,7 +964,7 @@ func file_treue_ledger_v1_events_proto_rawDescGZIP() []byte {
 }
 
 var file_treue_ledger_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_treue_ledger_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_treue_ledger_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_treue_ledger_v1_events_proto_goTypes = []any{
 	(PointsReason)(0),                 // 0: treue.ledger.v1.PointsReason
 	(*MemberEnrolled)(nil),            // 1: treue.ledger.v1.MemberEnrolled
@@ -887,24 +975,26 @@ var file_treue_ledger_v1_events_proto_goTypes = []any{
 	(*HoldCaptured)(nil),              // 6: treue.ledger.v1.HoldCaptured
 	(*HoldVoided)(nil),                // 7: treue.ledger.v1.HoldVoided
 	(*UnmatchedPurchaseRecorded)(nil), // 8: treue.ledger.v1.UnmatchedPurchaseRecorded
-	(*timestamppb.Timestamp)(nil),     // 9: google.protobuf.Timestamp
+	(*MemberConsentChanged)(nil),      // 9: treue.ledger.v1.MemberConsentChanged
+	(*timestamppb.Timestamp)(nil),     // 10: google.protobuf.Timestamp
 }
 var file_treue_ledger_v1_events_proto_depIdxs = []int32{
-	9,  // 0: treue.ledger.v1.MemberEnrolled.enrolled_at:type_name -> google.protobuf.Timestamp
-	9,  // 1: treue.ledger.v1.MemberErased.erased_at:type_name -> google.protobuf.Timestamp
+	10, // 0: treue.ledger.v1.MemberEnrolled.enrolled_at:type_name -> google.protobuf.Timestamp
+	10, // 1: treue.ledger.v1.MemberErased.erased_at:type_name -> google.protobuf.Timestamp
 	0,  // 2: treue.ledger.v1.PointsCredited.reason:type_name -> treue.ledger.v1.PointsReason
-	9,  // 3: treue.ledger.v1.PointsCredited.occurred_at:type_name -> google.protobuf.Timestamp
+	10, // 3: treue.ledger.v1.PointsCredited.occurred_at:type_name -> google.protobuf.Timestamp
 	0,  // 4: treue.ledger.v1.PointsDebited.reason:type_name -> treue.ledger.v1.PointsReason
-	9,  // 5: treue.ledger.v1.PointsDebited.occurred_at:type_name -> google.protobuf.Timestamp
-	9,  // 6: treue.ledger.v1.HoldPlaced.expires_at:type_name -> google.protobuf.Timestamp
-	9,  // 7: treue.ledger.v1.HoldCaptured.captured_at:type_name -> google.protobuf.Timestamp
-	9,  // 8: treue.ledger.v1.HoldVoided.voided_at:type_name -> google.protobuf.Timestamp
-	9,  // 9: treue.ledger.v1.UnmatchedPurchaseRecorded.occurred_at:type_name -> google.protobuf.Timestamp
-	10, // [10:10] is the sub-list for method output_type
-	10, // [10:10] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	10, // 5: treue.ledger.v1.PointsDebited.occurred_at:type_name -> google.protobuf.Timestamp
+	10, // 6: treue.ledger.v1.HoldPlaced.expires_at:type_name -> google.protobuf.Timestamp
+	10, // 7: treue.ledger.v1.HoldCaptured.captured_at:type_name -> google.protobuf.Timestamp
+	10, // 8: treue.ledger.v1.HoldVoided.voided_at:type_name -> google.protobuf.Timestamp
+	10, // 9: treue.ledger.v1.UnmatchedPurchaseRecorded.occurred_at:type_name -> google.protobuf.Timestamp
+	10, // 10: treue.ledger.v1.MemberConsentChanged.changed_at:type_name -> google.protobuf.Timestamp
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_treue_ledger_v1_events_proto_init() }
@@ -918,7 +1008,7 @@ func file_treue_ledger_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_treue_ledger_v1_events_proto_rawDesc), len(file_treue_ledger_v1_events_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   8,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

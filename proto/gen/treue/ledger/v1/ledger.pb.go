@@ -199,8 +199,13 @@ type EnrollRequest struct {
 	Locale           string `protobuf:"bytes,4,opt,name=locale,proto3" json:"locale,omitempty"`
 	SurveyConsent    bool   `protobuf:"varint,5,opt,name=survey_consent,json=surveyConsent,proto3" json:"survey_consent,omitempty"`
 	MarketingConsent bool   `protobuf:"varint,6,opt,name=marketing_consent,json=marketingConsent,proto3" json:"marketing_consent,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// cards, email or phone a till may name the member by; each must be free (one held by
+	// another member fails the enrolment with AlreadyExists naming its kind).
+	Identifiers []*Identifier `protobuf:"bytes,7,rep,name=identifiers,proto3" json:"identifiers,omitempty"`
+	// what the consents given here agreed to; recorded with them as their evidence.
+	ConsentEvidence *ConsentEvidence `protobuf:"bytes,8,opt,name=consent_evidence,json=consentEvidence,proto3" json:"consent_evidence,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *EnrollRequest) Reset() {
@@ -275,11 +280,28 @@ func (x *EnrollRequest) GetMarketingConsent() bool {
 	return false
 }
 
+func (x *EnrollRequest) GetIdentifiers() []*Identifier {
+	if x != nil {
+		return x.Identifiers
+	}
+	return nil
+}
+
+func (x *EnrollRequest) GetConsentEvidence() *ConsentEvidence {
+	if x != nil {
+		return x.ConsentEvidence
+	}
+	return nil
+}
+
 type EnrollResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Member        *Member                `protobuf:"bytes,1,opt,name=member,proto3" json:"member,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Member *Member                `protobuf:"bytes,1,opt,name=member,proto3" json:"member,omitempty"`
+	// purchases recorded for the enrolment's identifiers before the member held them, for
+	// the member to claim (ClaimPurchase); nothing is credited without a claim.
+	ClaimableReceipts []*ClaimableReceipt `protobuf:"bytes,2,rep,name=claimable_receipts,json=claimableReceipts,proto3" json:"claimable_receipts,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *EnrollResponse) Reset() {
@@ -315,6 +337,13 @@ func (*EnrollResponse) Descriptor() ([]byte, []int) {
 func (x *EnrollResponse) GetMember() *Member {
 	if x != nil {
 		return x.Member
+	}
+	return nil
+}
+
+func (x *EnrollResponse) GetClaimableReceipts() []*ClaimableReceipt {
+	if x != nil {
+		return x.ClaimableReceipts
 	}
 	return nil
 }
@@ -1297,7 +1326,7 @@ var File_treue_ledger_v1_ledger_proto protoreflect.FileDescriptor
 
 const file_treue_ledger_v1_ledger_proto_rawDesc = "" +
 	"\n" +
-	"\x1ctreue/ledger/v1/ledger.proto\x12\x0ftreue.ledger.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18treue/auth/v1/auth.proto\x1a\x1ctreue/ledger/v1/events.proto\"\xd4\x02\n" +
+	"\x1ctreue/ledger/v1/ledger.proto\x12\x0ftreue.ledger.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18treue/auth/v1/auth.proto\x1a\x1ctreue/ledger/v1/events.proto\x1a!treue/ledger/v1/identifiers.proto\"\xd4\x02\n" +
 	"\x06Member\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12\x14\n" +
@@ -1308,7 +1337,7 @@ const file_treue_ledger_v1_ledger_proto_rawDesc = "" +
 	"\x04tier\x18\a \x01(\tR\x04tier\x12;\n" +
 	"\venrolled_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"enrolledAt\x127\n" +
-	"\terased_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\berasedAt\"\xaf\x02\n" +
+	"\terased_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\berasedAt\"\xc5\x03\n" +
 	"\rEnrollRequest\x123\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\b\x18\x80\x01R\x0eidempotencyKey\x12-\n" +
@@ -1317,9 +1346,13 @@ const file_treue_ledger_v1_ledger_proto_rawDesc = "" +
 	"\x05email\x18\x03 \x01(\tB\a\xbaH\x04r\x02`\x01R\x05email\x12G\n" +
 	"\x06locale\x18\x04 \x01(\tB/\xbaH,r*\x18#2&^$|^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$R\x06locale\x12%\n" +
 	"\x0esurvey_consent\x18\x05 \x01(\bR\rsurveyConsent\x12+\n" +
-	"\x11marketing_consent\x18\x06 \x01(\bR\x10marketingConsent\"A\n" +
+	"\x11marketing_consent\x18\x06 \x01(\bR\x10marketingConsent\x12G\n" +
+	"\videntifiers\x18\a \x03(\v2\x1b.treue.ledger.v1.IdentifierB\b\xbaH\x05\x92\x01\x02\x10\n" +
+	"R\videntifiers\x12K\n" +
+	"\x10consent_evidence\x18\b \x01(\v2 .treue.ledger.v1.ConsentEvidenceR\x0fconsentEvidence\"\x93\x01\n" +
 	"\x0eEnrollResponse\x12/\n" +
-	"\x06member\x18\x01 \x01(\v2\x17.treue.ledger.v1.MemberR\x06member\"9\n" +
+	"\x06member\x18\x01 \x01(\v2\x17.treue.ledger.v1.MemberR\x06member\x12P\n" +
+	"\x12claimable_receipts\x18\x02 \x03(\v2!.treue.ledger.v1.ClaimableReceiptR\x11claimableReceipts\"9\n" +
 	"\x10GetMemberRequest\x12%\n" +
 	"\tmember_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bmemberId\"D\n" +
 	"\x11GetMemberResponse\x12/\n" +
@@ -1443,46 +1476,52 @@ var file_treue_ledger_v1_ledger_proto_goTypes = []any{
 	(*VoidHoldRequest)(nil),          // 19: treue.ledger.v1.VoidHoldRequest
 	(*VoidHoldResponse)(nil),         // 20: treue.ledger.v1.VoidHoldResponse
 	(*timestamppb.Timestamp)(nil),    // 21: google.protobuf.Timestamp
-	(PointsReason)(0),                // 22: treue.ledger.v1.PointsReason
-	(*durationpb.Duration)(nil),      // 23: google.protobuf.Duration
+	(*Identifier)(nil),               // 22: treue.ledger.v1.Identifier
+	(*ConsentEvidence)(nil),          // 23: treue.ledger.v1.ConsentEvidence
+	(*ClaimableReceipt)(nil),         // 24: treue.ledger.v1.ClaimableReceipt
+	(PointsReason)(0),                // 25: treue.ledger.v1.PointsReason
+	(*durationpb.Duration)(nil),      // 26: google.protobuf.Duration
 }
 var file_treue_ledger_v1_ledger_proto_depIdxs = []int32{
 	21, // 0: treue.ledger.v1.Member.enrolled_at:type_name -> google.protobuf.Timestamp
 	21, // 1: treue.ledger.v1.Member.erased_at:type_name -> google.protobuf.Timestamp
-	1,  // 2: treue.ledger.v1.EnrollResponse.member:type_name -> treue.ledger.v1.Member
-	1,  // 3: treue.ledger.v1.GetMemberResponse.member:type_name -> treue.ledger.v1.Member
-	21, // 4: treue.ledger.v1.EraseMemberResponse.erased_at:type_name -> google.protobuf.Timestamp
-	22, // 5: treue.ledger.v1.Transaction.reason:type_name -> treue.ledger.v1.PointsReason
-	10, // 6: treue.ledger.v1.Transaction.postings:type_name -> treue.ledger.v1.Posting
-	21, // 7: treue.ledger.v1.Transaction.created_at:type_name -> google.protobuf.Timestamp
-	11, // 8: treue.ledger.v1.ListTransactionsResponse.transactions:type_name -> treue.ledger.v1.Transaction
-	0,  // 9: treue.ledger.v1.Hold.status:type_name -> treue.ledger.v1.HoldStatus
-	21, // 10: treue.ledger.v1.Hold.expires_at:type_name -> google.protobuf.Timestamp
-	23, // 11: treue.ledger.v1.PlaceHoldRequest.ttl:type_name -> google.protobuf.Duration
-	14, // 12: treue.ledger.v1.PlaceHoldResponse.hold:type_name -> treue.ledger.v1.Hold
-	14, // 13: treue.ledger.v1.CaptureHoldResponse.hold:type_name -> treue.ledger.v1.Hold
-	14, // 14: treue.ledger.v1.VoidHoldResponse.hold:type_name -> treue.ledger.v1.Hold
-	2,  // 15: treue.ledger.v1.LedgerService.Enroll:input_type -> treue.ledger.v1.EnrollRequest
-	4,  // 16: treue.ledger.v1.LedgerService.GetMember:input_type -> treue.ledger.v1.GetMemberRequest
-	8,  // 17: treue.ledger.v1.LedgerService.GetBalance:input_type -> treue.ledger.v1.GetBalanceRequest
-	12, // 18: treue.ledger.v1.LedgerService.ListTransactions:input_type -> treue.ledger.v1.ListTransactionsRequest
-	6,  // 19: treue.ledger.v1.LedgerService.EraseMember:input_type -> treue.ledger.v1.EraseMemberRequest
-	15, // 20: treue.ledger.v1.LedgerService.PlaceHold:input_type -> treue.ledger.v1.PlaceHoldRequest
-	17, // 21: treue.ledger.v1.LedgerService.CaptureHold:input_type -> treue.ledger.v1.CaptureHoldRequest
-	19, // 22: treue.ledger.v1.LedgerService.VoidHold:input_type -> treue.ledger.v1.VoidHoldRequest
-	3,  // 23: treue.ledger.v1.LedgerService.Enroll:output_type -> treue.ledger.v1.EnrollResponse
-	5,  // 24: treue.ledger.v1.LedgerService.GetMember:output_type -> treue.ledger.v1.GetMemberResponse
-	9,  // 25: treue.ledger.v1.LedgerService.GetBalance:output_type -> treue.ledger.v1.GetBalanceResponse
-	13, // 26: treue.ledger.v1.LedgerService.ListTransactions:output_type -> treue.ledger.v1.ListTransactionsResponse
-	7,  // 27: treue.ledger.v1.LedgerService.EraseMember:output_type -> treue.ledger.v1.EraseMemberResponse
-	16, // 28: treue.ledger.v1.LedgerService.PlaceHold:output_type -> treue.ledger.v1.PlaceHoldResponse
-	18, // 29: treue.ledger.v1.LedgerService.CaptureHold:output_type -> treue.ledger.v1.CaptureHoldResponse
-	20, // 30: treue.ledger.v1.LedgerService.VoidHold:output_type -> treue.ledger.v1.VoidHoldResponse
-	23, // [23:31] is the sub-list for method output_type
-	15, // [15:23] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	22, // 2: treue.ledger.v1.EnrollRequest.identifiers:type_name -> treue.ledger.v1.Identifier
+	23, // 3: treue.ledger.v1.EnrollRequest.consent_evidence:type_name -> treue.ledger.v1.ConsentEvidence
+	1,  // 4: treue.ledger.v1.EnrollResponse.member:type_name -> treue.ledger.v1.Member
+	24, // 5: treue.ledger.v1.EnrollResponse.claimable_receipts:type_name -> treue.ledger.v1.ClaimableReceipt
+	1,  // 6: treue.ledger.v1.GetMemberResponse.member:type_name -> treue.ledger.v1.Member
+	21, // 7: treue.ledger.v1.EraseMemberResponse.erased_at:type_name -> google.protobuf.Timestamp
+	25, // 8: treue.ledger.v1.Transaction.reason:type_name -> treue.ledger.v1.PointsReason
+	10, // 9: treue.ledger.v1.Transaction.postings:type_name -> treue.ledger.v1.Posting
+	21, // 10: treue.ledger.v1.Transaction.created_at:type_name -> google.protobuf.Timestamp
+	11, // 11: treue.ledger.v1.ListTransactionsResponse.transactions:type_name -> treue.ledger.v1.Transaction
+	0,  // 12: treue.ledger.v1.Hold.status:type_name -> treue.ledger.v1.HoldStatus
+	21, // 13: treue.ledger.v1.Hold.expires_at:type_name -> google.protobuf.Timestamp
+	26, // 14: treue.ledger.v1.PlaceHoldRequest.ttl:type_name -> google.protobuf.Duration
+	14, // 15: treue.ledger.v1.PlaceHoldResponse.hold:type_name -> treue.ledger.v1.Hold
+	14, // 16: treue.ledger.v1.CaptureHoldResponse.hold:type_name -> treue.ledger.v1.Hold
+	14, // 17: treue.ledger.v1.VoidHoldResponse.hold:type_name -> treue.ledger.v1.Hold
+	2,  // 18: treue.ledger.v1.LedgerService.Enroll:input_type -> treue.ledger.v1.EnrollRequest
+	4,  // 19: treue.ledger.v1.LedgerService.GetMember:input_type -> treue.ledger.v1.GetMemberRequest
+	8,  // 20: treue.ledger.v1.LedgerService.GetBalance:input_type -> treue.ledger.v1.GetBalanceRequest
+	12, // 21: treue.ledger.v1.LedgerService.ListTransactions:input_type -> treue.ledger.v1.ListTransactionsRequest
+	6,  // 22: treue.ledger.v1.LedgerService.EraseMember:input_type -> treue.ledger.v1.EraseMemberRequest
+	15, // 23: treue.ledger.v1.LedgerService.PlaceHold:input_type -> treue.ledger.v1.PlaceHoldRequest
+	17, // 24: treue.ledger.v1.LedgerService.CaptureHold:input_type -> treue.ledger.v1.CaptureHoldRequest
+	19, // 25: treue.ledger.v1.LedgerService.VoidHold:input_type -> treue.ledger.v1.VoidHoldRequest
+	3,  // 26: treue.ledger.v1.LedgerService.Enroll:output_type -> treue.ledger.v1.EnrollResponse
+	5,  // 27: treue.ledger.v1.LedgerService.GetMember:output_type -> treue.ledger.v1.GetMemberResponse
+	9,  // 28: treue.ledger.v1.LedgerService.GetBalance:output_type -> treue.ledger.v1.GetBalanceResponse
+	13, // 29: treue.ledger.v1.LedgerService.ListTransactions:output_type -> treue.ledger.v1.ListTransactionsResponse
+	7,  // 30: treue.ledger.v1.LedgerService.EraseMember:output_type -> treue.ledger.v1.EraseMemberResponse
+	16, // 31: treue.ledger.v1.LedgerService.PlaceHold:output_type -> treue.ledger.v1.PlaceHoldResponse
+	18, // 32: treue.ledger.v1.LedgerService.CaptureHold:output_type -> treue.ledger.v1.CaptureHoldResponse
+	20, // 33: treue.ledger.v1.LedgerService.VoidHold:output_type -> treue.ledger.v1.VoidHoldResponse
+	26, // [26:34] is the sub-list for method output_type
+	18, // [18:26] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_treue_ledger_v1_ledger_proto_init() }
@@ -1491,6 +1530,7 @@ func file_treue_ledger_v1_ledger_proto_init() {
 		return
 	}
 	file_treue_ledger_v1_events_proto_init()
+	file_treue_ledger_v1_identifiers_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -103,7 +103,10 @@ type PurchaseRecorded struct {
 	StoreId string `protobuf:"bytes,2,opt,name=store_id,json=storeId,proto3" json:"store_id,omitempty"`
 	// the POS's transaction id, unique per store.
 	TransactionId string `protobuf:"bytes,3,opt,name=transaction_id,json=transactionId,proto3" json:"transaction_id,omitempty"`
-	// the Treue member id from the loyalty card or account; empty for an anonymous sale.
+	// the member: empty for an anonymous sale; a Treue member id (UUID); or an identifier
+	// the member holds, written "card:<number>", "email:<address>" or "phone:<+number>".
+	// Any other value is read as a loyalty card number. A reference no member holds is
+	// kept unmatched, to be claimed (MemberService.ClaimPurchase).
 	MemberId   string                 `protobuf:"bytes,4,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
 	OccurredAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
 	// ISO-4217 code, e.g. EUR.
@@ -216,10 +219,11 @@ type ReturnRecorded struct {
 	// the POS's id of the return, unique per store.
 	ReturnId string `protobuf:"bytes,3,opt,name=return_id,json=returnId,proto3" json:"return_id,omitempty"`
 	// the transaction the goods were bought in (same store).
-	OriginalTransactionId string                 `protobuf:"bytes,4,opt,name=original_transaction_id,json=originalTransactionId,proto3" json:"original_transaction_id,omitempty"`
-	MemberId              string                 `protobuf:"bytes,5,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
-	OccurredAt            *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
-	Currency              string                 `protobuf:"bytes,7,opt,name=currency,proto3" json:"currency,omitempty"`
+	OriginalTransactionId string `protobuf:"bytes,4,opt,name=original_transaction_id,json=originalTransactionId,proto3" json:"original_transaction_id,omitempty"`
+	// the member, written as in PurchaseRecorded.member_id.
+	MemberId   string                 `protobuf:"bytes,5,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	OccurredAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
+	Currency   string                 `protobuf:"bytes,7,opt,name=currency,proto3" json:"currency,omitempty"`
 	// amount refunded, minor units.
 	TotalMinor    int64   `protobuf:"varint,8,opt,name=total_minor,json=totalMinor,proto3" json:"total_minor,omitempty"`
 	Lines         []*Line `protobuf:"bytes,9,rep,name=lines,proto3" json:"lines,omitempty"`
@@ -329,13 +333,13 @@ const file_treue_pos_v1_events_proto_rawDesc = "" +
 	"\x03sku\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x03sku\x12*\n" +
 	"\vdescription\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\vdescription\x12#\n" +
 	"\bquantity\x18\x03 \x01(\x05B\a\xbaH\x04\x1a\x02 \x00R\bquantity\x12*\n" +
-	"\famount_minor\x18\x04 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\vamountMinor\"\x82\x04\n" +
+	"\famount_minor\x18\x04 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\vamountMinor\"\x83\x04\n" +
 	"\x10PurchaseRecorded\x12#\n" +
 	"\bevent_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\aeventId\x126\n" +
 	"\bstore_id\x18\x02 \x01(\tB\x1b\xbaH\x18r\x16\x10\x01\x18@2\x10^[A-Za-z0-9_-]+$R\astoreId\x121\n" +
 	"\x0etransaction_id\x18\x03 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\rtransactionId\x12$\n" +
-	"\tmember_id\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18@R\bmemberId\x12C\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\rtransactionId\x12%\n" +
+	"\tmember_id\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\x84\x02R\bmemberId\x12C\n" +
 	"\voccurred_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
 	"occurredAt\x12-\n" +
 	"\bcurrency\x18\x06 \x01(\tB\x11\xbaH\x0er\f2\n" +
@@ -344,15 +348,15 @@ const file_treue_pos_v1_events_proto_rawDesc = "" +
 	"totalMinor\x123\n" +
 	"\x05lines\x18\b \x03(\v2\x12.treue.pos.v1.LineB\t\xbaH\x06\x92\x01\x03\x10\xe8\aR\x05lines\x12<\n" +
 	"\achannel\x18\t \x01(\x0e2\x18.treue.common.v1.ChannelB\b\xbaH\x05\x82\x01\x02\x10\x01R\achannel:'\xf2\xf9\x18#\n" +
-	"\x15pos.purchase.recorded\x12\bstore_id \x01\"\xfa\x03\n" +
+	"\x15pos.purchase.recorded\x12\bstore_id \x01\"\xfb\x03\n" +
 	"\x0eReturnRecorded\x12#\n" +
 	"\bevent_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\aeventId\x126\n" +
 	"\bstore_id\x18\x02 \x01(\tB\x1b\xbaH\x18r\x16\x10\x01\x18@2\x10^[A-Za-z0-9_-]+$R\astoreId\x12'\n" +
 	"\treturn_id\x18\x03 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\breturnId\x12B\n" +
 	"\x17original_transaction_id\x18\x04 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x15originalTransactionId\x12$\n" +
-	"\tmember_id\x18\x05 \x01(\tB\a\xbaH\x04r\x02\x18@R\bmemberId\x12C\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x15originalTransactionId\x12%\n" +
+	"\tmember_id\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x84\x02R\bmemberId\x12C\n" +
 	"\voccurred_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
 	"occurredAt\x12-\n" +
 	"\bcurrency\x18\a \x01(\tB\x11\xbaH\x0er\f2\n" +

@@ -405,13 +405,14 @@ func (t *ledgerTx) InsertUnmatched(ctx context.Context, ps []domain.Purchase) er
 	stores, txids, refs, currencies := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	at := make([]time.Time, n)
 	totals := make([]int64, n)
+	kinds, values := unmatchedIdentifiers(ps)
 	for i, p := range ps {
 		stores[i], txids[i], refs[i], currencies[i], at[i], totals[i] = p.Key.StoreID, p.Key.TransactionID, p.MemberRef, p.Currency, p.OccurredAt, p.TotalMinor
 	}
 	_, err := t.tx.Exec(ctx, `
-		INSERT INTO unmatched_purchases (store_id, transaction_id, member_ref, occurred_at, currency, total_minor)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::int8[])
-		ON CONFLICT DO NOTHING`, stores, txids, refs, at, currencies, totals)
+		INSERT INTO unmatched_purchases (store_id, transaction_id, member_ref, occurred_at, currency, total_minor, identifier_kind, identifier_value)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::int8[], $7::text[], $8::text[])
+		ON CONFLICT DO NOTHING`, stores, txids, refs, at, currencies, totals, kinds, values)
 	return err
 }
 

@@ -49,7 +49,7 @@ func actor(ctx context.Context) domain.Actor {
 func New(a *app.Application) *Server { return &Server{app: a} }
 
 func (s *Server) Enroll(ctx context.Context, req *ledgerv1.EnrollRequest) (*ledgerv1.EnrollResponse, error) {
-	m, err := s.app.Commands.Enroll.Handle(ctx, grpcx.IdempotencyScope(ctx, req.GetIdempotencyKey()), convert.Enrolment(req))
+	m, err := s.app.Commands.Enroll.Handle(ctx, actor(ctx), grpcx.IdempotencyScope(ctx, req.GetIdempotencyKey()), convert.Enrolment(req))
 	return reply(m, err, convert.EnrollResponse)
 }
 
@@ -113,6 +113,9 @@ func reply[T, R any](v T, err error, to func(T) R) (R, error) {
 // toStatus maps the ledger's errors; anything else is left for pkg/grpcx (a context error
 // becomes its code, the rest is logged and hidden as Internal).
 func toStatus(err error) error {
+	if st := membersStatus(err); st != nil {
+		return st
+	}
 	switch {
 	case errors.Is(err, domain.ErrMemberNotFound):
 		return status.Error(codes.NotFound, "member not found")

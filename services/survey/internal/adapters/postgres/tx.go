@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/treue/treue/pkg/bus"
 	"github.com/treue/treue/services/survey/internal/app"
@@ -158,17 +159,23 @@ func (t *Tx) CreateInvitations(ctx context.Context, invs []domain.Invitation) ([
 func (t *Tx) UpsertMembers(ctx context.Context, ms []domain.Member) ([]string, error) {
 	n := len(ms)
 	ids, locales, consents := make([]string, n), make([]string, n), make([]bool, n)
+	asOf := make([]pgtype.Timestamptz, n)
 	for i, m := range ms {
 		ids[i], locales[i], consents[i] = m.ID, m.Locale, m.SurveyConsent
+		asOf[i] = pgtype.Timestamptz{Time: m.AsOf, Valid: !m.AsOf.IsZero()}
 	}
+	// An older copy than the one stored (a consent change delivered before the
+	// enrolment it follows) changes nothing.
 	rows, err := t.tx.Query(ctx, `
-		INSERT INTO members (member_id, locale, survey_consent, updated_at)
-		SELECT u.id, u.locale, u.consent, now()
-		FROM unnest($1::text[], $2::text[], $3::bool[]) AS u(id, locale, consent)
+		INSERT INTO members (member_id, locale, survey_consent, as_of, updated_at)
+		SELECT u.id, u.locale, u.consent, u.as_of, now()
+		FROM unnest($1::text[], $2::text[], $3::bool[], $4::timestamptz[]) AS u(id, locale, consent, as_of)
 		WHERE NOT EXISTS (SELECT 1 FROM erased_members e WHERE e.member_id = u.id)
 		ON CONFLICT (member_id) DO UPDATE
-		SET locale = EXCLUDED.locale, survey_consent = EXCLUDED.survey_consent, updated_at = EXCLUDED.updated_at
-		RETURNING member_id`, ids, locales, consents)
+		SET locale = EXCLUDED.locale, survey_consent = EXCLUDED.survey_consent, as_of = EXCLUDED.as_of,
+			updated_at = EXCLUDED.updated_at
+		WHERE members.as_of IS NULL OR EXCLUDED.as_of IS NULL OR members.as_of <= EXCLUDED.as_of
+		RETURNING member_id`, ids, locales, consents, asOf)
 	if err != nil {
 		return nil, err
 	}

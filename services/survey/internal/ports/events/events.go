@@ -41,6 +41,18 @@ func Consumers(a *app.Application) []bus.ConsumerConfig {
 				}
 				return err
 			}),
+			// A change of consent updates the copy as an enrolment does (the later wins).
+			bus.On(func(ctx context.Context, ds []bus.Delivery[*ledgerv1.MemberConsentChanged]) error {
+				in := make([]app.EnrolledMember, len(ds))
+				for i, d := range ds {
+					in[i] = app.EnrolledMember{Member: convert.ConsentChange(d.Event), Trace: d.Context()}
+				}
+				out, err := a.Commands.EnrollMembers.Handle(ctx, in)
+				if err == nil {
+					metrics.Evaluated(ctx, out)
+				}
+				return err
+			}),
 			bus.On(func(ctx context.Context, ds []bus.Delivery[*ledgerv1.MemberErased]) error {
 				ids := make([]string, len(ds))
 				for i, d := range ds {
