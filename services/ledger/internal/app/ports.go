@@ -27,6 +27,7 @@ type Store interface {
 	Purchases(ctx context.Context, memberID string) ([]domain.Purchase, error)
 	Returns(ctx context.Context, memberID string) ([]domain.Return, error)
 	Unmatched(ctx context.Context, memberID string) ([]domain.Purchase, error)
+	OpsStore
 }
 
 // Cursor is a position in a member's history: the last transaction of a page.
@@ -91,4 +92,5 @@ type Tx interface {
 	LockExpiredHolds(ctx context.Context, now time.Time, limit int) ([]domain.Hold, error)
 	// SaveHolds stores the status of holds.
 	SaveHolds(ctx context.Context, hs []domain.Hold) error
+	OpsTx
 }
