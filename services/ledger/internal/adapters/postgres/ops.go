@@ -56,7 +56,7 @@ func (s *Store) History(ctx context.Context, memberID string, q domain.HistoryQu
 		return "$" + strconv.Itoa(len(args))
 	}
 	if after != nil {
-		where = append(where, "id < "+arg(after.ID)+"::uuid")
+		where = append(where, "running.id < "+arg(after.ID)+"::uuid")
 	}
 	if len(q.Kinds) > 0 {
 		kinds := make([]string, len(q.Kinds))
@@ -93,9 +93,9 @@ func (s *Store) History(ctx context.Context, memberID string, q domain.HistoryQu
 				- COALESCE(sum(j.change) OVER (ORDER BY j.id DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS balance_after
 			FROM journal j
 		)
-		SELECT id::text, idempotency_key, kind, reason, reference, created_at, balance_after::int8
+		SELECT running.id::text, idempotency_key, kind, reason, reference, created_at, balance_after::int8
 		FROM running `+filter+`
-		ORDER BY id DESC LIMIT `+arg(limit), args...)
+		ORDER BY running.id DESC LIMIT `+arg(limit), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +160,7 @@ func (s *Store) AuditLog(ctx context.Context, q domain.AuditQuery, after *app.Au
 		where = append(where, "at < "+arg(q.Until))
 	}
 	if after != nil {
-		where = append(where, "(at, id) < ("+arg(after.At)+"::timestamptz, "+arg(after.ID)+"::uuid)")
+		where = append(where, "(audit_log.at, audit_log.id) < ("+arg(after.At)+"::timestamptz, "+arg(after.ID)+"::uuid)")
 	}
 	filter := ""
 	if len(where) > 0 {
@@ -168,7 +168,7 @@ func (s *Store) AuditLog(ctx context.Context, q domain.AuditQuery, after *app.Au
 	}
 	rows, err := s.db.Pool.Query(ctx, `
 		SELECT id::text, at, actor, key_id, action, object_kind, object_id, before::text, after::text, note
-		FROM audit_log `+filter+` ORDER BY at DESC, id DESC LIMIT `+arg(limit), args...)
+		FROM audit_log `+filter+` ORDER BY audit_log.at DESC, audit_log.id DESC LIMIT `+arg(limit), args...)
 	if err != nil {
 		return nil, err
 	}
