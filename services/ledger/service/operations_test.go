@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -432,4 +434,74 @@ func TestAuditLogIsAppendOnly(t *testing.T) {
 	if n := e.db.Count(`SELECT count(*) FROM audit_log WHERE note LIKE 'goodwill%' AND note NOT LIKE '%rewritten%'`); n != 1 {
 		t.Errorf("%d entries left as written, want 1", n)
 	}
+}
+
+// TestAdjustPointsConcurrently: debits racing each other and a hold never overdraw a
+// balance, and retries of one key racing each other make one adjustment.
+func TestAdjustPointsConcurrently(t *testing.T) {
+	e := started(t, func(c *service.Config) { c.Base.DBMaxConns = 8 })
+	ctx := testkit.Ctx(t)
+	m := e.memberWithPoints("Cy", 100)
+	admin := e.ops("admin")
+
+	var wg sync.WaitGroup
+	var debited, refused atomic.Int64
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := admin.AdjustPoints(ctx, adjustReq(fmt.Sprintf("race-debit-%d", i), m, debit, 30))
+			switch {
+			case err == nil:
+				debited.Add(30)
+			case status.Code(err) == codes.FailedPrecondition:
+				refused.Add(1)
+			default:
+				t.Errorf("debit %d: %v", i, err)
+			}
+		}()
+	}
+	wg.Add(1)
+	var held atomic.Int64
+	go func() {
+		defer wg.Done()
+		if _, err := e.ledger("service").PlaceHold(ctx, &ledgerv1.PlaceHoldRequest{IdempotencyKey: "race-hold", MemberId: m, Points: 30}); err == nil {
+			held.Add(30)
+		}
+	}()
+	wg.Wait()
+	if got := debited.Load() + held.Load(); got != 90 || refused.Load() != 8-(90-held.Load())/30 {
+		t.Errorf("debited %d and held %d of 100 (%d refused); want 90 together, the rest refused", debited.Load(), held.Load(), refused.Load())
+	}
+	if b := e.balance(m); b.GetAvailable() != 10 || b.GetHeld() != held.Load() {
+		t.Errorf("balance %v, want 10 available", b)
+	}
+
+	ids := make(chan string, 6)
+	for range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := admin.AdjustPoints(ctx, adjustReq("race-retry", m, credit, 7))
+			if err != nil {
+				t.Errorf("retry: %v", err)
+				return
+			}
+			ids <- resp.GetAdjustment().GetAdjustmentId()
+		}()
+	}
+	wg.Wait()
+	close(ids)
+	first := ""
+	for id := range ids {
+		if first == "" {
+			first = id
+		} else if id != first {
+			t.Errorf("retries answered adjustments %s and %s, want one", first, id)
+		}
+	}
+	if got := e.balance(m).GetAvailable(); got != 17 {
+		t.Errorf("available %d after six racing retries of +7, want 17", got)
+	}
+	checkInvariants(t, e)
 }
