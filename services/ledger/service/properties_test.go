@@ -35,8 +35,9 @@ const defaultPropertyChecks = 6
 
 // TestLedgerProperties runs random sequences of enrolments, purchases (some sent twice),
 // returns (some over what their purchase earned, some of purchases the ledger never saw),
-// holds placed, retried, captured, voided and expired, and adjustments up and down
-// through the application on real Postgres, with a clock the test moves. After every
+// survey bonuses (some delivered twice), holds placed, retried, captured and voided
+// (directly or by redemptions completed and cancelled), closed again, and expired, and
+// adjustments up and down through the application on real Postgres, with a clock the test moves. After every
 // step the ledger's invariants hold (assertInvariants, the same list every test checks),
 // and every member's balances, and the running balance of their history, equal what a
 // plain model of the programme says.
@@ -168,6 +169,7 @@ type (
 		points     int64
 		expires    time.Time
 		open       bool
+		captured   bool
 	}
 )
 
@@ -176,10 +178,14 @@ func (m *propertyModel) next(prefix string) string {
 	return fmt.Sprintf("%s-%s-%d", prefix, m.run, m.seq)
 }
 
-func (m *propertyModel) openHolds() []*modelHold {
+func (m *propertyModel) openHolds() []*modelHold { return m.holdsWhere(true) }
+
+func (m *propertyModel) closedHolds() []*modelHold { return m.holdsWhere(false) }
+
+func (m *propertyModel) holdsWhere(open bool) []*modelHold {
 	var out []*modelHold
 	for _, h := range m.holds {
-		if h.open {
+		if h.open == open {
 			out = append(out, h)
 		}
 	}
@@ -291,18 +297,31 @@ func (w *propertyWorld) run(t *rapid.T) {
 				t.Skip("no open hold")
 			}
 			h := rapid.SampledFrom(open).Draw(t, "hold")
-			_, captured, err := c.CaptureHold.Handle(ctx, h.id)
-			if !w.clock.Now().Before(h.expires) {
-				// Past its expiry, though the expirer has not come yet: too late.
-				if !errors.Is(err, domain.ErrHoldNotOpen) {
-					t.Fatalf("capture past expiry: %v, want hold not open", err)
+			late := !w.clock.Now().Before(h.expires) // past its expiry, the expirer not come yet
+			if rapid.Bool().Draw(t, "through a completed redemption") {
+				captured, err := c.CompleteRedemptions.Handle(ctx, []domain.Redemption{{RedemptionID: m.next("redemption"), HoldID: h.id}})
+				if late {
+					if !errors.Is(err, domain.ErrRedemptionHold) {
+						t.Fatalf("redemption completed past the hold's expiry: %v, want the redemption's hold refused", err)
+					}
+					return
 				}
-				return
+				if err != nil || captured != h.points {
+					t.Fatalf("redemption completed: %d captured, %v; want %d", captured, err, h.points)
+				}
+			} else {
+				_, captured, err := c.CaptureHold.Handle(ctx, h.id)
+				if late {
+					if !errors.Is(err, domain.ErrHoldNotOpen) {
+						t.Fatalf("capture past expiry: %v, want hold not open", err)
+					}
+					return
+				}
+				if err != nil || !captured {
+					t.Fatalf("capture: %v, %v", captured, err)
+				}
 			}
-			if err != nil || !captured {
-				t.Fatalf("capture: %v, %v", captured, err)
-			}
-			h.open = false
+			h.open, h.captured = false, true
 			m.held[h.member] -= h.points
 		},
 		"void": func(t *rapid.T) {
@@ -311,12 +330,47 @@ func (w *propertyWorld) run(t *rapid.T) {
 				t.Skip("no open hold")
 			}
 			h := rapid.SampledFrom(open).Draw(t, "hold")
-			if _, voided, err := c.VoidHold.Handle(ctx, h.id, "changed their mind"); err != nil || !voided {
+			if rapid.Bool().Draw(t, "through a cancelled redemption") {
+				if err := c.CancelRedemptions.Handle(ctx, []domain.Redemption{{RedemptionID: m.next("redemption"), HoldID: h.id}}); err != nil {
+					t.Fatalf("redemption cancelled: %v", err)
+				}
+			} else if _, voided, err := c.VoidHold.Handle(ctx, h.id, "changed their mind"); err != nil || !voided {
 				t.Fatalf("void: %v, %v", voided, err)
 			}
 			h.open = false
 			m.held[h.member] -= h.points
 			m.available[h.member] += h.points
+		},
+		"a closed hold closed again": func(t *rapid.T) {
+			closed := m.closedHolds()
+			if len(closed) == 0 {
+				t.Skip("no closed hold")
+			}
+			h := rapid.SampledFrom(closed).Draw(t, "hold")
+			// Capturing a captured hold and voiding a voided or expired one change nothing;
+			// the other way round is refused.
+			_, captured, err := c.CaptureHold.Handle(ctx, h.id)
+			if captured || (h.captured && err != nil) || (!h.captured && !errors.Is(err, domain.ErrHoldNotOpen)) {
+				t.Fatalf("capture of a closed hold (captured %v): %v, %v", h.captured, captured, err)
+			}
+			_, voided, err := c.VoidHold.Handle(ctx, h.id, "again")
+			if voided || (h.captured && !errors.Is(err, domain.ErrHoldNotOpen)) || (!h.captured && err != nil) {
+				t.Fatalf("void of a closed hold (captured %v): %v, %v", h.captured, voided, err)
+			}
+		},
+		"survey bonus": func(t *rapid.T) {
+			who := member(t)
+			r := domain.SurveyResponse{ResponseID: m.next("response"), MemberRef: who, StoreID: store}
+			batch := []domain.SurveyResponse{r}
+			if rapid.Bool().Draw(t, "delivered twice") {
+				batch = append(batch, r)
+			}
+			for _, b := range batch {
+				if _, err := c.CreditSurveyBonuses.Handle(ctx, []domain.SurveyResponse{b}); err != nil {
+					t.Fatalf("survey bonus: %v", err)
+				}
+			}
+			m.available[who] += 50
 		},
 		"time passes, holds expire": func(t *rapid.T) {
 			w.clock.advance(rapid.SampledFrom([]time.Duration{30 * time.Second, 2 * time.Minute, 2 * time.Hour}).Draw(t, "elapsed"))
