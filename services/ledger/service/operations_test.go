@@ -505,3 +505,24 @@ func TestAdjustPointsConcurrently(t *testing.T) {
 	}
 	checkInvariants(t, e)
 }
+
+func TestLoadConfigAdjustLimits(t *testing.T) {
+	t.Setenv("LEDGER_ADJUST_LIMITS", "")
+	cfg, err := service.LoadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.AdjustLimits["service_agent"] != 500 || cfg.AdjustLimits["admin"] != 100000 || len(cfg.AdjustLimits) != 2 {
+		t.Errorf("default limits %v", cfg.AdjustLimits)
+	}
+	t.Setenv("LEDGER_ADJUST_LIMITS", "service_agent=50, admin=5000, marketing=10")
+	if cfg, err = service.LoadConfig(); err != nil || cfg.AdjustLimits["marketing"] != 10 || cfg.AdjustLimits["service_agent"] != 50 {
+		t.Errorf("limits from the environment: %v, %v", cfg.AdjustLimits, err)
+	}
+	for _, bad := range []string{"admin=0", "admin", "admin=1,admin=2", "admin=lots"} {
+		t.Setenv("LEDGER_ADJUST_LIMITS", bad)
+		if _, err := service.LoadConfig(); err == nil || !strings.Contains(err.Error(), "LEDGER_ADJUST_LIMITS") {
+			t.Errorf("%q: %v, want the variable named", bad, err)
+		}
+	}
+}
