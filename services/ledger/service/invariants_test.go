@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/treue/treue/pkg/testkit"
@@ -176,53 +177,141 @@ type ledgerReturn struct {
 	total            int64
 }
 
-// checkInvariants checks the ledger's invariants on the database.
+// checkInvariants checks the ledger's invariants on the database of e, and that points
+// were issued at all.
 func checkInvariants(t *testing.T, e *env) {
 	t.Helper()
 	ctx := context.Background()
-	for what, query := range map[string]string{
-		"the balances of all accounts, from their postings, add up to zero": `
-			SELECT count(*) FROM (SELECT sum(balance) AS s FROM account_balances) x WHERE s <> 0`,
-		"no member account below zero (stored)": `
-			SELECT count(*) FROM accounts WHERE member_id IS NOT NULL AND balance < 0`,
-		"no member account below zero (from postings)": `
-			SELECT count(*) FROM account_balances WHERE account LIKE 'member:%' AND balance < 0`,
-		"every stored member balance equals the sum of its postings": `
-			SELECT count(*) FROM accounts a LEFT JOIN account_balances b ON b.account = a.name
-			WHERE a.member_id IS NOT NULL AND a.balance <> COALESCE(b.balance, 0)`,
-		"one transaction per idempotency key": `
-			SELECT count(*) FROM (SELECT idempotency_key FROM transactions GROUP BY 1 HAVING count(*) > 1) x`,
-		"every transaction has postings": `
-			SELECT count(*) FROM transactions t WHERE NOT EXISTS (SELECT FROM postings p WHERE p.transaction_id = t.id)`,
-		"every posting belongs to a transaction": `
-			SELECT count(*) FROM postings p WHERE NOT EXISTS (SELECT FROM transactions t WHERE t.id = p.transaction_id)`,
-		"every posting names accounts that exist": `
-			SELECT count(*) FROM postings p WHERE NOT EXISTS (SELECT FROM accounts a WHERE a.name = p.source)
-			OR NOT EXISTS (SELECT FROM accounts a WHERE a.name = p.destination)`,
-		"programme accounts keep no stored balance": `
-			SELECT count(*) FROM accounts WHERE name LIKE 'program:%' AND balance IS NOT NULL`,
-		"what points purchases credited equals what their credit transactions moved": `
-			SELECT count(*) FROM purchases pu JOIN postings po ON po.transaction_id = pu.ledger_tx_id WHERE po.amount <> pu.points`,
-		"a return never takes back more than its purchase credited": `
-			SELECT count(*) FROM purchases WHERE points_returned > points
-			AND NOT EXISTS (SELECT FROM returns r WHERE r.orphan AND r.store_id = purchases.store_id AND r.original_transaction_id = purchases.transaction_id)`,
-		"held points equal the open holds": `
-			SELECT count(*) FROM accounts a WHERE a.name LIKE '%:hold' AND a.balance <>
-			(SELECT COALESCE(sum(points), 0) FROM holds h WHERE h.status = 'placed' AND 'member:' || h.member_id || ':hold' = a.name)`,
-	} {
-		var bad int64
-		if err := e.db.QueryRow(ctx, query).Scan(&bad); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		if bad != 0 {
-			t.Errorf("invariant broken (%d rows): %s", bad, what)
-		}
-	}
+	assertInvariants(t, e.db)
 	var issued int64
 	if err := e.db.QueryRow(ctx, `SELECT balance FROM program_balances WHERE account = 'program:issued'`).Scan(&issued); err != nil {
 		t.Fatal(err)
 	}
 	if issued >= 0 {
 		t.Errorf("program:issued is %d: it is where points come from, so it is negative once any are credited", issued)
+	}
+}
+
+// invariant is a property the ledger's stored state keeps at every commit. Query counts
+// the rows that break it: 0 when it holds.
+type invariant struct {
+	Name  string
+	Query string
+}
+
+// ledgerInvariants are checked by assertInvariants: after the mixed run
+// (TestLedgerInvariantsAfterAMixedRun), after every step of the property-based runs
+// (TestLedgerProperties) and wherever a test calls checkInvariants.
+//
+// To add a check (lots, debt, tiers, budgets...), append an invariant whose query counts
+// the offending rows, e.g.
+//
+//	{"lots add up to the available balance", `SELECT count(*) FROM accounts a
+//		WHERE a.name NOT LIKE '%:%:%' AND a.member_id IS NOT NULL AND a.balance <>
+//		(SELECT COALESCE(sum(l.remaining), 0) FROM lots l WHERE l.member_id = a.member_id)`},
+//
+// A check that SQL cannot say goes in a Go function appended to ledgerChecks.
+var ledgerInvariants = []invariant{
+	{"the balances of all accounts, from their postings, add up to zero", `
+		SELECT count(*) FROM (SELECT sum(balance) AS s FROM account_balances) x WHERE s <> 0`},
+	{"no member account below zero (stored)", `
+		SELECT count(*) FROM accounts WHERE member_id IS NOT NULL AND balance < 0`},
+	{"no member account below zero (from postings)", `
+		SELECT count(*) FROM account_balances WHERE account LIKE 'member:%' AND balance < 0`},
+	{"every stored member balance equals the sum of its postings", `
+		SELECT count(*) FROM accounts a LEFT JOIN account_balances b ON b.account = a.name
+		WHERE a.member_id IS NOT NULL AND a.balance <> COALESCE(b.balance, 0)`},
+	{"one transaction per idempotency key", `
+		SELECT count(*) FROM (SELECT idempotency_key FROM transactions GROUP BY 1 HAVING count(*) > 1) x`},
+	{"every transaction has postings", `
+		SELECT count(*) FROM transactions t WHERE NOT EXISTS (SELECT FROM postings p WHERE p.transaction_id = t.id)`},
+	{"every posting belongs to a transaction", `
+		SELECT count(*) FROM postings p WHERE NOT EXISTS (SELECT FROM transactions t WHERE t.id = p.transaction_id)`},
+	{"every posting names accounts that exist", `
+		SELECT count(*) FROM postings p WHERE NOT EXISTS (SELECT FROM accounts a WHERE a.name = p.source)
+		OR NOT EXISTS (SELECT FROM accounts a WHERE a.name = p.destination)`},
+	// ListTransactions' running balance reads a member's postings through the
+	// transactions of that member.
+	{"every posting on a member's account is in a transaction of that member", `
+		SELECT count(*) FROM postings p JOIN transactions t ON t.id = p.transaction_id,
+			unnest(ARRAY[p.source, p.destination]) AS acct
+		WHERE acct LIKE 'member:%' AND split_part(acct, ':', 2) IS DISTINCT FROM t.member_id::text`},
+	{"programme accounts keep no stored balance", `
+		SELECT count(*) FROM accounts WHERE name LIKE 'program:%' AND balance IS NOT NULL`},
+	{"what points purchases credited equals what their credit transactions moved", `
+		SELECT count(*) FROM purchases pu JOIN postings po ON po.transaction_id = pu.ledger_tx_id WHERE po.amount <> pu.points`},
+	{"a return never takes back more than its purchase credited", `
+		SELECT count(*) FROM purchases WHERE points_returned > points
+		AND NOT EXISTS (SELECT FROM returns r WHERE r.orphan AND r.store_id = purchases.store_id AND r.original_transaction_id = purchases.transaction_id)`},
+	{"the returns of a purchase took back what the purchase records", `
+		SELECT count(*) FROM purchases p WHERE p.points_returned <> (SELECT COALESCE(sum(r.points), 0) FROM returns r
+			WHERE r.store_id = p.store_id AND r.original_transaction_id = p.transaction_id)`},
+	// (An erased member's return debits nothing and records no shortfall.)
+	{"a return debits at most what it called for, the rest being its shortfall", `
+		SELECT count(*) FROM returns WHERE debited + shortfall > points OR debited < 0 OR shortfall < 0
+			OR (debited + shortfall < points AND NOT EXISTS (SELECT FROM members m WHERE m.id = returns.member_id AND m.erased_at IS NOT NULL))`},
+	{"held points equal the open holds", `
+		SELECT count(*) FROM accounts a WHERE a.name LIKE '%:hold' AND a.balance <>
+		(SELECT COALESCE(sum(points), 0) FROM holds h WHERE h.status = 'placed' AND 'member:' || h.member_id || ':hold' = a.name)`},
+	{"each adjustment moved its points between the member and program:adjustments", `
+		SELECT count(*) FROM adjustments a LEFT JOIN postings p ON p.transaction_id = a.id
+		WHERE p.transaction_id IS NULL OR p.amount <> a.points
+			OR (a.direction = 'credit' AND (p.source, p.destination) <> ('program:adjustments', 'member:' || a.member_id))
+			OR (a.direction = 'debit' AND (p.source, p.destination) <> ('member:' || a.member_id, 'program:adjustments'))`},
+	{"each adjustment is in the audit log with its balance before and after", `
+		SELECT count(*) FROM adjustments a WHERE NOT EXISTS (SELECT FROM audit_log l
+			WHERE l.action = 'points.adjust' AND l.object_id = a.member_id::text AND l.after->'adjustment'->>'id' = a.id::text
+			AND (l.before->>'available')::int8 = a.balance_before AND (l.after->>'available')::int8 = a.balance_after)`},
+}
+
+// ledgerChecks are invariants written in Go: each returns what it found broken ("" when
+// all holds). Add one for a property SQL alone cannot say.
+var ledgerChecks []func(ctx context.Context, db querier) (string, error)
+
+// querier is a pool (testkit.DB) or a connection on the ledger's schema.
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// failer is a *testing.T or a *rapid.T.
+type failer interface {
+	Helper()
+	Errorf(format string, args ...any)
+	Fatalf(format string, args ...any)
+}
+
+// invariantViolations checks every invariant on db and describes those broken.
+func invariantViolations(ctx context.Context, db querier) ([]string, error) {
+	var broken []string
+	for _, inv := range ledgerInvariants {
+		var bad int64
+		if err := db.QueryRow(ctx, inv.Query).Scan(&bad); err != nil {
+			return nil, fmt.Errorf("%s: %w", inv.Name, err)
+		}
+		if bad != 0 {
+			broken = append(broken, fmt.Sprintf("%s (%d rows)", inv.Name, bad))
+		}
+	}
+	for _, check := range ledgerChecks {
+		msg, err := check(ctx, db)
+		if err != nil {
+			return nil, err
+		}
+		if msg != "" {
+			broken = append(broken, msg)
+		}
+	}
+	return broken, nil
+}
+
+// assertInvariants fails t for every invariant broken on db.
+func assertInvariants(t failer, db querier) {
+	t.Helper()
+	broken, err := invariantViolations(context.Background(), db)
+	if err != nil {
+		t.Fatalf("checking invariants: %v", err)
+	}
+	for _, b := range broken {
+		t.Errorf("invariant broken: %s", b)
 	}
 }

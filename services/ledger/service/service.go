@@ -89,7 +89,14 @@ type Config struct {
 	// ClaimWindow is how long after a purchase a member may claim it with ClaimPurchase
 	// (LEDGER_CLAIM_WINDOW, default 2160h: 90 days).
 	ClaimWindow time.Duration
+	// AdjustLimits is the most points each role may adjust at once with AdjustPoints
+	// (LEDGER_ADJUST_LIMITS, default "service_agent=500,admin=100000"); a role not named
+	// may not adjust.
+	AdjustLimits domain.AdjustLimits
 }
+
+// defaultAdjustLimits are LEDGER_ADJUST_LIMITS unless set.
+const defaultAdjustLimits = "service_agent=500,admin=100000"
 
 // LoadConfig reads the configuration from the environment.
 func LoadConfig() (Config, error) {
@@ -125,6 +132,10 @@ func LoadConfig() (Config, error) {
 	}
 	if cfg.SurveyBonusPoints < 0 {
 		err = errors.Join(err, errors.New("LEDGER_SURVEY_BONUS_POINTS must not be negative"))
+	}
+	var e error
+	if cfg.AdjustLimits, e = domain.ParseAdjustLimits(env.String("LEDGER_ADJUST_LIMITS", defaultAdjustLimits)); e != nil {
+		err = errors.Join(err, fmt.Errorf("LEDGER_ADJUST_LIMITS: %w", e))
 	}
 	if err := errors.Join(env.Err(), err); err != nil {
 		return Config{}, err
@@ -258,6 +269,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("hold_expiry_interval", c.HoldExpiryInterval),
 		slog.Int("return_wait_deliveries", c.ReturnWaitDeliveries),
 		slog.Duration("claim_window", c.ClaimWindow),
+		slog.Any("adjust_limits", c.AdjustLimits),
 	)
 }
 
@@ -282,6 +294,9 @@ func (c *Config) withDefaults() {
 	}
 	if c.ReturnWaitDeliveries <= 0 {
 		c.ReturnWaitDeliveries = 3
+	}
+	if c.AdjustLimits == nil {
+		c.AdjustLimits, _ = domain.ParseAdjustLimits(defaultAdjustLimits)
 	}
 }
 
@@ -319,6 +334,7 @@ func wire(rt *svc.Runtime, cfg Config, rules domain.POSRules, log *slog.Logger) 
 			HoldTTL:              cfg.HoldTTL,
 			ReturnWaitDeliveries: cfg.ReturnWaitDeliveries,
 			ClaimWindow:          cfg.ClaimWindow,
+			AdjustLimits:         cfg.AdjustLimits,
 		},
 		NewID: newID, Now: time.Now, Log: log,
 	})
@@ -330,6 +346,7 @@ func wire(rt *svc.Runtime, cfg Config, rules domain.POSRules, log *slog.Logger) 
 	}
 	ledgerv1.RegisterLedgerServiceServer(rt.GRPC, grpcapi.New(application))
 	ledgerv1.RegisterMemberServiceServer(rt.GRPC, grpcapi.NewMembers(application))
+	ledgerv1.RegisterOperationsServiceServer(rt.GRPC, grpcapi.NewOperations(application))
 	privacyv1.RegisterPrivacyServiceServer(rt.GRPC, privacy.NewServer(Name, application.Queries.ExportMember.Handle, convert.Export))
 	// Holds past their expiry are voided every HoldExpiryInterval.
 	rt.Sweep(svc.Sweep{What: "hold expiry", Interval: cfg.HoldExpiryInterval, Batch: 200,

@@ -28,6 +28,8 @@ type Config struct {
 	ReturnWaitDeliveries int
 	// ClaimWindow is how long after a purchase a member may claim it (default 90 days).
 	ClaimWindow time.Duration
+	// AdjustLimits is the most points each role may adjust at once (AdjustPoints).
+	AdjustLimits domain.AdjustLimits
 }
 
 // Deps are what the use cases need from outside.
@@ -64,6 +66,7 @@ type Commands struct {
 	UpdateMember        *UpdateMember
 	ClaimPurchase       *ClaimPurchase
 	ChangeConsent       *ChangeConsent
+	AdjustPoints        *AdjustPoints
 }
 
 // Queries read the ledger.
@@ -76,6 +79,7 @@ type Queries struct {
 	SearchMembers    *SearchMembers
 	GetMemberProfile *GetMemberProfile
 	ListConsents     *ListConsents
+	ListAuditLog     *ListAuditLog
 }
 
 // New builds the use cases; it refuses a missing dependency or an impossible rule.
@@ -116,6 +120,7 @@ func New(d Deps) (*Application, error) {
 			UpdateMember:        &UpdateMember{b},
 			ClaimPurchase:       &ClaimPurchase{b},
 			ChangeConsent:       &ChangeConsent{b},
+			AdjustPoints:        &AdjustPoints{b},
 		},
 		Queries: Queries{
 			GetMember:        &GetMember{b},
@@ -126,6 +131,7 @@ func New(d Deps) (*Application, error) {
 			SearchMembers:    &SearchMembers{b},
 			GetMemberProfile: &GetMemberProfile{b},
 			ListConsents:     &ListConsents{b},
+			ListAuditLog:     &ListAuditLog{b},
 		},
 	}, nil
 }

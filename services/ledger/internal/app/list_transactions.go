@@ -8,7 +8,8 @@ import (
 	"github.com/treue/treue/services/ledger/internal/domain"
 )
 
-// ListTransactions pages through a member's history, newest first.
+// ListTransactions pages through a member's history, newest first, each transaction
+// with the member's available balance after it.
 type ListTransactions struct{ *base }
 
 const (
@@ -16,18 +17,19 @@ const (
 	maxPageSize     = 500
 )
 
-// Handle returns a page of at most pageSize (default 50, at most 500) transactions. The
-// token is opaque to callers; "" starts at the newest and an empty next token means the
-// end. An unknown member is domain.ErrMemberNotFound, a token this API did not return
-// domain.ErrInvalidPageToken.
-func (u *ListTransactions) Handle(ctx context.Context, memberID string, pageSize int, token string) (txs []domain.Transaction, next string, err error) {
-	if pageSize <= 0 {
-		pageSize = defaultPageSize
+// Handle returns a page of at most pageSize (default 50, at most 500) transactions that
+// match q. The token is opaque to callers and bound to the filter that made it; "" starts
+// at the newest and an empty next token means the end. An unknown member is
+// domain.ErrMemberNotFound, a token this API did not return (or returned for another
+// filter) domain.ErrInvalidPageToken, a filter that cannot match domain.ErrInvalidFilter.
+func (u *ListTransactions) Handle(ctx context.Context, memberID string, q domain.HistoryQuery, pageSize int, token string) (entries []domain.HistoryEntry, next string, err error) {
+	if err := q.Check(); err != nil {
+		return nil, "", err
 	}
-	pageSize = min(pageSize, maxPageSize)
+	pageSize = pageLimit(pageSize)
 	var after *Cursor
 	if token != "" {
-		c, err := decodeCursor(token)
+		c, err := decodeCursor(token, q)
 		if err != nil {
 			return nil, "", err
 		}
@@ -37,32 +39,51 @@ func (u *ListTransactions) Handle(ctx context.Context, memberID string, pageSize
 	if err != nil {
 		return nil, "", err
 	}
-	txs, err = u.store.Transactions(ctx, m.ID, after, pageSize+1)
+	entries, err = u.store.History(ctx, m.ID, q, after, pageSize+1)
 	if err != nil {
 		return nil, "", err
 	}
-	if len(txs) > pageSize {
-		txs = txs[:pageSize]
-		next = encodeCursor(Cursor{ID: txs[pageSize-1].ID})
+	if len(entries) > pageSize {
+		entries = entries[:pageSize]
+		next = encodeCursor(Cursor{ID: entries[pageSize-1].ID}, q)
 	}
-	return txs, next, nil
+	return entries, next, nil
 }
 
-// A cursor token is base64url("v1|<transaction id>").
-func encodeCursor(c Cursor) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("v1|" + c.ID))
+// pageLimit is the page size asked for, defaulted and capped.
+func pageLimit(n int) int {
+	if n <= 0 {
+		return defaultPageSize
+	}
+	return min(n, maxPageSize)
 }
 
-func decodeCursor(token string) (Cursor, error) {
+// A cursor token is base64url("v2|<id>|<filter fingerprint>"): a token is good only for
+// the filter (or search) it was made for. The unfiltered tokens of earlier versions,
+// "v1|<transaction id>", are still taken where the filter is empty.
+func encodeCursor(c Cursor, q filter) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("v2|" + c.ID + "|" + q.Fingerprint()))
+}
+
+// filter is what a page token is bound to.
+type filter interface {
+	Fingerprint() string
+	Empty() bool
+}
+
+func decodeCursor(token string, q filter) (Cursor, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(token)
 	if err != nil {
 		return Cursor{}, domain.ErrInvalidPageToken
 	}
-	version, id, ok := strings.Cut(string(raw), "|")
-	if !ok || version != "v1" {
+	parts := strings.Split(string(raw), "|")
+	switch {
+	case len(parts) == 2 && parts[0] == "v1" && q.Empty():
+	case len(parts) == 3 && parts[0] == "v2" && parts[2] == q.Fingerprint():
+	default:
 		return Cursor{}, domain.ErrInvalidPageToken
 	}
-	id, ok = domain.CanonicalUUID(id)
+	id, ok := domain.CanonicalUUID(parts[1])
 	if !ok {
 		return Cursor{}, domain.ErrInvalidPageToken
 	}

@@ -121,7 +121,7 @@ func (u *SearchMembers) Handle(ctx context.Context, query string, pageSize int, 
 	pageSize = min(pageSize, maxSearchPage)
 	var after string
 	if token != "" {
-		c, err := decodeCursor(token)
+		c, err := decodeCursor(token, searchFilter(query))
 		if err != nil {
 			return nil, "", err
 		}
@@ -134,7 +134,7 @@ func (u *SearchMembers) Handle(ctx context.Context, query string, pageSize int, 
 	var next string
 	if len(ps) > pageSize {
 		ps = ps[:pageSize]
-		next = encodeCursor(Cursor{ID: ps[pageSize-1].Member.ID})
+		next = encodeCursor(Cursor{ID: ps[pageSize-1].Member.ID}, searchFilter(query))
 	}
 	return ps, next, nil
 }
@@ -255,3 +255,9 @@ func exportMemberData(ctx context.Context, store Store, x *domain.MemberExport) 
 	x.Consents, err = store.Consents(ctx, x.Member.ID)
 	return err
 }
+
+// searchFilter binds a search's page tokens to its query.
+type searchFilter string
+
+func (q searchFilter) Fingerprint() string { return domain.RequestHash("search", string(q))[:16] }
+func (q searchFilter) Empty() bool         { return false }

@@ -28,6 +28,7 @@ type Store interface {
 	Returns(ctx context.Context, memberID string) ([]domain.Return, error)
 	Unmatched(ctx context.Context, memberID string) ([]domain.Purchase, error)
 	MembersStore
+	OpsStore
 }
 
 // Cursor is a position in a member's history: the last transaction of a page.
@@ -93,4 +94,5 @@ type Tx interface {
 	// SaveHolds stores the status of holds.
 	SaveHolds(ctx context.Context, hs []domain.Hold) error
 	MembersTx
+	OpsTx
 }

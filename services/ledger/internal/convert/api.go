@@ -41,13 +41,14 @@ func Balance(b domain.Balance) *ledgerv1.GetBalanceResponse {
 	return &ledgerv1.GetBalanceResponse{MemberId: b.MemberID, Available: b.Available, Held: b.Held, Pending: b.Pending}
 }
 
-// Transactions converts a page of a member's history.
-func Transactions(txs []domain.Transaction, next string) *ledgerv1.ListTransactionsResponse {
-	resp := &ledgerv1.ListTransactionsResponse{NextPageToken: next, Transactions: make([]*ledgerv1.Transaction, len(txs))}
-	for i, t := range txs {
+// Transactions converts a page of a member's history, with the running balance.
+func Transactions(entries []domain.HistoryEntry, next string) *ledgerv1.ListTransactionsResponse {
+	resp := &ledgerv1.ListTransactionsResponse{NextPageToken: next, Transactions: make([]*ledgerv1.Transaction, len(entries))}
+	for i, e := range entries {
+		t := e.Transaction
 		out := &ledgerv1.Transaction{
 			TransactionId: t.ID, Kind: string(t.Kind), Reason: Reason(t.Reason), Reference: t.Reference,
-			Points: t.AvailableChange(t.MemberID), CreatedAt: Timestamp(t.CreatedAt),
+			Points: t.AvailableChange(t.MemberID), CreatedAt: Timestamp(t.CreatedAt), BalanceAfter: e.BalanceAfter,
 		}
 		for _, p := range t.Postings {
 			out.Postings = append(out.Postings, &ledgerv1.Posting{Source: p.Source, Destination: p.Destination, Amount: p.Amount})

@@ -192,7 +192,8 @@ func allOf(s string, ok func(byte) bool) bool {
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 func isAlnum(c byte) bool { return isDigit(c) || 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' }
 
-// FieldError is a request field the domain refused, and why.
+// FieldError is a request field the domain refused, and why; errors.Is sees through
+// Err to its kind (ErrInvalidFilter, say).
 type FieldError struct {
 	Field string
 	Err   error

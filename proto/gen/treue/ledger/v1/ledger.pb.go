@@ -733,9 +733,12 @@ type Transaction struct {
 	Reason        PointsReason           `protobuf:"varint,3,opt,name=reason,proto3,enum=treue.ledger.v1.PointsReason" json:"reason,omitempty"`
 	Reference     string                 `protobuf:"bytes,4,opt,name=reference,proto3" json:"reference,omitempty"`
 	// the change of the member's available balance (negative for a debit or a hold).
-	Points        int64                  `protobuf:"varint,5,opt,name=points,proto3" json:"points,omitempty"`
-	Postings      []*Posting             `protobuf:"bytes,6,rep,name=postings,proto3" json:"postings,omitempty"`
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	Points    int64                  `protobuf:"varint,5,opt,name=points,proto3" json:"points,omitempty"`
+	Postings  []*Posting             `protobuf:"bytes,6,rep,name=postings,proto3" json:"postings,omitempty"`
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// the member's available balance just after this transaction, in journal order
+	// (transaction ids are time-ordered), whatever the request's filters.
+	BalanceAfter  int64 `protobuf:"varint,8,opt,name=balance_after,json=balanceAfter,proto3" json:"balance_after,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -819,12 +822,27 @@ func (x *Transaction) GetCreatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Transaction) GetBalanceAfter() int64 {
+	if x != nil {
+		return x.BalanceAfter
+	}
+	return 0
+}
+
 type ListTransactionsRequest struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	MemberId string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
 	// at most 500; default 50.
-	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// from the previous page's response, with the same filters.
+	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// only transactions of these kinds: credit, debit, hold, capture, void; empty for all.
+	Kinds []string `protobuf:"bytes,4,rep,name=kinds,proto3" json:"kinds,omitempty"`
+	// only transactions with these reasons; empty for all.
+	Reasons []PointsReason `protobuf:"varint,5,rep,packed,name=reasons,proto3,enum=treue.ledger.v1.PointsReason" json:"reasons,omitempty"`
+	// only transactions created at or after since, and before until (either may be unset).
+	Since         *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=since,proto3" json:"since,omitempty"`
+	Until         *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=until,proto3" json:"until,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -878,6 +896,34 @@ func (x *ListTransactionsRequest) GetPageToken() string {
 		return x.PageToken
 	}
 	return ""
+}
+
+func (x *ListTransactionsRequest) GetKinds() []string {
+	if x != nil {
+		return x.Kinds
+	}
+	return nil
+}
+
+func (x *ListTransactionsRequest) GetReasons() []PointsReason {
+	if x != nil {
+		return x.Reasons
+	}
+	return nil
+}
+
+func (x *ListTransactionsRequest) GetSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Since
+	}
+	return nil
+}
+
+func (x *ListTransactionsRequest) GetUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Until
+	}
+	return nil
 }
 
 type ListTransactionsResponse struct {
@@ -1375,7 +1421,7 @@ const file_treue_ledger_v1_ledger_proto_rawDesc = "" +
 	"\aPosting\x12\x16\n" +
 	"\x06source\x18\x01 \x01(\tR\x06source\x12 \n" +
 	"\vdestination\x18\x02 \x01(\tR\vdestination\x12\x16\n" +
-	"\x06amount\x18\x03 \x01(\x03R\x06amount\"\xa6\x02\n" +
+	"\x06amount\x18\x03 \x01(\x03R\x06amount\"\xcb\x02\n" +
 	"\vTransaction\x12%\n" +
 	"\x0etransaction_id\x18\x01 \x01(\tR\rtransactionId\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x125\n" +
@@ -1384,13 +1430,18 @@ const file_treue_ledger_v1_ledger_proto_rawDesc = "" +
 	"\x06points\x18\x05 \x01(\x03R\x06points\x124\n" +
 	"\bpostings\x18\x06 \x03(\v2\x18.treue.ledger.v1.PostingR\bpostings\x129\n" +
 	"\n" +
-	"created_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\x92\x01\n" +
+	"created_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12#\n" +
+	"\rbalance_after\x18\b \x01(\x03R\fbalanceAfter\"\xee\x02\n" +
 	"\x17ListTransactionsRequest\x12%\n" +
 	"\tmember_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bmemberId\x12'\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12'\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\tpageToken\"\x84\x01\n" +
+	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\tpageToken\x12(\n" +
+	"\x05kinds\x18\x04 \x03(\tB\x12\xbaH\x0f\x92\x01\f\x10\x10\x18\x01\"\x06r\x04\x10\x01\x18 R\x05kinds\x12L\n" +
+	"\areasons\x18\x05 \x03(\x0e2\x1d.treue.ledger.v1.PointsReasonB\x13\xbaH\x10\x92\x01\r\x10\x10\x18\x01\"\a\x82\x01\x04\x10\x01 \x00R\areasons\x120\n" +
+	"\x05since\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x120\n" +
+	"\x05until\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x05until\"\x84\x01\n" +
 	"\x18ListTransactionsResponse\x12@\n" +
 	"\ftransactions\x18\x01 \x03(\v2\x1c.treue.ledger.v1.TransactionR\ftransactions\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xe2\x01\n" +
@@ -1494,34 +1545,37 @@ var file_treue_ledger_v1_ledger_proto_depIdxs = []int32{
 	25, // 8: treue.ledger.v1.Transaction.reason:type_name -> treue.ledger.v1.PointsReason
 	10, // 9: treue.ledger.v1.Transaction.postings:type_name -> treue.ledger.v1.Posting
 	21, // 10: treue.ledger.v1.Transaction.created_at:type_name -> google.protobuf.Timestamp
-	11, // 11: treue.ledger.v1.ListTransactionsResponse.transactions:type_name -> treue.ledger.v1.Transaction
-	0,  // 12: treue.ledger.v1.Hold.status:type_name -> treue.ledger.v1.HoldStatus
-	21, // 13: treue.ledger.v1.Hold.expires_at:type_name -> google.protobuf.Timestamp
-	26, // 14: treue.ledger.v1.PlaceHoldRequest.ttl:type_name -> google.protobuf.Duration
-	14, // 15: treue.ledger.v1.PlaceHoldResponse.hold:type_name -> treue.ledger.v1.Hold
-	14, // 16: treue.ledger.v1.CaptureHoldResponse.hold:type_name -> treue.ledger.v1.Hold
-	14, // 17: treue.ledger.v1.VoidHoldResponse.hold:type_name -> treue.ledger.v1.Hold
-	2,  // 18: treue.ledger.v1.LedgerService.Enroll:input_type -> treue.ledger.v1.EnrollRequest
-	4,  // 19: treue.ledger.v1.LedgerService.GetMember:input_type -> treue.ledger.v1.GetMemberRequest
-	8,  // 20: treue.ledger.v1.LedgerService.GetBalance:input_type -> treue.ledger.v1.GetBalanceRequest
-	12, // 21: treue.ledger.v1.LedgerService.ListTransactions:input_type -> treue.ledger.v1.ListTransactionsRequest
-	6,  // 22: treue.ledger.v1.LedgerService.EraseMember:input_type -> treue.ledger.v1.EraseMemberRequest
-	15, // 23: treue.ledger.v1.LedgerService.PlaceHold:input_type -> treue.ledger.v1.PlaceHoldRequest
-	17, // 24: treue.ledger.v1.LedgerService.CaptureHold:input_type -> treue.ledger.v1.CaptureHoldRequest
-	19, // 25: treue.ledger.v1.LedgerService.VoidHold:input_type -> treue.ledger.v1.VoidHoldRequest
-	3,  // 26: treue.ledger.v1.LedgerService.Enroll:output_type -> treue.ledger.v1.EnrollResponse
-	5,  // 27: treue.ledger.v1.LedgerService.GetMember:output_type -> treue.ledger.v1.GetMemberResponse
-	9,  // 28: treue.ledger.v1.LedgerService.GetBalance:output_type -> treue.ledger.v1.GetBalanceResponse
-	13, // 29: treue.ledger.v1.LedgerService.ListTransactions:output_type -> treue.ledger.v1.ListTransactionsResponse
-	7,  // 30: treue.ledger.v1.LedgerService.EraseMember:output_type -> treue.ledger.v1.EraseMemberResponse
-	16, // 31: treue.ledger.v1.LedgerService.PlaceHold:output_type -> treue.ledger.v1.PlaceHoldResponse
-	18, // 32: treue.ledger.v1.LedgerService.CaptureHold:output_type -> treue.ledger.v1.CaptureHoldResponse
-	20, // 33: treue.ledger.v1.LedgerService.VoidHold:output_type -> treue.ledger.v1.VoidHoldResponse
-	26, // [26:34] is the sub-list for method output_type
-	18, // [18:26] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	25, // 11: treue.ledger.v1.ListTransactionsRequest.reasons:type_name -> treue.ledger.v1.PointsReason
+	21, // 12: treue.ledger.v1.ListTransactionsRequest.since:type_name -> google.protobuf.Timestamp
+	21, // 13: treue.ledger.v1.ListTransactionsRequest.until:type_name -> google.protobuf.Timestamp
+	11, // 14: treue.ledger.v1.ListTransactionsResponse.transactions:type_name -> treue.ledger.v1.Transaction
+	0,  // 15: treue.ledger.v1.Hold.status:type_name -> treue.ledger.v1.HoldStatus
+	21, // 16: treue.ledger.v1.Hold.expires_at:type_name -> google.protobuf.Timestamp
+	26, // 17: treue.ledger.v1.PlaceHoldRequest.ttl:type_name -> google.protobuf.Duration
+	14, // 18: treue.ledger.v1.PlaceHoldResponse.hold:type_name -> treue.ledger.v1.Hold
+	14, // 19: treue.ledger.v1.CaptureHoldResponse.hold:type_name -> treue.ledger.v1.Hold
+	14, // 20: treue.ledger.v1.VoidHoldResponse.hold:type_name -> treue.ledger.v1.Hold
+	2,  // 21: treue.ledger.v1.LedgerService.Enroll:input_type -> treue.ledger.v1.EnrollRequest
+	4,  // 22: treue.ledger.v1.LedgerService.GetMember:input_type -> treue.ledger.v1.GetMemberRequest
+	8,  // 23: treue.ledger.v1.LedgerService.GetBalance:input_type -> treue.ledger.v1.GetBalanceRequest
+	12, // 24: treue.ledger.v1.LedgerService.ListTransactions:input_type -> treue.ledger.v1.ListTransactionsRequest
+	6,  // 25: treue.ledger.v1.LedgerService.EraseMember:input_type -> treue.ledger.v1.EraseMemberRequest
+	15, // 26: treue.ledger.v1.LedgerService.PlaceHold:input_type -> treue.ledger.v1.PlaceHoldRequest
+	17, // 27: treue.ledger.v1.LedgerService.CaptureHold:input_type -> treue.ledger.v1.CaptureHoldRequest
+	19, // 28: treue.ledger.v1.LedgerService.VoidHold:input_type -> treue.ledger.v1.VoidHoldRequest
+	3,  // 29: treue.ledger.v1.LedgerService.Enroll:output_type -> treue.ledger.v1.EnrollResponse
+	5,  // 30: treue.ledger.v1.LedgerService.GetMember:output_type -> treue.ledger.v1.GetMemberResponse
+	9,  // 31: treue.ledger.v1.LedgerService.GetBalance:output_type -> treue.ledger.v1.GetBalanceResponse
+	13, // 32: treue.ledger.v1.LedgerService.ListTransactions:output_type -> treue.ledger.v1.ListTransactionsResponse
+	7,  // 33: treue.ledger.v1.LedgerService.EraseMember:output_type -> treue.ledger.v1.EraseMemberResponse
+	16, // 34: treue.ledger.v1.LedgerService.PlaceHold:output_type -> treue.ledger.v1.PlaceHoldResponse
+	18, // 35: treue.ledger.v1.LedgerService.CaptureHold:output_type -> treue.ledger.v1.CaptureHoldResponse
+	20, // 36: treue.ledger.v1.LedgerService.VoidHold:output_type -> treue.ledger.v1.VoidHoldResponse
+	29, // [29:37] is the sub-list for method output_type
+	21, // [21:29] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_treue_ledger_v1_ledger_proto_init() }

@@ -40,7 +40,9 @@ type LedgerServiceClient interface {
 	Enroll(ctx context.Context, in *EnrollRequest, opts ...grpc.CallOption) (*EnrollResponse, error)
 	GetMember(ctx context.Context, in *GetMemberRequest, opts ...grpc.CallOption) (*GetMemberResponse, error)
 	GetBalance(ctx context.Context, in *GetBalanceRequest, opts ...grpc.CallOption) (*GetBalanceResponse, error)
-	// ListTransactions pages through a member's history, newest first.
+	// ListTransactions pages through a member's history, newest first, optionally only
+	// some kinds, reasons or a period, each transaction with the member's available
+	// balance after it.
 	ListTransactions(ctx context.Context, in *ListTransactionsRequest, opts ...grpc.CallOption) (*ListTransactionsResponse, error)
 	// EraseMember removes the member's personal data (name, email) and announces it on
 	// ledger.member.erased, so every service erases or anonymises its copy. The postings
@@ -155,7 +157,9 @@ type LedgerServiceServer interface {
 	Enroll(context.Context, *EnrollRequest) (*EnrollResponse, error)
 	GetMember(context.Context, *GetMemberRequest) (*GetMemberResponse, error)
 	GetBalance(context.Context, *GetBalanceRequest) (*GetBalanceResponse, error)
-	// ListTransactions pages through a member's history, newest first.
+	// ListTransactions pages through a member's history, newest first, optionally only
+	// some kinds, reasons or a period, each transaction with the member's available
+	// balance after it.
 	ListTransactions(context.Context, *ListTransactionsRequest) (*ListTransactionsResponse, error)
 	// EraseMember removes the member's personal data (name, email) and announces it on
 	// ledger.member.erased, so every service erases or anonymises its copy. The postings

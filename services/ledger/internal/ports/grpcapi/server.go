@@ -75,7 +75,7 @@ func (s *Server) GetBalance(ctx context.Context, req *ledgerv1.GetBalanceRequest
 }
 
 func (s *Server) ListTransactions(ctx context.Context, req *ledgerv1.ListTransactionsRequest) (*ledgerv1.ListTransactionsResponse, error) {
-	txs, next, err := s.app.Queries.ListTransactions.Handle(ctx, req.GetMemberId(), int(req.GetPageSize()), req.GetPageToken())
+	txs, next, err := s.app.Queries.ListTransactions.Handle(ctx, req.GetMemberId(), convert.HistoryQuery(req), int(req.GetPageSize()), req.GetPageToken())
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -114,6 +114,9 @@ func reply[T, R any](v T, err error, to func(T) R) (R, error) {
 // becomes its code, the rest is logged and hidden as Internal).
 func toStatus(err error) error {
 	if st := membersStatus(err); st != nil {
+		return st
+	}
+	if st := opsStatus(err); st != nil {
 		return st
 	}
 	switch {
