@@ -179,6 +179,7 @@ type ledgerReturn struct {
 // checkInvariants checks the ledger's invariants on the database.
 func checkInvariants(t *testing.T, e *env) {
 	t.Helper()
+	checkLotInvariants(t, e)
 	ctx := context.Background()
 	for what, query := range map[string]string{
 		"the balances of all accounts, from their postings, add up to zero": `

@@ -86,6 +86,10 @@ type Config struct {
 	// waits (with the consumer's back-off) before it is booked from its own amount
 	// (LEDGER_RETURN_WAIT_DELIVERIES, default 3).
 	ReturnWaitDeliveries int
+	// Lots is the policy of pending points, expiry and debts (lots.go).
+	Lots LotsConfig
+	// Now is the clock (time.Now when nil); tests move it.
+	Now func() time.Time
 }
 
 // LoadConfig reads the configuration from the environment.
@@ -119,6 +123,7 @@ func LoadConfig() (Config, error) {
 	if cfg.SurveyBonusPoints < 0 {
 		err = errors.Join(err, errors.New("LEDGER_SURVEY_BONUS_POINTS must not be negative"))
 	}
+	err = errors.Join(err, cfg.Lots.load(env))
 	if err := errors.Join(env.Err(), err); err != nil {
 		return Config{}, err
 	}
@@ -250,6 +255,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("hold_ttl", c.HoldTTL),
 		slog.Duration("hold_expiry_interval", c.HoldExpiryInterval),
 		slog.Int("return_wait_deliveries", c.ReturnWaitDeliveries),
+		c.Lots.logValue(),
 	)
 }
 
@@ -274,6 +280,10 @@ func (c *Config) withDefaults() {
 	}
 	if c.ReturnWaitDeliveries <= 0 {
 		c.ReturnWaitDeliveries = 3
+	}
+	c.Lots.withDefaults()
+	if c.Now == nil {
+		c.Now = time.Now
 	}
 }
 
@@ -310,8 +320,9 @@ func wire(rt *svc.Runtime, cfg Config, rules domain.POSRules, log *slog.Logger) 
 			SurveyBonusPoints:    cfg.SurveyBonusPoints,
 			HoldTTL:              cfg.HoldTTL,
 			ReturnWaitDeliveries: cfg.ReturnWaitDeliveries,
+			Lots:                 cfg.Lots.policy(),
 		},
-		NewID: newID, Now: time.Now, Log: log,
+		NewID: newID, Now: cfg.Now, Log: log,
 	})
 	if err != nil {
 		return err
@@ -331,6 +342,7 @@ func wire(rt *svc.Runtime, cfg Config, rules domain.POSRules, log *slog.Logger) 
 			}
 			return n, err
 		}})
+	wireLots(rt, application, cfg.Lots, log)
 	return nil
 }
 

@@ -26,6 +26,8 @@ type Config struct {
 	// ReturnWaitDeliveries is how many deliveries a return waits for its purchase before
 	// it is booked from its own amount (default 3).
 	ReturnWaitDeliveries int
+	// Lots is the return window, expiry and debt policy (lots.go).
+	Lots domain.LotPolicy
 }
 
 // Deps are what the use cases need from outside.
@@ -57,6 +59,9 @@ type Commands struct {
 	CreditSurveyBonuses *CreditSurveyBonuses
 	CompleteRedemptions *CompleteRedemptions
 	CancelRedemptions   *CancelRedemptions
+	MaturePoints        *MaturePoints
+	ExpirePoints        *ExpirePoints
+	AnnounceExpiries    *AnnounceExpiries
 }
 
 // Queries read the ledger.
@@ -97,6 +102,9 @@ func New(d Deps) (*Application, error) {
 			CreditSurveyBonuses: &CreditSurveyBonuses{b},
 			CompleteRedemptions: &CompleteRedemptions{h},
 			CancelRedemptions:   &CancelRedemptions{h},
+			MaturePoints:        &MaturePoints{b},
+			ExpirePoints:        &ExpirePoints{b},
+			AnnounceExpiries:    &AnnounceExpiries{b},
 		},
 		Queries: Queries{
 			GetMember:        &GetMember{b},

@@ -61,6 +61,10 @@ func (u *RecordReturns) Handle(ctx context.Context, returns []domain.Return) (Bo
 		if err != nil {
 			return err
 		}
+		lots, err := loadLots(ctx, tx, ids)
+		if err != nil {
+			return err
+		}
 		fresh, err := tx.InsertReturns(ctx, returns)
 		if err != nil {
 			return err
@@ -68,6 +72,7 @@ func (u *RecordReturns) Handle(ctx context.Context, returns []domain.Return) (Bo
 		var (
 			txs    []domain.Transaction
 			events []domain.Event
+			debts  []Debt
 		)
 		returned := map[domain.PurchaseKey]int64{}
 		booked = make([]domain.Return, 0, len(returns))
@@ -76,6 +81,7 @@ func (u *RecordReturns) Handle(ctx context.Context, returns []domain.Return) (Bo
 				continue
 			}
 			o, ok := originals[r.Original()]
+			credit := "" // the purchase's credit, whose pending points a return takes first
 			switch {
 			case ok:
 				if err := domain.CheckReturnOf(r, o); err != nil {
@@ -85,7 +91,7 @@ func (u *RecordReturns) Handle(ctx context.Context, returns []domain.Return) (Bo
 				if err != nil {
 					return refused("return", r.Key.Reference(), err)
 				}
-				r.MemberID = o.MemberID
+				r.MemberID, credit = o.MemberID, o.LedgerTxID
 				r.Points = domain.ReturnPoints(refund, o.Points, o.PointsReturned)
 				o.PointsReturned += r.Points
 				originals[o.Key] = o
@@ -109,12 +115,15 @@ func (u *RecordReturns) Handle(ctx context.Context, returns []domain.Return) (Bo
 			}
 			// Only members the ledger still books for are locked: not an erased one.
 			if _, active := balances[r.MemberID]; active && r.Points > 0 {
-				r.Debited, r.Shortfall = domain.SplitDebit(r.Points, balances[r.MemberID])
-				balances[r.MemberID] -= r.Debited
-				if r.Debited > 0 {
-					r.LedgerTxID = u.newID()
-					txs = append(txs, domain.Transfer(r.LedgerTxID, r.DebitKey(), domain.KindDebit, domain.ReasonReturn,
-						r.Key.Reference(), r.MemberID, now, domain.AvailableAccount(r.MemberID), domain.AccountIssued, r.Debited))
+				// From the purchase's pending points, then the available balance; the rest is a debt.
+				taken, split, debt, err := u.takeBack(lots, &r, credit, balances[r.MemberID], now)
+				if err != nil {
+					return err
+				}
+				balances[r.MemberID] -= split.FromAvailable
+				txs = append(txs, taken...)
+				if debt != nil {
+					debts = append(debts, *debt)
 				}
 				debited += r.Debited
 				events = append(events, domain.PointsDebited{
@@ -132,7 +141,13 @@ func (u *RecordReturns) Handle(ctx context.Context, returns []domain.Return) (Bo
 				return err
 			}
 		}
+		if err := lots.save(ctx, tx, now); err != nil {
+			return err
+		}
 		if err := tx.Apply(ctx, txs); err != nil {
+			return err
+		}
+		if err := u.recordDebts(ctx, tx, debts, now); err != nil {
 			return err
 		}
 		return tx.Emit(ctx, events...)
