@@ -26,22 +26,17 @@ func (u *ExpirePoints) Handle(ctx context.Context, limit int) (n int, err error)
 		if _, err := tx.LockMembers(ctx, members); err != nil {
 			return err
 		}
-		lots, err := tx.DueLots(ctx, ids, now)
+		// The lots as they were: what is left of each expires.
+		lots, err := tx.ExpireLots(ctx, ids, now)
 		if err != nil {
 			return err
 		}
 		txs := make([]domain.Transaction, len(lots))
 		events := make([]domain.Event, len(lots))
-		for i := range lots {
-			l := &lots[i]
-			txs[i] = domain.ExpireTx(u.newID(), *l, now)
+		for i, l := range lots {
+			txs[i] = domain.ExpireTx(u.newID(), l, now)
 			events[i] = domain.PointsDebited{TransactionID: txs[i].ID, MemberID: l.MemberID, Points: l.Remaining,
 				Reason: domain.ReasonExpiry, Reference: l.Reference, OccurredAt: now}
-			l.Expired += l.Remaining
-			l.Remaining = 0
-		}
-		if err := tx.SaveLots(ctx, lots, now); err != nil {
-			return err
 		}
 		if err := tx.Apply(ctx, txs); err != nil {
 			return err

@@ -76,9 +76,11 @@ func (h holds) book(ctx context.Context, tx Tx, hs []domain.Hold) error {
 	}
 	// Voided holds give their lots back, under the members' balance locks; what came from
 	// lots that expired meanwhile expires.
-	members := make([]string, len(hs))
-	for i, hold := range hs {
-		members[i] = hold.MemberID
+	var members []string
+	for _, hold := range hs {
+		if hold.Status != domain.StatusCaptured {
+			members = append(members, hold.MemberID)
+		}
 	}
 	if _, err := tx.LockMembers(ctx, members); err != nil {
 		return err

@@ -45,11 +45,12 @@ type LotsTx interface {
 	PendingLotsOf(ctx context.Context, credits []string, now time.Time) ([]domain.Lot, error)
 	// ExpiringLots returns the ids and members of up to limit available lots with points
 	// left past their expiry at now, soonest first. It locks nothing: the caller locks
-	// the members, then DueLots re-reads them.
+	// the members, then ExpireLots re-reads them.
 	ExpiringLots(ctx context.Context, now time.Time, limit int) (lotIDs []string, memberIDs []string, err error)
-	// DueLots returns those of lotIDs that are still available with points left past
-	// their expiry at now.
-	DueLots(ctx context.Context, lotIDs []string, now time.Time) ([]domain.Lot, error)
+	// ExpireLots moves what is left of those of lotIDs still available with points left
+	// past their expiry at now to their Expired (expired_at = now), and returns them as
+	// they were before.
+	ExpireLots(ctx context.Context, lotIDs []string, now time.Time) ([]domain.Lot, error)
 	// LotsToAnnounce returns, locked, up to limit available lots with points left that
 	// expire after now and by until and were not announced yet, skipping lots another
 	// transaction has locked.

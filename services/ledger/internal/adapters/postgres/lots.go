@@ -245,12 +245,20 @@ func (t *ledgerTx) ExpiringLots(ctx context.Context, now time.Time, limit int) (
 	return ids, members, err
 }
 
-func (t *ledgerTx) DueLots(ctx context.Context, lotIDs []string, now time.Time) ([]domain.Lot, error) {
+func (t *ledgerTx) ExpireLots(ctx context.Context, lotIDs []string, now time.Time) ([]domain.Lot, error) {
 	if len(lotIDs) == 0 {
 		return nil, nil
 	}
-	rows, err := t.tx.Query(ctx, `SELECT `+lotColumns+` FROM lots
-		WHERE id = ANY($1::uuid[]) AND remaining > 0 AND NOT pending AND expires_at <= $2`, lotIDs, now)
+	// One statement reads and empties the due lots; it returns them as they were.
+	rows, err := t.tx.Query(ctx, `
+		WITH due AS (
+			SELECT id, remaining, expired FROM lots
+			WHERE id = ANY($1::uuid[]) AND remaining > 0 AND NOT pending AND expires_at <= $2
+			FOR UPDATE)
+		UPDATE lots l SET remaining = 0, expired = due.expired + due.remaining, expired_at = $2
+		FROM due WHERE l.id = due.id
+		RETURNING l.id::text, l.member_id::text, COALESCE(l.credit_tx::text, ''), l.reference, l.points, due.remaining, l.pending,
+			l.earned_at, l.matures_at, l.expires_at, due.expired`, lotIDs, now)
 	if err != nil {
 		return nil, err
 	}
