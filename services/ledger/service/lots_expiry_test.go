@@ -66,7 +66,9 @@ func TestExpiryOfManyLotsOnceThroughACrash(t *testing.T) {
 	}
 	e := started(t, opts)
 	seedLots(t, e, n, perMember, clock.Now().Add(time.Hour))
-	expired := func() int64 { return e.db.Count(`SELECT count(*) FROM transactions WHERE idempotency_key LIKE 'expire:%'`) }
+	expired := func() int64 {
+		return e.db.Count(`SELECT count(*) FROM transactions WHERE idempotency_key LIKE 'expire:%'`)
+	}
 
 	start := time.Now()
 	clock.Advance(2 * time.Hour)
