@@ -65,7 +65,9 @@ func TestExpiryThroughAKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = child.Process.Kill(); _ = child.Wait() })
-	expired := func() int64 { return e.db.Count(`SELECT count(*) FROM transactions WHERE idempotency_key LIKE 'expire:%'`) }
+	expired := func() int64 {
+		return e.db.Count(`SELECT count(*) FROM transactions WHERE idempotency_key LIKE 'expire:%'`)
+	}
 	testkit.Eventually(t, 60*time.Second, "the child to expire a batch", func() bool { return expired() > 0 })
 	if err := child.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
