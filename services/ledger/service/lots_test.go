@@ -7,6 +7,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/treue/treue/pkg/testkit"
 	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
@@ -252,6 +253,33 @@ func TestLotsBurnSoonestFirstAndExpireOnce(t *testing.T) {
 	}
 	if soons != 1 {
 		t.Errorf("%d expiring-soon events, want 1", soons)
+	}
+	checkInvariants(t, e)
+}
+
+// Points held when their lot expires are not given back by a void: they expire then.
+func TestVoidAfterTheLotExpiredExpiresItsPoints(t *testing.T) {
+	clock := &testClock{}
+	e := started(t, withLots(clock, 0, "months:1"))
+	m := e.enroll("Vera")
+	e.publishPurchase(purchase("S1", "T1", m, 2000))
+	e.waitAvailable(m, 20)
+	clock.Advance(27 * day) // a few days before the lot expires (months:1 is 28 to 31 days)
+	h, err := e.ledger("service").PlaceHold(testkit.Ctx(t), &ledgerv1.PlaceHoldRequest{
+		IdempotencyKey: "hold-key-v1", MemberId: m, Points: 15, Ttl: durationpb.New(7 * day)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(5 * day) // the lot expired; the hold is still open
+	e.waitAvailable(m, 0) // the 5 not held expired
+	if _, err := e.ledger("service").VoidHold(testkit.Ctx(t), &ledgerv1.VoidHoldRequest{HoldId: h.GetHold().GetHoldId(), Reason: "late"}); err != nil {
+		t.Fatal(err)
+	}
+	if b := e.balance(m); b.GetAvailable() != 0 || b.GetHeld() != 0 {
+		t.Errorf("after the void: %v, want nothing available or held", b)
+	}
+	if got := e.db.Count(`SELECT COALESCE(sum(amount), 0) FROM postings WHERE destination = 'program:expired'`); got != 20 {
+		t.Errorf("%d points expired, want 20", got)
 	}
 	checkInvariants(t, e)
 }
