@@ -271,7 +271,7 @@ func TestVoidAfterTheLotExpiredExpiresItsPoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock.Advance(5 * day) // the lot expired; the hold is still open
-	e.waitAvailable(m, 0) // the 5 not held expired
+	e.waitAvailable(m, 0)  // the 5 not held expired
 	if _, err := e.ledger("service").VoidHold(testkit.Ctx(t), &ledgerv1.VoidHoldRequest{HoldId: h.GetHold().GetHoldId(), Reason: "late"}); err != nil {
 		t.Fatal(err)
 	}
