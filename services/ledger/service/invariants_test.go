@@ -181,6 +181,7 @@ type ledgerReturn struct {
 // were issued at all.
 func checkInvariants(t *testing.T, e *env) {
 	t.Helper()
+	checkLotInvariants(t, e)
 	ctx := context.Background()
 	assertInvariants(t, e.db)
 	var issued int64

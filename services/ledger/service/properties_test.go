@@ -58,19 +58,19 @@ func useDefaultChecks(n int) {
 	}
 }
 
-// testClock is the application's clock, moved by the test only.
-type testClock struct {
+// frozenClock is the application's clock, moved by the test only.
+type frozenClock struct {
 	mu  sync.Mutex
 	now time.Time
 }
 
-func (c *testClock) Now() time.Time {
+func (c *frozenClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.now
 }
 
-func (c *testClock) advance(d time.Duration) {
+func (c *frozenClock) advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
@@ -80,7 +80,7 @@ func (c *testClock) advance(d time.Duration) {
 type propertyWorld struct {
 	app   *app.Application
 	db    *pgxpool.Pool
-	clock *testClock
+	clock *frozenClock
 	// programAccounts are the programme's accounts as the migrations opened them.
 	programAccounts []string
 }
@@ -124,7 +124,7 @@ func newPropertyWorld(t *testing.T) *propertyWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := &testClock{now: time.Now().UTC().Truncate(time.Second)}
+	clock := &frozenClock{now: time.Now().UTC().Truncate(time.Second)}
 	a, err := app.New(app.Deps{
 		Store: postgres.NewStore(pg.NewDB(pool, nil), outbox),
 		Config: app.Config{POS: rules, SurveyBonusPoints: 50, HoldTTL: time.Minute,

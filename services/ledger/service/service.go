@@ -93,6 +93,10 @@ type Config struct {
 	// (LEDGER_ADJUST_LIMITS, default "service_agent=500,admin=100000"); a role not named
 	// may not adjust.
 	AdjustLimits domain.AdjustLimits
+	// Lots is the policy of pending points, expiry and debts (lots.go).
+	Lots LotsConfig
+	// Now is the clock (time.Now when nil); tests move it.
+	Now func() time.Time
 }
 
 // defaultAdjustLimits are LEDGER_ADJUST_LIMITS unless set.
@@ -137,6 +141,7 @@ func LoadConfig() (Config, error) {
 	if cfg.AdjustLimits, e = domain.ParseAdjustLimits(env.String("LEDGER_ADJUST_LIMITS", defaultAdjustLimits)); e != nil {
 		err = errors.Join(err, fmt.Errorf("LEDGER_ADJUST_LIMITS: %w", e))
 	}
+	err = errors.Join(err, cfg.Lots.load(env))
 	if err := errors.Join(env.Err(), err); err != nil {
 		return Config{}, err
 	}
@@ -270,6 +275,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("return_wait_deliveries", c.ReturnWaitDeliveries),
 		slog.Duration("claim_window", c.ClaimWindow),
 		slog.Any("adjust_limits", c.AdjustLimits),
+		c.Lots.logValue(),
 	)
 }
 
@@ -297,6 +303,10 @@ func (c *Config) withDefaults() {
 	}
 	if c.AdjustLimits == nil {
 		c.AdjustLimits, _ = domain.ParseAdjustLimits(defaultAdjustLimits)
+	}
+	c.Lots.withDefaults()
+	if c.Now == nil {
+		c.Now = time.Now
 	}
 }
 
@@ -335,8 +345,9 @@ func wire(rt *svc.Runtime, cfg Config, rules domain.POSRules, log *slog.Logger) 
 			ReturnWaitDeliveries: cfg.ReturnWaitDeliveries,
 			ClaimWindow:          cfg.ClaimWindow,
 			AdjustLimits:         cfg.AdjustLimits,
+			Lots:                 cfg.Lots.policy(),
 		},
-		NewID: newID, Now: time.Now, Log: log,
+		NewID: newID, Now: cfg.Now, Log: log,
 	})
 	if err != nil {
 		return err
@@ -358,6 +369,7 @@ func wire(rt *svc.Runtime, cfg Config, rules domain.POSRules, log *slog.Logger) 
 			}
 			return n, err
 		}})
+	wireLots(rt, application, cfg.Lots, log)
 	return nil
 }
 

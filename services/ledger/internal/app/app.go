@@ -30,6 +30,8 @@ type Config struct {
 	ClaimWindow time.Duration
 	// AdjustLimits is the most points each role may adjust at once (AdjustPoints).
 	AdjustLimits domain.AdjustLimits
+	// Lots is the return window, expiry and debt policy (lots.go).
+	Lots domain.LotPolicy
 }
 
 // Deps are what the use cases need from outside.
@@ -67,6 +69,9 @@ type Commands struct {
 	ClaimPurchase       *ClaimPurchase
 	ChangeConsent       *ChangeConsent
 	AdjustPoints        *AdjustPoints
+	MaturePoints        *MaturePoints
+	ExpirePoints        *ExpirePoints
+	AnnounceExpiries    *AnnounceExpiries
 }
 
 // Queries read the ledger.
@@ -121,6 +126,9 @@ func New(d Deps) (*Application, error) {
 			ClaimPurchase:       &ClaimPurchase{b},
 			ChangeConsent:       &ChangeConsent{b},
 			AdjustPoints:        &AdjustPoints{b},
+			MaturePoints:        &MaturePoints{b},
+			ExpirePoints:        &ExpirePoints{b},
+			AnnounceExpiries:    &AnnounceExpiries{b},
 		},
 		Queries: Queries{
 			GetMember:        &GetMember{b},

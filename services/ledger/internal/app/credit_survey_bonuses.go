@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/treue/treue/services/ledger/internal/domain"
 )
@@ -52,10 +53,16 @@ func (u *CreditSurveyBonuses) Handle(ctx context.Context, responses []domain.Sur
 		}
 		credited = int64(len(applied)) * u.cfg.SurveyBonusPoints
 		events := make([]domain.Event, len(applied))
+		var bonuses credits
 		for i, t := range applied {
 			events[i] = creditEvent(t, u.cfg.SurveyBonusPoints, storeOf[t.Reference])
+			bonuses.add(t, u.cfg.Lots.NewLots(t.MemberID, t.ID, t.Reference, u.cfg.SurveyBonusPoints, nil, now, time.Time{}, false, u.newID))
 		}
-		return tx.Emit(ctx, events...)
+		repaid, err := u.keepCredits(ctx, tx, bonuses, now)
+		if err != nil {
+			return err
+		}
+		return tx.Emit(ctx, append(events, repaid...)...)
 	})
 	if err != nil {
 		return 0, err

@@ -74,14 +74,33 @@ func (h holds) book(ctx context.Context, tx Tx, hs []domain.Hold) error {
 	if len(hs) == 0 {
 		return nil
 	}
+	// Voided holds give their lots back, under the members' balance locks; what came from
+	// lots that expired meanwhile expires.
+	var members []string
+	for _, hold := range hs {
+		if hold.Status != domain.StatusCaptured {
+			members = append(members, hold.MemberID)
+		}
+	}
+	if _, err := tx.LockMembers(ctx, members); err != nil {
+		return err
+	}
+	expired, err := giveLotsBack(ctx, tx, hs, h.clock())
+	if err != nil {
+		return err
+	}
 	txs := make([]domain.Transaction, len(hs))
-	events := make([]domain.Event, len(hs))
+	events := make([]domain.Event, 0, len(hs))
 	for i, hold := range hs {
-		txs[i] = hold.CloseTx(h.newID())
+		txs[i] = domain.VoidTx(hold, h.newID(), expired[hold.ID])
 		if hold.Status == domain.StatusCaptured {
-			events[i] = domain.HoldCaptured{Hold: hold}
+			events = append(events, domain.HoldCaptured{Hold: hold})
 		} else {
-			events[i] = domain.HoldVoided{Hold: hold}
+			events = append(events, domain.HoldVoided{Hold: hold})
+		}
+		if n := expired[hold.ID]; n > 0 {
+			events = append(events, domain.PointsDebited{TransactionID: txs[i].ID, MemberID: hold.MemberID, Points: n,
+				Reason: domain.ReasonExpiry, Reference: hold.Reference, OccurredAt: hold.ClosedAt})
 		}
 	}
 	// A hold is closed once: its row is locked and its status was open, so the keys

@@ -48,6 +48,9 @@ func (u *PlaceHold) Handle(ctx context.Context, req domain.HoldRequest) (domain.
 		if err := tx.Apply(ctx, []domain.Transaction{h.PlaceTx(u.newID())}); err != nil {
 			return err
 		}
+		if err := takeLots(ctx, tx, h, h.CreatedAt); err != nil { // the soonest-expiring lots first
+			return err
+		}
 		return tx.Emit(ctx, domain.HoldPlaced{Hold: h})
 	})
 	if err != nil {

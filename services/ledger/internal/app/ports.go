@@ -39,6 +39,7 @@ type Cursor struct {
 // Tx is what a use case may do inside one database transaction. Methods taking a slice
 // do their work in one round trip.
 type Tx interface {
+	LotsTx
 	// InsertMember enrols m and opens its accounts unless a member was already enrolled
 	// with key; then it returns that member and the hash of its request instead ("" once
 	// the member is erased).

@@ -61,6 +61,7 @@ func (u *RecordPurchases) Handle(ctx context.Context, purchases []domain.Purchas
 			txs       []domain.Transaction
 			events    []domain.Event
 			unmatched []domain.Purchase
+			credited  credits
 		)
 		for _, p := range purchases {
 			if _, ok := fresh[p.Key]; !ok {
@@ -73,8 +74,9 @@ func (u *RecordPurchases) Handle(ctx context.Context, purchases []domain.Purchas
 				if balances[p.MemberID], err = domain.AddPoints(balances[p.MemberID], p.Points); err != nil {
 					return refused("purchase", p.Key.Reference(), err)
 				}
-				t := domain.Transfer(p.LedgerTxID, p.CreditKey(), domain.KindCredit, domain.ReasonPurchase,
-					p.Key.Reference(), p.MemberID, now, domain.AccountIssued, domain.AvailableAccount(p.MemberID), p.Points)
+				// Pending through the return window, else available; one lot per expiry.
+				t, lots := u.purchaseCredit(p, nil, now)
+				credited.add(t, lots)
 				txs = append(txs, t)
 				events = append(events, creditEvent(t, p.Points, p.Key.StoreID))
 			case p.MemberID == "" && p.MemberRef != "":
@@ -90,7 +92,11 @@ func (u *RecordPurchases) Handle(ctx context.Context, purchases []domain.Purchas
 		if err := tx.Apply(ctx, txs); err != nil {
 			return err
 		}
-		return tx.Emit(ctx, events...)
+		repaid, err := u.keepCredits(ctx, tx, credited, now)
+		if err != nil {
+			return err
+		}
+		return tx.Emit(ctx, append(events, repaid...)...)
 	})
 	if err != nil {
 		return Booked{Refusals: refusals}, err

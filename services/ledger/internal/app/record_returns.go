@@ -65,6 +65,10 @@ func (u *RecordReturns) Handle(ctx context.Context, returns []domain.Return) (Bo
 		if err != nil {
 			return err
 		}
+		lots, err := loadLots(ctx, tx, ids)
+		if err != nil {
+			return err
+		}
 		fresh, err := tx.InsertReturns(ctx, returns)
 		if err != nil {
 			return err
@@ -72,6 +76,7 @@ func (u *RecordReturns) Handle(ctx context.Context, returns []domain.Return) (Bo
 		var (
 			txs    []domain.Transaction
 			events []domain.Event
+			debts  []Debt
 		)
 		returned := map[domain.PurchaseKey]int64{}
 		booked = make([]domain.Return, 0, len(returns))
@@ -80,6 +85,7 @@ func (u *RecordReturns) Handle(ctx context.Context, returns []domain.Return) (Bo
 				continue
 			}
 			o, ok := originals[r.Original()]
+			credit := "" // the purchase's credit, whose pending points a return takes first
 			switch {
 			case ok:
 				if err := domain.CheckReturnOf(r, o); err != nil {
@@ -89,7 +95,7 @@ func (u *RecordReturns) Handle(ctx context.Context, returns []domain.Return) (Bo
 				if err != nil {
 					return refused("return", r.Key.Reference(), err)
 				}
-				r.MemberID = o.MemberID
+				r.MemberID, credit = o.MemberID, o.LedgerTxID
 				r.Points = domain.ReturnPoints(refund, o.Points, o.PointsReturned)
 				o.PointsReturned += r.Points
 				originals[o.Key] = o
@@ -113,12 +119,15 @@ func (u *RecordReturns) Handle(ctx context.Context, returns []domain.Return) (Bo
 			}
 			// Only members the ledger still books for are locked: not an erased one.
 			if _, active := balances[r.MemberID]; active && r.Points > 0 {
-				r.Debited, r.Shortfall = domain.SplitDebit(r.Points, balances[r.MemberID])
-				balances[r.MemberID] -= r.Debited
-				if r.Debited > 0 {
-					r.LedgerTxID = u.newID()
-					txs = append(txs, domain.Transfer(r.LedgerTxID, r.DebitKey(), domain.KindDebit, domain.ReasonReturn,
-						r.Key.Reference(), r.MemberID, now, domain.AvailableAccount(r.MemberID), domain.AccountIssued, r.Debited))
+				// From the purchase's pending points, then the available balance; the rest is a debt.
+				taken, split, debt, err := u.takeBack(lots, &r, credit, balances[r.MemberID], now)
+				if err != nil {
+					return err
+				}
+				balances[r.MemberID] -= split.FromAvailable
+				txs = append(txs, taken...)
+				if debt != nil {
+					debts = append(debts, *debt)
 				}
 				debited += r.Debited
 				events = append(events, domain.PointsDebited{
@@ -136,7 +145,13 @@ func (u *RecordReturns) Handle(ctx context.Context, returns []domain.Return) (Bo
 				return err
 			}
 		}
+		if err := lots.save(ctx, tx, now); err != nil {
+			return err
+		}
 		if err := tx.Apply(ctx, txs); err != nil {
+			return err
+		}
+		if err := u.recordDebts(ctx, tx, debts, now); err != nil {
 			return err
 		}
 		return tx.Emit(ctx, events...)

@@ -38,7 +38,8 @@ func Erasure(m domain.Member) *ledgerv1.EraseMemberResponse {
 
 // Balance converts a balance.
 func Balance(b domain.Balance) *ledgerv1.GetBalanceResponse {
-	return &ledgerv1.GetBalanceResponse{MemberId: b.MemberID, Available: b.Available, Held: b.Held, Pending: b.Pending}
+	return &ledgerv1.GetBalanceResponse{MemberId: b.MemberID, Available: b.Available, Held: b.Held, Pending: b.Pending,
+		Debt: b.Debt, DebtFlagged: b.DebtFlagged}
 }
 
 // Transactions converts a page of a member's history, with the running balance.

@@ -24,6 +24,7 @@ var Produces = []proto.Message{
 	&ledgerv1.HoldVoided{},
 	&ledgerv1.UnmatchedPurchaseRecorded{},
 	&ledgerv1.MemberConsentChanged{},
+	&ledgerv1.PointsExpiringSoon{},
 }
 
 // Event converts a domain event to the message the ledger publishes.
@@ -72,6 +73,8 @@ func Event(e domain.Event) (proto.Message, error) {
 		}, nil
 	case domain.MemberConsentChanged:
 		return consentChanged(e), nil
+	case domain.PointsExpiringSoon:
+		return pointsExpiringSoon(e), nil
 	}
 	return nil, fmt.Errorf("convert: no message for event %T", e)
 }

@@ -14,7 +14,7 @@ const (
 )
 
 // ProgramAccounts lists every programme account.
-var ProgramAccounts = []string{AccountIssued, AccountRedeemed, AccountExpired, AccountAdjustments}
+var ProgramAccounts = []string{AccountIssued, AccountRedeemed, AccountExpired, AccountAdjustments, AccountDebts}
 
 const memberPrefix = "member:"
 
@@ -29,7 +29,7 @@ func PendingAccount(memberID string) string { return memberPrefix + memberID + "
 
 // MemberAccounts are the accounts enrolment opens for a member.
 func MemberAccounts(memberID string) []string {
-	return []string{AvailableAccount(memberID), HoldAccount(memberID), PendingAccount(memberID)}
+	return []string{AvailableAccount(memberID), HoldAccount(memberID), PendingAccount(memberID), DebtAccount(memberID)}
 }
 
 // IsMemberAccount reports whether account belongs to a member (and so keeps a stored
@@ -42,4 +42,9 @@ type Balance struct {
 	Available int64
 	Held      int64
 	Pending   int64
+	// Debt is what the member owes (a return after the points were spent); it is paid
+	// back from the next points that become available. DebtFlagged marks a member whose
+	// debt repeated.
+	Debt        int64
+	DebtFlagged bool
 }

@@ -841,6 +841,78 @@ func (x *MemberConsentChanged) GetChangedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+// PointsExpiringSoon on ledger.points.expiring_soon: points of a member's lots will
+// expire at expires_at unless spent. Sent once per lot, the programme's notice period
+// before (LEDGER_EXPIRY_NOTICE); lots of a member expiring at the same moment make one
+// event. The expiry itself is a PointsDebited with reason POINTS_REASON_EXPIRY.
+type PointsExpiringSoon struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MemberId      string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	Points        int64                  `protobuf:"varint,2,opt,name=points,proto3" json:"points,omitempty"`
+	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	NotifiedAt    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=notified_at,json=notifiedAt,proto3" json:"notified_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PointsExpiringSoon) Reset() {
+	*x = PointsExpiringSoon{}
+	mi := &file_treue_ledger_v1_events_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PointsExpiringSoon) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PointsExpiringSoon) ProtoMessage() {}
+
+func (x *PointsExpiringSoon) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_ledger_v1_events_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PointsExpiringSoon.ProtoReflect.Descriptor instead.
+func (*PointsExpiringSoon) Descriptor() ([]byte, []int) {
+	return file_treue_ledger_v1_events_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *PointsExpiringSoon) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *PointsExpiringSoon) GetPoints() int64 {
+	if x != nil {
+		return x.Points
+	}
+	return 0
+}
+
+func (x *PointsExpiringSoon) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
+func (x *PointsExpiringSoon) GetNotifiedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NotifiedAt
+	}
+	return nil
+}
+
 var File_treue_ledger_v1_events_proto protoreflect.FileDescriptor
 
 const file_treue_ledger_v1_events_proto_rawDesc = "" +
@@ -940,7 +1012,16 @@ const file_treue_ledger_v1_events_proto_rawDesc = "" +
 	"\x11marketing_consent\x18\x04 \x01(\bR\x10marketingConsent\x12A\n" +
 	"\n" +
 	"changed_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\tchangedAt:#\xf2\xf9\x18\x1f\n" +
-	"\x1dledger.member.consent_changed*\xbb\x01\n" +
+	"\x1dledger.member.consent_changed\"\x89\x02\n" +
+	"\x12PointsExpiringSoon\x12'\n" +
+	"\tmember_id\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bmemberId\x12\x1f\n" +
+	"\x06points\x18\x02 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\x06points\x12A\n" +
+	"\n" +
+	"expires_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\texpiresAt\x12C\n" +
+	"\vnotified_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
+	"notifiedAt:!\xf2\xf9\x18\x1d\n" +
+	"\x1bledger.points.expiring_soon*\xbb\x01\n" +
 	"\fPointsReason\x12\x1d\n" +
 	"\x19POINTS_REASON_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16POINTS_REASON_PURCHASE\x10\x01\x12\x18\n" +
@@ -964,7 +1045,7 @@ func file_treue_ledger_v1_events_proto_rawDescGZIP() []byte {
 }
 
 var file_treue_ledger_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_treue_ledger_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_treue_ledger_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_treue_ledger_v1_events_proto_goTypes = []any{
 	(PointsReason)(0),                 // 0: treue.ledger.v1.PointsReason
 	(*MemberEnrolled)(nil),            // 1: treue.ledger.v1.MemberEnrolled
@@ -976,25 +1057,28 @@ var file_treue_ledger_v1_events_proto_goTypes = []any{
 	(*HoldVoided)(nil),                // 7: treue.ledger.v1.HoldVoided
 	(*UnmatchedPurchaseRecorded)(nil), // 8: treue.ledger.v1.UnmatchedPurchaseRecorded
 	(*MemberConsentChanged)(nil),      // 9: treue.ledger.v1.MemberConsentChanged
-	(*timestamppb.Timestamp)(nil),     // 10: google.protobuf.Timestamp
+	(*PointsExpiringSoon)(nil),        // 10: treue.ledger.v1.PointsExpiringSoon
+	(*timestamppb.Timestamp)(nil),     // 11: google.protobuf.Timestamp
 }
 var file_treue_ledger_v1_events_proto_depIdxs = []int32{
-	10, // 0: treue.ledger.v1.MemberEnrolled.enrolled_at:type_name -> google.protobuf.Timestamp
-	10, // 1: treue.ledger.v1.MemberErased.erased_at:type_name -> google.protobuf.Timestamp
+	11, // 0: treue.ledger.v1.MemberEnrolled.enrolled_at:type_name -> google.protobuf.Timestamp
+	11, // 1: treue.ledger.v1.MemberErased.erased_at:type_name -> google.protobuf.Timestamp
 	0,  // 2: treue.ledger.v1.PointsCredited.reason:type_name -> treue.ledger.v1.PointsReason
-	10, // 3: treue.ledger.v1.PointsCredited.occurred_at:type_name -> google.protobuf.Timestamp
+	11, // 3: treue.ledger.v1.PointsCredited.occurred_at:type_name -> google.protobuf.Timestamp
 	0,  // 4: treue.ledger.v1.PointsDebited.reason:type_name -> treue.ledger.v1.PointsReason
-	10, // 5: treue.ledger.v1.PointsDebited.occurred_at:type_name -> google.protobuf.Timestamp
-	10, // 6: treue.ledger.v1.HoldPlaced.expires_at:type_name -> google.protobuf.Timestamp
-	10, // 7: treue.ledger.v1.HoldCaptured.captured_at:type_name -> google.protobuf.Timestamp
-	10, // 8: treue.ledger.v1.HoldVoided.voided_at:type_name -> google.protobuf.Timestamp
-	10, // 9: treue.ledger.v1.UnmatchedPurchaseRecorded.occurred_at:type_name -> google.protobuf.Timestamp
-	10, // 10: treue.ledger.v1.MemberConsentChanged.changed_at:type_name -> google.protobuf.Timestamp
-	11, // [11:11] is the sub-list for method output_type
-	11, // [11:11] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	11, // 5: treue.ledger.v1.PointsDebited.occurred_at:type_name -> google.protobuf.Timestamp
+	11, // 6: treue.ledger.v1.HoldPlaced.expires_at:type_name -> google.protobuf.Timestamp
+	11, // 7: treue.ledger.v1.HoldCaptured.captured_at:type_name -> google.protobuf.Timestamp
+	11, // 8: treue.ledger.v1.HoldVoided.voided_at:type_name -> google.protobuf.Timestamp
+	11, // 9: treue.ledger.v1.UnmatchedPurchaseRecorded.occurred_at:type_name -> google.protobuf.Timestamp
+	11, // 10: treue.ledger.v1.MemberConsentChanged.changed_at:type_name -> google.protobuf.Timestamp
+	11, // 11: treue.ledger.v1.PointsExpiringSoon.expires_at:type_name -> google.protobuf.Timestamp
+	11, // 12: treue.ledger.v1.PointsExpiringSoon.notified_at:type_name -> google.protobuf.Timestamp
+	13, // [13:13] is the sub-list for method output_type
+	13, // [13:13] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_treue_ledger_v1_events_proto_init() }
@@ -1008,7 +1092,7 @@ func file_treue_ledger_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_treue_ledger_v1_events_proto_rawDesc), len(file_treue_ledger_v1_events_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   9,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -602,7 +602,12 @@ type GetBalanceResponse struct {
 	// points in open holds.
 	Held int64 `protobuf:"varint,3,opt,name=held,proto3" json:"held,omitempty"`
 	// points still in their return window (not yet spendable).
-	Pending       int64 `protobuf:"varint,4,opt,name=pending,proto3" json:"pending,omitempty"`
+	Pending int64 `protobuf:"varint,4,opt,name=pending,proto3" json:"pending,omitempty"`
+	// points the member owes: a return took back points they had already spent. The next
+	// points that become available pay it back first.
+	Debt int64 `protobuf:"varint,5,opt,name=debt,proto3" json:"debt,omitempty"`
+	// the member's debt repeated (a second debt within the programme's window).
+	DebtFlagged   bool `protobuf:"varint,6,opt,name=debt_flagged,json=debtFlagged,proto3" json:"debt_flagged,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -663,6 +668,20 @@ func (x *GetBalanceResponse) GetPending() int64 {
 		return x.Pending
 	}
 	return 0
+}
+
+func (x *GetBalanceResponse) GetDebt() int64 {
+	if x != nil {
+		return x.Debt
+	}
+	return 0
+}
+
+func (x *GetBalanceResponse) GetDebtFlagged() bool {
+	if x != nil {
+		return x.DebtFlagged
+	}
+	return false
 }
 
 // Posting moves points from one account to another.
@@ -1412,12 +1431,14 @@ const file_treue_ledger_v1_ledger_proto_rawDesc = "" +
 	"\terased_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\berasedAt\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\":\n" +
 	"\x11GetBalanceRequest\x12%\n" +
-	"\tmember_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bmemberId\"}\n" +
+	"\tmember_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bmemberId\"\xb4\x01\n" +
 	"\x12GetBalanceResponse\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12\x1c\n" +
 	"\tavailable\x18\x02 \x01(\x03R\tavailable\x12\x12\n" +
 	"\x04held\x18\x03 \x01(\x03R\x04held\x12\x18\n" +
-	"\apending\x18\x04 \x01(\x03R\apending\"[\n" +
+	"\apending\x18\x04 \x01(\x03R\apending\x12\x12\n" +
+	"\x04debt\x18\x05 \x01(\x03R\x04debt\x12!\n" +
+	"\fdebt_flagged\x18\x06 \x01(\bR\vdebtFlagged\"[\n" +
 	"\aPosting\x12\x16\n" +
 	"\x06source\x18\x01 \x01(\tR\x06source\x12 \n" +
 	"\vdestination\x18\x02 \x01(\tR\vdestination\x12\x16\n" +

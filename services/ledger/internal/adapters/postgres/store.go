@@ -77,6 +77,8 @@ func (s *Store) Balance(ctx context.Context, memberID string) (domain.Balance, e
 			b.Held = balance
 		case domain.PendingAccount(memberID):
 			b.Pending = balance
+		case domain.DebtAccount(memberID):
+			b.Debt = balance
 		}
 		return nil
 	})
@@ -86,7 +88,8 @@ func (s *Store) Balance(ctx context.Context, memberID string) (domain.Balance, e
 	if !found {
 		return domain.Balance{}, domain.ErrMemberNotFound
 	}
-	return b, nil
+	err = s.db.Pool.QueryRow(ctx, `SELECT debt_flagged_at IS NOT NULL FROM members WHERE id = $1`, memberID).Scan(&b.DebtFlagged)
+	return b, err
 }
 
 // Transactions reads a page of the member's history with its postings, in two queries.
