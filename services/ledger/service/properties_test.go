@@ -155,6 +155,7 @@ type (
 		members   []string
 		available map[string]int64
 		held      map[string]int64
+		debt      map[string]int64
 		purchases []*modelPurchase
 		holds     []*modelHold
 	}
@@ -198,7 +199,7 @@ func (w *propertyWorld) run(t *rapid.T) {
 	defer cancel()
 	w.reset(ctx, t)
 	c := w.app.Commands
-	m := &propertyModel{run: uuid.NewString()[:8], available: map[string]int64{}, held: map[string]int64{}}
+	m := &propertyModel{run: uuid.NewString()[:8], available: map[string]int64{}, held: map[string]int64{}, debt: map[string]int64{}}
 	store := "S-" + m.run
 	member := func(t *rapid.T) string {
 		if len(m.members) == 0 {
@@ -206,10 +207,18 @@ func (w *propertyWorld) run(t *rapid.T) {
 		}
 		return rapid.SampledFrom(m.members).Draw(t, "member")
 	}
-	// debit applies a debit of points to the model as the ledger books it: what the
-	// member still has, never below zero.
+	// debit applies a return's debit to the model as the ledger books it: what the
+	// member still has, never below zero; the rest is a debt.
 	debit := func(member string, points int64) {
-		m.available[member] -= min(points, m.available[member])
+		taken := min(points, m.available[member])
+		m.available[member] -= taken
+		m.debt[member] += points - taken
+	}
+	// earn applies points earned (a purchase, a survey bonus): they pay back a debt first.
+	earn := func(member string, points int64) {
+		repaid := min(points, m.debt[member])
+		m.debt[member] -= repaid
+		m.available[member] += points - repaid
 	}
 
 	t.Repeat(map[string]func(*rapid.T){
@@ -237,7 +246,7 @@ func (w *propertyWorld) run(t *rapid.T) {
 					t.Fatalf("purchase: %v %v", err, booked.Refusals)
 				}
 			}
-			m.available[who] += total / 100
+			earn(who, total/100)
 			m.purchases = append(m.purchases, &modelPurchase{key: p.Key, member: who, total: total, points: total / 100})
 		},
 		"return": func(t *rapid.T) {
@@ -370,7 +379,7 @@ func (w *propertyWorld) run(t *rapid.T) {
 					t.Fatalf("survey bonus: %v", err)
 				}
 			}
-			m.available[who] += 50
+			earn(who, 50)
 		},
 		"time passes, holds expire": func(t *rapid.T) {
 			w.clock.advance(rapid.SampledFrom([]time.Duration{30 * time.Second, 2 * time.Minute, 2 * time.Hour}).Draw(t, "elapsed"))

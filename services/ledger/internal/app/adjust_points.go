@@ -3,6 +3,7 @@ package app
 import (
 	"cmp"
 	"context"
+	"time"
 
 	"github.com/treue/treue/services/ledger/internal/domain"
 )
@@ -65,6 +66,9 @@ func (u *AdjustPoints) Handle(ctx context.Context, actor domain.Actor, req domai
 		if err := tx.Apply(ctx, []domain.Transaction{a.Tx()}); err != nil {
 			return err
 		}
+		if err := u.adjustLots(ctx, tx, a); err != nil {
+			return err
+		}
 		if err := tx.Emit(ctx, a.Event()); err != nil {
 			return err
 		}
@@ -76,4 +80,19 @@ func (u *AdjustPoints) Handle(ctx context.Context, actor domain.Actor, req domai
 		return domain.Adjustment{}, false, err
 	}
 	return a, made, nil
+}
+
+// adjustLots keeps the lots equal to the available balance: a credit is a lot under the
+// programme's expiry; a debit burns lots in spending order. An adjustment is not an
+// earning: it pays back no debt, so the balance after is what the audit log says.
+func (u *AdjustPoints) adjustLots(ctx context.Context, tx Tx, a domain.Adjustment) error {
+	if a.Direction == domain.AdjustDebit {
+		lots, err := loadLots(ctx, tx, []string{a.MemberID})
+		if err != nil {
+			return err
+		}
+		lots.burn(a.MemberID, false, "", false, a.Points)
+		return lots.save(ctx, tx, a.CreatedAt)
+	}
+	return tx.InsertLots(ctx, u.cfg.Lots.NewLots(a.MemberID, a.ID, string(a.Code), a.Points, nil, a.CreatedAt, time.Time{}, false, u.newID))
 }

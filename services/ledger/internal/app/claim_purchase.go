@@ -62,12 +62,20 @@ func (u *ClaimPurchase) Handle(ctx context.Context, actor domain.Actor, r domain
 		var events []domain.Event
 		if points > 0 {
 			claim.LedgerTxID = u.newID()
-			t := domain.Transfer(claim.LedgerTxID, p.CreditKey(), domain.KindCredit, domain.ReasonPurchase,
-				r.Key.Reference(), memberID, now, domain.AccountIssued, domain.AvailableAccount(memberID), points)
+			// Credited as the till's purchase would have been: pending while the return
+			// window is open, with its lots, paying back a debt first.
+			p.MemberID, p.Points, p.LedgerTxID = memberID, points, claim.LedgerTxID
+			t, lots := u.purchaseCredit(p, nil, now)
 			if err := tx.Apply(ctx, []domain.Transaction{t}); err != nil {
 				return err
 			}
-			events = append(events, creditEvent(t, points, r.Key.StoreID))
+			var c credits
+			c.add(t, lots)
+			repaid, err := u.keepCredits(ctx, tx, c, now)
+			if err != nil {
+				return err
+			}
+			events = append(append(events, creditEvent(t, points, r.Key.StoreID)), repaid...)
 		}
 		if err := tx.SaveClaim(ctx, claim, r.IdempotencyKey, hash); err != nil {
 			return err
