@@ -86,6 +86,11 @@ type Config struct {
 	// waits (with the consumer's back-off) before it is booked from its own amount
 	// (LEDGER_RETURN_WAIT_DELIVERIES, default 3).
 	ReturnWaitDeliveries int
+	// TierEvaluationInterval is how often the tier evaluation runs: downgrades due after
+	// their grace, expired manual tiers (LEDGER_TIER_EVALUATION_INTERVAL, default 1h).
+	TierEvaluationInterval time.Duration
+	// Now is the clock (default time.Now); tests move time with it.
+	Now func() time.Time
 }
 
 // LoadConfig reads the configuration from the environment.
@@ -101,6 +106,7 @@ func LoadConfig() (Config, error) {
 		HoldExpiryInterval:   env.Duration("LEDGER_HOLD_EXPIRY_INTERVAL", 5*time.Second),
 		ReturnWaitDeliveries: env.Int("LEDGER_RETURN_WAIT_DELIVERIES", 3),
 	}
+	cfg.TierEvaluationInterval = env.Duration("LEDGER_TIER_EVALUATION_INTERVAL", time.Hour)
 	err := cfg.loadRates(env.String("LEDGER_POINTS_PER_UNIT", "1"))
 	if err != nil {
 		err = fmt.Errorf("LEDGER_POINTS_PER_UNIT: %w", err)
@@ -250,6 +256,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("hold_ttl", c.HoldTTL),
 		slog.Duration("hold_expiry_interval", c.HoldExpiryInterval),
 		slog.Int("return_wait_deliveries", c.ReturnWaitDeliveries),
+		slog.Duration("tier_evaluation_interval", c.TierEvaluationInterval),
 	)
 }
 
@@ -274,6 +281,12 @@ func (c *Config) withDefaults() {
 	}
 	if c.ReturnWaitDeliveries <= 0 {
 		c.ReturnWaitDeliveries = 3
+	}
+	if c.TierEvaluationInterval <= 0 {
+		c.TierEvaluationInterval = time.Hour
+	}
+	if c.Now == nil {
+		c.Now = time.Now
 	}
 }
 
@@ -310,8 +323,9 @@ func wire(rt *svc.Runtime, cfg Config, rules domain.POSRules, log *slog.Logger) 
 			SurveyBonusPoints:    cfg.SurveyBonusPoints,
 			HoldTTL:              cfg.HoldTTL,
 			ReturnWaitDeliveries: cfg.ReturnWaitDeliveries,
+			Currency:             cfg.Currency,
 		},
-		NewID: newID, Now: time.Now, Log: log,
+		NewID: newID, Now: cfg.Now, Log: log,
 	})
 	if err != nil {
 		return err
@@ -320,6 +334,7 @@ func wire(rt *svc.Runtime, cfg Config, rules domain.POSRules, log *slog.Logger) 
 		return err
 	}
 	ledgerv1.RegisterLedgerServiceServer(rt.GRPC, grpcapi.New(application))
+	ledgerv1.RegisterTierServiceServer(rt.GRPC, grpcapi.NewTiers(application))
 	privacyv1.RegisterPrivacyServiceServer(rt.GRPC, privacy.NewServer(Name, application.Queries.ExportMember.Handle, convert.Export))
 	// Holds past their expiry are voided every HoldExpiryInterval.
 	rt.Sweep(svc.Sweep{What: "hold expiry", Interval: cfg.HoldExpiryInterval, Batch: 200,
@@ -331,6 +346,7 @@ func wire(rt *svc.Runtime, cfg Config, rules domain.POSRules, log *slog.Logger) 
 			}
 			return n, err
 		}})
+	rt.Sweep(tierEvaluation(application, cfg.TierEvaluationInterval, log))
 	return nil
 }
 

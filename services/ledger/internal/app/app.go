@@ -26,6 +26,8 @@ type Config struct {
 	// ReturnWaitDeliveries is how many deliveries a return waits for its purchase before
 	// it is booked from its own amount (default 3).
 	ReturnWaitDeliveries int
+	// Currency is the programme's currency, that of tiers' spend thresholds.
+	Currency string
 }
 
 // Deps are what the use cases need from outside.
@@ -57,6 +59,7 @@ type Commands struct {
 	CreditSurveyBonuses *CreditSurveyBonuses
 	CompleteRedemptions *CompleteRedemptions
 	CancelRedemptions   *CancelRedemptions
+	Tiers               TierCommands
 }
 
 // Queries read the ledger.
@@ -65,6 +68,7 @@ type Queries struct {
 	GetBalance       *GetBalance
 	ListTransactions *ListTransactions
 	ExportMember     *ExportMember
+	Tiers            TierQueries
 }
 
 // New builds the use cases; it refuses a missing dependency or an impossible rule.
@@ -97,12 +101,14 @@ func New(d Deps) (*Application, error) {
 			CreditSurveyBonuses: &CreditSurveyBonuses{b},
 			CompleteRedemptions: &CompleteRedemptions{h},
 			CancelRedemptions:   &CancelRedemptions{h},
+			Tiers:               newTierCommands(b),
 		},
 		Queries: Queries{
 			GetMember:        &GetMember{b},
 			GetBalance:       &GetBalance{b},
 			ListTransactions: &ListTransactions{b},
 			ExportMember:     &ExportMember{b},
+			Tiers:            TierQueries{ListTiers: &ListTiers{b}, GetTierStatus: &GetTierStatus{b}},
 		},
 	}, nil
 }

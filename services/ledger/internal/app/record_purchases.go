@@ -94,7 +94,11 @@ func (u *RecordPurchases) Handle(ctx context.Context, purchases []domain.Purchas
 		if err := tx.Apply(ctx, txs); err != nil {
 			return err
 		}
-		return tx.Emit(ctx, events...)
+		if err := tx.Emit(ctx, events...); err != nil {
+			return err
+		}
+		// Tiers: the batch's figures, and the members they lift upgraded at once.
+		return u.qualifyAndUpgrade(ctx, tx, purchaseQualifying(purchases, fresh, u.cfg.Currency))
 	})
 	if err != nil {
 		return Booked{Refusals: refusals}, err

@@ -23,6 +23,7 @@ var Produces = []proto.Message{
 	&ledgerv1.HoldCaptured{},
 	&ledgerv1.HoldVoided{},
 	&ledgerv1.UnmatchedPurchaseRecorded{},
+	&ledgerv1.MemberTierChanged{},
 }
 
 // Event converts a domain event to the message the ledger publishes.
@@ -69,6 +70,9 @@ func Event(e domain.Event) (proto.Message, error) {
 			StoreId: p.Key.StoreID, TransactionId: p.Key.TransactionID, MemberRef: p.MemberRef,
 			TotalMinor: p.TotalMinor, Currency: p.Currency, OccurredAt: Timestamp(p.OccurredAt),
 		}, nil
+	}
+	if m := tierEvent(e); m != nil {
+		return m, nil
 	}
 	return nil, fmt.Errorf("convert: no message for event %T", e)
 }
