@@ -115,8 +115,12 @@ func GetTierStatusResponse(s domain.TierStatus) *ledgerv1.GetTierStatusResponse 
 	return &ledgerv1.GetTierStatusResponse{Status: TierStatus(s)}
 }
 
-// WithTierStatus fills a member's tier progress and safe-until date from their standing.
+// WithTierStatus fills a member's tier progress and safe-until date from their standing,
+// once the programme defines tiers.
 func WithTierStatus(m *ledgerv1.Member, s domain.TierStatus) {
+	if !s.Defined {
+		return
+	}
 	m.TierProgress, m.TierSafeUntil = TierProgress(s), Timestamp(s.SafeUntil)
 }
 

@@ -409,6 +409,8 @@ type TierProgress struct {
 // TierStatus is a member's standing: their tier, figures, progress and the date the
 // tier is safe until (zero: for good, as the base tier is).
 type TierStatus struct {
+	// Defined is false while the programme defines no tiers.
+	Defined      bool
 	MemberID     string
 	Tier         Tier
 	Figures      Figures
@@ -426,7 +428,7 @@ type TierStatus struct {
 func (p TierProgramme) Status(s TierState, now time.Time) TierStatus {
 	st := TierStatus{
 		MemberID: s.MemberID, Tier: Tier{Code: s.Tier, Name: s.Tier}, Figures: s.Figures,
-		PeriodStart: p.PeriodStart(now), Currency: p.Currency, DowngradeDue: s.DowngradeDue,
+		PeriodStart: p.PeriodStart(now), Currency: p.Currency, DowngradeDue: s.DowngradeDue, Defined: p.Defined(),
 	}
 	if s.ManualTier != "" && now.Before(s.ManualUntil) {
 		st.ManualTier, st.ManualUntil = s.ManualTier, s.ManualUntil
