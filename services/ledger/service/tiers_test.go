@@ -245,10 +245,15 @@ func TestTierUpgradeAtOnceDowngradeAfterGrace(t *testing.T) {
 	}
 }
 
+// Figures age out of the rolling period; two replicas evaluate at once.
 func TestTierFiguresAgeOut(t *testing.T) {
 	clock := &testClock{}
 	e := startedWithTiers(t, clock)
 	e.defineTiers(bronzeSilverGold())
+	// A second replica evaluates too: each change is still made, and announced, once.
+	cfg := e.config()
+	cfg.Now, cfg.TierEvaluationInterval = clock.Now, 50*time.Millisecond
+	testkit.Start(t, service.New, cfg)
 	m := e.enroll("Ragna")
 	// 600.00 EUR: silver on spend (and points).
 	e.publishPurchase(purchase("S1", "T1", m, 60_000))

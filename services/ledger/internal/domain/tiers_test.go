@@ -224,3 +224,32 @@ func TestSumQualifying(t *testing.T) {
 		t.Fatalf("SumQualifying = %+v", got)
 	}
 }
+
+func TestCalendarYear(t *testing.T) {
+	p := programme()
+	p.Basis, p.WindowMonths = BasisCalendarYear, 0
+	now := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	s := TierState{Tier: "silver", Figures: Figures{Points: 1200},
+		FiguresMonths: []MonthFigures{{time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC), Figures{Points: 1200}}}}
+	// The year's figures count until 31 December: safe until 1 January plus the grace.
+	if st, want := p.Status(s, now), time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC).Add(p.Grace); !st.SafeUntil.Equal(want) {
+		t.Fatalf("safe until %v, want %v", st.SafeUntil, want)
+	}
+	if got := p.PeriodStart(now); !got.Equal(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("period start %v", got)
+	}
+}
+
+func TestManualTierRemoved(t *testing.T) {
+	p, now := programme(), time.Date(2026, 3, 17, 0, 0, 0, 0, time.UTC)
+	s := TierState{MemberID: "m", Tier: "gold", ManualTier: "gold", ManualUntil: now.AddDate(0, 1, 0)}
+	d, err := p.ManualTier(s, "", time.Time{}, now)
+	if err != nil || d.Changed() || d.ManualTier != "" || !d.ManualUntil.IsZero() {
+		t.Fatalf("removing the floor: %+v %v", d, err)
+	}
+	// Without it the member is evaluated as anyone: a downgrade date, not a fall at once.
+	s.ManualTier, s.ManualUntil = "", time.Time{}
+	if d, _ := p.Evaluate(s, now); d.Changed() || !d.DowngradeDue.Equal(now.Add(p.Grace)) {
+		t.Fatalf("after removal: %+v", d)
+	}
+}
