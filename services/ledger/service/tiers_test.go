@@ -73,8 +73,15 @@ func (e *env) tierStatus(member string) *ledgerv1.TierStatus {
 
 func (e *env) waitTier(member, tier string) {
 	e.t.Helper()
+	var last *ledgerv1.TierStatus
+	defer func() {
+		if e.t.Failed() {
+			e.t.Logf("last status of %s: %v", member, last)
+		}
+	}()
 	testkit.Eventually(e.t, 10*time.Second, member+" in tier "+tier, func() bool {
-		return e.tierStatus(member).GetTier() == tier
+		last = e.tierStatus(member)
+		return last.GetTier() == tier
 	})
 }
 

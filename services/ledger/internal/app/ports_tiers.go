@@ -24,8 +24,9 @@ type TiersTx interface {
 	// SaveTierProgramme replaces the programme and its tiers.
 	SaveTierProgramme(ctx context.Context, p domain.TierProgramme) error
 	// AddQualifying adds changes (at most one per member and month: see
-	// domain.SumQualifying) to the members' monthly figures.
-	AddQualifying(ctx context.Context, qs []domain.Qualifying) error
+	// domain.SumQualifying) to the members' monthly figures and returns the programme,
+	// read in the same round trip (a purchase batch needs both).
+	AddQualifying(ctx context.Context, qs []domain.Qualifying) (domain.TierProgramme, error)
 	// LockTierStates locks the enrolled members among ids (in id order) and returns
 	// their standing with their figures since from. Unknown and erased ones are absent.
 	LockTierStates(ctx context.Context, ids []string, from time.Time) ([]domain.TierState, error)

@@ -201,10 +201,10 @@ type EvaluateTiers struct {
 func (u *EvaluateTiers) Handle(ctx context.Context, limit int) (seen, changed int, err error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	now := u.clock()
 	var last string
 	err = u.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
 		seen, changed, last = 0, 0, ""
+		now := u.clock()
 		p, err := tx.TierProgramme(ctx)
 		if err != nil || !p.Defined() {
 			return err
@@ -299,10 +299,7 @@ func (b *base) qualifyAndUpgrade(ctx context.Context, tx Tx, qs []domain.Qualify
 	if len(qs) == 0 {
 		return nil
 	}
-	if err := tx.AddQualifying(ctx, qs); err != nil {
-		return err
-	}
-	p, err := tx.TierProgramme(ctx)
+	p, err := tx.AddQualifying(ctx, qs)
 	if err != nil || !p.Defined() {
 		return err
 	}
@@ -340,7 +337,12 @@ func (b *base) qualifyAndUpgrade(ctx context.Context, tx Tx, qs []domain.Qualify
 // lowerQualifying takes returns' changes from members' figures. Tiers do not fall here:
 // the evaluation decides that, after the grace period.
 func (b *base) lowerQualifying(ctx context.Context, tx Tx, qs []domain.Qualifying) error {
-	return tx.AddQualifying(ctx, domain.SumQualifying(qs))
+	qs = domain.SumQualifying(qs)
+	if len(qs) == 0 {
+		return nil
+	}
+	_, err := tx.AddQualifying(ctx, qs)
+	return err
 }
 
 // baseTier is the tier a new member starts in: the lowest defined, else the default.

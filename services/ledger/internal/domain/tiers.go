@@ -327,6 +327,11 @@ func (p TierProgramme) decide(s TierState, now time.Time, evaluate bool) (TierDe
 	if !p.Defined() {
 		return d, false
 	}
+	if !s.DowngradeDue.IsZero() && now.Before(s.DowngradeDue.Add(-p.Grace)) {
+		// A decision taken on a clock older than the one that scheduled the downgrade
+		// (replicas, a pass that waited): the newer one stands.
+		return d, false
+	}
 	floorActive := d.ManualTier != "" && now.Before(d.ManualUntil)
 	_, floor, _ := p.Tier(d.ManualTier)
 	manualExpired := evaluate && d.ManualTier != "" && !floorActive

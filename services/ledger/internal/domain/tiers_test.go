@@ -253,3 +253,15 @@ func TestManualTierRemoved(t *testing.T) {
 		t.Fatalf("after removal: %+v", d)
 	}
 }
+
+// A decision on a clock older than the one that scheduled a downgrade changes nothing.
+func TestStaleClockKeepsTheDowngradeDate(t *testing.T) {
+	p, now := programme(), time.Date(2026, 3, 17, 0, 0, 0, 0, time.UTC)
+	s := TierState{Tier: "silver", DowngradeDue: now.Add(p.Grace), Figures: Figures{Points: 1000}}
+	if d, changed := p.Evaluate(s, now.Add(-time.Second)); changed {
+		t.Fatalf("stale evaluation changed %+v", d)
+	}
+	if d, changed := p.Evaluate(s, now); !changed || !d.DowngradeDue.IsZero() {
+		t.Fatalf("current evaluation of a requalified member: %+v", d)
+	}
+}

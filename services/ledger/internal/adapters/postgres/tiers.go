@@ -18,28 +18,34 @@ type querier interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 }
 
-// tierProgramme reads the programme and its tiers in one query.
-func tierProgramme(ctx context.Context, q querier) (domain.TierProgramme, error) {
-	rows, err := q.Query(ctx, `
-		SELECT p.basis, p.window_months, p.grace_seconds, p.currency, p.updated_at,
-			t.code, t.name, t.rank, t.min_points, t.min_spend_minor
-		FROM tier_programme p CROSS JOIN tiers t
-		ORDER BY t.rank`)
-	if err != nil {
-		return domain.TierProgramme{}, err
-	}
+// tierProgrammeQuery reads the programme and its tiers, by rank.
+const tierProgrammeQuery = `
+	SELECT p.basis, p.window_months, p.grace_seconds, p.currency, p.updated_at,
+		t.code, t.name, t.rank, t.min_points, t.min_spend_minor
+	FROM tier_programme p CROSS JOIN tiers t
+	ORDER BY t.rank`
+
+func collectTierProgramme(rows pgx.Rows) (domain.TierProgramme, error) {
 	var (
 		p     domain.TierProgramme
 		t     domain.Tier
 		grace int64
 	)
-	_, err = pgx.ForEachRow(rows, []any{&p.Basis, &p.WindowMonths, &grace, &p.Currency, at(&p.UpdatedAt),
+	_, err := pgx.ForEachRow(rows, []any{&p.Basis, &p.WindowMonths, &grace, &p.Currency, at(&p.UpdatedAt),
 		&t.Code, &t.Name, &t.Rank, &t.MinPoints, &t.MinSpendMinor}, func() error {
 		p.Tiers = append(p.Tiers, t)
 		return nil
 	})
 	p.Grace = time.Duration(grace) * time.Second
 	return p, err
+}
+
+func tierProgramme(ctx context.Context, q querier) (domain.TierProgramme, error) {
+	rows, err := q.Query(ctx, tierProgrammeQuery)
+	if err != nil {
+		return domain.TierProgramme{}, err
+	}
+	return collectTierProgramme(rows)
 }
 
 // TierProgramme reads the programme.
@@ -73,10 +79,7 @@ func (t *ledgerTx) SaveTierProgramme(ctx context.Context, p domain.TierProgramme
 	return t.tx.SendBatch(ctx, &b).Close()
 }
 
-func (t *ledgerTx) AddQualifying(ctx context.Context, qs []domain.Qualifying) error {
-	if len(qs) == 0 {
-		return nil
-	}
+func (t *ledgerTx) AddQualifying(ctx context.Context, qs []domain.Qualifying) (domain.TierProgramme, error) {
 	n := len(qs)
 	members := make([]string, n)
 	months := make([]time.Time, n)
@@ -84,8 +87,12 @@ func (t *ledgerTx) AddQualifying(ctx context.Context, qs []domain.Qualifying) er
 	for i, q := range qs {
 		members[i], months[i], points[i], spend[i] = q.MemberID, q.Month, q.Points, q.SpendMinor
 	}
+	var (
+		b pgx.Batch
+		p domain.TierProgramme
+	)
 	// Rows in (member, month) order, the one order every writer takes.
-	_, err := t.tx.Exec(ctx, `
+	b.Queue(`
 		INSERT INTO tier_qualifying AS q (member_id, month, points, spend_minor)
 		SELECT u.member::uuid, (u.month AT TIME ZONE 'UTC')::date, u.points, u.spend
 		FROM unnest($1::text[], $2::timestamptz[], $3::int8[], $4::int8[]) AS u(member, month, points, spend)
@@ -93,7 +100,12 @@ func (t *ledgerTx) AddQualifying(ctx context.Context, qs []domain.Qualifying) er
 		ON CONFLICT (member_id, month) DO UPDATE
 			SET points = q.points + excluded.points, spend_minor = q.spend_minor + excluded.spend_minor`,
 		members, months, points, spend)
-	return err
+	b.Queue(tierProgrammeQuery).Query(func(rows pgx.Rows) error {
+		var err error
+		p, err = collectTierProgramme(rows)
+		return err
+	})
+	return p, t.tx.SendBatch(ctx, &b).Close()
 }
 
 // tierStateQuery reads the standing of the members the CTE "page" locked, with their
