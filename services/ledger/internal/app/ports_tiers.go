@@ -30,11 +30,15 @@ type TiersTx interface {
 	// LockTierStates locks the enrolled members among ids (in id order) and returns
 	// their standing with their figures since from. Unknown and erased ones are absent.
 	LockTierStates(ctx context.Context, ids []string, from time.Time) ([]domain.TierState, error)
+	// TierStates is LockTierStates without the locks: decisions on them are stored
+	// only where the standing has not changed since (see SaveTierDecisions).
+	TierStates(ctx context.Context, ids []string, from time.Time) ([]domain.TierState, error)
 	// LockTierPage locks up to limit enrolled members with ids above after, in id order,
 	// skipping those another transaction holds, and returns their standing with their
 	// figures since from.
 	LockTierPage(ctx context.Context, after string, limit int, from time.Time) ([]domain.TierState, error)
 	// SaveTierDecisions stores what decisions did to members: the new tier (where To is
-	// set), the downgrade date and the manual floor.
-	SaveTierDecisions(ctx context.Context, ds []domain.TierDecision) error
+	// set), the downgrade date and the manual floor, each only where the member's
+	// standing is still the one decided on (Was). It returns the ids of those stored.
+	SaveTierDecisions(ctx context.Context, ds []domain.TierDecision) (stored map[string]bool, err error)
 }

@@ -125,7 +125,8 @@ func (u *SetManualTier) Handle(ctx context.Context, actor domain.Actor, memberID
 		if err != nil {
 			return err
 		}
-		if err := tx.SaveTierDecisions(ctx, []domain.TierDecision{d}); err != nil {
+		// The row is locked: the decision is stored.
+		if _, err := tx.SaveTierDecisions(ctx, []domain.TierDecision{d}); err != nil {
 			return err
 		}
 		if d.Changed() {
@@ -217,25 +218,15 @@ func (u *EvaluateTiers) Handle(ctx context.Context, limit int) (seen, changed in
 		if seen > 0 {
 			last = page[seen-1].MemberID
 		}
-		var (
-			ds     []domain.TierDecision
-			events []domain.Event
-		)
+		var ds []domain.TierDecision
 		for _, s := range page {
-			d, ok := p.Evaluate(s, now)
-			if !ok {
-				continue
-			}
-			ds = append(ds, d)
-			if d.Changed() {
-				events = append(events, d.Event(now))
+			if d, ok := p.Evaluate(s, now); ok {
+				ds = append(ds, d)
 			}
 		}
+		events, err := saveTierDecisions(ctx, tx, ds, now)
 		changed = len(events)
-		if err := tx.SaveTierDecisions(ctx, ds); err != nil {
-			return err
-		}
-		return tx.Emit(ctx, events...)
+		return err
 	})
 	if err != nil {
 		return 0, 0, err
@@ -312,26 +303,40 @@ func (b *base) qualifyAndUpgrade(ctx context.Context, tx Tx, qs []domain.Qualify
 		}
 	}
 	now := b.clock()
-	states, err := tx.LockTierStates(ctx, ids, p.PeriodStart(now))
+	// Read without locks: most batches change no one's tier, and a lock would write
+	// every member's row. A standing that changed meanwhile (the evaluation, staff) is
+	// not overwritten; its member rises at their next purchase or evaluation.
+	states, err := tx.TierStates(ctx, ids, p.PeriodStart(now))
 	if err != nil {
 		return err
 	}
-	var (
-		ds     []domain.TierDecision
-		events []domain.Event
-	)
+	var ds []domain.TierDecision
 	for _, s := range states {
 		if d, ok := p.UpgradeAtOnce(s, now); ok {
 			ds = append(ds, d)
-			if d.Changed() {
-				events = append(events, d.Event(now))
-			}
 		}
 	}
-	if err := tx.SaveTierDecisions(ctx, ds); err != nil {
-		return err
+	_, err = saveTierDecisions(ctx, tx, ds, now)
+	return err
+}
+
+// saveTierDecisions stores decisions and emits the tier changes of those stored; it
+// returns those events.
+func saveTierDecisions(ctx context.Context, tx Tx, ds []domain.TierDecision, now time.Time) ([]domain.Event, error) {
+	if len(ds) == 0 {
+		return nil, nil
 	}
-	return tx.Emit(ctx, events...)
+	stored, err := tx.SaveTierDecisions(ctx, ds)
+	if err != nil {
+		return nil, err
+	}
+	var events []domain.Event
+	for _, d := range ds {
+		if d.Changed() && stored[d.MemberID] {
+			events = append(events, d.Event(now))
+		}
+	}
+	return events, tx.Emit(ctx, events...)
 }
 
 // lowerQualifying takes returns' changes from members' figures. Tiers do not fall here:

@@ -290,8 +290,11 @@ const (
 )
 
 // TierDecision is what a decision does to a member: a new tier (To, with Reason) or
-// none (To ""), the downgrade evaluation due afterwards and the manual floor kept.
+// none (To ""), the downgrade evaluation due afterwards and the manual floor kept. Was
+// is the standing it was decided on: it is stored only over that standing, so a
+// decision taken on rows read without a lock never overwrites a newer one.
 type TierDecision struct {
+	Was          TierState
 	MemberID     string
 	From, To     string
 	Reason       TierChangeReason
@@ -323,7 +326,7 @@ func (p TierProgramme) qualified(f Figures) int {
 // which only raises tiers (and forgets a scheduled downgrade the figures now make moot);
 // true for the evaluation, which also expires manual floors and downgrades.
 func (p TierProgramme) decide(s TierState, now time.Time, evaluate bool) (TierDecision, bool) {
-	d := TierDecision{MemberID: s.MemberID, From: s.Tier, DowngradeDue: s.DowngradeDue, ManualTier: s.ManualTier, ManualUntil: s.ManualUntil}
+	d := TierDecision{Was: s, MemberID: s.MemberID, From: s.Tier, DowngradeDue: s.DowngradeDue, ManualTier: s.ManualTier, ManualUntil: s.ManualUntil}
 	if !p.Defined() {
 		return d, false
 	}
@@ -395,8 +398,10 @@ func (p TierProgramme) ManualTier(s TierState, code string, until, now time.Time
 	} else {
 		until = time.Time{}
 	}
+	was := s
 	s.ManualTier, s.ManualUntil = code, until
 	d, _ := p.decide(s, now, false)
+	d.Was = was
 	if d.Changed() {
 		d.Reason = TierManual
 	}

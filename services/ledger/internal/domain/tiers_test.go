@@ -265,3 +265,17 @@ func TestStaleClockKeepsTheDowngradeDate(t *testing.T) {
 		t.Fatalf("current evaluation of a requalified member: %+v", d)
 	}
 }
+
+// A decision carries the standing it was taken on, for the store's guard.
+func TestDecisionCarriesItsStanding(t *testing.T) {
+	p, now := programme(), time.Date(2026, 3, 17, 0, 0, 0, 0, time.UTC)
+	s := TierState{MemberID: "m", Tier: "bronze"}
+	d, err := p.ManualTier(s, "gold", now.AddDate(0, 1, 0), now)
+	if err != nil || d.Was.ManualTier != "" || d.Was.Tier != "bronze" {
+		t.Fatalf("ManualTier decided on %+v, want the standing before it", d.Was)
+	}
+	s.Figures.Points = 1000
+	if d, _ := p.UpgradeAtOnce(s, now); d.Was.Tier != "bronze" || d.To != "silver" {
+		t.Fatalf("UpgradeAtOnce: %+v", d)
+	}
+}

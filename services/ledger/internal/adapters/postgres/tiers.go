@@ -144,6 +144,19 @@ func (t *ledgerTx) LockTierStates(ctx context.Context, ids []string, from time.T
 	return collectTierStates(rows)
 }
 
+func (t *ledgerTx) TierStates(ctx context.Context, ids []string, from time.Time) ([]domain.TierState, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := t.tx.Query(ctx, `WITH page AS (
+		SELECT `+tierPageColumns+` FROM members
+		WHERE id = ANY($2::uuid[]) AND erased_at IS NULL)`+tierStateQuery, from, ids)
+	if err != nil {
+		return nil, err
+	}
+	return collectTierStates(rows)
+}
+
 func (t *ledgerTx) LockTierPage(ctx context.Context, after string, limit int, from time.Time) ([]domain.TierState, error) {
 	if after == "" {
 		after = "00000000-0000-0000-0000-000000000000"
@@ -158,23 +171,48 @@ func (t *ledgerTx) LockTierPage(ctx context.Context, after string, limit int, fr
 	return collectTierStates(rows)
 }
 
-func (t *ledgerTx) SaveTierDecisions(ctx context.Context, ds []domain.TierDecision) error {
+func (t *ledgerTx) SaveTierDecisions(ctx context.Context, ds []domain.TierDecision) (map[string]bool, error) {
+	stored := make(map[string]bool, len(ds))
 	if len(ds) == 0 {
-		return nil
+		return stored, nil
 	}
 	n := len(ds)
-	ids, tos, manuals := make([]string, n), make([]string, n), make([]string, n)
-	dues, untils := make([]*time.Time, n), make([]*time.Time, n)
+	ids, tos, manuals, wasTiers, wasManuals := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	dues, untils, wasDues, wasUntils := make([]*time.Time, n), make([]*time.Time, n), make([]*time.Time, n), make([]*time.Time, n)
 	for i, d := range ds {
 		ids[i], tos[i], manuals[i] = d.MemberID, d.To, d.ManualTier
 		dues[i], untils[i] = nullTime(d.DowngradeDue), nullTime(d.ManualUntil)
+		wasTiers[i], wasManuals[i] = d.Was.Tier, d.Was.ManualTier
+		wasDues[i], wasUntils[i] = nullTime(d.Was.DowngradeDue), nullTime(d.Was.ManualUntil)
 	}
-	_, err := t.tx.Exec(ctx, `
+	// In id order, the one order every locker of members takes.
+	rows, err := t.tx.Query(ctx, `
+		WITH u AS (
+			SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[], $5::timestamptz[],
+				$6::text[], $7::timestamptz[], $8::text[], $9::timestamptz[])
+				AS u(id, tier, due, manual, until, was_tier, was_due, was_manual, was_until)),
+		locked AS (
+			SELECT m.id FROM members m JOIN u ON u.id = m.id
+			WHERE m.tier = u.was_tier AND m.tier_downgrade_due IS NOT DISTINCT FROM u.was_due
+				AND COALESCE(m.manual_tier, '') = u.was_manual AND m.manual_tier_until IS NOT DISTINCT FROM u.was_until
+			ORDER BY m.id FOR UPDATE OF m)
 		UPDATE members m SET tier = COALESCE(NULLIF(u.tier, ''), m.tier), tier_downgrade_due = u.due,
 			manual_tier = NULLIF(u.manual, ''), manual_tier_until = u.until
-		FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[], $5::timestamptz[]) AS u(id, tier, due, manual, until)
-		WHERE m.id = u.id`, ids, tos, dues, manuals, untils)
-	return err
+		FROM u, locked
+		WHERE m.id = u.id AND locked.id = u.id AND m.tier = u.was_tier
+			AND m.tier_downgrade_due IS NOT DISTINCT FROM u.was_due
+			AND COALESCE(m.manual_tier, '') = u.was_manual AND m.manual_tier_until IS NOT DISTINCT FROM u.was_until
+		RETURNING m.id::text`,
+		ids, tos, dues, manuals, untils, wasTiers, wasDues, wasManuals, wasUntils)
+	if err != nil {
+		return nil, err
+	}
+	var id string
+	_, err = pgx.ForEachRow(rows, []any{&id}, func() error {
+		stored[id] = true
+		return nil
+	})
+	return stored, err
 }
 
 // nullTime is NULL for the zero time.
