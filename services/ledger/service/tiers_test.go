@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"path"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -9,7 +10,9 @@ import (
 	"github.com/google/uuid"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/treue/treue/pkg/testkit"
@@ -373,5 +376,45 @@ func TestTierUpgradeInThePurchaseBatch(t *testing.T) {
 	}
 	if n := e.db.Count(`SELECT count(*) FROM tier_qualifying WHERE member_id = $1`, m); n != 1 {
 		t.Errorf("%d qualifying rows of the member in one month, want 1", n)
+	}
+}
+
+// TestTierServiceAccess checks, for every TierService method, that a malformed request
+// is InvalidArgument naming the field, that a call without a key is Unauthenticated, and
+// that a key without one of the method's roles is PermissionDenied.
+func TestTierServiceAccess(t *testing.T) {
+	e := started(t)
+	m := e.enroll("Hana")
+	until := timestamppb.New(time.Now().Add(time.Hour))
+	tests := []struct {
+		method         string
+		valid, invalid proto.Message
+		invalidField   string
+		deniedRole     string
+	}{
+		{ledgerv1.TierService_DefineTiers_FullMethodName, bronzeSilverGold(),
+			&ledgerv1.DefineTiersRequest{Basis: ledgerv1.TierBasis_TIER_BASIS_ROLLING, WindowMonths: 12}, "tiers", "service_agent"},
+		{ledgerv1.TierService_UpdateTier_FullMethodName,
+			&ledgerv1.UpdateTierRequest{Code: "gold", Name: "Gold", MinPoints: 1},
+			&ledgerv1.UpdateTierRequest{Code: "Gold!", Name: "Gold"}, "code", "pos"},
+		{ledgerv1.TierService_ListTiers_FullMethodName, &ledgerv1.ListTiersRequest{}, nil, "", "pos"},
+		{ledgerv1.TierService_SetManualTier_FullMethodName,
+			&ledgerv1.SetManualTierRequest{MemberId: m, Tier: "gold", ExpiresAt: until, Note: "access"},
+			&ledgerv1.SetManualTierRequest{MemberId: m, Tier: "gold", ExpiresAt: until}, "note", "marketing"},
+		{ledgerv1.TierService_GetTierStatus_FullMethodName,
+			&ledgerv1.GetTierStatusRequest{MemberId: m}, &ledgerv1.GetTierStatusRequest{MemberId: "42"}, "member_id", "pos"},
+	}
+	for _, tt := range tests {
+		t.Run(path.Base(tt.method), func(t *testing.T) {
+			ctx := testkit.Ctx(t)
+			call := func(role string, req proto.Message) error {
+				return e.Conn(e.cur.Service.GRPCAddr(), role).Invoke(ctx, tt.method, req, &emptypb.Empty{})
+			}
+			if tt.invalid != nil {
+				wantField(t, call("admin", tt.invalid), tt.invalidField)
+			}
+			testkit.WantCode(t, call("", tt.valid), codes.Unauthenticated)
+			testkit.WantCode(t, call(tt.deniedRole, tt.valid), codes.PermissionDenied)
+		})
 	}
 }
