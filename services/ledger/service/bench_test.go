@@ -23,10 +23,17 @@ import (
 // NATS server, the publisher and the ledger share this process; Postgres's CPU is that
 // of the backends serving the test database. Run it with a fixed count, e.g.
 // -benchtime 60000x (make bench).
-func BenchmarkEndToEndPurchases(b *testing.B) {
+func BenchmarkEndToEndPurchases(b *testing.B) { endToEndPurchases(b, nil) }
+
+// endToEndPurchases is BenchmarkEndToEndPurchases after prepare (when not nil) set the
+// programme up.
+func endToEndPurchases(b *testing.B, prepare func(*env)) {
 	e := newEnv(b)
 	e.start(func(c *service.Config) { c.Base.DBMaxConns = 8 })
 	ctx := context.Background()
+	if prepare != nil {
+		prepare(e)
+	}
 	// Enrolling through gRPC would take longer than the benchmark.
 	members := pgtest.SeedMembers(b, e.db, 2000)
 

@@ -24,7 +24,7 @@ func TestContract(t *testing.T) {
 	}
 	produces := testkit.TypeNames(&ledgerv1.MemberEnrolled{}, &ledgerv1.MemberErased{}, &ledgerv1.PointsCredited{}, &ledgerv1.PointsDebited{},
 		&ledgerv1.HoldPlaced{}, &ledgerv1.HoldCaptured{}, &ledgerv1.HoldVoided{}, &ledgerv1.UnmatchedPurchaseRecorded{},
-		&ledgerv1.MemberConsentChanged{}, &ledgerv1.PointsExpiringSoon{})
+		&ledgerv1.MemberConsentChanged{}, &ledgerv1.PointsExpiringSoon{}, &ledgerv1.MemberTierChanged{})
 	if g := testkit.EventTypes(c.Produces); !slices.Equal(g, produces) {
 		t.Errorf("produces %v, want %v", g, produces)
 	}

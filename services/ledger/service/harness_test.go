@@ -3,6 +3,7 @@ package service_test
 import (
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -155,3 +156,10 @@ func (e *env) waitAvailable(memberID string, want int64) {
 		return e.balance(memberID).GetAvailable() == want
 	})
 }
+
+// testClock is the ledger's clock in a test (service.Config.Now): the real time, moved
+// forward on demand.
+type testClock struct{ offset atomic.Int64 }
+
+func (c *testClock) Now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
+func (c *testClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }

@@ -1,7 +1,6 @@
 package service_test
 
 import (
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,12 +13,6 @@ import (
 	"github.com/treue/treue/services/ledger/internal/domain"
 	"github.com/treue/treue/services/ledger/service"
 )
-
-// testClock is the ledger's clock in a test: the real time, moved forward on demand.
-type testClock struct{ offset atomic.Int64 }
-
-func (c *testClock) Now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
-func (c *testClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
 
 const day = 24 * time.Hour
 

@@ -95,7 +95,10 @@ type Config struct {
 	AdjustLimits domain.AdjustLimits
 	// Lots is the policy of pending points, expiry and debts (lots.go).
 	Lots LotsConfig
-	// Now is the clock (time.Now when nil); tests move it.
+	// TierEvaluationInterval is how often the tier evaluation runs: downgrades due after
+	// their grace, expired manual tiers (LEDGER_TIER_EVALUATION_INTERVAL, default 1h).
+	TierEvaluationInterval time.Duration
+	// Now is the clock (default time.Now); tests move time with it.
 	Now func() time.Time
 }
 
@@ -116,6 +119,7 @@ func LoadConfig() (Config, error) {
 		ReturnWaitDeliveries: env.Int("LEDGER_RETURN_WAIT_DELIVERIES", 3),
 		ClaimWindow:          env.Duration("LEDGER_CLAIM_WINDOW", app.DefaultClaimWindow),
 	}
+	cfg.TierEvaluationInterval = env.Duration("LEDGER_TIER_EVALUATION_INTERVAL", time.Hour)
 	err := cfg.loadRates(env.String("LEDGER_POINTS_PER_UNIT", "1"))
 	if err != nil {
 		err = fmt.Errorf("LEDGER_POINTS_PER_UNIT: %w", err)
@@ -276,6 +280,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("claim_window", c.ClaimWindow),
 		slog.Any("adjust_limits", c.AdjustLimits),
 		c.Lots.logValue(),
+		slog.Duration("tier_evaluation_interval", c.TierEvaluationInterval),
 	)
 }
 
@@ -305,6 +310,9 @@ func (c *Config) withDefaults() {
 		c.AdjustLimits, _ = domain.ParseAdjustLimits(defaultAdjustLimits)
 	}
 	c.Lots.withDefaults()
+	if c.TierEvaluationInterval <= 0 {
+		c.TierEvaluationInterval = time.Hour
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -346,6 +354,7 @@ func wire(rt *svc.Runtime, cfg Config, rules domain.POSRules, log *slog.Logger) 
 			ClaimWindow:          cfg.ClaimWindow,
 			AdjustLimits:         cfg.AdjustLimits,
 			Lots:                 cfg.Lots.policy(),
+			Currency:             cfg.Currency,
 		},
 		NewID: newID, Now: cfg.Now, Log: log,
 	})
@@ -358,6 +367,7 @@ func wire(rt *svc.Runtime, cfg Config, rules domain.POSRules, log *slog.Logger) 
 	ledgerv1.RegisterLedgerServiceServer(rt.GRPC, grpcapi.New(application))
 	ledgerv1.RegisterMemberServiceServer(rt.GRPC, grpcapi.NewMembers(application))
 	ledgerv1.RegisterOperationsServiceServer(rt.GRPC, grpcapi.NewOperations(application))
+	ledgerv1.RegisterTierServiceServer(rt.GRPC, grpcapi.NewTiers(application))
 	privacyv1.RegisterPrivacyServiceServer(rt.GRPC, privacy.NewServer(Name, application.Queries.ExportMember.Handle, convert.Export))
 	// Holds past their expiry are voided every HoldExpiryInterval.
 	rt.Sweep(svc.Sweep{What: "hold expiry", Interval: cfg.HoldExpiryInterval, Batch: 200,
@@ -370,6 +380,7 @@ func wire(rt *svc.Runtime, cfg Config, rules domain.POSRules, log *slog.Logger) 
 			return n, err
 		}})
 	wireLots(rt, application, cfg.Lots, log)
+	rt.Sweep(tierEvaluation(application, cfg.TierEvaluationInterval, log))
 	return nil
 }
 

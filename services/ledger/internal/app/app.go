@@ -32,6 +32,8 @@ type Config struct {
 	AdjustLimits domain.AdjustLimits
 	// Lots is the return window, expiry and debt policy (lots.go).
 	Lots domain.LotPolicy
+	// Currency is the programme's currency, that of tiers' spend thresholds.
+	Currency string
 }
 
 // Deps are what the use cases need from outside.
@@ -72,6 +74,7 @@ type Commands struct {
 	MaturePoints        *MaturePoints
 	ExpirePoints        *ExpirePoints
 	AnnounceExpiries    *AnnounceExpiries
+	Tiers               TierCommands
 }
 
 // Queries read the ledger.
@@ -85,6 +88,7 @@ type Queries struct {
 	GetMemberProfile *GetMemberProfile
 	ListConsents     *ListConsents
 	ListAuditLog     *ListAuditLog
+	Tiers            TierQueries
 }
 
 // New builds the use cases; it refuses a missing dependency or an impossible rule.
@@ -129,6 +133,7 @@ func New(d Deps) (*Application, error) {
 			MaturePoints:        &MaturePoints{b},
 			ExpirePoints:        &ExpirePoints{b},
 			AnnounceExpiries:    &AnnounceExpiries{b},
+			Tiers:               newTierCommands(b),
 		},
 		Queries: Queries{
 			GetMember:        &GetMember{b},
@@ -140,6 +145,7 @@ func New(d Deps) (*Application, error) {
 			GetMemberProfile: &GetMemberProfile{b},
 			ListConsents:     &ListConsents{b},
 			ListAuditLog:     &ListAuditLog{b},
+			Tiers:            TierQueries{ListTiers: &ListTiers{b}, GetTierStatus: &GetTierStatus{b}},
 		},
 	}, nil
 }

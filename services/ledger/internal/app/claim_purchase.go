@@ -76,6 +76,10 @@ func (u *ClaimPurchase) Handle(ctx context.Context, actor domain.Actor, r domain
 				return err
 			}
 			events = append(append(events, creditEvent(t, points, r.Key.StoreID)), repaid...)
+			// The claimed purchase counts towards the member's tier as if the till had named them.
+			if err := u.qualifyAndUpgrade(ctx, tx, purchaseQualifying([]domain.Purchase{p}, map[domain.PurchaseKey]int64{p.Key: 0}, u.cfg.Currency)); err != nil {
+				return err
+			}
 		}
 		if err := tx.SaveClaim(ctx, claim, r.IdempotencyKey, hash); err != nil {
 			return err

@@ -28,6 +28,10 @@ func (u *Enroll) Handle(ctx context.Context, actor domain.Actor, key string, e d
 	m := domain.NewMember(u.newID(), e, u.clock())
 	var out domain.Enrolled
 	err = u.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
+		var err error
+		if m.Tier, err = baseTier(ctx, tx); err != nil { // the lowest defined tier
+			return err
+		}
 		inserted, existing, existingHash, err := tx.InsertMember(ctx, m, key, hash)
 		if err != nil {
 			return err

@@ -29,6 +29,7 @@ type Store interface {
 	Unmatched(ctx context.Context, memberID string) ([]domain.Purchase, error)
 	MembersStore
 	OpsStore
+	TiersStore
 }
 
 // Cursor is a position in a member's history: the last transaction of a page.
@@ -40,6 +41,7 @@ type Cursor struct {
 // do their work in one round trip.
 type Tx interface {
 	LotsTx
+	TiersTx
 	// InsertMember enrols m and opens its accounts unless a member was already enrolled
 	// with key; then it returns that member and the hash of its request instead ("" once
 	// the member is erased).

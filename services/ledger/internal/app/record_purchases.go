@@ -96,7 +96,11 @@ func (u *RecordPurchases) Handle(ctx context.Context, purchases []domain.Purchas
 		if err != nil {
 			return err
 		}
-		return tx.Emit(ctx, append(events, repaid...)...)
+		if err := tx.Emit(ctx, append(events, repaid...)...); err != nil {
+			return err
+		}
+		// Tiers: the batch's figures, and the members they lift upgraded at once.
+		return u.qualifyAndUpgrade(ctx, tx, purchaseQualifying(purchases, fresh, u.cfg.Currency))
 	})
 	if err != nil {
 		return Booked{Refusals: refusals}, err

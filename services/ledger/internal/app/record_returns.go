@@ -140,6 +140,10 @@ func (u *RecordReturns) Handle(ctx context.Context, returns []domain.Return) (Bo
 		if err := tx.SaveReturnOutcomes(ctx, booked); err != nil {
 			return err
 		}
+		// Tiers: returns lower their members' figures (tiers fall only at evaluation).
+		if err := u.lowerQualifying(ctx, tx, returnQualifying(booked, originals, u.cfg.Currency)); err != nil {
+			return err
+		}
 		if len(returned) > 0 {
 			if err := tx.SetPointsReturned(ctx, returned); err != nil {
 				return err

@@ -25,6 +25,7 @@ var Produces = []proto.Message{
 	&ledgerv1.UnmatchedPurchaseRecorded{},
 	&ledgerv1.MemberConsentChanged{},
 	&ledgerv1.PointsExpiringSoon{},
+	&ledgerv1.MemberTierChanged{},
 }
 
 // Event converts a domain event to the message the ledger publishes.
@@ -75,6 +76,9 @@ func Event(e domain.Event) (proto.Message, error) {
 		return consentChanged(e), nil
 	case domain.PointsExpiringSoon:
 		return pointsExpiringSoon(e), nil
+	}
+	if m := tierEvent(e); m != nil {
+		return m, nil
 	}
 	return nil, fmt.Errorf("convert: no message for event %T", e)
 }

@@ -83,6 +83,70 @@ func (PointsReason) EnumDescriptor() ([]byte, []int) {
 	return file_treue_ledger_v1_events_proto_rawDescGZIP(), []int{0}
 }
 
+// TierChangeReason says why a member's tier changed.
+type TierChangeReason int32
+
+const (
+	TierChangeReason_TIER_CHANGE_REASON_UNSPECIFIED TierChangeReason = 0
+	// qualifying figures reached a higher tier.
+	TierChangeReason_TIER_CHANGE_REASON_UPGRADE TierChangeReason = 1
+	// the figures stayed short of the tier past the grace period.
+	TierChangeReason_TIER_CHANGE_REASON_DOWNGRADE TierChangeReason = 2
+	// staff set a manual tier.
+	TierChangeReason_TIER_CHANGE_REASON_MANUAL TierChangeReason = 3
+	// a manual tier that held the member up expired.
+	TierChangeReason_TIER_CHANGE_REASON_MANUAL_EXPIRED TierChangeReason = 4
+	// the member's tier is no longer defined; the programme placed them anew.
+	TierChangeReason_TIER_CHANGE_REASON_REDEFINED TierChangeReason = 5
+)
+
+// Enum value maps for TierChangeReason.
+var (
+	TierChangeReason_name = map[int32]string{
+		0: "TIER_CHANGE_REASON_UNSPECIFIED",
+		1: "TIER_CHANGE_REASON_UPGRADE",
+		2: "TIER_CHANGE_REASON_DOWNGRADE",
+		3: "TIER_CHANGE_REASON_MANUAL",
+		4: "TIER_CHANGE_REASON_MANUAL_EXPIRED",
+		5: "TIER_CHANGE_REASON_REDEFINED",
+	}
+	TierChangeReason_value = map[string]int32{
+		"TIER_CHANGE_REASON_UNSPECIFIED":    0,
+		"TIER_CHANGE_REASON_UPGRADE":        1,
+		"TIER_CHANGE_REASON_DOWNGRADE":      2,
+		"TIER_CHANGE_REASON_MANUAL":         3,
+		"TIER_CHANGE_REASON_MANUAL_EXPIRED": 4,
+		"TIER_CHANGE_REASON_REDEFINED":      5,
+	}
+)
+
+func (x TierChangeReason) Enum() *TierChangeReason {
+	p := new(TierChangeReason)
+	*p = x
+	return p
+}
+
+func (x TierChangeReason) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (TierChangeReason) Descriptor() protoreflect.EnumDescriptor {
+	return file_treue_ledger_v1_events_proto_enumTypes[1].Descriptor()
+}
+
+func (TierChangeReason) Type() protoreflect.EnumType {
+	return &file_treue_ledger_v1_events_proto_enumTypes[1]
+}
+
+func (x TierChangeReason) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use TierChangeReason.Descriptor instead.
+func (TierChangeReason) EnumDescriptor() ([]byte, []int) {
+	return file_treue_ledger_v1_events_proto_rawDescGZIP(), []int{1}
+}
+
 // MemberEnrolled on ledger.member.enrolled.
 type MemberEnrolled struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
@@ -913,6 +977,83 @@ func (x *PointsExpiringSoon) GetNotifiedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+// MemberTierChanged on ledger.member.tier_changed: a member moved to another tier.
+type MemberTierChanged struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MemberId      string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	FromTier      string                 `protobuf:"bytes,2,opt,name=from_tier,json=fromTier,proto3" json:"from_tier,omitempty"`
+	ToTier        string                 `protobuf:"bytes,3,opt,name=to_tier,json=toTier,proto3" json:"to_tier,omitempty"`
+	Reason        TierChangeReason       `protobuf:"varint,4,opt,name=reason,proto3,enum=treue.ledger.v1.TierChangeReason" json:"reason,omitempty"`
+	EffectiveAt   *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=effective_at,json=effectiveAt,proto3" json:"effective_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MemberTierChanged) Reset() {
+	*x = MemberTierChanged{}
+	mi := &file_treue_ledger_v1_events_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MemberTierChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MemberTierChanged) ProtoMessage() {}
+
+func (x *MemberTierChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_ledger_v1_events_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MemberTierChanged.ProtoReflect.Descriptor instead.
+func (*MemberTierChanged) Descriptor() ([]byte, []int) {
+	return file_treue_ledger_v1_events_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *MemberTierChanged) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *MemberTierChanged) GetFromTier() string {
+	if x != nil {
+		return x.FromTier
+	}
+	return ""
+}
+
+func (x *MemberTierChanged) GetToTier() string {
+	if x != nil {
+		return x.ToTier
+	}
+	return ""
+}
+
+func (x *MemberTierChanged) GetReason() TierChangeReason {
+	if x != nil {
+		return x.Reason
+	}
+	return TierChangeReason_TIER_CHANGE_REASON_UNSPECIFIED
+}
+
+func (x *MemberTierChanged) GetEffectiveAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EffectiveAt
+	}
+	return nil
+}
+
 var File_treue_ledger_v1_events_proto protoreflect.FileDescriptor
 
 const file_treue_ledger_v1_events_proto_rawDesc = "" +
@@ -1021,14 +1162,30 @@ const file_treue_ledger_v1_events_proto_rawDesc = "" +
 	"expires_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\texpiresAt\x12C\n" +
 	"\vnotified_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
 	"notifiedAt:!\xf2\xf9\x18\x1d\n" +
-	"\x1bledger.points.expiring_soon*\xbb\x01\n" +
+	"\x1bledger.points.expiring_soon\"\xb6\x02\n" +
+	"\x11MemberTierChanged\x12'\n" +
+	"\tmember_id\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bmemberId\x12$\n" +
+	"\tfrom_tier\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\bfromTier\x12\"\n" +
+	"\ato_tier\x18\x03 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x06toTier\x12E\n" +
+	"\x06reason\x18\x04 \x01(\x0e2!.treue.ledger.v1.TierChangeReasonB\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x06reason\x12E\n" +
+	"\feffective_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\veffectiveAt: \xf2\xf9\x18\x1c\n" +
+	"\x1aledger.member.tier_changed*\xbb\x01\n" +
 	"\fPointsReason\x12\x1d\n" +
 	"\x19POINTS_REASON_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16POINTS_REASON_PURCHASE\x10\x01\x12\x18\n" +
 	"\x14POINTS_REASON_RETURN\x10\x02\x12\x1e\n" +
 	"\x1aPOINTS_REASON_SURVEY_BONUS\x10\x03\x12\x1c\n" +
 	"\x18POINTS_REASON_ADJUSTMENT\x10\x04\x12\x18\n" +
-	"\x14POINTS_REASON_EXPIRY\x10\x05B\xd1\x01\xea\xf9\x18\x12\n" +
+	"\x14POINTS_REASON_EXPIRY\x10\x05*\xe0\x01\n" +
+	"\x10TierChangeReason\x12\"\n" +
+	"\x1eTIER_CHANGE_REASON_UNSPECIFIED\x10\x00\x12\x1e\n" +
+	"\x1aTIER_CHANGE_REASON_UPGRADE\x10\x01\x12 \n" +
+	"\x1cTIER_CHANGE_REASON_DOWNGRADE\x10\x02\x12\x1d\n" +
+	"\x19TIER_CHANGE_REASON_MANUAL\x10\x03\x12%\n" +
+	"!TIER_CHANGE_REASON_MANUAL_EXPIRED\x10\x04\x12 \n" +
+	"\x1cTIER_CHANGE_REASON_REDEFINED\x10\x05B\xd1\x01\xea\xf9\x18\x12\n" +
 	"\x06LEDGER\x12\bledger.>\n" +
 	"\x13com.treue.ledger.v1B\vEventsProtoP\x01Z9github.com/treue/treue/proto/gen/treue/ledger/v1;ledgerv1\xa2\x02\x03TLX\xaa\x02\x0fTreue.Ledger.V1\xca\x02\x0fTreue\\Ledger\\V1\xe2\x02\x1bTreue\\Ledger\\V1\\GPBMetadata\xea\x02\x11Treue::Ledger::V1b\x06proto3"
 
@@ -1044,41 +1201,45 @@ func file_treue_ledger_v1_events_proto_rawDescGZIP() []byte {
 	return file_treue_ledger_v1_events_proto_rawDescData
 }
 
-var file_treue_ledger_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_treue_ledger_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_treue_ledger_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_treue_ledger_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_treue_ledger_v1_events_proto_goTypes = []any{
 	(PointsReason)(0),                 // 0: treue.ledger.v1.PointsReason
-	(*MemberEnrolled)(nil),            // 1: treue.ledger.v1.MemberEnrolled
-	(*MemberErased)(nil),              // 2: treue.ledger.v1.MemberErased
-	(*PointsCredited)(nil),            // 3: treue.ledger.v1.PointsCredited
-	(*PointsDebited)(nil),             // 4: treue.ledger.v1.PointsDebited
-	(*HoldPlaced)(nil),                // 5: treue.ledger.v1.HoldPlaced
-	(*HoldCaptured)(nil),              // 6: treue.ledger.v1.HoldCaptured
-	(*HoldVoided)(nil),                // 7: treue.ledger.v1.HoldVoided
-	(*UnmatchedPurchaseRecorded)(nil), // 8: treue.ledger.v1.UnmatchedPurchaseRecorded
-	(*MemberConsentChanged)(nil),      // 9: treue.ledger.v1.MemberConsentChanged
-	(*PointsExpiringSoon)(nil),        // 10: treue.ledger.v1.PointsExpiringSoon
-	(*timestamppb.Timestamp)(nil),     // 11: google.protobuf.Timestamp
+	(TierChangeReason)(0),             // 1: treue.ledger.v1.TierChangeReason
+	(*MemberEnrolled)(nil),            // 2: treue.ledger.v1.MemberEnrolled
+	(*MemberErased)(nil),              // 3: treue.ledger.v1.MemberErased
+	(*PointsCredited)(nil),            // 4: treue.ledger.v1.PointsCredited
+	(*PointsDebited)(nil),             // 5: treue.ledger.v1.PointsDebited
+	(*HoldPlaced)(nil),                // 6: treue.ledger.v1.HoldPlaced
+	(*HoldCaptured)(nil),              // 7: treue.ledger.v1.HoldCaptured
+	(*HoldVoided)(nil),                // 8: treue.ledger.v1.HoldVoided
+	(*UnmatchedPurchaseRecorded)(nil), // 9: treue.ledger.v1.UnmatchedPurchaseRecorded
+	(*MemberConsentChanged)(nil),      // 10: treue.ledger.v1.MemberConsentChanged
+	(*PointsExpiringSoon)(nil),        // 11: treue.ledger.v1.PointsExpiringSoon
+	(*MemberTierChanged)(nil),         // 12: treue.ledger.v1.MemberTierChanged
+	(*timestamppb.Timestamp)(nil),     // 13: google.protobuf.Timestamp
 }
 var file_treue_ledger_v1_events_proto_depIdxs = []int32{
-	11, // 0: treue.ledger.v1.MemberEnrolled.enrolled_at:type_name -> google.protobuf.Timestamp
-	11, // 1: treue.ledger.v1.MemberErased.erased_at:type_name -> google.protobuf.Timestamp
+	13, // 0: treue.ledger.v1.MemberEnrolled.enrolled_at:type_name -> google.protobuf.Timestamp
+	13, // 1: treue.ledger.v1.MemberErased.erased_at:type_name -> google.protobuf.Timestamp
 	0,  // 2: treue.ledger.v1.PointsCredited.reason:type_name -> treue.ledger.v1.PointsReason
-	11, // 3: treue.ledger.v1.PointsCredited.occurred_at:type_name -> google.protobuf.Timestamp
+	13, // 3: treue.ledger.v1.PointsCredited.occurred_at:type_name -> google.protobuf.Timestamp
 	0,  // 4: treue.ledger.v1.PointsDebited.reason:type_name -> treue.ledger.v1.PointsReason
-	11, // 5: treue.ledger.v1.PointsDebited.occurred_at:type_name -> google.protobuf.Timestamp
-	11, // 6: treue.ledger.v1.HoldPlaced.expires_at:type_name -> google.protobuf.Timestamp
-	11, // 7: treue.ledger.v1.HoldCaptured.captured_at:type_name -> google.protobuf.Timestamp
-	11, // 8: treue.ledger.v1.HoldVoided.voided_at:type_name -> google.protobuf.Timestamp
-	11, // 9: treue.ledger.v1.UnmatchedPurchaseRecorded.occurred_at:type_name -> google.protobuf.Timestamp
-	11, // 10: treue.ledger.v1.MemberConsentChanged.changed_at:type_name -> google.protobuf.Timestamp
-	11, // 11: treue.ledger.v1.PointsExpiringSoon.expires_at:type_name -> google.protobuf.Timestamp
-	11, // 12: treue.ledger.v1.PointsExpiringSoon.notified_at:type_name -> google.protobuf.Timestamp
-	13, // [13:13] is the sub-list for method output_type
-	13, // [13:13] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	13, // 5: treue.ledger.v1.PointsDebited.occurred_at:type_name -> google.protobuf.Timestamp
+	13, // 6: treue.ledger.v1.HoldPlaced.expires_at:type_name -> google.protobuf.Timestamp
+	13, // 7: treue.ledger.v1.HoldCaptured.captured_at:type_name -> google.protobuf.Timestamp
+	13, // 8: treue.ledger.v1.HoldVoided.voided_at:type_name -> google.protobuf.Timestamp
+	13, // 9: treue.ledger.v1.UnmatchedPurchaseRecorded.occurred_at:type_name -> google.protobuf.Timestamp
+	13, // 10: treue.ledger.v1.MemberConsentChanged.changed_at:type_name -> google.protobuf.Timestamp
+	13, // 11: treue.ledger.v1.PointsExpiringSoon.expires_at:type_name -> google.protobuf.Timestamp
+	13, // 12: treue.ledger.v1.PointsExpiringSoon.notified_at:type_name -> google.protobuf.Timestamp
+	1,  // 13: treue.ledger.v1.MemberTierChanged.reason:type_name -> treue.ledger.v1.TierChangeReason
+	13, // 14: treue.ledger.v1.MemberTierChanged.effective_at:type_name -> google.protobuf.Timestamp
+	15, // [15:15] is the sub-list for method output_type
+	15, // [15:15] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_treue_ledger_v1_events_proto_init() }
@@ -1091,8 +1252,8 @@ func file_treue_ledger_v1_events_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_treue_ledger_v1_events_proto_rawDesc), len(file_treue_ledger_v1_events_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   10,
+			NumEnums:      2,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -91,7 +91,12 @@ type Member struct {
 	Tier             string                 `protobuf:"bytes,7,opt,name=tier,proto3" json:"tier,omitempty"`
 	EnrolledAt       *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=enrolled_at,json=enrolledAt,proto3" json:"enrolled_at,omitempty"`
 	// set once the member was erased; name and email are then empty.
-	ErasedAt      *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=erased_at,json=erasedAt,proto3" json:"erased_at,omitempty"`
+	ErasedAt *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=erased_at,json=erasedAt,proto3" json:"erased_at,omitempty"`
+	// qualifying figures and how far the next tier is (TierService.GetTierStatus has more).
+	TierProgress *TierProgress `protobuf:"bytes,10,opt,name=tier_progress,json=tierProgress,proto3" json:"tier_progress,omitempty"`
+	// the earliest the member can lose their tier without further activity; absent for
+	// the base tier and without tiers.
+	TierSafeUntil *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=tier_safe_until,json=tierSafeUntil,proto3" json:"tier_safe_until,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -185,6 +190,20 @@ func (x *Member) GetEnrolledAt() *timestamppb.Timestamp {
 func (x *Member) GetErasedAt() *timestamppb.Timestamp {
 	if x != nil {
 		return x.ErasedAt
+	}
+	return nil
+}
+
+func (x *Member) GetTierProgress() *TierProgress {
+	if x != nil {
+		return x.TierProgress
+	}
+	return nil
+}
+
+func (x *Member) GetTierSafeUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.TierSafeUntil
 	}
 	return nil
 }
@@ -1391,7 +1410,7 @@ var File_treue_ledger_v1_ledger_proto protoreflect.FileDescriptor
 
 const file_treue_ledger_v1_ledger_proto_rawDesc = "" +
 	"\n" +
-	"\x1ctreue/ledger/v1/ledger.proto\x12\x0ftreue.ledger.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18treue/auth/v1/auth.proto\x1a\x1ctreue/ledger/v1/events.proto\x1a!treue/ledger/v1/identifiers.proto\"\xd4\x02\n" +
+	"\x1ctreue/ledger/v1/ledger.proto\x12\x0ftreue.ledger.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18treue/auth/v1/auth.proto\x1a\x1ctreue/ledger/v1/events.proto\x1a!treue/ledger/v1/identifiers.proto\x1a\x1btreue/ledger/v1/tiers.proto\"\xdc\x03\n" +
 	"\x06Member\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12\x14\n" +
@@ -1402,7 +1421,10 @@ const file_treue_ledger_v1_ledger_proto_rawDesc = "" +
 	"\x04tier\x18\a \x01(\tR\x04tier\x12;\n" +
 	"\venrolled_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"enrolledAt\x127\n" +
-	"\terased_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\berasedAt\"\xc5\x03\n" +
+	"\terased_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\berasedAt\x12B\n" +
+	"\rtier_progress\x18\n" +
+	" \x01(\v2\x1d.treue.ledger.v1.TierProgressR\ftierProgress\x12B\n" +
+	"\x0ftier_safe_until\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\rtierSafeUntil\"\xc5\x03\n" +
 	"\rEnrollRequest\x123\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\b\x18\x80\x01R\x0eidempotencyKey\x12-\n" +
@@ -1548,55 +1570,58 @@ var file_treue_ledger_v1_ledger_proto_goTypes = []any{
 	(*VoidHoldRequest)(nil),          // 19: treue.ledger.v1.VoidHoldRequest
 	(*VoidHoldResponse)(nil),         // 20: treue.ledger.v1.VoidHoldResponse
 	(*timestamppb.Timestamp)(nil),    // 21: google.protobuf.Timestamp
-	(*Identifier)(nil),               // 22: treue.ledger.v1.Identifier
-	(*ConsentEvidence)(nil),          // 23: treue.ledger.v1.ConsentEvidence
-	(*ClaimableReceipt)(nil),         // 24: treue.ledger.v1.ClaimableReceipt
-	(PointsReason)(0),                // 25: treue.ledger.v1.PointsReason
-	(*durationpb.Duration)(nil),      // 26: google.protobuf.Duration
+	(*TierProgress)(nil),             // 22: treue.ledger.v1.TierProgress
+	(*Identifier)(nil),               // 23: treue.ledger.v1.Identifier
+	(*ConsentEvidence)(nil),          // 24: treue.ledger.v1.ConsentEvidence
+	(*ClaimableReceipt)(nil),         // 25: treue.ledger.v1.ClaimableReceipt
+	(PointsReason)(0),                // 26: treue.ledger.v1.PointsReason
+	(*durationpb.Duration)(nil),      // 27: google.protobuf.Duration
 }
 var file_treue_ledger_v1_ledger_proto_depIdxs = []int32{
 	21, // 0: treue.ledger.v1.Member.enrolled_at:type_name -> google.protobuf.Timestamp
 	21, // 1: treue.ledger.v1.Member.erased_at:type_name -> google.protobuf.Timestamp
-	22, // 2: treue.ledger.v1.EnrollRequest.identifiers:type_name -> treue.ledger.v1.Identifier
-	23, // 3: treue.ledger.v1.EnrollRequest.consent_evidence:type_name -> treue.ledger.v1.ConsentEvidence
-	1,  // 4: treue.ledger.v1.EnrollResponse.member:type_name -> treue.ledger.v1.Member
-	24, // 5: treue.ledger.v1.EnrollResponse.claimable_receipts:type_name -> treue.ledger.v1.ClaimableReceipt
-	1,  // 6: treue.ledger.v1.GetMemberResponse.member:type_name -> treue.ledger.v1.Member
-	21, // 7: treue.ledger.v1.EraseMemberResponse.erased_at:type_name -> google.protobuf.Timestamp
-	25, // 8: treue.ledger.v1.Transaction.reason:type_name -> treue.ledger.v1.PointsReason
-	10, // 9: treue.ledger.v1.Transaction.postings:type_name -> treue.ledger.v1.Posting
-	21, // 10: treue.ledger.v1.Transaction.created_at:type_name -> google.protobuf.Timestamp
-	25, // 11: treue.ledger.v1.ListTransactionsRequest.reasons:type_name -> treue.ledger.v1.PointsReason
-	21, // 12: treue.ledger.v1.ListTransactionsRequest.since:type_name -> google.protobuf.Timestamp
-	21, // 13: treue.ledger.v1.ListTransactionsRequest.until:type_name -> google.protobuf.Timestamp
-	11, // 14: treue.ledger.v1.ListTransactionsResponse.transactions:type_name -> treue.ledger.v1.Transaction
-	0,  // 15: treue.ledger.v1.Hold.status:type_name -> treue.ledger.v1.HoldStatus
-	21, // 16: treue.ledger.v1.Hold.expires_at:type_name -> google.protobuf.Timestamp
-	26, // 17: treue.ledger.v1.PlaceHoldRequest.ttl:type_name -> google.protobuf.Duration
-	14, // 18: treue.ledger.v1.PlaceHoldResponse.hold:type_name -> treue.ledger.v1.Hold
-	14, // 19: treue.ledger.v1.CaptureHoldResponse.hold:type_name -> treue.ledger.v1.Hold
-	14, // 20: treue.ledger.v1.VoidHoldResponse.hold:type_name -> treue.ledger.v1.Hold
-	2,  // 21: treue.ledger.v1.LedgerService.Enroll:input_type -> treue.ledger.v1.EnrollRequest
-	4,  // 22: treue.ledger.v1.LedgerService.GetMember:input_type -> treue.ledger.v1.GetMemberRequest
-	8,  // 23: treue.ledger.v1.LedgerService.GetBalance:input_type -> treue.ledger.v1.GetBalanceRequest
-	12, // 24: treue.ledger.v1.LedgerService.ListTransactions:input_type -> treue.ledger.v1.ListTransactionsRequest
-	6,  // 25: treue.ledger.v1.LedgerService.EraseMember:input_type -> treue.ledger.v1.EraseMemberRequest
-	15, // 26: treue.ledger.v1.LedgerService.PlaceHold:input_type -> treue.ledger.v1.PlaceHoldRequest
-	17, // 27: treue.ledger.v1.LedgerService.CaptureHold:input_type -> treue.ledger.v1.CaptureHoldRequest
-	19, // 28: treue.ledger.v1.LedgerService.VoidHold:input_type -> treue.ledger.v1.VoidHoldRequest
-	3,  // 29: treue.ledger.v1.LedgerService.Enroll:output_type -> treue.ledger.v1.EnrollResponse
-	5,  // 30: treue.ledger.v1.LedgerService.GetMember:output_type -> treue.ledger.v1.GetMemberResponse
-	9,  // 31: treue.ledger.v1.LedgerService.GetBalance:output_type -> treue.ledger.v1.GetBalanceResponse
-	13, // 32: treue.ledger.v1.LedgerService.ListTransactions:output_type -> treue.ledger.v1.ListTransactionsResponse
-	7,  // 33: treue.ledger.v1.LedgerService.EraseMember:output_type -> treue.ledger.v1.EraseMemberResponse
-	16, // 34: treue.ledger.v1.LedgerService.PlaceHold:output_type -> treue.ledger.v1.PlaceHoldResponse
-	18, // 35: treue.ledger.v1.LedgerService.CaptureHold:output_type -> treue.ledger.v1.CaptureHoldResponse
-	20, // 36: treue.ledger.v1.LedgerService.VoidHold:output_type -> treue.ledger.v1.VoidHoldResponse
-	29, // [29:37] is the sub-list for method output_type
-	21, // [21:29] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	22, // 2: treue.ledger.v1.Member.tier_progress:type_name -> treue.ledger.v1.TierProgress
+	21, // 3: treue.ledger.v1.Member.tier_safe_until:type_name -> google.protobuf.Timestamp
+	23, // 4: treue.ledger.v1.EnrollRequest.identifiers:type_name -> treue.ledger.v1.Identifier
+	24, // 5: treue.ledger.v1.EnrollRequest.consent_evidence:type_name -> treue.ledger.v1.ConsentEvidence
+	1,  // 6: treue.ledger.v1.EnrollResponse.member:type_name -> treue.ledger.v1.Member
+	25, // 7: treue.ledger.v1.EnrollResponse.claimable_receipts:type_name -> treue.ledger.v1.ClaimableReceipt
+	1,  // 8: treue.ledger.v1.GetMemberResponse.member:type_name -> treue.ledger.v1.Member
+	21, // 9: treue.ledger.v1.EraseMemberResponse.erased_at:type_name -> google.protobuf.Timestamp
+	26, // 10: treue.ledger.v1.Transaction.reason:type_name -> treue.ledger.v1.PointsReason
+	10, // 11: treue.ledger.v1.Transaction.postings:type_name -> treue.ledger.v1.Posting
+	21, // 12: treue.ledger.v1.Transaction.created_at:type_name -> google.protobuf.Timestamp
+	26, // 13: treue.ledger.v1.ListTransactionsRequest.reasons:type_name -> treue.ledger.v1.PointsReason
+	21, // 14: treue.ledger.v1.ListTransactionsRequest.since:type_name -> google.protobuf.Timestamp
+	21, // 15: treue.ledger.v1.ListTransactionsRequest.until:type_name -> google.protobuf.Timestamp
+	11, // 16: treue.ledger.v1.ListTransactionsResponse.transactions:type_name -> treue.ledger.v1.Transaction
+	0,  // 17: treue.ledger.v1.Hold.status:type_name -> treue.ledger.v1.HoldStatus
+	21, // 18: treue.ledger.v1.Hold.expires_at:type_name -> google.protobuf.Timestamp
+	27, // 19: treue.ledger.v1.PlaceHoldRequest.ttl:type_name -> google.protobuf.Duration
+	14, // 20: treue.ledger.v1.PlaceHoldResponse.hold:type_name -> treue.ledger.v1.Hold
+	14, // 21: treue.ledger.v1.CaptureHoldResponse.hold:type_name -> treue.ledger.v1.Hold
+	14, // 22: treue.ledger.v1.VoidHoldResponse.hold:type_name -> treue.ledger.v1.Hold
+	2,  // 23: treue.ledger.v1.LedgerService.Enroll:input_type -> treue.ledger.v1.EnrollRequest
+	4,  // 24: treue.ledger.v1.LedgerService.GetMember:input_type -> treue.ledger.v1.GetMemberRequest
+	8,  // 25: treue.ledger.v1.LedgerService.GetBalance:input_type -> treue.ledger.v1.GetBalanceRequest
+	12, // 26: treue.ledger.v1.LedgerService.ListTransactions:input_type -> treue.ledger.v1.ListTransactionsRequest
+	6,  // 27: treue.ledger.v1.LedgerService.EraseMember:input_type -> treue.ledger.v1.EraseMemberRequest
+	15, // 28: treue.ledger.v1.LedgerService.PlaceHold:input_type -> treue.ledger.v1.PlaceHoldRequest
+	17, // 29: treue.ledger.v1.LedgerService.CaptureHold:input_type -> treue.ledger.v1.CaptureHoldRequest
+	19, // 30: treue.ledger.v1.LedgerService.VoidHold:input_type -> treue.ledger.v1.VoidHoldRequest
+	3,  // 31: treue.ledger.v1.LedgerService.Enroll:output_type -> treue.ledger.v1.EnrollResponse
+	5,  // 32: treue.ledger.v1.LedgerService.GetMember:output_type -> treue.ledger.v1.GetMemberResponse
+	9,  // 33: treue.ledger.v1.LedgerService.GetBalance:output_type -> treue.ledger.v1.GetBalanceResponse
+	13, // 34: treue.ledger.v1.LedgerService.ListTransactions:output_type -> treue.ledger.v1.ListTransactionsResponse
+	7,  // 35: treue.ledger.v1.LedgerService.EraseMember:output_type -> treue.ledger.v1.EraseMemberResponse
+	16, // 36: treue.ledger.v1.LedgerService.PlaceHold:output_type -> treue.ledger.v1.PlaceHoldResponse
+	18, // 37: treue.ledger.v1.LedgerService.CaptureHold:output_type -> treue.ledger.v1.CaptureHoldResponse
+	20, // 38: treue.ledger.v1.LedgerService.VoidHold:output_type -> treue.ledger.v1.VoidHoldResponse
+	31, // [31:39] is the sub-list for method output_type
+	23, // [23:31] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_treue_ledger_v1_ledger_proto_init() }
@@ -1606,6 +1631,7 @@ func file_treue_ledger_v1_ledger_proto_init() {
 	}
 	file_treue_ledger_v1_events_proto_init()
 	file_treue_ledger_v1_identifiers_proto_init()
+	file_treue_ledger_v1_tiers_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

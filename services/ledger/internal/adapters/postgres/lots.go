@@ -25,14 +25,6 @@ func scanLots(rows pgx.Rows) ([]domain.Lot, error) {
 	return out, err
 }
 
-// nullTime is NULL for the zero time.
-func nullTime(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t
-}
-
 func (t *ledgerTx) InsertLots(ctx context.Context, lots []domain.Lot) error {
 	if len(lots) == 0 {
 		return nil

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/treue/treue/services/ledger/internal/app"
 	"github.com/treue/treue/services/ledger/internal/domain"
@@ -130,10 +131,11 @@ func scanProfile(row pgx.Row) (domain.Profile, error) {
 	return p, err
 }
 
-// querier is what both a pool and a transaction read with.
+// querier is a pool or a transaction: reads (and the tiers' writes) run on either.
 type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 }
 
 // withIdentifiers fills the identifiers of profiles in one query.

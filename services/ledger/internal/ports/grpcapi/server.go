@@ -55,10 +55,15 @@ func (s *Server) Enroll(ctx context.Context, req *ledgerv1.EnrollRequest) (*ledg
 
 func (s *Server) GetMember(ctx context.Context, req *ledgerv1.GetMemberRequest) (*ledgerv1.GetMemberResponse, error) {
 	m, err := s.app.Queries.GetMember.Handle(ctx, req.GetMemberId())
+	to := convert.GetMemberResponse
 	if till(ctx) {
-		return reply(m, err, convert.TillMemberResponse)
+		to = convert.TillMemberResponse
 	}
-	return reply(m, err, convert.GetMemberResponse)
+	resp, err := reply(m, err, to)
+	if err != nil {
+		return nil, err
+	}
+	return s.withTierStatus(ctx, resp)
 }
 
 func (s *Server) EraseMember(ctx context.Context, req *ledgerv1.EraseMemberRequest) (*ledgerv1.EraseMemberResponse, error) {
