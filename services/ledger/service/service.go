@@ -320,6 +320,7 @@ func wire(rt *svc.Runtime, cfg Config, rules domain.POSRules, log *slog.Logger) 
 		return err
 	}
 	ledgerv1.RegisterLedgerServiceServer(rt.GRPC, grpcapi.New(application))
+	ledgerv1.RegisterProgramServiceServer(rt.GRPC, grpcapi.NewProgram(application))
 	privacyv1.RegisterPrivacyServiceServer(rt.GRPC, privacy.NewServer(Name, application.Queries.ExportMember.Handle, convert.Export))
 	// Holds past their expiry are voided every HoldExpiryInterval.
 	rt.Sweep(svc.Sweep{What: "hold expiry", Interval: cfg.HoldExpiryInterval, Batch: 200,

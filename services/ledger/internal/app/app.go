@@ -26,6 +26,8 @@ type Config struct {
 	// ReturnWaitDeliveries is how many deliveries a return waits for its purchase before
 	// it is booked from its own amount (default 3).
 	ReturnWaitDeliveries int
+	// Earning configures the earning engine (rules and campaigns).
+	Earning EarningConfig
 }
 
 // Deps are what the use cases need from outside.
@@ -57,6 +59,7 @@ type Commands struct {
 	CreditSurveyBonuses *CreditSurveyBonuses
 	CompleteRedemptions *CompleteRedemptions
 	CancelRedemptions   *CancelRedemptions
+	Program             *ProgramCommands
 }
 
 // Queries read the ledger.
@@ -65,6 +68,7 @@ type Queries struct {
 	GetBalance       *GetBalance
 	ListTransactions *ListTransactions
 	ExportMember     *ExportMember
+	Program          *ProgramQueries
 }
 
 // New builds the use cases; it refuses a missing dependency or an impossible rule.
@@ -83,6 +87,10 @@ func New(d Deps) (*Application, error) {
 		d.Config.ReturnWaitDeliveries = 3
 	}
 	b := &base{store: d.Store, cfg: d.Config, newID: d.NewID, now: d.Now, log: d.Log}
+	var err error
+	if b.earning, err = newEarning(d.Config); err != nil {
+		return nil, err
+	}
 	h := holds{b}
 	return &Application{
 		Commands: Commands{
@@ -97,12 +105,14 @@ func New(d Deps) (*Application, error) {
 			CreditSurveyBonuses: &CreditSurveyBonuses{b},
 			CompleteRedemptions: &CompleteRedemptions{h},
 			CancelRedemptions:   &CancelRedemptions{h},
+			Program:             &ProgramCommands{b},
 		},
 		Queries: Queries{
 			GetMember:        &GetMember{b},
 			GetBalance:       &GetBalance{b},
 			ListTransactions: &ListTransactions{b},
 			ExportMember:     &ExportMember{b},
+			Program:          &ProgramQueries{b},
 		},
 	}, nil
 }
@@ -114,6 +124,8 @@ type base struct {
 	newID func() string
 	now   func() time.Time
 	log   *slog.Logger
+	// earning is the earning engine and its cache of live rules.
+	earning *earning
 }
 
 // clock returns the time now, in UTC and truncated to microseconds (Postgres keeps no

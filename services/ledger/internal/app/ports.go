@@ -27,6 +27,7 @@ type Store interface {
 	Purchases(ctx context.Context, memberID string) ([]domain.Purchase, error)
 	Returns(ctx context.Context, memberID string) ([]domain.Return, error)
 	Unmatched(ctx context.Context, memberID string) ([]domain.Purchase, error)
+	EarnStore
 }
 
 // Cursor is a position in a member's history: the last transaction of a page.
@@ -37,6 +38,7 @@ type Cursor struct {
 // Tx is what a use case may do inside one database transaction. Methods taking a slice
 // do their work in one round trip.
 type Tx interface {
+	EarnTx
 	// InsertMember enrols m and opens its accounts unless a member was already enrolled
 	// with key; then it returns that member and the hash of its request instead ("" once
 	// the member is erased).

@@ -48,13 +48,17 @@ func (u *RecordPurchases) Handle(ctx context.Context, purchases []domain.Purchas
 			if id := canonicalMember[p.Key]; id != "" {
 				if _, known := balances[id]; known {
 					p.MemberID = id
-					if p.Points, err = u.cfg.POS.Points(p.Currency, p.TotalMinor); err != nil {
-						return refused("purchase", p.Key.Reference(), err)
-					}
 				}
 			}
-			if p.Points > 0 {
-				p.LedgerTxID = u.newID()
+		}
+		// Earning: the points of each purchase of a known member, by the live rules.
+		earnings, err := u.earnPoints(ctx, tx, purchases)
+		if err != nil {
+			return err
+		}
+		for i := range purchases {
+			if purchases[i].Points > 0 {
+				purchases[i].LedgerTxID = u.newID()
 			}
 		}
 		fresh, err := tx.InsertPurchases(ctx, purchases)
@@ -65,6 +69,7 @@ func (u *RecordPurchases) Handle(ctx context.Context, purchases []domain.Purchas
 			txs       []domain.Transaction
 			events    []domain.Event
 			unmatched []domain.Purchase
+			credited  []domain.Purchase
 		)
 		for _, p := range purchases {
 			if _, ok := fresh[p.Key]; !ok {
@@ -81,6 +86,7 @@ func (u *RecordPurchases) Handle(ctx context.Context, purchases []domain.Purchas
 					p.Key.Reference(), p.MemberID, now, domain.AccountIssued, domain.AvailableAccount(p.MemberID), p.Points)
 				txs = append(txs, t)
 				events = append(events, creditEvent(t, p.Points, p.Key.StoreID))
+				credited = append(credited, p)
 			case p.MemberID == "" && p.MemberRef != "":
 				unmatched = append(unmatched, p)
 				events = append(events, domain.PurchaseUnmatched{Purchase: p})
@@ -94,7 +100,12 @@ func (u *RecordPurchases) Handle(ctx context.Context, purchases []domain.Purchas
 		if err := tx.Apply(ctx, txs); err != nil {
 			return err
 		}
-		return tx.Emit(ctx, events...)
+		// The credits' breakdowns, the caps' counters and the campaigns' budgets.
+		earnEvents, err := u.storeEarnings(ctx, tx, earnings, credited)
+		if err != nil {
+			return err
+		}
+		return tx.Emit(ctx, append(events, earnEvents...)...)
 	})
 	if err != nil {
 		return Booked{Refusals: refusals}, err

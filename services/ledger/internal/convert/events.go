@@ -23,6 +23,7 @@ var Produces = []proto.Message{
 	&ledgerv1.HoldCaptured{},
 	&ledgerv1.HoldVoided{},
 	&ledgerv1.UnmatchedPurchaseRecorded{},
+	&ledgerv1.CampaignBudgetExhausted{},
 }
 
 // Event converts a domain event to the message the ledger publishes.
@@ -70,6 +71,9 @@ func Event(e domain.Event) (proto.Message, error) {
 			TotalMinor: p.TotalMinor, Currency: p.Currency, OccurredAt: Timestamp(p.OccurredAt),
 		}, nil
 	}
+	if m, ok := earnEvent(e); ok {
+		return m, nil
+	}
 	return nil, fmt.Errorf("convert: no message for event %T", e)
 }
 
@@ -83,6 +87,7 @@ func Purchase(ev *posv1.PurchaseRecorded) domain.Purchase {
 		Currency:   ev.GetCurrency(),
 		TotalMinor: ev.GetTotalMinor(),
 		Lines:      lines(ev.GetLines()),
+		Channel:    channel(ev.GetChannel()),
 	}
 }
 
@@ -107,7 +112,8 @@ func lines(ls []*posv1.Line) []domain.Line {
 	}
 	out := make([]domain.Line, len(ls))
 	for i, l := range ls {
-		out[i] = domain.Line{SKU: l.GetSku(), Description: l.GetDescription(), Quantity: l.GetQuantity(), AmountMinor: l.GetAmountMinor()}
+		out[i] = domain.Line{SKU: l.GetSku(), Description: l.GetDescription(), Quantity: l.GetQuantity(), AmountMinor: l.GetAmountMinor(),
+			Category: l.GetCategory(), Brand: l.GetBrand()}
 	}
 	return out
 }

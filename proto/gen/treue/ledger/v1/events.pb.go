@@ -762,6 +762,77 @@ func (x *UnmatchedPurchaseRecorded) GetOccurredAt() *timestamppb.Timestamp {
 	return nil
 }
 
+// CampaignBudgetExhausted on ledger.campaign.budget_exhausted: a campaign spent its whole
+// points budget and awards nothing more. Emitted once per campaign (again only if its
+// budget is raised and then runs out anew).
+type CampaignBudgetExhausted struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CampaignId    string                 `protobuf:"bytes,1,opt,name=campaign_id,json=campaignId,proto3" json:"campaign_id,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	BudgetPoints  int64                  `protobuf:"varint,3,opt,name=budget_points,json=budgetPoints,proto3" json:"budget_points,omitempty"`
+	ExhaustedAt   *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=exhausted_at,json=exhaustedAt,proto3" json:"exhausted_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CampaignBudgetExhausted) Reset() {
+	*x = CampaignBudgetExhausted{}
+	mi := &file_treue_ledger_v1_events_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CampaignBudgetExhausted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CampaignBudgetExhausted) ProtoMessage() {}
+
+func (x *CampaignBudgetExhausted) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_ledger_v1_events_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CampaignBudgetExhausted.ProtoReflect.Descriptor instead.
+func (*CampaignBudgetExhausted) Descriptor() ([]byte, []int) {
+	return file_treue_ledger_v1_events_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *CampaignBudgetExhausted) GetCampaignId() string {
+	if x != nil {
+		return x.CampaignId
+	}
+	return ""
+}
+
+func (x *CampaignBudgetExhausted) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CampaignBudgetExhausted) GetBudgetPoints() int64 {
+	if x != nil {
+		return x.BudgetPoints
+	}
+	return 0
+}
+
+func (x *CampaignBudgetExhausted) GetExhaustedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExhaustedAt
+	}
+	return nil
+}
+
 var File_treue_ledger_v1_events_proto protoreflect.FileDescriptor
 
 const file_treue_ledger_v1_events_proto_rawDesc = "" +
@@ -852,7 +923,15 @@ const file_treue_ledger_v1_events_proto_rawDesc = "" +
 	"^[A-Z]{3}$R\bcurrency\x12C\n" +
 	"\voccurred_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
 	"occurredAt:\x1f\xf2\xf9\x18\x1b\n" +
-	"\x19ledger.purchase.unmatched*\xbb\x01\n" +
+	"\x19ledger.purchase.unmatched\"\x81\x02\n" +
+	"\x17CampaignBudgetExhausted\x12+\n" +
+	"\vcampaign_id\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\n" +
+	"campaignId\x12\x1c\n" +
+	"\x04name\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x04name\x12,\n" +
+	"\rbudget_points\x18\x03 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\fbudgetPoints\x12E\n" +
+	"\fexhausted_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\vexhaustedAt:&\xf2\xf9\x18\"\n" +
+	" ledger.campaign.budget_exhausted*\xbb\x01\n" +
 	"\fPointsReason\x12\x1d\n" +
 	"\x19POINTS_REASON_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16POINTS_REASON_PURCHASE\x10\x01\x12\x18\n" +
@@ -876,7 +955,7 @@ func file_treue_ledger_v1_events_proto_rawDescGZIP() []byte {
 }
 
 var file_treue_ledger_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_treue_ledger_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_treue_ledger_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_treue_ledger_v1_events_proto_goTypes = []any{
 	(PointsReason)(0),                 // 0: treue.ledger.v1.PointsReason
 	(*MemberEnrolled)(nil),            // 1: treue.ledger.v1.MemberEnrolled
@@ -887,24 +966,26 @@ var file_treue_ledger_v1_events_proto_goTypes = []any{
 	(*HoldCaptured)(nil),              // 6: treue.ledger.v1.HoldCaptured
 	(*HoldVoided)(nil),                // 7: treue.ledger.v1.HoldVoided
 	(*UnmatchedPurchaseRecorded)(nil), // 8: treue.ledger.v1.UnmatchedPurchaseRecorded
-	(*timestamppb.Timestamp)(nil),     // 9: google.protobuf.Timestamp
+	(*CampaignBudgetExhausted)(nil),   // 9: treue.ledger.v1.CampaignBudgetExhausted
+	(*timestamppb.Timestamp)(nil),     // 10: google.protobuf.Timestamp
 }
 var file_treue_ledger_v1_events_proto_depIdxs = []int32{
-	9,  // 0: treue.ledger.v1.MemberEnrolled.enrolled_at:type_name -> google.protobuf.Timestamp
-	9,  // 1: treue.ledger.v1.MemberErased.erased_at:type_name -> google.protobuf.Timestamp
+	10, // 0: treue.ledger.v1.MemberEnrolled.enrolled_at:type_name -> google.protobuf.Timestamp
+	10, // 1: treue.ledger.v1.MemberErased.erased_at:type_name -> google.protobuf.Timestamp
 	0,  // 2: treue.ledger.v1.PointsCredited.reason:type_name -> treue.ledger.v1.PointsReason
-	9,  // 3: treue.ledger.v1.PointsCredited.occurred_at:type_name -> google.protobuf.Timestamp
+	10, // 3: treue.ledger.v1.PointsCredited.occurred_at:type_name -> google.protobuf.Timestamp
 	0,  // 4: treue.ledger.v1.PointsDebited.reason:type_name -> treue.ledger.v1.PointsReason
-	9,  // 5: treue.ledger.v1.PointsDebited.occurred_at:type_name -> google.protobuf.Timestamp
-	9,  // 6: treue.ledger.v1.HoldPlaced.expires_at:type_name -> google.protobuf.Timestamp
-	9,  // 7: treue.ledger.v1.HoldCaptured.captured_at:type_name -> google.protobuf.Timestamp
-	9,  // 8: treue.ledger.v1.HoldVoided.voided_at:type_name -> google.protobuf.Timestamp
-	9,  // 9: treue.ledger.v1.UnmatchedPurchaseRecorded.occurred_at:type_name -> google.protobuf.Timestamp
-	10, // [10:10] is the sub-list for method output_type
-	10, // [10:10] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	10, // 5: treue.ledger.v1.PointsDebited.occurred_at:type_name -> google.protobuf.Timestamp
+	10, // 6: treue.ledger.v1.HoldPlaced.expires_at:type_name -> google.protobuf.Timestamp
+	10, // 7: treue.ledger.v1.HoldCaptured.captured_at:type_name -> google.protobuf.Timestamp
+	10, // 8: treue.ledger.v1.HoldVoided.voided_at:type_name -> google.protobuf.Timestamp
+	10, // 9: treue.ledger.v1.UnmatchedPurchaseRecorded.occurred_at:type_name -> google.protobuf.Timestamp
+	10, // 10: treue.ledger.v1.CampaignBudgetExhausted.exhausted_at:type_name -> google.protobuf.Timestamp
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_treue_ledger_v1_events_proto_init() }
@@ -918,7 +999,7 @@ func file_treue_ledger_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_treue_ledger_v1_events_proto_rawDesc), len(file_treue_ledger_v1_events_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   8,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -32,7 +32,10 @@ type Line struct {
 	Description string                 `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
 	Quantity    int32                  `protobuf:"varint,3,opt,name=quantity,proto3" json:"quantity,omitempty"`
 	// amount of the line in minor units of the transaction's currency (after discounts).
-	AmountMinor   int64 `protobuf:"varint,4,opt,name=amount_minor,json=amountMinor,proto3" json:"amount_minor,omitempty"`
+	AmountMinor int64 `protobuf:"varint,4,opt,name=amount_minor,json=amountMinor,proto3" json:"amount_minor,omitempty"`
+	// optional, for earning rules (line.category, line.brand).
+	Category      string `protobuf:"bytes,5,opt,name=category,proto3" json:"category,omitempty"`
+	Brand         string `protobuf:"bytes,6,opt,name=brand,proto3" json:"brand,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -93,6 +96,20 @@ func (x *Line) GetAmountMinor() int64 {
 		return x.AmountMinor
 	}
 	return 0
+}
+
+func (x *Line) GetCategory() string {
+	if x != nil {
+		return x.Category
+	}
+	return ""
+}
+
+func (x *Line) GetBrand() string {
+	if x != nil {
+		return x.Brand
+	}
+	return ""
 }
 
 // PurchaseRecorded: a customer bought something.
@@ -324,12 +341,14 @@ var File_treue_pos_v1_events_proto protoreflect.FileDescriptor
 
 const file_treue_pos_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x19treue/pos/v1/events.proto\x12\ftreue.pos.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1atreue/event/v1/event.proto\"\xa0\x01\n" +
+	"\x19treue/pos/v1/events.proto\x12\ftreue.pos.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1atreue/event/v1/event.proto\"\xe4\x01\n" +
 	"\x04Line\x12\x1b\n" +
 	"\x03sku\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x03sku\x12*\n" +
 	"\vdescription\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\vdescription\x12#\n" +
 	"\bquantity\x18\x03 \x01(\x05B\a\xbaH\x04\x1a\x02 \x00R\bquantity\x12*\n" +
-	"\famount_minor\x18\x04 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\vamountMinor\"\x82\x04\n" +
+	"\famount_minor\x18\x04 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\vamountMinor\x12#\n" +
+	"\bcategory\x18\x05 \x01(\tB\a\xbaH\x04r\x02\x18@R\bcategory\x12\x1d\n" +
+	"\x05brand\x18\x06 \x01(\tB\a\xbaH\x04r\x02\x18@R\x05brand\"\x82\x04\n" +
 	"\x10PurchaseRecorded\x12#\n" +
 	"\bevent_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\aeventId\x126\n" +
 	"\bstore_id\x18\x02 \x01(\tB\x1b\xbaH\x18r\x16\x10\x01\x18@2\x10^[A-Za-z0-9_-]+$R\astoreId\x121\n" +

@@ -22,7 +22,7 @@ import (
 )
 
 // ReasonCustomEvent is the reason of credits earned by custom events.
-const ReasonCustomEvent domain.Reason = "custom_event"
+const ReasonCustomEvent = domain.ReasonCustomEvent
 
 // TriggerPurchase is the trigger of rules evaluated on purchases; custom event rules have
 // the trigger "custom:<event type>".
@@ -270,6 +270,8 @@ type Campaign struct {
 	Active           bool
 	// Budget is the points it may award in all (0: unlimited); Spent what it has.
 	Budget, Spent int64
+	// ExhaustedAt is when the budget ran out (zero while it has not).
+	ExhaustedAt, UpdatedAt time.Time
 }
 
 // Check refuses a campaign that cannot be used, naming the field.
