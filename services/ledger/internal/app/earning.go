@@ -260,4 +260,3 @@ func mulDiv(a, b, c int64) int64 {
 	q, _ := bits.Div64(hi, lo, uint64(c)) // a*b < a*c: no overflow
 	return int64(q)
 }
-

@@ -20,7 +20,6 @@ func optTime(ts *timestamppb.Timestamp) time.Time {
 	return ts.AsTime().UTC()
 }
 
-
 // RuleVersion is a rule definition as the engine reads it; a rate that is no decimal is
 // an *earn.InvalidError of award.rate.
 func RuleVersion(d *ledgerv1.RuleDefinition) (earn.RuleVersion, error) {

@@ -183,9 +183,11 @@ func (t *ledgerTx) SetRuleState(ctx context.Context, id string, state earn.RuleS
 }
 
 func (t *ledgerTx) SetLivePeriod(ctx context.Context, id string, version int, at time.Time) error {
-	_, err := t.tx.Exec(ctx, `
-		WITH closed AS (UPDATE rule_live_periods SET live_until = $3 WHERE rule_id = $1 AND live_until IS NULL)
-		INSERT INTO rule_live_periods (rule_id, version, live_from) SELECT $1, $2, $3 WHERE $2 > 0`, id, version, at)
+	// Two statements: in one, the insert would still see the open period's index entry.
+	if _, err := t.tx.Exec(ctx, `UPDATE rule_live_periods SET live_until = $2 WHERE rule_id = $1 AND live_until IS NULL`, id, at); err != nil || version == 0 {
+		return err
+	}
+	_, err := t.tx.Exec(ctx, `INSERT INTO rule_live_periods (rule_id, version, live_from) VALUES ($1, $2, $3)`, id, version, at)
 	return err
 }
 
@@ -285,10 +287,10 @@ func (t *ledgerTx) SpendBudgets(ctx context.Context, spent map[string]int64, now
 	rows, err := t.tx.Query(ctx, `
 		UPDATE campaigns c SET spent_points = c.spent_points + u.n,
 			exhausted_at = CASE WHEN c.budget_points > 0 AND c.spent_points + u.n >= c.budget_points
-				THEN COALESCE(c.exhausted_at, $3) ELSE c.exhausted_at END
+				THEN COALESCE(c.exhausted_at, $3::timestamptz) ELSE c.exhausted_at END
 		FROM unnest($1::uuid[], $2::int8[]) AS u(id, n)
 		WHERE c.id = u.id AND (c.budget_points = 0 OR c.spent_points + u.n <= c.budget_points)
-		RETURNING c.id::text, c.exhausted_at = $3 AND c.budget_points > 0 AND c.spent_points - u.n < c.budget_points`,
+		RETURNING c.id::text, c.budget_points > 0 AND c.spent_points >= c.budget_points AND c.spent_points - u.n < c.budget_points`,
 		ids, amounts, now)
 	if err != nil {
 		return nil, err
