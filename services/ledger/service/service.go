@@ -86,6 +86,9 @@ type Config struct {
 	// waits (with the consumer's back-off) before it is booked from its own amount
 	// (LEDGER_RETURN_WAIT_DELIVERIES, default 3).
 	ReturnWaitDeliveries int
+	// TimeZone is the programme's (LEDGER_TIME_ZONE, an IANA name, default UTC): earning
+	// rules' weekdays and hours, and the days and months of their caps.
+	TimeZone *time.Location
 }
 
 // LoadConfig reads the configuration from the environment.
@@ -119,6 +122,11 @@ func LoadConfig() (Config, error) {
 	if cfg.SurveyBonusPoints < 0 {
 		err = errors.Join(err, errors.New("LEDGER_SURVEY_BONUS_POINTS must not be negative"))
 	}
+	tz, e := time.LoadLocation(env.String("LEDGER_TIME_ZONE", "UTC"))
+	if e != nil {
+		err = errors.Join(err, fmt.Errorf("LEDGER_TIME_ZONE: %w", e))
+	}
+	cfg.TimeZone = tz
 	if err := errors.Join(env.Err(), err); err != nil {
 		return Config{}, err
 	}
@@ -250,6 +258,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("hold_ttl", c.HoldTTL),
 		slog.Duration("hold_expiry_interval", c.HoldExpiryInterval),
 		slog.Int("return_wait_deliveries", c.ReturnWaitDeliveries),
+		slog.Any("time_zone", c.TimeZone),
 	)
 }
 
@@ -310,6 +319,7 @@ func wire(rt *svc.Runtime, cfg Config, rules domain.POSRules, log *slog.Logger) 
 			SurveyBonusPoints:    cfg.SurveyBonusPoints,
 			HoldTTL:              cfg.HoldTTL,
 			ReturnWaitDeliveries: cfg.ReturnWaitDeliveries,
+			Earning:              app.EarningConfig{Location: cfg.TimeZone},
 		},
 		NewID: newID, Now: time.Now, Log: log,
 	})
