@@ -205,12 +205,11 @@ func TestRulesCampaignsAndExplanations(t *testing.T) {
 	}
 }
 
-func TestCampaignBudgetNeverOverspentUnderConcurrentBatches(t *testing.T) {
+// The budget is spent exactly and its exhaustion announced once (concurrent batches:
+// internal/app's TestConcurrentBatchesNeverOverspendABudget).
+func TestCampaignBudgetSpentExactlyAndAnnouncedOnce(t *testing.T) {
 	e := started(t)
 	ctx := testkit.Ctx(t)
-	// Two more instances consume the same purchases: their batches race.
-	e.start()
-	e.start()
 	mkt := e.program("marketing")
 	camp, err := mkt.CreateCampaign(ctx, &ledgerv1.CreateCampaignRequest{Definition: &ledgerv1.CampaignDefinition{
 		Name: "first come", Active: true, BudgetPoints: 1000,
@@ -254,4 +253,49 @@ func TestCampaignBudgetNeverOverspentUnderConcurrentBatches(t *testing.T) {
 	if evs := published[*ledgerv1.CampaignBudgetExhausted](e); len(evs) != 1 || evs[0].GetCampaignId() != id {
 		t.Errorf("budget_exhausted events %v, want one", evs)
 	}
+}
+
+func TestCustomEventsEarnOncePerPeriod(t *testing.T) {
+	e := started(t)
+	ctx := testkit.Ctx(t)
+	mkt := e.program("marketing")
+	if _, err := mkt.CreateRule(ctx, &ledgerv1.CreateRuleRequest{Activate: true, Definition: &ledgerv1.RuleDefinition{
+		Name: "five-star review", Trigger: "custom:review_written", Condition: `event.attributes["stars"] == "5"`,
+		EventLimit: "month", Stacking: "additive",
+		Award: &ledgerv1.Award{Kind: "fixed_bonus", Points: 25, Per: "basket", On: "basket"},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	// A custom rule must be a fixed bonus: an event has no amount.
+	_, err := mkt.CreateRule(ctx, &ledgerv1.CreateRuleRequest{Definition: &ledgerv1.RuleDefinition{
+		Name: "bad", Trigger: "custom:app_installed", Stacking: "additive",
+		Award: &ledgerv1.Award{Kind: "points_per_unit", Rate: "1", Per: "basket", On: "basket"},
+	}})
+	if field, _ := fieldViolation(t, err); field != "definition.award.kind" {
+		t.Errorf("custom points per unit: %s", field)
+	}
+	m := e.enroll("Reviewer")
+	review := func(stars string) testkit.Sent {
+		return e.send("", &posv1.CustomEventRecorded{EventId: uuid.NewString(), StoreId: "web", MemberId: m, Type: "review_written",
+			Attributes: map[string]string{"stars": stars}, OccurredAt: timestamppb.Now()})
+	}
+	first := review("5")
+	e.waitAvailable(m, 25)
+	second, third := review("5"), review("4")
+	e.WaitHandled(service.ConsumerPOS, first, second, third)
+	if got := e.balance(m).GetAvailable(); got != 25 {
+		t.Errorf("balance %d: a second review the same month, or a 4-star one, earned", got)
+	}
+	var reason string
+	if err := e.db.QueryRow(ctx, `SELECT reason FROM transactions WHERE member_id = $1`, m).Scan(&reason); err != nil || reason != "custom_event" {
+		t.Errorf("reason %q, %v", reason, err)
+	}
+	testkit.Eventually(t, 10*time.Second, "points.credited of the custom event", func() bool {
+		for _, ev := range published[*ledgerv1.PointsCredited](e) {
+			if ev.GetMemberId() == m && ev.GetReason() == ledgerv1.PointsReason_POINTS_REASON_CUSTOM_EVENT && ev.GetPoints() == 25 {
+				return true
+			}
+		}
+		return false
+	})
 }

@@ -60,6 +60,7 @@ type Commands struct {
 	CompleteRedemptions *CompleteRedemptions
 	CancelRedemptions   *CancelRedemptions
 	Program             *ProgramCommands
+	RecordCustomEvents  *RecordCustomEvents
 }
 
 // Queries read the ledger.
@@ -106,6 +107,7 @@ func New(d Deps) (*Application, error) {
 			CompleteRedemptions: &CompleteRedemptions{h},
 			CancelRedemptions:   &CancelRedemptions{h},
 			Program:             &ProgramCommands{b},
+			RecordCustomEvents:  &RecordCustomEvents{b},
 		},
 		Queries: Queries{
 			GetMember:        &GetMember{b},

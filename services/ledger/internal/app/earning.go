@@ -166,28 +166,42 @@ func (b *base) earnPoints(ctx context.Context, tx Tx, purchases []domain.Purchas
 	return out, nil
 }
 
+// credit is one credit's calculation, to be stored with it.
+type credit struct {
+	txID, reference string
+	x               earn.Explanation
+	usage           earn.Usage
+}
+
 // storeEarnings records, for the fresh credited purchases, the breakdown of their
 // credit, the usage counters and the campaigns' spending; an exhausted budget is
 // announced once.
 func (b *base) storeEarnings(ctx context.Context, tx Tx, e earned, credited []domain.Purchase) ([]domain.Event, error) {
+	credits := make([]credit, 0, len(credited))
+	for _, p := range credited {
+		if x, ok := e.explanations[p.Key]; ok && p.LedgerTxID != "" {
+			credits = append(credits, credit{p.LedgerTxID, p.Key.Reference(), x, e.usage[p.Key]})
+		}
+	}
+	return b.storeCredits(ctx, tx, e.campaigns, credits)
+}
+
+// storeCredits stores the breakdowns, usage counters and campaign spending of credits.
+func (b *base) storeCredits(ctx context.Context, tx Tx, campaigns map[string]earn.Campaign, credits []credit) ([]domain.Event, error) {
 	var (
 		parts  []earn.CreditPart
 		inc    = earn.Usage{}
 		spent  = map[string]int64{}
 		events []domain.Event
 	)
-	for _, p := range credited {
-		x, ok := e.explanations[p.Key]
-		if !ok || p.LedgerTxID == "" {
-			continue
+	for _, c := range credits {
+		for _, part := range c.x.Parts {
+			parts = append(parts, earn.CreditPart{TransactionID: c.txID, Reference: c.reference, Part: part})
 		}
-		for _, part := range x.Parts {
-			parts = append(parts, earn.CreditPart{TransactionID: p.LedgerTxID, Reference: p.Key.Reference(), Part: part})
-		}
-		for k, n := range e.usage[p.Key] {
+		for k, n := range c.usage {
 			inc[k] += n
 		}
-		for id, n := range x.Spent() {
+		for id, n := range c.x.Spent() {
 			spent[id] += n
 		}
 	}
@@ -202,7 +216,7 @@ func (b *base) storeEarnings(ctx context.Context, tx Tx, e earned, credited []do
 		return nil, err
 	}
 	for _, id := range exhausted {
-		c := e.campaigns[id]
+		c := campaigns[id]
 		events = append(events, domain.CampaignBudgetExhausted{CampaignID: id, Name: c.Name, Budget: c.Budget, At: b.clock()})
 	}
 	return events, nil

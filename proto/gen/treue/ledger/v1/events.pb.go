@@ -34,6 +34,7 @@ const (
 	PointsReason_POINTS_REASON_SURVEY_BONUS PointsReason = 3
 	PointsReason_POINTS_REASON_ADJUSTMENT   PointsReason = 4
 	PointsReason_POINTS_REASON_EXPIRY       PointsReason = 5
+	PointsReason_POINTS_REASON_CUSTOM_EVENT PointsReason = 6
 )
 
 // Enum value maps for PointsReason.
@@ -45,6 +46,7 @@ var (
 		3: "POINTS_REASON_SURVEY_BONUS",
 		4: "POINTS_REASON_ADJUSTMENT",
 		5: "POINTS_REASON_EXPIRY",
+		6: "POINTS_REASON_CUSTOM_EVENT",
 	}
 	PointsReason_value = map[string]int32{
 		"POINTS_REASON_UNSPECIFIED":  0,
@@ -53,6 +55,7 @@ var (
 		"POINTS_REASON_SURVEY_BONUS": 3,
 		"POINTS_REASON_ADJUSTMENT":   4,
 		"POINTS_REASON_EXPIRY":       5,
+		"POINTS_REASON_CUSTOM_EVENT": 6,
 	}
 )
 
@@ -931,14 +934,15 @@ const file_treue_ledger_v1_events_proto_rawDesc = "" +
 	"\x04name\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x04name\x12,\n" +
 	"\rbudget_points\x18\x03 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\fbudgetPoints\x12E\n" +
 	"\fexhausted_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\vexhaustedAt:&\xf2\xf9\x18\"\n" +
-	" ledger.campaign.budget_exhausted*\xbb\x01\n" +
+	" ledger.campaign.budget_exhausted*\xdb\x01\n" +
 	"\fPointsReason\x12\x1d\n" +
 	"\x19POINTS_REASON_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16POINTS_REASON_PURCHASE\x10\x01\x12\x18\n" +
 	"\x14POINTS_REASON_RETURN\x10\x02\x12\x1e\n" +
 	"\x1aPOINTS_REASON_SURVEY_BONUS\x10\x03\x12\x1c\n" +
 	"\x18POINTS_REASON_ADJUSTMENT\x10\x04\x12\x18\n" +
-	"\x14POINTS_REASON_EXPIRY\x10\x05B\xd1\x01\xea\xf9\x18\x12\n" +
+	"\x14POINTS_REASON_EXPIRY\x10\x05\x12\x1e\n" +
+	"\x1aPOINTS_REASON_CUSTOM_EVENT\x10\x06B\xd1\x01\xea\xf9\x18\x12\n" +
 	"\x06LEDGER\x12\bledger.>\n" +
 	"\x13com.treue.ledger.v1B\vEventsProtoP\x01Z9github.com/treue/treue/proto/gen/treue/ledger/v1;ledgerv1\xa2\x02\x03TLX\xaa\x02\x0fTreue.Ledger.V1\xca\x02\x0fTreue\\Ledger\\V1\xe2\x02\x1bTreue\\Ledger\\V1\\GPBMetadata\xea\x02\x11Treue::Ledger::V1b\x06proto3"
 

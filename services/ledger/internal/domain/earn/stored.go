@@ -46,3 +46,17 @@ type Breakdown struct {
 	Lines []domain.Line
 	Parts []CreditPart
 }
+
+// CustomEvent is something a member did that may earn points by rules triggered by its
+// type (an app installed, a review written, a birthday, a profile completed).
+type CustomEvent struct {
+	EventID    string
+	Source     string
+	MemberRef  string
+	Type       string
+	Attributes map[string]string
+	OccurredAt time.Time
+}
+
+// Reference is how the credit of a custom event names it.
+func (e CustomEvent) Reference() string { return "custom:" + e.Source + "/" + e.EventID }
