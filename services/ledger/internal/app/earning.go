@@ -95,17 +95,58 @@ type earned struct {
 // spend from locked in id order, so that concurrent batches neither overspend a budget
 // nor deadlock.
 func (b *base) earnPoints(ctx context.Context, tx Tx, purchases []domain.Purchase) (earned, error) {
-	out := earned{explanations: map[domain.PurchaseKey]earn.Explanation{}, usage: map[domain.PurchaseKey]earn.Usage{}}
 	set, cached, err := b.liveRules(ctx, tx)
 	if err != nil {
-		return out, err
+		return earned{}, err
 	}
+	sets := make([]*earn.RuleSet, len(purchases))
+	for i := range sets {
+		sets[i] = set
+	}
+	return b.earnBy(ctx, tx, purchases, sets, cached)
+}
+
+// earnAsOf is earnPoints by the rule versions that were live when each purchase
+// happened, not today's: for purchases credited late (a claimed receipt). Caps count
+// and budgets spend as of now. Store the result with storeEarnings once the credits
+// are applied, as RecordPurchases does.
+func (b *base) earnAsOf(ctx context.Context, tx Tx, purchases []domain.Purchase) (earned, error) {
+	sets := make([]*earn.RuleSet, len(purchases))
+	var ids []string
+	for i, p := range purchases {
+		versions, err := tx.RuleVersionsLiveAt(ctx, p.OccurredAt)
+		if err != nil {
+			return earned{}, err
+		}
+		set, errs := b.earning.engine.RuleSet(versions)
+		for _, err := range errs {
+			b.log.ErrorContext(ctx, "earning rule left out: it does not compile", "err", err)
+		}
+		sets[i] = set
+		for _, v := range set.Rules() {
+			if v.CampaignID != "" {
+				ids = append(ids, v.CampaignID)
+			}
+		}
+	}
+	campaigns, err := tx.Campaigns(ctx, ids)
+	if err != nil {
+		return earned{}, err
+	}
+	return b.earnBy(ctx, tx, purchases, sets, campaigns)
+}
+
+// earnBy evaluates each purchase of a known member by its rule set (sets[i]).
+func (b *base) earnBy(ctx context.Context, tx Tx, purchases []domain.Purchase, sets []*earn.RuleSet, cached map[string]earn.Campaign) (earned, error) {
+	out := earned{explanations: map[domain.PurchaseKey]earn.Explanation{}, usage: map[domain.PurchaseKey]earn.Usage{}}
 	eng := b.earning.engine
 	var (
 		ids      []string
 		keys     []earn.UsageKey
 		profiles = map[string]earn.Profile{}
 		usage    = earn.Usage{}
+		anyRules bool
+		err      error
 	)
 	out.campaigns = make(map[string]earn.Campaign, len(cached))
 	var lock []string
@@ -117,13 +158,14 @@ func (b *base) earnPoints(ctx context.Context, tx Tx, purchases []domain.Purchas
 			lock = append(lock, id)
 		}
 	}
-	for _, p := range purchases {
+	for i, p := range purchases {
 		if p.MemberID != "" {
 			ids = append(ids, p.MemberID)
-			keys = append(keys, eng.UsageKeys(set, p.MemberID, p.OccurredAt)...)
+			keys = append(keys, eng.UsageKeys(sets[i], p.MemberID, p.OccurredAt)...)
+			anyRules = anyRules || sets[i].Len() > 0
 		}
 	}
-	if set.Len() > 0 && len(ids) > 0 {
+	if anyRules {
 		if profiles, err = tx.MemberProfiles(ctx, ids); err != nil {
 			return out, err
 		}
@@ -145,7 +187,7 @@ func (b *base) earnPoints(ctx context.Context, tx Tx, purchases []domain.Purchas
 		if !ok {
 			profile = earn.Profile{MemberID: p.MemberID, Tier: domain.DefaultTier}
 		}
-		x, warnings, err := eng.EvaluatePurchase(set, earn.PurchaseInput{Purchase: *p, Member: profile, Usage: usage, Campaigns: out.campaigns})
+		x, warnings, err := eng.EvaluatePurchase(sets[i], earn.PurchaseInput{Purchase: *p, Member: profile, Usage: usage, Campaigns: out.campaigns})
 		if err != nil {
 			return out, refused("purchase", p.Key.Reference(), err)
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/treue/treue/pkg/bus"
 	"github.com/treue/treue/pkg/pg"
@@ -27,7 +28,9 @@ func TestMain(m *testing.M) { testkit.Main(m) }
 // Many batches at once, each of other members (so that only the campaign's budget is
 // shared), race for the last points of a budget: together they award it exactly, never
 // a point more, and announce its exhaustion once.
-func TestConcurrentBatchesNeverOverspendABudget(t *testing.T) {
+// newApp returns the ledger's application on a fresh, migrated schema, with the clock now.
+func newApp(t *testing.T, now func() time.Time) (*app.Application, *pgxpool.Pool) {
+	t.Helper()
 	ctx := context.Background()
 	pool, err := pg.Connect(ctx, testkit.Database(t), "ledger", 12)
 	if err != nil {
@@ -48,11 +51,17 @@ func TestConcurrentBatchesNeverOverspendABudget(t *testing.T) {
 	}
 	a, err := app.New(app.Deps{
 		Store: postgres.NewStore(pg.NewDB(pool, nil), outbox), Config: app.Config{POS: rules, HoldTTL: time.Minute},
-		NewID: func() string { return uuid.Must(uuid.NewV7()).String() }, Now: time.Now, Log: slog.New(slog.DiscardHandler),
+		NewID: func() string { return uuid.Must(uuid.NewV7()).String() }, Now: now, Log: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return a, pool
+}
+
+func TestConcurrentBatchesNeverOverspendABudget(t *testing.T) {
+	ctx := context.Background()
+	a, pool := newApp(t, time.Now)
 	actor := domain.Actor{Name: "test"}
 	c, err := a.Commands.Program.CreateCampaign(ctx, actor, earn.Campaign{Name: "race", Active: true, Budget: 1000})
 	if err != nil {
@@ -105,5 +114,47 @@ func TestConcurrentBatchesNeverOverspendABudget(t *testing.T) {
 	}
 	if got := count(`SELECT count(*) FROM outbox WHERE event_type = 'treue.ledger.v1.CampaignBudgetExhausted'`); got != 1 {
 		t.Errorf("%d budget_exhausted events, want 1", got)
+	}
+}
+
+// A purchase credited late earns by the rule versions live when it happened: not a
+// later version, nor a rule activated since, nor one deactivated since.
+func TestLateCreditEarnsByTheRulesOfItsTime(t *testing.T) {
+	ctx := context.Background()
+	clock := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	a, pool := newApp(t, func() time.Time { return clock })
+	actor := domain.Actor{Name: "test"}
+	bonus := func(points int64) earn.RuleVersion {
+		return earn.RuleVersion{Name: "bonus", Trigger: earn.TriggerPurchase, Stacking: earn.Additive,
+			Award: earn.Award{Kind: earn.AwardFixedBonus, Points: points, Per: earn.PerBasket, On: earn.TargetBasket}}
+	}
+	r, err := a.Commands.Program.CreateRule(ctx, actor, bonus(10), true) // live from March 1st
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock = clock.AddDate(0, 1, 0) // April: version 2 pays 50
+	if _, err := a.Commands.Program.UpdateRule(ctx, actor, r.Version.RuleID, bonus(50), 1); err != nil {
+		t.Fatal(err)
+	}
+	clock = clock.AddDate(0, 1, 0) // May: the rule ends
+	if _, err := a.Commands.Program.SetRuleActive(ctx, actor, r.Version.RuleID, false); err != nil {
+		t.Fatal(err)
+	}
+	m := pgtest.SeedMembers(t, pool, 1)[0]
+	for _, c := range []struct {
+		at   time.Time
+		want int64
+	}{
+		{time.Date(2026, 2, 15, 0, 0, 0, 0, time.UTC), 1},      // before the rule: the base
+		{time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC), 1 + 10}, // version 1
+		{time.Date(2026, 4, 15, 0, 0, 0, 0, time.UTC), 1 + 50}, // version 2
+		{time.Date(2026, 5, 15, 0, 0, 0, 0, time.UTC), 1},      // deactivated
+	} {
+		p := domain.Purchase{Key: domain.PurchaseKey{StoreID: "S", TransactionID: c.at.String()}, MemberID: m,
+			OccurredAt: c.at, Currency: "EUR", TotalMinor: 100}
+		x, err := app.EarnAsOf(ctx, a, p)
+		if err != nil || x.Total != c.want {
+			t.Errorf("purchase of %s: %d (%v), want %d", c.at.Format(time.DateOnly), x.Total, err, c.want)
+		}
 	}
 }

@@ -15,6 +15,8 @@ type EarnTx interface {
 	BumpEarningEpoch(ctx context.Context) error
 	// LiveRuleVersions returns the current versions of the active rules.
 	LiveRuleVersions(ctx context.Context) ([]earn.RuleVersion, error)
+	// RuleVersionsLiveAt returns the versions of rules that were live at t.
+	RuleVersionsLiveAt(ctx context.Context, t time.Time) ([]earn.RuleVersion, error)
 
 	InsertRule(ctx context.Context, r earn.StoredRule) error
 	// LockRule returns the rule with its current version, locked; earn.ErrRuleNotFound.
@@ -62,6 +64,4 @@ type EarnStore interface {
 	Campaigns(ctx context.Context, after string, limit int) ([]earn.Campaign, error)
 	// CreditParts returns a credit's breakdown; earn.ErrNoBreakdown when it has none.
 	CreditParts(ctx context.Context, transactionID string) ([]earn.CreditPart, error)
-	// RuleVersionsLiveAt returns the versions of rules that were live at t.
-	RuleVersionsLiveAt(ctx context.Context, t time.Time) ([]earn.RuleVersion, error)
 }

@@ -583,13 +583,13 @@ func (s *Store) CreditParts(ctx context.Context, transactionID string) ([]earn.C
 	return ps, err
 }
 
-func (s *Store) RuleVersionsLiveAt(ctx context.Context, t time.Time) ([]earn.RuleVersion, error) {
-	rows, err := s.db.Pool.Query(ctx, `SELECT r.id::text, 'active', v.version, v.version, v.definition, v.created_at, v.created_by
+func (t *ledgerTx) RuleVersionsLiveAt(ctx context.Context, at time.Time) ([]earn.RuleVersion, error) {
+	rows, err := t.tx.Query(ctx, `SELECT r.id::text, 'active', v.version, v.version, v.definition, v.created_at, v.created_by
 		FROM rule_live_periods l
 		JOIN rules r ON r.id = l.rule_id
 		JOIN rule_versions v ON v.rule_id = l.rule_id AND v.version = l.version
 		WHERE l.live_from <= $1 AND (l.live_until IS NULL OR l.live_until > $1)
-		ORDER BY r.id`, t)
+		ORDER BY r.id`, at)
 	if err != nil {
 		return nil, err
 	}
