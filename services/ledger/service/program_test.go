@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -232,7 +233,7 @@ func TestCampaignBudgetSpentExactlyAndAnnouncedOnce(t *testing.T) {
 	var wg sync.WaitGroup
 	sent := make([]testkit.Sent, n)
 	for i, m := range members {
-		wg.Go(func() { sent[i] = e.publishPurchase(purchase("S"+uuid.NewString()[:4], "T", m, 100)) })
+		wg.Go(func() { sent[i] = e.publishPurchase(purchase("S", fmt.Sprintf("T%d", i), m, 100)) })
 	}
 	wg.Wait()
 	e.WaitHandled(service.ConsumerPOS, sent...)
