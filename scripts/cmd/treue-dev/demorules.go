@@ -16,6 +16,7 @@ import (
 // member, a budget of 2 million points), a basket bonus above 50 EUR, and 100 points once
 // for installing the app. It returns the ids of the campaign and the rules. Run it once
 // per fresh database (a second run adds a second campaign).
+//
 //lint:ignore U1000 main calls it once the earning engine is merged (see the README section on rules).
 func demoRules(ctx context.Context, s *stack.Stack) (campaignID string, ruleIDs []string, err error) {
 	conn, err := s.Conn("ledger", "marketing")
