@@ -82,30 +82,19 @@ CREATE TABLE earning_usage (
     PRIMARY KEY (member_id, rule_id, period)
 );
 
--- The breakdown of every credit by rule version (the base rate has rule_id 'base'), so
+-- The breakdown of every credit by rule version (the base rate has rule_id "base"), so
 -- that ExplainTransaction shows any past credit and a return takes back what its lines
--- earned. One row per part; the credit is one ledger transaction.
-CREATE TABLE credit_parts (
-    transaction_id uuid        NOT NULL,
-    seq            smallint    NOT NULL,
-    reference      text        NOT NULL,
-    rule_id        text        NOT NULL,
-    version        integer     NOT NULL,
-    name           text        NOT NULL,
-    campaign_id    uuid,
-    matched_lines  integer[]   NOT NULL,
-    line_points    bigint[]    NOT NULL,
-    uncapped       bigint      NOT NULL,
-    points         bigint      NOT NULL,
-    cap            text        NOT NULL DEFAULT '',
-    expiry         text        NOT NULL,
-    expiry_overridden boolean  NOT NULL DEFAULT false,
-    PRIMARY KEY (transaction_id, seq)
+-- earned. One row per credit (its parts as a JSON array: one row per part would cost a
+-- dozen rows per purchase on the hot path); the credit is one ledger transaction.
+CREATE TABLE credit_breakdowns (
+    transaction_id uuid  PRIMARY KEY,
+    reference      text  NOT NULL,
+    parts          jsonb NOT NULL
 );
-CREATE INDEX credit_parts_reference ON credit_parts (reference);
+CREATE INDEX credit_breakdowns_reference ON credit_breakdowns (reference);
 
 -- +goose Down
-DROP TABLE credit_parts;
+DROP TABLE credit_breakdowns;
 DROP TABLE earning_usage;
 DROP TABLE earning_epoch;
 DROP TABLE rule_live_periods;

@@ -198,7 +198,7 @@ func (b *base) earnBy(ctx context.Context, tx Tx, purchases []domain.Purchase, s
 		out.explanations[p.Key] = x
 		// The next purchase of the batch sees what this one used. A purchase that turns
 		// out to be a duplicate only ever makes later ones earn less, never more.
-		out.usage[p.Key] = eng.Record(usage, p.MemberID, p.OccurredAt, x, false)
+		out.usage[p.Key] = eng.Record(usage, sets[i], p.MemberID, p.OccurredAt, x)
 		for id, n := range x.Spent() {
 			c := out.campaigns[id]
 			c.Spent += n

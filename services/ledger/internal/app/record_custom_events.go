@@ -86,7 +86,7 @@ func (u *RecordCustomEvents) Handle(ctx context.Context, evs []earn.CustomEvent)
 			t := domain.Transfer(u.newID(), ev.Reference(), domain.KindCredit, domain.ReasonCustomEvent, ev.Reference(), id, now,
 				domain.AccountIssued, domain.AvailableAccount(id), x.Total)
 			txs = append(txs, t)
-			credits[t.ID] = credit{t.ID, ev.Reference(), x, eng.Record(usage, id, ev.OccurredAt, x, true)}
+			credits[t.ID] = credit{t.ID, ev.Reference(), x, eng.Record(usage, set, id, ev.OccurredAt, x)}
 		}
 		// The key guards a redelivery the inbox did not catch (the same event id sent
 		// through another subject, say): those skipped store nothing.

@@ -399,33 +399,62 @@ func compareStrings(a, b string) int {
 	return 0
 }
 
+// partJSON is a part of a credit as credit_breakdowns.parts keeps it.
+type partJSON struct {
+	RuleID           string  `json:"rule_id"`
+	Version          int     `json:"version,omitempty"`
+	Name             string  `json:"name"`
+	CampaignID       string  `json:"campaign_id,omitempty"`
+	MatchedLines     []int   `json:"matched_lines"`
+	LinePoints       []int64 `json:"line_points"`
+	Uncapped         int64   `json:"uncapped"`
+	Points           int64   `json:"points"`
+	Cap              string  `json:"cap,omitempty"`
+	Expiry           string  `json:"expiry"`
+	ExpiryOverridden bool    `json:"expiry_overridden,omitempty"`
+}
+
 func (t *ledgerTx) InsertCreditParts(ctx context.Context, parts []earn.CreditPart) error {
 	if len(parts) == 0 {
 		return nil
 	}
-	rows := make([][]any, 0, len(parts))
-	seq := map[string]int16{}
+	// One row per credit, its parts in order.
+	var (
+		order []string
+		refs  = map[string]string{}
+		by    = map[string][]partJSON{}
+	)
 	for _, p := range parts {
-		txid, err := binaryUUID(p.TransactionID)
-		if err != nil {
-			return fmt.Errorf("credit part of %s: %w", p.Reference, err)
+		if _, seen := by[p.TransactionID]; !seen {
+			order = append(order, p.TransactionID)
+			refs[p.TransactionID] = p.Reference
 		}
-		campaign, err := nullUUID(p.CampaignID)
-		if err != nil {
-			return fmt.Errorf("credit part of %s: campaign: %w", p.Reference, err)
-		}
-		lines := make([]int32, len(p.MatchedLines))
-		for i, l := range p.MatchedLines {
-			lines[i] = int32(l)
-		}
-		rows = append(rows, []any{txid, seq[p.TransactionID], p.Reference, p.RuleID, int32(p.Version), p.Name, campaign,
-			lines, nonNilInts(p.LinePoints), p.Uncapped, p.Points, string(p.Cap), p.Expiry.String(), p.ExpiryOverridden})
-		seq[p.TransactionID]++
+		by[p.TransactionID] = append(by[p.TransactionID], partJSON{RuleID: p.RuleID, Version: p.Version, Name: p.Name,
+			CampaignID: p.CampaignID, MatchedLines: nonNilIdx(p.MatchedLines), LinePoints: nonNilInts(p.LinePoints),
+			Uncapped: p.Uncapped, Points: p.Points, Cap: string(p.Cap), Expiry: p.Expiry.String(), ExpiryOverridden: p.ExpiryOverridden})
 	}
-	_, err := t.tx.CopyFrom(ctx, pgx.Identifier{"credit_parts"},
-		[]string{"transaction_id", "seq", "reference", "rule_id", "version", "name", "campaign_id", "matched_lines",
-			"line_points", "uncapped", "points", "cap", "expiry", "expiry_overridden"}, pgx.CopyFromRows(rows))
+	rows := make([][]any, 0, len(order))
+	for _, id := range order {
+		txid, err := binaryUUID(id)
+		if err != nil {
+			return fmt.Errorf("credit breakdown of %s: %w", refs[id], err)
+		}
+		js, err := json.Marshal(by[id])
+		if err != nil {
+			return err
+		}
+		rows = append(rows, []any{txid, refs[id], string(js)})
+	}
+	_, err := t.tx.CopyFrom(ctx, pgx.Identifier{"credit_breakdowns"}, []string{"transaction_id", "reference", "parts"},
+		pgx.CopyFromRows(rows))
 	return err
+}
+
+func nonNilIdx(xs []int) []int {
+	if xs == nil {
+		return []int{}
+	}
+	return xs
 }
 
 func nonNilInts(xs []int64) []int64 {
@@ -435,31 +464,29 @@ func nonNilInts(xs []int64) []int64 {
 	return xs
 }
 
-const creditPartColumns = `transaction_id::text, reference, rule_id, version, name, COALESCE(campaign_id::text, ''),
-	matched_lines, line_points, uncapped, points, cap, expiry, expiry_overridden`
+const creditColumns = `transaction_id::text, reference, parts::text`
 
 func scanCreditParts(rows pgx.Rows) ([]earn.CreditPart, error) {
 	var (
-		out    []earn.CreditPart
-		p      earn.CreditPart
-		lines  []int32
-		expiry string
-		cap    string
+		out       []earn.CreditPart
+		txID, ref string
+		partsJSON string
 	)
-	_, err := pgx.ForEachRow(rows, []any{&p.TransactionID, &p.Reference, &p.RuleID, &p.Version, &p.Name, &p.CampaignID,
-		&lines, &p.LinePoints, &p.Uncapped, &p.Points, &cap, &expiry, &p.ExpiryOverridden}, func() error {
-		x := p
-		x.Cap = earn.CapKind(cap)
-		x.MatchedLines = make([]int, len(lines))
-		for i, l := range lines {
-			x.MatchedLines[i] = int(l)
+	_, err := pgx.ForEachRow(rows, []any{&txID, &ref, &partsJSON}, func() error {
+		var ps []partJSON
+		if err := json.Unmarshal([]byte(partsJSON), &ps); err != nil {
+			return fmt.Errorf("credit breakdown of %s: %w", ref, err)
 		}
-		var err error
-		if x.Expiry, err = domain.ParseExpiryPolicy(expiry); err != nil {
-			return err
+		for _, p := range ps {
+			expiry, err := domain.ParseExpiryPolicy(p.Expiry)
+			if err != nil {
+				return err
+			}
+			out = append(out, earn.CreditPart{TransactionID: txID, Reference: ref, Part: earn.Part{
+				RuleID: p.RuleID, Version: p.Version, Name: p.Name, CampaignID: p.CampaignID, MatchedLines: p.MatchedLines,
+				LinePoints: p.LinePoints, Uncapped: p.Uncapped, Points: p.Points, Cap: earn.CapKind(p.Cap),
+				Expiry: expiry, ExpiryOverridden: p.ExpiryOverridden}})
 		}
-		out = append(out, x)
-		p.LinePoints = nil
 		return nil
 	})
 	return out, err
@@ -477,8 +504,8 @@ func (t *ledgerTx) Breakdowns(ctx context.Context, keys []domain.PurchaseKey) (m
 		byRef[refs[i]] = k
 	}
 	// The parts name their purchase by reference; the lines come from the purchase.
-	rows, err := t.tx.Query(ctx, `SELECT `+creditPartColumns+` FROM credit_parts WHERE reference = ANY($1)
-		ORDER BY transaction_id, seq`, refs)
+	rows, err := t.tx.Query(ctx, `SELECT `+creditColumns+` FROM credit_breakdowns WHERE reference = ANY($1)
+		ORDER BY transaction_id`, refs)
 	if err != nil {
 		return nil, err
 	}
@@ -572,7 +599,7 @@ func (s *Store) Campaigns(ctx context.Context, after string, limit int) ([]earn.
 }
 
 func (s *Store) CreditParts(ctx context.Context, transactionID string) ([]earn.CreditPart, error) {
-	rows, err := s.db.Pool.Query(ctx, `SELECT `+creditPartColumns+` FROM credit_parts WHERE transaction_id = $1 ORDER BY seq`, transactionID)
+	rows, err := s.db.Pool.Query(ctx, `SELECT `+creditColumns+` FROM credit_breakdowns WHERE transaction_id = $1`, transactionID)
 	if err != nil {
 		return nil, err
 	}

@@ -225,6 +225,7 @@ func program(env *cel.Env, field, expr string) (cel.Program, error) {
 // first, then rule id).
 type RuleSet struct {
 	rules []*Rule
+	byID  map[string]*Rule
 }
 
 // RuleSet compiles (or finds in the cache) rule versions and orders them. A version that
@@ -255,6 +256,10 @@ func (e *Engine) RuleSet(versions []RuleVersion, drafts ...RuleVersion) (*RuleSe
 			continue
 		}
 		s.rules = append(s.rules, r)
+	}
+	s.byID = make(map[string]*Rule, len(s.rules))
+	for _, r := range s.rules {
+		s.byID[r.RuleID] = r
 	}
 	slices.SortStableFunc(s.rules, func(a, b *Rule) int {
 		if a.Priority != b.Priority {

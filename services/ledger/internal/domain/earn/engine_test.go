@@ -348,8 +348,8 @@ func TestRecordCountsForTheNextPurchase(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		inc := e.Record(u, "m1", at, x, false)
-		if inc[UsageKey{"m1", "r", "all"}] != x.Total-27 {
+		inc := e.Record(u, s, "m1", at, x)
+		if inc[UsageKey{"m1", "r", "d:2026-11-24"}] != x.Total-27 || len(inc) > 1 {
 			t.Fatalf("increment %v for %d points", inc, x.Total-27)
 		}
 		got = append(got, x.Total-27)
@@ -471,7 +471,7 @@ func TestCustomEventsOncePerPeriod(t *testing.T) {
 	if x.Total != 500 || len(x.Parts) != 1 || len(warns) > 0 {
 		t.Fatalf("first birthday: %+v %v", x, warns)
 	}
-	e.Record(u, "m1", at, x, true)
+	e.Record(u, s, "m1", at, x)
 	if x, _ = e.EvaluateEvent(s, in); x.Total != 0 || x.Parts[0].Cap != CapEventLimit {
 		t.Fatalf("second birthday the same year: %+v", x)
 	}

@@ -120,24 +120,42 @@ func (e *Engine) UsageKeys(s *RuleSet, memberID string, at time.Time) []UsageKey
 	return keys
 }
 
-// Record adds what x awarded a member at a time to the usage counters it moves (every
-// period, so that a cap added in a later version counts what came before), and returns
-// the increments, for the application to store. Call it after each evaluation of a batch
-// so that the next purchase of the same member sees it.
-func (e *Engine) Record(u Usage, memberID string, at time.Time, x Explanation, custom bool) Usage {
+// Record adds what x awarded a member at a time to the usage counters the rules of s
+// read (their caps' periods, their custom event limits) and returns the increments, for
+// the application to store. Only counters a rule reads are kept: a cap added in a later
+// version counts from then on. Call it after each evaluation of a batch so that the next
+// purchase of the same member sees it.
+func (e *Engine) Record(u Usage, s *RuleSet, memberID string, at time.Time, x Explanation) Usage {
 	day, month, year := e.periods(at)
 	inc := Usage{}
 	for _, p := range x.Parts {
-		if p.RuleID == BaseRuleID || p.Points <= 0 {
+		r := s.rule(p.RuleID)
+		if r == nil || p.Points <= 0 {
 			continue
 		}
-		for _, period := range []string{"d:" + day, "m:" + month, "all"} {
-			inc[UsageKey{memberID, p.RuleID, period}] += p.Points
+		k := UsageKey{MemberID: memberID, RuleID: p.RuleID}
+		add := func(period string, n int64) {
+			k.Period = period
+			inc[k] += n
 		}
-		if custom {
-			for _, period := range []string{"e:once", "e:d:" + day, "e:m:" + month, "e:y:" + year} {
-				inc[UsageKey{memberID, p.RuleID, period}]++
-			}
+		if r.Caps.PerDay > 0 {
+			add("d:"+day, p.Points)
+		}
+		if r.Caps.PerMonth > 0 {
+			add("m:"+month, p.Points)
+		}
+		if r.Caps.PerCampaign > 0 {
+			add("all", p.Points)
+		}
+		switch r.EventLimit {
+		case LimitOnce:
+			add("e:once", 1)
+		case LimitDay:
+			add("e:d:"+day, 1)
+		case LimitMonth:
+			add("e:m:"+month, 1)
+		case LimitYear:
+			add("e:y:"+year, 1)
 		}
 	}
 	for k, n := range inc {
@@ -497,6 +515,14 @@ func (e *Engine) EvaluateEvent(s *RuleSet, in EventInput) (Explanation, []error)
 	}
 	x.Total = spendBudgets(x.Parts, in.Campaigns)
 	return x, warnings
+}
+
+// rule returns the set's rule with id, nil when it has none.
+func (s *RuleSet) rule(id string) *Rule {
+	if s == nil {
+		return nil
+	}
+	return s.byID[id]
 }
 
 // list returns the rules of a possibly nil set.
