@@ -39,7 +39,7 @@ func coffeeBasket(store, txID, memberID string) *posv1.PurchaseRecorded {
 func doubleCoffee(campaignID string) *ledgerv1.RuleDefinition {
 	return &ledgerv1.RuleDefinition{
 		Name: "double points on coffee for gold members", CampaignId: campaignID, Trigger: "purchase",
-		Condition:  `member.tier == "gold" && purchase.store.startsWith("berlin")`,
+		Condition:  `member.tier == "gold" && purchase.store.startsWith("berlin") && "vip" in member.tags && member.attributes["city"] == "Berlin"`,
 		LineFilter: `line.category == "coffee"`,
 		Award:      &ledgerv1.Award{Kind: "multiplier", Rate: "2", Per: "line", On: "matching_lines"},
 		Stacking:   "additive", Caps: &ledgerv1.Caps{PerCampaign: 500},
@@ -106,7 +106,10 @@ func TestRulesCampaignsAndExplanations(t *testing.T) {
 
 	gold := e.enroll("Gold")
 	standard := e.enroll("Standard")
-	if _, err := e.db.Exec(ctx, `UPDATE members SET tier = 'gold' WHERE id = $1`, gold); err != nil {
+	// Tier and profile as the tiers and members areas set them; a non-string attribute
+	// (against the contract) must not block the member's purchases.
+	if _, err := e.db.Exec(ctx, `UPDATE members SET tier = 'gold', tags = '{vip}', attributes = '{"city": "Berlin", "visits": 3}'
+		WHERE id = $1`, gold); err != nil {
 		t.Fatal(err)
 	}
 	e.publishPurchase(coffeeBasket("berlin-1", "T1", gold))
@@ -299,4 +302,44 @@ func TestCustomEventsEarnOncePerPeriod(t *testing.T) {
 		}
 		return false
 	})
+}
+
+func TestListRulesAndCampaignsPage(t *testing.T) {
+	e := started(t)
+	ctx := testkit.Ctx(t)
+	mkt := e.program("marketing")
+	for i := range 3 {
+		d := &ledgerv1.RuleDefinition{Name: fmt.Sprintf("draft %d", i), Trigger: "purchase", Stacking: "additive",
+			Award: &ledgerv1.Award{Kind: "fixed_bonus", Points: 1, Per: "basket", On: "basket"}}
+		if _, err := mkt.CreateRule(ctx, &ledgerv1.CreateRuleRequest{Definition: d}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first, err := mkt.ListRules(ctx, &ledgerv1.ListRulesRequest{PageSize: 2})
+	if err != nil || len(first.GetRules()) != 2 || first.GetNextPageToken() == "" || first.GetRules()[0].GetState() != "draft" {
+		t.Fatalf("first page %v, %v", first, err)
+	}
+	second, err := mkt.ListRules(ctx, &ledgerv1.ListRulesRequest{PageSize: 2, PageToken: first.GetNextPageToken()})
+	if err != nil || len(second.GetRules()) != 1 || second.GetNextPageToken() != "" {
+		t.Fatalf("second page %v, %v", second, err)
+	}
+	_, err = mkt.ListRules(ctx, &ledgerv1.ListRulesRequest{PageToken: "not-a-token"})
+	if field, _ := fieldViolation(t, err); field != "page_token" {
+		t.Errorf("bad token: %s", field)
+	}
+	// Drafts earn nothing, and a simulation of the live rules does not see them.
+	m := e.enroll("Drafty")
+	s, err := mkt.SimulatePurchase(ctx, &ledgerv1.SimulatePurchaseRequest{MemberId: m, StoreId: "S1", Currency: "EUR", TotalMinor: 1000})
+	if err != nil || s.GetExplanation().GetTotalPoints() != 10 || len(s.GetExplanation().GetParts()) != 1 {
+		t.Fatalf("simulation %v, %v: want the base alone", s, err)
+	}
+	if _, err := mkt.CreateCampaign(ctx, &ledgerv1.CreateCampaignRequest{Definition: &ledgerv1.CampaignDefinition{Name: "c"}}); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := e.program("auditor").ListCampaigns(ctx, &ledgerv1.ListCampaignsRequest{})
+	if err != nil || len(cs.GetCampaigns()) != 1 {
+		t.Fatalf("campaigns %v, %v", cs, err)
+	}
+	_, err = e.program("auditor").SimulatePurchase(ctx, &ledgerv1.SimulatePurchaseRequest{MemberId: uuid.NewString(), StoreId: "S1", Currency: "EUR"})
+	testkit.WantCode(t, err, codes.NotFound)
 }

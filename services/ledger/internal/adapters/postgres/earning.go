@@ -325,10 +325,23 @@ func (t *ledgerTx) MemberProfiles(ctx context.Context, ids []string) (map[string
 	if err != nil {
 		return nil, err
 	}
-	var p earn.Profile
-	_, err = pgx.ForEachRow(rows, []any{&p.MemberID, &p.Tier, &p.Tags, &p.Attributes}, func() error {
+	var (
+		p     earn.Profile
+		attrs map[string]any
+	)
+	_, err = pgx.ForEachRow(rows, []any{&p.MemberID, &p.Tier, &p.Tags, &attrs}, func() error {
+		// Attributes are strings by contract; anything else is shown to rules as its JSON
+		// text rather than failing every purchase of the member.
+		p.Attributes = make(map[string]string, len(attrs))
+		for k, v := range attrs {
+			if str, ok := v.(string); ok {
+				p.Attributes[k] = str
+			} else if b, err := json.Marshal(v); err == nil {
+				p.Attributes[k] = string(b)
+			}
+		}
 		out[p.MemberID] = p
-		p = earn.Profile{}
+		p, attrs = earn.Profile{}, nil
 		return nil
 	})
 	return out, err
