@@ -537,3 +537,17 @@ func BenchmarkEvaluate50Rules(b *testing.B) {
 	b.ReportMetric(float64(b.N*50)/b.Elapsed().Seconds(), "rule-evals/s")
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "purchases/s")
 }
+
+func TestByExpiryGroupsParts(t *testing.T) {
+	e := newEngine(t)
+	x := eval(t, e, PurchaseInput{},
+		rule("q", func(v *RuleVersion) { v.Expiry = "quarters:1" }),
+		rule("s", func(v *RuleVersion) { v.Award.Kind, v.Award.Points = AwardFixedBonus, 5 }))
+	got := x.ByExpiry()
+	// The base (27) and s (5 a unit, 8 units) expire by the programme's months:12, q by quarters:1.
+	q, _ := part(x, "q")
+	if len(got) != 2 || got[0].Expiry.String() != "months:12" || got[0].Points != 27+5*8 ||
+		got[1].Expiry.String() != "quarters:1" || got[1].Points != q.Points {
+		t.Fatalf("by expiry %+v", got)
+	}
+}

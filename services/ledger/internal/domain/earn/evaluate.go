@@ -532,3 +532,29 @@ func (s *RuleSet) list() []*Rule {
 	}
 	return s.rules
 }
+
+// ExpiryPoints is how many of a credit's points expire by one policy.
+type ExpiryPoints struct {
+	Expiry domain.ExpiryPolicy
+	Points int64
+}
+
+// ByExpiry sums the credit's points by expiry policy, in the order the policies first
+// appear among the parts (the base first): one lot per entry.
+func (x Explanation) ByExpiry() []ExpiryPoints {
+	var out []ExpiryPoints
+	for _, p := range x.Parts {
+		if p.Points <= 0 {
+			continue
+		}
+		i := 0
+		for i < len(out) && out[i].Expiry != p.Expiry {
+			i++
+		}
+		if i == len(out) {
+			out = append(out, ExpiryPoints{Expiry: p.Expiry})
+		}
+		out[i].Points += p.Points
+	}
+	return out
+}
