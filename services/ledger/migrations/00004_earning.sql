@@ -84,12 +84,13 @@ CREATE TABLE earning_usage (
 
 -- The breakdown of every credit by rule version (the base rate has rule_id "base"), so
 -- that ExplainTransaction shows any past credit and a return takes back what its lines
--- earned. One row per credit (its parts as a JSON array: one row per part would cost a
--- dozen rows per purchase on the hot path); the credit is one ledger transaction.
+-- earned. One row per credit, its parts as a JSON array (one row per part would cost a
+-- dozen rows per purchase on the hot path; json, not jsonb: written on every credit, read
+-- rarely). The credit is one ledger transaction.
 CREATE TABLE credit_breakdowns (
     transaction_id uuid  PRIMARY KEY,
     reference      text  NOT NULL,
-    parts          jsonb NOT NULL
+    parts          json  NOT NULL
 );
 CREATE INDEX credit_breakdowns_reference ON credit_breakdowns (reference);
 

@@ -241,7 +241,7 @@ func TestCampaignBudgetSpentExactlyAndAnnouncedOnce(t *testing.T) {
 	wg.Wait()
 	e.WaitHandled(service.ConsumerPOS, sent...)
 	// 1000 / 70 = 14 full bonuses and one of 20; the rest get the base only.
-	if got := e.db.Count(`SELECT coalesce(sum((p->>'points')::int8), 0) FROM credit_breakdowns, jsonb_array_elements(parts) p WHERE p->>'campaign_id' = $1`, id); got != 1000 {
+	if got := e.db.Count(`SELECT coalesce(sum((p->>'points')::int8), 0) FROM credit_breakdowns, json_array_elements(parts) p WHERE p->>'campaign_id' = $1`, id); got != 1000 {
 		t.Errorf("the campaign awarded %d, want its budget of 1000 exactly", got)
 	}
 	if got := e.db.Count(`SELECT spent_points FROM campaigns WHERE id = $1`, id); got != 1000 {

@@ -103,7 +103,7 @@ func TestConcurrentBatchesNeverOverspendABudget(t *testing.T) {
 		}
 		return n
 	}
-	if got := count(`SELECT coalesce(sum((p->>'points')::int8), 0) FROM credit_breakdowns, jsonb_array_elements(parts) p WHERE p->>'campaign_id' = $1`, c.ID); got != 1000 {
+	if got := count(`SELECT coalesce(sum((p->>'points')::int8), 0) FROM credit_breakdowns, json_array_elements(parts) p WHERE p->>'campaign_id' = $1`, c.ID); got != 1000 {
 		t.Errorf("the campaign awarded %d, want its budget of 1000", got)
 	}
 	if got := count(`SELECT spent_points FROM campaigns WHERE id = $1`, c.ID); got != 1000 {
