@@ -241,10 +241,8 @@ func (e *Engine) EvaluatePurchase(s *RuleSet, in PurchaseInput) (Explanation, []
 	act := &activation{purchase: e.purchaseFacts(p, digits), member: memberFacts(in.Member)}
 	baseF := fracOf(baseRate)
 	day, month, _ := e.periods(p.OccurredAt)
-	var (
-		warnings []error
-		cands    []candidate
-	)
+	var warnings []error
+	cands := make([]candidate, 0, 16) // room for the few rules that usually apply
 	for _, r := range s.rules {
 		if r.Trigger != TriggerPurchase || !r.ValidAt(p.OccurredAt) {
 			continue
@@ -287,7 +285,9 @@ func (e *Engine) EvaluatePurchase(s *RuleSet, in PurchaseInput) (Explanation, []
 		memberCaps(&part, r.Caps, in.Usage, UsageKey{in.Member.MemberID, r.RuleID, ""}, day, month)
 		cands = append(cands, candidate{r, part})
 	}
-	for _, c := range stack(cands) {
+	stacked := stack(cands)
+	x.Parts = append(make([]Part, 0, 1+len(stacked)), x.Parts[0])
+	for _, c := range stacked {
 		x.Parts = append(x.Parts, c.part)
 	}
 	x.Total = spendBudgets(x.Parts, in.Campaigns)
