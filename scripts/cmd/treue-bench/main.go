@@ -48,7 +48,7 @@ func main() {
 }
 
 type options struct {
-	purchases, members, callers, calls, publishers, poison int
+	purchases, members, callers, calls, publishers, poison, rules int
 }
 
 func run(ctx context.Context) error {
@@ -58,6 +58,7 @@ func run(ctx context.Context) error {
 	flag.IntVar(&o.callers, "callers", 50, "concurrent Redeem / RedeemCoupon callers")
 	flag.IntVar(&o.calls, "calls", 2_000, "Redeem calls (and as many RedeemCoupon calls)")
 	flag.IntVar(&o.publishers, "publishers", 4, "concurrent POS publishers")
+	flag.IntVar(&o.rules, "rules", 50, "active earning rules (10 of them match every basket; 0 measures the ledger without rules)")
 	flag.IntVar(&o.poison, "poison", 1_000, "poison events interleaved with healthy purchases in the lag run (0 skips it)")
 	logLevel := flag.String("service-log-level", "warn", "LOG_LEVEL of the services (debug logs every batch)")
 	flag.Parse()
@@ -99,7 +100,10 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	msgs, ids, subjects, expected := makePurchases(o.purchases, members)
+	if err := seedRules(ctx, s, o.rules); err != nil {
+		return err
+	}
+	msgs, ids, subjects, expected := makePurchases(o.purchases, members, o.rules)
 	ns := bus.Namespace(s.Namespace)
 
 	// The bare pipe first, on the same NATS and Postgres, with the same messages.
@@ -127,6 +131,10 @@ func run(ctx context.Context) error {
 	fmt.Printf("  published %d purchases in %v (%.0f/s)\n", o.purchases, published.Round(time.Millisecond), float64(o.purchases)/published.Seconds())
 	fmt.Printf("  end to end, every point posted exactly once:        %8.0f purchases/s (%v; %.0f%% of the bare pipe)\n",
 		rate, e2e.Round(time.Millisecond), 100*rate/bare)
+	if o.rules > 0 {
+		fmt.Printf("  with %d active earning rules (%d matching each basket): %.0f rule evaluations/s\n",
+			o.rules, min(o.rules, matchingRules), rate*float64(o.rules))
+	}
 	if err := waitReported(ctx, s, expected); err != nil {
 		return err
 	}
@@ -248,7 +256,7 @@ func enrol(ctx context.Context, s *stack.Stack, n int) ([]string, error) {
 // currency unit).
 // makePurchases returns n purchases of the members: their encodings, event ids and
 // subjects (each till publishes on its store's subject), and the points they earn.
-func makePurchases(n int, members []string) ([][]byte, []string, []string, int64) {
+func makePurchases(n int, members []string, rules int) ([][]byte, []string, []string, int64) {
 	r := mrand.New(mrand.NewPCG(42, 42))
 	stores := []string{"berlin-01", "hamburg-02", "munich-03", "web"}
 	msgs := make([][]byte, n)
@@ -261,7 +269,7 @@ func makePurchases(n int, members []string) ([][]byte, []string, []string, int64
 		b, _ := proto.Marshal(p)
 		msgs[i], ids[i] = b, p.EventId
 		subjects[i], _ = possim.Subject(p)
-		points += p.TotalMinor / 100
+		points += p.TotalMinor/100 + rulePoints(p, rules)
 	}
 	return msgs, ids, subjects, points
 }

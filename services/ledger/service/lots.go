@@ -22,8 +22,8 @@ type LotsConfig struct {
 	// Expiry is when points expire (LEDGER_POINTS_EXPIRY: never, months:N, quarters:N,
 	// years:N; default months:24), counted from the credit.
 	Expiry domain.ExpiryPolicy
-	// Location is where ends of quarters and years fall (LEDGER_TIME_ZONE, an IANA name;
-	// default UTC).
+	// Location is where ends of quarters and years fall: the programme's time zone,
+	// Config.TimeZone (LEDGER_TIME_ZONE).
 	Location *time.Location
 	// ExpiryNotice is how long before a lot expires ledger.points.expiring_soon is sent
 	// (LEDGER_EXPIRY_NOTICE, default 720h; 0 sends none).
@@ -47,10 +47,6 @@ func (c *LotsConfig) load(env *config.Env) error {
 	var err error
 	if c.Expiry, err = domain.ParseExpiryPolicy(env.String("LEDGER_POINTS_EXPIRY", "months:24")); err != nil {
 		err = fmt.Errorf("LEDGER_POINTS_EXPIRY: %w", err)
-	}
-	var e error
-	if c.Location, e = time.LoadLocation(env.String("LEDGER_TIME_ZONE", "UTC")); e != nil {
-		err = errors.Join(err, fmt.Errorf("LEDGER_TIME_ZONE: %w", e))
 	}
 	if c.ReturnWindow < 0 || c.ExpiryNotice < 0 || c.DebtRepeatWindow < 0 {
 		err = errors.Join(err, errors.New("LEDGER_RETURN_WINDOW, LEDGER_EXPIRY_NOTICE and LEDGER_DEBT_REPEAT_WINDOW must not be negative"))

@@ -100,6 +100,9 @@ type Config struct {
 	TierEvaluationInterval time.Duration
 	// Now is the clock (default time.Now); tests move time with it.
 	Now func() time.Time
+	// TimeZone is the programme's (LEDGER_TIME_ZONE, an IANA name, default UTC): earning
+	// rules' weekdays and hours, and the days and months of their caps.
+	TimeZone *time.Location
 }
 
 // defaultAdjustLimits are LEDGER_ADJUST_LIMITS unless set.
@@ -146,6 +149,11 @@ func LoadConfig() (Config, error) {
 		err = errors.Join(err, fmt.Errorf("LEDGER_ADJUST_LIMITS: %w", e))
 	}
 	err = errors.Join(err, cfg.Lots.load(env))
+	tz, e := time.LoadLocation(env.String("LEDGER_TIME_ZONE", "UTC"))
+	if e != nil {
+		err = errors.Join(err, fmt.Errorf("LEDGER_TIME_ZONE: %w", e))
+	}
+	cfg.TimeZone = tz
 	if err := errors.Join(env.Err(), err); err != nil {
 		return Config{}, err
 	}
@@ -281,6 +289,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("adjust_limits", c.AdjustLimits),
 		c.Lots.logValue(),
 		slog.Duration("tier_evaluation_interval", c.TierEvaluationInterval),
+		slog.Any("time_zone", c.TimeZone),
 	)
 }
 
@@ -308,6 +317,12 @@ func (c *Config) withDefaults() {
 	}
 	if c.AdjustLimits == nil {
 		c.AdjustLimits, _ = domain.ParseAdjustLimits(defaultAdjustLimits)
+	}
+	if c.TimeZone == nil {
+		c.TimeZone = time.UTC
+	}
+	if c.Lots.Location == nil {
+		c.Lots.Location = c.TimeZone
 	}
 	c.Lots.withDefaults()
 	if c.TierEvaluationInterval <= 0 {
@@ -355,6 +370,7 @@ func wire(rt *svc.Runtime, cfg Config, rules domain.POSRules, log *slog.Logger) 
 			AdjustLimits:         cfg.AdjustLimits,
 			Lots:                 cfg.Lots.policy(),
 			Currency:             cfg.Currency,
+			Earning:              app.EarningConfig{Location: cfg.TimeZone, DefaultExpiry: cfg.Lots.Expiry},
 		},
 		NewID: newID, Now: cfg.Now, Log: log,
 	})
@@ -368,6 +384,7 @@ func wire(rt *svc.Runtime, cfg Config, rules domain.POSRules, log *slog.Logger) 
 	ledgerv1.RegisterMemberServiceServer(rt.GRPC, grpcapi.NewMembers(application))
 	ledgerv1.RegisterOperationsServiceServer(rt.GRPC, grpcapi.NewOperations(application))
 	ledgerv1.RegisterTierServiceServer(rt.GRPC, grpcapi.NewTiers(application))
+	ledgerv1.RegisterProgramServiceServer(rt.GRPC, grpcapi.NewProgram(application))
 	privacyv1.RegisterPrivacyServiceServer(rt.GRPC, privacy.NewServer(Name, application.Queries.ExportMember.Handle, convert.Export))
 	// Holds past their expiry are voided every HoldExpiryInterval.
 	rt.Sweep(svc.Sweep{What: "hold expiry", Interval: cfg.HoldExpiryInterval, Batch: 200,

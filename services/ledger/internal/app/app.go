@@ -34,6 +34,8 @@ type Config struct {
 	Lots domain.LotPolicy
 	// Currency is the programme's currency, that of tiers' spend thresholds.
 	Currency string
+	// Earning configures the earning engine (rules and campaigns).
+	Earning EarningConfig
 }
 
 // Deps are what the use cases need from outside.
@@ -75,6 +77,8 @@ type Commands struct {
 	ExpirePoints        *ExpirePoints
 	AnnounceExpiries    *AnnounceExpiries
 	Tiers               TierCommands
+	Program             *ProgramCommands
+	RecordCustomEvents  *RecordCustomEvents
 }
 
 // Queries read the ledger.
@@ -89,6 +93,7 @@ type Queries struct {
 	ListConsents     *ListConsents
 	ListAuditLog     *ListAuditLog
 	Tiers            TierQueries
+	Program          *ProgramQueries
 }
 
 // New builds the use cases; it refuses a missing dependency or an impossible rule.
@@ -110,6 +115,10 @@ func New(d Deps) (*Application, error) {
 		d.Config.ClaimWindow = DefaultClaimWindow
 	}
 	b := &base{store: d.Store, cfg: d.Config, newID: d.NewID, now: d.Now, log: d.Log}
+	var err error
+	if b.earning, err = newEarning(d.Config); err != nil {
+		return nil, err
+	}
 	h := holds{b}
 	return &Application{
 		Commands: Commands{
@@ -134,6 +143,8 @@ func New(d Deps) (*Application, error) {
 			ExpirePoints:        &ExpirePoints{b},
 			AnnounceExpiries:    &AnnounceExpiries{b},
 			Tiers:               newTierCommands(b),
+			Program:             &ProgramCommands{b},
+			RecordCustomEvents:  &RecordCustomEvents{b},
 		},
 		Queries: Queries{
 			GetMember:        &GetMember{b},
@@ -146,6 +157,7 @@ func New(d Deps) (*Application, error) {
 			ListConsents:     &ListConsents{b},
 			ListAuditLog:     &ListAuditLog{b},
 			Tiers:            TierQueries{ListTiers: &ListTiers{b}, GetTierStatus: &GetTierStatus{b}},
+			Program:          &ProgramQueries{b},
 		},
 	}, nil
 }
@@ -157,6 +169,8 @@ type base struct {
 	newID func() string
 	now   func() time.Time
 	log   *slog.Logger
+	// earning is the earning engine and its cache of live rules.
+	earning *earning
 }
 
 // clock returns the time now, in UTC and truncated to microseconds (Postgres keeps no

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/treue/treue/services/ledger/internal/domain"
@@ -54,18 +55,22 @@ func (u *ClaimPurchase) Handle(ctx context.Context, actor domain.Actor, r domain
 		if _, known := balances[memberID]; !known {
 			return domain.ErrMemberNotFound
 		}
-		points, err := u.claimedPurchasePoints(ctx, tx, p)
+		// Earned as the rules live when the purchase was made said (caps and budgets as
+		// they stand now).
+		p.MemberID = memberID
+		earnings, err := u.earnAsOf(ctx, tx, []domain.Purchase{p})
 		if err != nil {
 			return err
 		}
+		points := earnings.explanations[p.Key].Total
 		claim = domain.Claim{Key: r.Key, MemberID: memberID, Points: points, Channel: r.Channel, Actor: actor, ClaimedAt: now}
 		var events []domain.Event
 		if points > 0 {
 			claim.LedgerTxID = u.newID()
 			// Credited as the till's purchase would have been: pending while the return
-			// window is open, with its lots, paying back a debt first.
-			p.MemberID, p.Points, p.LedgerTxID = memberID, points, claim.LedgerTxID
-			t, lots := u.purchaseCredit(p, nil, now)
+			// window is open, one lot per expiry, paying back a debt first.
+			p.Points, p.LedgerTxID = points, claim.LedgerTxID
+			t, lots := u.purchaseCredit(p, earnings.lotParts(p.Key), now)
 			if err := tx.Apply(ctx, []domain.Transaction{t}); err != nil {
 				return err
 			}
@@ -75,7 +80,11 @@ func (u *ClaimPurchase) Handle(ctx context.Context, actor domain.Actor, r domain
 			if err != nil {
 				return err
 			}
-			events = append(append(events, creditEvent(t, points, r.Key.StoreID)), repaid...)
+			earnEvents, err := u.storeEarnings(ctx, tx, earnings, []domain.Purchase{p})
+			if err != nil {
+				return err
+			}
+			events = slices.Concat([]domain.Event{creditEvent(t, points, r.Key.StoreID)}, repaid, earnEvents)
 			// The claimed purchase counts towards the member's tier as if the till had named them.
 			if err := u.qualifyAndUpgrade(ctx, tx, purchaseQualifying([]domain.Purchase{p}, map[domain.PurchaseKey]int64{p.Key: 0}, u.cfg.Currency)); err != nil {
 				return err
@@ -97,13 +106,6 @@ func (u *ClaimPurchase) Handle(ctx context.Context, actor domain.Actor, r domain
 		return domain.Claim{}, err
 	}
 	return claim, nil
-}
-
-// claimedPurchasePoints is what a claimed purchase earns: what the programme's rules
-// said when it was made. Today that is the programme's rate for its currency; the
-// earning rules engine replaces this one call.
-func (b *base) claimedPurchasePoints(_ context.Context, _ Tx, p domain.Purchase) (int64, error) {
-	return b.cfg.POS.Points(p.Currency, p.TotalMinor)
 }
 
 // DefaultClaimWindow is how long after a purchase it may be claimed unless configured.

@@ -30,6 +30,7 @@ type Store interface {
 	MembersStore
 	OpsStore
 	TiersStore
+	EarnStore
 }
 
 // Cursor is a position in a member's history: the last transaction of a page.
@@ -42,6 +43,7 @@ type Cursor struct {
 type Tx interface {
 	LotsTx
 	TiersTx
+	EarnTx
 	// InsertMember enrols m and opens its accounts unless a member was already enrolled
 	// with key; then it returns that member and the hash of its request instead ("" once
 	// the member is erased).

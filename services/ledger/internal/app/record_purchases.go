@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"slices"
 
 	"github.com/treue/treue/services/ledger/internal/domain"
 )
@@ -44,13 +45,17 @@ func (u *RecordPurchases) Handle(ctx context.Context, purchases []domain.Purchas
 			if id := named[p.MemberRef]; id != "" {
 				if _, known := balances[id]; known {
 					p.MemberID = id
-					if p.Points, err = u.cfg.POS.Points(p.Currency, p.TotalMinor); err != nil {
-						return refused("purchase", p.Key.Reference(), err)
-					}
 				}
 			}
-			if p.Points > 0 {
-				p.LedgerTxID = u.newID()
+		}
+		// Earning: the points of each purchase of a known member, by the live rules.
+		earnings, err := u.earnPoints(ctx, tx, purchases)
+		if err != nil {
+			return err
+		}
+		for i := range purchases {
+			if purchases[i].Points > 0 {
+				purchases[i].LedgerTxID = u.newID()
 			}
 		}
 		fresh, err := tx.InsertPurchases(ctx, purchases)
@@ -61,7 +66,8 @@ func (u *RecordPurchases) Handle(ctx context.Context, purchases []domain.Purchas
 			txs       []domain.Transaction
 			events    []domain.Event
 			unmatched []domain.Purchase
-			credited  credits
+			credits   credits
+			credited  []domain.Purchase
 		)
 		for _, p := range purchases {
 			if _, ok := fresh[p.Key]; !ok {
@@ -75,10 +81,11 @@ func (u *RecordPurchases) Handle(ctx context.Context, purchases []domain.Purchas
 					return refused("purchase", p.Key.Reference(), err)
 				}
 				// Pending through the return window, else available; one lot per expiry.
-				t, lots := u.purchaseCredit(p, nil, now)
-				credited.add(t, lots)
+				t, lots := u.purchaseCredit(p, earnings.lotParts(p.Key), now)
+				credits.add(t, lots)
 				txs = append(txs, t)
 				events = append(events, creditEvent(t, p.Points, p.Key.StoreID))
+				credited = append(credited, p)
 			case p.MemberID == "" && p.MemberRef != "":
 				unmatched = append(unmatched, p)
 				events = append(events, domain.PurchaseUnmatched{Purchase: p})
@@ -92,11 +99,17 @@ func (u *RecordPurchases) Handle(ctx context.Context, purchases []domain.Purchas
 		if err := tx.Apply(ctx, txs); err != nil {
 			return err
 		}
-		repaid, err := u.keepCredits(ctx, tx, credited, now)
+		// Lots, and debts paid back from what reached the available balance.
+		repaid, err := u.keepCredits(ctx, tx, credits, now)
 		if err != nil {
 			return err
 		}
-		if err := tx.Emit(ctx, append(events, repaid...)...); err != nil {
+		// The credits' breakdowns, the caps' counters and the campaigns' budgets.
+		earnEvents, err := u.storeEarnings(ctx, tx, earnings, credited)
+		if err != nil {
+			return err
+		}
+		if err := tx.Emit(ctx, slices.Concat(events, repaid, earnEvents)...); err != nil {
 			return err
 		}
 		// Tiers: the batch's figures, and the members they lift upgraded at once.

@@ -45,6 +45,11 @@ func (u *RecordReturns) Handle(ctx context.Context, returns []domain.Return) (Bo
 		if err != nil {
 			return err
 		}
+		// Earning: what each purchase's lines earned, so a return takes back that.
+		breakdowns, err := tx.Breakdowns(ctx, keys)
+		if err != nil {
+			return err
+		}
 		// Returns take points back from the purchase's member, or else from the member
 		// the return names (by member id or by card, email or phone).
 		named, err := namedMembers(ctx, tx, orphanRefs(returns, originals))
@@ -91,9 +96,11 @@ func (u *RecordReturns) Handle(ctx context.Context, returns []domain.Return) (Bo
 				if err := domain.CheckReturnOf(r, o); err != nil {
 					return refused("return", r.Key.Reference(), err)
 				}
-				refund, err := u.cfg.POS.Points(r.Currency, r.TotalMinor)
-				if err != nil {
-					return refused("return", r.Key.Reference(), err)
+				refund, ok := returnPoints(breakdowns[o.Key], r)
+				if !ok {
+					if refund, err = u.cfg.POS.Points(r.Currency, r.TotalMinor); err != nil {
+						return refused("return", r.Key.Reference(), err)
+					}
 				}
 				r.MemberID, credit = o.MemberID, o.LedgerTxID
 				r.Points = domain.ReturnPoints(refund, o.Points, o.PointsReturned)

@@ -20,6 +20,7 @@ var (
 		domain.ReasonSurveyBonus: ledgerv1.PointsReason_POINTS_REASON_SURVEY_BONUS,
 		domain.ReasonAdjustment:  ledgerv1.PointsReason_POINTS_REASON_ADJUSTMENT,
 		domain.ReasonExpiry:      ledgerv1.PointsReason_POINTS_REASON_EXPIRY,
+		domain.ReasonCustomEvent: ledgerv1.PointsReason_POINTS_REASON_CUSTOM_EVENT,
 	})
 	holdStatuses = enum.New(map[domain.HoldStatus]ledgerv1.HoldStatus{
 		domain.StatusPlaced:   ledgerv1.HoldStatus_HOLD_STATUS_PLACED,

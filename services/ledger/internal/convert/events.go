@@ -26,6 +26,7 @@ var Produces = []proto.Message{
 	&ledgerv1.MemberConsentChanged{},
 	&ledgerv1.PointsExpiringSoon{},
 	&ledgerv1.MemberTierChanged{},
+	&ledgerv1.CampaignBudgetExhausted{},
 }
 
 // Event converts a domain event to the message the ledger publishes.
@@ -80,6 +81,9 @@ func Event(e domain.Event) (proto.Message, error) {
 	if m := tierEvent(e); m != nil {
 		return m, nil
 	}
+	if m, ok := earnEvent(e); ok {
+		return m, nil
+	}
 	return nil, fmt.Errorf("convert: no message for event %T", e)
 }
 
@@ -93,6 +97,7 @@ func Purchase(ev *posv1.PurchaseRecorded) domain.Purchase {
 		Currency:   ev.GetCurrency(),
 		TotalMinor: ev.GetTotalMinor(),
 		Lines:      lines(ev.GetLines()),
+		Channel:    channel(ev.GetChannel()),
 	}
 }
 
@@ -117,7 +122,8 @@ func lines(ls []*posv1.Line) []domain.Line {
 	}
 	out := make([]domain.Line, len(ls))
 	for i, l := range ls {
-		out[i] = domain.Line{SKU: l.GetSku(), Description: l.GetDescription(), Quantity: l.GetQuantity(), AmountMinor: l.GetAmountMinor()}
+		out[i] = domain.Line{SKU: l.GetSku(), Description: l.GetDescription(), Quantity: l.GetQuantity(), AmountMinor: l.GetAmountMinor(),
+			Category: l.GetCategory(), Brand: l.GetBrand()}
 	}
 	return out
 }

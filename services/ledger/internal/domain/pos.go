@@ -20,6 +20,9 @@ type Line struct {
 	Description string `json:"description,omitempty"`
 	Quantity    int32  `json:"quantity"`
 	AmountMinor int64  `json:"amount_minor"`
+	// Category and Brand are optional, for earning rules.
+	Category string `json:"category,omitempty"`
+	Brand    string `json:"brand,omitempty"`
 }
 
 // Purchase is a POS sale as the ledger keeps it.
@@ -34,6 +37,8 @@ type Purchase struct {
 	Currency   string
 	TotalMinor int64
 	Lines      []Line
+	// Channel is where it was made: "store", "web" or "" when the POS did not say.
+	Channel string
 	// Points credited for it, and taken back by its returns so far.
 	Points         int64
 	PointsReturned int64

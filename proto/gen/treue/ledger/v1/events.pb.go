@@ -34,6 +34,7 @@ const (
 	PointsReason_POINTS_REASON_SURVEY_BONUS PointsReason = 3
 	PointsReason_POINTS_REASON_ADJUSTMENT   PointsReason = 4
 	PointsReason_POINTS_REASON_EXPIRY       PointsReason = 5
+	PointsReason_POINTS_REASON_CUSTOM_EVENT PointsReason = 6
 )
 
 // Enum value maps for PointsReason.
@@ -45,6 +46,7 @@ var (
 		3: "POINTS_REASON_SURVEY_BONUS",
 		4: "POINTS_REASON_ADJUSTMENT",
 		5: "POINTS_REASON_EXPIRY",
+		6: "POINTS_REASON_CUSTOM_EVENT",
 	}
 	PointsReason_value = map[string]int32{
 		"POINTS_REASON_UNSPECIFIED":  0,
@@ -53,6 +55,7 @@ var (
 		"POINTS_REASON_SURVEY_BONUS": 3,
 		"POINTS_REASON_ADJUSTMENT":   4,
 		"POINTS_REASON_EXPIRY":       5,
+		"POINTS_REASON_CUSTOM_EVENT": 6,
 	}
 )
 
@@ -1054,6 +1057,77 @@ func (x *MemberTierChanged) GetEffectiveAt() *timestamppb.Timestamp {
 	return nil
 }
 
+// CampaignBudgetExhausted on ledger.campaign.budget_exhausted: a campaign spent its whole
+// points budget and awards nothing more. Emitted once per campaign (again only if its
+// budget is raised and then runs out anew).
+type CampaignBudgetExhausted struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CampaignId    string                 `protobuf:"bytes,1,opt,name=campaign_id,json=campaignId,proto3" json:"campaign_id,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	BudgetPoints  int64                  `protobuf:"varint,3,opt,name=budget_points,json=budgetPoints,proto3" json:"budget_points,omitempty"`
+	ExhaustedAt   *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=exhausted_at,json=exhaustedAt,proto3" json:"exhausted_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CampaignBudgetExhausted) Reset() {
+	*x = CampaignBudgetExhausted{}
+	mi := &file_treue_ledger_v1_events_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CampaignBudgetExhausted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CampaignBudgetExhausted) ProtoMessage() {}
+
+func (x *CampaignBudgetExhausted) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_ledger_v1_events_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CampaignBudgetExhausted.ProtoReflect.Descriptor instead.
+func (*CampaignBudgetExhausted) Descriptor() ([]byte, []int) {
+	return file_treue_ledger_v1_events_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *CampaignBudgetExhausted) GetCampaignId() string {
+	if x != nil {
+		return x.CampaignId
+	}
+	return ""
+}
+
+func (x *CampaignBudgetExhausted) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CampaignBudgetExhausted) GetBudgetPoints() int64 {
+	if x != nil {
+		return x.BudgetPoints
+	}
+	return 0
+}
+
+func (x *CampaignBudgetExhausted) GetExhaustedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExhaustedAt
+	}
+	return nil
+}
+
 var File_treue_ledger_v1_events_proto protoreflect.FileDescriptor
 
 const file_treue_ledger_v1_events_proto_rawDesc = "" +
@@ -1171,14 +1245,23 @@ const file_treue_ledger_v1_events_proto_rawDesc = "" +
 	"\x06reason\x18\x04 \x01(\x0e2!.treue.ledger.v1.TierChangeReasonB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x06reason\x12E\n" +
 	"\feffective_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\veffectiveAt: \xf2\xf9\x18\x1c\n" +
-	"\x1aledger.member.tier_changed*\xbb\x01\n" +
+	"\x1aledger.member.tier_changed\"\x81\x02\n" +
+	"\x17CampaignBudgetExhausted\x12+\n" +
+	"\vcampaign_id\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\n" +
+	"campaignId\x12\x1c\n" +
+	"\x04name\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x04name\x12,\n" +
+	"\rbudget_points\x18\x03 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\fbudgetPoints\x12E\n" +
+	"\fexhausted_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\vexhaustedAt:&\xf2\xf9\x18\"\n" +
+	" ledger.campaign.budget_exhausted*\xdb\x01\n" +
 	"\fPointsReason\x12\x1d\n" +
 	"\x19POINTS_REASON_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16POINTS_REASON_PURCHASE\x10\x01\x12\x18\n" +
 	"\x14POINTS_REASON_RETURN\x10\x02\x12\x1e\n" +
 	"\x1aPOINTS_REASON_SURVEY_BONUS\x10\x03\x12\x1c\n" +
 	"\x18POINTS_REASON_ADJUSTMENT\x10\x04\x12\x18\n" +
-	"\x14POINTS_REASON_EXPIRY\x10\x05*\xe0\x01\n" +
+	"\x14POINTS_REASON_EXPIRY\x10\x05\x12\x1e\n" +
+	"\x1aPOINTS_REASON_CUSTOM_EVENT\x10\x06*\xe0\x01\n" +
 	"\x10TierChangeReason\x12\"\n" +
 	"\x1eTIER_CHANGE_REASON_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aTIER_CHANGE_REASON_UPGRADE\x10\x01\x12 \n" +
@@ -1202,7 +1285,7 @@ func file_treue_ledger_v1_events_proto_rawDescGZIP() []byte {
 }
 
 var file_treue_ledger_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_treue_ledger_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_treue_ledger_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_treue_ledger_v1_events_proto_goTypes = []any{
 	(PointsReason)(0),                 // 0: treue.ledger.v1.PointsReason
 	(TierChangeReason)(0),             // 1: treue.ledger.v1.TierChangeReason
@@ -1217,29 +1300,31 @@ var file_treue_ledger_v1_events_proto_goTypes = []any{
 	(*MemberConsentChanged)(nil),      // 10: treue.ledger.v1.MemberConsentChanged
 	(*PointsExpiringSoon)(nil),        // 11: treue.ledger.v1.PointsExpiringSoon
 	(*MemberTierChanged)(nil),         // 12: treue.ledger.v1.MemberTierChanged
-	(*timestamppb.Timestamp)(nil),     // 13: google.protobuf.Timestamp
+	(*CampaignBudgetExhausted)(nil),   // 13: treue.ledger.v1.CampaignBudgetExhausted
+	(*timestamppb.Timestamp)(nil),     // 14: google.protobuf.Timestamp
 }
 var file_treue_ledger_v1_events_proto_depIdxs = []int32{
-	13, // 0: treue.ledger.v1.MemberEnrolled.enrolled_at:type_name -> google.protobuf.Timestamp
-	13, // 1: treue.ledger.v1.MemberErased.erased_at:type_name -> google.protobuf.Timestamp
+	14, // 0: treue.ledger.v1.MemberEnrolled.enrolled_at:type_name -> google.protobuf.Timestamp
+	14, // 1: treue.ledger.v1.MemberErased.erased_at:type_name -> google.protobuf.Timestamp
 	0,  // 2: treue.ledger.v1.PointsCredited.reason:type_name -> treue.ledger.v1.PointsReason
-	13, // 3: treue.ledger.v1.PointsCredited.occurred_at:type_name -> google.protobuf.Timestamp
+	14, // 3: treue.ledger.v1.PointsCredited.occurred_at:type_name -> google.protobuf.Timestamp
 	0,  // 4: treue.ledger.v1.PointsDebited.reason:type_name -> treue.ledger.v1.PointsReason
-	13, // 5: treue.ledger.v1.PointsDebited.occurred_at:type_name -> google.protobuf.Timestamp
-	13, // 6: treue.ledger.v1.HoldPlaced.expires_at:type_name -> google.protobuf.Timestamp
-	13, // 7: treue.ledger.v1.HoldCaptured.captured_at:type_name -> google.protobuf.Timestamp
-	13, // 8: treue.ledger.v1.HoldVoided.voided_at:type_name -> google.protobuf.Timestamp
-	13, // 9: treue.ledger.v1.UnmatchedPurchaseRecorded.occurred_at:type_name -> google.protobuf.Timestamp
-	13, // 10: treue.ledger.v1.MemberConsentChanged.changed_at:type_name -> google.protobuf.Timestamp
-	13, // 11: treue.ledger.v1.PointsExpiringSoon.expires_at:type_name -> google.protobuf.Timestamp
-	13, // 12: treue.ledger.v1.PointsExpiringSoon.notified_at:type_name -> google.protobuf.Timestamp
+	14, // 5: treue.ledger.v1.PointsDebited.occurred_at:type_name -> google.protobuf.Timestamp
+	14, // 6: treue.ledger.v1.HoldPlaced.expires_at:type_name -> google.protobuf.Timestamp
+	14, // 7: treue.ledger.v1.HoldCaptured.captured_at:type_name -> google.protobuf.Timestamp
+	14, // 8: treue.ledger.v1.HoldVoided.voided_at:type_name -> google.protobuf.Timestamp
+	14, // 9: treue.ledger.v1.UnmatchedPurchaseRecorded.occurred_at:type_name -> google.protobuf.Timestamp
+	14, // 10: treue.ledger.v1.MemberConsentChanged.changed_at:type_name -> google.protobuf.Timestamp
+	14, // 11: treue.ledger.v1.PointsExpiringSoon.expires_at:type_name -> google.protobuf.Timestamp
+	14, // 12: treue.ledger.v1.PointsExpiringSoon.notified_at:type_name -> google.protobuf.Timestamp
 	1,  // 13: treue.ledger.v1.MemberTierChanged.reason:type_name -> treue.ledger.v1.TierChangeReason
-	13, // 14: treue.ledger.v1.MemberTierChanged.effective_at:type_name -> google.protobuf.Timestamp
-	15, // [15:15] is the sub-list for method output_type
-	15, // [15:15] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	14, // 14: treue.ledger.v1.MemberTierChanged.effective_at:type_name -> google.protobuf.Timestamp
+	14, // 15: treue.ledger.v1.CampaignBudgetExhausted.exhausted_at:type_name -> google.protobuf.Timestamp
+	16, // [16:16] is the sub-list for method output_type
+	16, // [16:16] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_treue_ledger_v1_events_proto_init() }
@@ -1253,7 +1338,7 @@ func file_treue_ledger_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_treue_ledger_v1_events_proto_rawDesc), len(file_treue_ledger_v1_events_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   11,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -32,7 +32,10 @@ type Line struct {
 	Description string                 `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
 	Quantity    int32                  `protobuf:"varint,3,opt,name=quantity,proto3" json:"quantity,omitempty"`
 	// amount of the line in minor units of the transaction's currency (after discounts).
-	AmountMinor   int64 `protobuf:"varint,4,opt,name=amount_minor,json=amountMinor,proto3" json:"amount_minor,omitempty"`
+	AmountMinor int64 `protobuf:"varint,4,opt,name=amount_minor,json=amountMinor,proto3" json:"amount_minor,omitempty"`
+	// optional, for earning rules (line.category, line.brand).
+	Category      string `protobuf:"bytes,5,opt,name=category,proto3" json:"category,omitempty"`
+	Brand         string `protobuf:"bytes,6,opt,name=brand,proto3" json:"brand,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -93,6 +96,20 @@ func (x *Line) GetAmountMinor() int64 {
 		return x.AmountMinor
 	}
 	return 0
+}
+
+func (x *Line) GetCategory() string {
+	if x != nil {
+		return x.Category
+	}
+	return ""
+}
+
+func (x *Line) GetBrand() string {
+	if x != nil {
+		return x.Brand
+	}
+	return ""
 }
 
 // PurchaseRecorded: a customer bought something.
@@ -324,16 +341,111 @@ func (x *ReturnRecorded) GetLines() []*Line {
 	return nil
 }
 
+// CustomEventRecorded: something a member did that may earn points by the programme's
+// rules (trigger custom:<type>): an app installed, a review written, a birthday, a profile
+// completed. The ledger credits it at most once per (store_id, event_id).
+type CustomEventRecorded struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// unique id of this event (UUID); also the Nats-Msg-Id header.
+	EventId string `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	// the store, web shop or app that recorded it (its store id; it publishes with that
+	// store's credentials).
+	StoreId string `protobuf:"bytes,2,opt,name=store_id,json=storeId,proto3" json:"store_id,omitempty"`
+	// the Treue member id.
+	MemberId string `protobuf:"bytes,3,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	// what happened, e.g. app_installed, review_written, birthday, profile_completed.
+	Type string `protobuf:"bytes,4,opt,name=type,proto3" json:"type,omitempty"`
+	// what rules may test (event.attributes["stars"] == "5").
+	Attributes    map[string]string      `protobuf:"bytes,5,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	OccurredAt    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CustomEventRecorded) Reset() {
+	*x = CustomEventRecorded{}
+	mi := &file_treue_pos_v1_events_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CustomEventRecorded) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CustomEventRecorded) ProtoMessage() {}
+
+func (x *CustomEventRecorded) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_pos_v1_events_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CustomEventRecorded.ProtoReflect.Descriptor instead.
+func (*CustomEventRecorded) Descriptor() ([]byte, []int) {
+	return file_treue_pos_v1_events_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *CustomEventRecorded) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *CustomEventRecorded) GetStoreId() string {
+	if x != nil {
+		return x.StoreId
+	}
+	return ""
+}
+
+func (x *CustomEventRecorded) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *CustomEventRecorded) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *CustomEventRecorded) GetAttributes() map[string]string {
+	if x != nil {
+		return x.Attributes
+	}
+	return nil
+}
+
+func (x *CustomEventRecorded) GetOccurredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OccurredAt
+	}
+	return nil
+}
+
 var File_treue_pos_v1_events_proto protoreflect.FileDescriptor
 
 const file_treue_pos_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x19treue/pos/v1/events.proto\x12\ftreue.pos.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1atreue/event/v1/event.proto\"\xa0\x01\n" +
+	"\x19treue/pos/v1/events.proto\x12\ftreue.pos.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1atreue/event/v1/event.proto\"\xe4\x01\n" +
 	"\x04Line\x12\x1b\n" +
 	"\x03sku\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x03sku\x12*\n" +
 	"\vdescription\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\vdescription\x12#\n" +
 	"\bquantity\x18\x03 \x01(\x05B\a\xbaH\x04\x1a\x02 \x00R\bquantity\x12*\n" +
-	"\famount_minor\x18\x04 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\vamountMinor\"\x83\x04\n" +
+	"\famount_minor\x18\x04 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\vamountMinor\x12#\n" +
+	"\bcategory\x18\x05 \x01(\tB\a\xbaH\x04r\x02\x18@R\bcategory\x12\x1d\n" +
+	"\x05brand\x18\x06 \x01(\tB\a\xbaH\x04r\x02\x18@R\x05brand\"\x83\x04\n" +
 	"\x10PurchaseRecorded\x12#\n" +
 	"\bevent_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\aeventId\x126\n" +
 	"\bstore_id\x18\x02 \x01(\tB\x1b\xbaH\x18r\x16\x10\x01\x18@2\x10^[A-Za-z0-9_-]+$R\astoreId\x121\n" +
@@ -364,7 +476,21 @@ const file_treue_pos_v1_events_proto_rawDesc = "" +
 	"\vtotal_minor\x18\b \x01(\x03B\a\xbaH\x04\"\x02(\x00R\n" +
 	"totalMinor\x123\n" +
 	"\x05lines\x18\t \x03(\v2\x12.treue.pos.v1.LineB\t\xbaH\x06\x92\x01\x03\x10\xe8\aR\x05lines:%\xf2\xf9\x18!\n" +
-	"\x13pos.return.recorded\x12\bstore_id \x01B\xb6\x01\xea\xf9\x18\f\n" +
+	"\x13pos.return.recorded\x12\bstore_id \x01\"\xe0\x03\n" +
+	"\x13CustomEventRecorded\x12#\n" +
+	"\bevent_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\aeventId\x126\n" +
+	"\bstore_id\x18\x02 \x01(\tB\x1b\xbaH\x18r\x16\x10\x01\x18@2\x10^[A-Za-z0-9_-]+$R\astoreId\x12&\n" +
+	"\tmember_id\x18\x03 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\bmemberId\x12-\n" +
+	"\x04type\x18\x04 \x01(\tB\x19\xbaH\x16r\x14\x10\x01\x18@2\x0e^[a-z0-9_.-]+$R\x04type\x12j\n" +
+	"\n" +
+	"attributes\x18\x05 \x03(\v21.treue.pos.v1.CustomEventRecorded.AttributesEntryB\x17\xbaH\x14\x9a\x01\x11\x102\"\x06r\x04\x10\x01\x18@*\x05r\x03\x18\x80\x02R\n" +
+	"attributes\x12C\n" +
+	"\voccurred_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
+	"occurredAt\x1a=\n" +
+	"\x0fAttributesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:%\xf2\xf9\x18!\n" +
+	"\x13pos.custom.recorded\x12\bstore_id \x01B\xb6\x01\xea\xf9\x18\f\n" +
 	"\x03POS\x12\x05pos.>\n" +
 	"\x10com.treue.pos.v1B\vEventsProtoP\x01Z3github.com/treue/treue/proto/gen/treue/pos/v1;posv1\xa2\x02\x03TPX\xaa\x02\fTreue.Pos.V1\xca\x02\fTreue\\Pos\\V1\xe2\x02\x18Treue\\Pos\\V1\\GPBMetadata\xea\x02\x0eTreue::Pos::V1b\x06proto3"
 
@@ -380,25 +506,29 @@ func file_treue_pos_v1_events_proto_rawDescGZIP() []byte {
 	return file_treue_pos_v1_events_proto_rawDescData
 }
 
-var file_treue_pos_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_treue_pos_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_treue_pos_v1_events_proto_goTypes = []any{
 	(*Line)(nil),                  // 0: treue.pos.v1.Line
 	(*PurchaseRecorded)(nil),      // 1: treue.pos.v1.PurchaseRecorded
 	(*ReturnRecorded)(nil),        // 2: treue.pos.v1.ReturnRecorded
-	(*timestamppb.Timestamp)(nil), // 3: google.protobuf.Timestamp
-	(v1.Channel)(0),               // 4: treue.common.v1.Channel
+	(*CustomEventRecorded)(nil),   // 3: treue.pos.v1.CustomEventRecorded
+	nil,                           // 4: treue.pos.v1.CustomEventRecorded.AttributesEntry
+	(*timestamppb.Timestamp)(nil), // 5: google.protobuf.Timestamp
+	(v1.Channel)(0),               // 6: treue.common.v1.Channel
 }
 var file_treue_pos_v1_events_proto_depIdxs = []int32{
-	3, // 0: treue.pos.v1.PurchaseRecorded.occurred_at:type_name -> google.protobuf.Timestamp
+	5, // 0: treue.pos.v1.PurchaseRecorded.occurred_at:type_name -> google.protobuf.Timestamp
 	0, // 1: treue.pos.v1.PurchaseRecorded.lines:type_name -> treue.pos.v1.Line
-	4, // 2: treue.pos.v1.PurchaseRecorded.channel:type_name -> treue.common.v1.Channel
-	3, // 3: treue.pos.v1.ReturnRecorded.occurred_at:type_name -> google.protobuf.Timestamp
+	6, // 2: treue.pos.v1.PurchaseRecorded.channel:type_name -> treue.common.v1.Channel
+	5, // 3: treue.pos.v1.ReturnRecorded.occurred_at:type_name -> google.protobuf.Timestamp
 	0, // 4: treue.pos.v1.ReturnRecorded.lines:type_name -> treue.pos.v1.Line
-	5, // [5:5] is the sub-list for method output_type
-	5, // [5:5] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	4, // 5: treue.pos.v1.CustomEventRecorded.attributes:type_name -> treue.pos.v1.CustomEventRecorded.AttributesEntry
+	5, // 6: treue.pos.v1.CustomEventRecorded.occurred_at:type_name -> google.protobuf.Timestamp
+	7, // [7:7] is the sub-list for method output_type
+	7, // [7:7] is the sub-list for method input_type
+	7, // [7:7] is the sub-list for extension type_name
+	7, // [7:7] is the sub-list for extension extendee
+	0, // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_treue_pos_v1_events_proto_init() }
@@ -412,7 +542,7 @@ func file_treue_pos_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_treue_pos_v1_events_proto_rawDesc), len(file_treue_pos_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

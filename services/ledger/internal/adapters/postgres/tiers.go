@@ -208,6 +208,7 @@ func (t *ledgerTx) SaveTierDecisions(ctx context.Context, ds []domain.TierDecisi
 }
 
 // nullTime is NULL for the zero time.
+// nullTime is SQL NULL for the zero time.
 func nullTime(t time.Time) *time.Time {
 	if t.IsZero() {
 		return nil

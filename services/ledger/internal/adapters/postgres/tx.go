@@ -356,15 +356,16 @@ func (t *ledgerTx) LockPurchases(ctx context.Context, keys []domain.PurchaseKey)
 	for i, k := range keys {
 		stores[i], txids[i] = k.StoreID, k.TransactionID
 	}
-	rows, err := t.tx.Query(ctx, `SELECT `+purchaseColumns+` FROM purchases
+	rows, err := t.tx.Query(ctx, `SELECT `+purchaseColumns+`, lines FROM purchases
 		WHERE (store_id, transaction_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
 		ORDER BY store_id, transaction_id FOR UPDATE`, stores, txids)
 	if err != nil {
 		return nil, err
 	}
 	var p domain.Purchase
-	_, err = pgx.ForEachRow(rows, purchaseFields(&p), func() error {
+	_, err = pgx.ForEachRow(rows, append(purchaseFields(&p), &p.Lines), func() error {
 		out[p.Key] = p
+		p.Lines = nil // the next row's lines decode into a slice of their own
 		return nil
 	})
 	return out, err

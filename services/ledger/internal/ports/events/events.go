@@ -41,7 +41,7 @@ func Consumers(a *app.Application) []bus.ConsumerConfig {
 		// stream (Exclusive), the others standing by: replicas sharing it batch by batch
 		// would see a return before its purchase whenever the two fell in concurrent
 		// batches, and the return would wait out its back-off.
-		{Name: ConsumerPOS, WholeStream: true, Exclusive: true, Routes: []bus.Route{bus.On(r.purchases), bus.On(r.returns)}},
+		{Name: ConsumerPOS, WholeStream: true, Exclusive: true, Routes: []bus.Route{bus.On(r.purchases), bus.On(r.returns), bus.On(r.custom)}},
 		{Name: ConsumerSurvey, Routes: []bus.Route{bus.On(r.responses)}},
 		// Completions and cancellations in the order the redemptions happened.
 		{Name: ConsumerRewards, Routes: []bus.Route{bus.On(r.completed), bus.On(r.cancelled)}},
@@ -52,6 +52,7 @@ func Consumers(a *app.Application) []bus.ConsumerConfig {
 type routes struct {
 	purchases func(context.Context, []bus.Delivery[*posv1.PurchaseRecorded]) error
 	returns   func(context.Context, []bus.Delivery[*posv1.ReturnRecorded]) error
+	custom    func(context.Context, []bus.Delivery[*posv1.CustomEventRecorded]) error
 	responses func(context.Context, []bus.Delivery[*surveyv1.ResponseSubmitted]) error
 	completed func(context.Context, []bus.Delivery[*rewardsv1.RedemptionCompleted]) error
 	cancelled func(context.Context, []bus.Delivery[*rewardsv1.RedemptionCancelled]) error
@@ -69,6 +70,7 @@ func newRoutes(a *app.Application) routes {
 		returns: refusing(func(d bus.Delivery[*posv1.ReturnRecorded]) domain.Return {
 			return convert.Return(d.Event, d.Deliveries)
 		}, c.RecordReturns.Handle, metrics.ReturnsBooked),
+		custom:    handler(event(convert.CustomEvent), counted(c.RecordCustomEvents.Handle, metrics.CustomEventPoints)),
 		responses: handler(event(convert.SurveyResponse), counted(c.CreditSurveyBonuses.Handle, metrics.SurveyBonusCredited)),
 		completed: handler(event(convert.RedemptionCompleted), counted(c.CompleteRedemptions.Handle, metrics.PointsRedeemed)),
 		cancelled: handler(event(convert.RedemptionCancelled), c.CancelRedemptions.Handle),

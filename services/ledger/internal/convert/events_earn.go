@@ -1,0 +1,38 @@
+package convert
+
+import (
+	"google.golang.org/protobuf/proto"
+
+	commonv1 "github.com/treue/treue/proto/gen/treue/common/v1"
+	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
+	posv1 "github.com/treue/treue/proto/gen/treue/pos/v1"
+	"github.com/treue/treue/services/ledger/internal/domain"
+	"github.com/treue/treue/services/ledger/internal/domain/earn"
+)
+
+// CustomEvent is the custom event a POS, web shop or app recorded.
+func CustomEvent(ev *posv1.CustomEventRecorded) earn.CustomEvent {
+	return earn.CustomEvent{EventID: ev.GetEventId(), Source: ev.GetStoreId(), MemberRef: ev.GetMemberId(), Type: ev.GetType(),
+		Attributes: ev.GetAttributes(), OccurredAt: ev.GetOccurredAt().AsTime()}
+}
+
+// earnEvent converts the events of earning rules and campaigns.
+func earnEvent(e domain.Event) (proto.Message, bool) {
+	switch e := e.(type) {
+	case domain.CampaignBudgetExhausted:
+		return &ledgerv1.CampaignBudgetExhausted{CampaignId: e.CampaignID, Name: e.Name, BudgetPoints: e.Budget,
+			ExhaustedAt: Timestamp(e.At)}, true
+	}
+	return nil, false
+}
+
+// channel names a POS channel as earning rules see it (purchase.channel).
+func channel(c commonv1.Channel) string {
+	switch c {
+	case commonv1.Channel_CHANNEL_STORE:
+		return "store"
+	case commonv1.Channel_CHANNEL_WEB:
+		return "web"
+	}
+	return ""
+}
