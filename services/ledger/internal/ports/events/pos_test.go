@@ -91,7 +91,10 @@ func TestPOSBatchIsSetBased(t *testing.T) {
 	}
 	large := counter.n.Load()
 	t.Logf("round trips per batch: %d of 10 purchases, %d of 500", small, large)
-	if large > 12 || large > small+3 {
+	// begin, lock the members, the rules' epoch, the purchases seen before, purchases,
+	// transactions, postings, balances, lots, debts, breakdowns, outbox, the tiers'
+	// figures, commit: 14 whatever the batch's size.
+	if large > 15 || large > small+3 {
 		t.Errorf("a batch of 10 took %d round trips, one of 500 took %d; want a handful for both", small, large)
 	}
 	var credited int64
