@@ -11,22 +11,32 @@ import (
 	"github.com/treue/treue/scripts/internal/stack"
 )
 
+// demoCampaign is the demo campaign's name, by which a later run finds it.
+const demoCampaign = "Coffee week in Berlin"
+
 // demoRules sets up what marketing asks for first, so that the demo's purchases show an
 // earning programme: a coffee week in Berlin (double points on coffee, at most 500 per
 // member, a budget of 2 million points), a basket bonus above 50 EUR, and 100 points once
-// for installing the app. It returns the ids of the campaign and the rules. Run it once
-// per fresh database (a second run adds a second campaign).
-//
-//lint:ignore U1000 main calls it once the earning engine is merged (see the README section on rules).
+// for installing the app. It returns the ids of the campaign and the rules. On a
+// database that has the campaign already, it changes nothing and returns its id.
 func demoRules(ctx context.Context, s *stack.Stack) (campaignID string, ruleIDs []string, err error) {
 	conn, err := s.Conn("ledger", "marketing")
 	if err != nil {
 		return "", nil, err
 	}
 	program := ledgerv1.NewProgramServiceClient(conn)
+	existing, err := program.ListCampaigns(ctx, &ledgerv1.ListCampaignsRequest{PageSize: 500})
+	if err != nil {
+		return "", nil, fmt.Errorf("demo campaigns: %w", err)
+	}
+	for _, c := range existing.GetCampaigns() {
+		if c.GetDefinition().GetName() == demoCampaign {
+			return c.GetCampaignId(), nil, nil
+		}
+	}
 	now := time.Now()
 	camp, err := program.CreateCampaign(ctx, &ledgerv1.CreateCampaignRequest{Definition: &ledgerv1.CampaignDefinition{
-		Name: "Coffee week in Berlin", StartsAt: timestamppb.New(now), EndsAt: timestamppb.New(now.AddDate(0, 0, 7)),
+		Name: demoCampaign, StartsAt: timestamppb.New(now), EndsAt: timestamppb.New(now.AddDate(0, 0, 7)),
 		Stores: []string{"berlin-01"}, Channels: []string{"store"}, Active: true, BudgetPoints: 2_000_000,
 	}})
 	if err != nil {

@@ -105,10 +105,26 @@ func run(ctx context.Context, root, dir string, natsPort int, once bool) error {
 		fmt.Println("Treue: stopped.")
 	}()
 
+	// The programme marketing would set up first, so that the demo's purchases earn by it.
+	marketing, err := s.Conn("ledger", "marketing")
+	if err != nil {
+		return err
+	}
+	if err := demoTiers(ctx, marketing, os.Stdout); err != nil {
+		return err
+	}
+	campaign, rules, err := demoRules(ctx, s)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("Treue: earning rules live: campaign %q (%s), %d new rules\n", demoCampaign, campaign, len(rules))
 	fmt.Println("Treue: playing the demo (POS simulator) ...")
 	res, err := demo.Run(ctx, s, os.Stdout, log)
 	if err != nil {
 		return fmt.Errorf("demo: %w (service logs: %s)", err, s.LogDir)
+	}
+	if err := demoOps(ctx, s, res.Members, os.Stdout); err != nil {
+		return err
 	}
 	envFile := filepath.Join(dir, "dev.env")
 	if err := os.WriteFile(envFile, []byte(devEnv(s)), 0o600); err != nil {
