@@ -1,4 +1,4 @@
-package app_test
+package service_test
 
 import (
 	"context"
@@ -23,13 +23,11 @@ import (
 	"github.com/treue/treue/services/ledger/migrations"
 )
 
-func TestMain(m *testing.M) { testkit.Main(m) }
-
 // Many batches at once, each of other members (so that only the campaign's budget is
 // shared), race for the last points of a budget: together they award it exactly, never
 // a point more, and announce its exhaustion once.
 // newApp returns the ledger's application on a fresh, migrated schema, with the clock now.
-func newApp(t *testing.T, now func() time.Time) (*app.Application, *pgxpool.Pool) {
+func newEarningApp(t *testing.T, now func() time.Time) (*app.Application, *pgxpool.Pool) {
 	t.Helper()
 	ctx := context.Background()
 	pool, err := pg.Connect(ctx, testkit.Database(t), "ledger", 12)
@@ -50,7 +48,7 @@ func newApp(t *testing.T, now func() time.Time) (*app.Application, *pgxpool.Pool
 		t.Fatal(err)
 	}
 	a, err := app.New(app.Deps{
-		Store: postgres.NewStore(pg.NewDB(pool, nil), outbox), Config: app.Config{POS: rules, HoldTTL: time.Minute},
+		Store: postgres.NewStore(pg.NewDB(pool, nil), outbox), Config: app.Config{POS: rules, HoldTTL: time.Minute, ClaimWindow: 365 * 24 * time.Hour},
 		NewID: func() string { return uuid.Must(uuid.NewV7()).String() }, Now: now, Log: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
@@ -61,7 +59,7 @@ func newApp(t *testing.T, now func() time.Time) (*app.Application, *pgxpool.Pool
 
 func TestConcurrentBatchesNeverOverspendABudget(t *testing.T) {
 	ctx := context.Background()
-	a, pool := newApp(t, time.Now)
+	a, pool := newEarningApp(t, time.Now)
 	actor := domain.Actor{Name: "test"}
 	c, err := a.Commands.Program.CreateCampaign(ctx, actor, earn.Campaign{Name: "race", Active: true, Budget: 1000})
 	if err != nil {
@@ -117,31 +115,18 @@ func TestConcurrentBatchesNeverOverspendABudget(t *testing.T) {
 	}
 }
 
-// A purchase credited late earns by the rule versions live when it happened: not a
-// later version, nor a rule activated since, nor one deactivated since.
+// A purchase claimed late earns by the rule versions live when it happened: not a later
+// version, nor a rule activated since, nor one deactivated since.
 func TestLateCreditEarnsByTheRulesOfItsTime(t *testing.T) {
 	ctx := context.Background()
 	clock := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	a, pool := newApp(t, func() time.Time { return clock })
+	a, pool := newEarningApp(t, func() time.Time { return clock })
 	actor := domain.Actor{Name: "test"}
 	bonus := func(points int64) earn.RuleVersion {
 		return earn.RuleVersion{Name: "bonus", Trigger: earn.TriggerPurchase, Stacking: earn.Additive,
 			Award: earn.Award{Kind: earn.AwardFixedBonus, Points: points, Per: earn.PerBasket, On: earn.TargetBasket}}
 	}
-	r, err := a.Commands.Program.CreateRule(ctx, actor, bonus(10), true) // live from March 1st
-	if err != nil {
-		t.Fatal(err)
-	}
-	clock = clock.AddDate(0, 1, 0) // April: version 2 pays 50
-	if _, err := a.Commands.Program.UpdateRule(ctx, actor, r.Version.RuleID, bonus(50), 1); err != nil {
-		t.Fatal(err)
-	}
-	clock = clock.AddDate(0, 1, 0) // May: the rule ends
-	if _, err := a.Commands.Program.SetRuleActive(ctx, actor, r.Version.RuleID, false); err != nil {
-		t.Fatal(err)
-	}
-	m := pgtest.SeedMembers(t, pool, 1)[0]
-	for _, c := range []struct {
+	cases := []struct {
 		at   time.Time
 		want int64
 	}{
@@ -149,12 +134,44 @@ func TestLateCreditEarnsByTheRulesOfItsTime(t *testing.T) {
 		{time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC), 1 + 10}, // version 1
 		{time.Date(2026, 4, 15, 0, 0, 0, 0, time.UTC), 1 + 50}, // version 2
 		{time.Date(2026, 5, 15, 0, 0, 0, 0, time.UTC), 1},      // deactivated
-	} {
-		p := domain.Purchase{Key: domain.PurchaseKey{StoreID: "S", TransactionID: c.at.String()}, MemberID: m,
-			OccurredAt: c.at, Currency: "EUR", TotalMinor: 100}
-		x, err := app.EarnAsOf(ctx, a, p)
-		if err != nil || x.Total != c.want {
-			t.Errorf("purchase of %s: %d (%v), want %d", c.at.Format(time.DateOnly), x.Total, err, c.want)
+	}
+	// Each purchase is recorded when it happens, for a card nobody holds yet.
+	record := func(i int) {
+		p := domain.Purchase{Key: domain.PurchaseKey{StoreID: "S", TransactionID: fmt.Sprintf("T%d", i)}, EventID: uuid.NewString(),
+			MemberRef: "card:UNKNOWN42", OccurredAt: cases[i].at, Currency: "EUR", TotalMinor: 100}
+		if booked, err := a.Commands.RecordPurchases.Handle(ctx, []domain.Purchase{p}); err != nil || len(booked.Refusals) > 0 {
+			t.Fatalf("purchase %d: %v %v", i, err, booked.Refusals)
+		}
+	}
+	clock = cases[0].at
+	record(0)
+	clock = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	r, err := a.Commands.Program.CreateRule(ctx, actor, bonus(10), true) // live from March 1st
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock = cases[1].at
+	record(1)
+	clock = time.Date(2026, 4, 1, 12, 0, 0, 0, time.UTC) // April: version 2 pays 50
+	if _, err := a.Commands.Program.UpdateRule(ctx, actor, r.Version.RuleID, bonus(50), 1); err != nil {
+		t.Fatal(err)
+	}
+	clock = cases[2].at
+	record(2)
+	clock = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC) // May: the rule ends
+	if _, err := a.Commands.Program.SetRuleActive(ctx, actor, r.Version.RuleID, false); err != nil {
+		t.Fatal(err)
+	}
+	clock = cases[3].at
+	record(3)
+	// Claimed at the end of May, each by the rules of its own time.
+	clock = time.Date(2026, 5, 31, 12, 0, 0, 0, time.UTC)
+	m := pgtest.SeedMembers(t, pool, 1)[0]
+	for i, c := range cases {
+		claim, err := a.Commands.ClaimPurchase.Handle(ctx, actor, domain.ClaimRequest{IdempotencyKey: fmt.Sprintf("claim-%d", i),
+			MemberID: m, Key: domain.PurchaseKey{StoreID: "S", TransactionID: fmt.Sprintf("T%d", i)}, TotalMinor: 100, Channel: domain.ChannelWeb})
+		if err != nil || claim.Points != c.want {
+			t.Errorf("purchase of %s claimed: %d points (%v), want %d", c.at.Format(time.DateOnly), claim.Points, err, c.want)
 		}
 	}
 }
