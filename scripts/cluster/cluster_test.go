@@ -226,9 +226,11 @@ type load struct {
 	redeemOf map[string]string // member by key
 	// answered invitations, by member.
 	answers map[string]int
-	// returns acked, and the points they take back by member.
-	returns  int
-	returned map[string]int64
+	// returns acked, and the points they take back by member; returnPoints what each
+	// return (by id) takes back: its line's share of the purchase's points.
+	returns      int
+	returned     map[string]int64
+	returnPoints map[string]int64
 	// publishing stalls: the longest gap between two acks around the kills.
 	lastAck    time.Time
 	longestGap time.Duration
@@ -251,7 +253,7 @@ func TestScaleOutSurvivesKills(t *testing.T) {
 	surveys := dialAll(t, w, "survey", "service", surveyv1.NewSurveyServiceClient)
 
 	l := &load{points: map[string]int64{}, acked: map[string]time.Time{}, redeemed: map[string]bool{},
-		redeemOf: map[string]string{}, answers: map[string]int{}, returned: map[string]int64{}}
+		redeemOf: map[string]string{}, answers: map[string]int{}, returned: map[string]int64{}, returnPoints: map[string]int64{}}
 	var enrolled atomic.Int64
 	enrol := func(ctx context.Context) error {
 		i := enrolled.Add(1)
@@ -401,10 +403,12 @@ func TestScaleOutSurvivesKills(t *testing.T) {
 						l.points[p.MemberId] += p.TotalMinor / 100
 						l.acked[p.StoreId+"/"+p.TransactionId] = now
 						if e.returnIt {
-							returns = append(returns, possim.Return(p))
+							r := possim.Return(p)
+							l.returnPoints[r.ReturnId] = lineShare(p, 0)
+							returns = append(returns, r)
 						}
 					} else {
-						l.returned[e.ret.MemberId] += e.ret.TotalMinor / 100
+						l.returned[e.ret.MemberId] += l.returnPoints[e.ret.ReturnId]
 						l.returns++
 					}
 					if !l.lastAck.IsZero() && now.Sub(l.lastAck) > l.longestGap {
@@ -555,4 +559,37 @@ func TestScaleOutSurvivesKills(t *testing.T) {
 	t.Logf("drained %v after the load stopped; end to end %.0f purchases/s", drained.Round(time.Millisecond),
 		float64(published)/(loadTook+drained).Seconds())
 	check(t, ctx, w, l, killedAt)
+}
+
+// lineShare is what line i of p earned, as the programme's rounding documents it: the
+// basket's points (1 per EUR, floored once) spread over its lines in proportion to their
+// amounts, floored, the rest one point at a time to the largest remainders (the earliest
+// line on a tie). Returning the whole line takes back that share.
+func lineShare(p *posv1.PurchaseRecorded, i int) int64 {
+	total := p.TotalMinor / 100
+	var sum int64
+	for _, l := range p.Lines {
+		sum += l.AmountMinor
+	}
+	if sum == 0 || total == 0 {
+		return 0
+	}
+	shares := make([]int64, len(p.Lines))
+	rems := make([]int64, len(p.Lines))
+	given := int64(0)
+	for j, l := range p.Lines {
+		shares[j], rems[j] = l.AmountMinor*total/sum, l.AmountMinor*total%sum
+		given += shares[j]
+	}
+	for ; given < total; given++ {
+		best := 0
+		for j := range rems {
+			if rems[j] > rems[best] {
+				best = j
+			}
+		}
+		shares[best]++
+		rems[best] = -1
+	}
+	return shares[i]
 }
