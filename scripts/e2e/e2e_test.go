@@ -44,6 +44,9 @@ type system struct {
 	db                                      *testkit.DB // every schema, by qualified names
 	ledger, survey, feedback, rewards, rept string      // gRPC addresses
 	surveyHTTP, dashboard                   string
+	// tuneLedger, when set before startIn, adjusts the ledger's configuration: its clock
+	// and points policy, say.
+	tuneLedger func(*ledger.Config)
 }
 
 func freeAddr(t *testing.T) string {
@@ -85,6 +88,12 @@ func startIn(t *testing.T, sys *system, opts ...func(service string, b *svc.Base
 	lc, err := ledger.LoadConfig()
 	must(t, err)
 	lc.Base = base("ledger")
+	// Points are spendable at once here, as the scenarios redeem what they just earned;
+	// TestCampaignEndToEnd runs the return window (and expiry) on a clock of its own.
+	lc.Lots.ReturnWindow = 0
+	if sys.tuneLedger != nil {
+		sys.tuneLedger(&lc)
+	}
 	sys.ledger = testkit.Start(t, ledger.New, lc).Service.GRPCAddr()
 
 	sc, err := survey.LoadConfig()

@@ -47,6 +47,7 @@ func startLedgerAndRewards(t *testing.T, opts ...func(*rewards.Config)) *rewards
 	}
 	lcfg.Base = e.Base()
 	lcfg.Base.DBMaxConns = 8
+	lcfg.Lots.ReturnWindow = 0 // the scenarios redeem points they just earned
 	l := testkit.Start(t, ledger.New, lcfg).Service
 	e.ledgerAddr = l.GRPCAddr()
 	r := startRewards(t, e, e.ledgerAddr, opts...).Service
