@@ -49,6 +49,7 @@ func main() {
 
 type options struct {
 	purchases, members, callers, calls, publishers, poison, rules int
+	tiers                                                         bool
 }
 
 func run(ctx context.Context) error {
@@ -58,6 +59,7 @@ func run(ctx context.Context) error {
 	flag.IntVar(&o.callers, "callers", 50, "concurrent Redeem / RedeemCoupon callers")
 	flag.IntVar(&o.calls, "calls", 2_000, "Redeem calls (and as many RedeemCoupon calls)")
 	flag.IntVar(&o.publishers, "publishers", 4, "concurrent POS publishers")
+	flag.BoolVar(&o.tiers, "tiers", true, "tiers defined (every batch keeps the qualifying figures)")
 	flag.IntVar(&o.rules, "rules", 50, "active earning rules (10 of them match every basket; 0 measures the ledger without rules)")
 	flag.IntVar(&o.poison, "poison", 1_000, "poison events interleaved with healthy purchases in the lag run (0 skips it)")
 	logLevel := flag.String("service-log-level", "warn", "LOG_LEVEL of the services (debug logs every batch)")
@@ -72,7 +74,10 @@ func run(ctx context.Context) error {
 	fmt.Printf("treue-bench: %d purchases for %d members, %d callers\n", o.purchases, o.members, o.callers)
 	s, err := stack.Up(ctx, stack.Options{
 		Root: root, DataDir: filepath.Join(root, ".run", "bench"), Database: "treue_bench_" + suffix,
-		Namespace: "bench" + suffix + "_", Log: log, Env: []string{"LOG_LEVEL=" + *logLevel},
+		Namespace: "bench" + suffix + "_", Log: log,
+		// Points spendable at once (no return window), so that Redeem has points to spend;
+		// lots and their expiry are kept as in production.
+		Env: []string{"LOG_LEVEL=" + *logLevel, "LEDGER_RETURN_WINDOW=0"},
 	})
 	if err != nil {
 		return err
@@ -96,11 +101,19 @@ func run(ctx context.Context) error {
 	}
 	defer pool.Close()
 
+	// Tiers before the members enrol, so that they start in the base tier.
+	tier := "standard"
+	if o.tiers {
+		if err := seedTiers(ctx, s); err != nil {
+			return err
+		}
+		tier = "bronze"
+	}
 	members, err := enrol(ctx, s, o.members)
 	if err != nil {
 		return err
 	}
-	if err := seedRules(ctx, s, o.rules); err != nil {
+	if err := seedRules(ctx, s, o.rules, tier); err != nil {
 		return err
 	}
 	msgs, ids, subjects, expected := makePurchases(o.purchases, members, o.rules)

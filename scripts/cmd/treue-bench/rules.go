@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
+
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
 	posv1 "github.com/treue/treue/proto/gen/treue/pos/v1"
@@ -15,9 +18,28 @@ import (
 // rules do not match a given basket.
 const matchingRules = 10
 
+// seedTiers defines Bronze, Silver and Gold with thresholds no bench member reaches: every
+// purchase batch keeps the members' qualifying figures and checks for upgrades, as in
+// production, while the rules' expected points stay those of Bronze.
+func seedTiers(ctx context.Context, s *stack.Stack) error {
+	conn, err := s.Conn("ledger", "marketing")
+	if err != nil {
+		return err
+	}
+	_, err = ledgerv1.NewTierServiceClient(conn).DefineTiers(ctx, &ledgerv1.DefineTiersRequest{
+		Basis: ledgerv1.TierBasis_TIER_BASIS_ROLLING, WindowMonths: 12, GracePeriod: durationpb.New(30 * 24 * time.Hour),
+		Tiers: []*ledgerv1.Tier{
+			{Code: "bronze", Name: "Bronze", Rank: 1},
+			{Code: "silver", Name: "Silver", Rank: 2, MinPoints: 1_000_000_000},
+			{Code: "gold", Name: "Gold", Rank: 3, MinPoints: 2_000_000_000},
+		},
+	})
+	return err
+}
+
 // seedRules creates n active earning rules, matchingRules of them (at most) matching
-// every purchase the benchmark publishes.
-func seedRules(ctx context.Context, s *stack.Stack, n int) error {
+// every purchase the benchmark publishes; tier is the members' tier.
+func seedRules(ctx context.Context, s *stack.Stack, n int, tier string) error {
 	conn, err := s.Conn("ledger", "marketing")
 	if err != nil {
 		return err
@@ -27,7 +49,7 @@ func seedRules(ctx context.Context, s *stack.Stack, n int) error {
 		d := &ledgerv1.RuleDefinition{Name: fmt.Sprintf("bench rule %d", i), Trigger: "purchase", Stacking: "additive"}
 		switch {
 		case i < matchingRules/2:
-			d.Condition = `member.tier == "standard" && purchase.currency == "EUR"`
+			d.Condition = fmt.Sprintf(`member.tier == %q && purchase.currency == "EUR"`, tier)
 			d.LineFilter = `line.quantity >= 1 && line.amount_minor > 0`
 			d.Award = &ledgerv1.Award{Kind: "fixed_bonus", Points: 1, Per: "line", On: "matching_lines"}
 		case i < matchingRules:
