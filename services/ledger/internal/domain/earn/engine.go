@@ -113,8 +113,18 @@ func NewEngine(cfg Config) (*Engine, error) {
 	if cfg.Location == nil {
 		cfg.Location = time.UTC
 	}
-	types := ext.NativeTypes(ext.ParseStructTags(true),
+	native := ext.NativeTypes(ext.ParseStructTags(true),
 		reflect.TypeFor[PurchaseFacts](), reflect.TypeFor[LineFacts](), reflect.TypeFor[MemberFacts](), reflect.TypeFor[EventFacts]())
+	typed := func(env *cel.Env) (*cel.Env, error) {
+		return cel.CustomTypeProvider(factsProvider{env.CELTypeProvider()})(env)
+	}
+	types := func(env *cel.Env) (*cel.Env, error) {
+		env, err := native(env)
+		if err != nil {
+			return nil, err
+		}
+		return typed(env)
+	}
 	member := cel.Variable("member", cel.ObjectType("earn.MemberFacts"))
 	purchase := cel.Variable("purchase", cel.ObjectType("earn.PurchaseFacts"))
 	e := &Engine{cfg: cfg, cache: map[versionKey]*Rule{}}
