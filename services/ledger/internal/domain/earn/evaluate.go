@@ -253,7 +253,7 @@ func (e *Engine) EvaluatePurchase(s *RuleSet, in PurchaseInput) (Explanation, []
 				continue
 			}
 		}
-		ok, err := holds(r.cond, act)
+		ok, err := holds(r.cond, r.guards, act)
 		if err != nil {
 			warnings = append(warnings, fmt.Errorf("rule %s version %d: condition: %w", r.RuleID, r.Version, err))
 		}
@@ -265,7 +265,7 @@ func (e *Engine) EvaluatePurchase(s *RuleSet, in PurchaseInput) (Explanation, []
 			matched = make([]int, 0, n)
 			for i := range act.purchase.Lines {
 				act.line = &act.purchase.Lines[i]
-				ok, err := holds(r.line, act)
+				ok, err := holds(r.line, nil, act)
 				if err != nil {
 					warnings = append(warnings, fmt.Errorf("rule %s version %d: line filter on line %d: %w", r.RuleID, r.Version, i, err))
 				}
@@ -481,7 +481,7 @@ func (e *Engine) EvaluateEvent(s *RuleSet, in EventInput) (Explanation, []error)
 				continue
 			}
 		}
-		ok, err := holds(r.cond, act)
+		ok, err := holds(r.cond, r.guards, act)
 		if err != nil {
 			warnings = append(warnings, fmt.Errorf("rule %s version %d: condition: %w", r.RuleID, r.Version, err))
 		}
