@@ -193,13 +193,19 @@ func (e *Engine) purchaseFacts(p domain.Purchase, digits int) *PurchaseFacts {
 	return f
 }
 
+// noTags and noAttributes stand for missing ones; CEL only reads them.
+var (
+	noTags       = []string{}
+	noAttributes = map[string]string{}
+)
+
 func memberFacts(m Profile) *MemberFacts {
 	f := &MemberFacts{Tier: m.Tier, Tags: m.Tags, Attributes: m.Attributes}
 	if f.Tags == nil {
-		f.Tags = []string{}
+		f.Tags = noTags
 	}
 	if f.Attributes == nil {
-		f.Attributes = map[string]string{}
+		f.Attributes = noAttributes
 	}
 	return f
 }
@@ -368,23 +374,26 @@ func (e *Engine) award(r *Rule, p domain.Purchase, amounts []int64, matched, all
 // memberCaps bounds a part by the rule's caps for the member: the tightest that binds is
 // named.
 func memberCaps(part *Part, c Caps, u Usage, k UsageKey, day, month string) {
-	bound := func(limit int64, kind CapKind, period string) {
+	if c == (Caps{}) {
+		return
+	}
+	bound := func(limit int64, kind CapKind, prefix, period string) {
 		if limit <= 0 {
 			return
 		}
 		left := limit
-		if period != "" {
-			k.Period = period
+		if prefix != "" {
+			k.Period = prefix + period // only for a cap that is set: most rules have none
 			left = max(limit-u[k], 0)
 		}
 		if left < part.Points {
 			part.Points, part.Cap = left, kind
 		}
 	}
-	bound(c.PerPurchase, CapPerPurchase, "")
-	bound(c.PerDay, CapPerDay, "d:"+day)
-	bound(c.PerMonth, CapPerMonth, "m:"+month)
-	bound(c.PerCampaign, CapPerCampaign, "all")
+	bound(c.PerPurchase, CapPerPurchase, "", "")
+	bound(c.PerDay, CapPerDay, "d:", day)
+	bound(c.PerMonth, CapPerMonth, "m:", month)
+	bound(c.PerCampaign, CapPerCampaign, "all", "")
 	part.LinePoints = scale(part.LinePoints, part.Points)
 }
 
@@ -398,16 +407,19 @@ func stack(cands []candidate) []candidate {
 			return []candidate{c}
 		}
 	}
-	best := map[string]int{}
+	var best map[string]int // made for the first best_of rule: most programmes have none
 	for i, c := range cands {
 		if c.rule.Stacking != BestOf {
 			continue
+		}
+		if best == nil {
+			best = map[string]int{}
 		}
 		if j, ok := best[c.rule.Group]; !ok || c.part.Points > cands[j].part.Points {
 			best[c.rule.Group] = i
 		}
 	}
-	out := make([]candidate, 0, len(cands))
+	out := cands[:0] // in place: each candidate is read before its slot is written
 	for i, c := range cands {
 		switch c.rule.Stacking {
 		case Exclusive:
@@ -425,11 +437,14 @@ func stack(cands []candidate) []candidate {
 // spendBudgets bounds parts by what their campaigns have left, in evaluation order, and
 // returns the total.
 func spendBudgets(parts []Part, campaigns map[string]Campaign) int64 {
-	left := map[string]int64{}
+	var left map[string]int64 // made for the first part of a campaign
 	var total int64
 	for i := range parts {
 		p := &parts[i]
 		if p.CampaignID != "" {
+			if left == nil {
+				left = map[string]int64{}
+			}
 			rem, seen := left[p.CampaignID]
 			if !seen {
 				rem = campaigns[p.CampaignID].Remaining()
@@ -463,7 +478,7 @@ func (e *Engine) EvaluateEvent(s *RuleSet, in EventInput) (Explanation, []error)
 	act := &activation{member: memberFacts(in.Member),
 		event: &EventFacts{Type: in.Type, Source: in.Source, Attributes: in.Attributes, At: in.At}}
 	if act.event.Attributes == nil {
-		act.event.Attributes = map[string]string{}
+		act.event.Attributes = noAttributes
 	}
 	trigger := CustomTrigger(in.Type)
 	day, month, year := e.periods(in.At)
