@@ -440,16 +440,14 @@ func (t *ledgerTx) InsertCreditParts(ctx context.Context, parts []earn.CreditPar
 			Uncapped: p.Uncapped, Points: p.Points, Cap: string(p.Cap), Expiry: p.Expiry.String(), ExpiryOverridden: p.ExpiryOverridden})
 	}
 	rows := make([][]any, 0, len(order))
+	var buf []byte
 	for _, id := range order {
 		txid, err := binaryUUID(id)
 		if err != nil {
 			return fmt.Errorf("credit breakdown of %s: %w", refs[id], err)
 		}
-		js, err := json.Marshal(by[id])
-		if err != nil {
-			return err
-		}
-		rows = append(rows, []any{txid, refs[id], string(js)})
+		buf = appendParts(buf[:0], by[id])
+		rows = append(rows, []any{txid, refs[id], string(buf)})
 	}
 	_, err := t.tx.CopyFrom(ctx, pgx.Identifier{"credit_breakdowns"}, []string{"transaction_id", "reference", "parts"},
 		pgx.CopyFromRows(rows))
