@@ -3,8 +3,12 @@ package postgres
 import (
 	"encoding/json"
 	"math/rand/v2"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/treue/treue/services/ledger/internal/domain/earn"
 )
 
 func TestAppendPartsIsJSONMarshal(t *testing.T) {
@@ -53,5 +57,22 @@ func TestAppendPartsIsJSONMarshal(t *testing.T) {
 	}
 	if got := string(appendParts([]byte("x"), []partJSON{{RuleID: "base"}})); !strings.HasPrefix(got, `x[{"rule_id":"base"`) {
 		t.Fatalf("does not append: %s", got)
+	}
+}
+
+func TestGroupPartsKeepsEachCreditsOrder(t *testing.T) {
+	part := func(tx string, n int) earn.CreditPart {
+		return earn.CreditPart{TransactionID: tx, Reference: "ref " + tx, Part: earn.Part{RuleID: tx, Points: int64(n)}}
+	}
+	g := groupParts([]earn.CreditPart{part("b", 1), part("a", 1), part("b", 2), part("c", 1), part("a", 2), part("b", 3)})
+	var got []string
+	for o, id := range g.ids {
+		for _, p := range g.parts[g.bounds[o]:g.bounds[o+1]] {
+			got = append(got, g.refs[o]+":"+id+"/"+p.RuleID+strconv.FormatInt(p.Points, 10))
+		}
+	}
+	want := []string{"ref b:b/b1", "ref b:b/b2", "ref b:b/b3", "ref a:a/a1", "ref a:a/a2", "ref c:c/c1"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("grouped %v, want %v", got, want)
 	}
 }
