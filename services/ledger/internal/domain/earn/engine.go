@@ -242,6 +242,8 @@ func program(env *cel.Env, field, expr string) (cel.Program, *cel.Ast, error) {
 type RuleSet struct {
 	rules []*Rule
 	byID  map[string]*Rule
+	// periodic: a rule has a cap or a custom event limit, counted per member and period.
+	periodic bool
 }
 
 // RuleSet compiles (or finds in the cache) rule versions and orders them. A version that
@@ -276,6 +278,7 @@ func (e *Engine) RuleSet(versions []RuleVersion, drafts ...RuleVersion) (*RuleSe
 	s.byID = make(map[string]*Rule, len(s.rules))
 	for _, r := range s.rules {
 		s.byID[r.RuleID] = r
+		s.periodic = s.periodic || r.Caps.PerDay > 0 || r.Caps.PerMonth > 0 || r.Caps.PerCampaign > 0 || r.EventLimit != LimitNone
 	}
 	slices.SortStableFunc(s.rules, func(a, b *Rule) int {
 		if a.Priority != b.Priority {

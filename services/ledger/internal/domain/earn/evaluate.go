@@ -126,8 +126,11 @@ func (e *Engine) UsageKeys(s *RuleSet, memberID string, at time.Time) []UsageKey
 // version counts from then on. Call it after each evaluation of a batch so that the next
 // purchase of the same member sees it.
 func (e *Engine) Record(u Usage, s *RuleSet, memberID string, at time.Time, x Explanation) Usage {
+	if !s.counted() {
+		return nil
+	}
 	day, month, year := e.periods(at)
-	inc := Usage{}
+	var inc Usage // nil while nothing counts: most purchases meet no cap nor limit
 	for _, p := range x.Parts {
 		r := s.rule(p.RuleID)
 		if r == nil || p.Points <= 0 {
@@ -135,6 +138,9 @@ func (e *Engine) Record(u Usage, s *RuleSet, memberID string, at time.Time, x Ex
 		}
 		k := UsageKey{MemberID: memberID, RuleID: p.RuleID}
 		add := func(period string, n int64) {
+			if inc == nil {
+				inc = Usage{}
+			}
 			k.Period = period
 			inc[k] += n
 		}
@@ -165,10 +171,14 @@ func (e *Engine) Record(u Usage, s *RuleSet, memberID string, at time.Time, x Ex
 }
 
 // Spent is what x took from each campaign's budget.
+// The map is nil when x spent nothing, as most credits do.
 func (x Explanation) Spent() map[string]int64 {
-	out := map[string]int64{}
+	var out map[string]int64
 	for _, p := range x.Parts {
 		if p.CampaignID != "" && p.Points > 0 {
+			if out == nil {
+				out = map[string]int64{}
+			}
 			out[p.CampaignID] += p.Points
 		}
 	}
@@ -246,7 +256,10 @@ func (e *Engine) EvaluatePurchase(s *RuleSet, in PurchaseInput) (Explanation, []
 	}
 	act := &activation{purchase: e.purchaseFacts(p, digits), member: memberFacts(in.Member)}
 	baseF := fracOf(baseRate)
-	day, month, _ := e.periods(p.OccurredAt)
+	var day, month string
+	if s.counted() {
+		day, month, _ = e.periods(p.OccurredAt)
+	}
 	var warnings []error
 	cands := make([]candidate, 0, 16) // room for the few rules that usually apply
 	for _, r := range s.rules {
@@ -539,6 +552,10 @@ func (s *RuleSet) rule(id string) *Rule {
 	}
 	return s.byID[id]
 }
+
+// counted reports whether a rule of the set has a cap or limit counted per period: only
+// then do evaluations need the periods' names.
+func (s *RuleSet) counted() bool { return s != nil && s.periodic }
 
 // list returns the rules of a possibly nil set.
 func (s *RuleSet) list() []*Rule {
