@@ -236,6 +236,11 @@ func (b *base) storeCredits(ctx context.Context, tx Tx, campaigns map[string]ear
 		spent  = map[string]int64{}
 		events []domain.Event
 	)
+	n := 0
+	for _, c := range credits {
+		n += len(c.x.Parts)
+	}
+	parts = make([]earn.CreditPart, 0, n) // parts are large: growing the slice was a cost
 	for _, c := range credits {
 		for _, part := range c.x.Parts {
 			parts = append(parts, earn.CreditPart{TransactionID: c.txID, Reference: c.reference, Part: part})

@@ -424,36 +424,63 @@ func (t *ledgerTx) InsertCreditParts(ctx context.Context, parts []earn.CreditPar
 	if len(parts) == 0 {
 		return nil
 	}
-	// One row per credit, its parts in order.
-	var (
-		order []string
-		refs  = map[string]string{}
-		by    = map[string][]partJSON{}
-	)
-	for _, p := range parts {
-		if _, seen := by[p.TransactionID]; !seen {
-			order = append(order, p.TransactionID)
-			refs[p.TransactionID] = p.Reference
-		}
-		by[p.TransactionID] = append(by[p.TransactionID], partJSON{RuleID: p.RuleID, Version: p.Version, Name: p.Name,
-			CampaignID: p.CampaignID, MatchedLines: nonNilIdx(p.MatchedLines), LinePoints: nonNilInts(p.LinePoints),
-			Uncapped: p.Uncapped, Points: p.Points, Cap: string(p.Cap), Expiry: p.Expiry.String(), ExpiryOverridden: p.ExpiryOverridden})
-	}
-	rows := make([][]any, 0, len(order))
-	for _, id := range order {
+	g := groupParts(parts)
+	rows := make([][]any, 0, len(g.ids))
+	var buf []byte
+	for o, id := range g.ids {
 		txid, err := binaryUUID(id)
 		if err != nil {
-			return fmt.Errorf("credit breakdown of %s: %w", refs[id], err)
+			return fmt.Errorf("credit breakdown of %s: %w", g.refs[o], err)
 		}
-		js, err := json.Marshal(by[id])
-		if err != nil {
-			return err
-		}
-		rows = append(rows, []any{txid, refs[id], string(js)})
+		buf = appendParts(buf[:0], g.parts[g.bounds[o]:g.bounds[o+1]])
+		rows = append(rows, []any{txid, g.refs[o], string(buf)})
 	}
 	_, err := t.tx.CopyFrom(ctx, pgx.Identifier{"credit_breakdowns"}, []string{"transaction_id", "reference", "parts"},
 		pgx.CopyFromRows(rows))
 	return err
+}
+
+// creditGroups are parts grouped by credit: credit o (ids[o], refs[o]) has
+// parts[bounds[o]:bounds[o+1]].
+type creditGroups struct {
+	ids, refs []string
+	parts     []partJSON
+	bounds    []int
+}
+
+// groupParts groups parts by credit, each credit's in their order, the credits in the
+// order they first appear: a counting sort into one slice, as a batch has thousands.
+func groupParts(parts []earn.CreditPart) creditGroups {
+	var (
+		g       creditGroups
+		ordinal = make(map[string]int, len(parts)/4)
+		credit  = make([]int, len(parts)) // the credit of each part, by ordinal
+	)
+	for i, p := range parts {
+		o, seen := ordinal[p.TransactionID]
+		if !seen {
+			o = len(g.ids)
+			ordinal[p.TransactionID] = o
+			g.ids, g.refs, g.bounds = append(g.ids, p.TransactionID), append(g.refs, p.Reference), append(g.bounds, 0)
+		}
+		credit[i] = o
+		g.bounds[o]++ // a count, until the sums below
+	}
+	next := 0
+	for o, n := range g.bounds {
+		g.bounds[o] = next
+		next += n
+	}
+	g.bounds = append(g.bounds, next)
+	fill := slices.Clone(g.bounds)
+	g.parts = make([]partJSON, len(parts))
+	for i, p := range parts {
+		g.parts[fill[credit[i]]] = partJSON{RuleID: p.RuleID, Version: p.Version, Name: p.Name,
+			CampaignID: p.CampaignID, MatchedLines: nonNilIdx(p.MatchedLines), LinePoints: nonNilInts(p.LinePoints),
+			Uncapped: p.Uncapped, Points: p.Points, Cap: string(p.Cap), Expiry: p.Expiry.String(), ExpiryOverridden: p.ExpiryOverridden}
+		fill[credit[i]]++
+	}
+	return g
 }
 
 func nonNilIdx(xs []int) []int {

@@ -113,8 +113,18 @@ func NewEngine(cfg Config) (*Engine, error) {
 	if cfg.Location == nil {
 		cfg.Location = time.UTC
 	}
-	types := ext.NativeTypes(ext.ParseStructTags(true),
+	native := ext.NativeTypes(ext.ParseStructTags(true),
 		reflect.TypeFor[PurchaseFacts](), reflect.TypeFor[LineFacts](), reflect.TypeFor[MemberFacts](), reflect.TypeFor[EventFacts]())
+	typed := func(env *cel.Env) (*cel.Env, error) {
+		return cel.CustomTypeProvider(factsProvider{env.CELTypeProvider()})(env)
+	}
+	types := func(env *cel.Env) (*cel.Env, error) {
+		env, err := native(env)
+		if err != nil {
+			return nil, err
+		}
+		return typed(env)
+	}
 	member := cel.Variable("member", cel.ObjectType("earn.MemberFacts"))
 	purchase := cel.Variable("purchase", cel.ObjectType("earn.PurchaseFacts"))
 	e := &Engine{cfg: cfg, cache: map[versionKey]*Rule{}}
@@ -138,6 +148,8 @@ func (e *Engine) Location() *time.Location { return e.cfg.Location }
 type Rule struct {
 	RuleVersion
 	cond, line cel.Program // nil: always holds
+	// guards are tests of the condition checked before it is evaluated.
+	guards     []guard
 	expiry     domain.ExpiryPolicy
 	overridden bool
 }
@@ -185,40 +197,44 @@ func (e *Engine) compile(v RuleVersion) (*Rule, error) {
 		env = e.evEnv
 	}
 	var err error
-	if r.cond, err = program(env, "condition", v.Condition); err != nil {
+	var checked *cel.Ast
+	if r.cond, checked, err = program(env, "condition", v.Condition); err != nil {
 		return nil, err
 	}
-	if r.line, err = program(e.lineEnv, "line_filter", v.LineFilter); err != nil {
+	if checked != nil {
+		r.guards = guardsOf(checked)
+	}
+	if r.line, _, err = program(e.lineEnv, "line_filter", v.LineFilter); err != nil {
 		return nil, err
 	}
 	return r, nil
 }
 
-// program compiles a bool expression; "" is nil (always true).
-func program(env *cel.Env, field, expr string) (cel.Program, error) {
+// program compiles a bool expression, and returns it checked; "" is nil (always true).
+func program(env *cel.Env, field, expr string) (cel.Program, *cel.Ast, error) {
 	if strings.TrimSpace(expr) == "" {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if len(expr) > 4096 {
-		return nil, invalid(field, "at most 4096 characters")
+		return nil, nil, invalid(field, "at most 4096 characters")
 	}
 	ast, iss := env.Compile(expr)
 	if iss.Err() != nil {
 		errs := iss.Errors()
 		first := errs[0]
-		return nil, invalid(field, "line %d, column %d: %s", first.Location.Line(), first.Location.Column()+1, first.Message)
+		return nil, nil, invalid(field, "line %d, column %d: %s", first.Location.Line(), first.Location.Column()+1, first.Message)
 	}
 	if !ast.OutputType().IsExactType(cel.BoolType) {
-		return nil, invalid(field, "line 1, column 1: the expression is of type %s, want bool", ast.OutputType())
+		return nil, nil, invalid(field, "line 1, column 1: the expression is of type %s, want bool", ast.OutputType())
 	}
 	if est, err := env.EstimateCost(ast, sizes{}); err != nil || est.Max > costLimit {
-		return nil, invalid(field, "the expression may cost too much to evaluate (estimated %d, at most %d): avoid nesting comprehensions", est.Max, costLimit)
+		return nil, nil, invalid(field, "the expression may cost too much to evaluate (estimated %d, at most %d): avoid nesting comprehensions", est.Max, costLimit)
 	}
 	prg, err := env.Program(ast, cel.EvalOptions(cel.OptOptimize))
 	if err != nil {
-		return nil, invalid(field, "%v", err)
+		return nil, nil, invalid(field, "%v", err)
 	}
-	return prg, nil
+	return prg, ast, nil
 }
 
 // RuleSet is the compiled rules of one moment, in evaluation order (priority, highest
@@ -226,6 +242,8 @@ func program(env *cel.Env, field, expr string) (cel.Program, error) {
 type RuleSet struct {
 	rules []*Rule
 	byID  map[string]*Rule
+	// periodic: a rule has a cap or a custom event limit, counted per member and period.
+	periodic bool
 }
 
 // RuleSet compiles (or finds in the cache) rule versions and orders them. A version that
@@ -260,6 +278,7 @@ func (e *Engine) RuleSet(versions []RuleVersion, drafts ...RuleVersion) (*RuleSe
 	s.byID = make(map[string]*Rule, len(s.rules))
 	for _, r := range s.rules {
 		s.byID[r.RuleID] = r
+		s.periodic = s.periodic || r.Caps.PerDay > 0 || r.Caps.PerMonth > 0 || r.Caps.PerCampaign > 0 || r.EventLimit != LimitNone
 	}
 	slices.SortStableFunc(s.rules, func(a, b *Rule) int {
 		if a.Priority != b.Priority {
@@ -311,11 +330,14 @@ func (a *activation) ResolveName(name string) (any, bool) {
 
 func (a *activation) Parent() interpreter.Activation { return nil }
 
-// holds evaluates a bool program; an evaluation error (a missing attribute, the cost
-// limit) counts as false and is returned so the caller can log it.
-func holds(p cel.Program, a *activation) (bool, error) {
+// holds evaluates a bool program after its guards; an evaluation error (a missing
+// attribute, the cost limit) counts as false and is returned so the caller can log it.
+func holds(p cel.Program, gs []guard, a *activation) (bool, error) {
 	if p == nil {
 		return true, nil
+	}
+	if !pass(gs, a) {
+		return false, nil
 	}
 	out, _, err := p.Eval(a)
 	if err != nil {

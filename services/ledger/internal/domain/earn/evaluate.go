@@ -126,8 +126,11 @@ func (e *Engine) UsageKeys(s *RuleSet, memberID string, at time.Time) []UsageKey
 // version counts from then on. Call it after each evaluation of a batch so that the next
 // purchase of the same member sees it.
 func (e *Engine) Record(u Usage, s *RuleSet, memberID string, at time.Time, x Explanation) Usage {
+	if !s.counted() {
+		return nil
+	}
 	day, month, year := e.periods(at)
-	inc := Usage{}
+	var inc Usage // nil while nothing counts: most purchases meet no cap nor limit
 	for _, p := range x.Parts {
 		r := s.rule(p.RuleID)
 		if r == nil || p.Points <= 0 {
@@ -135,6 +138,9 @@ func (e *Engine) Record(u Usage, s *RuleSet, memberID string, at time.Time, x Ex
 		}
 		k := UsageKey{MemberID: memberID, RuleID: p.RuleID}
 		add := func(period string, n int64) {
+			if inc == nil {
+				inc = Usage{}
+			}
 			k.Period = period
 			inc[k] += n
 		}
@@ -165,10 +171,14 @@ func (e *Engine) Record(u Usage, s *RuleSet, memberID string, at time.Time, x Ex
 }
 
 // Spent is what x took from each campaign's budget.
+// The map is nil when x spent nothing, as most credits do.
 func (x Explanation) Spent() map[string]int64 {
-	out := map[string]int64{}
+	var out map[string]int64
 	for _, p := range x.Parts {
 		if p.CampaignID != "" && p.Points > 0 {
+			if out == nil {
+				out = map[string]int64{}
+			}
 			out[p.CampaignID] += p.Points
 		}
 	}
@@ -193,13 +203,19 @@ func (e *Engine) purchaseFacts(p domain.Purchase, digits int) *PurchaseFacts {
 	return f
 }
 
+// noTags and noAttributes stand for missing ones; CEL only reads them.
+var (
+	noTags       = []string{}
+	noAttributes = map[string]string{}
+)
+
 func memberFacts(m Profile) *MemberFacts {
 	f := &MemberFacts{Tier: m.Tier, Tags: m.Tags, Attributes: m.Attributes}
 	if f.Tags == nil {
-		f.Tags = []string{}
+		f.Tags = noTags
 	}
 	if f.Attributes == nil {
-		f.Attributes = map[string]string{}
+		f.Attributes = noAttributes
 	}
 	return f
 }
@@ -240,7 +256,10 @@ func (e *Engine) EvaluatePurchase(s *RuleSet, in PurchaseInput) (Explanation, []
 	}
 	act := &activation{purchase: e.purchaseFacts(p, digits), member: memberFacts(in.Member)}
 	baseF := fracOf(baseRate)
-	day, month, _ := e.periods(p.OccurredAt)
+	var day, month string
+	if s.counted() {
+		day, month, _ = e.periods(p.OccurredAt)
+	}
 	var warnings []error
 	cands := make([]candidate, 0, 16) // room for the few rules that usually apply
 	for _, r := range s.rules {
@@ -253,7 +272,7 @@ func (e *Engine) EvaluatePurchase(s *RuleSet, in PurchaseInput) (Explanation, []
 				continue
 			}
 		}
-		ok, err := holds(r.cond, act)
+		ok, err := holds(r.cond, r.guards, act)
 		if err != nil {
 			warnings = append(warnings, fmt.Errorf("rule %s version %d: condition: %w", r.RuleID, r.Version, err))
 		}
@@ -265,7 +284,7 @@ func (e *Engine) EvaluatePurchase(s *RuleSet, in PurchaseInput) (Explanation, []
 			matched = make([]int, 0, n)
 			for i := range act.purchase.Lines {
 				act.line = &act.purchase.Lines[i]
-				ok, err := holds(r.line, act)
+				ok, err := holds(r.line, nil, act)
 				if err != nil {
 					warnings = append(warnings, fmt.Errorf("rule %s version %d: line filter on line %d: %w", r.RuleID, r.Version, i, err))
 				}
@@ -368,23 +387,26 @@ func (e *Engine) award(r *Rule, p domain.Purchase, amounts []int64, matched, all
 // memberCaps bounds a part by the rule's caps for the member: the tightest that binds is
 // named.
 func memberCaps(part *Part, c Caps, u Usage, k UsageKey, day, month string) {
-	bound := func(limit int64, kind CapKind, period string) {
+	if c == (Caps{}) {
+		return
+	}
+	bound := func(limit int64, kind CapKind, prefix, period string) {
 		if limit <= 0 {
 			return
 		}
 		left := limit
-		if period != "" {
-			k.Period = period
+		if prefix != "" {
+			k.Period = prefix + period // only for a cap that is set: most rules have none
 			left = max(limit-u[k], 0)
 		}
 		if left < part.Points {
 			part.Points, part.Cap = left, kind
 		}
 	}
-	bound(c.PerPurchase, CapPerPurchase, "")
-	bound(c.PerDay, CapPerDay, "d:"+day)
-	bound(c.PerMonth, CapPerMonth, "m:"+month)
-	bound(c.PerCampaign, CapPerCampaign, "all")
+	bound(c.PerPurchase, CapPerPurchase, "", "")
+	bound(c.PerDay, CapPerDay, "d:", day)
+	bound(c.PerMonth, CapPerMonth, "m:", month)
+	bound(c.PerCampaign, CapPerCampaign, "all", "")
 	part.LinePoints = scale(part.LinePoints, part.Points)
 }
 
@@ -398,16 +420,19 @@ func stack(cands []candidate) []candidate {
 			return []candidate{c}
 		}
 	}
-	best := map[string]int{}
+	var best map[string]int // made for the first best_of rule: most programmes have none
 	for i, c := range cands {
 		if c.rule.Stacking != BestOf {
 			continue
+		}
+		if best == nil {
+			best = map[string]int{}
 		}
 		if j, ok := best[c.rule.Group]; !ok || c.part.Points > cands[j].part.Points {
 			best[c.rule.Group] = i
 		}
 	}
-	out := make([]candidate, 0, len(cands))
+	out := cands[:0] // in place: each candidate is read before its slot is written
 	for i, c := range cands {
 		switch c.rule.Stacking {
 		case Exclusive:
@@ -425,11 +450,14 @@ func stack(cands []candidate) []candidate {
 // spendBudgets bounds parts by what their campaigns have left, in evaluation order, and
 // returns the total.
 func spendBudgets(parts []Part, campaigns map[string]Campaign) int64 {
-	left := map[string]int64{}
+	var left map[string]int64 // made for the first part of a campaign
 	var total int64
 	for i := range parts {
 		p := &parts[i]
 		if p.CampaignID != "" {
+			if left == nil {
+				left = map[string]int64{}
+			}
 			rem, seen := left[p.CampaignID]
 			if !seen {
 				rem = campaigns[p.CampaignID].Remaining()
@@ -463,7 +491,7 @@ func (e *Engine) EvaluateEvent(s *RuleSet, in EventInput) (Explanation, []error)
 	act := &activation{member: memberFacts(in.Member),
 		event: &EventFacts{Type: in.Type, Source: in.Source, Attributes: in.Attributes, At: in.At}}
 	if act.event.Attributes == nil {
-		act.event.Attributes = map[string]string{}
+		act.event.Attributes = noAttributes
 	}
 	trigger := CustomTrigger(in.Type)
 	day, month, year := e.periods(in.At)
@@ -481,7 +509,7 @@ func (e *Engine) EvaluateEvent(s *RuleSet, in EventInput) (Explanation, []error)
 				continue
 			}
 		}
-		ok, err := holds(r.cond, act)
+		ok, err := holds(r.cond, r.guards, act)
 		if err != nil {
 			warnings = append(warnings, fmt.Errorf("rule %s version %d: condition: %w", r.RuleID, r.Version, err))
 		}
@@ -524,6 +552,10 @@ func (s *RuleSet) rule(id string) *Rule {
 	}
 	return s.byID[id]
 }
+
+// counted reports whether a rule of the set has a cap or limit counted per period: only
+// then do evaluations need the periods' names.
+func (s *RuleSet) counted() bool { return s != nil && s.periodic }
 
 // list returns the rules of a possibly nil set.
 func (s *RuleSet) list() []*Rule {
