@@ -29,11 +29,14 @@ const (
 	// purchase and per day, from a budget that a handful of purchases exhaust.
 	progBonus       = 30
 	progBonusCap    = 20
-	progBonusPerDay = 45
+	progBonusPerDay = 30
 	progBudget      = 100
 	// The other rule: double points on the coffee line, capped per purchase.
 	progDoubleCap = 15
 )
+
+// progStart is when every run starts.
+var progStart = time.Date(2026, time.January, 30, 22, 0, 0, 0, time.UTC)
 
 // progTiers are the programme's tiers over a rolling window of one month, no grace.
 var progTiers = []domain.Tier{
@@ -302,6 +305,9 @@ func (w *propertyWorld) runProgramme(t *rapid.T, expiry domain.ExpiryPolicy) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	w.reset(ctx, t)
+	// Every run starts at the same moment, so that a failure replays and shrinks the same:
+	// two hours before a day, a month ends, and a day a month's expiry is clamped.
+	w.clock.set(progStart)
 	w.setUpProgramme(ctx, t)
 	c := w.app.Commands
 	m := &progModel{run: uuid.NewString()[:8], byID: map[string]*progMember{}, usedPerDay: map[string]map[string]int64{}, expiry: expiry}
@@ -399,67 +405,89 @@ func (w *propertyWorld) runProgramme(t *rapid.T, expiry domain.ExpiryPolicy) {
 	// Two members from the start, so that every step has someone to act on.
 	enrol(t)
 	enrol(t)
-	purchase := func(t *rapid.T) {
-		pm := member(t)
+	// purchases books a batch of one to three purchases (one member may make several):
+	// the rules evaluate them in order, each seeing what the one before used of caps and
+	// budget.
+	purchases := func(t *rapid.T) {
 		now := tick()
-		coffee := rapid.SampledFrom([]int64{0, 0, 250, 499, 1200, 2600}).Draw(t, "coffee")
-		other := rapid.Int64Range(0, 15_000).Draw(t, "other")
-		// Uploaded late, the purchase is past its return window already.
-		occurred := now.Add(-rapid.SampledFrom([]time.Duration{0, 0, 0, 2 * time.Hour}).Draw(t, "uploaded after"))
-		p := domain.Purchase{Key: domain.PurchaseKey{StoreID: store, TransactionID: m.next("T")}, EventID: uuid.NewString(),
-			MemberRef: pm.id, OccurredAt: occurred, Currency: "EUR", TotalMinor: coffee + other, Channel: "store",
-			Lines: []domain.Line{{SKU: "BRD-1", Quantity: 1, AmountMinor: other, Category: "bakery"}}}
-		if coffee > 0 {
-			p.Lines = append(p.Lines, domain.Line{SKU: "COF-1", Quantity: 1, AmountMinor: coffee, Category: "coffee"})
+		type sale struct {
+			p      domain.Purchase
+			pm     *progMember
+			points int64
 		}
-		// What the rules award.
-		points := p.TotalMinor / 100
-		if coffee > 0 {
-			points += min(coffee/100, progDoubleCap)
-			day := occurred.UTC().Format("2006-01-02")
-			used := m.usedPerDay[pm.id]
-			if used == nil {
-				used = map[string]int64{}
-				m.usedPerDay[pm.id] = used
+		var sales []sale
+		for range rapid.SampledFrom([]int{1, 1, 1, 2, 3}).Draw(t, "purchases in the batch") {
+			pm := member(t)
+			coffee := rapid.SampledFrom([]int64{0, 0, 250, 499, 1200, 2600}).Draw(t, "coffee")
+			other := rapid.Int64Range(0, 15_000).Draw(t, "other")
+			// Uploaded late, the purchase is past its return window already (and, two months
+			// late, outside the tiers' period).
+			occurred := now.Add(-rapid.SampledFrom([]time.Duration{0, 0, 0, 2 * time.Hour, 60 * 24 * time.Hour}).Draw(t, "uploaded after"))
+			p := domain.Purchase{Key: domain.PurchaseKey{StoreID: store, TransactionID: m.next("T")}, EventID: uuid.NewString(),
+				MemberRef: pm.id, OccurredAt: occurred, Currency: "EUR", TotalMinor: coffee + other, Channel: "store",
+				Lines: []domain.Line{{SKU: "BRD-1", Quantity: 1, AmountMinor: other, Category: "bakery"}}}
+			if coffee > 0 {
+				p.Lines = append(p.Lines, domain.Line{SKU: "COF-1", Quantity: 1, AmountMinor: coffee, Category: "coffee"})
 			}
-			if m.spent < progBudget {
-				bonus := min(progBonus, progBonusCap, max(progBonusPerDay-used[day], 0), progBudget-m.spent)
-				if bonus < progBonusCap {
-					progSeen.add("campaign awards cut by the daily cap or the budget", 1)
+			// What the rules award.
+			points := p.TotalMinor / 100
+			if coffee > 0 {
+				points += min(coffee/100, progDoubleCap)
+				day := occurred.UTC().Format("2006-01-02")
+				used := m.usedPerDay[pm.id]
+				if used == nil {
+					used = map[string]int64{}
+					m.usedPerDay[pm.id] = used
 				}
-				used[day] += bonus
-				m.spent += bonus
-				points += bonus
+				if m.spent < progBudget {
+					bonus := min(progBonus, progBonusCap, max(progBonusPerDay-used[day], 0), progBudget-m.spent)
+					if bonus < progBonusCap {
+						progSeen.add("campaign awards cut by the daily cap or the budget", 1)
+					}
+					used[day] += bonus
+					m.spent += bonus
+					points += bonus
+				}
+			}
+			sales = append(sales, sale{p, pm, points})
+		}
+		batch := make([]domain.Purchase, len(sales))
+		var total int64
+		for i, s := range sales {
+			batch[i] = s.p
+			total += s.points
+		}
+		booked, err := c.RecordPurchases.Handle(ctx, batch)
+		if err != nil || len(booked.Refusals) > 0 {
+			t.Fatalf("purchases: %v %v", err, booked.Refusals)
+		}
+		if booked.Points != total {
+			t.Fatalf("a batch of %d purchases earned %d points, the rules say %d", len(batch), booked.Points, total)
+		}
+		if rapid.Bool().Draw(t, "sent again") { // the till sent them again, under other event ids
+			for i := range batch {
+				batch[i].EventID = uuid.NewString()
+			}
+			if booked, err := c.RecordPurchases.Handle(ctx, batch); err != nil || booked.Points != 0 || booked.Sales != 0 {
+				t.Fatalf("purchases sent again: %+v, %v; want nothing booked", booked, err)
 			}
 		}
-		batch := []domain.Purchase{p}
-		if rapid.Bool().Draw(t, "sent twice") {
-			again := p
-			again.EventID = uuid.NewString()
-			batch = append(batch, again)
-		}
-		for i, b := range batch {
-			booked, err := c.RecordPurchases.Handle(ctx, []domain.Purchase{b})
-			if err != nil || len(booked.Refusals) > 0 {
-				t.Fatalf("purchase: %v %v", err, booked.Refusals)
+		for _, s := range sales {
+			p, pm, points := s.p, s.pm, s.points
+			m.purchases = append(m.purchases, &progPurchase{key: p.Key, member: pm.id, occurred: p.OccurredAt, total: p.TotalMinor, points: points})
+			if matures, pending := (domain.LotPolicy{ReturnWindow: progReturnWindow}).Maturity(p.OccurredAt, now); pending {
+				m.newLot(pm, p.Key.Reference(), points, now, matures)
+				progSeen.add("purchases pending", 1)
+			} else {
+				earned(pm, p.Key.Reference(), points, now)
 			}
-			if want := map[bool]int64{true: points, false: 0}[i == 0]; booked.Points != want {
-				t.Fatalf("purchase (delivery %d) earned %d points, the rules say %d", i+1, booked.Points, want)
+			pm.qualify(p.OccurredAt, points, p.TotalMinor)
+			if points > 0 || p.TotalMinor > 0 {
+				if pm.qualified(now) > pm.tier {
+					progSeen.add("tiers raised by a purchase", 1)
+				}
+				pm.tier = max(pm.tier, pm.qualified(now))
 			}
-		}
-		m.purchases = append(m.purchases, &progPurchase{key: p.Key, member: pm.id, occurred: occurred, total: p.TotalMinor, points: points})
-		if matures, pending := (domain.LotPolicy{ReturnWindow: progReturnWindow}).Maturity(occurred, now); pending {
-			m.newLot(pm, p.Key.Reference(), points, now, matures)
-			progSeen.add("purchases pending", 1)
-		} else {
-			earned(pm, p.Key.Reference(), points, now)
-		}
-		pm.qualify(occurred, points, p.TotalMinor)
-		if points > 0 || p.TotalMinor > 0 {
-			if pm.qualified(now) > pm.tier {
-				progSeen.add("tiers raised by a purchase", 1)
-			}
-			pm.tier = max(pm.tier, pm.qualified(now))
 		}
 	}
 
@@ -472,29 +500,40 @@ func (w *propertyWorld) runProgramme(t *rapid.T, expiry domain.ExpiryPolicy) {
 	t.Repeat(map[string]func(*rapid.T){
 		"enrol": enrol,
 		// Purchases are what a programme mostly sees.
-		"purchase":         purchase,
-		"another purchase": purchase,
+		"purchases":         purchases,
+		"further purchases": purchases,
 		"return": func(t *rapid.T) {
 			if len(m.purchases) == 0 {
 				t.Skip("no purchase yet")
 			}
 			now := tick()
-			p := rapid.SampledFrom(m.purchases).Draw(t, "purchase")
-			refund := rapid.Int64Range(0, p.total*3/2+100).Draw(t, "refund")
-			r := domain.Return{Key: domain.ReturnKey{StoreID: store, ReturnID: m.next("R")}, OriginalTransactionID: p.key.TransactionID,
-				EventID: uuid.NewString(), MemberRef: p.member, OccurredAt: now, Currency: "EUR", TotalMinor: refund, Deliveries: 1}
-			if _, err := c.RecordReturns.Handle(ctx, []domain.Return{r}); err != nil {
-				t.Fatalf("return: %v", err)
+			// A batch of one to three returns, of one purchase or several: each takes back
+			// what the ones before left.
+			var batch []domain.Return
+			var returned []func()
+			for range rapid.SampledFrom([]int{1, 1, 2, 3}).Draw(t, "returns in the batch") {
+				p := rapid.SampledFrom(m.purchases).Draw(t, "purchase")
+				refund := rapid.Int64Range(0, p.total*3/2+100).Draw(t, "refund")
+				batch = append(batch, domain.Return{Key: domain.ReturnKey{StoreID: store, ReturnID: m.next("R")}, OriginalTransactionID: p.key.TransactionID,
+					EventID: uuid.NewString(), MemberRef: p.member, OccurredAt: now, Currency: "EUR", TotalMinor: refund, Deliveries: 1})
+				returned = append(returned, func() {
+					points := domain.ReturnPoints(refund/100, p.points, p.returned)
+					p.returned += points
+					pm := m.byID[p.member]
+					credit := ""
+					if p.points > 0 {
+						credit = p.key.Reference()
+					}
+					debit(pm, credit, points)
+					pm.qualify(p.occurred, -points, -refund)
+				})
 			}
-			points := domain.ReturnPoints(refund/100, p.points, p.returned)
-			p.returned += points
-			pm := m.byID[p.member]
-			credit := ""
-			if p.points > 0 {
-				credit = p.key.Reference()
+			if _, err := c.RecordReturns.Handle(ctx, batch); err != nil {
+				t.Fatalf("returns: %v", err)
 			}
-			debit(pm, credit, points)
-			pm.qualify(p.occurred, -points, -refund)
+			for _, f := range returned {
+				f()
+			}
 		},
 		"return of a purchase never seen": func(t *rapid.T) {
 			pm := member(t)
@@ -699,7 +738,7 @@ func (w *propertyWorld) checkProgramme(ctx context.Context, t *rapid.T, m *progM
 			t.Fatalf("member %s: tier %s, the model says %s", id, tier, progTiers[pm.tier].Code)
 		}
 		// Lot by lot: what is left of each, in order of expiry.
-		rows, err := w.db.Query(ctx, `SELECT remaining FROM lots WHERE member_id = $1 AND remaining > 0 ORDER BY pending, expires_at, earned_at`, id)
+		rows, err := w.db.Query(ctx, `SELECT remaining FROM lots WHERE member_id = $1 AND remaining > 0 ORDER BY pending, expires_at, earned_at, id`, id)
 		if err != nil {
 			t.Fatalf("lots: %v", err)
 		}
@@ -722,7 +761,7 @@ func (w *propertyWorld) checkProgramme(ctx context.Context, t *rapid.T, m *progM
 				}
 				return 1
 			}
-			return cmp.Or(a.expires.Compare(b.expires), a.earned.Compare(b.earned))
+			return cmp.Or(a.expires.Compare(b.expires), a.earned.Compare(b.earned), cmp.Compare(a.id, b.id))
 		})
 		var wantLots []int64
 		for _, l := range lots {
@@ -752,3 +791,9 @@ func (c *progCounts) add(what string, n int) {
 }
 
 var progSeen progCounts
+
+func (c *frozenClock) set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}
