@@ -348,14 +348,16 @@ func (w *propertyWorld) runProgramme(t *rapid.T, expiry domain.ExpiryPolicy) {
 	// runJobs is what the service's sweeps do once the clock moved.
 	runJobs := func(t *rapid.T) {
 		now := w.clock.Now()
+		// Small runs too: a job's work split over several transactions.
+		limit := rapid.SampledFrom([]int{1, 2, 50}).Draw(t, "job batch size")
 		for _, job := range []struct {
 			name string
 			run  func() (int, error)
 		}{
-			{"expire holds", func() (int, error) { return c.ExpireHolds.Handle(ctx, 50) }},
-			{"mature points", func() (int, error) { return c.MaturePoints.Handle(ctx, 50) }},
-			{"expire points", func() (int, error) { return c.ExpirePoints.Handle(ctx, 50) }},
-			{"announce expiries", func() (int, error) { return c.AnnounceExpiries.Handle(ctx, 50) }},
+			{"expire holds", func() (int, error) { return c.ExpireHolds.Handle(ctx, limit) }},
+			{"mature points", func() (int, error) { return c.MaturePoints.Handle(ctx, limit) }},
+			{"expire points", func() (int, error) { return c.ExpirePoints.Handle(ctx, limit) }},
+			{"announce expiries", func() (int, error) { return c.AnnounceExpiries.Handle(ctx, limit) }},
 		} {
 			for {
 				n, err := job.run()
@@ -670,12 +672,14 @@ func (w *propertyWorld) runProgramme(t *rapid.T, expiry domain.ExpiryPolicy) {
 		"time passes, the jobs run again": timePasses,
 		"tiers evaluated": func(t *rapid.T) {
 			now := tick()
+			// A pass, page by page.
+			page := rapid.SampledFrom([]int{1, 2, 50}).Draw(t, "page")
 			for {
-				seen, _, err := c.Tiers.EvaluateTiers.Handle(ctx, 50)
+				seen, _, err := c.Tiers.EvaluateTiers.Handle(ctx, page)
 				if err != nil {
 					t.Fatalf("evaluate tiers: %v", err)
 				}
-				if seen < 50 {
+				if seen < page {
 					break
 				}
 			}
