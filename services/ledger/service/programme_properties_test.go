@@ -33,6 +33,8 @@ const (
 	progBudget      = 100
 	// The other rule: double points on the coffee line, capped per purchase.
 	progDoubleCap = 15
+	// A custom event rule of the campaign: once per member, from the same budget.
+	progAppBonus = 10
 )
 
 // progStart is when every run starts.
@@ -78,7 +80,8 @@ const defaultProgrammeChecks = 5
 // one of them a budgeted, capped campaign; some uploaded late, past their return window;
 // some sent twice) whose points stay pending an hour; returns inside and after the
 // window, of purchases the ledger knows or not, over what was earned or not, after the
-// points were spent or not (debts); survey bonuses; holds captured, voided and expired,
+// points were spent or not (debts); survey bonuses; custom events earning once per member
+// from the campaign's budget; holds captured, voided and expired,
 // some of them over lots that expired meanwhile; adjustments; manual tiers; and a clock
 // the test moves by seconds to weeks, after which the jobs run: holds expire, pending
 // points mature (paying debts back first), lots expire and are announced, tiers are
@@ -117,6 +120,7 @@ type (
 		holds      []*progHold
 		spent      int64                       // the campaign's
 		usedPerDay map[string]map[string]int64 // member → day → the campaign rule's awards
+		appBonus   map[string]bool             // members the custom event rule awarded
 		expiry     domain.ExpiryPolicy
 	}
 	progMember struct {
@@ -293,6 +297,9 @@ func (w *propertyWorld) setUpProgramme(ctx context.Context, t *rapid.T) {
 		{Name: "double coffee", Trigger: earn.TriggerPurchase, LineFilter: `line.category == "coffee"`,
 			Award:    earn.Award{Kind: earn.AwardMultiplier, Rate: domain.MustRate(2, 1), Per: earn.PerLine, On: earn.TargetMatchingLines},
 			Stacking: earn.Additive, Caps: earn.Caps{PerPurchase: progDoubleCap}},
+		{Name: "app installed", CampaignID: camp.ID, Trigger: earn.CustomTrigger("app_installed"),
+			Award:    earn.Award{Kind: earn.AwardFixedBonus, Points: progAppBonus, Per: earn.PerBasket, On: earn.TargetBasket},
+			Stacking: earn.Additive, EventLimit: earn.LimitOnce},
 	} {
 		if _, err := c.Program.CreateRule(ctx, staff, v, true); err != nil {
 			t.Fatalf("rule %s: %v", v.Name, err)
@@ -310,7 +317,8 @@ func (w *propertyWorld) runProgramme(t *rapid.T, expiry domain.ExpiryPolicy) {
 	w.clock.set(progStart)
 	w.setUpProgramme(ctx, t)
 	c := w.app.Commands
-	m := &progModel{run: uuid.NewString()[:8], byID: map[string]*progMember{}, usedPerDay: map[string]map[string]int64{}, expiry: expiry}
+	m := &progModel{run: uuid.NewString()[:8], byID: map[string]*progMember{}, usedPerDay: map[string]map[string]int64{},
+		appBonus: map[string]bool{}, expiry: expiry}
 	store := "S-" + m.run
 	member := func(t *rapid.T) *progMember {
 		if len(m.members) == 0 {
@@ -625,6 +633,29 @@ func (w *propertyWorld) runProgramme(t *rapid.T, expiry domain.ExpiryPolicy) {
 				}
 			}
 			earned(pm, "survey:"+r.ResponseID, progSurveyBonus, now)
+		},
+		"custom event": func(t *rapid.T) {
+			pm := member(t)
+			now := tick()
+			ev := earn.CustomEvent{EventID: m.next("event"), Source: store, MemberRef: pm.id, Type: "app_installed", OccurredAt: now}
+			batch := []earn.CustomEvent{ev}
+			if rapid.Bool().Draw(t, "delivered twice") {
+				batch = append(batch, ev)
+			}
+			var want int64
+			if !m.appBonus[pm.id] && m.spent < progBudget {
+				want = min(progAppBonus, progBudget-m.spent)
+			}
+			credited, err := c.RecordCustomEvents.Handle(ctx, batch)
+			if err != nil || credited != want {
+				t.Fatalf("custom event: %d credited, %v; the rules say %d", credited, err, want)
+			}
+			if want > 0 {
+				m.appBonus[pm.id] = true
+				m.spent += want
+				earned(pm, ev.Reference(), want, now)
+				progSeen.add("custom events awarded", 1)
+			}
 		},
 		"adjust": func(t *rapid.T) {
 			pm := member(t)
