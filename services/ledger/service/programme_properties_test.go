@@ -377,6 +377,12 @@ func (w *propertyWorld) runProgramme(t *rapid.T, expiry domain.ExpiryPolicy) {
 				}
 			}
 		}
+		// Every lot with points that expire within the notice has been announced.
+		var unannounced int64
+		if err := w.db.QueryRow(ctx, `SELECT count(*) FROM lots WHERE remaining > 0 AND NOT pending AND notified_at IS NULL
+			AND expires_at <= $1`, now.Add(progNotice)).Scan(&unannounced); err != nil || unannounced != 0 {
+			t.Fatalf("%d lots expiring within the notice not announced (%v)", unannounced, err)
+		}
 		for _, h := range m.holds {
 			if h.open && !now.Before(h.expires) {
 				m.byID[h.member].giveBack(h, now)
