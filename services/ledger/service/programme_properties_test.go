@@ -131,6 +131,7 @@ type (
 		manual      int // -1: no manual tier
 		manualUntil time.Time
 		figures     map[time.Time]domain.Figures // by month
+		erased      bool
 	}
 	progLot struct {
 		id                int
@@ -388,8 +389,7 @@ func (w *propertyWorld) runProgramme(t *rapid.T, expiry domain.ExpiryPolicy) {
 				m.byID[h.member].giveBack(h, now)
 			}
 		}
-		for _, id := range m.members {
-			pm := m.byID[id]
+		for _, pm := range m.byID {
 			var gained int64
 			for _, l := range pm.lots {
 				if l.pending && !now.Before(l.matures) {
@@ -540,7 +540,9 @@ func (w *propertyWorld) runProgramme(t *rapid.T, expiry domain.ExpiryPolicy) {
 					if p.points > 0 {
 						credit = p.key.Reference()
 					}
-					debit(pm, credit, points)
+					if !pm.erased { // the ledger books nothing more for a member who left
+						debit(pm, credit, points)
+					}
 					pm.qualify(p.occurred, -points, -refund)
 				})
 			}
@@ -586,7 +588,7 @@ func (w *propertyWorld) runProgramme(t *rapid.T, expiry domain.ExpiryPolicy) {
 		"capture": func(t *rapid.T) {
 			var open []*progHold
 			for _, h := range m.holds {
-				if h.open {
+				if h.open && !m.byID[h.member].erased {
 					open = append(open, h)
 				}
 			}
@@ -611,7 +613,7 @@ func (w *propertyWorld) runProgramme(t *rapid.T, expiry domain.ExpiryPolicy) {
 		"void": func(t *rapid.T) {
 			var open []*progHold
 			for _, h := range m.holds {
-				if h.open {
+				if h.open && !m.byID[h.member].erased {
 					open = append(open, h)
 				}
 			}
@@ -662,6 +664,19 @@ func (w *propertyWorld) runProgramme(t *rapid.T, expiry domain.ExpiryPolicy) {
 				earned(pm, ev.Reference(), want, now)
 				progSeen.add("custom events awarded", 1)
 			}
+		},
+		"erase a member": func(t *rapid.T) {
+			if len(m.members) < 3 { // rarely: the run needs members to act on
+				t.Skip("too few members")
+			}
+			pm := member(t)
+			tick()
+			if _, err := c.EraseMember.Handle(ctx, pm.id, "property run"); err != nil {
+				t.Fatalf("erase: %v", err)
+			}
+			pm.erased = true
+			m.members = slices.DeleteFunc(m.members, func(id string) bool { return id == pm.id })
+			progSeen.add("members erased", 1)
 		},
 		"adjust": func(t *rapid.T) {
 			pm := member(t)
@@ -722,6 +737,9 @@ func (w *propertyWorld) runProgramme(t *rapid.T, expiry domain.ExpiryPolicy) {
 			}
 			// No grace: every member is where their figures (or manual tier) put them.
 			for _, pm := range m.byID {
+				if pm.erased { // left out of evaluations
+					continue
+				}
 				if pm.manual >= 0 && !now.Before(pm.manualUntil) {
 					pm.manual, pm.manualUntil = -1, time.Time{}
 				}
@@ -756,8 +774,7 @@ func (w *propertyWorld) checkProgramme(ctx context.Context, t *rapid.T, m *progM
 	if spent != m.spent {
 		t.Fatalf("the campaign spent %d, the model says %d", spent, m.spent)
 	}
-	for _, id := range m.members {
-		pm := m.byID[id]
+	for id, pm := range m.byID { // the erased too: their points still mature and expire
 		var (
 			available, pending, held, debt int64
 			tier                           string
