@@ -284,7 +284,7 @@ type failer interface {
 // invariantViolations checks every invariant on db and describes those broken.
 func invariantViolations(ctx context.Context, db querier) ([]string, error) {
 	var broken []string
-	for _, inv := range slices.Concat(ledgerInvariants, lotInvariants) {
+	for _, inv := range slices.Concat(ledgerInvariants, lotInvariants, earningInvariants) {
 		var bad int64
 		if err := db.QueryRow(ctx, inv.Query).Scan(&bad); err != nil {
 			return nil, fmt.Errorf("%s: %w", inv.Name, err)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -83,6 +84,8 @@ type propertyWorld struct {
 	clock *frozenClock
 	// programAccounts are the programme's accounts as the migrations opened them.
 	programAccounts []string
+	// alsoReset are tables a run empties besides propertyResetTables.
+	alsoReset []string
 }
 
 // propertyResetTables are emptied before every sequence (CASCADE empties the tables that
@@ -90,11 +93,12 @@ type propertyWorld struct {
 // migrations' state and a failing one shrinks to the same failure. A table of a new area
 // that refers to none of them is added here; the audit log refuses to be emptied, and
 // keeping it changes nothing.
-var propertyResetTables = []string{"members", "transactions", "postings", "purchases", "unmatched_purchases", "returns", "outbox"}
+var propertyResetTables = []string{"members", "transactions", "postings", "purchases", "unmatched_purchases", "returns", "outbox",
+	"lots", "hold_lots", "debts", "credit_breakdowns", "earning_usage", "tier_qualifying"}
 
 // reset empties the ledger, keeping the programme's accounts.
 func (w *propertyWorld) reset(ctx context.Context, t *rapid.T) {
-	_, err := w.db.Exec(ctx, `TRUNCATE `+strings.Join(propertyResetTables, ", ")+` CASCADE`)
+	_, err := w.db.Exec(ctx, `TRUNCATE `+strings.Join(append(slices.Clone(propertyResetTables), w.alsoReset...), ", ")+` CASCADE`)
 	if err == nil {
 		_, err = w.db.Exec(ctx, `INSERT INTO accounts (name) SELECT unnest($1::text[])`, w.programAccounts)
 	}
@@ -103,7 +107,9 @@ func (w *propertyWorld) reset(ctx context.Context, t *rapid.T) {
 	}
 }
 
-func newPropertyWorld(t *testing.T) *propertyWorld {
+// newPropertyWorld migrates a database of its own and builds the application on it;
+// configure, when given, changes the programme's configuration first.
+func newPropertyWorld(t *testing.T, configure ...func(*app.Config)) *propertyWorld {
 	t.Helper()
 	ctx := context.Background()
 	pool, err := pg.Connect(ctx, testkit.Database(t), service.Schema, 4)
@@ -125,13 +131,17 @@ func newPropertyWorld(t *testing.T) *propertyWorld {
 		t.Fatal(err)
 	}
 	clock := &frozenClock{now: time.Now().UTC().Truncate(time.Second)}
+	cfg := app.Config{POS: rules, SurveyBonusPoints: 50, HoldTTL: time.Minute,
+		AdjustLimits: domain.AdjustLimits{"admin": 100_000, "service_agent": 500}}
+	for _, f := range configure {
+		f(&cfg)
+	}
 	a, err := app.New(app.Deps{
-		Store: postgres.NewStore(pg.NewDB(pool, nil), outbox),
-		Config: app.Config{POS: rules, SurveyBonusPoints: 50, HoldTTL: time.Minute,
-			AdjustLimits: domain.AdjustLimits{"admin": 100_000, "service_agent": 500}},
-		NewID: func() string { return uuid.Must(uuid.NewV7()).String() },
-		Now:   clock.Now,
-		Log:   slog.New(slog.DiscardHandler),
+		Store:  postgres.NewStore(pg.NewDB(pool, nil), outbox),
+		Config: cfg,
+		NewID:  func() string { return uuid.Must(uuid.NewV7()).String() },
+		Now:    clock.Now,
+		Log:    slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		t.Fatal(err)
