@@ -282,9 +282,8 @@ func returnQualifying(rs []domain.Return, originals map[domain.PurchaseKey]domai
 
 // qualifyAndUpgrade adds changes to members' qualifying figures and raises at once the
 // members whose figures now reach a higher tier (reason upgrade, with an event), in the
-// caller's transaction: the tier step of a purchase batch. Points of other kinds that
-// count (custom events) go through it too. It never lowers a tier: that is the
-// evaluation's.
+// caller's transaction: the tier step of a purchase batch and of a claimed purchase
+// (only purchases qualify). It never lowers a tier: that is the evaluation's.
 func (b *base) qualifyAndUpgrade(ctx context.Context, tx Tx, qs []domain.Qualifying) error {
 	qs = domain.SumQualifying(qs)
 	if len(qs) == 0 {
