@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -86,6 +87,16 @@ func TestPendingPointsMatureOnce(t *testing.T) {
 	}
 	if got := e.balance(m).GetAvailable(); got != 50 {
 		t.Errorf("available %d after a restart, want 50", got)
+	}
+	// The member's history names the maturation, and can be filtered by it.
+	page, err := e.ledger("service_agent").ListTransactions(context.Background(), &ledgerv1.ListTransactionsRequest{
+		MemberId: m, Reasons: []ledgerv1.PointsReason{ledgerv1.PointsReason_POINTS_REASON_MATURATION}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if txs := page.GetTransactions(); len(txs) != 1 || txs[0].GetKind() != "mature" || txs[0].GetPoints() != 50 ||
+		txs[0].GetReason() != ledgerv1.PointsReason_POINTS_REASON_MATURATION {
+		t.Errorf("maturations in the history: %v, want the one of 50 points", txs)
 	}
 	checkInvariants(t, e)
 }

@@ -15,12 +15,14 @@ import (
 
 var (
 	reasons = enum.New(map[domain.Reason]ledgerv1.PointsReason{
-		domain.ReasonPurchase:    ledgerv1.PointsReason_POINTS_REASON_PURCHASE,
-		domain.ReasonReturn:      ledgerv1.PointsReason_POINTS_REASON_RETURN,
-		domain.ReasonSurveyBonus: ledgerv1.PointsReason_POINTS_REASON_SURVEY_BONUS,
-		domain.ReasonAdjustment:  ledgerv1.PointsReason_POINTS_REASON_ADJUSTMENT,
-		domain.ReasonExpiry:      ledgerv1.PointsReason_POINTS_REASON_EXPIRY,
-		domain.ReasonCustomEvent: ledgerv1.PointsReason_POINTS_REASON_CUSTOM_EVENT,
+		domain.ReasonPurchase:      ledgerv1.PointsReason_POINTS_REASON_PURCHASE,
+		domain.ReasonReturn:        ledgerv1.PointsReason_POINTS_REASON_RETURN,
+		domain.ReasonSurveyBonus:   ledgerv1.PointsReason_POINTS_REASON_SURVEY_BONUS,
+		domain.ReasonAdjustment:    ledgerv1.PointsReason_POINTS_REASON_ADJUSTMENT,
+		domain.ReasonExpiry:        ledgerv1.PointsReason_POINTS_REASON_EXPIRY,
+		domain.ReasonCustomEvent:   ledgerv1.PointsReason_POINTS_REASON_CUSTOM_EVENT,
+		domain.ReasonMaturation:    ledgerv1.PointsReason_POINTS_REASON_MATURATION,
+		domain.ReasonDebtRepayment: ledgerv1.PointsReason_POINTS_REASON_DEBT_REPAYMENT,
 	})
 	holdStatuses = enum.New(map[domain.HoldStatus]ledgerv1.HoldStatus{
 		domain.StatusPlaced:   ledgerv1.HoldStatus_HOLD_STATUS_PLACED,

@@ -35,6 +35,11 @@ const (
 	PointsReason_POINTS_REASON_ADJUSTMENT   PointsReason = 4
 	PointsReason_POINTS_REASON_EXPIRY       PointsReason = 5
 	PointsReason_POINTS_REASON_CUSTOM_EVENT PointsReason = 6
+	// pending points whose return window ended became available (ListTransactions only).
+	PointsReason_POINTS_REASON_MATURATION PointsReason = 7
+	// points newly available paid back a member's debt (ListTransactions only; the event
+	// is a PointsDebited with reason RETURN: a return's points taken back late).
+	PointsReason_POINTS_REASON_DEBT_REPAYMENT PointsReason = 8
 )
 
 // Enum value maps for PointsReason.
@@ -47,15 +52,19 @@ var (
 		4: "POINTS_REASON_ADJUSTMENT",
 		5: "POINTS_REASON_EXPIRY",
 		6: "POINTS_REASON_CUSTOM_EVENT",
+		7: "POINTS_REASON_MATURATION",
+		8: "POINTS_REASON_DEBT_REPAYMENT",
 	}
 	PointsReason_value = map[string]int32{
-		"POINTS_REASON_UNSPECIFIED":  0,
-		"POINTS_REASON_PURCHASE":     1,
-		"POINTS_REASON_RETURN":       2,
-		"POINTS_REASON_SURVEY_BONUS": 3,
-		"POINTS_REASON_ADJUSTMENT":   4,
-		"POINTS_REASON_EXPIRY":       5,
-		"POINTS_REASON_CUSTOM_EVENT": 6,
+		"POINTS_REASON_UNSPECIFIED":    0,
+		"POINTS_REASON_PURCHASE":       1,
+		"POINTS_REASON_RETURN":         2,
+		"POINTS_REASON_SURVEY_BONUS":   3,
+		"POINTS_REASON_ADJUSTMENT":     4,
+		"POINTS_REASON_EXPIRY":         5,
+		"POINTS_REASON_CUSTOM_EVENT":   6,
+		"POINTS_REASON_MATURATION":     7,
+		"POINTS_REASON_DEBT_REPAYMENT": 8,
 	}
 )
 
@@ -1253,7 +1262,7 @@ const file_treue_ledger_v1_events_proto_rawDesc = "" +
 	"\x04name\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x04name\x12,\n" +
 	"\rbudget_points\x18\x03 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\fbudgetPoints\x12E\n" +
 	"\fexhausted_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\vexhaustedAt:&\xf2\xf9\x18\"\n" +
-	" ledger.campaign.budget_exhausted*\xdb\x01\n" +
+	" ledger.campaign.budget_exhausted*\x9b\x02\n" +
 	"\fPointsReason\x12\x1d\n" +
 	"\x19POINTS_REASON_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16POINTS_REASON_PURCHASE\x10\x01\x12\x18\n" +
@@ -1261,7 +1270,9 @@ const file_treue_ledger_v1_events_proto_rawDesc = "" +
 	"\x1aPOINTS_REASON_SURVEY_BONUS\x10\x03\x12\x1c\n" +
 	"\x18POINTS_REASON_ADJUSTMENT\x10\x04\x12\x18\n" +
 	"\x14POINTS_REASON_EXPIRY\x10\x05\x12\x1e\n" +
-	"\x1aPOINTS_REASON_CUSTOM_EVENT\x10\x06*\xe0\x01\n" +
+	"\x1aPOINTS_REASON_CUSTOM_EVENT\x10\x06\x12\x1c\n" +
+	"\x18POINTS_REASON_MATURATION\x10\a\x12 \n" +
+	"\x1cPOINTS_REASON_DEBT_REPAYMENT\x10\b*\xe0\x01\n" +
 	"\x10TierChangeReason\x12\"\n" +
 	"\x1eTIER_CHANGE_REASON_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aTIER_CHANGE_REASON_UPGRADE\x10\x01\x12 \n" +
