@@ -3,6 +3,7 @@ package staff_test
 import (
 	"bytes"
 	"io"
+	"mime"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -47,6 +48,8 @@ func FuzzLoginForm(f *testing.F) {
 	} {
 		f.Add([]byte(seed), "application/x-www-form-urlencoded")
 	}
+	f.Add([]byte(good.Encode()), "applicaTion/x-www-form-urlencoded") // found by fuzzing: a right sign-in
+	f.Add([]byte(good.Encode()), "application/x-www-form-urlencoded-not")
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	f.Fuzz(func(t *testing.T, body []byte, ctype string) {
 		if strings.ContainsAny(ctype, "\r\n\x00") {
@@ -64,7 +67,9 @@ func FuzzLoginForm(f *testing.F) {
 		defer resp.Body.Close()
 		out, _ := io.ReadAll(resp.Body)
 		form, _ := url.ParseQuery(string(body))
-		right := strings.HasPrefix(ctype, "application/x-www-form-urlencoded") &&
+		// Media types are case-insensitive (RFC 9110), as net/http's form parsing reads them.
+		mt, _, mtErr := mime.ParseMediaType(ctype)
+		right := mtErr == nil && mt == "application/x-www-form-urlencoded" &&
 			strings.EqualFold(strings.TrimSpace(form.Get("username")), "ada") && form.Get("password") == password
 		switch resp.StatusCode {
 		case http.StatusSeeOther:
