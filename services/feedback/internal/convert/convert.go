@@ -47,10 +47,12 @@ var (
 	// Touchpoints keep the contract's names: routing rules are written with them
 	// (response.touchpoint == "WEB_VISIT").
 	touchpoints = enum.New(map[string]commonv1.Touchpoint{
-		"PURCHASE":     commonv1.Touchpoint_TOUCHPOINT_PURCHASE,
-		"SERVICE_CALL": commonv1.Touchpoint_TOUCHPOINT_SERVICE_CALL,
-		"SALES_CALL":   commonv1.Touchpoint_TOUCHPOINT_SALES_CALL,
-		"WEB_VISIT":    commonv1.Touchpoint_TOUCHPOINT_WEB_VISIT,
+		"PURCHASE":         commonv1.Touchpoint_TOUCHPOINT_PURCHASE,
+		"SERVICE_CALL":     commonv1.Touchpoint_TOUCHPOINT_SERVICE_CALL,
+		"SALES_CALL":       commonv1.Touchpoint_TOUCHPOINT_SALES_CALL,
+		"WEB_VISIT":        commonv1.Touchpoint_TOUCHPOINT_WEB_VISIT,
+		"REWARD_DELIVERED": commonv1.Touchpoint_TOUCHPOINT_REWARD_DELIVERED,
+		"CASE_RESOLVED":    commonv1.Touchpoint_TOUCHPOINT_CASE_RESOLVED,
 	})
 )
 

@@ -20,10 +20,12 @@ var Produces = []proto.Message{&surveyv1.InvitationCreated{}, &surveyv1.Response
 
 // Touchpoints pairs the domain's touchpoints with the contract's.
 var Touchpoints = enum.New(map[domain.Touchpoint]commonv1.Touchpoint{
-	domain.TouchpointPurchase:    commonv1.Touchpoint_TOUCHPOINT_PURCHASE,
-	domain.TouchpointServiceCall: commonv1.Touchpoint_TOUCHPOINT_SERVICE_CALL,
-	domain.TouchpointSalesCall:   commonv1.Touchpoint_TOUCHPOINT_SALES_CALL,
-	domain.TouchpointWebVisit:    commonv1.Touchpoint_TOUCHPOINT_WEB_VISIT,
+	domain.TouchpointPurchase:        commonv1.Touchpoint_TOUCHPOINT_PURCHASE,
+	domain.TouchpointServiceCall:     commonv1.Touchpoint_TOUCHPOINT_SERVICE_CALL,
+	domain.TouchpointSalesCall:       commonv1.Touchpoint_TOUCHPOINT_SALES_CALL,
+	domain.TouchpointWebVisit:        commonv1.Touchpoint_TOUCHPOINT_WEB_VISIT,
+	domain.TouchpointRewardDelivered: commonv1.Touchpoint_TOUCHPOINT_REWARD_DELIVERED,
+	domain.TouchpointCaseResolved:    commonv1.Touchpoint_TOUCHPOINT_CASE_RESOLVED,
 })
 
 // NPSClasses pairs the NPS classes.

@@ -80,6 +80,16 @@ type Invitation struct {
 	TriggerKey     string
 	ExpiresAt      time.Time
 	CreatedAt      time.Time
+
+	Status        InvitationStatus
+	DueAt         time.Time // when it is due to be sent; the link works from then on
+	SurveyVersion int
+	TriggerID     string            // the trigger rule that made it; "" for a receipt link
+	Channels      []DeliveryChannel // to try, in order
+	Channel       DeliveryChannel   // the one used
+	EmployeeID    string
+	SalesChannel  string // where the touchpoint happened: STORE, WEB or ""
+	SentAt        time.Time
 }
 
 // NewInvitation invites the member of trigger t to survey surveyID. The expiry is cut to

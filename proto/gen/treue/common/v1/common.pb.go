@@ -30,6 +30,10 @@ const (
 	Touchpoint_TOUCHPOINT_SERVICE_CALL Touchpoint = 2
 	Touchpoint_TOUCHPOINT_SALES_CALL   Touchpoint = 3
 	Touchpoint_TOUCHPOINT_WEB_VISIT    Touchpoint = 4
+	// a physical reward reached the member (reported by the fulfilment partner).
+	Touchpoint_TOUCHPOINT_REWARD_DELIVERED Touchpoint = 5
+	// a feedback case about the member was resolved.
+	Touchpoint_TOUCHPOINT_CASE_RESOLVED Touchpoint = 6
 )
 
 // Enum value maps for Touchpoint.
@@ -40,13 +44,17 @@ var (
 		2: "TOUCHPOINT_SERVICE_CALL",
 		3: "TOUCHPOINT_SALES_CALL",
 		4: "TOUCHPOINT_WEB_VISIT",
+		5: "TOUCHPOINT_REWARD_DELIVERED",
+		6: "TOUCHPOINT_CASE_RESOLVED",
 	}
 	Touchpoint_value = map[string]int32{
-		"TOUCHPOINT_UNSPECIFIED":  0,
-		"TOUCHPOINT_PURCHASE":     1,
-		"TOUCHPOINT_SERVICE_CALL": 2,
-		"TOUCHPOINT_SALES_CALL":   3,
-		"TOUCHPOINT_WEB_VISIT":    4,
+		"TOUCHPOINT_UNSPECIFIED":      0,
+		"TOUCHPOINT_PURCHASE":         1,
+		"TOUCHPOINT_SERVICE_CALL":     2,
+		"TOUCHPOINT_SALES_CALL":       3,
+		"TOUCHPOINT_WEB_VISIT":        4,
+		"TOUCHPOINT_REWARD_DELIVERED": 5,
+		"TOUCHPOINT_CASE_RESOLVED":    6,
 	}
 )
 
@@ -180,18 +188,76 @@ func (NpsClass) EnumDescriptor() ([]byte, []int) {
 	return file_treue_common_v1_common_proto_rawDescGZIP(), []int{2}
 }
 
+// ScoreKind is the kind of question whose answer drives routing and reporting.
+type ScoreKind int32
+
+const (
+	ScoreKind_SCORE_KIND_UNSPECIFIED ScoreKind = 0
+	// Net Promoter Score, 0-10: detractor 0-6, passive 7-8, promoter 9-10.
+	ScoreKind_SCORE_KIND_NPS ScoreKind = 1
+	// customer satisfaction, 1-5: satisfied 4-5.
+	ScoreKind_SCORE_KIND_CSAT ScoreKind = 2
+	// customer effort, 1-7 ("how easy was it"): low effort 5-7.
+	ScoreKind_SCORE_KIND_CES ScoreKind = 3
+)
+
+// Enum value maps for ScoreKind.
+var (
+	ScoreKind_name = map[int32]string{
+		0: "SCORE_KIND_UNSPECIFIED",
+		1: "SCORE_KIND_NPS",
+		2: "SCORE_KIND_CSAT",
+		3: "SCORE_KIND_CES",
+	}
+	ScoreKind_value = map[string]int32{
+		"SCORE_KIND_UNSPECIFIED": 0,
+		"SCORE_KIND_NPS":         1,
+		"SCORE_KIND_CSAT":        2,
+		"SCORE_KIND_CES":         3,
+	}
+)
+
+func (x ScoreKind) Enum() *ScoreKind {
+	p := new(ScoreKind)
+	*p = x
+	return p
+}
+
+func (x ScoreKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ScoreKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_treue_common_v1_common_proto_enumTypes[3].Descriptor()
+}
+
+func (ScoreKind) Type() protoreflect.EnumType {
+	return &file_treue_common_v1_common_proto_enumTypes[3]
+}
+
+func (x ScoreKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ScoreKind.Descriptor instead.
+func (ScoreKind) EnumDescriptor() ([]byte, []int) {
+	return file_treue_common_v1_common_proto_rawDescGZIP(), []int{3}
+}
+
 var File_treue_common_v1_common_proto protoreflect.FileDescriptor
 
 const file_treue_common_v1_common_proto_rawDesc = "" +
 	"\n" +
-	"\x1ctreue/common/v1/common.proto\x12\x0ftreue.common.v1*\x93\x01\n" +
+	"\x1ctreue/common/v1/common.proto\x12\x0ftreue.common.v1*\xd2\x01\n" +
 	"\n" +
 	"Touchpoint\x12\x1a\n" +
 	"\x16TOUCHPOINT_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13TOUCHPOINT_PURCHASE\x10\x01\x12\x1b\n" +
 	"\x17TOUCHPOINT_SERVICE_CALL\x10\x02\x12\x19\n" +
 	"\x15TOUCHPOINT_SALES_CALL\x10\x03\x12\x18\n" +
-	"\x14TOUCHPOINT_WEB_VISIT\x10\x04*F\n" +
+	"\x14TOUCHPOINT_WEB_VISIT\x10\x04\x12\x1f\n" +
+	"\x1bTOUCHPOINT_REWARD_DELIVERED\x10\x05\x12\x1c\n" +
+	"\x18TOUCHPOINT_CASE_RESOLVED\x10\x06*F\n" +
 	"\aChannel\x12\x17\n" +
 	"\x13CHANNEL_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rCHANNEL_STORE\x10\x01\x12\x0f\n" +
@@ -200,7 +266,12 @@ const file_treue_common_v1_common_proto_rawDesc = "" +
 	"\x15NPS_CLASS_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13NPS_CLASS_DETRACTOR\x10\x01\x12\x15\n" +
 	"\x11NPS_CLASS_PASSIVE\x10\x02\x12\x16\n" +
-	"\x12NPS_CLASS_PROMOTER\x10\x03B\xbb\x01\n" +
+	"\x12NPS_CLASS_PROMOTER\x10\x03*d\n" +
+	"\tScoreKind\x12\x1a\n" +
+	"\x16SCORE_KIND_UNSPECIFIED\x10\x00\x12\x12\n" +
+	"\x0eSCORE_KIND_NPS\x10\x01\x12\x13\n" +
+	"\x0fSCORE_KIND_CSAT\x10\x02\x12\x12\n" +
+	"\x0eSCORE_KIND_CES\x10\x03B\xbb\x01\n" +
 	"\x13com.treue.common.v1B\vCommonProtoP\x01Z9github.com/treue/treue/proto/gen/treue/common/v1;commonv1\xa2\x02\x03TCX\xaa\x02\x0fTreue.Common.V1\xca\x02\x0fTreue\\Common\\V1\xe2\x02\x1bTreue\\Common\\V1\\GPBMetadata\xea\x02\x11Treue::Common::V1b\x06proto3"
 
 var (
@@ -215,11 +286,12 @@ func file_treue_common_v1_common_proto_rawDescGZIP() []byte {
 	return file_treue_common_v1_common_proto_rawDescData
 }
 
-var file_treue_common_v1_common_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_treue_common_v1_common_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
 var file_treue_common_v1_common_proto_goTypes = []any{
 	(Touchpoint)(0), // 0: treue.common.v1.Touchpoint
 	(Channel)(0),    // 1: treue.common.v1.Channel
 	(NpsClass)(0),   // 2: treue.common.v1.NpsClass
+	(ScoreKind)(0),  // 3: treue.common.v1.ScoreKind
 }
 var file_treue_common_v1_common_proto_depIdxs = []int32{
 	0, // [0:0] is the sub-list for method output_type
@@ -239,7 +311,7 @@ func file_treue_common_v1_common_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_treue_common_v1_common_proto_rawDesc), len(file_treue_common_v1_common_proto_rawDesc)),
-			NumEnums:      3,
+			NumEnums:      4,
 			NumMessages:   0,
 			NumExtensions: 0,
 			NumServices:   0,

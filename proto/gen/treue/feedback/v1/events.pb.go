@@ -194,14 +194,18 @@ type CaseOpened struct {
 	Team   string                 `protobuf:"bytes,3,opt,name=team,proto3" json:"team,omitempty"`
 	// empty for an anonymous response, and for a response whose member was erased before it
 	// arrived.
-	MemberId      string                 `protobuf:"bytes,4,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
-	ResponseId    string                 `protobuf:"bytes,5,opt,name=response_id,json=responseId,proto3" json:"response_id,omitempty"`
-	Score         int32                  `protobuf:"varint,6,opt,name=score,proto3" json:"score,omitempty"`
-	NpsClass      v1.NpsClass            `protobuf:"varint,7,opt,name=nps_class,json=npsClass,proto3,enum=treue.common.v1.NpsClass" json:"nps_class,omitempty"`
-	Touchpoint    v1.Touchpoint          `protobuf:"varint,8,opt,name=touchpoint,proto3,enum=treue.common.v1.Touchpoint" json:"touchpoint,omitempty"`
-	StoreId       string                 `protobuf:"bytes,9,opt,name=store_id,json=storeId,proto3" json:"store_id,omitempty"`
-	OpenedAt      *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=opened_at,json=openedAt,proto3" json:"opened_at,omitempty"`
-	DueAt         *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=due_at,json=dueAt,proto3" json:"due_at,omitempty"`
+	MemberId   string                 `protobuf:"bytes,4,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	ResponseId string                 `protobuf:"bytes,5,opt,name=response_id,json=responseId,proto3" json:"response_id,omitempty"`
+	Score      int32                  `protobuf:"varint,6,opt,name=score,proto3" json:"score,omitempty"`
+	NpsClass   v1.NpsClass            `protobuf:"varint,7,opt,name=nps_class,json=npsClass,proto3,enum=treue.common.v1.NpsClass" json:"nps_class,omitempty"`
+	Touchpoint v1.Touchpoint          `protobuf:"varint,8,opt,name=touchpoint,proto3,enum=treue.common.v1.Touchpoint" json:"touchpoint,omitempty"`
+	StoreId    string                 `protobuf:"bytes,9,opt,name=store_id,json=storeId,proto3" json:"store_id,omitempty"`
+	OpenedAt   *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=opened_at,json=openedAt,proto3" json:"opened_at,omitempty"`
+	DueAt      *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=due_at,json=dueAt,proto3" json:"due_at,omitempty"`
+	// the kind of the score (NPS, CSAT, CES); unspecified on cases opened before it was kept.
+	ScoreKind v1.ScoreKind `protobuf:"varint,12,opt,name=score_kind,json=scoreKind,proto3,enum=treue.common.v1.ScoreKind" json:"score_kind,omitempty"`
+	// the employee the response is attributed to, if any.
+	EmployeeId    string `protobuf:"bytes,13,opt,name=employee_id,json=employeeId,proto3" json:"employee_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -313,17 +317,33 @@ func (x *CaseOpened) GetDueAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *CaseOpened) GetScoreKind() v1.ScoreKind {
+	if x != nil {
+		return x.ScoreKind
+	}
+	return v1.ScoreKind(0)
+}
+
+func (x *CaseOpened) GetEmployeeId() string {
+	if x != nil {
+		return x.EmployeeId
+	}
+	return ""
+}
+
 // CaseResolved on feedback.case.resolved.
 type CaseResolved struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
-	Kind          CaseKind               `protobuf:"varint,2,opt,name=kind,proto3,enum=treue.feedback.v1.CaseKind" json:"kind,omitempty"`
-	Team          string                 `protobuf:"bytes,3,opt,name=team,proto3" json:"team,omitempty"`
-	Outcome       CaseOutcome            `protobuf:"varint,4,opt,name=outcome,proto3,enum=treue.feedback.v1.CaseOutcome" json:"outcome,omitempty"`
-	ResolvedBy    string                 `protobuf:"bytes,5,opt,name=resolved_by,json=resolvedBy,proto3" json:"resolved_by,omitempty"`
-	OpenedAt      *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=opened_at,json=openedAt,proto3" json:"opened_at,omitempty"`
-	DueAt         *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=due_at,json=dueAt,proto3" json:"due_at,omitempty"`
-	ResolvedAt    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=resolved_at,json=resolvedAt,proto3" json:"resolved_at,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	CaseId     string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	Kind       CaseKind               `protobuf:"varint,2,opt,name=kind,proto3,enum=treue.feedback.v1.CaseKind" json:"kind,omitempty"`
+	Team       string                 `protobuf:"bytes,3,opt,name=team,proto3" json:"team,omitempty"`
+	Outcome    CaseOutcome            `protobuf:"varint,4,opt,name=outcome,proto3,enum=treue.feedback.v1.CaseOutcome" json:"outcome,omitempty"`
+	ResolvedBy string                 `protobuf:"bytes,5,opt,name=resolved_by,json=resolvedBy,proto3" json:"resolved_by,omitempty"`
+	OpenedAt   *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=opened_at,json=openedAt,proto3" json:"opened_at,omitempty"`
+	DueAt      *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=due_at,json=dueAt,proto3" json:"due_at,omitempty"`
+	ResolvedAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=resolved_at,json=resolvedAt,proto3" json:"resolved_at,omitempty"`
+	// empty for an anonymous case or an erased member.
+	MemberId      string `protobuf:"bytes,9,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -414,11 +434,18 @@ func (x *CaseResolved) GetResolvedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *CaseResolved) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
 var File_treue_feedback_v1_events_proto protoreflect.FileDescriptor
 
 const file_treue_feedback_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1etreue/feedback/v1/events.proto\x12\x11treue.feedback.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1atreue/event/v1/event.proto\"\xc5\x04\n" +
+	"\x1etreue/feedback/v1/events.proto\x12\x11treue.feedback.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1atreue/event/v1/event.proto\"\xb4\x05\n" +
 	"\n" +
 	"CaseOpened\x12#\n" +
 	"\acase_id\x18\x01 \x01(\tB\n" +
@@ -437,8 +464,12 @@ const file_treue_feedback_v1_events_proto_rawDesc = "" +
 	"\bstore_id\x18\t \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\astoreId\x12?\n" +
 	"\topened_at\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\bopenedAt\x12;\n" +
-	"\x06due_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\b\xbaH\x05\xb2\x01\x02*\x00R\x05dueAt:\x1a\xf2\xf9\x18\x16\n" +
-	"\x14feedback.case.opened\"\xdc\x03\n" +
+	"\x06due_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\b\xbaH\x05\xb2\x01\x02*\x00R\x05dueAt\x12C\n" +
+	"\n" +
+	"score_kind\x18\f \x01(\x0e2\x1a.treue.common.v1.ScoreKindB\b\xbaH\x05\x82\x01\x02\x10\x01R\tscoreKind\x12(\n" +
+	"\vemployee_id\x18\r \x01(\tB\a\xbaH\x04r\x02\x18@R\n" +
+	"employeeId:\x1a\xf2\xf9\x18\x16\n" +
+	"\x14feedback.case.opened\"\x83\x04\n" +
 	"\fCaseResolved\x12#\n" +
 	"\acase_id\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x06caseId\x129\n" +
@@ -450,7 +481,8 @@ const file_treue_feedback_v1_events_proto_rawDesc = "" +
 	"\topened_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\bopenedAt\x12;\n" +
 	"\x06due_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\b\xbaH\x05\xb2\x01\x02*\x00R\x05dueAt\x12C\n" +
 	"\vresolved_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
-	"resolvedAt:\x1c\xf2\xf9\x18\x18\n" +
+	"resolvedAt\x12%\n" +
+	"\tmember_id\x18\t \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\bmemberId:\x1c\xf2\xf9\x18\x18\n" +
 	"\x16feedback.case.resolved*]\n" +
 	"\bCaseKind\x12\x19\n" +
 	"\x15CASE_KIND_UNSPECIFIED\x10\x00\x12\x16\n" +
@@ -496,6 +528,7 @@ var file_treue_feedback_v1_events_proto_goTypes = []any{
 	(v1.NpsClass)(0),              // 5: treue.common.v1.NpsClass
 	(v1.Touchpoint)(0),            // 6: treue.common.v1.Touchpoint
 	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
+	(v1.ScoreKind)(0),             // 8: treue.common.v1.ScoreKind
 }
 var file_treue_feedback_v1_events_proto_depIdxs = []int32{
 	0,  // 0: treue.feedback.v1.CaseOpened.kind:type_name -> treue.feedback.v1.CaseKind
@@ -503,16 +536,17 @@ var file_treue_feedback_v1_events_proto_depIdxs = []int32{
 	6,  // 2: treue.feedback.v1.CaseOpened.touchpoint:type_name -> treue.common.v1.Touchpoint
 	7,  // 3: treue.feedback.v1.CaseOpened.opened_at:type_name -> google.protobuf.Timestamp
 	7,  // 4: treue.feedback.v1.CaseOpened.due_at:type_name -> google.protobuf.Timestamp
-	0,  // 5: treue.feedback.v1.CaseResolved.kind:type_name -> treue.feedback.v1.CaseKind
-	2,  // 6: treue.feedback.v1.CaseResolved.outcome:type_name -> treue.feedback.v1.CaseOutcome
-	7,  // 7: treue.feedback.v1.CaseResolved.opened_at:type_name -> google.protobuf.Timestamp
-	7,  // 8: treue.feedback.v1.CaseResolved.due_at:type_name -> google.protobuf.Timestamp
-	7,  // 9: treue.feedback.v1.CaseResolved.resolved_at:type_name -> google.protobuf.Timestamp
-	10, // [10:10] is the sub-list for method output_type
-	10, // [10:10] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	8,  // 5: treue.feedback.v1.CaseOpened.score_kind:type_name -> treue.common.v1.ScoreKind
+	0,  // 6: treue.feedback.v1.CaseResolved.kind:type_name -> treue.feedback.v1.CaseKind
+	2,  // 7: treue.feedback.v1.CaseResolved.outcome:type_name -> treue.feedback.v1.CaseOutcome
+	7,  // 8: treue.feedback.v1.CaseResolved.opened_at:type_name -> google.protobuf.Timestamp
+	7,  // 9: treue.feedback.v1.CaseResolved.due_at:type_name -> google.protobuf.Timestamp
+	7,  // 10: treue.feedback.v1.CaseResolved.resolved_at:type_name -> google.protobuf.Timestamp
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_treue_feedback_v1_events_proto_init() }

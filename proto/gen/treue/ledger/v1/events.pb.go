@@ -8,6 +8,7 @@ package ledgerv1
 
 import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
+	v1 "github.com/treue/treue/proto/gen/treue/common/v1"
 	_ "github.com/treue/treue/proto/gen/treue/event/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -170,8 +171,13 @@ type MemberEnrolled struct {
 	MarketingConsent bool                   `protobuf:"varint,6,opt,name=marketing_consent,json=marketingConsent,proto3" json:"marketing_consent,omitempty"`
 	Tier             string                 `protobuf:"bytes,7,opt,name=tier,proto3" json:"tier,omitempty"`
 	EnrolledAt       *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=enrolled_at,json=enrolledAt,proto3" json:"enrolled_at,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// IANA time zone, e.g. Europe/Berlin; empty when not known.
+	TimeZone string `protobuf:"bytes,9,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	// the phone number the member gave as an identifier (E.164), if any.
+	Phone         string   `protobuf:"bytes,10,opt,name=phone,proto3" json:"phone,omitempty"`
+	Tags          []string `protobuf:"bytes,11,rep,name=tags,proto3" json:"tags,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *MemberEnrolled) Reset() {
@@ -260,6 +266,243 @@ func (x *MemberEnrolled) GetEnrolledAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *MemberEnrolled) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
+func (x *MemberEnrolled) GetPhone() string {
+	if x != nil {
+		return x.Phone
+	}
+	return ""
+}
+
+func (x *MemberEnrolled) GetTags() []string {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+// MemberUpdated on ledger.member.updated: the member's contact details or profile changed
+// (UpdateMember, an email or phone identifier added or removed). It carries the member as
+// they are now, not a difference; of two, the later updated_at wins.
+type MemberUpdated struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MemberId      string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	Email         string                 `protobuf:"bytes,2,opt,name=email,proto3" json:"email,omitempty"`
+	Phone         string                 `protobuf:"bytes,3,opt,name=phone,proto3" json:"phone,omitempty"`
+	Locale        string                 `protobuf:"bytes,4,opt,name=locale,proto3" json:"locale,omitempty"`
+	TimeZone      string                 `protobuf:"bytes,5,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	Tags          []string               `protobuf:"bytes,6,rep,name=tags,proto3" json:"tags,omitempty"`
+	Tier          string                 `protobuf:"bytes,7,opt,name=tier,proto3" json:"tier,omitempty"`
+	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MemberUpdated) Reset() {
+	*x = MemberUpdated{}
+	mi := &file_treue_ledger_v1_events_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MemberUpdated) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MemberUpdated) ProtoMessage() {}
+
+func (x *MemberUpdated) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_ledger_v1_events_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MemberUpdated.ProtoReflect.Descriptor instead.
+func (*MemberUpdated) Descriptor() ([]byte, []int) {
+	return file_treue_ledger_v1_events_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *MemberUpdated) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *MemberUpdated) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+func (x *MemberUpdated) GetPhone() string {
+	if x != nil {
+		return x.Phone
+	}
+	return ""
+}
+
+func (x *MemberUpdated) GetLocale() string {
+	if x != nil {
+		return x.Locale
+	}
+	return ""
+}
+
+func (x *MemberUpdated) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
+func (x *MemberUpdated) GetTags() []string {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+func (x *MemberUpdated) GetTier() string {
+	if x != nil {
+		return x.Tier
+	}
+	return ""
+}
+
+func (x *MemberUpdated) GetUpdatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdatedAt
+	}
+	return nil
+}
+
+// PurchaseMatched on ledger.purchase.matched: a purchase that named its member by an
+// identifier (card, email, phone) was matched to a member, so that services that need the
+// member's id (the survey's triggers) learn it. A purchase that named the member by id
+// has no such event.
+type PurchaseMatched struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MemberId      string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	StoreId       string                 `protobuf:"bytes,2,opt,name=store_id,json=storeId,proto3" json:"store_id,omitempty"`
+	TransactionId string                 `protobuf:"bytes,3,opt,name=transaction_id,json=transactionId,proto3" json:"transaction_id,omitempty"`
+	// the POS event that recorded the purchase.
+	PosEventId    string                 `protobuf:"bytes,4,opt,name=pos_event_id,json=posEventId,proto3" json:"pos_event_id,omitempty"`
+	TotalMinor    int64                  `protobuf:"varint,5,opt,name=total_minor,json=totalMinor,proto3" json:"total_minor,omitempty"`
+	Currency      string                 `protobuf:"bytes,6,opt,name=currency,proto3" json:"currency,omitempty"`
+	Channel       v1.Channel             `protobuf:"varint,7,opt,name=channel,proto3,enum=treue.common.v1.Channel" json:"channel,omitempty"`
+	EmployeeId    string                 `protobuf:"bytes,8,opt,name=employee_id,json=employeeId,proto3" json:"employee_id,omitempty"`
+	OccurredAt    *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PurchaseMatched) Reset() {
+	*x = PurchaseMatched{}
+	mi := &file_treue_ledger_v1_events_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PurchaseMatched) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PurchaseMatched) ProtoMessage() {}
+
+func (x *PurchaseMatched) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_ledger_v1_events_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PurchaseMatched.ProtoReflect.Descriptor instead.
+func (*PurchaseMatched) Descriptor() ([]byte, []int) {
+	return file_treue_ledger_v1_events_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *PurchaseMatched) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *PurchaseMatched) GetStoreId() string {
+	if x != nil {
+		return x.StoreId
+	}
+	return ""
+}
+
+func (x *PurchaseMatched) GetTransactionId() string {
+	if x != nil {
+		return x.TransactionId
+	}
+	return ""
+}
+
+func (x *PurchaseMatched) GetPosEventId() string {
+	if x != nil {
+		return x.PosEventId
+	}
+	return ""
+}
+
+func (x *PurchaseMatched) GetTotalMinor() int64 {
+	if x != nil {
+		return x.TotalMinor
+	}
+	return 0
+}
+
+func (x *PurchaseMatched) GetCurrency() string {
+	if x != nil {
+		return x.Currency
+	}
+	return ""
+}
+
+func (x *PurchaseMatched) GetChannel() v1.Channel {
+	if x != nil {
+		return x.Channel
+	}
+	return v1.Channel(0)
+}
+
+func (x *PurchaseMatched) GetEmployeeId() string {
+	if x != nil {
+		return x.EmployeeId
+	}
+	return ""
+}
+
+func (x *PurchaseMatched) GetOccurredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OccurredAt
+	}
+	return nil
+}
+
 // MemberErased on ledger.member.erased: every service deletes or anonymises the member's
 // personal data.
 type MemberErased struct {
@@ -272,7 +515,7 @@ type MemberErased struct {
 
 func (x *MemberErased) Reset() {
 	*x = MemberErased{}
-	mi := &file_treue_ledger_v1_events_proto_msgTypes[1]
+	mi := &file_treue_ledger_v1_events_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -284,7 +527,7 @@ func (x *MemberErased) String() string {
 func (*MemberErased) ProtoMessage() {}
 
 func (x *MemberErased) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_ledger_v1_events_proto_msgTypes[1]
+	mi := &file_treue_ledger_v1_events_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -297,7 +540,7 @@ func (x *MemberErased) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemberErased.ProtoReflect.Descriptor instead.
 func (*MemberErased) Descriptor() ([]byte, []int) {
-	return file_treue_ledger_v1_events_proto_rawDescGZIP(), []int{1}
+	return file_treue_ledger_v1_events_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *MemberErased) GetMemberId() string {
@@ -331,7 +574,7 @@ type PointsCredited struct {
 
 func (x *PointsCredited) Reset() {
 	*x = PointsCredited{}
-	mi := &file_treue_ledger_v1_events_proto_msgTypes[2]
+	mi := &file_treue_ledger_v1_events_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -343,7 +586,7 @@ func (x *PointsCredited) String() string {
 func (*PointsCredited) ProtoMessage() {}
 
 func (x *PointsCredited) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_ledger_v1_events_proto_msgTypes[2]
+	mi := &file_treue_ledger_v1_events_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -356,7 +599,7 @@ func (x *PointsCredited) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PointsCredited.ProtoReflect.Descriptor instead.
 func (*PointsCredited) Descriptor() ([]byte, []int) {
-	return file_treue_ledger_v1_events_proto_rawDescGZIP(), []int{2}
+	return file_treue_ledger_v1_events_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *PointsCredited) GetTransactionId() string {
@@ -429,7 +672,7 @@ type PointsDebited struct {
 
 func (x *PointsDebited) Reset() {
 	*x = PointsDebited{}
-	mi := &file_treue_ledger_v1_events_proto_msgTypes[3]
+	mi := &file_treue_ledger_v1_events_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -441,7 +684,7 @@ func (x *PointsDebited) String() string {
 func (*PointsDebited) ProtoMessage() {}
 
 func (x *PointsDebited) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_ledger_v1_events_proto_msgTypes[3]
+	mi := &file_treue_ledger_v1_events_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -454,7 +697,7 @@ func (x *PointsDebited) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PointsDebited.ProtoReflect.Descriptor instead.
 func (*PointsDebited) Descriptor() ([]byte, []int) {
-	return file_treue_ledger_v1_events_proto_rawDescGZIP(), []int{3}
+	return file_treue_ledger_v1_events_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *PointsDebited) GetTransactionId() string {
@@ -527,7 +770,7 @@ type HoldPlaced struct {
 
 func (x *HoldPlaced) Reset() {
 	*x = HoldPlaced{}
-	mi := &file_treue_ledger_v1_events_proto_msgTypes[4]
+	mi := &file_treue_ledger_v1_events_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -539,7 +782,7 @@ func (x *HoldPlaced) String() string {
 func (*HoldPlaced) ProtoMessage() {}
 
 func (x *HoldPlaced) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_ledger_v1_events_proto_msgTypes[4]
+	mi := &file_treue_ledger_v1_events_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -552,7 +795,7 @@ func (x *HoldPlaced) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HoldPlaced.ProtoReflect.Descriptor instead.
 func (*HoldPlaced) Descriptor() ([]byte, []int) {
-	return file_treue_ledger_v1_events_proto_rawDescGZIP(), []int{4}
+	return file_treue_ledger_v1_events_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *HoldPlaced) GetHoldId() string {
@@ -604,7 +847,7 @@ type HoldCaptured struct {
 
 func (x *HoldCaptured) Reset() {
 	*x = HoldCaptured{}
-	mi := &file_treue_ledger_v1_events_proto_msgTypes[5]
+	mi := &file_treue_ledger_v1_events_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -616,7 +859,7 @@ func (x *HoldCaptured) String() string {
 func (*HoldCaptured) ProtoMessage() {}
 
 func (x *HoldCaptured) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_ledger_v1_events_proto_msgTypes[5]
+	mi := &file_treue_ledger_v1_events_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -629,7 +872,7 @@ func (x *HoldCaptured) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HoldCaptured.ProtoReflect.Descriptor instead.
 func (*HoldCaptured) Descriptor() ([]byte, []int) {
-	return file_treue_ledger_v1_events_proto_rawDescGZIP(), []int{5}
+	return file_treue_ledger_v1_events_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *HoldCaptured) GetHoldId() string {
@@ -682,7 +925,7 @@ type HoldVoided struct {
 
 func (x *HoldVoided) Reset() {
 	*x = HoldVoided{}
-	mi := &file_treue_ledger_v1_events_proto_msgTypes[6]
+	mi := &file_treue_ledger_v1_events_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -694,7 +937,7 @@ func (x *HoldVoided) String() string {
 func (*HoldVoided) ProtoMessage() {}
 
 func (x *HoldVoided) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_ledger_v1_events_proto_msgTypes[6]
+	mi := &file_treue_ledger_v1_events_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -707,7 +950,7 @@ func (x *HoldVoided) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HoldVoided.ProtoReflect.Descriptor instead.
 func (*HoldVoided) Descriptor() ([]byte, []int) {
-	return file_treue_ledger_v1_events_proto_rawDescGZIP(), []int{6}
+	return file_treue_ledger_v1_events_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *HoldVoided) GetHoldId() string {
@@ -768,7 +1011,7 @@ type UnmatchedPurchaseRecorded struct {
 
 func (x *UnmatchedPurchaseRecorded) Reset() {
 	*x = UnmatchedPurchaseRecorded{}
-	mi := &file_treue_ledger_v1_events_proto_msgTypes[7]
+	mi := &file_treue_ledger_v1_events_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -780,7 +1023,7 @@ func (x *UnmatchedPurchaseRecorded) String() string {
 func (*UnmatchedPurchaseRecorded) ProtoMessage() {}
 
 func (x *UnmatchedPurchaseRecorded) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_ledger_v1_events_proto_msgTypes[7]
+	mi := &file_treue_ledger_v1_events_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -793,7 +1036,7 @@ func (x *UnmatchedPurchaseRecorded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnmatchedPurchaseRecorded.ProtoReflect.Descriptor instead.
 func (*UnmatchedPurchaseRecorded) Descriptor() ([]byte, []int) {
-	return file_treue_ledger_v1_events_proto_rawDescGZIP(), []int{7}
+	return file_treue_ledger_v1_events_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *UnmatchedPurchaseRecorded) GetStoreId() string {
@@ -854,7 +1097,7 @@ type MemberConsentChanged struct {
 
 func (x *MemberConsentChanged) Reset() {
 	*x = MemberConsentChanged{}
-	mi := &file_treue_ledger_v1_events_proto_msgTypes[8]
+	mi := &file_treue_ledger_v1_events_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -866,7 +1109,7 @@ func (x *MemberConsentChanged) String() string {
 func (*MemberConsentChanged) ProtoMessage() {}
 
 func (x *MemberConsentChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_ledger_v1_events_proto_msgTypes[8]
+	mi := &file_treue_ledger_v1_events_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -879,7 +1122,7 @@ func (x *MemberConsentChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemberConsentChanged.ProtoReflect.Descriptor instead.
 func (*MemberConsentChanged) Descriptor() ([]byte, []int) {
-	return file_treue_ledger_v1_events_proto_rawDescGZIP(), []int{8}
+	return file_treue_ledger_v1_events_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *MemberConsentChanged) GetMemberId() string {
@@ -933,7 +1176,7 @@ type PointsExpiringSoon struct {
 
 func (x *PointsExpiringSoon) Reset() {
 	*x = PointsExpiringSoon{}
-	mi := &file_treue_ledger_v1_events_proto_msgTypes[9]
+	mi := &file_treue_ledger_v1_events_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -945,7 +1188,7 @@ func (x *PointsExpiringSoon) String() string {
 func (*PointsExpiringSoon) ProtoMessage() {}
 
 func (x *PointsExpiringSoon) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_ledger_v1_events_proto_msgTypes[9]
+	mi := &file_treue_ledger_v1_events_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -958,7 +1201,7 @@ func (x *PointsExpiringSoon) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PointsExpiringSoon.ProtoReflect.Descriptor instead.
 func (*PointsExpiringSoon) Descriptor() ([]byte, []int) {
-	return file_treue_ledger_v1_events_proto_rawDescGZIP(), []int{9}
+	return file_treue_ledger_v1_events_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *PointsExpiringSoon) GetMemberId() string {
@@ -1003,7 +1246,7 @@ type MemberTierChanged struct {
 
 func (x *MemberTierChanged) Reset() {
 	*x = MemberTierChanged{}
-	mi := &file_treue_ledger_v1_events_proto_msgTypes[10]
+	mi := &file_treue_ledger_v1_events_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1015,7 +1258,7 @@ func (x *MemberTierChanged) String() string {
 func (*MemberTierChanged) ProtoMessage() {}
 
 func (x *MemberTierChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_ledger_v1_events_proto_msgTypes[10]
+	mi := &file_treue_ledger_v1_events_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1028,7 +1271,7 @@ func (x *MemberTierChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemberTierChanged.ProtoReflect.Descriptor instead.
 func (*MemberTierChanged) Descriptor() ([]byte, []int) {
-	return file_treue_ledger_v1_events_proto_rawDescGZIP(), []int{10}
+	return file_treue_ledger_v1_events_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *MemberTierChanged) GetMemberId() string {
@@ -1081,7 +1324,7 @@ type CampaignBudgetExhausted struct {
 
 func (x *CampaignBudgetExhausted) Reset() {
 	*x = CampaignBudgetExhausted{}
-	mi := &file_treue_ledger_v1_events_proto_msgTypes[11]
+	mi := &file_treue_ledger_v1_events_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1093,7 +1336,7 @@ func (x *CampaignBudgetExhausted) String() string {
 func (*CampaignBudgetExhausted) ProtoMessage() {}
 
 func (x *CampaignBudgetExhausted) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_ledger_v1_events_proto_msgTypes[11]
+	mi := &file_treue_ledger_v1_events_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1106,7 +1349,7 @@ func (x *CampaignBudgetExhausted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CampaignBudgetExhausted.ProtoReflect.Descriptor instead.
 func (*CampaignBudgetExhausted) Descriptor() ([]byte, []int) {
-	return file_treue_ledger_v1_events_proto_rawDescGZIP(), []int{11}
+	return file_treue_ledger_v1_events_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CampaignBudgetExhausted) GetCampaignId() string {
@@ -1141,7 +1384,7 @@ var File_treue_ledger_v1_events_proto protoreflect.FileDescriptor
 
 const file_treue_ledger_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1ctreue/ledger/v1/events.proto\x12\x0ftreue.ledger.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1atreue/event/v1/event.proto\"\xfd\x02\n" +
+	"\x1ctreue/ledger/v1/events.proto\x12\x0ftreue.ledger.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1atreue/event/v1/event.proto\"\xe0\x03\n" +
 	"\x0eMemberEnrolled\x12'\n" +
 	"\tmember_id\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bmemberId\x12+\n" +
@@ -1152,8 +1395,41 @@ const file_treue_ledger_v1_events_proto_rawDesc = "" +
 	"\x11marketing_consent\x18\x06 \x01(\bR\x10marketingConsent\x12\x1c\n" +
 	"\x04tier\x18\a \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x04tier\x12C\n" +
 	"\venrolled_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
-	"enrolledAt:\x1c\xf2\xf9\x18\x18\n" +
-	"\x16ledger.member.enrolled\"\x94\x01\n" +
+	"enrolledAt\x12$\n" +
+	"\ttime_zone\x18\t \x01(\tB\a\xbaH\x04r\x02\x18@R\btimeZone\x12\x1d\n" +
+	"\x05phone\x18\n" +
+	" \x01(\tB\a\xbaH\x04r\x02\x18 R\x05phone\x12\x1c\n" +
+	"\x04tags\x18\v \x03(\tB\b\xbaH\x05\x92\x01\x02\x10dR\x04tags:\x1c\xf2\xf9\x18\x18\n" +
+	"\x16ledger.member.enrolled\"\xdb\x02\n" +
+	"\rMemberUpdated\x12'\n" +
+	"\tmember_id\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bmemberId\x12\x1e\n" +
+	"\x05email\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xc0\x02R\x05email\x12\x1d\n" +
+	"\x05phone\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18 R\x05phone\x12 \n" +
+	"\x06locale\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x06locale\x12$\n" +
+	"\ttime_zone\x18\x05 \x01(\tB\a\xbaH\x04r\x02\x18@R\btimeZone\x12\x1c\n" +
+	"\x04tags\x18\x06 \x03(\tB\b\xbaH\x05\x92\x01\x02\x10dR\x04tags\x12\x1c\n" +
+	"\x04tier\x18\a \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x04tier\x12A\n" +
+	"\n" +
+	"updated_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\tupdatedAt:\x1b\xf2\xf9\x18\x17\n" +
+	"\x15ledger.member.updated\"\xe7\x03\n" +
+	"\x0fPurchaseMatched\x12'\n" +
+	"\tmember_id\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bmemberId\x12$\n" +
+	"\bstore_id\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\astoreId\x121\n" +
+	"\x0etransaction_id\x18\x03 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\rtransactionId\x12*\n" +
+	"\fpos_event_id\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\n" +
+	"posEventId\x12(\n" +
+	"\vtotal_minor\x18\x05 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\n" +
+	"totalMinor\x120\n" +
+	"\bcurrency\x18\x06 \x01(\tB\x14\xbaH\x11r\x0f2\r^$|^[A-Z]{3}$R\bcurrency\x12<\n" +
+	"\achannel\x18\a \x01(\x0e2\x18.treue.common.v1.ChannelB\b\xbaH\x05\x82\x01\x02\x10\x01R\achannel\x12(\n" +
+	"\vemployee_id\x18\b \x01(\tB\a\xbaH\x04r\x02\x18@R\n" +
+	"employeeId\x12C\n" +
+	"\voccurred_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
+	"occurredAt:\x1d\xf2\xf9\x18\x19\n" +
+	"\x17ledger.purchase.matched\"\x94\x01\n" +
 	"\fMemberErased\x12'\n" +
 	"\tmember_id\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bmemberId\x12?\n" +
@@ -1296,46 +1572,52 @@ func file_treue_ledger_v1_events_proto_rawDescGZIP() []byte {
 }
 
 var file_treue_ledger_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_treue_ledger_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_treue_ledger_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_treue_ledger_v1_events_proto_goTypes = []any{
 	(PointsReason)(0),                 // 0: treue.ledger.v1.PointsReason
 	(TierChangeReason)(0),             // 1: treue.ledger.v1.TierChangeReason
 	(*MemberEnrolled)(nil),            // 2: treue.ledger.v1.MemberEnrolled
-	(*MemberErased)(nil),              // 3: treue.ledger.v1.MemberErased
-	(*PointsCredited)(nil),            // 4: treue.ledger.v1.PointsCredited
-	(*PointsDebited)(nil),             // 5: treue.ledger.v1.PointsDebited
-	(*HoldPlaced)(nil),                // 6: treue.ledger.v1.HoldPlaced
-	(*HoldCaptured)(nil),              // 7: treue.ledger.v1.HoldCaptured
-	(*HoldVoided)(nil),                // 8: treue.ledger.v1.HoldVoided
-	(*UnmatchedPurchaseRecorded)(nil), // 9: treue.ledger.v1.UnmatchedPurchaseRecorded
-	(*MemberConsentChanged)(nil),      // 10: treue.ledger.v1.MemberConsentChanged
-	(*PointsExpiringSoon)(nil),        // 11: treue.ledger.v1.PointsExpiringSoon
-	(*MemberTierChanged)(nil),         // 12: treue.ledger.v1.MemberTierChanged
-	(*CampaignBudgetExhausted)(nil),   // 13: treue.ledger.v1.CampaignBudgetExhausted
-	(*timestamppb.Timestamp)(nil),     // 14: google.protobuf.Timestamp
+	(*MemberUpdated)(nil),             // 3: treue.ledger.v1.MemberUpdated
+	(*PurchaseMatched)(nil),           // 4: treue.ledger.v1.PurchaseMatched
+	(*MemberErased)(nil),              // 5: treue.ledger.v1.MemberErased
+	(*PointsCredited)(nil),            // 6: treue.ledger.v1.PointsCredited
+	(*PointsDebited)(nil),             // 7: treue.ledger.v1.PointsDebited
+	(*HoldPlaced)(nil),                // 8: treue.ledger.v1.HoldPlaced
+	(*HoldCaptured)(nil),              // 9: treue.ledger.v1.HoldCaptured
+	(*HoldVoided)(nil),                // 10: treue.ledger.v1.HoldVoided
+	(*UnmatchedPurchaseRecorded)(nil), // 11: treue.ledger.v1.UnmatchedPurchaseRecorded
+	(*MemberConsentChanged)(nil),      // 12: treue.ledger.v1.MemberConsentChanged
+	(*PointsExpiringSoon)(nil),        // 13: treue.ledger.v1.PointsExpiringSoon
+	(*MemberTierChanged)(nil),         // 14: treue.ledger.v1.MemberTierChanged
+	(*CampaignBudgetExhausted)(nil),   // 15: treue.ledger.v1.CampaignBudgetExhausted
+	(*timestamppb.Timestamp)(nil),     // 16: google.protobuf.Timestamp
+	(v1.Channel)(0),                   // 17: treue.common.v1.Channel
 }
 var file_treue_ledger_v1_events_proto_depIdxs = []int32{
-	14, // 0: treue.ledger.v1.MemberEnrolled.enrolled_at:type_name -> google.protobuf.Timestamp
-	14, // 1: treue.ledger.v1.MemberErased.erased_at:type_name -> google.protobuf.Timestamp
-	0,  // 2: treue.ledger.v1.PointsCredited.reason:type_name -> treue.ledger.v1.PointsReason
-	14, // 3: treue.ledger.v1.PointsCredited.occurred_at:type_name -> google.protobuf.Timestamp
-	0,  // 4: treue.ledger.v1.PointsDebited.reason:type_name -> treue.ledger.v1.PointsReason
-	14, // 5: treue.ledger.v1.PointsDebited.occurred_at:type_name -> google.protobuf.Timestamp
-	14, // 6: treue.ledger.v1.HoldPlaced.expires_at:type_name -> google.protobuf.Timestamp
-	14, // 7: treue.ledger.v1.HoldCaptured.captured_at:type_name -> google.protobuf.Timestamp
-	14, // 8: treue.ledger.v1.HoldVoided.voided_at:type_name -> google.protobuf.Timestamp
-	14, // 9: treue.ledger.v1.UnmatchedPurchaseRecorded.occurred_at:type_name -> google.protobuf.Timestamp
-	14, // 10: treue.ledger.v1.MemberConsentChanged.changed_at:type_name -> google.protobuf.Timestamp
-	14, // 11: treue.ledger.v1.PointsExpiringSoon.expires_at:type_name -> google.protobuf.Timestamp
-	14, // 12: treue.ledger.v1.PointsExpiringSoon.notified_at:type_name -> google.protobuf.Timestamp
-	1,  // 13: treue.ledger.v1.MemberTierChanged.reason:type_name -> treue.ledger.v1.TierChangeReason
-	14, // 14: treue.ledger.v1.MemberTierChanged.effective_at:type_name -> google.protobuf.Timestamp
-	14, // 15: treue.ledger.v1.CampaignBudgetExhausted.exhausted_at:type_name -> google.protobuf.Timestamp
-	16, // [16:16] is the sub-list for method output_type
-	16, // [16:16] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	16, // 0: treue.ledger.v1.MemberEnrolled.enrolled_at:type_name -> google.protobuf.Timestamp
+	16, // 1: treue.ledger.v1.MemberUpdated.updated_at:type_name -> google.protobuf.Timestamp
+	17, // 2: treue.ledger.v1.PurchaseMatched.channel:type_name -> treue.common.v1.Channel
+	16, // 3: treue.ledger.v1.PurchaseMatched.occurred_at:type_name -> google.protobuf.Timestamp
+	16, // 4: treue.ledger.v1.MemberErased.erased_at:type_name -> google.protobuf.Timestamp
+	0,  // 5: treue.ledger.v1.PointsCredited.reason:type_name -> treue.ledger.v1.PointsReason
+	16, // 6: treue.ledger.v1.PointsCredited.occurred_at:type_name -> google.protobuf.Timestamp
+	0,  // 7: treue.ledger.v1.PointsDebited.reason:type_name -> treue.ledger.v1.PointsReason
+	16, // 8: treue.ledger.v1.PointsDebited.occurred_at:type_name -> google.protobuf.Timestamp
+	16, // 9: treue.ledger.v1.HoldPlaced.expires_at:type_name -> google.protobuf.Timestamp
+	16, // 10: treue.ledger.v1.HoldCaptured.captured_at:type_name -> google.protobuf.Timestamp
+	16, // 11: treue.ledger.v1.HoldVoided.voided_at:type_name -> google.protobuf.Timestamp
+	16, // 12: treue.ledger.v1.UnmatchedPurchaseRecorded.occurred_at:type_name -> google.protobuf.Timestamp
+	16, // 13: treue.ledger.v1.MemberConsentChanged.changed_at:type_name -> google.protobuf.Timestamp
+	16, // 14: treue.ledger.v1.PointsExpiringSoon.expires_at:type_name -> google.protobuf.Timestamp
+	16, // 15: treue.ledger.v1.PointsExpiringSoon.notified_at:type_name -> google.protobuf.Timestamp
+	1,  // 16: treue.ledger.v1.MemberTierChanged.reason:type_name -> treue.ledger.v1.TierChangeReason
+	16, // 17: treue.ledger.v1.MemberTierChanged.effective_at:type_name -> google.protobuf.Timestamp
+	16, // 18: treue.ledger.v1.CampaignBudgetExhausted.exhausted_at:type_name -> google.protobuf.Timestamp
+	19, // [19:19] is the sub-list for method output_type
+	19, // [19:19] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_treue_ledger_v1_events_proto_init() }
@@ -1349,7 +1631,7 @@ func file_treue_ledger_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_treue_ledger_v1_events_proto_rawDesc), len(file_treue_ledger_v1_events_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   12,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -223,8 +223,10 @@ type EnrollRequest struct {
 	Identifiers []*Identifier `protobuf:"bytes,7,rep,name=identifiers,proto3" json:"identifiers,omitempty"`
 	// what the consents given here agreed to; recorded with them as their evidence.
 	ConsentEvidence *ConsentEvidence `protobuf:"bytes,8,opt,name=consent_evidence,json=consentEvidence,proto3" json:"consent_evidence,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// IANA time zone, e.g. Europe/Berlin: surveys respect quiet hours in it. Optional.
+	TimeZone      string `protobuf:"bytes,9,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *EnrollRequest) Reset() {
@@ -311,6 +313,13 @@ func (x *EnrollRequest) GetConsentEvidence() *ConsentEvidence {
 		return x.ConsentEvidence
 	}
 	return nil
+}
+
+func (x *EnrollRequest) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
 }
 
 type EnrollResponse struct {
@@ -1424,7 +1433,7 @@ const file_treue_ledger_v1_ledger_proto_rawDesc = "" +
 	"\terased_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\berasedAt\x12B\n" +
 	"\rtier_progress\x18\n" +
 	" \x01(\v2\x1d.treue.ledger.v1.TierProgressR\ftierProgress\x12B\n" +
-	"\x0ftier_safe_until\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\rtierSafeUntil\"\xc5\x03\n" +
+	"\x0ftier_safe_until\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\rtierSafeUntil\"\xeb\x03\n" +
 	"\rEnrollRequest\x123\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\b\x18\x80\x01R\x0eidempotencyKey\x12-\n" +
@@ -1436,7 +1445,8 @@ const file_treue_ledger_v1_ledger_proto_rawDesc = "" +
 	"\x11marketing_consent\x18\x06 \x01(\bR\x10marketingConsent\x12G\n" +
 	"\videntifiers\x18\a \x03(\v2\x1b.treue.ledger.v1.IdentifierB\b\xbaH\x05\x92\x01\x02\x10\n" +
 	"R\videntifiers\x12K\n" +
-	"\x10consent_evidence\x18\b \x01(\v2 .treue.ledger.v1.ConsentEvidenceR\x0fconsentEvidence\"\x93\x01\n" +
+	"\x10consent_evidence\x18\b \x01(\v2 .treue.ledger.v1.ConsentEvidenceR\x0fconsentEvidence\x12$\n" +
+	"\ttime_zone\x18\t \x01(\tB\a\xbaH\x04r\x02\x18@R\btimeZone\"\x93\x01\n" +
 	"\x0eEnrollResponse\x12/\n" +
 	"\x06member\x18\x01 \x01(\v2\x17.treue.ledger.v1.MemberR\x06member\x12P\n" +
 	"\x12claimable_receipts\x18\x02 \x03(\v2!.treue.ledger.v1.ClaimableReceiptR\x11claimableReceipts\"9\n" +

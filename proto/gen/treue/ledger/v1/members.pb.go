@@ -81,6 +81,7 @@ type MemberProfile struct {
 	Identifiers   []*Identifier          `protobuf:"bytes,2,rep,name=identifiers,proto3" json:"identifiers,omitempty"`
 	Tags          []string               `protobuf:"bytes,3,rep,name=tags,proto3" json:"tags,omitempty"`
 	Attributes    map[string]string      `protobuf:"bytes,4,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	TimeZone      string                 `protobuf:"bytes,5,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -141,6 +142,13 @@ func (x *MemberProfile) GetAttributes() map[string]string {
 		return x.Attributes
 	}
 	return nil
+}
+
+func (x *MemberProfile) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
 }
 
 type AddIdentifierRequest struct {
@@ -664,14 +672,16 @@ func (x *GetMemberProfileResponse) GetProfile() *MemberProfile {
 type UpdateMemberRequest struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	MemberId string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
-	// the fields to change: display_name, locale, tags, attributes; at least one.
+	// the fields to change: display_name, locale, tags, attributes, time_zone; at least one.
 	UpdateMask  []string          `protobuf:"bytes,2,rep,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	DisplayName string            `protobuf:"bytes,3,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
 	Locale      string            `protobuf:"bytes,4,opt,name=locale,proto3" json:"locale,omitempty"`
 	Tags        []string          `protobuf:"bytes,5,rep,name=tags,proto3" json:"tags,omitempty"`
 	Attributes  map[string]string `protobuf:"bytes,6,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// why, for the audit log.
-	Note          string `protobuf:"bytes,7,opt,name=note,proto3" json:"note,omitempty"`
+	Note string `protobuf:"bytes,7,opt,name=note,proto3" json:"note,omitempty"`
+	// IANA time zone, e.g. Europe/Berlin; empty clears it.
+	TimeZone      string `protobuf:"bytes,8,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -751,6 +761,13 @@ func (x *UpdateMemberRequest) GetAttributes() map[string]string {
 func (x *UpdateMemberRequest) GetNote() string {
 	if x != nil {
 		return x.Note
+	}
+	return ""
+}
+
+func (x *UpdateMemberRequest) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
 	}
 	return ""
 }
@@ -1422,14 +1439,15 @@ var File_treue_ledger_v1_members_proto protoreflect.FileDescriptor
 
 const file_treue_ledger_v1_members_proto_rawDesc = "" +
 	"\n" +
-	"\x1dtreue/ledger/v1/members.proto\x12\x0ftreue.ledger.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18treue/auth/v1/auth.proto\x1a!treue/ledger/v1/identifiers.proto\x1a\x1ctreue/ledger/v1/ledger.proto\"\xa2\x02\n" +
+	"\x1dtreue/ledger/v1/members.proto\x12\x0ftreue.ledger.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18treue/auth/v1/auth.proto\x1a!treue/ledger/v1/identifiers.proto\x1a\x1ctreue/ledger/v1/ledger.proto\"\xbf\x02\n" +
 	"\rMemberProfile\x12/\n" +
 	"\x06member\x18\x01 \x01(\v2\x17.treue.ledger.v1.MemberR\x06member\x12=\n" +
 	"\videntifiers\x18\x02 \x03(\v2\x1b.treue.ledger.v1.IdentifierR\videntifiers\x12\x12\n" +
 	"\x04tags\x18\x03 \x03(\tR\x04tags\x12N\n" +
 	"\n" +
 	"attributes\x18\x04 \x03(\v2..treue.ledger.v1.MemberProfile.AttributesEntryR\n" +
-	"attributes\x1a=\n" +
+	"attributes\x12\x1b\n" +
+	"\ttime_zone\x18\x05 \x01(\tR\btimeZone\x1a=\n" +
 	"\x0fAttributesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x82\x01\n" +
@@ -1471,11 +1489,11 @@ const file_treue_ledger_v1_members_proto_rawDesc = "" +
 	"\x17GetMemberProfileRequest\x12%\n" +
 	"\tmember_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bmemberId\"T\n" +
 	"\x18GetMemberProfileResponse\x128\n" +
-	"\aprofile\x18\x01 \x01(\v2\x1e.treue.ledger.v1.MemberProfileR\aprofile\"\xa5\x04\n" +
+	"\aprofile\x18\x01 \x01(\v2\x1e.treue.ledger.v1.MemberProfileR\aprofile\"\xd6\x04\n" +
 	"\x13UpdateMemberRequest\x12%\n" +
-	"\tmember_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bmemberId\x12W\n" +
-	"\vupdate_mask\x18\x02 \x03(\tB6\xbaH3\x92\x010\b\x01\x18\x01\"*r(R\fdisplay_nameR\x06localeR\x04tagsR\n" +
-	"attributesR\n" +
+	"\tmember_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bmemberId\x12b\n" +
+	"\vupdate_mask\x18\x02 \x03(\tBA\xbaH>\x92\x01;\b\x01\x18\x01\"5r3R\fdisplay_nameR\x06localeR\x04tagsR\n" +
+	"attributesR\ttime_zoneR\n" +
 	"updateMask\x12+\n" +
 	"\fdisplay_name\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\vdisplayName\x12G\n" +
 	"\x06locale\x18\x04 \x01(\tB/\xbaH,r*\x18#2&^$|^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$R\x06locale\x128\n" +
@@ -1483,7 +1501,8 @@ const file_treue_ledger_v1_members_proto_rawDesc = "" +
 	"\n" +
 	"attributes\x18\x06 \x03(\v24.treue.ledger.v1.UpdateMemberRequest.AttributesEntryB*\xbaH'\x9a\x01$\x10d\"\x19r\x17\x10\x01\x18@2\x11^[A-Za-z0-9_.-]+$*\x05r\x03\x18\xf4\x03R\n" +
 	"attributes\x12\x1c\n" +
-	"\x04note\x18\a \x01(\tB\b\xbaH\x05r\x03\x18\xf4\x03R\x04note\x1a=\n" +
+	"\x04note\x18\a \x01(\tB\b\xbaH\x05r\x03\x18\xf4\x03R\x04note\x12$\n" +
+	"\ttime_zone\x18\b \x01(\tB\a\xbaH\x04r\x02\x18@R\btimeZone\x1a=\n" +
 	"\x0fAttributesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"P\n" +

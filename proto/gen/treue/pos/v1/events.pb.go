@@ -127,10 +127,13 @@ type PurchaseRecorded struct {
 	MemberId   string                 `protobuf:"bytes,4,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
 	OccurredAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
 	// ISO-4217 code, e.g. EUR.
-	Currency      string     `protobuf:"bytes,6,opt,name=currency,proto3" json:"currency,omitempty"`
-	TotalMinor    int64      `protobuf:"varint,7,opt,name=total_minor,json=totalMinor,proto3" json:"total_minor,omitempty"`
-	Lines         []*Line    `protobuf:"bytes,8,rep,name=lines,proto3" json:"lines,omitempty"`
-	Channel       v1.Channel `protobuf:"varint,9,opt,name=channel,proto3,enum=treue.common.v1.Channel" json:"channel,omitempty"`
+	Currency   string     `protobuf:"bytes,6,opt,name=currency,proto3" json:"currency,omitempty"`
+	TotalMinor int64      `protobuf:"varint,7,opt,name=total_minor,json=totalMinor,proto3" json:"total_minor,omitempty"`
+	Lines      []*Line    `protobuf:"bytes,8,rep,name=lines,proto3" json:"lines,omitempty"`
+	Channel    v1.Channel `protobuf:"varint,9,opt,name=channel,proto3,enum=treue.common.v1.Channel" json:"channel,omitempty"`
+	// the employee who served the customer (the POS's staff id); optional, travels to the
+	// survey response for attribution.
+	EmployeeId    string `protobuf:"bytes,10,opt,name=employee_id,json=employeeId,proto3" json:"employee_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -228,6 +231,13 @@ func (x *PurchaseRecorded) GetChannel() v1.Channel {
 	return v1.Channel(0)
 }
 
+func (x *PurchaseRecorded) GetEmployeeId() string {
+	if x != nil {
+		return x.EmployeeId
+	}
+	return ""
+}
+
 // ReturnRecorded: a customer brought something back.
 type ReturnRecorded struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
@@ -242,8 +252,10 @@ type ReturnRecorded struct {
 	OccurredAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
 	Currency   string                 `protobuf:"bytes,7,opt,name=currency,proto3" json:"currency,omitempty"`
 	// amount refunded, minor units.
-	TotalMinor    int64   `protobuf:"varint,8,opt,name=total_minor,json=totalMinor,proto3" json:"total_minor,omitempty"`
-	Lines         []*Line `protobuf:"bytes,9,rep,name=lines,proto3" json:"lines,omitempty"`
+	TotalMinor int64   `protobuf:"varint,8,opt,name=total_minor,json=totalMinor,proto3" json:"total_minor,omitempty"`
+	Lines      []*Line `protobuf:"bytes,9,rep,name=lines,proto3" json:"lines,omitempty"`
+	// the employee who took the return; optional.
+	EmployeeId    string `protobuf:"bytes,10,opt,name=employee_id,json=employeeId,proto3" json:"employee_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -339,6 +351,13 @@ func (x *ReturnRecorded) GetLines() []*Line {
 		return x.Lines
 	}
 	return nil
+}
+
+func (x *ReturnRecorded) GetEmployeeId() string {
+	if x != nil {
+		return x.EmployeeId
+	}
+	return ""
 }
 
 // CustomEventRecorded: something a member did that may earn points by the programme's
@@ -445,7 +464,7 @@ const file_treue_pos_v1_events_proto_rawDesc = "" +
 	"\bquantity\x18\x03 \x01(\x05B\a\xbaH\x04\x1a\x02 \x00R\bquantity\x12*\n" +
 	"\famount_minor\x18\x04 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\vamountMinor\x12#\n" +
 	"\bcategory\x18\x05 \x01(\tB\a\xbaH\x04r\x02\x18@R\bcategory\x12\x1d\n" +
-	"\x05brand\x18\x06 \x01(\tB\a\xbaH\x04r\x02\x18@R\x05brand\"\x83\x04\n" +
+	"\x05brand\x18\x06 \x01(\tB\a\xbaH\x04r\x02\x18@R\x05brand\"\xad\x04\n" +
 	"\x10PurchaseRecorded\x12#\n" +
 	"\bevent_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\aeventId\x126\n" +
 	"\bstore_id\x18\x02 \x01(\tB\x1b\xbaH\x18r\x16\x10\x01\x18@2\x10^[A-Za-z0-9_-]+$R\astoreId\x121\n" +
@@ -459,8 +478,11 @@ const file_treue_pos_v1_events_proto_rawDesc = "" +
 	"\vtotal_minor\x18\a \x01(\x03B\a\xbaH\x04\"\x02(\x00R\n" +
 	"totalMinor\x123\n" +
 	"\x05lines\x18\b \x03(\v2\x12.treue.pos.v1.LineB\t\xbaH\x06\x92\x01\x03\x10\xe8\aR\x05lines\x12<\n" +
-	"\achannel\x18\t \x01(\x0e2\x18.treue.common.v1.ChannelB\b\xbaH\x05\x82\x01\x02\x10\x01R\achannel:'\xf2\xf9\x18#\n" +
-	"\x15pos.purchase.recorded\x12\bstore_id \x01\"\xfb\x03\n" +
+	"\achannel\x18\t \x01(\x0e2\x18.treue.common.v1.ChannelB\b\xbaH\x05\x82\x01\x02\x10\x01R\achannel\x12(\n" +
+	"\vemployee_id\x18\n" +
+	" \x01(\tB\a\xbaH\x04r\x02\x18@R\n" +
+	"employeeId:'\xf2\xf9\x18#\n" +
+	"\x15pos.purchase.recorded\x12\bstore_id \x01\"\xa5\x04\n" +
 	"\x0eReturnRecorded\x12#\n" +
 	"\bevent_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\aeventId\x126\n" +
 	"\bstore_id\x18\x02 \x01(\tB\x1b\xbaH\x18r\x16\x10\x01\x18@2\x10^[A-Za-z0-9_-]+$R\astoreId\x12'\n" +
@@ -475,7 +497,10 @@ const file_treue_pos_v1_events_proto_rawDesc = "" +
 	"^[A-Z]{3}$R\bcurrency\x12(\n" +
 	"\vtotal_minor\x18\b \x01(\x03B\a\xbaH\x04\"\x02(\x00R\n" +
 	"totalMinor\x123\n" +
-	"\x05lines\x18\t \x03(\v2\x12.treue.pos.v1.LineB\t\xbaH\x06\x92\x01\x03\x10\xe8\aR\x05lines:%\xf2\xf9\x18!\n" +
+	"\x05lines\x18\t \x03(\v2\x12.treue.pos.v1.LineB\t\xbaH\x06\x92\x01\x03\x10\xe8\aR\x05lines\x12(\n" +
+	"\vemployee_id\x18\n" +
+	" \x01(\tB\a\xbaH\x04r\x02\x18@R\n" +
+	"employeeId:%\xf2\xf9\x18!\n" +
 	"\x13pos.return.recorded\x12\bstore_id \x01\"\xe0\x03\n" +
 	"\x13CustomEventRecorded\x12#\n" +
 	"\bevent_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\aeventId\x126\n" +

@@ -39,6 +39,15 @@ type InvitationCreated struct {
 	Url           string                 `protobuf:"bytes,7,opt,name=url,proto3" json:"url,omitempty"`
 	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
 	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	SurveyVersion int32                  `protobuf:"varint,10,opt,name=survey_version,json=surveyVersion,proto3" json:"survey_version,omitempty"`
+	// the trigger rule that made it; empty for a receipt link.
+	TriggerId string `protobuf:"bytes,11,opt,name=trigger_id,json=triggerId,proto3" json:"trigger_id,omitempty"`
+	// when it is due to be sent (the trigger's delay); the link works from then on.
+	DueAt      *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=due_at,json=dueAt,proto3" json:"due_at,omitempty"`
+	EmployeeId string                 `protobuf:"bytes,13,opt,name=employee_id,json=employeeId,proto3" json:"employee_id,omitempty"`
+	Channel    v1.Channel             `protobuf:"varint,14,opt,name=channel,proto3,enum=treue.common.v1.Channel" json:"channel,omitempty"`
+	// the touchpoint's reference: pos:<store>:<transaction> for a purchase.
+	TouchpointKey string `protobuf:"bytes,15,opt,name=touchpoint_key,json=touchpointKey,proto3" json:"touchpoint_key,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -136,6 +145,299 @@ func (x *InvitationCreated) GetCreatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *InvitationCreated) GetSurveyVersion() int32 {
+	if x != nil {
+		return x.SurveyVersion
+	}
+	return 0
+}
+
+func (x *InvitationCreated) GetTriggerId() string {
+	if x != nil {
+		return x.TriggerId
+	}
+	return ""
+}
+
+func (x *InvitationCreated) GetDueAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DueAt
+	}
+	return nil
+}
+
+func (x *InvitationCreated) GetEmployeeId() string {
+	if x != nil {
+		return x.EmployeeId
+	}
+	return ""
+}
+
+func (x *InvitationCreated) GetChannel() v1.Channel {
+	if x != nil {
+		return x.Channel
+	}
+	return v1.Channel(0)
+}
+
+func (x *InvitationCreated) GetTouchpointKey() string {
+	if x != nil {
+		return x.TouchpointKey
+	}
+	return ""
+}
+
+// InvitationSent on survey.invitation.sent: an invitation (or its reminder) reached its
+// channel.
+type InvitationSent struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	InvitationId  string                 `protobuf:"bytes,1,opt,name=invitation_id,json=invitationId,proto3" json:"invitation_id,omitempty"`
+	MemberId      string                 `protobuf:"bytes,2,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	Channel       DeliveryChannel        `protobuf:"varint,3,opt,name=channel,proto3,enum=treue.survey.v1.DeliveryChannel" json:"channel,omitempty"`
+	Reminder      bool                   `protobuf:"varint,4,opt,name=reminder,proto3" json:"reminder,omitempty"`
+	SentAt        *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=sent_at,json=sentAt,proto3" json:"sent_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InvitationSent) Reset() {
+	*x = InvitationSent{}
+	mi := &file_treue_survey_v1_events_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InvitationSent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InvitationSent) ProtoMessage() {}
+
+func (x *InvitationSent) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_survey_v1_events_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InvitationSent.ProtoReflect.Descriptor instead.
+func (*InvitationSent) Descriptor() ([]byte, []int) {
+	return file_treue_survey_v1_events_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *InvitationSent) GetInvitationId() string {
+	if x != nil {
+		return x.InvitationId
+	}
+	return ""
+}
+
+func (x *InvitationSent) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *InvitationSent) GetChannel() DeliveryChannel {
+	if x != nil {
+		return x.Channel
+	}
+	return DeliveryChannel_DELIVERY_CHANNEL_UNSPECIFIED
+}
+
+func (x *InvitationSent) GetReminder() bool {
+	if x != nil {
+		return x.Reminder
+	}
+	return false
+}
+
+func (x *InvitationSent) GetSentAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SentAt
+	}
+	return nil
+}
+
+// InvitationSuppressed on survey.invitation.suppressed: the contact policy held back an
+// invitation (at its trigger, or when it was due).
+type InvitationSuppressed struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// empty when no invitation was scheduled yet.
+	InvitationId  string                 `protobuf:"bytes,1,opt,name=invitation_id,json=invitationId,proto3" json:"invitation_id,omitempty"`
+	MemberId      string                 `protobuf:"bytes,2,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	TriggerId     string                 `protobuf:"bytes,3,opt,name=trigger_id,json=triggerId,proto3" json:"trigger_id,omitempty"`
+	Touchpoint    v1.Touchpoint          `protobuf:"varint,4,opt,name=touchpoint,proto3,enum=treue.common.v1.Touchpoint" json:"touchpoint,omitempty"`
+	Reason        SuppressionReason      `protobuf:"varint,5,opt,name=reason,proto3,enum=treue.survey.v1.SuppressionReason" json:"reason,omitempty"`
+	SuppressedAt  *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=suppressed_at,json=suppressedAt,proto3" json:"suppressed_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InvitationSuppressed) Reset() {
+	*x = InvitationSuppressed{}
+	mi := &file_treue_survey_v1_events_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InvitationSuppressed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InvitationSuppressed) ProtoMessage() {}
+
+func (x *InvitationSuppressed) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_survey_v1_events_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InvitationSuppressed.ProtoReflect.Descriptor instead.
+func (*InvitationSuppressed) Descriptor() ([]byte, []int) {
+	return file_treue_survey_v1_events_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *InvitationSuppressed) GetInvitationId() string {
+	if x != nil {
+		return x.InvitationId
+	}
+	return ""
+}
+
+func (x *InvitationSuppressed) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *InvitationSuppressed) GetTriggerId() string {
+	if x != nil {
+		return x.TriggerId
+	}
+	return ""
+}
+
+func (x *InvitationSuppressed) GetTouchpoint() v1.Touchpoint {
+	if x != nil {
+		return x.Touchpoint
+	}
+	return v1.Touchpoint(0)
+}
+
+func (x *InvitationSuppressed) GetReason() SuppressionReason {
+	if x != nil {
+		return x.Reason
+	}
+	return SuppressionReason_SUPPRESSION_REASON_UNSPECIFIED
+}
+
+func (x *InvitationSuppressed) GetSuppressedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SuppressedAt
+	}
+	return nil
+}
+
+// InvitationDeliveryFailed on survey.invitation.delivery_failed: every attempt to deliver
+// an invitation failed.
+type InvitationDeliveryFailed struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	InvitationId  string                 `protobuf:"bytes,1,opt,name=invitation_id,json=invitationId,proto3" json:"invitation_id,omitempty"`
+	MemberId      string                 `protobuf:"bytes,2,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	Channel       DeliveryChannel        `protobuf:"varint,3,opt,name=channel,proto3,enum=treue.survey.v1.DeliveryChannel" json:"channel,omitempty"`
+	Attempts      int32                  `protobuf:"varint,4,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	Error         string                 `protobuf:"bytes,5,opt,name=error,proto3" json:"error,omitempty"`
+	FailedAt      *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=failed_at,json=failedAt,proto3" json:"failed_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InvitationDeliveryFailed) Reset() {
+	*x = InvitationDeliveryFailed{}
+	mi := &file_treue_survey_v1_events_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InvitationDeliveryFailed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InvitationDeliveryFailed) ProtoMessage() {}
+
+func (x *InvitationDeliveryFailed) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_survey_v1_events_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InvitationDeliveryFailed.ProtoReflect.Descriptor instead.
+func (*InvitationDeliveryFailed) Descriptor() ([]byte, []int) {
+	return file_treue_survey_v1_events_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *InvitationDeliveryFailed) GetInvitationId() string {
+	if x != nil {
+		return x.InvitationId
+	}
+	return ""
+}
+
+func (x *InvitationDeliveryFailed) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *InvitationDeliveryFailed) GetChannel() DeliveryChannel {
+	if x != nil {
+		return x.Channel
+	}
+	return DeliveryChannel_DELIVERY_CHANNEL_UNSPECIFIED
+}
+
+func (x *InvitationDeliveryFailed) GetAttempts() int32 {
+	if x != nil {
+		return x.Attempts
+	}
+	return 0
+}
+
+func (x *InvitationDeliveryFailed) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *InvitationDeliveryFailed) GetFailedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FailedAt
+	}
+	return nil
+}
+
 // ResponseSubmitted on survey.response.submitted.
 type ResponseSubmitted struct {
 	state        protoimpl.MessageState `protogen:"open.v1"`
@@ -146,18 +448,33 @@ type ResponseSubmitted struct {
 	MemberId   string        `protobuf:"bytes,4,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
 	Touchpoint v1.Touchpoint `protobuf:"varint,5,opt,name=touchpoint,proto3,enum=treue.common.v1.Touchpoint" json:"touchpoint,omitempty"`
 	StoreId    string        `protobuf:"bytes,6,opt,name=store_id,json=storeId,proto3" json:"store_id,omitempty"`
-	// 0-10 for an NPS question.
-	Score         int32                  `protobuf:"varint,7,opt,name=score,proto3" json:"score,omitempty"`
-	Comment       string                 `protobuf:"bytes,8,opt,name=comment,proto3" json:"comment,omitempty"`
-	NpsClass      v1.NpsClass            `protobuf:"varint,9,opt,name=nps_class,json=npsClass,proto3,enum=treue.common.v1.NpsClass" json:"nps_class,omitempty"`
-	SubmittedAt   *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=submitted_at,json=submittedAt,proto3" json:"submitted_at,omitempty"`
+	// the score question's answer: 0-10 (NPS), 1-5 (CSAT), 1-7 (CES).
+	Score       int32                  `protobuf:"varint,7,opt,name=score,proto3" json:"score,omitempty"`
+	Comment     string                 `protobuf:"bytes,8,opt,name=comment,proto3" json:"comment,omitempty"`
+	NpsClass    v1.NpsClass            `protobuf:"varint,9,opt,name=nps_class,json=npsClass,proto3,enum=treue.common.v1.NpsClass" json:"nps_class,omitempty"`
+	SubmittedAt *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=submitted_at,json=submittedAt,proto3" json:"submitted_at,omitempty"`
+	// the kind of score; unspecified on events from before it was kept: read them as NPS.
+	ScoreKind v1.ScoreKind `protobuf:"varint,11,opt,name=score_kind,json=scoreKind,proto3,enum=treue.common.v1.ScoreKind" json:"score_kind,omitempty"`
+	// CSAT: the answer is 4 or 5.
+	CsatSatisfied bool `protobuf:"varint,12,opt,name=csat_satisfied,json=csatSatisfied,proto3" json:"csat_satisfied,omitempty"`
+	// CES: the answer is 5, 6 or 7 (easy).
+	CesLowEffort  bool       `protobuf:"varint,13,opt,name=ces_low_effort,json=cesLowEffort,proto3" json:"ces_low_effort,omitempty"`
+	SurveyVersion int32      `protobuf:"varint,14,opt,name=survey_version,json=surveyVersion,proto3" json:"survey_version,omitempty"`
+	EmployeeId    string     `protobuf:"bytes,15,opt,name=employee_id,json=employeeId,proto3" json:"employee_id,omitempty"`
+	Channel       v1.Channel `protobuf:"varint,16,opt,name=channel,proto3,enum=treue.common.v1.Channel" json:"channel,omitempty"`
+	TouchpointKey string     `protobuf:"bytes,17,opt,name=touchpoint_key,json=touchpointKey,proto3" json:"touchpoint_key,omitempty"`
+	TriggerId     string     `protobuf:"bytes,18,opt,name=trigger_id,json=triggerId,proto3" json:"trigger_id,omitempty"`
+	// the language the survey was answered in.
+	Locale string `protobuf:"bytes,19,opt,name=locale,proto3" json:"locale,omitempty"`
+	// every answer given.
+	Answers       []*Answer `protobuf:"bytes,20,rep,name=answers,proto3" json:"answers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ResponseSubmitted) Reset() {
 	*x = ResponseSubmitted{}
-	mi := &file_treue_survey_v1_events_proto_msgTypes[1]
+	mi := &file_treue_survey_v1_events_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -169,7 +486,7 @@ func (x *ResponseSubmitted) String() string {
 func (*ResponseSubmitted) ProtoMessage() {}
 
 func (x *ResponseSubmitted) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_survey_v1_events_proto_msgTypes[1]
+	mi := &file_treue_survey_v1_events_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -182,7 +499,7 @@ func (x *ResponseSubmitted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResponseSubmitted.ProtoReflect.Descriptor instead.
 func (*ResponseSubmitted) Descriptor() ([]byte, []int) {
-	return file_treue_survey_v1_events_proto_rawDescGZIP(), []int{1}
+	return file_treue_survey_v1_events_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ResponseSubmitted) GetResponseId() string {
@@ -255,11 +572,153 @@ func (x *ResponseSubmitted) GetSubmittedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *ResponseSubmitted) GetScoreKind() v1.ScoreKind {
+	if x != nil {
+		return x.ScoreKind
+	}
+	return v1.ScoreKind(0)
+}
+
+func (x *ResponseSubmitted) GetCsatSatisfied() bool {
+	if x != nil {
+		return x.CsatSatisfied
+	}
+	return false
+}
+
+func (x *ResponseSubmitted) GetCesLowEffort() bool {
+	if x != nil {
+		return x.CesLowEffort
+	}
+	return false
+}
+
+func (x *ResponseSubmitted) GetSurveyVersion() int32 {
+	if x != nil {
+		return x.SurveyVersion
+	}
+	return 0
+}
+
+func (x *ResponseSubmitted) GetEmployeeId() string {
+	if x != nil {
+		return x.EmployeeId
+	}
+	return ""
+}
+
+func (x *ResponseSubmitted) GetChannel() v1.Channel {
+	if x != nil {
+		return x.Channel
+	}
+	return v1.Channel(0)
+}
+
+func (x *ResponseSubmitted) GetTouchpointKey() string {
+	if x != nil {
+		return x.TouchpointKey
+	}
+	return ""
+}
+
+func (x *ResponseSubmitted) GetTriggerId() string {
+	if x != nil {
+		return x.TriggerId
+	}
+	return ""
+}
+
+func (x *ResponseSubmitted) GetLocale() string {
+	if x != nil {
+		return x.Locale
+	}
+	return ""
+}
+
+func (x *ResponseSubmitted) GetAnswers() []*Answer {
+	if x != nil {
+		return x.Answers
+	}
+	return nil
+}
+
+// MemberUnsubscribed on survey.member.unsubscribed: the member followed the unsubscribe
+// link of a survey email. The survey stops inviting them at once; the ledger records the
+// withdrawal of their survey consent, with this as its evidence.
+type MemberUnsubscribed struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	MemberId string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	// the invitation whose email carried the link.
+	InvitationId   string                 `protobuf:"bytes,2,opt,name=invitation_id,json=invitationId,proto3" json:"invitation_id,omitempty"`
+	Channel        DeliveryChannel        `protobuf:"varint,3,opt,name=channel,proto3,enum=treue.survey.v1.DeliveryChannel" json:"channel,omitempty"`
+	UnsubscribedAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=unsubscribed_at,json=unsubscribedAt,proto3" json:"unsubscribed_at,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *MemberUnsubscribed) Reset() {
+	*x = MemberUnsubscribed{}
+	mi := &file_treue_survey_v1_events_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MemberUnsubscribed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MemberUnsubscribed) ProtoMessage() {}
+
+func (x *MemberUnsubscribed) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_survey_v1_events_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MemberUnsubscribed.ProtoReflect.Descriptor instead.
+func (*MemberUnsubscribed) Descriptor() ([]byte, []int) {
+	return file_treue_survey_v1_events_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *MemberUnsubscribed) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *MemberUnsubscribed) GetInvitationId() string {
+	if x != nil {
+		return x.InvitationId
+	}
+	return ""
+}
+
+func (x *MemberUnsubscribed) GetChannel() DeliveryChannel {
+	if x != nil {
+		return x.Channel
+	}
+	return DeliveryChannel_DELIVERY_CHANNEL_UNSPECIFIED
+}
+
+func (x *MemberUnsubscribed) GetUnsubscribedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UnsubscribedAt
+	}
+	return nil
+}
+
 var File_treue_survey_v1_events_proto protoreflect.FileDescriptor
 
 const file_treue_survey_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1ctreue/survey/v1/events.proto\x12\x0ftreue.survey.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1atreue/event/v1/event.proto\"\xfd\x03\n" +
+	"\x1ctreue/survey/v1/events.proto\x12\x0ftreue.survey.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1atreue/event/v1/event.proto\x1a\x1ctreue/survey/v1/survey.proto\x1a\x1etreue/survey/v1/triggers.proto\"\xa2\x06\n" +
 	"\x11InvitationCreated\x12/\n" +
 	"\rinvitation_id\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\finvitationId\x12'\n" +
@@ -277,8 +736,45 @@ const file_treue_survey_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"expires_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\b\xbaH\x05\xb2\x01\x02*\x00R\texpiresAt\x12A\n" +
 	"\n" +
-	"created_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\tcreatedAt:\x1f\xf2\xf9\x18\x1b\n" +
-	"\x19survey.invitation.created\"\x9c\x04\n" +
+	"created_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\tcreatedAt\x12.\n" +
+	"\x0esurvey_version\x18\n" +
+	" \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\rsurveyVersion\x12'\n" +
+	"\n" +
+	"trigger_id\x18\v \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\ttriggerId\x121\n" +
+	"\x06due_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAt\x12(\n" +
+	"\vemployee_id\x18\r \x01(\tB\a\xbaH\x04r\x02\x18@R\n" +
+	"employeeId\x12<\n" +
+	"\achannel\x18\x0e \x01(\x0e2\x18.treue.common.v1.ChannelB\b\xbaH\x05\x82\x01\x02\x10\x01R\achannel\x12/\n" +
+	"\x0etouchpoint_key\x18\x0f \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\rtouchpointKey:\x1f\xf2\xf9\x18\x1b\n" +
+	"\x19survey.invitation.created\"\xa5\x02\n" +
+	"\x0eInvitationSent\x12/\n" +
+	"\rinvitation_id\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\finvitationId\x12%\n" +
+	"\tmember_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\bmemberId\x12D\n" +
+	"\achannel\x18\x03 \x01(\x0e2 .treue.survey.v1.DeliveryChannelB\b\xbaH\x05\x82\x01\x02\x10\x01R\achannel\x12\x1a\n" +
+	"\breminder\x18\x04 \x01(\bR\breminder\x12;\n" +
+	"\asent_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\x06sentAt:\x1c\xf2\xf9\x18\x18\n" +
+	"\x16survey.invitation.sent\"\x8f\x03\n" +
+	"\x14InvitationSuppressed\x12-\n" +
+	"\rinvitation_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\finvitationId\x12%\n" +
+	"\tmember_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\bmemberId\x12'\n" +
+	"\n" +
+	"trigger_id\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\ttriggerId\x12E\n" +
+	"\n" +
+	"touchpoint\x18\x04 \x01(\x0e2\x1b.treue.common.v1.TouchpointB\b\xbaH\x05\x82\x01\x02\x10\x01R\n" +
+	"touchpoint\x12D\n" +
+	"\x06reason\x18\x05 \x01(\x0e2\".treue.survey.v1.SuppressionReasonB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06reason\x12G\n" +
+	"\rsuppressed_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\fsuppressedAt:\"\xf2\xf9\x18\x1e\n" +
+	"\x1csurvey.invitation.suppressed\"\xe7\x02\n" +
+	"\x18InvitationDeliveryFailed\x12/\n" +
+	"\rinvitation_id\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\finvitationId\x12%\n" +
+	"\tmember_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\bmemberId\x12D\n" +
+	"\achannel\x18\x03 \x01(\x0e2 .treue.survey.v1.DeliveryChannelB\b\xbaH\x05\x82\x01\x02\x10\x01R\achannel\x12#\n" +
+	"\battempts\x18\x04 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\battempts\x12\x1e\n" +
+	"\x05error\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\x05error\x12?\n" +
+	"\tfailed_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\bfailedAt:'\xf2\xf9\x18#\n" +
+	"!survey.invitation.delivery_failed\"\xfe\a\n" +
 	"\x11ResponseSubmitted\x12+\n" +
 	"\vresponse_id\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\n" +
@@ -297,8 +793,28 @@ const file_treue_survey_v1_events_proto_rawDesc = "" +
 	"\acomment\x18\b \x01(\tB\b\xbaH\x05r\x03\x18\xa0\x1fR\acomment\x12@\n" +
 	"\tnps_class\x18\t \x01(\x0e2\x19.treue.common.v1.NpsClassB\b\xbaH\x05\x82\x01\x02\x10\x01R\bnpsClass\x12E\n" +
 	"\fsubmitted_at\x18\n" +
-	" \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\vsubmittedAt:\x1f\xf2\xf9\x18\x1b\n" +
-	"\x19survey.response.submittedB\xd1\x01\xea\xf9\x18\x12\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\vsubmittedAt\x12C\n" +
+	"\n" +
+	"score_kind\x18\v \x01(\x0e2\x1a.treue.common.v1.ScoreKindB\b\xbaH\x05\x82\x01\x02\x10\x01R\tscoreKind\x12%\n" +
+	"\x0ecsat_satisfied\x18\f \x01(\bR\rcsatSatisfied\x12$\n" +
+	"\x0eces_low_effort\x18\r \x01(\bR\fcesLowEffort\x12.\n" +
+	"\x0esurvey_version\x18\x0e \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\rsurveyVersion\x12(\n" +
+	"\vemployee_id\x18\x0f \x01(\tB\a\xbaH\x04r\x02\x18@R\n" +
+	"employeeId\x12<\n" +
+	"\achannel\x18\x10 \x01(\x0e2\x18.treue.common.v1.ChannelB\b\xbaH\x05\x82\x01\x02\x10\x01R\achannel\x12/\n" +
+	"\x0etouchpoint_key\x18\x11 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\rtouchpointKey\x12'\n" +
+	"\n" +
+	"trigger_id\x18\x12 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\ttriggerId\x12\x1f\n" +
+	"\x06locale\x18\x13 \x01(\tB\a\xbaH\x04r\x02\x18#R\x06locale\x12;\n" +
+	"\aanswers\x18\x14 \x03(\v2\x17.treue.survey.v1.AnswerB\b\xbaH\x05\x92\x01\x02\x10\x1eR\aanswers:\x1f\xf2\xf9\x18\x1b\n" +
+	"\x19survey.response.submitted\"\xa1\x02\n" +
+	"\x12MemberUnsubscribed\x12'\n" +
+	"\tmember_id\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bmemberId\x12-\n" +
+	"\rinvitation_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\finvitationId\x12D\n" +
+	"\achannel\x18\x03 \x01(\x0e2 .treue.survey.v1.DeliveryChannelB\b\xbaH\x05\x82\x01\x02\x10\x01R\achannel\x12K\n" +
+	"\x0funsubscribed_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\x0eunsubscribedAt: \xf2\xf9\x18\x1c\n" +
+	"\x1asurvey.member.unsubscribedB\xd1\x01\xea\xf9\x18\x12\n" +
 	"\x06SURVEY\x12\bsurvey.>\n" +
 	"\x13com.treue.survey.v1B\vEventsProtoP\x01Z9github.com/treue/treue/proto/gen/treue/survey/v1;surveyv1\xa2\x02\x03TSX\xaa\x02\x0fTreue.Survey.V1\xca\x02\x0fTreue\\Survey\\V1\xe2\x02\x1bTreue\\Survey\\V1\\GPBMetadata\xea\x02\x11Treue::Survey::V1b\x06proto3"
 
@@ -314,26 +830,49 @@ func file_treue_survey_v1_events_proto_rawDescGZIP() []byte {
 	return file_treue_survey_v1_events_proto_rawDescData
 }
 
-var file_treue_survey_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_treue_survey_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_treue_survey_v1_events_proto_goTypes = []any{
-	(*InvitationCreated)(nil),     // 0: treue.survey.v1.InvitationCreated
-	(*ResponseSubmitted)(nil),     // 1: treue.survey.v1.ResponseSubmitted
-	(v1.Touchpoint)(0),            // 2: treue.common.v1.Touchpoint
-	(*timestamppb.Timestamp)(nil), // 3: google.protobuf.Timestamp
-	(v1.NpsClass)(0),              // 4: treue.common.v1.NpsClass
+	(*InvitationCreated)(nil),        // 0: treue.survey.v1.InvitationCreated
+	(*InvitationSent)(nil),           // 1: treue.survey.v1.InvitationSent
+	(*InvitationSuppressed)(nil),     // 2: treue.survey.v1.InvitationSuppressed
+	(*InvitationDeliveryFailed)(nil), // 3: treue.survey.v1.InvitationDeliveryFailed
+	(*ResponseSubmitted)(nil),        // 4: treue.survey.v1.ResponseSubmitted
+	(*MemberUnsubscribed)(nil),       // 5: treue.survey.v1.MemberUnsubscribed
+	(v1.Touchpoint)(0),               // 6: treue.common.v1.Touchpoint
+	(*timestamppb.Timestamp)(nil),    // 7: google.protobuf.Timestamp
+	(v1.Channel)(0),                  // 8: treue.common.v1.Channel
+	(DeliveryChannel)(0),             // 9: treue.survey.v1.DeliveryChannel
+	(SuppressionReason)(0),           // 10: treue.survey.v1.SuppressionReason
+	(v1.NpsClass)(0),                 // 11: treue.common.v1.NpsClass
+	(v1.ScoreKind)(0),                // 12: treue.common.v1.ScoreKind
+	(*Answer)(nil),                   // 13: treue.survey.v1.Answer
 }
 var file_treue_survey_v1_events_proto_depIdxs = []int32{
-	2, // 0: treue.survey.v1.InvitationCreated.touchpoint:type_name -> treue.common.v1.Touchpoint
-	3, // 1: treue.survey.v1.InvitationCreated.expires_at:type_name -> google.protobuf.Timestamp
-	3, // 2: treue.survey.v1.InvitationCreated.created_at:type_name -> google.protobuf.Timestamp
-	2, // 3: treue.survey.v1.ResponseSubmitted.touchpoint:type_name -> treue.common.v1.Touchpoint
-	4, // 4: treue.survey.v1.ResponseSubmitted.nps_class:type_name -> treue.common.v1.NpsClass
-	3, // 5: treue.survey.v1.ResponseSubmitted.submitted_at:type_name -> google.protobuf.Timestamp
-	6, // [6:6] is the sub-list for method output_type
-	6, // [6:6] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	6,  // 0: treue.survey.v1.InvitationCreated.touchpoint:type_name -> treue.common.v1.Touchpoint
+	7,  // 1: treue.survey.v1.InvitationCreated.expires_at:type_name -> google.protobuf.Timestamp
+	7,  // 2: treue.survey.v1.InvitationCreated.created_at:type_name -> google.protobuf.Timestamp
+	7,  // 3: treue.survey.v1.InvitationCreated.due_at:type_name -> google.protobuf.Timestamp
+	8,  // 4: treue.survey.v1.InvitationCreated.channel:type_name -> treue.common.v1.Channel
+	9,  // 5: treue.survey.v1.InvitationSent.channel:type_name -> treue.survey.v1.DeliveryChannel
+	7,  // 6: treue.survey.v1.InvitationSent.sent_at:type_name -> google.protobuf.Timestamp
+	6,  // 7: treue.survey.v1.InvitationSuppressed.touchpoint:type_name -> treue.common.v1.Touchpoint
+	10, // 8: treue.survey.v1.InvitationSuppressed.reason:type_name -> treue.survey.v1.SuppressionReason
+	7,  // 9: treue.survey.v1.InvitationSuppressed.suppressed_at:type_name -> google.protobuf.Timestamp
+	9,  // 10: treue.survey.v1.InvitationDeliveryFailed.channel:type_name -> treue.survey.v1.DeliveryChannel
+	7,  // 11: treue.survey.v1.InvitationDeliveryFailed.failed_at:type_name -> google.protobuf.Timestamp
+	6,  // 12: treue.survey.v1.ResponseSubmitted.touchpoint:type_name -> treue.common.v1.Touchpoint
+	11, // 13: treue.survey.v1.ResponseSubmitted.nps_class:type_name -> treue.common.v1.NpsClass
+	7,  // 14: treue.survey.v1.ResponseSubmitted.submitted_at:type_name -> google.protobuf.Timestamp
+	12, // 15: treue.survey.v1.ResponseSubmitted.score_kind:type_name -> treue.common.v1.ScoreKind
+	8,  // 16: treue.survey.v1.ResponseSubmitted.channel:type_name -> treue.common.v1.Channel
+	13, // 17: treue.survey.v1.ResponseSubmitted.answers:type_name -> treue.survey.v1.Answer
+	9,  // 18: treue.survey.v1.MemberUnsubscribed.channel:type_name -> treue.survey.v1.DeliveryChannel
+	7,  // 19: treue.survey.v1.MemberUnsubscribed.unsubscribed_at:type_name -> google.protobuf.Timestamp
+	20, // [20:20] is the sub-list for method output_type
+	20, // [20:20] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_treue_survey_v1_events_proto_init() }
@@ -341,13 +880,15 @@ func file_treue_survey_v1_events_proto_init() {
 	if File_treue_survey_v1_events_proto != nil {
 		return
 	}
+	file_treue_survey_v1_survey_proto_init()
+	file_treue_survey_v1_triggers_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_treue_survey_v1_events_proto_rawDesc), len(file_treue_survey_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   2,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

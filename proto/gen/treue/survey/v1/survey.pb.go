@@ -25,12 +25,190 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// InvitationStatus is where an invitation is in its life.
+type InvitationStatus int32
+
+const (
+	InvitationStatus_INVITATION_STATUS_UNSPECIFIED InvitationStatus = 0
+	// waiting for its moment (the trigger's delay, quiet hours) or for a retry.
+	InvitationStatus_INVITATION_STATUS_SCHEDULED InvitationStatus = 1
+	// delivered to the channel (the SMTP server accepted it, the webhook answered 2xx), or
+	// issued on a receipt or by API.
+	InvitationStatus_INVITATION_STATUS_SENT     InvitationStatus = 2
+	InvitationStatus_INVITATION_STATUS_ANSWERED InvitationStatus = 3
+	// held back by the contact policy when it was due (see ListSuppressions).
+	InvitationStatus_INVITATION_STATUS_SUPPRESSED InvitationStatus = 4
+	// every delivery attempt failed (see ListDeliveries).
+	InvitationStatus_INVITATION_STATUS_FAILED InvitationStatus = 5
+	// its link expired unanswered.
+	InvitationStatus_INVITATION_STATUS_EXPIRED InvitationStatus = 6
+)
+
+// Enum value maps for InvitationStatus.
+var (
+	InvitationStatus_name = map[int32]string{
+		0: "INVITATION_STATUS_UNSPECIFIED",
+		1: "INVITATION_STATUS_SCHEDULED",
+		2: "INVITATION_STATUS_SENT",
+		3: "INVITATION_STATUS_ANSWERED",
+		4: "INVITATION_STATUS_SUPPRESSED",
+		5: "INVITATION_STATUS_FAILED",
+		6: "INVITATION_STATUS_EXPIRED",
+	}
+	InvitationStatus_value = map[string]int32{
+		"INVITATION_STATUS_UNSPECIFIED": 0,
+		"INVITATION_STATUS_SCHEDULED":   1,
+		"INVITATION_STATUS_SENT":        2,
+		"INVITATION_STATUS_ANSWERED":    3,
+		"INVITATION_STATUS_SUPPRESSED":  4,
+		"INVITATION_STATUS_FAILED":      5,
+		"INVITATION_STATUS_EXPIRED":     6,
+	}
+)
+
+func (x InvitationStatus) Enum() *InvitationStatus {
+	p := new(InvitationStatus)
+	*p = x
+	return p
+}
+
+func (x InvitationStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (InvitationStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_treue_survey_v1_survey_proto_enumTypes[0].Descriptor()
+}
+
+func (InvitationStatus) Type() protoreflect.EnumType {
+	return &file_treue_survey_v1_survey_proto_enumTypes[0]
+}
+
+func (x InvitationStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use InvitationStatus.Descriptor instead.
+func (InvitationStatus) EnumDescriptor() ([]byte, []int) {
+	return file_treue_survey_v1_survey_proto_rawDescGZIP(), []int{0}
+}
+
+// QrFormat is the image format of a receipt's QR code.
+type QrFormat int32
+
+const (
+	QrFormat_QR_FORMAT_UNSPECIFIED QrFormat = 0
+	QrFormat_QR_FORMAT_PNG         QrFormat = 1
+	QrFormat_QR_FORMAT_SVG         QrFormat = 2
+)
+
+// Enum value maps for QrFormat.
+var (
+	QrFormat_name = map[int32]string{
+		0: "QR_FORMAT_UNSPECIFIED",
+		1: "QR_FORMAT_PNG",
+		2: "QR_FORMAT_SVG",
+	}
+	QrFormat_value = map[string]int32{
+		"QR_FORMAT_UNSPECIFIED": 0,
+		"QR_FORMAT_PNG":         1,
+		"QR_FORMAT_SVG":         2,
+	}
+)
+
+func (x QrFormat) Enum() *QrFormat {
+	p := new(QrFormat)
+	*p = x
+	return p
+}
+
+func (x QrFormat) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (QrFormat) Descriptor() protoreflect.EnumDescriptor {
+	return file_treue_survey_v1_survey_proto_enumTypes[1].Descriptor()
+}
+
+func (QrFormat) Type() protoreflect.EnumType {
+	return &file_treue_survey_v1_survey_proto_enumTypes[1]
+}
+
+func (x QrFormat) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use QrFormat.Descriptor instead.
+func (QrFormat) EnumDescriptor() ([]byte, []int) {
+	return file_treue_survey_v1_survey_proto_rawDescGZIP(), []int{1}
+}
+
+// DeliveryOutcome is how one delivery attempt ended.
+type DeliveryOutcome int32
+
+const (
+	DeliveryOutcome_DELIVERY_OUTCOME_UNSPECIFIED DeliveryOutcome = 0
+	DeliveryOutcome_DELIVERY_OUTCOME_SENT        DeliveryOutcome = 1
+	// failed; will be retried.
+	DeliveryOutcome_DELIVERY_OUTCOME_RETRYING DeliveryOutcome = 2
+	// failed for good (attempts used up, or a permanent error such as a rejected address).
+	DeliveryOutcome_DELIVERY_OUTCOME_FAILED DeliveryOutcome = 3
+)
+
+// Enum value maps for DeliveryOutcome.
+var (
+	DeliveryOutcome_name = map[int32]string{
+		0: "DELIVERY_OUTCOME_UNSPECIFIED",
+		1: "DELIVERY_OUTCOME_SENT",
+		2: "DELIVERY_OUTCOME_RETRYING",
+		3: "DELIVERY_OUTCOME_FAILED",
+	}
+	DeliveryOutcome_value = map[string]int32{
+		"DELIVERY_OUTCOME_UNSPECIFIED": 0,
+		"DELIVERY_OUTCOME_SENT":        1,
+		"DELIVERY_OUTCOME_RETRYING":    2,
+		"DELIVERY_OUTCOME_FAILED":      3,
+	}
+)
+
+func (x DeliveryOutcome) Enum() *DeliveryOutcome {
+	p := new(DeliveryOutcome)
+	*p = x
+	return p
+}
+
+func (x DeliveryOutcome) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (DeliveryOutcome) Descriptor() protoreflect.EnumDescriptor {
+	return file_treue_survey_v1_survey_proto_enumTypes[2].Descriptor()
+}
+
+func (DeliveryOutcome) Type() protoreflect.EnumType {
+	return &file_treue_survey_v1_survey_proto_enumTypes[2]
+}
+
+func (x DeliveryOutcome) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use DeliveryOutcome.Descriptor instead.
+func (DeliveryOutcome) EnumDescriptor() ([]byte, []int) {
+	return file_treue_survey_v1_survey_proto_rawDescGZIP(), []int{2}
+}
+
 type SubmitResponseRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// the token from the survey link.
-	Token         string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
-	Score         int32  `protobuf:"varint,2,opt,name=score,proto3" json:"score,omitempty"`
-	Comment       string `protobuf:"bytes,3,opt,name=comment,proto3" json:"comment,omitempty"`
+	Token string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	Score int32  `protobuf:"varint,2,opt,name=score,proto3" json:"score,omitempty"`
+	// the free-text reason; kept for clients of the NPS-only API. With answers, the survey's
+	// first open-text answer shown is the comment.
+	Comment string `protobuf:"bytes,3,opt,name=comment,proto3" json:"comment,omitempty"`
+	// the answers to the invitation's survey version; the score question's answer must
+	// agree with score. Empty: score (and comment) answer the score question alone.
+	Answers       []*Answer `protobuf:"bytes,4,rep,name=answers,proto3" json:"answers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -86,6 +264,85 @@ func (x *SubmitResponseRequest) GetComment() string {
 	return ""
 }
 
+func (x *SubmitResponseRequest) GetAnswers() []*Answer {
+	if x != nil {
+		return x.Answers
+	}
+	return nil
+}
+
+// Answer is the answer to one question of a survey version.
+type Answer struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	QuestionId string                 `protobuf:"bytes,1,opt,name=question_id,json=questionId,proto3" json:"question_id,omitempty"`
+	// for a scale question (NPS, CSAT, CES).
+	Score *int32 `protobuf:"varint,2,opt,name=score,proto3,oneof" json:"score,omitempty"`
+	// for a choice question.
+	ChoiceIds []string `protobuf:"bytes,3,rep,name=choice_ids,json=choiceIds,proto3" json:"choice_ids,omitempty"`
+	// for an open-text question.
+	Text          string `protobuf:"bytes,4,opt,name=text,proto3" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Answer) Reset() {
+	*x = Answer{}
+	mi := &file_treue_survey_v1_survey_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Answer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Answer) ProtoMessage() {}
+
+func (x *Answer) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_survey_v1_survey_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Answer.ProtoReflect.Descriptor instead.
+func (*Answer) Descriptor() ([]byte, []int) {
+	return file_treue_survey_v1_survey_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Answer) GetQuestionId() string {
+	if x != nil {
+		return x.QuestionId
+	}
+	return ""
+}
+
+func (x *Answer) GetScore() int32 {
+	if x != nil && x.Score != nil {
+		return *x.Score
+	}
+	return 0
+}
+
+func (x *Answer) GetChoiceIds() []string {
+	if x != nil {
+		return x.ChoiceIds
+	}
+	return nil
+}
+
+func (x *Answer) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
 type Response struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	ResponseId    string                 `protobuf:"bytes,1,opt,name=response_id,json=responseId,proto3" json:"response_id,omitempty"`
@@ -95,13 +352,16 @@ type Response struct {
 	Comment       string                 `protobuf:"bytes,5,opt,name=comment,proto3" json:"comment,omitempty"`
 	NpsClass      v1.NpsClass            `protobuf:"varint,6,opt,name=nps_class,json=npsClass,proto3,enum=treue.common.v1.NpsClass" json:"nps_class,omitempty"`
 	SubmittedAt   *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=submitted_at,json=submittedAt,proto3" json:"submitted_at,omitempty"`
+	ScoreKind     v1.ScoreKind           `protobuf:"varint,8,opt,name=score_kind,json=scoreKind,proto3,enum=treue.common.v1.ScoreKind" json:"score_kind,omitempty"`
+	SurveyVersion int32                  `protobuf:"varint,9,opt,name=survey_version,json=surveyVersion,proto3" json:"survey_version,omitempty"`
+	Answers       []*Answer              `protobuf:"bytes,10,rep,name=answers,proto3" json:"answers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Response) Reset() {
 	*x = Response{}
-	mi := &file_treue_survey_v1_survey_proto_msgTypes[1]
+	mi := &file_treue_survey_v1_survey_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -113,7 +373,7 @@ func (x *Response) String() string {
 func (*Response) ProtoMessage() {}
 
 func (x *Response) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_survey_v1_survey_proto_msgTypes[1]
+	mi := &file_treue_survey_v1_survey_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -126,7 +386,7 @@ func (x *Response) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Response.ProtoReflect.Descriptor instead.
 func (*Response) Descriptor() ([]byte, []int) {
-	return file_treue_survey_v1_survey_proto_rawDescGZIP(), []int{1}
+	return file_treue_survey_v1_survey_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Response) GetResponseId() string {
@@ -178,6 +438,27 @@ func (x *Response) GetSubmittedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Response) GetScoreKind() v1.ScoreKind {
+	if x != nil {
+		return x.ScoreKind
+	}
+	return v1.ScoreKind(0)
+}
+
+func (x *Response) GetSurveyVersion() int32 {
+	if x != nil {
+		return x.SurveyVersion
+	}
+	return 0
+}
+
+func (x *Response) GetAnswers() []*Answer {
+	if x != nil {
+		return x.Answers
+	}
+	return nil
+}
+
 type SubmitResponseResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Response      *Response              `protobuf:"bytes,1,opt,name=response,proto3" json:"response,omitempty"`
@@ -187,7 +468,7 @@ type SubmitResponseResponse struct {
 
 func (x *SubmitResponseResponse) Reset() {
 	*x = SubmitResponseResponse{}
-	mi := &file_treue_survey_v1_survey_proto_msgTypes[2]
+	mi := &file_treue_survey_v1_survey_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -199,7 +480,7 @@ func (x *SubmitResponseResponse) String() string {
 func (*SubmitResponseResponse) ProtoMessage() {}
 
 func (x *SubmitResponseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_survey_v1_survey_proto_msgTypes[2]
+	mi := &file_treue_survey_v1_survey_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -212,7 +493,7 @@ func (x *SubmitResponseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitResponseResponse.ProtoReflect.Descriptor instead.
 func (*SubmitResponseResponse) Descriptor() ([]byte, []int) {
-	return file_treue_survey_v1_survey_proto_rawDescGZIP(), []int{2}
+	return file_treue_survey_v1_survey_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *SubmitResponseResponse) GetResponse() *Response {
@@ -233,7 +514,7 @@ type ListInvitationsRequest struct {
 
 func (x *ListInvitationsRequest) Reset() {
 	*x = ListInvitationsRequest{}
-	mi := &file_treue_survey_v1_survey_proto_msgTypes[3]
+	mi := &file_treue_survey_v1_survey_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -245,7 +526,7 @@ func (x *ListInvitationsRequest) String() string {
 func (*ListInvitationsRequest) ProtoMessage() {}
 
 func (x *ListInvitationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_survey_v1_survey_proto_msgTypes[3]
+	mi := &file_treue_survey_v1_survey_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -258,7 +539,7 @@ func (x *ListInvitationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInvitationsRequest.ProtoReflect.Descriptor instead.
 func (*ListInvitationsRequest) Descriptor() ([]byte, []int) {
-	return file_treue_survey_v1_survey_proto_rawDescGZIP(), []int{3}
+	return file_treue_survey_v1_survey_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ListInvitationsRequest) GetMemberId() string {
@@ -291,17 +572,25 @@ type Invitation struct {
 	StoreId      string                 `protobuf:"bytes,5,opt,name=store_id,json=storeId,proto3" json:"store_id,omitempty"`
 	// the survey link; only for role service (the mailer that sends it): it answers the
 	// survey as the member. Empty for every other role.
-	Url           string                 `protobuf:"bytes,6,opt,name=url,proto3" json:"url,omitempty"`
-	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	Answered      bool                   `protobuf:"varint,9,opt,name=answered,proto3" json:"answered,omitempty"`
+	Url       string                 `protobuf:"bytes,6,opt,name=url,proto3" json:"url,omitempty"`
+	ExpiresAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	Answered  bool                   `protobuf:"varint,9,opt,name=answered,proto3" json:"answered,omitempty"`
+	Status    InvitationStatus       `protobuf:"varint,10,opt,name=status,proto3,enum=treue.survey.v1.InvitationStatus" json:"status,omitempty"`
+	// when it is (or was) due to be sent.
+	DueAt         *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=due_at,json=dueAt,proto3" json:"due_at,omitempty"`
+	SentAt        *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=sent_at,json=sentAt,proto3" json:"sent_at,omitempty"`
+	Channel       DeliveryChannel        `protobuf:"varint,13,opt,name=channel,proto3,enum=treue.survey.v1.DeliveryChannel" json:"channel,omitempty"`
+	SurveyVersion int32                  `protobuf:"varint,14,opt,name=survey_version,json=surveyVersion,proto3" json:"survey_version,omitempty"`
+	TriggerId     string                 `protobuf:"bytes,15,opt,name=trigger_id,json=triggerId,proto3" json:"trigger_id,omitempty"`
+	EmployeeId    string                 `protobuf:"bytes,16,opt,name=employee_id,json=employeeId,proto3" json:"employee_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Invitation) Reset() {
 	*x = Invitation{}
-	mi := &file_treue_survey_v1_survey_proto_msgTypes[4]
+	mi := &file_treue_survey_v1_survey_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -313,7 +602,7 @@ func (x *Invitation) String() string {
 func (*Invitation) ProtoMessage() {}
 
 func (x *Invitation) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_survey_v1_survey_proto_msgTypes[4]
+	mi := &file_treue_survey_v1_survey_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -326,7 +615,7 @@ func (x *Invitation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Invitation.ProtoReflect.Descriptor instead.
 func (*Invitation) Descriptor() ([]byte, []int) {
-	return file_treue_survey_v1_survey_proto_rawDescGZIP(), []int{4}
+	return file_treue_survey_v1_survey_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Invitation) GetInvitationId() string {
@@ -392,6 +681,637 @@ func (x *Invitation) GetAnswered() bool {
 	return false
 }
 
+func (x *Invitation) GetStatus() InvitationStatus {
+	if x != nil {
+		return x.Status
+	}
+	return InvitationStatus_INVITATION_STATUS_UNSPECIFIED
+}
+
+func (x *Invitation) GetDueAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DueAt
+	}
+	return nil
+}
+
+func (x *Invitation) GetSentAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SentAt
+	}
+	return nil
+}
+
+func (x *Invitation) GetChannel() DeliveryChannel {
+	if x != nil {
+		return x.Channel
+	}
+	return DeliveryChannel_DELIVERY_CHANNEL_UNSPECIFIED
+}
+
+func (x *Invitation) GetSurveyVersion() int32 {
+	if x != nil {
+		return x.SurveyVersion
+	}
+	return 0
+}
+
+func (x *Invitation) GetTriggerId() string {
+	if x != nil {
+		return x.TriggerId
+	}
+	return ""
+}
+
+func (x *Invitation) GetEmployeeId() string {
+	if x != nil {
+		return x.EmployeeId
+	}
+	return ""
+}
+
+type RecordTouchpointRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// the contact's id: a retry with the same id records it once.
+	EventId    string        `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	MemberId   string        `protobuf:"bytes,2,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	Touchpoint v1.Touchpoint `protobuf:"varint,3,opt,name=touchpoint,proto3,enum=treue.common.v1.Touchpoint" json:"touchpoint,omitempty"`
+	StoreId    string        `protobuf:"bytes,4,opt,name=store_id,json=storeId,proto3" json:"store_id,omitempty"`
+	// the source system's reference (ticket number, call id, session id).
+	Reference string `protobuf:"bytes,5,opt,name=reference,proto3" json:"reference,omitempty"`
+	// default: now.
+	OccurredAt    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
+	EmployeeId    string                 `protobuf:"bytes,7,opt,name=employee_id,json=employeeId,proto3" json:"employee_id,omitempty"`
+	Channel       v1.Channel             `protobuf:"varint,8,opt,name=channel,proto3,enum=treue.common.v1.Channel" json:"channel,omitempty"`
+	AmountMinor   int64                  `protobuf:"varint,9,opt,name=amount_minor,json=amountMinor,proto3" json:"amount_minor,omitempty"`
+	Currency      string                 `protobuf:"bytes,10,opt,name=currency,proto3" json:"currency,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordTouchpointRequest) Reset() {
+	*x = RecordTouchpointRequest{}
+	mi := &file_treue_survey_v1_survey_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordTouchpointRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordTouchpointRequest) ProtoMessage() {}
+
+func (x *RecordTouchpointRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_survey_v1_survey_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordTouchpointRequest.ProtoReflect.Descriptor instead.
+func (*RecordTouchpointRequest) Descriptor() ([]byte, []int) {
+	return file_treue_survey_v1_survey_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *RecordTouchpointRequest) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *RecordTouchpointRequest) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *RecordTouchpointRequest) GetTouchpoint() v1.Touchpoint {
+	if x != nil {
+		return x.Touchpoint
+	}
+	return v1.Touchpoint(0)
+}
+
+func (x *RecordTouchpointRequest) GetStoreId() string {
+	if x != nil {
+		return x.StoreId
+	}
+	return ""
+}
+
+func (x *RecordTouchpointRequest) GetReference() string {
+	if x != nil {
+		return x.Reference
+	}
+	return ""
+}
+
+func (x *RecordTouchpointRequest) GetOccurredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OccurredAt
+	}
+	return nil
+}
+
+func (x *RecordTouchpointRequest) GetEmployeeId() string {
+	if x != nil {
+		return x.EmployeeId
+	}
+	return ""
+}
+
+func (x *RecordTouchpointRequest) GetChannel() v1.Channel {
+	if x != nil {
+		return x.Channel
+	}
+	return v1.Channel(0)
+}
+
+func (x *RecordTouchpointRequest) GetAmountMinor() int64 {
+	if x != nil {
+		return x.AmountMinor
+	}
+	return 0
+}
+
+func (x *RecordTouchpointRequest) GetCurrency() string {
+	if x != nil {
+		return x.Currency
+	}
+	return ""
+}
+
+type RecordTouchpointResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// the invitation scheduled for it, if a rule matched and the policy allowed it.
+	Invitation *Invitation `protobuf:"bytes,1,opt,name=invitation,proto3" json:"invitation,omitempty"`
+	// why none was scheduled: sampled out, no rule matched, or a suppression reason.
+	Outcome       string `protobuf:"bytes,2,opt,name=outcome,proto3" json:"outcome,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordTouchpointResponse) Reset() {
+	*x = RecordTouchpointResponse{}
+	mi := &file_treue_survey_v1_survey_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordTouchpointResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordTouchpointResponse) ProtoMessage() {}
+
+func (x *RecordTouchpointResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_survey_v1_survey_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordTouchpointResponse.ProtoReflect.Descriptor instead.
+func (*RecordTouchpointResponse) Descriptor() ([]byte, []int) {
+	return file_treue_survey_v1_survey_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *RecordTouchpointResponse) GetInvitation() *Invitation {
+	if x != nil {
+		return x.Invitation
+	}
+	return nil
+}
+
+func (x *RecordTouchpointResponse) GetOutcome() string {
+	if x != nil {
+		return x.Outcome
+	}
+	return ""
+}
+
+type IssueReceiptLinkRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	StoreId       string                 `protobuf:"bytes,1,opt,name=store_id,json=storeId,proto3" json:"store_id,omitempty"`
+	TransactionId string                 `protobuf:"bytes,2,opt,name=transaction_id,json=transactionId,proto3" json:"transaction_id,omitempty"`
+	// the member when the till knows them (a member id); empty for an anonymous purchase.
+	MemberId   string `protobuf:"bytes,3,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	EmployeeId string `protobuf:"bytes,4,opt,name=employee_id,json=employeeId,proto3" json:"employee_id,omitempty"`
+	// the survey; empty: the published survey of the first active rule for purchases, else
+	// the default NPS survey.
+	SurveyId string `protobuf:"bytes,5,opt,name=survey_id,json=surveyId,proto3" json:"survey_id,omitempty"`
+	// the receipt's language, e.g. de; the page falls back to the survey's default.
+	Locale string `protobuf:"bytes,6,opt,name=locale,proto3" json:"locale,omitempty"`
+	// default PNG.
+	Format QrFormat `protobuf:"varint,7,opt,name=format,proto3,enum=treue.survey.v1.QrFormat" json:"format,omitempty"`
+	// the QR image's side in pixels (PNG), default 256.
+	Size          int32 `protobuf:"varint,8,opt,name=size,proto3" json:"size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IssueReceiptLinkRequest) Reset() {
+	*x = IssueReceiptLinkRequest{}
+	mi := &file_treue_survey_v1_survey_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IssueReceiptLinkRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IssueReceiptLinkRequest) ProtoMessage() {}
+
+func (x *IssueReceiptLinkRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_survey_v1_survey_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IssueReceiptLinkRequest.ProtoReflect.Descriptor instead.
+func (*IssueReceiptLinkRequest) Descriptor() ([]byte, []int) {
+	return file_treue_survey_v1_survey_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *IssueReceiptLinkRequest) GetStoreId() string {
+	if x != nil {
+		return x.StoreId
+	}
+	return ""
+}
+
+func (x *IssueReceiptLinkRequest) GetTransactionId() string {
+	if x != nil {
+		return x.TransactionId
+	}
+	return ""
+}
+
+func (x *IssueReceiptLinkRequest) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *IssueReceiptLinkRequest) GetEmployeeId() string {
+	if x != nil {
+		return x.EmployeeId
+	}
+	return ""
+}
+
+func (x *IssueReceiptLinkRequest) GetSurveyId() string {
+	if x != nil {
+		return x.SurveyId
+	}
+	return ""
+}
+
+func (x *IssueReceiptLinkRequest) GetLocale() string {
+	if x != nil {
+		return x.Locale
+	}
+	return ""
+}
+
+func (x *IssueReceiptLinkRequest) GetFormat() QrFormat {
+	if x != nil {
+		return x.Format
+	}
+	return QrFormat_QR_FORMAT_UNSPECIFIED
+}
+
+func (x *IssueReceiptLinkRequest) GetSize() int32 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+type IssueReceiptLinkResponse struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	InvitationId string                 `protobuf:"bytes,1,opt,name=invitation_id,json=invitationId,proto3" json:"invitation_id,omitempty"`
+	// the short link to print.
+	Url string `protobuf:"bytes,2,opt,name=url,proto3" json:"url,omitempty"`
+	// the QR code of url, in format.
+	QrCode []byte `protobuf:"bytes,3,opt,name=qr_code,json=qrCode,proto3" json:"qr_code,omitempty"`
+	// image/png or image/svg+xml.
+	QrContentType string                 `protobuf:"bytes,4,opt,name=qr_content_type,json=qrContentType,proto3" json:"qr_content_type,omitempty"`
+	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IssueReceiptLinkResponse) Reset() {
+	*x = IssueReceiptLinkResponse{}
+	mi := &file_treue_survey_v1_survey_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IssueReceiptLinkResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IssueReceiptLinkResponse) ProtoMessage() {}
+
+func (x *IssueReceiptLinkResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_survey_v1_survey_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IssueReceiptLinkResponse.ProtoReflect.Descriptor instead.
+func (*IssueReceiptLinkResponse) Descriptor() ([]byte, []int) {
+	return file_treue_survey_v1_survey_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *IssueReceiptLinkResponse) GetInvitationId() string {
+	if x != nil {
+		return x.InvitationId
+	}
+	return ""
+}
+
+func (x *IssueReceiptLinkResponse) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *IssueReceiptLinkResponse) GetQrCode() []byte {
+	if x != nil {
+		return x.QrCode
+	}
+	return nil
+}
+
+func (x *IssueReceiptLinkResponse) GetQrContentType() string {
+	if x != nil {
+		return x.QrContentType
+	}
+	return ""
+}
+
+func (x *IssueReceiptLinkResponse) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
+type Delivery struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	DeliveryId   string                 `protobuf:"bytes,1,opt,name=delivery_id,json=deliveryId,proto3" json:"delivery_id,omitempty"`
+	InvitationId string                 `protobuf:"bytes,2,opt,name=invitation_id,json=invitationId,proto3" json:"invitation_id,omitempty"`
+	Channel      DeliveryChannel        `protobuf:"varint,3,opt,name=channel,proto3,enum=treue.survey.v1.DeliveryChannel" json:"channel,omitempty"`
+	// false for the invitation, true for its reminder.
+	Reminder bool            `protobuf:"varint,4,opt,name=reminder,proto3" json:"reminder,omitempty"`
+	Attempt  int32           `protobuf:"varint,5,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	Outcome  DeliveryOutcome `protobuf:"varint,6,opt,name=outcome,proto3,enum=treue.survey.v1.DeliveryOutcome" json:"outcome,omitempty"`
+	// the error of a failed attempt.
+	Error         string                 `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
+	AttemptedAt   *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=attempted_at,json=attemptedAt,proto3" json:"attempted_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Delivery) Reset() {
+	*x = Delivery{}
+	mi := &file_treue_survey_v1_survey_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Delivery) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Delivery) ProtoMessage() {}
+
+func (x *Delivery) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_survey_v1_survey_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Delivery.ProtoReflect.Descriptor instead.
+func (*Delivery) Descriptor() ([]byte, []int) {
+	return file_treue_survey_v1_survey_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *Delivery) GetDeliveryId() string {
+	if x != nil {
+		return x.DeliveryId
+	}
+	return ""
+}
+
+func (x *Delivery) GetInvitationId() string {
+	if x != nil {
+		return x.InvitationId
+	}
+	return ""
+}
+
+func (x *Delivery) GetChannel() DeliveryChannel {
+	if x != nil {
+		return x.Channel
+	}
+	return DeliveryChannel_DELIVERY_CHANNEL_UNSPECIFIED
+}
+
+func (x *Delivery) GetReminder() bool {
+	if x != nil {
+		return x.Reminder
+	}
+	return false
+}
+
+func (x *Delivery) GetAttempt() int32 {
+	if x != nil {
+		return x.Attempt
+	}
+	return 0
+}
+
+func (x *Delivery) GetOutcome() DeliveryOutcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return DeliveryOutcome_DELIVERY_OUTCOME_UNSPECIFIED
+}
+
+func (x *Delivery) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *Delivery) GetAttemptedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AttemptedAt
+	}
+	return nil
+}
+
+type ListDeliveriesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// only this invitation's; empty: all.
+	InvitationId string `protobuf:"bytes,1,opt,name=invitation_id,json=invitationId,proto3" json:"invitation_id,omitempty"`
+	// only failed attempts.
+	FailedOnly    bool   `protobuf:"varint,2,opt,name=failed_only,json=failedOnly,proto3" json:"failed_only,omitempty"`
+	PageSize      int32  `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDeliveriesRequest) Reset() {
+	*x = ListDeliveriesRequest{}
+	mi := &file_treue_survey_v1_survey_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDeliveriesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDeliveriesRequest) ProtoMessage() {}
+
+func (x *ListDeliveriesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_survey_v1_survey_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDeliveriesRequest.ProtoReflect.Descriptor instead.
+func (*ListDeliveriesRequest) Descriptor() ([]byte, []int) {
+	return file_treue_survey_v1_survey_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ListDeliveriesRequest) GetInvitationId() string {
+	if x != nil {
+		return x.InvitationId
+	}
+	return ""
+}
+
+func (x *ListDeliveriesRequest) GetFailedOnly() bool {
+	if x != nil {
+		return x.FailedOnly
+	}
+	return false
+}
+
+func (x *ListDeliveriesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListDeliveriesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListDeliveriesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Deliveries    []*Delivery            `protobuf:"bytes,1,rep,name=deliveries,proto3" json:"deliveries,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDeliveriesResponse) Reset() {
+	*x = ListDeliveriesResponse{}
+	mi := &file_treue_survey_v1_survey_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDeliveriesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDeliveriesResponse) ProtoMessage() {}
+
+func (x *ListDeliveriesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_survey_v1_survey_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDeliveriesResponse.ProtoReflect.Descriptor instead.
+func (*ListDeliveriesResponse) Descriptor() ([]byte, []int) {
+	return file_treue_survey_v1_survey_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ListDeliveriesResponse) GetDeliveries() []*Delivery {
+	if x != nil {
+		return x.Deliveries
+	}
+	return nil
+}
+
+func (x *ListDeliveriesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 type ListInvitationsResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Invitations   []*Invitation          `protobuf:"bytes,1,rep,name=invitations,proto3" json:"invitations,omitempty"`
@@ -402,7 +1322,7 @@ type ListInvitationsResponse struct {
 
 func (x *ListInvitationsResponse) Reset() {
 	*x = ListInvitationsResponse{}
-	mi := &file_treue_survey_v1_survey_proto_msgTypes[5]
+	mi := &file_treue_survey_v1_survey_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -414,7 +1334,7 @@ func (x *ListInvitationsResponse) String() string {
 func (*ListInvitationsResponse) ProtoMessage() {}
 
 func (x *ListInvitationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_survey_v1_survey_proto_msgTypes[5]
+	mi := &file_treue_survey_v1_survey_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -427,7 +1347,7 @@ func (x *ListInvitationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInvitationsResponse.ProtoReflect.Descriptor instead.
 func (*ListInvitationsResponse) Descriptor() ([]byte, []int) {
-	return file_treue_survey_v1_survey_proto_rawDescGZIP(), []int{5}
+	return file_treue_survey_v1_survey_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListInvitationsResponse) GetInvitations() []*Invitation {
@@ -448,13 +1368,23 @@ var File_treue_survey_v1_survey_proto protoreflect.FileDescriptor
 
 const file_treue_survey_v1_survey_proto_rawDesc = "" +
 	"\n" +
-	"\x1ctreue/survey/v1/survey.proto\x12\x0ftreue.survey.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18treue/auth/v1/auth.proto\x1a\x1ctreue/common/v1/common.proto\"~\n" +
+	"\x1ctreue/survey/v1/survey.proto\x12\x0ftreue.survey.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18treue/auth/v1/auth.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1etreue/survey/v1/triggers.proto\"\xbb\x01\n" +
 	"\x15SubmitResponseRequest\x12 \n" +
 	"\x05token\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x10\x18\x80\x04R\x05token\x12\x1f\n" +
 	"\x05score\x18\x02 \x01(\x05B\t\xbaH\x06\x1a\x04\x18\n" +
 	"(\x00R\x05score\x12\"\n" +
-	"\acomment\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xa0\x1fR\acomment\"\x94\x02\n" +
+	"\acomment\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xa0\x1fR\acomment\x12;\n" +
+	"\aanswers\x18\x04 \x03(\v2\x17.treue.survey.v1.AnswerB\b\xbaH\x05\x92\x01\x02\x10\x1eR\aanswers\"\xd1\x01\n" +
+	"\x06Answer\x129\n" +
+	"\vquestion_id\x18\x01 \x01(\tB\x18\xbaH\x15r\x132\x11^[a-z0-9_]{1,32}$R\n" +
+	"questionId\x12$\n" +
+	"\x05score\x18\x02 \x01(\x05B\t\xbaH\x06\x1a\x04\x18\n" +
+	"(\x00H\x00R\x05score\x88\x01\x01\x12>\n" +
+	"\n" +
+	"choice_ids\x18\x03 \x03(\tB\x1f\xbaH\x1c\x92\x01\x19\x102\"\x15r\x132\x11^[a-z0-9_]{1,32}$R\tchoiceIds\x12\x1c\n" +
+	"\x04text\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xa0\x1fR\x04textB\b\n" +
+	"\x06_score\"\xa9\x03\n" +
 	"\bResponse\x12\x1f\n" +
 	"\vresponse_id\x18\x01 \x01(\tR\n" +
 	"responseId\x12#\n" +
@@ -463,7 +1393,12 @@ const file_treue_survey_v1_survey_proto_rawDesc = "" +
 	"\x05score\x18\x04 \x01(\x05R\x05score\x12\x18\n" +
 	"\acomment\x18\x05 \x01(\tR\acomment\x126\n" +
 	"\tnps_class\x18\x06 \x01(\x0e2\x19.treue.common.v1.NpsClassR\bnpsClass\x12=\n" +
-	"\fsubmitted_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\vsubmittedAt\"O\n" +
+	"\fsubmitted_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\vsubmittedAt\x129\n" +
+	"\n" +
+	"score_kind\x18\b \x01(\x0e2\x1a.treue.common.v1.ScoreKindR\tscoreKind\x12%\n" +
+	"\x0esurvey_version\x18\t \x01(\x05R\rsurveyVersion\x121\n" +
+	"\aanswers\x18\n" +
+	" \x03(\v2\x17.treue.survey.v1.AnswerR\aanswers\"O\n" +
 	"\x16SubmitResponseResponse\x125\n" +
 	"\bresponse\x18\x01 \x01(\v2\x19.treue.survey.v1.ResponseR\bresponse\"\x91\x01\n" +
 	"\x16ListInvitationsRequest\x12%\n" +
@@ -471,7 +1406,7 @@ const file_treue_survey_v1_survey_proto_rawDesc = "" +
 	"\tpage_size\x18\x02 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12'\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\tpageToken\"\xe7\x02\n" +
+	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\tpageToken\"\xad\x05\n" +
 	"\n" +
 	"Invitation\x12#\n" +
 	"\rinvitation_id\x18\x01 \x01(\tR\finvitationId\x12\x1b\n" +
@@ -486,12 +1421,105 @@ const file_treue_survey_v1_survey_proto_rawDesc = "" +
 	"expires_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x129\n" +
 	"\n" +
 	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x1a\n" +
-	"\banswered\x18\t \x01(\bR\banswered\"\x80\x01\n" +
+	"\banswered\x18\t \x01(\bR\banswered\x129\n" +
+	"\x06status\x18\n" +
+	" \x01(\x0e2!.treue.survey.v1.InvitationStatusR\x06status\x121\n" +
+	"\x06due_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAt\x123\n" +
+	"\asent_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\x06sentAt\x12:\n" +
+	"\achannel\x18\r \x01(\x0e2 .treue.survey.v1.DeliveryChannelR\achannel\x12%\n" +
+	"\x0esurvey_version\x18\x0e \x01(\x05R\rsurveyVersion\x12\x1d\n" +
+	"\n" +
+	"trigger_id\x18\x0f \x01(\tR\ttriggerId\x12\x1f\n" +
+	"\vemployee_id\x18\x10 \x01(\tR\n" +
+	"employeeId\"\xff\x03\n" +
+	"\x17RecordTouchpointRequest\x12#\n" +
+	"\bevent_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\aeventId\x12%\n" +
+	"\tmember_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bmemberId\x12I\n" +
+	"\n" +
+	"touchpoint\x18\x03 \x01(\x0e2\x1b.treue.common.v1.TouchpointB\f\xbaH\t\x82\x01\x06\x10\x01 \x00 \x01R\n" +
+	"touchpoint\x12\"\n" +
+	"\bstore_id\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18@R\astoreId\x12&\n" +
+	"\treference\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\treference\x12;\n" +
+	"\voccurred_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"occurredAt\x12(\n" +
+	"\vemployee_id\x18\a \x01(\tB\a\xbaH\x04r\x02\x18@R\n" +
+	"employeeId\x12<\n" +
+	"\achannel\x18\b \x01(\x0e2\x18.treue.common.v1.ChannelB\b\xbaH\x05\x82\x01\x02\x10\x01R\achannel\x12*\n" +
+	"\famount_minor\x18\t \x01(\x03B\a\xbaH\x04\"\x02(\x00R\vamountMinor\x120\n" +
+	"\bcurrency\x18\n" +
+	" \x01(\tB\x14\xbaH\x11r\x0f2\r^$|^[A-Z]{3}$R\bcurrency\"q\n" +
+	"\x18RecordTouchpointResponse\x12;\n" +
+	"\n" +
+	"invitation\x18\x01 \x01(\v2\x1b.treue.survey.v1.InvitationR\n" +
+	"invitation\x12\x18\n" +
+	"\aoutcome\x18\x02 \x01(\tR\aoutcome\"\x80\x03\n" +
+	"\x17IssueReceiptLinkRequest\x126\n" +
+	"\bstore_id\x18\x01 \x01(\tB\x1b\xbaH\x18r\x16\x10\x01\x18@2\x10^[A-Za-z0-9_-]+$R\astoreId\x121\n" +
+	"\x0etransaction_id\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\rtransactionId\x12(\n" +
+	"\tmember_id\x18\x03 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\bmemberId\x12(\n" +
+	"\vemployee_id\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18@R\n" +
+	"employeeId\x12(\n" +
+	"\tsurvey_id\x18\x05 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\bsurveyId\x12\x1f\n" +
+	"\x06locale\x18\x06 \x01(\tB\a\xbaH\x04r\x02\x18#R\x06locale\x12;\n" +
+	"\x06format\x18\a \x01(\x0e2\x19.treue.survey.v1.QrFormatB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06format\x12\x1e\n" +
+	"\x04size\x18\b \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\x80\b(\x00R\x04size\"\xcd\x01\n" +
+	"\x18IssueReceiptLinkResponse\x12#\n" +
+	"\rinvitation_id\x18\x01 \x01(\tR\finvitationId\x12\x10\n" +
+	"\x03url\x18\x02 \x01(\tR\x03url\x12\x17\n" +
+	"\aqr_code\x18\x03 \x01(\fR\x06qrCode\x12&\n" +
+	"\x0fqr_content_type\x18\x04 \x01(\tR\rqrContentType\x129\n" +
+	"\n" +
+	"expires_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\xd3\x02\n" +
+	"\bDelivery\x12\x1f\n" +
+	"\vdelivery_id\x18\x01 \x01(\tR\n" +
+	"deliveryId\x12#\n" +
+	"\rinvitation_id\x18\x02 \x01(\tR\finvitationId\x12:\n" +
+	"\achannel\x18\x03 \x01(\x0e2 .treue.survey.v1.DeliveryChannelR\achannel\x12\x1a\n" +
+	"\breminder\x18\x04 \x01(\bR\breminder\x12\x18\n" +
+	"\aattempt\x18\x05 \x01(\x05R\aattempt\x12:\n" +
+	"\aoutcome\x18\x06 \x01(\x0e2 .treue.survey.v1.DeliveryOutcomeR\aoutcome\x12\x14\n" +
+	"\x05error\x18\a \x01(\tR\x05error\x12=\n" +
+	"\fattempted_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\vattemptedAt\"\xbc\x01\n" +
+	"\x15ListDeliveriesRequest\x120\n" +
+	"\rinvitation_id\x18\x01 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\finvitationId\x12\x1f\n" +
+	"\vfailed_only\x18\x02 \x01(\bR\n" +
+	"failedOnly\x12'\n" +
+	"\tpage_size\x18\x03 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\tpageToken\"{\n" +
+	"\x16ListDeliveriesResponse\x129\n" +
+	"\n" +
+	"deliveries\x18\x01 \x03(\v2\x19.treue.survey.v1.DeliveryR\n" +
+	"deliveries\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x80\x01\n" +
 	"\x17ListInvitationsResponse\x12=\n" +
 	"\vinvitations\x18\x01 \x03(\v2\x1b.treue.survey.v1.InvitationR\vinvitations\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xa3\x02\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\xf1\x01\n" +
+	"\x10InvitationStatus\x12!\n" +
+	"\x1dINVITATION_STATUS_UNSPECIFIED\x10\x00\x12\x1f\n" +
+	"\x1bINVITATION_STATUS_SCHEDULED\x10\x01\x12\x1a\n" +
+	"\x16INVITATION_STATUS_SENT\x10\x02\x12\x1e\n" +
+	"\x1aINVITATION_STATUS_ANSWERED\x10\x03\x12 \n" +
+	"\x1cINVITATION_STATUS_SUPPRESSED\x10\x04\x12\x1c\n" +
+	"\x18INVITATION_STATUS_FAILED\x10\x05\x12\x1d\n" +
+	"\x19INVITATION_STATUS_EXPIRED\x10\x06*K\n" +
+	"\bQrFormat\x12\x19\n" +
+	"\x15QR_FORMAT_UNSPECIFIED\x10\x00\x12\x11\n" +
+	"\rQR_FORMAT_PNG\x10\x01\x12\x11\n" +
+	"\rQR_FORMAT_SVG\x10\x02*\x8a\x01\n" +
+	"\x0fDeliveryOutcome\x12 \n" +
+	"\x1cDELIVERY_OUTCOME_UNSPECIFIED\x10\x00\x12\x19\n" +
+	"\x15DELIVERY_OUTCOME_SENT\x10\x01\x12\x1d\n" +
+	"\x19DELIVERY_OUTCOME_RETRYING\x10\x02\x12\x1b\n" +
+	"\x17DELIVERY_OUTCOME_FAILED\x10\x032\xb6\x05\n" +
 	"\rSurveyService\x12w\n" +
-	"\x0eSubmitResponse\x12&.treue.survey.v1.SubmitResponseRequest\x1a'.treue.survey.v1.SubmitResponseResponse\"\x14\xca\xf3\x18\x05admin\xca\xf3\x18\aservice\x12\x98\x01\n" +
+	"\x0eSubmitResponse\x12&.treue.survey.v1.SubmitResponseRequest\x1a'.treue.survey.v1.SubmitResponseResponse\"\x14\xca\xf3\x18\x05admin\xca\xf3\x18\aservice\x12\x8e\x01\n" +
+	"\x10RecordTouchpoint\x12(.treue.survey.v1.RecordTouchpointRequest\x1a).treue.survey.v1.RecordTouchpointResponse\"%\xca\xf3\x18\x05admin\xca\xf3\x18\aservice\xca\xf3\x18\rservice_agent\x12y\n" +
+	"\x10IssueReceiptLink\x12(.treue.survey.v1.IssueReceiptLinkRequest\x1a).treue.survey.v1.IssueReceiptLinkResponse\"\x10\xca\xf3\x18\x03pos\xca\xf3\x18\x05admin\x12\x84\x01\n" +
+	"\x0eListDeliveries\x12&.treue.survey.v1.ListDeliveriesRequest\x1a'.treue.survey.v1.ListDeliveriesResponse\"!\xca\xf3\x18\x05admin\xca\xf3\x18\tmarketing\xca\xf3\x18\aauditor\x12\x98\x01\n" +
 	"\x0fListInvitations\x12'.treue.survey.v1.ListInvitationsRequest\x1a(.treue.survey.v1.ListInvitationsResponse\"2\xca\xf3\x18\x05admin\xca\xf3\x18\tmarketing\xca\xf3\x18\rservice_agent\xca\xf3\x18\aserviceB\xbb\x01\n" +
 	"\x13com.treue.survey.v1B\vSurveyProtoP\x01Z9github.com/treue/treue/proto/gen/treue/survey/v1;surveyv1\xa2\x02\x03TSX\xaa\x02\x0fTreue.Survey.V1\xca\x02\x0fTreue\\Survey\\V1\xe2\x02\x1bTreue\\Survey\\V1\\GPBMetadata\xea\x02\x11Treue::Survey::V1b\x06proto3"
 
@@ -507,35 +1535,73 @@ func file_treue_survey_v1_survey_proto_rawDescGZIP() []byte {
 	return file_treue_survey_v1_survey_proto_rawDescData
 }
 
-var file_treue_survey_v1_survey_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_treue_survey_v1_survey_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_treue_survey_v1_survey_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_treue_survey_v1_survey_proto_goTypes = []any{
-	(*SubmitResponseRequest)(nil),   // 0: treue.survey.v1.SubmitResponseRequest
-	(*Response)(nil),                // 1: treue.survey.v1.Response
-	(*SubmitResponseResponse)(nil),  // 2: treue.survey.v1.SubmitResponseResponse
-	(*ListInvitationsRequest)(nil),  // 3: treue.survey.v1.ListInvitationsRequest
-	(*Invitation)(nil),              // 4: treue.survey.v1.Invitation
-	(*ListInvitationsResponse)(nil), // 5: treue.survey.v1.ListInvitationsResponse
-	(v1.NpsClass)(0),                // 6: treue.common.v1.NpsClass
-	(*timestamppb.Timestamp)(nil),   // 7: google.protobuf.Timestamp
-	(v1.Touchpoint)(0),              // 8: treue.common.v1.Touchpoint
+	(InvitationStatus)(0),            // 0: treue.survey.v1.InvitationStatus
+	(QrFormat)(0),                    // 1: treue.survey.v1.QrFormat
+	(DeliveryOutcome)(0),             // 2: treue.survey.v1.DeliveryOutcome
+	(*SubmitResponseRequest)(nil),    // 3: treue.survey.v1.SubmitResponseRequest
+	(*Answer)(nil),                   // 4: treue.survey.v1.Answer
+	(*Response)(nil),                 // 5: treue.survey.v1.Response
+	(*SubmitResponseResponse)(nil),   // 6: treue.survey.v1.SubmitResponseResponse
+	(*ListInvitationsRequest)(nil),   // 7: treue.survey.v1.ListInvitationsRequest
+	(*Invitation)(nil),               // 8: treue.survey.v1.Invitation
+	(*RecordTouchpointRequest)(nil),  // 9: treue.survey.v1.RecordTouchpointRequest
+	(*RecordTouchpointResponse)(nil), // 10: treue.survey.v1.RecordTouchpointResponse
+	(*IssueReceiptLinkRequest)(nil),  // 11: treue.survey.v1.IssueReceiptLinkRequest
+	(*IssueReceiptLinkResponse)(nil), // 12: treue.survey.v1.IssueReceiptLinkResponse
+	(*Delivery)(nil),                 // 13: treue.survey.v1.Delivery
+	(*ListDeliveriesRequest)(nil),    // 14: treue.survey.v1.ListDeliveriesRequest
+	(*ListDeliveriesResponse)(nil),   // 15: treue.survey.v1.ListDeliveriesResponse
+	(*ListInvitationsResponse)(nil),  // 16: treue.survey.v1.ListInvitationsResponse
+	(v1.NpsClass)(0),                 // 17: treue.common.v1.NpsClass
+	(*timestamppb.Timestamp)(nil),    // 18: google.protobuf.Timestamp
+	(v1.ScoreKind)(0),                // 19: treue.common.v1.ScoreKind
+	(v1.Touchpoint)(0),               // 20: treue.common.v1.Touchpoint
+	(DeliveryChannel)(0),             // 21: treue.survey.v1.DeliveryChannel
+	(v1.Channel)(0),                  // 22: treue.common.v1.Channel
 }
 var file_treue_survey_v1_survey_proto_depIdxs = []int32{
-	6, // 0: treue.survey.v1.Response.nps_class:type_name -> treue.common.v1.NpsClass
-	7, // 1: treue.survey.v1.Response.submitted_at:type_name -> google.protobuf.Timestamp
-	1, // 2: treue.survey.v1.SubmitResponseResponse.response:type_name -> treue.survey.v1.Response
-	8, // 3: treue.survey.v1.Invitation.touchpoint:type_name -> treue.common.v1.Touchpoint
-	7, // 4: treue.survey.v1.Invitation.expires_at:type_name -> google.protobuf.Timestamp
-	7, // 5: treue.survey.v1.Invitation.created_at:type_name -> google.protobuf.Timestamp
-	4, // 6: treue.survey.v1.ListInvitationsResponse.invitations:type_name -> treue.survey.v1.Invitation
-	0, // 7: treue.survey.v1.SurveyService.SubmitResponse:input_type -> treue.survey.v1.SubmitResponseRequest
-	3, // 8: treue.survey.v1.SurveyService.ListInvitations:input_type -> treue.survey.v1.ListInvitationsRequest
-	2, // 9: treue.survey.v1.SurveyService.SubmitResponse:output_type -> treue.survey.v1.SubmitResponseResponse
-	5, // 10: treue.survey.v1.SurveyService.ListInvitations:output_type -> treue.survey.v1.ListInvitationsResponse
-	9, // [9:11] is the sub-list for method output_type
-	7, // [7:9] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	4,  // 0: treue.survey.v1.SubmitResponseRequest.answers:type_name -> treue.survey.v1.Answer
+	17, // 1: treue.survey.v1.Response.nps_class:type_name -> treue.common.v1.NpsClass
+	18, // 2: treue.survey.v1.Response.submitted_at:type_name -> google.protobuf.Timestamp
+	19, // 3: treue.survey.v1.Response.score_kind:type_name -> treue.common.v1.ScoreKind
+	4,  // 4: treue.survey.v1.Response.answers:type_name -> treue.survey.v1.Answer
+	5,  // 5: treue.survey.v1.SubmitResponseResponse.response:type_name -> treue.survey.v1.Response
+	20, // 6: treue.survey.v1.Invitation.touchpoint:type_name -> treue.common.v1.Touchpoint
+	18, // 7: treue.survey.v1.Invitation.expires_at:type_name -> google.protobuf.Timestamp
+	18, // 8: treue.survey.v1.Invitation.created_at:type_name -> google.protobuf.Timestamp
+	0,  // 9: treue.survey.v1.Invitation.status:type_name -> treue.survey.v1.InvitationStatus
+	18, // 10: treue.survey.v1.Invitation.due_at:type_name -> google.protobuf.Timestamp
+	18, // 11: treue.survey.v1.Invitation.sent_at:type_name -> google.protobuf.Timestamp
+	21, // 12: treue.survey.v1.Invitation.channel:type_name -> treue.survey.v1.DeliveryChannel
+	20, // 13: treue.survey.v1.RecordTouchpointRequest.touchpoint:type_name -> treue.common.v1.Touchpoint
+	18, // 14: treue.survey.v1.RecordTouchpointRequest.occurred_at:type_name -> google.protobuf.Timestamp
+	22, // 15: treue.survey.v1.RecordTouchpointRequest.channel:type_name -> treue.common.v1.Channel
+	8,  // 16: treue.survey.v1.RecordTouchpointResponse.invitation:type_name -> treue.survey.v1.Invitation
+	1,  // 17: treue.survey.v1.IssueReceiptLinkRequest.format:type_name -> treue.survey.v1.QrFormat
+	18, // 18: treue.survey.v1.IssueReceiptLinkResponse.expires_at:type_name -> google.protobuf.Timestamp
+	21, // 19: treue.survey.v1.Delivery.channel:type_name -> treue.survey.v1.DeliveryChannel
+	2,  // 20: treue.survey.v1.Delivery.outcome:type_name -> treue.survey.v1.DeliveryOutcome
+	18, // 21: treue.survey.v1.Delivery.attempted_at:type_name -> google.protobuf.Timestamp
+	13, // 22: treue.survey.v1.ListDeliveriesResponse.deliveries:type_name -> treue.survey.v1.Delivery
+	8,  // 23: treue.survey.v1.ListInvitationsResponse.invitations:type_name -> treue.survey.v1.Invitation
+	3,  // 24: treue.survey.v1.SurveyService.SubmitResponse:input_type -> treue.survey.v1.SubmitResponseRequest
+	9,  // 25: treue.survey.v1.SurveyService.RecordTouchpoint:input_type -> treue.survey.v1.RecordTouchpointRequest
+	11, // 26: treue.survey.v1.SurveyService.IssueReceiptLink:input_type -> treue.survey.v1.IssueReceiptLinkRequest
+	14, // 27: treue.survey.v1.SurveyService.ListDeliveries:input_type -> treue.survey.v1.ListDeliveriesRequest
+	7,  // 28: treue.survey.v1.SurveyService.ListInvitations:input_type -> treue.survey.v1.ListInvitationsRequest
+	6,  // 29: treue.survey.v1.SurveyService.SubmitResponse:output_type -> treue.survey.v1.SubmitResponseResponse
+	10, // 30: treue.survey.v1.SurveyService.RecordTouchpoint:output_type -> treue.survey.v1.RecordTouchpointResponse
+	12, // 31: treue.survey.v1.SurveyService.IssueReceiptLink:output_type -> treue.survey.v1.IssueReceiptLinkResponse
+	15, // 32: treue.survey.v1.SurveyService.ListDeliveries:output_type -> treue.survey.v1.ListDeliveriesResponse
+	16, // 33: treue.survey.v1.SurveyService.ListInvitations:output_type -> treue.survey.v1.ListInvitationsResponse
+	29, // [29:34] is the sub-list for method output_type
+	24, // [24:29] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_treue_survey_v1_survey_proto_init() }
@@ -543,18 +1609,21 @@ func file_treue_survey_v1_survey_proto_init() {
 	if File_treue_survey_v1_survey_proto != nil {
 		return
 	}
+	file_treue_survey_v1_triggers_proto_init()
+	file_treue_survey_v1_survey_proto_msgTypes[1].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_treue_survey_v1_survey_proto_rawDesc), len(file_treue_survey_v1_survey_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   6,
+			NumEnums:      3,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_treue_survey_v1_survey_proto_goTypes,
 		DependencyIndexes: file_treue_survey_v1_survey_proto_depIdxs,
+		EnumInfos:         file_treue_survey_v1_survey_proto_enumTypes,
 		MessageInfos:      file_treue_survey_v1_survey_proto_msgTypes,
 	}.Build()
 	File_treue_survey_v1_survey_proto = out.File

@@ -19,8 +19,11 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	SurveyService_SubmitResponse_FullMethodName  = "/treue.survey.v1.SurveyService/SubmitResponse"
-	SurveyService_ListInvitations_FullMethodName = "/treue.survey.v1.SurveyService/ListInvitations"
+	SurveyService_SubmitResponse_FullMethodName   = "/treue.survey.v1.SurveyService/SubmitResponse"
+	SurveyService_RecordTouchpoint_FullMethodName = "/treue.survey.v1.SurveyService/RecordTouchpoint"
+	SurveyService_IssueReceiptLink_FullMethodName = "/treue.survey.v1.SurveyService/IssueReceiptLink"
+	SurveyService_ListDeliveries_FullMethodName   = "/treue.survey.v1.SurveyService/ListDeliveries"
+	SurveyService_ListInvitations_FullMethodName  = "/treue.survey.v1.SurveyService/ListInvitations"
 )
 
 // SurveyServiceClient is the client API for SurveyService service.
@@ -32,6 +35,17 @@ type SurveyServiceClient interface {
 	// SubmitResponse answers an invitation, identified by the token of its link. One response
 	// per invitation: a second gets FailedPrecondition (reason ALREADY_ANSWERED).
 	SubmitResponse(ctx context.Context, in *SubmitResponseRequest, opts ...grpc.CallOption) (*SubmitResponseResponse, error)
+	// RecordTouchpoint reports a contact (a service call, a sales call, a website visit, a
+	// reward delivered) as the TOUCHPOINT stream does: the trigger rules decide whether and
+	// when it earns an invitation. A retry with the same event_id is a no-op.
+	RecordTouchpoint(ctx context.Context, in *RecordTouchpointRequest, opts ...grpc.CallOption) (*RecordTouchpointResponse, error)
+	// IssueReceiptLink returns a short signed link and a QR code for the till to print on a
+	// receipt, for anonymous purchases too. One link, and one response, per receipt: asking
+	// again for the same store and transaction returns the same link.
+	IssueReceiptLink(ctx context.Context, in *IssueReceiptLinkRequest, opts ...grpc.CallOption) (*IssueReceiptLinkResponse, error)
+	// ListDeliveries lists the delivery attempts of invitations (emails, webhooks,
+	// reminders), newest first: what was sent, what failed and why.
+	ListDeliveries(ctx context.Context, in *ListDeliveriesRequest, opts ...grpc.CallOption) (*ListDeliveriesResponse, error)
 	// ListInvitations lists a member's invitations, newest first.
 	ListInvitations(ctx context.Context, in *ListInvitationsRequest, opts ...grpc.CallOption) (*ListInvitationsResponse, error)
 }
@@ -48,6 +62,36 @@ func (c *surveyServiceClient) SubmitResponse(ctx context.Context, in *SubmitResp
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(SubmitResponseResponse)
 	err := c.cc.Invoke(ctx, SurveyService_SubmitResponse_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *surveyServiceClient) RecordTouchpoint(ctx context.Context, in *RecordTouchpointRequest, opts ...grpc.CallOption) (*RecordTouchpointResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecordTouchpointResponse)
+	err := c.cc.Invoke(ctx, SurveyService_RecordTouchpoint_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *surveyServiceClient) IssueReceiptLink(ctx context.Context, in *IssueReceiptLinkRequest, opts ...grpc.CallOption) (*IssueReceiptLinkResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(IssueReceiptLinkResponse)
+	err := c.cc.Invoke(ctx, SurveyService_IssueReceiptLink_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *surveyServiceClient) ListDeliveries(ctx context.Context, in *ListDeliveriesRequest, opts ...grpc.CallOption) (*ListDeliveriesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListDeliveriesResponse)
+	err := c.cc.Invoke(ctx, SurveyService_ListDeliveries_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -73,6 +117,17 @@ type SurveyServiceServer interface {
 	// SubmitResponse answers an invitation, identified by the token of its link. One response
 	// per invitation: a second gets FailedPrecondition (reason ALREADY_ANSWERED).
 	SubmitResponse(context.Context, *SubmitResponseRequest) (*SubmitResponseResponse, error)
+	// RecordTouchpoint reports a contact (a service call, a sales call, a website visit, a
+	// reward delivered) as the TOUCHPOINT stream does: the trigger rules decide whether and
+	// when it earns an invitation. A retry with the same event_id is a no-op.
+	RecordTouchpoint(context.Context, *RecordTouchpointRequest) (*RecordTouchpointResponse, error)
+	// IssueReceiptLink returns a short signed link and a QR code for the till to print on a
+	// receipt, for anonymous purchases too. One link, and one response, per receipt: asking
+	// again for the same store and transaction returns the same link.
+	IssueReceiptLink(context.Context, *IssueReceiptLinkRequest) (*IssueReceiptLinkResponse, error)
+	// ListDeliveries lists the delivery attempts of invitations (emails, webhooks,
+	// reminders), newest first: what was sent, what failed and why.
+	ListDeliveries(context.Context, *ListDeliveriesRequest) (*ListDeliveriesResponse, error)
 	// ListInvitations lists a member's invitations, newest first.
 	ListInvitations(context.Context, *ListInvitationsRequest) (*ListInvitationsResponse, error)
 	mustEmbedUnimplementedSurveyServiceServer()
@@ -87,6 +142,15 @@ type UnimplementedSurveyServiceServer struct{}
 
 func (UnimplementedSurveyServiceServer) SubmitResponse(context.Context, *SubmitResponseRequest) (*SubmitResponseResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SubmitResponse not implemented")
+}
+func (UnimplementedSurveyServiceServer) RecordTouchpoint(context.Context, *RecordTouchpointRequest) (*RecordTouchpointResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecordTouchpoint not implemented")
+}
+func (UnimplementedSurveyServiceServer) IssueReceiptLink(context.Context, *IssueReceiptLinkRequest) (*IssueReceiptLinkResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method IssueReceiptLink not implemented")
+}
+func (UnimplementedSurveyServiceServer) ListDeliveries(context.Context, *ListDeliveriesRequest) (*ListDeliveriesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListDeliveries not implemented")
 }
 func (UnimplementedSurveyServiceServer) ListInvitations(context.Context, *ListInvitationsRequest) (*ListInvitationsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListInvitations not implemented")
@@ -130,6 +194,60 @@ func _SurveyService_SubmitResponse_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SurveyService_RecordTouchpoint_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordTouchpointRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SurveyServiceServer).RecordTouchpoint(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SurveyService_RecordTouchpoint_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SurveyServiceServer).RecordTouchpoint(ctx, req.(*RecordTouchpointRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SurveyService_IssueReceiptLink_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(IssueReceiptLinkRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SurveyServiceServer).IssueReceiptLink(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SurveyService_IssueReceiptLink_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SurveyServiceServer).IssueReceiptLink(ctx, req.(*IssueReceiptLinkRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SurveyService_ListDeliveries_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListDeliveriesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SurveyServiceServer).ListDeliveries(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SurveyService_ListDeliveries_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SurveyServiceServer).ListDeliveries(ctx, req.(*ListDeliveriesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _SurveyService_ListInvitations_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListInvitationsRequest)
 	if err := dec(in); err != nil {
@@ -158,6 +276,18 @@ var SurveyService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SubmitResponse",
 			Handler:    _SurveyService_SubmitResponse_Handler,
+		},
+		{
+			MethodName: "RecordTouchpoint",
+			Handler:    _SurveyService_RecordTouchpoint_Handler,
+		},
+		{
+			MethodName: "IssueReceiptLink",
+			Handler:    _SurveyService_IssueReceiptLink_Handler,
+		},
+		{
+			MethodName: "ListDeliveries",
+			Handler:    _SurveyService_ListDeliveries_Handler,
 		},
 		{
 			MethodName: "ListInvitations",

@@ -25,7 +25,8 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// ContactRecorded: a member had a service call, a sales call or a website visit.
+// ContactRecorded: a member had a service call, a sales call, a website visit, or received
+// a physical reward.
 type ContactRecorded struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	EventId    string                 `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
@@ -33,8 +34,14 @@ type ContactRecorded struct {
 	Touchpoint v1.Touchpoint          `protobuf:"varint,3,opt,name=touchpoint,proto3,enum=treue.common.v1.Touchpoint" json:"touchpoint,omitempty"`
 	StoreId    string                 `protobuf:"bytes,4,opt,name=store_id,json=storeId,proto3" json:"store_id,omitempty"`
 	// the source system's reference (ticket number, call id, session id).
-	Reference     string                 `protobuf:"bytes,5,opt,name=reference,proto3" json:"reference,omitempty"`
-	OccurredAt    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
+	Reference  string                 `protobuf:"bytes,5,opt,name=reference,proto3" json:"reference,omitempty"`
+	OccurredAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
+	// the employee who handled the contact (agent, sales rep); optional, for attribution.
+	EmployeeId string     `protobuf:"bytes,7,opt,name=employee_id,json=employeeId,proto3" json:"employee_id,omitempty"`
+	Channel    v1.Channel `protobuf:"varint,8,opt,name=channel,proto3,enum=treue.common.v1.Channel" json:"channel,omitempty"`
+	// a value the contact was about (a sales call's order), minor units; optional.
+	AmountMinor   int64  `protobuf:"varint,9,opt,name=amount_minor,json=amountMinor,proto3" json:"amount_minor,omitempty"`
+	Currency      string `protobuf:"bytes,10,opt,name=currency,proto3" json:"currency,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -111,11 +118,39 @@ func (x *ContactRecorded) GetOccurredAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *ContactRecorded) GetEmployeeId() string {
+	if x != nil {
+		return x.EmployeeId
+	}
+	return ""
+}
+
+func (x *ContactRecorded) GetChannel() v1.Channel {
+	if x != nil {
+		return x.Channel
+	}
+	return v1.Channel(0)
+}
+
+func (x *ContactRecorded) GetAmountMinor() int64 {
+	if x != nil {
+		return x.AmountMinor
+	}
+	return 0
+}
+
+func (x *ContactRecorded) GetCurrency() string {
+	if x != nil {
+		return x.Currency
+	}
+	return ""
+}
+
 var File_treue_touchpoint_v1_events_proto protoreflect.FileDescriptor
 
 const file_treue_touchpoint_v1_events_proto_rawDesc = "" +
 	"\n" +
-	" treue/touchpoint/v1/events.proto\x12\x13treue.touchpoint.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1atreue/event/v1/event.proto\"\xe1\x02\n" +
+	" treue/touchpoint/v1/events.proto\x12\x13treue.touchpoint.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1atreue/event/v1/event.proto\"\xa7\x04\n" +
 	"\x0fContactRecorded\x12#\n" +
 	"\bevent_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\aeventId\x12&\n" +
 	"\tmember_id\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\bmemberId\x12I\n" +
@@ -125,7 +160,13 @@ const file_treue_touchpoint_v1_events_proto_rawDesc = "" +
 	"\bstore_id\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18@R\astoreId\x12&\n" +
 	"\treference\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\treference\x12C\n" +
 	"\voccurred_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
-	"occurredAt:%\xf2\xf9\x18!\n" +
+	"occurredAt\x12(\n" +
+	"\vemployee_id\x18\a \x01(\tB\a\xbaH\x04r\x02\x18@R\n" +
+	"employeeId\x12<\n" +
+	"\achannel\x18\b \x01(\x0e2\x18.treue.common.v1.ChannelB\b\xbaH\x05\x82\x01\x02\x10\x01R\achannel\x12*\n" +
+	"\famount_minor\x18\t \x01(\x03B\a\xbaH\x04\"\x02(\x00R\vamountMinor\x120\n" +
+	"\bcurrency\x18\n" +
+	" \x01(\tB\x14\xbaH\x11r\x0f2\r^$|^[A-Z]{3}$R\bcurrency:%\xf2\xf9\x18!\n" +
 	"\x1btouchpoint.contact.recorded\x18\x01 \x01B\xf5\x01\xea\xf9\x18\x1a\n" +
 	"\n" +
 	"TOUCHPOINT\x12\ftouchpoint.>\n" +
@@ -148,15 +189,17 @@ var file_treue_touchpoint_v1_events_proto_goTypes = []any{
 	(*ContactRecorded)(nil),       // 0: treue.touchpoint.v1.ContactRecorded
 	(v1.Touchpoint)(0),            // 1: treue.common.v1.Touchpoint
 	(*timestamppb.Timestamp)(nil), // 2: google.protobuf.Timestamp
+	(v1.Channel)(0),               // 3: treue.common.v1.Channel
 }
 var file_treue_touchpoint_v1_events_proto_depIdxs = []int32{
 	1, // 0: treue.touchpoint.v1.ContactRecorded.touchpoint:type_name -> treue.common.v1.Touchpoint
 	2, // 1: treue.touchpoint.v1.ContactRecorded.occurred_at:type_name -> google.protobuf.Timestamp
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	3, // 2: treue.touchpoint.v1.ContactRecorded.channel:type_name -> treue.common.v1.Channel
+	3, // [3:3] is the sub-list for method output_type
+	3, // [3:3] is the sub-list for method input_type
+	3, // [3:3] is the sub-list for extension type_name
+	3, // [3:3] is the sub-list for extension extendee
+	0, // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_treue_touchpoint_v1_events_proto_init() }
