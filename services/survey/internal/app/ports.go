@@ -13,8 +13,7 @@ type Store interface {
 	// event consumer's transaction is open in ctx, it joins that transaction.
 	InTx(ctx context.Context, fn func(ctx context.Context, tx Tx) error) error
 	// Invitation returns an invitation and whether it was answered (status ANSWERED or
-	// a response), or
-	// domain.ErrInvitationNotFound.
+	// a response), or domain.ErrInvitationNotFound.
 	Invitation(ctx context.Context, id string) (domain.Invitation, bool, error)
 	DefinitionStore
 	// ListInvitations returns up to limit invitations of a member, newest first, after
@@ -57,8 +56,8 @@ type Tx interface {
 	// that a response being recorded meanwhile is erased too.
 	EraseMembers(ctx context.Context, memberIDs []string, at time.Time) error
 	// LockInvitation returns an invitation, locked against erasure and other answers
-	// until the transaction ends, or domain.ErrInvitationNotFound. Once an erasure of its member has committed,
-	// it returns the invitation anonymised and closed.
+	// until the transaction ends, or domain.ErrInvitationNotFound. Once an erasure of its
+	// member has committed, it returns the invitation anonymised and closed.
 	LockInvitation(ctx context.Context, id string) (domain.Invitation, error)
 	// AddResponse stores a response, or returns domain.ErrAlreadyAnswered when the
 	// invitation has one.
