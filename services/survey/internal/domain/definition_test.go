@@ -41,7 +41,7 @@ func richVersion() domain.SurveyVersion {
 	}
 	return domain.SurveyVersion{
 		SurveyID: "s2", Version: 3, DefaultLocale: "en",
-		Texts:           map[string]domain.SurveyText{"en": {Title: "Service"}},
+		Texts:           map[string]domain.SurveyText{"en": {Title: "Service"}, "de": {Title: "Service (de)"}},
 		ScoreQuestionID: "csat",
 		Questions: []domain.Question{
 			{ID: "csat", Kind: domain.QuestionCSAT, Required: true, Texts: texts("Satisfied?")},
