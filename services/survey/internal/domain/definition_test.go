@@ -133,7 +133,7 @@ func TestCheckAndFinal(t *testing.T) {
 			continue
 		}
 		var fe *domain.FieldError
-		if tt.field != "" && (!errors.As(err, &fe) || fe.Field != tt.field) {
+		if tt.field != "" && (!errors.As(err, &fe) || fe.Field != tt.field || "answers["+domain.QuestionOf(err)+"]" != tt.field) {
 			t.Errorf("%s: err = %v, want field %s", tt.name, err, tt.field)
 		}
 	}
