@@ -9,16 +9,19 @@ import (
 
 // Dashboard is every figure the dashboard shows.
 type Dashboard struct {
-	Nps     domain.NpsReport
-	Points  domain.PointsSummary
-	Cases   domain.CaseStats
-	Coupons domain.CouponStats
+	Nps domain.NpsReport
+	// CSAT and CES over the same period as Nps.
+	CSAT, CES domain.ScoreReport
+	Points    domain.PointsSummary
+	Cases     domain.CaseStats
+	Coupons   domain.CouponStats
 }
 
 // GetDashboard gathers the dashboard's figures through the same queries the gRPC API
 // uses, so both always agree.
 type GetDashboard struct {
 	nps     GetNps
+	scores  GetScores
 	points  GetPointsSummary
 	cases   GetCaseStats
 	coupons GetCouponStats
@@ -32,6 +35,9 @@ func (q GetDashboard) Handle(ctx context.Context) (Dashboard, error) {
 	)
 	if d.Nps, err = q.nps.Handle(ctx, nil, nil); err != nil {
 		return Dashboard{}, fmt.Errorf("nps: %w", err)
+	}
+	if d.CSAT, d.CES, err = q.scores.Handle(ctx, nil, nil); err != nil {
+		return Dashboard{}, fmt.Errorf("scores: %w", err)
 	}
 	if d.Points, err = q.points.Handle(ctx); err != nil {
 		return Dashboard{}, fmt.Errorf("points: %w", err)

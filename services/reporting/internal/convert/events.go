@@ -33,11 +33,19 @@ var debitReasons = enum.New(map[domain.DebitReason]ledgerv1.PointsReason{
 	domain.DebitAdjustment: ledgerv1.PointsReason_POINTS_REASON_ADJUSTMENT,
 })
 
-// ResponseSubmitted is an NPS answer. Unspecified (or unknown to this build), its class
-// is left to the score.
+var scoreKinds = enum.New(map[domain.ScoreKind]commonv1.ScoreKind{
+	domain.KindNPS:  commonv1.ScoreKind_SCORE_KIND_NPS,
+	domain.KindCSAT: commonv1.ScoreKind_SCORE_KIND_CSAT,
+	domain.KindCES:  commonv1.ScoreKind_SCORE_KIND_CES,
+})
+
+// ResponseSubmitted is an answer: NPS when its kind is unspecified (events from before
+// kinds were kept), CSAT or CES. An NPS answer's class, unspecified (or unknown to this
+// build), is left to the score.
 func ResponseSubmitted(e *surveyv1.ResponseSubmitted) (domain.Response, error) {
 	class, _ := npsClasses.Domain(e.GetNpsClass())
-	return domain.NewResponse(int(e.GetScore()), class, touchpointName(e.GetTouchpoint()), e.GetStoreId(), timeOf(e.GetSubmittedAt()))
+	kind, _ := scoreKinds.Domain(e.GetScoreKind())
+	return domain.NewScoredResponse(kind, int(e.GetScore()), class, touchpointName(e.GetTouchpoint()), e.GetStoreId(), timeOf(e.GetSubmittedAt()))
 }
 
 // touchpointName is the API's name of a touchpoint: "PURCHASE", "WEB_VISIT", ...

@@ -19,6 +19,7 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
+	ReportingService_GetScores_FullMethodName        = "/treue.reporting.v1.ReportingService/GetScores"
 	ReportingService_GetNps_FullMethodName           = "/treue.reporting.v1.ReportingService/GetNps"
 	ReportingService_GetPointsSummary_FullMethodName = "/treue.reporting.v1.ReportingService/GetPointsSummary"
 )
@@ -27,8 +28,11 @@ const (
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// ReportingService answers what matters: NPS and points.
+// ReportingService answers what matters: NPS, CSAT, CES and points.
 type ReportingServiceClient interface {
+	// GetScores is the CSAT and CES figures of a range of days, overall and by
+	// touchpoint, store and day (NPS answers are GetNps').
+	GetScores(ctx context.Context, in *GetScoresRequest, opts ...grpc.CallOption) (*GetScoresResponse, error)
 	GetNps(ctx context.Context, in *GetNpsRequest, opts ...grpc.CallOption) (*GetNpsResponse, error)
 	GetPointsSummary(ctx context.Context, in *GetPointsSummaryRequest, opts ...grpc.CallOption) (*GetPointsSummaryResponse, error)
 }
@@ -39,6 +43,16 @@ type reportingServiceClient struct {
 
 func NewReportingServiceClient(cc grpc.ClientConnInterface) ReportingServiceClient {
 	return &reportingServiceClient{cc}
+}
+
+func (c *reportingServiceClient) GetScores(ctx context.Context, in *GetScoresRequest, opts ...grpc.CallOption) (*GetScoresResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetScoresResponse)
+	err := c.cc.Invoke(ctx, ReportingService_GetScores_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 func (c *reportingServiceClient) GetNps(ctx context.Context, in *GetNpsRequest, opts ...grpc.CallOption) (*GetNpsResponse, error) {
@@ -65,8 +79,11 @@ func (c *reportingServiceClient) GetPointsSummary(ctx context.Context, in *GetPo
 // All implementations must embed UnimplementedReportingServiceServer
 // for forward compatibility.
 //
-// ReportingService answers what matters: NPS and points.
+// ReportingService answers what matters: NPS, CSAT, CES and points.
 type ReportingServiceServer interface {
+	// GetScores is the CSAT and CES figures of a range of days, overall and by
+	// touchpoint, store and day (NPS answers are GetNps').
+	GetScores(context.Context, *GetScoresRequest) (*GetScoresResponse, error)
 	GetNps(context.Context, *GetNpsRequest) (*GetNpsResponse, error)
 	GetPointsSummary(context.Context, *GetPointsSummaryRequest) (*GetPointsSummaryResponse, error)
 	mustEmbedUnimplementedReportingServiceServer()
@@ -79,6 +96,9 @@ type ReportingServiceServer interface {
 // pointer dereference when methods are called.
 type UnimplementedReportingServiceServer struct{}
 
+func (UnimplementedReportingServiceServer) GetScores(context.Context, *GetScoresRequest) (*GetScoresResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetScores not implemented")
+}
 func (UnimplementedReportingServiceServer) GetNps(context.Context, *GetNpsRequest) (*GetNpsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetNps not implemented")
 }
@@ -104,6 +124,24 @@ func RegisterReportingServiceServer(s grpc.ServiceRegistrar, srv ReportingServic
 		t.testEmbeddedByValue()
 	}
 	s.RegisterService(&ReportingService_ServiceDesc, srv)
+}
+
+func _ReportingService_GetScores_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetScoresRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportingServiceServer).GetScores(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportingService_GetScores_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportingServiceServer).GetScores(ctx, req.(*GetScoresRequest))
+	}
+	return interceptor(ctx, in, info, handler)
 }
 
 func _ReportingService_GetNps_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
@@ -149,6 +187,10 @@ var ReportingService_ServiceDesc = grpc.ServiceDesc{
 	ServiceName: "treue.reporting.v1.ReportingService",
 	HandlerType: (*ReportingServiceServer)(nil),
 	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "GetScores",
+			Handler:    _ReportingService_GetScores_Handler,
+		},
 		{
 			MethodName: "GetNps",
 			Handler:    _ReportingService_GetNps_Handler,

@@ -38,6 +38,9 @@ func Consumers(a *app.Application) []bus.ConsumerConfig {
 		if err := a.Commands.RecordResponses.Handle(ctx, rs); err != nil {
 			return err
 		}
+		if err := a.Commands.RecordScores.Handle(ctx, rs); err != nil {
+			return err
+		}
 		metrics.Responses(ctx, rs)
 		return nil
 	}

@@ -37,7 +37,8 @@ func Recorded(ctx context.Context, kind string, n int) {
 	recorded.Add(ctx, int64(n), attribute.String("kind", kind))
 }
 
-// Responses counts NPS answers recorded, by class and touchpoint.
+// Responses counts answers recorded, and the NPS answers among them by class and
+// touchpoint.
 func Responses(ctx context.Context, rs []domain.Response) {
 	type key struct {
 		class      domain.NpsClass
@@ -45,6 +46,9 @@ func Responses(ctx context.Context, rs []domain.Response) {
 	}
 	n := map[key]int64{}
 	for _, r := range rs {
+		if r.Kind == domain.KindCSAT || r.Kind == domain.KindCES {
+			continue // CSAT and CES answers count among the events recorded only
+		}
 		n[key{r.Class, r.Touchpoint}]++
 	}
 	for k, c := range n {
