@@ -12,9 +12,11 @@ type Dashboard struct {
 	Nps domain.NpsReport
 	// CSAT and CES over the same period as Nps.
 	CSAT, CES domain.ScoreReport
-	Points    domain.PointsSummary
-	Cases     domain.CaseStats
-	Coupons   domain.CouponStats
+	// The survey funnel over the same period.
+	Funnel  domain.FunnelReport
+	Points  domain.PointsSummary
+	Cases   domain.CaseStats
+	Coupons domain.CouponStats
 }
 
 // GetDashboard gathers the dashboard's figures through the same queries the gRPC API
@@ -22,6 +24,7 @@ type Dashboard struct {
 type GetDashboard struct {
 	nps     GetNps
 	scores  GetScores
+	funnel  GetSurveyFunnel
 	points  GetPointsSummary
 	cases   GetCaseStats
 	coupons GetCouponStats
@@ -38,6 +41,9 @@ func (q GetDashboard) Handle(ctx context.Context) (Dashboard, error) {
 	}
 	if d.CSAT, d.CES, err = q.scores.Handle(ctx, nil, nil); err != nil {
 		return Dashboard{}, fmt.Errorf("scores: %w", err)
+	}
+	if d.Funnel, err = q.funnel.Handle(ctx, nil, nil); err != nil {
+		return Dashboard{}, fmt.Errorf("survey funnel: %w", err)
 	}
 	if d.Points, err = q.points.Handle(ctx); err != nil {
 		return Dashboard{}, fmt.Errorf("points: %w", err)

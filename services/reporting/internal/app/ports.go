@@ -16,6 +16,7 @@ type Store interface {
 	InTx(ctx context.Context, fn func(ctx context.Context, tx Tx) error) error
 	NpsReader
 	ScoreReader
+	FunnelReader
 	PointsReader
 	CaseReader
 	CouponReader
@@ -28,6 +29,8 @@ type Tx interface {
 	AddNps(ctx context.Context, cells []domain.NpsCell) error
 	// AddScores adds to the daily CSAT and CES roll-up.
 	AddScores(ctx context.Context, cells []domain.ScoreCell) error
+	// AddFunnel adds to the daily survey funnel.
+	AddFunnel(ctx context.Context, cells []domain.FunnelCell) error
 	// AddPoints adds to the points counters; cells of one key may come more than once
 	// (domain.TallyPoints) and are added up.
 	AddPoints(ctx context.Context, cells []domain.PointsCell) error
@@ -69,6 +72,11 @@ type ScoreTotals struct {
 // ScoreReader sums the daily CSAT and CES roll-up of one kind.
 type ScoreReader interface {
 	ScoreTotals(ctx context.Context, kind domain.ScoreKind, p domain.Period) (ScoreTotals, error)
+}
+
+// FunnelReader reads the survey funnel's cells of the days of p, in any order.
+type FunnelReader interface {
+	FunnelCells(ctx context.Context, p domain.Period) ([]domain.FunnelCell, error)
 }
 
 // PointsReader sums the points counters over all time.

@@ -48,6 +48,31 @@ func ResponseSubmitted(e *surveyv1.ResponseSubmitted) (domain.Response, error) {
 	return domain.NewScoredResponse(kind, int(e.GetScore()), class, touchpointName(e.GetTouchpoint()), e.GetStoreId(), timeOf(e.GetSubmittedAt()))
 }
 
+// InvitationCreated is an invitation created.
+func InvitationCreated(e *surveyv1.InvitationCreated) (domain.FunnelEvent, error) {
+	return domain.NewFunnelEvent(domain.StepCreated, "", timeOf(e.GetCreatedAt()))
+}
+
+// InvitationSent is an invitation, or its reminder, sent.
+func InvitationSent(e *surveyv1.InvitationSent) (domain.FunnelEvent, error) {
+	step := domain.StepSent
+	if e.GetReminder() {
+		step = domain.StepReminded
+	}
+	return domain.NewFunnelEvent(step, "", timeOf(e.GetSentAt()))
+}
+
+// InvitationSuppressed is an invitation the contact policy held back, with the reason's
+// name (FREQUENCY_CAP, NO_CONSENT, ...).
+func InvitationSuppressed(e *surveyv1.InvitationSuppressed) (domain.FunnelEvent, error) {
+	return domain.NewFunnelEvent(domain.StepSuppressed, enumName(e.GetReason(), "SUPPRESSION_REASON_"), timeOf(e.GetSuppressedAt()))
+}
+
+// InvitationDeliveryFailed is an invitation every delivery attempt failed.
+func InvitationDeliveryFailed(e *surveyv1.InvitationDeliveryFailed) (domain.FunnelEvent, error) {
+	return domain.NewFunnelEvent(domain.StepFailed, "", timeOf(e.GetFailedAt()))
+}
+
 // touchpointName is the API's name of a touchpoint: "PURCHASE", "WEB_VISIT", ...
 func touchpointName(t commonv1.Touchpoint) string {
 	return strings.TrimPrefix(t.String(), "TOUCHPOINT_")

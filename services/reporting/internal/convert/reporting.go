@@ -79,3 +79,15 @@ func scoreFigure(g domain.ScoreGroup) *reportingv1.ScoreFigure {
 		AverageScore:    g.Average(),
 	}
 }
+
+// SurveyFunnel is the answer of GetSurveyFunnel.
+func SurveyFunnel(r domain.FunnelReport) *reportingv1.GetSurveyFunnelResponse {
+	out := &reportingv1.GetSurveyFunnelResponse{
+		Created: r.Created, Sent: r.Sent, Reminded: r.Reminded, Suppressed: r.Suppressed, Failed: r.Failed,
+		SuppressedByReason: make([]*reportingv1.SuppressionCount, len(r.SuppressedByReason)),
+	}
+	for i, c := range r.SuppressedByReason {
+		out.SuppressedByReason[i] = &reportingv1.SuppressionCount{Reason: c.Reason, Count: c.Count}
+	}
+	return out
+}

@@ -618,6 +618,203 @@ func (x *GetScoresResponse) GetCes() *ScoreReport {
 	return nil
 }
 
+// GetSurveyFunnelRequest: the days from..to (UTC, both included), as GetNpsRequest.
+type GetSurveyFunnelRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// first day included (UTC); default 30 days before `to`.
+	From *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
+	// last day included (UTC); default today.
+	To            *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSurveyFunnelRequest) Reset() {
+	*x = GetSurveyFunnelRequest{}
+	mi := &file_treue_reporting_v1_reporting_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSurveyFunnelRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSurveyFunnelRequest) ProtoMessage() {}
+
+func (x *GetSurveyFunnelRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_reporting_v1_reporting_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSurveyFunnelRequest.ProtoReflect.Descriptor instead.
+func (*GetSurveyFunnelRequest) Descriptor() ([]byte, []int) {
+	return file_treue_reporting_v1_reporting_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *GetSurveyFunnelRequest) GetFrom() *timestamppb.Timestamp {
+	if x != nil {
+		return x.From
+	}
+	return nil
+}
+
+func (x *GetSurveyFunnelRequest) GetTo() *timestamppb.Timestamp {
+	if x != nil {
+		return x.To
+	}
+	return nil
+}
+
+// SuppressionCount is the invitations held back for one reason.
+type SuppressionCount struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// the reason's name: FREQUENCY_CAP, NO_CONSENT, OPEN_CASE, RETURNED, ERASED, ...
+	Reason        string `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
+	Count         int64  `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SuppressionCount) Reset() {
+	*x = SuppressionCount{}
+	mi := &file_treue_reporting_v1_reporting_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SuppressionCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SuppressionCount) ProtoMessage() {}
+
+func (x *SuppressionCount) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_reporting_v1_reporting_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SuppressionCount.ProtoReflect.Descriptor instead.
+func (*SuppressionCount) Descriptor() ([]byte, []int) {
+	return file_treue_reporting_v1_reporting_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *SuppressionCount) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *SuppressionCount) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+type GetSurveyFunnelResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// invitations created (scheduled, or receipt links issued).
+	Created int64 `protobuf:"varint,1,opt,name=created,proto3" json:"created,omitempty"`
+	// invitations that reached their channel, and reminders that did.
+	Sent     int64 `protobuf:"varint,2,opt,name=sent,proto3" json:"sent,omitempty"`
+	Reminded int64 `protobuf:"varint,3,opt,name=reminded,proto3" json:"reminded,omitempty"`
+	// invitations the contact policy held back, in all and by reason.
+	Suppressed         int64               `protobuf:"varint,4,opt,name=suppressed,proto3" json:"suppressed,omitempty"`
+	SuppressedByReason []*SuppressionCount `protobuf:"bytes,5,rep,name=suppressed_by_reason,json=suppressedByReason,proto3" json:"suppressed_by_reason,omitempty"`
+	// invitations every delivery attempt failed for.
+	Failed        int64 `protobuf:"varint,6,opt,name=failed,proto3" json:"failed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSurveyFunnelResponse) Reset() {
+	*x = GetSurveyFunnelResponse{}
+	mi := &file_treue_reporting_v1_reporting_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSurveyFunnelResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSurveyFunnelResponse) ProtoMessage() {}
+
+func (x *GetSurveyFunnelResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_reporting_v1_reporting_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSurveyFunnelResponse.ProtoReflect.Descriptor instead.
+func (*GetSurveyFunnelResponse) Descriptor() ([]byte, []int) {
+	return file_treue_reporting_v1_reporting_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *GetSurveyFunnelResponse) GetCreated() int64 {
+	if x != nil {
+		return x.Created
+	}
+	return 0
+}
+
+func (x *GetSurveyFunnelResponse) GetSent() int64 {
+	if x != nil {
+		return x.Sent
+	}
+	return 0
+}
+
+func (x *GetSurveyFunnelResponse) GetReminded() int64 {
+	if x != nil {
+		return x.Reminded
+	}
+	return 0
+}
+
+func (x *GetSurveyFunnelResponse) GetSuppressed() int64 {
+	if x != nil {
+		return x.Suppressed
+	}
+	return 0
+}
+
+func (x *GetSurveyFunnelResponse) GetSuppressedByReason() []*SuppressionCount {
+	if x != nil {
+		return x.SuppressedByReason
+	}
+	return nil
+}
+
+func (x *GetSurveyFunnelResponse) GetFailed() int64 {
+	if x != nil {
+		return x.Failed
+	}
+	return 0
+}
+
 var File_treue_reporting_v1_reporting_proto protoreflect.FileDescriptor
 
 const file_treue_reporting_v1_reporting_proto_rawDesc = "" +
@@ -666,10 +863,26 @@ const file_treue_reporting_v1_reporting_proto_rawDesc = "" +
 	"\x06by_day\x18\x04 \x03(\v2\x1f.treue.reporting.v1.ScoreFigureR\x05byDay\"{\n" +
 	"\x11GetScoresResponse\x123\n" +
 	"\x04csat\x18\x01 \x01(\v2\x1f.treue.reporting.v1.ScoreReportR\x04csat\x121\n" +
-	"\x03ces\x18\x02 \x01(\v2\x1f.treue.reporting.v1.ScoreReportR\x03ces2\xba\x03\n" +
+	"\x03ces\x18\x02 \x01(\v2\x1f.treue.reporting.v1.ScoreReportR\x03ces\"t\n" +
+	"\x16GetSurveyFunnelRequest\x12.\n" +
+	"\x04from\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04from\x12*\n" +
+	"\x02to\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02to\"@\n" +
+	"\x10SuppressionCount\x12\x16\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x03R\x05count\"\xf3\x01\n" +
+	"\x17GetSurveyFunnelResponse\x12\x18\n" +
+	"\acreated\x18\x01 \x01(\x03R\acreated\x12\x12\n" +
+	"\x04sent\x18\x02 \x01(\x03R\x04sent\x12\x1a\n" +
+	"\breminded\x18\x03 \x01(\x03R\breminded\x12\x1e\n" +
+	"\n" +
+	"suppressed\x18\x04 \x01(\x03R\n" +
+	"suppressed\x12V\n" +
+	"\x14suppressed_by_reason\x18\x05 \x03(\v2$.treue.reporting.v1.SuppressionCountR\x12suppressedByReason\x12\x16\n" +
+	"\x06failed\x18\x06 \x01(\x03R\x06failed2\xca\x04\n" +
 	"\x10ReportingService\x12\x8c\x01\n" +
 	"\tGetScores\x12$.treue.reporting.v1.GetScoresRequest\x1a%.treue.reporting.v1.GetScoresResponse\"2\xca\xf3\x18\x05admin\xca\xf3\x18\tmarketing\xca\xf3\x18\rservice_agent\xca\xf3\x18\aauditor\x12\x83\x01\n" +
-	"\x06GetNps\x12!.treue.reporting.v1.GetNpsRequest\x1a\".treue.reporting.v1.GetNpsResponse\"2\xca\xf3\x18\x05admin\xca\xf3\x18\tmarketing\xca\xf3\x18\rservice_agent\xca\xf3\x18\aauditor\x12\x90\x01\n" +
+	"\x06GetNps\x12!.treue.reporting.v1.GetNpsRequest\x1a\".treue.reporting.v1.GetNpsResponse\"2\xca\xf3\x18\x05admin\xca\xf3\x18\tmarketing\xca\xf3\x18\rservice_agent\xca\xf3\x18\aauditor\x12\x8d\x01\n" +
+	"\x0fGetSurveyFunnel\x12*.treue.reporting.v1.GetSurveyFunnelRequest\x1a+.treue.reporting.v1.GetSurveyFunnelResponse\"!\xca\xf3\x18\x05admin\xca\xf3\x18\tmarketing\xca\xf3\x18\aauditor\x12\x90\x01\n" +
 	"\x10GetPointsSummary\x12+.treue.reporting.v1.GetPointsSummaryRequest\x1a,.treue.reporting.v1.GetPointsSummaryResponse\"!\xca\xf3\x18\x05admin\xca\xf3\x18\tmarketing\xca\xf3\x18\aauditorB\xd3\x01\n" +
 	"\x16com.treue.reporting.v1B\x0eReportingProtoP\x01Z?github.com/treue/treue/proto/gen/treue/reporting/v1;reportingv1\xa2\x02\x03TRX\xaa\x02\x12Treue.Reporting.V1\xca\x02\x12Treue\\Reporting\\V1\xe2\x02\x1eTreue\\Reporting\\V1\\GPBMetadata\xea\x02\x14Treue::Reporting::V1b\x06proto3"
 
@@ -685,7 +898,7 @@ func file_treue_reporting_v1_reporting_proto_rawDescGZIP() []byte {
 	return file_treue_reporting_v1_reporting_proto_rawDescData
 }
 
-var file_treue_reporting_v1_reporting_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_treue_reporting_v1_reporting_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_treue_reporting_v1_reporting_proto_goTypes = []any{
 	(*GetNpsRequest)(nil),            // 0: treue.reporting.v1.GetNpsRequest
 	(*NpsFigure)(nil),                // 1: treue.reporting.v1.NpsFigure
@@ -696,35 +909,43 @@ var file_treue_reporting_v1_reporting_proto_goTypes = []any{
 	(*ScoreFigure)(nil),              // 6: treue.reporting.v1.ScoreFigure
 	(*ScoreReport)(nil),              // 7: treue.reporting.v1.ScoreReport
 	(*GetScoresResponse)(nil),        // 8: treue.reporting.v1.GetScoresResponse
-	(*timestamppb.Timestamp)(nil),    // 9: google.protobuf.Timestamp
+	(*GetSurveyFunnelRequest)(nil),   // 9: treue.reporting.v1.GetSurveyFunnelRequest
+	(*SuppressionCount)(nil),         // 10: treue.reporting.v1.SuppressionCount
+	(*GetSurveyFunnelResponse)(nil),  // 11: treue.reporting.v1.GetSurveyFunnelResponse
+	(*timestamppb.Timestamp)(nil),    // 12: google.protobuf.Timestamp
 }
 var file_treue_reporting_v1_reporting_proto_depIdxs = []int32{
-	9,  // 0: treue.reporting.v1.GetNpsRequest.from:type_name -> google.protobuf.Timestamp
-	9,  // 1: treue.reporting.v1.GetNpsRequest.to:type_name -> google.protobuf.Timestamp
+	12, // 0: treue.reporting.v1.GetNpsRequest.from:type_name -> google.protobuf.Timestamp
+	12, // 1: treue.reporting.v1.GetNpsRequest.to:type_name -> google.protobuf.Timestamp
 	1,  // 2: treue.reporting.v1.GetNpsResponse.overall:type_name -> treue.reporting.v1.NpsFigure
 	1,  // 3: treue.reporting.v1.GetNpsResponse.by_touchpoint:type_name -> treue.reporting.v1.NpsFigure
 	1,  // 4: treue.reporting.v1.GetNpsResponse.by_store:type_name -> treue.reporting.v1.NpsFigure
 	1,  // 5: treue.reporting.v1.GetNpsResponse.by_day:type_name -> treue.reporting.v1.NpsFigure
-	9,  // 6: treue.reporting.v1.GetPointsSummaryResponse.as_of:type_name -> google.protobuf.Timestamp
-	9,  // 7: treue.reporting.v1.GetScoresRequest.from:type_name -> google.protobuf.Timestamp
-	9,  // 8: treue.reporting.v1.GetScoresRequest.to:type_name -> google.protobuf.Timestamp
+	12, // 6: treue.reporting.v1.GetPointsSummaryResponse.as_of:type_name -> google.protobuf.Timestamp
+	12, // 7: treue.reporting.v1.GetScoresRequest.from:type_name -> google.protobuf.Timestamp
+	12, // 8: treue.reporting.v1.GetScoresRequest.to:type_name -> google.protobuf.Timestamp
 	6,  // 9: treue.reporting.v1.ScoreReport.overall:type_name -> treue.reporting.v1.ScoreFigure
 	6,  // 10: treue.reporting.v1.ScoreReport.by_touchpoint:type_name -> treue.reporting.v1.ScoreFigure
 	6,  // 11: treue.reporting.v1.ScoreReport.by_store:type_name -> treue.reporting.v1.ScoreFigure
 	6,  // 12: treue.reporting.v1.ScoreReport.by_day:type_name -> treue.reporting.v1.ScoreFigure
 	7,  // 13: treue.reporting.v1.GetScoresResponse.csat:type_name -> treue.reporting.v1.ScoreReport
 	7,  // 14: treue.reporting.v1.GetScoresResponse.ces:type_name -> treue.reporting.v1.ScoreReport
-	5,  // 15: treue.reporting.v1.ReportingService.GetScores:input_type -> treue.reporting.v1.GetScoresRequest
-	0,  // 16: treue.reporting.v1.ReportingService.GetNps:input_type -> treue.reporting.v1.GetNpsRequest
-	3,  // 17: treue.reporting.v1.ReportingService.GetPointsSummary:input_type -> treue.reporting.v1.GetPointsSummaryRequest
-	8,  // 18: treue.reporting.v1.ReportingService.GetScores:output_type -> treue.reporting.v1.GetScoresResponse
-	2,  // 19: treue.reporting.v1.ReportingService.GetNps:output_type -> treue.reporting.v1.GetNpsResponse
-	4,  // 20: treue.reporting.v1.ReportingService.GetPointsSummary:output_type -> treue.reporting.v1.GetPointsSummaryResponse
-	18, // [18:21] is the sub-list for method output_type
-	15, // [15:18] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	12, // 15: treue.reporting.v1.GetSurveyFunnelRequest.from:type_name -> google.protobuf.Timestamp
+	12, // 16: treue.reporting.v1.GetSurveyFunnelRequest.to:type_name -> google.protobuf.Timestamp
+	10, // 17: treue.reporting.v1.GetSurveyFunnelResponse.suppressed_by_reason:type_name -> treue.reporting.v1.SuppressionCount
+	5,  // 18: treue.reporting.v1.ReportingService.GetScores:input_type -> treue.reporting.v1.GetScoresRequest
+	0,  // 19: treue.reporting.v1.ReportingService.GetNps:input_type -> treue.reporting.v1.GetNpsRequest
+	9,  // 20: treue.reporting.v1.ReportingService.GetSurveyFunnel:input_type -> treue.reporting.v1.GetSurveyFunnelRequest
+	3,  // 21: treue.reporting.v1.ReportingService.GetPointsSummary:input_type -> treue.reporting.v1.GetPointsSummaryRequest
+	8,  // 22: treue.reporting.v1.ReportingService.GetScores:output_type -> treue.reporting.v1.GetScoresResponse
+	2,  // 23: treue.reporting.v1.ReportingService.GetNps:output_type -> treue.reporting.v1.GetNpsResponse
+	11, // 24: treue.reporting.v1.ReportingService.GetSurveyFunnel:output_type -> treue.reporting.v1.GetSurveyFunnelResponse
+	4,  // 25: treue.reporting.v1.ReportingService.GetPointsSummary:output_type -> treue.reporting.v1.GetPointsSummaryResponse
+	22, // [22:26] is the sub-list for method output_type
+	18, // [18:22] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_treue_reporting_v1_reporting_proto_init() }
@@ -738,7 +959,7 @@ func file_treue_reporting_v1_reporting_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_treue_reporting_v1_reporting_proto_rawDesc), len(file_treue_reporting_v1_reporting_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

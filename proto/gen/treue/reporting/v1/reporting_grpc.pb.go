@@ -21,6 +21,7 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	ReportingService_GetScores_FullMethodName        = "/treue.reporting.v1.ReportingService/GetScores"
 	ReportingService_GetNps_FullMethodName           = "/treue.reporting.v1.ReportingService/GetNps"
+	ReportingService_GetSurveyFunnel_FullMethodName  = "/treue.reporting.v1.ReportingService/GetSurveyFunnel"
 	ReportingService_GetPointsSummary_FullMethodName = "/treue.reporting.v1.ReportingService/GetPointsSummary"
 )
 
@@ -34,6 +35,9 @@ type ReportingServiceClient interface {
 	// touchpoint, store and day (NPS answers are GetNps').
 	GetScores(ctx context.Context, in *GetScoresRequest, opts ...grpc.CallOption) (*GetScoresResponse, error)
 	GetNps(ctx context.Context, in *GetNpsRequest, opts ...grpc.CallOption) (*GetNpsResponse, error)
+	// GetSurveyFunnel is what became of survey invitations over a range of days: created,
+	// sent, reminded, suppressed by the contact policy (by reason) and failed.
+	GetSurveyFunnel(ctx context.Context, in *GetSurveyFunnelRequest, opts ...grpc.CallOption) (*GetSurveyFunnelResponse, error)
 	GetPointsSummary(ctx context.Context, in *GetPointsSummaryRequest, opts ...grpc.CallOption) (*GetPointsSummaryResponse, error)
 }
 
@@ -65,6 +69,16 @@ func (c *reportingServiceClient) GetNps(ctx context.Context, in *GetNpsRequest, 
 	return out, nil
 }
 
+func (c *reportingServiceClient) GetSurveyFunnel(ctx context.Context, in *GetSurveyFunnelRequest, opts ...grpc.CallOption) (*GetSurveyFunnelResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetSurveyFunnelResponse)
+	err := c.cc.Invoke(ctx, ReportingService_GetSurveyFunnel_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *reportingServiceClient) GetPointsSummary(ctx context.Context, in *GetPointsSummaryRequest, opts ...grpc.CallOption) (*GetPointsSummaryResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetPointsSummaryResponse)
@@ -85,6 +99,9 @@ type ReportingServiceServer interface {
 	// touchpoint, store and day (NPS answers are GetNps').
 	GetScores(context.Context, *GetScoresRequest) (*GetScoresResponse, error)
 	GetNps(context.Context, *GetNpsRequest) (*GetNpsResponse, error)
+	// GetSurveyFunnel is what became of survey invitations over a range of days: created,
+	// sent, reminded, suppressed by the contact policy (by reason) and failed.
+	GetSurveyFunnel(context.Context, *GetSurveyFunnelRequest) (*GetSurveyFunnelResponse, error)
 	GetPointsSummary(context.Context, *GetPointsSummaryRequest) (*GetPointsSummaryResponse, error)
 	mustEmbedUnimplementedReportingServiceServer()
 }
@@ -101,6 +118,9 @@ func (UnimplementedReportingServiceServer) GetScores(context.Context, *GetScores
 }
 func (UnimplementedReportingServiceServer) GetNps(context.Context, *GetNpsRequest) (*GetNpsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetNps not implemented")
+}
+func (UnimplementedReportingServiceServer) GetSurveyFunnel(context.Context, *GetSurveyFunnelRequest) (*GetSurveyFunnelResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetSurveyFunnel not implemented")
 }
 func (UnimplementedReportingServiceServer) GetPointsSummary(context.Context, *GetPointsSummaryRequest) (*GetPointsSummaryResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetPointsSummary not implemented")
@@ -162,6 +182,24 @@ func _ReportingService_GetNps_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ReportingService_GetSurveyFunnel_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetSurveyFunnelRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportingServiceServer).GetSurveyFunnel(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportingService_GetSurveyFunnel_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportingServiceServer).GetSurveyFunnel(ctx, req.(*GetSurveyFunnelRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _ReportingService_GetPointsSummary_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetPointsSummaryRequest)
 	if err := dec(in); err != nil {
@@ -194,6 +232,10 @@ var ReportingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetNps",
 			Handler:    _ReportingService_GetNps_Handler,
+		},
+		{
+			MethodName: "GetSurveyFunnel",
+			Handler:    _ReportingService_GetSurveyFunnel_Handler,
 		},
 		{
 			MethodName: "GetPointsSummary",

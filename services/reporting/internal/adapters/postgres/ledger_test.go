@@ -87,6 +87,8 @@ func TestNoReadModelNamesAMember(t *testing.T) {
 		"points_daily.points": true, "points_daily.movements": true, "points_daily.updated_at": true,
 		"scores_daily.day": true, "scores_daily.touchpoint": true, "scores_daily.store_id": true, "scores_daily.kind": true,
 		"scores_daily.responses": true, "scores_daily.score_sum": true, "scores_daily.favourable": true,
+		"survey_funnel_daily.day": true, "survey_funnel_daily.step": true, "survey_funnel_daily.reason": true,
+		"survey_funnel_daily.count": true,
 	}
 	for _, c := range got {
 		if !want[c] {

@@ -94,6 +94,24 @@ func (w *Tx) AddScores(ctx context.Context, cells []domain.ScoreCell) error {
 	return nil
 }
 
+func (w *Tx) AddFunnel(ctx context.Context, cells []domain.FunnelCell) error {
+	n := len(cells)
+	days := make([]time.Time, n)
+	steps, reasons, counts := make([]string, n), make([]string, n), make([]int64, n)
+	for i, c := range cells {
+		days[i], steps[i], reasons[i], counts[i] = c.Day, string(c.Step), c.Reason, c.Count
+	}
+	_, err := w.tx.Exec(ctx, `
+		INSERT INTO survey_funnel_daily AS t (day, step, reason, count)
+		SELECT * FROM unnest($1::date[], $2::text[], $3::text[], $4::bigint[])
+		ON CONFLICT (day, step, reason) DO UPDATE SET count = t.count + EXCLUDED.count`,
+		days, steps, reasons, counts)
+	if err != nil {
+		return fmt.Errorf("add funnel: %w", err)
+	}
+	return nil
+}
+
 func (w *Tx) AddPoints(ctx context.Context, cells []domain.PointsCell) error {
 	days := make([]time.Time, len(cells))
 	counters := make([]string, len(cells))
@@ -170,8 +188,8 @@ func (w *Tx) AddCoupons(ctx context.Context, cells []domain.CouponCell) error {
 }
 
 // EraseMembers has nothing to remove: no read model names a member. nps_daily,
-// scores_daily, points_daily and coupons_daily count by day, touchpoint, store, kind and
-// counter; cases holds
+// scores_daily, points_daily, coupons_daily and survey_funnel_daily count by day,
+// touchpoint, store, kind, counter, step and reason; cases holds
 // a case's id, kind, team, store, outcome and times. TestNoReadModelNamesAMember fails
 // when a table gains a column; one that can name a member must then be erased (or its
 // link to the member dropped) here, and exported by app.ExportMember.
@@ -275,6 +293,25 @@ func (r *Store) ScoreTotals(ctx context.Context, kind domain.ScoreKind, p domain
 		return app.ScoreTotals{}, fmt.Errorf("score totals: %w", err)
 	}
 	return t, nil
+}
+
+// FunnelCells reads the funnel's cells of the days of p, summed over the days.
+func (r *Store) FunnelCells(ctx context.Context, p domain.Period) ([]domain.FunnelCell, error) {
+	rows, err := r.db.Pool.Query(ctx, `
+		SELECT step, reason, sum(count)::bigint FROM survey_funnel_daily
+		WHERE day BETWEEN $1 AND $2 GROUP BY step, reason`, p.From, p.To)
+	if err != nil {
+		return nil, fmt.Errorf("survey funnel: %w", err)
+	}
+	cells, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.FunnelCell, error) {
+		var c domain.FunnelCell
+		err := row.Scan(&c.Step, &c.Reason, &c.Count)
+		return c, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("survey funnel: %w", err)
+	}
+	return cells, nil
 }
 
 // PointsTotals sums every counter's rows (days and shards). The sums are numeric and

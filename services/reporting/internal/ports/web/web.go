@@ -116,6 +116,7 @@ type summaryJSON struct {
 	Nps         npsJSON     `json:"nps"`
 	CSAT        scoresJSON  `json:"csat"`
 	CES         scoresJSON  `json:"ces"`
+	Invitations funnelJSON  `json:"invitations"`
 	Points      pointsJSON  `json:"points"`
 	Cases       casesJSON   `json:"cases"`
 	Coupons     couponsJSON `json:"coupons"`
@@ -173,6 +174,30 @@ func toScoreFigureJSON(g domain.ScoreGroup) scoreFigureJSON {
 	return scoreFigureJSON{Key: g.Key, Responses: g.Responses, Favourable: g.Favourable, FavourableShare: g.FavourableShare(), AverageScore: g.Average()}
 }
 
+// funnelJSON is the survey funnel, with the names of GetSurveyFunnel.
+type funnelJSON struct {
+	Created            int64        `json:"created"`
+	Sent               int64        `json:"sent"`
+	Reminded           int64        `json:"reminded"`
+	Suppressed         int64        `json:"suppressed"`
+	SuppressedByReason []reasonJSON `json:"suppressed_by_reason"`
+	Failed             int64        `json:"failed"`
+}
+
+type reasonJSON struct {
+	Reason string `json:"reason"`
+	Count  int64  `json:"count"`
+}
+
+func toFunnelJSON(r domain.FunnelReport) funnelJSON {
+	f := funnelJSON{Created: r.Created, Sent: r.Sent, Reminded: r.Reminded, Suppressed: r.Suppressed, Failed: r.Failed,
+		SuppressedByReason: make([]reasonJSON, len(r.SuppressedByReason))}
+	for i, c := range r.SuppressedByReason {
+		f.SuppressedByReason[i] = reasonJSON{Reason: c.Reason, Count: c.Count}
+	}
+	return f
+}
+
 type pointsJSON struct {
 	Issued      int64     `json:"issued"`
 	Returned    int64     `json:"returned"`
@@ -214,8 +239,9 @@ func toSummaryJSON(d app.Dashboard, now time.Time) summaryJSON {
 			ByStore:      toFiguresJSON(d.Nps.ByStore),
 			ByDay:        toFiguresJSON(d.Nps.ByDay),
 		},
-		CSAT: toScoresJSON(d.CSAT),
-		CES:  toScoresJSON(d.CES),
+		CSAT:        toScoresJSON(d.CSAT),
+		CES:         toScoresJSON(d.CES),
+		Invitations: toFunnelJSON(d.Funnel),
 		Points: pointsJSON{
 			Issued: d.Points.Issued, Returned: d.Points.Returned, Redeemed: d.Points.Redeemed,
 			Expired: d.Points.Expired, Outstanding: d.Points.Outstanding(), AdjustedOut: d.Points.AdjustedOut,
@@ -263,6 +289,7 @@ type dashboardView struct {
 	// CSAT and CES overall, and both by touchpoint (one row per touchpoint either has).
 	CSAT, CES    scoreView
 	ScoreTouches []touchpointScoresView
+	Invitations  funnelJSON
 	Points       pointsView
 	Cases        casesView
 	Coupons      couponsJSON
@@ -378,6 +405,7 @@ func toDashboardView(d app.Dashboard, refresh time.Duration, now time.Time) dash
 		CSAT:           toScoreView(d.CSAT.Overall),
 		CES:            toScoreView(d.CES.Overall),
 		ScoreTouches:   toTouchpointScores(d.CSAT.ByTouchpoint, d.CES.ByTouchpoint),
+		Invitations:    toFunnelJSON(d.Funnel),
 		Points: pointsView{
 			Issued: d.Points.Issued, Returned: d.Points.Returned, Redeemed: d.Points.Redeemed, Expired: d.Points.Expired,
 			AdjustedOut: d.Points.AdjustedOut, Outstanding: d.Points.Outstanding(), AsOf: d.Points.AsOf.UTC().Format("2006-01-02 15:04:05 UTC"),
