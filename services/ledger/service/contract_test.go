@@ -25,12 +25,12 @@ func TestContract(t *testing.T) {
 	produces := testkit.TypeNames(&ledgerv1.MemberEnrolled{}, &ledgerv1.MemberErased{}, &ledgerv1.PointsCredited{}, &ledgerv1.PointsDebited{},
 		&ledgerv1.HoldPlaced{}, &ledgerv1.HoldCaptured{}, &ledgerv1.HoldVoided{}, &ledgerv1.UnmatchedPurchaseRecorded{},
 		&ledgerv1.MemberConsentChanged{}, &ledgerv1.PointsExpiringSoon{}, &ledgerv1.MemberTierChanged{},
-		&ledgerv1.CampaignBudgetExhausted{})
+		&ledgerv1.CampaignBudgetExhausted{}, &ledgerv1.MemberUpdated{}, &ledgerv1.PurchaseMatched{})
 	if g := testkit.EventTypes(c.Produces); !slices.Equal(g, produces) {
 		t.Errorf("produces %v, want %v", g, produces)
 	}
 	consumes := testkit.TypeNames(&posv1.PurchaseRecorded{}, &posv1.ReturnRecorded{}, &posv1.CustomEventRecorded{}, &surveyv1.ResponseSubmitted{},
-		&rewardsv1.RedemptionCompleted{}, &rewardsv1.RedemptionCancelled{})
+		&surveyv1.MemberUnsubscribed{}, &rewardsv1.RedemptionCompleted{}, &rewardsv1.RedemptionCancelled{})
 	if g := testkit.EventTypes(c.Consumes); !slices.Equal(g, consumes) {
 		t.Errorf("consumes %v, want %v", g, consumes)
 	}

@@ -40,6 +40,8 @@ const (
 	ConsumerPOS     = events.ConsumerPOS
 	ConsumerSurvey  = events.ConsumerSurvey
 	ConsumerRewards = events.ConsumerRewards
+	// ConsumerUnsubscribe takes survey.member.unsubscribed.
+	ConsumerUnsubscribe = events.ConsumerUnsubscribe
 )
 
 // defaultMaxPurchaseMinor is 100,000.00 in a currency with cents: far above a shop's

@@ -20,7 +20,8 @@ func TestContract(t *testing.T) {
 		"treue.feedback.v1.CaseOpened", "treue.feedback.v1.CaseResolved",
 		"treue.ledger.v1.HoldCaptured", "treue.ledger.v1.MemberErased", "treue.ledger.v1.PointsCredited", "treue.ledger.v1.PointsDebited",
 		"treue.rewards.v1.CouponIssued", "treue.rewards.v1.CouponRedeemed",
-		"treue.survey.v1.ResponseSubmitted",
+		"treue.survey.v1.InvitationCreated", "treue.survey.v1.InvitationDeliveryFailed", "treue.survey.v1.InvitationSent",
+		"treue.survey.v1.InvitationSuppressed", "treue.survey.v1.ResponseSubmitted",
 	}
 	if c.Service != service.Name || len(c.Produces) != 0 || !slices.Equal(consumes, want) {
 		t.Errorf("contract of %s produces %v and consumes %v; want nothing produced and %v consumed", c.Service, c.Produces, consumes, want)

@@ -51,8 +51,9 @@ const measure = `(() => {
 })()`
 
 // TestDashboardFitsTheScreen loads the dashboard in a real headless Chromium on a laptop
-// screen and on a phone, with long store ids and every touchpoint in the tables: the page
-// never scrolls sideways and every table stays inside its card.
+// screen and on a phone, with long store ids and every touchpoint in the tables (CSAT and
+// CES by touchpoint among them): the page never scrolls sideways and every table stays
+// inside its card, and the CSAT and CES cards show their figures.
 func TestDashboardFitsTheScreen(t *testing.T) {
 	t.Parallel()
 	chromium := testkit.Chromium(t)
@@ -76,13 +77,20 @@ func TestDashboardFitsTheScreen(t *testing.T) {
 			n++
 		}
 	}
+	// CSAT and CES answers at every touchpoint, the new ones included.
+	allTouchpoints := append(touchpoints, commonv1.Touchpoint_TOUCHPOINT_REWARD_DELIVERED, commonv1.Touchpoint_TOUCHPOINT_CASE_RESOLVED)
+	for i, tp := range allTouchpoints {
+		h.publish(subjectResponse, scoredResponse(commonv1.ScoreKind_SCORE_KIND_CSAT, tp, stores[i%len(stores)], int32(i%5+1), now.Add(-time.Duration(i)*time.Minute)))
+		h.publish(subjectResponse, scoredResponse(commonv1.ScoreKind_SCORE_KIND_CES, tp, stores[i%len(stores)], int32(i%7+1), now.Add(-time.Duration(i)*time.Minute-time.Second)))
+	}
 	testkit.Eventually(t, 15*time.Second, "every response on the dashboard", func() bool {
 		_, body, _ := h.get(t, h.httpURL+"/api/summary.json")
 		var s summary
-		return json.Unmarshal([]byte(body), &s) == nil && s.Nps.Overall.Responses == int64(n)
+		return json.Unmarshal([]byte(body), &s) == nil && s.Nps.Overall.Responses == int64(n) &&
+			s.CSAT.Overall.Responses == int64(len(allTouchpoints)) && s.CES.Overall.Responses == int64(len(allTouchpoints))
 	})
-	if code, body, _ := h.get(t, h.httpURL+"/"); code != http.StatusOK || strings.Count(body, "<table>") != 3 {
-		t.Fatalf("GET /: %d with %d tables, want 200 with 3", code, strings.Count(body, "<table>"))
+	if code, body, _ := h.get(t, h.httpURL+"/"); code != http.StatusOK || strings.Count(body, "<table>") != 4 {
+		t.Fatalf("GET /: %d with %d tables, want 200 with 4", code, strings.Count(body, "<table>"))
 	}
 
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
@@ -123,8 +131,15 @@ func TestDashboardFitsTheScreen(t *testing.T) {
 				chromedp.Navigate(h.httpURL+"/"),
 				signInForm(demoUser, demoPassword),
 				chromedp.WaitVisible(chromedp.CSS("#nps-days table")),
+				chromedp.WaitVisible(chromedp.CSS("#scores-touchpoints table")),
 			); err != nil {
 				t.Fatalf("loading the dashboard in Chromium: %v", err)
+			}
+			// CSAT 1, 2, 3, 4, 5, 1 over the six touchpoints: two of six satisfied.
+			shown, err := chromedp.Run(ctx, chromedp.Evaluate[string](
+				`document.querySelector('#csat-share').innerText + '|' + document.querySelector('#ces-responses').innerText`))
+			if err != nil || shown != "33.3 %|6" {
+				t.Errorf("CSAT share and CES responses shown %q, %v; want 33.3 %% and 6", shown, err)
 			}
 			raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](measure))
 			if err != nil {
@@ -142,8 +157,8 @@ func TestDashboardFitsTheScreen(t *testing.T) {
 					t.Errorf("card %s overflows: %d px of content in %d px, right edge at %.0f px", c.ID, c.ScrollWidth, c.ClientWidth, c.Right)
 				}
 			}
-			if len(l.Tables) != 3 {
-				t.Fatalf("%d tables measured, want 3: %s", len(l.Tables), raw)
+			if len(l.Tables) != 4 {
+				t.Fatalf("%d tables measured, want 4: %s", len(l.Tables), raw)
 			}
 			for _, tb := range l.Tables {
 				// Half a pixel for sub-pixel layout.

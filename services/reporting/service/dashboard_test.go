@@ -28,6 +28,8 @@ type summary struct {
 		ByStore      []figureJS `json:"by_store"`
 		ByDay        []figureJS `json:"by_day"`
 	} `json:"nps"`
+	CSAT   scoresJS `json:"csat"`
+	CES    scoresJS `json:"ces"`
 	Points struct {
 		Issued      int64 `json:"issued"`
 		Returned    int64 `json:"returned"`
@@ -56,6 +58,36 @@ type figureJS struct {
 	Score      float64 `json:"score"`
 }
 
+type scoresJS struct {
+	Overall      scoreFigureJS   `json:"overall"`
+	ByTouchpoint []scoreFigureJS `json:"by_touchpoint"`
+	ByStore      []scoreFigureJS `json:"by_store"`
+	ByDay        []scoreFigureJS `json:"by_day"`
+}
+
+type scoreFigureJS struct {
+	Key             string  `json:"key"`
+	Responses       int64   `json:"responses"`
+	Favourable      int64   `json:"favourable"`
+	FavourableShare float64 `json:"favourable_share"`
+	AverageScore    float64 `json:"average_score"`
+}
+
+func toScoresJS(r *reportingv1.ScoreReport) scoresJS {
+	f := func(x *reportingv1.ScoreFigure) scoreFigureJS {
+		return scoreFigureJS{Key: x.GetKey(), Responses: x.GetResponses(), Favourable: x.GetFavourable(),
+			FavourableShare: x.GetFavourableShare(), AverageScore: x.GetAverageScore()}
+	}
+	fs := func(xs []*reportingv1.ScoreFigure) []scoreFigureJS {
+		out := []scoreFigureJS{}
+		for _, x := range xs {
+			out = append(out, f(x))
+		}
+		return out
+	}
+	return scoresJS{Overall: f(r.GetOverall()), ByTouchpoint: fs(r.GetByTouchpoint()), ByStore: fs(r.GetByStore()), ByDay: fs(r.GetByDay())}
+}
+
 func toFigureJS(f *reportingv1.NpsFigure) figureJS {
 	return figureJS{Key: f.GetKey(), Promoters: f.GetPromoters(), Passives: f.GetPassives(), Detractors: f.GetDetractors(), Responses: f.GetResponses(), Score: f.GetScore()}
 }
@@ -80,6 +112,14 @@ func TestDashboard(t *testing.T) {
 		{web, "", 7}, {web, "", 8}, {web, "", 1}, {web, "", 10}, {web, "", 9},
 	} {
 		h.publish(subjectResponse, response(r.tp, r.store, r.score, now.Add(-time.Hour)))
+	}
+	// CSAT and CES answers: counted apart, never in the NPS.
+	call, resolvedCase := commonv1.Touchpoint_TOUCHPOINT_SERVICE_CALL, commonv1.Touchpoint_TOUCHPOINT_CASE_RESOLVED
+	for i, r := range []*surveyResponse{{call, "", 5}, {call, "", 4}, {call, "", 4}, {call, "", 1}} {
+		h.publish(subjectResponse, scoredResponse(commonv1.ScoreKind_SCORE_KIND_CSAT, r.tp, r.store, r.score, now.Add(-time.Hour+time.Duration(i+1)*time.Second)))
+	}
+	for i, r := range []*surveyResponse{{resolvedCase, "", 6}, {resolvedCase, "", 3}} {
+		h.publish(subjectResponse, scoredResponse(commonv1.ScoreKind_SCORE_KIND_CES, r.tp, r.store, r.score, now.Add(-time.Hour+time.Duration(i+10)*time.Second)))
 	}
 	h.publish(subjectCredited, credited(700, ledgerv1.PointsReason_POINTS_REASON_PURCHASE, now))
 	h.publish(subjectDebited, debited(100, 40, ledgerv1.PointsReason_POINTS_REASON_RETURN, now))
@@ -114,7 +154,7 @@ func TestDashboard(t *testing.T) {
 		if err := json.Unmarshal([]byte(body), &s); err != nil {
 			t.Fatalf("summary.json does not parse: %v\n%s", err, body)
 		}
-		return s.Nps.Overall.Responses == 10 && s.Points.Issued == 700 && s.Points.Returned == 60 && s.Points.Redeemed == 200 && s.Cases.Open+s.Cases.Resolved == 4 &&
+		return s.Nps.Overall.Responses == 10 && s.CSAT.Overall.Responses == 4 && s.CES.Overall.Responses == 2 && s.Points.Issued == 700 && s.Points.Returned == 60 && s.Points.Redeemed == 200 && s.Cases.Open+s.Cases.Resolved == 4 &&
 			s.Cases.Resolved == 2 && s.Coupons.Issued+s.Coupons.Redeemed == 3
 	})
 
@@ -137,6 +177,19 @@ func TestDashboard(t *testing.T) {
 		}
 		if got := s.Nps.Overall; got.Promoters != 6 || got.Passives != 2 || got.Detractors != 2 || got.Score != 40 {
 			t.Errorf("overall = %+v, want 6 promoters, 2 passives, 2 detractors, score 40", got)
+		}
+		scores, err := h.reporting.GetScores(testkit.Ctx(t), &reportingv1.GetScoresRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(toScoresJS(scores.GetCsat()), s.CSAT); diff != "" {
+			t.Errorf("CSAT (-GetScores +json):\n%s", diff)
+		}
+		if diff := cmp.Diff(toScoresJS(scores.GetCes()), s.CES); diff != "" {
+			t.Errorf("CES (-GetScores +json):\n%s", diff)
+		}
+		if got := s.CSAT.Overall; got.Favourable != 3 || got.FavourableShare != 0.75 || got.AverageScore != 3.5 {
+			t.Errorf("CSAT overall = %+v, want 3 of 4 satisfied, average 3.5", got)
 		}
 		pts, err := h.reporting.GetPointsSummary(testkit.Ctx(t), &reportingv1.GetPointsSummaryRequest{})
 		if err != nil {
@@ -177,6 +230,10 @@ func TestDashboard(t *testing.T) {
 			`id="points-issued">700<`, `id="points-returned">60<`, `id="points-redeemed">200<`, `id="points-outstanding">440<`,
 			`id="cases-open">2<`, `id="cases-resolved">2<`, `id="cases-median">2h 0m<`,
 			`id="coupons-issued">2<`, `id="coupons-redeemed">1<`,
+			`id="csat-share">75.0 %<`, `id="csat-satisfied">3<`, `id="csat-average">3.50<`, `id="csat-responses">4<`,
+			`id="ces-share">50.0 %<`, `id="ces-low-effort">1<`, `id="ces-average">4.50<`, `id="ces-responses">2<`,
+			`<td>CASE_RESOLVED</td><td class="none">—</td><td>0</td><td class="bad">50.0 %</td><td>2</td>`,
+			`<td>SERVICE_CALL</td><td class="fair">75.0 %</td><td>4</td><td class="none">—</td><td>0</td>`,
 		} {
 			if !strings.Contains(body, want) {
 				t.Errorf("GET / lacks %s", want)

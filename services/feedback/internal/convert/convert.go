@@ -44,6 +44,16 @@ var (
 		domain.NPSPassive:   commonv1.NpsClass_NPS_CLASS_PASSIVE,
 		domain.NPSPromoter:  commonv1.NpsClass_NPS_CLASS_PROMOTER,
 	})
+	scoreKinds = enum.New(map[domain.ScoreKind]commonv1.ScoreKind{
+		domain.ScoreNPS:  commonv1.ScoreKind_SCORE_KIND_NPS,
+		domain.ScoreCSAT: commonv1.ScoreKind_SCORE_KIND_CSAT,
+		domain.ScoreCES:  commonv1.ScoreKind_SCORE_KIND_CES,
+	})
+	// Channels keep the contract's names too (response.channel == "WEB").
+	channels = enum.New(map[string]commonv1.Channel{
+		"STORE": commonv1.Channel_CHANNEL_STORE,
+		"WEB":   commonv1.Channel_CHANNEL_WEB,
+	})
 	// Touchpoints keep the contract's names: routing rules are written with them
 	// (response.touchpoint == "WEB_VISIT").
 	touchpoints = enum.New(map[string]commonv1.Touchpoint{
@@ -66,15 +76,21 @@ func domainOf[D comparable, P ~int32](m enum.Map[D, P], p P) D {
 // domain.Response.Normalize).
 func Response(m *surveyv1.ResponseSubmitted) domain.Response {
 	return domain.Response{
-		ResponseID:  m.GetResponseId(),
-		SurveyID:    m.GetSurveyId(),
-		MemberID:    m.GetMemberId(),
-		Touchpoint:  domainOf(touchpoints, m.GetTouchpoint()),
-		StoreID:     m.GetStoreId(),
-		Score:       int(m.GetScore()),
-		Comment:     m.GetComment(),
-		NPSClass:    domainOf(classes, m.GetNpsClass()),
-		SubmittedAt: timeOrZero(m.GetSubmittedAt()),
+		ResponseID:    m.GetResponseId(),
+		SurveyID:      m.GetSurveyId(),
+		MemberID:      m.GetMemberId(),
+		Touchpoint:    domainOf(touchpoints, m.GetTouchpoint()),
+		StoreID:       m.GetStoreId(),
+		Score:         int(m.GetScore()),
+		Comment:       m.GetComment(),
+		NPSClass:      domainOf(classes, m.GetNpsClass()),
+		SubmittedAt:   timeOrZero(m.GetSubmittedAt()),
+		ScoreKind:     domainOf(scoreKinds, m.GetScoreKind()),
+		CSATSatisfied: m.GetCsatSatisfied(),
+		CESLowEffort:  m.GetCesLowEffort(),
+		EmployeeID:    m.GetEmployeeId(),
+		Channel:       domainOf(channels, m.GetChannel()),
+		TouchpointKey: m.GetTouchpointKey(),
 	}
 }
 
@@ -149,6 +165,8 @@ func caseOpened(c domain.Case) *feedbackv1.CaseOpened {
 		StoreId:    c.StoreID,
 		OpenedAt:   timestamppb.New(c.OpenedAt),
 		DueAt:      timestamppb.New(c.DueAt),
+		ScoreKind:  scoreKinds.Proto(c.ScoreKind),
+		EmployeeId: c.EmployeeID,
 	}
 }
 
@@ -162,5 +180,6 @@ func caseResolved(c domain.Case) *feedbackv1.CaseResolved {
 		OpenedAt:   timestamppb.New(c.OpenedAt),
 		DueAt:      timestamppb.New(c.DueAt),
 		ResolvedAt: timestamppb.New(c.ResolvedAt),
+		MemberId:   c.MemberID,
 	}
 }

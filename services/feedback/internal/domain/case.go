@@ -28,16 +28,19 @@ const (
 
 // Case is one piece of follow-up work for a team.
 type Case struct {
-	ID          string
-	ResponseID  string
-	Kind        CaseKind
-	Team        string
-	Status      Status
-	MemberID    string
-	SurveyID    string
-	Score       int
-	Comment     string
-	NPSClass    NPSClass
+	ID         string
+	ResponseID string
+	Kind       CaseKind
+	Team       string
+	Status     Status
+	MemberID   string
+	SurveyID   string
+	Score      int
+	Comment    string
+	NPSClass   NPSClass
+	// ScoreKind is the kind of Score ("" on cases opened before it was kept).
+	ScoreKind   ScoreKind
+	EmployeeID  string
 	Touchpoint  string
 	StoreID     string
 	RuleID      int64
@@ -84,6 +87,8 @@ func OpenCase(id string, r Response, rule Rule, now time.Time) Case {
 		Score:       r.Score,
 		Comment:     r.Comment,
 		NPSClass:    r.NPSClass,
+		ScoreKind:   r.ScoreKind,
+		EmployeeID:  r.EmployeeID,
 		Touchpoint:  r.Touchpoint,
 		StoreID:     r.StoreID,
 		RuleID:      rule.ID,

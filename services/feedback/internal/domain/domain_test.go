@@ -3,6 +3,7 @@ package domain_test
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -215,5 +216,50 @@ func TestAnonymise(t *testing.T) {
 	r.Anonymise()
 	if r.MemberID != "" || r.Comment != "" || r.Score != 3 || r.StoreID != "s1" || r.ResponseID != "r1" {
 		t.Errorf("anonymised response = %+v", r)
+	}
+}
+
+func TestResponseNormalizeKinds(t *testing.T) {
+	tests := []struct {
+		name          string
+		r             domain.Response
+		wantKind      domain.ScoreKind
+		wantSatisfied bool
+		wantLowEffort bool
+		wantErr       string
+	}{
+		{name: "unspecified is NPS", r: domain.Response{Score: 9}, wantKind: domain.ScoreNPS},
+		{name: "CSAT 4 satisfied", r: domain.Response{ScoreKind: domain.ScoreCSAT, Score: 4}, wantKind: domain.ScoreCSAT, wantSatisfied: true},
+		{name: "CSAT 3 not satisfied", r: domain.Response{ScoreKind: domain.ScoreCSAT, Score: 3}, wantKind: domain.ScoreCSAT},
+		{name: "CSAT 1", r: domain.Response{ScoreKind: domain.ScoreCSAT, Score: 1}, wantKind: domain.ScoreCSAT},
+		{name: "CSAT 0", r: domain.Response{ScoreKind: domain.ScoreCSAT, Score: 0}, wantErr: "outside 1-5"},
+		{name: "CSAT 6", r: domain.Response{ScoreKind: domain.ScoreCSAT, Score: 6}, wantErr: "outside 1-5"},
+		{name: "CSAT with a class", r: domain.Response{ScoreKind: domain.ScoreCSAT, Score: 2, NPSClass: domain.NPSDetractor}, wantErr: "nps_class"},
+		{name: "CSAT 2 said satisfied", r: domain.Response{ScoreKind: domain.ScoreCSAT, Score: 2, CSATSatisfied: true}, wantErr: "csat_satisfied"},
+		{name: "CES 5 low effort", r: domain.Response{ScoreKind: domain.ScoreCES, Score: 5}, wantKind: domain.ScoreCES, wantLowEffort: true},
+		{name: "CES 4", r: domain.Response{ScoreKind: domain.ScoreCES, Score: 4}, wantKind: domain.ScoreCES},
+		{name: "CES 8", r: domain.Response{ScoreKind: domain.ScoreCES, Score: 8}, wantErr: "outside 1-7"},
+		{name: "CES said satisfied", r: domain.Response{ScoreKind: domain.ScoreCES, Score: 6, CSATSatisfied: true}, wantErr: "csat_satisfied"},
+		{name: "NPS said low effort", r: domain.Response{Score: 6, CESLowEffort: true}, wantErr: "ces_low_effort"},
+		{name: "unknown kind", r: domain.Response{ScoreKind: "STARS", Score: 3}, wantErr: "unknown score kind"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := tt.r
+			r.ResponseID, r.SubmittedAt = "r", t0
+			err := r.Normalize()
+			if tt.wantErr != "" {
+				if !errors.Is(err, domain.ErrInvalidResponse) || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Errorf("Normalize = %v, want ErrInvalidResponse with %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || r.ScoreKind != tt.wantKind || r.CSATSatisfied != tt.wantSatisfied || r.CESLowEffort != tt.wantLowEffort {
+				t.Errorf("Normalize = %v, %+v", err, r)
+			}
+			if tt.wantKind != domain.ScoreNPS && r.NPSClass != "" {
+				t.Errorf("a %s response got class %s", tt.wantKind, r.NPSClass)
+			}
+		})
 	}
 }

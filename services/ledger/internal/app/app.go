@@ -79,6 +79,7 @@ type Commands struct {
 	Tiers               TierCommands
 	Program             *ProgramCommands
 	RecordCustomEvents  *RecordCustomEvents
+	UnsubscribeSurveys  *UnsubscribeSurveys
 }
 
 // Queries read the ledger.
@@ -145,6 +146,7 @@ func New(d Deps) (*Application, error) {
 			Tiers:               newTierCommands(b),
 			Program:             &ProgramCommands{b},
 			RecordCustomEvents:  &RecordCustomEvents{b},
+			UnsubscribeSurveys:  &UnsubscribeSurveys{b},
 		},
 		Queries: Queries{
 			GetMember:        &GetMember{b},

@@ -24,6 +24,9 @@ func (u *Enroll) Handle(ctx context.Context, actor domain.Actor, key string, e d
 		return domain.Enrolled{}, err
 	}
 	e.Identifiers = ids
+	if err := domain.CheckTimeZone(e.Normalize().TimeZone); err != nil {
+		return domain.Enrolled{}, &domain.FieldError{Field: "time_zone", Err: err}
+	}
 	hash := e.Hash()
 	m := domain.NewMember(u.newID(), e, u.clock())
 	var out domain.Enrolled
@@ -53,7 +56,7 @@ func (u *Enroll) Handle(ctx context.Context, actor domain.Actor, key string, e d
 		if out.Claimable, err = u.claimable(ctx, tx, ids); err != nil {
 			return err
 		}
-		return tx.Emit(ctx, domain.MemberEnrolled{Member: m})
+		return tx.Emit(ctx, domain.MemberEnrolled{Member: m, Phone: domain.FirstIdentifier(ids, domain.IdentifierPhone), Tags: []string{}})
 	})
 	if err != nil {
 		return domain.Enrolled{}, err

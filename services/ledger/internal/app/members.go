@@ -35,6 +35,9 @@ func (u *AddIdentifier) Handle(ctx context.Context, actor domain.Actor, memberID
 			if err := u.audit(ctx, tx, actor, "identifier.add", "member", p.Member.ID, nil, id.Masked(), ""); err != nil {
 				return err
 			}
+			if err := u.contactChanged(ctx, tx, p, id, true); err != nil {
+				return err
+			}
 		}
 		claimable, err = u.claimable(ctx, tx, []domain.Identifier{id})
 		return err
@@ -75,8 +78,29 @@ func (u *RemoveIdentifier) Handle(ctx context.Context, actor domain.Actor, membe
 		if err := tx.DeleteIdentifier(ctx, p.Member.ID, id); err != nil {
 			return err
 		}
-		return u.audit(ctx, tx, actor, "identifier.remove", "member", p.Member.ID, id.Masked(), nil, note)
+		if err := u.audit(ctx, tx, actor, "identifier.remove", "member", p.Member.ID, id.Masked(), nil, note); err != nil {
+			return err
+		}
+		return u.contactChanged(ctx, tx, p, id, false)
 	})
+}
+
+// contactChanged announces the member as they are after id was added to (or removed
+// from) the profile p read before, when id is an email or phone: services that reach the
+// member keep their copy of these.
+func (b *base) contactChanged(ctx context.Context, tx Tx, p domain.Profile, id domain.Identifier, added bool) error {
+	if id.Kind != domain.IdentifierEmail && id.Kind != domain.IdentifierPhone {
+		return nil
+	}
+	ids := slices.DeleteFunc(slices.Clone(p.Identifiers), func(x domain.Identifier) bool { return x == id })
+	if added {
+		ids = append(ids, id)
+		slices.SortFunc(ids, func(a, b domain.Identifier) int {
+			return strings.Compare(string(a.Kind)+"\x00"+a.Value, string(b.Kind)+"\x00"+b.Value)
+		})
+	}
+	p.Identifiers = ids
+	return tx.Emit(ctx, domain.MemberUpdatedOf(p, b.clock()))
 }
 
 // lockActiveProfile locks a member who was not erased.
@@ -186,6 +210,7 @@ type MemberUpdate struct {
 	Locale      string
 	Tags        []string
 	Attributes  map[string]string
+	TimeZone    string
 	Note        string
 }
 
@@ -215,6 +240,12 @@ func (u *UpdateMember) Handle(ctx context.Context, actor domain.Actor, memberID 
 				p.Tags = slices.Compact(slices.Sorted(slices.Values(up.Tags)))
 			case "attributes":
 				p.Attributes = maps.Clone(up.Attributes)
+			case "time_zone":
+				tz := strings.TrimSpace(up.TimeZone)
+				if err := domain.CheckTimeZone(tz); err != nil {
+					return &domain.FieldError{Field: "time_zone", Err: err}
+				}
+				p.Member.TimeZone = tz
 			default:
 				return &domain.FieldError{Field: "update_mask", Err: errors.New("unknown field " + field)}
 			}
@@ -229,7 +260,10 @@ func (u *UpdateMember) Handle(ctx context.Context, actor domain.Actor, memberID 
 			return err
 		}
 		after = p
-		return u.audit(ctx, tx, actor, "member.update", "member", p.Member.ID, before, auditedProfile(p), up.Note)
+		if err := u.audit(ctx, tx, actor, "member.update", "member", p.Member.ID, before, auditedProfile(p), up.Note); err != nil {
+			return err
+		}
+		return tx.Emit(ctx, domain.MemberUpdatedOf(p, u.clock()))
 	})
 	return after, err
 }
@@ -242,7 +276,8 @@ func auditedProfile(p domain.Profile) any {
 		Locale     string            `json:"locale"`
 		Tags       []string          `json:"tags"`
 		Attributes map[string]string `json:"attributes"`
-	}{domain.RequestHash(p.Member.ID, p.Member.DisplayName)[:16], p.Member.Locale, p.Tags, p.Attributes}
+		TimeZone   string            `json:"time_zone,omitempty"`
+	}{domain.RequestHash(p.Member.ID, p.Member.DisplayName)[:16], p.Member.Locale, p.Tags, p.Attributes, p.Member.TimeZone}
 }
 
 // exportMemberData adds what the members' area keeps to a member's export: identifiers,

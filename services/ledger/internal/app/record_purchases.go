@@ -90,6 +90,11 @@ func (u *RecordPurchases) Handle(ctx context.Context, purchases []domain.Purchas
 				unmatched = append(unmatched, p)
 				events = append(events, domain.PurchaseUnmatched{Purchase: p})
 			}
+			// A member named by card, email or phone: the services that need the member's
+			// id learn it (once: only a fresh purchase gets here).
+			if p.MatchedByIdentifier() {
+				events = append(events, domain.PurchaseMatched{Purchase: p})
+			}
 		}
 		if len(unmatched) > 0 {
 			if err := tx.InsertUnmatched(ctx, unmatched); err != nil {

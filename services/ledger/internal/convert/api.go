@@ -11,6 +11,7 @@ func Enrolment(req *ledgerv1.EnrollRequest) domain.Enrolment {
 		DisplayName: req.GetDisplayName(), Email: req.GetEmail(), Locale: req.GetLocale(),
 		SurveyConsent: req.GetSurveyConsent(), MarketingConsent: req.GetMarketingConsent(),
 		Identifiers: identifiersIn(req.GetIdentifiers()), ConsentEvidence: consentEvidence(req.GetConsentEvidence()),
+		TimeZone: req.GetTimeZone(),
 	}
 }
 

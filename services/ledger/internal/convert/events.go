@@ -27,6 +27,8 @@ var Produces = []proto.Message{
 	&ledgerv1.PointsExpiringSoon{},
 	&ledgerv1.MemberTierChanged{},
 	&ledgerv1.CampaignBudgetExhausted{},
+	&ledgerv1.MemberUpdated{},
+	&ledgerv1.PurchaseMatched{},
 }
 
 // Event converts a domain event to the message the ledger publishes.
@@ -37,7 +39,19 @@ func Event(e domain.Event) (proto.Message, error) {
 		return &ledgerv1.MemberEnrolled{
 			MemberId: m.ID, DisplayName: m.DisplayName, Email: m.Email, Locale: m.Locale,
 			SurveyConsent: m.SurveyConsent, MarketingConsent: m.MarketingConsent, Tier: m.Tier,
-			EnrolledAt: Timestamp(m.EnrolledAt),
+			EnrolledAt: Timestamp(m.EnrolledAt), TimeZone: m.TimeZone, Phone: e.Phone, Tags: e.Tags,
+		}, nil
+	case domain.MemberUpdated:
+		return &ledgerv1.MemberUpdated{
+			MemberId: e.MemberID, Email: e.Email, Phone: e.Phone, Locale: e.Locale, TimeZone: e.TimeZone,
+			Tags: e.Tags, Tier: e.Tier, UpdatedAt: Timestamp(e.UpdatedAt),
+		}, nil
+	case domain.PurchaseMatched:
+		p := e.Purchase
+		return &ledgerv1.PurchaseMatched{
+			MemberId: p.MemberID, StoreId: p.Key.StoreID, TransactionId: p.Key.TransactionID, PosEventId: p.EventID,
+			TotalMinor: p.TotalMinor, Currency: p.Currency, Channel: channelOf(p.Channel), EmployeeId: p.EmployeeID,
+			OccurredAt: Timestamp(p.OccurredAt),
 		}, nil
 	case domain.MemberErased:
 		return &ledgerv1.MemberErased{MemberId: e.MemberID, ErasedAt: Timestamp(e.ErasedAt)}, nil
@@ -98,6 +112,7 @@ func Purchase(ev *posv1.PurchaseRecorded) domain.Purchase {
 		TotalMinor: ev.GetTotalMinor(),
 		Lines:      lines(ev.GetLines()),
 		Channel:    channel(ev.GetChannel()),
+		EmployeeID: ev.GetEmployeeId(),
 	}
 }
 
@@ -131,6 +146,11 @@ func lines(ls []*posv1.Line) []domain.Line {
 // SurveyResponse is who a submitted response's bonus goes to.
 func SurveyResponse(ev *surveyv1.ResponseSubmitted) domain.SurveyResponse {
 	return domain.SurveyResponse{ResponseID: ev.GetResponseId(), MemberRef: ev.GetMemberId(), StoreID: ev.GetStoreId()}
+}
+
+// Unsubscribe is the member who followed a survey email's unsubscribe link.
+func Unsubscribe(ev *surveyv1.MemberUnsubscribed) domain.Unsubscribe {
+	return domain.Unsubscribe{MemberID: ev.GetMemberId(), InvitationID: ev.GetInvitationId(), At: ev.GetUnsubscribedAt().AsTime()}
 }
 
 // RedemptionCompleted is the completed redemption's claim on its hold.

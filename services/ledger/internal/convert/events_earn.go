@@ -27,6 +27,17 @@ func earnEvent(e domain.Event) (proto.Message, bool) {
 }
 
 // channel names a POS channel as earning rules see it (purchase.channel).
+// channelOf is the contract's channel of a purchase's ("store", "web", "").
+func channelOf(c string) commonv1.Channel {
+	switch c {
+	case "store":
+		return commonv1.Channel_CHANNEL_STORE
+	case "web":
+		return commonv1.Channel_CHANNEL_WEB
+	}
+	return commonv1.Channel_CHANNEL_UNSPECIFIED
+}
+
 func channel(c commonv1.Channel) string {
 	switch c {
 	case commonv1.Channel_CHANNEL_STORE:

@@ -83,7 +83,7 @@ func ClaimableReceipts(rs []domain.ClaimableReceipt) []*ledgerv1.ClaimableReceip
 func Profile(p domain.Profile) *ledgerv1.MemberProfile {
 	out := &ledgerv1.MemberProfile{
 		Member: Member(p.Member), Identifiers: make([]*ledgerv1.Identifier, len(p.Identifiers)),
-		Tags: p.Tags, Attributes: maps.Clone(p.Attributes),
+		Tags: p.Tags, Attributes: maps.Clone(p.Attributes), TimeZone: p.Member.TimeZone,
 	}
 	for i, id := range p.Identifiers {
 		out.Identifiers[i] = Identifier(id)

@@ -99,3 +99,27 @@ type MemberConsentChanged struct {
 }
 
 func (MemberConsentChanged) isEvent() {}
+
+// SurveyActor is who withdraws a consent when a member unsubscribes from survey emails.
+var SurveyActor = Actor{Name: "survey"}
+
+// UnsubscribeWording is the evidence's wording of a withdrawal through the unsubscribe
+// link of a survey email.
+const UnsubscribeWording = "unsubscribe link in a survey email"
+
+// Unsubscribe is a member following the unsubscribe link of a survey email.
+type Unsubscribe struct {
+	MemberID     string
+	InvitationID string
+	At           time.Time
+}
+
+// Withdrawal is the consent record of the unsubscribe: the survey consent withdrawn by
+// email, the invitation whose email carried the link as its reference.
+func (u Unsubscribe) Withdrawal() ConsentRecord {
+	ev := ""
+	if u.InvitationID != "" {
+		ev = "invitation:" + u.InvitationID
+	}
+	return ConsentRecord{Purpose: ConsentSurvey, Granted: false, Wording: UnsubscribeWording, Channel: ChannelEmail, Evidence: ev}
+}

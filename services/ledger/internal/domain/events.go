@@ -6,8 +6,58 @@ import "time"
 // outbox in the transaction that caused it.
 type Event interface{ isEvent() }
 
-// MemberEnrolled: a member joined.
-type MemberEnrolled struct{ Member Member }
+// MemberEnrolled: a member joined, with the phone they gave as an identifier (if any)
+// and their tags.
+type MemberEnrolled struct {
+	Member Member
+	Phone  string
+	Tags   []string
+}
+
+// MemberUpdated: a member's contact details or profile changed; it carries the member
+// as they are now. Email is the enrolment's email, else the member's email identifier.
+type MemberUpdated struct {
+	MemberID  string
+	Email     string
+	Phone     string
+	Locale    string
+	TimeZone  string
+	Tags      []string
+	Tier      string
+	UpdatedAt time.Time
+}
+
+// MemberUpdatedOf is the MemberUpdated event of a profile as it is at at.
+func MemberUpdatedOf(p Profile, at time.Time) MemberUpdated {
+	email := p.Member.Email
+	if email == "" {
+		email = p.IdentifierOf(IdentifierEmail)
+	}
+	return MemberUpdated{
+		MemberID: p.Member.ID, Email: email, Phone: p.IdentifierOf(IdentifierPhone), Locale: p.Member.Locale,
+		TimeZone: p.Member.TimeZone, Tags: p.Tags, Tier: p.Member.Tier, UpdatedAt: at,
+	}
+}
+
+// IdentifierOf is the value of the profile's first identifier of kind, "" when it has
+// none.
+func (p Profile) IdentifierOf(kind IdentifierKind) string {
+	return FirstIdentifier(p.Identifiers, kind)
+}
+
+// FirstIdentifier is the value of the first of ids of kind, "" when there is none.
+func FirstIdentifier(ids []Identifier, kind IdentifierKind) string {
+	for _, id := range ids {
+		if id.Kind == kind {
+			return id.Value
+		}
+	}
+	return ""
+}
+
+// PurchaseMatched: a purchase that named its member by an identifier (card, email,
+// phone) was matched to a member. A purchase that named the member by id has none.
+type PurchaseMatched struct{ Purchase Purchase }
 
 // MemberErased: a member's personal data was erased; every service erases or
 // anonymises its copy.
@@ -59,3 +109,5 @@ func (HoldPlaced) isEvent()        {}
 func (HoldCaptured) isEvent()      {}
 func (HoldVoided) isEvent()        {}
 func (PurchaseUnmatched) isEvent() {}
+func (MemberUpdated) isEvent()     {}
+func (PurchaseMatched) isEvent()   {}

@@ -24,7 +24,9 @@ type Member struct {
 	SurveyConsent    bool
 	MarketingConsent bool
 	Tier             string
-	EnrolledAt       time.Time
+	// TimeZone is the member's IANA time zone (Europe/Berlin), "" when not known.
+	TimeZone   string
+	EnrolledAt time.Time
 	// ErasedAt is when the member's personal data was erased (zero while it was not),
 	// ErasureReason why, as the erasure recorded it.
 	ErasedAt      time.Time
@@ -56,6 +58,8 @@ type Enrolment struct {
 	Locale           string
 	SurveyConsent    bool
 	MarketingConsent bool
+	// TimeZone is an IANA time zone (CheckTimeZone), "" when not given.
+	TimeZone string
 	// Identifiers the member may be named by, normalised (ParseIdentifiers), and the
 	// evidence of the consents given.
 	Identifiers     []Identifier
@@ -70,6 +74,7 @@ func (e Enrolment) Normalize() Enrolment {
 	if e.Locale == "" {
 		e.Locale = DefaultLocale
 	}
+	e.TimeZone = strings.TrimSpace(e.TimeZone)
 	return e
 }
 
@@ -88,6 +93,10 @@ func (e Enrolment) Hash() string {
 		}
 		parts = append(parts, "evidence", ev.Wording, ev.WordingVersion, string(ev.Channel), ev.Evidence)
 	}
+	// Likewise an enrolment without a time zone.
+	if n.TimeZone != "" {
+		parts = append(parts, "time_zone", n.TimeZone)
+	}
 	return RequestHash(parts...)
 }
 
@@ -97,7 +106,7 @@ func NewMember(id string, e Enrolment, at time.Time) Member {
 	return Member{
 		ID: id, DisplayName: n.DisplayName, Email: n.Email, Locale: n.Locale,
 		SurveyConsent: n.SurveyConsent, MarketingConsent: n.MarketingConsent,
-		Tier: DefaultTier, EnrolledAt: at,
+		Tier: DefaultTier, TimeZone: n.TimeZone, EnrolledAt: at,
 	}
 }
 

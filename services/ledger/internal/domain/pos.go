@@ -39,11 +39,24 @@ type Purchase struct {
 	Lines      []Line
 	// Channel is where it was made: "store", "web" or "" when the POS did not say.
 	Channel string
+	// EmployeeID is the POS's staff id of who served the customer, "" when not given
+	// (not stored: it travels on PurchaseMatched).
+	EmployeeID string
 	// Points credited for it, and taken back by its returns so far.
 	Points         int64
 	PointsReturned int64
 	// LedgerTxID is the credit's transaction, "" when nothing was credited.
 	LedgerTxID string
+}
+
+// MatchedByIdentifier reports whether the purchase named its member by an identifier
+// (card, email, phone) and was matched to a member.
+func (p Purchase) MatchedByIdentifier() bool {
+	if p.MemberID == "" {
+		return false
+	}
+	r, ok := ParseMemberRef(p.MemberRef)
+	return ok && r.MemberID == ""
 }
 
 // CreditKey is the idempotency key of the purchase's credit.

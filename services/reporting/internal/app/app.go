@@ -18,6 +18,8 @@ type Application struct {
 // Commands change the read models; each applies one batch of events.
 type Commands struct {
 	RecordResponses      Record[domain.Response, domain.NpsCell]
+	RecordScores         Record[domain.Response, domain.ScoreCell]
+	RecordFunnel         Record[domain.FunnelEvent, domain.FunnelCell]
 	RecordPointMovements Record[domain.PointsMovement, domain.PointsCell]
 	RecordCaseChanges    Record[domain.CaseChange, domain.CaseChange]
 	RecordCouponEvents   Record[domain.CouponEvent, domain.CouponCell]
@@ -27,6 +29,8 @@ type Commands struct {
 // Queries read the figures.
 type Queries struct {
 	GetNps           GetNps
+	GetScores        GetScores
+	GetSurveyFunnel  GetSurveyFunnel
 	GetPointsSummary GetPointsSummary
 	GetCaseStats     GetCaseStats
 	GetCouponStats   GetCouponStats
@@ -49,15 +53,21 @@ func New(d Deps) (*Application, error) {
 	s, now := d.Store, d.Clock
 	q := Queries{
 		GetNps:           NewGetNps(s, now),
+		GetScores:        GetScores{r: s, now: now},
+		GetSurveyFunnel:  GetSurveyFunnel{r: s, now: now},
 		GetPointsSummary: GetPointsSummary{r: s, now: now},
 		GetCaseStats:     GetCaseStats{r: s, now: now},
 		GetCouponStats:   GetCouponStats{r: s, now: now},
 		ExportMember:     ExportMember{},
 	}
-	q.GetDashboard = GetDashboard{nps: q.GetNps, points: q.GetPointsSummary, cases: q.GetCaseStats, coupons: q.GetCouponStats}
+	q.GetDashboard = GetDashboard{nps: q.GetNps, scores: q.GetScores, funnel: q.GetSurveyFunnel, points: q.GetPointsSummary, cases: q.GetCaseStats, coupons: q.GetCouponStats}
 	c := Commands{
 		// One increment per (day, touchpoint, store), written in one statement.
 		RecordResponses: Record[domain.Response, domain.NpsCell]{store: s, fold: domain.TallyResponses, write: Tx.AddNps},
+		// CSAT and CES answers: one increment per (day, touchpoint, store, kind).
+		RecordScores: Record[domain.Response, domain.ScoreCell]{store: s, fold: domain.TallyScores, write: Tx.AddScores},
+		// Invitations' steps: one increment per (day, step, reason).
+		RecordFunnel: Record[domain.FunnelEvent, domain.FunnelCell]{store: s, fold: domain.TallyFunnel, write: Tx.AddFunnel},
 		// One increment per (day, counter), however many events the batch holds.
 		RecordPointMovements: Record[domain.PointsMovement, domain.PointsCell]{store: s, fold: domain.TallyPoints, write: Tx.AddPoints},
 		// One row per case: a later event's known fields win.

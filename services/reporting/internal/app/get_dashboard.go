@@ -9,7 +9,11 @@ import (
 
 // Dashboard is every figure the dashboard shows.
 type Dashboard struct {
-	Nps     domain.NpsReport
+	Nps domain.NpsReport
+	// CSAT and CES over the same period as Nps.
+	CSAT, CES domain.ScoreReport
+	// The survey funnel over the same period.
+	Funnel  domain.FunnelReport
 	Points  domain.PointsSummary
 	Cases   domain.CaseStats
 	Coupons domain.CouponStats
@@ -19,6 +23,8 @@ type Dashboard struct {
 // uses, so both always agree.
 type GetDashboard struct {
 	nps     GetNps
+	scores  GetScores
+	funnel  GetSurveyFunnel
 	points  GetPointsSummary
 	cases   GetCaseStats
 	coupons GetCouponStats
@@ -32,6 +38,12 @@ func (q GetDashboard) Handle(ctx context.Context) (Dashboard, error) {
 	)
 	if d.Nps, err = q.nps.Handle(ctx, nil, nil); err != nil {
 		return Dashboard{}, fmt.Errorf("nps: %w", err)
+	}
+	if d.CSAT, d.CES, err = q.scores.Handle(ctx, nil, nil); err != nil {
+		return Dashboard{}, fmt.Errorf("scores: %w", err)
+	}
+	if d.Funnel, err = q.funnel.Handle(ctx, nil, nil); err != nil {
+		return Dashboard{}, fmt.Errorf("survey funnel: %w", err)
 	}
 	if d.Points, err = q.points.Handle(ctx); err != nil {
 		return Dashboard{}, fmt.Errorf("points: %w", err)

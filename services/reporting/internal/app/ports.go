@@ -15,6 +15,8 @@ type Store interface {
 	// else a new one, committed when fn returns nil.
 	InTx(ctx context.Context, fn func(ctx context.Context, tx Tx) error) error
 	NpsReader
+	ScoreReader
+	FunnelReader
 	PointsReader
 	CaseReader
 	CouponReader
@@ -25,6 +27,10 @@ type Store interface {
 type Tx interface {
 	// AddNps adds to the daily NPS roll-up.
 	AddNps(ctx context.Context, cells []domain.NpsCell) error
+	// AddScores adds to the daily CSAT and CES roll-up.
+	AddScores(ctx context.Context, cells []domain.ScoreCell) error
+	// AddFunnel adds to the daily survey funnel.
+	AddFunnel(ctx context.Context, cells []domain.FunnelCell) error
 	// AddPoints adds to the points counters; cells of one key may come more than once
 	// (domain.TallyPoints) and are added up.
 	AddPoints(ctx context.Context, cells []domain.PointsCell) error
@@ -51,6 +57,26 @@ type NpsTotals struct {
 // NpsReader sums the daily NPS roll-up.
 type NpsReader interface {
 	NpsTotals(ctx context.Context, p domain.Period) (NpsTotals, error)
+}
+
+// ScoreTotals are the CSAT or CES roll-up's sums over a period, overall and by group;
+// groups come in any order.
+type ScoreTotals struct {
+	Overall      domain.ScoreCounts
+	ByTouchpoint []domain.ScoreGroup
+	// ByStore includes the responses that named no store under the key "".
+	ByStore []domain.ScoreGroup
+	ByDay   []domain.ScoreGroup
+}
+
+// ScoreReader sums the daily CSAT and CES roll-up of one kind.
+type ScoreReader interface {
+	ScoreTotals(ctx context.Context, kind domain.ScoreKind, p domain.Period) (ScoreTotals, error)
+}
+
+// FunnelReader reads the survey funnel's cells of the days of p, in any order.
+type FunnelReader interface {
+	FunnelCells(ctx context.Context, p domain.Period) ([]domain.FunnelCell, error)
 }
 
 // PointsReader sums the points counters over all time.

@@ -17,5 +17,8 @@ func (r Record[F, C]) Handle(ctx context.Context, facts []F) error {
 		return nil
 	}
 	changes := r.fold(facts)
+	if len(changes) == 0 {
+		return nil // a batch of answers of other kinds
+	}
 	return r.store.InTx(ctx, func(ctx context.Context, tx Tx) error { return r.write(tx, ctx, changes) })
 }

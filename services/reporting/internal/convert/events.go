@@ -33,11 +33,44 @@ var debitReasons = enum.New(map[domain.DebitReason]ledgerv1.PointsReason{
 	domain.DebitAdjustment: ledgerv1.PointsReason_POINTS_REASON_ADJUSTMENT,
 })
 
-// ResponseSubmitted is an NPS answer. Unspecified (or unknown to this build), its class
-// is left to the score.
+var scoreKinds = enum.New(map[domain.ScoreKind]commonv1.ScoreKind{
+	domain.KindNPS:  commonv1.ScoreKind_SCORE_KIND_NPS,
+	domain.KindCSAT: commonv1.ScoreKind_SCORE_KIND_CSAT,
+	domain.KindCES:  commonv1.ScoreKind_SCORE_KIND_CES,
+})
+
+// ResponseSubmitted is an answer: NPS when its kind is unspecified (events from before
+// kinds were kept), CSAT or CES. An NPS answer's class, unspecified (or unknown to this
+// build), is left to the score.
 func ResponseSubmitted(e *surveyv1.ResponseSubmitted) (domain.Response, error) {
 	class, _ := npsClasses.Domain(e.GetNpsClass())
-	return domain.NewResponse(int(e.GetScore()), class, touchpointName(e.GetTouchpoint()), e.GetStoreId(), timeOf(e.GetSubmittedAt()))
+	kind, _ := scoreKinds.Domain(e.GetScoreKind())
+	return domain.NewScoredResponse(kind, int(e.GetScore()), class, touchpointName(e.GetTouchpoint()), e.GetStoreId(), timeOf(e.GetSubmittedAt()))
+}
+
+// InvitationCreated is an invitation created.
+func InvitationCreated(e *surveyv1.InvitationCreated) (domain.FunnelEvent, error) {
+	return domain.NewFunnelEvent(domain.StepCreated, "", timeOf(e.GetCreatedAt()))
+}
+
+// InvitationSent is an invitation, or its reminder, sent.
+func InvitationSent(e *surveyv1.InvitationSent) (domain.FunnelEvent, error) {
+	step := domain.StepSent
+	if e.GetReminder() {
+		step = domain.StepReminded
+	}
+	return domain.NewFunnelEvent(step, "", timeOf(e.GetSentAt()))
+}
+
+// InvitationSuppressed is an invitation the contact policy held back, with the reason's
+// name (FREQUENCY_CAP, NO_CONSENT, ...).
+func InvitationSuppressed(e *surveyv1.InvitationSuppressed) (domain.FunnelEvent, error) {
+	return domain.NewFunnelEvent(domain.StepSuppressed, enumName(e.GetReason(), "SUPPRESSION_REASON_"), timeOf(e.GetSuppressedAt()))
+}
+
+// InvitationDeliveryFailed is an invitation every delivery attempt failed.
+func InvitationDeliveryFailed(e *surveyv1.InvitationDeliveryFailed) (domain.FunnelEvent, error) {
+	return domain.NewFunnelEvent(domain.StepFailed, "", timeOf(e.GetFailedAt()))
 }
 
 // touchpointName is the API's name of a touchpoint: "PURCHASE", "WEB_VISIT", ...

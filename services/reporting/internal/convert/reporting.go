@@ -47,3 +47,47 @@ func PointsSummary(s domain.PointsSummary) *reportingv1.GetPointsSummaryResponse
 		AsOf:        timestamppb.New(s.AsOf),
 	}
 }
+
+// ScoresReport is the answer of GetScores.
+func ScoresReport(csat, ces domain.ScoreReport) *reportingv1.GetScoresResponse {
+	return &reportingv1.GetScoresResponse{Csat: scoreReport(csat), Ces: scoreReport(ces)}
+}
+
+func scoreReport(r domain.ScoreReport) *reportingv1.ScoreReport {
+	return &reportingv1.ScoreReport{
+		Overall:      scoreFigure(domain.ScoreGroup{ScoreCounts: r.Overall}),
+		ByTouchpoint: scoreFigures(r.ByTouchpoint),
+		ByStore:      scoreFigures(r.ByStore),
+		ByDay:        scoreFigures(r.ByDay),
+	}
+}
+
+func scoreFigures(groups []domain.ScoreGroup) []*reportingv1.ScoreFigure {
+	out := make([]*reportingv1.ScoreFigure, len(groups))
+	for i, g := range groups {
+		out[i] = scoreFigure(g)
+	}
+	return out
+}
+
+func scoreFigure(g domain.ScoreGroup) *reportingv1.ScoreFigure {
+	return &reportingv1.ScoreFigure{
+		Key:             g.Key,
+		Responses:       g.Responses,
+		Favourable:      g.Favourable,
+		FavourableShare: g.FavourableShare(),
+		AverageScore:    g.Average(),
+	}
+}
+
+// SurveyFunnel is the answer of GetSurveyFunnel.
+func SurveyFunnel(r domain.FunnelReport) *reportingv1.GetSurveyFunnelResponse {
+	out := &reportingv1.GetSurveyFunnelResponse{
+		Created: r.Created, Sent: r.Sent, Reminded: r.Reminded, Suppressed: r.Suppressed, Failed: r.Failed,
+		SuppressedByReason: make([]*reportingv1.SuppressionCount, len(r.SuppressedByReason)),
+	}
+	for i, c := range r.SuppressedByReason {
+		out.SuppressedByReason[i] = &reportingv1.SuppressionCount{Reason: c.Reason, Count: c.Count}
+	}
+	return out
+}

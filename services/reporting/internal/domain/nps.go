@@ -69,30 +69,64 @@ func (c NpsCounts) with(class NpsClass) NpsCounts {
 	return c
 }
 
-// Response is one submitted NPS answer as reporting counts it.
+// ScoreKind is the kind of a response's score.
+type ScoreKind string
+
+const (
+	KindNPS  ScoreKind = "NPS"  // 0-10, classed
+	KindCSAT ScoreKind = "CSAT" // 1-5, satisfied 4-5
+	KindCES  ScoreKind = "CES"  // 1-7, low effort 5-7
+)
+
+// Response is one submitted answer as reporting counts it: an NPS answer by its class, a
+// CSAT or CES answer by its score.
 type Response struct {
 	Day        time.Time
 	Touchpoint string
 	StoreID    string
-	Class      NpsClass
+	Kind       ScoreKind
+	// Class is an NPS answer's class (0 for CSAT and CES).
+	Class NpsClass
+	Score int
 }
 
-// NewResponse checks an answer. class is the class the survey assigned, or 0 when it
+// NewResponse checks an NPS answer. class is the class the survey assigned, or 0 when it
 // assigned none; then the score decides.
 func NewResponse(score int, class NpsClass, touchpoint, storeID string, submittedAt time.Time) (Response, error) {
+	return NewScoredResponse(KindNPS, score, class, touchpoint, storeID, submittedAt)
+}
+
+// NewScoredResponse checks an answer of kind ("" is NPS, as responses from before the
+// kinds were kept are). A CSAT or CES answer has no NPS class and a score on its scale.
+func NewScoredResponse(kind ScoreKind, score int, class NpsClass, touchpoint, storeID string, submittedAt time.Time) (Response, error) {
 	if submittedAt.IsZero() {
 		return Response{}, fmt.Errorf("%w: response has no submitted_at", ErrInvalidEvent)
 	}
-	if class == 0 {
-		var err error
-		if class, err = ClassifyScore(score); err != nil {
-			return Response{}, err
+	r := Response{Day: DayOf(submittedAt), Touchpoint: touchpoint, StoreID: storeID, Kind: kind, Score: score}
+	switch kind {
+	case "", KindNPS:
+		r.Kind = KindNPS
+		if class == 0 {
+			var err error
+			if class, err = ClassifyScore(score); err != nil {
+				return Response{}, err
+			}
 		}
+		if class < Detractor || class > Promoter {
+			return Response{}, fmt.Errorf("%w: unknown NPS class %d", ErrInvalidEvent, class)
+		}
+		r.Class = class
+		return r, nil
+	case KindCSAT, KindCES:
+		if class != 0 {
+			return Response{}, fmt.Errorf("%w: a %s response has an NPS class", ErrInvalidEvent, kind)
+		}
+		if lo, hi := kind.Scale(); score < lo || score > hi {
+			return Response{}, fmt.Errorf("%w: %s score %d is outside %d-%d", ErrInvalidEvent, kind, score, lo, hi)
+		}
+		return r, nil
 	}
-	if class < Detractor || class > Promoter {
-		return Response{}, fmt.Errorf("%w: unknown NPS class %d", ErrInvalidEvent, class)
-	}
-	return Response{Day: DayOf(submittedAt), Touchpoint: touchpoint, StoreID: storeID, Class: class}, nil
+	return Response{}, fmt.Errorf("%w: unknown score kind %q", ErrInvalidEvent, kind)
 }
 
 // NpsCell is the counts of one (day, touchpoint, store) of the daily roll-up.
@@ -103,7 +137,7 @@ type NpsCell struct {
 	NpsCounts
 }
 
-// TallyResponses folds a batch of answers into roll-up increments, one per cell, in key
+// TallyResponses folds a batch's NPS answers into roll-up increments, one per cell, in key
 // order (so that concurrent writers lock rows in the same order).
 func TallyResponses(responses []Response) []NpsCell {
 	type key struct {
@@ -113,6 +147,9 @@ func TallyResponses(responses []Response) []NpsCell {
 	idx := map[key]int{}
 	var cells []NpsCell
 	for _, r := range responses {
+		if r.Kind == KindCSAT || r.Kind == KindCES {
+			continue // counted by TallyScores
+		}
 		k := key{r.Day, r.Touchpoint, r.StoreID}
 		i, ok := idx[k]
 		if !ok {

@@ -151,3 +151,54 @@ func TestDailySeriesFillsGaps(t *testing.T) {
 		t.Errorf("DailySeries = %+v, want %+v", got, want)
 	}
 }
+
+func TestScoredResponses(t *testing.T) {
+	at := time.Date(2026, 1, 2, 10, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		kind  ScoreKind
+		score int
+		class NpsClass
+		ok    bool
+	}{
+		{"", 7, 0, true}, {KindNPS, 10, Promoter, true}, {KindNPS, 11, 0, false},
+		{KindCSAT, 1, 0, true}, {KindCSAT, 5, 0, true}, {KindCSAT, 0, 0, false}, {KindCSAT, 6, 0, false}, {KindCSAT, 2, Detractor, false},
+		{KindCES, 1, 0, true}, {KindCES, 7, 0, true}, {KindCES, 8, 0, false}, {"STARS", 3, 0, false},
+	} {
+		r, err := NewScoredResponse(c.kind, c.score, c.class, "PURCHASE", "s1", at)
+		if (err == nil) != c.ok {
+			t.Errorf("%q %d class %d: %v, want ok %v", c.kind, c.score, c.class, err, c.ok)
+		}
+		if err == nil && c.kind == "" && (r.Kind != KindNPS || r.Class != Passive) {
+			t.Errorf("an unspecified kind is NPS: %+v", r)
+		}
+	}
+}
+
+func TestTallyScoresKeepsKindsApart(t *testing.T) {
+	day := time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)
+	r := func(kind ScoreKind, score int, store string) Response {
+		x, err := NewScoredResponse(kind, score, 0, "SERVICE_CALL", store, day.Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	batch := []Response{r(KindCSAT, 5, "s1"), r(KindCSAT, 4, "s1"), r(KindCSAT, 2, "s1"), r(KindCSAT, 3, "s2"),
+		r(KindCES, 7, "s1"), r(KindCES, 3, "s1"), r(KindNPS, 9, "s1")}
+	got := TallyScores(batch)
+	want := []ScoreCell{
+		{Day: day, Touchpoint: "SERVICE_CALL", StoreID: "s1", Kind: KindCES, ScoreCounts: ScoreCounts{Responses: 2, ScoreSum: 10, Favourable: 1}},
+		{Day: day, Touchpoint: "SERVICE_CALL", StoreID: "s1", Kind: KindCSAT, ScoreCounts: ScoreCounts{Responses: 3, ScoreSum: 11, Favourable: 2}},
+		{Day: day, Touchpoint: "SERVICE_CALL", StoreID: "s2", Kind: KindCSAT, ScoreCounts: ScoreCounts{Responses: 1, ScoreSum: 3}},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("TallyScores =\n%+v\nwant\n%+v", got, want)
+	}
+	if nps := TallyResponses(batch); len(nps) != 1 || nps[0].Promoters != 1 || nps[0].Responses() != 1 {
+		t.Errorf("TallyResponses counts the NPS answer only: %+v", nps)
+	}
+	c := want[1].ScoreCounts
+	if c.FavourableShare() != 2.0/3 || c.Average() != 11.0/3 || (ScoreCounts{}).Average() != 0 || (ScoreCounts{}).FavourableShare() != 0 {
+		t.Errorf("CSAT share %v, average %v", c.FavourableShare(), c.Average())
+	}
+}

@@ -360,6 +360,461 @@ func (x *GetPointsSummaryResponse) GetAsOf() *timestamppb.Timestamp {
 	return nil
 }
 
+// GetScoresRequest: the days from..to (UTC, both included), as GetNpsRequest.
+type GetScoresRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// first day included (UTC); default 30 days before `to`.
+	From *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
+	// last day included (UTC); default today.
+	To            *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetScoresRequest) Reset() {
+	*x = GetScoresRequest{}
+	mi := &file_treue_reporting_v1_reporting_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetScoresRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetScoresRequest) ProtoMessage() {}
+
+func (x *GetScoresRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_reporting_v1_reporting_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetScoresRequest.ProtoReflect.Descriptor instead.
+func (*GetScoresRequest) Descriptor() ([]byte, []int) {
+	return file_treue_reporting_v1_reporting_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *GetScoresRequest) GetFrom() *timestamppb.Timestamp {
+	if x != nil {
+		return x.From
+	}
+	return nil
+}
+
+func (x *GetScoresRequest) GetTo() *timestamppb.Timestamp {
+	if x != nil {
+		return x.To
+	}
+	return nil
+}
+
+// ScoreFigure is the CSAT or CES of one group of responses.
+type ScoreFigure struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// the group: a touchpoint name, a store id or a day (YYYY-MM-DD); empty for overall.
+	Key       string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	Responses int64  `protobuf:"varint,2,opt,name=responses,proto3" json:"responses,omitempty"`
+	// CSAT: the answers of 4 or 5 (satisfied); CES: the answers of 5 to 7 (low effort).
+	Favourable int64 `protobuf:"varint,3,opt,name=favourable,proto3" json:"favourable,omitempty"`
+	// favourable / responses, from 0 to 1 (CSAT's satisfied share, CES's low-effort
+	// share); 0 with no responses.
+	FavourableShare float64 `protobuf:"fixed64,4,opt,name=favourable_share,json=favourableShare,proto3" json:"favourable_share,omitempty"`
+	// the mean score (CSAT 1-5, CES 1-7); 0 with no responses.
+	AverageScore  float64 `protobuf:"fixed64,5,opt,name=average_score,json=averageScore,proto3" json:"average_score,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScoreFigure) Reset() {
+	*x = ScoreFigure{}
+	mi := &file_treue_reporting_v1_reporting_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScoreFigure) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScoreFigure) ProtoMessage() {}
+
+func (x *ScoreFigure) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_reporting_v1_reporting_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScoreFigure.ProtoReflect.Descriptor instead.
+func (*ScoreFigure) Descriptor() ([]byte, []int) {
+	return file_treue_reporting_v1_reporting_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ScoreFigure) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *ScoreFigure) GetResponses() int64 {
+	if x != nil {
+		return x.Responses
+	}
+	return 0
+}
+
+func (x *ScoreFigure) GetFavourable() int64 {
+	if x != nil {
+		return x.Favourable
+	}
+	return 0
+}
+
+func (x *ScoreFigure) GetFavourableShare() float64 {
+	if x != nil {
+		return x.FavourableShare
+	}
+	return 0
+}
+
+func (x *ScoreFigure) GetAverageScore() float64 {
+	if x != nil {
+		return x.AverageScore
+	}
+	return 0
+}
+
+// ScoreReport is one kind's figures.
+type ScoreReport struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Overall       *ScoreFigure           `protobuf:"bytes,1,opt,name=overall,proto3" json:"overall,omitempty"`
+	ByTouchpoint  []*ScoreFigure         `protobuf:"bytes,2,rep,name=by_touchpoint,json=byTouchpoint,proto3" json:"by_touchpoint,omitempty"`
+	ByStore       []*ScoreFigure         `protobuf:"bytes,3,rep,name=by_store,json=byStore,proto3" json:"by_store,omitempty"`
+	ByDay         []*ScoreFigure         `protobuf:"bytes,4,rep,name=by_day,json=byDay,proto3" json:"by_day,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScoreReport) Reset() {
+	*x = ScoreReport{}
+	mi := &file_treue_reporting_v1_reporting_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScoreReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScoreReport) ProtoMessage() {}
+
+func (x *ScoreReport) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_reporting_v1_reporting_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScoreReport.ProtoReflect.Descriptor instead.
+func (*ScoreReport) Descriptor() ([]byte, []int) {
+	return file_treue_reporting_v1_reporting_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ScoreReport) GetOverall() *ScoreFigure {
+	if x != nil {
+		return x.Overall
+	}
+	return nil
+}
+
+func (x *ScoreReport) GetByTouchpoint() []*ScoreFigure {
+	if x != nil {
+		return x.ByTouchpoint
+	}
+	return nil
+}
+
+func (x *ScoreReport) GetByStore() []*ScoreFigure {
+	if x != nil {
+		return x.ByStore
+	}
+	return nil
+}
+
+func (x *ScoreReport) GetByDay() []*ScoreFigure {
+	if x != nil {
+		return x.ByDay
+	}
+	return nil
+}
+
+type GetScoresResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Csat          *ScoreReport           `protobuf:"bytes,1,opt,name=csat,proto3" json:"csat,omitempty"`
+	Ces           *ScoreReport           `protobuf:"bytes,2,opt,name=ces,proto3" json:"ces,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetScoresResponse) Reset() {
+	*x = GetScoresResponse{}
+	mi := &file_treue_reporting_v1_reporting_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetScoresResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetScoresResponse) ProtoMessage() {}
+
+func (x *GetScoresResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_reporting_v1_reporting_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetScoresResponse.ProtoReflect.Descriptor instead.
+func (*GetScoresResponse) Descriptor() ([]byte, []int) {
+	return file_treue_reporting_v1_reporting_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *GetScoresResponse) GetCsat() *ScoreReport {
+	if x != nil {
+		return x.Csat
+	}
+	return nil
+}
+
+func (x *GetScoresResponse) GetCes() *ScoreReport {
+	if x != nil {
+		return x.Ces
+	}
+	return nil
+}
+
+// GetSurveyFunnelRequest: the days from..to (UTC, both included), as GetNpsRequest.
+type GetSurveyFunnelRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// first day included (UTC); default 30 days before `to`.
+	From *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
+	// last day included (UTC); default today.
+	To            *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSurveyFunnelRequest) Reset() {
+	*x = GetSurveyFunnelRequest{}
+	mi := &file_treue_reporting_v1_reporting_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSurveyFunnelRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSurveyFunnelRequest) ProtoMessage() {}
+
+func (x *GetSurveyFunnelRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_reporting_v1_reporting_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSurveyFunnelRequest.ProtoReflect.Descriptor instead.
+func (*GetSurveyFunnelRequest) Descriptor() ([]byte, []int) {
+	return file_treue_reporting_v1_reporting_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *GetSurveyFunnelRequest) GetFrom() *timestamppb.Timestamp {
+	if x != nil {
+		return x.From
+	}
+	return nil
+}
+
+func (x *GetSurveyFunnelRequest) GetTo() *timestamppb.Timestamp {
+	if x != nil {
+		return x.To
+	}
+	return nil
+}
+
+// SuppressionCount is the invitations held back for one reason.
+type SuppressionCount struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// the reason's name: FREQUENCY_CAP, NO_CONSENT, OPEN_CASE, RETURNED, ERASED, ...
+	Reason        string `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
+	Count         int64  `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SuppressionCount) Reset() {
+	*x = SuppressionCount{}
+	mi := &file_treue_reporting_v1_reporting_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SuppressionCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SuppressionCount) ProtoMessage() {}
+
+func (x *SuppressionCount) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_reporting_v1_reporting_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SuppressionCount.ProtoReflect.Descriptor instead.
+func (*SuppressionCount) Descriptor() ([]byte, []int) {
+	return file_treue_reporting_v1_reporting_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *SuppressionCount) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *SuppressionCount) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+type GetSurveyFunnelResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// invitations created (scheduled, or receipt links issued).
+	Created int64 `protobuf:"varint,1,opt,name=created,proto3" json:"created,omitempty"`
+	// invitations that reached their channel, and reminders that did.
+	Sent     int64 `protobuf:"varint,2,opt,name=sent,proto3" json:"sent,omitempty"`
+	Reminded int64 `protobuf:"varint,3,opt,name=reminded,proto3" json:"reminded,omitempty"`
+	// invitations the contact policy held back, in all and by reason.
+	Suppressed         int64               `protobuf:"varint,4,opt,name=suppressed,proto3" json:"suppressed,omitempty"`
+	SuppressedByReason []*SuppressionCount `protobuf:"bytes,5,rep,name=suppressed_by_reason,json=suppressedByReason,proto3" json:"suppressed_by_reason,omitempty"`
+	// invitations every delivery attempt failed for.
+	Failed        int64 `protobuf:"varint,6,opt,name=failed,proto3" json:"failed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSurveyFunnelResponse) Reset() {
+	*x = GetSurveyFunnelResponse{}
+	mi := &file_treue_reporting_v1_reporting_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSurveyFunnelResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSurveyFunnelResponse) ProtoMessage() {}
+
+func (x *GetSurveyFunnelResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_reporting_v1_reporting_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSurveyFunnelResponse.ProtoReflect.Descriptor instead.
+func (*GetSurveyFunnelResponse) Descriptor() ([]byte, []int) {
+	return file_treue_reporting_v1_reporting_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *GetSurveyFunnelResponse) GetCreated() int64 {
+	if x != nil {
+		return x.Created
+	}
+	return 0
+}
+
+func (x *GetSurveyFunnelResponse) GetSent() int64 {
+	if x != nil {
+		return x.Sent
+	}
+	return 0
+}
+
+func (x *GetSurveyFunnelResponse) GetReminded() int64 {
+	if x != nil {
+		return x.Reminded
+	}
+	return 0
+}
+
+func (x *GetSurveyFunnelResponse) GetSuppressed() int64 {
+	if x != nil {
+		return x.Suppressed
+	}
+	return 0
+}
+
+func (x *GetSurveyFunnelResponse) GetSuppressedByReason() []*SuppressionCount {
+	if x != nil {
+		return x.SuppressedByReason
+	}
+	return nil
+}
+
+func (x *GetSurveyFunnelResponse) GetFailed() int64 {
+	if x != nil {
+		return x.Failed
+	}
+	return 0
+}
+
 var File_treue_reporting_v1_reporting_proto protoreflect.FileDescriptor
 
 const file_treue_reporting_v1_reporting_proto_rawDesc = "" +
@@ -389,9 +844,45 @@ const file_treue_reporting_v1_reporting_proto_rawDesc = "" +
 	"\bredeemed\x18\x03 \x01(\x03R\bredeemed\x12\x18\n" +
 	"\aexpired\x18\x04 \x01(\x03R\aexpired\x12 \n" +
 	"\voutstanding\x18\x05 \x01(\x03R\voutstanding\x12/\n" +
-	"\x05as_of\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x04asOf2\xab\x02\n" +
-	"\x10ReportingService\x12\x83\x01\n" +
-	"\x06GetNps\x12!.treue.reporting.v1.GetNpsRequest\x1a\".treue.reporting.v1.GetNpsResponse\"2\xca\xf3\x18\x05admin\xca\xf3\x18\tmarketing\xca\xf3\x18\rservice_agent\xca\xf3\x18\aauditor\x12\x90\x01\n" +
+	"\x05as_of\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x04asOf\"n\n" +
+	"\x10GetScoresRequest\x12.\n" +
+	"\x04from\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04from\x12*\n" +
+	"\x02to\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02to\"\xad\x01\n" +
+	"\vScoreFigure\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x1c\n" +
+	"\tresponses\x18\x02 \x01(\x03R\tresponses\x12\x1e\n" +
+	"\n" +
+	"favourable\x18\x03 \x01(\x03R\n" +
+	"favourable\x12)\n" +
+	"\x10favourable_share\x18\x04 \x01(\x01R\x0ffavourableShare\x12#\n" +
+	"\raverage_score\x18\x05 \x01(\x01R\faverageScore\"\x82\x02\n" +
+	"\vScoreReport\x129\n" +
+	"\aoverall\x18\x01 \x01(\v2\x1f.treue.reporting.v1.ScoreFigureR\aoverall\x12D\n" +
+	"\rby_touchpoint\x18\x02 \x03(\v2\x1f.treue.reporting.v1.ScoreFigureR\fbyTouchpoint\x12:\n" +
+	"\bby_store\x18\x03 \x03(\v2\x1f.treue.reporting.v1.ScoreFigureR\abyStore\x126\n" +
+	"\x06by_day\x18\x04 \x03(\v2\x1f.treue.reporting.v1.ScoreFigureR\x05byDay\"{\n" +
+	"\x11GetScoresResponse\x123\n" +
+	"\x04csat\x18\x01 \x01(\v2\x1f.treue.reporting.v1.ScoreReportR\x04csat\x121\n" +
+	"\x03ces\x18\x02 \x01(\v2\x1f.treue.reporting.v1.ScoreReportR\x03ces\"t\n" +
+	"\x16GetSurveyFunnelRequest\x12.\n" +
+	"\x04from\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04from\x12*\n" +
+	"\x02to\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02to\"@\n" +
+	"\x10SuppressionCount\x12\x16\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x03R\x05count\"\xf3\x01\n" +
+	"\x17GetSurveyFunnelResponse\x12\x18\n" +
+	"\acreated\x18\x01 \x01(\x03R\acreated\x12\x12\n" +
+	"\x04sent\x18\x02 \x01(\x03R\x04sent\x12\x1a\n" +
+	"\breminded\x18\x03 \x01(\x03R\breminded\x12\x1e\n" +
+	"\n" +
+	"suppressed\x18\x04 \x01(\x03R\n" +
+	"suppressed\x12V\n" +
+	"\x14suppressed_by_reason\x18\x05 \x03(\v2$.treue.reporting.v1.SuppressionCountR\x12suppressedByReason\x12\x16\n" +
+	"\x06failed\x18\x06 \x01(\x03R\x06failed2\xca\x04\n" +
+	"\x10ReportingService\x12\x8c\x01\n" +
+	"\tGetScores\x12$.treue.reporting.v1.GetScoresRequest\x1a%.treue.reporting.v1.GetScoresResponse\"2\xca\xf3\x18\x05admin\xca\xf3\x18\tmarketing\xca\xf3\x18\rservice_agent\xca\xf3\x18\aauditor\x12\x83\x01\n" +
+	"\x06GetNps\x12!.treue.reporting.v1.GetNpsRequest\x1a\".treue.reporting.v1.GetNpsResponse\"2\xca\xf3\x18\x05admin\xca\xf3\x18\tmarketing\xca\xf3\x18\rservice_agent\xca\xf3\x18\aauditor\x12\x8d\x01\n" +
+	"\x0fGetSurveyFunnel\x12*.treue.reporting.v1.GetSurveyFunnelRequest\x1a+.treue.reporting.v1.GetSurveyFunnelResponse\"!\xca\xf3\x18\x05admin\xca\xf3\x18\tmarketing\xca\xf3\x18\aauditor\x12\x90\x01\n" +
 	"\x10GetPointsSummary\x12+.treue.reporting.v1.GetPointsSummaryRequest\x1a,.treue.reporting.v1.GetPointsSummaryResponse\"!\xca\xf3\x18\x05admin\xca\xf3\x18\tmarketing\xca\xf3\x18\aauditorB\xd3\x01\n" +
 	"\x16com.treue.reporting.v1B\x0eReportingProtoP\x01Z?github.com/treue/treue/proto/gen/treue/reporting/v1;reportingv1\xa2\x02\x03TRX\xaa\x02\x12Treue.Reporting.V1\xca\x02\x12Treue\\Reporting\\V1\xe2\x02\x1eTreue\\Reporting\\V1\\GPBMetadata\xea\x02\x14Treue::Reporting::V1b\x06proto3"
 
@@ -407,32 +898,54 @@ func file_treue_reporting_v1_reporting_proto_rawDescGZIP() []byte {
 	return file_treue_reporting_v1_reporting_proto_rawDescData
 }
 
-var file_treue_reporting_v1_reporting_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_treue_reporting_v1_reporting_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_treue_reporting_v1_reporting_proto_goTypes = []any{
 	(*GetNpsRequest)(nil),            // 0: treue.reporting.v1.GetNpsRequest
 	(*NpsFigure)(nil),                // 1: treue.reporting.v1.NpsFigure
 	(*GetNpsResponse)(nil),           // 2: treue.reporting.v1.GetNpsResponse
 	(*GetPointsSummaryRequest)(nil),  // 3: treue.reporting.v1.GetPointsSummaryRequest
 	(*GetPointsSummaryResponse)(nil), // 4: treue.reporting.v1.GetPointsSummaryResponse
-	(*timestamppb.Timestamp)(nil),    // 5: google.protobuf.Timestamp
+	(*GetScoresRequest)(nil),         // 5: treue.reporting.v1.GetScoresRequest
+	(*ScoreFigure)(nil),              // 6: treue.reporting.v1.ScoreFigure
+	(*ScoreReport)(nil),              // 7: treue.reporting.v1.ScoreReport
+	(*GetScoresResponse)(nil),        // 8: treue.reporting.v1.GetScoresResponse
+	(*GetSurveyFunnelRequest)(nil),   // 9: treue.reporting.v1.GetSurveyFunnelRequest
+	(*SuppressionCount)(nil),         // 10: treue.reporting.v1.SuppressionCount
+	(*GetSurveyFunnelResponse)(nil),  // 11: treue.reporting.v1.GetSurveyFunnelResponse
+	(*timestamppb.Timestamp)(nil),    // 12: google.protobuf.Timestamp
 }
 var file_treue_reporting_v1_reporting_proto_depIdxs = []int32{
-	5, // 0: treue.reporting.v1.GetNpsRequest.from:type_name -> google.protobuf.Timestamp
-	5, // 1: treue.reporting.v1.GetNpsRequest.to:type_name -> google.protobuf.Timestamp
-	1, // 2: treue.reporting.v1.GetNpsResponse.overall:type_name -> treue.reporting.v1.NpsFigure
-	1, // 3: treue.reporting.v1.GetNpsResponse.by_touchpoint:type_name -> treue.reporting.v1.NpsFigure
-	1, // 4: treue.reporting.v1.GetNpsResponse.by_store:type_name -> treue.reporting.v1.NpsFigure
-	1, // 5: treue.reporting.v1.GetNpsResponse.by_day:type_name -> treue.reporting.v1.NpsFigure
-	5, // 6: treue.reporting.v1.GetPointsSummaryResponse.as_of:type_name -> google.protobuf.Timestamp
-	0, // 7: treue.reporting.v1.ReportingService.GetNps:input_type -> treue.reporting.v1.GetNpsRequest
-	3, // 8: treue.reporting.v1.ReportingService.GetPointsSummary:input_type -> treue.reporting.v1.GetPointsSummaryRequest
-	2, // 9: treue.reporting.v1.ReportingService.GetNps:output_type -> treue.reporting.v1.GetNpsResponse
-	4, // 10: treue.reporting.v1.ReportingService.GetPointsSummary:output_type -> treue.reporting.v1.GetPointsSummaryResponse
-	9, // [9:11] is the sub-list for method output_type
-	7, // [7:9] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	12, // 0: treue.reporting.v1.GetNpsRequest.from:type_name -> google.protobuf.Timestamp
+	12, // 1: treue.reporting.v1.GetNpsRequest.to:type_name -> google.protobuf.Timestamp
+	1,  // 2: treue.reporting.v1.GetNpsResponse.overall:type_name -> treue.reporting.v1.NpsFigure
+	1,  // 3: treue.reporting.v1.GetNpsResponse.by_touchpoint:type_name -> treue.reporting.v1.NpsFigure
+	1,  // 4: treue.reporting.v1.GetNpsResponse.by_store:type_name -> treue.reporting.v1.NpsFigure
+	1,  // 5: treue.reporting.v1.GetNpsResponse.by_day:type_name -> treue.reporting.v1.NpsFigure
+	12, // 6: treue.reporting.v1.GetPointsSummaryResponse.as_of:type_name -> google.protobuf.Timestamp
+	12, // 7: treue.reporting.v1.GetScoresRequest.from:type_name -> google.protobuf.Timestamp
+	12, // 8: treue.reporting.v1.GetScoresRequest.to:type_name -> google.protobuf.Timestamp
+	6,  // 9: treue.reporting.v1.ScoreReport.overall:type_name -> treue.reporting.v1.ScoreFigure
+	6,  // 10: treue.reporting.v1.ScoreReport.by_touchpoint:type_name -> treue.reporting.v1.ScoreFigure
+	6,  // 11: treue.reporting.v1.ScoreReport.by_store:type_name -> treue.reporting.v1.ScoreFigure
+	6,  // 12: treue.reporting.v1.ScoreReport.by_day:type_name -> treue.reporting.v1.ScoreFigure
+	7,  // 13: treue.reporting.v1.GetScoresResponse.csat:type_name -> treue.reporting.v1.ScoreReport
+	7,  // 14: treue.reporting.v1.GetScoresResponse.ces:type_name -> treue.reporting.v1.ScoreReport
+	12, // 15: treue.reporting.v1.GetSurveyFunnelRequest.from:type_name -> google.protobuf.Timestamp
+	12, // 16: treue.reporting.v1.GetSurveyFunnelRequest.to:type_name -> google.protobuf.Timestamp
+	10, // 17: treue.reporting.v1.GetSurveyFunnelResponse.suppressed_by_reason:type_name -> treue.reporting.v1.SuppressionCount
+	5,  // 18: treue.reporting.v1.ReportingService.GetScores:input_type -> treue.reporting.v1.GetScoresRequest
+	0,  // 19: treue.reporting.v1.ReportingService.GetNps:input_type -> treue.reporting.v1.GetNpsRequest
+	9,  // 20: treue.reporting.v1.ReportingService.GetSurveyFunnel:input_type -> treue.reporting.v1.GetSurveyFunnelRequest
+	3,  // 21: treue.reporting.v1.ReportingService.GetPointsSummary:input_type -> treue.reporting.v1.GetPointsSummaryRequest
+	8,  // 22: treue.reporting.v1.ReportingService.GetScores:output_type -> treue.reporting.v1.GetScoresResponse
+	2,  // 23: treue.reporting.v1.ReportingService.GetNps:output_type -> treue.reporting.v1.GetNpsResponse
+	11, // 24: treue.reporting.v1.ReportingService.GetSurveyFunnel:output_type -> treue.reporting.v1.GetSurveyFunnelResponse
+	4,  // 25: treue.reporting.v1.ReportingService.GetPointsSummary:output_type -> treue.reporting.v1.GetPointsSummaryResponse
+	22, // [22:26] is the sub-list for method output_type
+	18, // [18:22] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_treue_reporting_v1_reporting_proto_init() }
@@ -446,7 +959,7 @@ func file_treue_reporting_v1_reporting_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_treue_reporting_v1_reporting_proto_rawDesc), len(file_treue_reporting_v1_reporting_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   5,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,7 +19,9 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
+	ReportingService_GetScores_FullMethodName        = "/treue.reporting.v1.ReportingService/GetScores"
 	ReportingService_GetNps_FullMethodName           = "/treue.reporting.v1.ReportingService/GetNps"
+	ReportingService_GetSurveyFunnel_FullMethodName  = "/treue.reporting.v1.ReportingService/GetSurveyFunnel"
 	ReportingService_GetPointsSummary_FullMethodName = "/treue.reporting.v1.ReportingService/GetPointsSummary"
 )
 
@@ -27,9 +29,15 @@ const (
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// ReportingService answers what matters: NPS and points.
+// ReportingService answers what matters: NPS, CSAT, CES and points.
 type ReportingServiceClient interface {
+	// GetScores is the CSAT and CES figures of a range of days, overall and by
+	// touchpoint, store and day (NPS answers are GetNps').
+	GetScores(ctx context.Context, in *GetScoresRequest, opts ...grpc.CallOption) (*GetScoresResponse, error)
 	GetNps(ctx context.Context, in *GetNpsRequest, opts ...grpc.CallOption) (*GetNpsResponse, error)
+	// GetSurveyFunnel is what became of survey invitations over a range of days: created,
+	// sent, reminded, suppressed by the contact policy (by reason) and failed.
+	GetSurveyFunnel(ctx context.Context, in *GetSurveyFunnelRequest, opts ...grpc.CallOption) (*GetSurveyFunnelResponse, error)
 	GetPointsSummary(ctx context.Context, in *GetPointsSummaryRequest, opts ...grpc.CallOption) (*GetPointsSummaryResponse, error)
 }
 
@@ -41,10 +49,30 @@ func NewReportingServiceClient(cc grpc.ClientConnInterface) ReportingServiceClie
 	return &reportingServiceClient{cc}
 }
 
+func (c *reportingServiceClient) GetScores(ctx context.Context, in *GetScoresRequest, opts ...grpc.CallOption) (*GetScoresResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetScoresResponse)
+	err := c.cc.Invoke(ctx, ReportingService_GetScores_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *reportingServiceClient) GetNps(ctx context.Context, in *GetNpsRequest, opts ...grpc.CallOption) (*GetNpsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetNpsResponse)
 	err := c.cc.Invoke(ctx, ReportingService_GetNps_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *reportingServiceClient) GetSurveyFunnel(ctx context.Context, in *GetSurveyFunnelRequest, opts ...grpc.CallOption) (*GetSurveyFunnelResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetSurveyFunnelResponse)
+	err := c.cc.Invoke(ctx, ReportingService_GetSurveyFunnel_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -65,9 +93,15 @@ func (c *reportingServiceClient) GetPointsSummary(ctx context.Context, in *GetPo
 // All implementations must embed UnimplementedReportingServiceServer
 // for forward compatibility.
 //
-// ReportingService answers what matters: NPS and points.
+// ReportingService answers what matters: NPS, CSAT, CES and points.
 type ReportingServiceServer interface {
+	// GetScores is the CSAT and CES figures of a range of days, overall and by
+	// touchpoint, store and day (NPS answers are GetNps').
+	GetScores(context.Context, *GetScoresRequest) (*GetScoresResponse, error)
 	GetNps(context.Context, *GetNpsRequest) (*GetNpsResponse, error)
+	// GetSurveyFunnel is what became of survey invitations over a range of days: created,
+	// sent, reminded, suppressed by the contact policy (by reason) and failed.
+	GetSurveyFunnel(context.Context, *GetSurveyFunnelRequest) (*GetSurveyFunnelResponse, error)
 	GetPointsSummary(context.Context, *GetPointsSummaryRequest) (*GetPointsSummaryResponse, error)
 	mustEmbedUnimplementedReportingServiceServer()
 }
@@ -79,8 +113,14 @@ type ReportingServiceServer interface {
 // pointer dereference when methods are called.
 type UnimplementedReportingServiceServer struct{}
 
+func (UnimplementedReportingServiceServer) GetScores(context.Context, *GetScoresRequest) (*GetScoresResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetScores not implemented")
+}
 func (UnimplementedReportingServiceServer) GetNps(context.Context, *GetNpsRequest) (*GetNpsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetNps not implemented")
+}
+func (UnimplementedReportingServiceServer) GetSurveyFunnel(context.Context, *GetSurveyFunnelRequest) (*GetSurveyFunnelResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetSurveyFunnel not implemented")
 }
 func (UnimplementedReportingServiceServer) GetPointsSummary(context.Context, *GetPointsSummaryRequest) (*GetPointsSummaryResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetPointsSummary not implemented")
@@ -106,6 +146,24 @@ func RegisterReportingServiceServer(s grpc.ServiceRegistrar, srv ReportingServic
 	s.RegisterService(&ReportingService_ServiceDesc, srv)
 }
 
+func _ReportingService_GetScores_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetScoresRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportingServiceServer).GetScores(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportingService_GetScores_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportingServiceServer).GetScores(ctx, req.(*GetScoresRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _ReportingService_GetNps_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetNpsRequest)
 	if err := dec(in); err != nil {
@@ -120,6 +178,24 @@ func _ReportingService_GetNps_Handler(srv interface{}, ctx context.Context, dec 
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(ReportingServiceServer).GetNps(ctx, req.(*GetNpsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReportingService_GetSurveyFunnel_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetSurveyFunnelRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportingServiceServer).GetSurveyFunnel(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportingService_GetSurveyFunnel_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportingServiceServer).GetSurveyFunnel(ctx, req.(*GetSurveyFunnelRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -150,8 +226,16 @@ var ReportingService_ServiceDesc = grpc.ServiceDesc{
 	HandlerType: (*ReportingServiceServer)(nil),
 	Methods: []grpc.MethodDesc{
 		{
+			MethodName: "GetScores",
+			Handler:    _ReportingService_GetScores_Handler,
+		},
+		{
 			MethodName: "GetNps",
 			Handler:    _ReportingService_GetNps_Handler,
+		},
+		{
+			MethodName: "GetSurveyFunnel",
+			Handler:    _ReportingService_GetSurveyFunnel_Handler,
 		},
 		{
 			MethodName: "GetPointsSummary",

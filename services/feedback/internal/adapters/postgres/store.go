@@ -21,7 +21,7 @@ import (
 
 const caseColumns = `case_id::text, response_id, kind, team, status, member_id, survey_id, score, comment,
 	nps_class, touchpoint, store_id, rule_id, rule_version, submitted_at, opened_at, due_at,
-	coalesce(outcome, ''), resolution_note, resolved_by, resolved_at, anonymised_at`
+	coalesce(outcome, ''), resolution_note, resolved_by, resolved_at, anonymised_at, score_kind, employee_id`
 
 func scanCase(row pgx.CollectableRow) (domain.Case, error) {
 	var (
@@ -30,7 +30,7 @@ func scanCase(row pgx.CollectableRow) (domain.Case, error) {
 	)
 	err := row.Scan(&c.ID, &c.ResponseID, &c.Kind, &c.Team, &c.Status, &c.MemberID, &c.SurveyID, &c.Score, &c.Comment,
 		&c.NPSClass, &c.Touchpoint, &c.StoreID, &c.RuleID, &c.RuleVersion, &c.SubmittedAt, &c.OpenedAt, &c.DueAt,
-		&c.Outcome, &c.ResolutionNote, &c.ResolvedBy, &resolvedAt, &anonymised)
+		&c.Outcome, &c.ResolutionNote, &c.ResolvedBy, &resolvedAt, &anonymised, &c.ScoreKind, &c.EmployeeID)
 	if resolvedAt != nil {
 		c.ResolvedAt = *resolvedAt
 	}
@@ -230,7 +230,9 @@ func (t Tx) AddCases(ctx context.Context, cases []domain.Case) ([]domain.Case, e
 	scores, versions, rules := make([]int32, n), make([]int32, n), make([]int64, n)
 	submitted, opened, due := make([]time.Time, n), make([]time.Time, n), make([]time.Time, n)
 	anonymised := make([]*time.Time, n)
+	scoreKinds, employees := make([]string, n), make([]string, n)
 	for i, c := range cases {
+		scoreKinds[i], employees[i] = string(c.ScoreKind), c.EmployeeID
 		ids[i], responses[i], kinds[i], teams[i] = c.ID, c.ResponseID, string(c.Kind), c.Team
 		members[i], surveys[i], comments[i] = c.MemberID, c.SurveyID, c.Comment
 		classes[i], touchpoints[i], stores[i] = string(c.NPSClass), c.Touchpoint, c.StoreID
@@ -242,14 +244,15 @@ func (t Tx) AddCases(ctx context.Context, cases []domain.Case) ([]domain.Case, e
 	}
 	rows, err := t.tx.Query(ctx, `
 		INSERT INTO cases (case_id, response_id, kind, team, member_id, survey_id, score, comment, nps_class,
-		                   touchpoint, store_id, rule_id, rule_version, submitted_at, opened_at, due_at, anonymised_at)
+		                   touchpoint, store_id, rule_id, rule_version, submitted_at, opened_at, due_at, anonymised_at,
+		                   score_kind, employee_id)
 		SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[],
 		                     $9::text[], $10::text[], $11::text[], $12::bigint[], $13::int[], $14::timestamptz[],
-		                     $15::timestamptz[], $16::timestamptz[], $17::timestamptz[])
+		                     $15::timestamptz[], $16::timestamptz[], $17::timestamptz[], $18::text[], $19::text[])
 		ON CONFLICT (response_id) DO NOTHING
 		RETURNING `+caseColumns,
 		ids, responses, kinds, teams, members, surveys, scores, comments, classes, touchpoints, stores, rules, versions,
-		submitted, opened, due, anonymised)
+		submitted, opened, due, anonymised, scoreKinds, employees)
 	if err != nil {
 		return nil, fmt.Errorf("insert cases: %w", err)
 	}

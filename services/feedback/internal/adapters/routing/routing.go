@@ -31,6 +31,11 @@ var fields = []struct {
 	{"store_id", cel.StringType},
 	{"comment", cel.StringType},
 	{"survey_id", cel.StringType},
+	{"score_kind", cel.StringType},
+	{"csat_satisfied", cel.BoolType},
+	{"ces_low_effort", cel.BoolType},
+	{"employee_id", cel.StringType},
+	{"channel", cel.StringType},
 }
 
 // Engine compiles conditions and keeps each rule's compiled program for its version.
@@ -156,6 +161,12 @@ func activation(r domain.Response) map[string]any {
 		"store_id":   r.StoreID,
 		"comment":    r.Comment,
 		"survey_id":  r.SurveyID,
+		// Normalised: NPS for a response from before kinds were kept.
+		"score_kind":     string(r.ScoreKind),
+		"csat_satisfied": r.CSATSatisfied,
+		"ces_low_effort": r.CESLowEffort,
+		"employee_id":    r.EmployeeID,
+		"channel":        r.Channel,
 	}
 	vars := make(map[string]any, 2*len(values))
 	for k, v := range values {

@@ -162,3 +162,50 @@ func TestEvaluationErrorDoesNotMatch(t *testing.T) {
 		t.Errorf("evaluation failure not logged: %s", logs.String())
 	}
 }
+
+// dissatisfied mirrors the rule the score kinds' migration seeds.
+var dissatisfied = domain.Rule{ID: 3, Name: "dissatisfied-callback", Priority: 110,
+	Condition: `(response.score_kind == "CSAT" && response.score <= 2) || (response.score_kind == "CES" && response.score <= 3)`,
+	Kind:      domain.KindCallback, Team: "customer-service", DueIn: 48 * time.Hour, Active: true, Version: 1}
+
+func TestSeededRulesByKind(t *testing.T) {
+	e, _ := newEngine(t)
+	set := e.RuleSet(append([]domain.Rule{dissatisfied}, seeded...))
+	for _, tt := range []struct {
+		kind     domain.ScoreKind
+		score    int
+		wantRule string
+	}{
+		{domain.ScoreNPS, 2, "detractor-callback"}, {domain.ScoreNPS, 10, "promoter-referral"}, {"", 6, "detractor-callback"},
+		{domain.ScoreCSAT, 1, "dissatisfied-callback"}, {domain.ScoreCSAT, 2, "dissatisfied-callback"},
+		{domain.ScoreCSAT, 3, ""}, {domain.ScoreCSAT, 5, ""},
+		{domain.ScoreCES, 1, "dissatisfied-callback"}, {domain.ScoreCES, 3, "dissatisfied-callback"},
+		{domain.ScoreCES, 4, ""}, {domain.ScoreCES, 7, ""},
+	} {
+		r := domain.Response{ResponseID: "r", ScoreKind: tt.kind, Score: tt.score, SubmittedAt: time.Now()}
+		if err := r.Normalize(); err != nil {
+			t.Fatal(err)
+		}
+		rule, ok := set.Match(r)
+		if got := map[bool]string{true: rule.Name}[ok]; got != tt.wantRule {
+			t.Errorf("%s %d matched %q, want %q", tt.kind, tt.score, got, tt.wantRule)
+		}
+	}
+}
+
+func TestAttributionVariables(t *testing.T) {
+	e, _ := newEngine(t)
+	set := e.RuleSet([]domain.Rule{{ID: 9, Name: "x", Condition: `employee_id == "emp-1" && response.channel == "WEB" && response.ces_low_effort`,
+		Kind: domain.KindCallback, Team: "t", DueIn: time.Hour, Active: true, Version: 1}})
+	r := domain.Response{ResponseID: "r", ScoreKind: domain.ScoreCES, Score: 6, EmployeeID: "emp-1", Channel: "WEB", SubmittedAt: time.Now()}
+	if err := r.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := set.Match(r); !ok {
+		t.Error("rule on employee, channel and effort did not match")
+	}
+	r.EmployeeID = "emp-2"
+	if _, ok := set.Match(r); ok {
+		t.Error("rule matched another employee")
+	}
+}

@@ -118,7 +118,7 @@ func scanProfile(row pgx.Row) (domain.Profile, error) {
 	var p domain.Profile
 	m := &p.Member
 	err := row.Scan(&m.ID, &m.DisplayName, &m.Email, &m.Locale, &m.SurveyConsent, &m.MarketingConsent,
-		&m.Tier, at(&m.EnrolledAt), at(&m.ErasedAt), &m.ErasureReason, &p.Tags, &p.Attributes)
+		&m.Tier, at(&m.EnrolledAt), at(&m.ErasedAt), &m.ErasureReason, &m.TimeZone, &p.Tags, &p.Attributes)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return p, domain.ErrMemberNotFound
 	}
@@ -186,8 +186,8 @@ func (t *ledgerTx) LockProfile(ctx context.Context, memberID string) (domain.Pro
 }
 
 func (t *ledgerTx) SaveProfile(ctx context.Context, p domain.Profile) error {
-	tag, err := t.tx.Exec(ctx, `UPDATE members SET display_name = $2, locale = $3, tags = $4, attributes = $5 WHERE id = $1`,
-		p.Member.ID, p.Member.DisplayName, p.Member.Locale, p.Tags, p.Attributes)
+	tag, err := t.tx.Exec(ctx, `UPDATE members SET display_name = $2, locale = $3, tags = $4, attributes = $5, time_zone = $6 WHERE id = $1`,
+		p.Member.ID, p.Member.DisplayName, p.Member.Locale, p.Tags, p.Attributes, p.Member.TimeZone)
 	if err == nil && tag.RowsAffected() != 1 {
 		err = domain.ErrMemberNotFound
 	}

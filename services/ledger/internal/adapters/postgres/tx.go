@@ -31,10 +31,10 @@ type ledgerTx struct {
 
 func (t *ledgerTx) InsertMember(ctx context.Context, m domain.Member, key, requestHash string) (bool, domain.Member, string, error) {
 	tag, err := t.tx.Exec(ctx, `
-		INSERT INTO members (id, display_name, email, locale, survey_consent, marketing_consent, tier, enrolled_at, idempotency_key, request_hash)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		INSERT INTO members (id, display_name, email, locale, survey_consent, marketing_consent, tier, enrolled_at, idempotency_key, request_hash, time_zone)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 		ON CONFLICT (idempotency_key) DO NOTHING`,
-		m.ID, m.DisplayName, m.Email, m.Locale, m.SurveyConsent, m.MarketingConsent, m.Tier, m.EnrolledAt, key, requestHash)
+		m.ID, m.DisplayName, m.Email, m.Locale, m.SurveyConsent, m.MarketingConsent, m.Tier, m.EnrolledAt, key, requestHash, m.TimeZone)
 	if err != nil {
 		return false, domain.Member{}, "", err
 	}

@@ -25,6 +25,9 @@ const (
 	ConsumerPOS     = "ledger-pos"
 	ConsumerSurvey  = "ledger-survey"
 	ConsumerRewards = "ledger-rewards"
+	// ConsumerUnsubscribe takes the survey's unsubscribes (a consumer of its own: the
+	// survey bonus consumer's position must not move).
+	ConsumerUnsubscribe = "ledger-survey-unsubscribe"
 )
 
 // Consumers are the ledger's durable consumers, calling the commands of a; those of a
@@ -43,6 +46,7 @@ func Consumers(a *app.Application) []bus.ConsumerConfig {
 		// batches, and the return would wait out its back-off.
 		{Name: ConsumerPOS, WholeStream: true, Exclusive: true, Routes: []bus.Route{bus.On(r.purchases), bus.On(r.returns), bus.On(r.custom)}},
 		{Name: ConsumerSurvey, Routes: []bus.Route{bus.On(r.responses)}},
+		{Name: ConsumerUnsubscribe, Routes: []bus.Route{bus.On(r.unsubscribed)}},
 		// Completions and cancellations in the order the redemptions happened.
 		{Name: ConsumerRewards, Routes: []bus.Route{bus.On(r.completed), bus.On(r.cancelled)}},
 	}
@@ -50,12 +54,13 @@ func Consumers(a *app.Application) []bus.ConsumerConfig {
 
 // routes are the handlers of the events the ledger consumes.
 type routes struct {
-	purchases func(context.Context, []bus.Delivery[*posv1.PurchaseRecorded]) error
-	returns   func(context.Context, []bus.Delivery[*posv1.ReturnRecorded]) error
-	custom    func(context.Context, []bus.Delivery[*posv1.CustomEventRecorded]) error
-	responses func(context.Context, []bus.Delivery[*surveyv1.ResponseSubmitted]) error
-	completed func(context.Context, []bus.Delivery[*rewardsv1.RedemptionCompleted]) error
-	cancelled func(context.Context, []bus.Delivery[*rewardsv1.RedemptionCancelled]) error
+	purchases    func(context.Context, []bus.Delivery[*posv1.PurchaseRecorded]) error
+	returns      func(context.Context, []bus.Delivery[*posv1.ReturnRecorded]) error
+	custom       func(context.Context, []bus.Delivery[*posv1.CustomEventRecorded]) error
+	responses    func(context.Context, []bus.Delivery[*surveyv1.ResponseSubmitted]) error
+	unsubscribed func(context.Context, []bus.Delivery[*surveyv1.MemberUnsubscribed]) error
+	completed    func(context.Context, []bus.Delivery[*rewardsv1.RedemptionCompleted]) error
+	cancelled    func(context.Context, []bus.Delivery[*rewardsv1.RedemptionCancelled]) error
 }
 
 func newRoutes(a *app.Application) routes {
@@ -70,10 +75,11 @@ func newRoutes(a *app.Application) routes {
 		returns: refusing(func(d bus.Delivery[*posv1.ReturnRecorded]) domain.Return {
 			return convert.Return(d.Event, d.Deliveries)
 		}, c.RecordReturns.Handle, metrics.ReturnsBooked),
-		custom:    handler(event(convert.CustomEvent), counted(c.RecordCustomEvents.Handle, metrics.CustomEventPoints)),
-		responses: handler(event(convert.SurveyResponse), counted(c.CreditSurveyBonuses.Handle, metrics.SurveyBonusCredited)),
-		completed: handler(event(convert.RedemptionCompleted), counted(c.CompleteRedemptions.Handle, metrics.PointsRedeemed)),
-		cancelled: handler(event(convert.RedemptionCancelled), c.CancelRedemptions.Handle),
+		custom:       handler(event(convert.CustomEvent), counted(c.RecordCustomEvents.Handle, metrics.CustomEventPoints)),
+		responses:    handler(event(convert.SurveyResponse), counted(c.CreditSurveyBonuses.Handle, metrics.SurveyBonusCredited)),
+		unsubscribed: handler(event(convert.Unsubscribe), c.UnsubscribeSurveys.Handle),
+		completed:    handler(event(convert.RedemptionCompleted), counted(c.CompleteRedemptions.Handle, metrics.PointsRedeemed)),
+		cancelled:    handler(event(convert.RedemptionCancelled), c.CancelRedemptions.Handle),
 	}
 }
 

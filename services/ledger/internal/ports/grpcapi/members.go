@@ -69,7 +69,7 @@ func (s *MemberServer) GetMemberProfile(ctx context.Context, req *ledgerv1.GetMe
 func (s *MemberServer) UpdateMember(ctx context.Context, req *ledgerv1.UpdateMemberRequest) (*ledgerv1.UpdateMemberResponse, error) {
 	p, err := s.app.Commands.UpdateMember.Handle(ctx, actor(ctx), req.GetMemberId(), app.MemberUpdate{
 		Mask: req.GetUpdateMask(), DisplayName: req.GetDisplayName(), Locale: req.GetLocale(),
-		Tags: req.GetTags(), Attributes: req.GetAttributes(), Note: req.GetNote(),
+		Tags: req.GetTags(), Attributes: req.GetAttributes(), Note: req.GetNote(), TimeZone: req.GetTimeZone(),
 	})
 	return reply(p, err, func(p domain.Profile) *ledgerv1.UpdateMemberResponse {
 		return &ledgerv1.UpdateMemberResponse{Profile: convert.Profile(p)}

@@ -75,7 +75,7 @@ func TestNoReadModelNamesAMember(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Counts by day, touchpoint, store and counter, and cases by their id, kind, team,
+	// Counts by day, touchpoint, store, kind and counter, and cases by their id, kind, team,
 	// store, outcome and times: nothing of a person.
 	want := map[string]bool{
 		"cases.case_id": true, "cases.kind": true, "cases.team": true, "cases.touchpoint": true, "cases.store_id": true,
@@ -85,6 +85,10 @@ func TestNoReadModelNamesAMember(t *testing.T) {
 		"nps_daily.promoters": true, "nps_daily.passives": true, "nps_daily.detractors": true,
 		"points_daily.day": true, "points_daily.counter": true, "points_daily.shard": true,
 		"points_daily.points": true, "points_daily.movements": true, "points_daily.updated_at": true,
+		"scores_daily.day": true, "scores_daily.touchpoint": true, "scores_daily.store_id": true, "scores_daily.kind": true,
+		"scores_daily.responses": true, "scores_daily.score_sum": true, "scores_daily.favourable": true,
+		"survey_funnel_daily.day": true, "survey_funnel_daily.step": true, "survey_funnel_daily.reason": true,
+		"survey_funnel_daily.count": true,
 	}
 	for _, c := range got {
 		if !want[c] {

@@ -71,6 +71,47 @@ func (w *Tx) AddNps(ctx context.Context, cells []domain.NpsCell) error {
 	return nil
 }
 
+func (w *Tx) AddScores(ctx context.Context, cells []domain.ScoreCell) error {
+	n := len(cells)
+	days := make([]time.Time, n)
+	touchpoints, stores, kinds := make([]string, n), make([]string, n), make([]string, n)
+	responses, sums, favourable := make([]int64, n), make([]int64, n), make([]int64, n)
+	for i, c := range cells {
+		days[i], touchpoints[i], stores[i], kinds[i] = c.Day, c.Touchpoint, c.StoreID, string(c.Kind)
+		responses[i], sums[i], favourable[i] = c.Responses, c.ScoreSum, c.Favourable
+	}
+	_, err := w.tx.Exec(ctx, `
+		INSERT INTO scores_daily AS t (day, touchpoint, store_id, kind, responses, score_sum, favourable)
+		SELECT * FROM unnest($1::date[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[])
+		ON CONFLICT (day, touchpoint, store_id, kind) DO UPDATE SET
+			responses  = t.responses + EXCLUDED.responses,
+			score_sum  = t.score_sum + EXCLUDED.score_sum,
+			favourable = t.favourable + EXCLUDED.favourable`,
+		days, touchpoints, stores, kinds, responses, sums, favourable)
+	if err != nil {
+		return fmt.Errorf("add scores: %w", err)
+	}
+	return nil
+}
+
+func (w *Tx) AddFunnel(ctx context.Context, cells []domain.FunnelCell) error {
+	n := len(cells)
+	days := make([]time.Time, n)
+	steps, reasons, counts := make([]string, n), make([]string, n), make([]int64, n)
+	for i, c := range cells {
+		days[i], steps[i], reasons[i], counts[i] = c.Day, string(c.Step), c.Reason, c.Count
+	}
+	_, err := w.tx.Exec(ctx, `
+		INSERT INTO survey_funnel_daily AS t (day, step, reason, count)
+		SELECT * FROM unnest($1::date[], $2::text[], $3::text[], $4::bigint[])
+		ON CONFLICT (day, step, reason) DO UPDATE SET count = t.count + EXCLUDED.count`,
+		days, steps, reasons, counts)
+	if err != nil {
+		return fmt.Errorf("add funnel: %w", err)
+	}
+	return nil
+}
+
 func (w *Tx) AddPoints(ctx context.Context, cells []domain.PointsCell) error {
 	days := make([]time.Time, len(cells))
 	counters := make([]string, len(cells))
@@ -147,7 +188,8 @@ func (w *Tx) AddCoupons(ctx context.Context, cells []domain.CouponCell) error {
 }
 
 // EraseMembers has nothing to remove: no read model names a member. nps_daily,
-// points_daily and coupons_daily count by day, touchpoint, store and counter; cases holds
+// scores_daily, points_daily, coupons_daily and survey_funnel_daily count by day,
+// touchpoint, store, kind, counter, step and reason; cases holds
 // a case's id, kind, team, store, outcome and times. TestNoReadModelNamesAMember fails
 // when a table gains a column; one that can name a member must then be erased (or its
 // link to the member dropped) here, and exported by app.ExportMember.
@@ -208,6 +250,68 @@ func (r *Store) NpsTotals(ctx context.Context, p domain.Period) (app.NpsTotals, 
 		return app.NpsTotals{}, fmt.Errorf("nps totals: %w", err)
 	}
 	return t, nil
+}
+
+// ScoreTotals sums the CSAT or CES roll-up over p in one query, one grouping set per
+// dimension.
+func (r *Store) ScoreTotals(ctx context.Context, kind domain.ScoreKind, p domain.Period) (app.ScoreTotals, error) {
+	rows, err := r.db.Pool.Query(ctx, `
+		SELECT CASE WHEN GROUPING(touchpoint) = 0 THEN $4::int
+		            WHEN GROUPING(store_id) = 0 THEN $5::int
+		            WHEN GROUPING(day) = 0 THEN $6::int
+		            ELSE $7::int END,
+		       COALESCE(touchpoint, store_id, to_char(day, 'YYYY-MM-DD'), ''),
+		       COALESCE(sum(responses), 0)::bigint,
+		       COALESCE(sum(score_sum), 0)::bigint,
+		       COALESCE(sum(favourable), 0)::bigint
+		FROM scores_daily
+		WHERE kind = $3 AND day BETWEEN $1 AND $2
+		GROUP BY GROUPING SETS ((), (touchpoint), (store_id), (day))`,
+		p.From, p.To, string(kind), npsByTouchpoint, npsByStore, npsByDay, npsOverall)
+	if err != nil {
+		return app.ScoreTotals{}, fmt.Errorf("score totals: %w", err)
+	}
+	var (
+		t         app.ScoreTotals
+		dimension int
+		g         domain.ScoreGroup
+	)
+	_, err = pgx.ForEachRow(rows, []any{&dimension, &g.Key, &g.Responses, &g.ScoreSum, &g.Favourable}, func() error {
+		switch dimension {
+		case npsOverall:
+			t.Overall = g.ScoreCounts
+		case npsByTouchpoint:
+			t.ByTouchpoint = append(t.ByTouchpoint, g)
+		case npsByStore:
+			t.ByStore = append(t.ByStore, g)
+		case npsByDay:
+			t.ByDay = append(t.ByDay, g)
+		}
+		return nil
+	})
+	if err != nil {
+		return app.ScoreTotals{}, fmt.Errorf("score totals: %w", err)
+	}
+	return t, nil
+}
+
+// FunnelCells reads the funnel's cells of the days of p, summed over the days.
+func (r *Store) FunnelCells(ctx context.Context, p domain.Period) ([]domain.FunnelCell, error) {
+	rows, err := r.db.Pool.Query(ctx, `
+		SELECT step, reason, sum(count)::bigint FROM survey_funnel_daily
+		WHERE day BETWEEN $1 AND $2 GROUP BY step, reason`, p.From, p.To)
+	if err != nil {
+		return nil, fmt.Errorf("survey funnel: %w", err)
+	}
+	cells, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.FunnelCell, error) {
+		var c domain.FunnelCell
+		err := row.Scan(&c.Step, &c.Reason, &c.Count)
+		return c, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("survey funnel: %w", err)
+	}
+	return cells, nil
 }
 
 // PointsTotals sums every counter's rows (days and shards). The sums are numeric and

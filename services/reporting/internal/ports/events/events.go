@@ -28,6 +28,9 @@ const (
 	// ConsumerMembers takes the ledger's erasures, apart from the points traffic of
 	// reporting-ledger (whose filter stays as it was).
 	ConsumerMembers = "reporting-members"
+	// ConsumerInvitations takes the survey's invitation events for the survey funnel,
+	// apart from the responses of reporting-survey (whose filter stays as it was).
+	ConsumerInvitations = "reporting-invitations"
 )
 
 // Consumers returns reporting's consumers. The routes only capture a: the contract builds
@@ -36,6 +39,9 @@ func Consumers(a *app.Application) []bus.ConsumerConfig {
 	// Each counts what it recorded once the batch commits.
 	responses := func(ctx context.Context, rs []domain.Response) error {
 		if err := a.Commands.RecordResponses.Handle(ctx, rs); err != nil {
+			return err
+		}
+		if err := a.Commands.RecordScores.Handle(ctx, rs); err != nil {
 			return err
 		}
 		metrics.Responses(ctx, rs)
@@ -62,6 +68,13 @@ func Consumers(a *app.Application) []bus.ConsumerConfig {
 		metrics.Recorded(ctx, metrics.KindCoupon, len(es))
 		return nil
 	}
+	funnel := func(ctx context.Context, es []domain.FunnelEvent) error {
+		if err := a.Commands.RecordFunnel.Handle(ctx, es); err != nil {
+			return err
+		}
+		metrics.Recorded(ctx, metrics.KindInvitation, len(es))
+		return nil
+	}
 	erasures := func(ctx context.Context, ids []string) error {
 		return a.Commands.EraseMembers.Handle(ctx, ids)
 	}
@@ -84,6 +97,13 @@ func Consumers(a *app.Application) []bus.ConsumerConfig {
 		{Name: ConsumerRewards, Unordered: true, Routes: []bus.Route{
 			on(issued, coupons),
 			on(body(convert.CouponRedeemed), coupons),
+		}},
+		// Counters only add up.
+		{Name: ConsumerInvitations, Unordered: true, Routes: []bus.Route{
+			on(body(convert.InvitationCreated), funnel),
+			on(body(convert.InvitationSent), funnel),
+			on(body(convert.InvitationSuppressed), funnel),
+			on(body(convert.InvitationDeliveryFailed), funnel),
 		}},
 		{Name: ConsumerMembers, Routes: []bus.Route{
 			on(erased, erasures),

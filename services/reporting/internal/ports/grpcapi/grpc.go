@@ -44,6 +44,44 @@ func (s *Server) GetNps(ctx context.Context, req *reportingv1.GetNpsRequest) (*r
 	return convert.NpsReport(report), nil
 }
 
+func (s *Server) GetScores(ctx context.Context, req *reportingv1.GetScoresRequest) (*reportingv1.GetScoresResponse, error) {
+	from, err := optionalTime("from", req.GetFrom())
+	if err != nil {
+		return nil, err
+	}
+	to, err := optionalTime("to", req.GetTo())
+	if err != nil {
+		return nil, err
+	}
+	csat, ces, err := s.app.Queries.GetScores.Handle(ctx, from, to)
+	if errors.Is(err, domain.ErrPeriodReversed) {
+		return nil, grpcx.InvalidField("from", err.Error())
+	}
+	if err != nil {
+		return nil, err
+	}
+	return convert.ScoresReport(csat, ces), nil
+}
+
+func (s *Server) GetSurveyFunnel(ctx context.Context, req *reportingv1.GetSurveyFunnelRequest) (*reportingv1.GetSurveyFunnelResponse, error) {
+	from, err := optionalTime("from", req.GetFrom())
+	if err != nil {
+		return nil, err
+	}
+	to, err := optionalTime("to", req.GetTo())
+	if err != nil {
+		return nil, err
+	}
+	report, err := s.app.Queries.GetSurveyFunnel.Handle(ctx, from, to)
+	if errors.Is(err, domain.ErrPeriodReversed) {
+		return nil, grpcx.InvalidField("from", err.Error())
+	}
+	if err != nil {
+		return nil, err
+	}
+	return convert.SurveyFunnel(report), nil
+}
+
 func (s *Server) GetPointsSummary(ctx context.Context, _ *reportingv1.GetPointsSummaryRequest) (*reportingv1.GetPointsSummaryResponse, error) {
 	sum, err := s.app.Queries.GetPointsSummary.Handle(ctx)
 	if err != nil {

@@ -19,7 +19,7 @@ import (
 
 var (
 	recorded = telemetry.NewCounter("treue.reporting.events.recorded",
-		"Events recorded into the read models, by kind (response, points, case, coupon).", "{event}")
+		"Events recorded into the read models, by kind (response, points, case, coupon, invitation).", "{event}")
 	answers = telemetry.NewCounter("treue.reporting.nps.responses",
 		"NPS answers recorded, by class (promoter, passive, detractor) and touchpoint: NPS = 100 * (promoters - detractors) / all.", "{response}")
 )
@@ -30,6 +30,8 @@ const (
 	KindPoints   = "points"
 	KindCase     = "case"
 	KindCoupon   = "coupon"
+	// KindInvitation: a survey invitation's step (created, sent, suppressed, failed).
+	KindInvitation = "invitation"
 )
 
 // Recorded counts n events of kind recorded.
@@ -37,7 +39,8 @@ func Recorded(ctx context.Context, kind string, n int) {
 	recorded.Add(ctx, int64(n), attribute.String("kind", kind))
 }
 
-// Responses counts NPS answers recorded, by class and touchpoint.
+// Responses counts answers recorded, and the NPS answers among them by class and
+// touchpoint.
 func Responses(ctx context.Context, rs []domain.Response) {
 	type key struct {
 		class      domain.NpsClass
@@ -45,6 +48,9 @@ func Responses(ctx context.Context, rs []domain.Response) {
 	}
 	n := map[key]int64{}
 	for _, r := range rs {
+		if r.Kind == domain.KindCSAT || r.Kind == domain.KindCES {
+			continue // CSAT and CES answers count among the events recorded only
+		}
 		n[key{r.Class, r.Touchpoint}]++
 	}
 	for k, c := range n {

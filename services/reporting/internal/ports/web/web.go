@@ -9,7 +9,9 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/treue/treue/pkg/staff"
@@ -112,6 +114,9 @@ func (d *Dashboard) load(w http.ResponseWriter, r *http.Request) (app.Dashboard,
 type summaryJSON struct {
 	GeneratedAt time.Time   `json:"generated_at"`
 	Nps         npsJSON     `json:"nps"`
+	CSAT        scoresJSON  `json:"csat"`
+	CES         scoresJSON  `json:"ces"`
+	Invitations funnelJSON  `json:"invitations"`
 	Points      pointsJSON  `json:"points"`
 	Cases       casesJSON   `json:"cases"`
 	Coupons     couponsJSON `json:"coupons"`
@@ -133,6 +138,64 @@ type figureJSON struct {
 	Detractors int64   `json:"detractors"`
 	Responses  int64   `json:"responses"`
 	Score      float64 `json:"score"`
+}
+
+// scoresJSON is the CSAT or CES figures, with the names of GetScores.
+type scoresJSON struct {
+	Overall      scoreFigureJSON   `json:"overall"`
+	ByTouchpoint []scoreFigureJSON `json:"by_touchpoint"`
+	ByStore      []scoreFigureJSON `json:"by_store"`
+	ByDay        []scoreFigureJSON `json:"by_day"`
+}
+
+type scoreFigureJSON struct {
+	Key             string  `json:"key"`
+	Responses       int64   `json:"responses"`
+	Favourable      int64   `json:"favourable"`
+	FavourableShare float64 `json:"favourable_share"`
+	AverageScore    float64 `json:"average_score"`
+}
+
+func toScoresJSON(r domain.ScoreReport) scoresJSON {
+	figures := func(gs []domain.ScoreGroup) []scoreFigureJSON {
+		out := make([]scoreFigureJSON, len(gs))
+		for i, g := range gs {
+			out[i] = toScoreFigureJSON(g)
+		}
+		return out
+	}
+	return scoresJSON{
+		Overall:      toScoreFigureJSON(domain.ScoreGroup{ScoreCounts: r.Overall}),
+		ByTouchpoint: figures(r.ByTouchpoint), ByStore: figures(r.ByStore), ByDay: figures(r.ByDay),
+	}
+}
+
+func toScoreFigureJSON(g domain.ScoreGroup) scoreFigureJSON {
+	return scoreFigureJSON{Key: g.Key, Responses: g.Responses, Favourable: g.Favourable, FavourableShare: g.FavourableShare(), AverageScore: g.Average()}
+}
+
+// funnelJSON is the survey funnel, with the names of GetSurveyFunnel.
+type funnelJSON struct {
+	Created            int64        `json:"created"`
+	Sent               int64        `json:"sent"`
+	Reminded           int64        `json:"reminded"`
+	Suppressed         int64        `json:"suppressed"`
+	SuppressedByReason []reasonJSON `json:"suppressed_by_reason"`
+	Failed             int64        `json:"failed"`
+}
+
+type reasonJSON struct {
+	Reason string `json:"reason"`
+	Count  int64  `json:"count"`
+}
+
+func toFunnelJSON(r domain.FunnelReport) funnelJSON {
+	f := funnelJSON{Created: r.Created, Sent: r.Sent, Reminded: r.Reminded, Suppressed: r.Suppressed, Failed: r.Failed,
+		SuppressedByReason: make([]reasonJSON, len(r.SuppressedByReason))}
+	for i, c := range r.SuppressedByReason {
+		f.SuppressedByReason[i] = reasonJSON{Reason: c.Reason, Count: c.Count}
+	}
+	return f
 }
 
 type pointsJSON struct {
@@ -176,6 +239,9 @@ func toSummaryJSON(d app.Dashboard, now time.Time) summaryJSON {
 			ByStore:      toFiguresJSON(d.Nps.ByStore),
 			ByDay:        toFiguresJSON(d.Nps.ByDay),
 		},
+		CSAT:        toScoresJSON(d.CSAT),
+		CES:         toScoresJSON(d.CES),
+		Invitations: toFunnelJSON(d.Funnel),
 		Points: pointsJSON{
 			Issued: d.Points.Issued, Returned: d.Points.Returned, Redeemed: d.Points.Redeemed,
 			Expired: d.Points.Expired, Outstanding: d.Points.Outstanding(), AdjustedOut: d.Points.AdjustedOut,
@@ -220,9 +286,13 @@ type dashboardView struct {
 	ByStore        []figureView
 	Days           []figureView
 	Chart          chartView
-	Points         pointsView
-	Cases          casesView
-	Coupons        couponsJSON
+	// CSAT and CES overall, and both by touchpoint (one row per touchpoint either has).
+	CSAT, CES    scoreView
+	ScoreTouches []touchpointScoresView
+	Invitations  funnelJSON
+	Points       pointsView
+	Cases        casesView
+	Coupons      couponsJSON
 }
 
 type figureView struct {
@@ -230,6 +300,61 @@ type figureView struct {
 	Promoters, Passives, Detractors, Responses int64
 	Score                                      string
 	Tone                                       string
+}
+
+type scoreView struct {
+	Responses, Favourable int64
+	// Share is the favourable share in per cent ("—" with no answers), Average the mean
+	// score.
+	Share, Average, Tone string
+}
+
+type touchpointScoresView struct {
+	Key       string
+	CSAT, CES scoreView
+}
+
+// toScoreView formats a CSAT or CES figure; its tone: good from 80 % favourable, fair
+// from 60 %.
+func toScoreView(c domain.ScoreCounts) scoreView {
+	if c.Responses == 0 {
+		return scoreView{Share: "—", Average: "—", Tone: "none"}
+	}
+	share := c.FavourableShare() * 100
+	tone := "bad"
+	switch {
+	case share >= 80:
+		tone = "good"
+	case share >= 60:
+		tone = "fair"
+	}
+	return scoreView{
+		Responses: c.Responses, Favourable: c.Favourable, Tone: tone,
+		Share: strconv.FormatFloat(share, 'f', 1, 64) + " %", Average: strconv.FormatFloat(c.Average(), 'f', 2, 64),
+	}
+}
+
+// toTouchpointScores pairs the CSAT and CES figures of each touchpoint, in name order.
+func toTouchpointScores(csat, ces []domain.ScoreGroup) []touchpointScoresView {
+	idx := map[string]int{}
+	var out []touchpointScoresView
+	row := func(key string) *touchpointScoresView {
+		i, ok := idx[key]
+		if !ok {
+			i = len(out)
+			idx[key] = i
+			out = append(out, touchpointScoresView{Key: key, CSAT: toScoreView(domain.ScoreCounts{}), CES: toScoreView(domain.ScoreCounts{})})
+		}
+		return &out[i]
+	}
+	for _, g := range csat {
+		row(g.Key).CSAT = toScoreView(g.ScoreCounts)
+	}
+	for _, g := range ces {
+		row(g.Key).CES = toScoreView(g.ScoreCounts)
+	}
+	slices.SortFunc(out, func(a, b touchpointScoresView) int { return strings.Compare(a.Key, b.Key) })
+	return out
 }
 
 type pointsView struct {
@@ -277,6 +402,10 @@ func toDashboardView(d app.Dashboard, refresh time.Duration, now time.Time) dash
 		ByTouchpoint:   toFigureViews(d.Nps.ByTouchpoint),
 		ByStore:        toFigureViews(d.Nps.ByStore),
 		Chart:          toChartView(d.Nps.DailySeries()),
+		CSAT:           toScoreView(d.CSAT.Overall),
+		CES:            toScoreView(d.CES.Overall),
+		ScoreTouches:   toTouchpointScores(d.CSAT.ByTouchpoint, d.CES.ByTouchpoint),
+		Invitations:    toFunnelJSON(d.Funnel),
 		Points: pointsView{
 			Issued: d.Points.Issued, Returned: d.Points.Returned, Redeemed: d.Points.Redeemed, Expired: d.Points.Expired,
 			AdjustedOut: d.Points.AdjustedOut, Outstanding: d.Points.Outstanding(), AsOf: d.Points.AsOf.UTC().Format("2006-01-02 15:04:05 UTC"),

@@ -31,6 +31,10 @@ func TestDashboardRendersEmptyAndFull(t *testing.T) {
 		Points:  domain.PointsSummary{Issued: 100, Returned: 10, Redeemed: 20, Expired: 5, AsOf: now},
 		Cases:   domain.CaseStats{Open: 3, Resolved: 2, Overdue: 1, MedianFollowUp: 26*time.Hour + 30*time.Minute},
 		Coupons: domain.CouponStats{Issued: 4, Redeemed: 1},
+		CSAT: domain.ScoreReport{Kind: domain.KindCSAT, Period: period, Overall: domain.ScoreCounts{Responses: 4, ScoreSum: 15, Favourable: 3},
+			ByTouchpoint: []domain.ScoreGroup{{Key: "SERVICE_CALL", ScoreCounts: domain.ScoreCounts{Responses: 4, ScoreSum: 15, Favourable: 3}}}},
+		CES: domain.ScoreReport{Kind: domain.KindCES, Period: period, Overall: domain.ScoreCounts{Responses: 2, ScoreSum: 9, Favourable: 1},
+			ByTouchpoint: []domain.ScoreGroup{{Key: "CASE_RESOLVED", ScoreCounts: domain.ScoreCounts{Responses: 2, ScoreSum: 9, Favourable: 1}}}},
 	}
 	tests := []struct {
 		name string
@@ -39,12 +43,17 @@ func TestDashboardRendersEmptyAndFull(t *testing.T) {
 	}{
 		{"empty", app.Dashboard{Nps: domain.NpsReport{Period: period}, Points: domain.PointsSummary{AsOf: now}}, []string{
 			`id="nps-score">0.0<`, `No responses in this period.`, `id="cases-median">—<`, `id="points-outstanding">0<`,
+			`id="csat-share">—<`, `id="ces-responses">0<`, `No CSAT or CES responses in this period.`,
 		}},
 		{"full", full, []string{
 			`id="nps-score">30.0<`, `id="points-outstanding">65<`, `id="cases-median">1d 2h<`, `id="cases-overdue" class="bad">1<`,
 			`&lt;b&gt;s1&lt;/b&gt;`, // store ids are escaped
 			`<title>2026-06-01: 5 responses (4 promoters, 0 passives, 1 detractors), NPS 60.0</title>`,
 			`class="pro"`, `class="det"`, `class="pas"`,
+			`class="big fair" id="csat-share">75.0 %<`, `id="csat-satisfied">3<`, `id="csat-average">3.75<`, `id="csat-responses">4<`,
+			`class="big bad" id="ces-share">50.0 %<`, `id="ces-low-effort">1<`, `id="ces-average">4.50<`,
+			`<td>CASE_RESOLVED</td><td class="none">—</td><td>0</td><td class="bad">50.0 %</td><td>2</td>`,
+			`<td>SERVICE_CALL</td><td class="fair">75.0 %</td><td>4</td><td class="none">—</td><td>0</td>`,
 		}},
 	}
 	for _, tt := range tests {
