@@ -61,34 +61,6 @@ type Result struct {
 	URL string
 }
 
-// SuppressedTotal is the number of suppressions.
-func (e Evaluated) SuppressedTotal() int {
-	n := 0
-	for _, c := range e.Suppressed {
-		n += c
-	}
-	return n
-}
-
-func (e *Evaluated) add(o Evaluated) {
-	e.Invited += o.Invited
-	e.SampledOut += o.SampledOut
-	e.NoRule += o.NoRule
-	e.Parked += o.Parked
-	for r, n := range o.Suppressed {
-		if e.Suppressed == nil {
-			e.Suppressed = map[domain.SuppressionReason]int{}
-		}
-		e.Suppressed[r] += n
-	}
-	for k, v := range o.Results {
-		if e.Results == nil {
-			e.Results = map[string]Result{}
-		}
-		e.Results[k] = v
-	}
-}
-
 // Handle evaluates a batch of triggers in one transaction (an event consumer's batch
 // transaction, when it runs in one). Triggers without a member (anonymous purchases)
 // earn nothing.
