@@ -34,11 +34,14 @@ VALUES ('0192f0c8-5a1e-7000-8000-0000000000a1', 1, true, 'NPS after every contac
         '0192f0c8-5a1e-7000-8000-000000000001', 0, 1, '{EMAIL,WEBHOOK,NONE}', 0,
         '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z');
 
--- Purchases returned (pos.return.recorded), by touchpoint key pos:<store>:<transaction>,
--- so that a purchase's trigger arriving after its return earns nothing.
-CREATE TABLE returned_purchases (
+-- Purchases by touchpoint key pos:<store>:<transaction>: returned_at is set by a return
+-- (pos.return.recorded), so that the purchase's trigger arriving later earns nothing; a
+-- purchase about to be invited registers its key (returned_at NULL) in the same
+-- transaction, so that a return committing meanwhile waits for it on the key and then
+-- sees its invitation (and the other way round).
+CREATE TABLE purchase_keys (
     trigger_key text PRIMARY KEY,
-    returned_at timestamptz NOT NULL
+    returned_at timestamptz
 );
 
 -- A touchpoint is held back once: a second report of it (another event id, the ledger's
@@ -66,6 +69,6 @@ ALTER TABLE pending_triggers DROP COLUMN employee_id, DROP COLUMN sales_channel,
     DROP COLUMN currency;
 DROP INDEX suppressions_reason;
 DROP INDEX suppressions_touchpoint_once;
-DROP TABLE returned_purchases;
+DROP TABLE purchase_keys;
 DROP TABLE trigger_rules_epoch;
 DROP TABLE trigger_rules;

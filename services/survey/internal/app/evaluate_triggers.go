@@ -264,6 +264,38 @@ func (h *EvaluateTriggers) evaluate(ctx context.Context, tx Tx, in []Incoming) (
 		}
 		reserve = append(reserve, c.in.MemberID)
 	}
+	// A purchase's return may be committing meanwhile: registering the purchases waits
+	// for it, or makes it wait for this transaction and then find the invitation.
+	var purchaseKeys []string
+	for _, m := range reserve {
+		if t := best[m].in; t.Touchpoint == domain.TouchpointPurchase {
+			purchaseKeys = append(purchaseKeys, t.Key)
+		}
+	}
+	if len(purchaseKeys) > 0 {
+		returned, err := tx.RegisterPurchases(ctx, purchaseKeys)
+		if err != nil {
+			return out, fmt.Errorf("register purchases: %w", err)
+		}
+		if len(returned) > 0 {
+			isReturned := make(map[string]bool, len(returned))
+			for _, k := range returned {
+				isReturned[k] = true
+			}
+			kept := reserve[:0]
+			for _, m := range reserve {
+				c := best[m]
+				if !isReturned[c.in.Key] {
+					kept = append(kept, m)
+					continue
+				}
+				if err := suppress(c.in.Trigger, c.rule.ID, domain.SuppressedReturned, m); err != nil {
+					return out, err
+				}
+			}
+			reserve = kept
+		}
+	}
 	var invs []domain.Invitation
 	if len(reserve) > 0 {
 		reserved, err := tx.ReserveContacts(ctx, reserve, now, notAfter)

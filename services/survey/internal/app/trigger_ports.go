@@ -25,6 +25,10 @@ type TriggerTx interface {
 	// RecordReturns remembers returned purchases by touchpoint key and turns their
 	// SCHEDULED invitations SUPPRESSED (reason RETURNED); it returns those invitations.
 	RecordReturns(ctx context.Context, keys []string, at time.Time) ([]domain.Invitation, error)
+	// RegisterPurchases registers the touchpoint keys of purchases about to be invited
+	// and returns those returned already (a return committed meanwhile); a return of
+	// one of them waits for this transaction.
+	RegisterPurchases(ctx context.Context, keys []string) ([]string, error)
 	// OpenCases records open feedback cases (of members not erased).
 	OpenCases(ctx context.Context, cs []Case) error
 	// CloseCases forgets closed cases.

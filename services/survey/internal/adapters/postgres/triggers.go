@@ -27,7 +27,7 @@ func (t *Tx) TriggerStates(ctx context.Context, ts []domain.Trigger, notAfter ti
 		       EXISTS (SELECT 1 FROM open_cases c WHERE c.member_id = b.member_id),
 		       coalesce(m.locale, ''), coalesce(m.tier, ''), coalesce(m.tags, '{}'),
 		       coalesce(m.last_invited_at > $4, false),
-		       EXISTS (SELECT 1 FROM returned_purchases r WHERE r.trigger_key = b.key),
+		       EXISTS (SELECT 1 FROM purchase_keys r WHERE r.trigger_key = b.key AND r.returned_at IS NOT NULL),
 		       coalesce((SELECT i.id::text FROM invitations i WHERE i.trigger_event_id = b.event_id),
 		                (SELECT i.id::text FROM invitations i WHERE i.trigger_key = b.key), ''),
 		       coalesce((SELECT s.reason FROM suppressions s
@@ -139,12 +139,15 @@ func (t *Tx) AddSuppressions(ctx context.Context, ss []domain.Suppression) ([]st
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
-// RecordReturns implements app.TriggerTx.
+// RecordReturns implements app.TriggerTx. The insert waits for a transaction that
+// registered one of the keys (RegisterPurchases) to end; the UPDATE, a statement after
+// it, then sees that transaction's invitation.
 func (t *Tx) RecordReturns(ctx context.Context, keys []string, at time.Time) ([]domain.Invitation, error) {
 	if _, err := t.tx.Exec(ctx, `
-		INSERT INTO returned_purchases (trigger_key, returned_at)
-		SELECT DISTINCT k, $2::timestamptz FROM unnest($1::text[]) AS k
-		ON CONFLICT DO NOTHING`, keys, at); err != nil {
+		INSERT INTO purchase_keys (trigger_key, returned_at)
+		SELECT k, $2::timestamptz FROM (SELECT DISTINCT k FROM unnest($1::text[]) AS k ORDER BY k) keys
+		ON CONFLICT (trigger_key) DO UPDATE SET returned_at = coalesce(purchase_keys.returned_at, EXCLUDED.returned_at)`,
+		keys, at); err != nil {
 		return nil, err
 	}
 	rows, err := t.tx.Query(ctx, `
@@ -166,6 +169,29 @@ func (t *Tx) RecordReturns(ctx context.Context, keys []string, at time.Time) ([]
 		out = append(out, inv)
 	}
 	return out, rows.Err()
+}
+
+// RegisterPurchases implements app.TriggerTx, in key order (as RecordReturns) so that
+// two transactions registering overlapping keys cannot deadlock on them.
+func (t *Tx) RegisterPurchases(ctx context.Context, keys []string) ([]string, error) {
+	rows, err := t.tx.Query(ctx, `
+		INSERT INTO purchase_keys (trigger_key)
+		SELECT k FROM (SELECT DISTINCT k FROM unnest($1::text[]) AS k ORDER BY k) keys
+		ON CONFLICT (trigger_key) DO UPDATE SET trigger_key = EXCLUDED.trigger_key
+		RETURNING trigger_key, returned_at IS NOT NULL`, keys)
+	if err != nil {
+		return nil, err
+	}
+	var returned []string
+	var key string
+	var isReturned bool
+	_, err = pgx.ForEachRow(rows, []any{&key, &isReturned}, func() error {
+		if isReturned {
+			returned = append(returned, key)
+		}
+		return nil
+	})
+	return returned, err
 }
 
 // OpenCases implements app.TriggerTx.

@@ -123,7 +123,7 @@ func TestTriggerStates(t *testing.T) {
 		INSERT INTO invitations (id, survey_id, member_id, touchpoint, store_id, trigger_event_id, trigger_key, expires_at, created_at)
 		VALUES (gen_random_uuid(), '0192f0c8-5a1e-7000-8000-000000000001', 'invited', 'PURCHASE', 'S1',
 		        'ev-invited', 'pos:S1:T-invited', now(), now());
-		INSERT INTO returned_purchases (trigger_key, returned_at) VALUES ('pos:S1:T-long-ago', now());
+		INSERT INTO purchase_keys (trigger_key, returned_at) VALUES ('pos:S1:T-long-ago', now()), ('pos:S1:T-consents', NULL);
 		INSERT INTO erased_members (member_id, erased_at) VALUES ('erased', now())`); err != nil {
 		t.Fatal(err)
 	}
@@ -165,6 +165,59 @@ func TestTriggerStates(t *testing.T) {
 	}
 	if s := byMember["case"]; !s.Member.OpenCase {
 		t.Errorf("case: %+v, want an open case", s)
+	}
+}
+
+// A return and the invitation of its purchase, committing at the same moment: the
+// return waits for the purchase's registration and then finds its invitation; a
+// registration waits for a return under way and then finds the purchase returned.
+func TestReturnsAndPurchasesWaitForEachOther(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := migrated(t)
+	now := time.Now().UTC().Truncate(time.Second)
+
+	buying := begin(t, pool)
+	if got, err := postgres.NewTx(buying, nil).RegisterPurchases(ctx, []string{"pos:S1:T1"}); err != nil || len(got) != 0 {
+		t.Fatalf("register = %v, %v; want no return", got, err)
+	}
+	inv := domain.Invitation{ID: uuid.NewString(), SurveyID: domain.DefaultNPSSurveyID, MemberID: "m1", Touchpoint: domain.TouchpointPurchase,
+		StoreID: "S1", TriggerEventID: "ev-1", TriggerKey: "pos:S1:T1", ExpiresAt: now.Add(time.Hour), CreatedAt: now,
+		Status: domain.StatusScheduled, DueAt: now.Add(time.Minute)}
+	if _, err := postgres.NewTx(buying, nil).CreateInvitations(ctx, []domain.Invitation{inv}); err != nil {
+		t.Fatal(err)
+	}
+	returning := begin(t, pool)
+	suppressed := meanwhile(func() []domain.Invitation {
+		got, err := postgres.NewTx(returning, nil).RecordReturns(ctx, []string{"pos:S1:T1"}, now)
+		if err != nil {
+			t.Error(err)
+		}
+		return got
+	})
+	wantWaiting(t, suppressed, "the return")
+	commit(t, buying)
+	if got := <-suppressed; len(got) != 1 || got[0].ID != inv.ID {
+		t.Errorf("return suppressed %v, want the purchase's invitation", got)
+	}
+	commit(t, returning)
+
+	returning = begin(t, pool)
+	if _, err := postgres.NewTx(returning, nil).RecordReturns(ctx, []string{"pos:S1:T2"}, now); err != nil {
+		t.Fatal(err)
+	}
+	buying = begin(t, pool)
+	registered := meanwhile(func() []string {
+		got, err := postgres.NewTx(buying, nil).RegisterPurchases(ctx, []string{"pos:S1:T2", "pos:S1:T3"})
+		if err != nil {
+			t.Error(err)
+		}
+		return got
+	})
+	wantWaiting(t, registered, "the registration")
+	commit(t, returning)
+	if got := <-registered; len(got) != 1 || got[0] != "pos:S1:T2" {
+		t.Errorf("registration found %v returned, want [pos:S1:T2]", got)
 	}
 }
 
