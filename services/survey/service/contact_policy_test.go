@@ -108,6 +108,17 @@ func TestOpenCaseHoldsSurveysBack(t *testing.T) {
 		t.Errorf("with an open case: %q", got)
 	}
 	e.suppressedFor(member, surveyv1.SuppressionReason_SUPPRESSION_REASON_OPEN_CASE)
+	// The member's export shows the open case, the suppression and the contact details.
+	data := e.mustExport("privacy", member)
+	if m, _ := data["member"].(map[string]any); m["email"] != "erika@example.test" {
+		t.Errorf("exported member = %v", m)
+	}
+	if sup := list(data, "suppressions"); len(sup) != 1 || sup[0]["reason"] != "OPEN_CASE" {
+		t.Errorf("exported suppressions = %v", sup)
+	}
+	if cases, _ := data["open_cases"].([]any); len(cases) != 1 || cases[0] != caseID {
+		t.Errorf("exported open cases = %v", data["open_cases"])
+	}
 
 	// Resolved: the member may be asked again, and the resolution is a touchpoint.
 	e.WaitHandled(service.ConsumerCases, e.publish(uuid.NewString(), &feedbackv1.CaseResolved{
@@ -119,6 +130,18 @@ func TestOpenCaseHoldsSurveysBack(t *testing.T) {
 	}
 	if n := e.db.Count(`SELECT count(*) FROM open_cases`); n != 0 {
 		t.Errorf("%d open cases, want 0", n)
+	}
+	// Erasure keeps the suppression as a count, without the member.
+	e.WaitHandled(service.ConsumerCases, e.publish(uuid.NewString(), &feedbackv1.CaseOpened{
+		CaseId: caseID + "-2", MemberId: member, Score: 2, OpenedAt: timestamppb.Now(),
+	}))
+	e.erase(member)
+	if n := e.db.Count(`SELECT count(*) FROM suppressions WHERE member_id = $1`, member) +
+		e.db.Count(`SELECT count(*) FROM open_cases WHERE member_id = $1`, member); n != 0 {
+		t.Errorf("%d suppressions or open cases still name the erased member", n)
+	}
+	if n := e.db.Count(`SELECT count(*) FROM suppressions WHERE member_id IS NULL AND reason = 'OPEN_CASE'`); n != 1 {
+		t.Errorf("%d anonymous OPEN_CASE suppressions, want 1", n)
 	}
 }
 

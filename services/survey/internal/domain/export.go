@@ -17,12 +17,18 @@ type MemberData struct {
 	Responses []Response
 	// ParkedTriggers are contacts waiting for the member's enrolment.
 	ParkedTriggers []Trigger
+	// Suppressions are the invitations the contact policy held back, newest first.
+	Suppressions []Suppression
+	// OpenCases are the ids of the member's feedback cases the survey knows open.
+	OpenCases []string
 }
 
 // MemberCopy is the member as the survey keeps them: what the ledger told it and the
 // contact policy's state.
 type MemberCopy struct {
 	Member
+	// Profile is what delivery and trigger rules read (email, phone, time zone, tier, tags).
+	Profile MemberProfile
 	// LastInvitedAt is the member's last invitation; zero if never.
 	LastInvitedAt time.Time
 	UpdatedAt     time.Time
@@ -37,5 +43,5 @@ type ExportedInvitation struct {
 // Empty reports whether the survey holds nothing about the member.
 func (d MemberData) Empty() bool {
 	return d.Member == nil && d.ErasedAt.IsZero() && len(d.Invitations) == 0 &&
-		len(d.Responses) == 0 && len(d.ParkedTriggers) == 0
+		len(d.Responses) == 0 && len(d.ParkedTriggers) == 0 && len(d.Suppressions) == 0 && len(d.OpenCases) == 0
 }

@@ -360,11 +360,42 @@ func (s *Store) ListSuppressions(ctx context.Context, f app.SuppressionFilter, a
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.Suppression, error) {
-		var x domain.Suppression
-		var tp, reason string
-		err := row.Scan(&x.ID, &x.InvitationID, &x.MemberID, &x.TriggerID, &tp, &x.Key, &reason, &x.At)
-		x.Touchpoint, x.Reason, x.At = domain.Touchpoint(tp), domain.SuppressionReason(reason), x.At.UTC()
-		return x, err
-	})
+	return pgx.CollectRows(rows, scanSuppression)
+}
+
+// memberTriggerData adds to a member's export what trigger rules and the contact policy
+// keep of them: their profile, suppressions and open cases.
+func memberTriggerData(ctx context.Context, tx pgx.Tx, d *domain.MemberData) error {
+	if d.Member != nil {
+		p := &d.Member.Profile
+		if err := tx.QueryRow(ctx, `SELECT email, phone, time_zone, tier, tags FROM members WHERE member_id = $1`, d.MemberID).
+			Scan(&p.Email, &p.Phone, &p.TimeZone, &p.Tier, &p.Tags); err != nil {
+			return err
+		}
+		p.Locale = d.Member.Locale
+	}
+	rows, err := tx.Query(ctx, `
+		SELECT id::text, coalesce(invitation_id::text, ''), coalesce(member_id, ''), coalesce(trigger_id::text, ''),
+		       touchpoint, touchpoint_key, reason, suppressed_at
+		FROM suppressions WHERE member_id = $1 ORDER BY suppressed_at DESC, id DESC`, d.MemberID)
+	if err != nil {
+		return err
+	}
+	if d.Suppressions, err = pgx.CollectRows(rows, scanSuppression); err != nil {
+		return err
+	}
+	rows, err = tx.Query(ctx, `SELECT case_id FROM open_cases WHERE member_id = $1 ORDER BY opened_at, case_id`, d.MemberID)
+	if err != nil {
+		return err
+	}
+	d.OpenCases, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	return err
+}
+
+func scanSuppression(row pgx.CollectableRow) (domain.Suppression, error) {
+	var x domain.Suppression
+	var tp, reason string
+	err := row.Scan(&x.ID, &x.InvitationID, &x.MemberID, &x.TriggerID, &tp, &x.Key, &reason, &x.At)
+	x.Touchpoint, x.Reason, x.At = domain.Touchpoint(tp), domain.SuppressionReason(reason), x.At.UTC()
+	return x, err
 }
