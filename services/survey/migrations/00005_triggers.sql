@@ -15,6 +15,8 @@ CREATE TABLE trigger_rules (
     channels        text[]      NOT NULL DEFAULT '{EMAIL,WEBHOOK}',
     priority        int         NOT NULL DEFAULT 0,
     idempotency_key text UNIQUE,
+    -- what the creating request asked for: a retry with the same key must ask the same.
+    request_hash    text        NOT NULL DEFAULT '',
     created_at      timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now()
 );

@@ -112,6 +112,9 @@ func TestTriggerRulesAreManagedThroughTheAPI(t *testing.T) {
 	if err != nil || again.GetRule().GetTriggerId() != r.GetTriggerId() {
 		t.Errorf("retry = %v, %v; want the same rule", again.GetRule(), err)
 	}
+	other := &surveyv1.CreateTriggerRuleRequest{IdempotencyKey: req.GetIdempotencyKey(), Spec: spec("another rule"), Active: true}
+	_, err = c.CreateTriggerRule(ctx, other)
+	wantPrecondition(t, err, "IDEMPOTENCY_KEY_REUSED")
 
 	// Conditions that do not compile, or are not bool, are refused with their position.
 	for _, cond := range []string{`touchpoint.store == `, `touchpoint.amount_minor + 1`, "touchpoint.store == \"S1\" &&\n  member.colour == \"red\""} {

@@ -9,7 +9,8 @@ import (
 )
 
 // CreateTriggerRule stores a new trigger rule (version 1); a retry with the same
-// idempotency key returns the rule the first call stored.
+// idempotency key returns the rule the first call stored (as it is now); the same key
+// with another request is refused.
 type CreateTriggerRule struct{ ruleWriter }
 
 // Handle checks the rule (its condition compiles to a bool, its survey exists) and
@@ -27,9 +28,16 @@ func (h *CreateTriggerRule) Handle(ctx context.Context, idempotencyKey string, s
 		if err := h.check(ctx, tx, r); err != nil {
 			return err
 		}
-		var err error
-		out, _, err = tx.CreateTriggerRule(ctx, r, idempotencyKey)
-		return err
+		hash := r.RequestHash()
+		stored, storedHash, created, err := tx.CreateTriggerRule(ctx, r, idempotencyKey, hash)
+		if err != nil {
+			return err
+		}
+		if !created && storedHash != hash {
+			return domain.ErrIdempotencyKeyReused
+		}
+		out = stored
+		return nil
 	})
 	return out, err
 }

@@ -37,9 +37,10 @@ type TriggerTx interface {
 	// wins. Members not known are left alone (their enrolment brings everything).
 	UpdateMembers(ctx context.Context, us []MemberUpdate) error
 
-	// CreateTriggerRule stores a new rule, or returns the one stored under the same
-	// idempotency key (created false).
-	CreateTriggerRule(ctx context.Context, r domain.TriggerRule, idempotencyKey string) (domain.TriggerRule, bool, error)
+	// CreateTriggerRule stores a new rule with the hash of the request that creates it,
+	// or returns the rule stored under the same idempotency key and its request's hash
+	// (created false).
+	CreateTriggerRule(ctx context.Context, r domain.TriggerRule, idempotencyKey, requestHash string) (stored domain.TriggerRule, storedHash string, created bool, err error)
 	// LockTriggerRule returns a rule locked until the transaction ends, or
 	// domain.ErrTriggerRuleNotFound.
 	LockTriggerRule(ctx context.Context, id string) (domain.TriggerRule, error)

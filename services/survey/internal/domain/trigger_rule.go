@@ -23,8 +23,12 @@ const SeedTriggerRuleID = "0192f0c8-5a1e-7000-8000-0000000000a1"
 // MaxTriggerDelay is the longest delay a rule may have.
 const MaxTriggerDelay = 90 * 24 * time.Hour
 
-// ErrTriggerRuleNotFound: no rule has that id.
-var ErrTriggerRuleNotFound = errors.New("trigger rule not found")
+// Errors of trigger rules.
+var (
+	ErrTriggerRuleNotFound = errors.New("trigger rule not found")
+	// ErrIdempotencyKeyReused: a rule was created with the key for another request.
+	ErrIdempotencyKeyReused = errors.New("the idempotency key was used for another rule")
+)
 
 // FieldError is a request a rule of the domain refuses because of one field.
 type FieldError struct {
@@ -97,6 +101,15 @@ func (r TriggerRule) Check() error {
 		}
 	}
 	return nil
+}
+
+// RequestHash identifies what a creation asked for (settings and activation), so that a
+// retry can be told from another request under the same idempotency key.
+func (r TriggerRule) RequestHash() string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%q|%v|%q|%q|%d|%v|%v|%d|%v", r.Name, r.Touchpoints, r.Condition, r.SurveyID, r.Delay,
+		r.SamplingRate, r.Channels, r.Priority, r.Active)
+	return fmt.Sprintf("%x", h.Sum(nil))
 }
 
 // Applies reports whether the rule is for touchpoints of kind tp.

@@ -54,12 +54,12 @@ func (t *Tx) TriggerStates(ctx context.Context, ts []domain.Trigger, notAfter ti
 const triggerRuleColumns = `id::text, version, active, name, touchpoints, condition, survey_id::text, delay_seconds,
 	sampling_rate, channels, priority, created_at, updated_at`
 
-func scanTriggerRule(row pgx.Row) (domain.TriggerRule, error) {
+func scanTriggerRule(row pgx.Row, extra ...any) (domain.TriggerRule, error) {
 	var r domain.TriggerRule
 	var tps, chs []string
 	var delay int64
-	err := row.Scan(&r.ID, &r.Version, &r.Active, &r.Name, &tps, &r.Condition, &r.SurveyID, &delay,
-		&r.SamplingRate, &chs, &r.Priority, &r.CreatedAt, &r.UpdatedAt)
+	err := row.Scan(append([]any{&r.ID, &r.Version, &r.Active, &r.Name, &tps, &r.Condition, &r.SurveyID, &delay,
+		&r.SamplingRate, &chs, &r.Priority, &r.CreatedAt, &r.UpdatedAt}, extra...)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return domain.TriggerRule{}, domain.ErrTriggerRuleNotFound
 	}
@@ -274,27 +274,29 @@ func nonNil(s []string) []string {
 }
 
 // CreateTriggerRule implements app.TriggerTx.
-func (t *Tx) CreateTriggerRule(ctx context.Context, r domain.TriggerRule, idempotencyKey string) (domain.TriggerRule, bool, error) {
+func (t *Tx) CreateTriggerRule(ctx context.Context, r domain.TriggerRule, idempotencyKey, requestHash string) (domain.TriggerRule, string, bool, error) {
 	tps, chs := ruleArgs(r)
 	tag, err := t.tx.Exec(ctx, `
 		INSERT INTO trigger_rules (id, version, active, name, touchpoints, condition, survey_id, delay_seconds,
-		                           sampling_rate, channels, priority, idempotency_key, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, nullif($12, ''), $13, $13)
+		                           sampling_rate, channels, priority, idempotency_key, request_hash, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, nullif($12, ''), $13, $14, $14)
 		ON CONFLICT (idempotency_key) DO NOTHING`,
 		r.ID, r.Version, r.Active, r.Name, tps, r.Condition, r.SurveyID, int64(r.Delay/time.Second),
-		r.SamplingRate, chs, r.Priority, idempotencyKey, r.CreatedAt)
+		r.SamplingRate, chs, r.Priority, idempotencyKey, requestHash, r.CreatedAt)
 	if err != nil {
-		return domain.TriggerRule{}, false, err
+		return domain.TriggerRule{}, "", false, err
 	}
 	if tag.RowsAffected() == 0 {
-		stored, err := scanTriggerRule(t.tx.QueryRow(ctx, `SELECT `+triggerRuleColumns+` FROM trigger_rules WHERE idempotency_key = $1`, idempotencyKey))
-		return stored, false, err
+		var hash string
+		stored, err := scanTriggerRule(t.tx.QueryRow(ctx, `SELECT `+triggerRuleColumns+`, request_hash FROM trigger_rules
+			WHERE idempotency_key = $1`, idempotencyKey), &hash)
+		return stored, hash, false, err
 	}
 	if err := t.bumpEpoch(ctx); err != nil {
-		return domain.TriggerRule{}, false, err
+		return domain.TriggerRule{}, "", false, err
 	}
 	r.Delay = r.Delay.Truncate(time.Second)
-	return r, true, nil
+	return r, requestHash, true, nil
 }
 
 func (t *Tx) bumpEpoch(ctx context.Context) error {

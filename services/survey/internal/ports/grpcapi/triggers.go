@@ -133,6 +133,8 @@ func triggerStatus(err error) error {
 		return grpcx.InvalidField(fe.Field, fe.Reason)
 	case errors.Is(err, domain.ErrTriggerRuleNotFound):
 		return status.Error(codes.NotFound, "trigger rule not found")
+	case errors.Is(err, domain.ErrIdempotencyKeyReused):
+		return grpcx.FailedPrecondition("IDEMPOTENCY_KEY_REUSED", "the idempotency key was used to create another rule")
 	}
 	return toStatus(err)
 }
