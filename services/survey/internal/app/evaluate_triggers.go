@@ -306,12 +306,32 @@ func (h *EvaluateTriggers) evaluate(ctx context.Context, tx Tx, in []Incoming) (
 		for _, m := range reserved {
 			ok[m] = true
 		}
+		// Invited meanwhile by a concurrent batch: the frequency cap, unless that batch
+		// invited for this very touchpoint (its POS event and the ledger's match, say).
+		var lost []domain.Trigger
 		for _, m := range reserve {
-			c := best[m]
-			if !ok[m] { // invited meanwhile by a concurrent batch
-				if err := suppress(c.in.Trigger, c.rule.ID, domain.SuppressedFrequencyCap, m); err != nil {
+			if !ok[m] {
+				lost = append(lost, best[m].in.Trigger)
+			}
+		}
+		if len(lost) > 0 {
+			again, _, err := tx.TriggerStates(ctx, lost, notAfter)
+			if err != nil {
+				return out, fmt.Errorf("trigger states: %w", err)
+			}
+			for i, t := range lost {
+				if again[i].InvitationID != "" {
+					out.Results[t.EventID] = Result{Outcome: domain.OutcomeDuplicate, InvitationID: again[i].InvitationID}
+					continue
+				}
+				if err := suppress(t, best[t.MemberID].rule.ID, domain.SuppressedFrequencyCap, t.MemberID); err != nil {
 					return out, err
 				}
+			}
+		}
+		for _, m := range reserve {
+			c := best[m]
+			if !ok[m] {
 				continue
 			}
 			version, err := h.publishedVersion(ctx, tx, c.rule.SurveyID)
