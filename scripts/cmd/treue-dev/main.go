@@ -113,6 +113,9 @@ func run(ctx context.Context, root, dir string, natsPort int, once bool) error {
 	if err := demoTiers(ctx, marketing, os.Stdout); err != nil {
 		return err
 	}
+	if err := demoSurveyTriggers(ctx, s, os.Stdout); err != nil {
+		return err
+	}
 	campaign, rules, err := demoRules(ctx, s)
 	if err != nil {
 		return err

@@ -42,10 +42,13 @@ func TestContract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := testkit.EventTypes(c.Produces), []string{"treue.survey.v1.InvitationCreated", "treue.survey.v1.ResponseSubmitted"}; !slices.Equal(got, want) {
+	if got, want := testkit.EventTypes(c.Produces), []string{"treue.survey.v1.InvitationCreated", "treue.survey.v1.InvitationSuppressed", "treue.survey.v1.ResponseSubmitted"}; !slices.Equal(got, want) {
 		t.Errorf("produces %v, want %v", got, want)
 	}
-	want := []string{"treue.ledger.v1.MemberConsentChanged", "treue.ledger.v1.MemberEnrolled", "treue.ledger.v1.MemberErased", "treue.pos.v1.PurchaseRecorded", "treue.touchpoint.v1.ContactRecorded"}
+	want := []string{"treue.feedback.v1.CaseOpened", "treue.feedback.v1.CaseResolved",
+		"treue.ledger.v1.MemberConsentChanged", "treue.ledger.v1.MemberEnrolled", "treue.ledger.v1.MemberErased",
+		"treue.ledger.v1.MemberTierChanged", "treue.ledger.v1.MemberUpdated", "treue.ledger.v1.PurchaseMatched",
+		"treue.pos.v1.PurchaseRecorded", "treue.pos.v1.ReturnRecorded", "treue.touchpoint.v1.ContactRecorded"}
 	if got := testkit.EventTypes(c.Consumes); !slices.Equal(got, want) {
 		t.Errorf("consumes %v, want %v", got, want)
 	}

@@ -48,6 +48,9 @@ const (
 	ConsumerMembers    = events.ConsumerMembers
 	ConsumerPOS        = events.ConsumerPOS
 	ConsumerTouchpoint = events.ConsumerTouchpoint
+	ConsumerMatched    = events.ConsumerMatched
+	ConsumerReturns    = events.ConsumerReturns
+	ConsumerCases      = events.ConsumerCases
 )
 
 // Config is the survey service's configuration.
@@ -173,6 +176,7 @@ func wire(rt *svc.Runtime, cfg Config, signer *domain.LinkSigner, log *slog.Logg
 	}
 	surveyv1.RegisterSurveyServiceServer(rt.GRPC, grpcapi.NewSurvey(application))
 	surveyv1.RegisterDefinitionServiceServer(rt.GRPC, grpcapi.NewDefinitions(application))
+	surveyv1.RegisterTriggerServiceServer(rt.GRPC, grpcapi.NewTriggers(application))
 	privacyv1.RegisterPrivacyServiceServer(rt.GRPC, privacy.NewServer(Name, application.Queries.ExportMember.Handle, convert.Export))
 	rt.HandleHTTP(web.New(application, log))
 	return nil

@@ -22,6 +22,7 @@ type Commands struct {
 	EnrollMembers    *EnrollMembers
 	EraseMembers     *EraseMembers
 	SubmitResponse   *SubmitResponse
+	Triggers         TriggerCommands
 	DefinitionCommands
 }
 
@@ -30,6 +31,7 @@ type Queries struct {
 	OpenSurvey      *OpenSurvey
 	ListInvitations *ListInvitations
 	ExportMember    *ExportMember
+	Triggers        TriggerQueries
 	DefinitionQueries
 }
 
@@ -63,20 +65,27 @@ func New(d Deps) (*Application, error) {
 	if cfg.SurveyID == "" || cfg.LinkTTL <= 0 || cfg.Contact.Interval < 0 || cfg.PendingTTL <= 0 {
 		return nil, errors.New("app: survey id, a positive link TTL and pending TTL and a non-negative contact interval are required")
 	}
+	engine, err := domain.NewTriggerEngine()
+	if err != nil {
+		return nil, err
+	}
+	triggers := &EvaluateTriggers{store: d.Store, cfg: cfg, links: d.Links, now: d.Now, engine: engine}
+	triggerCommands, triggerQueries := newTriggerUseCases(d.Store, triggers, d.Now)
 	defCommands, defQueries := newDefinitions(d)
-	triggers := &EvaluateTriggers{store: d.Store, cfg: cfg, links: d.Links, now: d.Now}
 	return &Application{
 		Commands: Commands{
 			EvaluateTriggers:   triggers,
 			EnrollMembers:      &EnrollMembers{store: d.Store, triggers: triggers, pendingTTL: cfg.PendingTTL, now: d.Now},
 			EraseMembers:       &EraseMembers{store: d.Store, now: d.Now},
 			SubmitResponse:     &SubmitResponse{store: d.Store, links: d.Links, now: d.Now},
+			Triggers:           triggerCommands,
 			DefinitionCommands: defCommands,
 		},
 		Queries: Queries{
 			OpenSurvey:        &OpenSurvey{store: d.Store, links: d.Links, now: d.Now},
 			ListInvitations:   &ListInvitations{store: d.Store, links: d.Links},
 			ExportMember:      &ExportMember{store: d.Store},
+			Triggers:          triggerQueries,
 			DefinitionQueries: defQueries,
 		},
 	}, nil

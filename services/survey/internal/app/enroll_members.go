@@ -26,7 +26,9 @@ type EnrollMembers struct {
 // EnrolledMember is a member enrolment as it arrived, with its event's trace.
 type EnrolledMember struct {
 	domain.Member
-	Trace context.Context
+	// Profile is the rest of the copy an enrolment brings (nil: none).
+	Profile *domain.MemberProfile
+	Trace   context.Context
 }
 
 // Handle stores the members, except erased ones (an erasure wins over an enrolment,
@@ -71,6 +73,17 @@ func (h *EnrollMembers) enroll(ctx context.Context, tx Tx, in []EnrolledMember) 
 	stored, err := tx.UpsertMembers(ctx, members)
 	if err != nil {
 		return Evaluated{}, fmt.Errorf("upsert members: %w", err)
+	}
+	var updates []MemberUpdate
+	for _, id := range stored {
+		if m := latest[id]; m.Profile != nil {
+			updates = append(updates, MemberUpdate{Kind: UpdateProfile, MemberID: id, Profile: *m.Profile, AsOf: m.AsOf})
+		}
+	}
+	if len(updates) > 0 {
+		if err := tx.UpdateMembers(ctx, updates); err != nil {
+			return Evaluated{}, fmt.Errorf("update members: %w", err)
+		}
 	}
 	if len(stored) > 0 {
 		parked, err := tx.TakeParkedTriggers(ctx, stored, now.Add(-h.pendingTTL))

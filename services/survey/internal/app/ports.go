@@ -22,18 +22,12 @@ type Store interface {
 	// MemberData returns everything stored about a member, read in one snapshot; for a
 	// member it knows nothing of, an empty MemberData.
 	MemberData(ctx context.Context, memberID string) (domain.MemberData, error)
+	TriggerStore
 }
 
 // Tx is one database transaction: the state the survey keeps and the events it emits,
 // committed together (events leave through the outbox).
 type Tx interface {
-	// ClaimContacts looks up the members of the triggers (one trigger per member) in one
-	// statement. For each member who consented and was not invited after notAfter, and
-	// whose trigger has no invitation yet, it records now as their last invitation (the
-	// database serialises concurrent claims, so a member is claimed once) and reports
-	// ContactClaimed. Members not known locally are reported ContactUnknown or
-	// ContactErased; known members who may not be asked are left out.
-	ClaimContacts(ctx context.Context, ts []domain.Trigger, now, notAfter time.Time) ([]ContactState, error)
 	// LockMembers serialises this transaction with others that touch the same members'
 	// enrolment, erasure or parked triggers, until it ends.
 	LockMembers(ctx context.Context, memberIDs []string) error
@@ -66,25 +60,7 @@ type Tx interface {
 	// ctx carries the trace they continue.
 	Emit(ctx context.Context, events ...domain.Event) error
 	DefinitionTx
-}
-
-// ContactStatus is what ClaimContacts found out about a member.
-type ContactStatus int
-
-const (
-	// ContactClaimed: the member may be invited now and the contact is recorded.
-	ContactClaimed ContactStatus = iota + 1
-	// ContactUnknown: the member is not known here (yet).
-	ContactUnknown
-	// ContactErased: the member was erased.
-	ContactErased
-)
-
-// ContactState is one member's result of ClaimContacts.
-type ContactState struct {
-	MemberID string
-	Status   ContactStatus
-	Locale   string // when claimed
+	TriggerTx
 }
 
 // Cursor marks a position in a newest-first list of invitations.

@@ -16,7 +16,7 @@ import (
 
 // Produces lists one message of every event type the survey emits; the outbox refuses
 // any other.
-var Produces = []proto.Message{&surveyv1.InvitationCreated{}, &surveyv1.ResponseSubmitted{}}
+var Produces = []proto.Message{&surveyv1.InvitationCreated{}, &surveyv1.ResponseSubmitted{}, &surveyv1.InvitationSuppressed{}}
 
 // Touchpoints pairs the domain's touchpoints with the contract's.
 var Touchpoints = enum.New(map[domain.Touchpoint]commonv1.Touchpoint{
@@ -57,6 +57,8 @@ func Events(events ...domain.Event) ([]proto.Message, error) {
 			out[i] = ToInvitationCreated(e.Invitation, e.URL)
 		case domain.ResponseSubmitted:
 			out[i] = ToResponseSubmitted(e.Response)
+		case domain.InvitationSuppressed:
+			out[i] = ToInvitationSuppressed(e.Suppression)
 		default:
 			return nil, fmt.Errorf("convert: no event message for %T", e)
 		}
@@ -66,7 +68,17 @@ func Events(events ...domain.Event) ([]proto.Message, error) {
 
 // ToInvitationCreated is the event of a new invitation.
 func ToInvitationCreated(inv domain.Invitation, url string) *surveyv1.InvitationCreated {
+	var due *timestamppb.Timestamp
+	if !inv.DueAt.IsZero() {
+		due = timestamppb.New(inv.DueAt)
+	}
 	return &surveyv1.InvitationCreated{
+		SurveyVersion:  int32(inv.SurveyVersion),
+		TriggerId:      inv.TriggerID,
+		DueAt:          due,
+		EmployeeId:     inv.EmployeeID,
+		Channel:        salesChannelProto(inv.SalesChannel),
+		TouchpointKey:  inv.TriggerKey,
 		InvitationId:   inv.ID,
 		SurveyId:       inv.SurveyID,
 		MemberId:       inv.MemberID,

@@ -13,12 +13,14 @@ import (
 // that a member the survey does not know has an empty export.
 type (
 	exportData struct {
-		Member         *exportMember      `json:"member,omitempty"`
-		ErasedAt       *time.Time         `json:"erased_at,omitempty"`
-		Invitations    []exportInvitation `json:"invitations,omitempty"`
-		Responses      []exportResponse   `json:"responses,omitempty"`
-		ParkedTriggers []exportTrigger    `json:"parked_triggers,omitempty"`
-		Drafts         []exportDraft      `json:"drafts,omitempty"`
+		Member         *exportMember       `json:"member,omitempty"`
+		ErasedAt       *time.Time          `json:"erased_at,omitempty"`
+		Invitations    []exportInvitation  `json:"invitations,omitempty"`
+		Responses      []exportResponse    `json:"responses,omitempty"`
+		ParkedTriggers []exportTrigger     `json:"parked_triggers,omitempty"`
+		Drafts         []exportDraft       `json:"drafts,omitempty"`
+		Suppressions   []exportSuppression `json:"suppressions,omitempty"`
+		OpenCases      []string            `json:"open_cases,omitempty"`
 	}
 	exportAnswer struct {
 		Score     *int     `json:"score,omitempty"`
@@ -30,11 +32,24 @@ type (
 		Answers      map[string]exportAnswer `json:"answers"`
 		UpdatedAt    time.Time               `json:"updated_at"`
 	}
+	exportSuppression struct {
+		InvitationID  string    `json:"invitation_id,omitempty"`
+		TriggerID     string    `json:"trigger_id,omitempty"`
+		Touchpoint    string    `json:"touchpoint"`
+		TouchpointKey string    `json:"touchpoint_key"`
+		Reason        string    `json:"reason"`
+		SuppressedAt  time.Time `json:"suppressed_at"`
+	}
 	exportMember struct {
 		Locale        string     `json:"locale"`
 		SurveyConsent bool       `json:"survey_consent"`
 		LastInvitedAt *time.Time `json:"last_invited_at,omitempty"`
 		UpdatedAt     time.Time  `json:"updated_at"`
+		Email         string     `json:"email,omitempty"`
+		Phone         string     `json:"phone,omitempty"`
+		TimeZone      string     `json:"time_zone,omitempty"`
+		Tier          string     `json:"tier,omitempty"`
+		Tags          []string   `json:"tags,omitempty"`
 	}
 	exportInvitation struct {
 		InvitationID string    `json:"invitation_id"`
@@ -70,7 +85,8 @@ type (
 func Export(d domain.MemberData) (*structpb.Struct, error) {
 	var x exportData
 	if m := d.Member; m != nil {
-		x.Member = &exportMember{Locale: m.Locale, SurveyConsent: m.SurveyConsent, UpdatedAt: m.UpdatedAt}
+		x.Member = &exportMember{Locale: m.Locale, SurveyConsent: m.SurveyConsent, UpdatedAt: m.UpdatedAt,
+			Email: m.Profile.Email, Phone: m.Profile.Phone, TimeZone: m.Profile.TimeZone, Tier: m.Profile.Tier, Tags: m.Profile.Tags}
 		if !m.LastInvitedAt.IsZero() {
 			x.Member.LastInvitedAt = &m.LastInvitedAt
 		}
@@ -97,6 +113,11 @@ func Export(d domain.MemberData) (*structpb.Struct, error) {
 	for _, t := range d.ParkedTriggers {
 		x.ParkedTriggers = append(x.ParkedTriggers, exportTrigger{Touchpoint: string(t.Touchpoint), StoreID: t.StoreID, OccurredAt: t.OccurredAt})
 	}
+	for _, sp := range d.Suppressions {
+		x.Suppressions = append(x.Suppressions, exportSuppression{InvitationID: sp.InvitationID, TriggerID: sp.TriggerID,
+			Touchpoint: string(sp.Touchpoint), TouchpointKey: sp.Key, Reason: string(sp.Reason), SuppressedAt: sp.At})
+	}
+	x.OpenCases = d.OpenCases
 	// Through JSON: the tags above are the export's one description of its shape.
 	return privacy.Data(x)
 }

@@ -17,6 +17,12 @@ type Trigger struct {
 	Touchpoint Touchpoint
 	StoreID    string
 	OccurredAt time.Time
+	// Attribution and what trigger rules read: the employee who served the member, the
+	// sales channel (STORE, WEB or ""), the amount and its currency.
+	EmployeeID   string
+	SalesChannel string
+	AmountMinor  int64
+	Currency     string
 }
 
 // PurchaseTrigger is the trigger of a purchase, keyed by store and POS transaction (the
@@ -72,4 +78,77 @@ func LatestPerMember(ts []Trigger) []Trigger {
 	}
 	slices.SortFunc(out, func(a, b Trigger) int { return cmp.Compare(a.MemberID, b.MemberID) })
 	return out
+}
+
+// Outcome is what became of a trigger.
+type Outcome string
+
+const (
+	// OutcomeScheduled: an invitation was scheduled.
+	OutcomeScheduled Outcome = "SCHEDULED"
+	// OutcomeNoRule: no active rule matched the touchpoint.
+	OutcomeNoRule Outcome = "NO_RULE"
+	// OutcomeSampledOut: the member is not in the matching rule's sample.
+	OutcomeSampledOut Outcome = "SAMPLED_OUT"
+	// OutcomeParked: the member is not known yet; evaluated again on enrolment.
+	OutcomeParked Outcome = "PARKED"
+	// OutcomeDuplicate: the touchpoint was evaluated before (another event reported it).
+	OutcomeDuplicate Outcome = "DUPLICATE"
+)
+
+// SuppressedOutcome is the outcome of a trigger the contact policy held back.
+func SuppressedOutcome(r SuppressionReason) Outcome { return Outcome("SUPPRESSED_" + string(r)) }
+
+// Suppression is an invitation the contact policy held back, with its reason.
+type Suppression struct {
+	ID           string
+	InvitationID string // "" when none was scheduled yet
+	MemberID     string // "" for an erased member
+	TriggerID    string
+	Touchpoint   Touchpoint
+	Key          string
+	Reason       SuppressionReason
+	At           time.Time
+}
+
+// MemberState is what the contact policy knows of a member at trigger time.
+type MemberState struct {
+	Known, Erased bool
+	Consent       bool
+	OpenCase      bool
+	Locale, Tier  string
+	Tags          []string
+}
+
+// PolicyAtTrigger applies the contact policy, but for the frequency cap (which the
+// database enforces when it reserves the contact): erased never, a returned purchase
+// never, no consent, an open case. ok when none holds the invitation back.
+func PolicyAtTrigger(m MemberState, returned bool) (SuppressionReason, bool) {
+	switch {
+	case m.Erased:
+		return SuppressedErased, false
+	case returned:
+		return SuppressedReturned, false
+	case !m.Consent:
+		return SuppressedNoConsent, false
+	case m.OpenCase:
+		return SuppressedOpenCase, false
+	}
+	return "", true
+}
+
+// ScheduleInvitation is the invitation a rule schedules for trigger t: due after the
+// rule's delay (never before now), open from then until ttl later.
+func ScheduleInvitation(id string, r TriggerRule, surveyVersion int, t Trigger, locale string, now time.Time, ttl time.Duration) Invitation {
+	inv := NewInvitation(id, r.SurveyID, t, locale, now, ttl)
+	inv.Status = StatusScheduled
+	inv.DueAt = DueAt(t.OccurredAt, r.Delay, now)
+	inv.ExpiresAt = inv.DueAt.Add(ttl).Truncate(time.Second).UTC()
+	inv.SurveyVersion = surveyVersion
+	inv.TriggerID = r.ID
+	inv.Channels = slices.Clone(r.Channels)
+	inv.Channel = ChannelNone
+	inv.EmployeeID = t.EmployeeID
+	inv.SalesChannel = t.SalesChannel
+	return inv
 }

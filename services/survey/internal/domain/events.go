@@ -18,3 +18,10 @@ type ResponseSubmitted struct {
 
 func (InvitationCreated) surveyEvent() {}
 func (ResponseSubmitted) surveyEvent() {}
+
+// InvitationSuppressed: the contact policy held back an invitation.
+type InvitationSuppressed struct {
+	Suppression Suppression
+}
+
+func (InvitationSuppressed) surveyEvent() {}

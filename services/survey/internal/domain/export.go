@@ -19,6 +19,10 @@ type MemberData struct {
 	ParkedTriggers []Trigger
 	// Drafts are answers saved on the way and not submitted yet.
 	Drafts []Draft
+	// Suppressions are the invitations the contact policy held back, newest first.
+	Suppressions []Suppression
+	// OpenCases are the ids of the member's feedback cases the survey knows open.
+	OpenCases []string
 }
 
 // Draft is the answers to an invitation saved before they were submitted.
@@ -32,6 +36,8 @@ type Draft struct {
 // contact policy's state.
 type MemberCopy struct {
 	Member
+	// Profile is what delivery and trigger rules read (email, phone, time zone, tier, tags).
+	Profile MemberProfile
 	// LastInvitedAt is the member's last invitation; zero if never.
 	LastInvitedAt time.Time
 	UpdatedAt     time.Time
@@ -46,5 +52,5 @@ type ExportedInvitation struct {
 // Empty reports whether the survey holds nothing about the member.
 func (d MemberData) Empty() bool {
 	return d.Member == nil && d.ErasedAt.IsZero() && len(d.Invitations) == 0 &&
-		len(d.Responses) == 0 && len(d.ParkedTriggers) == 0 && len(d.Drafts) == 0
+		len(d.Responses) == 0 && len(d.ParkedTriggers) == 0 && len(d.Drafts) == 0 && len(d.Suppressions) == 0 && len(d.OpenCases) == 0
 }

@@ -718,7 +718,7 @@ var File_treue_survey_v1_events_proto protoreflect.FileDescriptor
 
 const file_treue_survey_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1ctreue/survey/v1/events.proto\x12\x0ftreue.survey.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1atreue/event/v1/event.proto\x1a\x1ctreue/survey/v1/survey.proto\x1a\x1etreue/survey/v1/triggers.proto\"\xa2\x06\n" +
+	"\x1ctreue/survey/v1/events.proto\x12\x0ftreue.survey.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1atreue/event/v1/event.proto\x1a\x1ctreue/survey/v1/survey.proto\x1a\x1etreue/survey/v1/triggers.proto\"\xac\x06\n" +
 	"\x11InvitationCreated\x12/\n" +
 	"\rinvitation_id\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\finvitationId\x12'\n" +
@@ -740,8 +740,8 @@ const file_treue_survey_v1_events_proto_rawDesc = "" +
 	"\x0esurvey_version\x18\n" +
 	" \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\rsurveyVersion\x12'\n" +
 	"\n" +
-	"trigger_id\x18\v \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\ttriggerId\x121\n" +
-	"\x06due_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAt\x12(\n" +
+	"trigger_id\x18\v \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\ttriggerId\x12;\n" +
+	"\x06due_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampB\b\xbaH\x05\xb2\x01\x02*\x00R\x05dueAt\x12(\n" +
 	"\vemployee_id\x18\r \x01(\tB\a\xbaH\x04r\x02\x18@R\n" +
 	"employeeId\x12<\n" +
 	"\achannel\x18\x0e \x01(\x0e2\x18.treue.common.v1.ChannelB\b\xbaH\x05\x82\x01\x02\x10\x01R\achannel\x12/\n" +

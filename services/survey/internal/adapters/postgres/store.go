@@ -209,7 +209,10 @@ func (s *Store) MemberData(ctx context.Context, memberID string) (domain.MemberD
 			t.Touchpoint, t.OccurredAt = domain.Touchpoint(tp), t.OccurredAt.UTC()
 			return t, err
 		})
-		return err
+		if err != nil {
+			return err
+		}
+		return memberTriggerData(ctx, tx, &d)
 	})
 	if err != nil {
 		return domain.MemberData{}, err

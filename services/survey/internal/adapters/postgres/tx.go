@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 
@@ -9,7 +10,6 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/treue/treue/pkg/bus"
-	"github.com/treue/treue/services/survey/internal/app"
 	"github.com/treue/treue/services/survey/internal/convert"
 	"github.com/treue/treue/services/survey/internal/domain"
 )
@@ -29,53 +29,6 @@ type Tx struct {
 // NewTx wraps tx; Emit writes to outbox.
 func NewTx(tx pgx.Tx, outbox *bus.Outbox) *Tx { return &Tx{tx: tx, outbox: outbox} }
 
-// ClaimContacts implements app.Tx. The UPDATE takes a row lock only on members it
-// claims, and a concurrent claimer re-checks last_invited_at once that lock is released,
-// so two transactions cannot both claim a member. A trigger that already has an
-// invitation (a re-sent purchase) claims nothing, so it cannot use up the member's
-// contact. Known members who may not be asked (the common case) return no row.
-func (t *Tx) ClaimContacts(ctx context.Context, ts []domain.Trigger, now, notAfter time.Time) ([]app.ContactState, error) {
-	members, eventIDs, keys := make([]string, len(ts)), make([]string, len(ts)), make([]string, len(ts))
-	for i, tr := range ts {
-		members[i], eventIDs[i], keys[i] = tr.MemberID, tr.EventID, tr.Key
-	}
-	rows, err := t.tx.Query(ctx, `
-		WITH batch AS (
-			SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS b(member_id, trigger_event_id, trigger_key)
-		), claimed AS (
-			UPDATE members m SET last_invited_at = $4
-			FROM batch b
-			WHERE m.member_id = b.member_id AND m.survey_consent
-			  AND (m.last_invited_at IS NULL OR m.last_invited_at <= $5)
-			  AND NOT EXISTS (SELECT 1 FROM invitations i WHERE i.trigger_event_id = b.trigger_event_id)
-			  AND NOT EXISTS (SELECT 1 FROM invitations i WHERE i.trigger_key = b.trigger_key)
-			RETURNING m.member_id, m.locale
-		)
-		SELECT b.member_id, c.member_id IS NOT NULL, coalesce(c.locale, ''),
-		       EXISTS (SELECT 1 FROM erased_members e WHERE e.member_id = b.member_id)
-		FROM batch b LEFT JOIN claimed c ON c.member_id = b.member_id
-		WHERE c.member_id IS NOT NULL
-		   OR NOT EXISTS (SELECT 1 FROM members m WHERE m.member_id = b.member_id)`,
-		members, eventIDs, keys, now, notAfter)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (app.ContactState, error) {
-		var s app.ContactState
-		var claimed, erased bool
-		err := row.Scan(&s.MemberID, &claimed, &s.Locale, &erased)
-		switch {
-		case claimed:
-			s.Status = app.ContactClaimed
-		case erased:
-			s.Status = app.ContactErased
-		default:
-			s.Status = app.ContactUnknown
-		}
-		return s, err
-	})
-}
-
 // LockMembers implements app.Tx with transaction-level advisory locks, taken in the
 // order of their keys so that two transactions locking overlapping sets cannot deadlock
 // on them.
@@ -91,17 +44,21 @@ func (t *Tx) LockMembers(ctx context.Context, memberIDs []string) error {
 func (t *Tx) ParkTriggers(ctx context.Context, ts []domain.Trigger, now time.Time) error {
 	n := len(ts)
 	eventIDs, keys, members, touchpoints, stores := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	employees, channels, currencies, amounts := make([]string, n), make([]string, n), make([]string, n), make([]int64, n)
 	occurred := make([]time.Time, n)
 	for i, tr := range ts {
 		eventIDs[i], keys[i], members[i], touchpoints[i], stores[i], occurred[i] =
 			tr.EventID, tr.Key, tr.MemberID, string(tr.Touchpoint), tr.StoreID, tr.OccurredAt
+		employees[i], channels[i], currencies[i], amounts[i] = tr.EmployeeID, tr.SalesChannel, tr.Currency, tr.AmountMinor
 	}
 	_, err := t.tx.Exec(ctx, `
-		INSERT INTO pending_triggers (trigger_event_id, trigger_key, member_id, touchpoint, store_id, occurred_at, parked_at)
-		SELECT e, k, m, tp, s, o, $7
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) AS u(e, k, m, tp, s, o)
+		INSERT INTO pending_triggers (trigger_event_id, trigger_key, member_id, touchpoint, store_id, occurred_at, parked_at,
+		                              employee_id, sales_channel, currency, amount_minor)
+		SELECT e, k, m, tp, s, o, $7, emp, ch, cur, amt
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
+		            $8::text[], $9::text[], $10::text[], $11::bigint[]) AS u(e, k, m, tp, s, o, emp, ch, cur, amt)
 		ON CONFLICT DO NOTHING`,
-		eventIDs, keys, members, touchpoints, stores, occurred, now)
+		eventIDs, keys, members, touchpoints, stores, occurred, now, employees, channels, currencies, amounts)
 	return err
 }
 
@@ -109,7 +66,8 @@ func (t *Tx) ParkTriggers(ctx context.Context, ts []domain.Trigger, now time.Tim
 func (t *Tx) TakeParkedTriggers(ctx context.Context, memberIDs []string, since time.Time) ([]domain.Trigger, error) {
 	rows, err := t.tx.Query(ctx, `
 		DELETE FROM pending_triggers WHERE member_id = ANY($1)
-		RETURNING trigger_event_id, trigger_key, member_id, touchpoint, store_id, occurred_at, parked_at`, memberIDs)
+		RETURNING trigger_event_id, trigger_key, member_id, touchpoint, store_id, occurred_at, parked_at,
+		          employee_id, sales_channel, currency, amount_minor`, memberIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +75,8 @@ func (t *Tx) TakeParkedTriggers(ctx context.Context, memberIDs []string, since t
 	var tr domain.Trigger
 	var tp string
 	var parkedAt time.Time
-	_, err = pgx.ForEachRow(rows, []any{&tr.EventID, &tr.Key, &tr.MemberID, &tp, &tr.StoreID, &tr.OccurredAt, &parkedAt}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&tr.EventID, &tr.Key, &tr.MemberID, &tp, &tr.StoreID, &tr.OccurredAt, &parkedAt,
+		&tr.EmployeeID, &tr.SalesChannel, &tr.Currency, &tr.AmountMinor}, func() error {
 		if !parkedAt.Before(since) {
 			tr.Touchpoint = domain.Touchpoint(tp)
 			out = append(out, tr)
@@ -133,25 +92,62 @@ func (t *Tx) PruneParkedTriggers(ctx context.Context, before time.Time) error {
 	return err
 }
 
-// CreateInvitations implements app.Tx.
+// CreateInvitations implements app.Tx. An invitation without a status is SENT (as
+// before invitations were scheduled), due when created.
 func (t *Tx) CreateInvitations(ctx context.Context, invs []domain.Invitation) ([]string, error) {
 	n := len(invs)
 	ids, surveys, members, locales, touchpoints, stores, eventIDs, keys :=
 		make([]string, n), make([]string, n), make([]string, n), make([]string, n),
 		make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	expires, created := make([]time.Time, n), make([]time.Time, n)
+	statuses, triggerIDs, channelLists, channels, employees, salesChannels :=
+		make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	versions := make([]int32, n)
+	expires, created, due := make([]time.Time, n), make([]time.Time, n), make([]time.Time, n)
+	sent := make([]pgtype.Timestamptz, n)
 	for i, inv := range invs {
 		ids[i], surveys[i], members[i], locales[i], touchpoints[i], stores[i], eventIDs[i], keys[i] =
 			inv.ID, inv.SurveyID, inv.MemberID, inv.Locale, string(inv.Touchpoint), inv.StoreID, inv.TriggerEventID, inv.TriggerKey
-		expires[i], created[i] = inv.ExpiresAt, inv.CreatedAt
+		expires[i], created[i], due[i] = inv.ExpiresAt, inv.CreatedAt, inv.DueAt
+		if due[i].IsZero() {
+			due[i] = inv.CreatedAt
+		}
+		statuses[i] = string(inv.Status)
+		if statuses[i] == "" {
+			statuses[i] = string(domain.StatusSent)
+		}
+		if statuses[i] == string(domain.StatusSent) {
+			at := inv.SentAt
+			if at.IsZero() {
+				at = inv.CreatedAt
+			}
+			sent[i] = pgtype.Timestamptz{Time: at, Valid: true}
+		}
+		versions[i] = int32(max(inv.SurveyVersion, 1))
+		triggerIDs[i], employees[i], salesChannels[i] = inv.TriggerID, inv.EmployeeID, inv.SalesChannel
+		channels[i] = string(inv.Channel)
+		if channels[i] == "" {
+			channels[i] = string(domain.ChannelNone)
+		}
+		list := make([]string, len(inv.Channels))
+		for j, c := range inv.Channels {
+			list[j] = string(c)
+		}
+		channelLists[i] = strings.Join(list, ",")
 	}
 	rows, err := t.tx.Query(ctx, `
-		INSERT INTO invitations (id, survey_id, member_id, locale, touchpoint, store_id, trigger_event_id, trigger_key, expires_at, created_at)
-		SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-		                     $9::timestamptz[], $10::timestamptz[])
+		INSERT INTO invitations (id, survey_id, member_id, locale, touchpoint, store_id, trigger_event_id, trigger_key, expires_at,
+		                         created_at, status, due_at, survey_version, trigger_id, channels, channel, employee_id,
+		                         sales_channel, sent_at, updated_at)
+		SELECT id, sv, m, l, tp, st, e, k, x, c, stat, d, v, nullif(tr, '')::uuid, coalesce(string_to_array(nullif(chs, ''), ','), '{}'),
+		       ch, emp, sch, sent, c
+		FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+		            $9::timestamptz[], $10::timestamptz[], $11::text[], $12::timestamptz[], $13::int[], $14::text[],
+		            $15::text[], $16::text[], $17::text[], $18::text[], $19::timestamptz[])
+		     AS u(id, sv, m, l, tp, st, e, k, x, c, stat, d, v, tr, chs, ch, emp, sch, sent)
 		ON CONFLICT DO NOTHING
 		RETURNING id::text`,
-		ids, surveys, members, locales, touchpoints, stores, eventIDs, keys, expires, created)
+		ids, surveys, members, locales, touchpoints, stores, eventIDs, keys, expires, created,
+		statuses, due, versions, triggerIDs, channelLists, channels, employees, salesChannels, sent)
 	if err != nil {
 		return nil, err
 	}
@@ -204,6 +200,8 @@ func (t *Tx) EraseMembers(ctx context.Context, memberIDs []string, at time.Time)
 		answers = coalesce((SELECT jsonb_object_agg(a.key, a.value - 'text') FROM jsonb_each(r.answers) a), '{}')
 		FROM invitations i WHERE r.invitation_id = i.id AND i.member_id = ANY($1)`, memberIDs)
 	b.Queue(`DELETE FROM response_drafts d USING invitations i WHERE d.invitation_id = i.id AND i.member_id = ANY($1)`, memberIDs)
+	b.Queue(`DELETE FROM open_cases WHERE member_id = ANY($1)`, memberIDs)
+	b.Queue(`UPDATE suppressions SET member_id = NULL WHERE member_id = ANY($1)`, memberIDs)
 	b.Queue(`UPDATE invitations SET member_id = NULL, locale = NULL, anonymised_at = $2,
 		expires_at = least(expires_at, $2) WHERE member_id = ANY($1)`, memberIDs, at)
 	return t.tx.SendBatch(ctx, b).Close()

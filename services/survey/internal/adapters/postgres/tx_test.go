@@ -73,9 +73,9 @@ func wantWaiting[T any](t *testing.T, ch <-chan T, what string) {
 	}
 }
 
-// Two transactions claiming the same member at once: the second waits for the first
-// and, once it commits, finds the member already contacted.
-func TestClaimContactsIsExclusiveAcrossTransactions(t *testing.T) {
+// Two transactions reserving the same member's contact at once: the second waits for
+// the first and, once it commits, finds the member already contacted.
+func TestReserveContactsIsExclusiveAcrossTransactions(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	pool := migrated(t)
@@ -86,67 +86,139 @@ func TestClaimContactsIsExclusiveAcrossTransactions(t *testing.T) {
 	notAfter := now.Add(-30 * 24 * time.Hour)
 
 	tx1 := begin(t, pool)
-	got1, err := postgres.NewTx(tx1, nil).ClaimContacts(ctx, triggers("m1"), now, notAfter)
+	got1, err := postgres.NewTx(tx1, nil).ReserveContacts(ctx, []string{"m1"}, now, notAfter)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got1) != 1 || got1[0].Status != app.ContactClaimed || got1[0].Locale != "de" {
-		t.Fatalf("first claim = %+v, want claimed", got1)
+	if len(got1) != 1 || got1[0] != "m1" {
+		t.Fatalf("first reservation = %v, want [m1]", got1)
 	}
 
 	tx2 := begin(t, pool)
-	second := meanwhile(func() []app.ContactState {
-		got, err := postgres.NewTx(tx2, nil).ClaimContacts(ctx, triggers("m1"), now, notAfter)
+	second := meanwhile(func() []string {
+		got, err := postgres.NewTx(tx2, nil).ReserveContacts(ctx, []string{"m1"}, now, notAfter)
 		if err != nil {
 			t.Error(err)
 		}
 		return got
 	})
-	wantWaiting(t, second, "the second claim")
+	wantWaiting(t, second, "the second reservation")
 	commit(t, tx1)
 	if got := <-second; len(got) != 0 {
-		t.Errorf("second claim = %+v, want nothing (member already contacted)", got)
+		t.Errorf("second reservation = %v, want nothing (member already contacted)", got)
 	}
 }
 
-func TestClaimContactsReportsUnknownAndErasedMembers(t *testing.T) {
+// TriggerStates reports, for each trigger in order, what the contact policy needs.
+func TestTriggerStates(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	pool := migrated(t)
 	if _, err := pool.Exec(ctx, `
-		INSERT INTO members (member_id, survey_consent, last_invited_at) VALUES
-			('consents', true, NULL), ('no-consent', false, NULL), ('recent', true, now() - interval '1 day'),
-			('long-ago', true, now() - interval '40 days'), ('invited', true, NULL);
+		INSERT INTO members (member_id, survey_consent, last_invited_at, locale, tier, tags) VALUES
+			('consents', true, NULL, 'de', 'gold', '{vip}'), ('no-consent', false, NULL, '', '', '{}'),
+			('recent', true, now() - interval '1 day', '', '', '{}'),
+			('long-ago', true, now() - interval '40 days', '', '', '{}'), ('invited', true, NULL, '', '', '{}'),
+			('case', true, NULL, '', '', '{}');
+		INSERT INTO open_cases (case_id, member_id, opened_at) VALUES ('C1', 'case', now());
 		INSERT INTO invitations (id, survey_id, member_id, touchpoint, store_id, trigger_event_id, trigger_key, expires_at, created_at)
 		VALUES (gen_random_uuid(), '0192f0c8-5a1e-7000-8000-000000000001', 'invited', 'PURCHASE', 'S1',
 		        'ev-invited', 'pos:S1:T-invited', now(), now());
+		INSERT INTO purchase_keys (trigger_key, returned_at) VALUES ('pos:S1:T-long-ago', now()), ('pos:S1:T-consents', NULL);
 		INSERT INTO erased_members (member_id, erased_at) VALUES ('erased', now())`); err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now()
 	tx := begin(t, pool)
-	got, err := postgres.NewTx(tx, nil).ClaimContacts(ctx,
-		triggers("consents", "no-consent", "recent", "long-ago", "erased", "unknown", "invited"), now, now.Add(-30*24*time.Hour))
+	members := []string{"consents", "no-consent", "recent", "long-ago", "erased", "unknown", "invited", "case"}
+	got, epoch, err := postgres.NewTx(tx, nil).TriggerStates(ctx, triggers(members...), now.Add(-30*24*time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
-	status := map[string]app.ContactStatus{}
-	for _, s := range got {
-		status[s.MemberID] = s.Status
+	if epoch < 1 || len(got) != len(members) {
+		t.Fatalf("epoch %d, %d states; want a positive epoch and %d states", epoch, len(got), len(members))
 	}
-	// no-consent and recent may not be asked; invited's trigger already has its
-	// invitation: none of them is reported.
-	want := map[string]app.ContactStatus{
-		"consents": app.ContactClaimed, "long-ago": app.ContactClaimed,
-		"erased": app.ContactErased, "unknown": app.ContactUnknown,
+	byMember := map[string]app.TriggerState{}
+	for i, m := range members {
+		byMember[m] = got[i]
 	}
-	if len(status) != len(want) {
-		t.Errorf("got %v, want %v", status, want)
+	if s := byMember["consents"]; !s.Member.Known || !s.Member.Consent || s.Capped || s.Member.Locale != "de" ||
+		s.Member.Tier != "gold" || len(s.Member.Tags) != 1 || s.InvitationID != "" {
+		t.Errorf("consents: %+v", s)
 	}
-	for id, s := range want {
-		if status[id] != s {
-			t.Errorf("%s: %v, want %v", id, status[id], s)
+	if s := byMember["no-consent"]; !s.Member.Known || s.Member.Consent {
+		t.Errorf("no-consent: %+v", s)
+	}
+	if s := byMember["recent"]; !s.Capped {
+		t.Errorf("recent: %+v, want capped", s)
+	}
+	if s := byMember["long-ago"]; s.Capped || !s.Returned {
+		t.Errorf("long-ago: %+v, want not capped, returned", s)
+	}
+	if s := byMember["erased"]; s.Member.Known || !s.Member.Erased {
+		t.Errorf("erased: %+v", s)
+	}
+	if s := byMember["unknown"]; s.Member.Known || s.Member.Erased {
+		t.Errorf("unknown: %+v", s)
+	}
+	if s := byMember["invited"]; s.InvitationID == "" {
+		t.Errorf("invited: %+v, want its invitation", s)
+	}
+	if s := byMember["case"]; !s.Member.OpenCase {
+		t.Errorf("case: %+v, want an open case", s)
+	}
+}
+
+// A return and the invitation of its purchase, committing at the same moment: the
+// return waits for the purchase's registration and then finds its invitation; a
+// registration waits for a return under way and then finds the purchase returned.
+func TestReturnsAndPurchasesWaitForEachOther(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := migrated(t)
+	now := time.Now().UTC().Truncate(time.Second)
+
+	buying := begin(t, pool)
+	if got, err := postgres.NewTx(buying, nil).RegisterPurchases(ctx, []string{"pos:S1:T1"}); err != nil || len(got) != 0 {
+		t.Fatalf("register = %v, %v; want no return", got, err)
+	}
+	inv := domain.Invitation{ID: uuid.NewString(), SurveyID: domain.DefaultNPSSurveyID, MemberID: "m1", Touchpoint: domain.TouchpointPurchase,
+		StoreID: "S1", TriggerEventID: "ev-1", TriggerKey: "pos:S1:T1", ExpiresAt: now.Add(time.Hour), CreatedAt: now,
+		Status: domain.StatusScheduled, DueAt: now.Add(time.Minute)}
+	if _, err := postgres.NewTx(buying, nil).CreateInvitations(ctx, []domain.Invitation{inv}); err != nil {
+		t.Fatal(err)
+	}
+	returning := begin(t, pool)
+	suppressed := meanwhile(func() []domain.Invitation {
+		got, err := postgres.NewTx(returning, nil).RecordReturns(ctx, []string{"pos:S1:T1"}, now)
+		if err != nil {
+			t.Error(err)
 		}
+		return got
+	})
+	wantWaiting(t, suppressed, "the return")
+	commit(t, buying)
+	if got := <-suppressed; len(got) != 1 || got[0].ID != inv.ID {
+		t.Errorf("return suppressed %v, want the purchase's invitation", got)
+	}
+	commit(t, returning)
+
+	returning = begin(t, pool)
+	if _, err := postgres.NewTx(returning, nil).RecordReturns(ctx, []string{"pos:S1:T2"}, now); err != nil {
+		t.Fatal(err)
+	}
+	buying = begin(t, pool)
+	registered := meanwhile(func() []string {
+		got, err := postgres.NewTx(buying, nil).RegisterPurchases(ctx, []string{"pos:S1:T2", "pos:S1:T3"})
+		if err != nil {
+			t.Error(err)
+		}
+		return got
+	})
+	wantWaiting(t, registered, "the registration")
+	commit(t, returning)
+	if got := <-registered; len(got) != 1 || got[0] != "pos:S1:T2" {
+		t.Errorf("registration found %v returned, want [pos:S1:T2]", got)
 	}
 }
 

@@ -20,7 +20,9 @@ var (
 	invited = telemetry.NewCounter("treue.survey.invitations.created",
 		"Invitations created: a trigger earned one and its link was announced (survey.invitation.created) for delivery.", "{invitation}")
 	suppressed = telemetry.NewCounter("treue.survey.invitations.suppressed",
-		"Triggers of known members that earned no invitation: no consent, asked recently, another trigger in the batch, or erased.", "{trigger}")
+		"Invitations the contact policy held back, by reason (frequency_cap, no_consent, open_case, returned, erased, ...), at trigger time or when due.", "{trigger}")
+	skipped = telemetry.NewCounter("treue.survey.triggers.skipped",
+		"Touchpoints of known members that earned no invitation and are not recorded: no rule matched (no_rule) or the member is not in the rule's sample (sampled_out).", "{trigger}")
 	responses = telemetry.NewCounter("treue.survey.responses.received",
 		"Survey responses received, by kind of score (nps, csat, ces), class (NPS: promoter, passive, detractor; CSAT: satisfied, unsatisfied; CES: low_effort, high_effort) and touchpoint.", "{response}")
 )
@@ -28,7 +30,22 @@ var (
 // Evaluated counts what an evaluation of triggers came to.
 func Evaluated(ctx context.Context, e app.Evaluated) {
 	invited.Add(ctx, int64(e.Invited))
-	suppressed.Add(ctx, int64(e.Suppressed))
+	for reason, n := range e.Suppressed {
+		Suppressed(ctx, reason, n)
+	}
+	if e.NoRule > 0 {
+		skipped.Add(ctx, int64(e.NoRule), attribute.String("reason", "no_rule"))
+	}
+	if e.SampledOut > 0 {
+		skipped.Add(ctx, int64(e.SampledOut), attribute.String("reason", "sampled_out"))
+	}
+}
+
+// Suppressed counts n invitations held back for reason.
+func Suppressed(ctx context.Context, reason domain.SuppressionReason, n int) {
+	if n > 0 {
+		suppressed.Add(ctx, int64(n), attribute.String("reason", strings.ToLower(string(reason))))
+	}
 }
 
 // ResponseReceived counts a response recorded.
