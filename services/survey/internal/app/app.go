@@ -22,6 +22,7 @@ type Commands struct {
 	EnrollMembers    *EnrollMembers
 	EraseMembers     *EraseMembers
 	SubmitResponse   *SubmitResponse
+	Delivery         Delivery
 }
 
 // Queries read it.
@@ -29,6 +30,7 @@ type Queries struct {
 	OpenSurvey      *OpenSurvey
 	ListInvitations *ListInvitations
 	ExportMember    *ExportMember
+	ListDeliveries  *ListDeliveries
 }
 
 // Config are the application's settings.

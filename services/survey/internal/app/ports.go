@@ -23,6 +23,7 @@ type Store interface {
 	// MemberData returns everything stored about a member, read in one snapshot; for a
 	// member it knows nothing of, an empty MemberData.
 	MemberData(ctx context.Context, memberID string) (domain.MemberData, error)
+	DeliveryStore
 }
 
 // Tx is one database transaction: the state the survey keeps and the events it emits,
@@ -66,6 +67,7 @@ type Tx interface {
 	// Emit writes events to the outbox, to be published once the transaction commits;
 	// ctx carries the trace they continue.
 	Emit(ctx context.Context, events ...domain.Event) error
+	DeliveryTx
 }
 
 // ContactStatus is what ClaimContacts found out about a member.

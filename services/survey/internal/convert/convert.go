@@ -16,7 +16,7 @@ import (
 
 // Produces lists one message of every event type the survey emits; the outbox refuses
 // any other.
-var Produces = []proto.Message{&surveyv1.InvitationCreated{}, &surveyv1.ResponseSubmitted{}}
+var Produces = append([]proto.Message{&surveyv1.InvitationCreated{}, &surveyv1.ResponseSubmitted{}}, deliveryProduces...)
 
 // Touchpoints pairs the domain's touchpoints with the contract's.
 var Touchpoints = enum.New(map[domain.Touchpoint]commonv1.Touchpoint{
@@ -45,6 +45,10 @@ func Events(events ...domain.Event) ([]proto.Message, error) {
 		case domain.ResponseSubmitted:
 			out[i] = ToResponseSubmitted(e.Response)
 		default:
+			if m, ok := deliveryEvent(e); ok {
+				out[i] = m
+				continue
+			}
 			return nil, fmt.Errorf("convert: no event message for %T", e)
 		}
 	}
