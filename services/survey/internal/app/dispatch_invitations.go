@@ -109,11 +109,11 @@ func (d *DispatchInvitations) decide(ctx context.Context, tx Tx, inv DueInvitati
 	if inv.Answered {
 		return nil, tx.SetStatus(ctx, inv.ID, domain.StatusAnswered, now)
 	}
-	if !now.Before(inv.ExpiresAt) {
-		return nil, tx.SetStatus(ctx, inv.ID, domain.StatusExpired, now)
-	}
 	if reason, ok := policyRefuses(inv); ok {
 		return nil, d.suppress(ctx, tx, inv, reason, now)
+	}
+	if !now.Before(inv.ExpiresAt) {
+		return nil, tx.SetStatus(ctx, inv.ID, domain.StatusExpired, now)
 	}
 	ch, ok := domain.ChannelFor(inv.Channels, inv.Email != "", d.senders[domain.ChannelEmail] != nil, d.senders[domain.ChannelWebhook] != nil)
 	if !ok {

@@ -224,4 +224,3 @@ func (s *Store) ListDeliveries(ctx context.Context, invitationID string, failedO
 	}
 	return out, rows.Err()
 }
-
