@@ -42,6 +42,7 @@ type SMTPCatcher struct {
 	msgs     []Mail
 	failN    int
 	failCode int
+	delay    time.Duration
 	notify   chan struct{} // closed and replaced when a message arrives
 }
 
@@ -93,7 +94,21 @@ func (c *SMTPCatcher) FailNext(n, code int) {
 	c.failN, c.failCode = n, code
 }
 
+// SetDelay makes the server wait d after reading each message before it answers (a slow
+// server, to catch a sender in the middle of its work).
+func (c *SMTPCatcher) SetDelay(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.delay = d
+}
+
 func (c *SMTPCatcher) accept(m Mail) error {
+	c.mu.Lock()
+	delay := c.delay
+	c.mu.Unlock()
+	if delay > 0 {
+		time.Sleep(delay)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.failN > 0 {

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -91,15 +92,8 @@ func (d *DispatchInvitations) Pass(ctx context.Context, batch int) (int, error) 
 	if err != nil || len(work) == 0 {
 		return taken, err
 	}
-	d.send(ctx, work)
-	return taken, d.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
-		at := d.now().UTC()
-		for _, c := range work {
-			if err := d.record(ctx, tx, c, at); err != nil {
-				return err
-			}
-		}
-		return nil
+	return taken, d.send(ctx, work, func(ctx context.Context, c *claimed) error {
+		return d.store.InTx(ctx, func(ctx context.Context, tx Tx) error { return d.record(ctx, tx, c, d.now().UTC()) })
 	})
 }
 
@@ -208,19 +202,30 @@ func (d *DispatchInvitations) outgoing(inv DueInvitation, attempt int, reminder 
 	}, nil
 }
 
-// send delivers the claimed messages, Parallel at a time.
-func (d *DispatchInvitations) send(ctx context.Context, work []*claimed) {
+// send delivers the claimed messages, Parallel at a time, and records each outcome as
+// soon as it is known (its own transaction): a crash then leaves only the messages being
+// sent at that moment unrecorded, not the whole batch. It returns the first error of
+// recording.
+func (d *DispatchInvitations) send(ctx context.Context, work []*claimed, record func(context.Context, *claimed) error) error {
 	sem := make(chan struct{}, d.cfg.Parallel)
 	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var first error
 	for _, c := range work {
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			c.err = d.senders[c.channel].Send(ctx, c.out)
+			if err := record(ctx, c); err != nil {
+				mu.Lock()
+				first = cmp.Or(first, err)
+				mu.Unlock()
+			}
 		}()
 	}
 	wg.Wait()
+	return first
 }
 
 // record writes an attempt's outcome: SENT, a retry later, or FAILED.

@@ -62,10 +62,9 @@ func (r *SendReminders) Pass(ctx context.Context, batch int) (int, error) {
 	if err != nil || len(work) == 0 {
 		return taken, err
 	}
-	d.send(ctx, work)
-	return taken, d.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
-		at := d.now().UTC()
-		for _, c := range work {
+	return taken, d.send(ctx, work, func(ctx context.Context, c *claimed) error {
+		return d.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
+			at := d.now().UTC()
 			log := domain.Delivery{
 				ID: uuid.NewString(), InvitationID: c.due.ID, Channel: c.channel, Reminder: true,
 				Attempt: 1, Outcome: domain.OutcomeSent, AttemptedAt: at,
@@ -76,15 +75,13 @@ func (r *SendReminders) Pass(ctx context.Context, batch int) (int, error) {
 			if err := tx.LogDelivery(ctx, log); err != nil {
 				return err
 			}
-			if c.err == nil {
-				if err := tx.Emit(ctx, domain.InvitationSent{
-					InvitationID: c.due.ID, MemberID: c.due.MemberID, Channel: c.channel, Reminder: true, SentAt: at,
-				}); err != nil {
-					return err
-				}
+			if c.err != nil {
+				return nil
 			}
-		}
-		return nil
+			return tx.Emit(ctx, domain.InvitationSent{
+				InvitationID: c.due.ID, MemberID: c.due.MemberID, Channel: c.channel, Reminder: true, SentAt: at,
+			})
+		})
 	})
 }
 
