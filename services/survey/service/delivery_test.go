@@ -592,3 +592,21 @@ func TestDeliveryWithoutChannel(t *testing.T) {
 		t.Fatal("no NO_CHANNEL suppression")
 	}
 }
+
+// TestDeliveryRetiredSurvey: an invitation to a survey retired before it was due is held
+// back. (The column comes with survey definitions; the dispatcher reads it when it exists.)
+func TestDeliveryRetiredSurvey(t *testing.T) {
+	e := startDelivery(t)
+	e.exec(`ALTER TABLE surveys ADD COLUMN IF NOT EXISTS retired_at timestamptz`)
+	member := uuid.NewString()
+	e.member(member, "en", "retired@example.test", "", true)
+	e.exec(`UPDATE surveys SET retired_at = now() WHERE id = '0192f0c8-5a1e-7000-8000-000000000001'`)
+	id := e.schedule(member, "en", time.Now())
+	e.waitStatus(id, "SUPPRESSED")
+	if n := e.db.Count(`SELECT count(*) FROM suppressions WHERE invitation_id = $1 AND reason = 'SURVEY_RETIRED'`, id); n != 1 {
+		t.Fatal("no SURVEY_RETIRED suppression")
+	}
+	if e.mailsFor(id) != 0 {
+		t.Fatal("mailed")
+	}
+}
