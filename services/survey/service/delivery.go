@@ -15,6 +15,7 @@ import (
 	"github.com/treue/treue/services/survey/internal/adapters/webhook"
 	"github.com/treue/treue/services/survey/internal/app"
 	"github.com/treue/treue/services/survey/internal/domain"
+	"github.com/treue/treue/services/survey/internal/ports/metrics"
 )
 
 // Defaults of delivery.
@@ -234,6 +235,7 @@ func wireDelivery(rt *svc.Runtime, d DeliveryConfig, application *app.Applicatio
 		QuietHours: quiet, DefaultTimeZone: loc, MaxAttempts: d.MaxAttempts, BackoffBase: d.Backoff,
 		BackoffMax: d.BackoffMax, Lease: d.Lease, ReminderAfter: d.ReminderAfter, Parallel: d.Parallel,
 	}, now)
+	dispatch.Observe(metrics.Delivery{})
 	application.Commands.Delivery = app.Delivery{
 		Dispatch:    dispatch,
 		Reminders:   app.NewSendReminders(dispatch),

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/treue/treue/pkg/testkit"
 	surveyv1 "github.com/treue/treue/proto/gen/treue/survey/v1"
@@ -218,6 +219,14 @@ func TestDeliveryWaitsForTheEndOfQuietHours(t *testing.T) {
 }
 
 func TestDeliveryPolicyAtDueTime(t *testing.T) {
+	m := testkit.CaptureMetrics()
+	heldBack := func(reason string) int64 {
+		return m.Sum(t, "treue.survey.invitations.suppressed_when_due", attribute.String("reason", reason))
+	}
+	before := map[string]int64{}
+	for _, r := range []string{"no_consent", "open_case", "erased"} {
+		before[r] = heldBack(r)
+	}
 	e := startDelivery(t)
 	withdrawn, withCase, erased, answered, fine := uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString()
 	for _, m := range []string{withdrawn, withCase, erased, answered, fine} {
@@ -254,6 +263,11 @@ func TestDeliveryPolicyAtDueTime(t *testing.T) {
 			t.Errorf("%s: %d suppression rows with %s", id, n, want)
 		}
 	}
+	for r, b := range before {
+		if n := heldBack(r) - b; n != 1 {
+			t.Errorf("counted %d held back for %s, want 1", n, r)
+		}
+	}
 	e.waitStatus(ids[answered], "ANSWERED")
 	time.Sleep(300 * time.Millisecond)
 	for _, m := range []string{withdrawn, withCase, erased, answered} {
@@ -264,6 +278,12 @@ func TestDeliveryPolicyAtDueTime(t *testing.T) {
 }
 
 func TestDeliveryRetriesThenSendsAndListsDeliveries(t *testing.T) {
+	m := testkit.CaptureMetrics()
+	attempts := func(outcome string) int64 {
+		return m.Sum(t, "treue.survey.deliveries", attribute.String("channel", "email"),
+			attribute.Bool("reminder", false), attribute.String("outcome", outcome))
+	}
+	sentBefore, retryingBefore := attempts("sent"), attempts("retrying")
 	e := startDelivery(t)
 	member := uuid.NewString()
 	e.member(member, "en", "retry@example.test", "", true)
@@ -273,6 +293,9 @@ func TestDeliveryRetriesThenSendsAndListsDeliveries(t *testing.T) {
 	e.waitStatus(id, "SENT")
 	if n := e.db.Count(`SELECT attempts FROM invitations WHERE id = $1`, id); n != 3 {
 		t.Fatalf("attempts %d, want 3", n)
+	}
+	if s, r := attempts("sent")-sentBefore, attempts("retrying")-retryingBefore; s != 1 || r != 2 {
+		t.Errorf("counted %d sent and %d retrying attempts, want 1 and 2", s, r)
 	}
 
 	ctx := e.As("admin")

@@ -103,3 +103,17 @@ type Delivery struct {
 	Expire      *ExpireInvitations
 	Unsubscribe *Unsubscribe
 }
+
+// DeliveryObserver is told what delivery did, inside the transaction that records it (so
+// a count can wait for the commit).
+type DeliveryObserver interface {
+	// Attempted: one attempt through ch ended with outcome (domain.OutcomeSent, ...).
+	Attempted(ctx context.Context, ch domain.DeliveryChannel, reminder bool, outcome string)
+	// SuppressedWhenDue: the policy held back a due invitation.
+	SuppressedWhenDue(ctx context.Context, reason domain.SuppressionReason)
+}
+
+type noObserver struct{}
+
+func (noObserver) Attempted(context.Context, domain.DeliveryChannel, bool, string) {}
+func (noObserver) SuppressedWhenDue(context.Context, domain.SuppressionReason)     {}

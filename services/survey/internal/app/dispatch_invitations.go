@@ -42,6 +42,7 @@ type DispatchInvitations struct {
 	senders map[domain.DeliveryChannel]Sender
 	cfg     DeliveryConfig
 	now     func() time.Time
+	observe DeliveryObserver
 }
 
 // NewDispatchInvitations returns the dispatcher; senders has one sender per channel that
@@ -56,8 +57,11 @@ func NewDispatchInvitations(store Store, links *Links, unsub *UnsubscribeLinks, 
 	if cfg.DefaultTimeZone == nil {
 		cfg.DefaultTimeZone = time.UTC
 	}
-	return &DispatchInvitations{store: store, links: links, unsub: unsub, senders: senders, cfg: cfg, now: now}
+	return &DispatchInvitations{store: store, links: links, unsub: unsub, senders: senders, cfg: cfg, now: now, observe: noObserver{}}
 }
+
+// Observe has o told what delivery does (counters).
+func (d *DispatchInvitations) Observe(o DeliveryObserver) { d.observe = o }
 
 type claimed struct {
 	due     DueInvitation
@@ -159,6 +163,7 @@ func (d *DispatchInvitations) suppress(ctx context.Context, tx Tx, inv DueInvita
 	if err := tx.SuppressDue(ctx, inv.Invitation, reason, now); err != nil {
 		return err
 	}
+	d.observe.SuppressedWhenDue(ctx, reason)
 	return tx.Emit(ctx, domain.DueSuppressed{Invitation: inv.Invitation, Reason: reason, At: now})
 }
 
@@ -240,7 +245,7 @@ func (d *DispatchInvitations) record(ctx context.Context, tx Tx, c *claimed, at 
 			return err // !ok: another dispatcher took it over after our lease ended
 		}
 		log.Outcome = domain.OutcomeSent
-		if err := tx.LogDelivery(ctx, log); err != nil {
+		if err := d.log(ctx, tx, log); err != nil {
 			return err
 		}
 		return tx.Emit(ctx, domain.InvitationSent{InvitationID: inv.ID, MemberID: inv.MemberID, Channel: c.channel, SentAt: at})
@@ -253,19 +258,28 @@ func (d *DispatchInvitations) record(ctx context.Context, tx Tx, c *claimed, at 
 			return err
 		}
 		log.Outcome = domain.OutcomeRetrying
-		return tx.LogDelivery(ctx, log)
+		return d.log(ctx, tx, log)
 	}
 	ok, err := tx.MarkFailed(ctx, inv.ID, c.out.Attempt, at, log.Error)
 	if err != nil || !ok {
 		return err
 	}
 	log.Outcome = domain.OutcomeFailed
-	if err := tx.LogDelivery(ctx, log); err != nil {
+	if err := d.log(ctx, tx, log); err != nil {
 		return err
 	}
 	return tx.Emit(ctx, domain.DeliveryFailed{
 		InvitationID: inv.ID, MemberID: inv.MemberID, Channel: c.channel, Attempts: c.out.Attempt, Error: log.Error, FailedAt: at,
 	})
+}
+
+// log adds an attempt to the delivery log and tells the observer.
+func (d *DispatchInvitations) log(ctx context.Context, tx Tx, l domain.Delivery) error {
+	if err := tx.LogDelivery(ctx, l); err != nil {
+		return err
+	}
+	d.observe.Attempted(ctx, l.Channel, l.Reminder, l.Outcome)
+	return nil
 }
 
 // errorText is an error as logged: one line, at most 2000 bytes.

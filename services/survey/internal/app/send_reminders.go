@@ -72,7 +72,7 @@ func (r *SendReminders) Pass(ctx context.Context, batch int) (int, error) {
 			if c.err != nil {
 				log.Outcome, log.Error = domain.OutcomeFailed, errorText(c.err)
 			}
-			if err := tx.LogDelivery(ctx, log); err != nil {
+			if err := d.log(ctx, tx, log); err != nil {
 				return err
 			}
 			if c.err != nil {
