@@ -358,6 +358,10 @@ func TestDeliveryFailures(t *testing.T) {
 	if ev.GetAttempts() != 1 || !strings.Contains(ev.GetError(), "550") || ev.GetChannel() != surveyv1.DeliveryChannel_DELIVERY_CHANNEL_EMAIL {
 		t.Fatalf("event %v", ev)
 	}
+	if strings.Contains(ev.GetError(), "fail@example.test") ||
+		e.db.Count(`SELECT count(*) FROM deliveries WHERE error LIKE '%fail@example.test%'`) != 0 {
+		t.Fatalf("the member's address is in the error: %q", ev.GetError())
+	}
 
 	// Temporary refusals fail after the last attempt.
 	e.smtp.FailNext(2, 451)

@@ -250,7 +250,7 @@ func (d *DispatchInvitations) record(ctx context.Context, tx Tx, c *claimed, at 
 		}
 		return tx.Emit(ctx, domain.InvitationSent{InvitationID: inv.ID, MemberID: inv.MemberID, Channel: c.channel, SentAt: at})
 	}
-	log.Error = errorText(c.err)
+	log.Error = errorText(c.err, c.out)
 	if c.out.Attempt < d.cfg.MaxAttempts && !errors.Is(c.err, domain.ErrPermanentDelivery) {
 		next := at.Add(domain.Backoff(c.out.Attempt, d.cfg.BackoffBase, d.cfg.BackoffMax))
 		ok, err := tx.RetryLater(ctx, inv.ID, c.out.Attempt, next, log.Error)
@@ -282,9 +282,16 @@ func (d *DispatchInvitations) log(ctx context.Context, tx Tx, l domain.Delivery)
 	return nil
 }
 
-// errorText is an error as logged: one line, at most 2000 bytes.
-func errorText(err error) string {
-	s := strings.Join(strings.Fields(err.Error()), " ")
+// errorText is an error as logged: one line, at most 2000 bytes, without the member's
+// address or phone (an SMTP error names the recipient; the log outlives an erasure).
+func errorText(err error, m Outgoing) string {
+	s := err.Error()
+	for _, personal := range []string{m.Email, m.Phone} {
+		if personal != "" {
+			s = strings.ReplaceAll(s, personal, "<recipient>")
+		}
+	}
+	s = strings.Join(strings.Fields(s), " ")
 	if len(s) > 2000 {
 		s = s[:2000]
 	}

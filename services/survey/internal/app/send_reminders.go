@@ -70,7 +70,7 @@ func (r *SendReminders) Pass(ctx context.Context, batch int) (int, error) {
 				Attempt: 1, Outcome: domain.OutcomeSent, AttemptedAt: at,
 			}
 			if c.err != nil {
-				log.Outcome, log.Error = domain.OutcomeFailed, errorText(c.err)
+				log.Outcome, log.Error = domain.OutcomeFailed, errorText(c.err, c.out)
 			}
 			if err := d.log(ctx, tx, log); err != nil {
 				return err
