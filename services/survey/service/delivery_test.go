@@ -637,3 +637,53 @@ func TestDeliveryRetiredSurvey(t *testing.T) {
 		t.Fatal("mailed")
 	}
 }
+
+// TestDeliveryTwoReplicasSendEachOnce: two survey services on one database dispatch the
+// same 300 due invitations; each is mailed exactly once and logged once.
+func TestDeliveryTwoReplicasSendEachOnce(t *testing.T) {
+	e := startDelivery(t, func(c *service.Config) {
+		c.Delivery.Batch = 10
+		c.Delivery.Parallel = 4
+		c.Delivery.DispatchInterval = 10 * time.Millisecond
+	})
+	cfg := service.Config{
+		Base: e.Base(), PublicURL: publicURL, TokenSecret: testSecret, ContactInterval: service.DefaultContactInterval,
+		LinkTTL: service.DefaultLinkTTL, PendingTTL: service.DefaultPendingTTL, Delivery: service.DefaultDeliveryConfig(),
+	}
+	cfg.Delivery.SMTPAddr, cfg.Delivery.QuietHours = e.smtp.Addr(), "off"
+	cfg.Delivery.Batch, cfg.Delivery.Parallel, cfg.Delivery.DispatchInterval = 10, 4, 10*time.Millisecond
+	testkit.Start(t, service.New, cfg)
+
+	const n = 300
+	ids := make([]string, n)
+	members := make([]string, n)
+	for i := range ids {
+		ids[i], members[i] = uuid.NewString(), uuid.NewString()
+	}
+	e.exec(`WITH m AS (INSERT INTO members (member_id, locale, survey_consent, as_of, email)
+			SELECT unnest($2::text[]), 'en', true, now(), 'replica@example.test')
+		INSERT INTO invitations (id, survey_id, member_id, locale, touchpoint, store_id, trigger_event_id,
+			trigger_key, expires_at, created_at, status, due_at, channels)
+		SELECT u.id, '0192f0c8-5a1e-7000-8000-000000000001', u.member, 'en', 'PURCHASE', 'S1', u.id::text,
+			'pos:S1:' || u.id::text, date_trunc('second', now()) + interval '7 days', now(), 'SCHEDULED', now(), '{EMAIL}'
+		FROM unnest($1::uuid[], $2::text[]) AS u(id, member)`, ids, members)
+	testkit.Eventually(t, 60*time.Second, "all sent", func() bool {
+		return e.db.Count(`SELECT count(*) FROM invitations WHERE id = ANY($1) AND status = 'SENT'`, ids) == n
+	})
+	time.Sleep(300 * time.Millisecond)
+	count := map[string]int{}
+	for _, m := range e.smtp.Messages() {
+		count[m.Header.Get("Message-Id")]++
+	}
+	for _, id := range ids {
+		if c := count["<"+id+"@treue>"]; c != 1 {
+			t.Errorf("%s mailed %d times", id, c)
+		}
+	}
+	if k := e.db.Count(`SELECT count(*) FROM deliveries WHERE invitation_id = ANY($1)`, ids); k != n {
+		t.Fatalf("%d delivery rows, want %d", k, n)
+	}
+	if k := e.db.Count(`SELECT count(*) FROM invitations WHERE id = ANY($1) AND attempts <> 1`, ids); k != 0 {
+		t.Fatalf("%d invitations claimed more than once", k)
+	}
+}

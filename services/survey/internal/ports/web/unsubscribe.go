@@ -90,6 +90,9 @@ type unsubscribeView struct {
 
 // unsubscribeRoutes adds the unsubscribe pages to the handler's mux.
 func (h *Handler) unsubscribeRoutes() {
+	if h.app.Commands.Delivery.Unsubscribe == nil {
+		return // delivery not wired (a handler built for a test of the survey page alone)
+	}
 	h.mux.HandleFunc("GET /u/{token}", h.unsubscribeAsk)
 	h.mux.HandleFunc("POST /u/{token}", h.unsubscribeConfirm)
 }
