@@ -2,7 +2,9 @@
 // on a fresh database and namespace, publishes purchases as fast as a POS fleet could,
 // and reports end-to-end purchases per second until every point is posted exactly once,
 // the latency of Redeem and RedeemCoupon under concurrent callers, each service's peak
-// resident memory, and the product's rate as a share of a bare JetStream-to-Postgres pipe.
+// resident memory, the product's rate as a share of a bare JetStream-to-Postgres pipe, and
+// how fast survey invitations are scheduled and sent by email (to an SMTP catcher in this
+// process).
 package main
 
 import (
@@ -48,8 +50,8 @@ func main() {
 }
 
 type options struct {
-	purchases, members, callers, calls, publishers, poison, rules int
-	tiers                                                         bool
+	purchases, members, callers, calls, publishers, poison, rules, invitations int
+	tiers                                                                      bool
 }
 
 func run(ctx context.Context) error {
@@ -62,6 +64,7 @@ func run(ctx context.Context) error {
 	flag.BoolVar(&o.tiers, "tiers", true, "tiers defined (every batch keeps the qualifying figures)")
 	flag.IntVar(&o.rules, "rules", 50, "active earning rules (10 of them match every basket; 0 measures the ledger without rules)")
 	flag.IntVar(&o.poison, "poison", 1_000, "poison events interleaved with healthy purchases in the lag run (0 skips it)")
+	flag.IntVar(&o.invitations, "invitations", 2_000, "survey invitations to schedule and send by email to an SMTP catcher (0 skips it)")
 	logLevel := flag.String("service-log-level", "warn", "LOG_LEVEL of the services (debug logs every batch)")
 	flag.Parse()
 
@@ -72,12 +75,17 @@ func run(ctx context.Context) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	suffix := randomHex(4)
 	fmt.Printf("treue-bench: %d purchases for %d members, %d callers\n", o.purchases, o.members, o.callers)
+	surveys, surveyEnv, err := startSurveyBench()
+	if err != nil {
+		return err
+	}
+	defer surveys.close()
 	s, err := stack.Up(ctx, stack.Options{
 		Root: root, DataDir: filepath.Join(root, ".run", "bench"), Database: "treue_bench_" + suffix,
 		Namespace: "bench" + suffix + "_", Log: log,
 		// Points spendable at once (no return window), so that Redeem has points to spend;
 		// lots and their expiry are kept as in production.
-		Env: []string{"LOG_LEVEL=" + *logLevel, "LEDGER_RETURN_WINDOW=0"},
+		Env: append([]string{"LOG_LEVEL=" + *logLevel, "LEDGER_RETURN_WINDOW=0"}, surveyEnv...),
 	})
 	if err != nil {
 		return err
@@ -169,6 +177,12 @@ func run(ctx context.Context) error {
 	}
 	fmt.Printf("  Redeem        at %d callers: p50 %v  p99 %v  (%d calls)\n", o.callers, redeem.p(50), redeem.p(99), len(redeem))
 	fmt.Printf("  RedeemCoupon  at %d callers: p50 %v  p99 %v  (%d calls)\n", o.callers, coupons.p(50), coupons.p(99), len(coupons))
+
+	if o.invitations > 0 {
+		if err := surveys.run(ctx, pool, o.invitations); err != nil {
+			return err
+		}
+	}
 
 	rss := s.PeakRSS()
 	names := make([]string, 0, len(rss))

@@ -91,6 +91,7 @@ func run(ctx context.Context, root, dir string, natsPort int, once bool) error {
 		return err
 	}
 	defer stopTracing()
+	startDemoMail(ctx, log)
 	fmt.Println("Treue: starting Postgres, NATS JetStream and the five services ...")
 	s, err := stack.Up(ctx, stack.Options{
 		Root: root, DataDir: dir, Database: devDatabase, NATSPort: natsPort, FixedPorts: true, Log: log,

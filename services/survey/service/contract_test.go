@@ -42,7 +42,7 @@ func TestContract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := testkit.EventTypes(c.Produces), []string{"treue.survey.v1.InvitationCreated", "treue.survey.v1.InvitationSuppressed", "treue.survey.v1.ResponseSubmitted"}; !slices.Equal(got, want) {
+	if got, want := testkit.EventTypes(c.Produces), []string{"treue.survey.v1.InvitationCreated", "treue.survey.v1.InvitationDeliveryFailed", "treue.survey.v1.InvitationSent", "treue.survey.v1.InvitationSuppressed", "treue.survey.v1.MemberUnsubscribed", "treue.survey.v1.ResponseSubmitted"}; !slices.Equal(got, want) {
 		t.Errorf("produces %v, want %v", got, want)
 	}
 	want := []string{"treue.feedback.v1.CaseOpened", "treue.feedback.v1.CaseResolved",

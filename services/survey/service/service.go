@@ -71,6 +71,8 @@ type Config struct {
 	// PendingTTL is how long a trigger for a member not known yet waits for the member's
 	// enrolment (SURVEY_PENDING_TTL).
 	PendingTTL time.Duration
+	// Delivery is how invitations reach members (SURVEY_SMTP_*, SURVEY_WEBHOOK_*, ...).
+	Delivery DeliveryConfig
 }
 
 // LoadConfig reads the configuration from the environment.
@@ -83,6 +85,7 @@ func LoadConfig() (Config, error) {
 		ContactInterval: env.Duration("SURVEY_CONTACT_INTERVAL", DefaultContactInterval),
 		LinkTTL:         env.Duration("SURVEY_LINK_TTL", DefaultLinkTTL),
 		PendingTTL:      env.Duration("SURVEY_PENDING_TTL", DefaultPendingTTL),
+		Delivery:        loadDelivery(env),
 	}
 	if err := env.Err(); err != nil {
 		return Config{}, err
@@ -107,6 +110,9 @@ func (c Config) validate() error {
 	if c.PendingTTL <= 0 {
 		errs = append(errs, errors.New("SURVEY_PENDING_TTL must be positive"))
 	}
+	if err := c.Delivery.validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("configuration: %w", errors.Join(errs...))
 	}
@@ -122,6 +128,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("contact_interval", c.ContactInterval),
 		slog.Duration("link_ttl", c.LinkTTL),
 		slog.Duration("pending_ttl", c.PendingTTL),
+		slog.Any("delivery", c.Delivery),
 	)
 }
 
@@ -157,6 +164,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 }
 
 func wire(rt *svc.Runtime, cfg Config, signer *domain.LinkSigner, log *slog.Logger) error {
+	store, links := postgres.NewStore(rt.DB, rt.Outbox), app.NewLinks(signer, cfg.PublicURL)
 	application, err := app.New(app.Deps{
 		Config: app.Config{
 			SurveyID:   domain.DefaultNPSSurveyID,
@@ -164,11 +172,14 @@ func wire(rt *svc.Runtime, cfg Config, signer *domain.LinkSigner, log *slog.Logg
 			Contact:    domain.ContactPolicy{Interval: cfg.ContactInterval},
 			PendingTTL: cfg.PendingTTL,
 		},
-		Store: postgres.NewStore(rt.DB, rt.Outbox),
-		Links: app.NewLinks(signer, cfg.PublicURL),
+		Store: store,
+		Links: links,
 		Now:   time.Now,
 	})
 	if err != nil {
+		return err
+	}
+	if err := wireDelivery(rt, cfg.Delivery, application, store, links, signer, cfg.PublicURL, time.Now); err != nil {
 		return err
 	}
 	if err := rt.Consume(events.Consumers(application)...); err != nil {

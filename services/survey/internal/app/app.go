@@ -24,6 +24,7 @@ type Commands struct {
 	SubmitResponse   *SubmitResponse
 	Triggers         TriggerCommands
 	DefinitionCommands
+	Delivery         Delivery
 }
 
 // Queries read it.
@@ -33,6 +34,7 @@ type Queries struct {
 	ExportMember    *ExportMember
 	Triggers        TriggerQueries
 	DefinitionQueries
+	ListDeliveries  *ListDeliveries
 }
 
 // Config are the application's settings.

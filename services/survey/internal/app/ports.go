@@ -23,6 +23,7 @@ type Store interface {
 	// member it knows nothing of, an empty MemberData.
 	MemberData(ctx context.Context, memberID string) (domain.MemberData, error)
 	TriggerStore
+	DeliveryStore
 }
 
 // Tx is one database transaction: the state the survey keeps and the events it emits,
@@ -61,6 +62,7 @@ type Tx interface {
 	Emit(ctx context.Context, events ...domain.Event) error
 	DefinitionTx
 	TriggerTx
+	DeliveryTx
 }
 
 // Cursor marks a position in a newest-first list of invitations.

@@ -16,7 +16,7 @@ import (
 
 // Produces lists one message of every event type the survey emits; the outbox refuses
 // any other.
-var Produces = []proto.Message{&surveyv1.InvitationCreated{}, &surveyv1.ResponseSubmitted{}, &surveyv1.InvitationSuppressed{}}
+var Produces = append([]proto.Message{&surveyv1.InvitationCreated{}, &surveyv1.ResponseSubmitted{}}, deliveryProduces...)
 
 // Touchpoints pairs the domain's touchpoints with the contract's.
 var Touchpoints = enum.New(map[domain.Touchpoint]commonv1.Touchpoint{
@@ -60,6 +60,10 @@ func Events(events ...domain.Event) ([]proto.Message, error) {
 		case domain.InvitationSuppressed:
 			out[i] = ToInvitationSuppressed(e.Suppression)
 		default:
+			if m, ok := deliveryEvent(e); ok {
+				out[i] = m
+				continue
+			}
 			return nil, fmt.Errorf("convert: no event message for %T", e)
 		}
 	}

@@ -63,6 +63,9 @@ type Invitation struct {
 	EmployeeID    string
 	SalesChannel  string // where the touchpoint happened: STORE, WEB or ""
 	SentAt        time.Time
+	// Attempts are the deliveries tried so far: a link in flight works though the
+	// invitation is not marked sent yet.
+	Attempts int
 }
 
 // NewInvitation invites the member of trigger t to survey surveyID. The expiry is cut to
@@ -183,7 +186,10 @@ func (i Invitation) Answerable(now time.Time) error {
 	if !i.Open(now) {
 		return ErrLinkExpired
 	}
-	if now.Before(i.DueAt) {
+	// A scheduled invitation's link works once it is due, or once a delivery was tried:
+	// the dispatcher's lease and back-off move due_at, and the email may be read before
+	// the invitation is marked sent.
+	if i.Status == StatusScheduled && i.Attempts == 0 && now.Before(i.DueAt) {
 		return ErrNotYetDue
 	}
 	return nil

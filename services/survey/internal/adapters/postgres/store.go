@@ -42,7 +42,7 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, tx app.Tx
 const invitationColumns = `i.id::text, i.survey_id::text, coalesce(i.member_id, ''), coalesce(i.locale, ''),
 	i.touchpoint, i.store_id, i.trigger_event_id, i.trigger_key, i.expires_at, i.created_at,
 	i.status, i.due_at, i.survey_version, coalesce(i.trigger_id::text, ''), i.channels, i.channel, i.employee_id,
-	i.sales_channel, i.sent_at`
+	i.sales_channel, i.sent_at, i.attempts`
 
 func scanInvitation(row pgx.Row, extra ...any) (domain.Invitation, error) {
 	var inv domain.Invitation
@@ -52,7 +52,7 @@ func scanInvitation(row pgx.Row, extra ...any) (domain.Invitation, error) {
 	dest := append([]any{&inv.ID, &inv.SurveyID, &inv.MemberID, &inv.Locale, &tp, &inv.StoreID,
 		&inv.TriggerEventID, &inv.TriggerKey, &inv.ExpiresAt, &inv.CreatedAt,
 		&status, &inv.DueAt, &inv.SurveyVersion, &inv.TriggerID, &channels, &channel, &inv.EmployeeID,
-		&inv.SalesChannel, &sentAt}, extra...)
+		&inv.SalesChannel, &sentAt, &inv.Attempts}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return domain.Invitation{}, domain.ErrInvitationNotFound

@@ -36,6 +36,7 @@ func New(application *app.Application, log *slog.Logger) *Handler {
 	h := &Handler{app: application, log: log, mux: http.NewServeMux()}
 	h.mux.HandleFunc("GET /s/{token}", h.show)
 	h.mux.HandleFunc("POST /s/{token}", h.submit)
+	h.unsubscribeRoutes()
 	h.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
