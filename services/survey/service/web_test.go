@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -55,6 +56,12 @@ func (e *env) do(req *http.Request) page {
 		e.t.Fatal(err)
 	}
 	return page{code: resp.StatusCode, header: resp.Header, body: string(b)}
+}
+
+// answer posts the answers of the NPS survey's page: a score and a reason.
+func (e *env) answer(path string, score int, reason string) page {
+	e.t.Helper()
+	return e.post(path, url.Values{"score": {strconv.Itoa(score)}, "comment": {reason}})
 }
 
 func pathOf(t testing.TB, link string) string {
@@ -172,10 +179,10 @@ func TestSurveyPageProblems(t *testing.T) {
 		code int
 		want string
 	}{
-		{"tampered", func() page { return e.get("/s/x" + token[1:]) }, http.StatusBadRequest, "not valid"},
-		{"garbage", func() page { return e.get("/s/garbage", "Accept-Language", "en-US,en;q=0.8") }, http.StatusBadRequest, "not valid"},
-		{"garbage in German", func() page { return e.get("/s/garbage", "Accept-Language", "de-CH, en;q=0.5") }, http.StatusBadRequest, "ungültig"},
-		{"too long", func() page { return e.get("/s/" + strings.Repeat("a", 600)) }, http.StatusBadRequest, "not valid"},
+		{"tampered", func() page { return e.get("/s/x" + token[1:]) }, http.StatusNotFound, "not valid"},
+		{"garbage", func() page { return e.get("/s/garbage", "Accept-Language", "en-US,en;q=0.8") }, http.StatusNotFound, "not valid"},
+		{"garbage in German", func() page { return e.get("/s/garbage", "Accept-Language", "de-CH, en;q=0.5") }, http.StatusNotFound, "ungültig"},
+		{"too long", func() page { return e.get("/s/" + strings.Repeat("a", 600)) }, http.StatusNotFound, "not valid"},
 		{"expired", func() page { return e.get("/s/" + expired) }, http.StatusGone, "abgelaufen"},
 		{"expired post", func() page { return e.post("/s/"+expired, url.Values{"score": {"5"}}) }, http.StatusGone, "abgelaufen"},
 		{"unknown invitation", func() page { return e.get("/s/" + signer.Sign(uuid.New(), time.Now().Add(time.Hour))) }, http.StatusGone, "no longer available"},

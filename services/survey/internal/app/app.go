@@ -22,6 +22,7 @@ type Commands struct {
 	EnrollMembers    *EnrollMembers
 	EraseMembers     *EraseMembers
 	SubmitResponse   *SubmitResponse
+	IssueReceiptLink *IssueReceiptLink
 }
 
 // Queries read it.
@@ -48,6 +49,8 @@ type Deps struct {
 	Config Config
 	Store  Store
 	Links  *Links
+	// QR draws the QR codes of receipt links (optional: without it IssueReceiptLink fails).
+	QR QRCodes
 	// Now is the clock.
 	Now func() time.Time
 }
@@ -68,6 +71,7 @@ func New(d Deps) (*Application, error) {
 			EnrollMembers:    &EnrollMembers{store: d.Store, triggers: triggers, pendingTTL: cfg.PendingTTL, now: d.Now},
 			EraseMembers:     &EraseMembers{store: d.Store, now: d.Now},
 			SubmitResponse:   &SubmitResponse{store: d.Store, links: d.Links, now: d.Now},
+			IssueReceiptLink: &IssueReceiptLink{store: d.Store, links: d.Links, qr: d.QR, surveyID: cfg.SurveyID, ttl: cfg.LinkTTL, now: d.Now},
 		},
 		Queries: Queries{
 			OpenSurvey:      &OpenSurvey{store: d.Store, links: d.Links, now: d.Now},

@@ -28,6 +28,7 @@ type Store interface {
 // Tx is one database transaction: the state the survey keeps and the events it emits,
 // committed together (events leave through the outbox).
 type Tx interface {
+	ReceiptTx
 	// ClaimContacts looks up the members of the triggers (one trigger per member) in one
 	// statement. For each member who consented and was not invited after notAfter, and
 	// whose trigger has no invitation yet, it records now as their last invitation (the

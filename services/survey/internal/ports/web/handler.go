@@ -36,6 +36,9 @@ func New(application *app.Application, log *slog.Logger) *Handler {
 	h := &Handler{app: application, log: log, mux: http.NewServeMux()}
 	h.mux.HandleFunc("GET /s/{token}", h.show)
 	h.mux.HandleFunc("POST /s/{token}", h.submit)
+	// Receipt links: the same page under a short code.
+	h.mux.HandleFunc("GET /r/{token}", h.show)
+	h.mux.HandleFunc("POST /r/{token}", h.submit)
 	h.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
@@ -121,7 +124,7 @@ func (h *Handler) open(w http.ResponseWriter, r *http.Request) (app.SurveyPage, 
 	lang := acceptLanguage(r.Header.Get("Accept-Language"))
 	token := r.PathValue("token")
 	if len(token) > maxTokenLen {
-		h.problem(w, r, http.StatusBadRequest, lang, func(t uiText) string { return t.Invalid })
+		h.problem(w, r, http.StatusNotFound, lang, func(t uiText) string { return t.Invalid })
 		return app.SurveyPage{}, false
 	}
 	page, err := h.app.Queries.OpenSurvey.Handle(r.Context(), token)
@@ -132,7 +135,7 @@ func (h *Handler) open(w http.ResponseWriter, r *http.Request) (app.SurveyPage, 
 	case err == nil:
 		return page, true
 	case errors.Is(err, domain.ErrTokenInvalid):
-		h.problem(w, r, http.StatusBadRequest, lang, func(t uiText) string { return t.Invalid })
+		h.problem(w, r, http.StatusNotFound, lang, func(t uiText) string { return t.Invalid })
 	case errors.Is(err, domain.ErrLinkExpired):
 		h.problem(w, r, http.StatusGone, lang, func(t uiText) string { return t.Expired })
 	case errors.Is(err, domain.ErrInvitationNotFound):
