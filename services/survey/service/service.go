@@ -174,6 +174,7 @@ func wire(rt *svc.Runtime, cfg Config, signer *domain.LinkSigner, log *slog.Logg
 		return err
 	}
 	surveyv1.RegisterSurveyServiceServer(rt.GRPC, grpcapi.NewSurvey(application))
+	surveyv1.RegisterDefinitionServiceServer(rt.GRPC, grpcapi.NewDefinitions(application))
 	privacyv1.RegisterPrivacyServiceServer(rt.GRPC, privacy.NewServer(Name, application.Queries.ExportMember.Handle, convert.Export))
 	rt.HandleHTTP(web.New(application, log))
 	return nil

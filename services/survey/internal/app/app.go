@@ -23,6 +23,7 @@ type Commands struct {
 	EraseMembers     *EraseMembers
 	SubmitResponse   *SubmitResponse
 	IssueReceiptLink *IssueReceiptLink
+	DefinitionCommands
 }
 
 // Queries read it.
@@ -30,6 +31,7 @@ type Queries struct {
 	OpenSurvey      *OpenSurvey
 	ListInvitations *ListInvitations
 	ExportMember    *ExportMember
+	DefinitionQueries
 }
 
 // Config are the application's settings.
@@ -64,19 +66,22 @@ func New(d Deps) (*Application, error) {
 	if cfg.SurveyID == "" || cfg.LinkTTL <= 0 || cfg.Contact.Interval < 0 || cfg.PendingTTL <= 0 {
 		return nil, errors.New("app: survey id, a positive link TTL and pending TTL and a non-negative contact interval are required")
 	}
+	defCommands, defQueries := newDefinitions(d)
 	triggers := &EvaluateTriggers{store: d.Store, cfg: cfg, links: d.Links, now: d.Now}
 	return &Application{
 		Commands: Commands{
-			EvaluateTriggers: triggers,
-			EnrollMembers:    &EnrollMembers{store: d.Store, triggers: triggers, pendingTTL: cfg.PendingTTL, now: d.Now},
-			EraseMembers:     &EraseMembers{store: d.Store, now: d.Now},
-			SubmitResponse:   &SubmitResponse{store: d.Store, links: d.Links, now: d.Now},
-			IssueReceiptLink: &IssueReceiptLink{store: d.Store, links: d.Links, qr: d.QR, surveyID: cfg.SurveyID, ttl: cfg.LinkTTL, now: d.Now},
+			EvaluateTriggers:   triggers,
+			EnrollMembers:      &EnrollMembers{store: d.Store, triggers: triggers, pendingTTL: cfg.PendingTTL, now: d.Now},
+			EraseMembers:       &EraseMembers{store: d.Store, now: d.Now},
+			SubmitResponse:     &SubmitResponse{store: d.Store, links: d.Links, now: d.Now},
+			IssueReceiptLink:   &IssueReceiptLink{store: d.Store, links: d.Links, qr: d.QR, surveyID: cfg.SurveyID, ttl: cfg.LinkTTL, now: d.Now},
+			DefinitionCommands: defCommands,
 		},
 		Queries: Queries{
-			OpenSurvey:      &OpenSurvey{store: d.Store, links: d.Links, now: d.Now},
-			ListInvitations: &ListInvitations{store: d.Store, links: d.Links},
-			ExportMember:    &ExportMember{store: d.Store},
+			OpenSurvey:        &OpenSurvey{store: d.Store, links: d.Links, now: d.Now},
+			ListInvitations:   &ListInvitations{store: d.Store, links: d.Links},
+			ExportMember:      &ExportMember{store: d.Store},
+			DefinitionQueries: defQueries,
 		},
 	}, nil
 }

@@ -15,18 +15,21 @@ type OpenSurvey struct {
 	now   func() time.Time
 }
 
-// SurveyPage is what the page of a link shows.
+// SurveyPage is what the page of a link shows: the invitation's own survey version
+// (never a later one), in the member's language, with the answers saved so far.
 type SurveyPage struct {
 	Invitation domain.Invitation
+	Version    domain.SurveyVersion
 	// Lang is the language chosen from the member's locale; "" when the link is invalid.
 	Lang     string
-	Text     domain.SurveyText
+	Draft    domain.Answers
 	Answered bool
 }
 
-// Handle returns the page of token. With domain.ErrLinkExpired it still returns the page
-// (for its language); with domain.ErrTokenInvalid or domain.ErrInvitationNotFound an
-// empty page. An answered invitation is no error, whatever its expiry.
+// Handle returns the page of token. With domain.ErrLinkExpired (also for a suppressed,
+// failed or expired invitation) or domain.ErrNotYetDue it still returns the page (for
+// its language); with domain.ErrTokenInvalid or domain.ErrInvitationNotFound an empty
+// page. An answered invitation is no error, whatever its expiry.
 func (h *OpenSurvey) Handle(ctx context.Context, token string) (SurveyPage, error) {
 	now := h.now().UTC()
 	invitationID, verr := h.links.Verify(token, now)
@@ -37,20 +40,23 @@ func (h *OpenSurvey) Handle(ctx context.Context, token string) (SurveyPage, erro
 	if err != nil {
 		return SurveyPage{}, err
 	}
-	survey, err := h.store.Survey(ctx, inv.SurveyID)
+	v, err := h.store.SurveyVersion(ctx, inv.SurveyID, inv.SurveyVersion)
 	if err != nil {
 		return SurveyPage{}, err
 	}
-	lang, text := survey.Text(inv.Locale)
-	page := SurveyPage{Invitation: inv, Lang: lang, Text: text, Answered: answered}
+	page := SurveyPage{Invitation: inv, Version: v, Lang: v.Language(inv.Locale), Answered: answered}
 	switch {
 	case answered:
 		// An answered link keeps thanking the member, even once it has expired.
 		return page, nil
 	case verr != nil:
 		return page, verr
-	case !inv.Open(now):
-		return page, domain.ErrLinkExpired
+	}
+	if err := inv.Answerable(now); err != nil {
+		return page, err
+	}
+	if page.Draft, err = h.store.Draft(ctx, inv.ID); err != nil {
+		return SurveyPage{}, err
 	}
 	return page, nil
 }

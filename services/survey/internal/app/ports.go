@@ -15,8 +15,7 @@ type Store interface {
 	// Invitation returns an invitation and whether it was answered, or
 	// domain.ErrInvitationNotFound.
 	Invitation(ctx context.Context, id string) (domain.Invitation, bool, error)
-	// Survey returns a survey definition.
-	Survey(ctx context.Context, id string) (domain.Survey, error)
+	DefinitionStore
 	// ListInvitations returns up to limit invitations of a member, newest first, after
 	// the cursor when there is one.
 	ListInvitations(ctx context.Context, memberID string, after *Cursor, limit int) ([]InvitationView, error)
@@ -67,6 +66,7 @@ type Tx interface {
 	// Emit writes events to the outbox, to be published once the transaction commits;
 	// ctx carries the trace they continue.
 	Emit(ctx context.Context, events ...domain.Event) error
+	DefinitionTx
 }
 
 // ContactStatus is what ClaimContacts found out about a member.

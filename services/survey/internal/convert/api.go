@@ -17,13 +17,16 @@ import (
 // ToProtoResponse is a response as the API returns it.
 func ToProtoResponse(r domain.Response) *surveyv1.Response {
 	return &surveyv1.Response{
-		ResponseId:   r.ID,
-		InvitationId: r.InvitationID,
-		MemberId:     r.MemberID,
-		Score:        int32(r.Score),
-		Comment:      r.Comment,
-		NpsClass:     NPSClasses.Proto(r.Class),
-		SubmittedAt:  timestamppb.New(r.SubmittedAt),
+		ResponseId:    r.ID,
+		InvitationId:  r.InvitationID,
+		MemberId:      r.MemberID,
+		Score:         int32(r.Score),
+		Comment:       r.Comment,
+		NpsClass:      NPSClasses.Proto(r.Class),
+		SubmittedAt:   timestamppb.New(r.SubmittedAt),
+		ScoreKind:     ScoreKinds.Proto(r.ScoreKind),
+		SurveyVersion: int32(r.SurveyVersion),
+		Answers:       ToProtoAnswers(r.Answers),
 	}
 }
 

@@ -35,6 +35,19 @@ var NPSClasses = enum.New(map[domain.NPSClass]commonv1.NpsClass{
 	domain.Promoter:  commonv1.NpsClass_NPS_CLASS_PROMOTER,
 })
 
+// ScoreKinds pairs the kinds of score.
+var ScoreKinds = enum.New(map[domain.ScoreKind]commonv1.ScoreKind{
+	domain.ScoreNPS:  commonv1.ScoreKind_SCORE_KIND_NPS,
+	domain.ScoreCSAT: commonv1.ScoreKind_SCORE_KIND_CSAT,
+	domain.ScoreCES:  commonv1.ScoreKind_SCORE_KIND_CES,
+})
+
+// SalesChannels pairs where a touchpoint happened (invitations.sales_channel).
+var SalesChannels = enum.New(map[string]commonv1.Channel{
+	"STORE": commonv1.Channel_CHANNEL_STORE,
+	"WEB":   commonv1.Channel_CHANNEL_WEB,
+})
+
 // Events converts domain events to the contract's messages.
 func Events(events ...domain.Event) ([]proto.Message, error) {
 	out := make([]proto.Message, len(events))
@@ -69,15 +82,25 @@ func ToInvitationCreated(inv domain.Invitation, url string) *surveyv1.Invitation
 // ToResponseSubmitted is the event of a new response.
 func ToResponseSubmitted(r domain.Response) *surveyv1.ResponseSubmitted {
 	return &surveyv1.ResponseSubmitted{
-		ResponseId:   r.ID,
-		InvitationId: r.InvitationID,
-		SurveyId:     r.SurveyID,
-		MemberId:     r.MemberID,
-		Touchpoint:   Touchpoints.Proto(r.Touchpoint),
-		StoreId:      r.StoreID,
-		Score:        int32(r.Score),
-		Comment:      r.Comment,
-		NpsClass:     NPSClasses.Proto(r.Class),
-		SubmittedAt:  timestamppb.New(r.SubmittedAt),
+		ResponseId:    r.ID,
+		InvitationId:  r.InvitationID,
+		SurveyId:      r.SurveyID,
+		MemberId:      r.MemberID,
+		Touchpoint:    Touchpoints.Proto(r.Touchpoint),
+		StoreId:       r.StoreID,
+		Score:         int32(r.Score),
+		Comment:       r.Comment,
+		NpsClass:      NPSClasses.Proto(r.Class),
+		SubmittedAt:   timestamppb.New(r.SubmittedAt),
+		ScoreKind:     ScoreKinds.Proto(r.ScoreKind),
+		CsatSatisfied: r.CSATSatisfied,
+		CesLowEffort:  r.CESLowEffort,
+		SurveyVersion: int32(r.SurveyVersion),
+		EmployeeId:    r.EmployeeID,
+		Channel:       SalesChannels.Proto(r.SalesChannel),
+		TouchpointKey: r.TriggerKey,
+		TriggerId:     r.TriggerID,
+		Locale:        r.Locale,
+		Answers:       ToProtoAnswers(r.Answers),
 	}
 }

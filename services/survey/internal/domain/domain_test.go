@@ -103,24 +103,24 @@ func TestNewLinkSignerRejectsShortSecret(t *testing.T) {
 	}
 }
 
-func TestSurveyText(t *testing.T) {
+func TestSurveyVersionLanguage(t *testing.T) {
 	t.Parallel()
-	s := domain.Survey{DefaultLocale: "en", Texts: map[string]domain.SurveyText{
-		"en": {Question: "How likely?"},
-		"de": {Question: "Wie wahrscheinlich?"},
+	v := domain.SurveyVersion{DefaultLocale: "en", Texts: map[string]domain.SurveyText{
+		"en": {Title: "Your opinion"},
+		"de": {Title: "Ihre Meinung"},
 	}}
-	tests := []struct{ locale, lang, question string }{
-		{"de", "de", "Wie wahrscheinlich?"},
-		{"de-AT", "de", "Wie wahrscheinlich?"},
-		{"DE_de", "de", "Wie wahrscheinlich?"},
-		{"en-GB", "en", "How likely?"},
-		{"fr-FR", "en", "How likely?"},
-		{"", "en", "How likely?"},
+	tests := []struct{ locale, lang, title string }{
+		{"de", "de", "Ihre Meinung"},
+		{"de-AT", "de", "Ihre Meinung"},
+		{"DE_de", "de", "Ihre Meinung"},
+		{"en-GB", "en", "Your opinion"},
+		{"fr-FR", "en", "Your opinion"},
+		{"", "en", "Your opinion"},
 	}
 	for _, tt := range tests {
-		lang, text := s.Text(tt.locale)
-		if lang != tt.lang || text.Question != tt.question {
-			t.Errorf("Text(%q) = %q, %q; want %q, %q", tt.locale, lang, text.Question, tt.lang, tt.question)
+		lang := v.Language(tt.locale)
+		if lang != tt.lang || v.Text(lang).Title != tt.title {
+			t.Errorf("Language(%q) = %q (%q); want %q, %q", tt.locale, lang, v.Text(lang).Title, tt.lang, tt.title)
 		}
 	}
 }
@@ -190,7 +190,7 @@ func TestNewResponse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, err := domain.NewResponse("r", inv, tt.score, tt.comment, now)
+			r, err := domain.NewScoreResponse("r", inv, npsVersion(), tt.score, tt.comment, "en", now)
 			if !errors.Is(err, tt.err) {
 				t.Fatalf("err = %v, want %v", err, tt.err)
 			}

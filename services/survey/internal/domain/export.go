@@ -17,6 +17,15 @@ type MemberData struct {
 	Responses []Response
 	// ParkedTriggers are contacts waiting for the member's enrolment.
 	ParkedTriggers []Trigger
+	// Drafts are answers saved on the way and not submitted yet.
+	Drafts []Draft
+}
+
+// Draft is the answers to an invitation saved before they were submitted.
+type Draft struct {
+	InvitationID string
+	Answers      Answers
+	UpdatedAt    time.Time
 }
 
 // MemberCopy is the member as the survey keeps them: what the ledger told it and the
@@ -37,5 +46,5 @@ type ExportedInvitation struct {
 // Empty reports whether the survey holds nothing about the member.
 func (d MemberData) Empty() bool {
 	return d.Member == nil && d.ErasedAt.IsZero() && len(d.Invitations) == 0 &&
-		len(d.Responses) == 0 && len(d.ParkedTriggers) == 0
+		len(d.Responses) == 0 && len(d.ParkedTriggers) == 0 && len(d.Drafts) == 0
 }

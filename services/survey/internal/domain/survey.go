@@ -22,33 +22,6 @@ const (
 	TouchpointWebVisit    Touchpoint = "WEB_VISIT"
 )
 
-// SurveyText is a survey's wording in one language.
-type SurveyText struct {
-	Question  string
-	LowLabel  string // what 0 means
-	HighLabel string // what 10 means
-}
-
-// Survey is a survey definition with its wording in several languages.
-type Survey struct {
-	ID            string
-	Name          string
-	Version       int
-	DefaultLocale string
-	Texts         map[string]SurveyText // by language ("en", "de")
-}
-
-// Text returns the wording for locale, falling back to the survey's default language,
-// and the language chosen.
-func (s Survey) Text(locale string) (string, SurveyText) {
-	if lang := Language(locale); lang != "" {
-		if t, ok := s.Texts[lang]; ok {
-			return lang, t
-		}
-	}
-	return s.DefaultLocale, s.Texts[s.DefaultLocale]
-}
-
 // Language returns the lower-case primary language of a locale: "de-AT" and "de_AT" are
 // "de"; "" stays "".
 func Language(locale string) string {
@@ -113,44 +86,81 @@ func NewInvitation(id, surveyID string, t Trigger, locale string, now time.Time,
 // Open reports whether the invitation can still be answered at now.
 func (i Invitation) Open(now time.Time) bool { return now.Before(i.ExpiresAt) }
 
-// Response is a member's answer to an invitation.
+// Response is a member's answer to an invitation, in the survey version it was made to.
 type Response struct {
-	ID           string
-	InvitationID string
-	SurveyID     string
-	MemberID     string
-	Touchpoint   Touchpoint
-	StoreID      string
-	Score        int
+	ID            string
+	InvitationID  string
+	SurveyID      string
+	SurveyVersion int
+	MemberID      string
+	Touchpoint    Touchpoint
+	StoreID       string
+	// Score is the score question's answer, typed by ScoreKind.
+	Score         int
+	ScoreKind     ScoreKind
+	Class         NPSClass // NPS only
+	CSATSatisfied bool     // CSAT only
+	CESLowEffort  bool     // CES only
+	// Comment is the first open-text answer shown (for consumers that know one free text).
 	Comment      string
-	Class        NPSClass
+	Answers      Answers
+	Locale       string // the language it was answered in
+	EmployeeID   string
+	SalesChannel string // STORE, WEB or ""
+	TriggerKey   string
+	TriggerID    string
 	SubmittedAt  time.Time
 }
 
-// NewResponse answers inv with score and comment. The comment is cleaned (trimmed,
-// invalid UTF-8 and NUL characters removed: neither protobuf nor Postgres text accept
-// them) before its length is checked.
-func NewResponse(id string, inv Invitation, score int, comment string, now time.Time) (Response, error) {
-	class, err := ClassifyNPS(score)
+// NewResponse answers inv with a in version v (the invitation's), shown in lang. The
+// answers are checked (Final): answers to hidden questions are dropped, texts cleaned.
+func NewResponse(id string, inv Invitation, v SurveyVersion, a Answers, lang string, now time.Time) (Response, error) {
+	final, err := v.Final(a)
 	if err != nil {
 		return Response{}, err
 	}
-	comment = CleanComment(comment)
-	if utf8.RuneCountInString(comment) > MaxCommentLen {
-		return Response{}, ErrCommentTooLong
+	score, err := ScoreOf(v, final)
+	if err != nil {
+		return Response{}, err
 	}
 	return Response{
-		ID:           id,
-		InvitationID: inv.ID,
-		SurveyID:     inv.SurveyID,
-		MemberID:     inv.MemberID,
-		Touchpoint:   inv.Touchpoint,
-		StoreID:      inv.StoreID,
-		Score:        score,
-		Comment:      comment,
-		Class:        class,
-		SubmittedAt:  now.UTC(),
+		ID:            id,
+		InvitationID:  inv.ID,
+		SurveyID:      inv.SurveyID,
+		SurveyVersion: v.Version,
+		MemberID:      inv.MemberID,
+		Touchpoint:    inv.Touchpoint,
+		StoreID:       inv.StoreID,
+		Score:         score.Value,
+		ScoreKind:     score.Kind,
+		Class:         score.NPSClass,
+		CSATSatisfied: score.CSATSatisfied,
+		CESLowEffort:  score.CESLowEffort,
+		Comment:       v.Comment(final),
+		Answers:       final,
+		Locale:        lang,
+		EmployeeID:    inv.EmployeeID,
+		SalesChannel:  inv.SalesChannel,
+		TriggerKey:    inv.TriggerKey,
+		TriggerID:     inv.TriggerID,
+		SubmittedAt:   now.UTC(),
 	}, nil
+}
+
+// NewScoreResponse answers inv with a score and a comment only (the API from before
+// surveys had several questions): see SurveyVersion.ScoreAnswers. A comment no open-text
+// question takes is kept as the response's comment.
+func NewScoreResponse(id string, inv Invitation, v SurveyVersion, score int, comment, lang string, now time.Time) (Response, error) {
+	a, placed := v.ScoreAnswers(score, comment)
+	r, err := NewResponse(id, inv, v, a, lang, now)
+	if err != nil || placed {
+		return r, err
+	}
+	r.Comment = CleanComment(comment)
+	if utf8.RuneCountInString(r.Comment) > MaxCommentLen {
+		return Response{}, ErrCommentTooLong
+	}
+	return r, nil
 }
 
 // CleanComment trims a free-text comment and drops what cannot be stored.
@@ -158,4 +168,23 @@ func CleanComment(s string) string {
 	s = strings.ToValidUTF8(s, "")
 	s = strings.ReplaceAll(s, "\x00", "")
 	return strings.TrimSpace(s)
+}
+
+// Answerable returns nil when the invitation can be answered at now: it is due, not
+// expired, and scheduled or sent. An answered one is ErrAlreadyAnswered; a suppressed,
+// failed or expired one ErrLinkExpired; one not due yet ErrNotYetDue.
+func (i Invitation) Answerable(now time.Time) error {
+	switch i.Status {
+	case StatusAnswered:
+		return ErrAlreadyAnswered
+	case StatusSuppressed, StatusFailed, StatusExpired:
+		return ErrLinkExpired
+	}
+	if !i.Open(now) {
+		return ErrLinkExpired
+	}
+	if now.Before(i.DueAt) {
+		return ErrNotYetDue
+	}
+	return nil
 }

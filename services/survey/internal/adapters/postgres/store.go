@@ -6,7 +6,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"time"
 
@@ -23,7 +22,7 @@ import (
 type Store struct {
 	db      *pg.DB
 	outbox  *bus.Outbox
-	surveys sync.Map // id -> domain.Survey; definitions never change once stored
+	surveys sync.Map // (survey id, version) -> domain.SurveyVersion, once published
 }
 
 // NewStore returns a store.
@@ -37,13 +36,19 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, tx app.Tx
 }
 
 const invitationColumns = `i.id::text, i.survey_id::text, coalesce(i.member_id, ''), coalesce(i.locale, ''),
-	i.touchpoint, i.store_id, i.trigger_event_id, i.trigger_key, i.expires_at, i.created_at`
+	i.touchpoint, i.store_id, i.trigger_event_id, i.trigger_key, i.expires_at, i.created_at,
+	i.status, i.due_at, i.survey_version, coalesce(i.trigger_id::text, ''), i.channels, i.channel, i.employee_id,
+	i.sales_channel, i.sent_at`
 
 func scanInvitation(row pgx.Row, extra ...any) (domain.Invitation, error) {
 	var inv domain.Invitation
-	var tp string
+	var tp, status, channel string
+	var channels []string
+	var sentAt *time.Time
 	dest := append([]any{&inv.ID, &inv.SurveyID, &inv.MemberID, &inv.Locale, &tp, &inv.StoreID,
-		&inv.TriggerEventID, &inv.TriggerKey, &inv.ExpiresAt, &inv.CreatedAt}, extra...)
+		&inv.TriggerEventID, &inv.TriggerKey, &inv.ExpiresAt, &inv.CreatedAt,
+		&status, &inv.DueAt, &inv.SurveyVersion, &inv.TriggerID, &channels, &channel, &inv.EmployeeID,
+		&inv.SalesChannel, &sentAt}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return domain.Invitation{}, domain.ErrInvitationNotFound
@@ -53,6 +58,13 @@ func scanInvitation(row pgx.Row, extra ...any) (domain.Invitation, error) {
 	inv.Touchpoint = domain.Touchpoint(tp)
 	inv.ExpiresAt = inv.ExpiresAt.UTC()
 	inv.CreatedAt = inv.CreatedAt.UTC()
+	inv.Status, inv.Channel, inv.DueAt = domain.InvitationStatus(status), domain.DeliveryChannel(channel), inv.DueAt.UTC()
+	for _, c := range channels {
+		inv.Channels = append(inv.Channels, domain.DeliveryChannel(c))
+	}
+	if sentAt != nil {
+		inv.SentAt = sentAt.UTC()
+	}
 	return inv, nil
 }
 
@@ -60,40 +72,9 @@ func scanInvitation(row pgx.Row, extra ...any) (domain.Invitation, error) {
 func (s *Store) Invitation(ctx context.Context, id string) (domain.Invitation, bool, error) {
 	var answered bool
 	inv, err := scanInvitation(s.db.Pool.QueryRow(ctx, `SELECT `+invitationColumns+`,
-		EXISTS (SELECT 1 FROM responses r WHERE r.invitation_id = i.id)
+		i.status = 'ANSWERED' OR EXISTS (SELECT 1 FROM responses r WHERE r.invitation_id = i.id)
 		FROM invitations i WHERE i.id = $1`, id), &answered)
 	return inv, answered, err
-}
-
-// Survey implements app.Store.
-func (s *Store) Survey(ctx context.Context, id string) (domain.Survey, error) {
-	if v, ok := s.surveys.Load(id); ok {
-		return v.(domain.Survey), nil
-	}
-	rows, err := s.db.Pool.Query(ctx, `
-		SELECT s.name, s.version, s.default_locale, t.locale, t.question, t.low_label, t.high_label
-		FROM surveys s JOIN survey_texts t ON t.survey_id = s.id WHERE s.id = $1`, id)
-	if err != nil {
-		return domain.Survey{}, err
-	}
-	defer rows.Close()
-	sv := domain.Survey{ID: id, Texts: map[string]domain.SurveyText{}}
-	for rows.Next() {
-		var locale string
-		var t domain.SurveyText
-		if err := rows.Scan(&sv.Name, &sv.Version, &sv.DefaultLocale, &locale, &t.Question, &t.LowLabel, &t.HighLabel); err != nil {
-			return domain.Survey{}, err
-		}
-		sv.Texts[locale] = t
-	}
-	if err := rows.Err(); err != nil {
-		return domain.Survey{}, err
-	}
-	if len(sv.Texts) == 0 {
-		return domain.Survey{}, fmt.Errorf("survey %s has no definition", id)
-	}
-	s.surveys.Store(id, sv)
-	return sv, nil
 }
 
 // ListInvitations implements app.Store.
@@ -167,8 +148,8 @@ func (s *Store) MemberData(ctx context.Context, memberID string) (domain.MemberD
 		}
 
 		rows, err = tx.Query(ctx, `
-			SELECT r.id::text, r.invitation_id::text, r.survey_id::text, r.score, r.nps_class, r.comment, r.submitted_at,
-			       i.touchpoint, i.store_id
+			SELECT r.id::text, r.invitation_id::text, r.survey_id::text, r.survey_version, r.score, r.score_kind,
+			       coalesce(r.nps_class, ''), r.comment, r.answers, r.locale, r.submitted_at, i.touchpoint, i.store_id
 			FROM responses r JOIN invitations i ON i.id = r.invitation_id
 			WHERE i.member_id = $1 ORDER BY r.submitted_at DESC, r.id DESC`, memberID)
 		if err != nil {
@@ -176,10 +157,37 @@ func (s *Store) MemberData(ctx context.Context, memberID string) (domain.MemberD
 		}
 		if d.Responses, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.Response, error) {
 			r := domain.Response{MemberID: memberID}
-			var class, tp string
-			err := row.Scan(&r.ID, &r.InvitationID, &r.SurveyID, &r.Score, &class, &r.Comment, &r.SubmittedAt, &tp, &r.StoreID)
-			r.Class, r.Touchpoint, r.SubmittedAt = domain.NPSClass(class), domain.Touchpoint(tp), r.SubmittedAt.UTC()
+			var class, kind, tp string
+			var answers []byte
+			err := row.Scan(&r.ID, &r.InvitationID, &r.SurveyID, &r.SurveyVersion, &r.Score, &kind, &class, &r.Comment,
+				&answers, &r.Locale, &r.SubmittedAt, &tp, &r.StoreID)
+			if err != nil {
+				return r, err
+			}
+			r.Class, r.ScoreKind, r.Touchpoint, r.SubmittedAt = domain.NPSClass(class), domain.ScoreKind(kind), domain.Touchpoint(tp), r.SubmittedAt.UTC()
+			r.Answers, err = parseAnswers(answers)
 			return r, err
+		}); err != nil {
+			return err
+		}
+
+		rows, err = tx.Query(ctx, `
+			SELECT d.invitation_id::text, d.answers, d.updated_at
+			FROM response_drafts d JOIN invitations i ON i.id = d.invitation_id
+			WHERE i.member_id = $1 ORDER BY d.updated_at DESC, d.invitation_id`, memberID)
+		if err != nil {
+			return err
+		}
+		if d.Drafts, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.Draft, error) {
+			var x domain.Draft
+			var answers []byte
+			if err := row.Scan(&x.InvitationID, &answers, &x.UpdatedAt); err != nil {
+				return x, err
+			}
+			x.UpdatedAt = x.UpdatedAt.UTC()
+			var err error
+			x.Answers, err = parseAnswers(answers)
+			return x, err
 		}); err != nil {
 			return err
 		}

@@ -196,27 +196,45 @@ func (t *Tx) EraseMembers(ctx context.Context, memberIDs []string, at time.Time)
 	b.Queue(`DELETE FROM members WHERE member_id = ANY($1)`, memberIDs)
 	b.Queue(`INSERT INTO erased_members (member_id, erased_at) SELECT unnest($1::text[]), $2 ON CONFLICT DO NOTHING`, memberIDs, at)
 	b.Queue(`DELETE FROM pending_triggers WHERE member_id = ANY($1)`, memberIDs)
-	b.Queue(`UPDATE responses r SET comment = '' FROM invitations i
-		WHERE r.invitation_id = i.id AND i.member_id = ANY($1) AND r.comment <> ''`, memberIDs)
+	// Free text goes: the comment and every answer's text (choices and scores stay).
+	b.Queue(`UPDATE responses r SET comment = '', locale = '',
+		answers = coalesce((SELECT jsonb_object_agg(a.key, a.value - 'text') FROM jsonb_each(r.answers) a), '{}')
+		FROM invitations i WHERE r.invitation_id = i.id AND i.member_id = ANY($1)`, memberIDs)
+	b.Queue(`DELETE FROM response_drafts d USING invitations i WHERE d.invitation_id = i.id AND i.member_id = ANY($1)`, memberIDs)
 	b.Queue(`UPDATE invitations SET member_id = NULL, locale = NULL, anonymised_at = $2,
 		expires_at = least(expires_at, $2) WHERE member_id = ANY($1)`, memberIDs, at)
 	return t.tx.SendBatch(ctx, b).Close()
 }
 
-// LockInvitation implements app.Tx. FOR SHARE conflicts with the lock EraseMembers
-// takes, and not with another answer's (AddResponse settles those).
+// LockInvitation implements app.Tx. FOR NO KEY UPDATE conflicts with the lock
+// EraseMembers takes and with another answer's: a second answer waits for the first and
+// then reads the invitation ANSWERED.
 func (t *Tx) LockInvitation(ctx context.Context, id string) (domain.Invitation, error) {
-	return scanInvitation(t.tx.QueryRow(ctx, `SELECT `+invitationColumns+` FROM invitations i WHERE i.id = $1 FOR SHARE`, id))
+	return scanInvitation(t.tx.QueryRow(ctx, `SELECT `+invitationColumns+` FROM invitations i WHERE i.id = $1 FOR NO KEY UPDATE`, id))
 }
 
 // AddResponse implements app.Tx. ON CONFLICT keeps the transaction usable and makes a
 // concurrent second answer wait for the first and then see it.
 func (t *Tx) AddResponse(ctx context.Context, r domain.Response) error {
+	answers, err := answersJSON(r.Answers)
+	if err != nil {
+		return err
+	}
+	var class, triggerID *string
+	if r.Class != "" {
+		c := string(r.Class)
+		class = &c
+	}
+	if r.TriggerID != "" {
+		triggerID = &r.TriggerID
+	}
 	tag, err := t.tx.Exec(ctx, `
-		INSERT INTO responses (id, invitation_id, survey_id, score, nps_class, comment, submitted_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		INSERT INTO responses (id, invitation_id, survey_id, score, nps_class, comment, submitted_at,
+			survey_version, score_kind, answers, locale, employee_id, channel, touchpoint_key, trigger_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 		ON CONFLICT (invitation_id) DO NOTHING`,
-		r.ID, r.InvitationID, r.SurveyID, r.Score, string(r.Class), r.Comment, r.SubmittedAt)
+		r.ID, r.InvitationID, r.SurveyID, r.Score, class, r.Comment, r.SubmittedAt,
+		r.SurveyVersion, string(r.ScoreKind), answers, r.Locale, r.EmployeeID, r.SalesChannel, r.TriggerKey, triggerID)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -216,7 +217,11 @@ func TestEraseMembersWaitsForAResponseBeingRecorded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := domain.NewResponse(uuid.NewString(), locked, 2, "Frau Müller an Kasse 3", time.Now())
+	v, err := aw.VersionInTx(ctx, locked.SurveyID, locked.SurveyVersion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := domain.NewScoreResponse(uuid.NewString(), locked, v, 2, "Frau Müller an Kasse 3", "de", time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,12 +238,12 @@ func TestEraseMembersWaitsForAResponseBeingRecorded(t *testing.T) {
 	}
 	commit(t, erasing)
 	var score int
-	var comment string
-	if err := pool.QueryRow(ctx, `SELECT score, comment FROM responses WHERE invitation_id = $1`, inv.ID).Scan(&score, &comment); err != nil {
+	var comment, answers string
+	if err := pool.QueryRow(ctx, `SELECT score, comment, answers::text FROM responses WHERE invitation_id = $1`, inv.ID).Scan(&score, &comment, &answers); err != nil {
 		t.Fatal(err)
 	}
-	if score != 2 || comment != "" {
-		t.Errorf("response after erasure: score %d, comment %q; want the score kept and no comment", score, comment)
+	if score != 2 || comment != "" || strings.Contains(answers, "Müller") || !strings.Contains(answers, `"score": 2`) {
+		t.Errorf("response after erasure: score %d, comment %q, answers %s; want the score kept and no text", score, comment, answers)
 	}
 }
 

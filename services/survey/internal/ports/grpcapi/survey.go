@@ -7,6 +7,7 @@ package grpcapi
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -31,9 +32,17 @@ func NewSurvey(application *app.Application) *Survey { return &Survey{app: appli
 
 // SubmitResponse implements surveyv1.SurveyServiceServer.
 func (s *Survey) SubmitResponse(ctx context.Context, req *surveyv1.SubmitResponseRequest) (*surveyv1.SubmitResponseResponse, error) {
-	resp, err := s.app.Commands.SubmitResponse.Handle(ctx, app.SubmitResponseCommand{
-		Token: req.GetToken(), Score: int(req.GetScore()), Comment: req.GetComment(),
-	})
+	var resp domain.Response
+	var err error
+	if len(req.GetAnswers()) == 0 {
+		resp, err = s.app.Commands.SubmitResponse.HandleScore(ctx, req.GetToken(), int(req.GetScore()), req.GetComment())
+	} else {
+		answers, dup, ok := convert.FromProtoAnswers(req.GetAnswers())
+		if !ok {
+			return nil, grpcx.InvalidField(fmt.Sprintf("answers[%d].question_id", dup), "answered twice")
+		}
+		resp, err = s.app.Commands.SubmitResponse.HandleWithScore(ctx, req.GetToken(), answers, int(req.GetScore()))
+	}
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -72,7 +81,10 @@ func (s *Survey) ListInvitations(ctx context.Context, req *surveyv1.ListInvitati
 // toStatus maps the domain's errors; anything else is left to the server's interceptor,
 // which answers a context error with its code, and logs the rest and answers Internal.
 func toStatus(err error) error {
+	var field *domain.FieldError
 	switch {
+	case errors.As(err, &field):
+		return grpcx.InvalidField(field.Field, field.Reason)
 	case errors.Is(err, domain.ErrTokenInvalid):
 		return grpcx.InvalidField("token", "not a valid survey link token")
 	case errors.Is(err, domain.ErrScoreOutOfRange):
@@ -83,8 +95,20 @@ func toStatus(err error) error {
 		return grpcx.FailedPrecondition("LINK_EXPIRED", "the survey link has expired")
 	case errors.Is(err, domain.ErrAlreadyAnswered):
 		return grpcx.FailedPrecondition("ALREADY_ANSWERED", "the invitation has already been answered")
+	case errors.Is(err, domain.ErrNotYetDue):
+		return grpcx.FailedPrecondition("NOT_YET_DUE", "the survey link does not work yet")
 	case errors.Is(err, domain.ErrInvitationNotFound):
 		return status.Error(codes.NotFound, "invitation not found")
+	case errors.Is(err, domain.ErrSurveyNotFound):
+		return status.Error(codes.NotFound, "survey not found")
+	case errors.Is(err, domain.ErrVersionNotFound):
+		return status.Error(codes.NotFound, "survey version not found")
+	case errors.Is(err, domain.ErrNotDraft):
+		return grpcx.FailedPrecondition("NOT_DRAFT", "only a draft version can be published")
+	case errors.Is(err, domain.ErrSurveyRetired):
+		return grpcx.FailedPrecondition("SURVEY_RETIRED", "the survey is retired")
+	case errors.Is(err, domain.ErrIdempotencyKeyReused):
+		return grpcx.FailedPrecondition("IDEMPOTENCY_KEY_REUSED", "the idempotency key was used before for a different request")
 	}
 	return err
 }

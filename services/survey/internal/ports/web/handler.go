@@ -82,15 +82,14 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	comment := r.PostForm.Get("comment")
+	lo, hi, _ := page.Version.ScoreQuestion().Scale()
 	score, err := strconv.Atoi(r.PostForm.Get("score"))
-	if err != nil || score < domain.MinScore || score > domain.MaxScore {
+	if err != nil || score < lo || score > hi {
 		_, t := textFor(page.Lang)
 		h.form(w, r, http.StatusBadRequest, page, -1, comment, t.ChooseScore)
 		return
 	}
-	resp, err := h.app.Commands.SubmitResponse.Handle(r.Context(), app.SubmitResponseCommand{
-		Token: r.PathValue("token"), Score: score, Comment: comment,
-	})
+	resp, err := h.app.Commands.SubmitResponse.HandleScore(r.Context(), r.PathValue("token"), score, comment)
 	_, t := textFor(page.Lang)
 	switch {
 	case err == nil:
@@ -138,6 +137,8 @@ func (h *Handler) open(w http.ResponseWriter, r *http.Request) (app.SurveyPage, 
 		h.problem(w, r, http.StatusNotFound, lang, func(t uiText) string { return t.Invalid })
 	case errors.Is(err, domain.ErrLinkExpired):
 		h.problem(w, r, http.StatusGone, lang, func(t uiText) string { return t.Expired })
+	case errors.Is(err, domain.ErrNotYetDue):
+		h.problem(w, r, http.StatusGone, lang, func(t uiText) string { return t.Gone })
 	case errors.Is(err, domain.ErrInvitationNotFound):
 		h.problem(w, r, http.StatusGone, lang, func(t uiText) string { return t.Gone })
 	default:
@@ -148,13 +149,16 @@ func (h *Handler) open(w http.ResponseWriter, r *http.Request) (app.SurveyPage, 
 
 func (h *Handler) form(w http.ResponseWriter, r *http.Request, code int, page app.SurveyPage, selected int, comment, problem string) {
 	lang, t := textFor(page.Lang)
-	scores := make([]int, 0, domain.MaxScore-domain.MinScore+1)
-	for s := domain.MinScore; s <= domain.MaxScore; s++ {
+	q := page.Version.ScoreQuestion()
+	text := q.Text(page.Lang, page.Version.DefaultLocale)
+	lo, hi, _ := q.Scale()
+	scores := make([]int, 0, hi-lo+1)
+	for s := lo; s <= hi; s++ {
 		scores = append(scores, s)
 	}
 	h.render(w, r, code, formTemplate, view{
 		Lang: lang, Title: t.Title, T: t,
-		Question: page.Text.Question, LowLabel: page.Text.LowLabel, HighLabel: page.Text.HighLabel,
+		Question: text.Prompt, LowLabel: text.LowLabel, HighLabel: text.HighLabel,
 		Scores: scores, Selected: selected, Error: problem, Comment: comment,
 	})
 }
