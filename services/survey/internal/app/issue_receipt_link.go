@@ -92,16 +92,21 @@ func (h *IssueReceiptLink) Handle(ctx context.Context, cmd IssueReceiptLinkComma
 	if err != nil {
 		return ReceiptLink{}, err
 	}
+	// The survey's published version at this moment: a receipt answers it, whatever is
+	// published later. domain.ErrSurveyNotFound, ErrSurveyRetired or
+	// ErrNoPublishedVersion when there is none.
+	version, err := h.store.PublishedVersion(ctx, surveyID)
+	if err != nil {
+		return ReceiptLink{}, err
+	}
 	now := h.now().UTC()
 	inv := domain.NewReceiptInvitation(id.String(), surveyID, domain.Receipt{
 		StoreID: cmd.StoreID, TransactionID: cmd.TransactionID, MemberID: cmd.MemberID,
 		EmployeeID: cmd.EmployeeID, Locale: cmd.Locale,
 	}, now, h.ttl)
+	inv.SurveyVersion = version
 	var stored domain.Invitation
 	err = h.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
-		if inv.SurveyVersion, err = publishedVersion(ctx, tx, surveyID); err != nil {
-			return err
-		}
 		stored, _, err = tx.IssueReceiptInvitation(ctx, inv)
 		return err
 	})
@@ -118,6 +123,3 @@ func (h *IssueReceiptLink) Handle(ctx context.Context, cmd IssueReceiptLinkComma
 	}
 	return ReceiptLink{Invitation: stored, URL: url, QRCode: img, QRContentType: ctype}, nil
 }
-
-// publishedVersion is the version of a survey new invitations answer.
-func publishedVersion(_ context.Context, _ Tx, _ string) (int, error) { return 1, nil }
