@@ -118,6 +118,9 @@ func run(ctx context.Context, root, dir string, natsPort int, once bool) error {
 		return err
 	}
 	fmt.Printf("Treue: earning rules live: campaign %q (%s), %d new rules\n", demoCampaign, campaign, len(rules))
+	if err := playDemoSurveys(ctx, s, os.Stdout); err != nil {
+		return err
+	}
 	fmt.Println("Treue: playing the demo (POS simulator) ...")
 	res, err := demo.Run(ctx, s, os.Stdout, log)
 	if err != nil {

@@ -184,9 +184,11 @@ FROM (SELECT DISTINCT ON (survey_id) * FROM survey_versions
      jsonb_array_elements(v.spec -> 'questions') q,
      jsonb_each(q -> 'texts') t
 WHERE v.score_kind = 'NPS' AND q ->> 'id' = v.spec ->> 'score_question_id';
+DROP TABLE survey_versions;
+DELETE FROM deliveries d USING invitations i
+WHERE d.invitation_id = i.id AND NOT EXISTS (SELECT 1 FROM survey_texts t WHERE t.survey_id = i.survey_id);
 DELETE FROM invitations i WHERE NOT EXISTS (SELECT 1 FROM survey_texts t WHERE t.survey_id = i.survey_id);
 DELETE FROM surveys s WHERE NOT EXISTS (SELECT 1 FROM survey_texts t WHERE t.survey_id = s.id);
 DROP INDEX surveys_created;
 ALTER TABLE surveys DROP COLUMN published_version, DROP COLUMN retired_at, DROP COLUMN idempotency_key,
     DROP COLUMN request_hash;
-DROP TABLE survey_versions;

@@ -96,6 +96,14 @@ func TestExportMemberBeforeAndAfterErasure(t *testing.T) {
 			resps[0]["nps_class"] != "PROMOTER" || resps[0]["invitation_id"] != answered.GetInvitationId() {
 			t.Errorf("%s: responses = %v", role, resps)
 		}
+		// With the version answered and every answer: the comment is the follow-up of a 10.
+		answers, _ := resps[0]["answers"].(map[string]any)
+		praise, _ := answers["praise"].(map[string]any)
+		nps, _ := answers["nps"].(map[string]any)
+		if resps[0]["survey_version"] != 1.0 || resps[0]["score_kind"] != "NPS" || resps[0]["locale"] != "de" ||
+			praise["text"] != comment || nps["score"] != 10.0 || len(answers) != 2 {
+			t.Errorf("%s: response answers = %v", role, resps[0])
+		}
 		if _, erased := data["erased_at"]; erased {
 			t.Errorf("%s: a member not erased exported as erased: %v", role, data)
 		}

@@ -12,8 +12,8 @@ type Store interface {
 	// InTx runs fn in a transaction, committed when fn returns nil. Called while an
 	// event consumer's transaction is open in ctx, it joins that transaction.
 	InTx(ctx context.Context, fn func(ctx context.Context, tx Tx) error) error
-	// Invitation returns an invitation and whether it was answered, or
-	// domain.ErrInvitationNotFound.
+	// Invitation returns an invitation and whether it was answered (status ANSWERED or
+	// a response), or domain.ErrInvitationNotFound.
 	Invitation(ctx context.Context, id string) (domain.Invitation, bool, error)
 	DefinitionStore
 	// ListInvitations returns up to limit invitations of a member, newest first, after
@@ -56,9 +56,9 @@ type Tx interface {
 	// for transactions that hold one of the members' invitations (LockInvitation), so
 	// that a response being recorded meanwhile is erased too.
 	EraseMembers(ctx context.Context, memberIDs []string, at time.Time) error
-	// LockInvitation returns an invitation, locked against erasure until the transaction
-	// ends, or domain.ErrInvitationNotFound. Once an erasure of its member has committed,
-	// it returns the invitation anonymised and closed.
+	// LockInvitation returns an invitation, locked against erasure and other answers
+	// until the transaction ends, or domain.ErrInvitationNotFound. Once an erasure of its
+	// member has committed, it returns the invitation anonymised and closed.
 	LockInvitation(ctx context.Context, id string) (domain.Invitation, error)
 	// AddResponse stores a response, or returns domain.ErrAlreadyAnswered when the
 	// invitation has one.

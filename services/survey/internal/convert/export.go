@@ -18,6 +18,17 @@ type (
 		Invitations    []exportInvitation `json:"invitations,omitempty"`
 		Responses      []exportResponse   `json:"responses,omitempty"`
 		ParkedTriggers []exportTrigger    `json:"parked_triggers,omitempty"`
+		Drafts         []exportDraft      `json:"drafts,omitempty"`
+	}
+	exportAnswer struct {
+		Score     *int     `json:"score,omitempty"`
+		ChoiceIDs []string `json:"choice_ids,omitempty"`
+		Text      string   `json:"text,omitempty"`
+	}
+	exportDraft struct {
+		InvitationID string                  `json:"invitation_id"`
+		Answers      map[string]exportAnswer `json:"answers"`
+		UpdatedAt    time.Time               `json:"updated_at"`
 	}
 	exportMember struct {
 		Locale        string     `json:"locale"`
@@ -36,13 +47,17 @@ type (
 		Answered     bool      `json:"answered"`
 	}
 	exportResponse struct {
-		ResponseID   string    `json:"response_id"`
-		InvitationID string    `json:"invitation_id"`
-		SurveyID     string    `json:"survey_id"`
-		Score        int       `json:"score"`
-		NPSClass     string    `json:"nps_class"`
-		Comment      string    `json:"comment"`
-		SubmittedAt  time.Time `json:"submitted_at"`
+		ResponseID    string                  `json:"response_id"`
+		InvitationID  string                  `json:"invitation_id"`
+		SurveyID      string                  `json:"survey_id"`
+		SurveyVersion int                     `json:"survey_version"`
+		ScoreKind     string                  `json:"score_kind"`
+		Score         int                     `json:"score"`
+		NPSClass      string                  `json:"nps_class,omitempty"`
+		Comment       string                  `json:"comment"`
+		Answers       map[string]exportAnswer `json:"answers"`
+		Locale        string                  `json:"locale"`
+		SubmittedAt   time.Time               `json:"submitted_at"`
 	}
 	exportTrigger struct {
 		Touchpoint string    `json:"touchpoint"`
@@ -71,13 +86,25 @@ func Export(d domain.MemberData) (*structpb.Struct, error) {
 	}
 	for _, r := range d.Responses {
 		x.Responses = append(x.Responses, exportResponse{
-			ResponseID: r.ID, InvitationID: r.InvitationID, SurveyID: r.SurveyID, Score: r.Score,
-			NPSClass: string(r.Class), Comment: r.Comment, SubmittedAt: r.SubmittedAt,
+			ResponseID: r.ID, InvitationID: r.InvitationID, SurveyID: r.SurveyID, SurveyVersion: r.SurveyVersion,
+			ScoreKind: string(r.ScoreKind), Score: r.Score, NPSClass: string(r.Class), Comment: r.Comment,
+			Answers: exportAnswers(r.Answers), Locale: r.Locale, SubmittedAt: r.SubmittedAt,
 		})
+	}
+	for _, dr := range d.Drafts {
+		x.Drafts = append(x.Drafts, exportDraft{InvitationID: dr.InvitationID, Answers: exportAnswers(dr.Answers), UpdatedAt: dr.UpdatedAt})
 	}
 	for _, t := range d.ParkedTriggers {
 		x.ParkedTriggers = append(x.ParkedTriggers, exportTrigger{Touchpoint: string(t.Touchpoint), StoreID: t.StoreID, OccurredAt: t.OccurredAt})
 	}
 	// Through JSON: the tags above are the export's one description of its shape.
 	return privacy.Data(x)
+}
+
+func exportAnswers(a domain.Answers) map[string]exportAnswer {
+	out := make(map[string]exportAnswer, len(a))
+	for id, x := range a {
+		out[id] = exportAnswer{Score: x.Score, ChoiceIDs: x.ChoiceIDs, Text: x.Text}
+	}
+	return out
 }

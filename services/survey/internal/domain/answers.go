@@ -1,8 +1,10 @@
 package domain
 
 import (
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -238,4 +240,18 @@ func (v SurveyVersion) Comment(a Answers) string {
 		}
 	}
 	return ""
+}
+
+// QuestionOf returns the id of the question an answer error is about ("" for another
+// error), for a page that shows the error beside its question.
+func QuestionOf(err error) string {
+	var fe *FieldError
+	if !errors.As(err, &fe) {
+		return ""
+	}
+	id, ok := strings.CutPrefix(fe.Field, "answers[")
+	if !ok {
+		return ""
+	}
+	return strings.TrimSuffix(id, "]")
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"time"
 )
 
@@ -231,7 +232,8 @@ func (v SurveyVersion) Validate() error {
 	if _, ok := v.Texts[v.DefaultLocale]; !ok {
 		return bad("texts", "must have the default language %q", v.DefaultLocale)
 	}
-	for lang, t := range v.Texts {
+	for _, lang := range sortedKeys(v.Texts) {
+		t := v.Texts[lang]
 		if !langPattern.MatchString(lang) {
 			return bad(fmt.Sprintf("texts[%s]", lang), "not a language code such as en or de")
 		}
@@ -259,6 +261,17 @@ func (v SurveyVersion) Validate() error {
 		}
 		if t, ok := q.Texts[v.DefaultLocale]; !ok || t.Prompt == "" {
 			return bad(at+".texts", "must have a prompt in the default language %q", v.DefaultLocale)
+		}
+		// Every language the survey offers, so that no page mixes two.
+		for _, lang := range sortedKeys(v.Texts) {
+			if t, ok := q.Texts[lang]; !ok || t.Prompt == "" {
+				return bad(at+".texts", "must have a prompt in %q, a language of the survey", lang)
+			}
+		}
+		for _, lang := range sortedKeys(q.Texts) {
+			if _, ok := v.Texts[lang]; !ok {
+				return bad(fmt.Sprintf("%s.texts[%s]", at, lang), "the survey has no texts in %q", lang)
+			}
 		}
 		if q.choiceKind() {
 			if len(q.Choices) < 2 || len(q.Choices) > MaxChoices {
@@ -345,4 +358,15 @@ func (v SurveyVersion) validateShowIf(q Question, i int, index map[string]int, b
 		}
 	}
 	return nil
+}
+
+// sortedKeys returns a map's keys in order, so that the first error found is always the
+// same one.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }

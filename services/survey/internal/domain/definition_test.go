@@ -41,7 +41,7 @@ func richVersion() domain.SurveyVersion {
 	}
 	return domain.SurveyVersion{
 		SurveyID: "s2", Version: 3, DefaultLocale: "en",
-		Texts:           map[string]domain.SurveyText{"en": {Title: "Service"}},
+		Texts:           map[string]domain.SurveyText{"en": {Title: "Service"}, "de": {Title: "Service (de)"}},
 		ScoreQuestionID: "csat",
 		Questions: []domain.Question{
 			{ID: "csat", Kind: domain.QuestionCSAT, Required: true, Texts: texts("Satisfied?")},
@@ -133,7 +133,7 @@ func TestCheckAndFinal(t *testing.T) {
 			continue
 		}
 		var fe *domain.FieldError
-		if tt.field != "" && (!errors.As(err, &fe) || fe.Field != tt.field) {
+		if tt.field != "" && (!errors.As(err, &fe) || fe.Field != tt.field || "answers["+domain.QuestionOf(err)+"]" != tt.field) {
 			t.Errorf("%s: err = %v, want field %s", tt.name, err, tt.field)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -134,14 +135,14 @@ type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-func readVersion(ctx context.Context, q querier, surveyID string, version int, lock string) (domain.SurveyVersion, error) {
+func readVersion(ctx context.Context, q querier, surveyID string, version int) (domain.SurveyVersion, error) {
 	var v domain.SurveyVersion
 	var spec []byte
 	var kind string
 	var published *time.Time
 	err := q.QueryRow(ctx, `SELECT `+versionColumns+`
 		FROM survey_versions v JOIN surveys s ON s.id = v.survey_id
-		WHERE v.survey_id = $1 AND v.version = $2`+lock, surveyID, version).
+		WHERE v.survey_id = $1 AND v.version = $2`, surveyID, version).
 		Scan(&v.SurveyID, &v.Name, &v.Version, &v.Status, &spec, &kind, &v.CreatedAt, &published)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return domain.SurveyVersion{}, domain.ErrVersionNotFound
@@ -165,16 +166,24 @@ func readVersion(ctx context.Context, q querier, surveyID string, version int, l
 // their status (a published one is superseded later): they are kept in memory, and
 // their Status may be stale there; GetSurvey reads afresh.
 func (s *Store) SurveyVersion(ctx context.Context, surveyID string, version int) (domain.SurveyVersion, error) {
-	type key struct {
-		id string
-		n  int
+	return cachedVersion(ctx, &s.surveys, s.db.Pool, surveyID, version)
+}
+
+type versionKey struct {
+	id string
+	n  int
+}
+
+// cachedVersion reads a version through the memory of versions that are no draft.
+func cachedVersion(ctx context.Context, cache *sync.Map, q querier, surveyID string, version int) (domain.SurveyVersion, error) {
+	if cache != nil {
+		if v, ok := cache.Load(versionKey{surveyID, version}); ok {
+			return v.(domain.SurveyVersion), nil
+		}
 	}
-	if v, ok := s.surveys.Load(key{surveyID, version}); ok {
-		return v.(domain.SurveyVersion), nil
-	}
-	v, err := readVersion(ctx, s.db.Pool, surveyID, version, "")
-	if err == nil && v.Status != domain.VersionDraft {
-		s.surveys.Store(key{surveyID, version}, v)
+	v, err := readVersion(ctx, q, surveyID, version)
+	if err == nil && cache != nil && v.Status != domain.VersionDraft {
+		cache.Store(versionKey{surveyID, version}, v)
 	}
 	return v, err
 }
@@ -293,9 +302,10 @@ func (t *Tx) LockSurvey(ctx context.Context, id string) (domain.Survey, error) {
 	return scanSurvey(t.tx.QueryRow(ctx, `SELECT `+surveyColumns+` FROM surveys s WHERE s.id = $1 FOR UPDATE`, id))
 }
 
-// VersionInTx implements app.Tx.
+// VersionInTx implements app.Tx. A version that is no draft never changes but for its
+// status, so it may come from the store's memory (a draft is always read).
 func (t *Tx) VersionInTx(ctx context.Context, surveyID string, version int) (domain.SurveyVersion, error) {
-	return readVersion(ctx, t.tx, surveyID, version, "")
+	return cachedVersion(ctx, t.versions, t.tx, surveyID, version)
 }
 
 // PutDraft implements app.Tx.

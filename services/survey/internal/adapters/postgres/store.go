@@ -32,7 +32,11 @@ func NewStore(db *pg.DB, outbox *bus.Outbox) *Store {
 
 // InTx implements app.Store.
 func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, tx app.Tx) error) error {
-	return s.db.InTx(ctx, func(ctx context.Context, tx pgx.Tx) error { return fn(ctx, NewTx(tx, s.outbox)) })
+	return s.db.InTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		t := NewTx(tx, s.outbox)
+		t.versions = &s.surveys
+		return fn(ctx, t)
+	})
 }
 
 const invitationColumns = `i.id::text, i.survey_id::text, coalesce(i.member_id, ''), coalesce(i.locale, ''),

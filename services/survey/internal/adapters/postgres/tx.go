@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -21,6 +22,8 @@ const memberLockClass = 0x73757276
 type Tx struct {
 	tx     pgx.Tx
 	outbox *bus.Outbox
+	// versions are the survey versions the store keeps in memory; nil: none.
+	versions *sync.Map
 }
 
 // NewTx wraps tx; Emit writes to outbox.

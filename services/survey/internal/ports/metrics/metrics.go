@@ -22,7 +22,7 @@ var (
 	suppressed = telemetry.NewCounter("treue.survey.invitations.suppressed",
 		"Triggers of known members that earned no invitation: no consent, asked recently, another trigger in the batch, or erased.", "{trigger}")
 	responses = telemetry.NewCounter("treue.survey.responses.received",
-		"Survey responses received, by kind (nps), NPS class and touchpoint.", "{response}")
+		"Survey responses received, by kind of score (nps, csat, ces), class (NPS: promoter, passive, detractor; CSAT: satisfied, unsatisfied; CES: low_effort, high_effort) and touchpoint.", "{response}")
 )
 
 // Evaluated counts what an evaluation of triggers came to.
@@ -33,8 +33,19 @@ func Evaluated(ctx context.Context, e app.Evaluated) {
 
 // ResponseReceived counts a response recorded.
 func ResponseReceived(ctx context.Context, r domain.Response) {
-	// The survey asks one kind of question today: the NPS one.
-	responses.Add(ctx, 1, attribute.String("kind", "nps"),
-		attribute.String("class", strings.ToLower(string(r.Class))),
+	kind, class := "nps", strings.ToLower(string(r.Class))
+	switch r.ScoreKind {
+	case domain.ScoreCSAT:
+		kind, class = "csat", "unsatisfied"
+		if r.CSATSatisfied {
+			class = "satisfied"
+		}
+	case domain.ScoreCES:
+		kind, class = "ces", "high_effort"
+		if r.CESLowEffort {
+			class = "low_effort"
+		}
+	}
+	responses.Add(ctx, 1, attribute.String("kind", kind), attribute.String("class", class),
 		attribute.String("touchpoint", strings.ToLower(string(r.Touchpoint))))
 }
