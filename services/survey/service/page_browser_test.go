@@ -134,8 +134,8 @@ func textOf(t *testing.T, ctx context.Context, sel string) string {
 	return strings.TrimSpace(s)
 }
 
-// score is the radio button of a score.
-func score(q string, n int) chromedp.CSS {
+// scoreButton is the radio button of a score.
+func scoreButton(q string, n int) chromedp.CSS {
 	return chromedp.CSS(fmt.Sprintf(`input[name="q.%s"][value="%d"]`, q, n))
 }
 
@@ -162,7 +162,7 @@ func TestSurveyPageInTheBrowser(t *testing.T) {
 		}
 		// A mark on this document: a reload would lose it.
 		eval[bool](t, ctx, `window.sameDocument = true`)
-		do(t, ctx, "answer 4", chromedp.Click(score("nps", 4)), chromedp.WaitVisible(chromedp.ID("q-reason")))
+		do(t, ctx, "answer 4", chromedp.Click(scoreButton("nps", 4)), chromedp.WaitVisible(chromedp.ID("q-reason")))
 		if !eval[bool](t, ctx, `window.sameDocument === true`) {
 			t.Error("the page was reloaded to show the reason question")
 		}
@@ -255,7 +255,7 @@ func TestSurveyPageInTheBrowser(t *testing.T) {
 		if got := textOf(t, ctx, "button[type=submit]"); got != "Next" {
 			t.Errorf("without the script the button says %q, want Next", got)
 		}
-		do(t, ctx, "answer 3", chromedp.Click(score("nps", 3)))
+		do(t, ctx, "answer 3", chromedp.Click(scoreButton("nps", 3)))
 		if v, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('[data-q=reason]').hidden`)); !v {
 			t.Error("the reason question appeared without the script")
 		}
@@ -297,7 +297,7 @@ func TestSurveyPageInTheBrowser(t *testing.T) {
 		if got := textOf(t, ctx, "button[type=submit]"); got != "Senden" {
 			t.Errorf("button %q", got)
 		}
-		do(t, ctx, "answer 10", chromedp.Click(score("nps", 10)), chromedp.WaitVisible(chromedp.ID("q-praise")))
+		do(t, ctx, "answer 10", chromedp.Click(scoreButton("nps", 10)), chromedp.WaitVisible(chromedp.ID("q-praise")))
 		if got := textOf(t, ctx, "label[for=q-praise]"); !strings.HasPrefix(got, "Was hat Ihnen am besten gefallen?") {
 			t.Errorf("follow-up %q", got)
 		}
@@ -355,7 +355,7 @@ func TestSurveyPageInTheBrowser(t *testing.T) {
 		do(t, ctx, "open the link", chromedp.Navigate(e.invite("en").GetUrl()), chromedp.WaitVisible(chromedp.ID("survey")))
 		checkAccessibleNames(t, ctx, 11+1) // 11 scores and the button; the reason is hidden
 		checkContrast(t, ctx)
-		do(t, ctx, "choose a score", chromedp.Click(score("nps", 5)), chromedp.WaitVisible(chromedp.ID("q-reason")))
+		do(t, ctx, "choose a score", chromedp.Click(scoreButton("nps", 5)), chromedp.WaitVisible(chromedp.ID("q-reason")))
 		checkAccessibleNames(t, ctx, 11+1+1) // and the reason
 		checkContrast(t, ctx)                // the chosen score: white on blue
 		screenshot(t, ctx, "a11y-1-chosen")
