@@ -164,6 +164,7 @@ func TestSurveyPage(t *testing.T) {
 	if len(p.body) > 12<<10 {
 		t.Errorf("the page is %d bytes; a phone on a slow line wants it small", len(p.body))
 	}
+	t.Logf("the page is %d bytes (its style inline)", len(p.body))
 
 	// No score: the form again, the error tied to the question, which takes the focus;
 	// the text given is kept, escaped.
@@ -334,6 +335,10 @@ func TestSurveyPageDraftsAndScript(t *testing.T) {
 	if js.code != http.StatusOK || !strings.HasPrefix(js.header.Get("Content-Type"), "text/javascript") || !strings.Contains(js.body, "data-show-if") {
 		t.Errorf("script: %d %s", js.code, js.header.Get("Content-Type"))
 	}
+	if len(js.body) > 6<<10 {
+		t.Errorf("the script is %d bytes", len(js.body))
+	}
+	t.Logf("the script is %d bytes", len(js.body))
 }
 
 func TestSurveyPageProblems(t *testing.T) {
