@@ -3,7 +3,7 @@ module github.com/treue/treue/services/survey
 go 1.26.0
 
 require (
-	github.com/chromedp/cdproto v0.160.2
+	github.com/chromedp/cdproto v0.160.1
 	github.com/chromedp/chromedp v0.23.1
 	github.com/google/uuid v1.6.0
 	github.com/jackc/pgx/v5 v5.12.0
