@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -157,6 +158,37 @@ func TestReceiptLink(t *testing.T) {
 		}
 		if n := e.db.Count(`SELECT count(*) FROM responses WHERE invitation_id = $1`, first.GetInvitationId()); n != 1 {
 			t.Errorf("%d responses for one receipt, want 1", n)
+		}
+	})
+
+	t.Run("tills asking at once for one receipt get one link", func(t *testing.T) {
+		req := receiptRequest("S6")
+		urls := make(chan string, 8)
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				resp, err := e.pos.IssueReceiptLink(testkit.Ctx(t), req)
+				if err != nil {
+					t.Error(err)
+					urls <- ""
+					return
+				}
+				urls <- resp.GetUrl()
+			})
+		}
+		wg.Wait()
+		close(urls)
+		first := ""
+		for u := range urls {
+			if first == "" {
+				first = u
+			}
+			if u != first {
+				t.Errorf("links %q and %q for one receipt", first, u)
+			}
+		}
+		if n := e.db.Count(`SELECT count(*) FROM invitations WHERE trigger_key = $1`, "pos:S6:"+req.GetTransactionId()); n != 1 {
+			t.Errorf("%d invitations for one receipt", n)
 		}
 	})
 
