@@ -59,7 +59,7 @@ func start(t testing.TB, change ...func(*service.Config)) *env {
 	client := func(role string) surveyv1.SurveyServiceClient {
 		return surveyv1.NewSurveyServiceClient(e.Conn(s.GRPCAddr(), role))
 	}
-	// pos is a role no survey method allows.
+	// pos may only issue receipt links.
 	e.admin, e.service, e.marketing, e.pos, e.anonymous =
 		client("admin"), client("service"), client("marketing"), client("pos"), client("")
 	e.baseURL = "http://" + s.HTTPAddr()

@@ -18,6 +18,7 @@ import (
 	privacyv1 "github.com/treue/treue/proto/gen/treue/privacy/v1"
 	surveyv1 "github.com/treue/treue/proto/gen/treue/survey/v1"
 	"github.com/treue/treue/services/survey/internal/adapters/postgres"
+	"github.com/treue/treue/services/survey/internal/adapters/qrcode"
 	"github.com/treue/treue/services/survey/internal/app"
 	"github.com/treue/treue/services/survey/internal/convert"
 	"github.com/treue/treue/services/survey/internal/domain"
@@ -174,6 +175,7 @@ func wire(rt *svc.Runtime, cfg Config, signer *domain.LinkSigner, log *slog.Logg
 		},
 		Store: store,
 		Links: links,
+		QR:    qrcode.Codes{},
 		Now:   time.Now,
 	})
 	if err != nil {

@@ -23,8 +23,9 @@ type Commands struct {
 	EraseMembers     *EraseMembers
 	SubmitResponse   *SubmitResponse
 	Triggers         TriggerCommands
+	IssueReceiptLink *IssueReceiptLink
 	DefinitionCommands
-	Delivery         Delivery
+	Delivery Delivery
 }
 
 // Queries read it.
@@ -34,7 +35,7 @@ type Queries struct {
 	ExportMember    *ExportMember
 	Triggers        TriggerQueries
 	DefinitionQueries
-	ListDeliveries  *ListDeliveries
+	ListDeliveries *ListDeliveries
 }
 
 // Config are the application's settings.
@@ -54,6 +55,8 @@ type Deps struct {
 	Config Config
 	Store  Store
 	Links  *Links
+	// QR draws the QR codes of receipt links (optional: without it IssueReceiptLink fails).
+	QR QRCodes
 	// Now is the clock.
 	Now func() time.Time
 }
@@ -81,6 +84,7 @@ func New(d Deps) (*Application, error) {
 			EraseMembers:       &EraseMembers{store: d.Store, now: d.Now},
 			SubmitResponse:     &SubmitResponse{store: d.Store, links: d.Links, now: d.Now},
 			Triggers:           triggerCommands,
+			IssueReceiptLink:   &IssueReceiptLink{store: d.Store, links: d.Links, qr: d.QR, surveyID: cfg.SurveyID, ttl: cfg.LinkTTL, now: d.Now},
 			DefinitionCommands: defCommands,
 		},
 		Queries: Queries{

@@ -31,10 +31,25 @@ func (l *Links) URL(inv domain.Invitation) (string, error) {
 	return l.baseURL + "/s/" + l.signer.Sign(id, inv.ExpiresAt), nil
 }
 
-// Verify checks a token and returns the invitation id it names. It returns
-// domain.ErrTokenInvalid, or domain.ErrLinkExpired together with the id.
+// ShortURL returns the short link of an invitation, for a receipt's QR code:
+// <public URL>/r/<short code>.
+func (l *Links) ShortURL(inv domain.Invitation) (string, error) {
+	id, err := uuid.Parse(inv.ID)
+	if err != nil {
+		return "", fmt.Errorf("invitation id %q: %w", inv.ID, err)
+	}
+	return l.baseURL + "/r/" + l.signer.SignShort(id, inv.ExpiresAt), nil
+}
+
+// Verify checks a token, or the short code of a receipt link, and returns the
+// invitation id it names. It returns domain.ErrTokenInvalid, or domain.ErrLinkExpired
+// together with the id.
 func (l *Links) Verify(token string, now time.Time) (string, error) {
-	claims, err := l.signer.Verify(token, now)
+	verify := l.signer.Verify
+	if domain.IsShortCode(token) {
+		verify = l.signer.VerifyShort
+	}
+	claims, err := verify(token, now)
 	if errors.Is(err, domain.ErrTokenInvalid) {
 		return "", err
 	}

@@ -29,6 +29,7 @@ type Store interface {
 // Tx is one database transaction: the state the survey keeps and the events it emits,
 // committed together (events leave through the outbox).
 type Tx interface {
+	ReceiptTx
 	// LockMembers serialises this transaction with others that touch the same members'
 	// enrolment, erasure or parked triggers, until it ends.
 	LockMembers(ctx context.Context, memberIDs []string) error

@@ -2,33 +2,53 @@ package web
 
 import (
 	"crypto/sha256"
+	_ "embed"
 	"encoding/base64"
 	"html/template"
 )
 
-// pageCSS is the page's only style. It is inline (one request on a slow phone) and
-// allowed by its hash in the Content-Security-Policy, so no other inline style or script
-// can run.
+// pageCSS is the page's only style: mobile first, large tap targets, a visible focus
+// ring, colours with AA contrast (text #1c1917 and #44403c on #fafaf9, white on #1d4ed8,
+// #991b1b on #fef2f2). It is inline (one request on a slow phone) and allowed by its
+// hash in the Content-Security-Policy, so no other inline style can apply.
 const pageCSS = `
 *{box-sizing:border-box}
-body{margin:0;font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:#f5f5f4;color:#1c1917;line-height:1.5}
-main{max-width:36rem;margin:0 auto;padding:1.5rem 1rem}
-h1{font-size:1.4rem;margin:0 0 1rem}
-fieldset{border:0;margin:0 0 1.25rem;padding:0}
-legend{font-size:1.15rem;font-weight:600;margin-bottom:.75rem}
-.scale{display:grid;grid-template-columns:repeat(11,1fr);gap:.25rem}
-.scale input{position:absolute;opacity:0;width:1px;height:1px}
-.scale label{display:block;text-align:center;padding:.7rem 0;border:1px solid #a8a29e;border-radius:.4rem;background:#fff;font-weight:600;cursor:pointer}
-.scale input:checked+label{background:#1d4ed8;border-color:#1d4ed8;color:#fff}
-.scale input:focus-visible+label{outline:3px solid #93c5fd}
-.ends{display:flex;justify-content:space-between;font-size:.85rem;color:#57534e;margin-top:.35rem}
-label.comment{display:block;font-weight:600;margin-bottom:.35rem}
-textarea{width:100%;min-height:7rem;padding:.6rem;font:inherit;border:1px solid #a8a29e;border-radius:.4rem}
-button{margin-top:1rem;width:100%;padding:.85rem;font:inherit;font-weight:600;color:#fff;background:#1d4ed8;border:0;border-radius:.4rem;cursor:pointer}
-.error{background:#fee2e2;color:#991b1b;padding:.6rem .8rem;border-radius:.4rem;margin-bottom:1rem}
-blockquote{margin:1rem 0;padding:.6rem .8rem;background:#fff;border-left:4px solid #1d4ed8;white-space:pre-wrap;overflow-wrap:anywhere}
-@media (max-width:380px){.scale{grid-template-columns:repeat(6,1fr)}}
+[hidden]{display:none!important}
+body{margin:0;font:1.0625rem/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:#fafaf9;color:#1c1917}
+main{max-width:38rem;margin:0 auto;padding:1.25rem 1rem 2rem}
+h1{font-size:1.45rem;line-height:1.25;margin:0 0 .75rem}
+.intro{margin:0 0 1.25rem;color:#44403c}
+.q{border:0;margin:0 0 1.5rem;padding:0;min-width:0}
+legend,.q>label{display:block;font-weight:600;font-size:1.1rem;margin:0 0 .6rem;padding:0}
+.opt-tag{font-weight:400;color:#44403c}
+.scale{display:grid;gap:.35rem}
+.n5{grid-template-columns:repeat(5,1fr)}
+.n7{grid-template-columns:repeat(7,1fr)}
+.n11{grid-template-columns:repeat(6,1fr)}
+@media (min-width:30rem){.n11{grid-template-columns:repeat(11,1fr)}}
+.scale label{position:relative;display:block}
+.scale input{position:absolute;inset:0;margin:0;opacity:0;width:100%;height:100%;cursor:pointer}
+.scale span{display:flex;align-items:center;justify-content:center;min-height:2.9rem;border:2px solid #78716c;border-radius:.45rem;background:#fff;font-weight:700}
+.scale input:checked+span{background:#1d4ed8;border-color:#1d4ed8;color:#fff}
+.scale input:focus-visible+span{outline:3px solid #1c1917;outline-offset:2px}
+.ends{display:flex;justify-content:space-between;gap:1rem;margin:.4rem 0 0;font-size:.9rem;color:#44403c}
+.ends span:last-child{text-align:right}
+.choices label{display:flex;align-items:center;gap:.75rem;min-height:2.9rem;padding:.35rem .75rem;margin-bottom:.35rem;border:2px solid #78716c;border-radius:.45rem;background:#fff;cursor:pointer}
+.choices input{width:1.35rem;height:1.35rem;margin:0;accent-color:#1d4ed8;flex:none}
+textarea{display:block;width:100%;min-height:7.5rem;padding:.65rem;font:inherit;color:inherit;background:#fff;border:2px solid #78716c;border-radius:.45rem}
+:focus-visible{outline:3px solid #1d4ed8;outline-offset:2px}
+textarea:focus-visible{outline:3px solid #1d4ed8;outline-offset:1px}
+[aria-invalid=true],.invalid span,.invalid label{border-color:#b91c1c}
+.error{margin:0 0 .6rem;padding:.5rem .75rem;border-left:4px solid #b91c1c;background:#fef2f2;color:#991b1b;font-weight:600}
+button{display:block;width:100%;min-height:3rem;margin-top:.5rem;padding:.75rem;font:inherit;font-weight:700;color:#fff;background:#1d4ed8;border:0;border-radius:.45rem;cursor:pointer}
+button:focus-visible{outline:3px solid #1c1917;outline-offset:2px}
 `
+
+// surveyJS is the page's only script (/static/survey.js): it shows follow-up questions
+// as answers change and saves drafts. The page works without it.
+//
+//go:embed static/survey.js
+var surveyJS []byte
 
 // styleHash is the CSP source that allows pageCSS.
 var styleHash = func() string {
@@ -36,11 +56,14 @@ var styleHash = func() string {
 	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
 }()
 
-// contentSecurityPolicy allows the page's own style and form posts to its own origin,
-// and nothing else: no scripts, no frames, no other resources.
+// contentSecurityPolicy allows the page's own style, its own script file, drafts posted
+// to its own origin and form posts to its own origin, and nothing else: no inline
+// script, no frames, no other resources.
 var contentSecurityPolicy = "default-src 'none'; style-src " + styleHash +
-	"; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+	"; script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
+// The script's URL is relative ("../static/survey.js" from /s/<token> and /r/<code>),
+// so it loads from wherever a proxy serves the page.
 const layout = `{{define "layout"}}<!doctype html>
 <html lang="{{.Lang}}">
 <head>
@@ -49,6 +72,7 @@ const layout = `{{define "layout"}}<!doctype html>
 <meta name="referrer" content="no-referrer">
 <title>{{.Title}}</title>
 <style>` + pageCSS + `</style>
+{{if .Script}}<script src="../static/survey.js" defer></script>{{end}}
 </head>
 <body><main>
 {{template "content" .}}
@@ -56,33 +80,42 @@ const layout = `{{define "layout"}}<!doctype html>
 </html>{{end}}`
 
 // The form has no action: it posts back to the page's own URL, whatever prefix a proxy
-// serves it under.
+// serves it under. It is novalidate: the server checks the answers and ties each error
+// to its question (aria-describedby), and the first question in error takes the focus
+// (autofocus, which needs no script).
 const formPage = `{{define "content"}}
-<h1>{{.T.Title}}</h1>
-{{if .Error}}<p class="error" role="alert">{{.Error}}</p>{{end}}
-<form method="post">
-<fieldset>
-<legend>{{.Question}}</legend>
-<div class="scale">
-{{range .Scores}}<input type="radio" name="score" value="{{.}}" id="score-{{.}}" required{{if eq . $.Selected}} checked{{end}}><label for="score-{{.}}">{{.}}</label>
+<h1>{{.Title}}</h1>
+{{if .Intro}}<p class="intro">{{.Intro}}</p>{{end}}
+<form id="survey" method="post" novalidate>
+<input type="hidden" name="_shown" value="{{.Shown}}">
+{{range .Questions}}{{if eq .Kind "text"}}
+<div class="q" data-q="{{.ID}}"{{template "showif" .}}{{if .Hidden}} hidden{{end}}>
+<label for="q-{{.ID}}">{{.Prompt}}{{if not .Required}} <span class="opt-tag">({{$.T.Optional}})</span>{{end}}</label>
+{{if .Error}}<p class="error" id="q-{{.ID}}-err">{{.Error}}</p>{{end}}
+<textarea id="q-{{.ID}}" name="q.{{.ID}}" maxlength="4000"{{if .Required}} required{{end}}{{if .Error}} aria-invalid="true" aria-describedby="q-{{.ID}}-err"{{end}}{{if .Focus}} autofocus{{end}}>{{.Text}}</textarea>
+</div>
+{{else}}
+<fieldset class="q{{if .Error}} invalid{{end}}" data-q="{{.ID}}"{{template "showif" .}}{{if .Hidden}} hidden{{end}}{{if .Described}} aria-describedby="{{.Described}}"{{end}}>
+<legend>{{.Prompt}}{{if not .Required}} <span class="opt-tag">({{$.T.Optional}})</span>{{end}}</legend>
+{{if .Error}}<p class="error" id="q-{{.ID}}-err">{{.Error}}</p>{{end}}
+<div class="{{if eq .Kind "scale"}}scale n{{len .Options}}{{else}}choices{{end}}">
+{{$q := .}}{{range $i, $o := .Options}}<label><input type="{{if eq $q.Kind "multiple"}}checkbox{{else}}radio{{end}}" name="q.{{$q.ID}}" value="{{$o.Value}}"{{if $o.Checked}} checked{{end}}{{if and $q.Required (ne $q.Kind "multiple")}} required{{end}}{{if and $q.Focus (eq $i 0)}} autofocus{{end}}><span>{{$o.Label}}</span></label>
 {{end}}</div>
-<div class="ends"><span>0 – {{.LowLabel}}</span><span>10 – {{.HighLabel}}</span></div>
+{{if eq .Kind "scale"}}<p class="ends" id="q-{{.ID}}-ends"><span>{{.Min}} = {{.Low}}</span><span>{{.Max}} = {{.High}}</span></p>{{end}}
 </fieldset>
-<label class="comment" for="comment">{{.T.CommentLabel}}</label>
-<textarea id="comment" name="comment" maxlength="4000">{{.Comment}}</textarea>
-<button type="submit">{{.T.Submit}}</button>
+{{end}}{{end}}
+<button type="submit"{{if .Next}} data-send="{{.T.Submit}}"{{end}}>{{if .Next}}{{.T.Next}}{{else}}{{.T.Submit}}{{end}}</button>
 </form>
-{{end}}`
+{{end}}
+{{define "showif"}}{{with .ShowIf}} data-show-if="{{.QuestionID}}"{{if .Min}} data-min="{{.Min}}"{{end}}{{if .Max}} data-max="{{.Max}}"{{end}}{{if .AnyOf}} data-any-of="{{.AnyOf}}"{{end}}{{end}}{{end}}`
 
+// The thanks and the problems are headings, so that a screen reader lands on them.
 const thanksPage = `{{define "content"}}
-<h1>{{.T.ThanksTitle}}</h1>
-<p>{{.Message}}</p>
-{{if .Comment}}<p>{{.T.YourComment}}</p><blockquote>{{.Comment}}</blockquote>{{end}}
+<h1 id="thanks">{{.Message}}</h1>
 {{end}}`
 
 const problemPage = `{{define "content"}}
-<h1>{{.T.ProblemTitle}}</h1>
-<p>{{.Message}}</p>
+<h1 id="problem">{{.Message}}</h1>
 {{end}}`
 
 var (
@@ -93,21 +126,51 @@ var (
 
 // view is what every page template reads.
 type view struct {
-	Lang  string
-	Title string
-	T     uiText
+	Lang   string
+	Title  string
+	T      uiText
+	Script bool // the form's script
 
 	// The form.
-	Question  string
-	LowLabel  string
-	HighLabel string
-	Scores    []int
-	Selected  int
-	Error     string
+	Intro     string
+	Shown     string // the ids of the questions shown, space-separated
+	Questions []questionView
+	Next      bool // a follow-up may come after this post: the button says Next
 
-	// The thank-you and problem pages.
+	// The thanks and problem pages.
 	Message string
+}
 
-	// Echoed on the form after an error and on the thank-you page; html/template escapes it.
-	Comment string
+// questionView is one question on the form.
+type questionView struct {
+	ID       string
+	Kind     string // scale, single, multiple, text
+	Prompt   string
+	Required bool
+	Hidden   bool
+	ShowIf   *showIfView
+
+	// A scale's ends and their labels.
+	Min, Max  int
+	Low, High string
+
+	Options []optionView // scale values or choices
+	Text    string       // an open question's answer so far
+
+	Error     string
+	Focus     bool   // the first question in error
+	Described string // the ids that describe a fieldset: its ends and its error
+}
+
+// showIfView is a follow-up's condition, as the script reads it.
+type showIfView struct {
+	QuestionID string
+	Min, Max   string // "" when open
+	AnyOf      string // choice ids, space-separated
+}
+
+type optionView struct {
+	Value   string
+	Label   string
+	Checked bool
 }
