@@ -77,10 +77,13 @@ type DueInvitation struct {
 
 // Outgoing is one message to deliver: an invitation or its reminder.
 type Outgoing struct {
-	InvitationID   string
-	MemberID       string
-	SurveyID       string
-	Locale         string // the member's
+	InvitationID string
+	MemberID     string
+	SurveyID     string
+	Locale       string // the member's
+	// Subject is the survey's email subject in the member's language; "" for the email's
+	// own wording.
+	Subject        string
 	Email          string
 	Phone          string
 	URL            string // the survey link

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -43,6 +44,9 @@ type DispatchInvitations struct {
 	cfg     DeliveryConfig
 	now     func() time.Time
 	observe DeliveryObserver
+	// subjects caches the email subject of each survey version by language: a published
+	// version never changes.
+	subjects sync.Map // "<survey id>#<version>" -> map[string]string
 }
 
 // NewDispatchInvitations returns the dispatcher; senders has one sender per channel that
@@ -138,7 +142,7 @@ func (d *DispatchInvitations) decide(ctx context.Context, tx Tx, inv DueInvitati
 	if err != nil {
 		return nil, err
 	}
-	out, err := d.outgoing(inv, attempt, false, now)
+	out, err := d.outgoing(ctx, inv, attempt, false, now)
 	if err != nil {
 		return nil, err
 	}
@@ -187,7 +191,34 @@ func (d *DispatchInvitations) reminderDue(sentAt, expiresAt time.Time, ch domain
 	return &at
 }
 
-func (d *DispatchInvitations) outgoing(inv DueInvitation, attempt int, reminder bool, now time.Time) (Outgoing, error) {
+// subject returns the email subject the survey version gives in the member's language,
+// or "" for the email's own.
+func (d *DispatchInvitations) subject(ctx context.Context, inv domain.Invitation, locale string) (string, error) {
+	key := inv.SurveyID + "#" + strconv.Itoa(inv.SurveyVersion)
+	byLang, ok := d.subjects.Load(key)
+	if !ok {
+		v, err := d.store.SurveyVersion(ctx, inv.SurveyID, inv.SurveyVersion)
+		if errors.Is(err, domain.ErrVersionNotFound) {
+			return "", nil
+		}
+		if err != nil {
+			return "", err
+		}
+		m := make(map[string]string, len(v.Texts))
+		for lang, t := range v.Texts {
+			m[lang] = t.EmailSubject
+		}
+		m[""] = v.Texts[v.DefaultLocale].EmailSubject
+		byLang, _ = d.subjects.LoadOrStore(key, m)
+	}
+	m := byLang.(map[string]string)
+	if s, ok := m[domain.Language(locale)]; ok {
+		return s, nil
+	}
+	return m[""], nil
+}
+
+func (d *DispatchInvitations) outgoing(ctx context.Context, inv DueInvitation, attempt int, reminder bool, now time.Time) (Outgoing, error) {
 	url, err := d.links.URL(inv.Invitation)
 	if err != nil {
 		return Outgoing{}, err
@@ -200,8 +231,12 @@ func (d *DispatchInvitations) outgoing(inv DueInvitation, attempt int, reminder 
 	if locale == "" {
 		locale = inv.Invitation.Locale
 	}
+	subject, err := d.subject(ctx, inv.Invitation, locale)
+	if err != nil {
+		return Outgoing{}, err
+	}
 	return Outgoing{
-		InvitationID: inv.ID, MemberID: inv.MemberID, SurveyID: inv.SurveyID, Locale: locale,
+		InvitationID: inv.ID, MemberID: inv.MemberID, SurveyID: inv.SurveyID, Locale: locale, Subject: subject,
 		Email: inv.Email, Phone: inv.Phone, URL: url, UnsubscribeURL: unsub,
 		Reminder: reminder, Attempt: attempt, SentAt: now,
 	}, nil

@@ -51,7 +51,7 @@ func (r *SendReminders) Pass(ctx context.Context, batch int) (int, error) {
 			if err := tx.ClaimReminder(ctx, inv.ID, now); err != nil {
 				return err
 			}
-			out, err := d.outgoing(inv, 1, true, now)
+			out, err := d.outgoing(ctx, inv, 1, true, now)
 			if err != nil {
 				return err
 			}

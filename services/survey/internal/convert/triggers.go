@@ -22,14 +22,6 @@ import (
 	"github.com/treue/treue/services/survey/internal/domain"
 )
 
-// ruleChannels pairs the delivery channels.
-var ruleChannels = enum.New(map[domain.DeliveryChannel]surveyv1.DeliveryChannel{
-	domain.ChannelEmail:   surveyv1.DeliveryChannel_DELIVERY_CHANNEL_EMAIL,
-	domain.ChannelWebhook: surveyv1.DeliveryChannel_DELIVERY_CHANNEL_WEBHOOK,
-	domain.ChannelNone:    surveyv1.DeliveryChannel_DELIVERY_CHANNEL_NONE,
-	domain.ChannelReceipt: surveyv1.DeliveryChannel_DELIVERY_CHANNEL_RECEIPT,
-})
-
 // suppressionReasons pairs the suppression reasons.
 var suppressionReasons = enum.New(map[domain.SuppressionReason]surveyv1.SuppressionReason{
 	domain.SuppressedFrequencyCap:  surveyv1.SuppressionReason_SUPPRESSION_REASON_FREQUENCY_CAP,
@@ -194,7 +186,7 @@ func TriggerRuleSpec(s *surveyv1.TriggerRuleSpec) (domain.TriggerRule, error) {
 		r.Touchpoints = append(r.Touchpoints, d)
 	}
 	for _, c := range s.GetChannels() {
-		d, ok := ruleChannels.Domain(c)
+		d, ok := DeliveryChannels.Domain(c)
 		if !ok {
 			return domain.TriggerRule{}, &domain.FieldError{Field: "spec.channels", Reason: "not a channel a rule may use"}
 		}
@@ -213,7 +205,7 @@ func ToTriggerRule(r domain.TriggerRule) *surveyv1.TriggerRule {
 		spec.Touchpoints = append(spec.Touchpoints, Touchpoints.Proto(tp))
 	}
 	for _, c := range r.Channels {
-		spec.Channels = append(spec.Channels, ruleChannels.Proto(c))
+		spec.Channels = append(spec.Channels, DeliveryChannels.Proto(c))
 	}
 	return &surveyv1.TriggerRule{
 		TriggerId: r.ID, Version: int32(r.Version), Active: r.Active, Spec: spec,
@@ -267,12 +259,12 @@ func DecodeSuppressionsToken(token string) (*app.Cursor, error) {
 	return &app.Cursor{CreatedAt: t, ID: id}, nil
 }
 
-// ToScheduledInvitation is the API's view of an invitation a touchpoint scheduled.
+// ToScheduledInvitation is the API's view of an invitation (a touchpoint's, or one listed).
 func ToScheduledInvitation(inv domain.Invitation, url string) *surveyv1.Invitation {
 	out := &surveyv1.Invitation{
 		InvitationId: inv.ID, SurveyId: inv.SurveyID, MemberId: inv.MemberID, Touchpoint: Touchpoints.Proto(inv.Touchpoint),
 		StoreId: inv.StoreID, Url: url, ExpiresAt: timestamppb.New(inv.ExpiresAt), CreatedAt: timestamppb.New(inv.CreatedAt),
-		Status: invitationStatuses.Proto(inv.Status), Channel: ruleChannels.Proto(inv.Channel),
+		Status: invitationStatuses.Proto(inv.Status), Channel: DeliveryChannels.Proto(inv.Channel),
 		SurveyVersion: int32(inv.SurveyVersion), TriggerId: inv.TriggerID, EmployeeId: inv.EmployeeID,
 	}
 	if !inv.DueAt.IsZero() {

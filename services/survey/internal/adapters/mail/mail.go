@@ -50,6 +50,8 @@ type Config struct {
 // Texts is an email's wording in one language.
 type Texts struct {
 	Subject, ReminderSubject, Greeting, Intro, ReminderIntro, Button, LinkText, Footer, Unsubscribe string
+	// ReminderPrefix goes before a survey's own subject in a reminder.
+	ReminderPrefix string
 }
 
 // texts are the emails' wording by language; English is the fallback.
@@ -57,6 +59,7 @@ var texts = map[string]Texts{
 	"en": {
 		Subject:         "How did we do? Your opinion counts",
 		ReminderSubject: "Reminder: how did we do?",
+		ReminderPrefix:  "Reminder: ",
 		Greeting:        "Hello,",
 		Intro:           "Thank you for your recent visit. Would you take a minute to tell us how we did? It is one question, and it helps us get better.",
 		ReminderIntro:   "A few days ago we asked how we did. If you have a minute, we would still love to hear from you.",
@@ -68,6 +71,7 @@ var texts = map[string]Texts{
 	"de": {
 		Subject:         "Wie war es? Ihre Meinung zählt",
 		ReminderSubject: "Erinnerung: Wie war es?",
+		ReminderPrefix:  "Erinnerung: ",
 		Greeting:        "Hallo,",
 		Intro:           "Vielen Dank für Ihren Besuch. Nehmen Sie sich eine Minute, um uns zu sagen, wie zufrieden Sie waren? Es ist eine Frage, und sie hilft uns, besser zu werden.",
 		ReminderIntro:   "Vor ein paar Tagen haben wir Sie nach Ihrer Meinung gefragt. Wenn Sie eine Minute haben, freuen wir uns weiterhin über Ihre Antwort.",
@@ -155,7 +159,12 @@ func (s *Sender) Build(m app.Outgoing) (*gomail.Msg, error) {
 		return nil, fmt.Errorf("%w: address: %v", domain.ErrPermanentDelivery, err)
 	}
 	subject := t.Subject
-	if m.Reminder {
+	switch {
+	case m.Subject != "" && m.Reminder:
+		subject = t.ReminderPrefix + m.Subject
+	case m.Subject != "":
+		subject = m.Subject
+	case m.Reminder:
 		subject = t.ReminderSubject
 	}
 	msg.Subject(subject)
