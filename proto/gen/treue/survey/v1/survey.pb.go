@@ -910,8 +910,7 @@ type IssueReceiptLinkRequest struct {
 	// the member when the till knows them (a member id); empty for an anonymous purchase.
 	MemberId   string `protobuf:"bytes,3,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
 	EmployeeId string `protobuf:"bytes,4,opt,name=employee_id,json=employeeId,proto3" json:"employee_id,omitempty"`
-	// the survey; empty: the published survey of the first active rule for purchases, else
-	// the default NPS survey.
+	// the survey (its published version); empty: the default NPS survey.
 	SurveyId string `protobuf:"bytes,5,opt,name=survey_id,json=surveyId,proto3" json:"survey_id,omitempty"`
 	// the receipt's language, e.g. de; the page falls back to the survey's default.
 	Locale string `protobuf:"bytes,6,opt,name=locale,proto3" json:"locale,omitempty"`
