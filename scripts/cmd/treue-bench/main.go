@@ -64,7 +64,7 @@ func run(ctx context.Context) error {
 	flag.BoolVar(&o.tiers, "tiers", true, "tiers defined (every batch keeps the qualifying figures)")
 	flag.IntVar(&o.rules, "rules", 50, "active earning rules (10 of them match every basket; 0 measures the ledger without rules)")
 	flag.IntVar(&o.poison, "poison", 1_000, "poison events interleaved with healthy purchases in the lag run (0 skips it)")
-	flag.IntVar(&o.invitations, "invitations", 2_000, "survey invitations to schedule and send by email to an SMTP catcher (0 skips it)")
+	flag.IntVar(&o.invitations, "invitations", 2_000, "service calls whose survey invitations are scheduled and sent by email to an SMTP catcher (0 skips it)")
 	logLevel := flag.String("service-log-level", "warn", "LOG_LEVEL of the services (debug logs every batch)")
 	flag.Parse()
 
@@ -179,7 +179,7 @@ func run(ctx context.Context) error {
 	fmt.Printf("  RedeemCoupon  at %d callers: p50 %v  p99 %v  (%d calls)\n", o.callers, coupons.p(50), coupons.p(99), len(coupons))
 
 	if o.invitations > 0 {
-		if err := surveys.run(ctx, pool, o.invitations); err != nil {
+		if err := surveys.run(ctx, js, ns, pool, o.invitations); err != nil {
 			return err
 		}
 	}

@@ -3,13 +3,21 @@ package main
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/treue/treue/pkg/bus"
 	"github.com/treue/treue/pkg/devstack"
+	commonv1 "github.com/treue/treue/proto/gen/treue/common/v1"
+	touchpointv1 "github.com/treue/treue/proto/gen/treue/touchpoint/v1"
 )
 
 // surveyBench is the survey section: an SMTP catcher in this process (go-smtp) that the
@@ -32,43 +40,87 @@ func startSurveyBench() (*surveyBench, []string, error) {
 
 func (b *surveyBench) close() { _ = b.catcher.Close() }
 
-// run schedules n invitations, due at once, for n members with an email address, in
-// batches of 1,000 (as trigger rules would, one row each), and reports how fast they were
-// scheduled and how fast the survey service sent them: claimed, mailed over SMTP to the
-// catcher and recorded SENT, each exactly once.
-func (b *surveyBench) run(ctx context.Context, pool *pgxpool.Pool, n int) error {
+// run measures the survey's path from a touchpoint to an email: n members the survey
+// knows (with an email address and survey consent; written into its member copy, as the
+// ledger's enrolment events would) each have a service call published on the TOUCHPOINT
+// stream; the seeded trigger rule ("NPS after every contact", at once) schedules an
+// invitation for each through the contact policy, and the dispatcher mails it to the
+// catcher. It reports how fast touchpoints became scheduled invitations and how fast
+// those were sent, and checks each was mailed exactly once.
+func (b *surveyBench) run(ctx context.Context, js jetstream.JetStream, ns bus.Namespace, pool *pgxpool.Pool, n int) error {
 	before := len(b.catcher.Messages())
-	ids := make([]string, n)
-	for i := range ids {
-		ids[i] = uuid.NewString()
+	members := make([]string, n)
+	for i := range members {
+		members[i] = "bench-" + uuid.NewString()
 	}
-	start := time.Now()
-	for lo := 0; lo < n; lo += 1000 {
-		chunk := ids[lo:min(lo+1000, n)]
-		if _, err := pool.Exec(ctx, `
-			WITH m AS (INSERT INTO survey.members (member_id, locale, survey_consent, as_of, email)
-				SELECT 'bench-' || u.id::text, 'en', true, now(), 'bench-' || u.id::text || '@example.test'
-				FROM unnest($1::uuid[]) AS u(id))
-			INSERT INTO survey.invitations (id, survey_id, member_id, locale, touchpoint, store_id, trigger_event_id,
-				trigger_key, expires_at, created_at, status, due_at, channels)
-			SELECT u.id, '0192f0c8-5a1e-7000-8000-000000000001', 'bench-' || u.id::text, 'en', 'PURCHASE', 'bench',
-				u.id::text, 'bench:' || u.id::text, date_trunc('second', now()) + interval '7 days', now(), 'SCHEDULED', now(), '{EMAIL}'
-			FROM unnest($1::uuid[]) AS u(id)`, chunk); err != nil {
-			return fmt.Errorf("schedule invitations: %w", err)
-		}
+	if _, err := pool.Exec(ctx, `INSERT INTO survey.members (member_id, locale, survey_consent, as_of, email)
+		SELECT m, 'en', true, now(), m || '@example.test' FROM unnest($1::text[]) AS m`, members); err != nil {
+		return fmt.Errorf("survey members: %w", err)
 	}
-	scheduled := time.Since(start)
-	deadline := time.Now().Add(10 * time.Minute)
-	for {
-		var sent int
-		if err := pool.QueryRow(ctx, `SELECT count(*) FROM survey.invitations WHERE id = ANY($1) AND status = 'SENT'`, ids).Scan(&sent); err != nil {
+	msgs := make([]*nats.Msg, n)
+	now := time.Now()
+	for i, m := range members {
+		id := uuid.NewString()
+		data, err := proto.Marshal(&touchpointv1.ContactRecorded{
+			EventId: id, MemberId: m, Touchpoint: commonv1.Touchpoint_TOUCHPOINT_SERVICE_CALL,
+			StoreId: "bench", Reference: "call-" + strconv.Itoa(i), EmployeeId: "agent-" + strconv.Itoa(i%20),
+			OccurredAt: timestamppb.New(now),
+		})
+		if err != nil {
 			return err
 		}
-		if sent == n {
+		msg := &nats.Msg{Subject: ns.Subject("touchpoint.contact.recorded.service_call"), Data: data, Header: nats.Header{}}
+		msg.Header.Set(bus.HeaderContentType, bus.ContentTypeProto)
+		msg.Header.Set(bus.HeaderEventType, "treue.touchpoint.v1.ContactRecorded")
+		msg.Header.Set(nats.MsgIdHdr, id)
+		msgs[i] = msg
+	}
+
+	count := func(q string) (int, error) {
+		var c int
+		err := pool.QueryRow(ctx, q, members).Scan(&c)
+		return c, err
+	}
+	start := time.Now()
+	futures := make([]jetstream.PubAckFuture, 0, len(msgs))
+	for _, m := range msgs {
+		f, err := js.PublishMsgAsync(m)
+		if err != nil {
+			return err
+		}
+		futures = append(futures, f)
+	}
+	for _, f := range futures {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	var scheduled, sentIn time.Duration
+	deadline := time.Now().Add(10 * time.Minute)
+	for sentIn == 0 {
+		if scheduled == 0 {
+			c, err := count(`SELECT count(*) FROM survey.invitations WHERE member_id = ANY($1)`)
+			if err != nil {
+				return err
+			}
+			if c == n {
+				scheduled = time.Since(start)
+			}
+		}
+		c, err := count(`SELECT count(*) FROM survey.invitations WHERE member_id = ANY($1) AND status = 'SENT'`)
+		if err != nil {
+			return err
+		}
+		if c == n {
+			sentIn = time.Since(start)
 			break
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("survey: %d of %d invitations sent after 10 minutes", sent, n)
+			return fmt.Errorf("survey: %d of %d invitations sent after 10 minutes", c, n)
 		}
 		select {
 		case <-ctx.Done():
@@ -76,10 +128,27 @@ func (b *surveyBench) run(ctx context.Context, pool *pgxpool.Pool, n int) error 
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	sentIn := time.Since(start)
-	msgs := b.catcher.Messages()[before:]
+	if scheduled == 0 {
+		scheduled = sentIn
+	}
+	ids := make([]string, 0, n)
+	rows, err := pool.Query(ctx, `SELECT id::text FROM survey.invitations WHERE member_id = ANY($1)`, members)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	msgsIn := b.catcher.Messages()[before:]
 	seen := map[string]int{}
-	for _, m := range msgs {
+	for _, m := range msgsIn {
 		seen[m.Header.Get("Message-Id")]++
 	}
 	for _, id := range ids {
@@ -87,9 +156,10 @@ func (b *surveyBench) run(ctx context.Context, pool *pgxpool.Pool, n int) error 
 			return fmt.Errorf("survey: invitation %s mailed %d times", id, c)
 		}
 	}
-	fmt.Printf("  survey: %d invitations scheduled in %v (%.0f/s)\n", n, scheduled.Round(time.Millisecond), float64(n)/scheduled.Seconds())
-	fmt.Printf("  survey: all sent by email, each exactly once, %v after the first was due: %8.0f emails/s (%s)\n",
-		sentIn.Round(time.Millisecond), float64(n)/sentIn.Seconds(), strings.TrimSpace(mailSize(msgs)))
+	fmt.Printf("  survey: %d service calls -> %d invitations scheduled by the trigger rule in %v: %8.0f invitations/s\n",
+		n, len(ids), scheduled.Round(time.Millisecond), float64(n)/scheduled.Seconds())
+	fmt.Printf("  survey: all mailed to the SMTP catcher, each exactly once, %v after the first publish: %8.0f emails/s (%s)\n",
+		sentIn.Round(time.Millisecond), float64(n)/sentIn.Seconds(), strings.TrimSpace(mailSize(msgsIn)))
 	return nil
 }
 
