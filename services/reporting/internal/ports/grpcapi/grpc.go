@@ -26,58 +26,37 @@ type Server struct {
 func NewServer(a *app.Application) *Server { return &Server{app: a} }
 
 func (s *Server) GetNps(ctx context.Context, req *reportingv1.GetNpsRequest) (*reportingv1.GetNpsResponse, error) {
-	from, err := optionalTime("from", req.GetFrom())
-	if err != nil {
-		return nil, err
-	}
-	to, err := optionalTime("to", req.GetTo())
+	from, to, err := periodOf(req)
 	if err != nil {
 		return nil, err
 	}
 	report, err := s.app.Queries.GetNps.Handle(ctx, from, to)
-	if errors.Is(err, domain.ErrPeriodReversed) {
-		return nil, grpcx.InvalidField("from", err.Error())
-	}
 	if err != nil {
-		return nil, err
+		return nil, periodError(err)
 	}
 	return convert.NpsReport(report), nil
 }
 
 func (s *Server) GetScores(ctx context.Context, req *reportingv1.GetScoresRequest) (*reportingv1.GetScoresResponse, error) {
-	from, err := optionalTime("from", req.GetFrom())
-	if err != nil {
-		return nil, err
-	}
-	to, err := optionalTime("to", req.GetTo())
+	from, to, err := periodOf(req)
 	if err != nil {
 		return nil, err
 	}
 	csat, ces, err := s.app.Queries.GetScores.Handle(ctx, from, to)
-	if errors.Is(err, domain.ErrPeriodReversed) {
-		return nil, grpcx.InvalidField("from", err.Error())
-	}
 	if err != nil {
-		return nil, err
+		return nil, periodError(err)
 	}
 	return convert.ScoresReport(csat, ces), nil
 }
 
 func (s *Server) GetSurveyFunnel(ctx context.Context, req *reportingv1.GetSurveyFunnelRequest) (*reportingv1.GetSurveyFunnelResponse, error) {
-	from, err := optionalTime("from", req.GetFrom())
-	if err != nil {
-		return nil, err
-	}
-	to, err := optionalTime("to", req.GetTo())
+	from, to, err := periodOf(req)
 	if err != nil {
 		return nil, err
 	}
 	report, err := s.app.Queries.GetSurveyFunnel.Handle(ctx, from, to)
-	if errors.Is(err, domain.ErrPeriodReversed) {
-		return nil, grpcx.InvalidField("from", err.Error())
-	}
 	if err != nil {
-		return nil, err
+		return nil, periodError(err)
 	}
 	return convert.SurveyFunnel(report), nil
 }
@@ -88,6 +67,30 @@ func (s *Server) GetPointsSummary(ctx context.Context, _ *reportingv1.GetPointsS
 		return nil, err
 	}
 	return convert.PointsSummary(sum), nil
+}
+
+// periodRequest is a request for the figures of a period, both ends optional.
+type periodRequest interface {
+	GetFrom() *timestamppb.Timestamp
+	GetTo() *timestamppb.Timestamp
+}
+
+func periodOf(req periodRequest) (from, to *time.Time, err error) {
+	if from, err = optionalTime("from", req.GetFrom()); err != nil {
+		return nil, nil, err
+	}
+	if to, err = optionalTime("to", req.GetTo()); err != nil {
+		return nil, nil, err
+	}
+	return from, to, nil
+}
+
+// periodError is the status of a query's error: a reversed period names its from.
+func periodError(err error) error {
+	if errors.Is(err, domain.ErrPeriodReversed) {
+		return grpcx.InvalidField("from", err.Error())
+	}
+	return err
 }
 
 func optionalTime(field string, ts *timestamppb.Timestamp) (*time.Time, error) {
