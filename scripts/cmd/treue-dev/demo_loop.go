@@ -103,9 +103,13 @@ type surveySummary struct {
 
 func (v surveySummary) print(w io.Writer, res *demo.Result) {
 	fmt.Fprintln(w, "  Surveys:")
-	if v.Mail != nil {
+	switch {
+	case v.Mail != nil && v.Mail.Count() == 0 && len(res.Later) == 0:
+		// A later run on the same database: the contact policy allows one per 30 days.
+		fmt.Fprintf(w, "    Demo emails    %s   (none this run: every demo member was invited in the last 30 days; `make clean` starts afresh)\n", v.Mail.URL)
+	case v.Mail != nil:
 		fmt.Fprintf(w, "    Demo emails    %s   (%d arrived so far; new ones arrive there, reload)\n", v.Mail.URL, v.Mail.Count())
-	} else {
+	default:
 		fmt.Fprintln(w, "    Demo emails    no demo mailbox: see SURVEY_SMTP_ADDR and the survey log")
 	}
 	fmt.Fprintf(w, "    Triggers       NPS at once after a purchase; CSAT %d s after a service call (%d published)\n",

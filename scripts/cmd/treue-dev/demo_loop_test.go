@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/treue/treue/pkg/devstack"
 	"github.com/treue/treue/pkg/testkit"
 	commonv1 "github.com/treue/treue/proto/gen/treue/common/v1"
 	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
@@ -167,5 +168,27 @@ func TestDemoMailWatchPrintsNewEmails(t *testing.T) {
 	<-done
 	if strings.Contains(out.String(), "before") || m.Count() != 2 {
 		t.Errorf("watch printed %q of %d emails; want only the one after it started", out.String(), m.Count())
+	}
+}
+
+// The summary's mailbox line: the count, or why a later run sends none.
+func TestSurveySummaryMailLine(t *testing.T) {
+	catcher, err := devstack.StartSMTPCatcher("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer catcher.Close()
+	m := &demoMail{URL: "http://127.0.0.1:8025/", SMTPAddr: catcher.Addr(), catcher: catcher}
+	line := func(res *demo.Result) string {
+		var b strings.Builder
+		surveySummary{Mail: m}.print(&b, res)
+		return b.String()
+	}
+	if got := line(&demo.Result{}); !strings.Contains(got, "none this run: every demo member was invited in the last 30 days; `make clean` starts afresh") {
+		t.Errorf("a later run:\n%s", got)
+	}
+	sendTestMail(t, catcher.Addr(), "How did we do?")
+	if got := line(&demo.Result{}); !strings.Contains(got, "Demo emails    http://127.0.0.1:8025/   (1 arrived so far; new ones arrive there, reload)") {
+		t.Errorf("a first run:\n%s", got)
 	}
 }

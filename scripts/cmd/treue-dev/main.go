@@ -205,7 +205,7 @@ func printSummary(s *stack.Stack, res *demo.Result, surveys surveySummary, envFi
 	fmt.Println()
 	surveys.print(os.Stdout, res)
 	if len(res.SurveyLinks) > 0 {
-		fmt.Println("  Survey links not yet answered (in the emails too; open one on your phone or browser):")
+		fmt.Println("  Survey links not yet answered (open one on your phone or browser):")
 		for _, l := range res.SurveyLinks {
 			fmt.Println("    " + l)
 		}
