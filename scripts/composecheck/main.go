@@ -20,6 +20,7 @@ import (
 	"encoding/hex"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -246,6 +247,40 @@ func (c *checker) checkProject(p *types.Project) {
 		if v := r.Environment["REWARDS_LEDGER_ADDR"]; v == nil || *v != "ledger:7001" {
 			c.fail("rewards: REWARDS_LEDGER_ADDR must be ledger:7001")
 		}
+	}
+	c.checkSurveyMail(p)
+}
+
+// checkSurveyMail: the survey's emails go somewhere by default, to a server of this file
+// (the SMTP catcher) unless .env names a relay by its domain name, and a catcher is
+// spoken to without TLS only inside the compose network.
+func (c *checker) checkSurveyMail(p *types.Project) {
+	s, ok := p.Services["survey"]
+	if !ok {
+		return
+	}
+	env := func(k string) string {
+		if v := s.Environment[k]; v != nil {
+			return *v
+		}
+		return ""
+	}
+	addr := env("SURVEY_SMTP_ADDR")
+	host, _, err := net.SplitHostPort(addr)
+	switch {
+	case addr == "":
+		c.fail("survey: SURVEY_SMTP_ADDR is empty: no email is sent; default it to the SMTP catcher of the file")
+	case err != nil:
+		c.fail("survey: SURVEY_SMTP_ADDR %q is not host:port", addr)
+	case !strings.Contains(host, "."):
+		if _, ok := p.Services[host]; !ok {
+			c.fail("survey: SURVEY_SMTP_ADDR %q names no service of the file", addr)
+		}
+	case env("SURVEY_SMTP_TLS") == "none":
+		c.fail("survey: SURVEY_SMTP_ADDR %q is outside the compose network but SURVEY_SMTP_TLS is none", addr)
+	}
+	if _, ok := s.DependsOn[host]; !strings.Contains(host, ".") && host != "" && !ok {
+		c.fail("survey: must depend on %s, its SMTP server", host)
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/compose-spec/compose-go/v2/types"
 )
 
 // TestDeployment runs every check on the repository's own deployment.
@@ -107,4 +109,40 @@ func containsOne(problems []string, part string) bool {
 		}
 	}
 	return false
+}
+
+// TestSurveyMail: survey emails that would go nowhere, to a service the file lacks, or in
+// the clear over the internet are reported; the catcher and a relay with TLS are not.
+func TestSurveyMail(t *testing.T) {
+	project := func(addr, tls string, deps ...string) *types.Project {
+		s := types.ServiceConfig{Name: "survey"}
+		s.Environment = types.MappingWithEquals{"SURVEY_SMTP_ADDR": &addr, "SURVEY_SMTP_TLS": &tls}
+		s.DependsOn = types.DependsOnConfig{}
+		for _, d := range deps {
+			s.DependsOn[d] = types.ServiceDependency{Condition: types.ServiceConditionStarted}
+		}
+		return &types.Project{Services: types.Services{"survey": s, "mailpit": {Name: "mailpit"}}}
+	}
+	for _, tt := range []struct {
+		p    *types.Project
+		want string // "" for none
+	}{
+		{project("mailpit:1025", "none", "mailpit"), ""},
+		{project("smtp.example.com:587", "starttls"), ""},
+		{project("", "none"), "no email is sent"},
+		{project("mailbox:1025", "none", "mailbox"), "names no service"},
+		{project("mailpit:1025", "none"), "must depend on mailpit"},
+		{project("smtp.example.com:587", "none"), "SURVEY_SMTP_TLS is none"},
+		{project("smtp.example.com", "tls"), "not host:port"},
+	} {
+		c := &checker{}
+		c.checkSurveyMail(tt.p)
+		addr := *tt.p.Services["survey"].Environment["SURVEY_SMTP_ADDR"]
+		switch {
+		case tt.want == "" && len(c.problems) > 0:
+			t.Errorf("%s: %v", addr, c.problems)
+		case tt.want != "" && !containsOne(c.problems, tt.want):
+			t.Errorf("%s: problems %q do not report %q", addr, c.problems, tt.want)
+		}
+	}
 }

@@ -187,6 +187,12 @@ func TestRulesRefuseUnsafeDeployment(t *testing.T) {
 		{"GOMEMLIMIT at the limit", func(c map[string]any) {
 			c["env"] = append(list(c, "env"), map[string]any{"name": "GOMEMLIMIT", "value": "256MiB"})
 		}, "GOMEMLIMIT"},
+		{"SMTP port not let out", func(c map[string]any) {
+			c["env"] = append(list(c, "env"), map[string]any{"name": "SURVEY_SMTP_ADDR", "value": "smtp.example.com:2525"})
+		}, "TCP port 2525 (SURVEY_SMTP_ADDR)"},
+		{"webhook port not let out", func(c map[string]any) {
+			c["env"] = append(list(c, "env"), map[string]any{"name": "SURVEY_WEBHOOK_URL", "value": "https://sms.example.com/treue"})
+		}, "TCP port 443 (SURVEY_WEBHOOK_URL)"},
 		{"missing secret", func(c map[string]any) {
 			c["envFrom"] = append(list(c, "envFrom"), map[string]any{"secretRef": map[string]any{"name": "nowhere"}})
 		}, "Secret nowhere"},

@@ -3,6 +3,7 @@ package k8scheck
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -225,6 +226,13 @@ func Check(objs []Object, r Rules) []error {
 		if !ingress {
 			fail(d, "no NetworkPolicy lets anything in")
 		}
+		// What the service sends out of the cluster (the survey's SMTP relay and
+		// webhook) must be let out of its pods.
+		for _, port := range outboundPorts(env) {
+			if !egressAllows(byKind["NetworkPolicy"], labels, port) {
+				fail(d, "sends to TCP port %d (%s) but no NetworkPolicy lets its pods out on it", port.n, port.what)
+			}
+		}
 		replicas := 0
 		if n, ok := get(d.M, "spec", "replicas").(float64); ok {
 			replicas = int(n)
@@ -362,4 +370,51 @@ func selects(selector, labels map[string]string) bool {
 		}
 	}
 	return true
+}
+
+type outbound struct {
+	n    int
+	what string
+}
+
+// outboundPorts are the TCP ports a service's settings send to: the SMTP relay's
+// (SURVEY_SMTP_ADDR) and the webhook's (SURVEY_WEBHOOK_URL; 443 for https, 80 for http).
+func outboundPorts(env map[string]string) []outbound {
+	var out []outbound
+	if _, p, err := net.SplitHostPort(env["SURVEY_SMTP_ADDR"]); err == nil {
+		if n, err := strconv.Atoi(p); err == nil {
+			out = append(out, outbound{n, "SURVEY_SMTP_ADDR"})
+		}
+	}
+	if u, err := url.Parse(env["SURVEY_WEBHOOK_URL"]); err == nil && u.Host != "" {
+		n, err := strconv.Atoi(u.Port())
+		if err != nil {
+			n = map[string]int{"https": 443, "http": 80}[u.Scheme]
+		}
+		out = append(out, outbound{n, "SURVEY_WEBHOOK_URL"})
+	}
+	return out
+}
+
+// egressAllows reports whether a NetworkPolicy that selects pods with these labels lets
+// them out on TCP port (a rule without ports allows every port).
+func egressAllows(policies []Object, labels map[string]string, port outbound) bool {
+	for _, np := range policies {
+		if !selects(strMap(np.M, "spec", "podSelector", "matchLabels"), labels) {
+			continue
+		}
+		for _, rule := range list(np.M, "spec", "egress") {
+			ports := list(rule, "ports")
+			if len(ports) == 0 {
+				return true
+			}
+			for _, p := range ports {
+				n, _ := get(p, "port").(float64)
+				if proto := str(p, "protocol"); (proto == "" || proto == "TCP") && int(n) == port.n {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }

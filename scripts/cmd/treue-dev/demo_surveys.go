@@ -8,7 +8,6 @@ import (
 	"google.golang.org/grpc"
 
 	surveyv1 "github.com/treue/treue/proto/gen/treue/survey/v1"
-	"github.com/treue/treue/scripts/internal/stack"
 )
 
 // demoSurveyKey is the idempotency key of the demo's survey: a later run of `make run`
@@ -58,14 +57,4 @@ func demoSurveys(ctx context.Context, conn grpc.ClientConnInterface, out io.Writ
 	fmt.Fprintf(out, "Treue: survey %q (%s) version %d published, beside the seeded NPS, CSAT and CES surveys\n",
 		resp.GetSurvey().GetName(), resp.GetSurvey().GetSurveyId(), resp.GetSurvey().GetPublishedVersion())
 	return resp.GetSurvey().GetSurveyId(), nil
-}
-
-// playDemoSurveys is demoSurveys on the running stack (one line in run to wire it).
-func playDemoSurveys(ctx context.Context, s *stack.Stack, out io.Writer) error {
-	conn, err := s.Conn("survey", "marketing")
-	if err != nil {
-		return err
-	}
-	_, err = demoSurveys(ctx, conn, out)
-	return err
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -25,34 +26,48 @@ const (
 	demoMailPort = 8025
 )
 
+// demoMail is make run's mailbox: an SMTP catcher and the page to read what it caught.
+type demoMail struct {
+	URL      string // the mailbox page
+	SMTPAddr string
+	catcher  *devstack.SMTPCatcher
+}
+
+// Count is how many emails arrived so far.
+func (m *demoMail) Count() int { return len(m.catcher.Messages()) }
+
 // startDemoMail starts an SMTP catcher (go-smtp, in this process) that keeps every email
 // the demo's survey service sends, and a small web page to read them. It points the
 // services started after it at the catcher (SURVEY_SMTP_ADDR, unless set; quiet hours off
-// for the demo, unless set), prints where to read the emails and returns that URL. Both
-// stop with ctx. Without it (a port problem) the demo runs on without email: it warns
-// and returns "".
+// for the demo, unless set), prints where to read the emails and returns the mailbox.
+// Both stop with ctx. Without it (a port problem, or SURVEY_SMTP_ADDR naming another
+// server) it returns nil: the demo runs on, with the emails sent elsewhere or not at all.
 //
 // Wiring: one call before stack.Up.
-func startDemoMail(ctx context.Context, log *slog.Logger) string {
-	url, err := serveDemoMail(ctx)
+func startDemoMail(ctx context.Context, log *slog.Logger) *demoMail {
+	if addr := os.Getenv("SURVEY_SMTP_ADDR"); addr != "" {
+		log.Info("survey emails go to SURVEY_SMTP_ADDR; no demo mailbox", "addr", addr)
+		return nil
+	}
+	m, err := serveDemoMail(ctx)
 	if err != nil {
 		log.Warn("no demo mailbox: survey emails are not sent", "err", err)
-		return ""
+		return nil
 	}
-	fmt.Printf("Treue: Demo emails: %s\n", url)
-	return url
+	fmt.Printf("Treue: demo mailbox %s (SMTP catcher on %s): the survey emails arrive there\n", m.URL, m.SMTPAddr)
+	return m
 }
 
 // serveDemoMail starts the catcher and the page; see startDemoMail.
-func serveDemoMail(ctx context.Context) (string, error) {
+func serveDemoMail(ctx context.Context) (*demoMail, error) {
 	catcher, err := listenNextFree(demoSMTPPort, devstack.StartSMTPCatcher)
 	if err != nil {
-		return "", fmt.Errorf("demo SMTP catcher: %w", err)
+		return nil, fmt.Errorf("demo SMTP catcher: %w", err)
 	}
 	web, err := listenNextFree(demoMailPort, func(addr string) (net.Listener, error) { return net.Listen("tcp", addr) })
 	if err != nil {
 		_ = catcher.Close()
-		return "", fmt.Errorf("demo mailbox page: %w", err)
+		return nil, fmt.Errorf("demo mailbox page: %w", err)
 	}
 	srv := &http.Server{Handler: mailbox(catcher), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(web) }()
@@ -64,8 +79,30 @@ func serveDemoMail(ctx context.Context) (string, error) {
 	setDefaultEnv("SURVEY_SMTP_ADDR", catcher.Addr())
 	setDefaultEnv("SURVEY_SMTP_TLS", "none")
 	setDefaultEnv("SURVEY_MAIL_FROM", "Treue Demo <surveys@treue.invalid>")
+	// The demo's members live in European time zones: at night their emails would wait
+	// for the morning, and the user would see none.
 	setDefaultEnv("SURVEY_QUIET_HOURS", "off")
-	return "http://" + web.Addr().String() + "/", nil
+	return &demoMail{URL: "http://" + web.Addr().String() + "/", SMTPAddr: catcher.Addr(), catcher: catcher}, nil
+}
+
+// watch prints a line for each email that arrives from now on, until ctx ends: the
+// emails a trigger rule's delay sends later in the run.
+func (m *demoMail) watch(ctx context.Context, out io.Writer) {
+	seen := m.Count()
+	for {
+		changed := m.catcher.Changed()
+		msgs := m.catcher.Messages()
+		for n := seen; n < len(msgs); n++ {
+			fmt.Fprintf(out, "Treue: %s email to %s: %q  %sm/%d\n", msgs[n].Received.Format("15:04:05"),
+				strings.Join(msgs[n].To, ", "), msgs[n].Subject, m.URL, n)
+		}
+		seen = len(msgs)
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		}
+	}
 }
 
 func setDefaultEnv(key, value string) {

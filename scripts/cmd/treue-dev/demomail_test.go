@@ -9,6 +9,7 @@ import (
 	"net/smtp"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -135,11 +136,15 @@ func TestStartDemoMailSetsTheSurveyEnvironment(t *testing.T) {
 	t.Setenv("SURVEY_QUIET_HOURS", "")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	url := startDemoMail(ctx, slog.Default())
-	if !strings.HasPrefix(url, "http://127.0.0.1:") {
-		t.Fatalf("url %q", url)
+	m := startDemoMail(ctx, slog.Default())
+	if m == nil || !strings.HasPrefix(m.URL, "http://127.0.0.1:") {
+		t.Fatalf("mailbox %+v", m)
 	}
+	url := m.URL
 	addr := testenv("SURVEY_SMTP_ADDR")
+	if addr != m.SMTPAddr {
+		t.Errorf("SURVEY_SMTP_ADDR=%s, the catcher is on %s", addr, m.SMTPAddr)
+	}
 	if err := smtp.SendMail(addr, nil, "a@treue.invalid", []string{"b@example.test"}, []byte("Subject: hi\r\n\r\nbody\r\n")); err != nil {
 		t.Fatalf("send to %s: %v", addr, err)
 	}
@@ -158,3 +163,40 @@ func TestStartDemoMailSetsTheSurveyEnvironment(t *testing.T) {
 }
 
 func testenv(k string) string { return strings.TrimSpace(os.Getenv(k)) }
+
+// A SURVEY_SMTP_ADDR of the user's own wins: no demo mailbox, which would stay empty.
+func TestStartDemoMailLeavesAnSMTPServerOfTheUsers(t *testing.T) {
+	t.Setenv("SURVEY_SMTP_ADDR", "smtp.example.test:587")
+	t.Setenv("SURVEY_QUIET_HOURS", "")
+	if m := startDemoMail(context.Background(), slog.Default()); m != nil {
+		t.Fatalf("a demo mailbox %+v beside the user's SMTP server", m)
+	}
+	if testenv("SURVEY_SMTP_ADDR") != "smtp.example.test:587" || testenv("SURVEY_QUIET_HOURS") != "" {
+		t.Errorf("changed the environment: %q %q", testenv("SURVEY_SMTP_ADDR"), testenv("SURVEY_QUIET_HOURS"))
+	}
+}
+
+func sendTestMail(t *testing.T, addr, subject string) {
+	t.Helper()
+	if err := smtp.SendMail(addr, nil, "a@treue.invalid", []string{"b@example.test"}, []byte("Subject: "+subject+"\r\n\r\nbody\r\n")); err != nil {
+		t.Fatalf("send to %s: %v", addr, err)
+	}
+}
+
+// syncBuffer is a strings.Builder that a goroutine writes while the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}

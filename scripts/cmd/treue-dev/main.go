@@ -91,7 +91,7 @@ func run(ctx context.Context, root, dir string, natsPort int, once bool) error {
 		return err
 	}
 	defer stopTracing()
-	startDemoMail(ctx, log)
+	mail := startDemoMail(ctx, log)
 	fmt.Println("Treue: starting Postgres, NATS JetStream and the five services ...")
 	s, err := stack.Up(ctx, stack.Options{
 		Root: root, DataDir: dir, Database: devDatabase, NATSPort: natsPort, FixedPorts: true, Log: log,
@@ -114,7 +114,7 @@ func run(ctx context.Context, root, dir string, natsPort int, once bool) error {
 	if err := demoTiers(ctx, marketing, os.Stdout); err != nil {
 		return err
 	}
-	if err := demoSurveyTriggers(ctx, s, os.Stdout); err != nil {
+	if err := demoSurveyLoop(ctx, s, os.Stdout); err != nil {
 		return err
 	}
 	campaign, rules, err := demoRules(ctx, s)
@@ -122,9 +122,6 @@ func run(ctx context.Context, root, dir string, natsPort int, once bool) error {
 		return err
 	}
 	fmt.Printf("Treue: earning rules live: campaign %q (%s), %d new rules\n", demoCampaign, campaign, len(rules))
-	if err := playDemoSurveys(ctx, s, os.Stdout); err != nil {
-		return err
-	}
 	fmt.Println("Treue: playing the demo (POS simulator) ...")
 	res, err := demo.Run(ctx, s, os.Stdout, log)
 	if err != nil {
@@ -141,9 +138,16 @@ func run(ctx context.Context, root, dir string, natsPort int, once bool) error {
 	if err != nil {
 		return err
 	}
-	printSummary(s, res, envFile, traces, staffPassword)
+	surveys, err := demoSurveySummary(ctx, s, dir, mail)
+	if err != nil {
+		return err
+	}
+	printSummary(s, res, surveys, envFile, traces, staffPassword)
 	if once {
 		return nil
+	}
+	if mail != nil {
+		go mail.watch(ctx, os.Stdout)
 	}
 	go demo.Trickle(ctx, s, res.Members, 2*time.Second, log)
 	fmt.Println("\nA purchase every 2 s keeps the dashboard moving. Ctrl-C stops everything.")
@@ -176,7 +180,7 @@ func traceLog(ctx context.Context, dir string) (string, func(), error) {
 	}, nil
 }
 
-func printSummary(s *stack.Stack, res *demo.Result, envFile, traces, staffPassword string) {
+func printSummary(s *stack.Stack, res *demo.Result, surveys surveySummary, envFile, traces, staffPassword string) {
 	fmt.Println()
 	fmt.Println("Treue is running.")
 	fmt.Println()
@@ -199,6 +203,7 @@ func printSummary(s *stack.Stack, res *demo.Result, envFile, traces, staffPasswo
 		fmt.Printf("    %-10s http://%s/metrics   http://%s/readyz\n", name, a, a)
 	}
 	fmt.Println()
+	surveys.print(os.Stdout, res)
 	if len(res.SurveyLinks) > 0 {
 		fmt.Println("  Survey links not yet answered (open one on your phone or browser):")
 		for _, l := range res.SurveyLinks {

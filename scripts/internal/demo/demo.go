@@ -11,28 +11,51 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/treue/treue/pkg/bus"
 	"github.com/treue/treue/pkg/natsauth"
+	commonv1 "github.com/treue/treue/proto/gen/treue/common/v1"
 	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
 	posv1 "github.com/treue/treue/proto/gen/treue/pos/v1"
 	rewardsv1 "github.com/treue/treue/proto/gen/treue/rewards/v1"
 	surveyv1 "github.com/treue/treue/proto/gen/treue/survey/v1"
+	touchpointv1 "github.com/treue/treue/proto/gen/treue/touchpoint/v1"
 	"github.com/treue/treue/scripts/internal/natsconf"
 	"github.com/treue/treue/scripts/internal/possim"
 	"github.com/treue/treue/scripts/internal/stack"
 )
 
-var people = []struct{ name, email, locale string }{
-	{"Anna Schmidt", "anna@example.com", "de-DE"},
-	{"Ben Carter", "ben@example.com", "en-GB"},
-	{"Chloé Martin", "chloe@example.com", "en"},
-	{"Deniz Yılmaz", "deniz@example.com", "de"},
-	{"Eva Nowak", "eva@example.com", "en"},
-	{"Finn Berg", "finn@example.com", "de-AT"},
+// people are the demo's members: the first ones buy, the last ones only phone the
+// hotline (a service call, surveyed later than a purchase). Each has an email address
+// the survey service sends to (make run's mailbox catches it) and a time zone for the
+// quiet hours; the locales give emails in German and in English.
+var people = []struct{ name, locale, timeZone string }{
+	{"Anna Schmidt", "de-DE", "Europe/Berlin"},
+	{"Ben Carter", "en-GB", "Europe/London"},
+	{"Chloé Martin", "en", "Europe/Paris"},
+	{"Deniz Yılmaz", "de", "Europe/Berlin"},
+	{"Eva Nowak", "en", "Europe/Warsaw"},
+	{"Finn Berg", "de-AT", "Europe/Vienna"},
+	{"Greta Wolf", "de-DE", "Europe/Berlin"},
+	{"Hugo Lindqvist", "en", "Europe/Stockholm"},
 }
+
+// callers is how many of the last people only phone the hotline in the first round.
+const callers = 2
+
+// Email is the demo member n's address (n counts from 1): a domain of the demo's own,
+// never a real mailbox.
+func Email(n int) string { return fmt.Sprintf("member-%d@demo.treue.example", n) }
+
+// Hotline is the store id and the agent of the demo's service calls.
+const (
+	HotlineStore    = "berlin-01"
+	HotlineEmployee = "emp-berlin-07"
+)
 
 // stores are the demo's stores; the dev stack gives each its NATS credentials.
 var stores = natsconf.ExampleStores
@@ -42,6 +65,11 @@ type Result struct {
 	Members     []string
 	SurveyLinks []string
 	CouponCode  string
+	// ServiceCalls is how many service calls the demo published on the TOUCHPOINT stream.
+	ServiceCalls int
+	// Later are the invitations not due yet (a trigger rule's delay): their emails
+	// arrive during the run.
+	Later []*surveyv1.Invitation
 }
 
 // Run enrols the demo members and plays one round of traffic, then returns what a user
@@ -60,20 +88,21 @@ func Run(ctx context.Context, s *stack.Stack, out io.Writer, log *slog.Logger) (
 	res := &Result{}
 	for i, p := range people {
 		m, err := ledger.Enroll(ctx, &ledgerv1.EnrollRequest{
-			IdempotencyKey: fmt.Sprintf("demo-enrol-%d-%s", i, p.email), DisplayName: p.name, Email: p.email,
-			Locale: p.locale, SurveyConsent: true, MarketingConsent: i%2 == 0,
+			IdempotencyKey: fmt.Sprintf("demo-enrol-%d-%s", i, Email(i+1)), DisplayName: p.name, Email: Email(i + 1),
+			Locale: p.locale, TimeZone: p.timeZone, SurveyConsent: true, MarketingConsent: i%2 == 0,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("enrol %s: %w", p.name, err)
 		}
 		res.Members = append(res.Members, m.Member.MemberId)
 	}
-	fmt.Fprintf(out, "  enrolled %d members\n", len(res.Members))
+	buyers, callersOnly := res.Members[:len(res.Members)-callers], res.Members[len(res.Members)-callers:]
+	fmt.Fprintf(out, "  enrolled %d members (%s ... %s), survey consent given\n", len(res.Members), Email(1), Email(len(res.Members)))
 
 	r := rand.New(rand.NewPCG(1, 2))
 	var first *posv1.PurchaseRecorded
 	for i := range 30 {
-		member := res.Members[i%len(res.Members)]
+		member := buyers[i%len(buyers)]
 		p := possim.Purchase(r, stores[i%len(stores)], member)
 		till := fleet.till(p.StoreId)
 		till.JSON = i%3 == 0 // some tills speak protojson
@@ -97,6 +126,16 @@ func Run(ctx context.Context, s *stack.Stack, out io.Writer, log *slog.Logger) (
 	}
 	fmt.Fprintln(out, "  published 31 purchases (one twice, a third as protojson, one for an unknown card) and a return")
 
+	// The hotline's calls, as the call centre's system publishes them: the members who
+	// only called, and one buyer (invited after their purchase already: the contact
+	// policy holds the second survey back).
+	calls := append(append([]string{}, callersOnly...), buyers[0])
+	if err := publishServiceCalls(ctx, s, calls); err != nil {
+		return nil, err
+	}
+	res.ServiceCalls = len(calls)
+	fmt.Fprintf(out, "  published %d service calls (store %s, agent %s) on the TOUCHPOINT stream\n", len(calls), HotlineStore, HotlineEmployee)
+
 	// The links are the mailer's to see (role service), not an admin's.
 	surveyConn, err := s.Conn("survey", "service")
 	if err != nil {
@@ -107,13 +146,17 @@ func Run(ctx context.Context, s *stack.Stack, out io.Writer, log *slog.Logger) (
 	if err != nil {
 		return nil, err
 	}
-	// Answer all but two of the open invitations, so that a user has links left to open.
-	// (A second `make run` on the same database finds the invitations of the first:
-	// the contact policy allows one per member per 30 days.)
+	// Answer all but two of the sent invitations, so that a user has links left to open
+	// (in the emails too). Only sent ones: an invitation answered before its email goes
+	// out is never emailed. (A second `make run` on the same database finds the
+	// invitations of the first: the contact policy allows one per member per 30 days.)
 	scores := []int32{10, 3, 9, 8}
 	var open []*surveyv1.Invitation
 	for _, inv := range invitations {
-		if !inv.Answered {
+		switch {
+		case inv.GetStatus() == surveyv1.InvitationStatus_INVITATION_STATUS_SCHEDULED && inv.GetDueAt().AsTime().After(time.Now()):
+			res.Later = append(res.Later, inv)
+		case inv.GetStatus() == surveyv1.InvitationStatus_INVITATION_STATUS_SENT && !inv.GetAnswered():
 			open = append(open, inv)
 		}
 	}
@@ -130,7 +173,7 @@ func Run(ctx context.Context, s *stack.Stack, out io.Writer, log *slog.Logger) (
 		}
 		answered++
 	}
-	fmt.Fprintf(out, "  %d survey invitations; answered %d of them (promoters, a passive, a detractor)\n", len(invitations), answered)
+	fmt.Fprintf(out, "  %d survey invitations; answered %d of them (promoters, a passive, a detractor), %d due later\n", len(invitations), answered, len(res.Later))
 
 	code, err := redeem(ctx, s, res.Members)
 	if err != nil {
@@ -138,6 +181,33 @@ func Run(ctx context.Context, s *stack.Stack, out io.Writer, log *slog.Logger) (
 	}
 	res.CouponCode = code
 	return res, nil
+}
+
+// publishServiceCalls publishes a service call of each member on the TOUCHPOINT stream
+// (touchpoint.contact.recorded.service_call), with the credentials of the retailer's
+// contact systems.
+func publishServiceCalls(ctx context.Context, s *stack.Stack, members []string) error {
+	nc, err := s.NATS("touchpoint", nats.Name("treue-demo-hotline"))
+	if err != nil {
+		return fmt.Errorf("connect as the contact systems: %w", err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	till := possim.Till{JS: js, Namespace: bus.Namespace(s.Namespace)}
+	for i, m := range members {
+		c := &touchpointv1.ContactRecorded{
+			EventId: uuid.Must(uuid.NewV7()).String(), MemberId: m, Touchpoint: commonv1.Touchpoint_TOUCHPOINT_SERVICE_CALL,
+			StoreId: HotlineStore, EmployeeId: HotlineEmployee, Reference: fmt.Sprintf("TICKET-%d", 4711+i),
+			OccurredAt: timestamppb.Now(), Channel: commonv1.Channel_CHANNEL_STORE,
+		}
+		if err := till.PublishContact(ctx, c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 var comments = []string{
@@ -156,24 +226,39 @@ func tokenOf(url string) string {
 	return url
 }
 
+// waitInvitations waits (up to 20 s) until every member has an invitation and none that
+// is due is still waiting for its email, and returns them.
 func waitInvitations(ctx context.Context, survey surveyv1.SurveyServiceClient, members []string) ([]*surveyv1.Invitation, error) {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		var all []*surveyv1.Invitation
+		invited, sending := 0, 0
 		for _, m := range members {
 			resp, err := survey.ListInvitations(ctx, &surveyv1.ListInvitationsRequest{MemberId: m})
 			if err != nil {
 				return nil, err
 			}
+			if len(resp.Invitations) > 0 {
+				invited++
+			}
+			for _, inv := range resp.Invitations {
+				if inv.GetStatus() == surveyv1.InvitationStatus_INVITATION_STATUS_SCHEDULED && !inv.GetDueAt().AsTime().After(time.Now()) {
+					sending++
+				}
+			}
 			all = append(all, resp.Invitations...)
 		}
-		if len(all) == len(members) || time.Now().After(deadline) {
+		if (invited == len(members) && sending == 0) || time.Now().After(deadline) {
 			if len(all) == 0 {
 				return nil, errors.New("no survey invitation appeared within 20 s; see the survey log")
 			}
 			return all, nil
 		}
-		time.Sleep(200 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
 }
 

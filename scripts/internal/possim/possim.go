@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -24,6 +25,7 @@ import (
 	"github.com/treue/treue/pkg/telemetry"
 	commonv1 "github.com/treue/treue/proto/gen/treue/common/v1"
 	posv1 "github.com/treue/treue/proto/gen/treue/pos/v1"
+	touchpointv1 "github.com/treue/treue/proto/gen/treue/touchpoint/v1"
 )
 
 // Till publishes for the stores of one retailer.
@@ -55,6 +57,8 @@ func Purchase(r *rand.Rand, store, member string) *posv1.PurchaseRecorded {
 		OccurredAt:    timestamppb.Now(),
 		Currency:      "EUR",
 		Channel:       commonv1.Channel_CHANNEL_STORE,
+		// Who served at the till, for the survey's attribution.
+		EmployeeId: fmt.Sprintf("emp-%s-%02d", store, 1+r.IntN(3)),
 	}
 	for range 1 + r.IntN(4) {
 		pr := products[r.IntN(len(products))]
@@ -89,6 +93,15 @@ func (t Till) PublishPurchase(ctx context.Context, p *posv1.PurchaseRecorded) er
 // PublishReturn sends r on its contract subject, pos.return.recorded.<store>.
 func (t Till) PublishReturn(ctx context.Context, r *posv1.ReturnRecorded) error {
 	return t.publishEvent(ctx, r.EventId, r)
+}
+
+// PublishContact sends c as the retailer's contact systems do (call centre, CRM, web
+// analytics), on touchpoint.contact.recorded.<kind>: kind is the touchpoint in lower
+// case (service_call).
+func (t Till) PublishContact(ctx context.Context, c *touchpointv1.ContactRecorded) error {
+	spec := bus.MustSpec(c)
+	kind := strings.ToLower(strings.TrimPrefix(c.GetTouchpoint().String(), "TOUCHPOINT_"))
+	return t.publish(ctx, spec.Subject+"."+kind, c.GetEventId(), c)
 }
 
 // Subject is the subject the contract gives m.

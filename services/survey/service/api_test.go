@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/treue/treue/pkg/testkit"
+	commonv1 "github.com/treue/treue/proto/gen/treue/common/v1"
 	surveyv1 "github.com/treue/treue/proto/gen/treue/survey/v1"
 	"github.com/treue/treue/services/survey/service"
 )
@@ -90,6 +91,11 @@ func TestListInvitationsPages(t *testing.T) {
 			ids = append(ids, inv.GetInvitationId())
 			if !strings.HasPrefix(inv.GetUrl(), publicURL+"/s/") || inv.GetMemberId() != member {
 				t.Errorf("invitation %v", inv)
+			}
+			// Where it is in its life and what triggered it, as a mailer needs to know.
+			if inv.GetStatus() == surveyv1.InvitationStatus_INVITATION_STATUS_UNSPECIFIED || inv.GetDueAt() == nil ||
+				inv.GetSurveyVersion() != 1 || inv.GetTriggerId() == "" || inv.GetTouchpoint() != commonv1.Touchpoint_TOUCHPOINT_PURCHASE {
+				t.Errorf("invitation lacks its status, due time, version or trigger: %v", inv)
 			}
 		}
 		token = resp.GetNextPageToken()

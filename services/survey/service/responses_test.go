@@ -77,7 +77,8 @@ func TestSubmitResponse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(list.GetInvitations()) != 1 || !list.GetInvitations()[0].GetAnswered() {
+	if len(list.GetInvitations()) != 1 || !list.GetInvitations()[0].GetAnswered() ||
+		list.GetInvitations()[0].GetStatus() != surveyv1.InvitationStatus_INVITATION_STATUS_ANSWERED {
 		t.Errorf("listed %v, want one answered invitation", list.GetInvitations())
 	}
 }

@@ -30,7 +30,8 @@ func ToProtoResponse(r domain.Response) *surveyv1.Response {
 	}
 }
 
-// ToProtoInvitation is an invitation as the API lists it.
+// ToProtoInvitation is an invitation as the API lists it: where it is in its life
+// (status, due, sent, channel) and its attribution, with its link.
 func ToProtoInvitation(v app.InvitationView) *surveyv1.Invitation {
 	out := ToScheduledInvitation(v.Invitation, v.URL)
 	out.Answered = v.Answered
