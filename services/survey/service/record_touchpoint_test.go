@@ -12,31 +12,6 @@ import (
 	surveyv1 "github.com/treue/treue/proto/gen/treue/survey/v1"
 )
 
-// A client retrying RecordTouchpoint with the same event id gets the same invitation
-// back, and the member one invitation and one event.
-func TestRecordTouchpointRetryIsOneInvitation(t *testing.T) {
-	t.Parallel()
-	e := start(t)
-	member := uuid.NewString()
-	e.enroll(member, "en", true)
-	req := &surveyv1.RecordTouchpointRequest{EventId: uuid.NewString(), MemberId: member, StoreId: "S1", EmployeeId: "E-1"}
-	first := e.record(req)
-	second := e.record(req)
-	if first.GetOutcome() != "SCHEDULED" || second.GetOutcome() != "SCHEDULED" {
-		t.Fatalf("outcomes %q, %q, want SCHEDULED twice", first.GetOutcome(), second.GetOutcome())
-	}
-	if a, b := first.GetInvitation().GetInvitationId(), second.GetInvitation().GetInvitationId(); a == "" || a != b {
-		t.Errorf("invitations %q and %q, want one", a, b)
-	}
-	e.invitationFor(member)
-	if n := e.db.Count(`SELECT count(*) FROM invitations WHERE member_id = $1`, member); n != 1 {
-		t.Errorf("%d invitations, want 1", n)
-	}
-	if n := e.invitationEvents(member); n != 1 {
-		t.Errorf("%d invitation.created events, want 1", n)
-	}
-}
-
 // A touchpoint dated in the future (a till's clock far off, a typo in the year) is
 // refused naming occurred_at: it would schedule an invitation that is never due and
 // take the member's one contact of the interval.
