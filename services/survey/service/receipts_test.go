@@ -24,6 +24,7 @@ import (
 	"github.com/treue/treue/pkg/testkit"
 	surveyv1 "github.com/treue/treue/proto/gen/treue/survey/v1"
 	"github.com/treue/treue/services/survey/internal/adapters/qrcode"
+	"github.com/treue/treue/services/survey/service"
 )
 
 // receipt asks the till's API for the link of a receipt.
@@ -304,6 +305,36 @@ func TestIssueReceiptLinkAuthorisesAndValidates(t *testing.T) {
 	}
 	if n := e.db.Count(`SELECT count(*) FROM invitations`); n != 1 {
 		t.Errorf("%d invitations, want only the admin's", n)
+	}
+}
+
+// A till's key is bound to its stores: a receipt of another store is refused (its link
+// would take over that store's purchase invitation and answer as the member).
+func TestIssueReceiptLinkOnlyForTheTillsStores(t *testing.T) {
+	t.Parallel()
+	till := testkit.Caller{Name: "till-s1", Role: "pos", Key: "test-key-till-s1", Stores: []string{"S1"}}
+	tillNoStore := testkit.Caller{Name: "till-none", Role: "pos", Key: "test-key-till-none"}
+	te := testkit.NewEnv(t, append(testkit.RoleCallers(), till, tillNoStore)...)
+	cfg := service.Config{
+		Base: te.Base(), PublicURL: publicURL, TokenSecret: testSecret,
+		ContactInterval: service.DefaultContactInterval, LinkTTL: service.DefaultLinkTTL, PendingTTL: service.DefaultPendingTTL,
+	}
+	s := testkit.Start(t, service.New, cfg).Service
+	db := te.DB(service.Schema)
+	c := surveyv1.NewSurveyServiceClient(testkit.Dial(t, s.GRPCAddr(), till.Key))
+	_, err := c.IssueReceiptLink(testkit.Ctx(t), receiptRequest("S2"))
+	testkit.WantCode(t, err, codes.PermissionDenied)
+	none := surveyv1.NewSurveyServiceClient(testkit.Dial(t, s.GRPCAddr(), tillNoStore.Key))
+	_, err = none.IssueReceiptLink(testkit.Ctx(t), receiptRequest("S1"))
+	testkit.WantCode(t, err, codes.PermissionDenied)
+	if n := db.Count(`SELECT count(*) FROM invitations`); n != 0 {
+		t.Fatalf("%d invitations after refused requests, want 0", n)
+	}
+	if _, err := c.IssueReceiptLink(testkit.Ctx(t), receiptRequest("S1")); err != nil {
+		t.Fatalf("own store: %v", err)
+	}
+	if n := db.Count(`SELECT count(*) FROM invitations WHERE store_id = 'S1'`); n != 1 {
+		t.Errorf("%d invitations of the till's own store, want 1", n)
 	}
 }
 

@@ -222,6 +222,9 @@ func TestSamplingIsDeterministic(t *testing.T) {
 	e.onlyRules()
 	s := spec("half of the web visits", commonv1.Touchpoint_TOUCHPOINT_WEB_VISIT)
 	s.SamplingRate = 0.5
+	// A channel that reaches everyone: with email only (no SMTP here) the dispatcher
+	// would suppress the scheduled ones as NO_CHANNEL while the test runs.
+	s.Channels = []surveyv1.DeliveryChannel{surveyv1.DeliveryChannel_DELIVERY_CHANNEL_NONE}
 	rule := e.createRule(s)
 	members := make([]string, 200)
 	for i := range members {

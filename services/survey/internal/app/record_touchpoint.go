@@ -17,8 +17,12 @@ type RecordTouchpoint struct {
 // Handle evaluates the touchpoint; the result carries the invitation scheduled for it
 // (now or by an earlier call) or why there is none.
 func (h *RecordTouchpoint) Handle(ctx context.Context, t domain.Trigger) (Result, Evaluated, error) {
+	now := h.triggers.now()
 	if t.OccurredAt.IsZero() {
-		t.OccurredAt = h.triggers.now().UTC()
+		t.OccurredAt = now.UTC()
+	}
+	if t.OccurredAt.After(now.Add(domain.MaxTouchpointClockSkew)) {
+		return Result{}, Evaluated{}, &domain.FieldError{Field: "occurred_at", Reason: "in the future"}
 	}
 	var out Evaluated
 	err := h.store.InTx(ctx, func(ctx context.Context, tx Tx) (err error) {

@@ -38,6 +38,12 @@ func PurchaseTrigger(eventID, storeID, transactionID, memberID string, at time.T
 	}
 }
 
+// MaxTouchpointClockSkew is how far in the future a touchpoint reported through the API
+// may be dated: a till's clock a little ahead, or local time sent as UTC, is taken; a
+// later time (a wrong year) would schedule an invitation that is never due while it
+// holds the member's one contact of the interval.
+const MaxTouchpointClockSkew = 24 * time.Hour
+
 // ContactTrigger is the trigger of a service call, sales call or web visit, keyed by its
 // event.
 func ContactTrigger(eventID, memberID string, tp Touchpoint, storeID string, at time.Time) Trigger {

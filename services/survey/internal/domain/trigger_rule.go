@@ -325,8 +325,14 @@ func SampleValue(memberID, ruleID string) float64 {
 }
 
 // DueAt is when an invitation for a touchpoint at occurred is due: the rule's delay
-// after it, and never before now. Cut to whole seconds.
+// after it, and never before now. A touchpoint dated further ahead than a clock can be
+// off (MaxTouchpointClockSkew: a wrong year from a till or a producer) counts from now,
+// so that its invitation is not put off for ever while it holds the member's contact.
+// Cut to whole seconds.
 func DueAt(occurred time.Time, delay time.Duration, now time.Time) time.Time {
+	if occurred.After(now.Add(MaxTouchpointClockSkew)) {
+		occurred = now
+	}
 	due := occurred.Add(delay)
 	if due.Before(now) {
 		due = now

@@ -149,6 +149,13 @@ func TestDueAtAndPolicy(t *testing.T) {
 	if got := domain.DueAt(now.Add(-72*time.Hour), 48*time.Hour, now); !got.Equal(now) {
 		t.Errorf("a late trigger is due now, not %v", got)
 	}
+	// A touchpoint a little ahead counts from its time; one dated years ahead from now.
+	if got := domain.DueAt(now.Add(time.Hour), 48*time.Hour, now); !got.Equal(now.Add(49 * time.Hour)) {
+		t.Errorf("an hour ahead: due %v", got)
+	}
+	if got := domain.DueAt(time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC), 48*time.Hour, now); !got.Equal(now.Add(48 * time.Hour)) {
+		t.Errorf("year 9999: due %v, want %v", got, now.Add(48*time.Hour))
+	}
 	for _, c := range []struct {
 		m        domain.MemberState
 		returned bool
