@@ -91,6 +91,12 @@ func TestListInvitationsPages(t *testing.T) {
 			if !strings.HasPrefix(inv.GetUrl(), publicURL+"/s/") || inv.GetMemberId() != member {
 				t.Errorf("invitation %v", inv)
 			}
+			// Where it is in its life and what made it are listed too.
+			if st := inv.GetStatus(); (st != surveyv1.InvitationStatus_INVITATION_STATUS_SCHEDULED &&
+				st != surveyv1.InvitationStatus_INVITATION_STATUS_SENT) || inv.GetDueAt() == nil ||
+				inv.GetSurveyVersion() != 1 || inv.GetTriggerId() == "" || inv.GetStoreId() != "S1" {
+				t.Errorf("invitation without its lifecycle: %v", inv)
+			}
 		}
 		token = resp.GetNextPageToken()
 		if token == "" {

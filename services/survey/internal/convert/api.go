@@ -31,18 +31,12 @@ func ToProtoResponse(r domain.Response) *surveyv1.Response {
 }
 
 // ToProtoInvitation is an invitation as the API lists it.
+// with where it is in its life (status, due and sent times, channel) and its
+// attribution.
 func ToProtoInvitation(v app.InvitationView) *surveyv1.Invitation {
-	return &surveyv1.Invitation{
-		InvitationId: v.ID,
-		SurveyId:     v.SurveyID,
-		MemberId:     v.MemberID,
-		Touchpoint:   Touchpoints.Proto(v.Touchpoint),
-		StoreId:      v.StoreID,
-		Url:          v.URL,
-		ExpiresAt:    timestamppb.New(v.ExpiresAt),
-		CreatedAt:    timestamppb.New(v.CreatedAt),
-		Answered:     v.Answered,
-	}
+	out := ToScheduledInvitation(v.Invitation, v.URL)
+	out.Answered = v.Answered
+	return out
 }
 
 // ToListInvitationsResponse is one page of invitations and the token of the next.
