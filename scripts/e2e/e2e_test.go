@@ -48,6 +48,9 @@ type system struct {
 	// tuneLedger, when set before startIn, adjusts the ledger's configuration: its clock
 	// and points policy, say.
 	tuneLedger func(*ledger.Config)
+	// tuneSurvey, when set before startIn, adjusts the survey's configuration: its SMTP
+	// server, say.
+	tuneSurvey func(*survey.Config)
 }
 
 func freeAddr(t *testing.T) string {
@@ -104,6 +107,9 @@ func startIn(t *testing.T, sys *system, opts ...func(service string, b *svc.Base
 	sc.Base.HTTPAddr = surveyHTTP
 	sc.PublicURL = "http://" + surveyHTTP
 	sc.TokenSecret = strings.Repeat("s", 32)
+	if sys.tuneSurvey != nil {
+		sys.tuneSurvey(&sc)
+	}
 	s := testkit.Start(t, survey.New, sc).Service
 	sys.survey, sys.surveyHTTP = s.GRPCAddr(), s.HTTPAddr()
 
@@ -401,14 +407,21 @@ func httpGet(t *testing.T, u string) string {
 // postForm posts form to u as the survey page does and returns the page answered (200).
 func postForm(t *testing.T, u string, form url.Values) string {
 	t.Helper()
+	code, page := post(t, u, form)
+	if code != http.StatusOK {
+		t.Fatalf("POST %s: %d\n%s", u, code, page)
+	}
+	return page
+}
+
+// post posts form to u and returns the status and the page.
+func post(t *testing.T, u string, form url.Values) (int, string) {
+	t.Helper()
 	resp, err := http.PostForm(u, form)
 	must(t, err)
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("POST %s: %d\n%s", u, resp.StatusCode, b)
-	}
-	return string(b)
+	return resp.StatusCode, string(b)
 }
 
 var shownField = regexp.MustCompile(`<input type="hidden" name="_shown" value="([^"]*)">`)

@@ -325,13 +325,18 @@ func SampleValue(memberID, ruleID string) float64 {
 }
 
 // DueAt is when an invitation for a touchpoint at occurred is due: the rule's delay
-// after it, and never before now. Cut to whole seconds.
+// after it, and never before now. In whole seconds: a due time still to come is moved
+// up to the next whole second (never before the delay has passed), one already passed
+// is now cut to its second (due at once).
 func DueAt(occurred time.Time, delay time.Duration, now time.Time) time.Time {
-	due := occurred.Add(delay)
-	if due.Before(now) {
-		due = now
+	due := occurred.Add(delay).UTC()
+	if !due.After(now) {
+		return now.UTC().Truncate(time.Second)
 	}
-	return due.UTC().Truncate(time.Second)
+	if cut := due.Truncate(time.Second); cut.Before(due) {
+		due = cut.Add(time.Second)
+	}
+	return due
 }
 
 // MemberProfile is what delivery and trigger rules read of a member, besides locale and
