@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/treue/treue/pkg/bus"
+	"github.com/treue/treue/pkg/grpcx"
 	"github.com/treue/treue/pkg/natsauth"
 	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
 	posv1 "github.com/treue/treue/proto/gen/treue/pos/v1"
@@ -111,9 +112,12 @@ func Run(ctx context.Context, s *stack.Stack, out io.Writer, log *slog.Logger) (
 	// (A second `make run` on the same database finds the invitations of the first:
 	// the contact policy allows one per member per 30 days.)
 	scores := []int32{10, 3, 9, 8}
+	// Only a scheduled or sent invitation can be answered: the returned purchase's is
+	// suppressed when the return comes before it was sent.
 	var open []*surveyv1.Invitation
 	for _, inv := range invitations {
-		if !inv.Answered {
+		if st := inv.GetStatus(); !inv.Answered &&
+			(st == surveyv1.InvitationStatus_INVITATION_STATUS_SCHEDULED || st == surveyv1.InvitationStatus_INVITATION_STATUS_SENT) {
 			open = append(open, inv)
 		}
 	}
@@ -126,6 +130,9 @@ func Run(ctx context.Context, s *stack.Stack, out io.Writer, log *slog.Logger) (
 		if _, err := survey.SubmitResponse(ctx, &surveyv1.SubmitResponseRequest{
 			Token: tokenOf(inv.Url), Score: scores[i%len(scores)], Comment: comments[i%len(comments)],
 		}); err != nil {
+			if r := grpcx.Reason(err); r == "LINK_EXPIRED" || r == "NOT_YET_DUE" {
+				continue // suppressed meanwhile (the return), or held back until it is due
+			}
 			return nil, fmt.Errorf("answer survey: %w", err)
 		}
 		answered++
