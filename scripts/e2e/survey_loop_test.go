@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -47,6 +48,7 @@ const (
 //     member's language); its link answered in headless Chromium with a 4 and a reason;
 //     the response carries store, employee, touchpoint and version; the feedback service
 //     opens a call-back case attributed to the employee; reporting counts it;
+//   - where it is night for the member, the email waits for the end of the quiet hours;
 //   - a purchase that names its member by a loyalty card is matched by the ledger and
 //     scheduled for that member, and its return before the delay suppresses it;
 //   - a receipt's QR code for an anonymous purchase encodes a link that answers once.
@@ -244,6 +246,40 @@ func TestSurveyLoopEndToEnd(t *testing.T) {
 		})
 	})
 
+	t.Run("where it is night, the email waits for the morning", func(t *testing.T) {
+		night, loc := nightZone(t)
+		enrolled, err := ledgerAPI.Enroll(ctx, &ledgerv1.EnrollRequest{
+			IdempotencyKey: "e2e-survey-emil", DisplayName: "Emil", Email: "emil@example.com", Locale: "en",
+			SurveyConsent: true, TimeZone: night,
+		})
+		must(t, err)
+		emil := enrolled.Member.MemberId
+		testkit.Eventually(t, 20*time.Second, "the survey knows Emil's time zone", func() bool {
+			return sys.db.Count(`SELECT count(*) FROM survey.members WHERE member_id = $1 AND time_zone = $2`, emil, night) == 1
+		})
+		eventID := uuid.Must(uuid.NewV7()).String()
+		body := fmt.Sprintf(`{"eventId":%q,"memberId":%q,"touchpoint":"TOUCHPOINT_SERVICE_CALL","storeId":"berlin-01",`+
+			`"employeeId":"emp-042","occurredAt":%q}`, eventID, emil, time.Now().UTC().Format(time.RFC3339Nano))
+		sys.PublishRaw(testkit.Raw{Subject: "touchpoint.contact.recorded.service_call", ID: eventID, ContentType: "application/json", Data: []byte(body)})
+		// Due after the delay, the dispatcher holds it until 08:00 where Emil lives.
+		local := time.Now().In(loc)
+		morning := time.Date(local.Year(), local.Month(), local.Day(), 8, 0, 0, 0, loc)
+		if local.Hour() >= 8 {
+			morning = time.Date(local.Year(), local.Month(), local.Day()+1, 8, 0, 0, 0, loc)
+		}
+		inv := waitInvitation(t, mailer, emil, "held until the morning", func(i *surveyv1.Invitation) bool {
+			return i.GetDueAt().AsTime().Equal(morning)
+		})
+		if inv.GetStatus() != surveyv1.InvitationStatus_INVITATION_STATUS_SCHEDULED {
+			t.Errorf("invitation %v", inv)
+		}
+		for _, m := range mailbox.Messages() {
+			if slices.Contains(m.To, "emil@example.com") {
+				t.Errorf("an email to Emil at %v local time", m.Received.In(loc))
+			}
+		}
+	})
+
 	t.Run("a purchase by card is the card holder's; its return before the delay suppresses the invitation", func(t *testing.T) {
 		p := &posv1.PurchaseRecorded{
 			EventId: uuid.Must(uuid.NewV7()).String(), StoreId: "hamburg-02", TransactionId: "T-CARD-1",
@@ -326,7 +362,8 @@ func TestSurveyLoopEndToEnd(t *testing.T) {
 		})
 	})
 
-	// Nobody but Clara got an email: Dora's invitation was suppressed before it was due.
+	// Nobody but Clara got an email: Emil's waits for his morning, Dora's invitation was
+	// suppressed before it was due.
 	for _, m := range mailbox.Messages() {
 		if len(m.To) != 1 || m.To[0] != "clara@example.com" {
 			t.Errorf("an email to %v", m.To)
@@ -385,6 +422,22 @@ func dayZone(t *testing.T) string {
 	}
 	t.Fatal("no time zone has day now")
 	return ""
+}
+
+// nightZone is a time zone well inside the default quiet hours (21:00-08:00) now: from
+// 22:00 to 06:00.
+func nightZone(t *testing.T) (string, *time.Location) {
+	t.Helper()
+	for _, z := range []string{"Europe/Berlin", "Asia/Kolkata", "Asia/Tokyo", "Australia/Sydney", "Pacific/Auckland",
+		"America/Sao_Paulo", "America/New_York", "America/Los_Angeles"} {
+		loc, err := time.LoadLocation(z)
+		must(t, err)
+		if h := time.Now().In(loc).Hour(); h >= 22 || h < 6 {
+			return z, loc
+		}
+	}
+	t.Fatal("no time zone has night now")
+	return "", nil
 }
 
 var linkPattern = regexp.MustCompile(`https?://[^\s"<>]+`)
