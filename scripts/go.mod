@@ -21,6 +21,7 @@ require (
 	github.com/nats-io/nats.go v1.55.0
 	github.com/prometheus/common v0.72.0
 	github.com/prometheus/prometheus v0.315.1
+	github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e
 	github.com/treue/treue/pkg v0.0.0
 	github.com/treue/treue/proto v0.0.0
 	github.com/treue/treue/services/feedback v0.0.0-00010101000000-000000000000

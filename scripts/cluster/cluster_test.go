@@ -31,6 +31,7 @@ import (
 
 	"github.com/treue/treue/pkg/bus"
 	"github.com/treue/treue/pkg/devstack"
+	"github.com/treue/treue/pkg/grpcx"
 	"github.com/treue/treue/pkg/testkit"
 	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
 	posv1 "github.com/treue/treue/proto/gen/treue/pos/v1"
@@ -469,17 +470,28 @@ func TestScaleOutSurvivesKills(t *testing.T) {
 				if answered[inv.GetInvitationId()] || inv.GetAnswered() {
 					continue
 				}
+				// Only a scheduled or sent invitation can be answered: a purchase returned
+				// before its invitation went out suppressed it.
+				if st := inv.GetStatus(); st != surveyv1.InvitationStatus_INVITATION_STATUS_SCHEDULED &&
+					st != surveyv1.InvitationStatus_INVITATION_STATUS_SENT {
+					continue
+				}
 				token := inv.GetUrl()[strings.LastIndex(inv.GetUrl(), "/")+1:]
-				first := true
+				tries := 0
 				err := retry(context.WithoutCancel(ctx), failedPrecondition, func(ctx context.Context) error {
+					tries++
 					_, err := surveys.pick().SubmitResponse(ctx, &surveyv1.SubmitResponseRequest{Token: token, Score: int32(i % 11), Comment: "cluster"})
-					if err != nil {
-						first = false
-					}
 					return err
 				})
-				// Already answered after a retry: the first attempt was recorded.
-				if err != nil && (first || !failedPrecondition(err)) {
+				switch {
+				case err == nil:
+				case tries > 1 && grpcx.Reason(err) == "ALREADY_ANSWERED":
+					// Already answered after a retry: an earlier attempt was recorded.
+				case failedPrecondition(err) && grpcx.Reason(err) != "ALREADY_ANSWERED":
+					// Not answerable (yet, or any more: returned meanwhile, say): a later
+					// round looks again.
+					continue
+				default:
 					return fmt.Errorf("answer %s: %w", inv.GetInvitationId(), err)
 				}
 				answered[inv.GetInvitationId()] = true

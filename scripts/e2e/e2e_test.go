@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -47,6 +48,9 @@ type system struct {
 	// tuneLedger, when set before startIn, adjusts the ledger's configuration: its clock
 	// and points policy, say.
 	tuneLedger func(*ledger.Config)
+	// tuneSurvey, when set before startIn, adjusts the survey's configuration: its SMTP
+	// server, say.
+	tuneSurvey func(*survey.Config)
 }
 
 func freeAddr(t *testing.T) string {
@@ -103,6 +107,9 @@ func startIn(t *testing.T, sys *system, opts ...func(service string, b *svc.Base
 	sc.Base.HTTPAddr = surveyHTTP
 	sc.PublicURL = "http://" + surveyHTTP
 	sc.TokenSecret = strings.Repeat("s", 32)
+	if sys.tuneSurvey != nil {
+		sys.tuneSurvey(&sc)
+	}
 	s := testkit.Start(t, survey.New, sc).Service
 	sys.survey, sys.surveyHTTP = s.GRPCAddr(), s.HTTPAddr()
 
@@ -179,7 +186,13 @@ func TestWholeLoop(t *testing.T) {
 		return pool.Count(`SELECT count(*) FROM ledger.unmatched_purchases WHERE transaction_id = 'T-1002'`) == 1
 	})
 
-	// Anna returns the grinder: its 49 points go back.
+	// 3. Both purchases brought an NPS invitation with a signed link, sent at once (the
+	// seeded rule has no delay).
+	annaInv := invitation(t, surveyAPI, anna)
+	benInv := invitation(t, surveyAPI, ben)
+
+	// Anna returns the grinder: its 49 points go back. Her invitation was sent already,
+	// so the return does not take it back (it would have, had it still been scheduled).
 	must(t, sys.till(false).PublishReturn(ctx, &posv1.ReturnRecorded{
 		EventId: "0192f0c1-1111-7000-8000-000000000005", StoreId: "berlin-01", ReturnId: "R-1", OriginalTransactionId: "T-1001",
 		MemberId: anna, OccurredAt: timestamppb.Now(), Currency: "EUR", TotalMinor: 4990,
@@ -187,22 +200,19 @@ func TestWholeLoop(t *testing.T) {
 	}))
 	testkit.Eventually(t, 20*time.Second, "return takes back 49", func() bool { return balance(t, ledgerAPI, anna).Available == 18 })
 
-	// 3. Both purchases brought an NPS invitation with a signed link.
-	annaInv := invitation(t, surveyAPI, anna)
-	benInv := invitation(t, surveyAPI, ben)
-
-	// Anna answers on the web page: a detractor.
+	// Anna answers on the web page without JavaScript: a detractor. Her score brings the
+	// reason question on a next page; then her answer is recorded.
 	page := httpGet(t, annaInv.Url)
 	if !strings.Contains(page, "recommend") || !strings.Contains(page, "<form") {
 		t.Fatalf("survey page has no question or form:\n%s", page)
 	}
-	form := url.Values{"score": {"3"}, "comment": {"Waited <20> minutes at the till"}}
-	resp, err := http.PostForm(annaInv.Url, form)
-	must(t, err)
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("POST survey: %d\n%s", resp.StatusCode, body)
+	page = postForm(t, annaInv.Url, url.Values{"q.nps": {"3"}, "_shown": {shownOf(t, page)}})
+	if !strings.Contains(page, "What is the main reason for your score?") {
+		t.Fatalf("no reason question after a 3:\n%s", page)
+	}
+	page = postForm(t, annaInv.Url, url.Values{"q.nps": {"3"}, "q.reason": {"Waited <20> minutes at the till"}, "_shown": {shownOf(t, page)}})
+	if !strings.Contains(page, `id="thanks"`) {
+		t.Fatalf("no thanks after answering:\n%s", page)
 	}
 	// Ben answers over gRPC: a promoter. A second answer is refused.
 	benToken := benInv.Url[strings.LastIndex(benInv.Url, "/")+1:]
@@ -340,10 +350,12 @@ func balance(t *testing.T, api ledgerv1.LedgerServiceClient, member string) *led
 	return b
 }
 
+// invitation waits until member's one invitation is sent (the dispatcher took it) and
+// returns it.
 func invitation(t *testing.T, api surveyv1.SurveyServiceClient, member string) *surveyv1.Invitation {
 	t.Helper()
 	var inv *surveyv1.Invitation
-	testkit.Eventually(t, 20*time.Second, "invitation for "+member, func() bool {
+	testkit.Eventually(t, 20*time.Second, "invitation sent to "+member, func() bool {
 		resp, err := api.ListInvitations(context.Background(), &surveyv1.ListInvitationsRequest{MemberId: member})
 		must(t, err)
 		if len(resp.Invitations) > 1 {
@@ -352,7 +364,7 @@ func invitation(t *testing.T, api surveyv1.SurveyServiceClient, member string) *
 		if len(resp.Invitations) == 1 {
 			inv = resp.Invitations[0]
 		}
-		return inv != nil
+		return inv.GetStatus() == surveyv1.InvitationStatus_INVITATION_STATUS_SENT
 	})
 	return inv
 }
@@ -390,6 +402,38 @@ func httpGet(t *testing.T, u string) string {
 		t.Fatalf("GET %s: %d\n%s", u, resp.StatusCode, b)
 	}
 	return string(b)
+}
+
+// postForm posts form to u as the survey page does and returns the page answered (200).
+func postForm(t *testing.T, u string, form url.Values) string {
+	t.Helper()
+	code, page := post(t, u, form)
+	if code != http.StatusOK {
+		t.Fatalf("POST %s: %d\n%s", u, code, page)
+	}
+	return page
+}
+
+// post posts form to u and returns the status and the page.
+func post(t *testing.T, u string, form url.Values) (int, string) {
+	t.Helper()
+	resp, err := http.PostForm(u, form)
+	must(t, err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+var shownField = regexp.MustCompile(`<input type="hidden" name="_shown" value="([^"]*)">`)
+
+// shownOf is what a survey page says it shows (the questions a post answers).
+func shownOf(t *testing.T, page string) string {
+	t.Helper()
+	m := shownField.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("survey page without its shown questions:\n%s", page)
+	}
+	return m[1]
 }
 
 func must(t *testing.T, err error) {

@@ -106,12 +106,13 @@ func TestWholeLoopUnderNATSAuth(t *testing.T) {
 	_, err = surveyAPI.SubmitResponse(ctx, &surveyv1.SubmitResponseRequest{Token: token, Score: 9})
 	must(t, err)
 	testkit.Eventually(t, 20*time.Second, "anna's survey bonus", func() bool { return balance(t, ledgerAPI, anna).Available == 117 })
-	// Nothing forged reached the survey stream: the invitation and the genuine answer.
+	// Nothing forged reached the survey stream: the invitation, its sending and the
+	// genuine answer.
 	surveyUser := connectAs(t, natsURL, seeds, "survey")
 	st, err := surveyUser.Stream(ctx, ns.Stream("SURVEY"))
 	must(t, err)
-	if n := st.CachedInfo().State.Msgs; n != 2 {
-		t.Errorf("SURVEY stream holds %d events, want the invitation and the answer", n)
+	if n := st.CachedInfo().State.Msgs; n != 3 {
+		t.Errorf("SURVEY stream holds %d events, want the invitation, its sending and the answer", n)
 	}
 	if b := balance(t, ledgerAPI, anna).Available; b != 117 {
 		t.Errorf("anna holds %d points, want 117", b)

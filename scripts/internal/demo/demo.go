@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/treue/treue/pkg/bus"
+	"github.com/treue/treue/pkg/grpcx"
 	"github.com/treue/treue/pkg/natsauth"
 	commonv1 "github.com/treue/treue/proto/gen/treue/common/v1"
 	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
@@ -169,6 +170,9 @@ func Run(ctx context.Context, s *stack.Stack, out io.Writer, log *slog.Logger) (
 		if _, err := survey.SubmitResponse(ctx, &surveyv1.SubmitResponseRequest{
 			Token: tokenOf(inv.Url), Score: scores[i%len(scores)], Comment: comments[i%len(comments)],
 		}); err != nil {
+			if r := grpcx.Reason(err); r == "LINK_EXPIRED" || r == "NOT_YET_DUE" {
+				continue // suppressed meanwhile (the return), or held back until it is due
+			}
 			return nil, fmt.Errorf("answer survey: %w", err)
 		}
 		answered++

@@ -56,7 +56,7 @@ func TestCSATAndCESRouting(t *testing.T) {
 
 	c := e.waitCase(csat2.GetResponseId())
 	if c.GetKind() != feedbackv1.CaseKind_CASE_KIND_CALLBACK || c.GetTeam() != "customer-service" || c.GetScore() != 2 ||
-		c.GetNpsClass() != commonv1.NpsClass_NPS_CLASS_UNSPECIFIED {
+		c.GetNpsClass() != commonv1.NpsClass_NPS_CLASS_UNSPECIFIED || c.GetScoreKind() != csat || c.GetEmployeeId() != "emp-7" {
 		t.Errorf("CSAT 2 case %v", c)
 	}
 	if c := e.waitCase(ces3.GetResponseId()); c.GetKind() != feedbackv1.CaseKind_CASE_KIND_CALLBACK {

@@ -126,6 +126,8 @@ func Case(v app.CaseView) *feedbackv1.Case {
 		ResolutionNote: c.ResolutionNote,
 		ResolvedBy:     c.ResolvedBy,
 		ResolvedAt:     timestampOrNil(c.ResolvedAt),
+		ScoreKind:      scoreKinds.Proto(c.ScoreKind),
+		EmployeeId:     c.EmployeeID,
 	}
 }
 

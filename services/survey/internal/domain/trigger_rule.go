@@ -328,16 +328,20 @@ func SampleValue(memberID, ruleID string) float64 {
 // after it, and never before now. A touchpoint dated further ahead than a clock can be
 // off (MaxTouchpointClockSkew: a wrong year from a till or a producer) counts from now,
 // so that its invitation is not put off for ever while it holds the member's contact.
-// Cut to whole seconds.
+// In whole seconds: a due time still to come is moved up to the next whole second (never
+// before the delay has passed), one already passed is now cut to its second (due at once).
 func DueAt(occurred time.Time, delay time.Duration, now time.Time) time.Time {
 	if occurred.After(now.Add(MaxTouchpointClockSkew)) {
 		occurred = now
 	}
-	due := occurred.Add(delay)
-	if due.Before(now) {
-		due = now
+	due := occurred.Add(delay).UTC()
+	if !due.After(now) {
+		return now.UTC().Truncate(time.Second)
 	}
-	return due.UTC().Truncate(time.Second)
+	if cut := due.Truncate(time.Second); cut.Before(due) {
+		due = cut.Add(time.Second)
+	}
+	return due
 }
 
 // MemberProfile is what delivery and trigger rules read of a member, besides locale and

@@ -156,6 +156,14 @@ func TestDueAtAndPolicy(t *testing.T) {
 	if got := domain.DueAt(time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC), 48*time.Hour, now); !got.Equal(now.Add(48 * time.Hour)) {
 		t.Errorf("year 9999: due %v, want %v", got, now.Add(48*time.Hour))
 	}
+	// Whole seconds, never before the delay has passed; a trigger due already is due at
+	// once (its second).
+	if got := domain.DueAt(now.Add(-300*time.Millisecond), 2*time.Second, now); !got.Equal(now.Add(2 * time.Second)) {
+		t.Errorf("a delay ending at 1.7s is due at %v, want the next whole second", got)
+	}
+	if got := domain.DueAt(now.Add(-time.Hour), 0, now.Add(400*time.Millisecond)); !got.Equal(now) {
+		t.Errorf("a trigger without delay is due %v, want its second", got)
+	}
 	for _, c := range []struct {
 		m        domain.MemberState
 		returned bool

@@ -45,8 +45,13 @@ type Case struct {
 	ResolutionNote string                 `protobuf:"bytes,16,opt,name=resolution_note,json=resolutionNote,proto3" json:"resolution_note,omitempty"`
 	ResolvedBy     string                 `protobuf:"bytes,17,opt,name=resolved_by,json=resolvedBy,proto3" json:"resolved_by,omitempty"`
 	ResolvedAt     *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=resolved_at,json=resolvedAt,proto3" json:"resolved_at,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// the kind of the response's score (NPS, CSAT, CES).
+	ScoreKind v1.ScoreKind `protobuf:"varint,19,opt,name=score_kind,json=scoreKind,proto3,enum=treue.common.v1.ScoreKind" json:"score_kind,omitempty"`
+	// the employee the response is attributed to (who served the purchase or handled the
+	// contact); empty when the touchpoint named none.
+	EmployeeId    string `protobuf:"bytes,20,opt,name=employee_id,json=employeeId,proto3" json:"employee_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Case) Reset() {
@@ -203,6 +208,20 @@ func (x *Case) GetResolvedAt() *timestamppb.Timestamp {
 		return x.ResolvedAt
 	}
 	return nil
+}
+
+func (x *Case) GetScoreKind() v1.ScoreKind {
+	if x != nil {
+		return x.ScoreKind
+	}
+	return v1.ScoreKind(0)
+}
+
+func (x *Case) GetEmployeeId() string {
+	if x != nil {
+		return x.EmployeeId
+	}
+	return ""
 }
 
 type ListCasesRequest struct {
@@ -531,7 +550,7 @@ var File_treue_feedback_v1_feedback_proto protoreflect.FileDescriptor
 
 const file_treue_feedback_v1_feedback_proto_rawDesc = "" +
 	"\n" +
-	" treue/feedback/v1/feedback.proto\x12\x11treue.feedback.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18treue/auth/v1/auth.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1etreue/feedback/v1/events.proto\"\xe0\x05\n" +
+	" treue/feedback/v1/feedback.proto\x12\x11treue.feedback.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18treue/auth/v1/auth.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1etreue/feedback/v1/events.proto\"\xbc\x06\n" +
 	"\x04Case\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12/\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1b.treue.feedback.v1.CaseKindR\x04kind\x12\x12\n" +
@@ -556,7 +575,11 @@ const file_treue_feedback_v1_feedback_proto_rawDesc = "" +
 	"\vresolved_by\x18\x11 \x01(\tR\n" +
 	"resolvedBy\x12;\n" +
 	"\vresolved_at\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"resolvedAt\"\xdc\x01\n" +
+	"resolvedAt\x129\n" +
+	"\n" +
+	"score_kind\x18\x13 \x01(\x0e2\x1a.treue.common.v1.ScoreKindR\tscoreKind\x12\x1f\n" +
+	"\vemployee_id\x18\x14 \x01(\tR\n" +
+	"employeeId\"\xdc\x01\n" +
 	"\x10ListCasesRequest\x12\x1b\n" +
 	"\x04team\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04team\x12?\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x1d.treue.feedback.v1.CaseStatusB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06status\x12\x18\n" +
@@ -612,6 +635,7 @@ var file_treue_feedback_v1_feedback_proto_goTypes = []any{
 	(v1.Touchpoint)(0),            // 10: treue.common.v1.Touchpoint
 	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
 	(CaseOutcome)(0),              // 12: treue.feedback.v1.CaseOutcome
+	(v1.ScoreKind)(0),             // 13: treue.common.v1.ScoreKind
 }
 var file_treue_feedback_v1_feedback_proto_depIdxs = []int32{
 	7,  // 0: treue.feedback.v1.Case.kind:type_name -> treue.feedback.v1.CaseKind
@@ -622,22 +646,23 @@ var file_treue_feedback_v1_feedback_proto_depIdxs = []int32{
 	11, // 5: treue.feedback.v1.Case.due_at:type_name -> google.protobuf.Timestamp
 	12, // 6: treue.feedback.v1.Case.outcome:type_name -> treue.feedback.v1.CaseOutcome
 	11, // 7: treue.feedback.v1.Case.resolved_at:type_name -> google.protobuf.Timestamp
-	8,  // 8: treue.feedback.v1.ListCasesRequest.status:type_name -> treue.feedback.v1.CaseStatus
-	0,  // 9: treue.feedback.v1.ListCasesResponse.cases:type_name -> treue.feedback.v1.Case
-	0,  // 10: treue.feedback.v1.GetCaseResponse.case:type_name -> treue.feedback.v1.Case
-	12, // 11: treue.feedback.v1.ResolveCaseRequest.outcome:type_name -> treue.feedback.v1.CaseOutcome
-	0,  // 12: treue.feedback.v1.ResolveCaseResponse.case:type_name -> treue.feedback.v1.Case
-	1,  // 13: treue.feedback.v1.FeedbackService.ListCases:input_type -> treue.feedback.v1.ListCasesRequest
-	3,  // 14: treue.feedback.v1.FeedbackService.GetCase:input_type -> treue.feedback.v1.GetCaseRequest
-	5,  // 15: treue.feedback.v1.FeedbackService.ResolveCase:input_type -> treue.feedback.v1.ResolveCaseRequest
-	2,  // 16: treue.feedback.v1.FeedbackService.ListCases:output_type -> treue.feedback.v1.ListCasesResponse
-	4,  // 17: treue.feedback.v1.FeedbackService.GetCase:output_type -> treue.feedback.v1.GetCaseResponse
-	6,  // 18: treue.feedback.v1.FeedbackService.ResolveCase:output_type -> treue.feedback.v1.ResolveCaseResponse
-	16, // [16:19] is the sub-list for method output_type
-	13, // [13:16] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	13, // 8: treue.feedback.v1.Case.score_kind:type_name -> treue.common.v1.ScoreKind
+	8,  // 9: treue.feedback.v1.ListCasesRequest.status:type_name -> treue.feedback.v1.CaseStatus
+	0,  // 10: treue.feedback.v1.ListCasesResponse.cases:type_name -> treue.feedback.v1.Case
+	0,  // 11: treue.feedback.v1.GetCaseResponse.case:type_name -> treue.feedback.v1.Case
+	12, // 12: treue.feedback.v1.ResolveCaseRequest.outcome:type_name -> treue.feedback.v1.CaseOutcome
+	0,  // 13: treue.feedback.v1.ResolveCaseResponse.case:type_name -> treue.feedback.v1.Case
+	1,  // 14: treue.feedback.v1.FeedbackService.ListCases:input_type -> treue.feedback.v1.ListCasesRequest
+	3,  // 15: treue.feedback.v1.FeedbackService.GetCase:input_type -> treue.feedback.v1.GetCaseRequest
+	5,  // 16: treue.feedback.v1.FeedbackService.ResolveCase:input_type -> treue.feedback.v1.ResolveCaseRequest
+	2,  // 17: treue.feedback.v1.FeedbackService.ListCases:output_type -> treue.feedback.v1.ListCasesResponse
+	4,  // 18: treue.feedback.v1.FeedbackService.GetCase:output_type -> treue.feedback.v1.GetCaseResponse
+	6,  // 19: treue.feedback.v1.FeedbackService.ResolveCase:output_type -> treue.feedback.v1.ResolveCaseResponse
+	17, // [17:20] is the sub-list for method output_type
+	14, // [14:17] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_treue_feedback_v1_feedback_proto_init() }
