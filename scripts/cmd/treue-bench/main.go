@@ -161,6 +161,18 @@ func run(ctx context.Context) error {
 	}
 	fmt.Printf("  reporting caught up (points issued = %d) after %v\n", expected, time.Since(start).Round(time.Millisecond))
 	cpuSnapshot(ctx, s, pool).print(cpuBefore, o.purchases, "the system, until reporting caught up")
+	// The survey evaluates every purchase against its trigger rules and contact policy;
+	// after each member's first invitation the rest are held back by the frequency cap,
+	// each recorded with its reason.
+	if err := waitConsumed(ctx, js, ns, "survey-pos"); err != nil {
+		return err
+	}
+	var suppressed int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM survey.suppressions`).Scan(&suppressed); err != nil {
+		return err
+	}
+	fmt.Printf("  survey caught up (every purchase through the trigger rules; %d held back and recorded) after %v\n",
+		suppressed, time.Since(start).Round(time.Millisecond))
 
 	if o.poison > 0 {
 		lags, err := poisonLag(ctx, js, ns, members, 2*o.poison, o.poison, 500)
@@ -374,7 +386,25 @@ func publishFleet(ctx context.Context, natsURL string, publishers int, prefix st
 // Progress is read from JetStream, not Postgres, so that watching costs the database
 // nothing.
 func waitPosted(ctx context.Context, js jetstream.JetStream, ns bus.Namespace, pool *pgxpool.Pool, expected int64) error {
-	stream, err := js.Stream(ctx, ns.Stream(bus.MustSpec(&posv1.PurchaseRecorded{}).Stream.Name))
+	if err := waitConsumed(ctx, js, ns, "ledger-pos"); err != nil {
+		return err
+	}
+	var posted int64
+	if err := pool.QueryRow(ctx, postedPointsQuery).Scan(&posted); err != nil {
+		return fmt.Errorf("read posted points: %w", err)
+	}
+	if posted != expected {
+		return fmt.Errorf("ledger posted %d points, want exactly %d", posted, expected)
+	}
+	return nil
+}
+
+// waitConsumed waits until a durable consumer of the POS stream has acked every purchase
+// (consumers ack after their commit). Progress is read from JetStream, not Postgres, so
+// that watching costs the database nothing.
+func waitConsumed(ctx context.Context, js jetstream.JetStream, ns bus.Namespace, consumer string) error {
+	streamName := ns.Stream(bus.MustSpec(&posv1.PurchaseRecorded{}).Stream.Name)
+	stream, err := js.Stream(ctx, streamName)
 	if err != nil {
 		return err
 	}
@@ -383,7 +413,7 @@ func waitPosted(ctx context.Context, js jetstream.JetStream, ns bus.Namespace, p
 		return err
 	}
 	last := info.State.LastSeq
-	cons, err := js.Consumer(ctx, ns.Stream(bus.MustSpec(&posv1.PurchaseRecorded{}).Stream.Name), ns.Consumer("ledger-pos"))
+	cons, err := js.Consumer(ctx, streamName, ns.Consumer(consumer))
 	if err != nil {
 		return err
 	}
@@ -394,21 +424,13 @@ func waitPosted(ctx context.Context, js jetstream.JetStream, ns bus.Namespace, p
 			return err
 		}
 		if ci.AckFloor.Stream >= last && ci.NumAckPending == 0 {
-			break
+			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("ledger acked %d of %d purchases within 10 minutes", ci.AckFloor.Stream, last)
+			return fmt.Errorf("%s acked %d of %d purchases within 10 minutes", consumer, ci.AckFloor.Stream, last)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	var posted int64
-	if err := pool.QueryRow(ctx, postedPointsQuery).Scan(&posted); err != nil {
-		return fmt.Errorf("read posted points: %w", err)
-	}
-	if posted != expected {
-		return fmt.Errorf("ledger posted %d points, want exactly %d", posted, expected)
-	}
-	return nil
 }
 
 func waitReported(ctx context.Context, s *stack.Stack, expected int64) error {

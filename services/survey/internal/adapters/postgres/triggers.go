@@ -31,7 +31,7 @@ func (t *Tx) TriggerStates(ctx context.Context, ts []domain.Trigger, notAfter ti
 		       coalesce((SELECT i.id::text FROM invitations i WHERE i.trigger_event_id = b.event_id),
 		                (SELECT i.id::text FROM invitations i WHERE i.trigger_key = b.key), ''),
 		       coalesce((SELECT s.reason FROM suppressions s
-		                 WHERE s.touchpoint_key = b.key AND s.invitation_id IS NULL AND b.key <> ''), ''),
+		                 WHERE s.touchpoint_key = b.key AND s.invitation_id IS NULL AND s.touchpoint_key <> ''), ''),
 		       (SELECT epoch FROM trigger_rules_epoch)
 		FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS b(member_id, event_id, key, n)
 		LEFT JOIN members m ON m.member_id = b.member_id
