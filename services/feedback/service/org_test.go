@@ -187,6 +187,18 @@ func TestTeamsAndStaff(t *testing.T) {
 	if s := ada.GetStaff(); s.GetEmail() != "ada@example.com" || !s.GetActive() || s.GetRole() != feedbackv1.StaffRole_STAFF_ROLE_AGENT {
 		t.Fatalf("added %v", s)
 	}
+	// A retry returns the same row; the key reused for another request is refused.
+	retry, err := o.teams.AddStaff(ctx, &feedbackv1.AddStaffRequest{IdempotencyKey: "add-ada-1", TeamId: team.GetTeamId(),
+		Name: "Ada", Email: "ada@example.com", Role: feedbackv1.StaffRole_STAFF_ROLE_AGENT})
+	if err != nil || retry.GetStaff().GetStaffId() != ada.GetStaff().GetStaffId() {
+		t.Fatalf("AddStaff retry: %v, %v", retry, err)
+	}
+	_, err = o.teams.AddStaff(ctx, &feedbackv1.AddStaffRequest{IdempotencyKey: "add-ada-1", TeamId: team.GetTeamId(),
+		Name: "Ada", Email: "ada@example.com", Role: feedbackv1.StaffRole_STAFF_ROLE_MANAGER})
+	testkit.WantCode(t, err, codes.FailedPrecondition)
+	if grpcx.Reason(err) != "IDEMPOTENCY_KEY_REUSED" {
+		t.Fatalf("reason %q", grpcx.Reason(err))
+	}
 	_, err = o.teams.AddStaff(ctx, &feedbackv1.AddStaffRequest{IdempotencyKey: "add-ada-2", TeamId: team.GetTeamId(),
 		Name: "Ada again", Email: "ADA@example.com", Role: feedbackv1.StaffRole_STAFF_ROLE_MANAGER})
 	testkit.WantCode(t, err, codes.AlreadyExists)
