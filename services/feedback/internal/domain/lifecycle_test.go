@@ -6,10 +6,6 @@ import (
 	"time"
 )
 
-// officeHours is a business calendar for the tests: Monday to Friday 09:00–17:00 in
-// Berlin, holidays closed. (The team calendars of the service satisfy the same interface.)
-type officeHours struct{ holidays map[string]bool }
-
 var berlin = func() *time.Location {
 	l, err := time.LoadLocation("Europe/Berlin")
 	if err != nil {
@@ -17,67 +13,6 @@ var berlin = func() *time.Location {
 	}
 	return l
 }()
-
-func (o officeHours) window(day time.Time) (time.Time, time.Time, bool) {
-	y, m, d := day.In(berlin).Date()
-	start := time.Date(y, m, d, 9, 0, 0, 0, berlin)
-	end := time.Date(y, m, d, 17, 0, 0, 0, berlin)
-	wd := start.Weekday()
-	open := wd != time.Saturday && wd != time.Sunday && !o.holidays[start.Format(time.DateOnly)]
-	return start, end, open
-}
-
-func nextDay(t time.Time) time.Time {
-	y, m, d := t.In(berlin).Date()
-	return time.Date(y, m, d+1, 0, 0, 0, 0, berlin)
-}
-
-func (o officeHours) AddBusiness(from time.Time, d time.Duration) time.Time {
-	t := from
-	for {
-		start, end, open := o.window(t)
-		if open && t.Before(end) {
-			if t.Before(start) {
-				t = start
-			}
-			if left := end.Sub(t); d <= left {
-				return t.Add(d)
-			} else {
-				d -= left
-			}
-		}
-		t = nextDay(t)
-	}
-}
-
-func (o officeHours) BusinessBetween(a, b time.Time) time.Duration {
-	var sum time.Duration
-	for t := a; t.Before(b); t = nextDay(t) {
-		start, end, open := o.window(t)
-		if !open {
-			continue
-		}
-		lo, hi := laterOf(t, start), earlierOf(b, end)
-		if lo.Before(hi) {
-			sum += hi.Sub(lo)
-		}
-	}
-	return sum
-}
-
-func laterOf(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
-
-func earlierOf(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
-}
 
 func at(s string) time.Time {
 	t, err := time.ParseInLocation("2006-01-02 15:04", s, berlin)
@@ -88,7 +23,17 @@ func at(s string) time.Time {
 }
 
 // Easter 2026: Good Friday 3 April, Easter Monday 6 April.
-var easter = officeHours{holidays: map[string]bool{"2026-04-03": true, "2026-04-06": true}}
+// A team calendar: Monday to Friday 09:00–17:00 in Berlin, the Easter holidays closed.
+var easter = func() Calendar {
+	c := Calendar{Location: berlin, Holidays: []Holiday{{Day: "2026-04-03", Name: "Karfreitag"}, {Day: "2026-04-06", Name: "Ostermontag"}}}
+	for d := time.Monday; d <= time.Friday; d++ {
+		c.Hours[d] = []Span{{9 * 60, 17 * 60}}
+	}
+	if err := c.Validate(); err != nil {
+		panic(err)
+	}
+	return c
+}()
 
 func openCase(submitted time.Time) Case {
 	c := Case{ID: "c1", Kind: KindCallback, Status: StatusOpen, MemberID: "m1", SubmittedAt: submitted, OpenedAt: submitted}

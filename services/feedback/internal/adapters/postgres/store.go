@@ -21,16 +21,19 @@ import (
 
 const caseColumns = `case_id::text, response_id, kind, team, status, member_id, survey_id, score, comment,
 	nps_class, touchpoint, store_id, rule_id, rule_version, submitted_at, opened_at, due_at,
-	coalesce(outcome, ''), resolution_note, resolved_by, resolved_at, anonymised_at, score_kind, employee_id`
+	coalesce(outcome, ''), resolution_note, resolved_by, resolved_at, anonymised_at, score_kind, employee_id, ` + lifecycleColumns
 
 func scanCase(row pgx.CollectableRow) (domain.Case, error) {
 	var (
 		c                      domain.Case
 		resolvedAt, anonymised *time.Time
+		lc                     lifecycleScan
 	)
 	err := row.Scan(&c.ID, &c.ResponseID, &c.Kind, &c.Team, &c.Status, &c.MemberID, &c.SurveyID, &c.Score, &c.Comment,
 		&c.NPSClass, &c.Touchpoint, &c.StoreID, &c.RuleID, &c.RuleVersion, &c.SubmittedAt, &c.OpenedAt, &c.DueAt,
-		&c.Outcome, &c.ResolutionNote, &c.ResolvedBy, &resolvedAt, &anonymised, &c.ScoreKind, &c.EmployeeID)
+		&c.Outcome, &c.ResolutionNote, &c.ResolvedBy, &resolvedAt, &anonymised, &c.ScoreKind, &c.EmployeeID,
+		lc.dest(&c)...)
+	lc.into(&c)
 	if resolvedAt != nil {
 		c.ResolvedAt = *resolvedAt
 	}
@@ -100,7 +103,7 @@ func (s *Store) Cases(ctx context.Context, f app.CaseFilter) ([]domain.Case, err
 	rows, err := s.db.Pool.Query(ctx, `SELECT `+caseColumns+` FROM cases
 		WHERE ($1 = '' OR team = $1)
 		  AND ($2 = '' OR status = $2)
-		  AND ($3::timestamptz IS NULL OR (status = 'open' AND due_at < $3))
+		  AND ($3::timestamptz IS NULL OR (`+overdueAt3+`))
 		  AND ($4::timestamptz IS NULL OR (opened_at, case_id) < ($4, $5::uuid))
 		ORDER BY opened_at DESC, case_id DESC
 		LIMIT $6`, f.Team, string(f.Status), overdueAt, afterAt, afterID, f.Limit)
@@ -113,7 +116,7 @@ func (s *Store) Cases(ctx context.Context, f app.CaseFilter) ([]domain.Case, err
 // CountOverdue counts on the partial index of open cases by due time.
 func (s *Store) CountOverdue(ctx context.Context, at time.Time) (int64, error) {
 	var n int64
-	err := s.db.Pool.QueryRow(ctx, `SELECT count(*) FROM cases WHERE status = 'open' AND due_at < $1`, at).Scan(&n)
+	err := s.db.Pool.QueryRow(ctx, `SELECT count(*) FROM cases WHERE `+overdueAt1, at).Scan(&n)
 	return n, err
 }
 
