@@ -19,6 +19,7 @@ type Commands struct {
 	RouteResponses RouteResponses
 	ResolveCase    ResolveCase
 	EraseMembers   EraseMembers
+	LifecycleCommands
 }
 
 // Queries read it.
@@ -36,6 +37,8 @@ type Deps struct {
 	Clock func() time.Time
 	NewID func() string
 	Log   *slog.Logger
+	// Lifecycle is what the case lifecycle needs (teams, assignment, notifications, SLA).
+	Lifecycle LifecycleDeps
 }
 
 // New wires the use cases; every dependency is required.
@@ -45,8 +48,9 @@ func New(d Deps) (*Application, error) {
 	}
 	return &Application{
 		Commands: Commands{
-			RouteResponses: RouteResponses{store: d.Store, rules: d.Rules, clock: d.Clock, newID: d.NewID, log: d.Log},
-			ResolveCase:    ResolveCase{store: d.Store, clock: d.Clock},
+			RouteResponses:    RouteResponses{store: d.Store, rules: d.Rules, clock: d.Clock, newID: d.NewID, log: d.Log, life: lifecycle{store: d.Store, clock: d.Clock, deps: d.Lifecycle, log: d.Log}},
+			ResolveCase:       ResolveCase{store: d.Store, clock: d.Clock, life: lifecycle{store: d.Store, clock: d.Clock, deps: d.Lifecycle, log: d.Log}},
+			LifecycleCommands: newLifecycle(d),
 			EraseMembers:   EraseMembers{store: d.Store, clock: d.Clock},
 		},
 		Queries: Queries{

@@ -291,23 +291,23 @@ func (c Case) ResolutionOverdue(now time.Time) bool {
 }
 
 // NextDeadline is the deadline c works towards: the first contact while the customer
-// was not contacted, else the resolution; with its target.
-func (c Case) NextDeadline() (time.Time, time.Duration) {
+// was not contacted, else the resolution; with its due time and target.
+func (c Case) NextDeadline() (Deadline, time.Time, time.Duration) {
 	if c.ContactedAt.IsZero() && !c.FirstContactDueAt.IsZero() {
-		return c.FirstContactDueAt, c.FirstContactSLA
+		return DeadlineFirstContact, c.FirstContactDueAt, c.FirstContactSLA
 	}
-	return c.DueAt, c.ResolutionSLA
+	return DeadlineResolution, c.DueAt, c.ResolutionSLA
 }
 
-// MissedDeadline is the earliest deadline c has missed at now (zero if none).
-func (c Case) MissedDeadline(now time.Time) time.Time {
+// MissedDeadline is the earliest deadline c has missed at now ("" if none).
+func (c Case) MissedDeadline(now time.Time) (Deadline, time.Time) {
 	if c.FirstContactOverdue(now) {
-		return c.FirstContactDueAt
+		return DeadlineFirstContact, c.FirstContactDueAt
 	}
 	if c.ResolutionOverdue(now) {
-		return c.DueAt
+		return DeadlineResolution, c.DueAt
 	}
-	return time.Time{}
+	return "", time.Time{}
 }
 
 // Escalation levels: who hears of a missed deadline.
@@ -331,7 +331,7 @@ func (c Case) DueReminder(p SweepPolicy, cal BusinessCalendar, now time.Time) bo
 	if p.ReminderAt <= 0 || !c.RemindedAt.IsZero() || !c.Status.Active() || c.EscalationLevel > 0 {
 		return false
 	}
-	due, target := c.NextDeadline()
+	_, due, target := c.NextDeadline()
 	if due.IsZero() || target <= 0 || !now.Before(due) {
 		return false
 	}
@@ -343,7 +343,7 @@ func (c Case) DueReminder(p SweepPolicy, cal BusinessCalendar, now time.Time) bo
 // deadline was missed, 1 once one was, 2 a Step of business time later, 3 two Steps
 // later. Levels never go down; the caller escalates when this exceeds c.EscalationLevel.
 func (c Case) DueEscalation(p SweepPolicy, cal BusinessCalendar, now time.Time) int {
-	missed := c.MissedDeadline(now)
+	_, missed := c.MissedDeadline(now)
 	if missed.IsZero() {
 		return c.EscalationLevel
 	}

@@ -25,6 +25,9 @@ const (
 	overdueAt1 = `status IN ('open', 'acknowledged', 'contacted') AND (due_at < $1 OR (contacted_at IS NULL AND first_contact_due_at < $1))`
 )
 
+// nextDeadline is the deadline a case works towards (domain.Case.NextDeadline).
+const nextDeadline = `(CASE WHEN contacted_at IS NULL AND first_contact_due_at IS NOT NULL THEN first_contact_due_at ELSE due_at END)`
+
 // lifecycleScan holds the nullable lifecycle columns while a row is scanned.
 type lifecycleScan struct {
 	firstContactSLA, resolutionSLA, paused                       int64
