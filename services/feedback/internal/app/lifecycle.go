@@ -48,7 +48,7 @@ type Organisation interface {
 // CaseAssigner picks the staff member a case of a team is assigned to, in tx.
 type CaseAssigner interface {
 	// AssignCase returns a staff id, or "" when the team has no active agent.
-	AssignCase(ctx context.Context, tx Tx, teamKey string) (string, error)
+	Assign(ctx context.Context, tx Tx, teamKey string) (string, error)
 }
 
 // Notifier tells a staff member about a case (by email).
@@ -195,7 +195,7 @@ func (l lifecycle) open(ctx context.Context, tx Tx, c domain.Case, rule domain.R
 		return c, nil, err
 	}
 	if l.deps.Assigner != nil {
-		if c.Assignee, err = l.deps.Assigner.AssignCase(ctx, tx, c.Team); err != nil {
+		if c.Assignee, err = l.deps.Assigner.Assign(ctx, tx, c.Team); err != nil {
 			return c, nil, err
 		}
 	}

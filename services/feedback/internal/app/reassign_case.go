@@ -44,7 +44,7 @@ func (h ReassignCase) Handle(ctx context.Context, cmd ReassignCaseCommand) (Case
 			if h.deps.Assigner == nil {
 				return fmt.Errorf("%w: the team has no assignment", ErrNotTeamStaff)
 			}
-			if to, err = h.deps.Assigner.AssignCase(ctx, tx, c.Team); err != nil {
+			if to, err = h.deps.Assigner.Assign(ctx, tx, c.Team); err != nil {
 				return err
 			}
 		} else if s, ok := staffByID(staff, to); !ok || !s.Active {
