@@ -110,8 +110,8 @@ func wire(rt *svc.Runtime, cfg Config, log *slog.Logger) error {
 		Lifecycle: life,
 		Rules:     engine,
 		Clock:     now,
-		NewID: func() string { return uuid.Must(uuid.NewV7()).String() },
-		Log:   log,
+		NewID:     func() string { return uuid.Must(uuid.NewV7()).String() },
+		Log:       log,
 	})
 	if err != nil {
 		return err

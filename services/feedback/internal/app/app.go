@@ -51,7 +51,7 @@ func New(d Deps) (*Application, error) {
 			RouteResponses:    RouteResponses{store: d.Store, rules: d.Rules, clock: d.Clock, newID: d.NewID, log: d.Log, life: lifecycle{store: d.Store, clock: d.Clock, deps: d.Lifecycle, log: d.Log}},
 			ResolveCase:       ResolveCase{store: d.Store, clock: d.Clock, life: lifecycle{store: d.Store, clock: d.Clock, deps: d.Lifecycle, log: d.Log}},
 			LifecycleCommands: newLifecycle(d),
-			EraseMembers:   EraseMembers{store: d.Store, clock: d.Clock},
+			EraseMembers:      EraseMembers{store: d.Store, clock: d.Clock},
 		},
 		Queries: Queries{
 			ListCases:    ListCases{store: d.Store, clock: d.Clock},
