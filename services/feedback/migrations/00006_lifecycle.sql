@@ -76,15 +76,15 @@ DROP INDEX cases_assignee_due;
 DROP INDEX cases_active_first_contact;
 DROP INDEX cases_active_due;
 ALTER TABLE cases DROP CONSTRAINT cases_resolution_check;
+UPDATE cases SET status = 'open' WHERE status IN ('acknowledged', 'contacted', 'waiting');
+UPDATE cases SET status = 'resolved' WHERE status = 'closed' AND resolved_at IS NOT NULL;
+UPDATE cases SET status = 'resolved', outcome = 'NO_ACTION_NEEDED', resolved_at = closed_at WHERE status = 'closed';
 ALTER TABLE cases
     DROP COLUMN acknowledged_at, DROP COLUMN contacted_at, DROP COLUMN waiting_since,
     DROP COLUMN waiting_from, DROP COLUMN paused, DROP COLUMN first_contact_sla,
     DROP COLUMN resolution_sla, DROP COLUMN first_contact_due_at, DROP COLUMN escalation_level,
     DROP COLUMN reminded_at, DROP COLUMN closed_at, DROP COLUMN merged_into,
     DROP COLUMN root_cause, DROP COLUMN priority, DROP COLUMN task_type;
-UPDATE cases SET status = 'open' WHERE status IN ('acknowledged', 'contacted', 'waiting');
-UPDATE cases SET status = 'resolved' WHERE status = 'closed' AND resolved_at IS NOT NULL;
-UPDATE cases SET status = 'resolved', outcome = 'NO_ACTION_NEEDED', resolved_at = closed_at WHERE status = 'closed';
 ALTER TABLE cases DROP CONSTRAINT cases_status_check;
 ALTER TABLE cases ADD CONSTRAINT cases_status_check CHECK (status IN ('open', 'resolved'));
 ALTER TABLE cases ADD CONSTRAINT cases_check CHECK ((status = 'resolved') = (resolved_at IS NOT NULL AND outcome IS NOT NULL));
