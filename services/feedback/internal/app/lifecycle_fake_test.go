@@ -21,11 +21,33 @@ func (t *fakeTx) AddNote(_ context.Context, n domain.Note) (domain.Note, error) 
 	return n, nil
 }
 func (t *fakeTx) MoveNotes(context.Context, string, string) (int, error) { return 0, nil }
-func (t *fakeTx) Escalate(context.Context, string, int) (bool, error)    { return true, nil }
-func (t *fakeTx) MarkReminded(context.Context, string, time.Time) (bool, error) {
+func (t *fakeTx) Escalate(_ context.Context, id string, level int) (bool, error) {
+	c := t.s.cases[id]
+	if c.EscalationLevel >= level {
+		return false, nil
+	}
+	c.EscalationLevel = level
+	t.s.cases[id] = c
 	return true, nil
 }
-func (t *fakeTx) SweepCandidates(context.Context, int) ([]domain.Case, error) { return nil, nil }
+func (t *fakeTx) MarkReminded(_ context.Context, id string, at time.Time) (bool, error) {
+	c := t.s.cases[id]
+	if !c.RemindedAt.IsZero() {
+		return false, nil
+	}
+	c.RemindedAt = at
+	t.s.cases[id] = c
+	return true, nil
+}
+func (t *fakeTx) SweepCandidates(context.Context, int) ([]domain.Case, error) {
+	var out []domain.Case
+	for _, c := range t.s.cases {
+		if c.Status.Active() && c.EscalationLevel < domain.EscalateManager {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
 
 func (s *fakeStore) History(context.Context, string) ([]domain.Transition, error) { return nil, nil }
 func (s *fakeStore) Notes(context.Context, string) ([]domain.Note, error)         { return nil, nil }
