@@ -6,6 +6,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -43,6 +44,10 @@ type Config struct {
 	// the dead letters (FEEDBACK_CONSUMER_MAX_DELIVER, default 5); 0 keeps the bus's
 	// default. Tests override it, for every consumer, with Base.Hooks.
 	ConsumerMaxDeliver int
+	// Now is the clock (default time.Now); tests move time with it (SLA clocks, sweeps).
+	Now func() time.Time
+	// Lifecycle is the case lifecycle: SLA defaults, reminders, escalation, staff email.
+	Lifecycle LifecycleConfig
 }
 
 // LogValue masks secrets.
@@ -51,6 +56,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("base", c.Base),
 		slog.Int("consumer_batch_size", c.ConsumerBatchSize),
 		slog.Int("consumer_max_deliver", c.ConsumerMaxDeliver),
+		slog.Any("lifecycle", c.Lifecycle),
 	)
 }
 
@@ -62,7 +68,9 @@ func LoadConfig() (Config, error) {
 		ConsumerBatchSize:  env.Int("FEEDBACK_CONSUMER_BATCH_SIZE", 500),
 		ConsumerMaxDeliver: env.Int("FEEDBACK_CONSUMER_MAX_DELIVER", 5),
 	}
-	return cfg, env.Err()
+	var lerr error
+	cfg.Lifecycle, lerr = loadLifecycle(env)
+	return cfg, errors.Join(env.Err(), lerr)
 }
 
 // Service is a feedback service ready to Run.
@@ -88,12 +96,24 @@ func wire(rt *svc.Runtime, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	store := postgres.NewStore(rt.DB, rt.Outbox)
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	// Teams' calendars and staff come from the store; cases are assigned by each team's
+	// strategy in the transaction that opens them.
+	life, err := lifecycleDeps(cfg.Lifecycle, store, app.Assigner{})
+	if err != nil {
+		return err
+	}
 	application, err := app.New(app.Deps{
-		Store: postgres.NewStore(rt.DB, rt.Outbox),
-		Rules: engine,
-		Clock: time.Now,
-		NewID: func() string { return uuid.Must(uuid.NewV7()).String() },
-		Log:   log,
+		Store:     store,
+		Lifecycle: life,
+		Rules:     engine,
+		Clock:     now,
+		NewID:     func() string { return uuid.Must(uuid.NewV7()).String() },
+		Log:       log,
 	})
 	if err != nil {
 		return err
@@ -105,7 +125,9 @@ func wire(rt *svc.Runtime, cfg Config, log *slog.Logger) error {
 	if err := rt.Consume(consumers...); err != nil {
 		return err
 	}
-	feedbackv1.RegisterFeedbackServiceServer(rt.GRPC, grpcapi.NewServer(application))
+	api := grpcapi.NewServer(application)
+	feedbackv1.RegisterFeedbackServiceServer(rt.GRPC, api)
+	wireLife(rt, cfg.Lifecycle, application, api)
 	wireOrg(rt, application)
 	// The cases overdue as a gauge, counted at each collection while the service runs.
 	rt.Background(func(ctx context.Context) {

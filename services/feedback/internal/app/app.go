@@ -19,6 +19,7 @@ type Commands struct {
 	RouteResponses RouteResponses
 	ResolveCase    ResolveCase
 	EraseMembers   EraseMembers
+	LifecycleCommands
 	OrgCommands
 }
 
@@ -38,6 +39,8 @@ type Deps struct {
 	Clock func() time.Time
 	NewID func() string
 	Log   *slog.Logger
+	// Lifecycle is what the case lifecycle needs (teams, assignment, notifications, SLA).
+	Lifecycle LifecycleDeps
 }
 
 // New wires the use cases; every dependency is required.
@@ -48,10 +51,11 @@ func New(d Deps) (*Application, error) {
 	org, orgQueries := newOrg(d)
 	return &Application{
 		Commands: Commands{
-			RouteResponses: RouteResponses{store: d.Store, rules: d.Rules, clock: d.Clock, newID: d.NewID, log: d.Log},
-			ResolveCase:    ResolveCase{store: d.Store, clock: d.Clock},
-			EraseMembers:   EraseMembers{store: d.Store, clock: d.Clock},
-			OrgCommands:    org,
+			RouteResponses:    RouteResponses{store: d.Store, rules: d.Rules, clock: d.Clock, newID: d.NewID, log: d.Log, life: lifecycle{store: d.Store, clock: d.Clock, deps: d.Lifecycle, log: d.Log}},
+			ResolveCase:       ResolveCase{store: d.Store, clock: d.Clock, life: lifecycle{store: d.Store, clock: d.Clock, deps: d.Lifecycle, log: d.Log}},
+			LifecycleCommands: newLifecycle(d),
+			EraseMembers:      EraseMembers{store: d.Store, clock: d.Clock},
+			OrgCommands:       org,
 		},
 		Queries: Queries{
 			ListCases:    ListCases{store: d.Store, clock: d.Clock},
