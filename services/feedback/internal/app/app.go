@@ -19,6 +19,7 @@ type Commands struct {
 	RouteResponses RouteResponses
 	ResolveCase    ResolveCase
 	EraseMembers   EraseMembers
+	RoutingCommands
 }
 
 // Queries read it.
@@ -27,6 +28,7 @@ type Queries struct {
 	GetCase      GetCase
 	ExportMember ExportMember
 	CountOverdue CountOverdue
+	RoutingQueries
 }
 
 // Deps are what the use cases need.
@@ -43,17 +45,20 @@ func New(d Deps) (*Application, error) {
 	if d.Store == nil || d.Rules == nil || d.Clock == nil || d.NewID == nil || d.Log == nil {
 		return nil, errors.New("app: every dependency is required")
 	}
+	routingCommands, routingQueries := newRouting(d)
 	return &Application{
 		Commands: Commands{
-			RouteResponses: RouteResponses{store: d.Store, rules: d.Rules, clock: d.Clock, newID: d.NewID, log: d.Log},
-			ResolveCase:    ResolveCase{store: d.Store, clock: d.Clock},
-			EraseMembers:   EraseMembers{store: d.Store, clock: d.Clock},
+			RouteResponses:  RouteResponses{store: d.Store, rules: d.Rules, clock: d.Clock, newID: d.NewID, log: d.Log},
+			ResolveCase:     ResolveCase{store: d.Store, clock: d.Clock},
+			EraseMembers:    EraseMembers{store: d.Store, clock: d.Clock},
+			RoutingCommands: routingCommands,
 		},
 		Queries: Queries{
-			ListCases:    ListCases{store: d.Store, clock: d.Clock},
-			GetCase:      GetCase{store: d.Store, clock: d.Clock},
-			ExportMember: ExportMember{store: d.Store},
-			CountOverdue: CountOverdue{store: d.Store, clock: d.Clock},
+			ListCases:      ListCases{store: d.Store, clock: d.Clock},
+			GetCase:        GetCase{store: d.Store, clock: d.Clock},
+			ExportMember:   ExportMember{store: d.Store},
+			CountOverdue:   CountOverdue{store: d.Store, clock: d.Clock},
+			RoutingQueries: routingQueries,
 		},
 	}, nil
 }

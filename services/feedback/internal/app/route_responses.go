@@ -9,7 +9,9 @@ import (
 	"github.com/treue/treue/services/feedback/internal/domain"
 )
 
-// RouteResponses opens the case each response's first matching rule calls for.
+// RouteResponses routes every response: the first enabled rule that matches opens its
+// case, or else the default route does (or records it without a case, when the default
+// route is NONE).
 type RouteResponses struct {
 	store Store
 	rules RuleCompiler
@@ -52,23 +54,39 @@ func (h RouteResponses) Handle(ctx context.Context, responses []domain.Response)
 				return err
 			}
 		}
+		def, err := tx.DefaultRoute(ctx)
+		if err != nil {
+			return err
+		}
+		facts, err := factsFor(ctx, tx, batch)
+		if err != nil {
+			return err
+		}
 		matcher := h.rules.Compile(rules)
 		now := h.clock()
 		cases := make([]domain.Case, 0, len(batch))
-		for _, r := range batch {
+		routes := make([]RoutedResponse, 0, len(batch))
+		for i, r := range batch {
 			gone := erased[r.MemberID]
 			if gone {
 				r.Anonymise()
 			}
-			rule, ok := matcher.Match(r)
-			if !ok {
+			rule, ok := matcher.Match(r, facts[i])
+			route := domain.Resolve(rule, ok, def, facts[i])
+			routes = append(routes, RoutedResponse{ResponseID: r.ResponseID, Route: route})
+			if route.NoCase() {
 				continue
 			}
-			c := domain.OpenCase(h.newID(), r, rule, now)
+			opening := route.Rule
+			opening.Team = route.Team
+			c := domain.OpenCase(h.newID(), r, opening, now)
 			if gone {
 				c.Anonymise(now)
 			}
 			cases = append(cases, c)
+		}
+		if err := tx.RecordRoutes(ctx, routes); err != nil {
+			return err
 		}
 		if len(cases) == 0 {
 			return nil
