@@ -3,7 +3,6 @@ package domain
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 )
@@ -72,23 +71,10 @@ var ErrRuleNotFound = errors.New("routing rule not found")
 // ErrRuleNameTaken: another rule has the name.
 var ErrRuleNameTaken = errors.New("routing rule name taken")
 
-// FieldError names the field of a request that is wrong and why.
-type FieldError struct {
-	Field  string
-	Reason string
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
-
-// Unwrap makes a FieldError an ErrInvalidRule.
-func (e *FieldError) Unwrap() error { return ErrInvalidRule }
-
-// InvalidField returns a *FieldError.
+// InvalidField returns a *FieldError (of ErrInvalidRule) naming the field.
 func InvalidField(field, format string, args ...any) *FieldError {
-	return &FieldError{Field: field, Reason: fmt.Sprintf(format, args...)}
+	return &FieldError{Field: field, Reason: fmt.Sprintf(format, args...), Err: ErrInvalidRule}
 }
-
-var keyPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 
 // MaxConditionLen bounds a condition's length.
 const MaxConditionLen = 4000
@@ -118,7 +104,7 @@ func (s RuleSpec) Check() error {
 		return InvalidField("spec.condition", "is empty")
 	case len(s.Condition) > MaxConditionLen:
 		return InvalidField("spec.condition", "at most %d characters", MaxConditionLen)
-	case !keyPattern.MatchString(s.Team):
+	case !ValidTeamKey(s.Team):
 		return InvalidField("spec.team", "a team key: lower-case letters, digits and dashes")
 	case !s.TaskType.Valid():
 		return InvalidField("spec.task_type", "one of CALL_BACK, REFERRAL_REQUEST, PRODUCT_FEEDBACK, REWARD_PROBLEM, STORE_FOLLOW_UP")
@@ -182,7 +168,7 @@ func (d DefaultRoute) Check() error {
 	switch {
 	case !d.TaskType.Valid():
 		return InvalidField("task_type", "NONE or a task type")
-	case !keyPattern.MatchString(d.Team):
+	case !ValidTeamKey(d.Team):
 		return InvalidField("team", "a team key: lower-case letters, digits and dashes")
 	case !d.Priority.Valid():
 		return InvalidField("priority", "one of LOW, NORMAL, HIGH, URGENT")
@@ -215,7 +201,7 @@ func (s StoreRegion) Check(i int) error {
 		return InvalidField(field+"store_id", "1 to 256 characters")
 	case s.Region == "" || len(s.Region) > 64:
 		return InvalidField(field+"region", "1 to 64 characters")
-	case s.StoreTeam != "" && !keyPattern.MatchString(s.StoreTeam):
+	case s.StoreTeam != "" && !ValidTeamKey(s.StoreTeam):
 		return InvalidField(field+"store_team", "a team key or empty")
 	}
 	return nil
