@@ -2,6 +2,7 @@ package routing_test
 
 import (
 	"bytes"
+	"errors"
 	"log/slog"
 	"strings"
 	"testing"
@@ -207,5 +208,57 @@ func TestAttributionVariables(t *testing.T) {
 	r.EmployeeID = "emp-2"
 	if _, ok := set.Match(r, domain.RoutingFacts{}); ok {
 		t.Error("rule matched another employee")
+	}
+}
+
+// TestFactsDriveRules: language, tier, region and topics are variables of a condition,
+// bare and as response.<name>; Explain lists the rules tried up to the match.
+func TestFactsDriveRules(t *testing.T) {
+	e, _ := newEngine(t)
+	rules := []domain.Rule{
+		{ID: 1, Name: "gold", Order: 1, Condition: `response.tier == "GOLD"`, Active: true, Version: 1},
+		{ID: 2, Name: "german", Order: 2, Condition: `language == "de"`, Active: true, Version: 1},
+		{ID: 3, Name: "north", Order: 3, Condition: `region == "north"`, Active: true, Version: 1},
+		{ID: 4, Name: "topic", Order: 4, Condition: `"delivery" in topics`, Active: true, Version: 1},
+		{ID: 5, Name: "off", Order: 0, Condition: `true`, Active: false, Version: 1},
+	}
+	set := e.RuleSet(rules)
+	for _, tt := range []struct {
+		f    domain.RoutingFacts
+		want string
+	}{
+		{domain.RoutingFacts{Tier: "GOLD", Language: "de"}, "gold"},
+		{domain.RoutingFacts{Language: "de", Region: "north"}, "german"},
+		{domain.RoutingFacts{Region: "north"}, "north"},
+		{domain.RoutingFacts{Topics: []string{"delivery"}}, "topic"},
+		{domain.RoutingFacts{}, ""},
+	} {
+		rule, ok := set.Match(response(3), tt.f)
+		if ok != (tt.want != "") || rule.Name != tt.want {
+			t.Errorf("facts %+v matched %q (%v), want %q", tt.f, rule.Name, ok, tt.want)
+		}
+	}
+	tried := set.Explain(response(3), domain.RoutingFacts{Region: "north"})
+	if len(tried) != 3 || tried[0].Matched || !tried[2].Matched || tried[2].Name != "north" {
+		t.Errorf("explain = %+v", tried)
+	}
+}
+
+// TestCheckNamesLineAndColumn: a condition that does not compile or is not bool is a
+// field error on spec.condition with its position.
+func TestCheckNamesLineAndColumn(t *testing.T) {
+	e, _ := newEngine(t)
+	for cond, want := range map[string]string{
+		"score <= 6 &&\n  tierx == \"GOLD\"": "spec.condition: line 2, column 3: undeclared reference to 'tierx'",
+		"score":                              "spec.condition: line 1, column 1: the expression is of type int, want bool",
+	} {
+		err := e.Check(cond)
+		var fe *domain.FieldError
+		if !errors.As(err, &fe) || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("Check(%q) = %v, want %q", cond, err, want)
+		}
+	}
+	if err := e.Check(`tier == "GOLD" && size(topics) == 0 && language == "de" && region != ""`); err != nil {
+		t.Error(err)
 	}
 }
