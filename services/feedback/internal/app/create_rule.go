@@ -24,6 +24,9 @@ func (h CreateRule) Handle(ctx context.Context, spec domain.RuleSpec, idempotenc
 	}
 	var out domain.Rule
 	err := h.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
+		if err := checkTeam(ctx, tx, "spec.team", spec.Team); err != nil {
+			return err
+		}
 		var err error
 		out, _, err = tx.CreateRule(ctx, spec.Rule(), idempotencyKey)
 		return err

@@ -45,6 +45,8 @@ type RoutingTx interface {
 	SetStoreRegions(ctx context.Context, regions []domain.StoreRegion) error
 	// SetDefaultRoute replaces the default route.
 	SetDefaultRoute(ctx context.Context, d domain.DefaultRoute) error
+	// UnknownTeams returns those of the keys no team has (none while teams are not kept).
+	UnknownTeams(ctx context.Context, keys []string) ([]string, error)
 	// RecordRoutes remembers where each response went (once per response).
 	RecordRoutes(ctx context.Context, routes []RoutedResponse) error
 	// UpsertMembers keeps the members' tier and locale, each row only if newer than the
@@ -134,4 +136,20 @@ func factsFor(ctx context.Context, f RoutingFacts, responses []domain.Response) 
 		}
 	}
 	return out, nil
+}
+
+// checkTeam returns a *domain.FieldError of domain.ErrUnknownTeam naming field when no
+// team has key.
+func checkTeam(ctx context.Context, tx Tx, field, key string) error {
+	if key == "" {
+		return nil
+	}
+	unknown, err := tx.UnknownTeams(ctx, []string{key})
+	if err != nil {
+		return err
+	}
+	if len(unknown) > 0 {
+		return &domain.FieldError{Field: field, Reason: "no team has the key " + key, Err: domain.ErrUnknownTeam}
+	}
+	return nil
 }

@@ -15,6 +15,9 @@ func (h SetDefaultRoute) Handle(ctx context.Context, d domain.DefaultRoute) (dom
 		return domain.DefaultRoute{}, err
 	}
 	err := h.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
+		if err := checkTeam(ctx, tx, "team", d.Team); err != nil {
+			return err
+		}
 		return tx.SetDefaultRoute(ctx, d)
 	})
 	if err != nil {

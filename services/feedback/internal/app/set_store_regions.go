@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/treue/treue/services/feedback/internal/domain"
 )
@@ -21,6 +22,11 @@ func (h SetStoreRegions) Handle(ctx context.Context, regions []domain.StoreRegio
 		}
 	}
 	return h.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
+		for i, r := range regions {
+			if err := checkTeam(ctx, tx, fmt.Sprintf("regions[%d].store_team", i), r.StoreTeam); err != nil {
+				return err
+			}
+		}
 		return tx.SetStoreRegions(ctx, regions)
 	})
 }

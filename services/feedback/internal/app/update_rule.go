@@ -24,6 +24,9 @@ func (h UpdateRule) Handle(ctx context.Context, id int64, spec domain.RuleSpec) 
 	}
 	var out domain.Rule
 	err := h.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
+		if err := checkTeam(ctx, tx, "spec.team", spec.Team); err != nil {
+			return err
+		}
 		var err error
 		out, err = tx.UpdateRule(ctx, id, spec.Rule())
 		return err

@@ -68,6 +68,10 @@ var ErrInvalidRule = errors.New("invalid routing rule")
 // ErrRuleNotFound: no rule has the id.
 var ErrRuleNotFound = errors.New("routing rule not found")
 
+// ErrUnknownTeam: a rule, the default route or a store names a team that does not exist
+// (errors wrapping it are *FieldError naming the field).
+var ErrUnknownTeam = errors.New("unknown team")
+
 // ErrRuleNameTaken: another rule has the name.
 var ErrRuleNameTaken = errors.New("routing rule name taken")
 

@@ -18,6 +18,9 @@ import (
 // ReasonRuleNameTaken is the FailedPrecondition reason of a rule name another rule has.
 const ReasonRuleNameTaken = "RULE_NAME_TAKEN"
 
+// ReasonUnknownTeam is the FailedPrecondition reason of a team key no team has.
+const ReasonUnknownTeam = "UNKNOWN_TEAM"
+
 // RoutingServer implements RoutingService.
 type RoutingServer struct {
 	feedbackv1.UnimplementedRoutingServiceServer
@@ -113,6 +116,8 @@ func (s *RoutingServer) DryRun(ctx context.Context, req *feedbackv1.DryRunReques
 func routingStatus(err error) error {
 	var fe *domain.FieldError
 	switch {
+	case errors.Is(err, domain.ErrUnknownTeam) && errors.As(err, &fe):
+		return grpcx.FailedPrecondition(ReasonUnknownTeam, "%s: %s", fe.Field, fe.Reason)
 	case errors.As(err, &fe):
 		return grpcx.InvalidField(fe.Field, fe.Reason)
 	case errors.Is(err, domain.ErrRuleNotFound):
