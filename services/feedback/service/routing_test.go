@@ -24,6 +24,18 @@ func (e *env) routing() feedbackv1.RoutingServiceClient {
 	return feedbackv1.NewRoutingServiceClient(e.Conn(e.addr, ""))
 }
 
+// teams creates the teams (24x7, the default calendar) a test's rules name.
+func (e *env) teams(keys ...string) {
+	e.t.Helper()
+	tc := feedbackv1.NewTeamServiceClient(e.Conn(e.addr, ""))
+	for _, key := range keys {
+		_, err := tc.CreateTeam(as(keyAdmin), &feedbackv1.CreateTeamRequest{IdempotencyKey: "create-" + key, Key: key, Name: "Team " + key})
+		if err != nil {
+			e.t.Fatalf("CreateTeam %s: %v", key, err)
+		}
+	}
+}
+
 func spec(name string, priority int32, condition, team, task string) *feedbackv1.RuleSpec {
 	return &feedbackv1.RuleSpec{
 		Name: name, Priority: priority, Condition: condition, Team: team, TaskType: task, CasePriority: "HIGH",
@@ -56,6 +68,13 @@ func TestRoutingRulesOverGRPC(t *testing.T) {
 	e := start(t)
 	rc := e.routing()
 	ctx := as(keyAdmin)
+	e.teams("web-team", "web-care")
+
+	// A team no team has.
+	_, err := rc.CreateRule(ctx, &feedbackv1.CreateRuleRequest{Spec: spec("nobodys", 1, "true", "no-such-team", "CALL_BACK")})
+	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "spec.team") {
+		t.Errorf("rule for an unknown team: %v", err)
+	}
 
 	// Create, idempotently.
 	req := &feedbackv1.CreateRuleRequest{Spec: spec("web-detractor", 10, `touchpoint == "WEB_VISIT" && score <= 6`, "web-team", "PRODUCT_FEEDBACK"), IdempotencyKey: "k-1"}
@@ -73,8 +92,8 @@ func TestRoutingRulesOverGRPC(t *testing.T) {
 		t.Errorf("created rule = %v", r)
 	}
 	// Another rule of the same name.
-	_, err = rc.CreateRule(ctx, &feedbackv1.CreateRuleRequest{Spec: spec("web-detractor", 11, "true", "x", "CALL_BACK")})
-	if status.Code(err) != codes.FailedPrecondition {
+	_, err = rc.CreateRule(ctx, &feedbackv1.CreateRuleRequest{Spec: spec("web-detractor", 11, "true", "web-team", "CALL_BACK")})
+	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "another rule has this name") {
 		t.Errorf("duplicate name: %v", err)
 	}
 
@@ -147,7 +166,7 @@ func TestRoutingRulesOverGRPC(t *testing.T) {
 	if c := e.waitCase(web4.GetResponseId()); c.GetTeam() != "customer-service" {
 		t.Errorf("after the reorder a web detractor went to %q", c.GetTeam())
 	}
-	if _, err := rc.UpdateRule(ctx, &feedbackv1.UpdateRuleRequest{RuleId: 999999, Spec: spec("nope", 1, "true", "x", "CALL_BACK")}); status.Code(err) != codes.NotFound {
+	if _, err := rc.UpdateRule(ctx, &feedbackv1.UpdateRuleRequest{RuleId: 999999, Spec: spec("nope", 1, "true", "web-team", "CALL_BACK")}); status.Code(err) != codes.NotFound {
 		t.Errorf("update of an unknown rule: %v", err)
 	}
 }
@@ -188,6 +207,7 @@ func TestRoutingVariables(t *testing.T) {
 	e := start(t)
 	rc := e.routing()
 	ctx := as(keyAdmin)
+	e.teams("de-care", "vip-care", "north-care", "coaching", "store-n2-manager")
 	e.createRule(spec("german", 10, `language == "de" && score <= 6`, "de-care", "CALL_BACK"))
 	e.createRule(spec("gold", 5, `tier == "GOLD" && score <= 6`, "vip-care", "CALL_BACK"))
 	e.createRule(spec("north", 20, `region == "north" && score <= 6`, "north-care", "STORE_FOLLOW_UP"))
@@ -196,6 +216,12 @@ func TestRoutingVariables(t *testing.T) {
 		{StoreId: "store-n1", Region: "north"}, {StoreId: "store-n2", Region: "north", StoreTeam: "store-n2-manager"},
 	}}); err != nil {
 		t.Fatal(err)
+	}
+
+	_, err := rc.SetStoreRegions(ctx, &feedbackv1.SetStoreRegionsRequest{Regions: []*feedbackv1.StoreRegion{
+		{StoreId: "store-n3", Region: "north"}, {StoreId: "store-n4", Region: "north", StoreTeam: "no-such-team"}}})
+	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "regions[1].store_team") {
+		t.Errorf("store team no team has: %v", err)
 	}
 
 	gold, silver := uuid.NewString(), uuid.NewString()
@@ -303,6 +329,13 @@ func TestDefaultRoute(t *testing.T) {
 	if !slices.Equal(badFields(err), []string{"team"}) {
 		t.Errorf("NONE with a team: %v", err)
 	}
+	_, err = rc.SetDefaultRoute(as(keyAdmin), &feedbackv1.SetDefaultRouteRequest{Route: &feedbackv1.DefaultRoute{
+		TaskType: "PRODUCT_FEEDBACK", Team: "insights", CasePriority: "LOW",
+		FirstContactSla: durationpb.New(24 * time.Hour), ResolutionSla: durationpb.New(72 * time.Hour)}})
+	if status.Code(err) != codes.FailedPrecondition {
+		t.Errorf("default route to an unknown team: %v", err)
+	}
+	e.teams("insights")
 	set, err := rc.SetDefaultRoute(as(keyAdmin), &feedbackv1.SetDefaultRouteRequest{Route: &feedbackv1.DefaultRoute{
 		TaskType: "PRODUCT_FEEDBACK", Team: "insights", CasePriority: "LOW",
 		FirstContactSla: durationpb.New(24 * time.Hour), ResolutionSla: durationpb.New(72 * time.Hour)}})

@@ -107,6 +107,7 @@ func wire(rt *svc.Runtime, cfg Config, log *slog.Logger) error {
 	}
 	feedbackv1.RegisterFeedbackServiceServer(rt.GRPC, grpcapi.NewServer(application))
 	feedbackv1.RegisterRoutingServiceServer(rt.GRPC, grpcapi.NewRoutingServer(application))
+	wireOrg(rt, application)
 	// The cases overdue as a gauge, counted at each collection while the service runs.
 	rt.Background(func(ctx context.Context) {
 		reg, err := metrics.ObserveOverdue(application.Queries.CountOverdue.Handle)

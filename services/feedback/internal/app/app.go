@@ -20,6 +20,7 @@ type Commands struct {
 	ResolveCase    ResolveCase
 	EraseMembers   EraseMembers
 	RoutingCommands
+	OrgCommands
 }
 
 // Queries read it.
@@ -29,6 +30,7 @@ type Queries struct {
 	ExportMember ExportMember
 	CountOverdue CountOverdue
 	RoutingQueries
+	OrgQueries
 }
 
 // Deps are what the use cases need.
@@ -46,12 +48,14 @@ func New(d Deps) (*Application, error) {
 		return nil, errors.New("app: every dependency is required")
 	}
 	routingCommands, routingQueries := newRouting(d)
+	org, orgQueries := newOrg(d)
 	return &Application{
 		Commands: Commands{
 			RouteResponses:  RouteResponses{store: d.Store, rules: d.Rules, clock: d.Clock, newID: d.NewID, log: d.Log},
 			ResolveCase:     ResolveCase{store: d.Store, clock: d.Clock},
 			EraseMembers:    EraseMembers{store: d.Store, clock: d.Clock},
 			RoutingCommands: routingCommands,
+			OrgCommands:     org,
 		},
 		Queries: Queries{
 			ListCases:      ListCases{store: d.Store, clock: d.Clock},
@@ -59,6 +63,7 @@ func New(d Deps) (*Application, error) {
 			ExportMember:   ExportMember{store: d.Store},
 			CountOverdue:   CountOverdue{store: d.Store, clock: d.Clock},
 			RoutingQueries: routingQueries,
+			OrgQueries:     orgQueries,
 		},
 	}, nil
 }

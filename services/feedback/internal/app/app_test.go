@@ -25,6 +25,8 @@ type fakeStore struct {
 	cases            map[string]domain.Case
 	list             []domain.Case
 	filter           app.CaseFilter
+
+	app.OrgStore // teams are tested on Postgres (service tests)
 }
 
 func (s *fakeStore) InTx(ctx context.Context, fn func(context.Context, app.Tx) error) error {
@@ -86,6 +88,8 @@ type fakeTx struct {
 	saved         []domain.Case
 	erased        []string
 	emitted       []domain.Event
+
+	app.OrgTx // teams are tested on Postgres (service tests)
 }
 
 func (t *fakeTx) MemberTiers(context.Context, []string) (map[string]string, error) {
