@@ -45,7 +45,7 @@ type RoutingTx interface {
 	SetStoreRegions(ctx context.Context, regions []domain.StoreRegion) error
 	// SetDefaultRoute replaces the default route.
 	SetDefaultRoute(ctx context.Context, d domain.DefaultRoute) error
-	// UnknownTeams returns those of the keys no team has (none while teams are not kept).
+	// UnknownTeams returns those of the keys no team has.
 	UnknownTeams(ctx context.Context, keys []string) ([]string, error)
 	// RecordRoutes remembers where each response went (once per response).
 	RecordRoutes(ctx context.Context, routes []RoutedResponse) error

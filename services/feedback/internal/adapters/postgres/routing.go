@@ -250,13 +250,8 @@ func (t Tx) SetDefaultRoute(ctx context.Context, d domain.DefaultRoute) error {
 	return err
 }
 
-// UnknownTeams checks keys against the teams table once the organisation's migration
-// has created it; before, every key is accepted.
+// UnknownTeams returns the keys no row of teams has.
 func (t Tx) UnknownTeams(ctx context.Context, keys []string) ([]string, error) {
-	var exists bool
-	if err := t.tx.QueryRow(ctx, `SELECT to_regclass('teams') IS NOT NULL`).Scan(&exists); err != nil || !exists {
-		return nil, err
-	}
 	rows, err := t.tx.Query(ctx, `SELECT k FROM unnest($1::text[]) AS k WHERE NOT EXISTS (SELECT 1 FROM teams WHERE key = k)`, keys)
 	if err != nil {
 		return nil, err
