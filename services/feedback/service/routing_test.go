@@ -290,6 +290,11 @@ func TestRoutingVariables(t *testing.T) {
 		t.Errorf("dry run of an NPS of 11: %v", err)
 	}
 
+	// The member copy is in the member's export, and gone from it after the erasure.
+	if m, ok := e.export(keyPrivacy, gold).GetData().AsMap()["member"].(map[string]any); !ok || m["tier"] != "GOLD" || m["locale"] != "en" {
+		t.Errorf("export of the member copy = %v", e.export(keyPrivacy, gold).GetData().AsMap())
+	}
+
 	// Erasure deletes the member copy.
 	e.publish(&ledgerv1.MemberErased{MemberId: gold, ErasedAt: timestamppb.New(time.Now())})
 	testkit.Eventually(t, 10*time.Second, "member copy deleted", func() bool {
@@ -309,6 +314,9 @@ func TestRoutingVariables(t *testing.T) {
 	var n int
 	if err := e.db.QueryRow(context.Background(), `SELECT count(*) FROM members WHERE member_id = $1`, gold).Scan(&n); err != nil || n != 0 {
 		t.Errorf("erased member kept again: %d, %v", n, err)
+	}
+	if _, ok := e.export(keyPrivacy, gold).GetData().AsMap()["member"]; ok {
+		t.Error("the erased member's export still has the member copy")
 	}
 }
 

@@ -129,6 +129,13 @@ func (s *Store) MemberData(ctx context.Context, memberID string) (domain.MemberD
 		if d.Cases, err = pgx.CollectRows(rows, scanCase); err != nil {
 			return err
 		}
+		var m domain.MemberCopy
+		switch err := tx.QueryRow(ctx, `SELECT tier, locale, updated_at FROM members WHERE member_id = $1`, memberID).Scan(&m.Tier, &m.Locale, &m.UpdatedAt); {
+		case err == nil:
+			d.Copy = &m
+		case !errors.Is(err, pgx.ErrNoRows):
+			return err
+		}
 		err = tx.QueryRow(ctx, `SELECT erased_at FROM erased_members WHERE member_id = $1`, memberID).Scan(&d.ErasedAt)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
