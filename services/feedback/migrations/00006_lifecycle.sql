@@ -10,7 +10,7 @@ ALTER TABLE cases ADD CONSTRAINT cases_status_check
 -- duplicate merged into another case.
 ALTER TABLE cases DROP CONSTRAINT cases_check;
 
--- The assignee (a staff id; the organisation's migration may have added it already).
+-- The assignee (a staff id; "" when none): the organisation's migration adds it.
 ALTER TABLE cases ADD COLUMN IF NOT EXISTS assignee text;
 
 ALTER TABLE cases

@@ -24,7 +24,7 @@ func TestContract(t *testing.T) {
 	if got := testkit.EventTypes(c.Produces); !slices.Equal(got, want) {
 		t.Errorf("produces %v", got)
 	}
-	if got := testkit.EventTypes(c.Consumes); !slices.Equal(got, []string{"treue.ledger.v1.MemberErased", "treue.survey.v1.ResponseSubmitted"}) {
+	if got := testkit.EventTypes(c.Consumes); !slices.Equal(got, []string{"treue.ledger.v1.MemberEnrolled", "treue.ledger.v1.MemberErased", "treue.ledger.v1.MemberTierChanged", "treue.ledger.v1.MemberUpdated", "treue.survey.v1.ResponseSubmitted"}) {
 		t.Errorf("consumes %v", got)
 	}
 }

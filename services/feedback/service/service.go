@@ -128,6 +128,7 @@ func wire(rt *svc.Runtime, cfg Config, log *slog.Logger) error {
 	api := grpcapi.NewServer(application)
 	feedbackv1.RegisterFeedbackServiceServer(rt.GRPC, api)
 	wireLife(rt, cfg.Lifecycle, application, api)
+	feedbackv1.RegisterRoutingServiceServer(rt.GRPC, grpcapi.NewRoutingServer(application))
 	wireOrg(rt, application)
 	// The cases overdue as a gauge, counted at each collection while the service runs.
 	rt.Background(func(ctx context.Context) {

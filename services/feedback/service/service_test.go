@@ -61,6 +61,7 @@ type env struct {
 	db      *testkit.DB
 	client  feedbackv1.FeedbackServiceClient
 	privacy privacyv1.PrivacyServiceClient
+	addr    string
 }
 
 func start(t *testing.T) *env {
@@ -71,7 +72,7 @@ func start(t *testing.T) *env {
 	s := testkit.Start(t, service.New, cfg).Service
 	conn := e.Conn(s.GRPCAddr(), "")
 	return &env{Env: e, t: t, db: e.DB(service.Schema),
-		client: feedbackv1.NewFeedbackServiceClient(conn), privacy: privacyv1.NewPrivacyServiceClient(conn)}
+		client: feedbackv1.NewFeedbackServiceClient(conn), privacy: privacyv1.NewPrivacyServiceClient(conn), addr: s.GRPCAddr()}
 }
 
 func as(key string) context.Context {

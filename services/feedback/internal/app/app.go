@@ -20,6 +20,7 @@ type Commands struct {
 	ResolveCase    ResolveCase
 	EraseMembers   EraseMembers
 	LifecycleCommands
+	RoutingCommands
 	OrgCommands
 }
 
@@ -29,6 +30,7 @@ type Queries struct {
 	GetCase      GetCase
 	ExportMember ExportMember
 	CountOverdue CountOverdue
+	RoutingQueries
 	OrgQueries
 }
 
@@ -48,6 +50,7 @@ func New(d Deps) (*Application, error) {
 	if d.Store == nil || d.Rules == nil || d.Clock == nil || d.NewID == nil || d.Log == nil {
 		return nil, errors.New("app: every dependency is required")
 	}
+	routingCommands, routingQueries := newRouting(d)
 	org, orgQueries := newOrg(d)
 	return &Application{
 		Commands: Commands{
@@ -55,14 +58,16 @@ func New(d Deps) (*Application, error) {
 			ResolveCase:       ResolveCase{store: d.Store, clock: d.Clock, life: lifecycle{store: d.Store, clock: d.Clock, deps: d.Lifecycle, log: d.Log}},
 			LifecycleCommands: newLifecycle(d),
 			EraseMembers:      EraseMembers{store: d.Store, clock: d.Clock},
+			RoutingCommands:   routingCommands,
 			OrgCommands:       org,
 		},
 		Queries: Queries{
-			ListCases:    ListCases{store: d.Store, clock: d.Clock},
-			GetCase:      GetCase{store: d.Store, clock: d.Clock},
-			ExportMember: ExportMember{store: d.Store},
-			CountOverdue: CountOverdue{store: d.Store, clock: d.Clock},
-			OrgQueries:   orgQueries,
+			ListCases:      ListCases{store: d.Store, clock: d.Clock},
+			GetCase:        GetCase{store: d.Store, clock: d.Clock},
+			ExportMember:   ExportMember{store: d.Store},
+			CountOverdue:   CountOverdue{store: d.Store, clock: d.Clock},
+			RoutingQueries: routingQueries,
+			OrgQueries:     orgQueries,
 		},
 	}, nil
 }

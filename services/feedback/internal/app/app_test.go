@@ -17,13 +17,14 @@ var now = time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)
 // fakeStore keeps what the use cases store in memory; a transaction's changes are kept
 // only if it commits.
 type fakeStore struct {
-	rules   []domain.Rule
-	opened  []domain.Case
-	erased  map[string]bool
-	emitted []domain.Event
-	cases   map[string]domain.Case
-	list    []domain.Case
-	filter  app.CaseFilter
+	app.RoutingStore // the routing reads these tests do not use
+	rules            []domain.Rule
+	opened           []domain.Case
+	erased           map[string]bool
+	emitted          []domain.Event
+	cases            map[string]domain.Case
+	list             []domain.Case
+	filter           app.CaseFilter
 
 	app.OrgStore // teams are tested on Postgres (service tests)
 }
@@ -81,16 +82,27 @@ func (s *fakeStore) MemberData(_ context.Context, id string) (domain.MemberData,
 }
 
 type fakeTx struct {
-	s       *fakeStore
-	opened  []domain.Case
-	saved   []domain.Case
-	erased  []string
-	emitted []domain.Event
+	app.RoutingTx // the routing writes these tests do not use
+	s             *fakeStore
+	opened        []domain.Case
+	saved         []domain.Case
+	erased        []string
+	emitted       []domain.Event
 
 	app.OrgTx // teams are tested on Postgres (service tests)
 }
 
-func (t *fakeTx) ActiveRules(context.Context) ([]domain.Rule, error) { return t.s.rules, nil }
+func (t *fakeTx) MemberTiers(context.Context, []string) (map[string]string, error) {
+	return map[string]string{}, nil
+}
+func (t *fakeTx) StoreRegions(context.Context, []string) (map[string]domain.StoreRegion, error) {
+	return map[string]domain.StoreRegion{}, nil
+}
+func (t *fakeTx) DefaultRoute(context.Context) (domain.DefaultRoute, error) {
+	return domain.DefaultRoute{TaskType: domain.TaskNone}, nil
+}
+func (t *fakeTx) RecordRoutes(context.Context, []app.RoutedResponse) error { return nil }
+func (t *fakeTx) ActiveRules(context.Context) ([]domain.Rule, error)       { return t.s.rules, nil }
 func (t *fakeTx) ErasedMembers(_ context.Context, ids []string) (map[string]bool, error) {
 	out := map[string]bool{}
 	for _, id := range ids {
@@ -124,8 +136,10 @@ func (t *fakeTx) Emit(_ context.Context, events ...domain.Event) error {
 // byClass matches the rule whose condition names the response's NPS class.
 type byClass struct{ rules []domain.Rule }
 
-func (c byClass) Compile(rules []domain.Rule) app.RuleMatcher { return byClass{rules} }
-func (c byClass) Match(r domain.Response) (domain.Rule, bool) {
+func (c byClass) Compile(rules []domain.Rule) app.RuleMatcher                     { return byClass{rules} }
+func (c byClass) Check(string) error                                              { return nil }
+func (c byClass) Explain(domain.Response, domain.RoutingFacts) []domain.RuleTrial { return nil }
+func (c byClass) Match(r domain.Response, _ domain.RoutingFacts) (domain.Rule, bool) {
 	for _, rule := range c.rules {
 		if rule.Condition == string(r.NPSClass) {
 			return rule, true
@@ -136,8 +150,8 @@ func (c byClass) Match(r domain.Response) (domain.Rule, bool) {
 
 func newStore() *fakeStore {
 	return &fakeStore{erased: map[string]bool{}, cases: map[string]domain.Case{}, rules: []domain.Rule{
-		{ID: 1, Condition: "DETRACTOR", Kind: domain.KindCallback, Team: "customer-service", DueIn: 48 * time.Hour, Active: true, Version: 1},
-		{ID: 2, Condition: "PROMOTER", Kind: domain.KindReferralRequest, Team: "marketing", DueIn: 168 * time.Hour, Active: true, Version: 1},
+		{ID: 1, Condition: "DETRACTOR", Kind: domain.KindCallback, Team: "customer-service", ResolutionSLA: 48 * time.Hour, Active: true, Version: 1},
+		{ID: 2, Condition: "PROMOTER", Kind: domain.KindReferralRequest, Team: "marketing", ResolutionSLA: 168 * time.Hour, Active: true, Version: 1},
 	}}
 }
 

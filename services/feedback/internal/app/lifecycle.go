@@ -199,10 +199,15 @@ func (l lifecycle) open(ctx context.Context, tx Tx, c domain.Case, rule domain.R
 			return c, nil, err
 		}
 	}
-	sla := domain.SLA{FirstContact: l.deps.DefaultFirstContact, Resolution: rule.DueIn}
+	// The rule's targets; a rule without a first-contact target gets the service's.
+	sla := domain.SLA{FirstContact: rule.FirstContactSLA, Resolution: rule.ResolutionSLA}
+	if sla.FirstContact <= 0 {
+		sla.FirstContact = l.deps.DefaultFirstContact
+	}
 	if sla.FirstContact <= 0 || sla.FirstContact > sla.Resolution {
 		sla.FirstContact = sla.Resolution
 	}
+	c.Priority, c.TaskType = rule.Priority.Rank(), string(rule.TaskType)
 	c.ApplySLA(sla, team.Calendar)
 	if c, err = tx.SaveCase(ctx, c); err != nil {
 		return c, nil, err

@@ -25,6 +25,7 @@ type Store interface {
 	// CountOverdue counts the cases open and past due at at.
 	CountOverdue(ctx context.Context, at time.Time) (int64, error)
 	LifecycleStore
+	RoutingStore
 }
 
 // Tx is what a use case changes inside its transaction.
@@ -49,6 +50,7 @@ type Tx interface {
 	// remembers the members as erased; it waits for transactions that may be storing
 	// their cases (see ErasedMembers). It returns how many cases it changed.
 	EraseMembers(ctx context.Context, memberIDs []string, at time.Time) (int, error)
+	RoutingTx
 	// Emit writes events to be published once the transaction commits.
 	Emit(ctx context.Context, events ...domain.Event) error
 	LifecycleTx
@@ -81,9 +83,14 @@ type CaseFilter struct {
 // RuleCompiler turns rules into something that matches responses.
 type RuleCompiler interface {
 	Compile(rules []domain.Rule) RuleMatcher
+	// Check reports why a condition cannot be used: a *domain.FieldError naming
+	// spec.condition with the line and column, or nil.
+	Check(condition string) error
 }
 
-// RuleMatcher returns the first rule, by priority, that matches a response.
+// RuleMatcher returns the first enabled rule, by order, that matches a response.
 type RuleMatcher interface {
-	Match(r domain.Response) (domain.Rule, bool)
+	Match(r domain.Response, f domain.RoutingFacts) (domain.Rule, bool)
+	// Explain says how each rule fared, in order, up to the one that matched.
+	Explain(r domain.Response, f domain.RoutingFacts) []domain.RuleTrial
 }

@@ -1,15 +1,19 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/treue/treue/services/feedback/internal/domain"
 )
 
-// RouteResponses opens the case each response's first matching rule calls for.
+// RouteResponses routes every response: the first enabled rule that matches opens its
+// case, or else the default route does (or records it without a case, when the default
+// route is NONE).
 type RouteResponses struct {
 	store Store
 	rules RuleCompiler
@@ -54,25 +58,41 @@ func (h RouteResponses) Handle(ctx context.Context, responses []domain.Response)
 				return err
 			}
 		}
+		def, err := tx.DefaultRoute(ctx)
+		if err != nil {
+			return err
+		}
+		facts, err := factsFor(ctx, tx, batch)
+		if err != nil {
+			return err
+		}
 		matcher := h.rules.Compile(rules)
 		now := h.clock()
 		cases := make([]domain.Case, 0, len(batch))
 		ruleOf := make(map[string]domain.Rule, len(batch))
-		for _, r := range batch {
+		routes := make([]RoutedResponse, 0, len(batch))
+		for i, r := range batch {
 			gone := erased[r.MemberID]
 			if gone {
 				r.Anonymise()
 			}
-			rule, ok := matcher.Match(r)
-			if !ok {
+			rule, ok := matcher.Match(r, facts[i])
+			route := domain.Resolve(rule, ok, def, facts[i])
+			routes = append(routes, RoutedResponse{ResponseID: r.ResponseID, Route: route})
+			if route.NoCase() {
 				continue
 			}
-			c := domain.OpenCase(h.newID(), r, rule, now)
-			ruleOf[c.ID] = rule
+			opening := route.Rule
+			opening.Team = route.Team
+			c := domain.OpenCase(h.newID(), r, opening, now)
+			ruleOf[c.ID] = opening
 			if gone {
 				c.Anonymise(now)
 			}
 			cases = append(cases, c)
+		}
+		if err := tx.RecordRoutes(ctx, routes); err != nil {
+			return err
 		}
 		if len(cases) == 0 {
 			return nil
@@ -83,8 +103,15 @@ func (h RouteResponses) Handle(ctx context.Context, responses []domain.Response)
 		}
 		mail = mail[:0]
 		events := make([]domain.Event, len(stored))
-		for i, c := range stored {
-			c, n, err := h.life.open(ctx, tx, c, ruleOf[c.ID])
+		// Assignment locks each team's cursor: teams are taken in one order, so that two
+		// batches opening cases of the same teams cannot deadlock.
+		order := make([]int, len(stored))
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(stored[a].Team, stored[b].Team) })
+		for _, i := range order {
+			c, n, err := h.life.open(ctx, tx, stored[i], ruleOf[stored[i].ID])
 			if err != nil {
 				return err
 			}

@@ -96,6 +96,7 @@ func Response(m *surveyv1.ResponseSubmitted) domain.Response {
 		EmployeeID:    m.GetEmployeeId(),
 		Channel:       domainOf(channels, m.GetChannel()),
 		TouchpointKey: m.GetTouchpointKey(),
+		Locale:        m.GetLocale(),
 	}
 }
 

@@ -10,7 +10,8 @@ import (
 
 // Export is a member's export as the JSON of ExportMemberResponse.data. It has a key
 // only for what is held: "cases" (the member's cases, with their comments, outcomes and
-// notes) and "erased_at"; nothing for a member the service does not know.
+// notes), "member" (the tier and locale routing keeps) and "erased_at"; nothing for a
+// member the service does not know.
 func Export(e domain.MemberData) (*structpb.Struct, error) {
 	data := map[string]any{}
 	if len(e.Cases) > 0 {
@@ -19,6 +20,9 @@ func Export(e domain.MemberData) (*structpb.Struct, error) {
 			cases[i] = exportedCase(c)
 		}
 		data["cases"] = cases
+	}
+	if e.Copy != nil {
+		data["member"] = map[string]any{"tier": e.Copy.Tier, "locale": e.Copy.Locale, "updated_at": exportedTime(e.Copy.UpdatedAt)}
 	}
 	if !e.ErasedAt.IsZero() {
 		data["erased_at"] = exportedTime(e.ErasedAt)

@@ -117,7 +117,7 @@ func OpenCase(id string, r Response, rule Rule, now time.Time) Case {
 		RuleVersion: rule.Version,
 		SubmittedAt: r.SubmittedAt,
 		OpenedAt:    now,
-		DueAt:       DueAt(r.SubmittedAt, rule.DueIn),
+		DueAt:       DueAt(r.SubmittedAt, rule.ResolutionSLA),
 	}
 }
 

@@ -89,7 +89,7 @@ func TestCheckOutcome(t *testing.T) {
 func TestOpenCase(t *testing.T) {
 	r := domain.Response{ResponseID: "r1", MemberID: "m1", Score: 3, Comment: "slow checkout", NPSClass: domain.NPSDetractor,
 		Touchpoint: "PURCHASE", StoreID: "s1", SubmittedAt: t0}
-	rule := domain.Rule{ID: 7, Version: 2, Kind: domain.KindCallback, Team: "customer-service", DueIn: 48 * time.Hour}
+	rule := domain.Rule{ID: 7, Version: 2, Kind: domain.KindCallback, Team: "customer-service", ResolutionSLA: 48 * time.Hour}
 	now := t0.Add(time.Minute)
 	c := domain.OpenCase("c1", r, rule, now)
 	if c.Status != domain.StatusOpen || c.Kind != domain.KindCallback || c.Team != "customer-service" {
@@ -186,7 +186,7 @@ func TestResponseNormalize(t *testing.T) {
 }
 
 func TestComparePriority(t *testing.T) {
-	rules := []domain.Rule{{ID: 3, Priority: 20}, {ID: 2, Priority: 10}, {ID: 1, Priority: 20}}
+	rules := []domain.Rule{{ID: 3, Order: 20}, {ID: 2, Order: 10}, {ID: 1, Order: 20}}
 	slices.SortFunc(rules, domain.ComparePriority)
 	got := []int64{rules[0].ID, rules[1].ID, rules[2].ID}
 	if got[0] != 2 || got[1] != 1 || got[2] != 3 {
@@ -197,7 +197,7 @@ func TestComparePriority(t *testing.T) {
 func TestAnonymise(t *testing.T) {
 	r := domain.Response{ResponseID: "r1", MemberID: "m1", SurveyID: "nps", Score: 3, Comment: "call me on 0171 555", NPSClass: domain.NPSDetractor,
 		Touchpoint: "PURCHASE", StoreID: "s1", SubmittedAt: t0}
-	c := domain.OpenCase("c1", r, domain.Rule{ID: 7, Version: 2, Kind: domain.KindCallback, Team: "customer-service", DueIn: 48 * time.Hour}, t0)
+	c := domain.OpenCase("c1", r, domain.Rule{ID: 7, Version: 2, Kind: domain.KindCallback, Team: "customer-service", ResolutionSLA: 48 * time.Hour}, t0)
 	if err := c.Resolve(domain.OutcomeContactedResolved, "promised Ms Smith a refund", "alice", t0.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}

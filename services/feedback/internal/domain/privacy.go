@@ -10,6 +10,14 @@ type MemberData struct {
 	Cases    []Case
 	// ErasedAt is when the member's erasure reached the service; zero if it has not.
 	ErasedAt time.Time
+	// Copy is what routing keeps of the member from the ledger's events; nil if nothing.
+	Copy *MemberCopy
+}
+
+// MemberCopy is what routing keeps of a member: their tier and locale.
+type MemberCopy struct {
+	Tier, Locale string
+	UpdatedAt    time.Time
 }
 
 // Anonymise removes from c what could identify its member: the member id, their comment

@@ -58,6 +58,8 @@ type Response struct {
 	EmployeeID    string
 	Channel       string
 	TouchpointKey string
+	// Locale is the locale the response was given in (BCP 47, "" when unknown).
+	Locale string
 }
 
 // Normalize checks r against the survey contract and fills what follows from its score:

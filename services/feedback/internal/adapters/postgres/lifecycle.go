@@ -89,7 +89,7 @@ func (t Tx) SaveCase(ctx context.Context, c domain.Case) (domain.Case, error) {
 		WHERE case_id = $1
 		RETURNING `+caseColumns,
 		c.ID, string(c.Status), outcome, c.ResolutionNote, c.ResolvedBy, nullTime(c.ResolvedAt),
-		nullText(c.Assignee), c.RootCause, nullTime(c.FirstContactDueAt), c.DueAt,
+		c.Assignee, c.RootCause, nullTime(c.FirstContactDueAt), c.DueAt,
 		nullTime(c.AcknowledgedAt), nullTime(c.ContactedAt), nullTime(c.WaitingSince), string(c.WaitingFrom),
 		int64(c.Paused/time.Second), c.EscalationLevel, nullTime(c.RemindedAt), nullTime(c.ClosedAt),
 		nullText(c.MergedInto), c.Priority, c.TaskType, int64(c.FirstContactSLA/time.Second),

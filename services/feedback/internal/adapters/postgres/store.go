@@ -139,6 +139,13 @@ func (s *Store) MemberData(ctx context.Context, memberID string) (domain.MemberD
 		if d.Cases, err = pgx.CollectRows(rows, scanCase); err != nil {
 			return err
 		}
+		var m domain.MemberCopy
+		switch err := tx.QueryRow(ctx, `SELECT tier, locale, updated_at FROM members WHERE member_id = $1`, memberID).Scan(&m.Tier, &m.Locale, &m.UpdatedAt); {
+		case err == nil:
+			d.Copy = &m
+		case !errors.Is(err, pgx.ErrNoRows):
+			return err
+		}
 		err = tx.QueryRow(ctx, `SELECT erased_at FROM erased_members WHERE member_id = $1`, memberID).Scan(&d.ErasedAt)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
@@ -165,22 +172,7 @@ func (t Tx) Emit(ctx context.Context, events ...domain.Event) error {
 }
 
 func (t Tx) ActiveRules(ctx context.Context) ([]domain.Rule, error) {
-	rows, err := t.tx.Query(ctx, `
-		SELECT id, name, priority, condition, case_kind, team,
-		       (extract(epoch FROM due_in) * 1000000)::bigint, active, version
-		FROM routing_rules WHERE active`)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.Rule, error) {
-		var (
-			r      domain.Rule
-			micros int64
-		)
-		err := row.Scan(&r.ID, &r.Name, &r.Priority, &r.Condition, &r.Kind, &r.Team, &micros, &r.Active, &r.Version)
-		r.DueIn = time.Duration(micros) * time.Microsecond
-		return r, err
-	})
+	return queryRules(ctx, t.tx, `WHERE active`)
 }
 
 // Erasures and new cases exclude each other through the lock on cases: storing cases
@@ -220,6 +212,8 @@ func (t Tx) EraseMembers(ctx context.Context, memberIDs []string, at time.Time) 
 			INSERT INTO erased_members (member_id, erased_at)
 			SELECT DISTINCT unnest($1::text[]), $2::timestamptz
 			ON CONFLICT DO NOTHING
+		), forgotten AS (
+			DELETE FROM members WHERE member_id = ANY($1::text[])
 		)
 		UPDATE cases SET member_id = '', comment = '', resolution_note = '', anonymised_at = $2::timestamptz
 		WHERE member_id = ANY($1::text[])`, memberIDs, at)

@@ -45,7 +45,7 @@ func caseOf(member string) domain.Case {
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	r := domain.Response{ResponseID: uuid.NewString(), MemberID: member, SurveyID: "nps", Score: 2, Comment: "call me on 0171 555",
 		NPSClass: domain.NPSDetractor, Touchpoint: "PURCHASE", StoreID: "s1", SubmittedAt: now}
-	rule := domain.Rule{ID: 1, Version: 1, Kind: domain.KindCallback, Team: "customer-service", DueIn: 48 * time.Hour}
+	rule := domain.Rule{ID: 1, Version: 1, Kind: domain.KindCallback, Team: "customer-service", ResolutionSLA: 48 * time.Hour}
 	return domain.OpenCase(uuid.NewString(), r, rule, now)
 }
 

@@ -36,6 +36,11 @@ var fields = []struct {
 	{"ces_low_effort", cel.BoolType},
 	{"employee_id", cel.StringType},
 	{"channel", cel.StringType},
+	// Facts beyond the response (domain.RoutingFacts).
+	{"language", cel.StringType},
+	{"tier", cel.StringType},
+	{"region", cel.StringType},
+	{"topics", cel.ListType(cel.StringType)},
 }
 
 // Engine compiles conditions and keeps each rule's compiled program for its version.
@@ -65,19 +70,25 @@ func NewEngine(log *slog.Logger) (*Engine, error) {
 	return &Engine{env: env, log: log, cache: map[int64]compiled{}}, nil
 }
 
-// Check compiles a condition and reports why it cannot be used, or nil.
+// Check compiles a condition and reports why it cannot be used: a *domain.FieldError
+// naming spec.condition, with the line and column of the first problem.
 func (e *Engine) Check(condition string) error {
 	_, err := e.compile(condition)
 	return err
 }
 
 func (e *Engine) compile(condition string) (cel.Program, error) {
+	const field = "spec.condition"
+	if len(condition) > domain.MaxConditionLen {
+		return nil, domain.InvalidField(field, "at most %d characters", domain.MaxConditionLen)
+	}
 	ast, iss := e.env.Compile(condition)
 	if iss.Err() != nil {
-		return nil, iss.Err()
+		first := iss.Errors()[0]
+		return nil, domain.InvalidField(field, "line %d, column %d: %s", first.Location.Line(), first.Location.Column()+1, first.Message)
 	}
-	if ast.OutputType() != cel.BoolType {
-		return nil, fmt.Errorf("condition is of type %s, want bool", ast.OutputType())
+	if !ast.OutputType().IsExactType(cel.BoolType) {
+		return nil, domain.InvalidField(field, "line 1, column 1: the expression is of type %s, want bool", ast.OutputType())
 	}
 	return e.env.Program(ast, cel.CostLimit(costLimit))
 }
@@ -135,25 +146,54 @@ func (s *RuleSet) Rules() []domain.Rule {
 	return out
 }
 
-// Match returns the first rule, by priority, whose condition holds for r. A condition
-// that fails to evaluate (division by zero, the cost limit) counts as not matching.
-func (s *RuleSet) Match(r domain.Response) (domain.Rule, bool) {
-	vars := activation(r)
+// Match returns the first rule, by order, whose condition holds for r and its facts. A
+// condition that fails to evaluate (division by zero, the cost limit) counts as not
+// matching.
+func (s *RuleSet) Match(r domain.Response, f domain.RoutingFacts) (domain.Rule, bool) {
+	vars := activation(r, f)
 	for _, e := range s.entries {
-		out, _, err := e.prg.Eval(vars)
-		if err != nil {
-			s.log.Warn("routing rule failed to evaluate; treated as not matching",
-				"rule_id", e.rule.ID, "rule", e.rule.Name, "response_id", r.ResponseID, "err", err)
-			continue
-		}
-		if b, ok := out.Value().(bool); ok && b {
+		if ok, _ := s.eval(e, r, vars); ok {
 			return e.rule, true
 		}
 	}
 	return domain.Rule{}, false
 }
 
-func activation(r domain.Response) map[string]any {
+// Explain tries the rules in order as Match does and says how each fared, up to and
+// including the one that matched.
+func (s *RuleSet) Explain(r domain.Response, f domain.RoutingFacts) []domain.RuleTrial {
+	vars := activation(r, f)
+	var out []domain.RuleTrial
+	for _, e := range s.entries {
+		ok, err := s.eval(e, r, vars)
+		t := domain.RuleTrial{RuleID: e.rule.ID, Name: e.rule.Name, Version: e.rule.Version, Matched: ok}
+		if err != nil {
+			t.Error = err.Error()
+		}
+		out = append(out, t)
+		if ok {
+			break
+		}
+	}
+	return out
+}
+
+func (s *RuleSet) eval(e entry, r domain.Response, vars map[string]any) (bool, error) {
+	out, _, err := e.prg.Eval(vars)
+	if err != nil {
+		s.log.Warn("routing rule failed to evaluate; treated as not matching",
+			"rule_id", e.rule.ID, "rule", e.rule.Name, "response_id", r.ResponseID, "err", err)
+		return false, err
+	}
+	b, ok := out.Value().(bool)
+	return ok && b, nil
+}
+
+func activation(r domain.Response, f domain.RoutingFacts) map[string]any {
+	topics := f.Topics
+	if topics == nil {
+		topics = []string{}
+	}
 	values := map[string]any{
 		"score":      int64(r.Score),
 		"nps_class":  string(r.NPSClass),
@@ -167,6 +207,10 @@ func activation(r domain.Response) map[string]any {
 		"ces_low_effort": r.CESLowEffort,
 		"employee_id":    r.EmployeeID,
 		"channel":        r.Channel,
+		"language":       f.Language,
+		"tier":           f.Tier,
+		"region":         f.Region,
+		"topics":         topics,
 	}
 	vars := make(map[string]any, 2*len(values))
 	for k, v := range values {

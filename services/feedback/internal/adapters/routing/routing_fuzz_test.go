@@ -41,8 +41,8 @@ func FuzzRuleCondition(f *testing.F) {
 	f.Fuzz(func(t *testing.T, condition string, score int, comment string) {
 		version++ // a fresh version each time, so the engine compiles rather than reuses
 		rules := []domain.Rule{
-			{ID: 1, Name: "fuzzed", Priority: 1, Condition: condition, Kind: domain.KindCallback, Team: "t", DueIn: time.Hour, Active: true, Version: version},
-			{ID: 2, Name: "fallback", Priority: 2, Condition: "true", Kind: domain.KindCallback, Team: "t", DueIn: time.Hour, Active: true, Version: 1},
+			{ID: 1, Name: "fuzzed", Order: 1, Condition: condition, Kind: domain.KindCallback, Team: "t", ResolutionSLA: time.Hour, Active: true, Version: version},
+			{ID: 2, Name: "fallback", Order: 2, Condition: "true", Kind: domain.KindCallback, Team: "t", ResolutionSLA: time.Hour, Active: true, Version: 1},
 		}
 		checkErr := engine.Check(condition)
 		set := engine.RuleSet(rules)
@@ -60,7 +60,7 @@ func FuzzRuleCondition(f *testing.F) {
 		if err := resp.Normalize(); err != nil {
 			return // the bus refuses such a response before routing sees it
 		}
-		rule, ok := set.Match(resp)
+		rule, ok := set.Match(resp, domain.RoutingFacts{})
 		if !ok || (rule.ID != 1 && rule.ID != 2) {
 			t.Fatalf("Match = %+v, %v; want the fuzzed rule or the fallback", rule, ok)
 		}

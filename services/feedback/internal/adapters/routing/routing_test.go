@@ -2,6 +2,7 @@ package routing_test
 
 import (
 	"bytes"
+	"errors"
 	"log/slog"
 	"strings"
 	"testing"
@@ -13,8 +14,8 @@ import (
 
 // seeded mirrors the rules the migration seeds.
 var seeded = []domain.Rule{
-	{ID: 2, Name: "promoter-referral", Priority: 200, Condition: `response.nps_class == "PROMOTER"`, Kind: domain.KindReferralRequest, Team: "marketing", DueIn: 168 * time.Hour, Active: true, Version: 1},
-	{ID: 1, Name: "detractor-callback", Priority: 100, Condition: `response.nps_class == "DETRACTOR"`, Kind: domain.KindCallback, Team: "customer-service", DueIn: 48 * time.Hour, Active: true, Version: 1},
+	{ID: 2, Name: "promoter-referral", Order: 200, Condition: `response.nps_class == "PROMOTER"`, Kind: domain.KindReferralRequest, Team: "marketing", ResolutionSLA: 168 * time.Hour, Active: true, Version: 1},
+	{ID: 1, Name: "detractor-callback", Order: 100, Condition: `response.nps_class == "DETRACTOR"`, Kind: domain.KindCallback, Team: "customer-service", ResolutionSLA: 48 * time.Hour, Active: true, Version: 1},
 }
 
 func newEngine(t *testing.T) (*routing.Engine, *bytes.Buffer) {
@@ -47,7 +48,7 @@ func TestSeededRules(t *testing.T) {
 		{9, "promoter-referral"}, {10, "promoter-referral"},
 	}
 	for _, tt := range tests {
-		rule, ok := set.Match(response(tt.score))
+		rule, ok := set.Match(response(tt.score), domain.RoutingFacts{})
 		if tt.wantRule == "" {
 			if ok {
 				t.Errorf("score %d matched %s, want no rule", tt.score, rule.Name)
@@ -79,7 +80,7 @@ func TestConditions(t *testing.T) {
 		if len(set.Rules()) != 1 {
 			t.Fatalf("%s: did not compile", tt.condition)
 		}
-		if _, got := set.Match(response(3)); got != tt.want {
+		if _, got := set.Match(response(3), domain.RoutingFacts{}); got != tt.want {
 			t.Errorf("%s = %v, want %v", tt.condition, got, tt.want)
 		}
 	}
@@ -87,9 +88,9 @@ func TestConditions(t *testing.T) {
 
 func TestPriorityFirstMatchWins(t *testing.T) {
 	e, _ := newEngine(t)
-	rules := append([]domain.Rule{{ID: 9, Name: "vip-store", Priority: 50, Condition: `response.store_id == "s-17"`,
+	rules := append([]domain.Rule{{ID: 9, Name: "vip-store", Order: 50, Condition: `response.store_id == "s-17"`,
 		Kind: domain.KindCallback, Team: "store-management", Active: true, Version: 1}}, seeded...)
-	rule, ok := e.RuleSet(rules).Match(response(2))
+	rule, ok := e.RuleSet(rules).Match(response(2), domain.RoutingFacts{})
 	if !ok || rule.Name != "vip-store" {
 		t.Errorf("matched %q, want vip-store", rule.Name)
 	}
@@ -98,7 +99,7 @@ func TestPriorityFirstMatchWins(t *testing.T) {
 func TestInactiveRuleIsSkipped(t *testing.T) {
 	e, _ := newEngine(t)
 	rules := []domain.Rule{{ID: 1, Name: "off", Condition: `true`, Active: false, Version: 1}}
-	if _, ok := e.RuleSet(rules).Match(response(3)); ok {
+	if _, ok := e.RuleSet(rules).Match(response(3), domain.RoutingFacts{}); ok {
 		t.Error("an inactive rule matched")
 	}
 }
@@ -118,12 +119,12 @@ func TestNonCompilingRuleIsRejected(t *testing.T) {
 			if err := e.Check(tt.condition); err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("Check = %v, want an error containing %q", err, tt.wantErr)
 			}
-			broken := domain.Rule{ID: 5, Name: "broken", Priority: 1, Condition: tt.condition, Kind: domain.KindCallback, Team: "x", Active: true, Version: 1}
+			broken := domain.Rule{ID: 5, Name: "broken", Order: 1, Condition: tt.condition, Kind: domain.KindCallback, Team: "x", Active: true, Version: 1}
 			set := e.RuleSet(append([]domain.Rule{broken}, seeded...))
 			if len(set.Rules()) != len(seeded) {
 				t.Fatalf("usable rules = %d, want %d (the broken one skipped)", len(set.Rules()), len(seeded))
 			}
-			if rule, ok := set.Match(response(3)); !ok || rule.Name != "detractor-callback" {
+			if rule, ok := set.Match(response(3), domain.RoutingFacts{}); !ok || rule.Name != "detractor-callback" {
 				t.Errorf("matched %q, want the next rule, detractor-callback", rule.Name)
 			}
 			if !strings.Contains(logs.String(), "routing rule rejected") || !strings.Contains(logs.String(), "rule=broken") {
@@ -142,19 +143,19 @@ func TestNonCompilingRuleIsRejected(t *testing.T) {
 func TestNewVersionIsRecompiled(t *testing.T) {
 	e, _ := newEngine(t)
 	rule := domain.Rule{ID: 1, Name: "r", Condition: `response.score < 5`, Active: true, Version: 1}
-	if _, ok := e.RuleSet([]domain.Rule{rule}).Match(response(6)); ok {
+	if _, ok := e.RuleSet([]domain.Rule{rule}).Match(response(6), domain.RoutingFacts{}); ok {
 		t.Fatal("version 1 matched score 6")
 	}
 	rule.Condition, rule.Version = `response.score < 7`, 2
-	if _, ok := e.RuleSet([]domain.Rule{rule}).Match(response(6)); !ok {
+	if _, ok := e.RuleSet([]domain.Rule{rule}).Match(response(6), domain.RoutingFacts{}); !ok {
 		t.Error("version 2 was not recompiled")
 	}
 }
 
 func TestEvaluationErrorDoesNotMatch(t *testing.T) {
 	e, logs := newEngine(t)
-	rules := []domain.Rule{{ID: 9, Name: "divides", Priority: 1, Condition: `10 / (response.score - 3) > 1`, Active: true, Version: 1}, seeded[1]}
-	rule, ok := e.RuleSet(rules).Match(response(3))
+	rules := []domain.Rule{{ID: 9, Name: "divides", Order: 1, Condition: `10 / (response.score - 3) > 1`, Active: true, Version: 1}, seeded[1]}
+	rule, ok := e.RuleSet(rules).Match(response(3), domain.RoutingFacts{})
 	if !ok || rule.Name != "detractor-callback" {
 		t.Errorf("matched %q, want detractor-callback after the failing rule", rule.Name)
 	}
@@ -164,9 +165,9 @@ func TestEvaluationErrorDoesNotMatch(t *testing.T) {
 }
 
 // dissatisfied mirrors the rule the score kinds' migration seeds.
-var dissatisfied = domain.Rule{ID: 3, Name: "dissatisfied-callback", Priority: 110,
+var dissatisfied = domain.Rule{ID: 3, Name: "dissatisfied-callback", Order: 110,
 	Condition: `(response.score_kind == "CSAT" && response.score <= 2) || (response.score_kind == "CES" && response.score <= 3)`,
-	Kind:      domain.KindCallback, Team: "customer-service", DueIn: 48 * time.Hour, Active: true, Version: 1}
+	Kind:      domain.KindCallback, Team: "customer-service", ResolutionSLA: 48 * time.Hour, Active: true, Version: 1}
 
 func TestSeededRulesByKind(t *testing.T) {
 	e, _ := newEngine(t)
@@ -186,7 +187,7 @@ func TestSeededRulesByKind(t *testing.T) {
 		if err := r.Normalize(); err != nil {
 			t.Fatal(err)
 		}
-		rule, ok := set.Match(r)
+		rule, ok := set.Match(r, domain.RoutingFacts{})
 		if got := map[bool]string{true: rule.Name}[ok]; got != tt.wantRule {
 			t.Errorf("%s %d matched %q, want %q", tt.kind, tt.score, got, tt.wantRule)
 		}
@@ -196,16 +197,68 @@ func TestSeededRulesByKind(t *testing.T) {
 func TestAttributionVariables(t *testing.T) {
 	e, _ := newEngine(t)
 	set := e.RuleSet([]domain.Rule{{ID: 9, Name: "x", Condition: `employee_id == "emp-1" && response.channel == "WEB" && response.ces_low_effort`,
-		Kind: domain.KindCallback, Team: "t", DueIn: time.Hour, Active: true, Version: 1}})
+		Kind: domain.KindCallback, Team: "t", ResolutionSLA: time.Hour, Active: true, Version: 1}})
 	r := domain.Response{ResponseID: "r", ScoreKind: domain.ScoreCES, Score: 6, EmployeeID: "emp-1", Channel: "WEB", SubmittedAt: time.Now()}
 	if err := r.Normalize(); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := set.Match(r); !ok {
+	if _, ok := set.Match(r, domain.RoutingFacts{}); !ok {
 		t.Error("rule on employee, channel and effort did not match")
 	}
 	r.EmployeeID = "emp-2"
-	if _, ok := set.Match(r); ok {
+	if _, ok := set.Match(r, domain.RoutingFacts{}); ok {
 		t.Error("rule matched another employee")
+	}
+}
+
+// TestFactsDriveRules: language, tier, region and topics are variables of a condition,
+// bare and as response.<name>; Explain lists the rules tried up to the match.
+func TestFactsDriveRules(t *testing.T) {
+	e, _ := newEngine(t)
+	rules := []domain.Rule{
+		{ID: 1, Name: "gold", Order: 1, Condition: `response.tier == "GOLD"`, Active: true, Version: 1},
+		{ID: 2, Name: "german", Order: 2, Condition: `language == "de"`, Active: true, Version: 1},
+		{ID: 3, Name: "north", Order: 3, Condition: `region == "north"`, Active: true, Version: 1},
+		{ID: 4, Name: "topic", Order: 4, Condition: `"delivery" in topics`, Active: true, Version: 1},
+		{ID: 5, Name: "off", Order: 0, Condition: `true`, Active: false, Version: 1},
+	}
+	set := e.RuleSet(rules)
+	for _, tt := range []struct {
+		f    domain.RoutingFacts
+		want string
+	}{
+		{domain.RoutingFacts{Tier: "GOLD", Language: "de"}, "gold"},
+		{domain.RoutingFacts{Language: "de", Region: "north"}, "german"},
+		{domain.RoutingFacts{Region: "north"}, "north"},
+		{domain.RoutingFacts{Topics: []string{"delivery"}}, "topic"},
+		{domain.RoutingFacts{}, ""},
+	} {
+		rule, ok := set.Match(response(3), tt.f)
+		if ok != (tt.want != "") || rule.Name != tt.want {
+			t.Errorf("facts %+v matched %q (%v), want %q", tt.f, rule.Name, ok, tt.want)
+		}
+	}
+	tried := set.Explain(response(3), domain.RoutingFacts{Region: "north"})
+	if len(tried) != 3 || tried[0].Matched || !tried[2].Matched || tried[2].Name != "north" {
+		t.Errorf("explain = %+v", tried)
+	}
+}
+
+// TestCheckNamesLineAndColumn: a condition that does not compile or is not bool is a
+// field error on spec.condition with its position.
+func TestCheckNamesLineAndColumn(t *testing.T) {
+	e, _ := newEngine(t)
+	for cond, want := range map[string]string{
+		"score <= 6 &&\n  tierx == \"GOLD\"": "spec.condition: line 2, column 3: undeclared reference to 'tierx'",
+		"score":                              "spec.condition: line 1, column 1: the expression is of type int, want bool",
+	} {
+		err := e.Check(cond)
+		var fe *domain.FieldError
+		if !errors.As(err, &fe) || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("Check(%q) = %v, want %q", cond, err, want)
+		}
+	}
+	if err := e.Check(`tier == "GOLD" && size(topics) == 0 && language == "de" && region != ""`); err != nil {
+		t.Error(err)
 	}
 }

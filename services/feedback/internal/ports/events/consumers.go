@@ -47,6 +47,16 @@ func Consumers(a *app.Application) []bus.ConsumerConfig {
 				_, err := a.Commands.EraseMembers.Handle(ctx, each(ds, convert.ErasedMember))
 				return err
 			}),
+			// The member copy routing reads (tier); erasure deletes it.
+			bus.On(func(ctx context.Context, ds []bus.Delivery[*ledgerv1.MemberEnrolled]) error {
+				return a.Commands.SyncMembers.Handle(ctx, each(ds, convert.MemberEnrolled))
+			}),
+			bus.On(func(ctx context.Context, ds []bus.Delivery[*ledgerv1.MemberUpdated]) error {
+				return a.Commands.SyncMembers.Handle(ctx, each(ds, convert.MemberUpdated))
+			}),
+			bus.On(func(ctx context.Context, ds []bus.Delivery[*ledgerv1.MemberTierChanged]) error {
+				return a.Commands.SyncMembers.Handle(ctx, each(ds, convert.MemberTierChanged))
+			}),
 		}},
 	}
 }
