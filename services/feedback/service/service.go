@@ -101,7 +101,7 @@ func wire(rt *svc.Runtime, cfg Config, log *slog.Logger) error {
 	if now == nil {
 		now = time.Now
 	}
-	life, err := lifecycleDeps(cfg.Lifecycle, nil, nil)
+	life, err := lifecycleDeps(cfg.Lifecycle, app.Assigner{})
 	if err != nil {
 		return err
 	}
@@ -126,6 +126,7 @@ func wire(rt *svc.Runtime, cfg Config, log *slog.Logger) error {
 	api := grpcapi.NewServer(application)
 	feedbackv1.RegisterFeedbackServiceServer(rt.GRPC, api)
 	wireLife(rt, cfg.Lifecycle, application, api)
+	wireOrg(rt, application)
 	// The cases overdue as a gauge, counted at each collection while the service runs.
 	rt.Background(func(ctx context.Context) {
 		reg, err := metrics.ObserveOverdue(application.Queries.CountOverdue.Handle)

@@ -20,6 +20,7 @@ type Commands struct {
 	ResolveCase    ResolveCase
 	EraseMembers   EraseMembers
 	LifecycleCommands
+	OrgCommands
 }
 
 // Queries read it.
@@ -28,6 +29,7 @@ type Queries struct {
 	GetCase      GetCase
 	ExportMember ExportMember
 	CountOverdue CountOverdue
+	OrgQueries
 }
 
 // Deps are what the use cases need.
@@ -46,18 +48,21 @@ func New(d Deps) (*Application, error) {
 	if d.Store == nil || d.Rules == nil || d.Clock == nil || d.NewID == nil || d.Log == nil {
 		return nil, errors.New("app: every dependency is required")
 	}
+	org, orgQueries := newOrg(d)
 	return &Application{
 		Commands: Commands{
 			RouteResponses:    RouteResponses{store: d.Store, rules: d.Rules, clock: d.Clock, newID: d.NewID, log: d.Log, life: lifecycle{store: d.Store, clock: d.Clock, deps: d.Lifecycle, log: d.Log}},
 			ResolveCase:       ResolveCase{store: d.Store, clock: d.Clock, life: lifecycle{store: d.Store, clock: d.Clock, deps: d.Lifecycle, log: d.Log}},
 			LifecycleCommands: newLifecycle(d),
 			EraseMembers:      EraseMembers{store: d.Store, clock: d.Clock},
+			OrgCommands:       org,
 		},
 		Queries: Queries{
 			ListCases:    ListCases{store: d.Store, clock: d.Clock},
 			GetCase:      GetCase{store: d.Store, clock: d.Clock},
 			ExportMember: ExportMember{store: d.Store},
 			CountOverdue: CountOverdue{store: d.Store, clock: d.Clock},
+			OrgQueries:   orgQueries,
 		},
 	}, nil
 }

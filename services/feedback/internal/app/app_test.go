@@ -24,6 +24,8 @@ type fakeStore struct {
 	cases   map[string]domain.Case
 	list    []domain.Case
 	filter  app.CaseFilter
+
+	app.OrgStore // teams are tested on Postgres (service tests)
 }
 
 func (s *fakeStore) InTx(ctx context.Context, fn func(context.Context, app.Tx) error) error {
@@ -84,6 +86,8 @@ type fakeTx struct {
 	saved   []domain.Case
 	erased  []string
 	emitted []domain.Event
+
+	app.OrgTx // teams are tested on Postgres (service tests)
 }
 
 func (t *fakeTx) ActiveRules(context.Context) ([]domain.Rule, error) { return t.s.rules, nil }

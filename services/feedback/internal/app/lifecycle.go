@@ -67,7 +67,10 @@ type Notification struct {
 // LifecycleDeps are what the lifecycle needs beyond Deps. Org and Assigner may be nil
 // (every team 24x7 without staff; cases unassigned), Notifier too (no emails).
 type LifecycleDeps struct {
-	Org      Organisation
+	Org Organisation
+	// OrgInTx reads teams in the use case's transaction (Tx.TeamOf) instead of Org: a
+	// transaction holding a case's lock must not wait for a second connection.
+	OrgInTx  bool
 	Assigner CaseAssigner
 	Notifier Notifier
 	// DefaultFirstContact is the first-contact target of a rule without one.
@@ -118,13 +121,17 @@ func newLifecycle(d Deps) LifecycleCommands {
 	}
 }
 
-// team returns the team of key and its staff: a team the organisation does not know
-// works around the clock without staff.
-func (l lifecycle) team(ctx context.Context, key string) (domain.Team, []domain.Staff, error) {
-	if l.deps.Org == nil {
+// team returns the team of key and its staff, read in tx (OrgInTx) or from Org: a team
+// the organisation does not know works around the clock without staff.
+func (l lifecycle) team(ctx context.Context, tx Tx, key string) (domain.Team, []domain.Staff, error) {
+	org := l.deps.Org
+	if l.deps.OrgInTx {
+		org = tx
+	}
+	if org == nil {
 		return domain.Team{Key: key, Calendar: domain.Always()}, nil, nil
 	}
-	t, staff, err := l.deps.Org.TeamOf(ctx, key)
+	t, staff, err := org.TeamOf(ctx, key)
 	if errors.Is(err, domain.ErrTeamNotFound) {
 		return domain.Team{Key: key, Calendar: domain.Always()}, nil, nil
 	}
@@ -190,7 +197,7 @@ func view(c domain.Case, now time.Time) CaseView {
 // its due times from the rule's targets in the team's calendar, its history begun. It
 // returns the case as stored and the assignee's email.
 func (l lifecycle) open(ctx context.Context, tx Tx, c domain.Case, rule domain.Rule) (domain.Case, []Notification, error) {
-	team, staff, err := l.team(ctx, c.Team)
+	team, staff, err := l.team(ctx, tx, c.Team)
 	if err != nil {
 		return c, nil, err
 	}

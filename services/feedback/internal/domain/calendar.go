@@ -121,8 +121,38 @@ func (d day) next(c Calendar, holidays map[string]bool) day {
 	return c.civilDay(d.y, d.m, d.d+1, holidays)
 }
 
+// at is the moment the wall clock shows minute on the day. A wall time the clocks skip
+// (02:30 on the day they go forward) is the moment they jump, so a span in the gap is
+// only the part of it that exists; a wall time the clocks show twice is the first.
 func (d day) at(minute int) time.Time {
-	return time.Date(d.y, d.m, d.d, 0, minute, 0, 0, d.loc)
+	t := time.Date(d.y, d.m, d.d, 0, minute, 0, 0, d.loc)
+	want := time.Date(d.y, d.m, d.d, 0, minute, 0, 0, time.UTC)
+	got := wall(t)
+	switch {
+	case got.After(want): // t is after the jump
+		start, _ := t.ZoneBounds()
+		return start
+	case got.Before(want): // t is before it
+		_, end := t.ZoneBounds()
+		return end
+	}
+	// Shown twice: time.Date may pick either; take the first (before the clocks went back).
+	if zoneStart, _ := t.ZoneBounds(); !zoneStart.IsZero() {
+		_, before := zoneStart.Add(-time.Nanosecond).Zone()
+		_, now := t.Zone()
+		if before > now {
+			first := t.Add(-time.Duration(before-now) * time.Second)
+			if first.Before(zoneStart) && wall(first) == wall(t) {
+				return first
+			}
+		}
+	}
+	return t
+}
+
+// wall is the wall-clock reading of t in its zone.
+func wall(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
 }
 
 // AddBusiness returns the moment at which d of business time has passed after from. A
@@ -154,6 +184,9 @@ func (c Calendar) AddBusiness(from time.Time, d time.Duration) time.Time {
 			}
 			if start.Before(from) {
 				start = from
+			}
+			if !end.After(start) {
+				continue
 			}
 			avail := end.Sub(start)
 			if remaining <= avail {

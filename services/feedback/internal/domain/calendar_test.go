@@ -115,6 +115,8 @@ func TestDaylightSavingTime(t *testing.T) {
 	night := domain.Calendar{Location: loc}
 	night.Hours[time.Sunday] = []domain.Span{{Start: 60, End: 4 * 60}}
 
+	gap := domain.Calendar{Location: loc}
+	gap.Hours[time.Sunday] = []domain.Span{{Start: 2*60 + 27, End: 3*60 + 13}}
 	spring := at(loc, 2026, 3, 29, 0, 0)  // clocks go 02:00 → 03:00
 	autumn := at(loc, 2026, 10, 25, 0, 0) // clocks go 03:00 → 02:00
 	checks := []struct {
@@ -126,6 +128,8 @@ func TestDaylightSavingTime(t *testing.T) {
 		{"autumn Sunday 00:00–24:00", sundays.BusinessBetween(autumn, autumn.AddDate(0, 0, 1)), 25 * time.Hour},
 		{"spring Sunday 01:00–04:00", night.BusinessBetween(spring, spring.AddDate(0, 0, 1)), 2 * time.Hour},
 		{"autumn Sunday 01:00–04:00", night.BusinessBetween(autumn, autumn.AddDate(0, 0, 1)), 4 * time.Hour},
+		{"spring Sunday 02:27–03:13 (starts in the gap)", gap.BusinessBetween(spring, spring.AddDate(0, 0, 1)), 13 * time.Minute},
+		{"autumn Sunday 02:27–03:13 (starts in the repeated hour)", gap.BusinessBetween(autumn, autumn.AddDate(0, 0, 1)), time.Hour + 46*time.Minute},
 		{"a normal Sunday 01:00–04:00", night.BusinessBetween(autumn.AddDate(0, 0, 7), autumn.AddDate(0, 0, 8)), 3 * time.Hour},
 	}
 	for _, c := range checks {
@@ -141,6 +145,9 @@ func TestDaylightSavingTime(t *testing.T) {
 	}
 	if got, want := sundays.AddBusiness(autumn, 26*time.Hour), at(loc, 2026, 11, 1, 1, 0); !got.Equal(want) {
 		t.Errorf("26h from the autumn Sunday end at %s, want %s", got.In(loc), want)
+	}
+	if got, want := gap.AddBusiness(spring, 13*time.Minute), at(loc, 2026, 3, 29, 3, 13); !got.Equal(want) {
+		t.Errorf("13 min in the spring gap's span end at %s, want %s", got.In(loc), want)
 	}
 	if got, want := night.AddBusiness(spring, 3*time.Hour), at(loc, 2026, 4, 5, 2, 0); !got.Equal(want) {
 		t.Errorf("3h of the spring night end at %s, want %s", got.In(loc), want)
@@ -278,4 +285,42 @@ func TestParseHHMM(t *testing.T) {
 			t.Errorf("ParseHHMM(%q) accepted", s)
 		}
 	}
+}
+
+// FuzzCalendar: for any valid week of spans in Berlin (times in the DST gap and the
+// repeated hour included), any start around the clock changes and any duration, the
+// business time up to AddBusiness's deadline is the duration, and the deadline is not
+// before the start.
+func FuzzCalendar(f *testing.F) {
+	f.Add(uint16(120), uint16(150), uint16(540), uint16(1020), uint8(0), int64(0), int64(3600))
+	f.Add(uint16(60), uint16(180), uint16(150), uint16(1440), uint8(3), int64(86400*200), int64(7200))
+	f.Add(uint16(0), uint16(1440), uint16(0), uint16(0), uint8(7), int64(86400*207), int64(90000))
+	berlinZone, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		f.Fatal(err)
+	}
+	base := time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, a1, a2, b1, b2 uint16, days uint8, fromSec, dSec int64) {
+		c := domain.Calendar{Location: berlinZone}
+		for wd := range c.Hours {
+			if days&(1<<wd) != 0 && wd != 0 {
+				continue // some weekdays closed
+			}
+			c.Hours[wd] = []domain.Span{{Start: int(a1 % 1441), End: int(a2 % 1441)}, {Start: int(b1 % 1441), End: int(b2 % 1441)}}
+		}
+		if c.Validate() != nil {
+			return
+		}
+		from := base.Add(time.Duration(fromSec%(86400*240)) * time.Second)
+		d := time.Duration(dSec%(86400*30)) * time.Second
+		end := c.AddBusiness(from, d)
+		if d > 0 && end.Before(from) {
+			t.Fatalf("deadline %s before the start %s", end, from)
+		}
+		if d > 0 {
+			if got := c.BusinessBetween(from, end); got != d {
+				t.Fatalf("from %s + %s = %s, but BusinessBetween says %s (hours %v)", from, d, end, got, c.Hours)
+			}
+		}
+	})
 }

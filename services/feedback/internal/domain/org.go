@@ -120,3 +120,7 @@ func (s Staff) Validate() error {
 	}
 	return nil
 }
+
+// ErrIdempotencyKeyReused: a create retried with the same idempotency key but other
+// content.
+var ErrIdempotencyKeyReused = errors.New("idempotency key reused for another request")

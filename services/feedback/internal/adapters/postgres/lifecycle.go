@@ -13,7 +13,7 @@ import (
 
 // lifecycleColumns are the case's lifecycle columns (migration 00006), read after the
 // others by scanCase.
-const lifecycleColumns = `coalesce(assignee::text, ''), priority, task_type, root_cause,
+const lifecycleColumns = `assignee, priority, task_type, root_cause,
 	first_contact_sla, resolution_sla, first_contact_due_at, acknowledged_at, contacted_at,
 	waiting_since, waiting_from, paused, escalation_level, reminded_at, closed_at,
 	coalesce(merged_into::text, '')`
@@ -89,7 +89,7 @@ func (t Tx) SaveCase(ctx context.Context, c domain.Case) (domain.Case, error) {
 		WHERE case_id = $1
 		RETURNING `+caseColumns,
 		c.ID, string(c.Status), outcome, c.ResolutionNote, c.ResolvedBy, nullTime(c.ResolvedAt),
-		nullText(c.Assignee), c.RootCause, nullTime(c.FirstContactDueAt), c.DueAt,
+		c.Assignee, c.RootCause, nullTime(c.FirstContactDueAt), c.DueAt,
 		nullTime(c.AcknowledgedAt), nullTime(c.ContactedAt), nullTime(c.WaitingSince), string(c.WaitingFrom),
 		int64(c.Paused/time.Second), c.EscalationLevel, nullTime(c.RemindedAt), nullTime(c.ClosedAt),
 		nullText(c.MergedInto), c.Priority, c.TaskType, int64(c.FirstContactSLA/time.Second),
