@@ -193,14 +193,26 @@ func view(c domain.Case, now time.Time) CaseView {
 	return CaseView{Case: c, Overdue: c.Overdue(now), At: now}
 }
 
+// teamCache keeps the teams a batch has read, by key.
+type teamCache map[string]struct {
+	team  domain.Team
+	staff []domain.Staff
+}
+
 // open starts the lifecycle of a case just stored: assigned by the team's assignment,
 // its due times from the rule's targets in the team's calendar, its history begun. It
-// returns the case as stored and the assignee's email.
-func (l lifecycle) open(ctx context.Context, tx Tx, c domain.Case, rule domain.Rule) (domain.Case, []Notification, error) {
-	team, staff, err := l.team(ctx, tx, c.Team)
-	if err != nil {
-		return c, nil, err
+// returns the case as stored and the assignee's email. teams caches the batch's teams.
+func (l lifecycle) open(ctx context.Context, tx Tx, c domain.Case, rule domain.Rule, teams teamCache) (domain.Case, []Notification, error) {
+	cached, ok := teams[c.Team]
+	if !ok {
+		var err error
+		if cached.team, cached.staff, err = l.team(ctx, tx, c.Team); err != nil {
+			return c, nil, err
+		}
+		teams[c.Team] = cached
 	}
+	team, staff := cached.team, cached.staff
+	var err error
 	if l.deps.Assigner != nil {
 		if c.Assignee, err = l.deps.Assigner.Assign(ctx, tx, c.Team); err != nil {
 			return c, nil, err

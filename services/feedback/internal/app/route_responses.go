@@ -82,9 +82,10 @@ func (h RouteResponses) Handle(ctx context.Context, responses []domain.Response)
 			return err
 		}
 		mail = mail[:0]
+		teams := teamCache{}
 		events := make([]domain.Event, len(stored))
 		for i, c := range stored {
-			c, n, err := h.life.open(ctx, tx, c, ruleOf[c.ID])
+			c, n, err := h.life.open(ctx, tx, c, ruleOf[c.ID], teams)
 			if err != nil {
 				return err
 			}
