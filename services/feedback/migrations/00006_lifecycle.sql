@@ -10,9 +10,6 @@ ALTER TABLE cases ADD CONSTRAINT cases_status_check
 -- duplicate merged into another case.
 ALTER TABLE cases DROP CONSTRAINT cases_check;
 
--- The assignee (a staff id; "" when none): the organisation's migration adds it.
-ALTER TABLE cases ADD COLUMN IF NOT EXISTS assignee text;
-
 ALTER TABLE cases
     ADD COLUMN acknowledged_at      timestamptz,
     ADD COLUMN contacted_at         timestamptz,

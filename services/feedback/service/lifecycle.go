@@ -178,15 +178,15 @@ func (l LifecycleConfig) LogValue() slog.Value {
 	)
 }
 
-// lifecycleDeps returns what the application's lifecycle needs. org and assigner may be
-// nil (teams 24x7 without staff, cases unassigned).
-func lifecycleDeps(l LifecycleConfig, org app.Organisation, assigner app.CaseAssigner) (app.LifecycleDeps, error) {
+// lifecycleDeps returns what the application's lifecycle needs: teams are read in the
+// use cases' transactions; assigner may be nil (cases unassigned).
+func lifecycleDeps(l LifecycleConfig, assigner app.CaseAssigner) (app.LifecycleDeps, error) {
 	l = l.withDefaults()
 	if err := l.validate(); err != nil {
 		return app.LifecycleDeps{}, err
 	}
 	d := app.LifecycleDeps{
-		Org: org, Assigner: assigner, DefaultFirstContact: l.FirstContactSLA,
+		OrgInTx: true, Assigner: assigner, DefaultFirstContact: l.FirstContactSLA,
 		Sweep: domain.SweepPolicy{ReminderAt: l.ReminderAt, Step: l.EscalationStep},
 	}
 	if l.SMTPAddr != "" {

@@ -41,8 +41,14 @@ func (c *clock) Set(t time.Time) {
 	c.t = t
 }
 
+// lifeEnv is a running service with its TeamService too.
+type lifeEnv struct {
+	*env
+	teams feedbackv1.TeamServiceClient
+}
+
 // startWith starts a service whose configuration change adjusts.
-func startWith(t *testing.T, change func(*service.Config)) *env {
+func startWith(t *testing.T, change func(*service.Config)) *lifeEnv {
 	t.Helper()
 	e := testkit.NewEnv(t, callers...)
 	cfg := service.Config{Base: e.Base()}
@@ -50,7 +56,8 @@ func startWith(t *testing.T, change func(*service.Config)) *env {
 	change(&cfg)
 	s := testkit.Start(t, service.New, cfg).Service
 	conn := e.Conn(s.GRPCAddr(), "")
-	return &env{Env: e, t: t, db: e.DB(service.Schema), client: feedbackv1.NewFeedbackServiceClient(conn)}
+	return &lifeEnv{env: &env{Env: e, t: t, db: e.DB(service.Schema), client: feedbackv1.NewFeedbackServiceClient(conn)},
+		teams: feedbackv1.NewTeamServiceClient(conn)}
 }
 
 func eventsOf[M proto.Message](e *env, m M) []M {
@@ -279,20 +286,20 @@ func TestSLASweepRemindsOnceAndEscalates(t *testing.T) {
 
 	clk.Set(start.Add(47 * time.Minute)) // 78%: nothing yet
 	time.Sleep(200 * time.Millisecond)
-	if n := len(eventsOf(e, &feedbackv1.CaseReminder{})); n != 0 {
+	if n := len(eventsOf(e.env, &feedbackv1.CaseReminder{})); n != 0 {
 		t.Fatalf("%d reminders before 80%%", n)
 	}
 	clk.Set(start.Add(49 * time.Minute))
-	testkit.Eventually(t, 10*time.Second, "reminder", func() bool { return len(eventsOf(e, &feedbackv1.CaseReminder{})) == 1 })
+	testkit.Eventually(t, 10*time.Second, "reminder", func() bool { return len(eventsOf(e.env, &feedbackv1.CaseReminder{})) == 1 })
 	clk.Set(start.Add(59 * time.Minute))
 	time.Sleep(200 * time.Millisecond)
-	if n := len(eventsOf(e, &feedbackv1.CaseReminder{})); n != 1 {
+	if n := len(eventsOf(e.env, &feedbackv1.CaseReminder{})); n != 1 {
 		t.Fatalf("%d reminders, want one", n)
 	}
 
 	levels := func() []int32 {
 		var out []int32
-		for _, m := range eventsOf(e, &feedbackv1.CaseEscalated{}) {
+		for _, m := range eventsOf(e.env, &feedbackv1.CaseEscalated{}) {
 			out = append(out, m.GetLevel())
 		}
 		return out
@@ -318,7 +325,7 @@ func TestSLASweepRemindsOnceAndEscalates(t *testing.T) {
 	if got := levels(); !slices.Equal(got, []int32{1, 2, 3}) {
 		t.Errorf("escalations %v", got)
 	}
-	if ev := eventsOf(e, &feedbackv1.CaseEscalated{})[0]; ev.GetDeadline() != "FIRST_CONTACT" || ev.GetCaseId() != c.GetCaseId() {
+	if ev := eventsOf(e.env, &feedbackv1.CaseEscalated{})[0]; ev.GetDeadline() != "FIRST_CONTACT" || ev.GetCaseId() != c.GetCaseId() {
 		t.Errorf("escalation = %v", ev)
 	}
 }

@@ -101,9 +101,7 @@ func wire(rt *svc.Runtime, cfg Config, log *slog.Logger) error {
 	if now == nil {
 		now = time.Now
 	}
-	// Teams' calendars and staff come from the store; cases are assigned by each team's
-	// strategy in the transaction that opens them.
-	life, err := lifecycleDeps(cfg.Lifecycle, store, app.Assigner{})
+	life, err := lifecycleDeps(cfg.Lifecycle, app.Assigner{})
 	if err != nil {
 		return err
 	}

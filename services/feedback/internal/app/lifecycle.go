@@ -67,7 +67,10 @@ type Notification struct {
 // LifecycleDeps are what the lifecycle needs beyond Deps. Org and Assigner may be nil
 // (every team 24x7 without staff; cases unassigned), Notifier too (no emails).
 type LifecycleDeps struct {
-	Org      Organisation
+	Org Organisation
+	// OrgInTx reads teams in the use case's transaction (Tx.TeamOf) instead of Org: a
+	// transaction holding a case's lock must not wait for a second connection.
+	OrgInTx  bool
 	Assigner CaseAssigner
 	Notifier Notifier
 	// DefaultFirstContact is the first-contact target of a rule without one.
@@ -118,13 +121,17 @@ func newLifecycle(d Deps) LifecycleCommands {
 	}
 }
 
-// team returns the team of key and its staff: a team the organisation does not know
-// works around the clock without staff.
-func (l lifecycle) team(ctx context.Context, key string) (domain.Team, []domain.Staff, error) {
-	if l.deps.Org == nil {
+// team returns the team of key and its staff, read in tx (OrgInTx) or from Org: a team
+// the organisation does not know works around the clock without staff.
+func (l lifecycle) team(ctx context.Context, tx Tx, key string) (domain.Team, []domain.Staff, error) {
+	org := l.deps.Org
+	if l.deps.OrgInTx {
+		org = tx
+	}
+	if org == nil {
 		return domain.Team{Key: key, Calendar: domain.Always()}, nil, nil
 	}
-	t, staff, err := l.deps.Org.TeamOf(ctx, key)
+	t, staff, err := org.TeamOf(ctx, key)
 	if errors.Is(err, domain.ErrTeamNotFound) {
 		return domain.Team{Key: key, Calendar: domain.Always()}, nil, nil
 	}
@@ -186,14 +193,26 @@ func view(c domain.Case, now time.Time) CaseView {
 	return CaseView{Case: c, Overdue: c.Overdue(now), At: now}
 }
 
+// teamCache keeps the teams a batch has read, by key.
+type teamCache map[string]struct {
+	team  domain.Team
+	staff []domain.Staff
+}
+
 // open starts the lifecycle of a case just stored: assigned by the team's assignment,
 // its due times from the rule's targets in the team's calendar, its history begun. It
-// returns the case as stored and the assignee's email.
-func (l lifecycle) open(ctx context.Context, tx Tx, c domain.Case, rule domain.Rule) (domain.Case, []Notification, error) {
-	team, staff, err := l.team(ctx, c.Team)
-	if err != nil {
-		return c, nil, err
+// returns the case as stored and the assignee's email. teams caches the batch's teams.
+func (l lifecycle) open(ctx context.Context, tx Tx, c domain.Case, rule domain.Rule, teams teamCache) (domain.Case, []Notification, error) {
+	cached, ok := teams[c.Team]
+	if !ok {
+		var err error
+		if cached.team, cached.staff, err = l.team(ctx, tx, c.Team); err != nil {
+			return c, nil, err
+		}
+		teams[c.Team] = cached
 	}
+	team, staff := cached.team, cached.staff
+	var err error
 	if l.deps.Assigner != nil {
 		if c.Assignee, err = l.deps.Assigner.Assign(ctx, tx, c.Team); err != nil {
 			return c, nil, err

@@ -35,7 +35,7 @@ func (h ReassignCase) Handle(ctx context.Context, cmd ReassignCaseCommand) (Case
 		if err != nil {
 			return err
 		}
-		_, staff, err := h.team(ctx, c.Team)
+		_, staff, err := h.team(ctx, tx, c.Team)
 		if err != nil {
 			return err
 		}

@@ -37,7 +37,7 @@ func (h ResolveCase) Handle(ctx context.Context, cmd ResolveCaseCommand) (CaseVi
 		if err != nil {
 			return err
 		}
-		team, _, err := h.life.team(ctx, c.Team)
+		team, _, err := h.life.team(ctx, tx, c.Team)
 		if err != nil {
 			return err
 		}

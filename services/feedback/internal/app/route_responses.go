@@ -102,6 +102,7 @@ func (h RouteResponses) Handle(ctx context.Context, responses []domain.Response)
 			return err
 		}
 		mail = mail[:0]
+		teams := teamCache{}
 		events := make([]domain.Event, len(stored))
 		// Assignment locks each team's cursor: teams are taken in one order, so that two
 		// batches opening cases of the same teams cannot deadlock.
@@ -111,7 +112,7 @@ func (h RouteResponses) Handle(ctx context.Context, responses []domain.Response)
 		}
 		slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(stored[a].Team, stored[b].Team) })
 		for _, i := range order {
-			c, n, err := h.life.open(ctx, tx, stored[i], ruleOf[stored[i].ID])
+			c, n, err := h.life.open(ctx, tx, stored[i], ruleOf[stored[i].ID], teams)
 			if err != nil {
 				return err
 			}

@@ -37,7 +37,7 @@ func (h SweepCases) Handle(ctx context.Context, batch int) (int, error) {
 		for _, c := range cases {
 			o, ok := teams[c.Team]
 			if !ok {
-				if o.team, o.staff, err = h.team(ctx, c.Team); err != nil {
+				if o.team, o.staff, err = h.team(ctx, tx, c.Team); err != nil {
 					return err
 				}
 				teams[c.Team] = o

@@ -54,7 +54,7 @@ func (h TransitionCase) Handle(ctx context.Context, cmd TransitionCaseCommand) (
 		case ActionWait:
 			t, err = c.Wait(by, now, cmd.Note)
 		case ActionResume:
-			team, _, terr := h.team(ctx, c.Team)
+			team, _, terr := h.team(ctx, tx, c.Team)
 			if terr != nil {
 				return terr
 			}

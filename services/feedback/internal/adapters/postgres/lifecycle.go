@@ -13,7 +13,7 @@ import (
 
 // lifecycleColumns are the case's lifecycle columns (migration 00006), read after the
 // others by scanCase.
-const lifecycleColumns = `coalesce(assignee::text, ''), priority, task_type, root_cause,
+const lifecycleColumns = `assignee, priority, task_type, root_cause,
 	first_contact_sla, resolution_sla, first_contact_due_at, acknowledged_at, contacted_at,
 	waiting_since, waiting_from, paused, escalation_level, reminded_at, closed_at,
 	coalesce(merged_into::text, '')`
