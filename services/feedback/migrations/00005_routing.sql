@@ -8,13 +8,13 @@ ALTER TABLE routing_rules
         CHECK (task_type IN ('CALL_BACK', 'REFERRAL_REQUEST', 'PRODUCT_FEEDBACK', 'REWARD_PROBLEM', 'STORE_FOLLOW_UP')),
     ADD COLUMN case_priority     text     NOT NULL DEFAULT 'NORMAL'
         CHECK (case_priority IN ('LOW', 'NORMAL', 'HIGH', 'URGENT')),
-    ADD COLUMN first_contact_sla interval NOT NULL DEFAULT interval '24 hours' CHECK (first_contact_sla > interval '0'),
+    -- 0: the service's default first-contact target (FEEDBACK_FIRST_CONTACT_SLA).
+    ADD COLUMN first_contact_sla interval NOT NULL DEFAULT interval '0' CHECK (first_contact_sla >= interval '0'),
     -- Idempotency of CreateRule: a retried request with the same key returns the rule.
     ADD COLUMN idempotency_key   text     UNIQUE;
 
 UPDATE routing_rules SET task_type = 'REFERRAL_REQUEST' WHERE case_kind = 'REFERRAL_REQUEST';
--- Today's due_in is the resolution target; the first contact is due within the same time.
-UPDATE routing_rules SET first_contact_sla = due_in;
+-- Today's due_in is the resolution target; the first contact gets the service's default.
 
 -- A version is the rule's content: its condition and result. Its ordering (priority) and
 -- enabled flag (active) are not content and write no new version; the engine skips a
@@ -91,7 +91,7 @@ CREATE TABLE routing_default (
         CHECK (task_type IN ('NONE', 'CALL_BACK', 'REFERRAL_REQUEST', 'PRODUCT_FEEDBACK', 'REWARD_PROBLEM', 'STORE_FOLLOW_UP')),
     team              text        NOT NULL DEFAULT '',
     case_priority     text        NOT NULL DEFAULT 'NORMAL' CHECK (case_priority IN ('LOW', 'NORMAL', 'HIGH', 'URGENT')),
-    first_contact_sla interval    NOT NULL DEFAULT interval '48 hours',
+    first_contact_sla interval    NOT NULL DEFAULT interval '0',
     resolution_sla    interval    NOT NULL DEFAULT interval '168 hours',
     updated_at        timestamptz NOT NULL DEFAULT now(),
     CHECK ((task_type = 'NONE') = (team = ''))

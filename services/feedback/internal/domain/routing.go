@@ -135,8 +135,8 @@ func (s RuleSpec) Check() error {
 
 func checkSLAs(prefix string, first, resolution time.Duration) error {
 	switch {
-	case first <= 0 || first > maxSLA:
-		return InvalidField(prefix+"first_contact_sla", "more than 0 and at most 366 days")
+	case first < 0 || first > maxSLA:
+		return InvalidField(prefix+"first_contact_sla", "0 (the service's default) or at most 366 days")
 	case resolution <= 0 || resolution > maxSLA:
 		return InvalidField(prefix+"resolution_sla", "more than 0 and at most 366 days")
 	case first > resolution:

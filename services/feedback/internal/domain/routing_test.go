@@ -82,7 +82,11 @@ func TestDefaultRouteCheck(t *testing.T) {
 		{domain.DefaultRoute{TaskType: domain.TaskNone}, ""},
 		{domain.DefaultRoute{TaskType: domain.TaskNone, Team: "x"}, "team"},
 		{domain.DefaultRoute{TaskType: "SOMETHING"}, "task_type"},
-		{domain.DefaultRoute{TaskType: domain.TaskCallBack, Team: "cs", Priority: domain.PriorityNormal}, "first_contact_sla"},
+		{domain.DefaultRoute{TaskType: domain.TaskCallBack, Team: "cs", Priority: domain.PriorityNormal}, "resolution_sla"},
+		{domain.DefaultRoute{TaskType: domain.TaskCallBack, Team: "cs", Priority: domain.PriorityNormal, FirstContactSLA: -time.Hour, ResolutionSLA: time.Hour}, "first_contact_sla"},
+		{domain.DefaultRoute{TaskType: domain.TaskCallBack, Team: "cs", Priority: domain.PriorityNormal, FirstContactSLA: 2 * time.Hour, ResolutionSLA: time.Hour}, "first_contact_sla"},
+		// 0: the service's default first-contact target.
+		{domain.DefaultRoute{TaskType: domain.TaskCallBack, Team: "cs", Priority: domain.PriorityNormal, ResolutionSLA: time.Hour}, ""},
 		{domain.DefaultRoute{TaskType: domain.TaskCallBack, Team: "cs", Priority: domain.PriorityNormal, FirstContactSLA: time.Hour, ResolutionSLA: time.Hour}, ""},
 	} {
 		err := tt.d.Check()

@@ -39,7 +39,9 @@ type RuleSpec struct {
 	// CALL_BACK, REFERRAL_REQUEST, PRODUCT_FEEDBACK, REWARD_PROBLEM or STORE_FOLLOW_UP.
 	TaskType string `protobuf:"bytes,5,opt,name=task_type,json=taskType,proto3" json:"task_type,omitempty"`
 	// LOW, NORMAL, HIGH or URGENT.
-	CasePriority    string               `protobuf:"bytes,6,opt,name=case_priority,json=casePriority,proto3" json:"case_priority,omitempty"`
+	CasePriority string `protobuf:"bytes,6,opt,name=case_priority,json=casePriority,proto3" json:"case_priority,omitempty"`
+	// the first contact's target in business time; absent or 0: the service's default
+	// (FEEDBACK_FIRST_CONTACT_SLA).
 	FirstContactSla *durationpb.Duration `protobuf:"bytes,7,opt,name=first_contact_sla,json=firstContactSla,proto3" json:"first_contact_sla,omitempty"`
 	ResolutionSla   *durationpb.Duration `protobuf:"bytes,8,opt,name=resolution_sla,json=resolutionSla,proto3" json:"resolution_sla,omitempty"`
 	unknownFields   protoimpl.UnknownFields
@@ -1620,7 +1622,7 @@ var File_treue_feedback_v1_routing_proto protoreflect.FileDescriptor
 
 const file_treue_feedback_v1_routing_proto_rawDesc = "" +
 	"\n" +
-	"\x1ftreue/feedback/v1/routing.proto\x12\x11treue.feedback.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18treue/auth/v1/auth.proto\x1a\x1ctreue/common/v1/common.proto\"\xe3\x03\n" +
+	"\x1ftreue/feedback/v1/routing.proto\x12\x11treue.feedback.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18treue/auth/v1/auth.proto\x1a\x1ctreue/common/v1/common.proto\"\xdb\x03\n" +
 	"\bRuleSpec\x12\x1e\n" +
 	"\x04name\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x04name\x12\x1a\n" +
@@ -1629,8 +1631,8 @@ const file_treue_feedback_v1_routing_proto_rawDesc = "" +
 	"\xbaH\ar\x05\x10\x01\x18\xa0\x1fR\tcondition\x12\x1d\n" +
 	"\x04team\x18\x04 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x04team\x12r\n" +
 	"\ttask_type\x18\x05 \x01(\tBU\xbaHRrPR\tCALL_BACKR\x10REFERRAL_REQUESTR\x10PRODUCT_FEEDBACKR\x0eREWARD_PROBLEMR\x0fSTORE_FOLLOW_UPR\btaskType\x12E\n" +
-	"\rcase_priority\x18\x06 \x01(\tB \xbaH\x1dr\x1bR\x03LOWR\x06NORMALR\x04HIGHR\x06URGENTR\fcasePriority\x12M\n" +
-	"\x11first_contact_sla\x18\a \x01(\v2\x19.google.protobuf.DurationB\x06\xbaH\x03\xc8\x01\x01R\x0ffirstContactSla\x12H\n" +
+	"\rcase_priority\x18\x06 \x01(\tB \xbaH\x1dr\x1bR\x03LOWR\x06NORMALR\x04HIGHR\x06URGENTR\fcasePriority\x12E\n" +
+	"\x11first_contact_sla\x18\a \x01(\v2\x19.google.protobuf.DurationR\x0ffirstContactSla\x12H\n" +
 	"\x0eresolution_sla\x18\b \x01(\v2\x19.google.protobuf.DurationB\x06\xbaH\x03\xc8\x01\x01R\rresolutionSla\"\x84\x01\n" +
 	"\x04Rule\x12\x17\n" +
 	"\arule_id\x18\x01 \x01(\x03R\x06ruleId\x12\x18\n" +

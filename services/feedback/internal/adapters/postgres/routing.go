@@ -240,7 +240,7 @@ func (t Tx) SetStoreRegions(ctx context.Context, regions []domain.StoreRegion) e
 
 func (t Tx) SetDefaultRoute(ctx context.Context, d domain.DefaultRoute) error {
 	if d.TaskType == domain.TaskNone {
-		d.Priority, d.FirstContactSLA, d.ResolutionSLA = domain.PriorityNormal, 48*time.Hour, 168*time.Hour
+		d.Priority, d.FirstContactSLA, d.ResolutionSLA = domain.PriorityNormal, 0, 168*time.Hour
 	}
 	_, err := t.tx.Exec(ctx, `
 		UPDATE routing_default SET task_type = $1, team = $2, case_priority = $3,
