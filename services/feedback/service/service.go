@@ -43,6 +43,8 @@ type Config struct {
 	// the dead letters (FEEDBACK_CONSUMER_MAX_DELIVER, default 5); 0 keeps the bus's
 	// default. Tests override it, for every consumer, with Base.Hooks.
 	ConsumerMaxDeliver int
+	// Webhooks: outbound webhooks' delivery (FEEDBACK_WEBHOOK_*).
+	Webhooks WebhookConfig
 }
 
 // LogValue masks secrets.
@@ -51,6 +53,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("base", c.Base),
 		slog.Int("consumer_batch_size", c.ConsumerBatchSize),
 		slog.Int("consumer_max_deliver", c.ConsumerMaxDeliver),
+		slog.Any("webhooks", c.Webhooks),
 	)
 }
 
@@ -61,6 +64,7 @@ func LoadConfig() (Config, error) {
 		Base:               svc.LoadBase(env, "FEEDBACK", "127.0.0.1:7003", ""),
 		ConsumerBatchSize:  env.Int("FEEDBACK_CONSUMER_BATCH_SIZE", 500),
 		ConsumerMaxDeliver: env.Int("FEEDBACK_CONSUMER_MAX_DELIVER", 5),
+		Webhooks:           loadWebhooks(env),
 	}
 	return cfg, env.Err()
 }
@@ -88,8 +92,9 @@ func wire(rt *svc.Runtime, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	store := postgres.NewStore(rt.DB, rt.Outbox)
 	application, err := app.New(app.Deps{
-		Store: postgres.NewStore(rt.DB, rt.Outbox),
+		Store: store,
 		Rules: engine,
 		Clock: time.Now,
 		NewID: func() string { return uuid.Must(uuid.NewV7()).String() },
@@ -103,6 +108,9 @@ func wire(rt *svc.Runtime, cfg Config, log *slog.Logger) error {
 		consumers[i].BatchSize, consumers[i].MaxDeliver = cfg.ConsumerBatchSize, cfg.ConsumerMaxDeliver
 	}
 	if err := rt.Consume(consumers...); err != nil {
+		return err
+	}
+	if err := wireHooks(rt, cfg, store, application); err != nil {
 		return err
 	}
 	feedbackv1.RegisterFeedbackServiceServer(rt.GRPC, grpcapi.NewServer(application))

@@ -19,6 +19,7 @@ type Commands struct {
 	RouteResponses RouteResponses
 	ResolveCase    ResolveCase
 	EraseMembers   EraseMembers
+	Hooks          HookCommands // set by the service (NewHooks)
 }
 
 // Queries read it.
@@ -27,6 +28,7 @@ type Queries struct {
 	GetCase      GetCase
 	ExportMember ExportMember
 	CountOverdue CountOverdue
+	Hooks        HookQueries // set by the service (NewHooks)
 }
 
 // Deps are what the use cases need.

@@ -17,6 +17,7 @@ var now = time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)
 // fakeStore keeps what the use cases store in memory; a transaction's changes are kept
 // only if it commits.
 type fakeStore struct {
+	app.HookStore // webhooks: not used by these tests
 	rules   []domain.Rule
 	opened  []domain.Case
 	erased  map[string]bool
@@ -79,6 +80,7 @@ func (s *fakeStore) MemberData(_ context.Context, id string) (domain.MemberData,
 }
 
 type fakeTx struct {
+	app.HookTx // webhooks: not used by these tests
 	s       *fakeStore
 	opened  []domain.Case
 	saved   []domain.Case

@@ -1,0 +1,50 @@
+package events
+
+import (
+	"context"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/treue/treue/pkg/bus"
+	feedbackv1 "github.com/treue/treue/proto/gen/treue/feedback/v1"
+	surveyv1 "github.com/treue/treue/proto/gen/treue/survey/v1"
+
+	"github.com/treue/treue/services/feedback/internal/app"
+	"github.com/treue/treue/services/feedback/internal/convert"
+	"github.com/treue/treue/services/feedback/internal/domain"
+)
+
+// Durable consumer names of webhooks: permanent.
+const (
+	ConsumerWebhooksFeedback = "feedback-webhooks-feedback"
+	ConsumerWebhooksSurvey   = "feedback-webhooks-survey"
+)
+
+// HookConsumers fan events out to webhook subscriptions: the service's own events (the
+// FEEDBACK stream; a new event type of the service gets a route here) and submitted
+// survey responses. A nil a gives the consumers' contract.
+func HookConsumers(a *app.Application) []bus.ConsumerConfig {
+	return []bus.ConsumerConfig{
+		{Name: ConsumerWebhooksFeedback, Routes: []bus.Route{
+			hookRoute[*feedbackv1.CaseOpened](a),
+			hookRoute[*feedbackv1.CaseResolved](a),
+		}},
+		{Name: ConsumerWebhooksSurvey, Routes: []bus.Route{hookRoute[*surveyv1.ResponseSubmitted](a)}},
+	}
+}
+
+// hookRoute queues the webhook deliveries of events of type T.
+func hookRoute[T proto.Message](a *app.Application) bus.Route {
+	return bus.On(func(ctx context.Context, ds []bus.Delivery[T]) error {
+		evs := make([]domain.HookEvent, 0, len(ds))
+		for _, d := range ds {
+			e, err := convert.HookEvent(d.ID, d.Subject, d.Event)
+			if err != nil {
+				return bus.Permanent(err)
+			}
+			evs = append(evs, e)
+		}
+		_, err := a.Commands.Hooks.EnqueueWebhooks.Handle(ctx, evs)
+		return err
+	})
+}
