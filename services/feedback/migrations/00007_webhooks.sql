@@ -18,7 +18,8 @@ CREATE TABLE webhook_subscriptions (
 );
 
 -- One delivery per subscription and event; body is the exact JSON sent (and sent again
--- by a replay).
+-- by a replay). When the member an event names is erased, the body is replaced by one
+-- without data ({"type", "timestamp", "data": {}, "redacted": true}).
 CREATE TABLE webhook_deliveries (
     delivery_id      uuid        PRIMARY KEY,
     subscription_id  uuid        NOT NULL REFERENCES webhook_subscriptions,
@@ -32,8 +33,12 @@ CREATE TABLE webhook_deliveries (
     delivered_at     timestamptz,
     last_status_code int         NOT NULL DEFAULT 0,
     last_error       text        NOT NULL DEFAULT '',
+    -- the member the event names ('' for none): an erasure redacts the body.
+    member_id        text        NOT NULL DEFAULT '',
     UNIQUE (subscription_id, event_id)
 );
+
+CREATE INDEX webhook_deliveries_member ON webhook_deliveries (member_id) WHERE member_id <> '';
 
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'PENDING';
 CREATE INDEX webhook_deliveries_log ON webhook_deliveries (subscription_id, created_at DESC, delivery_id DESC);

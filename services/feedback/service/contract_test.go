@@ -18,9 +18,9 @@ func TestContract(t *testing.T) {
 		t.Errorf("produces %v", got)
 	}
 	if got := testkit.EventTypes(c.Consumes); !slices.Equal(got, []string{
-		// The webhooks' consumers take the service's own events and responses a second time.
+		// The webhooks' consumers take the service's own events, responses and erasures a second time.
 		"treue.feedback.v1.CaseOpened", "treue.feedback.v1.CaseResolved",
-		"treue.ledger.v1.MemberErased", "treue.survey.v1.ResponseSubmitted", "treue.survey.v1.ResponseSubmitted",
+		"treue.ledger.v1.MemberErased", "treue.ledger.v1.MemberErased", "treue.survey.v1.ResponseSubmitted", "treue.survey.v1.ResponseSubmitted",
 	}) {
 		t.Errorf("consumes %v", got)
 	}

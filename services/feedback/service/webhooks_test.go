@@ -22,6 +22,7 @@ import (
 	"github.com/treue/treue/pkg/testkit"
 	"github.com/treue/treue/pkg/webhook"
 	feedbackv1 "github.com/treue/treue/proto/gen/treue/feedback/v1"
+	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
 
 	"github.com/treue/treue/services/feedback/service"
 )
@@ -516,5 +517,50 @@ func TestUpdateCaseFromCRM(t *testing.T) {
 			IdempotencyKey: "crm-" + uuid.NewString(), CaseId: c.GetCaseId(), ExternalSystem: "salesforce", ExternalReference: "x",
 		})
 		testkit.WantCode(t, err, codes.PermissionDenied)
+	}
+}
+
+func TestWebhookErasureRedactsDeliveries(t *testing.T) {
+	t.Parallel()
+	h := startHooks(t)
+	rcv := newReceiver(t)
+	rcv.status.Store(http.StatusInternalServerError)
+	sub := h.subscribe(rcv.URL, "survey.response.submitted")
+	subID := sub.GetSubscription().GetSubscriptionId()
+	member := uuid.NewString()
+	r := h.submit(8, withMember(member))
+	other := h.submit(8)
+	rcv.waitCalls(t, 2)
+	if p := decode(t, rcv.got()[0]); p.Data["member_id"] == nil {
+		t.Fatalf("payload without the member: %v", p)
+	}
+	sent := h.publish(&ledgerv1.MemberErased{MemberId: member, ErasedAt: timestamppb.Now()})
+	h.WaitHandled("feedback-webhooks-members", sent)
+	testkit.Eventually(t, 10*time.Second, "both deliveries FAILED", func() bool { return len(h.deliveries(subID, true)) == 2 })
+
+	rcv.status.Store(http.StatusOK)
+	n := len(rcv.got())
+	if _, err := h.hooks.ReplayFailed(as(keyAdmin), &feedbackv1.ReplayFailedRequest{SubscriptionId: subID}); err != nil {
+		t.Fatal(err)
+	}
+	calls := rcv.waitCalls(t, n+2)[n:]
+	var redacted, kept int
+	for _, c := range calls {
+		wantSigned(t, sub.GetSecret(), c)
+		body := string(c.body)
+		switch {
+		case strings.Contains(body, member) || strings.Contains(body, r.GetComment()) && strings.Contains(body, r.GetResponseId()):
+			t.Errorf("an erased member's data was sent: %s", body)
+		case strings.Contains(body, other.GetResponseId()):
+			kept++
+		case strings.Contains(body, `"redacted": true`) || strings.Contains(body, `"redacted":true`):
+			if p := decode(t, c); p.Type != "survey.response.submitted" || len(p.Data) != 0 {
+				t.Errorf("redacted body %s", body)
+			}
+			redacted++
+		}
+	}
+	if redacted != 1 || kept != 1 {
+		t.Errorf("%d redacted and %d kept bodies, want 1 and 1", redacted, kept)
 	}
 }

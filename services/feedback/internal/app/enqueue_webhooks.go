@@ -38,7 +38,7 @@ func (h EnqueueWebhooks) Handle(ctx context.Context, events []domain.HookEvent) 
 				}
 				ds = append(ds, domain.WebhookDelivery{
 					ID: h.newID(), SubscriptionID: s.ID, EventID: e.ID, EventType: e.Subject, Body: body,
-					Status: domain.DeliveryPending, NextAttemptAt: now, CreatedAt: now,
+					Status: domain.DeliveryPending, NextAttemptAt: now, CreatedAt: now, MemberID: e.MemberID,
 				})
 			}
 		}

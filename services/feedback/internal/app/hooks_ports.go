@@ -37,6 +37,9 @@ type HookTx interface {
 	// ReplayFailed does so for every FAILED delivery of a subscription created at or
 	// after since, and returns how many.
 	ReplayFailed(ctx context.Context, subscriptionID string, since, now time.Time) (int, error)
+	// RedactDeliveries replaces the bodies of the members' deliveries by bodies without
+	// data and returns how many it changed.
+	RedactDeliveries(ctx context.Context, memberIDs []string) (int, error)
 	// AddCRMUpdate stores an update under its key unless the key is taken (then waiting
 	// for whoever holds it), and returns the update stored under the key and its request
 	// hash; stored reports whether this call stored it.
@@ -111,6 +114,7 @@ type HookCommands struct {
 	EnqueueWebhooks     EnqueueWebhooks
 	SendWebhooks        *SendWebhooks
 	UpdateCaseFromCRM   UpdateCaseFromCRM
+	RedactWebhooks      RedactWebhooks
 }
 
 // HookQueries read them.
@@ -138,6 +142,7 @@ func NewHooks(store Store, resolve ResolveCase, d HookDeps) (HookCommands, HookQ
 			EnqueueWebhooks:     EnqueueWebhooks{store: store, clock: d.Clock, newID: d.NewID},
 			SendWebhooks:        &SendWebhooks{store: store, sender: d.Sender, cfg: d.Config, clock: d.Clock},
 			UpdateCaseFromCRM:   UpdateCaseFromCRM{store: store, resolve: resolve, clock: d.Clock},
+			RedactWebhooks:      RedactWebhooks{store: store},
 		}, HookQueries{
 			ListSubscriptions: ListSubscriptions{store: store},
 			ListDeliveries:    ListWebhookDeliveries{store: store},

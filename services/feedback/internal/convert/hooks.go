@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	feedbackv1 "github.com/treue/treue/proto/gen/treue/feedback/v1"
@@ -24,7 +25,11 @@ var hookJSON = protojson.MarshalOptions{UseProtoNames: true}
 // HookEvent returns an event delivered on subject with id as a webhook's event.
 func HookEvent(id, subject string, m proto.Message) (domain.HookEvent, error) {
 	data, err := hookJSON.Marshal(m)
-	return domain.HookEvent{ID: id, Subject: subject, Data: data}, err
+	e := domain.HookEvent{ID: id, Subject: subject, Data: data}
+	if f := m.ProtoReflect().Descriptor().Fields().ByName("member_id"); f != nil && f.Kind() == protoreflect.StringKind && !f.IsList() {
+		e.MemberID = m.ProtoReflect().Get(f).String()
+	}
+	return e, err
 }
 
 var deliveryStatuses = map[domain.DeliveryStatus]feedbackv1.DeliveryStatus{

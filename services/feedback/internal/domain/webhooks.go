@@ -132,6 +132,8 @@ type HookEvent struct {
 	ID      string // the event id: webhook-id
 	Subject string // the payload's type
 	Data    json.RawMessage
+	// MemberID is the member the event names, if any: its erasure redacts the delivery.
+	MemberID string
 }
 
 // WebhookBody is the JSON a receiver gets.
@@ -157,6 +159,7 @@ type WebhookDelivery struct {
 	DeliveredAt    time.Time
 	LastStatusCode int
 	LastError      string
+	MemberID       string
 	Log            []WebhookAttempt
 }
 

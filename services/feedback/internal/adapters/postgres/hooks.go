@@ -98,14 +98,15 @@ func (t Tx) AddDeliveries(ctx context.Context, ds []domain.WebhookDelivery) (int
 	n := len(ds)
 	ids, subs, events, types := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	bodies, due, created := make([][]byte, n), make([]time.Time, n), make([]time.Time, n)
+	members := make([]string, n)
 	for i, d := range ds {
 		ids[i], subs[i], events[i], types[i] = d.ID, d.SubscriptionID, d.EventID, d.EventType
-		bodies[i], due[i], created[i] = d.Body, d.NextAttemptAt, d.CreatedAt
+		bodies[i], due[i], created[i], members[i] = d.Body, d.NextAttemptAt, d.CreatedAt, d.MemberID
 	}
 	tag, err := t.tx.Exec(ctx, `
-		INSERT INTO webhook_deliveries (delivery_id, subscription_id, event_id, event_type, body, next_attempt_at, created_at)
-		SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::bytea[], $6::timestamptz[], $7::timestamptz[])
-		ON CONFLICT (subscription_id, event_id) DO NOTHING`, ids, subs, events, types, bodies, due, created)
+		INSERT INTO webhook_deliveries (delivery_id, subscription_id, event_id, event_type, body, next_attempt_at, created_at, member_id)
+		SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::bytea[], $6::timestamptz[], $7::timestamptz[], $8::text[])
+		ON CONFLICT (subscription_id, event_id) DO NOTHING`, ids, subs, events, types, bodies, due, created, members)
 	if err != nil {
 		return 0, fmt.Errorf("queue webhook deliveries: %w", err)
 	}
@@ -187,6 +188,15 @@ func (t Tx) ReplayFailed(ctx context.Context, subscriptionID string, since, now 
 	tag, err := t.tx.Exec(ctx, `UPDATE webhook_deliveries
 		SET status = 'PENDING', attempts = 0, next_attempt_at = $3
 		WHERE subscription_id = $1 AND status = 'FAILED' AND created_at >= $2`, subscriptionID, since, now)
+	return int(tag.RowsAffected()), err
+}
+
+func (t Tx) RedactDeliveries(ctx context.Context, memberIDs []string) (int, error) {
+	tag, err := t.tx.Exec(ctx, `UPDATE webhook_deliveries
+		SET body = convert_to(jsonb_build_object('type', event_type, 'timestamp', to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+		                                        'data', '{}'::jsonb, 'redacted', true)::text, 'UTF8'),
+		    member_id = ''
+		WHERE member_id = ANY($1::text[]) AND member_id <> ''`, memberIDs)
 	return int(tag.RowsAffected()), err
 }
 

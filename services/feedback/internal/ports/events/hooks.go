@@ -7,6 +7,7 @@ import (
 
 	"github.com/treue/treue/pkg/bus"
 	feedbackv1 "github.com/treue/treue/proto/gen/treue/feedback/v1"
+	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
 	surveyv1 "github.com/treue/treue/proto/gen/treue/survey/v1"
 
 	"github.com/treue/treue/services/feedback/internal/app"
@@ -18,6 +19,7 @@ import (
 const (
 	ConsumerWebhooksFeedback = "feedback-webhooks-feedback"
 	ConsumerWebhooksSurvey   = "feedback-webhooks-survey"
+	ConsumerWebhooksMembers  = "feedback-webhooks-members"
 )
 
 // HookConsumers fan events out to webhook subscriptions: the service's own events (the
@@ -30,6 +32,13 @@ func HookConsumers(a *app.Application) []bus.ConsumerConfig {
 			hookRoute[*feedbackv1.CaseResolved](a),
 		}},
 		{Name: ConsumerWebhooksSurvey, Routes: []bus.Route{hookRoute[*surveyv1.ResponseSubmitted](a)}},
+		// An erased member's data leaves the deliveries' bodies.
+		{Name: ConsumerWebhooksMembers, Routes: []bus.Route{
+			bus.On(func(ctx context.Context, ds []bus.Delivery[*ledgerv1.MemberErased]) error {
+				_, err := a.Commands.Hooks.RedactWebhooks.Handle(ctx, each(ds, convert.ErasedMember))
+				return err
+			}),
+		}},
 	}
 }
 
