@@ -17,7 +17,6 @@ var now = time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)
 // fakeStore keeps what the use cases store in memory; a transaction's changes are kept
 // only if it commits.
 type fakeStore struct {
-	app.HookStore // webhooks: not used by these tests
 	rules   []domain.Rule
 	opened  []domain.Case
 	erased  map[string]bool
@@ -25,6 +24,8 @@ type fakeStore struct {
 	cases   map[string]domain.Case
 	list    []domain.Case
 	filter  app.CaseFilter
+
+	app.HookStore // webhooks: not used by these tests
 }
 
 func (s *fakeStore) InTx(ctx context.Context, fn func(context.Context, app.Tx) error) error {
@@ -80,12 +81,13 @@ func (s *fakeStore) MemberData(_ context.Context, id string) (domain.MemberData,
 }
 
 type fakeTx struct {
-	app.HookTx // webhooks: not used by these tests
 	s       *fakeStore
 	opened  []domain.Case
 	saved   []domain.Case
 	erased  []string
 	emitted []domain.Event
+
+	app.HookTx // webhooks: not used by these tests
 }
 
 func (t *fakeTx) ActiveRules(context.Context) ([]domain.Rule, error) { return t.s.rules, nil }
