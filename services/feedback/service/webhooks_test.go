@@ -564,3 +564,35 @@ func TestWebhookErasureRedactsDeliveries(t *testing.T) {
 		t.Errorf("%d redacted and %d kept bodies, want 1 and 1", redacted, kept)
 	}
 }
+
+// A burst of responses reaches a subscriber, each once, within seconds; the test logs
+// the rate.
+func TestWebhookBurst(t *testing.T) {
+	t.Parallel()
+	h := startHooks(t)
+	rcv := newReceiver(t)
+	sub := h.subscribe(rcv.URL, "survey.response.submitted")
+	const n = 300
+	start := time.Now()
+	want := map[string]bool{}
+	for range n {
+		want[h.submit(8).GetResponseId()] = true
+	}
+	rcv.waitCalls(t, n)
+	took := time.Since(start)
+	t.Logf("%d webhook calls in %s (%.0f/s), published and delivered", n, took.Round(time.Millisecond), float64(n)/took.Seconds())
+	time.Sleep(300 * time.Millisecond)
+	calls := rcv.got()
+	if len(calls) != n {
+		t.Errorf("%d calls, want %d", len(calls), n)
+	}
+	for _, c := range calls {
+		p := decode(t, c)
+		id, _ := p.Data["response_id"].(string)
+		if !want[id] {
+			t.Errorf("unexpected or repeated response %q", id)
+		}
+		delete(want, id)
+	}
+	wantSigned(t, sub.GetSecret(), calls[0])
+}
