@@ -14,7 +14,14 @@ func TestContract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := testkit.EventTypes(c.Produces); !slices.Equal(got, []string{"treue.feedback.v1.CaseOpened", "treue.feedback.v1.CaseResolved"}) {
+	want := []string{
+		"treue.feedback.v1.CaseAcknowledged", "treue.feedback.v1.CaseClosed", "treue.feedback.v1.CaseContacted",
+		"treue.feedback.v1.CaseEscalated", "treue.feedback.v1.CaseNoteAdded", "treue.feedback.v1.CaseOpened",
+		"treue.feedback.v1.CaseReassigned", "treue.feedback.v1.CaseReminder", "treue.feedback.v1.CaseReopened",
+		"treue.feedback.v1.CaseResolved", "treue.feedback.v1.CaseResumed", "treue.feedback.v1.CaseWaiting",
+		"treue.feedback.v1.CasesMerged",
+	}
+	if got := testkit.EventTypes(c.Produces); !slices.Equal(got, want) {
 		t.Errorf("produces %v", got)
 	}
 	if got := testkit.EventTypes(c.Consumes); !slices.Equal(got, []string{

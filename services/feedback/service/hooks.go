@@ -40,7 +40,7 @@ type WebhookConfig struct {
 	// AllowLoopbackHTTP accepts http:// subscription URLs to loopback hosts, for
 	// development (FEEDBACK_WEBHOOK_ALLOW_LOOPBACK_HTTP, false).
 	AllowLoopbackHTTP bool
-	// Clock is the time of the webhook use cases; nil: time.Now. Tests only.
+	// Clock is the time of the webhook use cases; nil: the service's (Config.Now).
 	Clock func() time.Time
 }
 
@@ -114,7 +114,11 @@ func (w WebhookConfig) LogValue() slog.Value {
 // wireHooks adds the webhook and CRM use cases, the consumers that queue deliveries, the
 // sweep that sends them and WebhookService.
 func wireHooks(rt *svc.Runtime, cfg Config, store app.Store, application *app.Application) error {
-	w := cfg.Webhooks.withDefaults()
+	w := cfg.Webhooks
+	if w.Clock == nil {
+		w.Clock = cfg.Now
+	}
+	w = w.withDefaults()
 	if err := w.validate(); err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -45,6 +46,10 @@ type Config struct {
 	ConsumerMaxDeliver int
 	// Webhooks: outbound webhooks' delivery (FEEDBACK_WEBHOOK_*).
 	Webhooks WebhookConfig
+	// Now is the clock (default time.Now); tests move time with it (SLA clocks, sweeps).
+	Now func() time.Time
+	// Lifecycle is the case lifecycle: SLA defaults, reminders, escalation, staff email.
+	Lifecycle LifecycleConfig
 }
 
 // LogValue masks secrets.
@@ -54,6 +59,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("consumer_batch_size", c.ConsumerBatchSize),
 		slog.Int("consumer_max_deliver", c.ConsumerMaxDeliver),
 		slog.Any("webhooks", c.Webhooks),
+		slog.Any("lifecycle", c.Lifecycle),
 	)
 }
 
@@ -66,7 +72,9 @@ func LoadConfig() (Config, error) {
 		ConsumerMaxDeliver: env.Int("FEEDBACK_CONSUMER_MAX_DELIVER", 5),
 		Webhooks:           loadWebhooks(env),
 	}
-	return cfg, env.Err()
+	var lerr error
+	cfg.Lifecycle, lerr = loadLifecycle(env)
+	return cfg, errors.Join(env.Err(), lerr)
 }
 
 // Service is a feedback service ready to Run.
@@ -93,12 +101,21 @@ func wire(rt *svc.Runtime, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	store := postgres.NewStore(rt.DB, rt.Outbox)
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	life, err := lifecycleDeps(cfg.Lifecycle, nil, nil)
+	if err != nil {
+		return err
+	}
 	application, err := app.New(app.Deps{
-		Store: store,
-		Rules: engine,
-		Clock: time.Now,
-		NewID: func() string { return uuid.Must(uuid.NewV7()).String() },
-		Log:   log,
+		Store:     store,
+		Lifecycle: life,
+		Rules:     engine,
+		Clock:     now,
+		NewID:     func() string { return uuid.Must(uuid.NewV7()).String() },
+		Log:       log,
 	})
 	if err != nil {
 		return err
@@ -110,10 +127,12 @@ func wire(rt *svc.Runtime, cfg Config, log *slog.Logger) error {
 	if err := rt.Consume(consumers...); err != nil {
 		return err
 	}
+	api := grpcapi.NewServer(application)
+	feedbackv1.RegisterFeedbackServiceServer(rt.GRPC, api)
+	wireLife(rt, cfg.Lifecycle, application, api)
 	if err := wireHooks(rt, cfg, store, application); err != nil {
 		return err
 	}
-	feedbackv1.RegisterFeedbackServiceServer(rt.GRPC, grpcapi.NewServer(application))
 	// The cases overdue as a gauge, counted at each collection while the service runs.
 	rt.Background(func(ctx context.Context) {
 		reg, err := metrics.ObserveOverdue(application.Queries.CountOverdue.Handle)

@@ -20,6 +20,7 @@ type Commands struct {
 	ResolveCase    ResolveCase
 	EraseMembers   EraseMembers
 	Hooks          HookCommands // set by the service (NewHooks)
+	LifecycleCommands
 }
 
 // Queries read it.
@@ -38,6 +39,8 @@ type Deps struct {
 	Clock func() time.Time
 	NewID func() string
 	Log   *slog.Logger
+	// Lifecycle is what the case lifecycle needs (teams, assignment, notifications, SLA).
+	Lifecycle LifecycleDeps
 }
 
 // New wires the use cases; every dependency is required.
@@ -47,9 +50,10 @@ func New(d Deps) (*Application, error) {
 	}
 	return &Application{
 		Commands: Commands{
-			RouteResponses: RouteResponses{store: d.Store, rules: d.Rules, clock: d.Clock, newID: d.NewID, log: d.Log},
-			ResolveCase:    ResolveCase{store: d.Store, clock: d.Clock},
-			EraseMembers:   EraseMembers{store: d.Store, clock: d.Clock},
+			RouteResponses:    RouteResponses{store: d.Store, rules: d.Rules, clock: d.Clock, newID: d.NewID, log: d.Log, life: lifecycle{store: d.Store, clock: d.Clock, deps: d.Lifecycle, log: d.Log}},
+			ResolveCase:       ResolveCase{store: d.Store, clock: d.Clock, life: lifecycle{store: d.Store, clock: d.Clock, deps: d.Lifecycle, log: d.Log}},
+			LifecycleCommands: newLifecycle(d),
+			EraseMembers:      EraseMembers{store: d.Store, clock: d.Clock},
 		},
 		Queries: Queries{
 			ListCases:    ListCases{store: d.Store, clock: d.Clock},

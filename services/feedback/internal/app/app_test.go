@@ -184,7 +184,12 @@ func TestRouteResponses(t *testing.T) {
 	if ref.ResponseID != "r3" || ref.Team != "marketing" || !ref.DueAt.Equal(submitted.Add(168*time.Hour)) || cb.ID == ref.ID {
 		t.Errorf("referral = %+v", ref)
 	}
-	// The application, not the store, announces each case it opened.
+	// The application, not the store, announces each case it opened, as its lifecycle
+	// began (due times in the team's calendar: 24x7 without an organisation).
+	cb, ref = store.cases[cb.ID], store.cases[ref.ID]
+	if !cb.FirstContactDueAt.Equal(cb.DueAt) || cb.ResolutionSLA != 48*time.Hour {
+		t.Errorf("callback's SLA = %+v", cb)
+	}
 	if len(store.emitted) != 2 || store.emitted[0] != (domain.CaseOpened{Case: cb}) || store.emitted[1] != (domain.CaseOpened{Case: ref}) {
 		t.Errorf("emitted %+v", store.emitted)
 	}

@@ -11,11 +11,22 @@ type GetCase struct {
 	clock func() time.Time
 }
 
-// Handle returns the case, or domain.ErrCaseNotFound.
-func (h GetCase) Handle(ctx context.Context, id string) (CaseView, error) {
+// Handle returns the case with its history and notes, or domain.ErrCaseNotFound or
+// ErrNotYourTeam.
+func (h GetCase) Handle(ctx context.Context, id string, a Actor) (CaseView, error) {
 	c, err := h.store.Case(ctx, id)
 	if err != nil {
 		return CaseView{}, err
 	}
-	return CaseView{Case: c, Overdue: c.Overdue(h.clock())}, nil
+	if !a.May(c.Team) {
+		return CaseView{}, ErrNotYourTeam
+	}
+	v := view(c, h.clock())
+	if v.History, err = h.store.History(ctx, id); err != nil {
+		return CaseView{}, err
+	}
+	if v.Notes, err = h.store.Notes(ctx, id); err != nil {
+		return CaseView{}, err
+	}
+	return v, nil
 }

@@ -17,12 +17,21 @@ type ListCasesQuery struct {
 	OnlyOverdue bool
 	PageSize    int
 	After       *Cursor
+	Assignee    string
+	ByDue       bool
+	// Actor confines the listing to the actor's teams.
+	Actor Actor
 }
 
-// CaseView is a case as callers see it: with whether it is overdue now.
+// CaseView is a case as callers see it: with whether it is overdue now (and, from
+// GetCase, its history and notes).
 type CaseView struct {
 	domain.Case
 	Overdue bool
+	History []domain.Transition
+	Notes   []domain.Note
+	// At is when the view was taken (what Overdue is measured against).
+	At time.Time
 }
 
 // CasePage is one page of cases and where the next one starts (nil at the end).
@@ -43,7 +52,11 @@ func (h ListCases) Handle(ctx context.Context, q ListCasesQuery) (CasePage, erro
 		size = DefaultPageSize
 	}
 	now := h.clock()
-	f := CaseFilter{Team: q.Team, Status: q.Status, After: q.After, Limit: size + 1}
+	if q.Team != "" && !q.Actor.May(q.Team) {
+		return CasePage{}, ErrNotYourTeam
+	}
+	f := CaseFilter{Team: q.Team, Status: q.Status, After: q.After, Limit: size + 1,
+		Assignee: q.Assignee, Teams: q.Actor.Teams, ByDue: q.ByDue}
 	if q.OnlyOverdue {
 		f.OverdueAt = now
 	}
@@ -56,10 +69,14 @@ func (h ListCases) Handle(ctx context.Context, q ListCasesQuery) (CasePage, erro
 		list = list[:size]
 		last := list[size-1]
 		page.Next = &Cursor{OpenedAt: last.OpenedAt, CaseID: last.ID}
+		if q.ByDue {
+			_, due, _ := last.NextDeadline()
+			page.Next.OpenedAt = due
+		}
 	}
 	page.Cases = make([]CaseView, len(list))
 	for i, c := range list {
-		page.Cases[i] = CaseView{Case: c, Overdue: c.Overdue(now)}
+		page.Cases[i] = view(c, now)
 	}
 	return page, nil
 }

@@ -24,6 +24,7 @@ type Store interface {
 	MemberData(ctx context.Context, memberID string) (domain.MemberData, error)
 	// CountOverdue counts the cases open and past due at at.
 	CountOverdue(ctx context.Context, at time.Time) (int64, error)
+	LifecycleStore
 }
 
 // Tx is what a use case changes inside its transaction.
@@ -50,6 +51,7 @@ type Tx interface {
 	EraseMembers(ctx context.Context, memberIDs []string, at time.Time) (int, error)
 	// Emit writes events to be published once the transaction commits.
 	Emit(ctx context.Context, events ...domain.Event) error
+	LifecycleTx
 }
 
 // Cursor is where a page of cases, newest first, ends.
@@ -62,6 +64,13 @@ type Cursor struct {
 type CaseFilter struct {
 	Team   string        // "" for every team
 	Status domain.Status // "" for every status
+	// Assignee, when set, keeps only the cases assigned to this staff id.
+	Assignee string
+	// Teams, when not nil, keeps only these teams' cases (an actor's scope).
+	Teams []string
+	// ByDue orders by the next deadline, earliest first, instead of newest first; the
+	// cursor's OpenedAt is then that deadline.
+	ByDue bool
 	// OverdueAt, when set, keeps only the cases open and past due at that time.
 	OverdueAt time.Time
 	// After continues a listing after this case; nil for the first page.

@@ -16,6 +16,7 @@ type RouteResponses struct {
 	clock func() time.Time
 	newID func() string
 	log   *slog.Logger
+	life  lifecycle
 }
 
 // Handle routes a batch of responses and returns how many cases it opened; a response
@@ -41,6 +42,7 @@ func (h RouteResponses) Handle(ctx context.Context, responses []domain.Response)
 		}
 	}
 	opened := 0
+	var mail []Notification
 	err := h.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
 		rules, err := tx.ActiveRules(ctx)
 		if err != nil {
@@ -55,6 +57,7 @@ func (h RouteResponses) Handle(ctx context.Context, responses []domain.Response)
 		matcher := h.rules.Compile(rules)
 		now := h.clock()
 		cases := make([]domain.Case, 0, len(batch))
+		ruleOf := make(map[string]domain.Rule, len(batch))
 		for _, r := range batch {
 			gone := erased[r.MemberID]
 			if gone {
@@ -65,6 +68,7 @@ func (h RouteResponses) Handle(ctx context.Context, responses []domain.Response)
 				continue
 			}
 			c := domain.OpenCase(h.newID(), r, rule, now)
+			ruleOf[c.ID] = rule
 			if gone {
 				c.Anonymise(now)
 			}
@@ -77,8 +81,14 @@ func (h RouteResponses) Handle(ctx context.Context, responses []domain.Response)
 		if err != nil {
 			return err
 		}
+		mail = mail[:0]
 		events := make([]domain.Event, len(stored))
 		for i, c := range stored {
+			c, n, err := h.life.open(ctx, tx, c, ruleOf[c.ID])
+			if err != nil {
+				return err
+			}
+			mail = append(mail, n...)
 			events[i] = domain.CaseOpened{Case: c}
 		}
 		opened = len(stored)
@@ -87,6 +97,7 @@ func (h RouteResponses) Handle(ctx context.Context, responses []domain.Response)
 	if err != nil {
 		return 0, err
 	}
+	h.life.notify(ctx, mail)
 	h.log.DebugContext(ctx, "responses routed", "responses", len(responses), "cases_opened", opened)
 	return opened, nil
 }

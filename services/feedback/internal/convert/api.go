@@ -28,6 +28,8 @@ func ListCasesQuery(req *feedbackv1.ListCasesRequest) (app.ListCasesQuery, error
 		OnlyOverdue: req.GetOverdue(),
 		PageSize:    int(req.GetPageSize()),
 		After:       after,
+		Assignee:    req.GetAssignee(),
+		ByDue:       req.GetByDue(),
 	}, nil
 }
 
@@ -55,6 +57,7 @@ func ResolveCaseCommand(req *feedbackv1.ResolveCaseRequest, by string) app.Resol
 		Outcome:    domainOf(outcomes, req.GetOutcome()),
 		Note:       req.GetNote(),
 		ResolvedBy: by,
+		RootCause:  req.GetRootCause(),
 	}
 }
 

@@ -20,7 +20,7 @@ import (
 )
 
 // Produces is one message of every event type the service emits.
-var Produces = []proto.Message{&feedbackv1.CaseOpened{}, &feedbackv1.CaseResolved{}}
+var Produces = append([]proto.Message{&feedbackv1.CaseOpened{}, &feedbackv1.CaseResolved{}}, lifecycleProduces...)
 
 var (
 	kinds = enum.New(map[domain.CaseKind]feedbackv1.CaseKind{
@@ -30,6 +30,11 @@ var (
 	statuses = enum.New(map[domain.Status]feedbackv1.CaseStatus{
 		domain.StatusOpen:     feedbackv1.CaseStatus_CASE_STATUS_OPEN,
 		domain.StatusResolved: feedbackv1.CaseStatus_CASE_STATUS_RESOLVED,
+		// The lifecycle (migration 00006).
+		domain.StatusAcknowledged: feedbackv1.CaseStatus_CASE_STATUS_ACKNOWLEDGED,
+		domain.StatusContacted:    feedbackv1.CaseStatus_CASE_STATUS_CONTACTED,
+		domain.StatusWaiting:      feedbackv1.CaseStatus_CASE_STATUS_WAITING,
+		domain.StatusClosed:       feedbackv1.CaseStatus_CASE_STATUS_CLOSED,
 	})
 	outcomes = enum.New(map[domain.Outcome]feedbackv1.CaseOutcome{
 		domain.OutcomeContactedResolved:   feedbackv1.CaseOutcome_CASE_OUTCOME_CONTACTED_RESOLVED,
@@ -107,7 +112,7 @@ func ErasedMember(m *ledgerv1.MemberErased) string { return m.GetMemberId() }
 // Case returns the API's view of a case.
 func Case(v app.CaseView) *feedbackv1.Case {
 	c := v.Case
-	return &feedbackv1.Case{
+	out := &feedbackv1.Case{
 		CaseId:         c.ID,
 		Kind:           kinds.Proto(c.Kind),
 		Team:           c.Team,
@@ -129,6 +134,8 @@ func Case(v app.CaseView) *feedbackv1.Case {
 		ScoreKind:      scoreKinds.Proto(c.ScoreKind),
 		EmployeeId:     c.EmployeeID,
 	}
+	caseLifecycle(out, v)
+	return out
 }
 
 func timestampOrNil(t time.Time) *timestamppb.Timestamp {
@@ -148,7 +155,11 @@ func Events(events ...domain.Event) ([]proto.Message, error) {
 		case domain.CaseResolved:
 			out[i] = caseResolved(e.Case)
 		default:
-			return nil, fmt.Errorf("convert: no message for the event %T", e)
+			m, ok := lifecycleEvent(e)
+			if !ok {
+				return nil, fmt.Errorf("convert: no message for the event %T", e)
+			}
+			out[i] = m
 		}
 	}
 	return out, nil
@@ -169,6 +180,9 @@ func caseOpened(c domain.Case) *feedbackv1.CaseOpened {
 		DueAt:      timestamppb.New(c.DueAt),
 		ScoreKind:  scoreKinds.Proto(c.ScoreKind),
 		EmployeeId: c.EmployeeID,
+		// The lifecycle's fields.
+		Assignee:          c.Assignee,
+		FirstContactDueAt: timestampOrNil(c.FirstContactDueAt),
 	}
 }
 
@@ -183,5 +197,7 @@ func caseResolved(c domain.Case) *feedbackv1.CaseResolved {
 		DueAt:      timestamppb.New(c.DueAt),
 		ResolvedAt: timestamppb.New(c.ResolvedAt),
 		MemberId:   c.MemberID,
+		RootCause:  c.RootCause,
+		Assignee:   c.Assignee,
 	}
 }

@@ -54,6 +54,25 @@ type Case struct {
 	ResolvedBy     string
 	ResolvedAt     time.Time
 
+	// Lifecycle (see lifecycle.go).
+	Assignee          string
+	Priority          int
+	TaskType          string
+	RootCause         string
+	FirstContactSLA   time.Duration
+	ResolutionSLA     time.Duration
+	FirstContactDueAt time.Time
+	AcknowledgedAt    time.Time
+	ContactedAt       time.Time
+	WaitingSince      time.Time
+	WaitingFrom       Status
+	// Paused is the business time the case waited for the customer.
+	Paused          time.Duration
+	EscalationLevel int
+	RemindedAt      time.Time
+	ClosedAt        time.Time
+	MergedInto      string
+
 	// AnonymisedAt is when the case lost its personal data (its member was erased);
 	// zero while it has it.
 	AnonymisedAt time.Time
@@ -68,11 +87,14 @@ func DueAt(submitted time.Time, dueIn time.Duration) time.Time {
 // IsOverdue reports whether a case in status, due at due, is overdue at now: open and
 // past its due time.
 func IsOverdue(status Status, due, now time.Time) bool {
-	return status == StatusOpen && due.Before(now)
+	return status.Active() && due.Before(now)
 }
 
-// Overdue reports whether c is overdue at now.
-func (c Case) Overdue(now time.Time) bool { return IsOverdue(c.Status, c.DueAt, now) }
+// Overdue reports whether c is overdue at now: it missed its first contact or its
+// resolution.
+func (c Case) Overdue(now time.Time) bool {
+	return c.FirstContactOverdue(now) || c.ResolutionOverdue(now)
+}
 
 // OpenCase returns the case that rule opens for response r, opened at now.
 func OpenCase(id string, r Response, rule Rule, now time.Time) Case {
@@ -105,7 +127,7 @@ func (c *Case) Resolve(outcome Outcome, note, by string, at time.Time) error {
 	if err := CheckOutcome(c.Kind, outcome); err != nil {
 		return err
 	}
-	if c.Status != StatusOpen {
+	if c.Status.Done() {
 		return ErrAlreadyResolved
 	}
 	c.Status = StatusResolved

@@ -1,5 +1,7 @@
 package domain
 
+import "time"
+
 // Event is a change that other services hear about. The application decides which
 // events a change emits; the outbox publishes them after the change commits.
 type Event interface{ isEvent() }
@@ -12,3 +14,60 @@ type CaseResolved struct{ Case Case }
 
 func (CaseOpened) isEvent()   {}
 func (CaseResolved) isEvent() {}
+
+// CaseChanged: a lifecycle move of Case (as stored after it): acknowledge, contact, wait,
+// resume, close, merged (closed as a duplicate), reopen or reassign. A resolution is
+// CaseResolved.
+type CaseChanged struct {
+	Case       Case
+	Transition Transition
+	// FromAssignee is who had the case before a reassignment.
+	FromAssignee string
+}
+
+// CaseNoteAdded: Note was added to Case.
+type CaseNoteAdded struct {
+	Case Case
+	Note Note
+}
+
+// CasesMerged: Duplicate was closed into Primary.
+type CasesMerged struct {
+	Primary, Duplicate Case
+	By                 string
+	At                 time.Time
+}
+
+// Deadline names an SLA clock.
+type Deadline string
+
+const (
+	DeadlineFirstContact Deadline = "FIRST_CONTACT"
+	DeadlineResolution   Deadline = "RESOLUTION"
+)
+
+// CaseEscalated: Case missed Deadline (due at DueAt) and reached Level; Notified (a staff
+// id, "" when the team has nobody in the role) was told.
+type CaseEscalated struct {
+	Case     Case
+	Level    int
+	Deadline Deadline
+	DueAt    time.Time
+	Notified string
+	At       time.Time
+}
+
+// CaseReminded: Case nears Deadline (due at DueAt); Notified was reminded.
+type CaseReminded struct {
+	Case     Case
+	Deadline Deadline
+	DueAt    time.Time
+	Notified string
+	At       time.Time
+}
+
+func (CaseChanged) isEvent()   {}
+func (CaseNoteAdded) isEvent() {}
+func (CasesMerged) isEvent()   {}
+func (CaseEscalated) isEvent() {}
+func (CaseReminded) isEvent()  {}

@@ -22,13 +22,6 @@ var (
 	ErrUnsupportedStatus = errors.New("unsupported status")
 )
 
-// FieldError is bad input: the field and why.
-type FieldError struct {
-	Field, Reason string
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
-
 // PreviousSecretValidity is how long a rotated-out secret keeps signing.
 const PreviousSecretValidity = 24 * time.Hour
 

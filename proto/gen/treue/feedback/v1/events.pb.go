@@ -82,6 +82,14 @@ const (
 	CaseStatus_CASE_STATUS_UNSPECIFIED CaseStatus = 0
 	CaseStatus_CASE_STATUS_OPEN        CaseStatus = 1
 	CaseStatus_CASE_STATUS_RESOLVED    CaseStatus = 2
+	// an agent took the case on.
+	CaseStatus_CASE_STATUS_ACKNOWLEDGED CaseStatus = 3
+	// the customer was contacted (the first-contact clock stopped).
+	CaseStatus_CASE_STATUS_CONTACTED CaseStatus = 4
+	// waiting for the customer: the SLA clocks are paused.
+	CaseStatus_CASE_STATUS_WAITING CaseStatus = 5
+	// the resolution stands (or the case was merged into another).
+	CaseStatus_CASE_STATUS_CLOSED CaseStatus = 6
 )
 
 // Enum value maps for CaseStatus.
@@ -90,11 +98,19 @@ var (
 		0: "CASE_STATUS_UNSPECIFIED",
 		1: "CASE_STATUS_OPEN",
 		2: "CASE_STATUS_RESOLVED",
+		3: "CASE_STATUS_ACKNOWLEDGED",
+		4: "CASE_STATUS_CONTACTED",
+		5: "CASE_STATUS_WAITING",
+		6: "CASE_STATUS_CLOSED",
 	}
 	CaseStatus_value = map[string]int32{
-		"CASE_STATUS_UNSPECIFIED": 0,
-		"CASE_STATUS_OPEN":        1,
-		"CASE_STATUS_RESOLVED":    2,
+		"CASE_STATUS_UNSPECIFIED":  0,
+		"CASE_STATUS_OPEN":         1,
+		"CASE_STATUS_RESOLVED":     2,
+		"CASE_STATUS_ACKNOWLEDGED": 3,
+		"CASE_STATUS_CONTACTED":    4,
+		"CASE_STATUS_WAITING":      5,
+		"CASE_STATUS_CLOSED":       6,
 	}
 )
 
@@ -205,9 +221,13 @@ type CaseOpened struct {
 	// the kind of the score (NPS, CSAT, CES); unspecified on cases opened before it was kept.
 	ScoreKind v1.ScoreKind `protobuf:"varint,12,opt,name=score_kind,json=scoreKind,proto3,enum=treue.common.v1.ScoreKind" json:"score_kind,omitempty"`
 	// the employee the response is attributed to, if any.
-	EmployeeId    string `protobuf:"bytes,13,opt,name=employee_id,json=employeeId,proto3" json:"employee_id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	EmployeeId string `protobuf:"bytes,13,opt,name=employee_id,json=employeeId,proto3" json:"employee_id,omitempty"`
+	// the staff id the case is assigned to; empty when the team has no active agent.
+	Assignee string `protobuf:"bytes,14,opt,name=assignee,proto3" json:"assignee,omitempty"`
+	// when the customer must be contacted (business time of the team's calendar).
+	FirstContactDueAt *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=first_contact_due_at,json=firstContactDueAt,proto3" json:"first_contact_due_at,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *CaseOpened) Reset() {
@@ -331,6 +351,20 @@ func (x *CaseOpened) GetEmployeeId() string {
 	return ""
 }
 
+func (x *CaseOpened) GetAssignee() string {
+	if x != nil {
+		return x.Assignee
+	}
+	return ""
+}
+
+func (x *CaseOpened) GetFirstContactDueAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FirstContactDueAt
+	}
+	return nil
+}
+
 // CaseResolved on feedback.case.resolved.
 type CaseResolved struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
@@ -343,7 +377,10 @@ type CaseResolved struct {
 	DueAt      *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=due_at,json=dueAt,proto3" json:"due_at,omitempty"`
 	ResolvedAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=resolved_at,json=resolvedAt,proto3" json:"resolved_at,omitempty"`
 	// empty for an anonymous case or an erased member.
-	MemberId      string `protobuf:"bytes,9,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	MemberId string `protobuf:"bytes,9,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	// the root-cause category the agent named.
+	RootCause     string `protobuf:"bytes,10,opt,name=root_cause,json=rootCause,proto3" json:"root_cause,omitempty"`
+	Assignee      string `protobuf:"bytes,11,opt,name=assignee,proto3" json:"assignee,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -441,11 +478,840 @@ func (x *CaseResolved) GetMemberId() string {
 	return ""
 }
 
+func (x *CaseResolved) GetRootCause() string {
+	if x != nil {
+		return x.RootCause
+	}
+	return ""
+}
+
+func (x *CaseResolved) GetAssignee() string {
+	if x != nil {
+		return x.Assignee
+	}
+	return ""
+}
+
+// CaseTransition is what every lifecycle event of a case says: the move and the case after
+// it.
+type CaseTransition struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	CaseId     string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	Team       string                 `protobuf:"bytes,2,opt,name=team,proto3" json:"team,omitempty"`
+	FromStatus CaseStatus             `protobuf:"varint,3,opt,name=from_status,json=fromStatus,proto3,enum=treue.feedback.v1.CaseStatus" json:"from_status,omitempty"`
+	ToStatus   CaseStatus             `protobuf:"varint,4,opt,name=to_status,json=toStatus,proto3,enum=treue.feedback.v1.CaseStatus" json:"to_status,omitempty"`
+	// who moved it (the caller's name; "sla" for the sweep).
+	By       string                 `protobuf:"bytes,5,opt,name=by,proto3" json:"by,omitempty"`
+	At       *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=at,proto3" json:"at,omitempty"`
+	Note     string                 `protobuf:"bytes,7,opt,name=note,proto3" json:"note,omitempty"`
+	Assignee string                 `protobuf:"bytes,8,opt,name=assignee,proto3" json:"assignee,omitempty"`
+	// empty for an anonymous case or an erased member.
+	MemberId          string                 `protobuf:"bytes,9,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	FirstContactDueAt *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=first_contact_due_at,json=firstContactDueAt,proto3" json:"first_contact_due_at,omitempty"`
+	DueAt             *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=due_at,json=dueAt,proto3" json:"due_at,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *CaseTransition) Reset() {
+	*x = CaseTransition{}
+	mi := &file_treue_feedback_v1_events_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseTransition) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseTransition) ProtoMessage() {}
+
+func (x *CaseTransition) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_feedback_v1_events_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseTransition.ProtoReflect.Descriptor instead.
+func (*CaseTransition) Descriptor() ([]byte, []int) {
+	return file_treue_feedback_v1_events_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *CaseTransition) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *CaseTransition) GetTeam() string {
+	if x != nil {
+		return x.Team
+	}
+	return ""
+}
+
+func (x *CaseTransition) GetFromStatus() CaseStatus {
+	if x != nil {
+		return x.FromStatus
+	}
+	return CaseStatus_CASE_STATUS_UNSPECIFIED
+}
+
+func (x *CaseTransition) GetToStatus() CaseStatus {
+	if x != nil {
+		return x.ToStatus
+	}
+	return CaseStatus_CASE_STATUS_UNSPECIFIED
+}
+
+func (x *CaseTransition) GetBy() string {
+	if x != nil {
+		return x.By
+	}
+	return ""
+}
+
+func (x *CaseTransition) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+func (x *CaseTransition) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *CaseTransition) GetAssignee() string {
+	if x != nil {
+		return x.Assignee
+	}
+	return ""
+}
+
+func (x *CaseTransition) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *CaseTransition) GetFirstContactDueAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FirstContactDueAt
+	}
+	return nil
+}
+
+func (x *CaseTransition) GetDueAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DueAt
+	}
+	return nil
+}
+
+// CaseAcknowledged on feedback.case.acknowledged.
+type CaseAcknowledged struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Transition    *CaseTransition        `protobuf:"bytes,1,opt,name=transition,proto3" json:"transition,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaseAcknowledged) Reset() {
+	*x = CaseAcknowledged{}
+	mi := &file_treue_feedback_v1_events_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseAcknowledged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseAcknowledged) ProtoMessage() {}
+
+func (x *CaseAcknowledged) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_feedback_v1_events_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseAcknowledged.ProtoReflect.Descriptor instead.
+func (*CaseAcknowledged) Descriptor() ([]byte, []int) {
+	return file_treue_feedback_v1_events_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *CaseAcknowledged) GetTransition() *CaseTransition {
+	if x != nil {
+		return x.Transition
+	}
+	return nil
+}
+
+// CaseContacted on feedback.case.contacted: the customer was contacted.
+type CaseContacted struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Transition    *CaseTransition        `protobuf:"bytes,1,opt,name=transition,proto3" json:"transition,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaseContacted) Reset() {
+	*x = CaseContacted{}
+	mi := &file_treue_feedback_v1_events_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseContacted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseContacted) ProtoMessage() {}
+
+func (x *CaseContacted) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_feedback_v1_events_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseContacted.ProtoReflect.Descriptor instead.
+func (*CaseContacted) Descriptor() ([]byte, []int) {
+	return file_treue_feedback_v1_events_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *CaseContacted) GetTransition() *CaseTransition {
+	if x != nil {
+		return x.Transition
+	}
+	return nil
+}
+
+// CaseWaiting on feedback.case.waiting: the case waits for the customer, its SLA clocks
+// paused.
+type CaseWaiting struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Transition    *CaseTransition        `protobuf:"bytes,1,opt,name=transition,proto3" json:"transition,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaseWaiting) Reset() {
+	*x = CaseWaiting{}
+	mi := &file_treue_feedback_v1_events_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseWaiting) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseWaiting) ProtoMessage() {}
+
+func (x *CaseWaiting) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_feedback_v1_events_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseWaiting.ProtoReflect.Descriptor instead.
+func (*CaseWaiting) Descriptor() ([]byte, []int) {
+	return file_treue_feedback_v1_events_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *CaseWaiting) GetTransition() *CaseTransition {
+	if x != nil {
+		return x.Transition
+	}
+	return nil
+}
+
+// CaseResumed on feedback.case.resumed: the wait ended; the due times moved by the
+// business time waited.
+type CaseResumed struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Transition *CaseTransition        `protobuf:"bytes,1,opt,name=transition,proto3" json:"transition,omitempty"`
+	// business time the case has waited in all, in seconds.
+	PausedSeconds int64 `protobuf:"varint,2,opt,name=paused_seconds,json=pausedSeconds,proto3" json:"paused_seconds,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaseResumed) Reset() {
+	*x = CaseResumed{}
+	mi := &file_treue_feedback_v1_events_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseResumed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseResumed) ProtoMessage() {}
+
+func (x *CaseResumed) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_feedback_v1_events_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseResumed.ProtoReflect.Descriptor instead.
+func (*CaseResumed) Descriptor() ([]byte, []int) {
+	return file_treue_feedback_v1_events_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *CaseResumed) GetTransition() *CaseTransition {
+	if x != nil {
+		return x.Transition
+	}
+	return nil
+}
+
+func (x *CaseResumed) GetPausedSeconds() int64 {
+	if x != nil {
+		return x.PausedSeconds
+	}
+	return 0
+}
+
+// CaseClosed on feedback.case.closed.
+type CaseClosed struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Transition *CaseTransition        `protobuf:"bytes,1,opt,name=transition,proto3" json:"transition,omitempty"`
+	// the case it was merged into, when it was closed as a duplicate.
+	MergedInto    string `protobuf:"bytes,2,opt,name=merged_into,json=mergedInto,proto3" json:"merged_into,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaseClosed) Reset() {
+	*x = CaseClosed{}
+	mi := &file_treue_feedback_v1_events_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseClosed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseClosed) ProtoMessage() {}
+
+func (x *CaseClosed) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_feedback_v1_events_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseClosed.ProtoReflect.Descriptor instead.
+func (*CaseClosed) Descriptor() ([]byte, []int) {
+	return file_treue_feedback_v1_events_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *CaseClosed) GetTransition() *CaseTransition {
+	if x != nil {
+		return x.Transition
+	}
+	return nil
+}
+
+func (x *CaseClosed) GetMergedInto() string {
+	if x != nil {
+		return x.MergedInto
+	}
+	return ""
+}
+
+// CaseReopened on feedback.case.reopened.
+type CaseReopened struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Transition    *CaseTransition        `protobuf:"bytes,1,opt,name=transition,proto3" json:"transition,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaseReopened) Reset() {
+	*x = CaseReopened{}
+	mi := &file_treue_feedback_v1_events_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseReopened) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseReopened) ProtoMessage() {}
+
+func (x *CaseReopened) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_feedback_v1_events_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseReopened.ProtoReflect.Descriptor instead.
+func (*CaseReopened) Descriptor() ([]byte, []int) {
+	return file_treue_feedback_v1_events_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *CaseReopened) GetTransition() *CaseTransition {
+	if x != nil {
+		return x.Transition
+	}
+	return nil
+}
+
+// CaseNoteAdded on feedback.case.note_added.
+type CaseNoteAdded struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	Team          string                 `protobuf:"bytes,2,opt,name=team,proto3" json:"team,omitempty"`
+	NoteId        int64                  `protobuf:"varint,3,opt,name=note_id,json=noteId,proto3" json:"note_id,omitempty"`
+	By            string                 `protobuf:"bytes,4,opt,name=by,proto3" json:"by,omitempty"`
+	At            *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=at,proto3" json:"at,omitempty"`
+	Text          string                 `protobuf:"bytes,6,opt,name=text,proto3" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaseNoteAdded) Reset() {
+	*x = CaseNoteAdded{}
+	mi := &file_treue_feedback_v1_events_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseNoteAdded) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseNoteAdded) ProtoMessage() {}
+
+func (x *CaseNoteAdded) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_feedback_v1_events_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseNoteAdded.ProtoReflect.Descriptor instead.
+func (*CaseNoteAdded) Descriptor() ([]byte, []int) {
+	return file_treue_feedback_v1_events_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *CaseNoteAdded) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *CaseNoteAdded) GetTeam() string {
+	if x != nil {
+		return x.Team
+	}
+	return ""
+}
+
+func (x *CaseNoteAdded) GetNoteId() int64 {
+	if x != nil {
+		return x.NoteId
+	}
+	return 0
+}
+
+func (x *CaseNoteAdded) GetBy() string {
+	if x != nil {
+		return x.By
+	}
+	return ""
+}
+
+func (x *CaseNoteAdded) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+func (x *CaseNoteAdded) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+// CaseReassigned on feedback.case.reassigned.
+type CaseReassigned struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Transition    *CaseTransition        `protobuf:"bytes,1,opt,name=transition,proto3" json:"transition,omitempty"`
+	FromAssignee  string                 `protobuf:"bytes,2,opt,name=from_assignee,json=fromAssignee,proto3" json:"from_assignee,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaseReassigned) Reset() {
+	*x = CaseReassigned{}
+	mi := &file_treue_feedback_v1_events_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseReassigned) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseReassigned) ProtoMessage() {}
+
+func (x *CaseReassigned) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_feedback_v1_events_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseReassigned.ProtoReflect.Descriptor instead.
+func (*CaseReassigned) Descriptor() ([]byte, []int) {
+	return file_treue_feedback_v1_events_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *CaseReassigned) GetTransition() *CaseTransition {
+	if x != nil {
+		return x.Transition
+	}
+	return nil
+}
+
+func (x *CaseReassigned) GetFromAssignee() string {
+	if x != nil {
+		return x.FromAssignee
+	}
+	return ""
+}
+
+// CasesMerged on feedback.case.merged: duplicate was closed into primary; its notes
+// moved there.
+type CasesMerged struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	PrimaryCaseId   string                 `protobuf:"bytes,1,opt,name=primary_case_id,json=primaryCaseId,proto3" json:"primary_case_id,omitempty"`
+	DuplicateCaseId string                 `protobuf:"bytes,2,opt,name=duplicate_case_id,json=duplicateCaseId,proto3" json:"duplicate_case_id,omitempty"`
+	MemberId        string                 `protobuf:"bytes,3,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	By              string                 `protobuf:"bytes,4,opt,name=by,proto3" json:"by,omitempty"`
+	At              *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *CasesMerged) Reset() {
+	*x = CasesMerged{}
+	mi := &file_treue_feedback_v1_events_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CasesMerged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CasesMerged) ProtoMessage() {}
+
+func (x *CasesMerged) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_feedback_v1_events_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CasesMerged.ProtoReflect.Descriptor instead.
+func (*CasesMerged) Descriptor() ([]byte, []int) {
+	return file_treue_feedback_v1_events_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *CasesMerged) GetPrimaryCaseId() string {
+	if x != nil {
+		return x.PrimaryCaseId
+	}
+	return ""
+}
+
+func (x *CasesMerged) GetDuplicateCaseId() string {
+	if x != nil {
+		return x.DuplicateCaseId
+	}
+	return ""
+}
+
+func (x *CasesMerged) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *CasesMerged) GetBy() string {
+	if x != nil {
+		return x.By
+	}
+	return ""
+}
+
+func (x *CasesMerged) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+// CaseEscalated on feedback.case.escalated: a deadline passed; level 1 the assignee,
+// 2 the team lead, 3 the manager was told.
+type CaseEscalated struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	CaseId string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	Team   string                 `protobuf:"bytes,2,opt,name=team,proto3" json:"team,omitempty"`
+	Level  int32                  `protobuf:"varint,3,opt,name=level,proto3" json:"level,omitempty"`
+	// the deadline that passed: FIRST_CONTACT or RESOLUTION.
+	Deadline string                 `protobuf:"bytes,4,opt,name=deadline,proto3" json:"deadline,omitempty"`
+	DueAt    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=due_at,json=dueAt,proto3" json:"due_at,omitempty"`
+	// the staff id told (empty when the team has nobody in that role).
+	Notified      string                 `protobuf:"bytes,6,opt,name=notified,proto3" json:"notified,omitempty"`
+	At            *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaseEscalated) Reset() {
+	*x = CaseEscalated{}
+	mi := &file_treue_feedback_v1_events_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseEscalated) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseEscalated) ProtoMessage() {}
+
+func (x *CaseEscalated) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_feedback_v1_events_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseEscalated.ProtoReflect.Descriptor instead.
+func (*CaseEscalated) Descriptor() ([]byte, []int) {
+	return file_treue_feedback_v1_events_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *CaseEscalated) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *CaseEscalated) GetTeam() string {
+	if x != nil {
+		return x.Team
+	}
+	return ""
+}
+
+func (x *CaseEscalated) GetLevel() int32 {
+	if x != nil {
+		return x.Level
+	}
+	return 0
+}
+
+func (x *CaseEscalated) GetDeadline() string {
+	if x != nil {
+		return x.Deadline
+	}
+	return ""
+}
+
+func (x *CaseEscalated) GetDueAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DueAt
+	}
+	return nil
+}
+
+func (x *CaseEscalated) GetNotified() string {
+	if x != nil {
+		return x.Notified
+	}
+	return ""
+}
+
+func (x *CaseEscalated) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+// CaseReminder on feedback.case.reminder: a deadline is near; the assignee was reminded.
+type CaseReminder struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	Team          string                 `protobuf:"bytes,2,opt,name=team,proto3" json:"team,omitempty"`
+	Deadline      string                 `protobuf:"bytes,3,opt,name=deadline,proto3" json:"deadline,omitempty"`
+	DueAt         *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=due_at,json=dueAt,proto3" json:"due_at,omitempty"`
+	Notified      string                 `protobuf:"bytes,5,opt,name=notified,proto3" json:"notified,omitempty"`
+	At            *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaseReminder) Reset() {
+	*x = CaseReminder{}
+	mi := &file_treue_feedback_v1_events_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseReminder) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseReminder) ProtoMessage() {}
+
+func (x *CaseReminder) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_feedback_v1_events_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseReminder.ProtoReflect.Descriptor instead.
+func (*CaseReminder) Descriptor() ([]byte, []int) {
+	return file_treue_feedback_v1_events_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *CaseReminder) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *CaseReminder) GetTeam() string {
+	if x != nil {
+		return x.Team
+	}
+	return ""
+}
+
+func (x *CaseReminder) GetDeadline() string {
+	if x != nil {
+		return x.Deadline
+	}
+	return ""
+}
+
+func (x *CaseReminder) GetDueAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DueAt
+	}
+	return nil
+}
+
+func (x *CaseReminder) GetNotified() string {
+	if x != nil {
+		return x.Notified
+	}
+	return ""
+}
+
+func (x *CaseReminder) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
 var File_treue_feedback_v1_events_proto protoreflect.FileDescriptor
 
 const file_treue_feedback_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1etreue/feedback/v1/events.proto\x12\x11treue.feedback.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1atreue/event/v1/event.proto\"\xb4\x05\n" +
+	"\x1etreue/feedback/v1/events.proto\x12\x11treue.feedback.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1atreue/event/v1/event.proto\"\xa7\x06\n" +
 	"\n" +
 	"CaseOpened\x12#\n" +
 	"\acase_id\x18\x01 \x01(\tB\n" +
@@ -468,8 +1334,10 @@ const file_treue_feedback_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"score_kind\x18\f \x01(\x0e2\x1a.treue.common.v1.ScoreKindB\b\xbaH\x05\x82\x01\x02\x10\x01R\tscoreKind\x12(\n" +
 	"\vemployee_id\x18\r \x01(\tB\a\xbaH\x04r\x02\x18@R\n" +
-	"employeeId:\x1a\xf2\xf9\x18\x16\n" +
-	"\x14feedback.case.opened\"\x83\x04\n" +
+	"employeeId\x12$\n" +
+	"\bassignee\x18\x0e \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\bassignee\x12K\n" +
+	"\x14first_contact_due_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\x11firstContactDueAt:\x1a\xf2\xf9\x18\x16\n" +
+	"\x14feedback.case.opened\"\xd1\x04\n" +
 	"\fCaseResolved\x12#\n" +
 	"\acase_id\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x06caseId\x129\n" +
@@ -482,17 +1350,117 @@ const file_treue_feedback_v1_events_proto_rawDesc = "" +
 	"\x06due_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\b\xbaH\x05\xb2\x01\x02*\x00R\x05dueAt\x12C\n" +
 	"\vresolved_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
 	"resolvedAt\x12%\n" +
-	"\tmember_id\x18\t \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\bmemberId:\x1c\xf2\xf9\x18\x18\n" +
-	"\x16feedback.case.resolved*]\n" +
+	"\tmember_id\x18\t \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\bmemberId\x12&\n" +
+	"\n" +
+	"root_cause\x18\n" +
+	" \x01(\tB\a\xbaH\x04r\x02\x18@R\trootCause\x12$\n" +
+	"\bassignee\x18\v \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\bassignee:\x1c\xf2\xf9\x18\x18\n" +
+	"\x16feedback.case.resolved\"\x9c\x04\n" +
+	"\x0eCaseTransition\x12#\n" +
+	"\acase_id\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x06caseId\x12\x1c\n" +
+	"\x04team\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x04team\x12H\n" +
+	"\vfrom_status\x18\x03 \x01(\x0e2\x1d.treue.feedback.v1.CaseStatusB\b\xbaH\x05\x82\x01\x02\x10\x01R\n" +
+	"fromStatus\x12D\n" +
+	"\tto_status\x18\x04 \x01(\x0e2\x1d.treue.feedback.v1.CaseStatusB\b\xbaH\x05\x82\x01\x02\x10\x01R\btoStatus\x12\x18\n" +
+	"\x02by\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x02by\x122\n" +
+	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\x02at\x12\x1c\n" +
+	"\x04note\x18\a \x01(\tB\b\xbaH\x05r\x03\x18\xa0\x1fR\x04note\x12$\n" +
+	"\bassignee\x18\b \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\bassignee\x12%\n" +
+	"\tmember_id\x18\t \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\bmemberId\x12K\n" +
+	"\x14first_contact_due_at\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\x11firstContactDueAt\x121\n" +
+	"\x06due_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAt\"\x7f\n" +
+	"\x10CaseAcknowledged\x12I\n" +
+	"\n" +
+	"transition\x18\x01 \x01(\v2!.treue.feedback.v1.CaseTransitionB\x06\xbaH\x03\xc8\x01\x01R\n" +
+	"transition: \xf2\xf9\x18\x1c\n" +
+	"\x1afeedback.case.acknowledged\"y\n" +
+	"\rCaseContacted\x12I\n" +
+	"\n" +
+	"transition\x18\x01 \x01(\v2!.treue.feedback.v1.CaseTransitionB\x06\xbaH\x03\xc8\x01\x01R\n" +
+	"transition:\x1d\xf2\xf9\x18\x19\n" +
+	"\x17feedback.case.contacted\"u\n" +
+	"\vCaseWaiting\x12I\n" +
+	"\n" +
+	"transition\x18\x01 \x01(\v2!.treue.feedback.v1.CaseTransitionB\x06\xbaH\x03\xc8\x01\x01R\n" +
+	"transition:\x1b\xf2\xf9\x18\x17\n" +
+	"\x15feedback.case.waiting\"\xa5\x01\n" +
+	"\vCaseResumed\x12I\n" +
+	"\n" +
+	"transition\x18\x01 \x01(\v2!.treue.feedback.v1.CaseTransitionB\x06\xbaH\x03\xc8\x01\x01R\n" +
+	"transition\x12.\n" +
+	"\x0epaused_seconds\x18\x02 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\rpausedSeconds:\x1b\xf2\xf9\x18\x17\n" +
+	"\x15feedback.case.resumed\"\x9e\x01\n" +
+	"\n" +
+	"CaseClosed\x12I\n" +
+	"\n" +
+	"transition\x18\x01 \x01(\v2!.treue.feedback.v1.CaseTransitionB\x06\xbaH\x03\xc8\x01\x01R\n" +
+	"transition\x12)\n" +
+	"\vmerged_into\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\n" +
+	"mergedInto:\x1a\xf2\xf9\x18\x16\n" +
+	"\x14feedback.case.closed\"w\n" +
+	"\fCaseReopened\x12I\n" +
+	"\n" +
+	"transition\x18\x01 \x01(\v2!.treue.feedback.v1.CaseTransitionB\x06\xbaH\x03\xc8\x01\x01R\n" +
+	"transition:\x1c\xf2\xf9\x18\x18\n" +
+	"\x16feedback.case.reopened\"\xf7\x01\n" +
+	"\rCaseNoteAdded\x12#\n" +
+	"\acase_id\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x06caseId\x12\x1c\n" +
+	"\x04team\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x04team\x12\x17\n" +
+	"\anote_id\x18\x03 \x01(\x03R\x06noteId\x12\x18\n" +
+	"\x02by\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x02by\x122\n" +
+	"\x02at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\x02at\x12\x1c\n" +
+	"\x04text\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\xa0\x1fR\x04text:\x1e\xf2\xf9\x18\x1a\n" +
+	"\x18feedback.case.note_added\"\xaa\x01\n" +
+	"\x0eCaseReassigned\x12I\n" +
+	"\n" +
+	"transition\x18\x01 \x01(\v2!.treue.feedback.v1.CaseTransitionB\x06\xbaH\x03\xc8\x01\x01R\n" +
+	"transition\x12-\n" +
+	"\rfrom_assignee\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\ffromAssignee:\x1e\xf2\xf9\x18\x1a\n" +
+	"\x18feedback.case.reassigned\"\x8a\x02\n" +
+	"\vCasesMerged\x122\n" +
+	"\x0fprimary_case_id\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\rprimaryCaseId\x126\n" +
+	"\x11duplicate_case_id\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x0fduplicateCaseId\x12%\n" +
+	"\tmember_id\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\bmemberId\x12\x18\n" +
+	"\x02by\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x02by\x122\n" +
+	"\x02at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\x02at:\x1a\xf2\xf9\x18\x16\n" +
+	"\x14feedback.case.merged\"\xc4\x02\n" +
+	"\rCaseEscalated\x12#\n" +
+	"\acase_id\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x06caseId\x12\x1c\n" +
+	"\x04team\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x04team\x12\x1f\n" +
+	"\x05level\x18\x03 \x01(\x05B\t\xbaH\x06\x1a\x04\x18\x03(\x01R\x05level\x12#\n" +
+	"\bdeadline\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18 R\bdeadline\x121\n" +
+	"\x06due_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAt\x12$\n" +
+	"\bnotified\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\bnotified\x122\n" +
+	"\x02at\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\x02at:\x1d\xf2\xf9\x18\x19\n" +
+	"\x17feedback.case.escalated\"\xa1\x02\n" +
+	"\fCaseReminder\x12#\n" +
+	"\acase_id\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x06caseId\x12\x1c\n" +
+	"\x04team\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x04team\x12#\n" +
+	"\bdeadline\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18 R\bdeadline\x121\n" +
+	"\x06due_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAt\x12$\n" +
+	"\bnotified\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\bnotified\x122\n" +
+	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\x02at:\x1c\xf2\xf9\x18\x18\n" +
+	"\x16feedback.case.reminder*]\n" +
 	"\bCaseKind\x12\x19\n" +
 	"\x15CASE_KIND_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12CASE_KIND_CALLBACK\x10\x01\x12\x1e\n" +
-	"\x1aCASE_KIND_REFERRAL_REQUEST\x10\x02*Y\n" +
+	"\x1aCASE_KIND_REFERRAL_REQUEST\x10\x02*\xc3\x01\n" +
 	"\n" +
 	"CaseStatus\x12\x1b\n" +
 	"\x17CASE_STATUS_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10CASE_STATUS_OPEN\x10\x01\x12\x18\n" +
-	"\x14CASE_STATUS_RESOLVED\x10\x02*\xfd\x01\n" +
+	"\x14CASE_STATUS_RESOLVED\x10\x02\x12\x1c\n" +
+	"\x18CASE_STATUS_ACKNOWLEDGED\x10\x03\x12\x19\n" +
+	"\x15CASE_STATUS_CONTACTED\x10\x04\x12\x17\n" +
+	"\x13CASE_STATUS_WAITING\x10\x05\x12\x16\n" +
+	"\x12CASE_STATUS_CLOSED\x10\x06*\xfd\x01\n" +
 	"\vCaseOutcome\x12\x1c\n" +
 	"\x18CASE_OUTCOME_UNSPECIFIED\x10\x00\x12#\n" +
 	"\x1fCASE_OUTCOME_CONTACTED_RESOLVED\x10\x01\x12%\n" +
@@ -518,35 +1486,66 @@ func file_treue_feedback_v1_events_proto_rawDescGZIP() []byte {
 }
 
 var file_treue_feedback_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_treue_feedback_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_treue_feedback_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_treue_feedback_v1_events_proto_goTypes = []any{
 	(CaseKind)(0),                 // 0: treue.feedback.v1.CaseKind
 	(CaseStatus)(0),               // 1: treue.feedback.v1.CaseStatus
 	(CaseOutcome)(0),              // 2: treue.feedback.v1.CaseOutcome
 	(*CaseOpened)(nil),            // 3: treue.feedback.v1.CaseOpened
 	(*CaseResolved)(nil),          // 4: treue.feedback.v1.CaseResolved
-	(v1.NpsClass)(0),              // 5: treue.common.v1.NpsClass
-	(v1.Touchpoint)(0),            // 6: treue.common.v1.Touchpoint
-	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
-	(v1.ScoreKind)(0),             // 8: treue.common.v1.ScoreKind
+	(*CaseTransition)(nil),        // 5: treue.feedback.v1.CaseTransition
+	(*CaseAcknowledged)(nil),      // 6: treue.feedback.v1.CaseAcknowledged
+	(*CaseContacted)(nil),         // 7: treue.feedback.v1.CaseContacted
+	(*CaseWaiting)(nil),           // 8: treue.feedback.v1.CaseWaiting
+	(*CaseResumed)(nil),           // 9: treue.feedback.v1.CaseResumed
+	(*CaseClosed)(nil),            // 10: treue.feedback.v1.CaseClosed
+	(*CaseReopened)(nil),          // 11: treue.feedback.v1.CaseReopened
+	(*CaseNoteAdded)(nil),         // 12: treue.feedback.v1.CaseNoteAdded
+	(*CaseReassigned)(nil),        // 13: treue.feedback.v1.CaseReassigned
+	(*CasesMerged)(nil),           // 14: treue.feedback.v1.CasesMerged
+	(*CaseEscalated)(nil),         // 15: treue.feedback.v1.CaseEscalated
+	(*CaseReminder)(nil),          // 16: treue.feedback.v1.CaseReminder
+	(v1.NpsClass)(0),              // 17: treue.common.v1.NpsClass
+	(v1.Touchpoint)(0),            // 18: treue.common.v1.Touchpoint
+	(*timestamppb.Timestamp)(nil), // 19: google.protobuf.Timestamp
+	(v1.ScoreKind)(0),             // 20: treue.common.v1.ScoreKind
 }
 var file_treue_feedback_v1_events_proto_depIdxs = []int32{
 	0,  // 0: treue.feedback.v1.CaseOpened.kind:type_name -> treue.feedback.v1.CaseKind
-	5,  // 1: treue.feedback.v1.CaseOpened.nps_class:type_name -> treue.common.v1.NpsClass
-	6,  // 2: treue.feedback.v1.CaseOpened.touchpoint:type_name -> treue.common.v1.Touchpoint
-	7,  // 3: treue.feedback.v1.CaseOpened.opened_at:type_name -> google.protobuf.Timestamp
-	7,  // 4: treue.feedback.v1.CaseOpened.due_at:type_name -> google.protobuf.Timestamp
-	8,  // 5: treue.feedback.v1.CaseOpened.score_kind:type_name -> treue.common.v1.ScoreKind
-	0,  // 6: treue.feedback.v1.CaseResolved.kind:type_name -> treue.feedback.v1.CaseKind
-	2,  // 7: treue.feedback.v1.CaseResolved.outcome:type_name -> treue.feedback.v1.CaseOutcome
-	7,  // 8: treue.feedback.v1.CaseResolved.opened_at:type_name -> google.protobuf.Timestamp
-	7,  // 9: treue.feedback.v1.CaseResolved.due_at:type_name -> google.protobuf.Timestamp
-	7,  // 10: treue.feedback.v1.CaseResolved.resolved_at:type_name -> google.protobuf.Timestamp
-	11, // [11:11] is the sub-list for method output_type
-	11, // [11:11] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	17, // 1: treue.feedback.v1.CaseOpened.nps_class:type_name -> treue.common.v1.NpsClass
+	18, // 2: treue.feedback.v1.CaseOpened.touchpoint:type_name -> treue.common.v1.Touchpoint
+	19, // 3: treue.feedback.v1.CaseOpened.opened_at:type_name -> google.protobuf.Timestamp
+	19, // 4: treue.feedback.v1.CaseOpened.due_at:type_name -> google.protobuf.Timestamp
+	20, // 5: treue.feedback.v1.CaseOpened.score_kind:type_name -> treue.common.v1.ScoreKind
+	19, // 6: treue.feedback.v1.CaseOpened.first_contact_due_at:type_name -> google.protobuf.Timestamp
+	0,  // 7: treue.feedback.v1.CaseResolved.kind:type_name -> treue.feedback.v1.CaseKind
+	2,  // 8: treue.feedback.v1.CaseResolved.outcome:type_name -> treue.feedback.v1.CaseOutcome
+	19, // 9: treue.feedback.v1.CaseResolved.opened_at:type_name -> google.protobuf.Timestamp
+	19, // 10: treue.feedback.v1.CaseResolved.due_at:type_name -> google.protobuf.Timestamp
+	19, // 11: treue.feedback.v1.CaseResolved.resolved_at:type_name -> google.protobuf.Timestamp
+	1,  // 12: treue.feedback.v1.CaseTransition.from_status:type_name -> treue.feedback.v1.CaseStatus
+	1,  // 13: treue.feedback.v1.CaseTransition.to_status:type_name -> treue.feedback.v1.CaseStatus
+	19, // 14: treue.feedback.v1.CaseTransition.at:type_name -> google.protobuf.Timestamp
+	19, // 15: treue.feedback.v1.CaseTransition.first_contact_due_at:type_name -> google.protobuf.Timestamp
+	19, // 16: treue.feedback.v1.CaseTransition.due_at:type_name -> google.protobuf.Timestamp
+	5,  // 17: treue.feedback.v1.CaseAcknowledged.transition:type_name -> treue.feedback.v1.CaseTransition
+	5,  // 18: treue.feedback.v1.CaseContacted.transition:type_name -> treue.feedback.v1.CaseTransition
+	5,  // 19: treue.feedback.v1.CaseWaiting.transition:type_name -> treue.feedback.v1.CaseTransition
+	5,  // 20: treue.feedback.v1.CaseResumed.transition:type_name -> treue.feedback.v1.CaseTransition
+	5,  // 21: treue.feedback.v1.CaseClosed.transition:type_name -> treue.feedback.v1.CaseTransition
+	5,  // 22: treue.feedback.v1.CaseReopened.transition:type_name -> treue.feedback.v1.CaseTransition
+	19, // 23: treue.feedback.v1.CaseNoteAdded.at:type_name -> google.protobuf.Timestamp
+	5,  // 24: treue.feedback.v1.CaseReassigned.transition:type_name -> treue.feedback.v1.CaseTransition
+	19, // 25: treue.feedback.v1.CasesMerged.at:type_name -> google.protobuf.Timestamp
+	19, // 26: treue.feedback.v1.CaseEscalated.due_at:type_name -> google.protobuf.Timestamp
+	19, // 27: treue.feedback.v1.CaseEscalated.at:type_name -> google.protobuf.Timestamp
+	19, // 28: treue.feedback.v1.CaseReminder.due_at:type_name -> google.protobuf.Timestamp
+	19, // 29: treue.feedback.v1.CaseReminder.at:type_name -> google.protobuf.Timestamp
+	30, // [30:30] is the sub-list for method output_type
+	30, // [30:30] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_treue_feedback_v1_events_proto_init() }
@@ -560,7 +1559,7 @@ func file_treue_feedback_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_treue_feedback_v1_events_proto_rawDesc), len(file_treue_feedback_v1_events_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   2,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -49,7 +49,33 @@ type Case struct {
 	ScoreKind v1.ScoreKind `protobuf:"varint,19,opt,name=score_kind,json=scoreKind,proto3,enum=treue.common.v1.ScoreKind" json:"score_kind,omitempty"`
 	// the employee the response is attributed to (who served the purchase or handled the
 	// contact); empty when the touchpoint named none.
-	EmployeeId    string `protobuf:"bytes,20,opt,name=employee_id,json=employeeId,proto3" json:"employee_id,omitempty"`
+	EmployeeId string `protobuf:"bytes,20,opt,name=employee_id,json=employeeId,proto3" json:"employee_id,omitempty"`
+	// the staff id the case is assigned to; empty when unassigned.
+	Assignee string `protobuf:"bytes,21,opt,name=assignee,proto3" json:"assignee,omitempty"`
+	// the first contact's due time (business time of the team's calendar); due_at is the
+	// resolution's.
+	FirstContactDueAt   *timestamppb.Timestamp `protobuf:"bytes,22,opt,name=first_contact_due_at,json=firstContactDueAt,proto3" json:"first_contact_due_at,omitempty"`
+	FirstContactOverdue bool                   `protobuf:"varint,23,opt,name=first_contact_overdue,json=firstContactOverdue,proto3" json:"first_contact_overdue,omitempty"`
+	ResolutionOverdue   bool                   `protobuf:"varint,24,opt,name=resolution_overdue,json=resolutionOverdue,proto3" json:"resolution_overdue,omitempty"`
+	// 0 none; 1 the assignee, 2 the team lead, 3 the manager was told of a missed deadline.
+	EscalationLevel int32                  `protobuf:"varint,25,opt,name=escalation_level,json=escalationLevel,proto3" json:"escalation_level,omitempty"`
+	AcknowledgedAt  *timestamppb.Timestamp `protobuf:"bytes,26,opt,name=acknowledged_at,json=acknowledgedAt,proto3" json:"acknowledged_at,omitempty"`
+	ContactedAt     *timestamppb.Timestamp `protobuf:"bytes,27,opt,name=contacted_at,json=contactedAt,proto3" json:"contacted_at,omitempty"`
+	// while WAITING: since when.
+	WaitingSince *timestamppb.Timestamp `protobuf:"bytes,28,opt,name=waiting_since,json=waitingSince,proto3" json:"waiting_since,omitempty"`
+	// business time waited for the customer so far, in seconds.
+	PausedSeconds int64                  `protobuf:"varint,29,opt,name=paused_seconds,json=pausedSeconds,proto3" json:"paused_seconds,omitempty"`
+	RemindedAt    *timestamppb.Timestamp `protobuf:"bytes,30,opt,name=reminded_at,json=remindedAt,proto3" json:"reminded_at,omitempty"`
+	ClosedAt      *timestamppb.Timestamp `protobuf:"bytes,31,opt,name=closed_at,json=closedAt,proto3" json:"closed_at,omitempty"`
+	// the case this one was merged into (closed as a duplicate).
+	MergedInto string `protobuf:"bytes,32,opt,name=merged_into,json=mergedInto,proto3" json:"merged_into,omitempty"`
+	RootCause  string `protobuf:"bytes,33,opt,name=root_cause,json=rootCause,proto3" json:"root_cause,omitempty"`
+	Priority   int32  `protobuf:"varint,34,opt,name=priority,proto3" json:"priority,omitempty"`
+	TaskType   string `protobuf:"bytes,35,opt,name=task_type,json=taskType,proto3" json:"task_type,omitempty"`
+	// every move of the case, oldest first (GetCase only).
+	History []*CaseHistoryEntry `protobuf:"bytes,36,rep,name=history,proto3" json:"history,omitempty"`
+	// the agents' notes, oldest first (GetCase only).
+	Notes         []*CaseNote `protobuf:"bytes,37,rep,name=notes,proto3" json:"notes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -224,22 +250,300 @@ func (x *Case) GetEmployeeId() string {
 	return ""
 }
 
+func (x *Case) GetAssignee() string {
+	if x != nil {
+		return x.Assignee
+	}
+	return ""
+}
+
+func (x *Case) GetFirstContactDueAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FirstContactDueAt
+	}
+	return nil
+}
+
+func (x *Case) GetFirstContactOverdue() bool {
+	if x != nil {
+		return x.FirstContactOverdue
+	}
+	return false
+}
+
+func (x *Case) GetResolutionOverdue() bool {
+	if x != nil {
+		return x.ResolutionOverdue
+	}
+	return false
+}
+
+func (x *Case) GetEscalationLevel() int32 {
+	if x != nil {
+		return x.EscalationLevel
+	}
+	return 0
+}
+
+func (x *Case) GetAcknowledgedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AcknowledgedAt
+	}
+	return nil
+}
+
+func (x *Case) GetContactedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ContactedAt
+	}
+	return nil
+}
+
+func (x *Case) GetWaitingSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.WaitingSince
+	}
+	return nil
+}
+
+func (x *Case) GetPausedSeconds() int64 {
+	if x != nil {
+		return x.PausedSeconds
+	}
+	return 0
+}
+
+func (x *Case) GetRemindedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RemindedAt
+	}
+	return nil
+}
+
+func (x *Case) GetClosedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ClosedAt
+	}
+	return nil
+}
+
+func (x *Case) GetMergedInto() string {
+	if x != nil {
+		return x.MergedInto
+	}
+	return ""
+}
+
+func (x *Case) GetRootCause() string {
+	if x != nil {
+		return x.RootCause
+	}
+	return ""
+}
+
+func (x *Case) GetPriority() int32 {
+	if x != nil {
+		return x.Priority
+	}
+	return 0
+}
+
+func (x *Case) GetTaskType() string {
+	if x != nil {
+		return x.TaskType
+	}
+	return ""
+}
+
+func (x *Case) GetHistory() []*CaseHistoryEntry {
+	if x != nil {
+		return x.History
+	}
+	return nil
+}
+
+func (x *Case) GetNotes() []*CaseNote {
+	if x != nil {
+		return x.Notes
+	}
+	return nil
+}
+
+type CaseHistoryEntry struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// open, acknowledge, contact, wait, resume, resolve, close, reopen, reassign, merge,
+	// merged, remind, escalate.
+	Action        string                 `protobuf:"bytes,1,opt,name=action,proto3" json:"action,omitempty"`
+	FromStatus    CaseStatus             `protobuf:"varint,2,opt,name=from_status,json=fromStatus,proto3,enum=treue.feedback.v1.CaseStatus" json:"from_status,omitempty"`
+	ToStatus      CaseStatus             `protobuf:"varint,3,opt,name=to_status,json=toStatus,proto3,enum=treue.feedback.v1.CaseStatus" json:"to_status,omitempty"`
+	By            string                 `protobuf:"bytes,4,opt,name=by,proto3" json:"by,omitempty"`
+	At            *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=at,proto3" json:"at,omitempty"`
+	Note          string                 `protobuf:"bytes,6,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaseHistoryEntry) Reset() {
+	*x = CaseHistoryEntry{}
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseHistoryEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseHistoryEntry) ProtoMessage() {}
+
+func (x *CaseHistoryEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseHistoryEntry.ProtoReflect.Descriptor instead.
+func (*CaseHistoryEntry) Descriptor() ([]byte, []int) {
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *CaseHistoryEntry) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+func (x *CaseHistoryEntry) GetFromStatus() CaseStatus {
+	if x != nil {
+		return x.FromStatus
+	}
+	return CaseStatus_CASE_STATUS_UNSPECIFIED
+}
+
+func (x *CaseHistoryEntry) GetToStatus() CaseStatus {
+	if x != nil {
+		return x.ToStatus
+	}
+	return CaseStatus_CASE_STATUS_UNSPECIFIED
+}
+
+func (x *CaseHistoryEntry) GetBy() string {
+	if x != nil {
+		return x.By
+	}
+	return ""
+}
+
+func (x *CaseHistoryEntry) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+func (x *CaseHistoryEntry) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+type CaseNote struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	NoteId        int64                  `protobuf:"varint,1,opt,name=note_id,json=noteId,proto3" json:"note_id,omitempty"`
+	By            string                 `protobuf:"bytes,2,opt,name=by,proto3" json:"by,omitempty"`
+	At            *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=at,proto3" json:"at,omitempty"`
+	Text          string                 `protobuf:"bytes,4,opt,name=text,proto3" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaseNote) Reset() {
+	*x = CaseNote{}
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseNote) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseNote) ProtoMessage() {}
+
+func (x *CaseNote) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseNote.ProtoReflect.Descriptor instead.
+func (*CaseNote) Descriptor() ([]byte, []int) {
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *CaseNote) GetNoteId() int64 {
+	if x != nil {
+		return x.NoteId
+	}
+	return 0
+}
+
+func (x *CaseNote) GetBy() string {
+	if x != nil {
+		return x.By
+	}
+	return ""
+}
+
+func (x *CaseNote) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+func (x *CaseNote) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
 type ListCasesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// only this team's cases (customer-service, marketing, ...); empty for all.
 	Team   string     `protobuf:"bytes,1,opt,name=team,proto3" json:"team,omitempty"`
 	Status CaseStatus `protobuf:"varint,2,opt,name=status,proto3,enum=treue.feedback.v1.CaseStatus" json:"status,omitempty"`
 	// only open cases past their due time.
-	Overdue       bool   `protobuf:"varint,3,opt,name=overdue,proto3" json:"overdue,omitempty"`
-	PageSize      int32  `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	Overdue   bool   `protobuf:"varint,3,opt,name=overdue,proto3" json:"overdue,omitempty"`
+	PageSize  int32  `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// only the cases assigned to this staff id.
+	Assignee string `protobuf:"bytes,6,opt,name=assignee,proto3" json:"assignee,omitempty"`
+	// earliest due first (the next deadline: first contact while not contacted, else
+	// resolution) instead of newest first.
+	ByDue         bool `protobuf:"varint,7,opt,name=by_due,json=byDue,proto3" json:"by_due,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListCasesRequest) Reset() {
 	*x = ListCasesRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[1]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -251,7 +555,7 @@ func (x *ListCasesRequest) String() string {
 func (*ListCasesRequest) ProtoMessage() {}
 
 func (x *ListCasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[1]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -264,7 +568,7 @@ func (x *ListCasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCasesRequest.ProtoReflect.Descriptor instead.
 func (*ListCasesRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{1}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ListCasesRequest) GetTeam() string {
@@ -302,6 +606,20 @@ func (x *ListCasesRequest) GetPageToken() string {
 	return ""
 }
 
+func (x *ListCasesRequest) GetAssignee() string {
+	if x != nil {
+		return x.Assignee
+	}
+	return ""
+}
+
+func (x *ListCasesRequest) GetByDue() bool {
+	if x != nil {
+		return x.ByDue
+	}
+	return false
+}
+
 type ListCasesResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Cases         []*Case                `protobuf:"bytes,1,rep,name=cases,proto3" json:"cases,omitempty"`
@@ -312,7 +630,7 @@ type ListCasesResponse struct {
 
 func (x *ListCasesResponse) Reset() {
 	*x = ListCasesResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[2]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -324,7 +642,7 @@ func (x *ListCasesResponse) String() string {
 func (*ListCasesResponse) ProtoMessage() {}
 
 func (x *ListCasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[2]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -337,7 +655,7 @@ func (x *ListCasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCasesResponse.ProtoReflect.Descriptor instead.
 func (*ListCasesResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{2}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ListCasesResponse) GetCases() []*Case {
@@ -363,7 +681,7 @@ type GetCaseRequest struct {
 
 func (x *GetCaseRequest) Reset() {
 	*x = GetCaseRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[3]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -375,7 +693,7 @@ func (x *GetCaseRequest) String() string {
 func (*GetCaseRequest) ProtoMessage() {}
 
 func (x *GetCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[3]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -388,7 +706,7 @@ func (x *GetCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCaseRequest.ProtoReflect.Descriptor instead.
 func (*GetCaseRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{3}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetCaseRequest) GetCaseId() string {
@@ -407,7 +725,7 @@ type GetCaseResponse struct {
 
 func (x *GetCaseResponse) Reset() {
 	*x = GetCaseResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[4]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -419,7 +737,7 @@ func (x *GetCaseResponse) String() string {
 func (*GetCaseResponse) ProtoMessage() {}
 
 func (x *GetCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[4]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -432,7 +750,7 @@ func (x *GetCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCaseResponse.ProtoReflect.Descriptor instead.
 func (*GetCaseResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{4}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetCaseResponse) GetCase() *Case {
@@ -443,17 +761,19 @@ func (x *GetCaseResponse) GetCase() *Case {
 }
 
 type ResolveCaseRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
-	Outcome       CaseOutcome            `protobuf:"varint,2,opt,name=outcome,proto3,enum=treue.feedback.v1.CaseOutcome" json:"outcome,omitempty"`
-	Note          string                 `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	CaseId  string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	Outcome CaseOutcome            `protobuf:"varint,2,opt,name=outcome,proto3,enum=treue.feedback.v1.CaseOutcome" json:"outcome,omitempty"`
+	Note    string                 `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
+	// the root-cause category (DELIVERY, PRODUCT, STAFF, PRICE, ...); free text, optional.
+	RootCause     string `protobuf:"bytes,4,opt,name=root_cause,json=rootCause,proto3" json:"root_cause,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ResolveCaseRequest) Reset() {
 	*x = ResolveCaseRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[5]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -465,7 +785,7 @@ func (x *ResolveCaseRequest) String() string {
 func (*ResolveCaseRequest) ProtoMessage() {}
 
 func (x *ResolveCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[5]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -478,7 +798,7 @@ func (x *ResolveCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveCaseRequest.ProtoReflect.Descriptor instead.
 func (*ResolveCaseRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{5}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ResolveCaseRequest) GetCaseId() string {
@@ -502,6 +822,13 @@ func (x *ResolveCaseRequest) GetNote() string {
 	return ""
 }
 
+func (x *ResolveCaseRequest) GetRootCause() string {
+	if x != nil {
+		return x.RootCause
+	}
+	return ""
+}
+
 type ResolveCaseResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Case          *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
@@ -511,7 +838,7 @@ type ResolveCaseResponse struct {
 
 func (x *ResolveCaseResponse) Reset() {
 	*x = ResolveCaseResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[6]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -523,7 +850,7 @@ func (x *ResolveCaseResponse) String() string {
 func (*ResolveCaseResponse) ProtoMessage() {}
 
 func (x *ResolveCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[6]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -536,7 +863,7 @@ func (x *ResolveCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveCaseResponse.ProtoReflect.Descriptor instead.
 func (*ResolveCaseResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{6}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ResolveCaseResponse) GetCase() *Case {
@@ -546,11 +873,931 @@ func (x *ResolveCaseResponse) GetCase() *Case {
 	return nil
 }
 
+type AcknowledgeCaseRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	Note          string                 `protobuf:"bytes,2,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AcknowledgeCaseRequest) Reset() {
+	*x = AcknowledgeCaseRequest{}
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AcknowledgeCaseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AcknowledgeCaseRequest) ProtoMessage() {}
+
+func (x *AcknowledgeCaseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AcknowledgeCaseRequest.ProtoReflect.Descriptor instead.
+func (*AcknowledgeCaseRequest) Descriptor() ([]byte, []int) {
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *AcknowledgeCaseRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *AcknowledgeCaseRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+type AcknowledgeCaseResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Case          *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AcknowledgeCaseResponse) Reset() {
+	*x = AcknowledgeCaseResponse{}
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AcknowledgeCaseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AcknowledgeCaseResponse) ProtoMessage() {}
+
+func (x *AcknowledgeCaseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AcknowledgeCaseResponse.ProtoReflect.Descriptor instead.
+func (*AcknowledgeCaseResponse) Descriptor() ([]byte, []int) {
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *AcknowledgeCaseResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+type RecordContactRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	Note          string                 `protobuf:"bytes,2,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordContactRequest) Reset() {
+	*x = RecordContactRequest{}
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordContactRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordContactRequest) ProtoMessage() {}
+
+func (x *RecordContactRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordContactRequest.ProtoReflect.Descriptor instead.
+func (*RecordContactRequest) Descriptor() ([]byte, []int) {
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *RecordContactRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *RecordContactRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+type RecordContactResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Case          *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordContactResponse) Reset() {
+	*x = RecordContactResponse{}
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordContactResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordContactResponse) ProtoMessage() {}
+
+func (x *RecordContactResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordContactResponse.ProtoReflect.Descriptor instead.
+func (*RecordContactResponse) Descriptor() ([]byte, []int) {
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *RecordContactResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+type WaitForCustomerRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	Note          string                 `protobuf:"bytes,2,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WaitForCustomerRequest) Reset() {
+	*x = WaitForCustomerRequest{}
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WaitForCustomerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WaitForCustomerRequest) ProtoMessage() {}
+
+func (x *WaitForCustomerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WaitForCustomerRequest.ProtoReflect.Descriptor instead.
+func (*WaitForCustomerRequest) Descriptor() ([]byte, []int) {
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *WaitForCustomerRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *WaitForCustomerRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+type WaitForCustomerResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Case          *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WaitForCustomerResponse) Reset() {
+	*x = WaitForCustomerResponse{}
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WaitForCustomerResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WaitForCustomerResponse) ProtoMessage() {}
+
+func (x *WaitForCustomerResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WaitForCustomerResponse.ProtoReflect.Descriptor instead.
+func (*WaitForCustomerResponse) Descriptor() ([]byte, []int) {
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *WaitForCustomerResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+type ResumeCaseRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	Note          string                 `protobuf:"bytes,2,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResumeCaseRequest) Reset() {
+	*x = ResumeCaseRequest{}
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResumeCaseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResumeCaseRequest) ProtoMessage() {}
+
+func (x *ResumeCaseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResumeCaseRequest.ProtoReflect.Descriptor instead.
+func (*ResumeCaseRequest) Descriptor() ([]byte, []int) {
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ResumeCaseRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *ResumeCaseRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+type ResumeCaseResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Case          *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResumeCaseResponse) Reset() {
+	*x = ResumeCaseResponse{}
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResumeCaseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResumeCaseResponse) ProtoMessage() {}
+
+func (x *ResumeCaseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResumeCaseResponse.ProtoReflect.Descriptor instead.
+func (*ResumeCaseResponse) Descriptor() ([]byte, []int) {
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ResumeCaseResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+type CloseCaseRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	Note          string                 `protobuf:"bytes,2,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CloseCaseRequest) Reset() {
+	*x = CloseCaseRequest{}
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CloseCaseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CloseCaseRequest) ProtoMessage() {}
+
+func (x *CloseCaseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CloseCaseRequest.ProtoReflect.Descriptor instead.
+func (*CloseCaseRequest) Descriptor() ([]byte, []int) {
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *CloseCaseRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *CloseCaseRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+type CloseCaseResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Case          *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CloseCaseResponse) Reset() {
+	*x = CloseCaseResponse{}
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CloseCaseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CloseCaseResponse) ProtoMessage() {}
+
+func (x *CloseCaseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CloseCaseResponse.ProtoReflect.Descriptor instead.
+func (*CloseCaseResponse) Descriptor() ([]byte, []int) {
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *CloseCaseResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+type ReopenCaseRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	Note          string                 `protobuf:"bytes,2,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReopenCaseRequest) Reset() {
+	*x = ReopenCaseRequest{}
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReopenCaseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReopenCaseRequest) ProtoMessage() {}
+
+func (x *ReopenCaseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReopenCaseRequest.ProtoReflect.Descriptor instead.
+func (*ReopenCaseRequest) Descriptor() ([]byte, []int) {
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ReopenCaseRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *ReopenCaseRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+type ReopenCaseResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Case          *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReopenCaseResponse) Reset() {
+	*x = ReopenCaseResponse{}
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReopenCaseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReopenCaseResponse) ProtoMessage() {}
+
+func (x *ReopenCaseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReopenCaseResponse.ProtoReflect.Descriptor instead.
+func (*ReopenCaseResponse) Descriptor() ([]byte, []int) {
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ReopenCaseResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+type AddNoteRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	Text          string                 `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddNoteRequest) Reset() {
+	*x = AddNoteRequest{}
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddNoteRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddNoteRequest) ProtoMessage() {}
+
+func (x *AddNoteRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddNoteRequest.ProtoReflect.Descriptor instead.
+func (*AddNoteRequest) Descriptor() ([]byte, []int) {
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *AddNoteRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *AddNoteRequest) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+type AddNoteResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Case          *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddNoteResponse) Reset() {
+	*x = AddNoteResponse{}
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddNoteResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddNoteResponse) ProtoMessage() {}
+
+func (x *AddNoteResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddNoteResponse.ProtoReflect.Descriptor instead.
+func (*AddNoteResponse) Descriptor() ([]byte, []int) {
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *AddNoteResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+type ReassignCaseRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	CaseId string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	// Types that are valid to be assigned to To:
+	//
+	//	*ReassignCaseRequest_StaffId
+	//	*ReassignCaseRequest_TeamAssignment
+	To            isReassignCaseRequest_To `protobuf_oneof:"to"`
+	Note          string                   `protobuf:"bytes,4,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReassignCaseRequest) Reset() {
+	*x = ReassignCaseRequest{}
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReassignCaseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReassignCaseRequest) ProtoMessage() {}
+
+func (x *ReassignCaseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReassignCaseRequest.ProtoReflect.Descriptor instead.
+func (*ReassignCaseRequest) Descriptor() ([]byte, []int) {
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ReassignCaseRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *ReassignCaseRequest) GetTo() isReassignCaseRequest_To {
+	if x != nil {
+		return x.To
+	}
+	return nil
+}
+
+func (x *ReassignCaseRequest) GetStaffId() string {
+	if x != nil {
+		if x, ok := x.To.(*ReassignCaseRequest_StaffId); ok {
+			return x.StaffId
+		}
+	}
+	return ""
+}
+
+func (x *ReassignCaseRequest) GetTeamAssignment() bool {
+	if x != nil {
+		if x, ok := x.To.(*ReassignCaseRequest_TeamAssignment); ok {
+			return x.TeamAssignment
+		}
+	}
+	return false
+}
+
+func (x *ReassignCaseRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+type isReassignCaseRequest_To interface {
+	isReassignCaseRequest_To()
+}
+
+type ReassignCaseRequest_StaffId struct {
+	// a staff id of the case's team.
+	StaffId string `protobuf:"bytes,2,opt,name=staff_id,json=staffId,proto3,oneof"`
+}
+
+type ReassignCaseRequest_TeamAssignment struct {
+	// back to the team's assignment (round robin or fewest open).
+	TeamAssignment bool `protobuf:"varint,3,opt,name=team_assignment,json=teamAssignment,proto3,oneof"`
+}
+
+func (*ReassignCaseRequest_StaffId) isReassignCaseRequest_To() {}
+
+func (*ReassignCaseRequest_TeamAssignment) isReassignCaseRequest_To() {}
+
+type ReassignCaseResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Case          *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReassignCaseResponse) Reset() {
+	*x = ReassignCaseResponse{}
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReassignCaseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReassignCaseResponse) ProtoMessage() {}
+
+func (x *ReassignCaseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReassignCaseResponse.ProtoReflect.Descriptor instead.
+func (*ReassignCaseResponse) Descriptor() ([]byte, []int) {
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ReassignCaseResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+type MergeCasesRequest struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	PrimaryCaseId   string                 `protobuf:"bytes,1,opt,name=primary_case_id,json=primaryCaseId,proto3" json:"primary_case_id,omitempty"`
+	DuplicateCaseId string                 `protobuf:"bytes,2,opt,name=duplicate_case_id,json=duplicateCaseId,proto3" json:"duplicate_case_id,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *MergeCasesRequest) Reset() {
+	*x = MergeCasesRequest{}
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MergeCasesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MergeCasesRequest) ProtoMessage() {}
+
+func (x *MergeCasesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MergeCasesRequest.ProtoReflect.Descriptor instead.
+func (*MergeCasesRequest) Descriptor() ([]byte, []int) {
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *MergeCasesRequest) GetPrimaryCaseId() string {
+	if x != nil {
+		return x.PrimaryCaseId
+	}
+	return ""
+}
+
+func (x *MergeCasesRequest) GetDuplicateCaseId() string {
+	if x != nil {
+		return x.DuplicateCaseId
+	}
+	return ""
+}
+
+type MergeCasesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Primary       *Case                  `protobuf:"bytes,1,opt,name=primary,proto3" json:"primary,omitempty"`
+	Duplicate     *Case                  `protobuf:"bytes,2,opt,name=duplicate,proto3" json:"duplicate,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MergeCasesResponse) Reset() {
+	*x = MergeCasesResponse{}
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MergeCasesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MergeCasesResponse) ProtoMessage() {}
+
+func (x *MergeCasesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MergeCasesResponse.ProtoReflect.Descriptor instead.
+func (*MergeCasesResponse) Descriptor() ([]byte, []int) {
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *MergeCasesResponse) GetPrimary() *Case {
+	if x != nil {
+		return x.Primary
+	}
+	return nil
+}
+
+func (x *MergeCasesResponse) GetDuplicate() *Case {
+	if x != nil {
+		return x.Duplicate
+	}
+	return nil
+}
+
 var File_treue_feedback_v1_feedback_proto protoreflect.FileDescriptor
 
 const file_treue_feedback_v1_feedback_proto_rawDesc = "" +
 	"\n" +
-	" treue/feedback/v1/feedback.proto\x12\x11treue.feedback.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18treue/auth/v1/auth.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1etreue/feedback/v1/events.proto\"\xbc\x06\n" +
+	" treue/feedback/v1/feedback.proto\x12\x11treue.feedback.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18treue/auth/v1/auth.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1etreue/feedback/v1/events.proto\"\x80\r\n" +
 	"\x04Case\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12/\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1b.treue.feedback.v1.CaseKindR\x04kind\x12\x12\n" +
@@ -579,7 +1826,40 @@ const file_treue_feedback_v1_feedback_proto_rawDesc = "" +
 	"\n" +
 	"score_kind\x18\x13 \x01(\x0e2\x1a.treue.common.v1.ScoreKindR\tscoreKind\x12\x1f\n" +
 	"\vemployee_id\x18\x14 \x01(\tR\n" +
-	"employeeId\"\xdc\x01\n" +
+	"employeeId\x12\x1a\n" +
+	"\bassignee\x18\x15 \x01(\tR\bassignee\x12K\n" +
+	"\x14first_contact_due_at\x18\x16 \x01(\v2\x1a.google.protobuf.TimestampR\x11firstContactDueAt\x122\n" +
+	"\x15first_contact_overdue\x18\x17 \x01(\bR\x13firstContactOverdue\x12-\n" +
+	"\x12resolution_overdue\x18\x18 \x01(\bR\x11resolutionOverdue\x12)\n" +
+	"\x10escalation_level\x18\x19 \x01(\x05R\x0fescalationLevel\x12C\n" +
+	"\x0facknowledged_at\x18\x1a \x01(\v2\x1a.google.protobuf.TimestampR\x0eacknowledgedAt\x12=\n" +
+	"\fcontacted_at\x18\x1b \x01(\v2\x1a.google.protobuf.TimestampR\vcontactedAt\x12?\n" +
+	"\rwaiting_since\x18\x1c \x01(\v2\x1a.google.protobuf.TimestampR\fwaitingSince\x12%\n" +
+	"\x0epaused_seconds\x18\x1d \x01(\x03R\rpausedSeconds\x12;\n" +
+	"\vreminded_at\x18\x1e \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"remindedAt\x127\n" +
+	"\tclosed_at\x18\x1f \x01(\v2\x1a.google.protobuf.TimestampR\bclosedAt\x12\x1f\n" +
+	"\vmerged_into\x18  \x01(\tR\n" +
+	"mergedInto\x12\x1d\n" +
+	"\n" +
+	"root_cause\x18! \x01(\tR\trootCause\x12\x1a\n" +
+	"\bpriority\x18\" \x01(\x05R\bpriority\x12\x1b\n" +
+	"\ttask_type\x18# \x01(\tR\btaskType\x12=\n" +
+	"\ahistory\x18$ \x03(\v2#.treue.feedback.v1.CaseHistoryEntryR\ahistory\x121\n" +
+	"\x05notes\x18% \x03(\v2\x1b.treue.feedback.v1.CaseNoteR\x05notes\"\xf6\x01\n" +
+	"\x10CaseHistoryEntry\x12\x16\n" +
+	"\x06action\x18\x01 \x01(\tR\x06action\x12>\n" +
+	"\vfrom_status\x18\x02 \x01(\x0e2\x1d.treue.feedback.v1.CaseStatusR\n" +
+	"fromStatus\x12:\n" +
+	"\tto_status\x18\x03 \x01(\x0e2\x1d.treue.feedback.v1.CaseStatusR\btoStatus\x12\x0e\n" +
+	"\x02by\x18\x04 \x01(\tR\x02by\x12*\n" +
+	"\x02at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x12\n" +
+	"\x04note\x18\x06 \x01(\tR\x04note\"s\n" +
+	"\bCaseNote\x12\x17\n" +
+	"\anote_id\x18\x01 \x01(\x03R\x06noteId\x12\x0e\n" +
+	"\x02by\x18\x02 \x01(\tR\x02by\x12*\n" +
+	"\x02at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x12\n" +
+	"\x04text\x18\x04 \x01(\tR\x04text\"\x99\x02\n" +
 	"\x10ListCasesRequest\x12\x1b\n" +
 	"\x04team\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04team\x12?\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x1d.treue.feedback.v1.CaseStatusB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06status\x12\x18\n" +
@@ -587,25 +1867,92 @@ const file_treue_feedback_v1_feedback_proto_rawDesc = "" +
 	"\tpage_size\x18\x04 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12'\n" +
 	"\n" +
-	"page_token\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\tpageToken\"j\n" +
+	"page_token\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\tpageToken\x12$\n" +
+	"\bassignee\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\bassignee\x12\x15\n" +
+	"\x06by_due\x18\a \x01(\bR\x05byDue\"j\n" +
 	"\x11ListCasesResponse\x12-\n" +
 	"\x05cases\x18\x01 \x03(\v2\x17.treue.feedback.v1.CaseR\x05cases\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"3\n" +
 	"\x0eGetCaseRequest\x12!\n" +
 	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\">\n" +
 	"\x0fGetCaseResponse\x12+\n" +
-	"\x04case\x18\x01 \x01(\v2\x17.treue.feedback.v1.CaseR\x04case\"\x9b\x01\n" +
+	"\x04case\x18\x01 \x01(\v2\x17.treue.feedback.v1.CaseR\x04case\"\xc3\x01\n" +
 	"\x12ResolveCaseRequest\x12!\n" +
 	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\x12D\n" +
 	"\aoutcome\x18\x02 \x01(\x0e2\x1e.treue.feedback.v1.CaseOutcomeB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\aoutcome\x12\x1c\n" +
-	"\x04note\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xa0\x1fR\x04note\"B\n" +
+	"\x04note\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xa0\x1fR\x04note\x12&\n" +
+	"\n" +
+	"root_cause\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18@R\trootCause\"B\n" +
 	"\x13ResolveCaseResponse\x12+\n" +
-	"\x04case\x18\x01 \x01(\v2\x17.treue.feedback.v1.CaseR\x04case2\xad\x03\n" +
+	"\x04case\x18\x01 \x01(\v2\x17.treue.feedback.v1.CaseR\x04case\"Y\n" +
+	"\x16AcknowledgeCaseRequest\x12!\n" +
+	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\x12\x1c\n" +
+	"\x04note\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xa0\x1fR\x04note\"F\n" +
+	"\x17AcknowledgeCaseResponse\x12+\n" +
+	"\x04case\x18\x01 \x01(\v2\x17.treue.feedback.v1.CaseR\x04case\"W\n" +
+	"\x14RecordContactRequest\x12!\n" +
+	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\x12\x1c\n" +
+	"\x04note\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xa0\x1fR\x04note\"D\n" +
+	"\x15RecordContactResponse\x12+\n" +
+	"\x04case\x18\x01 \x01(\v2\x17.treue.feedback.v1.CaseR\x04case\"Y\n" +
+	"\x16WaitForCustomerRequest\x12!\n" +
+	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\x12\x1c\n" +
+	"\x04note\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xa0\x1fR\x04note\"F\n" +
+	"\x17WaitForCustomerResponse\x12+\n" +
+	"\x04case\x18\x01 \x01(\v2\x17.treue.feedback.v1.CaseR\x04case\"T\n" +
+	"\x11ResumeCaseRequest\x12!\n" +
+	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\x12\x1c\n" +
+	"\x04note\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xa0\x1fR\x04note\"A\n" +
+	"\x12ResumeCaseResponse\x12+\n" +
+	"\x04case\x18\x01 \x01(\v2\x17.treue.feedback.v1.CaseR\x04case\"S\n" +
+	"\x10CloseCaseRequest\x12!\n" +
+	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\x12\x1c\n" +
+	"\x04note\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xa0\x1fR\x04note\"@\n" +
+	"\x11CloseCaseResponse\x12+\n" +
+	"\x04case\x18\x01 \x01(\v2\x17.treue.feedback.v1.CaseR\x04case\"T\n" +
+	"\x11ReopenCaseRequest\x12!\n" +
+	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\x12\x1c\n" +
+	"\x04note\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xa0\x1fR\x04note\"A\n" +
+	"\x12ReopenCaseResponse\x12+\n" +
+	"\x04case\x18\x01 \x01(\v2\x17.treue.feedback.v1.CaseR\x04case\"S\n" +
+	"\x0eAddNoteRequest\x12!\n" +
+	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\x12\x1e\n" +
+	"\x04text\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xa0\x1fR\x04text\">\n" +
+	"\x0fAddNoteResponse\x12+\n" +
+	"\x04case\x18\x01 \x01(\v2\x17.treue.feedback.v1.CaseR\x04case\"\xc0\x01\n" +
+	"\x13ReassignCaseRequest\x12!\n" +
+	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\x12'\n" +
+	"\bstaff_id\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01H\x00R\astaffId\x122\n" +
+	"\x0fteam_assignment\x18\x03 \x01(\bB\a\xbaH\x04j\x02\b\x01H\x00R\x0eteamAssignment\x12\x1c\n" +
+	"\x04note\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xa0\x1fR\x04noteB\v\n" +
+	"\x02to\x12\x05\xbaH\x02\b\x01\"C\n" +
+	"\x14ReassignCaseResponse\x12+\n" +
+	"\x04case\x18\x01 \x01(\v2\x17.treue.feedback.v1.CaseR\x04case\"{\n" +
+	"\x11MergeCasesRequest\x120\n" +
+	"\x0fprimary_case_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\rprimaryCaseId\x124\n" +
+	"\x11duplicate_case_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x0fduplicateCaseId\"~\n" +
+	"\x12MergeCasesResponse\x121\n" +
+	"\aprimary\x18\x01 \x01(\v2\x17.treue.feedback.v1.CaseR\aprimary\x125\n" +
+	"\tduplicate\x18\x02 \x01(\v2\x17.treue.feedback.v1.CaseR\tduplicate2\xf9\f\n" +
 	"\x0fFeedbackService\x12\x8a\x01\n" +
 	"\tListCases\x12#.treue.feedback.v1.ListCasesRequest\x1a$.treue.feedback.v1.ListCasesResponse\"2\xca\xf3\x18\x05admin\xca\xf3\x18\rservice_agent\xca\xf3\x18\tmarketing\xca\xf3\x18\aauditor\x12\x84\x01\n" +
 	"\aGetCase\x12!.treue.feedback.v1.GetCaseRequest\x1a\".treue.feedback.v1.GetCaseResponse\"2\xca\xf3\x18\x05admin\xca\xf3\x18\rservice_agent\xca\xf3\x18\tmarketing\xca\xf3\x18\aauditor\x12\x85\x01\n" +
-	"\vResolveCase\x12%.treue.feedback.v1.ResolveCaseRequest\x1a&.treue.feedback.v1.ResolveCaseResponse\"'\xca\xf3\x18\x05admin\xca\xf3\x18\rservice_agent\xca\xf3\x18\tmarketingB\xcb\x01\n" +
+	"\vResolveCase\x12%.treue.feedback.v1.ResolveCaseRequest\x1a&.treue.feedback.v1.ResolveCaseResponse\"'\xca\xf3\x18\x05admin\xca\xf3\x18\rservice_agent\xca\xf3\x18\tmarketing\x12\x91\x01\n" +
+	"\x0fAcknowledgeCase\x12).treue.feedback.v1.AcknowledgeCaseRequest\x1a*.treue.feedback.v1.AcknowledgeCaseResponse\"'\xca\xf3\x18\x05admin\xca\xf3\x18\rservice_agent\xca\xf3\x18\tmarketing\x12\x8b\x01\n" +
+	"\rRecordContact\x12'.treue.feedback.v1.RecordContactRequest\x1a(.treue.feedback.v1.RecordContactResponse\"'\xca\xf3\x18\x05admin\xca\xf3\x18\rservice_agent\xca\xf3\x18\tmarketing\x12\x91\x01\n" +
+	"\x0fWaitForCustomer\x12).treue.feedback.v1.WaitForCustomerRequest\x1a*.treue.feedback.v1.WaitForCustomerResponse\"'\xca\xf3\x18\x05admin\xca\xf3\x18\rservice_agent\xca\xf3\x18\tmarketing\x12\x82\x01\n" +
+	"\n" +
+	"ResumeCase\x12$.treue.feedback.v1.ResumeCaseRequest\x1a%.treue.feedback.v1.ResumeCaseResponse\"'\xca\xf3\x18\x05admin\xca\xf3\x18\rservice_agent\xca\xf3\x18\tmarketing\x12\x7f\n" +
+	"\tCloseCase\x12#.treue.feedback.v1.CloseCaseRequest\x1a$.treue.feedback.v1.CloseCaseResponse\"'\xca\xf3\x18\x05admin\xca\xf3\x18\rservice_agent\xca\xf3\x18\tmarketing\x12\x82\x01\n" +
+	"\n" +
+	"ReopenCase\x12$.treue.feedback.v1.ReopenCaseRequest\x1a%.treue.feedback.v1.ReopenCaseResponse\"'\xca\xf3\x18\x05admin\xca\xf3\x18\rservice_agent\xca\xf3\x18\tmarketing\x12y\n" +
+	"\aAddNote\x12!.treue.feedback.v1.AddNoteRequest\x1a\".treue.feedback.v1.AddNoteResponse\"'\xca\xf3\x18\x05admin\xca\xf3\x18\rservice_agent\xca\xf3\x18\tmarketing\x12\x88\x01\n" +
+	"\fReassignCase\x12&.treue.feedback.v1.ReassignCaseRequest\x1a'.treue.feedback.v1.ReassignCaseResponse\"'\xca\xf3\x18\x05admin\xca\xf3\x18\rservice_agent\xca\xf3\x18\tmarketing\x12\x82\x01\n" +
+	"\n" +
+	"MergeCases\x12$.treue.feedback.v1.MergeCasesRequest\x1a%.treue.feedback.v1.MergeCasesResponse\"'\xca\xf3\x18\x05admin\xca\xf3\x18\rservice_agent\xca\xf3\x18\tmarketingB\xcb\x01\n" +
 	"\x15com.treue.feedback.v1B\rFeedbackProtoP\x01Z=github.com/treue/treue/proto/gen/treue/feedback/v1;feedbackv1\xa2\x02\x03TFX\xaa\x02\x11Treue.Feedback.V1\xca\x02\x11Treue\\Feedback\\V1\xe2\x02\x1dTreue\\Feedback\\V1\\GPBMetadata\xea\x02\x13Treue::Feedback::V1b\x06proto3"
 
 var (
@@ -620,49 +1967,109 @@ func file_treue_feedback_v1_feedback_proto_rawDescGZIP() []byte {
 	return file_treue_feedback_v1_feedback_proto_rawDescData
 }
 
-var file_treue_feedback_v1_feedback_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_treue_feedback_v1_feedback_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_treue_feedback_v1_feedback_proto_goTypes = []any{
-	(*Case)(nil),                  // 0: treue.feedback.v1.Case
-	(*ListCasesRequest)(nil),      // 1: treue.feedback.v1.ListCasesRequest
-	(*ListCasesResponse)(nil),     // 2: treue.feedback.v1.ListCasesResponse
-	(*GetCaseRequest)(nil),        // 3: treue.feedback.v1.GetCaseRequest
-	(*GetCaseResponse)(nil),       // 4: treue.feedback.v1.GetCaseResponse
-	(*ResolveCaseRequest)(nil),    // 5: treue.feedback.v1.ResolveCaseRequest
-	(*ResolveCaseResponse)(nil),   // 6: treue.feedback.v1.ResolveCaseResponse
-	(CaseKind)(0),                 // 7: treue.feedback.v1.CaseKind
-	(CaseStatus)(0),               // 8: treue.feedback.v1.CaseStatus
-	(v1.NpsClass)(0),              // 9: treue.common.v1.NpsClass
-	(v1.Touchpoint)(0),            // 10: treue.common.v1.Touchpoint
-	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
-	(CaseOutcome)(0),              // 12: treue.feedback.v1.CaseOutcome
-	(v1.ScoreKind)(0),             // 13: treue.common.v1.ScoreKind
+	(*Case)(nil),                    // 0: treue.feedback.v1.Case
+	(*CaseHistoryEntry)(nil),        // 1: treue.feedback.v1.CaseHistoryEntry
+	(*CaseNote)(nil),                // 2: treue.feedback.v1.CaseNote
+	(*ListCasesRequest)(nil),        // 3: treue.feedback.v1.ListCasesRequest
+	(*ListCasesResponse)(nil),       // 4: treue.feedback.v1.ListCasesResponse
+	(*GetCaseRequest)(nil),          // 5: treue.feedback.v1.GetCaseRequest
+	(*GetCaseResponse)(nil),         // 6: treue.feedback.v1.GetCaseResponse
+	(*ResolveCaseRequest)(nil),      // 7: treue.feedback.v1.ResolveCaseRequest
+	(*ResolveCaseResponse)(nil),     // 8: treue.feedback.v1.ResolveCaseResponse
+	(*AcknowledgeCaseRequest)(nil),  // 9: treue.feedback.v1.AcknowledgeCaseRequest
+	(*AcknowledgeCaseResponse)(nil), // 10: treue.feedback.v1.AcknowledgeCaseResponse
+	(*RecordContactRequest)(nil),    // 11: treue.feedback.v1.RecordContactRequest
+	(*RecordContactResponse)(nil),   // 12: treue.feedback.v1.RecordContactResponse
+	(*WaitForCustomerRequest)(nil),  // 13: treue.feedback.v1.WaitForCustomerRequest
+	(*WaitForCustomerResponse)(nil), // 14: treue.feedback.v1.WaitForCustomerResponse
+	(*ResumeCaseRequest)(nil),       // 15: treue.feedback.v1.ResumeCaseRequest
+	(*ResumeCaseResponse)(nil),      // 16: treue.feedback.v1.ResumeCaseResponse
+	(*CloseCaseRequest)(nil),        // 17: treue.feedback.v1.CloseCaseRequest
+	(*CloseCaseResponse)(nil),       // 18: treue.feedback.v1.CloseCaseResponse
+	(*ReopenCaseRequest)(nil),       // 19: treue.feedback.v1.ReopenCaseRequest
+	(*ReopenCaseResponse)(nil),      // 20: treue.feedback.v1.ReopenCaseResponse
+	(*AddNoteRequest)(nil),          // 21: treue.feedback.v1.AddNoteRequest
+	(*AddNoteResponse)(nil),         // 22: treue.feedback.v1.AddNoteResponse
+	(*ReassignCaseRequest)(nil),     // 23: treue.feedback.v1.ReassignCaseRequest
+	(*ReassignCaseResponse)(nil),    // 24: treue.feedback.v1.ReassignCaseResponse
+	(*MergeCasesRequest)(nil),       // 25: treue.feedback.v1.MergeCasesRequest
+	(*MergeCasesResponse)(nil),      // 26: treue.feedback.v1.MergeCasesResponse
+	(CaseKind)(0),                   // 27: treue.feedback.v1.CaseKind
+	(CaseStatus)(0),                 // 28: treue.feedback.v1.CaseStatus
+	(v1.NpsClass)(0),                // 29: treue.common.v1.NpsClass
+	(v1.Touchpoint)(0),              // 30: treue.common.v1.Touchpoint
+	(*timestamppb.Timestamp)(nil),   // 31: google.protobuf.Timestamp
+	(CaseOutcome)(0),                // 32: treue.feedback.v1.CaseOutcome
+	(v1.ScoreKind)(0),               // 33: treue.common.v1.ScoreKind
 }
 var file_treue_feedback_v1_feedback_proto_depIdxs = []int32{
-	7,  // 0: treue.feedback.v1.Case.kind:type_name -> treue.feedback.v1.CaseKind
-	8,  // 1: treue.feedback.v1.Case.status:type_name -> treue.feedback.v1.CaseStatus
-	9,  // 2: treue.feedback.v1.Case.nps_class:type_name -> treue.common.v1.NpsClass
-	10, // 3: treue.feedback.v1.Case.touchpoint:type_name -> treue.common.v1.Touchpoint
-	11, // 4: treue.feedback.v1.Case.opened_at:type_name -> google.protobuf.Timestamp
-	11, // 5: treue.feedback.v1.Case.due_at:type_name -> google.protobuf.Timestamp
-	12, // 6: treue.feedback.v1.Case.outcome:type_name -> treue.feedback.v1.CaseOutcome
-	11, // 7: treue.feedback.v1.Case.resolved_at:type_name -> google.protobuf.Timestamp
-	13, // 8: treue.feedback.v1.Case.score_kind:type_name -> treue.common.v1.ScoreKind
-	8,  // 9: treue.feedback.v1.ListCasesRequest.status:type_name -> treue.feedback.v1.CaseStatus
-	0,  // 10: treue.feedback.v1.ListCasesResponse.cases:type_name -> treue.feedback.v1.Case
-	0,  // 11: treue.feedback.v1.GetCaseResponse.case:type_name -> treue.feedback.v1.Case
-	12, // 12: treue.feedback.v1.ResolveCaseRequest.outcome:type_name -> treue.feedback.v1.CaseOutcome
-	0,  // 13: treue.feedback.v1.ResolveCaseResponse.case:type_name -> treue.feedback.v1.Case
-	1,  // 14: treue.feedback.v1.FeedbackService.ListCases:input_type -> treue.feedback.v1.ListCasesRequest
-	3,  // 15: treue.feedback.v1.FeedbackService.GetCase:input_type -> treue.feedback.v1.GetCaseRequest
-	5,  // 16: treue.feedback.v1.FeedbackService.ResolveCase:input_type -> treue.feedback.v1.ResolveCaseRequest
-	2,  // 17: treue.feedback.v1.FeedbackService.ListCases:output_type -> treue.feedback.v1.ListCasesResponse
-	4,  // 18: treue.feedback.v1.FeedbackService.GetCase:output_type -> treue.feedback.v1.GetCaseResponse
-	6,  // 19: treue.feedback.v1.FeedbackService.ResolveCase:output_type -> treue.feedback.v1.ResolveCaseResponse
-	17, // [17:20] is the sub-list for method output_type
-	14, // [14:17] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	27, // 0: treue.feedback.v1.Case.kind:type_name -> treue.feedback.v1.CaseKind
+	28, // 1: treue.feedback.v1.Case.status:type_name -> treue.feedback.v1.CaseStatus
+	29, // 2: treue.feedback.v1.Case.nps_class:type_name -> treue.common.v1.NpsClass
+	30, // 3: treue.feedback.v1.Case.touchpoint:type_name -> treue.common.v1.Touchpoint
+	31, // 4: treue.feedback.v1.Case.opened_at:type_name -> google.protobuf.Timestamp
+	31, // 5: treue.feedback.v1.Case.due_at:type_name -> google.protobuf.Timestamp
+	32, // 6: treue.feedback.v1.Case.outcome:type_name -> treue.feedback.v1.CaseOutcome
+	31, // 7: treue.feedback.v1.Case.resolved_at:type_name -> google.protobuf.Timestamp
+	33, // 8: treue.feedback.v1.Case.score_kind:type_name -> treue.common.v1.ScoreKind
+	31, // 9: treue.feedback.v1.Case.first_contact_due_at:type_name -> google.protobuf.Timestamp
+	31, // 10: treue.feedback.v1.Case.acknowledged_at:type_name -> google.protobuf.Timestamp
+	31, // 11: treue.feedback.v1.Case.contacted_at:type_name -> google.protobuf.Timestamp
+	31, // 12: treue.feedback.v1.Case.waiting_since:type_name -> google.protobuf.Timestamp
+	31, // 13: treue.feedback.v1.Case.reminded_at:type_name -> google.protobuf.Timestamp
+	31, // 14: treue.feedback.v1.Case.closed_at:type_name -> google.protobuf.Timestamp
+	1,  // 15: treue.feedback.v1.Case.history:type_name -> treue.feedback.v1.CaseHistoryEntry
+	2,  // 16: treue.feedback.v1.Case.notes:type_name -> treue.feedback.v1.CaseNote
+	28, // 17: treue.feedback.v1.CaseHistoryEntry.from_status:type_name -> treue.feedback.v1.CaseStatus
+	28, // 18: treue.feedback.v1.CaseHistoryEntry.to_status:type_name -> treue.feedback.v1.CaseStatus
+	31, // 19: treue.feedback.v1.CaseHistoryEntry.at:type_name -> google.protobuf.Timestamp
+	31, // 20: treue.feedback.v1.CaseNote.at:type_name -> google.protobuf.Timestamp
+	28, // 21: treue.feedback.v1.ListCasesRequest.status:type_name -> treue.feedback.v1.CaseStatus
+	0,  // 22: treue.feedback.v1.ListCasesResponse.cases:type_name -> treue.feedback.v1.Case
+	0,  // 23: treue.feedback.v1.GetCaseResponse.case:type_name -> treue.feedback.v1.Case
+	32, // 24: treue.feedback.v1.ResolveCaseRequest.outcome:type_name -> treue.feedback.v1.CaseOutcome
+	0,  // 25: treue.feedback.v1.ResolveCaseResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 26: treue.feedback.v1.AcknowledgeCaseResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 27: treue.feedback.v1.RecordContactResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 28: treue.feedback.v1.WaitForCustomerResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 29: treue.feedback.v1.ResumeCaseResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 30: treue.feedback.v1.CloseCaseResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 31: treue.feedback.v1.ReopenCaseResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 32: treue.feedback.v1.AddNoteResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 33: treue.feedback.v1.ReassignCaseResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 34: treue.feedback.v1.MergeCasesResponse.primary:type_name -> treue.feedback.v1.Case
+	0,  // 35: treue.feedback.v1.MergeCasesResponse.duplicate:type_name -> treue.feedback.v1.Case
+	3,  // 36: treue.feedback.v1.FeedbackService.ListCases:input_type -> treue.feedback.v1.ListCasesRequest
+	5,  // 37: treue.feedback.v1.FeedbackService.GetCase:input_type -> treue.feedback.v1.GetCaseRequest
+	7,  // 38: treue.feedback.v1.FeedbackService.ResolveCase:input_type -> treue.feedback.v1.ResolveCaseRequest
+	9,  // 39: treue.feedback.v1.FeedbackService.AcknowledgeCase:input_type -> treue.feedback.v1.AcknowledgeCaseRequest
+	11, // 40: treue.feedback.v1.FeedbackService.RecordContact:input_type -> treue.feedback.v1.RecordContactRequest
+	13, // 41: treue.feedback.v1.FeedbackService.WaitForCustomer:input_type -> treue.feedback.v1.WaitForCustomerRequest
+	15, // 42: treue.feedback.v1.FeedbackService.ResumeCase:input_type -> treue.feedback.v1.ResumeCaseRequest
+	17, // 43: treue.feedback.v1.FeedbackService.CloseCase:input_type -> treue.feedback.v1.CloseCaseRequest
+	19, // 44: treue.feedback.v1.FeedbackService.ReopenCase:input_type -> treue.feedback.v1.ReopenCaseRequest
+	21, // 45: treue.feedback.v1.FeedbackService.AddNote:input_type -> treue.feedback.v1.AddNoteRequest
+	23, // 46: treue.feedback.v1.FeedbackService.ReassignCase:input_type -> treue.feedback.v1.ReassignCaseRequest
+	25, // 47: treue.feedback.v1.FeedbackService.MergeCases:input_type -> treue.feedback.v1.MergeCasesRequest
+	4,  // 48: treue.feedback.v1.FeedbackService.ListCases:output_type -> treue.feedback.v1.ListCasesResponse
+	6,  // 49: treue.feedback.v1.FeedbackService.GetCase:output_type -> treue.feedback.v1.GetCaseResponse
+	8,  // 50: treue.feedback.v1.FeedbackService.ResolveCase:output_type -> treue.feedback.v1.ResolveCaseResponse
+	10, // 51: treue.feedback.v1.FeedbackService.AcknowledgeCase:output_type -> treue.feedback.v1.AcknowledgeCaseResponse
+	12, // 52: treue.feedback.v1.FeedbackService.RecordContact:output_type -> treue.feedback.v1.RecordContactResponse
+	14, // 53: treue.feedback.v1.FeedbackService.WaitForCustomer:output_type -> treue.feedback.v1.WaitForCustomerResponse
+	16, // 54: treue.feedback.v1.FeedbackService.ResumeCase:output_type -> treue.feedback.v1.ResumeCaseResponse
+	18, // 55: treue.feedback.v1.FeedbackService.CloseCase:output_type -> treue.feedback.v1.CloseCaseResponse
+	20, // 56: treue.feedback.v1.FeedbackService.ReopenCase:output_type -> treue.feedback.v1.ReopenCaseResponse
+	22, // 57: treue.feedback.v1.FeedbackService.AddNote:output_type -> treue.feedback.v1.AddNoteResponse
+	24, // 58: treue.feedback.v1.FeedbackService.ReassignCase:output_type -> treue.feedback.v1.ReassignCaseResponse
+	26, // 59: treue.feedback.v1.FeedbackService.MergeCases:output_type -> treue.feedback.v1.MergeCasesResponse
+	48, // [48:60] is the sub-list for method output_type
+	36, // [36:48] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_treue_feedback_v1_feedback_proto_init() }
@@ -671,13 +2078,17 @@ func file_treue_feedback_v1_feedback_proto_init() {
 		return
 	}
 	file_treue_feedback_v1_events_proto_init()
+	file_treue_feedback_v1_feedback_proto_msgTypes[23].OneofWrappers = []any{
+		(*ReassignCaseRequest_StaffId)(nil),
+		(*ReassignCaseRequest_TeamAssignment)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_treue_feedback_v1_feedback_proto_rawDesc), len(file_treue_feedback_v1_feedback_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

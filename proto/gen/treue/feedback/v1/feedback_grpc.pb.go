@@ -19,9 +19,18 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	FeedbackService_ListCases_FullMethodName   = "/treue.feedback.v1.FeedbackService/ListCases"
-	FeedbackService_GetCase_FullMethodName     = "/treue.feedback.v1.FeedbackService/GetCase"
-	FeedbackService_ResolveCase_FullMethodName = "/treue.feedback.v1.FeedbackService/ResolveCase"
+	FeedbackService_ListCases_FullMethodName       = "/treue.feedback.v1.FeedbackService/ListCases"
+	FeedbackService_GetCase_FullMethodName         = "/treue.feedback.v1.FeedbackService/GetCase"
+	FeedbackService_ResolveCase_FullMethodName     = "/treue.feedback.v1.FeedbackService/ResolveCase"
+	FeedbackService_AcknowledgeCase_FullMethodName = "/treue.feedback.v1.FeedbackService/AcknowledgeCase"
+	FeedbackService_RecordContact_FullMethodName   = "/treue.feedback.v1.FeedbackService/RecordContact"
+	FeedbackService_WaitForCustomer_FullMethodName = "/treue.feedback.v1.FeedbackService/WaitForCustomer"
+	FeedbackService_ResumeCase_FullMethodName      = "/treue.feedback.v1.FeedbackService/ResumeCase"
+	FeedbackService_CloseCase_FullMethodName       = "/treue.feedback.v1.FeedbackService/CloseCase"
+	FeedbackService_ReopenCase_FullMethodName      = "/treue.feedback.v1.FeedbackService/ReopenCase"
+	FeedbackService_AddNote_FullMethodName         = "/treue.feedback.v1.FeedbackService/AddNote"
+	FeedbackService_ReassignCase_FullMethodName    = "/treue.feedback.v1.FeedbackService/ReassignCase"
+	FeedbackService_MergeCases_FullMethodName      = "/treue.feedback.v1.FeedbackService/MergeCases"
 )
 
 // FeedbackServiceClient is the client API for FeedbackService service.
@@ -35,6 +44,24 @@ type FeedbackServiceClient interface {
 	// ResolveCase closes a case with an outcome. Resolving a resolved case gets
 	// FailedPrecondition (reason ALREADY_RESOLVED).
 	ResolveCase(ctx context.Context, in *ResolveCaseRequest, opts ...grpc.CallOption) (*ResolveCaseResponse, error)
+	// AcknowledgeCase: an agent takes the case on (OPEN → ACKNOWLEDGED). An illegal move gets FailedPrecondition (reason ILLEGAL_TRANSITION).
+	AcknowledgeCase(ctx context.Context, in *AcknowledgeCaseRequest, opts ...grpc.CallOption) (*AcknowledgeCaseResponse, error)
+	// RecordContact: the customer was contacted (OPEN/ACKNOWLEDGED → CONTACTED); the first-contact clock stops. An illegal move gets FailedPrecondition (reason ILLEGAL_TRANSITION).
+	RecordContact(ctx context.Context, in *RecordContactRequest, opts ...grpc.CallOption) (*RecordContactResponse, error)
+	// WaitForCustomer: the case waits for the customer (ACKNOWLEDGED/CONTACTED → WAITING); its SLA clocks pause. An illegal move gets FailedPrecondition (reason ILLEGAL_TRANSITION).
+	WaitForCustomer(ctx context.Context, in *WaitForCustomerRequest, opts ...grpc.CallOption) (*WaitForCustomerResponse, error)
+	// ResumeCase: the wait ends (WAITING → where it was); the due times move by the business time waited. An illegal move gets FailedPrecondition (reason ILLEGAL_TRANSITION).
+	ResumeCase(ctx context.Context, in *ResumeCaseRequest, opts ...grpc.CallOption) (*ResumeCaseResponse, error)
+	// CloseCase: the resolution stands (RESOLVED → CLOSED). An illegal move gets FailedPrecondition (reason ILLEGAL_TRANSITION).
+	CloseCase(ctx context.Context, in *CloseCaseRequest, opts ...grpc.CallOption) (*CloseCaseResponse, error)
+	// ReopenCase: the work was not done (RESOLVED/CLOSED → OPEN). An illegal move gets FailedPrecondition (reason ILLEGAL_TRANSITION).
+	ReopenCase(ctx context.Context, in *ReopenCaseRequest, opts ...grpc.CallOption) (*ReopenCaseResponse, error)
+	// AddNote: adds a note to the case. An illegal move gets FailedPrecondition (reason ILLEGAL_TRANSITION).
+	AddNote(ctx context.Context, in *AddNoteRequest, opts ...grpc.CallOption) (*AddNoteResponse, error)
+	// ReassignCase: hands the case to a staff member, or back to the team's assignment. An illegal move gets FailedPrecondition (reason ILLEGAL_TRANSITION).
+	ReassignCase(ctx context.Context, in *ReassignCaseRequest, opts ...grpc.CallOption) (*ReassignCaseResponse, error)
+	// MergeCases: closes a duplicate case of the same member into a primary one; its notes move there. An illegal move gets FailedPrecondition (reason ILLEGAL_TRANSITION).
+	MergeCases(ctx context.Context, in *MergeCasesRequest, opts ...grpc.CallOption) (*MergeCasesResponse, error)
 }
 
 type feedbackServiceClient struct {
@@ -75,6 +102,96 @@ func (c *feedbackServiceClient) ResolveCase(ctx context.Context, in *ResolveCase
 	return out, nil
 }
 
+func (c *feedbackServiceClient) AcknowledgeCase(ctx context.Context, in *AcknowledgeCaseRequest, opts ...grpc.CallOption) (*AcknowledgeCaseResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AcknowledgeCaseResponse)
+	err := c.cc.Invoke(ctx, FeedbackService_AcknowledgeCase_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *feedbackServiceClient) RecordContact(ctx context.Context, in *RecordContactRequest, opts ...grpc.CallOption) (*RecordContactResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecordContactResponse)
+	err := c.cc.Invoke(ctx, FeedbackService_RecordContact_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *feedbackServiceClient) WaitForCustomer(ctx context.Context, in *WaitForCustomerRequest, opts ...grpc.CallOption) (*WaitForCustomerResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(WaitForCustomerResponse)
+	err := c.cc.Invoke(ctx, FeedbackService_WaitForCustomer_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *feedbackServiceClient) ResumeCase(ctx context.Context, in *ResumeCaseRequest, opts ...grpc.CallOption) (*ResumeCaseResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ResumeCaseResponse)
+	err := c.cc.Invoke(ctx, FeedbackService_ResumeCase_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *feedbackServiceClient) CloseCase(ctx context.Context, in *CloseCaseRequest, opts ...grpc.CallOption) (*CloseCaseResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CloseCaseResponse)
+	err := c.cc.Invoke(ctx, FeedbackService_CloseCase_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *feedbackServiceClient) ReopenCase(ctx context.Context, in *ReopenCaseRequest, opts ...grpc.CallOption) (*ReopenCaseResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReopenCaseResponse)
+	err := c.cc.Invoke(ctx, FeedbackService_ReopenCase_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *feedbackServiceClient) AddNote(ctx context.Context, in *AddNoteRequest, opts ...grpc.CallOption) (*AddNoteResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AddNoteResponse)
+	err := c.cc.Invoke(ctx, FeedbackService_AddNote_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *feedbackServiceClient) ReassignCase(ctx context.Context, in *ReassignCaseRequest, opts ...grpc.CallOption) (*ReassignCaseResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReassignCaseResponse)
+	err := c.cc.Invoke(ctx, FeedbackService_ReassignCase_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *feedbackServiceClient) MergeCases(ctx context.Context, in *MergeCasesRequest, opts ...grpc.CallOption) (*MergeCasesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MergeCasesResponse)
+	err := c.cc.Invoke(ctx, FeedbackService_MergeCases_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // FeedbackServiceServer is the server API for FeedbackService service.
 // All implementations must embed UnimplementedFeedbackServiceServer
 // for forward compatibility.
@@ -86,6 +203,24 @@ type FeedbackServiceServer interface {
 	// ResolveCase closes a case with an outcome. Resolving a resolved case gets
 	// FailedPrecondition (reason ALREADY_RESOLVED).
 	ResolveCase(context.Context, *ResolveCaseRequest) (*ResolveCaseResponse, error)
+	// AcknowledgeCase: an agent takes the case on (OPEN → ACKNOWLEDGED). An illegal move gets FailedPrecondition (reason ILLEGAL_TRANSITION).
+	AcknowledgeCase(context.Context, *AcknowledgeCaseRequest) (*AcknowledgeCaseResponse, error)
+	// RecordContact: the customer was contacted (OPEN/ACKNOWLEDGED → CONTACTED); the first-contact clock stops. An illegal move gets FailedPrecondition (reason ILLEGAL_TRANSITION).
+	RecordContact(context.Context, *RecordContactRequest) (*RecordContactResponse, error)
+	// WaitForCustomer: the case waits for the customer (ACKNOWLEDGED/CONTACTED → WAITING); its SLA clocks pause. An illegal move gets FailedPrecondition (reason ILLEGAL_TRANSITION).
+	WaitForCustomer(context.Context, *WaitForCustomerRequest) (*WaitForCustomerResponse, error)
+	// ResumeCase: the wait ends (WAITING → where it was); the due times move by the business time waited. An illegal move gets FailedPrecondition (reason ILLEGAL_TRANSITION).
+	ResumeCase(context.Context, *ResumeCaseRequest) (*ResumeCaseResponse, error)
+	// CloseCase: the resolution stands (RESOLVED → CLOSED). An illegal move gets FailedPrecondition (reason ILLEGAL_TRANSITION).
+	CloseCase(context.Context, *CloseCaseRequest) (*CloseCaseResponse, error)
+	// ReopenCase: the work was not done (RESOLVED/CLOSED → OPEN). An illegal move gets FailedPrecondition (reason ILLEGAL_TRANSITION).
+	ReopenCase(context.Context, *ReopenCaseRequest) (*ReopenCaseResponse, error)
+	// AddNote: adds a note to the case. An illegal move gets FailedPrecondition (reason ILLEGAL_TRANSITION).
+	AddNote(context.Context, *AddNoteRequest) (*AddNoteResponse, error)
+	// ReassignCase: hands the case to a staff member, or back to the team's assignment. An illegal move gets FailedPrecondition (reason ILLEGAL_TRANSITION).
+	ReassignCase(context.Context, *ReassignCaseRequest) (*ReassignCaseResponse, error)
+	// MergeCases: closes a duplicate case of the same member into a primary one; its notes move there. An illegal move gets FailedPrecondition (reason ILLEGAL_TRANSITION).
+	MergeCases(context.Context, *MergeCasesRequest) (*MergeCasesResponse, error)
 	mustEmbedUnimplementedFeedbackServiceServer()
 }
 
@@ -104,6 +239,33 @@ func (UnimplementedFeedbackServiceServer) GetCase(context.Context, *GetCaseReque
 }
 func (UnimplementedFeedbackServiceServer) ResolveCase(context.Context, *ResolveCaseRequest) (*ResolveCaseResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ResolveCase not implemented")
+}
+func (UnimplementedFeedbackServiceServer) AcknowledgeCase(context.Context, *AcknowledgeCaseRequest) (*AcknowledgeCaseResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AcknowledgeCase not implemented")
+}
+func (UnimplementedFeedbackServiceServer) RecordContact(context.Context, *RecordContactRequest) (*RecordContactResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecordContact not implemented")
+}
+func (UnimplementedFeedbackServiceServer) WaitForCustomer(context.Context, *WaitForCustomerRequest) (*WaitForCustomerResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method WaitForCustomer not implemented")
+}
+func (UnimplementedFeedbackServiceServer) ResumeCase(context.Context, *ResumeCaseRequest) (*ResumeCaseResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ResumeCase not implemented")
+}
+func (UnimplementedFeedbackServiceServer) CloseCase(context.Context, *CloseCaseRequest) (*CloseCaseResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CloseCase not implemented")
+}
+func (UnimplementedFeedbackServiceServer) ReopenCase(context.Context, *ReopenCaseRequest) (*ReopenCaseResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReopenCase not implemented")
+}
+func (UnimplementedFeedbackServiceServer) AddNote(context.Context, *AddNoteRequest) (*AddNoteResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddNote not implemented")
+}
+func (UnimplementedFeedbackServiceServer) ReassignCase(context.Context, *ReassignCaseRequest) (*ReassignCaseResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReassignCase not implemented")
+}
+func (UnimplementedFeedbackServiceServer) MergeCases(context.Context, *MergeCasesRequest) (*MergeCasesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method MergeCases not implemented")
 }
 func (UnimplementedFeedbackServiceServer) mustEmbedUnimplementedFeedbackServiceServer() {}
 func (UnimplementedFeedbackServiceServer) testEmbeddedByValue()                         {}
@@ -180,6 +342,168 @@ func _FeedbackService_ResolveCase_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _FeedbackService_AcknowledgeCase_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AcknowledgeCaseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FeedbackServiceServer).AcknowledgeCase(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FeedbackService_AcknowledgeCase_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FeedbackServiceServer).AcknowledgeCase(ctx, req.(*AcknowledgeCaseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FeedbackService_RecordContact_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordContactRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FeedbackServiceServer).RecordContact(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FeedbackService_RecordContact_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FeedbackServiceServer).RecordContact(ctx, req.(*RecordContactRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FeedbackService_WaitForCustomer_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(WaitForCustomerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FeedbackServiceServer).WaitForCustomer(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FeedbackService_WaitForCustomer_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FeedbackServiceServer).WaitForCustomer(ctx, req.(*WaitForCustomerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FeedbackService_ResumeCase_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ResumeCaseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FeedbackServiceServer).ResumeCase(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FeedbackService_ResumeCase_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FeedbackServiceServer).ResumeCase(ctx, req.(*ResumeCaseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FeedbackService_CloseCase_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CloseCaseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FeedbackServiceServer).CloseCase(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FeedbackService_CloseCase_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FeedbackServiceServer).CloseCase(ctx, req.(*CloseCaseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FeedbackService_ReopenCase_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReopenCaseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FeedbackServiceServer).ReopenCase(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FeedbackService_ReopenCase_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FeedbackServiceServer).ReopenCase(ctx, req.(*ReopenCaseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FeedbackService_AddNote_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AddNoteRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FeedbackServiceServer).AddNote(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FeedbackService_AddNote_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FeedbackServiceServer).AddNote(ctx, req.(*AddNoteRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FeedbackService_ReassignCase_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReassignCaseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FeedbackServiceServer).ReassignCase(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FeedbackService_ReassignCase_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FeedbackServiceServer).ReassignCase(ctx, req.(*ReassignCaseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FeedbackService_MergeCases_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MergeCasesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FeedbackServiceServer).MergeCases(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FeedbackService_MergeCases_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FeedbackServiceServer).MergeCases(ctx, req.(*MergeCasesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // FeedbackService_ServiceDesc is the grpc.ServiceDesc for FeedbackService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -198,6 +522,42 @@ var FeedbackService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ResolveCase",
 			Handler:    _FeedbackService_ResolveCase_Handler,
+		},
+		{
+			MethodName: "AcknowledgeCase",
+			Handler:    _FeedbackService_AcknowledgeCase_Handler,
+		},
+		{
+			MethodName: "RecordContact",
+			Handler:    _FeedbackService_RecordContact_Handler,
+		},
+		{
+			MethodName: "WaitForCustomer",
+			Handler:    _FeedbackService_WaitForCustomer_Handler,
+		},
+		{
+			MethodName: "ResumeCase",
+			Handler:    _FeedbackService_ResumeCase_Handler,
+		},
+		{
+			MethodName: "CloseCase",
+			Handler:    _FeedbackService_CloseCase_Handler,
+		},
+		{
+			MethodName: "ReopenCase",
+			Handler:    _FeedbackService_ReopenCase_Handler,
+		},
+		{
+			MethodName: "AddNote",
+			Handler:    _FeedbackService_AddNote_Handler,
+		},
+		{
+			MethodName: "ReassignCase",
+			Handler:    _FeedbackService_ReassignCase_Handler,
+		},
+		{
+			MethodName: "MergeCases",
+			Handler:    _FeedbackService_MergeCases_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

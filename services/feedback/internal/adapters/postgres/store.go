@@ -21,16 +21,19 @@ import (
 
 const caseColumns = `case_id::text, response_id, kind, team, status, member_id, survey_id, score, comment,
 	nps_class, touchpoint, store_id, rule_id, rule_version, submitted_at, opened_at, due_at,
-	coalesce(outcome, ''), resolution_note, resolved_by, resolved_at, anonymised_at, score_kind, employee_id`
+	coalesce(outcome, ''), resolution_note, resolved_by, resolved_at, anonymised_at, score_kind, employee_id, ` + lifecycleColumns
 
 func scanCase(row pgx.CollectableRow) (domain.Case, error) {
 	var (
 		c                      domain.Case
 		resolvedAt, anonymised *time.Time
+		lc                     lifecycleScan
 	)
-	err := row.Scan(&c.ID, &c.ResponseID, &c.Kind, &c.Team, &c.Status, &c.MemberID, &c.SurveyID, &c.Score, &c.Comment,
+	err := row.Scan(append([]any{&c.ID, &c.ResponseID, &c.Kind, &c.Team, &c.Status, &c.MemberID, &c.SurveyID, &c.Score, &c.Comment,
 		&c.NPSClass, &c.Touchpoint, &c.StoreID, &c.RuleID, &c.RuleVersion, &c.SubmittedAt, &c.OpenedAt, &c.DueAt,
-		&c.Outcome, &c.ResolutionNote, &c.ResolvedBy, &resolvedAt, &anonymised, &c.ScoreKind, &c.EmployeeID)
+		&c.Outcome, &c.ResolutionNote, &c.ResolvedBy, &resolvedAt, &anonymised, &c.ScoreKind, &c.EmployeeID},
+		lc.dest(&c)...)...)
+	lc.into(&c)
 	if resolvedAt != nil {
 		c.ResolvedAt = *resolvedAt
 	}
@@ -97,13 +100,20 @@ func (s *Store) Cases(ctx context.Context, f app.CaseFilter) ([]domain.Case, err
 	if f.After != nil {
 		afterAt, afterID = &f.After.OpenedAt, &f.After.CaseID
 	}
+	// Newest first, or (ByDue) earliest next deadline first.
+	page, order := `(opened_at, case_id) < ($4, $5::uuid)`, `opened_at DESC, case_id DESC`
+	if f.ByDue {
+		page, order = `(`+nextDeadline+`, case_id) > ($4, $5::uuid)`, nextDeadline+`, case_id`
+	}
 	rows, err := s.db.Pool.Query(ctx, `SELECT `+caseColumns+` FROM cases
 		WHERE ($1 = '' OR team = $1)
 		  AND ($2 = '' OR status = $2)
-		  AND ($3::timestamptz IS NULL OR (status = 'open' AND due_at < $3))
-		  AND ($4::timestamptz IS NULL OR (opened_at, case_id) < ($4, $5::uuid))
-		ORDER BY opened_at DESC, case_id DESC
-		LIMIT $6`, f.Team, string(f.Status), overdueAt, afterAt, afterID, f.Limit)
+		  AND ($3::timestamptz IS NULL OR (`+overdueAt3+`))
+		  AND ($4::timestamptz IS NULL OR `+page+`)
+		  AND ($7 = '' OR assignee = $7)
+		  AND ($8::text[] IS NULL OR team = ANY($8))
+		ORDER BY `+order+`
+		LIMIT $6`, f.Team, string(f.Status), overdueAt, afterAt, afterID, f.Limit, f.Assignee, f.Teams)
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +123,7 @@ func (s *Store) Cases(ctx context.Context, f app.CaseFilter) ([]domain.Case, err
 // CountOverdue counts on the partial index of open cases by due time.
 func (s *Store) CountOverdue(ctx context.Context, at time.Time) (int64, error) {
 	var n int64
-	err := s.db.Pool.QueryRow(ctx, `SELECT count(*) FROM cases WHERE status = 'open' AND due_at < $1`, at).Scan(&n)
+	err := s.db.Pool.QueryRow(ctx, `SELECT count(*) FROM cases WHERE `+overdueAt1, at).Scan(&n)
 	return n, err
 }
 

@@ -26,6 +26,8 @@ const ReasonAlreadyResolved = "ALREADY_RESOLVED"
 type Server struct {
 	feedbackv1.UnimplementedFeedbackServiceServer
 	app *app.Application
+	// agentTeams confines service_agent keys to teams (see ConfineAgents).
+	agentTeams map[string][]string
 }
 
 // NewServer returns the gRPC port over a.
@@ -36,21 +38,30 @@ func (s *Server) ListCases(ctx context.Context, req *feedbackv1.ListCasesRequest
 	if err != nil {
 		return nil, grpcx.InvalidField("page_token", err.Error())
 	}
+	if q.Actor, err = s.actor(ctx); err != nil {
+		return nil, err
+	}
 	page, err := s.app.Queries.ListCases.Handle(ctx, q)
 	return reply(page, err, convert.ListCasesResponse)
 }
 
 func (s *Server) GetCase(ctx context.Context, req *feedbackv1.GetCaseRequest) (*feedbackv1.GetCaseResponse, error) {
-	c, err := s.app.Queries.GetCase.Handle(ctx, req.GetCaseId())
+	a, err := s.actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.app.Queries.GetCase.Handle(ctx, req.GetCaseId(), a)
 	return reply(c, err, convert.GetCaseResponse)
 }
 
 func (s *Server) ResolveCase(ctx context.Context, req *feedbackv1.ResolveCaseRequest) (*feedbackv1.ResolveCaseResponse, error) {
-	caller, ok := grpcx.CallerFrom(ctx)
-	if !ok {
-		return nil, status.Error(codes.Unauthenticated, "no authenticated caller")
+	a, err := s.actor(ctx)
+	if err != nil {
+		return nil, err
 	}
-	c, err := s.app.Commands.ResolveCase.Handle(ctx, convert.ResolveCaseCommand(req, caller.Name))
+	cmd := convert.ResolveCaseCommand(req, a.Name)
+	cmd.Actor = a
+	c, err := s.app.Commands.ResolveCase.Handle(ctx, cmd)
 	if err == nil {
 		metrics.CaseResolved(ctx, string(c.Outcome))
 	}
@@ -76,6 +87,9 @@ func toStatus(err error) error {
 		return grpcx.FailedPrecondition(ReasonAlreadyResolved, "the case is already resolved")
 	case errors.Is(err, domain.ErrOutcomeNotAllowed):
 		return grpcx.InvalidField("outcome", err.Error())
+	}
+	if st, ok := lifecycleStatus(err); ok {
+		return st
 	}
 	return err
 }
