@@ -122,7 +122,7 @@ func wireHooks(rt *svc.Runtime, cfg Config, store app.Store, application *app.Ap
 	if err := w.validate(); err != nil {
 		return err
 	}
-	application.Commands.Hooks, application.Queries.Hooks = app.NewHooks(store, application.Commands.ResolveCase, app.HookDeps{
+	application.Commands.Hooks, application.Queries.Hooks = app.NewHooks(store, application.Commands, app.HookDeps{
 		Sender:    webhookadapter.New(w.Timeout, w.Clock),
 		NewSecret: webhook.NewSecret,
 		Config: app.HookConfig{

@@ -487,9 +487,9 @@ func TestUpdateCaseFromCRM(t *testing.T) {
 		t.Errorf("updates %v", u)
 	}
 
-	// Statuses other than resolved wait for the case lifecycle.
+	// A status the service does not know.
 	_, err = h.hooks.UpdateCaseFromCRM(as(keyCRM), &feedbackv1.UpdateCaseFromCRMRequest{
-		IdempotencyKey: "crm-" + uuid.NewString(), CaseId: c.GetCaseId(), ExternalSystem: "salesforce", ExternalReference: "x", Status: "closed",
+		IdempotencyKey: "crm-" + uuid.NewString(), CaseId: c.GetCaseId(), ExternalSystem: "salesforce", ExternalReference: "x", Status: "escalated",
 	})
 	testkit.WantReason(t, err, "UNSUPPORTED_STATUS")
 	// Resolved without an outcome, an unknown case, a resolved case again.
@@ -506,6 +506,11 @@ func TestUpdateCaseFromCRM(t *testing.T) {
 		Status: "resolved", Outcome: feedbackv1.CaseOutcome_CASE_OUTCOME_CONTACTED_RESOLVED,
 	})
 	testkit.WantReason(t, err, "ALREADY_RESOLVED")
+	// A move the case's status does not allow: a resolved case is not acknowledged.
+	_, err = h.hooks.UpdateCaseFromCRM(as(keyCRM), &feedbackv1.UpdateCaseFromCRMRequest{
+		IdempotencyKey: "crm-" + uuid.NewString(), CaseId: c.GetCaseId(), ExternalSystem: "salesforce", ExternalReference: "x", Status: "acknowledged",
+	})
+	testkit.WantReason(t, err, "ILLEGAL_TRANSITION")
 	// A failed update stored nothing: still two updates.
 	if hist, _ = h.hooks.ListCrmUpdates(as(keyAdmin), &feedbackv1.ListCrmUpdatesRequest{CaseId: c.GetCaseId()}); len(hist.GetUpdates()) != 2 {
 		t.Errorf("%d updates after refused ones, want 2", len(hist.GetUpdates()))
@@ -595,4 +600,71 @@ func TestWebhookBurst(t *testing.T) {
 		delete(want, id)
 	}
 	wantSigned(t, sub.GetSecret(), calls[0])
+}
+
+// A CRM moves a case through its lifecycle; a note without a status is a case note.
+func TestUpdateCaseFromCRMMovesTheCase(t *testing.T) {
+	t.Parallel()
+	h := startHooks(t)
+	rcv := newReceiver(t)
+	sub := h.subscribe(rcv.URL, "feedback.case.*")
+	c := h.waitCase(h.submit(1).GetResponseId())
+	update := func(status, note string) *feedbackv1.UpdateCaseFromCRMResponse {
+		t.Helper()
+		resp, err := h.hooks.UpdateCaseFromCRM(as(keyCRM), &feedbackv1.UpdateCaseFromCRMRequest{
+			IdempotencyKey: "crm-" + uuid.NewString(), CaseId: c.GetCaseId(), ExternalSystem: "hubspot",
+			ExternalReference: "T-" + c.GetCaseId()[:8], Note: note, Status: status,
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", status, err)
+		}
+		return resp
+	}
+	for _, step := range []struct {
+		status, note string
+		want         feedbackv1.CaseStatus
+	}{
+		{"acknowledged", "ticket taken", feedbackv1.CaseStatus_CASE_STATUS_ACKNOWLEDGED},
+		{"contacted", "called the customer", feedbackv1.CaseStatus_CASE_STATUS_CONTACTED},
+		{"waiting", "customer sends the receipt", feedbackv1.CaseStatus_CASE_STATUS_WAITING},
+		{"resumed", "", feedbackv1.CaseStatus_CASE_STATUS_CONTACTED},
+		{"", "receipt received by mail", feedbackv1.CaseStatus_CASE_STATUS_CONTACTED},
+	} {
+		if got := update(step.status, step.note).GetCase().GetStatus(); got != step.want {
+			t.Errorf("after %q: status %v, want %v", step.status, got, step.want)
+		}
+	}
+	got, err := h.client.GetCase(as(keyAdmin), &feedbackv1.GetCaseRequest{CaseId: c.GetCaseId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := got.GetCase().GetNotes(); len(n) != 1 || n[0].GetText() != "receipt received by mail" || n[0].GetBy() != "crm-sync" {
+		t.Errorf("notes %v", n)
+	}
+	var notes []string
+	for _, e := range got.GetCase().GetHistory() {
+		if e.GetBy() == "crm-sync" {
+			notes = append(notes, e.GetAction()+":"+e.GetNote())
+		}
+	}
+	if want := "acknowledge:ticket taken contact:called the customer wait:customer sends the receipt resume:"; strings.Join(notes, " ") != want {
+		t.Errorf("history by the CRM %q, want %q", strings.Join(notes, " "), want)
+	}
+	// Every move reached the subscriber as a signed webhook, one per event.
+	calls := rcv.waitCalls(t, 6)
+	types := map[string]int{}
+	for _, cl := range calls {
+		wantSigned(t, sub.GetSecret(), cl)
+		p := decode(t, cl)
+		types[p.Type]++
+		if !strings.Contains(string(cl.body), `"case_id":"`+c.GetCaseId()+`"`) {
+			t.Errorf("%s payload %s does not name the case", p.Type, cl.body)
+		}
+	}
+	for _, want := range []string{"feedback.case.opened", "feedback.case.acknowledged", "feedback.case.contacted",
+		"feedback.case.waiting", "feedback.case.resumed", "feedback.case.note_added"} {
+		if types[want] != 1 {
+			t.Errorf("%d calls of %s, want 1 (all: %v)", types[want], want, types)
+		}
+	}
 }

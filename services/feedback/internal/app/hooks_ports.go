@@ -124,9 +124,9 @@ type HookQueries struct {
 	ListCrmUpdates    ListCrmUpdates
 }
 
-// NewHooks wires the webhook and CRM use cases; resolve is the application's
-// ResolveCase (a CRM's "resolved").
-func NewHooks(store Store, resolve ResolveCase, d HookDeps) (HookCommands, HookQueries) {
+// NewHooks wires the webhook and CRM use cases; cmds are the application's commands
+// (a CRM's status moves the case with them).
+func NewHooks(store Store, cmds Commands, d HookDeps) (HookCommands, HookQueries) {
 	if d.Config.MaxAttempts < 1 {
 		d.Config.MaxAttempts = 1
 	}
@@ -141,8 +141,10 @@ func NewHooks(store Store, resolve ResolveCase, d HookDeps) (HookCommands, HookQ
 			ReplayFailed:        ReplayFailed{store: store, clock: d.Clock},
 			EnqueueWebhooks:     EnqueueWebhooks{store: store, clock: d.Clock, newID: d.NewID},
 			SendWebhooks:        &SendWebhooks{store: store, sender: d.Sender, cfg: d.Config, clock: d.Clock},
-			UpdateCaseFromCRM:   UpdateCaseFromCRM{store: store, resolve: resolve, clock: d.Clock},
-			RedactWebhooks:      RedactWebhooks{store: store},
+			UpdateCaseFromCRM: UpdateCaseFromCRM{
+				store: store, resolve: cmds.ResolveCase, transition: cmds.TransitionCase, addNote: cmds.AddNote, clock: d.Clock,
+			},
+			RedactWebhooks: RedactWebhooks{store: store},
 		}, HookQueries{
 			ListSubscriptions: ListSubscriptions{store: store},
 			ListDeliveries:    ListWebhookDeliveries{store: store},

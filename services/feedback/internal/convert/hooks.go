@@ -25,11 +25,28 @@ var hookJSON = protojson.MarshalOptions{UseProtoNames: true}
 // HookEvent returns an event delivered on subject with id as a webhook's event.
 func HookEvent(id, subject string, m proto.Message) (domain.HookEvent, error) {
 	data, err := hookJSON.Marshal(m)
-	e := domain.HookEvent{ID: id, Subject: subject, Data: data}
-	if f := m.ProtoReflect().Descriptor().Fields().ByName("member_id"); f != nil && f.Kind() == protoreflect.StringKind && !f.IsList() {
-		e.MemberID = m.ProtoReflect().Get(f).String()
+	return domain.HookEvent{ID: id, Subject: subject, Data: data, MemberID: memberOf(m.ProtoReflect(), 3)}, err
+}
+
+// memberOf returns the first member_id set in m or its nested messages (a transition's),
+// depth levels down.
+func memberOf(m protoreflect.Message, depth int) string {
+	if f := m.Descriptor().Fields().ByName("member_id"); f != nil && f.Kind() == protoreflect.StringKind && !f.IsList() {
+		if v := m.Get(f).String(); v != "" {
+			return v
+		}
 	}
-	return e, err
+	if depth == 0 {
+		return ""
+	}
+	var found string
+	m.Range(func(f protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		if f.Kind() == protoreflect.MessageKind && !f.IsList() && !f.IsMap() {
+			found = memberOf(v.Message(), depth-1)
+		}
+		return found == ""
+	})
+	return found
 }
 
 var deliveryStatuses = map[domain.DeliveryStatus]feedbackv1.DeliveryStatus{

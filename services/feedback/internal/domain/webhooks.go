@@ -18,7 +18,7 @@ var (
 	ErrDeliveryNotFound = errors.New("delivery not found")
 	// ErrIdempotencyKeyReused: the key was used before for another request.
 	ErrIdempotencyKeyReused = errors.New("idempotency key used before for another request")
-	// ErrUnsupportedStatus: a CRM status the service does not take (yet).
+	// ErrUnsupportedStatus: a CRM status the service does not take.
 	ErrUnsupportedStatus = errors.New("unsupported status")
 )
 
@@ -175,7 +175,7 @@ func WebhookBackoff(n int, base, limit time.Duration) time.Duration {
 	return min(d, limit)
 }
 
-// CRMStatusResolved is the one CRM status taken for now.
+// CRMStatusResolved is the CRM status that resolves a case (with an outcome).
 const CRMStatusResolved = "resolved"
 
 // CRMUpdate is one update a CRM sent about a case.

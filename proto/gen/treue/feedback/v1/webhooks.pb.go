@@ -1085,7 +1085,10 @@ type UpdateCaseFromCRMRequest struct {
 	// the case's (ticket's) id in that system.
 	ExternalReference string `protobuf:"bytes,4,opt,name=external_reference,json=externalReference,proto3" json:"external_reference,omitempty"`
 	Note              string `protobuf:"bytes,5,opt,name=note,proto3" json:"note,omitempty"`
-	// "" (no change) or "resolved"; other statuses get UNSUPPORTED_STATUS.
+	// "" (no change: the note becomes a case note), "resolved" (with outcome; the note is
+	// the resolution note), "acknowledged", "contacted", "waiting", "resumed", "closed",
+	// "reopened" (the note goes on the move); others get UNSUPPORTED_STATUS, a move the
+	// case's status does not allow ILLEGAL_TRANSITION.
 	Status string `protobuf:"bytes,6,opt,name=status,proto3" json:"status,omitempty"`
 	// the outcome of a "resolved" update.
 	Outcome       CaseOutcome `protobuf:"varint,7,opt,name=outcome,proto3,enum=treue.feedback.v1.CaseOutcome" json:"outcome,omitempty"`

@@ -56,10 +56,11 @@ type WebhookServiceClient interface {
 	ReplayDelivery(ctx context.Context, in *ReplayDeliveryRequest, opts ...grpc.CallOption) (*ReplayDeliveryResponse, error)
 	// ReplayFailed sends again every FAILED delivery of a subscription created since a time.
 	ReplayFailed(ctx context.Context, in *ReplayFailedRequest, opts ...grpc.CallOption) (*ReplayFailedResponse, error)
-	// UpdateCaseFromCRM records a CRM's external reference and note on a case and, for
-	// status "resolved", resolves it. Idempotent by idempotency_key: a retry returns the
-	// first result; the key with another request gets FailedPrecondition
-	// IDEMPOTENCY_KEY_REUSED. Any other status gets FailedPrecondition UNSUPPORTED_STATUS.
+	// UpdateCaseFromCRM records a CRM's external reference and note on a case and applies
+	// its status (see UpdateCaseFromCRMRequest.status), in one transaction. Idempotent by
+	// idempotency_key: a retry returns the first result; the key with another request gets
+	// FailedPrecondition IDEMPOTENCY_KEY_REUSED. An unknown status gets FailedPrecondition
+	// UNSUPPORTED_STATUS.
 	UpdateCaseFromCRM(ctx context.Context, in *UpdateCaseFromCRMRequest, opts ...grpc.CallOption) (*UpdateCaseFromCRMResponse, error)
 	// ListCrmUpdates returns a case's external references and the CRM's updates (notes).
 	ListCrmUpdates(ctx context.Context, in *ListCrmUpdatesRequest, opts ...grpc.CallOption) (*ListCrmUpdatesResponse, error)
@@ -189,10 +190,11 @@ type WebhookServiceServer interface {
 	ReplayDelivery(context.Context, *ReplayDeliveryRequest) (*ReplayDeliveryResponse, error)
 	// ReplayFailed sends again every FAILED delivery of a subscription created since a time.
 	ReplayFailed(context.Context, *ReplayFailedRequest) (*ReplayFailedResponse, error)
-	// UpdateCaseFromCRM records a CRM's external reference and note on a case and, for
-	// status "resolved", resolves it. Idempotent by idempotency_key: a retry returns the
-	// first result; the key with another request gets FailedPrecondition
-	// IDEMPOTENCY_KEY_REUSED. Any other status gets FailedPrecondition UNSUPPORTED_STATUS.
+	// UpdateCaseFromCRM records a CRM's external reference and note on a case and applies
+	// its status (see UpdateCaseFromCRMRequest.status), in one transaction. Idempotent by
+	// idempotency_key: a retry returns the first result; the key with another request gets
+	// FailedPrecondition IDEMPOTENCY_KEY_REUSED. An unknown status gets FailedPrecondition
+	// UNSUPPORTED_STATUS.
 	UpdateCaseFromCRM(context.Context, *UpdateCaseFromCRMRequest) (*UpdateCaseFromCRMResponse, error)
 	// ListCrmUpdates returns a case's external references and the CRM's updates (notes).
 	ListCrmUpdates(context.Context, *ListCrmUpdatesRequest) (*ListCrmUpdatesResponse, error)

@@ -6,7 +6,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/treue/treue/pkg/bus"
-	feedbackv1 "github.com/treue/treue/proto/gen/treue/feedback/v1"
 	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
 	surveyv1 "github.com/treue/treue/proto/gen/treue/survey/v1"
 
@@ -22,15 +21,19 @@ const (
 	ConsumerWebhooksMembers  = "feedback-webhooks-members"
 )
 
-// HookConsumers fan events out to webhook subscriptions: the service's own events (the
-// FEEDBACK stream; a new event type of the service gets a route here) and submitted
-// survey responses. A nil a gives the consumers' contract.
+// HookConsumers fan events out to webhook subscriptions: every event the service
+// produces (convert.Produces, all on the FEEDBACK stream: a new event type is delivered
+// without more code) and submitted survey responses. A nil a gives the consumers'
+// contract.
 func HookConsumers(a *app.Application) []bus.ConsumerConfig {
+	own := make([]bus.Route, 0, len(convert.Produces))
+	for _, p := range convert.Produces {
+		own = append(own, bus.OnMessage(p, func(ctx context.Context, ds []bus.Delivery[proto.Message]) error {
+			return enqueueHooks(ctx, a, ds)
+		}))
+	}
 	return []bus.ConsumerConfig{
-		{Name: ConsumerWebhooksFeedback, Routes: []bus.Route{
-			hookRoute[*feedbackv1.CaseOpened](a),
-			hookRoute[*feedbackv1.CaseResolved](a),
-		}},
+		{Name: ConsumerWebhooksFeedback, Routes: own},
 		{Name: ConsumerWebhooksSurvey, Routes: []bus.Route{hookRoute[*surveyv1.ResponseSubmitted](a)}},
 		// An erased member's data leaves the deliveries' bodies.
 		{Name: ConsumerWebhooksMembers, Routes: []bus.Route{
@@ -44,16 +47,18 @@ func HookConsumers(a *app.Application) []bus.ConsumerConfig {
 
 // hookRoute queues the webhook deliveries of events of type T.
 func hookRoute[T proto.Message](a *app.Application) bus.Route {
-	return bus.On(func(ctx context.Context, ds []bus.Delivery[T]) error {
-		evs := make([]domain.HookEvent, 0, len(ds))
-		for _, d := range ds {
-			e, err := convert.HookEvent(d.ID, d.Subject, d.Event)
-			if err != nil {
-				return bus.Permanent(err)
-			}
-			evs = append(evs, e)
+	return bus.On(func(ctx context.Context, ds []bus.Delivery[T]) error { return enqueueHooks(ctx, a, ds) })
+}
+
+func enqueueHooks[T proto.Message](ctx context.Context, a *app.Application, ds []bus.Delivery[T]) error {
+	evs := make([]domain.HookEvent, 0, len(ds))
+	for _, d := range ds {
+		e, err := convert.HookEvent(d.ID, d.Subject, d.Event)
+		if err != nil {
+			return bus.Permanent(err)
 		}
-		_, err := a.Commands.Hooks.EnqueueWebhooks.Handle(ctx, evs)
-		return err
-	})
+		evs = append(evs, e)
+	}
+	_, err := a.Commands.Hooks.EnqueueWebhooks.Handle(ctx, evs)
+	return err
 }
