@@ -1,6 +1,7 @@
 package service
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"time"
@@ -14,8 +15,10 @@ import (
 
 	webhookadapter "github.com/treue/treue/services/feedback/internal/adapters/webhook"
 	"github.com/treue/treue/services/feedback/internal/app"
+	"github.com/treue/treue/services/feedback/internal/domain"
 	"github.com/treue/treue/services/feedback/internal/ports/events"
 	"github.com/treue/treue/services/feedback/internal/ports/grpcapi"
+	"github.com/treue/treue/services/feedback/internal/ports/metrics"
 )
 
 // WebhookConfig is how webhooks are delivered.
@@ -131,6 +134,9 @@ func wireHooks(rt *svc.Runtime, cfg Config, store app.Store, application *app.Ap
 		},
 		Clock: w.Clock,
 		NewID: func() string { return uuid.Must(uuid.NewV7()).String() },
+		Observe: func(ctx context.Context, s domain.DeliveryStatus) {
+			metrics.WebhookAttempt(ctx, string(s))
+		},
 	})
 	consumers := events.HookConsumers(application)
 	for i := range consumers {

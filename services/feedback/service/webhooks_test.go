@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/attribute"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -666,5 +667,31 @@ func TestUpdateCaseFromCRMMovesTheCase(t *testing.T) {
 		if types[want] != 1 {
 			t.Errorf("%d calls of %s, want 1 (all: %v)", types[want], want, types)
 		}
+	}
+}
+
+// TestWebhookCounters: every recorded call is counted by the delivery's state after it.
+// Not parallel: the counters are process-wide.
+func TestWebhookCounters(t *testing.T) {
+	m := testkit.CaptureMetrics()
+	outcome := func(s string) int64 {
+		return m.Sum(t, "treue.feedback.webhook.attempts", attribute.String("outcome", s))
+	}
+	pending, failed, delivered := outcome("pending"), outcome("failed"), outcome("delivered")
+	h := startHooks(t)
+	rcv := newReceiver(t)
+	rcv.status.Store(http.StatusBadGateway)
+	subID := h.subscribe(rcv.URL, "survey.response.submitted").GetSubscription().GetSubscriptionId()
+	h.submit(5)
+	var ds []*feedbackv1.Delivery
+	testkit.Eventually(t, 10*time.Second, "FAILED", func() bool { ds = h.deliveries(subID, true); return len(ds) == 1 })
+	rcv.status.Store(http.StatusOK)
+	if _, err := h.hooks.ReplayDelivery(as(keyAdmin), &feedbackv1.ReplayDeliveryRequest{DeliveryId: ds[0].GetDeliveryId()}); err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, 10*time.Second, "delivered", func() bool { return len(h.deliveries(subID, true)) == 0 })
+	testkit.Eventually(t, 5*time.Second, "counted", func() bool { return outcome("delivered")-delivered == 1 })
+	if p, f := outcome("pending")-pending, outcome("failed")-failed; p != 2 || f != 1 {
+		t.Errorf("counted %d retried and %d failed calls, want 2 and 1", p, f)
 	}
 }

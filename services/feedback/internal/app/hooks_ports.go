@@ -102,6 +102,9 @@ type HookDeps struct {
 	Config    HookConfig
 	Clock     func() time.Time
 	NewID     func() string
+	// Observe is told each recorded call and the delivery's status after it, inside the
+	// transaction that records it; nil: nobody.
+	Observe func(ctx context.Context, status domain.DeliveryStatus)
 }
 
 // HookCommands are the webhook and CRM commands.
@@ -133,6 +136,9 @@ func NewHooks(store Store, cmds Commands, d HookDeps) (HookCommands, HookQueries
 	if d.Config.Parallel < 1 {
 		d.Config.Parallel = 1
 	}
+	if d.Observe == nil {
+		d.Observe = func(context.Context, domain.DeliveryStatus) {}
+	}
 	return HookCommands{
 			CreateSubscription:  CreateSubscription{store: store, d: d},
 			RotateSecret:        RotateSecret{store: store, d: d},
@@ -140,7 +146,7 @@ func NewHooks(store Store, cmds Commands, d HookDeps) (HookCommands, HookQueries
 			ReplayDelivery:      ReplayDelivery{store: store, clock: d.Clock},
 			ReplayFailed:        ReplayFailed{store: store, clock: d.Clock},
 			EnqueueWebhooks:     EnqueueWebhooks{store: store, clock: d.Clock, newID: d.NewID},
-			SendWebhooks:        &SendWebhooks{store: store, sender: d.Sender, cfg: d.Config, clock: d.Clock},
+			SendWebhooks:        &SendWebhooks{store: store, sender: d.Sender, cfg: d.Config, clock: d.Clock, observe: d.Observe},
 			UpdateCaseFromCRM: UpdateCaseFromCRM{
 				store: store, resolve: cmds.ResolveCase, transition: cmds.TransitionCase, addNote: cmds.AddNote, clock: d.Clock,
 			},

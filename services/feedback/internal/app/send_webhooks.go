@@ -17,10 +17,11 @@ import (
 // MaxAttempts, then the delivery is FAILED. A crash between a call and its record makes
 // the call again once its lease ends (the receiver drops it by webhook-id).
 type SendWebhooks struct {
-	store  Store
-	sender WebhookSender
-	cfg    HookConfig
-	clock  func() time.Time
+	store   Store
+	sender  WebhookSender
+	cfg     HookConfig
+	clock   func() time.Time
+	observe func(context.Context, domain.DeliveryStatus)
 }
 
 type webhookCall struct {
@@ -94,7 +95,10 @@ func (h *SendWebhooks) call(ctx context.Context, c webhookCall) error {
 		}
 	}
 	return h.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
-		_, err := tx.RecordAttempt(ctx, d.ID, a, status, next)
+		ok, err := tx.RecordAttempt(ctx, d.ID, a, status, next)
+		if ok {
+			h.observe(ctx, status)
+		}
 		return err
 	})
 }
