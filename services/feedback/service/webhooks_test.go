@@ -476,7 +476,9 @@ func TestUpdateCaseFromCRM(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	hist, err := h.hooks.ListCrmUpdates(as(keyAlice), &feedbackv1.ListCrmUpdatesRequest{CaseId: c.GetCaseId()})
+	_, err = h.hooks.ListCrmUpdates(as(keyAlice), &feedbackv1.ListCrmUpdatesRequest{CaseId: c.GetCaseId()})
+	testkit.WantCode(t, err, codes.PermissionDenied)
+	hist, err := h.hooks.ListCrmUpdates(as(keyCRM), &feedbackv1.ListCrmUpdatesRequest{CaseId: c.GetCaseId()})
 	if err != nil {
 		t.Fatal(err)
 	}

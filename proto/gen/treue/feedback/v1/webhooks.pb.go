@@ -1610,7 +1610,7 @@ const file_treue_feedback_v1_webhooks_proto_rawDesc = "" +
 	"\x1bDELIVERY_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17DELIVERY_STATUS_PENDING\x10\x01\x12\x1d\n" +
 	"\x19DELIVERY_STATUS_DELIVERED\x10\x02\x12\x1a\n" +
-	"\x16DELIVERY_STATUS_FAILED\x10\x032\xdc\b\n" +
+	"\x16DELIVERY_STATUS_FAILED\x10\x032\xca\b\n" +
 	"\x0eWebhookService\x12|\n" +
 	"\x12CreateSubscription\x12,.treue.feedback.v1.CreateSubscriptionRequest\x1a-.treue.feedback.v1.CreateSubscriptionResponse\"\t\xca\xf3\x18\x05admin\x12y\n" +
 	"\x11ListSubscriptions\x12+.treue.feedback.v1.ListSubscriptionsRequest\x1a,.treue.feedback.v1.ListSubscriptionsResponse\"\t\xca\xf3\x18\x05admin\x12j\n" +
@@ -1619,8 +1619,8 @@ const file_treue_feedback_v1_webhooks_proto_rawDesc = "" +
 	"\x0eListDeliveries\x12(.treue.feedback.v1.ListDeliveriesRequest\x1a).treue.feedback.v1.ListDeliveriesResponse\"\t\xca\xf3\x18\x05admin\x12p\n" +
 	"\x0eReplayDelivery\x12(.treue.feedback.v1.ReplayDeliveryRequest\x1a).treue.feedback.v1.ReplayDeliveryResponse\"\t\xca\xf3\x18\x05admin\x12j\n" +
 	"\fReplayFailed\x12&.treue.feedback.v1.ReplayFailedRequest\x1a'.treue.feedback.v1.ReplayFailedResponse\"\t\xca\xf3\x18\x05admin\x12\x84\x01\n" +
-	"\x11UpdateCaseFromCRM\x12+.treue.feedback.v1.UpdateCaseFromCRMRequest\x1a,.treue.feedback.v1.UpdateCaseFromCRMResponse\"\x14\xca\xf3\x18\x05admin\xca\xf3\x18\aservice\x12\x8c\x01\n" +
-	"\x0eListCrmUpdates\x12(.treue.feedback.v1.ListCrmUpdatesRequest\x1a).treue.feedback.v1.ListCrmUpdatesResponse\"%\xca\xf3\x18\x05admin\xca\xf3\x18\aservice\xca\xf3\x18\rservice_agentB\xcb\x01\n" +
+	"\x11UpdateCaseFromCRM\x12+.treue.feedback.v1.UpdateCaseFromCRMRequest\x1a,.treue.feedback.v1.UpdateCaseFromCRMResponse\"\x14\xca\xf3\x18\x05admin\xca\xf3\x18\aservice\x12{\n" +
+	"\x0eListCrmUpdates\x12(.treue.feedback.v1.ListCrmUpdatesRequest\x1a).treue.feedback.v1.ListCrmUpdatesResponse\"\x14\xca\xf3\x18\x05admin\xca\xf3\x18\aserviceB\xcb\x01\n" +
 	"\x15com.treue.feedback.v1B\rWebhooksProtoP\x01Z=github.com/treue/treue/proto/gen/treue/feedback/v1;feedbackv1\xa2\x02\x03TFX\xaa\x02\x11Treue.Feedback.V1\xca\x02\x11Treue\\Feedback\\V1\xe2\x02\x1dTreue\\Feedback\\V1\\GPBMetadata\xea\x02\x13Treue::Feedback::V1b\x06proto3"
 
 var (

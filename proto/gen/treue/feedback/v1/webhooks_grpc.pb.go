@@ -62,7 +62,8 @@ type WebhookServiceClient interface {
 	// FailedPrecondition IDEMPOTENCY_KEY_REUSED. An unknown status gets FailedPrecondition
 	// UNSUPPORTED_STATUS.
 	UpdateCaseFromCRM(ctx context.Context, in *UpdateCaseFromCRMRequest, opts ...grpc.CallOption) (*UpdateCaseFromCRMResponse, error)
-	// ListCrmUpdates returns a case's external references and the CRM's updates (notes).
+	// ListCrmUpdates returns a case's external references and the CRM's updates. (Agents
+	// see the notes on the case itself: GetCase, confined to their teams.)
 	ListCrmUpdates(ctx context.Context, in *ListCrmUpdatesRequest, opts ...grpc.CallOption) (*ListCrmUpdatesResponse, error)
 }
 
@@ -196,7 +197,8 @@ type WebhookServiceServer interface {
 	// FailedPrecondition IDEMPOTENCY_KEY_REUSED. An unknown status gets FailedPrecondition
 	// UNSUPPORTED_STATUS.
 	UpdateCaseFromCRM(context.Context, *UpdateCaseFromCRMRequest) (*UpdateCaseFromCRMResponse, error)
-	// ListCrmUpdates returns a case's external references and the CRM's updates (notes).
+	// ListCrmUpdates returns a case's external references and the CRM's updates. (Agents
+	// see the notes on the case itself: GetCase, confined to their teams.)
 	ListCrmUpdates(context.Context, *ListCrmUpdatesRequest) (*ListCrmUpdatesResponse, error)
 	mustEmbedUnimplementedWebhookServiceServer()
 }
