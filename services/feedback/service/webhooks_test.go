@@ -697,3 +697,50 @@ func TestWebhookCounters(t *testing.T) {
 		t.Errorf("counted %d retried and %d failed calls, want 2 and 1", p, f)
 	}
 }
+
+// The same CRM update sent five times at once resolves the case once, and every caller
+// gets the first result.
+func TestUpdateCaseFromCRMConcurrentRetries(t *testing.T) {
+	t.Parallel()
+	h := startHooks(t)
+	c := h.waitCase(h.submit(4).GetResponseId())
+	req := &feedbackv1.UpdateCaseFromCRMRequest{
+		IdempotencyKey: "crm-" + uuid.NewString(), CaseId: c.GetCaseId(), ExternalSystem: "zendesk",
+		ExternalReference: "4711", Note: "solved by phone", Status: "resolved", Outcome: feedbackv1.CaseOutcome_CASE_OUTCOME_CONTACTED_RESOLVED,
+	}
+	const n = 5
+	results := make([]*feedbackv1.UpdateCaseFromCRMResponse, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], errs[i] = h.hooks.UpdateCaseFromCRM(as(keyCRM), req)
+		}()
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("call %d: %v", i, errs[i])
+		}
+		if !results[i].GetUpdate().GetReceivedAt().AsTime().Equal(results[0].GetUpdate().GetReceivedAt().AsTime()) ||
+			results[i].GetCase().GetStatus() != feedbackv1.CaseStatus_CASE_STATUS_RESOLVED {
+			t.Errorf("call %d: %v, call 0: %v", i, results[i], results[0])
+		}
+	}
+	testkit.WaitEvent(h.Env, testkit.Subject(&feedbackv1.CaseResolved{}), func(e *feedbackv1.CaseResolved) bool { return e.GetCaseId() == c.GetCaseId() })
+	time.Sleep(300 * time.Millisecond)
+	var resolved int
+	for _, e := range h.resolved() {
+		if e.GetCaseId() == c.GetCaseId() {
+			resolved++
+		}
+	}
+	if resolved != 1 {
+		t.Errorf("%d resolutions, want 1", resolved)
+	}
+	if n := h.db.Count(`SELECT count(*) FROM crm_updates WHERE case_id = $1`, c.GetCaseId()); n != 1 {
+		t.Errorf("%d updates stored, want 1", n)
+	}
+}
