@@ -48,6 +48,24 @@ func On[T proto.Message](handle func(ctx context.Context, events []Delivery[T]) 
 	}
 }
 
+// OnMessage is On for a type known only at run time, named by one message of it (a
+// consumer that takes every event a contract lists): handle gets the events as
+// proto.Message, each of the prototype's type.
+func OnMessage(prototype proto.Message, handle func(ctx context.Context, events []Delivery[proto.Message]) error) Route {
+	md := prototype.ProtoReflect()
+	return Route{
+		spec:   MustSpec(prototype),
+		newMsg: func() proto.Message { return md.New().Interface() },
+		handle: func(ctx context.Context, msgs []*Message) error {
+			ds := make([]Delivery[proto.Message], len(msgs))
+			for i, m := range msgs {
+				ds[i] = Delivery[proto.Message]{Message: m, Event: m.body}
+			}
+			return handle(ctx, ds)
+		},
+	}
+}
+
 // Spec is the contract of the route's events.
 func (r Route) Spec() EventSpec { return r.spec }
 

@@ -9,5 +9,5 @@ import (
 
 // Contract is the events the service produces and consumes.
 func Contract() (bus.Contract, error) {
-	return bus.NewContract(Name, convert.Produces, events.Consumers(nil))
+	return bus.NewContract(Name, convert.Produces, append(events.Consumers(nil), events.HookConsumers(nil)...))
 }

@@ -44,6 +44,8 @@ type Config struct {
 	// the dead letters (FEEDBACK_CONSUMER_MAX_DELIVER, default 5); 0 keeps the bus's
 	// default. Tests override it, for every consumer, with Base.Hooks.
 	ConsumerMaxDeliver int
+	// Webhooks: outbound webhooks' delivery (FEEDBACK_WEBHOOK_*).
+	Webhooks WebhookConfig
 	// Now is the clock (default time.Now); tests move time with it (SLA clocks, sweeps).
 	Now func() time.Time
 	// Lifecycle is the case lifecycle: SLA defaults, reminders, escalation, staff email.
@@ -56,6 +58,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("base", c.Base),
 		slog.Int("consumer_batch_size", c.ConsumerBatchSize),
 		slog.Int("consumer_max_deliver", c.ConsumerMaxDeliver),
+		slog.Any("webhooks", c.Webhooks),
 		slog.Any("lifecycle", c.Lifecycle),
 	)
 }
@@ -67,6 +70,7 @@ func LoadConfig() (Config, error) {
 		Base:               svc.LoadBase(env, "FEEDBACK", "127.0.0.1:7003", ""),
 		ConsumerBatchSize:  env.Int("FEEDBACK_CONSUMER_BATCH_SIZE", 500),
 		ConsumerMaxDeliver: env.Int("FEEDBACK_CONSUMER_MAX_DELIVER", 5),
+		Webhooks:           loadWebhooks(env),
 	}
 	var lerr error
 	cfg.Lifecycle, lerr = loadLifecycle(env)
@@ -128,6 +132,9 @@ func wire(rt *svc.Runtime, cfg Config, log *slog.Logger) error {
 	wireLife(rt, cfg.Lifecycle, application, api)
 	feedbackv1.RegisterRoutingServiceServer(rt.GRPC, grpcapi.NewRoutingServer(application))
 	wireOrg(rt, application)
+	if err := wireHooks(rt, cfg, store, application); err != nil {
+		return err
+	}
 	// The cases overdue as a gauge, counted at each collection while the service runs.
 	rt.Background(func(ctx context.Context) {
 		reg, err := metrics.ObserveOverdue(application.Queries.CountOverdue.Handle)

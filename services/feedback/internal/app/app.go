@@ -19,6 +19,7 @@ type Commands struct {
 	RouteResponses RouteResponses
 	ResolveCase    ResolveCase
 	EraseMembers   EraseMembers
+	Hooks          HookCommands // set by the service (NewHooks)
 	LifecycleCommands
 	RoutingCommands
 	OrgCommands
@@ -32,6 +33,7 @@ type Queries struct {
 	CountOverdue CountOverdue
 	RoutingQueries
 	OrgQueries
+	Hooks HookQueries // set by the service (NewHooks)
 }
 
 // Deps are what the use cases need.

@@ -26,7 +26,8 @@ type fakeStore struct {
 	list             []domain.Case
 	filter           app.CaseFilter
 
-	app.OrgStore // teams are tested on Postgres (service tests)
+	app.OrgStore  // teams are tested on Postgres (service tests)
+	app.HookStore // webhooks: not used by these tests
 }
 
 func (s *fakeStore) InTx(ctx context.Context, fn func(context.Context, app.Tx) error) error {
@@ -89,7 +90,8 @@ type fakeTx struct {
 	erased        []string
 	emitted       []domain.Event
 
-	app.OrgTx // teams are tested on Postgres (service tests)
+	app.OrgTx  // teams are tested on Postgres (service tests)
+	app.HookTx // webhooks: not used by these tests
 }
 
 func (t *fakeTx) MemberTiers(context.Context, []string) (map[string]string, error) {

@@ -11,6 +11,7 @@ import (
 // in transactions.
 type Store interface {
 	OrgStore
+	HookStore
 	// InTx runs fn in the transaction ctx carries (an event batch's, which also holds the
 	// batch's inbox rows), or else in a new one that commits when fn returns nil and
 	// rolls back otherwise.
@@ -31,6 +32,7 @@ type Store interface {
 // Tx is what a use case changes inside its transaction.
 type Tx interface {
 	OrgTx
+	HookTx
 	// ActiveRules returns the routing rules that are active now.
 	ActiveRules(ctx context.Context) ([]domain.Rule, error)
 	// ErasedMembers returns which of the members were erased. From this call until the

@@ -46,3 +46,18 @@ func TestEnumsRoundTrip(t *testing.T) {
 		t.Error("status does not round-trip")
 	}
 }
+
+func TestHookEventFindsTheMember(t *testing.T) {
+	e, err := HookEvent("e1", "feedback.case.acknowledged", &feedbackv1.CaseAcknowledged{
+		Transition: &feedbackv1.CaseTransition{CaseId: "c1", MemberId: "m1"},
+	})
+	if err != nil || e.MemberID != "m1" || e.Subject != "feedback.case.acknowledged" || e.ID != "e1" {
+		t.Errorf("hook event %+v, %v", e, err)
+	}
+	if e, _ := HookEvent("e2", "feedback.case.opened", &feedbackv1.CaseOpened{CaseId: "c2", MemberId: "m2"}); e.MemberID != "m2" {
+		t.Errorf("opened: member %q", e.MemberID)
+	}
+	if e, _ := HookEvent("e3", "feedback.case.opened", &feedbackv1.CaseOpened{CaseId: "c3"}); e.MemberID != "" {
+		t.Errorf("anonymous: member %q", e.MemberID)
+	}
+}
