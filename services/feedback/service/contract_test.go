@@ -14,7 +14,7 @@ func TestContract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := testkit.EventTypes(c.Produces); !slices.Equal(got, []string{"treue.feedback.v1.CaseOpened", "treue.feedback.v1.CaseResolved"}) {
+	if got := testkit.EventTypes(c.Produces); !slices.Equal(got, []string{"treue.feedback.v1.CaseOpened", "treue.feedback.v1.CaseResolved", "treue.feedback.v1.GoodwillGranted"}) {
 		t.Errorf("produces %v", got)
 	}
 	if got := testkit.EventTypes(c.Consumes); !slices.Equal(got, []string{"treue.ledger.v1.MemberErased", "treue.survey.v1.ResponseSubmitted"}) {

@@ -6,6 +6,8 @@ package service
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -21,6 +23,7 @@ import (
 	"github.com/treue/treue/services/feedback/internal/adapters/routing"
 	"github.com/treue/treue/services/feedback/internal/app"
 	"github.com/treue/treue/services/feedback/internal/convert"
+	"github.com/treue/treue/services/feedback/internal/domain"
 	"github.com/treue/treue/services/feedback/internal/ports/events"
 	"github.com/treue/treue/services/feedback/internal/ports/grpcapi"
 	"github.com/treue/treue/services/feedback/internal/ports/metrics"
@@ -43,6 +46,10 @@ type Config struct {
 	// the dead letters (FEEDBACK_CONSUMER_MAX_DELIVER, default 5); 0 keeps the bus's
 	// default. Tests override it, for every consumer, with Base.Hooks.
 	ConsumerMaxDeliver int
+	// GoodwillLimits are the most goodwill points each role may grant when resolving a
+	// case (FEEDBACK_GOODWILL_LIMITS, "role:points,...", default
+	// "service_agent:500,admin:5000"); a role not named may grant none.
+	GoodwillLimits domain.GoodwillLimits
 }
 
 // LogValue masks secrets.
@@ -51,6 +58,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("base", c.Base),
 		slog.Int("consumer_batch_size", c.ConsumerBatchSize),
 		slog.Int("consumer_max_deliver", c.ConsumerMaxDeliver),
+		slog.Any("goodwill_limits", c.GoodwillLimits),
 	)
 }
 
@@ -62,8 +70,16 @@ func LoadConfig() (Config, error) {
 		ConsumerBatchSize:  env.Int("FEEDBACK_CONSUMER_BATCH_SIZE", 500),
 		ConsumerMaxDeliver: env.Int("FEEDBACK_CONSUMER_MAX_DELIVER", 5),
 	}
+	limits, err := domain.ParseGoodwillLimits(env.String("FEEDBACK_GOODWILL_LIMITS", defaultGoodwillLimits))
+	if err != nil {
+		return cfg, errors.Join(env.Err(), fmt.Errorf("FEEDBACK_GOODWILL_LIMITS: %w", err))
+	}
+	cfg.GoodwillLimits = limits
 	return cfg, env.Err()
 }
+
+// defaultGoodwillLimits are FEEDBACK_GOODWILL_LIMITS unless set.
+const defaultGoodwillLimits = "service_agent:500,admin:5000"
 
 // Service is a feedback service ready to Run.
 type Service struct{ svc.Service }
@@ -94,6 +110,8 @@ func wire(rt *svc.Runtime, cfg Config, log *slog.Logger) error {
 		Clock: time.Now,
 		NewID: func() string { return uuid.Must(uuid.NewV7()).String() },
 		Log:   log,
+
+		GoodwillLimits: cfg.GoodwillLimits,
 	})
 	if err != nil {
 		return err

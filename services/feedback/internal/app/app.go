@@ -36,6 +36,9 @@ type Deps struct {
 	Clock func() time.Time
 	NewID func() string
 	Log   *slog.Logger
+	// GoodwillLimits are the most goodwill points each role may grant on a case; nil
+	// grants none.
+	GoodwillLimits map[string]int64
 }
 
 // New wires the use cases; every dependency is required.
@@ -46,7 +49,7 @@ func New(d Deps) (*Application, error) {
 	return &Application{
 		Commands: Commands{
 			RouteResponses: RouteResponses{store: d.Store, rules: d.Rules, clock: d.Clock, newID: d.NewID, log: d.Log},
-			ResolveCase:    ResolveCase{store: d.Store, clock: d.Clock},
+			ResolveCase:    ResolveCase{store: d.Store, clock: d.Clock, limits: d.GoodwillLimits},
 			EraseMembers:   EraseMembers{store: d.Store, clock: d.Clock},
 		},
 		Queries: Queries{

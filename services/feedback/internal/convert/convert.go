@@ -20,7 +20,7 @@ import (
 )
 
 // Produces is one message of every event type the service emits.
-var Produces = []proto.Message{&feedbackv1.CaseOpened{}, &feedbackv1.CaseResolved{}}
+var Produces = []proto.Message{&feedbackv1.CaseOpened{}, &feedbackv1.CaseResolved{}, &feedbackv1.GoodwillGranted{}}
 
 var (
 	kinds = enum.New(map[domain.CaseKind]feedbackv1.CaseKind{
@@ -147,6 +147,8 @@ func Events(events ...domain.Event) ([]proto.Message, error) {
 			out[i] = caseOpened(e.Case)
 		case domain.CaseResolved:
 			out[i] = caseResolved(e.Case)
+		case domain.GoodwillGranted:
+			out[i] = goodwillGranted(e.Goodwill)
 		default:
 			return nil, fmt.Errorf("convert: no message for the event %T", e)
 		}
@@ -183,5 +185,18 @@ func caseResolved(c domain.Case) *feedbackv1.CaseResolved {
 		DueAt:      timestamppb.New(c.DueAt),
 		ResolvedAt: timestamppb.New(c.ResolvedAt),
 		MemberId:   c.MemberID,
+	}
+}
+
+func goodwillGranted(g domain.Goodwill) *feedbackv1.GoodwillGranted {
+	return &feedbackv1.GoodwillGranted{
+		GrantId:   g.CaseID,
+		CaseId:    g.CaseID,
+		MemberId:  g.MemberID,
+		Points:    g.Points,
+		GrantedBy: g.GrantedBy,
+		Role:      g.Role,
+		Reason:    g.Reason,
+		GrantedAt: timestamppb.New(g.GrantedAt),
 	}
 }

@@ -12,3 +12,8 @@ type CaseResolved struct{ Case Case }
 
 func (CaseOpened) isEvent()   {}
 func (CaseResolved) isEvent() {}
+
+// GoodwillGranted: resolving a case granted its member goodwill points.
+type GoodwillGranted struct{ Goodwill Goodwill }
+
+func (GoodwillGranted) isEvent() {}

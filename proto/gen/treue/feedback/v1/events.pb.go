@@ -441,6 +441,110 @@ func (x *CaseResolved) GetMemberId() string {
 	return ""
 }
 
+// GoodwillGranted on feedback.goodwill.granted: resolving a case granted its member
+// goodwill points; the ledger books them from its goodwill budget, once per grant.
+type GoodwillGranted struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// the grant's id: the case's id (a case grants goodwill at most once).
+	GrantId  string `protobuf:"bytes,1,opt,name=grant_id,json=grantId,proto3" json:"grant_id,omitempty"`
+	CaseId   string `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	MemberId string `protobuf:"bytes,3,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	Points   int64  `protobuf:"varint,4,opt,name=points,proto3" json:"points,omitempty"`
+	// who granted them, and the role whose limit allowed it.
+	GrantedBy     string                 `protobuf:"bytes,5,opt,name=granted_by,json=grantedBy,proto3" json:"granted_by,omitempty"`
+	Role          string                 `protobuf:"bytes,6,opt,name=role,proto3" json:"role,omitempty"`
+	Reason        string                 `protobuf:"bytes,7,opt,name=reason,proto3" json:"reason,omitempty"`
+	GrantedAt     *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=granted_at,json=grantedAt,proto3" json:"granted_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GoodwillGranted) Reset() {
+	*x = GoodwillGranted{}
+	mi := &file_treue_feedback_v1_events_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GoodwillGranted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GoodwillGranted) ProtoMessage() {}
+
+func (x *GoodwillGranted) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_feedback_v1_events_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GoodwillGranted.ProtoReflect.Descriptor instead.
+func (*GoodwillGranted) Descriptor() ([]byte, []int) {
+	return file_treue_feedback_v1_events_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *GoodwillGranted) GetGrantId() string {
+	if x != nil {
+		return x.GrantId
+	}
+	return ""
+}
+
+func (x *GoodwillGranted) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *GoodwillGranted) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *GoodwillGranted) GetPoints() int64 {
+	if x != nil {
+		return x.Points
+	}
+	return 0
+}
+
+func (x *GoodwillGranted) GetGrantedBy() string {
+	if x != nil {
+		return x.GrantedBy
+	}
+	return ""
+}
+
+func (x *GoodwillGranted) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+func (x *GoodwillGranted) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *GoodwillGranted) GetGrantedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.GrantedAt
+	}
+	return nil
+}
+
 var File_treue_feedback_v1_events_proto protoreflect.FileDescriptor
 
 const file_treue_feedback_v1_events_proto_rawDesc = "" +
@@ -483,7 +587,22 @@ const file_treue_feedback_v1_events_proto_rawDesc = "" +
 	"\vresolved_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
 	"resolvedAt\x12%\n" +
 	"\tmember_id\x18\t \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\bmemberId:\x1c\xf2\xf9\x18\x18\n" +
-	"\x16feedback.case.resolved*]\n" +
+	"\x16feedback.case.resolved\"\xf3\x02\n" +
+	"\x0fGoodwillGranted\x12%\n" +
+	"\bgrant_id\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\agrantId\x12#\n" +
+	"\acase_id\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x06caseId\x12'\n" +
+	"\tmember_id\x18\x03 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bmemberId\x12\x1f\n" +
+	"\x06points\x18\x04 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\x06points\x12'\n" +
+	"\n" +
+	"granted_by\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\tgrantedBy\x12\x1b\n" +
+	"\x04role\x18\x06 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04role\x12 \n" +
+	"\x06reason\x18\a \x01(\tB\b\xbaH\x05r\x03\x18\xf4\x03R\x06reason\x12A\n" +
+	"\n" +
+	"granted_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\tgrantedAt:\x1f\xf2\xf9\x18\x1b\n" +
+	"\x19feedback.goodwill.granted*]\n" +
 	"\bCaseKind\x12\x19\n" +
 	"\x15CASE_KIND_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12CASE_KIND_CALLBACK\x10\x01\x12\x1e\n" +
@@ -518,35 +637,37 @@ func file_treue_feedback_v1_events_proto_rawDescGZIP() []byte {
 }
 
 var file_treue_feedback_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_treue_feedback_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_treue_feedback_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
 var file_treue_feedback_v1_events_proto_goTypes = []any{
 	(CaseKind)(0),                 // 0: treue.feedback.v1.CaseKind
 	(CaseStatus)(0),               // 1: treue.feedback.v1.CaseStatus
 	(CaseOutcome)(0),              // 2: treue.feedback.v1.CaseOutcome
 	(*CaseOpened)(nil),            // 3: treue.feedback.v1.CaseOpened
 	(*CaseResolved)(nil),          // 4: treue.feedback.v1.CaseResolved
-	(v1.NpsClass)(0),              // 5: treue.common.v1.NpsClass
-	(v1.Touchpoint)(0),            // 6: treue.common.v1.Touchpoint
-	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
-	(v1.ScoreKind)(0),             // 8: treue.common.v1.ScoreKind
+	(*GoodwillGranted)(nil),       // 5: treue.feedback.v1.GoodwillGranted
+	(v1.NpsClass)(0),              // 6: treue.common.v1.NpsClass
+	(v1.Touchpoint)(0),            // 7: treue.common.v1.Touchpoint
+	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
+	(v1.ScoreKind)(0),             // 9: treue.common.v1.ScoreKind
 }
 var file_treue_feedback_v1_events_proto_depIdxs = []int32{
 	0,  // 0: treue.feedback.v1.CaseOpened.kind:type_name -> treue.feedback.v1.CaseKind
-	5,  // 1: treue.feedback.v1.CaseOpened.nps_class:type_name -> treue.common.v1.NpsClass
-	6,  // 2: treue.feedback.v1.CaseOpened.touchpoint:type_name -> treue.common.v1.Touchpoint
-	7,  // 3: treue.feedback.v1.CaseOpened.opened_at:type_name -> google.protobuf.Timestamp
-	7,  // 4: treue.feedback.v1.CaseOpened.due_at:type_name -> google.protobuf.Timestamp
-	8,  // 5: treue.feedback.v1.CaseOpened.score_kind:type_name -> treue.common.v1.ScoreKind
+	6,  // 1: treue.feedback.v1.CaseOpened.nps_class:type_name -> treue.common.v1.NpsClass
+	7,  // 2: treue.feedback.v1.CaseOpened.touchpoint:type_name -> treue.common.v1.Touchpoint
+	8,  // 3: treue.feedback.v1.CaseOpened.opened_at:type_name -> google.protobuf.Timestamp
+	8,  // 4: treue.feedback.v1.CaseOpened.due_at:type_name -> google.protobuf.Timestamp
+	9,  // 5: treue.feedback.v1.CaseOpened.score_kind:type_name -> treue.common.v1.ScoreKind
 	0,  // 6: treue.feedback.v1.CaseResolved.kind:type_name -> treue.feedback.v1.CaseKind
 	2,  // 7: treue.feedback.v1.CaseResolved.outcome:type_name -> treue.feedback.v1.CaseOutcome
-	7,  // 8: treue.feedback.v1.CaseResolved.opened_at:type_name -> google.protobuf.Timestamp
-	7,  // 9: treue.feedback.v1.CaseResolved.due_at:type_name -> google.protobuf.Timestamp
-	7,  // 10: treue.feedback.v1.CaseResolved.resolved_at:type_name -> google.protobuf.Timestamp
-	11, // [11:11] is the sub-list for method output_type
-	11, // [11:11] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	8,  // 8: treue.feedback.v1.CaseResolved.opened_at:type_name -> google.protobuf.Timestamp
+	8,  // 9: treue.feedback.v1.CaseResolved.due_at:type_name -> google.protobuf.Timestamp
+	8,  // 10: treue.feedback.v1.CaseResolved.resolved_at:type_name -> google.protobuf.Timestamp
+	8,  // 11: treue.feedback.v1.GoodwillGranted.granted_at:type_name -> google.protobuf.Timestamp
+	12, // [12:12] is the sub-list for method output_type
+	12, // [12:12] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_treue_feedback_v1_events_proto_init() }
@@ -560,7 +681,7 @@ func file_treue_feedback_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_treue_feedback_v1_events_proto_rawDesc), len(file_treue_feedback_v1_events_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   2,
+			NumMessages:   3,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -443,12 +443,18 @@ func (x *GetCaseResponse) GetCase() *Case {
 }
 
 type ResolveCaseRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
-	Outcome       CaseOutcome            `protobuf:"varint,2,opt,name=outcome,proto3,enum=treue.feedback.v1.CaseOutcome" json:"outcome,omitempty"`
-	Note          string                 `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	CaseId  string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	Outcome CaseOutcome            `protobuf:"varint,2,opt,name=outcome,proto3,enum=treue.feedback.v1.CaseOutcome" json:"outcome,omitempty"`
+	Note    string                 `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
+	// goodwill points to grant the case's member, booked by the ledger from the goodwill
+	// budget; 0 grants none. At most the caller's role limit (FEEDBACK_GOODWILL_LIMITS),
+	// and only on a case with a member.
+	GoodwillPoints int64 `protobuf:"varint,20,opt,name=goodwill_points,json=goodwillPoints,proto3" json:"goodwill_points,omitempty"`
+	// why the points are granted (shown on the member's history).
+	GoodwillReason string `protobuf:"bytes,21,opt,name=goodwill_reason,json=goodwillReason,proto3" json:"goodwill_reason,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ResolveCaseRequest) Reset() {
@@ -498,6 +504,20 @@ func (x *ResolveCaseRequest) GetOutcome() CaseOutcome {
 func (x *ResolveCaseRequest) GetNote() string {
 	if x != nil {
 		return x.Note
+	}
+	return ""
+}
+
+func (x *ResolveCaseRequest) GetGoodwillPoints() int64 {
+	if x != nil {
+		return x.GoodwillPoints
+	}
+	return 0
+}
+
+func (x *ResolveCaseRequest) GetGoodwillReason() string {
+	if x != nil {
+		return x.GoodwillReason
 	}
 	return ""
 }
@@ -594,12 +614,14 @@ const file_treue_feedback_v1_feedback_proto_rawDesc = "" +
 	"\x0eGetCaseRequest\x12!\n" +
 	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\">\n" +
 	"\x0fGetCaseResponse\x12+\n" +
-	"\x04case\x18\x01 \x01(\v2\x17.treue.feedback.v1.CaseR\x04case\"\x9b\x01\n" +
+	"\x04case\x18\x01 \x01(\v2\x17.treue.feedback.v1.CaseR\x04case\"\x84\x02\n" +
 	"\x12ResolveCaseRequest\x12!\n" +
 	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\x12D\n" +
 	"\aoutcome\x18\x02 \x01(\x0e2\x1e.treue.feedback.v1.CaseOutcomeB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\aoutcome\x12\x1c\n" +
-	"\x04note\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xa0\x1fR\x04note\"B\n" +
+	"\x04note\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xa0\x1fR\x04note\x124\n" +
+	"\x0fgoodwill_points\x18\x14 \x01(\x03B\v\xbaH\b\"\x06\x18\xc0\x84=(\x00R\x0egoodwillPoints\x121\n" +
+	"\x0fgoodwill_reason\x18\x15 \x01(\tB\b\xbaH\x05r\x03\x18\xf4\x03R\x0egoodwillReason\"B\n" +
 	"\x13ResolveCaseResponse\x12+\n" +
 	"\x04case\x18\x01 \x01(\v2\x17.treue.feedback.v1.CaseR\x04case2\xad\x03\n" +
 	"\x0fFeedbackService\x12\x8a\x01\n" +
