@@ -42,6 +42,7 @@ type Cursor struct {
 // do their work in one round trip.
 type Tx interface {
 	LotsTx
+	GoodwillTx
 	TiersTx
 	EarnTx
 	// InsertMember enrols m and opens its accounts unless a member was already enrolled

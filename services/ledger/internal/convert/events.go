@@ -29,6 +29,7 @@ var Produces = []proto.Message{
 	&ledgerv1.CampaignBudgetExhausted{},
 	&ledgerv1.MemberUpdated{},
 	&ledgerv1.PurchaseMatched{},
+	&ledgerv1.GoodwillRefused{},
 }
 
 // Event converts a domain event to the message the ledger publishes.
