@@ -178,8 +178,10 @@ type MemberEnrolled struct {
 	// IANA time zone, e.g. Europe/Berlin; empty when not known.
 	TimeZone string `protobuf:"bytes,9,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
 	// the phone number the member gave as an identifier (E.164), if any.
-	Phone         string   `protobuf:"bytes,10,opt,name=phone,proto3" json:"phone,omitempty"`
-	Tags          []string `protobuf:"bytes,11,rep,name=tags,proto3" json:"tags,omitempty"`
+	Phone string   `protobuf:"bytes,10,opt,name=phone,proto3" json:"phone,omitempty"`
+	Tags  []string `protobuf:"bytes,11,rep,name=tags,proto3" json:"tags,omitempty"`
+	// the member's referral code (8 characters, Crockford's base32).
+	ReferralCode  string `protobuf:"bytes,12,opt,name=referral_code,json=referralCode,proto3" json:"referral_code,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -291,19 +293,28 @@ func (x *MemberEnrolled) GetTags() []string {
 	return nil
 }
 
+func (x *MemberEnrolled) GetReferralCode() string {
+	if x != nil {
+		return x.ReferralCode
+	}
+	return ""
+}
+
 // MemberUpdated on ledger.member.updated: the member's contact details or profile changed
 // (UpdateMember, an email or phone identifier added or removed). It carries the member as
 // they are now, not a difference; of two, the later updated_at wins.
 type MemberUpdated struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	MemberId      string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
-	Email         string                 `protobuf:"bytes,2,opt,name=email,proto3" json:"email,omitempty"`
-	Phone         string                 `protobuf:"bytes,3,opt,name=phone,proto3" json:"phone,omitempty"`
-	Locale        string                 `protobuf:"bytes,4,opt,name=locale,proto3" json:"locale,omitempty"`
-	TimeZone      string                 `protobuf:"bytes,5,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
-	Tags          []string               `protobuf:"bytes,6,rep,name=tags,proto3" json:"tags,omitempty"`
-	Tier          string                 `protobuf:"bytes,7,opt,name=tier,proto3" json:"tier,omitempty"`
-	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	MemberId  string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	Email     string                 `protobuf:"bytes,2,opt,name=email,proto3" json:"email,omitempty"`
+	Phone     string                 `protobuf:"bytes,3,opt,name=phone,proto3" json:"phone,omitempty"`
+	Locale    string                 `protobuf:"bytes,4,opt,name=locale,proto3" json:"locale,omitempty"`
+	TimeZone  string                 `protobuf:"bytes,5,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	Tags      []string               `protobuf:"bytes,6,rep,name=tags,proto3" json:"tags,omitempty"`
+	Tier      string                 `protobuf:"bytes,7,opt,name=tier,proto3" json:"tier,omitempty"`
+	UpdatedAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	// the member's referral code (8 characters, Crockford's base32).
+	ReferralCode  string `protobuf:"bytes,9,opt,name=referral_code,json=referralCode,proto3" json:"referral_code,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -392,6 +403,13 @@ func (x *MemberUpdated) GetUpdatedAt() *timestamppb.Timestamp {
 		return x.UpdatedAt
 	}
 	return nil
+}
+
+func (x *MemberUpdated) GetReferralCode() string {
+	if x != nil {
+		return x.ReferralCode
+	}
+	return ""
 }
 
 // PurchaseMatched on ledger.purchase.matched: a purchase that named its member by an
@@ -1492,7 +1510,7 @@ var File_treue_ledger_v1_events_proto protoreflect.FileDescriptor
 
 const file_treue_ledger_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1ctreue/ledger/v1/events.proto\x12\x0ftreue.ledger.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1atreue/event/v1/event.proto\"\xe0\x03\n" +
+	"\x1ctreue/ledger/v1/events.proto\x12\x0ftreue.ledger.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1atreue/event/v1/event.proto\"\x8e\x04\n" +
 	"\x0eMemberEnrolled\x12'\n" +
 	"\tmember_id\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bmemberId\x12+\n" +
@@ -1507,8 +1525,9 @@ const file_treue_ledger_v1_events_proto_rawDesc = "" +
 	"\ttime_zone\x18\t \x01(\tB\a\xbaH\x04r\x02\x18@R\btimeZone\x12\x1d\n" +
 	"\x05phone\x18\n" +
 	" \x01(\tB\a\xbaH\x04r\x02\x18 R\x05phone\x12\x1c\n" +
-	"\x04tags\x18\v \x03(\tB\b\xbaH\x05\x92\x01\x02\x10dR\x04tags:\x1c\xf2\xf9\x18\x18\n" +
-	"\x16ledger.member.enrolled\"\xdb\x02\n" +
+	"\x04tags\x18\v \x03(\tB\b\xbaH\x05\x92\x01\x02\x10dR\x04tags\x12,\n" +
+	"\rreferral_code\x18\f \x01(\tB\a\xbaH\x04r\x02\x18 R\freferralCode:\x1c\xf2\xf9\x18\x18\n" +
+	"\x16ledger.member.enrolled\"\x89\x03\n" +
 	"\rMemberUpdated\x12'\n" +
 	"\tmember_id\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bmemberId\x12\x1e\n" +
@@ -1519,7 +1538,8 @@ const file_treue_ledger_v1_events_proto_rawDesc = "" +
 	"\x04tags\x18\x06 \x03(\tB\b\xbaH\x05\x92\x01\x02\x10dR\x04tags\x12\x1c\n" +
 	"\x04tier\x18\a \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x04tier\x12A\n" +
 	"\n" +
-	"updated_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\tupdatedAt:\x1b\xf2\xf9\x18\x17\n" +
+	"updated_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\tupdatedAt\x12,\n" +
+	"\rreferral_code\x18\t \x01(\tB\a\xbaH\x04r\x02\x18 R\freferralCode:\x1b\xf2\xf9\x18\x17\n" +
 	"\x15ledger.member.updated\"\xe7\x03\n" +
 	"\x0fPurchaseMatched\x12'\n" +
 	"\tmember_id\x18\x01 \x01(\tB\n" +
