@@ -14,10 +14,12 @@ func TestContract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := testkit.EventTypes(c.Produces); !slices.Equal(got, []string{"treue.feedback.v1.CaseOpened", "treue.feedback.v1.CaseResolved", "treue.feedback.v1.GoodwillGranted"}) {
+	if got := testkit.EventTypes(c.Produces); !slices.Equal(got, []string{"treue.feedback.v1.CaseFollowUpReceived", "treue.feedback.v1.CaseOpened",
+		"treue.feedback.v1.CaseResolved", "treue.feedback.v1.GoodwillGranted"}) {
 		t.Errorf("produces %v", got)
 	}
-	if got := testkit.EventTypes(c.Consumes); !slices.Equal(got, []string{"treue.ledger.v1.MemberErased", "treue.survey.v1.ResponseSubmitted"}) {
+	if got := testkit.EventTypes(c.Consumes); !slices.Equal(got, []string{"treue.ledger.v1.MemberEnrolled", "treue.ledger.v1.MemberErased",
+		"treue.ledger.v1.MemberErased", "treue.ledger.v1.MemberUpdated", "treue.survey.v1.ResponseSubmitted"}) {
 		t.Errorf("consumes %v", got)
 	}
 }

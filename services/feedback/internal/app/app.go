@@ -19,6 +19,13 @@ type Commands struct {
 	RouteResponses RouteResponses
 	ResolveCase    ResolveCase
 	EraseMembers   EraseMembers
+	Loop           LoopCommands
+}
+
+// LoopCommands keep what the closed loop needs from other services.
+type LoopCommands struct {
+	KeepReferralCodes   KeepReferralCodes
+	ForgetReferralCodes ForgetReferralCodes
 }
 
 // Queries read it.
@@ -51,6 +58,7 @@ func New(d Deps) (*Application, error) {
 			RouteResponses: RouteResponses{store: d.Store, rules: d.Rules, clock: d.Clock, newID: d.NewID, log: d.Log},
 			ResolveCase:    ResolveCase{store: d.Store, clock: d.Clock, limits: d.GoodwillLimits},
 			EraseMembers:   EraseMembers{store: d.Store, clock: d.Clock},
+			Loop:           LoopCommands{KeepReferralCodes{d.Store}, ForgetReferralCodes{d.Store}},
 		},
 		Queries: Queries{
 			ListCases:    ListCases{store: d.Store, clock: d.Clock},

@@ -17,5 +17,6 @@ func (h GetCase) Handle(ctx context.Context, id string) (CaseView, error) {
 	if err != nil {
 		return CaseView{}, err
 	}
-	return CaseView{Case: c, Overdue: c.Overdue(h.clock())}, nil
+	views := []CaseView{{Case: c, Overdue: c.Overdue(h.clock())}}
+	return views[0], withLoop(ctx, h.store, views)
 }

@@ -23,6 +23,10 @@ type ListCasesQuery struct {
 type CaseView struct {
 	domain.Case
 	Overdue bool
+	// ReferralCode is the member's, on a referral request; FollowUp the answer to the
+	// survey sent when the case was resolved, nil until it arrives.
+	ReferralCode string
+	FollowUp     *domain.FollowUp
 }
 
 // CasePage is one page of cases and where the next one starts (nil at the end).
@@ -61,5 +65,5 @@ func (h ListCases) Handle(ctx context.Context, q ListCasesQuery) (CasePage, erro
 	for i, c := range list {
 		page.Cases[i] = CaseView{Case: c, Overdue: c.Overdue(now)}
 	}
-	return page, nil
+	return page, withLoop(ctx, h.store, page.Cases)
 }

@@ -10,6 +10,7 @@ import (
 // Store keeps cases, routing rules and erasures, and runs the use cases that change them
 // in transactions.
 type Store interface {
+	LoopStore
 	// InTx runs fn in the transaction ctx carries (an event batch's, which also holds the
 	// batch's inbox rows), or else in a new one that commits when fn returns nil and
 	// rolls back otherwise.
@@ -27,6 +28,7 @@ type Store interface {
 
 // Tx is what a use case changes inside its transaction.
 type Tx interface {
+	LoopTx
 	// ActiveRules returns the routing rules that are active now.
 	ActiveRules(ctx context.Context) ([]domain.Rule, error)
 	// ErasedMembers returns which of the members were erased. From this call until the

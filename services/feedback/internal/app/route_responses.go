@@ -40,6 +40,8 @@ func (h RouteResponses) Handle(ctx context.Context, responses []domain.Response)
 			members = append(members, r.MemberID)
 		}
 	}
+	// Answers to a resolved case's follow-up survey are linked to it, not routed.
+	batch, followUps := splitFollowUps(batch)
 	opened := 0
 	err := h.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
 		rules, err := tx.ActiveRules(ctx)
@@ -51,6 +53,10 @@ func (h RouteResponses) Handle(ctx context.Context, responses []domain.Response)
 			if erased, err = tx.ErasedMembers(ctx, members); err != nil {
 				return err
 			}
+		}
+		followed, err := linkFollowUps(ctx, tx, followUps, erased)
+		if err != nil {
+			return err
 		}
 		matcher := h.rules.Compile(rules)
 		now := h.clock()
@@ -71,7 +77,7 @@ func (h RouteResponses) Handle(ctx context.Context, responses []domain.Response)
 			cases = append(cases, c)
 		}
 		if len(cases) == 0 {
-			return nil
+			return tx.Emit(ctx, followed...)
 		}
 		stored, err := tx.AddCases(ctx, cases)
 		if err != nil {
@@ -82,7 +88,10 @@ func (h RouteResponses) Handle(ctx context.Context, responses []domain.Response)
 			events[i] = domain.CaseOpened{Case: c}
 		}
 		opened = len(stored)
-		return tx.Emit(ctx, events...)
+		if err := withReferralCodes(ctx, tx, events); err != nil {
+			return err
+		}
+		return tx.Emit(ctx, append(events, followed...)...)
 	})
 	if err != nil {
 		return 0, err

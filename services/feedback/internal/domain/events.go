@@ -4,8 +4,12 @@ package domain
 // events a change emits; the outbox publishes them after the change commits.
 type Event interface{ isEvent() }
 
-// CaseOpened: a response opened Case (as stored).
-type CaseOpened struct{ Case Case }
+// CaseOpened: a response opened Case (as stored). ReferralCode is the member's, on a
+// referral request.
+type CaseOpened struct {
+	Case         Case
+	ReferralCode string
+}
 
 // CaseResolved: Case was resolved (as stored).
 type CaseResolved struct{ Case Case }

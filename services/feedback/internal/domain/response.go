@@ -58,6 +58,9 @@ type Response struct {
 	EmployeeID    string
 	Channel       string
 	TouchpointKey string
+	// Solved is the answer to a "solved" choice question (the follow-up survey's "Is your
+	// problem solved?"): "yes", "no" or "".
+	Solved string
 }
 
 // Normalize checks r against the survey contract and fills what follows from its score:

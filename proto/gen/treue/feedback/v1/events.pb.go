@@ -205,7 +205,9 @@ type CaseOpened struct {
 	// the kind of the score (NPS, CSAT, CES); unspecified on cases opened before it was kept.
 	ScoreKind v1.ScoreKind `protobuf:"varint,12,opt,name=score_kind,json=scoreKind,proto3,enum=treue.common.v1.ScoreKind" json:"score_kind,omitempty"`
 	// the employee the response is attributed to, if any.
-	EmployeeId    string `protobuf:"bytes,13,opt,name=employee_id,json=employeeId,proto3" json:"employee_id,omitempty"`
+	EmployeeId string `protobuf:"bytes,13,opt,name=employee_id,json=employeeId,proto3" json:"employee_id,omitempty"`
+	// the member's referral code on a referral request (REFERRAL_REQUEST); empty otherwise.
+	ReferralCode  string `protobuf:"bytes,30,opt,name=referral_code,json=referralCode,proto3" json:"referral_code,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -327,6 +329,13 @@ func (x *CaseOpened) GetScoreKind() v1.ScoreKind {
 func (x *CaseOpened) GetEmployeeId() string {
 	if x != nil {
 		return x.EmployeeId
+	}
+	return ""
+}
+
+func (x *CaseOpened) GetReferralCode() string {
+	if x != nil {
+		return x.ReferralCode
 	}
 	return ""
 }
@@ -545,11 +554,125 @@ func (x *GoodwillGranted) GetGrantedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+// CaseFollowUpReceived on feedback.case.follow_up_received: the customer answered the
+// follow-up survey sent when the case was resolved; the answer is linked to the case
+// and opens no case of its own.
+type CaseFollowUpReceived struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	CaseId     string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	ResponseId string                 `protobuf:"bytes,2,opt,name=response_id,json=responseId,proto3" json:"response_id,omitempty"`
+	MemberId   string                 `protobuf:"bytes,3,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	Score      int32                  `protobuf:"varint,4,opt,name=score,proto3" json:"score,omitempty"`
+	ScoreKind  v1.ScoreKind           `protobuf:"varint,5,opt,name=score_kind,json=scoreKind,proto3,enum=treue.common.v1.ScoreKind" json:"score_kind,omitempty"`
+	// the score counts as satisfied (CSAT 4-5, NPS 9-10, CES low effort).
+	Satisfied  bool                   `protobuf:"varint,6,opt,name=satisfied,proto3" json:"satisfied,omitempty"`
+	Comment    string                 `protobuf:"bytes,7,opt,name=comment,proto3" json:"comment,omitempty"`
+	ReceivedAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=received_at,json=receivedAt,proto3" json:"received_at,omitempty"`
+	// the answer to "Is your problem solved?" (question id "solved"): "yes", "no", or
+	// empty when not answered.
+	Solved        string `protobuf:"bytes,9,opt,name=solved,proto3" json:"solved,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaseFollowUpReceived) Reset() {
+	*x = CaseFollowUpReceived{}
+	mi := &file_treue_feedback_v1_events_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseFollowUpReceived) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseFollowUpReceived) ProtoMessage() {}
+
+func (x *CaseFollowUpReceived) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_feedback_v1_events_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseFollowUpReceived.ProtoReflect.Descriptor instead.
+func (*CaseFollowUpReceived) Descriptor() ([]byte, []int) {
+	return file_treue_feedback_v1_events_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *CaseFollowUpReceived) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *CaseFollowUpReceived) GetResponseId() string {
+	if x != nil {
+		return x.ResponseId
+	}
+	return ""
+}
+
+func (x *CaseFollowUpReceived) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *CaseFollowUpReceived) GetScore() int32 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *CaseFollowUpReceived) GetScoreKind() v1.ScoreKind {
+	if x != nil {
+		return x.ScoreKind
+	}
+	return v1.ScoreKind(0)
+}
+
+func (x *CaseFollowUpReceived) GetSatisfied() bool {
+	if x != nil {
+		return x.Satisfied
+	}
+	return false
+}
+
+func (x *CaseFollowUpReceived) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+func (x *CaseFollowUpReceived) GetReceivedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReceivedAt
+	}
+	return nil
+}
+
+func (x *CaseFollowUpReceived) GetSolved() string {
+	if x != nil {
+		return x.Solved
+	}
+	return ""
+}
+
 var File_treue_feedback_v1_events_proto protoreflect.FileDescriptor
 
 const file_treue_feedback_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1etreue/feedback/v1/events.proto\x12\x11treue.feedback.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1atreue/event/v1/event.proto\"\xb4\x05\n" +
+	"\x1etreue/feedback/v1/events.proto\x12\x11treue.feedback.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1atreue/event/v1/event.proto\"\xe2\x05\n" +
 	"\n" +
 	"CaseOpened\x12#\n" +
 	"\acase_id\x18\x01 \x01(\tB\n" +
@@ -572,7 +695,8 @@ const file_treue_feedback_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"score_kind\x18\f \x01(\x0e2\x1a.treue.common.v1.ScoreKindB\b\xbaH\x05\x82\x01\x02\x10\x01R\tscoreKind\x12(\n" +
 	"\vemployee_id\x18\r \x01(\tB\a\xbaH\x04r\x02\x18@R\n" +
-	"employeeId:\x1a\xf2\xf9\x18\x16\n" +
+	"employeeId\x12,\n" +
+	"\rreferral_code\x18\x1e \x01(\tB\a\xbaH\x04r\x02\x18 R\freferralCode:\x1a\xf2\xf9\x18\x16\n" +
 	"\x14feedback.case.opened\"\x83\x04\n" +
 	"\fCaseResolved\x12#\n" +
 	"\acase_id\x18\x01 \x01(\tB\n" +
@@ -602,7 +726,24 @@ const file_treue_feedback_v1_events_proto_rawDesc = "" +
 	"\x06reason\x18\a \x01(\tB\b\xbaH\x05r\x03\x18\xf4\x03R\x06reason\x12A\n" +
 	"\n" +
 	"granted_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\tgrantedAt:\x1f\xf2\xf9\x18\x1b\n" +
-	"\x19feedback.goodwill.granted*]\n" +
+	"\x19feedback.goodwill.granted\"\xce\x03\n" +
+	"\x14CaseFollowUpReceived\x12#\n" +
+	"\acase_id\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x06caseId\x12+\n" +
+	"\vresponse_id\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x02R\n" +
+	"responseId\x12%\n" +
+	"\tmember_id\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\bmemberId\x12\x1f\n" +
+	"\x05score\x18\x04 \x01(\x05B\t\xbaH\x06\x1a\x04\x18\n" +
+	"(\x00R\x05score\x12C\n" +
+	"\n" +
+	"score_kind\x18\x05 \x01(\x0e2\x1a.treue.common.v1.ScoreKindB\b\xbaH\x05\x82\x01\x02\x10\x01R\tscoreKind\x12\x1c\n" +
+	"\tsatisfied\x18\x06 \x01(\bR\tsatisfied\x12\"\n" +
+	"\acomment\x18\a \x01(\tB\b\xbaH\x05r\x03\x18\xa0\x1fR\acomment\x12C\n" +
+	"\vreceived_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
+	"receivedAt\x12(\n" +
+	"\x06solved\x18\t \x01(\tB\x10\xbaH\rr\vR\x00R\x03yesR\x02noR\x06solved:&\xf2\xf9\x18\"\n" +
+	" feedback.case.follow_up_received*]\n" +
 	"\bCaseKind\x12\x19\n" +
 	"\x15CASE_KIND_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12CASE_KIND_CALLBACK\x10\x01\x12\x1e\n" +
@@ -637,7 +778,7 @@ func file_treue_feedback_v1_events_proto_rawDescGZIP() []byte {
 }
 
 var file_treue_feedback_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_treue_feedback_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_treue_feedback_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_treue_feedback_v1_events_proto_goTypes = []any{
 	(CaseKind)(0),                 // 0: treue.feedback.v1.CaseKind
 	(CaseStatus)(0),               // 1: treue.feedback.v1.CaseStatus
@@ -645,29 +786,32 @@ var file_treue_feedback_v1_events_proto_goTypes = []any{
 	(*CaseOpened)(nil),            // 3: treue.feedback.v1.CaseOpened
 	(*CaseResolved)(nil),          // 4: treue.feedback.v1.CaseResolved
 	(*GoodwillGranted)(nil),       // 5: treue.feedback.v1.GoodwillGranted
-	(v1.NpsClass)(0),              // 6: treue.common.v1.NpsClass
-	(v1.Touchpoint)(0),            // 7: treue.common.v1.Touchpoint
-	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
-	(v1.ScoreKind)(0),             // 9: treue.common.v1.ScoreKind
+	(*CaseFollowUpReceived)(nil),  // 6: treue.feedback.v1.CaseFollowUpReceived
+	(v1.NpsClass)(0),              // 7: treue.common.v1.NpsClass
+	(v1.Touchpoint)(0),            // 8: treue.common.v1.Touchpoint
+	(*timestamppb.Timestamp)(nil), // 9: google.protobuf.Timestamp
+	(v1.ScoreKind)(0),             // 10: treue.common.v1.ScoreKind
 }
 var file_treue_feedback_v1_events_proto_depIdxs = []int32{
 	0,  // 0: treue.feedback.v1.CaseOpened.kind:type_name -> treue.feedback.v1.CaseKind
-	6,  // 1: treue.feedback.v1.CaseOpened.nps_class:type_name -> treue.common.v1.NpsClass
-	7,  // 2: treue.feedback.v1.CaseOpened.touchpoint:type_name -> treue.common.v1.Touchpoint
-	8,  // 3: treue.feedback.v1.CaseOpened.opened_at:type_name -> google.protobuf.Timestamp
-	8,  // 4: treue.feedback.v1.CaseOpened.due_at:type_name -> google.protobuf.Timestamp
-	9,  // 5: treue.feedback.v1.CaseOpened.score_kind:type_name -> treue.common.v1.ScoreKind
+	7,  // 1: treue.feedback.v1.CaseOpened.nps_class:type_name -> treue.common.v1.NpsClass
+	8,  // 2: treue.feedback.v1.CaseOpened.touchpoint:type_name -> treue.common.v1.Touchpoint
+	9,  // 3: treue.feedback.v1.CaseOpened.opened_at:type_name -> google.protobuf.Timestamp
+	9,  // 4: treue.feedback.v1.CaseOpened.due_at:type_name -> google.protobuf.Timestamp
+	10, // 5: treue.feedback.v1.CaseOpened.score_kind:type_name -> treue.common.v1.ScoreKind
 	0,  // 6: treue.feedback.v1.CaseResolved.kind:type_name -> treue.feedback.v1.CaseKind
 	2,  // 7: treue.feedback.v1.CaseResolved.outcome:type_name -> treue.feedback.v1.CaseOutcome
-	8,  // 8: treue.feedback.v1.CaseResolved.opened_at:type_name -> google.protobuf.Timestamp
-	8,  // 9: treue.feedback.v1.CaseResolved.due_at:type_name -> google.protobuf.Timestamp
-	8,  // 10: treue.feedback.v1.CaseResolved.resolved_at:type_name -> google.protobuf.Timestamp
-	8,  // 11: treue.feedback.v1.GoodwillGranted.granted_at:type_name -> google.protobuf.Timestamp
-	12, // [12:12] is the sub-list for method output_type
-	12, // [12:12] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	9,  // 8: treue.feedback.v1.CaseResolved.opened_at:type_name -> google.protobuf.Timestamp
+	9,  // 9: treue.feedback.v1.CaseResolved.due_at:type_name -> google.protobuf.Timestamp
+	9,  // 10: treue.feedback.v1.CaseResolved.resolved_at:type_name -> google.protobuf.Timestamp
+	9,  // 11: treue.feedback.v1.GoodwillGranted.granted_at:type_name -> google.protobuf.Timestamp
+	10, // 12: treue.feedback.v1.CaseFollowUpReceived.score_kind:type_name -> treue.common.v1.ScoreKind
+	9,  // 13: treue.feedback.v1.CaseFollowUpReceived.received_at:type_name -> google.protobuf.Timestamp
+	14, // [14:14] is the sub-list for method output_type
+	14, // [14:14] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_treue_feedback_v1_events_proto_init() }
@@ -681,7 +825,7 @@ func file_treue_feedback_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_treue_feedback_v1_events_proto_rawDesc), len(file_treue_feedback_v1_events_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   3,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -49,9 +49,22 @@ type Case struct {
 	ScoreKind v1.ScoreKind `protobuf:"varint,19,opt,name=score_kind,json=scoreKind,proto3,enum=treue.common.v1.ScoreKind" json:"score_kind,omitempty"`
 	// the employee the response is attributed to (who served the purchase or handled the
 	// contact); empty when the touchpoint named none.
-	EmployeeId    string `protobuf:"bytes,20,opt,name=employee_id,json=employeeId,proto3" json:"employee_id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	EmployeeId string `protobuf:"bytes,20,opt,name=employee_id,json=employeeId,proto3" json:"employee_id,omitempty"`
+	// Fields 30+ are the closed loop's.
+	// the member's referral code, on a referral request (REFERRAL_REQUEST) of a member the
+	// ledger gave one; empty otherwise.
+	ReferralCode string `protobuf:"bytes,30,opt,name=referral_code,json=referralCode,proto3" json:"referral_code,omitempty"`
+	// the answer to the follow-up survey sent when the case was resolved ("Did we solve
+	// your problem?"): its response, its score and whether the customer said the problem
+	// is solved; empty until it arrives.
+	FollowUpResponseId string                 `protobuf:"bytes,31,opt,name=follow_up_response_id,json=followUpResponseId,proto3" json:"follow_up_response_id,omitempty"`
+	FollowUpScore      int32                  `protobuf:"varint,32,opt,name=follow_up_score,json=followUpScore,proto3" json:"follow_up_score,omitempty"`
+	FollowUpScoreKind  v1.ScoreKind           `protobuf:"varint,33,opt,name=follow_up_score_kind,json=followUpScoreKind,proto3,enum=treue.common.v1.ScoreKind" json:"follow_up_score_kind,omitempty"`
+	FollowUpReceivedAt *timestamppb.Timestamp `protobuf:"bytes,34,opt,name=follow_up_received_at,json=followUpReceivedAt,proto3" json:"follow_up_received_at,omitempty"`
+	// the answer to "Is your problem solved?": "yes", "no", or empty.
+	FollowUpSolved string `protobuf:"bytes,35,opt,name=follow_up_solved,json=followUpSolved,proto3" json:"follow_up_solved,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Case) Reset() {
@@ -220,6 +233,48 @@ func (x *Case) GetScoreKind() v1.ScoreKind {
 func (x *Case) GetEmployeeId() string {
 	if x != nil {
 		return x.EmployeeId
+	}
+	return ""
+}
+
+func (x *Case) GetReferralCode() string {
+	if x != nil {
+		return x.ReferralCode
+	}
+	return ""
+}
+
+func (x *Case) GetFollowUpResponseId() string {
+	if x != nil {
+		return x.FollowUpResponseId
+	}
+	return ""
+}
+
+func (x *Case) GetFollowUpScore() int32 {
+	if x != nil {
+		return x.FollowUpScore
+	}
+	return 0
+}
+
+func (x *Case) GetFollowUpScoreKind() v1.ScoreKind {
+	if x != nil {
+		return x.FollowUpScoreKind
+	}
+	return v1.ScoreKind(0)
+}
+
+func (x *Case) GetFollowUpReceivedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FollowUpReceivedAt
+	}
+	return nil
+}
+
+func (x *Case) GetFollowUpSolved() string {
+	if x != nil {
+		return x.FollowUpSolved
 	}
 	return ""
 }
@@ -570,7 +625,7 @@ var File_treue_feedback_v1_feedback_proto protoreflect.FileDescriptor
 
 const file_treue_feedback_v1_feedback_proto_rawDesc = "" +
 	"\n" +
-	" treue/feedback/v1/feedback.proto\x12\x11treue.feedback.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18treue/auth/v1/auth.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1etreue/feedback/v1/events.proto\"\xbc\x06\n" +
+	" treue/feedback/v1/feedback.proto\x12\x11treue.feedback.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18treue/auth/v1/auth.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1etreue/feedback/v1/events.proto\"\x82\t\n" +
 	"\x04Case\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12/\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1b.treue.feedback.v1.CaseKindR\x04kind\x12\x12\n" +
@@ -599,7 +654,13 @@ const file_treue_feedback_v1_feedback_proto_rawDesc = "" +
 	"\n" +
 	"score_kind\x18\x13 \x01(\x0e2\x1a.treue.common.v1.ScoreKindR\tscoreKind\x12\x1f\n" +
 	"\vemployee_id\x18\x14 \x01(\tR\n" +
-	"employeeId\"\xdc\x01\n" +
+	"employeeId\x12#\n" +
+	"\rreferral_code\x18\x1e \x01(\tR\freferralCode\x121\n" +
+	"\x15follow_up_response_id\x18\x1f \x01(\tR\x12followUpResponseId\x12&\n" +
+	"\x0ffollow_up_score\x18  \x01(\x05R\rfollowUpScore\x12K\n" +
+	"\x14follow_up_score_kind\x18! \x01(\x0e2\x1a.treue.common.v1.ScoreKindR\x11followUpScoreKind\x12M\n" +
+	"\x15follow_up_received_at\x18\" \x01(\v2\x1a.google.protobuf.TimestampR\x12followUpReceivedAt\x12(\n" +
+	"\x10follow_up_solved\x18# \x01(\tR\x0efollowUpSolved\"\xdc\x01\n" +
 	"\x10ListCasesRequest\x12\x1b\n" +
 	"\x04team\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04team\x12?\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x1d.treue.feedback.v1.CaseStatusB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06status\x12\x18\n" +
@@ -669,22 +730,24 @@ var file_treue_feedback_v1_feedback_proto_depIdxs = []int32{
 	12, // 6: treue.feedback.v1.Case.outcome:type_name -> treue.feedback.v1.CaseOutcome
 	11, // 7: treue.feedback.v1.Case.resolved_at:type_name -> google.protobuf.Timestamp
 	13, // 8: treue.feedback.v1.Case.score_kind:type_name -> treue.common.v1.ScoreKind
-	8,  // 9: treue.feedback.v1.ListCasesRequest.status:type_name -> treue.feedback.v1.CaseStatus
-	0,  // 10: treue.feedback.v1.ListCasesResponse.cases:type_name -> treue.feedback.v1.Case
-	0,  // 11: treue.feedback.v1.GetCaseResponse.case:type_name -> treue.feedback.v1.Case
-	12, // 12: treue.feedback.v1.ResolveCaseRequest.outcome:type_name -> treue.feedback.v1.CaseOutcome
-	0,  // 13: treue.feedback.v1.ResolveCaseResponse.case:type_name -> treue.feedback.v1.Case
-	1,  // 14: treue.feedback.v1.FeedbackService.ListCases:input_type -> treue.feedback.v1.ListCasesRequest
-	3,  // 15: treue.feedback.v1.FeedbackService.GetCase:input_type -> treue.feedback.v1.GetCaseRequest
-	5,  // 16: treue.feedback.v1.FeedbackService.ResolveCase:input_type -> treue.feedback.v1.ResolveCaseRequest
-	2,  // 17: treue.feedback.v1.FeedbackService.ListCases:output_type -> treue.feedback.v1.ListCasesResponse
-	4,  // 18: treue.feedback.v1.FeedbackService.GetCase:output_type -> treue.feedback.v1.GetCaseResponse
-	6,  // 19: treue.feedback.v1.FeedbackService.ResolveCase:output_type -> treue.feedback.v1.ResolveCaseResponse
-	17, // [17:20] is the sub-list for method output_type
-	14, // [14:17] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	13, // 9: treue.feedback.v1.Case.follow_up_score_kind:type_name -> treue.common.v1.ScoreKind
+	11, // 10: treue.feedback.v1.Case.follow_up_received_at:type_name -> google.protobuf.Timestamp
+	8,  // 11: treue.feedback.v1.ListCasesRequest.status:type_name -> treue.feedback.v1.CaseStatus
+	0,  // 12: treue.feedback.v1.ListCasesResponse.cases:type_name -> treue.feedback.v1.Case
+	0,  // 13: treue.feedback.v1.GetCaseResponse.case:type_name -> treue.feedback.v1.Case
+	12, // 14: treue.feedback.v1.ResolveCaseRequest.outcome:type_name -> treue.feedback.v1.CaseOutcome
+	0,  // 15: treue.feedback.v1.ResolveCaseResponse.case:type_name -> treue.feedback.v1.Case
+	1,  // 16: treue.feedback.v1.FeedbackService.ListCases:input_type -> treue.feedback.v1.ListCasesRequest
+	3,  // 17: treue.feedback.v1.FeedbackService.GetCase:input_type -> treue.feedback.v1.GetCaseRequest
+	5,  // 18: treue.feedback.v1.FeedbackService.ResolveCase:input_type -> treue.feedback.v1.ResolveCaseRequest
+	2,  // 19: treue.feedback.v1.FeedbackService.ListCases:output_type -> treue.feedback.v1.ListCasesResponse
+	4,  // 20: treue.feedback.v1.FeedbackService.GetCase:output_type -> treue.feedback.v1.GetCaseResponse
+	6,  // 21: treue.feedback.v1.FeedbackService.ResolveCase:output_type -> treue.feedback.v1.ResolveCaseResponse
+	19, // [19:22] is the sub-list for method output_type
+	16, // [16:19] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_treue_feedback_v1_feedback_proto_init() }
