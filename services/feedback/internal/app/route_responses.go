@@ -58,6 +58,10 @@ func (h RouteResponses) Handle(ctx context.Context, responses []domain.Response)
 		if err != nil {
 			return err
 		}
+		if len(followed) < len(followUps) {
+			// Of a case unknown here, or answered before: nothing to link, no case to open.
+			h.log.InfoContext(ctx, "follow-up answers not linked", "answers", len(followUps), "linked", len(followed))
+		}
 		matcher := h.rules.Compile(rules)
 		now := h.clock()
 		cases := make([]domain.Case, 0, len(batch))
