@@ -7,6 +7,7 @@ package service
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/treue/treue/services/feedback/internal/adapters/routing"
 	"github.com/treue/treue/services/feedback/internal/app"
 	"github.com/treue/treue/services/feedback/internal/convert"
+	"github.com/treue/treue/services/feedback/internal/domain"
 	"github.com/treue/treue/services/feedback/internal/ports/events"
 	"github.com/treue/treue/services/feedback/internal/ports/grpcapi"
 	"github.com/treue/treue/services/feedback/internal/ports/metrics"
@@ -50,6 +52,10 @@ type Config struct {
 	Now func() time.Time
 	// Lifecycle is the case lifecycle: SLA defaults, reminders, escalation, staff email.
 	Lifecycle LifecycleConfig
+	// GoodwillLimits are the most goodwill points each role may grant when resolving a
+	// case (FEEDBACK_GOODWILL_LIMITS, "role:points,...", default
+	// "service_agent:500,admin:5000"); a role not named may grant none.
+	GoodwillLimits domain.GoodwillLimits
 }
 
 // LogValue masks secrets.
@@ -60,6 +66,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("consumer_max_deliver", c.ConsumerMaxDeliver),
 		slog.Any("webhooks", c.Webhooks),
 		slog.Any("lifecycle", c.Lifecycle),
+		slog.Any("goodwill_limits", c.GoodwillLimits),
 	)
 }
 
@@ -72,10 +79,18 @@ func LoadConfig() (Config, error) {
 		ConsumerMaxDeliver: env.Int("FEEDBACK_CONSUMER_MAX_DELIVER", 5),
 		Webhooks:           loadWebhooks(env),
 	}
+	limits, err := domain.ParseGoodwillLimits(env.String("FEEDBACK_GOODWILL_LIMITS", defaultGoodwillLimits))
+	if err != nil {
+		return cfg, errors.Join(env.Err(), fmt.Errorf("FEEDBACK_GOODWILL_LIMITS: %w", err))
+	}
+	cfg.GoodwillLimits = limits
 	var lerr error
 	cfg.Lifecycle, lerr = loadLifecycle(env)
 	return cfg, errors.Join(env.Err(), lerr)
 }
+
+// defaultGoodwillLimits are FEEDBACK_GOODWILL_LIMITS unless set.
+const defaultGoodwillLimits = "service_agent:500,admin:5000"
 
 // Service is a feedback service ready to Run.
 type Service struct{ svc.Service }
@@ -116,6 +131,8 @@ func wire(rt *svc.Runtime, cfg Config, log *slog.Logger) error {
 		Clock:     now,
 		NewID:     func() string { return uuid.Must(uuid.NewV7()).String() },
 		Log:       log,
+
+		GoodwillLimits: cfg.GoodwillLimits,
 	})
 	if err != nil {
 		return err

@@ -712,10 +712,13 @@ func TestMalformedEventsGoToDeadLetters(t *testing.T) {
 	}
 	type letter struct{ consumer, subject, err string }
 	var letters []letter
-	testkit.Eventually(t, 10*time.Second, "five dead letters", func() bool {
-		// (The webhooks' consumers dead-letter what breaks the contract too: see below.)
+	// The malformed erasures are refused by both consumers of the ledger's stream: the
+	// erasure and the referral codes. (The webhooks' consumers dead-letter what breaks the
+	// contract too: see below.)
+	testkit.Eventually(t, 10*time.Second, "seven dead letters", func() bool {
 		rows, err := e.db.Query(ctx, `SELECT consumer, subject, error FROM dead_letters
-			WHERE consumer = ANY($1) ORDER BY stream, stream_seq`, []string{events.ConsumerSurvey, events.ConsumerMembers})
+			WHERE consumer = ANY($1) ORDER BY stream, stream_seq, consumer`,
+			[]string{events.ConsumerSurvey, events.ConsumerMembers, events.ConsumerReferralCodes})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -727,11 +730,13 @@ func TestMalformedEventsGoToDeadLetters(t *testing.T) {
 			}
 			letters = append(letters, l)
 		}
-		return rows.Err() == nil && len(letters) == 5
+		return rows.Err() == nil && len(letters) == 7
 	})
 	want := []struct{ consumer, errPart string }{
 		{events.ConsumerMembers, "decode " + erasures},
+		{events.ConsumerReferralCodes, "decode " + erasures},
 		{events.ConsumerMembers, "member_id: "},
+		{events.ConsumerReferralCodes, "member_id: "},
 		{events.ConsumerSurvey, "decode " + responses},
 		{events.ConsumerSurvey, "score: "},
 		{events.ConsumerSurvey, "nps_class PROMOTER does not match score 3"},

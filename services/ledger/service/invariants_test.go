@@ -259,6 +259,16 @@ var ledgerInvariants = []invariant{
 		WHERE p.transaction_id IS NULL OR p.amount <> a.points
 			OR (a.direction = 'credit' AND (p.source, p.destination) <> ('program:adjustments', 'member:' || a.member_id))
 			OR (a.direction = 'debit' AND (p.source, p.destination) <> ('member:' || a.member_id, 'program:adjustments'))`},
+	{"each booked goodwill grant moved its points from program:goodwill to the member, once", `
+		SELECT count(*) FROM goodwill_grants g LEFT JOIN postings p ON p.transaction_id = g.transaction_id
+		WHERE g.outcome = 'booked' AND (p.transaction_id IS NULL OR p.amount <> g.points
+			OR (p.source, p.destination) <> ('program:goodwill', 'member:' || g.member_id))`},
+	{"every goodwill transaction is a booked grant", `
+		SELECT count(*) FROM transactions t WHERE t.reason = 'goodwill'
+		AND NOT EXISTS (SELECT FROM goodwill_grants g WHERE g.transaction_id = t.id AND g.outcome = 'booked')`},
+	{"a month's goodwill budget used is what its grants booked", `
+		SELECT count(*) FROM goodwill_budgets b WHERE b.used <> (SELECT COALESCE(sum(points), 0) FROM goodwill_grants g
+			WHERE g.month = b.month AND g.outcome = 'booked')`},
 	{"each adjustment is in the audit log with its balance before and after", `
 		SELECT count(*) FROM adjustments a WHERE NOT EXISTS (SELECT FROM audit_log l
 			WHERE l.action = 'points.adjust' AND l.object_id = a.member_id::text AND l.after->'adjustment'->>'id' = a.id::text

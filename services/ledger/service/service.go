@@ -42,6 +42,8 @@ const (
 	ConsumerRewards = events.ConsumerRewards
 	// ConsumerUnsubscribe takes survey.member.unsubscribed.
 	ConsumerUnsubscribe = events.ConsumerUnsubscribe
+	// ConsumerGoodwill takes feedback.goodwill.granted.
+	ConsumerGoodwill = events.ConsumerGoodwill
 )
 
 // defaultMaxPurchaseMinor is 100,000.00 in a currency with cents: far above a shop's
@@ -78,6 +80,10 @@ type Config struct {
 	// SurveyBonusPoints is credited once per survey response (LEDGER_SURVEY_BONUS_POINTS,
 	// default 50; 0 turns it off).
 	SurveyBonusPoints int64
+	// GoodwillBudget is the most goodwill points (granted when feedback cases are
+	// resolved) booked per calendar month, UTC (LEDGER_GOODWILL_BUDGET, default 0: no
+	// limit). A grant beyond it is not booked and is announced as ledger.goodwill.refused.
+	GoodwillBudget int64
 	// HoldTTL is how long a hold lives uncaptured when PlaceHold names no TTL
 	// (LEDGER_HOLD_TTL, default 15m).
 	HoldTTL time.Duration
@@ -119,6 +125,7 @@ func LoadConfig() (Config, error) {
 		MaxClockSkew:         env.Duration("LEDGER_MAX_CLOCK_SKEW", 5*time.Minute),
 		LineToleranceMinor:   env.Int64("LEDGER_LINE_TOLERANCE_MINOR", 0),
 		SurveyBonusPoints:    env.Int64("LEDGER_SURVEY_BONUS_POINTS", 50),
+		GoodwillBudget:       env.Int64("LEDGER_GOODWILL_BUDGET", 0),
 		HoldTTL:              env.Duration("LEDGER_HOLD_TTL", 15*time.Minute),
 		HoldExpiryInterval:   env.Duration("LEDGER_HOLD_EXPIRY_INTERVAL", 5*time.Second),
 		ReturnWaitDeliveries: env.Int("LEDGER_RETURN_WAIT_DELIVERIES", 3),
@@ -145,6 +152,9 @@ func LoadConfig() (Config, error) {
 	}
 	if cfg.SurveyBonusPoints < 0 {
 		err = errors.Join(err, errors.New("LEDGER_SURVEY_BONUS_POINTS must not be negative"))
+	}
+	if cfg.GoodwillBudget < 0 {
+		err = errors.Join(err, errors.New("LEDGER_GOODWILL_BUDGET must not be negative"))
 	}
 	var e error
 	if cfg.AdjustLimits, e = domain.ParseAdjustLimits(env.String("LEDGER_ADJUST_LIMITS", defaultAdjustLimits)); e != nil {
@@ -284,6 +294,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("max_clock_skew", c.MaxClockSkew),
 		slog.Int64("line_tolerance_minor", c.LineToleranceMinor),
 		slog.Int64("survey_bonus_points", c.SurveyBonusPoints),
+		slog.Int64("goodwill_budget", c.GoodwillBudget),
 		slog.Duration("hold_ttl", c.HoldTTL),
 		slog.Duration("hold_expiry_interval", c.HoldExpiryInterval),
 		slog.Int("return_wait_deliveries", c.ReturnWaitDeliveries),
@@ -366,6 +377,7 @@ func wire(rt *svc.Runtime, cfg Config, rules domain.POSRules, log *slog.Logger) 
 		Config: app.Config{
 			POS:                  rules,
 			SurveyBonusPoints:    cfg.SurveyBonusPoints,
+			GoodwillBudget:       cfg.GoodwillBudget,
 			HoldTTL:              cfg.HoldTTL,
 			ReturnWaitDeliveries: cfg.ReturnWaitDeliveries,
 			ClaimWindow:          cfg.ClaimWindow,

@@ -173,8 +173,8 @@ func TestDefineSurvey(t *testing.T) {
 		t.Fatalf("first page: %v, %v", page, err)
 	}
 	rest, err := auditor.ListSurveys(ctx, &surveyv1.ListSurveysRequest{PageToken: page.GetNextPageToken()})
-	if err != nil || len(rest.GetSurveys()) != 3 || rest.GetNextPageToken() != "" {
-		t.Fatalf("the rest: %v, %v; want the 3 seeded surveys", rest, err)
+	if err != nil || len(rest.GetSurveys()) != 4 || rest.GetNextPageToken() != "" {
+		t.Fatalf("the rest: %v, %v; want the 4 seeded surveys", rest, err)
 	}
 	retired, err := marketing.RetireSurvey(ctx, &surveyv1.RetireSurveyRequest{SurveyId: id})
 	if err != nil || !retired.GetSurvey().GetRetired() || retired.GetSurvey().GetRetiredAt() == nil {
@@ -186,8 +186,8 @@ func TestDefineSurvey(t *testing.T) {
 	wantPrecondition(t, err, "SURVEY_RETIRED")
 	active, err := auditor.ListSurveys(ctx, &surveyv1.ListSurveysRequest{})
 	all, err2 := auditor.ListSurveys(ctx, &surveyv1.ListSurveysRequest{IncludeRetired: true})
-	if err != nil || err2 != nil || len(active.GetSurveys()) != 3 || len(all.GetSurveys()) != 4 {
-		t.Errorf("list: %d active, %d in all (%v, %v); want 3 and 4", len(active.GetSurveys()), len(all.GetSurveys()), err, err2)
+	if err != nil || err2 != nil || len(active.GetSurveys()) != 4 || len(all.GetSurveys()) != 5 {
+		t.Errorf("list: %d active, %d in all (%v, %v); want 4 and 5", len(active.GetSurveys()), len(all.GetSurveys()), err, err2)
 	}
 
 	// Roles: marketing and admin define, service agents and auditors read, others nothing.

@@ -85,14 +85,16 @@ func TestTriggerRulesAreManagedThroughTheAPI(t *testing.T) {
 	ctx := testkit.Ctx(t)
 	c := e.rules()
 
-	// The seeded rule keeps today's behaviour.
+	// The seeded rules: today's behaviour, and before it (by priority) the follow-up
+	// survey of a resolved case.
 	list, err := c.ListTriggerRules(ctx, &surveyv1.ListTriggerRulesRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(list.GetRules()) != 1 || list.GetRules()[0].GetTriggerId() != domain.SeedTriggerRuleID ||
-		list.GetRules()[0].GetSpec().GetSamplingRate() != 1 || !list.GetRules()[0].GetActive() {
-		t.Fatalf("rules = %v, want the seeded one", list.GetRules())
+	if len(list.GetRules()) != 2 || list.GetRules()[0].GetTriggerId() != "0192f0c8-5a1e-7000-8000-0000000000a2" ||
+		list.GetRules()[1].GetTriggerId() != domain.SeedTriggerRuleID ||
+		list.GetRules()[1].GetSpec().GetSamplingRate() != 1 || !list.GetRules()[1].GetActive() {
+		t.Fatalf("rules = %v, want the seeded ones", list.GetRules())
 	}
 
 	s := spec("CSAT after a reward", commonv1.Touchpoint_TOUCHPOINT_REWARD_DELIVERED)
@@ -161,8 +163,8 @@ func TestTriggerRulesAreManagedThroughTheAPI(t *testing.T) {
 	}
 	active, _ := c.ListTriggerRules(ctx, &surveyv1.ListTriggerRulesRequest{})
 	all, _ := c.ListTriggerRules(ctx, &surveyv1.ListTriggerRulesRequest{IncludeInactive: true})
-	if len(active.GetRules()) != 1 || len(all.GetRules()) != 2 {
-		t.Errorf("%d active and %d rules in all, want 1 and 2", len(active.GetRules()), len(all.GetRules()))
+	if len(active.GetRules()) != 2 || len(all.GetRules()) != 3 {
+		t.Errorf("%d active and %d rules in all, want 2 and 3", len(active.GetRules()), len(all.GetRules()))
 	}
 
 	// Marketing may manage rules; a service agent may not.

@@ -23,6 +23,13 @@ type Commands struct {
 	LifecycleCommands
 	RoutingCommands
 	OrgCommands
+	Loop LoopCommands
+}
+
+// LoopCommands keep what the closed loop needs from other services.
+type LoopCommands struct {
+	KeepReferralCodes   KeepReferralCodes
+	ForgetReferralCodes ForgetReferralCodes
 }
 
 // Queries read it.
@@ -45,6 +52,9 @@ type Deps struct {
 	Log   *slog.Logger
 	// Lifecycle is what the case lifecycle needs (teams, assignment, notifications, SLA).
 	Lifecycle LifecycleDeps
+	// GoodwillLimits are the most goodwill points each role may grant on a case; nil
+	// grants none.
+	GoodwillLimits map[string]int64
 }
 
 // New wires the use cases; every dependency is required.
@@ -57,11 +67,12 @@ func New(d Deps) (*Application, error) {
 	return &Application{
 		Commands: Commands{
 			RouteResponses:    RouteResponses{store: d.Store, rules: d.Rules, clock: d.Clock, newID: d.NewID, log: d.Log, life: lifecycle{store: d.Store, clock: d.Clock, deps: d.Lifecycle, log: d.Log}},
-			ResolveCase:       ResolveCase{store: d.Store, clock: d.Clock, life: lifecycle{store: d.Store, clock: d.Clock, deps: d.Lifecycle, log: d.Log}},
+			ResolveCase:       ResolveCase{store: d.Store, clock: d.Clock, limits: d.GoodwillLimits, life: lifecycle{store: d.Store, clock: d.Clock, deps: d.Lifecycle, log: d.Log}},
 			LifecycleCommands: newLifecycle(d),
 			EraseMembers:      EraseMembers{store: d.Store, clock: d.Clock},
 			RoutingCommands:   routingCommands,
 			OrgCommands:       org,
+			Loop:              LoopCommands{KeepReferralCodes{d.Store}, ForgetReferralCodes{d.Store}},
 		},
 		Queries: Queries{
 			ListCases:      ListCases{store: d.Store, clock: d.Clock},

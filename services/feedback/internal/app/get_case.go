@@ -28,5 +28,6 @@ func (h GetCase) Handle(ctx context.Context, id string, a Actor) (CaseView, erro
 	if v.Notes, err = h.store.Notes(ctx, id); err != nil {
 		return CaseView{}, err
 	}
-	return v, nil
+	views := []CaseView{v}
+	return views[0], withLoop(ctx, h.store, views)
 }

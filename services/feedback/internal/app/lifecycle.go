@@ -83,6 +83,8 @@ type LifecycleDeps struct {
 type Actor struct {
 	Name  string
 	Teams []string
+	// Roles are the caller's (a goodwill grant is limited by the highest).
+	Roles []string
 }
 
 // May reports whether the actor may work team's cases.

@@ -32,6 +32,10 @@ type CaseView struct {
 	Notes   []domain.Note
 	// At is when the view was taken (what Overdue is measured against).
 	At time.Time
+	// ReferralCode is the member's, on a referral request; FollowUp the answer to the
+	// survey sent when the case was resolved, nil until it arrives.
+	ReferralCode string
+	FollowUp     *domain.FollowUp
 }
 
 // CasePage is one page of cases and where the next one starts (nil at the end).
@@ -78,5 +82,5 @@ func (h ListCases) Handle(ctx context.Context, q ListCasesQuery) (CasePage, erro
 	for i, c := range list {
 		page.Cases[i] = view(c, now)
 	}
-	return page, nil
+	return page, withLoop(ctx, h.store, page.Cases)
 }

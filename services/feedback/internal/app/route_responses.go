@@ -45,6 +45,8 @@ func (h RouteResponses) Handle(ctx context.Context, responses []domain.Response)
 			members = append(members, r.MemberID)
 		}
 	}
+	// Answers to a resolved case's follow-up survey are linked to it, not routed.
+	batch, followUps := splitFollowUps(batch)
 	opened := 0
 	var mail []Notification
 	err := h.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
@@ -57,6 +59,14 @@ func (h RouteResponses) Handle(ctx context.Context, responses []domain.Response)
 			if erased, err = tx.ErasedMembers(ctx, members); err != nil {
 				return err
 			}
+		}
+		followed, err := linkFollowUps(ctx, tx, followUps, erased)
+		if err != nil {
+			return err
+		}
+		if len(followed) < len(followUps) {
+			// Of a case unknown here, or answered before: nothing to link, no case to open.
+			h.log.InfoContext(ctx, "follow-up answers not linked", "answers", len(followUps), "linked", len(followed))
 		}
 		def, err := tx.DefaultRoute(ctx)
 		if err != nil {
@@ -95,7 +105,7 @@ func (h RouteResponses) Handle(ctx context.Context, responses []domain.Response)
 			return err
 		}
 		if len(cases) == 0 {
-			return nil
+			return tx.Emit(ctx, followed...)
 		}
 		stored, err := tx.AddCases(ctx, cases)
 		if err != nil {
@@ -120,7 +130,10 @@ func (h RouteResponses) Handle(ctx context.Context, responses []domain.Response)
 			events[i] = domain.CaseOpened{Case: c}
 		}
 		opened = len(stored)
-		return tx.Emit(ctx, events...)
+		if err := withReferralCodes(ctx, tx, events); err != nil {
+			return err
+		}
+		return tx.Emit(ctx, append(events, followed...)...)
 	})
 	if err != nil {
 		return 0, err

@@ -20,7 +20,7 @@ import (
 )
 
 // Produces is one message of every event type the service emits.
-var Produces = append([]proto.Message{&feedbackv1.CaseOpened{}, &feedbackv1.CaseResolved{}}, lifecycleProduces...)
+var Produces = append([]proto.Message{&feedbackv1.CaseOpened{}, &feedbackv1.CaseResolved{}, &feedbackv1.GoodwillGranted{}, &feedbackv1.CaseFollowUpReceived{}}, lifecycleProduces...)
 
 var (
 	kinds = enum.New(map[domain.CaseKind]feedbackv1.CaseKind{
@@ -97,6 +97,7 @@ func Response(m *surveyv1.ResponseSubmitted) domain.Response {
 		Channel:       domainOf(channels, m.GetChannel()),
 		TouchpointKey: m.GetTouchpointKey(),
 		Locale:        m.GetLocale(),
+		Solved:        solvedAnswer(m),
 	}
 }
 
@@ -134,8 +135,13 @@ func Case(v app.CaseView) *feedbackv1.Case {
 		ResolvedAt:     timestampOrNil(c.ResolvedAt),
 		ScoreKind:      scoreKinds.Proto(c.ScoreKind),
 		EmployeeId:     c.EmployeeID,
+		ReferralCode:   v.ReferralCode,
 	}
 	caseLifecycle(out, v)
+	if f := v.FollowUp; f != nil {
+		out.FollowUpResponseId, out.FollowUpScore, out.FollowUpScoreKind = f.ResponseID, int32(f.Score), scoreKinds.Proto(f.ScoreKind)
+		out.FollowUpReceivedAt, out.FollowUpSolved = timestamppb.New(f.ReceivedAt), f.Solved
+	}
 	return out
 }
 
@@ -153,8 +159,13 @@ func Events(events ...domain.Event) ([]proto.Message, error) {
 		switch e := e.(type) {
 		case domain.CaseOpened:
 			out[i] = caseOpened(e.Case)
+			out[i].(*feedbackv1.CaseOpened).ReferralCode = e.ReferralCode
 		case domain.CaseResolved:
 			out[i] = caseResolved(e.Case)
+		case domain.GoodwillGranted:
+			out[i] = goodwillGranted(e.Goodwill)
+		case domain.FollowUpReceived:
+			out[i] = followUpReceived(e.FollowUp)
 		default:
 			m, ok := lifecycleEvent(e)
 			if !ok {
@@ -201,4 +212,54 @@ func caseResolved(c domain.Case) *feedbackv1.CaseResolved {
 		RootCause:  c.RootCause,
 		Assignee:   c.Assignee,
 	}
+}
+
+func goodwillGranted(g domain.Goodwill) *feedbackv1.GoodwillGranted {
+	return &feedbackv1.GoodwillGranted{
+		GrantId:   g.CaseID,
+		CaseId:    g.CaseID,
+		MemberId:  g.MemberID,
+		Points:    g.Points,
+		GrantedBy: g.GrantedBy,
+		Role:      g.Role,
+		Reason:    g.Reason,
+		GrantedAt: timestamppb.New(g.GrantedAt),
+	}
+}
+
+func followUpReceived(f domain.FollowUp) *feedbackv1.CaseFollowUpReceived {
+	return &feedbackv1.CaseFollowUpReceived{
+		CaseId:     f.CaseID,
+		ResponseId: f.ResponseID,
+		MemberId:   f.MemberID,
+		Score:      int32(f.Score),
+		ScoreKind:  scoreKinds.Proto(f.ScoreKind),
+		Satisfied:  f.Satisfied,
+		Comment:    f.Comment,
+		ReceivedAt: timestamppb.New(f.ReceivedAt),
+		Solved:     f.Solved,
+	}
+}
+
+// SolvedQuestion is the question id of the follow-up survey's "Is your problem solved?".
+const SolvedQuestion = "solved"
+
+// solvedAnswer is the choice ("yes", "no") answered to the question "solved", or "".
+func solvedAnswer(m *surveyv1.ResponseSubmitted) string {
+	for _, a := range m.GetAnswers() {
+		if a.GetQuestionId() == SolvedQuestion && len(a.GetChoiceIds()) == 1 {
+			return a.GetChoiceIds()[0]
+		}
+	}
+	return ""
+}
+
+// EnrolledReferralCode is the referral code a MemberEnrolled event carries.
+func EnrolledReferralCode(m *ledgerv1.MemberEnrolled) domain.ReferralCode {
+	return domain.ReferralCode{MemberID: m.GetMemberId(), Code: m.GetReferralCode()}
+}
+
+// UpdatedReferralCode is the referral code a MemberUpdated event carries.
+func UpdatedReferralCode(m *ledgerv1.MemberUpdated) domain.ReferralCode {
+	return domain.ReferralCode{MemberID: m.GetMemberId(), Code: m.GetReferralCode()}
 }

@@ -263,3 +263,35 @@ func TestResponseNormalizeKinds(t *testing.T) {
 		})
 	}
 }
+
+func TestFollowUpCaseID(t *testing.T) {
+	id := "0192F0C8-5A1E-7000-8000-000000000004"
+	if got, ok := domain.FollowUpCaseID("case:" + id); !ok || got != strings.ToLower(id) {
+		t.Errorf("case:%s: %q, %v", id, got, ok)
+	}
+	for _, key := range []string{"", "case:", "case:42", "pos:S1:T1", "touchpoint:" + id, "case:" + id + "x", "CASE:" + id} {
+		if got, ok := domain.FollowUpCaseID(key); ok {
+			t.Errorf("%q names the case %q", key, got)
+		}
+	}
+}
+
+func TestFollowUpOf(t *testing.T) {
+	at := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		r         domain.Response
+		satisfied bool
+		solved    string
+	}{
+		{domain.Response{ScoreKind: domain.ScoreCSAT, Score: 4, CSATSatisfied: true, Solved: "yes"}, true, "yes"},
+		{domain.Response{ScoreKind: domain.ScoreCSAT, Score: 2, Solved: "no"}, false, "no"},
+		{domain.Response{ScoreKind: domain.ScoreNPS, Score: 9, NPSClass: domain.NPSPromoter, Solved: "maybe"}, true, ""},
+		{domain.Response{ScoreKind: domain.ScoreCES, Score: 6, CESLowEffort: true}, true, ""},
+	} {
+		tt.r.ResponseID, tt.r.SubmittedAt = "r1", at
+		f := domain.FollowUpOf("c1", tt.r)
+		if f.CaseID != "c1" || f.ResponseID != "r1" || f.Satisfied != tt.satisfied || f.Solved != tt.solved || !f.ReceivedAt.Equal(at) {
+			t.Errorf("%+v: follow-up %+v", tt.r, f)
+		}
+	}
+}

@@ -6,8 +6,12 @@ import "time"
 // events a change emits; the outbox publishes them after the change commits.
 type Event interface{ isEvent() }
 
-// CaseOpened: a response opened Case (as stored).
-type CaseOpened struct{ Case Case }
+// CaseOpened: a response opened Case (as stored). ReferralCode is the member's, on a
+// referral request.
+type CaseOpened struct {
+	Case         Case
+	ReferralCode string
+}
 
 // CaseResolved: Case was resolved (as stored).
 type CaseResolved struct{ Case Case }
@@ -71,3 +75,8 @@ func (CaseNoteAdded) isEvent() {}
 func (CasesMerged) isEvent()   {}
 func (CaseEscalated) isEvent() {}
 func (CaseReminded) isEvent()  {}
+
+// GoodwillGranted: resolving a case granted its member goodwill points.
+type GoodwillGranted struct{ Goodwill Goodwill }
+
+func (GoodwillGranted) isEvent() {}

@@ -60,6 +60,9 @@ type Response struct {
 	TouchpointKey string
 	// Locale is the locale the response was given in (BCP 47, "" when unknown).
 	Locale string
+	// Solved is the answer to a "solved" choice question (the follow-up survey's "Is your
+	// problem solved?"): "yes", "no" or "".
+	Solved string
 }
 
 // Normalize checks r against the survey contract and fills what follows from its score:

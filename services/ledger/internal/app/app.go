@@ -36,6 +36,9 @@ type Config struct {
 	Currency string
 	// Earning configures the earning engine (rules and campaigns).
 	Earning EarningConfig
+	// GoodwillBudget is the most goodwill points booked per calendar month (UTC); 0 is
+	// no limit.
+	GoodwillBudget int64
 }
 
 // Deps are what the use cases need from outside.
@@ -80,6 +83,7 @@ type Commands struct {
 	Program             *ProgramCommands
 	RecordCustomEvents  *RecordCustomEvents
 	UnsubscribeSurveys  *UnsubscribeSurveys
+	GrantGoodwill       *GrantGoodwill
 }
 
 // Queries read the ledger.
@@ -132,6 +136,7 @@ func New(d Deps) (*Application, error) {
 			RecordPurchases:     &RecordPurchases{b},
 			RecordReturns:       &RecordReturns{b},
 			CreditSurveyBonuses: &CreditSurveyBonuses{b},
+			GrantGoodwill:       &GrantGoodwill{b},
 			CompleteRedemptions: &CompleteRedemptions{h},
 			CancelRedemptions:   &CancelRedemptions{h},
 			AddIdentifier:       &AddIdentifier{b},

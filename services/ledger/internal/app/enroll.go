@@ -39,6 +39,9 @@ func (u *Enroll) Handle(ctx context.Context, actor domain.Actor, key string, e d
 		if err != nil {
 			return err
 		}
+		if inserted {
+			m = existing // with the referral code it was stored with
+		}
 		if !inserted {
 			if existingHash != hash && !existing.Erased() {
 				return domain.ErrIdempotencyKeyReused

@@ -42,11 +42,13 @@ type Cursor struct {
 // do their work in one round trip.
 type Tx interface {
 	LotsTx
+	GoodwillTx
 	TiersTx
 	EarnTx
 	// InsertMember enrols m and opens its accounts unless a member was already enrolled
 	// with key; then it returns that member and the hash of its request instead ("" once
-	// the member is erased).
+	// the member is erased). A member inserted is returned as stored: with m's referral
+	// code, or another fresh one when m's was taken.
 	InsertMember(ctx context.Context, m domain.Member, key, requestHash string) (inserted bool, existing domain.Member, existingHash string, err error)
 	// LockMember locks the member's row; domain.ErrMemberNotFound for an unknown id.
 	LockMember(ctx context.Context, id string) (domain.Member, error)

@@ -28,7 +28,7 @@ func Member(m domain.Member) *ledgerv1.Member {
 	return &ledgerv1.Member{
 		MemberId: m.ID, DisplayName: m.DisplayName, Email: m.Email, Locale: m.Locale,
 		SurveyConsent: m.SurveyConsent, MarketingConsent: m.MarketingConsent, Tier: m.Tier,
-		EnrolledAt: Timestamp(m.EnrolledAt), ErasedAt: Timestamp(m.ErasedAt),
+		EnrolledAt: Timestamp(m.EnrolledAt), ErasedAt: Timestamp(m.ErasedAt), ReferralCode: m.ReferralCode,
 	}
 }
 

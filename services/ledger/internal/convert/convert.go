@@ -19,6 +19,7 @@ var (
 		domain.ReasonReturn:        ledgerv1.PointsReason_POINTS_REASON_RETURN,
 		domain.ReasonSurveyBonus:   ledgerv1.PointsReason_POINTS_REASON_SURVEY_BONUS,
 		domain.ReasonAdjustment:    ledgerv1.PointsReason_POINTS_REASON_ADJUSTMENT,
+		domain.ReasonGoodwill:      ledgerv1.PointsReason_POINTS_REASON_GOODWILL,
 		domain.ReasonExpiry:        ledgerv1.PointsReason_POINTS_REASON_EXPIRY,
 		domain.ReasonCustomEvent:   ledgerv1.PointsReason_POINTS_REASON_CUSTOM_EVENT,
 		domain.ReasonMaturation:    ledgerv1.PointsReason_POINTS_REASON_MATURATION,

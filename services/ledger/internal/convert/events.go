@@ -29,6 +29,7 @@ var Produces = []proto.Message{
 	&ledgerv1.CampaignBudgetExhausted{},
 	&ledgerv1.MemberUpdated{},
 	&ledgerv1.PurchaseMatched{},
+	&ledgerv1.GoodwillRefused{},
 }
 
 // Event converts a domain event to the message the ledger publishes.
@@ -40,11 +41,12 @@ func Event(e domain.Event) (proto.Message, error) {
 			MemberId: m.ID, DisplayName: m.DisplayName, Email: m.Email, Locale: m.Locale,
 			SurveyConsent: m.SurveyConsent, MarketingConsent: m.MarketingConsent, Tier: m.Tier,
 			EnrolledAt: Timestamp(m.EnrolledAt), TimeZone: m.TimeZone, Phone: e.Phone, Tags: e.Tags,
+			ReferralCode: m.ReferralCode,
 		}, nil
 	case domain.MemberUpdated:
 		return &ledgerv1.MemberUpdated{
 			MemberId: e.MemberID, Email: e.Email, Phone: e.Phone, Locale: e.Locale, TimeZone: e.TimeZone,
-			Tags: e.Tags, Tier: e.Tier, UpdatedAt: Timestamp(e.UpdatedAt),
+			Tags: e.Tags, Tier: e.Tier, UpdatedAt: Timestamp(e.UpdatedAt), ReferralCode: e.ReferralCode,
 		}, nil
 	case domain.PurchaseMatched:
 		p := e.Purchase

@@ -4,6 +4,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	commonv1 "github.com/treue/treue/proto/gen/treue/common/v1"
+	feedbackv1 "github.com/treue/treue/proto/gen/treue/feedback/v1"
 	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
 	posv1 "github.com/treue/treue/proto/gen/treue/pos/v1"
 	"github.com/treue/treue/services/ledger/internal/domain"
@@ -16,12 +17,22 @@ func CustomEvent(ev *posv1.CustomEventRecorded) earn.CustomEvent {
 		Attributes: ev.GetAttributes(), OccurredAt: ev.GetOccurredAt().AsTime()}
 }
 
+// GoodwillGrant is the goodwill a resolved feedback case granted.
+func GoodwillGrant(ev *feedbackv1.GoodwillGranted) domain.GoodwillGrant {
+	return domain.GoodwillGrant{GrantID: ev.GetGrantId(), CaseID: ev.GetCaseId(), MemberRef: ev.GetMemberId(), Points: ev.GetPoints(),
+		GrantedBy: ev.GetGrantedBy(), Reason: ev.GetReason(), GrantedAt: ev.GetGrantedAt().AsTime()}
+}
+
 // earnEvent converts the events of earning rules and campaigns.
 func earnEvent(e domain.Event) (proto.Message, bool) {
 	switch e := e.(type) {
 	case domain.CampaignBudgetExhausted:
 		return &ledgerv1.CampaignBudgetExhausted{CampaignId: e.CampaignID, Name: e.Name, BudgetPoints: e.Budget,
 			ExhaustedAt: Timestamp(e.At)}, true
+	case domain.GoodwillRefused:
+		return &ledgerv1.GoodwillRefused{GrantId: e.Grant.GrantID, CaseId: e.Grant.CaseID, MemberId: e.Grant.MemberRef,
+			Points: e.Grant.Points, Reason: "BUDGET_EXHAUSTED", BudgetPoints: e.Budget.Limit, UsedPoints: e.Budget.Used,
+			RefusedAt: Timestamp(e.At)}, true
 	}
 	return nil, false
 }

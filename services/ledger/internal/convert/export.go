@@ -21,6 +21,7 @@ func Export(x domain.MemberExport) (*structpb.Struct, error) {
 			MemberID: m.ID, DisplayName: m.DisplayName, Email: m.Email, Locale: m.Locale,
 			SurveyConsent: m.SurveyConsent, MarketingConsent: m.MarketingConsent, Tier: m.Tier,
 			EnrolledAt: stamp(m.EnrolledAt), ErasedAt: stamp(m.ErasedAt), ErasureReason: m.ErasureReason, TimeZone: m.TimeZone,
+			ReferralCode: m.ReferralCode,
 		},
 		Balance:      exportBalance{Available: x.Balance.Available, Held: x.Balance.Held, Pending: x.Balance.Pending},
 		Transactions: make([]exportTransaction, len(x.Transactions)),
@@ -75,6 +76,7 @@ type exportMember struct {
 	Email            string `json:"email"`
 	Locale           string `json:"locale"`
 	TimeZone         string `json:"time_zone,omitempty"`
+	ReferralCode     string `json:"referral_code,omitempty"`
 	SurveyConsent    bool   `json:"survey_consent"`
 	MarketingConsent bool   `json:"marketing_consent"`
 	Tier             string `json:"tier"`

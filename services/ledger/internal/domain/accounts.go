@@ -14,7 +14,7 @@ const (
 )
 
 // ProgramAccounts lists every programme account.
-var ProgramAccounts = []string{AccountIssued, AccountRedeemed, AccountExpired, AccountAdjustments, AccountDebts}
+var ProgramAccounts = []string{AccountIssued, AccountRedeemed, AccountExpired, AccountAdjustments, AccountDebts, AccountGoodwill}
 
 const memberPrefix = "member:"
 

@@ -230,7 +230,8 @@ func TestMemberErase(t *testing.T) {
 	if !m.Erase(at, "request #1") {
 		t.Fatal("Erase reported no change")
 	}
-	want := domain.Member{ID: m.ID, Locale: "sv-SE", Tier: domain.DefaultTier, EnrolledAt: enrolled, ErasedAt: at, ErasureReason: "request #1"}
+	want := domain.Member{ID: m.ID, Locale: "sv-SE", Tier: domain.DefaultTier, EnrolledAt: enrolled, ErasedAt: at, ErasureReason: "request #1",
+		ReferralCode: m.ReferralCode}
 	if m != want || !m.Erased() {
 		t.Errorf("erased member %+v, want %+v", m, want)
 	}

@@ -25,6 +25,8 @@ type MemberUpdated struct {
 	Tags      []string
 	Tier      string
 	UpdatedAt time.Time
+	// ReferralCode is the member's referral code.
+	ReferralCode string
 }
 
 // MemberUpdatedOf is the MemberUpdated event of a profile as it is at at.
@@ -35,7 +37,7 @@ func MemberUpdatedOf(p Profile, at time.Time) MemberUpdated {
 	}
 	return MemberUpdated{
 		MemberID: p.Member.ID, Email: email, Phone: p.IdentifierOf(IdentifierPhone), Locale: p.Member.Locale,
-		TimeZone: p.Member.TimeZone, Tags: p.Tags, Tier: p.Member.Tier, UpdatedAt: at,
+		TimeZone: p.Member.TimeZone, Tags: p.Tags, Tier: p.Member.Tier, UpdatedAt: at, ReferralCode: p.Member.ReferralCode,
 	}
 }
 

@@ -31,6 +31,8 @@ type Member struct {
 	// ErasureReason why, as the erasure recorded it.
 	ErasedAt      time.Time
 	ErasureReason string
+	// ReferralCode is the member's referral code (NewReferralCode), unique among members.
+	ReferralCode string
 }
 
 // Erased reports whether the member's personal data was erased.
@@ -38,8 +40,8 @@ func (m Member) Erased() bool { return !m.ErasedAt.IsZero() }
 
 // Erase removes what identifies the person (name, email) and withdraws their consents:
 // nobody may be surveyed or marketed to after asking to leave. The id stays, a
-// pseudonym under which the postings keep balances and programme totals whole; locale
-// and tier stay too, as they identify no one. Erasing an erased member changes nothing
+// pseudonym under which the postings keep balances and programme totals whole; locale,
+// tier and the referral code (random, like the id) stay too, as they identify no one. Erasing an erased member changes nothing
 // and reports false: the first erasure's time and reason stand.
 func (m *Member) Erase(at time.Time, reason string) (changed bool) {
 	if m.Erased() {
@@ -106,7 +108,7 @@ func NewMember(id string, e Enrolment, at time.Time) Member {
 	return Member{
 		ID: id, DisplayName: n.DisplayName, Email: n.Email, Locale: n.Locale,
 		SurveyConsent: n.SurveyConsent, MarketingConsent: n.MarketingConsent,
-		Tier: DefaultTier, TimeZone: n.TimeZone, EnrolledAt: at,
+		Tier: DefaultTier, TimeZone: n.TimeZone, EnrolledAt: at, ReferralCode: NewReferralCode(),
 	}
 }
 

@@ -286,7 +286,7 @@ func (h *EvaluateTriggers) evaluate(ctx context.Context, tx Tx, in []Incoming) (
 			}
 			continue
 		}
-		if best[c.in.MemberID].in.EventID != c.in.EventID || c.st.Capped {
+		if best[c.in.MemberID].in.EventID != c.in.EventID || (c.st.Capped && !c.rule.ExemptFromFrequencyCap) {
 			if err := suppress(c.in.Trigger, c.rule.ID, domain.SuppressedFrequencyCap, c.in.MemberID); err != nil {
 				return out, err
 			}
@@ -328,7 +328,7 @@ func (h *EvaluateTriggers) evaluate(ctx context.Context, tx Tx, in []Incoming) (
 	}
 	var invs []domain.Invitation
 	if len(reserve) > 0 {
-		reserved, err := tx.ReserveContacts(ctx, reserve, now, notAfter)
+		reserved, err := h.reserveContacts(ctx, tx, reserve, best, now, notAfter)
 		if err != nil {
 			return out, fmt.Errorf("reserve contacts: %w", err)
 		}
@@ -384,6 +384,39 @@ func (h *EvaluateTriggers) evaluate(ctx context.Context, tx Tx, in []Incoming) (
 		}
 	}
 	return out, nil
+}
+
+// reserveContacts reserves the members' contacts: under the frequency cap (no
+// invitation after notAfter), but for members whose rule is exempt from it, and returns
+// those reserved.
+func (h *EvaluateTriggers) reserveContacts(ctx context.Context, tx Tx, members []string, best map[string]candidate,
+	now, notAfter time.Time) ([]string, error) {
+	var capped, exempt []string
+	for _, m := range members {
+		if best[m].rule.ExemptFromFrequencyCap {
+			exempt = append(exempt, m)
+		} else {
+			capped = append(capped, m)
+		}
+	}
+	var reserved []string
+	if len(capped) > 0 {
+		r, err := tx.ReserveContacts(ctx, capped, now, notAfter)
+		if err != nil {
+			return nil, err
+		}
+		reserved = r
+	}
+	if len(exempt) > 0 {
+		// Any earlier invitation allows this one (one dated ahead of now by a skewed
+		// clock included).
+		r, err := tx.ReserveContacts(ctx, exempt, now, now.Add(domain.MaxTouchpointClockSkew))
+		if err != nil {
+			return nil, err
+		}
+		reserved = append(reserved, r...)
+	}
+	return reserved, nil
 }
 
 // create stores the invitations and announces each, continuing its trigger's trace.

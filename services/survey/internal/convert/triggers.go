@@ -134,9 +134,9 @@ func RecordTouchpointTrigger(r *surveyv1.RecordTouchpointRequest) (domain.Trigge
 }
 
 // CaseResolvedTrigger is the touchpoint of a case resolved for a member ("" member: no
-// trigger, which the application drops).
+// trigger, which the application drops), keyed case:<case id>.
 func CaseResolvedTrigger(eventID string, e *feedbackv1.CaseResolved) domain.Trigger {
-	return domain.ContactTrigger(eventID, e.GetMemberId(), domain.TouchpointCaseResolved, "", e.GetResolvedAt().AsTime())
+	return domain.CaseResolvedTrigger(eventID, e.GetCaseId(), e.GetMemberId(), e.GetResolvedAt().AsTime())
 }
 
 // OpenedCase is a case opened.
@@ -177,6 +177,7 @@ func TriggerRuleSpec(s *surveyv1.TriggerRuleSpec) (domain.TriggerRule, error) {
 	r := domain.TriggerRule{
 		Name: s.GetName(), Condition: s.GetCondition(), SurveyID: s.GetSurveyId(),
 		Delay: s.GetDelay().AsDuration(), SamplingRate: s.GetSamplingRate(), Priority: int(s.GetPriority()),
+		ExemptFromFrequencyCap: s.GetExemptFromFrequencyCap(),
 	}
 	for _, tp := range s.GetTouchpoints() {
 		d, ok := Touchpoints.Domain(tp)
@@ -199,7 +200,7 @@ func TriggerRuleSpec(s *surveyv1.TriggerRuleSpec) (domain.TriggerRule, error) {
 func ToTriggerRule(r domain.TriggerRule) *surveyv1.TriggerRule {
 	spec := &surveyv1.TriggerRuleSpec{
 		Name: r.Name, Condition: r.Condition, SurveyId: r.SurveyID, Delay: durationpb.New(r.Delay),
-		SamplingRate: r.SamplingRate, Priority: int32(r.Priority),
+		SamplingRate: r.SamplingRate, Priority: int32(r.Priority), ExemptFromFrequencyCap: r.ExemptFromFrequencyCap,
 	}
 	for _, tp := range r.Touchpoints {
 		spec.Touchpoints = append(spec.Touchpoints, Touchpoints.Proto(tp))

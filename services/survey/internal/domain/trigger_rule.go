@@ -49,10 +49,13 @@ type TriggerRule struct {
 	// SamplingRate is the share of matching touchpoints invited, in (0, 1].
 	SamplingRate float64
 	// Channels to try in order.
-	Channels  []DeliveryChannel
-	Priority  int
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	Channels []DeliveryChannel
+	Priority int
+	// ExemptFromFrequencyCap: the rule's invitations pass the frequency cap (a follow-up
+	// of a resolved case); the rest of the contact policy applies.
+	ExemptFromFrequencyCap bool
+	CreatedAt              time.Time
+	UpdatedAt              time.Time
 }
 
 // DefaultChannels are a rule's channels when it names none.
@@ -99,6 +102,9 @@ func (r TriggerRule) RequestHash() string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%q|%v|%q|%q|%d|%v|%v|%d|%v", r.Name, r.Touchpoints, r.Condition, r.SurveyID, r.Delay,
 		r.SamplingRate, r.Channels, r.Priority, r.Active)
+	if r.ExemptFromFrequencyCap { // rules from before the flag hash as they did
+		fmt.Fprint(h, "|exempt_from_frequency_cap")
+	}
 	return fmt.Sprintf("%x", h.Sum(nil))
 }
 

@@ -226,8 +226,10 @@ type CaseOpened struct {
 	Assignee string `protobuf:"bytes,14,opt,name=assignee,proto3" json:"assignee,omitempty"`
 	// when the customer must be contacted (business time of the team's calendar).
 	FirstContactDueAt *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=first_contact_due_at,json=firstContactDueAt,proto3" json:"first_contact_due_at,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// the member's referral code on a referral request (REFERRAL_REQUEST); empty otherwise.
+	ReferralCode  string `protobuf:"bytes,30,opt,name=referral_code,json=referralCode,proto3" json:"referral_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CaseOpened) Reset() {
@@ -363,6 +365,13 @@ func (x *CaseOpened) GetFirstContactDueAt() *timestamppb.Timestamp {
 		return x.FirstContactDueAt
 	}
 	return nil
+}
+
+func (x *CaseOpened) GetReferralCode() string {
+	if x != nil {
+		return x.ReferralCode
+	}
+	return ""
 }
 
 // CaseResolved on feedback.case.resolved.
@@ -1307,11 +1316,229 @@ func (x *CaseReminder) GetAt() *timestamppb.Timestamp {
 	return nil
 }
 
+// GoodwillGranted on feedback.goodwill.granted: resolving a case granted its member
+// goodwill points; the ledger books them from its goodwill budget, once per grant.
+type GoodwillGranted struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// the grant's id: the case's id (a case grants goodwill at most once).
+	GrantId  string `protobuf:"bytes,1,opt,name=grant_id,json=grantId,proto3" json:"grant_id,omitempty"`
+	CaseId   string `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	MemberId string `protobuf:"bytes,3,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	Points   int64  `protobuf:"varint,4,opt,name=points,proto3" json:"points,omitempty"`
+	// who granted them, and the role whose limit allowed it.
+	GrantedBy     string                 `protobuf:"bytes,5,opt,name=granted_by,json=grantedBy,proto3" json:"granted_by,omitempty"`
+	Role          string                 `protobuf:"bytes,6,opt,name=role,proto3" json:"role,omitempty"`
+	Reason        string                 `protobuf:"bytes,7,opt,name=reason,proto3" json:"reason,omitempty"`
+	GrantedAt     *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=granted_at,json=grantedAt,proto3" json:"granted_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GoodwillGranted) Reset() {
+	*x = GoodwillGranted{}
+	mi := &file_treue_feedback_v1_events_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GoodwillGranted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GoodwillGranted) ProtoMessage() {}
+
+func (x *GoodwillGranted) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_feedback_v1_events_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GoodwillGranted.ProtoReflect.Descriptor instead.
+func (*GoodwillGranted) Descriptor() ([]byte, []int) {
+	return file_treue_feedback_v1_events_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *GoodwillGranted) GetGrantId() string {
+	if x != nil {
+		return x.GrantId
+	}
+	return ""
+}
+
+func (x *GoodwillGranted) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *GoodwillGranted) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *GoodwillGranted) GetPoints() int64 {
+	if x != nil {
+		return x.Points
+	}
+	return 0
+}
+
+func (x *GoodwillGranted) GetGrantedBy() string {
+	if x != nil {
+		return x.GrantedBy
+	}
+	return ""
+}
+
+func (x *GoodwillGranted) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+func (x *GoodwillGranted) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *GoodwillGranted) GetGrantedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.GrantedAt
+	}
+	return nil
+}
+
+// CaseFollowUpReceived on feedback.case.follow_up_received: the customer answered the
+// follow-up survey sent when the case was resolved; the answer is linked to the case
+// and opens no case of its own.
+type CaseFollowUpReceived struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	CaseId     string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	ResponseId string                 `protobuf:"bytes,2,opt,name=response_id,json=responseId,proto3" json:"response_id,omitempty"`
+	MemberId   string                 `protobuf:"bytes,3,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	Score      int32                  `protobuf:"varint,4,opt,name=score,proto3" json:"score,omitempty"`
+	ScoreKind  v1.ScoreKind           `protobuf:"varint,5,opt,name=score_kind,json=scoreKind,proto3,enum=treue.common.v1.ScoreKind" json:"score_kind,omitempty"`
+	// the score counts as satisfied (CSAT 4-5, NPS 9-10, CES low effort).
+	Satisfied  bool                   `protobuf:"varint,6,opt,name=satisfied,proto3" json:"satisfied,omitempty"`
+	Comment    string                 `protobuf:"bytes,7,opt,name=comment,proto3" json:"comment,omitempty"`
+	ReceivedAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=received_at,json=receivedAt,proto3" json:"received_at,omitempty"`
+	// the answer to "Is your problem solved?" (question id "solved"): "yes", "no", or
+	// empty when not answered.
+	Solved        string `protobuf:"bytes,9,opt,name=solved,proto3" json:"solved,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaseFollowUpReceived) Reset() {
+	*x = CaseFollowUpReceived{}
+	mi := &file_treue_feedback_v1_events_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseFollowUpReceived) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseFollowUpReceived) ProtoMessage() {}
+
+func (x *CaseFollowUpReceived) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_feedback_v1_events_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseFollowUpReceived.ProtoReflect.Descriptor instead.
+func (*CaseFollowUpReceived) Descriptor() ([]byte, []int) {
+	return file_treue_feedback_v1_events_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *CaseFollowUpReceived) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *CaseFollowUpReceived) GetResponseId() string {
+	if x != nil {
+		return x.ResponseId
+	}
+	return ""
+}
+
+func (x *CaseFollowUpReceived) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *CaseFollowUpReceived) GetScore() int32 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *CaseFollowUpReceived) GetScoreKind() v1.ScoreKind {
+	if x != nil {
+		return x.ScoreKind
+	}
+	return v1.ScoreKind(0)
+}
+
+func (x *CaseFollowUpReceived) GetSatisfied() bool {
+	if x != nil {
+		return x.Satisfied
+	}
+	return false
+}
+
+func (x *CaseFollowUpReceived) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+func (x *CaseFollowUpReceived) GetReceivedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReceivedAt
+	}
+	return nil
+}
+
+func (x *CaseFollowUpReceived) GetSolved() string {
+	if x != nil {
+		return x.Solved
+	}
+	return ""
+}
+
 var File_treue_feedback_v1_events_proto protoreflect.FileDescriptor
 
 const file_treue_feedback_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1etreue/feedback/v1/events.proto\x12\x11treue.feedback.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1atreue/event/v1/event.proto\"\xa7\x06\n" +
+	"\x1etreue/feedback/v1/events.proto\x12\x11treue.feedback.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1atreue/event/v1/event.proto\"\xd5\x06\n" +
 	"\n" +
 	"CaseOpened\x12#\n" +
 	"\acase_id\x18\x01 \x01(\tB\n" +
@@ -1336,7 +1563,8 @@ const file_treue_feedback_v1_events_proto_rawDesc = "" +
 	"\vemployee_id\x18\r \x01(\tB\a\xbaH\x04r\x02\x18@R\n" +
 	"employeeId\x12$\n" +
 	"\bassignee\x18\x0e \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\bassignee\x12K\n" +
-	"\x14first_contact_due_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\x11firstContactDueAt:\x1a\xf2\xf9\x18\x16\n" +
+	"\x14first_contact_due_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\x11firstContactDueAt\x12,\n" +
+	"\rreferral_code\x18\x1e \x01(\tB\a\xbaH\x04r\x02\x18 R\freferralCode:\x1a\xf2\xf9\x18\x16\n" +
 	"\x14feedback.case.opened\"\xd1\x04\n" +
 	"\fCaseResolved\x12#\n" +
 	"\acase_id\x18\x01 \x01(\tB\n" +
@@ -1447,7 +1675,39 @@ const file_treue_feedback_v1_events_proto_rawDesc = "" +
 	"\x06due_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAt\x12$\n" +
 	"\bnotified\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\bnotified\x122\n" +
 	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\x02at:\x1c\xf2\xf9\x18\x18\n" +
-	"\x16feedback.case.reminder*]\n" +
+	"\x16feedback.case.reminder\"\xf3\x02\n" +
+	"\x0fGoodwillGranted\x12%\n" +
+	"\bgrant_id\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\agrantId\x12#\n" +
+	"\acase_id\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x06caseId\x12'\n" +
+	"\tmember_id\x18\x03 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bmemberId\x12\x1f\n" +
+	"\x06points\x18\x04 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\x06points\x12'\n" +
+	"\n" +
+	"granted_by\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\tgrantedBy\x12\x1b\n" +
+	"\x04role\x18\x06 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04role\x12 \n" +
+	"\x06reason\x18\a \x01(\tB\b\xbaH\x05r\x03\x18\xf4\x03R\x06reason\x12A\n" +
+	"\n" +
+	"granted_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\tgrantedAt:\x1f\xf2\xf9\x18\x1b\n" +
+	"\x19feedback.goodwill.granted\"\xce\x03\n" +
+	"\x14CaseFollowUpReceived\x12#\n" +
+	"\acase_id\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x06caseId\x12+\n" +
+	"\vresponse_id\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x02R\n" +
+	"responseId\x12%\n" +
+	"\tmember_id\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\bmemberId\x12\x1f\n" +
+	"\x05score\x18\x04 \x01(\x05B\t\xbaH\x06\x1a\x04\x18\n" +
+	"(\x00R\x05score\x12C\n" +
+	"\n" +
+	"score_kind\x18\x05 \x01(\x0e2\x1a.treue.common.v1.ScoreKindB\b\xbaH\x05\x82\x01\x02\x10\x01R\tscoreKind\x12\x1c\n" +
+	"\tsatisfied\x18\x06 \x01(\bR\tsatisfied\x12\"\n" +
+	"\acomment\x18\a \x01(\tB\b\xbaH\x05r\x03\x18\xa0\x1fR\acomment\x12C\n" +
+	"\vreceived_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
+	"receivedAt\x12(\n" +
+	"\x06solved\x18\t \x01(\tB\x10\xbaH\rr\vR\x00R\x03yesR\x02noR\x06solved:&\xf2\xf9\x18\"\n" +
+	" feedback.case.follow_up_received*]\n" +
 	"\bCaseKind\x12\x19\n" +
 	"\x15CASE_KIND_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12CASE_KIND_CALLBACK\x10\x01\x12\x1e\n" +
@@ -1486,7 +1746,7 @@ func file_treue_feedback_v1_events_proto_rawDescGZIP() []byte {
 }
 
 var file_treue_feedback_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_treue_feedback_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_treue_feedback_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_treue_feedback_v1_events_proto_goTypes = []any{
 	(CaseKind)(0),                 // 0: treue.feedback.v1.CaseKind
 	(CaseStatus)(0),               // 1: treue.feedback.v1.CaseStatus
@@ -1505,47 +1765,52 @@ var file_treue_feedback_v1_events_proto_goTypes = []any{
 	(*CasesMerged)(nil),           // 14: treue.feedback.v1.CasesMerged
 	(*CaseEscalated)(nil),         // 15: treue.feedback.v1.CaseEscalated
 	(*CaseReminder)(nil),          // 16: treue.feedback.v1.CaseReminder
-	(v1.NpsClass)(0),              // 17: treue.common.v1.NpsClass
-	(v1.Touchpoint)(0),            // 18: treue.common.v1.Touchpoint
-	(*timestamppb.Timestamp)(nil), // 19: google.protobuf.Timestamp
-	(v1.ScoreKind)(0),             // 20: treue.common.v1.ScoreKind
+	(*GoodwillGranted)(nil),       // 17: treue.feedback.v1.GoodwillGranted
+	(*CaseFollowUpReceived)(nil),  // 18: treue.feedback.v1.CaseFollowUpReceived
+	(v1.NpsClass)(0),              // 19: treue.common.v1.NpsClass
+	(v1.Touchpoint)(0),            // 20: treue.common.v1.Touchpoint
+	(*timestamppb.Timestamp)(nil), // 21: google.protobuf.Timestamp
+	(v1.ScoreKind)(0),             // 22: treue.common.v1.ScoreKind
 }
 var file_treue_feedback_v1_events_proto_depIdxs = []int32{
 	0,  // 0: treue.feedback.v1.CaseOpened.kind:type_name -> treue.feedback.v1.CaseKind
-	17, // 1: treue.feedback.v1.CaseOpened.nps_class:type_name -> treue.common.v1.NpsClass
-	18, // 2: treue.feedback.v1.CaseOpened.touchpoint:type_name -> treue.common.v1.Touchpoint
-	19, // 3: treue.feedback.v1.CaseOpened.opened_at:type_name -> google.protobuf.Timestamp
-	19, // 4: treue.feedback.v1.CaseOpened.due_at:type_name -> google.protobuf.Timestamp
-	20, // 5: treue.feedback.v1.CaseOpened.score_kind:type_name -> treue.common.v1.ScoreKind
-	19, // 6: treue.feedback.v1.CaseOpened.first_contact_due_at:type_name -> google.protobuf.Timestamp
+	19, // 1: treue.feedback.v1.CaseOpened.nps_class:type_name -> treue.common.v1.NpsClass
+	20, // 2: treue.feedback.v1.CaseOpened.touchpoint:type_name -> treue.common.v1.Touchpoint
+	21, // 3: treue.feedback.v1.CaseOpened.opened_at:type_name -> google.protobuf.Timestamp
+	21, // 4: treue.feedback.v1.CaseOpened.due_at:type_name -> google.protobuf.Timestamp
+	22, // 5: treue.feedback.v1.CaseOpened.score_kind:type_name -> treue.common.v1.ScoreKind
+	21, // 6: treue.feedback.v1.CaseOpened.first_contact_due_at:type_name -> google.protobuf.Timestamp
 	0,  // 7: treue.feedback.v1.CaseResolved.kind:type_name -> treue.feedback.v1.CaseKind
 	2,  // 8: treue.feedback.v1.CaseResolved.outcome:type_name -> treue.feedback.v1.CaseOutcome
-	19, // 9: treue.feedback.v1.CaseResolved.opened_at:type_name -> google.protobuf.Timestamp
-	19, // 10: treue.feedback.v1.CaseResolved.due_at:type_name -> google.protobuf.Timestamp
-	19, // 11: treue.feedback.v1.CaseResolved.resolved_at:type_name -> google.protobuf.Timestamp
+	21, // 9: treue.feedback.v1.CaseResolved.opened_at:type_name -> google.protobuf.Timestamp
+	21, // 10: treue.feedback.v1.CaseResolved.due_at:type_name -> google.protobuf.Timestamp
+	21, // 11: treue.feedback.v1.CaseResolved.resolved_at:type_name -> google.protobuf.Timestamp
 	1,  // 12: treue.feedback.v1.CaseTransition.from_status:type_name -> treue.feedback.v1.CaseStatus
 	1,  // 13: treue.feedback.v1.CaseTransition.to_status:type_name -> treue.feedback.v1.CaseStatus
-	19, // 14: treue.feedback.v1.CaseTransition.at:type_name -> google.protobuf.Timestamp
-	19, // 15: treue.feedback.v1.CaseTransition.first_contact_due_at:type_name -> google.protobuf.Timestamp
-	19, // 16: treue.feedback.v1.CaseTransition.due_at:type_name -> google.protobuf.Timestamp
+	21, // 14: treue.feedback.v1.CaseTransition.at:type_name -> google.protobuf.Timestamp
+	21, // 15: treue.feedback.v1.CaseTransition.first_contact_due_at:type_name -> google.protobuf.Timestamp
+	21, // 16: treue.feedback.v1.CaseTransition.due_at:type_name -> google.protobuf.Timestamp
 	5,  // 17: treue.feedback.v1.CaseAcknowledged.transition:type_name -> treue.feedback.v1.CaseTransition
 	5,  // 18: treue.feedback.v1.CaseContacted.transition:type_name -> treue.feedback.v1.CaseTransition
 	5,  // 19: treue.feedback.v1.CaseWaiting.transition:type_name -> treue.feedback.v1.CaseTransition
 	5,  // 20: treue.feedback.v1.CaseResumed.transition:type_name -> treue.feedback.v1.CaseTransition
 	5,  // 21: treue.feedback.v1.CaseClosed.transition:type_name -> treue.feedback.v1.CaseTransition
 	5,  // 22: treue.feedback.v1.CaseReopened.transition:type_name -> treue.feedback.v1.CaseTransition
-	19, // 23: treue.feedback.v1.CaseNoteAdded.at:type_name -> google.protobuf.Timestamp
+	21, // 23: treue.feedback.v1.CaseNoteAdded.at:type_name -> google.protobuf.Timestamp
 	5,  // 24: treue.feedback.v1.CaseReassigned.transition:type_name -> treue.feedback.v1.CaseTransition
-	19, // 25: treue.feedback.v1.CasesMerged.at:type_name -> google.protobuf.Timestamp
-	19, // 26: treue.feedback.v1.CaseEscalated.due_at:type_name -> google.protobuf.Timestamp
-	19, // 27: treue.feedback.v1.CaseEscalated.at:type_name -> google.protobuf.Timestamp
-	19, // 28: treue.feedback.v1.CaseReminder.due_at:type_name -> google.protobuf.Timestamp
-	19, // 29: treue.feedback.v1.CaseReminder.at:type_name -> google.protobuf.Timestamp
-	30, // [30:30] is the sub-list for method output_type
-	30, // [30:30] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	21, // 25: treue.feedback.v1.CasesMerged.at:type_name -> google.protobuf.Timestamp
+	21, // 26: treue.feedback.v1.CaseEscalated.due_at:type_name -> google.protobuf.Timestamp
+	21, // 27: treue.feedback.v1.CaseEscalated.at:type_name -> google.protobuf.Timestamp
+	21, // 28: treue.feedback.v1.CaseReminder.due_at:type_name -> google.protobuf.Timestamp
+	21, // 29: treue.feedback.v1.CaseReminder.at:type_name -> google.protobuf.Timestamp
+	21, // 30: treue.feedback.v1.GoodwillGranted.granted_at:type_name -> google.protobuf.Timestamp
+	22, // 31: treue.feedback.v1.CaseFollowUpReceived.score_kind:type_name -> treue.common.v1.ScoreKind
+	21, // 32: treue.feedback.v1.CaseFollowUpReceived.received_at:type_name -> google.protobuf.Timestamp
+	33, // [33:33] is the sub-list for method output_type
+	33, // [33:33] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_treue_feedback_v1_events_proto_init() }
@@ -1559,7 +1824,7 @@ func file_treue_feedback_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_treue_feedback_v1_events_proto_rawDesc), len(file_treue_feedback_v1_events_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   14,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -75,9 +75,22 @@ type Case struct {
 	// every move of the case, oldest first (GetCase only).
 	History []*CaseHistoryEntry `protobuf:"bytes,36,rep,name=history,proto3" json:"history,omitempty"`
 	// the agents' notes, oldest first (GetCase only).
-	Notes         []*CaseNote `protobuf:"bytes,37,rep,name=notes,proto3" json:"notes,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Notes []*CaseNote `protobuf:"bytes,37,rep,name=notes,proto3" json:"notes,omitempty"`
+	// Fields 40+ are the closed loop's.
+	// the member's referral code, on a referral request (REFERRAL_REQUEST) of a member the
+	// ledger gave one; empty otherwise.
+	ReferralCode string `protobuf:"bytes,40,opt,name=referral_code,json=referralCode,proto3" json:"referral_code,omitempty"`
+	// the answer to the follow-up survey sent when the case was resolved ("Did we solve
+	// your problem?"): its response, its score and whether the customer said the problem
+	// is solved; empty until it arrives.
+	FollowUpResponseId string                 `protobuf:"bytes,41,opt,name=follow_up_response_id,json=followUpResponseId,proto3" json:"follow_up_response_id,omitempty"`
+	FollowUpScore      int32                  `protobuf:"varint,42,opt,name=follow_up_score,json=followUpScore,proto3" json:"follow_up_score,omitempty"`
+	FollowUpScoreKind  v1.ScoreKind           `protobuf:"varint,43,opt,name=follow_up_score_kind,json=followUpScoreKind,proto3,enum=treue.common.v1.ScoreKind" json:"follow_up_score_kind,omitempty"`
+	FollowUpReceivedAt *timestamppb.Timestamp `protobuf:"bytes,44,opt,name=follow_up_received_at,json=followUpReceivedAt,proto3" json:"follow_up_received_at,omitempty"`
+	// the answer to "Is your problem solved?": "yes", "no", or empty.
+	FollowUpSolved string `protobuf:"bytes,45,opt,name=follow_up_solved,json=followUpSolved,proto3" json:"follow_up_solved,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Case) Reset() {
@@ -367,6 +380,48 @@ func (x *Case) GetNotes() []*CaseNote {
 		return x.Notes
 	}
 	return nil
+}
+
+func (x *Case) GetReferralCode() string {
+	if x != nil {
+		return x.ReferralCode
+	}
+	return ""
+}
+
+func (x *Case) GetFollowUpResponseId() string {
+	if x != nil {
+		return x.FollowUpResponseId
+	}
+	return ""
+}
+
+func (x *Case) GetFollowUpScore() int32 {
+	if x != nil {
+		return x.FollowUpScore
+	}
+	return 0
+}
+
+func (x *Case) GetFollowUpScoreKind() v1.ScoreKind {
+	if x != nil {
+		return x.FollowUpScoreKind
+	}
+	return v1.ScoreKind(0)
+}
+
+func (x *Case) GetFollowUpReceivedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FollowUpReceivedAt
+	}
+	return nil
+}
+
+func (x *Case) GetFollowUpSolved() string {
+	if x != nil {
+		return x.FollowUpSolved
+	}
+	return ""
 }
 
 type CaseHistoryEntry struct {
@@ -766,9 +821,15 @@ type ResolveCaseRequest struct {
 	Outcome CaseOutcome            `protobuf:"varint,2,opt,name=outcome,proto3,enum=treue.feedback.v1.CaseOutcome" json:"outcome,omitempty"`
 	Note    string                 `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
 	// the root-cause category (DELIVERY, PRODUCT, STAFF, PRICE, ...); free text, optional.
-	RootCause     string `protobuf:"bytes,4,opt,name=root_cause,json=rootCause,proto3" json:"root_cause,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	RootCause string `protobuf:"bytes,4,opt,name=root_cause,json=rootCause,proto3" json:"root_cause,omitempty"`
+	// goodwill points to grant the case's member, booked by the ledger from the goodwill
+	// budget; 0 grants none. At most the caller's role limit (FEEDBACK_GOODWILL_LIMITS),
+	// and only on a case with a member.
+	GoodwillPoints int64 `protobuf:"varint,20,opt,name=goodwill_points,json=goodwillPoints,proto3" json:"goodwill_points,omitempty"`
+	// why the points are granted (shown on the member's history).
+	GoodwillReason string `protobuf:"bytes,21,opt,name=goodwill_reason,json=goodwillReason,proto3" json:"goodwill_reason,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ResolveCaseRequest) Reset() {
@@ -825,6 +886,20 @@ func (x *ResolveCaseRequest) GetNote() string {
 func (x *ResolveCaseRequest) GetRootCause() string {
 	if x != nil {
 		return x.RootCause
+	}
+	return ""
+}
+
+func (x *ResolveCaseRequest) GetGoodwillPoints() int64 {
+	if x != nil {
+		return x.GoodwillPoints
+	}
+	return 0
+}
+
+func (x *ResolveCaseRequest) GetGoodwillReason() string {
+	if x != nil {
+		return x.GoodwillReason
 	}
 	return ""
 }
@@ -1797,7 +1872,7 @@ var File_treue_feedback_v1_feedback_proto protoreflect.FileDescriptor
 
 const file_treue_feedback_v1_feedback_proto_rawDesc = "" +
 	"\n" +
-	" treue/feedback/v1/feedback.proto\x12\x11treue.feedback.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18treue/auth/v1/auth.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1etreue/feedback/v1/events.proto\"\x80\r\n" +
+	" treue/feedback/v1/feedback.proto\x12\x11treue.feedback.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18treue/auth/v1/auth.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1etreue/feedback/v1/events.proto\"\xc6\x0f\n" +
 	"\x04Case\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12/\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1b.treue.feedback.v1.CaseKindR\x04kind\x12\x12\n" +
@@ -1846,7 +1921,13 @@ const file_treue_feedback_v1_feedback_proto_rawDesc = "" +
 	"\bpriority\x18\" \x01(\x05R\bpriority\x12\x1b\n" +
 	"\ttask_type\x18# \x01(\tR\btaskType\x12=\n" +
 	"\ahistory\x18$ \x03(\v2#.treue.feedback.v1.CaseHistoryEntryR\ahistory\x121\n" +
-	"\x05notes\x18% \x03(\v2\x1b.treue.feedback.v1.CaseNoteR\x05notes\"\xf6\x01\n" +
+	"\x05notes\x18% \x03(\v2\x1b.treue.feedback.v1.CaseNoteR\x05notes\x12#\n" +
+	"\rreferral_code\x18( \x01(\tR\freferralCode\x121\n" +
+	"\x15follow_up_response_id\x18) \x01(\tR\x12followUpResponseId\x12&\n" +
+	"\x0ffollow_up_score\x18* \x01(\x05R\rfollowUpScore\x12K\n" +
+	"\x14follow_up_score_kind\x18+ \x01(\x0e2\x1a.treue.common.v1.ScoreKindR\x11followUpScoreKind\x12M\n" +
+	"\x15follow_up_received_at\x18, \x01(\v2\x1a.google.protobuf.TimestampR\x12followUpReceivedAt\x12(\n" +
+	"\x10follow_up_solved\x18- \x01(\tR\x0efollowUpSolved\"\xf6\x01\n" +
 	"\x10CaseHistoryEntry\x12\x16\n" +
 	"\x06action\x18\x01 \x01(\tR\x06action\x12>\n" +
 	"\vfrom_status\x18\x02 \x01(\x0e2\x1d.treue.feedback.v1.CaseStatusR\n" +
@@ -1876,14 +1957,16 @@ const file_treue_feedback_v1_feedback_proto_rawDesc = "" +
 	"\x0eGetCaseRequest\x12!\n" +
 	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\">\n" +
 	"\x0fGetCaseResponse\x12+\n" +
-	"\x04case\x18\x01 \x01(\v2\x17.treue.feedback.v1.CaseR\x04case\"\xc3\x01\n" +
+	"\x04case\x18\x01 \x01(\v2\x17.treue.feedback.v1.CaseR\x04case\"\xac\x02\n" +
 	"\x12ResolveCaseRequest\x12!\n" +
 	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\x12D\n" +
 	"\aoutcome\x18\x02 \x01(\x0e2\x1e.treue.feedback.v1.CaseOutcomeB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\aoutcome\x12\x1c\n" +
 	"\x04note\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xa0\x1fR\x04note\x12&\n" +
 	"\n" +
-	"root_cause\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18@R\trootCause\"B\n" +
+	"root_cause\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18@R\trootCause\x124\n" +
+	"\x0fgoodwill_points\x18\x14 \x01(\x03B\v\xbaH\b\"\x06\x18\xc0\x84=(\x00R\x0egoodwillPoints\x121\n" +
+	"\x0fgoodwill_reason\x18\x15 \x01(\tB\b\xbaH\x05r\x03\x18\xf4\x03R\x0egoodwillReason\"B\n" +
 	"\x13ResolveCaseResponse\x12+\n" +
 	"\x04case\x18\x01 \x01(\v2\x17.treue.feedback.v1.CaseR\x04case\"Y\n" +
 	"\x16AcknowledgeCaseRequest\x12!\n" +
@@ -2022,54 +2105,56 @@ var file_treue_feedback_v1_feedback_proto_depIdxs = []int32{
 	31, // 14: treue.feedback.v1.Case.closed_at:type_name -> google.protobuf.Timestamp
 	1,  // 15: treue.feedback.v1.Case.history:type_name -> treue.feedback.v1.CaseHistoryEntry
 	2,  // 16: treue.feedback.v1.Case.notes:type_name -> treue.feedback.v1.CaseNote
-	28, // 17: treue.feedback.v1.CaseHistoryEntry.from_status:type_name -> treue.feedback.v1.CaseStatus
-	28, // 18: treue.feedback.v1.CaseHistoryEntry.to_status:type_name -> treue.feedback.v1.CaseStatus
-	31, // 19: treue.feedback.v1.CaseHistoryEntry.at:type_name -> google.protobuf.Timestamp
-	31, // 20: treue.feedback.v1.CaseNote.at:type_name -> google.protobuf.Timestamp
-	28, // 21: treue.feedback.v1.ListCasesRequest.status:type_name -> treue.feedback.v1.CaseStatus
-	0,  // 22: treue.feedback.v1.ListCasesResponse.cases:type_name -> treue.feedback.v1.Case
-	0,  // 23: treue.feedback.v1.GetCaseResponse.case:type_name -> treue.feedback.v1.Case
-	32, // 24: treue.feedback.v1.ResolveCaseRequest.outcome:type_name -> treue.feedback.v1.CaseOutcome
-	0,  // 25: treue.feedback.v1.ResolveCaseResponse.case:type_name -> treue.feedback.v1.Case
-	0,  // 26: treue.feedback.v1.AcknowledgeCaseResponse.case:type_name -> treue.feedback.v1.Case
-	0,  // 27: treue.feedback.v1.RecordContactResponse.case:type_name -> treue.feedback.v1.Case
-	0,  // 28: treue.feedback.v1.WaitForCustomerResponse.case:type_name -> treue.feedback.v1.Case
-	0,  // 29: treue.feedback.v1.ResumeCaseResponse.case:type_name -> treue.feedback.v1.Case
-	0,  // 30: treue.feedback.v1.CloseCaseResponse.case:type_name -> treue.feedback.v1.Case
-	0,  // 31: treue.feedback.v1.ReopenCaseResponse.case:type_name -> treue.feedback.v1.Case
-	0,  // 32: treue.feedback.v1.AddNoteResponse.case:type_name -> treue.feedback.v1.Case
-	0,  // 33: treue.feedback.v1.ReassignCaseResponse.case:type_name -> treue.feedback.v1.Case
-	0,  // 34: treue.feedback.v1.MergeCasesResponse.primary:type_name -> treue.feedback.v1.Case
-	0,  // 35: treue.feedback.v1.MergeCasesResponse.duplicate:type_name -> treue.feedback.v1.Case
-	3,  // 36: treue.feedback.v1.FeedbackService.ListCases:input_type -> treue.feedback.v1.ListCasesRequest
-	5,  // 37: treue.feedback.v1.FeedbackService.GetCase:input_type -> treue.feedback.v1.GetCaseRequest
-	7,  // 38: treue.feedback.v1.FeedbackService.ResolveCase:input_type -> treue.feedback.v1.ResolveCaseRequest
-	9,  // 39: treue.feedback.v1.FeedbackService.AcknowledgeCase:input_type -> treue.feedback.v1.AcknowledgeCaseRequest
-	11, // 40: treue.feedback.v1.FeedbackService.RecordContact:input_type -> treue.feedback.v1.RecordContactRequest
-	13, // 41: treue.feedback.v1.FeedbackService.WaitForCustomer:input_type -> treue.feedback.v1.WaitForCustomerRequest
-	15, // 42: treue.feedback.v1.FeedbackService.ResumeCase:input_type -> treue.feedback.v1.ResumeCaseRequest
-	17, // 43: treue.feedback.v1.FeedbackService.CloseCase:input_type -> treue.feedback.v1.CloseCaseRequest
-	19, // 44: treue.feedback.v1.FeedbackService.ReopenCase:input_type -> treue.feedback.v1.ReopenCaseRequest
-	21, // 45: treue.feedback.v1.FeedbackService.AddNote:input_type -> treue.feedback.v1.AddNoteRequest
-	23, // 46: treue.feedback.v1.FeedbackService.ReassignCase:input_type -> treue.feedback.v1.ReassignCaseRequest
-	25, // 47: treue.feedback.v1.FeedbackService.MergeCases:input_type -> treue.feedback.v1.MergeCasesRequest
-	4,  // 48: treue.feedback.v1.FeedbackService.ListCases:output_type -> treue.feedback.v1.ListCasesResponse
-	6,  // 49: treue.feedback.v1.FeedbackService.GetCase:output_type -> treue.feedback.v1.GetCaseResponse
-	8,  // 50: treue.feedback.v1.FeedbackService.ResolveCase:output_type -> treue.feedback.v1.ResolveCaseResponse
-	10, // 51: treue.feedback.v1.FeedbackService.AcknowledgeCase:output_type -> treue.feedback.v1.AcknowledgeCaseResponse
-	12, // 52: treue.feedback.v1.FeedbackService.RecordContact:output_type -> treue.feedback.v1.RecordContactResponse
-	14, // 53: treue.feedback.v1.FeedbackService.WaitForCustomer:output_type -> treue.feedback.v1.WaitForCustomerResponse
-	16, // 54: treue.feedback.v1.FeedbackService.ResumeCase:output_type -> treue.feedback.v1.ResumeCaseResponse
-	18, // 55: treue.feedback.v1.FeedbackService.CloseCase:output_type -> treue.feedback.v1.CloseCaseResponse
-	20, // 56: treue.feedback.v1.FeedbackService.ReopenCase:output_type -> treue.feedback.v1.ReopenCaseResponse
-	22, // 57: treue.feedback.v1.FeedbackService.AddNote:output_type -> treue.feedback.v1.AddNoteResponse
-	24, // 58: treue.feedback.v1.FeedbackService.ReassignCase:output_type -> treue.feedback.v1.ReassignCaseResponse
-	26, // 59: treue.feedback.v1.FeedbackService.MergeCases:output_type -> treue.feedback.v1.MergeCasesResponse
-	48, // [48:60] is the sub-list for method output_type
-	36, // [36:48] is the sub-list for method input_type
-	36, // [36:36] is the sub-list for extension type_name
-	36, // [36:36] is the sub-list for extension extendee
-	0,  // [0:36] is the sub-list for field type_name
+	33, // 17: treue.feedback.v1.Case.follow_up_score_kind:type_name -> treue.common.v1.ScoreKind
+	31, // 18: treue.feedback.v1.Case.follow_up_received_at:type_name -> google.protobuf.Timestamp
+	28, // 19: treue.feedback.v1.CaseHistoryEntry.from_status:type_name -> treue.feedback.v1.CaseStatus
+	28, // 20: treue.feedback.v1.CaseHistoryEntry.to_status:type_name -> treue.feedback.v1.CaseStatus
+	31, // 21: treue.feedback.v1.CaseHistoryEntry.at:type_name -> google.protobuf.Timestamp
+	31, // 22: treue.feedback.v1.CaseNote.at:type_name -> google.protobuf.Timestamp
+	28, // 23: treue.feedback.v1.ListCasesRequest.status:type_name -> treue.feedback.v1.CaseStatus
+	0,  // 24: treue.feedback.v1.ListCasesResponse.cases:type_name -> treue.feedback.v1.Case
+	0,  // 25: treue.feedback.v1.GetCaseResponse.case:type_name -> treue.feedback.v1.Case
+	32, // 26: treue.feedback.v1.ResolveCaseRequest.outcome:type_name -> treue.feedback.v1.CaseOutcome
+	0,  // 27: treue.feedback.v1.ResolveCaseResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 28: treue.feedback.v1.AcknowledgeCaseResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 29: treue.feedback.v1.RecordContactResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 30: treue.feedback.v1.WaitForCustomerResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 31: treue.feedback.v1.ResumeCaseResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 32: treue.feedback.v1.CloseCaseResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 33: treue.feedback.v1.ReopenCaseResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 34: treue.feedback.v1.AddNoteResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 35: treue.feedback.v1.ReassignCaseResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 36: treue.feedback.v1.MergeCasesResponse.primary:type_name -> treue.feedback.v1.Case
+	0,  // 37: treue.feedback.v1.MergeCasesResponse.duplicate:type_name -> treue.feedback.v1.Case
+	3,  // 38: treue.feedback.v1.FeedbackService.ListCases:input_type -> treue.feedback.v1.ListCasesRequest
+	5,  // 39: treue.feedback.v1.FeedbackService.GetCase:input_type -> treue.feedback.v1.GetCaseRequest
+	7,  // 40: treue.feedback.v1.FeedbackService.ResolveCase:input_type -> treue.feedback.v1.ResolveCaseRequest
+	9,  // 41: treue.feedback.v1.FeedbackService.AcknowledgeCase:input_type -> treue.feedback.v1.AcknowledgeCaseRequest
+	11, // 42: treue.feedback.v1.FeedbackService.RecordContact:input_type -> treue.feedback.v1.RecordContactRequest
+	13, // 43: treue.feedback.v1.FeedbackService.WaitForCustomer:input_type -> treue.feedback.v1.WaitForCustomerRequest
+	15, // 44: treue.feedback.v1.FeedbackService.ResumeCase:input_type -> treue.feedback.v1.ResumeCaseRequest
+	17, // 45: treue.feedback.v1.FeedbackService.CloseCase:input_type -> treue.feedback.v1.CloseCaseRequest
+	19, // 46: treue.feedback.v1.FeedbackService.ReopenCase:input_type -> treue.feedback.v1.ReopenCaseRequest
+	21, // 47: treue.feedback.v1.FeedbackService.AddNote:input_type -> treue.feedback.v1.AddNoteRequest
+	23, // 48: treue.feedback.v1.FeedbackService.ReassignCase:input_type -> treue.feedback.v1.ReassignCaseRequest
+	25, // 49: treue.feedback.v1.FeedbackService.MergeCases:input_type -> treue.feedback.v1.MergeCasesRequest
+	4,  // 50: treue.feedback.v1.FeedbackService.ListCases:output_type -> treue.feedback.v1.ListCasesResponse
+	6,  // 51: treue.feedback.v1.FeedbackService.GetCase:output_type -> treue.feedback.v1.GetCaseResponse
+	8,  // 52: treue.feedback.v1.FeedbackService.ResolveCase:output_type -> treue.feedback.v1.ResolveCaseResponse
+	10, // 53: treue.feedback.v1.FeedbackService.AcknowledgeCase:output_type -> treue.feedback.v1.AcknowledgeCaseResponse
+	12, // 54: treue.feedback.v1.FeedbackService.RecordContact:output_type -> treue.feedback.v1.RecordContactResponse
+	14, // 55: treue.feedback.v1.FeedbackService.WaitForCustomer:output_type -> treue.feedback.v1.WaitForCustomerResponse
+	16, // 56: treue.feedback.v1.FeedbackService.ResumeCase:output_type -> treue.feedback.v1.ResumeCaseResponse
+	18, // 57: treue.feedback.v1.FeedbackService.CloseCase:output_type -> treue.feedback.v1.CloseCaseResponse
+	20, // 58: treue.feedback.v1.FeedbackService.ReopenCase:output_type -> treue.feedback.v1.ReopenCaseResponse
+	22, // 59: treue.feedback.v1.FeedbackService.AddNote:output_type -> treue.feedback.v1.AddNoteResponse
+	24, // 60: treue.feedback.v1.FeedbackService.ReassignCase:output_type -> treue.feedback.v1.ReassignCaseResponse
+	26, // 61: treue.feedback.v1.FeedbackService.MergeCases:output_type -> treue.feedback.v1.MergeCasesResponse
+	50, // [50:62] is the sub-list for method output_type
+	38, // [38:50] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_treue_feedback_v1_feedback_proto_init() }

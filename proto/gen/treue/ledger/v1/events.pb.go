@@ -41,6 +41,8 @@ const (
 	// points newly available paid back a member's debt (ListTransactions only; the event
 	// is a PointsDebited with reason RETURN: a return's points taken back late).
 	PointsReason_POINTS_REASON_DEBT_REPAYMENT PointsReason = 8
+	// goodwill granted by resolving a feedback case (reference: the case id).
+	PointsReason_POINTS_REASON_GOODWILL PointsReason = 9
 )
 
 // Enum value maps for PointsReason.
@@ -55,6 +57,7 @@ var (
 		6: "POINTS_REASON_CUSTOM_EVENT",
 		7: "POINTS_REASON_MATURATION",
 		8: "POINTS_REASON_DEBT_REPAYMENT",
+		9: "POINTS_REASON_GOODWILL",
 	}
 	PointsReason_value = map[string]int32{
 		"POINTS_REASON_UNSPECIFIED":    0,
@@ -66,6 +69,7 @@ var (
 		"POINTS_REASON_CUSTOM_EVENT":   6,
 		"POINTS_REASON_MATURATION":     7,
 		"POINTS_REASON_DEBT_REPAYMENT": 8,
+		"POINTS_REASON_GOODWILL":       9,
 	}
 )
 
@@ -174,8 +178,10 @@ type MemberEnrolled struct {
 	// IANA time zone, e.g. Europe/Berlin; empty when not known.
 	TimeZone string `protobuf:"bytes,9,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
 	// the phone number the member gave as an identifier (E.164), if any.
-	Phone         string   `protobuf:"bytes,10,opt,name=phone,proto3" json:"phone,omitempty"`
-	Tags          []string `protobuf:"bytes,11,rep,name=tags,proto3" json:"tags,omitempty"`
+	Phone string   `protobuf:"bytes,10,opt,name=phone,proto3" json:"phone,omitempty"`
+	Tags  []string `protobuf:"bytes,11,rep,name=tags,proto3" json:"tags,omitempty"`
+	// the member's referral code (8 characters, Crockford's base32).
+	ReferralCode  string `protobuf:"bytes,12,opt,name=referral_code,json=referralCode,proto3" json:"referral_code,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -287,19 +293,28 @@ func (x *MemberEnrolled) GetTags() []string {
 	return nil
 }
 
+func (x *MemberEnrolled) GetReferralCode() string {
+	if x != nil {
+		return x.ReferralCode
+	}
+	return ""
+}
+
 // MemberUpdated on ledger.member.updated: the member's contact details or profile changed
 // (UpdateMember, an email or phone identifier added or removed). It carries the member as
 // they are now, not a difference; of two, the later updated_at wins.
 type MemberUpdated struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	MemberId      string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
-	Email         string                 `protobuf:"bytes,2,opt,name=email,proto3" json:"email,omitempty"`
-	Phone         string                 `protobuf:"bytes,3,opt,name=phone,proto3" json:"phone,omitempty"`
-	Locale        string                 `protobuf:"bytes,4,opt,name=locale,proto3" json:"locale,omitempty"`
-	TimeZone      string                 `protobuf:"bytes,5,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
-	Tags          []string               `protobuf:"bytes,6,rep,name=tags,proto3" json:"tags,omitempty"`
-	Tier          string                 `protobuf:"bytes,7,opt,name=tier,proto3" json:"tier,omitempty"`
-	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	MemberId  string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	Email     string                 `protobuf:"bytes,2,opt,name=email,proto3" json:"email,omitempty"`
+	Phone     string                 `protobuf:"bytes,3,opt,name=phone,proto3" json:"phone,omitempty"`
+	Locale    string                 `protobuf:"bytes,4,opt,name=locale,proto3" json:"locale,omitempty"`
+	TimeZone  string                 `protobuf:"bytes,5,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	Tags      []string               `protobuf:"bytes,6,rep,name=tags,proto3" json:"tags,omitempty"`
+	Tier      string                 `protobuf:"bytes,7,opt,name=tier,proto3" json:"tier,omitempty"`
+	UpdatedAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	// the member's referral code (8 characters, Crockford's base32).
+	ReferralCode  string `protobuf:"bytes,9,opt,name=referral_code,json=referralCode,proto3" json:"referral_code,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -388,6 +403,13 @@ func (x *MemberUpdated) GetUpdatedAt() *timestamppb.Timestamp {
 		return x.UpdatedAt
 	}
 	return nil
+}
+
+func (x *MemberUpdated) GetReferralCode() string {
+	if x != nil {
+		return x.ReferralCode
+	}
+	return ""
 }
 
 // PurchaseMatched on ledger.purchase.matched: a purchase that named its member by an
@@ -1380,11 +1402,115 @@ func (x *CampaignBudgetExhausted) GetExhaustedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+// GoodwillRefused on ledger.goodwill.refused: a goodwill grant was not booked (the
+// month's goodwill budget would be exceeded). Emitted once per grant.
+type GoodwillRefused struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	GrantId  string                 `protobuf:"bytes,1,opt,name=grant_id,json=grantId,proto3" json:"grant_id,omitempty"`
+	CaseId   string                 `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	MemberId string                 `protobuf:"bytes,3,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	Points   int64                  `protobuf:"varint,4,opt,name=points,proto3" json:"points,omitempty"`
+	// BUDGET_EXHAUSTED
+	Reason string `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	// the month's budget and what was used of it before this grant.
+	BudgetPoints  int64                  `protobuf:"varint,6,opt,name=budget_points,json=budgetPoints,proto3" json:"budget_points,omitempty"`
+	UsedPoints    int64                  `protobuf:"varint,7,opt,name=used_points,json=usedPoints,proto3" json:"used_points,omitempty"`
+	RefusedAt     *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=refused_at,json=refusedAt,proto3" json:"refused_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GoodwillRefused) Reset() {
+	*x = GoodwillRefused{}
+	mi := &file_treue_ledger_v1_events_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GoodwillRefused) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GoodwillRefused) ProtoMessage() {}
+
+func (x *GoodwillRefused) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_ledger_v1_events_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GoodwillRefused.ProtoReflect.Descriptor instead.
+func (*GoodwillRefused) Descriptor() ([]byte, []int) {
+	return file_treue_ledger_v1_events_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *GoodwillRefused) GetGrantId() string {
+	if x != nil {
+		return x.GrantId
+	}
+	return ""
+}
+
+func (x *GoodwillRefused) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *GoodwillRefused) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *GoodwillRefused) GetPoints() int64 {
+	if x != nil {
+		return x.Points
+	}
+	return 0
+}
+
+func (x *GoodwillRefused) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *GoodwillRefused) GetBudgetPoints() int64 {
+	if x != nil {
+		return x.BudgetPoints
+	}
+	return 0
+}
+
+func (x *GoodwillRefused) GetUsedPoints() int64 {
+	if x != nil {
+		return x.UsedPoints
+	}
+	return 0
+}
+
+func (x *GoodwillRefused) GetRefusedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RefusedAt
+	}
+	return nil
+}
+
 var File_treue_ledger_v1_events_proto protoreflect.FileDescriptor
 
 const file_treue_ledger_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1ctreue/ledger/v1/events.proto\x12\x0ftreue.ledger.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1atreue/event/v1/event.proto\"\xe0\x03\n" +
+	"\x1ctreue/ledger/v1/events.proto\x12\x0ftreue.ledger.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1atreue/event/v1/event.proto\"\x8e\x04\n" +
 	"\x0eMemberEnrolled\x12'\n" +
 	"\tmember_id\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bmemberId\x12+\n" +
@@ -1399,8 +1525,9 @@ const file_treue_ledger_v1_events_proto_rawDesc = "" +
 	"\ttime_zone\x18\t \x01(\tB\a\xbaH\x04r\x02\x18@R\btimeZone\x12\x1d\n" +
 	"\x05phone\x18\n" +
 	" \x01(\tB\a\xbaH\x04r\x02\x18 R\x05phone\x12\x1c\n" +
-	"\x04tags\x18\v \x03(\tB\b\xbaH\x05\x92\x01\x02\x10dR\x04tags:\x1c\xf2\xf9\x18\x18\n" +
-	"\x16ledger.member.enrolled\"\xdb\x02\n" +
+	"\x04tags\x18\v \x03(\tB\b\xbaH\x05\x92\x01\x02\x10dR\x04tags\x12,\n" +
+	"\rreferral_code\x18\f \x01(\tB\a\xbaH\x04r\x02\x18 R\freferralCode:\x1c\xf2\xf9\x18\x18\n" +
+	"\x16ledger.member.enrolled\"\x89\x03\n" +
 	"\rMemberUpdated\x12'\n" +
 	"\tmember_id\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bmemberId\x12\x1e\n" +
@@ -1411,7 +1538,8 @@ const file_treue_ledger_v1_events_proto_rawDesc = "" +
 	"\x04tags\x18\x06 \x03(\tB\b\xbaH\x05\x92\x01\x02\x10dR\x04tags\x12\x1c\n" +
 	"\x04tier\x18\a \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x04tier\x12A\n" +
 	"\n" +
-	"updated_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\tupdatedAt:\x1b\xf2\xf9\x18\x17\n" +
+	"updated_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\tupdatedAt\x12,\n" +
+	"\rreferral_code\x18\t \x01(\tB\a\xbaH\x04r\x02\x18 R\freferralCode:\x1b\xf2\xf9\x18\x17\n" +
 	"\x15ledger.member.updated\"\xe7\x03\n" +
 	"\x0fPurchaseMatched\x12'\n" +
 	"\tmember_id\x18\x01 \x01(\tB\n" +
@@ -1538,7 +1666,20 @@ const file_treue_ledger_v1_events_proto_rawDesc = "" +
 	"\x04name\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x04name\x12,\n" +
 	"\rbudget_points\x18\x03 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\fbudgetPoints\x12E\n" +
 	"\fexhausted_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\vexhaustedAt:&\xf2\xf9\x18\"\n" +
-	" ledger.campaign.budget_exhausted*\x9b\x02\n" +
+	" ledger.campaign.budget_exhausted\"\xec\x02\n" +
+	"\x0fGoodwillRefused\x12%\n" +
+	"\bgrant_id\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\agrantId\x12!\n" +
+	"\acase_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x06caseId\x12%\n" +
+	"\tmember_id\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\bmemberId\x12\x1f\n" +
+	"\x06points\x18\x04 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\x06points\x12\x1f\n" +
+	"\x06reason\x18\x05 \x01(\tB\a\xbaH\x04r\x02\x18@R\x06reason\x12#\n" +
+	"\rbudget_points\x18\x06 \x01(\x03R\fbudgetPoints\x12\x1f\n" +
+	"\vused_points\x18\a \x01(\x03R\n" +
+	"usedPoints\x12A\n" +
+	"\n" +
+	"refused_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\trefusedAt:\x1d\xf2\xf9\x18\x19\n" +
+	"\x17ledger.goodwill.refused*\xb7\x02\n" +
 	"\fPointsReason\x12\x1d\n" +
 	"\x19POINTS_REASON_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16POINTS_REASON_PURCHASE\x10\x01\x12\x18\n" +
@@ -1548,7 +1689,8 @@ const file_treue_ledger_v1_events_proto_rawDesc = "" +
 	"\x14POINTS_REASON_EXPIRY\x10\x05\x12\x1e\n" +
 	"\x1aPOINTS_REASON_CUSTOM_EVENT\x10\x06\x12\x1c\n" +
 	"\x18POINTS_REASON_MATURATION\x10\a\x12 \n" +
-	"\x1cPOINTS_REASON_DEBT_REPAYMENT\x10\b*\xe0\x01\n" +
+	"\x1cPOINTS_REASON_DEBT_REPAYMENT\x10\b\x12\x1a\n" +
+	"\x16POINTS_REASON_GOODWILL\x10\t*\xe0\x01\n" +
 	"\x10TierChangeReason\x12\"\n" +
 	"\x1eTIER_CHANGE_REASON_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aTIER_CHANGE_REASON_UPGRADE\x10\x01\x12 \n" +
@@ -1572,7 +1714,7 @@ func file_treue_ledger_v1_events_proto_rawDescGZIP() []byte {
 }
 
 var file_treue_ledger_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_treue_ledger_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_treue_ledger_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_treue_ledger_v1_events_proto_goTypes = []any{
 	(PointsReason)(0),                 // 0: treue.ledger.v1.PointsReason
 	(TierChangeReason)(0),             // 1: treue.ledger.v1.TierChangeReason
@@ -1590,34 +1732,36 @@ var file_treue_ledger_v1_events_proto_goTypes = []any{
 	(*PointsExpiringSoon)(nil),        // 13: treue.ledger.v1.PointsExpiringSoon
 	(*MemberTierChanged)(nil),         // 14: treue.ledger.v1.MemberTierChanged
 	(*CampaignBudgetExhausted)(nil),   // 15: treue.ledger.v1.CampaignBudgetExhausted
-	(*timestamppb.Timestamp)(nil),     // 16: google.protobuf.Timestamp
-	(v1.Channel)(0),                   // 17: treue.common.v1.Channel
+	(*GoodwillRefused)(nil),           // 16: treue.ledger.v1.GoodwillRefused
+	(*timestamppb.Timestamp)(nil),     // 17: google.protobuf.Timestamp
+	(v1.Channel)(0),                   // 18: treue.common.v1.Channel
 }
 var file_treue_ledger_v1_events_proto_depIdxs = []int32{
-	16, // 0: treue.ledger.v1.MemberEnrolled.enrolled_at:type_name -> google.protobuf.Timestamp
-	16, // 1: treue.ledger.v1.MemberUpdated.updated_at:type_name -> google.protobuf.Timestamp
-	17, // 2: treue.ledger.v1.PurchaseMatched.channel:type_name -> treue.common.v1.Channel
-	16, // 3: treue.ledger.v1.PurchaseMatched.occurred_at:type_name -> google.protobuf.Timestamp
-	16, // 4: treue.ledger.v1.MemberErased.erased_at:type_name -> google.protobuf.Timestamp
+	17, // 0: treue.ledger.v1.MemberEnrolled.enrolled_at:type_name -> google.protobuf.Timestamp
+	17, // 1: treue.ledger.v1.MemberUpdated.updated_at:type_name -> google.protobuf.Timestamp
+	18, // 2: treue.ledger.v1.PurchaseMatched.channel:type_name -> treue.common.v1.Channel
+	17, // 3: treue.ledger.v1.PurchaseMatched.occurred_at:type_name -> google.protobuf.Timestamp
+	17, // 4: treue.ledger.v1.MemberErased.erased_at:type_name -> google.protobuf.Timestamp
 	0,  // 5: treue.ledger.v1.PointsCredited.reason:type_name -> treue.ledger.v1.PointsReason
-	16, // 6: treue.ledger.v1.PointsCredited.occurred_at:type_name -> google.protobuf.Timestamp
+	17, // 6: treue.ledger.v1.PointsCredited.occurred_at:type_name -> google.protobuf.Timestamp
 	0,  // 7: treue.ledger.v1.PointsDebited.reason:type_name -> treue.ledger.v1.PointsReason
-	16, // 8: treue.ledger.v1.PointsDebited.occurred_at:type_name -> google.protobuf.Timestamp
-	16, // 9: treue.ledger.v1.HoldPlaced.expires_at:type_name -> google.protobuf.Timestamp
-	16, // 10: treue.ledger.v1.HoldCaptured.captured_at:type_name -> google.protobuf.Timestamp
-	16, // 11: treue.ledger.v1.HoldVoided.voided_at:type_name -> google.protobuf.Timestamp
-	16, // 12: treue.ledger.v1.UnmatchedPurchaseRecorded.occurred_at:type_name -> google.protobuf.Timestamp
-	16, // 13: treue.ledger.v1.MemberConsentChanged.changed_at:type_name -> google.protobuf.Timestamp
-	16, // 14: treue.ledger.v1.PointsExpiringSoon.expires_at:type_name -> google.protobuf.Timestamp
-	16, // 15: treue.ledger.v1.PointsExpiringSoon.notified_at:type_name -> google.protobuf.Timestamp
+	17, // 8: treue.ledger.v1.PointsDebited.occurred_at:type_name -> google.protobuf.Timestamp
+	17, // 9: treue.ledger.v1.HoldPlaced.expires_at:type_name -> google.protobuf.Timestamp
+	17, // 10: treue.ledger.v1.HoldCaptured.captured_at:type_name -> google.protobuf.Timestamp
+	17, // 11: treue.ledger.v1.HoldVoided.voided_at:type_name -> google.protobuf.Timestamp
+	17, // 12: treue.ledger.v1.UnmatchedPurchaseRecorded.occurred_at:type_name -> google.protobuf.Timestamp
+	17, // 13: treue.ledger.v1.MemberConsentChanged.changed_at:type_name -> google.protobuf.Timestamp
+	17, // 14: treue.ledger.v1.PointsExpiringSoon.expires_at:type_name -> google.protobuf.Timestamp
+	17, // 15: treue.ledger.v1.PointsExpiringSoon.notified_at:type_name -> google.protobuf.Timestamp
 	1,  // 16: treue.ledger.v1.MemberTierChanged.reason:type_name -> treue.ledger.v1.TierChangeReason
-	16, // 17: treue.ledger.v1.MemberTierChanged.effective_at:type_name -> google.protobuf.Timestamp
-	16, // 18: treue.ledger.v1.CampaignBudgetExhausted.exhausted_at:type_name -> google.protobuf.Timestamp
-	19, // [19:19] is the sub-list for method output_type
-	19, // [19:19] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	17, // 17: treue.ledger.v1.MemberTierChanged.effective_at:type_name -> google.protobuf.Timestamp
+	17, // 18: treue.ledger.v1.CampaignBudgetExhausted.exhausted_at:type_name -> google.protobuf.Timestamp
+	17, // 19: treue.ledger.v1.GoodwillRefused.refused_at:type_name -> google.protobuf.Timestamp
+	20, // [20:20] is the sub-list for method output_type
+	20, // [20:20] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_treue_ledger_v1_events_proto_init() }
@@ -1631,7 +1775,7 @@ func file_treue_ledger_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_treue_ledger_v1_events_proto_rawDesc), len(file_treue_ledger_v1_events_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   14,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -97,6 +97,9 @@ type Member struct {
 	// the earliest the member can lose their tier without further activity; absent for
 	// the base tier and without tiers.
 	TierSafeUntil *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=tier_safe_until,json=tierSafeUntil,proto3" json:"tier_safe_until,omitempty"`
+	// the member's referral code: 8 characters of Crockford's base32 (no I, L, O or U),
+	// unique, issued at enrolment; what a friend gives when referred by the member.
+	ReferralCode  string `protobuf:"bytes,12,opt,name=referral_code,json=referralCode,proto3" json:"referral_code,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -206,6 +209,13 @@ func (x *Member) GetTierSafeUntil() *timestamppb.Timestamp {
 		return x.TierSafeUntil
 	}
 	return nil
+}
+
+func (x *Member) GetReferralCode() string {
+	if x != nil {
+		return x.ReferralCode
+	}
+	return ""
 }
 
 type EnrollRequest struct {
@@ -1419,7 +1429,7 @@ var File_treue_ledger_v1_ledger_proto protoreflect.FileDescriptor
 
 const file_treue_ledger_v1_ledger_proto_rawDesc = "" +
 	"\n" +
-	"\x1ctreue/ledger/v1/ledger.proto\x12\x0ftreue.ledger.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18treue/auth/v1/auth.proto\x1a\x1ctreue/ledger/v1/events.proto\x1a!treue/ledger/v1/identifiers.proto\x1a\x1btreue/ledger/v1/tiers.proto\"\xdc\x03\n" +
+	"\x1ctreue/ledger/v1/ledger.proto\x12\x0ftreue.ledger.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18treue/auth/v1/auth.proto\x1a\x1ctreue/ledger/v1/events.proto\x1a!treue/ledger/v1/identifiers.proto\x1a\x1btreue/ledger/v1/tiers.proto\"\x81\x04\n" +
 	"\x06Member\x12\x1b\n" +
 	"\tmember_id\x18\x01 \x01(\tR\bmemberId\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12\x14\n" +
@@ -1433,7 +1443,8 @@ const file_treue_ledger_v1_ledger_proto_rawDesc = "" +
 	"\terased_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\berasedAt\x12B\n" +
 	"\rtier_progress\x18\n" +
 	" \x01(\v2\x1d.treue.ledger.v1.TierProgressR\ftierProgress\x12B\n" +
-	"\x0ftier_safe_until\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\rtierSafeUntil\"\xeb\x03\n" +
+	"\x0ftier_safe_until\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\rtierSafeUntil\x12#\n" +
+	"\rreferral_code\x18\f \x01(\tR\freferralCode\"\xeb\x03\n" +
 	"\rEnrollRequest\x123\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\b\x18\x80\x01R\x0eidempotencyKey\x12-\n" +

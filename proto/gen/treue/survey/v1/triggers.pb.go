@@ -178,9 +178,14 @@ type TriggerRuleSpec struct {
 	// Empty: email, then webhook.
 	Channels []DeliveryChannel `protobuf:"varint,7,rep,packed,name=channels,proto3,enum=treue.survey.v1.DeliveryChannel" json:"channels,omitempty"`
 	// higher first.
-	Priority      int32 `protobuf:"varint,8,opt,name=priority,proto3" json:"priority,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Priority int32 `protobuf:"varint,8,opt,name=priority,proto3" json:"priority,omitempty"`
+	// the rule's invitations are not held back by the frequency cap (one invitation per
+	// member per SURVEY_CONTACT_INTERVAL) and do not wait for it: for a follow-up such as
+	// the survey of a resolved case. Consent, quiet hours, open cases and erasure still
+	// apply.
+	ExemptFromFrequencyCap bool `protobuf:"varint,9,opt,name=exempt_from_frequency_cap,json=exemptFromFrequencyCap,proto3" json:"exempt_from_frequency_cap,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
 }
 
 func (x *TriggerRuleSpec) Reset() {
@@ -267,6 +272,13 @@ func (x *TriggerRuleSpec) GetPriority() int32 {
 		return x.Priority
 	}
 	return 0
+}
+
+func (x *TriggerRuleSpec) GetExemptFromFrequencyCap() bool {
+	if x != nil {
+		return x.ExemptFromFrequencyCap
+	}
+	return false
 }
 
 type TriggerRule struct {
@@ -1052,7 +1064,7 @@ var File_treue_survey_v1_triggers_proto protoreflect.FileDescriptor
 
 const file_treue_survey_v1_triggers_proto_rawDesc = "" +
 	"\n" +
-	"\x1etreue/survey/v1/triggers.proto\x12\x0ftreue.survey.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18treue/auth/v1/auth.proto\x1a\x1ctreue/common/v1/common.proto\"\xc1\x03\n" +
+	"\x1etreue/survey/v1/triggers.proto\x12\x0ftreue.survey.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18treue/auth/v1/auth.proto\x1a\x1ctreue/common/v1/common.proto\"\xfc\x03\n" +
 	"\x0fTriggerRuleSpec\x12\x1e\n" +
 	"\x04name\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\xc8\x01R\x04name\x12P\n" +
@@ -1063,7 +1075,8 @@ const file_treue_survey_v1_triggers_proto_rawDesc = "" +
 	"\x05delay\x18\x05 \x01(\v2\x19.google.protobuf.DurationB\x0f\xbaH\f\xaa\x01\t\"\x05\b\x80\xce\xda\x032\x00R\x05delay\x12<\n" +
 	"\rsampling_rate\x18\x06 \x01(\x01B\x17\xbaH\x14\x12\x12\x19\x00\x00\x00\x00\x00\x00\xf0?)\x00\x00\x00\x00\x00\x00\x00\x00R\fsamplingRate\x12Q\n" +
 	"\bchannels\x18\a \x03(\x0e2 .treue.survey.v1.DeliveryChannelB\x13\xbaH\x10\x92\x01\r\x10\x04\"\t\x82\x01\x06\x10\x01 \x00 \x04R\bchannels\x12\x1a\n" +
-	"\bpriority\x18\b \x01(\x05R\bpriority\"\x8a\x02\n" +
+	"\bpriority\x18\b \x01(\x05R\bpriority\x129\n" +
+	"\x19exempt_from_frequency_cap\x18\t \x01(\bR\x16exemptFromFrequencyCap\"\x8a\x02\n" +
 	"\vTriggerRule\x12\x1d\n" +
 	"\n" +
 	"trigger_id\x18\x01 \x01(\tR\ttriggerId\x12\x18\n" +

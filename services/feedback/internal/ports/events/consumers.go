@@ -23,6 +23,9 @@ import (
 const (
 	ConsumerSurvey  = "feedback-survey"
 	ConsumerMembers = "feedback-members"
+	// ConsumerReferralCodes keeps the members' referral codes (a consumer of its own, so
+	// that the erasure consumer's position does not move).
+	ConsumerReferralCodes = "feedback-referral-codes"
 )
 
 // Consumers returns the service's consumers calling a. The routes only capture a, so
@@ -56,6 +59,17 @@ func Consumers(a *app.Application) []bus.ConsumerConfig {
 			}),
 			bus.On(func(ctx context.Context, ds []bus.Delivery[*ledgerv1.MemberTierChanged]) error {
 				return a.Commands.SyncMembers.Handle(ctx, each(ds, convert.MemberTierChanged))
+			}),
+		}},
+		{Name: ConsumerReferralCodes, Routes: []bus.Route{
+			bus.On(func(ctx context.Context, ds []bus.Delivery[*ledgerv1.MemberEnrolled]) error {
+				return a.Commands.Loop.KeepReferralCodes.Handle(ctx, each(ds, convert.EnrolledReferralCode))
+			}),
+			bus.On(func(ctx context.Context, ds []bus.Delivery[*ledgerv1.MemberUpdated]) error {
+				return a.Commands.Loop.KeepReferralCodes.Handle(ctx, each(ds, convert.UpdatedReferralCode))
+			}),
+			bus.On(func(ctx context.Context, ds []bus.Delivery[*ledgerv1.MemberErased]) error {
+				return a.Commands.Loop.ForgetReferralCodes.Handle(ctx, each(ds, convert.ErasedMember))
 			}),
 		}},
 	}

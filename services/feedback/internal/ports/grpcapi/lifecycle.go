@@ -34,7 +34,7 @@ func (s *Server) actor(ctx context.Context) (app.Actor, error) {
 	if !ok {
 		return app.Actor{}, status.Error(codes.Unauthenticated, "no authenticated caller")
 	}
-	a := app.Actor{Name: caller.Name}
+	a := app.Actor{Name: caller.Name, Roles: caller.Roles}
 	if len(s.agentTeams) > 0 && slices.Contains(caller.Roles, "service_agent") &&
 		!slices.Contains(caller.Roles, "admin") && !slices.Contains(caller.Roles, "marketing") {
 		a.Teams = append([]string{}, s.agentTeams[caller.Name]...)

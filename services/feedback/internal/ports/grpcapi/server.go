@@ -22,6 +22,13 @@ import (
 // ReasonAlreadyResolved is the FailedPrecondition reason of resolving a resolved case.
 const ReasonAlreadyResolved = "ALREADY_RESOLVED"
 
+// FailedPrecondition reasons of goodwill: over the caller's role limit, and a case
+// without a member.
+const (
+	ReasonGoodwillLimit     = "GOODWILL_LIMIT"
+	ReasonGoodwillAnonymous = "GOODWILL_ANONYMOUS"
+)
+
 // Server implements FeedbackService.
 type Server struct {
 	feedbackv1.UnimplementedFeedbackServiceServer
@@ -59,7 +66,7 @@ func (s *Server) ResolveCase(ctx context.Context, req *feedbackv1.ResolveCaseReq
 	if err != nil {
 		return nil, err
 	}
-	cmd := convert.ResolveCaseCommand(req, a.Name)
+	cmd := convert.ResolveCaseCommand(req, a.Name, a.Roles)
 	cmd.Actor = a
 	c, err := s.app.Commands.ResolveCase.Handle(ctx, cmd)
 	if err == nil {
@@ -85,6 +92,10 @@ func toStatus(err error) error {
 		return status.Error(codes.NotFound, "case not found")
 	case errors.Is(err, domain.ErrAlreadyResolved):
 		return grpcx.FailedPrecondition(ReasonAlreadyResolved, "the case is already resolved")
+	case errors.Is(err, domain.ErrGoodwillLimit):
+		return grpcx.FailedPrecondition(ReasonGoodwillLimit, "%s", err.Error())
+	case errors.Is(err, domain.ErrGoodwillAnonymous):
+		return grpcx.FailedPrecondition(ReasonGoodwillAnonymous, "the case has no member to grant goodwill to")
 	case errors.Is(err, domain.ErrOutcomeNotAllowed):
 		return grpcx.InvalidField("outcome", err.Error())
 	}

@@ -118,7 +118,7 @@ func scanProfile(row pgx.Row) (domain.Profile, error) {
 	var p domain.Profile
 	m := &p.Member
 	err := row.Scan(&m.ID, &m.DisplayName, &m.Email, &m.Locale, &m.SurveyConsent, &m.MarketingConsent,
-		&m.Tier, at(&m.EnrolledAt), at(&m.ErasedAt), &m.ErasureReason, &m.TimeZone, &p.Tags, &p.Attributes)
+		&m.Tier, at(&m.EnrolledAt), at(&m.ErasedAt), &m.ErasureReason, &m.TimeZone, &m.ReferralCode, &p.Tags, &p.Attributes)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return p, domain.ErrMemberNotFound
 	}

@@ -39,13 +39,13 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context, tx app.Tx
 }
 
 const memberColumns = `id::text, display_name, email, locale, survey_consent, marketing_consent, tier, enrolled_at,
-	erased_at, erasure_reason, time_zone`
+	erased_at, erasure_reason, time_zone, referral_code`
 
 // scanMember reads memberColumns and then dest.
 func scanMember(row pgx.Row, dest ...any) (domain.Member, error) {
 	var m domain.Member
 	err := row.Scan(append([]any{&m.ID, &m.DisplayName, &m.Email, &m.Locale, &m.SurveyConsent, &m.MarketingConsent,
-		&m.Tier, at(&m.EnrolledAt), at(&m.ErasedAt), &m.ErasureReason, &m.TimeZone}, dest...)...)
+		&m.Tier, at(&m.EnrolledAt), at(&m.ErasedAt), &m.ErasureReason, &m.TimeZone, &m.ReferralCode}, dest...)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return m, domain.ErrMemberNotFound
 	}

@@ -30,18 +30,27 @@ type ledgerTx struct {
 }
 
 func (t *ledgerTx) InsertMember(ctx context.Context, m domain.Member, key, requestHash string) (bool, domain.Member, string, error) {
-	tag, err := t.tx.Exec(ctx, `
-		INSERT INTO members (id, display_name, email, locale, survey_consent, marketing_consent, tier, enrolled_at, idempotency_key, request_hash, time_zone)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-		ON CONFLICT (idempotency_key) DO NOTHING`,
-		m.ID, m.DisplayName, m.Email, m.Locale, m.SurveyConsent, m.MarketingConsent, m.Tier, m.EnrolledAt, key, requestHash, m.TimeZone)
-	if err != nil {
-		return false, domain.Member{}, "", err
-	}
-	if tag.RowsAffected() == 0 {
+	// The referral code: m's, or else the first of a few fresh ones that no member holds
+	// (a collision, about one in 10^12 per member, is retried here; one that races a
+	// concurrent enrolment fails the transaction on the unique index, and the caller's
+	// retry with its idempotency key draws again).
+	candidates := []string{m.ReferralCode, domain.NewReferralCode(), domain.NewReferralCode(), domain.NewReferralCode()}
+	err := t.tx.QueryRow(ctx, `
+		INSERT INTO members (id, display_name, email, locale, survey_consent, marketing_consent, tier, enrolled_at, idempotency_key, request_hash, time_zone, referral_code)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
+			(SELECT c FROM unnest($12::text[]) WITH ORDINALITY AS u(c, i)
+			 WHERE c <> '' AND NOT EXISTS (SELECT FROM members WHERE referral_code = u.c) ORDER BY i LIMIT 1))
+		ON CONFLICT (idempotency_key) DO NOTHING
+		RETURNING referral_code`,
+		m.ID, m.DisplayName, m.Email, m.Locale, m.SurveyConsent, m.MarketingConsent, m.Tier, m.EnrolledAt, key, requestHash, m.TimeZone,
+		candidates).Scan(&m.ReferralCode)
+	if errors.Is(err, pgx.ErrNoRows) {
 		var hash string
 		existing, err := scanMember(t.tx.QueryRow(ctx, `SELECT `+memberColumns+`, request_hash FROM members WHERE idempotency_key = $1`, key), &hash)
 		return false, existing, hash, err
+	}
+	if err != nil {
+		return false, domain.Member{}, "", err
 	}
 	_, err = t.tx.Exec(ctx, `INSERT INTO accounts (name, member_id, balance) SELECT unnest($1::text[]), $2, 0`,
 		domain.MemberAccounts(m.ID), m.ID)

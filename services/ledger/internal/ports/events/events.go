@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/treue/treue/pkg/bus"
+	feedbackv1 "github.com/treue/treue/proto/gen/treue/feedback/v1"
 	posv1 "github.com/treue/treue/proto/gen/treue/pos/v1"
 	rewardsv1 "github.com/treue/treue/proto/gen/treue/rewards/v1"
 	surveyv1 "github.com/treue/treue/proto/gen/treue/survey/v1"
@@ -28,6 +29,8 @@ const (
 	// ConsumerUnsubscribe takes the survey's unsubscribes (a consumer of its own: the
 	// survey bonus consumer's position must not move).
 	ConsumerUnsubscribe = "ledger-survey-unsubscribe"
+	// ConsumerGoodwill books the goodwill resolved feedback cases granted.
+	ConsumerGoodwill = "ledger-goodwill"
 )
 
 // Consumers are the ledger's durable consumers, calling the commands of a; those of a
@@ -49,6 +52,9 @@ func Consumers(a *app.Application) []bus.ConsumerConfig {
 		{Name: ConsumerUnsubscribe, Routes: []bus.Route{bus.On(r.unsubscribed)}},
 		// Completions and cancellations in the order the redemptions happened.
 		{Name: ConsumerRewards, Routes: []bus.Route{bus.On(r.completed), bus.On(r.cancelled)}},
+		// A grant beyond the goodwill budget is a rule of the programme, not poison: it is
+		// recorded and announced (ledger.goodwill.refused), never dead-lettered.
+		{Name: ConsumerGoodwill, Routes: []bus.Route{bus.On(r.goodwill)}},
 	}
 }
 
@@ -61,6 +67,7 @@ type routes struct {
 	unsubscribed func(context.Context, []bus.Delivery[*surveyv1.MemberUnsubscribed]) error
 	completed    func(context.Context, []bus.Delivery[*rewardsv1.RedemptionCompleted]) error
 	cancelled    func(context.Context, []bus.Delivery[*rewardsv1.RedemptionCancelled]) error
+	goodwill     func(context.Context, []bus.Delivery[*feedbackv1.GoodwillGranted]) error
 }
 
 func newRoutes(a *app.Application) routes {
@@ -80,6 +87,7 @@ func newRoutes(a *app.Application) routes {
 		unsubscribed: handler(event(convert.Unsubscribe), c.UnsubscribeSurveys.Handle),
 		completed:    handler(event(convert.RedemptionCompleted), counted(c.CompleteRedemptions.Handle, metrics.PointsRedeemed)),
 		cancelled:    handler(event(convert.RedemptionCancelled), c.CancelRedemptions.Handle),
+		goodwill:     handler(event(convert.GoodwillGrant), counted(c.GrantGoodwill.Handle, metrics.GoodwillBooked)),
 	}
 }
 

@@ -31,6 +31,7 @@ var (
 const (
 	ReasonPurchase    = "purchase"
 	ReasonSurveyBonus = "survey_bonus"
+	ReasonGoodwill    = "goodwill"
 )
 
 // PurchasesBooked counts n purchases booked that credited points.
@@ -48,6 +49,11 @@ func ReturnsBooked(ctx context.Context, n int, points int64) {
 // SurveyBonusCredited counts survey bonus points credited.
 func SurveyBonusCredited(ctx context.Context, points int64) {
 	pointsIssued.Add(ctx, points, attribute.String("reason", ReasonSurveyBonus))
+}
+
+// GoodwillBooked counts goodwill points booked.
+func GoodwillBooked(ctx context.Context, points int64) {
+	pointsIssued.Add(ctx, points, attribute.String("reason", ReasonGoodwill))
 }
 
 // PointsRedeemed counts points of holds captured.

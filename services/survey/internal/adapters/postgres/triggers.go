@@ -52,14 +52,14 @@ func (t *Tx) TriggerStates(ctx context.Context, ts []domain.Trigger, notAfter ti
 }
 
 const triggerRuleColumns = `id::text, version, active, name, touchpoints, condition, survey_id::text, delay_seconds,
-	sampling_rate, channels, priority, created_at, updated_at`
+	sampling_rate, channels, priority, created_at, updated_at, exempt_from_frequency_cap`
 
 func scanTriggerRule(row pgx.Row, extra ...any) (domain.TriggerRule, error) {
 	var r domain.TriggerRule
 	var tps, chs []string
 	var delay int64
 	err := row.Scan(append([]any{&r.ID, &r.Version, &r.Active, &r.Name, &tps, &r.Condition, &r.SurveyID, &delay,
-		&r.SamplingRate, &chs, &r.Priority, &r.CreatedAt, &r.UpdatedAt}, extra...)...)
+		&r.SamplingRate, &chs, &r.Priority, &r.CreatedAt, &r.UpdatedAt, &r.ExemptFromFrequencyCap}, extra...)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return domain.TriggerRule{}, domain.ErrTriggerRuleNotFound
 	}
@@ -278,11 +278,12 @@ func (t *Tx) CreateTriggerRule(ctx context.Context, r domain.TriggerRule, idempo
 	tps, chs := ruleArgs(r)
 	tag, err := t.tx.Exec(ctx, `
 		INSERT INTO trigger_rules (id, version, active, name, touchpoints, condition, survey_id, delay_seconds,
-		                           sampling_rate, channels, priority, idempotency_key, request_hash, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, nullif($12, ''), $13, $14, $14)
+		                           sampling_rate, channels, priority, idempotency_key, request_hash, created_at, updated_at,
+		                           exempt_from_frequency_cap)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, nullif($12, ''), $13, $14, $14, $15)
 		ON CONFLICT (idempotency_key) DO NOTHING`,
 		r.ID, r.Version, r.Active, r.Name, tps, r.Condition, r.SurveyID, int64(r.Delay/time.Second),
-		r.SamplingRate, chs, r.Priority, idempotencyKey, requestHash, r.CreatedAt)
+		r.SamplingRate, chs, r.Priority, idempotencyKey, requestHash, r.CreatedAt, r.ExemptFromFrequencyCap)
 	if err != nil {
 		return domain.TriggerRule{}, "", false, err
 	}
@@ -314,10 +315,11 @@ func (t *Tx) SaveTriggerRule(ctx context.Context, r domain.TriggerRule) error {
 	tps, chs := ruleArgs(r)
 	if _, err := t.tx.Exec(ctx, `
 		UPDATE trigger_rules SET version = $2, active = $3, name = $4, touchpoints = $5, condition = $6, survey_id = $7,
-			delay_seconds = $8, sampling_rate = $9, channels = $10, priority = $11, updated_at = $12
+			delay_seconds = $8, sampling_rate = $9, channels = $10, priority = $11, updated_at = $12,
+			exempt_from_frequency_cap = $13
 		WHERE id = $1`,
 		r.ID, r.Version, r.Active, r.Name, tps, r.Condition, r.SurveyID, int64(r.Delay/time.Second),
-		r.SamplingRate, chs, r.Priority, r.UpdatedAt); err != nil {
+		r.SamplingRate, chs, r.Priority, r.UpdatedAt, r.ExemptFromFrequencyCap); err != nil {
 		return err
 	}
 	return t.bumpEpoch(ctx)

@@ -1,0 +1,103 @@
+package domain
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+var (
+	// ErrGoodwillLimit: the goodwill asked for is over the caller's role limit.
+	ErrGoodwillLimit = errors.New("goodwill over the caller's limit")
+	// ErrGoodwillAnonymous: the case has no member to grant goodwill to.
+	ErrGoodwillAnonymous = errors.New("goodwill needs a case with a member")
+)
+
+// Goodwill is points granted to a case's member when the case is resolved; the ledger
+// books them from its goodwill budget. Its id is the case's: a case grants at most once.
+type Goodwill struct {
+	CaseID    string
+	MemberID  string
+	Points    int64
+	GrantedBy string
+	Role      string // the role whose limit allowed it
+	Reason    string
+	GrantedAt time.Time
+}
+
+// GoodwillLimits is the most goodwill points each role may grant on one case. A role
+// absent from it may grant none.
+type GoodwillLimits map[string]int64
+
+// GoodwillLimitError names the limit a grant broke; it is ErrGoodwillLimit.
+type GoodwillLimitError struct {
+	Role   string // the caller's role with the highest limit, "" when none has one
+	Limit  int64
+	Points int64
+}
+
+func (e *GoodwillLimitError) Error() string {
+	if e.Role == "" {
+		return "none of the caller's roles may grant goodwill (FEEDBACK_GOODWILL_LIMITS)"
+	}
+	return fmt.Sprintf("role %s may grant at most %d goodwill points; %d asked", e.Role, e.Limit, e.Points)
+}
+
+func (e *GoodwillLimitError) Unwrap() error { return ErrGoodwillLimit }
+
+// Check returns the role whose limit allows points to a caller with roles: the role with
+// the highest limit among them; a *GoodwillLimitError when that is not enough.
+func (l GoodwillLimits) Check(roles []string, points int64) (string, error) {
+	best, bestRole := int64(0), ""
+	for _, r := range roles {
+		if n, ok := l[r]; ok && (bestRole == "" || n > best) {
+			best, bestRole = n, r
+		}
+	}
+	if bestRole == "" || points > best {
+		return "", &GoodwillLimitError{Role: bestRole, Limit: best, Points: points}
+	}
+	return bestRole, nil
+}
+
+// ParseGoodwillLimits reads "role:points,role:points" (FEEDBACK_GOODWILL_LIMITS); "=" may
+// stand for ":" as in the ledger's LEDGER_ADJUST_LIMITS.
+func ParseGoodwillLimits(s string) (GoodwillLimits, error) {
+	out := GoodwillLimits{}
+	for entry := range strings.SplitSeq(s, ",") {
+		entry = strings.TrimSpace(entry)
+		if entry == "" {
+			continue
+		}
+		role, value, ok := strings.Cut(strings.Replace(entry, "=", ":", 1), ":")
+		role = strings.TrimSpace(role)
+		if !ok || role == "" {
+			return nil, fmt.Errorf("%q: want role:points", entry)
+		}
+		if _, dup := out[role]; dup {
+			return nil, fmt.Errorf("role %s has two limits", role)
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(value), 10, 64)
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("%s: %q is not a whole number above zero", role, value)
+		}
+		out[role] = n
+	}
+	return out, nil
+}
+
+// GrantGoodwill returns the goodwill of resolving c with points, granted by who with
+// roles under limits: ErrGoodwillAnonymous for a case without a member, a
+// *GoodwillLimitError over the limit.
+func GrantGoodwill(c Case, points int64, reason, by string, roles []string, limits GoodwillLimits, at time.Time) (Goodwill, error) {
+	if c.MemberID == "" {
+		return Goodwill{}, ErrGoodwillAnonymous
+	}
+	role, err := limits.Check(roles, points)
+	if err != nil {
+		return Goodwill{}, err
+	}
+	return Goodwill{CaseID: c.ID, MemberID: c.MemberID, Points: points, GrantedBy: by, Role: role, Reason: reason, GrantedAt: at}, nil
+}

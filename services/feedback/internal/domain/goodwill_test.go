@@ -1,0 +1,47 @@
+package domain_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/treue/treue/services/feedback/internal/domain"
+)
+
+func TestGrantGoodwill(t *testing.T) {
+	limits := domain.GoodwillLimits{"service_agent": 500, "admin": 5000}
+	at := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	c := domain.Case{ID: "c1", MemberID: "m1"}
+
+	g, err := domain.GrantGoodwill(c, 500, "sorry", "alice", []string{"service_agent"}, limits, at)
+	if err != nil || g != (domain.Goodwill{CaseID: "c1", MemberID: "m1", Points: 500, GrantedBy: "alice", Role: "service_agent", Reason: "sorry", GrantedAt: at}) {
+		t.Errorf("grant %+v, %v", g, err)
+	}
+	// The highest limit among the caller's roles applies.
+	if g, err := domain.GrantGoodwill(c, 4000, "", "root", []string{"service_agent", "admin"}, limits, at); err != nil || g.Role != "admin" {
+		t.Errorf("admin's grant %+v, %v", g, err)
+	}
+	var le *domain.GoodwillLimitError
+	if _, err := domain.GrantGoodwill(c, 501, "", "alice", []string{"service_agent"}, limits, at); !errors.As(err, &le) ||
+		!errors.Is(err, domain.ErrGoodwillLimit) || le.Role != "service_agent" || le.Limit != 500 {
+		t.Errorf("over the limit: %v", err)
+	}
+	if _, err := domain.GrantGoodwill(c, 1, "", "mia", []string{"marketing"}, limits, at); !errors.Is(err, domain.ErrGoodwillLimit) {
+		t.Errorf("a role without a limit: %v", err)
+	}
+	if _, err := domain.GrantGoodwill(domain.Case{ID: "c2"}, 1, "", "alice", []string{"service_agent"}, limits, at); !errors.Is(err, domain.ErrGoodwillAnonymous) {
+		t.Errorf("anonymous case: %v", err)
+	}
+}
+
+func TestParseGoodwillLimits(t *testing.T) {
+	l, err := domain.ParseGoodwillLimits(" service_agent:500, admin=5000 ,")
+	if err != nil || len(l) != 2 || l["service_agent"] != 500 || l["admin"] != 5000 {
+		t.Errorf("%v, %v", l, err)
+	}
+	for _, bad := range []string{"agent", ":5", "agent:-1", "agent:0", "agent:x", "a:1,a:2"} {
+		if _, err := domain.ParseGoodwillLimits(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

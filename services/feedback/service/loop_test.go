@@ -1,0 +1,120 @@
+package service_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/treue/treue/pkg/testkit"
+	commonv1 "github.com/treue/treue/proto/gen/treue/common/v1"
+	feedbackv1 "github.com/treue/treue/proto/gen/treue/feedback/v1"
+	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
+	surveyv1 "github.com/treue/treue/proto/gen/treue/survey/v1"
+
+	"github.com/treue/treue/services/feedback/internal/ports/events"
+)
+
+// TestReferralCodeOnReferralRequests: the ledger's referral code reaches the referral
+// request of its member, on the case and on feedback.case.opened; a callback does not
+// carry it, and an erased member's code is forgotten for good.
+func TestReferralCodeOnReferralRequests(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	member, other := uuid.NewString(), uuid.NewString()
+	enrolled := e.publish(&ledgerv1.MemberEnrolled{MemberId: member, EnrolledAt: timestamppb.Now(), ReferralCode: "7K3Q9XMZ"})
+	updated := e.publish(&ledgerv1.MemberUpdated{MemberId: other, UpdatedAt: timestamppb.Now(), ReferralCode: "ABCD2345"})
+	e.WaitHandled(events.ConsumerReferralCodes, enrolled, updated)
+
+	promoter := e.submit(10, withMember(member))
+	detractor := e.submit(2, withMember(member))
+	otherPromoter := e.submit(9, withMember(other))
+	ref, cb, otherRef := e.waitCase(promoter.GetResponseId()), e.waitCase(detractor.GetResponseId()), e.waitCase(otherPromoter.GetResponseId())
+	if ref.GetKind() != feedbackv1.CaseKind_CASE_KIND_REFERRAL_REQUEST || ref.GetReferralCode() != "7K3Q9XMZ" {
+		t.Errorf("referral request %v", ref)
+	}
+	if cb.GetReferralCode() != "" {
+		t.Errorf("a callback carries the referral code %q", cb.GetReferralCode())
+	}
+	if otherRef.GetReferralCode() != "ABCD2345" {
+		t.Errorf("code from MemberUpdated: %q", otherRef.GetReferralCode())
+	}
+	got, err := e.client.GetCase(as(keyAlice), &feedbackv1.GetCaseRequest{CaseId: ref.GetCaseId()})
+	if err != nil || got.GetCase().GetReferralCode() != "7K3Q9XMZ" {
+		t.Errorf("GetCase: %v, %v", got.GetCase(), err)
+	}
+	testkit.Eventually(t, 10*time.Second, "CaseOpened with the code", func() bool {
+		for _, ev := range e.opened() {
+			if ev.GetCaseId() == ref.GetCaseId() {
+				return ev.GetReferralCode() == "7K3Q9XMZ"
+			}
+		}
+		return false
+	})
+
+	// Erased: the code goes, and a late MemberUpdated does not bring it back.
+	erased := e.publish(&ledgerv1.MemberErased{MemberId: other, ErasedAt: timestamppb.Now()})
+	late := e.publish(&ledgerv1.MemberUpdated{MemberId: other, UpdatedAt: timestamppb.Now(), ReferralCode: "ABCD2345"})
+	e.WaitHandled(events.ConsumerReferralCodes, erased, late)
+	if n := e.db.Count(`SELECT count(*) FROM referral_codes WHERE member_id = $1 AND code <> ''`, other); n != 0 {
+		t.Errorf("the erased member's code is still kept")
+	}
+}
+
+// followUp is the answer to a resolved case's follow-up survey.
+func followUp(caseID, member string, csat int32, solved string) *surveyv1.ResponseSubmitted {
+	r := newResponse(0, withMember(member))
+	r.SurveyId = "0192f0c8-5a1e-7000-8000-000000000004"
+	r.Touchpoint = commonv1.Touchpoint_TOUCHPOINT_CASE_RESOLVED
+	r.TouchpointKey = "case:" + caseID
+	r.ScoreKind, r.Score, r.NpsClass, r.CsatSatisfied = commonv1.ScoreKind_SCORE_KIND_CSAT, csat, commonv1.NpsClass_NPS_CLASS_UNSPECIFIED, csat >= 4
+	r.Comment = "thanks"
+	r.Answers = []*surveyv1.Answer{{QuestionId: "solved", ChoiceIds: []string{solved}}}
+	return r
+}
+
+// TestFollowUpLinkedToItsCase: the answer to the survey a resolved case triggered is
+// linked to the case, announced, and opens no case, even when it is unhappy; a second
+// answer for the same case changes nothing.
+func TestFollowUpLinkedToItsCase(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	member := uuid.NewString()
+	c := e.waitCase(e.submit(1, withMember(member)).GetResponseId())
+	if _, err := e.client.ResolveCase(as(keyAlice), &feedbackv1.ResolveCaseRequest{
+		CaseId: c.GetCaseId(), Outcome: feedbackv1.CaseOutcome_CASE_OUTCOME_CONTACTED_RESOLVED,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	before := len(e.allCases(&feedbackv1.ListCasesRequest{PageSize: 500}))
+
+	answer := followUp(c.GetCaseId(), member, 2, "no") // unhappy: would open a callback if routed
+	e.publish(answer)
+	second := e.publish(followUp(c.GetCaseId(), member, 5, "yes"))
+	unknown := e.publish(followUp(uuid.NewString(), member, 1, "no"))
+	e.WaitHandled(events.ConsumerSurvey, second, unknown)
+
+	got, err := e.client.GetCase(as(keyAlice), &feedbackv1.GetCaseRequest{CaseId: c.GetCaseId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := got.GetCase()
+	if g.GetFollowUpResponseId() != answer.GetResponseId() || g.GetFollowUpScore() != 2 || g.GetFollowUpSolved() != "no" ||
+		g.GetFollowUpScoreKind() != commonv1.ScoreKind_SCORE_KIND_CSAT || g.GetFollowUpReceivedAt() == nil {
+		t.Errorf("case with its follow-up: %v", g)
+	}
+	if after := len(e.allCases(&feedbackv1.ListCasesRequest{PageSize: 500})); after != before {
+		t.Errorf("%d cases after the follow-ups, %d before: a follow-up opened a case", after, before)
+	}
+	listed := e.caseOf(c.GetResponseId())
+	if listed.GetFollowUpResponseId() != answer.GetResponseId() {
+		t.Errorf("ListCases lacks the follow-up: %v", listed)
+	}
+	testkit.Eventually(t, 10*time.Second, "one CaseFollowUpReceived", func() bool {
+		evs := testkit.Events[*feedbackv1.CaseFollowUpReceived](e.Env, testkit.Subject(&feedbackv1.CaseFollowUpReceived{}))
+		return len(evs) == 1 && evs[0].GetCaseId() == c.GetCaseId() && evs[0].GetResponseId() == answer.GetResponseId() &&
+			evs[0].GetMemberId() == member && evs[0].GetScore() == 2 && !evs[0].GetSatisfied() && evs[0].GetSolved() == "no" &&
+			evs[0].GetComment() == "thanks"
+	})
+}
