@@ -58,8 +58,8 @@ func TestDemoSurveyLoop(t *testing.T) {
 	}
 	rules, err := surveyv1.NewTriggerServiceClient(env.Conn(srv.GRPCAddr(), "auditor")).
 		ListTriggerRules(ctx, &surveyv1.ListTriggerRulesRequest{})
-	if err != nil || len(rules.GetRules()) != 3 {
-		t.Fatalf("rules %v, %v; want the seeded one and the demo's two", rules.GetRules(), err)
+	if err != nil || len(rules.GetRules()) != 4 {
+		t.Fatalf("rules %v, %v; want the two seeded (every contact, the re-survey) and the demo's two", rules.GetRules(), err)
 	}
 	var call *surveyv1.TriggerRule
 	for _, r := range rules.GetRules() {

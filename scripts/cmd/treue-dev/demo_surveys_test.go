@@ -37,8 +37,8 @@ func TestDemoSurveys(t *testing.T) {
 		t.Errorf("the demo survey: %v, %v", got, err)
 	}
 	list, err := surveyv1.NewDefinitionServiceClient(conn).ListSurveys(ctx, &surveyv1.ListSurveysRequest{})
-	if err != nil || len(list.GetSurveys()) != 4 {
-		t.Errorf("surveys: %v, %v; want the demo's and the 3 seeded", list, err)
+	if err != nil || len(list.GetSurveys()) != 5 {
+		t.Errorf("surveys: %v, %v; want the demo's and the 4 seeded", list, err)
 	}
 	if !strings.Contains(out.String(), `survey "Delivery"`) {
 		t.Errorf("printed %q", out.String())

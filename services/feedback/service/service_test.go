@@ -793,6 +793,11 @@ func TestErasureAnonymisesCases(t *testing.T) {
 	e := start(t)
 	m := e.memberWithCases()
 	member, other, first, second, kept, c1 := m.member, m.other, m.callback, m.referral, m.others, m.resolved
+	// An agent's note about the member goes too.
+	if _, err := e.client.AddNote(as(keyAdmin), &feedbackv1.AddNoteRequest{
+		CaseId: e.caseOf(second.GetResponseId()).GetCaseId(), Text: "called at home, wife answered"}); err != nil {
+		t.Fatal(err)
+	}
 
 	e.publish(&ledgerv1.MemberErased{MemberId: member, ErasedAt: timestamppb.Now()})
 	testkit.Eventually(t, 10*time.Second, "cases anonymised", func() bool {
@@ -842,10 +847,13 @@ func TestErasureAnonymisesCases(t *testing.T) {
 			t.Errorf("CaseOpened %v breaks the contract: %v", ev, err)
 		}
 	}
-	// Nothing in the cases table names the member or quotes them: no column of any row.
-	for _, trace := range []string{member, "scored 2", "scored 10", "scored 0", "customer wants a refund"} {
-		if n := e.db.Count(`SELECT count(*) FROM cases c WHERE strpos(c::text, $1) > 0`, trace); n != 0 {
-			t.Errorf("%d cases still hold %q", n, trace)
+	// Nothing in the cases, their history or their notes names the member or quotes them
+	// or what was written about them: no column of any row.
+	for _, trace := range []string{member, "scored 2", "scored 10", "scored 0", "customer wants a refund", "wife answered"} {
+		for _, table := range []string{"cases", "case_history", "case_notes"} {
+			if n := e.db.Count(`SELECT count(*) FROM `+table+` c WHERE strpos(c::text, $1) > 0`, trace); n != 0 {
+				t.Errorf("%d rows of %s still hold %q", n, table, trace)
+			}
 		}
 	}
 }

@@ -1538,7 +1538,7 @@ var File_treue_feedback_v1_events_proto protoreflect.FileDescriptor
 
 const file_treue_feedback_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1etreue/feedback/v1/events.proto\x12\x11treue.feedback.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1atreue/event/v1/event.proto\"\xd5\x06\n" +
+	"\x1etreue/feedback/v1/events.proto\x12\x11treue.feedback.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1atreue/event/v1/event.proto\"\xdf\x06\n" +
 	"\n" +
 	"CaseOpened\x12#\n" +
 	"\acase_id\x18\x01 \x01(\tB\n" +
@@ -1562,8 +1562,8 @@ const file_treue_feedback_v1_events_proto_rawDesc = "" +
 	"score_kind\x18\f \x01(\x0e2\x1a.treue.common.v1.ScoreKindB\b\xbaH\x05\x82\x01\x02\x10\x01R\tscoreKind\x12(\n" +
 	"\vemployee_id\x18\r \x01(\tB\a\xbaH\x04r\x02\x18@R\n" +
 	"employeeId\x12$\n" +
-	"\bassignee\x18\x0e \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\bassignee\x12K\n" +
-	"\x14first_contact_due_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\x11firstContactDueAt\x12,\n" +
+	"\bassignee\x18\x0e \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\bassignee\x12U\n" +
+	"\x14first_contact_due_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampB\b\xbaH\x05\xb2\x01\x02*\x00R\x11firstContactDueAt\x12,\n" +
 	"\rreferral_code\x18\x1e \x01(\tB\a\xbaH\x04r\x02\x18 R\freferralCode:\x1a\xf2\xf9\x18\x16\n" +
 	"\x14feedback.case.opened\"\xd1\x04\n" +
 	"\fCaseResolved\x12#\n" +
@@ -1583,7 +1583,7 @@ const file_treue_feedback_v1_events_proto_rawDesc = "" +
 	"root_cause\x18\n" +
 	" \x01(\tB\a\xbaH\x04r\x02\x18@R\trootCause\x12$\n" +
 	"\bassignee\x18\v \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\bassignee:\x1c\xf2\xf9\x18\x18\n" +
-	"\x16feedback.case.resolved\"\x9c\x04\n" +
+	"\x16feedback.case.resolved\"\xb0\x04\n" +
 	"\x0eCaseTransition\x12#\n" +
 	"\acase_id\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x06caseId\x12\x1c\n" +
@@ -1595,10 +1595,10 @@ const file_treue_feedback_v1_events_proto_rawDesc = "" +
 	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\x02at\x12\x1c\n" +
 	"\x04note\x18\a \x01(\tB\b\xbaH\x05r\x03\x18\xa0\x1fR\x04note\x12$\n" +
 	"\bassignee\x18\b \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\bassignee\x12%\n" +
-	"\tmember_id\x18\t \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\bmemberId\x12K\n" +
+	"\tmember_id\x18\t \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\bmemberId\x12U\n" +
 	"\x14first_contact_due_at\x18\n" +
-	" \x01(\v2\x1a.google.protobuf.TimestampR\x11firstContactDueAt\x121\n" +
-	"\x06due_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAt\"\x7f\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampB\b\xbaH\x05\xb2\x01\x02*\x00R\x11firstContactDueAt\x12;\n" +
+	"\x06due_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\b\xbaH\x05\xb2\x01\x02*\x00R\x05dueAt\"\x7f\n" +
 	"\x10CaseAcknowledged\x12I\n" +
 	"\n" +
 	"transition\x18\x01 \x01(\v2!.treue.feedback.v1.CaseTransitionB\x06\xbaH\x03\xc8\x01\x01R\n" +
@@ -1632,12 +1632,12 @@ const file_treue_feedback_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"transition\x18\x01 \x01(\v2!.treue.feedback.v1.CaseTransitionB\x06\xbaH\x03\xc8\x01\x01R\n" +
 	"transition:\x1c\xf2\xf9\x18\x18\n" +
-	"\x16feedback.case.reopened\"\xf7\x01\n" +
+	"\x16feedback.case.reopened\"\x80\x02\n" +
 	"\rCaseNoteAdded\x12#\n" +
 	"\acase_id\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x06caseId\x12\x1c\n" +
-	"\x04team\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x04team\x12\x17\n" +
-	"\anote_id\x18\x03 \x01(\x03R\x06noteId\x12\x18\n" +
+	"\x04team\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x04team\x12 \n" +
+	"\anote_id\x18\x03 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\x06noteId\x12\x18\n" +
 	"\x02by\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x02by\x122\n" +
 	"\x02at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\x02at\x12\x1c\n" +
 	"\x04text\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\xa0\x1fR\x04text:\x1e\xf2\xf9\x18\x1a\n" +
@@ -1656,23 +1656,23 @@ const file_treue_feedback_v1_events_proto_rawDesc = "" +
 	"\tmember_id\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\bmemberId\x12\x18\n" +
 	"\x02by\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x02by\x122\n" +
 	"\x02at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\x02at:\x1a\xf2\xf9\x18\x16\n" +
-	"\x14feedback.case.merged\"\xc4\x02\n" +
+	"\x14feedback.case.merged\"\xce\x02\n" +
 	"\rCaseEscalated\x12#\n" +
 	"\acase_id\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x06caseId\x12\x1c\n" +
 	"\x04team\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x04team\x12\x1f\n" +
 	"\x05level\x18\x03 \x01(\x05B\t\xbaH\x06\x1a\x04\x18\x03(\x01R\x05level\x12#\n" +
-	"\bdeadline\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18 R\bdeadline\x121\n" +
-	"\x06due_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAt\x12$\n" +
+	"\bdeadline\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18 R\bdeadline\x12;\n" +
+	"\x06due_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\b\xbaH\x05\xb2\x01\x02*\x00R\x05dueAt\x12$\n" +
 	"\bnotified\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\bnotified\x122\n" +
 	"\x02at\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\x02at:\x1d\xf2\xf9\x18\x19\n" +
-	"\x17feedback.case.escalated\"\xa1\x02\n" +
+	"\x17feedback.case.escalated\"\xab\x02\n" +
 	"\fCaseReminder\x12#\n" +
 	"\acase_id\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x06caseId\x12\x1c\n" +
 	"\x04team\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x04team\x12#\n" +
-	"\bdeadline\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18 R\bdeadline\x121\n" +
-	"\x06due_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAt\x12$\n" +
+	"\bdeadline\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18 R\bdeadline\x12;\n" +
+	"\x06due_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\b\xbaH\x05\xb2\x01\x02*\x00R\x05dueAt\x12$\n" +
 	"\bnotified\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\bnotified\x122\n" +
 	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\x02at:\x1c\xf2\xf9\x18\x18\n" +
 	"\x16feedback.case.reminder\"\xf3\x02\n" +

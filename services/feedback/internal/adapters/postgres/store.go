@@ -214,6 +214,15 @@ func (t Tx) EraseMembers(ctx context.Context, memberIDs []string, at time.Time) 
 			ON CONFLICT DO NOTHING
 		), forgotten AS (
 			DELETE FROM members WHERE member_id = ANY($1::text[])
+		), theirs AS (
+			SELECT case_id FROM cases WHERE member_id = ANY($1::text[])
+		), history AS (
+			-- What agents and CRMs wrote about the member goes with the case's comment.
+			UPDATE case_history SET note = '' WHERE case_id IN (SELECT case_id FROM theirs) AND note <> ''
+		), notes AS (
+			DELETE FROM case_notes WHERE case_id IN (SELECT case_id FROM theirs)
+		), crm AS (
+			UPDATE crm_updates SET note = '' WHERE case_id IN (SELECT case_id FROM theirs) AND note <> ''
 		)
 		UPDATE cases SET member_id = '', comment = '', resolution_note = '', anonymised_at = $2::timestamptz
 		WHERE member_id = ANY($1::text[])`, memberIDs, at)
