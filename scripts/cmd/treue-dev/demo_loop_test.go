@@ -145,6 +145,8 @@ func TestDemoMailWatchPrintsNewEmails(t *testing.T) {
 	t.Setenv("SURVEY_SMTP_ADDR", "")
 	t.Setenv("SURVEY_QUIET_HOURS", "")
 	t.Setenv("SURVEY_SMTP_TLS", "")
+	t.Setenv("FEEDBACK_SMTP_ADDR", "")
+	t.Setenv("FEEDBACK_SMTP_TLS", "")
 	t.Setenv("SURVEY_MAIL_FROM", "")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

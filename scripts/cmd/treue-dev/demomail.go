@@ -78,6 +78,10 @@ func serveDemoMail(ctx context.Context) (*demoMail, error) {
 	}()
 	setDefaultEnv("SURVEY_SMTP_ADDR", catcher.Addr())
 	setDefaultEnv("SURVEY_SMTP_TLS", "none")
+	// The feedback service's emails to staff (a case assigned, a reminder, an escalation)
+	// arrive in the same mailbox.
+	setDefaultEnv("FEEDBACK_SMTP_ADDR", catcher.Addr())
+	setDefaultEnv("FEEDBACK_SMTP_TLS", "none")
 	setDefaultEnv("SURVEY_MAIL_FROM", "Treue Demo <surveys@treue.invalid>")
 	// The demo's members live in European time zones: at night their emails would wait
 	// for the morning, and the user would see none.

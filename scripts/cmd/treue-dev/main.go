@@ -122,6 +122,14 @@ func run(ctx context.Context, root, dir string, natsPort int, once bool) error {
 		return err
 	}
 	fmt.Printf("Treue: earning rules live: campaign %q (%s), %d new rules\n", demoCampaign, campaign, len(rules))
+	// Teams, hours and staff before the demo's answers, so that its cases are assigned.
+	feedbackAdmin, err := s.Conn("feedback", "admin")
+	if err != nil {
+		return err
+	}
+	if err := demoTeams(ctx, feedbackAdmin, os.Stdout); err != nil {
+		return err
+	}
 	fmt.Println("Treue: playing the demo (POS simulator) ...")
 	res, err := demo.Run(ctx, s, os.Stdout, log)
 	if err != nil {
