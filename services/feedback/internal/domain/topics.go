@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"unicode"
@@ -166,3 +167,6 @@ func ValidateTopic(t Topic) error {
 	}
 	return nil
 }
+
+// ErrTopicNotFound: no topic has the key.
+var ErrTopicNotFound = errors.New("topic not found")
