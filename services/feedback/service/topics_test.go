@@ -46,6 +46,17 @@ func TestTopicsRouteAndStayOnCases(t *testing.T) {
 	if en.GetTeam() != "manners" || !slices.Equal(en.GetTopics(), []string{"queue", "staff", "unfriendly"}) {
 		t.Errorf("English comment's case = team %q topics %q", en.GetTeam(), en.GetTopics())
 	}
+	// The dry run tags the sample's comment too.
+	dr, err := e.routing().DryRun(as(keyAuditor), &feedbackv1.DryRunRequest{Response: &feedbackv1.SampleResponse{
+		Score: 2, Locale: "de-AT", Comment: "Der Kassierer war unhöflich"}})
+	if err != nil || dr.GetTeam() != "manners" {
+		t.Errorf("dry run of a rude comment = %v, %v; want manners", dr, err)
+	}
+	dr, err = e.routing().DryRun(as(keyAuditor), &feedbackv1.DryRunRequest{Response: &feedbackv1.SampleResponse{
+		Score: 2, Locale: "de-AT", Comment: "Der Kassierer war keineswegs unhöflich"}})
+	if err != nil || dr.GetTeam() != "store-care" {
+		t.Errorf("dry run of a polite comment = %v, %v; want store-care", dr, err)
+	}
 	var stored []string
 	if err := e.db.QueryRow(context.Background(), `SELECT topics FROM cases WHERE response_id = $1`, rude.GetResponseId()).Scan(&stored); err != nil ||
 		!slices.Equal(stored, c.GetTopics()) {

@@ -29,7 +29,7 @@ type Stemmer interface {
 // negators are the words that, within negationWindow words before a keyword, cancel it.
 var negators = map[string]map[string]bool{
 	"en": {"not": true, "never": true, "no": true, "hardly": true, "n't": true, "nor": true, "without": true},
-	"de": {"nicht": true, "kein": true, "keine": true, "keinen": true, "keinem": true, "keiner": true, "keines": true, "nie": true, "niemals": true, "kaum": true, "ohne": true},
+	"de": {"nicht": true, "kein": true, "keine": true, "keinen": true, "keinem": true, "keiner": true, "keines": true, "nie": true, "niemals": true, "kaum": true, "ohne": true, "keineswegs": true},
 }
 
 const negationWindow = 3
@@ -74,25 +74,30 @@ func TagLanguages(lang string) []string {
 // "kein", "kaum", …) does not count. A language other than "en" and "de" ("" too) is
 // matched in both.
 func Tag(topics []Topic, text, lang string, st Stemmer) []string {
-	words := Words(text)
-	if len(words) == 0 || len(topics) == 0 {
+	var clauses [][]string
+	for _, c := range Clauses(text) {
+		if ws := Words(c); len(ws) > 0 {
+			clauses = append(clauses, ws)
+		}
+	}
+	if len(clauses) == 0 || len(topics) == 0 {
 		return []string{}
 	}
 	out := []string{}
 	for _, l := range TagLanguages(lang) {
-		stems := make([]string, len(words))
-		for i, w := range words {
-			stems[i] = st.Stem(l, w)
+		stemmed := make([][]string, len(clauses))
+		for i, words := range clauses {
+			stemmed[i] = make([]string, len(words))
+			for j, w := range words {
+				stemmed[i][j] = st.Stem(l, w)
+			}
 		}
 		for _, t := range topics {
 			if slices.Contains(out, t.Key) {
 				continue
 			}
-			for _, kw := range t.Keywords[l] {
-				if matches(stems, words, keywordStems(kw, l, st), negators[l]) {
-					out = append(out, t.Key)
-					break
-				}
+			if topicIn(t.Keywords[l], l, st, clauses, stemmed) {
+				out = append(out, t.Key)
 			}
 		}
 	}
@@ -103,6 +108,26 @@ func Tag(topics []Topic, text, lang string, st Stemmer) []string {
 	}
 	slices.SortFunc(out, func(a, b string) int { return order[a] - order[b] })
 	return out
+}
+
+// Clauses splits text at punctuation that ends a clause (". , ; : ! ?" and line
+// breaks): a negation does not reach past it, nor does a keyword of several words.
+func Clauses(text string) []string {
+	return strings.FieldsFunc(text, func(r rune) bool {
+		return strings.ContainsRune(".,;:!?\n\r()[]", r)
+	})
+}
+
+func topicIn(keywords []string, lang string, st Stemmer, clauses, stemmed [][]string) bool {
+	for _, kw := range keywords {
+		ks := keywordStems(kw, lang, st)
+		for i := range clauses {
+			if matches(stemmed[i], clauses[i], ks, negators[lang]) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func keywordStems(kw, lang string, st Stemmer) []string {

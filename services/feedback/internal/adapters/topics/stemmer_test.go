@@ -42,6 +42,9 @@ func TestTag(t *testing.T) {
 		{"Very rude", "fr", []string{"unfriendly"}},
 		{"sehr unfreundlich", "", []string{"unfriendly"}},
 		{"", "en", []string{}},
+		{"Nicht teuer, aber unfreundlich", "de", []string{"unfriendly"}},
+		{"Not bad. The cashier was rude", "en", []string{"unfriendly"}},
+		{"Poor. Quality shoes", "en", []string{}},
 	}
 	for _, c := range cases {
 		got := domain.Tag(taxonomy, c.text, c.lang, topics.Snowball{})
