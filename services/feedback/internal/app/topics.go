@@ -41,7 +41,8 @@ func tagResponses(topics []domain.Topic, st domain.Stemmer, responses []domain.R
 		if st == nil || r.Comment == "" {
 			continue
 		}
-		facts[i].Topics = domain.Tag(topics, r.Comment, facts[i].Language, st)
+		t := domain.Tag(topics, r.Comment, facts[i].Language, st)
+		facts[i].Topics = t[:min(len(t), domain.MaxCaseTopics)]
 	}
 }
 

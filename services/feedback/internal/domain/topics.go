@@ -17,6 +17,9 @@ type Topic struct {
 	Keywords map[string][]string
 }
 
+// MaxCaseTopics is the most topics a case keeps (the taxonomy's first, by key).
+const MaxCaseTopics = 100
+
 // TopicLanguages are the languages keywords are kept in.
 var TopicLanguages = []string{"en", "de"}
 
