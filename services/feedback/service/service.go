@@ -21,6 +21,7 @@ import (
 
 	"github.com/treue/treue/services/feedback/internal/adapters/postgres"
 	"github.com/treue/treue/services/feedback/internal/adapters/routing"
+	"github.com/treue/treue/services/feedback/internal/adapters/topics"
 	"github.com/treue/treue/services/feedback/internal/app"
 	"github.com/treue/treue/services/feedback/internal/convert"
 	"github.com/treue/treue/services/feedback/internal/domain"
@@ -133,6 +134,7 @@ func wire(rt *svc.Runtime, cfg Config, log *slog.Logger) error {
 		Log:       log,
 
 		GoodwillLimits: cfg.GoodwillLimits,
+		Stemmer:        topics.Snowball{},
 	})
 	if err != nil {
 		return err
@@ -149,6 +151,7 @@ func wire(rt *svc.Runtime, cfg Config, log *slog.Logger) error {
 	wireLife(rt, cfg.Lifecycle, application, api)
 	feedbackv1.RegisterRoutingServiceServer(rt.GRPC, grpcapi.NewRoutingServer(application))
 	wireOrg(rt, application)
+	wireTopics(rt, application)
 	if err := wireHooks(rt, cfg, store, application); err != nil {
 		return err
 	}

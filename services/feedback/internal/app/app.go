@@ -6,6 +6,8 @@ import (
 	"errors"
 	"log/slog"
 	"time"
+
+	"github.com/treue/treue/services/feedback/internal/domain"
 )
 
 // Application gathers the use cases.
@@ -24,6 +26,7 @@ type Commands struct {
 	RoutingCommands
 	OrgCommands
 	Loop LoopCommands
+	TopicCommands
 }
 
 // LoopCommands keep what the closed loop needs from other services.
@@ -41,6 +44,7 @@ type Queries struct {
 	RoutingQueries
 	OrgQueries
 	Hooks HookQueries // set by the service (NewHooks)
+	TopicQueries
 }
 
 // Deps are what the use cases need.
@@ -55,6 +59,8 @@ type Deps struct {
 	// GoodwillLimits are the most goodwill points each role may grant on a case; nil
 	// grants none.
 	GoodwillLimits map[string]int64
+	// Stemmer stems the words of comments and keywords for topic tagging; nil tags none.
+	Stemmer domain.Stemmer
 }
 
 // New wires the use cases; every dependency is required.
@@ -64,15 +70,17 @@ func New(d Deps) (*Application, error) {
 	}
 	routingCommands, routingQueries := newRouting(d)
 	org, orgQueries := newOrg(d)
+	topicCommands, topicQueries := newTopics(d)
 	return &Application{
 		Commands: Commands{
-			RouteResponses:    RouteResponses{store: d.Store, rules: d.Rules, clock: d.Clock, newID: d.NewID, log: d.Log, life: lifecycle{store: d.Store, clock: d.Clock, deps: d.Lifecycle, log: d.Log}},
+			RouteResponses:    RouteResponses{store: d.Store, rules: d.Rules, clock: d.Clock, newID: d.NewID, log: d.Log, stemmer: d.Stemmer, life: lifecycle{store: d.Store, clock: d.Clock, deps: d.Lifecycle, log: d.Log}},
 			ResolveCase:       ResolveCase{store: d.Store, clock: d.Clock, limits: d.GoodwillLimits, life: lifecycle{store: d.Store, clock: d.Clock, deps: d.Lifecycle, log: d.Log}},
 			LifecycleCommands: newLifecycle(d),
 			EraseMembers:      EraseMembers{store: d.Store, clock: d.Clock},
 			RoutingCommands:   routingCommands,
 			OrgCommands:       org,
 			Loop:              LoopCommands{KeepReferralCodes{d.Store}, ForgetReferralCodes{d.Store}},
+			TopicCommands:     topicCommands,
 		},
 		Queries: Queries{
 			ListCases:      ListCases{store: d.Store, clock: d.Clock},
@@ -81,6 +89,7 @@ func New(d Deps) (*Application, error) {
 			CountOverdue:   CountOverdue{store: d.Store, clock: d.Clock},
 			RoutingQueries: routingQueries,
 			OrgQueries:     orgQueries,
+			TopicQueries:   topicQueries,
 		},
 	}, nil
 }

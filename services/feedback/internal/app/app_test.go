@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"reflect"
 	"testing"
 	"time"
 
@@ -206,7 +207,7 @@ func TestRouteResponses(t *testing.T) {
 	if !cb.FirstContactDueAt.Equal(cb.DueAt) || cb.ResolutionSLA != 48*time.Hour {
 		t.Errorf("callback's SLA = %+v", cb)
 	}
-	if len(store.emitted) != 2 || store.emitted[0] != (domain.CaseOpened{Case: cb}) || store.emitted[1] != (domain.CaseOpened{Case: ref}) {
+	if len(store.emitted) != 2 || !reflect.DeepEqual(store.emitted[0], domain.Event(domain.CaseOpened{Case: cb})) || !reflect.DeepEqual(store.emitted[1], domain.Event(domain.CaseOpened{Case: ref})) {
 		t.Errorf("emitted %+v", store.emitted)
 	}
 }
@@ -254,7 +255,7 @@ func TestResolveCaseEmits(t *testing.T) {
 	if err != nil || v.Status != domain.StatusResolved || v.ResolvedBy != "alice" || !v.ResolvedAt.Equal(now) {
 		t.Fatalf("resolved %+v, %v", v, err)
 	}
-	if len(store.emitted) != 1 || store.emitted[0] != (domain.CaseResolved{Case: v.Case}) {
+	if len(store.emitted) != 1 || !reflect.DeepEqual(store.emitted[0], domain.Event(domain.CaseResolved{Case: v.Case})) {
 		t.Errorf("emitted %+v", store.emitted)
 	}
 	_, err = a.Commands.ResolveCase.Handle(context.Background(), app.ResolveCaseCommand{CaseID: "c", Outcome: domain.OutcomeUnreachable})

@@ -10,8 +10,9 @@ import (
 
 // DryRun routes a sample response as routing would, storing nothing, and explains it.
 type DryRun struct {
-	store Store
-	rules RuleCompiler
+	store   Store
+	rules   RuleCompiler
+	stemmer domain.Stemmer // tags the sample's comment; nil tags none
 }
 
 // DryRunResult is where the sample would go and which rules were tried.
@@ -45,6 +46,13 @@ func (h DryRun) Handle(ctx context.Context, r domain.Response, override domain.R
 	facts, err := factsFor(ctx, h.store, []domain.Response{r})
 	if err != nil {
 		return DryRunResult{}, fmt.Errorf("dry run facts: %w", err)
+	}
+	if h.stemmer != nil && r.Comment != "" {
+		taxonomy, err := ListTopics{h.store}.Handle(ctx)
+		if err != nil {
+			return DryRunResult{}, err
+		}
+		tagResponses(taxonomy, h.stemmer, []domain.Response{r}, facts)
 	}
 	f := facts[0]
 	if override.Tier != "" {

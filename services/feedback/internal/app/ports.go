@@ -58,6 +58,7 @@ type Tx interface {
 	// Emit writes events to be published once the transaction commits.
 	Emit(ctx context.Context, events ...domain.Event) error
 	LifecycleTx
+	TopicTx
 }
 
 // Cursor is where a page of cases, newest first, ends.

@@ -21,6 +21,8 @@ type RouteResponses struct {
 	newID func() string
 	log   *slog.Logger
 	life  lifecycle
+	// stemmer tags the comments' topics; nil tags none.
+	stemmer domain.Stemmer
 }
 
 // Handle routes a batch of responses and returns how many cases it opened; a response
@@ -76,6 +78,11 @@ func (h RouteResponses) Handle(ctx context.Context, responses []domain.Response)
 		if err != nil {
 			return err
 		}
+		taxonomy, err := tx.Topics(ctx)
+		if err != nil {
+			return err
+		}
+		tagResponses(taxonomy, h.stemmer, batch, facts)
 		matcher := h.rules.Compile(rules)
 		now := h.clock()
 		cases := make([]domain.Case, 0, len(batch))
@@ -95,6 +102,7 @@ func (h RouteResponses) Handle(ctx context.Context, responses []domain.Response)
 			opening := route.Rule
 			opening.Team = route.Team
 			c := domain.OpenCase(h.newID(), r, opening, now)
+			c.Topics = facts[i].Topics
 			ruleOf[c.ID] = opening
 			if gone {
 				c.Anonymise(now)
@@ -109,6 +117,9 @@ func (h RouteResponses) Handle(ctx context.Context, responses []domain.Response)
 		}
 		stored, err := tx.AddCases(ctx, cases)
 		if err != nil {
+			return err
+		}
+		if stored, err = keepTopics(ctx, tx, cases, stored); err != nil {
 			return err
 		}
 		mail = mail[:0]

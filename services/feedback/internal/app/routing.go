@@ -99,7 +99,7 @@ func newRouting(d Deps) (RoutingCommands, RoutingQueries) {
 		}, RoutingQueries{
 			ListRules: ListRules{store: d.Store},
 			GetRule:   GetRule{store: d.Store},
-			DryRun:    DryRun{store: d.Store, rules: d.Rules},
+			DryRun:    DryRun{store: d.Store, rules: d.Rules, stemmer: d.Stemmer},
 		}
 }
 

@@ -136,6 +136,7 @@ func Case(v app.CaseView) *feedbackv1.Case {
 		ScoreKind:      scoreKinds.Proto(c.ScoreKind),
 		EmployeeId:     c.EmployeeID,
 		ReferralCode:   v.ReferralCode,
+		Topics:         c.Topics,
 	}
 	caseLifecycle(out, v)
 	if f := v.FollowUp; f != nil {
@@ -192,6 +193,7 @@ func caseOpened(c domain.Case) *feedbackv1.CaseOpened {
 		DueAt:      timestamppb.New(c.DueAt),
 		ScoreKind:  scoreKinds.Proto(c.ScoreKind),
 		EmployeeId: c.EmployeeID,
+		Topics:     c.Topics,
 		// The lifecycle's fields.
 		Assignee:          c.Assignee,
 		FirstContactDueAt: timestampOrNil(c.FirstContactDueAt),

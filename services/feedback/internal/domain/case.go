@@ -39,8 +39,10 @@ type Case struct {
 	Comment    string
 	NPSClass   NPSClass
 	// ScoreKind is the kind of Score ("" on cases opened before it was kept).
-	ScoreKind   ScoreKind
-	EmployeeID  string
+	ScoreKind  ScoreKind
+	EmployeeID string
+	// Topics are the comment's topics (the taxonomy's keys) when the case was opened.
+	Topics      []string
 	Touchpoint  string
 	StoreID     string
 	RuleID      int64

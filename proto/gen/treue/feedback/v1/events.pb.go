@@ -227,7 +227,9 @@ type CaseOpened struct {
 	// when the customer must be contacted (business time of the team's calendar).
 	FirstContactDueAt *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=first_contact_due_at,json=firstContactDueAt,proto3" json:"first_contact_due_at,omitempty"`
 	// the member's referral code on a referral request (REFERRAL_REQUEST); empty otherwise.
-	ReferralCode  string `protobuf:"bytes,30,opt,name=referral_code,json=referralCode,proto3" json:"referral_code,omitempty"`
+	ReferralCode string `protobuf:"bytes,30,opt,name=referral_code,json=referralCode,proto3" json:"referral_code,omitempty"`
+	// the topics of the comment (TopicService's taxonomy); routing conditions saw them.
+	Topics        []string `protobuf:"bytes,50,rep,name=topics,proto3" json:"topics,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -372,6 +374,13 @@ func (x *CaseOpened) GetReferralCode() string {
 		return x.ReferralCode
 	}
 	return ""
+}
+
+func (x *CaseOpened) GetTopics() []string {
+	if x != nil {
+		return x.Topics
+	}
+	return nil
 }
 
 // CaseResolved on feedback.case.resolved.
@@ -1538,7 +1547,7 @@ var File_treue_feedback_v1_events_proto protoreflect.FileDescriptor
 
 const file_treue_feedback_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1etreue/feedback/v1/events.proto\x12\x11treue.feedback.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1atreue/event/v1/event.proto\"\xdf\x06\n" +
+	"\x1etreue/feedback/v1/events.proto\x12\x11treue.feedback.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1atreue/event/v1/event.proto\"\x87\a\n" +
 	"\n" +
 	"CaseOpened\x12#\n" +
 	"\acase_id\x18\x01 \x01(\tB\n" +
@@ -1564,7 +1573,8 @@ const file_treue_feedback_v1_events_proto_rawDesc = "" +
 	"employeeId\x12$\n" +
 	"\bassignee\x18\x0e \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\bassignee\x12U\n" +
 	"\x14first_contact_due_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampB\b\xbaH\x05\xb2\x01\x02*\x00R\x11firstContactDueAt\x12,\n" +
-	"\rreferral_code\x18\x1e \x01(\tB\a\xbaH\x04r\x02\x18 R\freferralCode:\x1a\xf2\xf9\x18\x16\n" +
+	"\rreferral_code\x18\x1e \x01(\tB\a\xbaH\x04r\x02\x18 R\freferralCode\x12&\n" +
+	"\x06topics\x182 \x03(\tB\x0e\xbaH\v\x92\x01\b\x10d\"\x04r\x02\x18@R\x06topics:\x1a\xf2\xf9\x18\x16\n" +
 	"\x14feedback.case.opened\"\xd1\x04\n" +
 	"\fCaseResolved\x12#\n" +
 	"\acase_id\x18\x01 \x01(\tB\n" +

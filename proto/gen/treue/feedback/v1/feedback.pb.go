@@ -89,8 +89,10 @@ type Case struct {
 	FollowUpReceivedAt *timestamppb.Timestamp `protobuf:"bytes,44,opt,name=follow_up_received_at,json=followUpReceivedAt,proto3" json:"follow_up_received_at,omitempty"`
 	// the answer to "Is your problem solved?": "yes", "no", or empty.
 	FollowUpSolved string `protobuf:"bytes,45,opt,name=follow_up_solved,json=followUpSolved,proto3" json:"follow_up_solved,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// the topics of the comment (TopicService's taxonomy) when the case was opened.
+	Topics        []string `protobuf:"bytes,50,rep,name=topics,proto3" json:"topics,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Case) Reset() {
@@ -422,6 +424,13 @@ func (x *Case) GetFollowUpSolved() string {
 		return x.FollowUpSolved
 	}
 	return ""
+}
+
+func (x *Case) GetTopics() []string {
+	if x != nil {
+		return x.Topics
+	}
+	return nil
 }
 
 type CaseHistoryEntry struct {
@@ -1872,7 +1881,7 @@ var File_treue_feedback_v1_feedback_proto protoreflect.FileDescriptor
 
 const file_treue_feedback_v1_feedback_proto_rawDesc = "" +
 	"\n" +
-	" treue/feedback/v1/feedback.proto\x12\x11treue.feedback.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18treue/auth/v1/auth.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1etreue/feedback/v1/events.proto\"\xc6\x0f\n" +
+	" treue/feedback/v1/feedback.proto\x12\x11treue.feedback.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18treue/auth/v1/auth.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1etreue/feedback/v1/events.proto\"\xde\x0f\n" +
 	"\x04Case\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12/\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1b.treue.feedback.v1.CaseKindR\x04kind\x12\x12\n" +
@@ -1927,7 +1936,8 @@ const file_treue_feedback_v1_feedback_proto_rawDesc = "" +
 	"\x0ffollow_up_score\x18* \x01(\x05R\rfollowUpScore\x12K\n" +
 	"\x14follow_up_score_kind\x18+ \x01(\x0e2\x1a.treue.common.v1.ScoreKindR\x11followUpScoreKind\x12M\n" +
 	"\x15follow_up_received_at\x18, \x01(\v2\x1a.google.protobuf.TimestampR\x12followUpReceivedAt\x12(\n" +
-	"\x10follow_up_solved\x18- \x01(\tR\x0efollowUpSolved\"\xf6\x01\n" +
+	"\x10follow_up_solved\x18- \x01(\tR\x0efollowUpSolved\x12\x16\n" +
+	"\x06topics\x182 \x03(\tR\x06topics\"\xf6\x01\n" +
 	"\x10CaseHistoryEntry\x12\x16\n" +
 	"\x06action\x18\x01 \x01(\tR\x06action\x12>\n" +
 	"\vfrom_status\x18\x02 \x01(\x0e2\x1d.treue.feedback.v1.CaseStatusR\n" +

@@ -21,7 +21,7 @@ import (
 
 const caseColumns = `case_id::text, response_id, kind, team, status, member_id, survey_id, score, comment,
 	nps_class, touchpoint, store_id, rule_id, rule_version, submitted_at, opened_at, due_at,
-	coalesce(outcome, ''), resolution_note, resolved_by, resolved_at, anonymised_at, score_kind, employee_id, ` + lifecycleColumns
+	coalesce(outcome, ''), resolution_note, resolved_by, resolved_at, anonymised_at, score_kind, employee_id, ` + lifecycleColumns + `, topics`
 
 func scanCase(row pgx.CollectableRow) (domain.Case, error) {
 	var (
@@ -32,7 +32,7 @@ func scanCase(row pgx.CollectableRow) (domain.Case, error) {
 	err := row.Scan(append([]any{&c.ID, &c.ResponseID, &c.Kind, &c.Team, &c.Status, &c.MemberID, &c.SurveyID, &c.Score, &c.Comment,
 		&c.NPSClass, &c.Touchpoint, &c.StoreID, &c.RuleID, &c.RuleVersion, &c.SubmittedAt, &c.OpenedAt, &c.DueAt,
 		&c.Outcome, &c.ResolutionNote, &c.ResolvedBy, &resolvedAt, &anonymised, &c.ScoreKind, &c.EmployeeID},
-		lc.dest(&c)...)...)
+		append(lc.dest(&c), &c.Topics)...)...)
 	lc.into(&c)
 	if resolvedAt != nil {
 		c.ResolvedAt = *resolvedAt
