@@ -30,6 +30,7 @@ type Commands struct {
 type LoopCommands struct {
 	KeepReferralCodes   KeepReferralCodes
 	ForgetReferralCodes ForgetReferralCodes
+	KeepLoyaltyEvents   KeepLoyaltyEvents
 }
 
 // Queries read it.
@@ -72,7 +73,7 @@ func New(d Deps) (*Application, error) {
 			EraseMembers:      EraseMembers{store: d.Store, clock: d.Clock},
 			RoutingCommands:   routingCommands,
 			OrgCommands:       org,
-			Loop:              LoopCommands{KeepReferralCodes{d.Store}, ForgetReferralCodes{d.Store}},
+			Loop:              LoopCommands{KeepReferralCodes{d.Store}, ForgetReferralCodes{d.Store}, KeepLoyaltyEvents{d.Store}},
 		},
 		Queries: Queries{
 			ListCases:      ListCases{store: d.Store, clock: d.Clock},

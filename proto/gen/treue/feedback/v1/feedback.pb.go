@@ -89,8 +89,11 @@ type Case struct {
 	FollowUpReceivedAt *timestamppb.Timestamp `protobuf:"bytes,44,opt,name=follow_up_received_at,json=followUpReceivedAt,proto3" json:"follow_up_received_at,omitempty"`
 	// the answer to "Is your problem solved?": "yes", "no", or empty.
 	FollowUpSolved string `protobuf:"bytes,45,opt,name=follow_up_solved,json=followUpSolved,proto3" json:"follow_up_solved,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Field 60 is what the agent needs to reach the customer (GetCase only, and only for
+	// the roles service_agent and admin; empty for others and for an erased member).
+	Customer      *CaseCustomer `protobuf:"bytes,60,opt,name=customer,proto3" json:"customer,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Case) Reset() {
@@ -424,6 +427,110 @@ func (x *Case) GetFollowUpSolved() string {
 	return ""
 }
 
+func (x *Case) GetCustomer() *CaseCustomer {
+	if x != nil {
+		return x.Customer
+	}
+	return nil
+}
+
+// CaseCustomer is the member behind a case as the feedback service last heard of them
+// from the ledger.
+type CaseCustomer struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	DisplayName string                 `protobuf:"bytes,1,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	Email       string                 `protobuf:"bytes,2,opt,name=email,proto3" json:"email,omitempty"`
+	Phone       string                 `protobuf:"bytes,3,opt,name=phone,proto3" json:"phone,omitempty"`
+	// "email" when the member has an email address, else "phone", else empty.
+	PreferredContact string `protobuf:"bytes,4,opt,name=preferred_contact,json=preferredContact,proto3" json:"preferred_contact,omitempty"`
+	Tier             string `protobuf:"bytes,5,opt,name=tier,proto3" json:"tier,omitempty"`
+	// the member's available points as the feedback service last heard them (the sum of
+	// ledger.points.credited and .debited it consumed); the ledger's balance is the truth.
+	Points        int64  `protobuf:"varint,6,opt,name=points,proto3" json:"points,omitempty"`
+	Locale        string `protobuf:"bytes,7,opt,name=locale,proto3" json:"locale,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaseCustomer) Reset() {
+	*x = CaseCustomer{}
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseCustomer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseCustomer) ProtoMessage() {}
+
+func (x *CaseCustomer) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseCustomer.ProtoReflect.Descriptor instead.
+func (*CaseCustomer) Descriptor() ([]byte, []int) {
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *CaseCustomer) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *CaseCustomer) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+func (x *CaseCustomer) GetPhone() string {
+	if x != nil {
+		return x.Phone
+	}
+	return ""
+}
+
+func (x *CaseCustomer) GetPreferredContact() string {
+	if x != nil {
+		return x.PreferredContact
+	}
+	return ""
+}
+
+func (x *CaseCustomer) GetTier() string {
+	if x != nil {
+		return x.Tier
+	}
+	return ""
+}
+
+func (x *CaseCustomer) GetPoints() int64 {
+	if x != nil {
+		return x.Points
+	}
+	return 0
+}
+
+func (x *CaseCustomer) GetLocale() string {
+	if x != nil {
+		return x.Locale
+	}
+	return ""
+}
+
 type CaseHistoryEntry struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// open, acknowledge, contact, wait, resume, resolve, close, reopen, reassign, merge,
@@ -440,7 +547,7 @@ type CaseHistoryEntry struct {
 
 func (x *CaseHistoryEntry) Reset() {
 	*x = CaseHistoryEntry{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[1]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -452,7 +559,7 @@ func (x *CaseHistoryEntry) String() string {
 func (*CaseHistoryEntry) ProtoMessage() {}
 
 func (x *CaseHistoryEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[1]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -465,7 +572,7 @@ func (x *CaseHistoryEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseHistoryEntry.ProtoReflect.Descriptor instead.
 func (*CaseHistoryEntry) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{1}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *CaseHistoryEntry) GetAction() string {
@@ -522,7 +629,7 @@ type CaseNote struct {
 
 func (x *CaseNote) Reset() {
 	*x = CaseNote{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[2]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -534,7 +641,7 @@ func (x *CaseNote) String() string {
 func (*CaseNote) ProtoMessage() {}
 
 func (x *CaseNote) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[2]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -547,7 +654,7 @@ func (x *CaseNote) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseNote.ProtoReflect.Descriptor instead.
 func (*CaseNote) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{2}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *CaseNote) GetNoteId() int64 {
@@ -598,7 +705,7 @@ type ListCasesRequest struct {
 
 func (x *ListCasesRequest) Reset() {
 	*x = ListCasesRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[3]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -610,7 +717,7 @@ func (x *ListCasesRequest) String() string {
 func (*ListCasesRequest) ProtoMessage() {}
 
 func (x *ListCasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[3]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -623,7 +730,7 @@ func (x *ListCasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCasesRequest.ProtoReflect.Descriptor instead.
 func (*ListCasesRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{3}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ListCasesRequest) GetTeam() string {
@@ -685,7 +792,7 @@ type ListCasesResponse struct {
 
 func (x *ListCasesResponse) Reset() {
 	*x = ListCasesResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[4]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -697,7 +804,7 @@ func (x *ListCasesResponse) String() string {
 func (*ListCasesResponse) ProtoMessage() {}
 
 func (x *ListCasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[4]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -710,7 +817,7 @@ func (x *ListCasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCasesResponse.ProtoReflect.Descriptor instead.
 func (*ListCasesResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{4}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ListCasesResponse) GetCases() []*Case {
@@ -736,7 +843,7 @@ type GetCaseRequest struct {
 
 func (x *GetCaseRequest) Reset() {
 	*x = GetCaseRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[5]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -748,7 +855,7 @@ func (x *GetCaseRequest) String() string {
 func (*GetCaseRequest) ProtoMessage() {}
 
 func (x *GetCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[5]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -761,7 +868,7 @@ func (x *GetCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCaseRequest.ProtoReflect.Descriptor instead.
 func (*GetCaseRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{5}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetCaseRequest) GetCaseId() string {
@@ -780,7 +887,7 @@ type GetCaseResponse struct {
 
 func (x *GetCaseResponse) Reset() {
 	*x = GetCaseResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[6]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -792,7 +899,7 @@ func (x *GetCaseResponse) String() string {
 func (*GetCaseResponse) ProtoMessage() {}
 
 func (x *GetCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[6]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -805,7 +912,7 @@ func (x *GetCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCaseResponse.ProtoReflect.Descriptor instead.
 func (*GetCaseResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{6}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetCaseResponse) GetCase() *Case {
@@ -834,7 +941,7 @@ type ResolveCaseRequest struct {
 
 func (x *ResolveCaseRequest) Reset() {
 	*x = ResolveCaseRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[7]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -846,7 +953,7 @@ func (x *ResolveCaseRequest) String() string {
 func (*ResolveCaseRequest) ProtoMessage() {}
 
 func (x *ResolveCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[7]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -859,7 +966,7 @@ func (x *ResolveCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveCaseRequest.ProtoReflect.Descriptor instead.
 func (*ResolveCaseRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{7}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ResolveCaseRequest) GetCaseId() string {
@@ -913,7 +1020,7 @@ type ResolveCaseResponse struct {
 
 func (x *ResolveCaseResponse) Reset() {
 	*x = ResolveCaseResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[8]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -925,7 +1032,7 @@ func (x *ResolveCaseResponse) String() string {
 func (*ResolveCaseResponse) ProtoMessage() {}
 
 func (x *ResolveCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[8]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -938,7 +1045,7 @@ func (x *ResolveCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveCaseResponse.ProtoReflect.Descriptor instead.
 func (*ResolveCaseResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{8}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ResolveCaseResponse) GetCase() *Case {
@@ -958,7 +1065,7 @@ type AcknowledgeCaseRequest struct {
 
 func (x *AcknowledgeCaseRequest) Reset() {
 	*x = AcknowledgeCaseRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[9]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -970,7 +1077,7 @@ func (x *AcknowledgeCaseRequest) String() string {
 func (*AcknowledgeCaseRequest) ProtoMessage() {}
 
 func (x *AcknowledgeCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[9]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -983,7 +1090,7 @@ func (x *AcknowledgeCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcknowledgeCaseRequest.ProtoReflect.Descriptor instead.
 func (*AcknowledgeCaseRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{9}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *AcknowledgeCaseRequest) GetCaseId() string {
@@ -1009,7 +1116,7 @@ type AcknowledgeCaseResponse struct {
 
 func (x *AcknowledgeCaseResponse) Reset() {
 	*x = AcknowledgeCaseResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[10]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1021,7 +1128,7 @@ func (x *AcknowledgeCaseResponse) String() string {
 func (*AcknowledgeCaseResponse) ProtoMessage() {}
 
 func (x *AcknowledgeCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[10]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1034,7 +1141,7 @@ func (x *AcknowledgeCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcknowledgeCaseResponse.ProtoReflect.Descriptor instead.
 func (*AcknowledgeCaseResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{10}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *AcknowledgeCaseResponse) GetCase() *Case {
@@ -1054,7 +1161,7 @@ type RecordContactRequest struct {
 
 func (x *RecordContactRequest) Reset() {
 	*x = RecordContactRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[11]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1066,7 +1173,7 @@ func (x *RecordContactRequest) String() string {
 func (*RecordContactRequest) ProtoMessage() {}
 
 func (x *RecordContactRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[11]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1079,7 +1186,7 @@ func (x *RecordContactRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordContactRequest.ProtoReflect.Descriptor instead.
 func (*RecordContactRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{11}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RecordContactRequest) GetCaseId() string {
@@ -1105,7 +1212,7 @@ type RecordContactResponse struct {
 
 func (x *RecordContactResponse) Reset() {
 	*x = RecordContactResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[12]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1117,7 +1224,7 @@ func (x *RecordContactResponse) String() string {
 func (*RecordContactResponse) ProtoMessage() {}
 
 func (x *RecordContactResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[12]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1130,7 +1237,7 @@ func (x *RecordContactResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordContactResponse.ProtoReflect.Descriptor instead.
 func (*RecordContactResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{12}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RecordContactResponse) GetCase() *Case {
@@ -1150,7 +1257,7 @@ type WaitForCustomerRequest struct {
 
 func (x *WaitForCustomerRequest) Reset() {
 	*x = WaitForCustomerRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[13]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1162,7 +1269,7 @@ func (x *WaitForCustomerRequest) String() string {
 func (*WaitForCustomerRequest) ProtoMessage() {}
 
 func (x *WaitForCustomerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[13]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1175,7 +1282,7 @@ func (x *WaitForCustomerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitForCustomerRequest.ProtoReflect.Descriptor instead.
 func (*WaitForCustomerRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{13}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *WaitForCustomerRequest) GetCaseId() string {
@@ -1201,7 +1308,7 @@ type WaitForCustomerResponse struct {
 
 func (x *WaitForCustomerResponse) Reset() {
 	*x = WaitForCustomerResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[14]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1213,7 +1320,7 @@ func (x *WaitForCustomerResponse) String() string {
 func (*WaitForCustomerResponse) ProtoMessage() {}
 
 func (x *WaitForCustomerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[14]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1226,7 +1333,7 @@ func (x *WaitForCustomerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitForCustomerResponse.ProtoReflect.Descriptor instead.
 func (*WaitForCustomerResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{14}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *WaitForCustomerResponse) GetCase() *Case {
@@ -1246,7 +1353,7 @@ type ResumeCaseRequest struct {
 
 func (x *ResumeCaseRequest) Reset() {
 	*x = ResumeCaseRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[15]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1258,7 +1365,7 @@ func (x *ResumeCaseRequest) String() string {
 func (*ResumeCaseRequest) ProtoMessage() {}
 
 func (x *ResumeCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[15]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1271,7 +1378,7 @@ func (x *ResumeCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeCaseRequest.ProtoReflect.Descriptor instead.
 func (*ResumeCaseRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{15}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ResumeCaseRequest) GetCaseId() string {
@@ -1297,7 +1404,7 @@ type ResumeCaseResponse struct {
 
 func (x *ResumeCaseResponse) Reset() {
 	*x = ResumeCaseResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[16]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1309,7 +1416,7 @@ func (x *ResumeCaseResponse) String() string {
 func (*ResumeCaseResponse) ProtoMessage() {}
 
 func (x *ResumeCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[16]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1322,7 +1429,7 @@ func (x *ResumeCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeCaseResponse.ProtoReflect.Descriptor instead.
 func (*ResumeCaseResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{16}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ResumeCaseResponse) GetCase() *Case {
@@ -1342,7 +1449,7 @@ type CloseCaseRequest struct {
 
 func (x *CloseCaseRequest) Reset() {
 	*x = CloseCaseRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[17]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1354,7 +1461,7 @@ func (x *CloseCaseRequest) String() string {
 func (*CloseCaseRequest) ProtoMessage() {}
 
 func (x *CloseCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[17]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1367,7 +1474,7 @@ func (x *CloseCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseCaseRequest.ProtoReflect.Descriptor instead.
 func (*CloseCaseRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{17}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CloseCaseRequest) GetCaseId() string {
@@ -1393,7 +1500,7 @@ type CloseCaseResponse struct {
 
 func (x *CloseCaseResponse) Reset() {
 	*x = CloseCaseResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[18]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1405,7 +1512,7 @@ func (x *CloseCaseResponse) String() string {
 func (*CloseCaseResponse) ProtoMessage() {}
 
 func (x *CloseCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[18]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1418,7 +1525,7 @@ func (x *CloseCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseCaseResponse.ProtoReflect.Descriptor instead.
 func (*CloseCaseResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{18}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CloseCaseResponse) GetCase() *Case {
@@ -1438,7 +1545,7 @@ type ReopenCaseRequest struct {
 
 func (x *ReopenCaseRequest) Reset() {
 	*x = ReopenCaseRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[19]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1450,7 +1557,7 @@ func (x *ReopenCaseRequest) String() string {
 func (*ReopenCaseRequest) ProtoMessage() {}
 
 func (x *ReopenCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[19]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1463,7 +1570,7 @@ func (x *ReopenCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReopenCaseRequest.ProtoReflect.Descriptor instead.
 func (*ReopenCaseRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{19}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ReopenCaseRequest) GetCaseId() string {
@@ -1489,7 +1596,7 @@ type ReopenCaseResponse struct {
 
 func (x *ReopenCaseResponse) Reset() {
 	*x = ReopenCaseResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[20]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1501,7 +1608,7 @@ func (x *ReopenCaseResponse) String() string {
 func (*ReopenCaseResponse) ProtoMessage() {}
 
 func (x *ReopenCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[20]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1514,7 +1621,7 @@ func (x *ReopenCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReopenCaseResponse.ProtoReflect.Descriptor instead.
 func (*ReopenCaseResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{20}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ReopenCaseResponse) GetCase() *Case {
@@ -1534,7 +1641,7 @@ type AddNoteRequest struct {
 
 func (x *AddNoteRequest) Reset() {
 	*x = AddNoteRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[21]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1546,7 +1653,7 @@ func (x *AddNoteRequest) String() string {
 func (*AddNoteRequest) ProtoMessage() {}
 
 func (x *AddNoteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[21]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1559,7 +1666,7 @@ func (x *AddNoteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddNoteRequest.ProtoReflect.Descriptor instead.
 func (*AddNoteRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{21}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *AddNoteRequest) GetCaseId() string {
@@ -1585,7 +1692,7 @@ type AddNoteResponse struct {
 
 func (x *AddNoteResponse) Reset() {
 	*x = AddNoteResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[22]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1597,7 +1704,7 @@ func (x *AddNoteResponse) String() string {
 func (*AddNoteResponse) ProtoMessage() {}
 
 func (x *AddNoteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[22]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1610,7 +1717,7 @@ func (x *AddNoteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddNoteResponse.ProtoReflect.Descriptor instead.
 func (*AddNoteResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{22}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *AddNoteResponse) GetCase() *Case {
@@ -1635,7 +1742,7 @@ type ReassignCaseRequest struct {
 
 func (x *ReassignCaseRequest) Reset() {
 	*x = ReassignCaseRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[23]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1647,7 +1754,7 @@ func (x *ReassignCaseRequest) String() string {
 func (*ReassignCaseRequest) ProtoMessage() {}
 
 func (x *ReassignCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[23]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1660,7 +1767,7 @@ func (x *ReassignCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReassignCaseRequest.ProtoReflect.Descriptor instead.
 func (*ReassignCaseRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{23}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ReassignCaseRequest) GetCaseId() string {
@@ -1729,7 +1836,7 @@ type ReassignCaseResponse struct {
 
 func (x *ReassignCaseResponse) Reset() {
 	*x = ReassignCaseResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[24]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1741,7 +1848,7 @@ func (x *ReassignCaseResponse) String() string {
 func (*ReassignCaseResponse) ProtoMessage() {}
 
 func (x *ReassignCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[24]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1754,7 +1861,7 @@ func (x *ReassignCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReassignCaseResponse.ProtoReflect.Descriptor instead.
 func (*ReassignCaseResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{24}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ReassignCaseResponse) GetCase() *Case {
@@ -1774,7 +1881,7 @@ type MergeCasesRequest struct {
 
 func (x *MergeCasesRequest) Reset() {
 	*x = MergeCasesRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[25]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1786,7 +1893,7 @@ func (x *MergeCasesRequest) String() string {
 func (*MergeCasesRequest) ProtoMessage() {}
 
 func (x *MergeCasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[25]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1799,7 +1906,7 @@ func (x *MergeCasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MergeCasesRequest.ProtoReflect.Descriptor instead.
 func (*MergeCasesRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{25}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *MergeCasesRequest) GetPrimaryCaseId() string {
@@ -1826,7 +1933,7 @@ type MergeCasesResponse struct {
 
 func (x *MergeCasesResponse) Reset() {
 	*x = MergeCasesResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[26]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1838,7 +1945,7 @@ func (x *MergeCasesResponse) String() string {
 func (*MergeCasesResponse) ProtoMessage() {}
 
 func (x *MergeCasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[26]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1851,7 +1958,7 @@ func (x *MergeCasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MergeCasesResponse.ProtoReflect.Descriptor instead.
 func (*MergeCasesResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{26}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *MergeCasesResponse) GetPrimary() *Case {
@@ -1872,7 +1979,7 @@ var File_treue_feedback_v1_feedback_proto protoreflect.FileDescriptor
 
 const file_treue_feedback_v1_feedback_proto_rawDesc = "" +
 	"\n" +
-	" treue/feedback/v1/feedback.proto\x12\x11treue.feedback.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18treue/auth/v1/auth.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1etreue/feedback/v1/events.proto\"\xc6\x0f\n" +
+	" treue/feedback/v1/feedback.proto\x12\x11treue.feedback.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18treue/auth/v1/auth.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1etreue/feedback/v1/events.proto\"\x83\x10\n" +
 	"\x04Case\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12/\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1b.treue.feedback.v1.CaseKindR\x04kind\x12\x12\n" +
@@ -1927,7 +2034,16 @@ const file_treue_feedback_v1_feedback_proto_rawDesc = "" +
 	"\x0ffollow_up_score\x18* \x01(\x05R\rfollowUpScore\x12K\n" +
 	"\x14follow_up_score_kind\x18+ \x01(\x0e2\x1a.treue.common.v1.ScoreKindR\x11followUpScoreKind\x12M\n" +
 	"\x15follow_up_received_at\x18, \x01(\v2\x1a.google.protobuf.TimestampR\x12followUpReceivedAt\x12(\n" +
-	"\x10follow_up_solved\x18- \x01(\tR\x0efollowUpSolved\"\xf6\x01\n" +
+	"\x10follow_up_solved\x18- \x01(\tR\x0efollowUpSolved\x12;\n" +
+	"\bcustomer\x18< \x01(\v2\x1f.treue.feedback.v1.CaseCustomerR\bcustomer\"\xce\x01\n" +
+	"\fCaseCustomer\x12!\n" +
+	"\fdisplay_name\x18\x01 \x01(\tR\vdisplayName\x12\x14\n" +
+	"\x05email\x18\x02 \x01(\tR\x05email\x12\x14\n" +
+	"\x05phone\x18\x03 \x01(\tR\x05phone\x12+\n" +
+	"\x11preferred_contact\x18\x04 \x01(\tR\x10preferredContact\x12\x12\n" +
+	"\x04tier\x18\x05 \x01(\tR\x04tier\x12\x16\n" +
+	"\x06points\x18\x06 \x01(\x03R\x06points\x12\x16\n" +
+	"\x06locale\x18\a \x01(\tR\x06locale\"\xf6\x01\n" +
 	"\x10CaseHistoryEntry\x12\x16\n" +
 	"\x06action\x18\x01 \x01(\tR\x06action\x12>\n" +
 	"\vfrom_status\x18\x02 \x01(\x0e2\x1d.treue.feedback.v1.CaseStatusR\n" +
@@ -2050,111 +2166,113 @@ func file_treue_feedback_v1_feedback_proto_rawDescGZIP() []byte {
 	return file_treue_feedback_v1_feedback_proto_rawDescData
 }
 
-var file_treue_feedback_v1_feedback_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_treue_feedback_v1_feedback_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_treue_feedback_v1_feedback_proto_goTypes = []any{
 	(*Case)(nil),                    // 0: treue.feedback.v1.Case
-	(*CaseHistoryEntry)(nil),        // 1: treue.feedback.v1.CaseHistoryEntry
-	(*CaseNote)(nil),                // 2: treue.feedback.v1.CaseNote
-	(*ListCasesRequest)(nil),        // 3: treue.feedback.v1.ListCasesRequest
-	(*ListCasesResponse)(nil),       // 4: treue.feedback.v1.ListCasesResponse
-	(*GetCaseRequest)(nil),          // 5: treue.feedback.v1.GetCaseRequest
-	(*GetCaseResponse)(nil),         // 6: treue.feedback.v1.GetCaseResponse
-	(*ResolveCaseRequest)(nil),      // 7: treue.feedback.v1.ResolveCaseRequest
-	(*ResolveCaseResponse)(nil),     // 8: treue.feedback.v1.ResolveCaseResponse
-	(*AcknowledgeCaseRequest)(nil),  // 9: treue.feedback.v1.AcknowledgeCaseRequest
-	(*AcknowledgeCaseResponse)(nil), // 10: treue.feedback.v1.AcknowledgeCaseResponse
-	(*RecordContactRequest)(nil),    // 11: treue.feedback.v1.RecordContactRequest
-	(*RecordContactResponse)(nil),   // 12: treue.feedback.v1.RecordContactResponse
-	(*WaitForCustomerRequest)(nil),  // 13: treue.feedback.v1.WaitForCustomerRequest
-	(*WaitForCustomerResponse)(nil), // 14: treue.feedback.v1.WaitForCustomerResponse
-	(*ResumeCaseRequest)(nil),       // 15: treue.feedback.v1.ResumeCaseRequest
-	(*ResumeCaseResponse)(nil),      // 16: treue.feedback.v1.ResumeCaseResponse
-	(*CloseCaseRequest)(nil),        // 17: treue.feedback.v1.CloseCaseRequest
-	(*CloseCaseResponse)(nil),       // 18: treue.feedback.v1.CloseCaseResponse
-	(*ReopenCaseRequest)(nil),       // 19: treue.feedback.v1.ReopenCaseRequest
-	(*ReopenCaseResponse)(nil),      // 20: treue.feedback.v1.ReopenCaseResponse
-	(*AddNoteRequest)(nil),          // 21: treue.feedback.v1.AddNoteRequest
-	(*AddNoteResponse)(nil),         // 22: treue.feedback.v1.AddNoteResponse
-	(*ReassignCaseRequest)(nil),     // 23: treue.feedback.v1.ReassignCaseRequest
-	(*ReassignCaseResponse)(nil),    // 24: treue.feedback.v1.ReassignCaseResponse
-	(*MergeCasesRequest)(nil),       // 25: treue.feedback.v1.MergeCasesRequest
-	(*MergeCasesResponse)(nil),      // 26: treue.feedback.v1.MergeCasesResponse
-	(CaseKind)(0),                   // 27: treue.feedback.v1.CaseKind
-	(CaseStatus)(0),                 // 28: treue.feedback.v1.CaseStatus
-	(v1.NpsClass)(0),                // 29: treue.common.v1.NpsClass
-	(v1.Touchpoint)(0),              // 30: treue.common.v1.Touchpoint
-	(*timestamppb.Timestamp)(nil),   // 31: google.protobuf.Timestamp
-	(CaseOutcome)(0),                // 32: treue.feedback.v1.CaseOutcome
-	(v1.ScoreKind)(0),               // 33: treue.common.v1.ScoreKind
+	(*CaseCustomer)(nil),            // 1: treue.feedback.v1.CaseCustomer
+	(*CaseHistoryEntry)(nil),        // 2: treue.feedback.v1.CaseHistoryEntry
+	(*CaseNote)(nil),                // 3: treue.feedback.v1.CaseNote
+	(*ListCasesRequest)(nil),        // 4: treue.feedback.v1.ListCasesRequest
+	(*ListCasesResponse)(nil),       // 5: treue.feedback.v1.ListCasesResponse
+	(*GetCaseRequest)(nil),          // 6: treue.feedback.v1.GetCaseRequest
+	(*GetCaseResponse)(nil),         // 7: treue.feedback.v1.GetCaseResponse
+	(*ResolveCaseRequest)(nil),      // 8: treue.feedback.v1.ResolveCaseRequest
+	(*ResolveCaseResponse)(nil),     // 9: treue.feedback.v1.ResolveCaseResponse
+	(*AcknowledgeCaseRequest)(nil),  // 10: treue.feedback.v1.AcknowledgeCaseRequest
+	(*AcknowledgeCaseResponse)(nil), // 11: treue.feedback.v1.AcknowledgeCaseResponse
+	(*RecordContactRequest)(nil),    // 12: treue.feedback.v1.RecordContactRequest
+	(*RecordContactResponse)(nil),   // 13: treue.feedback.v1.RecordContactResponse
+	(*WaitForCustomerRequest)(nil),  // 14: treue.feedback.v1.WaitForCustomerRequest
+	(*WaitForCustomerResponse)(nil), // 15: treue.feedback.v1.WaitForCustomerResponse
+	(*ResumeCaseRequest)(nil),       // 16: treue.feedback.v1.ResumeCaseRequest
+	(*ResumeCaseResponse)(nil),      // 17: treue.feedback.v1.ResumeCaseResponse
+	(*CloseCaseRequest)(nil),        // 18: treue.feedback.v1.CloseCaseRequest
+	(*CloseCaseResponse)(nil),       // 19: treue.feedback.v1.CloseCaseResponse
+	(*ReopenCaseRequest)(nil),       // 20: treue.feedback.v1.ReopenCaseRequest
+	(*ReopenCaseResponse)(nil),      // 21: treue.feedback.v1.ReopenCaseResponse
+	(*AddNoteRequest)(nil),          // 22: treue.feedback.v1.AddNoteRequest
+	(*AddNoteResponse)(nil),         // 23: treue.feedback.v1.AddNoteResponse
+	(*ReassignCaseRequest)(nil),     // 24: treue.feedback.v1.ReassignCaseRequest
+	(*ReassignCaseResponse)(nil),    // 25: treue.feedback.v1.ReassignCaseResponse
+	(*MergeCasesRequest)(nil),       // 26: treue.feedback.v1.MergeCasesRequest
+	(*MergeCasesResponse)(nil),      // 27: treue.feedback.v1.MergeCasesResponse
+	(CaseKind)(0),                   // 28: treue.feedback.v1.CaseKind
+	(CaseStatus)(0),                 // 29: treue.feedback.v1.CaseStatus
+	(v1.NpsClass)(0),                // 30: treue.common.v1.NpsClass
+	(v1.Touchpoint)(0),              // 31: treue.common.v1.Touchpoint
+	(*timestamppb.Timestamp)(nil),   // 32: google.protobuf.Timestamp
+	(CaseOutcome)(0),                // 33: treue.feedback.v1.CaseOutcome
+	(v1.ScoreKind)(0),               // 34: treue.common.v1.ScoreKind
 }
 var file_treue_feedback_v1_feedback_proto_depIdxs = []int32{
-	27, // 0: treue.feedback.v1.Case.kind:type_name -> treue.feedback.v1.CaseKind
-	28, // 1: treue.feedback.v1.Case.status:type_name -> treue.feedback.v1.CaseStatus
-	29, // 2: treue.feedback.v1.Case.nps_class:type_name -> treue.common.v1.NpsClass
-	30, // 3: treue.feedback.v1.Case.touchpoint:type_name -> treue.common.v1.Touchpoint
-	31, // 4: treue.feedback.v1.Case.opened_at:type_name -> google.protobuf.Timestamp
-	31, // 5: treue.feedback.v1.Case.due_at:type_name -> google.protobuf.Timestamp
-	32, // 6: treue.feedback.v1.Case.outcome:type_name -> treue.feedback.v1.CaseOutcome
-	31, // 7: treue.feedback.v1.Case.resolved_at:type_name -> google.protobuf.Timestamp
-	33, // 8: treue.feedback.v1.Case.score_kind:type_name -> treue.common.v1.ScoreKind
-	31, // 9: treue.feedback.v1.Case.first_contact_due_at:type_name -> google.protobuf.Timestamp
-	31, // 10: treue.feedback.v1.Case.acknowledged_at:type_name -> google.protobuf.Timestamp
-	31, // 11: treue.feedback.v1.Case.contacted_at:type_name -> google.protobuf.Timestamp
-	31, // 12: treue.feedback.v1.Case.waiting_since:type_name -> google.protobuf.Timestamp
-	31, // 13: treue.feedback.v1.Case.reminded_at:type_name -> google.protobuf.Timestamp
-	31, // 14: treue.feedback.v1.Case.closed_at:type_name -> google.protobuf.Timestamp
-	1,  // 15: treue.feedback.v1.Case.history:type_name -> treue.feedback.v1.CaseHistoryEntry
-	2,  // 16: treue.feedback.v1.Case.notes:type_name -> treue.feedback.v1.CaseNote
-	33, // 17: treue.feedback.v1.Case.follow_up_score_kind:type_name -> treue.common.v1.ScoreKind
-	31, // 18: treue.feedback.v1.Case.follow_up_received_at:type_name -> google.protobuf.Timestamp
-	28, // 19: treue.feedback.v1.CaseHistoryEntry.from_status:type_name -> treue.feedback.v1.CaseStatus
-	28, // 20: treue.feedback.v1.CaseHistoryEntry.to_status:type_name -> treue.feedback.v1.CaseStatus
-	31, // 21: treue.feedback.v1.CaseHistoryEntry.at:type_name -> google.protobuf.Timestamp
-	31, // 22: treue.feedback.v1.CaseNote.at:type_name -> google.protobuf.Timestamp
-	28, // 23: treue.feedback.v1.ListCasesRequest.status:type_name -> treue.feedback.v1.CaseStatus
-	0,  // 24: treue.feedback.v1.ListCasesResponse.cases:type_name -> treue.feedback.v1.Case
-	0,  // 25: treue.feedback.v1.GetCaseResponse.case:type_name -> treue.feedback.v1.Case
-	32, // 26: treue.feedback.v1.ResolveCaseRequest.outcome:type_name -> treue.feedback.v1.CaseOutcome
-	0,  // 27: treue.feedback.v1.ResolveCaseResponse.case:type_name -> treue.feedback.v1.Case
-	0,  // 28: treue.feedback.v1.AcknowledgeCaseResponse.case:type_name -> treue.feedback.v1.Case
-	0,  // 29: treue.feedback.v1.RecordContactResponse.case:type_name -> treue.feedback.v1.Case
-	0,  // 30: treue.feedback.v1.WaitForCustomerResponse.case:type_name -> treue.feedback.v1.Case
-	0,  // 31: treue.feedback.v1.ResumeCaseResponse.case:type_name -> treue.feedback.v1.Case
-	0,  // 32: treue.feedback.v1.CloseCaseResponse.case:type_name -> treue.feedback.v1.Case
-	0,  // 33: treue.feedback.v1.ReopenCaseResponse.case:type_name -> treue.feedback.v1.Case
-	0,  // 34: treue.feedback.v1.AddNoteResponse.case:type_name -> treue.feedback.v1.Case
-	0,  // 35: treue.feedback.v1.ReassignCaseResponse.case:type_name -> treue.feedback.v1.Case
-	0,  // 36: treue.feedback.v1.MergeCasesResponse.primary:type_name -> treue.feedback.v1.Case
-	0,  // 37: treue.feedback.v1.MergeCasesResponse.duplicate:type_name -> treue.feedback.v1.Case
-	3,  // 38: treue.feedback.v1.FeedbackService.ListCases:input_type -> treue.feedback.v1.ListCasesRequest
-	5,  // 39: treue.feedback.v1.FeedbackService.GetCase:input_type -> treue.feedback.v1.GetCaseRequest
-	7,  // 40: treue.feedback.v1.FeedbackService.ResolveCase:input_type -> treue.feedback.v1.ResolveCaseRequest
-	9,  // 41: treue.feedback.v1.FeedbackService.AcknowledgeCase:input_type -> treue.feedback.v1.AcknowledgeCaseRequest
-	11, // 42: treue.feedback.v1.FeedbackService.RecordContact:input_type -> treue.feedback.v1.RecordContactRequest
-	13, // 43: treue.feedback.v1.FeedbackService.WaitForCustomer:input_type -> treue.feedback.v1.WaitForCustomerRequest
-	15, // 44: treue.feedback.v1.FeedbackService.ResumeCase:input_type -> treue.feedback.v1.ResumeCaseRequest
-	17, // 45: treue.feedback.v1.FeedbackService.CloseCase:input_type -> treue.feedback.v1.CloseCaseRequest
-	19, // 46: treue.feedback.v1.FeedbackService.ReopenCase:input_type -> treue.feedback.v1.ReopenCaseRequest
-	21, // 47: treue.feedback.v1.FeedbackService.AddNote:input_type -> treue.feedback.v1.AddNoteRequest
-	23, // 48: treue.feedback.v1.FeedbackService.ReassignCase:input_type -> treue.feedback.v1.ReassignCaseRequest
-	25, // 49: treue.feedback.v1.FeedbackService.MergeCases:input_type -> treue.feedback.v1.MergeCasesRequest
-	4,  // 50: treue.feedback.v1.FeedbackService.ListCases:output_type -> treue.feedback.v1.ListCasesResponse
-	6,  // 51: treue.feedback.v1.FeedbackService.GetCase:output_type -> treue.feedback.v1.GetCaseResponse
-	8,  // 52: treue.feedback.v1.FeedbackService.ResolveCase:output_type -> treue.feedback.v1.ResolveCaseResponse
-	10, // 53: treue.feedback.v1.FeedbackService.AcknowledgeCase:output_type -> treue.feedback.v1.AcknowledgeCaseResponse
-	12, // 54: treue.feedback.v1.FeedbackService.RecordContact:output_type -> treue.feedback.v1.RecordContactResponse
-	14, // 55: treue.feedback.v1.FeedbackService.WaitForCustomer:output_type -> treue.feedback.v1.WaitForCustomerResponse
-	16, // 56: treue.feedback.v1.FeedbackService.ResumeCase:output_type -> treue.feedback.v1.ResumeCaseResponse
-	18, // 57: treue.feedback.v1.FeedbackService.CloseCase:output_type -> treue.feedback.v1.CloseCaseResponse
-	20, // 58: treue.feedback.v1.FeedbackService.ReopenCase:output_type -> treue.feedback.v1.ReopenCaseResponse
-	22, // 59: treue.feedback.v1.FeedbackService.AddNote:output_type -> treue.feedback.v1.AddNoteResponse
-	24, // 60: treue.feedback.v1.FeedbackService.ReassignCase:output_type -> treue.feedback.v1.ReassignCaseResponse
-	26, // 61: treue.feedback.v1.FeedbackService.MergeCases:output_type -> treue.feedback.v1.MergeCasesResponse
-	50, // [50:62] is the sub-list for method output_type
-	38, // [38:50] is the sub-list for method input_type
-	38, // [38:38] is the sub-list for extension type_name
-	38, // [38:38] is the sub-list for extension extendee
-	0,  // [0:38] is the sub-list for field type_name
+	28, // 0: treue.feedback.v1.Case.kind:type_name -> treue.feedback.v1.CaseKind
+	29, // 1: treue.feedback.v1.Case.status:type_name -> treue.feedback.v1.CaseStatus
+	30, // 2: treue.feedback.v1.Case.nps_class:type_name -> treue.common.v1.NpsClass
+	31, // 3: treue.feedback.v1.Case.touchpoint:type_name -> treue.common.v1.Touchpoint
+	32, // 4: treue.feedback.v1.Case.opened_at:type_name -> google.protobuf.Timestamp
+	32, // 5: treue.feedback.v1.Case.due_at:type_name -> google.protobuf.Timestamp
+	33, // 6: treue.feedback.v1.Case.outcome:type_name -> treue.feedback.v1.CaseOutcome
+	32, // 7: treue.feedback.v1.Case.resolved_at:type_name -> google.protobuf.Timestamp
+	34, // 8: treue.feedback.v1.Case.score_kind:type_name -> treue.common.v1.ScoreKind
+	32, // 9: treue.feedback.v1.Case.first_contact_due_at:type_name -> google.protobuf.Timestamp
+	32, // 10: treue.feedback.v1.Case.acknowledged_at:type_name -> google.protobuf.Timestamp
+	32, // 11: treue.feedback.v1.Case.contacted_at:type_name -> google.protobuf.Timestamp
+	32, // 12: treue.feedback.v1.Case.waiting_since:type_name -> google.protobuf.Timestamp
+	32, // 13: treue.feedback.v1.Case.reminded_at:type_name -> google.protobuf.Timestamp
+	32, // 14: treue.feedback.v1.Case.closed_at:type_name -> google.protobuf.Timestamp
+	2,  // 15: treue.feedback.v1.Case.history:type_name -> treue.feedback.v1.CaseHistoryEntry
+	3,  // 16: treue.feedback.v1.Case.notes:type_name -> treue.feedback.v1.CaseNote
+	34, // 17: treue.feedback.v1.Case.follow_up_score_kind:type_name -> treue.common.v1.ScoreKind
+	32, // 18: treue.feedback.v1.Case.follow_up_received_at:type_name -> google.protobuf.Timestamp
+	1,  // 19: treue.feedback.v1.Case.customer:type_name -> treue.feedback.v1.CaseCustomer
+	29, // 20: treue.feedback.v1.CaseHistoryEntry.from_status:type_name -> treue.feedback.v1.CaseStatus
+	29, // 21: treue.feedback.v1.CaseHistoryEntry.to_status:type_name -> treue.feedback.v1.CaseStatus
+	32, // 22: treue.feedback.v1.CaseHistoryEntry.at:type_name -> google.protobuf.Timestamp
+	32, // 23: treue.feedback.v1.CaseNote.at:type_name -> google.protobuf.Timestamp
+	29, // 24: treue.feedback.v1.ListCasesRequest.status:type_name -> treue.feedback.v1.CaseStatus
+	0,  // 25: treue.feedback.v1.ListCasesResponse.cases:type_name -> treue.feedback.v1.Case
+	0,  // 26: treue.feedback.v1.GetCaseResponse.case:type_name -> treue.feedback.v1.Case
+	33, // 27: treue.feedback.v1.ResolveCaseRequest.outcome:type_name -> treue.feedback.v1.CaseOutcome
+	0,  // 28: treue.feedback.v1.ResolveCaseResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 29: treue.feedback.v1.AcknowledgeCaseResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 30: treue.feedback.v1.RecordContactResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 31: treue.feedback.v1.WaitForCustomerResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 32: treue.feedback.v1.ResumeCaseResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 33: treue.feedback.v1.CloseCaseResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 34: treue.feedback.v1.ReopenCaseResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 35: treue.feedback.v1.AddNoteResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 36: treue.feedback.v1.ReassignCaseResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 37: treue.feedback.v1.MergeCasesResponse.primary:type_name -> treue.feedback.v1.Case
+	0,  // 38: treue.feedback.v1.MergeCasesResponse.duplicate:type_name -> treue.feedback.v1.Case
+	4,  // 39: treue.feedback.v1.FeedbackService.ListCases:input_type -> treue.feedback.v1.ListCasesRequest
+	6,  // 40: treue.feedback.v1.FeedbackService.GetCase:input_type -> treue.feedback.v1.GetCaseRequest
+	8,  // 41: treue.feedback.v1.FeedbackService.ResolveCase:input_type -> treue.feedback.v1.ResolveCaseRequest
+	10, // 42: treue.feedback.v1.FeedbackService.AcknowledgeCase:input_type -> treue.feedback.v1.AcknowledgeCaseRequest
+	12, // 43: treue.feedback.v1.FeedbackService.RecordContact:input_type -> treue.feedback.v1.RecordContactRequest
+	14, // 44: treue.feedback.v1.FeedbackService.WaitForCustomer:input_type -> treue.feedback.v1.WaitForCustomerRequest
+	16, // 45: treue.feedback.v1.FeedbackService.ResumeCase:input_type -> treue.feedback.v1.ResumeCaseRequest
+	18, // 46: treue.feedback.v1.FeedbackService.CloseCase:input_type -> treue.feedback.v1.CloseCaseRequest
+	20, // 47: treue.feedback.v1.FeedbackService.ReopenCase:input_type -> treue.feedback.v1.ReopenCaseRequest
+	22, // 48: treue.feedback.v1.FeedbackService.AddNote:input_type -> treue.feedback.v1.AddNoteRequest
+	24, // 49: treue.feedback.v1.FeedbackService.ReassignCase:input_type -> treue.feedback.v1.ReassignCaseRequest
+	26, // 50: treue.feedback.v1.FeedbackService.MergeCases:input_type -> treue.feedback.v1.MergeCasesRequest
+	5,  // 51: treue.feedback.v1.FeedbackService.ListCases:output_type -> treue.feedback.v1.ListCasesResponse
+	7,  // 52: treue.feedback.v1.FeedbackService.GetCase:output_type -> treue.feedback.v1.GetCaseResponse
+	9,  // 53: treue.feedback.v1.FeedbackService.ResolveCase:output_type -> treue.feedback.v1.ResolveCaseResponse
+	11, // 54: treue.feedback.v1.FeedbackService.AcknowledgeCase:output_type -> treue.feedback.v1.AcknowledgeCaseResponse
+	13, // 55: treue.feedback.v1.FeedbackService.RecordContact:output_type -> treue.feedback.v1.RecordContactResponse
+	15, // 56: treue.feedback.v1.FeedbackService.WaitForCustomer:output_type -> treue.feedback.v1.WaitForCustomerResponse
+	17, // 57: treue.feedback.v1.FeedbackService.ResumeCase:output_type -> treue.feedback.v1.ResumeCaseResponse
+	19, // 58: treue.feedback.v1.FeedbackService.CloseCase:output_type -> treue.feedback.v1.CloseCaseResponse
+	21, // 59: treue.feedback.v1.FeedbackService.ReopenCase:output_type -> treue.feedback.v1.ReopenCaseResponse
+	23, // 60: treue.feedback.v1.FeedbackService.AddNote:output_type -> treue.feedback.v1.AddNoteResponse
+	25, // 61: treue.feedback.v1.FeedbackService.ReassignCase:output_type -> treue.feedback.v1.ReassignCaseResponse
+	27, // 62: treue.feedback.v1.FeedbackService.MergeCases:output_type -> treue.feedback.v1.MergeCasesResponse
+	51, // [51:63] is the sub-list for method output_type
+	39, // [39:51] is the sub-list for method input_type
+	39, // [39:39] is the sub-list for extension type_name
+	39, // [39:39] is the sub-list for extension extendee
+	0,  // [0:39] is the sub-list for field type_name
 }
 
 func init() { file_treue_feedback_v1_feedback_proto_init() }
@@ -2163,7 +2281,7 @@ func file_treue_feedback_v1_feedback_proto_init() {
 		return
 	}
 	file_treue_feedback_v1_events_proto_init()
-	file_treue_feedback_v1_feedback_proto_msgTypes[23].OneofWrappers = []any{
+	file_treue_feedback_v1_feedback_proto_msgTypes[24].OneofWrappers = []any{
 		(*ReassignCaseRequest_StaffId)(nil),
 		(*ReassignCaseRequest_TeamAssignment)(nil),
 	}
@@ -2173,7 +2291,7 @@ func file_treue_feedback_v1_feedback_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_treue_feedback_v1_feedback_proto_rawDesc), len(file_treue_feedback_v1_feedback_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   27,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -214,6 +214,8 @@ func (t Tx) EraseMembers(ctx context.Context, memberIDs []string, at time.Time) 
 			ON CONFLICT DO NOTHING
 		), forgotten AS (
 			DELETE FROM members WHERE member_id = ANY($1::text[])
+		), loyalty AS (
+			DELETE FROM member_events WHERE member_id = ANY($1::text[])
 		), theirs AS (
 			SELECT case_id FROM cases WHERE member_id = ANY($1::text[])
 		), history AS (

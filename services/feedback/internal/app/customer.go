@@ -1,0 +1,103 @@
+package app
+
+import (
+	"context"
+	"slices"
+	"time"
+)
+
+// Customer is the member behind a case as the feedback service last heard of them from
+// the ledger: how to reach them, their tier, and their points (the sum of the points
+// events it consumed, not the ledger's balance).
+type Customer struct {
+	DisplayName, Email, Phone, Tier, Locale string
+	Points                                  int64
+}
+
+// PreferredContact is "email" when the member has an email address, else "phone" when
+// they have a phone number, else "".
+func (c Customer) PreferredContact() string {
+	switch {
+	case c.Email != "":
+		return "email"
+	case c.Phone != "":
+		return "phone"
+	}
+	return ""
+}
+
+// CustomerRoles may see the customer on a case.
+var CustomerRoles = []string{"service_agent", "admin"}
+
+// MaySeeCustomer reports whether the actor may see the customer's contact data.
+func (a Actor) MaySeeCustomer() bool {
+	for _, r := range a.Roles {
+		if slices.Contains(CustomerRoles, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// Kinds of loyalty events the timeline shows.
+const (
+	LoyaltyPointsCredited = "points_credited"
+	LoyaltyPointsDebited  = "points_debited"
+	LoyaltyTierChanged    = "tier_changed"
+)
+
+// LoyaltyEvent is what the ledger announced of a member: points credited or debited
+// (Points positive), or a tier change. Key names the event (one per ledger transaction
+// or change), so it is kept and counted once.
+type LoyaltyEvent struct {
+	Key              string
+	MemberID         string
+	Kind             string
+	Points           int64
+	Reason           string
+	Reference        string
+	FromTier, ToTier string
+	At               time.Time
+}
+
+// Delta is what the event changes the member's points by.
+func (e LoyaltyEvent) Delta() int64 {
+	switch e.Kind {
+	case LoyaltyPointsCredited:
+		return e.Points
+	case LoyaltyPointsDebited:
+		return -e.Points
+	}
+	return 0
+}
+
+// CustomerStore reads the member copy.
+type CustomerStore interface {
+	// Customer returns the member as kept, nil when none is kept (unknown or erased).
+	Customer(ctx context.Context, memberID string) (*Customer, error)
+}
+
+// CustomerTx keeps the members' loyalty events and points.
+type CustomerTx interface {
+	// KeepLoyaltyEvents records the events not recorded yet (member_events) and adds
+	// their points to the members' running totals; an erased member's are not kept.
+	KeepLoyaltyEvents(ctx context.Context, events []LoyaltyEvent) error
+}
+
+// KeepLoyaltyEvents keeps the members' loyalty events and points as the ledger
+// announces them.
+type KeepLoyaltyEvents struct{ store Store }
+
+// Handle keeps the events of the batch.
+func (h KeepLoyaltyEvents) Handle(ctx context.Context, events []LoyaltyEvent) error {
+	kept := events[:0:0]
+	for _, e := range events {
+		if e.MemberID != "" && e.Key != "" {
+			kept = append(kept, e)
+		}
+	}
+	if len(kept) == 0 {
+		return nil
+	}
+	return h.store.InTx(ctx, func(ctx context.Context, tx Tx) error { return tx.KeepLoyaltyEvents(ctx, kept) })
+}
