@@ -30,7 +30,7 @@ type Commands struct {
 type LoopCommands struct {
 	KeepReferralCodes   KeepReferralCodes
 	ForgetReferralCodes ForgetReferralCodes
-	KeepLoyaltyEvents   KeepLoyaltyEvents
+	KeepMemberEvents    KeepMemberEvents
 }
 
 // Queries read it.
@@ -39,6 +39,8 @@ type Queries struct {
 	GetCase      GetCase
 	ExportMember ExportMember
 	CountOverdue CountOverdue
+	// GetCustomerTimeline is the member's timeline (get_customer_timeline.go).
+	GetCustomerTimeline GetCustomerTimeline
 	RoutingQueries
 	OrgQueries
 	Hooks HookQueries // set by the service (NewHooks)
@@ -73,15 +75,16 @@ func New(d Deps) (*Application, error) {
 			EraseMembers:      EraseMembers{store: d.Store, clock: d.Clock},
 			RoutingCommands:   routingCommands,
 			OrgCommands:       org,
-			Loop:              LoopCommands{KeepReferralCodes{d.Store}, ForgetReferralCodes{d.Store}, KeepLoyaltyEvents{d.Store}},
+			Loop:              LoopCommands{KeepReferralCodes{d.Store}, ForgetReferralCodes{d.Store}, KeepMemberEvents{d.Store}},
 		},
 		Queries: Queries{
-			ListCases:      ListCases{store: d.Store, clock: d.Clock},
-			GetCase:        GetCase{store: d.Store, clock: d.Clock},
-			ExportMember:   ExportMember{store: d.Store},
-			CountOverdue:   CountOverdue{store: d.Store, clock: d.Clock},
-			RoutingQueries: routingQueries,
-			OrgQueries:     orgQueries,
+			ListCases:           ListCases{store: d.Store, clock: d.Clock},
+			GetCase:             GetCase{store: d.Store, clock: d.Clock},
+			ExportMember:        ExportMember{store: d.Store},
+			CountOverdue:        CountOverdue{store: d.Store, clock: d.Clock},
+			GetCustomerTimeline: GetCustomerTimeline{store: d.Store},
+			RoutingQueries:      routingQueries,
+			OrgQueries:          orgQueries,
 		},
 	}, nil
 }

@@ -39,17 +39,19 @@ func (a Actor) MaySeeCustomer() bool {
 	return false
 }
 
-// Kinds of loyalty events the timeline shows.
+// Kinds of the member's events the timeline shows.
 const (
+	MemberResponse        = "response"
 	LoyaltyPointsCredited = "points_credited"
 	LoyaltyPointsDebited  = "points_debited"
 	LoyaltyTierChanged    = "tier_changed"
 )
 
-// LoyaltyEvent is what the ledger announced of a member: points credited or debited
-// (Points positive), or a tier change. Key names the event (one per ledger transaction
-// or change), so it is kept and counted once.
-type LoyaltyEvent struct {
+// MemberEvent is what the feedback service heard of a member: a survey response, or
+// from the ledger points credited or debited (Points positive) or a tier change. Key
+// names the event (the response, the ledger transaction or change), so it is kept and
+// counted once.
+type MemberEvent struct {
 	Key              string
 	MemberID         string
 	Kind             string
@@ -58,10 +60,18 @@ type LoyaltyEvent struct {
 	Reference        string
 	FromTier, ToTier string
 	At               time.Time
+	// Response is the answer of a response event.
+	Response *ResponseFacts
+}
+
+// ResponseFacts is what the timeline shows of a survey response.
+type ResponseFacts struct {
+	ResponseID, ScoreKind, Comment, Touchpoint, StoreID, TouchpointKey string
+	Score                                                              int
 }
 
 // Delta is what the event changes the member's points by.
-func (e LoyaltyEvent) Delta() int64 {
+func (e MemberEvent) Delta() int64 {
 	switch e.Kind {
 	case LoyaltyPointsCredited:
 		return e.Points
@@ -79,17 +89,17 @@ type CustomerStore interface {
 
 // CustomerTx keeps the members' loyalty events and points.
 type CustomerTx interface {
-	// KeepLoyaltyEvents records the events not recorded yet (member_events) and adds
+	// KeepMemberEvents records the events not recorded yet (member_events) and adds
 	// their points to the members' running totals; an erased member's are not kept.
-	KeepLoyaltyEvents(ctx context.Context, events []LoyaltyEvent) error
+	KeepMemberEvents(ctx context.Context, events []MemberEvent) error
 }
 
-// KeepLoyaltyEvents keeps the members' loyalty events and points as the ledger
-// announces them.
-type KeepLoyaltyEvents struct{ store Store }
+// KeepMemberEvents keeps the members' responses, loyalty events and points as the
+// survey and the ledger announce them.
+type KeepMemberEvents struct{ store Store }
 
 // Handle keeps the events of the batch.
-func (h KeepLoyaltyEvents) Handle(ctx context.Context, events []LoyaltyEvent) error {
+func (h KeepMemberEvents) Handle(ctx context.Context, events []MemberEvent) error {
 	kept := events[:0:0]
 	for _, e := range events {
 		if e.MemberID != "" && e.Key != "" {
@@ -99,5 +109,5 @@ func (h KeepLoyaltyEvents) Handle(ctx context.Context, events []LoyaltyEvent) er
 	if len(kept) == 0 {
 		return nil
 	}
-	return h.store.InTx(ctx, func(ctx context.Context, tx Tx) error { return tx.KeepLoyaltyEvents(ctx, kept) })
+	return h.store.InTx(ctx, func(ctx context.Context, tx Tx) error { return tx.KeepMemberEvents(ctx, kept) })
 }

@@ -12,7 +12,7 @@ import (
 
 func (s *fakeStore) Customer(context.Context, string) (*app.Customer, error) { return nil, nil }
 
-func (t *fakeTx) KeepLoyaltyEvents(context.Context, []app.LoyaltyEvent) error { return nil }
+func (t *fakeTx) KeepMemberEvents(context.Context, []app.MemberEvent) error { return nil }
 
 func TestPreferredContact(t *testing.T) {
 	for _, c := range []struct {
@@ -35,4 +35,8 @@ func TestMaySeeCustomer(t *testing.T) {
 			t.Errorf("%s may see the customer: %v, want %v", roles, got, want)
 		}
 	}
+}
+
+func (s *fakeStore) Timeline(context.Context, string, *app.TimelineCursor, int) ([]app.TimelineEntry, error) {
+	return nil, nil
 }

@@ -14,6 +14,7 @@ type Store interface {
 	HookStore
 	LoopStore
 	CustomerStore
+	TimelineStore
 	// InTx runs fn in the transaction ctx carries (an event batch's, which also holds the
 	// batch's inbox rows), or else in a new one that commits when fn returns nil and
 	// rolls back otherwise.

@@ -834,6 +834,332 @@ func (x *ListCasesResponse) GetNextPageToken() string {
 	return ""
 }
 
+type GetCustomerTimelineRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MemberId      string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	PageSize      int32                  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string                 `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCustomerTimelineRequest) Reset() {
+	*x = GetCustomerTimelineRequest{}
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCustomerTimelineRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCustomerTimelineRequest) ProtoMessage() {}
+
+func (x *GetCustomerTimelineRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCustomerTimelineRequest.ProtoReflect.Descriptor instead.
+func (*GetCustomerTimelineRequest) Descriptor() ([]byte, []int) {
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *GetCustomerTimelineRequest) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *GetCustomerTimelineRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *GetCustomerTimelineRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type GetCustomerTimelineResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// newest first.
+	Entries []*TimelineEntry `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	// empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCustomerTimelineResponse) Reset() {
+	*x = GetCustomerTimelineResponse{}
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCustomerTimelineResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCustomerTimelineResponse) ProtoMessage() {}
+
+func (x *GetCustomerTimelineResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCustomerTimelineResponse.ProtoReflect.Descriptor instead.
+func (*GetCustomerTimelineResponse) Descriptor() ([]byte, []int) {
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *GetCustomerTimelineResponse) GetEntries() []*TimelineEntry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
+func (x *GetCustomerTimelineResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// TimelineEntry is one thing in a member's timeline; which fields are set depends on kind.
+type TimelineEntry struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	At    *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=at,proto3" json:"at,omitempty"`
+	// response, case (a move of a case: action, from_status, to_status), note,
+	// points_credited, points_debited, tier_changed.
+	Kind string `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	// response: the answer.
+	ResponseId string        `protobuf:"bytes,3,opt,name=response_id,json=responseId,proto3" json:"response_id,omitempty"`
+	Score      int32         `protobuf:"varint,4,opt,name=score,proto3" json:"score,omitempty"`
+	ScoreKind  v1.ScoreKind  `protobuf:"varint,5,opt,name=score_kind,json=scoreKind,proto3,enum=treue.common.v1.ScoreKind" json:"score_kind,omitempty"`
+	Comment    string        `protobuf:"bytes,6,opt,name=comment,proto3" json:"comment,omitempty"`
+	Touchpoint v1.Touchpoint `protobuf:"varint,7,opt,name=touchpoint,proto3,enum=treue.common.v1.Touchpoint" json:"touchpoint,omitempty"`
+	StoreId    string        `protobuf:"bytes,8,opt,name=store_id,json=storeId,proto3" json:"store_id,omitempty"`
+	// the touchpoint's reference (pos:<store>:<transaction> names a purchase).
+	TouchpointKey string `protobuf:"bytes,9,opt,name=touchpoint_key,json=touchpointKey,proto3" json:"touchpoint_key,omitempty"`
+	// case, note: the case, its team, and who did it.
+	CaseId     string     `protobuf:"bytes,10,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	Team       string     `protobuf:"bytes,11,opt,name=team,proto3" json:"team,omitempty"`
+	Action     string     `protobuf:"bytes,12,opt,name=action,proto3" json:"action,omitempty"`
+	FromStatus CaseStatus `protobuf:"varint,13,opt,name=from_status,json=fromStatus,proto3,enum=treue.feedback.v1.CaseStatus" json:"from_status,omitempty"`
+	ToStatus   CaseStatus `protobuf:"varint,14,opt,name=to_status,json=toStatus,proto3,enum=treue.feedback.v1.CaseStatus" json:"to_status,omitempty"`
+	Note       string     `protobuf:"bytes,15,opt,name=note,proto3" json:"note,omitempty"`
+	By         string     `protobuf:"bytes,16,opt,name=by,proto3" json:"by,omitempty"`
+	// points_credited, points_debited: how many, why, and the ledger's reference.
+	Points    int64  `protobuf:"varint,17,opt,name=points,proto3" json:"points,omitempty"`
+	Reason    string `protobuf:"bytes,18,opt,name=reason,proto3" json:"reason,omitempty"`
+	Reference string `protobuf:"bytes,19,opt,name=reference,proto3" json:"reference,omitempty"`
+	// tier_changed.
+	FromTier      string `protobuf:"bytes,20,opt,name=from_tier,json=fromTier,proto3" json:"from_tier,omitempty"`
+	ToTier        string `protobuf:"bytes,21,opt,name=to_tier,json=toTier,proto3" json:"to_tier,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TimelineEntry) Reset() {
+	*x = TimelineEntry{}
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TimelineEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TimelineEntry) ProtoMessage() {}
+
+func (x *TimelineEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TimelineEntry.ProtoReflect.Descriptor instead.
+func (*TimelineEntry) Descriptor() ([]byte, []int) {
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *TimelineEntry) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+func (x *TimelineEntry) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *TimelineEntry) GetResponseId() string {
+	if x != nil {
+		return x.ResponseId
+	}
+	return ""
+}
+
+func (x *TimelineEntry) GetScore() int32 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *TimelineEntry) GetScoreKind() v1.ScoreKind {
+	if x != nil {
+		return x.ScoreKind
+	}
+	return v1.ScoreKind(0)
+}
+
+func (x *TimelineEntry) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+func (x *TimelineEntry) GetTouchpoint() v1.Touchpoint {
+	if x != nil {
+		return x.Touchpoint
+	}
+	return v1.Touchpoint(0)
+}
+
+func (x *TimelineEntry) GetStoreId() string {
+	if x != nil {
+		return x.StoreId
+	}
+	return ""
+}
+
+func (x *TimelineEntry) GetTouchpointKey() string {
+	if x != nil {
+		return x.TouchpointKey
+	}
+	return ""
+}
+
+func (x *TimelineEntry) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *TimelineEntry) GetTeam() string {
+	if x != nil {
+		return x.Team
+	}
+	return ""
+}
+
+func (x *TimelineEntry) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+func (x *TimelineEntry) GetFromStatus() CaseStatus {
+	if x != nil {
+		return x.FromStatus
+	}
+	return CaseStatus_CASE_STATUS_UNSPECIFIED
+}
+
+func (x *TimelineEntry) GetToStatus() CaseStatus {
+	if x != nil {
+		return x.ToStatus
+	}
+	return CaseStatus_CASE_STATUS_UNSPECIFIED
+}
+
+func (x *TimelineEntry) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *TimelineEntry) GetBy() string {
+	if x != nil {
+		return x.By
+	}
+	return ""
+}
+
+func (x *TimelineEntry) GetPoints() int64 {
+	if x != nil {
+		return x.Points
+	}
+	return 0
+}
+
+func (x *TimelineEntry) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *TimelineEntry) GetReference() string {
+	if x != nil {
+		return x.Reference
+	}
+	return ""
+}
+
+func (x *TimelineEntry) GetFromTier() string {
+	if x != nil {
+		return x.FromTier
+	}
+	return ""
+}
+
+func (x *TimelineEntry) GetToTier() string {
+	if x != nil {
+		return x.ToTier
+	}
+	return ""
+}
+
 type GetCaseRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
@@ -843,7 +1169,7 @@ type GetCaseRequest struct {
 
 func (x *GetCaseRequest) Reset() {
 	*x = GetCaseRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[6]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -855,7 +1181,7 @@ func (x *GetCaseRequest) String() string {
 func (*GetCaseRequest) ProtoMessage() {}
 
 func (x *GetCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[6]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -868,7 +1194,7 @@ func (x *GetCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCaseRequest.ProtoReflect.Descriptor instead.
 func (*GetCaseRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{6}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetCaseRequest) GetCaseId() string {
@@ -887,7 +1213,7 @@ type GetCaseResponse struct {
 
 func (x *GetCaseResponse) Reset() {
 	*x = GetCaseResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[7]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -899,7 +1225,7 @@ func (x *GetCaseResponse) String() string {
 func (*GetCaseResponse) ProtoMessage() {}
 
 func (x *GetCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[7]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -912,7 +1238,7 @@ func (x *GetCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCaseResponse.ProtoReflect.Descriptor instead.
 func (*GetCaseResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{7}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetCaseResponse) GetCase() *Case {
@@ -941,7 +1267,7 @@ type ResolveCaseRequest struct {
 
 func (x *ResolveCaseRequest) Reset() {
 	*x = ResolveCaseRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[8]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -953,7 +1279,7 @@ func (x *ResolveCaseRequest) String() string {
 func (*ResolveCaseRequest) ProtoMessage() {}
 
 func (x *ResolveCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[8]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -966,7 +1292,7 @@ func (x *ResolveCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveCaseRequest.ProtoReflect.Descriptor instead.
 func (*ResolveCaseRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{8}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ResolveCaseRequest) GetCaseId() string {
@@ -1020,7 +1346,7 @@ type ResolveCaseResponse struct {
 
 func (x *ResolveCaseResponse) Reset() {
 	*x = ResolveCaseResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[9]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1032,7 +1358,7 @@ func (x *ResolveCaseResponse) String() string {
 func (*ResolveCaseResponse) ProtoMessage() {}
 
 func (x *ResolveCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[9]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1045,7 +1371,7 @@ func (x *ResolveCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveCaseResponse.ProtoReflect.Descriptor instead.
 func (*ResolveCaseResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{9}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ResolveCaseResponse) GetCase() *Case {
@@ -1065,7 +1391,7 @@ type AcknowledgeCaseRequest struct {
 
 func (x *AcknowledgeCaseRequest) Reset() {
 	*x = AcknowledgeCaseRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[10]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1077,7 +1403,7 @@ func (x *AcknowledgeCaseRequest) String() string {
 func (*AcknowledgeCaseRequest) ProtoMessage() {}
 
 func (x *AcknowledgeCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[10]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1090,7 +1416,7 @@ func (x *AcknowledgeCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcknowledgeCaseRequest.ProtoReflect.Descriptor instead.
 func (*AcknowledgeCaseRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{10}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *AcknowledgeCaseRequest) GetCaseId() string {
@@ -1116,7 +1442,7 @@ type AcknowledgeCaseResponse struct {
 
 func (x *AcknowledgeCaseResponse) Reset() {
 	*x = AcknowledgeCaseResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[11]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1128,7 +1454,7 @@ func (x *AcknowledgeCaseResponse) String() string {
 func (*AcknowledgeCaseResponse) ProtoMessage() {}
 
 func (x *AcknowledgeCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[11]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1141,7 +1467,7 @@ func (x *AcknowledgeCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcknowledgeCaseResponse.ProtoReflect.Descriptor instead.
 func (*AcknowledgeCaseResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{11}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *AcknowledgeCaseResponse) GetCase() *Case {
@@ -1161,7 +1487,7 @@ type RecordContactRequest struct {
 
 func (x *RecordContactRequest) Reset() {
 	*x = RecordContactRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[12]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1173,7 +1499,7 @@ func (x *RecordContactRequest) String() string {
 func (*RecordContactRequest) ProtoMessage() {}
 
 func (x *RecordContactRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[12]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1186,7 +1512,7 @@ func (x *RecordContactRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordContactRequest.ProtoReflect.Descriptor instead.
 func (*RecordContactRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{12}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RecordContactRequest) GetCaseId() string {
@@ -1212,7 +1538,7 @@ type RecordContactResponse struct {
 
 func (x *RecordContactResponse) Reset() {
 	*x = RecordContactResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[13]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1224,7 +1550,7 @@ func (x *RecordContactResponse) String() string {
 func (*RecordContactResponse) ProtoMessage() {}
 
 func (x *RecordContactResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[13]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1237,7 +1563,7 @@ func (x *RecordContactResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordContactResponse.ProtoReflect.Descriptor instead.
 func (*RecordContactResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{13}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RecordContactResponse) GetCase() *Case {
@@ -1257,7 +1583,7 @@ type WaitForCustomerRequest struct {
 
 func (x *WaitForCustomerRequest) Reset() {
 	*x = WaitForCustomerRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[14]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1269,7 +1595,7 @@ func (x *WaitForCustomerRequest) String() string {
 func (*WaitForCustomerRequest) ProtoMessage() {}
 
 func (x *WaitForCustomerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[14]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1282,7 +1608,7 @@ func (x *WaitForCustomerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitForCustomerRequest.ProtoReflect.Descriptor instead.
 func (*WaitForCustomerRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{14}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *WaitForCustomerRequest) GetCaseId() string {
@@ -1308,7 +1634,7 @@ type WaitForCustomerResponse struct {
 
 func (x *WaitForCustomerResponse) Reset() {
 	*x = WaitForCustomerResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[15]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1320,7 +1646,7 @@ func (x *WaitForCustomerResponse) String() string {
 func (*WaitForCustomerResponse) ProtoMessage() {}
 
 func (x *WaitForCustomerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[15]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1333,7 +1659,7 @@ func (x *WaitForCustomerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitForCustomerResponse.ProtoReflect.Descriptor instead.
 func (*WaitForCustomerResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{15}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *WaitForCustomerResponse) GetCase() *Case {
@@ -1353,7 +1679,7 @@ type ResumeCaseRequest struct {
 
 func (x *ResumeCaseRequest) Reset() {
 	*x = ResumeCaseRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[16]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1365,7 +1691,7 @@ func (x *ResumeCaseRequest) String() string {
 func (*ResumeCaseRequest) ProtoMessage() {}
 
 func (x *ResumeCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[16]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1378,7 +1704,7 @@ func (x *ResumeCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeCaseRequest.ProtoReflect.Descriptor instead.
 func (*ResumeCaseRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{16}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ResumeCaseRequest) GetCaseId() string {
@@ -1404,7 +1730,7 @@ type ResumeCaseResponse struct {
 
 func (x *ResumeCaseResponse) Reset() {
 	*x = ResumeCaseResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[17]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1416,7 +1742,7 @@ func (x *ResumeCaseResponse) String() string {
 func (*ResumeCaseResponse) ProtoMessage() {}
 
 func (x *ResumeCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[17]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1429,7 +1755,7 @@ func (x *ResumeCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeCaseResponse.ProtoReflect.Descriptor instead.
 func (*ResumeCaseResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{17}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ResumeCaseResponse) GetCase() *Case {
@@ -1449,7 +1775,7 @@ type CloseCaseRequest struct {
 
 func (x *CloseCaseRequest) Reset() {
 	*x = CloseCaseRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[18]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1461,7 +1787,7 @@ func (x *CloseCaseRequest) String() string {
 func (*CloseCaseRequest) ProtoMessage() {}
 
 func (x *CloseCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[18]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1474,7 +1800,7 @@ func (x *CloseCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseCaseRequest.ProtoReflect.Descriptor instead.
 func (*CloseCaseRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{18}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *CloseCaseRequest) GetCaseId() string {
@@ -1500,7 +1826,7 @@ type CloseCaseResponse struct {
 
 func (x *CloseCaseResponse) Reset() {
 	*x = CloseCaseResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[19]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1512,7 +1838,7 @@ func (x *CloseCaseResponse) String() string {
 func (*CloseCaseResponse) ProtoMessage() {}
 
 func (x *CloseCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[19]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1525,7 +1851,7 @@ func (x *CloseCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseCaseResponse.ProtoReflect.Descriptor instead.
 func (*CloseCaseResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{19}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *CloseCaseResponse) GetCase() *Case {
@@ -1545,7 +1871,7 @@ type ReopenCaseRequest struct {
 
 func (x *ReopenCaseRequest) Reset() {
 	*x = ReopenCaseRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[20]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1557,7 +1883,7 @@ func (x *ReopenCaseRequest) String() string {
 func (*ReopenCaseRequest) ProtoMessage() {}
 
 func (x *ReopenCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[20]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1570,7 +1896,7 @@ func (x *ReopenCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReopenCaseRequest.ProtoReflect.Descriptor instead.
 func (*ReopenCaseRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{20}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ReopenCaseRequest) GetCaseId() string {
@@ -1596,7 +1922,7 @@ type ReopenCaseResponse struct {
 
 func (x *ReopenCaseResponse) Reset() {
 	*x = ReopenCaseResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[21]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1608,7 +1934,7 @@ func (x *ReopenCaseResponse) String() string {
 func (*ReopenCaseResponse) ProtoMessage() {}
 
 func (x *ReopenCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[21]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1621,7 +1947,7 @@ func (x *ReopenCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReopenCaseResponse.ProtoReflect.Descriptor instead.
 func (*ReopenCaseResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{21}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ReopenCaseResponse) GetCase() *Case {
@@ -1641,7 +1967,7 @@ type AddNoteRequest struct {
 
 func (x *AddNoteRequest) Reset() {
 	*x = AddNoteRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[22]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1653,7 +1979,7 @@ func (x *AddNoteRequest) String() string {
 func (*AddNoteRequest) ProtoMessage() {}
 
 func (x *AddNoteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[22]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1666,7 +1992,7 @@ func (x *AddNoteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddNoteRequest.ProtoReflect.Descriptor instead.
 func (*AddNoteRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{22}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *AddNoteRequest) GetCaseId() string {
@@ -1692,7 +2018,7 @@ type AddNoteResponse struct {
 
 func (x *AddNoteResponse) Reset() {
 	*x = AddNoteResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[23]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1704,7 +2030,7 @@ func (x *AddNoteResponse) String() string {
 func (*AddNoteResponse) ProtoMessage() {}
 
 func (x *AddNoteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[23]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1717,7 +2043,7 @@ func (x *AddNoteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddNoteResponse.ProtoReflect.Descriptor instead.
 func (*AddNoteResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{23}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *AddNoteResponse) GetCase() *Case {
@@ -1742,7 +2068,7 @@ type ReassignCaseRequest struct {
 
 func (x *ReassignCaseRequest) Reset() {
 	*x = ReassignCaseRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[24]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1754,7 +2080,7 @@ func (x *ReassignCaseRequest) String() string {
 func (*ReassignCaseRequest) ProtoMessage() {}
 
 func (x *ReassignCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[24]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1767,7 +2093,7 @@ func (x *ReassignCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReassignCaseRequest.ProtoReflect.Descriptor instead.
 func (*ReassignCaseRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{24}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ReassignCaseRequest) GetCaseId() string {
@@ -1836,7 +2162,7 @@ type ReassignCaseResponse struct {
 
 func (x *ReassignCaseResponse) Reset() {
 	*x = ReassignCaseResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[25]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1848,7 +2174,7 @@ func (x *ReassignCaseResponse) String() string {
 func (*ReassignCaseResponse) ProtoMessage() {}
 
 func (x *ReassignCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[25]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1861,7 +2187,7 @@ func (x *ReassignCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReassignCaseResponse.ProtoReflect.Descriptor instead.
 func (*ReassignCaseResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{25}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ReassignCaseResponse) GetCase() *Case {
@@ -1881,7 +2207,7 @@ type MergeCasesRequest struct {
 
 func (x *MergeCasesRequest) Reset() {
 	*x = MergeCasesRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[26]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1893,7 +2219,7 @@ func (x *MergeCasesRequest) String() string {
 func (*MergeCasesRequest) ProtoMessage() {}
 
 func (x *MergeCasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[26]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1906,7 +2232,7 @@ func (x *MergeCasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MergeCasesRequest.ProtoReflect.Descriptor instead.
 func (*MergeCasesRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{26}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *MergeCasesRequest) GetPrimaryCaseId() string {
@@ -1933,7 +2259,7 @@ type MergeCasesResponse struct {
 
 func (x *MergeCasesResponse) Reset() {
 	*x = MergeCasesResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[27]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1945,7 +2271,7 @@ func (x *MergeCasesResponse) String() string {
 func (*MergeCasesResponse) ProtoMessage() {}
 
 func (x *MergeCasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[27]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1958,7 +2284,7 @@ func (x *MergeCasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MergeCasesResponse.ProtoReflect.Descriptor instead.
 func (*MergeCasesResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{27}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *MergeCasesResponse) GetPrimary() *Case {
@@ -2069,7 +2395,45 @@ const file_treue_feedback_v1_feedback_proto_rawDesc = "" +
 	"\x06by_due\x18\a \x01(\bR\x05byDue\"j\n" +
 	"\x11ListCasesResponse\x12-\n" +
 	"\x05cases\x18\x01 \x03(\v2\x17.treue.feedback.v1.CaseR\x05cases\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"3\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x97\x01\n" +
+	"\x1aGetCustomerTimelineRequest\x12'\n" +
+	"\tmember_id\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bmemberId\x12'\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x90\x03R\tpageToken\"\x81\x01\n" +
+	"\x1bGetCustomerTimelineResponse\x12:\n" +
+	"\aentries\x18\x01 \x03(\v2 .treue.feedback.v1.TimelineEntryR\aentries\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xc3\x05\n" +
+	"\rTimelineEntry\x12*\n" +
+	"\x02at\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x1f\n" +
+	"\vresponse_id\x18\x03 \x01(\tR\n" +
+	"responseId\x12\x14\n" +
+	"\x05score\x18\x04 \x01(\x05R\x05score\x129\n" +
+	"\n" +
+	"score_kind\x18\x05 \x01(\x0e2\x1a.treue.common.v1.ScoreKindR\tscoreKind\x12\x18\n" +
+	"\acomment\x18\x06 \x01(\tR\acomment\x12;\n" +
+	"\n" +
+	"touchpoint\x18\a \x01(\x0e2\x1b.treue.common.v1.TouchpointR\n" +
+	"touchpoint\x12\x19\n" +
+	"\bstore_id\x18\b \x01(\tR\astoreId\x12%\n" +
+	"\x0etouchpoint_key\x18\t \x01(\tR\rtouchpointKey\x12\x17\n" +
+	"\acase_id\x18\n" +
+	" \x01(\tR\x06caseId\x12\x12\n" +
+	"\x04team\x18\v \x01(\tR\x04team\x12\x16\n" +
+	"\x06action\x18\f \x01(\tR\x06action\x12>\n" +
+	"\vfrom_status\x18\r \x01(\x0e2\x1d.treue.feedback.v1.CaseStatusR\n" +
+	"fromStatus\x12:\n" +
+	"\tto_status\x18\x0e \x01(\x0e2\x1d.treue.feedback.v1.CaseStatusR\btoStatus\x12\x12\n" +
+	"\x04note\x18\x0f \x01(\tR\x04note\x12\x0e\n" +
+	"\x02by\x18\x10 \x01(\tR\x02by\x12\x16\n" +
+	"\x06points\x18\x11 \x01(\x03R\x06points\x12\x16\n" +
+	"\x06reason\x18\x12 \x01(\tR\x06reason\x12\x1c\n" +
+	"\treference\x18\x13 \x01(\tR\treference\x12\x1b\n" +
+	"\tfrom_tier\x18\x14 \x01(\tR\bfromTier\x12\x17\n" +
+	"\ato_tier\x18\x15 \x01(\tR\x06toTier\"3\n" +
 	"\x0eGetCaseRequest\x12!\n" +
 	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\">\n" +
 	"\x0fGetCaseResponse\x12+\n" +
@@ -2135,9 +2499,10 @@ const file_treue_feedback_v1_feedback_proto_rawDesc = "" +
 	"\x11duplicate_case_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x0fduplicateCaseId\"~\n" +
 	"\x12MergeCasesResponse\x121\n" +
 	"\aprimary\x18\x01 \x01(\v2\x17.treue.feedback.v1.CaseR\aprimary\x125\n" +
-	"\tduplicate\x18\x02 \x01(\v2\x17.treue.feedback.v1.CaseR\tduplicate2\xf9\f\n" +
+	"\tduplicate\x18\x02 \x01(\v2\x17.treue.feedback.v1.CaseR\tduplicate2\x8c\x0e\n" +
 	"\x0fFeedbackService\x12\x8a\x01\n" +
-	"\tListCases\x12#.treue.feedback.v1.ListCasesRequest\x1a$.treue.feedback.v1.ListCasesResponse\"2\xca\xf3\x18\x05admin\xca\xf3\x18\rservice_agent\xca\xf3\x18\tmarketing\xca\xf3\x18\aauditor\x12\x84\x01\n" +
+	"\tListCases\x12#.treue.feedback.v1.ListCasesRequest\x1a$.treue.feedback.v1.ListCasesResponse\"2\xca\xf3\x18\x05admin\xca\xf3\x18\rservice_agent\xca\xf3\x18\tmarketing\xca\xf3\x18\aauditor\x12\x90\x01\n" +
+	"\x13GetCustomerTimeline\x12-.treue.feedback.v1.GetCustomerTimelineRequest\x1a..treue.feedback.v1.GetCustomerTimelineResponse\"\x1a\xca\xf3\x18\x05admin\xca\xf3\x18\rservice_agent\x12\x84\x01\n" +
 	"\aGetCase\x12!.treue.feedback.v1.GetCaseRequest\x1a\".treue.feedback.v1.GetCaseResponse\"2\xca\xf3\x18\x05admin\xca\xf3\x18\rservice_agent\xca\xf3\x18\tmarketing\xca\xf3\x18\aauditor\x12\x85\x01\n" +
 	"\vResolveCase\x12%.treue.feedback.v1.ResolveCaseRequest\x1a&.treue.feedback.v1.ResolveCaseResponse\"'\xca\xf3\x18\x05admin\xca\xf3\x18\rservice_agent\xca\xf3\x18\tmarketing\x12\x91\x01\n" +
 	"\x0fAcknowledgeCase\x12).treue.feedback.v1.AcknowledgeCaseRequest\x1a*.treue.feedback.v1.AcknowledgeCaseResponse\"'\xca\xf3\x18\x05admin\xca\xf3\x18\rservice_agent\xca\xf3\x18\tmarketing\x12\x8b\x01\n" +
@@ -2166,113 +2531,124 @@ func file_treue_feedback_v1_feedback_proto_rawDescGZIP() []byte {
 	return file_treue_feedback_v1_feedback_proto_rawDescData
 }
 
-var file_treue_feedback_v1_feedback_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_treue_feedback_v1_feedback_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_treue_feedback_v1_feedback_proto_goTypes = []any{
-	(*Case)(nil),                    // 0: treue.feedback.v1.Case
-	(*CaseCustomer)(nil),            // 1: treue.feedback.v1.CaseCustomer
-	(*CaseHistoryEntry)(nil),        // 2: treue.feedback.v1.CaseHistoryEntry
-	(*CaseNote)(nil),                // 3: treue.feedback.v1.CaseNote
-	(*ListCasesRequest)(nil),        // 4: treue.feedback.v1.ListCasesRequest
-	(*ListCasesResponse)(nil),       // 5: treue.feedback.v1.ListCasesResponse
-	(*GetCaseRequest)(nil),          // 6: treue.feedback.v1.GetCaseRequest
-	(*GetCaseResponse)(nil),         // 7: treue.feedback.v1.GetCaseResponse
-	(*ResolveCaseRequest)(nil),      // 8: treue.feedback.v1.ResolveCaseRequest
-	(*ResolveCaseResponse)(nil),     // 9: treue.feedback.v1.ResolveCaseResponse
-	(*AcknowledgeCaseRequest)(nil),  // 10: treue.feedback.v1.AcknowledgeCaseRequest
-	(*AcknowledgeCaseResponse)(nil), // 11: treue.feedback.v1.AcknowledgeCaseResponse
-	(*RecordContactRequest)(nil),    // 12: treue.feedback.v1.RecordContactRequest
-	(*RecordContactResponse)(nil),   // 13: treue.feedback.v1.RecordContactResponse
-	(*WaitForCustomerRequest)(nil),  // 14: treue.feedback.v1.WaitForCustomerRequest
-	(*WaitForCustomerResponse)(nil), // 15: treue.feedback.v1.WaitForCustomerResponse
-	(*ResumeCaseRequest)(nil),       // 16: treue.feedback.v1.ResumeCaseRequest
-	(*ResumeCaseResponse)(nil),      // 17: treue.feedback.v1.ResumeCaseResponse
-	(*CloseCaseRequest)(nil),        // 18: treue.feedback.v1.CloseCaseRequest
-	(*CloseCaseResponse)(nil),       // 19: treue.feedback.v1.CloseCaseResponse
-	(*ReopenCaseRequest)(nil),       // 20: treue.feedback.v1.ReopenCaseRequest
-	(*ReopenCaseResponse)(nil),      // 21: treue.feedback.v1.ReopenCaseResponse
-	(*AddNoteRequest)(nil),          // 22: treue.feedback.v1.AddNoteRequest
-	(*AddNoteResponse)(nil),         // 23: treue.feedback.v1.AddNoteResponse
-	(*ReassignCaseRequest)(nil),     // 24: treue.feedback.v1.ReassignCaseRequest
-	(*ReassignCaseResponse)(nil),    // 25: treue.feedback.v1.ReassignCaseResponse
-	(*MergeCasesRequest)(nil),       // 26: treue.feedback.v1.MergeCasesRequest
-	(*MergeCasesResponse)(nil),      // 27: treue.feedback.v1.MergeCasesResponse
-	(CaseKind)(0),                   // 28: treue.feedback.v1.CaseKind
-	(CaseStatus)(0),                 // 29: treue.feedback.v1.CaseStatus
-	(v1.NpsClass)(0),                // 30: treue.common.v1.NpsClass
-	(v1.Touchpoint)(0),              // 31: treue.common.v1.Touchpoint
-	(*timestamppb.Timestamp)(nil),   // 32: google.protobuf.Timestamp
-	(CaseOutcome)(0),                // 33: treue.feedback.v1.CaseOutcome
-	(v1.ScoreKind)(0),               // 34: treue.common.v1.ScoreKind
+	(*Case)(nil),                        // 0: treue.feedback.v1.Case
+	(*CaseCustomer)(nil),                // 1: treue.feedback.v1.CaseCustomer
+	(*CaseHistoryEntry)(nil),            // 2: treue.feedback.v1.CaseHistoryEntry
+	(*CaseNote)(nil),                    // 3: treue.feedback.v1.CaseNote
+	(*ListCasesRequest)(nil),            // 4: treue.feedback.v1.ListCasesRequest
+	(*ListCasesResponse)(nil),           // 5: treue.feedback.v1.ListCasesResponse
+	(*GetCustomerTimelineRequest)(nil),  // 6: treue.feedback.v1.GetCustomerTimelineRequest
+	(*GetCustomerTimelineResponse)(nil), // 7: treue.feedback.v1.GetCustomerTimelineResponse
+	(*TimelineEntry)(nil),               // 8: treue.feedback.v1.TimelineEntry
+	(*GetCaseRequest)(nil),              // 9: treue.feedback.v1.GetCaseRequest
+	(*GetCaseResponse)(nil),             // 10: treue.feedback.v1.GetCaseResponse
+	(*ResolveCaseRequest)(nil),          // 11: treue.feedback.v1.ResolveCaseRequest
+	(*ResolveCaseResponse)(nil),         // 12: treue.feedback.v1.ResolveCaseResponse
+	(*AcknowledgeCaseRequest)(nil),      // 13: treue.feedback.v1.AcknowledgeCaseRequest
+	(*AcknowledgeCaseResponse)(nil),     // 14: treue.feedback.v1.AcknowledgeCaseResponse
+	(*RecordContactRequest)(nil),        // 15: treue.feedback.v1.RecordContactRequest
+	(*RecordContactResponse)(nil),       // 16: treue.feedback.v1.RecordContactResponse
+	(*WaitForCustomerRequest)(nil),      // 17: treue.feedback.v1.WaitForCustomerRequest
+	(*WaitForCustomerResponse)(nil),     // 18: treue.feedback.v1.WaitForCustomerResponse
+	(*ResumeCaseRequest)(nil),           // 19: treue.feedback.v1.ResumeCaseRequest
+	(*ResumeCaseResponse)(nil),          // 20: treue.feedback.v1.ResumeCaseResponse
+	(*CloseCaseRequest)(nil),            // 21: treue.feedback.v1.CloseCaseRequest
+	(*CloseCaseResponse)(nil),           // 22: treue.feedback.v1.CloseCaseResponse
+	(*ReopenCaseRequest)(nil),           // 23: treue.feedback.v1.ReopenCaseRequest
+	(*ReopenCaseResponse)(nil),          // 24: treue.feedback.v1.ReopenCaseResponse
+	(*AddNoteRequest)(nil),              // 25: treue.feedback.v1.AddNoteRequest
+	(*AddNoteResponse)(nil),             // 26: treue.feedback.v1.AddNoteResponse
+	(*ReassignCaseRequest)(nil),         // 27: treue.feedback.v1.ReassignCaseRequest
+	(*ReassignCaseResponse)(nil),        // 28: treue.feedback.v1.ReassignCaseResponse
+	(*MergeCasesRequest)(nil),           // 29: treue.feedback.v1.MergeCasesRequest
+	(*MergeCasesResponse)(nil),          // 30: treue.feedback.v1.MergeCasesResponse
+	(CaseKind)(0),                       // 31: treue.feedback.v1.CaseKind
+	(CaseStatus)(0),                     // 32: treue.feedback.v1.CaseStatus
+	(v1.NpsClass)(0),                    // 33: treue.common.v1.NpsClass
+	(v1.Touchpoint)(0),                  // 34: treue.common.v1.Touchpoint
+	(*timestamppb.Timestamp)(nil),       // 35: google.protobuf.Timestamp
+	(CaseOutcome)(0),                    // 36: treue.feedback.v1.CaseOutcome
+	(v1.ScoreKind)(0),                   // 37: treue.common.v1.ScoreKind
 }
 var file_treue_feedback_v1_feedback_proto_depIdxs = []int32{
-	28, // 0: treue.feedback.v1.Case.kind:type_name -> treue.feedback.v1.CaseKind
-	29, // 1: treue.feedback.v1.Case.status:type_name -> treue.feedback.v1.CaseStatus
-	30, // 2: treue.feedback.v1.Case.nps_class:type_name -> treue.common.v1.NpsClass
-	31, // 3: treue.feedback.v1.Case.touchpoint:type_name -> treue.common.v1.Touchpoint
-	32, // 4: treue.feedback.v1.Case.opened_at:type_name -> google.protobuf.Timestamp
-	32, // 5: treue.feedback.v1.Case.due_at:type_name -> google.protobuf.Timestamp
-	33, // 6: treue.feedback.v1.Case.outcome:type_name -> treue.feedback.v1.CaseOutcome
-	32, // 7: treue.feedback.v1.Case.resolved_at:type_name -> google.protobuf.Timestamp
-	34, // 8: treue.feedback.v1.Case.score_kind:type_name -> treue.common.v1.ScoreKind
-	32, // 9: treue.feedback.v1.Case.first_contact_due_at:type_name -> google.protobuf.Timestamp
-	32, // 10: treue.feedback.v1.Case.acknowledged_at:type_name -> google.protobuf.Timestamp
-	32, // 11: treue.feedback.v1.Case.contacted_at:type_name -> google.protobuf.Timestamp
-	32, // 12: treue.feedback.v1.Case.waiting_since:type_name -> google.protobuf.Timestamp
-	32, // 13: treue.feedback.v1.Case.reminded_at:type_name -> google.protobuf.Timestamp
-	32, // 14: treue.feedback.v1.Case.closed_at:type_name -> google.protobuf.Timestamp
+	31, // 0: treue.feedback.v1.Case.kind:type_name -> treue.feedback.v1.CaseKind
+	32, // 1: treue.feedback.v1.Case.status:type_name -> treue.feedback.v1.CaseStatus
+	33, // 2: treue.feedback.v1.Case.nps_class:type_name -> treue.common.v1.NpsClass
+	34, // 3: treue.feedback.v1.Case.touchpoint:type_name -> treue.common.v1.Touchpoint
+	35, // 4: treue.feedback.v1.Case.opened_at:type_name -> google.protobuf.Timestamp
+	35, // 5: treue.feedback.v1.Case.due_at:type_name -> google.protobuf.Timestamp
+	36, // 6: treue.feedback.v1.Case.outcome:type_name -> treue.feedback.v1.CaseOutcome
+	35, // 7: treue.feedback.v1.Case.resolved_at:type_name -> google.protobuf.Timestamp
+	37, // 8: treue.feedback.v1.Case.score_kind:type_name -> treue.common.v1.ScoreKind
+	35, // 9: treue.feedback.v1.Case.first_contact_due_at:type_name -> google.protobuf.Timestamp
+	35, // 10: treue.feedback.v1.Case.acknowledged_at:type_name -> google.protobuf.Timestamp
+	35, // 11: treue.feedback.v1.Case.contacted_at:type_name -> google.protobuf.Timestamp
+	35, // 12: treue.feedback.v1.Case.waiting_since:type_name -> google.protobuf.Timestamp
+	35, // 13: treue.feedback.v1.Case.reminded_at:type_name -> google.protobuf.Timestamp
+	35, // 14: treue.feedback.v1.Case.closed_at:type_name -> google.protobuf.Timestamp
 	2,  // 15: treue.feedback.v1.Case.history:type_name -> treue.feedback.v1.CaseHistoryEntry
 	3,  // 16: treue.feedback.v1.Case.notes:type_name -> treue.feedback.v1.CaseNote
-	34, // 17: treue.feedback.v1.Case.follow_up_score_kind:type_name -> treue.common.v1.ScoreKind
-	32, // 18: treue.feedback.v1.Case.follow_up_received_at:type_name -> google.protobuf.Timestamp
+	37, // 17: treue.feedback.v1.Case.follow_up_score_kind:type_name -> treue.common.v1.ScoreKind
+	35, // 18: treue.feedback.v1.Case.follow_up_received_at:type_name -> google.protobuf.Timestamp
 	1,  // 19: treue.feedback.v1.Case.customer:type_name -> treue.feedback.v1.CaseCustomer
-	29, // 20: treue.feedback.v1.CaseHistoryEntry.from_status:type_name -> treue.feedback.v1.CaseStatus
-	29, // 21: treue.feedback.v1.CaseHistoryEntry.to_status:type_name -> treue.feedback.v1.CaseStatus
-	32, // 22: treue.feedback.v1.CaseHistoryEntry.at:type_name -> google.protobuf.Timestamp
-	32, // 23: treue.feedback.v1.CaseNote.at:type_name -> google.protobuf.Timestamp
-	29, // 24: treue.feedback.v1.ListCasesRequest.status:type_name -> treue.feedback.v1.CaseStatus
+	32, // 20: treue.feedback.v1.CaseHistoryEntry.from_status:type_name -> treue.feedback.v1.CaseStatus
+	32, // 21: treue.feedback.v1.CaseHistoryEntry.to_status:type_name -> treue.feedback.v1.CaseStatus
+	35, // 22: treue.feedback.v1.CaseHistoryEntry.at:type_name -> google.protobuf.Timestamp
+	35, // 23: treue.feedback.v1.CaseNote.at:type_name -> google.protobuf.Timestamp
+	32, // 24: treue.feedback.v1.ListCasesRequest.status:type_name -> treue.feedback.v1.CaseStatus
 	0,  // 25: treue.feedback.v1.ListCasesResponse.cases:type_name -> treue.feedback.v1.Case
-	0,  // 26: treue.feedback.v1.GetCaseResponse.case:type_name -> treue.feedback.v1.Case
-	33, // 27: treue.feedback.v1.ResolveCaseRequest.outcome:type_name -> treue.feedback.v1.CaseOutcome
-	0,  // 28: treue.feedback.v1.ResolveCaseResponse.case:type_name -> treue.feedback.v1.Case
-	0,  // 29: treue.feedback.v1.AcknowledgeCaseResponse.case:type_name -> treue.feedback.v1.Case
-	0,  // 30: treue.feedback.v1.RecordContactResponse.case:type_name -> treue.feedback.v1.Case
-	0,  // 31: treue.feedback.v1.WaitForCustomerResponse.case:type_name -> treue.feedback.v1.Case
-	0,  // 32: treue.feedback.v1.ResumeCaseResponse.case:type_name -> treue.feedback.v1.Case
-	0,  // 33: treue.feedback.v1.CloseCaseResponse.case:type_name -> treue.feedback.v1.Case
-	0,  // 34: treue.feedback.v1.ReopenCaseResponse.case:type_name -> treue.feedback.v1.Case
-	0,  // 35: treue.feedback.v1.AddNoteResponse.case:type_name -> treue.feedback.v1.Case
-	0,  // 36: treue.feedback.v1.ReassignCaseResponse.case:type_name -> treue.feedback.v1.Case
-	0,  // 37: treue.feedback.v1.MergeCasesResponse.primary:type_name -> treue.feedback.v1.Case
-	0,  // 38: treue.feedback.v1.MergeCasesResponse.duplicate:type_name -> treue.feedback.v1.Case
-	4,  // 39: treue.feedback.v1.FeedbackService.ListCases:input_type -> treue.feedback.v1.ListCasesRequest
-	6,  // 40: treue.feedback.v1.FeedbackService.GetCase:input_type -> treue.feedback.v1.GetCaseRequest
-	8,  // 41: treue.feedback.v1.FeedbackService.ResolveCase:input_type -> treue.feedback.v1.ResolveCaseRequest
-	10, // 42: treue.feedback.v1.FeedbackService.AcknowledgeCase:input_type -> treue.feedback.v1.AcknowledgeCaseRequest
-	12, // 43: treue.feedback.v1.FeedbackService.RecordContact:input_type -> treue.feedback.v1.RecordContactRequest
-	14, // 44: treue.feedback.v1.FeedbackService.WaitForCustomer:input_type -> treue.feedback.v1.WaitForCustomerRequest
-	16, // 45: treue.feedback.v1.FeedbackService.ResumeCase:input_type -> treue.feedback.v1.ResumeCaseRequest
-	18, // 46: treue.feedback.v1.FeedbackService.CloseCase:input_type -> treue.feedback.v1.CloseCaseRequest
-	20, // 47: treue.feedback.v1.FeedbackService.ReopenCase:input_type -> treue.feedback.v1.ReopenCaseRequest
-	22, // 48: treue.feedback.v1.FeedbackService.AddNote:input_type -> treue.feedback.v1.AddNoteRequest
-	24, // 49: treue.feedback.v1.FeedbackService.ReassignCase:input_type -> treue.feedback.v1.ReassignCaseRequest
-	26, // 50: treue.feedback.v1.FeedbackService.MergeCases:input_type -> treue.feedback.v1.MergeCasesRequest
-	5,  // 51: treue.feedback.v1.FeedbackService.ListCases:output_type -> treue.feedback.v1.ListCasesResponse
-	7,  // 52: treue.feedback.v1.FeedbackService.GetCase:output_type -> treue.feedback.v1.GetCaseResponse
-	9,  // 53: treue.feedback.v1.FeedbackService.ResolveCase:output_type -> treue.feedback.v1.ResolveCaseResponse
-	11, // 54: treue.feedback.v1.FeedbackService.AcknowledgeCase:output_type -> treue.feedback.v1.AcknowledgeCaseResponse
-	13, // 55: treue.feedback.v1.FeedbackService.RecordContact:output_type -> treue.feedback.v1.RecordContactResponse
-	15, // 56: treue.feedback.v1.FeedbackService.WaitForCustomer:output_type -> treue.feedback.v1.WaitForCustomerResponse
-	17, // 57: treue.feedback.v1.FeedbackService.ResumeCase:output_type -> treue.feedback.v1.ResumeCaseResponse
-	19, // 58: treue.feedback.v1.FeedbackService.CloseCase:output_type -> treue.feedback.v1.CloseCaseResponse
-	21, // 59: treue.feedback.v1.FeedbackService.ReopenCase:output_type -> treue.feedback.v1.ReopenCaseResponse
-	23, // 60: treue.feedback.v1.FeedbackService.AddNote:output_type -> treue.feedback.v1.AddNoteResponse
-	25, // 61: treue.feedback.v1.FeedbackService.ReassignCase:output_type -> treue.feedback.v1.ReassignCaseResponse
-	27, // 62: treue.feedback.v1.FeedbackService.MergeCases:output_type -> treue.feedback.v1.MergeCasesResponse
-	51, // [51:63] is the sub-list for method output_type
-	39, // [39:51] is the sub-list for method input_type
-	39, // [39:39] is the sub-list for extension type_name
-	39, // [39:39] is the sub-list for extension extendee
-	0,  // [0:39] is the sub-list for field type_name
+	8,  // 26: treue.feedback.v1.GetCustomerTimelineResponse.entries:type_name -> treue.feedback.v1.TimelineEntry
+	35, // 27: treue.feedback.v1.TimelineEntry.at:type_name -> google.protobuf.Timestamp
+	37, // 28: treue.feedback.v1.TimelineEntry.score_kind:type_name -> treue.common.v1.ScoreKind
+	34, // 29: treue.feedback.v1.TimelineEntry.touchpoint:type_name -> treue.common.v1.Touchpoint
+	32, // 30: treue.feedback.v1.TimelineEntry.from_status:type_name -> treue.feedback.v1.CaseStatus
+	32, // 31: treue.feedback.v1.TimelineEntry.to_status:type_name -> treue.feedback.v1.CaseStatus
+	0,  // 32: treue.feedback.v1.GetCaseResponse.case:type_name -> treue.feedback.v1.Case
+	36, // 33: treue.feedback.v1.ResolveCaseRequest.outcome:type_name -> treue.feedback.v1.CaseOutcome
+	0,  // 34: treue.feedback.v1.ResolveCaseResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 35: treue.feedback.v1.AcknowledgeCaseResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 36: treue.feedback.v1.RecordContactResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 37: treue.feedback.v1.WaitForCustomerResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 38: treue.feedback.v1.ResumeCaseResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 39: treue.feedback.v1.CloseCaseResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 40: treue.feedback.v1.ReopenCaseResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 41: treue.feedback.v1.AddNoteResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 42: treue.feedback.v1.ReassignCaseResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 43: treue.feedback.v1.MergeCasesResponse.primary:type_name -> treue.feedback.v1.Case
+	0,  // 44: treue.feedback.v1.MergeCasesResponse.duplicate:type_name -> treue.feedback.v1.Case
+	4,  // 45: treue.feedback.v1.FeedbackService.ListCases:input_type -> treue.feedback.v1.ListCasesRequest
+	6,  // 46: treue.feedback.v1.FeedbackService.GetCustomerTimeline:input_type -> treue.feedback.v1.GetCustomerTimelineRequest
+	9,  // 47: treue.feedback.v1.FeedbackService.GetCase:input_type -> treue.feedback.v1.GetCaseRequest
+	11, // 48: treue.feedback.v1.FeedbackService.ResolveCase:input_type -> treue.feedback.v1.ResolveCaseRequest
+	13, // 49: treue.feedback.v1.FeedbackService.AcknowledgeCase:input_type -> treue.feedback.v1.AcknowledgeCaseRequest
+	15, // 50: treue.feedback.v1.FeedbackService.RecordContact:input_type -> treue.feedback.v1.RecordContactRequest
+	17, // 51: treue.feedback.v1.FeedbackService.WaitForCustomer:input_type -> treue.feedback.v1.WaitForCustomerRequest
+	19, // 52: treue.feedback.v1.FeedbackService.ResumeCase:input_type -> treue.feedback.v1.ResumeCaseRequest
+	21, // 53: treue.feedback.v1.FeedbackService.CloseCase:input_type -> treue.feedback.v1.CloseCaseRequest
+	23, // 54: treue.feedback.v1.FeedbackService.ReopenCase:input_type -> treue.feedback.v1.ReopenCaseRequest
+	25, // 55: treue.feedback.v1.FeedbackService.AddNote:input_type -> treue.feedback.v1.AddNoteRequest
+	27, // 56: treue.feedback.v1.FeedbackService.ReassignCase:input_type -> treue.feedback.v1.ReassignCaseRequest
+	29, // 57: treue.feedback.v1.FeedbackService.MergeCases:input_type -> treue.feedback.v1.MergeCasesRequest
+	5,  // 58: treue.feedback.v1.FeedbackService.ListCases:output_type -> treue.feedback.v1.ListCasesResponse
+	7,  // 59: treue.feedback.v1.FeedbackService.GetCustomerTimeline:output_type -> treue.feedback.v1.GetCustomerTimelineResponse
+	10, // 60: treue.feedback.v1.FeedbackService.GetCase:output_type -> treue.feedback.v1.GetCaseResponse
+	12, // 61: treue.feedback.v1.FeedbackService.ResolveCase:output_type -> treue.feedback.v1.ResolveCaseResponse
+	14, // 62: treue.feedback.v1.FeedbackService.AcknowledgeCase:output_type -> treue.feedback.v1.AcknowledgeCaseResponse
+	16, // 63: treue.feedback.v1.FeedbackService.RecordContact:output_type -> treue.feedback.v1.RecordContactResponse
+	18, // 64: treue.feedback.v1.FeedbackService.WaitForCustomer:output_type -> treue.feedback.v1.WaitForCustomerResponse
+	20, // 65: treue.feedback.v1.FeedbackService.ResumeCase:output_type -> treue.feedback.v1.ResumeCaseResponse
+	22, // 66: treue.feedback.v1.FeedbackService.CloseCase:output_type -> treue.feedback.v1.CloseCaseResponse
+	24, // 67: treue.feedback.v1.FeedbackService.ReopenCase:output_type -> treue.feedback.v1.ReopenCaseResponse
+	26, // 68: treue.feedback.v1.FeedbackService.AddNote:output_type -> treue.feedback.v1.AddNoteResponse
+	28, // 69: treue.feedback.v1.FeedbackService.ReassignCase:output_type -> treue.feedback.v1.ReassignCaseResponse
+	30, // 70: treue.feedback.v1.FeedbackService.MergeCases:output_type -> treue.feedback.v1.MergeCasesResponse
+	58, // [58:71] is the sub-list for method output_type
+	45, // [45:58] is the sub-list for method input_type
+	45, // [45:45] is the sub-list for extension type_name
+	45, // [45:45] is the sub-list for extension extendee
+	0,  // [0:45] is the sub-list for field type_name
 }
 
 func init() { file_treue_feedback_v1_feedback_proto_init() }
@@ -2281,7 +2657,7 @@ func file_treue_feedback_v1_feedback_proto_init() {
 		return
 	}
 	file_treue_feedback_v1_events_proto_init()
-	file_treue_feedback_v1_feedback_proto_msgTypes[24].OneofWrappers = []any{
+	file_treue_feedback_v1_feedback_proto_msgTypes[27].OneofWrappers = []any{
 		(*ReassignCaseRequest_StaffId)(nil),
 		(*ReassignCaseRequest_TeamAssignment)(nil),
 	}
@@ -2291,7 +2667,7 @@ func file_treue_feedback_v1_feedback_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_treue_feedback_v1_feedback_proto_rawDesc), len(file_treue_feedback_v1_feedback_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   28,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -26,35 +26,58 @@ func (s *Store) Customer(ctx context.Context, memberID string) (*app.Customer, e
 	return &c, nil
 }
 
-// loyaltyDetail is a member_events row's detail.
-type loyaltyDetail struct {
+// memberEventDetail is a member_events row's detail.
+type memberEventDetail struct {
 	Points    int64  `json:"points,omitempty"`
 	Reason    string `json:"reason,omitempty"`
 	Reference string `json:"reference,omitempty"`
 	FromTier  string `json:"from_tier,omitempty"`
 	ToTier    string `json:"to_tier,omitempty"`
+	// a response's
+	ResponseID    string `json:"response_id,omitempty"`
+	Score         int    `json:"score,omitempty"`
+	ScoreKind     string `json:"score_kind,omitempty"`
+	Comment       string `json:"comment,omitempty"`
+	Touchpoint    string `json:"touchpoint,omitempty"`
+	StoreID       string `json:"store_id,omitempty"`
+	TouchpointKey string `json:"touchpoint_key,omitempty"`
 }
 
-func (t Tx) KeepLoyaltyEvents(ctx context.Context, events []app.LoyaltyEvent) error {
+func (t Tx) KeepMemberEvents(ctx context.Context, events []app.MemberEvent) error {
 	n := len(events)
 	keys, members, kinds, details := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	deltas, at := make([]int64, n), make([]time.Time, n)
 	for i, e := range events {
-		d, err := json.Marshal(loyaltyDetail{Points: e.Points, Reason: e.Reason, Reference: e.Reference, FromTier: e.FromTier, ToTier: e.ToTier})
+		detail := memberEventDetail{Points: e.Points, Reason: e.Reason, Reference: e.Reference, FromTier: e.FromTier, ToTier: e.ToTier}
+		if r := e.Response; r != nil {
+			detail.ResponseID, detail.Score, detail.ScoreKind, detail.Comment = r.ResponseID, r.Score, r.ScoreKind, r.Comment
+			detail.Touchpoint, detail.StoreID, detail.TouchpointKey = r.Touchpoint, r.StoreID, r.TouchpointKey
+		}
+		d, err := json.Marshal(detail)
 		if err != nil {
 			return err
 		}
 		keys[i], members[i], kinds[i], details[i], deltas[i], at[i] = e.Key, e.MemberID, e.Kind, string(d), e.Delta(), e.At
 	}
+	// The lock and the check of ErasedMembers: an erasure committing meanwhile waits.
+	erased, err := t.ErasedMembers(ctx, members)
+	if err != nil {
+		return err
+	}
+	for i := range members {
+		if erased[members[i]] {
+			keys[i] = "" // not kept
+		}
+	}
 	// Only the events recorded now count: a key seen before adds nothing. A member the
 	// copy does not hold yet gets a row of their points (its updated_at far in the past,
 	// so the member's announcement fills in the rest).
-	_, err := t.tx.Exec(ctx, `
+	_, err = t.tx.Exec(ctx, `
 		WITH added AS (
 			INSERT INTO member_events (event_key, member_id, at, kind, detail, delta)
 			SELECT k, m, a, kd, d::jsonb, p
 			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::timestamptz[]) AS x(k, m, kd, d, p, a)
-			WHERE NOT EXISTS (SELECT 1 FROM erased_members e WHERE e.member_id = x.m)
+			WHERE k <> ''
 			ON CONFLICT (event_key) DO NOTHING
 			RETURNING member_id, delta
 		), sums AS (
@@ -68,4 +91,54 @@ func (t Tx) KeepLoyaltyEvents(ctx context.Context, events []app.LoyaltyEvent) er
 		return fmt.Errorf("keep loyalty events: %w", err)
 	}
 	return nil
+}
+
+func (s *Store) Timeline(ctx context.Context, memberID string, after *app.TimelineCursor, limit int) ([]app.TimelineEntry, error) {
+	var at *time.Time
+	key := ""
+	if after != nil {
+		at, key = &after.At, after.Key
+	}
+	// Keys: e: a member event, h: a move of a case, n: a note (ids padded, so that the
+	// text order of one instant is stable).
+	rows, err := s.db.Pool.Query(ctx, `
+		SELECT at, kind, key, detail, case_id, team, action, from_status, to_status, note, by_whom FROM (
+			SELECT at, kind, 'e:' || event_key AS key, detail, '' AS case_id, '' AS team, '' AS action,
+				'' AS from_status, '' AS to_status, '' AS note, '' AS by_whom
+			FROM member_events WHERE member_id = $1
+			UNION ALL
+			SELECT h.at, 'case', 'h:' || lpad(h.id::text, 20, '0'), '{}'::jsonb, c.case_id::text, c.team, h.action,
+				h.from_status, h.to_status, h.note, h.by_whom
+			FROM case_history h JOIN cases c ON c.case_id = h.case_id WHERE c.member_id = $1
+			UNION ALL
+			SELECT n.at, 'note', 'n:' || lpad(n.id::text, 20, '0'), '{}'::jsonb, c.case_id::text, c.team, '',
+				'', '', n.text, n.by_whom
+			FROM case_notes n JOIN cases c ON c.case_id = n.case_id WHERE c.member_id = $1
+		) t
+		WHERE $2::timestamptz IS NULL OR (at, key) < ($2::timestamptz, $3::text)
+		ORDER BY at DESC, key DESC
+		LIMIT $4`, memberID, at, key, limit)
+	if err != nil {
+		return nil, fmt.Errorf("timeline: %w", err)
+	}
+	defer rows.Close()
+	var out []app.TimelineEntry
+	for rows.Next() {
+		var e app.TimelineEntry
+		var raw []byte
+		if err := rows.Scan(&e.At, &e.Kind, &e.Key, &raw, &e.CaseID, &e.Team, &e.Action, &e.FromStatus, &e.ToStatus, &e.Note, &e.By); err != nil {
+			return nil, fmt.Errorf("timeline: %w", err)
+		}
+		var d memberEventDetail
+		if err := json.Unmarshal(raw, &d); err != nil {
+			return nil, fmt.Errorf("timeline detail: %w", err)
+		}
+		e.Points, e.Reason, e.Reference, e.FromTier, e.ToTier = d.Points, d.Reason, d.Reference, d.FromTier, d.ToTier
+		if e.Kind == app.MemberResponse {
+			e.Response = &app.ResponseFacts{ResponseID: d.ResponseID, Score: d.Score, ScoreKind: d.ScoreKind, Comment: d.Comment,
+				Touchpoint: d.Touchpoint, StoreID: d.StoreID, TouchpointKey: d.TouchpointKey}
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
 }
