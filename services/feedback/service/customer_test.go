@@ -67,6 +67,11 @@ func TestCustomerOnCase(t *testing.T) {
 		t.Errorf("%d loyalty events kept, want 3 (credit, debit, tier)", n)
 	}
 
+	m := e.export(keyAdmin, member).GetData().GetFields()["member"].GetStructValue().AsMap()
+	if m["display_name"] != "Ada King" || m["email"] != "ada@example.com" || m["phone"] != "+49 30 1234" || m["points"] != float64(100) {
+		t.Errorf("export's member %v", m)
+	}
+
 	pc := e.waitCase(e.submit(1, withMember(phoneOnly)).GetResponseId())
 	r, err := e.client.GetCase(as(keyAlice), &feedbackv1.GetCaseRequest{CaseId: pc.GetCaseId()})
 	if err != nil || r.GetCase().GetCustomer().GetPreferredContact() != "phone" {

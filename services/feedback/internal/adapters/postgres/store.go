@@ -140,7 +140,9 @@ func (s *Store) MemberData(ctx context.Context, memberID string) (domain.MemberD
 			return err
 		}
 		var m domain.MemberCopy
-		switch err := tx.QueryRow(ctx, `SELECT tier, locale, updated_at FROM members WHERE member_id = $1`, memberID).Scan(&m.Tier, &m.Locale, &m.UpdatedAt); {
+		switch err := tx.QueryRow(ctx, `
+			SELECT tier, locale, updated_at, display_name, email, phone, points FROM members WHERE member_id = $1`, memberID).
+			Scan(&m.Tier, &m.Locale, &m.UpdatedAt, &m.DisplayName, &m.Email, &m.Phone, &m.Points); {
 		case err == nil:
 			d.Copy = &m
 		case !errors.Is(err, pgx.ErrNoRows):
