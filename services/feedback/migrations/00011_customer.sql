@@ -22,6 +22,14 @@ CREATE TABLE member_events (
 );
 CREATE INDEX member_events_member ON member_events (member_id, at DESC);
 
+-- The touchpoint reference of each response (pos:<store>:<transaction> names the
+-- purchase), shown on the response's case. Erasure deletes the member's.
+CREATE TABLE response_touchpoints (
+    response_id    text PRIMARY KEY,
+    touchpoint_key text NOT NULL
+);
+
 -- +goose Down
+DROP TABLE response_touchpoints;
 DROP TABLE member_events;
 ALTER TABLE members DROP COLUMN display_name, DROP COLUMN email, DROP COLUMN phone, DROP COLUMN points;

@@ -39,6 +39,21 @@ func TestCustomerTimeline(t *testing.T) {
 		t.Fatalf("note: %v", err)
 	}
 
+	// The case names the purchase behind it, for every role that reads cases.
+	got, err := e.client.GetCase(as(keyMarket), &feedbackv1.GetCaseRequest{CaseId: c.GetCaseId()})
+	if err != nil || got.GetCase().GetTouchpointKey() != "pos:s1:t9" || got.GetCase().GetStoreId() != "s1" ||
+		got.GetCase().GetTouchpoint() != r.GetTouchpoint() {
+		t.Errorf("the case's touchpoint: %v, %v", got.GetCase(), err)
+	}
+	anonymous := newResponse(1)
+	anonymous.MemberId, anonymous.TouchpointKey = "", "pos:s2:t1"
+	e.WaitHandled(events.ConsumerTimeline, e.publish(anonymous))
+	ac := e.waitCase(anonymous.GetResponseId())
+	if got, err := e.client.GetCase(as(keyAlice), &feedbackv1.GetCaseRequest{CaseId: ac.GetCaseId()}); err != nil ||
+		got.GetCase().GetTouchpointKey() != "pos:s2:t1" || got.GetCase().GetCustomer() != nil {
+		t.Errorf("a case without a member: %v, %v", got.GetCase(), err)
+	}
+
 	all := timeline(t, e, keyAlice, member, 100)
 	// Oldest first, the things that must be there in this order.
 	want := []func(*feedbackv1.TimelineEntry) bool{
@@ -98,7 +113,7 @@ func TestCustomerTimeline(t *testing.T) {
 			t.Errorf("paged entry %d %v, whole %v", i, paged[i], all[i])
 		}
 	}
-	_, err := e.client.GetCustomerTimeline(as(keyAlice), &feedbackv1.GetCustomerTimelineRequest{MemberId: member, PageToken: "bm90IGEgdG9rZW4"})
+	_, err = e.client.GetCustomerTimeline(as(keyAlice), &feedbackv1.GetCustomerTimelineRequest{MemberId: member, PageToken: "bm90IGEgdG9rZW4"})
 	testkit.WantCode(t, err, codes.InvalidArgument)
 
 	for _, key := range []string{keyMarket, keyAuditor} {
@@ -112,6 +127,9 @@ func TestCustomerTimeline(t *testing.T) {
 	e.WaitHandled(events.ConsumerTimeline, e.publish(late))
 	if left := timeline(t, e, keyAlice, member, 100); len(left) != 0 {
 		t.Errorf("the erased member's timeline holds %v", left)
+	}
+	if got, err := e.client.GetCase(as(keyAlice), &feedbackv1.GetCaseRequest{CaseId: c.GetCaseId()}); err != nil || got.GetCase().GetTouchpointKey() != "" {
+		t.Errorf("the erased member's case keeps its purchase: %v, %v", got.GetCase(), err)
 	}
 }
 

@@ -85,12 +85,15 @@ func (e MemberEvent) Delta() int64 {
 type CustomerStore interface {
 	// Customer returns the member as kept, nil when none is kept (unknown or erased).
 	Customer(ctx context.Context, memberID string) (*Customer, error)
+	// TouchpointKey returns the touchpoint reference of the response, "" when none is kept.
+	TouchpointKey(ctx context.Context, responseID string) (string, error)
 }
 
 // CustomerTx keeps the members' loyalty events and points.
 type CustomerTx interface {
 	// KeepMemberEvents records the events not recorded yet (member_events) and adds
-	// their points to the members' running totals; an erased member's are not kept.
+	// their points to the members' running totals, and keeps the responses' touchpoint
+	// references (also of responses without a member); an erased member's are not kept.
 	KeepMemberEvents(ctx context.Context, events []MemberEvent) error
 }
 
@@ -102,7 +105,7 @@ type KeepMemberEvents struct{ store Store }
 func (h KeepMemberEvents) Handle(ctx context.Context, events []MemberEvent) error {
 	kept := events[:0:0]
 	for _, e := range events {
-		if e.MemberID != "" && e.Key != "" {
+		if e.Key != "" && (e.MemberID != "" || e.Response != nil) {
 			kept = append(kept, e)
 		}
 	}

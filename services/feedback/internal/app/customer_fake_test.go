@@ -12,6 +12,8 @@ import (
 
 func (s *fakeStore) Customer(context.Context, string) (*app.Customer, error) { return nil, nil }
 
+func (s *fakeStore) TouchpointKey(context.Context, string) (string, error) { return "", nil }
+
 func (t *fakeTx) KeepMemberEvents(context.Context, []app.MemberEvent) error { return nil }
 
 func TestPreferredContact(t *testing.T) {

@@ -138,6 +138,7 @@ func Case(v app.CaseView) *feedbackv1.Case {
 		ReferralCode:   v.ReferralCode,
 	}
 	caseLifecycle(out, v)
+	out.TouchpointKey = v.TouchpointKey
 	if cu := v.Customer; cu != nil {
 		out.Customer = &feedbackv1.CaseCustomer{
 			DisplayName: cu.DisplayName, Email: cu.Email, Phone: cu.Phone, PreferredContact: cu.PreferredContact(),

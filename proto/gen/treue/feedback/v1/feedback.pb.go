@@ -91,7 +91,11 @@ type Case struct {
 	FollowUpSolved string `protobuf:"bytes,45,opt,name=follow_up_solved,json=followUpSolved,proto3" json:"follow_up_solved,omitempty"`
 	// Field 60 is what the agent needs to reach the customer (GetCase only, and only for
 	// the roles service_agent and admin; empty for others and for an erased member).
-	Customer      *CaseCustomer `protobuf:"bytes,60,opt,name=customer,proto3" json:"customer,omitempty"`
+	Customer *CaseCustomer `protobuf:"bytes,60,opt,name=customer,proto3" json:"customer,omitempty"`
+	// the reference of the touchpoint behind the case's response (GetCase only):
+	// pos:<store>:<transaction> names the purchase; empty when the survey named none or
+	// the member was erased.
+	TouchpointKey string `protobuf:"bytes,61,opt,name=touchpoint_key,json=touchpointKey,proto3" json:"touchpoint_key,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -432,6 +436,13 @@ func (x *Case) GetCustomer() *CaseCustomer {
 		return x.Customer
 	}
 	return nil
+}
+
+func (x *Case) GetTouchpointKey() string {
+	if x != nil {
+		return x.TouchpointKey
+	}
+	return ""
 }
 
 // CaseCustomer is the member behind a case as the feedback service last heard of them
@@ -2305,7 +2316,7 @@ var File_treue_feedback_v1_feedback_proto protoreflect.FileDescriptor
 
 const file_treue_feedback_v1_feedback_proto_rawDesc = "" +
 	"\n" +
-	" treue/feedback/v1/feedback.proto\x12\x11treue.feedback.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18treue/auth/v1/auth.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1etreue/feedback/v1/events.proto\"\x83\x10\n" +
+	" treue/feedback/v1/feedback.proto\x12\x11treue.feedback.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18treue/auth/v1/auth.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1etreue/feedback/v1/events.proto\"\xaa\x10\n" +
 	"\x04Case\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12/\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1b.treue.feedback.v1.CaseKindR\x04kind\x12\x12\n" +
@@ -2361,7 +2372,8 @@ const file_treue_feedback_v1_feedback_proto_rawDesc = "" +
 	"\x14follow_up_score_kind\x18+ \x01(\x0e2\x1a.treue.common.v1.ScoreKindR\x11followUpScoreKind\x12M\n" +
 	"\x15follow_up_received_at\x18, \x01(\v2\x1a.google.protobuf.TimestampR\x12followUpReceivedAt\x12(\n" +
 	"\x10follow_up_solved\x18- \x01(\tR\x0efollowUpSolved\x12;\n" +
-	"\bcustomer\x18< \x01(\v2\x1f.treue.feedback.v1.CaseCustomerR\bcustomer\"\xce\x01\n" +
+	"\bcustomer\x18< \x01(\v2\x1f.treue.feedback.v1.CaseCustomerR\bcustomer\x12%\n" +
+	"\x0etouchpoint_key\x18= \x01(\tR\rtouchpointKey\"\xce\x01\n" +
 	"\fCaseCustomer\x12!\n" +
 	"\fdisplay_name\x18\x01 \x01(\tR\vdisplayName\x12\x14\n" +
 	"\x05email\x18\x02 \x01(\tR\x05email\x12\x14\n" +

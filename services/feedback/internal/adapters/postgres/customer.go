@@ -64,9 +64,24 @@ func (t Tx) KeepMemberEvents(ctx context.Context, events []app.MemberEvent) erro
 	if err != nil {
 		return err
 	}
-	for i := range members {
-		if erased[members[i]] {
+	var responses, touchpoints []string
+	for i, e := range events {
+		if erased[e.MemberID] {
 			keys[i] = "" // not kept
+			continue
+		}
+		if r := e.Response; r != nil && r.TouchpointKey != "" {
+			responses, touchpoints = append(responses, r.ResponseID), append(touchpoints, r.TouchpointKey)
+		}
+		if e.MemberID == "" {
+			keys[i] = "" // a response without a member: only its touchpoint
+		}
+	}
+	if len(responses) > 0 {
+		if _, err := t.tx.Exec(ctx, `
+			INSERT INTO response_touchpoints (response_id, touchpoint_key)
+			SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING`, responses, touchpoints); err != nil {
+			return fmt.Errorf("keep touchpoints: %w", err)
 		}
 	}
 	// Only the events recorded now count: a key seen before adds nothing. A member the
@@ -141,4 +156,16 @@ func (s *Store) Timeline(ctx context.Context, memberID string, after *app.Timeli
 		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+func (s *Store) TouchpointKey(ctx context.Context, responseID string) (string, error) {
+	var key string
+	err := s.db.Pool.QueryRow(ctx, `SELECT touchpoint_key FROM response_touchpoints WHERE response_id = $1`, responseID).Scan(&key)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("touchpoint key: %w", err)
+	}
+	return key, nil
 }

@@ -216,6 +216,10 @@ func (t Tx) EraseMembers(ctx context.Context, memberIDs []string, at time.Time) 
 			ON CONFLICT DO NOTHING
 		), forgotten AS (
 			DELETE FROM members WHERE member_id = ANY($1::text[])
+		), touchpoints AS (
+			DELETE FROM response_touchpoints WHERE response_id IN (
+				SELECT response_id FROM cases WHERE member_id = ANY($1::text[])
+				UNION SELECT detail->>'response_id' FROM member_events WHERE member_id = ANY($1::text[]) AND kind = 'response')
 		), loyalty AS (
 			DELETE FROM member_events WHERE member_id = ANY($1::text[])
 		), theirs AS (
