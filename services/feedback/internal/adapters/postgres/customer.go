@@ -99,7 +99,7 @@ func (t Tx) KeepMemberEvents(ctx context.Context, events []app.MemberEvent) erro
 			SELECT member_id, sum(delta)::bigint AS delta FROM added GROUP BY member_id HAVING sum(delta) <> 0
 		)
 		INSERT INTO members AS k (member_id, updated_at, points)
-		SELECT member_id, '-infinity', delta FROM sums
+		SELECT member_id, '-infinity', delta FROM sums ORDER BY member_id -- the order UpsertMembers takes rows in
 		ON CONFLICT (member_id) DO UPDATE SET points = k.points + EXCLUDED.points`,
 		keys, members, kinds, details, deltas, at)
 	if err != nil {
