@@ -29,6 +29,10 @@ func TestContract(t *testing.T) {
 	consumes := append(slices.Clone(want), "treue.ledger.v1.MemberEnrolled", "treue.ledger.v1.MemberEnrolled",
 		"treue.ledger.v1.MemberErased", "treue.ledger.v1.MemberErased", "treue.ledger.v1.MemberErased",
 		"treue.ledger.v1.MemberTierChanged", "treue.ledger.v1.MemberUpdated", "treue.ledger.v1.MemberUpdated",
+		// the customer's points and loyalty events (feedback-points).
+		"treue.ledger.v1.PointsCredited", "treue.ledger.v1.PointsDebited", "treue.ledger.v1.MemberTierChanged",
+		// the responses for the timeline (feedback-timeline).
+		"treue.survey.v1.ResponseSubmitted",
 		"treue.survey.v1.ResponseSubmitted", "treue.survey.v1.ResponseSubmitted")
 	slices.Sort(consumes)
 	if got := testkit.EventTypes(c.Consumes); !slices.Equal(got, consumes) {

@@ -69,7 +69,7 @@ func TestMemberTimeZone(t *testing.T) {
 	testkit.Eventually(t, 10*time.Second, "the update announced", func() bool {
 		evs := published[*ledgerv1.MemberUpdated](e)
 		return len(evs) == 1 && evs[0].GetMemberId() == m && evs[0].GetTimeZone() == "America/New_York" &&
-			evs[0].GetEmail() == "zoe@example.com" && evs[0].GetPhone() == "+491701234567" &&
+			evs[0].GetEmail() == "zoe@example.com" && evs[0].GetPhone() == "+491701234567" && evs[0].GetDisplayName() == "Zoe" &&
 			slices.Equal(evs[0].GetTags(), []string{"vip"}) && evs[0].GetTier() != "" && evs[0].GetUpdatedAt() != nil
 	})
 	// Cleared with an empty zone.

@@ -33,6 +33,7 @@ type Commands struct {
 type LoopCommands struct {
 	KeepReferralCodes   KeepReferralCodes
 	ForgetReferralCodes ForgetReferralCodes
+	KeepMemberEvents    KeepMemberEvents
 }
 
 // Queries read it.
@@ -41,6 +42,8 @@ type Queries struct {
 	GetCase      GetCase
 	ExportMember ExportMember
 	CountOverdue CountOverdue
+	// GetCustomerTimeline is the member's timeline (get_customer_timeline.go).
+	GetCustomerTimeline GetCustomerTimeline
 	RoutingQueries
 	OrgQueries
 	Hooks HookQueries // set by the service (NewHooks)
@@ -79,17 +82,18 @@ func New(d Deps) (*Application, error) {
 			EraseMembers:      EraseMembers{store: d.Store, clock: d.Clock},
 			RoutingCommands:   routingCommands,
 			OrgCommands:       org,
-			Loop:              LoopCommands{KeepReferralCodes{d.Store}, ForgetReferralCodes{d.Store}},
+			Loop:              LoopCommands{KeepReferralCodes{d.Store}, ForgetReferralCodes{d.Store}, KeepMemberEvents{d.Store}},
 			TopicCommands:     topicCommands,
 		},
 		Queries: Queries{
-			ListCases:      ListCases{store: d.Store, clock: d.Clock},
-			GetCase:        GetCase{store: d.Store, clock: d.Clock},
-			ExportMember:   ExportMember{store: d.Store},
-			CountOverdue:   CountOverdue{store: d.Store, clock: d.Clock},
-			RoutingQueries: routingQueries,
-			OrgQueries:     orgQueries,
-			TopicQueries:   topicQueries,
+			ListCases:           ListCases{store: d.Store, clock: d.Clock},
+			GetCase:             GetCase{store: d.Store, clock: d.Clock},
+			ExportMember:        ExportMember{store: d.Store},
+			CountOverdue:        CountOverdue{store: d.Store, clock: d.Clock},
+			GetCustomerTimeline: GetCustomerTimeline{store: d.Store},
+			RoutingQueries:      routingQueries,
+			OrgQueries:          orgQueries,
+			TopicQueries:        topicQueries,
 		},
 	}, nil
 }

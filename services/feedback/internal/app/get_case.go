@@ -28,6 +28,14 @@ func (h GetCase) Handle(ctx context.Context, id string, a Actor) (CaseView, erro
 	if v.Notes, err = h.store.Notes(ctx, id); err != nil {
 		return CaseView{}, err
 	}
+	if v.TouchpointKey, err = h.store.TouchpointKey(ctx, v.ResponseID); err != nil {
+		return CaseView{}, err
+	}
+	if v.MemberID != "" && a.MaySeeCustomer() {
+		if v.Customer, err = h.store.Customer(ctx, v.MemberID); err != nil {
+			return CaseView{}, err
+		}
+	}
 	views := []CaseView{v}
 	return views[0], withLoop(ctx, h.store, views)
 }

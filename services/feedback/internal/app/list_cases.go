@@ -36,6 +36,10 @@ type CaseView struct {
 	// survey sent when the case was resolved, nil until it arrives.
 	ReferralCode string
 	FollowUp     *domain.FollowUp
+	// Customer is the member behind the case (GetCase, for roles that may see it).
+	Customer *Customer
+	// TouchpointKey is the reference of the touchpoint behind the response (GetCase).
+	TouchpointKey string
 }
 
 // CasePage is one page of cases and where the next one starts (nil at the end).

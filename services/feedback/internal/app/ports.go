@@ -13,6 +13,8 @@ type Store interface {
 	OrgStore
 	HookStore
 	LoopStore
+	CustomerStore
+	TimelineStore
 	// InTx runs fn in the transaction ctx carries (an event batch's, which also holds the
 	// batch's inbox rows), or else in a new one that commits when fn returns nil and
 	// rolls back otherwise.
@@ -35,6 +37,7 @@ type Tx interface {
 	OrgTx
 	HookTx
 	LoopTx
+	CustomerTx
 	// ActiveRules returns the routing rules that are active now.
 	ActiveRules(ctx context.Context) ([]domain.Rule, error)
 	// ErasedMembers returns which of the members were erased. From this call until the

@@ -67,6 +67,8 @@ type MemberFacts struct {
 	Tier      string
 	Locale    string
 	UpdatedAt time.Time
+	// DisplayName, Email and Phone: an empty one keeps the one kept (customer.go).
+	DisplayName, Email, Phone string
 }
 
 // RoutingCommands change routing rules.

@@ -139,6 +139,13 @@ func Case(v app.CaseView) *feedbackv1.Case {
 		Topics:         c.Topics,
 	}
 	caseLifecycle(out, v)
+	out.TouchpointKey = v.TouchpointKey
+	if cu := v.Customer; cu != nil {
+		out.Customer = &feedbackv1.CaseCustomer{
+			DisplayName: cu.DisplayName, Email: cu.Email, Phone: cu.Phone, PreferredContact: cu.PreferredContact(),
+			Tier: cu.Tier, Points: cu.Points, Locale: cu.Locale,
+		}
+	}
 	if f := v.FollowUp; f != nil {
 		out.FollowUpResponseId, out.FollowUpScore, out.FollowUpScoreKind = f.ResponseID, int32(f.Score), scoreKinds.Proto(f.ScoreKind)
 		out.FollowUpReceivedAt, out.FollowUpSolved = timestamppb.New(f.ReceivedAt), f.Solved

@@ -10,7 +10,7 @@ import (
 
 // Export is a member's export as the JSON of ExportMemberResponse.data. It has a key
 // only for what is held: "cases" (the member's cases, with their comments, outcomes and
-// notes), "member" (the tier and locale routing keeps) and "erased_at"; nothing for a
+// notes), "member" (the tier and locale routing keeps, the name, email, phone and points a case shows) and "erased_at"; nothing for a
 // member the service does not know.
 func Export(e domain.MemberData) (*structpb.Struct, error) {
 	data := map[string]any{}
@@ -22,7 +22,8 @@ func Export(e domain.MemberData) (*structpb.Struct, error) {
 		data["cases"] = cases
 	}
 	if e.Copy != nil {
-		data["member"] = map[string]any{"tier": e.Copy.Tier, "locale": e.Copy.Locale, "updated_at": exportedTime(e.Copy.UpdatedAt)}
+		data["member"] = map[string]any{"tier": e.Copy.Tier, "locale": e.Copy.Locale, "updated_at": exportedTime(e.Copy.UpdatedAt),
+			"display_name": e.Copy.DisplayName, "email": e.Copy.Email, "phone": e.Copy.Phone, "points": e.Copy.Points}
 	}
 	if !e.ErasedAt.IsZero() {
 		data["erased_at"] = exportedTime(e.ErasedAt)

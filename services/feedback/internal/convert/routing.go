@@ -113,12 +113,14 @@ func DryRunResponse(res app.DryRunResult) *feedbackv1.DryRunResponse {
 
 // MemberEnrolled, MemberUpdated and MemberTierChanged return what routing keeps of a member.
 func MemberEnrolled(m *ledgerv1.MemberEnrolled) app.MemberFacts {
-	return app.MemberFacts{MemberID: m.GetMemberId(), Tier: m.GetTier(), Locale: m.GetLocale(), UpdatedAt: timeOrZero(m.GetEnrolledAt())}
+	return app.MemberFacts{MemberID: m.GetMemberId(), Tier: m.GetTier(), Locale: m.GetLocale(), UpdatedAt: timeOrZero(m.GetEnrolledAt()),
+		DisplayName: m.GetDisplayName(), Email: m.GetEmail(), Phone: m.GetPhone()}
 }
 
 // MemberUpdated: see MemberEnrolled.
 func MemberUpdated(m *ledgerv1.MemberUpdated) app.MemberFacts {
-	return app.MemberFacts{MemberID: m.GetMemberId(), Tier: m.GetTier(), Locale: m.GetLocale(), UpdatedAt: timeOrZero(m.GetUpdatedAt())}
+	return app.MemberFacts{MemberID: m.GetMemberId(), Tier: m.GetTier(), Locale: m.GetLocale(), UpdatedAt: timeOrZero(m.GetUpdatedAt()),
+		DisplayName: m.GetDisplayName(), Email: m.GetEmail(), Phone: m.GetPhone()}
 }
 
 // MemberTierChanged: see MemberEnrolled.

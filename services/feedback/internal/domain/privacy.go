@@ -14,10 +14,13 @@ type MemberData struct {
 	Copy *MemberCopy
 }
 
-// MemberCopy is what routing keeps of a member: their tier and locale.
+// MemberCopy is what the service keeps of a member: their tier and locale (routing),
+// their name, email and phone and the points it heard of (the customer on a case).
 type MemberCopy struct {
-	Tier, Locale string
-	UpdatedAt    time.Time
+	Tier, Locale              string
+	UpdatedAt                 time.Time
+	DisplayName, Email, Phone string
+	Points                    int64
 }
 
 // Anonymise removes from c what could identify its member: the member id, their comment

@@ -47,6 +47,7 @@ func Event(e domain.Event) (proto.Message, error) {
 		return &ledgerv1.MemberUpdated{
 			MemberId: e.MemberID, Email: e.Email, Phone: e.Phone, Locale: e.Locale, TimeZone: e.TimeZone,
 			Tags: e.Tags, Tier: e.Tier, UpdatedAt: Timestamp(e.UpdatedAt), ReferralCode: e.ReferralCode,
+			DisplayName: e.DisplayName,
 		}, nil
 	case domain.PurchaseMatched:
 		p := e.Purchase

@@ -27,6 +27,8 @@ type MemberUpdated struct {
 	UpdatedAt time.Time
 	// ReferralCode is the member's referral code.
 	ReferralCode string
+	// DisplayName is the member's display name.
+	DisplayName string
 }
 
 // MemberUpdatedOf is the MemberUpdated event of a profile as it is at at.
@@ -38,6 +40,7 @@ func MemberUpdatedOf(p Profile, at time.Time) MemberUpdated {
 	return MemberUpdated{
 		MemberID: p.Member.ID, Email: email, Phone: p.IdentifierOf(IdentifierPhone), Locale: p.Member.Locale,
 		TimeZone: p.Member.TimeZone, Tags: p.Tags, Tier: p.Member.Tier, UpdatedAt: at, ReferralCode: p.Member.ReferralCode,
+		DisplayName: p.Member.DisplayName,
 	}
 }
 

@@ -90,7 +90,14 @@ type Case struct {
 	// the answer to "Is your problem solved?": "yes", "no", or empty.
 	FollowUpSolved string `protobuf:"bytes,45,opt,name=follow_up_solved,json=followUpSolved,proto3" json:"follow_up_solved,omitempty"`
 	// the topics of the comment (TopicService's taxonomy) when the case was opened.
-	Topics        []string `protobuf:"bytes,50,rep,name=topics,proto3" json:"topics,omitempty"`
+	Topics []string `protobuf:"bytes,50,rep,name=topics,proto3" json:"topics,omitempty"`
+	// Field 60 is what the agent needs to reach the customer (GetCase only, and only for
+	// the roles service_agent and admin; empty for others and for an erased member).
+	Customer *CaseCustomer `protobuf:"bytes,60,opt,name=customer,proto3" json:"customer,omitempty"`
+	// the reference of the touchpoint behind the case's response (GetCase only):
+	// pos:<store>:<transaction> names the purchase; empty when the survey named none or
+	// the member was erased.
+	TouchpointKey string `protobuf:"bytes,61,opt,name=touchpoint_key,json=touchpointKey,proto3" json:"touchpoint_key,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -433,6 +440,117 @@ func (x *Case) GetTopics() []string {
 	return nil
 }
 
+func (x *Case) GetCustomer() *CaseCustomer {
+	if x != nil {
+		return x.Customer
+	}
+	return nil
+}
+
+func (x *Case) GetTouchpointKey() string {
+	if x != nil {
+		return x.TouchpointKey
+	}
+	return ""
+}
+
+// CaseCustomer is the member behind a case as the feedback service last heard of them
+// from the ledger.
+type CaseCustomer struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	DisplayName string                 `protobuf:"bytes,1,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	Email       string                 `protobuf:"bytes,2,opt,name=email,proto3" json:"email,omitempty"`
+	Phone       string                 `protobuf:"bytes,3,opt,name=phone,proto3" json:"phone,omitempty"`
+	// "email" when the member has an email address, else "phone", else empty.
+	PreferredContact string `protobuf:"bytes,4,opt,name=preferred_contact,json=preferredContact,proto3" json:"preferred_contact,omitempty"`
+	Tier             string `protobuf:"bytes,5,opt,name=tier,proto3" json:"tier,omitempty"`
+	// the member's available points as the feedback service last heard them (the sum of
+	// ledger.points.credited and .debited it consumed); the ledger's balance is the truth.
+	Points        int64  `protobuf:"varint,6,opt,name=points,proto3" json:"points,omitempty"`
+	Locale        string `protobuf:"bytes,7,opt,name=locale,proto3" json:"locale,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaseCustomer) Reset() {
+	*x = CaseCustomer{}
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseCustomer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseCustomer) ProtoMessage() {}
+
+func (x *CaseCustomer) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseCustomer.ProtoReflect.Descriptor instead.
+func (*CaseCustomer) Descriptor() ([]byte, []int) {
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *CaseCustomer) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *CaseCustomer) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+func (x *CaseCustomer) GetPhone() string {
+	if x != nil {
+		return x.Phone
+	}
+	return ""
+}
+
+func (x *CaseCustomer) GetPreferredContact() string {
+	if x != nil {
+		return x.PreferredContact
+	}
+	return ""
+}
+
+func (x *CaseCustomer) GetTier() string {
+	if x != nil {
+		return x.Tier
+	}
+	return ""
+}
+
+func (x *CaseCustomer) GetPoints() int64 {
+	if x != nil {
+		return x.Points
+	}
+	return 0
+}
+
+func (x *CaseCustomer) GetLocale() string {
+	if x != nil {
+		return x.Locale
+	}
+	return ""
+}
+
 type CaseHistoryEntry struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// open, acknowledge, contact, wait, resume, resolve, close, reopen, reassign, merge,
@@ -449,7 +567,7 @@ type CaseHistoryEntry struct {
 
 func (x *CaseHistoryEntry) Reset() {
 	*x = CaseHistoryEntry{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[1]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -461,7 +579,7 @@ func (x *CaseHistoryEntry) String() string {
 func (*CaseHistoryEntry) ProtoMessage() {}
 
 func (x *CaseHistoryEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[1]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -474,7 +592,7 @@ func (x *CaseHistoryEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseHistoryEntry.ProtoReflect.Descriptor instead.
 func (*CaseHistoryEntry) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{1}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *CaseHistoryEntry) GetAction() string {
@@ -531,7 +649,7 @@ type CaseNote struct {
 
 func (x *CaseNote) Reset() {
 	*x = CaseNote{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[2]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -543,7 +661,7 @@ func (x *CaseNote) String() string {
 func (*CaseNote) ProtoMessage() {}
 
 func (x *CaseNote) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[2]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -556,7 +674,7 @@ func (x *CaseNote) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseNote.ProtoReflect.Descriptor instead.
 func (*CaseNote) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{2}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *CaseNote) GetNoteId() int64 {
@@ -607,7 +725,7 @@ type ListCasesRequest struct {
 
 func (x *ListCasesRequest) Reset() {
 	*x = ListCasesRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[3]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -619,7 +737,7 @@ func (x *ListCasesRequest) String() string {
 func (*ListCasesRequest) ProtoMessage() {}
 
 func (x *ListCasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[3]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -632,7 +750,7 @@ func (x *ListCasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCasesRequest.ProtoReflect.Descriptor instead.
 func (*ListCasesRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{3}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ListCasesRequest) GetTeam() string {
@@ -694,7 +812,7 @@ type ListCasesResponse struct {
 
 func (x *ListCasesResponse) Reset() {
 	*x = ListCasesResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[4]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -706,7 +824,7 @@ func (x *ListCasesResponse) String() string {
 func (*ListCasesResponse) ProtoMessage() {}
 
 func (x *ListCasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[4]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -719,7 +837,7 @@ func (x *ListCasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCasesResponse.ProtoReflect.Descriptor instead.
 func (*ListCasesResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{4}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ListCasesResponse) GetCases() []*Case {
@@ -736,6 +854,332 @@ func (x *ListCasesResponse) GetNextPageToken() string {
 	return ""
 }
 
+type GetCustomerTimelineRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MemberId      string                 `protobuf:"bytes,1,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	PageSize      int32                  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string                 `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCustomerTimelineRequest) Reset() {
+	*x = GetCustomerTimelineRequest{}
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCustomerTimelineRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCustomerTimelineRequest) ProtoMessage() {}
+
+func (x *GetCustomerTimelineRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCustomerTimelineRequest.ProtoReflect.Descriptor instead.
+func (*GetCustomerTimelineRequest) Descriptor() ([]byte, []int) {
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *GetCustomerTimelineRequest) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *GetCustomerTimelineRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *GetCustomerTimelineRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type GetCustomerTimelineResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// newest first.
+	Entries []*TimelineEntry `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	// empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCustomerTimelineResponse) Reset() {
+	*x = GetCustomerTimelineResponse{}
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCustomerTimelineResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCustomerTimelineResponse) ProtoMessage() {}
+
+func (x *GetCustomerTimelineResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCustomerTimelineResponse.ProtoReflect.Descriptor instead.
+func (*GetCustomerTimelineResponse) Descriptor() ([]byte, []int) {
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *GetCustomerTimelineResponse) GetEntries() []*TimelineEntry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
+func (x *GetCustomerTimelineResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// TimelineEntry is one thing in a member's timeline; which fields are set depends on kind.
+type TimelineEntry struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	At    *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=at,proto3" json:"at,omitempty"`
+	// response, case (a move of a case: action, from_status, to_status), note,
+	// points_credited, points_debited, tier_changed.
+	Kind string `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	// response: the answer.
+	ResponseId string        `protobuf:"bytes,3,opt,name=response_id,json=responseId,proto3" json:"response_id,omitempty"`
+	Score      int32         `protobuf:"varint,4,opt,name=score,proto3" json:"score,omitempty"`
+	ScoreKind  v1.ScoreKind  `protobuf:"varint,5,opt,name=score_kind,json=scoreKind,proto3,enum=treue.common.v1.ScoreKind" json:"score_kind,omitempty"`
+	Comment    string        `protobuf:"bytes,6,opt,name=comment,proto3" json:"comment,omitempty"`
+	Touchpoint v1.Touchpoint `protobuf:"varint,7,opt,name=touchpoint,proto3,enum=treue.common.v1.Touchpoint" json:"touchpoint,omitempty"`
+	StoreId    string        `protobuf:"bytes,8,opt,name=store_id,json=storeId,proto3" json:"store_id,omitempty"`
+	// the touchpoint's reference (pos:<store>:<transaction> names a purchase).
+	TouchpointKey string `protobuf:"bytes,9,opt,name=touchpoint_key,json=touchpointKey,proto3" json:"touchpoint_key,omitempty"`
+	// case, note: the case, its team, and who did it.
+	CaseId     string     `protobuf:"bytes,10,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	Team       string     `protobuf:"bytes,11,opt,name=team,proto3" json:"team,omitempty"`
+	Action     string     `protobuf:"bytes,12,opt,name=action,proto3" json:"action,omitempty"`
+	FromStatus CaseStatus `protobuf:"varint,13,opt,name=from_status,json=fromStatus,proto3,enum=treue.feedback.v1.CaseStatus" json:"from_status,omitempty"`
+	ToStatus   CaseStatus `protobuf:"varint,14,opt,name=to_status,json=toStatus,proto3,enum=treue.feedback.v1.CaseStatus" json:"to_status,omitempty"`
+	Note       string     `protobuf:"bytes,15,opt,name=note,proto3" json:"note,omitempty"`
+	By         string     `protobuf:"bytes,16,opt,name=by,proto3" json:"by,omitempty"`
+	// points_credited, points_debited: how many, why, and the ledger's reference.
+	Points    int64  `protobuf:"varint,17,opt,name=points,proto3" json:"points,omitempty"`
+	Reason    string `protobuf:"bytes,18,opt,name=reason,proto3" json:"reason,omitempty"`
+	Reference string `protobuf:"bytes,19,opt,name=reference,proto3" json:"reference,omitempty"`
+	// tier_changed.
+	FromTier      string `protobuf:"bytes,20,opt,name=from_tier,json=fromTier,proto3" json:"from_tier,omitempty"`
+	ToTier        string `protobuf:"bytes,21,opt,name=to_tier,json=toTier,proto3" json:"to_tier,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TimelineEntry) Reset() {
+	*x = TimelineEntry{}
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TimelineEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TimelineEntry) ProtoMessage() {}
+
+func (x *TimelineEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TimelineEntry.ProtoReflect.Descriptor instead.
+func (*TimelineEntry) Descriptor() ([]byte, []int) {
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *TimelineEntry) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+func (x *TimelineEntry) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *TimelineEntry) GetResponseId() string {
+	if x != nil {
+		return x.ResponseId
+	}
+	return ""
+}
+
+func (x *TimelineEntry) GetScore() int32 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *TimelineEntry) GetScoreKind() v1.ScoreKind {
+	if x != nil {
+		return x.ScoreKind
+	}
+	return v1.ScoreKind(0)
+}
+
+func (x *TimelineEntry) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+func (x *TimelineEntry) GetTouchpoint() v1.Touchpoint {
+	if x != nil {
+		return x.Touchpoint
+	}
+	return v1.Touchpoint(0)
+}
+
+func (x *TimelineEntry) GetStoreId() string {
+	if x != nil {
+		return x.StoreId
+	}
+	return ""
+}
+
+func (x *TimelineEntry) GetTouchpointKey() string {
+	if x != nil {
+		return x.TouchpointKey
+	}
+	return ""
+}
+
+func (x *TimelineEntry) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *TimelineEntry) GetTeam() string {
+	if x != nil {
+		return x.Team
+	}
+	return ""
+}
+
+func (x *TimelineEntry) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+func (x *TimelineEntry) GetFromStatus() CaseStatus {
+	if x != nil {
+		return x.FromStatus
+	}
+	return CaseStatus_CASE_STATUS_UNSPECIFIED
+}
+
+func (x *TimelineEntry) GetToStatus() CaseStatus {
+	if x != nil {
+		return x.ToStatus
+	}
+	return CaseStatus_CASE_STATUS_UNSPECIFIED
+}
+
+func (x *TimelineEntry) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *TimelineEntry) GetBy() string {
+	if x != nil {
+		return x.By
+	}
+	return ""
+}
+
+func (x *TimelineEntry) GetPoints() int64 {
+	if x != nil {
+		return x.Points
+	}
+	return 0
+}
+
+func (x *TimelineEntry) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *TimelineEntry) GetReference() string {
+	if x != nil {
+		return x.Reference
+	}
+	return ""
+}
+
+func (x *TimelineEntry) GetFromTier() string {
+	if x != nil {
+		return x.FromTier
+	}
+	return ""
+}
+
+func (x *TimelineEntry) GetToTier() string {
+	if x != nil {
+		return x.ToTier
+	}
+	return ""
+}
+
 type GetCaseRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
@@ -745,7 +1189,7 @@ type GetCaseRequest struct {
 
 func (x *GetCaseRequest) Reset() {
 	*x = GetCaseRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[5]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -757,7 +1201,7 @@ func (x *GetCaseRequest) String() string {
 func (*GetCaseRequest) ProtoMessage() {}
 
 func (x *GetCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[5]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -770,7 +1214,7 @@ func (x *GetCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCaseRequest.ProtoReflect.Descriptor instead.
 func (*GetCaseRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{5}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetCaseRequest) GetCaseId() string {
@@ -789,7 +1233,7 @@ type GetCaseResponse struct {
 
 func (x *GetCaseResponse) Reset() {
 	*x = GetCaseResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[6]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -801,7 +1245,7 @@ func (x *GetCaseResponse) String() string {
 func (*GetCaseResponse) ProtoMessage() {}
 
 func (x *GetCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[6]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -814,7 +1258,7 @@ func (x *GetCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCaseResponse.ProtoReflect.Descriptor instead.
 func (*GetCaseResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{6}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetCaseResponse) GetCase() *Case {
@@ -843,7 +1287,7 @@ type ResolveCaseRequest struct {
 
 func (x *ResolveCaseRequest) Reset() {
 	*x = ResolveCaseRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[7]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -855,7 +1299,7 @@ func (x *ResolveCaseRequest) String() string {
 func (*ResolveCaseRequest) ProtoMessage() {}
 
 func (x *ResolveCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[7]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -868,7 +1312,7 @@ func (x *ResolveCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveCaseRequest.ProtoReflect.Descriptor instead.
 func (*ResolveCaseRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{7}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ResolveCaseRequest) GetCaseId() string {
@@ -922,7 +1366,7 @@ type ResolveCaseResponse struct {
 
 func (x *ResolveCaseResponse) Reset() {
 	*x = ResolveCaseResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[8]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -934,7 +1378,7 @@ func (x *ResolveCaseResponse) String() string {
 func (*ResolveCaseResponse) ProtoMessage() {}
 
 func (x *ResolveCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[8]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -947,7 +1391,7 @@ func (x *ResolveCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveCaseResponse.ProtoReflect.Descriptor instead.
 func (*ResolveCaseResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{8}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ResolveCaseResponse) GetCase() *Case {
@@ -967,7 +1411,7 @@ type AcknowledgeCaseRequest struct {
 
 func (x *AcknowledgeCaseRequest) Reset() {
 	*x = AcknowledgeCaseRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[9]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -979,7 +1423,7 @@ func (x *AcknowledgeCaseRequest) String() string {
 func (*AcknowledgeCaseRequest) ProtoMessage() {}
 
 func (x *AcknowledgeCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[9]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -992,7 +1436,7 @@ func (x *AcknowledgeCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcknowledgeCaseRequest.ProtoReflect.Descriptor instead.
 func (*AcknowledgeCaseRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{9}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *AcknowledgeCaseRequest) GetCaseId() string {
@@ -1018,7 +1462,7 @@ type AcknowledgeCaseResponse struct {
 
 func (x *AcknowledgeCaseResponse) Reset() {
 	*x = AcknowledgeCaseResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[10]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1030,7 +1474,7 @@ func (x *AcknowledgeCaseResponse) String() string {
 func (*AcknowledgeCaseResponse) ProtoMessage() {}
 
 func (x *AcknowledgeCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[10]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1043,7 +1487,7 @@ func (x *AcknowledgeCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcknowledgeCaseResponse.ProtoReflect.Descriptor instead.
 func (*AcknowledgeCaseResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{10}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *AcknowledgeCaseResponse) GetCase() *Case {
@@ -1063,7 +1507,7 @@ type RecordContactRequest struct {
 
 func (x *RecordContactRequest) Reset() {
 	*x = RecordContactRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[11]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1075,7 +1519,7 @@ func (x *RecordContactRequest) String() string {
 func (*RecordContactRequest) ProtoMessage() {}
 
 func (x *RecordContactRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[11]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1088,7 +1532,7 @@ func (x *RecordContactRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordContactRequest.ProtoReflect.Descriptor instead.
 func (*RecordContactRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{11}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RecordContactRequest) GetCaseId() string {
@@ -1114,7 +1558,7 @@ type RecordContactResponse struct {
 
 func (x *RecordContactResponse) Reset() {
 	*x = RecordContactResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[12]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1126,7 +1570,7 @@ func (x *RecordContactResponse) String() string {
 func (*RecordContactResponse) ProtoMessage() {}
 
 func (x *RecordContactResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[12]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1139,7 +1583,7 @@ func (x *RecordContactResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordContactResponse.ProtoReflect.Descriptor instead.
 func (*RecordContactResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{12}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RecordContactResponse) GetCase() *Case {
@@ -1159,7 +1603,7 @@ type WaitForCustomerRequest struct {
 
 func (x *WaitForCustomerRequest) Reset() {
 	*x = WaitForCustomerRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[13]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1171,7 +1615,7 @@ func (x *WaitForCustomerRequest) String() string {
 func (*WaitForCustomerRequest) ProtoMessage() {}
 
 func (x *WaitForCustomerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[13]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1184,7 +1628,7 @@ func (x *WaitForCustomerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitForCustomerRequest.ProtoReflect.Descriptor instead.
 func (*WaitForCustomerRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{13}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *WaitForCustomerRequest) GetCaseId() string {
@@ -1210,7 +1654,7 @@ type WaitForCustomerResponse struct {
 
 func (x *WaitForCustomerResponse) Reset() {
 	*x = WaitForCustomerResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[14]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1222,7 +1666,7 @@ func (x *WaitForCustomerResponse) String() string {
 func (*WaitForCustomerResponse) ProtoMessage() {}
 
 func (x *WaitForCustomerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[14]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1235,7 +1679,7 @@ func (x *WaitForCustomerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitForCustomerResponse.ProtoReflect.Descriptor instead.
 func (*WaitForCustomerResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{14}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *WaitForCustomerResponse) GetCase() *Case {
@@ -1255,7 +1699,7 @@ type ResumeCaseRequest struct {
 
 func (x *ResumeCaseRequest) Reset() {
 	*x = ResumeCaseRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[15]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1267,7 +1711,7 @@ func (x *ResumeCaseRequest) String() string {
 func (*ResumeCaseRequest) ProtoMessage() {}
 
 func (x *ResumeCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[15]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1280,7 +1724,7 @@ func (x *ResumeCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeCaseRequest.ProtoReflect.Descriptor instead.
 func (*ResumeCaseRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{15}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ResumeCaseRequest) GetCaseId() string {
@@ -1306,7 +1750,7 @@ type ResumeCaseResponse struct {
 
 func (x *ResumeCaseResponse) Reset() {
 	*x = ResumeCaseResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[16]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1318,7 +1762,7 @@ func (x *ResumeCaseResponse) String() string {
 func (*ResumeCaseResponse) ProtoMessage() {}
 
 func (x *ResumeCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[16]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1331,7 +1775,7 @@ func (x *ResumeCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeCaseResponse.ProtoReflect.Descriptor instead.
 func (*ResumeCaseResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{16}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ResumeCaseResponse) GetCase() *Case {
@@ -1351,7 +1795,7 @@ type CloseCaseRequest struct {
 
 func (x *CloseCaseRequest) Reset() {
 	*x = CloseCaseRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[17]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1363,7 +1807,7 @@ func (x *CloseCaseRequest) String() string {
 func (*CloseCaseRequest) ProtoMessage() {}
 
 func (x *CloseCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[17]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1376,7 +1820,7 @@ func (x *CloseCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseCaseRequest.ProtoReflect.Descriptor instead.
 func (*CloseCaseRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{17}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *CloseCaseRequest) GetCaseId() string {
@@ -1402,7 +1846,7 @@ type CloseCaseResponse struct {
 
 func (x *CloseCaseResponse) Reset() {
 	*x = CloseCaseResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[18]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1414,7 +1858,7 @@ func (x *CloseCaseResponse) String() string {
 func (*CloseCaseResponse) ProtoMessage() {}
 
 func (x *CloseCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[18]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1427,7 +1871,7 @@ func (x *CloseCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseCaseResponse.ProtoReflect.Descriptor instead.
 func (*CloseCaseResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{18}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *CloseCaseResponse) GetCase() *Case {
@@ -1447,7 +1891,7 @@ type ReopenCaseRequest struct {
 
 func (x *ReopenCaseRequest) Reset() {
 	*x = ReopenCaseRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[19]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1459,7 +1903,7 @@ func (x *ReopenCaseRequest) String() string {
 func (*ReopenCaseRequest) ProtoMessage() {}
 
 func (x *ReopenCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[19]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1472,7 +1916,7 @@ func (x *ReopenCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReopenCaseRequest.ProtoReflect.Descriptor instead.
 func (*ReopenCaseRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{19}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ReopenCaseRequest) GetCaseId() string {
@@ -1498,7 +1942,7 @@ type ReopenCaseResponse struct {
 
 func (x *ReopenCaseResponse) Reset() {
 	*x = ReopenCaseResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[20]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1510,7 +1954,7 @@ func (x *ReopenCaseResponse) String() string {
 func (*ReopenCaseResponse) ProtoMessage() {}
 
 func (x *ReopenCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[20]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1523,7 +1967,7 @@ func (x *ReopenCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReopenCaseResponse.ProtoReflect.Descriptor instead.
 func (*ReopenCaseResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{20}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ReopenCaseResponse) GetCase() *Case {
@@ -1543,7 +1987,7 @@ type AddNoteRequest struct {
 
 func (x *AddNoteRequest) Reset() {
 	*x = AddNoteRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[21]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1555,7 +1999,7 @@ func (x *AddNoteRequest) String() string {
 func (*AddNoteRequest) ProtoMessage() {}
 
 func (x *AddNoteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[21]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1568,7 +2012,7 @@ func (x *AddNoteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddNoteRequest.ProtoReflect.Descriptor instead.
 func (*AddNoteRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{21}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *AddNoteRequest) GetCaseId() string {
@@ -1594,7 +2038,7 @@ type AddNoteResponse struct {
 
 func (x *AddNoteResponse) Reset() {
 	*x = AddNoteResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[22]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1606,7 +2050,7 @@ func (x *AddNoteResponse) String() string {
 func (*AddNoteResponse) ProtoMessage() {}
 
 func (x *AddNoteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[22]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1619,7 +2063,7 @@ func (x *AddNoteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddNoteResponse.ProtoReflect.Descriptor instead.
 func (*AddNoteResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{22}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *AddNoteResponse) GetCase() *Case {
@@ -1644,7 +2088,7 @@ type ReassignCaseRequest struct {
 
 func (x *ReassignCaseRequest) Reset() {
 	*x = ReassignCaseRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[23]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1656,7 +2100,7 @@ func (x *ReassignCaseRequest) String() string {
 func (*ReassignCaseRequest) ProtoMessage() {}
 
 func (x *ReassignCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[23]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1669,7 +2113,7 @@ func (x *ReassignCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReassignCaseRequest.ProtoReflect.Descriptor instead.
 func (*ReassignCaseRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{23}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ReassignCaseRequest) GetCaseId() string {
@@ -1738,7 +2182,7 @@ type ReassignCaseResponse struct {
 
 func (x *ReassignCaseResponse) Reset() {
 	*x = ReassignCaseResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[24]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1750,7 +2194,7 @@ func (x *ReassignCaseResponse) String() string {
 func (*ReassignCaseResponse) ProtoMessage() {}
 
 func (x *ReassignCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[24]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1763,7 +2207,7 @@ func (x *ReassignCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReassignCaseResponse.ProtoReflect.Descriptor instead.
 func (*ReassignCaseResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{24}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ReassignCaseResponse) GetCase() *Case {
@@ -1783,7 +2227,7 @@ type MergeCasesRequest struct {
 
 func (x *MergeCasesRequest) Reset() {
 	*x = MergeCasesRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[25]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1795,7 +2239,7 @@ func (x *MergeCasesRequest) String() string {
 func (*MergeCasesRequest) ProtoMessage() {}
 
 func (x *MergeCasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[25]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1808,7 +2252,7 @@ func (x *MergeCasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MergeCasesRequest.ProtoReflect.Descriptor instead.
 func (*MergeCasesRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{25}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *MergeCasesRequest) GetPrimaryCaseId() string {
@@ -1835,7 +2279,7 @@ type MergeCasesResponse struct {
 
 func (x *MergeCasesResponse) Reset() {
 	*x = MergeCasesResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[26]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1847,7 +2291,7 @@ func (x *MergeCasesResponse) String() string {
 func (*MergeCasesResponse) ProtoMessage() {}
 
 func (x *MergeCasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[26]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1860,7 +2304,7 @@ func (x *MergeCasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MergeCasesResponse.ProtoReflect.Descriptor instead.
 func (*MergeCasesResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{26}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *MergeCasesResponse) GetPrimary() *Case {
@@ -1881,7 +2325,7 @@ var File_treue_feedback_v1_feedback_proto protoreflect.FileDescriptor
 
 const file_treue_feedback_v1_feedback_proto_rawDesc = "" +
 	"\n" +
-	" treue/feedback/v1/feedback.proto\x12\x11treue.feedback.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18treue/auth/v1/auth.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1etreue/feedback/v1/events.proto\"\xde\x0f\n" +
+	" treue/feedback/v1/feedback.proto\x12\x11treue.feedback.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18treue/auth/v1/auth.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1etreue/feedback/v1/events.proto\"\xc2\x10\n" +
 	"\x04Case\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12/\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1b.treue.feedback.v1.CaseKindR\x04kind\x12\x12\n" +
@@ -1937,7 +2381,17 @@ const file_treue_feedback_v1_feedback_proto_rawDesc = "" +
 	"\x14follow_up_score_kind\x18+ \x01(\x0e2\x1a.treue.common.v1.ScoreKindR\x11followUpScoreKind\x12M\n" +
 	"\x15follow_up_received_at\x18, \x01(\v2\x1a.google.protobuf.TimestampR\x12followUpReceivedAt\x12(\n" +
 	"\x10follow_up_solved\x18- \x01(\tR\x0efollowUpSolved\x12\x16\n" +
-	"\x06topics\x182 \x03(\tR\x06topics\"\xf6\x01\n" +
+	"\x06topics\x182 \x03(\tR\x06topics\x12;\n" +
+	"\bcustomer\x18< \x01(\v2\x1f.treue.feedback.v1.CaseCustomerR\bcustomer\x12%\n" +
+	"\x0etouchpoint_key\x18= \x01(\tR\rtouchpointKey\"\xce\x01\n" +
+	"\fCaseCustomer\x12!\n" +
+	"\fdisplay_name\x18\x01 \x01(\tR\vdisplayName\x12\x14\n" +
+	"\x05email\x18\x02 \x01(\tR\x05email\x12\x14\n" +
+	"\x05phone\x18\x03 \x01(\tR\x05phone\x12+\n" +
+	"\x11preferred_contact\x18\x04 \x01(\tR\x10preferredContact\x12\x12\n" +
+	"\x04tier\x18\x05 \x01(\tR\x04tier\x12\x16\n" +
+	"\x06points\x18\x06 \x01(\x03R\x06points\x12\x16\n" +
+	"\x06locale\x18\a \x01(\tR\x06locale\"\xf6\x01\n" +
 	"\x10CaseHistoryEntry\x12\x16\n" +
 	"\x06action\x18\x01 \x01(\tR\x06action\x12>\n" +
 	"\vfrom_status\x18\x02 \x01(\x0e2\x1d.treue.feedback.v1.CaseStatusR\n" +
@@ -1963,7 +2417,45 @@ const file_treue_feedback_v1_feedback_proto_rawDesc = "" +
 	"\x06by_due\x18\a \x01(\bR\x05byDue\"j\n" +
 	"\x11ListCasesResponse\x12-\n" +
 	"\x05cases\x18\x01 \x03(\v2\x17.treue.feedback.v1.CaseR\x05cases\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"3\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x97\x01\n" +
+	"\x1aGetCustomerTimelineRequest\x12'\n" +
+	"\tmember_id\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bmemberId\x12'\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xf4\x03(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x90\x03R\tpageToken\"\x81\x01\n" +
+	"\x1bGetCustomerTimelineResponse\x12:\n" +
+	"\aentries\x18\x01 \x03(\v2 .treue.feedback.v1.TimelineEntryR\aentries\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xc3\x05\n" +
+	"\rTimelineEntry\x12*\n" +
+	"\x02at\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x1f\n" +
+	"\vresponse_id\x18\x03 \x01(\tR\n" +
+	"responseId\x12\x14\n" +
+	"\x05score\x18\x04 \x01(\x05R\x05score\x129\n" +
+	"\n" +
+	"score_kind\x18\x05 \x01(\x0e2\x1a.treue.common.v1.ScoreKindR\tscoreKind\x12\x18\n" +
+	"\acomment\x18\x06 \x01(\tR\acomment\x12;\n" +
+	"\n" +
+	"touchpoint\x18\a \x01(\x0e2\x1b.treue.common.v1.TouchpointR\n" +
+	"touchpoint\x12\x19\n" +
+	"\bstore_id\x18\b \x01(\tR\astoreId\x12%\n" +
+	"\x0etouchpoint_key\x18\t \x01(\tR\rtouchpointKey\x12\x17\n" +
+	"\acase_id\x18\n" +
+	" \x01(\tR\x06caseId\x12\x12\n" +
+	"\x04team\x18\v \x01(\tR\x04team\x12\x16\n" +
+	"\x06action\x18\f \x01(\tR\x06action\x12>\n" +
+	"\vfrom_status\x18\r \x01(\x0e2\x1d.treue.feedback.v1.CaseStatusR\n" +
+	"fromStatus\x12:\n" +
+	"\tto_status\x18\x0e \x01(\x0e2\x1d.treue.feedback.v1.CaseStatusR\btoStatus\x12\x12\n" +
+	"\x04note\x18\x0f \x01(\tR\x04note\x12\x0e\n" +
+	"\x02by\x18\x10 \x01(\tR\x02by\x12\x16\n" +
+	"\x06points\x18\x11 \x01(\x03R\x06points\x12\x16\n" +
+	"\x06reason\x18\x12 \x01(\tR\x06reason\x12\x1c\n" +
+	"\treference\x18\x13 \x01(\tR\treference\x12\x1b\n" +
+	"\tfrom_tier\x18\x14 \x01(\tR\bfromTier\x12\x17\n" +
+	"\ato_tier\x18\x15 \x01(\tR\x06toTier\"3\n" +
 	"\x0eGetCaseRequest\x12!\n" +
 	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\">\n" +
 	"\x0fGetCaseResponse\x12+\n" +
@@ -2029,9 +2521,10 @@ const file_treue_feedback_v1_feedback_proto_rawDesc = "" +
 	"\x11duplicate_case_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x0fduplicateCaseId\"~\n" +
 	"\x12MergeCasesResponse\x121\n" +
 	"\aprimary\x18\x01 \x01(\v2\x17.treue.feedback.v1.CaseR\aprimary\x125\n" +
-	"\tduplicate\x18\x02 \x01(\v2\x17.treue.feedback.v1.CaseR\tduplicate2\xf9\f\n" +
+	"\tduplicate\x18\x02 \x01(\v2\x17.treue.feedback.v1.CaseR\tduplicate2\x8c\x0e\n" +
 	"\x0fFeedbackService\x12\x8a\x01\n" +
-	"\tListCases\x12#.treue.feedback.v1.ListCasesRequest\x1a$.treue.feedback.v1.ListCasesResponse\"2\xca\xf3\x18\x05admin\xca\xf3\x18\rservice_agent\xca\xf3\x18\tmarketing\xca\xf3\x18\aauditor\x12\x84\x01\n" +
+	"\tListCases\x12#.treue.feedback.v1.ListCasesRequest\x1a$.treue.feedback.v1.ListCasesResponse\"2\xca\xf3\x18\x05admin\xca\xf3\x18\rservice_agent\xca\xf3\x18\tmarketing\xca\xf3\x18\aauditor\x12\x90\x01\n" +
+	"\x13GetCustomerTimeline\x12-.treue.feedback.v1.GetCustomerTimelineRequest\x1a..treue.feedback.v1.GetCustomerTimelineResponse\"\x1a\xca\xf3\x18\x05admin\xca\xf3\x18\rservice_agent\x12\x84\x01\n" +
 	"\aGetCase\x12!.treue.feedback.v1.GetCaseRequest\x1a\".treue.feedback.v1.GetCaseResponse\"2\xca\xf3\x18\x05admin\xca\xf3\x18\rservice_agent\xca\xf3\x18\tmarketing\xca\xf3\x18\aauditor\x12\x85\x01\n" +
 	"\vResolveCase\x12%.treue.feedback.v1.ResolveCaseRequest\x1a&.treue.feedback.v1.ResolveCaseResponse\"'\xca\xf3\x18\x05admin\xca\xf3\x18\rservice_agent\xca\xf3\x18\tmarketing\x12\x91\x01\n" +
 	"\x0fAcknowledgeCase\x12).treue.feedback.v1.AcknowledgeCaseRequest\x1a*.treue.feedback.v1.AcknowledgeCaseResponse\"'\xca\xf3\x18\x05admin\xca\xf3\x18\rservice_agent\xca\xf3\x18\tmarketing\x12\x8b\x01\n" +
@@ -2060,111 +2553,124 @@ func file_treue_feedback_v1_feedback_proto_rawDescGZIP() []byte {
 	return file_treue_feedback_v1_feedback_proto_rawDescData
 }
 
-var file_treue_feedback_v1_feedback_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_treue_feedback_v1_feedback_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_treue_feedback_v1_feedback_proto_goTypes = []any{
-	(*Case)(nil),                    // 0: treue.feedback.v1.Case
-	(*CaseHistoryEntry)(nil),        // 1: treue.feedback.v1.CaseHistoryEntry
-	(*CaseNote)(nil),                // 2: treue.feedback.v1.CaseNote
-	(*ListCasesRequest)(nil),        // 3: treue.feedback.v1.ListCasesRequest
-	(*ListCasesResponse)(nil),       // 4: treue.feedback.v1.ListCasesResponse
-	(*GetCaseRequest)(nil),          // 5: treue.feedback.v1.GetCaseRequest
-	(*GetCaseResponse)(nil),         // 6: treue.feedback.v1.GetCaseResponse
-	(*ResolveCaseRequest)(nil),      // 7: treue.feedback.v1.ResolveCaseRequest
-	(*ResolveCaseResponse)(nil),     // 8: treue.feedback.v1.ResolveCaseResponse
-	(*AcknowledgeCaseRequest)(nil),  // 9: treue.feedback.v1.AcknowledgeCaseRequest
-	(*AcknowledgeCaseResponse)(nil), // 10: treue.feedback.v1.AcknowledgeCaseResponse
-	(*RecordContactRequest)(nil),    // 11: treue.feedback.v1.RecordContactRequest
-	(*RecordContactResponse)(nil),   // 12: treue.feedback.v1.RecordContactResponse
-	(*WaitForCustomerRequest)(nil),  // 13: treue.feedback.v1.WaitForCustomerRequest
-	(*WaitForCustomerResponse)(nil), // 14: treue.feedback.v1.WaitForCustomerResponse
-	(*ResumeCaseRequest)(nil),       // 15: treue.feedback.v1.ResumeCaseRequest
-	(*ResumeCaseResponse)(nil),      // 16: treue.feedback.v1.ResumeCaseResponse
-	(*CloseCaseRequest)(nil),        // 17: treue.feedback.v1.CloseCaseRequest
-	(*CloseCaseResponse)(nil),       // 18: treue.feedback.v1.CloseCaseResponse
-	(*ReopenCaseRequest)(nil),       // 19: treue.feedback.v1.ReopenCaseRequest
-	(*ReopenCaseResponse)(nil),      // 20: treue.feedback.v1.ReopenCaseResponse
-	(*AddNoteRequest)(nil),          // 21: treue.feedback.v1.AddNoteRequest
-	(*AddNoteResponse)(nil),         // 22: treue.feedback.v1.AddNoteResponse
-	(*ReassignCaseRequest)(nil),     // 23: treue.feedback.v1.ReassignCaseRequest
-	(*ReassignCaseResponse)(nil),    // 24: treue.feedback.v1.ReassignCaseResponse
-	(*MergeCasesRequest)(nil),       // 25: treue.feedback.v1.MergeCasesRequest
-	(*MergeCasesResponse)(nil),      // 26: treue.feedback.v1.MergeCasesResponse
-	(CaseKind)(0),                   // 27: treue.feedback.v1.CaseKind
-	(CaseStatus)(0),                 // 28: treue.feedback.v1.CaseStatus
-	(v1.NpsClass)(0),                // 29: treue.common.v1.NpsClass
-	(v1.Touchpoint)(0),              // 30: treue.common.v1.Touchpoint
-	(*timestamppb.Timestamp)(nil),   // 31: google.protobuf.Timestamp
-	(CaseOutcome)(0),                // 32: treue.feedback.v1.CaseOutcome
-	(v1.ScoreKind)(0),               // 33: treue.common.v1.ScoreKind
+	(*Case)(nil),                        // 0: treue.feedback.v1.Case
+	(*CaseCustomer)(nil),                // 1: treue.feedback.v1.CaseCustomer
+	(*CaseHistoryEntry)(nil),            // 2: treue.feedback.v1.CaseHistoryEntry
+	(*CaseNote)(nil),                    // 3: treue.feedback.v1.CaseNote
+	(*ListCasesRequest)(nil),            // 4: treue.feedback.v1.ListCasesRequest
+	(*ListCasesResponse)(nil),           // 5: treue.feedback.v1.ListCasesResponse
+	(*GetCustomerTimelineRequest)(nil),  // 6: treue.feedback.v1.GetCustomerTimelineRequest
+	(*GetCustomerTimelineResponse)(nil), // 7: treue.feedback.v1.GetCustomerTimelineResponse
+	(*TimelineEntry)(nil),               // 8: treue.feedback.v1.TimelineEntry
+	(*GetCaseRequest)(nil),              // 9: treue.feedback.v1.GetCaseRequest
+	(*GetCaseResponse)(nil),             // 10: treue.feedback.v1.GetCaseResponse
+	(*ResolveCaseRequest)(nil),          // 11: treue.feedback.v1.ResolveCaseRequest
+	(*ResolveCaseResponse)(nil),         // 12: treue.feedback.v1.ResolveCaseResponse
+	(*AcknowledgeCaseRequest)(nil),      // 13: treue.feedback.v1.AcknowledgeCaseRequest
+	(*AcknowledgeCaseResponse)(nil),     // 14: treue.feedback.v1.AcknowledgeCaseResponse
+	(*RecordContactRequest)(nil),        // 15: treue.feedback.v1.RecordContactRequest
+	(*RecordContactResponse)(nil),       // 16: treue.feedback.v1.RecordContactResponse
+	(*WaitForCustomerRequest)(nil),      // 17: treue.feedback.v1.WaitForCustomerRequest
+	(*WaitForCustomerResponse)(nil),     // 18: treue.feedback.v1.WaitForCustomerResponse
+	(*ResumeCaseRequest)(nil),           // 19: treue.feedback.v1.ResumeCaseRequest
+	(*ResumeCaseResponse)(nil),          // 20: treue.feedback.v1.ResumeCaseResponse
+	(*CloseCaseRequest)(nil),            // 21: treue.feedback.v1.CloseCaseRequest
+	(*CloseCaseResponse)(nil),           // 22: treue.feedback.v1.CloseCaseResponse
+	(*ReopenCaseRequest)(nil),           // 23: treue.feedback.v1.ReopenCaseRequest
+	(*ReopenCaseResponse)(nil),          // 24: treue.feedback.v1.ReopenCaseResponse
+	(*AddNoteRequest)(nil),              // 25: treue.feedback.v1.AddNoteRequest
+	(*AddNoteResponse)(nil),             // 26: treue.feedback.v1.AddNoteResponse
+	(*ReassignCaseRequest)(nil),         // 27: treue.feedback.v1.ReassignCaseRequest
+	(*ReassignCaseResponse)(nil),        // 28: treue.feedback.v1.ReassignCaseResponse
+	(*MergeCasesRequest)(nil),           // 29: treue.feedback.v1.MergeCasesRequest
+	(*MergeCasesResponse)(nil),          // 30: treue.feedback.v1.MergeCasesResponse
+	(CaseKind)(0),                       // 31: treue.feedback.v1.CaseKind
+	(CaseStatus)(0),                     // 32: treue.feedback.v1.CaseStatus
+	(v1.NpsClass)(0),                    // 33: treue.common.v1.NpsClass
+	(v1.Touchpoint)(0),                  // 34: treue.common.v1.Touchpoint
+	(*timestamppb.Timestamp)(nil),       // 35: google.protobuf.Timestamp
+	(CaseOutcome)(0),                    // 36: treue.feedback.v1.CaseOutcome
+	(v1.ScoreKind)(0),                   // 37: treue.common.v1.ScoreKind
 }
 var file_treue_feedback_v1_feedback_proto_depIdxs = []int32{
-	27, // 0: treue.feedback.v1.Case.kind:type_name -> treue.feedback.v1.CaseKind
-	28, // 1: treue.feedback.v1.Case.status:type_name -> treue.feedback.v1.CaseStatus
-	29, // 2: treue.feedback.v1.Case.nps_class:type_name -> treue.common.v1.NpsClass
-	30, // 3: treue.feedback.v1.Case.touchpoint:type_name -> treue.common.v1.Touchpoint
-	31, // 4: treue.feedback.v1.Case.opened_at:type_name -> google.protobuf.Timestamp
-	31, // 5: treue.feedback.v1.Case.due_at:type_name -> google.protobuf.Timestamp
-	32, // 6: treue.feedback.v1.Case.outcome:type_name -> treue.feedback.v1.CaseOutcome
-	31, // 7: treue.feedback.v1.Case.resolved_at:type_name -> google.protobuf.Timestamp
-	33, // 8: treue.feedback.v1.Case.score_kind:type_name -> treue.common.v1.ScoreKind
-	31, // 9: treue.feedback.v1.Case.first_contact_due_at:type_name -> google.protobuf.Timestamp
-	31, // 10: treue.feedback.v1.Case.acknowledged_at:type_name -> google.protobuf.Timestamp
-	31, // 11: treue.feedback.v1.Case.contacted_at:type_name -> google.protobuf.Timestamp
-	31, // 12: treue.feedback.v1.Case.waiting_since:type_name -> google.protobuf.Timestamp
-	31, // 13: treue.feedback.v1.Case.reminded_at:type_name -> google.protobuf.Timestamp
-	31, // 14: treue.feedback.v1.Case.closed_at:type_name -> google.protobuf.Timestamp
-	1,  // 15: treue.feedback.v1.Case.history:type_name -> treue.feedback.v1.CaseHistoryEntry
-	2,  // 16: treue.feedback.v1.Case.notes:type_name -> treue.feedback.v1.CaseNote
-	33, // 17: treue.feedback.v1.Case.follow_up_score_kind:type_name -> treue.common.v1.ScoreKind
-	31, // 18: treue.feedback.v1.Case.follow_up_received_at:type_name -> google.protobuf.Timestamp
-	28, // 19: treue.feedback.v1.CaseHistoryEntry.from_status:type_name -> treue.feedback.v1.CaseStatus
-	28, // 20: treue.feedback.v1.CaseHistoryEntry.to_status:type_name -> treue.feedback.v1.CaseStatus
-	31, // 21: treue.feedback.v1.CaseHistoryEntry.at:type_name -> google.protobuf.Timestamp
-	31, // 22: treue.feedback.v1.CaseNote.at:type_name -> google.protobuf.Timestamp
-	28, // 23: treue.feedback.v1.ListCasesRequest.status:type_name -> treue.feedback.v1.CaseStatus
-	0,  // 24: treue.feedback.v1.ListCasesResponse.cases:type_name -> treue.feedback.v1.Case
-	0,  // 25: treue.feedback.v1.GetCaseResponse.case:type_name -> treue.feedback.v1.Case
-	32, // 26: treue.feedback.v1.ResolveCaseRequest.outcome:type_name -> treue.feedback.v1.CaseOutcome
-	0,  // 27: treue.feedback.v1.ResolveCaseResponse.case:type_name -> treue.feedback.v1.Case
-	0,  // 28: treue.feedback.v1.AcknowledgeCaseResponse.case:type_name -> treue.feedback.v1.Case
-	0,  // 29: treue.feedback.v1.RecordContactResponse.case:type_name -> treue.feedback.v1.Case
-	0,  // 30: treue.feedback.v1.WaitForCustomerResponse.case:type_name -> treue.feedback.v1.Case
-	0,  // 31: treue.feedback.v1.ResumeCaseResponse.case:type_name -> treue.feedback.v1.Case
-	0,  // 32: treue.feedback.v1.CloseCaseResponse.case:type_name -> treue.feedback.v1.Case
-	0,  // 33: treue.feedback.v1.ReopenCaseResponse.case:type_name -> treue.feedback.v1.Case
-	0,  // 34: treue.feedback.v1.AddNoteResponse.case:type_name -> treue.feedback.v1.Case
-	0,  // 35: treue.feedback.v1.ReassignCaseResponse.case:type_name -> treue.feedback.v1.Case
-	0,  // 36: treue.feedback.v1.MergeCasesResponse.primary:type_name -> treue.feedback.v1.Case
-	0,  // 37: treue.feedback.v1.MergeCasesResponse.duplicate:type_name -> treue.feedback.v1.Case
-	3,  // 38: treue.feedback.v1.FeedbackService.ListCases:input_type -> treue.feedback.v1.ListCasesRequest
-	5,  // 39: treue.feedback.v1.FeedbackService.GetCase:input_type -> treue.feedback.v1.GetCaseRequest
-	7,  // 40: treue.feedback.v1.FeedbackService.ResolveCase:input_type -> treue.feedback.v1.ResolveCaseRequest
-	9,  // 41: treue.feedback.v1.FeedbackService.AcknowledgeCase:input_type -> treue.feedback.v1.AcknowledgeCaseRequest
-	11, // 42: treue.feedback.v1.FeedbackService.RecordContact:input_type -> treue.feedback.v1.RecordContactRequest
-	13, // 43: treue.feedback.v1.FeedbackService.WaitForCustomer:input_type -> treue.feedback.v1.WaitForCustomerRequest
-	15, // 44: treue.feedback.v1.FeedbackService.ResumeCase:input_type -> treue.feedback.v1.ResumeCaseRequest
-	17, // 45: treue.feedback.v1.FeedbackService.CloseCase:input_type -> treue.feedback.v1.CloseCaseRequest
-	19, // 46: treue.feedback.v1.FeedbackService.ReopenCase:input_type -> treue.feedback.v1.ReopenCaseRequest
-	21, // 47: treue.feedback.v1.FeedbackService.AddNote:input_type -> treue.feedback.v1.AddNoteRequest
-	23, // 48: treue.feedback.v1.FeedbackService.ReassignCase:input_type -> treue.feedback.v1.ReassignCaseRequest
-	25, // 49: treue.feedback.v1.FeedbackService.MergeCases:input_type -> treue.feedback.v1.MergeCasesRequest
-	4,  // 50: treue.feedback.v1.FeedbackService.ListCases:output_type -> treue.feedback.v1.ListCasesResponse
-	6,  // 51: treue.feedback.v1.FeedbackService.GetCase:output_type -> treue.feedback.v1.GetCaseResponse
-	8,  // 52: treue.feedback.v1.FeedbackService.ResolveCase:output_type -> treue.feedback.v1.ResolveCaseResponse
-	10, // 53: treue.feedback.v1.FeedbackService.AcknowledgeCase:output_type -> treue.feedback.v1.AcknowledgeCaseResponse
-	12, // 54: treue.feedback.v1.FeedbackService.RecordContact:output_type -> treue.feedback.v1.RecordContactResponse
-	14, // 55: treue.feedback.v1.FeedbackService.WaitForCustomer:output_type -> treue.feedback.v1.WaitForCustomerResponse
-	16, // 56: treue.feedback.v1.FeedbackService.ResumeCase:output_type -> treue.feedback.v1.ResumeCaseResponse
-	18, // 57: treue.feedback.v1.FeedbackService.CloseCase:output_type -> treue.feedback.v1.CloseCaseResponse
-	20, // 58: treue.feedback.v1.FeedbackService.ReopenCase:output_type -> treue.feedback.v1.ReopenCaseResponse
-	22, // 59: treue.feedback.v1.FeedbackService.AddNote:output_type -> treue.feedback.v1.AddNoteResponse
-	24, // 60: treue.feedback.v1.FeedbackService.ReassignCase:output_type -> treue.feedback.v1.ReassignCaseResponse
-	26, // 61: treue.feedback.v1.FeedbackService.MergeCases:output_type -> treue.feedback.v1.MergeCasesResponse
-	50, // [50:62] is the sub-list for method output_type
-	38, // [38:50] is the sub-list for method input_type
-	38, // [38:38] is the sub-list for extension type_name
-	38, // [38:38] is the sub-list for extension extendee
-	0,  // [0:38] is the sub-list for field type_name
+	31, // 0: treue.feedback.v1.Case.kind:type_name -> treue.feedback.v1.CaseKind
+	32, // 1: treue.feedback.v1.Case.status:type_name -> treue.feedback.v1.CaseStatus
+	33, // 2: treue.feedback.v1.Case.nps_class:type_name -> treue.common.v1.NpsClass
+	34, // 3: treue.feedback.v1.Case.touchpoint:type_name -> treue.common.v1.Touchpoint
+	35, // 4: treue.feedback.v1.Case.opened_at:type_name -> google.protobuf.Timestamp
+	35, // 5: treue.feedback.v1.Case.due_at:type_name -> google.protobuf.Timestamp
+	36, // 6: treue.feedback.v1.Case.outcome:type_name -> treue.feedback.v1.CaseOutcome
+	35, // 7: treue.feedback.v1.Case.resolved_at:type_name -> google.protobuf.Timestamp
+	37, // 8: treue.feedback.v1.Case.score_kind:type_name -> treue.common.v1.ScoreKind
+	35, // 9: treue.feedback.v1.Case.first_contact_due_at:type_name -> google.protobuf.Timestamp
+	35, // 10: treue.feedback.v1.Case.acknowledged_at:type_name -> google.protobuf.Timestamp
+	35, // 11: treue.feedback.v1.Case.contacted_at:type_name -> google.protobuf.Timestamp
+	35, // 12: treue.feedback.v1.Case.waiting_since:type_name -> google.protobuf.Timestamp
+	35, // 13: treue.feedback.v1.Case.reminded_at:type_name -> google.protobuf.Timestamp
+	35, // 14: treue.feedback.v1.Case.closed_at:type_name -> google.protobuf.Timestamp
+	2,  // 15: treue.feedback.v1.Case.history:type_name -> treue.feedback.v1.CaseHistoryEntry
+	3,  // 16: treue.feedback.v1.Case.notes:type_name -> treue.feedback.v1.CaseNote
+	37, // 17: treue.feedback.v1.Case.follow_up_score_kind:type_name -> treue.common.v1.ScoreKind
+	35, // 18: treue.feedback.v1.Case.follow_up_received_at:type_name -> google.protobuf.Timestamp
+	1,  // 19: treue.feedback.v1.Case.customer:type_name -> treue.feedback.v1.CaseCustomer
+	32, // 20: treue.feedback.v1.CaseHistoryEntry.from_status:type_name -> treue.feedback.v1.CaseStatus
+	32, // 21: treue.feedback.v1.CaseHistoryEntry.to_status:type_name -> treue.feedback.v1.CaseStatus
+	35, // 22: treue.feedback.v1.CaseHistoryEntry.at:type_name -> google.protobuf.Timestamp
+	35, // 23: treue.feedback.v1.CaseNote.at:type_name -> google.protobuf.Timestamp
+	32, // 24: treue.feedback.v1.ListCasesRequest.status:type_name -> treue.feedback.v1.CaseStatus
+	0,  // 25: treue.feedback.v1.ListCasesResponse.cases:type_name -> treue.feedback.v1.Case
+	8,  // 26: treue.feedback.v1.GetCustomerTimelineResponse.entries:type_name -> treue.feedback.v1.TimelineEntry
+	35, // 27: treue.feedback.v1.TimelineEntry.at:type_name -> google.protobuf.Timestamp
+	37, // 28: treue.feedback.v1.TimelineEntry.score_kind:type_name -> treue.common.v1.ScoreKind
+	34, // 29: treue.feedback.v1.TimelineEntry.touchpoint:type_name -> treue.common.v1.Touchpoint
+	32, // 30: treue.feedback.v1.TimelineEntry.from_status:type_name -> treue.feedback.v1.CaseStatus
+	32, // 31: treue.feedback.v1.TimelineEntry.to_status:type_name -> treue.feedback.v1.CaseStatus
+	0,  // 32: treue.feedback.v1.GetCaseResponse.case:type_name -> treue.feedback.v1.Case
+	36, // 33: treue.feedback.v1.ResolveCaseRequest.outcome:type_name -> treue.feedback.v1.CaseOutcome
+	0,  // 34: treue.feedback.v1.ResolveCaseResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 35: treue.feedback.v1.AcknowledgeCaseResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 36: treue.feedback.v1.RecordContactResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 37: treue.feedback.v1.WaitForCustomerResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 38: treue.feedback.v1.ResumeCaseResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 39: treue.feedback.v1.CloseCaseResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 40: treue.feedback.v1.ReopenCaseResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 41: treue.feedback.v1.AddNoteResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 42: treue.feedback.v1.ReassignCaseResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 43: treue.feedback.v1.MergeCasesResponse.primary:type_name -> treue.feedback.v1.Case
+	0,  // 44: treue.feedback.v1.MergeCasesResponse.duplicate:type_name -> treue.feedback.v1.Case
+	4,  // 45: treue.feedback.v1.FeedbackService.ListCases:input_type -> treue.feedback.v1.ListCasesRequest
+	6,  // 46: treue.feedback.v1.FeedbackService.GetCustomerTimeline:input_type -> treue.feedback.v1.GetCustomerTimelineRequest
+	9,  // 47: treue.feedback.v1.FeedbackService.GetCase:input_type -> treue.feedback.v1.GetCaseRequest
+	11, // 48: treue.feedback.v1.FeedbackService.ResolveCase:input_type -> treue.feedback.v1.ResolveCaseRequest
+	13, // 49: treue.feedback.v1.FeedbackService.AcknowledgeCase:input_type -> treue.feedback.v1.AcknowledgeCaseRequest
+	15, // 50: treue.feedback.v1.FeedbackService.RecordContact:input_type -> treue.feedback.v1.RecordContactRequest
+	17, // 51: treue.feedback.v1.FeedbackService.WaitForCustomer:input_type -> treue.feedback.v1.WaitForCustomerRequest
+	19, // 52: treue.feedback.v1.FeedbackService.ResumeCase:input_type -> treue.feedback.v1.ResumeCaseRequest
+	21, // 53: treue.feedback.v1.FeedbackService.CloseCase:input_type -> treue.feedback.v1.CloseCaseRequest
+	23, // 54: treue.feedback.v1.FeedbackService.ReopenCase:input_type -> treue.feedback.v1.ReopenCaseRequest
+	25, // 55: treue.feedback.v1.FeedbackService.AddNote:input_type -> treue.feedback.v1.AddNoteRequest
+	27, // 56: treue.feedback.v1.FeedbackService.ReassignCase:input_type -> treue.feedback.v1.ReassignCaseRequest
+	29, // 57: treue.feedback.v1.FeedbackService.MergeCases:input_type -> treue.feedback.v1.MergeCasesRequest
+	5,  // 58: treue.feedback.v1.FeedbackService.ListCases:output_type -> treue.feedback.v1.ListCasesResponse
+	7,  // 59: treue.feedback.v1.FeedbackService.GetCustomerTimeline:output_type -> treue.feedback.v1.GetCustomerTimelineResponse
+	10, // 60: treue.feedback.v1.FeedbackService.GetCase:output_type -> treue.feedback.v1.GetCaseResponse
+	12, // 61: treue.feedback.v1.FeedbackService.ResolveCase:output_type -> treue.feedback.v1.ResolveCaseResponse
+	14, // 62: treue.feedback.v1.FeedbackService.AcknowledgeCase:output_type -> treue.feedback.v1.AcknowledgeCaseResponse
+	16, // 63: treue.feedback.v1.FeedbackService.RecordContact:output_type -> treue.feedback.v1.RecordContactResponse
+	18, // 64: treue.feedback.v1.FeedbackService.WaitForCustomer:output_type -> treue.feedback.v1.WaitForCustomerResponse
+	20, // 65: treue.feedback.v1.FeedbackService.ResumeCase:output_type -> treue.feedback.v1.ResumeCaseResponse
+	22, // 66: treue.feedback.v1.FeedbackService.CloseCase:output_type -> treue.feedback.v1.CloseCaseResponse
+	24, // 67: treue.feedback.v1.FeedbackService.ReopenCase:output_type -> treue.feedback.v1.ReopenCaseResponse
+	26, // 68: treue.feedback.v1.FeedbackService.AddNote:output_type -> treue.feedback.v1.AddNoteResponse
+	28, // 69: treue.feedback.v1.FeedbackService.ReassignCase:output_type -> treue.feedback.v1.ReassignCaseResponse
+	30, // 70: treue.feedback.v1.FeedbackService.MergeCases:output_type -> treue.feedback.v1.MergeCasesResponse
+	58, // [58:71] is the sub-list for method output_type
+	45, // [45:58] is the sub-list for method input_type
+	45, // [45:45] is the sub-list for extension type_name
+	45, // [45:45] is the sub-list for extension extendee
+	0,  // [0:45] is the sub-list for field type_name
 }
 
 func init() { file_treue_feedback_v1_feedback_proto_init() }
@@ -2173,7 +2679,7 @@ func file_treue_feedback_v1_feedback_proto_init() {
 		return
 	}
 	file_treue_feedback_v1_events_proto_init()
-	file_treue_feedback_v1_feedback_proto_msgTypes[23].OneofWrappers = []any{
+	file_treue_feedback_v1_feedback_proto_msgTypes[27].OneofWrappers = []any{
 		(*ReassignCaseRequest_StaffId)(nil),
 		(*ReassignCaseRequest_TeamAssignment)(nil),
 	}
@@ -2183,7 +2689,7 @@ func file_treue_feedback_v1_feedback_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_treue_feedback_v1_feedback_proto_rawDesc), len(file_treue_feedback_v1_feedback_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   27,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,18 +19,19 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	FeedbackService_ListCases_FullMethodName       = "/treue.feedback.v1.FeedbackService/ListCases"
-	FeedbackService_GetCase_FullMethodName         = "/treue.feedback.v1.FeedbackService/GetCase"
-	FeedbackService_ResolveCase_FullMethodName     = "/treue.feedback.v1.FeedbackService/ResolveCase"
-	FeedbackService_AcknowledgeCase_FullMethodName = "/treue.feedback.v1.FeedbackService/AcknowledgeCase"
-	FeedbackService_RecordContact_FullMethodName   = "/treue.feedback.v1.FeedbackService/RecordContact"
-	FeedbackService_WaitForCustomer_FullMethodName = "/treue.feedback.v1.FeedbackService/WaitForCustomer"
-	FeedbackService_ResumeCase_FullMethodName      = "/treue.feedback.v1.FeedbackService/ResumeCase"
-	FeedbackService_CloseCase_FullMethodName       = "/treue.feedback.v1.FeedbackService/CloseCase"
-	FeedbackService_ReopenCase_FullMethodName      = "/treue.feedback.v1.FeedbackService/ReopenCase"
-	FeedbackService_AddNote_FullMethodName         = "/treue.feedback.v1.FeedbackService/AddNote"
-	FeedbackService_ReassignCase_FullMethodName    = "/treue.feedback.v1.FeedbackService/ReassignCase"
-	FeedbackService_MergeCases_FullMethodName      = "/treue.feedback.v1.FeedbackService/MergeCases"
+	FeedbackService_ListCases_FullMethodName           = "/treue.feedback.v1.FeedbackService/ListCases"
+	FeedbackService_GetCustomerTimeline_FullMethodName = "/treue.feedback.v1.FeedbackService/GetCustomerTimeline"
+	FeedbackService_GetCase_FullMethodName             = "/treue.feedback.v1.FeedbackService/GetCase"
+	FeedbackService_ResolveCase_FullMethodName         = "/treue.feedback.v1.FeedbackService/ResolveCase"
+	FeedbackService_AcknowledgeCase_FullMethodName     = "/treue.feedback.v1.FeedbackService/AcknowledgeCase"
+	FeedbackService_RecordContact_FullMethodName       = "/treue.feedback.v1.FeedbackService/RecordContact"
+	FeedbackService_WaitForCustomer_FullMethodName     = "/treue.feedback.v1.FeedbackService/WaitForCustomer"
+	FeedbackService_ResumeCase_FullMethodName          = "/treue.feedback.v1.FeedbackService/ResumeCase"
+	FeedbackService_CloseCase_FullMethodName           = "/treue.feedback.v1.FeedbackService/CloseCase"
+	FeedbackService_ReopenCase_FullMethodName          = "/treue.feedback.v1.FeedbackService/ReopenCase"
+	FeedbackService_AddNote_FullMethodName             = "/treue.feedback.v1.FeedbackService/AddNote"
+	FeedbackService_ReassignCase_FullMethodName        = "/treue.feedback.v1.FeedbackService/ReassignCase"
+	FeedbackService_MergeCases_FullMethodName          = "/treue.feedback.v1.FeedbackService/MergeCases"
 )
 
 // FeedbackServiceClient is the client API for FeedbackService service.
@@ -40,6 +41,10 @@ const (
 // FeedbackService is the follow-up work that feedback creates.
 type FeedbackServiceClient interface {
 	ListCases(ctx context.Context, in *ListCasesRequest, opts ...grpc.CallOption) (*ListCasesResponse, error)
+	// GetCustomerTimeline is everything the feedback service knows a member did or got,
+	// newest first, across departments: survey responses, case transitions and notes, and
+	// the loyalty events it heard from the ledger (points, tier changes).
+	GetCustomerTimeline(ctx context.Context, in *GetCustomerTimelineRequest, opts ...grpc.CallOption) (*GetCustomerTimelineResponse, error)
 	GetCase(ctx context.Context, in *GetCaseRequest, opts ...grpc.CallOption) (*GetCaseResponse, error)
 	// ResolveCase closes a case with an outcome. Resolving a resolved case gets
 	// FailedPrecondition (reason ALREADY_RESOLVED).
@@ -76,6 +81,16 @@ func (c *feedbackServiceClient) ListCases(ctx context.Context, in *ListCasesRequ
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListCasesResponse)
 	err := c.cc.Invoke(ctx, FeedbackService_ListCases_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *feedbackServiceClient) GetCustomerTimeline(ctx context.Context, in *GetCustomerTimelineRequest, opts ...grpc.CallOption) (*GetCustomerTimelineResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetCustomerTimelineResponse)
+	err := c.cc.Invoke(ctx, FeedbackService_GetCustomerTimeline_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -199,6 +214,10 @@ func (c *feedbackServiceClient) MergeCases(ctx context.Context, in *MergeCasesRe
 // FeedbackService is the follow-up work that feedback creates.
 type FeedbackServiceServer interface {
 	ListCases(context.Context, *ListCasesRequest) (*ListCasesResponse, error)
+	// GetCustomerTimeline is everything the feedback service knows a member did or got,
+	// newest first, across departments: survey responses, case transitions and notes, and
+	// the loyalty events it heard from the ledger (points, tier changes).
+	GetCustomerTimeline(context.Context, *GetCustomerTimelineRequest) (*GetCustomerTimelineResponse, error)
 	GetCase(context.Context, *GetCaseRequest) (*GetCaseResponse, error)
 	// ResolveCase closes a case with an outcome. Resolving a resolved case gets
 	// FailedPrecondition (reason ALREADY_RESOLVED).
@@ -233,6 +252,9 @@ type UnimplementedFeedbackServiceServer struct{}
 
 func (UnimplementedFeedbackServiceServer) ListCases(context.Context, *ListCasesRequest) (*ListCasesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListCases not implemented")
+}
+func (UnimplementedFeedbackServiceServer) GetCustomerTimeline(context.Context, *GetCustomerTimelineRequest) (*GetCustomerTimelineResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetCustomerTimeline not implemented")
 }
 func (UnimplementedFeedbackServiceServer) GetCase(context.Context, *GetCaseRequest) (*GetCaseResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetCase not implemented")
@@ -302,6 +324,24 @@ func _FeedbackService_ListCases_Handler(srv interface{}, ctx context.Context, de
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(FeedbackServiceServer).ListCases(ctx, req.(*ListCasesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FeedbackService_GetCustomerTimeline_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetCustomerTimelineRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FeedbackServiceServer).GetCustomerTimeline(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FeedbackService_GetCustomerTimeline_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FeedbackServiceServer).GetCustomerTimeline(ctx, req.(*GetCustomerTimelineRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -514,6 +554,10 @@ var FeedbackService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListCases",
 			Handler:    _FeedbackService_ListCases_Handler,
+		},
+		{
+			MethodName: "GetCustomerTimeline",
+			Handler:    _FeedbackService_GetCustomerTimeline_Handler,
 		},
 		{
 			MethodName: "GetCase",

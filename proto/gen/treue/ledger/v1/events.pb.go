@@ -314,7 +314,9 @@ type MemberUpdated struct {
 	Tier      string                 `protobuf:"bytes,7,opt,name=tier,proto3" json:"tier,omitempty"`
 	UpdatedAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
 	// the member's referral code (8 characters, Crockford's base32).
-	ReferralCode  string `protobuf:"bytes,9,opt,name=referral_code,json=referralCode,proto3" json:"referral_code,omitempty"`
+	ReferralCode string `protobuf:"bytes,9,opt,name=referral_code,json=referralCode,proto3" json:"referral_code,omitempty"`
+	// the member's display name as it is now.
+	DisplayName   string `protobuf:"bytes,10,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -408,6 +410,13 @@ func (x *MemberUpdated) GetUpdatedAt() *timestamppb.Timestamp {
 func (x *MemberUpdated) GetReferralCode() string {
 	if x != nil {
 		return x.ReferralCode
+	}
+	return ""
+}
+
+func (x *MemberUpdated) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
 	}
 	return ""
 }
@@ -1527,7 +1536,7 @@ const file_treue_ledger_v1_events_proto_rawDesc = "" +
 	" \x01(\tB\a\xbaH\x04r\x02\x18 R\x05phone\x12\x1c\n" +
 	"\x04tags\x18\v \x03(\tB\b\xbaH\x05\x92\x01\x02\x10dR\x04tags\x12,\n" +
 	"\rreferral_code\x18\f \x01(\tB\a\xbaH\x04r\x02\x18 R\freferralCode:\x1c\xf2\xf9\x18\x18\n" +
-	"\x16ledger.member.enrolled\"\x89\x03\n" +
+	"\x16ledger.member.enrolled\"\xb6\x03\n" +
 	"\rMemberUpdated\x12'\n" +
 	"\tmember_id\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bmemberId\x12\x1e\n" +
@@ -1539,7 +1548,9 @@ const file_treue_ledger_v1_events_proto_rawDesc = "" +
 	"\x04tier\x18\a \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x04tier\x12A\n" +
 	"\n" +
 	"updated_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\tupdatedAt\x12,\n" +
-	"\rreferral_code\x18\t \x01(\tB\a\xbaH\x04r\x02\x18 R\freferralCode:\x1b\xf2\xf9\x18\x17\n" +
+	"\rreferral_code\x18\t \x01(\tB\a\xbaH\x04r\x02\x18 R\freferralCode\x12+\n" +
+	"\fdisplay_name\x18\n" +
+	" \x01(\tB\b\xbaH\x05r\x03\x18\xc0\x02R\vdisplayName:\x1b\xf2\xf9\x18\x17\n" +
 	"\x15ledger.member.updated\"\xe7\x03\n" +
 	"\x0fPurchaseMatched\x12'\n" +
 	"\tmember_id\x18\x01 \x01(\tB\n" +

@@ -286,22 +286,28 @@ func (t Tx) RecordRoutes(ctx context.Context, routes []app.RoutedResponse) error
 func (t Tx) UpsertMembers(ctx context.Context, members []app.MemberFacts) error {
 	n := len(members)
 	ids, tiers, locales, at := make([]string, n), make([]string, n), make([]string, n), make([]time.Time, n)
+	names, emails, phones := make([]string, n), make([]string, n), make([]string, n)
 	for i, m := range members {
 		ids[i], tiers[i], locales[i], at[i] = m.MemberID, m.Tier, m.Locale, m.UpdatedAt
+		names[i], emails[i], phones[i] = m.DisplayName, m.Email, m.Phone
 	}
 	// In a batch, a member's announcements apply in their order of time.
 	_, err := t.tx.Exec(ctx, `
 		WITH batch AS (
-			SELECT DISTINCT ON (m) m, t, l, a FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) AS x(m, t, l, a)
+			SELECT DISTINCT ON (m) m, t, l, a, n, e, p
+			FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], $7::text[]) AS x(m, t, l, a, n, e, p)
 			WHERE NOT EXISTS (SELECT 1 FROM erased_members e WHERE e.member_id = x.m)
 			ORDER BY m, a DESC
 		)
-		INSERT INTO members AS k (member_id, tier, locale, updated_at)
-		SELECT m, t, l, a FROM batch
+		INSERT INTO members AS k (member_id, tier, locale, updated_at, display_name, email, phone)
+		SELECT m, t, l, a, n, e, p FROM batch
 		ON CONFLICT (member_id) DO UPDATE SET
 			tier = coalesce(nullif(EXCLUDED.tier, ''), k.tier),
 			locale = coalesce(nullif(EXCLUDED.locale, ''), k.locale),
+			display_name = coalesce(nullif(EXCLUDED.display_name, ''), k.display_name),
+			email = coalesce(nullif(EXCLUDED.email, ''), k.email),
+			phone = coalesce(nullif(EXCLUDED.phone, ''), k.phone),
 			updated_at = EXCLUDED.updated_at
-		WHERE k.updated_at <= EXCLUDED.updated_at`, ids, tiers, locales, at)
+		WHERE k.updated_at <= EXCLUDED.updated_at`, ids, tiers, locales, at, names, emails, phones)
 	return err
 }

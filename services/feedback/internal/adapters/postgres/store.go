@@ -140,7 +140,9 @@ func (s *Store) MemberData(ctx context.Context, memberID string) (domain.MemberD
 			return err
 		}
 		var m domain.MemberCopy
-		switch err := tx.QueryRow(ctx, `SELECT tier, locale, updated_at FROM members WHERE member_id = $1`, memberID).Scan(&m.Tier, &m.Locale, &m.UpdatedAt); {
+		switch err := tx.QueryRow(ctx, `
+			SELECT tier, locale, updated_at, display_name, email, phone, points FROM members WHERE member_id = $1`, memberID).
+			Scan(&m.Tier, &m.Locale, &m.UpdatedAt, &m.DisplayName, &m.Email, &m.Phone, &m.Points); {
 		case err == nil:
 			d.Copy = &m
 		case !errors.Is(err, pgx.ErrNoRows):
@@ -214,6 +216,12 @@ func (t Tx) EraseMembers(ctx context.Context, memberIDs []string, at time.Time) 
 			ON CONFLICT DO NOTHING
 		), forgotten AS (
 			DELETE FROM members WHERE member_id = ANY($1::text[])
+		), touchpoints AS (
+			DELETE FROM response_touchpoints WHERE response_id IN (
+				SELECT response_id FROM cases WHERE member_id = ANY($1::text[])
+				UNION SELECT detail->>'response_id' FROM member_events WHERE member_id = ANY($1::text[]) AND kind = 'response')
+		), loyalty AS (
+			DELETE FROM member_events WHERE member_id = ANY($1::text[])
 		), theirs AS (
 			SELECT case_id FROM cases WHERE member_id = ANY($1::text[])
 		), history AS (

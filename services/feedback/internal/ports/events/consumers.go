@@ -26,6 +26,11 @@ const (
 	// ConsumerReferralCodes keeps the members' referral codes (a consumer of its own, so
 	// that the erasure consumer's position does not move).
 	ConsumerReferralCodes = "feedback-referral-codes"
+	// ConsumerPoints keeps the members' points and loyalty events (points, tier changes) (a consumer of its own,
+	// so that it reads the ledger's stream from its start).
+	ConsumerPoints = "feedback-points"
+	// ConsumerTimeline keeps the members' responses for their timeline.
+	ConsumerTimeline = "feedback-timeline"
 )
 
 // Consumers returns the service's consumers calling a. The routes only capture a, so
@@ -70,6 +75,22 @@ func Consumers(a *app.Application) []bus.ConsumerConfig {
 			}),
 			bus.On(func(ctx context.Context, ds []bus.Delivery[*ledgerv1.MemberErased]) error {
 				return a.Commands.Loop.ForgetReferralCodes.Handle(ctx, each(ds, convert.ErasedMember))
+			}),
+		}},
+		{Name: ConsumerPoints, Routes: []bus.Route{
+			bus.On(func(ctx context.Context, ds []bus.Delivery[*ledgerv1.PointsCredited]) error {
+				return a.Commands.Loop.KeepMemberEvents.Handle(ctx, each(ds, convert.PointsCredited))
+			}),
+			bus.On(func(ctx context.Context, ds []bus.Delivery[*ledgerv1.PointsDebited]) error {
+				return a.Commands.Loop.KeepMemberEvents.Handle(ctx, each(ds, convert.PointsDebited))
+			}),
+			bus.On(func(ctx context.Context, ds []bus.Delivery[*ledgerv1.MemberTierChanged]) error {
+				return a.Commands.Loop.KeepMemberEvents.Handle(ctx, each(ds, convert.TierChangedEvent))
+			}),
+		}},
+		{Name: ConsumerTimeline, Routes: []bus.Route{
+			bus.On(func(ctx context.Context, ds []bus.Delivery[*surveyv1.ResponseSubmitted]) error {
+				return a.Commands.Loop.KeepMemberEvents.Handle(ctx, each(ds, convert.ResponseEvent))
 			}),
 		}},
 	}
