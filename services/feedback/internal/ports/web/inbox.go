@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/treue/treue/pkg/staff"
 	"github.com/treue/treue/services/feedback/internal/app"
@@ -236,6 +237,10 @@ func (in *Inbox) act(w http.ResponseWriter, r *http.Request) {
 		in.showCase(w, r, a, http.StatusUnprocessableEntity, "The text is too long (at most 4000 characters).")
 		return
 	}
+	if !text(note) || !text(r.PostForm.Get("reason")) {
+		in.showCase(w, r, a, http.StatusUnprocessableEntity, "The text holds characters that are not text.")
+		return
+	}
 	ctx := r.Context()
 	var err error
 	next := "/cases/" + url.PathEscape(id)
@@ -289,6 +294,9 @@ func (in *Inbox) act(w http.ResponseWriter, r *http.Request) {
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
+
+// text: valid UTF-8 without NUL, which Postgres cannot store.
+func text(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
 
 // refusal is the message of a rule of the domain the form broke.
 func refusal(err error) (string, bool) {
