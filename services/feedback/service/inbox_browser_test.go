@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -93,7 +94,8 @@ func inboxSignIn(ctx context.Context, t *testing.T, base, user, password string)
 // it nor opens it; a form without the CSRF token is refused.
 func TestAgentInboxInTheBrowser(t *testing.T) {
 	t.Parallel()
-	e, base := startInbox(t)
+	clk := &clock{t: time.Now()}
+	e, base := startInbox(t, clk.Now)
 	admin := as(keyAdmin)
 
 	cs, err := e.teams.GetTeam(admin, &feedbackv1.GetTeamRequest{Team: "customer-service"})
@@ -112,8 +114,8 @@ func TestAgentInboxInTheBrowser(t *testing.T) {
 		}
 		return resp.GetStaff()
 	}
-	addStaff(cs.GetTeam().GetTeamId(), "Ann", "ann@shop.example")
-	addStaff(cs.GetTeam().GetTeamId(), "Ben", "ben@shop.example")
+	annStaff := addStaff(cs.GetTeam().GetTeamId(), "Ann", "ann@shop.example")
+	ben := addStaff(cs.GetTeam().GetTeamId(), "Ben", "ben@shop.example")
 	addStaff(billing.GetTeam().GetTeamId(), "Eve", "eve@shop.example")
 	accounts, err := staff.Open(testkit.Ctx(t), staff.Config{DatabaseURL: e.DatabaseURL()}, testkit.Logger(t))
 	if err != nil {
@@ -224,6 +226,59 @@ func TestAgentInboxInTheBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("an overdue case is marked in text; reassign and assigned to me", func(t *testing.T) {
+		r4 := newResponse(4)
+		e.publish(r4)
+		id4 := e.waitCase(r4.GetResponseId()).GetCaseId()
+		row := `tr[data-id="` + id4 + `"]`
+		if err := chromedp.Do(ann, chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(row))); err != nil {
+			t.Fatal(err)
+		}
+		if got := inboxText(ann, t, row+" td"); strings.Contains(got, "OVERDUE") {
+			t.Fatalf("a fresh case is marked overdue: %q", got)
+		}
+		clk.Set(time.Now().Add(30 * 24 * time.Hour))
+		if err := chromedp.Do(ann, chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(row))); err != nil {
+			t.Fatal(err)
+		}
+		if got := inboxText(ann, t, row+" td"); !strings.HasPrefix(got, "OVERDUE") {
+			t.Errorf("a case past its deadline shows %q, want OVERDUE first", got)
+		}
+		// Every open case of the team is past its deadline now (the other team's test's too).
+		overdue, err := chromedp.Run(ann, chromedp.Evaluate[int](`document.querySelectorAll('tr.case.overdue').length`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := inboxText(ann, t, "#counts"), fmt.Sprintf("%d case(s), %d overdue.", overdue, overdue); overdue < 1 || got != want {
+			t.Errorf("counts %q, want %q", got, want)
+		}
+		inboxShot(ann, t, "queue-overdue")
+
+		// Reassign it to Ann, then to Ben: "assigned to me" shows it only while it is Ann's.
+		mine := func() int {
+			if err := chromedp.Do(ann, chromedp.Navigate(base+"/?mine=1"), chromedp.WaitVisible(chromedp.CSS("#counts"))); err != nil {
+				t.Fatal(err)
+			}
+			n, err := chromedp.Run(ann, chromedp.Evaluate[int](`document.querySelectorAll('`+row+`').length`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		for _, to := range []*feedbackv1.Staff{annStaff, ben} {
+			if err := chromedp.Do(ann, chromedp.Navigate(base+"/cases/"+id4),
+				chromedp.SetValue(chromedp.CSS(`#reassign-to`), to.GetStaffId()),
+				chromedp.Click(chromedp.CSS(`#reassign-form button`)),
+			); err != nil {
+				t.Fatal(err)
+			}
+			testkit.Eventually(t, 10*time.Second, "assigned to "+to.GetName(), func() bool { return inboxText(ann, t, "#assignee") == to.GetName() })
+			if n, want := mine(), map[bool]int{true: 1, false: 0}[to == annStaff]; n != want {
+				t.Errorf("assigned to %s, Ann's own queue shows it %d time(s), want %d", to.GetName(), n, want)
+			}
+		}
+	})
+
 	t.Run("a form without the CSRF token is refused", func(t *testing.T) {
 		r3 := newResponse(0)
 		e.publish(r3)
@@ -257,12 +312,13 @@ func TestAgentInboxInTheBrowser(t *testing.T) {
 }
 
 // startInbox starts the service with its web port on loopback.
-func startInbox(t *testing.T) (*lifeEnv, string) {
+func startInbox(t *testing.T, now func() time.Time) (*lifeEnv, string) {
 	t.Helper()
 	te := testkit.NewEnv(t, callers...)
 	cfg := service.Config{Base: te.Base()}
 	cfg.Base.DBMaxConns = 8
 	cfg.Base.HTTPAddr = "127.0.0.1:0"
+	cfg.Now = now
 	s := testkit.Start(t, service.New, cfg).Service
 	conn := te.Conn(s.GRPCAddr(), "")
 	return &lifeEnv{env: &env{Env: te, t: t, db: te.DB(service.Schema), client: feedbackv1.NewFeedbackServiceClient(conn)},
