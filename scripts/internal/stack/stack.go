@@ -49,7 +49,7 @@ type Options struct {
 	Database string
 	// NATSPort is the embedded server's port when NATS_URL is unset (0: any).
 	NATSPort int
-	// FixedPorts uses the documented default ports (7001-7005, 8082, 8085); otherwise
+	// FixedPorts uses the documented default ports (7001-7005, 8082, 8083, 8085); otherwise
 	// free ports are picked, so that a benchmark can run beside `make run`.
 	FixedPorts bool
 	// Namespace prefixes streams and subjects.
@@ -195,7 +195,7 @@ func Up(ctx context.Context, o Options) (_ *Stack, err error) {
 // ports returns each service's gRPC, HTTP and admin address.
 func (s *Stack) ports(fixed bool) (map[string][3]string, error) {
 	fixedPorts := map[string][3]int{
-		"ledger": {7001, 0, 9001}, "survey": {7002, 8082, 9002}, "feedback": {7003, 0, 9003}, "rewards": {7004, 0, 9004}, "reporting": {7005, 8085, 9005},
+		"ledger": {7001, 0, 9001}, "survey": {7002, 8082, 9002}, "feedback": {7003, 8083, 9003}, "rewards": {7004, 0, 9004}, "reporting": {7005, 8085, 9005},
 	}
 	out := map[string][3]string{}
 	for name, fp := range fixedPorts {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/treue/treue/pkg/config"
 	"github.com/treue/treue/pkg/privacy"
+	"github.com/treue/treue/pkg/staff"
 	"github.com/treue/treue/pkg/svc"
 	feedbackv1 "github.com/treue/treue/proto/gen/treue/feedback/v1"
 	privacyv1 "github.com/treue/treue/proto/gen/treue/privacy/v1"
@@ -57,6 +58,10 @@ type Config struct {
 	// case (FEEDBACK_GOODWILL_LIMITS, "role:points,...", default
 	// "service_agent:500,admin:5000"); a role not named may grant none.
 	GoodwillLimits domain.GoodwillLimits
+	// Staff is the sign-in that guards the agent's inbox on FEEDBACK_HTTP_ADDR
+	// (AUTH_DATABASE_URL, STAFF_*); a zero value takes the defaults and the service's
+	// database.
+	Staff staff.Config
 }
 
 // LogValue masks secrets.
@@ -68,6 +73,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("webhooks", c.Webhooks),
 		slog.Any("lifecycle", c.Lifecycle),
 		slog.Any("goodwill_limits", c.GoodwillLimits),
+		slog.Any("staff", c.Staff),
 	)
 }
 
@@ -75,7 +81,7 @@ func (c Config) LogValue() slog.Value {
 func LoadConfig() (Config, error) {
 	env := &config.Env{}
 	cfg := Config{
-		Base:               svc.LoadBase(env, "FEEDBACK", "127.0.0.1:7003", ""),
+		Base:               svc.LoadBase(env, "FEEDBACK", "127.0.0.1:7003", "127.0.0.1:8083"),
 		ConsumerBatchSize:  env.Int("FEEDBACK_CONSUMER_BATCH_SIZE", 500),
 		ConsumerMaxDeliver: env.Int("FEEDBACK_CONSUMER_MAX_DELIVER", 5),
 		Webhooks:           loadWebhooks(env),
@@ -85,6 +91,10 @@ func LoadConfig() (Config, error) {
 		return cfg, errors.Join(env.Err(), fmt.Errorf("FEEDBACK_GOODWILL_LIMITS: %w", err))
 	}
 	cfg.GoodwillLimits = limits
+	cfg.Staff = staff.LoadConfig(env)
+	if err := cfg.Staff.WithDefaults().Validate(); err != nil {
+		return cfg, errors.Join(env.Err(), err)
+	}
 	var lerr error
 	cfg.Lifecycle, lerr = loadLifecycle(env)
 	return cfg, errors.Join(env.Err(), lerr)
@@ -104,14 +114,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Service, error) {
 		Schema:     Schema,
 		Migrations: migrations.FS,
 		Produces:   convert.Produces,
-	}, log, func(rt *svc.Runtime) error { return wire(rt, cfg, log) })
+	}, log, func(rt *svc.Runtime) error { return wire(ctx, rt, cfg, log) })
 	if err != nil {
 		return nil, err
 	}
 	return &Service{s}, nil
 }
 
-func wire(rt *svc.Runtime, cfg Config, log *slog.Logger) error {
+func wire(ctx context.Context, rt *svc.Runtime, cfg Config, log *slog.Logger) error {
 	engine, err := routing.NewEngine(log)
 	if err != nil {
 		return err
@@ -166,5 +176,5 @@ func wire(rt *svc.Runtime, cfg Config, log *slog.Logger) error {
 		_ = reg.Unregister()
 	})
 	privacyv1.RegisterPrivacyServiceServer(rt.GRPC, privacy.NewServer(Name, application.Queries.ExportMember.Handle, convert.Export))
-	return nil
+	return wireInbox(ctx, rt, cfg, application, now, log)
 }
