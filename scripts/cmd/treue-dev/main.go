@@ -194,6 +194,7 @@ func printSummary(s *stack.Stack, res *demo.Result, surveys surveySummary, envFi
 	fmt.Println()
 	fmt.Printf("  Dashboard        http://%s/\n", s.Procs["reporting"].HTTPAddr)
 	fmt.Printf("    sign in as     %s   password %s   (new every run)\n", demoStaffUser, staffPassword)
+	fmt.Printf("  Agent inbox      http://%s/   (the same sign-in: the demo account manages customer service)\n", s.Procs["feedback"].HTTPAddr)
 	fmt.Printf("  NATS             %s   (namespace %q)\n", s.NATSURL, s.Namespace)
 	if s.NATSSeeds != "" {
 		fmt.Printf("  NATS users       one nkey per service and store, seeds in %s\n", s.NATSSeeds)
