@@ -85,12 +85,26 @@ func linkFollowUps(ctx context.Context, tx Tx, followUps []domain.FollowUp, eras
 	if len(followUps) == 0 {
 		return nil, nil
 	}
-	for i := range followUps {
-		if erased[followUps[i].MemberID] {
-			followUps[i].MemberID, followUps[i].Comment = "", ""
+	// A case keeps its first answer: of a batch's answers to one case, the earliest
+	// (then the smaller response id), whatever order the batch has them in.
+	first := make(map[string]domain.FollowUp, len(followUps))
+	for _, f := range followUps {
+		if cur, ok := first[f.CaseID]; !ok || f.ReceivedAt.Before(cur.ReceivedAt) ||
+			(f.ReceivedAt.Equal(cur.ReceivedAt) && f.ResponseID < cur.ResponseID) {
+			first[f.CaseID] = f
 		}
 	}
-	linked, err := tx.AddFollowUps(ctx, followUps)
+	kept := make([]domain.FollowUp, 0, len(first))
+	for _, f := range followUps {
+		if first[f.CaseID].ResponseID != f.ResponseID {
+			continue
+		}
+		if erased[f.MemberID] {
+			f.MemberID, f.Comment = "", ""
+		}
+		kept = append(kept, f)
+	}
+	linked, err := tx.AddFollowUps(ctx, kept)
 	if err != nil {
 		return nil, err
 	}
