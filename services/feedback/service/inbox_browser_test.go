@@ -144,22 +144,24 @@ func TestAgentInboxInTheBrowser(t *testing.T) {
 	})
 
 	t.Run("open, acknowledge, note, resolve", func(t *testing.T) {
-		if err := chromedp.Do(ann, chromedp.Click(chromedp.CSS(`tr[data-id="`+id+`"] a`)), chromedp.WaitVisible(chromedp.CSS(`#case`))); err != nil {
+		inboxSubmit(ann, t, `tr[data-id="`+id+`"] a`)
+		if err := chromedp.Do(ann, chromedp.WaitVisible(chromedp.CSS(`#case`))); err != nil {
 			t.Fatal(err)
 		}
 		if got := inboxText(ann, t, "#comment"); got != r.Comment {
 			t.Errorf("comment shown %q, want %q", got, r.Comment)
 		}
-		if err := chromedp.Do(ann, chromedp.Click(chromedp.CSS(`#ack-form button`)), chromedp.WaitVisible(chromedp.CSS(`#status`))); err != nil {
+		inboxSubmit(ann, t, `#ack-form button`)
+		if err := chromedp.Do(ann, chromedp.WaitVisible(chromedp.CSS(`#status`))); err != nil {
 			t.Fatal(err)
 		}
 		testkit.Eventually(t, 10*time.Second, "acknowledged", func() bool { return inboxText(ann, t, "#status") == "acknowledged" })
 		if err := chromedp.Do(ann,
 			chromedp.SetValue(chromedp.CSS(`#note-text`), "Called back, offered a voucher"),
-			chromedp.Click(chromedp.CSS(`#note-form button`)),
 		); err != nil {
 			t.Fatal(err)
 		}
+		inboxSubmit(ann, t, `#note-form button`)
 		testkit.Eventually(t, 10*time.Second, "the note on the page", func() bool {
 			return strings.Contains(inboxText(ann, t, "#notes"), "Called back, offered a voucher")
 		})
@@ -167,9 +169,11 @@ func TestAgentInboxInTheBrowser(t *testing.T) {
 		if err := chromedp.Do(ann,
 			chromedp.SetValue(chromedp.CSS(`#outcome-select`), "CONTACTED_RESOLVED"),
 			chromedp.SetValue(chromedp.CSS(`#resolve-note`), "Apologised"),
-			chromedp.Click(chromedp.CSS(`#resolve-form button`)),
-			chromedp.WaitVisible(chromedp.CSS(`#counts`)),
 		); err != nil {
+			t.Fatal(err)
+		}
+		inboxSubmit(ann, t, `#resolve-form button`)
+		if err := chromedp.Do(ann, chromedp.WaitVisible(chromedp.CSS(`#counts`))); err != nil {
 			t.Fatal(err)
 		}
 		rows, err := chromedp.Run(ann, chromedp.Evaluate[int](`document.querySelectorAll('tr[data-id="`+id+`"]').length`))
@@ -278,10 +282,10 @@ func TestAgentInboxInTheBrowser(t *testing.T) {
 			before := strings.Count(inboxText(ann, t, "#history"), "reassign")
 			if err := chromedp.Do(ann,
 				chromedp.SetValue(chromedp.CSS(`#reassign-to`), to.GetStaffId()),
-				chromedp.Click(chromedp.CSS(`#reassign-form button`)),
 			); err != nil {
 				t.Fatal(err)
 			}
+			inboxSubmit(ann, t, `#reassign-form button`)
 			testkit.Eventually(t, 10*time.Second, "reassigned to "+to.GetName(), func() bool {
 				return strings.Count(inboxText(ann, t, "#history"), "reassign") > before
 			})
@@ -359,4 +363,14 @@ func httpSignIn(t *testing.T, base, user string) *http.Cookie {
 	}
 	t.Fatalf("sign-in as %s: %s without a session cookie", user, resp.Status)
 	return nil
+}
+
+// inboxSubmit clicks sel and waits for the page the click navigates to: reading the
+// page before it has loaded races with the navigation (the old page's elements vanish
+// under the reader).
+func inboxSubmit(ctx context.Context, t *testing.T, sel string) {
+	t.Helper()
+	if _, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(sel))); err != nil {
+		t.Fatalf("submitting %s: %v", sel, err)
+	}
 }
