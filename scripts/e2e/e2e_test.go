@@ -44,13 +44,16 @@ type system struct {
 	*testkit.Env
 	db                                      *testkit.DB // every schema, by qualified names
 	ledger, survey, feedback, rewards, rept string      // gRPC addresses
-	surveyHTTP, dashboard                   string
+	surveyHTTP, dashboard, inbox            string
 	// tuneLedger, when set before startIn, adjusts the ledger's configuration: its clock
 	// and points policy, say.
 	tuneLedger func(*ledger.Config)
 	// tuneSurvey, when set before startIn, adjusts the survey's configuration: its SMTP
 	// server, say.
 	tuneSurvey func(*survey.Config)
+	// tuneFeedback, when set before startIn, adjusts the feedback service's configuration:
+	// its SLA timings, SMTP server and webhook back-off, say.
+	tuneFeedback func(*feedback.Config)
 }
 
 func freeAddr(t *testing.T) string {
@@ -116,7 +119,12 @@ func startIn(t *testing.T, sys *system, opts ...func(service string, b *svc.Base
 	fc, err := feedback.LoadConfig()
 	must(t, err)
 	fc.Base = base("feedback")
-	sys.feedback = testkit.Start(t, feedback.New, fc).Service.GRPCAddr()
+	fc.Base.HTTPAddr = "127.0.0.1:0"
+	if sys.tuneFeedback != nil {
+		sys.tuneFeedback(&fc)
+	}
+	f := testkit.Start(t, feedback.New, fc).Service
+	sys.feedback, sys.inbox = f.GRPCAddr(), f.HTTPAddr()
 
 	rc, err := rewards.LoadConfig()
 	must(t, err)

@@ -24,6 +24,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/treue/treue/pkg/testkit"
+	"github.com/treue/treue/pkg/testkit/browser"
 	commonv1 "github.com/treue/treue/proto/gen/treue/common/v1"
 	feedbackv1 "github.com/treue/treue/proto/gen/treue/feedback/v1"
 	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
@@ -173,27 +174,27 @@ func TestSurveyLoopEndToEnd(t *testing.T) {
 
 		// Clara opens the link from the email on her phone and answers 4: the reason
 		// question appears without a reload; she types her reason and sends.
-		browser := phoneBrowser(t)
-		do(t, browser, "open the link", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.ID("survey")))
-		if got := textOf(t, browser, "legend"); got != "Wie wahrscheinlich ist es, dass Sie uns einem Freund oder Kollegen empfehlen?" {
+		tab := browser.New(t, browser.PhoneWidth, browser.PhoneHeight)
+		browser.Do(t, tab, "open the link", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.ID("survey")))
+		if got := browser.Text(t, tab, "legend"); got != "Wie wahrscheinlich ist es, dass Sie uns einem Freund oder Kollegen empfehlen?" {
 			t.Errorf("the question reads %q", got)
 		}
-		screenshot(t, browser, shots, "service-call-1-opened")
-		do(t, browser, "answer 4", chromedp.Click(chromedp.CSS(`input[name="q.nps"][value="4"]`)), chromedp.WaitVisible(chromedp.ID("q-reason")))
-		if got := textOf(t, browser, "label[for=q-reason]"); !strings.HasPrefix(got, "Was ist der Hauptgrund für Ihre Bewertung?") {
+		browser.Screenshot(t, tab, "e2e-survey", "service-call-1-opened")
+		browser.Do(t, tab, "answer 4", chromedp.Click(chromedp.CSS(`input[name="q.nps"][value="4"]`)), chromedp.WaitVisible(chromedp.ID("q-reason")))
+		if got := browser.Text(t, tab, "label[for=q-reason]"); !strings.HasPrefix(got, "Was ist der Hauptgrund für Ihre Bewertung?") {
 			t.Errorf("the follow-up asks %q", got)
 		}
 		const reason = "Die Hotline hat mich dreimal weiterverbunden."
-		do(t, browser, "type the reason", chromedp.SendKeys(chromedp.ID("q-reason"), reason))
-		screenshot(t, browser, shots, "service-call-2-answered")
-		resp, err := chromedp.RunResponse(browser, chromedp.Click(chromedp.CSS("button[type=submit]")))
+		browser.Do(t, tab, "type the reason", chromedp.SendKeys(chromedp.ID("q-reason"), reason))
+		browser.Screenshot(t, tab, "e2e-survey", "service-call-2-answered")
+		resp, err := chromedp.RunResponse(tab, chromedp.Click(chromedp.CSS("button[type=submit]")))
 		if err != nil || resp.Status != 200 {
 			t.Fatalf("submit: %v, %v", resp, err)
 		}
-		if got := textOf(t, browser, "h1#thanks"); got != "Vielen Dank! Ihre Antwort wurde gespeichert." {
+		if got := browser.Text(t, tab, "h1#thanks"); got != "Vielen Dank! Ihre Antwort wurde gespeichert." {
 			t.Errorf("thanks: %q", got)
 		}
-		screenshot(t, browser, shots, "service-call-3-thanks")
+		browser.Screenshot(t, tab, "e2e-survey", "service-call-3-thanks")
 
 		// The response carries the attribution from the call to the answer.
 		ev := testkit.WaitEvent(sys.Env, "survey.response.submitted", func(r *surveyv1.ResponseSubmitted) bool {
@@ -507,62 +508,4 @@ func artefacts(t *testing.T) string {
 	must(t, os.MkdirAll(dir, 0o755))
 	t.Logf("screenshots go to %s", dir)
 	return dir
-}
-
-// phoneBrowser starts a headless Chromium with a phone's viewport and returns its tab.
-func phoneBrowser(t *testing.T) context.Context {
-	t.Helper()
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(testkit.Chromium(t)),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox, // as root, Chromium's sandbox refuses to start
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.WindowSize(390, 844),
-	)
-	t.Cleanup(cancelAlloc)
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	t.Cleanup(cancel)
-	ctx, cancelT := context.WithTimeout(ctx, 3*time.Minute)
-	t.Cleanup(cancelT)
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844)); err != nil {
-		t.Fatalf("starting Chromium: %v", err)
-	}
-	return ctx
-}
-
-func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
-	t.Helper()
-	if err := chromedp.Do(ctx, steps...); err != nil {
-		t.Fatalf("%s: %v", what, err)
-	}
-}
-
-func textOf(t *testing.T, ctx context.Context, sel string) string {
-	t.Helper()
-	do(t, ctx, "waiting for "+sel, chromedp.WaitVisible(chromedp.CSS(sel)))
-	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-	if err != nil {
-		t.Fatalf("reading %s: %v", sel, err)
-	}
-	return strings.TrimSpace(s)
-}
-
-func screenshot(t *testing.T, ctx context.Context, dir, name string) {
-	t.Helper()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Errorf("screenshot %s: %v", name, err)
-		return
-	}
-	path := filepath.Join(dir, name+".png")
-	if err := os.WriteFile(path, png, 0o644); err != nil {
-		t.Errorf("screenshot %s: %v", name, err)
-		return
-	}
-	t.Logf("screenshot: %s", path)
 }

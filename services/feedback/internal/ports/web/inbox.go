@@ -197,6 +197,67 @@ type caseView struct {
 	Outcomes []domain.Outcome
 	Open     bool
 	Error    string
+	// Timeline is the newest of the member's timeline, across departments (timelineShown).
+	Timeline []timelineLine
+}
+
+// timelineShown is how much of the member's timeline the case page shows.
+const timelineShown = 50
+
+// timelineLine is one timeline entry as the case page shows it.
+type timelineLine struct {
+	At         time.Time
+	Kind, Text string
+	// This is an entry of the case on the page.
+	This bool
+}
+
+// timelineText says what a timeline entry was, in a line.
+func timelineText(e app.TimelineEntry) string {
+	switch e.Kind {
+	case app.TimelineCase:
+		s := "case " + shortID(e.CaseID) + " (" + e.Team + "): " + e.Action
+		if e.FromStatus != "" && e.FromStatus != e.ToStatus {
+			s += ", " + e.FromStatus + " → " + e.ToStatus
+		}
+		if e.By != "" {
+			s += " by " + e.By
+		}
+		if e.Note != "" {
+			s += ": " + e.Note
+		}
+		return s
+	case app.TimelineNote:
+		return "note on case " + shortID(e.CaseID) + " by " + e.By + ": " + e.Note
+	case app.MemberResponse:
+		r := e.Response
+		s := "answered " + strconv.Itoa(r.Score) + " (" + r.ScoreKind + ")"
+		if r.Touchpoint != "" {
+			s += " after " + r.Touchpoint
+		}
+		if r.StoreID != "" {
+			s += " in " + r.StoreID
+		}
+		if r.Comment != "" {
+			s += ": " + r.Comment
+		}
+		return s
+	case app.LoyaltyPointsCredited:
+		return "+" + strconv.FormatInt(e.Points, 10) + " points (" + e.Reason + ")"
+	case app.LoyaltyPointsDebited:
+		return "−" + strconv.FormatInt(e.Points, 10) + " points (" + e.Reason + ")"
+	case app.LoyaltyTierChanged:
+		return "tier " + e.FromTier + " → " + e.ToTier
+	}
+	return e.Kind
+}
+
+// shortID is the first block of a case id: enough to tell a member's cases apart.
+func shortID(id string) string {
+	if i := strings.IndexByte(id, '-'); i > 0 {
+		return id[:i]
+	}
+	return id
 }
 
 func (in *Inbox) casePage(w http.ResponseWriter, r *http.Request) {
@@ -213,8 +274,31 @@ func (in *Inbox) showCase(w http.ResponseWriter, r *http.Request, a agent, code 
 		in.fail(w, r, err)
 		return
 	}
-	in.render(w, r, code, "case", caseView{Agent: a, Case: c, Assignee: name(a.Mates, c.Assignee), Outcomes: Outcomes,
-		Open: c.Status != domain.StatusResolved && c.Status != domain.StatusClosed, Error: msg})
+	// The lifecycle writes staff ids into its notes ("told <id>"); people read names.
+	pairs := make([]string, 0, 2*len(a.Mates))
+	for _, m := range a.Mates {
+		pairs = append(pairs, m.ID, m.Name)
+	}
+	names := strings.NewReplacer(pairs...)
+	c.History = slices.Clone(c.History)
+	for i := range c.History {
+		c.History[i].Note = names.Replace(c.History[i].Note)
+	}
+	v := caseView{Agent: a, Case: c, Assignee: name(a.Mates, c.Assignee), Outcomes: Outcomes,
+		Open: c.Status != domain.StatusResolved && c.Status != domain.StatusClosed, Error: msg}
+	// GetCase filled Customer only for a role that may see the member; so is the timeline.
+	if c.Customer != nil {
+		page, err := in.app.Queries.GetCustomerTimeline.Handle(r.Context(), app.TimelineQuery{MemberID: c.MemberID, PageSize: timelineShown})
+		if err != nil {
+			in.fail(w, r, err)
+			return
+		}
+		for _, e := range page.Entries {
+			v.Timeline = append(v.Timeline, timelineLine{At: e.At, Kind: e.Kind, Text: names.Replace(timelineText(e)),
+				This: e.CaseID == c.ID || (e.Response != nil && e.Response.ResponseID == c.ResponseID)})
+		}
+	}
+	in.render(w, r, code, "case", v)
 }
 
 func (in *Inbox) act(w http.ResponseWriter, r *http.Request) {
