@@ -24,7 +24,8 @@ const (
 
 // New starts a headless Chromium (installed by the project's scripts where missing) with
 // a width×height viewport and returns a tab's context, closed with the test. Every step
-// run on it shares a three-minute limit, so a hung page fails the test instead of CI.
+// run on it, and on the tabs Tab opens from it, shares a five-minute limit, so a hung
+// page fails the test instead of CI.
 func New(t testing.TB, width, height int) context.Context {
 	t.Helper()
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
@@ -43,12 +44,34 @@ func New(t testing.TB, width, height int) context.Context {
 	t.Cleanup(cancelAlloc)
 	ctx, cancel := chromedp.NewContext(allocCtx)
 	t.Cleanup(cancel)
-	ctx, cancelT := context.WithTimeout(ctx, 3*time.Minute)
+	ctx, cancelT := context.WithTimeout(ctx, 5*time.Minute)
 	t.Cleanup(cancelT)
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(int64(width), int64(height))); err != nil {
 		t.Fatalf("starting Chromium: %v", err)
 	}
 	return ctx
+}
+
+// Tab opens another tab of browser (a context New returned) with a width×height
+// viewport: a fresh page, sharing the browser's cookies.
+func Tab(t testing.TB, browser context.Context, width, height int) context.Context {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(browser)
+	t.Cleanup(cancel)
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(int64(width), int64(height))); err != nil {
+		t.Fatalf("opening a tab: %v", err)
+	}
+	return ctx
+}
+
+// Eval evaluates js on the tab and returns its value.
+func Eval[T any](t testing.TB, ctx context.Context, js string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
+	if err != nil {
+		t.Fatalf("evaluating %s: %v", js, err)
+	}
+	return v
 }
 
 // Do runs steps on the tab and fails the test, naming what, if one fails.

@@ -11,12 +11,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/treue/treue/pkg/devstack"
-	"github.com/treue/treue/pkg/testkit"
+	"github.com/treue/treue/pkg/testkit/browser"
 )
 
 const demoMailMsg = "From: Treue Demo <surveys@treue.invalid>\r\n" +
@@ -57,35 +56,12 @@ func TestDemoMailboxInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(testkit.Chromium(t)),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-	)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	ctx, cancelT := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancelT()
-
+	ctx := browser.New(t, browser.DesktopWidth, browser.DesktopHeight)
 	run := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
+		browser.Do(t, ctx, what, steps...)
 	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
+	text := func(sel string) string { t.Helper(); return browser.Text(t, ctx, sel) }
 	attr := func(sel, name string) string {
 		t.Helper()
 		a, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS(sel), name))
@@ -100,10 +76,7 @@ func TestDemoMailboxInChromium(t *testing.T) {
 		t.Fatalf("list %q", list)
 	}
 	run("open the email", chromedp.Click(chromedp.CSS(`a[href="/m/0"]`)), chromedp.WaitVisible(chromedp.CSS("#text")))
-	scripts, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('script').length`))
-	if err != nil {
-		t.Fatal(err)
-	}
+	scripts := browser.Eval[int](t, ctx, `document.querySelectorAll('script').length`)
 	if subject, body := text("h1"), text("#text"); subject != "How did we do?" || !strings.Contains(body, "<script>alert(1)</script>") || scripts != 0 {
 		t.Fatalf("message %q %q (%d scripts)", subject, body, scripts)
 	}

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"math"
 	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/treue/treue/pkg/testkit"
+	"github.com/treue/treue/pkg/testkit/browser"
 	commonv1 "github.com/treue/treue/proto/gen/treue/common/v1"
 	"github.com/treue/treue/services/survey/service"
 )
@@ -38,102 +37,6 @@ func startReachable(t *testing.T) *env {
 	})
 }
 
-// pageBrowser starts a headless Chromium with a phone's viewport for the test and
-// returns its first tab.
-func pageBrowser(t *testing.T) context.Context {
-	t.Helper()
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(testkit.Chromium(t)),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox, // as root, Chromium's sandbox refuses to start
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.WindowSize(390, 844),
-	)
-	t.Cleanup(cancelAlloc)
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	t.Cleanup(cancel)
-	ctx, cancelT := context.WithTimeout(ctx, 4*time.Minute)
-	t.Cleanup(cancelT)
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844)); err != nil {
-		t.Fatalf("starting Chromium: %v", err)
-	}
-	return ctx
-}
-
-// newTab opens another tab of the browser.
-func newTab(t *testing.T, browser context.Context) context.Context {
-	t.Helper()
-	ctx, cancel := chromedp.NewContext(browser)
-	t.Cleanup(cancel)
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844)); err != nil {
-		t.Fatal(err)
-	}
-	return ctx
-}
-
-// artifacts is where the browser tests keep their screenshots: $TEST_ARTIFACTS, else
-// the system's temporary directory, under treue-artifacts/survey-page.
-func artifacts(t *testing.T) string {
-	t.Helper()
-	root := os.Getenv("TEST_ARTIFACTS")
-	if root == "" {
-		root = filepath.Join(os.TempDir(), "treue-artifacts")
-	}
-	dir := filepath.Join(root, "survey-page")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
-// screenshot keeps a full-page screenshot of the tab as an artefact.
-func screenshot(t *testing.T, ctx context.Context, name string) {
-	t.Helper()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Errorf("screenshot %s: %v", name, err)
-		return
-	}
-	path := filepath.Join(artifacts(t), name+".png")
-	if err := os.WriteFile(path, png, 0o644); err != nil {
-		t.Errorf("screenshot %s: %v", name, err)
-		return
-	}
-	t.Logf("screenshot: %s", path)
-}
-
-func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
-	t.Helper()
-	if err := chromedp.Do(ctx, steps...); err != nil {
-		t.Fatalf("%s: %v", what, err)
-	}
-}
-
-func eval[T any](t *testing.T, ctx context.Context, js string) T {
-	t.Helper()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
-	if err != nil {
-		t.Fatalf("evaluating %s: %v", js, err)
-	}
-	return v
-}
-
-func textOf(t *testing.T, ctx context.Context, sel string) string {
-	t.Helper()
-	do(t, ctx, "waiting for "+sel, chromedp.WaitVisible(chromedp.CSS(sel)))
-	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-	if err != nil {
-		t.Fatalf("reading %s: %v", sel, err)
-	}
-	return strings.TrimSpace(s)
-}
-
 // scoreButton is the radio button of a score.
 func scoreButton(q string, n int) chromedp.CSS {
 	return chromedp.CSS(fmt.Sprintf(`input[name="q.%s"][value="%d"]`, q, n))
@@ -146,46 +49,45 @@ func scoreButton(q string, n int) chromedp.CSS {
 func TestSurveyPageInTheBrowser(t *testing.T) {
 	t.Parallel()
 	e := startReachable(t)
-	browser := pageBrowser(t)
-	t.Logf("screenshots go to %s", artifacts(t))
+	chrome := browser.New(t, browser.PhoneWidth, browser.PhoneHeight)
 
 	t.Run("with JavaScript the reason appears without a reload; a second answer is refused", func(t *testing.T) {
 		inv := e.invite("en")
 		link := inv.GetUrl() // the link of survey.invitation.created, as delivered
-		ctx := newTab(t, browser)
-		do(t, ctx, "open the link", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.ID("survey")))
-		if got := textOf(t, ctx, "button[type=submit]"); got != "Send" {
+		ctx := browser.Tab(t, chrome, browser.PhoneWidth, browser.PhoneHeight)
+		browser.Do(t, ctx, "open the link", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.ID("survey")))
+		if got := browser.Text(t, ctx, "button[type=submit]"); got != "Send" {
 			t.Errorf("with the script the button says %q, want Send", got)
 		}
-		if !eval[bool](t, ctx, `document.querySelector('[data-q=reason]').hidden`) {
+		if !browser.Eval[bool](t, ctx, `document.querySelector('[data-q=reason]').hidden`) {
 			t.Error("the reason question is shown before a score is given")
 		}
 		// A mark on this document: a reload would lose it.
-		eval[bool](t, ctx, `window.sameDocument = true`)
-		do(t, ctx, "answer 4", chromedp.Click(scoreButton("nps", 4)), chromedp.WaitVisible(chromedp.ID("q-reason")))
-		if !eval[bool](t, ctx, `window.sameDocument === true`) {
+		browser.Eval[bool](t, ctx, `window.sameDocument = true`)
+		browser.Do(t, ctx, "answer 4", chromedp.Click(scoreButton("nps", 4)), chromedp.WaitVisible(chromedp.ID("q-reason")))
+		if !browser.Eval[bool](t, ctx, `window.sameDocument === true`) {
 			t.Error("the page was reloaded to show the reason question")
 		}
-		if got := textOf(t, ctx, `label[for=q-reason]`); !strings.HasPrefix(got, "What is the main reason for your score?") {
+		if got := browser.Text(t, ctx, `label[for=q-reason]`); !strings.HasPrefix(got, "What is the main reason for your score?") {
 			t.Errorf("the follow-up asks %q", got)
 		}
-		if eval[bool](t, ctx, `!document.querySelector('[data-q=praise]').hidden`) {
+		if browser.Eval[bool](t, ctx, `!document.querySelector('[data-q=praise]').hidden`) {
 			t.Error("the praise question is shown for a 4")
 		}
 		const reason = "I waited twenty minutes at the till."
-		do(t, ctx, "type the reason", chromedp.SendKeys(chromedp.ID("q-reason"), reason))
+		browser.Do(t, ctx, "type the reason", chromedp.SendKeys(chromedp.ID("q-reason"), reason))
 		// The partial answers are saved as a draft while the customer types.
 		testkit.Eventually(t, 15*time.Second, "the draft", func() bool {
 			return e.db.Count(`SELECT count(*) FROM response_drafts WHERE invitation_id = $1
 				AND answers -> 'nps' ->> 'score' = '4' AND answers -> 'reason' ->> 'text' = $2`, inv.GetInvitationId(), reason) == 1
 		})
-		screenshot(t, ctx, "js-1-answered")
+		browser.Screenshot(t, ctx, "survey-page", "js-1-answered")
 
 		// The same link in a second tab shows the draft.
-		other := newTab(t, browser)
-		do(t, other, "open the link again", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.ID("q-reason")))
-		if !eval[bool](t, other, `document.querySelector('input[name="q.nps"][value="4"]').checked`) ||
-			eval[string](t, other, `document.getElementById('q-reason').value`) != reason {
+		other := browser.Tab(t, chrome, browser.PhoneWidth, browser.PhoneHeight)
+		browser.Do(t, other, "open the link again", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.ID("q-reason")))
+		if !browser.Eval[bool](t, other, `document.querySelector('input[name="q.nps"][value="4"]').checked`) ||
+			browser.Eval[string](t, other, `document.getElementById('q-reason').value`) != reason {
 			t.Error("the second tab does not show the saved draft")
 		}
 
@@ -193,10 +95,10 @@ func TestSurveyPageInTheBrowser(t *testing.T) {
 		if err != nil || resp.Status != 200 {
 			t.Fatalf("submit: %v, %v", resp, err)
 		}
-		if got := textOf(t, ctx, "h1#thanks"); got != "Thank you! Your answer has been recorded." {
+		if got := browser.Text(t, ctx, "h1#thanks"); got != "Thank you! Your answer has been recorded." {
 			t.Errorf("thanks: %q", got)
 		}
-		screenshot(t, ctx, "js-2-thanks")
+		browser.Screenshot(t, ctx, "survey-page", "js-2-thanks")
 		ev := e.responseFor(inv.GetInvitationId())
 		if ev.GetScore() != 4 || ev.GetNpsClass() != commonv1.NpsClass_NPS_CLASS_DETRACTOR || ev.GetComment() != reason ||
 			ev.GetScoreKind() != commonv1.ScoreKind_SCORE_KIND_NPS {
@@ -218,10 +120,10 @@ func TestSurveyPageInTheBrowser(t *testing.T) {
 		if err != nil || resp.Status != 409 {
 			t.Fatalf("second submit: status %v, %v; want 409", resp, err)
 		}
-		if got := textOf(t, other, "h1#thanks"); !strings.Contains(got, "already answered") {
+		if got := browser.Text(t, other, "h1#thanks"); !strings.Contains(got, "already answered") {
 			t.Errorf("second submit shows %q", got)
 		}
-		screenshot(t, other, "js-3-second-submit")
+		browser.Screenshot(t, other, "survey-page", "js-3-second-submit")
 		if n := e.db.Count(`SELECT count(*) FROM responses WHERE invitation_id = $1`, inv.GetInvitationId()); n != 1 {
 			t.Errorf("%d responses, want 1", n)
 		}
@@ -234,28 +136,28 @@ func TestSurveyPageInTheBrowser(t *testing.T) {
 		if link[i:i+1] == "A" {
 			swap = "B"
 		}
-		ctx := newTab(t, browser)
+		ctx := browser.Tab(t, chrome, browser.PhoneWidth, browser.PhoneHeight)
 		resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(link[:i]+swap+link[i+1:]))
 		if err != nil || resp.Status != 404 {
 			t.Fatalf("tampered link: %v, %v; want 404", resp, err)
 		}
-		if got := textOf(t, ctx, "h1#problem"); !strings.Contains(got, "not valid") {
+		if got := browser.Text(t, ctx, "h1#problem"); !strings.Contains(got, "not valid") {
 			t.Errorf("tampered link shows %q", got)
 		}
-		screenshot(t, ctx, "tampered")
+		browser.Screenshot(t, ctx, "survey-page", "tampered")
 	})
 
 	t.Run("without JavaScript the follow-up comes on the next page", func(t *testing.T) {
 		inv := e.invite("en")
-		ctx := newTab(t, browser)
+		ctx := browser.Tab(t, chrome, browser.PhoneWidth, browser.PhoneHeight)
 		if _, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
 			t.Fatal(err)
 		}
-		do(t, ctx, "open the link", chromedp.Navigate(inv.GetUrl()), chromedp.WaitVisible(chromedp.ID("survey")))
-		if got := textOf(t, ctx, "button[type=submit]"); got != "Next" {
+		browser.Do(t, ctx, "open the link", chromedp.Navigate(inv.GetUrl()), chromedp.WaitVisible(chromedp.ID("survey")))
+		if got := browser.Text(t, ctx, "button[type=submit]"); got != "Next" {
 			t.Errorf("without the script the button says %q, want Next", got)
 		}
-		do(t, ctx, "answer 3", chromedp.Click(scoreButton("nps", 3)))
+		browser.Do(t, ctx, "answer 3", chromedp.Click(scoreButton("nps", 3)))
 		if v, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('[data-q=reason]').hidden`)); !v {
 			t.Error("the reason question appeared without the script")
 		}
@@ -263,22 +165,22 @@ func TestSurveyPageInTheBrowser(t *testing.T) {
 		if err != nil || resp.Status != 200 {
 			t.Fatalf("next: %v, %v", resp, err)
 		}
-		do(t, ctx, "the reason question", chromedp.WaitVisible(chromedp.ID("q-reason")))
+		browser.Do(t, ctx, "the reason question", chromedp.WaitVisible(chromedp.ID("q-reason")))
 		if n := e.db.Count(`SELECT count(*) FROM response_drafts WHERE invitation_id = $1 AND answers -> 'nps' ->> 'score' = '3'`, inv.GetInvitationId()); n != 1 {
 			t.Error("the score is not kept as a draft")
 		}
-		if got := textOf(t, ctx, "button[type=submit]"); got != "Send" {
+		if got := browser.Text(t, ctx, "button[type=submit]"); got != "Send" {
 			t.Errorf("on the last page the button says %q, want Send", got)
 		}
-		screenshot(t, ctx, "nojs-1-follow-up")
-		do(t, ctx, "type the reason", chromedp.SendKeys(chromedp.ID("q-reason"), "Nobody at the counter"))
+		browser.Screenshot(t, ctx, "survey-page", "nojs-1-follow-up")
+		browser.Do(t, ctx, "type the reason", chromedp.SendKeys(chromedp.ID("q-reason"), "Nobody at the counter"))
 		if resp, err = chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS("button[type=submit]"))); err != nil || resp.Status != 200 {
 			t.Fatalf("send: %v, %v", resp, err)
 		}
-		if got := textOf(t, ctx, "h1#thanks"); got != "Thank you! Your answer has been recorded." {
+		if got := browser.Text(t, ctx, "h1#thanks"); got != "Thank you! Your answer has been recorded." {
 			t.Errorf("thanks: %q", got)
 		}
-		screenshot(t, ctx, "nojs-2-thanks")
+		browser.Screenshot(t, ctx, "survey-page", "nojs-2-thanks")
 		if ev := e.responseFor(inv.GetInvitationId()); ev.GetScore() != 3 || ev.GetComment() != "Nobody at the counter" {
 			t.Errorf("survey.response.submitted: %v", ev)
 		}
@@ -286,27 +188,27 @@ func TestSurveyPageInTheBrowser(t *testing.T) {
 
 	t.Run("a German member reads German", func(t *testing.T) {
 		inv := e.invite("de-DE")
-		ctx := newTab(t, browser)
-		do(t, ctx, "open the link", chromedp.Navigate(inv.GetUrl()), chromedp.WaitVisible(chromedp.ID("survey")))
-		if lang := eval[string](t, ctx, `document.documentElement.lang`); lang != "de" {
+		ctx := browser.Tab(t, chrome, browser.PhoneWidth, browser.PhoneHeight)
+		browser.Do(t, ctx, "open the link", chromedp.Navigate(inv.GetUrl()), chromedp.WaitVisible(chromedp.ID("survey")))
+		if lang := browser.Eval[string](t, ctx, `document.documentElement.lang`); lang != "de" {
 			t.Errorf("lang %q", lang)
 		}
-		if got := textOf(t, ctx, "legend"); got != "Wie wahrscheinlich ist es, dass Sie uns einem Freund oder Kollegen empfehlen?" {
+		if got := browser.Text(t, ctx, "legend"); got != "Wie wahrscheinlich ist es, dass Sie uns einem Freund oder Kollegen empfehlen?" {
 			t.Errorf("legend %q", got)
 		}
-		if got := textOf(t, ctx, "button[type=submit]"); got != "Senden" {
+		if got := browser.Text(t, ctx, "button[type=submit]"); got != "Senden" {
 			t.Errorf("button %q", got)
 		}
-		do(t, ctx, "answer 10", chromedp.Click(scoreButton("nps", 10)), chromedp.WaitVisible(chromedp.ID("q-praise")))
-		if got := textOf(t, ctx, "label[for=q-praise]"); !strings.HasPrefix(got, "Was hat Ihnen am besten gefallen?") {
+		browser.Do(t, ctx, "answer 10", chromedp.Click(scoreButton("nps", 10)), chromedp.WaitVisible(chromedp.ID("q-praise")))
+		if got := browser.Text(t, ctx, "label[for=q-praise]"); !strings.HasPrefix(got, "Was hat Ihnen am besten gefallen?") {
 			t.Errorf("follow-up %q", got)
 		}
-		screenshot(t, ctx, "de-1-form")
-		do(t, ctx, "send", chromedp.Click(chromedp.CSS("button[type=submit]")), chromedp.WaitVisible(chromedp.ID("thanks")))
-		if got := textOf(t, ctx, "h1#thanks"); got != "Vielen Dank! Ihre Antwort wurde gespeichert." {
+		browser.Screenshot(t, ctx, "survey-page", "de-1-form")
+		browser.Do(t, ctx, "send", chromedp.Click(chromedp.CSS("button[type=submit]")), chromedp.WaitVisible(chromedp.ID("thanks")))
+		if got := browser.Text(t, ctx, "h1#thanks"); got != "Vielen Dank! Ihre Antwort wurde gespeichert." {
 			t.Errorf("thanks %q", got)
 		}
-		screenshot(t, ctx, "de-2-thanks")
+		browser.Screenshot(t, ctx, "survey-page", "de-2-thanks")
 		if ev := e.responseFor(inv.GetInvitationId()); ev.GetScore() != 10 || ev.GetLocale() != "de" {
 			t.Errorf("survey.response.submitted: %v", ev)
 		}
@@ -314,68 +216,68 @@ func TestSurveyPageInTheBrowser(t *testing.T) {
 
 	t.Run("the keyboard alone answers", func(t *testing.T) {
 		inv := e.invite("en")
-		ctx := newTab(t, browser)
-		do(t, ctx, "open the link", chromedp.Navigate(inv.GetUrl()), chromedp.WaitVisible(chromedp.ID("survey")))
+		ctx := browser.Tab(t, chrome, browser.PhoneWidth, browser.PhoneHeight)
+		browser.Do(t, ctx, "open the link", chromedp.Navigate(inv.GetUrl()), chromedp.WaitVisible(chromedp.ID("survey")))
 		active := func() string {
-			return eval[string](t, ctx, `(function(a){return a.tagName.toLowerCase()+"|"+(a.name||"")+"|"+(a.value||"")})(document.activeElement)`)
+			return browser.Eval[string](t, ctx, `(function(a){return a.tagName.toLowerCase()+"|"+(a.name||"")+"|"+(a.value||"")})(document.activeElement)`)
 		}
-		do(t, ctx, "Tab", chromedp.KeyEvent(kb.Tab))
+		browser.Do(t, ctx, "Tab", chromedp.KeyEvent(kb.Tab))
 		if got := active(); got != "input|q.nps|0" {
 			t.Fatalf("the first Tab reaches %q, want the first score", got)
 		}
 		// The focus is visible on the score the radio button draws.
-		if ring := eval[string](t, ctx, `getComputedStyle(document.activeElement.nextElementSibling).outlineStyle`); ring != "solid" {
+		if ring := browser.Eval[string](t, ctx, `getComputedStyle(document.activeElement.nextElementSibling).outlineStyle`); ring != "solid" {
 			t.Errorf("the focused score has outline %q", ring)
 		}
-		do(t, ctx, "Space, then four times right", chromedp.KeyEvent(" "),
+		browser.Do(t, ctx, "Space, then four times right", chromedp.KeyEvent(" "),
 			chromedp.KeyEvent(kb.ArrowRight+kb.ArrowRight+kb.ArrowRight+kb.ArrowRight), chromedp.WaitVisible(chromedp.ID("q-reason")))
-		if !eval[bool](t, ctx, `document.querySelector('input[name="q.nps"][value="4"]').checked`) {
+		if !browser.Eval[bool](t, ctx, `document.querySelector('input[name="q.nps"][value="4"]').checked`) {
 			t.Error("the keys did not choose 4")
 		}
-		screenshot(t, ctx, "keyboard-1-focus")
-		do(t, ctx, "Tab to the reason", chromedp.KeyEvent(kb.Tab))
+		browser.Screenshot(t, ctx, "survey-page", "keyboard-1-focus")
+		browser.Do(t, ctx, "Tab to the reason", chromedp.KeyEvent(kb.Tab))
 		if got := active(); got != "textarea|q.reason|" {
 			t.Fatalf("Tab reaches %q, want the reason", got)
 		}
-		do(t, ctx, "type", chromedp.KeyEvent("Too slow"), chromedp.KeyEvent(kb.Tab))
+		browser.Do(t, ctx, "type", chromedp.KeyEvent("Too slow"), chromedp.KeyEvent(kb.Tab))
 		if got := active(); !strings.HasPrefix(got, "button|") {
 			t.Fatalf("Tab reaches %q, want the button", got)
 		}
-		if ring := eval[string](t, ctx, `getComputedStyle(document.activeElement).outlineStyle`); ring != "solid" {
+		if ring := browser.Eval[string](t, ctx, `getComputedStyle(document.activeElement).outlineStyle`); ring != "solid" {
 			t.Errorf("the focused button has outline %q", ring)
 		}
-		do(t, ctx, "Enter", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.ID("thanks")))
+		browser.Do(t, ctx, "Enter", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.ID("thanks")))
 		if ev := e.responseFor(inv.GetInvitationId()); ev.GetScore() != 4 || ev.GetComment() != "Too slow" {
 			t.Errorf("survey.response.submitted: %v", ev)
 		}
 	})
 
 	t.Run("every control has a name; text has AA contrast; errors take the focus", func(t *testing.T) {
-		ctx := newTab(t, browser)
-		do(t, ctx, "open the link", chromedp.Navigate(e.invite("en").GetUrl()), chromedp.WaitVisible(chromedp.ID("survey")))
+		ctx := browser.Tab(t, chrome, browser.PhoneWidth, browser.PhoneHeight)
+		browser.Do(t, ctx, "open the link", chromedp.Navigate(e.invite("en").GetUrl()), chromedp.WaitVisible(chromedp.ID("survey")))
 		checkAccessibleNames(t, ctx, 11+1) // 11 scores and the button; the reason is hidden
 		checkContrast(t, ctx)
-		do(t, ctx, "choose a score", chromedp.Click(scoreButton("nps", 5)), chromedp.WaitVisible(chromedp.ID("q-reason")))
+		browser.Do(t, ctx, "choose a score", chromedp.Click(scoreButton("nps", 5)), chromedp.WaitVisible(chromedp.ID("q-reason")))
 		checkAccessibleNames(t, ctx, 11+1+1) // and the reason
 		checkContrast(t, ctx)                // the chosen score: white on blue
-		screenshot(t, ctx, "a11y-1-chosen")
+		browser.Screenshot(t, ctx, "survey-page", "a11y-1-chosen")
 
 		// Sent without a score: the error is tied to the question and takes the focus.
-		ctx = newTab(t, browser)
-		do(t, ctx, "open the link", chromedp.Navigate(e.invite("en").GetUrl()), chromedp.WaitVisible(chromedp.ID("survey")))
+		ctx = browser.Tab(t, chrome, browser.PhoneWidth, browser.PhoneHeight)
+		browser.Do(t, ctx, "open the link", chromedp.Navigate(e.invite("en").GetUrl()), chromedp.WaitVisible(chromedp.ID("survey")))
 		resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS("button[type=submit]")))
 		if err != nil || resp.Status != 400 {
 			t.Fatalf("submit without a score: %v, %v; want 400", resp, err)
 		}
-		if got := textOf(t, ctx, "#q-nps-err"); got != "Please choose a value from 0 to 10." {
+		if got := browser.Text(t, ctx, "#q-nps-err"); got != "Please choose a value from 0 to 10." {
 			t.Errorf("error %q", got)
 		}
-		focus := eval[string](t, ctx, `(function(a){var f=a.closest('fieldset');return a.name+"="+a.value+"|"+(f?f.getAttribute('aria-describedby'):"")})(document.activeElement)`)
+		focus := browser.Eval[string](t, ctx, `(function(a){var f=a.closest('fieldset');return a.name+"="+a.value+"|"+(f?f.getAttribute('aria-describedby'):"")})(document.activeElement)`)
 		if focus != "q.nps=0|q-nps-ends q-nps-err" {
 			t.Errorf("focus after the error: %q, want the first score of the question described by its error", focus)
 		}
 		checkContrast(t, ctx)
-		screenshot(t, ctx, "a11y-2-error")
+		browser.Screenshot(t, ctx, "survey-page", "a11y-2-error")
 	})
 }
 
@@ -441,7 +343,7 @@ type colourSample struct {
 // against the background behind it: at least 4.5:1, or 3:1 for large text (WCAG 2.x AA).
 func checkContrast(t *testing.T, ctx context.Context) {
 	t.Helper()
-	raw := eval[string](t, ctx, `JSON.stringify(Array.from(document.querySelectorAll('body *')).filter(function (el) {
+	raw := browser.Eval[string](t, ctx, `JSON.stringify(Array.from(document.querySelectorAll('body *')).filter(function (el) {
 		if (!el.getClientRects().length) return false;
 		return Array.from(el.childNodes).some(function (n) { return n.nodeType === 3 && n.textContent.trim() !== ''; });
 	}).map(function (el) {

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/treue/treue/pkg/testkit"
+	"github.com/treue/treue/pkg/testkit/browser"
 )
 
 // The unsubscribe link of a delivered email, followed in a real browser: the page asks
@@ -24,10 +25,10 @@ func TestUnsubscribePageInTheBrowser(t *testing.T) {
 		return e.db.Count(`SELECT count(*) FROM members WHERE member_id = $1 AND survey_consent`, member)
 	}
 
-	ctx := pageBrowser(t)
-	do(t, ctx, "open the link", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS("form button")))
-	screenshot(t, ctx, "unsubscribe-1-asked")
-	if button := textOf(t, ctx, "form button"); !strings.Contains(button, "Abmelden") {
+	ctx := browser.New(t, browser.PhoneWidth, browser.PhoneHeight)
+	browser.Do(t, ctx, "open the link", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS("form button")))
+	browser.Screenshot(t, ctx, "survey-page", "unsubscribe-1-asked")
+	if button := browser.Text(t, ctx, "form button"); !strings.Contains(button, "Abmelden") {
 		t.Errorf("the page asks with %q, want the German button", button)
 	}
 	if consent() != 1 {
@@ -38,8 +39,8 @@ func TestUnsubscribePageInTheBrowser(t *testing.T) {
 	if err != nil || resp.Status != 200 {
 		t.Fatalf("pressing the button: %v %v", resp, err)
 	}
-	screenshot(t, ctx, "unsubscribe-2-done")
-	if done := textOf(t, ctx, "h1"); !strings.Contains(done, "Sie sind abgemeldet") {
+	browser.Screenshot(t, ctx, "survey-page", "unsubscribe-2-done")
+	if done := browser.Text(t, ctx, "h1"); !strings.Contains(done, "Sie sind abgemeldet") {
 		t.Errorf("after the button: %q", done)
 	}
 	testkit.Eventually(t, 10*time.Second, "survey consent withdrawn", func() bool { return consent() == 0 })
