@@ -1,6 +1,8 @@
 package service_test
 
 import (
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,7 +78,8 @@ func followUp(caseID, member string, csat int32, solved string) *surveyv1.Respon
 
 // TestFollowUpLinkedToItsCase: the answer to the survey a resolved case triggered is
 // linked to the case, announced, and opens no case, even when it is unhappy; a second
-// answer for the same case changes nothing.
+// answer for the same case changes nothing. (TestFollowUpNotSolvedReopensTheCase: what
+// the unhappy answer does to the case.)
 func TestFollowUpLinkedToItsCase(t *testing.T) {
 	t.Parallel()
 	e := start(t)
@@ -117,4 +120,66 @@ func TestFollowUpLinkedToItsCase(t *testing.T) {
 			evs[0].GetMemberId() == member && evs[0].GetScore() == 2 && !evs[0].GetSatisfied() && evs[0].GetSolved() == "no" &&
 			evs[0].GetComment() == "thanks"
 	})
+}
+
+// TestFollowUpNotSolvedReopensTheCase: a customer who answers the follow-up survey "not
+// solved" puts the case back in the team's queue, with their answer as the note; the
+// answer published again changes nothing; resolved again, the case takes the answer to
+// the new resolution, and a "solved" answer leaves it resolved.
+func TestFollowUpNotSolvedReopensTheCase(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	member := uuid.NewString()
+	c := e.waitCase(e.submit(1, withMember(member)).GetResponseId())
+	id := c.GetCaseId()
+	resolve := func() {
+		t.Helper()
+		if _, err := e.client.ResolveCase(as(keyAlice), &feedbackv1.ResolveCaseRequest{
+			CaseId: id, Outcome: feedbackv1.CaseOutcome_CASE_OUTCOME_CONTACTED_RESOLVED,
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	get := func() *feedbackv1.Case {
+		t.Helper()
+		got, err := e.client.GetCase(as(keyAlice), &feedbackv1.GetCaseRequest{CaseId: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.GetCase()
+	}
+	resolve()
+
+	unsolved := followUp(id, member, 2, "no")
+	unsolved.Comment = "Das Paket ist immer noch nicht da."
+	e.WaitHandled(events.ConsumerSurvey, e.publish(unsolved))
+	g := get()
+	h := g.GetHistory()
+	if g.GetStatus() != feedbackv1.CaseStatus_CASE_STATUS_OPEN || h[len(h)-1].GetAction() != "reopen" || h[len(h)-1].GetBy() != "customer" ||
+		!strings.Contains(h[len(h)-1].GetNote(), "Das Paket ist immer noch nicht da.") || g.GetOutcome() != feedbackv1.CaseOutcome_CASE_OUTCOME_UNSPECIFIED {
+		t.Fatalf("after a not-solved answer: status %s, history %v", g.GetStatus(), h)
+	}
+	testkit.Eventually(t, 10*time.Second, "feedback.case.reopened by the customer", func() bool {
+		evs := testkit.Events[*feedbackv1.CaseReopened](e.Env, testkit.Subject(&feedbackv1.CaseReopened{}))
+		return len(evs) == 1 && evs[0].GetTransition().GetCaseId() == id && evs[0].GetTransition().GetBy() == "customer"
+	})
+
+	// The same answer again, under another event id: no second reopening.
+	resolve()
+	e.WaitHandled(events.ConsumerSurvey, e.PublishEvent(uuid.NewString(), unsolved))
+	if g := get(); g.GetStatus() != feedbackv1.CaseStatus_CASE_STATUS_RESOLVED || g.GetFollowUpResponseId() != unsolved.GetResponseId() {
+		t.Fatalf("the answer published again: status %s, follow-up %s", g.GetStatus(), g.GetFollowUpResponseId())
+	}
+
+	// The answer to the second resolution: solved; it replaces the first, the case stays resolved.
+	solved := followUp(id, member, 5, "yes")
+	e.WaitHandled(events.ConsumerSurvey, e.publish(solved))
+	if g := get(); g.GetStatus() != feedbackv1.CaseStatus_CASE_STATUS_RESOLVED || g.GetFollowUpResponseId() != solved.GetResponseId() ||
+		g.GetFollowUpSolved() != "yes" || g.GetFollowUpScore() != 5 {
+		t.Errorf("after the second resolution's answer: status %s, follow-up %s %q %d", g.GetStatus(), g.GetFollowUpResponseId(),
+			g.GetFollowUpSolved(), g.GetFollowUpScore())
+	}
+	if got := historyActions(get()); !slices.Equal(got, []string{"open", "resolve", "reopen", "resolve"}) {
+		t.Errorf("history %v", got)
+	}
 }

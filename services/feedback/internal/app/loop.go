@@ -1,7 +1,12 @@
 package app
 
 import (
+	"cmp"
 	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
 
 	"github.com/treue/treue/services/feedback/internal/domain"
 )
@@ -16,7 +21,8 @@ type LoopTx interface {
 	// ForgetReferralCodes removes the members' codes and keeps them from coming back.
 	ForgetReferralCodes(ctx context.Context, memberIDs []string) error
 	// AddFollowUps links each follow-up to its case when the case exists and has none
-	// yet, and returns those it linked.
+	// yet, or replaces the case's answer when the case was resolved again after that
+	// answer arrived, and returns those it linked.
 	AddFollowUps(ctx context.Context, followUps []domain.FollowUp) ([]domain.FollowUp, error)
 }
 
@@ -138,4 +144,68 @@ func withReferralCodes(ctx context.Context, tx Tx, events []domain.Event) error 
 		}
 	}
 	return nil
+}
+
+// reopenUnsolved reopens the cases whose follow-up answer says the problem is not solved
+// (domain.FollowUp.Unsolved): the customer's word puts the case back in its team's queue,
+// with the answer as the note, and its assignee is told. A case no longer resolved or
+// closed (reopened by an agent meanwhile), or merged into another, stays as it is.
+func (l lifecycle) reopenUnsolved(ctx context.Context, tx Tx, followed []domain.Event, now time.Time) ([]domain.Event, []Notification, error) {
+	var unsolved []domain.FollowUp
+	for _, e := range followed {
+		if f, ok := e.(domain.FollowUpReceived); ok && f.FollowUp.Unsolved() {
+			unsolved = append(unsolved, f.FollowUp)
+		}
+	}
+	// Cases are locked in one order, so that two batches cannot deadlock.
+	slices.SortFunc(unsolved, func(a, b domain.FollowUp) int { return cmp.Compare(a.CaseID, b.CaseID) })
+	var events []domain.Event
+	var mail []Notification
+	for _, f := range unsolved {
+		c, err := tx.CaseForUpdate(ctx, f.CaseID)
+		if err != nil {
+			return nil, nil, err
+		}
+		note := fmt.Sprintf("the customer says the problem is not solved (%s %d)", f.ScoreKind, f.Score)
+		if f.Comment != "" {
+			note += ": " + f.Comment
+		}
+		t, err := c.Reopen(domain.ReopenedBy, now, note)
+		if errors.Is(err, domain.ErrIllegalTransition) {
+			continue
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		if c, err = tx.SaveCase(ctx, c); err != nil {
+			return nil, nil, err
+		}
+		if err := tx.AddHistory(ctx, t); err != nil {
+			return nil, nil, err
+		}
+		events = append(events, domain.CaseChanged{Case: c, Transition: t})
+		if c.Assignee == "" {
+			continue
+		}
+		_, staff, err := l.team(ctx, tx, c.Team)
+		if err != nil {
+			return nil, nil, err
+		}
+		if s, ok := staffByID(staff, c.Assignee); ok {
+			mail = append(mail, reopenedMail(s, c, note))
+		}
+	}
+	return events, mail, nil
+}
+
+// reopenedMail tells s that the customer of their case c says it is not solved.
+func reopenedMail(s domain.Staff, c domain.Case, note string) Notification {
+	return Notification{
+		To:      s,
+		CaseID:  c.ID,
+		Subject: fmt.Sprintf("Case %s reopened: the customer says the problem is not solved", c.ID),
+		Body: fmt.Sprintf("Hello %s,\n\nthe case %s (%s, team %s) was resolved, and the customer answered the follow-up survey: %s.\n"+
+			"It is open again. Resolution due: %s\n",
+			s.Name, c.ID, c.Kind, c.Team, note, stamp(c.DueAt)),
+	}
 }

@@ -70,6 +70,11 @@ func (h RouteResponses) Handle(ctx context.Context, responses []domain.Response)
 			// Of a case unknown here, or answered before: nothing to link, no case to open.
 			h.log.InfoContext(ctx, "follow-up answers not linked", "answers", len(followUps), "linked", len(followed))
 		}
+		reopened, reopenMail, err := h.life.reopenUnsolved(ctx, tx, followed, h.clock())
+		if err != nil {
+			return err
+		}
+		followed = append(followed, reopened...)
 		def, err := tx.DefaultRoute(ctx)
 		if err != nil {
 			return err
@@ -122,7 +127,7 @@ func (h RouteResponses) Handle(ctx context.Context, responses []domain.Response)
 		if stored, err = keepTopics(ctx, tx, cases, stored); err != nil {
 			return err
 		}
-		mail = mail[:0]
+		mail = append(mail[:0], reopenMail...)
 		teams := teamCache{}
 		events := make([]domain.Event, len(stored))
 		// Assignment locks each team's cursor: teams are taken in one order, so that two

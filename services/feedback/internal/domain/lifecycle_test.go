@@ -240,3 +240,26 @@ func TestReminderOnceAndEscalationChain(t *testing.T) {
 		t.Fatalf("waiting case escalated to %d", got)
 	}
 }
+
+func TestFollowUpUnsolved(t *testing.T) {
+	for _, tc := range []struct {
+		kind   ScoreKind
+		score  int
+		solved string
+		want   bool
+	}{
+		{ScoreCSAT, 5, SolvedNo, true},   // the customer's word wins over the score
+		{ScoreCSAT, 1, SolvedYes, false}, // solved, if grudgingly
+		{ScoreCSAT, 2, "", true},
+		{ScoreCSAT, 3, "", false},
+		{ScoreCES, 3, "", true},
+		{ScoreCES, 4, "", false},
+		{ScoreNPS, 6, "", true},
+		{ScoreNPS, 7, "", false},
+	} {
+		f := FollowUp{ScoreKind: tc.kind, Score: tc.score, Solved: tc.solved}
+		if got := f.Unsolved(); got != tc.want {
+			t.Errorf("%s %d solved %q: unsolved %v, want %v", tc.kind, tc.score, tc.solved, got, tc.want)
+		}
+	}
+}

@@ -79,6 +79,29 @@ func FollowUpOf(caseID string, r Response) FollowUp {
 		Satisfied: satisfied, Solved: solved, Comment: r.Comment, ReceivedAt: r.SubmittedAt}
 }
 
+// Unsolved reports whether the customer says the problem is not solved: "no" to "Is
+// your problem solved?", or, on a follow-up survey without that question, a score that
+// would have opened a call-back (NPS 0-6, CSAT 1-2, CES 1-3).
+func (f FollowUp) Unsolved() bool {
+	switch f.Solved {
+	case SolvedNo:
+		return true
+	case SolvedYes:
+		return false
+	}
+	switch f.ScoreKind {
+	case ScoreCSAT:
+		return f.Score <= 2
+	case ScoreCES:
+		return f.Score <= 3
+	}
+	return f.Score <= 6
+}
+
+// ReopenedBy names the customer as who reopened a case by answering its follow-up
+// survey "not solved".
+const ReopenedBy = "customer"
+
 // ReferralCode is a member's referral code as the ledger issued it.
 type ReferralCode struct {
 	MemberID string

@@ -73,7 +73,13 @@ func (t Tx) AddFollowUps(ctx context.Context, followUps []domain.FollowUp) ([]do
 		FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::bool[], $6::text[], $7::timestamptz[])
 			AS u(c, r, s, k, sat, sol, at)
 		WHERE EXISTS (SELECT FROM cases WHERE cases.case_id = u.c)
-		ON CONFLICT DO NOTHING
+		ON CONFLICT (case_id) DO UPDATE SET response_id = EXCLUDED.response_id, score = EXCLUDED.score,
+			score_kind = EXCLUDED.score_kind, satisfied = EXCLUDED.satisfied, solved = EXCLUDED.solved,
+			received_at = EXCLUDED.received_at
+		-- A case keeps the answer to its latest resolution: a new answer replaces the kept
+		-- one only when the case was resolved again after that one arrived (reopened by it).
+		WHERE EXCLUDED.received_at > case_follow_ups.received_at
+			AND (SELECT resolved_at FROM cases WHERE cases.case_id = EXCLUDED.case_id) > case_follow_ups.received_at
 		RETURNING response_id, received_at`, cases, responses, scores, kinds, satisfied, solved, received)
 	if err != nil {
 		return nil, err
