@@ -111,7 +111,7 @@ func (t *fakeTx) RecordRoutes(_ context.Context, routes []app.RoutedResponse) ([
 	}
 	return ids, nil
 }
-func (t *fakeTx) ActiveRules(context.Context) ([]domain.Rule, error)       { return t.s.rules, nil }
+func (t *fakeTx) ActiveRules(context.Context) ([]domain.Rule, error) { return t.s.rules, nil }
 func (t *fakeTx) ErasedMembers(_ context.Context, ids []string) (map[string]bool, error) {
 	out := map[string]bool{}
 	for _, id := range ids {

@@ -89,7 +89,7 @@ func TestNoReadModelNamesAMember(t *testing.T) {
 		"scores_daily.responses": true, "scores_daily.score_sum": true, "scores_daily.favourable": true,
 		"survey_funnel_daily.day": true, "survey_funnel_daily.step": true, "survey_funnel_daily.reason": true,
 		"survey_funnel_daily.count": true,
-		"topic_mentions_daily.day": true, "topic_mentions_daily.store_id": true, "topic_mentions_daily.topic": true,
+		"topic_mentions_daily.day":  true, "topic_mentions_daily.store_id": true, "topic_mentions_daily.topic": true,
 		"topic_mentions_daily.mentions": true, "topic_mentions_daily.promoters": true, "topic_mentions_daily.passives": true,
 		"topic_mentions_daily.detractors": true, "topic_mentions_daily.nps_score_sum": true,
 		"topic_mentions_daily.csat_responses": true, "topic_mentions_daily.csat_score_sum": true, "topic_mentions_daily.csat_favourable": true,
