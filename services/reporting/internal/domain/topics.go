@@ -74,16 +74,10 @@ func (c TopicCounts) AverageNps() float64 {
 func (c TopicCounts) with(r Response) TopicCounts {
 	c.Mentions++
 	switch r.Kind {
-	case KindCSAT, KindCES:
-		s := ScoreCounts{Responses: 1, ScoreSum: int64(r.Score)}
-		if r.Kind.Favourable(r.Score) {
-			s.Favourable = 1
-		}
-		if r.Kind == KindCSAT {
-			c.CSAT = c.CSAT.Plus(s)
-		} else {
-			c.CES = c.CES.Plus(s)
-		}
+	case KindCSAT:
+		c.CSAT = c.CSAT.Plus(scoreOf(r))
+	case KindCES:
+		c.CES = c.CES.Plus(scoreOf(r))
 	default:
 		c.NpsCounts = c.NpsCounts.with(r.Class)
 		c.NpsScoreSum += int64(r.Score)
@@ -107,20 +101,14 @@ func TallyTopics(mentions []TopicMention) []TopicCell {
 		day          time.Time
 		store, topic string
 	}
-	idx := map[key]int{}
-	var cells []TopicCell
+	var set cellSet[key, TopicCell]
 	for _, m := range mentions {
 		for _, t := range m.Topics {
-			k := key{m.Day, m.StoreID, t}
-			i, ok := idx[k]
-			if !ok {
-				i = len(cells)
-				idx[k] = i
-				cells = append(cells, TopicCell{Day: m.Day, StoreID: m.StoreID, Topic: t})
-			}
-			cells[i].TopicCounts = cells[i].with(m.Response)
+			c := set.at(key{m.Day, m.StoreID, t}, func() TopicCell { return TopicCell{Day: m.Day, StoreID: m.StoreID, Topic: t} })
+			c.TopicCounts = c.with(m.Response)
 		}
 	}
+	cells := set.cells
 	slices.SortFunc(cells, func(a, b TopicCell) int {
 		return cmp.Or(a.Day.Compare(b.Day), cmp.Compare(a.StoreID, b.StoreID), cmp.Compare(a.Topic, b.Topic))
 	})
