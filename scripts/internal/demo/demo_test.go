@@ -20,6 +20,7 @@ import (
 
 	"github.com/treue/treue/pkg/devstack"
 	"github.com/treue/treue/pkg/natsauth"
+	reportingv1 "github.com/treue/treue/proto/gen/treue/reporting/v1"
 	"github.com/treue/treue/scripts/internal/stack"
 )
 
@@ -78,6 +79,7 @@ func TestDemoRunsUnderNATSAuth(t *testing.T) {
 		t.Errorf("%d service calls published, want 3", res.ServiceCalls)
 	}
 	checkDemoEmails(t, catcher, len(people), res.SurveyLinks)
+	checkDemoTopics(ctx, t, s)
 
 	// Each store's seed is where dev.env says, for the nats CLI.
 	for _, store := range stores {
@@ -85,6 +87,34 @@ func TestDemoRunsUnderNATSAuth(t *testing.T) {
 			t.Error(err)
 		}
 	}
+}
+
+// checkDemoTopics: the demo's comments name topics of the seeded taxonomy, and reporting
+// counts them (feedback announces them, reporting reads them, both under NATS auth).
+func checkDemoTopics(ctx context.Context, t *testing.T, s *stack.Stack) {
+	t.Helper()
+	conn, err := s.Conn("reporting", "marketing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := reportingv1.NewReportingServiceClient(conn)
+	var got map[string]int64
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := client.GetTopics(ctx, &reportingv1.GetTopicsRequest{})
+		if err != nil {
+			t.Fatalf("GetTopics: %v", err)
+		}
+		got = map[string]int64{}
+		for _, f := range resp.GetTopics() {
+			got[f.GetTopic()] = f.GetMentions()
+		}
+		if got["staff"] > 0 && got["queue"] > 0 {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Errorf("topics reported %v; want staff and queue (the demo's comments)", got)
 }
 
 // checkDemoEmails: the demo's survey emails reach its members' addresses, in German and

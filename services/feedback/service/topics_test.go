@@ -4,12 +4,16 @@ import (
 	"context"
 	"slices"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/treue/treue/pkg/testkit"
+	commonv1 "github.com/treue/treue/proto/gen/treue/common/v1"
 	feedbackv1 "github.com/treue/treue/proto/gen/treue/feedback/v1"
 	surveyv1 "github.com/treue/treue/proto/gen/treue/survey/v1"
+	"github.com/treue/treue/services/feedback/internal/ports/events"
 )
 
 func (e *env) topics() feedbackv1.TopicServiceClient {
@@ -163,5 +167,48 @@ func TestTopicServiceRoles(t *testing.T) {
 		if _, err := tc.ListTopics(as(key), &feedbackv1.ListTopicsRequest{}); status.Code(err) != codes.PermissionDenied {
 			t.Errorf("ListTopics as %s: %v", key, err)
 		}
+	}
+}
+
+// TestTaggedResponsesAreAnnounced: every routed response whose comment names topics is
+// announced once on feedback.response.tagged, whether it opened a case (the event names
+// it) or not; a comment without topics is not; the same response delivered again under
+// another event id is not announced again.
+func TestTaggedResponsesAreAnnounced(t *testing.T) {
+	t.Parallel()
+	e := start(t)
+	tagged := func() map[string][]*feedbackv1.ResponseTagged {
+		out := map[string][]*feedbackv1.ResponseTagged{}
+		for _, ev := range testkit.Events[*feedbackv1.ResponseTagged](e.Env, testkit.Subject(&feedbackv1.ResponseTagged{})) {
+			out[ev.GetResponseId()] = append(out[ev.GetResponseId()], ev)
+		}
+		return out
+	}
+	passive := newResponse(7, comment("Lange Warteschlangen an der Kasse", "de-DE"))
+	e.publish(passive)
+	rude := e.submit(2, comment("Die Verkäuferin war sehr unfreundlich", "de-DE"))
+	plain := e.submit(8)
+	c := e.waitCase(rude.GetResponseId())
+	e.routedTo(plain.GetResponseId())
+	// The passive's response again, under another event id.
+	again := e.PublishEvent("", passive)
+	e.WaitHandled(events.ConsumerSurvey, again)
+	marker := e.submit(9, comment("Super freundliches Personal", "de-DE"))
+
+	var got map[string][]*feedbackv1.ResponseTagged
+	testkit.Eventually(t, 15*time.Second, "the marker announced", func() bool {
+		got = tagged()
+		return len(got[marker.GetResponseId()]) == 1
+	})
+	if p := got[passive.GetResponseId()]; len(p) != 1 || p[0].GetCaseId() != "" || !slices.Equal(p[0].GetTopics(), []string{"queue"}) ||
+		p[0].GetScore() != 7 || p[0].GetNpsClass() != commonv1.NpsClass_NPS_CLASS_PASSIVE || p[0].GetStoreId() != "store-17" ||
+		p[0].GetScoreKind() != commonv1.ScoreKind_SCORE_KIND_NPS || !p[0].GetSubmittedAt().AsTime().Equal(passive.GetSubmittedAt().AsTime()) {
+		t.Errorf("the passive's announcements = %v; want one with queue and no case", p)
+	}
+	if r := got[rude.GetResponseId()]; len(r) != 1 || r[0].GetCaseId() != c.GetCaseId() || !slices.Equal(r[0].GetTopics(), c.GetTopics()) {
+		t.Errorf("the detractor's announcements = %v; want one naming case %s and its topics %q", r, c.GetCaseId(), c.GetTopics())
+	}
+	if p := got[plain.GetResponseId()]; len(p) != 0 {
+		t.Errorf("a comment without topics announced: %v", p)
 	}
 }

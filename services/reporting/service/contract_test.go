@@ -17,7 +17,7 @@ func TestContract(t *testing.T) {
 	}
 	consumes := testkit.EventTypes(c.Consumes)
 	want := []string{
-		"treue.feedback.v1.CaseOpened", "treue.feedback.v1.CaseResolved",
+		"treue.feedback.v1.CaseOpened", "treue.feedback.v1.CaseResolved", "treue.feedback.v1.ResponseTagged",
 		"treue.ledger.v1.HoldCaptured", "treue.ledger.v1.MemberErased", "treue.ledger.v1.PointsCredited", "treue.ledger.v1.PointsDebited",
 		"treue.rewards.v1.CouponIssued", "treue.rewards.v1.CouponRedeemed",
 		"treue.survey.v1.InvitationCreated", "treue.survey.v1.InvitationDeliveryFailed", "treue.survey.v1.InvitationSent",

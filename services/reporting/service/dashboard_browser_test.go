@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/treue/treue/pkg/testkit"
 	commonv1 "github.com/treue/treue/proto/gen/treue/common/v1"
+	feedbackv1 "github.com/treue/treue/proto/gen/treue/feedback/v1"
 )
 
 // layout is what the page measures of itself in the browser.
@@ -52,8 +54,9 @@ const measure = `(() => {
 
 // TestDashboardFitsTheScreen loads the dashboard in a real headless Chromium on a laptop
 // screen and on a phone, with long store ids and every touchpoint in the tables (CSAT and
-// CES by touchpoint among them): the page never scrolls sideways and every table stays
-// inside its card, and the CSAT and CES cards show their figures.
+// CES by touchpoint among them, and the topics customers talk about, one of the longest
+// name a topic may have): the page never scrolls sideways and every table stays inside
+// its card, and the CSAT, CES and topics cards show their figures.
 func TestDashboardFitsTheScreen(t *testing.T) {
 	t.Parallel()
 	chromium := testkit.Chromium(t)
@@ -83,14 +86,27 @@ func TestDashboardFitsTheScreen(t *testing.T) {
 		h.publish(subjectResponse, scoredResponse(commonv1.ScoreKind_SCORE_KIND_CSAT, tp, stores[i%len(stores)], int32(i%5+1), now.Add(-time.Duration(i)*time.Minute)))
 		h.publish(subjectResponse, scoredResponse(commonv1.ScoreKind_SCORE_KIND_CES, tp, stores[i%len(stores)], int32(i%7+1), now.Add(-time.Duration(i)*time.Minute-time.Second)))
 	}
+	// Comments' topics: queue three times (two of its three NPS answers detractors), staff
+	// twice, and a topic of 64 letters once.
+	longTopic := strings.Repeat("click-and-collect-", 3) + "checkout-q"
+	for i, tg := range []*feedbackv1.ResponseTagged{
+		tagged(stores[1], 2, now, "queue", "staff"),
+		tagged(stores[0], 9, now, "queue"),
+		tagged("", 0, now, "queue", longTopic),
+		tagged("web", 10, now, "staff"),
+	} {
+		tg.ResponseId = fmt.Sprintf("tagged-%d", i)
+		h.publish(subjectTagged, tg)
+	}
 	testkit.Eventually(t, 15*time.Second, "every response on the dashboard", func() bool {
 		_, body, _ := h.get(t, h.httpURL+"/api/summary.json")
 		var s summary
 		return json.Unmarshal([]byte(body), &s) == nil && s.Nps.Overall.Responses == int64(n) &&
-			s.CSAT.Overall.Responses == int64(len(allTouchpoints)) && s.CES.Overall.Responses == int64(len(allTouchpoints))
+			s.CSAT.Overall.Responses == int64(len(allTouchpoints)) && s.CES.Overall.Responses == int64(len(allTouchpoints)) &&
+			len(s.Topics) == 3 && s.Topics[0].Topic == "queue" && s.Topics[0].Mentions == 3
 	})
-	if code, body, _ := h.get(t, h.httpURL+"/"); code != http.StatusOK || strings.Count(body, "<table>") != 4 {
-		t.Fatalf("GET /: %d with %d tables, want 200 with 4", code, strings.Count(body, "<table>"))
+	if code, body, _ := h.get(t, h.httpURL+"/"); code != http.StatusOK || strings.Count(body, "<table>") != 5 {
+		t.Fatalf("GET /: %d with %d tables, want 200 with 5", code, strings.Count(body, "<table>"))
 	}
 
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
@@ -132,6 +148,7 @@ func TestDashboardFitsTheScreen(t *testing.T) {
 				signInForm(demoUser, demoPassword),
 				chromedp.WaitVisible(chromedp.CSS("#nps-days table")),
 				chromedp.WaitVisible(chromedp.CSS("#scores-touchpoints table")),
+				chromedp.WaitVisible(chromedp.CSS("#topics table")),
 			); err != nil {
 				t.Fatalf("loading the dashboard in Chromium: %v", err)
 			}
@@ -140,6 +157,14 @@ func TestDashboardFitsTheScreen(t *testing.T) {
 				`document.querySelector('#csat-share').innerText + '|' + document.querySelector('#ces-responses').innerText`))
 			if err != nil || shown != "33.3 %|6" {
 				t.Errorf("CSAT share and CES responses shown %q, %v; want 33.3 %% and 6", shown, err)
+			}
+			// The topics card: most mentioned first, with the detractor share of its NPS
+			// answers; every topic is new against the period before.
+			topics, err := chromedp.Run(ctx, chromedp.Evaluate[string](
+				`Array.from(document.querySelectorAll('#topics tbody tr')).map(r => Array.from(r.cells).map(c => c.innerText).join(' ')).join('|')`))
+			wantTopics := "queue 3 67 % new|staff 2 50 % new|" + longTopic + " 1 100 % new"
+			if err != nil || topics != wantTopics {
+				t.Errorf("topics card shows %q, %v; want %q", topics, err, wantTopics)
 			}
 			raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](measure))
 			if err != nil {
@@ -157,8 +182,8 @@ func TestDashboardFitsTheScreen(t *testing.T) {
 					t.Errorf("card %s overflows: %d px of content in %d px, right edge at %.0f px", c.ID, c.ScrollWidth, c.ClientWidth, c.Right)
 				}
 			}
-			if len(l.Tables) != 4 {
-				t.Fatalf("%d tables measured, want 4: %s", len(l.Tables), raw)
+			if len(l.Tables) != 5 {
+				t.Fatalf("%d tables measured, want 5: %s", len(l.Tables), raw)
 			}
 			for _, tb := range l.Tables {
 				// Half a pixel for sub-pixel layout.

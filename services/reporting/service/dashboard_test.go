@@ -47,6 +47,11 @@ type summary struct {
 		Issued   int64 `json:"issued"`
 		Redeemed int64 `json:"redeemed"`
 	} `json:"coupons"`
+	Topics []struct {
+		Topic          string  `json:"topic"`
+		Mentions       int64   `json:"mentions"`
+		DetractorShare float64 `json:"detractor_share"`
+	} `json:"topics"`
 }
 
 type figureJS struct {

@@ -23,6 +23,10 @@ var (
 		_, err := c.GetNps(ctx, &reportingv1.GetNpsRequest{})
 		return err
 	}
+	getTopics = func(ctx context.Context, c reportingv1.ReportingServiceClient) error {
+		_, err := c.GetTopics(ctx, &reportingv1.GetTopicsRequest{})
+		return err
+	}
 	getPointsSummary = func(ctx context.Context, c reportingv1.ReportingServiceClient) error {
 		_, err := c.GetPointsSummary(ctx, &reportingv1.GetPointsSummaryRequest{})
 		return err
@@ -44,6 +48,10 @@ func TestReportingServiceAuthorisation(t *testing.T) {
 		{"GetNps as service agent", getNps, h.Key("service_agent"), codes.OK},
 		{"GetNps as marketing", getNps, h.Key("marketing"), codes.OK},
 		{"GetNps as admin", getNps, h.Key("admin"), codes.OK},
+		{"GetTopics without a key", getTopics, "", codes.Unauthenticated},
+		{"GetTopics as pos", getTopics, h.Key("pos"), codes.PermissionDenied},
+		{"GetTopics as service agent", getTopics, h.Key("service_agent"), codes.OK},
+		{"GetTopics as auditor", getTopics, h.Key("auditor"), codes.OK},
 		{"GetPointsSummary without a key", getPointsSummary, "", codes.Unauthenticated},
 		{"GetPointsSummary with an unknown key", getPointsSummary, "not-a-key", codes.Unauthenticated},
 		{"GetPointsSummary as pos", getPointsSummary, h.Key("pos"), codes.PermissionDenied},

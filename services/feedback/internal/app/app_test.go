@@ -104,8 +104,14 @@ func (t *fakeTx) StoreRegions(context.Context, []string) (map[string]domain.Stor
 func (t *fakeTx) DefaultRoute(context.Context) (domain.DefaultRoute, error) {
 	return domain.DefaultRoute{TaskType: domain.TaskNone}, nil
 }
-func (t *fakeTx) RecordRoutes(context.Context, []app.RoutedResponse) error { return nil }
-func (t *fakeTx) ActiveRules(context.Context) ([]domain.Rule, error)       { return t.s.rules, nil }
+func (t *fakeTx) RecordRoutes(_ context.Context, routes []app.RoutedResponse) ([]string, error) {
+	ids := make([]string, len(routes))
+	for i, r := range routes {
+		ids[i] = r.ResponseID
+	}
+	return ids, nil
+}
+func (t *fakeTx) ActiveRules(context.Context) ([]domain.Rule, error) { return t.s.rules, nil }
 func (t *fakeTx) ErasedMembers(_ context.Context, ids []string) (map[string]bool, error) {
 	out := map[string]bool{}
 	for _, id := range ids {

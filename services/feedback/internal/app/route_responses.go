@@ -114,11 +114,12 @@ func (h RouteResponses) Handle(ctx context.Context, responses []domain.Response)
 			}
 			cases = append(cases, c)
 		}
-		if err := tx.RecordRoutes(ctx, routes); err != nil {
+		firstTime, err := tx.RecordRoutes(ctx, routes)
+		if err != nil {
 			return err
 		}
 		if len(cases) == 0 {
-			return tx.Emit(ctx, followed...)
+			return tx.Emit(ctx, append(followed, taggedEvents(batch, facts, firstTime, nil)...)...)
 		}
 		stored, err := tx.AddCases(ctx, cases)
 		if err != nil {
@@ -149,7 +150,7 @@ func (h RouteResponses) Handle(ctx context.Context, responses []domain.Response)
 		if err := withReferralCodes(ctx, tx, events); err != nil {
 			return err
 		}
-		return tx.Emit(ctx, append(events, followed...)...)
+		return tx.Emit(ctx, slices.Concat(events, followed, taggedEvents(batch, facts, firstTime, stored))...)
 	})
 	if err != nil {
 		return 0, err

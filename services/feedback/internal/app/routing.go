@@ -47,8 +47,9 @@ type RoutingTx interface {
 	SetDefaultRoute(ctx context.Context, d domain.DefaultRoute) error
 	// UnknownTeams returns those of the keys no team has.
 	UnknownTeams(ctx context.Context, keys []string) ([]string, error)
-	// RecordRoutes remembers where each response went (once per response).
-	RecordRoutes(ctx context.Context, routes []RoutedResponse) error
+	// RecordRoutes remembers where each response went (once per response) and returns
+	// the ids of the responses routed for the first time.
+	RecordRoutes(ctx context.Context, routes []RoutedResponse) (firstTime []string, err error)
 	// UpsertMembers keeps the members' tier and locale, each row only if newer than the
 	// one kept; erased members are not kept.
 	UpsertMembers(ctx context.Context, members []MemberFacts) error

@@ -46,6 +46,27 @@ func tagResponses(topics []domain.Topic, st domain.Stemmer, responses []domain.R
 	}
 }
 
+// taggedEvents announces the topics of the responses routed for the first time (a
+// response delivered again under another id is not counted twice), each with the case
+// it opened, if any.
+func taggedEvents(batch []domain.Response, facts []domain.RoutingFacts, firstTime []string, opened []domain.Case) []domain.Event {
+	first := make(map[string]bool, len(firstTime))
+	for _, id := range firstTime {
+		first[id] = true
+	}
+	caseOf := make(map[string]string, len(opened))
+	for _, c := range opened {
+		caseOf[c.ResponseID] = c.ID
+	}
+	var out []domain.Event
+	for i, r := range batch {
+		if len(facts[i].Topics) > 0 && first[r.ResponseID] {
+			out = append(out, domain.ResponseTagged{Response: r, CaseID: caseOf[r.ResponseID], Topics: facts[i].Topics})
+		}
+	}
+	return out
+}
+
 // keepTopics stores the topics of the cases stored and returns them with their topics.
 func keepTopics(ctx context.Context, tx Tx, cases, stored []domain.Case) ([]domain.Case, error) {
 	byID := make(map[string][]string, len(cases))

@@ -20,7 +20,7 @@ import (
 )
 
 // Produces is one message of every event type the service emits.
-var Produces = append([]proto.Message{&feedbackv1.CaseOpened{}, &feedbackv1.CaseResolved{}, &feedbackv1.GoodwillGranted{}, &feedbackv1.CaseFollowUpReceived{}}, lifecycleProduces...)
+var Produces = append([]proto.Message{&feedbackv1.CaseOpened{}, &feedbackv1.CaseResolved{}, &feedbackv1.GoodwillGranted{}, &feedbackv1.CaseFollowUpReceived{}, &feedbackv1.ResponseTagged{}}, lifecycleProduces...)
 
 var (
 	kinds = enum.New(map[domain.CaseKind]feedbackv1.CaseKind{
@@ -174,6 +174,8 @@ func Events(events ...domain.Event) ([]proto.Message, error) {
 			out[i] = goodwillGranted(e.Goodwill)
 		case domain.FollowUpReceived:
 			out[i] = followUpReceived(e.FollowUp)
+		case domain.ResponseTagged:
+			out[i] = responseTagged(e)
 		default:
 			m, ok := lifecycleEvent(e)
 			if !ok {
@@ -233,6 +235,21 @@ func goodwillGranted(g domain.Goodwill) *feedbackv1.GoodwillGranted {
 		Role:      g.Role,
 		Reason:    g.Reason,
 		GrantedAt: timestamppb.New(g.GrantedAt),
+	}
+}
+
+func responseTagged(e domain.ResponseTagged) *feedbackv1.ResponseTagged {
+	r := e.Response
+	return &feedbackv1.ResponseTagged{
+		ResponseId:  r.ResponseID,
+		CaseId:      e.CaseID,
+		Topics:      e.Topics,
+		Score:       int32(r.Score),
+		ScoreKind:   scoreKinds.Proto(r.ScoreKind),
+		NpsClass:    classes.Proto(r.NPSClass),
+		Touchpoint:  touchpoints.Proto(r.Touchpoint),
+		StoreId:     r.StoreID,
+		SubmittedAt: timestamppb.New(r.SubmittedAt),
 	}
 }
 

@@ -16,6 +16,17 @@ type CaseOpened struct {
 // CaseResolved: Case was resolved (as stored).
 type CaseResolved struct{ Case Case }
 
+// ResponseTagged: the comment of Response, routed for the first time, named Topics;
+// CaseID is the case it opened ("" for none). Only what topics are counted by leaves the
+// service: not the member, nor the comment.
+type ResponseTagged struct {
+	Response Response
+	CaseID   string
+	Topics   []string
+}
+
+func (ResponseTagged) isEvent() {}
+
 func (CaseOpened) isEvent()   {}
 func (CaseResolved) isEvent() {}
 

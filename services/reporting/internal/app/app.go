@@ -23,6 +23,7 @@ type Commands struct {
 	RecordPointMovements Record[domain.PointsMovement, domain.PointsCell]
 	RecordCaseChanges    Record[domain.CaseChange, domain.CaseChange]
 	RecordCouponEvents   Record[domain.CouponEvent, domain.CouponCell]
+	RecordTopics         Record[domain.TopicMention, domain.TopicCell]
 	EraseMembers         EraseMembers
 }
 
@@ -34,6 +35,7 @@ type Queries struct {
 	GetPointsSummary GetPointsSummary
 	GetCaseStats     GetCaseStats
 	GetCouponStats   GetCouponStats
+	GetTopics        GetTopics
 	GetDashboard     GetDashboard
 	ExportMember     ExportMember
 }
@@ -58,9 +60,10 @@ func New(d Deps) (*Application, error) {
 		GetPointsSummary: GetPointsSummary{r: s, now: now},
 		GetCaseStats:     GetCaseStats{r: s, now: now},
 		GetCouponStats:   GetCouponStats{r: s, now: now},
+		GetTopics:        GetTopics{r: s, now: now},
 		ExportMember:     ExportMember{},
 	}
-	q.GetDashboard = GetDashboard{nps: q.GetNps, scores: q.GetScores, funnel: q.GetSurveyFunnel, points: q.GetPointsSummary, cases: q.GetCaseStats, coupons: q.GetCouponStats}
+	q.GetDashboard = GetDashboard{nps: q.GetNps, scores: q.GetScores, funnel: q.GetSurveyFunnel, points: q.GetPointsSummary, cases: q.GetCaseStats, coupons: q.GetCouponStats, topics: q.GetTopics}
 	c := Commands{
 		// One increment per (day, touchpoint, store), written in one statement.
 		RecordResponses: Record[domain.Response, domain.NpsCell]{store: s, fold: domain.TallyResponses, write: Tx.AddNps},
@@ -77,6 +80,8 @@ func New(d Deps) (*Application, error) {
 				domain.DateUndated(events, now())
 				return domain.TallyCoupons(events)
 			}},
+		// Tagged answers: one increment per (day, store, topic).
+		RecordTopics: Record[domain.TopicMention, domain.TopicCell]{store: s, fold: domain.TallyTopics, write: Tx.AddTopics},
 		EraseMembers: EraseMembers{store: s},
 	}
 	return &Application{Commands: c, Queries: q}, nil

@@ -17,6 +17,8 @@ type Dashboard struct {
 	Points  domain.PointsSummary
 	Cases   domain.CaseStats
 	Coupons domain.CouponStats
+	// The most mentioned topics over the same period.
+	Topics domain.TopicReport
 }
 
 // GetDashboard gathers the dashboard's figures through the same queries the gRPC API
@@ -28,6 +30,7 @@ type GetDashboard struct {
 	points  GetPointsSummary
 	cases   GetCaseStats
 	coupons GetCouponStats
+	topics  GetTopics
 }
 
 // Handle reports NPS over the default period of GetNps.
@@ -54,5 +57,11 @@ func (q GetDashboard) Handle(ctx context.Context) (Dashboard, error) {
 	if d.Coupons, err = q.coupons.Handle(ctx); err != nil {
 		return Dashboard{}, fmt.Errorf("coupons: %w", err)
 	}
+	if d.Topics, err = q.topics.Handle(ctx, nil, nil, "", DashboardTopics); err != nil {
+		return Dashboard{}, fmt.Errorf("topics: %w", err)
+	}
 	return d, nil
 }
+
+// DashboardTopics is how many topics the dashboard lists.
+const DashboardTopics = 5

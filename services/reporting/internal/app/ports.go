@@ -20,6 +20,7 @@ type Store interface {
 	PointsReader
 	CaseReader
 	CouponReader
+	TopicReader
 }
 
 // Tx writes the read models inside one transaction. Each method is one set-based
@@ -37,6 +38,8 @@ type Tx interface {
 	// UpsertCases records what is known of follow-up cases: what a change does not know
 	// keeps what an earlier one said.
 	UpsertCases(ctx context.Context, changes []domain.CaseChange) error
+	// AddTopics adds to the daily topic mentions.
+	AddTopics(ctx context.Context, cells []domain.TopicCell) error
 	// AddCoupons adds to the daily coupon counts.
 	AddCoupons(ctx context.Context, cells []domain.CouponCell) error
 	// EraseMembers removes what the read models hold about the members, or its link to
@@ -93,4 +96,11 @@ type CaseReader interface {
 // CouponReader reads the coupon counts: all-time totals and the days of p.
 type CouponReader interface {
 	CouponStats(ctx context.Context, p domain.Period) (domain.CouponStats, error)
+}
+
+// TopicReader sums each topic's mentions over a period and the period before it
+// (domain.Period.Before), of one store's responses or (storeID "") of all; topics come in
+// any order.
+type TopicReader interface {
+	TopicTotals(ctx context.Context, p domain.Period, storeID string) ([]domain.TopicTotals, error)
 }

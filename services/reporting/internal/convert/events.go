@@ -107,6 +107,18 @@ func CaseOpened(e *feedbackv1.CaseOpened) (domain.CaseChange, error) {
 	})
 }
 
+// ResponseTagged is an answer whose comment named topics: counted as ResponseSubmitted
+// counts it, once per topic; the case it may have opened does not matter here.
+func ResponseTagged(e *feedbackv1.ResponseTagged) (domain.TopicMention, error) {
+	class, _ := npsClasses.Domain(e.GetNpsClass())
+	kind, _ := scoreKinds.Domain(e.GetScoreKind())
+	r, err := domain.NewScoredResponse(kind, int(e.GetScore()), class, touchpointName(e.GetTouchpoint()), e.GetStoreId(), timeOf(e.GetSubmittedAt()))
+	if err != nil {
+		return domain.TopicMention{}, err
+	}
+	return domain.NewTopicMention(r, e.GetTopics())
+}
+
 // CaseResolved is what a resolved case tells.
 func CaseResolved(e *feedbackv1.CaseResolved) (domain.CaseChange, error) {
 	return domain.CaseResolved(domain.CaseChange{

@@ -1,6 +1,7 @@
 package convert
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -67,5 +68,31 @@ func TestEnumsAndNames(t *testing.T) {
 	c, err = CaseOpened(&feedbackv1.CaseOpened{CaseId: "c1", Kind: feedbackv1.CaseKind_CASE_KIND_REFERRAL_REQUEST, Touchpoint: commonv1.Touchpoint_TOUCHPOINT_PURCHASE, OpenedAt: at})
 	if err != nil || c.Kind != "REFERRAL_REQUEST" || c.Touchpoint != "PURCHASE" {
 		t.Errorf("CaseOpened = %+v, %v", c, err)
+	}
+}
+
+// A tagged response is counted as its answer is: a CSAT answer by its score, an NPS answer
+// by its class; one with a class a CSAT answer cannot have, or no topic, is refused.
+func TestResponseTagged(t *testing.T) {
+	at := timestamppb.New(time.Date(2026, 3, 9, 23, 30, 0, 0, time.UTC))
+	m, err := ResponseTagged(&feedbackv1.ResponseTagged{ResponseId: "r1", Topics: []string{"queue", "staff"}, Score: 2,
+		ScoreKind: commonv1.ScoreKind_SCORE_KIND_CSAT, StoreId: "s1", Touchpoint: commonv1.Touchpoint_TOUCHPOINT_PURCHASE, SubmittedAt: at})
+	if err != nil || m.Kind != domain.KindCSAT || m.Score != 2 || m.StoreID != "s1" || len(m.Topics) != 2 ||
+		!m.Day.Equal(time.Date(2026, 3, 9, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("CSAT = %+v, %v", m, err)
+	}
+	if m, err := ResponseTagged(&feedbackv1.ResponseTagged{ResponseId: "r2", Topics: []string{"queue"}, Score: 4,
+		NpsClass: commonv1.NpsClass_NPS_CLASS_PASSIVE, SubmittedAt: at}); err != nil || m.Kind != domain.KindNPS || m.Class != domain.Passive {
+		t.Errorf("NPS = %+v, %v; want a passive (the survey's class wins)", m, err)
+	}
+	for name, e := range map[string]*feedbackv1.ResponseTagged{
+		"CSAT with a class": {ResponseId: "r3", Topics: []string{"queue"}, Score: 4, ScoreKind: commonv1.ScoreKind_SCORE_KIND_CSAT,
+			NpsClass: commonv1.NpsClass_NPS_CLASS_PROMOTER, SubmittedAt: at},
+		"no topic": {ResponseId: "r4", Score: 4, SubmittedAt: at},
+		"undated":  {ResponseId: "r5", Topics: []string{"queue"}, Score: 4},
+	} {
+		if _, err := ResponseTagged(e); !errors.Is(err, domain.ErrInvalidEvent) {
+			t.Errorf("%s: %v; want ErrInvalidEvent", name, err)
+		}
 	}
 }

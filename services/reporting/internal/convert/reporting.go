@@ -91,3 +91,30 @@ func SurveyFunnel(r domain.FunnelReport) *reportingv1.GetSurveyFunnelResponse {
 	}
 	return out
 }
+
+// TopicReport is the answer of GetTopics.
+func TopicReport(r domain.TopicReport) *reportingv1.GetTopicsResponse {
+	out := &reportingv1.GetTopicsResponse{
+		Topics:       make([]*reportingv1.TopicFigure, len(r.Topics)),
+		PreviousFrom: timestamppb.New(r.Previous.From),
+		PreviousTo:   timestamppb.New(r.Previous.To),
+	}
+	for i, t := range r.Topics {
+		c := t.Current
+		out.Topics[i] = &reportingv1.TopicFigure{
+			Topic:                  t.Topic,
+			Mentions:               c.Mentions,
+			Promoters:              c.Promoters,
+			Passives:               c.Passives,
+			Detractors:             c.Detractors,
+			DetractorShare:         c.DetractorShare(),
+			AverageScore:           c.AverageNps(),
+			Csat:                   scoreFigure(domain.ScoreGroup{ScoreCounts: c.CSAT}),
+			Ces:                    scoreFigure(domain.ScoreGroup{ScoreCounts: c.CES}),
+			PreviousMentions:       t.Previous.Mentions,
+			MentionsChange:         t.MentionsChange(),
+			PreviousDetractorShare: t.Previous.DetractorShare(),
+		}
+	}
+	return out
+}

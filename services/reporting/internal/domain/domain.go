@@ -19,3 +19,24 @@ func DayOf(t time.Time) time.Time {
 	y, m, d := t.UTC().Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
+
+// cellSet gathers a batch's roll-up increments by key, one cell per key, in the order the
+// keys first come.
+type cellSet[K comparable, C any] struct {
+	idx   map[K]int
+	cells []C
+}
+
+// at returns the cell of k, made by fresh when k is new.
+func (s *cellSet[K, C]) at(k K, fresh func() C) *C {
+	i, ok := s.idx[k]
+	if !ok {
+		if s.idx == nil {
+			s.idx = map[K]int{}
+		}
+		i = len(s.cells)
+		s.idx[k] = i
+		s.cells = append(s.cells, fresh())
+	}
+	return &s.cells[i]
+}

@@ -144,21 +144,17 @@ func TallyResponses(responses []Response) []NpsCell {
 		day               time.Time
 		touchpoint, store string
 	}
-	idx := map[key]int{}
-	var cells []NpsCell
+	var set cellSet[key, NpsCell]
 	for _, r := range responses {
 		if r.Kind == KindCSAT || r.Kind == KindCES {
 			continue // counted by TallyScores
 		}
-		k := key{r.Day, r.Touchpoint, r.StoreID}
-		i, ok := idx[k]
-		if !ok {
-			i = len(cells)
-			idx[k] = i
-			cells = append(cells, NpsCell{Day: r.Day, Touchpoint: r.Touchpoint, StoreID: r.StoreID})
-		}
-		cells[i].NpsCounts = cells[i].with(r.Class)
+		c := set.at(key{r.Day, r.Touchpoint, r.StoreID}, func() NpsCell {
+			return NpsCell{Day: r.Day, Touchpoint: r.Touchpoint, StoreID: r.StoreID}
+		})
+		c.NpsCounts = c.with(r.Class)
 	}
+	cells := set.cells
 	slices.SortFunc(cells, func(a, b NpsCell) int {
 		return cmp.Or(a.Day.Compare(b.Day), cmp.Compare(a.Touchpoint, b.Touchpoint), cmp.Compare(a.StoreID, b.StoreID))
 	})

@@ -77,31 +77,31 @@ func TallyScores(responses []Response) []ScoreCell {
 		touchpoint, store string
 		kind              ScoreKind
 	}
-	idx := map[key]int{}
-	var cells []ScoreCell
+	var set cellSet[key, ScoreCell]
 	for _, r := range responses {
 		if r.Kind != KindCSAT && r.Kind != KindCES {
 			continue
 		}
-		k := key{r.Day, r.Touchpoint, r.StoreID, r.Kind}
-		i, ok := idx[k]
-		if !ok {
-			i = len(cells)
-			idx[k] = i
-			cells = append(cells, ScoreCell{Day: r.Day, Touchpoint: r.Touchpoint, StoreID: r.StoreID, Kind: r.Kind})
-		}
-		c := &cells[i].ScoreCounts
-		c.Responses++
-		c.ScoreSum += int64(r.Score)
-		if r.Kind.Favourable(r.Score) {
-			c.Favourable++
-		}
+		c := set.at(key{r.Day, r.Touchpoint, r.StoreID, r.Kind}, func() ScoreCell {
+			return ScoreCell{Day: r.Day, Touchpoint: r.Touchpoint, StoreID: r.StoreID, Kind: r.Kind}
+		})
+		c.ScoreCounts = c.Plus(scoreOf(r))
 	}
+	cells := set.cells
 	slices.SortFunc(cells, func(a, b ScoreCell) int {
 		return cmp.Or(a.Day.Compare(b.Day), cmp.Compare(a.Touchpoint, b.Touchpoint), cmp.Compare(a.StoreID, b.StoreID),
 			cmp.Compare(a.Kind, b.Kind))
 	})
 	return cells
+}
+
+// scoreOf is a CSAT or CES answer's counts.
+func scoreOf(r Response) ScoreCounts {
+	s := ScoreCounts{Responses: 1, ScoreSum: int64(r.Score)}
+	if r.Kind.Favourable(r.Score) {
+		s.Favourable = 1
+	}
+	return s
 }
 
 // ScoreGroup is the counts of one group of answers: a touchpoint, a store or a day.

@@ -1543,6 +1543,120 @@ func (x *CaseFollowUpReceived) GetSolved() string {
 	return ""
 }
 
+// ResponseTagged on feedback.response.tagged: the comment of a routed response named
+// topics of the taxonomy, whether or not the response opened a case (CaseOpened carries
+// the topics of a case too). Once per response; it names no member and holds no comment,
+// only what reporting counts topics by.
+type ResponseTagged struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	ResponseId string                 `protobuf:"bytes,1,opt,name=response_id,json=responseId,proto3" json:"response_id,omitempty"`
+	// the case the response opened; empty when it opened none.
+	CaseId     string        `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	Topics     []string      `protobuf:"bytes,3,rep,name=topics,proto3" json:"topics,omitempty"`
+	Score      int32         `protobuf:"varint,4,opt,name=score,proto3" json:"score,omitempty"`
+	ScoreKind  v1.ScoreKind  `protobuf:"varint,5,opt,name=score_kind,json=scoreKind,proto3,enum=treue.common.v1.ScoreKind" json:"score_kind,omitempty"`
+	NpsClass   v1.NpsClass   `protobuf:"varint,6,opt,name=nps_class,json=npsClass,proto3,enum=treue.common.v1.NpsClass" json:"nps_class,omitempty"`
+	Touchpoint v1.Touchpoint `protobuf:"varint,7,opt,name=touchpoint,proto3,enum=treue.common.v1.Touchpoint" json:"touchpoint,omitempty"`
+	StoreId    string        `protobuf:"bytes,8,opt,name=store_id,json=storeId,proto3" json:"store_id,omitempty"`
+	// when the response was submitted: the day its topics count on.
+	SubmittedAt   *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=submitted_at,json=submittedAt,proto3" json:"submitted_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResponseTagged) Reset() {
+	*x = ResponseTagged{}
+	mi := &file_treue_feedback_v1_events_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResponseTagged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResponseTagged) ProtoMessage() {}
+
+func (x *ResponseTagged) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_feedback_v1_events_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResponseTagged.ProtoReflect.Descriptor instead.
+func (*ResponseTagged) Descriptor() ([]byte, []int) {
+	return file_treue_feedback_v1_events_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ResponseTagged) GetResponseId() string {
+	if x != nil {
+		return x.ResponseId
+	}
+	return ""
+}
+
+func (x *ResponseTagged) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *ResponseTagged) GetTopics() []string {
+	if x != nil {
+		return x.Topics
+	}
+	return nil
+}
+
+func (x *ResponseTagged) GetScore() int32 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *ResponseTagged) GetScoreKind() v1.ScoreKind {
+	if x != nil {
+		return x.ScoreKind
+	}
+	return v1.ScoreKind(0)
+}
+
+func (x *ResponseTagged) GetNpsClass() v1.NpsClass {
+	if x != nil {
+		return x.NpsClass
+	}
+	return v1.NpsClass(0)
+}
+
+func (x *ResponseTagged) GetTouchpoint() v1.Touchpoint {
+	if x != nil {
+		return x.Touchpoint
+	}
+	return v1.Touchpoint(0)
+}
+
+func (x *ResponseTagged) GetStoreId() string {
+	if x != nil {
+		return x.StoreId
+	}
+	return ""
+}
+
+func (x *ResponseTagged) GetSubmittedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SubmittedAt
+	}
+	return nil
+}
+
 var File_treue_feedback_v1_events_proto protoreflect.FileDescriptor
 
 const file_treue_feedback_v1_events_proto_rawDesc = "" +
@@ -1717,7 +1831,24 @@ const file_treue_feedback_v1_events_proto_rawDesc = "" +
 	"\vreceived_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
 	"receivedAt\x12(\n" +
 	"\x06solved\x18\t \x01(\tB\x10\xbaH\rr\vR\x00R\x03yesR\x02noR\x06solved:&\xf2\xf9\x18\"\n" +
-	" feedback.case.follow_up_received*]\n" +
+	" feedback.case.follow_up_received\"\x87\x04\n" +
+	"\x0eResponseTagged\x12+\n" +
+	"\vresponse_id\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x02R\n" +
+	"responseId\x12!\n" +
+	"\acase_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x06caseId\x12*\n" +
+	"\x06topics\x18\x03 \x03(\tB\x12\xbaH\x0f\x92\x01\f\b\x01\x10d\"\x06r\x04\x10\x01\x18@R\x06topics\x12\x1f\n" +
+	"\x05score\x18\x04 \x01(\x05B\t\xbaH\x06\x1a\x04\x18\n" +
+	"(\x00R\x05score\x12C\n" +
+	"\n" +
+	"score_kind\x18\x05 \x01(\x0e2\x1a.treue.common.v1.ScoreKindB\b\xbaH\x05\x82\x01\x02\x10\x01R\tscoreKind\x12@\n" +
+	"\tnps_class\x18\x06 \x01(\x0e2\x19.treue.common.v1.NpsClassB\b\xbaH\x05\x82\x01\x02\x10\x01R\bnpsClass\x12E\n" +
+	"\n" +
+	"touchpoint\x18\a \x01(\x0e2\x1b.treue.common.v1.TouchpointB\b\xbaH\x05\x82\x01\x02\x10\x01R\n" +
+	"touchpoint\x12#\n" +
+	"\bstore_id\x18\b \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\astoreId\x12E\n" +
+	"\fsubmitted_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\vsubmittedAt:\x1e\xf2\xf9\x18\x1a\n" +
+	"\x18feedback.response.tagged*]\n" +
 	"\bCaseKind\x12\x19\n" +
 	"\x15CASE_KIND_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12CASE_KIND_CALLBACK\x10\x01\x12\x1e\n" +
@@ -1756,7 +1887,7 @@ func file_treue_feedback_v1_events_proto_rawDescGZIP() []byte {
 }
 
 var file_treue_feedback_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_treue_feedback_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_treue_feedback_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_treue_feedback_v1_events_proto_goTypes = []any{
 	(CaseKind)(0),                 // 0: treue.feedback.v1.CaseKind
 	(CaseStatus)(0),               // 1: treue.feedback.v1.CaseStatus
@@ -1777,50 +1908,55 @@ var file_treue_feedback_v1_events_proto_goTypes = []any{
 	(*CaseReminder)(nil),          // 16: treue.feedback.v1.CaseReminder
 	(*GoodwillGranted)(nil),       // 17: treue.feedback.v1.GoodwillGranted
 	(*CaseFollowUpReceived)(nil),  // 18: treue.feedback.v1.CaseFollowUpReceived
-	(v1.NpsClass)(0),              // 19: treue.common.v1.NpsClass
-	(v1.Touchpoint)(0),            // 20: treue.common.v1.Touchpoint
-	(*timestamppb.Timestamp)(nil), // 21: google.protobuf.Timestamp
-	(v1.ScoreKind)(0),             // 22: treue.common.v1.ScoreKind
+	(*ResponseTagged)(nil),        // 19: treue.feedback.v1.ResponseTagged
+	(v1.NpsClass)(0),              // 20: treue.common.v1.NpsClass
+	(v1.Touchpoint)(0),            // 21: treue.common.v1.Touchpoint
+	(*timestamppb.Timestamp)(nil), // 22: google.protobuf.Timestamp
+	(v1.ScoreKind)(0),             // 23: treue.common.v1.ScoreKind
 }
 var file_treue_feedback_v1_events_proto_depIdxs = []int32{
 	0,  // 0: treue.feedback.v1.CaseOpened.kind:type_name -> treue.feedback.v1.CaseKind
-	19, // 1: treue.feedback.v1.CaseOpened.nps_class:type_name -> treue.common.v1.NpsClass
-	20, // 2: treue.feedback.v1.CaseOpened.touchpoint:type_name -> treue.common.v1.Touchpoint
-	21, // 3: treue.feedback.v1.CaseOpened.opened_at:type_name -> google.protobuf.Timestamp
-	21, // 4: treue.feedback.v1.CaseOpened.due_at:type_name -> google.protobuf.Timestamp
-	22, // 5: treue.feedback.v1.CaseOpened.score_kind:type_name -> treue.common.v1.ScoreKind
-	21, // 6: treue.feedback.v1.CaseOpened.first_contact_due_at:type_name -> google.protobuf.Timestamp
+	20, // 1: treue.feedback.v1.CaseOpened.nps_class:type_name -> treue.common.v1.NpsClass
+	21, // 2: treue.feedback.v1.CaseOpened.touchpoint:type_name -> treue.common.v1.Touchpoint
+	22, // 3: treue.feedback.v1.CaseOpened.opened_at:type_name -> google.protobuf.Timestamp
+	22, // 4: treue.feedback.v1.CaseOpened.due_at:type_name -> google.protobuf.Timestamp
+	23, // 5: treue.feedback.v1.CaseOpened.score_kind:type_name -> treue.common.v1.ScoreKind
+	22, // 6: treue.feedback.v1.CaseOpened.first_contact_due_at:type_name -> google.protobuf.Timestamp
 	0,  // 7: treue.feedback.v1.CaseResolved.kind:type_name -> treue.feedback.v1.CaseKind
 	2,  // 8: treue.feedback.v1.CaseResolved.outcome:type_name -> treue.feedback.v1.CaseOutcome
-	21, // 9: treue.feedback.v1.CaseResolved.opened_at:type_name -> google.protobuf.Timestamp
-	21, // 10: treue.feedback.v1.CaseResolved.due_at:type_name -> google.protobuf.Timestamp
-	21, // 11: treue.feedback.v1.CaseResolved.resolved_at:type_name -> google.protobuf.Timestamp
+	22, // 9: treue.feedback.v1.CaseResolved.opened_at:type_name -> google.protobuf.Timestamp
+	22, // 10: treue.feedback.v1.CaseResolved.due_at:type_name -> google.protobuf.Timestamp
+	22, // 11: treue.feedback.v1.CaseResolved.resolved_at:type_name -> google.protobuf.Timestamp
 	1,  // 12: treue.feedback.v1.CaseTransition.from_status:type_name -> treue.feedback.v1.CaseStatus
 	1,  // 13: treue.feedback.v1.CaseTransition.to_status:type_name -> treue.feedback.v1.CaseStatus
-	21, // 14: treue.feedback.v1.CaseTransition.at:type_name -> google.protobuf.Timestamp
-	21, // 15: treue.feedback.v1.CaseTransition.first_contact_due_at:type_name -> google.protobuf.Timestamp
-	21, // 16: treue.feedback.v1.CaseTransition.due_at:type_name -> google.protobuf.Timestamp
+	22, // 14: treue.feedback.v1.CaseTransition.at:type_name -> google.protobuf.Timestamp
+	22, // 15: treue.feedback.v1.CaseTransition.first_contact_due_at:type_name -> google.protobuf.Timestamp
+	22, // 16: treue.feedback.v1.CaseTransition.due_at:type_name -> google.protobuf.Timestamp
 	5,  // 17: treue.feedback.v1.CaseAcknowledged.transition:type_name -> treue.feedback.v1.CaseTransition
 	5,  // 18: treue.feedback.v1.CaseContacted.transition:type_name -> treue.feedback.v1.CaseTransition
 	5,  // 19: treue.feedback.v1.CaseWaiting.transition:type_name -> treue.feedback.v1.CaseTransition
 	5,  // 20: treue.feedback.v1.CaseResumed.transition:type_name -> treue.feedback.v1.CaseTransition
 	5,  // 21: treue.feedback.v1.CaseClosed.transition:type_name -> treue.feedback.v1.CaseTransition
 	5,  // 22: treue.feedback.v1.CaseReopened.transition:type_name -> treue.feedback.v1.CaseTransition
-	21, // 23: treue.feedback.v1.CaseNoteAdded.at:type_name -> google.protobuf.Timestamp
+	22, // 23: treue.feedback.v1.CaseNoteAdded.at:type_name -> google.protobuf.Timestamp
 	5,  // 24: treue.feedback.v1.CaseReassigned.transition:type_name -> treue.feedback.v1.CaseTransition
-	21, // 25: treue.feedback.v1.CasesMerged.at:type_name -> google.protobuf.Timestamp
-	21, // 26: treue.feedback.v1.CaseEscalated.due_at:type_name -> google.protobuf.Timestamp
-	21, // 27: treue.feedback.v1.CaseEscalated.at:type_name -> google.protobuf.Timestamp
-	21, // 28: treue.feedback.v1.CaseReminder.due_at:type_name -> google.protobuf.Timestamp
-	21, // 29: treue.feedback.v1.CaseReminder.at:type_name -> google.protobuf.Timestamp
-	21, // 30: treue.feedback.v1.GoodwillGranted.granted_at:type_name -> google.protobuf.Timestamp
-	22, // 31: treue.feedback.v1.CaseFollowUpReceived.score_kind:type_name -> treue.common.v1.ScoreKind
-	21, // 32: treue.feedback.v1.CaseFollowUpReceived.received_at:type_name -> google.protobuf.Timestamp
-	33, // [33:33] is the sub-list for method output_type
-	33, // [33:33] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	22, // 25: treue.feedback.v1.CasesMerged.at:type_name -> google.protobuf.Timestamp
+	22, // 26: treue.feedback.v1.CaseEscalated.due_at:type_name -> google.protobuf.Timestamp
+	22, // 27: treue.feedback.v1.CaseEscalated.at:type_name -> google.protobuf.Timestamp
+	22, // 28: treue.feedback.v1.CaseReminder.due_at:type_name -> google.protobuf.Timestamp
+	22, // 29: treue.feedback.v1.CaseReminder.at:type_name -> google.protobuf.Timestamp
+	22, // 30: treue.feedback.v1.GoodwillGranted.granted_at:type_name -> google.protobuf.Timestamp
+	23, // 31: treue.feedback.v1.CaseFollowUpReceived.score_kind:type_name -> treue.common.v1.ScoreKind
+	22, // 32: treue.feedback.v1.CaseFollowUpReceived.received_at:type_name -> google.protobuf.Timestamp
+	23, // 33: treue.feedback.v1.ResponseTagged.score_kind:type_name -> treue.common.v1.ScoreKind
+	20, // 34: treue.feedback.v1.ResponseTagged.nps_class:type_name -> treue.common.v1.NpsClass
+	21, // 35: treue.feedback.v1.ResponseTagged.touchpoint:type_name -> treue.common.v1.Touchpoint
+	22, // 36: treue.feedback.v1.ResponseTagged.submitted_at:type_name -> google.protobuf.Timestamp
+	37, // [37:37] is the sub-list for method output_type
+	37, // [37:37] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_treue_feedback_v1_events_proto_init() }
@@ -1834,7 +1970,7 @@ func file_treue_feedback_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_treue_feedback_v1_events_proto_rawDesc), len(file_treue_feedback_v1_events_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   16,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

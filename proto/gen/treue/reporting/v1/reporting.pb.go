@@ -7,6 +7,7 @@
 package reportingv1
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	_ "github.com/treue/treue/proto/gen/treue/auth/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -815,11 +816,291 @@ func (x *GetSurveyFunnelResponse) GetFailed() int64 {
 	return 0
 }
 
+// GetTopicsRequest: the days from..to (UTC, both included), as GetNpsRequest.
+type GetTopicsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// first day included (UTC); default 30 days before `to`.
+	From *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
+	// last day included (UTC); default today.
+	To *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
+	// only the responses given for this store; empty for all (including those that named
+	// no store).
+	StoreId string `protobuf:"bytes,3,opt,name=store_id,json=storeId,proto3" json:"store_id,omitempty"`
+	// at most this many topics, the most mentioned; 0 for all.
+	Limit         int32 `protobuf:"varint,4,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTopicsRequest) Reset() {
+	*x = GetTopicsRequest{}
+	mi := &file_treue_reporting_v1_reporting_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTopicsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTopicsRequest) ProtoMessage() {}
+
+func (x *GetTopicsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_reporting_v1_reporting_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTopicsRequest.ProtoReflect.Descriptor instead.
+func (*GetTopicsRequest) Descriptor() ([]byte, []int) {
+	return file_treue_reporting_v1_reporting_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *GetTopicsRequest) GetFrom() *timestamppb.Timestamp {
+	if x != nil {
+		return x.From
+	}
+	return nil
+}
+
+func (x *GetTopicsRequest) GetTo() *timestamppb.Timestamp {
+	if x != nil {
+		return x.To
+	}
+	return nil
+}
+
+func (x *GetTopicsRequest) GetStoreId() string {
+	if x != nil {
+		return x.StoreId
+	}
+	return ""
+}
+
+func (x *GetTopicsRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+// TopicFigure is what the responses whose comment named one topic said.
+type TopicFigure struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// the topic's key in feedback's taxonomy.
+	Topic string `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
+	// responses (NPS, CSAT and CES) whose comment named the topic.
+	Mentions int64 `protobuf:"varint,2,opt,name=mentions,proto3" json:"mentions,omitempty"`
+	// the NPS answers among them, by class.
+	Promoters  int64 `protobuf:"varint,3,opt,name=promoters,proto3" json:"promoters,omitempty"`
+	Passives   int64 `protobuf:"varint,4,opt,name=passives,proto3" json:"passives,omitempty"`
+	Detractors int64 `protobuf:"varint,5,opt,name=detractors,proto3" json:"detractors,omitempty"`
+	// detractors / NPS answers, from 0 to 1; 0 with no NPS answer.
+	DetractorShare float64 `protobuf:"fixed64,6,opt,name=detractor_share,json=detractorShare,proto3" json:"detractor_share,omitempty"`
+	// the mean NPS score (0-10) of the NPS answers; 0 with none.
+	AverageScore float64 `protobuf:"fixed64,7,opt,name=average_score,json=averageScore,proto3" json:"average_score,omitempty"`
+	// the CSAT and CES answers among them (key empty).
+	Csat *ScoreFigure `protobuf:"bytes,8,opt,name=csat,proto3" json:"csat,omitempty"`
+	Ces  *ScoreFigure `protobuf:"bytes,9,opt,name=ces,proto3" json:"ces,omitempty"`
+	// the mentions of the period of equal length just before `from`.
+	PreviousMentions int64 `protobuf:"varint,10,opt,name=previous_mentions,json=previousMentions,proto3" json:"previous_mentions,omitempty"`
+	// (mentions - previous_mentions) / previous_mentions; 0 when previous_mentions is 0
+	// (a topic new in the period).
+	MentionsChange float64 `protobuf:"fixed64,11,opt,name=mentions_change,json=mentionsChange,proto3" json:"mentions_change,omitempty"`
+	// the detractor share of the period before.
+	PreviousDetractorShare float64 `protobuf:"fixed64,12,opt,name=previous_detractor_share,json=previousDetractorShare,proto3" json:"previous_detractor_share,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
+}
+
+func (x *TopicFigure) Reset() {
+	*x = TopicFigure{}
+	mi := &file_treue_reporting_v1_reporting_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TopicFigure) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TopicFigure) ProtoMessage() {}
+
+func (x *TopicFigure) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_reporting_v1_reporting_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TopicFigure.ProtoReflect.Descriptor instead.
+func (*TopicFigure) Descriptor() ([]byte, []int) {
+	return file_treue_reporting_v1_reporting_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *TopicFigure) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *TopicFigure) GetMentions() int64 {
+	if x != nil {
+		return x.Mentions
+	}
+	return 0
+}
+
+func (x *TopicFigure) GetPromoters() int64 {
+	if x != nil {
+		return x.Promoters
+	}
+	return 0
+}
+
+func (x *TopicFigure) GetPassives() int64 {
+	if x != nil {
+		return x.Passives
+	}
+	return 0
+}
+
+func (x *TopicFigure) GetDetractors() int64 {
+	if x != nil {
+		return x.Detractors
+	}
+	return 0
+}
+
+func (x *TopicFigure) GetDetractorShare() float64 {
+	if x != nil {
+		return x.DetractorShare
+	}
+	return 0
+}
+
+func (x *TopicFigure) GetAverageScore() float64 {
+	if x != nil {
+		return x.AverageScore
+	}
+	return 0
+}
+
+func (x *TopicFigure) GetCsat() *ScoreFigure {
+	if x != nil {
+		return x.Csat
+	}
+	return nil
+}
+
+func (x *TopicFigure) GetCes() *ScoreFigure {
+	if x != nil {
+		return x.Ces
+	}
+	return nil
+}
+
+func (x *TopicFigure) GetPreviousMentions() int64 {
+	if x != nil {
+		return x.PreviousMentions
+	}
+	return 0
+}
+
+func (x *TopicFigure) GetMentionsChange() float64 {
+	if x != nil {
+		return x.MentionsChange
+	}
+	return 0
+}
+
+func (x *TopicFigure) GetPreviousDetractorShare() float64 {
+	if x != nil {
+		return x.PreviousDetractorShare
+	}
+	return 0
+}
+
+type GetTopicsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// by mentions, most first (ties by topic); topics mentioned only in the period before
+	// are left out.
+	Topics []*TopicFigure `protobuf:"bytes,1,rep,name=topics,proto3" json:"topics,omitempty"`
+	// the period before the one asked for, which the trend compares with.
+	PreviousFrom  *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=previous_from,json=previousFrom,proto3" json:"previous_from,omitempty"`
+	PreviousTo    *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=previous_to,json=previousTo,proto3" json:"previous_to,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTopicsResponse) Reset() {
+	*x = GetTopicsResponse{}
+	mi := &file_treue_reporting_v1_reporting_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTopicsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTopicsResponse) ProtoMessage() {}
+
+func (x *GetTopicsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_reporting_v1_reporting_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTopicsResponse.ProtoReflect.Descriptor instead.
+func (*GetTopicsResponse) Descriptor() ([]byte, []int) {
+	return file_treue_reporting_v1_reporting_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *GetTopicsResponse) GetTopics() []*TopicFigure {
+	if x != nil {
+		return x.Topics
+	}
+	return nil
+}
+
+func (x *GetTopicsResponse) GetPreviousFrom() *timestamppb.Timestamp {
+	if x != nil {
+		return x.PreviousFrom
+	}
+	return nil
+}
+
+func (x *GetTopicsResponse) GetPreviousTo() *timestamppb.Timestamp {
+	if x != nil {
+		return x.PreviousTo
+	}
+	return nil
+}
+
 var File_treue_reporting_v1_reporting_proto protoreflect.FileDescriptor
 
 const file_treue_reporting_v1_reporting_proto_rawDesc = "" +
 	"\n" +
-	"\"treue/reporting/v1/reporting.proto\x12\x12treue.reporting.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18treue/auth/v1/auth.proto\"k\n" +
+	"\"treue/reporting/v1/reporting.proto\x12\x12treue.reporting.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18treue/auth/v1/auth.proto\"k\n" +
 	"\rGetNpsRequest\x12.\n" +
 	"\x04from\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04from\x12*\n" +
 	"\x02to\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02to\"\xab\x01\n" +
@@ -878,11 +1159,39 @@ const file_treue_reporting_v1_reporting_proto_rawDesc = "" +
 	"suppressed\x18\x04 \x01(\x03R\n" +
 	"suppressed\x12V\n" +
 	"\x14suppressed_by_reason\x18\x05 \x03(\v2$.treue.reporting.v1.SuppressionCountR\x12suppressedByReason\x12\x16\n" +
-	"\x06failed\x18\x06 \x01(\x03R\x06failed2\xca\x04\n" +
+	"\x06failed\x18\x06 \x01(\x03R\x06failed\"\xb5\x01\n" +
+	"\x10GetTopicsRequest\x12.\n" +
+	"\x04from\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04from\x12*\n" +
+	"\x02to\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02to\x12#\n" +
+	"\bstore_id\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\astoreId\x12 \n" +
+	"\x05limit\x18\x04 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\x05limit\"\xdf\x03\n" +
+	"\vTopicFigure\x12\x14\n" +
+	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1a\n" +
+	"\bmentions\x18\x02 \x01(\x03R\bmentions\x12\x1c\n" +
+	"\tpromoters\x18\x03 \x01(\x03R\tpromoters\x12\x1a\n" +
+	"\bpassives\x18\x04 \x01(\x03R\bpassives\x12\x1e\n" +
+	"\n" +
+	"detractors\x18\x05 \x01(\x03R\n" +
+	"detractors\x12'\n" +
+	"\x0fdetractor_share\x18\x06 \x01(\x01R\x0edetractorShare\x12#\n" +
+	"\raverage_score\x18\a \x01(\x01R\faverageScore\x123\n" +
+	"\x04csat\x18\b \x01(\v2\x1f.treue.reporting.v1.ScoreFigureR\x04csat\x121\n" +
+	"\x03ces\x18\t \x01(\v2\x1f.treue.reporting.v1.ScoreFigureR\x03ces\x12+\n" +
+	"\x11previous_mentions\x18\n" +
+	" \x01(\x03R\x10previousMentions\x12'\n" +
+	"\x0fmentions_change\x18\v \x01(\x01R\x0ementionsChange\x128\n" +
+	"\x18previous_detractor_share\x18\f \x01(\x01R\x16previousDetractorShare\"\xca\x01\n" +
+	"\x11GetTopicsResponse\x127\n" +
+	"\x06topics\x18\x01 \x03(\v2\x1f.treue.reporting.v1.TopicFigureR\x06topics\x12?\n" +
+	"\rprevious_from\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\fpreviousFrom\x12;\n" +
+	"\vprevious_to\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"previousTo2\xd9\x05\n" +
 	"\x10ReportingService\x12\x8c\x01\n" +
 	"\tGetScores\x12$.treue.reporting.v1.GetScoresRequest\x1a%.treue.reporting.v1.GetScoresResponse\"2\xca\xf3\x18\x05admin\xca\xf3\x18\tmarketing\xca\xf3\x18\rservice_agent\xca\xf3\x18\aauditor\x12\x83\x01\n" +
 	"\x06GetNps\x12!.treue.reporting.v1.GetNpsRequest\x1a\".treue.reporting.v1.GetNpsResponse\"2\xca\xf3\x18\x05admin\xca\xf3\x18\tmarketing\xca\xf3\x18\rservice_agent\xca\xf3\x18\aauditor\x12\x8d\x01\n" +
-	"\x0fGetSurveyFunnel\x12*.treue.reporting.v1.GetSurveyFunnelRequest\x1a+.treue.reporting.v1.GetSurveyFunnelResponse\"!\xca\xf3\x18\x05admin\xca\xf3\x18\tmarketing\xca\xf3\x18\aauditor\x12\x90\x01\n" +
+	"\x0fGetSurveyFunnel\x12*.treue.reporting.v1.GetSurveyFunnelRequest\x1a+.treue.reporting.v1.GetSurveyFunnelResponse\"!\xca\xf3\x18\x05admin\xca\xf3\x18\tmarketing\xca\xf3\x18\aauditor\x12\x8c\x01\n" +
+	"\tGetTopics\x12$.treue.reporting.v1.GetTopicsRequest\x1a%.treue.reporting.v1.GetTopicsResponse\"2\xca\xf3\x18\x05admin\xca\xf3\x18\tmarketing\xca\xf3\x18\rservice_agent\xca\xf3\x18\aauditor\x12\x90\x01\n" +
 	"\x10GetPointsSummary\x12+.treue.reporting.v1.GetPointsSummaryRequest\x1a,.treue.reporting.v1.GetPointsSummaryResponse\"!\xca\xf3\x18\x05admin\xca\xf3\x18\tmarketing\xca\xf3\x18\aauditorB\xd3\x01\n" +
 	"\x16com.treue.reporting.v1B\x0eReportingProtoP\x01Z?github.com/treue/treue/proto/gen/treue/reporting/v1;reportingv1\xa2\x02\x03TRX\xaa\x02\x12Treue.Reporting.V1\xca\x02\x12Treue\\Reporting\\V1\xe2\x02\x1eTreue\\Reporting\\V1\\GPBMetadata\xea\x02\x14Treue::Reporting::V1b\x06proto3"
 
@@ -898,7 +1207,7 @@ func file_treue_reporting_v1_reporting_proto_rawDescGZIP() []byte {
 	return file_treue_reporting_v1_reporting_proto_rawDescData
 }
 
-var file_treue_reporting_v1_reporting_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_treue_reporting_v1_reporting_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_treue_reporting_v1_reporting_proto_goTypes = []any{
 	(*GetNpsRequest)(nil),            // 0: treue.reporting.v1.GetNpsRequest
 	(*NpsFigure)(nil),                // 1: treue.reporting.v1.NpsFigure
@@ -912,40 +1221,52 @@ var file_treue_reporting_v1_reporting_proto_goTypes = []any{
 	(*GetSurveyFunnelRequest)(nil),   // 9: treue.reporting.v1.GetSurveyFunnelRequest
 	(*SuppressionCount)(nil),         // 10: treue.reporting.v1.SuppressionCount
 	(*GetSurveyFunnelResponse)(nil),  // 11: treue.reporting.v1.GetSurveyFunnelResponse
-	(*timestamppb.Timestamp)(nil),    // 12: google.protobuf.Timestamp
+	(*GetTopicsRequest)(nil),         // 12: treue.reporting.v1.GetTopicsRequest
+	(*TopicFigure)(nil),              // 13: treue.reporting.v1.TopicFigure
+	(*GetTopicsResponse)(nil),        // 14: treue.reporting.v1.GetTopicsResponse
+	(*timestamppb.Timestamp)(nil),    // 15: google.protobuf.Timestamp
 }
 var file_treue_reporting_v1_reporting_proto_depIdxs = []int32{
-	12, // 0: treue.reporting.v1.GetNpsRequest.from:type_name -> google.protobuf.Timestamp
-	12, // 1: treue.reporting.v1.GetNpsRequest.to:type_name -> google.protobuf.Timestamp
+	15, // 0: treue.reporting.v1.GetNpsRequest.from:type_name -> google.protobuf.Timestamp
+	15, // 1: treue.reporting.v1.GetNpsRequest.to:type_name -> google.protobuf.Timestamp
 	1,  // 2: treue.reporting.v1.GetNpsResponse.overall:type_name -> treue.reporting.v1.NpsFigure
 	1,  // 3: treue.reporting.v1.GetNpsResponse.by_touchpoint:type_name -> treue.reporting.v1.NpsFigure
 	1,  // 4: treue.reporting.v1.GetNpsResponse.by_store:type_name -> treue.reporting.v1.NpsFigure
 	1,  // 5: treue.reporting.v1.GetNpsResponse.by_day:type_name -> treue.reporting.v1.NpsFigure
-	12, // 6: treue.reporting.v1.GetPointsSummaryResponse.as_of:type_name -> google.protobuf.Timestamp
-	12, // 7: treue.reporting.v1.GetScoresRequest.from:type_name -> google.protobuf.Timestamp
-	12, // 8: treue.reporting.v1.GetScoresRequest.to:type_name -> google.protobuf.Timestamp
+	15, // 6: treue.reporting.v1.GetPointsSummaryResponse.as_of:type_name -> google.protobuf.Timestamp
+	15, // 7: treue.reporting.v1.GetScoresRequest.from:type_name -> google.protobuf.Timestamp
+	15, // 8: treue.reporting.v1.GetScoresRequest.to:type_name -> google.protobuf.Timestamp
 	6,  // 9: treue.reporting.v1.ScoreReport.overall:type_name -> treue.reporting.v1.ScoreFigure
 	6,  // 10: treue.reporting.v1.ScoreReport.by_touchpoint:type_name -> treue.reporting.v1.ScoreFigure
 	6,  // 11: treue.reporting.v1.ScoreReport.by_store:type_name -> treue.reporting.v1.ScoreFigure
 	6,  // 12: treue.reporting.v1.ScoreReport.by_day:type_name -> treue.reporting.v1.ScoreFigure
 	7,  // 13: treue.reporting.v1.GetScoresResponse.csat:type_name -> treue.reporting.v1.ScoreReport
 	7,  // 14: treue.reporting.v1.GetScoresResponse.ces:type_name -> treue.reporting.v1.ScoreReport
-	12, // 15: treue.reporting.v1.GetSurveyFunnelRequest.from:type_name -> google.protobuf.Timestamp
-	12, // 16: treue.reporting.v1.GetSurveyFunnelRequest.to:type_name -> google.protobuf.Timestamp
+	15, // 15: treue.reporting.v1.GetSurveyFunnelRequest.from:type_name -> google.protobuf.Timestamp
+	15, // 16: treue.reporting.v1.GetSurveyFunnelRequest.to:type_name -> google.protobuf.Timestamp
 	10, // 17: treue.reporting.v1.GetSurveyFunnelResponse.suppressed_by_reason:type_name -> treue.reporting.v1.SuppressionCount
-	5,  // 18: treue.reporting.v1.ReportingService.GetScores:input_type -> treue.reporting.v1.GetScoresRequest
-	0,  // 19: treue.reporting.v1.ReportingService.GetNps:input_type -> treue.reporting.v1.GetNpsRequest
-	9,  // 20: treue.reporting.v1.ReportingService.GetSurveyFunnel:input_type -> treue.reporting.v1.GetSurveyFunnelRequest
-	3,  // 21: treue.reporting.v1.ReportingService.GetPointsSummary:input_type -> treue.reporting.v1.GetPointsSummaryRequest
-	8,  // 22: treue.reporting.v1.ReportingService.GetScores:output_type -> treue.reporting.v1.GetScoresResponse
-	2,  // 23: treue.reporting.v1.ReportingService.GetNps:output_type -> treue.reporting.v1.GetNpsResponse
-	11, // 24: treue.reporting.v1.ReportingService.GetSurveyFunnel:output_type -> treue.reporting.v1.GetSurveyFunnelResponse
-	4,  // 25: treue.reporting.v1.ReportingService.GetPointsSummary:output_type -> treue.reporting.v1.GetPointsSummaryResponse
-	22, // [22:26] is the sub-list for method output_type
-	18, // [18:22] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	15, // 18: treue.reporting.v1.GetTopicsRequest.from:type_name -> google.protobuf.Timestamp
+	15, // 19: treue.reporting.v1.GetTopicsRequest.to:type_name -> google.protobuf.Timestamp
+	6,  // 20: treue.reporting.v1.TopicFigure.csat:type_name -> treue.reporting.v1.ScoreFigure
+	6,  // 21: treue.reporting.v1.TopicFigure.ces:type_name -> treue.reporting.v1.ScoreFigure
+	13, // 22: treue.reporting.v1.GetTopicsResponse.topics:type_name -> treue.reporting.v1.TopicFigure
+	15, // 23: treue.reporting.v1.GetTopicsResponse.previous_from:type_name -> google.protobuf.Timestamp
+	15, // 24: treue.reporting.v1.GetTopicsResponse.previous_to:type_name -> google.protobuf.Timestamp
+	5,  // 25: treue.reporting.v1.ReportingService.GetScores:input_type -> treue.reporting.v1.GetScoresRequest
+	0,  // 26: treue.reporting.v1.ReportingService.GetNps:input_type -> treue.reporting.v1.GetNpsRequest
+	9,  // 27: treue.reporting.v1.ReportingService.GetSurveyFunnel:input_type -> treue.reporting.v1.GetSurveyFunnelRequest
+	12, // 28: treue.reporting.v1.ReportingService.GetTopics:input_type -> treue.reporting.v1.GetTopicsRequest
+	3,  // 29: treue.reporting.v1.ReportingService.GetPointsSummary:input_type -> treue.reporting.v1.GetPointsSummaryRequest
+	8,  // 30: treue.reporting.v1.ReportingService.GetScores:output_type -> treue.reporting.v1.GetScoresResponse
+	2,  // 31: treue.reporting.v1.ReportingService.GetNps:output_type -> treue.reporting.v1.GetNpsResponse
+	11, // 32: treue.reporting.v1.ReportingService.GetSurveyFunnel:output_type -> treue.reporting.v1.GetSurveyFunnelResponse
+	14, // 33: treue.reporting.v1.ReportingService.GetTopics:output_type -> treue.reporting.v1.GetTopicsResponse
+	4,  // 34: treue.reporting.v1.ReportingService.GetPointsSummary:output_type -> treue.reporting.v1.GetPointsSummaryResponse
+	30, // [30:35] is the sub-list for method output_type
+	25, // [25:30] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_treue_reporting_v1_reporting_proto_init() }
@@ -959,7 +1280,7 @@ func file_treue_reporting_v1_reporting_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_treue_reporting_v1_reporting_proto_rawDesc), len(file_treue_reporting_v1_reporting_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -22,6 +22,7 @@ const (
 	ReportingService_GetScores_FullMethodName        = "/treue.reporting.v1.ReportingService/GetScores"
 	ReportingService_GetNps_FullMethodName           = "/treue.reporting.v1.ReportingService/GetNps"
 	ReportingService_GetSurveyFunnel_FullMethodName  = "/treue.reporting.v1.ReportingService/GetSurveyFunnel"
+	ReportingService_GetTopics_FullMethodName        = "/treue.reporting.v1.ReportingService/GetTopics"
 	ReportingService_GetPointsSummary_FullMethodName = "/treue.reporting.v1.ReportingService/GetPointsSummary"
 )
 
@@ -38,6 +39,10 @@ type ReportingServiceClient interface {
 	// GetSurveyFunnel is what became of survey invitations over a range of days: created,
 	// sent, reminded, suppressed by the contact policy (by reason) and failed.
 	GetSurveyFunnel(ctx context.Context, in *GetSurveyFunnelRequest, opts ...grpc.CallOption) (*GetSurveyFunnelResponse, error)
+	// GetTopics is what customers talk about: the topics their comments named over a range
+	// of days (feedback's taxonomy), by mentions, with the detractor share, the scores and
+	// the change against the period of equal length before.
+	GetTopics(ctx context.Context, in *GetTopicsRequest, opts ...grpc.CallOption) (*GetTopicsResponse, error)
 	GetPointsSummary(ctx context.Context, in *GetPointsSummaryRequest, opts ...grpc.CallOption) (*GetPointsSummaryResponse, error)
 }
 
@@ -79,6 +84,16 @@ func (c *reportingServiceClient) GetSurveyFunnel(ctx context.Context, in *GetSur
 	return out, nil
 }
 
+func (c *reportingServiceClient) GetTopics(ctx context.Context, in *GetTopicsRequest, opts ...grpc.CallOption) (*GetTopicsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetTopicsResponse)
+	err := c.cc.Invoke(ctx, ReportingService_GetTopics_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *reportingServiceClient) GetPointsSummary(ctx context.Context, in *GetPointsSummaryRequest, opts ...grpc.CallOption) (*GetPointsSummaryResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetPointsSummaryResponse)
@@ -102,6 +117,10 @@ type ReportingServiceServer interface {
 	// GetSurveyFunnel is what became of survey invitations over a range of days: created,
 	// sent, reminded, suppressed by the contact policy (by reason) and failed.
 	GetSurveyFunnel(context.Context, *GetSurveyFunnelRequest) (*GetSurveyFunnelResponse, error)
+	// GetTopics is what customers talk about: the topics their comments named over a range
+	// of days (feedback's taxonomy), by mentions, with the detractor share, the scores and
+	// the change against the period of equal length before.
+	GetTopics(context.Context, *GetTopicsRequest) (*GetTopicsResponse, error)
 	GetPointsSummary(context.Context, *GetPointsSummaryRequest) (*GetPointsSummaryResponse, error)
 	mustEmbedUnimplementedReportingServiceServer()
 }
@@ -121,6 +140,9 @@ func (UnimplementedReportingServiceServer) GetNps(context.Context, *GetNpsReques
 }
 func (UnimplementedReportingServiceServer) GetSurveyFunnel(context.Context, *GetSurveyFunnelRequest) (*GetSurveyFunnelResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetSurveyFunnel not implemented")
+}
+func (UnimplementedReportingServiceServer) GetTopics(context.Context, *GetTopicsRequest) (*GetTopicsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetTopics not implemented")
 }
 func (UnimplementedReportingServiceServer) GetPointsSummary(context.Context, *GetPointsSummaryRequest) (*GetPointsSummaryResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetPointsSummary not implemented")
@@ -200,6 +222,24 @@ func _ReportingService_GetSurveyFunnel_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ReportingService_GetTopics_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetTopicsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportingServiceServer).GetTopics(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportingService_GetTopics_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportingServiceServer).GetTopics(ctx, req.(*GetTopicsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _ReportingService_GetPointsSummary_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetPointsSummaryRequest)
 	if err := dec(in); err != nil {
@@ -236,6 +276,10 @@ var ReportingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetSurveyFunnel",
 			Handler:    _ReportingService_GetSurveyFunnel_Handler,
+		},
+		{
+			MethodName: "GetTopics",
+			Handler:    _ReportingService_GetTopics_Handler,
 		},
 		{
 			MethodName: "GetPointsSummary",

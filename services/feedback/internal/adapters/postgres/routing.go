@@ -259,9 +259,9 @@ func (t Tx) UnknownTeams(ctx context.Context, keys []string) ([]string, error) {
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
-func (t Tx) RecordRoutes(ctx context.Context, routes []app.RoutedResponse) error {
+func (t Tx) RecordRoutes(ctx context.Context, routes []app.RoutedResponse) ([]string, error) {
 	if len(routes) == 0 {
-		return nil
+		return nil, nil
 	}
 	n := len(routes)
 	ids, tasks, teams := make([]string, n), make([]string, n), make([]string, n)
@@ -273,14 +273,19 @@ func (t Tx) RecordRoutes(ctx context.Context, routes []app.RoutedResponse) error
 			rules[i], versions[i] = &id, &v
 		}
 	}
-	_, err := t.tx.Exec(ctx, `
+	rows, err := t.tx.Query(ctx, `
 		INSERT INTO routed_responses (response_id, rule_id, rule_version, task_type, team, routed_at)
 		SELECT * , now() FROM unnest($1::text[], $2::bigint[], $3::int[], $4::text[], $5::text[])
-		ON CONFLICT (response_id) DO NOTHING`, ids, rules, versions, tasks, teams)
+		ON CONFLICT (response_id) DO NOTHING
+		RETURNING response_id`, ids, rules, versions, tasks, teams)
 	if err != nil {
-		return fmt.Errorf("record routes: %w", err)
+		return nil, fmt.Errorf("record routes: %w", err)
 	}
-	return nil
+	first, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("record routes: %w", err)
+	}
+	return first, nil
 }
 
 func (t Tx) UpsertMembers(ctx context.Context, members []app.MemberFacts) error {

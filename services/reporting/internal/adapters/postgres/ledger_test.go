@@ -75,7 +75,7 @@ func TestNoReadModelNamesAMember(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Counts by day, touchpoint, store, kind and counter, and cases by their id, kind, team,
+	// Counts by day, touchpoint, store, kind, counter and topic, and cases by their id, kind, team,
 	// store, outcome and times: nothing of a person.
 	want := map[string]bool{
 		"cases.case_id": true, "cases.kind": true, "cases.team": true, "cases.touchpoint": true, "cases.store_id": true,
@@ -89,6 +89,11 @@ func TestNoReadModelNamesAMember(t *testing.T) {
 		"scores_daily.responses": true, "scores_daily.score_sum": true, "scores_daily.favourable": true,
 		"survey_funnel_daily.day": true, "survey_funnel_daily.step": true, "survey_funnel_daily.reason": true,
 		"survey_funnel_daily.count": true,
+		"topic_mentions_daily.day":  true, "topic_mentions_daily.store_id": true, "topic_mentions_daily.topic": true,
+		"topic_mentions_daily.mentions": true, "topic_mentions_daily.promoters": true, "topic_mentions_daily.passives": true,
+		"topic_mentions_daily.detractors": true, "topic_mentions_daily.nps_score_sum": true,
+		"topic_mentions_daily.csat_responses": true, "topic_mentions_daily.csat_score_sum": true, "topic_mentions_daily.csat_favourable": true,
+		"topic_mentions_daily.ces_responses": true, "topic_mentions_daily.ces_score_sum": true, "topic_mentions_daily.ces_favourable": true,
 	}
 	for _, c := range got {
 		if !want[c] {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -187,9 +188,57 @@ func (w *Tx) AddCoupons(ctx context.Context, cells []domain.CouponCell) error {
 	return nil
 }
 
+// topicColumns are the counts of topic_mentions_daily, in the order of topicValues.
+var topicColumns = []string{"mentions", "promoters", "passives", "detractors", "nps_score_sum",
+	"csat_responses", "csat_score_sum", "csat_favourable", "ces_responses", "ces_score_sum", "ces_favourable"}
+
+func topicValues(c domain.TopicCounts) []int64 {
+	return []int64{c.Mentions, c.Promoters, c.Passives, c.Detractors, c.NpsScoreSum,
+		c.CSAT.Responses, c.CSAT.ScoreSum, c.CSAT.Favourable, c.CES.Responses, c.CES.ScoreSum, c.CES.Favourable}
+}
+
+func topicCounts(v []int64) domain.TopicCounts {
+	return domain.TopicCounts{
+		Mentions: v[0], NpsCounts: domain.NpsCounts{Promoters: v[1], Passives: v[2], Detractors: v[3]}, NpsScoreSum: v[4],
+		CSAT: domain.ScoreCounts{Responses: v[5], ScoreSum: v[6], Favourable: v[7]},
+		CES:  domain.ScoreCounts{Responses: v[8], ScoreSum: v[9], Favourable: v[10]},
+	}
+}
+
+func (w *Tx) AddTopics(ctx context.Context, cells []domain.TopicCell) error {
+	n := len(cells)
+	days := make([]time.Time, n)
+	stores, topics := make([]string, n), make([]string, n)
+	counts := make([][]int64, len(topicColumns))
+	for j := range counts {
+		counts[j] = make([]int64, n)
+	}
+	for i, c := range cells {
+		days[i], stores[i], topics[i] = c.Day, c.StoreID, c.Topic
+		for j, v := range topicValues(c.TopicCounts) {
+			counts[j][i] = v
+		}
+	}
+	args := []any{days, stores, topics}
+	arrays, updates := make([]string, len(topicColumns)), make([]string, len(topicColumns))
+	for j, col := range topicColumns {
+		args = append(args, counts[j])
+		arrays[j] = fmt.Sprintf("$%d::bigint[]", j+4)
+		updates[j] = fmt.Sprintf("%s = t.%[1]s + EXCLUDED.%[1]s", col)
+	}
+	_, err := w.tx.Exec(ctx, `
+		INSERT INTO topic_mentions_daily AS t (day, store_id, topic, `+strings.Join(topicColumns, ", ")+`)
+		SELECT * FROM unnest($1::date[], $2::text[], $3::text[], `+strings.Join(arrays, ", ")+`)
+		ON CONFLICT (day, store_id, topic) DO UPDATE SET `+strings.Join(updates, ", "), args...)
+	if err != nil {
+		return fmt.Errorf("add topics: %w", err)
+	}
+	return nil
+}
+
 // EraseMembers has nothing to remove: no read model names a member. nps_daily,
-// scores_daily, points_daily, coupons_daily and survey_funnel_daily count by day,
-// touchpoint, store, kind, counter, step and reason; cases holds
+// scores_daily, points_daily, coupons_daily, survey_funnel_daily and topic_mentions_daily
+// count by day, touchpoint, store, kind, counter, step, reason and topic; cases holds
 // a case's id, kind, team, store, outcome and times. TestNoReadModelNamesAMember fails
 // when a table gains a column; one that can name a member must then be erased (or its
 // link to the member dropped) here, and exported by app.ExportMember.
@@ -202,97 +251,137 @@ func nullTime(t time.Time) *time.Time {
 	return &t
 }
 
-// Group dimensions of the NPS query.
+// Group dimensions of the NPS, CSAT and CES totals.
 const (
-	npsOverall = iota
-	npsByTouchpoint
-	npsByStore
-	npsByDay
+	byNone = iota
+	byTouchpoint
+	byStore
+	byDay
 )
 
 // NpsTotals sums the roll-up over p in one query, one grouping set per dimension.
 func (r *Store) NpsTotals(ctx context.Context, p domain.Period) (app.NpsTotals, error) {
+	t, err := groupedTotals(ctx, r, "nps_daily", []string{"promoters", "passives", "detractors"}, p, "",
+		func(key string, v []int64) domain.NpsGroup {
+			return domain.NpsGroup{Key: key, NpsCounts: domain.NpsCounts{Promoters: v[0], Passives: v[1], Detractors: v[2]}}
+		})
+	if err != nil {
+		return app.NpsTotals{}, fmt.Errorf("nps totals: %w", err)
+	}
+	return app.NpsTotals{Overall: t.overall.NpsCounts, ByTouchpoint: t.byTouchpoint, ByStore: t.byStore, ByDay: t.byDay}, nil
+}
+
+// ScoreTotals sums the CSAT or CES roll-up over p in one query, one grouping set per
+// dimension.
+func (r *Store) ScoreTotals(ctx context.Context, kind domain.ScoreKind, p domain.Period) (app.ScoreTotals, error) {
+	t, err := groupedTotals(ctx, r, "scores_daily", []string{"responses", "score_sum", "favourable"}, p, string(kind),
+		func(key string, v []int64) domain.ScoreGroup {
+			return domain.ScoreGroup{Key: key, ScoreCounts: domain.ScoreCounts{Responses: v[0], ScoreSum: v[1], Favourable: v[2]}}
+		})
+	if err != nil {
+		return app.ScoreTotals{}, fmt.Errorf("score totals: %w", err)
+	}
+	return app.ScoreTotals{Overall: t.overall.ScoreCounts, ByTouchpoint: t.byTouchpoint, ByStore: t.byStore, ByDay: t.byDay}, nil
+}
+
+// totals are a roll-up's sums, overall and by group.
+type totals[G any] struct {
+	overall                      G
+	byTouchpoint, byStore, byDay []G
+}
+
+// groupedTotals sums the columns of a daily roll-up keyed by (day, touchpoint, store_id)
+// over p in one query, one grouping set per dimension; kind, unless empty, keeps the rows
+// of that kind only. group makes a group of a key and the sums, in the columns' order.
+// The names are the callers' constants, never input.
+func groupedTotals[G any](ctx context.Context, r *Store, table string, columns []string, p domain.Period, kind string,
+	group func(key string, sums []int64) G) (totals[G], error) {
+	sums := make([]string, len(columns))
+	for i, c := range columns {
+		sums[i] = fmt.Sprintf("COALESCE(sum(%s), 0)::bigint", c)
+	}
+	args := []any{p.From, p.To, byTouchpoint, byStore, byDay, byNone}
+	where := "day BETWEEN $1 AND $2"
+	if kind != "" {
+		args = append(args, kind)
+		where += " AND kind = $7"
+	}
 	rows, err := r.db.Pool.Query(ctx, `
 		SELECT CASE WHEN GROUPING(touchpoint) = 0 THEN $3::int
 		            WHEN GROUPING(store_id) = 0 THEN $4::int
 		            WHEN GROUPING(day) = 0 THEN $5::int
 		            ELSE $6::int END,
 		       COALESCE(touchpoint, store_id, to_char(day, 'YYYY-MM-DD'), ''),
-		       COALESCE(sum(promoters), 0)::bigint,
-		       COALESCE(sum(passives), 0)::bigint,
-		       COALESCE(sum(detractors), 0)::bigint
-		FROM nps_daily
-		WHERE day BETWEEN $1 AND $2
-		GROUP BY GROUPING SETS ((), (touchpoint), (store_id), (day))`,
-		p.From, p.To, npsByTouchpoint, npsByStore, npsByDay, npsOverall)
+		       `+strings.Join(sums, ", ")+`
+		FROM `+table+`
+		WHERE `+where+`
+		GROUP BY GROUPING SETS ((), (touchpoint), (store_id), (day))`, args...)
 	if err != nil {
-		return app.NpsTotals{}, fmt.Errorf("nps totals: %w", err)
+		return totals[G]{}, err
 	}
 	var (
-		t         app.NpsTotals
+		t         totals[G]
 		dimension int
-		g         domain.NpsGroup
+		key       string
+		values    = make([]int64, len(columns))
 	)
-	_, err = pgx.ForEachRow(rows, []any{&dimension, &g.Key, &g.Promoters, &g.Passives, &g.Detractors}, func() error {
+	dest := []any{&dimension, &key}
+	for i := range values {
+		dest = append(dest, &values[i])
+	}
+	_, err = pgx.ForEachRow(rows, dest, func() error {
+		g := group(key, values)
 		switch dimension {
-		case npsOverall:
-			t.Overall = g.NpsCounts
-		case npsByTouchpoint:
-			t.ByTouchpoint = append(t.ByTouchpoint, g)
-		case npsByStore:
-			t.ByStore = append(t.ByStore, g)
-		case npsByDay:
-			t.ByDay = append(t.ByDay, g)
+		case byNone:
+			t.overall = g
+		case byTouchpoint:
+			t.byTouchpoint = append(t.byTouchpoint, g)
+		case byStore:
+			t.byStore = append(t.byStore, g)
+		case byDay:
+			t.byDay = append(t.byDay, g)
 		}
 		return nil
 	})
-	if err != nil {
-		return app.NpsTotals{}, fmt.Errorf("nps totals: %w", err)
-	}
-	return t, nil
+	return t, err
 }
 
-// ScoreTotals sums the CSAT or CES roll-up over p in one query, one grouping set per
-// dimension.
-func (r *Store) ScoreTotals(ctx context.Context, kind domain.ScoreKind, p domain.Period) (app.ScoreTotals, error) {
+// TopicTotals sums each topic's counts over p and over the period before it in one
+// query, of one store's responses or (storeID "") of all.
+func (r *Store) TopicTotals(ctx context.Context, p domain.Period, storeID string) ([]domain.TopicTotals, error) {
+	before := p.Before()
+	sums := make([]string, 0, 2*len(topicColumns))
+	for _, when := range []string{"day >= $3", "day < $3"} {
+		for _, c := range topicColumns {
+			sums = append(sums, fmt.Sprintf("COALESCE(sum(%s) FILTER (WHERE %s), 0)::bigint", c, when))
+		}
+	}
 	rows, err := r.db.Pool.Query(ctx, `
-		SELECT CASE WHEN GROUPING(touchpoint) = 0 THEN $4::int
-		            WHEN GROUPING(store_id) = 0 THEN $5::int
-		            WHEN GROUPING(day) = 0 THEN $6::int
-		            ELSE $7::int END,
-		       COALESCE(touchpoint, store_id, to_char(day, 'YYYY-MM-DD'), ''),
-		       COALESCE(sum(responses), 0)::bigint,
-		       COALESCE(sum(score_sum), 0)::bigint,
-		       COALESCE(sum(favourable), 0)::bigint
-		FROM scores_daily
-		WHERE kind = $3 AND day BETWEEN $1 AND $2
-		GROUP BY GROUPING SETS ((), (touchpoint), (store_id), (day))`,
-		p.From, p.To, string(kind), npsByTouchpoint, npsByStore, npsByDay, npsOverall)
+		SELECT topic, `+strings.Join(sums, ", ")+`
+		FROM topic_mentions_daily
+		WHERE day BETWEEN $1 AND $2 AND ($4::text = '' OR store_id = $4)
+		GROUP BY topic`, before.From, p.To, p.From, storeID)
 	if err != nil {
-		return app.ScoreTotals{}, fmt.Errorf("score totals: %w", err)
+		return nil, fmt.Errorf("topic totals: %w", err)
 	}
 	var (
-		t         app.ScoreTotals
-		dimension int
-		g         domain.ScoreGroup
+		out    []domain.TopicTotals
+		topic  string
+		values = make([]int64, len(sums))
 	)
-	_, err = pgx.ForEachRow(rows, []any{&dimension, &g.Key, &g.Responses, &g.ScoreSum, &g.Favourable}, func() error {
-		switch dimension {
-		case npsOverall:
-			t.Overall = g.ScoreCounts
-		case npsByTouchpoint:
-			t.ByTouchpoint = append(t.ByTouchpoint, g)
-		case npsByStore:
-			t.ByStore = append(t.ByStore, g)
-		case npsByDay:
-			t.ByDay = append(t.ByDay, g)
-		}
+	dest := []any{&topic}
+	for i := range values {
+		dest = append(dest, &values[i])
+	}
+	_, err = pgx.ForEachRow(rows, dest, func() error {
+		n := len(topicColumns)
+		out = append(out, domain.TopicTotals{Topic: topic, Current: topicCounts(values[:n]), Previous: topicCounts(values[n:])})
 		return nil
 	})
 	if err != nil {
-		return app.ScoreTotals{}, fmt.Errorf("score totals: %w", err)
+		return nil, fmt.Errorf("topic totals: %w", err)
 	}
-	return t, nil
+	return out, nil
 }
 
 // FunnelCells reads the funnel's cells of the days of p, summed over the days.

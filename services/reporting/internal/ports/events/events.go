@@ -31,6 +31,9 @@ const (
 	// ConsumerInvitations takes the survey's invitation events for the survey funnel,
 	// apart from the responses of reporting-survey (whose filter stays as it was).
 	ConsumerInvitations = "reporting-invitations"
+	// ConsumerTopics takes feedback's tagged responses for the topic mentions, apart from
+	// the cases of reporting-feedback (whose filter stays as it was).
+	ConsumerTopics = "reporting-topics"
 )
 
 // Consumers returns reporting's consumers. The routes only capture a: the contract builds
@@ -75,6 +78,13 @@ func Consumers(a *app.Application) []bus.ConsumerConfig {
 		metrics.Recorded(ctx, metrics.KindInvitation, len(es))
 		return nil
 	}
+	topics := func(ctx context.Context, ms []domain.TopicMention) error {
+		if err := a.Commands.RecordTopics.Handle(ctx, ms); err != nil {
+			return err
+		}
+		metrics.Recorded(ctx, metrics.KindTopics, len(ms))
+		return nil
+	}
 	erasures := func(ctx context.Context, ids []string) error {
 		return a.Commands.EraseMembers.Handle(ctx, ids)
 	}
@@ -104,6 +114,10 @@ func Consumers(a *app.Application) []bus.ConsumerConfig {
 			on(body(convert.InvitationSent), funnel),
 			on(body(convert.InvitationSuppressed), funnel),
 			on(body(convert.InvitationDeliveryFailed), funnel),
+		}},
+		// Counters only add up.
+		{Name: ConsumerTopics, Unordered: true, Routes: []bus.Route{
+			on(body(convert.ResponseTagged), topics),
 		}},
 		{Name: ConsumerMembers, Routes: []bus.Route{
 			on(erased, erasures),

@@ -61,6 +61,18 @@ func (s *Server) GetSurveyFunnel(ctx context.Context, req *reportingv1.GetSurvey
 	return convert.SurveyFunnel(report), nil
 }
 
+func (s *Server) GetTopics(ctx context.Context, req *reportingv1.GetTopicsRequest) (*reportingv1.GetTopicsResponse, error) {
+	from, to, err := periodOf(req)
+	if err != nil {
+		return nil, err
+	}
+	report, err := s.app.Queries.GetTopics.Handle(ctx, from, to, req.GetStoreId(), int(req.GetLimit()))
+	if err != nil {
+		return nil, periodError(err)
+	}
+	return convert.TopicReport(report), nil
+}
+
 func (s *Server) GetPointsSummary(ctx context.Context, _ *reportingv1.GetPointsSummaryRequest) (*reportingv1.GetPointsSummaryResponse, error) {
 	sum, err := s.app.Queries.GetPointsSummary.Handle(ctx)
 	if err != nil {

@@ -19,7 +19,7 @@ import (
 
 var (
 	recorded = telemetry.NewCounter("treue.reporting.events.recorded",
-		"Events recorded into the read models, by kind (response, points, case, coupon, invitation).", "{event}")
+		"Events recorded into the read models, by kind (response, points, case, coupon, invitation, topics).", "{event}")
 	answers = telemetry.NewCounter("treue.reporting.nps.responses",
 		"NPS answers recorded, by class (promoter, passive, detractor) and touchpoint: NPS = 100 * (promoters - detractors) / all.", "{response}")
 )
@@ -32,6 +32,8 @@ const (
 	KindCoupon   = "coupon"
 	// KindInvitation: a survey invitation's step (created, sent, suppressed, failed).
 	KindInvitation = "invitation"
+	// KindTopics: a response whose comment named topics.
+	KindTopics = "topics"
 )
 
 // Recorded counts n events of kind recorded.

@@ -120,6 +120,7 @@ type summaryJSON struct {
 	Points      pointsJSON  `json:"points"`
 	Cases       casesJSON   `json:"cases"`
 	Coupons     couponsJSON `json:"coupons"`
+	Topics      []topicJSON `json:"topics"`
 }
 
 type npsJSON struct {
@@ -222,6 +223,16 @@ type couponsJSON struct {
 	ByDay    []couponDayJSON `json:"by_day"`
 }
 
+// topicJSON is one of the most mentioned topics, with the names of GetTopics.
+type topicJSON struct {
+	Topic            string  `json:"topic"`
+	Mentions         int64   `json:"mentions"`
+	Detractors       int64   `json:"detractors"`
+	DetractorShare   float64 `json:"detractor_share"`
+	PreviousMentions int64   `json:"previous_mentions"`
+	MentionsChange   float64 `json:"mentions_change"`
+}
+
 type couponDayJSON struct {
 	Day      string `json:"day"`
 	Issued   int64  `json:"issued"`
@@ -253,6 +264,11 @@ func toSummaryJSON(d app.Dashboard, now time.Time) summaryJSON {
 	if d.Cases.Resolved > 0 {
 		secs := d.Cases.MedianFollowUp.Seconds()
 		s.Cases.MedianFollowUpSeconds = &secs
+	}
+	s.Topics = make([]topicJSON, len(d.Topics.Topics))
+	for i, t := range d.Topics.Topics {
+		s.Topics[i] = topicJSON{Topic: t.Topic, Mentions: t.Current.Mentions, Detractors: t.Current.Detractors,
+			DetractorShare: t.Current.DetractorShare(), PreviousMentions: t.Previous.Mentions, MentionsChange: t.MentionsChange()}
 	}
 	for _, c := range d.Coupons.ByDay {
 		s.Coupons.ByDay = append(s.Coupons.ByDay, couponDayJSON{Day: c.Day.Format(domain.DayLayout), Issued: c.Issued, Redeemed: c.Redeemed})
@@ -293,6 +309,36 @@ type dashboardView struct {
 	Points       pointsView
 	Cases        casesView
 	Coupons      couponsJSON
+	// The most mentioned topics, most first.
+	Topics []topicView
+}
+
+type topicView struct {
+	Topic    string
+	Mentions int64
+	// Detractors is the share of the NPS answers in per cent ("—" with none), Trend the
+	// change of mentions against the period before ("new" when there were none).
+	Detractors, Tone, Trend string
+}
+
+// toTopicView formats a topic's figures; the detractor share's tone: bad from 40 %,
+// fair from 20 %.
+func toTopicView(t domain.TopicTotals) topicView {
+	v := topicView{Topic: t.Topic, Mentions: t.Current.Mentions, Detractors: "—", Tone: "none", Trend: "new"}
+	if t.Current.NpsCounts.Responses() > 0 {
+		share := t.Current.DetractorShare() * 100
+		v.Detractors, v.Tone = strconv.FormatFloat(share, 'f', 0, 64)+" %", "good"
+		switch {
+		case share >= 40:
+			v.Tone = "bad"
+		case share >= 20:
+			v.Tone = "fair"
+		}
+	}
+	if t.Previous.Mentions > 0 {
+		v.Trend = fmt.Sprintf("%+.0f %%", t.MentionsChange()*100)
+	}
+	return v
 }
 
 type figureView struct {
@@ -412,6 +458,9 @@ func toDashboardView(d app.Dashboard, refresh time.Duration, now time.Time) dash
 		},
 		Cases:   casesView{Open: d.Cases.Open, Resolved: d.Cases.Resolved, Overdue: d.Cases.Overdue, MedianFollowUp: "—"},
 		Coupons: couponsJSON{Issued: d.Coupons.Issued, Redeemed: d.Coupons.Redeemed},
+	}
+	for _, t := range d.Topics.Topics {
+		v.Topics = append(v.Topics, toTopicView(t))
 	}
 	if d.Cases.Resolved > 0 {
 		v.Cases.MedianFollowUp = humanDuration(d.Cases.MedianFollowUp)

@@ -105,3 +105,25 @@ func TestHumanDuration(t *testing.T) {
 		}
 	}
 }
+
+// A topic's row: the detractor share of its NPS answers with its tone, "—" without one,
+// and the trend against the period before ("new" when it had no mentions then).
+func TestTopicView(t *testing.T) {
+	tot := func(mentions int64, nps domain.NpsCounts, before int64) domain.TopicTotals {
+		return domain.TopicTotals{Topic: "queue", Current: domain.TopicCounts{Mentions: mentions, NpsCounts: nps},
+			Previous: domain.TopicCounts{Mentions: before}}
+	}
+	for _, tt := range []struct {
+		in   domain.TopicTotals
+		want topicView
+	}{
+		{tot(4, domain.NpsCounts{Detractors: 2, Promoters: 1}, 2), topicView{"queue", 4, "67 %", "bad", "+100 %"}},
+		{tot(5, domain.NpsCounts{Detractors: 1, Promoters: 3}, 10), topicView{"queue", 5, "25 %", "fair", "-50 %"}},
+		{tot(3, domain.NpsCounts{Promoters: 3}, 3), topicView{"queue", 3, "0 %", "good", "+0 %"}},
+		{tot(2, domain.NpsCounts{}, 0), topicView{"queue", 2, "—", "none", "new"}},
+	} {
+		if got := toTopicView(tt.in); got != tt.want {
+			t.Errorf("toTopicView(%+v) = %+v, want %+v", tt.in, got, tt.want)
+		}
+	}
+}
