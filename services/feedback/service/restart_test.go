@@ -145,10 +145,12 @@ func openedInStream(t *testing.T, e *testkit.Env) []streamed {
 // a crash is absorbed by JetStream's de-duplication on Nats-Msg-Id); every delivery ends
 // DELIVERED and every case's event reaches the receiver, signed; a call arrives twice only
 // if its delivery was claimed before a kill and its outcome never recorded (at most
-// FEEDBACK_WEBHOOK_PARALLEL per kill), and then with the same webhook-id and the same
-// body, so that the receiver can drop it; nothing is sent after all are DELIVERED.
+// FEEDBACK_WEBHOOK_PARALLEL per kill), only after that claim's lease ended, and with the
+// same webhook-id and the same body, so that the receiver can drop it; nothing is sent
+// after all are DELIVERED.
 func TestKill9MidBurstRoutesAndDeliversOnce(t *testing.T) {
 	const n, batch, parallel, kills = 300, 20, 4, 2
+	const lease = 4 * time.Second
 	env := testkit.NewEnv(t, callers...)
 	recv := newSlowReceiver(t, 25*time.Millisecond)
 
@@ -162,7 +164,7 @@ func TestKill9MidBurstRoutesAndDeliversOnce(t *testing.T) {
 		// Small consumer batches: a kill lands between commits of the routing.
 		"FEEDBACK_CONSUMER_BATCH_SIZE=25",
 		"FEEDBACK_WEBHOOK_ALLOW_LOOPBACK_HTTP=true", "FEEDBACK_WEBHOOK_INTERVAL=20ms",
-		"FEEDBACK_WEBHOOK_TIMEOUT=2s", "FEEDBACK_WEBHOOK_LEASE=4s",
+		"FEEDBACK_WEBHOOK_TIMEOUT=2s", "FEEDBACK_WEBHOOK_LEASE="+lease.String(),
 		"FEEDBACK_WEBHOOK_BACKOFF=100ms", "FEEDBACK_WEBHOOK_BACKOFF_MAX=200ms",
 		fmt.Sprintf("FEEDBACK_WEBHOOK_BATCH=%d", batch), fmt.Sprintf("FEEDBACK_WEBHOOK_PARALLEL=%d", parallel),
 	)
@@ -380,9 +382,14 @@ func TestKill9MidBurstRoutesAndDeliversOnce(t *testing.T) {
 			if !inFlight[id] || len(cs) > attemptsOf[id] || len(cs) > 1+kills {
 				t.Errorf("event %s arrived %d times in %d attempts (in flight at a kill: %t)", id, len(cs), attemptsOf[id], inFlight[id])
 			}
-			for _, c := range cs[1:] {
+			for i, c := range cs[1:] {
 				if !bytes.Equal(c.body, cs[0].body) {
 					t.Errorf("event %s arrived with two bodies:\n%s\n%s", id, cs[0].body, c.body)
+				}
+				// Made again only once the lease of the lost attempt ended; the claim came
+				// before the call by at most a few calls' time.
+				if gap := c.at.Sub(cs[i].at); gap < lease-time.Second {
+					t.Errorf("event %s arrived again %s after the previous call, before the lease of %s ended", id, gap, lease)
 				}
 			}
 		}
