@@ -1,7 +1,6 @@
 package service_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -12,6 +11,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/treue/treue/pkg/testkit"
+	"github.com/treue/treue/pkg/testkit/browser"
 	commonv1 "github.com/treue/treue/proto/gen/treue/common/v1"
 	feedbackv1 "github.com/treue/treue/proto/gen/treue/feedback/v1"
 )
@@ -59,7 +59,6 @@ const measure = `(() => {
 // its card, and the CSAT, CES and topics cards show their figures.
 func TestDashboardFitsTheScreen(t *testing.T) {
 	t.Parallel()
-	chromium := testkit.Chromium(t)
 	h := start(t)
 
 	now := time.Now()
@@ -109,20 +108,6 @@ func TestDashboardFitsTheScreen(t *testing.T) {
 		t.Fatalf("GET /: %d with %d tables, want 200 with 5", code, strings.Count(body, "<table>"))
 	}
 
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromium),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox, // as root, Chromium's sandbox refuses to start
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-	)
-	defer cancelAlloc()
-
 	for _, screen := range []struct {
 		name          string
 		width, height int64
@@ -133,10 +118,8 @@ func TestDashboardFitsTheScreen(t *testing.T) {
 		{"small phone 320 px", 320, 640, true},
 	} {
 		t.Run(screen.name, func(t *testing.T) {
-			ctx, cancel := chromedp.NewContext(allocCtx)
-			defer cancel()
-			ctx, cancelT := context.WithTimeout(ctx, time.Minute)
-			defer cancelT()
+			// A browser of its own: each screen signs in afresh.
+			ctx := browser.New(t, int(screen.width), int(screen.height))
 			viewport := []chromedp.EmulateViewportOption{}
 			if screen.mobile {
 				// A phone honours the page's viewport meta tag, as a real one does.

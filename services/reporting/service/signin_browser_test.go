@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/treue/treue/pkg/testkit"
+	"github.com/treue/treue/pkg/testkit/browser"
 	"github.com/treue/treue/services/reporting/service"
 )
 
@@ -41,29 +42,6 @@ func (c *clock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// browser starts a headless Chromium for the test and returns a context for a tab.
-func browser(t *testing.T) context.Context {
-	t.Helper()
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(testkit.Chromium(t)),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox, // as root, Chromium's sandbox refuses to start
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-	)
-	t.Cleanup(cancelAlloc)
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	t.Cleanup(cancel)
-	ctx, cancelT := context.WithTimeout(ctx, 3*time.Minute)
-	t.Cleanup(cancelT)
-	return ctx
-}
-
 // signInForm fills and submits the login page the browser is on.
 func signInForm(user, password string) chromedp.Action[chromedp.Void] {
 	return chromedp.Steps(
@@ -87,18 +65,6 @@ func location(ctx context.Context, t *testing.T) *url.URL {
 	return u
 }
 
-func text(ctx context.Context, t *testing.T, sel string) string {
-	t.Helper()
-	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
-		t.Fatalf("waiting for %s: %v", sel, err)
-	}
-	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-	if err != nil {
-		t.Fatalf("reading %s: %v", sel, err)
-	}
-	return strings.TrimSpace(s)
-}
-
 // TestStaffSignInInTheBrowser walks a staff member through the sign-in in a real
 // headless Chromium: the anonymous visit, a wrong password, the dashboard, sign-out,
 // a forged cross-site form, an idle session, and the lockout.
@@ -110,7 +76,7 @@ func TestStaffSignInInTheBrowser(t *testing.T) {
 		c.Staff.MaxFailures = 3
 		c.Staff.IdleTimeout = 20 * time.Minute
 	})
-	ctx := browser(t)
+	ctx := browser.New(t, browser.DesktopWidth, browser.DesktopHeight)
 
 	t.Run("an anonymous visit is sent to the login page", func(t *testing.T) {
 		if err := chromedp.Do(ctx, chromedp.Navigate(h.httpURL+"/"), chromedp.WaitVisible(chromedp.CSS(`#login`))); err != nil {
@@ -125,7 +91,7 @@ func TestStaffSignInInTheBrowser(t *testing.T) {
 		if err := chromedp.Do(ctx, signInForm(demoUser, "not the password")); err != nil {
 			t.Fatal(err)
 		}
-		if got := text(ctx, t, "#error"); got != "Wrong user name or password." {
+		if got := browser.Text(t, ctx, "#error"); got != "Wrong user name or password." {
 			t.Errorf("error shown: %q", got)
 		}
 		// The name typed is kept; the password is not.
@@ -149,7 +115,7 @@ func TestStaffSignInInTheBrowser(t *testing.T) {
 		if u := location(ctx, t); u.Path != "/" {
 			t.Errorf("signed in, the browser is at %s, want /", u)
 		}
-		if got := text(ctx, t, "#staff"); got != demoUser {
+		if got := browser.Text(t, ctx, "#staff"); got != demoUser {
 			t.Errorf("signed in as %q, want %q", got, demoUser)
 		}
 	})
@@ -184,7 +150,7 @@ func TestStaffSignInInTheBrowser(t *testing.T) {
 		if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#signout button`)), chromedp.WaitVisible(chromedp.CSS(`#note`))); err != nil {
 			t.Fatal(err)
 		}
-		if got := text(ctx, t, "#note"); got != "You are signed out." {
+		if got := browser.Text(t, ctx, "#note"); got != "You are signed out." {
 			t.Errorf("after sign-out: %q", got)
 		}
 		if err := chromedp.Do(ctx, chromedp.Navigate(h.httpURL+"/"), chromedp.WaitVisible(chromedp.CSS(`#login`))); err != nil {
@@ -213,14 +179,14 @@ func TestStaffSignInInTheBrowser(t *testing.T) {
 			if err := chromedp.Do(ctx, chromedp.Navigate(h.httpURL+"/login"), signInForm(demoUser, fmt.Sprintf("guess number %d", i))); err != nil {
 				t.Fatal(err)
 			}
-			if got := text(ctx, t, "#error"); got != "Wrong user name or password." {
+			if got := browser.Text(t, ctx, "#error"); got != "Wrong user name or password." {
 				t.Fatalf("failure %d shows %q", i+1, got)
 			}
 		}
 		if err := chromedp.Do(ctx, chromedp.Navigate(h.httpURL+"/login"), signInForm(demoUser, demoPassword)); err != nil {
 			t.Fatal(err)
 		}
-		if got := text(ctx, t, "#error"); got != "Too many failed sign-ins. Try again later." {
+		if got := browser.Text(t, ctx, "#error"); got != "Too many failed sign-ins. Try again later." {
 			t.Errorf("the right password while locked shows %q", got)
 		}
 		clk.Advance(16 * time.Minute)
