@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -156,11 +155,7 @@ func TestKill9MidBurstRoutesAndDeliversOnce(t *testing.T) {
 
 	base := env.Base()
 	grpcAddr := freeAddr(t)
-	childEnvVars := append(os.Environ(),
-		childEnv+"=1",
-		"DATABASE_URL="+base.DatabaseURL, "NATS_URL="+base.NATSURL, "TREUE_NAMESPACE="+base.Namespace,
-		"API_KEYS="+base.APIKeys, "FEEDBACK_GRPC_ADDR="+grpcAddr, "FEEDBACK_HTTP_ADDR=127.0.0.1:0",
-		"FEEDBACK_ADMIN_ADDR=127.0.0.1:0", "FEEDBACK_DB_MAX_CONNS=6", "LOG_LEVEL=warn",
+	childVars := append(env.ChildVars("FEEDBACK", grpcAddr), childEnv+"=1", "FEEDBACK_DB_MAX_CONNS=6",
 		// Small consumer batches: a kill lands between commits of the routing.
 		"FEEDBACK_CONSUMER_BATCH_SIZE=25",
 		"FEEDBACK_WEBHOOK_ALLOW_LOOPBACK_HTTP=true", "FEEDBACK_WEBHOOK_INTERVAL=20ms",
@@ -168,16 +163,7 @@ func TestKill9MidBurstRoutesAndDeliversOnce(t *testing.T) {
 		"FEEDBACK_WEBHOOK_BACKOFF=100ms", "FEEDBACK_WEBHOOK_BACKOFF_MAX=200ms",
 		fmt.Sprintf("FEEDBACK_WEBHOOK_BATCH=%d", batch), fmt.Sprintf("FEEDBACK_WEBHOOK_PARALLEL=%d", parallel),
 	)
-	startChild := func() *exec.Cmd {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = childEnvVars
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-		return cmd
-	}
+	startChild := func() *exec.Cmd { return testkit.StartChild(t, childVars...) }
 
 	child := startChild()
 	ctx := testkit.Ctx(t)
@@ -186,15 +172,7 @@ func TestKill9MidBurstRoutesAndDeliversOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(context.Background())
-	files, err := fs.Glob(migrations.FS, "*.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	testkit.Eventually(t, 60*time.Second, "the feedback schema migrated", func() bool {
-		var applied int
-		return conn.QueryRow(ctx, `SELECT count(*) FROM feedback.goose_feedback WHERE is_applied AND version_id > 0`).
-			Scan(&applied) == nil && applied == len(files)
-	})
+	testkit.WaitMigrated(t, conn, "feedback", migrations.FS)
 
 	hooks := feedbackv1.NewWebhookServiceClient(env.Conn(grpcAddr, ""))
 	var sub *feedbackv1.CreateSubscriptionResponse

@@ -5,7 +5,6 @@ package service_test
 import (
 	"context"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"strings"
@@ -49,26 +48,13 @@ func TestDeliveryKill9Restart(t *testing.T) {
 	smtp.SetDelay(15 * time.Millisecond)
 
 	base := env.Base()
-	childEnvVars := append(os.Environ(),
-		childEnv+"=1",
-		"DATABASE_URL="+base.DatabaseURL, "NATS_URL="+base.NATSURL, "TREUE_NAMESPACE="+base.Namespace,
-		"API_KEYS="+base.APIKeys, "SURVEY_GRPC_ADDR=127.0.0.1:0", "SURVEY_HTTP_ADDR=127.0.0.1:0",
-		"SURVEY_ADMIN_ADDR=", "SURVEY_DB_MAX_CONNS=4", "LOG_LEVEL=warn",
+	childVars := append(env.ChildVars("SURVEY", "127.0.0.1:0"), childEnv+"=1", "SURVEY_DB_MAX_CONNS=4",
 		"SURVEY_TOKEN_SECRET="+testSecret, "SURVEY_PUBLIC_URL="+publicURL,
 		"SURVEY_SMTP_ADDR="+smtp.Addr(), "SURVEY_QUIET_HOURS=off",
 		"SURVEY_DISPATCH_INTERVAL=20ms", "SURVEY_DELIVERY_LEASE=2s",
 		fmt.Sprintf("SURVEY_DISPATCH_BATCH=%d", batch), fmt.Sprintf("SURVEY_SEND_PARALLEL=%d", parallel),
 	)
-	startChild := func() *exec.Cmd {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = childEnvVars
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-		return cmd
-	}
+	startChild := func() *exec.Cmd { return testkit.StartChild(t, childVars...) }
 
 	first := startChild()
 	ctx := testkit.Ctx(t)
@@ -77,16 +63,7 @@ func TestDeliveryKill9Restart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(context.Background())
-	// Every migration applied: inserting while a later one alters the tables deadlocks.
-	files, err := fs.Glob(migrations.FS, "*.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	testkit.Eventually(t, 60*time.Second, "the survey schema migrated", func() bool {
-		var applied int
-		return conn.QueryRow(ctx, `SELECT count(*) FROM survey.goose_survey WHERE is_applied AND version_id > 0`).
-			Scan(&applied) == nil && applied == len(files)
-	})
+	testkit.WaitMigrated(t, conn, "survey", migrations.FS)
 
 	// 200 members and their invitations, due now, in one transaction.
 	ids := make([]string, n)
