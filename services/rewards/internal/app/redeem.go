@@ -161,6 +161,10 @@ func (h RedeemHandler) complete(ctx context.Context, c Completion) (domain.Redem
 		if err != nil {
 			return done, err
 		}
+		if done.Goodwill() {
+			// No hold: nothing for the ledger to capture.
+			return done, tx.Emit(ctx, done.CouponIssued())
+		}
 		return done, tx.Emit(ctx, done.Completed(), done.CouponIssued())
 	})
 }
