@@ -51,6 +51,9 @@ type system struct {
 	// tuneSurvey, when set before startIn, adjusts the survey's configuration: its SMTP
 	// server, say.
 	tuneSurvey func(*survey.Config)
+	// tuneFeedback, when set before startIn, adjusts the feedback service's
+	// configuration: its SMTP server, say.
+	tuneFeedback func(*feedback.Config)
 }
 
 func freeAddr(t *testing.T) string {
@@ -113,16 +116,21 @@ func startIn(t *testing.T, sys *system, opts ...func(service string, b *svc.Base
 	s := testkit.Start(t, survey.New, sc).Service
 	sys.survey, sys.surveyHTTP = s.GRPCAddr(), s.HTTPAddr()
 
-	fc, err := feedback.LoadConfig()
-	must(t, err)
-	fc.Base = base("feedback")
-	sys.feedback = testkit.Start(t, feedback.New, fc).Service.GRPCAddr()
-
+	// Rewards before feedback: feedback asks it for goodwill coupons.
 	rc, err := rewards.LoadConfig()
 	must(t, err)
 	rc.Base = base("rewards")
 	rc.LedgerAddr, rc.ServiceAPIKey = sys.ledger, sys.Key("service")
 	sys.rewards = testkit.Start(t, rewards.New, rc).Service.GRPCAddr()
+
+	fc, err := feedback.LoadConfig()
+	must(t, err)
+	fc.Base = base("feedback")
+	fc.GoodwillRewards.RewardsAddr, fc.GoodwillRewards.ServiceAPIKey = sys.rewards, sys.Key("service")
+	if sys.tuneFeedback != nil {
+		sys.tuneFeedback(&fc)
+	}
+	sys.feedback = testkit.Start(t, feedback.New, fc).Service.GRPCAddr()
 
 	pc, err := reporting.LoadConfig()
 	must(t, err)
