@@ -33,7 +33,8 @@ var couponCode = regexp.MustCompile(`[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z
 //     (in German) with the code, the code is valid at the till, the case shows the
 //     coupon and its history the issue; no points are spent or booked;
 //   - the worker's call made again (as after a crash before its record) gets the same
-//     coupon and code from the rewards service, and still one coupon exists;
+//     coupon and code from the rewards service, and still one coupon exists; after the
+//     rewards service's retry window it gets no code, and the case says "not emailed";
 //   - the case reopened refuses a second goodwill grant; resolving without goodwill works;
 //   - an inactive reward is refused by the rewards service, visibly on the case.
 func TestGoodwillRewardEndToEnd(t *testing.T) {
@@ -177,6 +178,25 @@ func TestGoodwillRewardEndToEnd(t *testing.T) {
 	})
 	if n := sys.db.Count(`SELECT count(*) FROM rewards.coupons WHERE member_id = $1`, eva); n != 1 {
 		t.Errorf("%d coupons after the retried call, want 1", n)
+	}
+
+	// After the rewards service's retry window (its sealed code wiped) a call made again
+	// gets the coupon without its code: the case says so, nothing is emailed.
+	_, err = sys.db.Exec(ctx, `UPDATE rewards.redemptions SET sealed_code = NULL, sealed_code_until = NULL WHERE goodwill_case_id = $1`, callback.GetCaseId())
+	must(t, err)
+	_, err = sys.db.Exec(ctx, `UPDATE feedback.goodwill_grants SET reward_status = 'pending', next_attempt_at = now() WHERE case_id = $1`, callback.GetCaseId())
+	must(t, err)
+	testkit.Eventually(t, 10*time.Second, "issued, code not emailed", func() bool {
+		resp, err := admin.GetCase(ctx, &feedbackv1.GetCaseRequest{CaseId: callback.GetCaseId()})
+		must(t, err)
+		got = resp.GetCase()
+		return got.GetGoodwillReward().GetStatus() == "not_emailed"
+	})
+	if g := got.GetGoodwillReward(); g.GetCouponId() != coupons[0].GetCouponId() || !strings.Contains(g.GetError(), "no longer shows the code") {
+		t.Errorf("the reward after the window %v", g)
+	}
+	if !historyHas(got, "goodwill_reward", "code NOT emailed") {
+		t.Errorf("history %v", got.GetHistory())
 	}
 
 	// 4. Reopened, the case grants no second goodwill; resolving without any works.
