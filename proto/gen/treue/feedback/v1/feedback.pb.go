@@ -688,7 +688,7 @@ func (x *CaseCustomer) GetLocale() string {
 type CaseHistoryEntry struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// open, acknowledge, contact, wait, resume, resolve, close, reopen, reassign, merge,
-	// merged, remind, escalate.
+	// merged, remind, escalate, goodwill_reward (what became of a goodwill coupon).
 	Action        string                 `protobuf:"bytes,1,opt,name=action,proto3" json:"action,omitempty"`
 	FromStatus    CaseStatus             `protobuf:"varint,2,opt,name=from_status,json=fromStatus,proto3,enum=treue.feedback.v1.CaseStatus" json:"from_status,omitempty"`
 	ToStatus      CaseStatus             `protobuf:"varint,3,opt,name=to_status,json=toStatus,proto3,enum=treue.feedback.v1.CaseStatus" json:"to_status,omitempty"`
