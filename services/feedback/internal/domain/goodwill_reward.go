@@ -97,34 +97,38 @@ type CouponMail struct {
 	ExpiresAt  time.Time
 }
 
+// couponTexts are the coupon email's words in one language.
+type couponTexts struct {
+	subject, hello, sorry, valid, date, show, sign string
+}
+
+var (
+	couponDE = couponTexts{
+		subject: "Ein Gutschein als Entschuldigung", hello: "Guten Tag",
+		sorry: "es tut uns leid, dass Sie nicht zufrieden waren. Als kleine Entschuldigung schenken wir Ihnen einen Gutschein:",
+		valid: "gültig bis", date: "02.01.2006", show: "Zeigen Sie den Code an der Kasse vor. Er gilt einmal.", sign: "Ihr Treue-Team",
+	}
+	couponEN = couponTexts{
+		subject: "A coupon to say sorry", hello: "Hello",
+		sorry: "we are sorry that you were not happy with us. As a small apology, here is a coupon for you:",
+		valid: "valid until", date: "2006-01-02", show: "Show the code at the till. It can be used once.", sign: "Your Treue team",
+	}
+)
+
 // Render returns the email's subject and plain-text body in the member's language
 // (German for a German locale, else English).
 func (m CouponMail) Render() (subject, body string) {
-	value := Money(m.ValueMinor, m.Currency, m.Locale)
+	t := couponEN
 	if German(m.Locale) {
-		greeting := "Guten Tag,"
-		if m.Name != "" {
-			greeting = "Guten Tag " + m.Name + ","
-		}
-		return "Ein Gutschein als Entschuldigung",
-			greeting + "\n\n" +
-				"es tut uns leid, dass Sie nicht zufrieden waren. Als kleine Entschuldigung schenken wir Ihnen einen Gutschein:\n\n" +
-				"  " + m.RewardName + " (" + value + ")\n" +
-				"  Code: " + m.Code + "\n" +
-				"  gültig bis " + m.ExpiresAt.UTC().Format("02.01.2006") + "\n\n" +
-				"Zeigen Sie den Code an der Kasse vor. Er gilt einmal.\n\n" +
-				"Ihr Treue-Team\n"
+		t = couponDE
 	}
-	greeting := "Hello,"
+	greeting := t.hello + ","
 	if m.Name != "" {
-		greeting = "Hello " + m.Name + ","
+		greeting = t.hello + " " + m.Name + ","
 	}
-	return "A coupon to say sorry",
-		greeting + "\n\n" +
-			"we are sorry that you were not happy with us. As a small apology, here is a coupon for you:\n\n" +
-			"  " + m.RewardName + " (" + value + ")\n" +
-			"  Code: " + m.Code + "\n" +
-			"  valid until " + m.ExpiresAt.UTC().Format("2006-01-02") + "\n\n" +
-			"Show the code at the till. It can be used once.\n\n" +
-			"Your Treue team\n"
+	return t.subject, greeting + "\n\n" + t.sorry + "\n\n" +
+		"  " + m.RewardName + " (" + Money(m.ValueMinor, m.Currency, m.Locale) + ")\n" +
+		"  Code: " + m.Code + "\n" +
+		"  " + t.valid + " " + m.ExpiresAt.UTC().Format(t.date) + "\n\n" +
+		t.show + "\n\n" + t.sign + "\n"
 }

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -30,26 +29,17 @@ type GrantGoodwillCoupon struct {
 // requested is completed by the retry (the settler of abandoned redemptions leaves
 // goodwill alone, as there is no hold to void).
 func (h RedeemHandler) GrantGoodwill(ctx context.Context, cmd GrantGoodwillCoupon) (Redeemed, error) {
-	hash := domain.GoodwillRequestHash(cmd.MemberID, cmd.RewardID, cmd.CaseID)
-	r, created, err := h.store.StartRedemption(ctx, NewRedemption{
+	r, settled, out, err := h.start(ctx, NewRedemption{
 		ID:             uuid.Must(uuid.NewV7()).String(),
 		IdempotencyKey: cmd.IdempotencyKey,
-		RequestHash:    hash,
+		RequestHash:    domain.GoodwillRequestHash(cmd.MemberID, cmd.RewardID, cmd.CaseID),
 		MemberID:       cmd.MemberID,
 		RewardID:       cmd.RewardID,
 		GoodwillCaseID: cmd.CaseID,
 		GoodwillReason: cmd.Reason,
 	})
-	if err != nil {
-		return Redeemed{}, err
-	}
-	if !created {
-		if !bytes.Equal(r.RequestHash, hash) {
-			return Redeemed{}, fmt.Errorf("%w: key %q belongs to redemption %s", domain.ErrIdempotencyKeyReused, cmd.IdempotencyKey, r.ID)
-		}
-		if r.Status != domain.StatusRequested {
-			return h.settled(ctx, r)
-		}
+	if err != nil || settled {
+		return out, err
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.finishTimeout)
 	defer cancel()

@@ -8,11 +8,9 @@ import (
 	"fmt"
 	"time"
 
-	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	"github.com/treue/treue/pkg/grpcx"
@@ -34,12 +32,7 @@ var _ app.Rewards = (*Client)(nil)
 // sending apiKey, a key with role service, with every call; each call gets timeout as
 // deadline. tp makes the client spans (nil: the global provider).
 func New(addr, apiKey string, timeout time.Duration, tp trace.TracerProvider) (*Client, error) {
-	conn, err := grpc.NewClient(addr,
-		// Plain TCP inside the cluster; production puts mTLS in front.
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithPerRPCCredentials(grpcx.APIKeyCredentials(apiKey)),
-		grpc.WithStatsHandler(otelgrpc.NewClientHandler(otelgrpc.WithTracerProvider(tp))),
-	)
+	conn, err := grpcx.NewClient(addr, apiKey, tp)
 	if err != nil {
 		return nil, fmt.Errorf("rewards client %s: %w", addr, err)
 	}
