@@ -44,7 +44,7 @@ type system struct {
 	*testkit.Env
 	db                                      *testkit.DB // every schema, by qualified names
 	ledger, survey, feedback, rewards, rept string      // gRPC addresses
-	surveyHTTP, dashboard                   string
+	surveyHTTP, dashboard, feedbackHTTP     string
 	// tuneLedger, when set before startIn, adjusts the ledger's configuration: its clock
 	// and points policy, say.
 	tuneLedger func(*ledger.Config)
@@ -130,7 +130,8 @@ func startIn(t *testing.T, sys *system, opts ...func(service string, b *svc.Base
 	if sys.tuneFeedback != nil {
 		sys.tuneFeedback(&fc)
 	}
-	sys.feedback = testkit.Start(t, feedback.New, fc).Service.GRPCAddr()
+	f := testkit.Start(t, feedback.New, fc).Service
+	sys.feedback, sys.feedbackHTTP = f.GRPCAddr(), f.HTTPAddr()
 
 	pc, err := reporting.LoadConfig()
 	must(t, err)
@@ -381,11 +382,17 @@ func invitation(t *testing.T, api surveyv1.SurveyServiceClient, member string) *
 // the session.
 func staffGet(t *testing.T, dsn, base, path string) string {
 	t.Helper()
+	return staffGetAs(t, dsn, base, path, "e2e-auditor", "auditor")
+}
+
+// staffGetAs is staffGet as the account user with roles.
+func staffGetAs(t *testing.T, dsn, base, path, user string, roles ...string) string {
+	t.Helper()
 	store, err := staff.Open(testkit.Ctx(t), staff.Config{DatabaseURL: dsn}, testkit.Logger(t))
 	must(t, err)
 	defer store.Close()
-	const user, password = "e2e-auditor", "a long enough e2e password"
-	_, err = store.Create(testkit.Ctx(t), user, []string{"auditor"}, password)
+	const password = "a long enough e2e password"
+	_, err = store.Create(testkit.Ctx(t), user, roles, password)
 	must(t, err)
 	jar, err := cookiejar.New(nil)
 	must(t, err)

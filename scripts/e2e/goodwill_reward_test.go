@@ -28,7 +28,8 @@ var couponCode = regexp.MustCompile(`[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z
 // TestGoodwillRewardEndToEnd: a coupon reward granted as goodwill, with the ledger, the
 // rewards and the feedback service together and a real SMTP server:
 //
-//   - a service agent may not grant a reward (PermissionDenied naming the field);
+//   - the inbox offers the active rewards to a team lead, none to an agent; a service
+//     agent's key may not grant a reward (PermissionDenied naming the field);
 //   - an admin resolves a detractor's call-back with a reward: the member gets one email
 //     (in German) with the code, the code is valid at the till, the case shows the
 //     coupon and its history the issue; no points are spent or booked;
@@ -45,6 +46,7 @@ func TestGoodwillRewardEndToEnd(t *testing.T) {
 		c.Lifecycle.MailFrom = "Treue <service@treue.example>"
 		c.GoodwillRewards.Interval = 100 * time.Millisecond
 		c.GoodwillRewards.Backoff = 200 * time.Millisecond
+		c.Base.HTTPAddr = "127.0.0.1:0" // the agent's inbox
 	}
 	startIn(t, sys)
 	ctx := context.Background()
@@ -92,6 +94,28 @@ func TestGoodwillRewardEndToEnd(t *testing.T) {
 		return err
 	}
 
+	// The inbox offers the active rewards to a team lead, none to an agent.
+	teams := feedbackv1.NewTeamServiceClient(sys.Conn(sys.feedback, "admin"))
+	team, err := teams.GetTeam(ctx, &feedbackv1.GetTeamRequest{Team: callback.GetTeam()})
+	must(t, err)
+	for _, s := range []struct {
+		email string
+		role  feedbackv1.StaffRole
+	}{{"lena@shop.example", feedbackv1.StaffRole_STAFF_ROLE_TEAM_LEAD}, {"ada@shop.example", feedbackv1.StaffRole_STAFF_ROLE_AGENT},
+		{"max@shop.example", feedbackv1.StaffRole_STAFF_ROLE_MANAGER}} {
+		_, err := teams.AddStaff(ctx, &feedbackv1.AddStaffRequest{IdempotencyKey: "e2e-staff-" + s.email, TeamId: team.GetTeam().GetTeamId(),
+			Name: s.email, Email: s.email, Role: s.role})
+		must(t, err)
+	}
+	inbox, casePath := "http://"+sys.feedbackHTTP, "/cases/"+callback.GetCaseId()
+	page := staffGetAs(t, sys.DatabaseURL(), inbox, casePath, "lena@shop.example", "service_agent")
+	if !strings.Contains(page, `id="goodwill-reward-select"`) || !strings.Contains(page, "Kaffee-Gutschein (5.00 EUR)") || strings.Contains(page, "Old voucher") {
+		t.Errorf("a team lead's case page offers no coupon (or an inactive one):\n%s", page)
+	}
+	if page := staffGetAs(t, sys.DatabaseURL(), inbox, casePath, "ada@shop.example", "service_agent"); strings.Contains(page, "goodwill-reward-select") {
+		t.Errorf("an agent's case page offers a coupon")
+	}
+
 	// 1. A service agent may not grant a reward; the case stays open.
 	err = resolve(agent, callback.GetCaseId(), coffee.GetReward().GetRewardId(), 0)
 	if status.Code(err) != codes.PermissionDenied || !strings.Contains(status.Convert(err).Message(), "goodwill_reward_id") {
@@ -127,6 +151,10 @@ func TestGoodwillRewardEndToEnd(t *testing.T) {
 	}
 	if !historyHas(got, "goodwill_reward", "its code was emailed") {
 		t.Errorf("history %v", got.GetHistory())
+	}
+	if page := staffGetAs(t, sys.DatabaseURL(), inbox, casePath, "max@shop.example", "service_agent"); !strings.Contains(page, `id="goodwill-reward"`) ||
+		!strings.Contains(page, "emailed</span> — Kaffee-Gutschein") {
+		t.Errorf("the case page does not show the coupon:\n%s", page)
 	}
 	// The events name the coupon, never its code.
 	issued := testkit.Events[*feedbackv1.GoodwillRewardIssued](sys.Env, "feedback.goodwill.reward_issued")
