@@ -5,6 +5,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -43,6 +44,9 @@ var pages = template.Must(template.New("inbox").Funcs(template.FuncMap{
 
 // maxFormBytes bounds a form: a note or a reason fits easily.
 const maxFormBytes = 16 << 10
+
+// rewardsWait bounds the wait for the rewards catalogue on a case page.
+const rewardsWait = 2 * time.Second
 
 // maxText bounds a note, a reason or a resolution note.
 const maxText = 4000
@@ -224,8 +228,11 @@ func (in *Inbox) showCase(w http.ResponseWriter, r *http.Request, a agent, code 
 	v := caseView{Agent: a, Case: c, Assignee: name(a.Mates, c.Assignee), Outcomes: Outcomes,
 		Open: c.Status != domain.StatusResolved && c.Status != domain.StatusClosed, Error: msg}
 	if v.Open && in.app.Commands.ResolveCase.MayGrantReward(a.Actor.Roles) {
-		// Without the catalogue the form offers points only; the page still answers.
-		if v.Rewards, err = in.app.Queries.GoodwillRewards.Handle(r.Context()); err != nil {
+		// Without the catalogue (in time) the form offers points only; the page still answers.
+		ctx, cancel := context.WithTimeout(r.Context(), rewardsWait)
+		v.Rewards, err = in.app.Queries.GoodwillRewards.Handle(ctx)
+		cancel()
+		if err != nil {
 			in.log.WarnContext(r.Context(), "inbox: goodwill rewards not listed", "err", err)
 		}
 		v.MayReward = len(v.Rewards) > 0
