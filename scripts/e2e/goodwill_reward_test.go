@@ -18,6 +18,7 @@ import (
 	commonv1 "github.com/treue/treue/proto/gen/treue/common/v1"
 	feedbackv1 "github.com/treue/treue/proto/gen/treue/feedback/v1"
 	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
+	privacyv1 "github.com/treue/treue/proto/gen/treue/privacy/v1"
 	rewardsv1 "github.com/treue/treue/proto/gen/treue/rewards/v1"
 	surveyv1 "github.com/treue/treue/proto/gen/treue/survey/v1"
 	feedback "github.com/treue/treue/services/feedback/service"
@@ -155,6 +156,16 @@ func TestGoodwillRewardEndToEnd(t *testing.T) {
 	if page := staffGetAs(t, sys.DatabaseURL(), inbox, casePath, "max@shop.example", "service_agent"); !strings.Contains(page, `id="goodwill-reward"`) ||
 		!strings.Contains(page, "emailed</span> — Kaffee-Gutschein") {
 		t.Errorf("the case page does not show the coupon:\n%s", page)
+	}
+	// The member's export has the coupon, never its code; no table of the feedback
+	// service holds the code.
+	export, err := privacyv1.NewPrivacyServiceClient(sys.Conn(sys.feedback, "privacy")).ExportMember(ctx, &privacyv1.ExportMemberRequest{MemberId: eva})
+	must(t, err)
+	if text := prototext.Format(export); !strings.Contains(text, g.GetCouponId()) || strings.Contains(text, code) {
+		t.Errorf("the export %s", text)
+	}
+	if n := sys.db.Count(`SELECT count(*) FROM feedback.goodwill_grants g WHERE g::text LIKE '%' || $1 || '%'`, code); n != 0 {
+		t.Errorf("the code is stored in feedback.goodwill_grants")
 	}
 	// The events name the coupon, never its code.
 	issued := testkit.Events[*feedbackv1.GoodwillRewardIssued](sys.Env, "feedback.goodwill.reward_issued")

@@ -13,6 +13,7 @@ import (
 
 	"github.com/treue/treue/pkg/testkit"
 	feedbackv1 "github.com/treue/treue/proto/gen/treue/feedback/v1"
+	privacyv1 "github.com/treue/treue/proto/gen/treue/privacy/v1"
 
 	"github.com/treue/treue/services/feedback/service"
 )
@@ -108,8 +109,10 @@ func TestGoodwillOncePerCase(t *testing.T) {
 	cfg := service.Config{Base: e.Base(), GoodwillLimits: map[string]int64{"service_agent": 500, "admin": 5000}}
 	cfg.Base.DBMaxConns = 8
 	s := testkit.Start(t, service.New, cfg).Service
-	env := &env{Env: e, t: t, db: e.DB(service.Schema), client: feedbackv1.NewFeedbackServiceClient(e.Conn(s.GRPCAddr(), ""))}
-	c := env.waitCase(env.submit(2).GetResponseId())
+	conn := e.Conn(s.GRPCAddr(), "")
+	env := &env{Env: e, t: t, db: e.DB(service.Schema), client: feedbackv1.NewFeedbackServiceClient(conn), privacy: privacyv1.NewPrivacyServiceClient(conn)}
+	answer := env.submit(2)
+	c := env.waitCase(answer.GetResponseId())
 	resolve := func(key string, points int64, reward string) error {
 		_, err := env.client.ResolveCase(as(key), &feedbackv1.ResolveCaseRequest{
 			CaseId: c.GetCaseId(), Outcome: feedbackv1.CaseOutcome_CASE_OUTCOME_CONTACTED_RESOLVED,
@@ -151,6 +154,12 @@ func TestGoodwillOncePerCase(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	if evs := env.goodwill(); len(evs) != 1 || evs[0].GetPoints() != 100 {
 		t.Errorf("grants %v", evs)
+	}
+	// The member's export has the grant.
+	grants := env.export(keyPrivacy, answer.GetMemberId()).GetData().GetFields()["goodwill"].GetListValue().GetValues()
+	if len(grants) != 1 || grants[0].GetStructValue().AsMap()["case_id"] != c.GetCaseId() ||
+		grants[0].GetStructValue().AsMap()["points"] != float64(100) || grants[0].GetStructValue().AsMap()["reason"] != "sorry" {
+		t.Errorf("exported goodwill %v", grants)
 	}
 }
 

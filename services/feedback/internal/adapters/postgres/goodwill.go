@@ -102,3 +102,26 @@ func (s *Store) GoodwillReward(ctx context.Context, caseID string) (*domain.Good
 	}
 	return &r, nil
 }
+
+// memberGoodwill reads the grants to a member, oldest first.
+func memberGoodwill(ctx context.Context, q querier, memberID string) ([]domain.MemberGoodwill, error) {
+	rows, err := q.Query(ctx, `SELECT g.points, g.granted_at, `+goodwillRewardColumns+` FROM goodwill_grants g
+		WHERE g.member_id = $1 AND g.member_id <> '' ORDER BY g.granted_at, g.case_id`, memberID)
+	if err != nil {
+		return nil, fmt.Errorf("member's goodwill: %w", err)
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.MemberGoodwill, error) {
+		var (
+			g       domain.MemberGoodwill
+			expires *time.Time
+		)
+		r := &g.Reward
+		err := row.Scan(&g.Points, &g.GrantedAt, &r.CaseID, &r.MemberID, &r.RewardID, &r.Reason, &r.Status, &r.Attempts,
+			&r.CouponID, &r.RewardName, &r.ValueMinor, &r.Currency, &expires, &r.Error, &r.UpdatedAt)
+		if expires != nil {
+			r.ExpiresAt = *expires
+		}
+		g.CaseID, g.Reason = r.CaseID, r.Reason
+		return g, err
+	})
+}

@@ -148,6 +148,9 @@ func (s *Store) MemberData(ctx context.Context, memberID string) (domain.MemberD
 		case !errors.Is(err, pgx.ErrNoRows):
 			return err
 		}
+		if d.Goodwill, err = memberGoodwill(ctx, tx, memberID); err != nil {
+			return err
+		}
 		err = tx.QueryRow(ctx, `SELECT erased_at FROM erased_members WHERE member_id = $1`, memberID).Scan(&d.ErasedAt)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
