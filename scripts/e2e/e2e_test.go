@@ -44,15 +44,15 @@ type system struct {
 	*testkit.Env
 	db                                      *testkit.DB // every schema, by qualified names
 	ledger, survey, feedback, rewards, rept string      // gRPC addresses
-	surveyHTTP, dashboard, inbox            string
+	surveyHTTP, dashboard, feedbackHTTP     string
 	// tuneLedger, when set before startIn, adjusts the ledger's configuration: its clock
 	// and points policy, say.
 	tuneLedger func(*ledger.Config)
 	// tuneSurvey, when set before startIn, adjusts the survey's configuration: its SMTP
 	// server, say.
 	tuneSurvey func(*survey.Config)
-	// tuneFeedback, when set before startIn, adjusts the feedback service's configuration:
-	// its SLA timings, SMTP server and webhook back-off, say.
+	// tuneFeedback, when set before startIn, adjusts the feedback service's
+	// configuration: its SLA timings, SMTP server and webhook back-off, say.
 	tuneFeedback func(*feedback.Config)
 }
 
@@ -116,21 +116,23 @@ func startIn(t *testing.T, sys *system, opts ...func(service string, b *svc.Base
 	s := testkit.Start(t, survey.New, sc).Service
 	sys.survey, sys.surveyHTTP = s.GRPCAddr(), s.HTTPAddr()
 
-	fc, err := feedback.LoadConfig()
-	must(t, err)
-	fc.Base = base("feedback")
-	fc.Base.HTTPAddr = "127.0.0.1:0"
-	if sys.tuneFeedback != nil {
-		sys.tuneFeedback(&fc)
-	}
-	f := testkit.Start(t, feedback.New, fc).Service
-	sys.feedback, sys.inbox = f.GRPCAddr(), f.HTTPAddr()
-
+	// Rewards before feedback: feedback asks it for goodwill coupons.
 	rc, err := rewards.LoadConfig()
 	must(t, err)
 	rc.Base = base("rewards")
 	rc.LedgerAddr, rc.ServiceAPIKey = sys.ledger, sys.Key("service")
 	sys.rewards = testkit.Start(t, rewards.New, rc).Service.GRPCAddr()
+
+	fc, err := feedback.LoadConfig()
+	must(t, err)
+	fc.Base = base("feedback")
+	fc.Base.HTTPAddr = "127.0.0.1:0" // the agent's inbox
+	fc.GoodwillRewards.RewardsAddr, fc.GoodwillRewards.ServiceAPIKey = sys.rewards, sys.Key("service")
+	if sys.tuneFeedback != nil {
+		sys.tuneFeedback(&fc)
+	}
+	f := testkit.Start(t, feedback.New, fc).Service
+	sys.feedback, sys.feedbackHTTP = f.GRPCAddr(), f.HTTPAddr()
 
 	pc, err := reporting.LoadConfig()
 	must(t, err)
@@ -381,11 +383,17 @@ func invitation(t *testing.T, api surveyv1.SurveyServiceClient, member string) *
 // the session.
 func staffGet(t *testing.T, dsn, base, path string) string {
 	t.Helper()
+	return staffGetAs(t, dsn, base, path, "e2e-auditor", "auditor")
+}
+
+// staffGetAs is staffGet as the account user with roles.
+func staffGetAs(t *testing.T, dsn, base, path, user string, roles ...string) string {
+	t.Helper()
 	store, err := staff.Open(testkit.Ctx(t), staff.Config{DatabaseURL: dsn}, testkit.Logger(t))
 	must(t, err)
 	defer store.Close()
-	const user, password = "e2e-auditor", "a long enough e2e password"
-	_, err = store.Create(testkit.Ctx(t), user, []string{"auditor"}, password)
+	const password = "a long enough e2e password"
+	_, err = store.Create(testkit.Ctx(t), user, roles, password)
 	must(t, err)
 	jar, err := cookiejar.New(nil)
 	must(t, err)

@@ -234,7 +234,7 @@ func TestDetractorFollowUpEndToEnd(t *testing.T) {
 	// acknowledged, resolved with 300 goodwill points; it leaves the queue.
 	before := balance(t, ledgerAPI, eva).GetAvailable()
 	tab := browser.New(t, browser.DesktopWidth, browser.DesktopHeight)
-	inbox := "http://" + sys.inbox
+	inbox := "http://" + sys.feedbackHTTP
 	browser.Do(t, tab, "signing in",
 		chromedp.Navigate(inbox+"/"),
 		chromedp.WaitVisible(chromedp.CSS(`#login`)),

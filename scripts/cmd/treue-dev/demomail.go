@@ -79,7 +79,7 @@ func serveDemoMail(ctx context.Context) (*demoMail, error) {
 	setDefaultEnv("SURVEY_SMTP_ADDR", catcher.Addr())
 	setDefaultEnv("SURVEY_SMTP_TLS", "none")
 	// The feedback service's emails to staff (a case assigned, a reminder, an escalation)
-	// arrive in the same mailbox.
+	// and to members (a goodwill coupon's code) arrive in the same mailbox.
 	setDefaultEnv("FEEDBACK_SMTP_ADDR", catcher.Addr())
 	setDefaultEnv("FEEDBACK_SMTP_TLS", "none")
 	setDefaultEnv("SURVEY_MAIL_FROM", "Treue Demo <surveys@treue.invalid>")

@@ -19,7 +19,7 @@ func TestContract(t *testing.T) {
 		"treue.feedback.v1.CaseEscalated", "treue.feedback.v1.CaseFollowUpReceived", "treue.feedback.v1.CaseNoteAdded", "treue.feedback.v1.CaseOpened",
 		"treue.feedback.v1.CaseReassigned", "treue.feedback.v1.CaseReminder", "treue.feedback.v1.CaseReopened",
 		"treue.feedback.v1.CaseResolved", "treue.feedback.v1.CaseResumed", "treue.feedback.v1.CaseWaiting",
-		"treue.feedback.v1.CasesMerged", "treue.feedback.v1.GoodwillGranted", "treue.feedback.v1.ResponseTagged",
+		"treue.feedback.v1.CasesMerged", "treue.feedback.v1.GoodwillGranted", "treue.feedback.v1.GoodwillRewardIssued", "treue.feedback.v1.ResponseTagged",
 	}
 	if got := testkit.EventTypes(c.Produces); !slices.Equal(got, want) {
 		t.Errorf("produces %v", got)

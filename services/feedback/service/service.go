@@ -58,6 +58,10 @@ type Config struct {
 	// case (FEEDBACK_GOODWILL_LIMITS, "role:points,...", default
 	// "service_agent:500,admin:5000"); a role not named may grant none.
 	GoodwillLimits domain.GoodwillLimits
+	// GoodwillRewards: who may grant a coupon reward as goodwill, the rewards service
+	// that issues it and the worker that emails its code (FEEDBACK_GOODWILL_REWARD_*,
+	// FEEDBACK_REWARDS_ADDR, SERVICE_API_KEY).
+	GoodwillRewards GoodwillRewardConfig
 	// Staff is the sign-in that guards the agent's inbox on FEEDBACK_HTTP_ADDR
 	// (AUTH_DATABASE_URL, STAFF_*); a zero value takes the defaults and the service's
 	// database.
@@ -73,6 +77,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("webhooks", c.Webhooks),
 		slog.Any("lifecycle", c.Lifecycle),
 		slog.Any("goodwill_limits", c.GoodwillLimits),
+		slog.Any("goodwill_rewards", c.GoodwillRewards),
 		slog.Any("staff", c.Staff),
 	)
 }
@@ -85,6 +90,7 @@ func LoadConfig() (Config, error) {
 		ConsumerBatchSize:  env.Int("FEEDBACK_CONSUMER_BATCH_SIZE", 500),
 		ConsumerMaxDeliver: env.Int("FEEDBACK_CONSUMER_MAX_DELIVER", 5),
 		Webhooks:           loadWebhooks(env),
+		GoodwillRewards:    loadGoodwillRewards(env),
 	}
 	limits, err := domain.ParseGoodwillLimits(env.String("FEEDBACK_GOODWILL_LIMITS", defaultGoodwillLimits))
 	if err != nil {
@@ -135,6 +141,10 @@ func wire(ctx context.Context, rt *svc.Runtime, cfg Config, log *slog.Logger) er
 	if err != nil {
 		return err
 	}
+	rewards, err := rewardsClient(rt, cfg, log)
+	if err != nil {
+		return err
+	}
 	application, err := app.New(app.Deps{
 		Store:     store,
 		Lifecycle: life,
@@ -143,8 +153,10 @@ func wire(ctx context.Context, rt *svc.Runtime, cfg Config, log *slog.Logger) er
 		NewID:     func() string { return uuid.Must(uuid.NewV7()).String() },
 		Log:       log,
 
-		GoodwillLimits: cfg.GoodwillLimits,
-		Stemmer:        topics.Snowball{},
+		GoodwillLimits:      cfg.GoodwillLimits,
+		GoodwillRewardRoles: cfg.GoodwillRewards.withDefaults().Roles,
+		Rewards:             rewards,
+		Stemmer:             topics.Snowball{},
 	})
 	if err != nil {
 		return err
@@ -163,6 +175,9 @@ func wire(ctx context.Context, rt *svc.Runtime, cfg Config, log *slog.Logger) er
 	wireOrg(rt, application)
 	wireTopics(rt, application)
 	if err := wireHooks(rt, cfg, store, application); err != nil {
+		return err
+	}
+	if err := wireGoodwillRewards(rt, cfg, store, rewards, now); err != nil {
 		return err
 	}
 	// The cases overdue as a gauge, counted at each collection while the service runs.

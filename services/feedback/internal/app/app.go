@@ -44,6 +44,8 @@ type Queries struct {
 	CountOverdue CountOverdue
 	// GetCustomerTimeline is the member's timeline (get_customer_timeline.go).
 	GetCustomerTimeline GetCustomerTimeline
+	// GoodwillRewards lists the rewards that may be granted as goodwill.
+	GoodwillRewards GoodwillRewards
 	RoutingQueries
 	OrgQueries
 	Hooks HookQueries // set by the service (NewHooks)
@@ -62,6 +64,10 @@ type Deps struct {
 	// GoodwillLimits are the most goodwill points each role may grant on a case; nil
 	// grants none.
 	GoodwillLimits map[string]int64
+	// GoodwillRewardRoles may grant a coupon reward as goodwill.
+	GoodwillRewardRoles []string
+	// Rewards is the rewards service; nil: goodwill rewards are off.
+	Rewards Rewards
 	// Stemmer stems the words of comments and keywords for topic tagging; nil tags none.
 	Stemmer domain.Stemmer
 }
@@ -76,8 +82,9 @@ func New(d Deps) (*Application, error) {
 	topicCommands, topicQueries := newTopics(d)
 	return &Application{
 		Commands: Commands{
-			RouteResponses:    RouteResponses{store: d.Store, rules: d.Rules, clock: d.Clock, newID: d.NewID, log: d.Log, stemmer: d.Stemmer, life: lifecycle{store: d.Store, clock: d.Clock, deps: d.Lifecycle, log: d.Log}},
-			ResolveCase:       ResolveCase{store: d.Store, clock: d.Clock, limits: d.GoodwillLimits, life: lifecycle{store: d.Store, clock: d.Clock, deps: d.Lifecycle, log: d.Log}},
+			RouteResponses: RouteResponses{store: d.Store, rules: d.Rules, clock: d.Clock, newID: d.NewID, log: d.Log, stemmer: d.Stemmer, life: lifecycle{store: d.Store, clock: d.Clock, deps: d.Lifecycle, log: d.Log}},
+			ResolveCase: ResolveCase{store: d.Store, clock: d.Clock, rewards: d.Rewards != nil,
+				policy: domain.GoodwillPolicy{Limits: d.GoodwillLimits, RewardRoles: d.GoodwillRewardRoles}, life: lifecycle{store: d.Store, clock: d.Clock, deps: d.Lifecycle, log: d.Log}},
 			LifecycleCommands: newLifecycle(d),
 			EraseMembers:      EraseMembers{store: d.Store, clock: d.Clock},
 			RoutingCommands:   routingCommands,
@@ -91,6 +98,7 @@ func New(d Deps) (*Application, error) {
 			ExportMember:        ExportMember{store: d.Store},
 			CountOverdue:        CountOverdue{store: d.Store, clock: d.Clock},
 			GetCustomerTimeline: GetCustomerTimeline{store: d.Store},
+			GoodwillRewards:     GoodwillRewards{rewards: d.Rewards},
 			RoutingQueries:      routingQueries,
 			OrgQueries:          orgQueries,
 			TopicQueries:        topicQueries,

@@ -29,6 +29,7 @@ type fakeStore struct {
 
 	app.OrgStore  // teams are tested on Postgres (service tests)
 	app.HookStore // webhooks: not used by these tests
+	app.GoodwillStore
 }
 
 func (s *fakeStore) InTx(ctx context.Context, fn func(context.Context, app.Tx) error) error {
@@ -93,6 +94,7 @@ type fakeTx struct {
 
 	app.OrgTx  // teams are tested on Postgres (service tests)
 	app.HookTx // webhooks: not used by these tests
+	app.GoodwillTx
 }
 
 func (t *fakeTx) MemberTiers(context.Context, []string) (map[string]string, error) {

@@ -36,6 +36,9 @@ func (h GetCase) Handle(ctx context.Context, id string, a Actor) (CaseView, erro
 			return CaseView{}, err
 		}
 	}
+	if v.GoodwillReward, err = h.store.GoodwillReward(ctx, id); err != nil {
+		return CaseView{}, err
+	}
 	views := []CaseView{v}
 	return views[0], withLoop(ctx, h.store, views)
 }

@@ -40,6 +40,9 @@ type CaseView struct {
 	Customer *Customer
 	// TouchpointKey is the reference of the touchpoint behind the response (GetCase).
 	TouchpointKey string
+	// GoodwillReward is the coupon reward the case's goodwill granted (GetCase); nil
+	// when none.
+	GoodwillReward *domain.GoodwillReward
 }
 
 // CasePage is one page of cases and where the next one starts (nil at the end).

@@ -15,6 +15,7 @@ type Store interface {
 	LoopStore
 	CustomerStore
 	TimelineStore
+	GoodwillStore
 	// InTx runs fn in the transaction ctx carries (an event batch's, which also holds the
 	// batch's inbox rows), or else in a new one that commits when fn returns nil and
 	// rolls back otherwise.
@@ -38,6 +39,7 @@ type Tx interface {
 	HookTx
 	LoopTx
 	CustomerTx
+	GoodwillTx
 	// ActiveRules returns the routing rules that are active now.
 	ActiveRules(ctx context.Context) ([]domain.Rule, error)
 	// ErasedMembers returns which of the members were erased. From this call until the

@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"time"
 
 	"github.com/treue/treue/services/feedback/internal/domain"
@@ -23,6 +25,9 @@ type ResolveCaseCommand struct {
 	// is resolved once) with GoodwillReason.
 	GoodwillPoints int64
 	GoodwillReason string
+	// GoodwillRewardID, when set, is a coupon reward of the rewards catalogue given free
+	// to the member; the goodwill worker asks the rewards service for it after commit.
+	GoodwillRewardID string
 }
 
 // ResolveCase closes a case with an outcome; of two agents resolving it at once, one
@@ -31,12 +36,24 @@ type ResolveCase struct {
 	store  Store
 	clock  func() time.Time
 	life   lifecycle
-	limits domain.GoodwillLimits
+	policy domain.GoodwillPolicy
+	// rewards: whether the rewards service is configured (FEEDBACK_REWARDS_ADDR).
+	rewards bool
+}
+
+// ErrGoodwillRewardsOff: a reward was asked for, but no rewards service is configured.
+var ErrGoodwillRewardsOff = errors.New("no rewards service is configured (FEEDBACK_REWARDS_ADDR): goodwill rewards are off")
+
+// MayGrantReward reports whether a caller with roles may grant a coupon reward as
+// goodwill (and the rewards service is configured).
+func (h ResolveCase) MayGrantReward(roles []string) bool {
+	return h.rewards && slices.ContainsFunc(roles, func(r string) bool { return slices.Contains(h.policy.RewardRoles, r) })
 }
 
 // Handle returns the resolved case, or domain.ErrCaseNotFound, domain.ErrOutcomeNotAllowed
-// or domain.ErrAlreadyResolved; with goodwill also domain.ErrGoodwillAnonymous or a
-// *domain.GoodwillLimitError.
+// or domain.ErrAlreadyResolved; with goodwill also domain.ErrGoodwillAnonymous, a
+// *domain.GoodwillLimitError, domain.ErrGoodwillRewardNotAllowed,
+// domain.ErrGoodwillAlreadyGranted or ErrGoodwillRewardsOff.
 func (h ResolveCase) Handle(ctx context.Context, cmd ResolveCaseCommand) (CaseView, error) {
 	var resolved domain.Case
 	err := h.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
@@ -54,12 +71,20 @@ func (h ResolveCase) Handle(ctx context.Context, cmd ResolveCaseCommand) (CaseVi
 		if err != nil {
 			return err
 		}
-		// Goodwill goes with the resolution: a case resolved already refuses a second one
-		// (ResolveWith), and the ledger books one grant per case, reopened or not.
+		// Goodwill goes with the resolution, once per case: a case reopened after a grant
+		// refuses a second (AddGoodwill), as the ledger books one grant per case.
 		var events []domain.Event
-		if cmd.GoodwillPoints > 0 {
-			g, err := domain.GrantGoodwill(c, cmd.GoodwillPoints, cmd.GoodwillReason, cmd.ResolvedBy, cmd.Roles, h.limits, now)
+		ask := domain.GoodwillAsk{Points: cmd.GoodwillPoints, RewardID: cmd.GoodwillRewardID, Reason: cmd.GoodwillReason,
+			By: cmd.ResolvedBy, Roles: cmd.Roles}
+		if ask.Any() {
+			g, err := h.policy.Grant(c, ask, now)
 			if err != nil {
+				return err
+			}
+			if g.RewardID != "" && !h.rewards {
+				return ErrGoodwillRewardsOff
+			}
+			if err := tx.AddGoodwill(ctx, g); err != nil {
 				return err
 			}
 			events = append(events, domain.GoodwillGranted{Goodwill: g})

@@ -53,14 +53,15 @@ func GetCaseResponse(c app.CaseView) *feedbackv1.GetCaseResponse {
 // ResolveCaseCommand returns the command of a request by the caller named by, with roles.
 func ResolveCaseCommand(req *feedbackv1.ResolveCaseRequest, by string, roles []string) app.ResolveCaseCommand {
 	return app.ResolveCaseCommand{
-		CaseID:         req.GetCaseId(),
-		Outcome:        domainOf(outcomes, req.GetOutcome()),
-		Note:           req.GetNote(),
-		ResolvedBy:     by,
-		Roles:          roles,
-		GoodwillPoints: req.GetGoodwillPoints(),
-		GoodwillReason: req.GetGoodwillReason(),
-		RootCause:      req.GetRootCause(),
+		CaseID:           req.GetCaseId(),
+		Outcome:          domainOf(outcomes, req.GetOutcome()),
+		Note:             req.GetNote(),
+		ResolvedBy:       by,
+		Roles:            roles,
+		GoodwillPoints:   req.GetGoodwillPoints(),
+		GoodwillReason:   req.GetGoodwillReason(),
+		GoodwillRewardID: req.GetGoodwillRewardId(),
+		RootCause:        req.GetRootCause(),
 	}
 }
 

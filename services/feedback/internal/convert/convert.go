@@ -20,7 +20,7 @@ import (
 )
 
 // Produces is one message of every event type the service emits.
-var Produces = append([]proto.Message{&feedbackv1.CaseOpened{}, &feedbackv1.CaseResolved{}, &feedbackv1.GoodwillGranted{}, &feedbackv1.CaseFollowUpReceived{}, &feedbackv1.ResponseTagged{}}, lifecycleProduces...)
+var Produces = append([]proto.Message{&feedbackv1.CaseOpened{}, &feedbackv1.CaseResolved{}, &feedbackv1.GoodwillGranted{}, &feedbackv1.GoodwillRewardIssued{}, &feedbackv1.CaseFollowUpReceived{}, &feedbackv1.ResponseTagged{}}, lifecycleProduces...)
 
 var (
 	kinds = enum.New(map[domain.CaseKind]feedbackv1.CaseKind{
@@ -150,6 +150,13 @@ func Case(v app.CaseView) *feedbackv1.Case {
 		out.FollowUpResponseId, out.FollowUpScore, out.FollowUpScoreKind = f.ResponseID, int32(f.Score), scoreKinds.Proto(f.ScoreKind)
 		out.FollowUpReceivedAt, out.FollowUpSolved = timestamppb.New(f.ReceivedAt), f.Solved
 	}
+	if r := v.GoodwillReward; r != nil {
+		out.GoodwillReward = &feedbackv1.CaseGoodwillReward{
+			RewardId: r.RewardID, Status: string(r.Status), CouponId: r.CouponID, RewardName: r.RewardName,
+			ValueMinor: r.ValueMinor, Currency: r.Currency, ExpiresAt: timestampOrNil(r.ExpiresAt), Error: r.Error,
+			Attempts: int32(r.Attempts), UpdatedAt: timestampOrNil(r.UpdatedAt),
+		}
+	}
 	return out
 }
 
@@ -172,6 +179,8 @@ func Events(events ...domain.Event) ([]proto.Message, error) {
 			out[i] = caseResolved(e.Case)
 		case domain.GoodwillGranted:
 			out[i] = goodwillGranted(e.Goodwill)
+		case domain.GoodwillRewardIssued:
+			out[i] = goodwillRewardIssued(e.Reward)
 		case domain.FollowUpReceived:
 			out[i] = followUpReceived(e.FollowUp)
 		case domain.ResponseTagged:
@@ -235,6 +244,7 @@ func goodwillGranted(g domain.Goodwill) *feedbackv1.GoodwillGranted {
 		Role:      g.Role,
 		Reason:    g.Reason,
 		GrantedAt: timestamppb.New(g.GrantedAt),
+		RewardId:  g.RewardID,
 	}
 }
 
@@ -251,6 +261,18 @@ func responseTagged(e domain.ResponseTagged) *feedbackv1.ResponseTagged {
 		StoreId:     r.StoreID,
 		SubmittedAt: timestamppb.New(r.SubmittedAt),
 	}
+}
+
+func goodwillRewardIssued(r domain.GoodwillReward) *feedbackv1.GoodwillRewardIssued {
+	ev := &feedbackv1.GoodwillRewardIssued{
+		CaseId: r.CaseID, MemberId: r.MemberID, RewardId: r.RewardID, CouponId: r.CouponID,
+		ValueMinor: r.ValueMinor, Currency: r.Currency, ExpiresAt: timestamppb.New(r.ExpiresAt),
+		Emailed: r.Status == domain.RewardEmailed, IssuedAt: timestamppb.New(r.UpdatedAt),
+	}
+	if !ev.Emailed {
+		ev.Error = r.Error
+	}
+	return ev
 }
 
 func followUpReceived(f domain.FollowUp) *feedbackv1.CaseFollowUpReceived {

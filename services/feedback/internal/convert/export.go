@@ -10,7 +10,7 @@ import (
 
 // Export is a member's export as the JSON of ExportMemberResponse.data. It has a key
 // only for what is held: "cases" (the member's cases, with their comments, outcomes and
-// notes), "member" (the tier and locale routing keeps, the name, email, phone and points a case shows) and "erased_at"; nothing for a
+// notes), "goodwill" (what their cases granted them: points, a coupon's outcome), "member" (the tier and locale routing keeps, the name, email, phone and points a case shows) and "erased_at"; nothing for a
 // member the service does not know.
 func Export(e domain.MemberData) (*structpb.Struct, error) {
 	data := map[string]any{}
@@ -24,6 +24,22 @@ func Export(e domain.MemberData) (*structpb.Struct, error) {
 	if e.Copy != nil {
 		data["member"] = map[string]any{"tier": e.Copy.Tier, "locale": e.Copy.Locale, "updated_at": exportedTime(e.Copy.UpdatedAt),
 			"display_name": e.Copy.DisplayName, "email": e.Copy.Email, "phone": e.Copy.Phone, "points": e.Copy.Points}
+	}
+	if len(e.Goodwill) > 0 {
+		grants := make([]any, len(e.Goodwill))
+		for i, g := range e.Goodwill {
+			m := map[string]any{"case_id": g.CaseID, "points": g.Points, "reason": g.Reason, "granted_at": exportedTime(g.GrantedAt)}
+			if r := g.Reward; r.RewardID != "" {
+				reward := map[string]any{"reward_id": r.RewardID, "status": string(r.Status), "coupon_id": r.CouponID,
+					"reward_name": r.RewardName, "value_minor": r.ValueMinor, "currency": r.Currency}
+				if !r.ExpiresAt.IsZero() {
+					reward["expires_at"] = exportedTime(r.ExpiresAt)
+				}
+				m["reward"] = reward
+			}
+			grants[i] = m
+		}
+		data["goodwill"] = grants
 	}
 	if !e.ErasedAt.IsZero() {
 		data["erased_at"] = exportedTime(e.ErasedAt)

@@ -87,7 +87,14 @@ func (CasesMerged) isEvent()   {}
 func (CaseEscalated) isEvent() {}
 func (CaseReminded) isEvent()  {}
 
-// GoodwillGranted: resolving a case granted its member goodwill points.
+// GoodwillGranted: resolving a case granted its member goodwill points, a coupon reward,
+// or both.
 type GoodwillGranted struct{ Goodwill Goodwill }
 
 func (GoodwillGranted) isEvent() {}
+
+// GoodwillRewardIssued: the rewards service issued the coupon a case's goodwill granted;
+// Reward.Status says whether its code was emailed. Never the code.
+type GoodwillRewardIssued struct{ Reward GoodwillReward }
+
+func (GoodwillRewardIssued) isEvent() {}

@@ -1,8 +1,10 @@
 package domain
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,14 +15,22 @@ var (
 	ErrGoodwillLimit = errors.New("goodwill over the caller's limit")
 	// ErrGoodwillAnonymous: the case has no member to grant goodwill to.
 	ErrGoodwillAnonymous = errors.New("goodwill needs a case with a member")
+	// ErrGoodwillRewardNotAllowed: none of the caller's roles may grant a reward as
+	// goodwill (FEEDBACK_GOODWILL_REWARD_ROLES).
+	ErrGoodwillRewardNotAllowed = errors.New("none of the caller's roles may grant a reward as goodwill (FEEDBACK_GOODWILL_REWARD_ROLES)")
+	// ErrGoodwillAlreadyGranted: the case granted goodwill before (it was resolved with
+	// goodwill, then reopened); a case grants goodwill once.
+	ErrGoodwillAlreadyGranted = errors.New("the case granted goodwill already; a case grants goodwill once")
 )
 
 // Goodwill is points granted to a case's member when the case is resolved; the ledger
 // books them from its goodwill budget. Its id is the case's: a case grants at most once.
 type Goodwill struct {
-	CaseID    string
-	MemberID  string
-	Points    int64
+	CaseID   string
+	MemberID string
+	Points   int64
+	// RewardID is a coupon reward of the rewards catalogue given free; "" for none.
+	RewardID  string
 	GrantedBy string
 	Role      string // the role whose limit allowed it
 	Reason    string
@@ -88,16 +98,65 @@ func ParseGoodwillLimits(s string) (GoodwillLimits, error) {
 	return out, nil
 }
 
+// GoodwillPolicy is who may grant what as goodwill: points up to each role's limit, a
+// coupon reward by the roles in RewardRoles.
+type GoodwillPolicy struct {
+	Limits      GoodwillLimits
+	RewardRoles []string
+}
+
+// GoodwillAsk is the goodwill a resolution asks to grant.
+type GoodwillAsk struct {
+	Points   int64
+	RewardID string
+	Reason   string
+	By       string
+	Roles    []string
+}
+
+// Any reports whether the ask grants anything.
+func (a GoodwillAsk) Any() bool { return a.Points > 0 || a.RewardID != "" }
+
+// Grant returns the goodwill of resolving c with ask at at: ErrGoodwillAnonymous for a
+// case without a member, a *GoodwillLimitError for points over the caller's limit,
+// ErrGoodwillRewardNotAllowed for a reward none of the caller's roles may grant. Role is
+// the role whose limit allowed the points, else the role that allowed the reward.
+func (p GoodwillPolicy) Grant(c Case, ask GoodwillAsk, at time.Time) (Goodwill, error) {
+	if c.MemberID == "" {
+		return Goodwill{}, ErrGoodwillAnonymous
+	}
+	role := ""
+	if ask.Points > 0 {
+		var err error
+		if role, err = p.Limits.Check(ask.Roles, ask.Points); err != nil {
+			return Goodwill{}, err
+		}
+	}
+	if ask.RewardID != "" {
+		i := slices.IndexFunc(ask.Roles, func(r string) bool { return slices.Contains(p.RewardRoles, r) })
+		if i < 0 {
+			return Goodwill{}, ErrGoodwillRewardNotAllowed
+		}
+		role = cmp.Or(role, ask.Roles[i])
+	}
+	return Goodwill{CaseID: c.ID, MemberID: c.MemberID, Points: ask.Points, RewardID: ask.RewardID, GrantedBy: ask.By,
+		Role: role, Reason: ask.Reason, GrantedAt: at}, nil
+}
+
 // GrantGoodwill returns the goodwill of resolving c with points, granted by who with
 // roles under limits: ErrGoodwillAnonymous for a case without a member, a
 // *GoodwillLimitError over the limit.
 func GrantGoodwill(c Case, points int64, reason, by string, roles []string, limits GoodwillLimits, at time.Time) (Goodwill, error) {
-	if c.MemberID == "" {
-		return Goodwill{}, ErrGoodwillAnonymous
+	return GoodwillPolicy{Limits: limits}.Grant(c, GoodwillAsk{Points: points, Reason: reason, By: by, Roles: roles}, at)
+}
+
+// ParseRoles reads a comma-separated list of roles (FEEDBACK_GOODWILL_REWARD_ROLES).
+func ParseRoles(s string) []string {
+	var out []string
+	for r := range strings.SplitSeq(s, ",") {
+		if r = strings.TrimSpace(r); r != "" && !slices.Contains(out, r) {
+			out = append(out, r)
+		}
 	}
-	role, err := limits.Check(roles, points)
-	if err != nil {
-		return Goodwill{}, err
-	}
-	return Goodwill{CaseID: c.ID, MemberID: c.MemberID, Points: points, GrantedBy: by, Role: role, Reason: reason, GrantedAt: at}, nil
+	return out
 }

@@ -12,6 +12,19 @@ type MemberData struct {
 	ErasedAt time.Time
 	// Copy is what routing keeps of the member from the ledger's events; nil if nothing.
 	Copy *MemberCopy
+	// Goodwill is what the member's cases granted them, oldest first.
+	Goodwill []MemberGoodwill
+}
+
+// MemberGoodwill is a goodwill grant as its member reads it: points, a coupon reward
+// (its outcome, never its code), or both.
+type MemberGoodwill struct {
+	CaseID    string
+	Points    int64
+	Reason    string
+	GrantedAt time.Time
+	// Reward is the coupon reward's outcome; RewardID "" for points only.
+	Reward GoodwillReward
 }
 
 // MemberCopy is what the service keeps of a member: their tier and locale (routing),

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/treue/treue/services/ledger/internal/domain"
@@ -38,6 +39,9 @@ type GrantGoodwill struct{ *base }
 // erased member is recorded and booked nowhere. A grant decided before is skipped, so a
 // redelivered grant changes nothing. It returns the points it booked.
 func (u *GrantGoodwill) Handle(ctx context.Context, grants []domain.GoodwillGrant) (int64, error) {
+	// A grant of a coupon reward only (points 0) is the rewards service's to issue: the
+	// ledger books nothing and records no decision for it.
+	grants = slices.DeleteFunc(slices.Clone(grants), func(g domain.GoodwillGrant) bool { return g.Points <= 0 })
 	if len(grants) == 0 {
 		return 0, nil
 	}

@@ -77,14 +77,19 @@ type NewRedemption struct {
 	RequestHash    []byte
 	MemberID       string
 	RewardID       string
+	// GoodwillCaseID makes it a coupon given free as goodwill on this feedback case:
+	// no points, no hold.
+	GoodwillCaseID string
+	GoodwillReason string
 }
 
 // Completion is what completes a redemption: its hold and its coupon.
 type Completion struct {
 	RedemptionID string
-	HoldID       string
-	CouponID     string
-	CodeHash     []byte
+	// HoldID is "" for a goodwill redemption, which has none.
+	HoldID   string
+	CouponID string
+	CodeHash []byte
 	// SealedCode is the code as CodeSealer sealed it, kept for ShowFor.
 	SealedCode []byte
 	ShowFor    time.Duration

@@ -69,30 +69,39 @@ type RedeemHandler struct {
 }
 
 func (h RedeemHandler) Handle(ctx context.Context, cmd Redeem) (Redeemed, error) {
-	hash := domain.RedeemRequestHash(cmd.MemberID, cmd.RewardID)
-	r, created, err := h.store.StartRedemption(ctx, NewRedemption{
+	r, settled, out, err := h.start(ctx, NewRedemption{
 		ID:             uuid.Must(uuid.NewV7()).String(),
 		IdempotencyKey: cmd.IdempotencyKey,
-		RequestHash:    hash,
+		RequestHash:    domain.RedeemRequestHash(cmd.MemberID, cmd.RewardID),
 		MemberID:       cmd.MemberID,
 		RewardID:       cmd.RewardID,
 	})
-	if err != nil {
-		return Redeemed{}, err
-	}
-	if !created {
-		if !bytes.Equal(r.RequestHash, hash) {
-			return Redeemed{}, fmt.Errorf("%w: key %q belongs to redemption %s", domain.ErrIdempotencyKeyReused, cmd.IdempotencyKey, r.ID)
-		}
-		if r.Status != domain.StatusRequested {
-			return h.settled(ctx, r)
-		}
-		// A retry of a call that stopped half way (or one racing it): go on at (b).
+	if err != nil || settled {
+		return out, err
 	}
 	// From here a hold may exist: finish even if the caller hangs up, within a bound.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.finishTimeout)
 	defer cancel()
 	return h.finish(ctx, r)
+}
+
+// start records n as requested, or finds the redemption of its key: a retry of a call
+// that stopped half way (or one racing it) goes on with it; one already settled is
+// answered as its call was (settled true, with out); a key of another request is
+// ErrIdempotencyKeyReused.
+func (h RedeemHandler) start(ctx context.Context, n NewRedemption) (r domain.Redemption, settled bool, out Redeemed, err error) {
+	r, created, err := h.store.StartRedemption(ctx, n)
+	if err != nil || created {
+		return r, false, Redeemed{}, err
+	}
+	if !bytes.Equal(r.RequestHash, n.RequestHash) {
+		return r, false, Redeemed{}, fmt.Errorf("%w: key %q belongs to redemption %s", domain.ErrIdempotencyKeyReused, n.IdempotencyKey, r.ID)
+	}
+	if r.Status != domain.StatusRequested {
+		out, err = h.settled(ctx, r)
+		return r, true, out, err
+	}
+	return r, false, Redeemed{}, nil
 }
 
 func (h RedeemHandler) finish(ctx context.Context, r domain.Redemption) (Redeemed, error) {
@@ -160,6 +169,10 @@ func (h RedeemHandler) complete(ctx context.Context, c Completion) (domain.Redem
 		done, err := tx.CompleteRedemption(ctx, c)
 		if err != nil {
 			return done, err
+		}
+		if done.Goodwill() {
+			// No hold: nothing for the ledger to capture.
+			return done, tx.Emit(ctx, done.CouponIssued())
 		}
 		return done, tx.Emit(ctx, done.Completed(), done.CouponIssued())
 	})

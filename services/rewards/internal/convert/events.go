@@ -45,13 +45,14 @@ func Event(e domain.Event) (proto.Message, error) {
 		}, nil
 	case domain.CouponIssued:
 		return &rewardsv1.CouponIssued{
-			CouponId:     e.CouponID,
-			RedemptionId: e.RedemptionID,
-			MemberId:     e.MemberID,
-			RewardId:     e.RewardID,
-			ValueMinor:   e.ValueMinor,
-			Currency:     e.Currency,
-			ExpiresAt:    timestamppb.New(e.ExpiresAt),
+			CouponId:       e.CouponID,
+			RedemptionId:   e.RedemptionID,
+			MemberId:       e.MemberID,
+			RewardId:       e.RewardID,
+			ValueMinor:     e.ValueMinor,
+			Currency:       e.Currency,
+			ExpiresAt:      timestamppb.New(e.ExpiresAt),
+			GoodwillCaseId: e.GoodwillCaseID,
 		}, nil
 	case domain.CouponRedeemed:
 		return &rewardsv1.CouponRedeemed{

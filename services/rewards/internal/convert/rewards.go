@@ -67,6 +67,13 @@ func Redeem(req *rewardsv1.RedeemRequest, scopedKey string) app.Redeem {
 	return app.Redeem{IdempotencyKey: scopedKey, MemberID: req.GetMemberId(), RewardID: req.GetRewardId()}
 }
 
+// GrantGoodwillCoupon is the command of a GrantGoodwillCoupon call under its caller's
+// scoped idempotency key.
+func GrantGoodwillCoupon(req *rewardsv1.GrantGoodwillCouponRequest, scopedKey string) app.GrantGoodwillCoupon {
+	return app.GrantGoodwillCoupon{IdempotencyKey: scopedKey, MemberID: req.GetMemberId(), RewardID: req.GetRewardId(),
+		Reason: req.GetReason(), CaseID: req.GetCaseId()}
+}
+
 // RedeemResponse says what a Redeem did, with the code when it may be shown.
 func RedeemResponse(out app.Redeemed) *rewardsv1.RedeemResponse {
 	resp := &rewardsv1.RedeemResponse{Redemption: Redemption(out.Redemption)}
@@ -86,14 +93,15 @@ func RedeemResponse(out app.Redeemed) *rewardsv1.RedeemResponse {
 // Redemption is a redemption as the API shows it.
 func Redemption(r domain.Redemption) *rewardsv1.Redemption {
 	return &rewardsv1.Redemption{
-		RedemptionId: r.ID,
-		MemberId:     r.MemberID,
-		RewardId:     r.RewardID,
-		Points:       r.Points,
-		Status:       redemptionStatuses.Proto(r.Status),
-		HoldId:       r.HoldID,
-		CouponId:     r.CouponID,
-		CreatedAt:    timestamppb.New(r.CreatedAt),
+		RedemptionId:   r.ID,
+		MemberId:       r.MemberID,
+		RewardId:       r.RewardID,
+		Points:         r.Points,
+		Status:         redemptionStatuses.Proto(r.Status),
+		HoldId:         r.HoldID,
+		CouponId:       r.CouponID,
+		CreatedAt:      timestamppb.New(r.CreatedAt),
+		GoodwillCaseId: r.GoodwillCaseID,
 	}
 }
 

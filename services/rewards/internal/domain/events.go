@@ -30,6 +30,8 @@ type CouponIssued struct {
 	ValueMinor                                 int64
 	Currency                                   string
 	ExpiresAt                                  time.Time
+	// GoodwillCaseID: the coupon was given free as goodwill on this feedback case.
+	GoodwillCaseID string
 }
 
 // CouponRedeemed: a coupon was used at a till.
@@ -66,6 +68,7 @@ func (r Redemption) CouponIssued() CouponIssued {
 	return CouponIssued{
 		CouponID: r.CouponID, RedemptionID: r.ID, MemberID: r.MemberID, RewardID: r.RewardID,
 		ValueMinor: r.ValueMinor, Currency: r.Currency, ExpiresAt: r.CouponExpiresAt,
+		GoodwillCaseID: r.GoodwillCaseID,
 	}
 }
 

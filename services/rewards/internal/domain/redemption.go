@@ -52,7 +52,14 @@ type Redemption struct {
 	// SealedCode is the coupon's code encrypted under the service's key, kept for a
 	// retry of a call whose answer was lost; nil once the retry window has passed.
 	SealedCode []byte
+	// GoodwillCaseID is the feedback case whose goodwill this redemption is: a coupon
+	// given free (Points 0, no hold); "" for points spent.
+	GoodwillCaseID string
+	GoodwillReason string
 }
+
+// Goodwill reports whether r is a coupon given free as goodwill.
+func (r Redemption) Goodwill() bool { return r.GoodwillCaseID != "" }
 
 // RedeemRequestHash fingerprints what a Redeem call asks for, to tell a retry (same key,
 // same request) from a reused key. The ids are UUIDs, compared case-insensitively as
@@ -60,6 +67,13 @@ type Redemption struct {
 func RedeemRequestHash(memberID, rewardID string) []byte {
 	// A separator that cannot occur in either id keeps ("ab","c") and ("a","bc") apart.
 	sum := sha256.Sum256([]byte("redeem\x00" + strings.ToLower(memberID) + "\x00" + strings.ToLower(rewardID)))
+	return sum[:]
+}
+
+// GoodwillRequestHash fingerprints a GrantGoodwillCoupon call; its prefix keeps a key
+// of a goodwill grant from ever matching a Redeem's.
+func GoodwillRequestHash(memberID, rewardID, caseID string) []byte {
+	sum := sha256.Sum256([]byte("goodwill\x00" + strings.ToLower(memberID) + "\x00" + strings.ToLower(rewardID) + "\x00" + caseID))
 	return sum[:]
 }
 

@@ -1326,19 +1326,23 @@ func (x *CaseReminder) GetAt() *timestamppb.Timestamp {
 }
 
 // GoodwillGranted on feedback.goodwill.granted: resolving a case granted its member
-// goodwill points; the ledger books them from its goodwill budget, once per grant.
+// goodwill points, a coupon reward, or both; the ledger books the points from its
+// goodwill budget, once per grant (a grant of a reward only books nothing there).
 type GoodwillGranted struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// the grant's id: the case's id (a case grants goodwill at most once).
 	GrantId  string `protobuf:"bytes,1,opt,name=grant_id,json=grantId,proto3" json:"grant_id,omitempty"`
 	CaseId   string `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
 	MemberId string `protobuf:"bytes,3,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
-	Points   int64  `protobuf:"varint,4,opt,name=points,proto3" json:"points,omitempty"`
+	// 0 when the grant is a reward only.
+	Points int64 `protobuf:"varint,4,opt,name=points,proto3" json:"points,omitempty"`
 	// who granted them, and the role whose limit allowed it.
-	GrantedBy     string                 `protobuf:"bytes,5,opt,name=granted_by,json=grantedBy,proto3" json:"granted_by,omitempty"`
-	Role          string                 `protobuf:"bytes,6,opt,name=role,proto3" json:"role,omitempty"`
-	Reason        string                 `protobuf:"bytes,7,opt,name=reason,proto3" json:"reason,omitempty"`
-	GrantedAt     *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=granted_at,json=grantedAt,proto3" json:"granted_at,omitempty"`
+	GrantedBy string                 `protobuf:"bytes,5,opt,name=granted_by,json=grantedBy,proto3" json:"granted_by,omitempty"`
+	Role      string                 `protobuf:"bytes,6,opt,name=role,proto3" json:"role,omitempty"`
+	Reason    string                 `protobuf:"bytes,7,opt,name=reason,proto3" json:"reason,omitempty"`
+	GrantedAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=granted_at,json=grantedAt,proto3" json:"granted_at,omitempty"`
+	// the coupon reward granted free (rewards catalogue); empty for points only.
+	RewardId      string `protobuf:"bytes,9,opt,name=reward_id,json=rewardId,proto3" json:"reward_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1429,6 +1433,132 @@ func (x *GoodwillGranted) GetGrantedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *GoodwillGranted) GetRewardId() string {
+	if x != nil {
+		return x.RewardId
+	}
+	return ""
+}
+
+// GoodwillRewardIssued on feedback.goodwill.reward_issued: the rewards service issued
+// the coupon a case's goodwill granted. Never the code: emailed says whether it reached
+// the member's inbox (else error says why, and the case shows it).
+type GoodwillRewardIssued struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	MemberId      string                 `protobuf:"bytes,2,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	RewardId      string                 `protobuf:"bytes,3,opt,name=reward_id,json=rewardId,proto3" json:"reward_id,omitempty"`
+	CouponId      string                 `protobuf:"bytes,4,opt,name=coupon_id,json=couponId,proto3" json:"coupon_id,omitempty"`
+	ValueMinor    int64                  `protobuf:"varint,5,opt,name=value_minor,json=valueMinor,proto3" json:"value_minor,omitempty"`
+	Currency      string                 `protobuf:"bytes,6,opt,name=currency,proto3" json:"currency,omitempty"`
+	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	Emailed       bool                   `protobuf:"varint,8,opt,name=emailed,proto3" json:"emailed,omitempty"`
+	Error         string                 `protobuf:"bytes,9,opt,name=error,proto3" json:"error,omitempty"`
+	IssuedAt      *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=issued_at,json=issuedAt,proto3" json:"issued_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GoodwillRewardIssued) Reset() {
+	*x = GoodwillRewardIssued{}
+	mi := &file_treue_feedback_v1_events_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GoodwillRewardIssued) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GoodwillRewardIssued) ProtoMessage() {}
+
+func (x *GoodwillRewardIssued) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_feedback_v1_events_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GoodwillRewardIssued.ProtoReflect.Descriptor instead.
+func (*GoodwillRewardIssued) Descriptor() ([]byte, []int) {
+	return file_treue_feedback_v1_events_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *GoodwillRewardIssued) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *GoodwillRewardIssued) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *GoodwillRewardIssued) GetRewardId() string {
+	if x != nil {
+		return x.RewardId
+	}
+	return ""
+}
+
+func (x *GoodwillRewardIssued) GetCouponId() string {
+	if x != nil {
+		return x.CouponId
+	}
+	return ""
+}
+
+func (x *GoodwillRewardIssued) GetValueMinor() int64 {
+	if x != nil {
+		return x.ValueMinor
+	}
+	return 0
+}
+
+func (x *GoodwillRewardIssued) GetCurrency() string {
+	if x != nil {
+		return x.Currency
+	}
+	return ""
+}
+
+func (x *GoodwillRewardIssued) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
+func (x *GoodwillRewardIssued) GetEmailed() bool {
+	if x != nil {
+		return x.Emailed
+	}
+	return false
+}
+
+func (x *GoodwillRewardIssued) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *GoodwillRewardIssued) GetIssuedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.IssuedAt
+	}
+	return nil
+}
+
 // CaseFollowUpReceived on feedback.case.follow_up_received: the customer answered the
 // follow-up survey sent when the case was resolved; the answer is linked to the case
 // and opens no case of its own.
@@ -1452,7 +1582,7 @@ type CaseFollowUpReceived struct {
 
 func (x *CaseFollowUpReceived) Reset() {
 	*x = CaseFollowUpReceived{}
-	mi := &file_treue_feedback_v1_events_proto_msgTypes[15]
+	mi := &file_treue_feedback_v1_events_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1464,7 +1594,7 @@ func (x *CaseFollowUpReceived) String() string {
 func (*CaseFollowUpReceived) ProtoMessage() {}
 
 func (x *CaseFollowUpReceived) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_events_proto_msgTypes[15]
+	mi := &file_treue_feedback_v1_events_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1477,7 +1607,7 @@ func (x *CaseFollowUpReceived) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseFollowUpReceived.ProtoReflect.Descriptor instead.
 func (*CaseFollowUpReceived) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_events_proto_rawDescGZIP(), []int{15}
+	return file_treue_feedback_v1_events_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CaseFollowUpReceived) GetCaseId() string {
@@ -1566,7 +1696,7 @@ type ResponseTagged struct {
 
 func (x *ResponseTagged) Reset() {
 	*x = ResponseTagged{}
-	mi := &file_treue_feedback_v1_events_proto_msgTypes[16]
+	mi := &file_treue_feedback_v1_events_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1578,7 +1708,7 @@ func (x *ResponseTagged) String() string {
 func (*ResponseTagged) ProtoMessage() {}
 
 func (x *ResponseTagged) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_events_proto_msgTypes[16]
+	mi := &file_treue_feedback_v1_events_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1591,7 +1721,7 @@ func (x *ResponseTagged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResponseTagged.ProtoReflect.Descriptor instead.
 func (*ResponseTagged) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_events_proto_rawDescGZIP(), []int{16}
+	return file_treue_feedback_v1_events_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ResponseTagged) GetResponseId() string {
@@ -1799,7 +1929,7 @@ const file_treue_feedback_v1_events_proto_rawDesc = "" +
 	"\x06due_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\b\xbaH\x05\xb2\x01\x02*\x00R\x05dueAt\x12$\n" +
 	"\bnotified\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\bnotified\x122\n" +
 	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\x02at:\x1c\xf2\xf9\x18\x18\n" +
-	"\x16feedback.case.reminder\"\xf3\x02\n" +
+	"\x16feedback.case.reminder\"\x9a\x04\n" +
 	"\x0fGoodwillGranted\x12%\n" +
 	"\bgrant_id\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\agrantId\x12#\n" +
@@ -1807,14 +1937,35 @@ const file_treue_feedback_v1_events_proto_rawDesc = "" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x06caseId\x12'\n" +
 	"\tmember_id\x18\x03 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bmemberId\x12\x1f\n" +
-	"\x06points\x18\x04 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\x06points\x12'\n" +
+	"\x06points\x18\x04 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\x06points\x12'\n" +
 	"\n" +
 	"granted_by\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\tgrantedBy\x12\x1b\n" +
 	"\x04role\x18\x06 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04role\x12 \n" +
 	"\x06reason\x18\a \x01(\tB\b\xbaH\x05r\x03\x18\xf4\x03R\x06reason\x12A\n" +
 	"\n" +
-	"granted_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\tgrantedAt:\x1f\xf2\xf9\x18\x1b\n" +
-	"\x19feedback.goodwill.granted\"\xce\x03\n" +
+	"granted_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\tgrantedAt\x12%\n" +
+	"\treward_id\x18\t \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\brewardId:\x9e\x01\xbaH|\x1az\n" +
+	"!goodwill_granted.points_or_reward\x12,a grant has points above zero or a reward_id\x1a'this.points > 0 || this.reward_id != ''\xf2\xf9\x18\x1b\n" +
+	"\x19feedback.goodwill.granted\"\xea\x03\n" +
+	"\x14GoodwillRewardIssued\x12#\n" +
+	"\acase_id\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x06caseId\x12'\n" +
+	"\tmember_id\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bmemberId\x12'\n" +
+	"\treward_id\x18\x03 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\brewardId\x12'\n" +
+	"\tcoupon_id\x18\x04 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bcouponId\x12(\n" +
+	"\vvalue_minor\x18\x05 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\n" +
+	"valueMinor\x12#\n" +
+	"\bcurrency\x18\x06 \x01(\tB\a\xbaH\x04r\x02\x18\x03R\bcurrency\x12A\n" +
+	"\n" +
+	"expires_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\texpiresAt\x12\x18\n" +
+	"\aemailed\x18\b \x01(\bR\aemailed\x12\x1e\n" +
+	"\x05error\x18\t \x01(\tB\b\xbaH\x05r\x03\x18\xe8\aR\x05error\x12?\n" +
+	"\tissued_at\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\bissuedAt:%\xf2\xf9\x18!\n" +
+	"\x1ffeedback.goodwill.reward_issued\"\xce\x03\n" +
 	"\x14CaseFollowUpReceived\x12#\n" +
 	"\acase_id\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x06caseId\x12+\n" +
@@ -1887,7 +2038,7 @@ func file_treue_feedback_v1_events_proto_rawDescGZIP() []byte {
 }
 
 var file_treue_feedback_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_treue_feedback_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_treue_feedback_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_treue_feedback_v1_events_proto_goTypes = []any{
 	(CaseKind)(0),                 // 0: treue.feedback.v1.CaseKind
 	(CaseStatus)(0),               // 1: treue.feedback.v1.CaseStatus
@@ -1907,56 +2058,59 @@ var file_treue_feedback_v1_events_proto_goTypes = []any{
 	(*CaseEscalated)(nil),         // 15: treue.feedback.v1.CaseEscalated
 	(*CaseReminder)(nil),          // 16: treue.feedback.v1.CaseReminder
 	(*GoodwillGranted)(nil),       // 17: treue.feedback.v1.GoodwillGranted
-	(*CaseFollowUpReceived)(nil),  // 18: treue.feedback.v1.CaseFollowUpReceived
-	(*ResponseTagged)(nil),        // 19: treue.feedback.v1.ResponseTagged
-	(v1.NpsClass)(0),              // 20: treue.common.v1.NpsClass
-	(v1.Touchpoint)(0),            // 21: treue.common.v1.Touchpoint
-	(*timestamppb.Timestamp)(nil), // 22: google.protobuf.Timestamp
-	(v1.ScoreKind)(0),             // 23: treue.common.v1.ScoreKind
+	(*GoodwillRewardIssued)(nil),  // 18: treue.feedback.v1.GoodwillRewardIssued
+	(*CaseFollowUpReceived)(nil),  // 19: treue.feedback.v1.CaseFollowUpReceived
+	(*ResponseTagged)(nil),        // 20: treue.feedback.v1.ResponseTagged
+	(v1.NpsClass)(0),              // 21: treue.common.v1.NpsClass
+	(v1.Touchpoint)(0),            // 22: treue.common.v1.Touchpoint
+	(*timestamppb.Timestamp)(nil), // 23: google.protobuf.Timestamp
+	(v1.ScoreKind)(0),             // 24: treue.common.v1.ScoreKind
 }
 var file_treue_feedback_v1_events_proto_depIdxs = []int32{
 	0,  // 0: treue.feedback.v1.CaseOpened.kind:type_name -> treue.feedback.v1.CaseKind
-	20, // 1: treue.feedback.v1.CaseOpened.nps_class:type_name -> treue.common.v1.NpsClass
-	21, // 2: treue.feedback.v1.CaseOpened.touchpoint:type_name -> treue.common.v1.Touchpoint
-	22, // 3: treue.feedback.v1.CaseOpened.opened_at:type_name -> google.protobuf.Timestamp
-	22, // 4: treue.feedback.v1.CaseOpened.due_at:type_name -> google.protobuf.Timestamp
-	23, // 5: treue.feedback.v1.CaseOpened.score_kind:type_name -> treue.common.v1.ScoreKind
-	22, // 6: treue.feedback.v1.CaseOpened.first_contact_due_at:type_name -> google.protobuf.Timestamp
+	21, // 1: treue.feedback.v1.CaseOpened.nps_class:type_name -> treue.common.v1.NpsClass
+	22, // 2: treue.feedback.v1.CaseOpened.touchpoint:type_name -> treue.common.v1.Touchpoint
+	23, // 3: treue.feedback.v1.CaseOpened.opened_at:type_name -> google.protobuf.Timestamp
+	23, // 4: treue.feedback.v1.CaseOpened.due_at:type_name -> google.protobuf.Timestamp
+	24, // 5: treue.feedback.v1.CaseOpened.score_kind:type_name -> treue.common.v1.ScoreKind
+	23, // 6: treue.feedback.v1.CaseOpened.first_contact_due_at:type_name -> google.protobuf.Timestamp
 	0,  // 7: treue.feedback.v1.CaseResolved.kind:type_name -> treue.feedback.v1.CaseKind
 	2,  // 8: treue.feedback.v1.CaseResolved.outcome:type_name -> treue.feedback.v1.CaseOutcome
-	22, // 9: treue.feedback.v1.CaseResolved.opened_at:type_name -> google.protobuf.Timestamp
-	22, // 10: treue.feedback.v1.CaseResolved.due_at:type_name -> google.protobuf.Timestamp
-	22, // 11: treue.feedback.v1.CaseResolved.resolved_at:type_name -> google.protobuf.Timestamp
+	23, // 9: treue.feedback.v1.CaseResolved.opened_at:type_name -> google.protobuf.Timestamp
+	23, // 10: treue.feedback.v1.CaseResolved.due_at:type_name -> google.protobuf.Timestamp
+	23, // 11: treue.feedback.v1.CaseResolved.resolved_at:type_name -> google.protobuf.Timestamp
 	1,  // 12: treue.feedback.v1.CaseTransition.from_status:type_name -> treue.feedback.v1.CaseStatus
 	1,  // 13: treue.feedback.v1.CaseTransition.to_status:type_name -> treue.feedback.v1.CaseStatus
-	22, // 14: treue.feedback.v1.CaseTransition.at:type_name -> google.protobuf.Timestamp
-	22, // 15: treue.feedback.v1.CaseTransition.first_contact_due_at:type_name -> google.protobuf.Timestamp
-	22, // 16: treue.feedback.v1.CaseTransition.due_at:type_name -> google.protobuf.Timestamp
+	23, // 14: treue.feedback.v1.CaseTransition.at:type_name -> google.protobuf.Timestamp
+	23, // 15: treue.feedback.v1.CaseTransition.first_contact_due_at:type_name -> google.protobuf.Timestamp
+	23, // 16: treue.feedback.v1.CaseTransition.due_at:type_name -> google.protobuf.Timestamp
 	5,  // 17: treue.feedback.v1.CaseAcknowledged.transition:type_name -> treue.feedback.v1.CaseTransition
 	5,  // 18: treue.feedback.v1.CaseContacted.transition:type_name -> treue.feedback.v1.CaseTransition
 	5,  // 19: treue.feedback.v1.CaseWaiting.transition:type_name -> treue.feedback.v1.CaseTransition
 	5,  // 20: treue.feedback.v1.CaseResumed.transition:type_name -> treue.feedback.v1.CaseTransition
 	5,  // 21: treue.feedback.v1.CaseClosed.transition:type_name -> treue.feedback.v1.CaseTransition
 	5,  // 22: treue.feedback.v1.CaseReopened.transition:type_name -> treue.feedback.v1.CaseTransition
-	22, // 23: treue.feedback.v1.CaseNoteAdded.at:type_name -> google.protobuf.Timestamp
+	23, // 23: treue.feedback.v1.CaseNoteAdded.at:type_name -> google.protobuf.Timestamp
 	5,  // 24: treue.feedback.v1.CaseReassigned.transition:type_name -> treue.feedback.v1.CaseTransition
-	22, // 25: treue.feedback.v1.CasesMerged.at:type_name -> google.protobuf.Timestamp
-	22, // 26: treue.feedback.v1.CaseEscalated.due_at:type_name -> google.protobuf.Timestamp
-	22, // 27: treue.feedback.v1.CaseEscalated.at:type_name -> google.protobuf.Timestamp
-	22, // 28: treue.feedback.v1.CaseReminder.due_at:type_name -> google.protobuf.Timestamp
-	22, // 29: treue.feedback.v1.CaseReminder.at:type_name -> google.protobuf.Timestamp
-	22, // 30: treue.feedback.v1.GoodwillGranted.granted_at:type_name -> google.protobuf.Timestamp
-	23, // 31: treue.feedback.v1.CaseFollowUpReceived.score_kind:type_name -> treue.common.v1.ScoreKind
-	22, // 32: treue.feedback.v1.CaseFollowUpReceived.received_at:type_name -> google.protobuf.Timestamp
-	23, // 33: treue.feedback.v1.ResponseTagged.score_kind:type_name -> treue.common.v1.ScoreKind
-	20, // 34: treue.feedback.v1.ResponseTagged.nps_class:type_name -> treue.common.v1.NpsClass
-	21, // 35: treue.feedback.v1.ResponseTagged.touchpoint:type_name -> treue.common.v1.Touchpoint
-	22, // 36: treue.feedback.v1.ResponseTagged.submitted_at:type_name -> google.protobuf.Timestamp
-	37, // [37:37] is the sub-list for method output_type
-	37, // [37:37] is the sub-list for method input_type
-	37, // [37:37] is the sub-list for extension type_name
-	37, // [37:37] is the sub-list for extension extendee
-	0,  // [0:37] is the sub-list for field type_name
+	23, // 25: treue.feedback.v1.CasesMerged.at:type_name -> google.protobuf.Timestamp
+	23, // 26: treue.feedback.v1.CaseEscalated.due_at:type_name -> google.protobuf.Timestamp
+	23, // 27: treue.feedback.v1.CaseEscalated.at:type_name -> google.protobuf.Timestamp
+	23, // 28: treue.feedback.v1.CaseReminder.due_at:type_name -> google.protobuf.Timestamp
+	23, // 29: treue.feedback.v1.CaseReminder.at:type_name -> google.protobuf.Timestamp
+	23, // 30: treue.feedback.v1.GoodwillGranted.granted_at:type_name -> google.protobuf.Timestamp
+	23, // 31: treue.feedback.v1.GoodwillRewardIssued.expires_at:type_name -> google.protobuf.Timestamp
+	23, // 32: treue.feedback.v1.GoodwillRewardIssued.issued_at:type_name -> google.protobuf.Timestamp
+	24, // 33: treue.feedback.v1.CaseFollowUpReceived.score_kind:type_name -> treue.common.v1.ScoreKind
+	23, // 34: treue.feedback.v1.CaseFollowUpReceived.received_at:type_name -> google.protobuf.Timestamp
+	24, // 35: treue.feedback.v1.ResponseTagged.score_kind:type_name -> treue.common.v1.ScoreKind
+	21, // 36: treue.feedback.v1.ResponseTagged.nps_class:type_name -> treue.common.v1.NpsClass
+	22, // 37: treue.feedback.v1.ResponseTagged.touchpoint:type_name -> treue.common.v1.Touchpoint
+	23, // 38: treue.feedback.v1.ResponseTagged.submitted_at:type_name -> google.protobuf.Timestamp
+	39, // [39:39] is the sub-list for method output_type
+	39, // [39:39] is the sub-list for method input_type
+	39, // [39:39] is the sub-list for extension type_name
+	39, // [39:39] is the sub-list for extension extendee
+	0,  // [0:39] is the sub-list for field type_name
 }
 
 func init() { file_treue_feedback_v1_events_proto_init() }
@@ -1970,7 +2124,7 @@ func file_treue_feedback_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_treue_feedback_v1_events_proto_rawDesc), len(file_treue_feedback_v1_events_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   17,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

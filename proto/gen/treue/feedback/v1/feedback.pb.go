@@ -98,8 +98,11 @@ type Case struct {
 	// pos:<store>:<transaction> names the purchase; empty when the survey named none or
 	// the member was erased.
 	TouchpointKey string `protobuf:"bytes,61,opt,name=touchpoint_key,json=touchpointKey,proto3" json:"touchpoint_key,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// the coupon reward granted as goodwill when the case was resolved, and what became
+	// of it; unset when none was granted. The code itself is never kept: it was emailed.
+	GoodwillReward *CaseGoodwillReward `protobuf:"bytes,62,opt,name=goodwill_reward,json=goodwillReward,proto3" json:"goodwill_reward,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Case) Reset() {
@@ -454,6 +457,137 @@ func (x *Case) GetTouchpointKey() string {
 	return ""
 }
 
+func (x *Case) GetGoodwillReward() *CaseGoodwillReward {
+	if x != nil {
+		return x.GoodwillReward
+	}
+	return nil
+}
+
+// CaseGoodwillReward is a coupon reward granted as goodwill on a case.
+type CaseGoodwillReward struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	RewardId string                 `protobuf:"bytes,1,opt,name=reward_id,json=rewardId,proto3" json:"reward_id,omitempty"`
+	// pending: the rewards service is being asked for the coupon (retried with back-off);
+	// emailed: issued and its code emailed to the member; not_emailed: issued, but the
+	// code could not be emailed (error says why: no email address, no mail server, the
+	// code no longer shown after the rewards service's retry window); refused: the
+	// rewards service refused it (error says why: reward inactive or unknown); failed: no
+	// answer within the attempts.
+	Status     string                 `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
+	CouponId   string                 `protobuf:"bytes,3,opt,name=coupon_id,json=couponId,proto3" json:"coupon_id,omitempty"`
+	RewardName string                 `protobuf:"bytes,4,opt,name=reward_name,json=rewardName,proto3" json:"reward_name,omitempty"`
+	ValueMinor int64                  `protobuf:"varint,5,opt,name=value_minor,json=valueMinor,proto3" json:"value_minor,omitempty"`
+	Currency   string                 `protobuf:"bytes,6,opt,name=currency,proto3" json:"currency,omitempty"`
+	ExpiresAt  *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	Error      string                 `protobuf:"bytes,8,opt,name=error,proto3" json:"error,omitempty"`
+	Attempts   int32                  `protobuf:"varint,9,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	// when the status last changed.
+	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaseGoodwillReward) Reset() {
+	*x = CaseGoodwillReward{}
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseGoodwillReward) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseGoodwillReward) ProtoMessage() {}
+
+func (x *CaseGoodwillReward) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseGoodwillReward.ProtoReflect.Descriptor instead.
+func (*CaseGoodwillReward) Descriptor() ([]byte, []int) {
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *CaseGoodwillReward) GetRewardId() string {
+	if x != nil {
+		return x.RewardId
+	}
+	return ""
+}
+
+func (x *CaseGoodwillReward) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *CaseGoodwillReward) GetCouponId() string {
+	if x != nil {
+		return x.CouponId
+	}
+	return ""
+}
+
+func (x *CaseGoodwillReward) GetRewardName() string {
+	if x != nil {
+		return x.RewardName
+	}
+	return ""
+}
+
+func (x *CaseGoodwillReward) GetValueMinor() int64 {
+	if x != nil {
+		return x.ValueMinor
+	}
+	return 0
+}
+
+func (x *CaseGoodwillReward) GetCurrency() string {
+	if x != nil {
+		return x.Currency
+	}
+	return ""
+}
+
+func (x *CaseGoodwillReward) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
+func (x *CaseGoodwillReward) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *CaseGoodwillReward) GetAttempts() int32 {
+	if x != nil {
+		return x.Attempts
+	}
+	return 0
+}
+
+func (x *CaseGoodwillReward) GetUpdatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdatedAt
+	}
+	return nil
+}
+
 // CaseCustomer is the member behind a case as the feedback service last heard of them
 // from the ledger.
 type CaseCustomer struct {
@@ -474,7 +608,7 @@ type CaseCustomer struct {
 
 func (x *CaseCustomer) Reset() {
 	*x = CaseCustomer{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[1]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -486,7 +620,7 @@ func (x *CaseCustomer) String() string {
 func (*CaseCustomer) ProtoMessage() {}
 
 func (x *CaseCustomer) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[1]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -499,7 +633,7 @@ func (x *CaseCustomer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseCustomer.ProtoReflect.Descriptor instead.
 func (*CaseCustomer) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{1}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *CaseCustomer) GetDisplayName() string {
@@ -554,7 +688,7 @@ func (x *CaseCustomer) GetLocale() string {
 type CaseHistoryEntry struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// open, acknowledge, contact, wait, resume, resolve, close, reopen, reassign, merge,
-	// merged, remind, escalate.
+	// merged, remind, escalate, goodwill_reward (what became of a goodwill coupon).
 	Action        string                 `protobuf:"bytes,1,opt,name=action,proto3" json:"action,omitempty"`
 	FromStatus    CaseStatus             `protobuf:"varint,2,opt,name=from_status,json=fromStatus,proto3,enum=treue.feedback.v1.CaseStatus" json:"from_status,omitempty"`
 	ToStatus      CaseStatus             `protobuf:"varint,3,opt,name=to_status,json=toStatus,proto3,enum=treue.feedback.v1.CaseStatus" json:"to_status,omitempty"`
@@ -567,7 +701,7 @@ type CaseHistoryEntry struct {
 
 func (x *CaseHistoryEntry) Reset() {
 	*x = CaseHistoryEntry{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[2]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -579,7 +713,7 @@ func (x *CaseHistoryEntry) String() string {
 func (*CaseHistoryEntry) ProtoMessage() {}
 
 func (x *CaseHistoryEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[2]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -592,7 +726,7 @@ func (x *CaseHistoryEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseHistoryEntry.ProtoReflect.Descriptor instead.
 func (*CaseHistoryEntry) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{2}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *CaseHistoryEntry) GetAction() string {
@@ -649,7 +783,7 @@ type CaseNote struct {
 
 func (x *CaseNote) Reset() {
 	*x = CaseNote{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[3]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -661,7 +795,7 @@ func (x *CaseNote) String() string {
 func (*CaseNote) ProtoMessage() {}
 
 func (x *CaseNote) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[3]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -674,7 +808,7 @@ func (x *CaseNote) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseNote.ProtoReflect.Descriptor instead.
 func (*CaseNote) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{3}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *CaseNote) GetNoteId() int64 {
@@ -725,7 +859,7 @@ type ListCasesRequest struct {
 
 func (x *ListCasesRequest) Reset() {
 	*x = ListCasesRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[4]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -737,7 +871,7 @@ func (x *ListCasesRequest) String() string {
 func (*ListCasesRequest) ProtoMessage() {}
 
 func (x *ListCasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[4]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -750,7 +884,7 @@ func (x *ListCasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCasesRequest.ProtoReflect.Descriptor instead.
 func (*ListCasesRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{4}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ListCasesRequest) GetTeam() string {
@@ -812,7 +946,7 @@ type ListCasesResponse struct {
 
 func (x *ListCasesResponse) Reset() {
 	*x = ListCasesResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[5]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -824,7 +958,7 @@ func (x *ListCasesResponse) String() string {
 func (*ListCasesResponse) ProtoMessage() {}
 
 func (x *ListCasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[5]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -837,7 +971,7 @@ func (x *ListCasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCasesResponse.ProtoReflect.Descriptor instead.
 func (*ListCasesResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{5}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListCasesResponse) GetCases() []*Case {
@@ -865,7 +999,7 @@ type GetCustomerTimelineRequest struct {
 
 func (x *GetCustomerTimelineRequest) Reset() {
 	*x = GetCustomerTimelineRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[6]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -877,7 +1011,7 @@ func (x *GetCustomerTimelineRequest) String() string {
 func (*GetCustomerTimelineRequest) ProtoMessage() {}
 
 func (x *GetCustomerTimelineRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[6]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -890,7 +1024,7 @@ func (x *GetCustomerTimelineRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCustomerTimelineRequest.ProtoReflect.Descriptor instead.
 func (*GetCustomerTimelineRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{6}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetCustomerTimelineRequest) GetMemberId() string {
@@ -926,7 +1060,7 @@ type GetCustomerTimelineResponse struct {
 
 func (x *GetCustomerTimelineResponse) Reset() {
 	*x = GetCustomerTimelineResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[7]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -938,7 +1072,7 @@ func (x *GetCustomerTimelineResponse) String() string {
 func (*GetCustomerTimelineResponse) ProtoMessage() {}
 
 func (x *GetCustomerTimelineResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[7]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -951,7 +1085,7 @@ func (x *GetCustomerTimelineResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCustomerTimelineResponse.ProtoReflect.Descriptor instead.
 func (*GetCustomerTimelineResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{7}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetCustomerTimelineResponse) GetEntries() []*TimelineEntry {
@@ -1005,7 +1139,7 @@ type TimelineEntry struct {
 
 func (x *TimelineEntry) Reset() {
 	*x = TimelineEntry{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[8]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1017,7 +1151,7 @@ func (x *TimelineEntry) String() string {
 func (*TimelineEntry) ProtoMessage() {}
 
 func (x *TimelineEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[8]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1030,7 +1164,7 @@ func (x *TimelineEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TimelineEntry.ProtoReflect.Descriptor instead.
 func (*TimelineEntry) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{8}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *TimelineEntry) GetAt() *timestamppb.Timestamp {
@@ -1189,7 +1323,7 @@ type GetCaseRequest struct {
 
 func (x *GetCaseRequest) Reset() {
 	*x = GetCaseRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[9]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1201,7 +1335,7 @@ func (x *GetCaseRequest) String() string {
 func (*GetCaseRequest) ProtoMessage() {}
 
 func (x *GetCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[9]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1214,7 +1348,7 @@ func (x *GetCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCaseRequest.ProtoReflect.Descriptor instead.
 func (*GetCaseRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{9}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetCaseRequest) GetCaseId() string {
@@ -1233,7 +1367,7 @@ type GetCaseResponse struct {
 
 func (x *GetCaseResponse) Reset() {
 	*x = GetCaseResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[10]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1245,7 +1379,7 @@ func (x *GetCaseResponse) String() string {
 func (*GetCaseResponse) ProtoMessage() {}
 
 func (x *GetCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[10]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1258,7 +1392,7 @@ func (x *GetCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCaseResponse.ProtoReflect.Descriptor instead.
 func (*GetCaseResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{10}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetCaseResponse) GetCase() *Case {
@@ -1281,13 +1415,20 @@ type ResolveCaseRequest struct {
 	GoodwillPoints int64 `protobuf:"varint,20,opt,name=goodwill_points,json=goodwillPoints,proto3" json:"goodwill_points,omitempty"`
 	// why the points are granted (shown on the member's history).
 	GoodwillReason string `protobuf:"bytes,21,opt,name=goodwill_reason,json=goodwillReason,proto3" json:"goodwill_reason,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// a coupon reward of the rewards catalogue (its reward_id) given free to the case's
+	// member, with or without points; empty gives none. Only roles named in
+	// FEEDBACK_GOODWILL_REWARD_ROLES may (else PermissionDenied), only on a case with a
+	// member. The feedback service asks the rewards service for the coupon after the
+	// resolution commits and emails its code to the member; the outcome is on the case
+	// (goodwill_reward).
+	GoodwillRewardId string `protobuf:"bytes,22,opt,name=goodwill_reward_id,json=goodwillRewardId,proto3" json:"goodwill_reward_id,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *ResolveCaseRequest) Reset() {
 	*x = ResolveCaseRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[11]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1299,7 +1440,7 @@ func (x *ResolveCaseRequest) String() string {
 func (*ResolveCaseRequest) ProtoMessage() {}
 
 func (x *ResolveCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[11]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1312,7 +1453,7 @@ func (x *ResolveCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveCaseRequest.ProtoReflect.Descriptor instead.
 func (*ResolveCaseRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{11}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ResolveCaseRequest) GetCaseId() string {
@@ -1357,6 +1498,13 @@ func (x *ResolveCaseRequest) GetGoodwillReason() string {
 	return ""
 }
 
+func (x *ResolveCaseRequest) GetGoodwillRewardId() string {
+	if x != nil {
+		return x.GoodwillRewardId
+	}
+	return ""
+}
+
 type ResolveCaseResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Case          *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
@@ -1366,7 +1514,7 @@ type ResolveCaseResponse struct {
 
 func (x *ResolveCaseResponse) Reset() {
 	*x = ResolveCaseResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[12]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1378,7 +1526,7 @@ func (x *ResolveCaseResponse) String() string {
 func (*ResolveCaseResponse) ProtoMessage() {}
 
 func (x *ResolveCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[12]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1391,7 +1539,7 @@ func (x *ResolveCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveCaseResponse.ProtoReflect.Descriptor instead.
 func (*ResolveCaseResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{12}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ResolveCaseResponse) GetCase() *Case {
@@ -1411,7 +1559,7 @@ type AcknowledgeCaseRequest struct {
 
 func (x *AcknowledgeCaseRequest) Reset() {
 	*x = AcknowledgeCaseRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[13]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1423,7 +1571,7 @@ func (x *AcknowledgeCaseRequest) String() string {
 func (*AcknowledgeCaseRequest) ProtoMessage() {}
 
 func (x *AcknowledgeCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[13]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1436,7 +1584,7 @@ func (x *AcknowledgeCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcknowledgeCaseRequest.ProtoReflect.Descriptor instead.
 func (*AcknowledgeCaseRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{13}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *AcknowledgeCaseRequest) GetCaseId() string {
@@ -1462,7 +1610,7 @@ type AcknowledgeCaseResponse struct {
 
 func (x *AcknowledgeCaseResponse) Reset() {
 	*x = AcknowledgeCaseResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[14]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1474,7 +1622,7 @@ func (x *AcknowledgeCaseResponse) String() string {
 func (*AcknowledgeCaseResponse) ProtoMessage() {}
 
 func (x *AcknowledgeCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[14]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1487,7 +1635,7 @@ func (x *AcknowledgeCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcknowledgeCaseResponse.ProtoReflect.Descriptor instead.
 func (*AcknowledgeCaseResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{14}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *AcknowledgeCaseResponse) GetCase() *Case {
@@ -1507,7 +1655,7 @@ type RecordContactRequest struct {
 
 func (x *RecordContactRequest) Reset() {
 	*x = RecordContactRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[15]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1519,7 +1667,7 @@ func (x *RecordContactRequest) String() string {
 func (*RecordContactRequest) ProtoMessage() {}
 
 func (x *RecordContactRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[15]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1532,7 +1680,7 @@ func (x *RecordContactRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordContactRequest.ProtoReflect.Descriptor instead.
 func (*RecordContactRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{15}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RecordContactRequest) GetCaseId() string {
@@ -1558,7 +1706,7 @@ type RecordContactResponse struct {
 
 func (x *RecordContactResponse) Reset() {
 	*x = RecordContactResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[16]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1570,7 +1718,7 @@ func (x *RecordContactResponse) String() string {
 func (*RecordContactResponse) ProtoMessage() {}
 
 func (x *RecordContactResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[16]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1583,7 +1731,7 @@ func (x *RecordContactResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordContactResponse.ProtoReflect.Descriptor instead.
 func (*RecordContactResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{16}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *RecordContactResponse) GetCase() *Case {
@@ -1603,7 +1751,7 @@ type WaitForCustomerRequest struct {
 
 func (x *WaitForCustomerRequest) Reset() {
 	*x = WaitForCustomerRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[17]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1615,7 +1763,7 @@ func (x *WaitForCustomerRequest) String() string {
 func (*WaitForCustomerRequest) ProtoMessage() {}
 
 func (x *WaitForCustomerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[17]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1628,7 +1776,7 @@ func (x *WaitForCustomerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitForCustomerRequest.ProtoReflect.Descriptor instead.
 func (*WaitForCustomerRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{17}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *WaitForCustomerRequest) GetCaseId() string {
@@ -1654,7 +1802,7 @@ type WaitForCustomerResponse struct {
 
 func (x *WaitForCustomerResponse) Reset() {
 	*x = WaitForCustomerResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[18]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1666,7 +1814,7 @@ func (x *WaitForCustomerResponse) String() string {
 func (*WaitForCustomerResponse) ProtoMessage() {}
 
 func (x *WaitForCustomerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[18]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1679,7 +1827,7 @@ func (x *WaitForCustomerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitForCustomerResponse.ProtoReflect.Descriptor instead.
 func (*WaitForCustomerResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{18}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *WaitForCustomerResponse) GetCase() *Case {
@@ -1699,7 +1847,7 @@ type ResumeCaseRequest struct {
 
 func (x *ResumeCaseRequest) Reset() {
 	*x = ResumeCaseRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[19]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1711,7 +1859,7 @@ func (x *ResumeCaseRequest) String() string {
 func (*ResumeCaseRequest) ProtoMessage() {}
 
 func (x *ResumeCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[19]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1724,7 +1872,7 @@ func (x *ResumeCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeCaseRequest.ProtoReflect.Descriptor instead.
 func (*ResumeCaseRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{19}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ResumeCaseRequest) GetCaseId() string {
@@ -1750,7 +1898,7 @@ type ResumeCaseResponse struct {
 
 func (x *ResumeCaseResponse) Reset() {
 	*x = ResumeCaseResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[20]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1762,7 +1910,7 @@ func (x *ResumeCaseResponse) String() string {
 func (*ResumeCaseResponse) ProtoMessage() {}
 
 func (x *ResumeCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[20]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1775,7 +1923,7 @@ func (x *ResumeCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeCaseResponse.ProtoReflect.Descriptor instead.
 func (*ResumeCaseResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{20}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ResumeCaseResponse) GetCase() *Case {
@@ -1795,7 +1943,7 @@ type CloseCaseRequest struct {
 
 func (x *CloseCaseRequest) Reset() {
 	*x = CloseCaseRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[21]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1807,7 +1955,7 @@ func (x *CloseCaseRequest) String() string {
 func (*CloseCaseRequest) ProtoMessage() {}
 
 func (x *CloseCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[21]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1820,7 +1968,7 @@ func (x *CloseCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseCaseRequest.ProtoReflect.Descriptor instead.
 func (*CloseCaseRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{21}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *CloseCaseRequest) GetCaseId() string {
@@ -1846,7 +1994,7 @@ type CloseCaseResponse struct {
 
 func (x *CloseCaseResponse) Reset() {
 	*x = CloseCaseResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[22]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1858,7 +2006,7 @@ func (x *CloseCaseResponse) String() string {
 func (*CloseCaseResponse) ProtoMessage() {}
 
 func (x *CloseCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[22]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1871,7 +2019,7 @@ func (x *CloseCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseCaseResponse.ProtoReflect.Descriptor instead.
 func (*CloseCaseResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{22}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CloseCaseResponse) GetCase() *Case {
@@ -1891,7 +2039,7 @@ type ReopenCaseRequest struct {
 
 func (x *ReopenCaseRequest) Reset() {
 	*x = ReopenCaseRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[23]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1903,7 +2051,7 @@ func (x *ReopenCaseRequest) String() string {
 func (*ReopenCaseRequest) ProtoMessage() {}
 
 func (x *ReopenCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[23]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1916,7 +2064,7 @@ func (x *ReopenCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReopenCaseRequest.ProtoReflect.Descriptor instead.
 func (*ReopenCaseRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{23}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ReopenCaseRequest) GetCaseId() string {
@@ -1942,7 +2090,7 @@ type ReopenCaseResponse struct {
 
 func (x *ReopenCaseResponse) Reset() {
 	*x = ReopenCaseResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[24]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1954,7 +2102,7 @@ func (x *ReopenCaseResponse) String() string {
 func (*ReopenCaseResponse) ProtoMessage() {}
 
 func (x *ReopenCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[24]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1967,7 +2115,7 @@ func (x *ReopenCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReopenCaseResponse.ProtoReflect.Descriptor instead.
 func (*ReopenCaseResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{24}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ReopenCaseResponse) GetCase() *Case {
@@ -1987,7 +2135,7 @@ type AddNoteRequest struct {
 
 func (x *AddNoteRequest) Reset() {
 	*x = AddNoteRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[25]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1999,7 +2147,7 @@ func (x *AddNoteRequest) String() string {
 func (*AddNoteRequest) ProtoMessage() {}
 
 func (x *AddNoteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[25]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2012,7 +2160,7 @@ func (x *AddNoteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddNoteRequest.ProtoReflect.Descriptor instead.
 func (*AddNoteRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{25}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *AddNoteRequest) GetCaseId() string {
@@ -2038,7 +2186,7 @@ type AddNoteResponse struct {
 
 func (x *AddNoteResponse) Reset() {
 	*x = AddNoteResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[26]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2050,7 +2198,7 @@ func (x *AddNoteResponse) String() string {
 func (*AddNoteResponse) ProtoMessage() {}
 
 func (x *AddNoteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[26]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2063,7 +2211,7 @@ func (x *AddNoteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddNoteResponse.ProtoReflect.Descriptor instead.
 func (*AddNoteResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{26}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *AddNoteResponse) GetCase() *Case {
@@ -2088,7 +2236,7 @@ type ReassignCaseRequest struct {
 
 func (x *ReassignCaseRequest) Reset() {
 	*x = ReassignCaseRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[27]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2100,7 +2248,7 @@ func (x *ReassignCaseRequest) String() string {
 func (*ReassignCaseRequest) ProtoMessage() {}
 
 func (x *ReassignCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[27]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2113,7 +2261,7 @@ func (x *ReassignCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReassignCaseRequest.ProtoReflect.Descriptor instead.
 func (*ReassignCaseRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{27}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ReassignCaseRequest) GetCaseId() string {
@@ -2182,7 +2330,7 @@ type ReassignCaseResponse struct {
 
 func (x *ReassignCaseResponse) Reset() {
 	*x = ReassignCaseResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[28]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2194,7 +2342,7 @@ func (x *ReassignCaseResponse) String() string {
 func (*ReassignCaseResponse) ProtoMessage() {}
 
 func (x *ReassignCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[28]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2207,7 +2355,7 @@ func (x *ReassignCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReassignCaseResponse.ProtoReflect.Descriptor instead.
 func (*ReassignCaseResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{28}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ReassignCaseResponse) GetCase() *Case {
@@ -2227,7 +2375,7 @@ type MergeCasesRequest struct {
 
 func (x *MergeCasesRequest) Reset() {
 	*x = MergeCasesRequest{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[29]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2239,7 +2387,7 @@ func (x *MergeCasesRequest) String() string {
 func (*MergeCasesRequest) ProtoMessage() {}
 
 func (x *MergeCasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[29]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2252,7 +2400,7 @@ func (x *MergeCasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MergeCasesRequest.ProtoReflect.Descriptor instead.
 func (*MergeCasesRequest) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{29}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *MergeCasesRequest) GetPrimaryCaseId() string {
@@ -2279,7 +2427,7 @@ type MergeCasesResponse struct {
 
 func (x *MergeCasesResponse) Reset() {
 	*x = MergeCasesResponse{}
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[30]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2291,7 +2439,7 @@ func (x *MergeCasesResponse) String() string {
 func (*MergeCasesResponse) ProtoMessage() {}
 
 func (x *MergeCasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[30]
+	mi := &file_treue_feedback_v1_feedback_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2304,7 +2452,7 @@ func (x *MergeCasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MergeCasesResponse.ProtoReflect.Descriptor instead.
 func (*MergeCasesResponse) Descriptor() ([]byte, []int) {
-	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{30}
+	return file_treue_feedback_v1_feedback_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *MergeCasesResponse) GetPrimary() *Case {
@@ -2325,7 +2473,7 @@ var File_treue_feedback_v1_feedback_proto protoreflect.FileDescriptor
 
 const file_treue_feedback_v1_feedback_proto_rawDesc = "" +
 	"\n" +
-	" treue/feedback/v1/feedback.proto\x12\x11treue.feedback.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18treue/auth/v1/auth.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1etreue/feedback/v1/events.proto\"\xc2\x10\n" +
+	" treue/feedback/v1/feedback.proto\x12\x11treue.feedback.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18treue/auth/v1/auth.proto\x1a\x1ctreue/common/v1/common.proto\x1a\x1etreue/feedback/v1/events.proto\"\x92\x11\n" +
 	"\x04Case\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12/\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1b.treue.feedback.v1.CaseKindR\x04kind\x12\x12\n" +
@@ -2383,7 +2531,24 @@ const file_treue_feedback_v1_feedback_proto_rawDesc = "" +
 	"\x10follow_up_solved\x18- \x01(\tR\x0efollowUpSolved\x12\x16\n" +
 	"\x06topics\x182 \x03(\tR\x06topics\x12;\n" +
 	"\bcustomer\x18< \x01(\v2\x1f.treue.feedback.v1.CaseCustomerR\bcustomer\x12%\n" +
-	"\x0etouchpoint_key\x18= \x01(\tR\rtouchpointKey\"\xce\x01\n" +
+	"\x0etouchpoint_key\x18= \x01(\tR\rtouchpointKey\x12N\n" +
+	"\x0fgoodwill_reward\x18> \x01(\v2%.treue.feedback.v1.CaseGoodwillRewardR\x0egoodwillReward\"\xec\x02\n" +
+	"\x12CaseGoodwillReward\x12\x1b\n" +
+	"\treward_id\x18\x01 \x01(\tR\brewardId\x12\x16\n" +
+	"\x06status\x18\x02 \x01(\tR\x06status\x12\x1b\n" +
+	"\tcoupon_id\x18\x03 \x01(\tR\bcouponId\x12\x1f\n" +
+	"\vreward_name\x18\x04 \x01(\tR\n" +
+	"rewardName\x12\x1f\n" +
+	"\vvalue_minor\x18\x05 \x01(\x03R\n" +
+	"valueMinor\x12\x1a\n" +
+	"\bcurrency\x18\x06 \x01(\tR\bcurrency\x129\n" +
+	"\n" +
+	"expires_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x12\x14\n" +
+	"\x05error\x18\b \x01(\tR\x05error\x12\x1a\n" +
+	"\battempts\x18\t \x01(\x05R\battempts\x129\n" +
+	"\n" +
+	"updated_at\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\xce\x01\n" +
 	"\fCaseCustomer\x12!\n" +
 	"\fdisplay_name\x18\x01 \x01(\tR\vdisplayName\x12\x14\n" +
 	"\x05email\x18\x02 \x01(\tR\x05email\x12\x14\n" +
@@ -2459,7 +2624,7 @@ const file_treue_feedback_v1_feedback_proto_rawDesc = "" +
 	"\x0eGetCaseRequest\x12!\n" +
 	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\">\n" +
 	"\x0fGetCaseResponse\x12+\n" +
-	"\x04case\x18\x01 \x01(\v2\x17.treue.feedback.v1.CaseR\x04case\"\xac\x02\n" +
+	"\x04case\x18\x01 \x01(\v2\x17.treue.feedback.v1.CaseR\x04case\"\xe7\x02\n" +
 	"\x12ResolveCaseRequest\x12!\n" +
 	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\x12D\n" +
 	"\aoutcome\x18\x02 \x01(\x0e2\x1e.treue.feedback.v1.CaseOutcomeB\n" +
@@ -2468,7 +2633,8 @@ const file_treue_feedback_v1_feedback_proto_rawDesc = "" +
 	"\n" +
 	"root_cause\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18@R\trootCause\x124\n" +
 	"\x0fgoodwill_points\x18\x14 \x01(\x03B\v\xbaH\b\"\x06\x18\xc0\x84=(\x00R\x0egoodwillPoints\x121\n" +
-	"\x0fgoodwill_reason\x18\x15 \x01(\tB\b\xbaH\x05r\x03\x18\xf4\x03R\x0egoodwillReason\"B\n" +
+	"\x0fgoodwill_reason\x18\x15 \x01(\tB\b\xbaH\x05r\x03\x18\xf4\x03R\x0egoodwillReason\x129\n" +
+	"\x12goodwill_reward_id\x18\x16 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x10goodwillRewardId\"B\n" +
 	"\x13ResolveCaseResponse\x12+\n" +
 	"\x04case\x18\x01 \x01(\v2\x17.treue.feedback.v1.CaseR\x04case\"Y\n" +
 	"\x16AcknowledgeCaseRequest\x12!\n" +
@@ -2553,124 +2719,128 @@ func file_treue_feedback_v1_feedback_proto_rawDescGZIP() []byte {
 	return file_treue_feedback_v1_feedback_proto_rawDescData
 }
 
-var file_treue_feedback_v1_feedback_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_treue_feedback_v1_feedback_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_treue_feedback_v1_feedback_proto_goTypes = []any{
 	(*Case)(nil),                        // 0: treue.feedback.v1.Case
-	(*CaseCustomer)(nil),                // 1: treue.feedback.v1.CaseCustomer
-	(*CaseHistoryEntry)(nil),            // 2: treue.feedback.v1.CaseHistoryEntry
-	(*CaseNote)(nil),                    // 3: treue.feedback.v1.CaseNote
-	(*ListCasesRequest)(nil),            // 4: treue.feedback.v1.ListCasesRequest
-	(*ListCasesResponse)(nil),           // 5: treue.feedback.v1.ListCasesResponse
-	(*GetCustomerTimelineRequest)(nil),  // 6: treue.feedback.v1.GetCustomerTimelineRequest
-	(*GetCustomerTimelineResponse)(nil), // 7: treue.feedback.v1.GetCustomerTimelineResponse
-	(*TimelineEntry)(nil),               // 8: treue.feedback.v1.TimelineEntry
-	(*GetCaseRequest)(nil),              // 9: treue.feedback.v1.GetCaseRequest
-	(*GetCaseResponse)(nil),             // 10: treue.feedback.v1.GetCaseResponse
-	(*ResolveCaseRequest)(nil),          // 11: treue.feedback.v1.ResolveCaseRequest
-	(*ResolveCaseResponse)(nil),         // 12: treue.feedback.v1.ResolveCaseResponse
-	(*AcknowledgeCaseRequest)(nil),      // 13: treue.feedback.v1.AcknowledgeCaseRequest
-	(*AcknowledgeCaseResponse)(nil),     // 14: treue.feedback.v1.AcknowledgeCaseResponse
-	(*RecordContactRequest)(nil),        // 15: treue.feedback.v1.RecordContactRequest
-	(*RecordContactResponse)(nil),       // 16: treue.feedback.v1.RecordContactResponse
-	(*WaitForCustomerRequest)(nil),      // 17: treue.feedback.v1.WaitForCustomerRequest
-	(*WaitForCustomerResponse)(nil),     // 18: treue.feedback.v1.WaitForCustomerResponse
-	(*ResumeCaseRequest)(nil),           // 19: treue.feedback.v1.ResumeCaseRequest
-	(*ResumeCaseResponse)(nil),          // 20: treue.feedback.v1.ResumeCaseResponse
-	(*CloseCaseRequest)(nil),            // 21: treue.feedback.v1.CloseCaseRequest
-	(*CloseCaseResponse)(nil),           // 22: treue.feedback.v1.CloseCaseResponse
-	(*ReopenCaseRequest)(nil),           // 23: treue.feedback.v1.ReopenCaseRequest
-	(*ReopenCaseResponse)(nil),          // 24: treue.feedback.v1.ReopenCaseResponse
-	(*AddNoteRequest)(nil),              // 25: treue.feedback.v1.AddNoteRequest
-	(*AddNoteResponse)(nil),             // 26: treue.feedback.v1.AddNoteResponse
-	(*ReassignCaseRequest)(nil),         // 27: treue.feedback.v1.ReassignCaseRequest
-	(*ReassignCaseResponse)(nil),        // 28: treue.feedback.v1.ReassignCaseResponse
-	(*MergeCasesRequest)(nil),           // 29: treue.feedback.v1.MergeCasesRequest
-	(*MergeCasesResponse)(nil),          // 30: treue.feedback.v1.MergeCasesResponse
-	(CaseKind)(0),                       // 31: treue.feedback.v1.CaseKind
-	(CaseStatus)(0),                     // 32: treue.feedback.v1.CaseStatus
-	(v1.NpsClass)(0),                    // 33: treue.common.v1.NpsClass
-	(v1.Touchpoint)(0),                  // 34: treue.common.v1.Touchpoint
-	(*timestamppb.Timestamp)(nil),       // 35: google.protobuf.Timestamp
-	(CaseOutcome)(0),                    // 36: treue.feedback.v1.CaseOutcome
-	(v1.ScoreKind)(0),                   // 37: treue.common.v1.ScoreKind
+	(*CaseGoodwillReward)(nil),          // 1: treue.feedback.v1.CaseGoodwillReward
+	(*CaseCustomer)(nil),                // 2: treue.feedback.v1.CaseCustomer
+	(*CaseHistoryEntry)(nil),            // 3: treue.feedback.v1.CaseHistoryEntry
+	(*CaseNote)(nil),                    // 4: treue.feedback.v1.CaseNote
+	(*ListCasesRequest)(nil),            // 5: treue.feedback.v1.ListCasesRequest
+	(*ListCasesResponse)(nil),           // 6: treue.feedback.v1.ListCasesResponse
+	(*GetCustomerTimelineRequest)(nil),  // 7: treue.feedback.v1.GetCustomerTimelineRequest
+	(*GetCustomerTimelineResponse)(nil), // 8: treue.feedback.v1.GetCustomerTimelineResponse
+	(*TimelineEntry)(nil),               // 9: treue.feedback.v1.TimelineEntry
+	(*GetCaseRequest)(nil),              // 10: treue.feedback.v1.GetCaseRequest
+	(*GetCaseResponse)(nil),             // 11: treue.feedback.v1.GetCaseResponse
+	(*ResolveCaseRequest)(nil),          // 12: treue.feedback.v1.ResolveCaseRequest
+	(*ResolveCaseResponse)(nil),         // 13: treue.feedback.v1.ResolveCaseResponse
+	(*AcknowledgeCaseRequest)(nil),      // 14: treue.feedback.v1.AcknowledgeCaseRequest
+	(*AcknowledgeCaseResponse)(nil),     // 15: treue.feedback.v1.AcknowledgeCaseResponse
+	(*RecordContactRequest)(nil),        // 16: treue.feedback.v1.RecordContactRequest
+	(*RecordContactResponse)(nil),       // 17: treue.feedback.v1.RecordContactResponse
+	(*WaitForCustomerRequest)(nil),      // 18: treue.feedback.v1.WaitForCustomerRequest
+	(*WaitForCustomerResponse)(nil),     // 19: treue.feedback.v1.WaitForCustomerResponse
+	(*ResumeCaseRequest)(nil),           // 20: treue.feedback.v1.ResumeCaseRequest
+	(*ResumeCaseResponse)(nil),          // 21: treue.feedback.v1.ResumeCaseResponse
+	(*CloseCaseRequest)(nil),            // 22: treue.feedback.v1.CloseCaseRequest
+	(*CloseCaseResponse)(nil),           // 23: treue.feedback.v1.CloseCaseResponse
+	(*ReopenCaseRequest)(nil),           // 24: treue.feedback.v1.ReopenCaseRequest
+	(*ReopenCaseResponse)(nil),          // 25: treue.feedback.v1.ReopenCaseResponse
+	(*AddNoteRequest)(nil),              // 26: treue.feedback.v1.AddNoteRequest
+	(*AddNoteResponse)(nil),             // 27: treue.feedback.v1.AddNoteResponse
+	(*ReassignCaseRequest)(nil),         // 28: treue.feedback.v1.ReassignCaseRequest
+	(*ReassignCaseResponse)(nil),        // 29: treue.feedback.v1.ReassignCaseResponse
+	(*MergeCasesRequest)(nil),           // 30: treue.feedback.v1.MergeCasesRequest
+	(*MergeCasesResponse)(nil),          // 31: treue.feedback.v1.MergeCasesResponse
+	(CaseKind)(0),                       // 32: treue.feedback.v1.CaseKind
+	(CaseStatus)(0),                     // 33: treue.feedback.v1.CaseStatus
+	(v1.NpsClass)(0),                    // 34: treue.common.v1.NpsClass
+	(v1.Touchpoint)(0),                  // 35: treue.common.v1.Touchpoint
+	(*timestamppb.Timestamp)(nil),       // 36: google.protobuf.Timestamp
+	(CaseOutcome)(0),                    // 37: treue.feedback.v1.CaseOutcome
+	(v1.ScoreKind)(0),                   // 38: treue.common.v1.ScoreKind
 }
 var file_treue_feedback_v1_feedback_proto_depIdxs = []int32{
-	31, // 0: treue.feedback.v1.Case.kind:type_name -> treue.feedback.v1.CaseKind
-	32, // 1: treue.feedback.v1.Case.status:type_name -> treue.feedback.v1.CaseStatus
-	33, // 2: treue.feedback.v1.Case.nps_class:type_name -> treue.common.v1.NpsClass
-	34, // 3: treue.feedback.v1.Case.touchpoint:type_name -> treue.common.v1.Touchpoint
-	35, // 4: treue.feedback.v1.Case.opened_at:type_name -> google.protobuf.Timestamp
-	35, // 5: treue.feedback.v1.Case.due_at:type_name -> google.protobuf.Timestamp
-	36, // 6: treue.feedback.v1.Case.outcome:type_name -> treue.feedback.v1.CaseOutcome
-	35, // 7: treue.feedback.v1.Case.resolved_at:type_name -> google.protobuf.Timestamp
-	37, // 8: treue.feedback.v1.Case.score_kind:type_name -> treue.common.v1.ScoreKind
-	35, // 9: treue.feedback.v1.Case.first_contact_due_at:type_name -> google.protobuf.Timestamp
-	35, // 10: treue.feedback.v1.Case.acknowledged_at:type_name -> google.protobuf.Timestamp
-	35, // 11: treue.feedback.v1.Case.contacted_at:type_name -> google.protobuf.Timestamp
-	35, // 12: treue.feedback.v1.Case.waiting_since:type_name -> google.protobuf.Timestamp
-	35, // 13: treue.feedback.v1.Case.reminded_at:type_name -> google.protobuf.Timestamp
-	35, // 14: treue.feedback.v1.Case.closed_at:type_name -> google.protobuf.Timestamp
-	2,  // 15: treue.feedback.v1.Case.history:type_name -> treue.feedback.v1.CaseHistoryEntry
-	3,  // 16: treue.feedback.v1.Case.notes:type_name -> treue.feedback.v1.CaseNote
-	37, // 17: treue.feedback.v1.Case.follow_up_score_kind:type_name -> treue.common.v1.ScoreKind
-	35, // 18: treue.feedback.v1.Case.follow_up_received_at:type_name -> google.protobuf.Timestamp
-	1,  // 19: treue.feedback.v1.Case.customer:type_name -> treue.feedback.v1.CaseCustomer
-	32, // 20: treue.feedback.v1.CaseHistoryEntry.from_status:type_name -> treue.feedback.v1.CaseStatus
-	32, // 21: treue.feedback.v1.CaseHistoryEntry.to_status:type_name -> treue.feedback.v1.CaseStatus
-	35, // 22: treue.feedback.v1.CaseHistoryEntry.at:type_name -> google.protobuf.Timestamp
-	35, // 23: treue.feedback.v1.CaseNote.at:type_name -> google.protobuf.Timestamp
-	32, // 24: treue.feedback.v1.ListCasesRequest.status:type_name -> treue.feedback.v1.CaseStatus
-	0,  // 25: treue.feedback.v1.ListCasesResponse.cases:type_name -> treue.feedback.v1.Case
-	8,  // 26: treue.feedback.v1.GetCustomerTimelineResponse.entries:type_name -> treue.feedback.v1.TimelineEntry
-	35, // 27: treue.feedback.v1.TimelineEntry.at:type_name -> google.protobuf.Timestamp
-	37, // 28: treue.feedback.v1.TimelineEntry.score_kind:type_name -> treue.common.v1.ScoreKind
-	34, // 29: treue.feedback.v1.TimelineEntry.touchpoint:type_name -> treue.common.v1.Touchpoint
-	32, // 30: treue.feedback.v1.TimelineEntry.from_status:type_name -> treue.feedback.v1.CaseStatus
-	32, // 31: treue.feedback.v1.TimelineEntry.to_status:type_name -> treue.feedback.v1.CaseStatus
-	0,  // 32: treue.feedback.v1.GetCaseResponse.case:type_name -> treue.feedback.v1.Case
-	36, // 33: treue.feedback.v1.ResolveCaseRequest.outcome:type_name -> treue.feedback.v1.CaseOutcome
-	0,  // 34: treue.feedback.v1.ResolveCaseResponse.case:type_name -> treue.feedback.v1.Case
-	0,  // 35: treue.feedback.v1.AcknowledgeCaseResponse.case:type_name -> treue.feedback.v1.Case
-	0,  // 36: treue.feedback.v1.RecordContactResponse.case:type_name -> treue.feedback.v1.Case
-	0,  // 37: treue.feedback.v1.WaitForCustomerResponse.case:type_name -> treue.feedback.v1.Case
-	0,  // 38: treue.feedback.v1.ResumeCaseResponse.case:type_name -> treue.feedback.v1.Case
-	0,  // 39: treue.feedback.v1.CloseCaseResponse.case:type_name -> treue.feedback.v1.Case
-	0,  // 40: treue.feedback.v1.ReopenCaseResponse.case:type_name -> treue.feedback.v1.Case
-	0,  // 41: treue.feedback.v1.AddNoteResponse.case:type_name -> treue.feedback.v1.Case
-	0,  // 42: treue.feedback.v1.ReassignCaseResponse.case:type_name -> treue.feedback.v1.Case
-	0,  // 43: treue.feedback.v1.MergeCasesResponse.primary:type_name -> treue.feedback.v1.Case
-	0,  // 44: treue.feedback.v1.MergeCasesResponse.duplicate:type_name -> treue.feedback.v1.Case
-	4,  // 45: treue.feedback.v1.FeedbackService.ListCases:input_type -> treue.feedback.v1.ListCasesRequest
-	6,  // 46: treue.feedback.v1.FeedbackService.GetCustomerTimeline:input_type -> treue.feedback.v1.GetCustomerTimelineRequest
-	9,  // 47: treue.feedback.v1.FeedbackService.GetCase:input_type -> treue.feedback.v1.GetCaseRequest
-	11, // 48: treue.feedback.v1.FeedbackService.ResolveCase:input_type -> treue.feedback.v1.ResolveCaseRequest
-	13, // 49: treue.feedback.v1.FeedbackService.AcknowledgeCase:input_type -> treue.feedback.v1.AcknowledgeCaseRequest
-	15, // 50: treue.feedback.v1.FeedbackService.RecordContact:input_type -> treue.feedback.v1.RecordContactRequest
-	17, // 51: treue.feedback.v1.FeedbackService.WaitForCustomer:input_type -> treue.feedback.v1.WaitForCustomerRequest
-	19, // 52: treue.feedback.v1.FeedbackService.ResumeCase:input_type -> treue.feedback.v1.ResumeCaseRequest
-	21, // 53: treue.feedback.v1.FeedbackService.CloseCase:input_type -> treue.feedback.v1.CloseCaseRequest
-	23, // 54: treue.feedback.v1.FeedbackService.ReopenCase:input_type -> treue.feedback.v1.ReopenCaseRequest
-	25, // 55: treue.feedback.v1.FeedbackService.AddNote:input_type -> treue.feedback.v1.AddNoteRequest
-	27, // 56: treue.feedback.v1.FeedbackService.ReassignCase:input_type -> treue.feedback.v1.ReassignCaseRequest
-	29, // 57: treue.feedback.v1.FeedbackService.MergeCases:input_type -> treue.feedback.v1.MergeCasesRequest
-	5,  // 58: treue.feedback.v1.FeedbackService.ListCases:output_type -> treue.feedback.v1.ListCasesResponse
-	7,  // 59: treue.feedback.v1.FeedbackService.GetCustomerTimeline:output_type -> treue.feedback.v1.GetCustomerTimelineResponse
-	10, // 60: treue.feedback.v1.FeedbackService.GetCase:output_type -> treue.feedback.v1.GetCaseResponse
-	12, // 61: treue.feedback.v1.FeedbackService.ResolveCase:output_type -> treue.feedback.v1.ResolveCaseResponse
-	14, // 62: treue.feedback.v1.FeedbackService.AcknowledgeCase:output_type -> treue.feedback.v1.AcknowledgeCaseResponse
-	16, // 63: treue.feedback.v1.FeedbackService.RecordContact:output_type -> treue.feedback.v1.RecordContactResponse
-	18, // 64: treue.feedback.v1.FeedbackService.WaitForCustomer:output_type -> treue.feedback.v1.WaitForCustomerResponse
-	20, // 65: treue.feedback.v1.FeedbackService.ResumeCase:output_type -> treue.feedback.v1.ResumeCaseResponse
-	22, // 66: treue.feedback.v1.FeedbackService.CloseCase:output_type -> treue.feedback.v1.CloseCaseResponse
-	24, // 67: treue.feedback.v1.FeedbackService.ReopenCase:output_type -> treue.feedback.v1.ReopenCaseResponse
-	26, // 68: treue.feedback.v1.FeedbackService.AddNote:output_type -> treue.feedback.v1.AddNoteResponse
-	28, // 69: treue.feedback.v1.FeedbackService.ReassignCase:output_type -> treue.feedback.v1.ReassignCaseResponse
-	30, // 70: treue.feedback.v1.FeedbackService.MergeCases:output_type -> treue.feedback.v1.MergeCasesResponse
-	58, // [58:71] is the sub-list for method output_type
-	45, // [45:58] is the sub-list for method input_type
-	45, // [45:45] is the sub-list for extension type_name
-	45, // [45:45] is the sub-list for extension extendee
-	0,  // [0:45] is the sub-list for field type_name
+	32, // 0: treue.feedback.v1.Case.kind:type_name -> treue.feedback.v1.CaseKind
+	33, // 1: treue.feedback.v1.Case.status:type_name -> treue.feedback.v1.CaseStatus
+	34, // 2: treue.feedback.v1.Case.nps_class:type_name -> treue.common.v1.NpsClass
+	35, // 3: treue.feedback.v1.Case.touchpoint:type_name -> treue.common.v1.Touchpoint
+	36, // 4: treue.feedback.v1.Case.opened_at:type_name -> google.protobuf.Timestamp
+	36, // 5: treue.feedback.v1.Case.due_at:type_name -> google.protobuf.Timestamp
+	37, // 6: treue.feedback.v1.Case.outcome:type_name -> treue.feedback.v1.CaseOutcome
+	36, // 7: treue.feedback.v1.Case.resolved_at:type_name -> google.protobuf.Timestamp
+	38, // 8: treue.feedback.v1.Case.score_kind:type_name -> treue.common.v1.ScoreKind
+	36, // 9: treue.feedback.v1.Case.first_contact_due_at:type_name -> google.protobuf.Timestamp
+	36, // 10: treue.feedback.v1.Case.acknowledged_at:type_name -> google.protobuf.Timestamp
+	36, // 11: treue.feedback.v1.Case.contacted_at:type_name -> google.protobuf.Timestamp
+	36, // 12: treue.feedback.v1.Case.waiting_since:type_name -> google.protobuf.Timestamp
+	36, // 13: treue.feedback.v1.Case.reminded_at:type_name -> google.protobuf.Timestamp
+	36, // 14: treue.feedback.v1.Case.closed_at:type_name -> google.protobuf.Timestamp
+	3,  // 15: treue.feedback.v1.Case.history:type_name -> treue.feedback.v1.CaseHistoryEntry
+	4,  // 16: treue.feedback.v1.Case.notes:type_name -> treue.feedback.v1.CaseNote
+	38, // 17: treue.feedback.v1.Case.follow_up_score_kind:type_name -> treue.common.v1.ScoreKind
+	36, // 18: treue.feedback.v1.Case.follow_up_received_at:type_name -> google.protobuf.Timestamp
+	2,  // 19: treue.feedback.v1.Case.customer:type_name -> treue.feedback.v1.CaseCustomer
+	1,  // 20: treue.feedback.v1.Case.goodwill_reward:type_name -> treue.feedback.v1.CaseGoodwillReward
+	36, // 21: treue.feedback.v1.CaseGoodwillReward.expires_at:type_name -> google.protobuf.Timestamp
+	36, // 22: treue.feedback.v1.CaseGoodwillReward.updated_at:type_name -> google.protobuf.Timestamp
+	33, // 23: treue.feedback.v1.CaseHistoryEntry.from_status:type_name -> treue.feedback.v1.CaseStatus
+	33, // 24: treue.feedback.v1.CaseHistoryEntry.to_status:type_name -> treue.feedback.v1.CaseStatus
+	36, // 25: treue.feedback.v1.CaseHistoryEntry.at:type_name -> google.protobuf.Timestamp
+	36, // 26: treue.feedback.v1.CaseNote.at:type_name -> google.protobuf.Timestamp
+	33, // 27: treue.feedback.v1.ListCasesRequest.status:type_name -> treue.feedback.v1.CaseStatus
+	0,  // 28: treue.feedback.v1.ListCasesResponse.cases:type_name -> treue.feedback.v1.Case
+	9,  // 29: treue.feedback.v1.GetCustomerTimelineResponse.entries:type_name -> treue.feedback.v1.TimelineEntry
+	36, // 30: treue.feedback.v1.TimelineEntry.at:type_name -> google.protobuf.Timestamp
+	38, // 31: treue.feedback.v1.TimelineEntry.score_kind:type_name -> treue.common.v1.ScoreKind
+	35, // 32: treue.feedback.v1.TimelineEntry.touchpoint:type_name -> treue.common.v1.Touchpoint
+	33, // 33: treue.feedback.v1.TimelineEntry.from_status:type_name -> treue.feedback.v1.CaseStatus
+	33, // 34: treue.feedback.v1.TimelineEntry.to_status:type_name -> treue.feedback.v1.CaseStatus
+	0,  // 35: treue.feedback.v1.GetCaseResponse.case:type_name -> treue.feedback.v1.Case
+	37, // 36: treue.feedback.v1.ResolveCaseRequest.outcome:type_name -> treue.feedback.v1.CaseOutcome
+	0,  // 37: treue.feedback.v1.ResolveCaseResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 38: treue.feedback.v1.AcknowledgeCaseResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 39: treue.feedback.v1.RecordContactResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 40: treue.feedback.v1.WaitForCustomerResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 41: treue.feedback.v1.ResumeCaseResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 42: treue.feedback.v1.CloseCaseResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 43: treue.feedback.v1.ReopenCaseResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 44: treue.feedback.v1.AddNoteResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 45: treue.feedback.v1.ReassignCaseResponse.case:type_name -> treue.feedback.v1.Case
+	0,  // 46: treue.feedback.v1.MergeCasesResponse.primary:type_name -> treue.feedback.v1.Case
+	0,  // 47: treue.feedback.v1.MergeCasesResponse.duplicate:type_name -> treue.feedback.v1.Case
+	5,  // 48: treue.feedback.v1.FeedbackService.ListCases:input_type -> treue.feedback.v1.ListCasesRequest
+	7,  // 49: treue.feedback.v1.FeedbackService.GetCustomerTimeline:input_type -> treue.feedback.v1.GetCustomerTimelineRequest
+	10, // 50: treue.feedback.v1.FeedbackService.GetCase:input_type -> treue.feedback.v1.GetCaseRequest
+	12, // 51: treue.feedback.v1.FeedbackService.ResolveCase:input_type -> treue.feedback.v1.ResolveCaseRequest
+	14, // 52: treue.feedback.v1.FeedbackService.AcknowledgeCase:input_type -> treue.feedback.v1.AcknowledgeCaseRequest
+	16, // 53: treue.feedback.v1.FeedbackService.RecordContact:input_type -> treue.feedback.v1.RecordContactRequest
+	18, // 54: treue.feedback.v1.FeedbackService.WaitForCustomer:input_type -> treue.feedback.v1.WaitForCustomerRequest
+	20, // 55: treue.feedback.v1.FeedbackService.ResumeCase:input_type -> treue.feedback.v1.ResumeCaseRequest
+	22, // 56: treue.feedback.v1.FeedbackService.CloseCase:input_type -> treue.feedback.v1.CloseCaseRequest
+	24, // 57: treue.feedback.v1.FeedbackService.ReopenCase:input_type -> treue.feedback.v1.ReopenCaseRequest
+	26, // 58: treue.feedback.v1.FeedbackService.AddNote:input_type -> treue.feedback.v1.AddNoteRequest
+	28, // 59: treue.feedback.v1.FeedbackService.ReassignCase:input_type -> treue.feedback.v1.ReassignCaseRequest
+	30, // 60: treue.feedback.v1.FeedbackService.MergeCases:input_type -> treue.feedback.v1.MergeCasesRequest
+	6,  // 61: treue.feedback.v1.FeedbackService.ListCases:output_type -> treue.feedback.v1.ListCasesResponse
+	8,  // 62: treue.feedback.v1.FeedbackService.GetCustomerTimeline:output_type -> treue.feedback.v1.GetCustomerTimelineResponse
+	11, // 63: treue.feedback.v1.FeedbackService.GetCase:output_type -> treue.feedback.v1.GetCaseResponse
+	13, // 64: treue.feedback.v1.FeedbackService.ResolveCase:output_type -> treue.feedback.v1.ResolveCaseResponse
+	15, // 65: treue.feedback.v1.FeedbackService.AcknowledgeCase:output_type -> treue.feedback.v1.AcknowledgeCaseResponse
+	17, // 66: treue.feedback.v1.FeedbackService.RecordContact:output_type -> treue.feedback.v1.RecordContactResponse
+	19, // 67: treue.feedback.v1.FeedbackService.WaitForCustomer:output_type -> treue.feedback.v1.WaitForCustomerResponse
+	21, // 68: treue.feedback.v1.FeedbackService.ResumeCase:output_type -> treue.feedback.v1.ResumeCaseResponse
+	23, // 69: treue.feedback.v1.FeedbackService.CloseCase:output_type -> treue.feedback.v1.CloseCaseResponse
+	25, // 70: treue.feedback.v1.FeedbackService.ReopenCase:output_type -> treue.feedback.v1.ReopenCaseResponse
+	27, // 71: treue.feedback.v1.FeedbackService.AddNote:output_type -> treue.feedback.v1.AddNoteResponse
+	29, // 72: treue.feedback.v1.FeedbackService.ReassignCase:output_type -> treue.feedback.v1.ReassignCaseResponse
+	31, // 73: treue.feedback.v1.FeedbackService.MergeCases:output_type -> treue.feedback.v1.MergeCasesResponse
+	61, // [61:74] is the sub-list for method output_type
+	48, // [48:61] is the sub-list for method input_type
+	48, // [48:48] is the sub-list for extension type_name
+	48, // [48:48] is the sub-list for extension extendee
+	0,  // [0:48] is the sub-list for field type_name
 }
 
 func init() { file_treue_feedback_v1_feedback_proto_init() }
@@ -2679,7 +2849,7 @@ func file_treue_feedback_v1_feedback_proto_init() {
 		return
 	}
 	file_treue_feedback_v1_events_proto_init()
-	file_treue_feedback_v1_feedback_proto_msgTypes[27].OneofWrappers = []any{
+	file_treue_feedback_v1_feedback_proto_msgTypes[28].OneofWrappers = []any{
 		(*ReassignCaseRequest_StaffId)(nil),
 		(*ReassignCaseRequest_TeamAssignment)(nil),
 	}
@@ -2689,7 +2859,7 @@ func file_treue_feedback_v1_feedback_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_treue_feedback_v1_feedback_proto_rawDesc), len(file_treue_feedback_v1_feedback_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   31,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -47,7 +47,9 @@ type FeedbackServiceClient interface {
 	GetCustomerTimeline(ctx context.Context, in *GetCustomerTimelineRequest, opts ...grpc.CallOption) (*GetCustomerTimelineResponse, error)
 	GetCase(ctx context.Context, in *GetCaseRequest, opts ...grpc.CallOption) (*GetCaseResponse, error)
 	// ResolveCase closes a case with an outcome. Resolving a resolved case gets
-	// FailedPrecondition (reason ALREADY_RESOLVED).
+	// FailedPrecondition (reason ALREADY_RESOLVED). Goodwill (points, a coupon reward) is
+	// granted once per case: a case reopened after a grant refuses another with
+	// FailedPrecondition (reason GOODWILL_ALREADY_GRANTED).
 	ResolveCase(ctx context.Context, in *ResolveCaseRequest, opts ...grpc.CallOption) (*ResolveCaseResponse, error)
 	// AcknowledgeCase: an agent takes the case on (OPEN → ACKNOWLEDGED). An illegal move gets FailedPrecondition (reason ILLEGAL_TRANSITION).
 	AcknowledgeCase(ctx context.Context, in *AcknowledgeCaseRequest, opts ...grpc.CallOption) (*AcknowledgeCaseResponse, error)
@@ -220,7 +222,9 @@ type FeedbackServiceServer interface {
 	GetCustomerTimeline(context.Context, *GetCustomerTimelineRequest) (*GetCustomerTimelineResponse, error)
 	GetCase(context.Context, *GetCaseRequest) (*GetCaseResponse, error)
 	// ResolveCase closes a case with an outcome. Resolving a resolved case gets
-	// FailedPrecondition (reason ALREADY_RESOLVED).
+	// FailedPrecondition (reason ALREADY_RESOLVED). Goodwill (points, a coupon reward) is
+	// granted once per case: a case reopened after a grant refuses another with
+	// FailedPrecondition (reason GOODWILL_ALREADY_GRANTED).
 	ResolveCase(context.Context, *ResolveCaseRequest) (*ResolveCaseResponse, error)
 	// AcknowledgeCase: an agent takes the case on (OPEN → ACKNOWLEDGED). An illegal move gets FailedPrecondition (reason ILLEGAL_TRANSITION).
 	AcknowledgeCase(context.Context, *AcknowledgeCaseRequest) (*AcknowledgeCaseResponse, error)

@@ -204,16 +204,19 @@ func (x *RedemptionCancelled) GetCancelledAt() *timestamppb.Timestamp {
 
 // CouponIssued on rewards.coupon.issued. The code itself is never in an event.
 type CouponIssued struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	CouponId      string                 `protobuf:"bytes,1,opt,name=coupon_id,json=couponId,proto3" json:"coupon_id,omitempty"`
-	RedemptionId  string                 `protobuf:"bytes,2,opt,name=redemption_id,json=redemptionId,proto3" json:"redemption_id,omitempty"`
-	MemberId      string                 `protobuf:"bytes,3,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
-	RewardId      string                 `protobuf:"bytes,4,opt,name=reward_id,json=rewardId,proto3" json:"reward_id,omitempty"`
-	ValueMinor    int64                  `protobuf:"varint,5,opt,name=value_minor,json=valueMinor,proto3" json:"value_minor,omitempty"`
-	Currency      string                 `protobuf:"bytes,6,opt,name=currency,proto3" json:"currency,omitempty"`
-	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	CouponId     string                 `protobuf:"bytes,1,opt,name=coupon_id,json=couponId,proto3" json:"coupon_id,omitempty"`
+	RedemptionId string                 `protobuf:"bytes,2,opt,name=redemption_id,json=redemptionId,proto3" json:"redemption_id,omitempty"`
+	MemberId     string                 `protobuf:"bytes,3,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	RewardId     string                 `protobuf:"bytes,4,opt,name=reward_id,json=rewardId,proto3" json:"reward_id,omitempty"`
+	ValueMinor   int64                  `protobuf:"varint,5,opt,name=value_minor,json=valueMinor,proto3" json:"value_minor,omitempty"`
+	Currency     string                 `protobuf:"bytes,6,opt,name=currency,proto3" json:"currency,omitempty"`
+	ExpiresAt    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	// the feedback case whose goodwill the coupon is (issued free, no points spent);
+	// empty for a coupon bought with points.
+	GoodwillCaseId string `protobuf:"bytes,8,opt,name=goodwill_case_id,json=goodwillCaseId,proto3" json:"goodwill_case_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *CouponIssued) Reset() {
@@ -293,6 +296,13 @@ func (x *CouponIssued) GetExpiresAt() *timestamppb.Timestamp {
 		return x.ExpiresAt
 	}
 	return nil
+}
+
+func (x *CouponIssued) GetGoodwillCaseId() string {
+	if x != nil {
+		return x.GoodwillCaseId
+	}
+	return ""
 }
 
 // CouponRedeemed on rewards.coupon.redeemed: the coupon was used at a till.
@@ -527,7 +537,7 @@ const file_treue_rewards_v1_events_proto_rawDesc = "" +
 	"\x06points\x18\x05 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\x06points\x12 \n" +
 	"\x06reason\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x06reason\x12G\n" +
 	"\fcancelled_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\b\xbaH\x05\xb2\x01\x02*\x00R\vcancelledAt:\"\xf2\xf9\x18\x1e\n" +
-	"\x1crewards.redemption.cancelled\"\xf5\x02\n" +
+	"\x1crewards.redemption.cancelled\"\xa9\x03\n" +
 	"\fCouponIssued\x12'\n" +
 	"\tcoupon_id\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\bcouponId\x12/\n" +
@@ -542,7 +552,8 @@ const file_treue_rewards_v1_events_proto_rawDesc = "" +
 	"\bcurrency\x18\x06 \x01(\tB\x11\xbaH\x0er\f2\n" +
 	"^[A-Z]{3}$R\bcurrency\x12C\n" +
 	"\n" +
-	"expires_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\b\xbaH\x05\xb2\x01\x02*\x00R\texpiresAt:\x1b\xf2\xf9\x18\x17\n" +
+	"expires_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\b\xbaH\x05\xb2\x01\x02*\x00R\texpiresAt\x122\n" +
+	"\x10goodwill_case_id\x18\b \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x0egoodwillCaseId:\x1b\xf2\xf9\x18\x17\n" +
 	"\x15rewards.coupon.issued\"\x98\x03\n" +
 	"\x0eCouponRedeemed\x12'\n" +
 	"\tcoupon_id\x18\x01 \x01(\tB\n" +

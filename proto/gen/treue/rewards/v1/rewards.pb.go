@@ -495,17 +495,20 @@ func (x *CreateRewardResponse) GetReward() *Reward {
 }
 
 type Redemption struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	RedemptionId  string                 `protobuf:"bytes,1,opt,name=redemption_id,json=redemptionId,proto3" json:"redemption_id,omitempty"`
-	MemberId      string                 `protobuf:"bytes,2,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
-	RewardId      string                 `protobuf:"bytes,3,opt,name=reward_id,json=rewardId,proto3" json:"reward_id,omitempty"`
-	Points        int64                  `protobuf:"varint,4,opt,name=points,proto3" json:"points,omitempty"`
-	Status        RedemptionStatus       `protobuf:"varint,5,opt,name=status,proto3,enum=treue.rewards.v1.RedemptionStatus" json:"status,omitempty"`
-	HoldId        string                 `protobuf:"bytes,6,opt,name=hold_id,json=holdId,proto3" json:"hold_id,omitempty"`
-	CouponId      string                 `protobuf:"bytes,7,opt,name=coupon_id,json=couponId,proto3" json:"coupon_id,omitempty"`
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	RedemptionId string                 `protobuf:"bytes,1,opt,name=redemption_id,json=redemptionId,proto3" json:"redemption_id,omitempty"`
+	MemberId     string                 `protobuf:"bytes,2,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	RewardId     string                 `protobuf:"bytes,3,opt,name=reward_id,json=rewardId,proto3" json:"reward_id,omitempty"`
+	Points       int64                  `protobuf:"varint,4,opt,name=points,proto3" json:"points,omitempty"`
+	Status       RedemptionStatus       `protobuf:"varint,5,opt,name=status,proto3,enum=treue.rewards.v1.RedemptionStatus" json:"status,omitempty"`
+	HoldId       string                 `protobuf:"bytes,6,opt,name=hold_id,json=holdId,proto3" json:"hold_id,omitempty"`
+	CouponId     string                 `protobuf:"bytes,7,opt,name=coupon_id,json=couponId,proto3" json:"coupon_id,omitempty"`
+	CreatedAt    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// the feedback case whose goodwill this free redemption is (points 0, no hold);
+	// empty for points spent.
+	GoodwillCaseId string `protobuf:"bytes,9,opt,name=goodwill_case_id,json=goodwillCaseId,proto3" json:"goodwill_case_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Redemption) Reset() {
@@ -594,6 +597,13 @@ func (x *Redemption) GetCreatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Redemption) GetGoodwillCaseId() string {
+	if x != nil {
+		return x.GoodwillCaseId
+	}
+	return ""
+}
+
 type RedeemRequest struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
@@ -654,6 +664,84 @@ func (x *RedeemRequest) GetRewardId() string {
 	return ""
 }
 
+type GrantGoodwillCouponRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	IdempotencyKey string                 `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	MemberId       string                 `protobuf:"bytes,2,opt,name=member_id,json=memberId,proto3" json:"member_id,omitempty"`
+	RewardId       string                 `protobuf:"bytes,3,opt,name=reward_id,json=rewardId,proto3" json:"reward_id,omitempty"`
+	// why (the feedback case's goodwill reason); kept with the redemption.
+	Reason string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	// the feedback case the goodwill is for.
+	CaseId        string `protobuf:"bytes,5,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GrantGoodwillCouponRequest) Reset() {
+	*x = GrantGoodwillCouponRequest{}
+	mi := &file_treue_rewards_v1_rewards_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GrantGoodwillCouponRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GrantGoodwillCouponRequest) ProtoMessage() {}
+
+func (x *GrantGoodwillCouponRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_rewards_v1_rewards_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GrantGoodwillCouponRequest.ProtoReflect.Descriptor instead.
+func (*GrantGoodwillCouponRequest) Descriptor() ([]byte, []int) {
+	return file_treue_rewards_v1_rewards_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *GrantGoodwillCouponRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *GrantGoodwillCouponRequest) GetMemberId() string {
+	if x != nil {
+		return x.MemberId
+	}
+	return ""
+}
+
+func (x *GrantGoodwillCouponRequest) GetRewardId() string {
+	if x != nil {
+		return x.RewardId
+	}
+	return ""
+}
+
+func (x *GrantGoodwillCouponRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *GrantGoodwillCouponRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
 type RedeemResponse struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	Redemption *Redemption            `protobuf:"bytes,1,opt,name=redemption,proto3" json:"redemption,omitempty"`
@@ -668,7 +756,7 @@ type RedeemResponse struct {
 
 func (x *RedeemResponse) Reset() {
 	*x = RedeemResponse{}
-	mi := &file_treue_rewards_v1_rewards_proto_msgTypes[7]
+	mi := &file_treue_rewards_v1_rewards_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -680,7 +768,7 @@ func (x *RedeemResponse) String() string {
 func (*RedeemResponse) ProtoMessage() {}
 
 func (x *RedeemResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_rewards_v1_rewards_proto_msgTypes[7]
+	mi := &file_treue_rewards_v1_rewards_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -693,7 +781,7 @@ func (x *RedeemResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedeemResponse.ProtoReflect.Descriptor instead.
 func (*RedeemResponse) Descriptor() ([]byte, []int) {
-	return file_treue_rewards_v1_rewards_proto_rawDescGZIP(), []int{7}
+	return file_treue_rewards_v1_rewards_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *RedeemResponse) GetRedemption() *Redemption {
@@ -736,7 +824,7 @@ type ValidateCouponRequest struct {
 
 func (x *ValidateCouponRequest) Reset() {
 	*x = ValidateCouponRequest{}
-	mi := &file_treue_rewards_v1_rewards_proto_msgTypes[8]
+	mi := &file_treue_rewards_v1_rewards_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -748,7 +836,7 @@ func (x *ValidateCouponRequest) String() string {
 func (*ValidateCouponRequest) ProtoMessage() {}
 
 func (x *ValidateCouponRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_rewards_v1_rewards_proto_msgTypes[8]
+	mi := &file_treue_rewards_v1_rewards_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -761,7 +849,7 @@ func (x *ValidateCouponRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateCouponRequest.ProtoReflect.Descriptor instead.
 func (*ValidateCouponRequest) Descriptor() ([]byte, []int) {
-	return file_treue_rewards_v1_rewards_proto_rawDescGZIP(), []int{8}
+	return file_treue_rewards_v1_rewards_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ValidateCouponRequest) GetCode() string {
@@ -800,7 +888,7 @@ type ValidateCouponResponse struct {
 
 func (x *ValidateCouponResponse) Reset() {
 	*x = ValidateCouponResponse{}
-	mi := &file_treue_rewards_v1_rewards_proto_msgTypes[9]
+	mi := &file_treue_rewards_v1_rewards_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -812,7 +900,7 @@ func (x *ValidateCouponResponse) String() string {
 func (*ValidateCouponResponse) ProtoMessage() {}
 
 func (x *ValidateCouponResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_rewards_v1_rewards_proto_msgTypes[9]
+	mi := &file_treue_rewards_v1_rewards_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -825,7 +913,7 @@ func (x *ValidateCouponResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidateCouponResponse.ProtoReflect.Descriptor instead.
 func (*ValidateCouponResponse) Descriptor() ([]byte, []int) {
-	return file_treue_rewards_v1_rewards_proto_rawDescGZIP(), []int{9}
+	return file_treue_rewards_v1_rewards_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ValidateCouponResponse) GetValid() bool {
@@ -881,7 +969,7 @@ type RedeemCouponRequest struct {
 
 func (x *RedeemCouponRequest) Reset() {
 	*x = RedeemCouponRequest{}
-	mi := &file_treue_rewards_v1_rewards_proto_msgTypes[10]
+	mi := &file_treue_rewards_v1_rewards_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -893,7 +981,7 @@ func (x *RedeemCouponRequest) String() string {
 func (*RedeemCouponRequest) ProtoMessage() {}
 
 func (x *RedeemCouponRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_rewards_v1_rewards_proto_msgTypes[10]
+	mi := &file_treue_rewards_v1_rewards_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -906,7 +994,7 @@ func (x *RedeemCouponRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedeemCouponRequest.ProtoReflect.Descriptor instead.
 func (*RedeemCouponRequest) Descriptor() ([]byte, []int) {
-	return file_treue_rewards_v1_rewards_proto_rawDescGZIP(), []int{10}
+	return file_treue_rewards_v1_rewards_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RedeemCouponRequest) GetCode() string {
@@ -942,7 +1030,7 @@ type RedeemCouponResponse struct {
 
 func (x *RedeemCouponResponse) Reset() {
 	*x = RedeemCouponResponse{}
-	mi := &file_treue_rewards_v1_rewards_proto_msgTypes[11]
+	mi := &file_treue_rewards_v1_rewards_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -954,7 +1042,7 @@ func (x *RedeemCouponResponse) String() string {
 func (*RedeemCouponResponse) ProtoMessage() {}
 
 func (x *RedeemCouponResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_treue_rewards_v1_rewards_proto_msgTypes[11]
+	mi := &file_treue_rewards_v1_rewards_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -967,7 +1055,7 @@ func (x *RedeemCouponResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedeemCouponResponse.ProtoReflect.Descriptor instead.
 func (*RedeemCouponResponse) Descriptor() ([]byte, []int) {
-	return file_treue_rewards_v1_rewards_proto_rawDescGZIP(), []int{11}
+	return file_treue_rewards_v1_rewards_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RedeemCouponResponse) GetCouponId() string {
@@ -1032,7 +1120,7 @@ const file_treue_rewards_v1_rewards_proto_rawDesc = "" +
 	"valid_days\x18\x06 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\xc2\x1c(\x00R\tvalidDays\"H\n" +
 	"\x14CreateRewardResponse\x120\n" +
-	"\x06reward\x18\x01 \x01(\v2\x18.treue.rewards.v1.RewardR\x06reward\"\xb0\x02\n" +
+	"\x06reward\x18\x01 \x01(\v2\x18.treue.rewards.v1.RewardR\x06reward\"\xda\x02\n" +
 	"\n" +
 	"Redemption\x12#\n" +
 	"\rredemption_id\x18\x01 \x01(\tR\fredemptionId\x12\x1b\n" +
@@ -1043,12 +1131,21 @@ const file_treue_rewards_v1_rewards_proto_rawDesc = "" +
 	"\ahold_id\x18\x06 \x01(\tR\x06holdId\x12\x1b\n" +
 	"\tcoupon_id\x18\a \x01(\tR\bcouponId\x129\n" +
 	"\n" +
-	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\x92\x01\n" +
+	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12(\n" +
+	"\x10goodwill_case_id\x18\t \x01(\tR\x0egoodwillCaseId\"\x92\x01\n" +
 	"\rRedeemRequest\x123\n" +
 	"\x0fidempotency_key\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\b\x18\x80\x01R\x0eidempotencyKey\x12%\n" +
 	"\tmember_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bmemberId\x12%\n" +
-	"\treward_id\x18\x03 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\brewardId\"\x89\x02\n" +
+	"\treward_id\x18\x03 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\brewardId\"\xe6\x01\n" +
+	"\x1aGrantGoodwillCouponRequest\x123\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\b\x18\x80\x01R\x0eidempotencyKey\x12%\n" +
+	"\tmember_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\bmemberId\x12%\n" +
+	"\treward_id\x18\x03 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\brewardId\x12 \n" +
+	"\x06reason\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xf4\x03R\x06reason\x12#\n" +
+	"\acase_id\x18\x05 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x01R\x06caseId\"\x89\x02\n" +
 	"\x0eRedeemResponse\x12<\n" +
 	"\n" +
 	"redemption\x18\x01 \x01(\v2\x1c.treue.rewards.v1.RedemptionR\n" +
@@ -1096,11 +1193,12 @@ const file_treue_rewards_v1_rewards_proto_rawDesc = "" +
 	"\x10CouponCodeStatus\x12\"\n" +
 	"\x1eCOUPON_CODE_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18COUPON_CODE_STATUS_SHOWN\x10\x01\x12&\n" +
-	"\"COUPON_CODE_STATUS_NO_LONGER_SHOWN\x10\x022\xea\x04\n" +
+	"\"COUPON_CODE_STATUS_NO_LONGER_SHOWN\x10\x022\xe7\x05\n" +
 	"\x0eRewardsService\x12\x95\x01\n" +
 	"\vListRewards\x12$.treue.rewards.v1.ListRewardsRequest\x1a%.treue.rewards.v1.ListRewardsResponse\"9\xca\xf3\x18\x05admin\xca\xf3\x18\tmarketing\xca\xf3\x18\rservice_agent\xca\xf3\x18\x03pos\xca\xf3\x18\aservice\x12u\n" +
 	"\fCreateReward\x12%.treue.rewards.v1.CreateRewardRequest\x1a&.treue.rewards.v1.CreateRewardResponse\"\x16\xca\xf3\x18\x05admin\xca\xf3\x18\tmarketing\x12a\n" +
-	"\x06Redeem\x12\x1f.treue.rewards.v1.RedeemRequest\x1a .treue.rewards.v1.RedeemResponse\"\x14\xca\xf3\x18\x05admin\xca\xf3\x18\aservice\x12u\n" +
+	"\x06Redeem\x12\x1f.treue.rewards.v1.RedeemRequest\x1a .treue.rewards.v1.RedeemResponse\"\x14\xca\xf3\x18\x05admin\xca\xf3\x18\aservice\x12{\n" +
+	"\x13GrantGoodwillCoupon\x12,.treue.rewards.v1.GrantGoodwillCouponRequest\x1a .treue.rewards.v1.RedeemResponse\"\x14\xca\xf3\x18\x05admin\xca\xf3\x18\aservice\x12u\n" +
 	"\x0eValidateCoupon\x12'.treue.rewards.v1.ValidateCouponRequest\x1a(.treue.rewards.v1.ValidateCouponResponse\"\x10\xca\xf3\x18\x03pos\xca\xf3\x18\x05admin\x12o\n" +
 	"\fRedeemCoupon\x12%.treue.rewards.v1.RedeemCouponRequest\x1a&.treue.rewards.v1.RedeemCouponResponse\"\x10\xca\xf3\x18\x03pos\xca\xf3\x18\x05adminB\xc3\x01\n" +
 	"\x14com.treue.rewards.v1B\fRewardsProtoP\x01Z;github.com/treue/treue/proto/gen/treue/rewards/v1;rewardsv1\xa2\x02\x03TRX\xaa\x02\x10Treue.Rewards.V1\xca\x02\x10Treue\\Rewards\\V1\xe2\x02\x1cTreue\\Rewards\\V1\\GPBMetadata\xea\x02\x12Treue::Rewards::V1b\x06proto3"
@@ -1118,24 +1216,25 @@ func file_treue_rewards_v1_rewards_proto_rawDescGZIP() []byte {
 }
 
 var file_treue_rewards_v1_rewards_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_treue_rewards_v1_rewards_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_treue_rewards_v1_rewards_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_treue_rewards_v1_rewards_proto_goTypes = []any{
-	(RewardKind)(0),                // 0: treue.rewards.v1.RewardKind
-	(RedemptionStatus)(0),          // 1: treue.rewards.v1.RedemptionStatus
-	(CouponCodeStatus)(0),          // 2: treue.rewards.v1.CouponCodeStatus
-	(*Reward)(nil),                 // 3: treue.rewards.v1.Reward
-	(*ListRewardsRequest)(nil),     // 4: treue.rewards.v1.ListRewardsRequest
-	(*ListRewardsResponse)(nil),    // 5: treue.rewards.v1.ListRewardsResponse
-	(*CreateRewardRequest)(nil),    // 6: treue.rewards.v1.CreateRewardRequest
-	(*CreateRewardResponse)(nil),   // 7: treue.rewards.v1.CreateRewardResponse
-	(*Redemption)(nil),             // 8: treue.rewards.v1.Redemption
-	(*RedeemRequest)(nil),          // 9: treue.rewards.v1.RedeemRequest
-	(*RedeemResponse)(nil),         // 10: treue.rewards.v1.RedeemResponse
-	(*ValidateCouponRequest)(nil),  // 11: treue.rewards.v1.ValidateCouponRequest
-	(*ValidateCouponResponse)(nil), // 12: treue.rewards.v1.ValidateCouponResponse
-	(*RedeemCouponRequest)(nil),    // 13: treue.rewards.v1.RedeemCouponRequest
-	(*RedeemCouponResponse)(nil),   // 14: treue.rewards.v1.RedeemCouponResponse
-	(*timestamppb.Timestamp)(nil),  // 15: google.protobuf.Timestamp
+	(RewardKind)(0),                    // 0: treue.rewards.v1.RewardKind
+	(RedemptionStatus)(0),              // 1: treue.rewards.v1.RedemptionStatus
+	(CouponCodeStatus)(0),              // 2: treue.rewards.v1.CouponCodeStatus
+	(*Reward)(nil),                     // 3: treue.rewards.v1.Reward
+	(*ListRewardsRequest)(nil),         // 4: treue.rewards.v1.ListRewardsRequest
+	(*ListRewardsResponse)(nil),        // 5: treue.rewards.v1.ListRewardsResponse
+	(*CreateRewardRequest)(nil),        // 6: treue.rewards.v1.CreateRewardRequest
+	(*CreateRewardResponse)(nil),       // 7: treue.rewards.v1.CreateRewardResponse
+	(*Redemption)(nil),                 // 8: treue.rewards.v1.Redemption
+	(*RedeemRequest)(nil),              // 9: treue.rewards.v1.RedeemRequest
+	(*GrantGoodwillCouponRequest)(nil), // 10: treue.rewards.v1.GrantGoodwillCouponRequest
+	(*RedeemResponse)(nil),             // 11: treue.rewards.v1.RedeemResponse
+	(*ValidateCouponRequest)(nil),      // 12: treue.rewards.v1.ValidateCouponRequest
+	(*ValidateCouponResponse)(nil),     // 13: treue.rewards.v1.ValidateCouponResponse
+	(*RedeemCouponRequest)(nil),        // 14: treue.rewards.v1.RedeemCouponRequest
+	(*RedeemCouponResponse)(nil),       // 15: treue.rewards.v1.RedeemCouponResponse
+	(*timestamppb.Timestamp)(nil),      // 16: google.protobuf.Timestamp
 }
 var file_treue_rewards_v1_rewards_proto_depIdxs = []int32{
 	0,  // 0: treue.rewards.v1.Reward.kind:type_name -> treue.rewards.v1.RewardKind
@@ -1143,24 +1242,26 @@ var file_treue_rewards_v1_rewards_proto_depIdxs = []int32{
 	0,  // 2: treue.rewards.v1.CreateRewardRequest.kind:type_name -> treue.rewards.v1.RewardKind
 	3,  // 3: treue.rewards.v1.CreateRewardResponse.reward:type_name -> treue.rewards.v1.Reward
 	1,  // 4: treue.rewards.v1.Redemption.status:type_name -> treue.rewards.v1.RedemptionStatus
-	15, // 5: treue.rewards.v1.Redemption.created_at:type_name -> google.protobuf.Timestamp
+	16, // 5: treue.rewards.v1.Redemption.created_at:type_name -> google.protobuf.Timestamp
 	8,  // 6: treue.rewards.v1.RedeemResponse.redemption:type_name -> treue.rewards.v1.Redemption
-	15, // 7: treue.rewards.v1.RedeemResponse.coupon_expires_at:type_name -> google.protobuf.Timestamp
+	16, // 7: treue.rewards.v1.RedeemResponse.coupon_expires_at:type_name -> google.protobuf.Timestamp
 	2,  // 8: treue.rewards.v1.RedeemResponse.coupon_code_status:type_name -> treue.rewards.v1.CouponCodeStatus
-	15, // 9: treue.rewards.v1.ValidateCouponResponse.expires_at:type_name -> google.protobuf.Timestamp
-	15, // 10: treue.rewards.v1.RedeemCouponResponse.redeemed_at:type_name -> google.protobuf.Timestamp
+	16, // 9: treue.rewards.v1.ValidateCouponResponse.expires_at:type_name -> google.protobuf.Timestamp
+	16, // 10: treue.rewards.v1.RedeemCouponResponse.redeemed_at:type_name -> google.protobuf.Timestamp
 	4,  // 11: treue.rewards.v1.RewardsService.ListRewards:input_type -> treue.rewards.v1.ListRewardsRequest
 	6,  // 12: treue.rewards.v1.RewardsService.CreateReward:input_type -> treue.rewards.v1.CreateRewardRequest
 	9,  // 13: treue.rewards.v1.RewardsService.Redeem:input_type -> treue.rewards.v1.RedeemRequest
-	11, // 14: treue.rewards.v1.RewardsService.ValidateCoupon:input_type -> treue.rewards.v1.ValidateCouponRequest
-	13, // 15: treue.rewards.v1.RewardsService.RedeemCoupon:input_type -> treue.rewards.v1.RedeemCouponRequest
-	5,  // 16: treue.rewards.v1.RewardsService.ListRewards:output_type -> treue.rewards.v1.ListRewardsResponse
-	7,  // 17: treue.rewards.v1.RewardsService.CreateReward:output_type -> treue.rewards.v1.CreateRewardResponse
-	10, // 18: treue.rewards.v1.RewardsService.Redeem:output_type -> treue.rewards.v1.RedeemResponse
-	12, // 19: treue.rewards.v1.RewardsService.ValidateCoupon:output_type -> treue.rewards.v1.ValidateCouponResponse
-	14, // 20: treue.rewards.v1.RewardsService.RedeemCoupon:output_type -> treue.rewards.v1.RedeemCouponResponse
-	16, // [16:21] is the sub-list for method output_type
-	11, // [11:16] is the sub-list for method input_type
+	10, // 14: treue.rewards.v1.RewardsService.GrantGoodwillCoupon:input_type -> treue.rewards.v1.GrantGoodwillCouponRequest
+	12, // 15: treue.rewards.v1.RewardsService.ValidateCoupon:input_type -> treue.rewards.v1.ValidateCouponRequest
+	14, // 16: treue.rewards.v1.RewardsService.RedeemCoupon:input_type -> treue.rewards.v1.RedeemCouponRequest
+	5,  // 17: treue.rewards.v1.RewardsService.ListRewards:output_type -> treue.rewards.v1.ListRewardsResponse
+	7,  // 18: treue.rewards.v1.RewardsService.CreateReward:output_type -> treue.rewards.v1.CreateRewardResponse
+	11, // 19: treue.rewards.v1.RewardsService.Redeem:output_type -> treue.rewards.v1.RedeemResponse
+	11, // 20: treue.rewards.v1.RewardsService.GrantGoodwillCoupon:output_type -> treue.rewards.v1.RedeemResponse
+	13, // 21: treue.rewards.v1.RewardsService.ValidateCoupon:output_type -> treue.rewards.v1.ValidateCouponResponse
+	15, // 22: treue.rewards.v1.RewardsService.RedeemCoupon:output_type -> treue.rewards.v1.RedeemCouponResponse
+	17, // [17:23] is the sub-list for method output_type
+	11, // [11:17] is the sub-list for method input_type
 	11, // [11:11] is the sub-list for extension type_name
 	11, // [11:11] is the sub-list for extension extendee
 	0,  // [0:11] is the sub-list for field type_name
@@ -1177,7 +1278,7 @@ func file_treue_rewards_v1_rewards_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_treue_rewards_v1_rewards_proto_rawDesc), len(file_treue_rewards_v1_rewards_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   12,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,11 +19,12 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	RewardsService_ListRewards_FullMethodName    = "/treue.rewards.v1.RewardsService/ListRewards"
-	RewardsService_CreateReward_FullMethodName   = "/treue.rewards.v1.RewardsService/CreateReward"
-	RewardsService_Redeem_FullMethodName         = "/treue.rewards.v1.RewardsService/Redeem"
-	RewardsService_ValidateCoupon_FullMethodName = "/treue.rewards.v1.RewardsService/ValidateCoupon"
-	RewardsService_RedeemCoupon_FullMethodName   = "/treue.rewards.v1.RewardsService/RedeemCoupon"
+	RewardsService_ListRewards_FullMethodName         = "/treue.rewards.v1.RewardsService/ListRewards"
+	RewardsService_CreateReward_FullMethodName        = "/treue.rewards.v1.RewardsService/CreateReward"
+	RewardsService_Redeem_FullMethodName              = "/treue.rewards.v1.RewardsService/Redeem"
+	RewardsService_GrantGoodwillCoupon_FullMethodName = "/treue.rewards.v1.RewardsService/GrantGoodwillCoupon"
+	RewardsService_ValidateCoupon_FullMethodName      = "/treue.rewards.v1.RewardsService/ValidateCoupon"
+	RewardsService_RedeemCoupon_FullMethodName        = "/treue.rewards.v1.RewardsService/RedeemCoupon"
 )
 
 // RewardsServiceClient is the client API for RewardsService service.
@@ -46,6 +47,12 @@ type RewardsServiceClient interface {
 	// Not for pos keys: a till cannot prove the member is present, so spending a member's
 	// points is the member's own act, through the shop or app backend (role service).
 	Redeem(ctx context.Context, in *RedeemRequest, opts ...grpc.CallOption) (*RedeemResponse, error)
+	// GrantGoodwillCoupon issues a coupon of an active coupon reward to a member for free,
+	// as goodwill on a feedback case: no points, no ledger hold. Idempotent by key like
+	// Redeem (a retry gets the same coupon and, within the retry window, the same code).
+	// FailedPrecondition (reason REWARD_INACTIVE) for an inactive reward; NotFound for an
+	// unknown one. For the feedback service's key (role service) and admins.
+	GrantGoodwillCoupon(ctx context.Context, in *GrantGoodwillCouponRequest, opts ...grpc.CallOption) (*RedeemResponse, error)
 	// ValidateCoupon tells a till whether a code can be used, without using it. A pos key
 	// must name one of its stores in store_id.
 	ValidateCoupon(ctx context.Context, in *ValidateCouponRequest, opts ...grpc.CallOption) (*ValidateCouponResponse, error)
@@ -92,6 +99,16 @@ func (c *rewardsServiceClient) Redeem(ctx context.Context, in *RedeemRequest, op
 	return out, nil
 }
 
+func (c *rewardsServiceClient) GrantGoodwillCoupon(ctx context.Context, in *GrantGoodwillCouponRequest, opts ...grpc.CallOption) (*RedeemResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RedeemResponse)
+	err := c.cc.Invoke(ctx, RewardsService_GrantGoodwillCoupon_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *rewardsServiceClient) ValidateCoupon(ctx context.Context, in *ValidateCouponRequest, opts ...grpc.CallOption) (*ValidateCouponResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ValidateCouponResponse)
@@ -132,6 +149,12 @@ type RewardsServiceServer interface {
 	// Not for pos keys: a till cannot prove the member is present, so spending a member's
 	// points is the member's own act, through the shop or app backend (role service).
 	Redeem(context.Context, *RedeemRequest) (*RedeemResponse, error)
+	// GrantGoodwillCoupon issues a coupon of an active coupon reward to a member for free,
+	// as goodwill on a feedback case: no points, no ledger hold. Idempotent by key like
+	// Redeem (a retry gets the same coupon and, within the retry window, the same code).
+	// FailedPrecondition (reason REWARD_INACTIVE) for an inactive reward; NotFound for an
+	// unknown one. For the feedback service's key (role service) and admins.
+	GrantGoodwillCoupon(context.Context, *GrantGoodwillCouponRequest) (*RedeemResponse, error)
 	// ValidateCoupon tells a till whether a code can be used, without using it. A pos key
 	// must name one of its stores in store_id.
 	ValidateCoupon(context.Context, *ValidateCouponRequest) (*ValidateCouponResponse, error)
@@ -156,6 +179,9 @@ func (UnimplementedRewardsServiceServer) CreateReward(context.Context, *CreateRe
 }
 func (UnimplementedRewardsServiceServer) Redeem(context.Context, *RedeemRequest) (*RedeemResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Redeem not implemented")
+}
+func (UnimplementedRewardsServiceServer) GrantGoodwillCoupon(context.Context, *GrantGoodwillCouponRequest) (*RedeemResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GrantGoodwillCoupon not implemented")
 }
 func (UnimplementedRewardsServiceServer) ValidateCoupon(context.Context, *ValidateCouponRequest) (*ValidateCouponResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ValidateCoupon not implemented")
@@ -238,6 +264,24 @@ func _RewardsService_Redeem_Handler(srv interface{}, ctx context.Context, dec fu
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RewardsService_GrantGoodwillCoupon_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GrantGoodwillCouponRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RewardsServiceServer).GrantGoodwillCoupon(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RewardsService_GrantGoodwillCoupon_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RewardsServiceServer).GrantGoodwillCoupon(ctx, req.(*GrantGoodwillCouponRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _RewardsService_ValidateCoupon_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ValidateCouponRequest)
 	if err := dec(in); err != nil {
@@ -292,6 +336,10 @@ var RewardsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Redeem",
 			Handler:    _RewardsService_Redeem_Handler,
+		},
+		{
+			MethodName: "GrantGoodwillCoupon",
+			Handler:    _RewardsService_GrantGoodwillCoupon_Handler,
 		},
 		{
 			MethodName: "ValidateCoupon",

@@ -68,18 +68,27 @@ func New(cfg Config) (*Sender, error) {
 
 // Build returns the email of n.
 func (s *Sender) Build(n app.Notification) (*gomail.Msg, error) {
+	msg, err := s.message(n.To.Name, n.To.Email, n.Subject, n.Body, n.CaseID)
+	if err != nil {
+		return nil, fmt.Errorf("address of staff %s: %w", n.To.ID, err)
+	}
+	return msg, nil
+}
+
+// message is a plain-text email about a case.
+func (s *Sender) message(name, email, subject, body, caseID string) (*gomail.Msg, error) {
 	msg := gomail.NewMsg()
 	if err := msg.From(s.cfg.From); err != nil {
 		return nil, err
 	}
-	if err := msg.AddToFormat(n.To.Name, n.To.Email); err != nil {
-		return nil, fmt.Errorf("address of staff %s: %w", n.To.ID, err)
+	if err := msg.AddToFormat(name, email); err != nil {
+		return nil, err
 	}
-	msg.Subject(n.Subject)
+	msg.Subject(subject)
 	msg.SetDate()
 	msg.SetGenHeader("Auto-Submitted", "auto-generated")
-	msg.SetGenHeader("X-Treue-Case", n.CaseID)
-	msg.SetBodyString(gomail.TypeTextPlain, n.Body)
+	msg.SetGenHeader("X-Treue-Case", caseID)
+	msg.SetBodyString(gomail.TypeTextPlain, body)
 	return msg, nil
 }
 
@@ -89,6 +98,22 @@ func (s *Sender) Notify(ctx context.Context, n app.Notification) error {
 	if err != nil {
 		return err
 	}
+	return s.send(ctx, msg)
+}
+
+var _ app.MemberMailer = (*Sender)(nil)
+
+// MailMember implements app.MemberMailer: the member's goodwill coupon, say.
+func (s *Sender) MailMember(ctx context.Context, m app.MemberMail) error {
+	msg, err := s.message(m.Name, m.Email, m.Subject, m.Body, m.CaseID)
+	if err != nil {
+		return fmt.Errorf("member's email: %w", err)
+	}
+	return s.send(ctx, msg)
+}
+
+// send delivers msg over SMTP as configured.
+func (s *Sender) send(ctx context.Context, msg *gomail.Msg) error {
 	opts := []gomail.Option{gomail.WithPort(s.port), gomail.WithTimeout(s.cfg.Timeout), gomail.WithoutNoop()}
 	switch s.cfg.TLS {
 	case TLSNone:

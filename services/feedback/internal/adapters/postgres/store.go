@@ -148,6 +148,9 @@ func (s *Store) MemberData(ctx context.Context, memberID string) (domain.MemberD
 		case !errors.Is(err, pgx.ErrNoRows):
 			return err
 		}
+		if d.Goodwill, err = memberGoodwill(ctx, tx, memberID); err != nil {
+			return err
+		}
 		err = tx.QueryRow(ctx, `SELECT erased_at FROM erased_members WHERE member_id = $1`, memberID).Scan(&d.ErasedAt)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
@@ -231,6 +234,12 @@ func (t Tx) EraseMembers(ctx context.Context, memberIDs []string, at time.Time) 
 			DELETE FROM case_notes WHERE case_id IN (SELECT case_id FROM theirs)
 		), crm AS (
 			UPDATE crm_updates SET note = '' WHERE case_id IN (SELECT case_id FROM theirs) AND note <> ''
+		), goodwill AS (
+			-- A coupon not yet asked for is not asked for any more.
+			UPDATE goodwill_grants SET member_id = '', reason = '',
+				reward_error = CASE WHEN reward_status = 'pending' THEN 'the member was erased' ELSE reward_error END,
+				reward_status = CASE WHEN reward_status = 'pending' THEN 'refused' ELSE reward_status END
+			WHERE member_id = ANY($1::text[])
 		)
 		UPDATE cases SET member_id = '', comment = '', resolution_note = '', anonymised_at = $2::timestamptz
 		WHERE member_id = ANY($1::text[])`, memberIDs, at)

@@ -27,6 +27,11 @@ const ReasonAlreadyResolved = "ALREADY_RESOLVED"
 const (
 	ReasonGoodwillLimit     = "GOODWILL_LIMIT"
 	ReasonGoodwillAnonymous = "GOODWILL_ANONYMOUS"
+	// ReasonGoodwillAlreadyGranted: the case granted goodwill before (resolved with
+	// goodwill, then reopened); ReasonGoodwillRewardsOff: a reward was asked for, but
+	// the service has no rewards service (FEEDBACK_REWARDS_ADDR).
+	ReasonGoodwillAlreadyGranted = "GOODWILL_ALREADY_GRANTED"
+	ReasonGoodwillRewardsOff     = "GOODWILL_REWARDS_OFF"
 )
 
 // Server implements FeedbackService.
@@ -96,6 +101,13 @@ func toStatus(err error) error {
 		return grpcx.FailedPrecondition(ReasonGoodwillLimit, "%s", err.Error())
 	case errors.Is(err, domain.ErrGoodwillAnonymous):
 		return grpcx.FailedPrecondition(ReasonGoodwillAnonymous, "the case has no member to grant goodwill to")
+	case errors.Is(err, domain.ErrGoodwillAlreadyGranted):
+		return grpcx.FailedPrecondition(ReasonGoodwillAlreadyGranted,
+			"goodwill_points, goodwill_reward_id: %s; resolve without goodwill", err.Error())
+	case errors.Is(err, domain.ErrGoodwillRewardNotAllowed):
+		return status.Errorf(codes.PermissionDenied, "goodwill_reward_id: %s", err.Error())
+	case errors.Is(err, app.ErrGoodwillRewardsOff):
+		return grpcx.FailedPrecondition(ReasonGoodwillRewardsOff, "goodwill_reward_id: %s", err.Error())
 	case errors.Is(err, domain.ErrOutcomeNotAllowed):
 		return grpcx.InvalidField("outcome", err.Error())
 	}

@@ -5,6 +5,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -21,6 +22,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/google/uuid"
+
 	"github.com/treue/treue/pkg/staff"
 	"github.com/treue/treue/services/feedback/internal/app"
 	"github.com/treue/treue/services/feedback/internal/domain"
@@ -36,10 +39,14 @@ var pages = template.Must(template.New("inbox").Funcs(template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04 UTC")
 	},
+	"money": func(minor int64, currency string) string { return domain.Money(minor, currency, "en") },
 }).Parse(inboxHTML))
 
 // maxFormBytes bounds a form: a note or a reason fits easily.
 const maxFormBytes = 16 << 10
+
+// rewardsWait bounds the wait for the rewards catalogue on a case page.
+const rewardsWait = 2 * time.Second
 
 // maxText bounds a note, a reason or a resolution note.
 const maxText = 4000
@@ -116,7 +123,9 @@ func (in *Inbox) agent(r *http.Request) (agent, error) {
 		return agent{}, err
 	}
 	// Every staff role works cases as a service agent; an admin account grants as one.
-	roles := []string{"service_agent"}
+	// The team role (team_lead, manager) counts for goodwill rewards
+	// (FEEDBACK_GOODWILL_REWARD_ROLES).
+	roles := []string{"service_agent", string(s.Role)}
 	if acct.Has("admin") {
 		roles = append(roles, "admin")
 	}
@@ -199,6 +208,9 @@ type caseView struct {
 	Error    string
 	// Timeline is the newest of the member's timeline, across departments (timelineShown).
 	Timeline []timelineLine
+	// MayReward: the agent may grant a coupon reward as goodwill, one of Rewards.
+	MayReward bool
+	Rewards   []app.Reward
 }
 
 // timelineShown is how much of the member's timeline the case page shows.
@@ -298,6 +310,16 @@ func (in *Inbox) showCase(w http.ResponseWriter, r *http.Request, a agent, code 
 				This: e.CaseID == c.ID || (e.Response != nil && e.Response.ResponseID == c.ResponseID)})
 		}
 	}
+	if v.Open && in.app.Commands.ResolveCase.MayGrantReward(a.Actor.Roles) {
+		// Without the catalogue (in time) the form offers points only; the page still answers.
+		ctx, cancel := context.WithTimeout(r.Context(), rewardsWait)
+		v.Rewards, err = in.app.Queries.GoodwillRewards.Handle(ctx)
+		cancel()
+		if err != nil {
+			in.log.WarnContext(r.Context(), "inbox: goodwill rewards not listed", "err", err)
+		}
+		v.MayReward = len(v.Rewards) > 0
+	}
 	in.render(w, r, code, "case", v)
 }
 
@@ -353,9 +375,14 @@ func (in *Inbox) act(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
+		reward := strings.TrimSpace(r.PostForm.Get("goodwill_reward_id"))
+		if reward != "" && uuid.Validate(reward) != nil {
+			in.showCase(w, r, a, http.StatusUnprocessableEntity, "Choose a goodwill coupon of the list.")
+			return
+		}
 		_, err = in.app.Commands.ResolveCase.Handle(ctx, app.ResolveCaseCommand{CaseID: id, Outcome: outcome, Note: note,
 			ResolvedBy: a.Actor.Name, Actor: a.Actor, Roles: a.Actor.Roles,
-			GoodwillPoints: points, GoodwillReason: r.PostForm.Get("reason")})
+			GoodwillPoints: points, GoodwillReason: r.PostForm.Get("reason"), GoodwillRewardID: reward})
 		next = "/"
 	case "reassign":
 		to := r.PostForm.Get("staff_id")
@@ -385,7 +412,8 @@ func text(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s
 // refusal is the message of a rule of the domain the form broke.
 func refusal(err error) (string, bool) {
 	for _, e := range []error{domain.ErrIllegalTransition, domain.ErrAlreadyResolved, domain.ErrOutcomeNotAllowed,
-		domain.ErrGoodwillLimit, domain.ErrGoodwillAnonymous, app.ErrNotTeamStaff, domain.ErrInvalidTeam} {
+		domain.ErrGoodwillLimit, domain.ErrGoodwillAnonymous, domain.ErrGoodwillAlreadyGranted, domain.ErrGoodwillRewardNotAllowed,
+		app.ErrGoodwillRewardsOff, app.ErrNotTeamStaff, domain.ErrInvalidTeam} {
 		if errors.Is(err, e) {
 			return "Not done: " + err.Error(), true
 		}

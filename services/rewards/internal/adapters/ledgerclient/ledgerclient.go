@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"time"
 
-	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	"github.com/treue/treue/pkg/grpcx"
@@ -51,13 +49,7 @@ var _ app.Ledger = (*Client)(nil)
 // Each call is a client span made with tp (nil: the global provider), whose trace
 // context the ledger's server span continues.
 func New(addr, apiKey string, timeout time.Duration, tp trace.TracerProvider) (*Client, error) {
-	conn, err := grpc.NewClient(addr,
-		// Plain TCP inside the cluster; production puts mTLS in front.
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithPerRPCCredentials(grpcx.APIKeyCredentials(apiKey)),
-		grpc.WithStatsHandler(otelgrpc.NewClientHandler(otelgrpc.WithTracerProvider(tp))),
-		grpc.WithDefaultServiceConfig(retryPolicy),
-	)
+	conn, err := grpcx.NewClient(addr, apiKey, tp, grpc.WithDefaultServiceConfig(retryPolicy))
 	if err != nil {
 		return nil, fmt.Errorf("ledger client %s: %w", addr, err)
 	}

@@ -108,7 +108,7 @@ func (s *Store) ListRewards(ctx context.Context, includeInactive bool) ([]domain
 const redemptionColumns = `r.redemption_id::text, r.idempotency_key, r.request_hash, r.member_id::text,
 	r.reward_id::text, r.points, r.value_minor, r.currency, r.valid_days, r.status,
 	coalesce(r.hold_id::text, ''), coalesce(r.coupon_id::text, ''), coalesce(r.cancel_reason, ''),
-	r.created_at, CASE WHEN r.sealed_code_until > now() THEN r.sealed_code END`
+	r.created_at, CASE WHEN r.sealed_code_until > now() THEN r.sealed_code END, r.goodwill_case_id, r.goodwill_reason`
 
 func scanRedemption(row pgx.CollectableRow) (domain.Redemption, error) {
 	var (
@@ -117,7 +117,7 @@ func scanRedemption(row pgx.CollectableRow) (domain.Redemption, error) {
 	)
 	err := row.Scan(&x.ID, &x.IdempotencyKey, &x.RequestHash, &x.MemberID, &x.RewardID, &x.Points,
 		&x.ValueMinor, &x.Currency, &x.ValidDays, &x.Status, &x.HoldID, &x.CouponID, &x.CancelReason,
-		&x.CreatedAt, &x.SealedCode, &expiresAt, &x.UpdatedAt)
+		&x.CreatedAt, &x.SealedCode, &x.GoodwillCaseID, &x.GoodwillReason, &expiresAt, &x.UpdatedAt)
 	if expiresAt != nil {
 		x.CouponExpiresAt = *expiresAt
 	}
@@ -140,12 +140,13 @@ func (s *Store) StartRedemption(ctx context.Context, n app.NewRedemption) (domai
 	for range 2 {
 		x, err := oneRedemption(s.db.Pool.Query(ctx, `
 			INSERT INTO redemptions AS r (redemption_id, idempotency_key, request_hash, member_id, reward_id,
-				points, value_minor, currency, valid_days)
-			SELECT $1, $2, $3, $4, w.reward_id, w.points_price, w.value_minor, w.currency, w.valid_days
+				points, value_minor, currency, valid_days, goodwill_case_id, goodwill_reason)
+			SELECT $1, $2, $3, $4, w.reward_id, CASE WHEN $6::text = '' THEN w.points_price ELSE 0 END,
+				w.value_minor, w.currency, w.valid_days, $6::text, $7::text
 			FROM rewards w WHERE w.reward_id = $5 AND w.active
 			ON CONFLICT (idempotency_key) DO NOTHING
 			RETURNING `+redemptionColumns+`, NULL::timestamptz, r.updated_at`,
-			n.ID, n.IdempotencyKey, n.RequestHash, n.MemberID, n.RewardID))
+			n.ID, n.IdempotencyKey, n.RequestHash, n.MemberID, n.RewardID, n.GoodwillCaseID, n.GoodwillReason))
 		if err == nil {
 			return x, true, nil
 		}
@@ -205,7 +206,7 @@ func (t *Tx) CompleteRedemption(ctx context.Context, c app.Completion) (domain.R
 			SELECT $5::bytea AS code WHERE NOT EXISTS (
 				SELECT FROM erased_members e JOIN redemptions q USING (member_id) WHERE q.redemption_id = $1)
 		), r AS (
-			UPDATE redemptions SET status = 'completed', hold_id = $4, coupon_id = $2, updated_at = now(),
+			UPDATE redemptions SET status = 'completed', hold_id = nullif($4, '')::uuid, coupon_id = $2, updated_at = now(),
 				sealed_code = (SELECT code FROM kept),
 				sealed_code_until = CASE WHEN (SELECT code FROM kept) IS NOT NULL THEN now() + $6 * interval '1 microsecond' END
 			WHERE redemption_id = $1 AND status = 'requested'
@@ -247,6 +248,8 @@ func (t *Tx) ClaimAbandoned(ctx context.Context, olderThan, lease time.Duration,
 		WITH due AS (
 			SELECT redemption_id FROM redemptions
 			WHERE status = 'requested' AND created_at < now() - $1 * interval '1 microsecond'
+				-- a goodwill coupon has no hold to settle: its caller's retry completes it.
+				AND goodwill_case_id = ''
 				AND (settle_claimed_until IS NULL OR settle_claimed_until < now())
 			ORDER BY created_at
 			LIMIT $3

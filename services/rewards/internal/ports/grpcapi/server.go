@@ -86,6 +86,15 @@ func (s *Server) Redeem(ctx context.Context, req *rewardsv1.RedeemRequest) (*rew
 	return convert.RedeemResponse(out), nil
 }
 
+// GrantGoodwillCoupon issues a coupon free, as goodwill on a feedback case.
+func (s *Server) GrantGoodwillCoupon(ctx context.Context, req *rewardsv1.GrantGoodwillCouponRequest) (*rewardsv1.RedeemResponse, error) {
+	out, err := s.app.Commands.Redeem.GrantGoodwill(ctx, convert.GrantGoodwillCoupon(req, grpcx.IdempotencyScope(ctx, req.GetIdempotencyKey())))
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return convert.RedeemResponse(out), nil
+}
+
 // ValidateCoupon answers a till with valid or a reason, not with an error, for codes that
 // are unknown, used or expired: the till wants an answer to show.
 func (s *Server) ValidateCoupon(ctx context.Context, req *rewardsv1.ValidateCouponRequest) (*rewardsv1.ValidateCouponResponse, error) {
