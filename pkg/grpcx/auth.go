@@ -22,7 +22,9 @@ import (
 )
 
 // Roles a caller may hold.
-var Roles = []string{"admin", "marketing", "service_agent", "pos", "auditor", "service", "privacy"}
+// goodwill is the feedback service's key for the rewards service: it may mint free
+// coupons (GrantGoodwillCoupon) and nothing else.
+var Roles = []string{"admin", "marketing", "service_agent", "pos", "auditor", "service", "privacy", "goodwill"}
 
 // Caller is the authenticated client of a call.
 type Caller struct {

@@ -53,7 +53,7 @@ var appServices = map[string][3]int{
 
 // requiredVars must stop `docker compose` when unset, rather than start a service without
 // keys or secrets.
-var requiredVars = []string{"API_KEYS", "SERVICE_API_KEY", "SURVEY_TOKEN_SECRET", "GRAFANA_ADMIN_PASSWORD",
+var requiredVars = []string{"API_KEYS", "SERVICE_API_KEY", "FEEDBACK_REWARDS_API_KEY", "SURVEY_TOKEN_SECRET", "GRAFANA_ADMIN_PASSWORD",
 	"NATS_SEED_LEDGER", "NATS_SEED_SURVEY", "NATS_SEED_FEEDBACK", "NATS_SEED_REWARDS", "NATS_SEED_REPORTING"}
 
 // The oldest NATS server the deployment accepts.
@@ -467,9 +467,11 @@ func (c *checker) checkEnvExample(ctx context.Context, composeFile, file string)
 	if n := len(env["SURVEY_TOKEN_SECRET"]); n < 32 {
 		c.fail("%s: SURVEY_TOKEN_SECRET has %d bytes; survey wants at least 32", file, n)
 	}
-	sum := sha256.Sum256([]byte(env["SERVICE_API_KEY"]))
-	if !slices.Contains(roles[hex.EncodeToString(sum[:])], "service") {
-		c.fail("%s: the SHA-256 of SERVICE_API_KEY is not in API_KEYS with the role service", file)
+	for _, k := range []struct{ name, role string }{{"SERVICE_API_KEY", "service"}, {"FEEDBACK_REWARDS_API_KEY", "goodwill"}} {
+		sum := sha256.Sum256([]byte(env[k.name]))
+		if !slices.Contains(roles[hex.EncodeToString(sum[:])], k.role) {
+			c.fail("%s: the SHA-256 of %s is not in API_KEYS with the role %s", file, k.name, k.role)
+		}
 	}
 }
 

@@ -127,7 +127,7 @@ func startIn(t *testing.T, sys *system, opts ...func(service string, b *svc.Base
 	must(t, err)
 	fc.Base = base("feedback")
 	fc.Base.HTTPAddr = "127.0.0.1:0" // the agent's inbox
-	fc.GoodwillRewards.RewardsAddr, fc.GoodwillRewards.ServiceAPIKey = sys.rewards, sys.Key("service")
+	fc.GoodwillRewards.RewardsAddr, fc.GoodwillRewards.APIKey = sys.rewards, sys.Key("goodwill")
 	if sys.tuneFeedback != nil {
 		sys.tuneFeedback(&fc)
 	}

@@ -174,6 +174,7 @@ func Up(ctx context.Context, o Options) (_ *Stack, err error) {
 		"SERVICE_API_KEY=" + s.Keys["service"],
 		"REWARDS_LEDGER_ADDR=" + ports["ledger"][0],
 		"FEEDBACK_REWARDS_ADDR=" + ports["rewards"][0],
+		"FEEDBACK_REWARDS_API_KEY=" + s.Keys["goodwill"],
 		"SURVEY_PUBLIC_URL=http://" + ports["survey"][1],
 		"SURVEY_TOKEN_SECRET=" + tokenSecret,
 		"LOG_LEVEL=info",

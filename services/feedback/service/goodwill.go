@@ -29,9 +29,9 @@ type GoodwillRewardConfig struct {
 	// RewardsAddr is the rewards service's gRPC address (FEEDBACK_REWARDS_ADDR); empty:
 	// goodwill rewards are off (a resolve asking for one is refused).
 	RewardsAddr string
-	// ServiceAPIKey is this service's key, with role service, for the rewards service
-	// (SERVICE_API_KEY). A secret: never logged.
-	ServiceAPIKey string
+	// APIKey is this service's key for the rewards service, with the role goodwill
+	// (FEEDBACK_REWARDS_API_KEY). A secret: never logged.
+	APIKey string
 	// Timeout of one call to the rewards service (FEEDBACK_REWARDS_TIMEOUT, 10s).
 	Timeout time.Duration
 	// Interval: how often due calls are looked for (FEEDBACK_GOODWILL_REWARD_INTERVAL,
@@ -87,7 +87,7 @@ func loadGoodwillRewards(env *config.Env) GoodwillRewardConfig {
 	return GoodwillRewardConfig{
 		Roles:         domain.ParseRoles(env.String("FEEDBACK_GOODWILL_REWARD_ROLES", defaultGoodwillRewardRoles)),
 		RewardsAddr:   env.String("FEEDBACK_REWARDS_ADDR", ""),
-		ServiceAPIKey: env.String("SERVICE_API_KEY", ""),
+		APIKey:        env.String("FEEDBACK_REWARDS_API_KEY", ""),
 		Timeout:       env.Duration("FEEDBACK_REWARDS_TIMEOUT", d.Timeout),
 		Interval:      env.Duration("FEEDBACK_GOODWILL_REWARD_INTERVAL", d.Interval),
 		Batch:         d.Batch,
@@ -100,7 +100,7 @@ func loadGoodwillRewards(env *config.Env) GoodwillRewardConfig {
 // LogValue masks the key.
 func (g GoodwillRewardConfig) LogValue() slog.Value {
 	return slog.GroupValue(slog.Any("roles", g.Roles), slog.String("rewards_addr", g.RewardsAddr),
-		slog.String("service_api_key", config.Mask(g.ServiceAPIKey)), slog.Duration("timeout", g.Timeout),
+		slog.String("api_key", config.Mask(g.APIKey)), slog.Duration("timeout", g.Timeout),
 		slog.Int("max_attempts", g.MaxAttempts), slog.Duration("backoff", g.Backoff))
 }
 
@@ -110,10 +110,10 @@ func rewardsClient(rt *svc.Runtime, cfg Config, log *slog.Logger) (app.Rewards, 
 	if g.RewardsAddr == "" {
 		return nil, nil
 	}
-	if g.ServiceAPIKey == "" {
-		log.Warn("SERVICE_API_KEY is empty: the rewards service will refuse every goodwill coupon")
+	if g.APIKey == "" {
+		log.Warn("FEEDBACK_REWARDS_API_KEY is empty: the rewards service will refuse every goodwill coupon")
 	}
-	c, err := rewardsclient.New(g.RewardsAddr, g.ServiceAPIKey, g.Timeout, cfg.Base.Tracing)
+	c, err := rewardsclient.New(g.RewardsAddr, g.APIKey, g.Timeout, cfg.Base.Tracing)
 	if err != nil {
 		return nil, err
 	}

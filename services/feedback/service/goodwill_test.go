@@ -172,10 +172,10 @@ func TestLoadConfigGoodwillRewards(t *testing.T) {
 	}
 	t.Setenv("FEEDBACK_GOODWILL_REWARD_ROLES", " admin, service_agent,admin ")
 	t.Setenv("FEEDBACK_REWARDS_ADDR", "rewards:7004")
-	t.Setenv("SERVICE_API_KEY", "secret-key")
+	t.Setenv("FEEDBACK_REWARDS_API_KEY", "secret-key")
 	cfg, err = service.LoadConfig()
 	if err != nil || !slices.Equal(cfg.GoodwillRewards.Roles, []string{"admin", "service_agent"}) ||
-		cfg.GoodwillRewards.RewardsAddr != "rewards:7004" || cfg.GoodwillRewards.ServiceAPIKey != "secret-key" {
+		cfg.GoodwillRewards.RewardsAddr != "rewards:7004" || cfg.GoodwillRewards.APIKey != "secret-key" {
 		t.Errorf("from the environment %+v, %v", cfg.GoodwillRewards, err)
 	}
 	if logged := fmt.Sprint(cfg.GoodwillRewards.LogValue()); strings.Contains(logged, "secret-key") {

@@ -60,7 +60,7 @@ type Config struct {
 	GoodwillLimits domain.GoodwillLimits
 	// GoodwillRewards: who may grant a coupon reward as goodwill, the rewards service
 	// that issues it and the worker that emails its code (FEEDBACK_GOODWILL_REWARD_*,
-	// FEEDBACK_REWARDS_ADDR, SERVICE_API_KEY).
+	// FEEDBACK_REWARDS_ADDR, FEEDBACK_REWARDS_API_KEY).
 	GoodwillRewards GoodwillRewardConfig
 	// Staff is the sign-in that guards the agent's inbox on FEEDBACK_HTTP_ADDR
 	// (AUTH_DATABASE_URL, STAFF_*); a zero value takes the defaults and the service's

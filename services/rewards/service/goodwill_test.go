@@ -22,7 +22,7 @@ func TestGrantGoodwillCoupon(t *testing.T) {
 	req := &rewardsv1.GrantGoodwillCouponRequest{IdempotencyKey: "goodwill:" + caseID, MemberId: member,
 		RewardId: reward.GetRewardId(), Reason: "sorry for the wait", CaseId: caseID}
 
-	first, err := e.rewards.GrantGoodwillCoupon(e.as(t, "service"), req)
+	first, err := e.rewards.GrantGoodwillCoupon(e.as(t, "goodwill"), req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +33,7 @@ func TestGrantGoodwillCoupon(t *testing.T) {
 		t.Fatalf("granted %v", first)
 	}
 	// The retry: the same coupon, the same code.
-	again, err := e.rewards.GrantGoodwillCoupon(e.as(t, "service"), req)
+	again, err := e.rewards.GrantGoodwillCoupon(e.as(t, "goodwill"), req)
 	if err != nil || again.GetCouponCode() != first.GetCouponCode() || again.GetRedemption().GetCouponId() != r.GetCouponId() {
 		t.Fatalf("retried: %v, %v", again, err)
 	}
@@ -41,14 +41,14 @@ func TestGrantGoodwillCoupon(t *testing.T) {
 	if err != nil || !valid.GetValid() || valid.GetValueMinor() != 500 {
 		t.Errorf("the code at the till: %v, %v", valid, err)
 	}
-	// The same key for a Redeem is a reused key, not a retry.
-	_, err = e.rewards.Redeem(e.as(t, "service"), &rewardsv1.RedeemRequest{IdempotencyKey: req.GetIdempotencyKey(), MemberId: member, RewardId: reward.GetRewardId()})
-	testkit.WantReason(t, err, "IDEMPOTENCY_KEY_REUSED")
+	// The goodwill key mints coupons and does nothing else: no Redeem of a member's points.
+	_, err = e.rewards.Redeem(e.as(t, "goodwill"), &rewardsv1.RedeemRequest{IdempotencyKey: "redeem-" + caseID, MemberId: member, RewardId: reward.GetRewardId()})
+	testkit.WantCode(t, err, codes.PermissionDenied)
 	// After the retry window the code is no longer shown; the coupon stays.
 	if _, err := e.db.Exec(e.as(t, ""), `UPDATE redemptions SET sealed_code = NULL, sealed_code_until = NULL WHERE goodwill_case_id = $1`, caseID); err != nil {
 		t.Fatal(err)
 	}
-	late, err := e.rewards.GrantGoodwillCoupon(e.as(t, "service"), req)
+	late, err := e.rewards.GrantGoodwillCoupon(e.as(t, "goodwill"), req)
 	if err != nil || late.GetCouponCode() != "" || late.GetCouponCodeStatus() != rewardsv1.CouponCodeStatus_COUPON_CODE_STATUS_NO_LONGER_SHOWN ||
 		late.GetRedemption().GetCouponId() != r.GetCouponId() {
 		t.Errorf("after the window: %v, %v", late, err)
@@ -73,14 +73,14 @@ func TestGrantGoodwillCoupon(t *testing.T) {
 		t.Fatal(err)
 	}
 	other := uuid.NewString()
-	_, err = e.rewards.GrantGoodwillCoupon(e.as(t, "service"), &rewardsv1.GrantGoodwillCouponRequest{IdempotencyKey: "goodwill:" + other,
+	_, err = e.rewards.GrantGoodwillCoupon(e.as(t, "goodwill"), &rewardsv1.GrantGoodwillCouponRequest{IdempotencyKey: "goodwill:" + other,
 		MemberId: member, RewardId: inactive.GetRewardId(), CaseId: other})
 	testkit.WantCode(t, err, codes.FailedPrecondition)
 	testkit.WantReason(t, err, "REWARD_INACTIVE")
-	_, err = e.rewards.GrantGoodwillCoupon(e.as(t, "service"), &rewardsv1.GrantGoodwillCouponRequest{IdempotencyKey: "goodwill:" + other,
+	_, err = e.rewards.GrantGoodwillCoupon(e.as(t, "goodwill"), &rewardsv1.GrantGoodwillCouponRequest{IdempotencyKey: "goodwill:" + other,
 		MemberId: member, RewardId: uuid.NewString(), CaseId: other})
 	testkit.WantCode(t, err, codes.NotFound)
-	for _, role := range []string{"pos", "marketing", "service_agent"} {
+	for _, role := range []string{"pos", "marketing", "service_agent", "service"} {
 		_, err = e.rewards.GrantGoodwillCoupon(e.as(t, role), req)
 		testkit.WantCode(t, err, codes.PermissionDenied)
 	}

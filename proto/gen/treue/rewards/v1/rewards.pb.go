@@ -1193,12 +1193,12 @@ const file_treue_rewards_v1_rewards_proto_rawDesc = "" +
 	"\x10CouponCodeStatus\x12\"\n" +
 	"\x1eCOUPON_CODE_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18COUPON_CODE_STATUS_SHOWN\x10\x01\x12&\n" +
-	"\"COUPON_CODE_STATUS_NO_LONGER_SHOWN\x10\x022\xe7\x05\n" +
-	"\x0eRewardsService\x12\x95\x01\n" +
-	"\vListRewards\x12$.treue.rewards.v1.ListRewardsRequest\x1a%.treue.rewards.v1.ListRewardsResponse\"9\xca\xf3\x18\x05admin\xca\xf3\x18\tmarketing\xca\xf3\x18\rservice_agent\xca\xf3\x18\x03pos\xca\xf3\x18\aservice\x12u\n" +
+	"\"COUPON_CODE_STATUS_NO_LONGER_SHOWN\x10\x022\xf4\x05\n" +
+	"\x0eRewardsService\x12\xa1\x01\n" +
+	"\vListRewards\x12$.treue.rewards.v1.ListRewardsRequest\x1a%.treue.rewards.v1.ListRewardsResponse\"E\xca\xf3\x18\x05admin\xca\xf3\x18\tmarketing\xca\xf3\x18\rservice_agent\xca\xf3\x18\x03pos\xca\xf3\x18\aservice\xca\xf3\x18\bgoodwill\x12u\n" +
 	"\fCreateReward\x12%.treue.rewards.v1.CreateRewardRequest\x1a&.treue.rewards.v1.CreateRewardResponse\"\x16\xca\xf3\x18\x05admin\xca\xf3\x18\tmarketing\x12a\n" +
-	"\x06Redeem\x12\x1f.treue.rewards.v1.RedeemRequest\x1a .treue.rewards.v1.RedeemResponse\"\x14\xca\xf3\x18\x05admin\xca\xf3\x18\aservice\x12{\n" +
-	"\x13GrantGoodwillCoupon\x12,.treue.rewards.v1.GrantGoodwillCouponRequest\x1a .treue.rewards.v1.RedeemResponse\"\x14\xca\xf3\x18\x05admin\xca\xf3\x18\aservice\x12u\n" +
+	"\x06Redeem\x12\x1f.treue.rewards.v1.RedeemRequest\x1a .treue.rewards.v1.RedeemResponse\"\x14\xca\xf3\x18\x05admin\xca\xf3\x18\aservice\x12|\n" +
+	"\x13GrantGoodwillCoupon\x12,.treue.rewards.v1.GrantGoodwillCouponRequest\x1a .treue.rewards.v1.RedeemResponse\"\x15\xca\xf3\x18\x05admin\xca\xf3\x18\bgoodwill\x12u\n" +
 	"\x0eValidateCoupon\x12'.treue.rewards.v1.ValidateCouponRequest\x1a(.treue.rewards.v1.ValidateCouponResponse\"\x10\xca\xf3\x18\x03pos\xca\xf3\x18\x05admin\x12o\n" +
 	"\fRedeemCoupon\x12%.treue.rewards.v1.RedeemCouponRequest\x1a&.treue.rewards.v1.RedeemCouponResponse\"\x10\xca\xf3\x18\x03pos\xca\xf3\x18\x05adminB\xc3\x01\n" +
 	"\x14com.treue.rewards.v1B\fRewardsProtoP\x01Z;github.com/treue/treue/proto/gen/treue/rewards/v1;rewardsv1\xa2\x02\x03TRX\xaa\x02\x10Treue.Rewards.V1\xca\x02\x10Treue\\Rewards\\V1\xe2\x02\x1cTreue\\Rewards\\V1\\GPBMetadata\xea\x02\x12Treue::Rewards::V1b\x06proto3"

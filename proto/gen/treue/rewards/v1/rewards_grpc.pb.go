@@ -51,7 +51,8 @@ type RewardsServiceClient interface {
 	// as goodwill on a feedback case: no points, no ledger hold. Idempotent by key like
 	// Redeem (a retry gets the same coupon and, within the retry window, the same code).
 	// FailedPrecondition (reason REWARD_INACTIVE) for an inactive reward; NotFound for an
-	// unknown one. For the feedback service's key (role service) and admins.
+	// unknown one. For the feedback service's key (role goodwill, which may do nothing
+	// else) and admins: a service key that may spend members' points may not mint coupons.
 	GrantGoodwillCoupon(ctx context.Context, in *GrantGoodwillCouponRequest, opts ...grpc.CallOption) (*RedeemResponse, error)
 	// ValidateCoupon tells a till whether a code can be used, without using it. A pos key
 	// must name one of its stores in store_id.
@@ -153,7 +154,8 @@ type RewardsServiceServer interface {
 	// as goodwill on a feedback case: no points, no ledger hold. Idempotent by key like
 	// Redeem (a retry gets the same coupon and, within the retry window, the same code).
 	// FailedPrecondition (reason REWARD_INACTIVE) for an inactive reward; NotFound for an
-	// unknown one. For the feedback service's key (role service) and admins.
+	// unknown one. For the feedback service's key (role goodwill, which may do nothing
+	// else) and admins: a service key that may spend members' points may not mint coupons.
 	GrantGoodwillCoupon(context.Context, *GrantGoodwillCouponRequest) (*RedeemResponse, error)
 	// ValidateCoupon tells a till whether a code can be used, without using it. A pos key
 	// must name one of its stores in store_id.
