@@ -2,8 +2,8 @@
 
 -- Every goodwill grant a resolution made, one per case ever: a case reopened and
 -- resolved again cannot grant a second (the ledger books one per case, so a second
--- grant would silently come to nothing). Cases resolved with goodwill before this table
--- existed are not in it.
+-- grant would silently come to nothing). Goodwill granted before this table existed is
+-- taken from the ledger's credits the service has heard of (below).
 --
 -- A grant with a coupon reward is also a call queue: the resolution writes the wish
 -- (reward_status pending) in its transaction, and a worker asks the rewards service for
@@ -33,6 +33,15 @@ CREATE TABLE goodwill_grants (
     reward_error     text        NOT NULL DEFAULT '',
     updated_at       timestamptz NOT NULL DEFAULT now()
 );
+-- Goodwill granted before this table: the ledger's GOODWILL credits, whose reference is
+-- the case (what the ledger booked; a grant it refused was never booked either).
+INSERT INTO goodwill_grants (case_id, member_id, points, granted_by, granted_at)
+SELECT c.case_id, e.member_id, (e.detail->>'points')::bigint, 'before goodwill_grants', e.at
+FROM member_events e
+JOIN cases c ON c.case_id::text = e.detail->>'reference'
+WHERE e.kind = 'points_credited' AND e.detail->>'reason' = 'GOODWILL'
+ON CONFLICT (case_id) DO NOTHING;
+
 -- The worker's look-up: the pending calls, earliest due first.
 CREATE INDEX goodwill_grants_due ON goodwill_grants (next_attempt_at) WHERE reward_status = 'pending';
 
