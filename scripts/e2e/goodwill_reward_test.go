@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/google/uuid"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/treue/treue/pkg/grpcx"
 	"github.com/treue/treue/pkg/testkit"
+	"github.com/treue/treue/pkg/testkit/browser"
 	commonv1 "github.com/treue/treue/proto/gen/treue/common/v1"
 	feedbackv1 "github.com/treue/treue/proto/gen/treue/feedback/v1"
 	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
@@ -31,7 +33,8 @@ var couponCode = regexp.MustCompile(`[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z
 //
 //   - the inbox offers the active rewards to a team lead, none to an agent; a service
 //     agent's key may not grant a reward (PermissionDenied naming the field);
-//   - an admin resolves a detractor's call-back with a reward: the member gets one email
+//   - the team lead resolves a detractor's call-back with a reward in the inbox, in
+//     headless Chromium: the member gets one email
 //     (in German) with the code, the code is valid at the till, the case shows the
 //     coupon and its history the issue; no points are spent or booked;
 //   - the worker's call made again (as after a crash before its record) gets the same
@@ -123,8 +126,24 @@ func TestGoodwillRewardEndToEnd(t *testing.T) {
 		t.Fatalf("a service agent's reward: %v", err)
 	}
 
-	// 2. An admin grants the coffee voucher: one email with the code.
-	must(t, resolve(admin, callback.GetCaseId(), coffee.GetReward().GetRewardId(), 0))
+	// 2. Lena, the team lead, grants the coffee voucher in the inbox, in Chromium: one
+	// email with the code.
+	tab := browser.New(t, browser.DesktopWidth, browser.DesktopHeight)
+	browser.Do(t, tab, "signing in as the team lead",
+		chromedp.Navigate(inbox+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`#login`)),
+		chromedp.SetValue(chromedp.CSS(`#username`), "lena@shop.example"),
+		chromedp.SetValue(chromedp.CSS(`#password`), "a long enough e2e password"),
+		chromedp.Submit(chromedp.CSS(`#login`)),
+		chromedp.WaitVisible(chromedp.CSS(`#counts`)),
+		chromedp.Navigate(inbox+casePath),
+		chromedp.WaitVisible(chromedp.CSS(`#resolve-form`)),
+		chromedp.SetValue(chromedp.CSS(`#outcome-select`), "CONTACTED_RESOLVED"),
+		chromedp.SetValue(chromedp.CSS(`#goodwill-reward-select`), coffee.GetReward().GetRewardId()),
+		chromedp.SetValue(chromedp.CSS(`#goodwill-reason`), "Entschuldigung für die Wartezeit"),
+	)
+	browser.Submit(t, tab, `#resolve-form button`)
+	browser.Do(t, tab, "back to the queue", chromedp.WaitVisible(chromedp.CSS(`#counts`)))
 	toEva := func(m testkit.Mail) bool {
 		return len(m.To) == 1 && m.To[0] == "eva@example.com" && m.Subject == "Ein Gutschein als Entschuldigung"
 	}
@@ -180,7 +199,8 @@ func TestGoodwillRewardEndToEnd(t *testing.T) {
 		t.Errorf("%d redemptions completed: a goodwill coupon has no hold to capture", n)
 	}
 	grants := testkit.Events[*feedbackv1.GoodwillGranted](sys.Env, "feedback.goodwill.granted")
-	if len(grants) != 1 || grants[0].GetPoints() != 0 || grants[0].GetRewardId() != coffee.GetReward().GetRewardId() || grants[0].GetRole() != "admin" {
+	if len(grants) != 1 || grants[0].GetPoints() != 0 || grants[0].GetRewardId() != coffee.GetReward().GetRewardId() ||
+		grants[0].GetRole() != "team_lead" || grants[0].GetGrantedBy() != "lena@shop.example" {
 		t.Fatalf("grants %v", grants)
 	}
 	// The ledger reads the grant and books nothing: no points spent, none granted.
