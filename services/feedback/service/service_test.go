@@ -799,6 +799,13 @@ func TestErasureAnonymisesCases(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A goodwill coupon still to be asked for (this service has no rewards service).
+	if _, err := e.db.Exec(context.Background(), `INSERT INTO goodwill_grants (case_id, member_id, points, reward_id, reason, granted_by,
+		granted_at, reward_status, next_attempt_at) VALUES ($1, $2, 0, $3, 'sorry for the rude call', 'lead', now(), 'pending', now())`,
+		c1.GetCaseId(), member, uuid.NewString()); err != nil {
+		t.Fatal(err)
+	}
+
 	e.publish(&ledgerv1.MemberErased{MemberId: member, ErasedAt: timestamppb.Now()})
 	testkit.Eventually(t, 10*time.Second, "cases anonymised", func() bool {
 		return e.caseOf(first.GetResponseId()).GetMemberId() == "" && e.caseOf(second.GetResponseId()).GetMemberId() == ""
@@ -849,12 +856,17 @@ func TestErasureAnonymisesCases(t *testing.T) {
 	}
 	// Nothing in the cases, their history or their notes names the member or quotes them
 	// or what was written about them: no column of any row.
-	for _, trace := range []string{member, "scored 2", "scored 10", "scored 0", "customer wants a refund", "wife answered"} {
-		for _, table := range []string{"cases", "case_history", "case_notes"} {
+	for _, trace := range []string{member, "scored 2", "scored 10", "scored 0", "customer wants a refund", "wife answered", "rude call"} {
+		for _, table := range []string{"cases", "case_history", "case_notes", "goodwill_grants"} {
 			if n := e.db.Count(`SELECT count(*) FROM `+table+` c WHERE strpos(c::text, $1) > 0`, trace); n != 0 {
 				t.Errorf("%d rows of %s still hold %q", n, table, trace)
 			}
 		}
+	}
+	// The coupon not yet asked for is not asked for any more.
+	if n := e.db.Count(`SELECT count(*) FROM goodwill_grants WHERE case_id = $1 AND reward_status = 'refused' AND reward_error = 'the member was erased'`,
+		c1.GetCaseId()); n != 1 {
+		t.Errorf("the erased member's pending coupon is not stopped")
 	}
 }
 
