@@ -85,15 +85,15 @@ func (g GoodwillRewardConfig) withDefaults() GoodwillRewardConfig {
 func loadGoodwillRewards(env *config.Env) GoodwillRewardConfig {
 	d := DefaultGoodwillRewardConfig()
 	return GoodwillRewardConfig{
-		Roles:         domain.ParseRoles(env.String("FEEDBACK_GOODWILL_REWARD_ROLES", defaultGoodwillRewardRoles)),
-		RewardsAddr:   env.String("FEEDBACK_REWARDS_ADDR", ""),
-		APIKey:        env.String("FEEDBACK_REWARDS_API_KEY", ""),
-		Timeout:       env.Duration("FEEDBACK_REWARDS_TIMEOUT", d.Timeout),
-		Interval:      env.Duration("FEEDBACK_GOODWILL_REWARD_INTERVAL", d.Interval),
-		Batch:         d.Batch,
-		MaxAttempts:   env.Int("FEEDBACK_GOODWILL_REWARD_MAX_ATTEMPTS", d.MaxAttempts),
-		Backoff:       env.Duration("FEEDBACK_GOODWILL_REWARD_BACKOFF", d.Backoff),
-		BackoffMax:    d.BackoffMax,
+		Roles:       domain.ParseRoles(env.String("FEEDBACK_GOODWILL_REWARD_ROLES", defaultGoodwillRewardRoles)),
+		RewardsAddr: env.String("FEEDBACK_REWARDS_ADDR", ""),
+		APIKey:      env.String("FEEDBACK_REWARDS_API_KEY", ""),
+		Timeout:     env.Duration("FEEDBACK_REWARDS_TIMEOUT", d.Timeout),
+		Interval:    env.Duration("FEEDBACK_GOODWILL_REWARD_INTERVAL", d.Interval),
+		Batch:       d.Batch,
+		MaxAttempts: env.Int("FEEDBACK_GOODWILL_REWARD_MAX_ATTEMPTS", d.MaxAttempts),
+		Backoff:     env.Duration("FEEDBACK_GOODWILL_REWARD_BACKOFF", d.Backoff),
+		BackoffMax:  d.BackoffMax,
 	}
 }
 

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,64 +13,10 @@ import (
 
 	"github.com/treue/treue/pkg/staff"
 	"github.com/treue/treue/pkg/testkit"
+	"github.com/treue/treue/pkg/testkit/browser"
 	feedbackv1 "github.com/treue/treue/proto/gen/treue/feedback/v1"
 	"github.com/treue/treue/services/feedback/service"
 )
-
-// inboxBrowser starts a headless Chromium for the test and returns a context for a tab.
-func inboxBrowser(t *testing.T) context.Context {
-	t.Helper()
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(testkit.Chromium(t)),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox, // as root, Chromium's sandbox refuses to start
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.WindowSize(1280, 900),
-	)
-	t.Cleanup(cancelAlloc)
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	t.Cleanup(cancel)
-	ctx, cancelT := context.WithTimeout(ctx, 3*time.Minute)
-	t.Cleanup(cancelT)
-	return ctx
-}
-
-func inboxShot(ctx context.Context, t *testing.T, name string) {
-	t.Helper()
-	dir := os.Getenv("TEST_ARTIFACTS")
-	if dir == "" {
-		dir = filepath.Join(os.TempDir(), "treue-artifacts")
-	}
-	dir = filepath.Join(dir, "inbox")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func inboxText(ctx context.Context, t *testing.T, sel string) string {
-	t.Helper()
-	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
-		t.Fatalf("waiting for %s: %v", sel, err)
-	}
-	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-	if err != nil {
-		t.Fatalf("reading %s: %v", sel, err)
-	}
-	return strings.TrimSpace(s)
-}
 
 func inboxSignIn(ctx context.Context, t *testing.T, base, user, password string) {
 	t.Helper()
@@ -134,45 +78,45 @@ func TestAgentInboxInTheBrowser(t *testing.T) {
 	c := e.waitCase(r.GetResponseId())
 	id := c.GetCaseId()
 
-	ann := inboxBrowser(t)
+	ann := browser.New(t, browser.DesktopWidth, browser.DesktopHeight)
 	inboxSignIn(ann, t, base, "ann@shop.example", "correct horse battery")
 	t.Run("the case is in the team's queue", func(t *testing.T) {
-		if got := inboxText(ann, t, `tr[data-id="`+id+`"] .status`); got != "open" {
+		if got := browser.Text(t, ann, `tr[data-id="`+id+`"] .status`); got != "open" {
 			t.Errorf("queue row status %q, want open", got)
 		}
-		inboxShot(ann, t, "queue")
+		browser.Screenshot(t, ann, "inbox", "queue")
 	})
 
 	t.Run("open, acknowledge, note, resolve", func(t *testing.T) {
-		inboxSubmit(ann, t, `tr[data-id="`+id+`"] a`)
+		browser.Submit(t, ann, `tr[data-id="`+id+`"] a`)
 		if err := chromedp.Do(ann, chromedp.WaitVisible(chromedp.CSS(`#case`))); err != nil {
 			t.Fatal(err)
 		}
-		if got := inboxText(ann, t, "#comment"); got != r.Comment {
+		if got := browser.Text(t, ann, "#comment"); got != r.Comment {
 			t.Errorf("comment shown %q, want %q", got, r.Comment)
 		}
-		inboxSubmit(ann, t, `#ack-form button`)
+		browser.Submit(t, ann, `#ack-form button`)
 		if err := chromedp.Do(ann, chromedp.WaitVisible(chromedp.CSS(`#status`))); err != nil {
 			t.Fatal(err)
 		}
-		testkit.Eventually(t, 10*time.Second, "acknowledged", func() bool { return inboxText(ann, t, "#status") == "acknowledged" })
+		testkit.Eventually(t, 10*time.Second, "acknowledged", func() bool { return browser.Text(t, ann, "#status") == "acknowledged" })
 		if err := chromedp.Do(ann,
 			chromedp.SetValue(chromedp.CSS(`#note-text`), "Called back, offered a voucher"),
 		); err != nil {
 			t.Fatal(err)
 		}
-		inboxSubmit(ann, t, `#note-form button`)
+		browser.Submit(t, ann, `#note-form button`)
 		testkit.Eventually(t, 10*time.Second, "the note on the page", func() bool {
-			return strings.Contains(inboxText(ann, t, "#notes"), "Called back, offered a voucher")
+			return strings.Contains(browser.Text(t, ann, "#notes"), "Called back, offered a voucher")
 		})
-		inboxShot(ann, t, "case")
+		browser.Screenshot(t, ann, "inbox", "case")
 		if err := chromedp.Do(ann,
 			chromedp.SetValue(chromedp.CSS(`#outcome-select`), "CONTACTED_RESOLVED"),
 			chromedp.SetValue(chromedp.CSS(`#resolve-note`), "Apologised"),
 		); err != nil {
 			t.Fatal(err)
 		}
-		inboxSubmit(ann, t, `#resolve-form button`)
+		browser.Submit(t, ann, `#resolve-form button`)
 		if err := chromedp.Do(ann, chromedp.WaitVisible(chromedp.CSS(`#counts`))); err != nil {
 			t.Fatal(err)
 		}
@@ -183,7 +127,7 @@ func TestAgentInboxInTheBrowser(t *testing.T) {
 		if rows != 0 {
 			t.Errorf("the resolved case is still in the queue")
 		}
-		inboxShot(ann, t, "queue-after")
+		browser.Screenshot(t, ann, "inbox", "queue-after")
 		got, err := e.client.GetCase(admin, &feedbackv1.GetCaseRequest{CaseId: id})
 		if err != nil {
 			t.Fatal(err)
@@ -203,7 +147,7 @@ func TestAgentInboxInTheBrowser(t *testing.T) {
 		r2 := newResponse(1)
 		e.publish(r2)
 		id2 := e.waitCase(r2.GetResponseId()).GetCaseId()
-		eve := inboxBrowser(t)
+		eve := browser.New(t, browser.DesktopWidth, browser.DesktopHeight)
 		inboxSignIn(eve, t, base, "eve@shop.example", "correct horse battery")
 		rows, err := chromedp.Run(eve, chromedp.Evaluate[int](`document.querySelectorAll('tr.case').length`))
 		if err != nil {
@@ -215,7 +159,7 @@ func TestAgentInboxInTheBrowser(t *testing.T) {
 		if err := chromedp.Do(eve, chromedp.Navigate(base+"/cases/"+id2), chromedp.WaitVisible(chromedp.CSS(`#notfound`))); err != nil {
 			t.Fatal(err)
 		}
-		inboxShot(eve, t, "other-team-404")
+		browser.Screenshot(t, eve, "inbox", "other-team-404")
 		// The same with plain HTTP, to read the status code.
 		cookie := httpSignIn(t, base, "eve@shop.example")
 		req, _ := http.NewRequestWithContext(testkit.Ctx(t), http.MethodGet, base+"/cases/"+id2, nil)
@@ -238,14 +182,14 @@ func TestAgentInboxInTheBrowser(t *testing.T) {
 		if err := chromedp.Do(ann, chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(row))); err != nil {
 			t.Fatal(err)
 		}
-		if got := inboxText(ann, t, row+" td"); strings.Contains(got, "OVERDUE") {
+		if got := browser.Text(t, ann, row+" td"); strings.Contains(got, "OVERDUE") {
 			t.Fatalf("a fresh case is marked overdue: %q", got)
 		}
 		clk.Set(time.Now().Add(30 * 24 * time.Hour))
 		if err := chromedp.Do(ann, chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(row))); err != nil {
 			t.Fatal(err)
 		}
-		if got := inboxText(ann, t, row+" td"); !strings.HasPrefix(got, "OVERDUE") {
+		if got := browser.Text(t, ann, row+" td"); !strings.HasPrefix(got, "OVERDUE") {
 			t.Errorf("a case past its deadline shows %q, want OVERDUE first", got)
 		}
 		// Every open case of the team is past its deadline now (the other team's test's too).
@@ -253,10 +197,10 @@ func TestAgentInboxInTheBrowser(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, want := inboxText(ann, t, "#counts"), fmt.Sprintf("%d case(s), %d overdue.", overdue, overdue); overdue < 1 || got != want {
+		if got, want := browser.Text(t, ann, "#counts"), fmt.Sprintf("%d case(s), %d overdue.", overdue, overdue); overdue < 1 || got != want {
 			t.Errorf("counts %q, want %q", got, want)
 		}
-		inboxShot(ann, t, "queue-overdue")
+		browser.Screenshot(t, ann, "inbox", "queue-overdue")
 
 		// Reassign it between Ann and Ben: "assigned to me" shows it only while it is Ann's.
 		mine := func() int {
@@ -279,17 +223,17 @@ func TestAgentInboxInTheBrowser(t *testing.T) {
 			}
 			// The page after the POST has one more reassignment in its history: wait for
 			// it, not for the name (the case may be Ann's already).
-			before := strings.Count(inboxText(ann, t, "#history"), "reassign")
+			before := strings.Count(browser.Text(t, ann, "#history"), "reassign")
 			if err := chromedp.Do(ann,
 				chromedp.SetValue(chromedp.CSS(`#reassign-to`), to.GetStaffId()),
 			); err != nil {
 				t.Fatal(err)
 			}
-			inboxSubmit(ann, t, `#reassign-form button`)
+			browser.Submit(t, ann, `#reassign-form button`)
 			testkit.Eventually(t, 10*time.Second, "reassigned to "+to.GetName(), func() bool {
-				return strings.Count(inboxText(ann, t, "#history"), "reassign") > before
+				return strings.Count(browser.Text(t, ann, "#history"), "reassign") > before
 			})
-			if got := inboxText(ann, t, "#assignee"); got != to.GetName() {
+			if got := browser.Text(t, ann, "#assignee"); got != to.GetName() {
 				t.Errorf("assignee shown %q, want %q", got, to.GetName())
 			}
 			if n, want := mine(), map[bool]int{true: 1, false: 0}[to == annStaff]; n != want {
@@ -363,14 +307,4 @@ func httpSignIn(t *testing.T, base, user string) *http.Cookie {
 	}
 	t.Fatalf("sign-in as %s: %s without a session cookie", user, resp.Status)
 	return nil
-}
-
-// inboxSubmit clicks sel and waits for the page the click navigates to: reading the
-// page before it has loaded races with the navigation (the old page's elements vanish
-// under the reader).
-func inboxSubmit(ctx context.Context, t *testing.T, sel string) {
-	t.Helper()
-	if _, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(sel))); err != nil {
-		t.Fatalf("submitting %s: %v", sel, err)
-	}
 }
