@@ -221,7 +221,7 @@ var listTemplate = template.Must(template.New("list").Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Demo emails</title>` + mailboxStyle + `</head><body>
 <h1>Demo emails</h1>
-<p>Every email the demo's survey service sent ({{len .}}), newest first. Reload for new ones.</p>
+<p>Every email the demo's services sent (surveys, staff notifications, goodwill coupons) ({{len .}}), newest first. Reload for new ones.</p>
 {{if .}}<table><thead><tr><th>Received</th><th>To</th><th>Subject</th></tr></thead><tbody>
 {{range .}}<tr><td>{{.Received.Format "15:04:05"}}</td><td>{{range .To}}{{.}} {{end}}</td><td><a href="/m/{{.N}}">{{.Subject}}</a></td></tr>
 {{end}}</tbody></table>{{else}}<p>No email yet.</p>{{end}}
