@@ -27,6 +27,10 @@ var (
 		_, err := c.GetTopics(ctx, &reportingv1.GetTopicsRequest{})
 		return err
 	}
+	getFollowUpStats = func(ctx context.Context, c reportingv1.ReportingServiceClient) error {
+		_, err := c.GetFollowUpStats(ctx, &reportingv1.GetFollowUpStatsRequest{})
+		return err
+	}
 	getPointsSummary = func(ctx context.Context, c reportingv1.ReportingServiceClient) error {
 		_, err := c.GetPointsSummary(ctx, &reportingv1.GetPointsSummaryRequest{})
 		return err
@@ -52,6 +56,11 @@ func TestReportingServiceAuthorisation(t *testing.T) {
 		{"GetTopics as pos", getTopics, h.Key("pos"), codes.PermissionDenied},
 		{"GetTopics as service agent", getTopics, h.Key("service_agent"), codes.OK},
 		{"GetTopics as auditor", getTopics, h.Key("auditor"), codes.OK},
+		{"GetFollowUpStats without a key", getFollowUpStats, "", codes.Unauthenticated},
+		{"GetFollowUpStats as pos", getFollowUpStats, h.Key("pos"), codes.PermissionDenied},
+		{"GetFollowUpStats as service agent", getFollowUpStats, h.Key("service_agent"), codes.OK},
+		{"GetFollowUpStats as marketing", getFollowUpStats, h.Key("marketing"), codes.OK},
+		{"GetFollowUpStats as auditor", getFollowUpStats, h.Key("auditor"), codes.OK},
 		{"GetPointsSummary without a key", getPointsSummary, "", codes.Unauthenticated},
 		{"GetPointsSummary with an unknown key", getPointsSummary, "not-a-key", codes.Unauthenticated},
 		{"GetPointsSummary as pos", getPointsSummary, h.Key("pos"), codes.PermissionDenied},

@@ -157,24 +157,30 @@ func TestGetTopicsRejectsMalformedRequests(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := h.reporting.GetTopics(testkit.Ctx(t), tt.req)
-			st := status.Convert(err)
-			if st.Code() != codes.InvalidArgument {
-				t.Fatalf("code = %v (%v), want InvalidArgument", st.Code(), err)
-			}
-			var named bool
-			for _, d := range st.Details() {
-				if br, ok := d.(*errdetails.BadRequest); ok {
-					for _, v := range br.GetFieldViolations() {
-						named = named || v.GetField() == tt.field
-					}
-				}
-			}
-			if !named {
-				t.Errorf("details %v do not name %q", st.Details(), tt.field)
-			}
+			wantFieldViolation(t, err, tt.field)
 		})
 	}
 	if _, err := h.reporting.GetTopics(testkit.Ctx(t), &reportingv1.GetTopicsRequest{Limit: 1000, StoreId: "s1"}); err != nil {
 		t.Errorf("limit 1000 of a store: %v", err)
+	}
+}
+
+// wantFieldViolation fails unless err is InvalidArgument naming field.
+func wantFieldViolation(t *testing.T, err error, field string) {
+	t.Helper()
+	st := status.Convert(err)
+	if st.Code() != codes.InvalidArgument {
+		t.Fatalf("code = %v (%v), want InvalidArgument", st.Code(), err)
+	}
+	var named bool
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			for _, v := range br.GetFieldViolations() {
+				named = named || v.GetField() == field
+			}
+		}
+	}
+	if !named {
+		t.Errorf("details %v do not name %q", st.Details(), field)
 	}
 }
