@@ -498,7 +498,7 @@ func toLoopView(r domain.FollowUpReport) loopView {
 	v := loopView{
 		Opened: c.Opened, Escalated: c.Escalated(), Reopened: c.Reopened,
 		InTime: percent(c.FirstContactInTimeShare(), c.ContactedWithDue), Solved: percent(c.SolvedShare(), c.SolvedAnswered),
-		Goodwill: fmt.Sprintf("%d points, %d coupons", c.GoodwillPoints, c.GoodwillCoupons),
+		Goodwill: fmt.Sprintf("%d points, %d %s", c.GoodwillPoints, c.GoodwillCoupons, plural(c.GoodwillCoupons, "coupon")),
 	}
 	for _, g := range r.ByTeam {
 		v.Teams = append(v.Teams, loopTeamView{
@@ -507,6 +507,14 @@ func toLoopView(r domain.FollowUpReport) loopView {
 		})
 	}
 	return v
+}
+
+// plural is word, with an s unless n is 1.
+func plural(n int64, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
 }
 
 // percent shows a share of of things in whole per cent; "—" when of is 0.
