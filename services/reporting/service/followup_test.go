@@ -249,30 +249,3 @@ func withTeam(f *reportingv1.FollowUpFigure, team string) *reportingv1.FollowUpF
 	c.Team = team
 	return c
 }
-
-// TestGetFollowUpStatsRejectsMalformedRequests: the request's rules and the period's
-// order name the field at fault.
-func TestGetFollowUpStatsRejectsMalformedRequests(t *testing.T) {
-	t.Parallel()
-	h := start(t)
-	day := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
-	for _, tt := range []struct {
-		name  string
-		req   *reportingv1.GetFollowUpStatsRequest
-		field string
-	}{
-		{"from after to", &reportingv1.GetFollowUpStatsRequest{From: timestamppb.New(day), To: timestamppb.New(day.AddDate(0, 0, -1))}, "from"},
-		{"team too long", &reportingv1.GetFollowUpStatsRequest{Team: strings.Repeat("t", 257)}, "team"},
-		{"store too long", &reportingv1.GetFollowUpStatsRequest{StoreId: strings.Repeat("s", 257)}, "store_id"},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := h.reporting.GetFollowUpStats(testkit.Ctx(t), tt.req)
-			wantFieldViolation(t, err, tt.field)
-		})
-	}
-	// An empty period of a team is all zeros.
-	got, err := h.reporting.GetFollowUpStats(testkit.Ctx(t), &reportingv1.GetFollowUpStatsRequest{Team: strings.Repeat("t", 256)})
-	if err != nil || got.GetOverall().GetOpened() != 0 || len(got.GetByTeam()) != 0 {
-		t.Errorf("an unknown team = %v, %v; want nothing opened", got, err)
-	}
-}

@@ -2,7 +2,6 @@ package service_test
 
 import (
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -137,32 +136,6 @@ func topicCounts(r *reportingv1.GetTopicsResponse) []string {
 		out = append(out, f.GetTopic()+":"+strconv.FormatInt(f.GetMentions(), 10))
 	}
 	return out
-}
-
-// TestGetTopicsRejectsMalformedRequests: the request's rules and the period's order name
-// the field at fault.
-func TestGetTopicsRejectsMalformedRequests(t *testing.T) {
-	t.Parallel()
-	h := start(t)
-	day := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
-	for _, tt := range []struct {
-		name  string
-		req   *reportingv1.GetTopicsRequest
-		field string
-	}{
-		{"from after to", &reportingv1.GetTopicsRequest{From: timestamppb.New(day), To: timestamppb.New(day.AddDate(0, 0, -1))}, "from"},
-		{"negative limit", &reportingv1.GetTopicsRequest{Limit: -1}, "limit"},
-		{"limit too high", &reportingv1.GetTopicsRequest{Limit: 1001}, "limit"},
-		{"store too long", &reportingv1.GetTopicsRequest{StoreId: strings.Repeat("s", 257)}, "store_id"},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := h.reporting.GetTopics(testkit.Ctx(t), tt.req)
-			wantFieldViolation(t, err, tt.field)
-		})
-	}
-	if _, err := h.reporting.GetTopics(testkit.Ctx(t), &reportingv1.GetTopicsRequest{Limit: 1000, StoreId: "s1"}); err != nil {
-		t.Errorf("limit 1000 of a store: %v", err)
-	}
 }
 
 // wantFieldViolation fails unless err is InvalidArgument naming field.
