@@ -187,8 +187,8 @@ func TestDashboardFitsTheScreen(t *testing.T) {
 			}
 			// The follow-up card: the loop of the period's cases, overall and per team.
 			loop, err := chromedp.Run(ctx, chromedp.Evaluate[string](
-				`['in-time', 'escalated', 'reopened', 'solved', 'goodwill'].map(id => document.querySelector('#cases-' + id).innerText).join('|')`))
-			if want := "50 %|1|1|50 %|100 points, 1 coupon"; err != nil || loop != want {
+				`['in-time', 'escalated', 'reopened', 'solved', 'goodwill-points', 'goodwill-coupons'].map(id => document.querySelector('#cases-' + id).innerText).join('|')`))
+			if want := "50 %|1|1|50 %|100|1"; err != nil || loop != want {
 				t.Errorf("follow-up card shows %q, %v; want %q", loop, err, want)
 			}
 			teams, err := chromedp.Run(ctx, chromedp.Evaluate[string](

@@ -481,9 +481,10 @@ type casesView struct {
 // loopView is the loop's overall figures, shares in per cent ("—" with nothing to share),
 // and a row per team.
 type loopView struct {
-	Opened, Escalated, Reopened int64
-	InTime, Solved, Goodwill    string
-	Teams                       []loopTeamView
+	Opened, Escalated, Reopened     int64
+	GoodwillPoints, GoodwillCoupons int64
+	InTime, Solved                  string
+	Teams                           []loopTeamView
 }
 
 type loopTeamView struct {
@@ -498,7 +499,7 @@ func toLoopView(r domain.FollowUpReport) loopView {
 	v := loopView{
 		Opened: c.Opened, Escalated: c.Escalated(), Reopened: c.Reopened,
 		InTime: percent(c.FirstContactInTimeShare(), c.ContactedWithDue), Solved: percent(c.SolvedShare(), c.SolvedAnswered),
-		Goodwill: fmt.Sprintf("%d points, %d %s", c.GoodwillPoints, c.GoodwillCoupons, plural(c.GoodwillCoupons, "coupon")),
+		GoodwillPoints: c.GoodwillPoints, GoodwillCoupons: c.GoodwillCoupons,
 	}
 	for _, g := range r.ByTeam {
 		v.Teams = append(v.Teams, loopTeamView{
@@ -507,14 +508,6 @@ func toLoopView(r domain.FollowUpReport) loopView {
 		})
 	}
 	return v
-}
-
-// plural is word, with an s unless n is 1.
-func plural(n int64, word string) string {
-	if n == 1 {
-		return word
-	}
-	return word + "s"
 }
 
 // percent shows a share of of things in whole per cent; "—" when of is 0.
