@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/treue/treue/pkg/testkit"
 	"github.com/treue/treue/pkg/testkit/browser"
@@ -56,7 +58,8 @@ const measure = `(() => {
 // screen and on a phone, with long store ids and every touchpoint in the tables (CSAT and
 // CES by touchpoint among them, and the topics customers talk about, one of the longest
 // name a topic may have): the page never scrolls sideways and every table stays inside
-// its card, and the CSAT, CES and topics cards show their figures.
+// its card, and the CSAT, CES, topics and follow-up cards show their figures (the latter
+// with a team of a long name).
 func TestDashboardFitsTheScreen(t *testing.T) {
 	t.Parallel()
 	h := start(t)
@@ -97,15 +100,47 @@ func TestDashboardFitsTheScreen(t *testing.T) {
 		tg.ResponseId = fmt.Sprintf("tagged-%d", i)
 		h.publish(subjectTagged, tg)
 	}
-	testkit.Eventually(t, 15*time.Second, "every response on the dashboard", func() bool {
+	// Follow-up cases of two teams, one of a long name: b1 contacted in time, resolved,
+	// "solved", with goodwill points and a coupon; b2 escalated, contacted late, resolved,
+	// then reopened by the customer's "not solved"; b3 merged into b2.
+	longTeam := "north-east-customer-care-and-click-and-collect"
+	at := func(h float64) *timestamppb.Timestamp {
+		return timestamppb.New(now.Add(time.Duration(-h * float64(time.Hour))))
+	}
+	resolvedOK := feedbackv1.CaseOutcome_CASE_OUTCOME_CONTACTED_RESOLVED
+	for _, e := range []proto.Message{
+		&feedbackv1.CaseOpened{CaseId: "b1", Kind: feedbackv1.CaseKind_CASE_KIND_CALLBACK, Team: "customer-service", StoreId: stores[0], OpenedAt: at(5), FirstContactDueAt: at(3), DueAt: at(-24)},
+		&feedbackv1.CaseContacted{Transition: &feedbackv1.CaseTransition{CaseId: "b1", Team: "customer-service", At: at(4)}},
+		&feedbackv1.CaseResolved{CaseId: "b1", Team: "customer-service", Outcome: resolvedOK, OpenedAt: at(5), ResolvedAt: at(2)},
+		&feedbackv1.CaseFollowUpReceived{CaseId: "b1", ResponseId: "f1", Score: 5, ScoreKind: commonv1.ScoreKind_SCORE_KIND_CSAT, Satisfied: true, Solved: "yes", ReceivedAt: at(1)},
+		&feedbackv1.GoodwillGranted{GrantId: "b1", CaseId: "b1", MemberId: "m1", Points: 100, RewardId: "rw", GrantedAt: at(2)},
+		&feedbackv1.GoodwillRewardIssued{CaseId: "b1", MemberId: "m1", RewardId: "rw", CouponId: "k9", ExpiresAt: at(-720), IssuedAt: at(2)},
+		&feedbackv1.CaseOpened{CaseId: "b2", Kind: feedbackv1.CaseKind_CASE_KIND_CALLBACK, Team: longTeam, StoreId: stores[1], OpenedAt: at(6), FirstContactDueAt: at(5), DueAt: at(-24)},
+		&feedbackv1.CaseEscalated{CaseId: "b2", Team: longTeam, Level: 1, At: at(5)},
+		&feedbackv1.CaseContacted{Transition: &feedbackv1.CaseTransition{CaseId: "b2", Team: longTeam, At: at(3)}},
+		&feedbackv1.CaseResolved{CaseId: "b2", Team: longTeam, Outcome: resolvedOK, OpenedAt: at(6), ResolvedAt: at(2)},
+		&feedbackv1.CaseFollowUpReceived{CaseId: "b2", ResponseId: "f2", Score: 1, ScoreKind: commonv1.ScoreKind_SCORE_KIND_CSAT, Solved: "no", ReceivedAt: at(1)},
+		&feedbackv1.CaseReopened{Transition: &feedbackv1.CaseTransition{CaseId: "b2", Team: longTeam, At: at(1)}},
+		&feedbackv1.CaseOpened{CaseId: "b3", Kind: feedbackv1.CaseKind_CASE_KIND_CALLBACK, Team: longTeam, StoreId: stores[1], OpenedAt: at(2), DueAt: at(-24)},
+		&feedbackv1.CasesMerged{PrimaryCaseId: "b2", DuplicateCaseId: "b3", At: at(1.5)},
+	} {
+		h.publish(testkit.Subject(e), e)
+	}
+	testkit.Eventually(t, 15*time.Second, "every response and case on the dashboard", func() bool {
 		_, body, _ := h.get(t, h.httpURL+"/api/summary.json")
 		var s summary
-		return json.Unmarshal([]byte(body), &s) == nil && s.Nps.Overall.Responses == int64(n) &&
+		if json.Unmarshal([]byte(body), &s) != nil || len(s.Cases.FollowUps.Overall) == 0 {
+			return false
+		}
+		loop := figureOfJSON(t, s.Cases.FollowUps.Overall)
+		return s.Nps.Overall.Responses == int64(n) &&
 			s.CSAT.Overall.Responses == int64(len(allTouchpoints)) && s.CES.Overall.Responses == int64(len(allTouchpoints)) &&
-			len(s.Topics) == 3 && s.Topics[0].Topic == "queue" && s.Topics[0].Mentions == 3
+			len(s.Topics) == 3 && s.Topics[0].Topic == "queue" && s.Topics[0].Mentions == 3 &&
+			loop.GetOpened() == 3 && loop.GetMerged() == 1 && loop.GetReopened() == 1 && loop.GetGoodwillCoupons() == 1 &&
+			loop.GetFollowUpsAnswered() == 2 && loop.GetEscalated() == 1 && loop.GetContacted() == 2
 	})
-	if code, body, _ := h.get(t, h.httpURL+"/"); code != http.StatusOK || strings.Count(body, "<table>") != 5 {
-		t.Fatalf("GET /: %d with %d tables, want 200 with 5", code, strings.Count(body, "<table>"))
+	if code, body, _ := h.get(t, h.httpURL+"/"); code != http.StatusOK || strings.Count(body, "<table") != 6 {
+		t.Fatalf("GET /: %d with %d tables, want 200 with 6", code, strings.Count(body, "<table"))
 	}
 
 	for _, screen := range []struct {
@@ -132,6 +167,7 @@ func TestDashboardFitsTheScreen(t *testing.T) {
 				chromedp.WaitVisible(chromedp.CSS("#nps-days table")),
 				chromedp.WaitVisible(chromedp.CSS("#scores-touchpoints table")),
 				chromedp.WaitVisible(chromedp.CSS("#topics table")),
+				chromedp.WaitVisible(chromedp.CSS("#cases table")),
 			); err != nil {
 				t.Fatalf("loading the dashboard in Chromium: %v", err)
 			}
@@ -149,6 +185,17 @@ func TestDashboardFitsTheScreen(t *testing.T) {
 			if err != nil || topics != wantTopics {
 				t.Errorf("topics card shows %q, %v; want %q", topics, err, wantTopics)
 			}
+			// The follow-up card: the loop of the period's cases, overall and per team.
+			loop, err := chromedp.Run(ctx, chromedp.Evaluate[string](
+				`['in-time', 'escalated', 'reopened', 'solved', 'goodwill-points', 'goodwill-coupons'].map(id => document.querySelector('#cases-' + id).innerText).join('|')`))
+			if want := "50 %|1|1|50 %|100|1"; err != nil || loop != want {
+				t.Errorf("follow-up card shows %q, %v; want %q", loop, err, want)
+			}
+			teams, err := chromedp.Run(ctx, chromedp.Evaluate[string](
+				`Array.from(document.querySelectorAll('#cases tbody tr')).map(r => Array.from(r.cells).map(c => c.innerText).join(' ')).join('|')`))
+			if want := "customer-service 1 0 100 % 0 0 100 %|" + longTeam + " 2 1 0 % 1 1 0 %"; err != nil || teams != want {
+				t.Errorf("follow-up teams show %q, %v; want %q", teams, err, want)
+			}
 			raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](measure))
 			if err != nil {
 				t.Fatalf("measuring the dashboard: %v", err)
@@ -165,8 +212,8 @@ func TestDashboardFitsTheScreen(t *testing.T) {
 					t.Errorf("card %s overflows: %d px of content in %d px, right edge at %.0f px", c.ID, c.ScrollWidth, c.ClientWidth, c.Right)
 				}
 			}
-			if len(l.Tables) != 5 {
-				t.Fatalf("%d tables measured, want 5: %s", len(l.Tables), raw)
+			if len(l.Tables) != 6 {
+				t.Fatalf("%d tables measured, want 6: %s", len(l.Tables), raw)
 			}
 			for _, tb := range l.Tables {
 				// Half a pixel for sub-pixel layout.

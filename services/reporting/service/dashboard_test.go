@@ -42,6 +42,13 @@ type summary struct {
 		Resolved              int64    `json:"resolved"`
 		Overdue               int64    `json:"overdue"`
 		MedianFollowUpSeconds *float64 `json:"median_follow_up_seconds"`
+		// FollowUps' figures are GetFollowUpStats' FollowUpFigure, by its names.
+		FollowUps struct {
+			From    string            `json:"from"`
+			To      string            `json:"to"`
+			Overall json.RawMessage   `json:"overall"`
+			ByTeam  []json.RawMessage `json:"by_team"`
+		} `json:"follow_ups"`
 	} `json:"cases"`
 	Coupons struct {
 		Issued   int64 `json:"issued"`

@@ -27,6 +27,10 @@ var (
 		_, err := c.GetTopics(ctx, &reportingv1.GetTopicsRequest{})
 		return err
 	}
+	getFollowUpStats = func(ctx context.Context, c reportingv1.ReportingServiceClient) error {
+		_, err := c.GetFollowUpStats(ctx, &reportingv1.GetFollowUpStatsRequest{})
+		return err
+	}
 	getPointsSummary = func(ctx context.Context, c reportingv1.ReportingServiceClient) error {
 		_, err := c.GetPointsSummary(ctx, &reportingv1.GetPointsSummaryRequest{})
 		return err
@@ -52,6 +56,11 @@ func TestReportingServiceAuthorisation(t *testing.T) {
 		{"GetTopics as pos", getTopics, h.Key("pos"), codes.PermissionDenied},
 		{"GetTopics as service agent", getTopics, h.Key("service_agent"), codes.OK},
 		{"GetTopics as auditor", getTopics, h.Key("auditor"), codes.OK},
+		{"GetFollowUpStats without a key", getFollowUpStats, "", codes.Unauthenticated},
+		{"GetFollowUpStats as pos", getFollowUpStats, h.Key("pos"), codes.PermissionDenied},
+		{"GetFollowUpStats as service agent", getFollowUpStats, h.Key("service_agent"), codes.OK},
+		{"GetFollowUpStats as marketing", getFollowUpStats, h.Key("marketing"), codes.OK},
+		{"GetFollowUpStats as auditor", getFollowUpStats, h.Key("auditor"), codes.OK},
 		{"GetPointsSummary without a key", getPointsSummary, "", codes.Unauthenticated},
 		{"GetPointsSummary with an unknown key", getPointsSummary, "not-a-key", codes.Unauthenticated},
 		{"GetPointsSummary as pos", getPointsSummary, h.Key("pos"), codes.PermissionDenied},
@@ -118,5 +127,51 @@ func TestGetNpsRejectsMalformedRequests(t *testing.T) {
 	// Same day is a valid one-day period.
 	if _, err := h.reporting.GetNps(testkit.Ctx(t), &reportingv1.GetNpsRequest{From: timestamppb.New(day), To: timestamppb.New(day)}); err != nil {
 		t.Errorf("from == to: %v", err)
+	}
+}
+
+// TestTopicsAndFollowUpsRejectMalformedRequests: the requests' rules and the period's
+// order name the field at fault.
+func TestTopicsAndFollowUpsRejectMalformedRequests(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	day := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	from, before := timestamppb.New(day), timestamppb.New(day.AddDate(0, 0, -1))
+	topics := func(req *reportingv1.GetTopicsRequest) call {
+		return func(ctx context.Context, c reportingv1.ReportingServiceClient) error {
+			_, err := c.GetTopics(ctx, req)
+			return err
+		}
+	}
+	followUps := func(req *reportingv1.GetFollowUpStatsRequest) call {
+		return func(ctx context.Context, c reportingv1.ReportingServiceClient) error {
+			_, err := c.GetFollowUpStats(ctx, req)
+			return err
+		}
+	}
+	for _, tt := range []struct {
+		name   string
+		method call
+		field  string
+	}{
+		{"topics from after to", topics(&reportingv1.GetTopicsRequest{From: from, To: before}), "from"},
+		{"topics negative limit", topics(&reportingv1.GetTopicsRequest{Limit: -1}), "limit"},
+		{"topics limit too high", topics(&reportingv1.GetTopicsRequest{Limit: 1001}), "limit"},
+		{"topics store too long", topics(&reportingv1.GetTopicsRequest{StoreId: strings.Repeat("s", 257)}), "store_id"},
+		{"follow-ups from after to", followUps(&reportingv1.GetFollowUpStatsRequest{From: from, To: before}), "from"},
+		{"follow-ups team too long", followUps(&reportingv1.GetFollowUpStatsRequest{Team: strings.Repeat("t", 257)}), "team"},
+		{"follow-ups store too long", followUps(&reportingv1.GetFollowUpStatsRequest{StoreId: strings.Repeat("s", 257)}), "store_id"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			wantFieldViolation(t, tt.method(testkit.Ctx(t), h.reporting), tt.field)
+		})
+	}
+	if _, err := h.reporting.GetTopics(testkit.Ctx(t), &reportingv1.GetTopicsRequest{Limit: 1000, StoreId: "s1"}); err != nil {
+		t.Errorf("limit 1000 of a store: %v", err)
+	}
+	// The longest team name is taken; a team without cases has nothing opened.
+	got, err := h.reporting.GetFollowUpStats(testkit.Ctx(t), &reportingv1.GetFollowUpStatsRequest{Team: strings.Repeat("t", 256)})
+	if err != nil || got.GetOverall().GetOpened() != 0 || len(got.GetByTeam()) != 0 {
+		t.Errorf("an unknown team = %v, %v; want nothing opened", got, err)
 	}
 }

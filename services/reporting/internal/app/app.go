@@ -34,6 +34,7 @@ type Queries struct {
 	GetSurveyFunnel  GetSurveyFunnel
 	GetPointsSummary GetPointsSummary
 	GetCaseStats     GetCaseStats
+	GetFollowUpStats GetFollowUpStats
 	GetCouponStats   GetCouponStats
 	GetTopics        GetTopics
 	GetDashboard     GetDashboard
@@ -59,11 +60,12 @@ func New(d Deps) (*Application, error) {
 		GetSurveyFunnel:  GetSurveyFunnel{r: s, now: now},
 		GetPointsSummary: GetPointsSummary{r: s, now: now},
 		GetCaseStats:     GetCaseStats{r: s, now: now},
+		GetFollowUpStats: GetFollowUpStats{r: s, now: now},
 		GetCouponStats:   GetCouponStats{r: s, now: now},
 		GetTopics:        GetTopics{r: s, now: now},
 		ExportMember:     ExportMember{},
 	}
-	q.GetDashboard = GetDashboard{nps: q.GetNps, scores: q.GetScores, funnel: q.GetSurveyFunnel, points: q.GetPointsSummary, cases: q.GetCaseStats, coupons: q.GetCouponStats, topics: q.GetTopics}
+	q.GetDashboard = GetDashboard{nps: q.GetNps, scores: q.GetScores, funnel: q.GetSurveyFunnel, points: q.GetPointsSummary, cases: q.GetCaseStats, followUps: q.GetFollowUpStats, coupons: q.GetCouponStats, topics: q.GetTopics}
 	c := Commands{
 		// One increment per (day, touchpoint, store), written in one statement.
 		RecordResponses: Record[domain.Response, domain.NpsCell]{store: s, fold: domain.TallyResponses, write: Tx.AddNps},
@@ -73,7 +75,7 @@ func New(d Deps) (*Application, error) {
 		RecordFunnel: Record[domain.FunnelEvent, domain.FunnelCell]{store: s, fold: domain.TallyFunnel, write: Tx.AddFunnel},
 		// One increment per (day, counter), however many events the batch holds.
 		RecordPointMovements: Record[domain.PointsMovement, domain.PointsCell]{store: s, fold: domain.TallyPoints, write: Tx.AddPoints},
-		// One row per case: a later event's known fields win.
+		// One row per case, its events merged whatever their order.
 		RecordCaseChanges: Record[domain.CaseChange, domain.CaseChange]{store: s, fold: domain.MergeCaseChanges, write: Tx.UpsertCases},
 		RecordCouponEvents: Record[domain.CouponEvent, domain.CouponCell]{store: s, write: Tx.AddCoupons,
 			fold: func(events []domain.CouponEvent) []domain.CouponCell {

@@ -13,10 +13,12 @@ type Dashboard struct {
 	// CSAT and CES over the same period as Nps.
 	CSAT, CES domain.ScoreReport
 	// The survey funnel over the same period.
-	Funnel  domain.FunnelReport
-	Points  domain.PointsSummary
-	Cases   domain.CaseStats
-	Coupons domain.CouponStats
+	Funnel domain.FunnelReport
+	Points domain.PointsSummary
+	Cases  domain.CaseStats
+	// The loop of the cases opened over the same period.
+	FollowUps domain.FollowUpReport
+	Coupons   domain.CouponStats
 	// The most mentioned topics over the same period.
 	Topics domain.TopicReport
 }
@@ -24,13 +26,14 @@ type Dashboard struct {
 // GetDashboard gathers the dashboard's figures through the same queries the gRPC API
 // uses, so both always agree.
 type GetDashboard struct {
-	nps     GetNps
-	scores  GetScores
-	funnel  GetSurveyFunnel
-	points  GetPointsSummary
-	cases   GetCaseStats
-	coupons GetCouponStats
-	topics  GetTopics
+	nps       GetNps
+	scores    GetScores
+	funnel    GetSurveyFunnel
+	points    GetPointsSummary
+	cases     GetCaseStats
+	followUps GetFollowUpStats
+	coupons   GetCouponStats
+	topics    GetTopics
 }
 
 // Handle reports NPS over the default period of GetNps.
@@ -53,6 +56,9 @@ func (q GetDashboard) Handle(ctx context.Context) (Dashboard, error) {
 	}
 	if d.Cases, err = q.cases.Handle(ctx); err != nil {
 		return Dashboard{}, fmt.Errorf("cases: %w", err)
+	}
+	if d.FollowUps, err = q.followUps.Handle(ctx, nil, nil, "", ""); err != nil {
+		return Dashboard{}, fmt.Errorf("follow-ups: %w", err)
 	}
 	if d.Coupons, err = q.coupons.Handle(ctx); err != nil {
 		return Dashboard{}, fmt.Errorf("coupons: %w", err)

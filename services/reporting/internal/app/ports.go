@@ -91,6 +91,9 @@ type PointsReader interface {
 // time at now.
 type CaseReader interface {
 	CaseStats(ctx context.Context, now time.Time) (domain.CaseStats, error)
+	// FollowUpStats sums the cases opened on the days of p, of one team and one store
+	// ("" for all), overall and by team (in any order).
+	FollowUpStats(ctx context.Context, p domain.Period, team, storeID string, now time.Time) (domain.FollowUpCounts, []domain.FollowUpGroup, error)
 }
 
 // CouponReader reads the coupon counts: all-time totals and the days of p.

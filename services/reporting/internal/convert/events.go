@@ -104,6 +104,8 @@ func CaseOpened(e *feedbackv1.CaseOpened) (domain.CaseChange, error) {
 		StoreID:    e.GetStoreId(),
 		OpenedAt:   timeOf(e.GetOpenedAt()),
 		DueAt:      timeOf(e.GetDueAt()),
+		// Cases opened before it was kept have none: their first contact has no due time.
+		FirstContactDueAt: timeOf(e.GetFirstContactDueAt()),
 	})
 }
 
@@ -130,6 +132,69 @@ func CaseResolved(e *feedbackv1.CaseResolved) (domain.CaseChange, error) {
 		DueAt:      timeOf(e.GetDueAt()),
 		ResolvedAt: timeOf(e.GetResolvedAt()),
 	})
+}
+
+// transition is what every lifecycle event tells of its case: its team and due times.
+func transition(t *feedbackv1.CaseTransition) domain.CaseChange {
+	return domain.CaseChange{
+		ID:                t.GetCaseId(),
+		Team:              t.GetTeam(),
+		DueAt:             timeOf(t.GetDueAt()),
+		FirstContactDueAt: timeOf(t.GetFirstContactDueAt()),
+	}
+}
+
+// CaseContacted is the customer contacted.
+func CaseContacted(e *feedbackv1.CaseContacted) (domain.CaseChange, error) {
+	c := transition(e.GetTransition())
+	c.FirstContactAt = timeOf(e.GetTransition().GetAt())
+	return domain.CaseContacted(c)
+}
+
+// CaseReopened is a case reopened (by staff, or by the customer's "not solved").
+func CaseReopened(e *feedbackv1.CaseReopened) (domain.CaseChange, error) {
+	c := transition(e.GetTransition())
+	c.ReopenedAt = timeOf(e.GetTransition().GetAt())
+	return domain.CaseReopened(c)
+}
+
+// CasesMerged is the duplicate closed into the primary; the primary goes on as it was.
+func CasesMerged(e *feedbackv1.CasesMerged) (domain.CaseChange, error) {
+	return domain.CaseMerged(domain.CaseChange{ID: e.GetDuplicateCaseId(), MergedAt: timeOf(e.GetAt())})
+}
+
+// CaseEscalated is a deadline passed, escalated to a level.
+func CaseEscalated(e *feedbackv1.CaseEscalated) (domain.CaseChange, error) {
+	return domain.CaseEscalated(domain.CaseChange{ID: e.GetCaseId(), Team: e.GetTeam(), EscalationLevel: int(e.GetLevel())}, timeOf(e.GetAt()))
+}
+
+// CaseReminder is the assignee reminded of a deadline.
+func CaseReminder(e *feedbackv1.CaseReminder) (domain.CaseChange, error) {
+	return domain.CaseReminded(domain.CaseChange{ID: e.GetCaseId(), Team: e.GetTeam()}, timeOf(e.GetAt()))
+}
+
+// CaseFollowUpReceived is the customer's answer to the follow-up survey; its kind is
+// CSAT when unspecified (the seeded follow-up survey asks CSAT). The comment and the
+// member are not kept.
+func CaseFollowUpReceived(e *feedbackv1.CaseFollowUpReceived) (domain.CaseChange, error) {
+	kind, ok := scoreKinds.Domain(e.GetScoreKind())
+	if !ok {
+		kind = domain.KindCSAT
+	}
+	return domain.CaseFollowUp(domain.CaseChange{ID: e.GetCaseId(), FollowUp: domain.FollowUpAnswer{
+		At: timeOf(e.GetReceivedAt()), Kind: kind, Score: int(e.GetScore()), Satisfied: e.GetSatisfied(), Solved: e.GetSolved(),
+	}})
+}
+
+// GoodwillGranted is goodwill points granted on a case (a grant of a coupon only has 0;
+// the coupon counts when issued). The member is not kept.
+func GoodwillGranted(e *feedbackv1.GoodwillGranted) (domain.CaseChange, error) {
+	return domain.CaseGoodwill(domain.CaseChange{ID: e.GetCaseId(), GoodwillPoints: e.GetPoints()}, timeOf(e.GetGrantedAt()))
+}
+
+// GoodwillRewardIssued is the goodwill coupon of a case issued (emailed or not).
+func GoodwillRewardIssued(e *feedbackv1.GoodwillRewardIssued) (domain.CaseChange, error) {
+	return domain.CaseGoodwill(domain.CaseChange{ID: e.GetCaseId(), GoodwillCoupon: true}, timeOf(e.GetIssuedAt()))
 }
 
 // CouponIssued is a coupon issued by the event of id eventID. The event carries no time of its own: events

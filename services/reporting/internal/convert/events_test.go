@@ -96,3 +96,35 @@ func TestResponseTagged(t *testing.T) {
 		}
 	}
 }
+
+// The loop's events: a merge names its duplicate, not the primary; a follow-up answer of
+// unspecified kind is CSAT (the seeded follow-up survey's); a lifecycle event brings its
+// due times; no member is kept.
+func TestCaseLoopEvents(t *testing.T) {
+	at := time.Date(2026, 3, 9, 10, 0, 0, 0, time.UTC)
+	ts := timestamppb.New(at)
+	merged, err := CasesMerged(&feedbackv1.CasesMerged{PrimaryCaseId: "p", DuplicateCaseId: "d", MemberId: "m1", At: ts})
+	if err != nil || merged != (domain.CaseChange{ID: "d", MergedAt: at}) {
+		t.Errorf("merged = %+v, %v; want the duplicate merged", merged, err)
+	}
+	answer, err := CaseFollowUpReceived(&feedbackv1.CaseFollowUpReceived{CaseId: "c", ResponseId: "r", MemberId: "m1", Score: 4, Satisfied: true, Solved: "yes", ReceivedAt: ts})
+	if want := (domain.FollowUpAnswer{At: at, Kind: domain.KindCSAT, Score: 4, Satisfied: true, Solved: "yes"}); err != nil || answer.FollowUp != want {
+		t.Errorf("follow-up = %+v, %v; want %+v", answer.FollowUp, err, want)
+	}
+	due := timestamppb.New(at.Add(time.Hour))
+	contacted, err := CaseContacted(&feedbackv1.CaseContacted{Transition: &feedbackv1.CaseTransition{CaseId: "c", Team: "care", At: ts, FirstContactDueAt: due, DueAt: due, MemberId: "m1"}})
+	if want := (domain.CaseChange{ID: "c", Team: "care", FirstContactAt: at, FirstContactDueAt: due.AsTime(), DueAt: due.AsTime()}); err != nil || contacted != want {
+		t.Errorf("contacted = %+v, %v; want %+v", contacted, err, want)
+	}
+	reopened, err := CaseReopened(&feedbackv1.CaseReopened{Transition: &feedbackv1.CaseTransition{CaseId: "c", At: ts}})
+	if err != nil || reopened.ReopenedAt != at || reopened.Reopens != 1 {
+		t.Errorf("reopened = %+v, %v", reopened, err)
+	}
+	coupon, err := GoodwillRewardIssued(&feedbackv1.GoodwillRewardIssued{CaseId: "c", MemberId: "m1", RewardId: "r", CouponId: "k", IssuedAt: ts})
+	if err != nil || coupon != (domain.CaseChange{ID: "c", GoodwillCoupon: true}) {
+		t.Errorf("coupon = %+v, %v", coupon, err)
+	}
+	if _, err := CaseEscalated(&feedbackv1.CaseEscalated{CaseId: "c", Level: 4, At: ts}); !errors.Is(err, domain.ErrInvalidEvent) {
+		t.Errorf("level 4: %v; want ErrInvalidEvent", err)
+	}
+}

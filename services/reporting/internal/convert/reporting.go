@@ -118,3 +118,47 @@ func TopicReport(r domain.TopicReport) *reportingv1.GetTopicsResponse {
 	}
 	return out
 }
+
+// FollowUpReport is the answer of GetFollowUpStats.
+func FollowUpReport(r domain.FollowUpReport) *reportingv1.GetFollowUpStatsResponse {
+	out := &reportingv1.GetFollowUpStatsResponse{
+		Overall: followUpFigure(domain.FollowUpGroup{FollowUpCounts: r.Overall}),
+		ByTeam:  make([]*reportingv1.FollowUpFigure, len(r.ByTeam)),
+		From:    timestamppb.New(r.Period.From),
+		To:      timestamppb.New(r.Period.To),
+	}
+	for i, g := range r.ByTeam {
+		out.ByTeam[i] = followUpFigure(g)
+	}
+	return out
+}
+
+func followUpFigure(g domain.FollowUpGroup) *reportingv1.FollowUpFigure {
+	c := g.FollowUpCounts
+	return &reportingv1.FollowUpFigure{
+		Team:                       g.Team,
+		Opened:                     c.Opened,
+		Resolved:                   c.Resolved,
+		StillOpen:                  c.Open,
+		Overdue:                    c.Overdue,
+		Merged:                     c.Merged,
+		Contacted:                  c.Contacted,
+		MedianFirstContactSeconds:  c.MedianFirstContact.Seconds(),
+		P90FirstContactSeconds:     c.P90FirstContact.Seconds(),
+		FirstContactWithinDueShare: c.FirstContactInTimeShare(),
+		MedianResolutionSeconds:    c.MedianResolution.Seconds(),
+		P90ResolutionSeconds:       c.P90Resolution.Seconds(),
+		Escalated:                  c.Escalated(),
+		EscalationsByLevel:         c.ReachedLevel[:],
+		Reminded:                   c.Reminded,
+		Reopened:                   c.Reopened,
+		Reopenings:                 c.Reopens,
+		FollowUpsAnswered:          c.FollowUps,
+		SolvedShare:                c.SolvedShare(),
+		SatisfiedShare:             c.SatisfiedShare(),
+		FollowUpCsatAnswers:        c.FollowUpCSAT.Responses,
+		FollowUpCsatAverage:        c.FollowUpCSAT.Average(),
+		GoodwillPoints:             c.GoodwillPoints,
+		GoodwillCoupons:            c.GoodwillCoupons,
+	}
+}

@@ -1096,6 +1096,401 @@ func (x *GetTopicsResponse) GetPreviousTo() *timestamppb.Timestamp {
 	return nil
 }
 
+// GetFollowUpStatsRequest: the cases opened on the days from..to (UTC, both included), as
+// GetNpsRequest.
+type GetFollowUpStatsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// first day of opening included (UTC); default 30 days before `to`.
+	From *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
+	// last day of opening included (UTC); default today.
+	To *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
+	// only this team's cases; empty for all.
+	Team string `protobuf:"bytes,3,opt,name=team,proto3" json:"team,omitempty"`
+	// only the cases of responses given for this store; empty for all.
+	StoreId       string `protobuf:"bytes,4,opt,name=store_id,json=storeId,proto3" json:"store_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetFollowUpStatsRequest) Reset() {
+	*x = GetFollowUpStatsRequest{}
+	mi := &file_treue_reporting_v1_reporting_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetFollowUpStatsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetFollowUpStatsRequest) ProtoMessage() {}
+
+func (x *GetFollowUpStatsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_reporting_v1_reporting_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetFollowUpStatsRequest.ProtoReflect.Descriptor instead.
+func (*GetFollowUpStatsRequest) Descriptor() ([]byte, []int) {
+	return file_treue_reporting_v1_reporting_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *GetFollowUpStatsRequest) GetFrom() *timestamppb.Timestamp {
+	if x != nil {
+		return x.From
+	}
+	return nil
+}
+
+func (x *GetFollowUpStatsRequest) GetTo() *timestamppb.Timestamp {
+	if x != nil {
+		return x.To
+	}
+	return nil
+}
+
+func (x *GetFollowUpStatsRequest) GetTeam() string {
+	if x != nil {
+		return x.Team
+	}
+	return ""
+}
+
+func (x *GetFollowUpStatsRequest) GetStoreId() string {
+	if x != nil {
+		return x.StoreId
+	}
+	return ""
+}
+
+// FollowUpFigure is the loop's figures of one group of cases. Times are wall-clock time
+// from the opening (not the team's business time), in seconds; a median or p90 is 0 when
+// no case of the group has that time.
+type FollowUpFigure struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// the team; empty for overall.
+	Team string `protobuf:"bytes,1,opt,name=team,proto3" json:"team,omitempty"`
+	// cases opened in the period.
+	Opened int64 `protobuf:"varint,2,opt,name=opened,proto3" json:"opened,omitempty"`
+	// of which resolved now (a reopened case counts again once it is resolved again).
+	Resolved int64 `protobuf:"varint,3,opt,name=resolved,proto3" json:"resolved,omitempty"`
+	// of which open now (neither resolved nor merged), and those past their resolution
+	// due time.
+	StillOpen int64 `protobuf:"varint,4,opt,name=still_open,json=stillOpen,proto3" json:"still_open,omitempty"`
+	Overdue   int64 `protobuf:"varint,5,opt,name=overdue,proto3" json:"overdue,omitempty"`
+	// closed as duplicates of another case: neither open nor resolved.
+	Merged int64 `protobuf:"varint,6,opt,name=merged,proto3" json:"merged,omitempty"`
+	// cases whose customer was contacted (a recorded contact, or else a resolution whose
+	// outcome reached the customer).
+	Contacted                 int64   `protobuf:"varint,7,opt,name=contacted,proto3" json:"contacted,omitempty"`
+	MedianFirstContactSeconds float64 `protobuf:"fixed64,8,opt,name=median_first_contact_seconds,json=medianFirstContactSeconds,proto3" json:"median_first_contact_seconds,omitempty"`
+	P90FirstContactSeconds    float64 `protobuf:"fixed64,9,opt,name=p90_first_contact_seconds,json=p90FirstContactSeconds,proto3" json:"p90_first_contact_seconds,omitempty"`
+	// of the contacted cases with a first-contact due time, the share contacted by it
+	// (0-1; 0 when none).
+	FirstContactWithinDueShare float64 `protobuf:"fixed64,10,opt,name=first_contact_within_due_share,json=firstContactWithinDueShare,proto3" json:"first_contact_within_due_share,omitempty"`
+	MedianResolutionSeconds    float64 `protobuf:"fixed64,11,opt,name=median_resolution_seconds,json=medianResolutionSeconds,proto3" json:"median_resolution_seconds,omitempty"`
+	P90ResolutionSeconds       float64 `protobuf:"fixed64,12,opt,name=p90_resolution_seconds,json=p90ResolutionSeconds,proto3" json:"p90_resolution_seconds,omitempty"`
+	// cases escalated at all, and the escalations of each level: [level 1, level 2,
+	// level 3] (a level happens at most once per case).
+	Escalated          int64   `protobuf:"varint,13,opt,name=escalated,proto3" json:"escalated,omitempty"`
+	EscalationsByLevel []int64 `protobuf:"varint,14,rep,packed,name=escalations_by_level,json=escalationsByLevel,proto3" json:"escalations_by_level,omitempty"`
+	// cases whose assignee was reminded of a deadline.
+	Reminded int64 `protobuf:"varint,15,opt,name=reminded,proto3" json:"reminded,omitempty"`
+	// cases reopened at least once, and the reopenings in all.
+	Reopened   int64 `protobuf:"varint,16,opt,name=reopened,proto3" json:"reopened,omitempty"`
+	Reopenings int64 `protobuf:"varint,17,opt,name=reopenings,proto3" json:"reopenings,omitempty"`
+	// cases whose customer answered the follow-up survey (the latest answer of each case
+	// counts).
+	FollowUpsAnswered int64 `protobuf:"varint,18,opt,name=follow_ups_answered,json=followUpsAnswered,proto3" json:"follow_ups_answered,omitempty"`
+	// of the answers to "Is your problem solved?", the share of "yes" (0-1).
+	SolvedShare float64 `protobuf:"fixed64,19,opt,name=solved_share,json=solvedShare,proto3" json:"solved_share,omitempty"`
+	// the answers that counted as satisfied, over the answers (0-1).
+	SatisfiedShare float64 `protobuf:"fixed64,20,opt,name=satisfied_share,json=satisfiedShare,proto3" json:"satisfied_share,omitempty"`
+	// the follow-up answers on the CSAT scale, and their mean score (1-5; 0 with none).
+	FollowUpCsatAnswers int64   `protobuf:"varint,21,opt,name=follow_up_csat_answers,json=followUpCsatAnswers,proto3" json:"follow_up_csat_answers,omitempty"`
+	FollowUpCsatAverage float64 `protobuf:"fixed64,22,opt,name=follow_up_csat_average,json=followUpCsatAverage,proto3" json:"follow_up_csat_average,omitempty"`
+	// goodwill points granted on the cases, and goodwill coupons issued for them.
+	GoodwillPoints  int64 `protobuf:"varint,23,opt,name=goodwill_points,json=goodwillPoints,proto3" json:"goodwill_points,omitempty"`
+	GoodwillCoupons int64 `protobuf:"varint,24,opt,name=goodwill_coupons,json=goodwillCoupons,proto3" json:"goodwill_coupons,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *FollowUpFigure) Reset() {
+	*x = FollowUpFigure{}
+	mi := &file_treue_reporting_v1_reporting_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FollowUpFigure) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FollowUpFigure) ProtoMessage() {}
+
+func (x *FollowUpFigure) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_reporting_v1_reporting_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FollowUpFigure.ProtoReflect.Descriptor instead.
+func (*FollowUpFigure) Descriptor() ([]byte, []int) {
+	return file_treue_reporting_v1_reporting_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *FollowUpFigure) GetTeam() string {
+	if x != nil {
+		return x.Team
+	}
+	return ""
+}
+
+func (x *FollowUpFigure) GetOpened() int64 {
+	if x != nil {
+		return x.Opened
+	}
+	return 0
+}
+
+func (x *FollowUpFigure) GetResolved() int64 {
+	if x != nil {
+		return x.Resolved
+	}
+	return 0
+}
+
+func (x *FollowUpFigure) GetStillOpen() int64 {
+	if x != nil {
+		return x.StillOpen
+	}
+	return 0
+}
+
+func (x *FollowUpFigure) GetOverdue() int64 {
+	if x != nil {
+		return x.Overdue
+	}
+	return 0
+}
+
+func (x *FollowUpFigure) GetMerged() int64 {
+	if x != nil {
+		return x.Merged
+	}
+	return 0
+}
+
+func (x *FollowUpFigure) GetContacted() int64 {
+	if x != nil {
+		return x.Contacted
+	}
+	return 0
+}
+
+func (x *FollowUpFigure) GetMedianFirstContactSeconds() float64 {
+	if x != nil {
+		return x.MedianFirstContactSeconds
+	}
+	return 0
+}
+
+func (x *FollowUpFigure) GetP90FirstContactSeconds() float64 {
+	if x != nil {
+		return x.P90FirstContactSeconds
+	}
+	return 0
+}
+
+func (x *FollowUpFigure) GetFirstContactWithinDueShare() float64 {
+	if x != nil {
+		return x.FirstContactWithinDueShare
+	}
+	return 0
+}
+
+func (x *FollowUpFigure) GetMedianResolutionSeconds() float64 {
+	if x != nil {
+		return x.MedianResolutionSeconds
+	}
+	return 0
+}
+
+func (x *FollowUpFigure) GetP90ResolutionSeconds() float64 {
+	if x != nil {
+		return x.P90ResolutionSeconds
+	}
+	return 0
+}
+
+func (x *FollowUpFigure) GetEscalated() int64 {
+	if x != nil {
+		return x.Escalated
+	}
+	return 0
+}
+
+func (x *FollowUpFigure) GetEscalationsByLevel() []int64 {
+	if x != nil {
+		return x.EscalationsByLevel
+	}
+	return nil
+}
+
+func (x *FollowUpFigure) GetReminded() int64 {
+	if x != nil {
+		return x.Reminded
+	}
+	return 0
+}
+
+func (x *FollowUpFigure) GetReopened() int64 {
+	if x != nil {
+		return x.Reopened
+	}
+	return 0
+}
+
+func (x *FollowUpFigure) GetReopenings() int64 {
+	if x != nil {
+		return x.Reopenings
+	}
+	return 0
+}
+
+func (x *FollowUpFigure) GetFollowUpsAnswered() int64 {
+	if x != nil {
+		return x.FollowUpsAnswered
+	}
+	return 0
+}
+
+func (x *FollowUpFigure) GetSolvedShare() float64 {
+	if x != nil {
+		return x.SolvedShare
+	}
+	return 0
+}
+
+func (x *FollowUpFigure) GetSatisfiedShare() float64 {
+	if x != nil {
+		return x.SatisfiedShare
+	}
+	return 0
+}
+
+func (x *FollowUpFigure) GetFollowUpCsatAnswers() int64 {
+	if x != nil {
+		return x.FollowUpCsatAnswers
+	}
+	return 0
+}
+
+func (x *FollowUpFigure) GetFollowUpCsatAverage() float64 {
+	if x != nil {
+		return x.FollowUpCsatAverage
+	}
+	return 0
+}
+
+func (x *FollowUpFigure) GetGoodwillPoints() int64 {
+	if x != nil {
+		return x.GoodwillPoints
+	}
+	return 0
+}
+
+func (x *FollowUpFigure) GetGoodwillCoupons() int64 {
+	if x != nil {
+		return x.GoodwillCoupons
+	}
+	return 0
+}
+
+type GetFollowUpStatsResponse struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Overall *FollowUpFigure        `protobuf:"bytes,1,opt,name=overall,proto3" json:"overall,omitempty"`
+	// by team (the cases' team when opened), by name.
+	ByTeam []*FollowUpFigure `protobuf:"bytes,2,rep,name=by_team,json=byTeam,proto3" json:"by_team,omitempty"`
+	// the days of opening reported.
+	From          *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=from,proto3" json:"from,omitempty"`
+	To            *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=to,proto3" json:"to,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetFollowUpStatsResponse) Reset() {
+	*x = GetFollowUpStatsResponse{}
+	mi := &file_treue_reporting_v1_reporting_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetFollowUpStatsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetFollowUpStatsResponse) ProtoMessage() {}
+
+func (x *GetFollowUpStatsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_treue_reporting_v1_reporting_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetFollowUpStatsResponse.ProtoReflect.Descriptor instead.
+func (*GetFollowUpStatsResponse) Descriptor() ([]byte, []int) {
+	return file_treue_reporting_v1_reporting_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *GetFollowUpStatsResponse) GetOverall() *FollowUpFigure {
+	if x != nil {
+		return x.Overall
+	}
+	return nil
+}
+
+func (x *GetFollowUpStatsResponse) GetByTeam() []*FollowUpFigure {
+	if x != nil {
+		return x.ByTeam
+	}
+	return nil
+}
+
+func (x *GetFollowUpStatsResponse) GetFrom() *timestamppb.Timestamp {
+	if x != nil {
+		return x.From
+	}
+	return nil
+}
+
+func (x *GetFollowUpStatsResponse) GetTo() *timestamppb.Timestamp {
+	if x != nil {
+		return x.To
+	}
+	return nil
+}
+
 var File_treue_reporting_v1_reporting_proto protoreflect.FileDescriptor
 
 const file_treue_reporting_v1_reporting_proto_rawDesc = "" +
@@ -1186,12 +1581,52 @@ const file_treue_reporting_v1_reporting_proto_rawDesc = "" +
 	"\x06topics\x18\x01 \x03(\v2\x1f.treue.reporting.v1.TopicFigureR\x06topics\x12?\n" +
 	"\rprevious_from\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\fpreviousFrom\x12;\n" +
 	"\vprevious_to\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"previousTo2\xd9\x05\n" +
+	"previousTo\"\xb8\x01\n" +
+	"\x17GetFollowUpStatsRequest\x12.\n" +
+	"\x04from\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04from\x12*\n" +
+	"\x02to\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02to\x12\x1c\n" +
+	"\x04team\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\x04team\x12#\n" +
+	"\bstore_id\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\astoreId\"\xdb\a\n" +
+	"\x0eFollowUpFigure\x12\x12\n" +
+	"\x04team\x18\x01 \x01(\tR\x04team\x12\x16\n" +
+	"\x06opened\x18\x02 \x01(\x03R\x06opened\x12\x1a\n" +
+	"\bresolved\x18\x03 \x01(\x03R\bresolved\x12\x1d\n" +
+	"\n" +
+	"still_open\x18\x04 \x01(\x03R\tstillOpen\x12\x18\n" +
+	"\aoverdue\x18\x05 \x01(\x03R\aoverdue\x12\x16\n" +
+	"\x06merged\x18\x06 \x01(\x03R\x06merged\x12\x1c\n" +
+	"\tcontacted\x18\a \x01(\x03R\tcontacted\x12?\n" +
+	"\x1cmedian_first_contact_seconds\x18\b \x01(\x01R\x19medianFirstContactSeconds\x129\n" +
+	"\x19p90_first_contact_seconds\x18\t \x01(\x01R\x16p90FirstContactSeconds\x12B\n" +
+	"\x1efirst_contact_within_due_share\x18\n" +
+	" \x01(\x01R\x1afirstContactWithinDueShare\x12:\n" +
+	"\x19median_resolution_seconds\x18\v \x01(\x01R\x17medianResolutionSeconds\x124\n" +
+	"\x16p90_resolution_seconds\x18\f \x01(\x01R\x14p90ResolutionSeconds\x12\x1c\n" +
+	"\tescalated\x18\r \x01(\x03R\tescalated\x120\n" +
+	"\x14escalations_by_level\x18\x0e \x03(\x03R\x12escalationsByLevel\x12\x1a\n" +
+	"\breminded\x18\x0f \x01(\x03R\breminded\x12\x1a\n" +
+	"\breopened\x18\x10 \x01(\x03R\breopened\x12\x1e\n" +
+	"\n" +
+	"reopenings\x18\x11 \x01(\x03R\n" +
+	"reopenings\x12.\n" +
+	"\x13follow_ups_answered\x18\x12 \x01(\x03R\x11followUpsAnswered\x12!\n" +
+	"\fsolved_share\x18\x13 \x01(\x01R\vsolvedShare\x12'\n" +
+	"\x0fsatisfied_share\x18\x14 \x01(\x01R\x0esatisfiedShare\x123\n" +
+	"\x16follow_up_csat_answers\x18\x15 \x01(\x03R\x13followUpCsatAnswers\x123\n" +
+	"\x16follow_up_csat_average\x18\x16 \x01(\x01R\x13followUpCsatAverage\x12'\n" +
+	"\x0fgoodwill_points\x18\x17 \x01(\x03R\x0egoodwillPoints\x12)\n" +
+	"\x10goodwill_coupons\x18\x18 \x01(\x03R\x0fgoodwillCoupons\"\xf1\x01\n" +
+	"\x18GetFollowUpStatsResponse\x12<\n" +
+	"\aoverall\x18\x01 \x01(\v2\".treue.reporting.v1.FollowUpFigureR\aoverall\x12;\n" +
+	"\aby_team\x18\x02 \x03(\v2\".treue.reporting.v1.FollowUpFigureR\x06byTeam\x12.\n" +
+	"\x04from\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04from\x12*\n" +
+	"\x02to\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02to2\xfd\x06\n" +
 	"\x10ReportingService\x12\x8c\x01\n" +
 	"\tGetScores\x12$.treue.reporting.v1.GetScoresRequest\x1a%.treue.reporting.v1.GetScoresResponse\"2\xca\xf3\x18\x05admin\xca\xf3\x18\tmarketing\xca\xf3\x18\rservice_agent\xca\xf3\x18\aauditor\x12\x83\x01\n" +
 	"\x06GetNps\x12!.treue.reporting.v1.GetNpsRequest\x1a\".treue.reporting.v1.GetNpsResponse\"2\xca\xf3\x18\x05admin\xca\xf3\x18\tmarketing\xca\xf3\x18\rservice_agent\xca\xf3\x18\aauditor\x12\x8d\x01\n" +
 	"\x0fGetSurveyFunnel\x12*.treue.reporting.v1.GetSurveyFunnelRequest\x1a+.treue.reporting.v1.GetSurveyFunnelResponse\"!\xca\xf3\x18\x05admin\xca\xf3\x18\tmarketing\xca\xf3\x18\aauditor\x12\x8c\x01\n" +
-	"\tGetTopics\x12$.treue.reporting.v1.GetTopicsRequest\x1a%.treue.reporting.v1.GetTopicsResponse\"2\xca\xf3\x18\x05admin\xca\xf3\x18\tmarketing\xca\xf3\x18\rservice_agent\xca\xf3\x18\aauditor\x12\x90\x01\n" +
+	"\tGetTopics\x12$.treue.reporting.v1.GetTopicsRequest\x1a%.treue.reporting.v1.GetTopicsResponse\"2\xca\xf3\x18\x05admin\xca\xf3\x18\tmarketing\xca\xf3\x18\rservice_agent\xca\xf3\x18\aauditor\x12\xa1\x01\n" +
+	"\x10GetFollowUpStats\x12+.treue.reporting.v1.GetFollowUpStatsRequest\x1a,.treue.reporting.v1.GetFollowUpStatsResponse\"2\xca\xf3\x18\x05admin\xca\xf3\x18\tmarketing\xca\xf3\x18\rservice_agent\xca\xf3\x18\aauditor\x12\x90\x01\n" +
 	"\x10GetPointsSummary\x12+.treue.reporting.v1.GetPointsSummaryRequest\x1a,.treue.reporting.v1.GetPointsSummaryResponse\"!\xca\xf3\x18\x05admin\xca\xf3\x18\tmarketing\xca\xf3\x18\aauditorB\xd3\x01\n" +
 	"\x16com.treue.reporting.v1B\x0eReportingProtoP\x01Z?github.com/treue/treue/proto/gen/treue/reporting/v1;reportingv1\xa2\x02\x03TRX\xaa\x02\x12Treue.Reporting.V1\xca\x02\x12Treue\\Reporting\\V1\xe2\x02\x1eTreue\\Reporting\\V1\\GPBMetadata\xea\x02\x14Treue::Reporting::V1b\x06proto3"
 
@@ -1207,7 +1642,7 @@ func file_treue_reporting_v1_reporting_proto_rawDescGZIP() []byte {
 	return file_treue_reporting_v1_reporting_proto_rawDescData
 }
 
-var file_treue_reporting_v1_reporting_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_treue_reporting_v1_reporting_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_treue_reporting_v1_reporting_proto_goTypes = []any{
 	(*GetNpsRequest)(nil),            // 0: treue.reporting.v1.GetNpsRequest
 	(*NpsFigure)(nil),                // 1: treue.reporting.v1.NpsFigure
@@ -1224,49 +1659,60 @@ var file_treue_reporting_v1_reporting_proto_goTypes = []any{
 	(*GetTopicsRequest)(nil),         // 12: treue.reporting.v1.GetTopicsRequest
 	(*TopicFigure)(nil),              // 13: treue.reporting.v1.TopicFigure
 	(*GetTopicsResponse)(nil),        // 14: treue.reporting.v1.GetTopicsResponse
-	(*timestamppb.Timestamp)(nil),    // 15: google.protobuf.Timestamp
+	(*GetFollowUpStatsRequest)(nil),  // 15: treue.reporting.v1.GetFollowUpStatsRequest
+	(*FollowUpFigure)(nil),           // 16: treue.reporting.v1.FollowUpFigure
+	(*GetFollowUpStatsResponse)(nil), // 17: treue.reporting.v1.GetFollowUpStatsResponse
+	(*timestamppb.Timestamp)(nil),    // 18: google.protobuf.Timestamp
 }
 var file_treue_reporting_v1_reporting_proto_depIdxs = []int32{
-	15, // 0: treue.reporting.v1.GetNpsRequest.from:type_name -> google.protobuf.Timestamp
-	15, // 1: treue.reporting.v1.GetNpsRequest.to:type_name -> google.protobuf.Timestamp
+	18, // 0: treue.reporting.v1.GetNpsRequest.from:type_name -> google.protobuf.Timestamp
+	18, // 1: treue.reporting.v1.GetNpsRequest.to:type_name -> google.protobuf.Timestamp
 	1,  // 2: treue.reporting.v1.GetNpsResponse.overall:type_name -> treue.reporting.v1.NpsFigure
 	1,  // 3: treue.reporting.v1.GetNpsResponse.by_touchpoint:type_name -> treue.reporting.v1.NpsFigure
 	1,  // 4: treue.reporting.v1.GetNpsResponse.by_store:type_name -> treue.reporting.v1.NpsFigure
 	1,  // 5: treue.reporting.v1.GetNpsResponse.by_day:type_name -> treue.reporting.v1.NpsFigure
-	15, // 6: treue.reporting.v1.GetPointsSummaryResponse.as_of:type_name -> google.protobuf.Timestamp
-	15, // 7: treue.reporting.v1.GetScoresRequest.from:type_name -> google.protobuf.Timestamp
-	15, // 8: treue.reporting.v1.GetScoresRequest.to:type_name -> google.protobuf.Timestamp
+	18, // 6: treue.reporting.v1.GetPointsSummaryResponse.as_of:type_name -> google.protobuf.Timestamp
+	18, // 7: treue.reporting.v1.GetScoresRequest.from:type_name -> google.protobuf.Timestamp
+	18, // 8: treue.reporting.v1.GetScoresRequest.to:type_name -> google.protobuf.Timestamp
 	6,  // 9: treue.reporting.v1.ScoreReport.overall:type_name -> treue.reporting.v1.ScoreFigure
 	6,  // 10: treue.reporting.v1.ScoreReport.by_touchpoint:type_name -> treue.reporting.v1.ScoreFigure
 	6,  // 11: treue.reporting.v1.ScoreReport.by_store:type_name -> treue.reporting.v1.ScoreFigure
 	6,  // 12: treue.reporting.v1.ScoreReport.by_day:type_name -> treue.reporting.v1.ScoreFigure
 	7,  // 13: treue.reporting.v1.GetScoresResponse.csat:type_name -> treue.reporting.v1.ScoreReport
 	7,  // 14: treue.reporting.v1.GetScoresResponse.ces:type_name -> treue.reporting.v1.ScoreReport
-	15, // 15: treue.reporting.v1.GetSurveyFunnelRequest.from:type_name -> google.protobuf.Timestamp
-	15, // 16: treue.reporting.v1.GetSurveyFunnelRequest.to:type_name -> google.protobuf.Timestamp
+	18, // 15: treue.reporting.v1.GetSurveyFunnelRequest.from:type_name -> google.protobuf.Timestamp
+	18, // 16: treue.reporting.v1.GetSurveyFunnelRequest.to:type_name -> google.protobuf.Timestamp
 	10, // 17: treue.reporting.v1.GetSurveyFunnelResponse.suppressed_by_reason:type_name -> treue.reporting.v1.SuppressionCount
-	15, // 18: treue.reporting.v1.GetTopicsRequest.from:type_name -> google.protobuf.Timestamp
-	15, // 19: treue.reporting.v1.GetTopicsRequest.to:type_name -> google.protobuf.Timestamp
+	18, // 18: treue.reporting.v1.GetTopicsRequest.from:type_name -> google.protobuf.Timestamp
+	18, // 19: treue.reporting.v1.GetTopicsRequest.to:type_name -> google.protobuf.Timestamp
 	6,  // 20: treue.reporting.v1.TopicFigure.csat:type_name -> treue.reporting.v1.ScoreFigure
 	6,  // 21: treue.reporting.v1.TopicFigure.ces:type_name -> treue.reporting.v1.ScoreFigure
 	13, // 22: treue.reporting.v1.GetTopicsResponse.topics:type_name -> treue.reporting.v1.TopicFigure
-	15, // 23: treue.reporting.v1.GetTopicsResponse.previous_from:type_name -> google.protobuf.Timestamp
-	15, // 24: treue.reporting.v1.GetTopicsResponse.previous_to:type_name -> google.protobuf.Timestamp
-	5,  // 25: treue.reporting.v1.ReportingService.GetScores:input_type -> treue.reporting.v1.GetScoresRequest
-	0,  // 26: treue.reporting.v1.ReportingService.GetNps:input_type -> treue.reporting.v1.GetNpsRequest
-	9,  // 27: treue.reporting.v1.ReportingService.GetSurveyFunnel:input_type -> treue.reporting.v1.GetSurveyFunnelRequest
-	12, // 28: treue.reporting.v1.ReportingService.GetTopics:input_type -> treue.reporting.v1.GetTopicsRequest
-	3,  // 29: treue.reporting.v1.ReportingService.GetPointsSummary:input_type -> treue.reporting.v1.GetPointsSummaryRequest
-	8,  // 30: treue.reporting.v1.ReportingService.GetScores:output_type -> treue.reporting.v1.GetScoresResponse
-	2,  // 31: treue.reporting.v1.ReportingService.GetNps:output_type -> treue.reporting.v1.GetNpsResponse
-	11, // 32: treue.reporting.v1.ReportingService.GetSurveyFunnel:output_type -> treue.reporting.v1.GetSurveyFunnelResponse
-	14, // 33: treue.reporting.v1.ReportingService.GetTopics:output_type -> treue.reporting.v1.GetTopicsResponse
-	4,  // 34: treue.reporting.v1.ReportingService.GetPointsSummary:output_type -> treue.reporting.v1.GetPointsSummaryResponse
-	30, // [30:35] is the sub-list for method output_type
-	25, // [25:30] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	18, // 23: treue.reporting.v1.GetTopicsResponse.previous_from:type_name -> google.protobuf.Timestamp
+	18, // 24: treue.reporting.v1.GetTopicsResponse.previous_to:type_name -> google.protobuf.Timestamp
+	18, // 25: treue.reporting.v1.GetFollowUpStatsRequest.from:type_name -> google.protobuf.Timestamp
+	18, // 26: treue.reporting.v1.GetFollowUpStatsRequest.to:type_name -> google.protobuf.Timestamp
+	16, // 27: treue.reporting.v1.GetFollowUpStatsResponse.overall:type_name -> treue.reporting.v1.FollowUpFigure
+	16, // 28: treue.reporting.v1.GetFollowUpStatsResponse.by_team:type_name -> treue.reporting.v1.FollowUpFigure
+	18, // 29: treue.reporting.v1.GetFollowUpStatsResponse.from:type_name -> google.protobuf.Timestamp
+	18, // 30: treue.reporting.v1.GetFollowUpStatsResponse.to:type_name -> google.protobuf.Timestamp
+	5,  // 31: treue.reporting.v1.ReportingService.GetScores:input_type -> treue.reporting.v1.GetScoresRequest
+	0,  // 32: treue.reporting.v1.ReportingService.GetNps:input_type -> treue.reporting.v1.GetNpsRequest
+	9,  // 33: treue.reporting.v1.ReportingService.GetSurveyFunnel:input_type -> treue.reporting.v1.GetSurveyFunnelRequest
+	12, // 34: treue.reporting.v1.ReportingService.GetTopics:input_type -> treue.reporting.v1.GetTopicsRequest
+	15, // 35: treue.reporting.v1.ReportingService.GetFollowUpStats:input_type -> treue.reporting.v1.GetFollowUpStatsRequest
+	3,  // 36: treue.reporting.v1.ReportingService.GetPointsSummary:input_type -> treue.reporting.v1.GetPointsSummaryRequest
+	8,  // 37: treue.reporting.v1.ReportingService.GetScores:output_type -> treue.reporting.v1.GetScoresResponse
+	2,  // 38: treue.reporting.v1.ReportingService.GetNps:output_type -> treue.reporting.v1.GetNpsResponse
+	11, // 39: treue.reporting.v1.ReportingService.GetSurveyFunnel:output_type -> treue.reporting.v1.GetSurveyFunnelResponse
+	14, // 40: treue.reporting.v1.ReportingService.GetTopics:output_type -> treue.reporting.v1.GetTopicsResponse
+	17, // 41: treue.reporting.v1.ReportingService.GetFollowUpStats:output_type -> treue.reporting.v1.GetFollowUpStatsResponse
+	4,  // 42: treue.reporting.v1.ReportingService.GetPointsSummary:output_type -> treue.reporting.v1.GetPointsSummaryResponse
+	37, // [37:43] is the sub-list for method output_type
+	31, // [31:37] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_treue_reporting_v1_reporting_proto_init() }
@@ -1280,7 +1726,7 @@ func file_treue_reporting_v1_reporting_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_treue_reporting_v1_reporting_proto_rawDesc), len(file_treue_reporting_v1_reporting_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -23,6 +23,7 @@ const (
 	ReportingService_GetNps_FullMethodName           = "/treue.reporting.v1.ReportingService/GetNps"
 	ReportingService_GetSurveyFunnel_FullMethodName  = "/treue.reporting.v1.ReportingService/GetSurveyFunnel"
 	ReportingService_GetTopics_FullMethodName        = "/treue.reporting.v1.ReportingService/GetTopics"
+	ReportingService_GetFollowUpStats_FullMethodName = "/treue.reporting.v1.ReportingService/GetFollowUpStats"
 	ReportingService_GetPointsSummary_FullMethodName = "/treue.reporting.v1.ReportingService/GetPointsSummary"
 )
 
@@ -43,6 +44,11 @@ type ReportingServiceClient interface {
 	// of days (feedback's taxonomy), by mentions, with the detractor share, the scores and
 	// the change against the period of equal length before.
 	GetTopics(ctx context.Context, in *GetTopicsRequest, opts ...grpc.CallOption) (*GetTopicsResponse, error)
+	// GetFollowUpStats is how the feedback loop is closed: of the cases opened over a range
+	// of days, per team and overall, how fast the customer was contacted and the case
+	// resolved, escalations, reopenings, what the follow-up survey said and the goodwill
+	// given.
+	GetFollowUpStats(ctx context.Context, in *GetFollowUpStatsRequest, opts ...grpc.CallOption) (*GetFollowUpStatsResponse, error)
 	GetPointsSummary(ctx context.Context, in *GetPointsSummaryRequest, opts ...grpc.CallOption) (*GetPointsSummaryResponse, error)
 }
 
@@ -94,6 +100,16 @@ func (c *reportingServiceClient) GetTopics(ctx context.Context, in *GetTopicsReq
 	return out, nil
 }
 
+func (c *reportingServiceClient) GetFollowUpStats(ctx context.Context, in *GetFollowUpStatsRequest, opts ...grpc.CallOption) (*GetFollowUpStatsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetFollowUpStatsResponse)
+	err := c.cc.Invoke(ctx, ReportingService_GetFollowUpStats_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *reportingServiceClient) GetPointsSummary(ctx context.Context, in *GetPointsSummaryRequest, opts ...grpc.CallOption) (*GetPointsSummaryResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetPointsSummaryResponse)
@@ -121,6 +137,11 @@ type ReportingServiceServer interface {
 	// of days (feedback's taxonomy), by mentions, with the detractor share, the scores and
 	// the change against the period of equal length before.
 	GetTopics(context.Context, *GetTopicsRequest) (*GetTopicsResponse, error)
+	// GetFollowUpStats is how the feedback loop is closed: of the cases opened over a range
+	// of days, per team and overall, how fast the customer was contacted and the case
+	// resolved, escalations, reopenings, what the follow-up survey said and the goodwill
+	// given.
+	GetFollowUpStats(context.Context, *GetFollowUpStatsRequest) (*GetFollowUpStatsResponse, error)
 	GetPointsSummary(context.Context, *GetPointsSummaryRequest) (*GetPointsSummaryResponse, error)
 	mustEmbedUnimplementedReportingServiceServer()
 }
@@ -143,6 +164,9 @@ func (UnimplementedReportingServiceServer) GetSurveyFunnel(context.Context, *Get
 }
 func (UnimplementedReportingServiceServer) GetTopics(context.Context, *GetTopicsRequest) (*GetTopicsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetTopics not implemented")
+}
+func (UnimplementedReportingServiceServer) GetFollowUpStats(context.Context, *GetFollowUpStatsRequest) (*GetFollowUpStatsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetFollowUpStats not implemented")
 }
 func (UnimplementedReportingServiceServer) GetPointsSummary(context.Context, *GetPointsSummaryRequest) (*GetPointsSummaryResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetPointsSummary not implemented")
@@ -240,6 +264,24 @@ func _ReportingService_GetTopics_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ReportingService_GetFollowUpStats_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetFollowUpStatsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportingServiceServer).GetFollowUpStats(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportingService_GetFollowUpStats_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportingServiceServer).GetFollowUpStats(ctx, req.(*GetFollowUpStatsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _ReportingService_GetPointsSummary_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetPointsSummaryRequest)
 	if err := dec(in); err != nil {
@@ -280,6 +322,10 @@ var ReportingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetTopics",
 			Handler:    _ReportingService_GetTopics_Handler,
+		},
+		{
+			MethodName: "GetFollowUpStats",
+			Handler:    _ReportingService_GetFollowUpStats_Handler,
 		},
 		{
 			MethodName: "GetPointsSummary",

@@ -139,19 +139,62 @@ func (w *Tx) AddPoints(ctx context.Context, cells []domain.PointsCell) error {
 	return nil
 }
 
+// casesLock serialises the writers of cases (reporting-feedback and reporting-case-loop):
+// a batch may upsert cases in more than one statement (one per event type), so two
+// batches could otherwise lock the same rows in opposite orders and deadlock.
+const casesLock = 0x7265_706f_6361_7365 // "repocase"
+
+// caseColumns are the columns of cases in the order UpsertCases passes them.
+var caseColumns = []struct{ name, array string }{
+	{"case_id", "text"}, {"kind", "text"}, {"team", "text"}, {"touchpoint", "text"}, {"store_id", "text"},
+	{"outcome", "text"}, {"opened_at", "timestamptz"}, {"due_at", "timestamptz"}, {"resolved_at", "timestamptz"},
+	{"first_contact_at", "timestamptz"}, {"first_contact_due_at", "timestamptz"}, {"reopened_at", "timestamptz"},
+	{"reopens", "bigint"}, {"merged_at", "timestamptz"}, {"escalation_level", "smallint"}, {"reminded", "boolean"},
+	{"follow_up_at", "timestamptz"}, {"follow_up_kind", "text"}, {"follow_up_score", "smallint"},
+	{"follow_up_satisfied", "boolean"}, {"follow_up_solved", "text"}, {"goodwill_points", "bigint"},
+	{"goodwill_coupon", "boolean"},
+}
+
+// latestFollowUp takes the answer of the latest follow-up.
+var latestFollowUp = func() string {
+	var sets []string
+	for _, c := range []string{"follow_up_kind", "follow_up_score", "follow_up_satisfied", "follow_up_solved"} {
+		sets = append(sets, fmt.Sprintf("%s = CASE WHEN EXCLUDED.follow_up_at > COALESCE(t.follow_up_at, '-infinity') THEN EXCLUDED.%[1]s ELSE t.%[1]s END", c))
+	}
+	return strings.Join(sets, ",\n\t\t\t")
+}()
+
 func (w *Tx) UpsertCases(ctx context.Context, changes []domain.CaseChange) error {
 	n := len(changes)
-	ids, kinds, teams, touchpoints, stores, outcomes := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	opened, due, resolved := make([]*time.Time, n), make([]*time.Time, n), make([]*time.Time, n)
-	for i, c := range changes {
-		ids[i], kinds[i], teams[i], touchpoints[i], stores[i], outcomes[i] = c.ID, c.Kind, c.Team, c.Touchpoint, c.StoreID, c.Outcome
-		opened[i], due[i], resolved[i] = nullTime(c.OpenedAt), nullTime(c.DueAt), nullTime(c.ResolvedAt)
+	cols := make([][]any, len(caseColumns))
+	for j := range cols {
+		cols[j] = make([]any, n)
 	}
-	// What an event does not know ('' or NULL) keeps what an earlier one said.
+	for i, c := range changes {
+		a := c.FollowUp
+		for j, v := range []any{c.ID, c.Kind, c.Team, c.Touchpoint, c.StoreID,
+			c.Outcome, nullTime(c.OpenedAt), nullTime(c.DueAt), nullTime(c.ResolvedAt),
+			nullTime(c.FirstContactAt), nullTime(c.FirstContactDueAt), nullTime(c.ReopenedAt),
+			c.Reopens, nullTime(c.MergedAt), int16(c.EscalationLevel), c.Reminded,
+			nullTime(a.At), string(a.Kind), int16(a.Score),
+			a.Satisfied, a.Solved, c.GoodwillPoints,
+			c.GoodwillCoupon} {
+			cols[j][i] = v
+		}
+	}
+	names, arrays, args := make([]string, len(caseColumns)), make([]string, len(caseColumns)), make([]any, len(caseColumns))
+	for j, c := range caseColumns {
+		names[j], arrays[j], args[j] = c.name, fmt.Sprintf("$%d::%s[]", j+1, c.array), cols[j]
+	}
+	if _, err := w.tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(casesLock)); err != nil {
+		return fmt.Errorf("upsert cases: %w", err)
+	}
+	// Each column merges as domain.MergeCaseChanges does, whatever the order the events
+	// come in: what an event does not know ('' or NULL) keeps what was known; LEAST and
+	// GREATEST pass over NULLs.
 	_, err := w.tx.Exec(ctx, `
-		INSERT INTO cases AS t (case_id, kind, team, touchpoint, store_id, outcome, opened_at, due_at, resolved_at)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-			$7::timestamptz[], $8::timestamptz[], $9::timestamptz[])
+		INSERT INTO cases AS t (`+strings.Join(names, ", ")+`)
+		SELECT * FROM unnest(`+strings.Join(arrays, ", ")+`)
 		ON CONFLICT (case_id) DO UPDATE SET
 			kind        = COALESCE(NULLIF(EXCLUDED.kind, ''), t.kind),
 			team        = COALESCE(NULLIF(EXCLUDED.team, ''), t.team),
@@ -159,9 +202,22 @@ func (w *Tx) UpsertCases(ctx context.Context, changes []domain.CaseChange) error
 			store_id    = COALESCE(NULLIF(EXCLUDED.store_id, ''), t.store_id),
 			outcome     = COALESCE(NULLIF(EXCLUDED.outcome, ''), t.outcome),
 			opened_at   = COALESCE(EXCLUDED.opened_at, t.opened_at),
-			due_at      = COALESCE(EXCLUDED.due_at, t.due_at),
-			resolved_at = COALESCE(EXCLUDED.resolved_at, t.resolved_at)`,
-		ids, kinds, teams, touchpoints, stores, outcomes, opened, due, resolved)
+			due_at      = GREATEST(EXCLUDED.due_at, t.due_at),
+			-- the latest resolution, while no later reopening undid it
+			resolved_at = CASE WHEN GREATEST(EXCLUDED.reopened_at, t.reopened_at) IS NULL
+			                     OR GREATEST(EXCLUDED.resolved_at, t.resolved_at) > GREATEST(EXCLUDED.reopened_at, t.reopened_at)
+			                   THEN GREATEST(EXCLUDED.resolved_at, t.resolved_at) END,
+			first_contact_at     = LEAST(EXCLUDED.first_contact_at, t.first_contact_at),
+			first_contact_due_at = GREATEST(EXCLUDED.first_contact_due_at, t.first_contact_due_at),
+			reopened_at          = GREATEST(EXCLUDED.reopened_at, t.reopened_at),
+			reopens              = t.reopens + EXCLUDED.reopens,
+			merged_at            = LEAST(EXCLUDED.merged_at, t.merged_at),
+			escalation_level     = GREATEST(EXCLUDED.escalation_level, t.escalation_level),
+			reminded             = t.reminded OR EXCLUDED.reminded,
+			follow_up_at         = GREATEST(EXCLUDED.follow_up_at, t.follow_up_at),
+			`+latestFollowUp+`,
+			goodwill_points      = GREATEST(EXCLUDED.goodwill_points, t.goodwill_points),
+			goodwill_coupon      = t.goodwill_coupon OR EXCLUDED.goodwill_coupon`, args...)
 	if err != nil {
 		return fmt.Errorf("upsert cases: %w", err)
 	}
@@ -239,7 +295,9 @@ func (w *Tx) AddTopics(ctx context.Context, cells []domain.TopicCell) error {
 // EraseMembers has nothing to remove: no read model names a member. nps_daily,
 // scores_daily, points_daily, coupons_daily, survey_funnel_daily and topic_mentions_daily
 // count by day, touchpoint, store, kind, counter, step, reason and topic; cases holds
-// a case's id, kind, team, store, outcome and times. TestNoReadModelNamesAMember fails
+// a case's id, kind, team, store, outcome, times and loop (escalation level, reopenings,
+// the follow-up answer's score, satisfied and solved, goodwill points and coupon; never
+// the member, the comment or who acted). TestNoReadModelNamesAMember fails
 // when a table gains a column; one that can name a member must then be erased (or its
 // link to the member dropped) here, and exported by app.ExportMember.
 func (w *Tx) EraseMembers(context.Context, []string) error { return nil }
@@ -440,6 +498,17 @@ func (r *Store) PointsTotals(ctx context.Context) (domain.PointsTotals, error) {
 	return t, nil
 }
 
+// caseOpen is the condition of an open case: neither resolved nor merged.
+const caseOpen = "(resolved_at IS NULL AND merged_at IS NULL)"
+
+// percentileSeconds is the p quantile (0-1), continuous, of the seconds of interval over
+// the rows where it is known; 0 over none.
+func percentileSeconds(p float64, interval string) string {
+	return fmt.Sprintf("COALESCE(percentile_cont(%g) WITHIN GROUP (ORDER BY extract(epoch FROM %s)) FILTER (WHERE %[2]s IS NOT NULL), 0)", p, interval)
+}
+
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
 // CaseStats counts cases and takes the median follow-up time of the resolved ones.
 func (r *Store) CaseStats(ctx context.Context, now time.Time) (domain.CaseStats, error) {
 	var (
@@ -447,17 +516,90 @@ func (r *Store) CaseStats(ctx context.Context, now time.Time) (domain.CaseStats,
 		medianSeconds float64
 	)
 	err := r.db.Pool.QueryRow(ctx, `
-		SELECT count(*) FILTER (WHERE resolved_at IS NULL),
+		SELECT count(*) FILTER (WHERE `+caseOpen+`),
 		       count(*) FILTER (WHERE resolved_at IS NOT NULL),
-		       count(*) FILTER (WHERE resolved_at IS NULL AND due_at < $1),
-		       COALESCE(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM resolved_at - opened_at))
-		                FILTER (WHERE resolved_at IS NOT NULL AND opened_at IS NOT NULL), 0)
+		       count(*) FILTER (WHERE `+caseOpen+` AND due_at < $1),
+		       `+percentileSeconds(0.5, "resolved_at - opened_at")+`
 		FROM cases`, now).Scan(&s.Open, &s.Resolved, &s.Overdue, &medianSeconds)
 	if err != nil {
 		return domain.CaseStats{}, fmt.Errorf("case stats: %w", err)
 	}
-	s.MedianFollowUp = time.Duration(medianSeconds * float64(time.Second))
+	s.MedianFollowUp = seconds(medianSeconds)
 	return s, nil
+}
+
+// FollowUpStats sums the cases opened in p (of one team and store, "" for all) overall
+// and by team in one query, one grouping set each; a case is overdue when open past its
+// due time at now.
+func (r *Store) FollowUpStats(ctx context.Context, p domain.Period, team, storeID string, now time.Time) (domain.FollowUpCounts, []domain.FollowUpGroup, error) {
+	var (
+		c         domain.FollowUpCounts
+		times     [4]float64
+		byTeam    bool
+		teamName  string
+		overall   domain.FollowUpCounts
+		groups    []domain.FollowUpGroup
+		from, end = p.Bounds()
+	)
+	columns := []struct {
+		expr string
+		dest any
+	}{
+		{"count(*)", &c.Opened},
+		{"count(resolved_at)", &c.Resolved},
+		{"count(*) FILTER (WHERE " + caseOpen + ")", &c.Open},
+		{"count(*) FILTER (WHERE " + caseOpen + " AND due_at < $5)", &c.Overdue},
+		{"count(merged_at)", &c.Merged},
+		{"count(first_contact_at)", &c.Contacted},
+		{"count(*) FILTER (WHERE first_contact_at IS NOT NULL AND first_contact_due_at IS NOT NULL)", &c.ContactedWithDue},
+		{"count(*) FILTER (WHERE first_contact_at <= first_contact_due_at)", &c.ContactedInTime},
+		{"count(*) FILTER (WHERE escalation_level >= 1)", &c.ReachedLevel[0]},
+		{"count(*) FILTER (WHERE escalation_level >= 2)", &c.ReachedLevel[1]},
+		{"count(*) FILTER (WHERE escalation_level >= 3)", &c.ReachedLevel[2]},
+		{"count(*) FILTER (WHERE reminded)", &c.Reminded},
+		{"count(*) FILTER (WHERE reopens > 0)", &c.Reopened},
+		{"COALESCE(sum(reopens), 0)::bigint", &c.Reopens},
+		{"count(follow_up_at)", &c.FollowUps},
+		{"count(*) FILTER (WHERE follow_up_solved <> '')", &c.SolvedAnswered},
+		{"count(*) FILTER (WHERE follow_up_solved = 'yes')", &c.SolvedYes},
+		{"count(*) FILTER (WHERE follow_up_at IS NOT NULL AND follow_up_satisfied)", &c.Satisfied},
+		{"count(*) FILTER (WHERE follow_up_kind = $6)", &c.FollowUpCSAT.Responses},
+		{"COALESCE(sum(follow_up_score) FILTER (WHERE follow_up_kind = $6), 0)::bigint", &c.FollowUpCSAT.ScoreSum},
+		{"count(*) FILTER (WHERE follow_up_kind = $6 AND follow_up_satisfied)", &c.FollowUpCSAT.Favourable},
+		{"COALESCE(sum(goodwill_points), 0)::bigint", &c.GoodwillPoints},
+		{"count(*) FILTER (WHERE goodwill_coupon)", &c.GoodwillCoupons},
+		{percentileSeconds(0.5, "first_contact_at - opened_at"), &times[0]},
+		{percentileSeconds(0.9, "first_contact_at - opened_at"), &times[1]},
+		{percentileSeconds(0.5, "resolved_at - opened_at"), &times[2]},
+		{percentileSeconds(0.9, "resolved_at - opened_at"), &times[3]},
+	}
+	exprs, dest := make([]string, len(columns)), []any{&byTeam, &teamName}
+	for i, col := range columns {
+		exprs[i] = col.expr
+		dest = append(dest, col.dest)
+	}
+	rows, err := r.db.Pool.Query(ctx, `
+		SELECT GROUPING(team) = 0, COALESCE(team, ''), `+strings.Join(exprs, ",\n\t\t       ")+`
+		FROM cases
+		WHERE opened_at >= $1 AND opened_at < $2 AND ($3::text = '' OR team = $3) AND ($4::text = '' OR store_id = $4)
+		GROUP BY GROUPING SETS ((), (team))`, from, end, team, storeID, now, string(domain.KindCSAT))
+	if err != nil {
+		return domain.FollowUpCounts{}, nil, fmt.Errorf("follow-up stats: %w", err)
+	}
+	_, err = pgx.ForEachRow(rows, dest, func() error {
+		c.MedianFirstContact, c.P90FirstContact = seconds(times[0]), seconds(times[1])
+		c.MedianResolution, c.P90Resolution = seconds(times[2]), seconds(times[3])
+		if byTeam {
+			groups = append(groups, domain.FollowUpGroup{Team: teamName, FollowUpCounts: c})
+		} else {
+			overall = c
+		}
+		return nil
+	})
+	if err != nil {
+		return domain.FollowUpCounts{}, nil, fmt.Errorf("follow-up stats: %w", err)
+	}
+	return overall, groups, nil
 }
 
 // CouponStats reads the all-time totals and the days of p in one round trip.

@@ -34,6 +34,13 @@ const (
 	// ConsumerTopics takes feedback's tagged responses for the topic mentions, apart from
 	// the cases of reporting-feedback (whose filter stays as it was).
 	ConsumerTopics = "reporting-topics"
+	// ConsumerCaseLoop takes what happens to a case after it opened (contacts, reopenings,
+	// merges, escalations, reminders, follow-up answers, goodwill). A consumer of its own
+	// rather than new subjects of reporting-feedback: a durable consumer whose filter
+	// widens never delivers the events of the new subjects already in the stream, and the
+	// reopenings and merges from before this consumer must correct the cases too. Its
+	// changes merge with those of reporting-feedback in any order (domain.CaseChange).
+	ConsumerCaseLoop = "reporting-case-loop"
 )
 
 // Consumers returns reporting's consumers. The routes only capture a: the contract builds
@@ -103,6 +110,18 @@ func Consumers(a *app.Application) []bus.ConsumerConfig {
 		{Name: ConsumerFeedback, Routes: []bus.Route{
 			on(body(convert.CaseOpened), cases),
 			on(body(convert.CaseResolved), cases),
+		}},
+		// Every change of a case merges whatever its order (domain.MergeCaseChanges), so
+		// a batch is applied by event type (Unordered).
+		{Name: ConsumerCaseLoop, Unordered: true, Routes: []bus.Route{
+			on(body(convert.CaseContacted), cases),
+			on(body(convert.CaseReopened), cases),
+			on(body(convert.CasesMerged), cases),
+			on(body(convert.CaseEscalated), cases),
+			on(body(convert.CaseReminder), cases),
+			on(body(convert.CaseFollowUpReceived), cases),
+			on(body(convert.GoodwillGranted), cases),
+			on(body(convert.GoodwillRewardIssued), cases),
 		}},
 		{Name: ConsumerRewards, Unordered: true, Routes: []bus.Route{
 			on(issued, coupons),

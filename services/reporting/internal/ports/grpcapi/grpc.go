@@ -73,6 +73,18 @@ func (s *Server) GetTopics(ctx context.Context, req *reportingv1.GetTopicsReques
 	return convert.TopicReport(report), nil
 }
 
+func (s *Server) GetFollowUpStats(ctx context.Context, req *reportingv1.GetFollowUpStatsRequest) (*reportingv1.GetFollowUpStatsResponse, error) {
+	from, to, err := periodOf(req)
+	if err != nil {
+		return nil, err
+	}
+	report, err := s.app.Queries.GetFollowUpStats.Handle(ctx, from, to, req.GetTeam(), req.GetStoreId())
+	if err != nil {
+		return nil, periodError(err)
+	}
+	return convert.FollowUpReport(report), nil
+}
+
 func (s *Server) GetPointsSummary(ctx context.Context, _ *reportingv1.GetPointsSummaryRequest) (*reportingv1.GetPointsSummaryResponse, error) {
 	sum, err := s.app.Queries.GetPointsSummary.Handle(ctx)
 	if err != nil {

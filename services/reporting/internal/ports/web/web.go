@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	_ "embed"
 	"encoding/json"
@@ -215,6 +216,68 @@ type casesJSON struct {
 	Overdue  int64 `json:"overdue"`
 	// MedianFollowUpSeconds is null until a case is resolved.
 	MedianFollowUpSeconds *float64 `json:"median_follow_up_seconds"`
+	// FollowUps is the loop of the cases opened in the NPS period, as GetFollowUpStats.
+	FollowUps followUpsJSON `json:"follow_ups"`
+}
+
+// followUpsJSON is GetFollowUpStats' answer, with its names.
+type followUpsJSON struct {
+	From    string               `json:"from"`
+	To      string               `json:"to"`
+	Overall followUpFigureJSON   `json:"overall"`
+	ByTeam  []followUpFigureJSON `json:"by_team"`
+}
+
+type followUpFigureJSON struct {
+	Team                       string  `json:"team"`
+	Opened                     int64   `json:"opened"`
+	Resolved                   int64   `json:"resolved"`
+	StillOpen                  int64   `json:"still_open"`
+	Overdue                    int64   `json:"overdue"`
+	Merged                     int64   `json:"merged"`
+	Contacted                  int64   `json:"contacted"`
+	MedianFirstContactSeconds  float64 `json:"median_first_contact_seconds"`
+	P90FirstContactSeconds     float64 `json:"p90_first_contact_seconds"`
+	FirstContactWithinDueShare float64 `json:"first_contact_within_due_share"`
+	MedianResolutionSeconds    float64 `json:"median_resolution_seconds"`
+	P90ResolutionSeconds       float64 `json:"p90_resolution_seconds"`
+	Escalated                  int64   `json:"escalated"`
+	EscalationsByLevel         []int64 `json:"escalations_by_level"`
+	Reminded                   int64   `json:"reminded"`
+	Reopened                   int64   `json:"reopened"`
+	Reopenings                 int64   `json:"reopenings"`
+	FollowUpsAnswered          int64   `json:"follow_ups_answered"`
+	SolvedShare                float64 `json:"solved_share"`
+	SatisfiedShare             float64 `json:"satisfied_share"`
+	FollowUpCSATAnswers        int64   `json:"follow_up_csat_answers"`
+	FollowUpCSATAverage        float64 `json:"follow_up_csat_average"`
+	GoodwillPoints             int64   `json:"goodwill_points"`
+	GoodwillCoupons            int64   `json:"goodwill_coupons"`
+}
+
+func toFollowUpsJSON(r domain.FollowUpReport) followUpsJSON {
+	figure := func(g domain.FollowUpGroup) followUpFigureJSON {
+		c := g.FollowUpCounts
+		return followUpFigureJSON{
+			Team: g.Team, Opened: c.Opened, Resolved: c.Resolved, StillOpen: c.Open, Overdue: c.Overdue, Merged: c.Merged,
+			Contacted: c.Contacted, MedianFirstContactSeconds: c.MedianFirstContact.Seconds(), P90FirstContactSeconds: c.P90FirstContact.Seconds(),
+			FirstContactWithinDueShare: c.FirstContactInTimeShare(),
+			MedianResolutionSeconds:    c.MedianResolution.Seconds(), P90ResolutionSeconds: c.P90Resolution.Seconds(),
+			Escalated: c.Escalated(), EscalationsByLevel: c.ReachedLevel[:], Reminded: c.Reminded,
+			Reopened: c.Reopened, Reopenings: c.Reopens, FollowUpsAnswered: c.FollowUps,
+			SolvedShare: c.SolvedShare(), SatisfiedShare: c.SatisfiedShare(),
+			FollowUpCSATAnswers: c.FollowUpCSAT.Responses, FollowUpCSATAverage: c.FollowUpCSAT.Average(),
+			GoodwillPoints: c.GoodwillPoints, GoodwillCoupons: c.GoodwillCoupons,
+		}
+	}
+	out := followUpsJSON{
+		From: r.Period.From.Format(domain.DayLayout), To: r.Period.To.Format(domain.DayLayout),
+		Overall: figure(domain.FollowUpGroup{FollowUpCounts: r.Overall}), ByTeam: make([]followUpFigureJSON, len(r.ByTeam)),
+	}
+	for i, g := range r.ByTeam {
+		out.ByTeam[i] = figure(g)
+	}
+	return out
 }
 
 type couponsJSON struct {
@@ -258,7 +321,7 @@ func toSummaryJSON(d app.Dashboard, now time.Time) summaryJSON {
 			Expired: d.Points.Expired, Outstanding: d.Points.Outstanding(), AdjustedOut: d.Points.AdjustedOut,
 			AsOf: d.Points.AsOf.UTC(),
 		},
-		Cases:   casesJSON{Open: d.Cases.Open, Resolved: d.Cases.Resolved, Overdue: d.Cases.Overdue},
+		Cases:   casesJSON{Open: d.Cases.Open, Resolved: d.Cases.Resolved, Overdue: d.Cases.Overdue, FollowUps: toFollowUpsJSON(d.FollowUps)},
 		Coupons: couponsJSON{Issued: d.Coupons.Issued, Redeemed: d.Coupons.Redeemed, ByDay: []couponDayJSON{}},
 	}
 	if d.Cases.Resolved > 0 {
@@ -325,9 +388,9 @@ type topicView struct {
 // fair from 20 %.
 func toTopicView(t domain.TopicTotals) topicView {
 	v := topicView{Topic: t.Topic, Mentions: t.Current.Mentions, Detractors: "—", Tone: "none", Trend: "new"}
-	if t.Current.NpsCounts.Responses() > 0 {
+	if n := t.Current.NpsCounts.Responses(); n > 0 {
 		share := t.Current.DetractorShare() * 100
-		v.Detractors, v.Tone = strconv.FormatFloat(share, 'f', 0, 64)+" %", "good"
+		v.Detractors, v.Tone = percent(t.Current.DetractorShare(), n), "good"
 		switch {
 		case share >= 40:
 			v.Tone = "bad"
@@ -411,6 +474,48 @@ type pointsView struct {
 type casesView struct {
 	Open, Resolved, Overdue int64
 	MedianFollowUp          string
+	// The loop of the cases opened in the period.
+	Loop loopView
+}
+
+// loopView is the loop's overall figures, shares in per cent ("—" with nothing to share),
+// and a row per team.
+type loopView struct {
+	Opened, Escalated, Reopened     int64
+	GoodwillPoints, GoodwillCoupons int64
+	InTime, Solved                  string
+	Teams                           []loopTeamView
+}
+
+type loopTeamView struct {
+	Team                string
+	Opened, Open        int64
+	Escalated, Reopened int64
+	InTime, Solved      string
+}
+
+func toLoopView(r domain.FollowUpReport) loopView {
+	c := r.Overall
+	v := loopView{
+		Opened: c.Opened, Escalated: c.Escalated(), Reopened: c.Reopened,
+		InTime: percent(c.FirstContactInTimeShare(), c.ContactedWithDue), Solved: percent(c.SolvedShare(), c.SolvedAnswered),
+		GoodwillPoints: c.GoodwillPoints, GoodwillCoupons: c.GoodwillCoupons,
+	}
+	for _, g := range r.ByTeam {
+		v.Teams = append(v.Teams, loopTeamView{
+			Team: cmp.Or(g.Team, "(no team)"), Opened: g.Opened, Open: g.Open, Escalated: g.Escalated(), Reopened: g.Reopened,
+			InTime: percent(g.FirstContactInTimeShare(), g.ContactedWithDue), Solved: percent(g.SolvedShare(), g.SolvedAnswered),
+		})
+	}
+	return v
+}
+
+// percent shows a share of of things in whole per cent; "—" when of is 0.
+func percent(share float64, of int64) string {
+	if of == 0 {
+		return "—"
+	}
+	return strconv.FormatFloat(share*100, 'f', 0, 64) + " %"
 }
 
 type chartView struct {
@@ -456,7 +561,8 @@ func toDashboardView(d app.Dashboard, refresh time.Duration, now time.Time) dash
 			Issued: d.Points.Issued, Returned: d.Points.Returned, Redeemed: d.Points.Redeemed, Expired: d.Points.Expired,
 			AdjustedOut: d.Points.AdjustedOut, Outstanding: d.Points.Outstanding(), AsOf: d.Points.AsOf.UTC().Format("2006-01-02 15:04:05 UTC"),
 		},
-		Cases:   casesView{Open: d.Cases.Open, Resolved: d.Cases.Resolved, Overdue: d.Cases.Overdue, MedianFollowUp: "—"},
+		Cases: casesView{Open: d.Cases.Open, Resolved: d.Cases.Resolved, Overdue: d.Cases.Overdue, MedianFollowUp: "—",
+			Loop: toLoopView(d.FollowUps)},
 		Coupons: couponsJSON{Issued: d.Coupons.Issued, Redeemed: d.Coupons.Redeemed},
 	}
 	for _, t := range d.Topics.Topics {
