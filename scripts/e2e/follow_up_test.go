@@ -28,6 +28,7 @@ import (
 	commonv1 "github.com/treue/treue/proto/gen/treue/common/v1"
 	feedbackv1 "github.com/treue/treue/proto/gen/treue/feedback/v1"
 	ledgerv1 "github.com/treue/treue/proto/gen/treue/ledger/v1"
+	reportingv1 "github.com/treue/treue/proto/gen/treue/reporting/v1"
 	surveyv1 "github.com/treue/treue/proto/gen/treue/survey/v1"
 	feedback "github.com/treue/treue/services/feedback/service"
 	ledger "github.com/treue/treue/services/ledger/service"
@@ -107,7 +108,8 @@ func (r *hookReceiver) types(t *testing.T) map[string]string {
 //   - "Did we solve your problem?" reaches her by email; she answers, and the answer is
 //     linked to the case;
 //   - the timeline shows her answer, every move of the case, the points and her follow-up
-//     answer, in order;
+//     answer, in order; reporting counts the team's case as escalated, contacted late,
+//     resolved with the goodwill and solved per the customer;
 //   - the webhook receiver got every event, each signed for its subscription; the first
 //     call, refused with 503, was retried and delivered.
 func TestDetractorFollowUpEndToEnd(t *testing.T) {
@@ -329,7 +331,22 @@ func TestDetractorFollowUpEndToEnd(t *testing.T) {
 		}
 	}
 
-	// 8. Webhooks: every event delivered and signed; the refused first call retried.
+	// 8. Reporting sees the loop: the team's case escalated, contacted late, resolved with
+	// 300 goodwill points, and the customer says it is solved.
+	reportAPI := reportingv1.NewReportingServiceClient(sys.Conn(sys.rept, "auditor"))
+	var figure *reportingv1.FollowUpFigure
+	testkit.Eventually(t, 20*time.Second, "the loop in reporting", func() bool {
+		stats, err := reportAPI.GetFollowUpStats(ctx, &reportingv1.GetFollowUpStatsRequest{Team: "kundenservice-berlin"})
+		must(t, err)
+		figure = stats.GetOverall()
+		return figure.GetFollowUpsAnswered() == 1 && figure.GetGoodwillPoints() == 300
+	})
+	if figure.GetOpened() != 1 || figure.GetResolved() != 1 || figure.GetStillOpen() != 0 || figure.GetEscalated() != 1 ||
+		figure.GetFirstContactWithinDueShare() != 0 || figure.GetSolvedShare() != 1 || figure.GetFollowUpCsatAverage() != 5 {
+		t.Errorf("the Berlin team's follow-up figures: %v", figure)
+	}
+
+	// 9. Webhooks: every event delivered and signed; the refused first call retried.
 	want := []string{"survey.response.submitted", "feedback.case.opened", "feedback.case.reminder", "feedback.case.escalated",
 		"feedback.case.acknowledged", "feedback.case.resolved", "feedback.goodwill.granted", "feedback.case.follow_up_received"}
 	testkit.Eventually(t, 30*time.Second, "every event at the receiver", func() bool {
