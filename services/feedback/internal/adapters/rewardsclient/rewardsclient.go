@@ -29,7 +29,7 @@ type Client struct {
 var _ app.Rewards = (*Client)(nil)
 
 // New prepares a connection to the rewards service at addr (it connects on first use),
-// sending apiKey, a key with role service, with every call; each call gets timeout as
+// sending apiKey, a key with role goodwill, with every call; each call gets timeout as
 // deadline. tp makes the client spans (nil: the global provider).
 func New(addr, apiKey string, timeout time.Duration, tp trace.TracerProvider) (*Client, error) {
 	conn, err := grpcx.NewClient(addr, apiKey, tp)
