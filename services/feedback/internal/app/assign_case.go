@@ -20,13 +20,23 @@ type Assigner struct{}
 // locked until tx ends, so cases opened at once are assigned one after the other:
 // whoever stores the case must do so in tx (the fewest-open count of the next
 // assignment sees it once tx commits).
-func (Assigner) Assign(ctx context.Context, tx Tx, teamKey string) (string, error) {
+func (a Assigner) Assign(ctx context.Context, tx Tx, teamKey string) (string, error) {
 	team, staff, err := tx.TeamOf(ctx, teamKey)
 	if errors.Is(err, domain.ErrTeamNotFound) {
 		return "", nil
 	}
 	if err != nil {
 		return "", err
+	}
+	return a.AssignInTeam(ctx, tx, team, staff)
+}
+
+// AssignInTeam is Assign for a team and its staff already read (a team without an id,
+// unknown, gets ""): a batch of responses opening hundreds of cases reads each team once,
+// not once per case.
+func (Assigner) AssignInTeam(ctx context.Context, tx Tx, team domain.Team, staff []domain.Staff) (string, error) {
+	if team.ID == "" {
+		return "", nil
 	}
 	last, err := tx.LockAssignment(ctx, team.ID)
 	if err != nil {

@@ -49,6 +49,8 @@ type Organisation interface {
 type CaseAssigner interface {
 	// AssignCase returns a staff id, or "" when the team has no active agent.
 	Assign(ctx context.Context, tx Tx, teamKey string) (string, error)
+	// AssignInTeam is Assign for a team and its staff the caller has read.
+	AssignInTeam(ctx context.Context, tx Tx, team domain.Team, staff []domain.Staff) (string, error)
 }
 
 // Notifier tells a staff member about a case (by email).
@@ -216,7 +218,7 @@ func (l lifecycle) open(ctx context.Context, tx Tx, c domain.Case, rule domain.R
 	team, staff := cached.team, cached.staff
 	var err error
 	if l.deps.Assigner != nil {
-		if c.Assignee, err = l.deps.Assigner.Assign(ctx, tx, c.Team); err != nil {
+		if c.Assignee, err = l.deps.Assigner.AssignInTeam(ctx, tx, team, staff); err != nil {
 			return c, nil, err
 		}
 	}
