@@ -306,6 +306,7 @@ func makeResponses(n int, members []string) ([]*nats.Msg, error) {
 // is DELIVERED to the receiver, and checks that no response opened two cases and every
 // case's opening was delivered once.
 func (b *feedbackBench) run(ctx context.Context, s *stack.Stack, js jetstream.JetStream, ns bus.Namespace, pool *pgxpool.Pool, members []string, n int) error {
+	began := time.Now()
 	sub, err := b.seedOrg(ctx, s)
 	if err != nil {
 		return fmt.Errorf("feedback: %w", err)
@@ -427,5 +428,6 @@ func (b *feedbackBench) run(ctx context.Context, s *stack.Stack, js jetstream.Je
 	fmt.Printf("  feedback: %d webhook deliveries DELIVERED (%d calls, %d duplicate webhook-ids, every signature verified) %v after the first publish: %8.0f deliveries/s\n",
 		deliveries, calls, dups, deliveredIn.Round(time.Millisecond), float64(deliveries)/deliveredIn.Seconds())
 	after.printPer(before, n, "survey response", "routed, its case opened and announced by webhook")
+	fmt.Printf("  feedback: the section took %v with seeding and checks\n", time.Since(began).Round(100*time.Millisecond))
 	return errors.Join(problems...)
 }
