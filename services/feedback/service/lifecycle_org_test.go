@@ -180,8 +180,9 @@ func TestSLAInTheTeamCalendarEscalatesToAgentLeadManager(t *testing.T) {
 }
 
 // TestCasesOpenedTogetherAreAssignedInTurn: detractors answering at once (one or a few
-// consumer batches, each reading the team once) are assigned to the team's active
-// agents in turn: each gets the same number, the team lead and an inactive agent none.
+// consumer batches, each reading the team and locking its cursor once) are assigned to
+// the team's active agents in turn, continuing from the batch before: each gets the same
+// number, the team lead and an inactive agent none.
 func TestCasesOpenedTogetherAreAssignedInTurn(t *testing.T) {
 	t.Parallel()
 	e := startWith(t, func(*service.Config) {})
@@ -217,8 +218,11 @@ func TestCasesOpenedTogetherAreAssignedInTurn(t *testing.T) {
 		Name: inactive.GetName(), Email: inactive.GetEmail(), Role: inactive.GetRole(), Active: false}); err != nil {
 		t.Fatal(err)
 	}
-	var responses []string
-	for range 12 {
+	// One first, then eleven at once: the second batch goes on from where the first one
+	// left the team's cursor.
+	responses := []string{e.submit(2).GetResponseId()}
+	e.waitCase(responses[0])
+	for range 11 {
 		responses = append(responses, e.submit(2).GetResponseId())
 	}
 	for _, id := range responses {
