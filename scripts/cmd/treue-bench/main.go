@@ -4,7 +4,8 @@
 // the latency of Redeem and RedeemCoupon under concurrent callers, each service's peak
 // resident memory, the product's rate as a share of a bare JetStream-to-Postgres pipe, and
 // how fast survey invitations are scheduled and sent by email (to an SMTP catcher in this
-// process).
+// process), and how fast survey responses are routed to cases and those announced by
+// webhook (to a receiver in this process).
 package main
 
 import (
@@ -19,6 +20,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -50,8 +52,8 @@ func main() {
 }
 
 type options struct {
-	purchases, members, callers, calls, publishers, poison, rules, invitations int
-	tiers                                                                      bool
+	purchases, members, callers, calls, publishers, poison, rules, invitations, responses int
+	tiers                                                                                 bool
 }
 
 func run(ctx context.Context) error {
@@ -59,12 +61,13 @@ func run(ctx context.Context) error {
 	flag.IntVar(&o.purchases, "purchases", 100_000, "purchases to publish")
 	flag.IntVar(&o.members, "members", 1_000, "members the purchases are spread over")
 	flag.IntVar(&o.callers, "callers", 50, "concurrent Redeem / RedeemCoupon callers")
-	flag.IntVar(&o.calls, "calls", 2_000, "Redeem calls (and as many RedeemCoupon calls)")
+	flag.IntVar(&o.calls, "calls", 2_000, "Redeem calls (and as many RedeemCoupon calls; 0 skips them)")
 	flag.IntVar(&o.publishers, "publishers", 4, "concurrent POS publishers")
 	flag.BoolVar(&o.tiers, "tiers", true, "tiers defined (every batch keeps the qualifying figures)")
 	flag.IntVar(&o.rules, "rules", 50, "active earning rules (10 of them match every basket; 0 measures the ledger without rules)")
 	flag.IntVar(&o.poison, "poison", 1_000, "poison events interleaved with healthy purchases in the lag run (0 skips it)")
 	flag.IntVar(&o.invitations, "invitations", 2_000, "service calls whose survey invitations are scheduled and sent by email to an SMTP catcher (0 skips it)")
+	flag.IntVar(&o.responses, "responses", 20_000, "survey responses routed by the feedback service, their cases announced by webhook to a receiver (0 skips it)")
 	logLevel := flag.String("service-log-level", "warn", "LOG_LEVEL of the services (debug logs every batch)")
 	flag.Parse()
 
@@ -80,12 +83,17 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer surveys.close()
+	feedback, feedbackEnv, err := startFeedbackBench()
+	if err != nil {
+		return err
+	}
+	defer feedback.close()
 	s, err := stack.Up(ctx, stack.Options{
 		Root: root, DataDir: filepath.Join(root, ".run", "bench"), Database: "treue_bench_" + suffix,
 		Namespace: "bench" + suffix + "_", Log: log,
 		// Points spendable at once (no return window), so that Redeem has points to spend;
 		// lots and their expiry are kept as in production.
-		Env: append([]string{"LOG_LEVEL=" + *logLevel, "LEDGER_RETURN_WINDOW=0"}, surveyEnv...),
+		Env: slices.Concat([]string{"LOG_LEVEL=" + *logLevel, "LEDGER_RETURN_WINDOW=0"}, surveyEnv, feedbackEnv),
 	})
 	if err != nil {
 		return err
@@ -183,15 +191,22 @@ func run(ctx context.Context) error {
 			len(lags), o.poison, lags.p(50), lags.p(99))
 	}
 
-	redeem, coupons, err := redeemLatency(ctx, s, members, o)
-	if err != nil {
-		return err
+	if o.calls > 0 {
+		redeem, coupons, err := redeemLatency(ctx, s, members, o)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("  Redeem        at %d callers: p50 %v  p99 %v  (%d calls)\n", o.callers, redeem.p(50), redeem.p(99), len(redeem))
+		fmt.Printf("  RedeemCoupon  at %d callers: p50 %v  p99 %v  (%d calls)\n", o.callers, coupons.p(50), coupons.p(99), len(coupons))
 	}
-	fmt.Printf("  Redeem        at %d callers: p50 %v  p99 %v  (%d calls)\n", o.callers, redeem.p(50), redeem.p(99), len(redeem))
-	fmt.Printf("  RedeemCoupon  at %d callers: p50 %v  p99 %v  (%d calls)\n", o.callers, coupons.p(50), coupons.p(99), len(coupons))
 
 	if o.invitations > 0 {
 		if err := surveys.run(ctx, js, ns, pool, o.invitations); err != nil {
+			return err
+		}
+	}
+	if o.responses > 0 {
+		if err := feedback.run(ctx, s, js, ns, pool, members, o.responses); err != nil {
 			return err
 		}
 	}
@@ -226,14 +241,19 @@ func cpuSnapshot(ctx context.Context, s *stack.Stack, pool *pgxpool.Pool) cpuUse
 }
 
 func (c cpuUse) print(before cpuUse, purchases int, what string) {
+	c.printPer(before, purchases, "purchase", what)
+}
+
+// printPer prints the CPU used since before per one of n units.
+func (c cpuUse) printPer(before cpuUse, n int, unit, what string) {
 	names := make([]string, 0, len(c.procs))
 	for n := range c.procs {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	per := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(purchases) }
+	per := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(n) }
 	var total time.Duration
-	fmt.Printf("  CPU per purchase, %s:\n", what)
+	fmt.Printf("  CPU per %s, %s:\n", unit, what)
 	for _, n := range names {
 		d := c.procs[n] - before.procs[n]
 		total += d

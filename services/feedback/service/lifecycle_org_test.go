@@ -178,3 +178,67 @@ func TestSLAInTheTeamCalendarEscalatesToAgentLeadManager(t *testing.T) {
 		return len(ev) == 1 && ev[0].GetFromAssignee() == staff["ann"].GetStaffId() && ev[0].GetTransition().GetAssignee() == bob.GetStaff().GetStaffId()
 	})
 }
+
+// TestCasesOpenedTogetherAreAssignedInTurn: detractors answering at once (one or a few
+// consumer batches, each reading the team and locking its cursor once) are assigned to
+// the team's active agents in turn, continuing from the batch before: each gets the same
+// number, the team lead and an inactive agent none.
+func TestCasesOpenedTogetherAreAssignedInTurn(t *testing.T) {
+	t.Parallel()
+	e := startWith(t, func(*service.Config) {})
+	admin := as(keyAdmin)
+	cs, err := e.teams.GetTeam(admin, &feedbackv1.GetTeamRequest{Team: "customer-service"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	teamID := cs.GetTeam().GetTeamId()
+	count := map[string]int{}
+	var inactive *feedbackv1.Staff
+	for _, s := range []struct {
+		name string
+		role feedbackv1.StaffRole
+	}{{"ann", feedbackv1.StaffRole_STAFF_ROLE_AGENT}, {"bob", feedbackv1.StaffRole_STAFF_ROLE_AGENT},
+		{"cem", feedbackv1.StaffRole_STAFF_ROLE_AGENT}, {"dan", feedbackv1.StaffRole_STAFF_ROLE_AGENT},
+		{"lee", feedbackv1.StaffRole_STAFF_ROLE_TEAM_LEAD}} {
+		resp, err := e.teams.AddStaff(admin, &feedbackv1.AddStaffRequest{IdempotencyKey: "add-staff-" + s.name, TeamId: teamID,
+			Name: s.name, Email: s.name + "@shop.example", Role: s.role})
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch s.name {
+		case "lee":
+		case "dan":
+			inactive = resp.GetStaff()
+			fallthrough
+		default:
+			count[resp.GetStaff().GetStaffId()] = 0
+		}
+	}
+	if _, err := e.teams.UpdateStaff(admin, &feedbackv1.UpdateStaffRequest{StaffId: inactive.GetStaffId(), TeamId: teamID,
+		Name: inactive.GetName(), Email: inactive.GetEmail(), Role: inactive.GetRole(), Active: false}); err != nil {
+		t.Fatal(err)
+	}
+	// One first, then eleven at once: the second batch goes on from where the first one
+	// left the team's cursor.
+	responses := []string{e.submit(2).GetResponseId()}
+	e.waitCase(responses[0])
+	for range 11 {
+		responses = append(responses, e.submit(2).GetResponseId())
+	}
+	for _, id := range responses {
+		c := e.waitCase(id)
+		if _, ok := count[c.GetAssignee()]; !ok {
+			t.Fatalf("case %s assigned to %q, not an agent of the team", c.GetCaseId(), c.GetAssignee())
+		}
+		count[c.GetAssignee()]++
+	}
+	for who, n := range count {
+		want := 4
+		if who == inactive.GetStaffId() {
+			want = 0
+		}
+		if n != want {
+			t.Fatalf("assignments %v: %s has %d, want %d", count, who, n, want)
+		}
+	}
+}

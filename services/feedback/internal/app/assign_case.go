@@ -20,7 +20,7 @@ type Assigner struct{}
 // locked until tx ends, so cases opened at once are assigned one after the other:
 // whoever stores the case must do so in tx (the fewest-open count of the next
 // assignment sees it once tx commits).
-func (Assigner) Assign(ctx context.Context, tx Tx, teamKey string) (string, error) {
+func (a Assigner) Assign(ctx context.Context, tx Tx, teamKey string) (string, error) {
 	team, staff, err := tx.TeamOf(ctx, teamKey)
 	if errors.Is(err, domain.ErrTeamNotFound) {
 		return "", nil
@@ -28,10 +28,51 @@ func (Assigner) Assign(ctx context.Context, tx Tx, teamKey string) (string, erro
 	if err != nil {
 		return "", err
 	}
-	last, err := tx.LockAssignment(ctx, team.ID)
+	var cur AssignCursor
+	pick, err := a.AssignInTeam(ctx, tx, team, staff, &cur)
 	if err != nil {
 		return "", err
 	}
+	return pick, cur.Save(ctx, tx)
+}
+
+// AssignCursor is a team's assignment cursor as locked in a transaction: a batch opening
+// many cases of a team locks and reads it once and writes it once (Save), instead of
+// three statements per case. The zero value is not yet locked.
+type AssignCursor struct {
+	teamID      string
+	locked      bool
+	last, saved string
+}
+
+// Save writes the cursor if an assignment moved it.
+func (c *AssignCursor) Save(ctx context.Context, tx Tx) error {
+	if !c.locked || c.last == c.saved {
+		return nil
+	}
+	if err := tx.SetLastAssigned(ctx, c.teamID, c.last); err != nil {
+		return err
+	}
+	c.saved = c.last
+	return nil
+}
+
+// AssignInTeam is Assign for a team and its staff already read (a team without an id,
+// unknown, gets ""), with the team's cursor of this transaction: a batch of responses
+// opening hundreds of cases reads each team once, not once per case. The caller Saves
+// cur before tx commits.
+func (Assigner) AssignInTeam(ctx context.Context, tx Tx, team domain.Team, staff []domain.Staff, cur *AssignCursor) (string, error) {
+	if team.ID == "" {
+		return "", nil
+	}
+	if !cur.locked {
+		last, err := tx.LockAssignment(ctx, team.ID)
+		if err != nil {
+			return "", err
+		}
+		*cur = AssignCursor{teamID: team.ID, locked: true, last: last, saved: last}
+	}
+	last := cur.last
 	var agents []string
 	for _, s := range staff {
 		if s.Active && s.Role == domain.RoleAgent {
@@ -64,5 +105,6 @@ func (Assigner) Assign(ctx context.Context, tx Tx, teamKey string) (string, erro
 			}
 		}
 	}
-	return pick, tx.SetLastAssigned(ctx, team.ID, pick)
+	cur.last = pick
+	return pick, nil
 }

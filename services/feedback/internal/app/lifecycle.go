@@ -49,6 +49,9 @@ type Organisation interface {
 type CaseAssigner interface {
 	// AssignCase returns a staff id, or "" when the team has no active agent.
 	Assign(ctx context.Context, tx Tx, teamKey string) (string, error)
+	// AssignInTeam is Assign for a team and its staff the caller has read, moving the
+	// team's cursor of this transaction (the caller saves it).
+	AssignInTeam(ctx context.Context, tx Tx, team domain.Team, staff []domain.Staff, cur *AssignCursor) (string, error)
 }
 
 // Notifier tells a staff member about a case (by email).
@@ -195,10 +198,23 @@ func view(c domain.Case, now time.Time) CaseView {
 	return CaseView{Case: c, Overdue: c.Overdue(now), At: now}
 }
 
-// teamCache keeps the teams a batch has read, by key.
-type teamCache map[string]struct {
-	team  domain.Team
-	staff []domain.Staff
+// teamCache keeps the teams a batch has read, by key, with their assignment cursors.
+type teamCache map[string]*cachedTeam
+
+type cachedTeam struct {
+	team   domain.Team
+	staff  []domain.Staff
+	cursor AssignCursor
+}
+
+// saveCursors writes the assignment cursors the batch moved.
+func (teams teamCache) saveCursors(ctx context.Context, tx Tx) error {
+	for _, t := range teams {
+		if err := t.cursor.Save(ctx, tx); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // open starts the lifecycle of a case just stored: assigned by the team's assignment,
@@ -208,6 +224,7 @@ func (l lifecycle) open(ctx context.Context, tx Tx, c domain.Case, rule domain.R
 	cached, ok := teams[c.Team]
 	if !ok {
 		var err error
+		cached = &cachedTeam{}
 		if cached.team, cached.staff, err = l.team(ctx, tx, c.Team); err != nil {
 			return c, nil, err
 		}
@@ -216,7 +233,7 @@ func (l lifecycle) open(ctx context.Context, tx Tx, c domain.Case, rule domain.R
 	team, staff := cached.team, cached.staff
 	var err error
 	if l.deps.Assigner != nil {
-		if c.Assignee, err = l.deps.Assigner.Assign(ctx, tx, c.Team); err != nil {
+		if c.Assignee, err = l.deps.Assigner.AssignInTeam(ctx, tx, team, staff, &cached.cursor); err != nil {
 			return c, nil, err
 		}
 	}

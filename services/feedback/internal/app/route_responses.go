@@ -146,6 +146,9 @@ func (h RouteResponses) Handle(ctx context.Context, responses []domain.Response)
 			mail = append(mail, n...)
 			events[i] = domain.CaseOpened{Case: c}
 		}
+		if err := teams.saveCursors(ctx, tx); err != nil {
+			return err
+		}
 		opened = len(stored)
 		if err := withReferralCodes(ctx, tx, events); err != nil {
 			return err
