@@ -25,7 +25,10 @@ ALTER TABLE cases
     ADD COLUMN follow_up_satisfied  boolean  NOT NULL DEFAULT false,
     ADD COLUMN follow_up_solved     text     NOT NULL DEFAULT '' CHECK (follow_up_solved IN ('', 'yes', 'no')),
     ADD COLUMN goodwill_points      bigint   NOT NULL DEFAULT 0,
-    ADD COLUMN goodwill_coupon      boolean  NOT NULL DEFAULT false;
+    ADD COLUMN goodwill_coupon      boolean  NOT NULL DEFAULT false,
+    -- the latest start and end of a wait for the customer: a case waiting is not overdue.
+    ADD COLUMN waiting_at           timestamptz,
+    ADD COLUMN resumed_at           timestamptz;
 
 -- GetFollowUpStats reads the cases opened in a period.
 CREATE INDEX cases_opened ON cases (opened_at);
@@ -42,4 +45,4 @@ ALTER TABLE cases
     DROP COLUMN reopens, DROP COLUMN merged_at, DROP COLUMN escalation_level, DROP COLUMN reminded,
     DROP COLUMN follow_up_at, DROP COLUMN follow_up_kind, DROP COLUMN follow_up_score,
     DROP COLUMN follow_up_satisfied, DROP COLUMN follow_up_solved, DROP COLUMN goodwill_points,
-    DROP COLUMN goodwill_coupon;
+    DROP COLUMN goodwill_coupon, DROP COLUMN waiting_at, DROP COLUMN resumed_at;

@@ -249,3 +249,50 @@ func withTeam(f *reportingv1.FollowUpFigure, team string) *reportingv1.FollowUpF
 	c.Team = team
 	return c
 }
+
+// TestWaitingCaseIsNotOverdue: a case waiting for the customer has its SLA clocks
+// paused, so it is not overdue however long ago it was due; when the wait ends, the due
+// time the resumed event carries decides again, and a reopening ends a wait too.
+func TestWaitingCaseIsNotOverdue(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	l := loop{h, t}
+	now := time.Now().UTC()
+	overdue := func() int64 {
+		t.Helper()
+		got, err := h.reporting.GetFollowUpStats(testkit.Ctx(t), &reportingv1.GetFollowUpStatsRequest{Team: "waits"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.GetOverall().GetOverdue()
+	}
+	opened := now.Add(-6 * time.Hour)
+	l.send(caseOpened("w1", "waits", "s1", opened, opened.Add(time.Hour), now.Add(-time.Hour)))
+	if n := overdue(); n != 1 {
+		t.Fatalf("overdue %d, want the case past its due time", n)
+	}
+	// Waiting: paused, not overdue. The wait arrives after a later-dated resume of an
+	// earlier wait, as batches may deliver them: the latest of each decides.
+	resumedEarlier := transitionOf("w1", "waits", now.Add(-3*time.Hour))
+	resumedEarlier.DueAt = timestamppb.New(now.Add(-time.Hour))
+	l.send(&feedbackv1.CaseWaiting{Transition: transitionOf("w1", "waits", now.Add(-2*time.Hour))})
+	l.send(&feedbackv1.CaseResumed{Transition: resumedEarlier})
+	if n := overdue(); n != 0 {
+		t.Errorf("overdue %d while the case waits for the customer, want 0", n)
+	}
+	// Resumed with the due time moved by the pause: not yet due.
+	resumed := transitionOf("w1", "waits", now.Add(-time.Minute))
+	resumed.DueAt = timestamppb.New(now.Add(time.Hour))
+	l.send(&feedbackv1.CaseResumed{Transition: resumed})
+	if n := overdue(); n != 0 {
+		t.Errorf("overdue %d after the resume moved the due time an hour ahead, want 0", n)
+	}
+	// Another case: waiting, then reopened after being resolved meanwhile is no longer waiting.
+	l.send(caseOpened("w2", "waits", "s1", opened, opened.Add(time.Hour), now.Add(-time.Hour)))
+	l.send(&feedbackv1.CaseWaiting{Transition: transitionOf("w2", "waits", now.Add(-2*time.Hour))})
+	l.send(caseResolved("w2", "waits", opened, now.Add(-90*time.Minute), feedbackv1.CaseOutcome_CASE_OUTCOME_CONTACTED_RESOLVED))
+	l.send(&feedbackv1.CaseReopened{Transition: transitionOf("w2", "waits", now.Add(-time.Hour))})
+	if n := overdue(); n != 1 {
+		t.Errorf("overdue %d, want the reopened case past its due time", n)
+	}
+}

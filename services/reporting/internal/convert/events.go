@@ -158,6 +158,20 @@ func CaseReopened(e *feedbackv1.CaseReopened) (domain.CaseChange, error) {
 	return domain.CaseReopened(c)
 }
 
+// CaseWaiting is the case waiting for the customer: its SLA clocks pause.
+func CaseWaiting(e *feedbackv1.CaseWaiting) (domain.CaseChange, error) {
+	c := transition(e.GetTransition())
+	c.WaitingAt = timeOf(e.GetTransition().GetAt())
+	return domain.CaseWaiting(c)
+}
+
+// CaseResumed is the wait over; the transition carries the due times moved by the pause.
+func CaseResumed(e *feedbackv1.CaseResumed) (domain.CaseChange, error) {
+	c := transition(e.GetTransition())
+	c.ResumedAt = timeOf(e.GetTransition().GetAt())
+	return domain.CaseResumed(c)
+}
+
 // CasesMerged is the duplicate closed into the primary; the primary goes on as it was.
 func CasesMerged(e *feedbackv1.CasesMerged) (domain.CaseChange, error) {
 	return domain.CaseMerged(domain.CaseChange{ID: e.GetDuplicateCaseId(), MergedAt: timeOf(e.GetAt())})

@@ -32,6 +32,11 @@ type CaseChange struct {
 	FirstContactAt time.Time
 	// MergedAt: the case was closed as a duplicate; it is then neither open nor resolved.
 	MergedAt time.Time
+	// WaitingAt is the latest start of a wait for the customer, ResumedAt its latest end:
+	// the case waits while WaitingAt is after both ResumedAt and ReopenedAt, and its SLA
+	// clocks are paused then (a waiting case is not overdue).
+	WaitingAt time.Time
+	ResumedAt time.Time
 	// EscalationLevel is the highest level reached (1-3).
 	EscalationLevel int
 	Reminded        bool
@@ -84,6 +89,17 @@ func CaseContacted(c CaseChange) (CaseChange, error) {
 func CaseReopened(c CaseChange) (CaseChange, error) {
 	c.Reopens = 1
 	return checkCase(c, "reopened", c.ReopenedAt)
+}
+
+// CaseWaiting checks the start of a wait for the customer.
+func CaseWaiting(c CaseChange) (CaseChange, error) { return checkCase(c, "waiting", c.WaitingAt) }
+
+// CaseResumed checks the end of a wait: the due times it carries are moved by the pause.
+func CaseResumed(c CaseChange) (CaseChange, error) { return checkCase(c, "resumed", c.ResumedAt) }
+
+// Waiting reports whether the case waits for the customer.
+func (m CaseChange) Waiting() bool {
+	return m.WaitingAt.After(m.ResumedAt) && m.WaitingAt.After(m.ReopenedAt)
 }
 
 // CaseMerged checks a case closed as a duplicate.
@@ -169,6 +185,8 @@ func (m CaseChange) merge(c CaseChange) CaseChange {
 	m.Reopens += c.Reopens
 	m.FirstContactAt = earliest(m.FirstContactAt, c.FirstContactAt)
 	m.MergedAt = earliest(m.MergedAt, c.MergedAt)
+	m.WaitingAt = latest(m.WaitingAt, c.WaitingAt)
+	m.ResumedAt = latest(m.ResumedAt, c.ResumedAt)
 	m.EscalationLevel = max(m.EscalationLevel, c.EscalationLevel)
 	m.Reminded = m.Reminded || c.Reminded
 	if c.FollowUp.At.After(m.FollowUp.At) {

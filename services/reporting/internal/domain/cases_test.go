@@ -74,3 +74,23 @@ func TestCouponsWithoutADayCountToday(t *testing.T) {
 		t.Errorf("CouponRedeemed = %+v, %v", e, err)
 	}
 }
+
+func TestCaseWaiting(t *testing.T) {
+	at := func(h int) time.Time { return time.Date(2026, 11, 2, h, 0, 0, 0, time.UTC) }
+	for _, tc := range []struct {
+		name                     string
+		waiting, resumed, reopen time.Time
+		want                     bool
+	}{
+		{"never waited", time.Time{}, time.Time{}, time.Time{}, false},
+		{"waiting", at(10), time.Time{}, time.Time{}, true},
+		{"resumed", at(10), at(11), time.Time{}, false},
+		{"waiting again after a resume", at(12), at(11), time.Time{}, true},
+		{"reopened after the wait", at(10), time.Time{}, at(11), false},
+	} {
+		c := CaseChange{ID: "c"}.merge(CaseChange{ID: "c", WaitingAt: tc.waiting}).merge(CaseChange{ID: "c", ResumedAt: tc.resumed, ReopenedAt: tc.reopen})
+		if got := c.Waiting(); got != tc.want {
+			t.Errorf("%s: waiting %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

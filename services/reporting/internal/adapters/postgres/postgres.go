@@ -152,7 +152,7 @@ var caseColumns = []struct{ name, array string }{
 	{"reopens", "bigint"}, {"merged_at", "timestamptz"}, {"escalation_level", "smallint"}, {"reminded", "boolean"},
 	{"follow_up_at", "timestamptz"}, {"follow_up_kind", "text"}, {"follow_up_score", "smallint"},
 	{"follow_up_satisfied", "boolean"}, {"follow_up_solved", "text"}, {"goodwill_points", "bigint"},
-	{"goodwill_coupon", "boolean"},
+	{"goodwill_coupon", "boolean"}, {"waiting_at", "timestamptz"}, {"resumed_at", "timestamptz"},
 }
 
 // latestFollowUp takes the answer of the latest follow-up.
@@ -178,7 +178,7 @@ func (w *Tx) UpsertCases(ctx context.Context, changes []domain.CaseChange) error
 			c.Reopens, nullTime(c.MergedAt), int16(c.EscalationLevel), c.Reminded,
 			nullTime(a.At), string(a.Kind), int16(a.Score),
 			a.Satisfied, a.Solved, c.GoodwillPoints,
-			c.GoodwillCoupon} {
+			c.GoodwillCoupon, nullTime(c.WaitingAt), nullTime(c.ResumedAt)} {
 			cols[j][i] = v
 		}
 	}
@@ -217,7 +217,9 @@ func (w *Tx) UpsertCases(ctx context.Context, changes []domain.CaseChange) error
 			follow_up_at         = GREATEST(EXCLUDED.follow_up_at, t.follow_up_at),
 			`+latestFollowUp+`,
 			goodwill_points      = GREATEST(EXCLUDED.goodwill_points, t.goodwill_points),
-			goodwill_coupon      = t.goodwill_coupon OR EXCLUDED.goodwill_coupon`, args...)
+			goodwill_coupon      = t.goodwill_coupon OR EXCLUDED.goodwill_coupon,
+			waiting_at           = GREATEST(EXCLUDED.waiting_at, t.waiting_at),
+			resumed_at           = GREATEST(EXCLUDED.resumed_at, t.resumed_at)`, args...)
 	if err != nil {
 		return fmt.Errorf("upsert cases: %w", err)
 	}
@@ -501,6 +503,12 @@ func (r *Store) PointsTotals(ctx context.Context) (domain.PointsTotals, error) {
 // caseOpen is the condition of an open case: neither resolved nor merged.
 const caseOpen = "(resolved_at IS NULL AND merged_at IS NULL)"
 
+// caseOverdue (with the time as $n) is an open case past its due time that does not wait
+// for the customer (domain.CaseChange.Waiting): its clocks are paused while it waits.
+func caseOverdue(n int) string {
+	return fmt.Sprintf("(%s AND due_at < $%d AND NOT COALESCE(waiting_at > GREATEST(resumed_at, reopened_at, '-infinity'), false))", caseOpen, n)
+}
+
 // percentileSeconds is the p quantile (0-1), continuous, of the seconds of interval over
 // the rows where it is known; 0 over none.
 func percentileSeconds(p float64, interval string) string {
@@ -518,7 +526,7 @@ func (r *Store) CaseStats(ctx context.Context, now time.Time) (domain.CaseStats,
 	err := r.db.Pool.QueryRow(ctx, `
 		SELECT count(*) FILTER (WHERE `+caseOpen+`),
 		       count(*) FILTER (WHERE resolved_at IS NOT NULL),
-		       count(*) FILTER (WHERE `+caseOpen+` AND due_at < $1),
+		       count(*) FILTER (WHERE `+caseOverdue(1)+`),
 		       `+percentileSeconds(0.5, "resolved_at - opened_at")+`
 		FROM cases`, now).Scan(&s.Open, &s.Resolved, &s.Overdue, &medianSeconds)
 	if err != nil {
@@ -548,7 +556,7 @@ func (r *Store) FollowUpStats(ctx context.Context, p domain.Period, team, storeI
 		{"count(*)", &c.Opened},
 		{"count(resolved_at)", &c.Resolved},
 		{"count(*) FILTER (WHERE " + caseOpen + ")", &c.Open},
-		{"count(*) FILTER (WHERE " + caseOpen + " AND due_at < $5)", &c.Overdue},
+		{"count(*) FILTER (WHERE " + caseOverdue(5) + ")", &c.Overdue},
 		{"count(merged_at)", &c.Merged},
 		{"count(first_contact_at)", &c.Contacted},
 		{"count(*) FILTER (WHERE first_contact_at IS NOT NULL AND first_contact_due_at IS NOT NULL)", &c.ContactedWithDue},

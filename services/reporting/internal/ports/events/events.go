@@ -116,6 +116,8 @@ func Consumers(a *app.Application) []bus.ConsumerConfig {
 		{Name: ConsumerCaseLoop, Unordered: true, Routes: []bus.Route{
 			on(body(convert.CaseContacted), cases),
 			on(body(convert.CaseReopened), cases),
+			on(body(convert.CaseWaiting), cases),
+			on(body(convert.CaseResumed), cases),
 			on(body(convert.CasesMerged), cases),
 			on(body(convert.CaseEscalated), cases),
 			on(body(convert.CaseReminder), cases),
