@@ -19,7 +19,8 @@ func TestContract(t *testing.T) {
 	want := []string{
 		"treue.feedback.v1.CaseContacted", "treue.feedback.v1.CaseEscalated", "treue.feedback.v1.CaseFollowUpReceived",
 		"treue.feedback.v1.CaseOpened", "treue.feedback.v1.CaseReminder", "treue.feedback.v1.CaseReopened",
-		"treue.feedback.v1.CaseResolved", "treue.feedback.v1.CasesMerged", "treue.feedback.v1.GoodwillGranted",
+		"treue.feedback.v1.CaseResolved", "treue.feedback.v1.CaseResumed", "treue.feedback.v1.CaseWaiting",
+		"treue.feedback.v1.CasesMerged", "treue.feedback.v1.GoodwillGranted",
 		"treue.feedback.v1.GoodwillRewardIssued", "treue.feedback.v1.ResponseTagged",
 		"treue.ledger.v1.HoldCaptured", "treue.ledger.v1.MemberErased", "treue.ledger.v1.PointsCredited", "treue.ledger.v1.PointsDebited",
 		"treue.rewards.v1.CouponIssued", "treue.rewards.v1.CouponRedeemed",
