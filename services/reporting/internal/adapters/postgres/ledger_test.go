@@ -87,7 +87,7 @@ func TestNoReadModelNamesAMember(t *testing.T) {
 		"cases.follow_up_at": true, "cases.follow_up_kind": true, "cases.follow_up_score": true,
 		"cases.follow_up_satisfied": true, "cases.follow_up_solved": true, "cases.goodwill_points": true,
 		"cases.goodwill_coupon": true, "cases.waiting_at": true, "cases.resumed_at": true,
-		"coupons_daily.day":     true, "coupons_daily.issued": true, "coupons_daily.redeemed": true,
+		"coupons_daily.day": true, "coupons_daily.issued": true, "coupons_daily.redeemed": true,
 		"nps_daily.day": true, "nps_daily.touchpoint": true, "nps_daily.store_id": true,
 		"nps_daily.promoters": true, "nps_daily.passives": true, "nps_daily.detractors": true,
 		"points_daily.day": true, "points_daily.counter": true, "points_daily.shard": true,
