@@ -71,6 +71,9 @@ type Result struct {
 	// Later are the invitations not due yet (a trigger rule's delay): their emails
 	// arrive during the run.
 	Later []*surveyv1.Invitation
+	// Comments are those of the survey answers the demo gave (how many depends on how
+	// many emails went out before it answered).
+	Comments []string
 }
 
 // Run enrols the demo members and plays one round of traffic, then returns what a user
@@ -176,6 +179,7 @@ func Run(ctx context.Context, s *stack.Stack, out io.Writer, log *slog.Logger) (
 			return nil, fmt.Errorf("answer survey: %w", err)
 		}
 		answered++
+		res.Comments = append(res.Comments, comments[i%len(comments)])
 	}
 	fmt.Fprintf(out, "  %d survey invitations; answered %d of them (promoters, a passive, a detractor), %d due later\n", len(invitations), answered, len(res.Later))
 
@@ -233,7 +237,9 @@ func tokenOf(url string) string {
 // waitInvitations waits (up to 20 s) until every member has an invitation and none that
 // is due is still waiting for its email, and returns them.
 func waitInvitations(ctx context.Context, survey surveyv1.SurveyServiceClient, members []string) ([]*surveyv1.Invitation, error) {
-	deadline := time.Now().Add(20 * time.Second)
+	// Generous: on a loaded machine the services take a while to send the first emails,
+	// and the demo answers only invitations that were sent.
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		var all []*surveyv1.Invitation
 		invited, sending := 0, 0
@@ -254,7 +260,7 @@ func waitInvitations(ctx context.Context, survey surveyv1.SurveyServiceClient, m
 		}
 		if (invited == len(members) && sending == 0) || time.Now().After(deadline) {
 			if len(all) == 0 {
-				return nil, errors.New("no survey invitation appeared within 20 s; see the survey log")
+				return nil, errors.New("no survey invitation appeared within 60 s; see the survey log")
 			}
 			return all, nil
 		}
