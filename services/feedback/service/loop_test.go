@@ -16,6 +16,7 @@ import (
 	surveyv1 "github.com/treue/treue/proto/gen/treue/survey/v1"
 
 	"github.com/treue/treue/services/feedback/internal/ports/events"
+	"github.com/treue/treue/services/feedback/service"
 )
 
 // TestReferralCodeOnReferralRequests: the ledger's referral code reaches the referral
@@ -128,7 +129,19 @@ func TestFollowUpLinkedToItsCase(t *testing.T) {
 // the new resolution, and a "solved" answer leaves it resolved.
 func TestFollowUpNotSolvedReopensTheCase(t *testing.T) {
 	t.Parallel()
-	e := start(t)
+	smtp := testkit.StartSMTP(t)
+	le := startWith(t, func(c *service.Config) {
+		c.Lifecycle = service.LifecycleConfig{SMTPAddr: smtp.Addr(), MailFrom: "Treue <cases@shop.example>"}
+	})
+	e := le.env
+	cs, err := le.teams.GetTeam(as(keyAdmin), &feedbackv1.GetTeamRequest{Team: "customer-service"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := le.teams.AddStaff(as(keyAdmin), &feedbackv1.AddStaffRequest{IdempotencyKey: "add-staff-ann", TeamId: cs.GetTeam().GetTeamId(),
+		Name: "Ann", Email: "ann@shop.example", Role: feedbackv1.StaffRole_STAFF_ROLE_AGENT}); err != nil {
+		t.Fatal(err)
+	}
 	member := uuid.NewString()
 	c := e.waitCase(e.submit(1, withMember(member)).GetResponseId())
 	id := c.GetCaseId()
@@ -159,6 +172,11 @@ func TestFollowUpNotSolvedReopensTheCase(t *testing.T) {
 		!strings.Contains(h[len(h)-1].GetNote(), "Das Paket ist immer noch nicht da.") || g.GetOutcome() != feedbackv1.CaseOutcome_CASE_OUTCOME_UNSPECIFIED {
 		t.Fatalf("after a not-solved answer: status %s, history %v", g.GetStatus(), h)
 	}
+	// The assignee is told, although the batch that reopened the case opened none.
+	smtp.WaitFor(t, func(m testkit.Mail) bool {
+		return slices.Contains(m.To, "ann@shop.example") && strings.Contains(m.Subject, "reopened") && strings.Contains(m.Subject, id) &&
+			strings.Contains(m.Text, "Das Paket ist immer noch nicht da.")
+	}, 10*time.Second)
 	testkit.Eventually(t, 10*time.Second, "feedback.case.reopened by the customer", func() bool {
 		evs := testkit.Events[*feedbackv1.CaseReopened](e.Env, testkit.Subject(&feedbackv1.CaseReopened{}))
 		return len(evs) == 1 && evs[0].GetTransition().GetCaseId() == id && evs[0].GetTransition().GetBy() == "customer"

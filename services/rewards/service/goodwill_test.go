@@ -41,6 +41,12 @@ func TestGrantGoodwillCoupon(t *testing.T) {
 	if err != nil || !valid.GetValid() || valid.GetValueMinor() != 500 {
 		t.Errorf("the code at the till: %v, %v", valid, err)
 	}
+	// One coupon per case, whoever asks with whatever key: an admin asking again gets it.
+	byAdmin, err := e.rewards.GrantGoodwillCoupon(e.as(t, "admin"), &rewardsv1.GrantGoodwillCouponRequest{IdempotencyKey: "admin-retry-" + caseID,
+		MemberId: member, RewardId: reward.GetRewardId(), Reason: "sorry for the wait", CaseId: caseID})
+	if err != nil || byAdmin.GetRedemption().GetCouponId() != r.GetCouponId() {
+		t.Errorf("the case's coupon asked for by an admin: %v, %v; want coupon %s", byAdmin, err, r.GetCouponId())
+	}
 	// The goodwill key mints coupons and does nothing else: no Redeem of a member's points.
 	_, err = e.rewards.Redeem(e.as(t, "goodwill"), &rewardsv1.RedeemRequest{IdempotencyKey: "redeem-" + caseID, MemberId: member, RewardId: reward.GetRewardId()})
 	testkit.WantCode(t, err, codes.PermissionDenied)

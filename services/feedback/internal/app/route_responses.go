@@ -75,6 +75,8 @@ func (h RouteResponses) Handle(ctx context.Context, responses []domain.Response)
 			return err
 		}
 		followed = append(followed, reopened...)
+		// Reset first: InTx may run this function again.
+		mail = append(mail[:0], reopenMail...)
 		def, err := tx.DefaultRoute(ctx)
 		if err != nil {
 			return err
@@ -128,7 +130,6 @@ func (h RouteResponses) Handle(ctx context.Context, responses []domain.Response)
 		if stored, err = keepTopics(ctx, tx, cases, stored); err != nil {
 			return err
 		}
-		mail = append(mail[:0], reopenMail...)
 		teams := teamCache{}
 		events := make([]domain.Event, len(stored))
 		// Assignment locks each team's cursor: teams are taken in one order, so that two

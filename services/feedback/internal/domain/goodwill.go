@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 var (
@@ -125,6 +126,11 @@ func (p GoodwillPolicy) Grant(c Case, ask GoodwillAsk, at time.Time) (Goodwill, 
 	if c.MemberID == "" {
 		return Goodwill{}, ErrGoodwillAnonymous
 	}
+	// The ledger and the rewards service take at most this much: a longer reason would be
+	// refused after the resolution committed, and the goodwill lost.
+	if utf8.RuneCountInString(ask.Reason) > MaxGoodwillReason {
+		return Goodwill{}, InvalidField("goodwill_reason", "at most %d characters", MaxGoodwillReason)
+	}
 	role := ""
 	if ask.Points > 0 {
 		var err error
@@ -149,6 +155,10 @@ func (p GoodwillPolicy) Grant(c Case, ask GoodwillAsk, at time.Time) (Goodwill, 
 func GrantGoodwill(c Case, points int64, reason, by string, roles []string, limits GoodwillLimits, at time.Time) (Goodwill, error) {
 	return GoodwillPolicy{Limits: limits}.Grant(c, GoodwillAsk{Points: points, Reason: reason, By: by, Roles: roles}, at)
 }
+
+// MaxGoodwillReason bounds a goodwill reason, as the ledger's and the rewards service's
+// contracts do.
+const MaxGoodwillReason = 500
 
 // ParseRoles reads a comma-separated list of roles (FEEDBACK_GOODWILL_REWARD_ROLES).
 func ParseRoles(s string) []string {

@@ -2,6 +2,7 @@ package domain_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,5 +44,20 @@ func TestParseGoodwillLimits(t *testing.T) {
 		if _, err := domain.ParseGoodwillLimits(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+// A reason longer than the ledger and the rewards service take is refused before the
+// resolution commits, instead of the goodwill being refused after it.
+func TestGoodwillReasonBounded(t *testing.T) {
+	p := domain.GoodwillPolicy{Limits: domain.GoodwillLimits{"service_agent": 500}}
+	c := domain.Case{ID: "c", MemberID: "m"}
+	if _, err := p.Grant(c, domain.GoodwillAsk{Points: 10, Reason: strings.Repeat("ä", domain.MaxGoodwillReason), Roles: []string{"service_agent"}}, time.Now()); err != nil {
+		t.Errorf("a reason of %d characters: %v", domain.MaxGoodwillReason, err)
+	}
+	_, err := p.Grant(c, domain.GoodwillAsk{Points: 10, Reason: strings.Repeat("a", domain.MaxGoodwillReason+1), Roles: []string{"service_agent"}}, time.Now())
+	var fe *domain.FieldError
+	if !errors.As(err, &fe) || fe.Field != "goodwill_reason" {
+		t.Errorf("a reason one too long: %v, want a field error naming goodwill_reason", err)
 	}
 }

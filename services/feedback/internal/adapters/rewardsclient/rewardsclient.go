@@ -59,7 +59,9 @@ func (c *Client) GrantGoodwillCoupon(ctx context.Context, r domain.GoodwillRewar
 	}
 	list, err := c.rewards.ListRewards(ctx, &rewardsv1.ListRewardsRequest{IncludeInactive: true})
 	if err != nil {
-		return app.IssuedCoupon{}, classify(err)
+		// The coupon exists: whatever the catalogue answered, this is no refusal. The
+		// worker asks again (the same key gets the same coupon and code).
+		return app.IssuedCoupon{}, fmt.Errorf("rewards service: the catalogue, after the coupon was issued: %s", status.Convert(err).Message())
 	}
 	for _, w := range list.GetRewards() {
 		if w.GetRewardId() == r.RewardID {

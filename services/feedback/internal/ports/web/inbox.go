@@ -12,6 +12,7 @@ import (
 	_ "embed"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -341,6 +342,10 @@ func (in *Inbox) act(w http.ResponseWriter, r *http.Request) {
 	note := r.PostForm.Get("note")
 	if len(note) > maxText || len(r.PostForm.Get("reason")) > maxText {
 		in.showCase(w, r, a, http.StatusUnprocessableEntity, "The text is too long (at most 4000 characters).")
+		return
+	}
+	if utf8.RuneCountInString(r.PostForm.Get("reason")) > domain.MaxGoodwillReason {
+		in.showCase(w, r, a, http.StatusUnprocessableEntity, fmt.Sprintf("The goodwill reason is too long (at most %d characters).", domain.MaxGoodwillReason))
 		return
 	}
 	if !text(note) || !text(r.PostForm.Get("reason")) {

@@ -355,8 +355,8 @@ func (t *Tx) EraseMembers(ctx context.Context, erasures []domain.MemberErasure) 
 		return err
 	}
 	_, err := t.tx.Exec(ctx, `
-		UPDATE redemptions SET sealed_code = NULL, sealed_code_until = NULL
-		WHERE member_id = ANY($1::uuid[]) AND sealed_code IS NOT NULL`, ids)
+		UPDATE redemptions SET sealed_code = NULL, sealed_code_until = NULL, goodwill_reason = ''
+		WHERE member_id = ANY($1::uuid[]) AND (sealed_code IS NOT NULL OR goodwill_reason <> '')`, ids)
 	return err
 }
 

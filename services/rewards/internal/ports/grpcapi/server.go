@@ -88,7 +88,9 @@ func (s *Server) Redeem(ctx context.Context, req *rewardsv1.RedeemRequest) (*rew
 
 // GrantGoodwillCoupon issues a coupon free, as goodwill on a feedback case.
 func (s *Server) GrantGoodwillCoupon(ctx context.Context, req *rewardsv1.GrantGoodwillCouponRequest) (*rewardsv1.RedeemResponse, error) {
-	out, err := s.app.Commands.Redeem.GrantGoodwill(ctx, convert.GrantGoodwillCoupon(req, grpcx.IdempotencyScope(ctx, req.GetIdempotencyKey())))
+	// Scoped by the case, not by the caller: a case gets one coupon whoever asks (the
+	// feedback service's key renamed between a lost answer and its retry, or an admin).
+	out, err := s.app.Commands.Redeem.GrantGoodwill(ctx, convert.GrantGoodwillCoupon(req, "goodwill-case/"+req.GetCaseId()))
 	if err != nil {
 		return nil, toStatus(err)
 	}
