@@ -30,6 +30,12 @@ ALTER TABLE cases
     ADD COLUMN waiting_at           timestamptz,
     ADD COLUMN resumed_at           timestamptz;
 
+-- Cases resolved before the loop was followed: the resolution is their first contact when
+-- its outcome reached the customer (as domain.CaseResolved counts it from now on).
+UPDATE cases SET first_contact_at = resolved_at
+WHERE resolved_at IS NOT NULL
+  AND outcome IN ('CONTACTED_RESOLVED', 'CONTACTED_UNRESOLVED', 'REFERRAL_GIVEN', 'REFERRAL_DECLINED');
+
 -- GetFollowUpStats reads the cases opened in a period.
 CREATE INDEX cases_opened ON cases (opened_at);
 -- A merged case is not open.

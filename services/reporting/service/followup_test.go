@@ -295,4 +295,12 @@ func TestWaitingCaseIsNotOverdue(t *testing.T) {
 	if n := overdue(); n != 1 {
 		t.Errorf("overdue %d, want the reopened case past its due time", n)
 	}
+	// A case whose contact arrived before its opening (the two consumers are not ordered)
+	// is not counted open, nor overdue, until its opening arrives.
+	early := transitionOf("w3", "waits", now.Add(-2*time.Hour))
+	early.DueAt = timestamppb.New(now.Add(-time.Hour))
+	l.send(&feedbackv1.CaseContacted{Transition: early})
+	if n := overdue(); n != 1 {
+		t.Errorf("overdue %d with a case not yet opened, want 1", n)
+	}
 }

@@ -500,8 +500,9 @@ func (r *Store) PointsTotals(ctx context.Context) (domain.PointsTotals, error) {
 	return t, nil
 }
 
-// caseOpen is the condition of an open case: neither resolved nor merged.
-const caseOpen = "(resolved_at IS NULL AND merged_at IS NULL)"
+// caseOpen is the condition of an open case: opened (the loop's events may come before
+// the opening), neither resolved nor merged.
+const caseOpen = "(opened_at IS NOT NULL AND resolved_at IS NULL AND merged_at IS NULL)"
 
 // caseOverdue (with the time as $n) is an open case past its due time that does not wait
 // for the customer (domain.CaseChange.Waiting): its clocks are paused while it waits.
