@@ -46,7 +46,7 @@ import (
 var appServices = map[string][3]int{
 	"ledger":    {7001, 0, 9001},
 	"survey":    {7002, 8082, 9002},
-	"feedback":  {7003, 0, 9003},
+	"feedback":  {7003, 8083, 9003},
 	"rewards":   {7004, 0, 9004},
 	"reporting": {7005, 8085, 9005},
 }
