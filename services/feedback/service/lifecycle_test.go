@@ -331,3 +331,35 @@ func TestSLASweepRemindsOnceAndEscalates(t *testing.T) {
 }
 
 func timestampOf(t time.Time) *timestamppb.Timestamp { return timestamppb.New(t) }
+
+// TestSweepPagesThroughEveryCase: with one case per page (FEEDBACK_SLA_SWEEP_BATCH=1), a
+// sweep pass still reminds every case that is due, page after page on Postgres.
+func TestSweepPagesThroughEveryCase(t *testing.T) {
+	t.Parallel()
+	clk := &clock{t: time.Now()}
+	e := startWith(t, func(c *service.Config) {
+		c.Now = clk.Now
+		c.Lifecycle = service.LifecycleConfig{FirstContactSLA: 4 * time.Hour, ReminderAt: 0.8, EscalationStep: 2 * time.Hour,
+			SweepInterval: 20 * time.Millisecond, SweepBatch: 1}
+	})
+	ids := map[string]bool{}
+	for range 3 {
+		r := newResponse(2)
+		r.SubmittedAt = timestamppb.New(clk.Now())
+		e.publish(r)
+		ids[e.waitCase(r.GetResponseId()).GetCaseId()] = true
+	}
+	clk.Set(clk.Now().Add(3*time.Hour + 30*time.Minute))
+	testkit.Eventually(t, 10*time.Second, "every case reminded", func() bool {
+		reminded := map[string]bool{}
+		for _, ev := range eventsOf(e.env, &feedbackv1.CaseReminder{}) {
+			reminded[ev.GetCaseId()] = true
+		}
+		for id := range ids {
+			if !reminded[id] {
+				return false
+			}
+		}
+		return true
+	})
+}

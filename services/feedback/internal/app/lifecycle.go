@@ -29,8 +29,9 @@ type LifecycleTx interface {
 	MarkReminded(ctx context.Context, id string, at time.Time) (bool, error)
 	// SweepCandidates returns, locked (skipping cases locked elsewhere), up to limit
 	// cases being worked that are not at the top escalation level, earliest deadline
-	// first.
-	SweepCandidates(ctx context.Context, limit int) ([]domain.Case, error)
+	// (domain.Case.EarliestDeadline) first, then by id; after, when not nil, is where the
+	// previous page ended.
+	SweepCandidates(ctx context.Context, after *SweepCursor, limit int) ([]domain.Case, error)
 }
 
 // LifecycleStore reads a case's history and notes.
@@ -79,6 +80,13 @@ type LifecycleDeps struct {
 	// DefaultFirstContact is the first-contact target of a rule without one.
 	DefaultFirstContact time.Duration
 	Sweep               domain.SweepPolicy
+}
+
+// SweepCursor is where a page of the SLA sweep ended: the last case's earliest deadline
+// and id.
+type SweepCursor struct {
+	Deadline time.Time
+	CaseID   string
 }
 
 // Actor is who calls a lifecycle use case: Name is recorded as who acted; Teams, when

@@ -1,9 +1,12 @@
 package app_test
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"time"
 
+	"github.com/treue/treue/services/feedback/internal/app"
 	"github.com/treue/treue/services/feedback/internal/domain"
 )
 
@@ -39,14 +42,22 @@ func (t *fakeTx) MarkReminded(_ context.Context, id string, at time.Time) (bool,
 	t.s.cases[id] = c
 	return true, nil
 }
-func (t *fakeTx) SweepCandidates(context.Context, int) ([]domain.Case, error) {
+func (t *fakeTx) SweepCandidates(_ context.Context, after *app.SweepCursor, limit int) ([]domain.Case, error) {
 	var out []domain.Case
 	for _, c := range t.s.cases {
 		if c.Status.Active() && c.EscalationLevel < domain.EscalateManager {
 			out = append(out, c)
 		}
 	}
-	return out, nil
+	key := func(c domain.Case) app.SweepCursor { return app.SweepCursor{Deadline: c.EarliestDeadline(), CaseID: c.ID} }
+	less := func(a, b app.SweepCursor) int {
+		return cmp.Or(a.Deadline.Compare(b.Deadline), cmp.Compare(a.CaseID, b.CaseID))
+	}
+	slices.SortFunc(out, func(a, b domain.Case) int { return less(key(a), key(b)) })
+	if after != nil {
+		out = slices.DeleteFunc(out, func(c domain.Case) bool { return less(key(c), *after) <= 0 })
+	}
+	return out[:min(limit, len(out))], nil
 }
 
 func (s *fakeStore) History(context.Context, string) ([]domain.Transition, error) { return nil, nil }

@@ -17,17 +17,39 @@ const SweepBy = "sla"
 // email to the person, sent after the transaction commits.
 type SweepCases struct{ lifecycle }
 
-// Handle looks at up to batch cases and returns how many reminders and escalations it
-// made.
+// Handle looks at every case being worked, batch cases per transaction, and returns how
+// many reminders and escalations it made. Every page, not only the first: cases that
+// wait for their next escalation level keep the earliest deadlines, and must not hide
+// the cases behind them.
 func (h SweepCases) Handle(ctx context.Context, batch int) (int, error) {
 	now := h.clock()
+	total := 0
+	var after *SweepCursor
+	for {
+		done, next, err := h.page(ctx, after, batch, now)
+		total += done
+		if err != nil || next == nil {
+			return total, err
+		}
+		after = next
+	}
+}
+
+// page sweeps the batch cases after the cursor and returns where the next page starts
+// (nil after the last).
+func (h SweepCases) page(ctx context.Context, after *SweepCursor, batch int, now time.Time) (int, *SweepCursor, error) {
 	var mail []Notification
+	var next *SweepCursor
 	done := 0
 	err := h.store.InTx(ctx, func(ctx context.Context, tx Tx) error {
-		mail, done = nil, 0
-		cases, err := tx.SweepCandidates(ctx, batch)
+		mail, done, next = nil, 0, nil
+		cases, err := tx.SweepCandidates(ctx, after, batch)
 		if err != nil {
 			return err
+		}
+		if len(cases) == batch {
+			last := cases[len(cases)-1]
+			next = &SweepCursor{Deadline: last.EarliestDeadline(), CaseID: last.ID}
 		}
 		type org struct {
 			team  domain.Team
@@ -103,10 +125,10 @@ func (h SweepCases) Handle(ctx context.Context, batch int) (int, error) {
 		return nil
 	})
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	h.notify(ctx, mail)
-	return done, nil
+	return done, next, nil
 }
 
 // escalationTarget is who hears of level: the assignee, the team lead, the manager.

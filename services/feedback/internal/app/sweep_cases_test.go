@@ -124,3 +124,39 @@ func TestSweepCatchesUpSkippedLevels(t *testing.T) {
 		t.Fatalf("escalated again: %d", n)
 	}
 }
+
+// TestSweepLooksBehindTheFirstPage: cases already escalated keep the earliest deadlines
+// while they wait for their next level; a pass still reaches the cases behind them, page
+// after page, instead of looking at the same first batch every time.
+func TestSweepLooksBehindTheFirstPage(t *testing.T) {
+	store := newStore()
+	clock := now
+	a, err := app.New(app.Deps{
+		Store: store, Rules: byClass{}, Clock: func() time.Time { return clock }, NewID: func() string { return "x" },
+		Log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Lifecycle: app.LifecycleDeps{Sweep: domain.SweepPolicy{ReminderAt: 0.8, Step: time.Hour}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	add := func(id string, opened time.Time, level int) {
+		c := domain.Case{ID: id, Kind: domain.KindCallback, Team: "t", Status: domain.StatusOpen, SubmittedAt: opened, OpenedAt: opened}
+		c.ApplySLA(domain.SLA{FirstContact: time.Hour, Resolution: 10 * time.Hour}, domain.Always())
+		if level > 0 {
+			c.EscalationLevel, c.RemindedAt = level, opened.Add(48*time.Minute)
+		}
+		store.cases[c.ID] = c
+	}
+	// Two cases escalated to level 1 at +1h, their next level due at +2h.
+	add("e1", now, 1)
+	add("e2", now, 1)
+	// Three later cases, first contact due at +1h30, to be reminded from +1h18.
+	for _, id := range []string{"n1", "n2", "n3"} {
+		add(id, now.Add(30*time.Minute), 0)
+	}
+	clock = now.Add(80 * time.Minute)
+	n, err := a.Commands.SweepCases.Handle(context.Background(), 2)
+	if err != nil || n != 3 {
+		t.Fatalf("%d actions (%v) with pages of 2, want the 3 reminders behind the escalated cases", n, err)
+	}
+}

@@ -292,6 +292,15 @@ func (c Case) ResolutionOverdue(now time.Time) bool {
 
 // NextDeadline is the deadline c works towards: the first contact while the customer
 // was not contacted, else the resolution; with its due time and target.
+// EarliestDeadline is the earlier of the resolution due time and, until the customer is
+// contacted, the first contact's: the order the SLA sweep visits cases in.
+func (c Case) EarliestDeadline() time.Time {
+	if c.ContactedAt.IsZero() && !c.FirstContactDueAt.IsZero() && (c.DueAt.IsZero() || c.FirstContactDueAt.Before(c.DueAt)) {
+		return c.FirstContactDueAt
+	}
+	return c.DueAt
+}
+
 func (c Case) NextDeadline() (Deadline, time.Time, time.Duration) {
 	if c.ContactedAt.IsZero() && !c.FirstContactDueAt.IsZero() {
 		return DeadlineFirstContact, c.FirstContactDueAt, c.FirstContactSLA

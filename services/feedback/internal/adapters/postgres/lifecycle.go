@@ -128,19 +128,29 @@ func (t Tx) MoveNotes(ctx context.Context, from, to string) (int, error) {
 	return int(tag.RowsAffected()), err
 }
 
-func (t Tx) SweepCandidates(ctx context.Context, limit int) ([]domain.Case, error) {
-	// Cases being worked and not yet at the top level, earliest deadline first; a case
-	// another sweep holds is skipped.
+func (t Tx) SweepCandidates(ctx context.Context, after *app.SweepCursor, limit int) ([]domain.Case, error) {
+	// Cases being worked and not yet at the top level, earliest deadline first
+	// (domain.Case.EarliestDeadline), from where the last page ended; a case another
+	// sweep holds is skipped.
+	var at *time.Time
+	var id string
+	if after != nil {
+		at, id = &after.Deadline, after.CaseID
+	}
 	rows, err := t.tx.Query(ctx, `SELECT `+caseColumns+` FROM cases
 		WHERE status IN ('open', 'acknowledged', 'contacted') AND escalation_level < 3
-		ORDER BY least(due_at, CASE WHEN contacted_at IS NULL THEN first_contact_due_at END), case_id
+		  AND ($2::timestamptz IS NULL OR (`+sweepKey+`, case_id::text) > ($2::timestamptz, $3::text))
+		ORDER BY `+sweepKey+`, case_id::text
 		LIMIT $1
-		FOR UPDATE SKIP LOCKED`, limit)
+		FOR UPDATE SKIP LOCKED`, limit, at, id)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, scanCase)
 }
+
+// sweepKey is domain.Case.EarliestDeadline in SQL.
+const sweepKey = "least(due_at, CASE WHEN contacted_at IS NULL THEN first_contact_due_at END)"
 
 func (s *Store) History(ctx context.Context, caseID string) ([]domain.Transition, error) {
 	rows, err := s.db.Pool.Query(ctx, `SELECT case_id::text, action, from_status, to_status, by_whom, at, note
