@@ -10,6 +10,7 @@ import (
 	"github.com/treue/treue/pkg/svc"
 
 	"github.com/treue/treue/services/feedback/internal/adapters/rewardsclient"
+	"github.com/treue/treue/services/feedback/internal/adapters/mail"
 	"github.com/treue/treue/services/feedback/internal/app"
 	"github.com/treue/treue/services/feedback/internal/domain"
 )
@@ -141,8 +142,10 @@ func wireGoodwillRewards(rt *svc.Runtime, cfg Config, store app.Store, rewards a
 	}
 	worker := app.NewSendGoodwillRewards(store, rewards, mailer, app.GoodwillRewardConfig{
 		MaxAttempts: g.MaxAttempts, Backoff: g.Backoff, BackoffMax: g.BackoffMax,
-		// A claimed call outlives its rewards call and its email, or it is made again.
-		Lease: max(time.Minute, 4*g.Timeout),
+		// A pass works its claimed calls one after the other, each a rewards call and an
+		// email: the lease outlives the whole batch, or another replica takes a call up
+		// (and emails the code) while this one is still on its way to it.
+		Lease: time.Duration(g.Batch)*(g.Timeout+mail.DefaultTimeout) + time.Minute,
 	}, now)
 	rt.Sweep(svc.Sweep{What: "goodwill rewards", Interval: g.Interval, Batch: g.Batch, Pass: worker.Pass})
 	return nil

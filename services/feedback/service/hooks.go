@@ -36,8 +36,8 @@ type WebhookConfig struct {
 	Batch    int
 	Parallel int
 	// Timeout of one call (FEEDBACK_WEBHOOK_TIMEOUT, 10s); Lease: a claimed call whose
-	// outcome is not recorded by then is made again (FEEDBACK_WEBHOOK_LEASE, 1m, longer
-	// than Timeout).
+	// outcome is not recorded by then is made again (FEEDBACK_WEBHOOK_LEASE; default at
+	// least 1m and a whole batch of calls that each take Timeout; longer than Timeout).
 	Timeout time.Duration
 	Lease   time.Duration
 	// AllowLoopbackHTTP accepts http:// subscription URLs to loopback hosts, for
@@ -74,7 +74,10 @@ func (w WebhookConfig) withDefaults() WebhookConfig {
 	setD(&w.BackoffMax, max(d.BackoffMax, w.Backoff))
 	setD(&w.Interval, d.Interval)
 	setD(&w.Timeout, d.Timeout)
-	setD(&w.Lease, max(d.Lease, 2*w.Timeout))
+	// A pass waits for its whole batch, Parallel calls at a time: by default the lease
+	// outlives a batch of calls that each take the whole timeout, so that no call is
+	// made again while the first is still on its way.
+	setD(&w.Lease, max(d.Lease, time.Duration((w.Batch+w.Parallel-1)/w.Parallel+1)*w.Timeout))
 	if w.Clock == nil {
 		w.Clock = time.Now
 	}
@@ -102,7 +105,7 @@ func loadWebhooks(env *config.Env) WebhookConfig {
 		Batch:             env.Int("FEEDBACK_WEBHOOK_BATCH", d.Batch),
 		Parallel:          env.Int("FEEDBACK_WEBHOOK_PARALLEL", d.Parallel),
 		Timeout:           env.Duration("FEEDBACK_WEBHOOK_TIMEOUT", d.Timeout),
-		Lease:             env.Duration("FEEDBACK_WEBHOOK_LEASE", d.Lease),
+		Lease:             env.Duration("FEEDBACK_WEBHOOK_LEASE", 0), // 0: derived (withDefaults)
 		AllowLoopbackHTTP: env.Bool("FEEDBACK_WEBHOOK_ALLOW_LOOPBACK_HTTP", false),
 	}
 }

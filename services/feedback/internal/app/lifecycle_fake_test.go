@@ -49,7 +49,9 @@ func (t *fakeTx) SweepCandidates(_ context.Context, after *app.SweepCursor, limi
 			out = append(out, c)
 		}
 	}
-	key := func(c domain.Case) app.SweepCursor { return app.SweepCursor{Deadline: c.EarliestDeadline(), CaseID: c.ID} }
+	key := func(c domain.Case) app.SweepCursor {
+		return app.SweepCursor{Deadline: c.EarliestDeadline(), CaseID: c.ID}
+	}
 	less := func(a, b app.SweepCursor) int {
 		return cmp.Or(a.Deadline.Compare(b.Deadline), cmp.Compare(a.CaseID, b.CaseID))
 	}

@@ -24,6 +24,9 @@ const (
 )
 
 // Config is how to reach the SMTP server.
+// DefaultTimeout bounds one email's SMTP conversation unless Config.Timeout says otherwise.
+const DefaultTimeout = 30 * time.Second
+
 type Config struct {
 	Addr     string // host:port
 	Username string // empty: no authentication
@@ -58,7 +61,7 @@ func New(cfg Config) (*Sender, error) {
 		return nil, fmt.Errorf("SMTP TLS mode %q: want none, starttls or tls", cfg.TLS)
 	}
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = 30 * time.Second
+		cfg.Timeout = DefaultTimeout
 	}
 	if err := gomail.NewMsg().From(cfg.From); err != nil {
 		return nil, fmt.Errorf("mail from %q: %w", cfg.From, err)
