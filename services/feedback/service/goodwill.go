@@ -9,8 +9,8 @@ import (
 	"github.com/treue/treue/pkg/config"
 	"github.com/treue/treue/pkg/svc"
 
-	"github.com/treue/treue/services/feedback/internal/adapters/rewardsclient"
 	"github.com/treue/treue/services/feedback/internal/adapters/mail"
+	"github.com/treue/treue/services/feedback/internal/adapters/rewardsclient"
 	"github.com/treue/treue/services/feedback/internal/app"
 	"github.com/treue/treue/services/feedback/internal/domain"
 )
