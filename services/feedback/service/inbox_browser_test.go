@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -307,4 +308,46 @@ func httpSignIn(t *testing.T, base, user string) *http.Cookie {
 	}
 	t.Fatalf("sign-in as %s: %s without a session cookie", user, resp.Status)
 	return nil
+}
+
+// TestInboxQueueShowsEveryCase: a team with more open cases than a page of ListCases
+// (200) sees them all in its queue, and the count says so.
+func TestInboxQueueShowsEveryCase(t *testing.T) {
+	t.Parallel()
+	e, base := startInbox(t, time.Now)
+	admin := as(keyAdmin)
+	cs, err := e.teams.GetTeam(admin, &feedbackv1.GetTeamRequest{Team: "customer-service"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.teams.AddStaff(admin, &feedbackv1.AddStaffRequest{IdempotencyKey: "add-staff-ann", TeamId: cs.GetTeam().GetTeamId(),
+		Name: "Ann", Email: "ann@shop.example", Role: feedbackv1.StaffRole_STAFF_ROLE_AGENT}); err != nil {
+		t.Fatal(err)
+	}
+	accounts, err := staff.Open(testkit.Ctx(t), staff.Config{DatabaseURL: e.DatabaseURL()}, testkit.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := accounts.Create(testkit.Ctx(t), "ann@shop.example", []string{"service_agent"}, "correct horse battery"); err != nil {
+		t.Fatal(err)
+	}
+	accounts.Close()
+	const n = 230
+	for range n {
+		e.publish(newResponse(1))
+	}
+	testkit.Eventually(t, 30*time.Second, "every case opened", func() bool {
+		return e.db.Count(`SELECT count(*) FROM cases WHERE team = 'customer-service'`) == n
+	})
+	req, _ := http.NewRequestWithContext(testkit.Ctx(t), http.MethodGet, base+"/", nil)
+	req.AddCookie(httpSignIn(t, base, "ann@shop.example"))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	page, _ := io.ReadAll(resp.Body)
+	if rows := strings.Count(string(page), `<tr class="case`); rows != n || !strings.Contains(string(page), fmt.Sprintf("%d case(s)", n)) {
+		t.Errorf("the queue shows %d rows of %d cases", rows, n)
+	}
 }

@@ -171,13 +171,22 @@ func (in *Inbox) queue(w http.ResponseWriter, r *http.Request) {
 		q.Assignee = a.Staff.ID
 	}
 	for _, st := range []domain.Status{domain.StatusOpen, domain.StatusAcknowledged, domain.StatusContacted, domain.StatusWaiting} {
-		q.Status = st
-		page, err := in.app.Queries.ListCases.Handle(r.Context(), q)
-		if err != nil {
-			in.fail(w, r, err)
-			return
+		q.Status, q.After = st, nil
+		var cases []app.CaseView
+		// Every page: a queue that cut at a page would hide cases and undercount overdue.
+		for {
+			page, err := in.app.Queries.ListCases.Handle(r.Context(), q)
+			if err != nil {
+				in.fail(w, r, err)
+				return
+			}
+			cases = append(cases, page.Cases...)
+			if page.Next == nil {
+				break
+			}
+			q.After = page.Next
 		}
-		for _, c := range page.Cases {
+		for _, c := range cases {
 			rw := row{CaseView: c, Assignee: name(a.Mates, c.Assignee)}
 			what, due, _ := c.NextDeadline()
 			rw.Due, rw.DueWhat = due, string(what)
