@@ -128,13 +128,6 @@ func (t *fakeTx) AddCases(_ context.Context, cases []domain.Case) ([]domain.Case
 	return cases, nil
 }
 func (t *fakeTx) Case(ctx context.Context, id string) (domain.Case, error) { return t.s.Case(ctx, id) }
-func (t *fakeTx) SaveResolution(_ context.Context, c domain.Case) (domain.Case, error) {
-	if t.s.cases[c.ID].Status != domain.StatusOpen {
-		return domain.Case{}, domain.ErrAlreadyResolved
-	}
-	t.saved = append(t.saved, c)
-	return c, nil
-}
 func (t *fakeTx) EraseMembers(_ context.Context, ids []string, _ time.Time) (int, error) {
 	t.erased = append(t.erased, ids...)
 	return len(ids), nil

@@ -51,10 +51,6 @@ type Tx interface {
 	AddCases(ctx context.Context, cases []domain.Case) ([]domain.Case, error)
 	// Case returns domain.ErrCaseNotFound when no case has id.
 	Case(ctx context.Context, id string) (domain.Case, error)
-	// SaveResolution stores c's resolution if the case is still open and returns it as
-	// stored; domain.ErrAlreadyResolved if it is not open (any more: of two resolutions at
-	// once, the second waits for the first and gets this).
-	SaveResolution(ctx context.Context, c domain.Case) (domain.Case, error)
 	// EraseMembers anonymises the members' cases (as domain.Case.Anonymise does) and
 	// remembers the members as erased; it waits for transactions that may be storing
 	// their cases (see ErasedMembers). It returns how many cases it changed.

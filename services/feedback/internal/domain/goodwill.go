@@ -149,13 +149,6 @@ func (p GoodwillPolicy) Grant(c Case, ask GoodwillAsk, at time.Time) (Goodwill, 
 		Role: role, Reason: ask.Reason, GrantedAt: at}, nil
 }
 
-// GrantGoodwill returns the goodwill of resolving c with points, granted by who with
-// roles under limits: ErrGoodwillAnonymous for a case without a member, a
-// *GoodwillLimitError over the limit.
-func GrantGoodwill(c Case, points int64, reason, by string, roles []string, limits GoodwillLimits, at time.Time) (Goodwill, error) {
-	return GoodwillPolicy{Limits: limits}.Grant(c, GoodwillAsk{Points: points, Reason: reason, By: by, Roles: roles}, at)
-}
-
 // MaxGoodwillReason bounds a goodwill reason, as the ledger's and the rewards service's
 // contracts do.
 const MaxGoodwillReason = 500

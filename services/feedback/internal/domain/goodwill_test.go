@@ -11,26 +11,27 @@ import (
 
 func TestGrantGoodwill(t *testing.T) {
 	limits := domain.GoodwillLimits{"service_agent": 500, "admin": 5000}
+	policy := domain.GoodwillPolicy{Limits: limits}
 	at := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
 	c := domain.Case{ID: "c1", MemberID: "m1"}
 
-	g, err := domain.GrantGoodwill(c, 500, "sorry", "alice", []string{"service_agent"}, limits, at)
+	g, err := policy.Grant(c, domain.GoodwillAsk{Points: 500, Reason: "sorry", By: "alice", Roles: []string{"service_agent"}}, at)
 	if err != nil || g != (domain.Goodwill{CaseID: "c1", MemberID: "m1", Points: 500, GrantedBy: "alice", Role: "service_agent", Reason: "sorry", GrantedAt: at}) {
 		t.Errorf("grant %+v, %v", g, err)
 	}
 	// The highest limit among the caller's roles applies.
-	if g, err := domain.GrantGoodwill(c, 4000, "", "root", []string{"service_agent", "admin"}, limits, at); err != nil || g.Role != "admin" {
+	if g, err := policy.Grant(c, domain.GoodwillAsk{Points: 4000, Reason: "", By: "root", Roles: []string{"service_agent", "admin"}}, at); err != nil || g.Role != "admin" {
 		t.Errorf("admin's grant %+v, %v", g, err)
 	}
 	var le *domain.GoodwillLimitError
-	if _, err := domain.GrantGoodwill(c, 501, "", "alice", []string{"service_agent"}, limits, at); !errors.As(err, &le) ||
+	if _, err := policy.Grant(c, domain.GoodwillAsk{Points: 501, Reason: "", By: "alice", Roles: []string{"service_agent"}}, at); !errors.As(err, &le) ||
 		!errors.Is(err, domain.ErrGoodwillLimit) || le.Role != "service_agent" || le.Limit != 500 {
 		t.Errorf("over the limit: %v", err)
 	}
-	if _, err := domain.GrantGoodwill(c, 1, "", "mia", []string{"marketing"}, limits, at); !errors.Is(err, domain.ErrGoodwillLimit) {
+	if _, err := policy.Grant(c, domain.GoodwillAsk{Points: 1, Reason: "", By: "mia", Roles: []string{"marketing"}}, at); !errors.Is(err, domain.ErrGoodwillLimit) {
 		t.Errorf("a role without a limit: %v", err)
 	}
-	if _, err := domain.GrantGoodwill(domain.Case{ID: "c2"}, 1, "", "alice", []string{"service_agent"}, limits, at); !errors.Is(err, domain.ErrGoodwillAnonymous) {
+	if _, err := policy.Grant(domain.Case{ID: "c2"}, domain.GoodwillAsk{Points: 1, Reason: "", By: "alice", Roles: []string{"service_agent"}}, at); !errors.Is(err, domain.ErrGoodwillAnonymous) {
 		t.Errorf("anonymous case: %v", err)
 	}
 }

@@ -296,15 +296,3 @@ func (t Tx) AddCases(ctx context.Context, cases []domain.Case) ([]domain.Case, e
 func (t Tx) Case(ctx context.Context, id string) (domain.Case, error) {
 	return getCase(ctx, t.tx, id)
 }
-
-func (t Tx) SaveResolution(ctx context.Context, c domain.Case) (domain.Case, error) {
-	// Conditional: of two agents resolving at once, the second waits for the first's row
-	// lock, then finds the case no longer open.
-	rows, err := t.tx.Query(ctx, `UPDATE cases
-		SET status = 'resolved', outcome = $2, resolution_note = $3, resolved_by = $4, resolved_at = $5
-		WHERE case_id = $1 AND status = 'open'
-		RETURNING `+caseColumns,
-		c.ID, string(c.Outcome), c.ResolutionNote, c.ResolvedBy, c.ResolvedAt)
-	// What was stored (times at the database's precision) is what the event says.
-	return oneCase(rows, err, domain.ErrAlreadyResolved)
-}
