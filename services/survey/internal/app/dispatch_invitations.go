@@ -192,17 +192,15 @@ func (d *DispatchInvitations) reminderDue(sentAt, expiresAt time.Time, ch domain
 }
 
 // subject returns the email subject the survey version gives in the member's language,
-// or "" for the email's own.
-func (d *DispatchInvitations) subject(ctx context.Context, inv domain.Invitation, locale string) (string, error) {
+// or "" for the email's own. The subject is wording only: when the version cannot be
+// read, the email's own subject stands in rather than holding back the batch's sends.
+func (d *DispatchInvitations) subject(ctx context.Context, inv domain.Invitation, locale string) string {
 	key := inv.SurveyID + "#" + strconv.Itoa(inv.SurveyVersion)
 	byLang, ok := d.subjects.Load(key)
 	if !ok {
 		v, err := d.store.SurveyVersion(ctx, inv.SurveyID, inv.SurveyVersion)
-		if errors.Is(err, domain.ErrVersionNotFound) {
-			return "", nil
-		}
 		if err != nil {
-			return "", err
+			return ""
 		}
 		m := make(map[string]string, len(v.Texts))
 		for lang, t := range v.Texts {
@@ -213,9 +211,9 @@ func (d *DispatchInvitations) subject(ctx context.Context, inv domain.Invitation
 	}
 	m := byLang.(map[string]string)
 	if s, ok := m[domain.Language(locale)]; ok {
-		return s, nil
+		return s
 	}
-	return m[""], nil
+	return m[""]
 }
 
 func (d *DispatchInvitations) outgoing(ctx context.Context, inv DueInvitation, attempt int, reminder bool, now time.Time) (Outgoing, error) {
@@ -231,10 +229,7 @@ func (d *DispatchInvitations) outgoing(ctx context.Context, inv DueInvitation, a
 	if locale == "" {
 		locale = inv.Invitation.Locale
 	}
-	subject, err := d.subject(ctx, inv.Invitation, locale)
-	if err != nil {
-		return Outgoing{}, err
-	}
+	subject := d.subject(ctx, inv.Invitation, locale)
 	return Outgoing{
 		InvitationID: inv.ID, MemberID: inv.MemberID, SurveyID: inv.SurveyID, Locale: locale, Subject: subject,
 		Email: inv.Email, Phone: inv.Phone, URL: url, UnsubscribeURL: unsub,
